@@ -1,0 +1,85 @@
+"""The app factory: a Dash multipage app on a guarded Flask server."""
+
+from __future__ import annotations
+
+import sys
+
+import dash
+import dash_bootstrap_components as dbc
+from flask import Flask
+
+from dashboard.config import ROOT, get_settings
+
+
+def prepare_database(print_passwords: bool = False) -> None:
+    """Migrate the schema; on an empty development database load demo data and demo users."""
+    from dashboard.data.schema import init_db
+
+    settings = get_settings()
+    init_db(settings.database_url)
+    if settings.production or not settings.demo_on_empty:
+        return
+    from dashboard.data.demo import ledger_is_empty, load_demo
+
+    if ledger_is_empty(settings.database_url):
+        print(
+            f"empty database: loading demo data ({settings.demo_customers} customers, "
+            f"{settings.demo_invoices} invoices)",
+            file=sys.stderr,
+        )
+        load_demo(
+            url=settings.database_url,
+            customers=settings.demo_customers,
+            invoices=settings.demo_invoices,
+            seed=42,
+            progress=False,
+        )
+    try:
+        from dashboard.auth.users import ensure_demo_users
+    except ImportError:  # auth not built yet
+        return
+    ensure_demo_users(print_passwords=print_passwords)
+
+
+def create_server() -> Flask:
+    """The Flask server with its configuration."""
+    settings = get_settings()
+    server = Flask("dashboard", root_path=str(ROOT))
+    if settings.secret_key is None:
+        if settings.production:
+            raise RuntimeError("SECRET_KEY must be set when AR_ENV=production")
+        import secrets
+
+        server.config["SECRET_KEY"] = secrets.token_hex(32)
+        print("warning: SECRET_KEY not set; using a random key (sessions end on restart)", file=sys.stderr)
+    else:
+        server.config["SECRET_KEY"] = settings.secret_key
+    return server
+
+
+def create_app() -> dash.Dash:
+    """Build the Dash app: server, auth guard, pages and callbacks."""
+    server = create_server()
+    app = dash.Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(ROOT / "dashboard" / "pages"),
+        assets_folder=str(ROOT / "assets"),
+        external_stylesheets=[],
+        suppress_callback_exceptions=True,
+        title="AR Dashboard",
+        update_title=None,
+        serve_locally=True,
+    )
+    try:
+        from dashboard.auth import init_auth
+    except ImportError:
+        init_auth = None
+    if init_auth is not None:
+        init_auth(server)
+    from dashboard.components.shell import shell_layout
+
+    app.layout = shell_layout
+    _ = dbc  # the vendored Bootstrap CSS lives in assets/vendor
+    return app

@@ -1,0 +1,207 @@
+"""`python -m dashboard` / `ar-dashboard`: one CLI for every operation."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {value!r}") from exc
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from exc
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+    return number
+
+
+def cmd_init_db(args: argparse.Namespace) -> int:
+    """Create or upgrade the schema."""
+    from dashboard.data.schema import init_db
+
+    init_db(args.database_url)
+    print("database ready", file=sys.stderr)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Import a directory of canonical (or mapped) files, all or nothing."""
+    from dashboard.data.importer import ImportFailed, run_import
+    from dashboard.data.schema import init_db
+
+    init_db(args.database_url)
+    try:
+        result = run_import(
+            Path(args.directory),
+            mapping=Path(args.mapping) if args.mapping else None,
+            dry_run=args.dry_run,
+            url=args.database_url,
+            progress=not args.quiet,
+        )
+    except ImportFailed as failure:
+        for line in failure.errors:
+            print(line, file=sys.stderr)
+        print(f"import aborted: {len(failure.errors)} error(s); the database is unchanged", file=sys.stderr)
+        return 1
+    for line in result.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    verb = "would import" if args.dry_run else "imported"
+    summary = ", ".join(f"{n} {table}" for table, n in result.counts.items())
+    print(f"{verb}: {summary or 'nothing'}", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate deterministic demo data and load it."""
+    from dashboard.data.demo import load_demo
+    from dashboard.data.schema import init_db
+
+    init_db(args.database_url)
+    stats = load_demo(
+        url=args.database_url,
+        customers=args.customers,
+        invoices=args.invoices,
+        seed=args.seed,
+        today=args.today,
+        progress=not args.quiet,
+    )
+    print(json.dumps(stats, default=str), file=sys.stderr)
+    return 0
+
+
+def cmd_kpis(args: argparse.Namespace) -> int:
+    """Print the KPI contract's JSON object for an as-of date and filters."""
+    from dashboard.metrics.kpis import compute_kpis
+    from dashboard.metrics.filters import Filters
+    from dashboard.metrics.snapshot import get_snapshot
+
+    snap = get_snapshot(args.database_url)
+    filters = Filters(segment=args.segment, region=args.region, tier=args.tier, sales_rep=args.sales_rep)
+    result = compute_kpis(snap, args.as_of or dt.date.today(), args.period_days, filters)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Manage users."""
+    from dashboard.auth import users
+
+    return users.run_cli(args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Serve the dashboard (development server)."""
+    from dashboard.app import create_app, prepare_database
+
+    prepare_database(print_passwords=True)
+    app = create_app()
+    app.run(host=args.host, port=args.port, debug=False)
+    return 0
+
+
+def cmd_email_summary(args: argparse.Namespace) -> int:
+    """Send the weekly summary email."""
+    from dashboard.export.email import run_email_summary
+
+    return run_email_summary(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__)
+    parser.add_argument("--database-url", default=None, help="overrides DATABASE_URL")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("init-db", help="create or upgrade the database schema")
+    p.set_defaults(func=cmd_init_db)
+
+    p = sub.add_parser("import", help="import CSV/XLSX files from a directory (all or nothing)")
+    p.add_argument("directory")
+    p.add_argument("--mapping", help="mapping file (TOML) for a foreign layout")
+    p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("demo", help="generate and load deterministic demo data")
+    p.add_argument("--customers", type=_positive_int, default=600)
+    p.add_argument("--invoices", type=_positive_int, default=20000)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--today", type=_date, default=None, help="last day of the data (default today)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("kpis", help="print the KPI contract for an as-of date")
+    p.add_argument("--as-of", type=_date, default=None)
+    p.add_argument("--period-days", type=_positive_int, default=90)
+    p.add_argument("--segment")
+    p.add_argument("--region")
+    p.add_argument("--tier")
+    p.add_argument("--sales-rep")
+    p.add_argument("--json", action="store_true", help="print the JSON object only")
+    p.set_defaults(func=cmd_kpis)
+
+    p = sub.add_parser("users", help="manage users (add, list, disable, set-password)")
+    usub = p.add_subparsers(dest="users_command", required=True)
+    u = usub.add_parser("add", help="add a user; the password is read from stdin")
+    u.add_argument("--username", required=True)
+    u.add_argument("--role", required=True)
+    u.add_argument("--sales-rep")
+    u.add_argument("--group")
+    u.add_argument("--region", action="append", help="limit to a region (repeatable)")
+    u.add_argument("--segment", action="append", help="limit to a segment (repeatable)")
+    u.add_argument("--password-stdin", action="store_true", required=True)
+    usub.add_parser("list", help="list users")
+    u = usub.add_parser("disable", help="disable a user")
+    u.add_argument("--username", required=True)
+    u = usub.add_parser("enable", help="enable a user")
+    u.add_argument("--username", required=True)
+    u = usub.add_parser("set-password", help="set a password read from stdin")
+    u.add_argument("--username", required=True)
+    u.add_argument("--password-stdin", action="store_true", required=True)
+    u = usub.add_parser("set-role", help="change a user's role")
+    u.add_argument("--username", required=True)
+    u.add_argument("--role", required=True)
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("run", help="serve the dashboard on HOST:PORT (default 127.0.0.1:8050)")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("email-summary", help="email the weekly summary")
+    p.add_argument("--to", required=True, action="append")
+    p.add_argument("--as-of", type=_date, default=None)
+    p.add_argument("--as-user", default=None)
+    p.set_defaults(func=cmd_email_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.database_url:
+        import os
+
+        os.environ["DATABASE_URL"] = args.database_url
+    if getattr(args, "host", None) is None and args.command == "run":
+        from dashboard.config import get_settings
+
+        settings = get_settings()
+        args.host, args.port = settings.host, args.port or settings.port
+    return int(args.func(args) or 0)

@@ -1,0 +1,1 @@
+"""Small layout factories: the shell, KPI cards, the filter bar, grids."""

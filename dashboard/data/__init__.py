@@ -1,0 +1,1 @@
+"""Data layer: the one place that knows SQL."""

@@ -1,0 +1,238 @@
+"""Typed SQLAlchemy 2.0 models for the whole brief.
+
+Money is stored as integer cents (BigInteger columns named *_cents): exact on every backend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class SalesRep(Base):
+    __tablename__ = "sales_reps"
+
+    sales_rep_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    group_name: Mapped[str | None] = mapped_column(String(100), index=True)
+    manager_id: Mapped[str | None] = mapped_column(String(64))
+    email: Mapped[str | None] = mapped_column(String(200))
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(100), index=True)
+    region: Mapped[str | None] = mapped_column(String(100), index=True)
+    tier: Mapped[str | None] = mapped_column(String(100), index=True)
+    terms_days: Mapped[int] = mapped_column(Integer, default=30)
+    terms_type: Mapped[str] = mapped_column(String(8), default="net")
+    credit_limit_cents: Mapped[int | None] = mapped_column(BigInteger)
+    sales_rep_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sales_reps.sales_rep_id"), index=True
+    )
+    created_on: Mapped[dt.date | None] = mapped_column(Date)
+    currency: Mapped[str | None] = mapped_column(String(3))
+
+
+class Invoice(Base):
+    """An invoice, or a credit note when amount_cents < 0."""
+
+    __tablename__ = "invoices"
+
+    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"))
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    cost_cents: Mapped[int | None] = mapped_column(BigInteger)
+    sales_rep_id: Mapped[str | None] = mapped_column(String(64))
+    applies_to: Mapped[str | None] = mapped_column(String(64), index=True)
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (
+        Index("ix_invoices_customer_issue", "customer_id", "issue_date"),
+        Index("ix_invoices_issue_date", "issue_date"),
+        Index("ix_invoices_due_date", "due_date"),
+    )
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    payment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    invoice_id: Mapped[str | None] = mapped_column(String(64))
+    method: Mapped[str | None] = mapped_column(String(50))
+
+    __table_args__ = (
+        Index("ix_payments_customer_date", "customer_id", "date"),
+        Index("ix_payments_date", "date"),
+    )
+
+
+class Allocation(Base):
+    """Part of a payment applied to an invoice (a payment with invoice_id gets one for its whole amount)."""
+
+    __tablename__ = "allocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    payment_id: Mapped[str] = mapped_column(ForeignKey("payments.payment_id"))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.invoice_id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    date: Mapped[dt.date | None] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("payment_id", "invoice_id", name="uq_allocation"),)
+
+
+class WriteOff(Base):
+    __tablename__ = "write_offs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.invoice_id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (UniqueConstraint("invoice_id", "date", name="uq_write_off"),)
+
+
+class Promise(Base):
+    __tablename__ = "promises"
+
+    promise_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.invoice_id"), index=True)
+    made_on: Mapped[dt.date] = mapped_column(Date)
+    promised_date: Mapped[dt.date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class Dispute(Base):
+    __tablename__ = "disputes"
+
+    dispute_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.invoice_id"), index=True)
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Commission(Base):
+    __tablename__ = "commissions"
+
+    commission_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sales_rep_id: Mapped[str] = mapped_column(ForeignKey("sales_reps.sales_rep_id"), index=True)
+    earned_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    invoice_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    rate: Mapped[float | None] = mapped_column(Numeric(9, 6, asdecimal=False))
+    settled: Mapped[bool] = mapped_column(Boolean, default=False)
+    settlement_date: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Activity(Base):
+    __tablename__ = "activities"
+
+    activity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(50))
+    invoice_id: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_activities_customer_date", "customer_id", "date"),)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20))
+    sales_rep_id: Mapped[str | None] = mapped_column(String(64))
+    group_name: Mapped[str | None] = mapped_column(String(100))
+    regions: Mapped[str | None] = mapped_column(String(500))
+    segments: Mapped[str | None] = mapped_column(String(500))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    aging_ranges: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+
+
+class Note(Base):
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), index=True)
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, server_default=func.now())
+    text: Mapped[str] = mapped_column(Text)
+
+
+class SavedView(Base):
+    __tablename__ = "saved_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    query: Mapped[str] = mapped_column(String(2000))
+
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_view"),)
+
+
+class ValueTier(Base):
+    """A customer-value tier: 12-month revenue in [min, max] (cents, inclusive)."""
+
+    __tablename__ = "value_tiers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(50), unique=True)
+    min_revenue_cents: Mapped[int] = mapped_column(BigInteger)
+    max_revenue_cents: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str | None] = mapped_column(String(100), index=True)
+    event: Mapped[str] = mapped_column(String(50), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class DataVersion(Base):
+    """One row whose version is bumped by every write to the ledger (imports, notes, demo)."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
