@@ -1,0 +1,173 @@
+"""The KPI contract of shared/BRIEF.md: one JSON-ready dict for an as-of date, filters and scope."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from fractions import Fraction
+
+import numpy as np
+
+from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.ledger import OpenItems, Selection, open_items, select
+from dashboard.metrics.numbers import mean_days, money, ratio
+from dashboard.metrics.snapshot import KIND_PAYMENT, Snapshot, sum_by, to_day
+
+DUE_BUCKETS = ("not_due", "1-30", "31-60", "61-90", "90+")
+DUE_EDGES = np.array([0, 30, 60, 90])
+TRANSACTION_BUCKETS = ("current", "1_month", "2_months", "3+_months")
+COUNTBACK_MONTHS = 24
+
+
+def due_bucket_index(days_past_due: np.ndarray, edges: np.ndarray = DUE_EDGES) -> np.ndarray:
+    """Bucket of each days-past-due value; upper bounds inclusive (0 = not due)."""
+    return np.searchsorted(edges, days_past_due, side="left")
+
+
+def months_since_issue(snap: Snapshot, inv: np.ndarray, as_of: dt.date) -> np.ndarray:
+    """Whole calendar months from each invoice's issue date to as_of (16 Apr to 10 May is 0)."""
+    ymd = snap.issue_ymd[inv]
+    months = (as_of.year - ymd[:, 0]) * 12 + (as_of.month - ymd[:, 1])
+    return months - (as_of.day < ymd[:, 2])
+
+
+def transaction_bucket_index(snap: Snapshot, inv: np.ndarray, as_of: dt.date) -> np.ndarray:
+    """0 current, 1 one month, 2 two months, 3 three or more months."""
+    return np.clip(months_since_issue(snap, inv, as_of), 0, 3)
+
+
+def aging_due(items: OpenItems, snap: Snapshot) -> dict[str, int]:
+    """Open balances by days past due (cents)."""
+    idx = due_bucket_index(items.day - snap.due[items.inv].astype(np.int64))
+    sums = sum_by(idx, items.balance, len(DUE_BUCKETS))
+    return dict(zip(DUE_BUCKETS, (int(v) for v in sums), strict=True))
+
+
+def aging_transaction(items: OpenItems, snap: Snapshot, as_of: dt.date) -> dict[str, int]:
+    """Open balances by whole months since issue (cents)."""
+    idx = transaction_bucket_index(snap, items.inv, as_of)
+    sums = sum_by(idx, items.balance, len(TRANSACTION_BUCKETS))
+    return dict(zip(TRANSACTION_BUCKETS, (int(v) for v in sums), strict=True))
+
+
+def customer_balances(items: OpenItems, snap: Snapshot) -> np.ndarray:
+    """Each customer's share of total AR at D (cents, indexed by customer position)."""
+    return sum_by(items.cust, items.balance, snap.n_customers)
+
+
+def top_debtors(snap: Snapshot, balances: np.ndarray, limit: int = 10) -> list[dict]:
+    """Up to `limit` customers by open balance, largest first, ties by id."""
+    owing = np.flatnonzero(balances > 0)
+    if len(owing) > limit:
+        kth = np.partition(balances[owing], len(owing) - limit)[len(owing) - limit]
+        owing = owing[balances[owing] >= kth]
+    ranked = sorted(owing, key=lambda c: (-int(balances[c]), snap.cust_ids[c]))[:limit]
+    return [
+        {"customer_id": snap.cust_ids[c], "name": snap.cust_name[c], "balance": money(balances[c])}
+        for c in ranked
+    ]
+
+
+def month_start(day: dt.date) -> dt.date:
+    """First day of the month of day."""
+    return day.replace(day=1)
+
+
+def previous_month_end(day: dt.date) -> dt.date:
+    """Last day of the month before day's month."""
+    return month_start(day) - dt.timedelta(days=1)
+
+
+def dso_countback(sel: Selection, as_of: dt.date, total_ar: int) -> float | None:
+    """Count-back DSO: exhaust AR against each month's credit sales, newest month first."""
+    remaining = total_ar
+    days = Fraction(0)
+    end = as_of
+    for _ in range(COUNTBACK_MONTHS):
+        if remaining <= 0:
+            return ratio(days, 1)
+        start = month_start(end)
+        span = (end - start).days + 1
+        sales = sel.between(sel.cum_sales, to_day(start) - 1, to_day(end))
+        if sales <= 0:
+            return None
+        if remaining > sales:
+            days += span
+            remaining -= sales
+        else:
+            days += Fraction(remaining, sales) * span
+            remaining = 0
+        end = start - dt.timedelta(days=1)
+    return ratio(days, 1) if remaining <= 0 else None
+
+
+def payment_timing(snap: Snapshot, sel: Selection, start: int, end: int) -> tuple[float | None, float | None, np.ndarray]:
+    """Mean days to pay and days late over invoices settled by a payment in (start, end]."""
+    inv = sel.inv[(sel.inv_settle > start) & (sel.inv_settle <= end)]
+    inv = inv[snap.settle_kind[inv] == KIND_PAYMENT]
+    to_pay = (snap.settle[inv].astype(np.int64) - snap.issue[inv]).sum()
+    late = np.maximum(snap.settle[inv].astype(np.int64) - snap.due[inv], 0).sum()
+    return mean_days(int(to_pay), len(inv)), mean_days(int(late), len(inv)), inv
+
+
+def compute_kpis(
+    snap: Snapshot,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> dict:
+    """Every key of the KPI contract for as_of, the period (as_of - P, as_of], filters and scope."""
+    if period_days <= 0:
+        raise ValueError("period_days must be positive")
+    sel = select(snap, filters, scope)
+    d = to_day(as_of)
+    p = period_days
+    items = open_items(sel, d)
+    snap_due = snap.due[items.inv]
+    overdue = snap_due < d
+    total_ar = int(items.balance.sum())
+    overdue_ar = int(items.balance[overdue].sum())
+    not_due_ar = total_ar - overdue_ar
+    balances = customer_balances(items, snap)
+    credit_sales = sel.between(sel.cum_sales, d - p, d)
+    collections = sel.between(sel.cum_collections, d - p, d)
+    write_offs = sel.between(sel.cum_write_offs, d - p, d)
+    ar_start = sel.ar(d - p)
+    ar_year_ago = sel.ar(d - 365)
+    sales_year = sel.between(sel.cum_sales, d - 365, d)
+    limits = snap.credit_limit
+    avg_to_pay, avg_late, _ = payment_timing(snap, sel, d - p, d)
+    return {
+        "as_of": as_of.isoformat(),
+        "period_days": p,
+        "total_ar": money(total_ar),
+        "overdue_ar": money(overdue_ar),
+        "not_due_ar": money(not_due_ar),
+        "unapplied_credits": money(sel.at(sel.cum_unapplied, d)),
+        "customers_with_balance": int(np.count_nonzero(balances > 0)),
+        "customers_overdue": int(len(np.unique(items.cust[overdue]))),
+        "aging_due": {k: money(v) for k, v in aging_due(items, snap).items()},
+        "aging_transaction": {k: money(v) for k, v in aging_transaction(items, snap, as_of).items()},
+        "credit_sales": money(credit_sales),
+        "collections": money(collections),
+        "dso": ratio(total_ar, credit_sales, p),
+        "best_possible_dso": ratio(not_due_ar, credit_sales, p),
+        "add": ratio(overdue_ar, credit_sales, p),
+        "dso_countback": dso_countback(sel, as_of, total_ar),
+        "cei": ratio(ar_start + credit_sales - total_ar, ar_start + credit_sales - not_due_ar, 100),
+        "ar_turnover": ratio(sales_year, Fraction(ar_year_ago + total_ar, 2)),
+        "bad_debt_ratio": ratio(write_offs, credit_sales, 100),
+        "customers_over_limit": int(np.count_nonzero((limits > 0) & (balances > limits) & sel.cust_mask)),
+        "avg_days_to_pay": avg_to_pay,
+        "avg_days_late": avg_late,
+        "top_debtors": top_debtors(snap, balances),
+    }
+
+
+def days_in_month(day: dt.date) -> int:
+    """Number of days in day's month."""
+    return calendar.monthrange(day.year, day.month)[1]
+
+
+__all__ = ["compute_kpis", "DUE_BUCKETS", "TRANSACTION_BUCKETS", "select"]

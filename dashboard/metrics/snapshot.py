@@ -1,0 +1,373 @@
+"""The columnar snapshot of the ledger that every figure is computed on.
+
+Built once per data version from the SQL system of record and held in the process. Dates are int32
+days since 1970-01-01, money int64 cents. Each invoice's settlement date is precomputed, so "open
+at D" is a vectorised comparison; only invoices partly paid at D need their applications summed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from dashboard.data.ledger_load import NO_DATE, LedgerTables, read_ledger
+
+EPOCH = dt.date(1970, 1, 1)
+EXACT_LIMIT = 2**53  # every integer below this is exact in float64 (see sum_by)
+KIND_PAYMENT, KIND_CREDIT, KIND_WRITE_OFF = 0, 1, 2
+VERSION_CHECK_SECONDS = 2.0
+
+
+def to_day(value: dt.date) -> int:
+    """A date as days since 1970-01-01."""
+    return (value - EPOCH).days
+
+
+def from_day(day: int) -> dt.date:
+    """Days since 1970-01-01 as a date."""
+    return EPOCH + dt.timedelta(days=int(day))
+
+
+def sum_by(index: np.ndarray, cents: np.ndarray, size: int) -> np.ndarray:
+    """Exact integer sums of cents grouped by index.
+
+    np.bincount adds in float64; every partial sum is an integer whose magnitude is below 2**53
+    (the snapshot refuses ledgers whose absolute total reaches it), so each addition is exact.
+    """
+    if len(index) == 0:
+        return np.zeros(size, dtype=np.int64)
+    return np.rint(np.bincount(index, weights=cents, minlength=size)).astype(np.int64)
+
+
+def _days(series: pd.Series) -> np.ndarray:
+    """Nullable day numbers as int32 with NO_DATE for nulls."""
+    values = pd.to_numeric(series, errors="coerce")
+    return values.fillna(NO_DATE).to_numpy(dtype=np.int64).astype(np.int32)
+
+
+def _cents(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series, errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+
+
+def _text(series: pd.Series) -> np.ndarray:
+    return series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
+
+
+def _lookup(index: dict[str, int], keys: pd.Series) -> np.ndarray:
+    """Map string ids to positions (-1 when unknown or null)."""
+    mapped = keys.map(index)
+    return mapped.fillna(-1).to_numpy(dtype=np.int64).astype(np.int32)
+
+
+@dataclass
+class Snapshot:
+    """Column arrays of the whole ledger at one data version."""
+
+    version: int
+    loaded_at: float
+    # customers
+    cust_ids: np.ndarray
+    cust_index: dict[str, int]
+    cust_name: np.ndarray
+    segment: np.ndarray
+    region: np.ndarray
+    tier: np.ndarray
+    terms_days: np.ndarray
+    terms_type: np.ndarray
+    credit_limit: np.ndarray  # cents, 0 = no limit
+    cust_rep: np.ndarray
+    cust_group: np.ndarray
+    created_on: np.ndarray
+    currency: np.ndarray
+    # invoices (positive) and credit notes (negative)
+    inv_ids: np.ndarray
+    inv_index: dict[str, int]
+    inv_cust: np.ndarray
+    issue: np.ndarray
+    due: np.ndarray
+    amount: np.ndarray
+    cost: np.ndarray
+    has_cost: np.ndarray
+    disputed: np.ndarray
+    is_cn: np.ndarray
+    applies_to: np.ndarray
+    issue_ymd: np.ndarray  # (n, 3) year, month, day
+    # derived per invoice
+    settle: np.ndarray
+    settle_kind: np.ndarray
+    first_app: np.ndarray
+    clean: np.ndarray  # never over-applied, nothing applied before issue
+    # applications to positive invoices, sorted by (invoice, date)
+    app_inv: np.ndarray
+    app_date: np.ndarray
+    app_amount: np.ndarray
+    app_kind: np.ndarray
+    app_key: np.ndarray
+    app_cum: np.ndarray
+    # payments and allocations
+    pay_ids: np.ndarray
+    pay_index: dict[str, int]
+    pay_cust: np.ndarray
+    pay_date: np.ndarray
+    pay_amount: np.ndarray
+    alloc_pay: np.ndarray
+    alloc_inv: np.ndarray
+    alloc_amount: np.ndarray
+    alloc_date: np.ndarray  # effective: allocation date, else payment date
+    # write-offs
+    wo_inv: np.ndarray
+    wo_date: np.ndarray
+    wo_amount: np.ndarray
+    # other tables as frames with position columns
+    reps: pd.DataFrame
+    promises: pd.DataFrame
+    disputes: pd.DataFrame
+    commissions: pd.DataFrame
+    activities: pd.DataFrame
+    day0: int
+    ndays: int
+    cache: dict = field(default_factory=dict, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def n_customers(self) -> int:
+        """Number of customers."""
+        return len(self.cust_ids)
+
+
+def _app_key(inv: np.ndarray, day: np.ndarray) -> np.ndarray:
+    return (inv.astype(np.int64) << 32) | (day.astype(np.int64) & 0xFFFFFFFF)
+
+
+def _applications(snap: dict, allocs: pd.DataFrame, wos: pd.DataFrame) -> dict:
+    """Every amount that reduces a positive invoice: allocations, credit notes, write-offs."""
+    cn = np.flatnonzero(snap["is_cn"] & (snap["applies_to"] >= 0))
+    parts = [
+        (allocs["inv"].to_numpy(), allocs["date"].to_numpy(), allocs["amount"].to_numpy(), KIND_PAYMENT),
+        (snap["applies_to"][cn], snap["issue"][cn], -snap["amount"][cn], KIND_CREDIT),
+        (wos["inv"].to_numpy(), wos["date"].to_numpy(), wos["amount"].to_numpy(), KIND_WRITE_OFF),
+    ]
+    inv = np.concatenate([p[0] for p in parts]).astype(np.int32)
+    date = np.concatenate([p[1] for p in parts]).astype(np.int32)
+    amount = np.concatenate([p[2] for p in parts]).astype(np.int64)
+    kind = np.concatenate([np.full(len(p[0]), p[3], dtype=np.int8) for p in parts])
+    keep = inv >= 0
+    inv, date, amount, kind = inv[keep], date[keep], amount[keep], kind[keep]
+    order = np.lexsort((kind, date, inv))
+    inv, date, amount, kind = inv[order], date[order], amount[order], kind[order]
+    cum = np.cumsum(amount)
+    starts = np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]]) if len(inv) else np.array([], dtype=np.int64)
+    # cumulative applied per invoice: subtract the running total before each invoice's first row
+    offsets = np.zeros(len(inv), dtype=np.int64)
+    if len(inv):
+        before = np.r_[0, cum[starts[1:] - 1]]
+        offsets = np.repeat(before, np.diff(np.r_[starts, len(inv)]))
+    return {"inv": inv, "date": date, "amount": amount, "kind": kind, "cum": cum - offsets}
+
+
+def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict) -> dict:
+    """Per invoice: the date its balance first reaches zero, and the kind of that application."""
+    settle = np.full(n, NO_DATE, dtype=np.int32)
+    kind = np.full(n, -1, dtype=np.int8)
+    first = np.full(n, NO_DATE, dtype=np.int32)
+    total = np.zeros(n, dtype=np.int64)
+    inv = apps["inv"]
+    if len(inv):
+        starts = np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]])
+        first[inv[starts]] = apps["date"][starts]
+        reached = apps["cum"] >= amount[inv]
+        hit = np.flatnonzero(reached)
+        # first hit per invoice: rows are sorted by (invoice, date), so keep the first per invoice
+        first_hit = hit[np.r_[True, inv[hit][1:] != inv[hit][:-1]]] if len(hit) else hit
+        settle[inv[first_hit]] = apps["date"][first_hit]
+        kind[inv[first_hit]] = apps["kind"][first_hit]
+        ends = np.r_[starts[1:] - 1, len(inv) - 1]
+        total[inv[ends]] = apps["cum"][ends]
+    clean = (total <= np.maximum(amount, 0)) & ((first == NO_DATE) | (first >= issue))
+    return {"settle": settle, "settle_kind": kind, "first_app": first, "clean": clean}
+
+
+def build_snapshot(tables: LedgerTables) -> Snapshot:
+    """Turn the raw ledger tables into a snapshot."""
+    f = tables.frames
+    reps = f["sales_reps"].copy()
+    rep_group = dict(zip(reps["sales_rep_id"], reps["group_name"].where(reps["group_name"].notna(), ""), strict=True))
+    cust = f["customers"].sort_values("customer_id", kind="stable").reset_index(drop=True)
+    cust_ids = cust["customer_id"].astype(str).to_numpy(dtype=object)
+    cust_index = {c: i for i, c in enumerate(cust_ids)}
+    cust_rep = _text(cust["sales_rep_id"])
+    inv = f["invoices"]
+    inv_ids = inv["invoice_id"].astype(str).to_numpy(dtype=object)
+    inv_index = {c: i for i, c in enumerate(inv_ids)}
+    amount = _cents(inv["amount_cents"])
+    issue = _days(inv["issue_date"])
+    issue_dt = pd.to_datetime(issue.astype("int64"), unit="D")
+    snap: dict = {
+        "inv_cust": _lookup(cust_index, inv["customer_id"]),
+        "issue": issue,
+        "amount": amount,
+        "is_cn": amount < 0,
+        "applies_to": _lookup(inv_index, inv["applies_to"]),
+    }
+    pays = f["payments"]
+    pay_ids = pays["payment_id"].astype(str).to_numpy(dtype=object)
+    pay_index = {c: i for i, c in enumerate(pay_ids)}
+    pay_date = _days(pays["date"])
+    al = f["allocations"]
+    alloc_pay = _lookup(pay_index, al["payment_id"])
+    alloc_own = _days(al["date"])
+    pay_of_alloc = np.where(alloc_pay >= 0, pay_date[np.maximum(alloc_pay, 0)], NO_DATE) if len(pay_date) else alloc_own
+    alloc_date = np.where(alloc_own == NO_DATE, pay_of_alloc, alloc_own).astype(np.int32)
+    allocs = pd.DataFrame({"inv": _lookup(inv_index, al["invoice_id"]), "date": alloc_date, "amount": _cents(al["amount_cents"])})
+    wo = f["write_offs"]
+    wos = pd.DataFrame({"inv": _lookup(inv_index, wo["invoice_id"]), "date": _days(wo["date"]), "amount": _cents(wo["amount_cents"])})
+    apps = _applications(snap, allocs, wos)
+    settle = _settlement(len(inv_ids), amount, issue, apps)
+    pay_amount = _cents(pays["amount_cents"])
+    total_abs = int(np.abs(amount).sum() + np.abs(pay_amount).sum() + np.abs(apps["amount"]).sum())
+    if total_abs >= EXACT_LIMIT:
+        raise ValueError("ledger totals exceed the exact range of the engine (2**53 cents)")
+    all_days = np.concatenate([issue, pay_date, apps["date"], np.array([to_day(dt.date.today())], dtype=np.int32)])
+    all_days = all_days[all_days != NO_DATE]
+    day0 = int(all_days.min()) - 1
+    ndays = int(all_days.max()) - day0 + 1
+    limit = _cents(cust["credit_limit_cents"])
+    return Snapshot(
+        version=tables.version,
+        loaded_at=time.time(),
+        cust_ids=cust_ids,
+        cust_index=cust_index,
+        cust_name=_text(cust["name"]),
+        segment=_text(cust["segment"]),
+        region=_text(cust["region"]),
+        tier=_text(cust["tier"]),
+        terms_days=pd.to_numeric(cust["terms_days"], errors="coerce").fillna(30).to_numpy(dtype=np.int32),
+        terms_type=_text(cust["terms_type"]),
+        credit_limit=np.maximum(limit, 0),
+        cust_rep=cust_rep,
+        cust_group=np.array([rep_group.get(r, "") or "" for r in cust_rep], dtype=object),
+        created_on=_days(cust["created_on"]),
+        currency=_text(cust["currency"]),
+        inv_ids=inv_ids,
+        inv_index=inv_index,
+        inv_cust=snap["inv_cust"],
+        issue=issue,
+        due=_days(inv["due_date"]),
+        amount=amount,
+        cost=_cents(inv["cost_cents"]),
+        has_cost=inv["cost_cents"].notna().to_numpy(dtype=bool),
+        disputed=inv["disputed"].fillna(False).astype(bool).to_numpy(dtype=bool),
+        is_cn=snap["is_cn"],
+        applies_to=snap["applies_to"],
+        issue_ymd=np.stack([issue_dt.year.to_numpy(), issue_dt.month.to_numpy(), issue_dt.day.to_numpy()], axis=1).astype(np.int32),
+        settle=settle["settle"],
+        settle_kind=settle["settle_kind"],
+        first_app=settle["first_app"],
+        clean=settle["clean"],
+        app_inv=apps["inv"],
+        app_date=apps["date"],
+        app_amount=apps["amount"],
+        app_kind=apps["kind"],
+        app_key=_app_key(apps["inv"], apps["date"]),
+        app_cum=apps["cum"],
+        pay_ids=pay_ids,
+        pay_index=pay_index,
+        pay_cust=_lookup(cust_index, pays["customer_id"]),
+        pay_date=pay_date,
+        pay_amount=pay_amount,
+        alloc_pay=alloc_pay,
+        alloc_inv=allocs["inv"].to_numpy().astype(np.int32),
+        alloc_amount=allocs["amount"].to_numpy(),
+        alloc_date=alloc_date,
+        wo_inv=wos["inv"].to_numpy().astype(np.int32),
+        wo_date=wos["date"].to_numpy().astype(np.int32),
+        wo_amount=wos["amount"].to_numpy(),
+        reps=reps,
+        promises=_with_positions(f["promises"], inv_index, snap["inv_cust"], ["made_on", "promised_date"]),
+        disputes=_with_positions(f["disputes"], inv_index, snap["inv_cust"], ["opened_on", "resolved_on"]),
+        commissions=_commissions(f["commissions"], inv_index, snap["inv_cust"], rep_group),
+        activities=_activities(f["activities"], cust_index),
+        day0=day0,
+        ndays=ndays,
+    )
+
+
+def _with_positions(frame: pd.DataFrame, inv_index: dict, inv_cust: np.ndarray, dates: list[str]) -> pd.DataFrame:
+    """Add invoice and customer positions, and day numbers for date columns."""
+    out = frame.copy()
+    out["inv"] = _lookup(inv_index, out["invoice_id"])
+    out["cust"] = np.where(out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1)
+    for col in dates:
+        out[col] = _days(out[col])
+    out["amount_cents"] = _cents(out["amount_cents"])
+    return out
+
+
+def _commissions(frame: pd.DataFrame, inv_index: dict, inv_cust: np.ndarray, rep_group: dict) -> pd.DataFrame:
+    out = frame.copy()
+    out["inv"] = _lookup(inv_index, out["invoice_id"])
+    out["cust"] = np.where(out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1)
+    out["earned_date"] = _days(out["earned_date"])
+    out["settlement_date"] = _days(out["settlement_date"])
+    out["amount_cents"] = _cents(out["amount_cents"])
+    out["settled"] = out["settled"].fillna(False).astype(bool)
+    out["rate"] = pd.to_numeric(out["rate"], errors="coerce")
+    out["group_name"] = out["sales_rep_id"].map(rep_group).fillna("")
+    return out
+
+
+def _activities(frame: pd.DataFrame, cust_index: dict) -> pd.DataFrame:
+    out = frame.copy()
+    out["cust"] = _lookup(cust_index, out["customer_id"])
+    out["date"] = _days(out["date"])
+    return out
+
+
+class SnapshotCache:
+    """One snapshot per database URL, refreshed when the data version changes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snaps: dict[str, Snapshot] = {}
+        self._checked: dict[str, float] = {}
+
+    def get(self, url: str | None = None, max_age: float = VERSION_CHECK_SECONDS) -> Snapshot:
+        """The snapshot for url, reloaded if the database has a newer data version."""
+        from dashboard.config import get_settings
+        from dashboard.data.schema import data_version
+
+        key = url or get_settings().database_url
+        with self._lock:
+            snap = self._snaps.get(key)
+            now = time.monotonic()
+            if snap is not None and now - self._checked.get(key, 0) < max_age:
+                return snap
+            if snap is None or data_version(key) != snap.version:
+                snap = build_snapshot(read_ledger(key))
+                self._snaps[key] = snap
+            self._checked[key] = now
+            return snap
+
+    def clear(self) -> None:
+        """Forget every snapshot (tests)."""
+        with self._lock:
+            self._snaps.clear()
+            self._checked.clear()
+
+
+_CACHE = SnapshotCache()
+
+
+def get_snapshot(url: str | None = None, max_age: float = VERSION_CHECK_SECONDS) -> Snapshot:
+    """The process-wide snapshot of the database at url (DATABASE_URL by default)."""
+    return _CACHE.get(url, max_age)
+
+
+def clear_snapshots() -> None:
+    """Drop cached snapshots (tests)."""
+    _CACHE.clear()
