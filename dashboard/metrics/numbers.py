@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+
 def money(cents: int) -> str:
     """Integer cents as a decimal string with exactly two places ("-12.05")."""
     cents = int(cents)

@@ -1,0 +1,470 @@
+"""Row-level tables behind the figures: open invoices, per-customer aging, drill-downs, trends.
+
+Money columns are int64 cents and end in `_cents`; in every drill-down table `amount_cents` is the
+row's contribution to the figure clicked, so the rows always sum to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.kpis import (
+    DUE_BUCKETS,
+    TRANSACTION_BUCKETS,
+    due_bucket_index,
+    month_start,
+    months_since_issue,
+    payment_timing,
+    transaction_bucket_index,
+)
+from dashboard.metrics.kpis import (
+    customer_balances as balances_by_customer,
+)
+from dashboard.metrics.ledger import Selection, open_items, select
+from dashboard.metrics.numbers import ratio
+from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
+
+STATUS_ORDER = ("Over Limit", "Critical", "Overdue", "Late", "Current")
+STATUS_RULES = (
+    "Over Limit: outstanding above a credit limit > 0; Critical: an item more than 90 days past due; "
+    "Overdue: more than 30 days; Late: 1 to 30 days; Current: nothing past due."
+)
+
+
+def _dates(days: np.ndarray) -> pd.Series:
+    """Day numbers as datetime64 dates (NaT for no date)."""
+    values = pd.to_datetime(np.where(days == NO_DATE, np.nan, days.astype(np.float64)), unit="D")
+    return pd.Series(values).dt.date.where(days != NO_DATE, None)
+
+
+def _customer_columns(snap: Snapshot, cust: np.ndarray) -> dict:
+    return {
+        "customer_id": snap.cust_ids[cust],
+        "customer_name": snap.cust_name[cust],
+        "segment": snap.segment[cust],
+        "region": snap.region[cust],
+        "sales_rep_id": snap.cust_rep[cust],
+    }
+
+
+def terms_label(snap: Snapshot, cust: np.ndarray) -> np.ndarray:
+    """'Net 30', 'EOM + 15' ... per customer."""
+    days = snap.terms_days[cust]
+    eom = snap.terms_type[cust] == "eom"
+    return np.where(eom, np.char.add("EOM + ", days.astype(str)), np.char.add("Net ", days.astype(str))).astype(object)
+
+
+def terms_group(snap: Snapshot, cust: np.ndarray) -> np.ndarray:
+    """'short' for terms under 30 days (not EOM), else 'long'."""
+    short = (snap.terms_days[cust] < 30) & (snap.terms_type[cust] != "eom")
+    return np.where(short, "short", "long").astype(object)
+
+
+def open_invoices(
+    snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
+    """Every invoice open at as_of with its balance, days past due and aging buckets."""
+    sel = select(snap, filters, scope)
+    items = open_items(sel, to_day(as_of))
+    inv, cust = items.inv, items.cust
+    dpd = items.day - snap.due[inv].astype(np.int64)
+    frame = pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[inv],
+            **_customer_columns(snap, cust),
+            "issue_date": _dates(snap.issue[inv]),
+            "due_date": _dates(snap.due[inv]),
+            "invoice_amount_cents": snap.amount[inv],
+            "amount_cents": items.balance,
+            "days_past_due": dpd,
+            "aging_due": np.array(DUE_BUCKETS, dtype=object)[due_bucket_index(dpd)],
+            "aging_transaction": np.array(TRANSACTION_BUCKETS, dtype=object)[transaction_bucket_index(snap, inv, as_of)],
+            "disputed": snap.disputed[inv],
+            "terms_group": terms_group(snap, cust),
+        }
+    )
+    return frame.sort_values(["days_past_due", "invoice_id"], ascending=[False, True], ignore_index=True)
+
+
+def customer_balances(
+    snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
+    """Customers with a balance at as_of: balance, overdue part, limit, utilization."""
+    sel = select(snap, filters, scope)
+    items = open_items(sel, to_day(as_of))
+    balances = balances_by_customer(items, snap)
+    overdue = sum_by(items.cust[snap.due[items.inv] < items.day], items.balance[snap.due[items.inv] < items.day], snap.n_customers)
+    cust = np.flatnonzero(balances > 0)
+    limit = snap.credit_limit[cust]
+    frame = pd.DataFrame(
+        {
+            **_customer_columns(snap, cust),
+            "terms": terms_label(snap, cust),
+            "credit_limit_cents": limit,
+            "amount_cents": balances[cust],
+            "overdue_cents": overdue[cust],
+            "utilization_pct": [ratio(int(b), int(lim), 100) if lim > 0 else None for b, lim in zip(balances[cust], limit, strict=True)],
+        }
+    )
+    return frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True], ignore_index=True)
+
+
+def parse_ranges(text: str | None) -> tuple[int, ...]:
+    """'30,60,90' -> (30, 60, 90): strictly increasing positive day limits; ValueError otherwise."""
+    if text is None or not str(text).strip():
+        return (30, 60, 90)
+    try:
+        edges = tuple(int(part.strip()) for part in str(text).split(",") if part.strip())
+    except ValueError as exc:
+        raise ValueError(f"aging ranges must be whole numbers separated by commas: {text!r}") from exc
+    if not edges or any(e <= 0 for e in edges) or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise ValueError(f"aging ranges must be positive and increasing: {text!r}")
+    return edges
+
+
+def bucket_labels(edges: tuple[int, ...], basis: str = "due") -> list[str]:
+    """Column labels for the buckets of edges."""
+    if basis == "transaction":
+        return ["current", "1_month", "2_months", "3+_months"]
+    labels = ["not_due"]
+    low = 1
+    for edge in edges:
+        labels.append(f"{low}-{edge}")
+        low = edge + 1
+    labels.append(f"{edges[-1]}+")
+    return labels
+
+
+def customer_aging(
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    basis: str = "due",
+    ranges: tuple[int, ...] = (30, 60, 90),
+) -> pd.DataFrame:
+    """One row per customer with a balance: terms, limit, total, buckets, max days, status."""
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    items = open_items(sel, day)
+    labels = bucket_labels(ranges, basis)
+    if basis == "transaction":
+        idx = transaction_bucket_index(snap, items.inv, as_of)
+        age = months_since_issue(snap, items.inv, as_of)
+    else:
+        age = day - snap.due[items.inv].astype(np.int64)
+        idx = due_bucket_index(age, np.array((0, *ranges)))
+    n, nb = snap.n_customers, len(labels)
+    grid = sum_by(items.cust * nb + idx, items.balance, n * nb).reshape(n, nb)
+    total = grid.sum(axis=1)
+    cust = np.flatnonzero(total > 0)
+    dpd = day - snap.due[items.inv].astype(np.int64)
+    max_dpd = np.full(n, -(10**9), dtype=np.int64)
+    np.maximum.at(max_dpd, items.cust, dpd)
+    max_age = np.full(n, -(10**9), dtype=np.int64)
+    np.maximum.at(max_age, items.cust, age)
+    frame = pd.DataFrame(
+        {
+            **_customer_columns(snap, cust),
+            "terms": terms_label(snap, cust),
+            "terms_group": terms_group(snap, cust),
+            "credit_limit_cents": snap.credit_limit[cust],
+            "amount_cents": total[cust],
+        }
+    )
+    for j, label in enumerate(labels):
+        frame[f"{label}_cents"] = grid[cust, j]
+    frame["max_days"] = np.maximum(max_age[cust], 0)
+    frame["status"] = aging_status(total[cust], snap.credit_limit[cust], max_dpd[cust])
+    return frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True], ignore_index=True)
+
+
+def aging_status(balance: np.ndarray, limit: np.ndarray, max_days_past_due: np.ndarray) -> np.ndarray:
+    """The worst condition of each customer (see STATUS_RULES)."""
+    return np.select(
+        [(limit > 0) & (balance > limit), max_days_past_due > 90, max_days_past_due > 30, max_days_past_due > 0],
+        ["Over Limit", "Critical", "Overdue", "Late"],
+        default="Current",
+    ).astype(object)
+
+
+def aging_by_terms_group(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, basis: str = "due"
+) -> pd.DataFrame:
+    """Donut data: open balances per terms group and bucket, leaving out customers in credit."""
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    items = open_items(sel, day)
+    net = balances_by_customer(items, snap) - unapplied_by_customer(sel, day)
+    keep = net[items.cust] >= 0
+    inv, bal, cust = items.inv[keep], items.balance[keep], items.cust[keep]
+    if basis == "transaction":
+        labels, idx = TRANSACTION_BUCKETS, transaction_bucket_index(snap, inv, as_of)
+    else:
+        labels, idx = DUE_BUCKETS, due_bucket_index(day - snap.due[inv].astype(np.int64))
+    group = (terms_group(snap, cust) == "long").astype(np.int64)
+    sums = sum_by(group * len(labels) + idx, bal, 2 * len(labels)).reshape(2, len(labels))
+    rows = [
+        {"terms_group": g, "bucket": label, "amount_cents": int(sums[gi, j])}
+        for gi, g in enumerate(("short", "long"))
+        for j, label in enumerate(labels)
+    ]
+    return pd.DataFrame(rows)
+
+
+def unapplied_by_customer(sel: Selection, day: int) -> np.ndarray:
+    """Each customer's unapplied payments and free credit notes at day (cents)."""
+    snap = sel.snap
+    n = snap.n_customers
+    paid = (snap.pay_date <= day) & (snap.pay_cust >= 0)
+    total = sum_by(snap.pay_cust[paid], snap.pay_amount[paid], n)
+    pay = np.maximum(snap.alloc_pay, 0)
+    alloc_day = np.maximum(snap.alloc_date, snap.pay_date[pay]) if len(pay) else snap.alloc_date
+    used = (snap.alloc_pay >= 0) & (alloc_day <= day)
+    total -= sum_by(snap.pay_cust[pay[used]], snap.alloc_amount[used], n)
+    free_cn = snap.is_cn & (snap.applies_to < 0) & (snap.issue <= day) & (snap.inv_cust >= 0)
+    total -= sum_by(snap.inv_cust[free_cn], snap.amount[free_cn], n)
+    return np.where(sel.cust_mask, total, 0)
+
+
+def top_overdue_invoices(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, limit: int = 10
+) -> pd.DataFrame:
+    """The largest overdue open invoices at as_of."""
+    frame = open_invoices(snap, as_of, filters=filters, scope=scope)
+    frame = frame[frame["days_past_due"] > 0]
+    return frame.sort_values(["amount_cents", "invoice_id"], ascending=[False, True]).head(limit).reset_index(drop=True)
+
+
+AT_RISK_REASONS = {
+    1: "Over credit limit",
+    2: "90+ days overdue",
+    3: "60+ days overdue",
+    4: "Above 90% of credit limit",
+}
+
+
+def at_risk_accounts(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """At-risk customers in the Retailer seed's order: over limit, 90+ then 60+ overdue, > 90 % of limit."""
+    table = customer_aging(snap, as_of, filters, scope, basis="due", ranges=(30, 60, 90))
+    if table.empty:
+        return table.assign(priority=pd.Series(dtype=int), reason=pd.Series(dtype=object))
+    limit_c = table["credit_limit_cents"].to_numpy()
+    bal = table["amount_cents"].to_numpy()
+    over90 = table["90+_cents"].to_numpy()
+    over60 = table["61-90_cents"].to_numpy() + over90
+    has_limit = limit_c > 0
+    priority = np.select(
+        [has_limit & (bal > limit_c), over90 > 0, over60 > 0, has_limit & (bal * 10 > limit_c * 9)],
+        [1, 2, 3, 4],
+        default=0,
+    )
+    table = table.assign(priority=priority, overdue_60_plus_cents=over60, overdue_90_plus_cents=over90)
+    table = table[table["priority"] > 0].copy()
+    table["reason"] = table["priority"].map(AT_RISK_REASONS)
+    table["utilization_pct"] = [
+        ratio(int(b), int(lim), 100) if lim > 0 else None
+        for b, lim in zip(table["amount_cents"], table["credit_limit_cents"], strict=True)
+    ]
+    table["risk_amount_cents"] = np.select(
+        [table["priority"] == 2, table["priority"] == 3], [table["overdue_90_plus_cents"], table["overdue_60_plus_cents"]],
+        default=table["amount_cents"],
+    )
+    table = table.sort_values(["priority", "risk_amount_cents", "customer_id"], ascending=[True, False, True], ignore_index=True)
+    return table.head(limit) if limit else table
+
+
+def month_ends(as_of: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
+    """(first day, last day) of the last `months` months, the month of as_of cut at as_of; oldest first."""
+    spans = []
+    end = as_of
+    for _ in range(months):
+        start = month_start(end)
+        spans.append((start, end))
+        end = start - dt.timedelta(days=1)
+    return spans[::-1]
+
+
+def monthly_trend(
+    snap: Snapshot,
+    as_of: dt.date,
+    months: int = 12,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
+    """Per month: credit sales, collections, AR at month end and DSO at month end (P-day period)."""
+    sel = select(snap, filters, scope)
+    rows = []
+    for start, end in month_ends(as_of, months):
+        s, e = to_day(start) - 1, to_day(end)
+        ar = sel.ar(e)
+        sales_p = sel.between(sel.cum_sales, e - period_days, e)
+        rows.append(
+            {
+                "month": start.strftime("%Y-%m"),
+                "month_end": end,
+                "credit_sales_cents": sel.between(sel.cum_sales, s, e),
+                "collections_cents": sel.between(sel.cum_collections, s, e),
+                "ar_cents": ar,
+                "dso": ratio(ar, sales_p, period_days),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def settled_invoices(
+    snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
+    """Invoices settled by a payment in the period: the rows behind avg_days_to_pay / avg_days_late."""
+    sel = select(snap, filters, scope)
+    d = to_day(as_of)
+    _, _, inv = payment_timing(snap, sel, d - period_days, d)
+    cust = snap.inv_cust[inv]
+    settle = snap.settle[inv].astype(np.int64)
+    return pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[inv],
+            **_customer_columns(snap, cust),
+            "issue_date": _dates(snap.issue[inv]),
+            "due_date": _dates(snap.due[inv]),
+            "settled_on": _dates(snap.settle[inv]),
+            "amount_cents": snap.amount[inv],
+            "days_to_pay": settle - snap.issue[inv],
+            "days_late": np.maximum(settle - snap.due[inv], 0),
+        }
+    )
+
+
+def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int) -> pd.DataFrame:
+    """Invoices/credit notes issued, payments received or write-offs dated in (start, end]."""
+    if kind == "credit_sales":
+        inv = np.flatnonzero(sel.cust_mask[snap.inv_cust] & (snap.inv_cust >= 0) & (snap.issue > start) & (snap.issue <= end))
+        return pd.DataFrame(
+            {
+                "invoice_id": snap.inv_ids[inv],
+                **_customer_columns(snap, snap.inv_cust[inv]),
+                "issue_date": _dates(snap.issue[inv]),
+                "due_date": _dates(snap.due[inv]),
+                "type": np.where(snap.is_cn[inv], "credit note", "invoice").astype(object),
+                "amount_cents": snap.amount[inv],
+            }
+        )
+    if kind == "collections":
+        pay = np.flatnonzero((snap.pay_cust >= 0) & sel.cust_mask[np.maximum(snap.pay_cust, 0)] & (snap.pay_date > start) & (snap.pay_date <= end))
+        return pd.DataFrame(
+            {
+                "payment_id": snap.pay_ids[pay],
+                **_customer_columns(snap, snap.pay_cust[pay]),
+                "date": _dates(snap.pay_date[pay]),
+                "amount_cents": snap.pay_amount[pay],
+            }
+        )
+    wo = np.flatnonzero((snap.wo_inv >= 0) & (snap.wo_date > start) & (snap.wo_date <= end))
+    wo = wo[sel.cust_mask[snap.inv_cust[snap.wo_inv[wo]]]]
+    return pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[snap.wo_inv[wo]],
+            **_customer_columns(snap, snap.inv_cust[snap.wo_inv[wo]]),
+            "date": _dates(snap.wo_date[wo]),
+            "amount_cents": snap.wo_amount[wo],
+        }
+    )
+
+
+def unapplied_rows(snap: Snapshot, sel: Selection, day: int) -> pd.DataFrame:
+    """Payments with an unallocated remainder at day, and credit notes with no invoice."""
+    paid = np.flatnonzero((snap.pay_date <= day) & (snap.pay_cust >= 0))
+    paid = paid[sel.cust_mask[snap.pay_cust[paid]]]
+    pay = np.maximum(snap.alloc_pay, 0)
+    alloc_day = np.maximum(snap.alloc_date, snap.pay_date[pay]) if len(pay) else snap.alloc_date
+    used = (snap.alloc_pay >= 0) & (alloc_day <= day)
+    allocated = sum_by(snap.alloc_pay[used], snap.alloc_amount[used], len(snap.pay_ids))
+    remainder = snap.pay_amount[paid] - allocated[paid]
+    keep = remainder != 0
+    pays = pd.DataFrame(
+        {
+            "id": snap.pay_ids[paid[keep]],
+            "type": "unapplied payment",
+            **_customer_columns(snap, snap.pay_cust[paid[keep]]),
+            "date": _dates(snap.pay_date[paid[keep]]),
+            "amount_cents": remainder[keep],
+        }
+    )
+    cn = np.flatnonzero(snap.is_cn & (snap.applies_to < 0) & (snap.issue <= day) & (snap.inv_cust >= 0))
+    cn = cn[sel.cust_mask[snap.inv_cust[cn]]]
+    notes = pd.DataFrame(
+        {
+            "id": snap.inv_ids[cn],
+            "type": "credit note",
+            **_customer_columns(snap, snap.inv_cust[cn]),
+            "date": _dates(snap.issue[cn]),
+            "amount_cents": -snap.amount[cn],
+        }
+    )
+    return pd.concat([pays, notes], ignore_index=True)
+
+
+DRILLS = (
+    "total_ar", "overdue_ar", "not_due_ar", "unapplied_credits", "credit_sales", "collections",
+    "write_offs", "customers_with_balance", "customers_overdue", "customers_over_limit",
+    "avg_days_to_pay", "aging_due", "aging_transaction", "customer",
+)
+
+
+def drill(
+    snap: Snapshot,
+    key: str,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    bucket: str | None = None,
+    customer_id: str | None = None,
+    terms_group_name: str | None = None,
+) -> pd.DataFrame:
+    """The rows behind a figure; `amount_cents` sums to it (ValueError for an unknown key)."""
+    if key not in DRILLS:
+        raise ValueError(f"unknown figure: {key!r}")
+    sel = select(snap, filters, scope)
+    d = to_day(as_of)
+    if key in ("credit_sales", "collections", "write_offs"):
+        return _period_rows(key, snap, sel, d - period_days, d)
+    if key == "unapplied_credits":
+        return unapplied_rows(snap, sel, d)
+    if key == "avg_days_to_pay":
+        return settled_invoices(snap, as_of, period_days, filters, scope)
+    if key in ("customers_with_balance", "customers_over_limit"):
+        table = customer_balances(snap, as_of, period_days, filters, scope)
+        if key == "customers_over_limit":
+            lim = table["credit_limit_cents"]
+            table = table[(lim > 0) & (table["amount_cents"] > lim)]
+        return table.reset_index(drop=True)
+    rows = open_invoices(snap, as_of, period_days, filters, scope)
+    if key in ("overdue_ar", "customers_overdue"):
+        rows = rows[rows["days_past_due"] > 0]
+    elif key == "not_due_ar":
+        rows = rows[rows["days_past_due"] <= 0]
+    elif key == "aging_due":
+        rows = rows[rows["aging_due"] == bucket]
+    elif key == "aging_transaction":
+        rows = rows[rows["aging_transaction"] == bucket]
+    if key in ("aging_due", "aging_transaction") and terms_group_name:
+        in_credit = _customers_in_credit(snap, sel, d)
+        rows = rows[(rows["terms_group"] == terms_group_name) & ~rows["customer_id"].isin(in_credit)]
+    if customer_id is not None:
+        rows = rows[rows["customer_id"] == customer_id]
+    return rows.reset_index(drop=True)
+
+
+def _customers_in_credit(snap: Snapshot, sel: Selection, day: int) -> set[str]:
+    """Customers whose unapplied credits exceed their open balances (left out of the donuts)."""
+    items = open_items(sel, day)
+    net = balances_by_customer(items, snap) - unapplied_by_customer(sel, day)
+    return set(snap.cust_ids[np.flatnonzero((net < 0) & sel.cust_mask)])
