@@ -1,0 +1,974 @@
+"""Canonical import (BRIEF "Data contract"): validate every file of a directory, then upsert all of it.
+
+Nothing is written unless every row of every file is valid; the writes run in one transaction.
+Errors read "file:row:column: reason" (row 1 is the header, so the first data row is 2).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+from tqdm import tqdm
+
+from dashboard.data import models
+from dashboard.data.db import get_engine
+from dashboard.data.mapping import (
+    ISO,
+    ROW,
+    Problem,
+    Source,
+    SourceError,
+    TableMapping,
+    apply_mapping,
+    load_mapping,
+    read_table,
+    resolve_mapping,
+)
+from dashboard.data.schema import bump_data_version
+
+BATCH = 10_000  # rows per executemany
+BULK = 20_000  # above this many ids, read a whole table instead of IN (...) chunks
+CHUNK = 500  # ids per IN (...) query
+
+
+class ImportFailed(Exception):
+    """The import was rejected; .errors lists every problem as "file:row:column: reason"."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__(f"{len(errors)} error(s)")
+        self.errors = errors
+
+
+@dataclass
+class ImportResult:
+    """Rows imported (or, for a dry run, that would be) per table, and warnings."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- the contract
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a canonical file."""
+
+    name: str
+    kind: str = "text"  # text | date | money | int | bool | enum | float
+    required: bool = False
+    ref: str = ""  # table whose key this value must name
+    choices: tuple[str, ...] = ()
+    default: object = None
+    nonneg: bool = False
+    target: str = ""
+
+    @property
+    def attr(self) -> str:
+        """The model column (money columns hold cents)."""
+        return self.target or (f"{self.name}_cents" if self.kind == "money" else self.name)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One canonical file: its model, upsert key and columns."""
+
+    model: type[models.Base]
+    key: tuple[str, ...]
+    cols: tuple[Col, ...]
+
+    def col(self, name: str) -> Col:
+        """The column named name."""
+        return next(c for c in self.cols if c.name == name)
+
+    def names(self) -> list[str]:
+        """Every column name, in contract order."""
+        return [c.name for c in self.cols]
+
+    def length(self, col: Col) -> int | None:
+        """The model's maximum string length for a text column."""
+        return getattr(self.model.__table__.c[col.attr].type, "length", None)
+
+
+def _req(name: str, kind: str = "text", **kw: object) -> Col:
+    """A required column."""
+    return Col(name, kind, required=True, **kw)
+
+
+SPECS: dict[str, Spec] = {
+    "sales_reps": Spec(
+        models.SalesRep,
+        ("sales_rep_id",),
+        (
+            _req("sales_rep_id"),
+            _req("name"),
+            Col("group", target="group_name"),
+            Col("manager_id"),
+            Col("email"),
+        ),
+    ),
+    "customers": Spec(
+        models.Customer,
+        ("customer_id",),
+        (
+            _req("customer_id"),
+            _req("name"),
+            Col("segment"),
+            Col("region"),
+            Col("tier"),
+            Col("terms_days", "int", default=30),
+            Col("terms_type", "enum", choices=("net", "eom"), default="net"),
+            Col("credit_limit", "money", nonneg=True),
+            Col("sales_rep_id", ref="sales_reps"),
+            Col("created_on", "date"),
+            Col("currency"),
+        ),
+    ),
+    "invoices": Spec(
+        models.Invoice,
+        ("invoice_id",),
+        (
+            _req("invoice_id"),
+            _req("customer_id", ref="customers"),
+            _req("issue_date", "date"),
+            _req("amount", "money"),
+            Col("due_date", "date"),
+            Col("cost", "money"),
+            Col("sales_rep_id", ref="sales_reps"),
+            Col("applies_to", ref="invoices"),
+            Col("disputed", "bool", default=False),
+        ),
+    ),
+    "payments": Spec(
+        models.Payment,
+        ("payment_id",),
+        (
+            _req("payment_id"),
+            _req("customer_id", ref="customers"),
+            _req("date", "date"),
+            _req("amount", "money", nonneg=True),
+            Col("invoice_id", ref="invoices"),
+            Col("method"),
+        ),
+    ),
+    "allocations": Spec(
+        models.Allocation,
+        ("payment_id", "invoice_id"),
+        (
+            _req("payment_id", ref="payments"),
+            _req("invoice_id", ref="invoices"),
+            _req("amount", "money", nonneg=True),
+            Col("date", "date"),
+        ),
+    ),
+    "write_offs": Spec(
+        models.WriteOff,
+        ("invoice_id", "date"),
+        (
+            _req("invoice_id", ref="invoices"),
+            _req("date", "date"),
+            _req("amount", "money", nonneg=True),
+            Col("reason"),
+        ),
+    ),
+    "promises": Spec(
+        models.Promise,
+        ("promise_id",),
+        (
+            _req("promise_id"),
+            _req("invoice_id", ref="invoices"),
+            _req("made_on", "date"),
+            _req("promised_date", "date"),
+            _req("amount", "money", nonneg=True),
+        ),
+    ),
+    "disputes": Spec(
+        models.Dispute,
+        ("dispute_id",),
+        (
+            _req("dispute_id"),
+            _req("invoice_id", ref="invoices"),
+            _req("opened_on", "date"),
+            _req("amount", "money", nonneg=True),
+            Col("resolved_on", "date"),
+            Col("status", "enum", choices=("open", "resolved", "litigation"), default="open"),
+            Col("reason"),
+        ),
+    ),
+    "commissions": Spec(
+        models.Commission,
+        ("commission_id",),
+        (
+            _req("commission_id"),
+            _req("sales_rep_id", ref="sales_reps"),
+            _req("earned_date", "date"),
+            _req("amount", "money"),
+            Col("invoice_id", ref="invoices"),
+            Col("rate", "float"),
+            Col("settled", "bool", default=False),
+            Col("settlement_date", "date"),
+        ),
+    ),
+    "activities": Spec(
+        models.Activity,
+        ("activity_id",),
+        (
+            _req("activity_id"),
+            _req("customer_id", ref="customers"),
+            _req("date", "date"),
+            _req("channel"),
+            Col("invoice_id", ref="invoices"),
+            Col("outcome"),
+            Col("note"),
+        ),
+    ),
+}
+TABLE_ORDER = tuple(SPECS)  # dependency order: referenced tables first
+NOUN = {
+    "customers": "customer",
+    "invoices": "invoice",
+    "payments": "payment",
+    "sales_reps": "sales rep",
+}
+LOOKUP = {
+    "sales_reps": [],
+    "customers": ["terms_days", "terms_type"],
+    "invoices": ["customer_id", "amount"],
+    "payments": ["customer_id", "amount", "invoice_id"],
+}
+BOOLS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+
+
+# ---------------------------------------------------------------- problems
+
+
+class Issues:
+    """Errors and warnings collected over the whole import."""
+
+    def __init__(self) -> None:
+        self.errors: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def add(self, file: str, row: int | str, column: str, reason: str) -> None:
+        """One error."""
+        self.errors.append((file, row, column, reason))
+
+    def where(self, p: Parsed, mask: pd.Series, column: str, reason: str | pd.Series) -> None:
+        """One error per row of p where mask holds; reason is a text or a Series over those rows."""
+        mask = mask.fillna(False).astype(bool) if mask.dtype != bool else mask
+        if not mask.any():
+            return
+        rows = p.frame.loc[mask, ROW]
+        reasons = (
+            [reason] * len(rows) if isinstance(reason, str) else reason.reindex(rows.index).tolist()
+        )
+        label = p.source.label(column)
+        self.errors.extend(
+            (p.source.file, int(r), label, str(x)) for r, x in zip(rows, reasons, strict=True)
+        )
+
+    def lines(self, rank: dict[str, int]) -> list[str]:
+        """Errors as "file:row:column: reason", by file (dependency order) then row."""
+
+        def key(item: tuple[int, Problem]) -> tuple[int, int, int]:
+            seq, (file, row, _c, _r) = item
+            return rank.get(file, -1), row if isinstance(row, int) else 0, seq
+
+        ordered = sorted(enumerate(self.errors), key=key)
+        return [f"{f}:{r}:{c}: {why}" for _, (f, r, c, why) in ordered]
+
+
+# ---------------------------------------------------------------- parsing cells
+
+
+def _quoted(values: pd.Series) -> pd.Series:
+    """Values as 'text' for messages."""
+    return "'" + values.astype(str) + "'"
+
+
+def _parse_text(s: pd.Series, col: Col, spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, str]:
+    """Strings, limited to the model's length."""
+    length = spec.length(col)
+    bad = s.str.len() > length if length else pd.Series(False, index=s.index)
+    return s.where(~bad.fillna(False)), bad.fillna(False), f"longer than {length} characters"
+
+
+def _parse_date(s: pd.Series, _col: Col, _spec: Spec, fmt: str) -> tuple[pd.Series, pd.Series, str]:
+    """Dates in the source's format (ISO by default, strictly YYYY-MM-DD)."""
+    shaped = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False) if fmt == ISO else s.notna()
+    values = pd.to_datetime(s.where(shaped), format=fmt, errors="coerce")
+    expected = "YYYY-MM-DD" if fmt == ISO else fmt
+    return values, s.notna() & values.isna(), f"not a date (expected {expected})"
+
+
+def _parse_money(
+    s: pd.Series, _col: Col, _spec: Spec, _fmt: str
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Decimal text with up to 2 places to exact integer cents (never through float)."""
+    parts = s.str.extract(r"^([+-]?)(\d*)(?:\.(\d*))?$")
+    sign, whole, frac = parts[0].fillna(""), parts[1].fillna(""), parts[2].fillna("")
+    number = parts[1].notna() & ((whole != "") | (frac != ""))
+    places = (frac.str.len() <= 2) | frac.str[2:].str.fullmatch("0*").fillna(False)
+    size = whole.str.len() <= 15
+    ok = number & places & size
+    cents = whole.where(ok & (whole != ""), "0").astype("int64") * 100 + frac.str[:2].str.pad(
+        2, side="right", fillchar="0"
+    ).where(ok, "00").astype("int64")
+    cents = cents.where(sign != "-", -cents).astype("Int64").where(ok)
+    reason = pd.Series("not a number", index=s.index, dtype=object)
+    reason[number & ~places] = "more than 2 decimal places"
+    reason[number & places & ~size] = "too large"
+    return cents, s.notna() & ~ok, reason
+
+
+def _parse_int(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, str]:
+    """Whole numbers of days (0 to 99999)."""
+    ok = s.str.fullmatch(r"\d{1,5}").fillna(False)
+    return s.where(ok).astype("Int64"), s.notna() & ~ok, "not a whole number of days"
+
+
+def _parse_bool(
+    s: pd.Series, _col: Col, _spec: Spec, _fmt: str
+) -> tuple[pd.Series, pd.Series, str]:
+    """true/false (also yes/no, 1/0), any case."""
+    values = s.str.lower().map(BOOLS).astype("boolean")
+    return values, s.notna() & values.isna(), "not true or false"
+
+
+def _parse_enum(s: pd.Series, col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, str]:
+    """One of the column's choices, any case (stored lower case)."""
+    lower = s.str.lower()
+    ok = lower.isin(col.choices)
+    return lower.where(ok), s.notna() & ~ok, f"not one of {', '.join(col.choices)}"
+
+
+def _parse_float(
+    s: pd.Series, _col: Col, _spec: Spec, _fmt: str
+) -> tuple[pd.Series, pd.Series, str]:
+    """A decimal number below 1000 in size (commission rates)."""
+    ok = s.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)").fillna(False)
+    values = pd.to_numeric(s.where(ok), errors="coerce").astype("Float64")
+    ok = ok & (values.abs() < 1000).fillna(False)
+    return values.where(ok), s.notna() & ~ok, "not a number below 1000"
+
+
+PARSERS = {
+    "text": _parse_text,
+    "date": _parse_date,
+    "money": _parse_money,
+    "int": _parse_int,
+    "bool": _parse_bool,
+    "enum": _parse_enum,
+    "float": _parse_float,
+}
+
+
+def parse_column(col: Col, raw: pd.Series, spec: Spec, fmt: str) -> tuple[pd.Series, pd.Series]:
+    """Typed values (NA where blank or bad) and each bad cell's reason (NA where fine)."""
+    blank = raw == ""
+    text = raw.where(~blank)
+    values, bad, problem = PARSERS[col.kind](text, col, spec, fmt)
+    reasons = pd.Series(pd.NA, index=raw.index, dtype=object)
+    bad = bad.fillna(False).astype(bool)
+    if bad.any():
+        why = problem[bad] if isinstance(problem, pd.Series) else problem
+        reasons[bad] = why + ": " + _quoted(raw[bad])
+    if col.required:
+        reasons[blank] = "required value is blank"
+    if col.nonneg:
+        negative = (values < 0).fillna(False).astype(bool)
+        reasons[negative] = "must not be negative: " + _quoted(raw[negative])
+    if col.default is not None:
+        values = values.where(~blank, col.default)
+    return values, reasons
+
+
+# ---------------------------------------------------------------- sources
+
+
+@dataclass
+class Parsed:
+    """One canonical table after parsing: typed columns (canonical names) and source rows."""
+
+    spec: Spec
+    source: Source
+    frame: pd.DataFrame
+    present: set[str]
+    broken: bool
+
+    @property
+    def table(self) -> str:
+        """The canonical table name."""
+        return self.source.table
+
+
+def parse_source(source: Source, issues: Issues) -> Parsed:
+    """Parse every column of a source; missing required columns are errors on row 1."""
+    spec = SPECS[source.table]
+    data = source.data
+    missing = [c.name for c in spec.cols if c.required and c.name not in data.columns]
+    for name in missing:
+        issues.add(source.file, 1, source.label(name), "required column missing")
+    frame = pd.DataFrame({ROW: data[ROW].to_numpy()}, index=data.index)
+    parsed = Parsed(
+        spec, source, frame, {c for c in spec.names() if c in data.columns}, bool(missing)
+    )
+    for col in spec.cols:
+        if col.name in data.columns:
+            values, reasons = parse_column(col, data[col.name], spec, source.date_format)
+            frame[col.name] = values
+            issues.where(parsed, reasons.notna(), col.name, reasons)
+    return parsed
+
+
+def _canonical_source(path: Path, table: str, issues: Issues) -> Source | None:
+    """A canonical file as a Source; extra columns are dropped with a warning."""
+    try:
+        frame = read_table(path)
+    except SourceError as exc:
+        issues.errors.extend(exc.problems)
+        return None
+    known = set(SPECS[table].names())
+    for column in frame.columns:
+        if column != ROW and column not in known:
+            issues.warnings.append(f"{path.name}: column {column} ignored")
+    keep = [c for c in frame.columns if c in known or c == ROW]
+    return Source(table, path.name, frame[keep])
+
+
+def _mapped_sources(directory: Path, mappings: list[TableMapping], issues: Issues) -> list[Source]:
+    """Sources built by a mapping; each source file is read once; unread columns are warned about."""
+    frames: dict[tuple[str, str | None, str], pd.DataFrame | None] = {}
+    out = []
+    for m in mappings:
+        key = (m.source, m.sheet, m.delimiter)
+        if key not in frames:
+            try:
+                frames[key] = read_table(directory / m.source, m.sheet, m.delimiter)
+            except SourceError as exc:
+                issues.errors.extend(exc.problems)
+                frames[key] = None
+        if frames[key] is not None:
+            source = apply_mapping(m, frames[key], issues.errors, issues.warnings)
+            if source is not None:
+                out.append(source)
+    for (name, sheet, delimiter), frame in frames.items():
+        if frame is None:
+            continue
+        used = set().union(
+            *(
+                m.used_source_columns()
+                for m in mappings
+                if (m.source, m.sheet, m.delimiter) == (name, sheet, delimiter)
+            )
+        )
+        issues.warnings.extend(
+            f"{name}: column {c} ignored" for c in frame.columns if c != ROW and c not in used
+        )
+    return out
+
+
+def collect_sources(directory: Path, mapping: Path | None, issues: Issues) -> list[Source]:
+    """Every source of the import: mapped tables and canonical files; unknown files are warned about."""
+    if not directory.is_dir():
+        raise ImportFailed([f"{directory}:-:-: not a directory"])
+    mappings = _load_mappings(mapping)
+    files = sorted(p for p in directory.iterdir() if p.is_file() and not p.name.startswith("."))
+    names = {p.name for p in files}
+    mapped_tables = {m.table: m for m in mappings}
+    for m in mappings:
+        if m.source not in names:
+            issues.add(
+                mapping.name if mapping else "-",
+                "-",
+                f"files.{m.table}.source",
+                f"no file {m.source!r} in {directory}",
+            )
+    sources = _mapped_sources(directory, [m for m in mappings if m.source in names], issues)
+    seen: dict[str, str] = {}
+    for path in files:
+        table = path.stem.lower() if path.suffix.lower() in (".csv", ".xlsx") else ""
+        if path.name in {m.source for m in mappings}:
+            continue
+        if table not in SPECS:
+            issues.warnings.append(
+                f"{path.name}: unknown file ignored (not one of {', '.join(SPECS)} as .csv or .xlsx)"
+            )
+        elif table in mapped_tables:
+            issues.add(path.name, 1, "-", f"the mapping also defines {table}; remove one of them")
+        elif table in seen:
+            issues.add(path.name, 1, "-", f"{table} is also given by {seen[table]}")
+        else:
+            seen[table] = path.name
+            source = _canonical_source(path, table, issues)
+            if source is not None:
+                sources.append(source)
+    return sorted(sources, key=lambda s: TABLE_ORDER.index(s.table))
+
+
+def _load_mappings(mapping: Path | None) -> list[TableMapping]:
+    """The mapping's table sections (none without a mapping)."""
+    if mapping is None:
+        return []
+    path = resolve_mapping(mapping)
+    try:
+        return load_mapping(path, {t: s.names() for t, s in SPECS.items()})
+    except SourceError as exc:
+        raise ImportFailed([f"{f}:{r}:{c}: {why}" for f, r, c, why in exc.problems]) from exc
+
+
+# ---------------------------------------------------------------- database lookups
+
+
+def _fetch(conn: Connection, table: str, ids: list[str], cols: list[str]) -> pd.DataFrame:
+    """Stored rows of table whose key is in ids, with canonical lookup columns, indexed by key."""
+    spec = SPECS[table]
+    t = spec.model.__table__
+    key = t.c[spec.col(spec.key[0]).attr]
+    stmt = select(key, *(t.c[spec.col(c).attr] for c in cols))
+    if len(ids) > BULK:
+        rows = conn.execute(stmt).all()
+    else:
+        rows = [
+            r
+            for i in range(0, len(ids), CHUNK)
+            for r in conn.execute(stmt.where(key.in_(ids[i : i + CHUNK])))
+        ]
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=[spec.key[0], *cols])
+    frame = frame.set_index(spec.key[0])
+    return frame.loc[frame.index.isin(ids)] if len(ids) > BULK else frame
+
+
+def _stored_allocations(conn: Connection, payment_ids: list[str]) -> pd.DataFrame:
+    """Stored allocations (payment_id, invoice_id, amount) of these payments."""
+    t = models.Allocation.__table__
+    stmt = select(t.c.payment_id, t.c.invoice_id, t.c.amount_cents)
+    if len(payment_ids) > BULK:
+        rows = conn.execute(stmt).all()
+    else:
+        rows = [
+            r
+            for i in range(0, len(payment_ids), CHUNK)
+            for r in conn.execute(stmt.where(t.c.payment_id.in_(payment_ids[i : i + CHUNK])))
+        ]
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=["payment_id", "invoice_id", "amount"])
+    return frame.loc[frame.payment_id.isin(payment_ids)]
+
+
+def _money(cents: int) -> str:
+    """Integer cents as a decimal text."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(int(cents)) // 100}.{abs(int(cents)) % 100:02d}"
+
+
+# ---------------------------------------------------------------- validation across tables
+
+
+class Checker:
+    """Cross-file and database checks over parsed tables; builds the derived allocations."""
+
+    def __init__(self, conn: Connection, parsed: dict[str, Parsed], issues: Issues) -> None:
+        self.conn = conn
+        self.parsed = parsed
+        self.issues = issues
+        self._local: dict[str, pd.DataFrame] = {}
+        self._stored: dict[str, pd.DataFrame] = {}
+        self._asked: dict[str, set[str]] = {}
+        self.derived = pd.DataFrame(columns=["payment_id", "invoice_id", "amount", ROW])
+        self.stale: list[tuple[str, str]] = []
+
+    def usable(self, table: str) -> Parsed | None:
+        """The parsed table if present with every required column."""
+        p = self.parsed.get(table)
+        return p if p is not None and not p.broken else None
+
+    def broken(self, table: str) -> bool:
+        """True when the table is imported without some required column (its rows cannot be checked)."""
+        return table in self.parsed and self.parsed[table].broken
+
+    def local(self, table: str) -> pd.DataFrame:
+        """Imported rows of a table with a valid key, first of each key, indexed by key."""
+        if table not in self._local:
+            p = self.parsed.get(table)
+            key = SPECS[table].key[0]
+            if p is None or key not in p.frame:
+                frame = pd.DataFrame(columns=LOOKUP[table], index=pd.Index([], name=key))
+            else:
+                f = p.frame.loc[p.frame[key].notna()]
+                f = f.drop_duplicates(subset=[key]).set_index(key)
+                frame = f[[c for c in LOOKUP[table] if c in f.columns]]
+            self._local[table] = frame
+        return self._local[table]
+
+    def stored(self, table: str, ids: pd.Index) -> pd.DataFrame:
+        """Stored rows (lookup columns) for these ids, fetched once per id."""
+        asked = self._asked.setdefault(table, set())
+        new = [i for i in ids if i not in asked]
+        if new or table not in self._stored:
+            fetched = _fetch(self.conn, table, new, LOOKUP[table])
+            old = self._stored.get(table)
+            self._stored[table] = fetched if old is None or old.empty else pd.concat([old, fetched])
+            asked.update(new)
+        frame = self._stored[table]
+        return frame.loc[frame.index.isin(ids)]
+
+    def info(self, table: str, values: pd.Series) -> pd.DataFrame:
+        """For each value (aligned to values.index): known, and lookup columns (import first, then stored)."""
+        cols = LOOKUP[table]
+        ids = pd.Index(values.dropna().unique())
+        local = self.local(table).reindex(columns=cols)
+        absent = [c for c in cols if c not in self.local(table).columns]
+        stored = self.stored(table, ids if absent else ids.difference(local.index))
+        both = local.index.intersection(stored.index)
+        if absent and len(both):
+            local.loc[both, absent] = stored.loc[both, absent].to_numpy()
+        merged = (
+            pd.concat([local, stored.loc[stored.index.difference(local.index)]])
+            if len(stored)
+            else local
+        )
+        out = merged.reindex(values.to_numpy())
+        out.index = values.index
+        out["known"] = values.isin(merged.index).to_numpy()
+        return out
+
+    def run(self) -> None:
+        """Every cross-table check."""
+        for p in self.parsed.values():
+            self.check_duplicates(p)
+        for p in self.parsed.values():
+            if not p.broken:
+                self.check_refs(p)
+        self.check_invoices()
+        self.check_payments()
+        self.check_allocations()
+        self.check_disputes()
+
+    def check_duplicates(self, p: Parsed) -> None:
+        """A key appears once per file."""
+        keys = list(p.spec.key)
+        if any(k not in p.frame for k in keys):
+            return
+        valid = p.frame[keys].notna().all(axis=1)
+        dup = p.frame.duplicated(subset=keys, keep="first") & valid
+        if not dup.any():
+            return
+        first = p.frame.loc[valid].groupby(keys, sort=False)[ROW].transform("min")
+        what = " and ".join(keys)
+        if len(keys) == 1:
+            reason = "duplicate " + keys[0] + " " + _quoted(p.frame.loc[dup, keys[0]])
+        else:
+            reason = pd.Series(f"duplicate {what}", index=p.frame.index[dup])
+        reason = reason + " (first on row " + first[dup].astype(str) + ")"
+        self.issues.where(p, dup, keys[-1], reason)
+
+    def check_refs(self, p: Parsed) -> None:
+        """Every reference names a row of this import or of the database."""
+        for col in p.spec.cols:
+            if not col.ref or col.name not in p.frame or self.broken(col.ref):
+                continue
+            values = p.frame[col.name]
+            unknown = values.notna() & ~self.info(col.ref, values)["known"]
+            if unknown.any():
+                self.issues.where(
+                    p, unknown, col.name, f"unknown {NOUN[col.ref]} " + _quoted(values[unknown])
+                )
+
+    def check_target_invoice(self, p: Parsed, column: str, customers: pd.Series) -> pd.DataFrame:
+        """The invoice named in column is no credit note and belongs to the same customer."""
+        values = p.frame[column]
+        target = self.info("invoices", values)
+        credit = target["known"] & (target["amount"] < 0).fillna(False).astype(bool)
+        self.issues.where(
+            p, credit, column, "invoice " + _quoted(values[credit]) + " is a credit note"
+        )
+        other = target["known"] & ~credit & customers.notna() & (target["customer_id"] != customers)
+        other = other.fillna(False).astype(bool)
+        reason = (
+            "invoice "
+            + _quoted(values[other])
+            + " belongs to customer "
+            + _quoted(target["customer_id"][other])
+            + ", not "
+            + _quoted(customers[other])
+        )
+        self.issues.where(p, other, column, reason)
+        return target
+
+    def check_invoices(self) -> None:
+        """Due dates default from terms and follow the issue date; credit notes apply to invoices."""
+        p = self.usable("invoices")
+        if p is None:
+            return
+        f = p.frame
+        given = f["due_date"].notna() if "due_date" in f else pd.Series(False, index=f.index)
+        f["due_date"] = self.due_dates(f)
+        early = given & (f["due_date"] < f["issue_date"]).fillna(False).astype(bool)
+        self.issues.where(p, early, "due_date", "due_date is before issue_date")
+        p.present.add("due_date")
+        if "applies_to" not in f:
+            return
+        applies = f["applies_to"].notna()
+        positive = applies & (f["amount"] >= 0).fillna(False).astype(bool)
+        self.issues.where(
+            p, positive, "applies_to", "only a credit note (negative amount) applies to an invoice"
+        )
+        credit = p.frame.loc[applies & ~positive]
+        if len(credit):
+            sub = Parsed(p.spec, p.source, credit, p.present, False)
+            self.check_target_invoice(sub, "applies_to", credit["customer_id"])
+
+    def due_dates(self, f: pd.DataFrame) -> pd.Series:
+        """Given due dates, else issue_date + the customer's terms (net: days; eom: month end + days)."""
+        due = (
+            f["due_date"]
+            if "due_date" in f
+            else pd.Series(pd.NaT, index=f.index, dtype=f["issue_date"].dtype)
+        )
+        need = due.isna() & f["issue_date"].notna() & f["customer_id"].notna()
+        if not need.any():
+            return due
+        terms = self.info("customers", f.loc[need, "customer_id"])
+        days = pd.to_numeric(terms["terms_days"], errors="coerce").fillna(30).astype("int64")
+        issue = f.loc[need, "issue_date"]
+        eom = (terms["terms_type"].fillna("net") == "eom").to_numpy()
+        month_end = issue + pd.to_timedelta(issue.dt.days_in_month - issue.dt.day, unit="D")
+        base = issue.where(~eom, month_end)
+        due = due.copy()
+        due.loc[need] = base + pd.to_timedelta(days.to_numpy(), unit="D")
+        return due
+
+    def check_payments(self) -> None:
+        """A payment's invoice is no credit note of another customer; it becomes a whole-payment allocation."""
+        p = self.usable("payments")
+        if p is None:
+            return
+        f = p.frame
+        if "invoice_id" in f:
+            self.check_target_invoice(p, "invoice_id", f["customer_id"])
+        ids = pd.Index(f["payment_id"].dropna().unique())
+        stored = self.stored("payments", ids)["invoice_id"]
+        before = stored.reindex(f["payment_id"].to_numpy())
+        before.index = f.index
+        after = f["invoice_id"] if "invoice_id" in p.present else before
+        changed = before.notna() & (after.isna() | (after != before).fillna(True))
+        self.stale = list(zip(f.loc[changed, "payment_id"], before[changed], strict=True))
+        keep = after.notna() & f["payment_id"].notna() & f["amount"].notna()
+        self.derived = pd.DataFrame(
+            {"payment_id": f["payment_id"], "invoice_id": after, "amount": f["amount"], ROW: f[ROW]}
+        ).loc[keep]
+
+    def check_allocations(self) -> None:
+        """Allocations go to invoices (not credit notes) of the payment's customer and never exceed a payment."""
+        p = self.usable("allocations")
+        if p is not None:
+            f = p.frame
+            payer = self.info("payments", f["payment_id"])["customer_id"]
+            self.check_target_invoice(p, "invoice_id", payer)
+            pairs = pd.MultiIndex.from_frame(self.derived[["payment_id", "invoice_id"]])
+            clash = pd.MultiIndex.from_frame(f[["payment_id", "invoice_id"]]).isin(pairs)
+            reason = (
+                "payment "
+                + _quoted(f["payment_id"])
+                + " already applies in full to this invoice (its invoice_id)"
+            )
+            self.issues.where(p, pd.Series(clash, index=f.index), "invoice_id", reason)
+        self.check_allocation_totals()
+
+    def _import_allocations(self) -> pd.DataFrame:
+        """This import's allocations (explicit and derived) with a source marker."""
+        p = self.usable("allocations")
+        parts = [self.derived.assign(explicit=False)]
+        if p is not None:
+            parts.append(p.frame[["payment_id", "invoice_id", "amount", ROW]].assign(explicit=True))
+        frame = pd.concat([x for x in parts if len(x)]) if any(len(x) for x in parts) else parts[0]
+        return frame.loc[frame["payment_id"].notna() & frame["invoice_id"].notna()]
+
+    def check_allocation_totals(self) -> None:
+        """Σ allocations of a payment (imported, plus stored ones not replaced) ≤ the payment's amount."""
+        if self.broken("payments"):
+            return
+        new = self._import_allocations()
+        pays = self.usable("payments")
+        scope = set(new["payment_id"]) | (set(pays.frame["payment_id"].dropna()) if pays else set())
+        if not scope:
+            return
+        stored = _stored_allocations(self.conn, sorted(scope))
+        replaced = set(zip(new["payment_id"], new["invoice_id"], strict=True)) | set(self.stale)
+        pairs = list(zip(stored["payment_id"], stored["invoice_id"], strict=True))
+        stored = stored.loc[[pair not in replaced for pair in pairs]]
+        totals = pd.concat([new[["payment_id", "amount"]], stored[["payment_id", "amount"]]])
+        totals = totals.dropna().groupby("payment_id")["amount"].sum()
+        amount = self.info("payments", pd.Series(totals.index, index=totals.index))["amount"]
+        over = (totals > amount).fillna(False).astype(bool)
+        for payment_id in totals.index[over.to_numpy()]:
+            self._report_over(payment_id, int(totals[payment_id]), int(amount[payment_id]), new)
+
+    def _report_over(self, payment_id: str, total: int, amount: int, new: pd.DataFrame) -> None:
+        """One error for an over-allocated payment, on its last allocation row (or its payment row)."""
+        reason = f"allocations of payment '{payment_id}' total {_money(total)}, more than its amount {_money(amount)}"
+        mine = new.loc[(new["payment_id"] == payment_id) & new["explicit"].astype(bool)]
+        if len(mine):
+            self.issues.add(
+                self.parsed["allocations"].source.file, int(mine[ROW].max()), "amount", reason
+            )
+            return
+        p = self.parsed["payments"]
+        row = int(p.frame.loc[p.frame["payment_id"] == payment_id, ROW].min())
+        self.issues.add(p.source.file, row, p.source.label("amount"), reason)
+
+    def check_disputes(self) -> None:
+        """A dispute is resolved on or after it was opened."""
+        p = self.usable("disputes")
+        if p is None or "resolved_on" not in p.frame:
+            return
+        early = (p.frame["resolved_on"] < p.frame["opened_on"]).fillna(False).astype(bool)
+        self.issues.where(p, early, "resolved_on", "resolved_on is before opened_on")
+
+
+# ---------------------------------------------------------------- writing
+
+
+@dataclass
+class Step:
+    """Rows of one table to upsert: which canonical columns to insert and which to update."""
+
+    spec: Spec
+    frame: pd.DataFrame
+    columns: list[str]
+    update: list[str]
+
+
+def plan_steps(parsed: dict[str, Parsed], derived: pd.DataFrame) -> list[Step]:
+    """Upsert steps in dependency order (absent columns with defaults are inserted, never updated)."""
+    steps = []
+    for table in TABLE_ORDER:
+        p = parsed.get(table)
+        if p is not None:
+            defaults = [
+                c.name for c in p.spec.cols if c.name not in p.present and c.default is not None
+            ]
+            frame = p.frame.assign(**{c: p.spec.col(c).default for c in defaults})
+            columns = [c for c in p.spec.names() if c in p.present] + defaults
+            update = [c for c in columns if c in p.present and c not in p.spec.key]
+            steps.append(Step(p.spec, frame, columns, update))
+        if table == "allocations" and len(derived):
+            frame = derived.assign(date=pd.NaT)
+            steps.append(
+                Step(
+                    SPECS["allocations"],
+                    frame,
+                    ["payment_id", "invoice_id", "amount", "date"],
+                    ["amount", "date"],
+                )
+            )
+    return steps
+
+
+def _pylist(values: pd.Series, kind: str) -> list:
+    """Column values as Python objects with None for missing (dates as datetime.date)."""
+    if kind == "date":
+        values = pd.to_datetime(values).dt.date
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def _batches(step: Step) -> Iterator[list[dict]]:
+    """The step's rows as parameter dicts, BATCH at a time."""
+    attrs = [step.spec.col(c).attr for c in step.columns]
+    kinds = [step.spec.col(c).kind for c in step.columns]
+    for start in range(0, len(step.frame), BATCH):
+        part = step.frame.iloc[start : start + BATCH]
+        lists = [_pylist(part[c], k) for c, k in zip(step.columns, kinds, strict=True)]
+        yield [dict(zip(attrs, row, strict=True)) for row in zip(*lists, strict=True)]
+
+
+def _upsert(conn: Connection, step: Step, rows: list[dict]) -> None:
+    """Insert rows, updating those whose key exists (SQLite and PostgreSQL)."""
+    table = step.spec.model.__table__
+    dialect = conn.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"import supports SQLite and PostgreSQL, not {dialect}")
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    keys = [step.spec.col(k).attr for k in step.spec.key]
+    update = {step.spec.col(c).attr: stmt.excluded[step.spec.col(c).attr] for c in step.update}
+    stmt = (
+        stmt.on_conflict_do_update(index_elements=keys, set_=update)
+        if update
+        else stmt.on_conflict_do_nothing(index_elements=keys)
+    )
+    conn.execute(stmt, rows)
+
+
+def _delete_stale(conn: Connection, pairs: list[tuple[str, str]]) -> None:
+    """Drop the whole-payment allocations of payments whose invoice_id changed."""
+    if not pairs:
+        return
+    t = models.Allocation.__table__
+    stmt = delete(t).where(t.c.payment_id == bindparam("p"), t.c.invoice_id == bindparam("i"))
+    conn.execute(stmt, [{"p": p, "i": i} for p, i in pairs])
+
+
+def write(
+    conn: Connection, steps: list[Step], stale: list[tuple[str, str]], progress: bool
+) -> None:
+    """Every upsert, inside the caller's transaction, then bump the data version."""
+    total = sum(len(s.frame) for s in steps)
+    with tqdm(total=total, unit="row", desc="import", file=sys.stderr, disable=not progress) as bar:
+        for step in steps:
+            if step.spec.model is models.Allocation:
+                _delete_stale(conn, stale)
+                stale = []
+            for rows in _batches(step):
+                _upsert(conn, step, rows)
+                bar.update(len(rows))
+        _delete_stale(conn, stale)
+    bump_data_version(conn)
+
+
+def _counts(steps: list[Step]) -> dict[str, int]:
+    """Rows per table (derived allocations counted with allocations)."""
+    counts: dict[str, int] = {}
+    for step in steps:
+        name = step.spec.model.__tablename__
+        counts[name] = counts.get(name, 0) + len(step.frame)
+    return counts
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def run_import(
+    directory: Path,
+    mapping: Path | None = None,
+    dry_run: bool = False,
+    url: str | None = None,
+    progress: bool = True,
+) -> ImportResult:
+    """Validate every file in directory, then upsert all of it in one transaction (or nothing)."""
+    issues = Issues()
+    sources = collect_sources(Path(directory), mapping, issues)
+    parsed = {s.table: parse_source(s, issues) for s in sources}
+    rank = {s.file: i for i, s in enumerate(sources)}
+    if not sources and not issues.errors:
+        issues.warnings.append(f"{directory}: no import files found")
+    try:
+        with get_engine(url).begin() as conn:
+            checker = Checker(conn, parsed, issues)
+            checker.run()
+            if issues.errors:
+                raise ImportFailed(issues.lines(rank))
+            steps = plan_steps(parsed, checker.derived)
+            if not dry_run:
+                write(conn, steps, checker.stale, progress)
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise ImportFailed([f"database:-:-: {reason}; nothing was written"]) from exc
+    return ImportResult(_counts(steps), issues.warnings)
