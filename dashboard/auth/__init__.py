@@ -1,1 +1,143 @@
-"""auth."""
+"""Users, roles and row-level security for every route, callback, export and API call.
+
+Use from other modules:
+    from dashboard.auth import current_scope, can, audit
+    scope = current_scope()            # the server-side scope of the logged-in user
+    if not can(current_user, "export"): ...
+    audit("export", "table=open_invoices rows=12")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import dash
+from flask import Flask
+from flask_login import LoginManager, current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from dashboard.auth.audit import audit
+from dashboard.auth.guard import guard, json_error, security_headers
+from dashboard.auth.roles import (
+    CAPABILITIES,
+    PAGE_ROLES,
+    ROLES,
+    allowed_prefixes,
+    can,
+    page_allowed,
+)
+from dashboard.auth.scope import current_scope, customer_in_scope, scope_for, scope_to_dict
+from dashboard.auth.users import load_user
+from dashboard.config import get_settings
+
+__all__ = [
+    "CAPABILITIES",
+    "PAGE_ROLES",
+    "ROLES",
+    "allowed_prefixes",
+    "audit",
+    "can",
+    "current_scope",
+    "customer_in_scope",
+    "init_auth",
+    "page_allowed",
+    "require",
+    "scope_for",
+]
+
+_hook_registered = False
+
+
+def env_flag(name: str) -> bool:
+    """True when an environment variable is 1/true/yes/on."""
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def secure_cookies() -> bool:
+    """Secure cookies when AR_SECURE_COOKIES says so, else in production."""
+    raw = os.environ.get("AR_SECURE_COOKIES")
+    if raw is not None and raw.strip() != "":
+        return env_flag("AR_SECURE_COOKIES")
+    return get_settings().production
+
+
+def configure_cookies(server: Flask) -> None:
+    """HttpOnly, SameSite=Lax, Secure behind https; remember-me is never issued but gets the same flags."""
+    secure = secure_cookies()
+    server.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=int(os.environ.get("AR_SESSION_HOURS", "12"))),
+    )
+
+
+def configure_proxy(server: Flask) -> None:
+    """Trust one proxy's X-Forwarded-* headers when AR_BEHIND_PROXY=1."""
+    if env_flag("AR_BEHIND_PROXY") and not server.extensions.get("ar_proxy_fix"):
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+        server.extensions["ar_proxy_fix"] = True
+
+
+def configure_login(server: Flask) -> None:
+    """flask-login: the user is reloaded from the database on every request."""
+    manager = LoginManager()
+    manager.session_protection = "basic"
+    manager.user_loader(load_user)
+    manager.unauthorized_handler(lambda: json_error(401, "login required"))
+    manager.init_app(server)
+
+
+def _auth_custom_data(_context) -> dict | None:
+    """Identity and scope for callback_context.custom_data["auth"] (reaches background callbacks)."""
+    if not current_user.is_authenticated:
+        return None
+    return {"username": current_user.username, "role": current_user.role,
+            "scope": scope_to_dict(current_scope())}
+
+
+def register_dash_hook() -> None:
+    """Register the custom_data hook once per process."""
+    global _hook_registered
+    if not _hook_registered:
+        dash.hooks.custom_data("auth")(_auth_custom_data)
+        _hook_registered = True
+
+
+def init_auth(server: Flask, app: dash.Dash | None = None) -> None:
+    """Wire login, the guard, the API and security headers into the Flask server."""
+    from dashboard.api import init_api
+    from dashboard.auth.views import bp
+
+    if app is not None:
+        server.extensions["ar_dash_app"] = app
+    configure_cookies(server)
+    configure_proxy(server)
+    configure_login(server)
+    server.register_blueprint(bp)
+    init_api(server)
+    server.before_request(guard)
+    server.after_request(security_headers)
+    register_dash_hook()
+
+
+def require(capability: str):
+    """Decorator for callbacks and views: 403 unless the current user has the capability."""
+    from functools import wraps
+
+    from werkzeug.exceptions import Forbidden
+
+    def wrap(func):
+        @wraps(func)
+        def inner(*args, **kwargs):
+            if not can(current_user, capability):
+                raise Forbidden(f"missing capability {capability}")
+            return func(*args, **kwargs)
+
+        return inner
+
+    return wrap

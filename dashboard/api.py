@@ -1,0 +1,218 @@
+"""The JSON API: KPIs, Account 360 and CSV exports, restricted to the caller's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import logging
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask import Blueprint, Flask, Response, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from dashboard.auth.audit import audit
+from dashboard.auth.guard import json_error
+from dashboard.auth.roles import can
+from dashboard.auth.scope import current_scope
+from dashboard.metrics.filters import TERMS_GROUPS, Filters, Scope
+
+log = logging.getLogger(__name__)
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+FILTER_PARAMS = ("segment", "region", "tier", "sales_rep", "terms_group")
+TABLE_PARAMS = frozenset({"as_of", "period_days", *FILTER_PARAMS})
+CUSTOMER_PARAMS = frozenset({"as_of"})
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_PERIOD_DAYS = 36500
+MAX_VALUE_LENGTH = 200
+
+
+class BadParameter(ValueError):
+    """A query parameter the API cannot accept."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+def single(name: str) -> str | None:
+    """The one value of a query parameter (BadParameter when repeated)."""
+    values = request.args.getlist(name)
+    if len(values) > 1:
+        raise BadParameter(name, "given more than once")
+    return values[0] if values else None
+
+
+def check_known(allowed: frozenset[str]) -> None:
+    """Refuse parameters the endpoint does not know."""
+    for name in request.args:
+        if name not in allowed:
+            raise BadParameter(name, f"unknown parameter (allowed: {', '.join(sorted(allowed))})")
+
+
+def parse_as_of(raw: str | None) -> dt.date:
+    """as_of=YYYY-MM-DD (default today)."""
+    if raw is None or raw == "":
+        return dt.date.today()
+    if not DATE_RE.match(raw):
+        raise BadParameter("as_of", f"not an ISO date (YYYY-MM-DD): {raw[:40]!r}")
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError as exc:
+        raise BadParameter("as_of", f"not a valid date: {raw!r}") from exc
+
+
+def parse_period(raw: str | None) -> int:
+    """period_days: a positive whole number (default 90)."""
+    if raw is None or raw == "":
+        return 90
+    if not raw.isascii() or not raw.isdigit():
+        raise BadParameter("period_days", f"not a positive whole number: {raw[:40]!r}")
+    days = int(raw)
+    if not 0 < days <= MAX_PERIOD_DAYS:
+        raise BadParameter("period_days", f"must be between 1 and {MAX_PERIOD_DAYS}")
+    return days
+
+
+def parse_filters() -> Filters:
+    """The customer-attribute filters (blank means no filter); they only narrow the scope."""
+    values: dict[str, str | None] = {}
+    for name in FILTER_PARAMS:
+        raw = single(name)
+        if raw is not None and len(raw) > MAX_VALUE_LENGTH:
+            raise BadParameter(name, "too long")
+        values[name] = raw or None
+    if values["terms_group"] is not None and values["terms_group"] not in TERMS_GROUPS:
+        raise BadParameter("terms_group", f"must be one of {', '.join(TERMS_GROUPS)}")
+    return Filters(**values)
+
+
+def parse_table_args() -> tuple[dt.date, int, Filters]:
+    """as_of, period_days and filters of a KPI or table request."""
+    check_known(TABLE_PARAMS)
+    return parse_as_of(single("as_of")), parse_period(single("period_days")), parse_filters()
+
+
+def to_jsonable(value: Any) -> Any:
+    """json.dumps default: dates, decimals, numpy scalars and arrays, pandas frames."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, pd.DataFrame):
+        return json.loads(value.to_json(orient="records", date_format="iso"))
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    """A JSON response (keys in the order the metrics return them, like the CLI)."""
+    body = json.dumps(data, default=to_jsonable)
+    return Response(body, status=status, mimetype="application/json", headers={"Cache-Control": "no-store"})
+
+
+def snapshot() -> Any:
+    """The process's columnar snapshot of the ledger."""
+    from dashboard.metrics.snapshot import get_snapshot
+
+    return get_snapshot()
+
+
+@bp.get("/kpis")
+def kpis() -> Response:
+    """The KPI contract for as_of, period and filters, within the caller's scope."""
+    from dashboard.metrics.kpis import compute_kpis
+
+    as_of, period_days, filters = parse_table_args()
+    return json_response(compute_kpis(snapshot(), as_of, period_days, filters, current_scope()))
+
+
+@bp.get("/customers/<customer_id>")
+def customer(customer_id: str) -> Response:
+    """Account 360 of one customer; 404 when unknown or outside the scope."""
+    from dashboard.metrics.account import account_360
+
+    check_known(CUSTOMER_PARAMS)
+    as_of = parse_as_of(single("as_of"))
+    data = account_360(snapshot(), customer_id, as_of, current_scope())
+    if data is None:
+        return json_error(404, "no such customer")
+    return json_response(data)
+
+
+def export_detail(table: str, as_of: dt.date, period_days: int, filters: Filters, scope: Scope, rows: int) -> str:
+    """The audit detail of an export."""
+    return json.dumps({"table": table, "as_of": as_of.isoformat(), "period_days": period_days,
+                       "filters": filters.describe(), "scope": scope.label, "rows": rows})
+
+
+@bp.get("/export/<table>.csv")
+def export_csv(table: str) -> Response:
+    """One of the UI's tables as CSV (money as exact decimals), stamped and audited."""
+    from dashboard.export.registry import TABLES, build_table, to_csv
+
+    if table not in TABLES:
+        return json_error(404, f"no exportable table {table!r}", tables=sorted(TABLES))
+    if not can(current_user, "export"):
+        return json_error(403, "your role may not export")
+    as_of, period_days, filters = parse_table_args()
+    scope = current_scope()
+    frame = build_table(table, snapshot(), as_of, period_days, filters, scope)
+    audit("export", export_detail(table, as_of, period_days, filters, scope, len(frame)))
+    return csv_response(to_csv(frame), table, as_of, filters, scope)
+
+
+def csv_response(text: str, table: str, as_of: dt.date, filters: Filters, scope: Scope) -> Response:
+    """A CSV download with the stamp (filters, scope, as-of, generation time) in headers."""
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{table}-{as_of.isoformat()}.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-AR-As-Of"] = as_of.isoformat()
+    response.headers["X-AR-Filters"] = _header_safe(filters.describe())
+    response.headers["X-AR-Scope"] = _header_safe(scope.label)
+    response.headers["X-AR-Generated-At"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    return response
+
+
+def _header_safe(text: str) -> str:
+    """Printable ASCII only (header values must not carry newlines or non-latin text)."""
+    return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+
+
+@bp.errorhandler(BadParameter)
+def bad_parameter(error: BadParameter) -> Response:
+    """400 naming the parameter."""
+    return json_error(400, str(error), parameter=error.name)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> Response:
+    """HTTP errors of the API as JSON."""
+    return json_error(error.code or 500, error.description or error.name)
+
+
+@bp.errorhandler(Exception)
+def internal_error(error: Exception) -> Response:
+    """Never a traceback to the client: log it, answer 500 JSON."""
+    log.exception("API error on %s", request.path, exc_info=error)
+    return json_error(500, "internal error")
+
+
+def init_api(server: Flask) -> None:
+    """Register the API blueprint (once)."""
+    if "api" not in server.blueprints:
+        server.register_blueprint(bp)

@@ -1,0 +1,422 @@
+"""Users: password hashing, loading, the `users` CLI and the demo users of a development database."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask_login import UserMixin
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from dashboard.auth.roles import (
+    ADMIN,
+    AR_CLERK,
+    CONTROLLER,
+    EXECUTIVE,
+    ROLES,
+    SALES_MANAGER,
+    SALES_REP,
+    is_role,
+)
+from dashboard.config import ROOT, get_settings
+from dashboard.data.db import session_scope
+from dashboard.data.models import Customer, SalesRep, User
+
+HASH_METHOD = "scrypt"  # werkzeug: scrypt (n=2**15, r=8, p=1) with a 16-character random salt
+MIN_PASSWORD_LENGTH = 8
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,99}$")
+DEMO_USERS_FILE = ROOT / "data" / "demo-users.txt"
+# A real hash to check against when the username is unknown, so timing does not reveal it.
+_DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16), method=HASH_METHOD)
+
+
+class UserError(ValueError):
+    """A user-management request that cannot be carried out (bad role, unknown rep, ...)."""
+
+
+def hash_password(password: str) -> str:
+    """A slow, salted hash of a password."""
+    return generate_password_hash(password, method=HASH_METHOD)
+
+
+def check_password(password_hash: str | None, password: str) -> bool:
+    """True when the password matches the hash (always spends the hashing time)."""
+    if not password_hash:
+        check_password_hash(_DUMMY_HASH, password)
+        return False
+    return check_password_hash(password_hash, password)
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are case-insensitive: stored and looked up in lower case."""
+    return (username or "").strip().lower()
+
+
+def split_list(value: str | None) -> frozenset[str] | None:
+    """A comma-separated column as a set (None when empty)."""
+    items = frozenset(part.strip() for part in (value or "").split(",") if part.strip())
+    return items or None
+
+
+def join_list(values: list[str] | None) -> str | None:
+    """Repeatable/comma-separated CLI values as a comma-separated column (None when empty)."""
+    items = sorted({part.strip() for value in values or [] for part in value.split(",") if part.strip()})
+    return ",".join(items) or None
+
+
+@dataclass
+class AuthUser(UserMixin):
+    """The logged-in user as flask-login sees it, loaded from the database on every request."""
+
+    id: int
+    username: str
+    role: str
+    sales_rep_id: str | None
+    group_name: str | None
+    regions: frozenset[str] | None
+    segments: frozenset[str] | None
+    active: bool
+    fingerprint: str
+
+    @property
+    def is_active(self) -> bool:
+        """Disabled users cannot log in and are logged out on their next request."""
+        return self.active
+
+    def get_id(self) -> str:
+        """Session id: user id plus a password fingerprint (a password change ends old sessions)."""
+        return f"{self.id}:{self.fingerprint}"
+
+    @classmethod
+    def from_row(cls, row: User) -> AuthUser:
+        """Build from a User row."""
+        return cls(
+            id=row.id,
+            username=row.username,
+            role=row.role,
+            sales_rep_id=row.sales_rep_id,
+            group_name=row.group_name,
+            regions=split_list(row.regions),
+            segments=split_list(row.segments),
+            active=bool(row.active),
+            fingerprint=password_fingerprint(row.password_hash),
+        )
+
+
+def password_fingerprint(password_hash: str) -> str:
+    """A short digest of the stored hash (never the hash itself) for the session id."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def load_user(session_id: str) -> AuthUser | None:
+    """flask-login user_loader: the active user behind a session id, else None."""
+    user_id, _, fingerprint = (session_id or "").partition(":")
+    if not user_id.isdigit():
+        return None
+    with session_scope() as session:
+        row = session.get(User, int(user_id))
+        if row is None or not row.active:
+            return None
+        user = AuthUser.from_row(row)
+    if not secrets.compare_digest(user.fingerprint, fingerprint):
+        return None
+    return user
+
+
+def get_user_row(session, username: str) -> User | None:
+    """The User row of a username (case-insensitive), or None."""
+    return session.execute(select(User).where(User.username == normalise_username(username))).scalar_one_or_none()
+
+
+def authenticate(username: str, password: str) -> AuthUser | None:
+    """The active user with these credentials, else None."""
+    with session_scope() as session:
+        row = get_user_row(session, username)
+        ok = check_password(row.password_hash if row else None, password)
+        if row is None or not ok or not row.active:
+            return None
+        return AuthUser.from_row(row)
+
+
+# ---- user management -------------------------------------------------------------------------
+
+
+def validate_password(password: str) -> None:
+    """Refuse empty or short passwords."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def validate_role(role: str) -> None:
+    """Refuse unknown role names."""
+    if not is_role(role):
+        raise UserError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+
+
+def _rep(session, sales_rep_id: str) -> SalesRep:
+    """The sales rep with this id, or a UserError."""
+    rep = session.get(SalesRep, sales_rep_id)
+    if rep is None:
+        raise UserError(f"sales rep {sales_rep_id!r} does not exist (import sales_reps.csv first)")
+    return rep
+
+
+def _sales_fields(session, role: str, sales_rep_id: str | None, group: str | None) -> tuple[str | None, str | None]:
+    """Validate the rep/group a sales role needs; returns (sales_rep_id, group_name)."""
+    rep = _rep(session, sales_rep_id) if sales_rep_id else None
+    if role == SALES_REP and rep is None:
+        raise UserError("role sales_rep needs --sales-rep ID (the rep whose customers the user sees)")
+    if role == SALES_MANAGER:
+        group = group or (rep.group_name if rep else None)
+        if not group:
+            raise UserError("role sales_manager needs --group G (or --sales-rep of a rep in that group)")
+    return sales_rep_id, group
+
+
+def create_user(
+    username: str,
+    role: str,
+    password: str,
+    sales_rep_id: str | None = None,
+    group: str | None = None,
+    regions: str | None = None,
+    segments: str | None = None,
+) -> User:
+    """Validate and insert a user; raises UserError."""
+    name = normalise_username(username)
+    if not USERNAME_RE.match(name):
+        raise UserError("username: 1-100 characters of letters, digits, _ . @ - (starting with a letter or digit)")
+    validate_role(role)
+    validate_password(password)
+    with session_scope() as session:
+        if get_user_row(session, name) is not None:
+            raise UserError(f"user {name!r} already exists")
+        sales_rep_id, group = _sales_fields(session, role, sales_rep_id, group)
+        row = User(
+            username=name,
+            password_hash=hash_password(password),
+            role=role,
+            sales_rep_id=sales_rep_id,
+            group_name=group,
+            regions=regions,
+            segments=segments,
+            active=True,
+        )
+        session.add(row)
+    return row
+
+
+def _require_user(session, username: str) -> User:
+    """The User row, or a UserError."""
+    row = get_user_row(session, username)
+    if row is None:
+        raise UserError(f"no user {normalise_username(username)!r}")
+    return row
+
+
+def set_active(username: str, active: bool) -> None:
+    """Enable or disable a user (a disabled user is logged out on the next request)."""
+    with session_scope() as session:
+        _require_user(session, username).active = active
+
+
+def set_password(username: str, password: str) -> None:
+    """Set a new password (ends the user's existing sessions)."""
+    validate_password(password)
+    with session_scope() as session:
+        _require_user(session, username).password_hash = hash_password(password)
+
+
+def set_role(username: str, role: str) -> None:
+    """Change a user's role (takes effect on the user's next request)."""
+    validate_role(role)
+    with session_scope() as session:
+        row = _require_user(session, username)
+        row.sales_rep_id, row.group_name = _sales_fields(session, role, row.sales_rep_id, row.group_name)
+        row.role = role
+
+
+def list_users() -> list[User]:
+    """Every user, by username."""
+    with session_scope() as session:
+        return list(session.execute(select(User).order_by(User.username)).scalars())
+
+
+# ---- demo users ------------------------------------------------------------------------------
+
+
+def _manager_rep(session) -> SalesRep | None:
+    """A rep who manages others (first group alphabetically), else the first rep with a group."""
+    reps = list(session.execute(select(SalesRep).order_by(SalesRep.group_name, SalesRep.sales_rep_id)).scalars())
+    managers = {rep.manager_id for rep in reps if rep.manager_id}
+    grouped = [rep for rep in reps if rep.group_name]
+    for rep in grouped:
+        if rep.sales_rep_id in managers:
+            return rep
+    return grouped[0] if grouped else None
+
+
+def _rep_with_customers(session, group: str | None) -> str | None:
+    """A rep with customers, preferring one in the group (most customers first, then id)."""
+    count = func.count(Customer.customer_id)
+    stmt = (
+        select(SalesRep.sales_rep_id, SalesRep.group_name)
+        .join(Customer, Customer.sales_rep_id == SalesRep.sales_rep_id)
+        .group_by(SalesRep.sales_rep_id, SalesRep.group_name)
+        .order_by(count.desc(), SalesRep.sales_rep_id)
+    )
+    rows = session.execute(stmt).all()
+    for rep_id, rep_group in rows:
+        if group and rep_group == group:
+            return rep_id
+    return rows[0][0] if rows else None
+
+
+def _demo_specs(session) -> list[dict]:
+    """One user per role; the sales roles only when the ledger has reps."""
+    specs = [{"username": role, "role": role} for role in (ADMIN, EXECUTIVE, CONTROLLER, AR_CLERK)]
+    manager = _manager_rep(session)
+    if manager is not None:
+        specs.append({"username": SALES_MANAGER, "role": SALES_MANAGER, "group_name": manager.group_name,
+                      "sales_rep_id": manager.sales_rep_id})
+    rep_id = _rep_with_customers(session, manager.group_name if manager else None)
+    if rep_id is not None:
+        specs.append({"username": SALES_REP, "role": SALES_REP, "sales_rep_id": rep_id})
+    return specs
+
+
+def _format_table(rows: list[list[str]]) -> str:
+    """Rows of cells as an aligned text table (first row is the header)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def ensure_demo_users(print_passwords: bool = False, path: Path | None = None) -> list[tuple[str, str]]:
+    """On an empty users table outside production, create one user per role with random passwords."""
+    if get_settings().production:
+        return []
+    with session_scope() as session:
+        if session.execute(select(func.count()).select_from(User)).scalar():
+            return []
+        specs = _demo_specs(session)
+        created = []
+        for spec in specs:
+            password = secrets.token_urlsafe(9)
+            session.add(User(password_hash=hash_password(password), active=True, **spec))
+            created.append((spec, password))
+        try:
+            session.flush()
+        except IntegrityError:  # another worker created them first
+            session.rollback()
+            return []
+    rows = [["username", "password", "role", "sales rep", "group"]] + [
+        [s["username"], pw, s["role"], s.get("sales_rep_id") or "", s.get("group_name") or ""] for s, pw in created
+    ]
+    table = _format_table(rows)
+    target = path or Path(os.environ.get("AR_DEMO_USERS_FILE") or DEMO_USERS_FILE)
+    _write_private(target, "Demo users (development only). Change or disable them before real use.\n\n" + table + "\n")
+    if print_passwords:
+        print(f"demo users created (also written to {target}, mode 600):\n{table}", file=sys.stderr)
+    return [(s["username"], pw) for s, pw in created]
+
+
+# ---- CLI -------------------------------------------------------------------------------------
+
+
+def read_password(stream=None) -> str:
+    """One line from stdin, without its line ending."""
+    line = (stream or sys.stdin).readline()
+    return line.rstrip("\r\n")
+
+
+def _cli_add(args: argparse.Namespace) -> str:
+    """users add."""
+    create_user(
+        args.username,
+        args.role,
+        read_password(),
+        sales_rep_id=args.sales_rep,
+        group=args.group,
+        regions=join_list(args.region),
+        segments=join_list(args.segment),
+    )
+    return f"user {normalise_username(args.username)!r} added with role {args.role}"
+
+
+def _cli_list(_args: argparse.Namespace) -> str:
+    """users list."""
+    rows = [["username", "role", "rep", "group", "regions", "segments", "active"]]
+    for user in list_users():
+        rows.append([user.username, user.role, user.sales_rep_id or "", user.group_name or "",
+                     user.regions or "", user.segments or "", "yes" if user.active else "no"])
+    print(_format_table(rows))
+    return ""
+
+
+def _cli_disable(args: argparse.Namespace) -> str:
+    """users disable."""
+    set_active(args.username, False)
+    return f"user {normalise_username(args.username)!r} disabled"
+
+
+def _cli_enable(args: argparse.Namespace) -> str:
+    """users enable."""
+    set_active(args.username, True)
+    return f"user {normalise_username(args.username)!r} enabled"
+
+
+def _cli_set_password(args: argparse.Namespace) -> str:
+    """users set-password."""
+    set_password(args.username, read_password())
+    return f"password of {normalise_username(args.username)!r} changed"
+
+
+def _cli_set_role(args: argparse.Namespace) -> str:
+    """users set-role."""
+    set_role(args.username, args.role)
+    return f"user {normalise_username(args.username)!r} now has role {args.role}"
+
+
+CLI_COMMANDS = {
+    "add": _cli_add,
+    "list": _cli_list,
+    "disable": _cli_disable,
+    "enable": _cli_enable,
+    "set-password": _cli_set_password,
+    "set-role": _cli_set_role,
+}
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run a `users` subcommand; 0 on success, 2 on a user error (message on stderr)."""
+    from dashboard.auth.audit import write_audit
+    from dashboard.data.schema import init_db
+
+    init_db(get_settings().database_url)
+    command = args.users_command
+    try:
+        message = CLI_COMMANDS[command](args)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if command != "list":
+        write_audit(f"user_{command.replace('-', '_')}", "cli", message)
+        print(message, file=sys.stderr)
+    return 0

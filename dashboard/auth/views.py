@@ -1,0 +1,178 @@
+"""The Flask-rendered login and logout pages (not Dash pages: page routing is itself a callback)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, redirect, render_template_string, request, session
+from flask_login import current_user, login_user, logout_user
+
+from dashboard.auth.audit import audit, client_ip, count_events, last_event_at, utcnow, write_audit
+from dashboard.auth.users import authenticate, normalise_username
+
+bp = Blueprint("auth", __name__)
+
+THROTTLE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_USERNAME = 5
+MAX_FAILURES_PER_IP = 20  # higher: a whole office may share one address
+CSRF_KEY = "csrf_token"
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }} · AR Dashboard</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
+</head>
+<body class="bg-light">
+<main class="container" style="max-width: 26rem; margin-top: 12vh;">
+<h1 class="h4 mb-3">AR Dashboard</h1>
+{% if message %}<div class="alert alert-{{ level }}" role="alert">{{ message }}</div>{% endif %}
+{% if form %}
+<form method="post" action="/login" class="card card-body shadow-sm" autocomplete="on">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+  <input type="hidden" name="next" value="{{ next_url }}">
+  <div class="mb-3">
+    <label for="username" class="form-label">Username</label>
+    <input id="username" name="username" class="form-control" value="{{ username }}"
+           autocomplete="username" required autofocus>
+  </div>
+  <div class="mb-3">
+    <label for="password" class="form-label">Password</label>
+    <input id="password" name="password" type="password" class="form-control"
+           autocomplete="current-password" required>
+  </div>
+  <button type="submit" class="btn btn-primary w-100">Log in</button>
+</form>
+{% else %}
+<p><a href="{{ link }}">{{ link_text }}</a></p>
+{% endif %}
+</main>
+</body>
+</html>"""
+
+
+def render_page(status: int = 200, **context) -> Response:
+    """Render the login-style page (autoescaped) with a status code."""
+    defaults = {"title": "Log in", "message": None, "level": "danger", "form": False, "link": "/",
+                "link_text": "Back to the dashboard", "username": "", "next_url": "/", "csrf_token": ""}
+    html = render_template_string(PAGE, **{**defaults, **context})
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def forbidden_page() -> Response:
+    """The 403 page for a logged-in user who opens a page outside their role."""
+    return render_page(403, title="Not allowed", level="warning",
+                       message="Your role does not give access to this page.")
+
+
+def safe_next(target: str | None) -> str:
+    """A same-site relative path to go to after login ("/" for anything else)."""
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return "/"
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path in ("/login", "/logout"):
+        return "/"
+    return target
+
+
+def csrf_token() -> str:
+    """The session's CSRF token (created on first use)."""
+    token = session.get(CSRF_KEY)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_KEY] = token
+    return token
+
+
+def csrf_valid(submitted: str | None) -> bool:
+    """True when the form's token matches the session's."""
+    expected = session.get(CSRF_KEY)
+    return bool(expected and submitted) and secrets.compare_digest(str(expected), str(submitted))
+
+
+def lock_until(username: str, ip: str | None) -> dt.datetime | None:
+    """When the login lock on this username or address ends, or None when not locked."""
+    since = utcnow() - THROTTLE_WINDOW
+    times = [last_event_at("login_locked", since, username=username, detail="username")]
+    if ip:
+        times.append(last_event_at("login_locked", since, ip=ip, detail="ip"))
+    latest = max((t for t in times if t is not None), default=None)
+    return latest + THROTTLE_WINDOW if latest else None
+
+
+def record_failure(username: str) -> None:
+    """Log a failed login and lock the username or address once it has failed too often."""
+    write_audit("failed_login", username or None)
+    since = utcnow() - THROTTLE_WINDOW
+    if username and count_events("failed_login", since, username=username) >= MAX_FAILURES_PER_USERNAME:
+        write_audit("login_locked", username, "username")
+    ip = client_ip()
+    if ip and count_events("failed_login", since, ip=ip) >= MAX_FAILURES_PER_IP:
+        write_audit("login_locked", username or None, "ip")
+
+
+def login_form(status: int = 200, message: str | None = None, username: str = "", next_url: str = "/") -> Response:
+    """The login form."""
+    return render_page(status, form=True, message=message, username=username,
+                       next_url=safe_next(next_url), csrf_token=csrf_token())
+
+
+def throttled(until: dt.datetime, username: str) -> Response:
+    """429: too many failed logins."""
+    write_audit("login_throttled", username or None)
+    wait = max(1, int((until - utcnow()).total_seconds()))
+    minutes = (wait + 59) // 60
+    response = login_form(429, f"Too many failed logins. Try again in {minutes} minute(s).", username)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+@bp.get("/login")
+def login_get() -> Response:
+    """Show the login form (or go on if already logged in)."""
+    target = safe_next(request.args.get("next"))
+    if current_user.is_authenticated:
+        return redirect(target)
+    return login_form(next_url=target)
+
+
+@bp.post("/login")
+def login_post() -> Response:
+    """Check the CSRF token, the throttle and the credentials; start the session."""
+    username = normalise_username(request.form.get("username", ""))[:100]
+    password = request.form.get("password", "")
+    target = safe_next(request.form.get("next"))
+    if not csrf_valid(request.form.get(CSRF_KEY)):
+        return login_form(400, "The form expired. Please try again.", username, target)
+    until = lock_until(username, client_ip())
+    if until is not None:
+        return throttled(until, username)
+    user = authenticate(username, password) if username and password else None
+    if user is None:
+        record_failure(username)
+        return login_form(401, "Unknown username or wrong password.", username, target)
+    session.clear()  # a fresh session (and CSRF token) for the logged-in user
+    login_user(user, remember=False)
+    session.permanent = True
+    audit("login")
+    return redirect(target)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout() -> Response:
+    """End the session."""
+    if current_user.is_authenticated:
+        audit("logout")
+    logout_user()
+    session.clear()
+    return redirect("/login")

@@ -1,0 +1,111 @@
+"""The tables the UI shows, by export name, and their exact CSV rendering (money to the cent)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from dashboard.metrics.filters import Filters, Scope
+
+TableBuilder = Callable[[Any, dt.date, int, Filters, Scope], pd.DataFrame]
+MONEY_SUFFIX = "_cents"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def _open_invoices(snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope) -> pd.DataFrame:
+    """Every invoice open at as_of (metrics.tables.open_invoices)."""
+    from dashboard.metrics.tables import open_invoices
+
+    return open_invoices(snapshot, as_of, period_days, filters, scope)
+
+
+def _customers(snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope) -> pd.DataFrame:
+    """Customers with a balance at as_of (metrics.tables.customer_balances)."""
+    from dashboard.metrics.tables import customer_balances
+
+    return customer_balances(snapshot, as_of, period_days, filters, scope)
+
+
+def _customer_aging(snapshot: Any, as_of: dt.date, _period_days: int, filters: Filters, scope: Scope) -> pd.DataFrame:
+    """The customer aging grid (metrics.tables.customer_aging, due-date basis)."""
+    from dashboard.metrics.tables import customer_aging
+
+    return customer_aging(snapshot, as_of, filters, scope)
+
+
+def _at_risk(snapshot: Any, as_of: dt.date, _period_days: int, filters: Filters, scope: Scope) -> pd.DataFrame:
+    """The at-risk accounts list (metrics.tables.at_risk_accounts)."""
+    from dashboard.metrics.tables import at_risk_accounts
+
+    return at_risk_accounts(snapshot, as_of, filters, scope)
+
+
+# Export name -> builder(snapshot, as_of, period_days, filters, scope). Every builder must apply the
+# scope it is given; the API passes the server-side scope of the logged-in user.
+TABLES: dict[str, TableBuilder] = {
+    "open_invoices": _open_invoices,
+    "customers": _customers,
+    "customer_aging": _customer_aging,
+    "at_risk": _at_risk,
+}
+
+
+def cents_to_decimal(value: Any) -> str:
+    """Integer cents as a decimal string with exactly 2 places (1234 -> "12.34"); blank for missing."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"money in cents must be whole: {value!r}")
+        value = int(value)
+    cents = int(value)
+    whole, rest = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole}.{rest:02d}"
+
+
+def neutralise_text(value: Any) -> Any:
+    """Keep spreadsheet apps from running a text cell as a formula (prefix a quote)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not NUMBER_RE.match(value):
+        return "'" + value
+    return value
+
+
+def money_name(column: str, taken: set[str]) -> str:
+    """A money column's CSV name: without the _cents suffix unless that name is taken."""
+    name = column[: -len(MONEY_SUFFIX)]
+    return name if name and name not in taken else column
+
+
+def csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as CSV cells: money as exact decimal strings, dates ISO, text neutralised."""
+    out = {}
+    taken = set(frame.columns)
+    for column in frame.columns:
+        series = frame[column]
+        if str(column).endswith(MONEY_SUFFIX):
+            out[money_name(str(column), taken)] = [cents_to_decimal(v) for v in series.tolist()]
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            out[column] = series.dt.strftime("%Y-%m-%d").fillna("").tolist()
+        elif pd.api.types.is_bool_dtype(series):
+            out[column] = ["true" if v else "false" for v in series.tolist()]
+        elif series.dtype == object or pd.api.types.is_string_dtype(series):
+            out[column] = [neutralise_text(v) for v in series.tolist()]
+        else:
+            out[column] = series.tolist()
+    return pd.DataFrame(out, columns=list(out))
+
+
+def to_csv(frame: pd.DataFrame) -> str:
+    """The frame as CSV text (header row, no index, \\n line endings)."""
+    return csv_frame(frame).to_csv(index=False, lineterminator="\n")
+
+
+def build_table(name: str, snapshot: Any, as_of: dt.date, period_days: int, filters: Filters,
+                scope: Scope) -> pd.DataFrame:
+    """Build an exportable table by name; KeyError for an unknown name."""
+    return TABLES[name](snapshot, as_of, period_days, filters, scope)
