@@ -103,7 +103,7 @@ def dso_countback(sel: Selection, as_of: dt.date, total_ar: int) -> float | None
 
 def payment_timing(snap: Snapshot, sel: Selection, start: int, end: int) -> tuple[float | None, float | None, np.ndarray]:
     """Mean days to pay and days late over invoices settled by a payment in (start, end]."""
-    inv = sel.inv[(sel.inv_settle > start) & (sel.inv_settle <= end)]
+    inv = sel.inv[(sel.inv_settle > start) & (sel.inv_settle <= end) & (sel.inv_issue <= end)]
     inv = inv[snap.settle_kind[inv] == KIND_PAYMENT]
     to_pay = (snap.settle[inv].astype(np.int64) - snap.issue[inv]).sum()
     late = np.maximum(snap.settle[inv].astype(np.int64) - snap.due[inv], 0).sum()
