@@ -1,0 +1,252 @@
+"""Shared building blocks of the analytics modules (credit, reliability, value, forecast, collections).
+
+Per-customer payment behaviour as of a date, dispute state of each invoice at a date, date helpers
+and output columns. Everything is vectorised over the snapshot's column arrays; nothing dated after
+the as-of day is read (precomputed per-invoice dates are only compared with the as-of day).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, to_day
+
+YEAR_DAYS = 365
+DISPUTE_NONE, DISPUTE_OPEN, DISPUTE_LITIGATION = 0, 1, 2
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """day moved by whole calendar months, the day clamped to the month's length (31 Mar - 1 = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def to_dates(days: np.ndarray) -> np.ndarray:
+    """Day numbers as an object array of datetime.date (None for NO_DATE)."""
+    days = np.asarray(days)
+    out = np.full(len(days), None, dtype=object)
+    known = days != NO_DATE
+    if known.any():
+        stamps = days[known].astype("int64").astype("datetime64[D]")
+        out[known] = stamps.astype(object)
+    return out
+
+
+def customer_columns(snap: Snapshot, cust: np.ndarray) -> dict:
+    """Identity columns of each customer position in cust."""
+    return {
+        "customer_id": snap.cust_ids[cust],
+        "customer_name": snap.cust_name[cust],
+        "segment": snap.segment[cust],
+        "region": snap.region[cust],
+        "sales_rep_id": snap.cust_rep[cust],
+    }
+
+
+def round2(values: np.ndarray) -> np.ndarray:
+    """Floats rounded half away from zero to 2 decimals (NaN stays NaN)."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.sign(values) * np.floor(np.abs(values) * 100 + 0.5 + 1e-9) / 100
+
+
+def percent(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator x 100 rounded to 2 decimals; NaN where the denominator is 0."""
+    num = np.asarray(numerator, dtype=np.float64)
+    den = np.asarray(denominator, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return round2(np.where(den != 0, num / np.where(den != 0, den, 1) * 100, np.nan))
+
+
+def round_cents(numerator: np.ndarray, denominator: int) -> np.ndarray:
+    """Exact integer division of cents rounded half away from zero."""
+    num = np.asarray(numerator, dtype=np.int64)
+    q = (np.abs(num) * 2 + denominator) // (2 * denominator)
+    return np.sign(num) * q
+
+
+def _cache(snap: Snapshot) -> dict:
+    with snap.lock:
+        return snap.__dict__.setdefault("_analytics_cache", {})
+
+
+def first_payment_day(snap: Snapshot) -> np.ndarray:
+    """Per invoice: the date of the first payment allocated to it (NO_DATE if none), from the applications."""
+    cache = _cache(snap)
+    if "first_pay" not in cache:
+        first = np.full(len(snap.inv_ids), NO_DATE, dtype=np.int32)
+        m = snap.app_kind == KIND_PAYMENT
+        inv, day = snap.app_inv[m], snap.app_date[m]
+        if len(inv):
+            # rows are sorted by (invoice, date): the first row of each invoice is its earliest payment
+            starts = np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]])
+            first[inv[starts]] = day[starts]
+        cache["first_pay"] = first
+    return cache["first_pay"]
+
+
+def first_invoice_day(snap: Snapshot) -> np.ndarray:
+    """Per customer: the issue date of its first invoice (NO_DATE if none)."""
+    cache = _cache(snap)
+    if "first_invoice" not in cache:
+        first = np.full(snap.n_customers, NO_DATE, dtype=np.int64)
+        known = snap.inv_cust >= 0
+        np.minimum.at(first, snap.inv_cust[known], snap.issue[known].astype(np.int64))
+        cache["first_invoice"] = first
+    return cache["first_invoice"]
+
+
+def invoice_rank(snap: Snapshot) -> np.ndarray:
+    """Per invoice: its rank in invoice_id order (a numeric tie-breaker that sorts like the ids)."""
+    cache = _cache(snap)
+    if "inv_rank" not in cache:
+        rank = np.empty(len(snap.inv_ids), dtype=np.int64)
+        rank[np.argsort(snap.inv_ids, kind="stable")] = np.arange(len(snap.inv_ids))
+        cache["inv_rank"] = rank
+    return cache["inv_rank"]
+
+
+def take_sorted(frame: pd.DataFrame, *keys: np.ndarray) -> pd.DataFrame:
+    """Rows of frame ordered by numeric keys (first key primary, ascending), index reset."""
+    if not len(frame):
+        return frame.reset_index(drop=True)
+    order = np.lexsort(tuple(reversed(keys)))
+    return frame.take(order).reset_index(drop=True)
+
+
+def dispute_record_flags(snap: Snapshot) -> np.ndarray:
+    """Per invoice: True when the disputes table holds any row for it."""
+    cache = _cache(snap)
+    if "dispute_rows" not in cache:
+        has = np.zeros(len(snap.inv_ids), dtype=bool)
+        inv = snap.disputes["inv"].to_numpy(dtype=np.int64) if len(snap.disputes) else np.array([], dtype=np.int64)
+        has[inv[inv >= 0]] = True
+        cache["dispute_rows"] = has
+    return cache["dispute_rows"]
+
+
+def dispute_status(frame: pd.DataFrame) -> np.ndarray:
+    """The status column of the disputes frame, lower-cased and stripped."""
+    if not len(frame):
+        return np.array([], dtype=object)
+    return frame["status"].astype(object).where(frame["status"].notna(), "").astype(str).str.strip().str.lower().to_numpy(dtype=object)
+
+
+def _dispute_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
+    """The disputes frame as arrays: inv, opened, resolved, litigation flag, resolved-without-date flag."""
+    cache = _cache(snap)
+    if "dispute_arrays" not in cache:
+        frame = snap.disputes
+        status = dispute_status(frame)
+        empty = np.zeros(0, dtype=np.int64)
+        cache["dispute_arrays"] = {
+            "inv": frame["inv"].to_numpy(dtype=np.int64) if len(frame) else empty,
+            "opened": frame["opened_on"].to_numpy(dtype=np.int64) if len(frame) else empty,
+            "resolved": frame["resolved_on"].to_numpy(dtype=np.int64) if len(frame) else empty,
+            "litigation": status == "litigation",
+            "undated_resolved": (status == "resolved") & ((frame["resolved_on"].to_numpy(dtype=np.int64) == NO_DATE) if len(frame) else np.zeros(0, dtype=bool)),
+        }
+    return cache["dispute_arrays"]
+
+
+def open_dispute_rows(snap: Snapshot, day: int) -> np.ndarray:
+    """Boolean mask over snap.disputes: the disputes open at the end of day.
+
+    Open = opened on or before day and not resolved by day: resolved_on is empty or later than day,
+    and a row whose status is 'resolved' with no resolved_on is treated as resolved (its date is
+    unknown, so it can never be counted as open).
+    """
+    a = _dispute_arrays(snap)
+    return (a["opened"] <= day) & (a["resolved"] > day) & ~a["undated_resolved"] & (a["inv"] >= 0)
+
+
+def dispute_state(snap: Snapshot, day: int) -> np.ndarray:
+    """Per invoice at the end of day: 0 no dispute, 1 in dispute, 2 in litigation.
+
+    A dispute row open at day (see open_dispute_rows) puts its invoice in dispute, in litigation when
+    its status is 'litigation' (litigation wins over an ordinary dispute). An invoice flagged
+    `disputed` on import with no dispute row at all is in dispute (the flag carries no date).
+    """
+    state = np.zeros(len(snap.inv_ids), dtype=np.int8)
+    a = _dispute_arrays(snap)
+    if len(a["inv"]):
+        rows = open_dispute_rows(snap, day)
+        code = np.where(a["litigation"], DISPUTE_LITIGATION, DISPUTE_OPEN).astype(np.int8)
+        np.maximum.at(state, a["inv"][rows], code[rows])
+    flagged = snap.disputed & ~dispute_record_flags(snap) & (state == DISPUTE_NONE)
+    state[flagged] = DISPUTE_OPEN
+    return state
+
+
+def avg_days_to_pay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer: mean days from issue to the first payment allocated, and the invoice count.
+
+    Over positive invoices whose first payment allocation is dated in (day - window, day - 1]:
+    transactions dated on the as-of day itself are left out (Retailer). Days below zero (payment
+    allocated before the issue date) count as 0. NaN where a customer has no such invoice.
+    """
+    first = first_payment_day(snap).astype(np.int64)
+    m = (first > day - window) & (first <= day - 1) & ~snap.is_cn & (snap.inv_cust >= 0)
+    m[m] = cust_mask[snap.inv_cust[m]]
+    cust = snap.inv_cust[m]
+    days = np.maximum(first[m] - snap.issue[m], 0).astype(np.float64)
+    count = np.bincount(cust, minlength=snap.n_customers)
+    total = np.bincount(cust, weights=days, minlength=snap.n_customers)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return mean, count
+
+
+def settled_by_payment(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS) -> np.ndarray:
+    """Positive invoices of selected customers settled by a payment in (day - window, day]."""
+    settle = snap.settle
+    m = (settle > day - window) & (settle <= day) & (snap.settle_kind == KIND_PAYMENT) & ~snap.is_cn & (snap.inv_cust >= 0)
+    m[m] = cust_mask[snap.inv_cust[m]]
+    return np.flatnonzero(m)
+
+
+def payment_delay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS) -> dict[str, np.ndarray]:
+    """Amount-weighted signed delay (settled - due, days; early payment is negative) per customer and segment.
+
+    Over invoices settled by a payment in (day - window, day]. Returns per-customer `customer`
+    (NaN without history), `customer_weight`, and `segment` (the customer's segment's average over
+    the selected customers, NaN without history) and the scalar `portfolio` (NaN without history).
+    """
+    inv = settled_by_payment(snap, cust_mask, day, window)
+    cust = snap.inv_cust[inv]
+    weight = snap.amount[inv].astype(np.float64)
+    delay = snap.settle[inv].astype(np.float64) - snap.due[inv]
+    n = snap.n_customers
+    w_c = np.bincount(cust, weights=weight, minlength=n)
+    d_c = np.bincount(cust, weights=weight * delay, minlength=n)
+    seg_codes, seg_of_cust = np.unique(snap.segment.astype(str), return_inverse=True)
+    w_s = np.bincount(seg_of_cust[cust], weights=weight, minlength=len(seg_codes))
+    d_s = np.bincount(seg_of_cust[cust], weights=weight * delay, minlength=len(seg_codes))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_cust = np.where(w_c > 0, d_c / np.where(w_c > 0, w_c, 1), np.nan)
+        by_seg = np.where(w_s > 0, d_s / np.where(w_s > 0, w_s, 1), np.nan)
+    total_w = float(weight.sum())
+    portfolio = float((weight * delay).sum() / total_w) if total_w > 0 else float("nan")
+    return {"customer": by_cust, "customer_weight": w_c, "segment": by_seg[seg_of_cust], "portfolio": np.float64(portfolio)}
+
+
+def day_of(value: dt.date | int) -> int:
+    """A date or a day number as a day number."""
+    return int(value) if isinstance(value, int | np.integer) else to_day(value)
+
+
+def date_of(day: int) -> dt.date:
+    """A day number as a date."""
+    return from_day(day)
+
+
+def nullable_cents(values: np.ndarray, valid: np.ndarray) -> pd.arrays.IntegerArray:
+    """Cents as a nullable Int64 array, <NA> where not valid."""
+    out = pd.array(np.where(valid, values, 0).astype(np.int64), dtype="Int64")
+    out[~np.asarray(valid, dtype=bool)] = pd.NA
+    return out

@@ -1,0 +1,640 @@
+"""Disputes, promises, outstanding composition, collections activity and the invoice workspace.
+
+Sources: LeanPay (outstanding by status: not due, overdue, in dispute, in litigation, credits) and
+Plixo (dispute cycle time, promise adherence, collections coverage and latency, the invoice
+workspace with its risk hotlist, current cycle and paid tabs, and the portfolio pulse chips).
+Rules and thresholds are documented in docs/analytics.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from dashboard.metrics.behaviour import (
+    DISPUTE_LITIGATION,
+    DISPUTE_NONE,
+    DISPUTE_OPEN,
+    customer_columns,
+    dispute_state,
+    dispute_status,
+    invoice_rank,
+    open_dispute_rows,
+    percent,
+    round2,
+    take_sorted,
+    to_dates,
+)
+from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.kpis import customer_balances
+from dashboard.metrics.ledger import OpenItems, Selection, open_balances, open_items, select
+from dashboard.metrics.snapshot import (
+    KIND_CREDIT,
+    KIND_PAYMENT,
+    KIND_WRITE_OFF,
+    NO_DATE,
+    Snapshot,
+    sum_by,
+    to_day,
+)
+from dashboard.metrics.tables import month_ends, unapplied_by_customer
+
+COMPONENTS = (
+    ("not_due", "Not due"),
+    ("overdue", "Overdue"),
+    ("in_dispute", "In dispute"),
+    ("in_litigation", "In litigation"),
+)
+COVERAGE_DAYS = 14
+LATENCY_DAYS = 90
+PAID_DAYS = 90
+HOTLIST_DPD = 30
+DUE_SOON_DAYS = 7
+NO_OWNER = "(none)"
+WORKSPACE_TABS = ("hotlist", "current", "paid")
+STATUSES = ("open", "overdue", "disputed", "paid")
+SETTLED_LABELS = np.array(["payment", "credit note", "write-off", ""], dtype=object)  # by settle_kind (-1: none)
+assert (KIND_PAYMENT, KIND_CREDIT, KIND_WRITE_OFF) == (0, 1, 2)
+# risk score points (capped at 100)
+SCORE_DPD_MAX, SCORE_DPD_DAYS = 50, 120
+SCORE_DISPUTE, SCORE_LITIGATION = 20, 25
+SCORE_OVER_LIMIT, SCORE_BROKEN_PROMISE = 15, 10
+SCORE_SIZE_MAX, SCORE_SIZE_CENTS = 15, 1_000_000
+ACTIONS = (
+    "LEGAL - Follow up the litigation with counsel",
+    "RESOLVE DISPUTE - Agree a credit or send evidence",
+    "ESCALATE - Promise to pay broken",
+    "MONITOR - Promise to pay pending",
+    "FINAL NOTICE - Refer to collections",
+    "CALL - Senior collector call",
+    "CALL - Reminder call and statement",
+    "HOLD ORDERS - Customer over credit limit",
+    "REMIND - Send overdue reminder",
+    "NONE - Not yet due",
+)
+
+
+# ---------------------------------------------------------------- outstanding composition
+
+
+def composition_index(snap: Snapshot, items: OpenItems) -> np.ndarray:
+    """Component of each open item: 0 not due, 1 overdue, 2 in dispute, 3 in litigation (dispute state wins)."""
+    state = dispute_state(snap, items.day)[items.inv]
+    overdue = snap.due[items.inv] < items.day
+    return np.select([state == DISPUTE_LITIGATION, state == DISPUTE_OPEN, overdue], [3, 2, 1], default=0)
+
+
+def outstanding_composition(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
+    """Total AR at D split into not due, overdue, in dispute, in litigation; unapplied credits beside it.
+
+    The four rows with part_of_total_ar sum exactly to total AR; unapplied credits are shown apart.
+    """
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    items = open_items(sel, day)
+    idx = composition_index(snap, items)
+    amounts = sum_by(idx, items.balance, len(COMPONENTS))
+    counts = np.bincount(idx, minlength=len(COMPONENTS))
+    customers = [len(np.unique(items.cust[idx == k])) for k in range(len(COMPONENTS))]
+    unapplied = unapplied_by_customer(sel, day)
+    return pd.DataFrame(
+        {
+            "component": [c for c, _ in COMPONENTS] + ["unapplied_credits"],
+            "label": [label for _, label in COMPONENTS] + ["Unapplied credits"],
+            "amount_cents": np.r_[amounts, sel.at(sel.cum_unapplied, day)].astype(np.int64),
+            "invoices": pd.array(list(counts) + [None], dtype="Int64"),
+            "customers": customers + [int(np.count_nonzero(unapplied))],
+            "part_of_total_ar": [True] * len(COMPONENTS) + [False],
+        }
+    )
+
+
+# ---------------------------------------------------------------- disputes
+
+
+def _selected_rows(frame: pd.DataFrame, sel: Selection) -> np.ndarray:
+    if not len(frame):
+        return np.zeros(0, dtype=bool)
+    cust = frame["cust"].to_numpy(dtype=np.int64)
+    return (cust >= 0) & sel.cust_mask[np.maximum(cust, 0)]
+
+
+def _month_key(days: np.ndarray) -> np.ndarray:
+    """'YYYY-MM' of each day number."""
+    return np.datetime_as_string(np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]"), unit="M").astype(object)
+
+
+def _month_frame(as_of: dt.date, months: int) -> pd.DataFrame:
+    spans = month_ends(as_of, months)
+    return pd.DataFrame({"month": [s.strftime("%Y-%m") for s, _ in spans], "start": [s for s, _ in spans], "end": [e for _, e in spans]})
+
+
+def dispute_cycle_time(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, months: int = 12
+) -> dict:
+    """Cycle time (opened -> resolved, days) by month resolved over `months` months, and the disputes open at D."""
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    frame = snap.disputes
+    mine = _selected_rows(frame, sel)
+    spans = _month_frame(as_of, months)
+    first = to_day(spans["start"].iloc[0])
+    if len(frame):
+        opened = frame["opened_on"].to_numpy(dtype=np.int64)
+        resolved = frame["resolved_on"].to_numpy(dtype=np.int64)
+        done = mine & (resolved != NO_DATE) & (resolved >= first) & (resolved <= day) & (opened <= resolved)
+        cycles = pd.DataFrame({"month": _month_key(resolved[done]), "days": (resolved[done] - opened[done]).astype(np.float64)})
+        live = mine & open_dispute_rows(snap, day)
+    else:
+        cycles = pd.DataFrame({"month": pd.Series(dtype=object), "days": pd.Series(dtype=np.float64)})
+        live = np.zeros(0, dtype=bool)
+    grouped = cycles.groupby("month")["days"].agg(["count", "mean", "median"])
+    by_month = spans.join(grouped, on="month")
+    by_month["resolved"] = by_month["count"].fillna(0).astype(np.int64)
+    by_month["mean_days"] = round2(by_month["mean"].to_numpy(dtype=np.float64))
+    by_month["median_days"] = round2(by_month["median"].to_numpy(dtype=np.float64))
+    by_month = by_month[["month", "start", "end", "resolved", "mean_days", "median_days"]]
+    open_rows = _open_disputes(snap, frame, live, day)
+    days = cycles["days"].to_numpy()
+    return {
+        "by_month": by_month,
+        "open": open_rows,
+        "summary": {
+            "resolved": len(days),
+            "mean_cycle_days": float(round2(days.mean())) if len(days) else None,
+            "median_cycle_days": float(round2(np.median(days))) if len(days) else None,
+            "open": len(open_rows),
+            "open_amount_cents": int(open_rows["amount_cents"].sum()) if len(open_rows) else 0,
+            "mean_open_age_days": float(round2(open_rows["age_days"].mean())) if len(open_rows) else None,
+        },
+    }
+
+
+def _open_disputes(snap: Snapshot, frame: pd.DataFrame, live: np.ndarray, day: int) -> pd.DataFrame:
+    rows = frame[live] if len(frame) else frame
+    inv = rows["inv"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    cust = rows["cust"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    opened = rows["opened_on"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    status = dispute_status(rows) if len(rows) else np.zeros(0, dtype=object)
+    out = pd.DataFrame(
+        {
+            "dispute_id": rows["dispute_id"].to_numpy(dtype=object) if len(rows) else np.zeros(0, dtype=object),
+            "invoice_id": snap.inv_ids[inv],
+            **customer_columns(snap, cust),
+            "opened_on": to_dates(opened),
+            "status": np.where(status == "litigation", "litigation", "open").astype(object),
+            "amount_cents": rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64),
+            "invoice_balance_cents": np.maximum(open_balances(snap, inv, day), 0),
+            "age_days": day - opened,
+        }
+    )
+    return out.sort_values(["age_days", "dispute_id"], ascending=[False, True], ignore_index=True)
+
+
+# ---------------------------------------------------------------- promises
+
+
+def promise_status(snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: int) -> np.ndarray:
+    """'kept' (invoice settled by the promised date, not by a write-off), 'broken' (date before D, not kept), else 'pending'."""
+    settle = snap.settle[inv].astype(np.int64)
+    kept = (settle <= np.minimum(promised, day)) & (snap.settle_kind[inv] != KIND_WRITE_OFF)
+    return np.select([kept, promised < day], ["kept", "broken"], default="pending").astype(object)
+
+
+def promise_adherence(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, months: int = 12
+) -> dict:
+    """Promises made on or before D by month of promised date (kept, broken, share kept) and the broken ones."""
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    frame = snap.promises
+    spans = _month_frame(as_of, months)
+    first = to_day(spans["start"].iloc[0])
+    mine = _selected_rows(frame, sel)
+    if len(frame):
+        mine &= (frame["inv"].to_numpy() >= 0) & (frame["made_on"].to_numpy(dtype=np.int64) <= day)
+    rows = frame[mine] if len(frame) else frame
+    inv = rows["inv"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    promised = rows["promised_date"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    amount = rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    status = promise_status(snap, inv, promised, day)
+    window = (promised >= first) & (promised <= day)
+    df = pd.DataFrame({"month": _month_key(promised[window]), "status": status[window], "amount": amount[window]})
+    counts = df.pivot_table(index="month", columns="status", values="amount", aggfunc="count", fill_value=0)
+    sums = df.pivot_table(index="month", columns="status", values="amount", aggfunc="sum", fill_value=0)
+    by_month = spans.copy()
+    for name in ("kept", "broken", "pending"):
+        by_month[name] = by_month["month"].map(counts[name] if name in counts else {}).fillna(0).astype(np.int64)
+    by_month["promises"] = by_month["kept"] + by_month["broken"] + by_month["pending"]
+    by_month["kept_pct"] = percent(by_month["kept"].to_numpy(), (by_month["kept"] + by_month["broken"]).to_numpy())
+    for name in ("kept", "broken"):
+        by_month[f"{name}_amount_cents"] = by_month["month"].map(sums[name] if name in sums else {}).fillna(0).astype(np.int64)
+    broken = window & (status == "broken")
+    cust = snap.inv_cust[inv[broken]]
+    broken_rows = pd.DataFrame(
+        {
+            "promise_id": rows["promise_id"].to_numpy(dtype=object)[broken] if len(rows) else np.zeros(0, dtype=object),
+            "invoice_id": snap.inv_ids[inv[broken]],
+            **customer_columns(snap, cust),
+            "made_on": to_dates(rows["made_on"].to_numpy(dtype=np.int64)[broken]) if len(rows) else np.zeros(0, dtype=object),
+            "promised_date": to_dates(promised[broken]),
+            "amount_cents": amount[broken],
+            "invoice_balance_cents": np.maximum(open_balances(snap, inv[broken], day), 0),
+            "days_since_promised": day - promised[broken],
+        }
+    ).sort_values(["days_since_promised", "promise_id"], ascending=[True, True], ignore_index=True)
+    pending_all = status == "pending"
+    kept_n, broken_n = int((status[window] == "kept").sum()), int((status[window] == "broken").sum())
+    return {
+        "by_month": by_month[["month", "start", "end", "promises", "kept", "broken", "pending", "kept_pct", "kept_amount_cents", "broken_amount_cents"]],
+        "broken": broken_rows,
+        "summary": {
+            "kept": kept_n,
+            "broken": broken_n,
+            "kept_pct": float(percent(np.array([kept_n]), np.array([kept_n + broken_n]))[0]) if kept_n + broken_n else None,
+            "pending": int(pending_all.sum()),
+            "pending_amount_cents": int(amount[pending_all].sum()),
+        },
+    }
+
+
+# ---------------------------------------------------------------- collections activity
+
+
+GROUPINGS = ("segment", "region", "sales_rep_id", "tier")
+
+
+def group_codes(snap: Snapshot, by: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per customer: a group code, and the group names in code order ('' shown as '(none)')."""
+    columns = {"segment": snap.segment, "region": snap.region, "sales_rep_id": snap.cust_rep, "tier": snap.tier}
+    if by not in columns:
+        raise ValueError(f"unknown grouping: {by!r} (one of {', '.join(GROUPINGS)})")
+    names, codes = np.unique(columns[by].astype(str), return_inverse=True)
+    names = np.where(names == "", NO_OWNER, names).astype(object)
+    return codes.astype(np.int64), names
+
+
+def _activity_keys(snap: Snapshot, sel: Selection, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (customer << 32 | date) keys of selected customers' activities dated on or before day."""
+    frame = snap.activities
+    if not len(frame):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cust = frame["cust"].to_numpy(dtype=np.int64)
+    date = frame["date"].to_numpy(dtype=np.int64)
+    m = (cust >= 0) & (date <= day)
+    m[m] = sel.cust_mask[cust[m]]
+    keys = np.sort((cust[m] << 32) | (date[m] & 0xFFFFFFFF))
+    return keys, keys & 0xFFFFFFFF
+
+
+def last_activity(snap: Snapshot, sel: Selection, day: int) -> np.ndarray:
+    """Per customer: the day of its latest activity on or before day (-1 when none)."""
+    keys, dates = _activity_keys(snap, sel, day)
+    last = np.full(snap.n_customers, -1, dtype=np.int64)
+    if len(keys):
+        cust = keys >> 32
+        ends = np.r_[np.flatnonzero(cust[1:] != cust[:-1]), len(keys) - 1]
+        last[cust[ends]] = dates[ends]
+    return last
+
+
+def first_activity_from(snap: Snapshot, sel: Selection, cust: np.ndarray, start: np.ndarray, day: int) -> np.ndarray:
+    """Per (customer, start day): the first activity of the customer dated in [start, day]; -1 when none."""
+    keys, dates = _activity_keys(snap, sel, day)
+    out = np.full(len(cust), -1, dtype=np.int64)
+    if not len(keys) or not len(cust):
+        return out
+    probe = (cust.astype(np.int64) << 32) | (start.astype(np.int64) & 0xFFFFFFFF)
+    pos = np.searchsorted(keys, probe, side="left")
+    ok = pos < len(keys)
+    hit = np.zeros(len(cust), dtype=bool)
+    hit[ok] = (keys[pos[ok]] >> 32) == cust[ok]
+    out[hit] = dates[pos[hit]]
+    return out
+
+
+def collections_activity(
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    by: str = "segment",
+    coverage_days: int = COVERAGE_DAYS,
+    latency_days: int = LATENCY_DAYS,
+) -> dict:
+    """Coverage of overdue exposure by recent activity, and contact latency after the due date, per group.
+
+    coverage: share of overdue open balances at D whose customer had an activity dated in
+    (D - 14, D]. latency: for invoices that became overdue in (D - 90, D] (due date in
+    [D - 90, D - 1] and still open at the end of the due date), days from the due date to the
+    customer's first activity on or after it (up to D); never-contacted invoices are listed apart
+    (`uncontacted`), contacted ones with their first contact (`contacted`). Both tables end with an
+    'All' row.
+    """
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    codes, names = group_codes(snap, by)
+    return {
+        "coverage": _coverage(snap, sel, day, by, coverage_days, codes, names),
+        **_latency(snap, sel, day, by, latency_days, codes, names),
+    }
+
+
+def _groups_present(sel: Selection, codes: np.ndarray, size: int) -> np.ndarray:
+    return np.bincount(codes[sel.cust_mask], minlength=size) > 0
+
+
+def _coverage(snap: Snapshot, sel: Selection, day: int, by: str, window: int, codes: np.ndarray, names: np.ndarray) -> pd.DataFrame:
+    items = open_items(sel, day)
+    overdue = snap.due[items.inv] < day
+    cust, bal = items.cust[overdue], items.balance[overdue]
+    covered = last_activity(snap, sel, day)[cust] > day - window
+    g, k = codes[cust], len(names)
+    owing = np.unique(cust)
+    owing_cov = np.unique(cust[covered])
+    overdue_c = np.r_[sum_by(g, bal, k), bal.sum()]
+    covered_c = np.r_[sum_by(g[covered], bal[covered], k), bal[covered].sum()]
+    keep = np.r_[_groups_present(sel, codes, k), True]
+    out = pd.DataFrame(
+        {
+            by: np.r_[names, np.array(["All"], dtype=object)],
+            "overdue_cents": overdue_c.astype(np.int64),
+            "covered_cents": covered_c.astype(np.int64),
+            "coverage_pct": percent(covered_c, overdue_c),
+            "overdue_customers": np.r_[np.bincount(codes[owing], minlength=k), len(owing)],
+            "covered_customers": np.r_[np.bincount(codes[owing_cov], minlength=k), len(owing_cov)],
+        }
+    )
+    return out[keep].reset_index(drop=True)
+
+
+def _latency(snap: Snapshot, sel: Selection, day: int, by: str, window: int, codes: np.ndarray, names: np.ndarray) -> dict:
+    inv = sel.inv
+    due = snap.due[inv].astype(np.int64)
+    m = (due >= day - window) & (due <= day - 1) & (snap.issue[inv] <= due) & (snap.settle[inv].astype(np.int64) > due)
+    inv, due = inv[m], due[m]
+    cust = snap.inv_cust[inv]
+    first = first_activity_from(snap, sel, cust, due, day)
+    contacted = first >= 0
+    latency = (first - due)[contacted]
+    g, k = codes[cust], len(names)
+    became = np.r_[np.bincount(g, minlength=k), len(inv)]
+    reached = np.r_[np.bincount(g[contacted], minlength=k), len(latency)]
+    total = np.r_[np.bincount(g[contacted], weights=latency.astype(np.float64), minlength=k), latency.sum()]
+    medians = pd.Series(latency.astype(np.float64)).groupby(g[contacted]).median()
+    median = np.r_[medians.reindex(np.arange(k)).to_numpy(dtype=np.float64), np.median(latency) if len(latency) else np.nan]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(reached > 0, total / np.maximum(reached, 1), np.nan)
+    keep = np.r_[_groups_present(sel, codes, k), True]
+    table = pd.DataFrame(
+        {
+            by: np.r_[names, np.array(["All"], dtype=object)],
+            "became_overdue": became,
+            "contacted": reached,
+            "uncontacted": became - reached,
+            "mean_days": round2(mean),
+            "median_days": round2(median),
+        }
+    )[keep].reset_index(drop=True)
+    rank = invoice_rank(snap)
+    never = ~contacted
+    un = inv[never]
+    uncontacted = pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[un],
+            **customer_columns(snap, cust[never]),
+            "due_date": to_dates(due[never]),
+            "days_since_due": day - due[never],
+            "amount_cents": snap.amount[un],
+            "balance_cents": np.maximum(open_balances(snap, un, day), 0),
+        }
+    )
+    contacted_rows = pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[inv[contacted]],
+            **customer_columns(snap, cust[contacted]),
+            "due_date": to_dates(due[contacted]),
+            "first_contact": to_dates(first[contacted]),
+            "latency_days": latency,
+        }
+    )
+    return {
+        "latency": table,
+        "uncontacted": take_sorted(uncontacted, due[never], rank[un]),
+        "contacted": take_sorted(contacted_rows, due[contacted], rank[inv[contacted]]),
+    }
+
+
+# ---------------------------------------------------------------- invoice workspace
+
+
+def risk_score(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, broken_promise: np.ndarray, balance: np.ndarray) -> np.ndarray:
+    """0-100: 50 x min(dpd, 120)/120 + 20 dispute (25 litigation) + 15 over limit + 10 broken promise + 15 x min(1, balance / 10,000.00)."""
+    d = np.clip(np.asarray(dpd, dtype=np.float64), 0, SCORE_DPD_DAYS)
+    points = SCORE_DPD_MAX * d / SCORE_DPD_DAYS
+    points = points + np.select([dispute == DISPUTE_LITIGATION, dispute == DISPUTE_OPEN], [SCORE_LITIGATION, SCORE_DISPUTE], default=0)
+    points = points + np.where(over_limit, SCORE_OVER_LIMIT, 0) + np.where(broken_promise, SCORE_BROKEN_PROMISE, 0)
+    points = points + SCORE_SIZE_MAX * np.minimum(np.asarray(balance, dtype=np.float64) / SCORE_SIZE_CENTS, 1.0)
+    return np.minimum(np.floor(points + 0.5), 100).astype(np.int64)
+
+
+def next_action(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, promise: np.ndarray) -> np.ndarray:
+    """The first matching action of ACTIONS (litigation, dispute, broken promise, pending promise, 90+, 60+, 30+, over limit, overdue, else none)."""
+    return np.select(
+        [
+            dispute == DISPUTE_LITIGATION,
+            dispute == DISPUTE_OPEN,
+            promise == "broken",
+            promise == "pending",
+            dpd > 90,
+            dpd > 60,
+            dpd > 30,
+            over_limit,
+            dpd > 0,
+        ],
+        list(ACTIONS[:-1]),
+        default=ACTIONS[-1],
+    ).astype(object)
+
+
+def _invoice_promises(snap: Snapshot, inv: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per open invoice at day: the latest promise made on or before day, 'pending' (date >= day) or 'broken'; and its date."""
+    state = np.full(len(inv), "", dtype=object)
+    when = np.full(len(inv), NO_DATE, dtype=np.int64)
+    frame = snap.promises
+    if not len(frame) or not len(inv):
+        return state, when
+    pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
+    pos[inv] = np.arange(len(inv))
+    p_inv = frame["inv"].to_numpy(dtype=np.int64)
+    made = frame["made_on"].to_numpy(dtype=np.int64)
+    ok = (p_inv >= 0) & (made <= day)
+    ok[ok] = pos[p_inv[ok]] >= 0
+    rows = frame.loc[ok, ["promise_id", "inv", "made_on", "promised_date"]].sort_values(["inv", "made_on", "promise_id"])
+    rows = rows.drop_duplicates("inv", keep="last")
+    at = pos[rows["inv"].to_numpy(dtype=np.int64)]
+    promised = rows["promised_date"].to_numpy(dtype=np.int64)
+    state[at] = np.where(promised >= day, "pending", "broken")
+    when[at] = promised
+    return state, when
+
+
+def _open_rows(snap: Snapshot, sel: Selection, day: int) -> dict:
+    items = open_items(sel, day)
+    inv, bal, cust = items.inv, items.balance, items.cust
+    balances = customer_balances(items, snap)
+    limit = snap.credit_limit.astype(np.int64)
+    over = ((limit > 0) & (balances > limit))[cust]
+    dpd = day - snap.due[inv].astype(np.int64)
+    dispute = dispute_state(snap, day)[inv]
+    promise, promised = _invoice_promises(snap, inv, day)
+    hot = (dpd > HOTLIST_DPD) | (dispute != DISPUTE_NONE) | over
+    status = np.select([dispute != DISPUTE_NONE, dpd > 0], ["disputed", "overdue"], default="open").astype(object)
+    return {
+        "inv": inv, "cust": cust, "balance": bal, "dpd": dpd, "dispute": dispute, "over": over,
+        "promise": promise, "promised": promised, "hot": hot, "status": status,
+        "score": risk_score(dpd, dispute, over, promise == "broken", bal),
+        "action": next_action(dpd, dispute, over, promise),
+    }
+
+
+def _open_frame(snap: Snapshot, rows: dict, keep: np.ndarray) -> pd.DataFrame:
+    inv, cust = rows["inv"][keep], rows["cust"][keep]
+    return pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[inv],
+            **customer_columns(snap, cust),
+            "issue_date": to_dates(snap.issue[inv]),
+            "due_date": to_dates(snap.due[inv]),
+            "amount_cents": snap.amount[inv],
+            "balance_cents": rows["balance"][keep],
+            "days_past_due": np.maximum(rows["dpd"][keep], 0),
+            "status": rows["status"][keep],
+            "dispute": np.array(["", "dispute", "litigation"], dtype=object)[rows["dispute"][keep]],
+            "customer_over_limit": rows["over"][keep],
+            "promise": rows["promise"][keep],
+            "promised_date": to_dates(rows["promised"][keep]),
+            "risk_score": rows["score"][keep],
+            "next_action": rows["action"][keep],
+            "settled_on": np.full(int(keep.sum()), None, dtype=object),
+            "settled_by": np.full(int(keep.sum()), "", dtype=object),
+            "tab": np.where(rows["hot"][keep], "hotlist", "current").astype(object),
+            "_due": snap.due[inv].astype(np.int64),
+            "_settle": np.zeros(len(inv), dtype=np.int64),
+            "_rank": invoice_rank(snap)[inv],
+            "_tab": np.where(rows["hot"][keep], 0, 1),
+        }
+    )
+
+
+def _paid_frame(snap: Snapshot, sel: Selection, day: int, window: int) -> pd.DataFrame:
+    inv = sel.inv[(sel.inv_settle > day - window) & (sel.inv_settle <= day)]
+    settle = snap.settle[inv].astype(np.int64)
+    kind = snap.settle_kind[inv]
+    n = len(inv)
+    return pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[inv],
+            **customer_columns(snap, snap.inv_cust[inv]),
+            "issue_date": to_dates(snap.issue[inv]),
+            "due_date": to_dates(snap.due[inv]),
+            "amount_cents": snap.amount[inv],
+            "balance_cents": np.zeros(n, dtype=np.int64),
+            "days_past_due": np.maximum(settle - snap.due[inv], 0),
+            "status": np.full(n, "paid", dtype=object),
+            "dispute": np.full(n, "", dtype=object),
+            "customer_over_limit": np.zeros(n, dtype=bool),
+            "promise": np.full(n, "", dtype=object),
+            "promised_date": np.full(n, None, dtype=object),
+            "risk_score": np.zeros(n, dtype=np.int64),
+            "next_action": np.full(n, "", dtype=object),
+            "settled_on": to_dates(settle),
+            "settled_by": SETTLED_LABELS[np.where(kind >= 0, kind, 3)],
+            "tab": np.full(n, "paid", dtype=object),
+            "_due": snap.due[inv].astype(np.int64),
+            "_settle": settle,
+            "_rank": invoice_rank(snap)[inv],
+            "_tab": np.full(n, 2),
+        }
+    )
+
+
+def invoice_workspace(
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    tab: str = "hotlist",
+    status: str | Iterable[str] | None = None,
+    owner: str | None = None,
+    dpd_min: int | None = None,
+    dpd_max: int | None = None,
+) -> pd.DataFrame:
+    """The Plixo invoice workspace: tab 'hotlist', 'current', 'paid' or 'all', then the status/owner/DPD filters.
+
+    hotlist: open at D and (more than 30 days past due, in dispute or litigation, or the customer
+    over its credit limit), riskiest first; current: every other open invoice, earliest due first;
+    paid: settled in (D - 90, D], latest first. status is one or more of open (not yet due), overdue,
+    disputed, paid; owner a sales rep id ('' or '(none)' for no owner); DPD bounds are inclusive.
+    """
+    if tab not in (*WORKSPACE_TABS, "all"):
+        raise ValueError(f"unknown tab: {tab!r}")
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    parts = []
+    if tab in ("hotlist", "current", "all"):
+        rows = _open_rows(snap, sel, day)
+        keep = rows["hot"] if tab == "hotlist" else ~rows["hot"] if tab == "current" else np.ones(len(rows["inv"]), dtype=bool)
+        parts.append(_open_frame(snap, rows, keep))
+    if tab in ("paid", "all"):
+        parts.append(_paid_frame(snap, sel, day, PAID_DAYS))
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    if status is not None:
+        wanted = {status} if isinstance(status, str) else set(status)
+        unknown = wanted - set(STATUSES)
+        if unknown:
+            raise ValueError(f"unknown status: {sorted(unknown)}")
+        frame = frame[frame["status"].isin(wanted)]
+    if owner is not None:
+        frame = frame[frame["sales_rep_id"] == ("" if owner == NO_OWNER else owner)]
+    if dpd_min is not None:
+        frame = frame[frame["days_past_due"] >= dpd_min]
+    if dpd_max is not None:
+        frame = frame[frame["days_past_due"] <= dpd_max]
+    col = {c: frame[c].to_numpy() for c in ("risk_score", "balance_cents", "_due", "_settle", "_rank", "_tab")}
+    if tab == "hotlist":
+        keys = (-col["risk_score"], -col["balance_cents"], col["_rank"])
+    elif tab == "current":
+        keys = (col["_due"], -col["balance_cents"], col["_rank"])
+    elif tab == "paid":
+        keys = (-col["_settle"], col["_rank"])
+    else:
+        keys = (col["_tab"], -col["risk_score"], -col["_settle"], col["_rank"])
+    return take_sorted(frame, *keys).drop(columns=["_due", "_settle", "_rank", "_tab"])
+
+
+def workspace_pulse(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> dict:
+    """Portfolio pulse chips: hotlist exposure, due in the next 7 days, owner coverage of open exposure."""
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    rows = _open_rows(snap, sel, day)
+    bal = rows["balance"]
+    until_due = -rows["dpd"]
+    due_soon = (until_due >= 0) & (until_due <= DUE_SOON_DAYS)
+    owned = snap.cust_rep[rows["cust"]] != ""
+    total = int(bal.sum())
+    owned_cents = int(bal[owned].sum())
+    return {
+        "open_exposure_cents": total,
+        "hotlist_exposure_cents": int(bal[rows["hot"]].sum()),
+        "hotlist_invoices": int(rows["hot"].sum()),
+        "due_next_7_days_cents": int(bal[due_soon].sum()),
+        "due_next_7_days_invoices": int(due_soon.sum()),
+        "owned_exposure_cents": owned_cents,
+        "owner_coverage_pct": float(percent(np.array([owned_cents]), np.array([total]))[0]) if total else None,
+    }

@@ -1,0 +1,279 @@
+"""Payment forecasts: by due date (Retailer), from each customer's payment behaviour plus open
+promises (LeanPay), and a backtest that measures both against what was really collected.
+
+Rules and thresholds are documented in docs/analytics.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from dashboard.metrics.behaviour import (
+    DISPUTE_NONE,
+    customer_columns,
+    dispute_state,
+    invoice_rank,
+    payment_delay,
+    round2,
+    take_sorted,
+    to_dates,
+)
+from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.ledger import Selection, open_items, select
+from dashboard.metrics.snapshot import NO_DATE, Snapshot, from_day, sum_by, to_day
+
+# (a) due-date buckets: days until due = due_date - D
+DUE_BUCKETS = ("Week 1", "Week 2", "Week 3", "Week 4", "Weeks 5-8", "Overdue")
+DUE_BUCKET_RANGES = {"Week 1": (0, 7), "Week 2": (8, 14), "Week 3": (15, 21), "Week 4": (22, 30), "Weeks 5-8": (31, None), "Overdue": (None, -1)}
+HORIZON_WEEKS = 13
+BASES = ("customer", "segment", "portfolio", "due date")
+DISPUTE_LABELS = np.array(["", "dispute", "litigation"], dtype=object)
+
+
+def due_bucket_index(days_until_due: np.ndarray) -> np.ndarray:
+    """Index into DUE_BUCKETS: 0..7 Week 1 (due today is not overdue), 8..14, 15..21, 22..30, > 30, < 0 Overdue."""
+    x = np.asarray(days_until_due, dtype=np.int64)
+    return np.select([x < 0, x <= 7, x <= 14, x <= 21, x <= 30], [5, 0, 1, 2, 3], default=4)
+
+
+def due_date_forecast(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+    """Open balances at D by when they fall due (the six Retailer buckets; they sum to total AR)."""
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    items = open_items(sel, day)
+    idx = due_bucket_index(snap.due[items.inv].astype(np.int64) - day)
+    amounts = sum_by(idx, items.balance, len(DUE_BUCKETS))
+    counts = np.bincount(idx, minlength=len(DUE_BUCKETS))
+    return pd.DataFrame(
+        {
+            "bucket": list(DUE_BUCKETS),
+            "from_days": pd.array([DUE_BUCKET_RANGES[b][0] for b in DUE_BUCKETS], dtype="Int64"),
+            "to_days": pd.array([DUE_BUCKET_RANGES[b][1] for b in DUE_BUCKETS], dtype="Int64"),
+            "amount_cents": amounts,
+            "invoices": counts,
+        }
+    )
+
+
+def week_of(expected: np.ndarray, day: int) -> np.ndarray:
+    """Forecast week of each expected day: D+1..D+7 is week 1."""
+    return (np.asarray(expected, dtype=np.int64) - day - 1) // 7 + 1
+
+
+class _Plan:
+    """Each open invoice at D with its expected payment date, dispute state and open promise."""
+
+    def __init__(self, snap: Snapshot, sel: Selection, day: int) -> None:
+        items = open_items(sel, day)
+        self.day = day
+        self.inv, self.balance, self.cust = items.inv, items.balance, items.cust
+        self.due = snap.due[self.inv].astype(np.int64)
+        delay = payment_delay(snap, sel.cust_mask, day)
+        own, seg, port = delay["customer"][self.cust], delay["segment"][self.cust], float(delay["portfolio"])
+        self.basis = np.select([~np.isnan(own), ~np.isnan(seg), np.full(len(own), not np.isnan(port))], [0, 1, 2], default=3)
+        value = np.where(~np.isnan(own), own, np.where(~np.isnan(seg), seg, 0.0 if np.isnan(port) else port))
+        self.delay = value
+        shift = np.floor(value + 0.5).astype(np.int64)
+        self.expected = np.maximum(day + 1, self.due + shift)
+        self.state = dispute_state(snap, day)[self.inv]
+        self.promised = np.zeros(len(self.inv), dtype=np.int64)
+        self.promise_day = np.full(len(self.inv), NO_DATE, dtype=np.int64)
+        self.promise_id = np.full(len(self.inv), None, dtype=object)
+        self._promises(snap, day)
+        self.rest = self.balance - self.promised
+
+    def _promises(self, snap: Snapshot, day: int) -> None:
+        frame = snap.promises
+        if not len(frame) or not len(self.inv):
+            return
+        pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
+        pos[self.inv] = np.arange(len(self.inv))
+        p_inv = frame["inv"].to_numpy(dtype=np.int64)
+        made = frame["made_on"].to_numpy(dtype=np.int64)
+        promised = frame["promised_date"].to_numpy(dtype=np.int64)
+        live = (p_inv >= 0) & (made <= day) & (promised > day) & (promised != NO_DATE)
+        live[live] = pos[p_inv[live]] >= 0
+        if not live.any():
+            return
+        rows = frame.loc[live, ["promise_id", "inv", "made_on", "promised_date", "amount_cents"]]
+        rows = rows.sort_values(["inv", "made_on", "promise_id"]).drop_duplicates("inv", keep="last")
+        at = pos[rows["inv"].to_numpy(dtype=np.int64)]
+        amount = np.clip(rows["amount_cents"].to_numpy(dtype=np.int64), 0, self.balance[at])
+        self.promised[at] = amount
+        self.promise_day[at] = rows["promised_date"].to_numpy(dtype=np.int64)
+        self.promise_id[at] = rows["promise_id"].to_numpy(dtype=object)
+
+    def weekly(self, horizon: int) -> dict[str, np.ndarray]:
+        """Per index 0..horizon-1 (weeks), horizon (later) and horizon+1 (disputed, excluded)."""
+        size = horizon + 2
+        excluded = horizon + 1
+        day = self.day
+
+        def idx(expected: np.ndarray) -> np.ndarray:
+            return np.minimum(week_of(expected, day), horizon + 1) - 1
+
+        has_promise = self.promised > 0
+        p_idx = idx(np.where(has_promise, self.promise_day, day + 1))
+        r_idx = np.where(self.state == DISPUTE_NONE, idx(self.expected), excluded)
+        promised = sum_by(p_idx[has_promise], self.promised[has_promise], size)
+        expected = promised + sum_by(r_idx, self.rest, size)
+        by_due = sum_by(idx(np.maximum(day + 1, self.due)), self.balance, size)
+        return {"expected": expected, "promised": promised, "by_due": by_due}
+
+
+def behaviour_forecast(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, weeks: int = HORIZON_WEEKS
+) -> pd.DataFrame:
+    """Expected collections per week (week 1 = D+1..D+7) for `weeks` weeks, then Later and the excluded disputes.
+
+    `expected_cents` sums to total AR at D over all rows; `promised_cents` is the part from open
+    promises; `by_due_date_cents` is the naive forecast (each balance at max(D+1, due date)).
+    """
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    plan = _Plan(snap, sel, day)
+    w = plan.weekly(weeks)
+    starts = [from_day(day + 1 + 7 * k) for k in range(weeks)] + [from_day(day + 1 + 7 * weeks), None]
+    ends = [from_day(day + 7 * (k + 1)) for k in range(weeks)] + [None, None]
+    return pd.DataFrame(
+        {
+            "bucket": [f"Week {k + 1}" for k in range(weeks)] + ["Later", "Disputed (excluded)"],
+            "week": pd.array(list(range(1, weeks + 1)) + [None, None], dtype="Int64"),
+            "start": starts,
+            "end": ends,
+            "expected_cents": w["expected"],
+            "promised_cents": w["promised"],
+            "by_due_date_cents": w["by_due"],
+        }
+    )
+
+
+def forecast_invoices(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
+    """The rows behind both forecasts: each open invoice, its due bucket, expected date and promise."""
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    plan = _Plan(snap, sel, day)
+    inv = plan.inv
+    disputed = plan.state != DISPUTE_NONE
+    expected = np.where(disputed | (plan.rest <= 0), NO_DATE, plan.expected)
+    frame = pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[inv],
+            **customer_columns(snap, plan.cust),
+            "due_date": to_dates(snap.due[inv]),
+            "balance_cents": plan.balance,
+            "days_until_due": plan.due - day,
+            "due_bucket": np.array(DUE_BUCKETS, dtype=object)[due_bucket_index(plan.due - day)],
+            "dispute": DISPUTE_LABELS[plan.state],
+            "delay_days": round2(plan.delay),
+            "delay_basis": np.array(BASES, dtype=object)[plan.basis],
+            "expected_date": to_dates(expected),
+            "expected_week": pd.array(np.where(expected != NO_DATE, week_of(expected, day), 0), dtype="Int64"),
+            "expected_cents": np.where(disputed, 0, plan.rest),
+            "promise_id": plan.promise_id,
+            "promised_date": to_dates(plan.promise_day),
+            "promised_cents": plan.promised,
+        }
+    )
+    frame.loc[expected == NO_DATE, "expected_week"] = pd.NA
+    return take_sorted(frame, plan.due, invoice_rank(snap)[inv])
+
+
+def default_backtest_dates(as_of: dt.date, count: int = 6, horizon_weeks: int = HORIZON_WEEKS, step_days: int = 28) -> list[dt.date]:
+    """count as-of dates, step_days apart, the latest whose whole horizon has passed by as_of; oldest first."""
+    last = as_of - dt.timedelta(days=7 * horizon_weeks)
+    return [last - dt.timedelta(days=step_days * k) for k in range(count - 1, -1, -1)]
+
+
+def _wape(forecast: np.ndarray, actual: np.ndarray) -> float | None:
+    total = float(np.sum(actual))
+    if total <= 0:
+        return None
+    return float(round2(np.abs(np.asarray(forecast, dtype=np.float64) - actual).sum() / total * 100))
+
+
+def actual_collections(snap: Snapshot, sel: Selection, day: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Allocations dated in (day, day + 7 x horizon] to invoices open at day, summed per week; and those invoices."""
+    items = open_items(sel, day)
+    open_mask = np.zeros(len(snap.inv_ids), dtype=bool)
+    open_mask[items.inv] = True
+    ad = snap.alloc_date.astype(np.int64)
+    m = (snap.alloc_inv >= 0) & (ad > day) & (ad <= day + 7 * horizon)
+    m[m] = open_mask[snap.alloc_inv[m]]
+    return sum_by(week_of(ad[m], day) - 1, snap.alloc_amount[m], horizon), items.inv
+
+
+def forecast_backtest(
+    snap: Snapshot,
+    as_of_dates: Iterable[dt.date],
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    horizon_weeks: int = HORIZON_WEEKS,
+    as_of: dt.date | None = None,
+) -> dict:
+    """Run both forecasts at past dates and compare them with what was collected, week by week.
+
+    Actual = payment allocations dated in each week to the invoices open at that date. Only weeks
+    that end on or before `as_of` (the reporting date; no cap when None) are compared. WAPE =
+    sum |forecast - actual| / sum actual x 100, per date and over every compared week of every date.
+    """
+    sel = select(snap, filters, scope)
+    cap = to_day(as_of) if as_of is not None else None
+    week_rows, date_rows = [], []
+    for t in sorted(set(as_of_dates)):
+        day = to_day(t)
+        plan = _Plan(snap, sel, day)
+        w = plan.weekly(horizon_weeks)
+        actual, _ = actual_collections(snap, sel, day, horizon_weeks)
+        ends = day + 7 * np.arange(1, horizon_weeks + 1)
+        keep = ends <= cap if cap is not None else np.ones(horizon_weeks, dtype=bool)
+        f_b, f_d, a = w["expected"][:horizon_weeks][keep], w["by_due"][:horizon_weeks][keep], actual[keep]
+        for k in np.flatnonzero(keep):
+            week_rows.append(
+                {
+                    "as_of": t,
+                    "week": int(k + 1),
+                    "start": from_day(day + 1 + 7 * int(k)),
+                    "end": from_day(int(ends[k])),
+                    "actual_cents": int(actual[k]),
+                    "behaviour_cents": int(w["expected"][k]),
+                    "due_date_cents": int(w["by_due"][k]),
+                }
+            )
+        date_rows.append(
+            {
+                "as_of": t,
+                "weeks_compared": int(keep.sum()),
+                "open_ar_cents": int(plan.balance.sum()),
+                "actual_cents": int(a.sum()),
+                "behaviour_cents": int(f_b.sum()),
+                "due_date_cents": int(f_d.sum()),
+                "wape_behaviour": _wape(f_b, a),
+                "wape_due_date": _wape(f_d, a),
+            }
+        )
+    weeks = pd.DataFrame(week_rows, columns=["as_of", "week", "start", "end", "actual_cents", "behaviour_cents", "due_date_cents"])
+    by_date = pd.DataFrame(
+        date_rows,
+        columns=["as_of", "weeks_compared", "open_ar_cents", "actual_cents", "behaviour_cents", "due_date_cents", "wape_behaviour", "wape_due_date"],
+    )
+    for col in ("actual_cents", "behaviour_cents", "due_date_cents"):
+        weeks[col] = weeks[col].astype(np.int64)
+    actual_all = weeks["actual_cents"].to_numpy(dtype=np.float64)
+    return {
+        "by_date": by_date,
+        "weeks": weeks,
+        "overall": {
+            "dates": len(by_date),
+            "weeks_compared": len(weeks),
+            "actual_cents": int(weeks["actual_cents"].sum()),
+            "wape_behaviour": _wape(weeks["behaviour_cents"].to_numpy(), actual_all),
+            "wape_due_date": _wape(weeks["due_date_cents"].to_numpy(), actual_all),
+        },
+    }
