@@ -248,3 +248,45 @@ def test_security_headers(world):
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.fixture
+def tier_saver(world):
+    """A shell-level callback that changes data, protected by require("admin_tiers")."""
+    from dashboard.auth import require
+
+    @require("admin_tiers")
+    def save(_clicks):
+        return "saved"
+
+    world.app.callback(Output("tier-save-out", "children"), Input("tier-save", "n_clicks"))(save)
+    return "tier-save-out.children"
+
+
+def test_require_refuses_a_callback_without_the_capability(world, tier_saver):
+    warm(world)
+    body = {"output": tier_saver, "outputs": {"id": "tier-save-out", "property": "children"},
+            "inputs": [{"id": "tier-save", "property": "n_clicks", "value": 1}], "state": [],
+            "changedPropIds": ["tier-save.n_clicks"]}
+    refused = world.login("controller").post("/_dash-update-component", json=body)
+    assert refused.status_code == 403
+    assert "saved" not in refused.text
+    allowed = world.login("admin").post("/_dash-update-component", json=body)
+    assert allowed.status_code == 200 and "saved" in allowed.text
+
+
+def test_callbacks_get_identity_in_custom_data(world):
+    from dash import ctx
+
+    def who(_value):
+        data = ctx.custom_data["auth"]
+        return json.dumps({"user": data["username"], "reps": data["scope"]["sales_rep_ids"]})
+
+    world.app.callback(Output("who-out", "children"), Input("who-in", "value"))(who)
+    warm(world)
+    body = {"output": "who-out.children", "outputs": {"id": "who-out", "property": "children"},
+            "inputs": [{"id": "who-in", "property": "value", "value": 1}], "state": [],
+            "changedPropIds": ["who-in.value"]}
+    response = world.login("mgr_west").post("/_dash-update-component", json=body)
+    assert json.loads(response.get_json()["response"]["who-out"]["children"]) == {"user": "mgr_west",
+                                                                                  "reps": ["R3", "R4"]}

@@ -13,7 +13,7 @@ import datetime as dt
 import os
 
 import dash
-from flask import Flask
+from flask import Flask, current_app
 from flask_login import LoginManager, current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -79,7 +79,7 @@ def configure_cookies(server: Flask) -> None:
 def configure_proxy(server: Flask) -> None:
     """Trust one proxy's X-Forwarded-* headers when AR_BEHIND_PROXY=1."""
     if env_flag("AR_BEHIND_PROXY") and not server.extensions.get("ar_proxy_fix"):
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1)
         server.extensions["ar_proxy_fix"] = True
 
 
@@ -94,7 +94,7 @@ def configure_login(server: Flask) -> None:
 
 def _auth_custom_data(_context) -> dict | None:
     """Identity and scope for callback_context.custom_data["auth"] (reaches background callbacks)."""
-    if not current_user.is_authenticated:
+    if not hasattr(current_app, "login_manager") or not current_user.is_authenticated:
         return None
     return {"username": current_user.username, "role": current_user.role,
             "scope": scope_to_dict(current_scope())}

@@ -331,9 +331,13 @@ def ensure_demo_users(print_passwords: bool = False, path: Path | None = None) -
     ]
     table = _format_table(rows)
     target = path or Path(os.environ.get("AR_DEMO_USERS_FILE") or DEMO_USERS_FILE)
-    _write_private(target, "Demo users (development only). Change or disable them before real use.\n\n" + table + "\n")
+    try:
+        _write_private(target, "Demo users (development only). Change or disable them before real use.\n\n" + table + "\n")
+        where = f"also written to {target}, mode 600"
+    except OSError as error:
+        print_passwords, where = True, f"could not write {target}: {error}"
     if print_passwords:
-        print(f"demo users created (also written to {target}, mode 600):\n{table}", file=sys.stderr)
+        print(f"demo users created ({where}):\n{table}", file=sys.stderr)
     return [(s["username"], pw) for s, pw in created]
 
 
