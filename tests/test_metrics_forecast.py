@@ -1,0 +1,281 @@
+"""Payment forecasts: due-date buckets, the behaviour forecast with promises, and the backtest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import select
+
+from dashboard.data.db import get_engine
+from dashboard.data.models import Allocation, Invoice, Payment, WriteOff
+from dashboard.metrics.filters import Filters
+from dashboard.metrics.forecast import (
+    DUE_BUCKETS,
+    behaviour_forecast,
+    default_backtest_dates,
+    due_bucket_index,
+    due_date_forecast,
+    forecast_backtest,
+    forecast_invoices,
+)
+from dashboard.metrics.kpis import compute_kpis
+from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
+from tests.ledger import add_ledger
+
+D = dt.date(2025, 6, 30)  # week 1 = 1-7 July, week 2 = 8-14, week 3 = 15-21, week 4 = 22-28 July ...
+
+
+@pytest.fixture(autouse=True)
+def _fresh_snapshots():
+    clear_snapshots()
+    yield
+    clear_snapshots()
+
+
+def cents(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
+# ---------------------------------------------------------------- (a) due-date buckets
+
+
+@pytest.mark.parametrize(
+    ("days_until_due", "bucket"),
+    [
+        (-30, "Overdue"),
+        (-1, "Overdue"),
+        (0, "Week 1"),  # due today is not overdue yet
+        (7, "Week 1"),
+        (8, "Week 2"),
+        (14, "Week 2"),
+        (15, "Week 3"),
+        (21, "Week 3"),
+        (22, "Week 4"),
+        (30, "Week 4"),
+        (31, "Weeks 5-8"),
+        (365, "Weeks 5-8"),
+    ],
+)
+def test_due_bucket_boundaries(days_until_due, bucket):
+    assert DUE_BUCKETS[due_bucket_index(np.array([days_until_due]))[0]] == bucket
+
+
+def test_due_date_forecast_sums_to_total_ar(db_url):
+    offsets = [-1, 0, 7, 8, 14, 15, 21, 22, 30, 31, 200]
+    add_ledger(
+        db_url,
+        customers=[{"customer_id": "C"}],
+        invoices=[
+            {
+                "invoice_id": f"I{k}",
+                "customer_id": "C",
+                "issue_date": "2025-05-01",
+                "due_date": (D + dt.timedelta(days=off)).isoformat(),
+                "amount": str(2**k),
+            }
+            for k, off in enumerate(offsets)
+        ],
+    )
+    snap = get_snapshot(db_url)
+    table = due_date_forecast(snap, D).set_index("bucket")
+    # amounts 1, 2, 4, ... 1024 (whole units) in the order of offsets
+    assert table.loc["Overdue", "amount_cents"] == 100  # due yesterday
+    assert table.loc["Week 1", "amount_cents"] == (2 + 4) * 100  # due today and in 7 days
+    assert table.loc["Week 2", "amount_cents"] == (8 + 16) * 100  # 8 and 14 days
+    assert table.loc["Week 3", "amount_cents"] == (32 + 64) * 100  # 15 and 21
+    assert table.loc["Week 4", "amount_cents"] == (128 + 256) * 100  # 22 and 30
+    assert table.loc["Weeks 5-8", "amount_cents"] == (512 + 1024) * 100  # 31 and 200
+    assert list(table["invoices"]) == [2, 2, 2, 2, 2, 1]
+    assert int(table["amount_cents"].sum()) == cents(compute_kpis(snap, D)["total_ar"])
+
+
+# ---------------------------------------------------------------- (b) behaviour forecast
+
+
+def _behaviour_ledger(url: str) -> None:
+    inv = [
+        # history settled by payment in the 12 months before D
+        ("H1", "X", "2025-02-01", "2025-03-01", "1000.00"),  # paid 10 days late
+        ("H2", "X", "2025-03-02", "2025-04-01", "3000.00"),  # paid 20 days late
+        ("WH", "W", "2025-04-01", "2025-05-01", "1000.00"),  # paid 2 days late
+        # open at D
+        ("H3", "X", "2025-05-01", "2025-06-01", "1000.00"),  # paid 20 July, after D
+        ("X1", "X", "2025-06-01", "2025-07-01", "500.00"),  # paid 19 July, after D
+        ("X2", "X", "2025-05-01", "2025-06-01", "200.00"),
+        ("X3", "X", "2025-06-05", "2025-07-05", "600.00"),  # open promise of 400.00 for 15 August
+        ("X4", "X", "2025-06-15", "2025-07-15", "300.00"),  # in dispute
+        ("Y1", "Y", "2025-06-10", "2025-07-10", "1000.00"),  # paid 2 July, after D
+        ("V1", "V", "2025-06-06", "2025-07-06", "700.00"),
+    ]
+    pays = [("PH1", "X", "H1", "2025-03-11", "1000.00"), ("PH2", "X", "H2", "2025-04-21", "3000.00"),
+            ("PWH", "W", "WH", "2025-05-03", "1000.00"), ("PH3", "X", "H3", "2025-07-20", "1000.00"),
+            ("PX1", "X", "X1", "2025-07-19", "500.00"), ("PY1", "Y", "Y1", "2025-07-02", "1000.00")]
+    add_ledger(
+        url,
+        customers=[
+            {"customer_id": "X", "segment": "S1"},
+            {"customer_id": "Y", "segment": "S3"},
+            {"customer_id": "V", "segment": "S2"},
+            {"customer_id": "W", "segment": "S2"},
+        ],
+        invoices=[{"invoice_id": i, "customer_id": c, "issue_date": s, "due_date": d, "amount": a} for i, c, s, d, a in inv],
+        payments=[{"payment_id": p, "customer_id": c, "date": d, "amount": a} for p, c, _, d, a in pays],
+        allocations=[{"payment_id": p, "invoice_id": i, "amount": a} for p, _, i, _, a in pays],
+        promises=[
+            {"promise_id": "PR1", "invoice_id": "X3", "made_on": "2025-06-25", "promised_date": "2025-08-15", "amount": "400.00"},
+            {"promise_id": "PR2", "invoice_id": "Y1", "made_on": "2025-07-01", "promised_date": "2025-07-03", "amount": "1000.00"},  # made after D
+            {"promise_id": "PR3", "invoice_id": "X2", "made_on": "2025-06-01", "promised_date": "2025-06-20", "amount": "200.00"},  # date passed
+        ],
+        disputes=[{"dispute_id": "DX4", "invoice_id": "X4", "opened_on": "2025-06-20", "amount": "300.00"}],
+    )
+
+
+def test_behaviour_forecast_two_customers_promise_and_dispute(db_url):
+    _behaviour_ledger(db_url)
+    snap = get_snapshot(db_url)
+    table = behaviour_forecast(snap, D)
+    weekly = dict(zip(table["bucket"], table["expected_cents"], strict=True))
+    # X's own delay, amount-weighted: (1,000 x 10 + 3,000 x 20) / 4,000 = 17.5 -> 18 days.
+    #   X1 due 1 Jul -> 19 Jul (week 3); X2 and H3 due 1 Jun -> 19 Jun, overdue -> 1 Jul (week 1);
+    #   X3: 400.00 promised for 15 Aug (week 7: 12-18 Aug), the other 200.00 at 5 Jul + 18 = 23 Jul (week 4);
+    #   X4 is in dispute: excluded.
+    # Y has no history and its segment S3 has none: portfolio (10,000 + 60,000 + 2,000) / 5,000 = 14.4
+    #   -> 14 days: Y1 due 10 Jul -> 24 Jul (week 4). The promise made on 1 July is after D: ignored.
+    # V has no history; its segment S2 has W's 2 days: V1 due 6 Jul -> 8 Jul (week 2).
+    expected = {1: 120_000, 2: 70_000, 3: 50_000, 4: 120_000, 7: 40_000}
+    for k in range(1, 14):
+        assert weekly[f"Week {k}"] == expected.get(k, 0), k
+    assert weekly["Later"] == 0
+    assert weekly["Disputed (excluded)"] == 30_000
+    assert int(table["expected_cents"].sum()) == cents(compute_kpis(snap, D)["total_ar"]) == 430_000
+    assert dict(zip(table["bucket"], table["promised_cents"], strict=True))["Week 7"] == 40_000
+    assert int(table["promised_cents"].sum()) == 40_000
+    # naive: every balance at max(D + 1, due date): H3, X2, X1, X3, V1 in week 1; Y1 week 2; X4 week 3
+    naive = dict(zip(table["bucket"], table["by_due_date_cents"], strict=True))
+    assert (naive["Week 1"], naive["Week 2"], naive["Week 3"]) == (300_000, 100_000, 30_000)
+    assert table.loc[0, "start"] == dt.date(2025, 7, 1) and table.loc[0, "end"] == dt.date(2025, 7, 7)
+    assert table.loc[6, "start"] == dt.date(2025, 8, 12)
+
+
+def test_forecast_invoices_show_basis_promise_and_dispute(db_url):
+    _behaviour_ledger(db_url)
+    rows = forecast_invoices(get_snapshot(db_url), D).set_index("invoice_id")
+    assert rows.loc["X1", "delay_basis"] == "customer" and rows.loc["X1", "delay_days"] == 17.5
+    assert rows.loc["X1", "expected_date"] == dt.date(2025, 7, 19) and rows.loc["X1", "expected_week"] == 3
+    assert rows.loc["Y1", "delay_basis"] == "portfolio" and rows.loc["Y1", "delay_days"] == 14.4
+    assert rows.loc["V1", "delay_basis"] == "segment" and rows.loc["V1", "expected_date"] == dt.date(2025, 7, 8)
+    assert rows.loc["X3", "promise_id"] == "PR1" and rows.loc["X3", "promised_cents"] == 40_000
+    assert rows.loc["X3", "promised_date"] == dt.date(2025, 8, 15) and rows.loc["X3", "expected_cents"] == 20_000
+    assert rows.loc["X4", "dispute"] == "dispute" and rows.loc["X4", "expected_date"] is None
+    assert rows.loc["X4", "expected_cents"] == 0
+    assert rows.loc["X2", "due_bucket"] == "Overdue" and rows.loc["Y1", "due_bucket"] == "Week 2"
+    assert len(rows) == 7
+
+
+def test_forecast_respects_filters(db_url):
+    _behaviour_ledger(db_url)
+    snap = get_snapshot(db_url)
+    # only segment S2: V1 has no own history; S2's W paid 2 days late -> 8 Jul, week 2
+    table = behaviour_forecast(snap, D, Filters(segment="S2"))
+    assert int(table["expected_cents"].sum()) == 70_000
+    assert table.loc[1, "expected_cents"] == 70_000
+
+
+# ---------------------------------------------------------------- (c) backtest
+
+
+def test_backtest_by_hand(db_url):
+    _behaviour_ledger(db_url)
+    snap = get_snapshot(db_url)
+    # At D, collected afterwards against the invoices open at D: Y1 1,000 on 2 Jul (week 1),
+    # X1 500 on 19 Jul and H3 1,000 on 20 Jul (week 3). Actual [1000, 0, 1500, 0].
+    # Behaviour [1200, 700, 500, 1200]: |200|+|700|+|1000|+|1200| = 3,100 / 2,500 = 124 %.
+    # Due date  [3000, 1000, 300, 0]:   2,000 + 1,000 + 1,200 + 0 = 4,200 / 2,500 = 168 %.
+    one = forecast_backtest(snap, [D], horizon_weeks=4, as_of=dt.date(2025, 8, 31))
+    row = one["by_date"].iloc[0]
+    assert (row["actual_cents"], row["behaviour_cents"], row["due_date_cents"]) == (250_000, 360_000, 430_000)
+    assert (row["wape_behaviour"], row["wape_due_date"]) == (124.0, 168.0)
+    assert list(one["weeks"]["actual_cents"]) == [100_000, 0, 150_000, 0]
+
+    # Only weeks ending by the reporting date count: on 14 July weeks 1 and 2.
+    # Behaviour |1200-1000| + |700-0| = 900 / 1,000 = 90 %; due date 2,000 + 1,000 = 300 %.
+    capped = forecast_backtest(snap, [D], horizon_weeks=4, as_of=dt.date(2025, 7, 14))
+    row = capped["by_date"].iloc[0]
+    assert row["weeks_compared"] == 2 and (row["wape_behaviour"], row["wape_due_date"]) == (90.0, 300.0)
+
+    # A second date, 14 July: Y1 (paid 2 Jul, 8 days early) is now history, so the portfolio delay
+    # changes but X (17.5) and S2 (2) do not. Open: H3, X1, X2 -> 15 Jul (week 1: 15-21 Jul),
+    # V1 8 Jul -> 15 Jul, X3's 200 -> 23 Jul (week 2), its promised 400 (15 Aug) falls after week 4,
+    # X4 disputed. Behaviour [2400, 200, 0, 0]; due date: all seven due by 15 Jul -> [3300, 0, 0, 0].
+    # Actual: H3 + X1 in week 1 = [1500, 0, 0, 0]. Behaviour 900 + 200 = 1,100 / 1,500 = 73.33 %;
+    # due date 1,800 / 1,500 = 120 %.
+    both = forecast_backtest(snap, [dt.date(2025, 7, 14), D], horizon_weeks=4, as_of=dt.date(2025, 8, 31))
+    by_date = both["by_date"].set_index("as_of")
+    assert (by_date.loc[dt.date(2025, 7, 14), "wape_behaviour"], by_date.loc[dt.date(2025, 7, 14), "wape_due_date"]) == (73.33, 120.0)
+    # overall: (3,100 + 1,100) / (2,500 + 1,500) = 105 %; (4,200 + 1,800) / 4,000 = 150 %
+    assert both["overall"]["wape_behaviour"] == 105.0 and both["overall"]["wape_due_date"] == 150.0
+    assert both["overall"]["actual_cents"] == 400_000 and both["overall"]["weeks_compared"] == 8
+
+
+def test_default_backtest_dates():
+    dates = default_backtest_dates(D, count=3, horizon_weeks=13, step_days=28)
+    # the latest is D - 91 days (its 13 weeks end on D), then 28 days apart, oldest first
+    assert dates == [dt.date(2025, 2, 3), dt.date(2025, 3, 3), dt.date(2025, 3, 31)]
+
+
+def _independent_actuals(url: str, as_of: dt.date, horizon: int) -> list[int]:
+    """Per week, allocations to invoices open at as_of, from the database with plain pandas."""
+    engine = get_engine(url)
+    inv = pd.read_sql(select(Invoice.invoice_id, Invoice.issue_date, Invoice.amount_cents, Invoice.applies_to), engine)
+    pay = pd.read_sql(select(Payment.payment_id, Payment.date), engine)
+    al = pd.read_sql(select(Allocation.payment_id, Allocation.invoice_id, Allocation.amount_cents, Allocation.date), engine)
+    wo = pd.read_sql(select(WriteOff.invoice_id, WriteOff.date, WriteOff.amount_cents), engine)
+    for frame, col in ((inv, "issue_date"), (pay, "date"), (al, "date"), (wo, "date")):
+        frame[col] = pd.to_datetime(frame[col]).dt.date
+    al = al.merge(pay.rename(columns={"date": "pay_date"}), on="payment_id")
+    al["when"] = [p if pd.isna(a) else a for a, p in zip(al["date"], al["pay_date"], strict=True)]
+    cn = inv[(inv["amount_cents"] < 0) & inv["applies_to"].notna() & (inv["issue_date"] <= as_of)]
+    applied = (
+        pd.concat(
+            [
+                al.loc[al["when"] <= as_of, ["invoice_id", "amount_cents"]],
+                pd.DataFrame({"invoice_id": cn["applies_to"], "amount_cents": -cn["amount_cents"]}),
+                wo.loc[wo["date"] <= as_of, ["invoice_id", "amount_cents"]],
+            ]
+        )
+        .groupby("invoice_id")["amount_cents"]
+        .sum()
+    )
+    pos = inv[(inv["amount_cents"] > 0) & (inv["issue_date"] <= as_of)].set_index("invoice_id")["amount_cents"]
+    open_ids = set(pos.index[(pos - applied.reindex(pos.index).fillna(0)) > 0])
+    weeks = [0] * horizon
+    for row in al.itertuples():
+        days = (row.when - as_of).days
+        if row.invoice_id in open_ids and 1 <= days <= 7 * horizon:
+            weeks[(days - 1) // 7] += int(row.amount_cents)
+    return weeks
+
+
+@pytest.mark.slow
+def test_backtest_on_demo_data_ties_to_allocations(db_url):
+    demo = pytest.importorskip("dashboard.data.demo")
+    demo.load_demo(db_url, customers=200, invoices=4000, seed=1, progress=False, today=D)
+    snap = get_snapshot(db_url)
+    dates = default_backtest_dates(D, count=4)
+    result = forecast_backtest(snap, dates, horizon_weeks=13, as_of=D)
+    overall = result["overall"]
+    assert overall["actual_cents"] > 0
+    assert math.isfinite(overall["wape_behaviour"]) and math.isfinite(overall["wape_due_date"])
+    assert len(result["by_date"]) == 4 and (result["by_date"]["weeks_compared"] == 13).all()
+    weeks = result["weeks"]
+    for t in dates:
+        mine = weeks[weeks["as_of"] == t].sort_values("week")["actual_cents"].tolist()
+        assert mine == _independent_actuals(db_url, t, 13), t
+    # the forecast at D distributes exactly the AR at D
+    table = behaviour_forecast(snap, D)
+    assert int(table["expected_cents"].sum()) == int(table["by_due_date_cents"].sum()) == cents(compute_kpis(snap, D)["total_ar"])
