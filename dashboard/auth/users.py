@@ -264,8 +264,8 @@ def _manager_rep(session) -> SalesRep | None:
     return grouped[0] if grouped else None
 
 
-def _rep_with_customers(session, group: str | None) -> str | None:
-    """A rep with customers, preferring one in the group (most customers first, then id)."""
+def _rep_with_customers(session, group: str | None, manager_id: str | None) -> str | None:
+    """A rep with customers: in the group and not its manager if possible (most customers, then id)."""
     count = func.count(Customer.customer_id)
     stmt = (
         select(SalesRep.sales_rep_id, SalesRep.group_name)
@@ -274,10 +274,9 @@ def _rep_with_customers(session, group: str | None) -> str | None:
         .order_by(count.desc(), SalesRep.sales_rep_id)
     )
     rows = session.execute(stmt).all()
-    for rep_id, rep_group in rows:
-        if group and rep_group == group:
-            return rep_id
-    return rows[0][0] if rows else None
+    in_group = [rep_id for rep_id, rep_group in rows if group and rep_group == group]
+    preferred = [rep_id for rep_id in in_group if rep_id != manager_id] + in_group + [r[0] for r in rows]
+    return preferred[0] if preferred else None
 
 
 def _demo_specs(session) -> list[dict]:
@@ -287,7 +286,8 @@ def _demo_specs(session) -> list[dict]:
     if manager is not None:
         specs.append({"username": SALES_MANAGER, "role": SALES_MANAGER, "group_name": manager.group_name,
                       "sales_rep_id": manager.sales_rep_id})
-    rep_id = _rep_with_customers(session, manager.group_name if manager else None)
+    rep_id = _rep_with_customers(session, manager.group_name if manager else None,
+                                 manager.sales_rep_id if manager else None)
     if rep_id is not None:
         specs.append({"username": SALES_REP, "role": SALES_REP, "sales_rep_id": rep_id})
     return specs
