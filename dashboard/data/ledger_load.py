@@ -64,6 +64,11 @@ DATE_COLUMNS = {
 }
 
 
+CORE_TABLES = ("sales_reps", "customers", "invoices", "payments", "allocations", "write_offs", "promises", "disputes")
+LAZY_TABLES = ("commissions", "activities")  # read on first use: the AR figures never need them
+FETCH_ROWS = 200_000
+
+
 @dataclass
 class LedgerTables:
     """The raw ledger: one DataFrame per table, dates as int days, money as int cents."""
@@ -78,26 +83,33 @@ def _render(sql: str, dialect: str) -> str:
 
 
 def _read(conn: Connection, sql: str) -> pd.DataFrame:
-    result = conn.exec_driver_sql(sql)
-    columns = list(result.keys())
-    rows = result.fetchall()
-    if not rows:
+    """Run one query on the raw DBAPI cursor, in chunks, into a frame of object columns."""
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql)
+        columns = [d[0] for d in cursor.description]
+        parts: list[list[np.ndarray]] = []
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            parts.append([np.asarray(col, dtype=object) for col in zip(*rows, strict=True)])
+            del rows
+    finally:
+        cursor.close()
+    if not parts:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    data = list(zip(*rows, strict=True))
-    return pd.DataFrame({c: np.asarray(v, dtype=object) for c, v in zip(columns, data, strict=True)})
-
-
-def read_ledger(url: str | None = None) -> LedgerTables:
-    """Read every ledger table (one consistent data version)."""
-    engine = get_engine(url)
-    dialect = engine.dialect.name
-    options = {} if dialect == "sqlite" else {"isolation_level": "REPEATABLE READ"}
-    with engine.connect().execution_options(**options) as conn, conn.begin():
-        version = _read_version(conn)
-        frames = {name: _read(conn, _render(sql, dialect)) for name, sql in QUERIES.items()}
-    return LedgerTables(version=version, frames=frames)
+    return pd.DataFrame({c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(columns)})
 
 
 def _read_version(conn: Connection) -> int:
     value = conn.exec_driver_sql("SELECT version FROM data_version WHERE id = 1").scalar()
     return int(value or 0)
+
+
+def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES) -> LedgerTables:
+    """Read ledger tables in one read transaction (one consistent data version)."""
+    engine = get_engine(url)
+    dialect = engine.dialect.name
+    options = {} if dialect == "sqlite" else {"isolation_level": "REPEATABLE READ"}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        version = _read_version(conn)
+        frames = {name: _read(conn, _render(QUERIES[name], dialect)) for name in tables}
+    return LedgerTables(version=version, frames=frames)

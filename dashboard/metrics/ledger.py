@@ -37,8 +37,7 @@ def customer_mask(snap: Snapshot, filters: Filters, scope: Scope) -> np.ndarray:
         if value:
             mask &= column == value
     if filters.terms_group:
-        short = (snap.terms_days < 30) & (snap.terms_type != "eom")
-        mask &= short if filters.terms_group == "short" else ~short
+        mask &= snap.short_terms if filters.terms_group == "short" else ~snap.short_terms
     return mask
 
 
@@ -77,31 +76,103 @@ class Selection:
         return total
 
 
-def _flow(snap: Snapshot, days: np.ndarray, cents: np.ndarray) -> np.ndarray:
-    """Running sum by day of amounts dated on days."""
-    idx = days.astype(np.int64) - snap.day0
-    keep = (days != NO_DATE) & (idx >= 0)
-    idx = np.minimum(idx[keep], snap.ndays - 1)
-    return np.cumsum(sum_by(idx, cents[keep], snap.ndays))
+FLOWS = ("ar", "sales", "collections", "write_offs", "unapplied")
+RANGE_SELECT_SHARE = 0.3  # below this share of customers, gather events by customer ranges
+
+
+@dataclass
+class Events:
+    """Every dated amount behind the running totals, sorted by customer (CSR layout)."""
+
+    slot: np.ndarray  # flow * ndays + day index
+    cents: np.ndarray
+    starts: np.ndarray  # per customer: first event position (len n_customers + 1)
+
+
+def _event_parts(snap: Snapshot) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
+    """(flow, customer, day, cents) for each kind of event."""
+    pos_inv = (snap.inv_cust >= 0) & ~snap.is_cn
+    clean = pos_inv & snap.clean
+    app_ok = clean[snap.app_inv]
+    pay_ok = snap.pay_cust >= 0
+    wo_ok = snap.wo_inv >= 0
+    wo_inv = snap.wo_inv[wo_ok]
+    loose = snap.pay_loose[snap.pay_cust[snap.pay_loose] >= 0]
+    alloc = snap.alloc_loose[snap.pay_cust[snap.alloc_pay[snap.alloc_loose]] >= 0]
+    alloc_pay = snap.alloc_pay[alloc]
+    cn = snap.free_credit_notes
+    all_inv = snap.inv_cust >= 0
+    return [
+        (0, snap.inv_cust[clean], snap.issue[clean], snap.amount[clean]),
+        (0, snap.inv_cust[snap.app_inv[app_ok]], snap.app_date[app_ok], -snap.app_amount[app_ok]),
+        (1, snap.inv_cust[all_inv], snap.issue[all_inv], snap.amount[all_inv]),
+        (2, snap.pay_cust[pay_ok], snap.pay_date[pay_ok], snap.pay_amount[pay_ok]),
+        (3, snap.inv_cust[wo_inv], snap.wo_date[wo_ok], snap.wo_amount[wo_ok]),
+        (4, snap.pay_cust[loose], snap.pay_date[loose], snap.pay_amount[loose]),
+        (4, snap.pay_cust[alloc_pay], np.maximum(snap.alloc_date[alloc], snap.pay_date[alloc_pay]), -snap.alloc_amount[alloc]),
+        (4, snap.inv_cust[cn], snap.issue[cn], -snap.amount[cn]),
+    ]
+
+
+def events(snap: Snapshot) -> Events:
+    """The snapshot's events, built once and kept with it."""
+    with snap.lock:
+        cached = snap.cache.get("events")
+    if cached is not None:
+        return cached
+    cust, slot, cents = [], [], []
+    for flow, c, day, amount in _event_parts(snap):
+        idx = day.astype(np.int64) - snap.day0
+        keep = (day != NO_DATE) & (idx >= 0)
+        cust.append(c[keep])
+        slot.append(flow * snap.ndays + np.minimum(idx[keep], snap.ndays - 1))
+        cents.append(amount[keep])
+    cust_all = np.concatenate(cust)
+    order = np.argsort(cust_all, kind="stable")
+    built = Events(
+        slot=np.concatenate(slot)[order].astype(np.int64),
+        cents=np.concatenate(cents)[order],
+        starts=np.searchsorted(cust_all[order], np.arange(snap.n_customers + 1)),
+    )
+    with snap.lock:
+        snap.cache["events"] = built
+    return built
+
+
+def _ranges(starts: np.ndarray, customers: np.ndarray) -> np.ndarray:
+    """Concatenated positions [starts[c], starts[c+1]) for each customer c."""
+    lo, hi = starts[customers], starts[customers + 1]
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(lo - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def _running_totals(snap: Snapshot, mask: np.ndarray) -> np.ndarray:
+    """Running totals by day of each flow for the customers in mask (shape flows x days)."""
+    ev = events(snap)
+    size = len(FLOWS) * snap.ndays
+    chosen = np.flatnonzero(mask)
+    if len(chosen) == len(mask):
+        sums = sum_by(ev.slot, ev.cents, size)
+    elif len(chosen) < RANGE_SELECT_SHARE * len(mask):
+        pick = _ranges(ev.starts, chosen)
+        sums = sum_by(ev.slot[pick], ev.cents[pick], size)
+    else:
+        per_event = np.repeat(mask, np.diff(ev.starts))
+        sums = sum_by(ev.slot[per_event], ev.cents[per_event], size)
+    return np.cumsum(sums.reshape(len(FLOWS), snap.ndays), axis=1)
 
 
 def build_selection(snap: Snapshot, mask: np.ndarray) -> Selection:
-    """Daily running totals for the customers in mask."""
-    inv_sel = mask[snap.inv_cust] & (snap.inv_cust >= 0)
+    """Daily running totals and open-item candidates for the customers in mask."""
+    everyone = bool(mask.all())
+    inv_sel = (snap.inv_cust >= 0) if everyone else (mask[snap.inv_cust] & (snap.inv_cust >= 0))
     pos = inv_sel & ~snap.is_cn
     inv = np.flatnonzero(pos)
-    clean_inv = pos & snap.clean
-    app_sel = clean_inv[snap.app_inv]
-    ar_days = np.concatenate([snap.issue[clean_inv], snap.app_date[app_sel]])
-    ar_cents = np.concatenate([snap.amount[clean_inv], -snap.app_amount[app_sel]])
-    pay_sel = mask[snap.pay_cust] & (snap.pay_cust >= 0)
-    alloc_sel = (snap.alloc_pay >= 0) & pay_sel[np.maximum(snap.alloc_pay, 0)]
-    alloc_pay_date = snap.pay_date[np.maximum(snap.alloc_pay, 0)]
-    alloc_effective = np.maximum(snap.alloc_date, alloc_pay_date)
-    cn_free = inv_sel & snap.is_cn & (snap.applies_to < 0)
-    unapplied_days = np.concatenate([snap.pay_date[pay_sel], alloc_effective[alloc_sel], snap.issue[cn_free]])
-    unapplied_cents = np.concatenate([snap.pay_amount[pay_sel], -snap.alloc_amount[alloc_sel], -snap.amount[cn_free]])
-    wo_sel = (snap.wo_inv >= 0) & inv_sel[np.maximum(snap.wo_inv, 0)]
+    cum = _running_totals(snap, mask)
     return Selection(
         snap=snap,
         cust_mask=mask,
@@ -109,11 +180,11 @@ def build_selection(snap: Snapshot, mask: np.ndarray) -> Selection:
         inv_issue=snap.issue[inv],
         inv_settle=snap.settle[inv],
         unclean=np.flatnonzero(pos & ~snap.clean),
-        cum_ar=_flow(snap, ar_days, ar_cents),
-        cum_sales=_flow(snap, snap.issue[inv_sel], snap.amount[inv_sel]),
-        cum_collections=_flow(snap, snap.pay_date[pay_sel], snap.pay_amount[pay_sel]),
-        cum_write_offs=_flow(snap, snap.wo_date[wo_sel], snap.wo_amount[wo_sel]),
-        cum_unapplied=_flow(snap, unapplied_days, unapplied_cents),
+        cum_ar=cum[0],
+        cum_sales=cum[1],
+        cum_collections=cum[2],
+        cum_write_offs=cum[3],
+        cum_unapplied=cum[4],
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
+
 
 def money(cents: int) -> str:
     """Integer cents as a decimal string with exactly two places ("-12.05")."""
@@ -36,3 +38,17 @@ def ratio(numerator: int | Fraction, denominator: int | Fraction, scale: int | F
 def mean_days(total_days: int, count: int) -> float | None:
     """A mean number of days rounded to 2 places; None when there is nothing to average."""
     return ratio(total_days, count)
+
+
+def ratio_array(numerator: np.ndarray, denominator: np.ndarray, scale: int = 100) -> np.ndarray:
+    """Element-wise numerator / denominator x scale rounded half-up to 2 places (NaN where the denominator is 0).
+
+    Integer arithmetic throughout, so results equal ratio() for each element.
+    """
+    num = np.asarray(numerator, dtype=np.int64) * scale * 100
+    den = np.asarray(denominator, dtype=np.int64)
+    safe = np.where(den == 0, 1, den)
+    sign = np.sign(num) * np.sign(safe)
+    q, r = np.divmod(np.abs(num), np.abs(safe))
+    q = q + (2 * r >= np.abs(safe))
+    return np.where(den == 0, np.nan, sign * q / 100)

@@ -58,10 +58,40 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
 
 
-def _lookup(index: dict[str, int], keys: pd.Series) -> np.ndarray:
+def _lookup(index: IdIndex, keys: pd.Series) -> np.ndarray:
     """Map string ids to positions (-1 when unknown or null)."""
-    mapped = keys.map(index)
-    return mapped.fillna(-1).to_numpy(dtype=np.int64).astype(np.int32)
+    return index.lookup(keys)
+
+
+class IdIndex:
+    """Position of each id (a thin dict-like view over a pandas Index)."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.index = pd.Index(ids)
+
+    def get(self, key: str, default: int | None = None) -> int | None:
+        """The position of key, or default."""
+        try:
+            pos = self.index.get_loc(key)
+        except (KeyError, TypeError):
+            return default
+        return int(pos) if isinstance(pos, int | np.integer) else default
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def __getitem__(self, key: str) -> int:
+        pos = self.get(key)
+        if pos is None:
+            raise KeyError(key)
+        return pos
+
+    def lookup(self, keys: pd.Series) -> np.ndarray:
+        """Positions of many ids (-1 when unknown or null)."""
+        return self.index.get_indexer(keys.astype(object).to_numpy()).astype(np.int32)
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
 @dataclass
@@ -72,7 +102,7 @@ class Snapshot:
     loaded_at: float
     # customers
     cust_ids: np.ndarray
-    cust_index: dict[str, int]
+    cust_index: IdIndex
     cust_name: np.ndarray
     segment: np.ndarray
     region: np.ndarray
@@ -86,7 +116,7 @@ class Snapshot:
     currency: np.ndarray
     # invoices (positive) and credit notes (negative)
     inv_ids: np.ndarray
-    inv_index: dict[str, int]
+    inv_index: IdIndex
     inv_cust: np.ndarray
     issue: np.ndarray
     due: np.ndarray
@@ -97,6 +127,7 @@ class Snapshot:
     is_cn: np.ndarray
     applies_to: np.ndarray
     issue_ymd: np.ndarray  # (n, 3) year, month, day
+    free_credit_notes: np.ndarray  # credit notes applied to no invoice (unapplied credits)
     # derived per invoice
     settle: np.ndarray
     settle_kind: np.ndarray
@@ -111,7 +142,7 @@ class Snapshot:
     app_cum: np.ndarray
     # payments and allocations
     pay_ids: np.ndarray
-    pay_index: dict[str, int]
+    pay_index: IdIndex
     pay_cust: np.ndarray
     pay_date: np.ndarray
     pay_amount: np.ndarray
@@ -119,6 +150,8 @@ class Snapshot:
     alloc_inv: np.ndarray
     alloc_amount: np.ndarray
     alloc_date: np.ndarray  # effective: allocation date, else payment date
+    pay_loose: np.ndarray  # payments not fully allocated on their own date (the only ones ever unapplied)
+    alloc_loose: np.ndarray  # allocations of those payments
     # write-offs
     wo_inv: np.ndarray
     wo_date: np.ndarray
@@ -127,12 +160,40 @@ class Snapshot:
     reps: pd.DataFrame
     promises: pd.DataFrame
     disputes: pd.DataFrame
-    commissions: pd.DataFrame
-    activities: pd.DataFrame
     day0: int
     ndays: int
+    short_terms: np.ndarray  # per customer: terms under 30 days and not EOM
+    terms_text: np.ndarray  # per customer: "Net 30", "EOM + 15"
+    url: str | None = None
+    lazy: dict = field(default_factory=dict, repr=False)
     cache: dict = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def commissions(self) -> pd.DataFrame:
+        """Commission rows with positions (read on first use)."""
+        return self._lazy("commissions")
+
+    @property
+    def activities(self) -> pd.DataFrame:
+        """Collection activities with positions (read on first use)."""
+        return self._lazy("activities")
+
+    def _lazy(self, name: str) -> pd.DataFrame:
+        with self.lock:
+            frame = self.lazy.get(name)
+        if frame is None:
+            raw = read_ledger(self.url, (name,)).frames[name]
+            frame = self._prepare(name, raw)
+            with self.lock:
+                self.lazy[name] = frame
+        return frame
+
+    def _prepare(self, name: str, raw: pd.DataFrame) -> pd.DataFrame:
+        if name == "commissions":
+            groups = dict(zip(self.reps["sales_rep_id"], self.reps["group_name"].where(self.reps["group_name"].notna(), ""), strict=True))
+            return _commissions(raw, self.inv_index, self.inv_cust, groups)
+        return _activities(raw, self.cust_index)
 
     @property
     def n_customers(self) -> int:
@@ -192,43 +253,63 @@ def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict) -> di
     return {"settle": settle, "settle_kind": kind, "first_app": first, "clean": clean}
 
 
-def build_snapshot(tables: LedgerTables) -> Snapshot:
-    """Turn the raw ledger tables into a snapshot."""
+def _loose_payments(
+    alloc_pay: np.ndarray, alloc_date: np.ndarray, alloc_amount: np.ndarray, pay_date: np.ndarray, pay_amount: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Payments whose allocations do not exactly cover them on their own date, and their allocations.
+
+    Every other payment is unapplied by zero on every date from its own, so per-customer unapplied
+    credits only need to look at these.
+    """
+    n = len(pay_date)
+    known = alloc_pay >= 0
+    pay = np.where(known, alloc_pay, 0)
+    same_day = known & (np.maximum(alloc_date, pay_date[pay] if n else alloc_date) == (pay_date[pay] if n else alloc_date))
+    on_date = sum_by(pay[same_day], alloc_amount[same_day], n)
+    later = np.zeros(n, dtype=bool)
+    later[pay[known & ~same_day]] = True
+    loose = (on_date != pay_amount) | later
+    return np.flatnonzero(loose), np.flatnonzero(known & loose[pay]) if n else np.flatnonzero(known)
+
+
+def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
+    """Turn the raw ledger tables into a snapshot (commissions and activities may come later)."""
     f = tables.frames
     reps = f["sales_reps"].copy()
     rep_group = dict(zip(reps["sales_rep_id"], reps["group_name"].where(reps["group_name"].notna(), ""), strict=True))
     cust = f["customers"].sort_values("customer_id", kind="stable").reset_index(drop=True)
     cust_ids = cust["customer_id"].astype(str).to_numpy(dtype=object)
-    cust_index = {c: i for i, c in enumerate(cust_ids)}
+    cust_index = cust_pos = IdIndex(cust_ids)
     cust_rep = _text(cust["sales_rep_id"])
     inv = f["invoices"]
     inv_ids = inv["invoice_id"].astype(str).to_numpy(dtype=object)
-    inv_index = {c: i for i, c in enumerate(inv_ids)}
+    inv_index = inv_pos = IdIndex(inv_ids)
     amount = _cents(inv["amount_cents"])
     issue = _days(inv["issue_date"])
     issue_dt = pd.to_datetime(issue.astype("int64"), unit="D")
     snap: dict = {
-        "inv_cust": _lookup(cust_index, inv["customer_id"]),
+        "inv_cust": _lookup(cust_pos, inv["customer_id"]),
         "issue": issue,
         "amount": amount,
         "is_cn": amount < 0,
-        "applies_to": _lookup(inv_index, inv["applies_to"]),
+        "applies_to": _lookup(inv_pos, inv["applies_to"]),
     }
     pays = f["payments"]
     pay_ids = pays["payment_id"].astype(str).to_numpy(dtype=object)
-    pay_index = {c: i for i, c in enumerate(pay_ids)}
+    pay_index = pay_pos = IdIndex(pay_ids)
     pay_date = _days(pays["date"])
     al = f["allocations"]
-    alloc_pay = _lookup(pay_index, al["payment_id"])
+    alloc_pay = _lookup(pay_pos, al["payment_id"])
     alloc_own = _days(al["date"])
     pay_of_alloc = np.where(alloc_pay >= 0, pay_date[np.maximum(alloc_pay, 0)], NO_DATE) if len(pay_date) else alloc_own
     alloc_date = np.where(alloc_own == NO_DATE, pay_of_alloc, alloc_own).astype(np.int32)
-    allocs = pd.DataFrame({"inv": _lookup(inv_index, al["invoice_id"]), "date": alloc_date, "amount": _cents(al["amount_cents"])})
+    allocs = pd.DataFrame({"inv": _lookup(inv_pos, al["invoice_id"]), "date": alloc_date, "amount": _cents(al["amount_cents"])})
     wo = f["write_offs"]
-    wos = pd.DataFrame({"inv": _lookup(inv_index, wo["invoice_id"]), "date": _days(wo["date"]), "amount": _cents(wo["amount_cents"])})
+    wos = pd.DataFrame({"inv": _lookup(inv_pos, wo["invoice_id"]), "date": _days(wo["date"]), "amount": _cents(wo["amount_cents"])})
     apps = _applications(snap, allocs, wos)
     settle = _settlement(len(inv_ids), amount, issue, apps)
     pay_amount = _cents(pays["amount_cents"])
+    pay_loose, alloc_loose = _loose_payments(alloc_pay, alloc_date, allocs["amount"].to_numpy(), pay_date, pay_amount)
     total_abs = int(np.abs(amount).sum() + np.abs(pay_amount).sum() + np.abs(apps["amount"]).sum())
     if total_abs >= EXACT_LIMIT:
         raise ValueError("ledger totals exceed the exact range of the engine (2**53 cents)")
@@ -237,6 +318,15 @@ def build_snapshot(tables: LedgerTables) -> Snapshot:
     day0 = int(all_days.min()) - 1
     ndays = int(all_days.max()) - day0 + 1
     limit = _cents(cust["credit_limit_cents"])
+    terms_days = pd.to_numeric(cust["terms_days"], errors="coerce").fillna(30).to_numpy(dtype=np.int32)
+    terms_type = _text(cust["terms_type"])
+    short = (terms_days < 30) & (terms_type != "eom")
+    terms_text = np.array([f"EOM + {d}" if t == "eom" else f"Net {d}" for d, t in zip(terms_days, terms_type, strict=True)], dtype=object)
+    lazy = {}
+    if "commissions" in f:
+        lazy["commissions"] = _commissions(f["commissions"], inv_pos, snap["inv_cust"], rep_group)
+    if "activities" in f:
+        lazy["activities"] = _activities(f["activities"], cust_pos)
     return Snapshot(
         version=tables.version,
         loaded_at=time.time(),
@@ -246,8 +336,8 @@ def build_snapshot(tables: LedgerTables) -> Snapshot:
         segment=_text(cust["segment"]),
         region=_text(cust["region"]),
         tier=_text(cust["tier"]),
-        terms_days=pd.to_numeric(cust["terms_days"], errors="coerce").fillna(30).to_numpy(dtype=np.int32),
-        terms_type=_text(cust["terms_type"]),
+        terms_days=terms_days,
+        terms_type=terms_type,
         credit_limit=np.maximum(limit, 0),
         cust_rep=cust_rep,
         cust_group=np.array([rep_group.get(r, "") or "" for r in cust_rep], dtype=object),
@@ -264,6 +354,7 @@ def build_snapshot(tables: LedgerTables) -> Snapshot:
         disputed=inv["disputed"].fillna(False).astype(bool).to_numpy(dtype=bool),
         is_cn=snap["is_cn"],
         applies_to=snap["applies_to"],
+        free_credit_notes=np.flatnonzero(snap["is_cn"] & (snap["applies_to"] < 0) & (snap["inv_cust"] >= 0)),
         issue_ymd=np.stack([issue_dt.year.to_numpy(), issue_dt.month.to_numpy(), issue_dt.day.to_numpy()], axis=1).astype(np.int32),
         settle=settle["settle"],
         settle_kind=settle["settle_kind"],
@@ -277,27 +368,31 @@ def build_snapshot(tables: LedgerTables) -> Snapshot:
         app_cum=apps["cum"],
         pay_ids=pay_ids,
         pay_index=pay_index,
-        pay_cust=_lookup(cust_index, pays["customer_id"]),
+        pay_cust=_lookup(cust_pos, pays["customer_id"]),
         pay_date=pay_date,
         pay_amount=pay_amount,
         alloc_pay=alloc_pay,
         alloc_inv=allocs["inv"].to_numpy().astype(np.int32),
         alloc_amount=allocs["amount"].to_numpy(),
         alloc_date=alloc_date,
+        pay_loose=pay_loose,
+        alloc_loose=alloc_loose,
         wo_inv=wos["inv"].to_numpy().astype(np.int32),
         wo_date=wos["date"].to_numpy().astype(np.int32),
         wo_amount=wos["amount"].to_numpy(),
         reps=reps,
-        promises=_with_positions(f["promises"], inv_index, snap["inv_cust"], ["made_on", "promised_date"]),
-        disputes=_with_positions(f["disputes"], inv_index, snap["inv_cust"], ["opened_on", "resolved_on"]),
-        commissions=_commissions(f["commissions"], inv_index, snap["inv_cust"], rep_group),
-        activities=_activities(f["activities"], cust_index),
+        promises=_with_positions(f["promises"], inv_pos, snap["inv_cust"], ["made_on", "promised_date"]),
+        disputes=_with_positions(f["disputes"], inv_pos, snap["inv_cust"], ["opened_on", "resolved_on"]),
         day0=day0,
         ndays=ndays,
+        short_terms=short,
+        terms_text=terms_text,
+        url=url,
+        lazy=lazy,
     )
 
 
-def _with_positions(frame: pd.DataFrame, inv_index: dict, inv_cust: np.ndarray, dates: list[str]) -> pd.DataFrame:
+def _with_positions(frame: pd.DataFrame, inv_index: IdIndex, inv_cust: np.ndarray, dates: list[str]) -> pd.DataFrame:
     """Add invoice and customer positions, and day numbers for date columns."""
     out = frame.copy()
     out["inv"] = _lookup(inv_index, out["invoice_id"])
@@ -308,7 +403,7 @@ def _with_positions(frame: pd.DataFrame, inv_index: dict, inv_cust: np.ndarray, 
     return out
 
 
-def _commissions(frame: pd.DataFrame, inv_index: dict, inv_cust: np.ndarray, rep_group: dict) -> pd.DataFrame:
+def _commissions(frame: pd.DataFrame, inv_index: IdIndex, inv_cust: np.ndarray, rep_group: dict) -> pd.DataFrame:
     out = frame.copy()
     out["inv"] = _lookup(inv_index, out["invoice_id"])
     out["cust"] = np.where(out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1)
@@ -321,7 +416,7 @@ def _commissions(frame: pd.DataFrame, inv_index: dict, inv_cust: np.ndarray, rep
     return out
 
 
-def _activities(frame: pd.DataFrame, cust_index: dict) -> pd.DataFrame:
+def _activities(frame: pd.DataFrame, cust_index: IdIndex) -> pd.DataFrame:
     out = frame.copy()
     out["cust"] = _lookup(cust_index, out["customer_id"])
     out["date"] = _days(out["date"])
@@ -348,7 +443,10 @@ class SnapshotCache:
             if snap is not None and now - self._checked.get(key, 0) < max_age:
                 return snap
             if snap is None or data_version(key) != snap.version:
-                snap = build_snapshot(read_ledger(key))
+                snap = build_snapshot(read_ledger(key), key)
+                from dashboard.metrics.ledger import events
+
+                events(snap)  # the per-customer event index is part of loading, not of the first query
                 self._snaps[key] = snap
             self._checked[key] = now
             return snap

@@ -25,7 +25,7 @@ from dashboard.metrics.kpis import (
     customer_balances as balances_by_customer,
 )
 from dashboard.metrics.ledger import Selection, open_items, select
-from dashboard.metrics.numbers import ratio
+from dashboard.metrics.numbers import ratio, ratio_array
 from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
 
 STATUS_ORDER = ("Over Limit", "Critical", "Overdue", "Late", "Current")
@@ -53,33 +53,26 @@ def _customer_columns(snap: Snapshot, cust: np.ndarray) -> dict:
 
 def terms_label(snap: Snapshot, cust: np.ndarray) -> np.ndarray:
     """'Net 30', 'EOM + 15' ... per customer."""
-    days = snap.terms_days[cust]
-    eom = snap.terms_type[cust] == "eom"
-    return np.where(eom, np.char.add("EOM + ", days.astype(str)), np.char.add("Net ", days.astype(str))).astype(object)
+    return snap.terms_text[cust]
 
 
 def terms_group(snap: Snapshot, cust: np.ndarray) -> np.ndarray:
     """'short' for terms under 30 days (not EOM), else 'long'."""
-    short = (snap.terms_days[cust] < 30) & (snap.terms_type[cust] != "eom")
-    return np.where(short, "short", "long").astype(object)
+    return np.where(snap.short_terms[cust], "short", "long").astype(object)
 
 
-def open_invoices(
-    snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None, scope: Scope | None = None
-) -> pd.DataFrame:
-    """Every invoice open at as_of with its balance, days past due and aging buckets."""
-    sel = select(snap, filters, scope)
-    items = open_items(sel, to_day(as_of))
-    inv, cust = items.inv, items.cust
+def _open_frame(snap: Snapshot, items, pick: np.ndarray, as_of: dt.date) -> pd.DataFrame:
+    """Rows for the open items at positions pick."""
+    inv, cust, balance = items.inv[pick], items.cust[pick], items.balance[pick]
     dpd = items.day - snap.due[inv].astype(np.int64)
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "invoice_id": snap.inv_ids[inv],
             **_customer_columns(snap, cust),
             "issue_date": _dates(snap.issue[inv]),
             "due_date": _dates(snap.due[inv]),
             "invoice_amount_cents": snap.amount[inv],
-            "amount_cents": items.balance,
+            "amount_cents": balance,
             "days_past_due": dpd,
             "aging_due": np.array(DUE_BUCKETS, dtype=object)[due_bucket_index(dpd)],
             "aging_transaction": np.array(TRANSACTION_BUCKETS, dtype=object)[transaction_bucket_index(snap, inv, as_of)],
@@ -87,6 +80,14 @@ def open_invoices(
             "terms_group": terms_group(snap, cust),
         }
     )
+
+
+def open_invoices(
+    snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
+    """Every invoice open at as_of with its balance, days past due and aging buckets."""
+    items = open_items(select(snap, filters, scope), to_day(as_of))
+    frame = _open_frame(snap, items, np.arange(len(items.inv)), as_of)
     return frame.sort_values(["days_past_due", "invoice_id"], ascending=[False, True], ignore_index=True)
 
 
@@ -107,7 +108,7 @@ def customer_balances(
             "credit_limit_cents": limit,
             "amount_cents": balances[cust],
             "overdue_cents": overdue[cust],
-            "utilization_pct": [ratio(int(b), int(lim), 100) if lim > 0 else None for b, lim in zip(balances[cust], limit, strict=True)],
+            "utilization_pct": ratio_array(balances[cust], limit),
         }
     )
     return frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True], ignore_index=True)
@@ -163,10 +164,8 @@ def customer_aging(
     total = grid.sum(axis=1)
     cust = np.flatnonzero(total > 0)
     dpd = day - snap.due[items.inv].astype(np.int64)
-    max_dpd = np.full(n, -(10**9), dtype=np.int64)
-    np.maximum.at(max_dpd, items.cust, dpd)
-    max_age = np.full(n, -(10**9), dtype=np.int64)
-    np.maximum.at(max_age, items.cust, age)
+    max_dpd = _group_max(items.cust, dpd, n, -(10**9))
+    max_age = _group_max(items.cust, age, n, -(10**9))
     frame = pd.DataFrame(
         {
             **_customer_columns(snap, cust),
@@ -206,7 +205,7 @@ def aging_by_terms_group(
         labels, idx = TRANSACTION_BUCKETS, transaction_bucket_index(snap, inv, as_of)
     else:
         labels, idx = DUE_BUCKETS, due_bucket_index(day - snap.due[inv].astype(np.int64))
-    group = (terms_group(snap, cust) == "long").astype(np.int64)
+    group = (~snap.short_terms[cust]).astype(np.int64)
     sums = sum_by(group * len(labels) + idx, bal, 2 * len(labels)).reshape(2, len(labels))
     rows = [
         {"terms_group": g, "bucket": label, "amount_cents": int(sums[gi, j])}
@@ -220,13 +219,13 @@ def unapplied_by_customer(sel: Selection, day: int) -> np.ndarray:
     """Each customer's unapplied payments and free credit notes at day (cents)."""
     snap = sel.snap
     n = snap.n_customers
-    paid = (snap.pay_date <= day) & (snap.pay_cust >= 0)
-    total = sum_by(snap.pay_cust[paid], snap.pay_amount[paid], n)
-    pay = np.maximum(snap.alloc_pay, 0)
-    alloc_day = np.maximum(snap.alloc_date, snap.pay_date[pay]) if len(pay) else snap.alloc_date
-    used = (snap.alloc_pay >= 0) & (alloc_day <= day)
-    total -= sum_by(snap.pay_cust[pay[used]], snap.alloc_amount[used], n)
-    free_cn = snap.is_cn & (snap.applies_to < 0) & (snap.issue <= day) & (snap.inv_cust >= 0)
+    pay = snap.pay_loose[(snap.pay_date[snap.pay_loose] <= day) & (snap.pay_cust[snap.pay_loose] >= 0)]
+    total = sum_by(snap.pay_cust[pay], snap.pay_amount[pay], n)
+    alloc = snap.alloc_loose
+    alloc_pay = snap.alloc_pay[alloc]
+    used = alloc[(np.maximum(snap.alloc_date[alloc], snap.pay_date[alloc_pay]) <= day) & (snap.pay_cust[alloc_pay] >= 0)]
+    total -= sum_by(snap.pay_cust[snap.alloc_pay[used]], snap.alloc_amount[used], n)
+    free_cn = snap.free_credit_notes[snap.issue[snap.free_credit_notes] <= day]
     total -= sum_by(snap.inv_cust[free_cn], snap.amount[free_cn], n)
     return np.where(sel.cust_mask, total, 0)
 
@@ -234,9 +233,14 @@ def unapplied_by_customer(sel: Selection, day: int) -> np.ndarray:
 def top_overdue_invoices(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, limit: int = 10
 ) -> pd.DataFrame:
-    """The largest overdue open invoices at as_of."""
-    frame = open_invoices(snap, as_of, filters=filters, scope=scope)
-    frame = frame[frame["days_past_due"] > 0]
+    """The largest overdue open invoices at as_of (ties by invoice id)."""
+    items = open_items(select(snap, filters, scope), to_day(as_of))
+    overdue = np.flatnonzero(snap.due[items.inv] < items.day)
+    balance = items.balance[overdue]
+    if len(overdue) > limit:
+        kth = np.partition(balance, len(balance) - limit)[len(balance) - limit]
+        overdue = overdue[balance >= kth]
+    frame = _open_frame(snap, items, overdue, as_of)
     return frame.sort_values(["amount_cents", "invoice_id"], ascending=[False, True]).head(limit).reset_index(drop=True)
 
 
@@ -248,36 +252,60 @@ AT_RISK_REASONS = {
 }
 
 
+def _group_max(groups: np.ndarray, values: np.ndarray, size: int, empty: int) -> np.ndarray:
+    """Maximum of values per group (empty where a group has none)."""
+    out = np.full(size, empty, dtype=np.int64)
+    if len(groups):
+        series = pd.Series(values).groupby(groups).max()
+        out[series.index.to_numpy()] = series.to_numpy()
+    return out
+
+
 def at_risk_accounts(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, limit: int | None = None
 ) -> pd.DataFrame:
-    """At-risk customers in the Retailer seed's order: over limit, 90+ then 60+ overdue, > 90 % of limit."""
-    table = customer_aging(snap, as_of, filters, scope, basis="due", ranges=(30, 60, 90))
-    if table.empty:
-        return table.assign(priority=pd.Series(dtype=int), reason=pd.Series(dtype=object))
-    limit_c = table["credit_limit_cents"].to_numpy()
-    bal = table["amount_cents"].to_numpy()
-    over90 = table["90+_cents"].to_numpy()
-    over60 = table["61-90_cents"].to_numpy() + over90
-    has_limit = limit_c > 0
+    """At-risk customers in the Retailer seed's order: over limit, 90+ then 60+ overdue, > 90 % of limit.
+
+    Within a priority the largest amount at risk comes first, ties by customer id.
+    """
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    items = open_items(sel, day)
+    n = snap.n_customers
+    dpd = day - snap.due[items.inv].astype(np.int64)
+    bal = sum_by(items.cust, items.balance, n)
+    over60 = sum_by(items.cust[dpd > 60], items.balance[dpd > 60], n)
+    over90 = sum_by(items.cust[dpd > 90], items.balance[dpd > 90], n)
+    lim = snap.credit_limit
+    has_limit = lim > 0
     priority = np.select(
-        [has_limit & (bal > limit_c), over90 > 0, over60 > 0, has_limit & (bal * 10 > limit_c * 9)],
-        [1, 2, 3, 4],
-        default=0,
+        [has_limit & (bal > lim), over90 > 0, over60 > 0, has_limit & (bal * 10 > lim * 9)], [1, 2, 3, 4], default=0
     )
-    table = table.assign(priority=priority, overdue_60_plus_cents=over60, overdue_90_plus_cents=over90)
-    table = table[table["priority"] > 0].copy()
-    table["reason"] = table["priority"].map(AT_RISK_REASONS)
-    table["utilization_pct"] = [
-        ratio(int(b), int(lim), 100) if lim > 0 else None
-        for b, lim in zip(table["amount_cents"], table["credit_limit_cents"], strict=True)
-    ]
-    table["risk_amount_cents"] = np.select(
-        [table["priority"] == 2, table["priority"] == 3], [table["overdue_90_plus_cents"], table["overdue_60_plus_cents"]],
-        default=table["amount_cents"],
+    priority = np.where(sel.cust_mask & (bal > 0), priority, 0)
+    risk = np.select([priority == 2, priority == 3], [over90, over60], default=bal)
+    cust = np.flatnonzero(priority > 0)
+    cust = cust[np.lexsort((cust, -risk[cust], priority[cust]))]  # positions follow customer id order
+    if limit:
+        cust = cust[:limit]
+    max_dpd = _group_max(items.cust, dpd, n, -(10**9))[cust]
+    frame = pd.DataFrame(
+        {
+            **_customer_columns(snap, cust),
+            "terms": snap.terms_text[cust],
+            "terms_group": terms_group(snap, cust),
+            "credit_limit_cents": lim[cust],
+            "amount_cents": bal[cust],
+            "overdue_60_plus_cents": over60[cust],
+            "overdue_90_plus_cents": over90[cust],
+            "max_days": np.maximum(max_dpd, 0),
+            "status": aging_status(bal[cust], lim[cust], max_dpd),
+            "priority": priority[cust],
+            "risk_amount_cents": risk[cust],
+            "utilization_pct": ratio_array(bal[cust], lim[cust]),
+        }
     )
-    table = table.sort_values(["priority", "risk_amount_cents", "customer_id"], ascending=[True, False, True], ignore_index=True)
-    return table.head(limit) if limit else table
+    frame["reason"] = frame["priority"].map(AT_RISK_REASONS)
+    return frame
 
 
 def month_ends(as_of: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:
@@ -380,11 +408,10 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
 
 def unapplied_rows(snap: Snapshot, sel: Selection, day: int) -> pd.DataFrame:
     """Payments with an unallocated remainder at day, and credit notes with no invoice."""
-    paid = np.flatnonzero((snap.pay_date <= day) & (snap.pay_cust >= 0))
+    paid = snap.pay_loose[(snap.pay_date[snap.pay_loose] <= day) & (snap.pay_cust[snap.pay_loose] >= 0)]
     paid = paid[sel.cust_mask[snap.pay_cust[paid]]]
-    pay = np.maximum(snap.alloc_pay, 0)
-    alloc_day = np.maximum(snap.alloc_date, snap.pay_date[pay]) if len(pay) else snap.alloc_date
-    used = (snap.alloc_pay >= 0) & (alloc_day <= day)
+    alloc = snap.alloc_loose
+    used = alloc[np.maximum(snap.alloc_date[alloc], snap.pay_date[snap.alloc_pay[alloc]]) <= day]
     allocated = sum_by(snap.alloc_pay[used], snap.alloc_amount[used], len(snap.pay_ids))
     remainder = snap.pay_amount[paid] - allocated[paid]
     keep = remainder != 0
@@ -397,7 +424,7 @@ def unapplied_rows(snap: Snapshot, sel: Selection, day: int) -> pd.DataFrame:
             "amount_cents": remainder[keep],
         }
     )
-    cn = np.flatnonzero(snap.is_cn & (snap.applies_to < 0) & (snap.issue <= day) & (snap.inv_cust >= 0))
+    cn = snap.free_credit_notes[snap.issue[snap.free_credit_notes] <= day]
     cn = cn[sel.cust_mask[snap.inv_cust[cn]]]
     notes = pd.DataFrame(
         {
