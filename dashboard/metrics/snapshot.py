@@ -21,6 +21,7 @@ EPOCH = dt.date(1970, 1, 1)
 EXACT_LIMIT = 2**53  # every integer below this is exact in float64 (see sum_by)
 KIND_PAYMENT, KIND_CREDIT, KIND_WRITE_OFF = 0, 1, 2
 VERSION_CHECK_SECONDS = 2.0
+BACKGROUND_RELOAD_SECONDS = 1.0
 
 
 def to_day(value: dt.date) -> int:
@@ -423,13 +424,30 @@ def _activities(frame: pd.DataFrame, cust_index: IdIndex) -> pd.DataFrame:
     return out
 
 
+def load_snapshot(url: str) -> Snapshot:
+    """Read the database and build its snapshot, with the per-customer event index."""
+    from dashboard.metrics.ledger import events
+
+    started = time.perf_counter()
+    snap = build_snapshot(read_ledger(url), url)
+    events(snap)
+    snap.cache["load_seconds"] = time.perf_counter() - started
+    return snap
+
+
 class SnapshotCache:
-    """One snapshot per database URL, refreshed when the data version changes."""
+    """One snapshot per database URL, refreshed when the data version changes.
+
+    A snapshot that loaded in under BACKGROUND_RELOAD_SECONDS is reloaded on the spot; a bigger one
+    is reloaded in a background thread while requests keep getting the previous version, so an
+    import on a million invoices never stalls the pages (they switch over when it is ready).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._snaps: dict[str, Snapshot] = {}
         self._checked: dict[str, float] = {}
+        self._reloading: set[str] = set()
 
     def get(self, url: str | None = None, max_age: float = VERSION_CHECK_SECONDS) -> Snapshot:
         """The snapshot for url, reloaded if the database has a newer data version."""
@@ -440,16 +458,27 @@ class SnapshotCache:
         with self._lock:
             snap = self._snaps.get(key)
             now = time.monotonic()
-            if snap is not None and now - self._checked.get(key, 0) < max_age:
+            if snap is not None and (now - self._checked.get(key, 0) < max_age or key in self._reloading):
                 return snap
-            if snap is None or data_version(key) != snap.version:
-                snap = build_snapshot(read_ledger(key), key)
-                from dashboard.metrics.ledger import events
-
-                events(snap)  # the per-customer event index is part of loading, not of the first query
-                self._snaps[key] = snap
             self._checked[key] = now
+            if snap is not None and data_version(key) == snap.version:
+                return snap
+            if snap is not None and snap.cache.get("load_seconds", 0) > BACKGROUND_RELOAD_SECONDS:
+                self._reloading.add(key)
+                threading.Thread(target=self._reload, args=(key,), daemon=True, name="snapshot-reload").start()
+                return snap
+            snap = load_snapshot(key)
+            self._snaps[key] = snap
             return snap
+
+    def _reload(self, key: str) -> None:
+        try:
+            snap = load_snapshot(key)
+            with self._lock:
+                self._snaps[key] = snap
+        finally:
+            with self._lock:
+                self._reloading.discard(key)
 
     def clear(self) -> None:
         """Forget every snapshot (tests)."""
