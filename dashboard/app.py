@@ -66,20 +66,21 @@ def create_app() -> dash.Dash:
         use_pages=True,
         pages_folder=str(ROOT / "dashboard" / "pages"),
         assets_folder=str(ROOT / "assets"),
-        external_stylesheets=[],
+        # Bootstrap first, then assets/app.css can override it (Dash adds assets/ CSS after these).
+        external_stylesheets=["/assets/vendor/bootstrap.min.css"],
+        assets_ignore=r"^bootstrap\.min\.css$",  # matched against file names; linked above instead
         suppress_callback_exceptions=True,
         title="AR Dashboard",
         update_title=None,
         serve_locally=True,
     )
-    try:
-        from dashboard.auth import init_auth
-    except ImportError:
-        init_auth = None
-    if init_auth is not None:
-        init_auth(server)
+    from dashboard.auth import init_auth
+
+    init_auth(server)  # the one guard in front of every route, callback and API call
+    from dashboard.components.callbacks import register_all
     from dashboard.components.shell import shell_layout
 
     app.layout = shell_layout
+    register_all(app)
     _ = dbc  # the vendored Bootstrap CSS lives in assets/vendor
     return app

@@ -1,17 +1,243 @@
-"""The app shell: navigation, global filter bar, page content."""
+"""The app shell: navigation by role, the global filter bar, live refresh, the drill-down modal.
+
+Conventions for every page (read before adding one)
+----------------------------------------------------
+* One module per page in dashboard/pages/. Register it with a nav entry:
+      dash.register_page(__name__, path="/credit", name="Credit", title="Credit utilization", nav_order=30)
+  Pages with `nav_order` appear in the top bar, sorted, for the roles that
+  dashboard.auth.roles.PAGE_ROLES allows on that path (the guard refuses the others anyway).
+* `layout(**kwargs)` returns a skeleton without data (Dash calls it at start-up and for every
+  visit). Every figure is filled by a thin callback.
+* Global filters live in the URL query string (as_of, basis, segment, region, tier, sales_rep,
+  terms_group): a copied link reproduces the view; nav links keep the query string. The shell
+  validates them into Store "filters"; every page callback takes
+      Input("filters", "data"), Input("data-version", "data")
+  and reads `as_of, basis, filters = dashboard.components.filters.parse(filters_data)`.
+  Store "data-version" changes only when the database's data version does (polled every
+  AR_REFRESH_SECONDS), so callbacks recompute only on a filter change or new data.
+* Identity only from the server: `dashboard.components.identity.scope()` in every callback that
+  reads data, `identity.can("edit_notes")` before any write. Never from a store or the URL.
+* Metrics through `dashboard.metrics.ui_support` cached entry points (keyed by data version,
+  scope, filters and as-of) or your own functions wrapped in `ui_support.cached`.
+* Figures from dashboard/figures (pure builders with an empty state); money through
+  `dashboard.components.format.money(cents_or_str, currency)`.
+* Tables: `dashboard.components.grid.data_grid(name)` + `grid.register_source(name, fn)`; the
+  browser never gets more than grid.MAX_ROWS rows; totals and CSV are computed on the server.
+* Drill-downs: `Output("drill-request", "data", allow_duplicate=True)` returning
+  `dashboard.components.drill.request(key, title, **params)`, or a clickable element with id
+  `drill.trigger_id(key, title, **params)`. Customer cells link to /customers/<customer_id>.
+* Page-local ids are prefixed with the page name ("rh-", "acct-", ...); the shell owns "url",
+  "nav", "filters", "data-version", "drill-request", "drill-*", "views-*", "gf" ids.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+
+from dashboard.components import callbacks as cb
+from dashboard.components import drill, identity, saved_views
+from dashboard.components import filters as gf
+from dashboard.config import get_settings
 
 
 def shell_layout() -> html.Div:
-    """The outer layout around every page."""
+    """The outer layout around every page (no data; filled by the callbacks below)."""
+    refresh_ms = max(get_settings().refresh_seconds, 2) * 1000
     return html.Div(
         [
-            dbc.NavbarSimple(brand="AR Dashboard", color="dark", dark=True, fluid=True),
-            dbc.Container(dash.page_container, fluid=True, className="py-3"),
+            dcc.Location(id="url", refresh=False),
+            dcc.Location(id="nav", refresh="callback-nav"),
+            dcc.Store(id="filters"),
+            dcc.Store(id="data-version"),
+            dcc.Store(id="drill-request"),
+            dcc.Interval(id="refresh-interval", interval=refresh_ms, n_intervals=0),
+            dbc.Navbar(
+                dbc.Container(
+                    [
+                        dbc.NavbarBrand("AR Dashboard", href="/", className="fw-semibold"),
+                        dbc.Nav(id="nav-links", navbar=True, className="me-auto"),
+                        html.Span(id="live-status", className="navbar-text small me-3 ar-live"),
+                        html.Div(id="user-menu", className="d-flex align-items-center gap-2"),
+                    ],
+                    fluid=True,
+                ),
+                color="dark",
+                dark=True,
+                className="py-1 ar-navbar",
+            ),
+            dbc.Container(
+                [
+                    gf.filter_bar(),
+                    html.Div(id="filter-alert"),
+                    html.Main(dash.page_container, className="ar-page"),
+                ],
+                fluid=True,
+                className="pt-2 pb-4",
+            ),
+            drill.drill_modal(),
+            saved_views.views_modal(),
         ]
     )
+
+
+# ---- filters <-> URL -------------------------------------------------------------------------------
+
+
+def _options() -> dict:
+    """The allowed filter choices in the current user's scope."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import filter_options
+
+    return filter_options(get_snapshot(), identity.scope())
+
+
+def _alert(messages: list[str]):
+    if not messages:
+        return None
+    return dbc.Alert(
+        [html.Strong("Some filters were not understood. "), *[html.Div(m) for m in messages]],
+        color="warning",
+        dismissable=True,
+        className="py-2 small ar-filter-message",
+    )
+
+
+@cb.callback(
+    Output("url", "search"),
+    Output(gf.control_id(ALL, ALL), "value"),
+    Output("filters", "data"),
+    Output("filter-alert", "children"),
+    Input("url", "search"),
+    Input(gf.control_id(ALL, ALL), "value"),
+    Input("filters-reset", "n_clicks"),
+    State("filters", "data"),
+)
+def sync_filters(search, values, _reset, current):
+    """URL -> validated filters and controls; a control change -> URL (one callback: no cycle)."""
+    names = [item["id"]["name"] for item in ctx.outputs_list[1]]
+    trigger = ctx.triggered_id
+    extra = {k: v for k, v in gf.parse_query(search).items() if k not in gf.FILTER_KEYS}
+    from_controls = isinstance(trigger, dict) and trigger.get("type") == "gf"
+    if from_controls:
+        raw = dict(zip(names, values, strict=True))
+    elif trigger == "filters-reset":
+        raw = {}
+    else:
+        raw = gf.parse_query(search)
+    clean, messages = gf.validate(raw, _options())
+    query = gf.to_query(clean, extra)
+    url_out = query if (from_controls or trigger == "filters-reset") and query != (search or "") else no_update
+    store = gf.store_data(clean, gf.to_query(clean))
+    return (
+        url_out,
+        [gf.control_value(name, clean) for name in names],
+        store if store != current else no_update,
+        _alert(messages),
+    )
+
+
+@cb.callback(
+    Output(gf.control_id(ALL, "select"), "options"),
+    Input("data-version", "data"),
+)
+def filter_choices(_version):
+    """Fill the attribute selects with the values in the user's scope."""
+    options = _options()
+    out = []
+    for item in ctx.outputs_list:
+        name = item["id"]["name"]
+        out.append([{"label": "All", "value": gf.ALL_VALUE}]
+                   + [{"label": label, "value": value} for value, label in options.get(name, [])])
+    return out
+
+
+@cb.callback(
+    Output(gf.control_id("as_of", "date"), "max"),
+    Input("data-version", "data"),
+)
+def as_of_bounds(_version):
+    """No future as-of dates in the picker."""
+    return dt.date.today().isoformat()
+
+
+# ---- navigation, user, live status -------------------------------------------------------------
+
+
+def nav_pages() -> list[dict]:
+    """Registered pages that want a nav entry, in nav order."""
+    pages = [p for p in dash.page_registry.values() if p.get("nav_order") is not None]
+    return sorted(pages, key=lambda p: (p["nav_order"], p["path"]))
+
+
+def page_allowed(path: str) -> bool:
+    """True when the logged-in user's role may open the page."""
+    from dashboard.auth.roles import page_allowed as allowed
+
+    return allowed(identity.role(), path)
+
+
+@cb.callback(
+    Output("nav-links", "children"),
+    Input("url", "pathname"),
+    Input("filters", "data"),
+)
+def nav_links(pathname, filters_data):
+    """Links to the pages the user's role may open, carrying the filters' query string."""
+    query = (filters_data or {}).get("query") or ""
+    links = []
+    for page in nav_pages():
+        path = page["path"]
+        if not page_allowed(path):
+            continue
+        active = pathname == path or (path != "/" and (pathname or "").startswith(path + "/"))
+        links.append(dbc.NavItem(dbc.NavLink(page["name"], href=path + query, active=active,
+                                             className="ar-nav-link")))
+    return links
+
+
+@cb.callback(
+    Output("user-menu", "children"),
+    Input("refresh-interval", "disabled"),
+)
+def user_menu(_):
+    """Who is logged in, with a log-out link (a Flask route, so a full page load)."""
+    name = identity.username()
+    if name is None:
+        return None
+    return [
+        html.Span([name, html.Span(f" · {identity.role() or ''}", className="text-white-50")],
+                  className="navbar-text small ar-user"),
+        dbc.Button("Log out", href="/logout", external_link=True, size="sm", color="light", outline=True),
+    ]
+
+
+@cb.callback(
+    Output("data-version", "data"),
+    Input("refresh-interval", "n_intervals"),
+    State("data-version", "data"),
+)
+def poll_data_version(_n, current):
+    """Store the data version (cheap); it changes only when the data does, so pages recompute then."""
+    from dashboard.metrics.snapshot import get_snapshot
+
+    snap = get_snapshot()
+    if current and current.get("version") == snap.version:
+        return no_update
+    loaded = dt.datetime.fromtimestamp(snap.loaded_at).strftime("%H:%M:%S")
+    return {"version": snap.version, "loaded": loaded}
+
+
+cb.clientside_callback(
+    """
+    function(data) {
+        if (!data) { return ""; }
+        return "Live · data v" + data.version + " · loaded " + data.loaded;
+    }
+    """,
+    Output("live-status", "children"),
+    Input("data-version", "data"),
+)

@@ -1,0 +1,170 @@
+"""The drill-down modal any page can open: the rows behind a figure, totalling to the figure clicked.
+
+Two ways to open it:
+  * a clickable element with id `trigger_id(key, title, **params)` (KPI tiles do this), or
+  * a page callback with `Output("drill-request", "data", allow_duplicate=True)` returning
+    `request(key, title, **params)` (chart clicks do this; use prevent_initial_call=True).
+
+`key` is any of dashboard.metrics.ui_support.all_drill_keys(); params: bucket, customer_id,
+terms_group_name, month. Rows come from the server for the user's own scope and the filters of the
+moment; customer cells link to Account 360.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, ctx, html
+from dash.exceptions import PreventUpdate
+
+from dashboard.components import callbacks as cb
+from dashboard.components import filters as gf
+from dashboard.components import format as fmt
+from dashboard.components import grid, identity
+
+GRID = "drill"
+PARAMS = ("bucket", "customer_id", "terms_group_name", "month")
+AMOUNT_LABELS = {
+    "credit_sales": "Amount",
+    "credit_sales_mtd": "Amount",
+    "credit_sales_year": "Amount",
+    "month_sales": "Amount",
+    "collections": "Payment",
+    "collections_mtd": "Payment",
+    "month_collections": "Payment",
+    "write_offs": "Written off",
+    "unapplied_credits": "Unapplied",
+    "customers_with_balance": "Balance",
+    "customers_over_limit": "Balance",
+    "at_risk": "Balance",
+    "avg_days_to_pay": "Invoice amount",
+}
+ORDER = ("invoice_id", "payment_id", "id", "type", "customer_name", "customer_id", "reason", "issue_date", "due_date",
+         "date", "settled_on", "days_past_due", "aging_due", "aging_transaction", "days_to_pay", "days_late", "terms",
+         "credit_limit_cents", "utilization_pct", "invoice_amount_cents", "overdue_cents", "overdue_60_plus_cents",
+         "overdue_90_plus_cents", "amount_cents")
+
+
+def trigger_id(key: str, title: str, **params: str) -> dict:
+    """Id for a clickable element that opens the drill-down of (key, params)."""
+    spec = {"key": key, "title": title, **{k: v for k, v in params.items() if v is not None}}
+    return {"type": "drill-trigger", "index": json.dumps(spec, sort_keys=True)}
+
+
+def request(key: str, title: str, **params: str | None) -> dict:
+    """Store "drill-request" data that opens the modal (a nonce makes a repeated click reopen it)."""
+    return {"key": key, "title": title, "params": {k: v for k, v in params.items() if v is not None}, "nonce": time.time()}
+
+
+def drill_modal() -> dbc.Modal:
+    """The modal skeleton (in the shell)."""
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle(id="drill-title")),
+            dbc.ModalBody([html.Div(id="drill-header", className="mb-2"), grid.data_grid(GRID, height=480)]),
+        ],
+        id="drill-modal",
+        size="xl",
+        is_open=False,
+        scrollable=True,
+        className="ar-drill-modal",
+    )
+
+
+def _clean_request(req: dict | None) -> tuple[str, str, dict] | None:
+    """(key, title, params) from browser data, or None when malformed (never trusted for scope)."""
+    from dashboard.metrics.ui_support import all_drill_keys
+
+    if not isinstance(req, dict) or req.get("key") not in all_drill_keys():
+        return None
+    raw = req.get("params") if isinstance(req.get("params"), dict) else {}
+    params = {k: str(raw[k])[:200] for k in PARAMS if isinstance(raw.get(k), str | int)}
+    return req["key"], str(req.get("title") or req["key"])[:200], params
+
+
+def ordered(frame):
+    """Columns in reading order: ids, customer, dates, ages, then amounts; the figure's amount last."""
+    first = [c for c in ORDER if c in frame.columns]
+    return frame[first + [c for c in frame.columns if c not in first]]
+
+
+def drill_source(data: dict) -> grid.GridFrame | None:
+    """The drill rows for a request and filters, in the current user's scope (server-side)."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import currency_for, drill_any
+
+    cleaned = _clean_request((data or {}).get("request"))
+    if cleaned is None:
+        return None
+    key, title, params = cleaned
+    as_of, _basis, filters = gf.parse((data or {}).get("filters"))
+    scope = identity.scope()
+    snap = get_snapshot()
+    try:
+        frame = drill_any(snap, key, as_of, gf.PERIOD_DAYS, filters, scope, **params)
+    except ValueError:
+        return None
+    currency = currency_for(snap, filters, scope, fmt.default_currency())
+    label = AMOUNT_LABELS.get(key, "Open balance")
+    stamp = f"{title} | {gf.describe(data.get('filters'))} | scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    date_field = next((c for c in ("issue_date", "date", "settled_on") if c in frame.columns), None)
+    return grid.GridFrame(ordered(frame), currency=currency, date_field=date_field, file_name=f"drill-{key}",
+                          labels={"amount_cents": label}, stamp=stamp)
+
+
+grid.register_source(GRID, drill_source)
+
+
+@cb.callback(
+    Output("drill-request", "data", allow_duplicate=True),
+    Input({"type": "drill-trigger", "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
+def open_from_trigger(_clicks):
+    """A click on any drill trigger (KPI tile) asks for its drill-down."""
+    trigger = ctx.triggered_id
+    if not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
+        raise PreventUpdate
+    spec = json.loads(trigger["index"])
+    return request(spec.pop("key"), spec.pop("title"), **spec)
+
+
+@cb.callback(
+    Output("drill-modal", "is_open"),
+    Output("drill-title", "children"),
+    Output("drill-header", "children"),
+    Output(grid.source_id(GRID), "data"),
+    Input("drill-request", "data"),
+    State("filters", "data"),
+    prevent_initial_call=True,
+)
+def open_drill(req, filters_data):
+    """Open the modal on a drill request; the grid fills itself from the same source."""
+    if not req:
+        raise PreventUpdate
+    data = {"request": req, "filters": filters_data}
+    source = drill_source(data)
+    if source is None:
+        return True, "Drill-down", dbc.Alert("This figure has no rows to show.", color="warning"), None
+    frame = source.frame
+    total = int(frame["amount_cents"].sum()) if "amount_cents" in frame.columns else None
+    header = html.Div(
+        [
+            html.Span(fmt.money(total, source.currency) if total is not None else "", className="fw-semibold me-2 ar-drill-total"),
+            html.Span(f"{len(frame):,} rows · {gf.describe(filters_data)} · {identity.scope().label}",
+                      className="text-muted small"),
+        ]
+    )
+    return True, str(req.get("title") or "Drill-down")[:200], header, data
+
+
+@cb.callback(
+    Output("drill-modal", "is_open", allow_duplicate=True),
+    Input("url", "pathname"),
+    prevent_initial_call=True,
+)
+def close_on_navigation(_pathname):
+    """Following a customer link closes the modal."""
+    return False

@@ -1,0 +1,231 @@
+"""The global filters: kept in the URL query string, validated on the server, held in Store "filters".
+
+Query keys: as_of (YYYY-MM-DD, not in the future; default today), basis (due|transaction), segment,
+region, tier, sales_rep, terms_group (short|long). A bad value is reported (dbc.Alert text) and
+replaced by its default; it never raises.
+
+    as_of, basis, filters = filters.parse(filters_data)     # in every page callback
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, urlencode
+
+import dash_bootstrap_components as dbc
+from dash import html
+
+from dashboard.metrics.filters import TERMS_GROUPS, Filters
+
+FILTER_KEYS = ("as_of", "basis", "segment", "region", "tier", "sales_rep", "terms_group")
+ATTRIBUTE_KEYS = ("segment", "region", "tier", "sales_rep")
+BASES = ("due", "transaction")
+BASIS_LABELS = {"due": "Due date", "transaction": "Transaction"}
+PERIOD_DAYS = 90
+MAX_VALUE_LENGTH = 200
+ALL_VALUE = "__all__"  # the "All ..." choice of a select (a real value can never be this)
+LABELS = {
+    "as_of": "As of",
+    "basis": "Aging basis",
+    "segment": "Segment",
+    "region": "Region",
+    "tier": "Tier",
+    "sales_rep": "Sales rep",
+    "terms_group": "Terms",
+}
+ALL_LABELS = {
+    "segment": "All segments",
+    "region": "All regions",
+    "tier": "All tiers",
+    "sales_rep": "All reps",
+    "terms_group": "All terms",
+}
+
+
+def today() -> dt.date:
+    """The server's today (the latest as-of date allowed)."""
+    return dt.date.today()
+
+
+def defaults(now: dt.date | None = None) -> dict:
+    """The filter values when the URL says nothing."""
+    return {"as_of": (now or today()).isoformat(), "basis": "due", **dict.fromkeys((*ATTRIBUTE_KEYS, "terms_group"))}
+
+
+def parse_query(search: str | None) -> dict[str, str]:
+    """'?a=1&b=2' -> {'a': '1', 'b': '2'} (the first value of a repeated key wins)."""
+    out: dict[str, str] = {}
+    for key, value in parse_qsl((search or "").lstrip("?"), keep_blank_values=True):
+        out.setdefault(key, value)
+    return out
+
+
+def _as_of(raw: str | None, now: dt.date, messages: list[str]) -> str:
+    if raw is None or str(raw).strip() == "":
+        return now.isoformat()
+    text = str(raw).strip()[:MAX_VALUE_LENGTH]
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        messages.append(f"“{text}” is not a date (YYYY-MM-DD); showing today, {now.isoformat()}.")
+        return now.isoformat()
+    if len(text) != 10:
+        messages.append(f"“{text}” is not a date (YYYY-MM-DD); showing today, {now.isoformat()}.")
+        return now.isoformat()
+    if day > now:
+        messages.append(f"As-of date {text} is in the future; showing today, {now.isoformat()}.")
+        return now.isoformat()
+    if day.year < 1900:
+        messages.append(f"As-of date {text} is too far back; showing today, {now.isoformat()}.")
+        return now.isoformat()
+    return text
+
+
+def _choice(key: str, raw: str | None, allowed: list[str] | None, messages: list[str]) -> str | None:
+    if raw is None or str(raw).strip() in ("", ALL_VALUE):
+        return None
+    text = str(raw).strip()[:MAX_VALUE_LENGTH]
+    if allowed is not None and text not in allowed:
+        messages.append(f"Unknown {LABELS[key].lower()} “{text}”; showing {ALL_LABELS[key].lower()}.")
+        return None
+    return text
+
+
+def validate(
+    params: Mapping[str, str | None],
+    options: Mapping[str, list[tuple[str, str]]] | None = None,
+    now: dt.date | None = None,
+) -> tuple[dict, list[str]]:
+    """Clean filter values from raw query params, and a message per value that was refused.
+
+    `options` holds the allowed (value, label) choices per attribute (within the user's scope);
+    without it attribute values are only length-checked.
+    """
+    now = now or today()
+    messages: list[str] = []
+    clean = {"as_of": _as_of(params.get("as_of"), now, messages)}
+    basis = (params.get("basis") or "due").strip()
+    if basis not in BASES:
+        messages.append(f"Unknown aging basis “{basis[:40]}”; showing due-date aging.")
+        basis = "due"
+    clean["basis"] = basis
+    for key in ATTRIBUTE_KEYS:
+        allowed = [value for value, _label in options[key]] if options and key in options else None
+        clean[key] = _choice(key, params.get(key), allowed, messages)
+    clean["terms_group"] = _choice("terms_group", params.get("terms_group"), list(TERMS_GROUPS), messages)
+    return clean, messages
+
+
+def to_query(values: Mapping[str, str | None], extra: Mapping[str, str] | None = None, now: dt.date | None = None) -> str:
+    """The canonical query string ('' or '?as_of=...&segment=...'); defaults are left out."""
+    now = now or today()
+    pairs = [(k, v) for k, v in (extra or {}).items() if k not in FILTER_KEYS]
+    for key in FILTER_KEYS:
+        value = values.get(key)
+        if value in (None, "") or (key == "as_of" and value == now.isoformat()) or (key == "basis" and value == "due"):
+            continue
+        pairs.append((key, str(value)))
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def store_data(values: Mapping[str, str | None], query: str) -> dict:
+    """What Store "filters" holds: the clean values plus the canonical query string for links."""
+    return {**{key: values.get(key) for key in FILTER_KEYS}, "query": query}
+
+
+def parse(data: Mapping | None) -> tuple[dt.date, str, Filters]:
+    """(as_of, basis, Filters) from Store "filters"; anything malformed falls back to defaults.
+
+    The store comes from the browser: values are re-checked here (format only; the scope, applied
+    by the metrics engine on the server, decides what a user may see whatever the filters say).
+    """
+    data = data if isinstance(data, Mapping) else {}
+    clean, _ = validate({k: v if isinstance(v, str) else None for k, v in data.items() if k in FILTER_KEYS})
+    filters = Filters(**{key: clean[key] for key in (*ATTRIBUTE_KEYS, "terms_group")})
+    return dt.date.fromisoformat(clean["as_of"]), clean["basis"], filters
+
+
+def describe(data: Mapping | None) -> str:
+    """A one-line caption of the filters ("as of 2025-06-30 · due-date aging · segment Retail")."""
+    as_of, basis, filters = parse(data)
+    parts = [f"as of {as_of.isoformat()}", f"{BASIS_LABELS[basis].lower()} aging"]
+    for key in (*ATTRIBUTE_KEYS, "terms_group"):
+        value = getattr(filters, key)
+        if value:
+            parts.append(f"{LABELS[key].lower()} {value}")
+    return " · ".join(parts)
+
+
+# ---- the filter bar (layout only; callbacks live in the shell) ---------------------------------
+
+
+def control_id(name: str, kind: str) -> dict:
+    """Pattern-matching id of a filter control (kind: 'date', 'radio' or 'select')."""
+    return {"type": "gf", "name": name, "kind": kind}
+
+
+def control_value(name: str, clean: Mapping[str, str | None]) -> str:
+    """What a control shows for clean filter values (selects show ALL_VALUE for no filter)."""
+    value = clean.get(name)
+    if value:
+        return value
+    return ALL_VALUE if name in (*ATTRIBUTE_KEYS, "terms_group") else ""
+
+
+def _select(name: str) -> html.Div:
+    return html.Div(
+        [
+            dbc.Label(LABELS[name], className="ar-filter-label"),
+            dbc.Select(
+                id=control_id(name, "select"),
+                options=[{"label": "All", "value": ALL_VALUE}],
+                value=ALL_VALUE,
+                size="sm",
+                className="ar-filter-select",
+            ),
+        ],
+        className="ar-filter",
+    )
+
+
+def filter_bar() -> html.Div:
+    """As-of date, aging basis, attribute selects, reset and saved views (no data)."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    dbc.Label(LABELS["as_of"], className="ar-filter-label"),
+                    dbc.Input(id=control_id("as_of", "date"), type="date", size="sm", debounce=True,
+                              className="ar-filter-date"),
+                ],
+                className="ar-filter",
+            ),
+            html.Div(
+                [
+                    dbc.Label(LABELS["basis"], className="ar-filter-label"),
+                    dbc.RadioItems(
+                        id=control_id("basis", "radio"),
+                        options=[{"label": BASIS_LABELS[b], "value": b} for b in BASES],
+                        value="due",
+                        inline=True,
+                        className="btn-group btn-group-sm ar-basis",
+                        inputClassName="btn-check",
+                        labelClassName="btn btn-outline-primary btn-sm",
+                        labelCheckedClassName="active",
+                    ),
+                ],
+                className="ar-filter",
+            ),
+            *(_select(name) for name in (*ATTRIBUTE_KEYS, "terms_group")),
+            html.Div(
+                [
+                    dbc.Button("Reset", id="filters-reset", size="sm", color="link", className="px-1"),
+                    dbc.Button("Views", id="views-open", title="Saved views: save, open, rename, delete", size="sm", color="secondary", outline=True),
+                ],
+                className="ar-filter ar-filter-actions",
+            ),
+        ],
+        className="ar-filter-bar",
+        id="filter-bar",
+    )

@@ -1,0 +1,397 @@
+"""`data_grid(id)`: an AG Grid with quick search, a date-range filter, exact totals and CSV download.
+
+How a page uses it:
+
+    from dashboard.components import grid
+
+    def invoices_source(source: dict) -> grid.GridFrame:     # runs on the server, per request
+        scope = identity.scope()                              # never trust `source` for access
+        frame = ...                                           # money columns: int cents, *_cents
+        return grid.GridFrame(frame, currency="USD", date_field="issue_date", file_name="invoices")
+
+    grid.register_source("account-invoices", invoices_source)
+    layout: grid.data_grid("account-invoices")
+    callback: Output(grid.source_id("account-invoices"), "data") <- any JSON params
+
+The grid fills itself from the registered source whenever its source store (or the data version)
+changes; the CSV button exports every row of the same source on the server. The browser gets at
+most MAX_ROWS rows; the pinned totals row is summed in Python over all rows (exact cents), never in
+JavaScript.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dash_ag_grid as dag
+import dash_bootstrap_components as dbc
+import numpy as np
+import pandas as pd
+from dash import MATCH, Input, Output, State, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard.components import callbacks as cb
+from dashboard.components import format as fmt
+from dashboard.metrics.numbers import money as decimal_text
+
+MAX_ROWS = 5000
+
+LABELS = {
+    "invoice_id": "Invoice",
+    "payment_id": "Payment",
+    "id": "Item",
+    "type": "Type",
+    "customer_id": "Customer #",
+    "customer_name": "Customer",
+    "name": "Customer",
+    "segment": "Segment",
+    "region": "Region",
+    "tier": "Tier",
+    "sales_rep_id": "Rep",
+    "issue_date": "Issued",
+    "due_date": "Due",
+    "date": "Date",
+    "settled_on": "Settled",
+    "made_on": "Made on",
+    "promised_date": "Promised for",
+    "opened_on": "Opened",
+    "resolved_on": "Resolved",
+    "invoice_amount_cents": "Invoice amount",
+    "amount_cents": "Amount",
+    "balance_cents": "Balance",
+    "unapplied_cents": "Unapplied",
+    "days_past_due": "Days past due",
+    "aging_due": "Aging",
+    "aging_transaction": "Age",
+    "disputed": "Disputed",
+    "terms": "Terms",
+    "terms_group": "Terms group",
+    "credit_limit_cents": "Credit limit",
+    "overdue_cents": "Overdue",
+    "utilization_pct": "Utilization %",
+    "days_to_pay": "Days to pay",
+    "days_late": "Days late",
+    "reason": "Reason",
+    "status": "Status",
+    "overdue_60_plus_cents": "Overdue 60+",
+    "overdue_90_plus_cents": "Overdue 90+",
+    "channel": "Channel",
+    "outcome": "Outcome",
+    "note": "Note",
+}
+HIDDEN = frozenset({"segment", "region", "terms_group", "tier"})
+DATE_COLUMNS = frozenset({"issue_date", "due_date", "date", "settled_on", "made_on", "promised_date", "opened_on", "resolved_on"})
+CUSTOMER_LINK_COLUMNS = frozenset({"customer_name", "customer_id"})
+NO_ROWS = "No rows match these filters"
+
+
+@dataclass
+class GridFrame:
+    """What a grid source returns: the full frame plus how to show it."""
+
+    frame: pd.DataFrame
+    currency: str | None = None
+    date_field: str | None = None
+    file_name: str = "rows"
+    labels: dict[str, str] = field(default_factory=dict)  # column -> header, overriding LABELS
+    hidden: frozenset[str] = HIDDEN
+    link_customers: bool = True
+    stamp: str = ""  # one line put on top of the CSV (filters, scope, as-of, generated at)
+
+
+GridSource = Callable[[dict], GridFrame | None]
+_SOURCES: dict[str, GridSource] = {}
+
+
+def register_source(grid_id: str, source: GridSource) -> None:
+    """Tell the grid `grid_id` where its rows come from (a server-side function of its params)."""
+    _SOURCES[grid_id] = source
+
+
+def grid_id(name: str) -> dict:
+    """The AgGrid component id of a data_grid."""
+    return {"type": "ar-grid", "grid": name}
+
+
+def source_id(name: str) -> dict:
+    """The store whose data (any JSON) selects the rows; pages write it."""
+    return {"type": "ar-grid-source", "grid": name}
+
+
+def _part(kind: str, name: str) -> dict:
+    return {"type": f"ar-grid-{kind}", "grid": name}
+
+
+def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e.g. OVERDUE, a name, an amount)") -> html.Div:
+    """The grid skeleton (no data): toolbar, caption, grid, download, source store."""
+    toolbar = html.Div(
+        [
+            dbc.Input(id=_part("search", name), type="search", placeholder=search_placeholder, size="sm",
+                      className="ar-grid-search", debounce=False),
+            html.Div(
+                [
+                    html.Span("From", className="small text-muted"),
+                    dbc.Input(id=_part("from", name), type="date", size="sm", className="ar-grid-date", debounce=True),
+                    html.Span("to", className="small text-muted"),
+                    dbc.Input(id=_part("to", name), type="date", size="sm", className="ar-grid-date", debounce=True),
+                ],
+                id=_part("dates", name),
+                className="d-flex align-items-center gap-1",
+            ),
+            dbc.Button("Download CSV", id=_part("csv", name), size="sm", color="secondary", outline=True,
+                       className="ms-auto text-nowrap"),
+            dcc.Download(id=_part("download", name)),
+        ],
+        className="d-flex flex-wrap align-items-center gap-2 mb-2",
+    )
+    grid = dag.AgGrid(
+        id=grid_id(name),
+        className=f"ar-grid ar-grid-{name}",
+        columnDefs=[],
+        rowData=[],
+        defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 90, "flex": 1,
+                       "wrapHeaderText": True, "autoHeaderHeight": True},
+        dashGridOptions={
+            "localeText": {"noRowsToShow": NO_ROWS},
+            "animateRows": False,
+            "suppressCellFocus": True,
+            "enableCellTextSelection": True,
+            "context": {"dateField": None},
+        },
+        style={"height": f"{height}px", "width": "100%"},
+    )
+    return html.Div(
+        [
+            toolbar,
+            html.Div(id=_part("caption", name), className="small text-muted mb-1 ar-grid-caption"),
+            dcc.Loading(grid, type="dot", delay_show=300),
+            dcc.Store(id=source_id(name)),
+        ],
+        className="ar-grid-wrap",
+    )
+
+
+# ---- frames to grid props ------------------------------------------------------------------------
+
+
+def column_defs(gf: GridFrame) -> list[dict]:
+    """AG Grid columns for a frame: money formatted, dates filterable, customers linked."""
+    cols = []
+    labels = {**LABELS, **gf.labels}
+    currency = gf.currency or fmt.default_currency()
+    for name in gf.frame.columns:
+        col: dict = {"field": name, "headerName": labels.get(name, name.replace("_", " ").capitalize())}
+        if name in gf.hidden:
+            col["hide"] = True
+        if name.endswith("_cents"):
+            col.update(
+                type="rightAligned",
+                filter="agNumberColumnFilter",
+                valueFormatter={"function": f"arMoney(params.value, '{currency}')"},
+                getQuickFilterText={"function": "arMoneySearch(params.value)"},
+                cellDataType="number",
+            )
+        elif name in DATE_COLUMNS:
+            col.update(filter="agDateColumnFilter", cellDataType="dateString", minWidth=110,
+                       filterParams={"inRangeInclusive": True})
+        elif gf.link_customers and name in CUSTOMER_LINK_COLUMNS and "customer_id" in gf.frame.columns:
+            col.update(cellRenderer="CustomerLink", cellDataType="text")
+        elif pd.api.types.is_bool_dtype(gf.frame[name]):
+            col.update(cellDataType="text", valueFormatter={"function": "arYesNo(params.value)"}, maxWidth=130)
+        elif pd.api.types.is_numeric_dtype(gf.frame[name]):
+            col.update(type="rightAligned", filter="agNumberColumnFilter", cellDataType="number")
+        else:
+            col.update(cellDataType="text")
+        if name in ("customer_name", "name"):
+            col.update(minWidth=180, flex=2)
+        cols.append(col)
+    return cols
+
+
+def _cell(value):
+    """A JSON-ready cell (ints stay ints: cents are exact)."""
+    if value is None:
+        return None
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        return None if np.isnan(value) else float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return value if isinstance(value, int | str) else str(value)
+
+
+def rows(frame: pd.DataFrame, cap: int = MAX_ROWS) -> list[dict]:
+    """At most `cap` rows as JSON-ready dicts."""
+    head = frame.head(cap)
+    columns = list(head.columns)
+    return [dict(zip(columns, (_cell(v) for v in row), strict=True)) for row in head.itertuples(index=False, name=None)]
+
+
+def totals_row(gf: GridFrame) -> dict:
+    """The pinned bottom row: exact sums of every money column over ALL rows, as formatted text."""
+    frame = gf.frame
+    out: dict = {}
+    label_col = next((c for c in frame.columns if not c.endswith("_cents") and not frame[c].dtype == bool and c not in gf.hidden), None)
+    if label_col is not None:
+        out[label_col] = f"Total · {len(frame):,} rows"
+    for name in frame.columns:
+        if name.endswith("_cents"):
+            total = sum(int(v) for v in frame[name].dropna().tolist())  # Python ints: exact
+            out[name] = fmt.money(total, gf.currency)
+    return out
+
+
+def caption(gf: GridFrame, cap: int = MAX_ROWS) -> str:
+    """What the grid shows, and that the totals row covers every row."""
+    n = len(gf.frame)
+    if n == 0:
+        return NO_ROWS + "."
+    if n > cap:
+        return (f"Showing the first {cap:,} of {n:,} rows; the totals row is for all {n:,} rows. "
+                "Download CSV for every row.")
+    return f"{n:,} rows."
+
+
+def grid_props(gf: GridFrame | None, cap: int = MAX_ROWS) -> tuple:
+    """(columnDefs, rowData, pinned totals, caption, date field) for a grid frame."""
+    if gf is None:
+        return [], [], [], NO_ROWS + ".", None
+    date_field = gf.date_field if gf.date_field in gf.frame.columns else None
+    return column_defs(gf), rows(gf.frame, cap), [totals_row(gf)] if len(gf.frame) else [], caption(gf, cap), date_field
+
+
+def csv_text(gf: GridFrame) -> str:
+    """Every row as CSV: money as exact decimals (no _cents suffix), dates ISO, a stamp line on top."""
+    frame = gf.frame
+    out = {}
+    for name in frame.columns:
+        series = frame[name]
+        if name.endswith("_cents"):
+            out[name.removesuffix("_cents")] = [decimal_text(int(v)) if pd.notna(v) else "" for v in series.tolist()]
+        else:
+            out[name] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else _csv_text(v) for v in series.tolist()]
+    body = pd.DataFrame(out, columns=list(out)).to_csv(index=False, lineterminator="\n")
+    return (f"# {gf.stamp}\n" if gf.stamp else "") + body
+
+
+def _csv_text(value) -> str:
+    """A cell as text; text that a spreadsheet would run as a formula gets a leading quote."""
+    text = _cell(value)
+    text = "" if text is None else str(text)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
+
+
+# ---- callbacks shared by every grid ---------------------------------------------------------------
+
+
+def _source(name: str, data: dict | None) -> GridFrame | None:
+    source = _SOURCES.get(name)
+    if source is None or data is None:
+        return None
+    return source(data)
+
+
+@cb.callback(
+    Output(grid_id(MATCH), "columnDefs"),
+    Output(grid_id(MATCH), "rowData"),
+    Output(grid_id(MATCH), "dashGridOptions"),
+    Output(_part("caption", MATCH), "children"),
+    Input(source_id(MATCH), "data"),
+    Input("data-version", "data"),
+    State(grid_id(MATCH), "dashGridOptions"),
+)
+def fill_grid(data, _version, options):
+    """Fill a grid from its registered source (scope is applied inside the source)."""
+    if data is None:
+        raise PreventUpdate
+    name = ctx.outputs_list[0]["id"]["grid"]
+    columns, row_data, pinned, text, date_field = grid_props(_source(name, data))
+    options = dict(options or {})
+    options["pinnedBottomRowData"] = pinned
+    options["context"] = {"dateField": date_field}
+    return columns, row_data, options, text
+
+
+@cb.callback(
+    Output(_part("download", MATCH), "data"),
+    Input(_part("csv", MATCH), "n_clicks"),
+    State(source_id(MATCH), "data"),
+    prevent_initial_call=True,
+)
+def download_csv(n_clicks, data):
+    """Every row of the grid's source as CSV, built on the server."""
+    if not n_clicks:
+        raise PreventUpdate
+    name = ctx.triggered_id["grid"]
+    gf = _source(name, data)
+    if gf is None:
+        raise PreventUpdate
+    stamp_day = dt.date.today().isoformat()
+    return dcc.send_string(csv_text(gf), f"{gf.file_name}-{stamp_day}.csv", type="text/csv")
+
+
+cb.clientside_callback(
+    """
+    function(text, options) {
+        const next = Object.assign({}, options || {});
+        next.quickFilterText = text || "";
+        return next;
+    }
+    """,
+    Output(grid_id(MATCH), "dashGridOptions", allow_duplicate=True),
+    Input(_part("search", MATCH), "value"),
+    State(grid_id(MATCH), "dashGridOptions"),
+    prevent_initial_call=True,
+)
+
+cb.clientside_callback(
+    """
+    function(start, end, options, model) {
+        const field = options && options.context && options.context.dateField;
+        if (!field) { return window.dash_clientside.no_update; }
+        const next = Object.assign({}, model || {});
+        if (start || end) {
+            next[field] = {filterType: "date", type: "inRange",
+                           dateFrom: start || "0001-01-01", dateTo: end || "9999-12-31"};
+        } else {
+            delete next[field];
+        }
+        return next;
+    }
+    """,
+    Output(grid_id(MATCH), "filterModel"),
+    Input(_part("from", MATCH), "value"),
+    Input(_part("to", MATCH), "value"),
+    State(grid_id(MATCH), "dashGridOptions"),
+    State(grid_id(MATCH), "filterModel"),
+    prevent_initial_call=True,
+)
+
+cb.clientside_callback(
+    """
+    function(options) {
+        const field = options && options.context && options.context.dateField;
+        return field ? {} : {display: "none"};
+    }
+    """,
+    Output(_part("dates", MATCH), "style"),
+    Input(grid_id(MATCH), "dashGridOptions"),
+)
+
+
+def rows_caption(total_rows: int, shown: int) -> str:
+    """Text for a capped list (used by pages that show a capped list outside a grid)."""
+    return f"{shown:,} of {total_rows:,}" if total_rows > shown else f"{total_rows:,}"
+

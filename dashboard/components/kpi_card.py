@@ -1,0 +1,89 @@
+"""KPI tiles: a title with an (i) tooltip (formula and live inputs), a value, a sub-line, a drill.
+
+Layout (no data): `kpi_card(group, tile, title, drill=("overdue_ar", {}))`. A page fills one tile
+group per callback with the outputs `body_output(group)` and `tip_output(group)` and the values of
+`tile_body(...)` / tooltip text, in the order of `ctx.outputs_list`.
+"""
+
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import ALL, Output, html
+
+from dashboard.components.drill import trigger_id
+
+
+def body_id(group: str, tile: str) -> dict:
+    """Pattern-matching id of a tile's value area."""
+    return {"type": "kpi-body", "group": group, "tile": tile}
+
+
+def tip_id(group: str, tile: str) -> dict:
+    """Pattern-matching id of a tile's tooltip."""
+    return {"type": "kpi-tip", "group": group, "tile": tile}
+
+
+def body_output(group: str) -> Output:
+    """Output of every tile body of a group."""
+    return Output(body_id(group, ALL), "children")
+
+
+def tip_output(group: str) -> Output:
+    """Output of every tooltip of a group."""
+    return Output(tip_id(group, ALL), "children")
+
+
+def kpi_card(group: str, tile: str, title: str, drill: tuple[str, dict] | None = None, help_text: str = "") -> dbc.Card:
+    """One tile skeleton; clicking its value opens the drill-down (key, params)."""
+    info_id = f"kpi-info-{tile}"
+    body = html.Div(
+        html.Div("…", className="ar-kpi-value text-muted"),
+        id=body_id(group, tile),
+        className="ar-kpi-body",
+    )
+    if drill is not None:
+        key, params = drill
+        body = html.Div(body, id=trigger_id(key, title, **params), n_clicks=0, role="button", tabIndex="0",
+                        className="ar-kpi-click", title="Show the rows behind this figure")
+    return dbc.Card(
+        dbc.CardBody(
+            [
+                html.Div(
+                    [
+                        html.Span(title, className="ar-kpi-title"),
+                        html.Span("i", id=info_id, className="ar-info", tabIndex="0", **{"aria-label": f"How {title} is computed"}),
+                    ],
+                    className="d-flex justify-content-between align-items-start",
+                ),
+                body,
+                dbc.Tooltip(help_text or title, id=tip_id(group, tile), target=info_id, placement="bottom",
+                            className="ar-tooltip"),
+            ],
+            className="p-2 px-3",
+        ),
+        className=f"ar-kpi h-100 ar-kpi-{tile}",
+    )
+
+
+def tile_body(value: str, sub: str | list | None = None, delta: html.Span | None = None) -> list:
+    """The children of a tile's value area."""
+    children = [html.Div([value, delta] if delta is not None else value, className="ar-kpi-value")]
+    if sub:
+        children.append(html.Div(sub, className="ar-kpi-sub"))
+    return children
+
+
+def delta_badge(current: float | None, previous: float | None, lower_is_better: bool = True, unit: str = "") -> html.Span | None:
+    """▲/▼ with the change against the previous period, green when better, red when worse."""
+    if current is None or previous is None:
+        return None
+    change = round(current - previous, 2)
+    if change == 0:
+        return html.Span(" ＝", className="ar-delta ar-delta-flat", title="no change against the previous period")
+    worse = change > 0 if lower_is_better else change < 0
+    arrow = "▲" if change > 0 else "▼"
+    return html.Span(
+        f" {arrow} {abs(change):,.1f}{unit}",
+        className=f"ar-delta {'ar-delta-worse' if worse else 'ar-delta-better'}",
+        title=f"{'worse' if worse else 'better'} than the previous period ({previous:,.2f}{unit})",
+    )

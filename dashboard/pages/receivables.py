@@ -1,0 +1,356 @@
+"""Receivables Health: KPI tiles, aging donuts, top debtors, trends, at-risk accounts; all drill down."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard.components import drill, identity
+from dashboard.components import filters as gf
+from dashboard.components import format as fmt
+from dashboard.components.kpi_card import body_output, delta_badge, kpi_card, tile_body, tip_output
+from dashboard.figures import aging as aging_fig
+from dashboard.figures import debtors as debtors_fig
+from dashboard.figures import trends as trends_fig
+from dashboard.figures.base import GRAPH_CONFIG
+
+dash.register_page(__name__, path="/", name="Receivables", title="Receivables Health", nav_order=10)
+
+P = gf.PERIOD_DAYS
+AT_RISK_CARDS = 12
+INPUTS = [Input("filters", "data"), Input("data-version", "data")]
+
+# (group, tile, title, drill key, drill params)
+TILES = [
+    ("balance", "total_ar", "Total AR", "total_ar", {}),
+    ("balance", "overdue_ar", "Overdue", "overdue_ar", {}),
+    ("speed", "dso", "DSO", "total_ar", {}),
+    ("speed", "cei", "CEI", "collections", {}),
+    ("speed", "turnover", "AR turnover", "credit_sales_year", {}),
+    ("speed", "best_dso", "Best possible DSO / ADD", "overdue_ar", {}),
+    ("balance", "over_limit", "Customers over limit", "customers_over_limit", {}),
+    ("balance", "unapplied", "Unapplied credits", "unapplied_credits", {}),
+    ("month", "sales_mtd", "Sales this month", "credit_sales_mtd", {}),
+    ("month", "collections_mtd", "Collections this month", "collections_mtd", {}),
+]
+
+
+def _card(title: str, body, info: str | None = None, class_name: str = "") -> dbc.Card:
+    header = [html.Span(title, className="ar-card-title")]
+    if info:
+        info_id = "rh-info-" + title.lower().replace(" ", "-").replace("/", "")
+        header += [html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+                   dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+    return dbc.Card(
+        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
+         dbc.CardBody(body, className="p-2")],
+        className=f"h-100 ar-card {class_name}",
+    )
+
+
+def _graph(graph_id: str, height: int) -> dcc.Loading:
+    return dcc.Loading(
+        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
+        type="circle",
+        delay_show=400,
+    )
+
+
+def layout(**_query) -> html.Div:
+    """The page skeleton (no data; the callbacks below fill it)."""
+    tiles = dbc.Row(
+        [dbc.Col(kpi_card(g, t, title, (key, params)), className="ar-kpi-col") for g, t, title, key, params in TILES],
+        className="g-2 mb-2 row-cols-2 row-cols-md-3 row-cols-xl-5",
+    )
+    aging_info = ("Open balances by age, per terms group, on the aging basis chosen above. Customers whose "
+                  "credits exceed their balances are left out. Click a slice for its invoices; click a "
+                  "legend entry to hide or show a bucket.")
+    donuts = dbc.Row(
+        [
+            dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 280), aging_info), lg=6),
+            dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 280), aging_info), lg=6),
+        ],
+        className="g-2 mb-2",
+    )
+    risk = dbc.Row(
+        [
+            dbc.Col(_card("Top 10 debtors", _graph("rh-top-debtors", 330),
+                          "The ten customers with the largest open balance at the as-of date. Click a bar for "
+                          "the invoices behind it."), lg=6),
+            dbc.Col(_card("At-risk accounts",
+                          dcc.Loading(html.Div(id="rh-at-risk", className="ar-risk-list"), type="circle", delay_show=400),
+                          "Over credit limit first, then 90+ and 60+ days overdue, then above 90 % of the "
+                          "limit. Click a card for the customer's Account 360."), lg=6),
+        ],
+        className="g-2 mb-2",
+    )
+    trends = dbc.Row(
+        [
+            dbc.Col(_card("Sales vs collections · 12 months", _graph("rh-sales-collections", 300),
+                          "Credit sales (invoices less credit notes) and payments received per calendar month; "
+                          "the current month runs to the as-of date. Click a bar for its rows."), lg=6),
+            dbc.Col(_card("DSO trend · 12 months", _graph("rh-dso-trend", 300),
+                          f"DSO at each month end = AR at month end / credit sales of the {P} days before × {P}. "
+                          "Click a point for the invoices open at that month end."), lg=6),
+        ],
+        className="g-2 mb-2",
+    )
+    return html.Div(
+        [
+            html.Div(
+                [html.H1("Receivables Health", className="h4 mb-0"),
+                 html.Span(id="rh-caption", className="text-muted small")],
+                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
+            ),
+            tiles,
+            donuts,
+            risk,
+            trends,
+        ],
+        id="rh-page",
+    )
+
+
+# ---- data helpers (cached per data version, scope, filters and as-of) -----------------------------
+
+
+def _context(filters_data):
+    """(snapshot, as_of, basis, filters, scope, currency) for a callback."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import currency_for
+
+    if filters_data is None:
+        raise PreventUpdate
+    as_of, basis, filters = gf.parse(filters_data)
+    scope = identity.scope()
+    snap = get_snapshot()
+    return snap, as_of, basis, filters, scope, currency_for(snap, filters, scope, fmt.default_currency())
+
+
+def _ordered(values: dict) -> list:
+    """Values for a pattern-matching output list, in the order Dash expects."""
+    return [values[item["id"]["tile"]] for item in ctx.outputs_list[0]]
+
+
+def _ordered_tips(values: dict) -> list:
+    return [values[item["id"]["tile"]] for item in ctx.outputs_list[1]]
+
+
+# ---- callbacks ----------------------------------------------------------------------------------
+
+
+@callback(Output("rh-caption", "children"), *INPUTS)
+def caption(filters_data, _version):
+    """What the page shows: as-of, basis, filters, scope, period."""
+    if filters_data is None:
+        raise PreventUpdate
+    return f"{gf.describe(filters_data)} · {identity.scope().label} · period {P} days"
+
+
+@callback(body_output("balance"), tip_output("balance"), *INPUTS)
+def balance_tiles(filters_data, _version):
+    """Total AR, overdue, customers over limit, unapplied credits."""
+    from dashboard.metrics.ui_support import customers_with_limit, kpis
+
+    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    k = kpis(snap, as_of, P, filters, scope)
+    total, overdue = fmt.to_cents(k["total_ar"]), fmt.to_cents(k["overdue_ar"])
+    share = fmt.pct(overdue * 100 / total if total else None)
+    limited = customers_with_limit(snap, filters, scope)
+    money = lambda v: fmt.money(v, cur)  # noqa: E731
+    bodies = {
+        "total_ar": tile_body(money(k["total_ar"]), f"{fmt.number(k['customers_with_balance'])} customers with a balance"),
+        "overdue_ar": tile_body(money(k["overdue_ar"]), f"{share} of AR · {fmt.number(k['customers_overdue'])} customers"),
+        "over_limit": tile_body(fmt.number(k["customers_over_limit"]), f"of {fmt.number(limited)} customers with a limit"),
+        "unapplied": tile_body(money(k["unapplied_credits"]), "payments and credit notes not yet applied"),
+    }
+    tips = {
+        "total_ar": f"Total AR = Σ positive open balances at {as_of} = {money(k['total_ar'])} "
+                    f"(not due {money(k['not_due_ar'])} + overdue {money(k['overdue_ar'])}).",
+        "overdue_ar": f"Overdue = open balances with due date before {as_of} = {money(k['overdue_ar'])} "
+                      f"= {share} of total AR {money(k['total_ar'])}.",
+        "over_limit": f"Customers over limit = count of customers with a credit limit > 0 whose open balance "
+                      f"exceeds it = {k['customers_over_limit']} (of {limited} with a limit).",
+        "unapplied": f"Unapplied credits = payments dated ≤ {as_of} not yet allocated + credit notes without an "
+                     f"invoice = {money(k['unapplied_credits'])}.",
+    }
+    return _ordered(bodies), _ordered_tips(tips)
+
+
+@callback(body_output("speed"), tip_output("speed"), *INPUTS)
+def speed_tiles(filters_data, _version):
+    """DSO (with the change against the previous period), CEI, turnover, best possible DSO / ADD."""
+    from dashboard.metrics.ui_support import kpi_inputs, kpis, previous_as_of
+
+    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    k = kpis(snap, as_of, P, filters, scope)
+    prev_day = previous_as_of(as_of, P)
+    prev = kpis(snap, prev_day, P, filters, scope)
+    extra = kpi_inputs(snap, as_of, P, filters, scope)
+    money = lambda v: fmt.money(v, cur)  # noqa: E731
+    ar_start, ar_year, sales_year = extra["ar_start_cents"], extra["ar_year_ago_cents"], extra["sales_year_cents"]
+    delta = delta_badge(k["dso"], prev["dso"], lower_is_better=True)
+    bodies = {
+        "dso": tile_body(fmt.days(k["dso"]), [delta, f" vs {fmt.ratio(prev['dso'], '', 1)} at {prev_day:%d %b}"] if delta else
+                         f"previous period: {fmt.days(prev['dso'])}"),
+        "cei": tile_body(fmt.pct(k["cei"]), f"previous period: {fmt.pct(prev['cei'])}"),
+        "turnover": tile_body(fmt.ratio(k["ar_turnover"], "×"), "credit sales of 365 days / average AR"),
+        "best_dso": tile_body(f"{fmt.ratio(k['best_possible_dso'], '', 1)} / {fmt.ratio(k['add'], '', 1)} days",
+                              "best possible DSO / average days delinquent"),
+    }
+    tips = {
+        "dso": f"DSO = total AR / credit sales × P = {money(k['total_ar'])} / {money(k['credit_sales'])} × {P} "
+               f"= {fmt.days(k['dso'])}. ▲ is worse (slower), ▼ better, against the period ending {prev_day} "
+               f"({fmt.days(prev['dso'])}).",
+        "cei": f"CEI = (AR at start + credit sales − AR at end) / (AR at start + credit sales − current AR at end) × 100 "
+               f"= ({money(ar_start)} + {money(k['credit_sales'])} − {money(k['total_ar'])}) / ({money(ar_start)} + "
+               f"{money(k['credit_sales'])} − {money(k['not_due_ar'])}) × 100 = {fmt.pct(k['cei'])}.",
+        "turnover": f"AR turnover = credit sales in 365 days / ((AR 365 days ago + AR now) / 2) = {money(sales_year)} / "
+                    f"(({money(ar_year)} + {money(k['total_ar'])}) / 2) = {fmt.ratio(k['ar_turnover'], '×')}.",
+        "best_dso": f"Best possible DSO = not-due AR / credit sales × P = {money(k['not_due_ar'])} / "
+                    f"{money(k['credit_sales'])} × {P} = {fmt.days(k['best_possible_dso'])}; ADD = DSO − best possible "
+                    f"DSO = {fmt.days(k['add'])}.",
+    }
+    return _ordered(bodies), _ordered_tips(tips)
+
+
+@callback(body_output("month"), tip_output("month"), *INPUTS)
+def month_tiles(filters_data, _version):
+    """Credit sales and collections month to date."""
+    from dashboard.metrics.ui_support import month_to_date
+
+    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    m = month_to_date(snap, as_of, filters, scope)
+    since = f"{m['month_start']:%d %b} – {as_of:%d %b %Y}"
+    bodies = {
+        "sales_mtd": tile_body(fmt.money(m["credit_sales_cents"], cur), since),
+        "collections_mtd": tile_body(fmt.money(m["collections_cents"], cur), since),
+    }
+    tips = {
+        "sales_mtd": f"Sales this month = Σ invoices less credit notes issued {m['month_start']} to {as_of} "
+                     f"= {fmt.money(m['credit_sales_cents'], cur)}.",
+        "collections_mtd": f"Collections this month = Σ payments dated {m['month_start']} to {as_of} "
+                           f"= {fmt.money(m['collections_cents'], cur)}.",
+    }
+    return _ordered(bodies), _ordered_tips(tips)
+
+
+@callback(Output("rh-aging-short", "figure"), Output("rh-aging-long", "figure"), *INPUTS)
+def aging_donuts(filters_data, _version):
+    """One donut per terms group on the chosen aging basis."""
+    from dashboard.metrics.ui_support import aging_by_terms_group
+
+    snap, as_of, basis, filters, scope, cur = _context(filters_data)
+    frame = aging_by_terms_group(snap, as_of, filters, scope, basis)
+    return (aging_fig.aging_donut(frame, "short", basis, cur), aging_fig.aging_donut(frame, "long", basis, cur))
+
+
+@callback(Output("rh-top-debtors", "figure"), *INPUTS)
+def top_debtors(filters_data, _version):
+    """The ten largest open balances."""
+    from dashboard.metrics.ui_support import kpis
+
+    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    return debtors_fig.top_debtors_bar(kpis(snap, as_of, P, filters, scope)["top_debtors"], cur)
+
+
+@callback(Output("rh-sales-collections", "figure"), Output("rh-dso-trend", "figure"), *INPUTS)
+def trend_charts(filters_data, _version):
+    """Twelve months of sales vs collections and of DSO (one trend computation feeds both)."""
+    from dashboard.metrics.ui_support import monthly_trend
+
+    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    trend = monthly_trend(snap, as_of, 12, P, filters, scope)
+    return trends_fig.sales_collections(trend, cur), trends_fig.dso_trend(trend, P, cur)
+
+
+def _risk_card(row: dict, cur: str, query: str) -> dcc.Link:
+    reason = row["reason"]
+    if row["priority"] == 1 or row["priority"] == 4:
+        detail = f"{fmt.money(int(row['amount_cents']), cur)} of {fmt.money(int(row['credit_limit_cents']), cur)} limit ({fmt.pct(row['utilization_pct'], 0)})"
+    elif row["priority"] == 2:
+        detail = f"{fmt.money(int(row['overdue_90_plus_cents']), cur)} 90+ days overdue"
+    else:
+        detail = f"{fmt.money(int(row['overdue_60_plus_cents']), cur)} 61–90 days overdue"
+    return dcc.Link(
+        [
+            html.Div([html.Span(row["customer_name"], className="ar-risk-name"),
+                      html.Span(row["customer_id"], className="ar-risk-id")], className="d-flex justify-content-between gap-2"),
+            html.Div([html.Span(reason, className=f"ar-risk-reason ar-risk-p{row['priority']}"), html.Span(detail, className="ar-risk-detail")],
+                     className="d-flex justify-content-between gap-2 flex-wrap"),
+            html.Div(f"Balance {fmt.money(int(row['amount_cents']), cur)} · {row['terms']}", className="ar-risk-sub"),
+        ],
+        href=f"/customers/{row['customer_id']}{query}",
+        className=f"ar-risk-card ar-risk-border-p{row['priority']}",
+    )
+
+
+@callback(Output("rh-at-risk", "children"), *INPUTS)
+def at_risk(filters_data, _version):
+    """At-risk cards in the Retailer order; each opens Account 360."""
+    from dashboard.metrics.ui_support import at_risk_accounts
+
+    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    table = at_risk_accounts(snap, as_of, filters, scope)
+    if table.empty:
+        return html.Div("No account is at risk on these filters.", className="text-muted p-3 ar-empty")
+    query = (filters_data or {}).get("query") or ""
+    counts = table["priority"].value_counts().to_dict()
+    summary = " · ".join(f"{counts.get(p, 0)} {label.lower()}" for p, label in
+                         ((1, "Over limit"), (2, "90+ overdue"), (3, "60+ overdue"), (4, "Above 90 % of limit")))
+    cards = [_risk_card(row, cur, query) for row in table.head(AT_RISK_CARDS).to_dict("records")]
+    more = html.Div(
+        [
+            html.Span(f"{len(table):,} at-risk accounts: {summary}.", className="me-2"),
+            dbc.Button("Show all", id=drill.trigger_id("at_risk", "At-risk accounts"), n_clicks=0, color="link",
+                       size="sm", className="p-0 align-baseline"),
+        ],
+        className="small text-muted mb-2",
+    )
+    return [more, html.Div(cards, className="ar-risk-grid")]
+
+
+# ---- drill-downs from chart clicks ---------------------------------------------------------------
+
+
+def _click(click_data) -> dict | None:
+    if not click_data or not click_data.get("points"):
+        return None
+    return click_data["points"][0]
+
+
+@callback(
+    Output("drill-request", "data", allow_duplicate=True),
+    Input("rh-aging-short", "clickData"),
+    Input("rh-aging-long", "clickData"),
+    Input("rh-top-debtors", "clickData"),
+    Input("rh-sales-collections", "clickData"),
+    Input("rh-dso-trend", "clickData"),
+    State("filters", "data"),
+    prevent_initial_call=True,
+)
+def chart_drill(short, long_, debtors, sales, dso, filters_data):
+    """Translate a chart click into a drill request (slice, bar or point -> the rows behind it)."""
+    trigger = ctx.triggered_id
+    point = _click({"rh-aging-short": short, "rh-aging-long": long_, "rh-top-debtors": debtors,
+                    "rh-sales-collections": sales, "rh-dso-trend": dso}.get(trigger))
+    if point is None or "customdata" not in point:
+        raise PreventUpdate
+    data = point["customdata"]
+    _as_of, basis, _filters = gf.parse(filters_data)
+    if trigger in ("rh-aging-short", "rh-aging-long"):
+        bucket, amount, group = data[0], data[1], data[2]
+        label = aging_fig.bucket_labels(basis).get(bucket, bucket)
+        key = "aging_transaction" if basis == "transaction" else "aging_due"
+        return drill.request(key, f"Aging {label} · {aging_fig.GROUP_TITLES[group]} · {amount}", bucket=bucket,
+                             terms_group_name=group)
+    if trigger == "rh-top-debtors":
+        return drill.request("total_ar", f"Open invoices of {data[1]} · {data[2]}", customer_id=data[0])
+    if trigger == "rh-sales-collections":
+        key, month, amount = data
+        what = "Credit sales" if key == "month_sales" else "Collections"
+        return drill.request(key, f"{what} · {trends_fig.month_label(month)} · {amount}", month=month)
+    key, month, amount, end = data
+    return drill.request("ar_at", f"Open invoices at {end} · {amount}", month=month)
