@@ -70,14 +70,15 @@ def round_cents(numerator: np.ndarray, denominator: int) -> np.ndarray:
     return np.sign(num) * q
 
 
-def _cache(snap: Snapshot) -> dict:
+def analytics_cache(snap: Snapshot) -> dict:
+    """Per-snapshot cache of date-independent arrays derived by the analytics modules."""
     with snap.lock:
         return snap.__dict__.setdefault("_analytics_cache", {})
 
 
 def first_payment_day(snap: Snapshot) -> np.ndarray:
     """Per invoice: the date of the first payment allocated to it (NO_DATE if none), from the applications."""
-    cache = _cache(snap)
+    cache = analytics_cache(snap)
     if "first_pay" not in cache:
         first = np.full(len(snap.inv_ids), NO_DATE, dtype=np.int32)
         m = snap.app_kind == KIND_PAYMENT
@@ -92,7 +93,7 @@ def first_payment_day(snap: Snapshot) -> np.ndarray:
 
 def first_invoice_day(snap: Snapshot) -> np.ndarray:
     """Per customer: the issue date of its first invoice (NO_DATE if none)."""
-    cache = _cache(snap)
+    cache = analytics_cache(snap)
     if "first_invoice" not in cache:
         first = np.full(snap.n_customers, NO_DATE, dtype=np.int64)
         known = snap.inv_cust >= 0
@@ -103,7 +104,7 @@ def first_invoice_day(snap: Snapshot) -> np.ndarray:
 
 def invoice_rank(snap: Snapshot) -> np.ndarray:
     """Per invoice: its rank in invoice_id order (a numeric tie-breaker that sorts like the ids)."""
-    cache = _cache(snap)
+    cache = analytics_cache(snap)
     if "inv_rank" not in cache:
         rank = np.empty(len(snap.inv_ids), dtype=np.int64)
         rank[np.argsort(snap.inv_ids, kind="stable")] = np.arange(len(snap.inv_ids))
@@ -121,13 +122,21 @@ def take_sorted(frame: pd.DataFrame, *keys: np.ndarray) -> pd.DataFrame:
 
 def dispute_record_flags(snap: Snapshot) -> np.ndarray:
     """Per invoice: True when the disputes table holds any row for it."""
-    cache = _cache(snap)
+    cache = analytics_cache(snap)
     if "dispute_rows" not in cache:
         has = np.zeros(len(snap.inv_ids), dtype=bool)
         inv = snap.disputes["inv"].to_numpy(dtype=np.int64) if len(snap.disputes) else np.array([], dtype=np.int64)
         has[inv[inv >= 0]] = True
         cache["dispute_rows"] = has
     return cache["dispute_rows"]
+
+
+def flag_only_disputes(snap: Snapshot) -> np.ndarray:
+    """Per invoice: flagged `disputed` on import but with no row in the disputes table."""
+    cache = analytics_cache(snap)
+    if "flag_only" not in cache:
+        cache["flag_only"] = snap.disputed & ~dispute_record_flags(snap)
+    return cache["flag_only"]
 
 
 def dispute_status(frame: pd.DataFrame) -> np.ndarray:
@@ -139,7 +148,7 @@ def dispute_status(frame: pd.DataFrame) -> np.ndarray:
 
 def _dispute_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
     """The disputes frame as arrays: inv, opened, resolved, litigation flag, resolved-without-date flag."""
-    cache = _cache(snap)
+    cache = analytics_cache(snap)
     if "dispute_arrays" not in cache:
         frame = snap.disputes
         status = dispute_status(frame)
@@ -178,8 +187,7 @@ def dispute_state(snap: Snapshot, day: int) -> np.ndarray:
         rows = open_dispute_rows(snap, day)
         code = np.where(a["litigation"], DISPUTE_LITIGATION, DISPUTE_OPEN).astype(np.int8)
         np.maximum.at(state, a["inv"][rows], code[rows])
-    flagged = snap.disputed & ~dispute_record_flags(snap) & (state == DISPUTE_NONE)
-    state[flagged] = DISPUTE_OPEN
+    state[flag_only_disputes(snap) & (state == DISPUTE_NONE)] = DISPUTE_OPEN
     return state
 
 
@@ -224,7 +232,10 @@ def payment_delay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int =
     n = snap.n_customers
     w_c = np.bincount(cust, weights=weight, minlength=n)
     d_c = np.bincount(cust, weights=weight * delay, minlength=n)
-    seg_codes, seg_of_cust = np.unique(snap.segment.astype(str), return_inverse=True)
+    cache = analytics_cache(snap)
+    if "segment_codes" not in cache:
+        cache["segment_codes"] = np.unique(snap.segment.astype(str), return_inverse=True)
+    seg_codes, seg_of_cust = cache["segment_codes"]
     w_s = np.bincount(seg_of_cust[cust], weights=weight, minlength=len(seg_codes))
     d_s = np.bincount(seg_of_cust[cust], weights=weight * delay, minlength=len(seg_codes))
     with np.errstate(divide="ignore", invalid="ignore"):

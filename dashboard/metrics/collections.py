@@ -18,6 +18,7 @@ from dashboard.metrics.behaviour import (
     DISPUTE_LITIGATION,
     DISPUTE_NONE,
     DISPUTE_OPEN,
+    analytics_cache,
     customer_columns,
     dispute_state,
     dispute_status,
@@ -75,6 +76,7 @@ ACTIONS = (
     "REMIND - Send overdue reminder",
     "NONE - Not yet due",
 )
+ACTION_LABELS = np.array(ACTIONS, dtype=object)
 
 
 # ---------------------------------------------------------------- outstanding composition
@@ -100,7 +102,8 @@ def outstanding_composition(
     idx = composition_index(snap, items)
     amounts = sum_by(idx, items.balance, len(COMPONENTS))
     counts = np.bincount(idx, minlength=len(COMPONENTS))
-    customers = [len(np.unique(items.cust[idx == k])) for k in range(len(COMPONENTS))]
+    pairs = np.unique(idx.astype(np.int64) * snap.n_customers + items.cust)
+    customers = np.bincount(pairs // max(snap.n_customers, 1), minlength=len(COMPONENTS)).tolist()
     unapplied = unapplied_by_customer(sel, day)
     return pd.DataFrame(
         {
@@ -127,6 +130,11 @@ def _selected_rows(frame: pd.DataFrame, sel: Selection) -> np.ndarray:
 def _month_key(days: np.ndarray) -> np.ndarray:
     """'YYYY-MM' of each day number."""
     return np.datetime_as_string(np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]"), unit="M").astype(object)
+
+
+def _month_number(days: np.ndarray) -> np.ndarray:
+    """Months since January 1970 of each day number."""
+    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
 
 
 def _month_frame(as_of: dt.date, months: int) -> pd.DataFrame:
@@ -224,16 +232,18 @@ def promise_adherence(
     amount = rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
     status = promise_status(snap, inv, promised, day)
     window = (promised >= first) & (promised <= day)
-    df = pd.DataFrame({"month": _month_key(promised[window]), "status": status[window], "amount": amount[window]})
-    counts = df.pivot_table(index="month", columns="status", values="amount", aggfunc="count", fill_value=0)
-    sums = df.pivot_table(index="month", columns="status", values="amount", aggfunc="sum", fill_value=0)
+    month = _month_number(promised[window]) - _month_number(np.array([first]))[0]
+    code = np.select([status[window] == "kept", status[window] == "broken"], [0, 1], default=2)
+    k = len(spans)
+    counts = np.bincount(month * 3 + code, minlength=3 * k).reshape(k, 3)
+    sums = sum_by(month * 3 + code, amount[window], 3 * k).reshape(k, 3)
     by_month = spans.copy()
-    for name in ("kept", "broken", "pending"):
-        by_month[name] = by_month["month"].map(counts[name] if name in counts else {}).fillna(0).astype(np.int64)
-    by_month["promises"] = by_month["kept"] + by_month["broken"] + by_month["pending"]
-    by_month["kept_pct"] = percent(by_month["kept"].to_numpy(), (by_month["kept"] + by_month["broken"]).to_numpy())
-    for name in ("kept", "broken"):
-        by_month[f"{name}_amount_cents"] = by_month["month"].map(sums[name] if name in sums else {}).fillna(0).astype(np.int64)
+    for j, name in enumerate(("kept", "broken", "pending")):
+        by_month[name] = counts[:, j]
+    by_month["promises"] = counts.sum(axis=1)
+    by_month["kept_pct"] = percent(counts[:, 0], counts[:, 0] + counts[:, 1])
+    by_month["kept_amount_cents"] = sums[:, 0]
+    by_month["broken_amount_cents"] = sums[:, 1]
     broken = window & (status == "broken")
     cust = snap.inv_cust[inv[broken]]
     broken_rows = pd.DataFrame(
@@ -279,43 +289,50 @@ def group_codes(snap: Snapshot, by: str) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), names
 
 
-def _activity_keys(snap: Snapshot, sel: Selection, day: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted (customer << 32 | date) keys of selected customers' activities dated on or before day."""
-    frame = snap.activities
-    if not len(frame):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    cust = frame["cust"].to_numpy(dtype=np.int64)
-    date = frame["date"].to_numpy(dtype=np.int64)
-    m = (cust >= 0) & (date <= day)
-    m[m] = sel.cust_mask[cust[m]]
-    keys = np.sort((cust[m] << 32) | (date[m] & 0xFFFFFFFF))
-    return keys, keys & 0xFFFFFFFF
+def activity_keys(snap: Snapshot) -> np.ndarray:
+    """Every activity with a known customer as a sorted (customer << 32 | date) key (cached per snapshot)."""
+    cache = analytics_cache(snap)
+    if "activity_keys" not in cache:
+        frame = snap.activities
+        if len(frame):
+            cust = frame["cust"].to_numpy(dtype=np.int64)
+            date = frame["date"].to_numpy(dtype=np.int64)
+            known = (cust >= 0) & (date != NO_DATE)
+            keys = np.sort((cust[known] << 32) | (date[known] & 0xFFFFFFFF))
+        else:
+            keys = np.zeros(0, dtype=np.int64)
+        cache["activity_keys"] = keys
+    return cache["activity_keys"]
 
 
-def last_activity(snap: Snapshot, sel: Selection, day: int) -> np.ndarray:
-    """Per customer: the day of its latest activity on or before day (-1 when none)."""
-    keys, dates = _activity_keys(snap, sel, day)
-    last = np.full(snap.n_customers, -1, dtype=np.int64)
-    if len(keys):
-        cust = keys >> 32
-        ends = np.r_[np.flatnonzero(cust[1:] != cust[:-1]), len(keys) - 1]
-        last[cust[ends]] = dates[ends]
-    return last
-
-
-def first_activity_from(snap: Snapshot, sel: Selection, cust: np.ndarray, start: np.ndarray, day: int) -> np.ndarray:
-    """Per (customer, start day): the first activity of the customer dated in [start, day]; -1 when none."""
-    keys, dates = _activity_keys(snap, sel, day)
+def last_activity(snap: Snapshot, cust: np.ndarray, day: int) -> np.ndarray:
+    """For each customer position in cust: the day of its latest activity on or before day (-1 when none)."""
+    keys = activity_keys(snap)
     out = np.full(len(cust), -1, dtype=np.int64)
     if not len(keys) or not len(cust):
         return out
-    probe = (cust.astype(np.int64) << 32) | (start.astype(np.int64) & 0xFFFFFFFF)
-    pos = np.searchsorted(keys, probe, side="left")
-    ok = pos < len(keys)
-    hit = np.zeros(len(cust), dtype=bool)
-    hit[ok] = (keys[pos[ok]] >> 32) == cust[ok]
-    out[hit] = dates[pos[hit]]
+    c = np.asarray(cust, dtype=np.int64)
+    pos = np.searchsorted(keys, (c << 32) | (day & 0xFFFFFFFF), side="right") - 1
+    ok = pos >= 0
+    hit = np.zeros(len(c), dtype=bool)
+    hit[ok] = (keys[pos[ok]] >> 32) == c[ok]
+    out[hit] = keys[pos[hit]] & 0xFFFFFFFF
     return out
+
+
+def first_activity_from(snap: Snapshot, cust: np.ndarray, start: np.ndarray, day: int) -> np.ndarray:
+    """Per (customer, start day): the day of the customer's first activity dated in [start, day]; -1 when none."""
+    keys = activity_keys(snap)
+    out = np.full(len(cust), -1, dtype=np.int64)
+    if not len(keys) or not len(cust):
+        return out
+    c = np.asarray(cust, dtype=np.int64)
+    pos = np.searchsorted(keys, (c << 32) | (np.asarray(start, dtype=np.int64) & 0xFFFFFFFF), side="left")
+    ok = pos < len(keys)
+    found = np.zeros(len(c), dtype=bool)
+    found[ok] = (keys[pos[ok]] >> 32) == c[ok]
+    dates = np.where(found, keys[np.minimum(pos, len(keys) - 1)] & 0xFFFFFFFF, -1)
+    return np.where(found & (dates <= day), dates, out)
 
 
 def collections_activity(
@@ -353,7 +370,7 @@ def _coverage(snap: Snapshot, sel: Selection, day: int, by: str, window: int, co
     items = open_items(sel, day)
     overdue = snap.due[items.inv] < day
     cust, bal = items.cust[overdue], items.balance[overdue]
-    covered = last_activity(snap, sel, day)[cust] > day - window
+    covered = last_activity(snap, cust, day) > day - window
     g, k = codes[cust], len(names)
     owing = np.unique(cust)
     owing_cov = np.unique(cust[covered])
@@ -379,7 +396,7 @@ def _latency(snap: Snapshot, sel: Selection, day: int, by: str, window: int, cod
     m = (due >= day - window) & (due <= day - 1) & (snap.issue[inv] <= due) & (snap.settle[inv].astype(np.int64) > due)
     inv, due = inv[m], due[m]
     cust = snap.inv_cust[inv]
-    first = first_activity_from(snap, sel, cust, due, day)
+    first = first_activity_from(snap, cust, due, day)
     contacted = first >= 0
     latency = (first - due)[contacted]
     g, k = codes[cust], len(names)
@@ -443,8 +460,8 @@ def risk_score(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, bro
     return np.minimum(np.floor(points + 0.5), 100).astype(np.int64)
 
 
-def next_action(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, promise: np.ndarray) -> np.ndarray:
-    """The first matching action of ACTIONS (litigation, dispute, broken promise, pending promise, 90+, 60+, 30+, over limit, overdue, else none)."""
+def next_action_code(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, promise: np.ndarray) -> np.ndarray:
+    """Index into ACTIONS of the first matching rule (see next_action)."""
     return np.select(
         [
             dispute == DISPUTE_LITIGATION,
@@ -457,9 +474,14 @@ def next_action(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, pr
             over_limit,
             dpd > 0,
         ],
-        list(ACTIONS[:-1]),
-        default=ACTIONS[-1],
-    ).astype(object)
+        np.arange(len(ACTIONS) - 1),
+        default=len(ACTIONS) - 1,
+    )
+
+
+def next_action(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, promise: np.ndarray) -> np.ndarray:
+    """The first matching action of ACTIONS (litigation, dispute, broken promise, pending promise, 90+, 60+, 30+, over limit, overdue, else none)."""
+    return ACTION_LABELS[next_action_code(dpd, dispute, over_limit, promise)]
 
 
 def _invoice_promises(snap: Snapshot, inv: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
@@ -494,40 +516,42 @@ def _open_rows(snap: Snapshot, sel: Selection, day: int) -> dict:
     dispute = dispute_state(snap, day)[inv]
     promise, promised = _invoice_promises(snap, inv, day)
     hot = (dpd > HOTLIST_DPD) | (dispute != DISPUTE_NONE) | over
-    status = np.select([dispute != DISPUTE_NONE, dpd > 0], ["disputed", "overdue"], default="open").astype(object)
     return {
         "inv": inv, "cust": cust, "balance": bal, "dpd": dpd, "dispute": dispute, "over": over,
-        "promise": promise, "promised": promised, "hot": hot, "status": status,
-        "score": risk_score(dpd, dispute, over, promise == "broken", bal),
-        "action": next_action(dpd, dispute, over, promise),
+        "promise": promise, "promised": promised, "hot": hot,
     }
 
 
+STATUS_LABELS = np.array(["open", "overdue", "disputed"], dtype=object)
+DISPUTE_LABELS = np.array(["", "dispute", "litigation"], dtype=object)
+
+
 def _open_frame(snap: Snapshot, rows: dict, keep: np.ndarray) -> pd.DataFrame:
-    inv, cust = rows["inv"][keep], rows["cust"][keep]
+    r = {k: v[keep] for k, v in rows.items()}
+    inv, dpd, dispute, n = r["inv"], r["dpd"], r["dispute"], int(keep.sum())
     return pd.DataFrame(
         {
             "invoice_id": snap.inv_ids[inv],
-            **customer_columns(snap, cust),
+            **customer_columns(snap, r["cust"]),
             "issue_date": to_dates(snap.issue[inv]),
             "due_date": to_dates(snap.due[inv]),
             "amount_cents": snap.amount[inv],
-            "balance_cents": rows["balance"][keep],
-            "days_past_due": np.maximum(rows["dpd"][keep], 0),
-            "status": rows["status"][keep],
-            "dispute": np.array(["", "dispute", "litigation"], dtype=object)[rows["dispute"][keep]],
-            "customer_over_limit": rows["over"][keep],
-            "promise": rows["promise"][keep],
-            "promised_date": to_dates(rows["promised"][keep]),
-            "risk_score": rows["score"][keep],
-            "next_action": rows["action"][keep],
-            "settled_on": np.full(int(keep.sum()), None, dtype=object),
-            "settled_by": np.full(int(keep.sum()), "", dtype=object),
-            "tab": np.where(rows["hot"][keep], "hotlist", "current").astype(object),
+            "balance_cents": r["balance"],
+            "days_past_due": np.maximum(dpd, 0),
+            "status": STATUS_LABELS[np.where(dispute != DISPUTE_NONE, 2, np.where(dpd > 0, 1, 0))],
+            "dispute": DISPUTE_LABELS[dispute],
+            "customer_over_limit": r["over"],
+            "promise": r["promise"],
+            "promised_date": to_dates(r["promised"]),
+            "risk_score": risk_score(dpd, dispute, r["over"], r["promise"] == "broken", r["balance"]),
+            "next_action": next_action(dpd, dispute, r["over"], r["promise"]),
+            "settled_on": np.full(n, None, dtype=object),
+            "settled_by": np.full(n, "", dtype=object),
+            "tab": np.where(r["hot"], "hotlist", "current").astype(object),
             "_due": snap.due[inv].astype(np.int64),
-            "_settle": np.zeros(len(inv), dtype=np.int64),
+            "_settle": np.zeros(n, dtype=np.int64),
             "_rank": invoice_rank(snap)[inv],
-            "_tab": np.where(rows["hot"][keep], 0, 1),
+            "_tab": np.where(r["hot"], 0, 1),
         }
     )
 
