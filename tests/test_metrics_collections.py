@@ -356,3 +356,30 @@ def test_workspace_filters_and_pulse(db_url):
     assert pulse["owner_coverage_pct"] == 40.86
     rep = workspace_pulse(snap, D, scope=Scope(sales_rep_ids=frozenset({"R1"})))
     assert rep["open_exposure_cents"] == 120_000 and rep["owner_coverage_pct"] == 100.0
+
+
+# ---------------------------------------------------------------- every analytics function on an empty ledger
+
+
+def test_every_analytics_function_handles_an_empty_ledger(db_url):
+    from dashboard.metrics import credit, forecast, reliability, value
+
+    add_ledger(db_url, customers=[{"customer_id": "A"}])
+    snap = get_snapshot(db_url)
+    for frame in (
+        credit.credit_utilization(snap, D),
+        reliability.payment_reliability(snap, D),
+        value.customer_value(snap, D),
+        forecast.forecast_invoices(snap, D),
+        invoice_workspace(snap, D, tab="all"),
+    ):
+        assert len(frame) == 0
+    assert int(forecast.behaviour_forecast(snap, D)["expected_cents"].sum()) == 0
+    assert int(forecast.due_date_forecast(snap, D)["amount_cents"].sum()) == 0
+    assert forecast.forecast_backtest(snap, [D], as_of=D)["overall"]["wape_behaviour"] is None
+    assert int(outstanding_composition(snap, D)["amount_cents"].sum()) == 0
+    assert dispute_cycle_time(snap, D)["summary"]["resolved"] == 0
+    assert promise_adherence(snap, D)["summary"]["kept_pct"] is None
+    coverage = collections_activity(snap, D)["coverage"]  # A has no segment: "(none)", then "All"
+    assert coverage["segment"].tolist() == ["(none)", "All"] and coverage["overdue_cents"].tolist() == [0, 0]
+    assert workspace_pulse(snap, D)["owner_coverage_pct"] is None

@@ -19,7 +19,6 @@ from dashboard.metrics.behaviour import (
     invoice_rank,
     payment_delay,
     round2,
-    take_sorted,
     to_dates,
 )
 from dashboard.metrics.filters import Filters, Scope
@@ -159,30 +158,31 @@ def forecast_invoices(
     sel = select(snap, filters, scope)
     day = to_day(as_of)
     plan = _Plan(snap, sel, day)
-    inv = plan.inv
-    disputed = plan.state != DISPUTE_NONE
-    expected = np.where(disputed | (plan.rest <= 0), NO_DATE, plan.expected)
-    frame = pd.DataFrame(
+    o = np.lexsort((invoice_rank(snap)[plan.inv], plan.due))  # earliest due first, then invoice id
+    inv, due, state, rest = plan.inv[o], plan.due[o], plan.state[o], plan.rest[o]
+    disputed = state != DISPUTE_NONE
+    expected = np.where(disputed | (rest <= 0), NO_DATE, plan.expected[o])
+    week = pd.array(np.where(expected != NO_DATE, week_of(expected, day), 0), dtype="Int64")
+    week[expected == NO_DATE] = pd.NA
+    return pd.DataFrame(
         {
             "invoice_id": snap.inv_ids[inv],
-            **customer_columns(snap, plan.cust),
-            "due_date": to_dates(snap.due[inv]),
-            "balance_cents": plan.balance,
-            "days_until_due": plan.due - day,
-            "due_bucket": np.array(DUE_BUCKETS, dtype=object)[due_bucket_index(plan.due - day)],
-            "dispute": DISPUTE_LABELS[plan.state],
-            "delay_days": round2(plan.delay),
-            "delay_basis": np.array(BASES, dtype=object)[plan.basis],
+            **customer_columns(snap, plan.cust[o]),
+            "due_date": to_dates(due),
+            "balance_cents": plan.balance[o],
+            "days_until_due": due - day,
+            "due_bucket": np.array(DUE_BUCKETS, dtype=object)[due_bucket_index(due - day)],
+            "dispute": DISPUTE_LABELS[state],
+            "delay_days": round2(plan.delay[o]),
+            "delay_basis": np.array(BASES, dtype=object)[plan.basis[o]],
             "expected_date": to_dates(expected),
-            "expected_week": pd.array(np.where(expected != NO_DATE, week_of(expected, day), 0), dtype="Int64"),
-            "expected_cents": np.where(disputed, 0, plan.rest),
-            "promise_id": plan.promise_id,
-            "promised_date": to_dates(plan.promise_day),
-            "promised_cents": plan.promised,
+            "expected_week": week,
+            "expected_cents": np.where(disputed, 0, rest),
+            "promise_id": plan.promise_id[o],
+            "promised_date": to_dates(plan.promise_day[o]),
+            "promised_cents": plan.promised[o],
         }
     )
-    frame.loc[expected == NO_DATE, "expected_week"] = pd.NA
-    return take_sorted(frame, plan.due, invoice_rank(snap)[inv])
 
 
 def default_backtest_dates(as_of: dt.date, count: int = 6, horizon_weeks: int = HORIZON_WEEKS, step_days: int = 28) -> list[dt.date]:
