@@ -47,6 +47,16 @@ ORDER = ("invoice_id", "payment_id", "id", "type", "customer_name", "customer_id
          "overdue_90_plus_cents", "amount_cents")
 
 
+# Drill keys a page adds for itself: key -> (rows(snap, key, as_of, period_days, filters, scope, **params)
+# returning a frame in reading order whose amount_cents sums to the figure, column labels).
+PAGE_DRILLS: dict[str, tuple] = {}
+
+
+def register_drill(key: str, rows, labels: dict[str, str] | None = None) -> None:
+    """Let a page add a drill key of its own (its rows function applies the scope it is given)."""
+    PAGE_DRILLS[key] = (rows, dict(labels or {}))
+
+
 def trigger_id(key: str, title: str, **params: str) -> dict:
     """Id for a clickable element that opens the drill-down of (key, params)."""
     spec = {"key": key, "title": title, **{k: v for k, v in params.items() if v is not None}}
@@ -77,7 +87,7 @@ def _clean_request(req: dict | None) -> tuple[str, str, dict] | None:
     """(key, title, params) from browser data, or None when malformed (never trusted for scope)."""
     from dashboard.metrics.ui_support import all_drill_keys
 
-    if not isinstance(req, dict) or req.get("key") not in all_drill_keys():
+    if not isinstance(req, dict) or (req.get("key") not in all_drill_keys() and req.get("key") not in PAGE_DRILLS):
         return None
     raw = req.get("params") if isinstance(req.get("params"), dict) else {}
     params = {k: str(raw[k])[:200] for k in PARAMS if isinstance(raw.get(k), str | int)}
@@ -102,16 +112,21 @@ def drill_source(data: dict) -> grid.GridFrame | None:
     as_of, _basis, filters = gf.parse((data or {}).get("filters"))
     scope = identity.scope()
     snap = get_snapshot()
+    page = PAGE_DRILLS.get(key)
     try:
-        frame = drill_any(snap, key, as_of, gf.PERIOD_DAYS, filters, scope, **params)
+        if page is not None:
+            frame = page[0](snap, key, as_of, gf.PERIOD_DAYS, filters, scope, **params)
+        else:
+            frame = drill_any(snap, key, as_of, gf.PERIOD_DAYS, filters, scope, **params)
     except ValueError:
         return None
     currency = currency_for(snap, filters, scope, fmt.default_currency())
     label = AMOUNT_LABELS.get(key, "Open balance")
     stamp = f"{title} | {gf.describe(data.get('filters'))} | scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
     date_field = next((c for c in ("issue_date", "date", "settled_on") if c in frame.columns), None)
-    return grid.GridFrame(ordered(frame), currency=currency, date_field=date_field, file_name=f"drill-{key}",
-                          labels={"amount_cents": label}, stamp=stamp)
+    labels = {"amount_cents": label} if page is None else {"amount_cents": "Amount", **page[1]}
+    return grid.GridFrame(ordered(frame) if page is None else frame, currency=currency, date_field=date_field,
+                          file_name=f"drill-{key}", labels=labels, stamp=stamp)
 
 
 grid.register_source(GRID, drill_source)

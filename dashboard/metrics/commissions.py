@@ -1,0 +1,481 @@
+"""Commission analytics (concept section 5): accrued, paid, rate, reps, trend, groups, risk, cash basis.
+
+Pure functions of (snapshot, as-of D, period P, filters, scope). Money is int64 cents; every drill
+table has an `amount_cents` column whose rows sum exactly to the figure it explains. The rules
+(docs/commissions.md repeats them):
+
+Which commission rows count (`in_view`)
+    * A row with an invoice counts when the invoice's customer is selected by the filters inside
+      the scope (the same customers as every AR figure).
+    * A row with no (known) invoice counts only when no customer-attribute filter other than the
+      sales rep is set, and the scope is unrestricted or lists the row's rep.
+    * When the scope lists reps, the row's own sales_rep_id must be one of them (a rep sees only
+      their own commissions, a manager their group's); the sales-rep filter likewise keeps only
+      that rep's rows.
+
+Dates
+    * A row is earned on `earned_date`. It is paid on its settlement date when `settled` is true;
+      settled with no settlement date, or a settlement date before the earned date, counts as
+      paid on the earned date. An unsettled row is never paid, whatever its settlement date says.
+    * Accrued at D: earned <= D and not paid by D (so backdating reproduces the liability then).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from dashboard.data.ledger_load import NO_DATE
+from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.kpis import DUE_EDGES, month_start
+from dashboard.metrics.ledger import open_balances, select
+from dashboard.metrics.numbers import ratio, ratio_array
+from dashboard.metrics.snapshot import Snapshot, from_day, sum_by, to_day
+
+NO_GROUP = "No group"
+TOP_REPS = 10
+OVERDUE_AT_RISK_DAYS = int(DUE_EDGES[-1])  # more than 90 days past due: the "90+" aging bucket
+RISK_WRITTEN_OFF, RISK_DISPUTED, RISK_OVERDUE = 1, 2, 3
+RISK_REASONS = {RISK_WRITTEN_OFF: "written off", RISK_DISPUTED: "disputed", RISK_OVERDUE: "90+ days overdue"}
+
+FORMULAS = {
+    "accrued": "Accrued = Σ commission earned on or before D and not paid by D (unsettled, or settled after D)",
+    "paid_mtd": "Paid this month = Σ commission settled from the 1st of D's month to D",
+    "avg_rate": "Average rate = commission earned in (D − P, D] / credit sales in (D − P, D] × 100",
+    "at_risk": ("At risk = Σ accrued commission on invoices that at D are written off (a write-off dated ≤ D), "
+                "disputed (a dispute open at D, or the disputed flag while the invoice is open) or more than "
+                "90 days past due"),
+    "cash": ("On cash collected = Σ commission × (part of its invoice paid by payments in (D − P, D]) / invoice "
+             "amount, rounded half away from zero on the running total"),
+    "invoiced": "On invoices issued = Σ commission on invoices issued in (D − P, D]",
+}
+
+
+# ---- the commission rows as arrays ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rows:
+    """snap.commissions as numpy arrays (positions match the frame's rows)."""
+
+    commission_id: np.ndarray
+    rep: np.ndarray
+    group: np.ndarray
+    earned: np.ndarray  # int64 day
+    paid: np.ndarray  # int64 day the row counts as paid; NO_DATE when unsettled
+    amount: np.ndarray  # int64 cents
+    inv: np.ndarray  # invoice position or -1
+    cust: np.ndarray  # customer position or -1
+    rate: np.ndarray  # float (as imported), NaN when missing
+
+    def __len__(self) -> int:
+        return len(self.amount)
+
+
+def _text(series: pd.Series) -> np.ndarray:
+    return series.astype(object).where(series.notna(), "").astype(str).to_numpy(dtype=object)
+
+
+def rows(snap: Snapshot) -> Rows:
+    """The commission rows of the snapshot as arrays (built once per snapshot)."""
+    key = ("commissions", "rows")
+    with snap.lock:
+        found = snap.cache.get(key)
+    if found is not None:
+        return found
+    frame = snap.commissions
+    earned = frame["earned_date"].to_numpy(dtype=np.int64)
+    settlement = frame["settlement_date"].to_numpy(dtype=np.int64)
+    settled = frame["settled"].to_numpy(dtype=bool)
+    paid_on = np.where(settlement == NO_DATE, earned, np.maximum(settlement, earned))
+    built = Rows(
+        commission_id=_text(frame["commission_id"]),
+        rep=_text(frame["sales_rep_id"]),
+        group=_text(frame["group_name"]),
+        earned=earned,
+        paid=np.where(settled, paid_on, NO_DATE).astype(np.int64),
+        amount=frame["amount_cents"].to_numpy(dtype=np.int64),
+        inv=frame["inv"].to_numpy(dtype=np.int64),
+        cust=frame["cust"].to_numpy(dtype=np.int64),
+        rate=pd.to_numeric(frame["rate"], errors="coerce").to_numpy(dtype=np.float64),
+    )
+    with snap.lock:
+        snap.cache[key] = built
+    return built
+
+
+def in_view(snap: Snapshot, filters: Filters | None = None, scope: Scope | None = None) -> np.ndarray:
+    """Boolean mask over the commission rows that count for (filters, scope); see the module rules."""
+    filters = filters or Filters()
+    scope = scope or Scope.everyone()
+    r = rows(snap)
+    sel = select(snap, filters, scope)
+    attached = r.cust >= 0
+    mask = np.zeros(len(r), dtype=bool)
+    mask[attached] = sel.cust_mask[r.cust[attached]]
+    attribute_filter = any((filters.segment, filters.region, filters.tier, filters.terms_group))
+    if not attribute_filter:
+        if scope.unrestricted:
+            mask |= ~attached
+        elif scope.sales_rep_ids is not None:
+            mask |= ~attached & np.isin(r.rep, list(scope.sales_rep_ids))
+    if scope.sales_rep_ids is not None:
+        mask &= np.isin(r.rep, list(scope.sales_rep_ids))
+    if filters.sales_rep:
+        mask &= r.rep == filters.sales_rep
+    return mask
+
+
+def accrued_mask(r: Rows, day: int) -> np.ndarray:
+    """Rows accrued (earned and not yet paid) at the end of day."""
+    return (r.earned <= day) & (r.paid > day)
+
+
+def earned_mask(r: Rows, start: int, end: int) -> np.ndarray:
+    """Rows earned in the days (start, end]."""
+    return (r.earned > start) & (r.earned <= end)
+
+
+def paid_mask(r: Rows, start: int, end: int) -> np.ndarray:
+    """Rows paid in the days (start, end]."""
+    return (r.paid > start) & (r.paid <= end)
+
+
+# ---- tiles ------------------------------------------------------------------------------------
+
+
+def tiles(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
+          scope: Scope | None = None) -> dict:
+    """The tile figures with their live inputs (cents, counts, days and a rate rounded to 2 places)."""
+    r = rows(snap)
+    view = in_view(snap, filters, scope)
+    d, p = to_day(as_of), period_days
+    first = month_start(as_of)
+    accrued = view & accrued_mask(r, d)
+    paid = view & paid_mask(r, to_day(first) - 1, d)
+    earned = view & earned_mask(r, d - p, d)
+    sel = select(snap, filters, scope)
+    sales = sel.between(sel.cum_sales, d - p, d)
+    earned_cents = int(r.amount[earned].sum())
+    risk = at_risk_rows(snap, as_of, filters, scope)
+    flows = cash_and_invoiced(snap, as_of, period_days, filters, scope)
+    return {
+        "as_of": as_of,
+        "period_days": p,
+        "period_start": from_day(d - p + 1),
+        "month_start": first,
+        "accrued_cents": int(r.amount[accrued].sum()),
+        "accrued_rows": int(accrued.sum()),
+        "accrued_reps": len(set(r.rep[accrued])),
+        "paid_mtd_cents": int(r.amount[paid].sum()),
+        "paid_mtd_rows": int(paid.sum()),
+        "earned_cents": earned_cents,
+        "earned_rows": int(earned.sum()),
+        "sales_cents": int(sales),
+        "avg_rate_pct": ratio(earned_cents, sales, 100),
+        "at_risk_cents": int(risk["amount_cents"].sum()),
+        "at_risk_rows": len(risk),
+        "cash_cents": int(flows["cash_cents"].sum()),
+        "invoiced_cents": int(flows["invoiced_cents"].sum()),
+        "collected_cents": int(flows["collected_cents"].sum()),
+        "formulas": FORMULAS,
+    }
+
+
+# ---- drill-down rows ----------------------------------------------------------------------------
+
+DRILL_KEYS = (
+    "commissions_accrued", "commissions_paid_mtd", "commissions_earned", "commissions_month_earned",
+    "commissions_month_paid", "commissions_group", "commissions_at_risk", "commissions_cash",
+    "commissions_invoiced",
+)
+
+
+def _rep_names(snap: Snapshot) -> dict[str, str]:
+    reps = snap.reps
+    if not len(reps):
+        return {}
+    return dict(zip(reps["sales_rep_id"].astype(str), reps["name"].astype(object).where(reps["name"].notna(), ""), strict=True))
+
+
+def _days_to_dates(days: np.ndarray) -> list:
+    return [None if v == NO_DATE else from_day(int(v)) for v in days]
+
+
+def row_frame(snap: Snapshot, pick: np.ndarray, amount: np.ndarray | None = None,
+              extra: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Commission rows at positions pick (plus extra columns), by earned date, the figure's amount last."""
+    r = rows(snap)
+    names = _rep_names(snap)
+    inv, cust = r.inv[pick], r.cust[pick]
+    has_inv, has_cust = inv >= 0, cust >= 0
+    frame = pd.DataFrame(
+        {
+            "commission_id": r.commission_id[pick],
+            "sales_rep_id": r.rep[pick],
+            "rep_name": [names.get(x, "") for x in r.rep[pick]],
+            "group_name": [g or NO_GROUP for g in r.group[pick]],
+            "invoice_id": np.where(has_inv, snap.inv_ids[np.maximum(inv, 0)] if len(snap.inv_ids) else "", ""),
+            "customer_name": np.where(has_cust, snap.cust_name[np.maximum(cust, 0)] if snap.n_customers else "", ""),
+            "customer_id": np.where(has_cust, snap.cust_ids[np.maximum(cust, 0)] if snap.n_customers else "", ""),
+            "date": _days_to_dates(r.earned[pick]),
+            "settled_on": _days_to_dates(r.paid[pick]),
+            "rate": r.rate[pick],
+            **(extra or {}),
+            "amount_cents": r.amount[pick] if amount is None else amount,
+        }
+    )
+    return frame.sort_values(["date", "commission_id"], ignore_index=True, kind="stable")
+
+
+def drill(snap: Snapshot, key: str, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
+          scope: Scope | None = None, month: str | None = None, group: str | None = None) -> pd.DataFrame:
+    """The commission rows behind a figure; amount_cents sums to it (ValueError for an unknown key)."""
+    r = rows(snap)
+    view = in_view(snap, filters, scope)
+    d, p = to_day(as_of), period_days
+    if key == "commissions_accrued":
+        return row_frame(snap, np.flatnonzero(view & accrued_mask(r, d)))
+    if key == "commissions_paid_mtd":
+        return row_frame(snap, np.flatnonzero(view & paid_mask(r, to_day(month_start(as_of)) - 1, d)))
+    if key == "commissions_earned":
+        return row_frame(snap, np.flatnonzero(view & earned_mask(r, d - p, d)))
+    if key in ("commissions_month_earned", "commissions_month_paid"):
+        start, end = month_bounds(month, as_of)
+        test = earned_mask if key == "commissions_month_earned" else paid_mask
+        return row_frame(snap, np.flatnonzero(view & test(r, to_day(start) - 1, to_day(end))))
+    if key == "commissions_group":
+        wanted = "" if group in (None, NO_GROUP) else group
+        return row_frame(snap, np.flatnonzero(view & earned_mask(r, d - p, d) & (r.group == wanted)))
+    if key == "commissions_at_risk":
+        return at_risk_rows(snap, as_of, filters, scope)
+    if key in ("commissions_cash", "commissions_invoiced"):
+        return cash_rows(snap, as_of, period_days, filters, scope, cash=key == "commissions_cash")
+    raise ValueError(f"unknown figure: {key!r}")
+
+
+def month_bounds(month: str | None, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """(first day, last day) of a "YYYY-MM" month, cut at as_of (ValueError when malformed or later)."""
+    try:
+        year, number = (int(part) for part in str(month).split("-"))
+        start = dt.date(year, number, 1)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not a month: {month!r}") from exc
+    nxt = dt.date(year + (number == 12), number % 12 + 1, 1)
+    end = min(nxt - dt.timedelta(days=1), as_of)
+    if end < start:
+        raise ValueError(f"month {month} is after the as-of date")
+    return start, end
+
+
+# ---- charts -------------------------------------------------------------------------------------
+
+
+def _by_rep(snap: Snapshot, reps: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Exact per-rep sums of each cents column (reps as labels), with names and groups."""
+    names = _rep_names(snap)
+    groups = rows(snap)
+    group_of = dict(zip(groups.rep, groups.group, strict=True))
+    ids, index = np.unique(reps.astype(str), return_inverse=True) if len(reps) else (np.array([], dtype=object), np.zeros(0, dtype=np.int64))
+    out = {"sales_rep_id": ids.astype(object), "rep_name": [names.get(i, i) or i for i in ids],
+           "group_name": [group_of.get(i, "") or NO_GROUP for i in ids]}
+    for name, values in columns.items():
+        out[name] = sum_by(index, values, len(ids))
+    return pd.DataFrame(out)
+
+
+def top_reps(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None,
+             limit: int = TOP_REPS) -> pd.DataFrame:
+    """Reps by accrued commission at as_of, largest first (ties by id); only positive balances."""
+    r = rows(snap)
+    pick = in_view(snap, filters, scope) & accrued_mask(r, to_day(as_of))
+    frame = _by_rep(snap, r.rep[pick], {"accrued_cents": r.amount[pick], "rows": np.ones(int(pick.sum()), dtype=np.int64)})
+    frame = frame[frame["accrued_cents"] > 0]
+    return frame.sort_values(["accrued_cents", "sales_rep_id"], ascending=[False, True], ignore_index=True).head(limit)
+
+
+def monthly(snap: Snapshot, as_of: dt.date, months: int = 12, filters: Filters | None = None,
+            scope: Scope | None = None) -> pd.DataFrame:
+    """Per calendar month (the last one cut at as_of): commission earned, paid, and unpaid at month end."""
+    r = rows(snap)
+    view = in_view(snap, filters, scope)
+    amount, earned, paid = r.amount[view], r.earned[view], r.paid[view]
+    out = []
+    end = as_of
+    spans = []
+    for _ in range(months):
+        start = month_start(end)
+        spans.append((start, end))
+        end = start - dt.timedelta(days=1)
+    for start, end in reversed(spans):
+        s, e = to_day(start) - 1, to_day(end)
+        out.append(
+            {
+                "month": start.strftime("%Y-%m"),
+                "month_end": end,
+                "earned_cents": int(amount[(earned > s) & (earned <= e)].sum()),
+                "paid_cents": int(amount[(paid > s) & (paid <= e)].sum()),
+                "unpaid_cents": int(amount[(earned <= e) & (paid > e)].sum()),
+            }
+        )
+    return pd.DataFrame(out, columns=["month", "month_end", "earned_cents", "paid_cents", "unpaid_cents"])
+
+
+def by_group(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
+             scope: Scope | None = None) -> pd.DataFrame:
+    """Commission earned in (D - P, D] per sales group, with its share of the total (%, 2 places)."""
+    r = rows(snap)
+    d = to_day(as_of)
+    pick = in_view(snap, filters, scope) & earned_mask(r, d - period_days, d)
+    groups = r.group[pick].astype(str)
+    names, index = np.unique(groups, return_inverse=True) if len(groups) else (np.array([], dtype=object), np.zeros(0, dtype=np.int64))
+    earned = sum_by(index, r.amount[pick], len(names))
+    total = int(earned.sum())
+    frame = pd.DataFrame({"group_name": [n or NO_GROUP for n in names], "earned_cents": earned,
+                          "rows": np.bincount(index, minlength=len(names)) if len(names) else np.zeros(0, dtype=np.int64)})
+    frame["share_pct"] = [ratio(int(v), total, 100) for v in earned]
+    return frame.sort_values(["earned_cents", "group_name"], ascending=[False, True], ignore_index=True)
+
+
+# ---- beyond the concept: commission at risk ----------------------------------------------------
+
+
+def risk_reason(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
+    """Per invoice position (-1 allowed): 1 written off, 2 disputed, 3 more than 90 days past due, 0 none.
+
+    Written off: a write-off on the invoice dated <= day. Disputed: a dispute on it open at day
+    (dashboard.metrics.behaviour.open_dispute_rows), or its disputed flag (import, no dispute rows)
+    while it still has an open balance. Overdue: an open balance and day - due_date > 90. The first
+    reason in that order wins, so each commission row is counted once.
+    """
+    from dashboard.metrics.behaviour import flag_only_disputes, open_dispute_rows
+
+    n = len(snap.inv_ids)
+    valid = inv >= 0
+    safe = np.where(valid, inv, 0)
+    written = np.zeros(n, dtype=bool)
+    wo = (snap.wo_inv >= 0) & (snap.wo_date <= day)
+    written[snap.wo_inv[wo]] = True
+    disputed = np.zeros(n, dtype=bool)
+    if len(snap.disputes):
+        open_rows = open_dispute_rows(snap, day)
+        disputed[snap.disputes["inv"].to_numpy(dtype=np.int64)[open_rows]] = True
+    balance = np.zeros(len(inv), dtype=np.int64)
+    if valid.any():
+        balance[valid] = open_balances(snap, safe[valid], day)
+    is_open = balance > 0
+    flagged = flag_only_disputes(snap)[safe] & is_open if n else np.zeros(len(inv), dtype=bool)
+    overdue = is_open & (day - snap.due[safe].astype(np.int64) > OVERDUE_AT_RISK_DAYS) if n else is_open
+    reason = np.select([written[safe], disputed[safe] | flagged, overdue],
+                       [RISK_WRITTEN_OFF, RISK_DISPUTED, RISK_OVERDUE], default=0) if n else np.zeros(len(inv), dtype=np.int64)
+    return np.where(valid, reason, 0)
+
+
+def _at_risk(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None) -> tuple[np.ndarray, np.ndarray]:
+    """(positions of the rows accrued at D, the risk reason of each)."""
+    r = rows(snap)
+    d = to_day(as_of)
+    pick = np.flatnonzero(in_view(snap, filters, scope) & accrued_mask(r, d))
+    return pick, risk_reason(snap, r.inv[pick], d)
+
+
+def at_risk_rows(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+    """Accrued commission rows whose invoice is at risk at as_of, with the reason."""
+    pick, reason = _at_risk(snap, as_of, filters, scope)
+    chosen = reason > 0
+    labels = np.array([RISK_REASONS[int(x)] for x in reason[chosen]], dtype=object)
+    return row_frame(snap, pick[chosen], extra={"reason": labels})
+
+
+def at_risk_by_rep(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+    """Per rep with accrued commission: accrued, at risk by reason, total at risk and its share (%)."""
+    r = rows(snap)
+    pick, reason = _at_risk(snap, as_of, filters, scope)
+    amount = r.amount[pick]
+    frame = _by_rep(
+        snap,
+        r.rep[pick],
+        {
+            "accrued_cents": amount,
+            "written_off_cents": np.where(reason == RISK_WRITTEN_OFF, amount, 0),
+            "disputed_cents": np.where(reason == RISK_DISPUTED, amount, 0),
+            "overdue_90_cents": np.where(reason == RISK_OVERDUE, amount, 0),
+            "at_risk_cents": np.where(reason > 0, amount, 0),
+        },
+    )
+    frame["at_risk_pct"] = ratio_array(frame["at_risk_cents"].to_numpy(), frame["accrued_cents"].to_numpy())
+    frame = frame[(frame["accrued_cents"] != 0) | (frame["at_risk_cents"] != 0)]
+    return frame.sort_values(["at_risk_cents", "accrued_cents", "sales_rep_id"], ascending=[False, False, True],
+                             ignore_index=True)
+
+
+# ---- beyond the concept: commission on cash collected vs on invoices issued ------------------
+
+
+def paid_by_payments(snap: Snapshot, day: int) -> np.ndarray:
+    """Per invoice: payment allocations dated <= day (allocation date, else the payment's)."""
+    keep = (snap.alloc_inv >= 0) & (snap.alloc_date <= day)
+    return sum_by(snap.alloc_inv[keep], snap.alloc_amount[keep], len(snap.inv_ids))
+
+
+def prorate(commission: np.ndarray, paid: np.ndarray, invoice: np.ndarray) -> np.ndarray:
+    """commission x paid / invoice per row, rounded half away from zero, exactly (invoice > 0)."""
+    big = (np.abs(commission).max(initial=0) * np.abs(paid).max(initial=0)) >= 2**62
+    c, a, n = (x.astype(object) if big else x.astype(np.int64) for x in (commission, paid, invoice))
+    num = c * a
+    sign = np.where(num < 0, -1, 1)
+    magnitude = (2 * np.abs(num) + n) // (2 * n)
+    return (sign * magnitude).astype(np.int64)
+
+
+def _cash_parts(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters | None, scope: Scope | None) -> dict:
+    """Per row in view: commission on cash collected in the period and on invoices issued in it."""
+    r = rows(snap)
+    d, p = to_day(as_of), period_days
+    view = np.flatnonzero(in_view(snap, filters, scope) & (r.inv >= 0))
+    inv = r.inv[view]
+    invoice = snap.amount[inv]
+    issued = (snap.issue[inv] > d - p) & (snap.issue[inv] <= d)
+    positive = invoice > 0
+    cash = np.zeros(len(view), dtype=np.int64)
+    collected = np.zeros(len(view), dtype=np.int64)
+    if positive.any():
+        ip, cp, amt = inv[positive], r.amount[view][positive], invoice[positive]
+        upto_end = np.clip(paid_by_payments(snap, d)[ip], 0, amt)
+        upto_start = np.clip(paid_by_payments(snap, d - p)[ip], 0, amt)
+        cash[positive] = prorate(cp, upto_end, amt) - prorate(cp, upto_start, amt)
+        collected[positive] = upto_end - upto_start
+    return {"pick": view, "cash": cash, "collected": collected, "invoiced": np.where(issued, r.amount[view], 0),
+            "issued": issued}
+
+
+def cash_and_invoiced(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
+                      scope: Scope | None = None) -> pd.DataFrame:
+    """Per rep: commission on invoices issued in (D - P, D] beside commission on the cash collected then."""
+    r = rows(snap)
+    parts = _cash_parts(snap, as_of, period_days, filters, scope)
+    pick = parts["pick"]
+    frame = _by_rep(snap, r.rep[pick], {"invoiced_cents": parts["invoiced"], "cash_cents": parts["cash"],
+                                        "collected_cents": parts["collected"]})
+    frame["difference_cents"] = frame["cash_cents"] - frame["invoiced_cents"]
+    frame = frame[(frame["invoiced_cents"] != 0) | (frame["cash_cents"] != 0)]
+    return frame.sort_values(["invoiced_cents", "cash_cents", "sales_rep_id"], ascending=[False, False, True],
+                             ignore_index=True)
+
+
+def cash_rows(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
+              scope: Scope | None = None, cash: bool = True) -> pd.DataFrame:
+    """Rows behind commission on cash collected (cash=True) or on invoices issued in the period."""
+    parts = _cash_parts(snap, as_of, period_days, filters, scope)
+    r = rows(snap)
+    keep = parts["cash"] != 0 if cash else parts["issued"]
+    pick = parts["pick"][keep]
+    inv = r.inv[pick]
+    extra = {"invoice_amount_cents": snap.amount[inv]}
+    if cash:
+        extra["collected_cents"] = parts["collected"][keep]
+        extra["commission_cents"] = r.amount[pick]
+    return row_frame(snap, pick, parts["cash"][keep] if cash else parts["invoiced"][keep], extra)
