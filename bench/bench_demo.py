@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['backend']:<11} total   {total:7.1f} s   generate + load, {verdict} the {TARGET_SECONDS:.0f} s target"
         )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory {peak:,.0f} MB")
     if len(results) == 2:
         print(f"postgresql/sqlite load ratio {results[1]['load'] / results[0]['load']:.2f}")
     return 0

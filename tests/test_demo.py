@@ -459,6 +459,21 @@ def test_feature_present(name):
     assert small_features()[name]
 
 
+ODD_SIZES = [(1, 1, 0), (5, 3, 1), (1000, 10, 2), (4, 200, 3), (2, 5000, 6), (200, 3000, 5)]
+
+
+@pytest.mark.parametrize("customers,invoices,seed", ODD_SIZES)
+def test_invariants_hold_for_odd_sizes(customers, invoices, seed, monkeypatch):
+    """Tiny, lopsided and leap-day demos keep every structural invariant."""
+    today = dt.date(2024, 2, 29)
+    monkeypatch.setitem(globals(), "T", pd.Timestamp(today))
+    f = generate_demo(customers, invoices, seed, today)
+    assert (f["invoices"]["amount_cents"] > 0).sum() == invoices
+    for check in INVARIANTS:
+        if check is not check_realistic_ar:
+            check(f)
+
+
 def test_small_counts():
     """Invoice count as asked; credit notes come on top; dates end at today."""
     f = frames()

@@ -19,6 +19,7 @@ from dashboard.data.db import get_engine
 from dashboard.data.demo_generate import generate_demo
 from dashboard.data.demo_load import LOAD_ORDER, load_postgres, load_sqlite
 from dashboard.data.models import Customer, Invoice
+from dashboard.data.schema import init_db, is_initialised
 
 GENERATE_STEPS = ("customers", "invoices", "payments", "follow-up", "frames")
 
@@ -27,6 +28,8 @@ __all__ = ["generate_demo", "ledger_is_empty", "load_demo"]
 
 def ledger_is_empty(url: str | None = None) -> bool:
     """True when there are no customers and no invoices."""
+    if not is_initialised(url):
+        return True
     query = select(or_(exists().select_from(Customer), exists().select_from(Invoice)))
     with get_engine(url).connect() as conn:
         return not conn.execute(query).scalar()
@@ -87,6 +90,8 @@ def load_demo(
     if customers < 1 or invoices < 1:
         raise ValueError("customers and invoices must be positive")
     today = today or dt.date.today()
+    if not is_initialised(url):
+        init_db(url)
     t0 = time.perf_counter()
     frames = _generate(customers, invoices, seed, today, progress)
     t1 = time.perf_counter()

@@ -9,8 +9,8 @@ from dashboard.data.demo_entities import GROUP_RATE, Arrays, Ctx, choose
 
 KIND_PAYMENT, KIND_CREDIT, KIND_WRITE_OFF = 0, 1, 2
 PROMISE_LATE_SHARE = 0.15  # of invoices paid 10+ days late
-PROMISE_KEPT_SHARE = 0.65
-PROMISE_OPEN_SHARE = 0.30  # of invoices still open 10+ days after due
+PROMISE_KEPT_SHARE = 0.80
+PROMISE_OPEN_SHARE = 0.25  # of invoices still open 10+ days after due
 COMMISSION_SETTLE_DAY = 14  # settled on the 15th of the month after the sale
 NO_LIMIT_SHARE = 0.15
 OVER_LIMIT_SHARE = 0.10

@@ -97,7 +97,7 @@ def _customers_frame(cust: Arrays, reps: Arrays, limit: np.ndarray) -> pd.DataFr
 def _unapplied_credits(ctx: Ctx, cust: Arrays, n_invoices: int) -> Arrays:
     """Goodwill credits with no invoice: unapplied customer credit, issued in the last year."""
     rng, nc = ctx.rng, len(cust["id"])
-    m = max(2, round(UNAPPLIED_CREDIT_SHARE * n_invoices))
+    m = round(UNAPPLIED_CREDIT_SHARE * n_invoices)
     c = rng.choice(nc, size=m, p=cust["freq"] / cust["freq"].sum())
     low = np.maximum(np.maximum(cust["created"][c], ctx.today - 364) - ctx.start, 0)
     day = ctx.start + sample_days(rng, day_weights(ctx.start, ctx.today), low)

@@ -58,6 +58,12 @@ def _concat(parts: list[Arrays]) -> Arrays:
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+def _positive(batch: Arrays) -> Arrays:
+    """The rows of a batch with a positive amount."""
+    keep = batch["amount"] > 0
+    return {k: v[keep] for k, v in batch.items()}
+
+
 def _base_days(ctx: Ctx, inv: Arrays, cust: Arrays) -> np.ndarray:
     """The day each invoice would be paid, from its customer's behaviour."""
     c = inv["cust"]
@@ -190,11 +196,11 @@ def plan_settlement(ctx: Ctx, inv: Arrays, cust: Arrays) -> dict[str, Arrays]:
         ]
         + dispute_events
     )
-    keep = events["amount"] > 0
+    write_offs = _concat([short_wo, bad_wo])
     return {
-        "events": {k: v[keep] for k, v in events.items()},
+        "events": _positive(events),
         "credits": _concat([credits, dispute_credits]),
-        "write_offs": _concat([short_wo, bad_wo]),
+        "write_offs": _positive(write_offs),  # nothing left to write off after a full credit
         "disputes": disputes,
     }
 
@@ -256,7 +262,7 @@ def build_payments(ctx: Ctx, inv: Arrays, cust: Arrays, events: Arrays) -> dict[
 def on_account_payments(ctx: Ctx, cust: Arrays, n_payments: int) -> Arrays:
     """A few recent payments received without any invoice reference (unapplied cash)."""
     rng = ctx.rng
-    m = max(2, round(ON_ACCOUNT_SHARE * n_payments))
+    m = round(ON_ACCOUNT_SHARE * n_payments)
     nc = len(cust["id"])
     c = rng.choice(nc, size=m, p=cust["freq"] / cust["freq"].sum())
     back = np.minimum(rng.exponential(45.0, m).astype(np.int64), ctx.span - 1)
