@@ -120,6 +120,48 @@ def take_sorted(frame: pd.DataFrame, *keys: np.ndarray) -> pd.DataFrame:
     return frame.take(order).reset_index(drop=True)
 
 
+def promise_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
+    """The promises as arrays sorted by (invoice, made_on, promise_id), cached per snapshot.
+
+    Keys: id, inv, cust, made, promised, amount (cents) and rank (position in promise_id order).
+    """
+    cache = analytics_cache(snap)
+    if "promises" not in cache:
+        frame = snap.promises
+        if len(frame):
+            ids = frame["promise_id"].astype(str).to_numpy(dtype=object)
+            rank = np.empty(len(ids), dtype=np.int64)
+            rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
+            inv = frame["inv"].to_numpy(dtype=np.int64)
+            made = frame["made_on"].to_numpy(dtype=np.int64)
+            order = np.lexsort((rank, made, inv))
+            arrays = {
+                "id": ids,
+                "inv": inv,
+                "cust": frame["cust"].to_numpy(dtype=np.int64),
+                "made": made,
+                "promised": frame["promised_date"].to_numpy(dtype=np.int64),
+                "amount": frame["amount_cents"].to_numpy(dtype=np.int64),
+                "rank": rank,
+            }
+            arrays = {k: v[order] for k, v in arrays.items()}
+        else:
+            empty = np.zeros(0, dtype=np.int64)
+            arrays = {"id": np.zeros(0, dtype=object), "inv": empty, "cust": empty, "made": empty, "promised": empty, "amount": empty, "rank": empty}
+        cache["promises"] = arrays
+    return cache["promises"]
+
+
+def latest_promises(snap: Snapshot, day: int) -> np.ndarray:
+    """Row numbers in promise_arrays of each invoice's latest promise made on or before day (ties: highest id)."""
+    p = promise_arrays(snap)
+    rows = np.flatnonzero((p["inv"] >= 0) & (p["made"] <= day))
+    if not len(rows):
+        return rows
+    inv = p["inv"][rows]
+    return rows[np.r_[inv[1:] != inv[:-1], True]]
+
+
 def dispute_record_flags(snap: Snapshot) -> np.ndarray:
     """Per invoice: True when the disputes table holds any row for it."""
     cache = analytics_cache(snap)

@@ -23,8 +23,10 @@ from dashboard.metrics.behaviour import (
     dispute_state,
     dispute_status,
     invoice_rank,
+    latest_promises,
     open_dispute_rows,
     percent,
+    promise_arrays,
     round2,
     take_sorted,
     to_dates,
@@ -207,11 +209,19 @@ def _open_disputes(snap: Snapshot, frame: pd.DataFrame, live: np.ndarray, day: i
 # ---------------------------------------------------------------- promises
 
 
-def promise_status(snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: int) -> np.ndarray:
-    """'kept' (invoice settled by the promised date, not by a write-off), 'broken' (date before D, not kept), else 'pending'."""
+PROMISE_STATES = np.array(["kept", "broken", "pending"], dtype=object)
+
+
+def promise_status_code(snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: int) -> np.ndarray:
+    """0 kept (invoice settled by the promised date, not by a write-off), 1 broken (date before D, not kept), 2 pending."""
     settle = snap.settle[inv].astype(np.int64)
     kept = (settle <= np.minimum(promised, day)) & (snap.settle_kind[inv] != KIND_WRITE_OFF)
-    return np.select([kept, promised < day], ["kept", "broken"], default="pending").astype(object)
+    return np.select([kept, promised < day], [0, 1], default=2)
+
+
+def promise_status(snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: int) -> np.ndarray:
+    """'kept', 'broken' or 'pending' at day (see promise_status_code)."""
+    return PROMISE_STATES[promise_status_code(snap, inv, promised, day)]
 
 
 def promise_adherence(
@@ -220,46 +230,44 @@ def promise_adherence(
     """Promises made on or before D by month of promised date (kept, broken, share kept) and the broken ones."""
     sel = select(snap, filters, scope)
     day = to_day(as_of)
-    frame = snap.promises
+    p = promise_arrays(snap)
     spans = _month_frame(as_of, months)
     first = to_day(spans["start"].iloc[0])
-    mine = _selected_rows(frame, sel)
-    if len(frame):
-        mine &= (frame["inv"].to_numpy() >= 0) & (frame["made_on"].to_numpy(dtype=np.int64) <= day)
-    rows = frame[mine] if len(frame) else frame
-    inv = rows["inv"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
-    promised = rows["promised_date"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
-    amount = rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
-    status = promise_status(snap, inv, promised, day)
+    mine = (p["inv"] >= 0) & (p["cust"] >= 0) & (p["made"] <= day)
+    mine[mine] = sel.cust_mask[p["cust"][mine]]
+    rows = np.flatnonzero(mine)
+    inv, promised, amount = p["inv"][rows], p["promised"][rows], p["amount"][rows]
+    code = promise_status_code(snap, inv, promised, day)
     window = (promised >= first) & (promised <= day)
     month = _month_number(promised[window]) - _month_number(np.array([first]))[0]
-    code = np.select([status[window] == "kept", status[window] == "broken"], [0, 1], default=2)
     k = len(spans)
-    counts = np.bincount(month * 3 + code, minlength=3 * k).reshape(k, 3)
-    sums = sum_by(month * 3 + code, amount[window], 3 * k).reshape(k, 3)
+    counts = np.bincount(month * 3 + code[window], minlength=3 * k).reshape(k, 3)
+    sums = sum_by(month * 3 + code[window], amount[window], 3 * k).reshape(k, 3)
     by_month = spans.copy()
-    for j, name in enumerate(("kept", "broken", "pending")):
-        by_month[name] = counts[:, j]
     by_month["promises"] = counts.sum(axis=1)
+    for j, name in enumerate(PROMISE_STATES):
+        by_month[name] = counts[:, j]
     by_month["kept_pct"] = percent(counts[:, 0], counts[:, 0] + counts[:, 1])
     by_month["kept_amount_cents"] = sums[:, 0]
     by_month["broken_amount_cents"] = sums[:, 1]
-    broken = window & (status == "broken")
-    cust = snap.inv_cust[inv[broken]]
+    broken = rows[window & (code == 1)]
+    b_inv, b_promised = p["inv"][broken], p["promised"][broken]
+    order = np.lexsort((p["rank"][broken], day - b_promised))  # most recently broken first
+    broken, b_inv, b_promised = broken[order], b_inv[order], b_promised[order]
     broken_rows = pd.DataFrame(
         {
-            "promise_id": rows["promise_id"].to_numpy(dtype=object)[broken] if len(rows) else np.zeros(0, dtype=object),
-            "invoice_id": snap.inv_ids[inv[broken]],
-            **customer_columns(snap, cust),
-            "made_on": to_dates(rows["made_on"].to_numpy(dtype=np.int64)[broken]) if len(rows) else np.zeros(0, dtype=object),
-            "promised_date": to_dates(promised[broken]),
-            "amount_cents": amount[broken],
-            "invoice_balance_cents": np.maximum(open_balances(snap, inv[broken], day), 0),
-            "days_since_promised": day - promised[broken],
+            "promise_id": p["id"][broken],
+            "invoice_id": snap.inv_ids[b_inv],
+            **customer_columns(snap, p["cust"][broken]),
+            "made_on": to_dates(p["made"][broken]),
+            "promised_date": to_dates(b_promised),
+            "amount_cents": p["amount"][broken],
+            "invoice_balance_cents": np.maximum(open_balances(snap, b_inv, day), 0),
+            "days_since_promised": day - b_promised,
         }
-    ).sort_values(["days_since_promised", "promise_id"], ascending=[True, True], ignore_index=True)
-    pending_all = status == "pending"
-    kept_n, broken_n = int((status[window] == "kept").sum()), int((status[window] == "broken").sum())
+    )
+    pending = code == 2
+    kept_n, broken_n = int(counts[:, 0].sum()), int(counts[:, 1].sum())
     return {
         "by_month": by_month[["month", "start", "end", "promises", "kept", "broken", "pending", "kept_pct", "kept_amount_cents", "broken_amount_cents"]],
         "broken": broken_rows,
@@ -267,8 +275,8 @@ def promise_adherence(
             "kept": kept_n,
             "broken": broken_n,
             "kept_pct": float(percent(np.array([kept_n]), np.array([kept_n + broken_n]))[0]) if kept_n + broken_n else None,
-            "pending": int(pending_all.sum()),
-            "pending_amount_cents": int(amount[pending_all].sum()),
+            "pending": int(pending.sum()),
+            "pending_amount_cents": int(amount[pending].sum()),
         },
     }
 
@@ -488,25 +496,22 @@ def _invoice_promises(snap: Snapshot, inv: np.ndarray, day: int) -> tuple[np.nda
     """Per open invoice at day: the latest promise made on or before day, 'pending' (date >= day) or 'broken'; and its date."""
     state = np.full(len(inv), "", dtype=object)
     when = np.full(len(inv), NO_DATE, dtype=np.int64)
-    frame = snap.promises
-    if not len(frame) or not len(inv):
+    rows = latest_promises(snap, day)
+    if not len(rows) or not len(inv):
         return state, when
+    p = promise_arrays(snap)
     pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
     pos[inv] = np.arange(len(inv))
-    p_inv = frame["inv"].to_numpy(dtype=np.int64)
-    made = frame["made_on"].to_numpy(dtype=np.int64)
-    ok = (p_inv >= 0) & (made <= day)
-    ok[ok] = pos[p_inv[ok]] >= 0
-    rows = frame.loc[ok, ["promise_id", "inv", "made_on", "promised_date"]].sort_values(["inv", "made_on", "promise_id"])
-    rows = rows.drop_duplicates("inv", keep="last")
-    at = pos[rows["inv"].to_numpy(dtype=np.int64)]
-    promised = rows["promised_date"].to_numpy(dtype=np.int64)
+    rows = rows[pos[p["inv"][rows]] >= 0]
+    at = pos[p["inv"][rows]]
+    promised = p["promised"][rows]
     state[at] = np.where(promised >= day, "pending", "broken")
     when[at] = promised
     return state, when
 
 
-def _open_rows(snap: Snapshot, sel: Selection, day: int) -> dict:
+def _open_rows(snap: Snapshot, sel: Selection, day: int, detail: bool = True) -> dict:
+    """Arrays of the invoices open at day: balance, days past due, dispute, over limit, hot; with detail also promises."""
     items = open_items(sel, day)
     inv, bal, cust = items.inv, items.balance, items.cust
     balances = customer_balances(items, snap)
@@ -514,21 +519,50 @@ def _open_rows(snap: Snapshot, sel: Selection, day: int) -> dict:
     over = ((limit > 0) & (balances > limit))[cust]
     dpd = day - snap.due[inv].astype(np.int64)
     dispute = dispute_state(snap, day)[inv]
-    promise, promised = _invoice_promises(snap, inv, day)
     hot = (dpd > HOTLIST_DPD) | (dispute != DISPUTE_NONE) | over
+    rows = {"inv": inv, "cust": cust, "balance": bal, "dpd": dpd, "dispute": dispute, "over": over, "hot": hot}
+    if detail:
+        rows["promise"], rows["promised"] = _invoice_promises(snap, inv, day)
+    return rows
+
+
+STATUS_LABELS = np.array(STATUSES, dtype=object)  # open, overdue, disputed, paid
+DISPUTE_LABELS = np.array(["", "dispute", "litigation"], dtype=object)
+TAB_LABELS = np.array(WORKSPACE_TABS, dtype=object)
+
+
+def _open_part(snap: Snapshot, rows: dict, keep: np.ndarray) -> dict:
+    r = {k: v[keep] for k, v in rows.items()}
+    dpd, dispute, n = r["dpd"], r["dispute"], int(keep.sum())
     return {
-        "inv": inv, "cust": cust, "balance": bal, "dpd": dpd, "dispute": dispute, "over": over,
-        "promise": promise, "promised": promised, "hot": hot,
+        "inv": r["inv"], "cust": r["cust"], "balance": r["balance"], "dpd": np.maximum(dpd, 0),
+        "status": np.where(dispute != DISPUTE_NONE, 2, np.where(dpd > 0, 1, 0)),
+        "dispute": dispute, "over": r["over"], "promise": r["promise"], "promised": r["promised"],
+        "score": risk_score(dpd, dispute, r["over"], r["promise"] == "broken", r["balance"]),
+        "action": next_action_code(dpd, dispute, r["over"], r["promise"]),
+        "settle": np.full(n, NO_DATE, dtype=np.int64), "kind": np.full(n, 3, dtype=np.int64),
+        "tab": np.where(r["hot"], 0, 1),
     }
 
 
-STATUS_LABELS = np.array(["open", "overdue", "disputed"], dtype=object)
-DISPUTE_LABELS = np.array(["", "dispute", "litigation"], dtype=object)
+def _paid_part(snap: Snapshot, sel: Selection, day: int, window: int) -> dict:
+    inv = sel.inv[(sel.inv_settle > day - window) & (sel.inv_settle <= day)]
+    settle = snap.settle[inv].astype(np.int64)
+    kind = snap.settle_kind[inv].astype(np.int64)
+    n = len(inv)
+    zeros = np.zeros(n, dtype=np.int64)
+    return {
+        "inv": inv, "cust": snap.inv_cust[inv], "balance": zeros, "dpd": np.maximum(settle - snap.due[inv], 0),
+        "status": np.full(n, 3), "dispute": zeros, "over": np.zeros(n, dtype=bool),
+        "promise": np.full(n, "", dtype=object), "promised": np.full(n, NO_DATE, dtype=np.int64),
+        "score": zeros, "action": np.full(n, -1), "settle": settle, "kind": np.where(kind >= 0, kind, 3),
+        "tab": np.full(n, 2),
+    }
 
 
-def _open_frame(snap: Snapshot, rows: dict, keep: np.ndarray) -> pd.DataFrame:
-    r = {k: v[keep] for k, v in rows.items()}
-    inv, dpd, dispute, n = r["inv"], r["dpd"], r["dispute"], int(keep.sum())
+def _workspace_frame(snap: Snapshot, r: dict) -> pd.DataFrame:
+    inv = r["inv"]
+    action_labels = np.r_[ACTION_LABELS, np.array([""], dtype=object)]  # -1 (paid) -> ""
     return pd.DataFrame(
         {
             "invoice_id": snap.inv_ids[inv],
@@ -536,54 +570,18 @@ def _open_frame(snap: Snapshot, rows: dict, keep: np.ndarray) -> pd.DataFrame:
             "issue_date": to_dates(snap.issue[inv]),
             "due_date": to_dates(snap.due[inv]),
             "amount_cents": snap.amount[inv],
-            "balance_cents": r["balance"],
-            "days_past_due": np.maximum(dpd, 0),
-            "status": STATUS_LABELS[np.where(dispute != DISPUTE_NONE, 2, np.where(dpd > 0, 1, 0))],
-            "dispute": DISPUTE_LABELS[dispute],
-            "customer_over_limit": r["over"],
+            "balance_cents": r["balance"].astype(np.int64),
+            "days_past_due": r["dpd"].astype(np.int64),
+            "status": STATUS_LABELS[r["status"]],
+            "dispute": DISPUTE_LABELS[r["dispute"]],
+            "customer_over_limit": r["over"].astype(bool),
             "promise": r["promise"],
             "promised_date": to_dates(r["promised"]),
-            "risk_score": risk_score(dpd, dispute, r["over"], r["promise"] == "broken", r["balance"]),
-            "next_action": next_action(dpd, dispute, r["over"], r["promise"]),
-            "settled_on": np.full(n, None, dtype=object),
-            "settled_by": np.full(n, "", dtype=object),
-            "tab": np.where(r["hot"], "hotlist", "current").astype(object),
-            "_due": snap.due[inv].astype(np.int64),
-            "_settle": np.zeros(n, dtype=np.int64),
-            "_rank": invoice_rank(snap)[inv],
-            "_tab": np.where(r["hot"], 0, 1),
-        }
-    )
-
-
-def _paid_frame(snap: Snapshot, sel: Selection, day: int, window: int) -> pd.DataFrame:
-    inv = sel.inv[(sel.inv_settle > day - window) & (sel.inv_settle <= day)]
-    settle = snap.settle[inv].astype(np.int64)
-    kind = snap.settle_kind[inv]
-    n = len(inv)
-    return pd.DataFrame(
-        {
-            "invoice_id": snap.inv_ids[inv],
-            **customer_columns(snap, snap.inv_cust[inv]),
-            "issue_date": to_dates(snap.issue[inv]),
-            "due_date": to_dates(snap.due[inv]),
-            "amount_cents": snap.amount[inv],
-            "balance_cents": np.zeros(n, dtype=np.int64),
-            "days_past_due": np.maximum(settle - snap.due[inv], 0),
-            "status": np.full(n, "paid", dtype=object),
-            "dispute": np.full(n, "", dtype=object),
-            "customer_over_limit": np.zeros(n, dtype=bool),
-            "promise": np.full(n, "", dtype=object),
-            "promised_date": np.full(n, None, dtype=object),
-            "risk_score": np.zeros(n, dtype=np.int64),
-            "next_action": np.full(n, "", dtype=object),
-            "settled_on": to_dates(settle),
-            "settled_by": SETTLED_LABELS[np.where(kind >= 0, kind, 3)],
-            "tab": np.full(n, "paid", dtype=object),
-            "_due": snap.due[inv].astype(np.int64),
-            "_settle": settle,
-            "_rank": invoice_rank(snap)[inv],
-            "_tab": np.full(n, 2),
+            "risk_score": r["score"].astype(np.int64),
+            "next_action": action_labels[r["action"]],
+            "settled_on": to_dates(r["settle"]),
+            "settled_by": SETTLED_LABELS[r["kind"]],
+            "tab": TAB_LABELS[r["tab"]],
         }
     )
 
@@ -608,45 +606,50 @@ def invoice_workspace(
     """
     if tab not in (*WORKSPACE_TABS, "all"):
         raise ValueError(f"unknown tab: {tab!r}")
+    wanted = None
+    if status is not None:
+        wanted = {status} if isinstance(status, str) else set(status)
+        unknown = wanted - set(STATUSES)
+        if unknown:
+            raise ValueError(f"unknown status: {sorted(unknown)}")
     sel = select(snap, filters, scope)
     day = to_day(as_of)
     parts = []
     if tab in ("hotlist", "current", "all"):
         rows = _open_rows(snap, sel, day)
         keep = rows["hot"] if tab == "hotlist" else ~rows["hot"] if tab == "current" else np.ones(len(rows["inv"]), dtype=bool)
-        parts.append(_open_frame(snap, rows, keep))
+        parts.append(_open_part(snap, rows, keep))
     if tab in ("paid", "all"):
-        parts.append(_paid_frame(snap, sel, day, PAID_DAYS))
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    if status is not None:
-        wanted = {status} if isinstance(status, str) else set(status)
-        unknown = wanted - set(STATUSES)
-        if unknown:
-            raise ValueError(f"unknown status: {sorted(unknown)}")
-        frame = frame[frame["status"].isin(wanted)]
+        parts.append(_paid_part(snap, sel, day, PAID_DAYS))
+    r = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    mask = np.ones(len(r["inv"]), dtype=bool)
+    if wanted is not None:
+        mask &= np.isin(r["status"], [STATUSES.index(s) for s in wanted])
     if owner is not None:
-        frame = frame[frame["sales_rep_id"] == ("" if owner == NO_OWNER else owner)]
+        mask &= snap.cust_rep[r["cust"]] == ("" if owner == NO_OWNER else owner)
     if dpd_min is not None:
-        frame = frame[frame["days_past_due"] >= dpd_min]
+        mask &= r["dpd"] >= dpd_min
     if dpd_max is not None:
-        frame = frame[frame["days_past_due"] <= dpd_max]
-    col = {c: frame[c].to_numpy() for c in ("risk_score", "balance_cents", "_due", "_settle", "_rank", "_tab")}
+        mask &= r["dpd"] <= dpd_max
+    r = {k: v[mask] for k, v in r.items()}
+    rank = invoice_rank(snap)[r["inv"]]
+    due = snap.due[r["inv"]].astype(np.int64)
     if tab == "hotlist":
-        keys = (-col["risk_score"], -col["balance_cents"], col["_rank"])
+        order = np.lexsort((rank, -r["balance"], -r["score"]))
     elif tab == "current":
-        keys = (col["_due"], -col["balance_cents"], col["_rank"])
+        order = np.lexsort((rank, -r["balance"], due))
     elif tab == "paid":
-        keys = (-col["_settle"], col["_rank"])
+        order = np.lexsort((rank, -r["settle"]))
     else:
-        keys = (col["_tab"], -col["risk_score"], -col["_settle"], col["_rank"])
-    return take_sorted(frame, *keys).drop(columns=["_due", "_settle", "_rank", "_tab"])
+        order = np.lexsort((rank, -np.where(r["settle"] == NO_DATE, 0, r["settle"]), -r["score"], r["tab"]))
+    return _workspace_frame(snap, {k: v[order] for k, v in r.items()})
 
 
 def workspace_pulse(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> dict:
     """Portfolio pulse chips: hotlist exposure, due in the next 7 days, owner coverage of open exposure."""
     sel = select(snap, filters, scope)
     day = to_day(as_of)
-    rows = _open_rows(snap, sel, day)
+    rows = _open_rows(snap, sel, day, detail=False)
     bal = rows["balance"]
     until_due = -rows["dpd"]
     due_soon = (until_due >= 0) & (until_due <= DUE_SOON_DAYS)

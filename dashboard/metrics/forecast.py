@@ -17,7 +17,9 @@ from dashboard.metrics.behaviour import (
     customer_columns,
     dispute_state,
     invoice_rank,
+    latest_promises,
     payment_delay,
+    promise_arrays,
     round2,
     to_dates,
 )
@@ -86,25 +88,18 @@ class _Plan:
         self.rest = self.balance - self.promised
 
     def _promises(self, snap: Snapshot, day: int) -> None:
-        frame = snap.promises
-        if not len(frame) or not len(self.inv):
+        """The latest promise made on or before D of each open invoice, when its date is after D."""
+        p = promise_arrays(snap)
+        rows = latest_promises(snap, day)
+        if not len(rows) or not len(self.inv):
             return
         pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
         pos[self.inv] = np.arange(len(self.inv))
-        p_inv = frame["inv"].to_numpy(dtype=np.int64)
-        made = frame["made_on"].to_numpy(dtype=np.int64)
-        promised = frame["promised_date"].to_numpy(dtype=np.int64)
-        live = (p_inv >= 0) & (made <= day) & (promised > day) & (promised != NO_DATE)
-        live[live] = pos[p_inv[live]] >= 0
-        if not live.any():
-            return
-        rows = frame.loc[live, ["promise_id", "inv", "made_on", "promised_date", "amount_cents"]]
-        rows = rows.sort_values(["inv", "made_on", "promise_id"]).drop_duplicates("inv", keep="last")
-        at = pos[rows["inv"].to_numpy(dtype=np.int64)]
-        amount = np.clip(rows["amount_cents"].to_numpy(dtype=np.int64), 0, self.balance[at])
-        self.promised[at] = amount
-        self.promise_day[at] = rows["promised_date"].to_numpy(dtype=np.int64)
-        self.promise_id[at] = rows["promise_id"].to_numpy(dtype=object)
+        rows = rows[(pos[p["inv"][rows]] >= 0) & (p["promised"][rows] > day) & (p["promised"][rows] != NO_DATE)]
+        at = pos[p["inv"][rows]]
+        self.promised[at] = np.clip(p["amount"][rows], 0, self.balance[at])
+        self.promise_day[at] = p["promised"][rows]
+        self.promise_id[at] = p["id"][rows]
 
     def weekly(self, horizon: int) -> dict[str, np.ndarray]:
         """Per index 0..horizon-1 (weeks), horizon (later) and horizon+1 (disputed, excluded)."""
