@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from dashboard.data.demo_calendar import (
-    NO_DAY,
     day_weights,
     due_dates,
     sample_days,
@@ -324,6 +323,3 @@ def generate_demo(
         "commissions": _commissions_frame(com, inv, reps, inv_ids),
         "activities": _activities_frame(act, cust, inv_ids),
     }
-
-
-__all__ = ["generate_demo", "NO_DAY"]
