@@ -34,6 +34,7 @@ from dashboard.metrics.kpis import DUE_EDGES, month_start
 from dashboard.metrics.ledger import open_balances, select
 from dashboard.metrics.numbers import ratio, ratio_array
 from dashboard.metrics.snapshot import Snapshot, from_day, sum_by, to_day
+from dashboard.metrics.ui_support import cached
 
 NO_GROUP = "No group"
 TOP_REPS = 10
@@ -423,7 +424,8 @@ def paid_by_payments(snap: Snapshot, day: int) -> np.ndarray:
 
 def prorate(commission: np.ndarray, paid: np.ndarray, invoice: np.ndarray) -> np.ndarray:
     """commission x paid / invoice per row, rounded half away from zero, exactly (invoice > 0)."""
-    big = (np.abs(commission).max(initial=0) * np.abs(paid).max(initial=0)) >= 2**62
+    top = int(np.abs(commission).max(initial=0)) * int(np.abs(paid).max(initial=0))
+    big = 2 * top + int(np.abs(invoice).max(initial=0)) >= 2**62  # else int64 products could overflow
     c, a, n = (x.astype(object) if big else x.astype(np.int64) for x in (commission, paid, invoice))
     num = c * a
     sign = np.where(num < 0, -1, 1)
@@ -479,3 +481,14 @@ def cash_rows(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Fi
         extra["collected_cents"] = parts["collected"][keep]
         extra["commission_cents"] = r.amount[pick]
     return row_frame(snap, pick, parts["cash"][keep] if cash else parts["invoiced"][keep], extra)
+
+
+# ---- cached entry points for the UI (memoised per data version, scope, filters and as-of) -------
+
+cached_tiles = cached(tiles)
+cached_top_reps = cached(top_reps)
+cached_monthly = cached(monthly)
+cached_by_group = cached(by_group)
+cached_at_risk_by_rep = cached(at_risk_by_rep)
+cached_cash_and_invoiced = cached(cash_and_invoiced)
+cached_drill = cached(maxsize=16)(drill)
