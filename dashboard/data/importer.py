@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import Connection, bindparam, delete, select
+from sqlalchemy import Connection, Insert, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,6 +38,7 @@ from dashboard.data.schema import bump_data_version
 BATCH = 10_000  # rows per executemany
 BULK = 20_000  # above this many ids, read a whole table instead of IN (...) chunks
 CHUNK = 500  # ids per IN (...) query
+SQLITE_CACHE_KIB = -262_144  # PRAGMA cache_size while importing: 256 MiB
 
 
 class ImportFailed(Exception):
@@ -69,6 +71,7 @@ class Col:
     choices: tuple[str, ...] = ()
     default: object = None
     nonneg: bool = False
+    zero_is_none: bool = False  # credit_limit: blank or 0 = no limit
     target: str = ""
 
     @property
@@ -126,7 +129,7 @@ SPECS: dict[str, Spec] = {
             Col("tier"),
             Col("terms_days", "int", default=30),
             Col("terms_type", "enum", choices=("net", "eom"), default="net"),
-            Col("credit_limit", "money", nonneg=True),
+            Col("credit_limit", "money", nonneg=True, zero_is_none=True),
             Col("sales_rep_id", ref="sales_reps"),
             Col("created_on", "date"),
             Col("currency"),
@@ -276,14 +279,15 @@ class Issues:
         )
 
     def lines(self, rank: dict[str, int]) -> list[str]:
-        """Errors as "file:row:column: reason", by file (dependency order) then row."""
+        """Distinct errors as "file:row:column: reason", by file (dependency order) then row."""
 
         def key(item: tuple[int, Problem]) -> tuple[int, int, int]:
             seq, (file, row, _c, _r) = item
             return rank.get(file, -1), row if isinstance(row, int) else 0, seq
 
         ordered = sorted(enumerate(self.errors), key=key)
-        return [f"{f}:{r}:{c}: {why}" for _, (f, r, c, why) in ordered]
+        lines = [f"{f}:{r}:{c}: {why}" for _, (f, r, c, why) in ordered]
+        return list(dict.fromkeys(lines))  # a source column mapped into two tables reports once
 
 
 # ---------------------------------------------------------------- parsing cells
@@ -386,6 +390,8 @@ def parse_column(col: Col, raw: pd.Series, spec: Spec, fmt: str) -> tuple[pd.Ser
     if col.nonneg:
         negative = (values < 0).fillna(False).astype(bool)
         reasons[negative] = "must not be negative: " + _quoted(raw[negative])
+    if col.zero_is_none:
+        values = values.where((values != 0).fillna(True))
     if col.default is not None:
         values = values.where(~blank, col.default)
     return values, reasons
@@ -627,9 +633,8 @@ class Checker:
         local = self.local(table).reindex(columns=cols)
         absent = [c for c in cols if c not in self.local(table).columns]
         stored = self.stored(table, ids if absent else ids.difference(local.index))
-        both = local.index.intersection(stored.index)
-        if absent and len(both):
-            local.loc[both, absent] = stored.loc[both, absent].to_numpy()
+        for column in absent:
+            local[column] = stored[column].reindex(local.index)
         merged = (
             pd.concat([local, stored.loc[stored.index.difference(local.index)]])
             if len(stored)
@@ -790,7 +795,10 @@ class Checker:
         if p is not None:
             parts.append(p.frame[["payment_id", "invoice_id", "amount", ROW]].assign(explicit=True))
         frame = pd.concat([x for x in parts if len(x)]) if any(len(x) for x in parts) else parts[0]
-        return frame.loc[frame["payment_id"].notna() & frame["invoice_id"].notna()]
+        frame = frame.loc[frame["payment_id"].notna() & frame["invoice_id"].notna()]
+        return frame.drop_duplicates(
+            subset=["payment_id", "invoice_id"]
+        )  # duplicates are errors already
 
     def check_allocation_totals(self) -> None:
         """Σ allocations of a payment (imported, plus stored ones not replaced) ≤ the payment's amount."""
@@ -845,6 +853,12 @@ class Step:
     frame: pd.DataFrame
     columns: list[str]
     update: list[str]
+    new_only: bool = False  # rows known to be new: plain insert (faster on SQLite), upsert if not
+
+    def __post_init__(self) -> None:
+        """Keep columns in the table's order (the order of positional parameters)."""
+        order = list(self.spec.model.__table__.c.keys())
+        self.columns = sorted(self.columns, key=lambda c: order.index(self.spec.col(c).attr))
 
 
 def plan_steps(parsed: dict[str, Parsed], derived: pd.DataFrame) -> list[Step]:
@@ -873,38 +887,85 @@ def plan_steps(parsed: dict[str, Parsed], derived: pd.DataFrame) -> list[Step]:
     return steps
 
 
-def _pylist(values: pd.Series, kind: str) -> list:
-    """Column values as Python objects with None for missing (dates as datetime.date)."""
+def _pylist(values: pd.Series, kind: str, iso_dates: bool) -> list:
+    """Column values as Python objects with None for missing (dates as date, or ISO text)."""
     if kind == "date":
-        values = pd.to_datetime(values).dt.date
+        stamps = pd.to_datetime(values)
+        values = stamps.dt.strftime("%Y-%m-%d") if iso_dates else stamps.dt.date
     return values.astype(object).where(values.notna(), None).tolist()
 
 
-def _batches(step: Step) -> Iterator[list[dict]]:
-    """The step's rows as parameter dicts, BATCH at a time."""
+def _batches(step: Step, dialect: str) -> Iterator[list]:
+    """The step's rows, BATCH at a time: tuples in column order (SQLite) or dicts (others)."""
     attrs = [step.spec.col(c).attr for c in step.columns]
     kinds = [step.spec.col(c).kind for c in step.columns]
+    sqlite = dialect == "sqlite"
     for start in range(0, len(step.frame), BATCH):
         part = step.frame.iloc[start : start + BATCH]
-        lists = [_pylist(part[c], k) for c, k in zip(step.columns, kinds, strict=True)]
-        yield [dict(zip(attrs, row, strict=True)) for row in zip(*lists, strict=True)]
+        lists = [_pylist(part[c], k, sqlite) for c, k in zip(step.columns, kinds, strict=True)]
+        rows = zip(*lists, strict=True)
+        yield list(rows) if sqlite else [dict(zip(attrs, row, strict=True)) for row in rows]
 
 
-def _upsert(conn: Connection, step: Step, rows: list[dict]) -> None:
-    """Insert rows, updating those whose key exists (SQLite and PostgreSQL)."""
-    table = step.spec.model.__table__
-    dialect = conn.dialect.name
+def _upsert_statement(step: Step, dialect: str, new_only: bool = False) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO UPDATE (or DO NOTHING) for the step's columns."""
     if dialect not in ("sqlite", "postgresql"):
         raise NotImplementedError(f"import supports SQLite and PostgreSQL, not {dialect}")
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    attrs = [step.spec.col(c).attr for c in step.columns]
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(step.spec.model.__table__)
+    stmt = stmt.values({a: bindparam(a) for a in attrs})
     keys = [step.spec.col(k).attr for k in step.spec.key]
     update = {step.spec.col(c).attr: stmt.excluded[step.spec.col(c).attr] for c in step.update}
-    stmt = (
-        stmt.on_conflict_do_update(index_elements=keys, set_=update)
-        if update
-        else stmt.on_conflict_do_nothing(index_elements=keys)
-    )
-    conn.execute(stmt, rows)
+    if update and not new_only:
+        return stmt.on_conflict_do_update(index_elements=keys, set_=update)
+    return stmt.on_conflict_do_nothing(index_elements=keys)
+
+
+def _upsert(conn: Connection, step: Step, rows: list) -> None:
+    """Upsert one batch with executemany (SQLite: the compiled statement straight to the driver)."""
+    if conn.dialect.name != "sqlite":
+        conn.execute(_upsert_statement(step, conn.dialect.name), rows)
+        return
+    for new_only in (True, False) if step.new_only else (False,):
+        compiled = _upsert_statement(step, "sqlite", new_only).compile(dialect=conn.dialect)
+        order = [step.spec.col(c).attr for c in step.columns]
+        if list(compiled.positiontup or []) != order:
+            raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
+        if conn.exec_driver_sql(compiled.string, rows).rowcount == len(rows):
+            return  # every row was new after all; otherwise upsert the batch again (idempotent)
+
+
+def _stored_keys(conn: Connection, step: Step) -> pd.Series:
+    """True for the step's rows whose key is already stored."""
+    spec, t = step.spec, step.spec.model.__table__
+    cols = [t.c[spec.col(k).attr] for k in spec.key]
+    firsts = step.frame[spec.key[0]].dropna().unique().tolist()
+    if len(firsts) > BULK:
+        rows = conn.execute(select(*cols)).all()
+    else:
+        rows = [
+            r
+            for i in range(0, len(firsts), CHUNK)
+            for r in conn.execute(select(*cols).where(cols[0].in_(firsts[i : i + CHUNK])))
+        ]
+    stored = {tuple(str(v) for v in r) for r in rows}
+    keys = [_pylist(step.frame[k], spec.col(k).kind, True) for k in spec.key]
+    return pd.Series([tuple(k) in stored for k in zip(*keys, strict=True)], index=step.frame.index)
+
+
+def _write_step(conn: Connection, step: Step, bar: tqdm) -> None:
+    """Upsert a step's rows in batches; on SQLite, rows with new keys are plainly inserted."""
+    parts = [step]
+    if conn.dialect.name == "sqlite" and len(step.frame):
+        stored = _stored_keys(conn, step)
+        parts = [
+            Step(step.spec, step.frame.loc[~stored], step.columns, step.update, new_only=True),
+            Step(step.spec, step.frame.loc[stored], step.columns, step.update),
+        ]
+    for part in parts:
+        for rows in _batches(part, conn.dialect.name):
+            _upsert(conn, part, rows)
+            bar.update(len(rows))
 
 
 def _delete_stale(conn: Connection, pairs: list[tuple[str, str]]) -> None:
@@ -926,9 +987,7 @@ def write(
             if step.spec.model is models.Allocation:
                 _delete_stale(conn, stale)
                 stale = []
-            for rows in _batches(step):
-                _upsert(conn, step, rows)
-                bar.update(len(rows))
+            _write_step(conn, step, bar)
         _delete_stale(conn, stale)
     bump_data_version(conn)
 
@@ -943,6 +1002,20 @@ def _counts(steps: list[Step]) -> dict[str, int]:
 
 
 # ---------------------------------------------------------------- entry point
+
+
+@contextmanager
+def _big_cache(conn: Connection) -> Iterator[None]:
+    """A large SQLite page cache while importing (index updates of big files), restored after."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size={SQLITE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
 def run_import(
@@ -960,7 +1033,7 @@ def run_import(
     if not sources and not issues.errors:
         issues.warnings.append(f"{directory}: no import files found")
     try:
-        with get_engine(url).begin() as conn:
+        with get_engine(url).begin() as conn, _big_cache(conn):
             checker = Checker(conn, parsed, issues)
             checker.run()
             if issues.errors:
