@@ -28,7 +28,6 @@ from dashboard.metrics.behaviour import (
     percent,
     promise_arrays,
     round2,
-    take_sorted,
     to_dates,
 )
 from dashboard.metrics.filters import Filters, Scope
@@ -313,6 +312,14 @@ def activity_keys(snap: Snapshot) -> np.ndarray:
     return cache["activity_keys"]
 
 
+def _search(keys: np.ndarray, probes: np.ndarray, side: str) -> np.ndarray:
+    """np.searchsorted with the probes sorted first (much faster on large, unordered probes)."""
+    order = np.argsort(probes, kind="stable")
+    pos = np.empty(len(probes), dtype=np.int64)
+    pos[order] = np.searchsorted(keys, probes[order], side=side)
+    return pos
+
+
 def last_activity(snap: Snapshot, cust: np.ndarray, day: int) -> np.ndarray:
     """For each customer position in cust: the day of its latest activity on or before day (-1 when none)."""
     keys = activity_keys(snap)
@@ -320,7 +327,7 @@ def last_activity(snap: Snapshot, cust: np.ndarray, day: int) -> np.ndarray:
     if not len(keys) or not len(cust):
         return out
     c = np.asarray(cust, dtype=np.int64)
-    pos = np.searchsorted(keys, (c << 32) | (day & 0xFFFFFFFF), side="right") - 1
+    pos = _search(keys, (c << 32) | (day & 0xFFFFFFFF), "right") - 1
     ok = pos >= 0
     hit = np.zeros(len(c), dtype=bool)
     hit[ok] = (keys[pos[ok]] >> 32) == c[ok]
@@ -335,7 +342,7 @@ def first_activity_from(snap: Snapshot, cust: np.ndarray, start: np.ndarray, day
     if not len(keys) or not len(cust):
         return out
     c = np.asarray(cust, dtype=np.int64)
-    pos = np.searchsorted(keys, (c << 32) | (np.asarray(start, dtype=np.int64) & 0xFFFFFFFF), side="left")
+    pos = _search(keys, (c << 32) | (np.asarray(start, dtype=np.int64) & 0xFFFFFFFF), "left")
     ok = pos < len(keys)
     found = np.zeros(len(c), dtype=bool)
     found[ok] = (keys[pos[ok]] >> 32) == c[ok]
@@ -427,32 +434,30 @@ def _latency(snap: Snapshot, sel: Selection, day: int, by: str, window: int, cod
         }
     )[keep].reset_index(drop=True)
     rank = invoice_rank(snap)
-    never = ~contacted
-    un = inv[never]
+    un = np.flatnonzero(~contacted)
+    un = un[np.lexsort((rank[inv[un]], due[un]))]  # earliest due first (longest uncontacted)
     uncontacted = pd.DataFrame(
         {
-            "invoice_id": snap.inv_ids[un],
-            **customer_columns(snap, cust[never]),
-            "due_date": to_dates(due[never]),
-            "days_since_due": day - due[never],
-            "amount_cents": snap.amount[un],
-            "balance_cents": np.maximum(open_balances(snap, un, day), 0),
+            "invoice_id": snap.inv_ids[inv[un]],
+            **customer_columns(snap, cust[un]),
+            "due_date": to_dates(due[un]),
+            "days_since_due": day - due[un],
+            "amount_cents": snap.amount[inv[un]],
+            "balance_cents": np.maximum(open_balances(snap, inv[un], day), 0),
         }
     )
+    ok = np.flatnonzero(contacted)
+    ok = ok[np.lexsort((rank[inv[ok]], due[ok]))]
     contacted_rows = pd.DataFrame(
         {
-            "invoice_id": snap.inv_ids[inv[contacted]],
-            **customer_columns(snap, cust[contacted]),
-            "due_date": to_dates(due[contacted]),
-            "first_contact": to_dates(first[contacted]),
-            "latency_days": latency,
+            "invoice_id": snap.inv_ids[inv[ok]],
+            "customer_id": snap.cust_ids[cust[ok]],
+            "due_date": to_dates(due[ok]),
+            "first_contact": to_dates(first[ok]),
+            "latency_days": first[ok] - due[ok],
         }
     )
-    return {
-        "latency": table,
-        "uncontacted": take_sorted(uncontacted, due[never], rank[un]),
-        "contacted": take_sorted(contacted_rows, due[contacted], rank[inv[contacted]]),
-    }
+    return {"latency": table, "uncontacted": uncontacted, "contacted": contacted_rows}
 
 
 # ---------------------------------------------------------------- invoice workspace

@@ -21,7 +21,6 @@ from dashboard.metrics.behaviour import (
     percent,
     round2,
     round_cents,
-    take_sorted,
 )
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import customer_balances
@@ -118,10 +117,13 @@ def credit_utilization(
     payments = sum_by(snap.pay_cust[paid], snap.pay_amount[paid], snap.n_customers)
     dtp, _ = avg_days_to_pay(snap, sel.cust_mask, day, YEAR_DAYS)
     start = account_start(snap)
-    lim = snap.credit_limit[cust].astype(np.int64)
+    limit = snap.credit_limit.astype(np.int64)
+    utilization = np.where(limit > 0, outstanding / np.maximum(limit, 1), -1.0)
+    cust = cust[np.lexsort((cust, -outstanding[cust], -utilization[cust]))]  # highest use first, no limit last
+    lim = limit[cust]
     o = outstanding[cust]
     has = lim > 0
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             **customer_columns(snap, cust),
             "credit_limit_cents": lim,
@@ -137,8 +139,6 @@ def credit_utilization(
             "recommended_action": recommended_action(o, lim, dtp[cust], start[cust], day),
         }
     )
-    utilization = np.where(has, o / np.where(has, lim, 1), -1.0)
-    return take_sorted(frame, -utilization, -o, cust)
 
 
 def credit_summary(

@@ -20,7 +20,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from dashboard.metrics.behaviour import add_months, customer_columns, round2, take_sorted
+from dashboard.metrics.behaviour import add_months, customer_columns, round2
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.ledger import open_items, select
 from dashboard.metrics.snapshot import KIND_PAYMENT, KIND_WRITE_OFF, Snapshot, sum_by, to_day
@@ -86,7 +86,9 @@ def payment_reliability(
     with np.errstate(divide="ignore", invalid="ignore"):
         score = round2(np.where(assessed[cust] > 0, credit[cust] / np.maximum(assessed[cust], 1) * 100, np.nan))
         on_time_pct = round2(np.where(assessed[cust] > 0, on_time[cust] / np.maximum(assessed[cust], 1) * 100, np.nan))
-    frame = pd.DataFrame(
+    order = np.lexsort((cust, -outstanding[cust], np.where(np.isnan(score), np.inf, score)))  # worst first
+    cust, score, on_time_pct = cust[order], score[order], on_time_pct[order]
+    return pd.DataFrame(
         {
             **customer_columns(snap, cust),
             "reliability_score": score,
@@ -99,7 +101,6 @@ def payment_reliability(
             "risk_category": reliability_category(score),
         }
     )
-    return take_sorted(frame, np.where(np.isnan(score), np.inf, score), -outstanding[cust], cust)
 
 
 def reliability_summary(

@@ -20,7 +20,6 @@ from dashboard.metrics.behaviour import (
     nullable_cents,
     percent,
     round2,
-    take_sorted,
 )
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.ledger import select
@@ -138,9 +137,10 @@ def customer_value(
     invoiced = np.bincount(cust_of[known], minlength=n) > 0
     dtp, _ = avg_days_to_pay(snap, sel.cust_mask, day, YEAR_DAYS)
     cust = np.flatnonzero(invoiced & sel.cust_mask)
+    cust = cust[np.lexsort((cust, -revenue[cust]))]  # largest revenue first
     total = int(revenue[cust].sum())
     gp = costed_revenue - cost
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             **customer_columns(snap, cust),
             "revenue_12m_cents": revenue[cust],
@@ -152,7 +152,6 @@ def customer_value(
             "share_of_turnover_pct": percent(revenue[cust], np.full(len(cust), total)) if total else np.full(len(cust), np.nan),
         }
     )
-    return take_sorted(frame, -revenue[cust], cust)
 
 
 def tier_summary(
