@@ -487,11 +487,8 @@ def test_failure_mid_write_leaves_database_unchanged(loaded, tmp_path, monkeypat
     before = dump(loaded)
     with pytest.raises(RuntimeError, match="killed mid-write"):
         run_import(directory, url=loaded, progress=False)
-    assert calls[:3] == [
-        "sales_reps",
-        "customers",
-        "invoices",
-    ]  # some rows were written, then undone
+    assert {"sales_reps", "customers", "invoices"} <= set(calls)  # rows were written, then undone
+    assert calls[-1] == "payments"
     assert dump(loaded) == before
 
 
