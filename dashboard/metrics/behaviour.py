@@ -241,7 +241,7 @@ def avg_days_to_pay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int
     allocated before the issue date) count as 0. NaN where a customer has no such invoice.
     """
     first = first_payment_day(snap).astype(np.int64)
-    m = (first > day - window) & (first <= day - 1) & ~snap.is_cn & (snap.inv_cust >= 0)
+    m = (first > day - window) & (first <= day - 1) & (snap.issue <= day - 1) & ~snap.is_cn & (snap.inv_cust >= 0)
     m[m] = cust_mask[snap.inv_cust[m]]
     cust = snap.inv_cust[m]
     days = np.maximum(first[m] - snap.issue[m], 0).astype(np.float64)
@@ -255,7 +255,7 @@ def avg_days_to_pay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int
 def settled_by_payment(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS) -> np.ndarray:
     """Positive invoices of selected customers settled by a payment in (day - window, day]."""
     settle = snap.settle
-    m = (settle > day - window) & (settle <= day) & (snap.settle_kind == KIND_PAYMENT) & ~snap.is_cn & (snap.inv_cust >= 0)
+    m = (settle > day - window) & (settle <= day) & (snap.issue <= day) & (snap.settle_kind == KIND_PAYMENT) & ~snap.is_cn & (snap.inv_cust >= 0)
     m[m] = cust_mask[snap.inv_cust[m]]
     return np.flatnonzero(m)
 

@@ -551,7 +551,7 @@ def _open_part(snap: Snapshot, rows: dict, keep: np.ndarray) -> dict:
 
 
 def _paid_part(snap: Snapshot, sel: Selection, day: int, window: int) -> dict:
-    inv = sel.inv[(sel.inv_settle > day - window) & (sel.inv_settle <= day)]
+    inv = sel.inv[(sel.inv_settle > day - window) & (sel.inv_settle <= day) & (sel.inv_issue <= day)]
     settle = snap.settle[inv].astype(np.int64)
     kind = snap.settle_kind[inv].astype(np.int64)
     n = len(inv)
