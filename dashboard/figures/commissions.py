@@ -21,6 +21,17 @@ def _legend() -> dict:
     return {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "xanchor": "left"}
 
 
+MIN_SLOTS = 6  # a chart of fewer reps keeps bars of the same thickness, top-aligned
+
+
+def _slots(fig: go.Figure, n: int) -> None:
+    """Reverse the category axis (largest on top) and reserve at least MIN_SLOTS rows."""
+    if n < MIN_SLOTS:
+        fig.update_yaxes(range=[MIN_SLOTS - 0.5, -0.5], autorange=False)
+    else:
+        fig.update_yaxes(autorange="reversed")
+
+
 def _rep_labels(frame: pd.DataFrame) -> list[str]:
     """'Name' per rep, with the id added when two reps share a (shortened) name."""
     names = [short_name(n or i, 24) for n, i in zip(frame["rep_name"], frame["sales_rep_id"], strict=True)]
@@ -52,7 +63,8 @@ def top_reps_bar(frame: pd.DataFrame, currency: str | None = None, selected: str
     )
     top = max(max(dollars(c) for c in cents), 0.01)
     style(fig, height=height, showlegend=False, bargap=0.25, margin={"l": 8, "r": 16, "t": 30, "b": 8})
-    fig.update_yaxes(autorange="reversed", ticksuffix="  ")
+    fig.update_yaxes(ticksuffix="  ")
+    _slots(fig, len(frame))
     fig.update_xaxes(range=[0, top * 1.35], tickformat="~s", showgrid=True)
     return fig
 
@@ -142,6 +154,7 @@ def cash_vs_invoiced_bar(frame: pd.DataFrame, currency: str | None = None, limit
             hovertemplate=f"%{{y}} (%{{customdata[0]}})<br>{name}: <b>%{{customdata[1]}}</b><extra></extra>",
         )
     style(fig, height=height, barmode="group", bargap=0.25, bargroupgap=0.05, legend=_legend())
-    fig.update_yaxes(autorange="reversed", ticksuffix="  ")
+    fig.update_yaxes(ticksuffix="  ")
+    _slots(fig, len(frame))
     fig.update_xaxes(tickformat="~s", rangemode="tozero")
     return fig

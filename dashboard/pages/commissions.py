@@ -39,7 +39,7 @@ DRILL_LABELS = {
     "amount_cents": "Commission",
 }
 GRID_LABELS = {
-    "sales_rep_id": "Rep", "rep_name": "Name", "group_name": "Group", "accrued_cents": "Accrued",
+    "sales_rep_id": "Rep", "name": "Name", "group_name": "Group", "accrued_cents": "Accrued",
     "written_off_cents": "Written off", "disputed_cents": "Disputed", "overdue_90_cents": "90+ overdue",
     "at_risk_cents": "At risk", "at_risk_pct": "At risk %", "invoiced_cents": "On invoices issued",
     "cash_cents": "On cash collected", "collected_cents": "Cash collected", "difference_cents": "Cash − invoiced",
@@ -103,13 +103,13 @@ def layout(**_query) -> html.Div:
     )
     tables = dbc.Row(
         [
-            dbc.Col(_card("Commission at risk per rep", grid.data_grid(RISK_GRID, height=330, search_placeholder="Search reps"),
+            dbc.Col(_card("Commission at risk per rep", grid.data_grid(RISK_GRID, height=420, search_placeholder="Search reps"),
                           "Accrued commission on invoices that at the as-of date are written off (a write-off "
                           "dated on or before it), disputed (a dispute open then, or the disputed flag while the "
                           "invoice is open) or more than 90 days past due. Each commission counts once, in the "
                           "first of those reasons. At risk % = at risk / accrued × 100."), xs=12, className="mb-2"),
             dbc.Col(_card(f"Cash vs invoiced commission per rep · {P} days",
-                          grid.data_grid(CASH_GRID, height=330, search_placeholder="Search reps"),
+                          grid.data_grid(CASH_GRID, height=420, search_placeholder="Search reps"),
                           f"Per rep, for the last {P} days: commission on invoices issued, commission on cash "
                           "collected, the cash collected on their commissioned invoices, and the difference. "
                           "Totals are exact sums of every row."), xs=12),
@@ -178,6 +178,7 @@ def _rep_source(kind: str):
         else:
             frame = metrics.cached_cash_and_invoiced(snap, as_of, P, filters, scope)
         stamp = f"{gf.describe(data.get('filters'))} | scope: {scope.label}"
+        frame = frame.rename(columns={"rep_name": "name"})  # "name" stretches to the grid's width
         return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
                               file_name=f"commissions-{kind}", labels=GRID_LABELS, link_customers=False,
                               hidden=frozenset(), stamp=stamp)
@@ -214,16 +215,16 @@ def tiles(filters_data, _version):
     snap, as_of, filters, scope, cur = _context(filters_data)
     t = cached_tiles(snap, as_of, P, filters, scope)
     money = lambda v: fmt.money(v, cur)  # noqa: E731
-    since = f"{t['month_start']:%d %b} – {as_of:%d %b %Y}"
+    since = f"{t['month_start']:%d %b} – {as_of:%d %b}"
     period = f"{t['period_start']} to {as_of}"
     risk_share = fmt.pct(t["at_risk_cents"] * 100 / t["accrued_cents"] if t["accrued_cents"] else None)
     bodies = {
         "com_accrued": tile_body(money(t["accrued_cents"]),
-                                 f"{fmt.number(t['accrued_rows'])} unpaid commissions · {fmt.number(t['accrued_reps'])} reps"),
-        "com_paid_mtd": tile_body(money(t["paid_mtd_cents"]), f"{since} · {fmt.number(t['paid_mtd_rows'])} commissions"),
-        "com_avg_rate": tile_body(fmt.pct(t["avg_rate_pct"], 2), f"{money(t['earned_cents'])} on {money(t['sales_cents'])} sales · {P} days"),
+                                 f"{fmt.number(t['accrued_rows'])} unpaid · {fmt.number(t['accrued_reps'])} rep{'' if t['accrued_reps'] == 1 else 's'}"),
+        "com_paid_mtd": tile_body(money(t["paid_mtd_cents"]), f"{since} · {fmt.number(t['paid_mtd_rows'])} paid"),
+        "com_avg_rate": tile_body(fmt.pct(t["avg_rate_pct"], 2), f"{money(t['earned_cents'])} on {money(t['sales_cents'])} sales"),
         "com_at_risk": tile_body(money(t["at_risk_cents"]), f"{risk_share} of accrued · {fmt.number(t['at_risk_rows'])} commissions"),
-        "com_cash": tile_body(money(t["cash_cents"]), f"vs {money(t['invoiced_cents'])} on invoices issued · {P} days"),
+        "com_cash": tile_body(money(t["cash_cents"]), f"vs {money(t['invoiced_cents'])} on invoices issued"),
     }
     f = t["formulas"]
     tips = {
