@@ -95,9 +95,15 @@ def _clean_request(req: dict | None) -> tuple[str, str, dict] | None:
 
 
 def ordered(frame):
-    """Columns in reading order: ids, customer, dates, ages, then amounts; the figure's amount last."""
+    """Columns in reading order (ids, customer, dates, ages, amounts; the figure's amount last), labels for keys."""
+    from dashboard.figures.aging import DUE_LABELS, TRANSACTION_LABELS
+
     first = [c for c in ORDER if c in frame.columns]
-    return frame[first + [c for c in frame.columns if c not in first]]
+    frame = frame[first + [c for c in frame.columns if c not in first]]
+    for column, labels in (("aging_due", DUE_LABELS), ("aging_transaction", TRANSACTION_LABELS)):
+        if column in frame.columns:
+            frame = frame.assign(**{column: frame[column].map(lambda v, m=labels: m.get(v, v))})
+    return frame
 
 
 def drill_source(data: dict) -> grid.GridFrame | None:

@@ -34,7 +34,6 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.components import callbacks as cb
 from dashboard.components import format as fmt
-from dashboard.metrics.numbers import money as decimal_text
 
 MAX_ROWS = 5000
 
@@ -151,7 +150,7 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
         className=f"ar-grid ar-grid-{name}",
         columnDefs=[],
         rowData=[],
-        defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 90, "flex": 1,
+        defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 80,
                        "wrapHeaderText": True, "autoHeaderHeight": True},
         dashGridOptions={
             "localeText": {"noRowsToShow": NO_ROWS},
@@ -169,11 +168,33 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             dcc.Loading(grid, type="dot", delay_show=300),
             dcc.Store(id=source_id(name)),
         ],
-        className="ar-grid-wrap",
+        className=f"ar-grid-wrap ar-grid-wrap-{name}",
     )
 
 
 # ---- frames to grid props ------------------------------------------------------------------------
+
+
+WIDTHS = {"customer_id": 115, "sales_rep_id": 90, "reason": 180, "status": 115, "type": 140, "terms": 105,
+          "aging_due": 95, "aging_transaction": 105}
+FLEX_COLUMNS = frozenset({"customer_name", "name", "note", "outcome"})
+
+
+def _width(name: str, series: pd.Series) -> dict:
+    """Sizing of a column: names stretch, everything else gets a width that fits its values."""
+    if name in FLEX_COLUMNS:
+        return {"flex": 1, "minWidth": 190}
+    if name in WIDTHS:
+        return {"width": WIDTHS[name]}
+    if name.endswith("_cents"):
+        return {"width": 145}
+    if name in DATE_COLUMNS:
+        return {"width": 118}
+    if name.endswith("_id") or name == "id":
+        return {"width": 130}
+    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return {"width": 105}
+    return {"width": 130}
 
 
 def column_defs(gf: GridFrame) -> list[dict]:
@@ -182,7 +203,9 @@ def column_defs(gf: GridFrame) -> list[dict]:
     labels = {**LABELS, **gf.labels}
     currency = gf.currency or fmt.default_currency()
     for name in gf.frame.columns:
-        col: dict = {"field": name, "headerName": labels.get(name, name.replace("_", " ").capitalize())}
+        series = gf.frame[name]
+        col: dict = {"field": name, "headerName": labels.get(name, name.replace("_", " ").capitalize()),
+                     **_width(name, series)}
         if name in gf.hidden:
             col["hide"] = True
         if name.endswith("_cents"):
@@ -194,18 +217,15 @@ def column_defs(gf: GridFrame) -> list[dict]:
                 cellDataType="number",
             )
         elif name in DATE_COLUMNS:
-            col.update(filter="agDateColumnFilter", cellDataType="dateString", minWidth=110,
-                       filterParams={"inRangeInclusive": True})
+            col.update(filter="agDateColumnFilter", cellDataType="dateString", filterParams={"inRangeInclusive": True})
         elif gf.link_customers and name in CUSTOMER_LINK_COLUMNS and "customer_id" in gf.frame.columns:
             col.update(cellRenderer="CustomerLink", cellDataType="text")
-        elif pd.api.types.is_bool_dtype(gf.frame[name]):
-            col.update(cellDataType="text", valueFormatter={"function": "arYesNo(params.value)"}, maxWidth=130)
-        elif pd.api.types.is_numeric_dtype(gf.frame[name]):
+        elif pd.api.types.is_bool_dtype(series):
+            col.update(cellDataType="text", valueFormatter={"function": "arYesNo(params.value)"})
+        elif pd.api.types.is_numeric_dtype(series):
             col.update(type="rightAligned", filter="agNumberColumnFilter", cellDataType="number")
         else:
             col.update(cellDataType="text")
-        if name in ("customer_name", "name"):
-            col.update(minWidth=180, flex=2)
         cols.append(col)
     return cols
 
@@ -240,7 +260,7 @@ def totals_row(gf: GridFrame) -> dict:
     out: dict = {}
     label_col = next((c for c in frame.columns if not c.endswith("_cents") and not frame[c].dtype == bool and c not in gf.hidden), None)
     if label_col is not None:
-        out[label_col] = f"Total · {len(frame):,} rows"
+        out[label_col] = "Total"
     for name in frame.columns:
         if name.endswith("_cents"):
             total = sum(int(v) for v in frame[name].dropna().tolist())  # Python ints: exact
@@ -268,29 +288,10 @@ def grid_props(gf: GridFrame | None, cap: int = MAX_ROWS) -> tuple:
 
 
 def csv_text(gf: GridFrame) -> str:
-    """Every row as CSV: money as exact decimals (no _cents suffix), dates ISO, a stamp line on top."""
-    frame = gf.frame
-    out = {}
-    for name in frame.columns:
-        series = frame[name]
-        if name.endswith("_cents"):
-            out[name.removesuffix("_cents")] = [decimal_text(int(v)) if pd.notna(v) else "" for v in series.tolist()]
-        else:
-            out[name] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else _csv_text(v) for v in series.tolist()]
-    body = pd.DataFrame(out, columns=list(out)).to_csv(index=False, lineterminator="\n")
-    return (f"# {gf.stamp}\n" if gf.stamp else "") + body
+    """Every row as CSV (dashboard.export.registry rules: exact decimals, ISO dates, no formulas), stamped."""
+    from dashboard.export.registry import to_csv
 
-
-def _csv_text(value) -> str:
-    """A cell as text; text that a spreadsheet would run as a formula gets a leading quote."""
-    text = _cell(value)
-    text = "" if text is None else str(text)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
+    return (f"# {gf.stamp}\n" if gf.stamp else "") + to_csv(gf.frame)
 
 
 # ---- callbacks shared by every grid ---------------------------------------------------------------

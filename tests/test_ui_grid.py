@@ -1,0 +1,70 @@
+"""Grid payloads: exact Python totals, capped rows, CSV with exact decimals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from dashboard.components import grid
+
+
+def frame(n: int = 3) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "invoice_id": [f"I{i}" for i in range(n)],
+            "customer_id": [f"C{i}" for i in range(n)],
+            "customer_name": ["=cmd|' /C calc'!A0", "Beta", "Gamma"][:n] + ["X"] * max(0, n - 3),
+            "issue_date": [dt.date(2024, 1, 1 + i % 28) for i in range(n)],
+            "disputed": [True, False, False][:n] + [False] * max(0, n - 3),
+            "days_past_due": np.arange(n, dtype=np.int64),
+            "amount_cents": np.array([10, 20, 2**53 - 1][:n] + [1] * max(0, n - 3), dtype=np.int64),
+        }
+    )
+
+
+def test_totals_row_is_exact_over_all_rows():
+    gf = grid.GridFrame(frame(), currency="USD")
+    row = grid.totals_row(gf)
+    assert row["invoice_id"] == "Total"
+    # 10 + 20 + (2**53 - 1) cents: a float sum would lose the last cent
+    assert row["amount_cents"] == "$90,071,992,547,410.21"
+
+
+def test_rows_are_capped_but_totals_are_not():
+    big = frame(7000)
+    gf = grid.GridFrame(big, currency="USD", date_field="issue_date")
+    columns, rows, pinned, caption, date_field = grid.grid_props(gf, cap=5000)
+    assert len(rows) == 5000 and date_field == "issue_date"
+    assert "5,000 of 7,000" in caption and "all 7,000" in caption
+    assert pinned[0]["amount_cents"] == grid.totals_row(gf)["amount_cents"]
+    assert rows[0] == {"invoice_id": "I0", "customer_id": "C0", "customer_name": "=cmd|' /C calc'!A0",
+                       "issue_date": "2024-01-01", "disputed": True, "days_past_due": 0, "amount_cents": 10}
+
+
+def test_column_definitions():
+    columns = {c["field"]: c for c in grid.column_defs(grid.GridFrame(frame(), currency="EUR", labels={"amount_cents": "Open balance"}))}
+    assert columns["amount_cents"]["headerName"] == "Open balance"
+    assert columns["amount_cents"]["valueFormatter"] == {"function": "arMoney(params.value, 'EUR')"}
+    assert columns["issue_date"]["filter"] == "agDateColumnFilter"
+    assert columns["customer_name"]["cellRenderer"] == "CustomerLink"
+    assert columns["disputed"]["valueFormatter"] == {"function": "arYesNo(params.value)"}
+    unlinked = {c["field"]: c for c in grid.column_defs(grid.GridFrame(frame(), link_customers=False))}
+    assert "cellRenderer" not in unlinked["customer_name"]
+
+
+def test_csv_has_exact_decimals_a_stamp_and_no_formulas():
+    text = grid.csv_text(grid.GridFrame(frame(), stamp="Total AR | as of 2024-06-30"))
+    lines = text.splitlines()
+    assert lines[0] == "# Total AR | as of 2024-06-30"
+    assert lines[1] == "invoice_id,customer_id,customer_name,issue_date,disputed,days_past_due,amount"
+    assert lines[2] == "I0,C0,'=cmd|' /C calc'!A0,2024-01-01,true,0,0.10"
+    assert lines[4].endswith(",90071992547409.91")
+
+
+def test_empty_source():
+    columns, rows, pinned, caption, date_field = grid.grid_props(None)
+    assert rows == [] and pinned == [] and caption.startswith(grid.NO_ROWS)
+    empty = grid.GridFrame(frame(0))
+    assert grid.grid_props(empty)[2] == []
