@@ -22,6 +22,7 @@ from dashboard.metrics.forecast import (
     due_date_forecast,
     forecast_backtest,
     forecast_invoices,
+    payment_behaviour,
 )
 from dashboard.metrics.kpis import compute_kpis
 from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
@@ -178,6 +179,17 @@ def test_forecast_invoices_show_basis_promise_and_dispute(db_url):
     assert rows.loc["X4", "expected_cents"] == 0
     assert rows.loc["X2", "due_bucket"] == "Overdue" and rows.loc["Y1", "due_bucket"] == "Week 2"
     assert len(rows) == 7
+
+
+def test_payment_behaviour_per_customer(db_url):
+    _behaviour_ledger(db_url)
+    table = payment_behaviour(get_snapshot(db_url), D).set_index("customer_id")
+    assert list(table.index) == ["V", "W", "X", "Y"]
+    assert (table.loc["X", "settled_12m"], table.loc["X", "avg_delay_days"], table.loc["X", "delay_basis"]) == (2, 17.5, "customer")
+    # W: WH paid 3 May, due 1 May -> 2 days; issued 1 April -> 32 days to pay
+    assert (table.loc["W", "forecast_delay_days"], table.loc["W", "avg_days_to_pay"], table.loc["W", "open_cents"]) == (2.0, 32.0, 0)
+    assert np.isnan(table.loc["V", "avg_delay_days"]) and (table.loc["V", "forecast_delay_days"], table.loc["V", "delay_basis"]) == (2.0, "segment")
+    assert (table.loc["Y", "forecast_delay_days"], table.loc["Y", "delay_basis"]) == (14.4, "portfolio")
 
 
 def test_forecast_respects_filters(db_url):

@@ -14,6 +14,7 @@ import pandas as pd
 
 from dashboard.metrics.behaviour import (
     DISPUTE_NONE,
+    avg_days_to_pay,
     customer_columns,
     dispute_state,
     invoice_rank,
@@ -21,6 +22,7 @@ from dashboard.metrics.behaviour import (
     payment_delay,
     promise_arrays,
     round2,
+    settled_by_payment,
     to_dates,
 )
 from dashboard.metrics.filters import Filters, Scope
@@ -176,6 +178,39 @@ def forecast_invoices(
             "promise_id": plan.promise_id[o],
             "promised_date": to_dates(plan.promise_day[o]),
             "promised_cents": plan.promised[o],
+        }
+    )
+
+
+def payment_behaviour(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
+    """Per selected customer with history or a balance: own delay, the delay the forecast uses and its basis.
+
+    `avg_delay_days` is the customer's amount-weighted (settled - due) over invoices settled by a
+    payment in the last 12 months (NaN without any); `forecast_delay_days` falls back to the
+    segment's, then the portfolio's average (`delay_basis`); `avg_days_to_pay` as in Credit utilization.
+    """
+    sel = select(snap, filters, scope)
+    day = to_day(as_of)
+    delay = payment_delay(snap, sel.cust_mask, day)
+    settled = np.bincount(snap.inv_cust[settled_by_payment(snap, sel.cust_mask, day)], minlength=snap.n_customers)
+    items = open_items(sel, day)
+    balance = sum_by(items.cust, items.balance, snap.n_customers)
+    dtp, _ = avg_days_to_pay(snap, sel.cust_mask, day)
+    cust = np.flatnonzero(((settled > 0) | (balance > 0)) & sel.cust_mask)
+    own, seg, port = delay["customer"][cust], delay["segment"][cust], float(delay["portfolio"])
+    basis = np.select([~np.isnan(own), ~np.isnan(seg), np.full(len(cust), not np.isnan(port))], [0, 1, 2], default=3)
+    used = np.where(~np.isnan(own), own, np.where(~np.isnan(seg), seg, 0.0 if np.isnan(port) else port))
+    return pd.DataFrame(
+        {
+            **customer_columns(snap, cust),
+            "open_cents": balance[cust],
+            "settled_12m": settled[cust],
+            "avg_delay_days": round2(own),
+            "forecast_delay_days": round2(used),
+            "delay_basis": np.array(BASES, dtype=object)[basis],
+            "avg_days_to_pay": round2(dtp[cust]),
         }
     )
 
