@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from functools import wraps
 
 import dash
 from flask import Flask, current_app
 from flask_login import LoginManager, current_user
+from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.auth.audit import audit
@@ -127,9 +129,6 @@ def init_auth(server: Flask, app: dash.Dash | None = None) -> None:
 
 def require(capability: str):
     """Decorator for callbacks and views: 403 unless the current user has the capability."""
-    from functools import wraps
-
-    from werkzeug.exceptions import Forbidden
 
     def wrap(func):
         @wraps(func)

@@ -35,12 +35,13 @@ def _current_username() -> str | None:
 
 def write_audit(event: str, username: str | None, detail: str | None = None) -> None:
     """Insert one audit row (explicit username)."""
+    ip = client_ip()
     row = AuditLog(
         at=utcnow(),
-        username=(username or None) and username[:100],
+        username=username[:100] if username else None,
         event=event[:50],
         detail=detail,
-        remote_addr=(client_ip() or None) and client_ip()[:64],
+        remote_addr=ip[:64] if ip else None,
     )
     with session_scope() as session:
         session.add(row)
