@@ -90,10 +90,10 @@ def _frame_records(frame: pd.DataFrame, c: int, day: int, date_col: str, money_c
 
 
 def _promise_status(promise: dict, snap: Snapshot, day: int) -> str:
-    """kept: the invoice was paid in full by the promised date; broken: not, and the date has passed."""
+    """kept: a payment settled the invoice in full by the promised date; broken: not, and the date has passed."""
     inv = snap.inv_index.get(promise["invoice_id"])
     promised = to_day(dt.date.fromisoformat(promise["promised_date"]))
-    if inv is not None and snap.settle[inv] <= min(promised, day):
+    if inv is not None and snap.settle[inv] <= min(promised, day) and snap.settle_kind[inv] == KIND_PAYMENT:
         return "kept"
     return "broken" if promised < day else "open"
 
