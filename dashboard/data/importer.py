@@ -6,6 +6,7 @@ Errors read "file:row:column: reason" (row 1 is the header, so the first data ro
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -307,35 +308,48 @@ def _parse_text(s: pd.Series, col: Col, spec: Spec, _fmt: str) -> tuple[pd.Serie
 
 def _parse_date(s: pd.Series, _col: Col, _spec: Spec, fmt: str) -> tuple[pd.Series, pd.Series, str]:
     """Dates in the source's format (ISO by default, strictly YYYY-MM-DD)."""
-    shaped = s.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False) if fmt == ISO else s.notna()
+    shaped = (
+        s.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False) if fmt == ISO else s.notna()
+    )
     values = pd.to_datetime(s.where(shaped), format=fmt, errors="coerce")
     expected = "YYYY-MM-DD" if fmt == ISO else fmt
     return values, s.notna() & values.isna(), f"not a date (expected {expected})"
+
+
+MONEY = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
+
+
+def _cents(text: str) -> int | str:
+    """Exact integer cents of a decimal text, or the reason it is not money."""
+    match = MONEY.fullmatch(text)
+    if match is None or not (match[2] or match[3]):
+        return "not a number"
+    whole, frac = match[2], match[3] or ""
+    if frac[2:].strip("0"):
+        return "more than 2 decimal places"
+    if len(whole) > 15:
+        return "too large"
+    cents = int(whole or "0") * 100 + int((frac + "00")[:2])
+    return -cents if match[1] == "-" else cents
 
 
 def _parse_money(
     s: pd.Series, _col: Col, _spec: Spec, _fmt: str
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Decimal text with up to 2 places to exact integer cents (never through float)."""
-    parts = s.str.extract(r"^([+-]?)(\d*)(?:\.(\d*))?$")
-    sign, whole, frac = parts[0].fillna(""), parts[1].fillna(""), parts[2].fillna("")
-    number = parts[1].notna() & ((whole != "") | (frac != ""))
-    places = (frac.str.len() <= 2) | frac.str[2:].str.fullmatch("0*").fillna(False)
-    size = whole.str.len() <= 15
-    ok = number & places & size
-    cents = whole.where(ok & (whole != ""), "0").astype("int64") * 100 + frac.str[:2].str.pad(
-        2, side="right", fillchar="0"
-    ).where(ok, "00").astype("int64")
-    cents = cents.where(sign != "-", -cents).astype("Int64").where(ok)
-    reason = pd.Series("not a number", index=s.index, dtype=object)
-    reason[number & ~places] = "more than 2 decimal places"
-    reason[number & places & ~size] = "too large"
-    return cents, s.notna() & ~ok, reason
+    parsed = [_cents(v) if isinstance(v, str) else None for v in s.tolist()]
+    cents = pd.Series(
+        [v if isinstance(v, int) else None for v in parsed], index=s.index, dtype="Int64"
+    )
+    reason = pd.Series(
+        [v if isinstance(v, str) else None for v in parsed], index=s.index, dtype=object
+    )
+    return cents, reason.notna(), reason
 
 
 def _parse_int(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, str]:
     """Whole numbers of days (0 to 99999)."""
-    ok = s.str.fullmatch(r"\d{1,5}").fillna(False)
+    ok = s.str.fullmatch(r"[0-9]{1,5}").fillna(False)
     return s.where(ok).astype("Int64"), s.notna() & ~ok, "not a whole number of days"
 
 
@@ -358,7 +372,7 @@ def _parse_float(
     s: pd.Series, _col: Col, _spec: Spec, _fmt: str
 ) -> tuple[pd.Series, pd.Series, str]:
     """A decimal number below 1000 in size (commission rates)."""
-    ok = s.str.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)").fillna(False)
+    ok = s.str.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)").fillna(False)
     values = pd.to_numeric(s.where(ok), errors="coerce").astype("Float64")
     ok = ok & (values.abs() < 1000).fillna(False)
     return values.where(ok), s.notna() & ~ok, "not a number below 1000"
