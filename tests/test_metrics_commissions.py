@@ -359,3 +359,19 @@ def test_figures_show_exact_amounts_and_have_empty_states(snap):
     assert is_empty(figs.earned_vs_paid(com.monthly(snap, AS_OF, 12, none, REP1)))
     assert is_empty(figs.group_pie(com.by_group(snap, AS_OF, 90, none, REP1)))
     assert is_empty(figs.cash_vs_invoiced_bar(com.cash_and_invoiced(snap, AS_OF, 90, none, REP1)))
+
+
+def test_a_ledger_without_commissions_gives_zeros_and_empty_tables(db_url):
+    clear_snapshots()
+    add_ledger(db_url, customers=[{"customer_id": "C1"}],
+               invoices=[_inv("I1", "C1", "2025-05-01", "100.00")])
+    snap = get_snapshot(db_url)
+    t = tiles(snap)
+    assert (t["accrued_cents"], t["paid_mtd_cents"], t["earned_cents"], t["at_risk_cents"], t["cash_cents"]) == (0, 0, 0, 0, 0)
+    assert t["sales_cents"] == cents("100.00") and t["avg_rate_pct"] == 0.0
+    assert com.top_reps(snap, AS_OF).empty and com.by_group(snap, AS_OF).empty
+    assert com.at_risk_by_rep(snap, AS_OF).empty and com.cash_and_invoiced(snap, AS_OF).empty
+    assert com.monthly(snap, AS_OF)["earned_cents"].eq(0).all()
+    for key in com.DRILL_KEYS:
+        assert com.drill(snap, key, AS_OF, month="2025-06", group="East").empty, key
+    clear_snapshots()

@@ -65,6 +65,10 @@ class Rows:
     commission_id: np.ndarray
     rep: np.ndarray
     group: np.ndarray
+    rep_code: np.ndarray  # int64 position of rep in rep_ids
+    rep_ids: np.ndarray  # distinct rep ids (object)
+    group_code: np.ndarray  # int64 position of group in group_names
+    group_names: np.ndarray  # distinct group names (object; "" = none)
     earned: np.ndarray  # int64 day
     paid: np.ndarray  # int64 day the row counts as paid; NO_DATE when unsettled
     amount: np.ndarray  # int64 cents
@@ -92,10 +96,17 @@ def rows(snap: Snapshot) -> Rows:
     settlement = frame["settlement_date"].to_numpy(dtype=np.int64)
     settled = frame["settled"].to_numpy(dtype=bool)
     paid_on = np.where(settlement == NO_DATE, earned, np.maximum(settlement, earned))
+    rep, group = _text(frame["sales_rep_id"]), _text(frame["group_name"])
+    rep_code, rep_ids = pd.factorize(rep, sort=True)
+    group_code, group_names = pd.factorize(group, sort=True)
     built = Rows(
         commission_id=_text(frame["commission_id"]),
-        rep=_text(frame["sales_rep_id"]),
-        group=_text(frame["group_name"]),
+        rep=rep,
+        group=group,
+        rep_code=rep_code.astype(np.int64),
+        rep_ids=np.asarray(rep_ids, dtype=object),
+        group_code=group_code.astype(np.int64),
+        group_names=np.asarray(group_names, dtype=object),
         earned=earned,
         paid=np.where(settled, paid_on, NO_DATE).astype(np.int64),
         amount=frame["amount_cents"].to_numpy(dtype=np.int64),
@@ -122,12 +133,18 @@ def in_view(snap: Snapshot, filters: Filters | None = None, scope: Scope | None 
         if scope.unrestricted:
             mask |= ~attached
         elif scope.sales_rep_ids is not None:
-            mask |= ~attached & np.isin(r.rep, list(scope.sales_rep_ids))
+            mask |= ~attached & _reps_in(r, scope.sales_rep_ids)
     if scope.sales_rep_ids is not None:
-        mask &= np.isin(r.rep, list(scope.sales_rep_ids))
+        mask &= _reps_in(r, scope.sales_rep_ids)
     if filters.sales_rep:
-        mask &= r.rep == filters.sales_rep
+        mask &= _reps_in(r, {filters.sales_rep})
     return mask
+
+
+def _reps_in(r: Rows, reps) -> np.ndarray:
+    """Rows whose sales_rep_id is one of reps."""
+    wanted = np.isin(r.rep_ids, list(reps)) if len(r.rep_ids) else np.zeros(0, dtype=bool)
+    return wanted[r.rep_code] if len(r.rep_code) else np.zeros(0, dtype=bool)
 
 
 def accrued_mask(r: Rows, day: int) -> np.ndarray:
@@ -170,7 +187,7 @@ def tiles(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filter
         "month_start": first,
         "accrued_cents": int(r.amount[accrued].sum()),
         "accrued_rows": int(accrued.sum()),
-        "accrued_reps": len(set(r.rep[accrued])),
+        "accrued_reps": len(np.unique(r.rep_code[accrued])),
         "paid_mtd_cents": int(r.amount[paid].sum()),
         "paid_mtd_rows": int(paid.sum()),
         "earned_cents": earned_cents,
@@ -200,6 +217,14 @@ def _rep_names(snap: Snapshot) -> dict[str, str]:
     if not len(reps):
         return {}
     return dict(zip(reps["sales_rep_id"].astype(str), reps["name"].astype(object).where(reps["name"].notna(), ""), strict=True))
+
+
+def _rep_groups(snap: Snapshot) -> dict[str, str]:
+    reps = snap.reps
+    if not len(reps):
+        return {}
+    groups = reps["group_name"].astype(object).where(reps["group_name"].notna(), "")
+    return dict(zip(reps["sales_rep_id"].astype(str), groups, strict=True))
 
 
 def _days_to_dates(days: np.ndarray) -> list:
@@ -250,7 +275,8 @@ def drill(snap: Snapshot, key: str, as_of: dt.date, period_days: int = 90, filte
         return row_frame(snap, np.flatnonzero(view & test(r, to_day(start) - 1, to_day(end))))
     if key == "commissions_group":
         wanted = "" if group in (None, NO_GROUP) else group
-        return row_frame(snap, np.flatnonzero(view & earned_mask(r, d - p, d) & (r.group == wanted)))
+        in_group = (r.group_names == wanted)[r.group_code] if len(r) else np.zeros(0, dtype=bool)
+        return row_frame(snap, np.flatnonzero(view & earned_mask(r, d - p, d) & in_group))
     if key == "commissions_at_risk":
         return at_risk_rows(snap, as_of, filters, scope)
     if key in ("commissions_cash", "commissions_invoiced"):
@@ -275,16 +301,18 @@ def month_bounds(month: str | None, as_of: dt.date) -> tuple[dt.date, dt.date]:
 # ---- charts -------------------------------------------------------------------------------------
 
 
-def _by_rep(snap: Snapshot, reps: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Exact per-rep sums of each cents column (reps as labels), with names and groups."""
-    names = _rep_names(snap)
-    groups = rows(snap)
-    group_of = dict(zip(groups.rep, groups.group, strict=True))
-    ids, index = np.unique(reps.astype(str), return_inverse=True) if len(reps) else (np.array([], dtype=object), np.zeros(0, dtype=np.int64))
-    out = {"sales_rep_id": ids.astype(object), "rep_name": [names.get(i, i) or i for i in ids],
+def _by_rep(snap: Snapshot, pick: np.ndarray, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Exact per-rep sums of each cents column over the rows at positions pick, with names and groups."""
+    r = rows(snap)
+    names, group_of = _rep_names(snap), _rep_groups(snap)
+    code = r.rep_code[pick]
+    size = len(r.rep_ids)
+    seen = np.flatnonzero(np.bincount(code, minlength=size) > 0) if len(code) else np.zeros(0, dtype=np.int64)
+    ids = r.rep_ids[seen]
+    out = {"sales_rep_id": ids, "rep_name": [names.get(i, i) or i for i in ids],
            "group_name": [group_of.get(i, "") or NO_GROUP for i in ids]}
     for name, values in columns.items():
-        out[name] = sum_by(index, values, len(ids))
+        out[name] = sum_by(code, values, size)[seen]
     return pd.DataFrame(out)
 
 
@@ -293,7 +321,8 @@ def top_reps(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, sco
     """Reps by accrued commission at as_of, largest first (ties by id); only positive balances."""
     r = rows(snap)
     pick = in_view(snap, filters, scope) & accrued_mask(r, to_day(as_of))
-    frame = _by_rep(snap, r.rep[pick], {"accrued_cents": r.amount[pick], "rows": np.ones(int(pick.sum()), dtype=np.int64)})
+    pick = np.flatnonzero(pick)
+    frame = _by_rep(snap, pick, {"accrued_cents": r.amount[pick], "rows": np.ones(len(pick), dtype=np.int64)})
     frame = frame[frame["accrued_cents"] > 0]
     return frame.sort_values(["accrued_cents", "sales_rep_id"], ascending=[False, True], ignore_index=True).head(limit)
 
@@ -331,12 +360,13 @@ def by_group(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Fil
     r = rows(snap)
     d = to_day(as_of)
     pick = in_view(snap, filters, scope) & earned_mask(r, d - period_days, d)
-    groups = r.group[pick].astype(str)
-    names, index = np.unique(groups, return_inverse=True) if len(groups) else (np.array([], dtype=object), np.zeros(0, dtype=np.int64))
-    earned = sum_by(index, r.amount[pick], len(names))
+    code = r.group_code[pick]
+    seen = np.flatnonzero(np.bincount(code, minlength=len(r.group_names)) > 0) if len(code) else np.zeros(0, dtype=np.int64)
+    earned = sum_by(code, r.amount[pick], len(r.group_names))[seen]
+    counts = np.bincount(code, minlength=len(r.group_names))[seen] if len(code) else np.zeros(0, dtype=np.int64)
     total = int(earned.sum())
-    frame = pd.DataFrame({"group_name": [n or NO_GROUP for n in names], "earned_cents": earned,
-                          "rows": np.bincount(index, minlength=len(names)) if len(names) else np.zeros(0, dtype=np.int64)})
+    frame = pd.DataFrame({"group_name": [n or NO_GROUP for n in r.group_names[seen]], "earned_cents": earned,
+                          "rows": counts})
     frame["share_pct"] = [ratio(int(v), total, 100) for v in earned]
     return frame.sort_values(["earned_cents", "group_name"], ascending=[False, True], ignore_index=True)
 
@@ -398,7 +428,7 @@ def at_risk_by_rep(snap: Snapshot, as_of: dt.date, filters: Filters | None = Non
     amount = r.amount[pick]
     frame = _by_rep(
         snap,
-        r.rep[pick],
+        pick,
         {
             "accrued_cents": amount,
             "written_off_cents": np.where(reason == RISK_WRITTEN_OFF, amount, 0),
@@ -457,10 +487,9 @@ def _cash_parts(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filte
 def cash_and_invoiced(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
                       scope: Scope | None = None) -> pd.DataFrame:
     """Per rep: commission on invoices issued in (D - P, D] beside commission on the cash collected then."""
-    r = rows(snap)
     parts = _cash_parts(snap, as_of, period_days, filters, scope)
     pick = parts["pick"]
-    frame = _by_rep(snap, r.rep[pick], {"invoiced_cents": parts["invoiced"], "cash_cents": parts["cash"],
+    frame = _by_rep(snap, pick, {"invoiced_cents": parts["invoiced"], "cash_cents": parts["cash"],
                                         "collected_cents": parts["collected"]})
     frame["difference_cents"] = frame["cash_cents"] - frame["invoiced_cents"]
     frame = frame[(frame["invoiced_cents"] != 0) | (frame["cash_cents"] != 0)]
