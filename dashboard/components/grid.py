@@ -98,6 +98,7 @@ class GridFrame:
     hidden: frozenset[str] = HIDDEN
     link_customers: bool = True
     stamp: str = ""  # one line put on top of the CSV (filters, scope, as-of, generated at)
+    columns: dict[str, dict] = field(default_factory=dict)  # column -> extra AG Grid props (cellStyle, width...)
 
 
 GridSource = Callable[[dict], GridFrame | None]
@@ -226,6 +227,7 @@ def column_defs(gf: GridFrame) -> list[dict]:
             col.update(type="rightAligned", filter="agNumberColumnFilter", cellDataType="number")
         else:
             col.update(cellDataType="text")
+        col.update(gf.columns.get(name, {}))
         cols.append(col)
     return cols
 
