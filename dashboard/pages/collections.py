@@ -1,0 +1,228 @@
+"""Collections: coverage of overdue exposure by recent activity and contact latency, per segment (or region,
+rep, tier), and the overdue invoices nobody has contacted."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard.components import filters as gf
+from dashboard.components import format as fmt
+from dashboard.components import grid, identity
+from dashboard.figures import collections as figs
+from dashboard.figures.base import GRAPH_CONFIG
+from dashboard.metrics import collections as metrics
+from dashboard.metrics.ui_support import cached
+
+dash.register_page(__name__, path="/collections", name="Collections", title="Collections activity", nav_order=50)
+
+INPUTS = [Input("filters", "data"), Input("data-version", "data")]
+GROUP_GRID, UNCONTACTED_GRID = "col-groups", "col-uncontacted"
+COVERAGE_DAYS, LATENCY_DAYS = metrics.COVERAGE_DAYS, metrics.LATENCY_DAYS
+GROUP_LABELS = figs.GROUP_TITLES
+GRID_LABELS = {
+    "overdue_cents": "Overdue", "covered_cents": "Covered", "coverage_pct": "Coverage %",
+    "overdue_customers": "Customers overdue", "covered_customers": "Customers contacted",
+    "became_overdue": "Became overdue (90 d)", "contacted": "Contacted", "uncontacted": "Never contacted",
+    "mean_days": "Mean latency (days)", "median_days": "Median latency (days)", "days_since_due": "Days since due",
+    "amount_cents": "Amount", "balance_cents": "Open balance",
+}
+
+activity = cached(metrics.collections_activity, maxsize=64)
+
+
+# ---- layout -------------------------------------------------------------------------------------
+
+
+def _card(title, body, info: str, card_id: str) -> dbc.Card:
+    info_id = f"col-info-{card_id}"
+    header = [html.Span(title, className="ar-card-title"),
+              html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+              dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+    return dbc.Card(
+        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
+         dbc.CardBody(body, className="p-2")],
+        className="h-100 ar-card",
+    )
+
+
+def _graph(graph_id: str, height: int) -> dcc.Loading:
+    return dcc.Loading(
+        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
+        type="circle",
+        delay_show=400,
+    )
+
+
+def layout(**_query) -> html.Div:
+    """The page skeleton (no data; the callbacks below fill it)."""
+    by = html.Div(
+        [html.Span("By", className="small text-muted"),
+         dbc.RadioItems(id="col-by", options=[{"label": label, "value": key} for key, label in GROUP_LABELS.items()],
+                        value="segment", inline=True, className="btn-group btn-group-sm ar-basis",
+                        inputClassName="btn-check", labelClassName="btn btn-outline-primary btn-sm",
+                        labelCheckedClassName="active")],
+        className="d-flex align-items-center gap-2 ms-auto",
+    )
+    charts = dbc.Row(
+        [
+            dbc.Col(_card(f"Coverage · activity in the last {COVERAGE_DAYS} days",
+                          [html.Div(id="col-coverage-summary", className="small text-muted px-1"), _graph("col-coverage", 300)],
+                          f"Coverage = overdue open balance whose customer had any collection activity (call, email, "
+                          f"letter…) dated in the {COVERAGE_DAYS} days up to the as-of date / all overdue open balance "
+                          "× 100, per group. The dashed line is everyone. Green from 75 %, amber from 50 %.", "coverage"),
+                    lg=6),
+            dbc.Col(_card("Contact latency · days from due date to first contact",
+                          [html.Div(id="col-latency-summary", className="small text-muted px-1"), _graph("col-latency", 300)],
+                          f"For invoices that became overdue in the last {LATENCY_DAYS} days (due date in that window "
+                          "and still open at the end of it, even if paid since): days from the due date to the "
+                          "customer's first activity on or after it. Mean and median per group; invoices never "
+                          "contacted are listed below.", "latency"),
+                    lg=6),
+        ],
+        className="g-2 mb-2",
+    )
+    table = _card(html.Span(id="col-groups-title", children="By segment"), grid.data_grid(GROUP_GRID, height=260, search_placeholder="Search groups"),
+                  "Coverage and latency figures per group; the totals row sums the overdue and covered amounts of "
+                  "every group (= all overdue exposure).", "groups")
+    uncontacted = _card(
+        "Overdue invoices never contacted",
+        [dbc.Switch(id="col-open-only", label="Still open at the as-of date only", value=True, className="small mb-1"),
+         grid.data_grid(UNCONTACTED_GRID, height=400, search_placeholder="Search invoices, customers")],
+        f"Invoices that became overdue in the last {LATENCY_DAYS} days whose customer has had no activity since the "
+        "due date, the longest waiting first. Switch off to include those paid since.", "uncontacted")
+    return html.Div(
+        [
+            html.Div([html.H1("Collections", className="h4 mb-0"), html.Span(id="col-caption", className="text-muted small"), by],
+                     className="d-flex align-items-center gap-3 mb-2 flex-wrap"),
+            charts,
+            html.Div(table, className="mb-2"),
+            uncontacted,
+        ],
+        id="col-page",
+    )
+
+
+# ---- data helpers -------------------------------------------------------------------------------
+
+
+def _context(filters_data):
+    """(snapshot, as_of, filters, scope, currency) for a callback."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import currency_for
+
+    if filters_data is None:
+        raise PreventUpdate
+    as_of, _basis, filters = gf.parse(filters_data)
+    scope = identity.scope()
+    snap = get_snapshot()
+    return snap, as_of, filters, scope, currency_for(snap, filters, scope, fmt.default_currency())
+
+
+def describe(filters_data) -> str:
+    """The filters as a caption, without the aging basis (not used by this page)."""
+    return " · ".join(p for p in gf.describe(filters_data).split(" · ") if not p.endswith(" aging"))
+
+
+def grouping(value) -> str:
+    """A grouping the metric knows (segment when the browser sends anything else)."""
+    return value if value in metrics.GROUPINGS else "segment"
+
+
+def group_table(result: dict, by: str) -> pd.DataFrame:
+    """Coverage and latency side by side per group, without the 'All' row (the grid's totals row is everyone)."""
+    merged = result["coverage"].merge(result["latency"], on=by, how="outer")
+    merged = merged[merged[by] != "All"].reset_index(drop=True)
+    for column in ("overdue_cents", "covered_cents", "overdue_customers", "covered_customers", "became_overdue",
+                   "contacted", "uncontacted"):
+        merged[column] = merged[column].fillna(0).astype("int64")
+    return merged
+
+
+def _source(kind: str):
+    def source(data: dict) -> grid.GridFrame | None:
+        """Groups or uncontacted invoices for the filters in data, in the current user's scope."""
+        if not isinstance(data, dict) or data.get("filters") is None:
+            return None
+        snap, as_of, filters, scope, cur = _context(data["filters"])
+        by = grouping(data.get("by"))
+        result = activity(snap, as_of, filters, scope, by)
+        stamp = f"{describe(data['filters'])} | scope: {scope.label}"
+        if kind == "groups":
+            return grid.GridFrame(group_table(result, by), currency=cur, file_name=f"collections-by-{by}",
+                                  labels={**GRID_LABELS, by: GROUP_LABELS[by]}, link_customers=False, hidden=frozenset(),
+                                  stamp=f"Collections coverage and latency by {GROUP_LABELS[by].lower()} | {stamp}")
+        frame = result["uncontacted"]
+        if data.get("open_only", True):
+            frame = frame[frame["balance_cents"] > 0]
+        return grid.GridFrame(frame.reset_index(drop=True), currency=cur, date_field="due_date",
+                              file_name="uncontacted-overdue-invoices", labels=GRID_LABELS,
+                              hidden=grid.HIDDEN | {"customer_id"}, stamp=f"Overdue invoices never contacted | {stamp}")
+
+    return source
+
+
+grid.register_source(GROUP_GRID, _source("groups"))
+grid.register_source(UNCONTACTED_GRID, _source("uncontacted"))
+
+
+# ---- callbacks ----------------------------------------------------------------------------------
+
+
+@callback(Output("col-caption", "children"), *INPUTS)
+def caption(filters_data, _version):
+    """What the page shows: as-of, filters, scope."""
+    if filters_data is None:
+        raise PreventUpdate
+    return f"{describe(filters_data)} · {identity.scope().label}"
+
+
+def summaries(result: dict, by: str, cur: str) -> tuple[str, str]:
+    """One line each for coverage and latency over everyone (the 'All' rows)."""
+    cov = result["coverage"].set_index(by).loc["All"]
+    lat = result["latency"].set_index(by).loc["All"]
+    coverage = (f"All: {fmt.pct(None if pd.isna(cov['coverage_pct']) else float(cov['coverage_pct']))} of "
+                f"{fmt.money(int(cov['overdue_cents']), cur)} overdue is covered ({fmt.money(int(cov['covered_cents']), cur)}); "
+                f"{fmt.number(cov['covered_customers'])} of {fmt.number(cov['overdue_customers'])} overdue customers contacted")
+    mean = None if pd.isna(lat["mean_days"]) else float(lat["mean_days"])
+    median = None if pd.isna(lat["median_days"]) else float(lat["median_days"])
+    latency = (f"All: mean {fmt.days(mean)}, median {fmt.days(median)} · {fmt.number(lat['contacted'])} of "
+               f"{fmt.number(lat['became_overdue'])} invoices contacted, {fmt.number(lat['uncontacted'])} never")
+    return coverage, latency
+
+
+@callback(
+    Output("col-coverage", "figure"),
+    Output("col-latency", "figure"),
+    Output("col-coverage-summary", "children"),
+    Output("col-latency-summary", "children"),
+    Output("col-groups-title", "children"),
+    *INPUTS,
+    Input("col-by", "value"),
+)
+def charts(filters_data, _version, by_value):
+    """Coverage and latency per group (one metric call feeds both charts and their summaries)."""
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    by = grouping(by_value)
+    result = activity(snap, as_of, filters, scope, by)
+    coverage, latency = summaries(result, by, cur)
+    return (figs.coverage_chart(result["coverage"], by, cur), figs.latency_chart(result["latency"], by), coverage, latency,
+            f"Coverage and latency by {GROUP_LABELS[by].lower()}")
+
+
+@callback(
+    Output(grid.source_id(GROUP_GRID), "data"),
+    Output(grid.source_id(UNCONTACTED_GRID), "data"),
+    *INPUTS,
+    Input("col-by", "value"),
+    Input("col-open-only", "value"),
+)
+def grid_sources(filters_data, _version, by_value, open_only):
+    """Point both grids at the filters and grouping (their rows are built on the server)."""
+    if filters_data is None:
+        raise PreventUpdate
+    by = grouping(by_value)
+    return {"filters": filters_data, "by": by}, {"filters": filters_data, "by": by, "open_only": bool(open_only)}

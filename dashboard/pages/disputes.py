@@ -1,0 +1,300 @@
+"""Disputes & promises: outstanding composition (ties to total AR), dispute cycle time, promise adherence,
+open disputes and broken promises."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard.components import drill, grid, identity
+from dashboard.components import filters as gf
+from dashboard.components import format as fmt
+from dashboard.figures import collections as figs
+from dashboard.figures.base import GRAPH_CONFIG
+from dashboard.metrics import collections as metrics
+from dashboard.metrics.forecast import forecast_invoices
+from dashboard.metrics.ui_support import cached
+
+dash.register_page(__name__, path="/disputes", name="Disputes & promises", title="Disputes & promises", nav_order=65)
+
+INPUTS = [Input("filters", "data"), Input("data-version", "data")]
+MONTHS = 12
+BROKEN_GRID, OPEN_GRID = "dp-broken", "dp-open"
+LABELS = {
+    "promise_id": "Promise", "dispute_id": "Dispute", "amount_cents": "Amount", "invoice_balance_cents": "Invoice balance",
+    "days_since_promised": "Days since promised", "age_days": "Age (days)", "status": "Status",
+}
+COMPONENT_INFO = ("Every invoice open at the as-of date sits in exactly one part, by precedence: in litigation, in "
+                  "dispute, overdue (due date before the as-of date), not due. An overdue invoice in dispute counts "
+                  "in dispute, with its whole open balance. The four parts sum exactly to total AR. Unapplied credits "
+                  "(payments not yet allocated and credit notes without an invoice) are shown beside them, not netted. "
+                  "Click a slice or an amount for the rows behind it.")
+
+
+# ---- cached metric calls ------------------------------------------------------------------------
+
+composition = cached(metrics.outstanding_composition)
+cycle_time = cached(metrics.dispute_cycle_time)
+adherence = cached(metrics.promise_adherence)
+open_invoices = cached(forecast_invoices, maxsize=16)
+
+
+# ---- layout -------------------------------------------------------------------------------------
+
+
+def _card(title: str, body, info: str, card_id: str) -> dbc.Card:
+    info_id = f"dp-info-{card_id}"
+    header = [html.Span(title, className="ar-card-title"),
+              html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+              dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+    return dbc.Card(
+        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
+         dbc.CardBody(body, className="p-2")],
+        className="h-100 ar-card",
+    )
+
+
+def _graph(graph_id: str, height: int) -> dcc.Loading:
+    return dcc.Loading(
+        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
+        type="circle",
+        delay_show=400,
+    )
+
+
+def layout(**_query) -> html.Div:
+    """The page skeleton (no data; the callbacks below fill it)."""
+    composition_body = dbc.Row(
+        [dbc.Col(_graph("dp-composition", 300), md=6),
+         dbc.Col(dcc.Loading(html.Div(id="dp-composition-table"), type="dot", delay_show=400), md=6,
+                 className="d-flex align-items-center")],
+        className="g-1",
+    )
+    top = dbc.Row(
+        [
+            dbc.Col(_card("Outstanding composition", composition_body, COMPONENT_INFO, "composition"), lg=6),
+            dbc.Col(_card(f"Dispute cycle time · {MONTHS} months",
+                          [html.Div(id="dp-cycle-summary", className="small text-muted px-1"), _graph("dp-cycle", 280)],
+                          "Disputes resolved in each calendar month (bars, right axis) and the mean and median days "
+                          "from opened to resolved (lines). The current month runs to the as-of date. Disputes flagged "
+                          "on the invoice without dates are not counted.", "cycle"), lg=6),
+        ],
+        className="g-2 mb-2",
+    )
+    middle = dbc.Row(
+        [
+            dbc.Col(_card(f"Promise adherence · {MONTHS} months",
+                          [html.Div(id="dp-promise-summary", className="small text-muted px-1"), _graph("dp-promises", 280)],
+                          "Promises to pay by the month of the promised date. Kept = the invoice was paid in full "
+                          "(not written off) by the promised date; broken = not kept and the date has passed; pending "
+                          "= the date is still ahead. Share kept = kept / (kept + broken) × 100 (line, left axis).",
+                          "promises"), lg=6),
+            dbc.Col(_card("Open disputes", grid.data_grid(OPEN_GRID, height=300, search_placeholder="Search disputes"),
+                          "Disputes open at the as-of date (opened on or before it, not resolved by it), oldest "
+                          "first: the disputed amount, the invoice's open balance and the age in days.", "open"), lg=6),
+        ],
+        className="g-2 mb-2",
+    )
+    broken = _card("Broken promises", grid.data_grid(BROKEN_GRID, height=380, search_placeholder="Search promises"),
+                   f"Promises whose date fell in the last {MONTHS} months and passed without the invoice being paid in "
+                   "full, most recently broken first, with the invoice's open balance at the as-of date.", "broken")
+    return html.Div(
+        [
+            html.Div([html.H1("Disputes & promises", className="h4 mb-0"), html.Span(id="dp-caption", className="text-muted small")],
+                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            top,
+            middle,
+            broken,
+        ],
+        id="dp-page",
+    )
+
+
+# ---- data helpers -------------------------------------------------------------------------------
+
+
+def _context(filters_data):
+    """(snapshot, as_of, filters, scope, currency) for a callback."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import currency_for
+
+    if filters_data is None:
+        raise PreventUpdate
+    as_of, _basis, filters = gf.parse(filters_data)
+    scope = identity.scope()
+    snap = get_snapshot()
+    return snap, as_of, filters, scope, currency_for(snap, filters, scope, fmt.default_currency())
+
+
+def describe(filters_data) -> str:
+    """The filters as a caption, without the aging basis (not used by this page)."""
+    return " · ".join(p for p in gf.describe(filters_data).split(" · ") if not p.endswith(" aging"))
+
+
+def component_of(frame: pd.DataFrame) -> pd.Series:
+    """The composition part of each open invoice of forecast_invoices (same precedence as the metric)."""
+    dispute = frame["dispute"].astype(str)
+    overdue = frame["days_until_due"] < 0
+    out = pd.Series("not_due", index=frame.index, dtype=object)
+    out[overdue] = "overdue"
+    out[dispute == "dispute"] = "in_dispute"
+    out[dispute == "litigation"] = "in_litigation"
+    return out
+
+
+def drill_rows(snap, _key, as_of, _period_days, filters, scope, bucket=None, **_params) -> pd.DataFrame:
+    """Open invoices in one composition part (amount_cents = open balance; sums to the part)."""
+    if bucket not in {c for c, _ in metrics.COMPONENTS}:
+        raise ValueError("unknown part")
+    frame = open_invoices(snap, as_of, filters, scope)
+    rows = frame[component_of(frame) == bucket]
+    rows = rows.assign(amount_cents=rows["balance_cents"].astype("int64"), days_past_due=-rows["days_until_due"])
+    return rows[["invoice_id", "customer_name", "customer_id", "sales_rep_id", "due_date", "days_past_due", "dispute",
+                 "amount_cents"]].reset_index(drop=True)
+
+
+drill.register_drill("dp_component", drill_rows, {"amount_cents": "Open balance", "dispute": "Dispute"})
+
+
+def _source(kind: str):
+    def source(data: dict) -> grid.GridFrame | None:
+        """Broken promises or open disputes for the filters in data, in the current user's scope."""
+        from dashboard.metrics.snapshot import get_snapshot
+        from dashboard.metrics.ui_support import currency_for
+
+        if not isinstance(data, dict):
+            return None
+        as_of, _basis, filters = gf.parse(data.get("filters"))
+        scope = identity.scope()
+        snap = get_snapshot()
+        if kind == "broken":
+            frame = adherence(snap, as_of, filters, scope, MONTHS)["broken"]
+            columns = ["promise_id", "invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region",
+                       "made_on", "promised_date", "days_since_promised", "amount_cents", "invoice_balance_cents"]
+            what, date_field = "Broken promises", "promised_date"
+        else:
+            frame = cycle_time(snap, as_of, filters, scope, MONTHS)["open"]
+            columns = ["dispute_id", "invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region",
+                       "opened_on", "age_days", "status", "amount_cents", "invoice_balance_cents"]
+            what, date_field = "Open disputes", "opened_on"
+        labels = {**LABELS, "amount_cents": "Promised" if kind == "broken" else "Disputed"}
+        return grid.GridFrame(frame[columns], currency=currency_for(snap, filters, scope, fmt.default_currency()),
+                              date_field=date_field, file_name=f"{kind}-{'promises' if kind == 'broken' else 'disputes'}",
+                              labels=labels, stamp=f"{what} | {describe(data.get('filters'))} | scope: {scope.label}")
+
+    return source
+
+
+grid.register_source(BROKEN_GRID, _source("broken"))
+grid.register_source(OPEN_GRID, _source("open"))
+
+
+# ---- callbacks ----------------------------------------------------------------------------------
+
+
+@callback(Output("dp-caption", "children"), *INPUTS)
+def caption(filters_data, _version):
+    """What the page shows: as-of, filters, scope."""
+    if filters_data is None:
+        raise PreventUpdate
+    return f"{describe(filters_data)} · {identity.scope().label}"
+
+
+def _amount_link(cents: int, cur: str, key: str, title: str, class_name: str, **params) -> dbc.Button:
+    return dbc.Button(fmt.money(cents, cur), id=drill.trigger_id(key, title, **params), n_clicks=0, color="link",
+                      size="sm", className=f"p-0 text-decoration-none text-end {class_name}",
+                      title="Show the rows behind this amount")
+
+
+def composition_table(frame: pd.DataFrame, cur: str) -> html.Table:
+    """The parts with amount, share of total AR, invoices and customers; total AR; unapplied credits beside."""
+    parts = frame[frame["part_of_total_ar"]]
+    total = int(parts["amount_cents"].sum())
+    head = html.Thead(html.Tr([html.Th("Part"), html.Th("Amount", className="text-end"), html.Th("Share", className="text-end"),
+                               html.Th("Invoices", className="text-end")]))
+    body = []
+    for row in parts.itertuples(index=False):
+        cents = int(row.amount_cents)
+        share = fmt.pct(cents * 100 / total if total else None)
+        swatch = html.Span(className="d-inline-block rounded-circle me-2",
+                           style={"width": "0.6rem", "height": "0.6rem", "background": figs.COMPONENT_COLORS[row.component]})
+        body.append(html.Tr([
+            html.Td([swatch, row.label]),
+            html.Td(_amount_link(cents, cur, "dp_component", f"{row.label} · {fmt.money(cents, cur)}",
+                                 f"dp-part-{row.component}", bucket=row.component), className="text-end"),
+            html.Td(share, className="text-end text-muted"),
+            html.Td(fmt.number(row.invoices), className="text-end text-muted"),
+        ]))
+    body.append(html.Tr([html.Td(html.Strong("Total AR")),
+                         html.Td(_amount_link(total, cur, "total_ar", f"Total AR · {fmt.money(total, cur)}", "fw-semibold dp-total-ar"),
+                                 className="text-end"),
+                         html.Td("100.0 %" if total else fmt.DASH, className="text-end text-muted"),
+                         html.Td(fmt.number(int(parts["invoices"].sum())), className="text-end text-muted")],
+                        className="border-top border-dark-subtle"))
+    credit = frame[~frame["part_of_total_ar"]].iloc[0]
+    body.append(html.Tr([html.Td(["Unapplied credits", html.Div("beside total AR, not netted", className="small text-muted")]),
+                         html.Td(_amount_link(int(credit.amount_cents), cur, "unapplied_credits",
+                                              f"Unapplied credits · {fmt.money(int(credit.amount_cents), cur)}", "dp-unapplied"),
+                                 className="text-end"),
+                         html.Td("", className="text-end"),
+                         html.Td(f"{fmt.number(credit.customers)} cust.", className="text-end text-muted")]))
+    return dbc.Table([head, html.Tbody(body)], size="sm", className="mb-0 small ar-small-table w-100 dp-composition")
+
+
+@callback(Output("dp-composition", "figure"), Output("dp-composition-table", "children"), *INPUTS)
+def composition_view(filters_data, _version):
+    """The donut and the numbers beside it (one metric call feeds both)."""
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    frame = composition(snap, as_of, filters, scope)
+    return figs.composition_donut(frame, cur), composition_table(frame, cur)
+
+
+@callback(Output("dp-cycle", "figure"), Output("dp-cycle-summary", "children"), *INPUTS)
+def cycle_view(filters_data, _version):
+    """Twelve months of dispute cycle time, and the disputes open now."""
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    result = cycle_time(snap, as_of, filters, scope, MONTHS)
+    s = result["summary"]
+    text = (f"{fmt.number(s['resolved'])} resolved in {MONTHS} months · mean {fmt.days(s['mean_cycle_days'])} · median "
+            f"{fmt.days(s['median_cycle_days'])} · {fmt.number(s['open'])} open now ({fmt.money(s['open_amount_cents'], cur)}, "
+            f"mean age {fmt.days(s['mean_open_age_days'])})")
+    return figs.dispute_cycle_chart(result["by_month"]), text
+
+
+@callback(Output("dp-promises", "figure"), Output("dp-promise-summary", "children"), *INPUTS)
+def promise_view(filters_data, _version):
+    """Twelve months of promise adherence."""
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    result = adherence(snap, as_of, filters, scope, MONTHS)
+    s = result["summary"]
+    text = (f"{fmt.pct(s['kept_pct'])} kept ({fmt.number(s['kept'])} kept, {fmt.number(s['broken'])} broken) · "
+            f"{fmt.number(s['pending'])} pending ({fmt.money(s['pending_amount_cents'], cur)})")
+    return figs.promise_adherence_chart(result["by_month"]), text
+
+
+@callback(Output(grid.source_id(BROKEN_GRID), "data"), Output(grid.source_id(OPEN_GRID), "data"), *INPUTS)
+def grid_sources(filters_data, _version):
+    """Point both grids at the current filters (their rows are built on the server)."""
+    if filters_data is None:
+        raise PreventUpdate
+    data = {"filters": filters_data}
+    return data, data
+
+
+@callback(
+    Output("drill-request", "data", allow_duplicate=True),
+    Input("dp-composition", "clickData"),
+    prevent_initial_call=True,
+)
+def slice_drill(click):
+    """A slice opens the open invoices in that part."""
+    if not click or not click.get("points"):
+        raise PreventUpdate
+    data = click["points"][0].get("customdata")
+    if not data:
+        raise PreventUpdate
+    label = dict(metrics.COMPONENTS).get(data[0], data[0])
+    return drill.request("dp_component", f"{label} · {data[1]}", bucket=data[0])

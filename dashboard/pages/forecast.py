@@ -1,0 +1,337 @@
+"""Payment forecast: by due date (Retailer buckets), from payment behaviour plus promises (13 weeks),
+its measured accuracy (backtest WAPE), and the invoices behind both forecasts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dash
+import dash_bootstrap_components as dbc
+import pandas as pd
+from dash import Input, Output, State, callback, ctx, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard.components import drill, grid, identity
+from dashboard.components import filters as gf
+from dashboard.components import format as fmt
+from dashboard.figures import collections as figs
+from dashboard.figures.base import GRAPH_CONFIG
+from dashboard.metrics import forecast as metrics
+from dashboard.metrics.ui_support import cached
+
+dash.register_page(__name__, path="/forecast", name="Forecast", title="Payment forecast", nav_order=60)
+
+INPUTS = [Input("filters", "data"), Input("data-version", "data")]
+GRID = "fc-invoices"
+WEEKS = metrics.HORIZON_WEEKS
+BACKTEST_DATES = 6
+LATER, DISPUTED = "Later", "Disputed (excluded)"
+GRID_COLUMNS = ["invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region", "due_date",
+                "days_until_due", "due_bucket", "balance_cents", "dispute", "delay_days", "delay_basis", "expected_date",
+                "expected_week", "expected_cents", "promise_id", "promised_date", "promised_cents"]
+LABELS = {
+    "days_until_due": "Days until due", "due_bucket": "Due-date bucket", "balance_cents": "Open balance",
+    "dispute": "Dispute", "delay_days": "Delay used (days)", "delay_basis": "Delay from", "expected_date": "Expected",
+    "expected_week": "Week", "expected_cents": "Expected (behaviour)", "promise_id": "Promise",
+    "promised_cents": "Promised", "amount_cents": "In this bucket",
+}
+WAPE_INFO = ("WAPE (weighted absolute percentage error) = Σ |forecast − collected| / Σ collected × 100, week by week. "
+             f"Each forecast is rerun as it stood at {BACKTEST_DATES} past dates 28 days apart (the latest {WEEKS} weeks "
+             f"before the as-of date, so all {WEEKS} weeks have passed) and compared with the payments really applied "
+             "in each week to the invoices open then. 0 % is perfect; 50 % means the weekly misses add up to half of "
+             "what came in. Lower is better.")
+
+
+# ---- cached metric calls (per data version, scope, filters and as-of) ----------------------------
+
+due_forecast = cached(metrics.due_date_forecast)
+behaviour = cached(metrics.behaviour_forecast)
+invoices = cached(metrics.forecast_invoices, maxsize=16)
+
+
+@cached(maxsize=32)
+def backtest(snap, as_of: dt.date, filters, scope) -> dict:
+    """forecast_backtest at the default past dates (the slowest call of the page: cached)."""
+    dates = metrics.default_backtest_dates(as_of, BACKTEST_DATES)
+    return metrics.forecast_backtest(snap, dates, filters, scope, WEEKS, as_of=as_of)
+
+
+# ---- layout -------------------------------------------------------------------------------------
+
+
+def _card(title: str, body, info: str, card_id: str) -> dbc.Card:
+    info_id = f"fc-info-{card_id}"
+    header = [html.Span(title, className="ar-card-title"),
+              html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+              dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+    return dbc.Card(
+        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
+         dbc.CardBody(body, className="p-2")],
+        className="h-100 ar-card",
+    )
+
+
+def _graph(graph_id: str, height: int) -> dcc.Loading:
+    return dcc.Loading(
+        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
+        type="circle",
+        delay_show=400,
+    )
+
+
+def layout(**_query) -> html.Div:
+    """The page skeleton (no data; the callbacks below fill it)."""
+    top = dbc.Row(
+        [
+            dbc.Col(_card(f"Expected collections · next {WEEKS} weeks",
+                          [_graph("fc-behaviour", 320), html.Div(id="fc-behaviour-summary", className="small text-muted px-1")],
+                          "Each open invoice is expected on its due date + its customer's average payment delay "
+                          "(amount-weighted, invoices paid in the last 12 months; else the segment's, else everyone's), "
+                          "at the earliest tomorrow. An open promise puts its amount on the promised date (green). "
+                          "Invoices in dispute or litigation are left out. The dotted line is the naive forecast: every "
+                          "balance on its due date (overdue ones in week 1). Click a bar for its invoices.", "behaviour"),
+                    lg=8),
+            dbc.Col(_card("Forecast accuracy · backtest",
+                          [html.Div(id="fc-accuracy", className="px-1"), _graph("fc-wape", 210)], WAPE_INFO, "accuracy"),
+                    lg=4),
+        ],
+        className="g-2 mb-2",
+    )
+    middle = dbc.Row(
+        [
+            dbc.Col(_card("By due date", _graph("fc-due", 300),
+                          "Open balances at the as-of date by days until due = due date − as-of: Week 1 = 0–7 days "
+                          "(due today is not overdue), Week 2 = 8–14, Week 3 = 15–21, Week 4 = 22–30, Weeks 5-8 = "
+                          "more than 30, Overdue = past due. No payment behaviour is assumed. The six bars sum to "
+                          "total AR. Click a bar for its invoices.", "due"), lg=5),
+            dbc.Col(_card("Backtest · forecast vs collected",
+                          [html.Div([html.Span("Forecast made on", className="small text-muted"),
+                                     dbc.Select(id="fc-bt-date", size="sm", className="w-auto")],
+                                    className="d-flex align-items-center gap-2 px-1 mb-1"),
+                           _graph("fc-backtest", 268)],
+                          "What both forecasts said at a past date, week by week, against what was really collected "
+                          "on the invoices open then (payments applied in each week).", "backtest"), lg=7),
+        ],
+        className="g-2 mb-2",
+    )
+    rows = _card("Invoices behind the forecast", grid.data_grid(GRID, height=420, search_placeholder="Search invoices, customers, buckets"),
+                 "Every invoice open at the as-of date: its due-date bucket, the delay the behaviour forecast "
+                 "uses and where it comes from, the expected payment date and week, and any open promise. "
+                 "Expected (behaviour) is the balance less the promised part; it is 0 for disputed invoices. "
+                 "Totals are exact sums over every row.", "rows")
+    return html.Div(
+        [
+            html.Div([html.H1("Payment forecast", className="h4 mb-0"), html.Span(id="fc-caption", className="text-muted small")],
+                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            top,
+            middle,
+            rows,
+        ],
+        id="fc-page",
+    )
+
+
+# ---- data helpers -------------------------------------------------------------------------------
+
+
+def _context(filters_data):
+    """(snapshot, as_of, filters, scope, currency) for a callback."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import currency_for
+
+    if filters_data is None:
+        raise PreventUpdate
+    as_of, _basis, filters = gf.parse(filters_data)
+    scope = identity.scope()
+    snap = get_snapshot()
+    return snap, as_of, filters, scope, currency_for(snap, filters, scope, fmt.default_currency())
+
+
+def describe(filters_data) -> str:
+    """The filters as a caption, without the aging basis (not used by this page)."""
+    return " · ".join(p for p in gf.describe(filters_data).split(" · ") if not p.endswith(" aging"))
+
+
+def week_label(week: int) -> str:
+    """The behaviour-forecast bucket of a forecast week (beyond the horizon: Later)."""
+    return f"Week {week}" if week <= WEEKS else LATER
+
+
+def bucket_rows(frame: pd.DataFrame, as_of: dt.date, key: str, bucket: str) -> pd.DataFrame:
+    """The rows of forecast_invoices behind one bar, with amount_cents = the part of each invoice in it.
+
+    fc_due: the due-date bucket (whole balances). fc_week: a behaviour bucket (Week k, Later, Disputed
+    (excluded)); an invoice with a promise may sit in two weeks: its promised part and the rest.
+    """
+    if key == "fc_due":
+        rows = frame[frame["due_bucket"] == bucket]
+        return rows.assign(amount_cents=rows["balance_cents"].astype("int64"))
+    disputed = frame["dispute"].astype(str) != ""
+    rest = frame["balance_cents"] - frame["promised_cents"]
+    if bucket == DISPUTED:
+        part = rest.where(disputed, 0)
+    else:
+        promise_week = [((d - as_of).days - 1) // 7 + 1 if c > 0 and isinstance(d, dt.date) else None
+                        for d, c in zip(frame["promised_date"], frame["promised_cents"], strict=True)]
+        in_promise = pd.Series([w is not None and week_label(w) == bucket for w in promise_week], index=frame.index)
+        in_rest = pd.Series([not pd.isna(w) and week_label(int(w)) == bucket for w in frame["expected_week"]], index=frame.index)
+        part = frame["promised_cents"].where(in_promise, 0) + frame["expected_cents"].where(in_rest & ~disputed, 0)
+    rows = frame.assign(amount_cents=part.astype("int64"))
+    return rows[rows["amount_cents"] != 0]
+
+
+def drill_rows(snap, key, as_of, _period_days, filters, scope, bucket=None, **_params) -> pd.DataFrame:
+    """Rows behind a forecast bar (registered with the drill modal; scope applied by the metric)."""
+    if not bucket:
+        raise ValueError("bucket required")
+    rows = bucket_rows(invoices(snap, as_of, filters, scope), as_of, key, bucket)
+    columns = ["invoice_id", "customer_name", "customer_id", "due_date", "days_until_due", "due_bucket", "dispute",
+               "delay_days", "delay_basis", "expected_date", "promised_date", "balance_cents", "amount_cents"]
+    return rows[columns].reset_index(drop=True)
+
+
+drill.register_drill("fc_due", drill_rows, LABELS)
+drill.register_drill("fc_week", drill_rows, LABELS)
+
+
+def invoices_source(data: dict) -> grid.GridFrame | None:
+    """Every open invoice behind the forecasts, in the current user's scope."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import currency_for
+
+    if not isinstance(data, dict):
+        return None
+    as_of, _basis, filters = gf.parse(data.get("filters"))
+    scope = identity.scope()
+    snap = get_snapshot()
+    frame = invoices(snap, as_of, filters, scope)[GRID_COLUMNS]
+    return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
+                          file_name="forecast-invoices", labels=LABELS,
+                          hidden=grid.HIDDEN | {"promise_id", "customer_id"},
+                          stamp=f"Invoices behind the payment forecast | {describe(data.get('filters'))} | scope: {scope.label}")
+
+
+grid.register_source(GRID, invoices_source)
+
+
+# ---- callbacks ----------------------------------------------------------------------------------
+
+
+@callback(Output("fc-caption", "children"), *INPUTS)
+def caption(filters_data, _version):
+    """What the page shows: as-of, filters, scope."""
+    if filters_data is None:
+        raise PreventUpdate
+    return f"{describe(filters_data)} · {identity.scope().label}"
+
+
+@callback(Output("fc-due", "figure"), *INPUTS)
+def due_chart(filters_data, _version):
+    """The six due-date buckets."""
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    return figs.due_date_bars(due_forecast(snap, as_of, filters, scope), cur)
+
+
+def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
+    """Weeks 1-13 + Later + Disputed = total AR, as text that ties to the chart."""
+    cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
+    weeks = sum(v for k, v in cents.items() if k not in (LATER, DISPUTED))
+    promised = int(frame["promised_cents"].sum())
+    total = sum(cents.values())
+    return [
+        html.Span([f"Weeks 1–{WEEKS}: ", html.Strong(fmt.money(weeks, cur), className="fc-sum-weeks")]),
+        f" (promised {fmt.money(promised, cur)}) + later {fmt.money(cents.get(LATER, 0), cur)} + in dispute, "
+        f"not forecast {fmt.money(cents.get(DISPUTED, 0), cur)} = total AR ",
+        html.Strong(fmt.money(total, cur), className="fc-sum-total"),
+    ]
+
+
+@callback(Output("fc-behaviour", "figure"), Output("fc-behaviour-summary", "children"), *INPUTS)
+def behaviour_chart(filters_data, _version):
+    """The 13-week behaviour forecast with its promised part and the due-date line."""
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    frame = behaviour(snap, as_of, filters, scope, WEEKS)
+    return figs.behaviour_forecast_chart(frame, cur), behaviour_summary(frame, cur)
+
+
+def accuracy_summary(result: dict) -> html.Div:
+    """Overall WAPE of both forecasts, which is better, and over what."""
+    overall = result["overall"]
+    by_date = result["by_date"]
+    b, d = overall["wape_behaviour"], overall["wape_due_date"]
+    values = html.Div(
+        [
+            html.Div([html.Div("Behaviour", className="ar-kpi-title"),
+                      html.Div(fmt.pct(b), className="ar-kpi-value fc-wape-behaviour")]),
+            html.Div([html.Div("Due date", className="ar-kpi-title"),
+                      html.Div(fmt.pct(d), className="ar-kpi-value fc-wape-due")]),
+        ],
+        className="d-flex gap-4",
+    )
+    if b is None or d is None:
+        note = "Not enough history: nothing was collected in the backtest weeks."
+    else:
+        span = f"{by_date['as_of'].iloc[0]:%d %b %Y} – {by_date['as_of'].iloc[-1]:%d %b %Y}"
+        better = "behaviour" if b < d else "due-date" if d < b else "neither"
+        note = (f"WAPE over {overall['weeks_compared']} weeks at {overall['dates']} past dates ({span}); lower is "
+                f"better: the {better} forecast was closer." if better != "neither" else
+                f"WAPE over {overall['weeks_compared']} weeks at {overall['dates']} past dates ({span}).")
+    return html.Div([values, html.Div(note, className="small text-muted")], className="mb-1")
+
+
+@callback(
+    Output("fc-accuracy", "children"),
+    Output("fc-wape", "figure"),
+    Output("fc-bt-date", "options"),
+    Output("fc-bt-date", "value"),
+    *INPUTS,
+    State("fc-bt-date", "value"),
+)
+def accuracy(filters_data, _version, chosen):
+    """Overall and per-date WAPE of both forecasts; the past dates for the backtest chart."""
+    snap, as_of, filters, scope, _cur = _context(filters_data)
+    result = backtest(snap, as_of, filters, scope)
+    dates = [d.isoformat() for d in result["by_date"]["as_of"]]
+    options = [{"label": d, "value": d} for d in reversed(dates)]
+    value = chosen if chosen in dates else (dates[-1] if dates else None)
+    return accuracy_summary(result), figs.wape_by_date_chart(result["by_date"]), options, value
+
+
+@callback(Output("fc-backtest", "figure"), Input("fc-bt-date", "value"), *INPUTS)
+def backtest_chart(chosen, filters_data, _version):
+    """Both forecasts made on the chosen past date against what was collected."""
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    result = backtest(snap, as_of, filters, scope)
+    if not chosen:
+        return figs.backtest_weeks_chart(result["weeks"].iloc[0:0], None, cur)
+    return figs.backtest_weeks_chart(result["weeks"], chosen, cur)
+
+
+@callback(Output(grid.source_id(GRID), "data"), *INPUTS)
+def grid_source(filters_data, _version):
+    """Point the grid at the current filters (its rows are built on the server)."""
+    if filters_data is None:
+        raise PreventUpdate
+    return {"filters": filters_data}
+
+
+@callback(
+    Output("drill-request", "data", allow_duplicate=True),
+    Input("fc-due", "clickData"),
+    Input("fc-behaviour", "clickData"),
+    prevent_initial_call=True,
+)
+def chart_drill(due_click, behaviour_click):
+    """A bar opens the invoices behind it (the amounts in the modal sum to the bar)."""
+    trigger = ctx.triggered_id
+    click = due_click if trigger == "fc-due" else behaviour_click
+    if not click or not click.get("points"):
+        raise PreventUpdate
+    data = click["points"][0].get("customdata")
+    if not data:
+        raise PreventUpdate
+    if trigger == "fc-due":
+        return drill.request("fc_due", f"Due-date forecast · {data[0]} · {data[1]}", bucket=data[0])
+    if click["points"][0].get("curveNumber", 0) > 1:  # the due-date line
+        raise PreventUpdate
+    return drill.request("fc_week", f"Expected by behaviour · {data[3]} · {data[2]}", bucket=data[0])
