@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import dash
@@ -41,6 +42,21 @@ def prepare_database(print_passwords: bool = False) -> None:
     ensure_demo_users(print_passwords=print_passwords)
 
 
+def _local_secret_key() -> str:
+    """Development only: a random key kept in data/.secret_key, shared by workers and restarts."""
+    import secrets
+
+    path = ROOT / "data" / ".secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def create_server() -> Flask:
     """The Flask server with its configuration."""
     settings = get_settings()
@@ -48,10 +64,7 @@ def create_server() -> Flask:
     if settings.secret_key is None:
         if settings.production:
             raise RuntimeError("SECRET_KEY must be set when AR_ENV=production")
-        import secrets
-
-        server.config["SECRET_KEY"] = secrets.token_hex(32)
-        print("warning: SECRET_KEY not set; using a random key (sessions end on restart)", file=sys.stderr)
+        server.config["SECRET_KEY"] = _local_secret_key()
     else:
         server.config["SECRET_KEY"] = settings.secret_key
     return server
