@@ -192,7 +192,7 @@ def test_drill_rows_sum_to_each_tile(snap):
     assert cash.loc["K6", "amount_cents"] == 667 and cash.loc["K6", "collected_cents"] == 40000
     assert cash.loc["K2", "invoice_amount_cents"] == 200000
     k7 = com.drill(snap, "commissions_accrued", AS_OF).set_index("commission_id").loc["K7"]
-    assert k7["invoice_id"] == "" and k7["customer_id"] == "" and k7["group_name"] == "East" and k7["rep_name"] == "Rep Two"
+    assert k7["invoice_id"] == "" and k7["customer_id"] == "" and k7["rep_name"] == "Rep Two"
     with pytest.raises(ValueError):
         com.drill(snap, "no_such_key", AS_OF)
 

@@ -243,7 +243,6 @@ def row_frame(snap: Snapshot, pick: np.ndarray, amount: np.ndarray | None = None
             "commission_id": r.commission_id[pick],
             "sales_rep_id": r.rep[pick],
             "rep_name": [names.get(x, "") for x in r.rep[pick]],
-            "group_name": [g or NO_GROUP for g in r.group[pick]],
             "invoice_id": np.where(has_inv, snap.inv_ids[np.maximum(inv, 0)] if len(snap.inv_ids) else "", ""),
             "customer_name": np.where(has_cust, snap.cust_name[np.maximum(cust, 0)] if snap.n_customers else "", ""),
             "customer_id": np.where(has_cust, snap.cust_ids[np.maximum(cust, 0)] if snap.n_customers else "", ""),
@@ -509,7 +508,9 @@ def cash_rows(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Fi
     if cash:
         extra["collected_cents"] = parts["collected"][keep]
         extra["commission_cents"] = r.amount[pick]
-    return row_frame(snap, pick, parts["cash"][keep] if cash else parts["invoiced"][keep], extra)
+    frame = row_frame(snap, pick, parts["cash"][keep] if cash else parts["invoiced"][keep], extra)
+    # narrower: the cash basis does not depend on when the commission was paid or its stated rate
+    return frame.drop(columns=["rep_name", "settled_on", "rate"]) if cash else frame
 
 
 # ---- cached entry points for the UI (memoised per data version, scope, filters and as-of) -------
