@@ -1,0 +1,180 @@
+"""Credit utilization (Retailer "Credit Utilization" tab): limit use, risk level and recommended action."""
+
+from __future__ import annotations
+
+import time
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, html
+from dash.exceptions import PreventUpdate
+
+from dashboard.components import filters as gf
+from dashboard.components import format as fmt
+from dashboard.components import grid, identity
+from dashboard.figures.analytics import RISK_COLORS, label_cell_style
+from dashboard.metrics import credit
+from dashboard.metrics.ui_support import cached
+
+dash.register_page(__name__, path="/credit", name="Credit", title="Credit utilization", nav_order=30)
+
+INPUTS = [Input("filters", "data"), Input("data-version", "data")]
+GRID = "cr-grid"
+ALL, NO_LIMIT = "all", "none"
+RISK_CHOICES = (*reversed(credit.RISK_LEVELS), NO_LIMIT)  # Over Limit first
+LABELS = {
+    "customer_id": "Customer #", "customer_name": "Customer", "credit_limit_cents": "Credit limit",
+    "limit_status": "Limit status", "outstanding_cents": "Outstanding", "utilization_pct": "Utilization",
+    "available_credit_cents": "Available credit", "payments_12m_cents": "Payments 12m", "sales_12m_cents": "Sales 12m",
+    "avg_monthly_sales_cents": "Avg monthly sales", "avg_days_to_pay": "Avg days to pay", "risk_level": "Risk level",
+    "recommended_action": "Recommended action",
+}
+PCT = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value) + ' %'"}
+DAYS = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
+RULES = (
+    "Utilization = outstanding / credit limit × 100 (customers with a limit only; blank limit = no limit). "
+    "Risk level: Low; Moderate > 50 %; High > 75 %; Critical > 90 %; Over Limit > 100 % (blank without a limit). "
+    "Recommended action, first match wins: STANDARD TERMS without a limit; HOLD ORDERS over the limit; "
+    f"CONSIDER INCREASE above 80 % with average days to pay ≤ {credit.GOOD_PAYER_DAYS}; MONITOR CLOSELY above 75 % "
+    f"and the account younger than {credit.NEW_ACCOUNT_MONTHS} months; REVIEW below 10 % and older than "
+    f"{credit.OLD_ACCOUNT_MONTHS} months; else NO ACTION. Payments and sales: the last 12 months; average days to "
+    "pay: invoice date to its first payment. Listed: customers with a balance at some point in the last 12 months."
+)
+credit_table = cached(credit.credit_utilization)
+credit_summary = cached(credit.credit_summary)
+
+
+# ---- layout ---------------------------------------------------------------------------------------
+
+
+def _info(info_id: str, text: str) -> list:
+    return [html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+            dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip")]
+
+
+def layout(**_query) -> html.Div:
+    """The page skeleton (no data; the callbacks below fill it)."""
+    summary = html.Div(
+        [
+            html.Div(id="cr-summary", className="d-flex flex-wrap align-items-center gap-2"),
+            html.Div(
+                [html.Span("Risk level", className="ar-filter-label me-1"),
+                 dbc.RadioItems(id="cr-risk", options=[{"label": "All", "value": ALL}], value=ALL, inline=True,
+                                className="btn-group btn-group-sm flex-wrap ar-chip-filter",
+                                inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
+                                labelCheckedClassName="active")],
+                className="d-flex align-items-center flex-wrap gap-1",
+            ),
+        ],
+        className="d-flex flex-wrap align-items-center justify-content-between gap-2 mb-2 p-2 bg-white border rounded",
+    )
+    table = dbc.Card(
+        [dbc.CardHeader([html.Span("Credit utilization per customer", className="ar-card-title"), *_info("cr-info", RULES)],
+                        className="d-flex justify-content-between align-items-center py-2"),
+         dbc.CardBody(grid.data_grid(GRID, height=560, search_placeholder="Search (a name, HOLD, Over Limit, an amount)"),
+                      className="p-2")],
+        className="ar-card mb-2",
+    )
+    return html.Div(
+        [
+            html.Div([html.H1("Credit utilization", className="h4 mb-0"),
+                      html.Span(id="cr-caption", className="text-muted small")],
+                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            summary,
+            table,
+        ],
+        id="cr-page",
+    )
+
+
+# ---- rows (server side, in the user's scope) -----------------------------------------------------
+
+
+def risk_choice(value) -> str:
+    """A risk-level filter value from the browser, re-checked (anything else means all)."""
+    return value if value in RISK_CHOICES else ALL
+
+
+def credit_source(data: dict) -> grid.GridFrame | None:
+    """Credit utilization rows for the filters and risk level in data."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import currency_for
+
+    if not isinstance(data, dict):
+        return None
+    as_of, _basis, filters = gf.parse(data.get("filters"))
+    risk = risk_choice(data.get("risk"))
+    scope = identity.scope()
+    snap = get_snapshot()
+    frame = credit_table(snap, as_of, filters, scope)
+    if risk == NO_LIMIT:
+        frame = frame[frame["limit_status"] == "NO LIMIT"]
+    elif risk != ALL:
+        frame = frame[frame["risk_level"] == risk]
+    frame = frame.reset_index(drop=True)
+    limit = frame["credit_limit_cents"].astype("float64")
+    frame = frame.assign(credit_limit_cents=limit.where(limit > 0),  # blank = no limit
+                         available_credit_cents=frame["available_credit_cents"].astype("float64"))
+    columns = {
+        "customer_id": {"pinned": "left", "width": 100},
+        "customer_name": {"pinned": "left", "width": 190, "flex": None, "tooltipField": "customer_name"},
+        "limit_status": {"width": 96},
+        "utilization_pct": {"width": 100, "valueFormatter": PCT, "type": "rightAligned"},
+        "avg_days_to_pay": {"width": 92, "valueFormatter": DAYS},
+        "risk_level": {"width": 100, "cellStyle": label_cell_style(RISK_COLORS)},
+        "recommended_action": {"flex": 1, "minWidth": 160, "tooltipField": "recommended_action",
+                               "valueFormatter": {"function": "params.value ? params.value.split(' - ')[0] : ''"}},
+        **{c: {"width": 112} for c in frame.columns if c.endswith("_cents")},
+    }
+    what = "all risk levels" if risk == ALL else ("no limit" if risk == NO_LIMIT else f"risk level {risk}")
+    stamp = (f"Credit utilization, {what} | {gf.describe(data.get('filters'))} | scope: {scope.label} | "
+             f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
+                          file_name="credit-utilization", labels=LABELS,
+                          hidden=frozenset({"segment", "region", "sales_rep_id"}), stamp=stamp, columns=columns)
+
+
+grid.register_source(GRID, credit_source)
+
+
+# ---- callbacks ----------------------------------------------------------------------------------
+
+
+def _chip(label: str, value: str, tip_id: str | None = None, tip: str | None = None) -> html.Span:
+    body = [html.Span(label, className="text-muted me-1"), html.Span(value, className="fw-semibold")]
+    if tip_id:
+        body += [html.Span(" ", className="me-1"), *_info(tip_id, tip or "")]
+    return html.Span(body, className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light")
+
+
+@callback(Output("cr-caption", "children"), Output("cr-summary", "children"), Output("cr-risk", "options"), *INPUTS)
+def summary(filters_data, _version):
+    """Caption, the average-utilization chip and the risk-level choices with their counts."""
+    from dashboard.metrics.snapshot import get_snapshot
+
+    if filters_data is None:
+        raise PreventUpdate
+    as_of, _basis, filters = gf.parse(filters_data)
+    scope = identity.scope()
+    s = credit_summary(get_snapshot(), as_of, filters, scope)
+    no_limit = s["customers"] - s["customers_with_limit"]
+    chips = [
+        _chip("Average utilization", fmt.pct(s["avg_utilization_pct"]), "cr-avg-info",
+              "Mean of outstanding / limit × 100 over the listed customers with a credit limit (not weighted by "
+              f"amount: 90 % and 50 % give 70 %); {s['customers_with_limit']:,} customers."),
+        _chip("Customers", f"{s['customers']:,} ({s['customers_with_limit']:,} with a limit)"),
+    ]
+    options = [{"label": f"All {s['customers']:,}", "value": ALL}]
+    for level in RISK_CHOICES:
+        count = no_limit if level == NO_LIMIT else s["risk_levels"].get(level, 0)
+        options.append({"label": f"{'No limit' if level == NO_LIMIT else level} {count:,}", "value": level})
+    caption = f"{gf.describe(filters_data)} · {scope.label} · 12 months to the as-of date"
+    return caption, chips, options
+
+
+@callback(Output(grid.source_id(GRID), "data"), *INPUTS, Input("cr-risk", "value"))
+def grid_source(filters_data, _version, risk):
+    """Point the grid at the filters and risk level (rows are built on the server)."""
+    if filters_data is None:
+        raise PreventUpdate
+    return {"filters": filters_data, "risk": risk_choice(risk)}

@@ -1,0 +1,232 @@
+"""Customer aging (Retailer "Customer Aging" tab): one grid per terms group, configurable day ranges per user."""
+
+from __future__ import annotations
+
+import time
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard.components import filters as gf
+from dashboard.components import format as fmt
+from dashboard.components import grid, identity
+from dashboard.figures.aging import TRANSACTION_LABELS
+from dashboard.figures.analytics import STATUS_COLORS, label_cell_style
+from dashboard.metrics import tables
+from dashboard.metrics.ui_support import cached
+
+dash.register_page(__name__, path="/aging", name="Customer aging", title="Customer aging", nav_order=20)
+
+INPUTS = [Input("filters", "data"), Input("data-version", "data")]
+# (terms group, grid name, card title): 30-day+ first, as in the Retailer tab
+GROUPS = (("long", "ag-long", "30-day+ terms"), ("short", "ag-short", "Short terms (< 30 days)"))
+KEEP = ("customer_id", "customer_name", "terms", "credit_limit_cents", "amount_cents")
+TAIL = ("max_days", "status", "segment", "region", "sales_rep_id")
+STATUS_INFO = (
+    "Status is the worst condition of the customer at the as-of date, first match wins: "
+    "Over Limit = total outstanding above a credit limit > 0; Critical = an invoice more than 90 days past due; "
+    "Overdue = more than 30 days past due; Late = 1 to 30 days past due; Current = nothing past due. "
+    "Days past due always count from the due date, whatever the aging basis."
+)
+RANGES_INFO = (
+    "Day limits of the due-date aging columns, separated by commas: 30,60,90 gives Not due, 1–30, 31–60, "
+    "61–90 and 90+ days past due (upper limits inclusive). Any increasing list works, e.g. "
+    "30,60,90,120,180,365,720. Saved for you and used next time. Empty restores 30,60,90. "
+    "Transaction aging always uses calendar months since the invoice date."
+)
+customer_aging = cached(tables.customer_aging)
+
+
+# ---- layout ---------------------------------------------------------------------------------------
+
+
+def _info(info_id: str, text: str) -> list:
+    return [html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+            dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip")]
+
+
+def _card(title, body, info_id: str, info: str, title_id: str | None = None) -> dbc.Card:
+    header = [html.Span(title, id=title_id, className="ar-card-title") if title_id else
+              html.Span(title, className="ar-card-title"), *_info(info_id, info)]
+    return dbc.Card(
+        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
+         dbc.CardBody(body, className="p-2")],
+        className="ar-card mb-2",
+    )
+
+
+def _controls() -> html.Div:
+    return html.Div(
+        [
+            dbc.Label("Aging ranges (days)", html_for="ag-ranges", className="ar-filter-label mb-0"),
+            dbc.Input(id="ag-ranges", type="text", size="sm", placeholder="30,60,90", maxLength=200,
+                      debounce=False, style={"width": "19rem"}, autoComplete="off"),
+            dbc.Button("Apply", id="ag-apply", size="sm", color="primary", n_clicks=0),
+            *_info("ag-ranges-info", RANGES_INFO),
+            html.Div(id="ag-ranges-msg", className="small", role="status"),
+            html.Div([html.Span("Status rules", className="small text-muted me-1"), *_info("ag-status-info", STATUS_INFO)],
+                     className="d-flex align-items-center ms-auto"),
+        ],
+        className="d-flex flex-wrap align-items-center gap-2 mb-2 p-2 bg-white border rounded ar-aging-controls",
+    )
+
+
+def layout(**_query) -> html.Div:
+    """The page skeleton (no data; the callbacks below fill it)."""
+    cards = [
+        _card(title, grid.data_grid(name, height=420, search_placeholder="Search (a name, a status, an amount)"),
+              f"{name}-info",
+              f"Customers on {title.lower()} with a positive balance at the as-of date: their open invoices by "
+              "age on the chosen aging basis. The buckets of every row add up to its total outstanding; the "
+              "totals row adds up every row (not only the rows shown). Credit limit blank = no limit. Click a "
+              "customer for Account 360.")
+        for _group, name, title in GROUPS
+    ]
+    return html.Div(
+        [
+            html.Div([html.H1("Customer aging", className="h4 mb-0"),
+                      html.Span(id="ag-caption", className="text-muted small")],
+                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            _controls(),
+            html.Div(id="ag-basis-note", className="small text-muted mb-1"),
+            *cards,
+            dcc.Store(id="ag-init", data=0),
+            dcc.Store(id="ag-edges"),
+        ],
+        id="ag-page",
+    )
+
+
+# ---- the rows (server side, in the user's scope) -------------------------------------------------
+
+
+def edges_from(raw) -> tuple[int, ...]:
+    """Day limits from browser data (re-validated; anything unusable gives the defaults)."""
+    from dashboard.data.user_prefs import DEFAULT_RANGES, format_ranges, parse_aging_ranges
+
+    if not isinstance(raw, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        return DEFAULT_RANGES
+    try:
+        return parse_aging_ranges(format_ranges(raw))
+    except ValueError:
+        return DEFAULT_RANGES
+
+
+def bucket_title(label: str, basis: str) -> str:
+    """'1-30' -> '1–30 days', '90+' -> '90+ days', 'not_due' -> 'Not due', '1_month' -> '1 month'."""
+    if basis == "transaction":
+        return TRANSACTION_LABELS.get(label, label)
+    if label == "not_due":
+        return "Not due"
+    return label.replace("-", "–") + " days"
+
+
+def aging_frame(data: dict, group: str) -> grid.GridFrame | None:
+    """The aging rows of one terms group for the filters and ranges in data (scope from the server)."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import currency_for
+
+    if not isinstance(data, dict):
+        return None
+    as_of, basis, filters = gf.parse(data.get("filters"))
+    edges = edges_from(data.get("ranges"))
+    scope = identity.scope()
+    snap = get_snapshot()
+    table = customer_aging(snap, as_of, filters, scope, basis, edges)
+    buckets = [f"{label}_cents" for label in tables.bucket_labels(edges, basis)]
+    frame = table.loc[table["terms_group"] == group, [*KEEP, *buckets, *TAIL]].reset_index(drop=True)
+    limit = frame["credit_limit_cents"].astype("float64")
+    frame["credit_limit_cents"] = limit.where(limit > 0)  # blank = no limit
+    labels = {"customer_id": "Customer #", "customer_name": "Customer", "amount_cents": "Total outstanding",
+              "max_days": "Max days past due" if basis == "due" else "Max months since invoice",
+              **{b: bucket_title(b[: -len("_cents")], basis) for b in buckets}}
+    money_width = {"width": 118}
+    columns = {
+        "customer_id": {"pinned": "left", "width": 108},
+        "customer_name": {"pinned": "left", "width": 210, "flex": None, "tooltipField": "customer_name"},
+        "terms": {"width": 100},
+        "credit_limit_cents": money_width,
+        "amount_cents": {"width": 132, "cellStyle": {"fontWeight": 600}},
+        "max_days": {"width": 100, "headerTooltip": "Highest days past due of any open invoice" if basis == "due"
+                     else "Most whole calendar months since the invoice date of any open invoice"},
+        "status": {"width": 108, "cellStyle": label_cell_style(STATUS_COLORS), "headerTooltip": STATUS_INFO},
+        **{b: {"flex": 1, "minWidth": 108} for b in buckets},
+    }
+    title = dict((g, t) for g, _n, t in GROUPS)[group]
+    stamp = (f"Customer aging, {title} | ranges {','.join(map(str, edges))} | {gf.describe(data.get('filters'))} | "
+             f"scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
+                          file_name=f"customer-aging-{group}", labels=labels,
+                          hidden=frozenset({"segment", "region", "sales_rep_id"}), stamp=stamp, columns=columns)
+
+
+for _group, _name, _title in GROUPS:
+    grid.register_source(_name, lambda data, group=_group: aging_frame(data, group))
+
+
+# ---- callbacks ----------------------------------------------------------------------------------
+
+
+@callback(Output("ag-caption", "children"), *INPUTS, Input("ag-edges", "data"))
+def caption(filters_data, _version, edges):
+    """What the page shows: as-of, basis, filters, scope, ranges."""
+    if filters_data is None:
+        raise PreventUpdate
+    ranges = ", ".join(map(str, edges_from(edges)))
+    return f"{gf.describe(filters_data)} · {identity.scope().label} · ranges {ranges} days"
+
+
+@callback(Output("ag-ranges", "value"), Output("ag-edges", "data"), Input("ag-init", "data"))
+def load_ranges(_init):
+    """The logged-in user's saved ranges (defaults when none)."""
+    from dashboard.data.user_prefs import format_ranges, load_aging_ranges
+
+    edges = load_aging_ranges(identity.user_id())
+    return format_ranges(edges), list(edges)
+
+
+@callback(
+    Output("ag-edges", "data", allow_duplicate=True),
+    Output("ag-ranges", "value", allow_duplicate=True),
+    Output("ag-ranges-msg", "children"),
+    Input("ag-apply", "n_clicks"),
+    Input("ag-ranges", "n_submit"),
+    State("ag-ranges", "value"),
+    prevent_initial_call=True,
+)
+def apply_ranges(_clicks, _submit, text):
+    """Validate the ranges; a bad list changes nothing, a good one is saved for the user and applied."""
+    from dashboard.data.user_prefs import format_ranges, parse_aging_ranges, save_aging_ranges
+
+    if not ctx.triggered or not ctx.triggered[0].get("value"):
+        raise PreventUpdate
+    try:
+        edges = parse_aging_ranges(text)
+    except ValueError as error:
+        return no_update, no_update, html.Span(f"Not applied: {error}", className="text-danger ar-ranges-error")
+    user_id = identity.user_id()
+    if user_id is None:
+        raise PreventUpdate
+    save_aging_ranges(user_id, format_ranges(edges))
+    shown = ", ".join(map(str, edges))
+    return list(edges), format_ranges(edges), html.Span(f"Saved: {shown} days.", className="text-success ar-ranges-saved")
+
+
+@callback(
+    Output(grid.source_id("ag-long"), "data"),
+    Output(grid.source_id("ag-short"), "data"),
+    Output("ag-basis-note", "children"),
+    *INPUTS,
+    Input("ag-edges", "data"),
+)
+def grid_sources(filters_data, _version, edges):
+    """Point both grids at the filters and ranges (their rows are built on the server)."""
+    if filters_data is None or edges is None:
+        raise PreventUpdate
+    data = {"filters": filters_data, "ranges": list(edges_from(edges))}
+    _as_of, basis, _filters = gf.parse(filters_data)
+    note = ("Transaction aging: columns are whole calendar months since the invoice date; the day ranges apply "
+            "to due-date aging." if basis == "transaction" else "")
+    return data, data, note
