@@ -88,3 +88,34 @@ def test_cache_is_keyed_by_scope_and_snapshot(snap):
     assert ui.kpis(snap, AS_OF, 90, Filters(), EVERYONE) is first
     assert ui.kpis(snap, AS_OF, 90, Filters(), R1) is not first
     assert ui.kpis(snap, AS_OF, 90, Filters(), R1)["total_ar"] != first["total_ar"]
+
+
+def test_concurrent_callers_compute_once(snap):
+    import threading
+    import time
+
+    calls = []
+
+    @ui.cached
+    def slow(snapshot, value):
+        calls.append(value)
+        time.sleep(0.2)
+        return value * 2
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(slow(snap, 21))) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [42] * 5 and calls == [21]
+
+    @ui.cached
+    def failing(snapshot):
+        calls.append("boom")
+        raise RuntimeError("boom")
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            failing(snap)
+    assert calls.count("boom") == 2  # failures are not cached

@@ -1,57 +1,87 @@
-"""Shared look of every figure, and the empty state."""
+"""Shared look of every figure, and the empty state.
+
+Builders return plain plotly figure dicts ({"data": [...], "layout": {...}}): dcc.Graph, kaleido and
+plotly.io take them as they are, and building one costs microseconds, where a validated
+plotly.graph_objects.Figure with a template costs ~60 ms of GIL-bound Python per figure.
+"""
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import Any
+
+Figure = dict[str, Any]
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 GRID = "#e9ecef"
 TEXT = "#212529"
 MUTED = "#6c757d"
 BLUE = "#0d6efd"
-TEAL = "#20c997"
 SALES = "#0d6efd"
 COLLECTIONS = "#198754"
 EMPTY_TEXT = "No invoices match these filters"
+TOP_MARGIN = 30  # room for the hover mode bar above the plot area
 GRAPH_CONFIG = {
     "displaylogo": False,
     "responsive": True,
     "displayModeBar": "hover",
     "modeBarButtons": [["toImage", "resetScale2d"]],
 }
-TOP_MARGIN = 30  # room for the hover mode bar above the plot area
 
 
-def style(fig: go.Figure, height: int = 300, **layout) -> go.Figure:
-    """Apply the house style: white, quiet grid, system font, tight margins."""
-    settings = {
-        "template": "plotly_white",
+def axis(**settings: Any) -> dict:
+    """An axis with the house style (quiet grid, no zero line, room for its labels)."""
+    return {"gridcolor": GRID, "zeroline": False, "automargin": True, "linecolor": GRID, **settings}
+
+
+def layout(height: int = 300, **settings: Any) -> dict:
+    """A layout with the house style: white, system font, tight margins."""
+    base = {
         "height": height,
         "font": {"family": FONT, "size": 12, "color": TEXT},
         "margin": {"l": 8, "r": 8, "t": TOP_MARGIN, "b": 8},
+        "paper_bgcolor": "#fff",
+        "plot_bgcolor": "#fff",
         "hoverlabel": {"font": {"family": FONT, "size": 12}},
         "separators": ".,",
+        "xaxis": axis(),
+        "yaxis": axis(),
     }
-    fig.update_layout(**{**settings, **layout})
-    fig.update_xaxes(gridcolor=GRID, zeroline=False, automargin=True)
-    fig.update_yaxes(gridcolor=GRID, zeroline=False, automargin=True)
-    return fig
+    for key in ("xaxis", "yaxis"):
+        if key in settings:
+            settings[key] = {**base[key], **settings[key]}
+    return {**base, **settings}
 
 
-def empty_figure(message: str = EMPTY_TEXT, height: int = 300) -> go.Figure:
+def figure(data: list[dict], height: int = 300, **settings: Any) -> Figure:
+    """A figure dict."""
+    return {"data": data, "layout": layout(height, **settings)}
+
+
+def empty_figure(message: str = EMPTY_TEXT, height: int = 300) -> Figure:
     """A blank figure that says why it is blank."""
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper",
-                       font={"size": 14, "color": MUTED})
-    style(fig, height=height)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
+    note = {"text": message, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
+            "font": {"size": 14, "color": MUTED}}
+    return figure([], height, annotations=[note], xaxis={"visible": False}, yaxis={"visible": False})
+
+
+def is_empty(fig: Any) -> bool:
+    """True for an empty-state figure (a dict or a plotly.graph_objects.Figure)."""
+    return len(fig["data"] if isinstance(fig, dict) else fig.data) == 0
+
+
+def annotation_text(fig: Any) -> str:
+    """Every annotation's text, joined (tests and captions)."""
+    notes = fig["layout"].get("annotations", []) if isinstance(fig, dict) else fig.layout.annotations
+    return " ".join((a.get("text", "") if isinstance(a, dict) else a.text) or "" for a in notes)
+
+
+def style(fig: Any, height: int = 300, **settings: Any) -> Any:
+    """The house style on a plotly.graph_objects.Figure (for builders that use graph objects)."""
+    fig.update_layout(**{k: v for k, v in layout(height, **settings).items() if k not in ("xaxis", "yaxis")},
+                      template="plotly_white")
+    fig.update_xaxes(**axis(**settings.get("xaxis", {})))
+    fig.update_yaxes(**axis(**settings.get("yaxis", {})))
     return fig
-
-
-def is_empty(fig: go.Figure) -> bool:
-    """True for an empty-state figure (tests and callers)."""
-    return len(fig.data) == 0
 
 
 def dollars(cents: int) -> float:

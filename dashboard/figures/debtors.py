@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-
-from dashboard.components.format import money, to_cents
-from dashboard.figures.base import BLUE, dollars, empty_figure, style
+from dashboard.components.format import money, symbol, to_cents
+from dashboard.figures.base import BLUE, Figure, dollars, empty_figure, figure
 
 MAX_LABEL = 28
 
@@ -16,8 +14,8 @@ def short_name(name: str, limit: int = MAX_LABEL) -> str:
     return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
 
 
-def top_debtors_bar(debtors: list[dict], currency: str | None = None, height: int = 320) -> go.Figure:
-    """Bars of compute_kpis()['top_debtors'] ({customer_id, name, balance})."""
+def top_debtors_bar(debtors: list[dict], currency: str | None = None, height: int = 320) -> Figure:
+    """Bars of compute_kpis()['top_debtors'] ({customer_id, name, balance}); customdata [id, name, amount]."""
     if not debtors:
         return empty_figure("No customer owes anything on these filters", height=height)
     seen: dict[str, int] = {}
@@ -28,21 +26,19 @@ def top_debtors_bar(debtors: list[dict], currency: str | None = None, height: in
         labels.append(label if seen[label] == 1 else f"{label} ({d['customer_id']})")
     cents = [to_cents(d["balance"]) for d in debtors]
     texts = [money(c, currency) for c in cents]
-    fig = go.Figure(
-        go.Bar(
-            x=[dollars(c) for c in cents],
-            y=labels,
-            orientation="h",
-            marker_color=BLUE,
-            text=texts,
-            textposition="outside",
-            cliponaxis=False,
-            customdata=[[d["customer_id"], d["name"], t] for d, t in zip(debtors, texts, strict=True)],
-            hovertemplate="%{customdata[1]} (%{customdata[0]})<br>%{customdata[2]}<extra></extra>",
-        )
-    )
+    bar = {
+        "type": "bar",
+        "orientation": "h",
+        "x": [dollars(c) for c in cents],
+        "y": labels,
+        "marker": {"color": BLUE},
+        "text": texts,
+        "textposition": "outside",
+        "cliponaxis": False,
+        "customdata": [[d["customer_id"], d["name"], t] for d, t in zip(debtors, texts, strict=True)],
+        "hovertemplate": "%{customdata[1]} (%{customdata[0]})<br>%{customdata[2]}<extra></extra>",
+    }
     top = max(dollars(c) for c in cents)
-    style(fig, height=height, showlegend=False, bargap=0.25, margin={"l": 8, "r": 16, "t": 30, "b": 8})
-    fig.update_yaxes(autorange="reversed", ticksuffix="  ")
-    fig.update_xaxes(range=[0, top * 1.32], tickformat="~s", showgrid=True)
-    return fig
+    return figure([bar], height, showlegend=False, bargap=0.25, margin={"l": 8, "r": 16, "t": 30, "b": 8},
+                  yaxis={"autorange": "reversed", "ticksuffix": "  "},
+                  xaxis={"range": [0, top * 1.32], "tickformat": "~s", "tickprefix": symbol(currency)})

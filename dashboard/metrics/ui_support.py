@@ -32,26 +32,38 @@ def cached(func: Callable[..., T] | None = None, *, maxsize: int = 128) -> Any:
     """Memoise func(snap, *hashable_args) per snapshot version (LRU; treat results as read-only).
 
     The key holds the snapshot's identity and version and every argument, so it includes the
-    scope and the filters: one user's results are never served to another scope.
+    scope and the filters: one user's results are never served to another scope. Concurrent
+    callers of the same key wait for the first one's result instead of computing it again.
     """
 
     def decorate(fn: Callable[..., T]) -> Callable[..., T]:
         results: OrderedDict[tuple, Any] = OrderedDict()
+        running: dict[tuple, threading.Event] = {}
         _caches.append(results)
 
         @wraps(fn)
         def wrapper(snap: Snapshot, *args: Any, **kwargs: Any) -> T:
             key = (id(snap), snap.version, snap.loaded_at, args, tuple(sorted(kwargs.items())))
-            with _lock:
-                if key in results:
-                    results.move_to_end(key)
-                    return results[key]
-            value = fn(snap, *args, **kwargs)
-            with _lock:
-                results[key] = value
-                while len(results) > maxsize:
-                    results.popitem(last=False)
-            return value
+            while True:
+                with _lock:
+                    if key in results:
+                        results.move_to_end(key)
+                        return results[key]
+                    waiting = running.get(key)
+                    if waiting is None:
+                        running[key] = threading.Event()
+                        break
+                waiting.wait()  # then look again: the result, or (if that caller failed) our turn
+            try:
+                value = fn(snap, *args, **kwargs)
+                with _lock:
+                    results[key] = value
+                    while len(results) > maxsize:
+                        results.popitem(last=False)
+                return value
+            finally:
+                with _lock:
+                    running.pop(key).set()
 
         return wrapper
 

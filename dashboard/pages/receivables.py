@@ -69,8 +69,8 @@ def layout(**_query) -> html.Div:
                   "legend entry to hide or show a bucket.")
     donuts = dbc.Row(
         [
-            dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 280), aging_info), lg=6),
-            dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 280), aging_info), lg=6),
+            dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 300), aging_info), lg=6),
+            dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 300), aging_info), lg=6),
         ],
         className="g-2 mb-2",
     )
@@ -197,7 +197,8 @@ def speed_tiles(filters_data, _version):
                          f"previous period: {fmt.days(prev['dso'])}"),
         "cei": tile_body(fmt.pct(k["cei"]), f"previous period: {fmt.pct(prev['cei'])}"),
         "turnover": tile_body(fmt.ratio(k["ar_turnover"], "×"), "credit sales of 365 days / average AR"),
-        "best_dso": tile_body(f"{fmt.ratio(k['best_possible_dso'], '', 1)} / {fmt.ratio(k['add'], '', 1)} days",
+        "best_dso": tile_body(f"{fmt.ratio(k['best_possible_dso'], '', 1)} / {fmt.ratio(k['add'], '', 1)} days"
+                              if k["best_possible_dso"] is not None else fmt.DASH,
                               "best possible DSO / average days delinquent"),
     }
     tips = {
@@ -349,8 +350,8 @@ def chart_drill(short, long_, debtors, sales, dso, filters_data):
     if trigger == "rh-top-debtors":
         return drill.request("total_ar", f"Open invoices of {data[1]} · {data[2]}", customer_id=data[0])
     if trigger == "rh-sales-collections":
-        key, month, amount = data
+        key, month, amount = data[0], data[1], data[2]
         what = "Credit sales" if key == "month_sales" else "Collections"
         return drill.request(key, f"{what} · {trends_fig.month_label(month)} · {amount}", month=month)
-    key, month, amount, end = data
+    _key, month, amount, end = data[0], data[1], data[2], data[3]
     return drill.request("ar_at", f"Open invoices at {end} · {amount}", month=month)
