@@ -346,14 +346,14 @@ def test_figures_show_exact_amounts_and_have_empty_states(snap):
 
     top = com.top_reps(snap, AS_OF)
     bar = figs.top_reps_bar(top, "USD", selected="R1")
-    assert [row[0] for row in bar.data[0].customdata] == ["R3", "R1", "R2"]
-    assert list(bar.data[0].text) == ["$101.00", "$100.00", "$36.34"]
+    assert [row[0] for row in bar["data"][0]["customdata"]] == ["R3", "R1", "R2"]
+    assert list(bar["data"][0]["text"]) == ["$101.00", "$100.00", "$36.34"]
     trend = figs.earned_vs_paid(com.monthly(snap, AS_OF, 12), "USD")
-    assert list(trend.data[0].customdata[-1][:3]) == ["commissions_month_earned", "2025-06", "$16.34"]
+    assert list(trend["data"][0]["customdata"][-1][:3]) == ["commissions_month_earned", "2025-06", "$16.34"]
     pie = figs.group_pie(com.by_group(snap, AS_OF, 90), "USD")
-    assert [list(row[:2]) for row in pie.data[0].customdata] == [["East", "$136.34"], ["West", "$87.00"]]
+    assert [list(row[:2]) for row in pie["data"][0]["customdata"]] == [["East", "$136.34"], ["West", "$87.00"]]
     cash = figs.cash_vs_invoiced_bar(com.cash_and_invoiced(snap, AS_OF, 90), "USD")
-    assert [t.name for t in cash.data] == ["On invoices issued", "On cash collected"]
+    assert [t["name"] for t in cash["data"]] == ["On invoices issued", "On cash collected"]
     none = Filters(sales_rep="R3")
     assert is_empty(figs.top_reps_bar(com.top_reps(snap, AS_OF, none, REP1)))
     assert is_empty(figs.earned_vs_paid(com.monthly(snap, AS_OF, 12, none, REP1)))
