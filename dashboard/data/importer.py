@@ -549,7 +549,7 @@ def _load_mappings(mapping: Path | None) -> list[TableMapping]:
 
 
 def _fetch(conn: Connection, table: str, ids: list[str], cols: list[str]) -> pd.DataFrame:
-    """Stored rows of table whose key is in ids, with canonical lookup columns, indexed by key."""
+    """Stored rows of table whose key is in ids (or all, if many), lookup columns, indexed by key."""
     spec = SPECS[table]
     t = spec.model.__table__
     key = t.c[spec.col(spec.key[0]).attr]
@@ -563,8 +563,7 @@ def _fetch(conn: Connection, table: str, ids: list[str], cols: list[str]) -> pd.
             for r in conn.execute(stmt.where(key.in_(ids[i : i + CHUNK])))
         ]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=[spec.key[0], *cols])
-    frame = frame.set_index(spec.key[0])
-    return frame.loc[frame.index.isin(ids)] if len(ids) > BULK else frame
+    return frame.set_index(spec.key[0])
 
 
 def _stored_allocations(conn: Connection, payment_ids: list[str]) -> pd.DataFrame:
@@ -581,6 +580,11 @@ def _stored_allocations(conn: Connection, payment_ids: list[str]) -> pd.DataFram
         ]
     frame = pd.DataFrame([tuple(r) for r in rows], columns=["payment_id", "invoice_id", "amount"])
     return frame.loc[frame.payment_id.isin(payment_ids)]
+
+
+def _pair_keys(frame: pd.DataFrame) -> pd.Series:
+    """(payment_id, invoice_id) as one text per row, for fast set operations."""
+    return frame["payment_id"].astype(str) + "\x1f" + frame["invoice_id"].astype(str)
 
 
 def _money(cents: int) -> str:
@@ -602,6 +606,7 @@ class Checker:
         self._local: dict[str, pd.DataFrame] = {}
         self._stored: dict[str, pd.DataFrame] = {}
         self._asked: dict[str, set[str]] = {}
+        self._whole: set[str] = set()  # tables read whole
         self.derived = pd.DataFrame(columns=["payment_id", "invoice_id", "amount", ROW])
         self.stale: list[tuple[str, str]] = []
 
@@ -629,14 +634,20 @@ class Checker:
         return self._local[table]
 
     def stored(self, table: str, ids: pd.Index) -> pd.DataFrame:
-        """Stored rows (lookup columns) for these ids, fetched once per id."""
-        asked = self._asked.setdefault(table, set())
-        new = [i for i in ids if i not in asked]
-        if new or table not in self._stored:
-            fetched = _fetch(self.conn, table, new, LOOKUP[table])
-            old = self._stored.get(table)
-            self._stored[table] = fetched if old is None or old.empty else pd.concat([old, fetched])
-            asked.update(new)
+        """Stored rows (lookup columns) for these ids, fetched once (the whole table if many)."""
+        if table not in self._whole:
+            asked = self._asked.setdefault(table, set())
+            new = [i for i in ids.tolist() if i not in asked]
+            if new or table not in self._stored:
+                fetched = _fetch(self.conn, table, new, LOOKUP[table])
+                old = self._stored.get(table)
+                if len(new) > BULK or old is None or old.empty:
+                    self._stored[table] = fetched
+                else:
+                    self._stored[table] = pd.concat([old, fetched])
+                if len(new) > BULK:
+                    self._whole.add(table)
+                asked.update(new)
         frame = self._stored[table]
         return frame.loc[frame.index.isin(ids)]
 
@@ -792,14 +803,10 @@ class Checker:
             f = p.frame
             payer = self.info("payments", f["payment_id"])["customer_id"]
             self.check_target_invoice(p, "invoice_id", payer)
-            pairs = pd.MultiIndex.from_frame(self.derived[["payment_id", "invoice_id"]])
-            clash = pd.MultiIndex.from_frame(f[["payment_id", "invoice_id"]]).isin(pairs)
-            reason = (
-                "payment "
-                + _quoted(f["payment_id"])
-                + " already applies in full to this invoice (its invoice_id)"
-            )
-            self.issues.where(p, pd.Series(clash, index=f.index), "invoice_id", reason)
+            whole = self.derived.drop_duplicates("payment_id").set_index("payment_id")["invoice_id"]
+            clash = (f["payment_id"].map(whole) == f["invoice_id"]).fillna(False).astype(bool)
+            reason = "payment " + _quoted(f.loc[clash, "payment_id"]) + " already applies in full"
+            self.issues.where(p, clash, "invoice_id", reason + " to this invoice (its invoice_id)")
         self.check_allocation_totals()
 
     def _import_allocations(self) -> pd.DataFrame:
@@ -820,32 +827,41 @@ class Checker:
             return
         new = self._import_allocations()
         pays = self.usable("payments")
-        scope = set(new["payment_id"]) | (set(pays.frame["payment_id"].dropna()) if pays else set())
-        if not scope:
+        scope = pd.Index(new["payment_id"].unique())
+        if pays is not None:
+            scope = scope.union(pd.Index(pays.frame["payment_id"].dropna().unique()))
+        if scope.empty:
             return
-        stored = _stored_allocations(self.conn, sorted(scope))
-        replaced = set(zip(new["payment_id"], new["invoice_id"], strict=True)) | set(self.stale)
-        pairs = list(zip(stored["payment_id"], stored["invoice_id"], strict=True))
-        stored = stored.loc[[pair not in replaced for pair in pairs]]
+        stored = _stored_allocations(self.conn, scope.tolist())
+        if len(stored):
+            stale = pd.DataFrame(self.stale, columns=["payment_id", "invoice_id"])
+            replaced = pd.concat([_pair_keys(new), _pair_keys(stale)])
+            stored = stored.loc[~_pair_keys(stored).isin(replaced)]
         totals = pd.concat([new[["payment_id", "amount"]], stored[["payment_id", "amount"]]])
         totals = totals.dropna().groupby("payment_id")["amount"].sum()
         amount = self.info("payments", pd.Series(totals.index, index=totals.index))["amount"]
-        over = (totals > amount).fillna(False).astype(bool)
-        for payment_id in totals.index[over.to_numpy()]:
-            self._report_over(payment_id, int(totals[payment_id]), int(amount[payment_id]), new)
+        over = (totals > amount).fillna(False).astype(bool).to_numpy()
+        if over.any():
+            self._report_over(totals[over], amount[over], new)
 
-    def _report_over(self, payment_id: str, total: int, amount: int, new: pd.DataFrame) -> None:
-        """One error for an over-allocated payment, on its last allocation row (or its payment row)."""
-        reason = f"allocations of payment '{payment_id}' total {_money(total)}, more than its amount {_money(amount)}"
-        mine = new.loc[(new["payment_id"] == payment_id) & new["explicit"].astype(bool)]
-        if len(mine):
-            self.issues.add(
-                self.parsed["allocations"].source.file, int(mine[ROW].max()), "amount", reason
+    def _report_over(self, totals: pd.Series, amounts: pd.Series, new: pd.DataFrame) -> None:
+        """One error per over-allocated payment, on its last allocation row (or its payment row)."""
+        reasons = {
+            pid: f"allocations of payment '{pid}' total {_money(t)}, more than its amount {_money(a)}"
+            for pid, t, a in zip(totals.index, totals, amounts, strict=True)
+        }
+        mine = new.loc[new["explicit"].astype(bool) & new["payment_id"].isin(reasons)]
+        last = mine.groupby("payment_id")[ROW].max()
+        file = self.parsed["allocations"].source.file if len(last) else ""
+        for pid, row in last.items():
+            self.issues.add(file, int(row), "amount", reasons.pop(pid))
+        if reasons:
+            p = self.parsed["payments"]
+            first = (
+                p.frame.loc[p.frame["payment_id"].isin(reasons)].groupby("payment_id")[ROW].min()
             )
-            return
-        p = self.parsed["payments"]
-        row = int(p.frame.loc[p.frame["payment_id"] == payment_id, ROW].min())
-        self.issues.add(p.source.file, row, p.source.label("amount"), reason)
+            for pid, row in first.items():
+                self.issues.add(p.source.file, int(row), p.source.label("amount"), reasons[pid])
 
     def check_disputes(self) -> None:
         """A dispute is resolved on or after it was opened."""
