@@ -24,10 +24,10 @@ GROUP_GRID, UNCONTACTED_GRID = "col-groups", "col-uncontacted"
 COVERAGE_DAYS, LATENCY_DAYS = metrics.COVERAGE_DAYS, metrics.LATENCY_DAYS
 GROUP_LABELS = figs.GROUP_TITLES
 GRID_LABELS = {
-    "overdue_cents": "Overdue", "covered_cents": "Covered", "coverage_pct": "Coverage %",
-    "overdue_customers": "Customers overdue", "covered_customers": "Customers contacted",
-    "became_overdue": "Became overdue (90 d)", "contacted": "Contacted", "uncontacted": "Never contacted",
-    "mean_days": "Mean latency (days)", "median_days": "Median latency (days)", "days_since_due": "Days since due",
+    "overdue_cents": "Overdue", "covered_cents": "Covered", "coverage_pct": "Share covered %",
+    "overdue_customers": "Overdue cust.", "covered_customers": "Covered cust.",
+    "became_overdue": "New overdue (90 d)", "contacted": "Reached", "uncontacted": "Never reached",
+    "mean_days": "Mean days", "median_days": "Median days", "days_since_due": "Days since due",
     "amount_cents": "Amount", "balance_cents": "Open balance",
 }
 
@@ -85,7 +85,7 @@ def layout(**_query) -> html.Div:
         ],
         className="g-2 mb-2",
     )
-    table = _card(html.Span(id="col-groups-title", children="By segment"), grid.data_grid(GROUP_GRID, height=260, search_placeholder="Search groups"),
+    table = _card(html.Span(id="col-groups-title", children="By segment"), grid.data_grid(GROUP_GRID, height=300, search_placeholder="Search groups"),
                   "Coverage and latency figures per group; the totals row sums the overdue and covered amounts of "
                   "every group (= all overdue exposure).", "groups")
     uncontacted = _card(

@@ -25,7 +25,7 @@ MONTHS = 12
 BROKEN_GRID, OPEN_GRID = "dp-broken", "dp-open"
 LABELS = {
     "promise_id": "Promise", "dispute_id": "Dispute", "amount_cents": "Amount", "invoice_balance_cents": "Invoice balance",
-    "days_since_promised": "Days since promised", "age_days": "Age (days)", "status": "Status",
+    "days_since_promised": "Days late", "age_days": "Age (days)", "status": "Status",
 }
 COMPONENT_INFO = ("Every invoice open at the as-of date sits in exactly one part, by precedence: in litigation, in "
                   "dispute, overdue (due date before the as-of date), not due. An overdue invoice in dispute counts "
@@ -68,8 +68,8 @@ def _graph(graph_id: str, height: int) -> dcc.Loading:
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
     composition_body = dbc.Row(
-        [dbc.Col(_graph("dp-composition", 300), md=6),
-         dbc.Col(dcc.Loading(html.Div(id="dp-composition-table"), type="dot", delay_show=400), md=6,
+        [dbc.Col(_graph("dp-composition", 300), md=4),
+         dbc.Col(dcc.Loading(html.Div(id="dp-composition-table"), type="dot", delay_show=400), md=8,
                  className="d-flex align-items-center")],
         className="g-1",
     )
@@ -77,7 +77,7 @@ def layout(**_query) -> html.Div:
         [
             dbc.Col(_card("Outstanding composition", composition_body, COMPONENT_INFO, "composition"), lg=6),
             dbc.Col(_card(f"Dispute cycle time · {MONTHS} months",
-                          [html.Div(id="dp-cycle-summary", className="small text-muted px-1"), _graph("dp-cycle", 280)],
+                          [html.Div(id="dp-cycle-summary", className="small text-muted px-1"), _graph("dp-cycle", 300)],
                           "Disputes resolved in each calendar month (bars, right axis) and the mean and median days "
                           "from opened to resolved (lines). The current month runs to the as-of date. Disputes flagged "
                           "on the invoice without dates are not counted.", "cycle"), lg=6),
@@ -87,12 +87,12 @@ def layout(**_query) -> html.Div:
     middle = dbc.Row(
         [
             dbc.Col(_card(f"Promise adherence · {MONTHS} months",
-                          [html.Div(id="dp-promise-summary", className="small text-muted px-1"), _graph("dp-promises", 280)],
+                          [html.Div(id="dp-promise-summary", className="small text-muted px-1"), _graph("dp-promises", 300)],
                           "Promises to pay by the month of the promised date. Kept = the invoice was paid in full "
                           "(not written off) by the promised date; broken = not kept and the date has passed; pending "
                           "= the date is still ahead. Share kept = kept / (kept + broken) × 100 (line, left axis).",
                           "promises"), lg=6),
-            dbc.Col(_card("Open disputes", grid.data_grid(OPEN_GRID, height=300, search_placeholder="Search disputes"),
+            dbc.Col(_card("Open disputes", grid.data_grid(OPEN_GRID, height=262, search_placeholder="Search disputes"),
                           "Disputes open at the as-of date (opened on or before it, not resolved by it), oldest "
                           "first: the disputed amount, the invoice's open balance and the age in days.", "open"), lg=6),
         ],
@@ -174,16 +174,18 @@ def _source(kind: str):
             frame = adherence(snap, as_of, filters, scope, MONTHS)["broken"]
             columns = ["promise_id", "invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region",
                        "made_on", "promised_date", "days_since_promised", "amount_cents", "invoice_balance_cents"]
+            hidden = grid.HIDDEN
             what, date_field = "Broken promises", "promised_date"
         else:
             frame = cycle_time(snap, as_of, filters, scope, MONTHS)["open"]
-            columns = ["dispute_id", "invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region",
-                       "opened_on", "age_days", "status", "amount_cents", "invoice_balance_cents"]
+            columns = ["dispute_id", "invoice_id", "customer_name", "amount_cents", "invoice_balance_cents", "age_days",
+                       "status", "opened_on", "customer_id", "sales_rep_id", "segment", "region"]
+            hidden = grid.HIDDEN | {"customer_id"}  # a half-width grid: the name links to Account 360
             what, date_field = "Open disputes", "opened_on"
         labels = {**LABELS, "amount_cents": "Promised" if kind == "broken" else "Disputed"}
         return grid.GridFrame(frame[columns], currency=currency_for(snap, filters, scope, fmt.default_currency()),
                               date_field=date_field, file_name=f"{kind}-{'promises' if kind == 'broken' else 'disputes'}",
-                              labels=labels, stamp=f"{what} | {describe(data.get('filters'))} | scope: {scope.label}")
+                              labels=labels, hidden=hidden, stamp=f"{what} | {describe(data.get('filters'))} | scope: {scope.label}")
 
     return source
 

@@ -271,7 +271,8 @@ def accuracy_summary(result: dict) -> html.Div:
     if b is None or d is None:
         note = "Not enough history: nothing was collected in the backtest weeks."
     else:
-        span = f"{by_date['as_of'].iloc[0]:%d %b %Y} – {by_date['as_of'].iloc[-1]:%d %b %Y}"
+        first, last = by_date["as_of"].iloc[0], by_date["as_of"].iloc[-1]
+        span = f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
         better = "behaviour" if b < d else "due-date" if d < b else "neither"
         note = (f"WAPE over {overall['weeks_compared']} weeks at {overall['dates']} past dates ({span}); lower is "
                 f"better: the {better} forecast was closer." if better != "neither" else

@@ -22,19 +22,19 @@ INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "ws-invoices"
 TABS = (("hotlist", "Risk hotlist"), ("current", "Current cycle"), ("paid", "Paid"))
 STATUS_LABELS = {"open": "Not yet due", "overdue": "Overdue", "disputed": "Disputed", "paid": "Paid"}
-ANY_OWNER = ""
+ANY_OWNER = gf.ALL_VALUE
 MAX_DPD = 100_000
 LABELS = {
     "balance_cents": "Open balance", "amount_cents": "Amount", "days_past_due": "Days past due", "dispute": "Dispute",
-    "customer_over_limit": "Over limit", "promise": "Promise", "risk_score": "Risk", "next_action": "Next action",
+    "customer_over_limit": "Over limit", "promise": "Promise", "risk_score": "Risk", "action": "Action", "next_action": "Next action",
     "settled_by": "Settled by", "tab": "Tab",
 }
-OPEN_COLUMNS = ["invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region", "due_date",
-                "days_past_due", "status", "dispute", "promise", "promised_date", "customer_over_limit", "risk_score",
-                "next_action", "amount_cents", "balance_cents", "issue_date", "tab"]
-PAID_COLUMNS = ["invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region", "issue_date",
-                "due_date", "settled_on", "days_past_due", "settled_by", "amount_cents", "tab"]
-OPEN_HIDDEN = grid.HIDDEN | {"customer_id", "issue_date", "tab", "promised_date"}
+OPEN_COLUMNS = ["invoice_id", "customer_name", "balance_cents", "days_past_due", "risk_score", "action", "status",
+                "dispute", "promise", "customer_over_limit", "due_date", "sales_rep_id", "amount_cents", "issue_date",
+                "promised_date", "next_action", "customer_id", "segment", "region", "tab"]
+PAID_COLUMNS = ["invoice_id", "customer_name", "amount_cents", "settled_on", "settled_by", "days_past_due", "due_date",
+                "issue_date", "sales_rep_id", "customer_id", "segment", "region", "tab"]
+OPEN_HIDDEN = grid.HIDDEN | {"customer_id", "issue_date", "tab", "promised_date", "next_action"}
 PAID_HIDDEN = grid.HIDDEN | {"customer_id", "tab"}
 CHIP_INFO = {
     "hotlist": "Σ open balances of the Risk hotlist: invoices more than 30 days past due, in dispute or litigation, "
@@ -183,7 +183,7 @@ def workspace_params(data: dict | None) -> dict:
     raw = data.get("status") if isinstance(data.get("status"), list | tuple) else []
     status = tuple(s for s in metrics.STATUSES if s in raw) or None
     owner = data.get("owner")
-    owner = str(owner)[: gf.MAX_VALUE_LENGTH] if isinstance(owner, str) and owner != ANY_OWNER else None
+    owner = str(owner)[: gf.MAX_VALUE_LENGTH] if isinstance(owner, str) and owner not in (ANY_OWNER, "") else None
     return {"tab": tab, "status": status, "owner": owner, "dpd_min": _days(data.get("dpd_min")),
             "dpd_max": _days(data.get("dpd_max"))}
 
@@ -213,6 +213,7 @@ def invoices_source(data: dict) -> grid.GridFrame | None:
              f"{params['owner'] or 'any'} | days past due {params['dpd_min'] if params['dpd_min'] is not None else 0}–"
              f"{params['dpd_max'] if params['dpd_max'] is not None else 'any'} | {describe(data.get('filters'))} | "
              f"scope: {identity.scope().label}")
+    frame = frame.assign(action=frame["next_action"].str.partition(" - ")[0])  # the verb; the whole text is in the CSV
     return grid.GridFrame(frame[columns], currency=cur, date_field="settled_on" if paid else "due_date",
                           file_name=f"invoices-{params['tab']}", labels=labels,
                           hidden=PAID_HIDDEN if paid else OPEN_HIDDEN, stamp=stamp)
@@ -318,7 +319,7 @@ def score_parts(row: dict) -> list[tuple[str, float]]:
 
 
 def _fact(label: str, value) -> html.Tr:
-    return html.Tr([html.Td(label, className="text-muted pe-2"), html.Td(value, className="text-end")])
+    return html.Tr([html.Td(label, className="text-muted pe-2 text-nowrap"), html.Td(value, className="text-end")])
 
 
 def _score_color(score: int) -> str:
@@ -347,7 +348,7 @@ def inspector(row: dict, cur: str, query: str) -> html.Div:
                   _fact("Days past due", fmt.number(row["days_past_due"])),
                   _fact("Dispute", row["dispute"] or "none"),
                   _fact("Promise", f"{row['promise']} · {fmt.date(row['promised_date'])}" if row["promise"] else "none"),
-                  _fact("Customer over limit", "yes" if row["customer_over_limit"] else "no")]
+                  _fact("Over credit limit", "yes" if row["customer_over_limit"] else "no")]
     parts = [html.Div(className="d-flex justify-content-between align-items-baseline mb-1",
                       children=[html.H2(row["invoice_id"], className="h5 mb-0 ws-inspector-invoice"), status]),
              dbc.Table(html.Tbody(facts), size="sm", borderless=True, className="small mb-2")]
@@ -379,6 +380,8 @@ def inspect(selected, filters_data):
     if not selected or not isinstance(selected, list) or not isinstance(selected[0], dict) or filters_data is None:
         return _hint()
     invoice_id = str(selected[0].get("invoice_id") or "")[:200]
+    if not invoice_id:
+        return _hint()
     snap, as_of, filters, scope, cur = _context(filters_data)
     frame = workspace(snap, as_of, filters, scope, tab="all")
     match = frame[frame["invoice_id"] == invoice_id]
