@@ -6,6 +6,8 @@ Conventions for every page (read before adding one)
       dash.register_page(__name__, path="/credit", name="Credit", title="Credit utilization", nav_order=30)
   Pages with `nav_order` appear in the top bar, sorted, for the roles that
   dashboard.auth.roles.PAGE_ROLES allows on that path (the guard refuses the others anyway).
+  Add `nav_group="Customers"` (or "Cash", or a new name) to file the page under a menu; pages
+  without one are placed by DEFAULT_GROUPS below, else shown as a top-level link.
 * `layout(**kwargs)` returns a skeleton without data (Dash calls it at start-up and for every
   visit). Every figure is filled by a thin callback.
 * Global filters live in the URL query string (as_of, basis, segment, region, tier, sales_rep,
@@ -19,8 +21,9 @@ Conventions for every page (read before adding one)
   reads data, `identity.can("edit_notes")` before any write. Never from a store or the URL.
 * Metrics through `dashboard.metrics.ui_support` cached entry points (keyed by data version,
   scope, filters and as-of) or your own functions wrapped in `ui_support.cached`.
-* Figures from dashboard/figures (pure builders with an empty state); money through
-  `dashboard.components.format.money(cents_or_str, currency)`.
+* Figures from dashboard/figures: pure builders returning plain figure dicts (see figures/base.py:
+  `figure()`, `empty_figure()`; a validated go.Figure costs ~60 ms of Python per build), always
+  with an empty state; money through `dashboard.components.format.money(cents_or_str, currency)`.
 * Tables: `dashboard.components.grid.data_grid(name)` + `grid.register_source(name, fn)`; the
   browser never gets more than grid.MAX_ROWS rows; totals and CSV are computed on the server.
 * Drill-downs: `Output("drill-request", "data", allow_duplicate=True)` returning
@@ -60,7 +63,8 @@ def shell_layout() -> html.Div:
                     [
                         dbc.NavbarBrand("AR Dashboard", href="/", className="fw-semibold"),
                         dbc.Nav(id="nav-links", navbar=True, className="me-auto"),
-                        html.Span(id="live-status", className="navbar-text small me-3 ar-live"),
+                        html.Span(id="live-status", className="navbar-text small me-3 ar-live",
+                                  title="Figures refresh by themselves when the data changes"),
                         html.Div(id="user-menu", className="d-flex align-items-center gap-2"),
                     ],
                     fluid=True,
@@ -167,6 +171,16 @@ def as_of_bounds(_version):
 # ---- navigation, user, live status -------------------------------------------------------------
 
 
+# Menus of the top bar. A page joins one with dash.register_page(..., nav_group="Customers"); pages
+# that say nothing are placed by path here, anything else is a top-level link.
+NAV_GROUPS = ("Customers", "Cash")
+DEFAULT_GROUPS = {
+    "/aging": "Customers", "/credit": "Customers", "/reliability": "Customers", "/value": "Customers",
+    "/invoices": "Cash", "/collections": "Cash", "/forecast": "Cash", "/disputes": "Cash",
+}
+GROUP_PREFIXES = {"Customers": ("/customers/",)}  # Account 360 lights up the Customers menu
+
+
 def nav_pages() -> list[dict]:
     """Registered pages that want a nav entry, in nav order."""
     pages = [p for p in dash.page_registry.values() if p.get("nav_order") is not None]
@@ -180,6 +194,37 @@ def page_allowed(path: str) -> bool:
     return allowed(identity.role(), path)
 
 
+def _is_active(path: str, pathname: str | None) -> bool:
+    pathname = pathname or "/"
+    return pathname == path or (path != "/" and pathname.startswith(path + "/"))
+
+
+def nav_items(pathname: str | None, query: str) -> list:
+    """Top-level links and group menus, only with pages the user's role may open."""
+    entries: list[tuple[str | None, dict]] = []
+    for page in nav_pages():
+        if page_allowed(page["path"]):
+            entries.append((page.get("nav_group") or DEFAULT_GROUPS.get(page["path"]), page))
+    items, placed = [], set()
+    for group, page in entries:
+        if group is None:
+            items.append(dbc.NavItem(dbc.NavLink(page["name"], href=page["path"] + query,
+                                                 active=_is_active(page["path"], pathname), className="ar-nav-link")))
+        elif group not in placed:
+            placed.add(group)
+            members = [p for g, p in entries if g == group]
+            active = any(_is_active(p["path"], pathname) for p in members) or any(
+                (pathname or "").startswith(prefix) for prefix in GROUP_PREFIXES.get(group, ()))
+            items.append(dbc.DropdownMenu(
+                [dbc.DropdownMenuItem(p["name"], href=p["path"] + query, active=_is_active(p["path"], pathname))
+                 for p in members],
+                label=group, nav=True, in_navbar=True,
+                toggleClassName="ar-nav-link" + (" active" if active else ""),
+                id=f"nav-group-{group.lower()}",
+            ))
+    return items
+
+
 @cb.callback(
     Output("nav-links", "children"),
     Input("url", "pathname"),
@@ -187,16 +232,7 @@ def page_allowed(path: str) -> bool:
 )
 def nav_links(pathname, filters_data):
     """Links to the pages the user's role may open, carrying the filters' query string."""
-    query = (filters_data or {}).get("query") or ""
-    links = []
-    for page in nav_pages():
-        path = page["path"]
-        if not page_allowed(path):
-            continue
-        active = pathname == path or (path != "/" and (pathname or "").startswith(path + "/"))
-        links.append(dbc.NavItem(dbc.NavLink(page["name"], href=path + query, active=active,
-                                             className="ar-nav-link")))
-    return links
+    return nav_items(pathname, (filters_data or {}).get("query") or "")
 
 
 @cb.callback(
@@ -235,7 +271,7 @@ cb.clientside_callback(
     """
     function(data) {
         if (!data) { return ""; }
-        return "Live · data v" + data.version + " · loaded " + data.loaded;
+        return "● Live · v" + data.version;
     }
     """,
     Output("live-status", "children"),

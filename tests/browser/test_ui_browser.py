@@ -179,13 +179,13 @@ def test_rep_scope_notes_and_live_refresh(live_app, browser):
 
     browser.get(f"{live_app.url}/customers/{live_app.rep_customer}")
     wait_text(browser, "#acct-name", bool)
-    version = wait_text(browser, "#live-status", lambda t: "data v" in t)
+    version = wait_text(browser, "#live-status", lambda t: "Live · v" in t)
     note = f"Called about the overdue items {time.time():.0f}"
     wait_idle(browser)
     box = WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.ID, "acct-note-text"))[0]
     box.send_keys(note)
     click(browser, browser.find_element(By.ID, "acct-note-add"))
     assert note in wait_text(browser, "#acct-notes", lambda t: note in t)
-    assert wait_text(browser, "#live-status", lambda t: "data v" in t and t != version, timeout=30)
+    assert wait_text(browser, "#live-status", lambda t: "Live · v" in t and t != version, timeout=30)
     wait_idle(browser)
     assert console_errors(browser) == []
