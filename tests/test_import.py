@@ -108,6 +108,26 @@ def test_due_date_uses_terms_of_customer_already_in_database(loaded, tmp_path):
     assert ("INV-9", dt.date(2024, 5, 15)) in rows(loaded, "invoices", "invoice_id", "due_date")
 
 
+def test_due_date_uses_stored_terms_when_the_customers_file_omits_them(loaded, tmp_path):
+    files = {
+        "customers.csv": "customer_id,name\n0002,Beta Group\n",  # terms stay eom 15
+        "invoices.csv": "invoice_id,customer_id,issue_date,amount\nINV-9,0002,2024-04-10,1.00\n",
+    }
+    run_import(make_dir(tmp_path, files), url=loaded, progress=False)
+    assert ("INV-9", dt.date(2024, 5, 15)) in rows(loaded, "invoices", "invoice_id", "due_date")
+    assert ("0002", "Beta Group", 15, "eom") in rows(
+        loaded, "customers", "customer_id", "name", "terms_days", "terms_type"
+    )
+
+
+def test_not_utf8_is_reported_on_its_row(sqlite_url, tmp_path):
+    directory = make_dir(tmp_path, {})
+    (directory / "customers.csv").write_bytes(b"customer_id,name\n0001,A\n0002,\xff\n")
+    with pytest.raises(ImportFailed) as failure:
+        run_import(directory, url=sqlite_url, progress=False)
+    assert failure.value.errors == ["customers.csv:3:-: not UTF-8 text (byte 29)"]
+
+
 def test_leading_zeros_and_flags_survive(db_url):
     run_import(BASIC, url=db_url, progress=False)
     assert rows(db_url, "invoices", "invoice_id", "customer_id", "sales_rep_id", "disputed")[

@@ -126,10 +126,12 @@ def _check_header(name: str, header: Sequence[str]) -> list[str]:
 
 def read_csv(path: Path, delimiter: str = ",") -> pd.DataFrame:
     """Read a UTF-8 CSV; rows are physical line numbers (exact even with quoted newlines)."""
+    raw = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceError([(path.name, 1, "-", f"not UTF-8 text (byte {exc.start})")]) from exc
+        row = raw[: exc.start].count(b"\n") + 1
+        raise SourceError([(path.name, row, "-", f"not UTF-8 text (byte {exc.start})")]) from exc
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     names = _check_header(path.name, header)
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
