@@ -309,11 +309,11 @@ def score_parts(row: dict) -> list[tuple[str, float]]:
     dispute = {"litigation": metrics.SCORE_LITIGATION, "dispute": metrics.SCORE_DISPUTE}.get(row["dispute"] or "", 0)
     size = metrics.SCORE_SIZE_MAX * min(int(row["balance_cents"]) / metrics.SCORE_SIZE_CENTS, 1.0)
     parts = [
-        (f"{int(row['days_past_due'])} days past due (50 × min(days, 120) / 120)", metrics.SCORE_DPD_MAX * dpd / metrics.SCORE_DPD_DAYS),
+        (f"{int(row['days_past_due'])} days past due (max 50 at 120 days)", metrics.SCORE_DPD_MAX * dpd / metrics.SCORE_DPD_DAYS),
         ("in litigation" if row["dispute"] == "litigation" else "in dispute", dispute),
         ("customer over credit limit", metrics.SCORE_OVER_LIMIT if row["customer_over_limit"] else 0),
         ("latest promise broken", metrics.SCORE_BROKEN_PROMISE if row["promise"] == "broken" else 0),
-        ("balance size (15 × balance / 10,000.00, at most 15)", size),
+        ("balance size (max 15 at 10,000.00)", size),
     ]
     return [(label, points) for label, points in parts if points > 0]
 

@@ -65,8 +65,10 @@ def pinned_total(driver, grid: str) -> str:
 
 
 def shot(driver, name: str, width: int = 1440) -> None:
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, min(max(height, 900), 4000))
+    """A full-page screenshot: the window is grown by the browser's own chrome so nothing is cut off."""
+    height, chrome = driver.execute_script(
+        "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]")
+    driver.set_window_size(width, min(max(height + chrome, 900), 4000))
     time.sleep(0.6)
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
     driver.set_window_size(width, 1000)
@@ -132,6 +134,12 @@ def test_analytics_b_pages(live_app, browser):
     pinned_total(browser, "dp-open")
     wait_idle(browser)
     shot(browser, "disputes-1440")
+    overdue = wait_text(browser, ".dp-part-overdue", lambda t: t.startswith("$"))
+    browser.find_element(By.CSS_SELECTOR, ".dp-part-overdue").click()  # the part drills to its invoices
+    assert wait_text(browser, ".ar-drill-total", bool) == overdue
+    assert overdue in pinned_total(browser, "drill")
+    browser.find_element(By.CSS_SELECTOR, ".ar-drill-modal .btn-close").click()
+    WebDriverWait(browser, TIMEOUT).until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".ar-drill-modal.show"))
 
     # Invoices: pulse chips, hotlist rows, a click opens the inspector with the risk score and next action
     browser.get(live_app.url + "/invoices")
