@@ -423,3 +423,30 @@ def test_disputes_grids_follow_the_scope(world):
     disputes = fill_grid(world, admin, "dp-open", {"filters": FILTERS})
     assert [r["dispute_id"] for r in disputes["rows"]] == ["D2", "D1"]  # oldest first
     assert fill_grid(world, world.login("rep1"), "dp-open", {"filters": FILTERS})["rows"] == []
+
+
+def test_pages_render_before_any_data(world, monkeypatch):
+    """A date before the first invoice: every callback answers with empty states, no error."""
+    from dashboard.components import identity
+
+    monkeypatch.setattr(identity, "scope", Scope.everyone)
+    early = {"as_of": "2020-01-31", "basis": "due", "query": "?as_of=2020-01-31"}
+    version = {"version": 1}
+    forecast_page, disputes_page = world.page("/forecast"), world.page("/disputes")
+    collections_page, workspace_page = world.page("/collections"), world.page("/invoices")
+    assert is_empty(forecast_page.due_chart(early, version))
+    fig, summary = forecast_page.behaviour_chart(early, version)
+    assert is_empty(fig) and "$0.00" in json.dumps(summary, default=lambda o: o.to_plotly_json())
+    accuracy, wape, options, value = forecast_page.accuracy(early, version, None)
+    assert is_empty(wape) and "Not enough history" in json.dumps(accuracy, default=lambda o: o.to_plotly_json())
+    assert is_empty(forecast_page.backtest_chart(value, early, version))
+    donut, table = disputes_page.composition_view(early, version)
+    assert is_empty(donut) and _buttons(table)["dp-total-ar"] == "$0.00"
+    assert is_empty(disputes_page.cycle_view(early, version)[0])
+    assert is_empty(disputes_page.promise_view(early, version)[0])
+    coverage, latency, *_texts = collections_page.charts(early, version, "region")
+    assert is_empty(coverage) and is_empty(latency)
+    chips = json.dumps(workspace_page.pulse_chips(early, version), default=lambda o: o.to_plotly_json())
+    assert "$0.00" in chips
+    assert workspace_page.tab_labels(early, version, [], workspace_page.ANY_OWNER, None, None) == [
+        "Risk hotlist (0)", "Current cycle (0)", "Paid (0)"]
