@@ -358,7 +358,9 @@ def test_tier_chart_and_empty_state():
     import pandas as pd
 
     from dashboard.figures.analytics import tier_colors, tier_summary_bar
-    from dashboard.figures.base import is_empty
+
+    def is_empty(fig) -> bool:
+        return len(fig["data"]) == 0
 
     empty = pd.DataFrame({"value_tier": ["Gold", "Standard"], "customers": [0, 0], "revenue_12m_cents": [0, 0],
                           "share_of_turnover_pct": [float("nan")] * 2})
@@ -366,7 +368,8 @@ def test_tier_chart_and_empty_state():
     frame = pd.DataFrame({"value_tier": ["Bronze", "Custom", "Standard"], "customers": [2, 1, 1],
                           "revenue_12m_cents": [12345, 100000, -500], "share_of_turnover_pct": [11.0, 89.5, -0.5]})
     fig = tier_summary_bar(frame, "USD")
-    assert not is_empty(fig) and fig.layout.meta["total_cents"] == 111845
-    assert list(fig.data[0].customdata[1][:3]) == ["Custom", "$1,000.00", 1]
+    assert not is_empty(fig) and fig["layout"]["meta"]["total_cents"] == 111845
+    assert fig["data"][0]["customdata"][1][:3] == ["Custom", "$1,000.00", 1]
+    assert fig["data"][0]["text"] == ["$123.45", "$1,000.00", "-$5.00"]
     colors = tier_colors(["Bronze", "Custom", "Standard"])
     assert colors["Bronze"] != colors["Custom"] and "Standard" in colors

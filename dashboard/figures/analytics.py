@@ -1,6 +1,6 @@
 """Colours and charts of the customer analytics pages: aging status, credit risk, reliability, value tiers.
 
-Pure builders (frames in, figures or plain dicts out), each with an empty state.
+Pure builders (frames in, plain plotly figure dicts or AG Grid style dicts out), each chart with an empty state.
 """
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ import json
 from collections.abc import Iterable, Mapping
 
 import pandas as pd
-import plotly.graph_objects as go
 
 from dashboard.components.format import money, money_short, number, symbol
-from dashboard.figures.base import MUTED, dollars, empty_figure, style
+from dashboard.figures.base import FONT, GRID, MUTED, TEXT, TOP_MARGIN, dollars, empty_figure
 
 RED, DARK_RED, ORANGE, AMBER, GREEN, LIGHT_GREEN, GREY = (
     "#c8332b", "#8b1a1a", "#f07b22", "#d99a0b", "#2e8b57", "#6aa84f", "#6c757d")
@@ -64,37 +63,96 @@ def tier_cell_style(colors: Mapping[str, tuple[str, str]]) -> dict:
     ]}
 
 
-def tier_summary_bar(frame: pd.DataFrame, currency: str | None = None, height: int = 300) -> go.Figure:
-    """12-month revenue per value tier (rows of value.tier_summary, in tier order), customers under each bar."""
+def _layout(height: int, **settings) -> dict:
+    """The house look (white, quiet grid, system font, tight margins) as a plain layout dict."""
+    axis = {"gridcolor": GRID, "zeroline": False, "automargin": True, "linecolor": GRID}
+    base = {
+        "height": height,
+        "font": {"family": FONT, "size": 12, "color": TEXT},
+        "margin": {"l": 8, "r": 8, "t": TOP_MARGIN, "b": 8},
+        "paper_bgcolor": "#fff",
+        "plot_bgcolor": "#fff",
+        "hoverlabel": {"font": {"family": FONT, "size": 12}},
+        "separators": ".,",
+    }
+    for key in ("xaxis", "yaxis"):
+        settings[key] = {**axis, **settings.get(key, {})}
+    return {**base, **settings}
+
+
+def tier_summary_bar(frame: pd.DataFrame, currency: str | None = None, height: int = 300) -> dict:
+    """12-month revenue per value tier (rows of value.tier_summary, in tier order), customers under each bar.
+
+    A plain plotly figure dict; the exact amounts ride in customdata, the total in layout.meta.
+    """
     if frame.empty or int(frame["customers"].sum()) == 0:
         return empty_figure("No customer was invoiced on these filters", height=height)
-    colors = tier_colors(frame["value_tier"])
+    names = [str(n) for n in frame["value_tier"]]
+    colors = tier_colors(names)
     cents = [int(v) for v in frame["revenue_12m_cents"]]
     counts = [int(v) for v in frame["customers"]]
     shares = ["–" if pd.isna(v) else f"{v:,.1f} %" for v in frame["share_of_turnover_pct"]]
     labels = [f"{name}<br><span style='color:{MUTED}'>{number(n)} customer{'' if n == 1 else 's'}</span>"
-              for name, n in zip(frame["value_tier"], counts, strict=True)]
-    fig = go.Figure(
-        go.Bar(
-            x=labels,
-            y=[dollars(c) for c in cents],
-            marker={"color": [colors[n][0] for n in frame["value_tier"]],
-                    "line": {"color": [colors[n][1] for n in frame["value_tier"]], "width": 1}},
-            text=[money_short(c, currency) for c in cents],
-            textposition="outside",
-            cliponaxis=False,
-            customdata=[[name, money(c, currency), n, s] for name, c, n, s in
-                        zip(frame["value_tier"], cents, counts, shares, strict=True)],
-            hovertemplate=("<b>%{customdata[0]}</b><br>Revenue 12m: %{customdata[1]}<br>"
-                           "Customers: %{customdata[2]}<br>Share of turnover: %{customdata[3]}<extra></extra>"),
-        )
-    )
+              for name, n in zip(names, counts, strict=True)]
+    bar = {
+        "type": "bar",
+        "x": labels,
+        "y": [dollars(c) for c in cents],
+        "marker": {"color": [colors[n][0] for n in names], "line": {"color": [colors[n][1] for n in names], "width": 1}},
+        "text": [money_short(c, currency) for c in cents],
+        "textposition": "outside",
+        "cliponaxis": False,
+        "customdata": [[name, money(c, currency), n, s] for name, c, n, s in zip(names, cents, counts, shares, strict=True)],
+        "hovertemplate": ("<b>%{customdata[0]}</b><br>Revenue 12m: %{customdata[1]}<br>"
+                          "Customers: %{customdata[2]}<br>Share of turnover: %{customdata[3]}<extra></extra>"),
+    }
     top = max(max(dollars(c) for c in cents), 0)
     low = min(min(dollars(c) for c in cents), 0)
     span = (top - low) or 1
-    style(fig, height=height, showlegend=False, bargap=0.35, margin={"l": 8, "r": 8, "t": 30, "b": 8})
-    fig.update_yaxes(range=[low - (span * 0.08 if low < 0 else 0), top + span * 0.18], tickprefix=symbol(currency),
-                     tickformat="~s", title=None)
-    fig.update_xaxes(title=None, tickfont={"size": 12})
-    fig.update_layout(meta={"total_cents": sum(cents)})
-    return fig
+    yaxis = {"range": [low - (span * 0.08 if low < 0 else 0), top + span * 0.18], "tickprefix": symbol(currency),
+             "tickformat": "~s", "title": None}
+    return {"data": [bar], "layout": _layout(height, showlegend=False, bargap=0.35, yaxis=yaxis,
+                                             xaxis={"title": None, "tickfont": {"size": 12}},
+                                             meta={"total_cents": sum(cents)})}
+
+
+# ---- grid column sizing ----------------------------------------------------------------------------
+
+CHAR_PX = 7.0  # one character of the grid's 14 px font, on average ("$2,722,412.30" is 89 px)
+PAD_PX = 20  # the compact cell padding (Bootstrap px-2 on both sides) and a little air
+COMPACT = {"cellClass": "px-2", "headerClass": "px-2"}
+COMPACT_RIGHT = {"cellClass": ["px-2", "ag-right-aligned-cell"], "headerClass": ["px-2", "ag-right-aligned-header"]}
+
+
+def text_width(texts: Iterable[str], minimum: int = 64, bold: bool = False) -> int:
+    """Pixels that show the longest text whole (compact padding)."""
+    longest = max((len(t) for t in texts), default=0)
+    return max(minimum, int(longest * CHAR_PX * (1.08 if bold else 1.0) + PAD_PX))
+
+
+def money_width(values: pd.Series, currency: str | None = None, minimum: int = 88) -> int:
+    """Pixels for a money column: its largest, smallest and total amounts all shown whole."""
+    clean = [int(v) for v in values.dropna().tolist()]
+    if not clean:
+        return minimum
+    widest = (max(clean), min(clean), sum(clean))
+    return text_width((money(v, currency) for v in widest), minimum)
+
+
+def fitted_columns(frame: pd.DataFrame, currency: str | None, extra: Mapping[str, dict] | None = None) -> dict:
+    """Column props for a grid of frame: compact padding, money columns as wide as their widest amount, then extra.
+
+    The header filter button is kept on text columns (filter by status, tier...) and left off numbers,
+    whose headers it would otherwise break mid-word; sorting and the quick search still work on them.
+    """
+    out: dict[str, dict] = {}
+    for name in frame.columns:
+        numeric = name.endswith("_cents") or (pd.api.types.is_numeric_dtype(frame[name])
+                                              and not pd.api.types.is_bool_dtype(frame[name]))
+        props = dict(COMPACT_RIGHT if numeric else COMPACT)
+        if name.endswith("_cents"):
+            props.update(width=money_width(frame[name], currency), suppressHeaderFilterButton=True)
+        elif numeric:
+            props.update(suppressHeaderFilterButton=True)
+        out[name] = {**props, **(extra or {}).get(name, {})}
+    return out

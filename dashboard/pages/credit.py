@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
-from dashboard.figures.analytics import RISK_COLORS, label_cell_style
+from dashboard.figures.analytics import RISK_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import credit
 from dashboard.metrics.ui_support import cached
 
@@ -115,23 +115,25 @@ def credit_source(data: dict) -> grid.GridFrame | None:
     limit = frame["credit_limit_cents"].astype("float64")
     frame = frame.assign(credit_limit_cents=limit.where(limit > 0),  # blank = no limit
                          available_credit_cents=frame["available_credit_cents"].astype("float64"))
-    columns = {
-        "customer_id": {"pinned": "left", "width": 100},
-        "customer_name": {"pinned": "left", "width": 190, "flex": None, "tooltipField": "customer_name"},
-        "limit_status": {"width": 96},
-        "utilization_pct": {"width": 100, "valueFormatter": PCT, "type": "rightAligned"},
-        "avg_days_to_pay": {"width": 92, "valueFormatter": DAYS},
+    currency = currency_for(snap, filters, scope, fmt.default_currency())
+    no_limit = "params.node.rowPinned ? params.value : 'No limit'"
+    limit_money = {"function": f"params.value == null ? ({no_limit}) : arMoney(params.value, {currency!r})"}
+    columns = fitted_columns(frame, currency, {
+        "customer_id": {"pinned": "left", "width": 84, "suppressHeaderFilterButton": True},
+        "customer_name": {"pinned": "left", "width": 160, "flex": None, "tooltipField": "customer_name"},
+        "credit_limit_cents": {"valueFormatter": limit_money, "headerTooltip": "Blank or 0 in the ledger = no limit "
+                               "(Limit status NO LIMIT in the CSV)"},
+        "utilization_pct": {"width": 86, "valueFormatter": PCT},
+        "avg_days_to_pay": {"width": 72, "valueFormatter": DAYS},
         "risk_level": {"width": 100, "cellStyle": label_cell_style(RISK_COLORS)},
-        "recommended_action": {"flex": 1, "minWidth": 160, "tooltipField": "recommended_action",
+        "recommended_action": {"flex": 1, "minWidth": 156, "tooltipField": "recommended_action",
                                "valueFormatter": {"function": "params.value ? params.value.split(' - ')[0] : ''"}},
-        **{c: {"width": 112} for c in frame.columns if c.endswith("_cents")},
-    }
+    })
     what = "all risk levels" if risk == ALL else ("no limit" if risk == NO_LIMIT else f"risk level {risk}")
     stamp = (f"Credit utilization, {what} | {gf.describe(data.get('filters'))} | scope: {scope.label} | "
              f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
-                          file_name="credit-utilization", labels=LABELS,
-                          hidden=frozenset({"segment", "region", "sales_rep_id"}), stamp=stamp, columns=columns)
+    return grid.GridFrame(frame, currency=currency, file_name="credit-utilization", labels=LABELS,
+                          hidden=frozenset({"segment", "region", "sales_rep_id", "limit_status"}), stamp=stamp, columns=columns)
 
 
 grid.register_source(GRID, credit_source)

@@ -13,7 +13,7 @@ from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
 from dashboard.figures.aging import TRANSACTION_LABELS
-from dashboard.figures.analytics import STATUS_COLORS, label_cell_style
+from dashboard.figures.analytics import STATUS_COLORS, fitted_columns, label_cell_style, text_width
 from dashboard.metrics import tables
 from dashboard.metrics.ui_support import cached
 
@@ -142,23 +142,22 @@ def aging_frame(data: dict, group: str) -> grid.GridFrame | None:
     labels = {"customer_id": "Customer #", "customer_name": "Customer", "amount_cents": "Total outstanding",
               "max_days": "Max days past due" if basis == "due" else "Max months since invoice",
               **{b: bucket_title(b[: -len("_cents")], basis) for b in buckets}}
-    money_width = {"width": 118}
-    columns = {
-        "customer_id": {"pinned": "left", "width": 108},
-        "customer_name": {"pinned": "left", "width": 210, "flex": None, "tooltipField": "customer_name"},
-        "terms": {"width": 100},
-        "credit_limit_cents": money_width,
-        "amount_cents": {"width": 132, "cellStyle": {"fontWeight": 600}},
-        "max_days": {"width": 100, "headerTooltip": "Highest days past due of any open invoice" if basis == "due"
+    currency = currency_for(snap, filters, scope, fmt.default_currency())
+    columns = fitted_columns(frame, currency, {
+        "customer_id": {"pinned": "left", "width": 84, "suppressHeaderFilterButton": True},
+        "customer_name": {"pinned": "left", "width": 190, "flex": None, "tooltipField": "customer_name"},
+        "terms": {"width": text_width(frame["terms"].astype(str), 76) + 12},  # letters are wider than digits
+        "max_days": {"width": 80, "headerTooltip": "Highest days past due of any open invoice" if basis == "due"
                      else "Most whole calendar months since the invoice date of any open invoice"},
-        "status": {"width": 108, "cellStyle": label_cell_style(STATUS_COLORS), "headerTooltip": STATUS_INFO},
-        **{b: {"flex": 1, "minWidth": 108} for b in buckets},
-    }
+        "status": {"width": 100, "pinned": "right", "cellStyle": label_cell_style(STATUS_COLORS), "headerTooltip": STATUS_INFO},
+    })
+    columns["amount_cents"].update(cellStyle={"fontWeight": 600}, width=columns["amount_cents"]["width"] + 8)
+    for b in buckets:  # the buckets share what is left of the width, none narrower than its widest amount
+        columns[b].update(flex=1, minWidth=columns[b].pop("width"))
     title = dict((g, t) for g, _n, t in GROUPS)[group]
     stamp = (f"Customer aging, {title} | ranges {','.join(map(str, edges))} | {gf.describe(data.get('filters'))} | "
              f"scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
-                          file_name=f"customer-aging-{group}", labels=labels,
+    return grid.GridFrame(frame, currency=currency, file_name=f"customer-aging-{group}", labels=labels,
                           hidden=frozenset({"segment", "region", "sales_rep_id"}), stamp=stamp, columns=columns)
 
 
@@ -174,8 +173,10 @@ def caption(filters_data, _version, edges):
     """What the page shows: as-of, basis, filters, scope, ranges."""
     if filters_data is None:
         raise PreventUpdate
-    ranges = ", ".join(map(str, edges_from(edges)))
-    return f"{gf.describe(filters_data)} · {identity.scope().label} · ranges {ranges} days"
+    _as_of, basis, _filters = gf.parse(filters_data)
+    ranges = "calendar months since the invoice" if basis == "transaction" else \
+        "ranges " + ", ".join(map(str, edges_from(edges))) + " days"
+    return f"{gf.describe(filters_data)} · {identity.scope().label} · {ranges}"
 
 
 @callback(Output("ag-ranges", "value"), Output("ag-edges", "data"), Input("ag-init", "data"))

@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
-from dashboard.figures.analytics import CATEGORY_COLORS, label_cell_style
+from dashboard.figures.analytics import CATEGORY_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import reliability
 from dashboard.metrics.ui_support import cached
 
@@ -102,20 +102,21 @@ def reliability_source(data: dict) -> grid.GridFrame | None:
     if category != ALL:
         frame = frame[frame["risk_category"] == category]
     frame = frame.reset_index(drop=True)
-    columns = {
-        "customer_id": {"pinned": "left", "width": 105},
+    currency = currency_for(snap, filters, scope, fmt.default_currency())
+    columns = fitted_columns(frame, currency, {
+        "customer_id": {"pinned": "left", "width": 96, "suppressHeaderFilterButton": True},
         "customer_name": {"pinned": "left", "width": 230, "flex": None, "tooltipField": "customer_name"},
-        "reliability_score": {"width": 120, "valueFormatter": PCT, "cellStyle": {"fontWeight": 600}},
-        "on_time_pct": {"width": 110, "valueFormatter": PCT},
-        "invoices_6m": {"width": 100},
+        "reliability_score": {"width": 112, "valueFormatter": PCT, "cellStyle": {"fontWeight": 600}},
+        "on_time_pct": {"width": 100, "valueFormatter": PCT},
+        "invoices_6m": {"width": 90},
         "risk_category": {"flex": 1, "minWidth": 120, "cellStyle": label_cell_style(CATEGORY_COLORS)},
-        **{c: {"flex": 1, "minWidth": 130} for c in frame.columns if c.endswith("_cents")},
-    }
+    })
+    for name in (c for c in frame.columns if c.endswith("_cents")):
+        columns[name].update(flex=1, minWidth=columns[name].pop("width"))
     what = "all categories" if category == ALL else category
     stamp = (f"Payment reliability, {what} | {gf.describe(data.get('filters'))} | scope: {scope.label} | "
              f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
-                          file_name="payment-reliability", labels=LABELS,
+    return grid.GridFrame(frame, currency=currency, file_name="payment-reliability", labels=LABELS,
                           hidden=frozenset({"segment", "region", "sales_rep_id"}), stamp=stamp, columns=columns)
 
 

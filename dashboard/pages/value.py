@@ -121,19 +121,18 @@ def value_source(data: dict) -> grid.GridFrame | None:
     frame = customer_value(snap, as_of, filters, scope, tiers)
     frame = frame.assign(gross_profit_cents=frame["gross_profit_cents"].astype("float64"))
     colors = fig.tier_colors([t[0] for t in tiers])
-    columns = {
-        "customer_id": {"width": 105},
-        "customer_name": {"flex": 2, "minWidth": 200, "tooltipField": "customer_name"},
-        "margin_pct": {"width": 105, "valueFormatter": PCT},
+    currency = currency_for(snap, filters, scope, fmt.default_currency())
+    columns = fig.fitted_columns(frame, currency, {
+        "customer_id": {"width": 96, "suppressHeaderFilterButton": True},
+        "customer_name": {"flex": 1, "minWidth": 220, "tooltipField": "customer_name"},
+        "margin_pct": {"width": 100, "valueFormatter": PCT},
         "value_tier": {"width": 120, "cellStyle": fig.tier_cell_style(colors)},
-        "avg_payment_days": {"width": 110, "valueFormatter": DAYS},
-        "share_of_turnover_pct": {"width": 120, "valueFormatter": PCT},
-        **{c: {"flex": 1, "minWidth": 130} for c in frame.columns if c.endswith("_cents")},
-    }
+        "avg_payment_days": {"width": 100, "valueFormatter": DAYS},
+        "share_of_turnover_pct": {"width": 110, "valueFormatter": PCT},
+    })
     stamp = (f"Customer value | tiers {tiers_text(tiers)} | {gf.describe(data.get('filters'))} | scope: {scope.label} "
              f"| generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
-                          file_name="customer-value", labels=LABELS,
+    return grid.GridFrame(frame, currency=currency, file_name="customer-value", labels=LABELS,
                           hidden=frozenset({"segment", "region", "sales_rep_id", "costed_revenue_12m_cents"}),
                           stamp=stamp, columns=columns)
 
@@ -215,8 +214,8 @@ def _editor(tiers) -> html.Div:
                 columnDefs=[
                     {"field": "name", "headerName": "Tier name", "flex": 1, "minWidth": 120, **editable},
                     {"field": "min", "headerName": "Min revenue", "width": 130, "type": "rightAligned", **editable},
-                    {"field": "max", "headerName": "Max revenue (blank = none)", "width": 150, "type": "rightAligned",
-                     **editable},
+                    {"field": "max", "headerName": "Max revenue", "width": 140, "type": "rightAligned",
+                     "headerTooltip": "Blank = no upper limit (the highest tier)", **editable},
                 ],
                 rowData=editor_rows(tiers),
                 getRowId="params.data.id",
@@ -236,7 +235,8 @@ def _editor(tiers) -> html.Div:
                 ],
                 className="d-flex gap-2 mt-2",
             ),
-            html.Div("Amounts in currency units, bounds inclusive; click a cell to edit.", className="small text-muted mt-1"),
+            html.Div("Amounts in currency units, bounds inclusive; leave the highest maximum blank. Click a cell to edit, "
+                     "tick a row to delete it.", className="small text-muted mt-1"),
         ],
         id="val-tier-editor-wrap",
     )

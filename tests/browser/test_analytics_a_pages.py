@@ -1,0 +1,151 @@
+"""Browser test of Customer aging, Credit, Reliability and Customer value: grids fill, ranges change, roles.
+
+Expected totals come from dashboard.metrics on the same snapshot, not from the UI.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser.conftest import ARTIFACTS, PASSWORD, TODAY
+
+pytestmark = pytest.mark.browser
+TIMEOUT = 25
+
+
+def login(driver, base: str, username: str) -> None:
+    driver.get(base + "/login")
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    WebDriverWait(driver, TIMEOUT).until(lambda d: "/login" not in d.current_url)
+
+
+def text_of(driver, css: str) -> str | None:
+    text = driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css)
+    return None if text is None else " ".join(text.split())
+
+
+def wait_text(driver, css: str, predicate, timeout: float = TIMEOUT) -> str:
+    def check(d):
+        text = text_of(d, css)
+        return text if text is not None and predicate(text) else False
+
+    try:
+        return WebDriverWait(driver, timeout).until(check)
+    except TimeoutException as error:
+        raise AssertionError(f"{css}: last text {text_of(driver, css)!r}") from error
+
+
+def wait_idle(driver, timeout: float = TIMEOUT) -> None:
+    script = ("return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length"
+              " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length")
+    time.sleep(0.3)
+    WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script) == 0)
+
+
+def grid_rows(driver, name: str, timeout: float = TIMEOUT) -> int:
+    """Wait until grid `name` shows rows; how many are rendered."""
+    css = f".ar-grid-{name} .ag-center-cols-container .ag-row"
+    return WebDriverWait(driver, timeout).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, css)))
+
+
+def headers(driver, name: str) -> str:
+    return text_of(driver, f".ar-grid-{name} .ag-header") or ""
+
+
+def shot(driver, name: str, width: int = 1440) -> None:
+    """A full-page screenshot: the window is the page's height plus the browser's own chrome."""
+    height, chrome = driver.execute_script(
+        "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]")
+    driver.set_window_size(width, min(max(height + chrome, 900), 4000))
+    time.sleep(0.6)
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    driver.set_window_size(width, 1000)
+
+
+def console_errors(driver) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def money(cents: int) -> str:
+    from dashboard.components.format import money as fmt
+
+    return fmt(cents, "USD")
+
+
+def aging_total(group: str) -> int:
+    from dashboard.metrics import tables
+    from dashboard.metrics.filters import Filters, Scope
+    from dashboard.metrics.snapshot import get_snapshot
+
+    table = tables.customer_aging(get_snapshot(), TODAY, Filters(), Scope.everyone())
+    return int(table.loc[table["terms_group"] == group, "amount_cents"].sum())
+
+
+def test_analytics_pages_ranges_and_tier_editor(live_app, browser):
+    """The four pages fill their grids; new aging ranges add columns and are kept; only admins get the tier editor."""
+    login(browser, live_app.url, "ui_admin")
+    browser.get(live_app.url + "/aging")
+    assert grid_rows(browser, "ag-long") > 0 and grid_rows(browser, "ag-short") > 0
+    for group, name in (("long", "ag-long"), ("short", "ag-short")):
+        assert money(aging_total(group)) in wait_text(browser, f".ar-grid-{name} .ag-floating-bottom", lambda t: "Total" in t)
+    assert "91–120 days" not in headers(browser, "ag-long")
+    wait_idle(browser)
+    shot(browser, "aging-1440")
+
+    box = browser.find_element(By.ID, "ag-ranges")
+    box.clear()
+    box.send_keys("30,60,90,120")
+    browser.find_element(By.ID, "ag-apply").click()
+    assert "Saved: 30, 60, 90, 120 days" in wait_text(browser, "#ag-ranges-msg", bool)
+    WebDriverWait(browser, TIMEOUT).until(lambda d: "91–120 days" in headers(d, "ag-long"))
+    assert "120+ days" in headers(browser, "ag-long") and "91–120 days" in headers(browser, "ag-short")
+    assert money(aging_total("long")) in text_of(browser, ".ar-grid-ag-long .ag-floating-bottom")
+    box.clear()
+    box.send_keys("30,sixty")
+    browser.find_element(By.ID, "ag-apply").click()
+    assert "“sixty” is not a whole number" in wait_text(browser, "#ag-ranges-msg", lambda t: "Not applied" in t)
+    assert "91–120 days" in headers(browser, "ag-long")  # a bad list changes nothing
+    wait_idle(browser)
+    shot(browser, "aging-ranges-1440")
+    browser.get(live_app.url + "/aging")  # the saved ranges come back next time
+    WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_element(By.ID, "ag-ranges").get_attribute("value") == "30,60,90,120")
+    WebDriverWait(browser, TIMEOUT).until(lambda d: "91–120 days" in headers(d, "ag-long"))
+    link = browser.find_element(By.CSS_SELECTOR, ".ar-grid-ag-long a.ar-customer-link")
+    assert "/customers/" in link.get_attribute("href")
+
+    browser.get(live_app.url + "/credit")
+    assert grid_rows(browser, "cr-grid") > 0
+    assert "Average utilization" in wait_text(browser, "#cr-summary", lambda t: "%" in t)
+    wait_idle(browser)
+    shot(browser, "credit-1440")
+
+    browser.get(live_app.url + "/reliability")
+    assert grid_rows(browser, "rl-grid") > 0
+    assert "Portfolio score" in wait_text(browser, "#rl-summary", lambda t: "%" in t)
+    wait_idle(browser)
+    shot(browser, "reliability-1440")
+
+    browser.get(live_app.url + "/value")
+    assert grid_rows(browser, "val-grid") > 0
+    WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#val-tier-chart .bars .point path"))
+    editor = WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#val-tier-editor .ag-center-cols-container .ag-row"))
+    assert len(editor) == 4 and browser.find_elements(By.ID, "val-tier-save")
+    wait_idle(browser)
+    shot(browser, "value-admin-1440")
+    assert console_errors(browser) == []
+
+    browser.get(live_app.url + "/logout")
+    login(browser, live_app.url, "ui_exec")
+    browser.get(live_app.url + "/value")
+    assert grid_rows(browser, "val-grid") > 0
+    assert "Platinum" in wait_text(browser, "#val-tiers", lambda t: "Platinum" in t)
+    assert not browser.find_elements(By.ID, "val-tier-save") and not browser.find_elements(By.ID, "val-tier-editor")
+    wait_idle(browser)
+    assert console_errors(browser) == []
