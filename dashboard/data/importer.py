@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ import pandas as pd
 from sqlalchemy import Connection, Insert, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from tqdm import tqdm
 
 from dashboard.data import models
@@ -40,6 +41,12 @@ BATCH = 10_000  # rows per executemany
 BULK = 20_000  # above this many ids, read a whole table instead of IN (...) chunks
 CHUNK = 500  # ids per IN (...) query
 SQLITE_CACHE_KIB = -262_144  # PRAGMA cache_size while importing: 256 MiB
+IMPORT_LOCK_TIMEOUT = 30.0  # seconds an import waits for another one to finish
+IMPORT_LOCK_KEY = 0x41525F494D504F  # pg_advisory_xact_lock key of imports ("AR_IMPO")
+LOCK_BUSY = "database:-:-: another import is running; try again"
+SQLITE_BUSY_MS = 30_000  # busy_timeout of dashboard.data.db, restored after the lock
+
+Progress = Callable[[str, int, int], None]  # (stage "read" | "check" | "write", done, total)
 
 
 class ImportFailed(Exception):
@@ -1007,12 +1014,32 @@ def _delete_stale(conn: Connection, pairs: list[tuple[str, str]]) -> None:
     conn.execute(stmt, [{"p": p, "i": i} for p, i in pairs])
 
 
+class _Reporting:
+    """A tqdm bar that also reports rows written to an on_progress callback."""
+
+    def __init__(self, bar: tqdm, total: int, on_progress: Progress) -> None:
+        self.bar, self.total, self.on_progress, self.done = bar, total, on_progress, 0
+
+    def update(self, rows: int) -> None:
+        """Advance the bar and tell the callback."""
+        self.bar.update(rows)
+        self.done += rows
+        self.on_progress("write", self.done, self.total)
+
+
 def write(
-    conn: Connection, steps: list[Step], stale: list[tuple[str, str]], progress: bool
+    conn: Connection,
+    steps: list[Step],
+    stale: list[tuple[str, str]],
+    progress: bool,
+    on_progress: Progress | None = None,
 ) -> None:
     """Every upsert, inside the caller's transaction, then bump the data version."""
     total = sum(len(s.frame) for s in steps)
     with tqdm(total=total, unit="row", desc="import", file=sys.stderr, disable=not progress) as bar:
+        if on_progress is not None:
+            bar = _Reporting(bar, total, on_progress)
+            on_progress("write", 0, total)
         for step in steps:
             if step.spec.model is models.Allocation:
                 _delete_stale(conn, stale)
@@ -1048,29 +1075,77 @@ def _big_cache(conn: Connection) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
 
 
+def _lock_sqlite(conn: Connection, timeout: float) -> None:
+    """BEGIN IMMEDIATE: take SQLite's write lock, waiting up to timeout for another writer."""
+    conn.exec_driver_sql(f"PRAGMA busy_timeout={max(int(timeout * 1000), 0)}")
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except OperationalError as exc:
+        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+            raise ImportFailed([LOCK_BUSY]) from exc
+        raise
+    finally:
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+
+
+def _lock_postgresql(conn: Connection, timeout: float) -> None:
+    """A transaction-scoped advisory lock, tried until timeout (released at commit or rollback)."""
+    deadline = time.monotonic() + timeout
+    while not conn.exec_driver_sql(f"SELECT pg_try_advisory_xact_lock({IMPORT_LOCK_KEY})").scalar():
+        if time.monotonic() >= deadline:
+            raise ImportFailed([LOCK_BUSY])
+        time.sleep(0.2)
+
+
+def import_lock(conn: Connection, timeout: float = IMPORT_LOCK_TIMEOUT) -> None:
+    """Make imports one at a time: a second one waits up to timeout, then fails with LOCK_BUSY.
+
+    Taken first in the import transaction, before the checks read the database, so the checks
+    see exactly the rows the writes will build on.
+    """
+    if conn.dialect.name == "sqlite":
+        _lock_sqlite(conn, timeout)
+    elif conn.dialect.name == "postgresql":
+        _lock_postgresql(conn, timeout)
+
+
 def run_import(
     directory: Path,
     mapping: Path | None = None,
     dry_run: bool = False,
     url: str | None = None,
     progress: bool = True,
+    on_progress: Progress | None = None,
+    lock_timeout: float = IMPORT_LOCK_TIMEOUT,
 ) -> ImportResult:
-    """Validate every file in directory, then upsert all of it in one transaction (or nothing)."""
+    """Validate every file in directory, then upsert all of it in one transaction (or nothing).
+
+    on_progress(stage, done, total) is called as files are read ("read"), when the checks start
+    ("check") and as rows are written ("write"). Imports run one at a time (import_lock).
+    """
     issues = Issues()
     sources = collect_sources(Path(directory), mapping, issues)
-    parsed = {s.table: parse_source(s, issues) for s in sources}
+    parsed = {}
+    for i, source in enumerate(sources):
+        parsed[source.table] = parse_source(source, issues)
+        if on_progress is not None:
+            on_progress("read", i + 1, len(sources))
     rank = {s.file: i for i, s in enumerate(sources)}
     if not sources and not issues.errors:
         issues.warnings.append(f"{directory}: no import files found")
     try:
         with get_engine(url).begin() as conn, _big_cache(conn):
+            if not dry_run:
+                import_lock(conn, lock_timeout)
+            if on_progress is not None:
+                on_progress("check", 0, 1)
             checker = Checker(conn, parsed, issues)
             checker.run()
             if issues.errors:
                 raise ImportFailed(issues.lines(rank))
             steps = plan_steps(parsed, checker.derived)
             if not dry_run:
-                write(conn, steps, checker.stale, progress)
+                write(conn, steps, checker.stale, progress, on_progress)
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         raise ImportFailed([f"database:-:-: {reason}; nothing was written"]) from exc
