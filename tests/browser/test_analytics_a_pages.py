@@ -10,6 +10,7 @@ import time
 import pytest
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import ARTIFACTS, PASSWORD, TODAY
@@ -137,6 +138,15 @@ def test_analytics_pages_ranges_and_tier_editor(live_app, browser):
     WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#val-tier-chart .bars .point path"))
     editor = WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#val-tier-editor .ag-center-cols-container .ag-row"))
     assert len(editor) == 4 and browser.find_elements(By.ID, "val-tier-save")
+    browser.find_element(By.ID, "val-tier-add").click()  # a new tier that overlaps Platinum: refused, nothing saved
+    new_row = "#val-tier-editor .ag-center-cols-container .ag-row[row-index='4']"
+    WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, new_row))
+    browser.find_element(By.CSS_SELECTOR, f"{new_row} [col-id='name']").click()
+    browser.switch_to.active_element.send_keys("Diamond", Keys.TAB)
+    browser.switch_to.active_element.send_keys("1000000", Keys.ENTER)
+    browser.find_element(By.ID, "val-tier-save").click()
+    message = wait_text(browser, "#val-tier-msg", lambda t: "Not saved" in t)
+    assert "Platinum" in message and "Diamond" in message and "overlap" in message
     wait_idle(browser)
     shot(browser, "value-admin-1440")
     assert console_errors(browser) == []
