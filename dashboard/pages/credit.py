@@ -40,8 +40,8 @@ RULES = (
     f"{credit.OLD_ACCOUNT_MONTHS} months; else NO ACTION. Payments and sales: the last 12 months; average days to "
     "pay: invoice date to its first payment. Listed: customers with a balance at some point in the last 12 months."
 )
-credit_table = cached(credit.credit_utilization)
-credit_summary = cached(credit.credit_summary)
+credit_table = cached(maxsize=16)(credit.credit_utilization)
+credit_summary = cached(maxsize=32)(credit.credit_summary)
 
 
 # ---- layout ---------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ RANGES_INFO = (
     "30,60,90,120,180,365,720. Saved for you and used next time. Empty restores 30,60,90. "
     "Transaction aging always uses calendar months since the invoice date."
 )
-customer_aging = cached(tables.customer_aging)
+customer_aging = cached(maxsize=16)(tables.customer_aging)  # frames can be large: keep few
 
 
 # ---- layout ---------------------------------------------------------------------------------------

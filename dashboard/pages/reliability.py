@@ -37,8 +37,8 @@ RULE = (
     + ", ".join(f"{name} ≥ {low:g}" for name, low in reliability.CATEGORIES)
     + ", At Risk below; No Activity when nothing can be assessed yet. Sorted worst first."
 )
-reliability_table = cached(reliability.payment_reliability)
-reliability_summary = cached(reliability.reliability_summary)
+reliability_table = cached(maxsize=16)(reliability.payment_reliability)
+reliability_summary = cached(maxsize=32)(reliability.reliability_summary)
 
 
 def _info(info_id: str, text: str) -> list:

@@ -37,8 +37,8 @@ RULES = (
     "× 100. Tier: the configured range that holds the revenue (Standard for 0 or less, or no range). Avg payment "
     "days: invoice date to its first payment. Share of turnover = revenue / revenue of all listed customers × 100."
 )
-customer_value = cached(value.customer_value)
-tier_summary = cached(value.tier_summary)
+customer_value = cached(maxsize=16)(value.customer_value)
+tier_summary = cached(maxsize=32)(value.tier_summary)
 
 
 def current_tiers() -> tuple:
