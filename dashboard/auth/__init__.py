@@ -10,17 +10,20 @@ Use from other modules:
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 from functools import wraps
 
 import dash
-from flask import Flask, current_app
+from flask import Flask, Response, current_app, request
 from flask_login import LoginManager, current_user
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.auth.audit import audit
-from dashboard.auth.guard import guard, json_error, security_headers
+from dashboard.auth.guard import guard, is_page_request, json_error, security_headers
 from dashboard.auth.roles import (
     CAPABILITIES,
     PAGE_ROLES,
@@ -49,6 +52,14 @@ __all__ = [
 ]
 
 _hook_registered = False
+_api_db_handler = False
+
+# Errors of a database that is down, restarting or unreachable (also SQLite's "database is locked"
+# after the busy timeout, and an exhausted pool): temporary, answered 503 instead of a traceback.
+DB_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+DB_UNAVAILABLE = "database temporarily unavailable, retrying"
+DB_RETRY_SECONDS = 5
+log = logging.getLogger("dashboard.db")
 
 
 def env_flag(name: str) -> bool:
@@ -110,6 +121,36 @@ def register_dash_hook() -> None:
         _hook_registered = True
 
 
+def database_unavailable(error: Exception) -> Response:
+    """503 while the database is unreachable; pool_pre_ping reconnects once it is back."""
+    log.warning("database unavailable on %s: %s", request.path, str(error).splitlines()[0][:200])
+    if is_page_request(request.path):
+        from dashboard.auth.views import render_page
+
+        response = render_page(503, title="Database unavailable", level="warning",
+                               message="The database is temporarily unavailable. This page retries "
+                                       f"by itself every {DB_RETRY_SECONDS} seconds.",
+                               link=request.full_path.rstrip("?"), link_text="Retry now")
+        response.headers["Refresh"] = str(DB_RETRY_SECONDS)
+    else:
+        response = json_error(503, DB_UNAVAILABLE)
+    response.headers["Retry-After"] = str(DB_RETRY_SECONDS)
+    return response
+
+
+def configure_db_errors(server: Flask) -> None:
+    """Answer database outages with 503 on every route, the API blueprint included."""
+    global _api_db_handler
+    from dashboard.api import bp as api_bp
+
+    for error in DB_UNAVAILABLE_ERRORS:
+        server.register_error_handler(error, database_unavailable)
+    if not _api_db_handler:  # its catch-all Exception handler would answer first; before registration
+        for error in DB_UNAVAILABLE_ERRORS:
+            api_bp.register_error_handler(error, database_unavailable)
+        _api_db_handler = True
+
+
 def init_auth(server: Flask, app: dash.Dash | None = None) -> None:
     """Wire login, the guard, the API and security headers into the Flask server."""
     from dashboard.api import init_api
@@ -120,6 +161,7 @@ def init_auth(server: Flask, app: dash.Dash | None = None) -> None:
     configure_cookies(server)
     configure_proxy(server)
     configure_login(server)
+    configure_db_errors(server)
     server.register_blueprint(bp)
     init_api(server)
     server.before_request(guard)
