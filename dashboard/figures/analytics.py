@@ -154,5 +154,8 @@ def fitted_columns(frame: pd.DataFrame, currency: str | None, extra: Mapping[str
             props.update(width=money_width(frame[name], currency), suppressHeaderFilterButton=True)
         elif numeric:
             props.update(suppressHeaderFilterButton=True)
-        out[name] = {**props, **(extra or {}).get(name, {})}
+        props.update((extra or {}).get(name, {}))
+        if "width" in props:  # a width is the width: no larger default minimum may widen it
+            props.setdefault("minWidth", min(int(props["width"]), 80))
+        out[name] = props
     return out

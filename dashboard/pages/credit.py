@@ -120,7 +120,7 @@ def credit_source(data: dict) -> grid.GridFrame | None:
     limit_money = {"function": f"params.value == null ? ({no_limit}) : arMoney(params.value, {currency!r})"}
     columns = fitted_columns(frame, currency, {
         "customer_id": {"pinned": "left", "width": 84, "suppressHeaderFilterButton": True},
-        "customer_name": {"pinned": "left", "width": 160, "flex": None, "tooltipField": "customer_name"},
+        "customer_name": {"pinned": "left", "width": 180, "flex": None, "tooltipField": "customer_name"},
         "credit_limit_cents": {"valueFormatter": limit_money, "headerTooltip": "Blank or 0 in the ledger = no limit "
                                "(Limit status NO LIMIT in the CSV)"},
         "utilization_pct": {"width": 86, "valueFormatter": PCT},
