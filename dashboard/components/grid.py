@@ -165,7 +165,10 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
     return html.Div(
         [
             toolbar,
-            html.Div(id=_part("caption", name), className="small text-muted mb-1 ar-grid-caption"),
+            html.Div(
+                [html.Span(id=_part("caption", name)), html.Span(id=_part("matched", name), className="ms-2 ar-grid-matched")],
+                className="small text-muted mb-1 ar-grid-caption",
+            ),
             dcc.Loading(grid, type="dot", delay_show=300),
             dcc.Store(id=source_id(name)),
         ],
@@ -182,20 +185,22 @@ FLEX_COLUMNS = frozenset({"customer_name", "name", "note", "outcome"})
 
 
 def _width(name: str, series: pd.Series) -> dict:
-    """Sizing of a column: names stretch, everything else gets a width that fits its values."""
+    """Sizing of a column: at least a width that fits its values, sharing any spare width (names twice)."""
     if name in FLEX_COLUMNS:
-        return {"flex": 1, "minWidth": 190}
+        return {"flex": 2, "minWidth": 190}
     if name in WIDTHS:
-        return {"width": WIDTHS[name]}
-    if name.endswith("_cents"):
-        return {"width": 145}
-    if name in DATE_COLUMNS:
-        return {"width": 118}
-    if name.endswith("_id") or name == "id":
-        return {"width": 130}
-    if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        return {"width": 105}
-    return {"width": 130}
+        width = WIDTHS[name]
+    elif name.endswith("_cents"):
+        width = 145
+    elif name in DATE_COLUMNS:
+        width = 118
+    elif name.endswith("_id") or name == "id":
+        width = 130
+    elif pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        width = 105
+    else:
+        width = 130
+    return {"flex": 1, "minWidth": width}
 
 
 def column_defs(gf: GridFrame) -> list[dict]:
@@ -227,7 +232,10 @@ def column_defs(gf: GridFrame) -> list[dict]:
             col.update(type="rightAligned", filter="agNumberColumnFilter", cellDataType="number")
         else:
             col.update(cellDataType="text")
-        col.update(gf.columns.get(name, {}))
+        extra = gf.columns.get(name, {})
+        if "width" in extra and "flex" not in extra:
+            col.pop("flex", None)  # an explicit width means a fixed width
+        col.update(extra)
         cols.append(col)
     return cols
 
@@ -320,10 +328,11 @@ def fill_grid(data, _version, options):
     if data is None:
         raise PreventUpdate
     name = ctx.outputs_list[0]["id"]["grid"]
-    columns, row_data, pinned, text, date_field = grid_props(_source(name, data))
+    source = _source(name, data)
+    columns, row_data, pinned, text, date_field = grid_props(source)
     options = dict(options or {})
     options["pinnedBottomRowData"] = pinned
-    options["context"] = {"dateField": date_field}
+    options["context"] = {"dateField": date_field, "currency": source.currency if source else None}
     return columns, row_data, options, text
 
 
@@ -379,6 +388,41 @@ cb.clientside_callback(
     Input(_part("to", MATCH), "value"),
     State(grid_id(MATCH), "dashGridOptions"),
     State(grid_id(MATCH), "filterModel"),
+    prevent_initial_call=True,
+)
+
+cb.clientside_callback(
+    r"""
+    function(visible, rows, options, search, start, end) {
+        // Rows left by the search / column filters, and their exact total: integer cents added as
+        // BigInt (never floats). Blank when nothing is filtered.
+        if (!visible || !rows) { return ""; }
+        const filtered = (search && search.length) || start || end || visible.length !== rows.length;
+        if (!filtered) { return ""; }
+        const columns = rows.length ? Object.keys(rows[0]) : [];
+        const money = columns.includes("amount_cents") ? "amount_cents" : columns.find(c => c.endsWith("_cents"));
+        let text = visible.length.toLocaleString("en-US") + " of " + rows.length.toLocaleString("en-US") + " shown rows match";
+        if (money) {
+            let total = BigInt(0);
+            visible.forEach(r => { if (Number.isInteger(r[money])) { total += BigInt(r[money]); } });
+            const neg = total < 0n; if (neg) { total = -total; }
+            const whole = (total / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+            const part = (total % 100n).toString().padStart(2, "0");
+            const code = (options && options.context && options.context.currency) || "";
+            const fmt = window.dashAgGridFunctions && window.dashAgGridFunctions.arMoney;
+            const symbol = fmt ? fmt(0, code || "USD").replace("0.00", "") : "";
+            text += ": " + (neg ? "-" : "") + symbol + whole + "." + part;
+        }
+        return "· " + text + ".";
+    }
+    """,
+    Output(_part("matched", MATCH), "children"),
+    Input(grid_id(MATCH), "virtualRowData"),
+    State(grid_id(MATCH), "rowData"),
+    State(grid_id(MATCH), "dashGridOptions"),
+    State(_part("search", MATCH), "value"),
+    State(_part("from", MATCH), "value"),
+    State(_part("to", MATCH), "value"),
     prevent_initial_call=True,
 )
 

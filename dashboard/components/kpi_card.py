@@ -33,8 +33,9 @@ def tip_output(group: str) -> Output:
     return Output(tip_id(group, ALL), "children")
 
 
-def kpi_card(group: str, tile: str, title: str, drill: tuple[str, dict] | None = None, help_text: str = "") -> dbc.Card:
-    """One tile skeleton; clicking its value opens the drill-down (key, params)."""
+def kpi_card(group: str, tile: str, title: str, drill: tuple[str, dict] | None = None, help_text: str = "",
+             drill_title: str | None = None) -> dbc.Card:
+    """One tile skeleton; clicking its value opens the drill-down (key, params) titled drill_title."""
     info_id = f"kpi-info-{tile}"
     body = html.Div(
         html.Div("…", className="ar-kpi-value text-muted"),
@@ -43,7 +44,7 @@ def kpi_card(group: str, tile: str, title: str, drill: tuple[str, dict] | None =
     )
     if drill is not None:
         key, params = drill
-        body = html.Div(body, id=trigger_id(key, title, **params), n_clicks=0, role="button", tabIndex="0",
+        body = html.Div(body, id=trigger_id(key, drill_title or title, **params), n_clicks=0, role="button", tabIndex="0",
                         className="ar-kpi-click", title="Show the rows behind this figure")
     return dbc.Card(
         dbc.CardBody(

@@ -22,18 +22,18 @@ P = gf.PERIOD_DAYS
 AT_RISK_CARDS = 12
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 
-# (group, tile, title, drill key, drill params)
+# (group, tile, title, drill key, title of the rows behind it)
 TILES = [
-    ("balance", "total_ar", "Total AR", "total_ar", {}),
-    ("balance", "overdue_ar", "Overdue", "overdue_ar", {}),
-    ("speed", "dso", "DSO", "total_ar", {}),
-    ("speed", "cei", "CEI", "collections", {}),
-    ("speed", "turnover", "AR turnover", "credit_sales_year", {}),
-    ("speed", "best_dso", "Best possible DSO / ADD", "overdue_ar", {}),
-    ("balance", "over_limit", "Customers over limit", "customers_over_limit", {}),
-    ("balance", "unapplied", "Unapplied credits", "unapplied_credits", {}),
-    ("month", "sales_mtd", "Sales this month", "credit_sales_mtd", {}),
-    ("month", "collections_mtd", "Collections this month", "collections_mtd", {}),
+    ("balance", "total_ar", "Total AR", "total_ar", "Total AR · open invoices"),
+    ("balance", "overdue_ar", "Overdue", "overdue_ar", "Overdue AR · invoices past due"),
+    ("speed", "dso", "DSO", "total_ar", "DSO numerator · open invoices (total AR)"),
+    ("speed", "cei", "CEI", "collections", f"CEI · payments received in the last {P} days"),
+    ("speed", "turnover", "AR turnover", "credit_sales_year", "AR turnover numerator · credit sales of 365 days"),
+    ("speed", "best_dso", "Best possible DSO / ADD", "overdue_ar", "ADD · overdue invoices"),
+    ("balance", "over_limit", "Customers over limit", "customers_over_limit", "Customers over their credit limit"),
+    ("balance", "unapplied", "Unapplied credits", "unapplied_credits", "Unapplied payments and credit notes"),
+    ("month", "sales_mtd", "Sales this month", "credit_sales_mtd", "Credit sales this month"),
+    ("month", "collections_mtd", "Collections this month", "collections_mtd", "Collections this month"),
 ]
 
 
@@ -61,7 +61,8 @@ def _graph(graph_id: str, height: int) -> dcc.Loading:
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
     tiles = dbc.Row(
-        [dbc.Col(kpi_card(g, t, title, (key, params)), className="ar-kpi-col") for g, t, title, key, params in TILES],
+        [dbc.Col(kpi_card(g, t, title, (key, {}), drill_title=rows), className="ar-kpi-col")
+         for g, t, title, key, rows in TILES],
         className="g-2 mb-2 row-cols-2 row-cols-md-3 row-cols-xl-5",
     )
     aging_info = ("Open balances by age, per terms group, on the aging basis chosen above. Customers whose "

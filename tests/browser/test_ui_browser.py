@@ -58,10 +58,12 @@ def wait_text(driver, css: str, predicate, timeout: float = TIMEOUT) -> str:
 
 
 def click(driver, element) -> None:
-    """Scroll the element to the middle of the window (clear of the sticky filter bar) and click it."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
-    time.sleep(0.2)
-    element.click()
+    """Scroll the element to the middle of the window (clear of the sticky filter bar) and click it.
+
+    The click is dispatched on the element itself: content still loading around it may move it
+    between scrolling and a pointer click.
+    """
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
 
 
 def tile(driver, name: str, predicate=lambda t: t and t != "…") -> str:
@@ -136,7 +138,9 @@ def test_filter_drill_down_and_account_360(live_app, browser):
     search.send_keys("OVERDUE")
     time.sleep(0.5)
     statuses = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".ar-grid-acct-invoices .ag-center-cols-container [col-id=status]")]
-    assert all(s == "OVERDUE" for s in statuses)
+    assert statuses and all(s == "OVERDUE" for s in statuses)
+    matched = wait_text(browser, ".ar-grid-wrap-acct-invoices .ar-grid-matched", lambda t: "match" in t)
+    assert "$" in matched  # the matching rows' exact total (integer cents summed as BigInt)
     wait_idle(browser)
     shot(browser, "account-360-1440")
     assert console_errors(browser) == []
