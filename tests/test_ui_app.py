@@ -154,3 +154,31 @@ def test_saved_views_belong_to_their_user(world):
         count = s.execute(select(func.count()).select_from(SavedView)).scalar()
     assert count == 2
     assert ("Retail Q1", "?as_of=2024-03-01&segment=Retail") in rows
+
+
+def test_csv_download_has_every_row_exact_and_scoped(world):
+    from decimal import Decimal
+
+    output, spec = find(world, "ar-grid-download")
+    source = {"request": {"key": "total_ar", "title": "Total AR", "params": {}}, "filters": FILTERS}
+
+    def download(username: str) -> list[str]:
+        body = callback_body(output, spec, {})
+        body["inputs"] = [{"id": {"type": "ar-grid-csv", "grid": "drill"}, "property": "n_clicks", "value": 1}]
+        body["state"] = [{"id": {"type": "ar-grid-source", "grid": "drill"}, "property": "data", "value": source}]
+        body["outputs"] = {"id": {"type": "ar-grid-download", "grid": "drill"}, "property": "data"}
+        body["changedPropIds"] = ['{"grid":"drill","type":"ar-grid-csv"}.n_clicks']
+        reply = world.login(username).post("/_dash-update-component", json=body)
+        assert reply.status_code == 200, reply.text
+        data = reply.get_json()["response"]['{"grid":"drill","type":"ar-grid-download"}']["data"]
+        assert data["filename"].startswith("drill-total_ar-") and data["filename"].endswith(".csv")
+        return data["content"].splitlines()
+
+    lines = download("clerk")
+    assert lines[0].startswith("# Total AR | as of 2024-03-01") and "all customers" in lines[0]
+    header = lines[1].split(",")
+    amounts = [Decimal(line.split(",")[header.index("amount")]) for line in lines[2:]]
+    assert sum(amounts) == Decimal("2462.39") and len(amounts) == 6
+    rep_lines = download("rep1")
+    assert "sales rep R1" in rep_lines[0]
+    assert sum(Decimal(line.split(",")[header.index("amount")]) for line in rep_lines[2:]) == Decimal("884.61")
