@@ -114,6 +114,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run queued background jobs (imports) from Redis (REDIS_URL)."""
+    from dashboard.data.schema import init_db
+    from dashboard.jobs import work
+
+    init_db(args.database_url)
+    ran = work(burst=args.burst, max_jobs=args.max_jobs)
+    print(f"worker: {ran} job(s) run", file=sys.stderr)
+    return 0
+
+
 def cmd_email_summary(args: argparse.Namespace) -> int:
     """Send the weekly summary email."""
     from dashboard.export.email import run_email_summary
@@ -182,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("worker", help="run background jobs (imports) queued in Redis (REDIS_URL)")
+    p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    p.add_argument("--max-jobs", type=_positive_int, default=None, help="stop after this many jobs")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("email-summary", help="email the weekly summary")
     p.add_argument("--to", required=True, action="append")

@@ -6,6 +6,7 @@ Errors read "file:row:column: reason" (row 1 is the header, so the first data ro
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -41,7 +42,7 @@ BATCH = 10_000  # rows per executemany
 BULK = 20_000  # above this many ids, read a whole table instead of IN (...) chunks
 CHUNK = 500  # ids per IN (...) query
 SQLITE_CACHE_KIB = -262_144  # PRAGMA cache_size while importing: 256 MiB
-IMPORT_LOCK_TIMEOUT = 30.0  # seconds an import waits for another one to finish
+IMPORT_LOCK_TIMEOUT = 30.0  # seconds an import waits for another one (AR_IMPORT_LOCK_TIMEOUT)
 IMPORT_LOCK_KEY = 0x41525F494D504F  # pg_advisory_xact_lock key of imports ("AR_IMPO")
 LOCK_BUSY = "database:-:-: another import is running; try again"
 SQLITE_BUSY_MS = 30_000  # busy_timeout of dashboard.data.db, restored after the lock
@@ -1097,12 +1098,19 @@ def _lock_postgresql(conn: Connection, timeout: float) -> None:
         time.sleep(0.2)
 
 
-def import_lock(conn: Connection, timeout: float = IMPORT_LOCK_TIMEOUT) -> None:
+def lock_timeout_default() -> float:
+    """AR_IMPORT_LOCK_TIMEOUT seconds, else IMPORT_LOCK_TIMEOUT."""
+    raw = os.environ.get("AR_IMPORT_LOCK_TIMEOUT", "").strip()
+    return float(raw) if raw else IMPORT_LOCK_TIMEOUT
+
+
+def import_lock(conn: Connection, timeout: float | None = None) -> None:
     """Make imports one at a time: a second one waits up to timeout, then fails with LOCK_BUSY.
 
     Taken first in the import transaction, before the checks read the database, so the checks
     see exactly the rows the writes will build on.
     """
+    timeout = lock_timeout_default() if timeout is None else timeout
     if conn.dialect.name == "sqlite":
         _lock_sqlite(conn, timeout)
     elif conn.dialect.name == "postgresql":
@@ -1116,7 +1124,7 @@ def run_import(
     url: str | None = None,
     progress: bool = True,
     on_progress: Progress | None = None,
-    lock_timeout: float = IMPORT_LOCK_TIMEOUT,
+    lock_timeout: float | None = None,
 ) -> ImportResult:
     """Validate every file in directory, then upsert all of it in one transaction (or nothing).
 
