@@ -196,7 +196,7 @@ def filter_bar() -> html.Div:
             html.Div(
                 [
                     dbc.Label(LABELS["as_of"], className="ar-filter-label"),
-                    dbc.Input(id=control_id("as_of", "date"), type="date", size="sm", debounce=True,
+                    dbc.Input(id=control_id("as_of", "date"), type="date", size="sm", debounce=800,
                               className="ar-filter-date"),
                 ],
                 className="ar-filter",

@@ -133,9 +133,9 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             html.Div(
                 [
                     html.Span("From", className="small text-muted"),
-                    dbc.Input(id=_part("from", name), type="date", size="sm", className="ar-grid-date", debounce=True),
+                    dbc.Input(id=_part("from", name), type="date", size="sm", className="ar-grid-date", debounce=800),
                     html.Span("to", className="small text-muted"),
-                    dbc.Input(id=_part("to", name), type="date", size="sm", className="ar-grid-date", debounce=True),
+                    dbc.Input(id=_part("to", name), type="date", size="sm", className="ar-grid-date", debounce=800),
                 ],
                 id=_part("dates", name),
                 className="d-flex align-items-center gap-1",
