@@ -84,6 +84,7 @@ HIDDEN = frozenset({"segment", "region", "terms_group", "tier"})
 DATE_COLUMNS = frozenset({"issue_date", "due_date", "date", "settled_on", "made_on", "promised_date", "opened_on", "resolved_on"})
 CUSTOMER_LINK_COLUMNS = frozenset({"customer_name", "customer_id"})
 NO_ROWS = "No rows match these filters"
+NOT_SUMMED = frozenset({"credit_limit_cents"})  # money columns whose total means nothing
 
 
 @dataclass
@@ -138,7 +139,7 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
                     dbc.Input(id=_part("to", name), type="date", size="sm", className="ar-grid-date", debounce=800),
                 ],
                 id=_part("dates", name),
-                className="d-flex align-items-center gap-1",
+                className="ar-grid-dates",  # not Bootstrap's d-flex: its !important would beat display:none
             ),
             dbc.Button("Download CSV", id=_part("csv", name), size="sm", color="secondary", outline=True,
                        className="ms-auto text-nowrap"),
@@ -272,7 +273,7 @@ def totals_row(gf: GridFrame) -> dict:
     if label_col is not None:
         out[label_col] = "Total"
     for name in frame.columns:
-        if name.endswith("_cents"):
+        if name.endswith("_cents") and name not in NOT_SUMMED:
             total = sum(int(v) for v in frame[name].dropna().tolist())  # Python ints: exact
             out[name] = fmt.money(total, gf.currency)
     return out
