@@ -17,6 +17,7 @@ from functools import wraps
 import dash
 from flask import Flask, Response, current_app, request
 from flask_login import LoginManager, current_user
+from markupsafe import escape
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import Forbidden
@@ -60,6 +61,14 @@ DB_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 DB_UNAVAILABLE = "database temporarily unavailable, retrying"
 DB_RETRY_SECONDS = 5
 log = logging.getLogger("dashboard.db")
+DB_UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Database unavailable · AR Dashboard</title>
+<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"></head>
+<body class="bg-light"><main class="container" style="max-width: 32rem; margin-top: 12vh;">
+<h1 class="h4 mb-3">AR Dashboard</h1>
+<div class="alert alert-warning" role="alert">The database is temporarily unavailable. This page
+retries by itself every {seconds} seconds.</div>
+<p><a href="{link}">Retry now</a></p></main></body></html>"""
 
 
 def env_flag(name: str) -> bool:
@@ -125,12 +134,10 @@ def database_unavailable(error: Exception) -> Response:
     """503 while the database is unreachable; pool_pre_ping reconnects once it is back."""
     log.warning("database unavailable on %s: %s", request.path, str(error).splitlines()[0][:200])
     if is_page_request(request.path):
-        from dashboard.auth.views import render_page
-
-        response = render_page(503, title="Database unavailable", level="warning",
-                               message="The database is temporarily unavailable. This page retries "
-                                       f"by itself every {DB_RETRY_SECONDS} seconds.",
-                               link=request.full_path.rstrip("?"), link_text="Retry now")
+        # Not render_template: flask-login's template context would ask the database for the user.
+        page = DB_UNAVAILABLE_PAGE.format(seconds=DB_RETRY_SECONDS, link=escape(request.full_path.rstrip("?")))
+        response = Response(page, status=503, mimetype="text/html")
+        response.headers["Cache-Control"] = "no-store"
         response.headers["Refresh"] = str(DB_RETRY_SECONDS)
     else:
         response = json_error(503, DB_UNAVAILABLE)
