@@ -437,9 +437,3 @@ cb.clientside_callback(
     Output(_part("dates", MATCH), "style"),
     Input(grid_id(MATCH), "dashGridOptions"),
 )
-
-
-def rows_caption(total_rows: int, shown: int) -> str:
-    """Text for a capped list (used by pages that show a capped list outside a grid)."""
-    return f"{shown:,} of {total_rows:,}" if total_rows > shown else f"{total_rows:,}"
-

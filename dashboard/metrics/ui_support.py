@@ -176,13 +176,6 @@ def customers_with_limit(snap: Snapshot, filters: Filters, scope: Scope) -> int:
     return int(np.count_nonzero(mask & (snap.credit_limit > 0)))
 
 
-def data_range(snap: Snapshot) -> tuple[dt.date, dt.date]:
-    """The first and last day the snapshot knows (for the as-of picker bounds)."""
-    from dashboard.metrics.snapshot import from_day
-
-    return from_day(snap.day0 + 1), from_day(snap.day0 + snap.ndays - 1)
-
-
 # ---- drill-downs beyond tables.DRILLS ----------------------------------------------------------
 
 # Extra keys the UI drills into; each maps to tables.drill with another as-of date or period.
