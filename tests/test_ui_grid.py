@@ -68,3 +68,11 @@ def test_empty_source():
     assert rows == [] and pinned == [] and caption.startswith(grid.NO_ROWS)
     empty = grid.GridFrame(frame(0))
     assert grid.grid_props(empty)[2] == []
+
+
+def test_matched_total_column():
+    assert grid.GridFrame(frame()).matched_field() == "amount_cents"
+    both = frame().assign(balance_cents=1)
+    assert grid.GridFrame(both, total_field="balance_cents").matched_field() == "balance_cents"
+    limits = frame().drop(columns="amount_cents").assign(credit_limit_cents=5)
+    assert grid.GridFrame(limits).matched_field() is None

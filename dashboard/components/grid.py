@@ -100,6 +100,14 @@ class GridFrame:
     link_customers: bool = True
     stamp: str = ""  # one line put on top of the CSV (filters, scope, as-of, generated at)
     columns: dict[str, dict] = field(default_factory=dict)  # column -> extra AG Grid props (cellStyle, width...)
+    total_field: str | None = None  # the money column totalled for searched rows (default amount_cents)
+
+    def matched_field(self) -> str | None:
+        """The money column whose total is shown for the rows a search leaves."""
+        money = [c for c in self.frame.columns if str(c).endswith("_cents") and c not in NOT_SUMMED]
+        if self.total_field in money:
+            return self.total_field
+        return "amount_cents" if "amount_cents" in money else (money[-1] if money else None)
 
 
 GridSource = Callable[[dict], GridFrame | None]
@@ -333,7 +341,10 @@ def fill_grid(data, _version, options):
     columns, row_data, pinned, text, date_field = grid_props(source)
     options = dict(options or {})
     options["pinnedBottomRowData"] = pinned
-    options["context"] = {"dateField": date_field, "currency": source.currency if source else None}
+    total_field = source.matched_field() if source else None
+    label = ({**LABELS, **source.labels}.get(total_field, "Total") if total_field else None)
+    options["context"] = {"dateField": date_field, "currency": source.currency if source else None,
+                          "totalField": total_field, "totalLabel": label}
     return columns, row_data, options, text
 
 
@@ -400,8 +411,8 @@ cb.clientside_callback(
         if (!visible || !rows) { return ""; }
         const filtered = (search && search.length) || start || end || visible.length !== rows.length;
         if (!filtered) { return ""; }
-        const columns = rows.length ? Object.keys(rows[0]) : [];
-        const money = columns.includes("amount_cents") ? "amount_cents" : columns.find(c => c.endsWith("_cents"));
+        const context = (options && options.context) || {};
+        const money = context.totalField;
         let text = visible.length.toLocaleString("en-US") + " of " + rows.length.toLocaleString("en-US") + " shown rows match";
         if (money) {
             let total = BigInt(0);
@@ -409,10 +420,10 @@ cb.clientside_callback(
             const neg = total < 0n; if (neg) { total = -total; }
             const whole = (total / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
             const part = (total % 100n).toString().padStart(2, "0");
-            const code = (options && options.context && options.context.currency) || "";
+            const code = context.currency || "";
             const fmt = window.dashAgGridFunctions && window.dashAgGridFunctions.arMoney;
             const symbol = fmt ? fmt(0, code || "USD").replace("0.00", "") : "";
-            text += ": " + (neg ? "-" : "") + symbol + whole + "." + part;
+            text += " · " + (context.totalLabel || "total") + " " + (neg ? "-" : "") + symbol + whole + "." + part;
         }
         return "· " + text + ".";
     }

@@ -139,7 +139,7 @@ def invoices_source(source: dict) -> grid.GridFrame | None:
     frame = _money_frame(data["invoices"], ("amount", "balance"),
                          ["invoice_id", "status", "issue_date", "due_date", "days_past_due", "amount", "balance", "settled_on", "disputed"])
     return grid.GridFrame(frame, currency=currency, date_field="issue_date", file_name=f"invoices-{data['customer_id']}",
-                          link_customers=False, labels={"balance_cents": "Open balance"},
+                          link_customers=False, labels={"balance_cents": "Open balance"}, total_field="balance_cents",
                           stamp=f"Invoices of {data['customer_id']} {data['name']} | as of {data['as_of']}")
 
 
