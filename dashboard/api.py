@@ -163,7 +163,8 @@ def export_detail(table: str, as_of: dt.date, period_days: int, filters: Filters
 @bp.get("/export/<table>.csv")
 def export_csv(table: str) -> Response:
     """One of the UI's tables as CSV (money as exact decimals), stamped and audited."""
-    from dashboard.export.registry import TABLES, build_table, to_csv
+    from dashboard.export.registry import TABLES, build_table
+    from dashboard.export.tables import Stamp, csv_bytes
 
     if table not in TABLES:
         return json_error(404, f"no exportable table {table!r}", tables=sorted(TABLES))
@@ -173,7 +174,8 @@ def export_csv(table: str) -> Response:
     scope = current_scope()
     frame = build_table(table, snapshot(), as_of, period_days, filters, scope)
     audit("export", export_detail(table, as_of, period_days, filters, scope, len(frame)))
-    return csv_response(to_csv(frame), table, as_of, filters, scope)
+    stamp = Stamp(title=f"{table} (period {period_days} days)", as_of=as_of, filters=filters.describe(), scope=scope.label)
+    return csv_response(csv_bytes(frame, stamp).decode("utf-8"), table, as_of, filters, scope)  # "# stamp" line first
 
 
 def csv_response(text: str, table: str, as_of: dt.date, filters: Filters, scope: Scope) -> Response:
@@ -216,3 +218,6 @@ def init_api(server: Flask) -> None:
     """Register the API blueprint (once)."""
     if "api" not in server.blueprints:
         server.register_blueprint(bp)
+    from dashboard.export.routes import init_exports
+
+    init_exports(server)  # /export/... (PNG, CSV, XLSX, PDF downloads)

@@ -35,7 +35,11 @@ def export(client, table: str, **params):
     """GET /api/export/<table>.csv as of AS_OF; returns (response, rows as dicts)."""
     query = "&".join(f"{k}={v}" for k, v in {"as_of": AS_OF, **params}.items())
     response = client.get(f"/api/export/{table}.csv?{query}")
-    rows = list(csv.DictReader(io.StringIO(response.text))) if response.status_code == 200 else []
+    rows = []
+    if response.status_code == 200:
+        stamp, _, body = response.text.partition("\n")  # line 1 is the "# ..." stamp (docs/exports.md)
+        assert stamp.startswith(f"# {table} (period ") and "scope: " in stamp
+        rows = list(csv.DictReader(io.StringIO(body)))
     return response, rows
 
 

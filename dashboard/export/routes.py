@@ -1,0 +1,277 @@
+"""Export routes: PNG/CSV/XLSX of every chart, CSV/XLSX of every table, PDF summaries.
+
+    GET /export/chart/<name>.png|csv|xlsx?as_of=&basis=&segment=&region=&tier=&sales_rep=&terms_group=
+        [&customer_id=  (Account 360 charts)] [&width=&height=&scale=  (PNG)]
+    GET /export/table/<table>.csv|xlsx?as_of=&period_days=&<filters>     (dashboard.export.registry.TABLES)
+    GET /export/receivables.pdf?<filters>                                  Receivables Health summary
+    GET /export/customers/<customer_id>.pdf?as_of=                         Account 360 summary (404 outside scope)
+
+Every route runs behind the login guard, checks can("export"), uses the server-side scope of the
+logged-in user (filters in the query only narrow it), stamps the file (as-of, filters, scope,
+generation time) and writes an `export` audit row (format, what, filters, scope, rows).
+The UI links here with the page's current query string (dashboard.components.export_menu).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, Response
+from flask_login import current_user
+
+from dashboard.api import (
+    BadParameter,
+    check_known,
+    parse_as_of,
+    parse_filters,
+    parse_period,
+    single,
+)
+from dashboard.auth.audit import audit
+from dashboard.auth.guard import json_error
+from dashboard.auth.roles import can
+from dashboard.auth.scope import current_scope
+from dashboard.export import tables
+from dashboard.export.tables import Stamp
+from dashboard.metrics.filters import Filters, Scope
+
+log = logging.getLogger(__name__)
+bp = Blueprint("exports", __name__, url_prefix="/export")
+
+FILTER_KEYS = ("segment", "region", "tier", "sales_rep", "terms_group")
+BASE_PARAMS = frozenset({"as_of", "basis", "period_days", *FILTER_KEYS})
+CHART_PARAMS = BASE_PARAMS | {"customer_id", "width", "height", "scale"}
+BASES = ("due", "transaction")
+BASIS_TEXT = {"due": "due-date aging", "transaction": "transaction aging"}
+FILTER_TEXT = {"segment": "segment", "region": "region", "tier": "tier", "sales_rep": "sales rep",
+               "terms_group": "terms"}
+MIME = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "png": "image/png",
+    "pdf": "application/pdf",
+}
+
+
+# ---- request parsing -----------------------------------------------------------------------------
+
+
+def parse_basis(raw: str | None) -> str:
+    """basis=due|transaction (default due)."""
+    if raw is None or raw == "":
+        return "due"
+    if raw not in BASES:
+        raise BadParameter("basis", f"must be one of {', '.join(BASES)}")
+    return raw
+
+
+def parse_int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    """A whole number within [low, high] (default when absent)."""
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadParameter(name, f"must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+def parse_common(allowed: frozenset[str]) -> tuple[dt.date, str, int, Filters]:
+    """(as_of, basis, period_days, filters) of an export request; unknown or repeated parameters: 400."""
+    check_known(allowed)
+    return parse_as_of(single("as_of")), parse_basis(single("basis")), parse_period(single("period_days")), parse_filters()
+
+
+def describe(basis: str, filters: Filters) -> str:
+    """The filters of an export as stamp text ("due-date aging · segment Retail")."""
+    parts = [BASIS_TEXT[basis]]
+    parts += [f"{FILTER_TEXT[key]} {getattr(filters, key)}" for key in FILTER_KEYS if getattr(filters, key)]
+    return " · ".join(parts)
+
+
+def username() -> str | None:
+    """The logged-in user's name."""
+    return getattr(current_user, "username", None) if getattr(current_user, "is_authenticated", False) else None
+
+
+def snapshot() -> Any:
+    """The process's snapshot of the ledger."""
+    from dashboard.metrics.snapshot import get_snapshot
+
+    return get_snapshot()
+
+
+def make_stamp(title: str, as_of: dt.date, basis: str, filters: Filters, scope: Scope) -> Stamp:
+    """The stamp of an export for the logged-in user."""
+    return Stamp(title=title, as_of=as_of, filters=describe(basis, filters), scope=scope.label, user=username())
+
+
+def send(body: bytes, fmt: str, filename: str, stamp: Stamp) -> Response:
+    """A download: attachment, never cached, the stamp also in X-AR-* headers."""
+    response = Response(body, mimetype=MIME[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-AR-As-Of"] = stamp.as_of.isoformat() if stamp.as_of else ""
+    response.headers["X-AR-Filters"] = header_safe(stamp.filters or "none")
+    response.headers["X-AR-Scope"] = header_safe(stamp.scope)
+    response.headers["X-AR-Generated-At"] = stamp.generated_at.isoformat()
+    return response
+
+
+def header_safe(text: str) -> str:
+    """Printable ASCII only."""
+    return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
+
+
+def allowed() -> Response | None:
+    """403 unless the user may export."""
+    if not can(current_user, "export"):
+        return json_error(403, "your role may not export")
+    return None
+
+
+# ---- charts ----------------------------------------------------------------------------------------
+
+
+@bp.get("/chart/<name>.<any(png, csv, xlsx):fmt>")
+def chart(name: str, fmt: str) -> Response:
+    """One chart as a captioned PNG, or the data behind it as CSV/XLSX."""
+    from dashboard.export.charts import CHARTS, ChartRequest
+
+    spec = CHARTS.get(name)
+    if spec is None:
+        return json_error(404, f"no exportable chart {name!r}", charts=sorted(CHARTS))
+    refused = allowed()
+    if refused is not None:
+        return refused
+    as_of, basis, period_days, filters = parse_common(CHART_PARAMS)
+    customer_id = single("customer_id")
+    if spec.needs_customer and not customer_id:
+        raise BadParameter("customer_id", "required for this chart")
+    width = parse_int("width", single("width"), 0, 200, 4000)
+    height = parse_int("height", single("height"), 0, 150, 4000)
+    scale = parse_int("scale", single("scale"), 1, 1, 4)
+    scope = current_scope()
+    built = spec.build(snapshot(), ChartRequest(as_of, basis, period_days, filters, scope, customer_id))
+    if built is None:
+        return json_error(404, "no such customer")
+    stamp = make_stamp(built.title, as_of, basis, filters, scope)
+    base = f"{name}-{tables.safe_file_part(customer_id)}" if customer_id and spec.needs_customer else name
+    filename = f"{base}-{as_of.isoformat()}.{fmt}"
+    if fmt == "png":
+        from dashboard.export.png import RenderError, figure_png
+
+        try:
+            body = figure_png(built.figure, width or built.width, height or built.height, stamp.caption(), scale)
+        except RenderError as error:
+            log.error("PNG export failed: %s", error)
+            return json_error(503, "chart rendering is unavailable on this server; try CSV or XLSX")
+    elif fmt == "csv":
+        body = tables.csv_bytes(built.frame, stamp, built.total_columns)
+    else:
+        body = tables.xlsx_bytes(built.frame, stamp, built.currency, built.total_columns, sheet=name)
+    audit("export", tables.audit_detail(fmt, f"chart:{name}", stamp, len(built.frame), customer_id=customer_id))
+    return send(body, fmt, filename, stamp)
+
+
+# ---- tables ----------------------------------------------------------------------------------------
+
+
+@bp.get("/table/<name>.<any(csv, xlsx):fmt>")
+def table(name: str, fmt: str) -> Response:
+    """One of the registry's tables (the same as /api/export/<table>.csv) as CSV or XLSX."""
+    from dashboard.components.format import default_currency
+    from dashboard.export.registry import TABLES, build_table
+    from dashboard.metrics.ui_support import currency_for
+
+    if name not in TABLES:
+        return json_error(404, f"no exportable table {name!r}", tables=sorted(TABLES))
+    refused = allowed()
+    if refused is not None:
+        return refused
+    as_of, basis, period_days, filters = parse_common(BASE_PARAMS)
+    scope = current_scope()
+    snap = snapshot()
+    frame = build_table(name, snap, as_of, period_days, filters, scope)
+    stamp = make_stamp(TABLE_TITLES.get(name, name), as_of, basis, filters, scope)
+    if fmt == "csv":
+        body = tables.csv_bytes(frame, stamp)
+    else:
+        body = tables.xlsx_bytes(frame, stamp, currency_for(snap, filters, scope, default_currency()), sheet=name)
+    audit("export", tables.audit_detail(fmt, f"table:{name}", stamp, len(frame), period_days=period_days))
+    return send(body, fmt, f"{name}-{as_of.isoformat()}.{fmt}", stamp)
+
+
+TABLE_TITLES = {"open_invoices": "Open invoices", "customers": "Customers with a balance",
+                "customer_aging": "Customer aging", "at_risk": "At-risk accounts"}
+
+
+# ---- PDF summaries ---------------------------------------------------------------------------------
+
+
+@bp.get("/receivables.pdf")
+def receivables() -> Response:
+    """The Receivables Health summary as PDF, for the caller's scope and the filters of the query."""
+    from dashboard.export.pdf import receivables_pdf, receivables_summary
+
+    refused = allowed()
+    if refused is not None:
+        return refused
+    as_of, basis, period_days, filters = parse_common(BASE_PARAMS)
+    scope = current_scope()
+    summary = receivables_summary(snapshot(), as_of, basis, period_days, filters, scope)
+    stamp = make_stamp("Receivables Health summary", as_of, basis, filters, scope)
+    body = receivables_pdf(summary, stamp)
+    audit("export", tables.audit_detail("pdf", "receivables", stamp, len(summary.top_debtors),
+                                        period_days=period_days, total_ar=summary.kpis["total_ar"]))
+    return send(body, "pdf", f"receivables-{as_of.isoformat()}.pdf", stamp)
+
+
+@bp.get("/customers/<path:customer_id>.pdf")
+def customer(customer_id: str) -> Response:
+    """The Account 360 summary of one customer as PDF; 404 when unknown or outside the scope."""
+    from dashboard.export.pdf import account_pdf
+
+    refused = allowed()
+    if refused is not None:
+        return refused
+    as_of, basis, _period_days, filters = parse_common(BASE_PARAMS)
+    scope = current_scope()
+
+    stamps: list[Stamp] = []
+
+    def stamp_for(data: dict) -> Stamp:
+        stamps.append(Stamp(title=f"Account 360 · {data['customer_id']} {data['name']}", as_of=as_of,
+                            filters="", scope=scope.label, user=username()))
+        return stamps[0]
+
+    result = account_pdf(snapshot(), customer_id, as_of, scope, stamp_for)
+    if result is None:
+        return json_error(404, "no such customer")
+    body, data = result
+    stamp = stamps[0]
+    audit("export", tables.audit_detail("pdf", "account", stamp, len(data["invoices"]), customer_id=customer_id,
+                                        total_outstanding=data["summary"]["total_outstanding"]))
+    return send(body, "pdf", f"account-{tables.safe_file_part(customer_id)}-{as_of.isoformat()}.pdf", stamp)
+
+
+# ---- wiring ----------------------------------------------------------------------------------------
+
+
+@bp.errorhandler(BadParameter)
+def bad_parameter(error: BadParameter) -> Response:
+    """400 naming the parameter."""
+    return json_error(400, str(error), parameter=error.name)
+
+
+@bp.errorhandler(tables.ExportTooLarge)
+def too_large(error: tables.ExportTooLarge) -> Response:
+    """413 for an export that does not fit its format (too many rows for one XLSX sheet)."""
+    return json_error(413, str(error))
+
+
+def init_exports(server: Flask) -> None:
+    """Register the export blueprint (once)."""
+    if "exports" not in server.blueprints:
+        server.register_blueprint(bp)
+
