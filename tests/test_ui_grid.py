@@ -75,4 +75,5 @@ def test_matched_total_column():
     both = frame().assign(balance_cents=1)
     assert grid.GridFrame(both, total_field="balance_cents").matched_field() == "balance_cents"
     limits = frame().drop(columns="amount_cents").assign(credit_limit_cents=5)
-    assert grid.GridFrame(limits).matched_field() is None
+    assert grid.GridFrame(limits).matched_field() == "credit_limit_cents"
+    assert grid.GridFrame(frame().drop(columns="amount_cents")).matched_field() is None

@@ -84,7 +84,7 @@ HIDDEN = frozenset({"segment", "region", "terms_group", "tier"})
 DATE_COLUMNS = frozenset({"issue_date", "due_date", "date", "settled_on", "made_on", "promised_date", "opened_on", "resolved_on"})
 CUSTOMER_LINK_COLUMNS = frozenset({"customer_name", "customer_id"})
 NO_ROWS = "No rows match these filters"
-NOT_SUMMED = frozenset({"credit_limit_cents"})  # money columns whose total means nothing
+NOT_SUMMED: frozenset[str] = frozenset()  # money columns left out of the totals row (none: limits add up to exposure)
 
 
 @dataclass
