@@ -242,6 +242,62 @@ def test_every_export_writes_an_audit_row(world):
     assert rows[2]["customer_id"] == "C1" and rows[2]["total_outstanding"] == "834.56"
 
 
+# ---- the grid's downloads (Dash callbacks) ----------------------------------------------------------
+
+
+DRILL = {"request": {"key": "total_ar", "title": "Total AR", "params": {}},
+         "filters": {"as_of": AS_OF, "basis": "due", "query": f"?as_of={AS_OF}"}}
+
+
+def grid_download(world, username: str, kind: str) -> dict:
+    """Click the drill grid's CSV or XLSX button as username; the dcc.Download data."""
+    world.client().get("/")  # Dash fills callback_map on the first request
+    target = "ar-grid-download" if kind == "csv" else "ar-grid-xlsx-file"
+    output = next(o for o in world.app.callback_map if f'"{target}"' in o)
+    button = {"type": f"ar-grid-{kind}", "grid": "drill"}
+    body = {
+        "output": output,
+        "outputs": {"id": {"type": target, "grid": "drill"}, "property": "data"},
+        "inputs": [{"id": button, "property": "n_clicks", "value": 1}],
+        "state": [{"id": {"type": "ar-grid-source", "grid": "drill"}, "property": "data", "value": DRILL}],
+        "changedPropIds": [json.dumps(button, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
+    }
+    reply = world.login(username).post("/_dash-update-component", json=body)
+    assert reply.status_code == 200, reply.text
+    return next(iter(reply.get_json()["response"].values()))["data"]
+
+
+def test_grid_csv_download_is_stamped_scoped_and_audited(world):
+    data = grid_download(world, "rep1", "csv")
+    stamp, _, body = data["content"].partition("\n")
+    assert stamp.startswith("# Total AR | as of 2024-03-01") and "scope: sales rep R1" in stamp
+    assert "3 rows" in stamp and "total amount 884.61" in stamp and "," not in stamp
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert sorted(r["invoice_id"] for r in rows) == ["I1", "I2", "I3"]
+    assert sum(Decimal(r["amount"]) for r in rows) == Decimal("884.61")
+    [row] = [r for r in export_rows() if r["username"] == "rep1"]
+    assert (row["format"], row["export"], row["scope"], row["rows"]) == ("csv", "grid:drill", "sales rep R1", 3)
+    assert row["stamp"].startswith("Total AR | as of 2024-03-01")
+
+
+def test_grid_xlsx_download_reads_back_with_totals(world):
+    data = grid_download(world, "mgr_east", "xlsx")
+    assert data["filename"].startswith("drill-total_ar-") and data["filename"].endswith(".xlsx") and data["base64"]
+    import base64
+
+    ws = load_workbook(io.BytesIO(base64.b64decode(data["content"]))).active
+    values = list(ws.iter_rows(values_only=True))
+    assert values[0][0] == "Total AR"
+    block = {r[0]: r[1] for r in values[1:8] if r[0]}
+    assert block["Scope"].startswith("sales group East") and block["Rows"] == 4 and block["Currency"] == "USD"
+    assert "as of 2024-03-01" in block["Filters"]
+    header = next(i for i, r in enumerate(values) if r and r[0] == "invoice_id")
+    amount = values[header].index("amount")
+    assert sorted(r[0] for r in values[header + 1:-1]) == ["I1", "I2", "I3", "I4"]
+    assert "Total" in values[-1] and Decimal(str(values[-1][amount])) == Decimal("1384.61")
+    assert [r["format"] for r in export_rows() if r["username"] == "mgr_east"] == ["xlsx"]
+
+
 # ---- PDF ------------------------------------------------------------------------------------------
 
 

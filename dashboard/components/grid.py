@@ -29,7 +29,7 @@ import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
-from dash import MATCH, Input, Output, State, ctx, dcc, html
+from dash import MATCH, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.components import callbacks as cb
@@ -151,7 +151,10 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             ),
             dbc.Button("Download CSV", id=_part("csv", name), size="sm", color="secondary", outline=True,
                        className="ms-auto text-nowrap"),
+            dbc.Button("XLSX", id=_part("xlsx", name), size="sm", color="secondary", outline=True,
+                       className="text-nowrap", title="Every row as an Excel workbook (stamped, exact totals)"),
             dcc.Download(id=_part("download", name)),
+            dcc.Download(id=_part("xlsx-file", name)),
         ],
         className="d-flex flex-wrap align-items-center gap-2 mb-2",
     )
@@ -362,8 +365,28 @@ def download_csv(n_clicks, data):
     gf = _source(name, data)
     if gf is None:
         raise PreventUpdate
-    stamp_day = dt.date.today().isoformat()
-    return dcc.send_string(csv_text(gf), f"{gf.file_name}-{stamp_day}.csv", type="text/csv")
+    from dashboard.export.tables import grid_download  # stamped (scope, time, totals) and audited
+
+    return grid_download(name, gf, "csv") or no_update
+
+
+@cb.callback(
+    Output(_part("xlsx-file", MATCH), "data"),
+    Input(_part("xlsx", MATCH), "n_clicks"),
+    State(source_id(MATCH), "data"),
+    prevent_initial_call=True,
+)
+def download_xlsx(n_clicks, data):
+    """Every row of the grid's source as an XLSX workbook (stamp block, exact totals row), audited."""
+    from dashboard.export.tables import grid_download
+
+    if not n_clicks:
+        raise PreventUpdate
+    name = ctx.triggered_id["grid"]
+    gf = _source(name, data)
+    if gf is None:
+        raise PreventUpdate
+    return grid_download(name, gf, "xlsx") or no_update
 
 
 cb.clientside_callback(
