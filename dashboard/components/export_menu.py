@@ -46,7 +46,7 @@ def export_menu(chart: str, label: str = "Export", **params: str) -> dbc.Dropdow
     extra = urlencode({k: v for k, v in params.items() if v is not None})
     items = [
         dbc.DropdownMenuItem(text, id=link_id(chart_path(chart, fmt), extra), href=href(chart_path(chart, fmt), extra),
-                             external_link=True, class_name=f"ar-export-{fmt}")
+                             external_link=True, class_name=f"ar-export-{fmt} small")
         for fmt, text in FORMATS
     ]
     return dbc.DropdownMenu(

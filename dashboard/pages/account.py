@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
+from dashboard.components.export_menu import customer_pdf_path, export_link, export_menu
 from dashboard.figures import aging as aging_fig
 from dashboard.figures import trends as trends_fig
 from dashboard.figures.base import GRAPH_CONFIG
@@ -30,9 +31,10 @@ def _box(label: str, box_id: str) -> dbc.Col:
     )
 
 
-def _section(title: str, body, class_name: str = "") -> dbc.Card:
-    return dbc.Card([dbc.CardHeader(title, className="py-2 ar-card-title"), dbc.CardBody(body, className="p-2")],
-                    className=f"h-100 ar-card {class_name}")
+def _section(title: str, body, class_name: str = "", actions=None) -> dbc.Card:
+    header = dbc.CardHeader(title, className="py-2 ar-card-title") if actions is None else dbc.CardHeader(
+        [html.Span(title), actions], className="py-2 ar-card-title d-flex justify-content-between align-items-center")
+    return dbc.Card([header, dbc.CardBody(body, className="p-2")], className=f"h-100 ar-card {class_name}")
 
 
 def layout(customer_id: str | None = None, **_query) -> html.Div:
@@ -56,10 +58,13 @@ def layout(customer_id: str | None = None, **_query) -> html.Div:
         active_tab="invoices",
         className="mb-2",
     )
+    cid = customer_id if isinstance(customer_id, str) else None
     charts = dbc.Row(
         [
-            dbc.Col(_section("Aging (days past due)", dcc.Graph(id="acct-aging", config=GRAPH_CONFIG, style={"height": "220px"})), lg=5),
-            dbc.Col(_section("Invoiced vs paid · 12 months", dcc.Graph(id="acct-trend", config=GRAPH_CONFIG, style={"height": "240px"})), lg=7),
+            dbc.Col(_section("Aging (days past due)", dcc.Graph(id="acct-aging", config=GRAPH_CONFIG, style={"height": "220px"}),
+                             actions=export_menu("account_aging", customer_id=cid) if cid else None), lg=5),
+            dbc.Col(_section("Invoiced vs paid · 12 months", dcc.Graph(id="acct-trend", config=GRAPH_CONFIG, style={"height": "240px"}),
+                             actions=export_menu("account_trend", customer_id=cid) if cid else None), lg=7),
         ],
         className="g-2 mb-2",
     )
@@ -79,8 +84,10 @@ def layout(customer_id: str | None = None, **_query) -> html.Div:
             html.Div(id="acct-notes", className="ar-notes"),
         ],
     )
+    pdf = html.Div(export_link(customer_pdf_path(cid), "PDF summary for a sales call"),
+                   className="d-flex justify-content-end mb-2") if cid else None
     body = html.Div(
-        [boxes, html.Div(id="acct-behaviour", className="mb-2"), items, charts, lists, notes],
+        [pdf, boxes, html.Div(id="acct-behaviour", className="mb-2"), items, charts, lists, notes],
         id="acct-body",
         style={"display": "none"},
     )

@@ -10,6 +10,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import drill, identity
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
+from dashboard.components.export_menu import export_link, export_menu
 from dashboard.components.kpi_card import body_output, delta_badge, kpi_card, tile_body, tip_output
 from dashboard.figures import aging as aging_fig
 from dashboard.figures import debtors as debtors_fig
@@ -37,12 +38,14 @@ TILES = [
 ]
 
 
-def _card(title: str, body, info: str | None = None, class_name: str = "") -> dbc.Card:
+def _card(title: str, body, info: str | None = None, class_name: str = "", export: str | None = None) -> dbc.Card:
     header = [html.Span(title, className="ar-card-title")]
     if info:
         info_id = "rh-info-" + title.lower().replace(" ", "-").replace("/", "")
         header += [html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
                    dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+    if export:  # PNG / data CSV / XLSX of this chart (dashboard/export/charts.py), right of the (i)
+        header = [header[0], html.Div([*header[1:], export_menu(export)], className="d-flex align-items-center gap-1")]
     return dbc.Card(
         [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
          dbc.CardBody(body, className="p-2")],
@@ -70,8 +73,8 @@ def layout(**_query) -> html.Div:
                   "legend entry to hide or show a bucket.")
     donuts = dbc.Row(
         [
-            dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 300), aging_info), lg=6),
-            dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 300), aging_info), lg=6),
+            dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 300), aging_info, export="aging_short"), lg=6),
+            dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 300), aging_info, export="aging_long"), lg=6),
         ],
         className="g-2 mb-2",
     )
@@ -79,7 +82,7 @@ def layout(**_query) -> html.Div:
         [
             dbc.Col(_card("Top 10 debtors", _graph("rh-top-debtors", 330),
                           "The ten customers with the largest open balance at the as-of date. Click a bar for "
-                          "the invoices behind it."), lg=6),
+                          "the invoices behind it.", export="top_debtors"), lg=6),
             dbc.Col(_card("At-risk accounts",
                           dcc.Loading(html.Div(id="rh-at-risk", className="ar-risk-list"), type="circle", delay_show=400),
                           "Over credit limit first, then 90+ and 60+ days overdue, then above 90 % of the "
@@ -91,10 +94,11 @@ def layout(**_query) -> html.Div:
         [
             dbc.Col(_card("Sales vs collections · 12 months", _graph("rh-sales-collections", 300),
                           "Credit sales (invoices less credit notes) and payments received per calendar month; "
-                          "the current month runs to the as-of date. Click a bar for its rows."), lg=6),
+                          "the current month runs to the as-of date. Click a bar for its rows.",
+                          export="sales_collections"), lg=6),
             dbc.Col(_card("DSO trend · 12 months", _graph("rh-dso-trend", 300),
                           f"DSO at each month end = AR at month end / credit sales of the {P} days before × {P}. "
-                          "Click a point for the invoices open at that month end."), lg=6),
+                          "Click a point for the invoices open at that month end.", export="dso_trend"), lg=6),
         ],
         className="g-2 mb-2",
     )
@@ -102,7 +106,8 @@ def layout(**_query) -> html.Div:
         [
             html.Div(
                 [html.H1("Receivables Health", className="h4 mb-0"),
-                 html.Span(id="rh-caption", className="text-muted small")],
+                 html.Span(id="rh-caption", className="text-muted small"),
+                 html.Div(export_link("/export/receivables.pdf", "PDF summary"), className="ms-auto")],
                 className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
             ),
             tiles,
