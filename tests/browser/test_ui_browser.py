@@ -72,9 +72,14 @@ def tile(driver, name: str, predicate=lambda t: t and t != "…") -> str:
 
 def shot(driver, name: str, width: int = 1440) -> None:
     """A full-page screenshot at `width` px into test-artifacts/."""
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, min(max(height, 900), 4000))
-    time.sleep(0.4)
+    height = 0
+    for _ in range(3):  # content may still grow (charts drawing): measure until stable
+        new = driver.execute_script("return document.documentElement.scrollHeight")
+        if new == height:
+            break
+        height = new
+        driver.set_window_size(width, min(max(height + 20, 900), 4000))
+        time.sleep(0.5)
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
     driver.set_window_size(width, 1000)
 
