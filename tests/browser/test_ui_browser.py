@@ -78,7 +78,7 @@ def shot(driver, name: str, width: int = 1440) -> None:
         if new == height:
             break
         height = new
-        driver.set_window_size(width, min(max(height + 20, 900), 4000))
+        driver.set_window_size(width, min(max(height + 200, 900), 4000))  # + browser chrome
         time.sleep(0.5)
     driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
     driver.set_window_size(width, 1000)
