@@ -142,7 +142,11 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
             dispute["resolved_on"], dispute["status"] = None, "open"
     activities = _frame_records(snap.activities, c, day, "date", [], ["date"])
     year_start = to_day(as_of.replace(month=1, day=1))
+    # the denominator is the turnover the user may see: the whole company for unrestricted roles,
+    # the rep's or group's own portfolio otherwise (no company totals leak through a ratio)
+    visible = customer_mask(snap, Filters(), scope)
     year = (snap.issue >= year_start) & (snap.issue <= day) & (snap.inv_cust >= 0)
+    year &= visible[np.maximum(snap.inv_cust, 0)]
     limit = int(snap.credit_limit[c])
     behaviour = _behaviour(snap, c, day, total)
     return {

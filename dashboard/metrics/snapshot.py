@@ -169,6 +169,7 @@ class Snapshot:
     lazy: dict = field(default_factory=dict, repr=False)
     cache: dict = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    lazy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def commissions(self) -> pd.DataFrame:
@@ -181,12 +182,10 @@ class Snapshot:
         return self._lazy("activities")
 
     def _lazy(self, name: str) -> pd.DataFrame:
-        with self.lock:
+        with self.lazy_lock:  # one reader per table, however many callers arrive at once
             frame = self.lazy.get(name)
-        if frame is None:
-            raw = read_ledger(self.url, (name,)).frames[name]
-            frame = self._prepare(name, raw)
-            with self.lock:
+            if frame is None:
+                frame = self._prepare(name, read_ledger(self.url, (name,)).frames[name])
                 self.lazy[name] = frame
         return frame
 
@@ -425,14 +424,27 @@ def _activities(frame: pd.DataFrame, cust_index: IdIndex) -> pd.DataFrame:
 
 
 def load_snapshot(url: str) -> Snapshot:
-    """Read the database and build its snapshot, with the per-customer event index."""
+    """Read the database and build its snapshot, with the per-customer event index.
+
+    Commissions and activities (not needed by the AR figures) are then read by a background
+    thread, so the first Account 360 or commissions view does not wait for them.
+    """
     from dashboard.metrics.ledger import events
 
     started = time.perf_counter()
     snap = build_snapshot(read_ledger(url), url)
     events(snap)
     snap.cache["load_seconds"] = time.perf_counter() - started
+    threading.Thread(target=_warm_lazy_tables, args=(snap,), daemon=True, name="snapshot-warm").start()
     return snap
+
+
+def _warm_lazy_tables(snap: Snapshot) -> None:
+    """Read the lazily loaded tables now (errors surface again on first real use)."""
+    try:
+        _ = snap.activities, snap.commissions
+    except Exception:  # noqa: BLE001 - a failed warm-up is retried by the first real use
+        pass
 
 
 class SnapshotCache:
