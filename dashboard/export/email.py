@@ -120,7 +120,7 @@ def build_summary(snap: Any, as_of: dt.date, who: Recipient) -> Summary:
     cur = summary.currency
     k = summary.kpis
     week = kpis(snap, as_of, WEEK_DAYS, filters, who.scope)
-    stamp = Stamp(title="Weekly AR summary", as_of=as_of, filters="due-date aging · no filters", scope=who.scope.label,
+    stamp = Stamp(title="Weekly AR summary", as_of=as_of, filters="due-date aging", scope=who.scope.label,
                   user=who.username)
     by_label = {t.label: t for t in summary.tiles}
     tiles = [by_label["Total AR"], by_label["Overdue"], by_label["DSO"], by_label["CEI"],
