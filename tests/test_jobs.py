@@ -229,6 +229,9 @@ def test_admin_uploads_dry_runs_and_imports_with_progress(world, tmp_path):
     """Upload -> dry run (nothing written) -> import (rows written), polled to 100 %."""
     admin = world.login("admin")
     assert admin.get("/admin/data").status_code == 200
+    page = _call(world, admin, "_pages_content.children", {("_pages_location", "pathname"): "/admin/data",
+                                                           ("_pages_location", "search"): ""})
+    assert page.status_code == 200 and '"da-upload"' in page.text and '"da-progress"' in page.text
     before = counts(world.url)
     upload = _call(world, admin, "da-token.data", {
         ("da-upload", "contents"): [_data_url(CUSTOMERS), _data_url(INVOICES), _data_url("x")],

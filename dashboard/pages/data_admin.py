@@ -18,7 +18,7 @@ PATH = "/admin/data"
 dash.register_page(__name__, path=PATH, name="Data import", title="Data import", nav_order=100,
                    nav_group="Admin")
 
-MAX_FILE_BYTES = 200 * 1024 * 1024  # bigger imports: `python -m dashboard import DIR`
+MAX_FILE_BYTES = 100 * 1024 * 1024  # bigger imports: `python -m dashboard import DIR`
 MAX_ERRORS_SHOWN = 200
 POLL_MS = 1000
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,120}\.(csv|xlsx)$", re.IGNORECASE)
