@@ -177,9 +177,12 @@ def main() -> int:
     report: dict = {"invoices": args.invoices, "customers": args.customers, "cpus": os.cpu_count()}
     for name, url in urls.items():
         report[f"load_{name}"] = measure_load(url)
+        print(f"load {name}: {report[f'load_{name}']}", file=sys.stderr, flush=True)
     engine, runs = time_engine(sqlite)
     report["engine"] = engine
+    print(f"engine: {engine}", file=sys.stderr, flush=True)
     report["naive_sqlite"] = time_naive(sqlite, runs, args.naive_runs)
+    print(f"naive sqlite: {report['naive_sqlite']}", file=sys.stderr, flush=True)
     report["speedup_sqlite"] = report["naive_sqlite"]["mean_ms"] / statistics.mean(t for _r, t in runs[: args.naive_runs])
     if "postgresql" in urls:
         report["naive_postgresql"] = time_naive(urls["postgresql"], runs, args.naive_runs)

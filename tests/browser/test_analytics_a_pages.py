@@ -5,49 +5,17 @@ Expected totals come from dashboard.metrics on the same snapshot, not from the U
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import ARTIFACTS, PASSWORD, TODAY
+from tests.browser.conftest import TODAY
+from tests.browser.helpers import console_errors, login, money, shot, text_of, wait_idle, wait_text
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 25
 
-
-def login(driver, base: str, username: str) -> None:
-    driver.get(base + "/login")
-    driver.find_element(By.ID, "username").send_keys(username)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, TIMEOUT).until(lambda d: "/login" not in d.current_url)
-
-
-def text_of(driver, css: str) -> str | None:
-    text = driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css)
-    return None if text is None else " ".join(text.split())
-
-
-def wait_text(driver, css: str, predicate, timeout: float = TIMEOUT) -> str:
-    def check(d):
-        text = text_of(d, css)
-        return text if text is not None and predicate(text) else False
-
-    try:
-        return WebDriverWait(driver, timeout).until(check)
-    except TimeoutException as error:
-        raise AssertionError(f"{css}: last text {text_of(driver, css)!r}") from error
-
-
-def wait_idle(driver, timeout: float = TIMEOUT) -> None:
-    script = ("return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length"
-              " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length")
-    time.sleep(0.3)
-    WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script) == 0)
 
 
 def grid_rows(driver, name: str, timeout: float = TIMEOUT) -> int:
@@ -59,25 +27,6 @@ def grid_rows(driver, name: str, timeout: float = TIMEOUT) -> int:
 def headers(driver, name: str) -> str:
     return text_of(driver, f".ar-grid-{name} .ag-header") or ""
 
-
-def shot(driver, name: str, width: int = 1440) -> None:
-    """A full-page screenshot: the window is the page's height plus the browser's own chrome."""
-    height, chrome = driver.execute_script(
-        "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]")
-    driver.set_window_size(width, min(max(height + chrome, 900), 4000))
-    time.sleep(0.6)
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    driver.set_window_size(width, 1000)
-
-
-def console_errors(driver) -> list[str]:
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def money(cents: int) -> str:
-    from dashboard.components.format import money as fmt
-
-    return fmt(cents, "USD")
 
 
 def aging_total(group: str) -> int:

@@ -5,71 +5,22 @@ Expected figures come from dashboard.metrics.commissions on the same snapshot, n
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import ARTIFACTS, PASSWORD, TODAY
+from tests.browser.conftest import TODAY
+from tests.browser.helpers import console_errors, login, money, shot, text_of, wait_idle, wait_text
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 25
 
 
-def login(driver, base: str, username: str) -> None:
-    driver.get(base + "/login")
-    driver.find_element(By.ID, "username").send_keys(username)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, TIMEOUT).until(lambda d: "/login" not in d.current_url)
-
-
-def text_of(driver, css: str) -> str | None:
-    text = driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css)
-    return None if text is None else " ".join(text.split())
-
-
-def wait_text(driver, css: str, predicate, timeout: float = TIMEOUT) -> str:
-    def check(d):
-        text = text_of(d, css)
-        return text if text is not None and predicate(text) else False
-
-    try:
-        return WebDriverWait(driver, timeout).until(check)
-    except TimeoutException as error:
-        raise AssertionError(f"{css}: last text {text_of(driver, css)!r}") from error
-
-
-def wait_idle(driver, timeout: float = TIMEOUT) -> None:
-    script = ("return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length"
-              " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length")
-    time.sleep(0.3)
-    WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script) == 0)
-
 
 def tile(driver, name: str, expected: str) -> str:
     return wait_text(driver, f".ar-kpi-{name} .ar-kpi-value", lambda t: t == expected)
 
-
-def shot(driver, name: str, width: int = 1440) -> None:
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(width, min(max(height, 900), 4000))
-    time.sleep(0.6)
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    driver.set_window_size(width, 1000)
-
-
-def console_errors(driver) -> list[str]:
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-
-
-def money(cents: int) -> str:
-    from dashboard.components.format import money as fmt
-
-    return fmt(cents, "USD")
 
 
 def expected(scope=None, **filters) -> dict:

@@ -9,11 +9,11 @@ import datetime as dt
 import time
 
 import pytest
-from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from tests.browser.conftest import ARTIFACTS, PASSWORD, TODAY
+from tests.browser.conftest import TODAY
+from tests.browser.helpers import click, console_errors, login, shot, text_of, wait_idle, wait_text
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 20
@@ -22,70 +22,10 @@ TIMEOUT = 20
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-def login(driver, base: str, username: str) -> None:
-    driver.get(base + "/login")
-    driver.find_element(By.ID, "username").send_keys(username)
-    driver.find_element(By.ID, "password").send_keys(PASSWORD)
-    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    WebDriverWait(driver, TIMEOUT).until(lambda d: "/login" not in d.current_url)
-
-
-def wait_idle(driver, timeout: float = TIMEOUT) -> None:
-    """Until Dash has no callback in flight and no loading spinner shows."""
-    script = ("return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length"
-              " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length")
-    time.sleep(0.3)
-    WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script) == 0)
-
-
-def text_of(driver, css: str) -> str | None:
-    """The visible text of the first element matching css (read in one step: never stale)."""
-    text = driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css)
-    return None if text is None else " ".join(text.split())
-
-
-def wait_text(driver, css: str, predicate, timeout: float = TIMEOUT) -> str:
-    """Wait until the element's text satisfies predicate; return it."""
-
-    def check(d):
-        text = text_of(d, css)
-        return text if text is not None and predicate(text) else False
-
-    try:
-        return WebDriverWait(driver, timeout).until(check)
-    except TimeoutException as error:
-        raise AssertionError(f"{css}: last text {text_of(driver, css)!r}") from error
-
-
-def click(driver, element) -> None:
-    """Scroll the element to the middle of the window (clear of the sticky filter bar) and click it.
-
-    The click is dispatched on the element itself: content still loading around it may move it
-    between scrolling and a pointer click.
-    """
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
-
 
 def tile(driver, name: str, predicate=lambda t: t and t != "…") -> str:
     return wait_text(driver, f".ar-kpi-{name} .ar-kpi-value", predicate)
 
-
-def shot(driver, name: str, width: int = 1440) -> None:
-    """A full-page screenshot at `width` px into test-artifacts/."""
-    height = 0
-    for _ in range(3):  # content may still grow (charts drawing): measure until stable
-        new = driver.execute_script("return document.documentElement.scrollHeight")
-        if new == height:
-            break
-        height = new
-        driver.set_window_size(width, min(max(height + 200, 900), 4000))  # + browser chrome
-        time.sleep(0.5)
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-    driver.set_window_size(width, 1000)
-
-
-def console_errors(driver) -> list[str]:
-    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def expected_kpis(as_of: dt.date, scope=None, **filters) -> dict:
