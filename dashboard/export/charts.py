@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -61,7 +61,6 @@ class ChartSpec:
     title: str
     build: ChartBuilder
     needs_customer: bool = False
-    params: tuple[str, ...] = field(default=())
 
 
 CHARTS: dict[str, ChartSpec] = {}
@@ -72,7 +71,7 @@ def register_chart(name: str, title: str, build: ChartBuilder, needs_customer: b
     CHARTS[name] = ChartSpec(name, title, build, needs_customer)
 
 
-def _currency(snap: Any, req: ChartRequest) -> str:
+def chart_currency(snap: Any, req: ChartRequest) -> str:
     from dashboard.components.format import default_currency
     from dashboard.metrics.ui_support import currency_for
 
@@ -87,7 +86,7 @@ def _aging(group: str) -> ChartBuilder:
         from dashboard.figures import aging as aging_fig
         from dashboard.metrics.ui_support import aging_by_terms_group
 
-        cur = _currency(snap, req)
+        cur = chart_currency(snap, req)
         frame = aging_by_terms_group(snap, req.as_of, req.filters, req.scope, req.basis)
         figure = aging_fig.aging_donut(frame, group, req.basis, cur)
         rows = frame[frame["terms_group"] == group] if len(frame) else frame
@@ -109,7 +108,7 @@ def _top_debtors(snap: Any, req: ChartRequest) -> Chart:
     from dashboard.figures import debtors as debtors_fig
     from dashboard.metrics.ui_support import kpis
 
-    cur = _currency(snap, req)
+    cur = chart_currency(snap, req)
     top = kpis(snap, req.as_of, req.period_days, req.filters, req.scope)["top_debtors"]
     figure = debtors_fig.top_debtors_bar(top, cur)
     data = pd.DataFrame({
@@ -130,7 +129,7 @@ def _trend(snap: Any, req: ChartRequest) -> pd.DataFrame:
 def _sales_collections(snap: Any, req: ChartRequest) -> Chart:
     from dashboard.figures import trends as trends_fig
 
-    cur = _currency(snap, req)
+    cur = chart_currency(snap, req)
     trend = _trend(snap, req)
     data = pd.DataFrame({
         "month": list(trend["month"]),
@@ -144,7 +143,7 @@ def _sales_collections(snap: Any, req: ChartRequest) -> Chart:
 def _dso_trend(snap: Any, req: ChartRequest) -> Chart:
     from dashboard.figures import trends as trends_fig
 
-    cur = _currency(snap, req)
+    cur = chart_currency(snap, req)
     trend = _trend(snap, req)
     data = pd.DataFrame({
         "month": list(trend["month"]),

@@ -115,10 +115,10 @@ RECEIVABLES_CHARTS = ("aging_short", "aging_long", "top_debtors", "sales_collect
 def receivables_summary(snap: Any, as_of: dt.date, basis: str, period_days: int, filters: Filters, scope: Scope,
                         charts: tuple[str, ...] = RECEIVABLES_CHARTS) -> ReceivablesSummary:
     """Tiles, charts and top debtors of Receivables Health for a scope and filters."""
-    from dashboard.export.charts import CHARTS, ChartRequest, _currency
+    from dashboard.export.charts import CHARTS, ChartRequest, chart_currency
 
     req = ChartRequest(as_of, basis, period_days, filters, scope)
-    cur = _currency(snap, req)
+    cur = chart_currency(snap, req)
     k, tiles = receivables_tiles(snap, as_of, period_days, filters, scope, cur)
     built = [CHARTS[name].build(snap, req) for name in charts]
     return ReceivablesSummary(as_of, period_days, cur, k, tiles, [c for c in built if c is not None], k["top_debtors"])
