@@ -72,6 +72,9 @@ def create_server() -> Flask:
 
 def create_app() -> dash.Dash:
     """Build the Dash app: server, auth guard, pages and callbacks."""
+    from dashboard.metrics.snapshot import enable_background_warm_up
+
+    enable_background_warm_up()
     server = create_server()
     app = dash.Dash(
         __name__,

@@ -435,8 +435,18 @@ def load_snapshot(url: str) -> Snapshot:
     snap = build_snapshot(read_ledger(url), url)
     events(snap)
     snap.cache["load_seconds"] = time.perf_counter() - started
-    threading.Thread(target=_warm_lazy_tables, args=(snap,), daemon=True, name="snapshot-warm").start()
+    if _WARM_UP["enabled"]:
+        threading.Thread(target=_warm_lazy_tables, args=(snap,), daemon=True, name="snapshot-warm").start()
     return snap
+
+
+_WARM_UP = {"enabled": False}
+
+
+def enable_background_warm_up() -> None:
+    """Servers: read commissions and activities in the background after each load (not for the CLI,
+    whose process may exit while such a read is under way)."""
+    _WARM_UP["enabled"] = True
 
 
 def _warm_lazy_tables(snap: Snapshot) -> None:
