@@ -132,19 +132,21 @@ def print_table(report: dict, out=sys.stdout) -> None:
 # ---- logging in -----------------------------------------------------------------------------------
 
 
-def new_session() -> requests.Session:
+def new_session(keepalive: bool = True) -> requests.Session:
     """A requests session that, like a browser, resends a request once when a kept-alive connection
     turns out to be closed by the server (gunicorn closes idle ones after --keep-alive 2 s); such
     retries are counted and reported, never hidden."""
     session = requests.Session()
     retry = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods=None, raise_on_status=False)
     session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=8))
+    if not keepalive:  # one connection per request, as behind a reverse proxy that does not keep them
+        session.headers["Connection"] = "close"
     return session
 
 
-def login(base: str, username: str, password: str, timeout: float) -> requests.Session:
+def login(base: str, username: str, password: str, timeout: float, keepalive: bool = True) -> requests.Session:
     """A session logged in through the form (CSRF token from GET /login)."""
-    session = new_session()
+    session = new_session(keepalive)
     page = session.get(base + "/login", timeout=timeout)
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     if not match:
@@ -155,6 +157,20 @@ def login(base: str, username: str, password: str, timeout: float) -> requests.S
     if response.status_code != 302:
         raise RuntimeError(f"login as {username} failed: {response.status_code} {response.text[:200]}")
     return session
+
+
+def wait_listening(base: str, timeout: float) -> None:
+    """Wait until the server answers GET /login (it may still be starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(base + "/login", timeout=10).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing answers at {base}/login after {timeout:.0f} s")
+        time.sleep(1)
 
 
 def wait_ready(base: str, session: requests.Session, timeout: float, probes: int, fast: float) -> float:
@@ -519,10 +535,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--users", type=int, default=50, help=f"concurrent users (<= {MAX_USERS}; default 50)")
     parser.add_argument("--duration", type=float, default=300, help=f"seconds (<= {MAX_DURATION}; default 300)")
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between a user's actions, s (default 1)")
+    parser.add_argument("--ramp", type=float, default=10, help="users arrive evenly over this many seconds (default 10)")
     parser.add_argument("--parallel", type=int, default=4, help="callbacks a user's browser sends at once (default 4)")
     parser.add_argument("--timeout", type=float, default=60, help="per-request timeout, s (default 60)")
     parser.add_argument("--ready-timeout", type=float, default=900, help="wait for readiness at most this long, s")
     parser.add_argument("--ready-probes", type=int, default=16, help="concurrent readiness probes (>= workers x threads)")
+    parser.add_argument("--no-keepalive", action="store_true",
+                        help="a new connection per request (as behind a proxy that does not keep them alive)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="also write the report as JSON to this file")
     parser.add_argument("--label", default="", help="a name for this run in the report")
@@ -544,6 +563,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with open(args.password_file, encoding="utf-8") as handle:
         password = handle.readline().strip()
+    wait_listening(args.base, args.ready_timeout)
     first = login(args.base, args.username, password, args.timeout)
     waited = wait_ready(args.base, first, args.ready_timeout, args.ready_probes, fast=2.0)
     print(f"ready after {waited:.0f} s", file=sys.stderr)
@@ -553,8 +573,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(plan.customers)} customers", file=sys.stderr)
     results = Results()
     with ThreadPoolExecutor(min(args.users, 16)) as pool:  # logins: scrypt on the server, 16 at a time
-        sessions = list(pool.map(lambda _i: login(args.base, args.username, password, args.timeout),
-                                 range(args.users)))
+        sessions = list(pool.map(lambda _i: login(args.base, args.username, password, args.timeout,
+                                                  not args.no_keepalive), range(args.users)))
     users = [User(i, plan, s, args, results) for i, s in enumerate(sessions)]
     started = time.monotonic()
     deadline = started + args.duration
@@ -562,16 +582,16 @@ def main(argv: list[str] | None = None) -> int:
     for i, thread in enumerate(threads):
         thread.start()
         if i < len(threads) - 1:
-            time.sleep(min(2.0, args.duration / 10) / len(threads))  # ramp up over ~2 s
+            time.sleep(min(args.ramp, args.duration / 4) / len(threads))  # users arrive over --ramp seconds
     for thread in threads:
         thread.join(args.duration + args.timeout * 3 + 60)
     elapsed = time.monotonic() - started
     report = summary(results, elapsed)
     report.update(label=args.label, base=args.base, users=args.users, duration_s=args.duration, think_s=args.think,
-                  parallel=args.parallel, date=dt.datetime.now().isoformat(timespec="seconds"),
+                  parallel=args.parallel, ramp_s=args.ramp, keepalive=not args.no_keepalive, date=dt.datetime.now().isoformat(timespec="seconds"),
                   ready_after_s=round(waited), command=" ".join(sys.argv))
     print(f"\n{args.label or 'load test'}: {args.users} users, {elapsed:.0f} s, think {args.think} s, "
-          f"browser parallelism {args.parallel}")
+          f"ramp {args.ramp:g} s, browser parallelism {args.parallel}" + ("" if not args.no_keepalive else ", no keep-alive"))
     print_table(report)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
