@@ -1,7 +1,9 @@
 /* Database restarts: the server answers Dash's requests with 503
    {"error": "database temporarily unavailable, retrying"} while the database is down. Instead of
    failing silently, show a Bootstrap alert and retry the same request with backoff (about two
-   minutes in all); the alert goes away with the first answer that is not a 503. */
+   minutes in all); the alert goes away with the first answer that is not a 503.
+   Sessions that ended (logout elsewhere, disabled user, expired cookie): the server answers 401;
+   send the browser to the login page, coming back to the same view afterwards. */
 (function () {
     if (!window.fetch || window.arDbRetry) { return; }
     window.arDbRetry = true;
@@ -35,6 +37,10 @@
             response = await original(input, init);
         }
         if (response.status !== 503) { hide(); }
+        if (response.status === 401) {
+            var here = window.location.pathname + window.location.search;
+            window.location.assign("/login?next=" + encodeURIComponent(here));
+        }
         return response;
     }
 
