@@ -9,9 +9,10 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
+from dashboard.components.page_context import callback_context as _context
+from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.figures import collections as figs
 from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import collections as metrics
@@ -109,22 +110,8 @@ def layout(**_query) -> html.Div:
 # ---- data helpers -------------------------------------------------------------------------------
 
 
-def _context(filters_data):
-    """(snapshot, as_of, filters, scope, currency) for a callback."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if filters_data is None:
-        raise PreventUpdate
-    as_of, _basis, filters = gf.parse(filters_data)
-    scope = identity.scope()
-    snap = get_snapshot()
-    return snap, as_of, filters, scope, currency_for(snap, filters, scope, fmt.default_currency())
 
 
-def describe(filters_data) -> str:
-    """The filters as a caption, without the aging basis (not used by this page)."""
-    return " · ".join(p for p in gf.describe(filters_data).split(" · ") if not p.endswith(" aging"))
 
 
 def grouping(value) -> str:
