@@ -98,5 +98,8 @@ def create_app() -> dash.Dash:
 
     app.layout = shell_layout
     register_all(app)
+    from dashboard.subscriptions.tokens import init_routes
+
+    init_routes(server)  # unsubscribe links, statement PDFs
     _ = dbc  # the vendored Bootstrap CSS lives in assets/vendor
     return app

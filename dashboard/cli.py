@@ -82,8 +82,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_kpis(args: argparse.Namespace) -> int:
     """Print the KPI contract's JSON object for an as-of date and filters."""
-    from dashboard.metrics.kpis import compute_kpis
     from dashboard.metrics.filters import Filters
+    from dashboard.metrics.kpis import compute_kpis
     from dashboard.metrics.snapshot import get_snapshot
 
     snap = get_snapshot(args.database_url)
@@ -110,6 +110,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     prepare_database(print_passwords=True)
     app = create_app()
+    from dashboard.subscriptions.runner import start_in_process
+
+    start_in_process()  # SQLite default: the scheduler runs in this process (AR_SCHEDULER)
     app.run(host=args.host, port=args.port, debug=False)
     return 0
 
@@ -204,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, default=None)
     p.add_argument("--as-user", default=None)
     p.set_defaults(func=cmd_email_summary)
+
+    from dashboard.subscriptions.cli import add_parsers
+
+    add_parsers(sub)  # subscriptions, scheduler, statement
     return parser
 
 

@@ -43,6 +43,19 @@ class Settings:
     smtp_password: str | None = field(default_factory=lambda: os.environ.get("SMTP_PASSWORD") or None)
     smtp_from: str = field(default_factory=lambda: os.environ.get("SMTP_FROM", "ar-dashboard@localhost"))
     smtp_starttls: bool = field(default_factory=lambda: _bool("SMTP_STARTTLS", False))
+    smtp_attempts: int = field(default_factory=lambda: int(os.environ.get("AR_SMTP_ATTEMPTS", "3")))
+    smtp_retry_seconds: float = field(default_factory=lambda: float(os.environ.get("AR_SMTP_RETRY_SECONDS", "2")))
+    send_retry_minutes: int = field(default_factory=lambda: int(os.environ.get("AR_SEND_RETRY_MINUTES", "15")))
+    send_max_tries: int = field(default_factory=lambda: int(os.environ.get("AR_SEND_MAX_TRIES", "4")))
+    scheduler: str = field(default_factory=lambda: os.environ.get("AR_SCHEDULER", "auto"))
+    scheduler_seconds: int = field(default_factory=lambda: int(os.environ.get("AR_SCHEDULER_SECONDS", "60")))
+    public_url: str = field(default_factory=lambda: os.environ.get("AR_PUBLIC_URL", "http://127.0.0.1:8050"))
+    company_name: str = field(default_factory=lambda: os.environ.get("AR_COMPANY_NAME", "Our Company"))
+    company_address: str = field(default_factory=lambda: os.environ.get("AR_COMPANY_ADDRESS", ""))
+    company_email: str = field(default_factory=lambda: os.environ.get("AR_COMPANY_EMAIL", ""))
+    company_phone: str = field(default_factory=lambda: os.environ.get("AR_COMPANY_PHONE", ""))
+    company_tax_id: str = field(default_factory=lambda: os.environ.get("AR_COMPANY_TAX_ID", ""))
+    company_payment_note: str = field(default_factory=lambda: os.environ.get("AR_COMPANY_PAYMENT_NOTE", ""))
 
     @property
     def production(self) -> bool:

@@ -142,6 +142,7 @@ SPECS: dict[str, Spec] = {
             Col("sales_rep_id", ref="sales_reps"),
             Col("created_on", "date"),
             Col("currency"),
+            Col("email"),
         ),
     ),
     "invoices": Spec(

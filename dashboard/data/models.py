@@ -54,6 +54,7 @@ class Customer(Base):
     )
     created_on: Mapped[dt.date | None] = mapped_column(Date)
     currency: Mapped[str | None] = mapped_column(String(3))
+    email: Mapped[str | None] = mapped_column(String(200))  # billing contact for statements
 
 
 class Invoice(Base):
@@ -236,3 +237,83 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+# ---- subscriptions, alerts and their history (dashboard/subscriptions) ----------------------------
+
+
+class Subscription(Base):
+    """A scheduled page summary or an alert, for one user or every user of a role."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(10), default="report")  # report | alert
+    username: Mapped[str | None] = mapped_column(String(100), index=True)  # recipient user, or
+    role: Mapped[str | None] = mapped_column(String(20))  # every active user of this role
+    page: Mapped[str] = mapped_column(String(1000), default="/")  # path and query string
+    every: Mapped[str] = mapped_column(String(10), default="weekly")  # daily | weekly | monthly
+    at_time: Mapped[str] = mapped_column(String(5), default="08:00")  # HH:MM, local to tz
+    tz: Mapped[str] = mapped_column(String(64), default="UTC")
+    weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly: 0 = Monday
+    monthday: Mapped[int] = mapped_column(Integer, default=1)  # monthly: 1..31 (last day if shorter)
+    condition: Mapped[str | None] = mapped_column(String(30))  # alerts: dso_above, cei_below, ...
+    threshold: Mapped[str | None] = mapped_column(String(30))  # alerts: decimal text
+    address: Mapped[str | None] = mapped_column(String(200))  # overrides the recipient's address
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    evaluated_version: Mapped[int | None] = mapped_column(BigInteger)  # alerts: data version last seen
+    evaluated_on: Mapped[dt.date | None] = mapped_column(Date)  # alerts: local day last evaluated
+
+
+class SubscriptionSend(Base):
+    """One delivery of a subscription slot (or alert firing batch) to one user: the send history.
+
+    The unique key (subscription, slot, username) is the cross-process lock: whoever inserts the row
+    owns the send; every other worker or machine gets an IntegrityError and skips it.
+    """
+
+    __tablename__ = "subscription_sends"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(Integer, index=True)
+    slot: Mapped[str] = mapped_column(String(120))
+    username: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12))  # sending, sent, retry, failed, skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[str | None] = mapped_column(Text)  # error, skip reason, or what was sent
+    scope: Mapped[str | None] = mapped_column(String(300))
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    next_try_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("subscription_id", "slot", "username", name="uq_subscription_slot"),)
+
+
+class AlertFiring(Base):
+    """One firing of an alert for one recipient: a condition (or one row of it) that became true."""
+
+    __tablename__ = "alert_firings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(Integer, index=True)
+    username: Mapped[str] = mapped_column(String(100))
+    firing_key: Mapped[str] = mapped_column(String(200))
+    item: Mapped[str] = mapped_column(String(200))
+    fired_on: Mapped[dt.date] = mapped_column(Date)
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    __table_args__ = (UniqueConstraint("subscription_id", "username", "firing_key", name="uq_alert_firing"),)
+
+
+class NotificationAddress(Base):
+    """Where a user's subscriptions and alerts are delivered."""
+
+    __tablename__ = "notification_addresses"
+
+    username: Mapped[str] = mapped_column(String(100), primary_key=True)
+    email: Mapped[str] = mapped_column(String(200))

@@ -306,12 +306,15 @@ def _output(pdf: Any) -> bytes:
 # ---- Receivables Health -------------------------------------------------------------------------
 
 
-def receivables_pdf(summary: ReceivablesSummary, stamp: Stamp) -> bytes:
-    """The Receivables Health summary: KPI tiles, aging donuts, top debtors, trends, debtor table."""
+def receivables_pdf(summary: ReceivablesSummary, stamp: Stamp, heading: str = "Receivables Health") -> bytes:
+    """The Receivables Health summary: KPI tiles, aging donuts, top debtors, trends, debtor table.
+
+    `heading` names the page a subscription summarises (its tiles and charts under its filters).
+    """
     from dashboard.components import format as fmt
 
     pdf = _new_pdf(stamp, stamp.title)
-    _heading(pdf, "Receivables Health", stamp, f"Period for DSO, CEI and collections: {summary.period_days} days "
+    _heading(pdf, heading, stamp, f"Period for DSO, CEI and collections: {summary.period_days} days "
              f"ending {summary.as_of.isoformat()}. Amounts in {summary.currency}.")
     _tiles(pdf, summary.tiles, per_row=5)
     pdf.ln(2)

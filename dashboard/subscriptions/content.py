@@ -1,0 +1,192 @@
+"""What a subscription sends, computed as the recipient at send time.
+
+`eligibility` decides whether a user gets anything (active, allowed to open the page, allowed to
+export, some customers in scope); `report_email` builds the page summary (tiles and the aging chart
+inline, top debtors, the page's PDF attached) with the page's filters inside the recipient's scope;
+`alert_email` lists the rows behind new firings. Each carries an unsubscribe link.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import logging
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+from urllib.parse import urlsplit
+
+from dashboard.export.tables import Stamp
+from dashboard.metrics.filters import Filters, Scope
+
+log = logging.getLogger(__name__)
+
+PAGE_TITLES = {
+    "/": "Receivables Health", "/aging": "Customer aging", "/credit": "Credit utilization",
+    "/reliability": "Payment reliability", "/value": "Customer value", "/forecast": "Payment forecast",
+    "/disputes": "Disputes & promises", "/invoices": "Invoice workspace", "/collections": "Collections activity",
+    "/commissions": "Commission analytics", "/customers": "Account 360",
+}
+PERIOD_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A user who may receive a send: name, role, scope and address."""
+
+    username: str
+    role: str
+    scope: Scope
+    address: str | None
+
+
+def page_title(path: str) -> str:
+    """The page's title for a path ('/customers/C1' -> 'Account 360')."""
+    from dashboard.auth.roles import page_rule
+
+    if path in PAGE_TITLES:
+        return PAGE_TITLES[path]
+    return PAGE_TITLES.get(page_rule(path), PAGE_TITLES.get("/" + path.strip("/").split("/")[0], "Dashboard page"))
+
+
+def eligibility(session: Any, user: Any, page: str, override: str | None) -> tuple[Recipient | None, str]:
+    """(the recipient, '') when the user may receive this page now, else (None, the reason)."""
+    from dashboard.auth.roles import can, page_allowed
+    from dashboard.auth.scope import scope_for
+    from dashboard.auth.users import AuthUser
+    from dashboard.subscriptions.store import address_of
+
+    if user is None:
+        return None, "user no longer exists"
+    if not user.active:
+        return None, "user is disabled"
+    auth = AuthUser.from_row(user)
+    path = urlsplit(page).path or "/"
+    if not page_allowed(auth.role, path):
+        return None, f"role {auth.role} may not open {path}"
+    if not can(auth, "export"):
+        return None, f"role {auth.role} may not export"
+    scope = scope_for(auth)
+    if scope.sales_rep_ids is not None and not scope.sales_rep_ids:
+        return None, "no customers in the user's scope"
+    address = override or address_of(session, user)
+    if not address:
+        return None, "no email address for the user (set one on the Subscriptions page)"
+    return Recipient(user.username, auth.role, scope, address), ""
+
+
+def page_filters(snap: Any, page: str, scope: Scope, today: dt.date) -> tuple[dt.date, str, Filters, list[str]]:
+    """(as_of, basis, filters, messages) of the page's query string, checked against the scope's choices."""
+    from dashboard.components import filters as gf
+    from dashboard.metrics.ui_support import filter_options
+
+    params = gf.parse_query(urlsplit(page).query)
+    clean, messages = gf.validate(params, filter_options(snap, scope), now=today)
+    filters = Filters(**{key: clean[key] for key in (*gf.ATTRIBUTE_KEYS, "terms_group")})
+    return dt.date.fromisoformat(clean["as_of"]), clean["basis"], filters, messages
+
+
+def _filters_text(basis: str, filters: Filters) -> str:
+    described = filters.describe()
+    return f"{basis}-date aging" + ("" if described == "no filters" else f" · {described}")
+
+
+@dataclass
+class Built:
+    """A message ready to send and what it showed (for the history and the audit)."""
+
+    message: EmailMessage
+    stamp: Stamp
+    rows: int
+    summary: str
+    payload: dict = field(default_factory=dict)
+
+
+def _envelope(subject: str, sender: str, to: str, text: str, body_html: str, unsubscribe: str) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = " ".join(subject.split())
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="ar-dashboard.local")
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message.set_content(text + f"\nUnsubscribe: {unsubscribe}\n")
+    message.add_alternative(body_html, subtype="html")
+    return message
+
+
+def _footer(unsubscribe: str, schedule: str) -> str:
+    e = html.escape
+    return (f'<p style="font-size:11px;color:#6c757d;margin-top:18px">You receive this {e(schedule)}. '
+            f'<a href="{e(unsubscribe)}">Unsubscribe</a>.</p>')
+
+
+def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: str, unsubscribe: str) -> Built:
+    """The page summary as the recipient: tiles, inline aging chart, top debtors, the page's PDF."""
+    from dashboard.components import format as fmt
+    from dashboard.export.email import render_html, render_text
+    from dashboard.export.pdf import account_pdf, receivables_pdf, receivables_summary
+    from dashboard.export.png import RenderError, figure_png
+    from dashboard.figures import aging as aging_fig
+    from dashboard.subscriptions.schedule import describe
+
+    path = urlsplit(sub.page).path or "/"
+    title = page_title(path)
+    as_of, basis, filters, messages = page_filters(snap, sub.page, who.scope, today)
+    summary = receivables_summary(snap, as_of, basis, PERIOD_DAYS, filters, who.scope)
+    cur, k = summary.currency, summary.kpis
+    stamp = Stamp(title=f"{title} · subscription", as_of=as_of, filters=_filters_text(basis, filters),
+                  scope=who.scope.label, user=who.username)
+    tiles = summary.tiles[:8]
+    try:
+        chart = figure_png(aging_fig.customer_aging_bar(k["aging_due"], cur, height=300), 640, 340,
+                           f"Aging of total AR (days past due)\n{stamp.text()}", scale=1.5)
+    except RenderError as error:
+        log.warning("subscription chart not rendered: %s", error)
+        chart = None
+    pdf, pdf_name = None, f"{path.strip('/').replace('/', '-') or 'receivables'}-{as_of.isoformat()}.pdf"
+    if path.startswith("/customers/"):
+        made = account_pdf(snap, path.split("/")[2], as_of, who.scope, lambda _data: stamp)
+        pdf = made[0] if made else None
+    if pdf is None:
+        pdf = receivables_pdf(summary, stamp, heading=f"{title} · summary")
+    cid = make_msgid(idstring="aging", domain="ar-dashboard.local")
+    debtors = summary.top_debtors[:10]
+    schedule = describe(sub.every, sub.at_time, sub.tz, sub.weekday, sub.monthday)
+    body = render_html(tiles, debtors, cur, stamp, cid if chart else None)
+    body = body.replace("Weekly AR summary</h1>", f"{html.escape(title)} · summary</h1>", 1)
+    if messages:
+        notes = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+        body = body.replace("<table", f'<ul style="font-size:12px;color:#856404">{notes}</ul><table', 1)
+    body = body.replace("</body>", _footer(unsubscribe, schedule) + "</body>", 1)
+    text = render_text(tiles, debtors, cur, stamp).replace("Weekly AR summary", f"{title} summary", 1)
+    subject = (f"{title} as of {as_of.isoformat()}: total AR {fmt.money(k['total_ar'], cur)}, overdue "
+               f"{fmt.money(k['overdue_ar'], cur)} ({who.scope.label})")
+    message = _envelope(subject, sender, who.address or "", text, body, unsubscribe)
+    if chart is not None:
+        message.get_payload()[1].add_related(chart, maintype="image", subtype="png", cid=cid, filename="aging.png",
+                                             disposition="inline")
+    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=pdf_name)
+    return Built(message, stamp, len(debtors), f"total AR {k['total_ar']}")
+
+
+def alert_email(sub: Any, who: Recipient, found: Any, as_of: dt.date, sender: str, unsubscribe: str) -> Built:
+    """One email for the new firings of an alert: what fired and the rows behind it."""
+    from dashboard.subscriptions.store import CONDITIONS
+
+    e = html.escape
+    label = CONDITIONS[sub.condition][0].replace("N", str(sub.threshold or ""), 1)
+    stamp = Stamp(title=f"Alert · {label}", as_of=as_of, filters="live data", scope=who.scope.label, user=who.username)
+    head = "".join(f'<th style="text-align:left;padding:3px 8px">{e(c)}</th>' for c in found.columns)
+    rows = "".join("<tr>" + "".join(f'<td style="padding:3px 8px">{e(str(v))}</td>' for v in r) + "</tr>"
+                   for r in found.rows)
+    body = (f'<!DOCTYPE html><html><body style="font-family:Arial,Helvetica,sans-serif;color:#212529">'
+            f'<h1 style="font-size:19px">Alert: {e(label)}</h1><p>{e(found.headline)}</p>'
+            f'<div style="font-size:12px;color:#6c757d">{e(stamp.text(" · "))}</div>'
+            f'<table style="border-collapse:collapse;font-size:13px;margin-top:10px"><tr>{head}</tr>{rows}</table>'
+            f'{_footer(unsubscribe, "when this alert fires")}</body></html>')
+    text = "\n".join([f"Alert: {label}", found.headline, "", " | ".join(found.columns),
+                      *(" | ".join(str(v) for v in r) for r in found.rows), "", stamp.text()]) + "\n"
+    message = _envelope(f"Alert: {label} · {found.headline}", sender, who.address or "", text, body, unsubscribe)
+    return Built(message, stamp, len(found.rows), found.headline)

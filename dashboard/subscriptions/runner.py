@@ -1,0 +1,330 @@
+"""The scheduler: runs every subscription and alert due at a moment, exactly once per slot and user.
+
+Exactly once across threads, processes and machines: before sending, a worker inserts the send row
+(subscription, slot, username) under a unique constraint; the one insert that succeeds owns the
+send, every other worker gets an IntegrityError and skips it (the database decides, on SQLite and
+PostgreSQL alike). Retries claim a row with a compare-and-set UPDATE (status 'retry' -> 'sending').
+Alert firings have their own unique key (subscription, username, firing key), so a firing is
+mailed once however many workers evaluate the condition.
+
+A failing send never stops the run: SMTP failures are retried (settings.smtp_attempts in the call,
+then again after settings.send_retry_minutes, up to settings.send_max_tries runs), a refused
+address fails at once; every outcome is in the send history and the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import threading
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from dashboard.data.db import session_scope
+from dashboard.data.models import AlertFiring, Subscription, SubscriptionSend, User
+
+log = logging.getLogger(__name__)
+
+
+def _naive(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def claim(sub_id: int, slot: str, username: str, now: dt.datetime, detail: str | None = None) -> int | None:
+    """Insert the send row; its id when this worker owns the send, None when another one does."""
+    try:
+        with session_scope() as session:
+            row = SubscriptionSend(subscription_id=sub_id, slot=slot, username=username, status="sending", attempts=0,
+                                   created_at=_naive(now), detail=detail)
+            session.add(row)
+            session.flush()
+            return row.id
+    except IntegrityError:
+        return None
+
+
+def claim_retry(send_id: int, now: dt.datetime) -> bool:
+    """Take a send due for retry (one worker wins the compare-and-set)."""
+    with session_scope() as session:
+        result = session.execute(update(SubscriptionSend)
+                                 .where(SubscriptionSend.id == send_id, SubscriptionSend.status == "retry",
+                                        SubscriptionSend.next_try_at <= _naive(now))
+                                 .values(status="sending"))
+        return result.rowcount == 1
+
+
+def finish(send_id: int, status: str, now: dt.datetime, **values: Any) -> None:
+    """Record the outcome of a send."""
+    with session_scope() as session:
+        row = session.get(SubscriptionSend, send_id)
+        row.status, row.finished_at = status, _naive(now)
+        for key, value in values.items():
+            setattr(row, key, value)
+
+
+def targets(session: Any, sub: Subscription) -> list[tuple[str, User | None]]:
+    """(username, user row) of every recipient: the one user, or every user of the role."""
+    from dashboard.subscriptions.store import opted_out
+
+    if sub.username:
+        return [(sub.username, session.execute(select(User).where(User.username == sub.username)).scalar())]
+    users = session.execute(select(User).where(User.role == sub.role).order_by(User.username)).scalars().all()
+    return [(u.username, u) for u in users if not opted_out(session, sub.id, u.username)]
+
+
+def _audit_send(username: str, built: Any, sub: Any, slot: str, status: str, **extra: Any) -> None:
+    from dashboard.auth.audit import write_audit
+    from dashboard.export.tables import audit_detail
+
+    stamp = built.stamp
+    write_audit("export", username, audit_detail("email", "subscription" if sub.kind == "report" else "alert", stamp,
+                                                 built.rows, subscription_id=sub.id, slot=slot, status=status,
+                                                 page=sub.page, via="scheduler", **extra))
+
+
+def _send_built(send_id: int, sub: Any, who: Any, built: Any, slot: str, attempts_before: int, now: dt.datetime,
+                settings: Any, counts: Counter) -> None:
+    """Deliver a built message and record sent / retry / failed."""
+    from dashboard.subscriptions.mailer import MailError, deliver
+
+    try:
+        used = deliver(built.message, [who.address], settings)
+    except MailError as error:
+        tries = attempts_before + 1
+        final = error.permanent or tries >= settings.send_max_tries
+        status = "failed" if final else "retry"
+        retry_at = None if final else _naive(now + dt.timedelta(minutes=settings.send_retry_minutes))
+        finish(send_id, status, now, attempts=tries, address=who.address, scope=who.scope.label,
+               as_of=built.stamp.as_of, next_try_at=retry_at,
+               detail=_detail(sub, built, f"{error}" + ("" if final else f"; next try at {retry_at:%Y-%m-%d %H:%M} UTC")))
+        _audit_send(who.username, built, sub, slot, status, to=[who.address], error=str(error))
+        counts[status] += 1
+        return
+    finish(send_id, "sent", now, attempts=attempts_before + 1, address=who.address, scope=who.scope.label,
+           as_of=built.stamp.as_of, next_try_at=None, detail=_detail(sub, built, f"sent ({used} SMTP attempt(s))"))
+    _audit_send(who.username, built, sub, slot, "sent", to=[who.address])
+    counts["sent"] += 1
+
+
+def _detail(sub: Any, built: Any, note: str) -> str:
+    """What the history shows; alert sends keep their rows so a retry sends the same firing."""
+    if sub.kind != "alert":
+        return f"{built.summary}; {note}"
+    return json.dumps({"note": note, **built.payload})
+
+
+# ---- reports -------------------------------------------------------------------------------------
+
+
+def _report_for(sub: Any, username: str, send_id: int, slot: str, attempts: int, now: dt.datetime, settings: Any,
+                counts: Counter) -> None:
+    """Compute the page summary as the user (now) and send it, or record why not."""
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.subscriptions.content import eligibility, report_email
+    from dashboard.subscriptions.schedule import zone
+    from dashboard.subscriptions.tokens import unsubscribe_url
+
+    with session_scope() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar()
+        who, reason = eligibility(session, user, sub.page, sub.address)
+    if who is None:
+        finish(send_id, "skipped", now, attempts=attempts, detail=reason)
+        counts["skipped"] += 1
+        return
+    today = now.astimezone(zone(sub.tz)).date()
+    built = report_email(get_snapshot(), sub, who, today, settings.smtp_from, unsubscribe_url(sub.id, username, settings))
+    _send_built(send_id, sub, who, built, slot, attempts, now, settings, counts)
+
+
+def _run_report(sub: Subscription, now: dt.datetime, settings: Any, counts: Counter) -> None:
+    from dashboard.subscriptions.schedule import latest_slot, slot_key
+
+    slot = latest_slot(sub.every, sub.at_time, sub.tz, now, sub.weekday, sub.monthday)
+    if slot < _aware(sub.created_at):
+        return  # the first slot after the subscription was made is the first one sent
+    key = slot_key(slot)
+    with session_scope() as session:
+        names = [name for name, _user in targets(session, sub)]
+    for name in names:
+        send_id = claim(sub.id, key, name, now)
+        if send_id is not None:
+            _report_for(sub, name, send_id, key, 0, now, settings, counts)
+
+
+# ---- alerts --------------------------------------------------------------------------------------
+
+
+def record_firings(sub_id: int, username: str, hits: list[Any], as_of: dt.date, now: dt.datetime) -> list[Any]:
+    """Close firings no longer true, insert new ones; the hits this worker fired first."""
+    fired = []
+    with session_scope() as session:
+        open_rows = session.execute(select(AlertFiring).where(AlertFiring.subscription_id == sub_id,
+                                                              AlertFiring.username == username,
+                                                              AlertFiring.cleared_at.is_(None))).scalars().all()
+        current = {hit.item for hit in hits}
+        for row in open_rows:
+            if row.item not in current:
+                row.cleared_at = _naive(now)
+        still_open = {row.item for row in open_rows if row.item in current}
+        for hit in hits:
+            if hit.item in still_open:
+                continue
+            try:
+                with session.begin_nested():
+                    session.add(AlertFiring(subscription_id=sub_id, username=username, firing_key=hit.key[:200],
+                                            item=hit.item[:200], fired_on=as_of, created_at=_naive(now)))
+                fired.append(hit)
+            except IntegrityError:
+                continue
+    return fired
+
+
+def _alert_as_of(sub: Any, now: dt.datetime) -> dt.date:
+    """The page's as_of when it pins one, else today in the subscription's time zone."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from dashboard.subscriptions.schedule import zone
+
+    today = now.astimezone(zone(sub.tz)).date()
+    pinned = dict(parse_qsl(urlsplit(sub.page).query)).get("as_of")
+    try:
+        return min(dt.date.fromisoformat(pinned), today) if pinned else today
+    except ValueError:
+        return today
+
+
+def _alert_for(sub: Any, username: str, snap: Any, as_of: dt.date, now: dt.datetime, settings: Any,
+               counts: Counter) -> None:
+    from dashboard.subscriptions.alerts import Found, evaluate
+    from dashboard.subscriptions.content import alert_email, eligibility
+    from dashboard.subscriptions.tokens import unsubscribe_url
+
+    with session_scope() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar()
+        who, _reason = eligibility(session, user, sub.page, sub.address)
+    if who is None:
+        return  # a disabled user or one without access gets nothing, and no firing is recorded for them
+    evaluation = evaluate(snap, sub.condition, sub.threshold, as_of, who.scope)
+    fired = record_firings(sub.id, username, evaluation.hits, as_of, now)
+    if not fired:
+        return
+    found = Found(evaluation.headline, evaluation.columns, [row for hit in fired for row in hit.rows])
+    keys = ",".join(sorted(hit.key for hit in fired))
+    slot = f"alert {as_of.isoformat()} {hashlib.sha1(keys.encode()).hexdigest()[:16]}"
+    built = alert_email(sub, who, found, as_of, settings.smtp_from, unsubscribe_url(sub.id, username, settings))
+    built.payload = {"headline": found.headline, "columns": found.columns, "rows": found.rows, "as_of": as_of.isoformat()}
+    send_id = claim(sub.id, slot, username, now)
+    if send_id is not None:
+        _send_built(send_id, sub, who, built, slot, 0, now, settings, counts)
+        counts["fired"] += len(fired)
+
+
+def _run_alert(sub: Subscription, now: dt.datetime, settings: Any, counts: Counter) -> None:
+    from dashboard.data.schema import data_version
+    from dashboard.metrics.snapshot import get_snapshot
+
+    version = data_version()
+    as_of = _alert_as_of(sub, now)
+    if sub.evaluated_version == version and sub.evaluated_on == as_of:
+        return  # evaluated on this data version today already
+    snap = get_snapshot()
+    with session_scope() as session:
+        names = [name for name, _user in targets(session, sub)]
+    for name in names:
+        _alert_for(sub, name, snap, as_of, now, settings, counts)
+    with session_scope() as session:
+        session.execute(update(Subscription).where(Subscription.id == sub.id)
+                        .values(evaluated_version=version, evaluated_on=as_of))
+
+
+# ---- retries and the run -------------------------------------------------------------------------
+
+
+def _retry(send: SubscriptionSend, now: dt.datetime, settings: Any, counts: Counter) -> None:
+    from dashboard.subscriptions.alerts import Found
+    from dashboard.subscriptions.content import Built, alert_email, eligibility
+    from dashboard.subscriptions.tokens import unsubscribe_url
+
+    if not claim_retry(send.id, now):
+        return
+    with session_scope() as session:
+        sub = session.get(Subscription, send.subscription_id)
+        user = session.execute(select(User).where(User.username == send.username)).scalar()
+        who, reason = eligibility(session, user, sub.page, sub.address) if sub else (None, "subscription removed")
+    if sub is None or not sub.active or who is None:
+        finish(send.id, "skipped", now, detail=reason or "subscription switched off")
+        counts["skipped"] += 1
+        return
+    if sub.kind == "report":
+        _report_for(sub, send.username, send.id, send.slot, send.attempts, now, settings, counts)
+        return
+    payload = json.loads(send.detail or "{}")
+    found = Found(payload.get("headline", ""), payload.get("columns", []), payload.get("rows", []))
+    as_of = dt.date.fromisoformat(payload.get("as_of") or now.date().isoformat())
+    built: Built = alert_email(sub, who, found, as_of, settings.smtp_from, unsubscribe_url(sub.id, send.username, settings))
+    built.payload = payload
+    _send_built(send.id, sub, who, built, send.slot, send.attempts, now, settings, counts)
+
+
+def run_due(now: dt.datetime | None = None, settings: Any = None) -> Counter:
+    """Run everything due at `now` (default: the current time); counts of sent, skipped, retry, failed, fired."""
+    from dashboard.config import get_settings
+
+    settings = settings or get_settings()
+    now = _aware(now or dt.datetime.now(dt.UTC))
+    counts: Counter = Counter()
+    with session_scope() as session:
+        subs = session.execute(select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.id)).scalars().all()
+        retries = session.execute(select(SubscriptionSend).where(SubscriptionSend.status == "retry",
+                                                                 SubscriptionSend.next_try_at <= _naive(now))).scalars().all()
+    for sub in subs:
+        try:
+            (_run_report if sub.kind == "report" else _run_alert)(sub, now, settings, counts)
+        except Exception:  # noqa: BLE001 - one broken subscription never stops the others
+            log.exception("subscription %s failed", sub.id)
+            counts["errors"] += 1
+    for send in retries:
+        try:
+            _retry(send, now, settings, counts)
+        except Exception:  # noqa: BLE001
+            log.exception("retry of send %s failed", send.id)
+            counts["errors"] += 1
+    return counts
+
+
+def run_forever(stop: threading.Event | None = None, settings: Any = None) -> None:
+    """Run due subscriptions every settings.scheduler_seconds until stop is set."""
+    from dashboard.config import get_settings
+
+    settings = settings or get_settings()
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            counts = run_due(settings=settings)
+            if counts:
+                log.info("scheduler: %s", dict(counts))
+        except Exception:  # noqa: BLE001 - the database may be restarting; try again next tick
+            log.exception("scheduler tick failed")
+        stop.wait(settings.scheduler_seconds)
+
+
+def start_in_process(settings: Any = None) -> threading.Thread | None:
+    """The in-process scheduler thread of the SQLite default (AR_SCHEDULER=auto|on|off)."""
+    from dashboard.config import get_settings
+
+    settings = settings or get_settings()
+    mode = (settings.scheduler or "auto").lower()
+    if mode == "off" or (mode == "auto" and not settings.database_url.startswith("sqlite")):
+        return None
+    thread = threading.Thread(target=run_forever, kwargs={"settings": settings}, name="ar-scheduler", daemon=True)
+    thread.start()
+    return thread
