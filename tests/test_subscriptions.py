@@ -331,7 +331,12 @@ def test_unsubscribe_link_switches_the_subscription_off(ledger, smtp):
 
 
 def test_only_admins_subscribe_others(ledger):
-    from dashboard.subscriptions.store import Actor, SubscriptionError, add_subscription, list_subscriptions
+    from dashboard.subscriptions.store import (
+        Actor,
+        SubscriptionError,
+        add_subscription,
+        list_subscriptions,
+    )
 
     rep = Actor("rep1", "sales_rep")
     mine = add_subscription(rep, page="/aging?segment=Retail", every="daily", at_time="07:30", tz="Europe/Paris")

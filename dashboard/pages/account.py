@@ -12,6 +12,8 @@ from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import customer_pdf_path, export_link, export_menu
+from dashboard.components.statements import register as register_statements
+from dashboard.components.statements import statement_controls, statement_path
 from dashboard.figures import aging as aging_fig
 from dashboard.figures import trends as trends_fig
 from dashboard.figures.base import GRAPH_CONFIG
@@ -84,8 +86,10 @@ def layout(customer_id: str | None = None, **_query) -> html.Div:
             html.Div(id="acct-notes", className="ar-notes"),
         ],
     )
-    pdf = html.Div(export_link(customer_pdf_path(cid), "PDF summary for a sales call"),
-                   className="d-flex justify-content-end mb-2") if cid else None
+    pdf = html.Div([statement_controls("acct", "Email statement…"),
+                    export_link(statement_path(cid), "Statement PDF"),
+                    export_link(customer_pdf_path(cid), "PDF summary for a sales call")],
+                   className="d-flex justify-content-end align-items-start gap-2 mb-2") if cid else None
     body = html.Div(
         [pdf, boxes, html.Div(id="acct-behaviour", className="mb-2"), items, charts, lists, notes],
         id="acct-body",
@@ -119,6 +123,10 @@ def account(customer_id: str | None, filters_data: dict | None) -> tuple[dict | 
         pos = snap.cust_index.get(customer_id)
         currency = (str(snap.currency[pos]) or currency).upper() if pos is not None else currency
     return data, currency
+
+
+register_statements("acct", lambda _filters, customer_id: [customer_id] if isinstance(customer_id, str) else [],
+                    State("acct-id", "data"))
 
 
 def _require(customer_id, filters_data):

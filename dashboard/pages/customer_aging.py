@@ -12,6 +12,8 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
+from dashboard.components.statements import register as register_statements
+from dashboard.components.statements import statement_controls
 from dashboard.figures.aging import TRANSACTION_LABELS
 from dashboard.figures.analytics import STATUS_COLORS, fitted_columns, label_cell_style, text_width
 from dashboard.metrics import tables
@@ -92,6 +94,11 @@ def layout(**_query) -> html.Div:
             _controls(),
             html.Div(id="ag-basis-note", className="small text-muted mb-1"),
             *cards,
+            _card("Customer statements", statement_controls("ag", "Email statements to the filtered customers…"),
+                  "ag-stmt-info", "A statement PDF per customer with a balance on the current filters (within "
+                  "your scope), as of the as-of date: open items, aging, unapplied credits, balance due. The first "
+                  "click is a dry run listing who would receive what; 'Send now' emails each billing address and "
+                  "logs an activity on the customer. One customer's statement: Account 360."),
             dcc.Store(id="ag-init", data=0),
             dcc.Store(id="ag-edges"),
         ],
@@ -100,6 +107,21 @@ def layout(**_query) -> html.Div:
 
 
 # ---- the rows (server side, in the user's scope) -------------------------------------------------
+
+
+def statement_customers(filters_data, _unused=None) -> list[str]:
+    """The customers with a positive balance on the page's filters, within the user's scope."""
+    from dashboard.metrics.kpis import customer_balances
+    from dashboard.metrics.ledger import open_items, select
+    from dashboard.metrics.snapshot import get_snapshot, to_day
+
+    as_of, _basis, filters = gf.parse(filters_data)
+    snap = get_snapshot()
+    balances = customer_balances(open_items(select(snap, filters, identity.scope()), to_day(as_of)), snap)
+    return [str(snap.cust_ids[c]) for c in (balances > 0).nonzero()[0]]
+
+
+register_statements("ag", statement_customers, State("ag-edges", "data"))
 
 
 def edges_from(raw) -> tuple[int, ...]:

@@ -16,6 +16,8 @@ from flask import Blueprint, Flask, Response, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
 SALT = "ar-unsubscribe"
+# the page's filters ride along on export links; a statement uses as_of only (it is one customer)
+STATEMENT_PARAMS = frozenset({"as_of", "basis", "period_days", "segment", "region", "tier", "sales_rep", "terms_group"})
 bp = Blueprint("subscriptions", __name__)
 
 
@@ -85,7 +87,7 @@ def statement(customer_id: str) -> Response:
 
     if not can(current_user, "export"):
         return json_error(403, "your role may not export")
-    unknown = sorted(set(request.args) - {"as_of"})
+    unknown = sorted(set(request.args) - STATEMENT_PARAMS)
     if unknown:
         return json_error(400, f"unknown parameter {unknown[0]!r}", parameter=unknown[0])
     raw = request.args.get("as_of") or dt.date.today().isoformat()
