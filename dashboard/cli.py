@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -123,6 +124,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from dashboard.jobs import work
 
     init_db(args.database_url)
+    if not args.burst:
+        from dashboard.config import get_settings
+        from dashboard.subscriptions.runner import start_in_process
+
+        if get_settings().scheduler.lower() != "off":  # the production worker also runs the scheduler
+            start_in_process(replace(get_settings(), scheduler="on"))
     ran = work(burst=args.burst, max_jobs=args.max_jobs)
     print(f"worker: {ran} job(s) run", file=sys.stderr)
     return 0

@@ -378,3 +378,49 @@ def test_cli_add_list_remove_and_scheduler_once(ledger, smtp, capsys):
     assert "nothing due" in capsys.readouterr().err
     assert main(["subscriptions", "remove", str(sub["id"])]) == 0
     assert main(["subscriptions", "list"]) == 0 and capsys.readouterr().out == ""
+
+
+def test_one_send_per_slot_with_two_scheduler_processes(ledger, smtp):
+    import os
+    import subprocess
+    import sys
+
+    for user in ("rep1", "mgr_east", "clerk_north"):
+        subscribe(username=user, every="daily")
+    env = {**os.environ, "AR_TEST_BACKENDS": "", "PYTHONPATH": os.getcwd()}
+    command = [sys.executable, "-m", "dashboard", "scheduler", "--once", "--now", NOW.isoformat()]
+    procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert len(smtp.envelopes) == 3
+    assert sorted(e.rcpt_tos[0] for e in smtp.envelopes) == ["clerk_north@example.com", "mgr_east@example.com",
+                                                              "rep1@example.com"]
+    assert sorted(u for u, s, _d in sends()) == ["clerk_north", "mgr_east", "rep1"]
+
+
+def test_customers_csv_email_column_is_imported(db_url, tmp_path):
+    from dashboard.data.importer import run_import
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "customers.csv").write_text("customer_id,name,email\n007,Bond Ltd,ap@bond.example.com\n008,Q Ltd,\n")
+    result = run_import(folder, url=db_url, progress=False)
+    assert result.warnings == []
+    with session_scope() as s:
+        assert s.get(Customer, "007").email == "ap@bond.example.com" and s.get(Customer, "008").email is None
+
+
+def test_over90_share_alert_lists_the_invoices_behind_it(ledger, smtp):
+    # as of 2024-05-15 rep1's I1 (due 2024-02-09, 600.00 open) is 96 days past due; I2 and I3 are not 90+:
+    # share 600.00 / 884.61 = 67.83 %
+    page = "/?as_of=2024-05-15"
+    subscribe(username="rep1", kind="alert", condition="over90_share_above", threshold="60", page=page)
+    subscribe(username="mgr_east", kind="alert", condition="over90_share_above", threshold="70", page=page)
+    run(dt.datetime(2024, 5, 15, 9, 0, tzinfo=dt.UTC))
+    [message] = smtp.to("rep1@example.com")
+    assert "90+ share (%) 67.83 against a threshold of 60" in message["Subject"]
+    html = html_of(message)
+    assert "Invoice I1 · Acme · due 2024-02-09" in html and "$600.00" in html and "I2" not in html
+    # East adds I4 (500.00, due 2024-02-19, 86 days): 600.00 / 1384.61 = 43.33 %, below 70
+    assert smtp.to("mgr_east@example.com") == []

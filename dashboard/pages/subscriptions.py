@@ -230,10 +230,16 @@ def toggle_alert(kind):
 
 @callback(Output("sub-query", "value"), Input("filters", "data"), State("sub-edit-id", "data"))
 def prefill_query(filters_data, editing):
-    """The filters the user came with (the nav link carries them) fill the query string."""
+    """The filters the user came with (the nav link carries them) fill the query string.
+
+    The as-of date is left out, so the summary is as of each send day; typing as_of=... pins it.
+    """
+    from urllib.parse import parse_qsl, urlencode
+
     if editing:
         raise PreventUpdate
-    return (filters_data or {}).get("query") or ""
+    pairs = [(k, v) for k, v in parse_qsl(((filters_data or {}).get("query") or "").lstrip("?")) if k != "as_of"]
+    return "?" + urlencode(pairs) if pairs else ""
 
 
 def _fields(kind, path, query, every, at, tz, weekday, monthday, condition, threshold) -> dict:
