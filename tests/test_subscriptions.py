@@ -156,6 +156,12 @@ def test_page_filters_apply_inside_the_scope(ledger, smtp):
     run()
     [message] = smtp.to("rep1@example.com")
     assert "Customer aging as of 2024-03-01: total AR $50.05" in message["Subject"]  # C2 Beta only
+    [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert pdf.get_filename() == "aging-2024-03-01.pdf"
+    text = pdf_text(pdf.get_content())
+    # I3 50.05 is due 2024-03-02: not yet due at 2024-03-01
+    assert "Customer aging · summary" in text and "Customer aging (days past due)" in text
+    assert "Beta #C2 Current $50.05 $50.05" in text and "Acme" not in text
 
 
 def test_disabled_user_or_lost_access_gets_nothing(ledger, smtp):

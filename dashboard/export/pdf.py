@@ -307,13 +307,16 @@ def _output(pdf: Any) -> bytes:
 
 
 def receivables_pdf(summary: ReceivablesSummary, stamp: Stamp, heading: str = "Receivables Health") -> bytes:
-    """The Receivables Health summary: KPI tiles, aging donuts, top debtors, trends, debtor table.
+    """The Receivables Health summary: KPI tiles, aging donuts, top debtors, trends, debtor table."""
+    pdf = _new_pdf(stamp, stamp.title)
+    _receivables_body(pdf, summary, stamp, heading)
+    return _output(pdf)
 
-    `heading` names the page a subscription summarises (its tiles and charts under its filters).
-    """
+
+def _receivables_body(pdf: Any, summary: ReceivablesSummary, stamp: Stamp, heading: str) -> None:
+    """Heading, tiles, charts and top debtors of a receivables summary into pdf."""
     from dashboard.components import format as fmt
 
-    pdf = _new_pdf(stamp, stamp.title)
     _heading(pdf, heading, stamp, f"Period for DSO, CEI and collections: {summary.period_days} days "
              f"ending {summary.as_of.isoformat()}. Amounts in {summary.currency}.")
     _tiles(pdf, summary.tiles, per_row=5)
@@ -336,6 +339,30 @@ def receivables_pdf(summary: ReceivablesSummary, stamp: Stamp, heading: str = "R
     else:
         _font(pdf, 8.5, color=MUTED)
         pdf.cell(CONTENT, 6, "No customer owes anything on these filters.", new_x="LMARGIN", new_y="NEXT")
+
+
+@dataclass
+class PageTable:
+    """A page's main table for its PDF summary: title, (header, width mm, align) columns, rows, totals."""
+
+    title: str
+    columns: list[tuple[str, float, str]]
+    rows: list[list[str]]
+    total: list[str] | None = None
+    note: str | None = None
+
+
+def page_pdf(summary: ReceivablesSummary, stamp: Stamp, heading: str, table: PageTable | None = None) -> bytes:
+    """A subscribed page's summary: the receivables tiles and charts under its filters, then its table."""
+    pdf = _new_pdf(stamp, stamp.title)
+    _receivables_body(pdf, summary, stamp, heading)
+    if table is not None:
+        _section(pdf, table.title, need=30)
+        if table.rows:
+            _table(pdf, table.columns, table.rows, table.total, table.note)
+        else:
+            _font(pdf, 8.5, color=MUTED)
+            pdf.cell(CONTENT, 6, "No rows on these filters.", new_x="LMARGIN", new_y="NEXT")
     return _output(pdf)
 
 

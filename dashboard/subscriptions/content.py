@@ -126,9 +126,10 @@ def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: st
     """The page summary as the recipient: tiles, inline aging chart, top debtors, the page's PDF."""
     from dashboard.components import format as fmt
     from dashboard.export.email import render_html, render_text
-    from dashboard.export.pdf import account_pdf, receivables_pdf, receivables_summary
+    from dashboard.export.pdf import account_pdf, page_pdf, receivables_summary
     from dashboard.export.png import RenderError, figure_png
     from dashboard.figures import aging as aging_fig
+    from dashboard.subscriptions.page_tables import page_table
     from dashboard.subscriptions.schedule import describe
 
     path = urlsplit(sub.page).path or "/"
@@ -150,7 +151,8 @@ def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: st
         made = account_pdf(snap, path.split("/")[2], as_of, who.scope, lambda _data: stamp)
         pdf = made[0] if made else None
     if pdf is None:
-        pdf = receivables_pdf(summary, stamp, heading=f"{title} · summary")
+        table = page_table(snap, path, as_of, filters, who.scope, cur)
+        pdf = page_pdf(summary, stamp, f"{title} · summary", table)
     cid = make_msgid(idstring="aging", domain="ar-dashboard.local")
     debtors = summary.top_debtors[:10]
     schedule = describe(sub.every, sub.at_time, sub.tz, sub.weekday, sub.monthday)
