@@ -430,3 +430,16 @@ def test_over90_share_alert_lists_the_invoices_behind_it(ledger, smtp):
     assert "Invoice I1 · Acme · due 2024-02-09" in html and "$600.00" in html and "I2" not in html
     # East adds I4 (500.00, due 2024-02-19, 86 days): 600.00 / 1384.61 = 43.33 %, below 70
     assert smtp.to("mgr_east@example.com") == []
+
+
+def test_account_360_subscription_attaches_that_customers_pdf_only_in_scope(ledger, smtp):
+    subscribe(username="rep1", page=f"/customers/C1?as_of={AS_OF}")
+    subscribe(username="rep1", page=f"/customers/C4?as_of={AS_OF}", every="daily")  # rep3's customer
+    run()
+    first, second = smtp.to("rep1@example.com")
+    [pdf] = [p for p in first.iter_attachments() if p.get_content_type() == "application/pdf"]
+    text = pdf_text(pdf.get_content())
+    assert "Acme #C1" in text and "Account 360" in text and "$834.56" in text
+    for message in (first, second):
+        body = html_of(message) + "".join(pdf_text(p.get_content()) for p in message.iter_attachments())
+        assert "Delta" not in body and "$777.77" not in body

@@ -245,6 +245,8 @@ def user_menu(_):
     if name is None:
         return None
     return [
+        dbc.Button("Subscribe", id="subscribe-here", href="/subscriptions", size="sm", color="light", outline=True,
+                   title="Get this page with its filters by email (dashboard/pages/subscriptions.py)"),
         html.Span([name, html.Span(f" · {identity.role() or ''}", className="text-white-50")],
                   className="navbar-text small ar-user"),
         dbc.Button("Log out", href="/logout", external_link=True, size="sm", color="light", outline=True),

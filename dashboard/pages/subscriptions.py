@@ -32,8 +32,26 @@ def _field(label: str, control, width: int = 3) -> dbc.Col:
     return dbc.Col([dbc.Label(label, className="small mb-0"), control], md=width, className="mb-2")
 
 
-def _form() -> dbc.Card:
+def _from(page: str | None) -> tuple[str, str, list]:
+    """(path, query, extra page options) of the ?page= the user came from (the shell's Subscribe button)."""
+    from urllib.parse import urlsplit
+
+    from dashboard.subscriptions.content import page_title
+    from dashboard.subscriptions.store import SubscriptionError, check_page
+
+    try:
+        parts = urlsplit(check_page(page or "/"))
+    except SubscriptionError:
+        return "/", "", []
+    path = parts.path or "/"
+    extra = [] if path in dict(PAGES) else [{"label": f"{page_title(path)} {path}", "value": path}]
+    return path, f"?{parts.query}" if parts.query else "", extra
+
+
+def _form(page: str | None = None) -> dbc.Card:
     from dashboard.subscriptions.store import CONDITIONS
+
+    path, query, extra = _from(page)
 
     rows = [
         dbc.Row([
@@ -42,8 +60,10 @@ def _form() -> dbc.Card:
             _field("Recipient", dbc.Select(id="sub-recipient", value="me", options=[{"label": "Me", "value": "me"}]), 4),
         ]),
         dbc.Row([
-            _field("Page", dbc.Select(id="sub-path", value="/", options=[{"label": t, "value": p} for p, t in PAGES]), 4),
-            _field("Filters (query string)", dbc.Input(id="sub-query", placeholder="?segment=SMB&region=North"), 8),
+            _field("Page", dbc.Select(id="sub-path", value=path,
+                                      options=[{"label": t, "value": p} for p, t in PAGES] + extra), 4),
+            _field("Filters (query string)", dbc.Input(id="sub-query", value=query,
+                                                       placeholder="?segment=SMB&region=North"), 8),
         ]),
         dbc.Row([
             _field("Every", dbc.Select(id="sub-every", value="weekly", options=[
@@ -70,8 +90,8 @@ def _form() -> dbc.Card:
                      dbc.CardBody(rows, className="p-2")], className="ar-card mb-3")
 
 
-def layout(**_query) -> html.Div:
-    """The skeleton (no data): address, form, list, history."""
+def layout(page: str | None = None, **_query) -> html.Div:
+    """The skeleton (no data): address, form (pre-filled with ?page=, the page the user came from), lists."""
     address = html.Div([
         dbc.Label("Deliver my subscriptions to", className="small mb-0 me-2"),
         dbc.Input(id="sub-address", type="email", size="sm", style={"maxWidth": "320px"}),
@@ -84,12 +104,13 @@ def layout(**_query) -> html.Div:
                "inline, the page's PDF attached. Alerts send one email per firing with the rows behind it.",
                className="text-muted small"),
         address,
-        _form(),
+        _form(page if isinstance(page, str) else None),
         dbc.Card([dbc.CardHeader("Subscriptions", className="py-2 ar-card-title"),
                   dbc.CardBody(html.Div(id="sub-list"), className="p-2")], className="ar-card mb-3"),
         dbc.Card([dbc.CardHeader("Send history", className="py-2 ar-card-title"),
                   dbc.CardBody(html.Div(id="sub-history"), className="p-2")], className="ar-card"),
         dcc.Store(id="sub-edit-id"),
+        dcc.Store(id="sub-from", data=bool(page)),
         dcc.Store(id="sub-refresh", data=0),
     ])
 
@@ -228,15 +249,16 @@ def toggle_alert(kind):
     return None if kind == "alert" else {"display": "none"}
 
 
-@callback(Output("sub-query", "value"), Input("filters", "data"), State("sub-edit-id", "data"))
-def prefill_query(filters_data, editing):
+@callback(Output("sub-query", "value"), Input("filters", "data"), State("sub-edit-id", "data"),
+          State("sub-from", "data"))
+def prefill_query(filters_data, editing, came_from):
     """The filters the user came with (the nav link carries them) fill the query string.
 
     The as-of date is left out, so the summary is as of each send day; typing as_of=... pins it.
     """
     from urllib.parse import parse_qsl, urlencode
 
-    if editing:
+    if editing or came_from:
         raise PreventUpdate
     pairs = [(k, v) for k, v in parse_qsl(((filters_data or {}).get("query") or "").lstrip("?")) if k != "as_of"]
     return "?" + urlencode(pairs) if pairs else ""
@@ -327,3 +349,15 @@ def edit(clicks):
     return (sub["kind"], parts.path or "/", f"?{parts.query}" if parts.query else "", sub["every"], sub["at_time"],
             sub["tz"], str(sub["weekday"]), sub["monthday"], sub["condition"] or "dso_above", sub["threshold"] or "",
             recipient, sub["id"], f"Edit subscription {sub['id']}")
+
+
+@callback(Output("subscribe-here", "href"), Input("url", "pathname"), Input("filters", "data"))
+def subscribe_here(pathname, filters_data):
+    """The shell's Subscribe button opens this page pre-filled with the current page and filters."""
+    from urllib.parse import parse_qsl, urlencode
+
+    path = pathname if isinstance(pathname, str) and pathname.startswith("/") else "/"
+    if path.startswith("/subscriptions") or path.startswith("/admin"):
+        return "/subscriptions"
+    pairs = [(k, v) for k, v in parse_qsl(((filters_data or {}).get("query") or "").lstrip("?")) if k != "as_of"]
+    return "/subscriptions?" + urlencode({"page": path + ("?" + urlencode(pairs) if pairs else "")})

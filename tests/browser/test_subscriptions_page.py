@@ -74,6 +74,25 @@ def test_create_edit_delete_subscription(live_app, browser):
     assert console_errors(browser) == []
 
 
+def test_subscribe_button_prefills_the_current_page(live_app, browser):
+    login(browser, live_app.url, "ui_rep")
+    browser.get(f"{live_app.url}/customers/{live_app.rep_customer}")
+    wait_text(browser, "#acct-name", lambda t: live_app.rep_customer in t)
+    click(browser, browser.find_element(By.ID, "subscribe-here"))
+    wait_text(browser, "#sub-form-title", lambda t: t == "New subscription")
+    wait_idle(browser)
+    path = Select(browser.find_element(By.ID, "sub-path")).first_selected_option
+    assert path.get_attribute("value") == f"/customers/{live_app.rep_customer}"
+    assert "Account 360" in path.text
+    click(browser, browser.find_element(By.ID, "sub-save"))
+    wait_text(browser, "#sub-list", lambda t: f"Summary of /customers/{live_app.rep_customer}" in t)
+    [(sub_id, page, _every, _at)] = _subs("ui_rep")
+    assert page == f"/customers/{live_app.rep_customer}"
+    click(browser, browser.find_element(By.XPATH, "//table[@id='sub-table']//button[text()='Delete']"))
+    wait_text(browser, "#sub-list", lambda t: "No subscriptions yet" in t)
+    assert console_errors(browser) == []
+
+
 @pytest.fixture
 def smtp():
     from aiosmtpd.controller import Controller
