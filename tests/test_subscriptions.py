@@ -19,7 +19,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from auth_helpers import AS_OF, seed_ledger, seed_users
 from sqlalchemy import select, update
-from test_email_summary import free_port, pdf_text
+from test_email_summary import HAS_BROWSER, free_port, pdf_text
 
 from dashboard.data.db import session_scope
 from dashboard.data.models import (
@@ -141,6 +141,11 @@ def test_each_recipient_gets_their_own_scope(ledger, smtp):
         for name in absent:
             assert name not in html, (user, name)
         assert "/unsubscribe/" in html and message["List-Unsubscribe"].startswith("<http")
+        if HAS_BROWSER:  # the aging chart and the top debtors chart inline (cid: images)
+            images = [p for p in message.walk() if p.get_content_type() == "image/png"]
+            assert [i.get_filename() for i in images] == ["aging.png", "top-debtors.png"]
+            for image in images:
+                assert f'src="cid:{image["Content-ID"].strip().strip("<>")}"' in html
         [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
         text = pdf_text(pdf.get_content())
         assert total in text and "Receivables Health · summary" in text

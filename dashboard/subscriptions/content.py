@@ -29,6 +29,7 @@ PAGE_TITLES = {
     "/commissions": "Commission analytics", "/customers": "Account 360",
 }
 PERIOD_DAYS = 90
+TOP_DEBTORS_HEADING = '<h2 style="font-size:15px;margin:16px 0 6px">Top debtors</h2>'
 
 
 @dataclass(frozen=True)
@@ -122,12 +123,22 @@ def _footer(unsubscribe: str, schedule: str) -> str:
             f'<a href="{e(unsubscribe)}">Unsubscribe</a>.</p>')
 
 
+def _png(figure: Any, title: str, stamp: Stamp) -> bytes | None:
+    """A chart as an inline PNG (None when no browser can render it: the email says so instead)."""
+    from dashboard.export.png import RenderError, figure_png
+
+    try:
+        return figure_png(figure, 640, 340, f"{title}\n{stamp.text()}", scale=1.5)
+    except RenderError as error:
+        log.warning("subscription chart not rendered: %s", error)
+        return None
+
+
 def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: str, unsubscribe: str) -> Built:
     """The page summary as the recipient: tiles, inline aging chart, top debtors, the page's PDF."""
     from dashboard.components import format as fmt
     from dashboard.export.email import render_html, render_text
     from dashboard.export.pdf import account_pdf, page_pdf, receivables_summary
-    from dashboard.export.png import RenderError, figure_png
     from dashboard.figures import aging as aging_fig
     from dashboard.subscriptions.page_tables import page_table
     from dashboard.subscriptions.schedule import describe
@@ -140,12 +151,10 @@ def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: st
     stamp = Stamp(title=f"{title} · subscription", as_of=as_of, filters=_filters_text(basis, filters),
                   scope=who.scope.label, user=who.username)
     tiles = summary.tiles[:8]
-    try:
-        chart = figure_png(aging_fig.customer_aging_bar(k["aging_due"], cur, height=300), 640, 340,
-                           f"Aging of total AR (days past due)\n{stamp.text()}", scale=1.5)
-    except RenderError as error:
-        log.warning("subscription chart not rendered: %s", error)
-        chart = None
+    chart = _png(aging_fig.customer_aging_bar(k["aging_due"], cur, height=300), "Aging of total AR (days past due)",
+                 stamp)
+    debtors_chart = next((c for c in summary.charts if c.name == "top_debtors"), None)
+    debtors_png = _png(debtors_chart.figure, "Top 10 debtors", stamp) if debtors_chart is not None else None
     pdf, pdf_name = None, f"{path.strip('/').replace('/', '-') or 'receivables'}-{as_of.isoformat()}.pdf"
     if path.startswith("/customers/"):
         made = account_pdf(snap, path.split("/")[2], as_of, who.scope, lambda _data: stamp)
@@ -154,6 +163,7 @@ def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: st
         table = page_table(snap, path, as_of, filters, who.scope, cur)
         pdf = page_pdf(summary, stamp, f"{title} · summary", table)
     cid = make_msgid(idstring="aging", domain="ar-dashboard.local")
+    debtors_cid = make_msgid(idstring="debtors", domain="ar-dashboard.local")
     debtors = summary.top_debtors[:10]
     schedule = describe(sub.every, sub.at_time, sub.tz, sub.weekday, sub.monthday)
     body = render_html(tiles, debtors, cur, stamp, cid if chart else None)
@@ -161,14 +171,19 @@ def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: st
     if messages:
         notes = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
         body = body.replace("<table", f'<ul style="font-size:12px;color:#856404">{notes}</ul><table', 1)
+    if debtors_png is not None:
+        img = (f'<img src="cid:{html.escape(debtors_cid.strip("<>"))}" alt="Top 10 debtors" width="640" '
+               'style="max-width:100%;height:auto;border:0">')
+        body = body.replace(TOP_DEBTORS_HEADING, TOP_DEBTORS_HEADING + img, 1)
     body = body.replace("</body>", _footer(unsubscribe, schedule) + "</body>", 1)
     text = render_text(tiles, debtors, cur, stamp).replace("Weekly AR summary", f"{title} summary", 1)
     subject = (f"{title} as of {as_of.isoformat()}: total AR {fmt.money(k['total_ar'], cur)}, overdue "
                f"{fmt.money(k['overdue_ar'], cur)} ({who.scope.label})")
     message = _envelope(subject, sender, who.address or "", text, body, unsubscribe)
-    if chart is not None:
-        message.get_payload()[1].add_related(chart, maintype="image", subtype="png", cid=cid, filename="aging.png",
-                                             disposition="inline")
+    for png, content_id, name in ((chart, cid, "aging.png"), (debtors_png, debtors_cid, "top-debtors.png")):
+        if png is not None:
+            message.get_payload()[1].add_related(png, maintype="image", subtype="png", cid=content_id, filename=name,
+                                                 disposition="inline")
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=pdf_name)
     return Built(message, stamp, len(debtors), f"total AR {k['total_ar']}")
 
