@@ -367,7 +367,7 @@ def download_csv(n_clicks, data):
         raise PreventUpdate
     from dashboard.export.tables import grid_download  # stamped (scope, time, totals) and audited
 
-    return grid_download(name, gf, "csv") or no_update
+    return grid_download(name, gf, "csv", data) or no_update
 
 
 @cb.callback(
@@ -386,7 +386,7 @@ def download_xlsx(n_clicks, data):
     gf = _source(name, data)
     if gf is None:
         raise PreventUpdate
-    return grid_download(name, gf, "xlsx") or no_update
+    return grid_download(name, gf, "xlsx", data) or no_update
 
 
 cb.clientside_callback(

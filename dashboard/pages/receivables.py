@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import drill, identity
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
-from dashboard.components.export_menu import export_link, export_menu
+from dashboard.components.export_menu import export_link, export_menu, page_pdf_button
 from dashboard.components.kpi_card import body_output, delta_badge, kpi_card, tile_body, tip_output
 from dashboard.figures import aging as aging_fig
 from dashboard.figures import debtors as debtors_fig
@@ -107,7 +107,7 @@ def layout(**_query) -> html.Div:
             html.Div(
                 [html.H1("Receivables Health", className="h4 mb-0"),
                  html.Span(id="rh-caption", className="text-muted small"),
-                 html.Div(export_link("/export/receivables.pdf", "PDF summary"), className="ms-auto")],
+                 html.Div([export_link("/export/receivables.pdf", "PDF summary"), page_pdf_button("receivables")], className="ms-auto d-flex gap-1")],
                 className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
             ),
             tiles,
