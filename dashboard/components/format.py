@@ -90,6 +90,11 @@ def compact_money_text(text: str) -> str | None:
     return None if short == text.strip() else short
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """"1 row", "2 rows", "1,234 rows" (`many` for irregular plurals)."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
 def number(value: int | float | None) -> str:
     """A count with thousands separators."""
     return DASH if value is None else f"{int(value):,}"

@@ -69,6 +69,7 @@ LABELS = {
     "terms_group": "Terms group",
     "credit_limit_cents": "Credit limit",
     "overdue_cents": "Overdue",
+    "over_limit_cents": "Over limit",
     "utilization_pct": "Utilization %",
     "days_to_pay": "Days to pay",
     "days_late": "Days late",
@@ -298,7 +299,7 @@ def caption(gf: GridFrame, cap: int = MAX_ROWS) -> str:
     if n > cap:
         return (f"Showing the first {cap:,} of {n:,} rows; the totals row is for all {n:,} rows. "
                 "Download CSV for every row.")
-    return f"{n:,} rows."
+    return fmt.plural(n, "row") + "."
 
 
 def grid_props(gf: GridFrame | None, cap: int = MAX_ROWS) -> tuple:
@@ -436,7 +437,7 @@ cb.clientside_callback(
         if (!filtered) { return ""; }
         const context = (options && options.context) || {};
         const money = context.totalField;
-        let text = visible.length.toLocaleString("en-US") + " of " + rows.length.toLocaleString("en-US") + " shown rows match";
+        let text = visible.length.toLocaleString("en-US") + " of " + rows.length.toLocaleString("en-US") + " shown " + (rows.length === 1 ? "row matches" : "rows match");
         if (money) {
             let total = BigInt(0);
             visible.forEach(r => { if (Number.isInteger(r[money])) { total += BigInt(r[money]); } });

@@ -108,7 +108,7 @@ def totals_text(totals: dict[str, int], taken: set[str]) -> str:
 
 def csv_stamp_line(stamp: Stamp, rows: int, totals: dict[str, int] | None = None, columns: set[str] | None = None) -> str:
     """The first line of every CSV export: `# title | as of | filters | scope | generated | N rows | totals`."""
-    pieces = [stamp.title, stamp.text(), f"{rows} rows"]
+    pieces = [stamp.title, stamp.text(), f"{rows} row" if rows == 1 else f"{rows} rows"]
     if totals:
         pieces.append(totals_text(totals, columns or set(totals)))
     return "# " + one_line(" | ".join(p for p in pieces if p))
@@ -295,7 +295,7 @@ def grid_stamp_line(stamp_text: str, scope: str, rows: int, totals: dict[str, in
         pieces.append(f"scope: {scope}")
     if "generated" not in stamp_text:
         pieces.append(f"generated {utc_now().strftime('%Y-%m-%d %H:%M:%S UTC')}")
-    pieces.append(f"{rows} rows")
+    pieces.append(f"{rows} row" if rows == 1 else f"{rows} rows")
     if totals:
         pieces.append(totals_text(totals, columns))
     return "# " + one_line(" | ".join(p for p in pieces if p))

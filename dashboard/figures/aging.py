@@ -86,3 +86,15 @@ def customer_aging_bar(aging: dict[str, str], currency: str | None = None, heigh
     top = max(dollars(v) for v in cents.values())
     return figure([bar], height, showlegend=False, margin={"l": 8, "r": 8, "t": 24, "b": 8},
                   yaxis={"range": [0, top * 1.2], "tickprefix": symbol(currency), "tickformat": "~s"})
+
+
+def reconciling_line(frame: pd.DataFrame, rec: dict, currency: str | None = None) -> str:
+    """The donuts tied to total AR in one line: short + long (+ customers in credit, left out) = total AR."""
+    short = int(frame.loc[frame["terms_group"] == "short", "amount_cents"].sum()) if len(frame) else 0
+    long_ = int(frame.loc[frame["terms_group"] == "long", "amount_cents"].sum()) if len(frame) else 0
+    text = f"Donuts: short terms {money(short, currency)} + 30-day+ terms {money(long_, currency)}"
+    if rec["left_out_cents"]:
+        n = rec["customers_left_out"]
+        text += (f" + {money(rec['left_out_cents'], currency)} owed by {n:,} customer{'' if n == 1 else 's'} whose "
+                 "unapplied credits exceed their balance (left out of the donuts)")
+    return f"{text} = total AR {money(rec['total_ar_cents'], currency)}."

@@ -12,7 +12,16 @@ import datetime as dt
 import pandas as pd
 
 from dashboard.components.format import money, money_short, symbol
-from dashboard.figures.base import BLUE, COLLECTIONS, MUTED, Figure, count_step, dollars, empty_figure, figure
+from dashboard.figures.base import (
+    BLUE,
+    COLLECTIONS,
+    MUTED,
+    Figure,
+    count_step,
+    dollars,
+    empty_figure,
+    figure,
+)
 from dashboard.figures.debtors import short_name
 from dashboard.figures.trends import month_axis, month_label, month_x
 

@@ -28,7 +28,7 @@ def month_x(month: str) -> str:
 def month_axis(**settings) -> dict:
     """A date x axis of months: plotly shows every month when there is room, every 2nd or 3rd on a phone."""
     return {"type": "date", "tickformat": "%b<br>%Y", "hoverformat": "%b %Y", "ticklabelmode": "instant",
-            "automargin": True, "nticks": 12, **settings}
+            "automargin": True, **settings}
 
 
 def _legend() -> dict:

@@ -155,18 +155,25 @@ def _chip(label: str, value: str, tip_id: str | None = None, tip: str | None = N
 def summary(filters_data, _version):
     """Caption, the average-utilization chip and the risk-level choices with their counts."""
     from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import customers_with_limit
 
     if filters_data is None:
         raise PreventUpdate
     as_of, _basis, filters = gf.parse(filters_data)
     scope = identity.scope()
-    s = credit_summary(get_snapshot(), as_of, filters, scope)
+    snap = get_snapshot()
+    s = credit_summary(snap, as_of, filters, scope)
+    limited = customers_with_limit(snap, filters, scope)  # the same function as the home page's tile
     no_limit = s["customers"] - s["customers_with_limit"]
     chips = [
         _chip("Average utilization", fmt.pct(s["avg_utilization_pct"]), "cr-avg-info",
               "Mean of outstanding / limit × 100 over the listed customers with a credit limit (not weighted by "
               f"amount: 90 % and 50 % give 70 %); {s['customers_with_limit']:,} customers."),
-        _chip("Customers", f"{s['customers']:,} ({s['customers_with_limit']:,} with a limit)"),
+        _chip("Customers with a limit", f"{limited:,}", "cr-limit-info",
+              f"Every selected customer with a credit limit (the same count as on Receivables Health). "
+              f"{s['customers_with_limit']:,} of them are listed here, having had a balance in the last 12 months; "
+              f"{s['customers']:,} customers are listed in all."),
+        _chip("Listed", f"{s['customers']:,} ({s['customers_with_limit']:,} with a limit)"),
     ]
     options = [{"label": f"All {s['customers']:,}", "value": ALL}]
     for level in RISK_CHOICES:

@@ -96,10 +96,11 @@ def layout(**_query) -> html.Div:
                           "Promises to pay by the month of the promised date. Kept = the invoice was paid in full "
                           "(not written off) by the promised date; broken = not kept and the date has passed; pending "
                           "= the date is still ahead. Share kept = kept / (kept + broken) × 100 (line, left axis).",
-                          "promises", "disputes_promises"), lg=6),
-            dbc.Col(_card("Open disputes", grid.data_grid(OPEN_GRID, height=262, search_placeholder="Search disputes"),
+                          "promises", "disputes_promises"), xs=12),
+            # full width: every column and about ten rows visible at 1440 px, no horizontal scrollbar
+            dbc.Col(_card("Open disputes", grid.data_grid(OPEN_GRID, height=420, search_placeholder="Search disputes"),
                           "Disputes open at the as-of date (opened on or before it, not resolved by it), oldest "
-                          "first: the disputed amount, the invoice's open balance and the age in days.", "open"), lg=6),
+                          "first: the disputed amount, the invoice's open balance and the age in days.", "open"), xs=12),
         ],
         className="g-2 mb-2",
     )

@@ -76,8 +76,9 @@ def layout(**_query) -> html.Div:
             dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 300), aging_info, export="aging_short"), lg=6),
             dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 300), aging_info, export="aging_long"), lg=6),
         ],
-        className="g-2 mb-2",
+        className="g-2 mb-1",
     )
+    reconcile = html.Div(id="rh-aging-reconcile", className="small text-muted mb-2 px-1 ar-reconcile")
     risk = dbc.Row(
         [
             dbc.Col(_card("Top 10 debtors", _graph("rh-top-debtors", 330),
@@ -112,6 +113,7 @@ def layout(**_query) -> html.Div:
             ),
             tiles,
             donuts,
+            reconcile,
             risk,
             trends,
         ],
@@ -244,14 +246,16 @@ def month_tiles(filters_data, _version):
     return _ordered(bodies), _ordered_tips(tips)
 
 
-@callback(Output("rh-aging-short", "figure"), Output("rh-aging-long", "figure"), *INPUTS)
+@callback(Output("rh-aging-short", "figure"), Output("rh-aging-long", "figure"), Output("rh-aging-reconcile", "children"),
+          *INPUTS)
 def aging_donuts(filters_data, _version):
-    """One donut per terms group on the chosen aging basis."""
-    from dashboard.metrics.ui_support import aging_by_terms_group
+    """One donut per terms group on the chosen aging basis, and the line that ties them to total AR."""
+    from dashboard.metrics.ui_support import aging_by_terms_group, aging_reconciliation
 
     snap, as_of, basis, filters, scope, cur = _context(filters_data)
     frame = aging_by_terms_group(snap, as_of, filters, scope, basis)
-    return (aging_fig.aging_donut(frame, "short", basis, cur), aging_fig.aging_donut(frame, "long", basis, cur))
+    line = aging_fig.reconciling_line(frame, aging_reconciliation(snap, as_of, filters, scope), cur)
+    return (aging_fig.aging_donut(frame, "short", basis, cur), aging_fig.aging_donut(frame, "long", basis, cur), line)
 
 
 @callback(Output("rh-top-debtors", "figure"), *INPUTS)
