@@ -85,6 +85,7 @@ HIDDEN = frozenset({"segment", "region", "terms_group", "tier"})
 DATE_COLUMNS = frozenset({"issue_date", "due_date", "date", "settled_on", "made_on", "promised_date", "opened_on", "resolved_on"})
 CUSTOMER_LINK_COLUMNS = frozenset({"customer_name", "customer_id"})
 NO_ROWS = "No rows match these filters"
+LONG_TEXT = frozenset({"reason", "note", "recommended_action", "outcome", "next_action", "terms"})
 NOT_SUMMED: frozenset[str] = frozenset()  # money columns left out of the totals row (none: limits add up to exposure)
 
 
@@ -170,6 +171,7 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             "localeText": {"noRowsToShow": NO_ROWS},
             "animateRows": False,
             "suppressCellFocus": True,
+            "tooltipShowDelay": 400,
             "enableCellTextSelection": True,
             "context": {"dateField": None},
         },
@@ -245,6 +247,8 @@ def column_defs(gf: GridFrame) -> list[dict]:
             col.update(type="rightAligned", filter="agNumberColumnFilter", cellDataType="number")
         else:
             col.update(cellDataType="text")
+        if name in LONG_TEXT or str(name).endswith("name"):
+            col["tooltipField"] = name  # a name cut by the column's width shows in full on hover
         extra = gf.columns.get(name, {})
         if "width" in extra and "flex" not in extra:
             col.pop("flex", None)  # an explicit width means a fixed width
