@@ -85,6 +85,9 @@ HIDDEN = frozenset({"segment", "region", "terms_group", "tier"})
 DATE_COLUMNS = frozenset({"issue_date", "due_date", "date", "settled_on", "made_on", "promised_date", "opened_on", "resolved_on"})
 CUSTOMER_LINK_COLUMNS = frozenset({"customer_name", "customer_id"})
 NO_ROWS = "No rows match these filters"
+# dates typed as ISO text like every other date on screen (type=date would show the browser's locale: 11/29/2026)
+ISO_DATE_INPUT = {"type": "text", "placeholder": "YYYY-MM-DD", "pattern": r"\d{4}-\d{2}-\d{2}", "maxLength": 10,
+                  "inputMode": "numeric", "debounce": 800}
 LONG_TEXT = frozenset({"reason", "note", "recommended_action", "outcome", "next_action", "terms"})
 NOT_SUMMED: frozenset[str] = frozenset()  # money columns left out of the totals row (none: limits add up to exposure)
 
@@ -144,9 +147,9 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             html.Div(
                 [
                     html.Span("From", className="small text-muted"),
-                    dbc.Input(id=_part("from", name), type="date", size="sm", className="ar-grid-date", debounce=800),
+                    dbc.Input(id=_part("from", name), size="sm", className="ar-grid-date", **ISO_DATE_INPUT),
                     html.Span("to", className="small text-muted"),
-                    dbc.Input(id=_part("to", name), type="date", size="sm", className="ar-grid-date", debounce=800),
+                    dbc.Input(id=_part("to", name), size="sm", className="ar-grid-date", **ISO_DATE_INPUT),
                 ],
                 id=_part("dates", name),
                 className="ar-grid-dates",  # not Bootstrap's d-flex: its !important would beat display:none
@@ -414,6 +417,9 @@ cb.clientside_callback(
         const field = options && options.context && options.context.dateField;
         if (!field) { return window.dash_clientside.no_update; }
         const next = Object.assign({}, model || {});
+        const iso = /^\d{4}-\d{2}-\d{2}$/;
+        start = iso.test(start || "") ? start : "";
+        end = iso.test(end || "") ? end : "";
         if (start || end) {
             next[field] = {filterType: "date", type: "inRange",
                            dateFrom: start || "0001-01-01", dateTo: end || "9999-12-31"};

@@ -44,6 +44,7 @@ def aging_donut(frame: pd.DataFrame, group: str, basis: str = "due", currency: s
         "customdata": [[k, money(amounts[k], currency), group] for k in keys],
         "marker": {"colors": [colors[k] for k in keys], "line": {"color": "#fff", "width": 1}},
         "hole": 0.62,
+        "domain": {"x": [0, 1], "y": [0.1, 1]},  # clear of the legend below: the ring is never cut flat
         "sort": False,
         "direction": "clockwise",
         "texttemplate": "%{percent:.1%}",
@@ -51,7 +52,7 @@ def aging_donut(frame: pd.DataFrame, group: str, basis: str = "due", currency: s
         "insidetextorientation": "horizontal",
         "hovertemplate": "%{label}<br>%{customdata[1]}<br>%{percent}<extra></extra>",
     }
-    hole = {"text": f"Total<br><b>{money(total, currency)}</b>", "showarrow": False, "x": 0.5, "y": 0.5,
+    hole = {"text": f"Total<br><b>{money(total, currency)}</b>", "showarrow": False, "x": 0.5, "y": 0.55,
             "xref": "paper", "yref": "paper", "font": {"size": 13}, "xanchor": "center"}
     return figure(
         [pie],

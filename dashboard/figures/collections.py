@@ -251,6 +251,7 @@ def composition_donut(frame: pd.DataFrame, currency: str | None = None, height: 
         "marker": {"colors": [COMPONENT_COLORS.get(k, GREY) for k in parts["component"]],
                    "line": {"color": "#fff", "width": 1}},
         "hole": 0.62,
+        "domain": {"x": [0, 1], "y": [0.1, 1]},  # clear of the legend below: the ring is never cut flat
         "sort": False,
         "direction": "clockwise",
         "texttemplate": "%{percent:.1%}",
@@ -259,7 +260,7 @@ def composition_donut(frame: pd.DataFrame, currency: str | None = None, height: 
         "hovertemplate": "%{label}<br><b>%{customdata[1]}</b> · %{percent}<br>%{customdata[2]} invoices"
                          "<br>Click for the invoices<extra></extra>",
     }
-    note = {"text": f"Total AR<br><b>{money(total, currency)}</b>", "showarrow": False, "x": 0.5, "y": 0.5,
+    note = {"text": f"Total AR<br><b>{money(total, currency)}</b>", "showarrow": False, "x": 0.5, "y": 0.55,
             "xref": "paper", "yref": "paper", "font": {"size": 13}, "xanchor": "center"}
     return figure([pie], height, annotations=[note], uniformtext={"minsize": 10, "mode": "hide"},
                   legend={"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.02, "yanchor": "top"},

@@ -123,6 +123,7 @@ def group_pie(frame: pd.DataFrame, currency: str | None = None, period_days: int
         "labels": list(shown["group_name"]),
         "values": [dollars(c) for c in cents],
         "hole": 0.45,
+        "domain": {"x": [0, 1], "y": [0.12, 1]},  # clear of the legend below: the ring is never cut flat
         "sort": False,
         "direction": "clockwise",
         "marker": {"colors": colors, "line": {"color": "#fff", "width": 1}},
@@ -132,7 +133,7 @@ def group_pie(frame: pd.DataFrame, currency: str | None = None, period_days: int
         "customdata": [[g, t, int(n)] for g, t, n in zip(shown["group_name"], texts, shown["rows"], strict=True)],
         "hovertemplate": "%{customdata[0]}<br><b>%{customdata[1]}</b> · %{percent}<br>%{customdata[2]} commissions<extra></extra>",
     }
-    note = {"text": f"{period_days} days", "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
+    note = {"text": f"{period_days} days", "showarrow": False, "x": 0.5, "y": 0.56, "xref": "paper", "yref": "paper",
             "font": {"size": 12, "color": MUTED}}
     # a slice too thin for its percentage hides it (hover keeps it) instead of overlapping its neighbour
     return figure([pie], height, showlegend=True, annotations=[note], margin={"l": 8, "r": 8, "t": 20, "b": 8},
