@@ -117,14 +117,18 @@ def _credit_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
     from dashboard.metrics import credit
 
     fmt = _fmt()
+    from dashboard.metrics.ui_support import customers_with_limit
+
     s = credit.credit_summary(snap, req.as_of, req.filters, req.scope)
     levels = s["risk_levels"]
+    limited = customers_with_limit(snap, req.filters, req.scope)  # the same count as Receivables Health
     return [
-        Tile("Average utilization", fmt.pct(s["avg_utilization_pct"]), f"{fmt.number(s['customers_with_limit'])} with a limit"),
+        Tile("Average utilization", fmt.pct(s["avg_utilization_pct"]), "over the listed customers with a limit"),
+        Tile("Customers with a limit", fmt.number(limited), f"{fmt.number(s['customers_with_limit'])} of them listed"),
         Tile("Customers listed", fmt.number(s["customers"]), "balance in the last 12 months"),
         Tile("Over limit", fmt.number(levels.get("Over Limit", 0)), "hold orders"),
-        Tile("Critical (> 90 %)", fmt.number(levels.get("Critical", 0))),
-        Tile("High (> 75 %)", fmt.number(levels.get("High", 0))),
+        Tile("Critical (> 90 %)", fmt.number(levels.get("Critical", 0)),
+             f"High (> 75 %): {fmt.number(levels.get('High', 0))}"),
     ]
 
 
