@@ -129,3 +129,10 @@ def test_chart_png_is_stamped(world):
     width, height, colours = png_info(response.data)
     assert (width, height) == (900, 450) and colours > 20  # bars, text and the caption
     assert response.headers["X-AR-Scope"] == "all customers"
+
+
+def test_stamp_and_file_name_of_a_rep_filter(world):
+    response = get(world.login("admin"), "/export/chart/commissions_top_reps.csv", sales_rep="R1")
+    assert response.headers["Content-Disposition"] == f'attachment; filename="commissions_top_reps-{AS_OF}-sales_rep-R1.csv"'
+    stamp = response.data.decode().partition("\n")[0]
+    assert "sales rep Rep One (R1)" in stamp  # the rep's name, the id beside it

@@ -86,8 +86,15 @@ def parse_common(allowed: frozenset[str]) -> tuple[dt.date, str, int, Filters]:
 
 def describe(basis: str, filters: Filters) -> str:
     """The filters of an export as stamp text ("due-date aging · segment Retail")."""
+    from dashboard.components.filters import rep_names
+
+    names = rep_names() if filters.sales_rep else {}
     parts = [BASIS_TEXT[basis]]
-    parts += [f"{FILTER_TEXT[key]} {getattr(filters, key)}" for key in FILTER_KEYS if getattr(filters, key)]
+    for key in FILTER_KEYS:
+        value = getattr(filters, key)
+        if value:  # a rep by name, the id beside it (the filter line on screen reads the same)
+            name = names.get(value) if key == "sales_rep" else None
+            parts.append(f"{FILTER_TEXT[key]} {name} ({value})" if name and name != value else f"{FILTER_TEXT[key]} {value}")
     return " · ".join(parts)
 
 
