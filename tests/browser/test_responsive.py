@@ -179,3 +179,19 @@ def live_app_segment() -> str:
     from dashboard.metrics.snapshot import get_snapshot
 
     return sorted({str(s) for s in get_snapshot().segment if s})[0]
+
+
+def test_open_disputes_grid_fits_at_1440(live_app, browser):
+    """At 1440 px the open disputes grid shows every column without a sideways scrollbar, and many rows."""
+    login(browser, live_app.url, "ui_admin")
+    set_width(browser, 1440)
+    open_page(browser, live_app.url, "/disputes")
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".ar-grid-dp-open .ag-center-cols-container .ag-row"))
+    fits, height = browser.execute_script(
+        "const v = document.querySelector('.ar-grid-dp-open .ag-center-cols-viewport');"
+        "const c = document.querySelector('.ar-grid-dp-open .ag-center-cols-container');"
+        "return [c.scrollWidth <= v.clientWidth + 1, document.querySelector('.ar-grid-dp-open').clientHeight];")
+    assert fits, "columns hidden behind a horizontal scrollbar"
+    assert height >= 400  # room for about ten rows, not four
+    assert console_errors(browser) == []
