@@ -412,7 +412,7 @@ cb.clientside_callback(
 )
 
 cb.clientside_callback(
-    """
+    r"""
     function(start, end, options, model) {
         const field = options && options.context && options.context.dateField;
         if (!field) { return window.dash_clientside.no_update; }
