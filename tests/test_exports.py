@@ -345,7 +345,7 @@ def test_chart_png_is_rendered_captioned_and_scoped(world):
     response = get(world.login("rep1"), "/export/chart/top_debtors.png", width="640", height="360", segment="Retail")
     assert response.status_code == 200, response.text
     assert response.mimetype == "image/png"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="top_debtors-2024-03-01.png"'
+    assert response.headers["Content-Disposition"] == 'attachment; filename="top_debtors-2024-03-01-segment-Retail.png"'
     width, height, distinct = png_info(response.data)
     assert (width, height) == (640, 360)
     assert distinct > 20  # bars, text and the caption; a blank image has one or two byte values

@@ -82,12 +82,17 @@ def _as_of(raw: str | None, now: dt.date, messages: list[str]) -> str:
     return text
 
 
-def _choice(key: str, raw: str | None, allowed: list[str] | None, messages: list[str]) -> str | None:
+def _choice(key: str, raw: str | None, allowed: list[str] | None, messages: list[str],
+            scope_label: str | None = None) -> str | None:
     if raw is None or str(raw).strip() in ("", ALL_VALUE):
         return None
     text = str(raw).strip()[:MAX_VALUE_LENGTH]
     if allowed is not None and text not in allowed:
-        messages.append(f"Unknown {LABELS[key].lower()} “{text}”; showing {ALL_LABELS[key].lower()}.")
+        if scope_label and key in ATTRIBUTE_KEYS:
+            messages.append(f"{LABELS[key]} “{text}” is outside what you may see; your own scope applies "
+                            f"({scope_label}), so these are your figures, not {text}'s.")
+        else:
+            messages.append(f"Unknown {LABELS[key].lower()} “{text}”; showing {ALL_LABELS[key].lower()}.")
         return None
     return text
 
@@ -96,11 +101,13 @@ def validate(
     params: Mapping[str, str | None],
     options: Mapping[str, list[tuple[str, str]]] | None = None,
     now: dt.date | None = None,
+    scope_label: str | None = None,
 ) -> tuple[dict, list[str]]:
     """Clean filter values from raw query params, and a message per value that was refused.
 
     `options` holds the allowed (value, label) choices per attribute (within the user's scope);
-    without it attribute values are only length-checked.
+    without it attribute values are only length-checked. `scope_label` (a restricted user's scope)
+    makes a refused value say that the user's own scope applies.
     """
     now = now or today()
     messages: list[str] = []
@@ -112,7 +119,7 @@ def validate(
     clean["basis"] = basis
     for key in ATTRIBUTE_KEYS:
         allowed = [value for value, _label in options[key]] if options and key in options else None
-        clean[key] = _choice(key, params.get(key), allowed, messages)
+        clean[key] = _choice(key, params.get(key), allowed, messages, scope_label)
     clean["terms_group"] = _choice("terms_group", params.get("terms_group"), list(TERMS_GROUPS), messages)
     return clean, messages
 
@@ -146,15 +153,40 @@ def parse(data: Mapping | None) -> tuple[dt.date, str, Filters]:
     return dt.date.fromisoformat(clean["as_of"]), clean["basis"], filters
 
 
-def describe(data: Mapping | None) -> str:
-    """A one-line caption of the filters ("as of 2025-06-30 · due-date aging · segment Retail")."""
+def describe(data: Mapping | None, options: Mapping[str, list[tuple[str, str]]] | None = None) -> str:
+    """A one-line caption of the filters ("as of 2025-06-30 · due-date aging · sales rep Ann Lee (R0004)").
+
+    Sales reps are shown by name (from `options`, else from the snapshot's rep list).
+    """
     as_of, basis, filters = parse(data)
     parts = [f"as of {as_of.isoformat()}", f"{BASIS_LABELS[basis].lower()} aging"]
     for key in (*ATTRIBUTE_KEYS, "terms_group"):
         value = getattr(filters, key)
         if value:
-            parts.append(f"{LABELS[key].lower()} {value}")
+            parts.append(f"{LABELS[key].lower()} {_label(key, value, options)}")
     return " · ".join(parts)
+
+
+def _label(key: str, value: str, options: Mapping[str, list[tuple[str, str]]] | None) -> str:
+    """How a filter value reads in a caption: a rep's name with the id, a terms group's label."""
+    if key == "terms_group":
+        return {"short": "short (< 30 days)", "long": "30-day+"}.get(value, value)
+    if key != "sales_rep":
+        return value
+    names = dict(options.get("sales_rep", [])) if options else rep_names()
+    name = names.get(value)
+    return f"{name} ({value})" if name and name != value else value
+
+
+def rep_names() -> dict[str, str]:
+    """sales_rep_id -> name from the process's snapshot (empty when it cannot be read)."""
+    try:
+        from dashboard.metrics.snapshot import get_snapshot
+
+        reps = get_snapshot().reps
+        return dict(zip(reps["sales_rep_id"].astype(str), reps["name"].astype(str), strict=True)) if len(reps) else {}
+    except Exception:  # noqa: BLE001 - a caption with an id beats no caption
+        return {}
 
 
 # ---- the filter bar (layout only; callbacks live in the shell) ---------------------------------
@@ -183,10 +215,38 @@ def _select(name: str) -> html.Div:
                 value=ALL_VALUE,
                 size="sm",
                 className="ar-filter-select",
+                placeholder=ALL_LABELS[name],  # dbc's hidden placeholder option is never an empty line
             ),
         ],
         className="ar-filter",
     )
+
+
+def filter_panel() -> html.Div:
+    """The filter bar; below 992 px it moves into an off-canvas panel opened by a Filters button."""
+    toggle = html.Div(
+        [
+            dbc.Button([html.Span("☰ ", className="me-1"), "Filters"], id="filters-open", n_clicks=0, size="sm",
+                       color="primary", outline=True, className="text-nowrap"),
+            html.Span(id="filters-summary", className="small text-muted ar-filters-summary"),
+        ],
+        className="d-flex d-lg-none align-items-center gap-2 ar-filter-toggle",
+    )
+    panel = html.Div(
+        [
+            html.Div(
+                [html.H2("Filters", className="h6 mb-0 offcanvas-title"),
+                 html.Button(className="btn-close", id="filters-close", n_clicks=0, **{"aria-label": "Close"})],
+                className="offcanvas-header d-lg-none py-2",
+            ),
+            html.Div(filter_bar(), className="offcanvas-body p-lg-0 d-block"),
+        ],
+        id="filters-panel",
+        className="offcanvas-lg offcanvas-end ar-filter-panel",
+        tabIndex="-1",
+    )
+    backdrop = html.Div(id="filters-backdrop", n_clicks=0, className="ar-filter-backdrop")
+    return html.Div([toggle, panel, backdrop], className="ar-filter-wrap")
 
 
 def filter_bar() -> html.Div:
@@ -196,8 +256,10 @@ def filter_bar() -> html.Div:
             html.Div(
                 [
                     dbc.Label(LABELS["as_of"], className="ar-filter-label"),
-                    dbc.Input(id=control_id("as_of", "date"), type="date", size="sm", debounce=800,
-                              className="ar-filter-date"),
+                    # text, not type=date: the browser would show its locale's format (11/29/2026)
+                    dbc.Input(id=control_id("as_of", "date"), type="text", size="sm", debounce=800,
+                              placeholder="YYYY-MM-DD", pattern=r"\d{4}-\d{2}-\d{2}", maxLength=10,
+                              inputMode="numeric", className="ar-filter-date"),
                 ],
                 className="ar-filter",
             ),

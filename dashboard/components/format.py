@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from dashboard.config import get_settings
@@ -71,6 +72,27 @@ def money_short(value: int | str | Decimal | None, currency: str | None = None) 
             scaled = (units / (limit if suffix != "K" else Decimal(1000))).quantize(Decimal("0.01"), ROUND_HALF_UP)
             return f"{sign}{symbol(currency)}{scaled}{suffix}"
     return money(cents, currency)
+
+
+MONEY_TEXT = re.compile(r"^(-?)(" + "|".join(re.escape(s) for s in sorted(SYMBOLS.values(), key=len, reverse=True))
+                        + r"|[A-Z]{3} )([\d,]+\.\d{2})$")
+
+
+def compact_money_text(text: str) -> str | None:
+    """"$16.46M" for a money text such as "$16,463,812.34" (money()'s output); None for anything else."""
+    found = MONEY_TEXT.match(text.strip()) if isinstance(text, str) else None
+    if found is None:
+        return None
+    sign, prefix, digits = found.groups()
+    cents = to_cents(sign + digits.replace(",", ""))
+    code = next((c for c, s in SYMBOLS.items() if s == prefix), prefix.strip())
+    short = money_short(cents, code)
+    return None if short == text.strip() else short
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """"1 row", "2 rows", "1,234 rows" (`many` for irregular plurals)."""
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 
 def number(value: int | float | None) -> str:

@@ -69,6 +69,7 @@ LABELS = {
     "terms_group": "Terms group",
     "credit_limit_cents": "Credit limit",
     "overdue_cents": "Overdue",
+    "over_limit_cents": "Over limit",
     "utilization_pct": "Utilization %",
     "days_to_pay": "Days to pay",
     "days_late": "Days late",
@@ -84,6 +85,10 @@ HIDDEN = frozenset({"segment", "region", "terms_group", "tier"})
 DATE_COLUMNS = frozenset({"issue_date", "due_date", "date", "settled_on", "made_on", "promised_date", "opened_on", "resolved_on"})
 CUSTOMER_LINK_COLUMNS = frozenset({"customer_name", "customer_id"})
 NO_ROWS = "No rows match these filters"
+# dates typed as ISO text like every other date on screen (type=date would show the browser's locale: 11/29/2026)
+ISO_DATE_INPUT = {"type": "text", "placeholder": "YYYY-MM-DD", "pattern": r"\d{4}-\d{2}-\d{2}", "maxLength": 10,
+                  "inputMode": "numeric", "debounce": 800}
+LONG_TEXT = frozenset({"reason", "note", "recommended_action", "outcome", "next_action", "terms"})
 NOT_SUMMED: frozenset[str] = frozenset()  # money columns left out of the totals row (none: limits add up to exposure)
 
 
@@ -142,9 +147,9 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             html.Div(
                 [
                     html.Span("From", className="small text-muted"),
-                    dbc.Input(id=_part("from", name), type="date", size="sm", className="ar-grid-date", debounce=800),
+                    dbc.Input(id=_part("from", name), size="sm", className="ar-grid-date", **ISO_DATE_INPUT),
                     html.Span("to", className="small text-muted"),
-                    dbc.Input(id=_part("to", name), type="date", size="sm", className="ar-grid-date", debounce=800),
+                    dbc.Input(id=_part("to", name), size="sm", className="ar-grid-date", **ISO_DATE_INPUT),
                 ],
                 id=_part("dates", name),
                 className="ar-grid-dates",  # not Bootstrap's d-flex: its !important would beat display:none
@@ -169,6 +174,7 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             "localeText": {"noRowsToShow": NO_ROWS},
             "animateRows": False,
             "suppressCellFocus": True,
+            "tooltipShowDelay": 400,
             "enableCellTextSelection": True,
             "context": {"dateField": None},
         },
@@ -244,6 +250,8 @@ def column_defs(gf: GridFrame) -> list[dict]:
             col.update(type="rightAligned", filter="agNumberColumnFilter", cellDataType="number")
         else:
             col.update(cellDataType="text")
+        if name in LONG_TEXT or str(name).endswith("name"):
+            col["tooltipField"] = name  # a name cut by the column's width shows in full on hover
         extra = gf.columns.get(name, {})
         if "width" in extra and "flex" not in extra:
             col.pop("flex", None)  # an explicit width means a fixed width
@@ -298,7 +306,7 @@ def caption(gf: GridFrame, cap: int = MAX_ROWS) -> str:
     if n > cap:
         return (f"Showing the first {cap:,} of {n:,} rows; the totals row is for all {n:,} rows. "
                 "Download CSV for every row.")
-    return f"{n:,} rows."
+    return fmt.plural(n, "row") + "."
 
 
 def grid_props(gf: GridFrame | None, cap: int = MAX_ROWS) -> tuple:
@@ -367,7 +375,7 @@ def download_csv(n_clicks, data):
         raise PreventUpdate
     from dashboard.export.tables import grid_download  # stamped (scope, time, totals) and audited
 
-    return grid_download(name, gf, "csv") or no_update
+    return grid_download(name, gf, "csv", data) or no_update
 
 
 @cb.callback(
@@ -386,7 +394,7 @@ def download_xlsx(n_clicks, data):
     gf = _source(name, data)
     if gf is None:
         raise PreventUpdate
-    return grid_download(name, gf, "xlsx") or no_update
+    return grid_download(name, gf, "xlsx", data) or no_update
 
 
 cb.clientside_callback(
@@ -404,11 +412,14 @@ cb.clientside_callback(
 )
 
 cb.clientside_callback(
-    """
+    r"""
     function(start, end, options, model) {
         const field = options && options.context && options.context.dateField;
         if (!field) { return window.dash_clientside.no_update; }
         const next = Object.assign({}, model || {});
+        const iso = /^\d{4}-\d{2}-\d{2}$/;
+        start = iso.test(start || "") ? start : "";
+        end = iso.test(end || "") ? end : "";
         if (start || end) {
             next[field] = {filterType: "date", type: "inRange",
                            dateFrom: start || "0001-01-01", dateTo: end || "9999-12-31"};
@@ -436,7 +447,7 @@ cb.clientside_callback(
         if (!filtered) { return ""; }
         const context = (options && options.context) || {};
         const money = context.totalField;
-        let text = visible.length.toLocaleString("en-US") + " of " + rows.length.toLocaleString("en-US") + " shown rows match";
+        let text = visible.length.toLocaleString("en-US") + " of " + rows.length.toLocaleString("en-US") + " shown " + (rows.length === 1 ? "row matches" : "rows match");
         if (money) {
             let total = BigInt(0);
             visible.forEach(r => { if (Number.isInteger(r[money])) { total += BigInt(r[money]); } });

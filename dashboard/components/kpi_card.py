@@ -67,11 +67,29 @@ def kpi_card(group: str, tile: str, title: str, drill: tuple[str, dict] | None =
 
 
 def tile_body(value: str, sub: str | list | None = None, delta: html.Span | None = None) -> list:
-    """The children of a tile's value area."""
-    children = [html.Div([value, delta] if delta is not None else value, className="ar-kpi-value")]
+    """The children of a tile's value area.
+
+    A money value also gets its compact form ("$16.46M"), shown instead when the tile is too narrow for
+    the exact one (a CSS container query); the exact value stays in the tooltip (hover, long press) and
+    one tap opens the rows behind it with their exact total.
+    """
+    shown = money_value(value)
+    children = [html.Div([shown, delta] if delta is not None else shown, className="ar-kpi-value", title=value)]
     if sub:
         children.append(html.Div(sub, className="ar-kpi-sub"))
     return children
+
+
+def money_value(value: str) -> str | list:
+    """The exact text, or both forms (exact, compact) for CSS to choose from by the tile's width."""
+    from dashboard.components.format import compact_money_text
+
+    short = compact_money_text(value) if isinstance(value, str) else None
+    if short is None:
+        return value
+    size = "lg" if len(value) >= 13 else "md"
+    return [html.Span(value, className=f"ar-money-full ar-len-{size}"),
+            html.Span(short, className=f"ar-money-short ar-len-{size}", **{"aria-hidden": "true"})]
 
 
 def delta_badge(current: float | None, previous: float | None, lower_is_better: bool = True, unit: str = "") -> html.Span | None:

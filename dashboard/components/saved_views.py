@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.components import callbacks as cb
@@ -32,11 +32,20 @@ def views_modal() -> dbc.Modal:
                         [
                             dbc.Select(id="views-select", options=[], placeholder="No saved views yet"),
                             dbc.Button("Open", id="views-load", color="primary", outline=True),
+                            dbc.Button("Copy link", id="views-copy", color="secondary", outline=True,
+                                       n_clicks=0),
                             dbc.Button("Delete", id="views-delete", color="danger", outline=True),
                         ],
                         size="sm",
-                        className="mb-2",
+                        className="mb-1",
                     ),
+                    html.Div(
+                        [dbc.Input(id="views-link", readonly=True, size="sm", className="ar-views-link",
+                                   placeholder="The link of the chosen view appears here"),
+                         html.Span(id="views-copied", className="small text-success ms-1 text-nowrap")],
+                        className="d-flex align-items-center mb-2",
+                    ),
+                    dcc.Store(id="views-queries", data={}),
                     dbc.InputGroup(
                         [
                             dbc.Input(id="views-new-name", placeholder="New name", maxlength=100),
@@ -72,10 +81,18 @@ def open_views(n_clicks):
     return True
 
 
+def _queries(user_id: int) -> dict[str, str]:
+    from dashboard.data.saved_views import list_views
+
+    return dict(list_views(user_id))
+
+
 @cb.callback(
     Output("views-select", "options"),
     Output("views-select", "value"),
     Output("views-message", "children"),
+    Output("views-queries", "data"),
+    Output("views-select", "placeholder"),
     Input("views-modal", "is_open"),
     Input("views-save", "n_clicks"),
     Input("views-rename", "n_clicks"),
@@ -94,7 +111,8 @@ def change_views(is_open, _save, _rename, _delete, name, selected, new_name, fil
         raise PreventUpdate
     user_id = identity.user_id()
     if user_id is None or not identity.can("save_views"):
-        return [], None, dbc.Alert("Log in with a role that may save views.", color="warning", className="py-1")
+        return ([], None, dbc.Alert("Log in with a role that may save views.", color="warning", className="py-1"),
+                {}, "No saved views")
     trigger = ctx.triggered_id
     message, value = None, selected
     try:
@@ -117,7 +135,8 @@ def change_views(is_open, _save, _rename, _delete, name, selected, new_name, fil
     options = _options(user_id)
     if value not in {o["value"] for o in options}:
         value = options[0]["value"] if options else None
-    return options, value, message
+    placeholder = "Choose a view" if options else "No saved views yet"
+    return options, value, message, _queries(user_id), placeholder
 
 
 @cb.callback(
@@ -138,3 +157,36 @@ def load_view(n_clicks, selected):
     if query is None:
         return no_update, no_update
     return query, False
+
+
+cb.clientside_callback(
+    """
+    function(selected, queries) {
+        if (!selected || !queries || !(selected in queries)) { return ""; }
+        return window.location.origin + window.location.pathname + (queries[selected] || "");
+    }
+    """,
+    Output("views-link", "value"),
+    Input("views-select", "value"),
+    Input("views-queries", "data"),
+)
+
+cb.clientside_callback(
+    """
+    function(n, link) {
+        if (!n || !link) { return ""; }
+        const field = document.getElementById("views-link");
+        if (field) { field.select(); }
+        if (navigator.clipboard && window.isSecureContext) {
+            navigator.clipboard.writeText(link).catch(function() {});
+        } else {
+            try { document.execCommand("copy"); } catch (e) { return "Select the link and copy it"; }
+        }
+        return "Copied";
+    }
+    """,
+    Output("views-copied", "children"),
+    Input("views-copy", "n_clicks"),
+    State("views-link", "value"),
+    prevent_initial_call=True,
+)

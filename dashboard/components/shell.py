@@ -62,20 +62,27 @@ def shell_layout() -> html.Div:
                 dbc.Container(
                     [
                         dbc.NavbarBrand("AR Dashboard", href="/", className="fw-semibold"),
-                        dbc.Nav(id="nav-links", navbar=True, className="me-auto"),
-                        html.Span(id="live-status", className="navbar-text small me-3 ar-live",
-                                  title="Figures refresh by themselves when the data changes"),
-                        html.Div(id="user-menu", className="d-flex align-items-center gap-2"),
+                        dbc.NavbarToggler(id="nav-toggle", n_clicks=0, className="ar-nav-toggle"),
+                        dbc.Collapse(
+                            [
+                                dbc.Nav(id="nav-links", navbar=True, className="me-auto"),
+                                html.Span(id="live-status", className="navbar-text small me-3 ar-live",
+                                          title="Figures refresh by themselves when the data changes"),
+                                html.Div(id="user-menu", className="d-flex align-items-center gap-2 ar-user-menu"),
+                            ],
+                            id="nav-collapse", is_open=False, navbar=True,
+                        ),
                     ],
                     fluid=True,
                 ),
                 color="dark",
                 dark=True,
+                expand="lg",
                 className="py-1 ar-navbar",
             ),
             dbc.Container(
                 [
-                    gf.filter_bar(),
+                    gf.filter_panel(),
                     html.Div(id="filter-alert"),
                     html.Main(dash.page_container, className="ar-page"),
                 ],
@@ -132,15 +139,20 @@ def sync_filters(search, values, _reset, current):
         raw = {}
     else:
         raw = gf.parse_query(search)
-    clean, messages = gf.validate(raw, _options())
+    scope = identity.scope()
+    clean, messages = gf.validate(raw, _options(), scope_label=None if scope.unrestricted else scope.label)
     query = gf.to_query(clean, extra)
-    url_out = query if (from_controls or trigger == "filters-reset") and query != (search or "") else no_update
+    # a control change, a reset, or a refused value in the address: the address shows what applies
+    rewrite = from_controls or trigger == "filters-reset" or bool(messages)
+    url_out = query if rewrite and query != (search or "") else no_update
     store = gf.store_data(clean, gf.to_query(clean))
+    # the address was just rewritten to what applies: keep the message that explained why
+    same = trigger == "url" and not messages and store == current
     return (
         url_out,
         [gf.control_value(name, clean) for name in names],
         store if store != current else no_update,
-        _alert(messages),
+        no_update if same else _alert(messages),
     )
 
 
@@ -279,3 +291,48 @@ cb.clientside_callback(
     Output("live-status", "children"),
     Input("data-version", "data"),
 )
+
+
+# ---- small screens: the menu button and the filters panel ---------------------------------------
+
+cb.clientside_callback(
+    """
+    function(clicks, pathname, isOpen) {
+        const trigger = (dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+        if (trigger.startsWith("nav-toggle")) { return !isOpen; }
+        return false;  // a page change closes the menu
+    }
+    """,
+    Output("nav-collapse", "is_open"),
+    Input("nav-toggle", "n_clicks"),
+    Input("url", "pathname"),
+    State("nav-collapse", "is_open"),
+)
+
+cb.clientside_callback(
+    """
+    function(openClicks, closeClicks, backdropClicks, pathname) {
+        const trigger = (dash_clientside.callback_context.triggered[0] || {}).prop_id || "";
+        const open = trigger.startsWith("filters-open");
+        return [open ? "offcanvas-lg offcanvas-end show ar-filter-panel" : "offcanvas-lg offcanvas-end ar-filter-panel",
+                open ? "ar-filter-backdrop show" : "ar-filter-backdrop"];
+    }
+    """,
+    Output("filters-panel", "className"),
+    Output("filters-backdrop", "className"),
+    Input("filters-open", "n_clicks"),
+    Input("filters-close", "n_clicks"),
+    Input("filters-backdrop", "n_clicks"),
+    Input("url", "pathname"),
+)
+
+
+@cb.callback(
+    Output("filters-summary", "children"),
+    Input("filters", "data"),
+)
+def filters_summary(filters_data):
+    """The filters in one line beside the Filters button on small screens (rep names, not ids)."""
+    if not filters_data:
+        return ""
+    return gf.describe(filters_data, _options())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -33,6 +33,11 @@ class ChartRequest:
     filters: Filters
     scope: Scope
     customer_id: str | None = None
+    options: tuple[tuple[str, str], ...] = ()  # page-local choices (e.g. ("by", "region")), validated
+
+    def option(self, name: str) -> str | None:
+        """A page-local choice of the request (None when not given)."""
+        return dict(self.options).get(name)
 
 
 @dataclass
@@ -61,14 +66,17 @@ class ChartSpec:
     title: str
     build: ChartBuilder
     needs_customer: bool = False
+    capability: str | None = None  # a role capability needed beyond "export" (e.g. view_commissions)
+    options: dict[str, tuple[str, ...]] = field(default_factory=dict)  # extra parameter -> allowed values
 
 
 CHARTS: dict[str, ChartSpec] = {}
 
 
-def register_chart(name: str, title: str, build: ChartBuilder, needs_customer: bool = False) -> None:
+def register_chart(name: str, title: str, build: ChartBuilder, needs_customer: bool = False,
+                   capability: str | None = None, options: dict[str, tuple[str, ...]] | None = None) -> None:
     """Make a chart exportable as PNG, CSV and XLSX under /export/chart/<name>.<fmt>."""
-    CHARTS[name] = ChartSpec(name, title, build, needs_customer)
+    CHARTS[name] = ChartSpec(name, title, build, needs_customer, capability, dict(options or {}))
 
 
 def chart_currency(snap: Any, req: ChartRequest) -> str:
@@ -216,3 +224,11 @@ register_chart("sales_collections", "Sales vs collections", _sales_collections)
 register_chart("dso_trend", "DSO trend", _dso_trend)
 register_chart("account_aging", "Account aging", _account_aging, needs_customer=True)
 register_chart("account_trend", "Account invoiced vs paid", _account_trend, needs_customer=True)
+
+
+def _register_analytics() -> None:
+    """The analytics pages' charts (their own module, registered on import)."""
+    import dashboard.export.analytics_charts  # noqa: F401
+
+
+_register_analytics()

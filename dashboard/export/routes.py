@@ -5,6 +5,8 @@
     GET /export/table/<table>.csv|xlsx?as_of=&period_days=&<filters>     (dashboard.export.registry.TABLES)
     GET /export/receivables.pdf?<filters>                                  Receivables Health summary
     GET /export/customers/<customer_id>.pdf?as_of=                         Account 360 summary (404 outside scope)
+    GET /export/page/<page>.pdf?<filters>                                  a whole page as a board-pack sheet
+                                                                           (dashboard.export.page_pdf.PAGES)
 
 Every route runs behind the login guard, checks can("export"), uses the server-side scope of the
 logged-in user (filters in the query only narrow it), stamps the file (as-of, filters, scope,
@@ -84,8 +86,15 @@ def parse_common(allowed: frozenset[str]) -> tuple[dt.date, str, int, Filters]:
 
 def describe(basis: str, filters: Filters) -> str:
     """The filters of an export as stamp text ("due-date aging · segment Retail")."""
+    from dashboard.components.filters import rep_names
+
+    names = rep_names() if filters.sales_rep else {}
     parts = [BASIS_TEXT[basis]]
-    parts += [f"{FILTER_TEXT[key]} {getattr(filters, key)}" for key in FILTER_KEYS if getattr(filters, key)]
+    for key in FILTER_KEYS:
+        value = getattr(filters, key)
+        if value:  # a rep by name, the id beside it (the filter line on screen reads the same)
+            name = names.get(value) if key == "sales_rep" else None
+            parts.append(f"{FILTER_TEXT[key]} {name} ({value})" if name and name != value else f"{FILTER_TEXT[key]} {value}")
     return " · ".join(parts)
 
 
@@ -123,11 +132,29 @@ def header_safe(text: str) -> str:
     return "".join(ch if 32 <= ord(ch) < 127 else "?" for ch in text)
 
 
-def allowed() -> Response | None:
-    """403 unless the user may export."""
+def allowed(capability: str | None = None) -> Response | None:
+    """403 unless the user may export (and has the extra capability the export needs)."""
     if not can(current_user, "export"):
         return json_error(403, "your role may not export")
+    if capability is not None and not can(current_user, capability):
+        return json_error(403, "your role may not see this")
     return None
+
+
+def parse_options(spec: dict[str, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
+    """The page-local choices a chart accepts (e.g. by=region); a value it does not know: 400."""
+    out = []
+    for key, choices in spec.items():
+        value = single(key)
+        if value is None or value == "":
+            continue
+        if value not in choices:
+            raise BadParameter(key, f"must be one of {', '.join(choices)}")
+        out.append((key, value))
+    return tuple(out)
+
+
+file_name = tables.file_name
 
 
 # ---- charts ----------------------------------------------------------------------------------------
@@ -141,10 +168,11 @@ def chart(name: str, fmt: str) -> Response:
     spec = CHARTS.get(name)
     if spec is None:
         return json_error(404, f"no exportable chart {name!r}", charts=sorted(CHARTS))
-    refused = allowed()
+    refused = allowed(spec.capability)
     if refused is not None:
         return refused
-    as_of, basis, period_days, filters = parse_common(CHART_PARAMS)
+    as_of, basis, period_days, filters = parse_common(CHART_PARAMS | set(spec.options))
+    options = parse_options(spec.options)
     customer_id = single("customer_id")
     if spec.needs_customer and not customer_id:
         raise BadParameter("customer_id", "required for this chart")
@@ -152,12 +180,12 @@ def chart(name: str, fmt: str) -> Response:
     height = parse_int("height", single("height"), 0, 150, 4000)
     scale = parse_int("scale", single("scale"), 1, 1, 4)
     scope = current_scope()
-    built = spec.build(snapshot(), ChartRequest(as_of, basis, period_days, filters, scope, customer_id))
+    built = spec.build(snapshot(), ChartRequest(as_of, basis, period_days, filters, scope, customer_id, options))
     if built is None:
         return json_error(404, "no such customer")
     stamp = make_stamp(built.title, as_of, basis, filters, scope)
     base = f"{name}-{tables.safe_file_part(customer_id)}" if customer_id and spec.needs_customer else name
-    filename = f"{base}-{as_of.isoformat()}.{fmt}"
+    filename = file_name(base, as_of, basis, filters, fmt, options)
     if fmt == "png":
         from dashboard.export.png import RenderError, figure_png
 
@@ -199,7 +227,7 @@ def table(name: str, fmt: str) -> Response:
     else:
         body = tables.xlsx_bytes(frame, stamp, currency_for(snap, filters, scope, default_currency()), sheet=name)
     audit("export", tables.audit_detail(fmt, f"table:{name}", stamp, len(frame), period_days=period_days))
-    return send(body, fmt, f"{name}-{as_of.isoformat()}.{fmt}", stamp)
+    return send(body, fmt, file_name(name, as_of, basis, filters, fmt), stamp)
 
 
 TABLE_TITLES = {"open_invoices": "Open invoices", "customers": "Customers with a balance",
@@ -224,7 +252,7 @@ def receivables() -> Response:
     body = receivables_pdf(summary, stamp)
     audit("export", tables.audit_detail("pdf", "receivables", stamp, len(summary.top_debtors),
                                         period_days=period_days, total_ar=summary.kpis["total_ar"]))
-    return send(body, "pdf", f"receivables-{as_of.isoformat()}.pdf", stamp)
+    return send(body, "pdf", file_name("receivables", as_of, basis, filters, "pdf"), stamp)
 
 
 @bp.get("/customers/<path:customer_id>.pdf")
@@ -253,6 +281,35 @@ def customer(customer_id: str) -> Response:
     audit("export", tables.audit_detail("pdf", "account", stamp, len(data["invoices"]), customer_id=customer_id,
                                         total_outstanding=data["summary"]["total_outstanding"]))
     return send(body, "pdf", f"account-{tables.safe_file_part(customer_id)}-{as_of.isoformat()}.pdf", stamp)
+
+
+@bp.get("/page/<page>.pdf")
+def page(page: str) -> Response:
+    """A whole analytics page (tiles, every chart, its main table) as a stamped board-pack sheet."""
+    from dashboard.export.charts import ChartRequest
+    from dashboard.export.page_pdf import PAGES, page_pdf
+
+    sheet = PAGES.get(page)
+    if sheet is None:
+        return json_error(404, f"no exportable page {page!r}", pages=sorted(PAGES))
+    refused = allowed(sheet.capability)
+    if refused is not None:
+        return refused
+    extra = {key for name in sheet.charts for key in _chart_options(name)}
+    as_of, basis, period_days, filters = parse_common(BASE_PARAMS | extra)
+    options = parse_options({k: v for name in sheet.charts for k, v in _chart_options(name).items()})
+    scope = current_scope()
+    stamp = make_stamp(f"{sheet.title} · page export", as_of, basis, filters, scope)
+    body, rows = page_pdf(sheet, snapshot(), ChartRequest(as_of, basis, period_days, filters, scope, None, options), stamp)
+    audit("export", tables.audit_detail("pdf", f"page:{page}", stamp, rows, period_days=period_days))
+    return send(body, "pdf", file_name(f"{page}-page", as_of, basis, filters, "pdf", options), stamp)
+
+
+def _chart_options(name: str) -> dict[str, tuple[str, ...]]:
+    from dashboard.export.charts import CHARTS
+
+    spec = CHARTS.get(name)
+    return spec.options if spec is not None else {}
 
 
 # ---- wiring ----------------------------------------------------------------------------------------

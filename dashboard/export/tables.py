@@ -108,7 +108,7 @@ def totals_text(totals: dict[str, int], taken: set[str]) -> str:
 
 def csv_stamp_line(stamp: Stamp, rows: int, totals: dict[str, int] | None = None, columns: set[str] | None = None) -> str:
     """The first line of every CSV export: `# title | as of | filters | scope | generated | N rows | totals`."""
-    pieces = [stamp.title, stamp.text(), f"{rows} rows"]
+    pieces = [stamp.title, stamp.text(), f"{rows} row" if rows == 1 else f"{rows} rows"]
     if totals:
         pieces.append(totals_text(totals, columns or set(totals)))
     return "# " + one_line(" | ".join(p for p in pieces if p))
@@ -263,10 +263,26 @@ def audit_detail(fmt: str, what: str, stamp: Stamp, rows: int, **extra: Any) -> 
     return json.dumps(detail, default=str)
 
 
-def safe_file_part(text: str) -> str:
+def safe_file_part(text: str, limit: int = 80) -> str:
     """A piece of a file name: letters, digits, - and _ only."""
     cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in str(text))
-    return cleaned.strip("-")[:80] or "export"
+    return cleaned.strip("-")[:limit] or "export"
+
+
+FILE_FILTERS = ("segment", "region", "tier", "sales_rep", "terms_group")
+
+
+def file_name(base: str, as_of: dt.date | None, basis: str, filters: Any, fmt: str,
+              options: tuple[tuple[str, str], ...] = ()) -> str:
+    """<base>-<as-of>[-<filter>-<value>...].<fmt>: the as-of date and attribute filters, never today's date.
+
+    The aging basis is left out of the name (it is in the stamp): a file differs by what it selects.
+    """
+    del basis
+    parts = [base] + ([as_of.isoformat()] if as_of else [])
+    parts += [f"{key}-{getattr(filters, key)}" for key in FILE_FILTERS if getattr(filters, key, None)]
+    parts += [f"{key}-{value}" for key, value in options]
+    return safe_file_part("-".join(parts), limit=150) + f".{fmt}"
 
 
 # ---- the grid's downloads ----------------------------------------------------------------------------
@@ -279,17 +295,17 @@ def grid_stamp_line(stamp_text: str, scope: str, rows: int, totals: dict[str, in
         pieces.append(f"scope: {scope}")
     if "generated" not in stamp_text:
         pieces.append(f"generated {utc_now().strftime('%Y-%m-%d %H:%M:%S UTC')}")
-    pieces.append(f"{rows} rows")
+    pieces.append(f"{rows} row" if rows == 1 else f"{rows} rows")
     if totals:
         pieces.append(totals_text(totals, columns))
     return "# " + one_line(" | ".join(p for p in pieces if p))
 
 
-def grid_download(grid: str, gf: Any, fmt: str) -> dict | None:
+def grid_download(grid: str, gf: Any, fmt: str, source: dict | None = None) -> dict | None:
     """dcc.Download data for every row of a grid source (CSV or XLSX), stamped and audited.
 
     `gf` is a dashboard.components.grid.GridFrame built on the server in the user's scope. Returns
-    None when the user may not export.
+    None when the user may not export. `source` is the grid's source data (its filters name the file).
     """
     from dash import dcc
 
@@ -302,17 +318,26 @@ def grid_download(grid: str, gf: Any, fmt: str) -> dict | None:
     scope = identity.scope().label
     frame = gf.frame
     title = gf.stamp or gf.file_name
-    day = dt.date.today().isoformat()
+    as_of, basis, filters = _source_filters(source)
+    name = file_name(gf.file_name, as_of, basis, filters, fmt)
     if fmt == "xlsx":
         stamp = Stamp(title=title.split(" | ")[0], filters=" | ".join(title.split(" | ")[1:]), scope=scope,
                       user=identity.username())
         body = xlsx_bytes(frame, stamp, gf.currency or default_currency(), sheet=safe_file_part(gf.file_name))
-        data = dcc.send_bytes(body, f"{gf.file_name}-{day}.xlsx")
+        data = dcc.send_bytes(body, name)
     else:
         totals = totals_cents(frame)
         line = grid_stamp_line(title, scope, len(frame), totals, set(map(str, frame.columns)))
-        data = dcc.send_string(line + "\n" + to_csv(frame), f"{gf.file_name}-{day}.csv", type="text/csv")
+        data = dcc.send_string(line + "\n" + to_csv(frame), name, type="text/csv")
     # the grid's stamp text holds what the rows are and the filters they were selected with
     audit("export", json.dumps({"format": fmt, "export": f"grid:{grid}", "stamp": title, "scope": scope,
                                 "rows": len(frame), "file": gf.file_name}))
     return data
+
+
+def _source_filters(source: dict | None) -> tuple[dt.date, str, Any]:
+    """(as_of, basis, filters) of a grid's source data (its "filters" store), today when it has none."""
+    from dashboard.components import filters as gf
+
+    data = source.get("filters") if isinstance(source, dict) else None
+    return gf.parse(data) if isinstance(data, dict) else (dt.date.today(), "due", None)

@@ -44,6 +44,7 @@ def aging_donut(frame: pd.DataFrame, group: str, basis: str = "due", currency: s
         "customdata": [[k, money(amounts[k], currency), group] for k in keys],
         "marker": {"colors": [colors[k] for k in keys], "line": {"color": "#fff", "width": 1}},
         "hole": 0.62,
+        "domain": {"x": [0, 1], "y": [0.1, 1]},  # clear of the legend below: the ring is never cut flat
         "sort": False,
         "direction": "clockwise",
         "texttemplate": "%{percent:.1%}",
@@ -51,7 +52,7 @@ def aging_donut(frame: pd.DataFrame, group: str, basis: str = "due", currency: s
         "insidetextorientation": "horizontal",
         "hovertemplate": "%{label}<br>%{customdata[1]}<br>%{percent}<extra></extra>",
     }
-    hole = {"text": f"Total<br><b>{money(total, currency)}</b>", "showarrow": False, "x": 0.5, "y": 0.5,
+    hole = {"text": f"Total<br><b>{money(total, currency)}</b>", "showarrow": False, "x": 0.5, "y": 0.55,
             "xref": "paper", "yref": "paper", "font": {"size": 13}, "xanchor": "center"}
     return figure(
         [pie],
@@ -86,3 +87,15 @@ def customer_aging_bar(aging: dict[str, str], currency: str | None = None, heigh
     top = max(dollars(v) for v in cents.values())
     return figure([bar], height, showlegend=False, margin={"l": 8, "r": 8, "t": 24, "b": 8},
                   yaxis={"range": [0, top * 1.2], "tickprefix": symbol(currency), "tickformat": "~s"})
+
+
+def reconciling_line(frame: pd.DataFrame, rec: dict, currency: str | None = None) -> str:
+    """The donuts tied to total AR in one line: short + long (+ customers in credit, left out) = total AR."""
+    short = int(frame.loc[frame["terms_group"] == "short", "amount_cents"].sum()) if len(frame) else 0
+    long_ = int(frame.loc[frame["terms_group"] == "long", "amount_cents"].sum()) if len(frame) else 0
+    text = f"Donuts: short terms {money(short, currency)} + 30-day+ terms {money(long_, currency)}"
+    if rec["left_out_cents"]:
+        n = rec["customers_left_out"]
+        text += (f" + {money(rec['left_out_cents'], currency)} owed by {n:,} customer{'' if n == 1 else 's'} whose "
+                 "unapplied credits exceed their balance (left out of the donuts)")
+    return f"{text} = total AR {money(rec['total_ar_cents'], currency)}."

@@ -7,6 +7,7 @@ plotly.graph_objects.Figure with a template costs ~60 ms of GIL-bound Python per
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 Figure = dict[str, Any]
@@ -24,8 +25,25 @@ GRAPH_CONFIG = {
     "displaylogo": False,
     "responsive": True,
     "displayModeBar": "hover",
-    "modeBarButtons": [["toImage", "resetScale2d"]],
+    "modeBarButtons": [["resetScale2d"]],  # images come from the stamped Export menu, not plotly's camera
 }
+
+
+def nice_step(raw: float) -> float:
+    """The smallest round step (1, 2, 2.5 or 5 × 10^k) at or above raw: 77 -> 100, 0.3 -> 0.5, 12 -> 20."""
+    if raw <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * power * (1 + 1e-9):
+            return factor * power
+    return 10 * power
+
+
+def count_step(top: float, ticks: int = 4) -> int:
+    """A whole, round tick step so that `ticks` steps reach top (for axes of counts: 1, 2, 5, 10, 20, 25, 50...)."""
+    step = nice_step(max(float(top), 1.0) / ticks)
+    return max(1, int(math.ceil(step)))
 
 
 def axis(**settings: Any) -> dict:

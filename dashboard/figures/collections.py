@@ -12,9 +12,18 @@ import datetime as dt
 import pandas as pd
 
 from dashboard.components.format import money, money_short, symbol
-from dashboard.figures.base import BLUE, COLLECTIONS, MUTED, Figure, dollars, empty_figure, figure
+from dashboard.figures.base import (
+    BLUE,
+    COLLECTIONS,
+    MUTED,
+    Figure,
+    count_step,
+    dollars,
+    empty_figure,
+    figure,
+)
 from dashboard.figures.debtors import short_name
-from dashboard.figures.trends import month_label, month_tick
+from dashboard.figures.trends import month_axis, month_label, month_x
 
 RED = "#c8332b"
 ORANGE = "#f07b22"
@@ -40,7 +49,7 @@ def _legend(**settings) -> dict:
 
 def _count_axis(top: int, title: str, headroom: float = 2.2) -> dict:
     """A right-hand axis of whole counts whose bars stay in the lower part of the plot (4 whole-number steps)."""
-    step = max(1, -(-int(top * headroom) // 4))
+    step = count_step(top * headroom, 4)  # round steps (100, not 77/154/231)
     return {"title": {"text": title, "font": {"size": 11}}, "overlaying": "y", "side": "right", "showgrid": False,
             "zeroline": False, "automargin": True, "range": [0, step * 4], "tickmode": "linear", "tick0": 0,
             "dtick": step, "tickformat": ",d"}
@@ -120,7 +129,7 @@ def due_date_bars(frame: pd.DataFrame, currency: str | None = None, height: int 
     top = max(dollars(c) for c in cents)
     return figure([bar], height, showlegend=False, bargap=0.3, meta={"total_cents": total},
                   yaxis={"range": [0, top * 1.18], "tickformat": "~s", "tickprefix": symbol(currency)},
-                  xaxis={"tickangle": 0})
+                  xaxis={"automargin": True})
 
 
 def behaviour_forecast_chart(frame: pd.DataFrame, currency: str | None = None, height: int = 320) -> Figure:
@@ -164,7 +173,7 @@ def behaviour_forecast_chart(frame: pd.DataFrame, currency: str | None = None, h
     meta = {"expected_cents": sum(expected), "promised_cents": sum(promised), "by_due_cents": sum(by_due)}
     return figure(data, height, barmode="stack", bargap=0.25, legend=_legend(), meta=meta,
                   yaxis={"tickformat": "~s", "tickprefix": symbol(currency), "rangemode": "tozero"},
-                  xaxis={"tickangle": 0, "tickfont": {"size": 10}})
+                  xaxis={"tickfont": {"size": 10}})
 
 
 def wape_by_date_chart(by_date: pd.DataFrame, height: int = 220) -> Figure:
@@ -187,7 +196,7 @@ def wape_by_date_chart(by_date: pd.DataFrame, height: int = 220) -> Figure:
                              "%{customdata[2]} weeks<br>Collected: %{customdata[1]}<extra></extra>",
         })
     return figure(data, height, barmode="group", bargap=0.3, legend=_legend(),
-                  yaxis={"ticksuffix": " %", "rangemode": "tozero"}, xaxis={"tickangle": 0, "tickfont": {"size": 10}})
+                  yaxis={"ticksuffix": " %", "rangemode": "tozero"}, xaxis={"tickfont": {"size": 10}})
 
 
 def backtest_weeks_chart(weeks: pd.DataFrame, as_of: dt.date | str | None = None, currency: str | None = None,
@@ -216,7 +225,7 @@ def backtest_weeks_chart(weeks: pd.DataFrame, as_of: dt.date | str | None = None
         })
     return figure(data, height, bargap=0.25, legend=_legend(),
                   yaxis={"tickformat": "~s", "tickprefix": symbol(currency), "rangemode": "tozero"},
-                  xaxis={"tickangle": 0, "tickfont": {"size": 10}})
+                  xaxis={"tickfont": {"size": 10}})
 
 
 # ---- disputes and promises ------------------------------------------------------------------------
@@ -242,6 +251,7 @@ def composition_donut(frame: pd.DataFrame, currency: str | None = None, height: 
         "marker": {"colors": [COMPONENT_COLORS.get(k, GREY) for k in parts["component"]],
                    "line": {"color": "#fff", "width": 1}},
         "hole": 0.62,
+        "domain": {"x": [0, 1], "y": [0.1, 1]},  # clear of the legend below: the ring is never cut flat
         "sort": False,
         "direction": "clockwise",
         "texttemplate": "%{percent:.1%}",
@@ -250,7 +260,7 @@ def composition_donut(frame: pd.DataFrame, currency: str | None = None, height: 
         "hovertemplate": "%{label}<br><b>%{customdata[1]}</b> · %{percent}<br>%{customdata[2]} invoices"
                          "<br>Click for the invoices<extra></extra>",
     }
-    note = {"text": f"Total AR<br><b>{money(total, currency)}</b>", "showarrow": False, "x": 0.5, "y": 0.5,
+    note = {"text": f"Total AR<br><b>{money(total, currency)}</b>", "showarrow": False, "x": 0.5, "y": 0.55,
             "xref": "paper", "yref": "paper", "font": {"size": 13}, "xanchor": "center"}
     return figure([pie], height, annotations=[note], uniformtext={"minsize": 10, "mode": "hide"},
                   legend={"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.02, "yanchor": "top"},
@@ -261,7 +271,7 @@ def dispute_cycle_chart(by_month: pd.DataFrame, height: int = 300) -> Figure:
     """Disputes resolved per month (bars, right axis) and their mean and median cycle time in days (lines)."""
     if by_month.empty or int(by_month["resolved"].sum()) == 0:
         return empty_figure("No dispute was resolved in these twelve months", height=height)
-    months = [month_tick(m) for m in by_month["month"]]
+    months = [month_x(m) for m in by_month["month"]]
     names = [month_label(m) for m in by_month["month"]]
     counts = [int(v) for v in by_month["resolved"]]
     data = [{"type": "bar", "x": months, "y": counts, "name": "Resolved", "yaxis": "y2", "marker": {"color": LIGHT_BLUE},
@@ -273,14 +283,14 @@ def dispute_cycle_chart(by_month: pd.DataFrame, height: int = 300) -> Figure:
                      "hovertemplate": f"%{{customdata}}: {name.lower()} <b>%{{y:.1f}}</b><extra></extra>"})
     return figure(data, height, legend=_legend(), bargap=0.35,
                   yaxis={"title": {"text": "days open", "font": {"size": 11}}, "rangemode": "tozero"},
-                  yaxis2=_count_axis(max(counts), "resolved"), xaxis={"tickangle": 0})
+                  yaxis2=_count_axis(max(counts), "resolved"), xaxis=month_axis())
 
 
 def promise_adherence_chart(by_month: pd.DataFrame, height: int = 300) -> Figure:
     """Promises per month of promised date, kept / broken / pending (stacked bars, right axis) and the share kept (line)."""
     if by_month.empty or int(by_month["promises"].sum()) == 0:
         return empty_figure("No promise fell due in these twelve months", height=height)
-    months = [month_tick(m) for m in by_month["month"]]
+    months = [month_x(m) for m in by_month["month"]]
     names = [month_label(m) for m in by_month["month"]]
     data = []
     for column, name, color in (("kept", "Kept", GREEN), ("broken", "Broken", RED), ("pending", "Pending", GREY)):
@@ -294,7 +304,7 @@ def promise_adherence_chart(by_month: pd.DataFrame, height: int = 300) -> Figure
                                   "%{customdata[2]} broken)<extra></extra>"})
     return figure(data, height, barmode="stack", bargap=0.35, legend=_legend(),
                   yaxis={"title": {"text": "share kept", "font": {"size": 11}}, "range": [0, 105], "ticksuffix": " %"},
-                  yaxis2=_count_axis(int(by_month["promises"].max()), "promises"), xaxis={"tickangle": 0})
+                  yaxis2=_count_axis(int(by_month["promises"].max()), "promises"), xaxis=month_axis())
 
 
 # ---- collections activity -------------------------------------------------------------------------

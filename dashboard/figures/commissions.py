@@ -10,7 +10,7 @@ import pandas as pd
 from dashboard.components.format import money, symbol
 from dashboard.figures.base import BLUE, COLLECTIONS, MUTED, Figure, dollars, empty_figure, figure
 from dashboard.figures.debtors import short_name
-from dashboard.figures.trends import month_label, month_tick
+from dashboard.figures.trends import month_axis, month_label, month_x
 
 EARNED = BLUE
 PAID = COLLECTIONS
@@ -75,7 +75,7 @@ def earned_vs_paid(frame: pd.DataFrame, currency: str | None = None, height: int
     """
     if frame.empty or not frame[["earned_cents", "paid_cents", "unpaid_cents"]].abs().to_numpy().any():
         return empty_figure("No commission earned or paid in these twelve months", height=height)
-    months = [month_tick(m) for m in frame["month"]]
+    months = [month_x(m) for m in frame["month"]]
     data = []
     for column, name, color, key in (
         ("earned_cents", "Accrued (earned)", EARNED, "commissions_month_earned"),
@@ -103,7 +103,7 @@ def earned_vs_paid(frame: pd.DataFrame, currency: str | None = None, height: int
         "customdata": [["", m, money(c, currency), str(e)] for m, c, e in zip(frame["month"], unpaid, frame["month_end"], strict=True)],
         "hovertemplate": "Unpaid at %{customdata[3]}: <b>%{customdata[2]}</b><extra></extra>",
     })
-    return figure(data, height, barmode="group", bargap=0.2, legend=_legend(), xaxis={"tickangle": 0},
+    return figure(data, height, barmode="group", bargap=0.2, legend=_legend(), xaxis=month_axis(),
                   yaxis={"tickformat": "~s", "tickprefix": symbol(currency), "rangemode": "tozero"})
 
 
@@ -123,6 +123,7 @@ def group_pie(frame: pd.DataFrame, currency: str | None = None, period_days: int
         "labels": list(shown["group_name"]),
         "values": [dollars(c) for c in cents],
         "hole": 0.45,
+        "domain": {"x": [0, 1], "y": [0.12, 1]},  # clear of the legend below: the ring is never cut flat
         "sort": False,
         "direction": "clockwise",
         "marker": {"colors": colors, "line": {"color": "#fff", "width": 1}},
@@ -132,9 +133,11 @@ def group_pie(frame: pd.DataFrame, currency: str | None = None, period_days: int
         "customdata": [[g, t, int(n)] for g, t, n in zip(shown["group_name"], texts, shown["rows"], strict=True)],
         "hovertemplate": "%{customdata[0]}<br><b>%{customdata[1]}</b> · %{percent}<br>%{customdata[2]} commissions<extra></extra>",
     }
-    note = {"text": f"{period_days} days", "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
+    note = {"text": f"{period_days} days", "showarrow": False, "x": 0.5, "y": 0.56, "xref": "paper", "yref": "paper",
             "font": {"size": 12, "color": MUTED}}
+    # a slice too thin for its percentage hides it (hover keeps it) instead of overlapping its neighbour
     return figure([pie], height, showlegend=True, annotations=[note], margin={"l": 8, "r": 8, "t": 20, "b": 8},
+                  uniformtext={"minsize": 10, "mode": "hide"},
                   legend={"orientation": "h", "x": 0.5, "xanchor": "center", "y": -0.02, "yanchor": "top"})
 
 

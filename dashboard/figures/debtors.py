@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.components.format import money, symbol, to_cents
+from dashboard.components.format import money, money_short, symbol, to_cents
 from dashboard.figures.base import BLUE, Figure, dollars, empty_figure, figure
 
 MAX_LABEL = 28
@@ -32,8 +32,8 @@ def top_debtors_bar(debtors: list[dict], currency: str | None = None, height: in
         "x": [dollars(c) for c in cents],
         "y": labels,
         "marker": {"color": BLUE},
-        "text": texts,
-        "textposition": "outside",
+        "text": [money_short(c, currency) for c in cents],  # compact: never clipped on a phone; exact on hover
+        "textposition": "auto",  # inside a long bar, beside a short one: never past the plot's edge
         "cliponaxis": False,
         "customdata": [[d["customer_id"], d["name"], t] for d, t in zip(debtors, texts, strict=True)],
         "hovertemplate": "%{customdata[1]} (%{customdata[0]})<br>%{customdata[2]}<extra></extra>",

@@ -20,6 +20,17 @@ def month_tick(month: str) -> str:
     return dt.date.fromisoformat(month + "-01").strftime("%b<br>%Y")
 
 
+def month_x(month: str) -> str:
+    """'2025-06' -> '2025-06-15': a point on a date axis, which thins its labels to the width it has."""
+    return f"{month}-15"
+
+
+def month_axis(**settings) -> dict:
+    """A date x axis of months: plotly shows every month when there is room, every 2nd or 3rd on a phone."""
+    return {"type": "date", "tickformat": "%b<br>%Y", "hoverformat": "%b %Y", "ticklabelmode": "instant",
+            "automargin": True, **settings}
+
+
 def _legend() -> dict:
     return {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "xanchor": "left"}
 
@@ -31,7 +42,7 @@ def sales_collections(trend: pd.DataFrame, currency: str | None = None, height: 
     """
     if trend.empty or (trend["credit_sales_cents"].abs().sum() == 0 and trend["collections_cents"].abs().sum() == 0):
         return empty_figure("No sales or collections in these twelve months", height=height)
-    months = [month_tick(m) for m in trend["month"]]
+    months = [month_x(m) for m in trend["month"]]
     data = []
     for column, name, color, key in (
         ("credit_sales_cents", "Credit sales", SALES, "month_sales"),
@@ -48,7 +59,7 @@ def sales_collections(trend: pd.DataFrame, currency: str | None = None, height: 
             "hovertemplate": f"{name}<br>%{{customdata[3]}}: %{{customdata[2]}}<extra></extra>",
         })
     return figure(data, height, barmode="group", bargap=0.2, legend=_legend(),
-                  yaxis={"tickformat": "~s", "tickprefix": symbol(currency)}, xaxis={"tickangle": 0})
+                  yaxis={"tickformat": "~s", "tickprefix": symbol(currency)}, xaxis=month_axis())
 
 
 def dso_trend(trend: pd.DataFrame, period_days: int = 90, currency: str | None = None, height: int = 300) -> Figure:
@@ -59,7 +70,7 @@ def dso_trend(trend: pd.DataFrame, period_days: int = 90, currency: str | None =
         "type": "scatter",
         "mode": "lines+markers",
         "name": "DSO",
-        "x": [month_tick(m) for m in trend["month"]],
+        "x": [month_x(m) for m in trend["month"]],
         "y": [None if pd.isna(v) else float(v) for v in trend["dso"]],
         "line": {"color": SALES, "width": 2},
         "marker": {"size": 7},
@@ -69,7 +80,7 @@ def dso_trend(trend: pd.DataFrame, period_days: int = 90, currency: str | None =
         "hovertemplate": (f"%{{customdata[3]}}: <b>%{{y:.1f}} days</b><br>AR: %{{customdata[2]}}"
                           f"<br>(AR / credit sales of {period_days} days × {period_days})<extra></extra>"),
     }
-    return figure([line], height, showlegend=False, xaxis={"tickangle": 0},
+    return figure([line], height, showlegend=False, xaxis=month_axis(),
                   yaxis={"title": {"text": "days", "font": {"size": 11}}, "rangemode": "tozero"})
 
 
@@ -77,7 +88,7 @@ def customer_trend(trend: list[dict], currency: str | None = None, height: int =
     """One customer's invoiced vs paid per month (account_360()['trend'], money strings)."""
     if not trend or all(to_cents(r["invoiced"]) == 0 and to_cents(r["paid"]) == 0 for r in trend):
         return empty_figure("No invoices or payments in these twelve months", height=height)
-    months = [month_tick(r["month"]) for r in trend]
+    months = [month_x(r["month"]) for r in trend]
     data = []
     for key, name, color in (("invoiced", "Invoiced", SALES), ("paid", "Paid", COLLECTIONS)):
         cents = [to_cents(r[key]) for r in trend]
@@ -91,5 +102,5 @@ def customer_trend(trend: list[dict], currency: str | None = None, height: int =
             "customdata": [money(c, currency) for c in cents],
             "hovertemplate": f"{name}: %{{customdata}}<extra></extra>",
         })
-    return figure(data, height, legend=_legend(), xaxis={"tickangle": 0},
+    return figure(data, height, legend=_legend(), xaxis=month_axis(),
                   yaxis={"tickformat": "~s", "tickprefix": symbol(currency), "rangemode": "tozero"})

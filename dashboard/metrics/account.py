@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from dashboard.metrics.behaviour import customer_days_to_pay
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import DUE_BUCKETS, due_bucket_index
 from dashboard.metrics.ledger import applied_at, customer_mask
@@ -105,7 +106,8 @@ def _behaviour(snap: Snapshot, c: int, day: int, balance: int) -> dict:
     sales = int(snap.amount[(snap.inv_cust == c) & (snap.issue > day - BEHAVIOUR_DAYS) & (snap.issue <= day)].sum())
     settle = snap.settle.astype(np.int64)
     return {
-        "avg_days_to_pay": mean_days(int((settle[paid] - snap.issue[paid]).sum()), len(paid)),
+        # the same function as Credit utilization and Customer value, so the three screens agree
+        "avg_days_to_pay": customer_days_to_pay(snap, c, day),
         "avg_days_late_90d": mean_days(int(np.maximum(settle[recent] - snap.due[recent], 0).sum()), len(recent)),
         "dso_90d": ratio(balance, sales, BEHAVIOUR_DAYS),
     }

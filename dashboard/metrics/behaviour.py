@@ -252,6 +252,18 @@ def avg_days_to_pay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int
     return mean, count
 
 
+def customer_days_to_pay(snap: Snapshot, cust: int, day: int, window: int = YEAR_DAYS) -> float | None:
+    """One customer's average days to pay exactly as Credit utilization and Customer value show it (None: no history).
+
+    The one definition every screen uses (Account 360, Credit, Value): avg_days_to_pay, rounded like them.
+    """
+    mask = np.zeros(snap.n_customers, dtype=bool)
+    mask[cust] = True
+    mean, _count = avg_days_to_pay(snap, mask, day, window)
+    value = float(round2(mean[cust : cust + 1])[0])
+    return None if np.isnan(value) else value
+
+
 def settled_by_payment(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS) -> np.ndarray:
     """Positive invoices of selected customers settled by a payment in (day - window, day]."""
     settle = snap.settle

@@ -81,6 +81,7 @@ def clear_cache() -> None:
 
 kpis = cached(compute_kpis)
 aging_by_terms_group = cached(tables.aging_by_terms_group)
+aging_reconciliation = cached(tables.aging_reconciliation)
 at_risk_accounts = cached(tables.at_risk_accounts)
 monthly_trend = cached(tables.monthly_trend)
 account_360 = cached(account.account_360)

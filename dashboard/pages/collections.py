@@ -11,6 +11,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
+from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_context import callback_context as _context
 from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.figures import collections as figs
@@ -38,11 +39,13 @@ activity = cached(metrics.collections_activity, maxsize=64)
 # ---- layout -------------------------------------------------------------------------------------
 
 
-def _card(title, body, info: str, card_id: str) -> dbc.Card:
+def _card(title, body, info: str, card_id: str, export: bool = False) -> dbc.Card:
     info_id = f"col-info-{card_id}"
+    menu = [html.Div(id=f"col-export-{card_id}")] if export else []  # filled with the grouping chosen
     header = [html.Span(title, className="ar-card-title"),
-              html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-              dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+              html.Div([html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+                        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"), *menu],
+                       className="d-flex align-items-center gap-1")]
     return dbc.Card(
         [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
          dbc.CardBody(body, className="p-2")],
@@ -68,20 +71,21 @@ def layout(**_query) -> html.Div:
                         labelCheckedClassName="active")],
         className="d-flex align-items-center gap-2 ms-auto",
     )
+    page_pdf = html.Div(id="col-page-pdf")
     charts = dbc.Row(
         [
             dbc.Col(_card(f"Coverage · activity in the last {COVERAGE_DAYS} days",
                           [html.Div(id="col-coverage-summary", className="small text-muted px-1"), _graph("col-coverage", 300)],
                           f"Coverage = overdue open balance whose customer had any collection activity (call, email, "
                           f"letter…) dated in the {COVERAGE_DAYS} days up to the as-of date / all overdue open balance "
-                          "× 100, per group. The dashed line is everyone. Green from 75 %, amber from 50 %.", "coverage"),
+                          "× 100, per group. The dashed line is everyone. Green from 75 %, amber from 50 %.", "coverage", True),
                     lg=6),
             dbc.Col(_card("Contact latency · days from due date to first contact",
                           [html.Div(id="col-latency-summary", className="small text-muted px-1"), _graph("col-latency", 300)],
                           f"For invoices that became overdue in the last {LATENCY_DAYS} days (due date in that window "
                           "and still open at the end of it, even if paid since): days from the due date to the "
                           "customer's first activity on or after it. Mean and median per group; invoices never "
-                          "contacted are listed below.", "latency"),
+                          "contacted are listed below.", "latency", True),
                     lg=6),
         ],
         className="g-2 mb-2",
@@ -97,7 +101,7 @@ def layout(**_query) -> html.Div:
         "due date, the longest waiting first. Switch off to include those paid since.", "uncontacted")
     return html.Div(
         [
-            html.Div([html.H1("Collections", className="h4 mb-0"), html.Span(id="col-caption", className="text-muted small"), by],
+            html.Div([html.H1("Collections", className="h4 mb-0"), html.Span(id="col-caption", className="text-muted small"), by, page_pdf],
                      className="d-flex align-items-center gap-3 mb-2 flex-wrap"),
             charts,
             html.Div(table, className="mb-2"),
@@ -187,6 +191,9 @@ def summaries(result: dict, by: str, cur: str) -> tuple[str, str]:
     Output("col-coverage-summary", "children"),
     Output("col-latency-summary", "children"),
     Output("col-groups-title", "children"),
+    Output("col-export-coverage", "children"),
+    Output("col-export-latency", "children"),
+    Output("col-page-pdf", "children"),
     *INPUTS,
     Input("col-by", "value"),
 )
@@ -196,8 +203,10 @@ def charts(filters_data, _version, by_value):
     by = grouping(by_value)
     result = activity(snap, as_of, filters, scope, by)
     coverage, latency = summaries(result, by, cur)
+    query = filters_data.get("query") or ""
     return (figs.coverage_chart(result["coverage"], by, cur), figs.latency_chart(result["latency"], by), coverage, latency,
-            f"Coverage and latency by {GROUP_LABELS[by].lower()}")
+            f"Coverage and latency by {GROUP_LABELS[by].lower()}", export_menu("collections_coverage", query=query, by=by),
+            export_menu("collections_latency", query=query, by=by), page_pdf_button("collections", query=query, by=by))
 
 
 @callback(

@@ -10,6 +10,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
+from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.kpi_card import body_output, kpi_card, tile_body, tip_output
 from dashboard.figures import commissions as com_fig
 from dashboard.figures.base import GRAPH_CONFIG
@@ -49,11 +50,13 @@ GRID_LABELS = {
 # ---- layout ---------------------------------------------------------------------------------------
 
 
-def _card(title: str, body, info: str) -> dbc.Card:
+def _card(title: str, body, info: str, chart: str | None = None) -> dbc.Card:
     info_id = "com-info-" + "".join(ch if ch.isalnum() else "-" for ch in title.lower())
+    export = [export_menu(chart)] if chart else []
     header = [html.Span(title, className="ar-card-title"),
-              html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-              dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+              html.Div([html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+                        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"), *export],
+                       className="d-flex align-items-center gap-1")]
     return dbc.Card(
         [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
          dbc.CardBody(body, className="p-2")],
@@ -80,11 +83,11 @@ def layout(**_query) -> html.Div:
             dbc.Col(_card("Top sales reps by accrued commission", _graph("com-top-reps", 320),
                           "Reps ranked by unpaid commission at the as-of date (earned on or before it, not paid by "
                           "it). Click a bar to filter the whole dashboard to that rep; click it again to clear "
-                          "the filter."), lg=6),
+                          "the filter.", "commissions_top_reps"), lg=6),
             dbc.Col(_card("Commissions accrued vs paid · 12 months", _graph("com-trend", 320),
                           "Bars: commission earned (accrued) and commission paid out per calendar month; the "
                           "current month runs to the as-of date. Line: unpaid commission at each month end. A "
-                          "growing gap means payouts lag. Click a bar for its rows."), lg=6),
+                          "growing gap means payouts lag. Click a bar for its rows.", "commissions_trend"), lg=6),
         ],
         className="g-2 mb-2",
     )
@@ -92,12 +95,12 @@ def layout(**_query) -> html.Div:
         [
             dbc.Col(_card(f"Distribution by sales group · {P} days", _graph("com-groups", 320),
                           f"Share of the commission earned in the last {P} days (to the as-of date) by the "
-                          "sales group of the rep who earned it. Click a slice for its rows."), lg=4),
+                          "sales group of the rep who earned it. Click a slice for its rows.", "commissions_groups"), lg=4),
             dbc.Col(_card(f"Commission on cash collected vs on invoices issued · {P} days",
                           _graph("com-cash-chart", 320),
                           f"Per rep, for the last {P} days: commission on the invoices issued in the period, "
                           "beside the commission on the cash collected in it (each commission × the part of its "
-                          "invoice paid by payments in the period / the invoice amount)."), lg=8),
+                          "invoice paid by payments in the period / the invoice amount).", "commissions_cash"), lg=8),
         ],
         className="g-2 mb-2",
     )
@@ -120,7 +123,8 @@ def layout(**_query) -> html.Div:
         [
             html.Div(
                 [html.H1("Commission Analytics", className="h4 mb-0"),
-                 html.Span(id="com-caption", className="text-muted small")],
+                 html.Span(id="com-caption", className="text-muted small"),
+                 html.Div(page_pdf_button("commissions"), className="ms-auto")],
                 className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
             ),
             tiles,

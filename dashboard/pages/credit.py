@@ -12,6 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
+from dashboard.components.export_menu import page_pdf_button
 from dashboard.figures.analytics import RISK_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import credit
 from dashboard.metrics.ui_support import cached
@@ -78,7 +79,8 @@ def layout(**_query) -> html.Div:
     return html.Div(
         [
             html.Div([html.H1("Credit utilization", className="h4 mb-0"),
-                      html.Span(id="cr-caption", className="text-muted small")],
+                      html.Span(id="cr-caption", className="text-muted small"),
+                      html.Div(page_pdf_button("credit"), className="ms-auto")],
                      className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
             summary,
             table,
@@ -153,18 +155,25 @@ def _chip(label: str, value: str, tip_id: str | None = None, tip: str | None = N
 def summary(filters_data, _version):
     """Caption, the average-utilization chip and the risk-level choices with their counts."""
     from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import customers_with_limit
 
     if filters_data is None:
         raise PreventUpdate
     as_of, _basis, filters = gf.parse(filters_data)
     scope = identity.scope()
-    s = credit_summary(get_snapshot(), as_of, filters, scope)
+    snap = get_snapshot()
+    s = credit_summary(snap, as_of, filters, scope)
+    limited = customers_with_limit(snap, filters, scope)  # the same function as the home page's tile
     no_limit = s["customers"] - s["customers_with_limit"]
     chips = [
         _chip("Average utilization", fmt.pct(s["avg_utilization_pct"]), "cr-avg-info",
               "Mean of outstanding / limit × 100 over the listed customers with a credit limit (not weighted by "
               f"amount: 90 % and 50 % give 70 %); {s['customers_with_limit']:,} customers."),
-        _chip("Customers", f"{s['customers']:,} ({s['customers_with_limit']:,} with a limit)"),
+        _chip("Customers with a limit", f"{limited:,}", "cr-limit-info",
+              f"Every selected customer with a credit limit (the same count as on Receivables Health). "
+              f"{s['customers_with_limit']:,} of them are listed here, having had a balance in the last 12 months; "
+              f"{s['customers']:,} customers are listed in all."),
+        _chip("Listed", f"{s['customers']:,} ({s['customers_with_limit']:,} with a limit)"),
     ]
     options = [{"label": f"All {s['customers']:,}", "value": ALL}]
     for level in RISK_CHOICES:

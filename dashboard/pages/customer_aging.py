@@ -12,6 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
+from dashboard.components.export_menu import page_pdf_button
 from dashboard.components.statements import register as register_statements
 from dashboard.components.statements import statement_controls
 from dashboard.figures.aging import TRANSACTION_LABELS
@@ -89,7 +90,8 @@ def layout(**_query) -> html.Div:
     return html.Div(
         [
             html.Div([html.H1("Customer aging", className="h4 mb-0"),
-                      html.Span(id="ag-caption", className="text-muted small")],
+                      html.Span(id="ag-caption", className="text-muted small"),
+                      html.Div(page_pdf_button("customer_aging"), className="ms-auto")],
                      className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
             _controls(),
             html.Div(id="ag-basis-note", className="small text-muted mb-1"),

@@ -12,6 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
+from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_context import callback_context as _context
 from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.figures import collections as figs
@@ -47,11 +48,13 @@ open_invoices = cached(forecast_invoices, maxsize=16)
 # ---- layout -------------------------------------------------------------------------------------
 
 
-def _card(title: str, body, info: str, card_id: str) -> dbc.Card:
+def _card(title: str, body, info: str, card_id: str, chart: str | None = None) -> dbc.Card:
     info_id = f"dp-info-{card_id}"
+    export = [export_menu(chart)] if chart else []
     header = [html.Span(title, className="ar-card-title"),
-              html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-              dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+              html.Div([html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+                        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"), *export],
+                       className="d-flex align-items-center gap-1")]
     return dbc.Card(
         [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
          dbc.CardBody(body, className="p-2")],
@@ -77,12 +80,12 @@ def layout(**_query) -> html.Div:
     )
     top = dbc.Row(
         [
-            dbc.Col(_card("Outstanding composition", composition_body, COMPONENT_INFO, "composition"), lg=6),
+            dbc.Col(_card("Outstanding composition", composition_body, COMPONENT_INFO, "composition", "disputes_composition"), lg=6),
             dbc.Col(_card(f"Dispute cycle time · {MONTHS} months",
                           [html.Div(id="dp-cycle-summary", className="small text-muted px-1"), _graph("dp-cycle", 300)],
                           "Disputes resolved in each calendar month (bars, right axis) and the mean and median days "
                           "from opened to resolved (lines). The current month runs to the as-of date. Disputes flagged "
-                          "on the invoice without dates are not counted.", "cycle"), lg=6),
+                          "on the invoice without dates are not counted.", "cycle", "disputes_cycle"), lg=6),
         ],
         className="g-2 mb-2",
     )
@@ -93,10 +96,11 @@ def layout(**_query) -> html.Div:
                           "Promises to pay by the month of the promised date. Kept = the invoice was paid in full "
                           "(not written off) by the promised date; broken = not kept and the date has passed; pending "
                           "= the date is still ahead. Share kept = kept / (kept + broken) × 100 (line, left axis).",
-                          "promises"), lg=6),
-            dbc.Col(_card("Open disputes", grid.data_grid(OPEN_GRID, height=262, search_placeholder="Search disputes"),
+                          "promises", "disputes_promises"), xs=12),
+            # full width: every column and about ten rows visible at 1440 px, no horizontal scrollbar
+            dbc.Col(_card("Open disputes", grid.data_grid(OPEN_GRID, height=420, search_placeholder="Search disputes"),
                           "Disputes open at the as-of date (opened on or before it, not resolved by it), oldest "
-                          "first: the disputed amount, the invoice's open balance and the age in days.", "open"), lg=6),
+                          "first: the disputed amount, the invoice's open balance and the age in days.", "open"), xs=12),
         ],
         className="g-2 mb-2",
     )
@@ -105,7 +109,8 @@ def layout(**_query) -> html.Div:
                    "full, most recently broken first, with the invoice's open balance at the as-of date.", "broken")
     return html.Div(
         [
-            html.Div([html.H1("Disputes & promises", className="h4 mb-0"), html.Span(id="dp-caption", className="text-muted small")],
+            html.Div([html.H1("Disputes & promises", className="h4 mb-0"), html.Span(id="dp-caption", className="text-muted small"),
+                      html.Div(page_pdf_button("disputes"), className="ms-auto")],
                      className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
             top,
             middle,

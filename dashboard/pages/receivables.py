@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import drill, identity
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
-from dashboard.components.export_menu import export_link, export_menu
+from dashboard.components.export_menu import export_link, export_menu, page_pdf_button
 from dashboard.components.kpi_card import body_output, delta_badge, kpi_card, tile_body, tip_output
 from dashboard.figures import aging as aging_fig
 from dashboard.figures import debtors as debtors_fig
@@ -76,8 +76,9 @@ def layout(**_query) -> html.Div:
             dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 300), aging_info, export="aging_short"), lg=6),
             dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 300), aging_info, export="aging_long"), lg=6),
         ],
-        className="g-2 mb-2",
+        className="g-2 mb-1",
     )
+    reconcile = html.Div(id="rh-aging-reconcile", className="small text-muted mb-2 px-1 ar-reconcile")
     risk = dbc.Row(
         [
             dbc.Col(_card("Top 10 debtors", _graph("rh-top-debtors", 330),
@@ -107,11 +108,12 @@ def layout(**_query) -> html.Div:
             html.Div(
                 [html.H1("Receivables Health", className="h4 mb-0"),
                  html.Span(id="rh-caption", className="text-muted small"),
-                 html.Div(export_link("/export/receivables.pdf", "PDF summary"), className="ms-auto")],
+                 html.Div([export_link("/export/receivables.pdf", "PDF summary"), page_pdf_button("receivables")], className="ms-auto d-flex gap-1")],
                 className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
             ),
             tiles,
             donuts,
+            reconcile,
             risk,
             trends,
         ],
@@ -244,14 +246,16 @@ def month_tiles(filters_data, _version):
     return _ordered(bodies), _ordered_tips(tips)
 
 
-@callback(Output("rh-aging-short", "figure"), Output("rh-aging-long", "figure"), *INPUTS)
+@callback(Output("rh-aging-short", "figure"), Output("rh-aging-long", "figure"), Output("rh-aging-reconcile", "children"),
+          *INPUTS)
 def aging_donuts(filters_data, _version):
-    """One donut per terms group on the chosen aging basis."""
-    from dashboard.metrics.ui_support import aging_by_terms_group
+    """One donut per terms group on the chosen aging basis, and the line that ties them to total AR."""
+    from dashboard.metrics.ui_support import aging_by_terms_group, aging_reconciliation
 
     snap, as_of, basis, filters, scope, cur = _context(filters_data)
     frame = aging_by_terms_group(snap, as_of, filters, scope, basis)
-    return (aging_fig.aging_donut(frame, "short", basis, cur), aging_fig.aging_donut(frame, "long", basis, cur))
+    line = aging_fig.reconciling_line(frame, aging_reconciliation(snap, as_of, filters, scope), cur)
+    return (aging_fig.aging_donut(frame, "short", basis, cur), aging_fig.aging_donut(frame, "long", basis, cur), line)
 
 
 @callback(Output("rh-top-debtors", "figure"), *INPUTS)

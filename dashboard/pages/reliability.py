@@ -12,6 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
+from dashboard.components.export_menu import page_pdf_button
 from dashboard.figures.analytics import CATEGORY_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import reliability
 from dashboard.metrics.ui_support import cached
@@ -73,7 +74,8 @@ def layout(**_query) -> html.Div:
     return html.Div(
         [
             html.Div([html.H1("Payment reliability", className="h4 mb-0"),
-                      html.Span(id="rl-caption", className="text-muted small")],
+                      html.Span(id="rl-caption", className="text-muted small"),
+                      html.Div(page_pdf_button("reliability"), className="ms-auto")],
                      className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
             summary,
             table,

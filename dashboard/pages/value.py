@@ -14,6 +14,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components import grid, identity
+from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.figures import analytics as fig
 from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import value
@@ -56,9 +57,11 @@ def _info(info_id: str, text: str) -> list:
             dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip")]
 
 
-def _card(title: str, body, info_id: str, info: str) -> dbc.Card:
+def _card(title: str, body, info_id: str, info: str, chart: str | None = None) -> dbc.Card:
+    export = [export_menu(chart)] if chart else []
     return dbc.Card(
-        [dbc.CardHeader([html.Span(title, className="ar-card-title"), *_info(info_id, info)],
+        [dbc.CardHeader([html.Span(title, className="ar-card-title"),
+                         html.Div([*_info(info_id, info), *export], className="d-flex align-items-center gap-1")],
                         className="d-flex justify-content-between align-items-center py-2"),
          dbc.CardBody(body, className="p-2")],
         className="h-100 ar-card",
@@ -73,7 +76,7 @@ def layout(**_query) -> html.Div:
         [
             dbc.Col(_card("Revenue by value tier · 12 months", chart, "val-chart-info",
                           "12-month revenue and number of customers per value tier on these filters; hover a bar "
-                          "for the exact amount and its share of turnover."), lg=7),
+                          "for the exact amount and its share of turnover.", "value_tiers"), lg=7),
             dbc.Col(_card("Value tiers", [html.Div(id="val-tiers"), html.Div(id="val-tier-msg", role="status")],
                           "val-tiers-info",
                           "Revenue ranges (inclusive, in currency units) that set each customer's tier. Ranges may "
@@ -93,7 +96,8 @@ def layout(**_query) -> html.Div:
     return html.Div(
         [
             html.Div([html.H1("Customer value", className="h4 mb-0"),
-                      html.Span(id="val-caption", className="text-muted small")],
+                      html.Span(id="val-caption", className="text-muted small"),
+                      html.Div(page_pdf_button("value"), className="ms-auto")],
                      className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
             top,
             table,

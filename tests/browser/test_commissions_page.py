@@ -74,7 +74,8 @@ def test_commissions_page_tiles_rep_filter_and_drill(live_app, browser):
     assert one["accrued_cents"] == int(full["top"]["accrued_cents"].iloc[0])
     tile(browser, "com_accrued", money(one["accrued_cents"]))
     tile(browser, "com_paid_mtd", money(one["paid_mtd_cents"]))
-    assert f"sales rep {rep}" in wait_text(browser, "#com-caption", lambda x: rep in x)
+    name = str(full["top"]["rep_name"].iloc[0])  # issue 16: the filter line names the rep, id beside it
+    assert f"sales rep {name} ({rep})" in wait_text(browser, "#com-caption", lambda x: rep in x)
     wait_idle(browser)
     shot(browser, "commissions-rep-filter-1440")
     assert console_errors(browser) == []
