@@ -17,6 +17,14 @@ def _bool(name: str, default: bool = False) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+MB = 1024 * 1024
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw is None or raw.strip() == "" else int(raw)
+
+
 def default_database_url() -> str:
     """The embedded SQLite database under data/."""
     return f"sqlite:///{DEFAULT_DB_PATH}"
@@ -43,6 +51,20 @@ class Settings:
     smtp_password: str | None = field(default_factory=lambda: os.environ.get("SMTP_PASSWORD") or None)
     smtp_from: str = field(default_factory=lambda: os.environ.get("SMTP_FROM", "ar-dashboard@localhost"))
     smtp_starttls: bool = field(default_factory=lambda: _bool("SMTP_STARTTLS", False))
+    # Hardening limits (issue 14; documented in docs/production.md)
+    session_hours: int = field(default_factory=lambda: _int("AR_SESSION_HOURS", 12))
+    max_request_bytes: int = field(default_factory=lambda: _int("AR_MAX_REQUEST_BYTES", 5 * MB))
+    max_upload_bytes: int = field(default_factory=lambda: _int("AR_MAX_UPLOAD_BYTES", 110 * MB))
+    login_max_per_user: int = field(default_factory=lambda: _int("AR_LOGIN_MAX_PER_USER", 5))
+    login_max_per_ip: int = field(default_factory=lambda: _int("AR_LOGIN_MAX_PER_IP", 50))
+    login_window_minutes: int = field(default_factory=lambda: _int("AR_LOGIN_WINDOW_MINUTES", 15))
+    trusted_origins: str = field(default_factory=lambda: os.environ.get("AR_TRUSTED_ORIGINS", ""))
+    api_rate_limit: str = field(default_factory=lambda: os.environ.get("AR_API_RATE_LIMIT", "300 per minute"))
+    export_rate_limit: str = field(default_factory=lambda: os.environ.get("AR_EXPORT_RATE_LIMIT", "30 per minute"))
+    export_max_pixels: int = field(default_factory=lambda: _int("AR_EXPORT_MAX_PIXELS", 16_000_000))
+    import_max_rows: int = field(default_factory=lambda: _int("AR_IMPORT_MAX_ROWS", 5_000_000))
+    import_max_bytes: int = field(default_factory=lambda: _int("AR_IMPORT_MAX_BYTES", 1024 * MB))
+    import_max_seconds: int = field(default_factory=lambda: _int("AR_IMPORT_MAX_SECONDS", 1800))
 
     @property
     def production(self) -> bool:
