@@ -8,6 +8,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
+from dash.exceptions import DependencyException
 from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -74,6 +75,11 @@ def check_asset_path() -> Response | None:
     if BAD_ASSET_PATH.search(request.path) or BAD_ASSET_PATH.search(raw_path):
         return json_error(404, "not found")
     return None
+
+
+def unknown_asset(_error: DependencyException) -> Response:
+    """404 for a component-suite path Dash does not serve (it raises; Flask would log a traceback)."""
+    return json_error(404, "not found")
 
 
 # ---- security headers ----------------------------------------------------------------------------
@@ -158,5 +164,6 @@ def init_hardening(server: Flask) -> None:
     """Register the checks that run before the login guard, and the headers after every response."""
     server.config["MAX_CONTENT_LENGTH"] = max(get_settings().max_upload_bytes, get_settings().max_request_bytes)
     server.before_request(check_asset_path)
+    server.register_error_handler(DependencyException, unknown_asset)
     server.before_request(check_origin)
     server.after_request(hardening_headers)

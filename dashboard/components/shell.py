@@ -250,7 +250,7 @@ def user_menu(_):
         html.Span([name, html.Span(f" · {identity.role() or ''}", className="text-white-50")],
                   className="navbar-text small ar-user"),
         html.Form(
-            [html.Input(type="hidden", name="csrf_token", value=csrf_token()),
+            [dcc.Input(type="hidden", name="csrf_token", value=csrf_token(), id="logout-csrf"),
              dbc.Button("Log out", type="submit", id="logout-button", size="sm", color="light", outline=True)],
             action="/logout", method="post", className="m-0",
         ),

@@ -32,6 +32,7 @@ from dashboard.data.mapping import (
     Source,
     SourceError,
     TableMapping,
+    TimeLimit,
     apply_mapping,
     load_mapping,
     read_table,
@@ -1151,7 +1152,7 @@ def run_import(
     use_limits(limits)
     try:
         return _run_import(directory, mapping, dry_run, url, progress, on_progress, lock_timeout, limits)
-    except SourceError as exc:
+    except TimeLimit as exc:
         raise ImportFailed([f"{f}:{r}:{c}: {why}" for f, r, c, why in exc.problems]) from exc
     finally:
         use_limits(None)

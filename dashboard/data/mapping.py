@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import string
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
@@ -61,9 +62,9 @@ class ReadLimits:
         return cls(settings.import_max_rows, settings.import_max_bytes, settings.import_max_seconds, clock())
 
     def check_time(self, name: str, row: int | str = "-") -> None:
-        """Raise SourceError once the import has run longer than max_seconds (0: no limit)."""
+        """Raise TimeLimit once the import has run longer than max_seconds (0: no limit)."""
         if self.max_seconds and clock() - self.started > self.max_seconds:
-            raise SourceError([(name, row, "-", f"the import took longer than {self.max_seconds} seconds "
+            raise TimeLimit([(name, row, "-", f"the import took longer than {self.max_seconds} seconds "
                                                 "(AR_IMPORT_MAX_SECONDS); nothing was written")])
 
     def check_rows(self, name: str, rows: int) -> None:
@@ -103,6 +104,14 @@ class SourceError(Exception):
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+class TimeLimit(Exception):
+    """The import ran out of time (AR_IMPORT_MAX_SECONDS): it stops at once, whatever file it reads."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems[0][3])
         self.problems = problems
 
 
@@ -211,8 +220,13 @@ def read_csv(path: Path, delimiter: str = ",") -> pd.DataFrame:
     except UnicodeDecodeError as exc:
         row = raw[: exc.start].count(b"\n") + 1
         raise SourceError([(path.name, row, "-", f"not UTF-8 text (byte {exc.start})")]) from exc
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    try:
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise SourceError([(path.name, 1, "-", unreadable_csv(exc))]) from exc
     names = _check_header(path.name, header)
+    if "\r" in text:
+        check_bare_cr(path.name, text, names, delimiter)
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     try:
         frame = pd.read_csv(
@@ -233,6 +247,29 @@ def read_csv(path: Path, delimiter: str = ",") -> pd.DataFrame:
     return frame
 
 
+BARE_CR = re.compile(r"\r(?!\n)")
+
+
+def check_bare_cr(name: str, text: str, names: list[str], delimiter: str) -> None:
+    """Refuse a carriage return that ends a line on its own (outside quotes): file, line and column."""
+    for match in BARE_CR.finditer(text):
+        pos = match.start()
+        if text.count('"', 0, pos) % 2:
+            continue  # inside a quoted value: part of the value
+        line_start = text.rfind("\n", 0, pos) + 1
+        field = text[line_start:pos].count(delimiter)
+        column = names[field] if field < len(names) else f"#{field + 1}"
+        raise SourceError([(name, text.count("\n", 0, pos) + 1, column,
+                            "line ends in a bare carriage return (CR, old Mac line endings); save the file "
+                            "with LF or CRLF line endings")])
+
+
+def unreadable_csv(error: csv.Error) -> str:
+    """The reason of a CSV the csv module cannot read (most often bare carriage-return line endings)."""
+    return (f"unreadable CSV ({error}); a line ending in a bare carriage return (old Mac format)? "
+            "save it with LF or CRLF line endings")
+
+
 def _read_csv_slow(name: str, text: str, names: list[str], delimiter: str) -> pd.DataFrame:
     """Row-by-row CSV reading that tracks line numbers and reports ragged rows."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -247,8 +284,7 @@ def _read_csv_slow(name: str, text: str, names: list[str], delimiter: str) -> pd
             _add_record(name, names, record, start, rows, numbers, problems)
             start = reader.line_num + 1
     except csv.Error as exc:
-        raise SourceError([(name, start, "-", f"unreadable CSV ({exc}); a line ending in a bare carriage "
-                                              "return (old Mac format)? save it with LF or CRLF line endings")]) from exc
+        raise SourceError([(name, start, "-", unreadable_csv(exc))]) from exc
     if problems:
         raise SourceError(problems)
     frame = (
