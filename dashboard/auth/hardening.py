@@ -97,7 +97,7 @@ def script_hashes(server: Flask) -> list[str]:
 
 def content_security_policy(server: Flask) -> str:
     """The CSP: own scripts plus the hashes of Dash's inline ones; styles inline (Plotly, Dash)."""
-    scripts = " ".join(f"'{h}'" for h in script_hashes(server))
+    scripts = " ".join(script_hashes(server))  # already quoted: 'sha256-...'
     return "; ".join([
         "default-src 'self'",
         f"script-src 'self' {scripts}".strip(),

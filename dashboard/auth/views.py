@@ -179,6 +179,7 @@ def login_post() -> Response:
     user.session_token = start_session(user.id, session_lifetime())
     login_user(user, remember=False)
     session.permanent = True
+    csrf_token()  # created now: callbacks racing each other never have to add it to the cookie
     audit("login")
     return redirect(target)
 

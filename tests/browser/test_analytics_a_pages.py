@@ -11,7 +11,16 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import TODAY
-from tests.browser.helpers import console_errors, login, logout, money, shot, text_of, wait_idle, wait_text
+from tests.browser.helpers import (
+    console_errors,
+    login,
+    logout,
+    money,
+    shot,
+    text_of,
+    wait_idle,
+    wait_text,
+)
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 25
