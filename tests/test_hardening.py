@@ -131,6 +131,15 @@ def test_the_shell_logs_out_through_a_post_form(world):
     assert '"action": "/logout"' in menu and '"method": "post"' in menu and '"csrf_token"' in menu
 
 
+def test_a_forged_call_of_a_clientside_callback_is_a_400_not_a_500(world, caplog):
+    rep = world.login("rep1")
+    output, spec = find_callback(world, "live-status.children")
+    assert "callback" not in spec  # runs in the browser; the server has no function for it
+    response = rep.post(CALLBACK, json=callback_body(output, spec))
+    assert response.status_code == 400 and response.get_json() == {"error": "unknown callback"}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 # ---- request bodies ------------------------------------------------------------------------------
 
 
@@ -422,6 +431,27 @@ def test_an_empty_workspace_grid_is_an_empty_state(world):
             columns, rows, pinned, text, _field = grid.grid_props(workspace.invoices_source({**data, "tab": tab}))
             assert rows == [] and pinned == [] and columns, tab
             assert "0 rows" in text or "No " in text, text
+
+
+@pytest.mark.parametrize("username, as_of", [("nobody", "2024-03-01"), ("admin", "1950-01-01")])
+def test_every_callback_answers_an_empty_scope_or_empty_ledger_without_a_500(world, username, as_of, caplog):
+    """A rep with no customers, and an as-of date before any invoice: every result is empty, none crashes."""
+    from auth_helpers import add_user
+
+    add_user("nobody", "sales_rep")  # no rep id: sees no customer at all
+    client = world.login(username)
+    filters = {"as_of": as_of, "basis": "due", "query": f"?as_of={as_of}"}
+    fixed = {("filters", "data"): filters, ("data-version", "data"): {"version": 1}}
+    failures = []
+    for output, spec in world.app.callback_map.items():
+        if "callback" not in spec or "{" in output:
+            continue  # clientside, or pattern-matching ids (driven by the grid tests)
+        values = {**fixed, **{(d["id"], d["property"]): "/" for d in spec["inputs"] if d["property"] == "pathname"}}
+        response = client.post(CALLBACK, json=callback_body(output, spec, values))
+        if response.status_code >= 500:
+            failures.append((output, response.status_code))
+    assert failures == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_the_upload_callback_with_mismatched_lists_answers_cleanly(world):

@@ -117,7 +117,7 @@ def check_callback(role: str) -> Response | None:
         return json_error(400, "malformed callback request")
     app = dash_app_for(current_app._get_current_object())
     callback = app.callback_map.get(body["output"]) if app is not None else None
-    if callback is None:
+    if callback is None or callback.get("callback") is None:  # clientside callbacks run in the browser only
         return json_error(400, "unknown callback")
     for path in callback_pages(callback, body):
         if not page_allowed(role, path):
