@@ -557,8 +557,17 @@ def test_xlsx_uncompressed_size_is_capped_before_parsing(db_url, tmp_path, monke
                       f"{unpacked - 1:,} bytes (AR_IMPORT_MAX_BYTES)"]
 
 
-def test_xlsx_rows_are_capped_while_reading(db_url, tmp_path, monkeypatch):
+def test_xlsx_rows_are_counted_exactly_in_the_raw_xml(tmp_path):
+    from dashboard.data.mapping import xlsx_row_count
+
+    path = tmp_path / "big.xlsx"
+    path.write_bytes(bomb_xlsx(20_000))  # about 2 MB of sheet XML: the 1 MiB reads cut through tags
+    assert xlsx_row_count(path) == 20_001
+
+
+def test_xlsx_rows_are_capped_before_openpyxl_reads_the_sheet(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("AR_IMPORT_MAX_ROWS", "100")
+    monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
     errors = import_errors(db_url, write_dir(tmp_path, {"sales_reps.xlsx": bomb_xlsx(3000)}))
     assert errors == ["sales_reps.xlsx:102:-: more than 100 rows (AR_IMPORT_MAX_ROWS; an XLSX sheet holds at most "
                       "1,048,575); split the file"]

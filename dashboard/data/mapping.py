@@ -327,6 +327,9 @@ def read_xlsx(path: Path, sheet: str | None = None) -> pd.DataFrame:
     limits = current_limits()
     limits.check_bytes(path.name, path.stat().st_size)
     limits.check_bytes(path.name, xlsx_uncompressed_size(path), "its uncompressed content is")
+    max_rows = min(limits.max_rows, EXCEL_MAX_ROWS - 1)
+    if xlsx_row_count(path) - 1 > max_rows:  # counted in the raw XML: openpyxl would scan it all first
+        raise too_many_rows(path.name, max_rows)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one problem
@@ -334,12 +337,7 @@ def read_xlsx(path: Path, sheet: str | None = None) -> pd.DataFrame:
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise SourceError([(path.name, 1, "-", f"no sheet named {sheet!r}")])
-        worksheet = book[sheet] if sheet else book.worksheets[0]
-        max_rows = min(limits.max_rows, EXCEL_MAX_ROWS - 1)
-        declared = worksheet.max_row  # from the sheet's <dimension> tag: refuse a declared bomb at once
-        if declared is not None and declared - 1 > max_rows:
-            raise too_many_rows(path.name, max_rows)
-        rows = worksheet.iter_rows(values_only=True)
+        rows = (book[sheet] if sheet else book.worksheets[0]).iter_rows(values_only=True)
         names = _check_header(path.name, next(rows, ()))
         while names and not names[-1]:
             names.pop()
@@ -368,6 +366,34 @@ def xlsx_uncompressed_size(path: Path) -> int:
             return sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError) as exc:
         raise SourceError([(path.name, 1, "-", f"not a readable XLSX workbook ({exc})")]) from exc
+
+
+def xlsx_row_count(path: Path) -> int:
+    """The most <row> elements of any worksheet of an XLSX, counted in its XML as it is inflated."""
+    import zipfile
+
+    most = 0
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                most = max(most, _count_rows(archive, name))
+    return most
+
+
+def _count_rows(archive, name: str) -> int:
+    """Occurrences of a row start tag (<row or <x:row) in one zip member, read 1 MiB at a time."""
+    count, tail = 0, b""
+    with archive.open(name) as member:
+        while chunk := member.read(1 << 20):
+            data = tail + chunk  # the tail's own tags were counted last round: count only the new ones
+            count += _row_tags(data) - _row_tags(tail)
+            tail = data[-5:]
+    return count
+
+
+def _row_tags(data: bytes) -> int:
+    """Row start tags in a piece of sheet XML."""
+    return data.count(b"<row") + data.count(b":row ") + data.count(b":row>")
 
 
 def too_many_rows(name: str, max_rows: int) -> SourceError:
