@@ -6,7 +6,6 @@ import datetime as dt
 import decimal
 import json
 import logging
-import re
 from typing import Any
 
 import numpy as np
@@ -19,77 +18,22 @@ from dashboard.auth.audit import audit
 from dashboard.auth.guard import json_error
 from dashboard.auth.roles import can
 from dashboard.auth.scope import current_scope
-from dashboard.metrics.filters import TERMS_GROUPS, Filters, Scope
+from dashboard.metrics.filters import Filters, Scope
+from dashboard.params import (  # the one shared parser (re-exported for older imports)
+    FILTER_PARAMS,
+    BadParameter,
+    check_known,
+    parse_as_of,
+    parse_filters,
+    parse_period,
+    single,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-FILTER_PARAMS = ("segment", "region", "tier", "sales_rep", "terms_group")
 TABLE_PARAMS = frozenset({"as_of", "period_days", *FILTER_PARAMS})
 CUSTOMER_PARAMS = frozenset({"as_of"})
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-MAX_PERIOD_DAYS = 36500
-MAX_VALUE_LENGTH = 200
-
-
-class BadParameter(ValueError):
-    """A query parameter the API cannot accept."""
-
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(f"{name}: {message}")
-        self.name = name
-
-
-def single(name: str) -> str | None:
-    """The one value of a query parameter (BadParameter when repeated)."""
-    values = request.args.getlist(name)
-    if len(values) > 1:
-        raise BadParameter(name, "given more than once")
-    return values[0] if values else None
-
-
-def check_known(allowed: frozenset[str]) -> None:
-    """Refuse parameters the endpoint does not know."""
-    for name in request.args:
-        if name not in allowed:
-            raise BadParameter(name, f"unknown parameter (allowed: {', '.join(sorted(allowed))})")
-
-
-def parse_as_of(raw: str | None) -> dt.date:
-    """as_of=YYYY-MM-DD (default today)."""
-    if raw is None or raw == "":
-        return dt.date.today()
-    if not DATE_RE.match(raw):
-        raise BadParameter("as_of", f"not an ISO date (YYYY-MM-DD): {raw[:40]!r}")
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise BadParameter("as_of", f"not a valid date: {raw!r}") from exc
-
-
-def parse_period(raw: str | None) -> int:
-    """period_days: a positive whole number (default 90)."""
-    if raw is None or raw == "":
-        return 90
-    if not raw.isascii() or not raw.isdigit():
-        raise BadParameter("period_days", f"not a positive whole number: {raw[:40]!r}")
-    days = int(raw)
-    if not 0 < days <= MAX_PERIOD_DAYS:
-        raise BadParameter("period_days", f"must be between 1 and {MAX_PERIOD_DAYS}")
-    return days
-
-
-def parse_filters() -> Filters:
-    """The customer-attribute filters (blank means no filter); they only narrow the scope."""
-    values: dict[str, str | None] = {}
-    for name in FILTER_PARAMS:
-        raw = single(name)
-        if raw is not None and len(raw) > MAX_VALUE_LENGTH:
-            raise BadParameter(name, "too long")
-        values[name] = raw or None
-    if values["terms_group"] is not None and values["terms_group"] not in TERMS_GROUPS:
-        raise BadParameter("terms_group", f"must be one of {', '.join(TERMS_GROUPS)}")
-    return Filters(**values)
 
 
 def parse_table_args() -> tuple[dt.date, int, Filters]:

@@ -17,6 +17,14 @@ def _bool(name: str, default: bool = False) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+MB = 1024 * 1024
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw is None or raw.strip() == "" else int(raw)
+
+
 def default_database_url() -> str:
     """The embedded SQLite database under data/."""
     return f"sqlite:///{DEFAULT_DB_PATH}"
@@ -56,6 +64,20 @@ class Settings:
     company_phone: str = field(default_factory=lambda: os.environ.get("AR_COMPANY_PHONE", ""))
     company_tax_id: str = field(default_factory=lambda: os.environ.get("AR_COMPANY_TAX_ID", ""))
     company_payment_note: str = field(default_factory=lambda: os.environ.get("AR_COMPANY_PAYMENT_NOTE", ""))
+    # Hardening limits (issue 14; documented in docs/production.md)
+    session_hours: int = field(default_factory=lambda: _int("AR_SESSION_HOURS", 12))
+    max_request_bytes: int = field(default_factory=lambda: _int("AR_MAX_REQUEST_BYTES", 5 * MB))
+    max_upload_bytes: int = field(default_factory=lambda: _int("AR_MAX_UPLOAD_BYTES", 110 * MB))
+    login_max_per_user: int = field(default_factory=lambda: _int("AR_LOGIN_MAX_PER_USER", 5))
+    login_max_per_ip: int = field(default_factory=lambda: _int("AR_LOGIN_MAX_PER_IP", 50))
+    login_window_minutes: int = field(default_factory=lambda: _int("AR_LOGIN_WINDOW_MINUTES", 15))
+    trusted_origins: str = field(default_factory=lambda: os.environ.get("AR_TRUSTED_ORIGINS", ""))
+    api_rate_limit: str = field(default_factory=lambda: os.environ.get("AR_API_RATE_LIMIT", "300 per minute"))
+    export_rate_limit: str = field(default_factory=lambda: os.environ.get("AR_EXPORT_RATE_LIMIT", "30 per minute"))
+    export_max_pixels: int = field(default_factory=lambda: _int("AR_EXPORT_MAX_PIXELS", 16_000_000))
+    import_max_rows: int = field(default_factory=lambda: _int("AR_IMPORT_MAX_ROWS", 5_000_000))
+    import_max_bytes: int = field(default_factory=lambda: _int("AR_IMPORT_MAX_BYTES", 1024 * MB))
+    import_max_seconds: int = field(default_factory=lambda: _int("AR_IMPORT_MAX_SECONDS", 1800))
 
     @property
     def production(self) -> bool:

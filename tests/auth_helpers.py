@@ -142,3 +142,11 @@ def callback_body(output: str, spec: dict, values: dict | None = None) -> dict:
     return {"output": output, "outputs": out_list if len(out_list) != 1 else out_list[0],
             "inputs": entries(spec.get("inputs", [])), "state": entries(spec.get("state", [])),
             "changedPropIds": []}
+
+
+def logout(client):
+    """POST /logout with the session's CSRF token (read from the logout form)."""
+    page = client.get("/logout")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return client.post("/logout", data={"csrf_token": match.group(1)})

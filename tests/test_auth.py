@@ -8,7 +8,7 @@ import os
 import stat
 
 import pytest
-from auth_helpers import PASSWORD, add_user, csrf, login, make_world, seed_ledger
+from auth_helpers import PASSWORD, add_user, csrf, login, logout, make_world, seed_ledger
 from sqlalchemy import select, update
 
 from dashboard.auth.roles import can, page_allowed, page_rule
@@ -16,7 +16,7 @@ from dashboard.auth.scope import scope_for
 from dashboard.auth.users import AuthUser, check_password, ensure_demo_users, hash_password
 from dashboard.auth.views import safe_next
 from dashboard.data.db import session_scope
-from dashboard.data.models import AuditLog, User
+from dashboard.data.models import AuditLog, LoginThrottle, User
 from dashboard.metrics.filters import Scope
 
 
@@ -100,7 +100,11 @@ def test_csrf_token_required(world):
 
 def test_logout_ends_the_session_and_is_audited(world):
     client = world.login("exec")
-    response = client.get("/logout")
+    assert client.get("/logout").status_code == 200  # a GET only shows the logout form
+    assert client.get("/api/kpis").status_code == 200
+    assert client.post("/logout").status_code == 400  # no CSRF token: not logged out
+    assert client.get("/api/kpis").status_code == 200
+    response = logout(client)
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
     assert client.get("/").status_code == 302
@@ -174,10 +178,12 @@ def test_lock_ends_after_fifteen_minutes(world):
     past = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=16)
     with session_scope() as session:
         session.execute(update(AuditLog).values(at=past))
+        session.execute(update(LoginThrottle).values(window_start=past))
     assert login(client, "admin").status_code == 302
 
 
-def test_address_throttled_after_many_failures_across_usernames(world):
+def test_address_throttled_after_many_failures_across_usernames(world, monkeypatch):
+    monkeypatch.setenv("AR_LOGIN_MAX_PER_IP", "20")
     client = world.client()
     for i in range(20):
         login(client, f"guess{i}", "wrong-password")

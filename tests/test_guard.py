@@ -223,15 +223,19 @@ def test_disabling_a_user_ends_their_session_on_the_next_request(world):
     assert client.get("/").status_code == 302  # the old session was cleared: log in again
 
 
-def test_role_change_applies_on_the_next_request(world):
+def test_role_change_ends_the_session_and_applies_at_the_next_login(world):
     from dashboard.auth.users import set_role
 
     client = world.login("clerk")
     assert client.get("/commissions").status_code == 403
-    set_role("clerk", "controller")
+    set_role("clerk", "controller")  # issue 14: a role change ends the user's sessions at once
+    assert client.get("/commissions").status_code == 302
+    assert client.get("/api/kpis").status_code == 401
+    client = world.login("clerk")
     assert client.get("/commissions").status_code == 200
     set_role("clerk", "ar_clerk")
-    assert client.get("/commissions").status_code == 403
+    assert client.get("/commissions").status_code == 302
+    assert world.login("clerk").get("/commissions").status_code == 403
 
 
 def test_password_change_ends_existing_sessions(world):

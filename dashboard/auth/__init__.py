@@ -25,6 +25,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.auth.audit import audit
 from dashboard.auth.guard import guard, is_page_request, json_error, security_headers
+from dashboard.auth.hardening import init_hardening, init_rate_limits
 from dashboard.auth.roles import (
     CAPABILITIES,
     PAGE_ROLES,
@@ -94,7 +95,7 @@ def configure_cookies(server: Flask) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=secure,
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=int(os.environ.get("AR_SESSION_HOURS", "12"))),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=get_settings().session_hours),
     )
 
 
@@ -171,7 +172,9 @@ def init_auth(server: Flask, app: dash.Dash | None = None) -> None:
     configure_db_errors(server)
     server.register_blueprint(bp)
     init_api(server)
+    init_hardening(server)  # asset paths and Origin/Referer: before the guard
     server.before_request(guard)
+    init_rate_limits(server)  # after the guard: counted per logged-in user
     server.after_request(security_headers)
     register_dash_hook()
 

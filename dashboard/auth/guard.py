@@ -11,12 +11,14 @@ from flask_login import current_user, logout_user
 
 from dashboard.auth.roles import page_allowed
 from dashboard.auth.views import forbidden_page
+from dashboard.config import get_settings
 
 # Public: the login/logout pages, static CSS/images of assets/, Dash's JavaScript bundles (code,
 # not data) and the favicon. Everything else needs a logged-in, active user.
 PUBLIC_PATHS = frozenset({"/login", "/logout", "/_favicon.ico"})
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 CALLBACK_PATH = "/_dash-update-component"
+UPLOAD_PAGE = "/admin/data"
 NO_STORE_PREFIXES = ("/api/", CALLBACK_PATH, "/_dash-layout", "/_dash-dependencies")
 
 
@@ -115,11 +117,43 @@ def check_callback(role: str) -> Response | None:
         return json_error(400, "malformed callback request")
     app = dash_app_for(current_app._get_current_object())
     callback = app.callback_map.get(body["output"]) if app is not None else None
-    if callback is None:
+    if callback is None or callback.get("callback") is None:  # clientside callbacks run in the browser only
         return json_error(400, "unknown callback")
     for path in callback_pages(callback, body):
         if not page_allowed(role, path):
             return json_error(403, "your role does not give access to this page", page=path)
+    return None
+
+
+def may_upload() -> bool:
+    """True when the logged-in user may use the upload page (known from the session, no body read)."""
+    return bool(getattr(current_user, "is_authenticated", False)) and page_allowed(current_user.role, UPLOAD_PAGE)
+
+
+def body_limit() -> int:
+    """The largest body this request may send: big for an uploader's callbacks, small elsewhere."""
+    settings = get_settings()
+    if request.path == CALLBACK_PATH and may_upload():
+        return settings.max_upload_bytes
+    return settings.max_request_bytes
+
+
+def limit_body() -> Response | None:
+    """Refuse an oversized body from its Content-Length before anything reads it; cap streamed ones."""
+    if request.method in ("GET", "HEAD", "OPTIONS") and not request.content_length:
+        return None
+    limit = body_limit()
+    request.max_content_length = limit  # a body sent without Content-Length is cut at the limit too
+    if request.content_length is not None and request.content_length > limit:
+        return json_error(413, f"request body larger than the limit of {limit} bytes", limit=limit)
+    return None
+
+
+def callback_referer_refused(role: str) -> Response | None:
+    """A callback sent from a page the role may not open: refused before its body is read."""
+    page = referer_path()
+    if page is not None and not page_allowed(role, page):
+        return json_error(403, "your role does not give access to this page", page=page)
     return None
 
 
@@ -135,16 +169,19 @@ def guard() -> Response | None:
     """Allow public paths; demand a login elsewhere; then check the role for pages and callbacks."""
     path = request.path
     if is_public(path):
-        return None
+        return limit_body()
     if not current_user.is_authenticated:
-        if "_user_id" in session:  # disabled, deleted or password changed: end that session
+        if "_user_id" in session:  # logged out, disabled, password or role changed: end that session
             logout_user()
             session.clear()
         return unauthenticated(path)
+    if path == CALLBACK_PATH:  # the role is checked, then the size, before the body is read
+        return callback_referer_refused(current_user.role) or limit_body() or check_callback(current_user.role)
+    refused = limit_body()
+    if refused is not None:
+        return refused
     if path.startswith("/api/") or path == "/api":
         return check_api()
-    if path == CALLBACK_PATH:
-        return check_callback(current_user.role)
     if path.startswith("/_"):
         return None  # Dash's layout/dependencies: the shell, no data
     if not page_allowed(current_user.role, path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import re
 import secrets
@@ -26,6 +25,7 @@ from dashboard.auth.roles import (
     SALES_REP,
     is_role,
 )
+from dashboard.auth.sessions import end_user_sessions, session_user
 from dashboard.config import ROOT, get_settings
 from dashboard.data.db import session_scope
 from dashboard.data.models import Customer, SalesRep, User
@@ -84,7 +84,7 @@ class AuthUser(UserMixin):
     regions: frozenset[str] | None
     segments: frozenset[str] | None
     active: bool
-    fingerprint: str
+    session_token: str = ""
 
     @property
     def is_active(self) -> bool:
@@ -92,11 +92,11 @@ class AuthUser(UserMixin):
         return self.active
 
     def get_id(self) -> str:
-        """Session id: user id plus a password fingerprint (a password change ends old sessions)."""
-        return f"{self.id}:{self.fingerprint}"
+        """flask-login's id: the random token of a server-side session (nothing about the password)."""
+        return self.session_token
 
     @classmethod
-    def from_row(cls, row: User) -> AuthUser:
+    def from_row(cls, row: User, session_token: str = "") -> AuthUser:
         """Build from a User row."""
         return cls(
             id=row.id,
@@ -107,28 +107,14 @@ class AuthUser(UserMixin):
             regions=split_list(row.regions),
             segments=split_list(row.segments),
             active=bool(row.active),
-            fingerprint=password_fingerprint(row.password_hash),
+            session_token=session_token,
         )
 
 
-def password_fingerprint(password_hash: str) -> str:
-    """A short digest of the stored hash (never the hash itself) for the session id."""
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
-def load_user(session_id: str) -> AuthUser | None:
-    """flask-login user_loader: the active user behind a session id, else None."""
-    user_id, _, fingerprint = (session_id or "").partition(":")
-    if not user_id.isdigit():
-        return None
-    with session_scope() as session:
-        row = session.get(User, int(user_id))
-        if row is None or not row.active:
-            return None
-        user = AuthUser.from_row(row)
-    if not secrets.compare_digest(user.fingerprint, fingerprint):
-        return None
-    return user
+def load_user(session_token: str) -> AuthUser | None:
+    """flask-login user_loader: the active user of a live server-side session, else None."""
+    row = session_user(session_token)
+    return AuthUser.from_row(row, session_token) if row is not None else None
 
 
 def get_user_row(session, username: str) -> User | None:
@@ -225,14 +211,18 @@ def _require_user(session, username: str) -> User:
 def set_active(username: str, active: bool) -> None:
     """Enable or disable a user (a disabled user is logged out on the next request)."""
     with session_scope() as session:
-        _require_user(session, username).active = active
+        row = _require_user(session, username)
+        row.active = active
+        end_user_sessions(row.id, session)  # re-enabling never revives an old cookie
 
 
 def set_password(username: str, password: str) -> None:
     """Set a new password (ends the user's existing sessions)."""
     validate_password(password)
     with session_scope() as session:
-        _require_user(session, username).password_hash = hash_password(password)
+        row = _require_user(session, username)
+        row.password_hash = hash_password(password)
+        end_user_sessions(row.id, session)
 
 
 def set_role(username: str, role: str) -> None:
@@ -242,6 +232,7 @@ def set_role(username: str, role: str) -> None:
         row = _require_user(session, username)
         row.sales_rep_id, row.group_name = _sales_fields(session, role, row.sales_rep_id, row.group_name)
         row.role = role
+        end_user_sessions(row.id, session)
 
 
 def list_users() -> list[User]:

@@ -9,14 +9,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, redirect, render_template_string, request, session
 from flask_login import current_user, login_user, logout_user
 
-from dashboard.auth.audit import audit, client_ip, count_events, last_event_at, utcnow, write_audit
+from dashboard.auth.audit import audit, client_ip, utcnow, write_audit
+from dashboard.auth.sessions import end_session, locked_until, refund, reserve, start_session
 from dashboard.auth.users import authenticate, normalise_username
+from dashboard.config import get_settings
 
 bp = Blueprint("auth", __name__)
 
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_USERNAME = 5
-MAX_FAILURES_PER_IP = 20  # higher: a whole office may share one address
 CSRF_KEY = "csrf_token"
 
 PAGE = """<!doctype html>
@@ -47,6 +46,11 @@ PAGE = """<!doctype html>
   </div>
   <button type="submit" class="btn btn-primary w-100">Log in</button>
 </form>
+{% elif logout %}
+<form method="post" action="/logout" class="card card-body shadow-sm">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+  <button type="submit" class="btn btn-primary w-100">Log out</button>
+</form>
 {% else %}
 <p><a href="{{ link }}">{{ link_text }}</a></p>
 {% endif %}
@@ -58,7 +62,7 @@ PAGE = """<!doctype html>
 def render_page(status: int = 200, **context) -> Response:
     """Render the login-style page (autoescaped) with a status code."""
     defaults = {"title": "Log in", "message": None, "level": "danger", "form": False, "link": "/",
-                "link_text": "Back to the dashboard", "username": "", "next_url": "/", "csrf_token": ""}
+                "link_text": "Back to the dashboard", "logout": False, "username": "", "next_url": "/", "csrf_token": ""}
     html = render_template_string(PAGE, **{**defaults, **context})
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
@@ -100,25 +104,30 @@ def csrf_valid(submitted: str | None) -> bool:
     return bool(expected and submitted) and secrets.compare_digest(str(expected), str(submitted))
 
 
-def lock_until(username: str, ip: str | None) -> dt.datetime | None:
-    """When the login lock on this username or address ends, or None when not locked."""
-    since = utcnow() - THROTTLE_WINDOW
-    times = [last_event_at("login_locked", since, username=username, detail="username")]
+def throttle_keys(username: str, ip: str | None) -> list[tuple[str, int]]:
+    """The throttle keys of a login attempt and their limits: the username, and the address."""
+    settings = get_settings()
+    keys = [("user:" + username, settings.login_max_per_user)]
     if ip:
-        times.append(last_event_at("login_locked", since, ip=ip, detail="ip"))
-    latest = max((t for t in times if t is not None), default=None)
-    return latest + THROTTLE_WINDOW if latest else None
+        keys.append(("ip:" + ip, settings.login_max_per_ip))
+    return keys
 
 
-def record_failure(username: str) -> None:
-    """Log a failed login and lock the username or address once it has failed too often."""
-    write_audit("failed_login", username or None)
-    since = utcnow() - THROTTLE_WINDOW
-    if username and count_events("failed_login", since, username=username) >= MAX_FAILURES_PER_USERNAME:
-        write_audit("login_locked", username, "username")
-    ip = client_ip()
-    if ip and count_events("failed_login", since, ip=ip) >= MAX_FAILURES_PER_IP:
-        write_audit("login_locked", username or None, "ip")
+def window() -> dt.timedelta:
+    """The throttle window."""
+    return dt.timedelta(minutes=get_settings().login_window_minutes)
+
+
+def reserve_check(username: str, ip: str | None) -> str | None:
+    """Reserve one password check on every key; the key that refused (after refunds), else None."""
+    taken: list[str] = []
+    for key, limit in throttle_keys(username, ip):
+        if not reserve(key, limit, window()):
+            for done in taken:
+                refund(done)
+            return key
+        taken.append(key)
+    return None
 
 
 def login_form(status: int = 200, message: str | None = None, username: str = "", next_url: str = "/") -> Response:
@@ -127,9 +136,10 @@ def login_form(status: int = 200, message: str | None = None, username: str = ""
                        next_url=safe_next(next_url), csrf_token=csrf_token())
 
 
-def throttled(until: dt.datetime, username: str) -> Response:
-    """429: too many failed logins."""
-    write_audit("login_throttled", username or None)
+def throttled(key: str, username: str) -> Response:
+    """429: too many password checks for this username or address."""
+    write_audit("login_throttled", username or None, key.split(":", 1)[0])
+    until = locked_until(key, window()) or utcnow() + window()
     wait = max(1, int((until - utcnow()).total_seconds()))
     minutes = (wait + 59) // 60
     response = login_form(429, f"Too many failed logins. Try again in {minutes} minute(s).", username)
@@ -154,25 +164,49 @@ def login_post() -> Response:
     target = safe_next(request.form.get("next"))
     if not csrf_valid(request.form.get(CSRF_KEY)):
         return login_form(400, "The form expired. Please try again.", username, target)
-    until = lock_until(username, client_ip())
-    if until is not None:
-        return throttled(until, username)
-    user = authenticate(username, password) if username and password else None
-    if user is None:
-        record_failure(username)
+    if not username or not password:
         return login_form(401, "Unknown username or wrong password.", username, target)
+    refused = reserve_check(username, client_ip())
+    if refused is not None:
+        return throttled(refused, username)
+    user = authenticate(username, password)
+    if user is None:
+        write_audit("failed_login", username)
+        return login_form(401, "Unknown username or wrong password.", username, target)
+    for key, _limit in throttle_keys(username, client_ip()):
+        refund(key)  # only failed checks count against the limits
     session.clear()  # a fresh session (and CSRF token) for the logged-in user
+    user.session_token = start_session(user.id, session_lifetime())
     login_user(user, remember=False)
     session.permanent = True
+    csrf_token()  # created now: callbacks racing each other never have to add it to the cookie
     audit("login")
     return redirect(target)
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+def session_lifetime() -> dt.timedelta:
+    """How long a session lasts (AR_SESSION_HOURS)."""
+    return dt.timedelta(hours=get_settings().session_hours)
+
+
+@bp.get("/logout")
+def logout_get() -> Response:
+    """A logout confirmation form (logging out is a POST with the CSRF token, never a link)."""
+    if not current_user.is_authenticated:
+        return redirect("/login")
+    return render_page(title="Log out", logout=True, csrf_token=csrf_token(), level="info",
+                       message=f"Logged in as {current_user.username}.")
+
+
+@bp.post("/logout")
 def logout() -> Response:
-    """End the session."""
+    """End the session (CSRF token required)."""
+    if not csrf_valid(request.form.get(CSRF_KEY)):
+        return render_page(400, title="Log out", message="The form expired. Please try again.",
+                           logout=True, csrf_token=csrf_token())
     if current_user.is_authenticated:
         audit("logout")
+        end_session(current_user.get_id())
     logout_user()
     session.clear()
     return redirect("/login")

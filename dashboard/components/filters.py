@@ -17,6 +17,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 
 from dashboard.metrics.filters import TERMS_GROUPS, Filters
+from dashboard.params import MAX_DATE, MIN_DATE, BadParameter, check_date_range
 
 FILTER_KEYS = ("as_of", "basis", "segment", "region", "tier", "sales_rep", "terms_group")
 ATTRIBUTE_KEYS = ("segment", "region", "tier", "sales_rep")
@@ -76,8 +77,11 @@ def _as_of(raw: str | None, now: dt.date, messages: list[str]) -> str:
     if day > now:
         messages.append(f"As-of date {text} is in the future; showing today, {now.isoformat()}.")
         return now.isoformat()
-    if day.year < 1900:
-        messages.append(f"As-of date {text} is too far back; showing today, {now.isoformat()}.")
+    try:
+        check_date_range("as_of", day)  # the same range as the API and the exports
+    except BadParameter:
+        messages.append(f"As-of date {text} is outside {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}; "
+                        f"showing today, {now.isoformat()}.")
         return now.isoformat()
     return text
 

@@ -252,7 +252,9 @@ def nav_links(pathname, filters_data):
     Input("refresh-interval", "disabled"),
 )
 def user_menu(_):
-    """Who is logged in, with a log-out link (a Flask route, so a full page load)."""
+    """Who is logged in, with a log-out button (a POST form with the CSRF token to the Flask route)."""
+    from dashboard.auth.views import csrf_token
+
     name = identity.username()
     if name is None:
         return None
@@ -261,7 +263,11 @@ def user_menu(_):
                    title="Get this page with its filters by email (dashboard/pages/subscriptions.py)"),
         html.Span([name, html.Span(f" · {identity.role() or ''}", className="text-white-50")],
                   className="navbar-text small ar-user"),
-        dbc.Button("Log out", href="/logout", external_link=True, size="sm", color="light", outline=True),
+        html.Form(
+            [dcc.Input(type="hidden", name="csrf_token", value=csrf_token(), id="logout-csrf"),
+             dbc.Button("Log out", type="submit", id="logout-button", size="sm", color="light", outline=True)],
+            action="/logout", method="post", className="m-0",
+        ),
     ]
 
 

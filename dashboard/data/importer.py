@@ -28,15 +28,19 @@ from dashboard.data.mapping import (
     ISO,
     ROW,
     Problem,
+    ReadLimits,
     Source,
     SourceError,
     TableMapping,
+    TimeLimit,
     apply_mapping,
     load_mapping,
     read_table,
     resolve_mapping,
+    use_limits,
 )
 from dashboard.data.schema import bump_data_version
+from dashboard.params import MAX_DATE, MIN_DATE
 
 BATCH = 10_000  # rows per executemany
 BULK = 20_000  # above this many ids, read a whole table instead of IN (...) chunks
@@ -315,6 +319,11 @@ def _parse_text(s: pd.Series, col: Col, spec: Spec, _fmt: str) -> tuple[pd.Serie
     return s.where(~bad.fillna(False)), bad.fillna(False), f"longer than {length} characters"
 
 
+FIRST_DATE = pd.Timestamp(MIN_DATE)
+LAST_DATE = pd.Timestamp(MAX_DATE)
+DATE_RANGE_REASON = f"date outside {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}"
+
+
 def _parse_date(s: pd.Series, _col: Col, _spec: Spec, fmt: str) -> tuple[pd.Series, pd.Series, str]:
     """Dates in the source's format (ISO by default, strictly YYYY-MM-DD)."""
     shaped = (
@@ -322,7 +331,11 @@ def _parse_date(s: pd.Series, _col: Col, _spec: Spec, fmt: str) -> tuple[pd.Seri
     )
     values = pd.to_datetime(s.where(shaped), format=fmt, errors="coerce")
     expected = "YYYY-MM-DD" if fmt == ISO else fmt
-    return values, s.notna() & values.isna(), f"not a date (expected {expected})"
+    unparsed = s.notna() & values.isna()
+    outside = ((values < FIRST_DATE) | (values > LAST_DATE)).fillna(False).astype(bool)
+    reason = pd.Series(f"not a date (expected {expected})", index=s.index, dtype=object)
+    reason[outside] = DATE_RANGE_REASON
+    return values.where(~outside), unparsed | outside, reason
 
 
 MONEY = re.compile(r"([+-]?)([0-9]*)(?:\.([0-9]*))?")
@@ -750,6 +763,10 @@ class Checker:
         f = p.frame
         given = f["due_date"].notna() if "due_date" in f else pd.Series(False, index=f.index)
         f["due_date"] = self.due_dates(f)
+        late = ~given & (f["due_date"] > LAST_DATE).fillna(False).astype(bool)
+        self.issues.where(p, late, "due_date", f"blank, and issue_date + the customer's terms is after "
+                                               f"{MAX_DATE.isoformat()}")
+        f.loc[late, "due_date"] = pd.NaT
         early = given & (f["due_date"] < f["issue_date"]).fillna(False).astype(bool)
         self.issues.where(p, early, "due_date", "due_date is before issue_date")
         p.present.add("due_date")
@@ -1132,6 +1149,19 @@ def run_import(
     on_progress(stage, done, total) is called as files are read ("read"), when the checks start
     ("check") and as rows are written ("write"). Imports run one at a time (import_lock).
     """
+    limits = ReadLimits.from_settings()  # caps on rows, bytes and time (issue 14)
+    use_limits(limits)
+    try:
+        return _run_import(directory, mapping, dry_run, url, progress, on_progress, lock_timeout, limits)
+    except TimeLimit as exc:
+        raise ImportFailed([f"{f}:{r}:{c}: {why}" for f, r, c, why in exc.problems]) from exc
+    finally:
+        use_limits(None)
+
+
+def _run_import(directory: Path, mapping: Path | None, dry_run: bool, url: str | None, progress: bool,
+                on_progress: Progress | None, lock_timeout: float | None, limits: ReadLimits) -> ImportResult:
+    """run_import within its caps."""
     issues = Issues()
     sources = collect_sources(Path(directory), mapping, issues)
     parsed = {}
@@ -1139,6 +1169,7 @@ def run_import(
         parsed[source.table] = parse_source(source, issues)
         if on_progress is not None:
             on_progress("read", i + 1, len(sources))
+    limits.check_time("-")
     rank = {s.file: i for i, s in enumerate(sources)}
     if not sources and not issues.errors:
         issues.warnings.append(f"{directory}: no import files found")
@@ -1153,6 +1184,7 @@ def run_import(
             if issues.errors:
                 raise ImportFailed(issues.lines(rank))
             steps = plan_steps(parsed, checker.derived)
+            limits.check_time("-")
             if not dry_run:
                 write(conn, steps, checker.stale, progress, on_progress)
     except SQLAlchemyError as exc:

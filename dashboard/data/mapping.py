@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import string
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,11 +40,78 @@ TABLE_KEYS = {
 }
 
 
+EXCEL_MAX_ROWS = 1_048_576  # an XLSX sheet cannot hold more rows than Excel's own limit
+DEADLINE_EVERY = 10_000  # rows between two checks of the import's time limit
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Caps on one import (settings AR_IMPORT_MAX_ROWS, AR_IMPORT_MAX_BYTES, AR_IMPORT_MAX_SECONDS)."""
+
+    max_rows: int
+    max_bytes: int
+    max_seconds: int
+    started: float
+
+    @classmethod
+    def from_settings(cls) -> ReadLimits:
+        """The configured caps, the clock starting now."""
+        from dashboard.config import get_settings
+
+        settings = get_settings()
+        return cls(settings.import_max_rows, settings.import_max_bytes, settings.import_max_seconds, clock())
+
+    def check_time(self, name: str, row: int | str = "-") -> None:
+        """Raise TimeLimit once the import has run longer than max_seconds (0: no limit)."""
+        if self.max_seconds and clock() - self.started > self.max_seconds:
+            raise TimeLimit([(name, row, "-", f"the import took longer than {self.max_seconds} seconds "
+                                                "(AR_IMPORT_MAX_SECONDS); nothing was written")])
+
+    def check_rows(self, name: str, rows: int) -> None:
+        """Raise SourceError when a file has more data rows than max_rows."""
+        if rows > self.max_rows:
+            raise too_many_rows(name, self.max_rows)
+
+    def check_bytes(self, name: str, size: int, what: str = "the file is") -> None:
+        """Raise SourceError when a file (or its uncompressed content) exceeds max_bytes."""
+        if size > self.max_bytes:
+            raise SourceError([(name, 1, "-", f"{what} {size:,} bytes; the limit is {self.max_bytes:,} "
+                                              "bytes (AR_IMPORT_MAX_BYTES)")])
+
+
+def clock() -> float:
+    """Monotonic seconds (a function so tests can move time without waiting)."""
+    import time
+
+    return time.monotonic()
+
+
+_limits: ContextVar[ReadLimits | None] = ContextVar("import_limits", default=None)
+
+
+def current_limits() -> ReadLimits:
+    """The caps of the import in progress in this thread (set by use_limits), else fresh ones."""
+    return _limits.get() or ReadLimits.from_settings()
+
+
+def use_limits(limits: ReadLimits | None) -> None:
+    """Set (or clear) the caps of the import in progress in this thread."""
+    _limits.set(limits)
+
+
 class SourceError(Exception):
     """A source or mapping file cannot be read; .problems lists why."""
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+class TimeLimit(Exception):
+    """The import ran out of time (AR_IMPORT_MAX_SECONDS): it stops at once, whatever file it reads."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems[0][3])
         self.problems = problems
 
 
@@ -93,6 +162,8 @@ class TableMapping:
 
 def read_table(path: Path, sheet: str | None = None, delimiter: str = ",") -> pd.DataFrame:
     """Read a CSV or XLSX file as stripped strings plus the ROW column; blank rows are dropped."""
+    limits = current_limits()
+    limits.check_time(path.name)
     if path.suffix.lower() == ".xlsx":
         frame = read_xlsx(path, sheet)
     else:
@@ -103,7 +174,21 @@ def read_table(path: Path, sheet: str | None = None, delimiter: str = ",") -> pd
     if cells:
         blank = (frame[cells] == "").all(axis=1)
         frame = frame.loc[~blank].reset_index(drop=True)
+    check_nul(path.name, frame, cells)
+    limits.check_time(path.name)
     return frame
+
+
+def check_nul(name: str, frame: pd.DataFrame, cells: list[str]) -> None:
+    """Refuse NUL characters (PostgreSQL cannot store them; SQLite would): one problem per cell."""
+    problems: list[Problem] = [(name, 1, column, "column name contains a NUL character") for column in cells
+                               if "\x00" in column]
+    for column in cells:
+        nul = frame[column].str.contains("\x00", regex=False)
+        problems.extend((name, int(row), column, "contains a NUL character (byte 0)")
+                        for row in frame.loc[nul, ROW])
+    if problems:
+        raise SourceError(problems)
 
 
 def _check_header(name: str, header: Sequence[str]) -> list[str]:
@@ -126,14 +211,22 @@ def _check_header(name: str, header: Sequence[str]) -> list[str]:
 
 def read_csv(path: Path, delimiter: str = ",") -> pd.DataFrame:
     """Read a UTF-8 CSV; rows are physical line numbers (exact even with quoted newlines)."""
+    limits = current_limits()
+    limits.check_bytes(path.name, path.stat().st_size)
     raw = path.read_bytes()
+    limits.check_rows(path.name, raw.count(b"\n") - 1)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         row = raw[: exc.start].count(b"\n") + 1
         raise SourceError([(path.name, row, "-", f"not UTF-8 text (byte {exc.start})")]) from exc
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    try:
+        header = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise SourceError([(path.name, 1, "-", unreadable_csv(exc))]) from exc
     names = _check_header(path.name, header)
+    if "\r" in text:
+        check_bare_cr(path.name, text, names, delimiter)
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     try:
         frame = pd.read_csv(
@@ -154,22 +247,44 @@ def read_csv(path: Path, delimiter: str = ",") -> pd.DataFrame:
     return frame
 
 
+BARE_CR = re.compile(r"\r(?!\n)")
+
+
+def check_bare_cr(name: str, text: str, names: list[str], delimiter: str) -> None:
+    """Refuse a carriage return that ends a line on its own (outside quotes): file, line and column."""
+    for match in BARE_CR.finditer(text):
+        pos = match.start()
+        if text.count('"', 0, pos) % 2:
+            continue  # inside a quoted value: part of the value
+        line_start = text.rfind("\n", 0, pos) + 1
+        field = text[line_start:pos].count(delimiter)
+        column = names[field] if field < len(names) else f"#{field + 1}"
+        raise SourceError([(name, text.count("\n", 0, pos) + 1, column,
+                            "line ends in a bare carriage return (CR, old Mac line endings); save the file "
+                            "with LF or CRLF line endings")])
+
+
+def unreadable_csv(error: csv.Error) -> str:
+    """The reason of a CSV the csv module cannot read (most often bare carriage-return line endings)."""
+    return (f"unreadable CSV ({error}); a line ending in a bare carriage return (old Mac format)? "
+            "save it with LF or CRLF line endings")
+
+
 def _read_csv_slow(name: str, text: str, names: list[str], delimiter: str) -> pd.DataFrame:
     """Row-by-row CSV reading that tracks line numbers and reports ragged rows."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    next(reader, None)
     rows: list[list[str]] = []
     numbers: list[int] = []
     problems: list[Problem] = []
-    start = reader.line_num + 1
-    for record in reader:
-        if len(record) > len(names) and any(v.strip() for v in record[len(names) :]):
-            problems.append(
-                (name, start, "-", f"{len(record)} fields, the header has {len(names)}")
-            )
-        rows.append((record + [""] * len(names))[: len(names)])
-        numbers.append(start)
+    start = 1
+    try:
+        next(reader, None)
         start = reader.line_num + 1
+        for record in reader:
+            _add_record(name, names, record, start, rows, numbers, problems)
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise SourceError([(name, start, "-", unreadable_csv(exc))]) from exc
     if problems:
         raise SourceError(problems)
     frame = (
@@ -179,6 +294,15 @@ def _read_csv_slow(name: str, text: str, names: list[str], delimiter: str) -> pd
     )
     frame[ROW] = numbers
     return frame
+
+
+def _add_record(name: str, names: list[str], record: list[str], start: int, rows: list[list[str]],
+                numbers: list[int], problems: list[Problem]) -> None:
+    """Append one CSV record (padded or cut to the header) and its line number; ragged rows are problems."""
+    if len(record) > len(names) and any(v.strip() for v in record[len(names) :]):
+        problems.append((name, start, "-", f"{len(record)} fields, the header has {len(names)}"))
+    rows.append((record + [""] * len(names))[: len(names)])
+    numbers.append(start)
 
 
 def _cell(value: object) -> str:
@@ -200,6 +324,12 @@ def read_xlsx(path: Path, sheet: str | None = None) -> pd.DataFrame:
     """Read one sheet (the first by default); rows are sheet rows."""
     import openpyxl
 
+    limits = current_limits()
+    limits.check_bytes(path.name, path.stat().st_size)
+    limits.check_bytes(path.name, xlsx_uncompressed_size(path), "its uncompressed content is")
+    max_rows = min(limits.max_rows, EXCEL_MAX_ROWS - 1)
+    if xlsx_row_count(path) - 1 > max_rows:  # counted in the raw XML: openpyxl would scan it all first
+        raise too_many_rows(path.name, max_rows)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one problem
@@ -211,7 +341,7 @@ def read_xlsx(path: Path, sheet: str | None = None) -> pd.DataFrame:
         names = _check_header(path.name, next(rows, ()))
         while names and not names[-1]:
             names.pop()
-        body = [[_cell(v) for v in row[: len(names)]] for row in rows]
+        body = _xlsx_body(path.name, rows, len(names), max_rows, limits)
     finally:
         book.close()
     body = [(r + [""] * len(names))[: len(names)] for r in body]
@@ -225,6 +355,63 @@ def read_xlsx(path: Path, sheet: str | None = None) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- mapping files
+
+
+def xlsx_uncompressed_size(path: Path) -> int:
+    """The total uncompressed size of an XLSX (a zip), read from its directory without inflating."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SourceError([(path.name, 1, "-", f"not a readable XLSX workbook ({exc})")]) from exc
+
+
+def xlsx_row_count(path: Path) -> int:
+    """The most <row> elements of any worksheet of an XLSX, counted in its XML as it is inflated."""
+    import zipfile
+
+    most = 0
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                most = max(most, _count_rows(archive, name))
+    return most
+
+
+def _count_rows(archive, name: str) -> int:
+    """Occurrences of a row start tag (<row or <x:row) in one zip member, read 1 MiB at a time."""
+    count, tail = 0, b""
+    with archive.open(name) as member:
+        while chunk := member.read(1 << 20):
+            data = tail + chunk  # the tail's own tags were counted last round: count only the new ones
+            count += _row_tags(data) - _row_tags(tail)
+            tail = data[-5:]
+    return count
+
+
+def _row_tags(data: bytes) -> int:
+    """Row start tags in a piece of sheet XML."""
+    return data.count(b"<row") + data.count(b":row ") + data.count(b":row>")
+
+
+def too_many_rows(name: str, max_rows: int) -> SourceError:
+    """The error of a sheet with more data rows than the cap."""
+    return SourceError([(name, max_rows + 2, "-", f"more than {max_rows:,} rows (AR_IMPORT_MAX_ROWS; an "
+                                                  "XLSX sheet holds at most 1,048,575); split the file")])
+
+
+def _xlsx_body(name: str, rows: Iterator, width: int, max_rows: int, limits: ReadLimits) -> list[list[str]]:
+    """The data rows of a sheet as text, stopping at the row cap and at the time limit."""
+    body: list[list[str]] = []
+    for count, row in enumerate(rows, 1):
+        if count > max_rows:
+            raise too_many_rows(name, max_rows)
+        if count % DEADLINE_EVERY == 0:
+            limits.check_time(name, count + 1)
+        body.append([_cell(v) for v in row[:width]])
+    return body
 
 
 def resolve_mapping(path: Path) -> Path:

@@ -34,6 +34,26 @@ CAPTION_RULE = "#dee2e6"
 MAX_SIDE = 4000  # pixels, before scale
 
 
+class TooManyPixels(ValueError):
+    """An export larger than the pixel cap (AR_EXPORT_MAX_PIXELS)."""
+
+    def __init__(self, pixels: int, limit: int) -> None:
+        super().__init__(f"the image would have {pixels:,} pixels (width x height x scale²); the limit is "
+                         f"{limit:,} pixels (AR_EXPORT_MAX_PIXELS): lower width, height or scale")
+        self.pixels = pixels
+        self.limit = limit
+
+
+def check_pixels(width: int, height: int, scale: float, limit: int | None = None) -> None:
+    """Raise TooManyPixels when width x height at scale exceeds the cap."""
+    from dashboard.config import get_settings
+
+    limit = get_settings().export_max_pixels if limit is None else limit
+    pixels = round(width * scale) * round(height * scale)
+    if pixels > limit:
+        raise TooManyPixels(pixels, limit)
+
+
 class RenderError(RuntimeError):
     """The chart could not be rendered (no browser, a crash, a timeout)."""
 
@@ -247,10 +267,11 @@ def figure_png(fig: Any, width: int = 900, height: int = 450, caption: str = "",
     long lines wrapped) is part of the image, so the PNG stays self-describing when it is pasted into
     a board pack. Plotly draws the chart in the space above the caption (a title or annotation below
     the plot area collides with bottom legends and tick labels); Pillow draws the caption strip.
-    Raises RenderError when no browser can be started.
+    Raises RenderError when no browser can be started, TooManyPixels above the pixel cap.
     """
     width, height = _side(width, 900), _side(height, 450)
     scale = min(max(float(scale), 0.5), 4.0)
+    check_pixels(width, height, scale)  # before any rendering: memory stays bounded
     lines = caption_lines(caption, width, scale) if caption else []
     strip = round(caption_height(lines, scale) / scale)
     chart = _server.render(export_figure(fig), width, max(100, height - strip), scale)

@@ -20,24 +20,28 @@ import datetime as dt
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, request
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 
-from dashboard.api import (
-    BadParameter,
-    check_known,
-    parse_as_of,
-    parse_filters,
-    parse_period,
-    single,
-)
 from dashboard.auth.audit import audit
 from dashboard.auth.guard import json_error
 from dashboard.auth.roles import can
 from dashboard.auth.scope import current_scope
 from dashboard.export import tables
+from dashboard.export.png import TooManyPixels
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.params import (
+    BadParameter,
+    check_known,
+    parse_as_of,
+    parse_basis,
+    parse_filters,
+    parse_int,
+    parse_period,
+    single,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("exports", __name__, url_prefix="/export")
@@ -45,7 +49,6 @@ bp = Blueprint("exports", __name__, url_prefix="/export")
 FILTER_KEYS = ("segment", "region", "tier", "sales_rep", "terms_group")
 BASE_PARAMS = frozenset({"as_of", "basis", "period_days", *FILTER_KEYS})
 CHART_PARAMS = BASE_PARAMS | {"customer_id", "width", "height", "scale"}
-BASES = ("due", "transaction")
 BASIS_TEXT = {"due": "due-date aging", "transaction": "transaction aging"}
 FILTER_TEXT = {"segment": "segment", "region": "region", "tier": "tier", "sales_rep": "sales rep",
                "terms_group": "terms"}
@@ -58,24 +61,6 @@ MIME = {
 
 
 # ---- request parsing -----------------------------------------------------------------------------
-
-
-def parse_basis(raw: str | None) -> str:
-    """basis=due|transaction (default due)."""
-    if raw is None or raw == "":
-        return "due"
-    if raw not in BASES:
-        raise BadParameter("basis", f"must be one of {', '.join(BASES)}")
-    return raw
-
-
-def parse_int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
-    """A whole number within [low, high] (default when absent)."""
-    if raw is None or raw == "":
-        return default
-    if not raw.isascii() or not raw.isdigit() or not low <= int(raw) <= high:
-        raise BadParameter(name, f"must be a whole number from {low} to {high}")
-    return int(raw)
 
 
 def parse_common(allowed: frozenset[str]) -> tuple[dt.date, str, int, Filters]:
@@ -183,6 +168,10 @@ def chart(name: str, fmt: str) -> Response:
     built = spec.build(snapshot(), ChartRequest(as_of, basis, period_days, filters, scope, customer_id, options))
     if built is None:
         return json_error(404, "no such customer")
+    if fmt == "png":
+        from dashboard.export.png import check_pixels
+
+        check_pixels(width or built.width, height or built.height, scale)
     stamp = make_stamp(built.title, as_of, basis, filters, scope)
     base = f"{name}-{tables.safe_file_part(customer_id)}" if customer_id and spec.needs_customer else name
     filename = file_name(base, as_of, basis, filters, fmt, options)
@@ -319,6 +308,25 @@ def _chart_options(name: str) -> dict[str, tuple[str, ...]]:
 def bad_parameter(error: BadParameter) -> Response:
     """400 naming the parameter."""
     return json_error(400, str(error), parameter=error.name)
+
+
+@bp.errorhandler(TooManyPixels)
+def too_many_pixels(error: TooManyPixels) -> Response:
+    """400 stating the pixel cap."""
+    return json_error(400, str(error), limit=error.limit, pixels=error.pixels)
+
+
+@bp.errorhandler(Exception)
+def internal_error(error: Exception) -> Response:
+    """Never an HTML traceback page: log it, answer 500 JSON (HTTP errors keep their status)."""
+    from dashboard.auth import DB_UNAVAILABLE_ERRORS, database_unavailable
+
+    if isinstance(error, HTTPException):
+        return json_error(error.code or 500, error.description or error.name)
+    if isinstance(error, DB_UNAVAILABLE_ERRORS):
+        return database_unavailable(error)
+    log.exception("export error on %s", request.path, exc_info=error)
+    return json_error(500, "internal error")
 
 
 @bp.errorhandler(tables.ExportTooLarge)

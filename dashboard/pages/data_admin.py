@@ -18,11 +18,18 @@ PATH = "/admin/data"
 dash.register_page(__name__, path=PATH, name="Data import", title="Data import", nav_order=100,
                    nav_group="Admin")
 
-MAX_FILE_BYTES = 100 * 1024 * 1024  # bigger imports: `python -m dashboard import DIR`
 MAX_ERRORS_SHOWN = 200
 POLL_MS = 1000
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,120}\.(csv|xlsx)$", re.IGNORECASE)
 NOT_ALLOWED = "Only administrators can import data."
+MISMATCHED = "The upload was incomplete (file names and contents do not match); choose the files again."
+
+
+def max_file_bytes() -> int:
+    """The largest file the page accepts: base64 inflates by 4/3 and must fit AR_MAX_UPLOAD_BYTES."""
+    from dashboard.config import get_settings
+
+    return get_settings().max_upload_bytes * 3 // 4 - 64 * 1024  # bigger imports: the CLI
 
 
 def layout(**_query) -> html.Div:
@@ -32,7 +39,7 @@ def layout(**_query) -> html.Div:
         children=html.Div(["Drop CSV or XLSX files here, or ", html.A("choose files", href="#")]),
         multiple=True,
         accept=".csv,.xlsx",
-        max_size=MAX_FILE_BYTES,
+        max_size=max_file_bytes(),
         className="ar-upload border border-2 rounded p-4 text-center text-muted bg-white",
         style={"borderStyle": "dashed", "cursor": "pointer"},
     )
@@ -89,7 +96,9 @@ def refused() -> dbc.Alert:
 
 def _decode(content: str) -> bytes:
     """The bytes of a dcc.Upload data URL."""
-    _, _, data = (content or "").partition(",")
+    if not isinstance(content, str):
+        raise ValueError("not a data URL")
+    _, _, data = content.partition(",")
     return base64.b64decode(data, validate=True)
 
 
@@ -129,6 +138,15 @@ def _file_list(names: list[str], problems: list[str]) -> list:
     return out
 
 
+def upload_lists(contents, filenames) -> tuple[list | None, list]:
+    """(contents, filenames) as two lists of the same length, or (None, []) when the browser sent otherwise."""
+    if isinstance(contents, str):
+        contents, filenames = [contents], [filenames]
+    if not isinstance(contents, list) or not isinstance(filenames, list) or len(contents) != len(filenames):
+        return None, []
+    return contents, filenames
+
+
 @callback(
     Output("da-token", "data"),
     Output("da-files", "children"),
@@ -144,9 +162,10 @@ def upload(contents, filenames):
         return None, refused(), True, True
     if not contents:
         raise PreventUpdate
-    if isinstance(contents, str):
-        contents, filenames = [contents], [filenames]
-    token, names, problems = save_files(list(contents), list(filenames or []))
+    contents, filenames = upload_lists(contents, filenames)
+    if contents is None:
+        return None, _file_list([], [MISMATCHED]), True, True
+    token, names, problems = save_files(contents, filenames)
     return token, _file_list(names, problems), token is None, token is None
 
 

@@ -189,6 +189,11 @@ def workspace_rows(data: dict) -> tuple[pd.DataFrame, dict, str]:
     return workspace(snap, as_of, filters, scope, **params), params, cur
 
 
+def action_verbs(actions: pd.Series) -> pd.Series:
+    """The verb of each next action ("Call - ..." -> "Call"); an empty grid gives an empty column."""
+    return actions.astype("string").str.split(" - ", n=1).str[0] if len(actions) else actions.astype("string")
+
+
 def invoices_source(data: dict) -> grid.GridFrame | None:
     """The rows of the chosen tab and filters."""
     if not isinstance(data, dict) or data.get("filters") is None:
@@ -201,7 +206,7 @@ def invoices_source(data: dict) -> grid.GridFrame | None:
              f"{params['owner'] or 'any'} | days past due {params['dpd_min'] if params['dpd_min'] is not None else 0}–"
              f"{params['dpd_max'] if params['dpd_max'] is not None else 'any'} | {describe(data.get('filters'))} | "
              f"scope: {identity.scope().label}")
-    frame = frame.assign(action=frame["next_action"].str.partition(" - ")[0])  # the verb; the whole text is in the CSV
+    frame = frame.assign(action=action_verbs(frame["next_action"]))  # the verb; the whole text is in the CSV
     return grid.GridFrame(frame[columns], currency=cur, date_field="settled_on" if paid else "due_date",
                           file_name=f"invoices-{params['tab']}", labels=labels,
                           hidden=PAID_HIDDEN if paid else OPEN_HIDDEN, stamp=stamp)

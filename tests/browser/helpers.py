@@ -79,3 +79,10 @@ def money(cents: int) -> str:
     from dashboard.components.format import money as fmt
 
     return fmt(cents, "USD")
+
+
+def logout(driver, base: str) -> None:
+    """Log out through the logout form (a POST with the CSRF token) and wait for the login page."""
+    driver.get(base + "/logout")
+    driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button[type=submit]").click()
+    WebDriverWait(driver, TIMEOUT).until(lambda d: "/login" in d.current_url)

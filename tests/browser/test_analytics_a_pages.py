@@ -11,7 +11,16 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser.conftest import TODAY
-from tests.browser.helpers import console_errors, login, money, shot, text_of, wait_idle, wait_text
+from tests.browser.helpers import (
+    console_errors,
+    login,
+    logout,
+    money,
+    shot,
+    text_of,
+    wait_idle,
+    wait_text,
+)
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 25
@@ -100,7 +109,7 @@ def test_analytics_pages_ranges_and_tier_editor(live_app, browser):
     shot(browser, "value-admin-1440")
     assert console_errors(browser) == []
 
-    browser.get(live_app.url + "/logout")
+    logout(browser, live_app.url)
     login(browser, live_app.url, "ui_exec")
     browser.get(live_app.url + "/value")
     assert grid_rows(browser, "val-grid") > 0
