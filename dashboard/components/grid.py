@@ -140,6 +140,8 @@ def _part(kind: str, name: str) -> dict:
 
 SELECTION = {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True, "selectAll": "filtered",
              "enableClickSelection": False}  # AG Grid's object form (dash-ag-grid 33+)
+SELECTION_COLUMN = {"pinned": "left", "width": 44, "maxWidth": 44, "resizable": False, "suppressHeaderMenuButton": True,
+                    "headerTooltip": "Tick customers (the header box: every row the search leaves)"}
 
 
 def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e.g. OVERDUE, a name, an amount)",
@@ -186,7 +188,7 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             "tooltipShowDelay": 400,
             "enableCellTextSelection": True,
             "context": {"dateField": None},
-            **({"rowSelection": SELECTION} if select else {}),
+            **({"rowSelection": SELECTION, "selectionColumnDef": SELECTION_COLUMN} if select else {}),
         },
         style={"height": f"{height}px", "width": "100%"},
         **({"selectedRows": []} if select else {}),
