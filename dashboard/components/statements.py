@@ -32,7 +32,7 @@ def statement_controls(prefix: str, label: str) -> html.Div:
     return html.Div(
         [
             dbc.Button(label, id=f"{prefix}-stmt-preview", size="sm", color="secondary", outline=True,
-                       class_name="text-nowrap"),
+                       class_name="text-start", style={"maxWidth": "100%"}),  # a long label wraps on a phone
             dbc.Button("Send now", id=f"{prefix}-stmt-send", size="sm", color="primary", class_name="text-nowrap",
                        style={"display": "none"}),
             html.Div(id=f"{prefix}-stmt-msg", className="small w-100"),
