@@ -148,7 +148,8 @@ def test_each_recipient_gets_their_own_scope(ledger, smtp):
                 assert f'src="cid:{image["Content-ID"].strip().strip("<>")}"' in html
         [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
         text = pdf_text(pdf.get_content())
-        assert total in text and "Receivables Health · summary" in text
+        # the page's own sheet (dashboard.export.page_pdf): its tiles and its at-risk table, as the recipient
+        assert total in text and "Receivables Health · subscription" in text and "At-risk accounts" in text
         for name in absent:
             assert name not in text
     with session_scope() as s:
@@ -164,9 +165,10 @@ def test_page_filters_apply_inside_the_scope(ledger, smtp):
     [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
     assert pdf.get_filename() == "aging-2024-03-01.pdf"
     text = pdf_text(pdf.get_content())
-    # I3 50.05 is due 2024-03-02: not yet due at 2024-03-01
-    assert "Customer aging · summary" in text and "Customer aging (days past due)" in text
-    assert "Beta #C2 Current $50.05 $50.05" in text and "Acme" not in text
+    # the Customer aging page's own sheet; I3 50.05 is due 2024-03-02: not yet due at 2024-03-01
+    assert "Customer aging · subscription" in text and "Customer aging, largest balances first (1)" in text
+    assert "Total outstanding $50.05 1 customers not due $50.05 1-30 $0.00" in text
+    assert "C2 Beta Net 30 $50.05 0 Current Total of all 1 $50.05" in text and "Acme" not in text
 
 
 def test_disabled_user_or_lost_access_gets_nothing(ledger, smtp):
@@ -448,3 +450,46 @@ def test_account_360_subscription_attaches_that_customers_pdf_only_in_scope(ledg
     for message in (first, second):
         body = html_of(message) + "".join(pdf_text(p.get_content()) for p in message.iter_attachments())
         assert "Delta" not in body and "$777.77" not in body
+
+
+def test_collections_subscription_attaches_that_pages_own_pdf_in_the_reps_scope(ledger, smtp):
+    # As of 2024-03-01 (no activities logged), worked by hand:
+    #   rep1 (C1, C2): overdue only I1 (due 2024-02-09, 1000.00 - 400.00 = 600.00), 21 days past due;
+    #       I2 (due 03-16) and I3 (due 03-02) are not due. Never contacted: 1 of 1 new overdue.
+    #   mgr_east adds I4 Gamma (due 2024-02-19, 500.00, 11 days): 1,100.00 over 2 customers.
+    subscribe(username="rep1", page=f"/collections?as_of={AS_OF}")
+    subscribe(username="mgr_east", page=f"/collections?as_of={AS_OF}&by=region")
+    run()
+    [message] = smtp.to("rep1@example.com")
+    [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
+    assert pdf.get_filename() == "collections-2024-03-01.pdf"
+    text = pdf_text(pdf.get_content())
+    assert text.startswith("Collections As of 2024-03-01") and "scope: sales rep R1" in text
+    assert "Overdue $600.00 1 customers Covered by activity (14 days) 0.0 % $0.00" in text
+    assert "Never contacted 1 of 1 new overdue" in text and "Coverage by segment" in text
+    assert "Overdue invoices never contacted (1)" in text
+    assert "I1 Acme 2024-02-09 21 $600.00 Total of all 1 $600.00" in text
+    html = html_of(message)
+    for other in ("Gamma", "Delta", "Epsilon", "$500.00", "$777.77", "$1,100.00"):
+        assert other not in text and other not in html, other
+    # the body shows the Collections page's own tiles, not Receivables Health's
+    assert "Never contacted" in html and "Mean days to first contact" in html and "DSO" not in html
+    assert "The Collections activity page is attached" in html
+    if HAS_BROWSER:
+        images = [p.get_filename() for p in message.walk() if p.get_content_type() == "image/png"]
+        assert images == ["collections_coverage.png", "collections_latency.png"]
+    [east] = smtp.to("mgr_east@example.com")
+    [pdf] = [p for p in east.iter_attachments() if p.get_content_type() == "application/pdf"]
+    text = pdf_text(pdf.get_content())
+    assert "Overdue $1,100.00 2 customers" in text and "Coverage by region" in text  # by=region kept
+    assert "I4 Gamma 2024-02-19 11 $500.00 Total of all 2 $1,100.00" in text and "Delta" not in text
+
+
+def test_page_without_a_sheet_keeps_the_receivables_fallback(ledger, smtp):
+    subscribe(username="rep1", page=f"/invoices?as_of={AS_OF}")
+    run()
+    [message] = smtp.to("rep1@example.com")
+    [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
+    text = pdf_text(pdf.get_content())
+    assert "Invoice workspace · summary" in text and "Open invoices" in text and "$884.61" in text
+    assert "DSO" in html_of(message) and "Gamma" not in text

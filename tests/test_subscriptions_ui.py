@@ -123,3 +123,53 @@ def test_statement_buttons_check_scope_and_rights(world):
     assert "may not email statements" in reply  # executives have no right to write on customers
     reply = _statement(world, world.login("rep1"), "C1", "acct-stmt-preview.n_clicks")
     assert "Would email 0 of 1 statement(s) as of 2024-03-01" in reply and "no address" in reply
+
+
+def _aging_statement(world, client, long_rows: list | None, short_rows: list | None = None,
+                     filters: dict | None = None) -> str:
+    """The customer aging page's statement dry run, with the grids' ticked rows as the browser sends them."""
+    output, spec = find(world, "ag-stmt-msg.children")
+    selected = {"ag-long": long_rows, "ag-short": short_rows}
+
+    def value(dep: dict):
+        dep_id = json.loads(dep["id"]) if dep["id"].startswith("{") else dep["id"]
+        if isinstance(dep_id, dict):
+            return selected[dep_id["grid"]]
+        return {("ag-stmt-preview", "n_clicks"): 1, ("filters", "data"): filters or FILTERS,
+                ("ag-edges", "data"): [30, 60, 90]}.get((dep_id, dep["property"]))
+
+    body = {"output": output,
+            "outputs": [{"id": o.component_id, "property": o.component_property} for o in spec["output"]],
+            "inputs": [{"id": d["id"], "property": d["property"], "value": value(d)} for d in spec["inputs"]],
+            "state": [{"id": json.loads(d["id"]) if d["id"].startswith("{") else d["id"], "property": d["property"],
+                       "value": value(d)} for d in spec["state"]],
+            "changedPropIds": ["ag-stmt-preview.n_clicks"]}
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.text
+    return json.dumps(response.get_json())
+
+
+def test_aging_statements_go_to_the_selected_customers_and_a_forged_selection_is_refused(world):
+    from dashboard.components.grid import grid_id
+
+    rep = world.login("rep1")  # R1: C1 Acme (834.56) and C2 Beta (50.05)
+    [state_ids] = [[d["id"] for d in spec["state"]] for out, spec in world.app.callback_map.items()
+                   if "ag-stmt-msg.children" in out]
+    assert json.dumps(grid_id("ag-long"), sort_keys=True, separators=(",", ":")) in state_ids
+    # nothing ticked: every customer with a balance on the filters (both of rep1's)
+    reply = _aging_statement(world, rep, [], [])
+    assert "Would email 0 of 2 statement(s)" in reply and "Acme #C1" in reply and "Beta #C2" in reply
+    # ticked rows win over the filters: only Beta
+    reply = _aging_statement(world, rep, [{"customer_id": "C2", "customer_name": "Beta"}], [])
+    assert "Would email 0 of 1 statement(s)" in reply and "Beta #C2" in reply and "Acme" not in reply
+    # a forged row (C4 Delta is rep3's) refuses the whole request, in-scope rows included
+    forged = [{"customer_id": "C1"}, {"customer_id": "C4", "customer_name": "Delta"}]
+    reply = _aging_statement(world, rep, forged, [{"customer_id": "C2"}])
+    assert "1 of the 3 selected customers are not in your scope (C4)" in reply
+    assert "Would email" not in reply and "Acme #C1" not in reply and "Delta #" not in reply
+    # an unknown id is refused the same way; junk values are ignored
+    reply = _aging_statement(world, rep, [{"customer_id": "NOPE"}, {"customer_id": None}, "junk"], None)
+    assert "not in your scope (NOPE)" in reply
+    # the admin may pick Delta
+    reply = _aging_statement(world, world.login("admin"), [{"customer_id": "C4"}], [])
+    assert "Would email 0 of 1 statement(s)" in reply and "Delta #C4" in reply

@@ -138,8 +138,19 @@ def _part(kind: str, name: str) -> dict:
     return {"type": f"ar-grid-{kind}", "grid": name}
 
 
-def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e.g. OVERDUE, a name, an amount)") -> html.Div:
-    """The grid skeleton (no data): toolbar, caption, grid, download, source store."""
+SELECTION = {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True, "selectAll": "filtered",
+             "enableClickSelection": False}  # AG Grid's object form (dash-ag-grid 33+)
+SELECTION_COLUMN = {"pinned": "left", "width": 44, "maxWidth": 44, "resizable": False, "suppressHeaderMenuButton": True,
+                    "headerTooltip": "Tick customers (the header box: every row the search leaves)"}
+
+
+def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e.g. OVERDUE, a name, an amount)",
+              select: bool = False) -> html.Div:
+    """The grid skeleton (no data): toolbar, caption, grid, download, source store.
+
+    `select`: a checkbox per row (the header's selects the rows the grid's search and filters leave);
+    the chosen rows are the grid's `selectedRows` (browser data: re-check them on the server).
+    """
     toolbar = html.Div(
         [
             dbc.Input(id=_part("search", name), type="search", placeholder=search_placeholder, size="sm",
@@ -177,8 +188,10 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             "tooltipShowDelay": 400,
             "enableCellTextSelection": True,
             "context": {"dateField": None},
+            **({"rowSelection": SELECTION, "selectionColumnDef": SELECTION_COLUMN} if select else {}),
         },
         style={"height": f"{height}px", "width": "100%"},
+        **({"selectedRows": []} if select else {}),
     )
     return html.Div(
         [

@@ -32,7 +32,7 @@ def statement_controls(prefix: str, label: str) -> html.Div:
     return html.Div(
         [
             dbc.Button(label, id=f"{prefix}-stmt-preview", size="sm", color="secondary", outline=True,
-                       class_name="text-nowrap"),
+                       class_name="text-start", style={"maxWidth": "100%"}),  # a long label wraps on a phone
             dbc.Button("Send now", id=f"{prefix}-stmt-send", size="sm", color="primary", class_name="text-nowrap",
                        style={"display": "none"}),
             html.Div(id=f"{prefix}-stmt-msg", className="small w-100"),
@@ -71,8 +71,12 @@ def run(customer_ids: list[str], filters_data: dict | None, dry_run: bool) -> li
     return [html.Div(head + ".", className="fw-semibold"), _table(outcomes)]
 
 
-def register(prefix: str, customers: Callable[[dict | None, object], list[str]], extra: State) -> None:
-    """Wire the dry-run and send buttons of statement_controls(prefix) to a customer chooser."""
+def register(prefix: str, customers: Callable[..., list[str]], *extra: State) -> None:
+    """Wire the dry-run and send buttons of statement_controls(prefix) to a customer chooser.
+
+    `customers(filters_data, *extra_values)` returns the customer ids, or raises StatementError to
+    refuse the whole request (e.g. a selection outside the user's scope).
+    """
 
     @callback(
         Output(f"{prefix}-stmt-msg", "children"),
@@ -80,14 +84,19 @@ def register(prefix: str, customers: Callable[[dict | None, object], list[str]],
         Input(f"{prefix}-stmt-preview", "n_clicks"),
         Input(f"{prefix}-stmt-send", "n_clicks"),
         State("filters", "data"),
-        extra,
+        *extra,
         prevent_initial_call=True,
     )
-    def statements(_preview, _send, filters_data, extra_value):
+    def statements(_preview, _send, filters_data, *extra_values):
         """A dry run shows who would get what and reveals 'Send now'; 'Send now' sends."""
+        from dashboard.export.statement import StatementError
+
         if not ctx.triggered or not ctx.triggered[0].get("value"):
             raise PreventUpdate
-        ids = customers(filters_data, extra_value)
+        try:
+            ids = customers(filters_data, *extra_values)
+        except StatementError as error:
+            return [html.Span(str(error), className="text-danger ar-stmt-refused")], {"display": "none"}
         if ctx.triggered_id == f"{prefix}-stmt-send":
             return run(ids, filters_data, dry_run=False), {"display": "none"}
         return run(ids, filters_data, dry_run=True), {}

@@ -169,8 +169,21 @@ def render_text(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp) -
     return "\n".join(lines) + "\n"
 
 
-def render_html(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp, cid: str | None) -> str:
-    """The HTML part: tiles, the inline aging chart (cid:), top debtors, the stamp. Inline styles only."""
+def _chart_html(title: str, cid: str | None) -> str:
+    """One inline chart (cid:) under its heading, or a note when it could not be rendered."""
+    e = html.escape
+    img = (f'<img src="cid:{e(cid.strip("<>"))}" alt="{e(title)}" width="640" '
+           'style="max-width:100%;height:auto;border:0">' if cid else
+           '<p style="color:#6c757d">(This chart could not be rendered on the server.)</p>')
+    return f'<h2 style="font-size:15px;margin:12px 0 6px">{e(title)}</h2>\n{img}'
+
+
+def render_html(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp, cid: str | None,
+                charts: list[tuple[str, str | None]] | None = None) -> str:
+    """The HTML part: tiles, the inline aging chart (cid:), top debtors, the stamp. Inline styles only.
+
+    `charts` ((title, cid or None), ...) replaces the aging chart with a page's own charts.
+    """
     from dashboard.components import format as fmt
 
     e = html.escape
@@ -186,6 +199,9 @@ def render_html(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp, c
     chart = (f'<img src="cid:{e(cid.strip("<>"))}" alt="Aging of total AR by days past due" width="640" '
              'style="max-width:100%;height:auto;border:0">' if cid else
              '<p style="color:#6c757d">(The aging chart could not be rendered on the server.)</p>')
+    section = f'<h2 style="font-size:15px;margin:12px 0 6px">Aging of total AR (days past due)</h2>\n{chart}'
+    if charts is not None:
+        section = "\n".join(_chart_html(title, chart_cid) for title, chart_cid in charts)
     debtor_rows = "".join(
         f'<tr><td style="padding:3px 8px;color:#6c757d">{i}</td><td style="padding:3px 8px">{e(d["name"])}</td>'
         f'<td style="padding:3px 8px;color:#6c757d">{e(d["customer_id"])}</td>'
@@ -198,8 +214,7 @@ def render_html(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp, c
 <h1 style="font-size:20px;margin:0 0 4px">Weekly AR summary</h1>
 <div style="font-size:12px;color:#6c757d;margin-bottom:12px">{e(stamp.text(" · "))}</div>
 <table style="border-collapse:collapse;width:100%;max-width:760px;margin-bottom:16px">{rows_html}</table>
-<h2 style="font-size:15px;margin:12px 0 6px">Aging of total AR (days past due)</h2>
-{chart}
+{section}
 <h2 style="font-size:15px;margin:16px 0 6px">Top debtors</h2>
 <table style="border-collapse:collapse;font-size:13px;max-width:760px">
 <tr><th style="text-align:left;padding:3px 8px">#</th><th style="text-align:left;padding:3px 8px">Customer</th>

@@ -1,7 +1,8 @@
 """A whole analytics page as one stamped PDF sheet for a board pack: its tiles, every chart, its main table.
 
 A page adopts it with one line in its layout, `export_menu.page_pdf_button("credit")`, and one entry
-here: `register_page_sheet(PageSheet("credit", "Credit utilization", charts=(...), tiles=..., table=...))`.
+here: `register_page_sheet(PageSheet("credit", "Credit utilization", charts=(...), tiles=..., table=...,
+path="/credit"))`; with `path`, a subscription to that page attaches this sheet (dashboard.subscriptions).
 Charts are the names of dashboard.export.charts.CHARTS (the same builders as the PNG/CSV/XLSX menu),
 tiles and tables are pure functions of (snapshot, ChartRequest), so the sheet ties to the screen.
 """
@@ -34,6 +35,7 @@ class PageSheet:
     tiles: TilesFn | None = None
     table: TableFn | None = None  # (title, frame, {column: header}) - the first TABLE_ROWS rows are printed
     capability: str | None = None
+    path: str | None = None  # the screen's path: a subscription to it attaches this sheet
 
 
 PAGES: dict[str, PageSheet] = {}
@@ -82,6 +84,11 @@ def _table(doc: Any, title: str, frame: pd.DataFrame, labels: dict[str, str], cu
     else:
         pdf._font(doc, 8.5, color=pdf.MUTED)
         doc.cell(pdf.CONTENT, 6, "No rows on these filters.", new_x="LMARGIN", new_y="NEXT")
+
+
+def sheet_for_path(path: str) -> PageSheet | None:
+    """The sheet of the page at a screen path ('/collections'), None when the page has none."""
+    return next((sheet for sheet in PAGES.values() if sheet.path == path), None)
 
 
 def page_pdf(sheet: PageSheet, snap: Any, req: ChartRequest, stamp: Stamp) -> tuple[bytes, int]:

@@ -183,16 +183,17 @@ def _aging_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
 
 
 register_page_sheet(PageSheet("receivables", "Receivables Health", RECEIVABLES_CHARTS, _receivables_tiles,
-                              _receivables_table))
+                              _receivables_table, path="/"))
 register_page_sheet(PageSheet("collections", "Collections", ("collections_coverage", "collections_latency"),
-                              _collections_tiles, _collections_table))
+                              _collections_tiles, _collections_table, path="/collections"))
 register_page_sheet(PageSheet("disputes", "Disputes & promises",
                               ("disputes_composition", "disputes_cycle", "disputes_promises"), _disputes_tiles,
-                              _disputes_table))
+                              _disputes_table, path="/disputes"))
 register_page_sheet(PageSheet("commissions", "Commission Analytics",
                               ("commissions_top_reps", "commissions_trend", "commissions_groups", "commissions_cash"),
-                              _commission_tiles, _commission_table, capability="view_commissions"))
-register_page_sheet(PageSheet("value", "Customer value", ("value_tiers",), None, _value_table))
-register_page_sheet(PageSheet("credit", "Credit utilization", (), _credit_tiles, _credit_table))
-register_page_sheet(PageSheet("reliability", "Payment reliability", (), _reliability_tiles, _reliability_table))
-register_page_sheet(PageSheet("customer_aging", "Customer aging", (), _aging_tiles, _aging_table))
+                              _commission_tiles, _commission_table, capability="view_commissions", path="/commissions"))
+register_page_sheet(PageSheet("value", "Customer value", ("value_tiers",), None, _value_table, path="/value"))
+register_page_sheet(PageSheet("credit", "Credit utilization", (), _credit_tiles, _credit_table, path="/credit"))
+register_page_sheet(PageSheet("reliability", "Payment reliability", (), _reliability_tiles, _reliability_table,
+                              path="/reliability"))
+register_page_sheet(PageSheet("customer_aging", "Customer aging", (), _aging_tiles, _aging_table, path="/aging"))

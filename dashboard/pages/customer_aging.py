@@ -79,7 +79,8 @@ def _controls() -> html.Div:
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
     cards = [
-        _card(title, grid.data_grid(name, height=420, search_placeholder="Search (a name, a status, an amount)"),
+        _card(title, grid.data_grid(name, height=420, search_placeholder="Search (a name, a status, an amount)",
+                                    select=True),
               f"{name}-info",
               f"Customers on {title.lower()} with a positive balance at the as-of date: their open invoices by "
               "age on the chosen aging basis. The buckets of every row add up to its total outstanding; the "
@@ -96,11 +97,14 @@ def layout(**_query) -> html.Div:
             _controls(),
             html.Div(id="ag-basis-note", className="small text-muted mb-1"),
             *cards,
-            _card("Customer statements", statement_controls("ag", "Email statements to the filtered customers…"),
-                  "ag-stmt-info", "A statement PDF per customer with a balance on the current filters (within "
-                  "your scope), as of the as-of date: open items, aging, unapplied credits, balance due. The first "
-                  "click is a dry run listing who would receive what; 'Send now' emails each billing address and "
-                  "logs an activity on the customer. One customer's statement: Account 360."),
+            _card("Customer statements",
+                  statement_controls("ag", "Email statements to the selected or filtered customers…"),
+                  "ag-stmt-info", "A statement PDF per customer as of the as-of date: open items, aging, unapplied "
+                  "credits, balance due. It goes to the customers ticked in the grids above when any are ticked "
+                  "(the header box ticks every row the grid's search leaves), else to every customer with a "
+                  "balance on the current filters, always within your scope. The first click is a dry run "
+                  "listing who would receive what; 'Send now' emails each billing address and logs an activity "
+                  "on the customer. One customer's statement: Account 360."),
             dcc.Store(id="ag-init", data=0),
             dcc.Store(id="ag-edges"),
         ],
@@ -111,19 +115,41 @@ def layout(**_query) -> html.Div:
 # ---- the rows (server side, in the user's scope) -------------------------------------------------
 
 
-def statement_customers(filters_data, _unused=None) -> list[str]:
-    """The customers with a positive balance on the page's filters, within the user's scope."""
+def selected_ids(*selections) -> list[str]:
+    """The customer ids of the ticked grid rows (browser data, in order, once each)."""
+    ids: list[str] = []
+    for rows in selections:
+        for row in rows if isinstance(rows, list) else []:
+            value = row.get("customer_id") if isinstance(row, dict) else None
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value) not in ids:
+                ids.append(str(value)[:200])
+    return ids
+
+
+def statement_customers(filters_data, _edges=None, *selections) -> list[str]:
+    """The ticked customers when any are ticked (each re-checked against the user's scope: one
+    outside it refuses the whole request), else those with a positive balance on the page's filters."""
+    from dashboard.export.statement import StatementError
     from dashboard.metrics.kpis import customer_balances
     from dashboard.metrics.ledger import open_items, select
     from dashboard.metrics.snapshot import get_snapshot, to_day
 
     as_of, _basis, filters = gf.parse(filters_data)
     snap = get_snapshot()
+    chosen = selected_ids(*selections)
+    if chosen:
+        allowed = set(snap.cust_ids[select(snap, None, identity.scope()).cust_mask].astype(str))
+        outside = [c for c in chosen if c not in allowed]
+        if outside:
+            raise StatementError(f"{len(outside)} of the {len(chosen)} selected customers are not in your scope "
+                                 f"({', '.join(outside[:5])}); no statement was prepared or sent.")
+        return chosen
     balances = customer_balances(open_items(select(snap, filters, identity.scope()), to_day(as_of)), snap)
     return [str(snap.cust_ids[c]) for c in (balances > 0).nonzero()[0]]
 
 
-register_statements("ag", statement_customers, State("ag-edges", "data"))
+register_statements("ag", statement_customers, State("ag-edges", "data"),
+                    *(State(grid.grid_id(name), "selectedRows") for _group, name, _title in GROUPS))
 
 
 def edges_from(raw) -> tuple[int, ...]:

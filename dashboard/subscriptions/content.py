@@ -1,8 +1,9 @@
 """What a subscription sends, computed as the recipient at send time.
 
 `eligibility` decides whether a user gets anything (active, allowed to open the page, allowed to
-export, some customers in scope); `report_email` builds the page summary (tiles and the aging chart
-inline, top debtors, the page's PDF attached) with the page's filters inside the recipient's scope;
+export, some customers in scope); `report_email` builds the page summary with the page's filters
+inside the recipient's scope: the page's own tiles and charts inline and its own PDF sheet attached
+(dashboard.export.page_pdf) when it has one, else Receivables Health's (see docs/subscriptions.md);
 `alert_email` lists the rows behind new firings. Each carries an unsubscribe link.
 """
 
@@ -29,7 +30,6 @@ PAGE_TITLES = {
     "/commissions": "Commission analytics", "/customers": "Account 360",
 }
 PERIOD_DAYS = 90
-TOP_DEBTORS_HEADING = '<h2 style="font-size:15px;margin:16px 0 6px">Top debtors</h2>'
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,9 @@ def eligibility(session: Any, user: Any, page: str, override: str | None) -> tup
         return None, f"role {auth.role} may not open {path}"
     if not can(auth, "export"):
         return None, f"role {auth.role} may not export"
+    sheet = _sheet(path)
+    if sheet is not None and sheet.capability and not can(auth, sheet.capability):
+        return None, f"role {auth.role} may not {sheet.capability.replace('_', ' ')}"
     scope = scope_for(auth)
     if scope.sales_rep_ids is not None and not scope.sales_rep_ids:
         return None, "no customers in the user's scope"
@@ -134,53 +137,114 @@ def _png(figure: Any, title: str, stamp: Stamp) -> bytes | None:
         return None
 
 
-def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: str, unsubscribe: str) -> Built:
-    """The page summary as the recipient: tiles, inline aging chart, top debtors, the page's PDF."""
-    from dashboard.components import format as fmt
-    from dashboard.export.email import render_html, render_text
-    from dashboard.export.pdf import account_pdf, page_pdf, receivables_summary
+def _sheet(path: str) -> Any:
+    """The page's own PDF sheet (dashboard.export.page_pdf), None for pages without one."""
+    from dashboard.export.page_pdf import sheet_for_path
+
+    return sheet_for_path(path)
+
+
+def _options(sheet: Any, page: str, messages: list[str]) -> tuple[tuple[str, str], ...]:
+    """The sheet's page-local choices (e.g. by=region) from the query string; unknown values are dropped."""
+    from dashboard.components import filters as gf
+    from dashboard.export.charts import CHARTS
+
+    params = gf.parse_query(urlsplit(page).query)
+    chosen: dict[str, str] = {}
+    for name in sheet.charts:
+        for key, allowed in CHARTS[name].options.items():
+            value = params.get(key)
+            if value in allowed:
+                chosen[key] = value
+            elif value is not None and key not in chosen:
+                messages.append(f"“{value}” is not a choice of {key}; the page's default is shown.")
+    return tuple(sorted(chosen.items()))
+
+
+def _inline(snap: Any, sheet: Any, req: Any, summary: Any, stamp: Stamp) -> list[tuple[str, str, bytes | None]]:
+    """(title, file name, PNG) of the charts shown in the email body.
+
+    A page whose sheet has charts shows them; Receivables Health and the pages without charts show
+    the aging of total AR and the top 10 debtors.
+    """
+    from dashboard.export.charts import CHARTS
     from dashboard.figures import aging as aging_fig
+
+    if sheet is not None and sheet.charts and sheet.path != "/":
+        built = [c for c in (CHARTS[name].build(snap, req) for name in sheet.charts) if c is not None]
+        return [(c.title, f"{c.name}.png", _png(c.figure, c.title, stamp)) for c in built]
+    k, cur = summary.kpis, summary.currency
+    aging = _png(aging_fig.customer_aging_bar(k["aging_due"], cur, height=300), "Aging of total AR (days past due)",
+                 stamp)
+    debtors = next((c for c in summary.charts if c.name == "top_debtors"), None)
+    debtors_png = _png(debtors.figure, "Top 10 debtors", stamp) if debtors is not None else None
+    return [("Aging of total AR (days past due)", "aging.png", aging), ("Top 10 debtors", "top-debtors.png", debtors_png)]
+
+
+def _fallback_pdf(snap: Any, path: str, req: Any, summary: Any, stamp: Stamp, title: str) -> bytes:
+    """The PDF of a page without a sheet: Account 360's own, else Receivables Health plus the page's table."""
+    from dashboard.export.pdf import account_pdf, page_pdf
     from dashboard.subscriptions.page_tables import page_table
+
+    if path.startswith("/customers/"):
+        made = account_pdf(snap, path.split("/")[2], req.as_of, req.scope, lambda _data: stamp)
+        if made:
+            return made[0]
+    table = page_table(snap, path, req.as_of, req.filters, req.scope, summary.currency)
+    return page_pdf(summary, stamp, f"{title} · summary", table)
+
+
+def _body(tiles: list, debtors: list, cur: str, stamp: Stamp, charts: list[tuple[str, str | None]], title: str,
+          messages: list[str]) -> str:
+    """The HTML body: the page's tiles, its charts inline, top debtors, notes on refused filters."""
+    from dashboard.export.email import render_html
+
+    body = render_html(tiles, debtors, cur, stamp, None, charts=charts)
+    body = body.replace("Weekly AR summary</h1>", f"{html.escape(title)} · summary</h1>", 1)
+    body = body.replace("The full Receivables Health summary is attached",
+                        f"The {html.escape(title)} page is attached", 1)
+    if messages:
+        notes = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+        body = body.replace("<table", f'<ul style="font-size:12px;color:#856404">{notes}</ul><table', 1)
+    return body
+
+
+def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: str, unsubscribe: str) -> Built:
+    """The page summary as the recipient: the page's tiles and charts inline, top debtors, the page's PDF."""
+    from dashboard.components import format as fmt
+    from dashboard.export.charts import ChartRequest
+    from dashboard.export.email import render_text
+    from dashboard.export.page_pdf import page_pdf as sheet_pdf
+    from dashboard.export.pdf import receivables_summary
     from dashboard.subscriptions.schedule import describe
 
     path = urlsplit(sub.page).path or "/"
     title = page_title(path)
     as_of, basis, filters, messages = page_filters(snap, sub.page, who.scope, today)
+    sheet = _sheet(path)
+    options = _options(sheet, sub.page, messages) if sheet is not None else ()
+    req = ChartRequest(as_of, basis, PERIOD_DAYS, filters, who.scope, None, options)
     summary = receivables_summary(snap, as_of, basis, PERIOD_DAYS, filters, who.scope)
     cur, k = summary.currency, summary.kpis
     stamp = Stamp(title=f"{title} · subscription", as_of=as_of, filters=_filters_text(basis, filters),
                   scope=who.scope.label, user=who.username)
-    tiles = summary.tiles[:8]
-    chart = _png(aging_fig.customer_aging_bar(k["aging_due"], cur, height=300), "Aging of total AR (days past due)",
-                 stamp)
-    debtors_chart = next((c for c in summary.charts if c.name == "top_debtors"), None)
-    debtors_png = _png(debtors_chart.figure, "Top 10 debtors", stamp) if debtors_chart is not None else None
-    pdf, pdf_name = None, f"{path.strip('/').replace('/', '-') or 'receivables'}-{as_of.isoformat()}.pdf"
-    if path.startswith("/customers/"):
-        made = account_pdf(snap, path.split("/")[2], as_of, who.scope, lambda _data: stamp)
-        pdf = made[0] if made else None
-    if pdf is None:
-        table = page_table(snap, path, as_of, filters, who.scope, cur)
-        pdf = page_pdf(summary, stamp, f"{title} · summary", table)
-    cid = make_msgid(idstring="aging", domain="ar-dashboard.local")
-    debtors_cid = make_msgid(idstring="debtors", domain="ar-dashboard.local")
+    tiles = sheet.tiles(snap, req, cur) if sheet is not None and sheet.tiles is not None else summary.tiles[:8]
+    charts = _inline(snap, sheet, req, summary, stamp)
+    pdf = sheet_pdf(sheet, snap, req, stamp)[0] if sheet is not None else \
+        _fallback_pdf(snap, path, req, summary, stamp, title)
+    pdf_name = f"{path.strip('/').replace('/', '-') or 'receivables'}-{as_of.isoformat()}.pdf"
+    cids = [make_msgid(idstring=name.removesuffix(".png"), domain="ar-dashboard.local") for _t, name, _p in charts]
     debtors = summary.top_debtors[:10]
+    shown = [(t, cid if png is not None else None) for (t, _n, png), cid in zip(charts, cids, strict=True)]
+    body = _body(tiles, debtors, cur, stamp, shown, title, messages)
     schedule = describe(sub.every, sub.at_time, sub.tz, sub.weekday, sub.monthday)
-    body = render_html(tiles, debtors, cur, stamp, cid if chart else None)
-    body = body.replace("Weekly AR summary</h1>", f"{html.escape(title)} · summary</h1>", 1)
-    if messages:
-        notes = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
-        body = body.replace("<table", f'<ul style="font-size:12px;color:#856404">{notes}</ul><table', 1)
-    if debtors_png is not None:
-        img = (f'<img src="cid:{html.escape(debtors_cid.strip("<>"))}" alt="Top 10 debtors" width="640" '
-               'style="max-width:100%;height:auto;border:0">')
-        body = body.replace(TOP_DEBTORS_HEADING, TOP_DEBTORS_HEADING + img, 1)
     body = body.replace("</body>", _footer(unsubscribe, schedule) + "</body>", 1)
     text = render_text(tiles, debtors, cur, stamp).replace("Weekly AR summary", f"{title} summary", 1)
+    text = text.replace("The full Receivables Health summary is attached", f"The {title} page is attached", 1)
     subject = (f"{title} as of {as_of.isoformat()}: total AR {fmt.money(k['total_ar'], cur)}, overdue "
                f"{fmt.money(k['overdue_ar'], cur)} ({who.scope.label})")
     message = _envelope(subject, sender, who.address or "", text, body, unsubscribe)
-    for png, content_id, name in ((chart, cid, "aging.png"), (debtors_png, debtors_cid, "top-debtors.png")):
+    for (_title, name, png), content_id in zip(charts, cids, strict=True):
         if png is not None:
             message.get_payload()[1].add_related(png, maintype="image", subtype="png", cid=content_id, filename=name,
                                                  disposition="inline")

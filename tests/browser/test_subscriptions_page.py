@@ -144,3 +144,28 @@ def test_email_statement_from_account_360(live_app, browser, smtp):
     wait_idle(browser)
     shot(browser, "account-statement-1440")
     assert console_errors(browser) == []
+
+
+def test_aging_statements_for_the_ticked_customers(live_app, browser):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    login(browser, live_app.url, "ui_rep")
+    browser.get(live_app.url + "/aging")
+    grid = ".ar-grid-ag-long"
+    first = f"{grid} .ag-center-cols-container .ag-row[row-index='0']"
+    WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, first))
+    wait_idle(browser)
+    # nothing ticked: every customer with a balance on the filters
+    click(browser, browser.find_element(By.ID, "ag-stmt-preview"))
+    wait_text(browser, "#ag-stmt-msg", lambda t: t.startswith("Would email"))
+    everyone = browser.find_element(By.ID, "ag-stmt-msg").text.split(" statement(s)")[0]
+    assert not everyone.endswith(" of 1"), everyone
+    boxes = browser.find_elements(By.CSS_SELECTOR, f"{grid} .ag-row[row-index='0'] .ag-selection-checkbox input")
+    assert boxes, "a selection checkbox on the first row"
+    click(browser, boxes[0])
+    customer = browser.find_element(By.CSS_SELECTOR, f"{grid} .ag-row[row-index='0'] [col-id='customer_id']").text
+    click(browser, browser.find_element(By.ID, "ag-stmt-preview"))
+    wait_text(browser, "#ag-stmt-msg", lambda t: " of 1 statement(s)" in t and f"#{customer}" in t)
+    wait_idle(browser)
+    shot(browser, "aging-statement-selected-1440")
+    assert console_errors(browser) == []
