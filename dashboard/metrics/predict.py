@@ -222,6 +222,7 @@ def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS):
         return None, len(y)
     from threadpoolctl import threadpool_limits
 
+    x = np.where(np.isnan(x).all(axis=0), 0.0, x)  # a never-known feature (no promises at all) as a constant
     model = new_model()
     if len(y) < 2000:
         model.set_params(early_stopping=False, min_samples_leaf=10)
