@@ -105,8 +105,10 @@ def run_training_job(job: dict, report) -> None:
 
 def request_training(snap: Snapshot) -> bool:
     """Queue training when the snapshot's data version has no model yet (once per process); True if queued."""
+    import os
+
     path = store.model_path(snap)
-    if path.exists():
+    if path.exists() or os.environ.get("AR_PREDICT_AUTOTRAIN", "1").strip() == "0":
         return False
     with _requested_lock:
         if str(path) in _requested:

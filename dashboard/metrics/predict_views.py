@@ -265,3 +265,50 @@ def cohort_cell(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: 
 def _label(month_no: int) -> str:
     """'YYYY-MM' of a month number."""
     return f"{1970 + month_no // 12:04d}-{month_no % 12 + 1:02d}"
+
+
+# ---- the model's weekly cash forecast -------------------------------------------------------------
+
+
+def weekly_parts(pred: pm.Predictions, weeks: int) -> np.ndarray:
+    """(invoices, weeks) cents each invoice is expected to bring in each week (week 1 = D+1..D+7), half up."""
+    from dashboard.metrics.predict_backtest import cdf_at
+
+    if not len(pred.inv):
+        return np.zeros((0, weeks), dtype=np.int64)
+    share = np.diff(cdf_at(pred.cdf, 7 * np.arange(0, weeks + 1)), axis=1)
+    return half_up(pred.balance[:, None] * np.clip(share, 0, 1))
+
+
+def model_weekly_frame(pred: pm.Predictions, behaviour: pd.DataFrame, weeks: int) -> pd.DataFrame:
+    """forecast.behaviour_forecast's frame with expected_cents from the model (Later = the rest of total AR)."""
+    parts = weekly_parts(pred, weeks)
+    per_week = parts.sum(axis=0).astype(np.int64)
+    later = int(pred.balance.sum()) - int(per_week.sum())
+    out = behaviour.copy()
+    out["expected_cents"] = np.r_[per_week, later, 0].astype(np.int64)
+    out["promised_cents"] = 0
+    return out
+
+
+def model_week_rows(snap: Snapshot, pred: pm.Predictions, bucket: str, weeks: int) -> pd.DataFrame:
+    """The invoices behind one bar of the model's weekly forecast (amount_cents sums to the bar)."""
+    parts = weekly_parts(pred, weeks)
+    if bucket.startswith("Week ") and bucket[5:].isdigit() and 1 <= int(bucket[5:]) <= weeks:
+        amount = parts[:, int(bucket[5:]) - 1]
+    elif bucket == "Later":
+        amount = pred.balance - parts.sum(axis=1)
+    else:
+        raise ValueError(f"unknown bucket: {bucket!r}")
+    keep = amount != 0
+    order = np.argsort(invoice_rank(snap)[pred.inv[keep]], kind="stable")
+    inv = pred.inv[keep][order]
+    return pd.DataFrame({
+        "invoice_id": snap.inv_ids[inv],
+        **customer_columns(snap, pred.cust[keep][order]),
+        "due_date": to_dates(snap.due[inv]),
+        "p_paid_30": np.round(pred.p(30)[keep][order], 4),
+        "expected_date": to_dates(pred.expected[keep][order]),
+        "balance_cents": pred.balance[keep][order],
+        "amount_cents": amount[keep][order],
+    })

@@ -316,7 +316,22 @@ def at_risk(filters_data, _version):
         ],
         className="small text-muted mb-2",
     )
-    return [more, html.Div(cards, className="ar-risk-grid")]
+    return [more, html.Div(cards, className="ar-risk-grid"), expected_loss_list(snap, as_of, filters, scope, cur, query)]
+
+
+def expected_loss_list(snap, as_of, filters, scope, cur: str, query: str) -> html.Div:
+    """The top invoices of the expected-loss worklist (dashboard.metrics.predict_views.worklist) under the cards."""
+    from dashboard.metrics import predict_ui
+
+    top = predict_ui.worklist(snap, as_of, filters, scope, limit=3)
+    if top.empty:
+        return html.Div()
+    items = [html.Li([html.Strong(f"{row['invoice_id']} · {row['customer_name'] or row['customer_id']}: "),
+                      f"expected loss {fmt.money(int(row['expected_loss_cents']), cur)} — {row['reason']}"])
+             for row in top.to_dict("records")]
+    return html.Div([html.Div(["Highest expected loss (open balance × P(not paid within 30 days)) · ",
+                               dcc.Link("full worklist", href=f"/predictions{query}")], className="fw-semibold"),
+                     html.Ol(items, className="mb-0 ps-3")], className="small text-muted mt-2 ar-expected-loss")
 
 
 # ---- drill-downs from chart clicks ---------------------------------------------------------------
