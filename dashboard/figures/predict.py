@@ -71,7 +71,7 @@ def cohort_heatmap(curve: pd.DataFrame, height: int = 360) -> Figure:
               for c in table.index]
     data = [{
         "type": "heatmap", "z": z.where(z.notna(), None).values.tolist(), "x": [int(k) for k in table.columns],
-        "y": list(table.index), "colorscale": "Blues", "zmin": 0, "zmax": 100, "customdata": custom,
+        "y": list(table.index), "colorscale": [[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]], "zmin": 0, "zmax": 100, "customdata": custom,
         "colorbar": {"ticksuffix": " %", "thickness": 10},
         "hovertemplate": "Issued %{y} · %{x} months later<br>Collected <b>%{z:.1f} %</b> (%{customdata[2]})"
                          "<extra>click for the invoices</extra>",

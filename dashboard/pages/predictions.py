@@ -23,7 +23,7 @@ dash.register_page(__name__, path="/predictions", name="Predictions", title="Pay
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "pr-worklist"
 SOURCES = (("model", "Model"), ("due date", "Due date"), ("customer's average delay", "Customer's avg delay"))
-LABELS = {"rank": "#", "days_past_due": "Days past due", "balance_cents": "Open balance", "p_paid_30": "P(paid ≤ 30 d)",
+LABELS = {"rank": "#", "days_past_due": "Days past due", "balance_cents": "Open balance", "p_paid_30": "P(paid ≤ 30 d) %",
           "expected_loss_cents": "Expected loss", "expected_date": "Expected", "reason": "Why",
           "invoice_amount_cents": "Invoice amount", "amount_cents": "Collected by then",
           "open_at_as_of_cents": "Open at as-of"}
@@ -180,6 +180,8 @@ def worklist_source(data: dict) -> grid.GridFrame | None:
     scope = identity.scope()
     snap = get_snapshot()
     frame = pui.worklist(snap, as_of, filters, scope)
+    frame = frame[["invoice_id", "rank", *[c for c in frame.columns if c not in ("invoice_id", "rank")]]]
+    frame = frame.assign(p_paid_30=(frame["p_paid_30"] * 100).round(1))
     return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
                           file_name="worklist-expected-loss", labels=LABELS, total_field="expected_loss_cents",
                           stamp=f"Worklist by expected loss | {describe(data.get('filters'))} | scope: {scope.label}")

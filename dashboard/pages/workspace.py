@@ -24,7 +24,7 @@ INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "ws-invoices"
 TABS = (("hotlist", "Risk hotlist"), ("current", "Current cycle"), ("paid", "Paid"))
 WORKLIST, WORKLIST_LABEL = "worklist", "Worklist · expected loss"  # ranked by dashboard.metrics.predict_views.worklist
-WORKLIST_COLUMNS = ["rank", "invoice_id", "customer_name", "expected_loss_cents", "balance_cents", "p_paid_30",
+WORKLIST_COLUMNS = ["invoice_id", "rank", "customer_name", "expected_loss_cents", "balance_cents", "p_paid_30",
                     "days_past_due", "expected_date", "reason", "due_date", "sales_rep_id", "customer_id", "segment", "region"]
 STATUS_LABELS = {"open": "Not yet due", "overdue": "Overdue", "disputed": "Disputed", "paid": "Paid"}
 ANY_OWNER = gf.ALL_VALUE
@@ -215,8 +215,9 @@ def invoices_source(data: dict) -> grid.GridFrame | None:
         return None
     frame, params, cur = workspace_rows(data)
     if params["tab"] == WORKLIST:
+        frame = frame.assign(p_paid_30=(frame["p_paid_30"] * 100).round(1))
         return grid.GridFrame(frame[WORKLIST_COLUMNS], currency=cur, date_field="due_date", file_name="invoices-worklist",
-                              labels={**LABELS, "rank": "#", "p_paid_30": "P(paid ≤ 30 d)", "expected_loss_cents": "Expected loss",
+                              labels={**LABELS, "rank": "#", "p_paid_30": "P(paid ≤ 30 d) %", "expected_loss_cents": "Expected loss",
                                       "expected_date": "Expected", "reason": "Why"},
                               hidden=OPEN_HIDDEN, total_field="expected_loss_cents",
                               stamp=f"Invoice workspace: worklist by expected loss | {describe(data.get('filters'))} | "
