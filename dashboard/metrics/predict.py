@@ -226,6 +226,8 @@ def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS):
     model = new_model()
     if len(y) < 2000:
         model.set_params(early_stopping=False, min_samples_leaf=10)
+    elif np.bincount(y)[np.bincount(y) > 0].min() < 10:
+        model.set_params(early_stopping=False)  # the stratified validation split needs every class twice
     with threadpool_limits(limits=fit_threads(), user_api="openmp"):
         model.fit(x, y)
     return model, len(y)
