@@ -230,3 +230,45 @@ def test_api_predictions_scope_and_parameters(db_url, monkeypatch):
     bad = rep1.get("/api/predictions?as_of=2024-03-01&bogus=1")
     assert bad.status_code == 400 and bad.get_json()["parameter"] == "bogus"
     assert world.client().get("/api/predictions").status_code in (302, 401)
+
+
+# ---- targets on real and demo data (slow) ---------------------------------------------------------
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+IBM_CSV = __import__("pathlib").Path(
+    __import__("os").environ.get("AR_IBM_CSV") or ROOT.parent / "shared" / "external" / "ibm-late-payment-histories.csv")
+IBM_MAPPING = ROOT / "dashboard" / "mappings" / "ibm-late-payment-histories.toml"
+
+
+def _assert_targets(url: str) -> dict:
+    """Train as the job does, backtest, and check the issue's targets at every backtest date."""
+    from dashboard.predict_jobs import train_for_current_version
+
+    train_for_current_version(url, log=lambda _m: None)
+    snap = get_snapshot(url)
+    result = pb.backtest(snap, select_customers(snap), st.current_bundle(snap))
+    by_date = result["by_date"]
+    assert len(by_date) >= 4
+    best = np.minimum(by_date["brier_due_date"], by_date["brier_delay"])
+    assert (by_date["brier_model"] < best).all(), by_date
+    rel = result["reliability"]
+    assert rel["enough"].sum() >= 2 and (rel.loc[rel["enough"], "gap_points"] <= 10).all(), rel
+    assert result["decision"]["use_model"]
+    return result
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not IBM_CSV.exists(), reason="shared/external sample not present")
+def test_targets_on_the_ibm_sample(sqlite_url):
+    from dashboard.data.importer import run_import
+
+    run_import(IBM_CSV.parent, mapping=IBM_MAPPING, url=sqlite_url, progress=False)
+    _assert_targets(sqlite_url)
+
+
+@pytest.mark.slow
+def test_targets_on_the_demo_ledger(sqlite_url):
+    from dashboard.data.demo import load_demo
+
+    load_demo(sqlite_url, customers=300, invoices=8000, seed=3, progress=False, today=D)
+    _assert_targets(sqlite_url)
