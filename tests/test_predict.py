@@ -132,8 +132,17 @@ def test_obvious_ledger_predictions_and_backtest(db_url):
     for r in rows.values():
         assert r["p_paid_7"] <= r["p_paid_30"] <= r["p_paid_90"]
 
-    # the app's calibration = a recomputation from the CLI's output and the ledger, at every backtest date
+    # the worklist: B's never-paid 200.00 invoices carry the largest expected loss, and say why
     snap = get_snapshot(db_url)
+    wl = pv.worklist(snap, st.predictions_at(snap, to_day(D), bundle))
+    assert set(wl["customer_id"].head(65)) == {"B"} and (wl["expected_loss_cents"].head(65) > 18_000).all()
+    first = wl.iloc[0]["reason"]
+    assert "chance it is not paid within 30 days" in first and "customer has paid no invoice in the last 12 months" in first
+    assert "days past due" in first
+    a_reason = wl[wl["customer_id"] == "A"].iloc[0]["reason"]
+    assert "customer usually pays 10 days late" in a_reason
+
+    # the app's calibration = a recomputation from the CLI's output and the ledger, at every backtest date
     result = pb.backtest(snap, select_customers(snap), bundle)
     settled = _settled_on(db_url)
     assert len(result["by_date"]) == 6
