@@ -245,9 +245,12 @@ def fit_threads() -> int:
 
 def class_cdf(model, x: np.ndarray) -> np.ndarray:
     """Cumulative P(settled within EDGES[k]) from the model's class probabilities."""
+    from threadpoolctl import threadpool_limits
+
     probs = np.zeros((len(x), N_CLASSES))
     if len(x):
-        probs[:, model.classes_.astype(np.int64)] = model.predict_proba(x)
+        with threadpool_limits(limits=fit_threads(), user_api="openmp"):
+            probs[:, model.classes_.astype(np.int64)] = model.predict_proba(x)
     return np.clip(np.cumsum(probs, axis=1)[:, : len(EDGES)], 0.0, 1.0)
 
 
