@@ -209,7 +209,7 @@ def new_model():
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(
-        loss="log_loss", learning_rate=0.15, max_iter=60, max_leaf_nodes=15, min_samples_leaf=40,
+        loss="log_loss", learning_rate=0.2, max_iter=40, max_leaf_nodes=15, min_samples_leaf=40,
         l2_regularization=1.0, early_stopping=True, validation_fraction=0.1, n_iter_no_change=5,
         categorical_features=[FEATURES.index(c) for c in CATEGORICAL], random_state=SEED,
     )
