@@ -281,3 +281,18 @@ def test_targets_on_the_demo_ledger(sqlite_url):
 
     load_demo(sqlite_url, customers=300, invoices=8000, seed=3, progress=False, today=D)
     _assert_targets(sqlite_url)
+
+
+def test_worklist_grids_hold_the_scope(sqlite_url):
+    """The Predictions worklist and the workspace's worklist tab, through the app: a rep sees only their customers."""
+    from test_ui_analytics_b import FILTERS, World, fill_grid
+
+    world = World(sqlite_url)
+    admin, rep1 = world.login("admin"), world.login("rep1")
+    for grid_name, data in (("pr-worklist", {"filters": FILTERS}),
+                            ("ws-invoices", {"filters": FILTERS, "tab": "worklist", "status": [], "owner": "__all__"})):
+        everyone = fill_grid(world, admin, grid_name, data)["rows"]
+        mine = fill_grid(world, rep1, grid_name, data)["rows"]
+        assert mine and {r["sales_rep_id"] for r in mine} == {"R1"}, grid_name
+        assert len(everyone) > len(mine) and {r["invoice_id"] for r in mine} < {r["invoice_id"] for r in everyone}
+        assert all("chance it is not paid within 30 days" in r["reason"] for r in mine)

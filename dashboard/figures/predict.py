@@ -56,7 +56,7 @@ def aging_ahead_chart(frame: pd.DataFrame, currency: str | None = None, height: 
             "customdata": [[money(int(c), currency), name] for c in part["amount_cents"]],
             "hovertemplate": "%{customdata[1]} · %{x} days past due<br><b>%{customdata[0]}</b><extra></extra>",
         })
-    return figure(data, height, barmode="group", legend={"orientation": "h", "y": -0.2},
+    return figure(data, height, barmode="group", legend={"orientation": "h", "y": -0.3},
                   xaxis={"title": {"text": "Days past due"}})
 
 
