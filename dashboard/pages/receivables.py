@@ -84,7 +84,8 @@ def layout(**_query) -> html.Div:
                           "The ten customers with the largest open balance at the as-of date. Click a bar for "
                           "the invoices behind it.", export="top_debtors"), lg=6),
             dbc.Col(_card("At-risk accounts",
-                          dcc.Loading(html.Div(id="rh-at-risk", className="ar-risk-list"), type="circle", delay_show=400),
+                          [dcc.Loading(html.Div(id="rh-at-risk", className="ar-risk-list"), type="circle", delay_show=400),
+                           html.Div(id="rh-expected-loss")],
                           "Over credit limit first, then 90+ and 60+ days overdue, then above 90 % of the "
                           "limit. Click a card for the customer's Account 360."), lg=6),
         ],
@@ -316,7 +317,14 @@ def at_risk(filters_data, _version):
         ],
         className="small text-muted mb-2",
     )
-    return [more, html.Div(cards, className="ar-risk-grid"), expected_loss_list(snap, as_of, filters, scope, cur, query)]
+    return [more, html.Div(cards, className="ar-risk-grid")]
+
+
+@callback(Output("rh-expected-loss", "children"), *INPUTS)
+def expected_loss(filters_data, _version):
+    """Its own callback, so the cards never wait for the predictions."""
+    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    return expected_loss_list(snap, as_of, filters, scope, cur, (filters_data or {}).get("query") or "")
 
 
 def expected_loss_list(snap, as_of, filters, scope, cur: str, query: str) -> html.Div:

@@ -359,7 +359,7 @@ def _score_color(score: int) -> str:
     return "danger" if score >= 60 else "warning" if score >= 30 else "success"
 
 
-def inspector(row: dict, cur: str, query: str, predicted: pd.DataFrame | None = None) -> html.Div:
+def inspector(row: dict, cur: str, query: str) -> html.Div:
     """The side panel of one workspace row."""
     paid = row["status"] == "paid"
     customer = row["customer_id"]
@@ -395,7 +395,7 @@ def inspector(row: dict, cur: str, query: str, predicted: pd.DataFrame | None = 
             dbc.Progress(value=score, color=_score_color(score), className="mb-1", style={"height": "0.5rem"}),
             html.Ul([html.Li(f"+{points:.1f} {label}") for label, points in score_parts(row)] or [html.Li("no risk points")],
                     className="small text-muted ps-3 mb-2"),
-            *prediction_facts(row["invoice_id"], cur, predicted),
+            html.Div(id="ws-inspector-prediction"),
             html.Div("Recommended next action", className="ar-kpi-title"),
             html.Div([html.Strong(verb), html.Span(f" – {what}" if what else "")], className="mb-2 ws-inspector-action"),
         ]
@@ -421,7 +421,23 @@ def inspect(selected, filters_data):
     match = frame[frame["invoice_id"] == invoice_id]
     if match.empty:
         return html.Div("This invoice is not in the workspace on these filters.", className="text-muted small p-2")
+    return inspector(match.iloc[0].to_dict(), cur, (filters_data or {}).get("query") or "")
+
+
+@callback(
+    Output("ws-inspector-prediction", "children"),
+    Input("ws-inspector", "children"),
+    State(grid.grid_id(GRID), "selectedRows"),
+    State("filters", "data"),
+    prevent_initial_call=True,
+)
+def inspect_prediction(_panel, selected, filters_data):
+    """The clicked open invoice's expected loss, P(paid in 30 days), expected date and reason (own callback:
+    the inspector never waits for the predictions); looked up in the user's own worklist."""
     from dashboard.metrics import predict_ui
 
-    predicted = predict_ui.worklist(snap, as_of, filters, scope)
-    return inspector(match.iloc[0].to_dict(), cur, (filters_data or {}).get("query") or "", predicted)
+    if not selected or not isinstance(selected, list) or not isinstance(selected[0], dict) or filters_data is None:
+        raise PreventUpdate
+    invoice_id = str(selected[0].get("invoice_id") or "")[:200]
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    return prediction_facts(invoice_id, cur, predict_ui.worklist(snap, as_of, filters, scope))
