@@ -337,7 +337,9 @@ def expected_loss_list(snap, as_of, filters, scope, cur: str, query: str) -> htm
     items = [html.Li([html.Strong(f"{row['invoice_id']} · {row['customer_name'] or row['customer_id']}: "),
                       f"expected loss {fmt.money(int(row['expected_loss_cents']), cur)} — {row['reason']}"])
              for row in top.to_dict("records")]
-    return html.Div([html.Div(["Highest expected loss (open balance × P(not paid within 30 days)) · ",
+    _pred, source = predict_ui.predictions(snap, as_of, filters, scope)
+    note = " (baseline: no model yet, so each chance is 0 or 100 %)" if "baseline" in source else ""
+    return html.Div([html.Div([f"Highest expected loss (open balance × P(not paid within 30 days)){note} · ",
                                dcc.Link("full worklist", href=f"/predictions{query}")], className="fw-semibold"),
                      html.Ol(items, className="mb-0 ps-3")], className="small text-muted mt-2 ar-expected-loss")
 
