@@ -43,23 +43,29 @@ def _fit(snap: Snapshot, cutoff: int, max_rows: int, log) -> tuple[Any, int, flo
     return model, rows, seconds
 
 
-def train_bundle(snap: Snapshot, log=lambda _m: None) -> tuple[dict, dict, dict]:
-    """(meta, models, backtest) for the snapshot: the current model and the backtest models."""
+def _arrays(pred: pm.Predictions) -> dict[str, np.ndarray]:
+    return {"inv": pred.inv, "cdf": pred.cdf.astype(np.float64), "expected": pred.expected, "low": pred.low,
+            "high": pred.high}
+
+
+def train_bundle(snap: Snapshot, log=lambda _m: None) -> tuple[dict, dict, dict, dict]:
+    """(meta, models, backtest, scored) for the snapshot: the current model, the backtest models, and the
+    current model's predictions at its cutoff (the pages' usual as-of date, so they need not score)."""
     import sklearn
 
     cutoff = pm.data_end(snap)
     models, backtest, rows, seconds = {}, {}, {}, {}
     model, rows[str(cutoff)], seconds["current"] = _fit(snap, cutoff, pm.MAX_TRAIN_ROWS, log)
+    scored = {}
     if model is not None:
         models[cutoff] = model
+        scored[cutoff] = _arrays(pm.model_predictions(snap, model, cutoff))
     for day in backtest_days(cutoff):
         model, rows[str(day)], seconds[str(day)] = _fit(snap, day, BACKTEST_MAX_ROWS, log)
         if model is None:
             continue
         models[day] = model
-        pred = pm.model_predictions(snap, model, day)
-        backtest[day] = {"inv": pred.inv, "cdf": pred.cdf.astype(np.float64), "expected": pred.expected,
-                         "low": pred.low, "high": pred.high}
+        backtest[day] = _arrays(pm.model_predictions(snap, model, day))
     meta = {
         "format": pm.MODEL_FORMAT, "model_version": f"hgb{pm.MODEL_FORMAT}-data{snap.version}-{from_day(cutoff).isoformat()}",
         "data_version": snap.version, "invoices": len(snap.inv_ids), "cutoff": from_day(cutoff).isoformat(),
@@ -70,7 +76,7 @@ def train_bundle(snap: Snapshot, log=lambda _m: None) -> tuple[dict, dict, dict]
     }
     if meta["params"]:
         meta["params"] = {k: v for k, v in meta["params"].items() if isinstance(v, int | float | str | bool | list | None)}
-    return meta, models, backtest
+    return meta, models, backtest, scored
 
 
 def train_for_current_version(url: str | None = None, force: bool = False, log=None) -> Path:
@@ -89,9 +95,9 @@ def train_for_current_version(url: str | None = None, force: bool = False, log=N
         log(f"{path.name} already trained")
         return path
     started = time.perf_counter()
-    meta, models, backtest = train_bundle(snap, log)
+    meta, models, backtest, scored = train_bundle(snap, log)
     meta["total_seconds"] = round(time.perf_counter() - started, 2)
-    store.save_bundle(path, meta, models, backtest)
+    store.save_bundle(path, meta, models, backtest, scored)
     log(f"stored {path} ({len(models)} models, {meta['total_seconds']} s)")
     return path
 

@@ -86,7 +86,7 @@ def date_hits(snap: Snapshot, pred: pm.Predictions, end: int) -> tuple[np.ndarra
 
 def at_date(snap: Snapshot, sel: Selection, bundle: Bundle, day: int) -> dict[str, pm.Predictions] | None:
     """The model's and baselines' predictions at a backtest day, for the selected customers."""
-    model = stored_predictions(snap, bundle, day)
+    model = stored_predictions(snap, bundle, day) if day in bundle.backtest else None
     if model is None:
         return None
     out = {"model": model}

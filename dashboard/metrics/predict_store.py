@@ -32,6 +32,7 @@ class Bundle:
     models: dict[int, object]  # cutoff day -> fitted estimator
     backtest: dict[int, dict[str, np.ndarray]]  # backtest day -> the model's predictions there (whole ledger)
     stamp: str  # identifies the file's content (for cache keys)
+    scored: dict[int, dict[str, np.ndarray]] | None = None  # the current model's predictions at its cutoff (pages' usual as-of)
 
     def model_for(self, day: int) -> tuple[int, object] | None:
         """(cutoff, model) with the latest cutoff on or before day."""
@@ -58,13 +59,13 @@ def model_path(snap: Snapshot) -> Path:
     return model_dir() / f"predict-{url_key(snap.url)}-v{snap.version}.joblib"
 
 
-def save_bundle(path: Path, meta: dict, models: dict, backtest: dict) -> None:
+def save_bundle(path: Path, meta: dict, models: dict, backtest: dict, scored: dict | None = None) -> None:
     """Write a bundle atomically (readers never see half a file)."""
     import joblib
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    joblib.dump({"meta": meta, "models": models, "backtest": backtest}, tmp, compress=3)
+    joblib.dump({"meta": meta, "models": models, "backtest": backtest, "scored": scored or {}}, tmp, compress=3)
     os.replace(tmp, path)
 
 
@@ -94,7 +95,7 @@ def _read(path: Path, mtime: float) -> Bundle | None:
         return None
     if raw.get("meta", {}).get("format") != pm.MODEL_FORMAT:
         return None
-    return Bundle(raw["meta"], raw["models"], raw["backtest"], f"{path.name}:{mtime}")
+    return Bundle(raw["meta"], raw["models"], raw["backtest"], f"{path.name}:{mtime}", raw.get("scored") or {})
 
 
 def current_bundle(snap: Snapshot) -> Bundle | None:
@@ -106,8 +107,10 @@ def current_bundle(snap: Snapshot) -> Bundle | None:
 
 
 def stored_predictions(snap: Snapshot, bundle: Bundle, day: int) -> pm.Predictions | None:
-    """The backtest predictions kept in the bundle for day (None when day is not a backtest date)."""
+    """Predictions kept in the bundle for day: a backtest date, or the current model's cutoff (else None)."""
     rows = bundle.backtest.get(day)
+    if rows is None:
+        rows = (bundle.scored or {}).get(day)
     if rows is None:
         return None
     items = pm.all_items(snap, day)
