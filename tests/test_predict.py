@@ -132,8 +132,19 @@ def test_obvious_ledger_predictions_and_backtest(db_url):
     for r in rows.values():
         assert r["p_paid_7"] <= r["p_paid_30"] <= r["p_paid_90"]
 
-    # the worklist: B's never-paid 200.00 invoices carry the largest expected loss, and say why
+    # reproducible: the stored predictions at the cutoff = scoring again = training again from scratch
     snap = get_snapshot(db_url)
+    day = to_day(D)
+    stored = st.stored_predictions(snap, bundle, day)
+    again = pm.model_predictions(snap, bundle.models[day], day)
+    assert stored is not None and np.array_equal(stored.cdf, again.cdf) and np.array_equal(stored.expected, again.expected)
+    from dashboard.predict_jobs import train_bundle
+
+    _meta, models, backtest, scored = train_bundle(snap)
+    assert np.array_equal(scored[day]["cdf"], stored.cdf)
+    assert all(np.array_equal(backtest[d]["cdf"], bundle.backtest[d]["cdf"]) for d in bundle.backtest)
+
+    # the worklist: B's never-paid 200.00 invoices carry the largest expected loss, and say why
     wl = pv.worklist(snap, st.predictions_at(snap, to_day(D), bundle))
     assert set(wl["customer_id"].head(65)) == {"B"} and (wl["expected_loss_cents"].head(65) > 18_000).all()
     first = wl.iloc[0]["reason"]
