@@ -144,6 +144,15 @@ def test_obvious_ledger_predictions_and_backtest(db_url):
     assert np.array_equal(scored[day]["cdf"], stored.cdf)
     assert all(np.array_equal(backtest[d]["cdf"], bundle.backtest[d]["cdf"]) for d in bundle.backtest)
 
+    # the model's weekly cash forecast (used by the Forecast page when it wins) ties to total AR and to its drills
+    from dashboard.metrics.forecast import behaviour_forecast
+
+    frame = pv.model_weekly_frame(stored, behaviour_forecast(snap, D), 13)
+    assert int(frame["expected_cents"].sum()) == int(stored.balance.sum()) == 6 * 10_000 + 65 * 20_000
+    for bucket in ("Week 1", "Week 3", "Later"):
+        rows = pv.model_week_rows(snap, stored, bucket, 13)
+        assert int(rows["amount_cents"].sum()) == int(frame.loc[frame["bucket"] == bucket, "expected_cents"].iloc[0])
+
     # the worklist: B's never-paid 200.00 invoices carry the largest expected loss, and say why
     wl = pv.worklist(snap, st.predictions_at(snap, to_day(D), bundle))
     assert set(wl["customer_id"].head(65)) == {"B"} and (wl["expected_loss_cents"].head(65) > 18_000).all()
