@@ -34,6 +34,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 TABLE_PARAMS = frozenset({"as_of", "period_days", *FILTER_PARAMS})
 CUSTOMER_PARAMS = frozenset({"as_of"})
+PREDICTION_PARAMS = frozenset({"as_of", *FILTER_PARAMS})
 
 
 def parse_table_args() -> tuple[dt.date, int, Filters]:
@@ -96,6 +97,26 @@ def customer(customer_id: str) -> Response:
     if data is None:
         return json_error(404, "no such customer")
     return json_response(data)
+
+
+@bp.get("/predictions")
+def predictions() -> Response:
+    """Each open invoice's payment prediction at as_of, within the caller's scope (as `predict --json`)."""
+    from dashboard.metrics import predict_store, predict_views
+    from dashboard.metrics.snapshot import to_day
+    from dashboard.predict_jobs import request_training
+
+    check_known(PREDICTION_PARAMS)
+    as_of, filters = parse_as_of(single("as_of")), parse_filters()
+    snap = snapshot()
+    bundle = predict_store.current_bundle(snap)
+    if bundle is None:
+        request_training(snap)  # queued for a worker; this request answers with the baseline
+    day = to_day(as_of)
+    pred = predict_views.scoped(snap, predict_store.predictions_at(snap, day, bundle), filters, current_scope())
+    response = json_response(predict_views.prediction_rows(snap, pred))
+    response.headers["X-AR-Prediction-Source"] = _header_safe(predict_store.describe(bundle, day))
+    return response
 
 
 def export_detail(table: str, as_of: dt.date, period_days: int, filters: Filters, scope: Scope, rows: int) -> str:

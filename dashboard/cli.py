@@ -98,6 +98,40 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Print the payment prediction of every invoice open at the as-of date (JSON list)."""
+    from dashboard.metrics import predict_store, predict_views
+    from dashboard.metrics.filters import Filters
+    from dashboard.metrics.snapshot import get_snapshot, to_day
+    from dashboard.predict_jobs import train_for_current_version
+
+    snap = get_snapshot(args.database_url)
+    bundle = predict_store.current_bundle(snap)
+    if bundle is None and not args.no_train:
+        train_for_current_version(snap.url)
+        bundle = predict_store.current_bundle(snap)
+    day = to_day(args.as_of or dt.date.today())
+    filters = Filters(segment=args.segment, region=args.region, tier=args.tier, sales_rep=args.sales_rep,
+                      terms_group=args.terms_group)
+    pred = predict_views.scoped(snap, predict_store.predictions_at(snap, day, bundle), filters, None)
+    print(predict_store.describe(bundle, day), file=sys.stderr)
+    rows = predict_views.prediction_rows(snap, pred)
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(" ".join(str(v) for v in row.values()))
+    return 0
+
+
+def cmd_train_predictions(args: argparse.Namespace) -> int:
+    """Train the payment prediction models for the current data version (what the job queue runs)."""
+    from dashboard.predict_jobs import train_for_current_version
+
+    train_for_current_version(args.database_url, force=args.force)
+    return 0
+
+
 def cmd_users(args: argparse.Namespace) -> int:
     """Manage users."""
     from dashboard.auth import users
@@ -175,6 +209,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sales-rep")
     p.add_argument("--json", action="store_true", help="print the JSON object only")
     p.set_defaults(func=cmd_kpis)
+
+    p = sub.add_parser("predict", help="print each open invoice's payment prediction at an as-of date")
+    p.add_argument("--as-of", type=_date, default=None)
+    p.add_argument("--segment")
+    p.add_argument("--region")
+    p.add_argument("--tier")
+    p.add_argument("--sales-rep")
+    p.add_argument("--terms-group", choices=("short", "long"))
+    p.add_argument("--no-train", action="store_true", help="never train here: without a stored model use the baseline")
+    p.add_argument("--json", action="store_true", help="print the JSON list only")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("train-predictions", help="train the payment prediction models for the current data")
+    p.add_argument("--force", action="store_true", help="train again even if this data version has models")
+    p.set_defaults(func=cmd_train_predictions)
 
     p = sub.add_parser("users", help="manage users (add, list, disable, set-password)")
     usub = p.add_subparsers(dest="users_command", required=True)

@@ -248,7 +248,27 @@ def run_import_job(job: dict, report: Reporter) -> None:
                message=_summary(result.counts, params.get("dry_run", False)))
 
 
-RUNNERS: dict[str, Callable[[dict, Reporter], None]] = {"import": run_import_job}
+def run_predict_job(job: dict, report: Reporter) -> None:
+    """Train the payment-prediction models of the current data version (dashboard.predict_jobs)."""
+    from dashboard.predict_jobs import run_training_job
+
+    run_training_job(job, report)
+
+
+def submit_predict_training(url: str | None = None, owner: str | None = None,
+                            store: MemoryStore | RedisStore | None = None) -> str:
+    """Queue training of the prediction models for the data version of url (None: the worker's own)."""
+    store = store or get_store()
+    job = new_job("predict", {"url": url}, owner)
+    store.save(job)
+    if isinstance(store, RedisStore):
+        store.push(job["id"])
+    else:
+        threading.Thread(target=run_job, args=(job["id"], store), daemon=True, name=f"job-{job['id'][:8]}").start()
+    return job["id"]
+
+
+RUNNERS: dict[str, Callable[[dict, Reporter], None]] = {"import": run_import_job, "predict": run_predict_job}
 
 
 def run_job(job_id: str, store: MemoryStore | RedisStore | None = None) -> dict | None:

@@ -117,3 +117,10 @@ def sqlite_url(tmp_path, monkeypatch, migrated_templates) -> Iterator[str]:
     monkeypatch.setenv("DATABASE_URL", url)
     yield url
     dispose_engines()
+
+
+@pytest.fixture(autouse=True)
+def _prediction_models(tmp_path, monkeypatch) -> None:
+    """Model files go to the test's own directory; pages never queue training in tests unless asked."""
+    monkeypatch.setenv("AR_MODEL_DIR", str(tmp_path / "models"))
+    monkeypatch.setenv("AR_PREDICT_AUTOTRAIN", "0")

@@ -26,6 +26,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/reliability": ALL_ROLES,
     "/value": ALL_ROLES,
     "/forecast": ALL_ROLES,
+    "/predictions": ALL_ROLES,
     "/disputes": ALL_ROLES,
     "/commissions": frozenset({ADMIN, EXECUTIVE, CONTROLLER, SALES_MANAGER, SALES_REP}),
     "/admin": frozenset({ADMIN}),

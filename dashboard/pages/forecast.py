@@ -234,12 +234,45 @@ def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
     ]
 
 
+def model_choice(snap, filters, scope) -> dict:
+    """Whether the prediction model's backtest beats the baselines on these filters (dashboard.metrics.predict_ui)."""
+    from dashboard.metrics import predict_ui
+
+    result = predict_ui.backtest(snap, filters, scope)
+    if result is None:
+        return {"use_model": False, "why": "no prediction model is trained for this data version yet"}
+    return result["decision"]
+
+
 @callback(Output("fc-behaviour", "figure"), Output("fc-behaviour-summary", "children"), *INPUTS)
 def behaviour_chart(filters_data, _version):
-    """The 13-week behaviour forecast with its promised part and the due-date line."""
+    """The 13-week forecast: the prediction model where its backtest beats the baselines, else behaviour."""
+    from dashboard.metrics import predict_ui, predict_views
+
     snap, as_of, filters, scope, cur = _context(filters_data)
     frame = behaviour(snap, as_of, filters, scope, WEEKS)
-    return figs.behaviour_forecast_chart(frame, cur), behaviour_summary(frame, cur)
+    choice = model_choice(snap, filters, scope)
+    if choice["use_model"]:
+        pred, _ = predict_ui.predictions(snap, as_of, filters, scope)
+        frame = predict_views.model_weekly_frame(pred, frame, WEEKS)
+        source = "Source: the payment-prediction model, because " + choice["why"] + " (see Predictions). "
+    else:
+        source = "Source: payment behaviour (customer's average delay + promises), because " + choice["why"] + ". "
+    return (figs.behaviour_forecast_chart(frame, cur),
+            [html.Span(source, className="fc-source")] + behaviour_summary(frame, cur))
+
+
+def model_week_rows(snap, key, as_of, _period_days, filters, scope, bucket=None, **_params) -> pd.DataFrame:
+    """Rows behind a bar of the model's weekly forecast (scope applied by the metric)."""
+    from dashboard.metrics import predict_ui, predict_views
+
+    if not bucket:
+        raise ValueError("bucket required")
+    pred, _ = predict_ui.predictions(snap, as_of, filters, scope)
+    return predict_views.model_week_rows(snap, pred, bucket, WEEKS)
+
+
+drill.register_drill("fc_model_week", model_week_rows, {**LABELS, "p_paid_30": "P(paid ≤ 30 d)", "amount_cents": "Expected this week"})
 
 
 def accuracy_summary(result: dict) -> html.Div:
@@ -308,9 +341,10 @@ def grid_source(filters_data, _version):
     Output("drill-request", "data", allow_duplicate=True),
     Input("fc-due", "clickData"),
     Input("fc-behaviour", "clickData"),
+    State("filters", "data"),
     prevent_initial_call=True,
 )
-def chart_drill(due_click, behaviour_click):
+def chart_drill(due_click, behaviour_click, filters_data):
     """A bar opens the invoices behind it (the amounts in the modal sum to the bar)."""
     trigger = ctx.triggered_id
     click = due_click if trigger == "fc-due" else behaviour_click
@@ -323,4 +357,7 @@ def chart_drill(due_click, behaviour_click):
         return drill.request("fc_due", f"Due-date forecast · {data[0]} · {data[1]}", bucket=data[0])
     if click["points"][0].get("curveNumber", 0) > 1:  # the due-date line
         raise PreventUpdate
+    snap, _as_of, filters, scope, _cur = _context(filters_data)
+    if model_choice(snap, filters, scope)["use_model"]:
+        return drill.request("fc_model_week", f"Expected by the model · {data[3]} · {data[2]}", bucket=data[0])
     return drill.request("fc_week", f"Expected by behaviour · {data[3]} · {data[2]}", bucket=data[0])

@@ -85,7 +85,8 @@ def layout(**_query) -> html.Div:
                           "The ten customers with the largest open balance at the as-of date. Click a bar for "
                           "the invoices behind it.", export="top_debtors"), lg=6),
             dbc.Col(_card("At-risk accounts",
-                          dcc.Loading(html.Div(id="rh-at-risk", className="ar-risk-list"), type="circle", delay_show=400),
+                          [dcc.Loading(html.Div(id="rh-at-risk", className="ar-risk-list"), type="circle", delay_show=400),
+                           html.Div(id="rh-expected-loss")],
                           "Over credit limit first, then 90+ and 60+ days overdue, then above 90 % of the "
                           "limit. Click a card for the customer's Account 360."), lg=6),
         ],
@@ -321,6 +322,30 @@ def at_risk(filters_data, _version):
         className="small text-muted mb-2",
     )
     return [more, html.Div(cards, className="ar-risk-grid")]
+
+
+@callback(Output("rh-expected-loss", "children"), *INPUTS)
+def expected_loss(filters_data, _version):
+    """Its own callback, so the cards never wait for the predictions."""
+    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    return expected_loss_list(snap, as_of, filters, scope, cur, (filters_data or {}).get("query") or "")
+
+
+def expected_loss_list(snap, as_of, filters, scope, cur: str, query: str) -> html.Div:
+    """The top invoices of the expected-loss worklist (dashboard.metrics.predict_views.worklist) under the cards."""
+    from dashboard.metrics import predict_ui
+
+    top = predict_ui.worklist(snap, as_of, filters, scope, limit=3)
+    if top.empty:
+        return html.Div()
+    items = [html.Li([html.Strong(f"{row['invoice_id']} · {row['customer_name'] or row['customer_id']}: "),
+                      f"expected loss {fmt.money(int(row['expected_loss_cents']), cur)} — {row['reason']}"])
+             for row in top.to_dict("records")]
+    _pred, source = predict_ui.predictions(snap, as_of, filters, scope)
+    note = " (baseline: no model yet, so each chance is 0 or 100 %)" if "baseline" in source else ""
+    return html.Div([html.Div([f"Highest expected loss (open balance × P(not paid within 30 days)){note} · ",
+                               dcc.Link("full worklist", href=f"/predictions{query}")], className="fw-semibold"),
+                     html.Ol(items, className="mb-0 ps-3")], className="small text-muted mt-2 ar-expected-loss")
 
 
 # ---- drill-downs from chart clicks ---------------------------------------------------------------

@@ -23,6 +23,9 @@ dash.register_page(__name__, path="/invoices", name="Invoices", title="Invoice w
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "ws-invoices"
 TABS = (("hotlist", "Risk hotlist"), ("current", "Current cycle"), ("paid", "Paid"))
+WORKLIST, WORKLIST_LABEL = "worklist", "Worklist · expected loss"  # ranked by dashboard.metrics.predict_views.worklist
+WORKLIST_COLUMNS = ["invoice_id", "rank", "customer_name", "expected_loss_cents", "balance_cents", "p_paid_30",
+                    "days_past_due", "expected_date", "reason", "due_date", "sales_rep_id", "customer_id", "segment", "region"]
 STATUS_LABELS = {"open": "Not yet due", "overdue": "Overdue", "disputed": "Disputed", "paid": "Paid"}
 ANY_OWNER = gf.ALL_VALUE
 MAX_DPD = 100_000
@@ -113,7 +116,8 @@ def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
     chips = html.Div([_chip("hotlist", "Hotlist exposure"), _chip("due7", "Due in next 7 days"),
                       _chip("owner", "Owner coverage")], className="d-flex flex-wrap gap-2 mb-2 ws-pulse")
-    tabs = dbc.Tabs([dbc.Tab(label=label, tab_id=tab, id=f"ws-tab-{tab}") for tab, label in TABS],
+    tabs = dbc.Tabs([dbc.Tab(label=label, tab_id=tab, id=f"ws-tab-{tab}") for tab, label in TABS]
+                    + [dbc.Tab(label=WORKLIST_LABEL, tab_id=WORKLIST, id=f"ws-tab-{WORKLIST}")],
                     id="ws-tab", active_tab="hotlist", className="mb-2")
     inspector = dbc.Card(
         [dbc.CardHeader(html.Span("Inspector", className="ar-card-title"), className="py-2"),
@@ -167,7 +171,7 @@ def _days(value) -> int | None:
 def workspace_params(data: dict | None) -> dict:
     """The invoice_workspace arguments (tab, status, owner, dpd_min, dpd_max) from the browser's values, checked."""
     data = data if isinstance(data, dict) else {}
-    tab = data.get("tab") if data.get("tab") in metrics.WORKSPACE_TABS else "hotlist"
+    tab = data.get("tab") if data.get("tab") in (*metrics.WORKSPACE_TABS, WORKLIST) else "hotlist"
     raw = data.get("status") if isinstance(data.get("status"), list | tuple) else []
     status = tuple(s for s in metrics.STATUSES if s in raw) or None
     owner = data.get("owner")
@@ -186,6 +190,8 @@ def workspace_rows(data: dict) -> tuple[pd.DataFrame, dict, str]:
     """(rows of invoice_workspace for the source data, the parameters used, currency), in the user's scope."""
     snap, as_of, filters, scope, cur = _context((data or {}).get("filters") or {})
     params = workspace_params(data)
+    if params["tab"] == WORKLIST:
+        return worklist_rows(snap, as_of, filters, scope, params), params, cur
     return workspace(snap, as_of, filters, scope, **params), params, cur
 
 
@@ -194,11 +200,33 @@ def action_verbs(actions: pd.Series) -> pd.Series:
     return actions.astype("string").str.split(" - ", n=1).str[0] if len(actions) else actions.astype("string")
 
 
+def worklist_rows(snap, as_of, filters, scope, params: dict) -> pd.DataFrame:
+    """The expected-loss worklist under the owner and days-past-due filters (status does not apply)."""
+    from dashboard.metrics import predict_ui
+
+    frame = predict_ui.worklist(snap, as_of, filters, scope)
+    if params["owner"] is not None:
+        frame = frame[frame["sales_rep_id"] == ("" if params["owner"] == metrics.NO_OWNER else params["owner"])]
+    if params["dpd_min"] is not None:
+        frame = frame[frame["days_past_due"] >= params["dpd_min"]]
+    if params["dpd_max"] is not None:
+        frame = frame[frame["days_past_due"] <= params["dpd_max"]]
+    return frame.reset_index(drop=True)
+
+
 def invoices_source(data: dict) -> grid.GridFrame | None:
     """The rows of the chosen tab and filters."""
     if not isinstance(data, dict) or data.get("filters") is None:
         return None
     frame, params, cur = workspace_rows(data)
+    if params["tab"] == WORKLIST:
+        frame = frame.assign(p_paid_30=(frame["p_paid_30"] * 100).round(1))
+        return grid.GridFrame(frame[WORKLIST_COLUMNS], currency=cur, date_field="due_date", file_name="invoices-worklist",
+                              labels={**LABELS, "rank": "#", "p_paid_30": "P(paid ≤ 30 d) %", "expected_loss_cents": "Expected loss",
+                                      "expected_date": "Expected", "reason": "Why"},
+                              hidden=OPEN_HIDDEN, total_field="expected_loss_cents",
+                              stamp=f"Invoice workspace: worklist by expected loss | {describe(data.get('filters'))} | "
+                                    f"scope: {identity.scope().label}")
     paid = params["tab"] == "paid"
     columns = PAID_COLUMNS if paid else OPEN_COLUMNS
     labels = {**LABELS, "days_past_due": "Days late" if paid else "Days past due"}
@@ -311,6 +339,23 @@ def score_parts(row: dict) -> list[tuple[str, float]]:
     return [(label, points) for label, points in parts if points > 0]
 
 
+def prediction_facts(invoice_id: str, cur: str, frame: pd.DataFrame | None) -> list:
+    """P(paid within 30 days), expected date, expected loss and its reason, from the user's own worklist frame."""
+    if frame is None:
+        return []
+    match = frame[frame["invoice_id"] == invoice_id]
+    if match.empty:
+        return []
+    r = match.iloc[0]
+    expected = fmt.date(r["expected_date"]) if r["expected_date"] is not None else "after 180 days"
+    return [html.Div([html.Span("Expected loss", className="ar-kpi-title"),
+                      html.Span(f"{fmt.money(int(r['expected_loss_cents']), cur)} · #{int(r['rank']):,}",
+                                className="fw-semibold ws-inspector-loss")], className="d-flex justify-content-between"),
+            html.Div(f"P(paid within 30 days) {r['p_paid_30'] * 100:.0f} % · expected {expected}", className="small"),
+            html.Div(str(r["reason"]), className="small text-muted mb-2 ws-inspector-reason")]
+
+
+
 def _fact(label: str, value) -> html.Tr:
     return html.Tr([html.Td(label, className="text-muted pe-2 text-nowrap"), html.Td(value, className="text-end")])
 
@@ -355,6 +400,7 @@ def inspector(row: dict, cur: str, query: str) -> html.Div:
             dbc.Progress(value=score, color=_score_color(score), className="mb-1", style={"height": "0.5rem"}),
             html.Ul([html.Li(f"+{points:.1f} {label}") for label, points in score_parts(row)] or [html.Li("no risk points")],
                     className="small text-muted ps-3 mb-2"),
+            html.Div(id="ws-inspector-prediction"),
             html.Div("Recommended next action", className="ar-kpi-title"),
             html.Div([html.Strong(verb), html.Span(f" – {what}" if what else "")], className="mb-2 ws-inspector-action"),
         ]
@@ -381,3 +427,22 @@ def inspect(selected, filters_data):
     if match.empty:
         return html.Div("This invoice is not in the workspace on these filters.", className="text-muted small p-2")
     return inspector(match.iloc[0].to_dict(), cur, (filters_data or {}).get("query") or "")
+
+
+@callback(
+    Output("ws-inspector-prediction", "children"),
+    Input("ws-inspector", "children"),
+    State(grid.grid_id(GRID), "selectedRows"),
+    State("filters", "data"),
+    prevent_initial_call=True,
+)
+def inspect_prediction(_panel, selected, filters_data):
+    """The clicked open invoice's expected loss, P(paid in 30 days), expected date and reason (own callback:
+    the inspector never waits for the predictions); looked up in the user's own worklist."""
+    from dashboard.metrics import predict_ui
+
+    if not selected or not isinstance(selected, list) or not isinstance(selected[0], dict) or filters_data is None:
+        raise PreventUpdate
+    invoice_id = str(selected[0].get("invoice_id") or "")[:200]
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    return prediction_facts(invoice_id, cur, predict_ui.worklist(snap, as_of, filters, scope))

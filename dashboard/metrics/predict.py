@@ -1,0 +1,332 @@
+"""Per-invoice payment prediction: features known at D, the model, and its baselines.
+
+The model is scikit-learn's HistGradientBoostingClassifier (multi-class, log loss) over when an
+invoice open at D is settled: within 7, 14, 21, 30, 45, 60, 90 or 180 days after D, or later (or
+never). Its class probabilities add up to a distribution of the settlement day, from which come
+p_paid_7/30/90 (cumulative, so always p7 <= p30 <= p90) and the expected date with a range (the
+median and the 10th/90th percentiles, linear within a class).
+
+Training rows are the invoices open at past dates T (every 14 days, one year of dates), each
+described by data dated on or before T only and labelled with its settlement after T; only dates
+whose 180-day outcome is known at the cutoff are used, so a model with cutoff C reads nothing dated
+after C. Trained models are stored by dashboard.predict_jobs (never in a web request).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dashboard.metrics.behaviour import (
+    DISPUTE_NONE,
+    dispute_state,
+    latest_promises,
+    payment_delay,
+    promise_arrays,
+    settled_by_payment,
+)
+from dashboard.metrics.ledger import OpenItems, open_items, select
+from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
+
+SEED = 19
+MODEL_FORMAT = 1
+EDGES = np.array([7, 14, 21, 30, 45, 60, 90, 180], dtype=np.int64)  # class k: settled in (EDGES[k-1], EDGES[k]] days
+N_CLASSES = len(EDGES) + 1  # the last: not settled within 180 days
+HORIZON = int(EDGES[-1])
+P_INDEX = {7: 0, 30: 3, 90: 6}  # p_paid_h = cumulative probability up to EDGES[index]
+TRAIN_STEP_DAYS = 14
+TRAIN_DATES = 27
+MAX_TRAIN_ROWS = 150_000
+MIN_TRAIN_ROWS = 60
+QUANTILES = (0.1, 0.5, 0.9)
+FEATURES = (
+    "age_days", "days_past_due", "terms_days", "log_amount", "log_balance", "paid_share",
+    "dispute", "promise_days", "promise_broken", "cust_delay", "cust_settled_12m", "cust_late30_share",
+    "cust_open_invoices", "cust_share_90_plus", "cust_share_overdue", "month", "due_month",
+    "segment", "tier",
+)
+CATEGORICAL = ("segment", "tier")
+MAX_CATEGORIES = 250
+
+
+@dataclass
+class Predictions:
+    """Every invoice open at `day` (positions `inv`) with its predicted settlement distribution."""
+
+    day: int
+    inv: np.ndarray
+    balance: np.ndarray
+    cust: np.ndarray
+    cdf: np.ndarray  # (n, len(EDGES)): P(settled within EDGES[k] days after day)
+    expected: np.ndarray  # day numbers; NO_DATE = not expected within HORIZON days
+    low: np.ndarray
+    high: np.ndarray
+    source: str  # "model" or the baseline's name
+    extra: dict = field(default_factory=dict)
+
+    def p(self, days: int) -> np.ndarray:
+        """P(settled within days after day) for days in 7, 30, 90 (or any edge)."""
+        k = P_INDEX.get(days)
+        if k is None:
+            k = int(np.flatnonzero(EDGES == days)[0])
+        return self.cdf[:, k]
+
+    def subset(self, keep: np.ndarray) -> Predictions:
+        """The rows where keep is True."""
+        return Predictions(self.day, self.inv[keep], self.balance[keep], self.cust[keep], self.cdf[keep],
+                           self.expected[keep], self.low[keep], self.high[keep], self.source,
+                           {k: v[keep] for k, v in self.extra.items()})
+
+
+# ---- features ------------------------------------------------------------------------------------
+
+
+def category_codes(snap: Snapshot, column: np.ndarray) -> np.ndarray:
+    """Per customer: a small integer code of a text attribute (NaN beyond MAX_CATEGORIES or blank)."""
+    values, codes = np.unique(column.astype(str), return_inverse=True)
+    out = codes.astype(np.float64)
+    out[(codes >= MAX_CATEGORIES) | (values[codes] == "")] = np.nan
+    return out
+
+
+def customer_history(snap: Snapshot, day: int, items: OpenItems) -> dict[str, np.ndarray]:
+    """Per customer, from data dated on or before day: payment delay, settled count, open-book shape."""
+    everyone = np.ones(snap.n_customers, dtype=bool)
+    delay = payment_delay(snap, everyone, day)["customer"]
+    settled = settled_by_payment(snap, everyone, day)
+    cust = snap.inv_cust[settled]
+    late = (snap.settle[settled].astype(np.int64) - snap.due[settled]) > 30
+    count = np.bincount(cust, minlength=snap.n_customers).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        late_share = np.where(count > 0, np.bincount(cust[late], minlength=snap.n_customers) / np.maximum(count, 1), np.nan)
+    dpd = day - snap.due[items.inv].astype(np.int64)
+    n = snap.n_customers
+    total = sum_by(items.cust, items.balance, n).astype(np.float64)
+    over90 = sum_by(items.cust[dpd > 90], items.balance[dpd > 90], n)
+    overdue = sum_by(items.cust[dpd > 0], items.balance[dpd > 0], n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share90 = np.where(total > 0, over90 / np.maximum(total, 1), 0.0)
+        share_over = np.where(total > 0, overdue / np.maximum(total, 1), 0.0)
+    return {"delay": delay, "settled": count, "late30": late_share, "open": np.bincount(items.cust, minlength=n).astype(np.float64),
+            "share90": share90, "share_overdue": share_over}
+
+
+def promise_state(snap: Snapshot, day: int, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per invoice in inv: days from day to its latest promise's date (NaN: none) and whether that date passed."""
+    days = np.full(len(inv), np.nan)
+    broken = np.zeros(len(inv), dtype=np.float64)
+    p = promise_arrays(snap)
+    rows = latest_promises(snap, day)
+    if not len(rows) or not len(inv):
+        return days, broken
+    pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
+    pos[inv] = np.arange(len(inv))
+    rows = rows[(pos[p["inv"][rows]] >= 0) & (p["promised"][rows] != NO_DATE)]
+    at = pos[p["inv"][rows]]
+    days[at] = p["promised"][rows] - day
+    broken[at] = (p["promised"][rows] <= day).astype(np.float64)
+    return days, broken
+
+
+def _month(days: np.ndarray) -> np.ndarray:
+    """Calendar month 1..12 of day numbers."""
+    return (np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1).astype(np.float64)
+
+
+def features(snap: Snapshot, day: int, items: OpenItems) -> np.ndarray:
+    """The FEATURES matrix (float64, NaN = unknown) of the invoices in items, from data dated <= day."""
+    inv, cust, balance = items.inv, items.cust, items.balance.astype(np.float64)
+    hist = customer_history(snap, day, items)
+    amount = snap.amount[inv].astype(np.float64)
+    due = snap.due[inv].astype(np.int64)
+    issue = snap.issue[inv].astype(np.int64)
+    promise_days, broken = promise_state(snap, day, inv)
+    cache = snap.__dict__.setdefault("_predict_codes", {})
+    if "segment" not in cache:
+        cache["segment"], cache["tier"] = category_codes(snap, snap.segment), category_codes(snap, snap.tier)
+    columns = [
+        day - issue, day - due, due - issue, np.log1p(amount / 100), np.log1p(balance / 100),
+        1 - balance / np.maximum(amount, 1), dispute_state(snap, day)[inv].astype(np.float64), promise_days, broken,
+        hist["delay"][cust], hist["settled"][cust], hist["late30"][cust], hist["open"][cust], hist["share90"][cust],
+        hist["share_overdue"][cust], np.full(len(inv), _month(np.array([day]))[0]), _month(due),
+        cache["segment"][cust], cache["tier"][cust],
+    ]
+    return np.column_stack([np.asarray(c, dtype=np.float64) for c in columns]) if len(inv) else np.zeros((0, len(FEATURES)))
+
+
+def settle_class(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
+    """The class of each invoice's settlement after day (N_CLASSES - 1: not within HORIZON days)."""
+    settle = snap.settle[inv].astype(np.int64)
+    after = np.where(settle == NO_DATE, HORIZON + 1, settle - day)
+    return np.searchsorted(EDGES, after, side="left")
+
+
+def all_items(snap: Snapshot, day: int) -> OpenItems:
+    """Every invoice open at the end of day (the whole ledger: models learn from every customer)."""
+    return open_items(select(snap), day)
+
+
+# ---- training ------------------------------------------------------------------------------------
+
+
+def data_end(snap: Snapshot) -> int:
+    """The last day the ledger holds a transaction (capped at today): the cutoff of the current model."""
+    days = [snap.issue, snap.app_date, snap.pay_date]
+    known = [d[d != NO_DATE] for d in days if len(d)]
+    last = max((int(d.max()) for d in known if len(d)), default=to_day(dt.date.today()))
+    return min(last, to_day(dt.date.today()))
+
+
+def training_days(snap: Snapshot, cutoff: int) -> list[int]:
+    """Past dates whose whole horizon has passed by cutoff, every TRAIN_STEP_DAYS, oldest first."""
+    first = int(snap.issue[snap.issue != NO_DATE].min()) if np.any(snap.issue != NO_DATE) else cutoff
+    last = cutoff - HORIZON
+    return [t for t in range(last - TRAIN_STEP_DAYS * (TRAIN_DATES - 1), last + 1, TRAIN_STEP_DAYS) if t > first]
+
+
+def training_set(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) from the invoices open at each training day, at most max_rows (a seeded sample)."""
+    xs, ys = [], []
+    for t in training_days(snap, cutoff):
+        items = all_items(snap, t)
+        if len(items.inv):
+            xs.append(features(snap, t, items))
+            ys.append(settle_class(snap, items.inv, t))
+    if not xs:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=np.int64)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    if len(y) > max_rows:
+        keep = np.sort(np.random.default_rng(SEED).choice(len(y), size=max_rows, replace=False))
+        x, y = x[keep], y[keep]
+    return x, y
+
+
+def new_model():
+    """The estimator with fixed hyper-parameters and seed."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(
+        loss="log_loss", learning_rate=0.2, max_iter=40, max_leaf_nodes=15, min_samples_leaf=40,
+        l2_regularization=1.0, early_stopping=True, validation_fraction=0.1, n_iter_no_change=5,
+        categorical_features=[FEATURES.index(c) for c in CATEGORICAL], random_state=SEED,
+    )
+
+
+def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS):
+    """A fitted model from data known at cutoff (None when there is too little history)."""
+    x, y = training_set(snap, cutoff, max_rows)
+    if len(y) < MIN_TRAIN_ROWS or len(np.unique(y)) < 2:
+        return None, len(y)
+    from threadpoolctl import threadpool_limits
+
+    x = np.where(np.isnan(x).all(axis=0), 0.0, x)  # a never-known feature (no promises at all) as a constant
+    model = new_model()
+    if len(y) < 2000:
+        model.set_params(early_stopping=False, min_samples_leaf=10)
+    elif np.bincount(y)[np.bincount(y) > 0].min() < 10:
+        model.set_params(early_stopping=False)  # the stratified validation split needs every class twice
+    with threadpool_limits(limits=fit_threads(), user_api="openmp"):
+        model.fit(x, y)
+    return model, len(y)
+
+
+def fit_threads() -> int:
+    """OpenMP threads for fitting (AR_PREDICT_THREADS, default 1: on a shared 2-core machine more
+    threads spin against the web workers and were measured 20x slower)."""
+    raw = os.environ.get("AR_PREDICT_THREADS", "1")
+    return max(int(raw), 1) if raw.isdigit() else 1
+
+
+# ---- scoring -------------------------------------------------------------------------------------
+
+
+def class_cdf(model, x: np.ndarray) -> np.ndarray:
+    """Cumulative P(settled within EDGES[k]) from the model's class probabilities."""
+    from threadpoolctl import threadpool_limits
+
+    probs = np.zeros((len(x), N_CLASSES))
+    if len(x):
+        with threadpool_limits(limits=fit_threads(), user_api="openmp"):
+            probs[:, model.classes_.astype(np.int64)] = model.predict_proba(x)
+    return np.clip(np.cumsum(probs, axis=1)[:, : len(EDGES)], 0.0, 1.0)
+
+
+def quantile_days(cdf: np.ndarray, q: float) -> np.ndarray:
+    """Days after D by which the probability of settlement reaches q (linear within a class); NaN beyond HORIZON."""
+    n = len(cdf)
+    full = np.column_stack([np.zeros(n), cdf])
+    edges = np.r_[0, EDGES].astype(np.float64)
+    reached = full >= q
+    reached[:, 0] = False
+    hit = reached.any(axis=1)
+    k = np.argmax(reached, axis=1)
+    k = np.maximum(k, 1)
+    rows = np.arange(n)
+    lo_p, hi_p = full[rows, k - 1], full[rows, k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(hi_p > lo_p, (q - lo_p) / (hi_p - lo_p), 1.0)
+    days = edges[k - 1] + np.clip(frac, 0, 1) * (edges[k] - edges[k - 1])
+    return np.where(hit, days, np.nan)
+
+
+def dates_from(day: int, offsets: np.ndarray) -> np.ndarray:
+    """day + ceil(offset) (at least day + 1); NO_DATE where the offset is NaN."""
+    out = np.full(len(offsets), NO_DATE, dtype=np.int64)
+    ok = ~np.isnan(offsets)
+    out[ok] = day + np.maximum(np.ceil(offsets[ok] - 1e-9), 1).astype(np.int64)
+    return out
+
+
+def from_cdf(day: int, items: OpenItems, cdf: np.ndarray, source: str) -> Predictions:
+    """Predictions with the expected date (median) and range (10th-90th percentile) of cdf."""
+    low, mid, high = (dates_from(day, quantile_days(cdf, q)) for q in QUANTILES)
+    return Predictions(day, items.inv, items.balance, items.cust, cdf, mid, low, high, source)
+
+
+def model_predictions(snap: Snapshot, model, day: int, items: OpenItems | None = None) -> Predictions:
+    """The model's predictions for every invoice open at day (or those in items)."""
+    items = items if items is not None else all_items(snap, day)
+    return from_cdf(day, items, class_cdf(model, features(snap, day, items)), "model")
+
+
+def point_predictions(day: int, items: OpenItems, expected: np.ndarray, source: str) -> Predictions:
+    """A baseline's predictions: all-or-nothing probabilities at one expected day."""
+    expected = np.asarray(expected, dtype=np.int64)
+    cdf = ((expected[:, None] - day) <= EDGES[None, :]).astype(np.float64)
+    return Predictions(day, items.inv, items.balance, items.cust, cdf, expected, expected.copy(), expected.copy(), source)
+
+
+def due_date_baseline(snap: Snapshot, day: int, items: OpenItems | None = None) -> Predictions:
+    """Baseline 1: every open balance paid on its due date (overdue ones tomorrow)."""
+    items = items if items is not None else all_items(snap, day)
+    return point_predictions(day, items, np.maximum(day + 1, snap.due[items.inv].astype(np.int64)), "due date")
+
+
+def delay_baseline(snap: Snapshot, day: int, items: OpenItems | None = None) -> Predictions:
+    """Baseline 2: due date + the customer's average delay (else the segment's, else everyone's), as the behaviour forecast."""
+    items = items if items is not None else all_items(snap, day)
+    delay = payment_delay(snap, np.ones(snap.n_customers, dtype=bool), day)
+    own, seg = delay["customer"][items.cust], delay["segment"][items.cust]
+    port = float(delay["portfolio"])
+    value = np.where(~np.isnan(own), own, np.where(~np.isnan(seg), seg, 0.0 if np.isnan(port) else port))
+    shift = np.floor(value + 0.5).astype(np.int64)
+    expected = np.maximum(day + 1, snap.due[items.inv].astype(np.int64) + shift)
+    return point_predictions(day, items, expected, "customer's average delay")
+
+
+BASELINES = {"due date": due_date_baseline, "customer's average delay": delay_baseline}
+
+
+def restrict(pred: Predictions, snap: Snapshot, cust_mask: np.ndarray) -> Predictions:
+    """Only the invoices of the customers in cust_mask (the scope and filters)."""
+    if len(pred.cust) == 0 or bool(cust_mask.all()):
+        return pred
+    return pred.subset(cust_mask[pred.cust])
+
+
+def dispute_open(snap: Snapshot, pred: Predictions) -> np.ndarray:
+    """Per prediction row: in dispute or litigation at its day."""
+    return dispute_state(snap, pred.day)[pred.inv] != DISPUTE_NONE

@@ -1,0 +1,86 @@
+"""Cached entry points of the predictions for the pages (keyed by data version, model file, scope, filters, as-of).
+
+Pages never train: when the data version has no model yet, `bundle_for` queues the training job
+(once per process) and every figure falls back to the baseline, saying so.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from dashboard.metrics import predict as pm
+from dashboard.metrics import predict_backtest as pb
+from dashboard.metrics import predict_store as st
+from dashboard.metrics import predict_views as pv
+from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.ledger import select
+from dashboard.metrics.snapshot import Snapshot, to_day
+from dashboard.metrics.ui_support import cached
+
+
+def bundle_for(snap: Snapshot, queue: bool = True) -> st.Bundle | None:
+    """The model bundle of the data version; without one, queue its training (never train here)."""
+    bundle = st.current_bundle(snap)
+    if bundle is None and queue:
+        from dashboard.predict_jobs import request_training
+
+        request_training(snap)
+    return bundle
+
+
+def stamp_of(bundle: st.Bundle | None) -> str:
+    """A cache key part that changes when a model file appears or changes."""
+    return bundle.stamp if bundle is not None else ""
+
+
+@cached(maxsize=16)
+def _all_predictions(snap: Snapshot, day: int, stamp: str) -> pm.Predictions:
+    """Every open invoice's prediction at day (whole ledger)."""
+    return st.predictions_at(snap, day, st.current_bundle(snap) if stamp else None)
+
+
+def predictions(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None) -> tuple[pm.Predictions, str]:
+    """(predictions of the selected customers' open invoices, what they are based on)."""
+    bundle = bundle_for(snap)
+    day = to_day(as_of)
+    pred = _all_predictions(snap, day, stamp_of(bundle))
+    return pv.scoped(snap, pred, filters, scope), st.describe(bundle, day)
+
+
+@cached(maxsize=32)
+def _backtest(snap: Snapshot, filters: Filters, scope: Scope, stamp: str) -> dict | None:
+    bundle = st.current_bundle(snap) if stamp else None
+    return pb.backtest(snap, select(snap, filters, scope), bundle) if bundle is not None else None
+
+
+def backtest(snap: Snapshot, filters: Filters, scope: Scope) -> dict | None:
+    """The backtest of the model and the baselines on these filters (None without a model)."""
+    return _backtest(snap, filters, scope, stamp_of(bundle_for(snap)))
+
+
+@cached(maxsize=32)
+def _worklist(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str, limit: int | None) -> pd.DataFrame:
+    pred, _ = predictions(snap, as_of, filters, scope)
+    return pv.worklist(snap, pred, limit)
+
+
+def worklist(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, limit: int | None = None) -> pd.DataFrame:
+    """The expected-loss worklist (cached)."""
+    return _worklist(snap, as_of, filters, scope, stamp_of(bundle_for(snap)), limit)
+
+
+@cached(maxsize=32)
+def _aging(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str) -> pd.DataFrame:
+    pred, _ = predictions(snap, as_of, filters, scope)
+    return pv.predicted_aging(snap, pred)
+
+
+def predicted_aging(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope) -> pd.DataFrame:
+    """Aging today, in 30 and in 60 days (cached)."""
+    return _aging(snap, as_of, filters, scope, stamp_of(bundle_for(snap)))
+
+
+cohorts = cached(pv.cohorts, maxsize=32)
+cohort_cell = cached(pv.cohort_cell, maxsize=16)
