@@ -37,7 +37,7 @@ def _r2(x):
 
 
 def _ratio(num, den, scale=1):
-    if den == 0:
+    if den <= 0:
         return None
     return _r2(Fraction(num) * Fraction(scale) / Fraction(den))
 
@@ -54,24 +54,57 @@ class Reference:
         self.invoices = [i for i in led.invoices if i["customer_id"] in self.customers]
         self.payments = [p for p in led.payments if p["customer_id"] in self.customers]
         pay_date = {p["payment_id"]: p["date"] for p in led.payments}
+        issued = {i["invoice_id"]: i["issue_date"] for i in led.invoices}
+        self.owner = {i["invoice_id"]: i["customer_id"] for i in led.invoices}
+        # each application: (date it takes effect, kind, amount, own date, credit note id or None)
         self.apps = defaultdict(list)
         for a in led.allocations:
-            self.apps[a["invoice_id"]].append((a.get("date") or pay_date[a["payment_id"]], ORDER["payment"], a["amount"]))
+            own = max(a.get("date") or pay_date[a["payment_id"]], pay_date[a["payment_id"]])
+            self.apps[a["invoice_id"]].append((max(own, issued[a["invoice_id"]]), ORDER["payment"], a["amount"], own, None))
         for i in led.invoices:
             if i["amount"] < 0 and i.get("applies_to"):
-                self.apps[i["applies_to"]].append((i["issue_date"], ORDER["credit"], -i["amount"]))
+                target = i["applies_to"]
+                self.apps[target].append((max(i["issue_date"], issued[target]), ORDER["credit"], -i["amount"], i["issue_date"], i["invoice_id"]))
         for w in led.write_offs:
-            self.apps[w["invoice_id"]].append((w["date"], ORDER["write_off"], w["amount"]))
+            self.apps[w["invoice_id"]].append((max(w["date"], issued[w["invoice_id"]]), ORDER["write_off"], w["amount"], w["date"], None))
         self.allocs_by_payment = defaultdict(list)
         for a in led.allocations:
             paid_on = pay_date[a["payment_id"]]
-            self.allocs_by_payment[a["payment_id"]].append((max(a.get("date") or paid_on, paid_on), a["amount"]))
+            effective = max(a.get("date") or paid_on, paid_on, issued[a["invoice_id"]])
+            self.allocs_by_payment[a["payment_id"]].append((effective, a["amount"]))
         self.write_offs = [w for w in led.write_offs if any(i["invoice_id"] == w["invoice_id"] for i in self.invoices)]
+        self.all_invoices = led.invoices
+
+    def applied(self, invoice_id: str, day: dt.date) -> Decimal:
+        """Everything applied to an invoice with effect on or before day."""
+        return sum((app[2] for app in self.apps[invoice_id] if app[0] <= day), Decimal(0))
+
+    def over_applied(self, day: dt.date) -> list[tuple[dict, Decimal]]:
+        """(invoice, amount applied beyond it) for the selected customers' invoices at day."""
+        out = []
+        for inv in self.invoices:
+            if inv["amount"] > 0:
+                extra = self.applied(inv["invoice_id"], day) - inv["amount"]
+                if extra > 0:
+                    out.append((inv, extra))
+        return out
+
+    def waiting(self, day: dt.date) -> list[tuple[str, Decimal]]:
+        """(customer, amount) of credit notes and write-offs dated before their invoice, at day."""
+        out = []
+        for invoice_id, apps in self.apps.items():
+            cust = self.owner.get(invoice_id)
+            if cust not in self.customers:
+                continue
+            for effective, kind, amt, own, _cn in apps:
+                if kind != ORDER["payment"] and own <= day < effective:
+                    out.append((cust, amt))
+        return out
 
     def open_at(self, inv: dict, day: dt.date) -> Decimal:
         if inv["issue_date"] > day:
             return Decimal(0)
-        return inv["amount"] - sum((amt for (d, _k, amt) in self.apps[inv["invoice_id"]] if d <= day), Decimal(0))
+        return inv["amount"] - self.applied(inv["invoice_id"], day)
 
     def positive_open(self, day: dt.date) -> list[tuple[dict, Decimal]]:
         out = []
@@ -91,7 +124,7 @@ class Reference:
 
     def settlement(self, inv: dict):
         bal = inv["amount"]
-        for d, kind, amt in sorted(self.apps[inv["invoice_id"]], key=lambda a: (a[0], a[1])):
+        for d, kind, amt, _own, _cn in sorted(self.apps[inv["invoice_id"]], key=lambda a: (a[0], a[1])):
             bal -= amt
             if bal <= 0:
                 return d, kind
@@ -140,6 +173,8 @@ class Reference:
             if pay["date"] <= as_of:
                 unapplied += pay["amount"] - sum((a for d, a in self.allocs_by_payment[pay["payment_id"]] if d <= as_of), Decimal(0))
         unapplied += sum((-i["amount"] for i in self.invoices if i["amount"] < 0 and not i.get("applies_to") and i["issue_date"] <= as_of), Decimal(0))
+        unapplied += sum((extra for _i, extra in self.over_applied(as_of)), Decimal(0))
+        unapplied += sum((amt for _c, amt in self.waiting(as_of)), Decimal(0))
         cs = self.sales(start, as_of)
         coll = sum((pay["amount"] for pay in self.payments if start < pay["date"] <= as_of), Decimal(0))
         wo = sum((w["amount"] for w in self.write_offs if start < w["date"] <= as_of), Decimal(0))

@@ -12,7 +12,7 @@ from dashboard.metrics.kpis import DUE_BUCKETS, due_bucket_index
 from dashboard.metrics.ledger import applied_at, customer_mask
 from dashboard.metrics.numbers import mean_days, money, ratio
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, sum_by, to_day
-from dashboard.metrics.tables import month_ends, terms_label
+from dashboard.metrics.tables import customer_unapplied, month_ends, terms_label
 
 BEHAVIOUR_DAYS = 90  # per-customer DSO and days late look at the last three months (LeanPay)
 
@@ -51,6 +51,7 @@ def _invoices(snap: Snapshot, c: int, day: int) -> tuple[list[dict], np.ndarray,
                 "due_date": _iso(snap.due[i]),
                 "amount": money(snap.amount[i]),
                 "balance": money(max(int(b), 0)),
+                "over_applied": money(max(-int(b), 0)),
                 "days_past_due": max(dpd, 0) if b > 0 else 0,
                 "status": status,
                 "disputed": bool(snap.disputed[i]),
@@ -166,6 +167,7 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
             "credit_limit": money(limit) if limit > 0 else None,
             "overdue": money(int(balance[open_mask][dpd > 0].sum())),
             "utilization_pct": ratio(total, limit, 100) if limit > 0 else None,
+            "unapplied_credits": money(int(customer_unapplied(snap, day)[c])),
         },
         "dso_90d": behaviour["dso_90d"],
         "avg_days_late_90d": behaviour["avg_days_late_90d"],

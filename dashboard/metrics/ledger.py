@@ -111,6 +111,9 @@ def _event_parts(snap: Snapshot) -> list[tuple[int, np.ndarray, np.ndarray, np.n
         (4, snap.pay_cust[loose], snap.pay_date[loose], snap.pay_amount[loose]),
         (4, snap.pay_cust[alloc_pay], np.maximum(snap.alloc_date[alloc], snap.pay_date[alloc_pay]), -snap.alloc_amount[alloc]),
         (4, snap.inv_cust[cn], snap.issue[cn], -snap.amount[cn]),
+        (4, snap.inv_cust[snap.excess_inv], snap.excess_day, snap.excess_cents),
+        (4, snap.pend_cust, snap.pend_start, snap.pend_cents),
+        (4, snap.pend_cust, snap.pend_end, -snap.pend_cents),
     ]
 
 
@@ -123,7 +126,7 @@ def events(snap: Snapshot) -> Events:
     cust, slot, cents = [], [], []
     for flow, c, day, amount in _event_parts(snap):
         idx = day.astype(np.int64) - snap.day0
-        keep = (day != NO_DATE) & (idx >= 0)
+        keep = (day != NO_DATE) & (idx >= 0) & (c >= 0)
         cust.append(c[keep])
         slot.append(flow * snap.ndays + np.minimum(idx[keep], snap.ndays - 1))
         cents.append(amount[keep])
@@ -221,6 +224,19 @@ def open_balances(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
     """Open balance of each invoice in inv at the end of day (0 if issued later)."""
     issued = snap.issue[inv] <= day
     return np.where(issued, snap.amount[inv] - applied_at(snap, inv, day), 0)
+
+
+def excess_at(snap: Snapshot, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Over-applied invoices at the end of day and the amount applied beyond each one's amount."""
+    inv = snap.over_applied
+    excess = np.maximum(applied_at(snap, inv, day) - np.maximum(snap.amount[inv], 0), 0)
+    keep = excess > 0
+    return inv[keep], excess[keep]
+
+
+def pending_at(snap: Snapshot, day: int) -> np.ndarray:
+    """Rows of the early credit notes and write-offs still waiting for their invoice at day."""
+    return np.flatnonzero((snap.pend_start <= day) & (snap.pend_end > day) & (snap.pend_cust >= 0))
 
 
 @dataclass

@@ -133,7 +133,17 @@ class Snapshot:
     settle: np.ndarray
     settle_kind: np.ndarray
     first_app: np.ndarray
-    clean: np.ndarray  # never over-applied, nothing applied before issue
+    clean: np.ndarray  # never over-applied (applications take effect on or after the issue date)
+    over_applied: np.ndarray  # invoices whose applications exceed their amount at some date
+    excess_inv: np.ndarray  # steps of over-applied amounts: invoice, effective day, cents added
+    excess_day: np.ndarray
+    excess_cents: np.ndarray
+    pend_ref: np.ndarray  # credit notes / write-offs dated before their invoice: row of the note or invoice
+    pend_kind: np.ndarray  # KIND_CREDIT or KIND_WRITE_OFF
+    pend_cust: np.ndarray
+    pend_start: np.ndarray  # own date: unapplied credit from here ...
+    pend_end: np.ndarray  # ... until the invoice's issue date
+    pend_cents: np.ndarray
     # applications to positive invoices, sorted by (invoice, date)
     app_inv: np.ndarray
     app_date: np.ndarray
@@ -206,21 +216,27 @@ def _app_key(inv: np.ndarray, day: np.ndarray) -> np.ndarray:
 
 
 def _applications(snap: dict, allocs: pd.DataFrame, wos: pd.DataFrame) -> dict:
-    """Every amount that reduces a positive invoice: allocations, credit notes, write-offs."""
+    """Every amount that reduces a positive invoice: allocations, credit notes, write-offs.
+
+    An application takes effect on its own date or, if that is earlier, on the invoice's issue
+    date (BRIEF "Over-application"); `own` keeps the date it carries.
+    """
     cn = np.flatnonzero(snap["is_cn"] & (snap["applies_to"] >= 0))
     parts = [
-        (allocs["inv"].to_numpy(), allocs["date"].to_numpy(), allocs["amount"].to_numpy(), KIND_PAYMENT),
-        (snap["applies_to"][cn], snap["issue"][cn], -snap["amount"][cn], KIND_CREDIT),
-        (wos["inv"].to_numpy(), wos["date"].to_numpy(), wos["amount"].to_numpy(), KIND_WRITE_OFF),
+        (allocs["inv"].to_numpy(), allocs["date"].to_numpy(), allocs["amount"].to_numpy(), KIND_PAYMENT, allocs.index.to_numpy()),
+        (snap["applies_to"][cn], snap["issue"][cn], -snap["amount"][cn], KIND_CREDIT, cn),
+        (wos["inv"].to_numpy(), wos["date"].to_numpy(), wos["amount"].to_numpy(), KIND_WRITE_OFF, wos.index.to_numpy()),
     ]
     inv = np.concatenate([p[0] for p in parts]).astype(np.int32)
-    date = np.concatenate([p[1] for p in parts]).astype(np.int32)
+    own = np.concatenate([p[1] for p in parts]).astype(np.int32)
     amount = np.concatenate([p[2] for p in parts]).astype(np.int64)
     kind = np.concatenate([np.full(len(p[0]), p[3], dtype=np.int8) for p in parts])
+    src = np.concatenate([p[4] for p in parts]).astype(np.int64)
     keep = inv >= 0
-    inv, date, amount, kind = inv[keep], date[keep], amount[keep], kind[keep]
+    inv, own, amount, kind, src = inv[keep], own[keep], amount[keep], kind[keep], src[keep]
+    date = np.maximum(own, snap["issue"][inv]).astype(np.int32) if len(inv) else own
     order = np.lexsort((kind, date, inv))
-    inv, date, amount, kind = inv[order], date[order], amount[order], kind[order]
+    inv, date, own, amount, kind, src = inv[order], date[order], own[order], amount[order], kind[order], src[order]
     cum = np.cumsum(amount)
     starts = np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]]) if len(inv) else np.array([], dtype=np.int64)
     # cumulative applied per invoice: subtract the running total before each invoice's first row
@@ -228,7 +244,40 @@ def _applications(snap: dict, allocs: pd.DataFrame, wos: pd.DataFrame) -> dict:
     if len(inv):
         before = np.r_[0, cum[starts[1:] - 1]]
         offsets = np.repeat(before, np.diff(np.r_[starts, len(inv)]))
-    return {"inv": inv, "date": date, "amount": amount, "kind": kind, "cum": cum - offsets}
+    return {"inv": inv, "date": date, "own": own, "amount": amount, "kind": kind, "src": src, "cum": cum - offsets}
+
+
+def _excess_steps(amount: np.ndarray, apps: dict) -> dict:
+    """Where applications exceed an invoice's amount: each step of the excess (invoice, day, cents)."""
+    inv, cum = apps["inv"], apps["cum"]
+    if len(inv) == 0:
+        empty = np.zeros(0, dtype=np.int32)
+        return {"inv": empty, "day": empty, "cents": np.zeros(0, dtype=np.int64), "over": empty}
+    excess = np.maximum(cum - np.maximum(amount[inv], 0), 0)
+    first = np.r_[True, inv[1:] != inv[:-1]]
+    delta = excess - np.where(first, 0, np.r_[0, excess[:-1]])
+    step = delta != 0
+    return {
+        "inv": inv[step].astype(np.int32),
+        "day": apps["date"][step].astype(np.int32),
+        "cents": delta[step].astype(np.int64),
+        "over": np.unique(inv[step]).astype(np.int32),
+    }
+
+
+def _pending(snap: dict, apps: dict) -> dict:
+    """Credit notes and write-offs dated before their invoice: unapplied credit until its issue date."""
+    early = (apps["kind"] != KIND_PAYMENT) & (apps["own"] < apps["date"])
+    inv = apps["inv"][early]
+    kind = apps["kind"][early]
+    return {
+        "ref": np.where(kind == KIND_CREDIT, apps["src"][early], inv).astype(np.int64),
+        "kind": kind,
+        "cust": snap["inv_cust"][inv] if len(inv) else np.zeros(0, dtype=np.int32),
+        "start": apps["own"][early],
+        "end": apps["date"][early],
+        "cents": apps["amount"][early],
+    }
 
 
 def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict) -> dict:
@@ -249,8 +298,17 @@ def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict) -> di
         kind[inv[first_hit]] = apps["kind"][first_hit]
         ends = np.r_[starts[1:] - 1, len(inv) - 1]
         total[inv[ends]] = apps["cum"][ends]
-    clean = (total <= np.maximum(amount, 0)) & ((first == NO_DATE) | (first >= issue))
+    clean = total <= np.maximum(amount, 0)
     return {"settle": settle, "settle_kind": kind, "first_app": first, "clean": clean}
+
+
+def _allocation_dates(own: np.ndarray, paid: np.ndarray, inv: np.ndarray, issue: np.ndarray) -> np.ndarray:
+    """When each allocation takes effect: its date (else its payment's), never before the payment
+    was received nor before the invoice was issued (a prepayment is unapplied credit until then)."""
+    date = np.where(own == NO_DATE, paid, np.maximum(own, np.where(paid == NO_DATE, own, paid)))
+    if len(issue):
+        date = np.where(inv >= 0, np.maximum(date, issue[np.maximum(inv, 0)]), date)
+    return date.astype(np.int32)
 
 
 def _loose_payments(
@@ -302,18 +360,21 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
     alloc_pay = _lookup(pay_pos, al["payment_id"])
     alloc_own = _days(al["date"])
     pay_of_alloc = np.where(alloc_pay >= 0, pay_date[np.maximum(alloc_pay, 0)], NO_DATE) if len(pay_date) else alloc_own
-    alloc_date = np.where(alloc_own == NO_DATE, pay_of_alloc, alloc_own).astype(np.int32)
-    allocs = pd.DataFrame({"inv": _lookup(inv_pos, al["invoice_id"]), "date": alloc_date, "amount": _cents(al["amount_cents"])})
+    alloc_inv = _lookup(inv_pos, al["invoice_id"])
+    alloc_date = _allocation_dates(alloc_own, pay_of_alloc, alloc_inv, issue)
+    allocs = pd.DataFrame({"inv": alloc_inv, "date": alloc_date, "amount": _cents(al["amount_cents"])})
     wo = f["write_offs"]
     wos = pd.DataFrame({"inv": _lookup(inv_pos, wo["invoice_id"]), "date": _days(wo["date"]), "amount": _cents(wo["amount_cents"])})
     apps = _applications(snap, allocs, wos)
     settle = _settlement(len(inv_ids), amount, issue, apps)
+    excess = _excess_steps(amount, apps)
+    pending = _pending(snap, apps)
     pay_amount = _cents(pays["amount_cents"])
     pay_loose, alloc_loose = _loose_payments(alloc_pay, alloc_date, allocs["amount"].to_numpy(), pay_date, pay_amount)
     total_abs = int(np.abs(amount).sum() + np.abs(pay_amount).sum() + np.abs(apps["amount"]).sum())
     if total_abs >= EXACT_LIMIT:
         raise ValueError("ledger totals exceed the exact range of the engine (2**53 cents)")
-    all_days = np.concatenate([issue, pay_date, apps["date"], np.array([to_day(dt.date.today())], dtype=np.int32)])
+    all_days = np.concatenate([issue, pay_date, apps["date"], apps["own"], np.array([to_day(dt.date.today())], dtype=np.int32)])
     all_days = all_days[all_days != NO_DATE]
     day0 = int(all_days.min()) - 1
     ndays = int(all_days.max()) - day0 + 1
@@ -360,6 +421,16 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
         settle_kind=settle["settle_kind"],
         first_app=settle["first_app"],
         clean=settle["clean"],
+        over_applied=excess["over"],
+        excess_inv=excess["inv"],
+        excess_day=excess["day"],
+        excess_cents=excess["cents"],
+        pend_ref=pending["ref"],
+        pend_kind=pending["kind"],
+        pend_cust=pending["cust"],
+        pend_start=pending["start"],
+        pend_end=pending["end"],
+        pend_cents=pending["cents"],
         app_inv=apps["inv"],
         app_date=apps["date"],
         app_amount=apps["amount"],

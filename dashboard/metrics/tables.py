@@ -24,9 +24,9 @@ from dashboard.metrics.kpis import (
 from dashboard.metrics.kpis import (
     customer_balances as balances_by_customer,
 )
-from dashboard.metrics.ledger import Selection, open_items, select
+from dashboard.metrics.ledger import Selection, excess_at, open_items, pending_at, select
 from dashboard.metrics.numbers import ratio, ratio_array
-from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
+from dashboard.metrics.snapshot import KIND_CREDIT, NO_DATE, Snapshot, sum_by, to_day
 
 STATUS_ORDER = ("Over Limit", "Critical", "Overdue", "Late", "Current")
 STATUS_RULES = (
@@ -216,8 +216,13 @@ def aging_by_terms_group(
 
 
 def unapplied_by_customer(sel: Selection, day: int) -> np.ndarray:
-    """Each customer's unapplied payments and free credit notes at day (cents)."""
-    snap = sel.snap
+    """Each selected customer's unapplied credits at day (cents)."""
+    return np.where(sel.cust_mask, customer_unapplied(sel.snap, day), 0)
+
+
+def customer_unapplied(snap: Snapshot, day: int) -> np.ndarray:
+    """Every customer's unapplied credits at day (cents): unallocated payments, free credit notes,
+    amounts applied beyond an invoice's amount, and applications waiting for their invoice."""
     n = snap.n_customers
     pay = snap.pay_loose[(snap.pay_date[snap.pay_loose] <= day) & (snap.pay_cust[snap.pay_loose] >= 0)]
     total = sum_by(snap.pay_cust[pay], snap.pay_amount[pay], n)
@@ -227,7 +232,12 @@ def unapplied_by_customer(sel: Selection, day: int) -> np.ndarray:
     total -= sum_by(snap.pay_cust[snap.alloc_pay[used]], snap.alloc_amount[used], n)
     free_cn = snap.free_credit_notes[snap.issue[snap.free_credit_notes] <= day]
     total -= sum_by(snap.inv_cust[free_cn], snap.amount[free_cn], n)
-    return np.where(sel.cust_mask, total, 0)
+    over, excess = excess_at(snap, day)
+    over_cust = snap.inv_cust[over]
+    total += sum_by(np.maximum(over_cust, 0), np.where(over_cust >= 0, excess, 0), n)
+    pend = pending_at(snap, day)
+    total += sum_by(snap.pend_cust[pend], snap.pend_cents[pend], n)
+    return total
 
 
 def top_overdue_invoices(
@@ -435,7 +445,46 @@ def unapplied_rows(snap: Snapshot, sel: Selection, day: int) -> pd.DataFrame:
             "amount_cents": -snap.amount[cn],
         }
     )
-    return pd.concat([pays, notes], ignore_index=True)
+    return pd.concat([pays, notes, _over_applied_rows(snap, sel, day), _pending_rows(snap, sel, day)], ignore_index=True)
+
+
+def _over_applied_rows(snap: Snapshot, sel: Selection, day: int) -> pd.DataFrame:
+    """Invoices applied beyond their amount: the excess is the customer's credit."""
+    inv, excess = excess_at(snap, day)
+    keep = (snap.inv_cust[inv] >= 0) & sel.cust_mask[np.maximum(snap.inv_cust[inv], 0)]
+    inv, excess = inv[keep], excess[keep]
+    return pd.DataFrame(
+        {
+            "id": snap.inv_ids[inv],
+            "type": "over-applied invoice",
+            **_customer_columns(snap, snap.inv_cust[inv]),
+            "date": _dates(over_applied_since(snap, inv)),
+            "amount_cents": excess,
+        }
+    )
+
+
+def over_applied_since(snap: Snapshot, inv: np.ndarray) -> np.ndarray:
+    """The day each invoice's applications first exceeded its amount (NO_DATE if never)."""
+    first = np.full(len(snap.inv_ids), NO_DATE, dtype=np.int64)
+    np.minimum.at(first, snap.excess_inv, snap.excess_day.astype(np.int64))
+    return first[inv]
+
+
+def _pending_rows(snap: Snapshot, sel: Selection, day: int) -> pd.DataFrame:
+    """Credit notes and write-offs dated before their invoice's issue date, still waiting at day."""
+    pend = pending_at(snap, day)
+    pend = pend[sel.cust_mask[snap.pend_cust[pend]]]
+    credit = snap.pend_kind[pend] == KIND_CREDIT
+    return pd.DataFrame(
+        {
+            "id": snap.inv_ids[snap.pend_ref[pend]],
+            "type": np.where(credit, "credit note before its invoice", "write-off before its invoice"),
+            **_customer_columns(snap, snap.pend_cust[pend]),
+            "date": _dates(snap.pend_start[pend]),
+            "amount_cents": snap.pend_cents[pend],
+        }
+    )
 
 
 DRILLS = (
