@@ -154,6 +154,11 @@ def test_full_contract_on_a_worked_example(db_url):
         "avg_days_to_pay": 22.0,
         "avg_days_late": 0.0,
         "top_debtors": [{"customer_id": "C1", "name": "Acme", "balance": "2500.00"}],
+        # one currency: everything is in USD, so the breakdown repeats the figures and nothing is revalued
+        "base_currency": "USD",
+        "by_currency": {"USD": {"total_ar": "2500.00", "overdue_ar": "1500.00", "not_due_ar": "1000.00", "unapplied_credits": "0.00"}},
+        "total_ar_at_booking_rates": "2500.00",
+        "fx_revaluation": "0.00",
     }
 
 

@@ -129,8 +129,12 @@ def drill_source(data: dict) -> grid.GridFrame | None:
     currency = currency_for(snap, filters, scope, fmt.default_currency())
     label = AMOUNT_LABELS.get(key, "Open balance")
     stamp = f"{title} | {gf.describe(data.get('filters'))} | scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    if snap.multi:
+        stamp += f" | amounts in {currency} at the rates of {as_of.isoformat()} (transaction currency beside)"
     date_field = next((c for c in ("issue_date", "date", "settled_on") if c in frame.columns), None)
     labels = {"amount_cents": label} if page is None else {"amount_cents": "Amount", **page[1]}
+    labels = {"currency": "Currency", "amount_in_currency": "In transaction currency", **labels}
+    labels["amount_cents"] = f"{labels['amount_cents']} ({currency})" if snap.multi else labels["amount_cents"]
     return grid.GridFrame(ordered(frame) if page is None else frame, currency=currency, date_field=date_field,
                           file_name=f"drill-{key}", labels=labels, stamp=stamp)
 

@@ -70,6 +70,7 @@ class Invoice(Base):
     sales_rep_id: Mapped[str | None] = mapped_column(String(64))
     applies_to: Mapped[str | None] = mapped_column(String(64), index=True)
     disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217; blank = the customer's
 
     __table_args__ = (
         Index("ix_invoices_customer_issue", "customer_id", "issue_date"),
@@ -87,6 +88,7 @@ class Payment(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     invoice_id: Mapped[str | None] = mapped_column(String(64))
     method: Mapped[str | None] = mapped_column(String(50))
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217; blank = the customer's
 
     __table_args__ = (
         Index("ix_payments_customer_date", "customer_id", "date"),
@@ -236,3 +238,12 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class FxRate(Base):
+    """Units of the base currency for one unit of `currency`, in force from `date` to the next rate."""
+
+    __tablename__ = "fx_rates"
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    rate_e10: Mapped[int] = mapped_column(BigInteger)  # the rate x 10**10 (exact, up to 10 decimals)

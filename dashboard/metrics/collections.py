@@ -32,7 +32,14 @@ from dashboard.metrics.behaviour import (
 )
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import customer_balances
-from dashboard.metrics.ledger import OpenItems, Selection, open_balances, open_items, select
+from dashboard.metrics.ledger import (
+    OpenItems,
+    Selection,
+    limits_at,
+    open_balances,
+    open_items,
+    select,
+)
 from dashboard.metrics.snapshot import (
     KIND_CREDIT,
     KIND_PAYMENT,
@@ -520,7 +527,7 @@ def _open_rows(snap: Snapshot, sel: Selection, day: int, detail: bool = True) ->
     items = open_items(sel, day)
     inv, bal, cust = items.inv, items.balance, items.cust
     balances = customer_balances(items, snap)
-    limit = snap.credit_limit.astype(np.int64)
+    limit = limits_at(snap, day)
     over = ((limit > 0) & (balances > limit))[cust]
     dpd = day - snap.due[inv].astype(np.int64)
     dispute = dispute_state(snap, day)[inv]

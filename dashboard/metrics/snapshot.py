@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE, LedgerTables, read_ledger
+from dashboard.metrics.fx import Rates, build_rates, convert
 
 EPOCH = dt.date(1970, 1, 1)
 EXACT_LIMIT = 2**53  # every integer below this is exact in float64 (see sum_by)
@@ -144,6 +145,16 @@ class Snapshot:
     pend_start: np.ndarray  # own date: unapplied credit from here ...
     pend_end: np.ndarray  # ... until the invoice's issue date
     pend_cents: np.ndarray
+    pend_cur: np.ndarray
+    # currencies: index into rates.codes (0 = base); flows converted at their own date's rate
+    rates: Rates
+    cust_cur: np.ndarray
+    inv_cur: np.ndarray
+    pay_cur: np.ndarray
+    inv_rate_issue: np.ndarray  # rate x 10**10 at each invoice's issue date (booking rate)
+    inv_base: np.ndarray  # amount in base cents at the issue date's rate
+    pay_base: np.ndarray
+    wo_base: np.ndarray
     # applications to positive invoices, sorted by (invoice, date)
     app_inv: np.ndarray
     app_date: np.ndarray
@@ -204,6 +215,16 @@ class Snapshot:
             groups = dict(zip(self.reps["sales_rep_id"], self.reps["group_name"].where(self.reps["group_name"].notna(), ""), strict=True))
             return _commissions(raw, self.inv_index, self.inv_cust, groups)
         return _activities(raw, self.cust_index)
+
+    @property
+    def multi(self) -> bool:
+        """True when the ledger holds a currency other than the base currency."""
+        return self.rates.multi
+
+    @property
+    def base_currency(self) -> str:
+        """The base currency code (AR_BASE_CURRENCY when the snapshot was built)."""
+        return self.rates.base
 
     @property
     def n_customers(self) -> int:
@@ -277,6 +298,7 @@ def _pending(snap: dict, apps: dict) -> dict:
         "start": apps["own"][early],
         "end": apps["date"][early],
         "cents": apps["amount"][early],
+        "cur": snap["inv_cur"][inv] if len(inv) else np.zeros(0, dtype=np.int8),
     }
 
 
@@ -311,6 +333,23 @@ def _allocation_dates(own: np.ndarray, paid: np.ndarray, inv: np.ndarray, issue:
     return date.astype(np.int32)
 
 
+def _base_amounts(cur: dict, amount: np.ndarray, issue: np.ndarray, pay_amount: np.ndarray, pay_date: np.ndarray, wos: pd.DataFrame) -> dict:
+    """Invoices, payments and write-offs in base cents at the rate of their own date."""
+    rates: Rates = cur["rates"]
+    rate_issue = rates.on(cur["inv"], issue)
+    wo_inv = wos["inv"].to_numpy()
+    wo_cur = np.where(wo_inv >= 0, cur["inv"][np.maximum(wo_inv, 0)] if len(amount) else 0, 0)
+    wo_amount = wos["amount"].to_numpy().astype(np.int64)
+    if not rates.multi:
+        return {"rate_issue": rate_issue, "inv": amount, "pay": pay_amount, "wo": wo_amount}
+    return {
+        "rate_issue": rate_issue,
+        "inv": convert(amount, rate_issue),
+        "pay": convert(pay_amount, rates.on(cur["pay"], pay_date)),
+        "wo": convert(wo_amount, rates.on(wo_cur, wos["date"].to_numpy())),
+    }
+
+
 def _loose_payments(
     alloc_pay: np.ndarray, alloc_date: np.ndarray, alloc_amount: np.ndarray, pay_date: np.ndarray, pay_amount: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -330,8 +369,36 @@ def _loose_payments(
     return np.flatnonzero(loose), np.flatnonzero(known & loose[pay]) if n else np.flatnonzero(known)
 
 
-def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
+def _codes(series: pd.Series | None, fallback: np.ndarray) -> np.ndarray:
+    """Upper-case currency codes, with fallback where blank or absent."""
+    if series is None:
+        return fallback.astype(object)
+    text = series.astype(object).where(series.notna(), "").astype(str).str.strip().str.upper().to_numpy(dtype=object)
+    return np.where(text == "", fallback, text).astype(object)
+
+
+def _currencies(f: dict, cust: pd.DataFrame, inv_cust: np.ndarray, pay_cust: np.ndarray, base: str) -> dict:
+    """Currency codes of customers, invoices and payments (blank = the customer's, else base)."""
+    cust_code = _codes(cust["currency"] if "currency" in cust else None, np.full(len(cust), base, dtype=object))
+    per_cust = np.r_[cust_code, np.array([base], dtype=object)]  # position -1 (unknown) -> base
+    inv = f["invoices"]
+    pays = f["payments"]
+    inv_code = _codes(inv["currency"] if "currency" in inv else None, per_cust[inv_cust])
+    pay_code = _codes(pays["currency"] if "currency" in pays else None, per_cust[pay_cust])
+    rates = build_rates(base, set(cust_code) | set(inv_code) | set(pay_code), f.get("fx_rates"))
+    index = {c: i for i, c in enumerate(rates.codes)}
+
+    def idx(codes: np.ndarray) -> np.ndarray:
+        return np.array([index[c] for c in codes], dtype=np.int8) if len(codes) else np.zeros(0, dtype=np.int8)
+
+    return {"rates": rates, "cust": idx(cust_code), "inv": idx(inv_code), "pay": idx(pay_code)}
+
+
+def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: str | None = None) -> Snapshot:
     """Turn the raw ledger tables into a snapshot (commissions and activities may come later)."""
+    from dashboard.config import get_settings
+
+    base = (base_currency or get_settings().base_currency).upper()
     f = tables.frames
     reps = f["sales_reps"].copy()
     rep_group = dict(zip(reps["sales_rep_id"], reps["group_name"].where(reps["group_name"].notna(), ""), strict=True))
@@ -353,6 +420,9 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
         "applies_to": _lookup(inv_pos, inv["applies_to"]),
     }
     pays = f["payments"]
+    pay_cust = _lookup(cust_pos, pays["customer_id"])
+    cur = _currencies(f, cust, snap["inv_cust"], pay_cust, base)
+    snap["inv_cur"] = cur["inv"]
     pay_ids = pays["payment_id"].astype(str).to_numpy(dtype=object)
     pay_index = pay_pos = IdIndex(pay_ids)
     pay_date = _days(pays["date"])
@@ -370,6 +440,7 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
     excess = _excess_steps(amount, apps)
     pending = _pending(snap, apps)
     pay_amount = _cents(pays["amount_cents"])
+    money = _base_amounts(cur, amount, issue, pay_amount, pay_date, wos)
     pay_loose, alloc_loose = _loose_payments(alloc_pay, alloc_date, allocs["amount"].to_numpy(), pay_date, pay_amount)
     total_abs = int(np.abs(amount).sum() + np.abs(pay_amount).sum() + np.abs(apps["amount"]).sum())
     if total_abs >= EXACT_LIMIT:
@@ -431,6 +502,15 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
         pend_start=pending["start"],
         pend_end=pending["end"],
         pend_cents=pending["cents"],
+        pend_cur=pending["cur"],
+        rates=cur["rates"],
+        cust_cur=cur["cust"],
+        inv_cur=cur["inv"],
+        pay_cur=cur["pay"],
+        inv_rate_issue=money["rate_issue"],
+        inv_base=money["inv"],
+        pay_base=money["pay"],
+        wo_base=money["wo"],
         app_inv=apps["inv"],
         app_date=apps["date"],
         app_amount=apps["amount"],
@@ -439,7 +519,7 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
         app_cum=apps["cum"],
         pay_ids=pay_ids,
         pay_index=pay_index,
-        pay_cust=_lookup(cust_pos, pays["customer_id"]),
+        pay_cust=pay_cust,
         pay_date=pay_date,
         pay_amount=pay_amount,
         alloc_pay=alloc_pay,
