@@ -59,7 +59,9 @@ class Selection:
     cum_write_offs: np.ndarray
     cum_unapplied: np.ndarray  # base-currency items only when the ledger has several currencies
     cum_by_currency: np.ndarray  # currencies x flows x days; AR and unapplied in own units
-    foreign: np.ndarray  # selected positive invoices in a currency other than the base
+    foreign: np.ndarray  # selected positive invoices in a currency other than the base, by issue date
+    foreign_issue: np.ndarray
+    foreign_settle: np.ndarray
 
     def at(self, cum: np.ndarray, day: int) -> int:
         """A running total as it stood at the end of day."""
@@ -79,15 +81,22 @@ class Selection:
         revalued one by one at day's rates (each rounded, as the contract asks).
         """
         snap = self.snap
+        cache = self.__dict__.setdefault("_ar_cache", {})
+        if day in cache:
+            return cache[day]
         total = self.at(self.cum_ar, day)
         unclean = self.unclean[snap.inv_cur[self.unclean] == 0] if snap.multi else self.unclean
         if len(unclean):
             total += int(np.maximum(open_balances(snap, unclean, day), 0).sum())
         if snap.multi and len(self.foreign):
-            open_ = self.foreign[(snap.issue[self.foreign] <= day) & (snap.settle[self.foreign] > day)]
+            issued = int(np.searchsorted(self.foreign_issue, day, side="right"))  # sorted by issue date
+            open_ = self.foreign[:issued][self.foreign_settle[:issued] > day]
             balance = open_balances(snap, open_, day)
             keep = balance > 0
             total += int(revalue(snap, balance[keep], snap.inv_cur[open_[keep]], day).sum())
+        if len(cache) > 64:
+            cache.clear()
+        cache[day] = total
         return total
 
 
@@ -213,8 +222,15 @@ def build_selection(snap: Snapshot, mask: np.ndarray) -> Selection:
         cum_write_offs=cum[0, 3],
         cum_unapplied=cum[0, 4],
         cum_by_currency=cum,
-        foreign=np.flatnonzero(pos & (snap.inv_cur != 0)) if snap.multi else np.zeros(0, dtype=np.int64),
+        **_foreign(snap, pos),
     )
+
+
+def _foreign(snap: Snapshot, pos: np.ndarray) -> dict:
+    """The selection's invoices in other currencies, sorted by issue date, with issue and settle days."""
+    inv = np.flatnonzero(pos & (snap.inv_cur != 0)) if snap.multi else np.zeros(0, dtype=np.int64)
+    inv = inv[np.argsort(snap.issue[inv], kind="stable")]
+    return {"foreign": inv, "foreign_issue": snap.issue[inv], "foreign_settle": snap.settle[inv]}
 
 
 def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None = None) -> Selection:
