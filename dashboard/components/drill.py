@@ -44,7 +44,7 @@ AMOUNT_LABELS = {
 ORDER = ("invoice_id", "payment_id", "id", "type", "customer_name", "customer_id", "reason", "issue_date", "due_date",
          "date", "settled_on", "days_past_due", "aging_due", "aging_transaction", "days_to_pay", "days_late", "terms",
          "credit_limit_cents", "utilization_pct", "invoice_amount_cents", "overdue_cents", "overdue_60_plus_cents",
-         "overdue_90_plus_cents", "amount_cents")
+         "overdue_90_plus_cents", "currency", "amount_in_currency", "amount_cents")
 
 
 # Drill keys a page adds for itself: key -> (rows(snap, key, as_of, period_days, filters, scope, **params)
