@@ -92,3 +92,28 @@ def test_account_360_shows_the_base_equivalent(world):
                  outputs=[{"id": n, "property": "children"} for n in names])
     text = _text(reply["acct-total"]["children"])
     assert "€800.00" in text and "$960.00" in text
+
+
+def test_csv_and_xlsx_exports_carry_both_columns_and_name_the_base_currency(world):
+    import csv
+    import io
+    from decimal import Decimal
+
+    from openpyxl import load_workbook
+
+    client = world.client()
+    response = client.get("/export/table/open_invoices.csv?as_of=2025-03-15")
+    assert response.status_code == 200
+    stamp, _, body = response.data.decode("utf-8").partition("\n")
+    assert "amounts in: USD; other currencies converted at the rates in force on 2025-03-15" in stamp
+    rows = {r["invoice_id"]: r for r in csv.DictReader(io.StringIO(body))}
+    assert (rows["E1"]["currency"], rows["E1"]["amount_in_currency"]) == ("EUR", "600.00")
+    assert sum(Decimal(r["amount"]) for r in rows.values()) == Decimal("1360.06")  # the base column ties to total AR
+    xlsx = client.get("/export/table/open_invoices.xlsx?as_of=2025-03-15")
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.data)).active
+    cells = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
+    block = {row[0]: row[1] for row in cells if row and row[0] and len(row) > 1}
+    assert block["Amounts in"].startswith("USD; other currencies converted at the rates in force on 2025-03-15")
+    header = next(row for row in cells if row and row[0] == "invoice_id")
+    assert "currency" in header and "amount_in_currency" in header
