@@ -117,3 +117,14 @@ def test_csv_and_xlsx_exports_carry_both_columns_and_name_the_base_currency(worl
     assert block["Amounts in"].startswith("USD; other currencies converted at the rates in force on 2025-03-15")
     header = next(row for row in cells if row and row[0] == "invoice_id")
     assert "currency" in header and "amount_in_currency" in header
+
+
+def test_account_360_grids_put_transaction_and_base_amounts_side_by_side(world):
+    client = world.client()
+    source = {"customer_id": "C2", "filters": FILTERS}
+    invoices = fill_grid(world, client, "acct-invoices", source)
+    e1 = next(r for r in invoices["rows"] if r["invoice_id"] == "E1")
+    assert (e1["currency"], e1["balance_cents"], e1["balance_base"]) == ("EUR", 60000, "720.00")  # 600 EUR x 1.20
+    payments = fill_grid(world, client, "acct-payments", source)
+    pe1 = payments["rows"][0]
+    assert (pe1["payment_id"], pe1["currency"], pe1["amount_cents"], pe1["amount_base"]) == ("PE1", "EUR", 40000, "480.00")

@@ -82,6 +82,8 @@ def _payments(snap: Snapshot, c: int, day: int) -> list[dict]:
             "date": _iso(snap.pay_date[p]),
             "amount": money(snap.pay_amount[p]),
             "unapplied": money(snap.pay_amount[p] - allocated[p]),
+            "currency": snap.rates.codes[int(snap.pay_cur[p])],
+            "amount_base": money(int(snap.pay_base[p])),  # at the rate of the payment's date
         }
         for p in pay
     ]

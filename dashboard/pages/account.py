@@ -161,9 +161,13 @@ def payments_source(source: dict) -> grid.GridFrame | None:
     data, currency = account((source or {}).get("customer_id"), (source or {}).get("filters"))
     if data is None:
         return None
-    frame = _money_frame(data["payments"], ("amount", "unapplied"), ["payment_id", "date", "amount", "unapplied"])
+    frame = _money_frame(data["payments"], ("amount", "unapplied"),
+                         ["payment_id", "date", "amount", "unapplied", "currency", "amount_base"])
+    base = data["summary"]["base_currency"]
+    if all(p.get("currency") == base for p in data["payments"]):
+        frame = frame.drop(columns=["currency", "amount_base"])  # one currency: nothing to put side by side
     return grid.GridFrame(frame, currency=currency, date_field="date", file_name=f"payments-{data['customer_id']}",
-                          link_customers=False,
+                          link_customers=False, labels={"amount_base": f"Amount in {base} at the payment date's rate"},
                           stamp=f"Payments of {data['customer_id']} {data['name']} | as of {data['as_of']}")
 
 
