@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -63,6 +64,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_CURRENCIES = ("USD", "EUR", "GBP", "CAD")
+
+
+def _currencies(text: str) -> tuple[str, ...]:
+    """'USD,eur' -> ('USD', 'EUR'); each a three-letter code."""
+    codes = tuple(c.strip().upper() for c in text.split(",") if c.strip())
+    if not codes or any(not re.fullmatch(r"[A-Z]{3}", c) for c in codes):
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of three-letter currency codes: {text!r}")
+    return codes
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate deterministic demo data and load it."""
     from dashboard.data.demo import load_demo
@@ -76,6 +88,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         seed=args.seed,
         today=args.today,
         progress=not args.quiet,
+        currencies=args.currencies,
     )
     print(json.dumps(stats, default=str), file=sys.stderr)
     return 0
@@ -197,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invoices", type=_positive_int, default=20000)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--today", type=_date, default=None, help="last day of the data (default today)")
+    p.add_argument("--currencies", type=_currencies, default=DEMO_CURRENCIES,
+                   help="comma-separated ISO codes; customers abroad use the ones other than AR_BASE_CURRENCY "
+                        f"(default {','.join(DEMO_CURRENCIES)}; USD alone: a single-currency ledger)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 

@@ -44,6 +44,9 @@ class Settings:
     demo_customers: int = field(default_factory=lambda: int(os.environ.get("AR_DEMO_CUSTOMERS", "600")))
     redis_url: str | None = field(default_factory=lambda: os.environ.get("REDIS_URL") or None)
     currency: str = field(default_factory=lambda: os.environ.get("AR_CURRENCY", "USD"))
+    base_currency: str = field(
+        default_factory=lambda: (os.environ.get("AR_BASE_CURRENCY") or os.environ.get("AR_CURRENCY") or "USD").strip().upper()
+    )
     refresh_seconds: int = field(default_factory=lambda: int(os.environ.get("AR_REFRESH_SECONDS", "15")))
     smtp_host: str = field(default_factory=lambda: os.environ.get("SMTP_HOST", "127.0.0.1"))
     smtp_port: int = field(default_factory=lambda: int(os.environ.get("SMTP_PORT", "25")))

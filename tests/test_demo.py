@@ -23,7 +23,7 @@ T = pd.Timestamp(TODAY)
 SMALL = {"customers": 300, "invoices": 5000, "seed": 42, "today": TODAY}
 TABLES = (
     "sales_reps", "customers", "invoices", "payments", "allocations", "write_offs",
-    "promises", "disputes", "commissions", "activities",
+    "promises", "disputes", "commissions", "activities", "fx_rates",
 )  # fmt: skip
 DATE_COLUMNS = {
     "customers": ["created_on"],
@@ -34,6 +34,7 @@ DATE_COLUMNS = {
     "promises": ["made_on", "promised_date"],
     "disputes": ["opened_on", "resolved_on"],
     "commissions": ["earned_date", "settlement_date"],
+    "fx_rates": ["date"],
     "activities": ["date"],
 }
 ID_PATTERNS = {
@@ -274,7 +275,7 @@ def check_customers(f):
     cu = f["customers"]
     assert set(cu["terms_days"]) <= {7, 14, 15, 21, 30, 45, 60}
     assert set(cu["terms_type"]) <= {"net", "eom"}
-    assert (cu["currency"] == "USD").all()
+    assert cu["currency"].isin(["USD", "EUR", "GBP", "CAD"]).all()  # about 20 % abroad (docs/demo.md)
     first = f["invoices"].groupby("customer_id")["issue_date"].min()
     assert (cu.set_index("customer_id")["created_on"].reindex(first.index) <= first).all()
     assert (f["invoices"]["issue_date"] > T - pd.Timedelta(days=3 * 366)).all()
@@ -583,3 +584,55 @@ def test_cli_demo(sqlite_url, capsys):
     stats = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert stats["customers"] == 40 and stats["invoices"] == 400
     assert not ledger_is_empty(sqlite_url)
+
+
+# --- currencies ---------------------------------------------------------------------------------
+
+
+def test_about_a_fifth_of_customers_are_abroad_with_daily_drifting_rates():
+    """EUR, GBP and CAD customers (about 20 %), their invoices and payments in their currency."""
+    f = generate_demo(600, 6000, 11, TODAY)
+    cust = f["customers"]
+    abroad = cust["currency"] != "USD"
+    assert 0.15 <= abroad.mean() <= 0.25
+    assert set(cust.loc[abroad, "currency"]) == {"EUR", "GBP", "CAD"}
+    of = dict(zip(cust["customer_id"], cust["currency"], strict=True))
+    for table in ("invoices", "payments"):
+        assert (f[table]["currency"] == f[table]["customer_id"].map(of)).all(), table
+    rates = f["fx_rates"]
+    assert set(rates["currency"]) == {"EUR", "GBP", "CAD"}
+    for code, part in rates.groupby("currency"):
+        days = part["date"].sort_values()
+        assert (days.diff().dropna() == pd.Timedelta(days=1)).all(), code  # one rate a day, no gaps
+        assert days.iloc[0] <= f["invoices"]["issue_date"].min() and days.iloc[-1] == pd.Timestamp(TODAY)
+        rate = part.sort_values("date")["rate_e10"].to_numpy() / 1e10
+        assert np.abs(np.diff(np.log(rate))).max() < 0.03, code  # daily moves stay small
+        assert 0.7 < rate.min() / rate.max() <= 1, code  # drift, but no run-away over three years
+        assert len(np.unique(rate)) > 100, code
+
+
+def test_currencies_usd_keeps_a_single_currency_ledger_otherwise_identical():
+    """--currencies USD: everyone in USD, no rates; every other column as in the default demo."""
+    single = generate_demo(120, 1500, 7, TODAY, currencies=("USD",))
+    multi = generate_demo(120, 1500, 7, TODAY)
+    assert (single["customers"]["currency"] == "USD").all() and single["fx_rates"].empty
+    for table in ("customers", "invoices", "payments", "allocations"):
+        keep = [c for c in single[table].columns if c != "currency"]
+        pd.testing.assert_frame_equal(single[table][keep], multi[table][keep])
+
+
+def test_loaded_demo_has_every_currency_key(db_url):
+    """Loaded (both backends): the KPIs break down by currency and the base totals tie to it."""
+    from decimal import Decimal
+
+    from dashboard.metrics.kpis import compute_kpis
+    from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
+
+    clear_snapshots()
+    load_demo(db_url, customers=150, invoices=2500, seed=4, today=TODAY, progress=False)
+    k = compute_kpis(get_snapshot(db_url), TODAY)
+    clear_snapshots()
+    assert k["base_currency"] == "USD" and set(k["by_currency"]) == {"USD", "EUR", "GBP", "CAD"}
+    assert k["fx_revaluation"] != "0.00"
+    revalued = Decimal(k["total_ar"]) - Decimal(k["total_ar_at_booking_rates"])
+    assert revalued == Decimal(k["fx_revaluation"])

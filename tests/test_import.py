@@ -27,6 +27,7 @@ BASIC_COUNTS = {
     "disputes": 2,
     "commissions": 2,
     "activities": 2,
+    "fx_rates": 1,
 }
 
 
@@ -229,9 +230,9 @@ def test_extra_column_and_unknown_file_warn(db_url, tmp_path):
     assert result.warnings == [
         "customers.csv: column favourite_colour ignored",
         "invoices_2023.csv: unknown file ignored (not one of sales_reps, customers, invoices, payments, "
-        "allocations, write_offs, promises, disputes, commissions, activities as .csv or .xlsx)",
+        "allocations, write_offs, promises, disputes, commissions, activities, fx_rates as .csv or .xlsx)",
         "notes.txt: unknown file ignored (not one of sales_reps, customers, invoices, payments, "
-        "allocations, write_offs, promises, disputes, commissions, activities as .csv or .xlsx)",
+        "allocations, write_offs, promises, disputes, commissions, activities, fx_rates as .csv or .xlsx)",
     ]
 
 

@@ -311,7 +311,7 @@ MAPPING_ERRORS = {
     "unknown table": (
         '[files.debtors]\nsource = "a.csv"\n',
         [
-            "m.toml:-:files.debtors: unknown table (expected one of sales_reps, customers, invoices, payments, allocations, write_offs, promises, disputes, commissions, activities)"
+            "m.toml:-:files.debtors: unknown table (expected one of sales_reps, customers, invoices, payments, allocations, write_offs, promises, disputes, commissions, activities, fx_rates)"
         ],
     ),
     "unknown column": (

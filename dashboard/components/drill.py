@@ -44,7 +44,7 @@ AMOUNT_LABELS = {
 ORDER = ("invoice_id", "payment_id", "id", "type", "customer_name", "customer_id", "reason", "issue_date", "due_date",
          "date", "settled_on", "days_past_due", "aging_due", "aging_transaction", "days_to_pay", "days_late", "terms",
          "credit_limit_cents", "utilization_pct", "invoice_amount_cents", "overdue_cents", "overdue_60_plus_cents",
-         "overdue_90_plus_cents", "amount_cents")
+         "overdue_90_plus_cents", "currency", "amount_in_currency", "amount_cents")
 
 
 # Drill keys a page adds for itself: key -> (rows(snap, key, as_of, period_days, filters, scope, **params)
@@ -129,8 +129,12 @@ def drill_source(data: dict) -> grid.GridFrame | None:
     currency = currency_for(snap, filters, scope, fmt.default_currency())
     label = AMOUNT_LABELS.get(key, "Open balance")
     stamp = f"{title} | {gf.describe(data.get('filters'))} | scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    if snap.multi:
+        stamp += f" | amounts in {currency} at the rates of {as_of.isoformat()} (transaction currency beside)"
     date_field = next((c for c in ("issue_date", "date", "settled_on") if c in frame.columns), None)
     labels = {"amount_cents": label} if page is None else {"amount_cents": "Amount", **page[1]}
+    labels = {"currency": "Currency", "amount_in_currency": "In transaction currency", **labels}
+    labels["amount_cents"] = f"{labels['amount_cents']} ({currency})" if snap.multi else labels["amount_cents"]
     return grid.GridFrame(ordered(frame) if page is None else frame, currency=currency, date_field=date_field,
                           file_name=f"drill-{key}", labels=labels, stamp=stamp)
 

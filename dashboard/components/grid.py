@@ -80,6 +80,9 @@ LABELS = {
     "channel": "Channel",
     "outcome": "Outcome",
     "note": "Note",
+    "currency": "Currency",
+    "amount_in_currency": "In transaction currency",
+    "balance_base": "Balance in base currency",
 }
 HIDDEN = frozenset({"segment", "region", "terms_group", "tier"})
 DATE_COLUMNS = frozenset({"issue_date", "due_date", "date", "settled_on", "made_on", "promised_date", "opened_on", "resolved_on"})

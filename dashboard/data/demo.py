@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from sqlalchemy import exists, or_, select
 
 from dashboard.data.db import get_engine
+from dashboard.data.demo_currency import DEFAULT_CURRENCIES
 from dashboard.data.demo_generate import generate_demo
 from dashboard.data.demo_load import LOAD_ORDER, load_postgres, load_sqlite
 from dashboard.data.models import Customer, Invoice
@@ -49,8 +50,11 @@ def _bar(enabled: bool, total: int, desc: str, unit: str) -> Iterator:
         yield bar
 
 
-def _generate(customers: int, invoices: int, seed: int, today: dt.date, progress: bool) -> dict:
-    """generate_demo with a step-wise progress bar."""
+def _generate(customers: int, invoices: int, seed: int, today: dt.date, progress: bool,
+              currencies: tuple[str, ...] = DEFAULT_CURRENCIES) -> dict:
+    """generate_demo with a step-wise progress bar (base currency: AR_BASE_CURRENCY)."""
+    from dashboard.config import get_settings
+
     with _bar(progress, len(GENERATE_STEPS), "generate", "step") as bar:
 
         def step(name: str) -> None:
@@ -58,7 +62,8 @@ def _generate(customers: int, invoices: int, seed: int, today: dt.date, progress
                 bar.set_postfix_str(name)
                 bar.update(1)
 
-        return generate_demo(customers, invoices, seed, today, step=step)
+        return generate_demo(customers, invoices, seed, today, step=step, currencies=currencies,
+                             base=get_settings().base_currency)
 
 
 def _load(url: str | None, frames: dict, progress: bool) -> str:
@@ -85,15 +90,19 @@ def load_demo(
     seed: int = 42,
     today: dt.date | None = None,
     progress: bool = True,
+    currencies: tuple[str, ...] = DEFAULT_CURRENCIES,
 ) -> dict:
-    """Replace the ledger tables' contents with generated demo data; returns row counts and timings."""
+    """Replace the ledger tables' contents with generated demo data; returns row counts and timings.
+
+    `currencies` other than the base currency go to about a fifth of the customers (("USD",) or
+    just the base currency: a single-currency ledger)."""
     if customers < 1 or invoices < 1:
         raise ValueError("customers and invoices must be positive")
     today = today or dt.date.today()
     if not is_initialised(url):
         init_db(url)
     t0 = time.perf_counter()
-    frames = _generate(customers, invoices, seed, today, progress)
+    frames = _generate(customers, invoices, seed, today, progress, tuple(currencies))
     t1 = time.perf_counter()
     backend = _load(url, frames, progress)
     t2 = time.perf_counter()

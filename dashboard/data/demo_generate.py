@@ -15,6 +15,7 @@ from dashboard.data.demo_calendar import (
     to_datetime,
     to_day,
 )
+from dashboard.data.demo_currency import DEFAULT_CURRENCIES, add_currencies
 from dashboard.data.demo_entities import (
     GROUPS,
     METHODS,
@@ -44,6 +45,7 @@ MIN_REPS = 4
 UNAPPLIED_CREDIT_SHARE = 0.003  # credit notes without applies_to, per invoice
 PREFERRED_METHOD_SHARE = 0.85
 CURRENCY = "USD"
+RATE_LEAD_DAYS = 30  # rates start a month before the first invoice
 Step = Callable[[str], None]
 
 
@@ -283,9 +285,17 @@ def _window(seed: int, today: dt.date) -> Ctx:
 
 
 def generate_demo(
-    customers: int, invoices: int, seed: int, today: dt.date, step: Step | None = None
+    customers: int,
+    invoices: int,
+    seed: int,
+    today: dt.date,
+    step: Step | None = None,
+    currencies: tuple[str, ...] = DEFAULT_CURRENCIES,
+    base: str = "USD",
 ) -> dict[str, pd.DataFrame]:
-    """The demo ledger: table name -> frame with the model's column names (money in int64 cents)."""
+    """The demo ledger: table name -> frame with the model's column names (money in int64 cents).
+
+    About a fifth of the customers use one of the other `currencies` (see demo_currency)."""
     step = step or (lambda _name: None)
     ctx = _window(seed, today)
     step("customers")
@@ -311,7 +321,7 @@ def generate_demo(
     step("frames")
     invoices_df, inv_ids = _invoices_frame(inv, cust, reps, plan["credits"], loose, disputed)
     payments_df, allocations_df = _payment_tables(ctx, cust, pays, inv_ids)
-    return {
+    frames = {
         "sales_reps": _reps_frame(reps),
         "customers": _customers_frame(cust, reps, limit),
         "invoices": invoices_df,
@@ -323,3 +333,5 @@ def generate_demo(
         "commissions": _commissions_frame(com, inv, reps, inv_ids),
         "activities": _activities_frame(act, cust, inv_ids),
     }
+    add_currencies(frames, seed, ctx.start - RATE_LEAD_DAYS, ctx.today, base, currencies)
+    return frames

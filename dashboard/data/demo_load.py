@@ -24,6 +24,7 @@ CLEAR_ORDER = (
     "invoices",
     "customers",
     "sales_reps",
+    "fx_rates",
 )
 LOAD_ORDER = (
     "sales_reps",
@@ -36,6 +37,7 @@ LOAD_ORDER = (
     "disputes",
     "commissions",
     "activities",
+    "fx_rates",
 )
 DEFAULT_VALUE_TIERS = (  # name, min cents, max cents (inclusive; None = no upper bound)
     ("Bronze", 0, 999_999),

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from tqdm import tqdm
 
-from dashboard.data import models
+from dashboard.data import fx_import, models
 from dashboard.data.db import get_engine
 from dashboard.data.mapping import (
     ISO,
@@ -145,7 +145,7 @@ SPECS: dict[str, Spec] = {
             Col("credit_limit", "money", nonneg=True, zero_is_none=True),
             Col("sales_rep_id", ref="sales_reps"),
             Col("created_on", "date"),
-            Col("currency"),
+            Col("currency", "currency"),
             Col("email"),
         ),
     ),
@@ -162,6 +162,7 @@ SPECS: dict[str, Spec] = {
             Col("sales_rep_id", ref="sales_reps"),
             Col("applies_to", ref="invoices"),
             Col("disputed", "bool", default=False),
+            Col("currency", "currency"),
         ),
     ),
     "payments": Spec(
@@ -174,6 +175,7 @@ SPECS: dict[str, Spec] = {
             _req("amount", "money", nonneg=True),
             Col("invoice_id", ref="invoices"),
             Col("method"),
+            Col("currency", "currency"),
         ),
     ),
     "allocations": Spec(
@@ -247,6 +249,11 @@ SPECS: dict[str, Spec] = {
             Col("note"),
         ),
     ),
+    "fx_rates": Spec(
+        models.FxRate,
+        ("currency", "date"),
+        (_req("date", "date"), _req("currency", "currency"), _req("rate", "rate", target="rate_e10")),
+    ),
 }
 TABLE_ORDER = tuple(SPECS)  # dependency order: referenced tables first
 NOUN = {
@@ -257,9 +264,9 @@ NOUN = {
 }
 LOOKUP = {
     "sales_reps": [],
-    "customers": ["terms_days", "terms_type"],
-    "invoices": ["customer_id", "amount"],
-    "payments": ["customer_id", "amount", "invoice_id"],
+    "customers": ["terms_days", "terms_type", "currency"],
+    "invoices": ["customer_id", "amount", "currency"],
+    "payments": ["customer_id", "amount", "invoice_id", "currency"],
 }
 BOOLS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 
@@ -408,6 +415,8 @@ PARSERS = {
     "bool": _parse_bool,
     "enum": _parse_enum,
     "float": _parse_float,
+    "rate": fx_import.parse_rate,
+    "currency": fx_import.parse_currency,
 }
 
 
@@ -694,6 +703,7 @@ class Checker:
 
     def run(self) -> None:
         """Every cross-table check."""
+        fx_import.resolve_currencies(self)
         for p in self.parsed.values():
             self.check_duplicates(p)
         for p in self.parsed.values():
@@ -703,6 +713,7 @@ class Checker:
         self.check_payments()
         self.check_allocations()
         self.check_disputes()
+        fx_import.check_currencies(self)
 
     def check_duplicates(self, p: Parsed) -> None:
         """A key appears once per file."""

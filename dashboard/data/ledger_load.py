@@ -33,9 +33,10 @@ QUERIES = {
     ),
     "invoices": (
         "SELECT invoice_id, customer_id, {issue_date} AS issue_date, {due_date} AS due_date, "
-        "amount_cents, cost_cents, applies_to, disputed FROM invoices"
+        "amount_cents, cost_cents, applies_to, disputed, currency FROM invoices"
     ),
-    "payments": "SELECT payment_id, customer_id, {date} AS date, amount_cents FROM payments",
+    "payments": "SELECT payment_id, customer_id, {date} AS date, amount_cents, currency FROM payments",
+    "fx_rates": "SELECT currency, {date} AS date, rate_e10 FROM fx_rates ORDER BY currency, date",
     "allocations": (
         "SELECT a.payment_id, a.invoice_id, a.amount_cents, {a_date} AS date "
         "FROM allocations a"
@@ -64,7 +65,9 @@ DATE_COLUMNS = {
 }
 
 
-CORE_TABLES = ("sales_reps", "customers", "invoices", "payments", "allocations", "write_offs", "promises", "disputes")
+CORE_TABLES = (
+    "sales_reps", "customers", "invoices", "payments", "allocations", "write_offs", "promises", "disputes", "fx_rates",
+)
 LAZY_TABLES = ("commissions", "activities")  # read on first use: the AR figures never need them
 FETCH_ROWS = 200_000
 

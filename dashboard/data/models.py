@@ -71,6 +71,7 @@ class Invoice(Base):
     sales_rep_id: Mapped[str | None] = mapped_column(String(64))
     applies_to: Mapped[str | None] = mapped_column(String(64), index=True)
     disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217; blank = the customer's
 
     __table_args__ = (
         Index("ix_invoices_customer_issue", "customer_id", "issue_date"),
@@ -88,6 +89,7 @@ class Payment(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     invoice_id: Mapped[str | None] = mapped_column(String(64))
     method: Mapped[str | None] = mapped_column(String(50))
+    currency: Mapped[str | None] = mapped_column(String(3))  # ISO 4217; blank = the customer's
 
     __table_args__ = (
         Index("ix_payments_customer_date", "customer_id", "date"),
@@ -338,3 +340,12 @@ class LoginThrottle(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window_start: Mapped[dt.datetime] = mapped_column(DateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FxRate(Base):
+    """Units of the base currency for one unit of `currency`, in force from `date` to the next rate."""
+
+    __tablename__ = "fx_rates"
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    rate_e10: Mapped[int] = mapped_column(BigInteger)  # the rate x 10**10 (exact, up to 10 decimals)

@@ -96,8 +96,17 @@ def snapshot() -> Any:
 
 
 def make_stamp(title: str, as_of: dt.date, basis: str, filters: Filters, scope: Scope) -> Stamp:
-    """The stamp of an export for the logged-in user."""
-    return Stamp(title=title, as_of=as_of, filters=describe(basis, filters), scope=scope.label, user=username())
+    """The stamp of an export for the logged-in user (with the base currency and rate date when the
+    ledger has several currencies)."""
+    return Stamp(title=title, as_of=as_of, filters=describe(basis, filters), scope=scope.label, user=username(),
+                 currency=currency_note(snapshot(), as_of))
+
+
+def currency_note(snap: Any, as_of: dt.date) -> str:
+    """ "USD; other currencies at the rates in force on 2025-03-15", or "" for one currency."""
+    if not getattr(snap, "multi", False):
+        return ""
+    return f"{snap.base_currency}; other currencies converted at the rates in force on {as_of.isoformat()}"
 
 
 def send(body: bytes, fmt: str, filename: str, stamp: Stamp) -> Response:

@@ -53,6 +53,7 @@ class Stamp:
     scope: str = ""
     generated_at: dt.datetime = field(default_factory=utc_now)
     user: str | None = None
+    currency: str = ""  # several currencies: "USD; foreign amounts at the rates of 2025-03-15"
 
     @property
     def generated(self) -> str:
@@ -65,6 +66,8 @@ class Stamp:
         if self.as_of is not None:
             out.append(("As of", self.as_of.isoformat()))
         out.append(("Filters", self.filters or "none"))
+        if self.currency:
+            out.append(("Amounts in", self.currency))
         if self.scope:
             out.append(("Scope", self.scope))
         out.append(("Generated", self.generated + (f" by {self.user}" if self.user else "")))

@@ -10,10 +10,10 @@ import pandas as pd
 from dashboard.metrics.behaviour import customer_days_to_pay
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import DUE_BUCKETS, due_bucket_index
-from dashboard.metrics.ledger import applied_at, customer_mask
+from dashboard.metrics.ledger import applied_at, customer_mask, revalue
 from dashboard.metrics.numbers import mean_days, money, ratio
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, sum_by, to_day
-from dashboard.metrics.tables import month_ends, terms_label
+from dashboard.metrics.tables import customer_unapplied, month_ends, terms_label
 
 BEHAVIOUR_DAYS = 90  # per-customer DSO and days late look at the last three months (LeanPay)
 
@@ -52,6 +52,7 @@ def _invoices(snap: Snapshot, c: int, day: int) -> tuple[list[dict], np.ndarray,
                 "due_date": _iso(snap.due[i]),
                 "amount": money(snap.amount[i]),
                 "balance": money(max(int(b), 0)),
+                "over_applied": money(max(-int(b), 0)),
                 "days_past_due": max(dpd, 0) if b > 0 else 0,
                 "status": status,
                 "disputed": bool(snap.disputed[i]),
@@ -59,6 +60,16 @@ def _invoices(snap: Snapshot, c: int, day: int) -> tuple[list[dict], np.ndarray,
             }
         )
     return records, inv, balance
+
+
+def _base_balances(snap: Snapshot, records: list[dict], inv: np.ndarray, balance: np.ndarray, day: int) -> int:
+    """Add each invoice's currency and open balance in the base currency at day's rate; their sum."""
+    base = revalue(snap, balance, snap.inv_cur[inv], day)
+    codes = np.array(snap.rates.codes, dtype=object)[snap.inv_cur[inv].astype(np.int64)] if len(inv) else []
+    for record, code, value in zip(records, codes, base, strict=True):
+        record["currency"] = code
+        record["balance_base"] = money(int(value))
+    return int(base.sum())
 
 
 def _payments(snap: Snapshot, c: int, day: int) -> list[dict]:
@@ -72,6 +83,8 @@ def _payments(snap: Snapshot, c: int, day: int) -> list[dict]:
             "date": _iso(snap.pay_date[p]),
             "amount": money(snap.pay_amount[p]),
             "unapplied": money(snap.pay_amount[p] - allocated[p]),
+            "currency": snap.rates.codes[int(snap.pay_cur[p])],
+            "amount_base": money(int(snap.pay_base[p])),  # at the rate of the payment's date
         }
         for p in pay
     ]
@@ -132,6 +145,7 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
     invoices, inv, balance = _invoices(snap, c, day)
     open_mask = (balance > 0) & ~snap.is_cn[inv]
     total = int(balance[open_mask].sum())
+    base_total = _base_balances(snap, invoices, inv, np.where(open_mask, balance, 0), day)
     dpd = day - snap.due[inv[open_mask]].astype(np.int64)
     aging = sum_by(due_bucket_index(dpd), balance[open_mask], len(DUE_BUCKETS))
     payments = _payments(snap, c, day)
@@ -168,6 +182,10 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
             "credit_limit": money(limit) if limit > 0 else None,
             "overdue": money(int(balance[open_mask][dpd > 0].sum())),
             "utilization_pct": ratio(total, limit, 100) if limit > 0 else None,
+            "unapplied_credits": money(int(customer_unapplied(snap, day)[c])),  # in the base currency
+            "currency": snap.rates.codes[int(snap.cust_cur[c])],
+            "base_currency": snap.base_currency,
+            "total_outstanding_base": money(base_total),
         },
         "dso_90d": behaviour["dso_90d"],
         "avg_days_late_90d": behaviour["avg_days_late_90d"],

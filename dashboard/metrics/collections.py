@@ -32,7 +32,15 @@ from dashboard.metrics.behaviour import (
 )
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import customer_balances
-from dashboard.metrics.ledger import OpenItems, Selection, open_balances, open_items, select
+from dashboard.metrics.ledger import (
+    OpenItems,
+    Selection,
+    limits_at,
+    open_balances,
+    open_items,
+    revalue,
+    select,
+)
 from dashboard.metrics.snapshot import (
     KIND_CREDIT,
     KIND_PAYMENT,
@@ -442,8 +450,8 @@ def _latency(snap: Snapshot, sel: Selection, day: int, by: str, window: int, cod
             **customer_columns(snap, cust[un]),
             "due_date": to_dates(due[un]),
             "days_since_due": day - due[un],
-            "amount_cents": snap.amount[inv[un]],
-            "balance_cents": np.maximum(open_balances(snap, inv[un], day), 0),
+            "amount_cents": snap.inv_base[inv[un]],  # base currency (issue-date rate)
+            "balance_cents": revalue(snap, np.maximum(open_balances(snap, inv[un], day), 0), snap.inv_cur[inv[un]], day),
         }
     )
     ok = np.flatnonzero(contacted)
@@ -520,7 +528,7 @@ def _open_rows(snap: Snapshot, sel: Selection, day: int, detail: bool = True) ->
     items = open_items(sel, day)
     inv, bal, cust = items.inv, items.balance, items.cust
     balances = customer_balances(items, snap)
-    limit = snap.credit_limit.astype(np.int64)
+    limit = limits_at(snap, day)
     over = ((limit > 0) & (balances > limit))[cust]
     dpd = day - snap.due[inv].astype(np.int64)
     dispute = dispute_state(snap, day)[inv]
@@ -574,7 +582,7 @@ def _workspace_frame(snap: Snapshot, r: dict) -> pd.DataFrame:
             **customer_columns(snap, r["cust"]),
             "issue_date": to_dates(snap.issue[inv]),
             "due_date": to_dates(snap.due[inv]),
-            "amount_cents": snap.amount[inv],
+            "amount_cents": snap.inv_base[inv],  # base currency (issue-date rate), like the balance (rate at D)
             "balance_cents": r["balance"].astype(np.int64),
             "days_past_due": r["dpd"].astype(np.int64),
             "status": STATUS_LABELS[r["status"]],

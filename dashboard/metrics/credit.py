@@ -24,7 +24,7 @@ from dashboard.metrics.behaviour import (
 )
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import customer_balances
-from dashboard.metrics.ledger import open_items, select
+from dashboard.metrics.ledger import limits_at, open_items, select
 from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
 
 RISK_LEVELS = ("Low", "Moderate", "High", "Critical", "Over Limit")
@@ -112,12 +112,12 @@ def credit_utilization(
     outstanding = customer_balances(items, snap)
     cust = np.flatnonzero(_had_balance(snap, sel.inv, day, YEAR_DAYS) & sel.cust_mask)
     in_year = (snap.issue > day - YEAR_DAYS) & (snap.issue <= day) & (snap.inv_cust >= 0)
-    sales = sum_by(snap.inv_cust[in_year], snap.amount[in_year], snap.n_customers)
+    sales = sum_by(snap.inv_cust[in_year], snap.inv_base[in_year], snap.n_customers)
     paid = (snap.pay_date > day - YEAR_DAYS) & (snap.pay_date <= day) & (snap.pay_cust >= 0)
-    payments = sum_by(snap.pay_cust[paid], snap.pay_amount[paid], snap.n_customers)
+    payments = sum_by(snap.pay_cust[paid], snap.pay_base[paid], snap.n_customers)
     dtp, _ = avg_days_to_pay(snap, sel.cust_mask, day, YEAR_DAYS)
     start = account_start(snap)
-    limit = snap.credit_limit.astype(np.int64)
+    limit = limits_at(snap, day)
     utilization = np.where(limit > 0, outstanding / np.maximum(limit, 1), -1.0)
     cust = cust[np.lexsort((cust, -outstanding[cust], -utilization[cust]))]  # highest use first, no limit last
     lim = limit[cust]

@@ -9,7 +9,15 @@ from fractions import Fraction
 import numpy as np
 
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.ledger import OpenItems, Selection, open_items, select
+from dashboard.metrics.fx import convert
+from dashboard.metrics.ledger import (
+    OpenItems,
+    Selection,
+    limits_at,
+    open_items,
+    select,
+    unapplied_items,
+)
 from dashboard.metrics.numbers import mean_days, money, ratio
 from dashboard.metrics.snapshot import KIND_PAYMENT, Snapshot, sum_by, to_day
 
@@ -136,7 +144,8 @@ def compute_kpis(
     ar_start = sel.ar(d - p)
     ar_year_ago = sel.ar(d - 365)
     sales_year = sel.between(sel.cum_sales, d - 365, d)
-    limits = snap.credit_limit
+    limits = limits_at(snap, d)
+    credits = sel.at(sel.cum_unapplied, d) if not snap.multi else unapplied_total(sel, d)
     avg_to_pay, avg_late, _ = payment_timing(snap, sel, d - p, d)
     return {
         "as_of": as_of.isoformat(),
@@ -144,7 +153,7 @@ def compute_kpis(
         "total_ar": money(total_ar),
         "overdue_ar": money(overdue_ar),
         "not_due_ar": money(not_due_ar),
-        "unapplied_credits": money(sel.at(sel.cum_unapplied, d)),
+        "unapplied_credits": money(credits),
         "customers_with_balance": int(np.count_nonzero(balances > 0)),
         "customers_overdue": int(len(np.unique(items.cust[overdue]))),
         "aging_due": {k: money(v) for k, v in aging_due(items, snap).items()},
@@ -162,6 +171,52 @@ def compute_kpis(
         "avg_days_to_pay": avg_to_pay,
         "avg_days_late": avg_late,
         "top_debtors": top_debtors(snap, balances),
+        **currency_keys(snap, sel, items, total_ar),
+    }
+
+
+def unapplied_total(sel: Selection, day: int) -> int:
+    """Unapplied credits of the selection in base cents, each item revalued at day."""
+    items = unapplied_items(sel.snap, day)
+    return int(items.base[sel.cust_mask[items.cust]].sum())
+
+
+def currency_keys(snap: Snapshot, sel: Selection, items: OpenItems, total_ar: int) -> dict:
+    """base_currency, by_currency (own units), total_ar_at_booking_rates and fx_revaluation."""
+    booked = int(revalue_at_issue(snap, items).sum())
+    return {
+        "base_currency": snap.base_currency,
+        "by_currency": by_currency(snap, sel, items),
+        "total_ar_at_booking_rates": money(booked),
+        "fx_revaluation": money(total_ar - booked),
+    }
+
+
+def revalue_at_issue(snap: Snapshot, items: OpenItems) -> np.ndarray:
+    """Each open balance converted at the rate of its invoice's issue date (base cents)."""
+    if not snap.multi:
+        return items.own
+    return convert(items.own, snap.inv_rate_issue[items.inv])
+
+
+def by_currency(snap: Snapshot, sel: Selection, items: OpenItems) -> dict:
+    """{code: {total_ar, overdue_ar, not_due_ar, unapplied_credits}} in each currency's own units."""
+    groups = len(snap.rates.codes)
+    overdue = snap.due[items.inv] < items.day
+    total = sum_by(items.cur.astype(np.int64), items.own, groups)
+    late = sum_by(items.cur[overdue].astype(np.int64), items.own[overdue], groups)
+    credits = unapplied_items(snap, items.day)
+    mine = sel.cust_mask[credits.cust]
+    unapplied = sum_by(credits.cur[mine], credits.own[mine], groups)
+    return {
+        code: {
+            "total_ar": money(total[g]),
+            "overdue_ar": money(late[g]),
+            "not_due_ar": money(total[g] - late[g]),
+            "unapplied_credits": money(unapplied[g]),
+        }
+        for g, code in enumerate(snap.rates.codes)
+        if total[g] or unapplied[g]
     }
 
 

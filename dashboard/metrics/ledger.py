@@ -11,10 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.snapshot import Snapshot, sum_by, to_day
+from dashboard.metrics.fx import convert
+from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, sum_by, to_day
 
 MAX_CACHED_SELECTIONS = 64
 
@@ -55,7 +57,11 @@ class Selection:
     cum_sales: np.ndarray
     cum_collections: np.ndarray
     cum_write_offs: np.ndarray
-    cum_unapplied: np.ndarray
+    cum_unapplied: np.ndarray  # base-currency items only when the ledger has several currencies
+    cum_by_currency: np.ndarray  # currencies x flows x days; AR and unapplied in own units
+    foreign: np.ndarray  # selected positive invoices in a currency other than the base, by issue date
+    foreign_issue: np.ndarray
+    foreign_settle: np.ndarray
 
     def at(self, cum: np.ndarray, day: int) -> int:
         """A running total as it stood at the end of day."""
@@ -69,10 +75,28 @@ class Selection:
         return self.at(cum, end) - self.at(cum, start)
 
     def ar(self, day: int) -> int:
-        """Total AR (sum of positive open balances) at the end of day."""
+        """Total AR (sum of positive open balances) at the end of day, in base cents.
+
+        Base-currency invoices come from the running totals; invoices in other currencies are
+        revalued one by one at day's rates (each rounded, as the contract asks).
+        """
+        snap = self.snap
+        cache = self.__dict__.setdefault("_ar_cache", {})
+        if day in cache:
+            return cache[day]
         total = self.at(self.cum_ar, day)
-        if len(self.unclean):
-            total += int(np.maximum(open_balances(self.snap, self.unclean, day), 0).sum())
+        unclean = self.unclean[snap.inv_cur[self.unclean] == 0] if snap.multi else self.unclean
+        if len(unclean):
+            total += int(np.maximum(open_balances(snap, unclean, day), 0).sum())
+        if snap.multi and len(self.foreign):
+            issued = int(np.searchsorted(self.foreign_issue, day, side="right"))  # sorted by issue date
+            open_ = self.foreign[:issued][self.foreign_settle[:issued] > day]
+            balance = open_balances(snap, open_, day)
+            keep = balance > 0
+            total += int(revalue(snap, balance[keep], snap.inv_cur[open_[keep]], day).sum())
+        if len(cache) > 64:
+            cache.clear()
+        cache[day] = total
         return total
 
 
@@ -89,8 +113,12 @@ class Events:
     starts: np.ndarray  # per customer: first event position (len n_customers + 1)
 
 
-def _event_parts(snap: Snapshot) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]:
-    """(flow, customer, day, cents) for each kind of event."""
+def _event_parts(snap: Snapshot) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | int]]:
+    """(flow, customer, day, cents, currency) for each kind of event.
+
+    Sales, collections and write-offs are in base cents (converted at their own date); AR and
+    unapplied credits stay in each item's own currency, revalued when a date is asked for.
+    """
     pos_inv = (snap.inv_cust >= 0) & ~snap.is_cn
     clean = pos_inv & snap.clean
     app_ok = clean[snap.app_inv]
@@ -102,15 +130,20 @@ def _event_parts(snap: Snapshot) -> list[tuple[int, np.ndarray, np.ndarray, np.n
     alloc_pay = snap.alloc_pay[alloc]
     cn = snap.free_credit_notes
     all_inv = snap.inv_cust >= 0
+    app_inv = snap.app_inv[app_ok]
     return [
-        (0, snap.inv_cust[clean], snap.issue[clean], snap.amount[clean]),
-        (0, snap.inv_cust[snap.app_inv[app_ok]], snap.app_date[app_ok], -snap.app_amount[app_ok]),
-        (1, snap.inv_cust[all_inv], snap.issue[all_inv], snap.amount[all_inv]),
-        (2, snap.pay_cust[pay_ok], snap.pay_date[pay_ok], snap.pay_amount[pay_ok]),
-        (3, snap.inv_cust[wo_inv], snap.wo_date[wo_ok], snap.wo_amount[wo_ok]),
-        (4, snap.pay_cust[loose], snap.pay_date[loose], snap.pay_amount[loose]),
-        (4, snap.pay_cust[alloc_pay], np.maximum(snap.alloc_date[alloc], snap.pay_date[alloc_pay]), -snap.alloc_amount[alloc]),
-        (4, snap.inv_cust[cn], snap.issue[cn], -snap.amount[cn]),
+        (0, snap.inv_cust[clean], snap.issue[clean], snap.amount[clean], snap.inv_cur[clean]),
+        (0, snap.inv_cust[app_inv], snap.app_date[app_ok], -snap.app_amount[app_ok], snap.inv_cur[app_inv]),
+        (1, snap.inv_cust[all_inv], snap.issue[all_inv], snap.inv_base[all_inv], 0),
+        (2, snap.pay_cust[pay_ok], snap.pay_date[pay_ok], snap.pay_base[pay_ok], 0),
+        (3, snap.inv_cust[wo_inv], snap.wo_date[wo_ok], snap.wo_base[wo_ok], 0),
+        (4, snap.pay_cust[loose], snap.pay_date[loose], snap.pay_amount[loose], snap.pay_cur[loose]),
+        (4, snap.pay_cust[alloc_pay], np.maximum(snap.alloc_date[alloc], snap.pay_date[alloc_pay]), -snap.alloc_amount[alloc],
+         snap.pay_cur[alloc_pay]),
+        (4, snap.inv_cust[cn], snap.issue[cn], -snap.amount[cn], snap.inv_cur[cn]),
+        (4, snap.inv_cust[snap.excess_inv], snap.excess_day, snap.excess_cents, snap.inv_cur[snap.excess_inv]),
+        (4, snap.pend_cust, snap.pend_start, snap.pend_cents, snap.pend_cur),
+        (4, snap.pend_cust, snap.pend_end, -snap.pend_cents, snap.pend_cur),
     ]
 
 
@@ -121,11 +154,13 @@ def events(snap: Snapshot) -> Events:
     if cached is not None:
         return cached
     cust, slot, cents = [], [], []
-    for flow, c, day, amount in _event_parts(snap):
+    for flow, c, day, amount, cur in _event_parts(snap):
         idx = day.astype(np.int64) - snap.day0
-        keep = (day != NO_DATE) & (idx >= 0)
+        keep = (day != NO_DATE) & (idx >= 0) & (c >= 0)
+        group = np.asarray(cur, dtype=np.int64)
+        group = group[keep] if group.ndim else group
         cust.append(c[keep])
-        slot.append(flow * snap.ndays + np.minimum(idx[keep], snap.ndays - 1))
+        slot.append((group * len(FLOWS) + flow) * snap.ndays + np.minimum(idx[keep], snap.ndays - 1))
         cents.append(amount[keep])
     cust_all = np.concatenate(cust)
     order = np.argsort(cust_all, kind="stable")
@@ -151,9 +186,10 @@ def _ranges(starts: np.ndarray, customers: np.ndarray) -> np.ndarray:
 
 
 def _running_totals(snap: Snapshot, mask: np.ndarray) -> np.ndarray:
-    """Running totals by day of each flow for the customers in mask (shape flows x days)."""
+    """Running totals by day of each flow for the customers in mask (currencies x flows x days)."""
     ev = events(snap)
-    size = len(FLOWS) * snap.ndays
+    groups = len(snap.rates.codes)
+    size = groups * len(FLOWS) * snap.ndays
     chosen = np.flatnonzero(mask)
     if len(chosen) == len(mask):
         sums = sum_by(ev.slot, ev.cents, size)
@@ -163,7 +199,7 @@ def _running_totals(snap: Snapshot, mask: np.ndarray) -> np.ndarray:
     else:
         per_event = np.repeat(mask, np.diff(ev.starts))
         sums = sum_by(ev.slot[per_event], ev.cents[per_event], size)
-    return np.cumsum(sums.reshape(len(FLOWS), snap.ndays), axis=1)
+    return np.cumsum(sums.reshape(groups, len(FLOWS), snap.ndays), axis=2)
 
 
 def build_selection(snap: Snapshot, mask: np.ndarray) -> Selection:
@@ -180,12 +216,21 @@ def build_selection(snap: Snapshot, mask: np.ndarray) -> Selection:
         inv_issue=snap.issue[inv],
         inv_settle=snap.settle[inv],
         unclean=np.flatnonzero(pos & ~snap.clean),
-        cum_ar=cum[0],
-        cum_sales=cum[1],
-        cum_collections=cum[2],
-        cum_write_offs=cum[3],
-        cum_unapplied=cum[4],
+        cum_ar=cum[0, 0],
+        cum_sales=cum[0, 1],
+        cum_collections=cum[0, 2],
+        cum_write_offs=cum[0, 3],
+        cum_unapplied=cum[0, 4],
+        cum_by_currency=cum,
+        **_foreign(snap, pos),
     )
+
+
+def _foreign(snap: Snapshot, pos: np.ndarray) -> dict:
+    """The selection's invoices in other currencies, sorted by issue date, with issue and settle days."""
+    inv = np.flatnonzero(pos & (snap.inv_cur != 0)) if snap.multi else np.zeros(0, dtype=np.int64)
+    inv = inv[np.argsort(snap.issue[inv], kind="stable")]
+    return {"foreign": inv, "foreign_issue": snap.issue[inv], "foreign_settle": snap.settle[inv]}
 
 
 def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None = None) -> Selection:
@@ -199,10 +244,20 @@ def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None =
         return cached
     selection = build_selection(snap, customer_mask(snap, filters, scope))
     with snap.lock:
-        if len(snap.cache) >= MAX_CACHED_SELECTIONS:
-            snap.cache.pop(next(iter(snap.cache)))
+        _make_room(snap)
         snap.cache[key] = selection
     return selection
+
+
+KEPT_CACHE_KEYS = frozenset({"events", "load_seconds", "over_since"})  # built once per snapshot
+
+
+def _make_room(snap: Snapshot) -> None:
+    """Drop the oldest cached selection or per-day result when the cache is full (call under snap.lock)."""
+    if len(snap.cache) >= MAX_CACHED_SELECTIONS:
+        oldest = next((k for k in snap.cache if k not in KEPT_CACHE_KEYS), None)
+        if oldest is not None:
+            snap.cache.pop(oldest)
 
 
 def applied_at(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
@@ -223,14 +278,45 @@ def open_balances(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
     return np.where(issued, snap.amount[inv] - applied_at(snap, inv, day), 0)
 
 
+def revalue(snap: Snapshot, cents: np.ndarray, cur: np.ndarray, day: int) -> np.ndarray:
+    """Amounts in their own currencies as base cents at the rates in force at day, item by item."""
+    if not snap.multi:
+        return cents
+    out = np.asarray(cents, dtype=np.int64).copy()
+    foreign = np.flatnonzero(cur != 0)
+    if len(foreign):
+        out[foreign] = convert(out[foreign], snap.rates.at(day)[cur[foreign]])
+    return out
+
+
+def limits_at(snap: Snapshot, day: int) -> np.ndarray:
+    """Each customer's credit limit in base cents at day's rate (0 = no limit)."""
+    return revalue(snap, snap.credit_limit, snap.cust_cur, day).astype(np.int64)
+
+
+def excess_at(snap: Snapshot, day: int) -> tuple[np.ndarray, np.ndarray]:
+    """Over-applied invoices at the end of day and the amount applied beyond each one's amount."""
+    inv = snap.over_applied
+    excess = np.maximum(applied_at(snap, inv, day) - np.maximum(snap.amount[inv], 0), 0)
+    keep = excess > 0
+    return inv[keep], excess[keep]
+
+
+def pending_at(snap: Snapshot, day: int) -> np.ndarray:
+    """Rows of the early credit notes and write-offs still waiting for their invoice at day."""
+    return np.flatnonzero((snap.pend_start <= day) & (snap.pend_end > day) & (snap.pend_cust >= 0))
+
+
 @dataclass
 class OpenItems:
     """Invoices with a positive open balance at D, and their balances."""
 
     day: int
     inv: np.ndarray
-    balance: np.ndarray
+    balance: np.ndarray  # base cents, revalued at the rate in force at D
     cust: np.ndarray
+    own: np.ndarray  # in the invoice's currency
+    cur: np.ndarray
 
 
 def open_items(sel: Selection, day: int) -> OpenItems:
@@ -245,7 +331,9 @@ def open_items(sel: Selection, day: int) -> OpenItems:
     balance = open_balances(sel.snap, candidates, day)
     keep = balance > 0
     inv = candidates[keep]
-    items = OpenItems(day=day, inv=inv, balance=balance[keep], cust=sel.snap.inv_cust[inv])
+    own = balance[keep]
+    cur = sel.snap.inv_cur[inv]
+    items = OpenItems(day=day, inv=inv, balance=revalue(sel.snap, own, cur, day), cust=sel.snap.inv_cust[inv], own=own, cur=cur)
     if len(cache) > 16:
         cache.clear()
     cache[key] = items
@@ -255,3 +343,75 @@ def open_items(sel: Selection, day: int) -> OpenItems:
 def as_day(value: dt.date | int) -> int:
     """A date or day number as a day number."""
     return value if isinstance(value, int | np.integer) else to_day(value)
+
+
+@dataclass
+class Credits:
+    """Unapplied credit items at one date: what, whose, in which currency, how much."""
+
+    kind: np.ndarray  # label per item
+    ref: np.ndarray  # payment or invoice id
+    cust: np.ndarray
+    day: np.ndarray  # since when
+    cur: np.ndarray
+    own: np.ndarray  # cents in the item's currency
+    base: np.ndarray  # base cents at the rate in force at the date asked for
+
+
+def unapplied_items(snap: Snapshot, day: int) -> Credits:
+    """Every unapplied credit item at day, for all customers (cached per day with the snapshot)."""
+    key = ("credits", int(day))
+    with snap.lock:
+        cached = snap.cache.get(key)
+    if cached is not None:
+        return cached
+    items = _unapplied_items(snap, day)
+    with snap.lock:
+        _make_room(snap)
+        snap.cache[key] = items
+    return items
+
+
+def _unapplied_items(snap: Snapshot, day: int) -> Credits:
+    """Every unapplied credit item at day, for all customers."""
+    paid = snap.pay_loose[(snap.pay_date[snap.pay_loose] <= day) & (snap.pay_cust[snap.pay_loose] >= 0)]
+    alloc = snap.alloc_loose
+    used = alloc[np.maximum(snap.alloc_date[alloc], snap.pay_date[snap.alloc_pay[alloc]]) <= day]
+    allocated = sum_by(snap.alloc_pay[used], snap.alloc_amount[used], len(snap.pay_ids))
+    remainder = snap.pay_amount[paid] - allocated[paid]
+    paid, remainder = paid[remainder != 0], remainder[remainder != 0]
+    cn = snap.free_credit_notes[snap.issue[snap.free_credit_notes] <= day]
+    over, excess = excess_at(snap, day)
+    known = snap.inv_cust[over] >= 0
+    over, excess = over[known], excess[known]
+    pend = pending_at(snap, day)
+    early = np.where(snap.pend_kind[pend] == KIND_CREDIT, "credit note before its invoice", "write-off before its invoice")
+    parts = [
+        ("unapplied payment", snap.pay_ids[paid], snap.pay_cust[paid], snap.pay_date[paid], snap.pay_cur[paid], remainder),
+        ("credit note", snap.inv_ids[cn], snap.inv_cust[cn], snap.issue[cn], snap.inv_cur[cn], -snap.amount[cn]),
+        ("over-applied invoice", snap.inv_ids[over], snap.inv_cust[over], over_applied_since(snap, over), snap.inv_cur[over], excess),
+        (early, snap.inv_ids[snap.pend_ref[pend]], snap.pend_cust[pend], snap.pend_start[pend], snap.pend_cur[pend], snap.pend_cents[pend]),
+    ]
+    kind = np.concatenate([np.broadcast_to(np.asarray(p[0], dtype=object), (len(p[1]),)) for p in parts])
+    cur = np.concatenate([p[4] for p in parts]).astype(np.int64)
+    own = np.concatenate([p[5] for p in parts]).astype(np.int64)
+    return Credits(
+        kind=kind,
+        ref=np.concatenate([p[1] for p in parts]).astype(object),
+        cust=np.concatenate([p[2] for p in parts]).astype(np.int64),
+        day=np.concatenate([p[3] for p in parts]).astype(np.int64),
+        cur=cur,
+        own=own,
+        base=revalue(snap, own, cur, day),
+    )
+
+
+def over_applied_since(snap: Snapshot, inv: np.ndarray) -> np.ndarray:
+    """The day each invoice's applications first exceeded its amount (NO_DATE if never)."""
+    with snap.lock:
+        first = snap.cache.get("over_since")
+    if first is None:
+        first = pd.Series(snap.excess_day.astype(np.int64)).groupby(snap.excess_inv).min()
+        with snap.lock:
+            snap.cache["over_since"] = first
+    return first.reindex(inv, fill_value=NO_DATE).to_numpy(dtype=np.int64)

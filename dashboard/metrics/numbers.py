@@ -29,8 +29,9 @@ def round2(value: Fraction | int) -> float:
 
 
 def ratio(numerator: int | Fraction, denominator: int | Fraction, scale: int | Fraction = 1) -> float | None:
-    """numerator / denominator x scale rounded to 2 places; None when the denominator is zero."""
-    if denominator == 0:
+    """numerator / denominator x scale rounded half up to 2 places; None when the denominator is
+    zero or negative (BRIEF "Null and rounding")."""
+    if denominator <= 0:
         return None
     return round2(Fraction(numerator) * Fraction(scale) / Fraction(denominator))
 
@@ -41,14 +42,14 @@ def mean_days(total_days: int, count: int) -> float | None:
 
 
 def ratio_array(numerator: np.ndarray, denominator: np.ndarray, scale: int = 100) -> np.ndarray:
-    """Element-wise numerator / denominator x scale rounded half-up to 2 places (NaN where the denominator is 0).
+    """Element-wise numerator / denominator x scale rounded half-up to 2 places (NaN where the denominator is ≤ 0).
 
     Integer arithmetic throughout, so results equal ratio() for each element.
     """
     num = np.asarray(numerator, dtype=np.int64) * scale * 100
     den = np.asarray(denominator, dtype=np.int64)
-    safe = np.where(den == 0, 1, den)
+    safe = np.where(den <= 0, 1, den)
     sign = np.sign(num) * np.sign(safe)
     q, r = np.divmod(np.abs(num), np.abs(safe))
     q = q + (2 * r >= np.abs(safe))
-    return np.where(den == 0, np.nan, sign * q / 100)
+    return np.where(den <= 0, np.nan, sign * q / 100)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE, LedgerTables, read_ledger
+from dashboard.metrics.fx import Rates, build_rates, convert
 
 EPOCH = dt.date(1970, 1, 1)
 EXACT_LIMIT = 2**53  # every integer below this is exact in float64 (see sum_by)
@@ -133,7 +134,27 @@ class Snapshot:
     settle: np.ndarray
     settle_kind: np.ndarray
     first_app: np.ndarray
-    clean: np.ndarray  # never over-applied, nothing applied before issue
+    clean: np.ndarray  # never over-applied (applications take effect on or after the issue date)
+    over_applied: np.ndarray  # invoices whose applications exceed their amount at some date
+    excess_inv: np.ndarray  # steps of over-applied amounts: invoice, effective day, cents added
+    excess_day: np.ndarray
+    excess_cents: np.ndarray
+    pend_ref: np.ndarray  # credit notes / write-offs dated before their invoice: row of the note or invoice
+    pend_kind: np.ndarray  # KIND_CREDIT or KIND_WRITE_OFF
+    pend_cust: np.ndarray
+    pend_start: np.ndarray  # own date: unapplied credit from here ...
+    pend_end: np.ndarray  # ... until the invoice's issue date
+    pend_cents: np.ndarray
+    pend_cur: np.ndarray
+    # currencies: index into rates.codes (0 = base); flows converted at their own date's rate
+    rates: Rates
+    cust_cur: np.ndarray
+    inv_cur: np.ndarray
+    pay_cur: np.ndarray
+    inv_rate_issue: np.ndarray  # rate x 10**10 at each invoice's issue date (booking rate)
+    inv_base: np.ndarray  # amount in base cents at the issue date's rate
+    pay_base: np.ndarray
+    wo_base: np.ndarray
     # applications to positive invoices, sorted by (invoice, date)
     app_inv: np.ndarray
     app_date: np.ndarray
@@ -196,6 +217,16 @@ class Snapshot:
         return _activities(raw, self.cust_index)
 
     @property
+    def multi(self) -> bool:
+        """True when the ledger holds a currency other than the base currency."""
+        return self.rates.multi
+
+    @property
+    def base_currency(self) -> str:
+        """The base currency code (AR_BASE_CURRENCY when the snapshot was built)."""
+        return self.rates.base
+
+    @property
     def n_customers(self) -> int:
         """Number of customers."""
         return len(self.cust_ids)
@@ -206,21 +237,27 @@ def _app_key(inv: np.ndarray, day: np.ndarray) -> np.ndarray:
 
 
 def _applications(snap: dict, allocs: pd.DataFrame, wos: pd.DataFrame) -> dict:
-    """Every amount that reduces a positive invoice: allocations, credit notes, write-offs."""
+    """Every amount that reduces a positive invoice: allocations, credit notes, write-offs.
+
+    An application takes effect on its own date or, if that is earlier, on the invoice's issue
+    date (BRIEF "Over-application"); `own` keeps the date it carries.
+    """
     cn = np.flatnonzero(snap["is_cn"] & (snap["applies_to"] >= 0))
     parts = [
-        (allocs["inv"].to_numpy(), allocs["date"].to_numpy(), allocs["amount"].to_numpy(), KIND_PAYMENT),
-        (snap["applies_to"][cn], snap["issue"][cn], -snap["amount"][cn], KIND_CREDIT),
-        (wos["inv"].to_numpy(), wos["date"].to_numpy(), wos["amount"].to_numpy(), KIND_WRITE_OFF),
+        (allocs["inv"].to_numpy(), allocs["date"].to_numpy(), allocs["amount"].to_numpy(), KIND_PAYMENT, allocs.index.to_numpy()),
+        (snap["applies_to"][cn], snap["issue"][cn], -snap["amount"][cn], KIND_CREDIT, cn),
+        (wos["inv"].to_numpy(), wos["date"].to_numpy(), wos["amount"].to_numpy(), KIND_WRITE_OFF, wos.index.to_numpy()),
     ]
     inv = np.concatenate([p[0] for p in parts]).astype(np.int32)
-    date = np.concatenate([p[1] for p in parts]).astype(np.int32)
+    own = np.concatenate([p[1] for p in parts]).astype(np.int32)
     amount = np.concatenate([p[2] for p in parts]).astype(np.int64)
     kind = np.concatenate([np.full(len(p[0]), p[3], dtype=np.int8) for p in parts])
+    src = np.concatenate([p[4] for p in parts]).astype(np.int64)
     keep = inv >= 0
-    inv, date, amount, kind = inv[keep], date[keep], amount[keep], kind[keep]
+    inv, own, amount, kind, src = inv[keep], own[keep], amount[keep], kind[keep], src[keep]
+    date = np.maximum(own, snap["issue"][inv]).astype(np.int32) if len(inv) else own
     order = np.lexsort((kind, date, inv))
-    inv, date, amount, kind = inv[order], date[order], amount[order], kind[order]
+    inv, date, own, amount, kind, src = inv[order], date[order], own[order], amount[order], kind[order], src[order]
     cum = np.cumsum(amount)
     starts = np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]]) if len(inv) else np.array([], dtype=np.int64)
     # cumulative applied per invoice: subtract the running total before each invoice's first row
@@ -228,7 +265,41 @@ def _applications(snap: dict, allocs: pd.DataFrame, wos: pd.DataFrame) -> dict:
     if len(inv):
         before = np.r_[0, cum[starts[1:] - 1]]
         offsets = np.repeat(before, np.diff(np.r_[starts, len(inv)]))
-    return {"inv": inv, "date": date, "amount": amount, "kind": kind, "cum": cum - offsets}
+    return {"inv": inv, "date": date, "own": own, "amount": amount, "kind": kind, "src": src, "cum": cum - offsets}
+
+
+def _excess_steps(amount: np.ndarray, apps: dict) -> dict:
+    """Where applications exceed an invoice's amount: each step of the excess (invoice, day, cents)."""
+    inv, cum = apps["inv"], apps["cum"]
+    if len(inv) == 0:
+        empty = np.zeros(0, dtype=np.int32)
+        return {"inv": empty, "day": empty, "cents": np.zeros(0, dtype=np.int64), "over": empty}
+    excess = np.maximum(cum - np.maximum(amount[inv], 0), 0)
+    first = np.r_[True, inv[1:] != inv[:-1]]
+    delta = excess - np.where(first, 0, np.r_[0, excess[:-1]])
+    step = delta != 0
+    return {
+        "inv": inv[step].astype(np.int32),
+        "day": apps["date"][step].astype(np.int32),
+        "cents": delta[step].astype(np.int64),
+        "over": np.unique(inv[step]).astype(np.int32),
+    }
+
+
+def _pending(snap: dict, apps: dict) -> dict:
+    """Credit notes and write-offs dated before their invoice: unapplied credit until its issue date."""
+    early = (apps["kind"] != KIND_PAYMENT) & (apps["own"] < apps["date"])
+    inv = apps["inv"][early]
+    kind = apps["kind"][early]
+    return {
+        "ref": np.where(kind == KIND_CREDIT, apps["src"][early], inv).astype(np.int64),
+        "kind": kind,
+        "cust": snap["inv_cust"][inv] if len(inv) else np.zeros(0, dtype=np.int32),
+        "start": apps["own"][early],
+        "end": apps["date"][early],
+        "cents": apps["amount"][early],
+        "cur": snap["inv_cur"][inv] if len(inv) else np.zeros(0, dtype=np.int8),
+    }
 
 
 def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict) -> dict:
@@ -249,8 +320,34 @@ def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict) -> di
         kind[inv[first_hit]] = apps["kind"][first_hit]
         ends = np.r_[starts[1:] - 1, len(inv) - 1]
         total[inv[ends]] = apps["cum"][ends]
-    clean = (total <= np.maximum(amount, 0)) & ((first == NO_DATE) | (first >= issue))
+    clean = total <= np.maximum(amount, 0)
     return {"settle": settle, "settle_kind": kind, "first_app": first, "clean": clean}
+
+
+def _allocation_dates(own: np.ndarray, paid: np.ndarray, inv: np.ndarray, issue: np.ndarray) -> np.ndarray:
+    """When each allocation takes effect: its date (else its payment's), never before the payment
+    was received nor before the invoice was issued (a prepayment is unapplied credit until then)."""
+    date = np.where(own == NO_DATE, paid, np.maximum(own, np.where(paid == NO_DATE, own, paid)))
+    if len(issue):
+        date = np.where(inv >= 0, np.maximum(date, issue[np.maximum(inv, 0)]), date)
+    return date.astype(np.int32)
+
+
+def _base_amounts(cur: dict, amount: np.ndarray, issue: np.ndarray, pay_amount: np.ndarray, pay_date: np.ndarray, wos: pd.DataFrame) -> dict:
+    """Invoices, payments and write-offs in base cents at the rate of their own date."""
+    rates: Rates = cur["rates"]
+    rate_issue = rates.on(cur["inv"], issue)
+    wo_inv = wos["inv"].to_numpy()
+    wo_cur = np.where(wo_inv >= 0, cur["inv"][np.maximum(wo_inv, 0)] if len(amount) else 0, 0)
+    wo_amount = wos["amount"].to_numpy().astype(np.int64)
+    if not rates.multi:
+        return {"rate_issue": rate_issue, "inv": amount, "pay": pay_amount, "wo": wo_amount}
+    return {
+        "rate_issue": rate_issue,
+        "inv": convert(amount, rate_issue),
+        "pay": convert(pay_amount, rates.on(cur["pay"], pay_date)),
+        "wo": convert(wo_amount, rates.on(wo_cur, wos["date"].to_numpy())),
+    }
 
 
 def _loose_payments(
@@ -272,8 +369,36 @@ def _loose_payments(
     return np.flatnonzero(loose), np.flatnonzero(known & loose[pay]) if n else np.flatnonzero(known)
 
 
-def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
+def _codes(series: pd.Series | None, fallback: np.ndarray) -> np.ndarray:
+    """Upper-case currency codes, with fallback where blank or absent."""
+    if series is None:
+        return fallback.astype(object)
+    text = series.astype(object).where(series.notna(), "").astype(str).str.strip().str.upper().to_numpy(dtype=object)
+    return np.where(text == "", fallback, text).astype(object)
+
+
+def _currencies(f: dict, cust: pd.DataFrame, inv_cust: np.ndarray, pay_cust: np.ndarray, base: str) -> dict:
+    """Currency codes of customers, invoices and payments (blank = the customer's, else base)."""
+    cust_code = _codes(cust["currency"] if "currency" in cust else None, np.full(len(cust), base, dtype=object))
+    per_cust = np.r_[cust_code, np.array([base], dtype=object)]  # position -1 (unknown) -> base
+    inv = f["invoices"]
+    pays = f["payments"]
+    inv_code = _codes(inv["currency"] if "currency" in inv else None, per_cust[inv_cust])
+    pay_code = _codes(pays["currency"] if "currency" in pays else None, per_cust[pay_cust])
+    rates = build_rates(base, set(cust_code) | set(inv_code) | set(pay_code), f.get("fx_rates"))
+    index = {c: i for i, c in enumerate(rates.codes)}
+
+    def idx(codes: np.ndarray) -> np.ndarray:
+        return np.array([index[c] for c in codes], dtype=np.int8) if len(codes) else np.zeros(0, dtype=np.int8)
+
+    return {"rates": rates, "cust": idx(cust_code), "inv": idx(inv_code), "pay": idx(pay_code)}
+
+
+def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: str | None = None) -> Snapshot:
     """Turn the raw ledger tables into a snapshot (commissions and activities may come later)."""
+    from dashboard.config import get_settings
+
+    base = (base_currency or get_settings().base_currency).upper()
     f = tables.frames
     reps = f["sales_reps"].copy()
     rep_group = dict(zip(reps["sales_rep_id"], reps["group_name"].where(reps["group_name"].notna(), ""), strict=True))
@@ -295,6 +420,9 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
         "applies_to": _lookup(inv_pos, inv["applies_to"]),
     }
     pays = f["payments"]
+    pay_cust = _lookup(cust_pos, pays["customer_id"])
+    cur = _currencies(f, cust, snap["inv_cust"], pay_cust, base)
+    snap["inv_cur"] = cur["inv"]
     pay_ids = pays["payment_id"].astype(str).to_numpy(dtype=object)
     pay_index = pay_pos = IdIndex(pay_ids)
     pay_date = _days(pays["date"])
@@ -302,18 +430,22 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
     alloc_pay = _lookup(pay_pos, al["payment_id"])
     alloc_own = _days(al["date"])
     pay_of_alloc = np.where(alloc_pay >= 0, pay_date[np.maximum(alloc_pay, 0)], NO_DATE) if len(pay_date) else alloc_own
-    alloc_date = np.where(alloc_own == NO_DATE, pay_of_alloc, alloc_own).astype(np.int32)
-    allocs = pd.DataFrame({"inv": _lookup(inv_pos, al["invoice_id"]), "date": alloc_date, "amount": _cents(al["amount_cents"])})
+    alloc_inv = _lookup(inv_pos, al["invoice_id"])
+    alloc_date = _allocation_dates(alloc_own, pay_of_alloc, alloc_inv, issue)
+    allocs = pd.DataFrame({"inv": alloc_inv, "date": alloc_date, "amount": _cents(al["amount_cents"])})
     wo = f["write_offs"]
     wos = pd.DataFrame({"inv": _lookup(inv_pos, wo["invoice_id"]), "date": _days(wo["date"]), "amount": _cents(wo["amount_cents"])})
     apps = _applications(snap, allocs, wos)
     settle = _settlement(len(inv_ids), amount, issue, apps)
+    excess = _excess_steps(amount, apps)
+    pending = _pending(snap, apps)
     pay_amount = _cents(pays["amount_cents"])
+    money = _base_amounts(cur, amount, issue, pay_amount, pay_date, wos)
     pay_loose, alloc_loose = _loose_payments(alloc_pay, alloc_date, allocs["amount"].to_numpy(), pay_date, pay_amount)
     total_abs = int(np.abs(amount).sum() + np.abs(pay_amount).sum() + np.abs(apps["amount"]).sum())
     if total_abs >= EXACT_LIMIT:
         raise ValueError("ledger totals exceed the exact range of the engine (2**53 cents)")
-    all_days = np.concatenate([issue, pay_date, apps["date"], np.array([to_day(dt.date.today())], dtype=np.int32)])
+    all_days = np.concatenate([issue, pay_date, apps["date"], apps["own"], np.array([to_day(dt.date.today())], dtype=np.int32)])
     all_days = all_days[all_days != NO_DATE]
     day0 = int(all_days.min()) - 1
     ndays = int(all_days.max()) - day0 + 1
@@ -360,6 +492,25 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
         settle_kind=settle["settle_kind"],
         first_app=settle["first_app"],
         clean=settle["clean"],
+        over_applied=excess["over"],
+        excess_inv=excess["inv"],
+        excess_day=excess["day"],
+        excess_cents=excess["cents"],
+        pend_ref=pending["ref"],
+        pend_kind=pending["kind"],
+        pend_cust=pending["cust"],
+        pend_start=pending["start"],
+        pend_end=pending["end"],
+        pend_cents=pending["cents"],
+        pend_cur=pending["cur"],
+        rates=cur["rates"],
+        cust_cur=cur["cust"],
+        inv_cur=cur["inv"],
+        pay_cur=cur["pay"],
+        inv_rate_issue=money["rate_issue"],
+        inv_base=money["inv"],
+        pay_base=money["pay"],
+        wo_base=money["wo"],
         app_inv=apps["inv"],
         app_date=apps["date"],
         app_amount=apps["amount"],
@@ -368,7 +519,7 @@ def build_snapshot(tables: LedgerTables, url: str | None = None) -> Snapshot:
         app_cum=apps["cum"],
         pay_ids=pay_ids,
         pay_index=pay_index,
-        pay_cust=_lookup(cust_pos, pays["customer_id"]),
+        pay_cust=pay_cust,
         pay_date=pay_date,
         pay_amount=pay_amount,
         alloc_pay=alloc_pay,

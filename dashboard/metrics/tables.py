@@ -24,8 +24,8 @@ from dashboard.metrics.kpis import (
 from dashboard.metrics.kpis import (
     customer_balances as balances_by_customer,
 )
-from dashboard.metrics.ledger import Selection, open_items, select
-from dashboard.metrics.numbers import ratio, ratio_array
+from dashboard.metrics.ledger import Selection, limits_at, open_items, select, unapplied_items
+from dashboard.metrics.numbers import money, ratio, ratio_array
 from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
 
 STATUS_ORDER = ("Over Limit", "Critical", "Overdue", "Late", "Current")
@@ -65,13 +65,13 @@ def _open_frame(snap: Snapshot, items, pick: np.ndarray, as_of: dt.date) -> pd.D
     """Rows for the open items at positions pick."""
     inv, cust, balance = items.inv[pick], items.cust[pick], items.balance[pick]
     dpd = items.day - snap.due[inv].astype(np.int64)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "invoice_id": snap.inv_ids[inv],
             **_customer_columns(snap, cust),
             "issue_date": _dates(snap.issue[inv]),
             "due_date": _dates(snap.due[inv]),
-            "invoice_amount_cents": snap.amount[inv],
+            "invoice_amount_cents": snap.inv_base[inv],  # base cents at the issue date's rate
             "amount_cents": balance,
             "days_past_due": dpd,
             "aging_due": np.array(DUE_BUCKETS, dtype=object)[due_bucket_index(dpd)],
@@ -80,6 +80,7 @@ def _open_frame(snap: Snapshot, items, pick: np.ndarray, as_of: dt.date) -> pd.D
             "terms_group": terms_group(snap, cust),
         }
     )
+    return with_currency(snap, frame, items.cur[pick], items.own[pick])
 
 
 def open_invoices(
@@ -100,7 +101,7 @@ def customer_balances(
     balances = balances_by_customer(items, snap)
     overdue = sum_by(items.cust[snap.due[items.inv] < items.day], items.balance[snap.due[items.inv] < items.day], snap.n_customers)
     cust = np.flatnonzero(balances > 0)
-    limit = snap.credit_limit[cust]
+    limit = limits_at(snap, items.day)[cust]
     frame = pd.DataFrame(
         {
             **_customer_columns(snap, cust),
@@ -171,14 +172,14 @@ def customer_aging(
             **_customer_columns(snap, cust),
             "terms": terms_label(snap, cust),
             "terms_group": terms_group(snap, cust),
-            "credit_limit_cents": snap.credit_limit[cust],
+            "credit_limit_cents": limits_at(snap, day)[cust],
             "amount_cents": total[cust],
         }
     )
     for j, label in enumerate(labels):
         frame[f"{label}_cents"] = grid[cust, j]
     frame["max_days"] = np.maximum(max_age[cust], 0)
-    frame["status"] = aging_status(total[cust], snap.credit_limit[cust], max_dpd[cust])
+    frame["status"] = aging_status(total[cust], limits_at(snap, day)[cust], max_dpd[cust])
     return frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True], ignore_index=True)
 
 
@@ -235,18 +236,15 @@ def aging_reconciliation(
 
 
 def unapplied_by_customer(sel: Selection, day: int) -> np.ndarray:
-    """Each customer's unapplied payments and free credit notes at day (cents)."""
-    snap = sel.snap
-    n = snap.n_customers
-    pay = snap.pay_loose[(snap.pay_date[snap.pay_loose] <= day) & (snap.pay_cust[snap.pay_loose] >= 0)]
-    total = sum_by(snap.pay_cust[pay], snap.pay_amount[pay], n)
-    alloc = snap.alloc_loose
-    alloc_pay = snap.alloc_pay[alloc]
-    used = alloc[(np.maximum(snap.alloc_date[alloc], snap.pay_date[alloc_pay]) <= day) & (snap.pay_cust[alloc_pay] >= 0)]
-    total -= sum_by(snap.pay_cust[snap.alloc_pay[used]], snap.alloc_amount[used], n)
-    free_cn = snap.free_credit_notes[snap.issue[snap.free_credit_notes] <= day]
-    total -= sum_by(snap.inv_cust[free_cn], snap.amount[free_cn], n)
-    return np.where(sel.cust_mask, total, 0)
+    """Each selected customer's unapplied credits at day (cents)."""
+    return np.where(sel.cust_mask, customer_unapplied(sel.snap, day), 0)
+
+
+def customer_unapplied(snap: Snapshot, day: int) -> np.ndarray:
+    """Every customer's unapplied credits at day (base cents): unallocated payments, free credit
+    notes, amounts applied beyond an invoice's amount, and applications waiting for their invoice."""
+    items = unapplied_items(snap, day)
+    return sum_by(items.cust, items.base, snap.n_customers)
 
 
 def top_overdue_invoices(
@@ -295,7 +293,7 @@ def at_risk_accounts(
     bal = sum_by(items.cust, items.balance, n)
     over60 = sum_by(items.cust[dpd > 60], items.balance[dpd > 60], n)
     over90 = sum_by(items.cust[dpd > 90], items.balance[dpd > 90], n)
-    lim = snap.credit_limit
+    lim = limits_at(snap, day)
     has_limit = lim > 0
     priority = np.select(
         [has_limit & (bal > lim), over90 > 0, over60 > 0, has_limit & (bal * 10 > lim * 9)], [1, 2, 3, 4], default=0
@@ -393,68 +391,66 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
     """Invoices/credit notes issued, payments received or write-offs dated in (start, end]."""
     if kind == "credit_sales":
         inv = np.flatnonzero(sel.cust_mask[snap.inv_cust] & (snap.inv_cust >= 0) & (snap.issue > start) & (snap.issue <= end))
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "invoice_id": snap.inv_ids[inv],
                 **_customer_columns(snap, snap.inv_cust[inv]),
                 "issue_date": _dates(snap.issue[inv]),
                 "due_date": _dates(snap.due[inv]),
                 "type": np.where(snap.is_cn[inv], "credit note", "invoice").astype(object),
-                "amount_cents": snap.amount[inv],
+                "amount_cents": snap.inv_base[inv],
             }
         )
+        return with_currency(snap, frame, snap.inv_cur[inv], snap.amount[inv])
     if kind == "collections":
         pay = np.flatnonzero((snap.pay_cust >= 0) & sel.cust_mask[np.maximum(snap.pay_cust, 0)] & (snap.pay_date > start) & (snap.pay_date <= end))
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "payment_id": snap.pay_ids[pay],
                 **_customer_columns(snap, snap.pay_cust[pay]),
                 "date": _dates(snap.pay_date[pay]),
-                "amount_cents": snap.pay_amount[pay],
+                "amount_cents": snap.pay_base[pay],
             }
         )
+        return with_currency(snap, frame, snap.pay_cur[pay], snap.pay_amount[pay])
     wo = np.flatnonzero((snap.wo_inv >= 0) & (snap.wo_date > start) & (snap.wo_date <= end))
     wo = wo[sel.cust_mask[snap.inv_cust[snap.wo_inv[wo]]]]
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "invoice_id": snap.inv_ids[snap.wo_inv[wo]],
             **_customer_columns(snap, snap.inv_cust[snap.wo_inv[wo]]),
             "date": _dates(snap.wo_date[wo]),
-            "amount_cents": snap.wo_amount[wo],
+            "amount_cents": snap.wo_base[wo],
         }
     )
+    return with_currency(snap, frame, snap.inv_cur[snap.wo_inv[wo]], snap.wo_amount[wo])
 
 
 def unapplied_rows(snap: Snapshot, sel: Selection, day: int) -> pd.DataFrame:
-    """Payments with an unallocated remainder at day, and credit notes with no invoice."""
-    paid = snap.pay_loose[(snap.pay_date[snap.pay_loose] <= day) & (snap.pay_cust[snap.pay_loose] >= 0)]
-    paid = paid[sel.cust_mask[snap.pay_cust[paid]]]
-    alloc = snap.alloc_loose
-    used = alloc[np.maximum(snap.alloc_date[alloc], snap.pay_date[snap.alloc_pay[alloc]]) <= day]
-    allocated = sum_by(snap.alloc_pay[used], snap.alloc_amount[used], len(snap.pay_ids))
-    remainder = snap.pay_amount[paid] - allocated[paid]
-    keep = remainder != 0
-    pays = pd.DataFrame(
+    """Unapplied payments, free credit notes, over-applied invoices and early credits at day."""
+    items = unapplied_items(snap, day)
+    pick = np.flatnonzero(sel.cust_mask[items.cust])
+    frame = pd.DataFrame(
         {
-            "id": snap.pay_ids[paid[keep]],
-            "type": "unapplied payment",
-            **_customer_columns(snap, snap.pay_cust[paid[keep]]),
-            "date": _dates(snap.pay_date[paid[keep]]),
-            "amount_cents": remainder[keep],
+            "id": items.ref[pick],
+            "type": items.kind[pick],
+            **_customer_columns(snap, items.cust[pick]),
+            "date": _dates(items.day[pick]),
+            "amount_cents": items.base[pick],
         }
     )
-    cn = snap.free_credit_notes[snap.issue[snap.free_credit_notes] <= day]
-    cn = cn[sel.cust_mask[snap.inv_cust[cn]]]
-    notes = pd.DataFrame(
-        {
-            "id": snap.inv_ids[cn],
-            "type": "credit note",
-            **_customer_columns(snap, snap.inv_cust[cn]),
-            "date": _dates(snap.issue[cn]),
-            "amount_cents": -snap.amount[cn],
-        }
-    )
-    return pd.concat([pays, notes], ignore_index=True)
+    return with_currency(snap, frame, items.cur[pick], items.own[pick])
+
+
+def with_currency(snap: Snapshot, frame: pd.DataFrame, cur: np.ndarray, own: np.ndarray, after: str = "amount_cents") -> pd.DataFrame:
+    """Put the transaction currency and the amount in it (exact decimal text, never summed across
+    currencies) before the base amount; only when the ledger has several currencies."""
+    if not snap.multi:
+        return frame
+    at = list(frame.columns).index(after) if after in frame.columns else len(frame.columns)
+    frame.insert(at, "currency", np.array(snap.rates.codes, dtype=object)[np.asarray(cur, dtype=np.int64)])
+    frame.insert(at + 1, "amount_in_currency", np.array([money(int(v)) for v in own], dtype=object))
+    return frame
 
 
 DRILLS = (

@@ -164,7 +164,10 @@ TERMS_GROUP_LABELS = {"short": "Short terms (< 30 days)", "long": "30-day+ terms
 
 @cached
 def currency_for(snap: Snapshot, filters: Filters, scope: Scope, default: str = "USD") -> str:
-    """The currency of the selected customers (the most common one), else default."""
+    """The currency figures are shown in: the base currency when the ledger has several, else the
+    selected customers' (the most common one), else default."""
+    if snap.multi:
+        return snap.base_currency
     mask = customer_mask(snap, filters, scope)
     found = Counter(str(c).upper() for c in snap.currency[mask] if c)
     return found.most_common(1)[0][0] if found else default

@@ -22,6 +22,7 @@ from dashboard.metrics.behaviour import (
     round2,
 )
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.fx import convert
 from dashboard.metrics.ledger import select
 from dashboard.metrics.numbers import money
 from dashboard.metrics.snapshot import Snapshot, sum_by, to_day
@@ -129,10 +130,11 @@ def customer_value(
     known[known] = sel.cust_mask[snap.inv_cust[known]]
     year = known & (snap.issue > day - YEAR_DAYS)
     cust_of = snap.inv_cust
-    revenue = sum_by(cust_of[year], snap.amount[year], n)
+    revenue = sum_by(cust_of[year], snap.inv_base[year], n)  # base currency at each issue date's rate
     costed = year & snap.has_cost
-    costed_revenue = sum_by(cust_of[costed], snap.amount[costed], n)
-    cost = sum_by(cust_of[costed], snap.cost[costed], n)
+    costed_revenue = sum_by(cust_of[costed], snap.inv_base[costed], n)
+    cost_base = convert(snap.cost[costed], snap.inv_rate_issue[costed]) if snap.multi else snap.cost[costed]
+    cost = sum_by(cust_of[costed], cost_base, n)
     has_cost = np.bincount(cust_of[costed], minlength=n) > 0
     invoiced = np.bincount(cust_of[known], minlength=n) > 0
     dtp, _ = avg_days_to_pay(snap, sel.cust_mask, day, YEAR_DAYS)

@@ -151,10 +151,16 @@ def invoices_source(source: dict) -> grid.GridFrame | None:
     data, currency = account((source or {}).get("customer_id"), (source or {}).get("filters"))
     if data is None:
         return None
-    frame = _money_frame(data["invoices"], ("amount", "balance"),
-                         ["invoice_id", "status", "issue_date", "due_date", "days_past_due", "amount", "balance", "settled_on", "disputed"])
+    frame = _money_frame(data["invoices"], ("amount", "balance", "over_applied"),
+                         ["invoice_id", "status", "issue_date", "due_date", "days_past_due", "amount", "balance", "over_applied",
+                          "settled_on", "disputed", "currency", "balance_base"])
+    base = data["summary"]["base_currency"]
+    if data["summary"]["currency"] == base and all(r.get("currency") == base for r in data["invoices"]):
+        frame = frame.drop(columns=["currency", "balance_base"])  # one currency: nothing to put side by side
     return grid.GridFrame(frame, currency=currency, date_field="issue_date", file_name=f"invoices-{data['customer_id']}",
-                          link_customers=False, labels={"balance_cents": "Open balance"}, total_field="balance_cents",
+                          link_customers=False, labels={"balance_cents": "Open balance", "over_applied_cents": "Over-applied (credit)",
+                                                        "balance_base": f"Open balance in {base} at the as-of rate"},
+                          total_field="balance_cents",
                           stamp=f"Invoices of {data['customer_id']} {data['name']} | as of {data['as_of']}")
 
 
@@ -163,9 +169,13 @@ def payments_source(source: dict) -> grid.GridFrame | None:
     data, currency = account((source or {}).get("customer_id"), (source or {}).get("filters"))
     if data is None:
         return None
-    frame = _money_frame(data["payments"], ("amount", "unapplied"), ["payment_id", "date", "amount", "unapplied"])
+    frame = _money_frame(data["payments"], ("amount", "unapplied"),
+                         ["payment_id", "date", "amount", "unapplied", "currency", "amount_base"])
+    base = data["summary"]["base_currency"]
+    if all(p.get("currency") == base for p in data["payments"]):
+        frame = frame.drop(columns=["currency", "amount_base"])  # one currency: nothing to put side by side
     return grid.GridFrame(frame, currency=currency, date_field="date", file_name=f"payments-{data['customer_id']}",
-                          link_customers=False,
+                          link_customers=False, labels={"amount_base": f"Amount in {base} at the payment date's rate"},
                           stamp=f"Payments of {data['customer_id']} {data['name']} | as of {data['as_of']}")
 
 
@@ -224,6 +234,12 @@ def boxes(customer_id, filters_data, _version):
     if s["credit_limit"] and s["utilization_pct"] is not None:
         limit = [limit, html.Div(f"{fmt.pct(s['utilization_pct'], 0)} used", className="ar-box-sub")]
     total = [fmt.money(s["total_outstanding"], cur), html.Div(f"overdue {fmt.money(s['overdue'], cur)}", className="ar-box-sub")]
+    if s["currency"] != s["base_currency"]:
+        total.append(html.Div(f"= {fmt.money(s['total_outstanding_base'], s['base_currency'])} at the as-of rate",
+                              className="ar-box-sub ar-base-equivalent"))
+    if fmt.to_cents(s["unapplied_credits"]):
+        credit = fmt.money(s["unapplied_credits"], s["base_currency"])
+        total.append(html.Div(f"unapplied credit {credit}", className="ar-box-sub ar-credit"))
     return (total, fmt.date(s["last_payment_date"]), s["terms"], fmt.days(s["average_days_to_pay"]), limit,
             fmt.money(s["last_payment_amount"], cur) if s["last_payment_amount"] else fmt.DASH)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
@@ -113,6 +116,7 @@ def layout(**_query) -> html.Div:
                 className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
             ),
             tiles,
+            html.Div(id="rh-by-currency"),
             donuts,
             reconcile,
             risk,
@@ -152,10 +156,39 @@ def _ordered_tips(values: dict) -> list:
 
 @callback(Output("rh-caption", "children"), *INPUTS)
 def caption(filters_data, _version):
-    """What the page shows: as-of, basis, filters, scope, period."""
-    if filters_data is None:
-        raise PreventUpdate
-    return f"{gf.describe(filters_data)} · {identity.scope().label} · period {P} days"
+    """What the page shows: as-of, basis, filters, scope, period, and the base currency."""
+    snap, as_of, _basis, _filters, _scope, cur = _context(filters_data)
+    money_note = f" · amounts in {cur}" + (f" at the rates of {as_of}" if snap.multi else "")
+    return f"{gf.describe(filters_data)} · {identity.scope().label} · period {P} days{money_note}"
+
+
+@callback(Output("rh-by-currency", "children"), *INPUTS)
+def by_currency_panel(filters_data, _version):
+    """Each currency's own figures beside their base value, and the revaluation (several currencies only)."""
+    from dashboard.metrics.ui_support import kpis
+
+    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    if not snap.multi:
+        return None
+    k = kpis(snap, as_of, P, filters, scope)
+    rate_at = dict(zip(snap.rates.codes, snap.rates.at((as_of - dt.date(1970, 1, 1)).days), strict=True))
+    head = html.Thead(html.Tr([html.Th(h, className="text-end" if i else None) for i, h in enumerate(
+        ("Currency", "Total AR", "Overdue", "Not due", "Unapplied credits", f"Rate at {as_of}"))]))
+    rows = [
+        html.Tr([html.Td(code), *(html.Td(fmt.money(v[key], code), className="text-end")
+                                  for key in ("total_ar", "overdue_ar", "not_due_ar", "unapplied_credits")),
+                 html.Td(f"{Decimal(int(rate_at[code])) / Decimal(10**10):f}".rstrip("0").rstrip("."), className="text-end")])
+        for code, v in k["by_currency"].items()
+    ]
+    note = html.Div(
+        f"In {cur}: total AR {fmt.money(k['total_ar'], cur)} at the rates of {as_of}; at booking rates "
+        f"{fmt.money(k['total_ar_at_booking_rates'], cur)}; revaluation {fmt.money(k['fx_revaluation'], cur)}.",
+        className="small text-muted", id="rh-fx-revaluation")
+    info = ("Each currency's receivables in its own units. Tiles and charts show the base currency: balances "
+            "revalued at the rate in force at the as-of date, sales and collections at the rate of their own "
+            "date; the revaluation is total AR less the same balances at their invoices' issue-date rates.")
+    table = dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-1 small ar-small-table", id="rh-currency-table")
+    return dbc.Row(dbc.Col(_card(f"By currency · base {cur}", html.Div([table, note]), info)), className="g-2 mb-2")
 
 
 @callback(body_output("balance"), tip_output("balance"), *INPUTS)
@@ -183,7 +216,8 @@ def balance_tiles(filters_data, _version):
         "over_limit": f"Customers over limit = count of customers with a credit limit > 0 whose open balance "
                       f"exceeds it = {k['customers_over_limit']} (of {limited} with a limit).",
         "unapplied": f"Unapplied credits = payments dated ≤ {as_of} not yet allocated + credit notes without an "
-                     f"invoice = {money(k['unapplied_credits'])}.",
+                     f"invoice + amounts applied beyond an invoice's amount + applications dated before their "
+                     f"invoice was issued = {money(k['unapplied_credits'])}.",
     }
     return _ordered(bodies), _ordered_tips(tips)
 
