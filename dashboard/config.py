@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("LOG_FORMAT"))
     metrics_token: str | None = Field(None, validation_alias=_env("METRICS_TOKEN"))
     check_system: bool = Field(True, validation_alias=_env("AR_CHECK_SYSTEM"))
+    # gunicorn.conf.py (the production web server)
+    web_concurrency: int = Field(4, ge=1, le=64, validation_alias=_env("WEB_CONCURRENCY"))
+    gunicorn_threads: int = Field(4, ge=1, le=64, validation_alias=_env("GUNICORN_THREADS"))
+    gunicorn_timeout: int = Field(120, ge=10, validation_alias=_env("GUNICORN_TIMEOUT"))
+    gunicorn_max_requests: int = Field(20000, ge=0, validation_alias=_env("GUNICORN_MAX_REQUESTS"))
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -369,17 +369,21 @@ def _children(pid: int) -> set[int]:
 
 
 class Gunicorn:
-    """`gunicorn app:server` on a free local port (the Procfile's command)."""
+    """`gunicorn app:server` on a free local port (the Procfile's command; ./gunicorn.conf.py is read
+    by gunicorn itself); command="run" starts `python -m dashboard run` instead."""
 
-    def __init__(self, url: str, secret: str, workers: int = 2) -> None:
+    def __init__(self, url: str, secret: str, workers: int = 2, extra_env: dict[str, str] | None = None,
+                 command: str | None = None) -> None:
         self.port = _free_port()
         self.log = tempfile.TemporaryFile()  # read on failure; a pipe nobody reads could fill up
         self.base = f"http://127.0.0.1:{self.port}"
-        env = env_for(url, SECRET_KEY=secret, AR_ENV="production", AR_SECURE_COOKIES="0")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "app:server", "-w", str(workers), "--threads", "2",
-             "-b", f"127.0.0.1:{self.port}", "--timeout", "60"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+        env = env_for(url, SECRET_KEY=secret, AR_ENV="production", AR_SECURE_COOKIES="0", **(extra_env or {}))
+        if command == "run":
+            cmd = [sys.executable, "-m", "dashboard", "run", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            cmd = [sys.executable, "-m", "gunicorn", "app:server", "-w", str(workers), "--threads", "2",
+                   "-b", f"127.0.0.1:{self.port}", "--timeout", "60"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
 
     def ready(self, seconds: float = 90) -> None:
         import requests
@@ -391,13 +395,17 @@ class Gunicorn:
                 return False
 
         if not wait_until(up, seconds):
-            self.log.seek(0)
-            raise AssertionError("gunicorn did not come up: " + self.log.read()[-3000:].decode(errors="replace"))
+            raise AssertionError("gunicorn did not come up: " + self.log_text()[-3000:])
 
     def workers(self) -> set[int]:
         return _children(self.proc.pid)
 
-    def stop(self) -> None:
+    def log_text(self) -> str:
+        """Everything the server wrote to stderr so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self, keep_log: bool = False) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -405,7 +413,8 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        if not keep_log:
+            self.log.close()
 
 
 def _login(base: str, username: str):

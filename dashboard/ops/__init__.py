@@ -65,7 +65,7 @@ def metrics_allowed(settings: Settings) -> bool:
 
 
 @bp.get("/metrics")
-def metrics() -> Response:
+def prometheus_metrics() -> Response:
     """Prometheus exposition of every process's metrics."""
     from dashboard.ops.metrics import render
 
