@@ -308,8 +308,14 @@ def test_database_restart_gives_503_then_recovers(db_url):
         ("filters", "data"): {"as_of": "2024-03-01", "basis": "due", "query": "?as_of=2024-03-01"},
         ("data-version", "data"): {"version": 1}})
     assert client.post("/_dash-update-component", json=body).status_code == 200
+    probe = world.client()  # anonymous, like a load balancer
+    assert probe.get("/healthz").status_code == 200 and probe.get("/readyz").status_code == 200
     try:
         pg_ctl(cluster, "stop")
+        assert probe.get("/healthz").status_code == 200  # the process is alive
+        not_ready = probe.get("/readyz")
+        assert not_ready.status_code == 503 and not_ready.json["checks"]["database"] == "failing"
+        assert not_ready.headers["Retry-After"] == "5"
         api = client.get(KPIS)
         assert api.status_code == 503 and api.json == {"error": DB_UNAVAILABLE}
         assert api.headers["Retry-After"] == "5"
@@ -325,6 +331,7 @@ def test_database_restart_gives_503_then_recovers(db_url):
     assert back, "the app did not recover after the database came back"
     assert client.get(KPIS).json == healthy.json
     assert client.post("/_dash-update-component", json=body).status_code == 200
+    assert probe.get("/readyz").status_code == 200
 
 
 # ---- (d) sessions survive worker restarts --------------------------------------------------------
