@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -356,3 +357,25 @@ def test_no_chromium_survives_a_server_stop(sqlite_url, how):
         assert survivors, f"chromium processes survived the server: {browsers & _chromium_pids()}"
     finally:
         server.stop()
+
+
+def test_lock_file_pins_every_dependency_with_hashes():
+    """requirements.lock pins each pyproject dependency (and everything else) to one version with hashes."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lock = (ROOT / "requirements.lock").read_text()
+    entries = re.findall(r"^([A-Za-z0-9_.\-]+)==([^ \\\n]+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", lock,
+                         flags=re.MULTILINE)
+    pinned = {canonicalize_name(name): version for name, version, _ in entries}
+    requirements = [l for l in lock.splitlines() if re.match(r"^[A-Za-z0-9_.\-]+==", l)]
+    assert len(requirements) == len(entries) > 30  # every pin has its hashes
+    assert not re.search(r"^--(extra-)?index-url|^--find-links|file:", lock, flags=re.MULTILINE)
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for dep in deps:
+        req = Requirement(dep)
+        name = canonicalize_name(req.name)
+        assert name in pinned, f"{req.name} is not in requirements.lock: regenerate it (docs/production.md)"
+        assert req.specifier.contains(pinned[name], prereleases=True), f"{req.name}=={pinned[name]} vs {dep}"
