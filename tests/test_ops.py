@@ -372,7 +372,7 @@ def test_lock_file_pins_every_dependency_with_hashes():
     pinned = {canonicalize_name(name): version for name, version, _ in entries}
     requirements = [l for l in lock.splitlines() if re.match(r"^[A-Za-z0-9_.\-]+==", l)]
     assert len(requirements) == len(entries) > 30  # every pin has its hashes
-    assert not re.search(r"^--(extra-)?index-url|^--find-links|file:", lock, flags=re.MULTILINE)
+    assert not re.search(r"^--(extra-)?index-url|^--find-links|file://", lock, flags=re.MULTILINE)
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     for dep in deps:
         req = Requirement(dep)
