@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -370,7 +370,7 @@ def test_lock_file_pins_every_dependency_with_hashes():
     entries = re.findall(r"^([A-Za-z0-9_.\-]+)==([^ \\\n]+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", lock,
                          flags=re.MULTILINE)
     pinned = {canonicalize_name(name): version for name, version, _ in entries}
-    requirements = [l for l in lock.splitlines() if re.match(r"^[A-Za-z0-9_.\-]+==", l)]
+    requirements = [line for line in lock.splitlines() if re.match(r"^[A-Za-z0-9_.\-]+==", line)]
     assert len(requirements) == len(entries) > 30  # every pin has its hashes
     assert not re.search(r"^--(extra-)?index-url|^--find-links|file://", lock, flags=re.MULTILINE)
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
