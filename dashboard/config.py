@@ -147,13 +147,24 @@ def load_settings(**overrides: Any) -> Settings:
         raise SettingsError(_message(error)) from None
 
 
-def _env_key() -> tuple[tuple[str, str], ...]:
-    names = {env_name(f) for f in Settings.model_fields}
-    return tuple(sorted((k, v) for k, v in os.environ.items() if k in names))
+@lru_cache(maxsize=1)
+def _env_names() -> tuple[bytes | str, ...]:
+    names = sorted(env_name(f) for f in Settings.model_fields)
+    return tuple(os.fsencode(n) for n in names) if isinstance(_raw_environ(), dict) and os.name == "posix" else tuple(names)
+
+
+def _raw_environ() -> dict:
+    """os.environ's own mapping (bytes keys on POSIX): a lookup costs no encoding."""
+    return getattr(os.environ, "_data", os.environ)
+
+
+def _env_key() -> tuple:
+    raw = _raw_environ()
+    return tuple(map(raw.get, _env_names()))
 
 
 @lru_cache(maxsize=8)
-def _cached(key: tuple[tuple[str, str], ...]) -> Settings:
+def _cached(key: tuple) -> Settings:
     _ = key
     return load_settings()
 
