@@ -60,11 +60,21 @@ class JobCancelled(Exception):
     """Raised inside an in-process job when it was cancelled."""
 
 
+class QueueRequired(RuntimeError):
+    """AR_ENV=production without REDIS_URL: jobs never run inside a web worker there."""
+
+
 def prefix() -> str:
     """Key prefix and queue name of this deployment's jobs (AR_JOBS_PREFIX, default "ar:jobs")."""
     from dashboard.config import get_settings
 
     return get_settings().jobs_prefix
+
+
+def _production() -> bool:
+    from dashboard.config import get_settings
+
+    return get_settings().production
 
 
 def valid_id(job_id: Any) -> bool:
@@ -291,7 +301,11 @@ def enqueue(kind: str, params: dict, owner: str | None = None, *, timeout: float
     """Queue a job of a registered kind (RQ with REDIS_URL, else a thread); returns its id."""
     if kind not in RUNNERS:
         raise ValueError(f"unknown job kind {kind!r}; register it with dashboard.jobs.register")
-    store = store or get_store()
+    if store is None:
+        store = get_store()
+        if not store.queued and _production():
+            raise QueueRequired("background jobs need REDIS_URL and `python -m dashboard worker` when "
+                                "AR_ENV=production (they never run inside a web worker)")
     job = new_job(kind, params, owner)
     if not store.queued:
         store.save(job)

@@ -6,6 +6,7 @@ import base64
 import os
 import signal
 import subprocess
+import threading
 import sys
 import time
 import uuid
@@ -508,3 +509,14 @@ def test_cancel_button_on_the_data_page(world):
     result = poll.json["response"]
     assert result["da-progress"]["color"] == "secondary" and result["da-cancel"]["disabled"] is True
     assert "nothing was written" in str(result)
+
+
+def test_production_never_runs_jobs_in_the_web_process(no_redis, monkeypatch, tmp_path):
+    """AR_ENV=production without REDIS_URL: enqueueing fails with a clear message, no thread starts."""
+    monkeypatch.setenv("AR_ENV", "production")
+    jobs._stores.clear()
+    threads = threading.active_count()
+    with pytest.raises(jobs.QueueRequired, match="REDIS_URL"):
+        jobs.submit_import(write_files(tmp_path / "in"))
+    assert threading.active_count() == threads
+    jobs._stores.clear()

@@ -175,6 +175,8 @@ def start(_dry, _import, token):
     try:
         job_id = jobs.submit_import(directory, dry_run=dry_run, owner=identity.username(),
                                     cleanup=not dry_run)
+    except jobs.QueueRequired as exc:
+        return None, True, dbc.Alert(str(exc), color="danger", className="py-2 small"), None, True
     except Exception as exc:  # noqa: BLE001 - Redis down: say so instead of a silent failure
         return None, True, dbc.Alert(f"The job queue is unavailable ({type(exc).__name__}); try again.",
                                      color="danger", className="py-2 small"), None, True
