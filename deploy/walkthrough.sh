@@ -53,10 +53,8 @@ if [ -d /run/systemd/system ]; then
 else  # (ci) no systemd: the units' ExecStart lines, as user ar, with their EnvironmentFile
   install -d -o ar -g ar /run/ar-dashboard /run/ar-dashboard/prometheus
   runuser -u ar -- env PROMETHEUS_MULTIPROC_DIR=/run/ar-dashboard/prometheus /opt/ar-dashboard/venv/bin/gunicorn -c gunicorn.conf.py app:server --daemon --pid /run/ar-dashboard/web.pid
-  runuser -u ar -- setsid /opt/ar-dashboard/venv/bin/python -m dashboard worker > /dev/null 2>&1 < /dev/null &
-  echo $! > /run/ar-dashboard/worker.pid
-  runuser -u ar -- setsid /opt/ar-dashboard/venv/bin/python -m dashboard scheduler > /dev/null 2>&1 < /dev/null &
-  echo $! > /run/ar-dashboard/scheduler.pid
+  runuser -u ar -- sh -c 'echo $$ > /run/ar-dashboard/worker.pid; exec /opt/ar-dashboard/venv/bin/python -m dashboard worker' > /run/ar-dashboard/worker.log 2>&1 < /dev/null &
+  runuser -u ar -- sh -c 'echo $$ > /run/ar-dashboard/scheduler.pid; exec /opt/ar-dashboard/venv/bin/python -m dashboard scheduler' > /run/ar-dashboard/scheduler.log 2>&1 < /dev/null &
 fi
 
 # ---- 8. the reverse proxy
