@@ -20,9 +20,10 @@ install -d -o ar -g ar /opt/ar-dashboard /var/lib/ar-dashboard /var/lib/ar-dashb
 install -d -m 750 -o root -g ar /etc/ar-dashboard
 
 # ---- 3. the release and its locked dependencies
+umask 022
 rm -rf /opt/ar-dashboard/app && mkdir /opt/ar-dashboard/app && tar -C "$RELEASE" --exclude=./.venv --exclude=./data --exclude=./.git -cf - . | tar -C /opt/ar-dashboard/app -xf -  # (ci) instead of unpacking the release tarball
 chown -R ar:ar /opt/ar-dashboard/app
-python3 -m venv /opt/ar-dashboard/venv
+/usr/bin/python3 -m venv --clear /opt/ar-dashboard/venv
 /opt/ar-dashboard/venv/bin/pip install --require-hashes -r /opt/ar-dashboard/app/requirements.lock
 /opt/ar-dashboard/venv/bin/pip install --no-deps /opt/ar-dashboard/app
 
