@@ -68,6 +68,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
             "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},  # the app logs requests
             "rq.worker": {"level": settings.log_level, "handlers": [], "propagate": True},
             "werkzeug": quiet,
+            "alembic.runtime.plugins": quiet,
             "choreographer": quiet,
             "kaleido": quiet,
             "logistro": quiet,

@@ -379,3 +379,22 @@ def test_lock_file_pins_every_dependency_with_hashes():
         name = canonicalize_name(req.name)
         assert name in pinned, f"{req.name} is not in requirements.lock: regenerate it (docs/production.md)"
         assert req.specifier.contains(pinned[name], prereleases=True), f"{req.name}=={pinned[name]} vs {dep}"
+
+
+def test_init_db_over_a_postgresql_socket_url(migrated_templates):
+    """A DATABASE_URL with a percent-encoded socket path (the walk-through's) migrates fine."""
+    if "postgresql" not in migrated_templates:
+        pytest.skip("no PostgreSQL")
+    from conftest import _pg_create, _pg_drop
+
+    from dashboard.data.schema import init_db
+    from dashboard.ops.health import database_check
+
+    url = _pg_create()
+    name = url.rsplit("/", 1)[1]
+    socket_url = f"postgresql://postgres@/{name}?host=/var/run/postgresql"
+    try:
+        init_db(socket_url)
+        assert database_check(socket_url) == (True, True)
+    finally:
+        _pg_drop(url)

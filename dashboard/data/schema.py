@@ -25,7 +25,9 @@ def alembic_config(url: str | None = None) -> Config:
     """An Alembic config pointing at the packaged migrations."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", normalise_url(str(get_engine(url).url.render_as_string(hide_password=False))))
+    rendered = normalise_url(str(get_engine(url).url.render_as_string(hide_password=False)))
+    # ConfigParser interpolates "%": a socket path (?host=%2Fvar%2Frun%2Fpostgresql) must be escaped.
+    cfg.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     return cfg
 
 
