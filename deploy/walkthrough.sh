@@ -52,6 +52,7 @@ if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable --now ar-dashboard-migrate.service ar-dashboard-web.service ar-dashboard-worker@1.service ar-dashboard-scheduler.service
 else  # (ci) no systemd: the units' ExecStart lines, as user ar, with their EnvironmentFile
+  trap 'kill $(cat /run/ar-dashboard/*.pid 2>/dev/null) 2>/dev/null; nginx -s stop 2>/dev/null' EXIT  # (ci) stop them at the end, also on failure
   install -d -o ar -g ar /run/ar-dashboard /run/ar-dashboard/prometheus
   runuser -u ar -- env PROMETHEUS_MULTIPROC_DIR=/run/ar-dashboard/prometheus /opt/ar-dashboard/venv/bin/gunicorn -c gunicorn.conf.py app:server --daemon --pid /run/ar-dashboard/web.pid
   runuser -u ar -- sh -c 'echo $$ > /run/ar-dashboard/worker.pid; exec /opt/ar-dashboard/venv/bin/python -m dashboard worker' > /run/ar-dashboard/worker.log 2>&1 < /dev/null &
@@ -60,6 +61,7 @@ fi
 
 # ---- 8. the reverse proxy
 install -m 644 /opt/ar-dashboard/app/deploy/nginx-ar-dashboard.conf /etc/nginx/sites-available/ar-dashboard
+[ -f /etc/ssl/certs/ssl-cert-snakeoil.pem ] || make-ssl-cert generate-default-snakeoil --force-overwrite  # (ci) a self-signed stand-in
 sed -i 's|/etc/ssl/certs/ar.example.com.pem|/etc/ssl/certs/ssl-cert-snakeoil.pem|; s|/etc/ssl/private/ar.example.com.key|/etc/ssl/private/ssl-cert-snakeoil.key|' /etc/nginx/sites-available/ar-dashboard  # (ci) the real certificate here
 ln -sf /etc/nginx/sites-available/ar-dashboard /etc/nginx/sites-enabled/ar-dashboard
 nginx -t
@@ -72,8 +74,3 @@ curl -fsSk --resolve ar.example.com:443:127.0.0.1 https://ar.example.com/readyz
 curl -fsS -H "Authorization: Bearer $(grep '^METRICS_TOKEN=' /etc/ar-dashboard/env | cut -d= -f2-)" http://127.0.0.1:8050/metrics | grep '^ar_http_requests_total'
 test "$(curl -s -o /dev/null -w '%{http_code}' -k --resolve ar.example.com:443:127.0.0.1 https://ar.example.com/metrics)" = 401
 
-# ---- (ci) stop what this script started
-if [ ! -d /run/systemd/system ]; then
-  kill "$(cat /run/ar-dashboard/worker.pid)" "$(cat /run/ar-dashboard/scheduler.pid)" "$(cat /run/ar-dashboard/web.pid)" || true
-  nginx -s stop || true
-fi
