@@ -28,6 +28,7 @@ chown -R ar:ar /opt/ar-dashboard/app
 /opt/ar-dashboard/venv/bin/pip install --no-deps /opt/ar-dashboard/app
 
 # ---- 4. PostgreSQL and Redis
+runuser -u postgres -- dropdb --if-exists ar  # (ci) a re-run starts from an empty database, like a bare machine
 runuser -u postgres -- psql -v ON_ERROR_STOP=1 -c "DO \$\$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ar') THEN CREATE ROLE ar LOGIN; END IF; END\$\$"
 runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'ar'" | grep -q 1 || runuser -u postgres -- createdb --owner ar ar
 redis-cli ping
