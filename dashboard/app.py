@@ -2,32 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 
 import dash
 import dash_bootstrap_components as dbc
 from flask import Flask
 
-from dashboard.config import ROOT, get_settings
+from dashboard.config import ROOT, Settings, get_settings
+
+log = logging.getLogger(__name__)
 
 
-def prepare_database(print_passwords: bool = False) -> None:
+def prepare_database(print_passwords: bool = False, settings: Settings | None = None) -> None:
     """Migrate the schema; on an empty development database load demo data and demo users."""
     from dashboard.data.schema import init_db
 
-    settings = get_settings()
+    settings = settings or get_settings()
     init_db(settings.database_url)
     if settings.production or not settings.demo_on_empty:
         return
     from dashboard.data.demo import ledger_is_empty, load_demo
 
     if ledger_is_empty(settings.database_url):
-        print(
-            f"empty database: loading demo data ({settings.demo_customers} customers, "
-            f"{settings.demo_invoices} invoices)",
-            file=sys.stderr,
-        )
+        log.info("empty database: loading demo data (%s customers, %s invoices)",
+                 settings.demo_customers, settings.demo_invoices)
         load_demo(
             url=settings.database_url,
             customers=settings.demo_customers,
@@ -40,6 +39,31 @@ def prepare_database(print_passwords: bool = False) -> None:
     except ImportError:  # auth not built yet
         return
     ensure_demo_users(print_passwords=print_passwords)
+
+
+def start_web(settings: Settings) -> None:
+    """What a web process does once before it serves (app.py, under gunicorn).
+
+    Logging and the system check; then, in development, migrate and load demo data (one process at
+    a time, see init_db's lock). In production migrations are the release step
+    (`python -m dashboard init-db`): a web process only reports a schema behind head, and /readyz
+    stays 503 until it is migrated.
+    """
+    from dashboard.logs import configure_logging
+    from dashboard.ops.system import log_system_checks
+
+    configure_logging(settings)
+    if settings.check_system:
+        log_system_checks()
+    if not settings.production:
+        prepare_database(print_passwords=True, settings=settings)
+        return
+    from dashboard.ops.health import database_check
+
+    reachable, at_head = database_check(settings.database_url)
+    if reachable and not at_head:
+        log.error("the database schema is not at the newest migration: run `python -m dashboard init-db` "
+                  "(the Procfile's release step); /readyz answers 503 until then")
 
 
 def _local_secret_key() -> str:
@@ -57,9 +81,9 @@ def _local_secret_key() -> str:
     return path.read_text().strip()
 
 
-def create_server() -> Flask:
+def create_server(settings: Settings | None = None) -> Flask:
     """The Flask server with its configuration."""
-    settings = get_settings()
+    settings = settings or get_settings()
     server = Flask("dashboard", root_path=str(ROOT))
     if settings.secret_key is None:
         if settings.production:
@@ -70,12 +94,17 @@ def create_server() -> Flask:
     return server
 
 
-def create_app() -> dash.Dash:
-    """Build the Dash app: server, auth guard, pages and callbacks."""
+def create_app(settings: Settings | None = None) -> dash.Dash:
+    """Build the Dash app from the settings (read from the environment when not given)."""
     from dashboard.metrics.snapshot import enable_background_warm_up
+    from dashboard.ops import init_ops
+    from dashboard.ops.lifecycle import register_shutdown
 
+    settings = settings or get_settings()
     enable_background_warm_up()
-    server = create_server()
+    register_shutdown()
+    server = create_server(settings)
+    server.config["AR_SETTINGS"] = settings
     app = dash.Dash(
         __name__,
         server=server,
@@ -92,6 +121,7 @@ def create_app() -> dash.Dash:
     )
     from dashboard.auth import init_auth
 
+    init_ops(server, settings)  # request ids, request log, metrics; /healthz /readyz /metrics
     init_auth(server)  # the one guard in front of every route, callback and API call
     from dashboard.components.callbacks import register_all
     from dashboard.components.shell import shell_layout

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import re
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 
@@ -155,9 +154,16 @@ def cmd_users(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Serve the dashboard (development server)."""
     from dashboard.app import create_app, prepare_database
+    from dashboard.config import get_settings
+    from dashboard.ops.lifecycle import exit_on_sigterm
+    from dashboard.ops.system import log_system_checks
 
-    prepare_database(print_passwords=True)
-    app = create_app()
+    settings = get_settings()
+    if settings.check_system:
+        log_system_checks()
+    prepare_database(print_passwords=True, settings=settings)
+    app = create_app(settings)
+    exit_on_sigterm()  # so that the kaleido browser and job threads end with the server
     from dashboard.subscriptions.runner import start_in_process
 
     start_in_process()  # SQLite default: the scheduler runs in this process (AR_SCHEDULER)
@@ -166,7 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    """Run queued background jobs (imports) from Redis (REDIS_URL)."""
+    """Run queued background jobs (RQ worker on REDIS_URL)."""
     from dashboard.data.schema import init_db
     from dashboard.jobs import work
 
@@ -176,10 +182,29 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from dashboard.subscriptions.runner import start_in_process
 
         if get_settings().scheduler.lower() != "off":  # the production worker also runs the scheduler
-            start_in_process(replace(get_settings(), scheduler="on"))
+            start_in_process(get_settings().model_copy(update={"scheduler": "on"}))
     ran = work(burst=args.burst, max_jobs=args.max_jobs)
     print(f"worker: {ran} job(s) run", file=sys.stderr)
     return 0
+
+
+def cmd_config(_args: argparse.Namespace) -> int:
+    """Print the effective settings (secrets masked)."""
+    from dashboard.config import get_settings
+
+    for name, value in get_settings().masked().items():
+        print(f"{name}={'' if value is None else value}")
+    return 0
+
+
+def cmd_check(_args: argparse.Namespace) -> int:
+    """Check the system packages the exports need; exit 1 when one is missing."""
+    from dashboard.ops.system import check_system
+
+    checks = check_system()
+    for check in checks:
+        print(f"{'ok' if check.ok else 'MISSING'} {check.name}: {check.detail}")
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def cmd_email_summary(args: argparse.Namespace) -> int:
@@ -269,10 +294,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("worker", help="run background jobs (imports) queued in Redis (REDIS_URL)")
+    p = sub.add_parser("worker", help="run background jobs (imports) queued in Redis (REDIS_URL), with RQ")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     p.add_argument("--max-jobs", type=_positive_int, default=None, help="stop after this many jobs")
     p.set_defaults(func=cmd_worker)
+
+
+    p = sub.add_parser("config", help="print the effective settings, secrets masked")
+    p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("check", help="check system packages: Chromium (PNG export), fonts (PDF)")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("email-summary", help="email the weekly summary")
     p.add_argument("--to", required=True, action="append")
@@ -287,16 +319,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point."""
+    """Entry point: validate the settings, configure logging, run the command."""
+    from dashboard.config import SettingsError, get_settings
+    from dashboard.logs import configure_logging
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.database_url:
         import os
 
-        os.environ["DATABASE_URL"] = args.database_url
-    if getattr(args, "host", None) is None and args.command == "run":
-        from dashboard.config import get_settings
-
+        os.environ["DATABASE_URL"] = args.database_url  # read by get_settings and by child processes
+    try:
         settings = get_settings()
-        args.host, args.port = settings.host, args.port or settings.port
+    except SettingsError as error:
+        print(f"python -m dashboard: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    if args.command == "run":
+        args.host = args.host or settings.host
+        args.port = args.port or settings.port
     return int(args.func(args) or 0)

@@ -9,6 +9,7 @@ model and one model per backtest date, with those models' predictions there. Pag
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 import threading
 import time
@@ -20,6 +21,8 @@ import numpy as np
 from dashboard.metrics import predict as pm
 from dashboard.metrics import predict_store as store
 from dashboard.metrics.snapshot import Snapshot, from_day
+
+log = logging.getLogger(__name__)
 
 BACKTEST_DATES = 6
 BACKTEST_STEP_DAYS = 28
@@ -111,10 +114,10 @@ def run_training_job(job: dict, report) -> None:
 
 def request_training(snap: Snapshot) -> bool:
     """Queue training when the snapshot's data version has no model yet (once per process); True if queued."""
-    import os
+    from dashboard.config import get_settings
 
     path = store.model_path(snap)
-    if path.exists() or os.environ.get("AR_PREDICT_AUTOTRAIN", "1").strip() == "0":
+    if path.exists() or not get_settings().predict_autotrain:
         return False
     with _requested_lock:
         if str(path) in _requested:
@@ -125,7 +128,7 @@ def request_training(snap: Snapshot) -> bool:
 
         _requested[str(path)] = submit_predict_training(snap.url)
     except Exception as exc:  # noqa: BLE001 - no queue: the pages keep showing the baselines
-        print(f"predict: training not queued: {exc}", file=sys.stderr)
+        log.warning("predict: training not queued: %s", exc)
         with _requested_lock:
             _requested.pop(str(path), None)
         return False

@@ -308,8 +308,14 @@ def test_database_restart_gives_503_then_recovers(db_url):
         ("filters", "data"): {"as_of": "2024-03-01", "basis": "due", "query": "?as_of=2024-03-01"},
         ("data-version", "data"): {"version": 1}})
     assert client.post("/_dash-update-component", json=body).status_code == 200
+    probe = world.client()  # anonymous, like a load balancer
+    assert probe.get("/healthz").status_code == 200 and probe.get("/readyz").status_code == 200
     try:
         pg_ctl(cluster, "stop")
+        assert probe.get("/healthz").status_code == 200  # the process is alive
+        not_ready = probe.get("/readyz")
+        assert not_ready.status_code == 503 and not_ready.json["checks"]["database"] == "failing"
+        assert not_ready.headers["Retry-After"] == "5"
         api = client.get(KPIS)
         assert api.status_code == 503 and api.json == {"error": DB_UNAVAILABLE}
         assert api.headers["Retry-After"] == "5"
@@ -325,6 +331,7 @@ def test_database_restart_gives_503_then_recovers(db_url):
     assert back, "the app did not recover after the database came back"
     assert client.get(KPIS).json == healthy.json
     assert client.post("/_dash-update-component", json=body).status_code == 200
+    assert probe.get("/readyz").status_code == 200
 
 
 # ---- (d) sessions survive worker restarts --------------------------------------------------------
@@ -369,17 +376,21 @@ def _children(pid: int) -> set[int]:
 
 
 class Gunicorn:
-    """`gunicorn app:server` on a free local port (the Procfile's command)."""
+    """`gunicorn app:server` on a free local port (the Procfile's command; ./gunicorn.conf.py is read
+    by gunicorn itself); command="run" starts `python -m dashboard run` instead."""
 
-    def __init__(self, url: str, secret: str, workers: int = 2) -> None:
+    def __init__(self, url: str, secret: str, workers: int = 2, extra_env: dict[str, str] | None = None,
+                 command: str | None = None) -> None:
         self.port = _free_port()
         self.log = tempfile.TemporaryFile()  # read on failure; a pipe nobody reads could fill up
         self.base = f"http://127.0.0.1:{self.port}"
-        env = env_for(url, SECRET_KEY=secret, AR_ENV="production", AR_SECURE_COOKIES="0")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "app:server", "-w", str(workers), "--threads", "2",
-             "-b", f"127.0.0.1:{self.port}", "--timeout", "60"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+        env = env_for(url, SECRET_KEY=secret, AR_ENV="production", AR_SECURE_COOKIES="0", **(extra_env or {}))
+        if command == "run":
+            cmd = [sys.executable, "-m", "dashboard", "run", "--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            cmd = [sys.executable, "-m", "gunicorn", "app:server", "-w", str(workers), "--threads", "2",
+                   "-b", f"127.0.0.1:{self.port}", "--timeout", "60"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
 
     def ready(self, seconds: float = 90) -> None:
         import requests
@@ -391,13 +402,17 @@ class Gunicorn:
                 return False
 
         if not wait_until(up, seconds):
-            self.log.seek(0)
-            raise AssertionError("gunicorn did not come up: " + self.log.read()[-3000:].decode(errors="replace"))
+            raise AssertionError("gunicorn did not come up: " + self.log_text()[-3000:])
 
     def workers(self) -> set[int]:
         return _children(self.proc.pid)
 
-    def stop(self) -> None:
+    def log_text(self) -> str:
+        """Everything the server wrote to stderr so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def stop(self, keep_log: bool = False) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -405,7 +420,8 @@ class Gunicorn:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
+        if not keep_log:
+            self.log.close()
 
 
 def _login(base: str, username: str):

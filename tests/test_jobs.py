@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import os
+import signal
 import subprocess
+import threading
 import sys
 import time
 import uuid
@@ -15,7 +17,7 @@ from auth_helpers import World, callback_body, make_world
 from sqlalchemy import func, select
 
 from dashboard import jobs
-from dashboard.data.db import get_engine
+from dashboard.data.db import dispose_engines, get_engine
 from dashboard.data.models import Customer, Invoice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -315,3 +317,206 @@ def _auth_user(username: str):
 
     with session_scope() as s:
         return AuthUser.from_row(s.execute(select(User).where(User.username == username)).scalar_one())
+
+
+# ---- RQ: worker death, cancellation ----------------------------------------------------------------
+
+
+def _big_import(directory: Path, invoices: int = 120_000) -> Path:
+    """Files that add many customers and invoices (several seconds of writing)."""
+    from test_faults import write_big
+
+    write_big(directory, invoices=invoices)
+    return directory
+
+
+def _seeded(db_url: str, tmp_path: Path) -> dict:
+    from test_faults import fingerprint, seed_small
+
+    seed_small(db_url, tmp_path / "seed")
+    return fingerprint(db_url)
+
+
+def _worker(db_url: str, prefix: str) -> subprocess.Popen:
+    """`python -m dashboard worker` in its own process group (so the test can kill it with its horse)."""
+    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "AR_JOBS_PREFIX": prefix}
+    return subprocess.Popen([sys.executable, "-m", "dashboard", "worker"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _wait_writing(job_id: str, worker: subprocess.Popen, low: int = 25) -> dict:
+    """The job's state once it is writing rows (progress >= low, not finished)."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        job = jobs.get_job(job_id)
+        if job and job["state"] == jobs.RUNNING and low <= job["progress"] < 95:
+            return job
+        assert job is None or job["state"] not in jobs.FINISHED, job
+        assert worker.poll() is None, "the worker exited"
+        time.sleep(0.1)
+    raise AssertionError(f"the import never reached the write phase: {jobs.get_job(job_id)}")
+
+
+def _horse_pids(worker: subprocess.Popen) -> set[int]:
+    from test_faults import _children
+
+    return _children(worker.pid)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("victim", ["horse", "worker"])
+def test_worker_killed_mid_import_fails_the_job_and_writes_nothing(db_url, tmp_path, redis_prefix, victim):
+    """SIGKILL of the RQ work-horse (OOM killer) or of the whole worker while an import writes rows:
+    the job ends failed (RQ: horse death at once, dead worker via its started registry) and every
+    ledger table is exactly as before."""
+    from rq.registry import StartedJobRegistry
+    from test_faults import fingerprint
+
+    before = _seeded(db_url, tmp_path)
+    job_id = jobs.submit_import(_big_import(tmp_path / "big"), owner="admin")
+    worker = _worker(db_url, redis_prefix)
+    try:
+        _wait_writing(job_id, worker)
+        if victim == "horse":
+            horses = _horse_pids(worker)
+            assert horses, "no work-horse under the worker"
+            for pid in horses:
+                os.kill(pid, signal.SIGKILL)
+        else:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(30)
+            store = jobs.get_store()
+            assert jobs.get_job(job_id)["state"] == jobs.RUNNING  # its heartbeat has not expired yet
+            # What RQ's clean-up does once the dead worker's heartbeat TTL has passed:
+            StartedJobRegistry(queue=store.queue).cleanup(timestamp=time.time() + 3600)
+        job = wait_finished(job_id)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(60)
+    assert job["state"] == jobs.FAILED, job
+    assert "worker stopped" in job["message"] and "nothing was written" in job["message"]
+    assert job["progress"] < 100
+    dispose_engines()
+    assert fingerprint(db_url) == before
+
+
+@pytest.mark.slow
+def test_cancel_a_running_rq_import(db_url, tmp_path, redis_prefix):
+    """Cancel while the import writes: RQ stops the horse, the job reads cancelled, nothing written."""
+    from test_faults import fingerprint
+
+    before = _seeded(db_url, tmp_path)
+    job_id = jobs.submit_import(_big_import(tmp_path / "big"), owner="admin")
+    worker = _worker(db_url, redis_prefix)
+    try:
+        _wait_writing(job_id, worker)
+        assert jobs.cancel(job_id) is True
+        job = wait_finished(job_id)
+        assert worker.poll() is None  # the worker itself carries on
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(60)
+    assert job["state"] == jobs.CANCELLED and "nothing was written" in job["message"], job
+    dispose_engines()
+    assert fingerprint(db_url) == before
+
+
+def test_cancel_a_queued_rq_job(db_url, tmp_path, redis_prefix):
+    """A job nobody has started yet is cancelled in the queue and never runs."""
+    job_id = jobs.submit_import(write_files(tmp_path / "in"))
+    assert jobs.cancel(job_id) is True
+    assert jobs.get_job(job_id)["state"] == jobs.CANCELLED
+    assert jobs.get_store().queue_length() == 0
+    assert jobs.cancel(job_id) is False  # already finished
+
+
+def test_cancel_an_in_process_import(db_url, tmp_path, no_redis):
+    """Without Redis, cancel stops the import thread at its next progress report; nothing written."""
+    from test_faults import fingerprint
+
+    before = _seeded(db_url, tmp_path)
+    store = jobs.MemoryStore()
+    job_id = jobs.submit_import(_big_import(tmp_path / "big", invoices=60_000), url=db_url, store=store)
+    deadline = time.monotonic() + 240
+    while (job := jobs.get_job(job_id, store))["progress"] < 25:
+        assert job["state"] not in jobs.FINISHED and time.monotonic() < deadline, job
+        time.sleep(0.05)
+    assert jobs.cancel(job_id, store) is True
+    job = wait_finished(job_id, store)
+    assert job["state"] == jobs.CANCELLED and "nothing was written" in job["message"]
+    dispose_engines()
+    assert fingerprint(db_url) == before
+
+
+def test_shutdown_stops_in_process_jobs(db_url, tmp_path, no_redis):
+    """Server shutdown cancels job threads and waits for their rollback."""
+    store = jobs.get_store()
+    job_id = jobs.submit_import(_big_import(tmp_path / "big", invoices=60_000), url=db_url)
+    deadline = time.monotonic() + 240
+    while jobs.get_job(job_id)["state"] == jobs.QUEUED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    jobs.shutdown(timeout=120)
+    assert not any(t.is_alive() for t in store.threads.values())
+    assert jobs.get_job(job_id)["state"] in jobs.FINISHED
+
+
+def test_registered_kind_runs_and_is_scheduled(no_redis, monkeypatch):
+    """Another job kind: register a runner, enqueue it; with every= the scheduler tick queues it."""
+    seen = []
+
+    def train(job, report):
+        seen.append(job["params"])
+        report.set(force=True, state=jobs.DONE, progress=100, message="trained")
+
+    monkeypatch.setattr(jobs, "RUNNERS", dict(jobs.RUNNERS))
+    monkeypatch.setattr(jobs, "SCHEDULES", {})
+    jobs.register("train", train, every=3600, params={"model": "late-payment"})
+    assert wait_finished(jobs.enqueue("train", {"model": "x"}))["message"] == "trained"
+    queued = jobs.tick()
+    assert len(queued) == 1 and wait_finished(queued[0])["state"] == jobs.DONE
+    assert seen == [{"model": "x"}, {"model": "late-payment"}]
+    with pytest.raises(ValueError, match="unknown job kind"):
+        jobs.enqueue("nope", {})
+
+
+def test_scheduler_slot_is_claimed_once(redis_prefix, monkeypatch):
+    """Two schedulers: each interval of a kind is enqueued by one of them only."""
+    monkeypatch.setattr(jobs, "SCHEDULES", {})
+    monkeypatch.setattr(jobs, "RUNNERS", dict(jobs.RUNNERS))
+    jobs.register("tick", lambda job, report: None, every=60)
+    now = 1_800_000_000.0
+    assert jobs.claim_slot("tick", 60, now) is True
+    assert jobs.claim_slot("tick", 60, now + 1) is False  # same minute, another scheduler
+    assert jobs.claim_slot("tick", 60, now + 60) is True
+
+
+def test_cancel_button_on_the_data_page(world):
+    """The admin's Cancel sends the cancellation; the poll then shows the job as cancelled."""
+    admin = world.login("admin")
+    store = jobs.get_store()
+    job = jobs.new_job("import", {"directory": "/nowhere"}, owner="admin")
+    job.update(state=jobs.RUNNING, heartbeat=time.time(), progress=40)
+    store.save(job)
+    key = next(k for k, spec in world.app.callback_map.items()
+               if any(i["id"] == "da-cancel" for i in spec["inputs"]))
+    body = callback_body(key, world.app.callback_map[key], {("da-cancel", "n_clicks"): 1, ("da-job", "data"): job["id"]})
+    answer = admin.post("/_dash-update-component", json=body, headers={"Referer": "http://localhost/admin/data"})
+    assert answer.status_code == 200 and "Cancelling" in answer.text
+    assert job["id"] in store.cancelled
+    store.save({**job, "state": jobs.CANCELLED, "message": jobs.CANCELLED_MESSAGE})
+    poll = _call(world, admin, "da-progress.value", {("da-poll", "n_intervals"): 1, ("da-job", "data"): job["id"]})
+    result = poll.json["response"]
+    assert result["da-progress"]["color"] == "secondary" and result["da-cancel"]["disabled"] is True
+    assert "nothing was written" in str(result)
+
+
+def test_production_never_runs_jobs_in_the_web_process(no_redis, monkeypatch, tmp_path):
+    """AR_ENV=production without REDIS_URL: enqueueing fails with a clear message, no thread starts."""
+    monkeypatch.setenv("AR_ENV", "production")
+    jobs._stores.clear()
+    threads = threading.active_count()
+    with pytest.raises(jobs.QueueRequired, match="REDIS_URL"):
+        jobs.submit_import(write_files(tmp_path / "in"))
+    assert threading.active_count() == threads
+    jobs._stores.clear()

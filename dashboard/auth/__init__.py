@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 from functools import wraps
 
 import dash
@@ -72,22 +71,15 @@ retries by itself every {seconds} seconds.</div>
 <p><a href="{link}">Retry now</a></p></main></body></html>"""
 
 
-def env_flag(name: str) -> bool:
-    """True when an environment variable is 1/true/yes/on."""
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def secure_cookies() -> bool:
     """Secure cookies when AR_SECURE_COOKIES says so, else in production."""
-    raw = os.environ.get("AR_SECURE_COOKIES")
-    if raw is not None and raw.strip() != "":
-        return env_flag("AR_SECURE_COOKIES")
-    return get_settings().production
+    return get_settings().secure_cookies
 
 
 def configure_cookies(server: Flask) -> None:
     """HttpOnly, SameSite=Lax, Secure behind https; remember-me is never issued but gets the same flags."""
-    secure = secure_cookies()
+    settings = get_settings()
+    secure = settings.secure_cookies
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -95,13 +87,13 @@ def configure_cookies(server: Flask) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=secure,
-        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=get_settings().session_hours),
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(hours=settings.session_hours),
     )
 
 
 def configure_proxy(server: Flask) -> None:
     """Trust one proxy's X-Forwarded-* headers when AR_BEHIND_PROXY=1."""
-    if env_flag("AR_BEHIND_PROXY") and not server.extensions.get("ar_proxy_fix"):
+    if get_settings().behind_proxy and not server.extensions.get("ar_proxy_fix"):
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1)
         server.extensions["ar_proxy_fix"] = True
 

@@ -14,8 +14,9 @@ from dashboard.auth.views import forbidden_page
 from dashboard.config import get_settings
 
 # Public: the login/logout pages, static CSS/images of assets/, Dash's JavaScript bundles (code,
-# not data) and the favicon. Everything else needs a logged-in, active user.
-PUBLIC_PATHS = frozenset({"/login", "/logout", "/_favicon.ico"})
+# not data), the favicon and the operator's probes (dashboard.ops: /healthz, /readyz and /metrics,
+# which checks its own token). Everything else needs a logged-in, active user.
+PUBLIC_PATHS = frozenset({"/login", "/logout", "/_favicon.ico", "/healthz", "/readyz", "/metrics"})
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 CALLBACK_PATH = "/_dash-update-component"
 UPLOAD_PAGE = "/admin/data"

@@ -321,7 +321,7 @@ def ensure_demo_users(print_passwords: bool = False, path: Path | None = None) -
         [s["username"], pw, s["role"], s.get("sales_rep_id") or "", s.get("group_name") or ""] for s, pw in created
     ]
     table = _format_table(rows)
-    target = path or Path(os.environ.get("AR_DEMO_USERS_FILE") or DEMO_USERS_FILE)
+    target = path or get_settings().demo_users_file
     try:
         _write_private(target, "Demo users (development only). Change or disable them before real use.\n\n" + table + "\n")
         where = f"also written to {target}, mode 600"

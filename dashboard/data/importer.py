@@ -6,7 +6,6 @@ Errors read "file:row:column: reason" (row 1 is the header, so the first data ro
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import time
@@ -1129,8 +1128,9 @@ def _lock_postgresql(conn: Connection, timeout: float) -> None:
 
 def lock_timeout_default() -> float:
     """AR_IMPORT_LOCK_TIMEOUT seconds, else IMPORT_LOCK_TIMEOUT."""
-    raw = os.environ.get("AR_IMPORT_LOCK_TIMEOUT", "").strip()
-    return float(raw) if raw else IMPORT_LOCK_TIMEOUT
+    from dashboard.config import get_settings
+
+    return get_settings().import_lock_timeout
 
 
 def import_lock(conn: Connection, timeout: float | None = None) -> None:

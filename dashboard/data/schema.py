@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -14,18 +17,55 @@ from dashboard.data.db import get_engine, normalise_url
 from dashboard.data.models import DataVersion
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATE_LOCK_KEY = 0x41525F4D494752  # pg_advisory_lock key of migrations ("AR_MIGR")
+log = logging.getLogger(__name__)
 
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config pointing at the packaged migrations."""
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.set_main_option("sqlalchemy.url", normalise_url(str(get_engine(url).url.render_as_string(hide_password=False))))
+    rendered = normalise_url(str(get_engine(url).url.render_as_string(hide_password=False)))
+    # ConfigParser interpolates "%": a socket path (?host=%2Fvar%2Frun%2Fpostgresql) must be escaped.
+    cfg.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
     return cfg
 
 
+@contextmanager
+def migration_lock(url: str | None = None) -> Iterator[None]:
+    """One migrating process at a time: a second one waits, then finds the schema at head.
+
+    PostgreSQL: a session advisory lock on a connection held for the upgrade. SQLite: an OS file
+    lock (filelock) next to the database file.
+    """
+    engine = get_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATE_LOCK_KEY})")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATE_LOCK_KEY})")
+                conn.commit()
+        return
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    from filelock import FileLock
+
+    with FileLock(f"{database}.migrate.lock"):
+        yield
+
+
 def init_db(url: str | None = None) -> None:
-    """Create or upgrade the schema in place to the newest migration."""
+    """Create or upgrade the schema in place to the newest migration (one process at a time)."""
+    with migration_lock(url):
+        _upgrade(url)
+
+
+def _upgrade(url: str | None) -> None:
     command.upgrade(alembic_config(url), "head")
     with Session(get_engine(url)) as session:
         if session.get(DataVersion, 1) is None:

@@ -15,7 +15,6 @@ after C. Trained models are stored by dashboard.predict_jobs (never in a web req
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -236,8 +235,9 @@ def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS):
 def fit_threads() -> int:
     """OpenMP threads for fitting (AR_PREDICT_THREADS, default 1: on a shared 2-core machine more
     threads spin against the web workers and were measured 20x slower)."""
-    raw = os.environ.get("AR_PREDICT_THREADS", "1")
-    return max(int(raw), 1) if raw.isdigit() else 1
+    from dashboard.config import get_settings
+
+    return get_settings().predict_threads
 
 
 # ---- scoring -------------------------------------------------------------------------------------

@@ -42,9 +42,9 @@ class Bundle:
 
 def model_dir() -> Path:
     """Where model files live (AR_MODEL_DIR, default data/models under the repository)."""
-    from dashboard.config import ROOT
+    from dashboard.config import get_settings
 
-    return Path(os.environ.get("AR_MODEL_DIR") or ROOT / "data" / "models")
+    return Path(get_settings().model_dir)
 
 
 def url_key(url: str | None) -> str:

@@ -586,12 +586,20 @@ def load_snapshot(url: str) -> Snapshot:
     snap = build_snapshot(read_ledger(url), url)
     events(snap)
     snap.cache["load_seconds"] = time.perf_counter() - started
+    _record_load(snap)
     if _WARM_UP["enabled"]:
         threading.Thread(target=_warm_lazy_tables, args=(snap,), daemon=True, name="snapshot-warm").start()
     return snap
 
 
 _WARM_UP = {"enabled": False}
+
+
+def _record_load(snap: Snapshot) -> None:
+    """Snapshot version and build time for /metrics."""
+    from dashboard.ops.metrics import snapshot_loaded
+
+    snapshot_loaded(snap.version, snap.cache["load_seconds"])
 
 
 def enable_background_warm_up() -> None:
@@ -653,6 +661,13 @@ class SnapshotCache:
             with self._lock:
                 self._reloading.discard(key)
 
+    def loaded(self, url: str | None = None) -> Snapshot | None:
+        """The snapshot already held for url (never loads; /readyz)."""
+        from dashboard.config import get_settings
+
+        with self._lock:
+            return self._snaps.get(url or get_settings().database_url)
+
     def clear(self) -> None:
         """Forget every snapshot (tests)."""
         with self._lock:
@@ -666,6 +681,11 @@ _CACHE = SnapshotCache()
 def get_snapshot(url: str | None = None, max_age: float = VERSION_CHECK_SECONDS) -> Snapshot:
     """The process-wide snapshot of the database at url (DATABASE_URL by default)."""
     return _CACHE.get(url, max_age)
+
+
+def loaded_snapshot(url: str | None = None) -> Snapshot | None:
+    """The snapshot this process holds for url, without loading one."""
+    return _CACHE.loaded(url)
 
 
 def clear_snapshots() -> None:

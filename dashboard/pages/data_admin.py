@@ -47,6 +47,8 @@ def layout(**_query) -> html.Div:
         [
             dbc.Button("Dry run", id="da-dry-run", color="secondary", outline=True, disabled=True),
             dbc.Button("Import", id="da-import", color="primary", disabled=True),
+            dbc.Button("Cancel", id="da-cancel", color="danger", outline=True, disabled=True,
+                       title="Stop the running job; an import is one transaction, so nothing is written"),
             html.Span("A dry run checks every row and writes nothing. An import is all or nothing.",
                       className="text-muted small"),
         ],
@@ -174,6 +176,7 @@ def upload(contents, filenames):
     Output("da-poll", "disabled"),
     Output("da-status", "children"),
     Output("da-errors", "children"),
+    Output("da-cancel", "disabled"),
     Input("da-dry-run", "n_clicks"),
     Input("da-import", "n_clicks"),
     State("da-token", "data"),
@@ -182,19 +185,37 @@ def upload(contents, filenames):
 def start(_dry, _import, token):
     """Queue a dry run or an import of the uploaded files as a background job."""
     if not is_admin():
-        return None, True, refused(), None
+        return None, True, refused(), None, True
     directory = jobs.upload_dir(token)
     if directory is None:
         return None, True, dbc.Alert("Upload the files again (the upload expired).", color="warning",
-                                     className="py-2 small"), None
+                                     className="py-2 small"), None, True
     dry_run = ctx.triggered_id == "da-dry-run"
     try:
         job_id = jobs.submit_import(directory, dry_run=dry_run, owner=identity.username(),
                                     cleanup=not dry_run)
+    except jobs.QueueRequired as exc:
+        return None, True, dbc.Alert(str(exc), color="danger", className="py-2 small"), None, True
     except Exception as exc:  # noqa: BLE001 - Redis down: say so instead of a silent failure
         return None, True, dbc.Alert(f"The job queue is unavailable ({type(exc).__name__}); try again.",
-                                     color="danger", className="py-2 small"), None
-    return job_id, False, "Queued…", None
+                                     color="danger", className="py-2 small"), None, True
+    return job_id, False, "Queued…", None, False
+
+
+@callback(
+    Output("da-status", "children", allow_duplicate=True),
+    Input("da-cancel", "n_clicks"),
+    State("da-job", "data"),
+    prevent_initial_call=True,
+)
+def cancel(_n, job_id):
+    """Cancel the queued or running job (the poll then shows it as cancelled)."""
+    if not is_admin():
+        return refused()
+    job = jobs.get_job(job_id)
+    if job is None or job["state"] in jobs.FINISHED or not jobs.cancel(job_id):
+        raise PreventUpdate
+    return "Cancelling…"
 
 
 def _errors(job: dict) -> list:
@@ -224,6 +245,7 @@ def _warnings(job: dict) -> list:
     Output("da-progress", "animated"),
     Output("da-status", "children", allow_duplicate=True),
     Output("da-errors", "children", allow_duplicate=True),
+    Output("da-cancel", "disabled", allow_duplicate=True),
     Output("da-poll", "disabled", allow_duplicate=True),
     Input("da-poll", "n_intervals"),
     State("da-job", "data"),
@@ -232,17 +254,21 @@ def _warnings(job: dict) -> list:
 def poll(_n, job_id):
     """Show the job's progress; stop polling once it is done or failed."""
     if not is_admin():
-        return 0, "", "danger", False, refused(), None, True
+        return 0, "", "danger", False, refused(), None, True, True
     job = jobs.get_job(job_id)
     if job is None:
-        return 0, "", "secondary", False, "Job not found (the server restarted?); run it again.", None, True
+        return 0, "", "secondary", False, "Job not found (the server restarted?); run it again.", None, True, True
     progress = int(job.get("progress") or 0)
     state = job["state"]
     if state == jobs.DONE:
         return 100, "100 %", "success", False, dbc.Alert(job["message"], color="success", className="py-2 small"), \
-            _warnings(job), True
+            _warnings(job), True, True
     if state == jobs.FAILED:
         return progress, f"{progress} %", "danger", False, dbc.Alert(job["message"], color="danger",
                                                                     className="py-2 small"), \
-            _errors(job) + _warnings(job), True
-    return progress, f"{progress} %", "primary", True, f"{state}: {job.get('message') or ''}", no_update, False
+            _errors(job) + _warnings(job), True, True
+    if state == jobs.CANCELLED:
+        return progress, f"{progress} %", "secondary", False, dbc.Alert(job["message"], color="secondary",
+                                                                       className="py-2 small"), None, True, True
+    return progress, f"{progress} %", "primary", True, f"{state}: {job.get('message') or ''}", no_update, False, \
+        False

@@ -111,11 +111,20 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
         return _fail("scheduler", "--now needs --once")
     init_db()
     if not args.once:
-        print("scheduler: running (Ctrl-C to stop)", file=sys.stderr)
+        import threading
+
+        from dashboard.jobs import SCHEDULES, run_scheduler
+
+        stop = threading.Event()  # periodic jobs registered with jobs.register(..., every=) are queued too
+        threading.Thread(target=run_scheduler, args=(stop,), name="job-scheduler", daemon=True).start()
+        kinds = ", ".join(f"{kind} every {every:g} s" for kind, (every, _) in SCHEDULES.items()) or "none"
+        print(f"scheduler: running (Ctrl-C to stop); periodic jobs: {kinds}", file=sys.stderr)
         try:
             run_forever()
         except KeyboardInterrupt:
             pass
+        finally:
+            stop.set()
         return 0
     counts = run_due(now)
     print("scheduler: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing due"), file=sys.stderr)

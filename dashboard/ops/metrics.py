@@ -1,0 +1,116 @@
+"""Prometheus metrics (prometheus_client), multi-process safe under gunicorn.
+
+Under gunicorn, gunicorn.conf.py sets PROMETHEUS_MULTIPROC_DIR before any worker imports
+prometheus_client; each process writes its samples there and /metrics aggregates them. Without it
+(`python -m dashboard run`, tests) the process's default registry is served.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+BUILD_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320)
+
+REQUEST_SECONDS = Histogram("ar_http_request_duration_seconds", "Request latency by route and Dash callback",
+                            ["route", "callback", "method"], buckets=LATENCY_BUCKETS)
+REQUESTS = Counter("ar_http_requests_total", "Requests by route and status", ["route", "method", "status"])
+ERRORS = Counter("ar_http_errors_total", "Answers with status 5xx, by route and callback",
+                 ["route", "callback", "status"])
+SNAPSHOT_VERSION = Gauge("ar_snapshot_version", "Data version of the snapshot loaded in each process",
+                         multiprocess_mode="liveall")
+SNAPSHOT_LOADED_AT = Gauge("ar_snapshot_loaded_timestamp_seconds", "When each process loaded its snapshot",
+                           multiprocess_mode="liveall")
+SNAPSHOT_BUILD_SECONDS = Histogram("ar_snapshot_build_seconds", "Time to read and build a snapshot",
+                                   buckets=BUILD_BUCKETS)
+EXPORTS = Counter("ar_exports_total", "Exports by format and status", ["format", "status"])
+EXPORT_SECONDS = Histogram("ar_export_duration_seconds", "Export duration by format", ["format"],
+                           buckets=LATENCY_BUCKETS)
+JOBS_FINISHED = Counter("ar_jobs_finished_total", "Jobs that ended, by kind and final state", ["kind", "state"])
+
+
+def multiprocess_dir() -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR (prometheus_client's own variable), when gunicorn set it."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def snapshot_loaded(version: int, seconds: float) -> None:
+    """Record a snapshot load in this process."""
+    SNAPSHOT_VERSION.set(version)  # per process: the multi-process collector adds a pid label
+    SNAPSHOT_LOADED_AT.set(time.time())
+    SNAPSHOT_BUILD_SECONDS.observe(seconds)
+
+
+class LiveCollector(Collector):
+    """Series computed at scrape time: snapshot age per process and import jobs by state."""
+
+    def __init__(self, loaded_at: dict[str, float]) -> None:
+        self.loaded_at = loaded_at
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        age = GaugeMetricFamily("ar_snapshot_age_seconds", "Seconds since each process loaded its snapshot",
+                                labels=["pid"])
+        now = time.time()
+        for pid, at in self.loaded_at.items():
+            if at > 0:
+                age.add_metric([pid or str(os.getpid())], max(0.0, now - at))
+        yield age
+        jobs = GaugeMetricFamily("ar_import_jobs", "Import jobs by state", labels=["state"])
+        for state, count in job_counts().items():
+            jobs.add_metric([state], count)
+        yield jobs
+
+
+def job_counts() -> dict[str, int]:
+    """Jobs by state from the job store (zeros when it cannot be asked)."""
+    from dashboard import jobs
+
+    try:
+        return jobs.counts_by_state()
+    except Exception:  # noqa: BLE001 - the queue being down must not break the metrics page
+        return {}
+
+
+def _loaded_at(registry: CollectorRegistry) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for family in registry.collect():
+        if family.name == "ar_snapshot_loaded_timestamp_seconds":
+            for sample in family.samples:
+                out[sample.labels.get("pid", "")] = sample.value
+    return out
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text of every process's metrics and its content type."""
+    if multiprocess_dir():
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    out = CollectorRegistry()
+    out.register(LiveCollector(_loaded_at(registry)))
+    return generate_latest(registry) + generate_latest(out), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    """gunicorn child_exit: drop a dead worker's live gauges."""
+    if multiprocess_dir():
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
