@@ -137,7 +137,8 @@ def _month(days: np.ndarray) -> np.ndarray:
 
 def features(snap: Snapshot, day: int, items: OpenItems) -> np.ndarray:
     """The FEATURES matrix (float64, NaN = unknown) of the invoices in items, from data dated <= day."""
-    inv, cust, balance = items.inv, items.cust, items.balance.astype(np.float64)
+    inv, cust = items.inv, items.cust
+    balance = items.own.astype(np.float64)  # the invoice's own currency, like its amount
     hist = customer_history(snap, day, items)
     amount = snap.amount[inv].astype(np.float64)
     due = snap.due[inv].astype(np.int64)
