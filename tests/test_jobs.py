@@ -6,8 +6,8 @@ import base64
 import os
 import signal
 import subprocess
-import threading
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
