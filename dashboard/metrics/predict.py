@@ -137,9 +137,10 @@ def _month(days: np.ndarray) -> np.ndarray:
 
 def features(snap: Snapshot, day: int, items: OpenItems) -> np.ndarray:
     """The FEATURES matrix (float64, NaN = unknown) of the invoices in items, from data dated <= day."""
-    inv, cust, balance = items.inv, items.cust, items.balance.astype(np.float64)
+    inv, cust, balance = items.inv, items.cust, items.balance.astype(np.float64)  # base cents at D's rate
     hist = customer_history(snap, day, items)
-    amount = snap.amount[inv].astype(np.float64)
+    amount = snap.inv_base[inv].astype(np.float64)  # base cents at the issue date's rate
+    own_amount = snap.amount[inv].astype(np.float64)  # in the invoice's currency, as items.own
     due = snap.due[inv].astype(np.int64)
     issue = snap.issue[inv].astype(np.int64)
     promise_days, broken = promise_state(snap, day, inv)
@@ -148,7 +149,7 @@ def features(snap: Snapshot, day: int, items: OpenItems) -> np.ndarray:
         cache["segment"], cache["tier"] = category_codes(snap, snap.segment), category_codes(snap, snap.tier)
     columns = [
         day - issue, day - due, due - issue, np.log1p(amount / 100), np.log1p(balance / 100),
-        1 - balance / np.maximum(amount, 1), dispute_state(snap, day)[inv].astype(np.float64), promise_days, broken,
+        1 - items.own / np.maximum(own_amount, 1), dispute_state(snap, day)[inv].astype(np.float64), promise_days, broken,
         hist["delay"][cust], hist["settled"][cust], hist["late30"][cust], hist["open"][cust], hist["share90"][cust],
         hist["share_overdue"][cust], np.full(len(inv), _month(np.array([day]))[0]), _month(due),
         cache["segment"][cust], cache["tier"][cust],
