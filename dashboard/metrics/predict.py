@@ -218,7 +218,7 @@ MODEL_PARAMS: dict = {
 # Scoring costs iterations x classes tree walks per open invoice. On a large ledger (this many rows
 # before sampling, ~37k open invoices per training day) 25 iterations at rate 0.3 keep scoring the
 # 165k open invoices of a 1M-invoice ledger near 1 s of CPU (40 at 0.2: ~1.7 s) for a Brier score
-# 0.0003 higher (bench/bench_predict.py --compare). Small ledgers keep 40 at 0.2: scoring is cheap
+# 0.0004 higher (bench/bench_predict.py --compare). Small ledgers keep 40 at 0.2: scoring is cheap
 # there and the IBM sample's Brier needs them.
 LARGE_LEDGER_ROWS = 1_000_000
 LARGE_PARAMS: dict = {"learning_rate": 0.3, "max_iter": 25}
