@@ -316,3 +316,27 @@ def test_worklist_grids_hold_the_scope(sqlite_url):
         assert mine and {r["sales_rep_id"] for r in mine} == {"R1"}, grid_name
         assert len(everyone) > len(mine) and {r["invoice_id"] for r in mine} < {r["invoice_id"] for r in everyone}
         assert all("chance it is not paid within 30 days" in r["reason"] for r in mine)
+
+
+def test_large_ledger_parameters_keep_the_obvious_answers(sqlite_url, monkeypatch):
+    """A ledger with at least LARGE_LEDGER_ROWS training rows gets LARGE_PARAMS (fewer, larger steps:
+    cheaper scoring); on the hand-made ledger they still give A's and B's obvious answers."""
+    _ledger(sqlite_url)
+    snap = get_snapshot(sqlite_url)
+    cutoff = to_day(D)
+    x, y, total = pm.training_rows(snap, cutoff)
+    assert total == len(y) == len(x) > 0
+    small, _ = pm.train(snap, cutoff)
+    assert small.get_params()["max_iter"] == pm.MODEL_PARAMS["max_iter"]
+    monkeypatch.setattr(pm, "LARGE_LEDGER_ROWS", total)
+    large, _ = pm.train(snap, cutoff)
+    assert large.get_params()["max_iter"] == pm.LARGE_PARAMS["max_iter"]
+    assert large.get_params()["learning_rate"] == pm.LARGE_PARAMS["learning_rate"]
+    pred = pm.model_predictions(snap, large, cutoff)
+    ids = snap.inv_ids[pred.inv]
+    a = pred.inv[ids == f"A{(dt.date(2025, 6, 9) - START_A).days // 7:03d}"]
+    row = np.flatnonzero(pred.inv == a[0])[0]
+    assert pred.p(7)[row] < 0.2 and pred.p(30)[row] > 0.8
+    assert abs(int(pred.expected[row]) - to_day(dt.date(2025, 7, 19))) <= 7
+    is_b = np.array([str(i).startswith("B") for i in ids])
+    assert is_b.sum() == 65 and (pred.p(90)[is_b] < 0.1).all()

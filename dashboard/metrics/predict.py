@@ -137,10 +137,10 @@ def _month(days: np.ndarray) -> np.ndarray:
 
 def features(snap: Snapshot, day: int, items: OpenItems) -> np.ndarray:
     """The FEATURES matrix (float64, NaN = unknown) of the invoices in items, from data dated <= day."""
-    inv, cust = items.inv, items.cust
-    balance = items.own.astype(np.float64)  # the invoice's own currency, like its amount
+    inv, cust, balance = items.inv, items.cust, items.balance.astype(np.float64)  # base cents at D's rate
     hist = customer_history(snap, day, items)
-    amount = snap.amount[inv].astype(np.float64)
+    amount = snap.inv_base[inv].astype(np.float64)  # base cents at the issue date's rate
+    own_amount = snap.amount[inv].astype(np.float64)  # in the invoice's currency, as items.own
     due = snap.due[inv].astype(np.int64)
     issue = snap.issue[inv].astype(np.int64)
     promise_days, broken = promise_state(snap, day, inv)
@@ -149,7 +149,7 @@ def features(snap: Snapshot, day: int, items: OpenItems) -> np.ndarray:
         cache["segment"], cache["tier"] = category_codes(snap, snap.segment), category_codes(snap, snap.tier)
     columns = [
         day - issue, day - due, due - issue, np.log1p(amount / 100), np.log1p(balance / 100),
-        1 - balance / np.maximum(amount, 1), dispute_state(snap, day)[inv].astype(np.float64), promise_days, broken,
+        1 - items.own / np.maximum(own_amount, 1), dispute_state(snap, day)[inv].astype(np.float64), promise_days, broken,
         hist["delay"][cust], hist["settled"][cust], hist["late30"][cust], hist["open"][cust], hist["share90"][cust],
         hist["share_overdue"][cust], np.full(len(inv), _month(np.array([day]))[0]), _month(due),
         cache["segment"][cust], cache["tier"][cust],
@@ -189,6 +189,12 @@ def training_days(snap: Snapshot, cutoff: int) -> list[int]:
 
 def training_set(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> tuple[np.ndarray, np.ndarray]:
     """(X, y) from the invoices open at each training day, at most max_rows (a seeded sample)."""
+    x, y, _ = training_rows(snap, cutoff, max_rows)
+    return x, y
+
+
+def training_rows(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> tuple[np.ndarray, np.ndarray, int]:
+    """(X, y, rows before sampling) from the invoices open at each training day."""
     xs, ys = [], []
     for t in training_days(snap, cutoff):
         items = all_items(snap, t)
@@ -196,34 +202,47 @@ def training_set(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) ->
             xs.append(features(snap, t, items))
             ys.append(settle_class(snap, items.inv, t))
     if not xs:
-        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=np.int64)
+        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=np.int64), 0
     x, y = np.concatenate(xs), np.concatenate(ys)
-    if len(y) > max_rows:
-        keep = np.sort(np.random.default_rng(SEED).choice(len(y), size=max_rows, replace=False))
+    total = len(y)
+    if total > max_rows:
+        keep = np.sort(np.random.default_rng(SEED).choice(total, size=max_rows, replace=False))
         x, y = x[keep], y[keep]
-    return x, y
+    return x, y, total
 
 
-def new_model():
-    """The estimator with fixed hyper-parameters and seed."""
+MODEL_PARAMS: dict = {
+    "loss": "log_loss", "learning_rate": 0.2, "max_iter": 40, "max_leaf_nodes": 15, "min_samples_leaf": 40,
+    "l2_regularization": 1.0, "early_stopping": True, "validation_fraction": 0.1, "n_iter_no_change": 5,
+}
+# Scoring costs iterations x classes tree walks per open invoice. On a large ledger (this many rows
+# before sampling, ~37k open invoices per training day) 25 iterations at rate 0.3 keep scoring the
+# 165k open invoices of a 1M-invoice ledger near 1 s of CPU (40 at 0.2: ~1.7 s) for a Brier score
+# 0.0004 higher (bench/bench_predict.py --compare). Small ledgers keep 40 at 0.2: scoring is cheap
+# there and the IBM sample's Brier needs them.
+LARGE_LEDGER_ROWS = 1_000_000
+LARGE_PARAMS: dict = {"learning_rate": 0.3, "max_iter": 25}
+
+
+def new_model(large: bool = False):
+    """The estimator with fixed hyper-parameters (MODEL_PARAMS, with LARGE_PARAMS on a large ledger) and seed."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
+    params = {**MODEL_PARAMS, **(LARGE_PARAMS if large else {})}
     return HistGradientBoostingClassifier(
-        loss="log_loss", learning_rate=0.2, max_iter=40, max_leaf_nodes=15, min_samples_leaf=40,
-        l2_regularization=1.0, early_stopping=True, validation_fraction=0.1, n_iter_no_change=5,
-        categorical_features=[FEATURES.index(c) for c in CATEGORICAL], random_state=SEED,
+        **params, categorical_features=[FEATURES.index(c) for c in CATEGORICAL], random_state=SEED,
     )
 
 
 def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS):
     """A fitted model from data known at cutoff (None when there is too little history)."""
-    x, y = training_set(snap, cutoff, max_rows)
+    x, y, total = training_rows(snap, cutoff, max_rows)
     if len(y) < MIN_TRAIN_ROWS or len(np.unique(y)) < 2:
         return None, len(y)
     from threadpoolctl import threadpool_limits
 
     x = np.where(np.isnan(x).all(axis=0), 0.0, x)  # a never-known feature (no promises at all) as a constant
-    model = new_model()
+    model = new_model(large=total >= LARGE_LEDGER_ROWS)
     if len(y) < 2000:
         model.set_params(early_stopping=False, min_samples_leaf=10)
     elif np.bincount(y)[np.bincount(y) > 0].min() < 10:

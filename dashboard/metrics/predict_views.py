@@ -60,8 +60,8 @@ def predicted_aging(snap: Snapshot, pred: pm.Predictions) -> pd.DataFrame:
 
 def reasons(snap: Snapshot, pred: pm.Predictions) -> np.ndarray:
     """Why each invoice ranks where it does, in a clerk's words (most important first)."""
-    own = open_balances(snap, pred.inv, pred.day)
-    items = OpenItems(pred.day, pred.inv, pred.balance, pred.cust, own=own, cur=snap.inv_cur[pred.inv])
+    own = open_balances(snap, pred.inv, pred.day)  # in each invoice's currency (pred.balance is in the base)
+    items = OpenItems(pred.day, pred.inv, pred.balance, pred.cust, own, snap.inv_cur[pred.inv])
     x = pm.features(snap, pred.day, items)
     col = {name: x[:, k] for k, name in enumerate(pm.FEATURES)}
     out = []
