@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from dashboard.metrics import predict as pm
 from dashboard.metrics import predict_store as store
 from dashboard.metrics.snapshot import Snapshot, from_day
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 BACKTEST_DATES = 6
 BACKTEST_STEP_DAYS = 28
@@ -91,7 +90,7 @@ def train_for_current_version(url: str | None = None, force: bool = False, log=N
     from dashboard.config import get_settings
     from dashboard.metrics.snapshot import load_snapshot
 
-    log = log or (lambda message: print(f"predict: {message}", file=sys.stderr))
+    log = log or (lambda message: logger.info("predict: %s", message))
     snap = load_snapshot(url or get_settings().database_url)
     path = store.model_path(snap)
     if path.exists() and not force and store.current_bundle(snap) is not None:
@@ -128,7 +127,7 @@ def request_training(snap: Snapshot) -> bool:
 
         _requested[str(path)] = submit_predict_training(snap.url)
     except Exception as exc:  # noqa: BLE001 - no queue: the pages keep showing the baselines
-        log.warning("predict: training not queued: %s", exc)
+        logger.warning("predict: training not queued: %s", exc)
         with _requested_lock:
             _requested.pop(str(path), None)
         return False

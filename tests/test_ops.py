@@ -272,7 +272,7 @@ def test_no_print_outside_the_cli():
     demo passwords shown once on the console of a development start (deliberately not logged)."""
     import ast
 
-    allowed = {"cli.py": None, "auth/users.py": {"run_cli", "_cli_list", "ensure_demo_users"},
+    allowed = {"cli.py": None, "subscriptions/cli.py": None, "auth/users.py": {"run_cli", "_cli_list", "ensure_demo_users"},
                "export/email.py": {"run_email_summary"}}
     offenders = []
     for path in (ROOT / "dashboard").rglob("*.py"):
