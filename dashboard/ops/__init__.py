@@ -94,7 +94,6 @@ def start_request() -> None:
     g.request_started = time.perf_counter()
     rule = request.url_rule.rule if request.url_rule is not None else None
     g.route_label = rule or ("<dash page>" if request.method == "GET" else "<unknown>")
-    g.callback_label = _callback_label()
 
 
 def _export_format() -> str | None:
@@ -113,7 +112,10 @@ def finish_request(response: Response) -> Response:
     if started is None:
         return response
     seconds = time.perf_counter() - started
-    route, callback, status = g.get("route_label") or "?", g.get("callback_label") or "", response.status_code
+    status = response.status_code
+    # The callback's label comes from its body only once Dash has read it (a refused request's body,
+    # too large or from a forbidden page, is never read: see auth/guard.py).
+    route, callback = g.get("route_label") or "?", _callback_label() if status < 400 else ""
     m.REQUEST_SECONDS.labels(route, callback, request.method).observe(seconds)
     m.REQUESTS.labels(route, request.method, str(status)).inc()
     if status >= 500:
