@@ -10,6 +10,8 @@ Base USD; EUR at 1.10 from 2025-01-01 and 1.20 from 2025-06-01. D = 2025-06-30 (
               E3 issued 02-01 due 03-03 10.00 EUR, paid by PE3 on 03-13 (10 days late) -> 11.00 USD.
               PE2 10.01 EUR unapplied on 06-20 -> 12.012 = 12.01 USD at D (and at its date).
               Promise PRE (made 05-01) of 49.95 EUR for 05-15 on E1: broken -> 54.945 = 54.95 USD.
+              Dispute DS1 on E1 of 49.95 EUR, open since 05-20 -> 59.94 USD at D. (DS2 on U1 of
+              1.00 USD, open since 03-05.)
 
 Reliability of CE in USD: credit 55.06 x 75/90 + 11.00 x 80/90 = 55.6611; assessed 55.06 + 11.00
 + 59.94 = 126.00; score 44.1755 -> 44.18 (in EUR units it would be 46.00). CU scores 100.00 on 100.00.
@@ -24,7 +26,11 @@ import pytest
 
 from dashboard.data.importer import run_import
 from dashboard.metrics.behaviour import payment_delay
-from dashboard.metrics.collections import outstanding_composition, promise_adherence
+from dashboard.metrics.collections import (
+    dispute_cycle_time,
+    outstanding_composition,
+    promise_adherence,
+)
 from dashboard.metrics.reliability import payment_reliability, reliability_summary
 from dashboard.metrics.snapshot import clear_snapshots, get_snapshot, to_day
 from dashboard.metrics.tables import settled_invoices
@@ -42,6 +48,7 @@ FILES = {
                  "PE3,CE,2025-03-13,10.00,E3\n"),
     "promises": ("promise_id,invoice_id,made_on,promised_date,amount\nPRU,U1,2025-03-10,2025-03-31,100.00\n"
                  "PRE,E1,2025-05-01,2025-05-15,49.95\n"),
+    "disputes": "dispute_id,invoice_id,opened_on,amount\nDS1,E1,2025-05-20,49.95\nDS2,U1,2025-03-05,1.00\n",
 }
 
 
@@ -105,3 +112,11 @@ def test_days_to_pay_drill_in_base_with_the_currency(snap):
     rows = settled_invoices(snap, D, 180).set_index("invoice_id")
     assert rows.loc["E3", "amount_cents"] == 1100 and rows.loc["E3", "amount_in_currency"] == "10.00"
     assert rows.loc["U1", "amount_cents"] == 10000 and rows.loc["U1", "currency"] == "USD"
+
+
+def test_open_disputes_in_base_at_d(snap):
+    result = dispute_cycle_time(snap, D)
+    rows = result["open"].set_index("dispute_id")
+    assert (rows.loc["DS1", "amount_cents"], rows.loc["DS1", "amount_in_currency"]) == (5994, "49.95")
+    assert rows.loc["DS1", "invoice_balance_cents"] == 5994
+    assert result["summary"]["open_amount_cents"] == 5994 + 100  # not 49.95 + 1.00 read as one unit

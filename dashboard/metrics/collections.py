@@ -199,6 +199,8 @@ def _open_disputes(snap: Snapshot, frame: pd.DataFrame, live: np.ndarray, day: i
     cust = rows["cust"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
     opened = rows["opened_on"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
     status = dispute_status(rows) if len(rows) else np.zeros(0, dtype=object)
+    own = rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    cur = snap.inv_cur[inv].astype(np.int64) if len(inv) else np.zeros(0, dtype=np.int64)
     out = pd.DataFrame(
         {
             "dispute_id": rows["dispute_id"].to_numpy(dtype=object) if len(rows) else np.zeros(0, dtype=object),
@@ -206,11 +208,12 @@ def _open_disputes(snap: Snapshot, frame: pd.DataFrame, live: np.ndarray, day: i
             **customer_columns(snap, cust),
             "opened_on": to_dates(opened),
             "status": np.where(status == "litigation", "litigation", "open").astype(object),
-            "amount_cents": rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64),
-            "invoice_balance_cents": np.maximum(open_balances(snap, inv, day), 0),
+            "amount_cents": revalue(snap, own, cur, day),  # open at D: base cents at D's rate
+            "invoice_balance_cents": revalue(snap, np.maximum(open_balances(snap, inv, day), 0), cur, day),
             "age_days": day - opened,
         }
     )
+    out = with_currency(snap, out, cur, own)
     return out.sort_values(["age_days", "dispute_id"], ascending=[False, True], ignore_index=True)
 
 
