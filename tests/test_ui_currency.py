@@ -148,3 +148,10 @@ def test_account_360_boxes_trend_and_dso_give_both_currencies(world):
                   outputs=[{"id": "acct-aging", "property": "figure"}, {"id": "acct-trend", "property": "figure"}])
     invoiced = charts["acct-trend"]["figure"]["data"][0]
     assert "€200.00 = $240.00" in invoiced["customdata"]
+
+
+def test_commissions_caption_names_the_base_currency_and_the_rates(world):
+    client = world.client()
+    reply = call(client, world.output("com-caption.children"), INPUTS, outputs={"id": "com-caption", "property": "children"})
+    text = _text(reply["com-caption"]["children"])
+    assert "amounts in USD" in text and "earned date's rate" in text and "rates of 2025-03-15" in text
