@@ -301,3 +301,31 @@ def test_mapping_sets_currency_columns_and_imports_rates(db_url, tmp_path):
     # 100 EUR booked at 1.10 on 1 February, revalued at 1.20 on 15 March
     assert (k["total_ar"], k["total_ar_at_booking_rates"], k["fx_revaluation"]) == ("120.00", "110.00", "10.00")
     assert k["by_currency"] == {"EUR": {"total_ar": "100.00", "overdue_ar": "100.00", "not_due_ar": "0.00", "unapplied_credits": "0.00"}}
+
+
+def test_account_360_own_currency_and_base_side_by_side(fx_db):
+    """C2 (EUR) as of 15 March, worked on paper: E1 1000 - 400 = 600 EUR (3 days late) and E2 200 EUR
+    not due -> 800.00 EUR = 720.00 + 240.00 = 960.00 USD at 1.20, overdue 600 EUR = 720.00 USD.
+    Last payment PE1 400 EUR on 1 March at 1.20 = 480.00 USD. DSO over (15 Dec, 15 Mar] in base:
+    960.00 / (1000 x 1.10 + 200 x 1.20 = 1340.00) x 90 = 64.477 -> 64.48 (own units would give 60.00).
+    Share of 2025 turnover in base: 1340.00 / (500 + 1100 + 240 + 0.03 + 0.03 = 1840.06) = 72.82 %."""
+    from dashboard.metrics.account import account_360
+    from dashboard.metrics.filters import Scope
+
+    snap = get_snapshot(fx_db)
+    data = account_360(snap, "C2", D("2025-03-15"), Scope.everyone())
+    s = data["summary"]
+    assert (s["currency"], s["base_currency"]) == ("EUR", "USD")
+    assert (s["total_outstanding"], s["total_outstanding_base"]) == ("800.00", "960.00")
+    assert (s["overdue"], s["overdue_base"]) == ("600.00", "720.00")
+    assert (s["last_payment_amount"], s["last_payment_amount_base"]) == ("400.00", "480.00")
+    assert data["dso_90d"] == 64.48
+    assert data["share_of_turnover_pct"] == 72.82
+    trend = {r["month"]: r for r in data["trend"]}
+    assert {k: trend["2025-02"][k] for k in ("invoiced", "invoiced_base", "paid", "paid_base")} == {
+        "invoiced": "1000.00", "invoiced_base": "1100.00", "paid": "0.00", "paid_base": "0.00"}
+    assert {k: trend["2025-03"][k] for k in ("invoiced", "invoiced_base", "paid", "paid_base")} == {
+        "invoiced": "200.00", "invoiced_base": "240.00", "paid": "400.00", "paid_base": "480.00"}
+    pound = account_360(snap, "C3", D("2025-03-15"), Scope.everyone())["summary"]
+    # PG1 10 GBP unapplied: 10.00 GBP = 12.50 USD at 1.25
+    assert (pound["unapplied_credits_in_currency"], pound["unapplied_credits"]) == ("10.00", "12.50")

@@ -159,3 +159,36 @@ def test_statement_route_checks_scope(ledger):
     bad = client.get("/export/statement/C1.pdf?as_of=yesterday")
     assert bad.status_code == 400 and bad.json["parameter"] == "as_of"
     assert client.get("/export/statement/C1.pdf?foo=1").status_code == 400
+
+
+def test_statement_of_a_foreign_customer_is_in_its_own_currency(db_url, tmp_path):
+    """EUR customer, USD base, EUR 1.10 from 2025-01-01 and 1.20 from 2025-06-01, as of 2025-06-15:
+    IE1 1000.00 EUR less PE1 400.00 -> 600.00 EUR open (36 days past due); PE2 30.03 EUR unapplied,
+    CN1 0.05 EUR free credit note -> unapplied 30.08 EUR; balance due 569.92 EUR. In base the credits
+    would be 36.04 + 0.06 = 36.10 USD: the statement must not show those."""
+    from dashboard.data.importer import run_import
+    from dashboard.export.statement import build_statement
+    from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
+
+    files = {
+        "fx_rates": "date,currency,rate\n2025-01-01,EUR,1.10\n2025-06-01,EUR,1.20\n",
+        "customers": "customer_id,name,currency\nCE,Euro GmbH,EUR\nCU,Dollar Co,\n",
+        "invoices": ("invoice_id,customer_id,issue_date,due_date,amount\n"
+                     "IE1,CE,2025-04-10,2025-05-10,1000.00\nCN1,CE,2025-06-03,2025-06-03,-0.05\n"
+                     "IU1,CU,2025-04-10,2025-05-10,70.00\n"),
+        "payments": ("payment_id,customer_id,date,amount,invoice_id\nPE1,CE,2025-05-20,400.00,IE1\n"
+                     "PE2,CE,2025-06-02,30.03,\n"),
+    }
+    directory = tmp_path / "fx"
+    directory.mkdir()
+    for stem, text in files.items():
+        (directory / f"{stem}.csv").write_text(text)
+    run_import(directory, url=db_url, progress=False)
+    clear_snapshots()
+    st = build_statement(get_snapshot(db_url), "CE", dt.date(2025, 6, 15), Scope.everyone())
+    assert st.currency == "EUR"
+    assert (st.open_cents, st.overdue_cents, st.unapplied_cents, st.balance_cents) == (60000, 60000, 3008, 56992)
+    assert [i["balance_cents"] for i in st.items] == [60000]
+    assert sorted(c["amount_cents"] for c in st.credits) == [5, 3003]
+    assert st.aging["31-60"] == 60000
+    clear_snapshots()

@@ -128,3 +128,30 @@ def test_account_360_grids_put_transaction_and_base_amounts_side_by_side(world):
     payments = fill_grid(world, client, "acct-payments", source)
     pe1 = payments["rows"][0]
     assert (pe1["payment_id"], pe1["currency"], pe1["amount_cents"], pe1["amount_base"]) == ("PE1", "EUR", 40000, "480.00")
+
+
+def test_account_360_boxes_trend_and_dso_give_both_currencies(world):
+    """C2 (EUR): overdue 600 EUR = 720.00 USD, last payment 400 EUR = 480.00 USD, DSO 64.48 in base,
+    March's trend point 200.00 EUR invoiced = 240.00 USD (see test_metrics_currency)."""
+    client = world.client()
+    names = ("acct-total", "acct-last-date", "acct-terms", "acct-avg-days", "acct-limit", "acct-last-amount")
+    source = [{"id": "acct-id", "property": "data", "value": "C2"}, *INPUTS]
+    reply = call(client, world.output("acct-total.children"), source,
+                 outputs=[{"id": n, "property": "children"} for n in names])
+    assert "overdue $720.00" in _text(reply["acct-total"]["children"])
+    last = _text(reply["acct-last-amount"]["children"])
+    assert "€400.00" in last and "$480.00" in last
+    behaviour = _text(call(client, world.output("acct-behaviour.children"), source,
+                           outputs={"id": "acct-behaviour", "property": "children"})["acct-behaviour"]["children"])
+    assert "64.5 days" in behaviour and "both in USD" in behaviour and "72.82 %" in behaviour
+    charts = call(client, world.output("acct-trend.figure"), source,
+                  outputs=[{"id": "acct-aging", "property": "figure"}, {"id": "acct-trend", "property": "figure"}])
+    invoiced = charts["acct-trend"]["figure"]["data"][0]
+    assert "€200.00 = $240.00" in invoiced["customdata"]
+
+
+def test_commissions_caption_names_the_base_currency_and_the_rates(world):
+    client = world.client()
+    reply = call(client, world.output("com-caption.children"), INPUTS, outputs={"id": "com-caption", "property": "children"})
+    text = _text(reply["com-caption"]["children"])
+    assert "amounts in USD" in text and "earned date's rate" in text and "rates of 2025-03-15" in text

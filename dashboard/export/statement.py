@@ -75,21 +75,21 @@ def _customer_email(customer_id: str) -> str | None:
 
 
 def _credits(snap: Any, pos: int, day: int) -> tuple[list[dict], int]:
-    """(the unapplied payments and free credit notes, the customer's unapplied total in cents)."""
-    from dashboard.metrics.ledger import build_selection
-    from dashboard.metrics.tables import unapplied_by_customer, unapplied_rows
+    """(the unapplied payments and credits, their total), in the customer's own currency units.
 
-    mask = np.zeros(snap.n_customers, dtype=bool)
-    mask[pos] = True
-    sel = build_selection(snap, mask)
-    total = int(unapplied_by_customer(sel, day)[pos])
-    frame = unapplied_rows(snap, sel, day)
-    rows = [{"id": str(r["id"]), "type": str(r["type"]), "date": str(r["date"])[:10], "amount_cents": int(r["amount_cents"])}
-            for r in frame.to_dict("records")]
-    listed = sum(r["amount_cents"] for r in rows)
-    if total != listed:  # applications beyond an invoice's amount (over-application)
-        rows.append({"id": "", "type": "over-applied payments and credits", "date": "", "amount_cents": total - listed})
-    return rows, total
+    The items are those of the KPI contract's unapplied credits (free payments and credit notes,
+    over-applied invoices, credits waiting for their invoice); the statement shows them in the
+    customer's currency, not converted to the base currency.
+    """
+    from dashboard.metrics.ledger import unapplied_items
+    from dashboard.metrics.snapshot import NO_DATE, from_day
+
+    items = unapplied_items(snap, day)
+    pick = np.flatnonzero(items.cust == pos)
+    when = ["" if items.day[i] == NO_DATE else from_day(int(items.day[i])).isoformat() for i in pick]
+    rows = [{"id": str(items.ref[i]), "type": str(items.kind[i]), "date": w, "amount_cents": int(items.own[i])}
+            for i, w in zip(pick, when, strict=True)]
+    return rows, sum(r["amount_cents"] for r in rows)
 
 
 def build_statement(snap: Any, customer_id: str, as_of: dt.date, scope: Scope) -> Statement:

@@ -84,8 +84,10 @@ def dso_trend(trend: pd.DataFrame, period_days: int = 90, currency: str | None =
                   yaxis={"title": {"text": "days", "font": {"size": 11}}, "rangemode": "tozero"})
 
 
-def customer_trend(trend: list[dict], currency: str | None = None, height: int = 240) -> Figure:
-    """One customer's invoiced vs paid per month (account_360()['trend'], money strings)."""
+def customer_trend(trend: list[dict], currency: str | None = None, height: int = 240,
+                   base: str | None = None) -> Figure:
+    """One customer's invoiced vs paid per month (account_360()['trend'], money strings); with a
+    base currency other than the customer's, each point's hover also gives the base equivalent."""
     if not trend or all(to_cents(r["invoiced"]) == 0 and to_cents(r["paid"]) == 0 for r in trend):
         return empty_figure("No invoices or payments in these twelve months", height=height)
     months = [month_x(r["month"]) for r in trend]
@@ -99,7 +101,8 @@ def customer_trend(trend: list[dict], currency: str | None = None, height: int =
             "x": months,
             "y": [dollars(c) for c in cents],
             "line": {"color": color, "width": 2},
-            "customdata": [money(c, currency) for c in cents],
+            "customdata": [money(c, currency) + (f" = {money(to_cents(r[key + '_base']), base)}" if base else "")
+                           for c, r in zip(cents, trend, strict=True)],
             "hovertemplate": f"{name}: %{{customdata}}<extra></extra>",
         })
     return figure(data, height, legend=_legend(), xaxis=month_axis(),

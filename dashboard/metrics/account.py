@@ -10,7 +10,7 @@ import pandas as pd
 from dashboard.metrics.behaviour import customer_days_to_pay
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import DUE_BUCKETS, due_bucket_index
-from dashboard.metrics.ledger import applied_at, customer_mask, revalue
+from dashboard.metrics.ledger import applied_at, customer_mask, revalue, unapplied_items
 from dashboard.metrics.numbers import mean_days, money, ratio
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, sum_by, to_day
 from dashboard.metrics.tables import customer_unapplied, month_ends, terms_label
@@ -62,14 +62,14 @@ def _invoices(snap: Snapshot, c: int, day: int) -> tuple[list[dict], np.ndarray,
     return records, inv, balance
 
 
-def _base_balances(snap: Snapshot, records: list[dict], inv: np.ndarray, balance: np.ndarray, day: int) -> int:
-    """Add each invoice's currency and open balance in the base currency at day's rate; their sum."""
+def _base_balances(snap: Snapshot, records: list[dict], inv: np.ndarray, balance: np.ndarray, day: int) -> np.ndarray:
+    """Add each invoice's currency and open balance in the base currency at day's rate; return those."""
     base = revalue(snap, balance, snap.inv_cur[inv], day)
     codes = np.array(snap.rates.codes, dtype=object)[snap.inv_cur[inv].astype(np.int64)] if len(inv) else []
     for record, code, value in zip(records, codes, base, strict=True):
         record["currency"] = code
         record["balance_base"] = money(int(value))
-    return int(base.sum())
+    return np.asarray(base, dtype=np.int64)
 
 
 def _payments(snap: Snapshot, c: int, day: int) -> list[dict]:
@@ -113,10 +113,13 @@ def _promise_status(promise: dict, snap: Snapshot, day: int) -> str:
 
 
 def _behaviour(snap: Snapshot, c: int, day: int, balance: int) -> dict:
+    """Days to pay, days late and DSO; DSO in base cents (balance at day's rate, sales at each
+    invoice's issue-date rate), so a customer with invoices in several currencies adds like units."""
     inv = np.flatnonzero((snap.inv_cust == c) & ~snap.is_cn)
     paid = inv[(snap.settle[inv] <= day) & (snap.settle_kind[inv] == KIND_PAYMENT)]
     recent = paid[snap.settle[paid] > day - BEHAVIOUR_DAYS]
-    sales = int(snap.amount[(snap.inv_cust == c) & (snap.issue > day - BEHAVIOUR_DAYS) & (snap.issue <= day)].sum())
+    window = (snap.inv_cust == c) & (snap.issue > day - BEHAVIOUR_DAYS) & (snap.issue <= day)
+    sales = int(snap.inv_base[window].sum())
     settle = snap.settle.astype(np.int64)
     return {
         # the same function as Credit utilization and Customer value, so the three screens agree
@@ -127,12 +130,15 @@ def _behaviour(snap: Snapshot, c: int, day: int, balance: int) -> dict:
 
 
 def _trend(snap: Snapshot, c: int, as_of: dt.date) -> list[dict]:
+    """Invoiced and paid per month, in the transaction currency and in base (each item at its date's rate)."""
     rows = []
     for start, end in month_ends(as_of, 12):
         s, e = to_day(start), to_day(end)
         inv = (snap.inv_cust == c) & (snap.issue >= s) & (snap.issue <= e)
         pay = (snap.pay_cust == c) & (snap.pay_date >= s) & (snap.pay_date <= e)
-        rows.append({"month": start.strftime("%Y-%m"), "invoiced": money(snap.amount[inv].sum()), "paid": money(snap.pay_amount[pay].sum())})
+        rows.append({"month": start.strftime("%Y-%m"), "invoiced": money(snap.amount[inv].sum()),
+                     "paid": money(snap.pay_amount[pay].sum()), "invoiced_base": money(snap.inv_base[inv].sum()),
+                     "paid_base": money(snap.pay_base[pay].sum())})
     return rows
 
 
@@ -145,7 +151,8 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
     invoices, inv, balance = _invoices(snap, c, day)
     open_mask = (balance > 0) & ~snap.is_cn[inv]
     total = int(balance[open_mask].sum())
-    base_total = _base_balances(snap, invoices, inv, np.where(open_mask, balance, 0), day)
+    base_open = _base_balances(snap, invoices, inv, np.where(open_mask, balance, 0), day)[open_mask]
+    base_total = int(base_open.sum())
     dpd = day - snap.due[inv[open_mask]].astype(np.int64)
     aging = sum_by(due_bucket_index(dpd), balance[open_mask], len(DUE_BUCKETS))
     payments = _payments(snap, c, day)
@@ -164,7 +171,8 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
     year = (snap.issue >= year_start) & (snap.issue <= day) & (snap.inv_cust >= 0)
     year &= visible[np.maximum(snap.inv_cust, 0)]
     limit = int(snap.credit_limit[c])
-    behaviour = _behaviour(snap, c, day, total)
+    behaviour = _behaviour(snap, c, day, base_total)
+    credits = unapplied_items(snap, day)
     return {
         "customer_id": customer_id,
         "name": snap.cust_name[c],
@@ -177,19 +185,24 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
             "total_outstanding": money(total),
             "last_payment_date": payments[0]["date"] if payments else None,
             "last_payment_amount": payments[0]["amount"] if payments else None,
+            "last_payment_amount_base": payments[0]["amount_base"] if payments else None,
             "terms": terms_label(snap, np.array([c]))[0],
             "average_days_to_pay": behaviour["avg_days_to_pay"],
             "credit_limit": money(limit) if limit > 0 else None,
             "overdue": money(int(balance[open_mask][dpd > 0].sum())),
             "utilization_pct": ratio(total, limit, 100) if limit > 0 else None,
             "unapplied_credits": money(int(customer_unapplied(snap, day)[c])),  # in the base currency
+            "unapplied_credits_in_currency": money(int(credits.own[credits.cust == c].sum())),
+            "overdue_base": money(int(base_open[dpd > 0].sum())),
             "currency": snap.rates.codes[int(snap.cust_cur[c])],
             "base_currency": snap.base_currency,
             "total_outstanding_base": money(base_total),
         },
         "dso_90d": behaviour["dso_90d"],
         "avg_days_late_90d": behaviour["avg_days_late_90d"],
-        "share_of_turnover_pct": ratio(int(snap.amount[year & (snap.inv_cust == c)].sum()), int(snap.amount[year].sum()), 100),
+        # in base at issue-date rates: customers in other currencies add up in like units
+        "share_of_turnover_pct": ratio(int(snap.inv_base[year & (snap.inv_cust == c)].sum()),
+                                       int(snap.inv_base[year].sum()), 100),
         "aging_due": {k: money(v) for k, v in zip(DUE_BUCKETS, aging, strict=True)},
         "invoices": invoices,
         "payments": payments,

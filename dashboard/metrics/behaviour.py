@@ -13,6 +13,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, to_day
 
 YEAR_DAYS = 365
@@ -120,10 +121,22 @@ def take_sorted(frame: pd.DataFrame, *keys: np.ndarray) -> pd.DataFrame:
     return frame.take(order).reset_index(drop=True)
 
 
+def _promise_currency(snap: Snapshot, inv: np.ndarray, cust: np.ndarray) -> np.ndarray:
+    """Each promise's currency: its invoice's, else its customer's, else the base (0)."""
+    cur = np.zeros(len(inv), dtype=np.int64)
+    if len(snap.inv_ids):
+        cur = np.where(inv >= 0, snap.inv_cur[np.maximum(inv, 0)], cur)
+    if snap.n_customers:
+        cur = np.where((inv < 0) & (cust >= 0), snap.cust_cur[np.maximum(cust, 0)], cur)
+    return cur.astype(np.int64)
+
+
 def promise_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
     """The promises as arrays sorted by (invoice, made_on, promise_id), cached per snapshot.
 
-    Keys: id, inv, cust, made, promised, amount (cents) and rank (position in promise_id order).
+    Keys: id, inv, cust, made, promised, amount (cents in the invoice's currency), cur (that
+    currency), base (base cents at the rate of the day the promise was made) and rank (position in
+    promise_id order).
     """
     cache = analytics_cache(snap)
     if "promises" not in cache:
@@ -134,20 +147,26 @@ def promise_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
             rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
             inv = frame["inv"].to_numpy(dtype=np.int64)
             made = frame["made_on"].to_numpy(dtype=np.int64)
+            amount = frame["amount_cents"].to_numpy(dtype=np.int64)
+            cust = frame["cust"].to_numpy(dtype=np.int64)
+            cur = _promise_currency(snap, inv, cust)
             order = np.lexsort((rank, made, inv))
             arrays = {
                 "id": ids,
                 "inv": inv,
-                "cust": frame["cust"].to_numpy(dtype=np.int64),
+                "cust": cust,
                 "made": made,
                 "promised": frame["promised_date"].to_numpy(dtype=np.int64),
-                "amount": frame["amount_cents"].to_numpy(dtype=np.int64),
+                "amount": amount,
+                "cur": cur,
+                "base": convert(amount, snap.rates.on(cur, made)) if snap.multi else amount,
                 "rank": rank,
             }
             arrays = {k: v[order] for k, v in arrays.items()}
         else:
             empty = np.zeros(0, dtype=np.int64)
-            arrays = {"id": np.zeros(0, dtype=object), "inv": empty, "cust": empty, "made": empty, "promised": empty, "amount": empty, "rank": empty}
+            arrays = {"id": np.zeros(0, dtype=object), "inv": empty, "cust": empty, "made": empty, "promised": empty,
+                      "amount": empty, "cur": empty, "base": empty, "rank": empty}
         cache["promises"] = arrays
     return cache["promises"]
 
@@ -273,7 +292,9 @@ def settled_by_payment(snap: Snapshot, cust_mask: np.ndarray, day: int, window: 
 
 
 def payment_delay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS) -> dict[str, np.ndarray]:
-    """Amount-weighted signed delay (settled - due, days; early payment is negative) per customer and segment.
+    """Amount-weighted signed delay (settled - due, days; early is negative) per customer and segment.
+
+    The weight is each invoice's amount in base cents at its issue date's rate.
 
     Over invoices settled by a payment in (day - window, day]. Returns per-customer `customer`
     (NaN without history), `customer_weight`, and `segment` (the customer's segment's average over
@@ -281,7 +302,7 @@ def payment_delay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int =
     """
     inv = settled_by_payment(snap, cust_mask, day, window)
     cust = snap.inv_cust[inv]
-    weight = snap.amount[inv].astype(np.float64)
+    weight = snap.inv_base[inv].astype(np.float64)  # base cents at the issue date's rate
     delay = snap.settle[inv].astype(np.float64) - snap.due[inv]
     n = snap.n_customers
     w_c = np.bincount(cust, weights=weight, minlength=n)

@@ -50,7 +50,7 @@ from dashboard.metrics.snapshot import (
     sum_by,
     to_day,
 )
-from dashboard.metrics.tables import month_ends, unapplied_by_customer
+from dashboard.metrics.tables import month_ends, unapplied_by_customer, with_currency
 
 COMPONENTS = (
     ("not_due", "Not due"),
@@ -114,11 +114,12 @@ def outstanding_composition(
     pairs = np.unique(idx.astype(np.int64) * snap.n_customers + items.cust)
     customers = np.bincount(pairs // max(snap.n_customers, 1), minlength=len(COMPONENTS)).tolist()
     unapplied = unapplied_by_customer(sel, day)
+    credits = sel.at(sel.cum_unapplied, day) if not snap.multi else int(unapplied.sum())  # base items at day
     return pd.DataFrame(
         {
             "component": [c for c, _ in COMPONENTS] + ["unapplied_credits"],
             "label": [label for _, label in COMPONENTS] + ["Unapplied credits"],
-            "amount_cents": np.r_[amounts, sel.at(sel.cum_unapplied, day)].astype(np.int64),
+            "amount_cents": np.r_[amounts, credits].astype(np.int64),
             "invoices": pd.array(list(counts) + [None], dtype="Int64"),
             "customers": customers + [int(np.count_nonzero(unapplied))],
             "part_of_total_ar": [True] * len(COMPONENTS) + [False],
@@ -198,6 +199,8 @@ def _open_disputes(snap: Snapshot, frame: pd.DataFrame, live: np.ndarray, day: i
     cust = rows["cust"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
     opened = rows["opened_on"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
     status = dispute_status(rows) if len(rows) else np.zeros(0, dtype=object)
+    own = rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    cur = snap.inv_cur[inv].astype(np.int64) if len(inv) else np.zeros(0, dtype=np.int64)
     out = pd.DataFrame(
         {
             "dispute_id": rows["dispute_id"].to_numpy(dtype=object) if len(rows) else np.zeros(0, dtype=object),
@@ -205,11 +208,12 @@ def _open_disputes(snap: Snapshot, frame: pd.DataFrame, live: np.ndarray, day: i
             **customer_columns(snap, cust),
             "opened_on": to_dates(opened),
             "status": np.where(status == "litigation", "litigation", "open").astype(object),
-            "amount_cents": rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64),
-            "invoice_balance_cents": np.maximum(open_balances(snap, inv, day), 0),
+            "amount_cents": revalue(snap, own, cur, day),  # open at D: base cents at D's rate
+            "invoice_balance_cents": revalue(snap, np.maximum(open_balances(snap, inv, day), 0), cur, day),
             "age_days": day - opened,
         }
     )
+    out = with_currency(snap, out, cur, own)
     return out.sort_values(["age_days", "dispute_id"], ascending=[False, True], ignore_index=True)
 
 
@@ -243,7 +247,8 @@ def promise_adherence(
     mine = (p["inv"] >= 0) & (p["cust"] >= 0) & (p["made"] <= day)
     mine[mine] = sel.cust_mask[p["cust"][mine]]
     rows = np.flatnonzero(mine)
-    inv, promised, amount = p["inv"][rows], p["promised"][rows], p["amount"][rows]
+    # amounts in base cents at the rate of the day each promise was made (a flow at its own date)
+    inv, promised, amount = p["inv"][rows], p["promised"][rows], p["base"][rows]
     code = promise_status_code(snap, inv, promised, day)
     window = (promised >= first) & (promised <= day)
     month = _month_number(promised[window]) - _month_number(np.array([first]))[0]
@@ -268,11 +273,13 @@ def promise_adherence(
             **customer_columns(snap, p["cust"][broken]),
             "made_on": to_dates(p["made"][broken]),
             "promised_date": to_dates(b_promised),
-            "amount_cents": p["amount"][broken],
-            "invoice_balance_cents": np.maximum(open_balances(snap, b_inv, day), 0),
+            "amount_cents": p["base"][broken],
+            "invoice_balance_cents": revalue(snap, np.maximum(open_balances(snap, b_inv, day), 0),
+                                             snap.inv_cur[b_inv], day),
             "days_since_promised": day - b_promised,
         }
     )
+    broken_rows = with_currency(snap, broken_rows, p["cur"][broken], p["amount"][broken])
     pending = code == 2
     kept_n, broken_n = int(counts[:, 0].sum()), int(counts[:, 1].sum())
     return {

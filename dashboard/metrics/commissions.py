@@ -18,6 +18,12 @@ Dates
       settled with no settlement date, or a settlement date before the earned date, counts as
       paid on the earned date. An unsettled row is never paid, whatever its settlement date says.
     * Accrued at D: earned <= D and not paid by D (so backdating reproduces the liability then).
+
+Currencies
+    * A commission is in its customer's currency (the base currency when it has no customer).
+      Flows (earned, paid, by group, on invoices issued, on cash) are converted at the rate in force
+      on the earned date; balances (accrued, at risk, unpaid at a month end) at the rate of that
+      date. Each row is converted and rounded half up first; every figure is the sum of its rows.
 """
 
 from __future__ import annotations
@@ -30,10 +36,12 @@ import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.fx import convert
 from dashboard.metrics.kpis import DUE_EDGES, month_start
 from dashboard.metrics.ledger import open_balances, select
 from dashboard.metrics.numbers import ratio, ratio_array
 from dashboard.metrics.snapshot import Snapshot, from_day, sum_by, to_day
+from dashboard.metrics.tables import with_currency
 from dashboard.metrics.ui_support import cached
 
 NO_GROUP = "No group"
@@ -75,6 +83,8 @@ class Rows:
     inv: np.ndarray  # invoice position or -1
     cust: np.ndarray  # customer position or -1
     rate: np.ndarray  # float (as imported), NaN when missing
+    cur: np.ndarray  # currency of the row (its customer's; 0 = base)
+    earned_base: np.ndarray  # int64 base cents at the earned date's rate
 
     def __len__(self) -> int:
         return len(self.amount)
@@ -99,6 +109,11 @@ def rows(snap: Snapshot) -> Rows:
     rep, group = _text(frame["sales_rep_id"]), _text(frame["group_name"])
     rep_code, rep_ids = pd.factorize(rep, sort=True)
     group_code, group_names = pd.factorize(group, sort=True)
+    amount = frame["amount_cents"].to_numpy(dtype=np.int64)
+    cust = frame["cust"].to_numpy(dtype=np.int64)
+    cur = np.zeros(len(cust), dtype=np.int64)
+    if snap.n_customers and len(cust):
+        cur = np.where(cust >= 0, snap.cust_cur[np.maximum(cust, 0)], 0).astype(np.int64)
     built = Rows(
         commission_id=_text(frame["commission_id"]),
         rep=rep,
@@ -109,14 +124,30 @@ def rows(snap: Snapshot) -> Rows:
         group_names=np.asarray(group_names, dtype=object),
         earned=earned,
         paid=np.where(settled, paid_on, NO_DATE).astype(np.int64),
-        amount=frame["amount_cents"].to_numpy(dtype=np.int64),
+        amount=amount,
         inv=frame["inv"].to_numpy(dtype=np.int64),
-        cust=frame["cust"].to_numpy(dtype=np.int64),
+        cust=cust,
         rate=pd.to_numeric(frame["rate"], errors="coerce").to_numpy(dtype=np.float64),
+        cur=cur,
+        earned_base=_to_base(snap, amount, cur, earned),
     )
     with snap.lock:
         snap.cache[key] = built
     return built
+
+
+def _to_base(snap: Snapshot, amount: np.ndarray, cur: np.ndarray, days: np.ndarray | int) -> np.ndarray:
+    """Amounts in their currency converted to base cents at each day's rate, each rounded half up."""
+    if not snap.multi:
+        return amount
+    days = np.broadcast_to(np.asarray(days, dtype=np.int64), amount.shape)
+    return convert(amount, snap.rates.on(cur, days))
+
+
+def balance_at(snap: Snapshot, pick: np.ndarray, day: int) -> np.ndarray:
+    """Base cents of the rows at positions pick, revalued at the rate in force at day."""
+    r = rows(snap)
+    return _to_base(snap, r.amount[pick], r.cur[pick], day)
 
 
 def in_view(snap: Snapshot, filters: Filters | None = None, scope: Scope | None = None) -> np.ndarray:
@@ -177,7 +208,7 @@ def tiles(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filter
     earned = view & earned_mask(r, d - p, d)
     sel = select(snap, filters, scope)
     sales = sel.between(sel.cum_sales, d - p, d)
-    earned_cents = int(r.amount[earned].sum())
+    earned_cents = int(r.earned_base[earned].sum())
     risk = at_risk_rows(snap, as_of, filters, scope)
     flows = cash_and_invoiced(snap, as_of, period_days, filters, scope)
     return {
@@ -185,10 +216,10 @@ def tiles(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filter
         "period_days": p,
         "period_start": from_day(d - p + 1),
         "month_start": first,
-        "accrued_cents": int(r.amount[accrued].sum()),
+        "accrued_cents": int(balance_at(snap, np.flatnonzero(accrued), d).sum()),
         "accrued_rows": int(accrued.sum()),
         "accrued_reps": len(np.unique(r.rep_code[accrued])),
-        "paid_mtd_cents": int(r.amount[paid].sum()),
+        "paid_mtd_cents": int(r.earned_base[paid].sum()),
         "paid_mtd_rows": int(paid.sum()),
         "earned_cents": earned_cents,
         "earned_rows": int(earned.sum()),
@@ -232,8 +263,11 @@ def _days_to_dates(days: np.ndarray) -> list:
 
 
 def row_frame(snap: Snapshot, pick: np.ndarray, amount: np.ndarray | None = None,
-              extra: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
-    """Commission rows at positions pick (plus extra columns), by earned date, the figure's amount last."""
+              extra: dict[str, np.ndarray] | None = None, own: np.ndarray | None = None) -> pd.DataFrame:
+    """Commission rows at positions pick (plus extra columns), by earned date, the figure's amount last.
+
+    amount defaults to the rows' base cents at the earned date's rate; with several currencies the
+    row's currency and its amount in it (own, default the commission amount) come before it."""
     r = rows(snap)
     names = _rep_names(snap)
     inv, cust = r.inv[pick], r.cust[pick]
@@ -250,9 +284,10 @@ def row_frame(snap: Snapshot, pick: np.ndarray, amount: np.ndarray | None = None
             "settled_on": _days_to_dates(r.paid[pick]),
             "rate": r.rate[pick],
             **(extra or {}),
-            "amount_cents": r.amount[pick] if amount is None else amount,
+            "amount_cents": r.earned_base[pick] if amount is None else amount,
         }
     )
+    frame = with_currency(snap, frame, r.cur[pick], r.amount[pick] if own is None else own)
     return frame.sort_values(["date", "commission_id"], ignore_index=True, kind="stable")
 
 
@@ -263,7 +298,8 @@ def drill(snap: Snapshot, key: str, as_of: dt.date, period_days: int = 90, filte
     view = in_view(snap, filters, scope)
     d, p = to_day(as_of), period_days
     if key == "commissions_accrued":
-        return row_frame(snap, np.flatnonzero(view & accrued_mask(r, d)))
+        pick = np.flatnonzero(view & accrued_mask(r, d))
+        return row_frame(snap, pick, balance_at(snap, pick, d))
     if key == "commissions_paid_mtd":
         return row_frame(snap, np.flatnonzero(view & paid_mask(r, to_day(month_start(as_of)) - 1, d)))
     if key == "commissions_earned":
@@ -321,7 +357,8 @@ def top_reps(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, sco
     r = rows(snap)
     pick = in_view(snap, filters, scope) & accrued_mask(r, to_day(as_of))
     pick = np.flatnonzero(pick)
-    frame = _by_rep(snap, pick, {"accrued_cents": r.amount[pick], "rows": np.ones(len(pick), dtype=np.int64)})
+    frame = _by_rep(snap, pick, {"accrued_cents": balance_at(snap, pick, to_day(as_of)),
+                                 "rows": np.ones(len(pick), dtype=np.int64)})
     frame = frame[frame["accrued_cents"] > 0]
     return frame.sort_values(["accrued_cents", "sales_rep_id"], ascending=[False, True], ignore_index=True).head(limit)
 
@@ -331,7 +368,8 @@ def monthly(snap: Snapshot, as_of: dt.date, months: int = 12, filters: Filters |
     """Per calendar month (the last one cut at as_of): commission earned, paid, and unpaid at month end."""
     r = rows(snap)
     view = in_view(snap, filters, scope)
-    amount, earned, paid = r.amount[view], r.earned[view], r.paid[view]
+    flow, earned, paid = r.earned_base[view], r.earned[view], r.paid[view]
+    own, cur = r.amount[view], r.cur[view]
     out = []
     end = as_of
     spans = []
@@ -345,12 +383,17 @@ def monthly(snap: Snapshot, as_of: dt.date, months: int = 12, filters: Filters |
             {
                 "month": start.strftime("%Y-%m"),
                 "month_end": end,
-                "earned_cents": int(amount[(earned > s) & (earned <= e)].sum()),
-                "paid_cents": int(amount[(paid > s) & (paid <= e)].sum()),
-                "unpaid_cents": int(amount[(earned <= e) & (paid > e)].sum()),
+                "earned_cents": int(flow[(earned > s) & (earned <= e)].sum()),
+                "paid_cents": int(flow[(paid > s) & (paid <= e)].sum()),
+                "unpaid_cents": _unpaid(snap, own, cur, (earned <= e) & (paid > e), e),
             }
         )
     return pd.DataFrame(out, columns=["month", "month_end", "earned_cents", "paid_cents", "unpaid_cents"])
+
+
+def _unpaid(snap: Snapshot, own: np.ndarray, cur: np.ndarray, keep: np.ndarray, day: int) -> int:
+    """Unpaid commission at the end of day in base cents, each row at that day's rate."""
+    return int(_to_base(snap, own[keep], cur[keep], day).sum())
 
 
 def by_group(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
@@ -361,7 +404,7 @@ def by_group(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Fil
     pick = in_view(snap, filters, scope) & earned_mask(r, d - period_days, d)
     code = r.group_code[pick]
     seen = np.flatnonzero(np.bincount(code, minlength=len(r.group_names)) > 0) if len(code) else np.zeros(0, dtype=np.int64)
-    earned = sum_by(code, r.amount[pick], len(r.group_names))[seen]
+    earned = sum_by(code, r.earned_base[pick], len(r.group_names))[seen]
     counts = np.bincount(code, minlength=len(r.group_names))[seen] if len(code) else np.zeros(0, dtype=np.int64)
     total = int(earned.sum())
     frame = pd.DataFrame({"group_name": [n or NO_GROUP for n in r.group_names[seen]], "earned_cents": earned,
@@ -417,14 +460,14 @@ def at_risk_rows(snap: Snapshot, as_of: dt.date, filters: Filters | None = None,
     pick, reason = _at_risk(snap, as_of, filters, scope)
     chosen = reason > 0
     labels = np.array([RISK_REASONS[int(x)] for x in reason[chosen]], dtype=object)
-    return row_frame(snap, pick[chosen], extra={"reason": labels})
+    at_d = balance_at(snap, pick[chosen], to_day(as_of))
+    return row_frame(snap, pick[chosen], at_d, extra={"reason": labels})
 
 
 def at_risk_by_rep(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
     """Per rep with accrued commission: accrued, at risk by reason, total at risk and its share (%)."""
-    r = rows(snap)
     pick, reason = _at_risk(snap, as_of, filters, scope)
-    amount = r.amount[pick]
+    amount = balance_at(snap, pick, to_day(as_of))
     frame = _by_rep(
         snap,
         pick,
@@ -473,14 +516,20 @@ def _cash_parts(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filte
     positive = invoice > 0
     cash = np.zeros(len(view), dtype=np.int64)
     collected = np.zeros(len(view), dtype=np.int64)
+    own_cash = np.zeros(len(view), dtype=np.int64)
     if positive.any():
         ip, cp, amt = inv[positive], r.amount[view][positive], invoice[positive]
         upto_end = np.clip(paid_by_payments(snap, d)[ip], 0, amt)
         upto_start = np.clip(paid_by_payments(snap, d - p)[ip], 0, amt)
-        cash[positive] = prorate(cp, upto_end, amt) - prorate(cp, upto_start, amt)
-        collected[positive] = upto_end - upto_start
-    return {"pick": view, "cash": cash, "collected": collected, "invoiced": np.where(issued, r.amount[view], 0),
-            "issued": issued}
+        # each running total converted at the earned date's rate, so the periods still telescope
+        cur, earned = r.cur[view][positive], r.earned[view][positive]
+        end_cash, start_cash = prorate(cp, upto_end, amt), prorate(cp, upto_start, amt)
+        own_cash[positive] = end_cash - start_cash
+        cash[positive] = _to_base(snap, end_cash, cur, earned) - _to_base(snap, start_cash, cur, earned)
+        inv_cur = snap.inv_cur[ip]
+        collected[positive] = _to_base(snap, upto_end, inv_cur, earned) - _to_base(snap, upto_start, inv_cur, earned)
+    return {"pick": view, "cash": cash, "own_cash": own_cash, "collected": collected,
+            "invoiced": np.where(issued, r.earned_base[view], 0), "issued": issued}
 
 
 def cash_and_invoiced(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
@@ -504,11 +553,12 @@ def cash_rows(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Fi
     keep = parts["cash"] != 0 if cash else parts["issued"]
     pick = parts["pick"][keep]
     inv = r.inv[pick]
-    extra = {"invoice_amount_cents": snap.amount[inv]}
+    extra = {"invoice_amount_cents": snap.inv_base[inv]}
     if cash:
         extra["collected_cents"] = parts["collected"][keep]
-        extra["commission_cents"] = r.amount[pick]
-    frame = row_frame(snap, pick, parts["cash"][keep] if cash else parts["invoiced"][keep], extra)
+        extra["commission_cents"] = r.earned_base[pick]
+    own = parts["own_cash"][keep] if cash else None
+    frame = row_frame(snap, pick, parts["cash"][keep] if cash else parts["invoiced"][keep], extra, own)
     # narrower: the cash basis does not depend on when the commission was paid or its stated rate
     return frame.drop(columns=["rep_name", "settled_on", "rate"]) if cash else frame
 

@@ -11,6 +11,12 @@ For every positive invoice issued in (D - 6 months, D], each amount that reduced
 The part still open at D earns nothing when the invoice is overdue (due date < D) and is left out
 while it is not yet due (it cannot be judged yet). Score = credit / assessed amount x 100,
 rounded to 2 decimals; the category is read off the rounded score (see CATEGORIES).
+
+With several currencies every amount is in base cents, each item converted and rounded first:
+payments and write-offs applied at the rate of their application date, the part still open at
+D's rate, invoiced amounts at the issue date's rate, payments received at their date's rate. So
+the score of a customer with invoices in several currencies, and the portfolio score weighted by
+assessed amounts, add like units. One currency gives exactly the single-currency figures.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import pandas as pd
 
 from dashboard.metrics.behaviour import add_months, customer_columns, round2
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.fx import convert
 from dashboard.metrics.ledger import open_items, select
 from dashboard.metrics.snapshot import KIND_PAYMENT, KIND_WRITE_OFF, Snapshot, sum_by, to_day
 
@@ -51,6 +58,14 @@ def window_start(as_of: dt.date, months: int = WINDOW_MONTHS) -> int:
     return to_day(add_months(as_of, -months))
 
 
+def _base(snap: Snapshot, cents: np.ndarray, cur: np.ndarray, days: np.ndarray | int) -> np.ndarray:
+    """Amounts in their currencies as base cents at each day's rate (unchanged with one currency)."""
+    if not snap.multi:
+        return cents
+    days = np.broadcast_to(np.asarray(days, dtype=np.int64), np.shape(cents))
+    return convert(cents, snap.rates.on(np.asarray(cur, dtype=np.int64), days))
+
+
 def payment_reliability(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, months: int = WINDOW_MONTHS
 ) -> pd.DataFrame:
@@ -63,22 +78,23 @@ def payment_reliability(
     in_window = np.zeros(len(snap.inv_ids), dtype=bool)
     in_window[inv] = True
     apps = in_window[snap.app_inv] & (snap.app_date <= day)
-    a_inv, a_amt, a_kind = snap.app_inv[apps], snap.app_amount[apps], snap.app_kind[apps]
+    a_inv, a_kind = snap.app_inv[apps], snap.app_kind[apps]
+    a_amt = _base(snap, snap.app_amount[apps], snap.inv_cur[a_inv], snap.app_date[apps])
     a_cust = snap.inv_cust[a_inv]
     pay = a_kind == KIND_PAYMENT
     late = snap.app_date[apps].astype(np.int64) - snap.due[a_inv]
     credit = np.bincount(a_cust[pay], weights=late_credit(a_amt[pay], late[pay]), minlength=n)
     assessed = sum_by(a_cust[pay | (a_kind == KIND_WRITE_OFF)], a_amt[pay | (a_kind == KIND_WRITE_OFF)], n)
-    applied = sum_by(a_inv, a_amt, len(snap.inv_ids))[inv]
-    remaining = np.maximum(snap.amount[inv] - applied, 0)
+    applied = sum_by(a_inv, snap.app_amount[apps], len(snap.inv_ids))[inv]
+    remaining = _base(snap, np.maximum(snap.amount[inv] - applied, 0), snap.inv_cur[inv], day)
     overdue = snap.due[inv] < day
     cust_inv = snap.inv_cust[inv]
     assessed = assessed + sum_by(cust_inv[overdue], remaining[overdue], n)
-    invoiced = sum_by(cust_inv, snap.amount[inv], n)
+    invoiced = sum_by(cust_inv, snap.inv_base[inv], n)
     count = np.bincount(cust_inv, minlength=n)
     outstanding = sum_by(cust_inv, remaining, n)
     paid_days = (snap.pay_date > start) & (snap.pay_date <= day) & (snap.pay_cust >= 0)
-    paid = sum_by(snap.pay_cust[paid_days], snap.pay_amount[paid_days], n)
+    paid = sum_by(snap.pay_cust[paid_days], snap.pay_base[paid_days], n)
     on_time = sum_by(a_cust[pay & (late <= 0)], a_amt[pay & (late <= 0)], n)
     items = open_items(sel, day)
     owes = sum_by(items.cust, items.balance, n) > 0

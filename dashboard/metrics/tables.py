@@ -373,18 +373,19 @@ def settled_invoices(
     _, _, inv = payment_timing(snap, sel, d - period_days, d)
     cust = snap.inv_cust[inv]
     settle = snap.settle[inv].astype(np.int64)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "invoice_id": snap.inv_ids[inv],
             **_customer_columns(snap, cust),
             "issue_date": _dates(snap.issue[inv]),
             "due_date": _dates(snap.due[inv]),
             "settled_on": _dates(snap.settle[inv]),
-            "amount_cents": snap.amount[inv],
+            "amount_cents": snap.inv_base[inv],  # base cents at the issue date's rate
             "days_to_pay": settle - snap.issue[inv],
             "days_late": np.maximum(settle - snap.due[inv], 0),
         }
     )
+    return with_currency(snap, frame, snap.inv_cur[inv], snap.amount[inv])
 
 
 def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int) -> pd.DataFrame:

@@ -233,15 +233,23 @@ def boxes(customer_id, filters_data, _version):
     limit = fmt.money(s["credit_limit"], cur) if s["credit_limit"] else "No limit"
     if s["credit_limit"] and s["utilization_pct"] is not None:
         limit = [limit, html.Div(f"{fmt.pct(s['utilization_pct'], 0)} used", className="ar-box-sub")]
-    total = [fmt.money(s["total_outstanding"], cur), html.Div(f"overdue {fmt.money(s['overdue'], cur)}", className="ar-box-sub")]
-    if s["currency"] != s["base_currency"]:
-        total.append(html.Div(f"= {fmt.money(s['total_outstanding_base'], s['base_currency'])} at the as-of rate",
-                              className="ar-box-sub ar-base-equivalent"))
+    base = s["base_currency"]
+    foreign = s["currency"] != base
+    overdue = f"overdue {fmt.money(s['overdue'], cur)}"
+    total = [fmt.money(s["total_outstanding"], cur), html.Div(overdue, className="ar-box-sub")]
+    if foreign:
+        total.append(html.Div(f"= {fmt.money(s['total_outstanding_base'], base)} at the as-of rate "
+                              f"(overdue {fmt.money(s['overdue_base'], base)})", className="ar-box-sub ar-base-equivalent"))
     if fmt.to_cents(s["unapplied_credits"]):
-        credit = fmt.money(s["unapplied_credits"], s["base_currency"])
+        credit = fmt.money(s["unapplied_credits"], base)
+        if foreign:
+            credit = f"{fmt.money(s['unapplied_credits_in_currency'], cur)} = {credit}"
         total.append(html.Div(f"unapplied credit {credit}", className="ar-box-sub ar-credit"))
-    return (total, fmt.date(s["last_payment_date"]), s["terms"], fmt.days(s["average_days_to_pay"]), limit,
-            fmt.money(s["last_payment_amount"], cur) if s["last_payment_amount"] else fmt.DASH)
+    last = fmt.money(s["last_payment_amount"], cur) if s["last_payment_amount"] else fmt.DASH
+    if s["last_payment_amount"] and foreign:
+        last = [last, html.Div(f"= {fmt.money(s['last_payment_amount_base'], base)} at the payment date's rate",
+                               className="ar-box-sub ar-base-equivalent")]
+    return (total, fmt.date(s["last_payment_date"]), s["terms"], fmt.days(s["average_days_to_pay"]), limit, last)
 
 
 @callback(Output("acct-behaviour", "children"), *INPUTS)
@@ -249,7 +257,9 @@ def behaviour(customer_id, filters_data, _version):
     """Per-customer DSO and days late (90 days) and share of turnover (year to date)."""
     data, _cur = _require(customer_id, filters_data)
     items = [
-        ("DSO (90 days)", fmt.days(data["dso_90d"]), "open balance / invoiced in the last 90 days × 90"),
+        ("DSO (90 days)", fmt.days(data["dso_90d"]), "open balance / invoiced in the last 90 days × 90"
+         + ("" if data["summary"]["currency"] == data["summary"]["base_currency"]
+            else f", both in {data['summary']['base_currency']}")),
         ("Average days late (90 days)", fmt.days(data["avg_days_late_90d"]), "over invoices paid in the last 90 days"),
         ("Share of turnover", fmt.pct(data["share_of_turnover_pct"], 2), "this customer's invoicing / everyone's, year to date"),
     ]
@@ -264,7 +274,9 @@ def behaviour(customer_id, filters_data, _version):
 def charts(customer_id, filters_data, _version):
     """The customer's aging bar and invoiced-vs-paid line."""
     data, cur = _require(customer_id, filters_data)
-    return aging_fig.customer_aging_bar(data["aging_due"], cur), trends_fig.customer_trend(data["trend"], cur)
+    base = data["summary"]["base_currency"]
+    trend = trends_fig.customer_trend(data["trend"], cur, base=None if cur == base else base)
+    return aging_fig.customer_aging_bar(data["aging_due"], cur), trend
 
 
 def _table(rows: list[dict], columns: list[tuple[str, str]], cur: str, empty: str) -> html.Div:

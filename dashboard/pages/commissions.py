@@ -201,10 +201,17 @@ grid.register_source(CASH_GRID, _rep_source("cash"))
 
 @callback(Output("com-caption", "children"), *INPUTS)
 def caption(filters_data, _version):
-    """What the page shows: as-of, filters, scope, period."""
+    """What the page shows: as-of, filters, scope, period, and the currency of the amounts."""
     if filters_data is None:
         raise PreventUpdate
-    return f"{gf.describe(filters_data)} · {identity.scope().label} · period {P} days"
+    text = f"{gf.describe(filters_data)} · {identity.scope().label} · period {P} days"
+    if not _allowed():
+        return text
+    snap, as_of, _filters, _scope, cur = _context(filters_data)
+    if snap.multi:
+        text += (f" · amounts in {cur}: earned and paid at the earned date's rate, "
+                 f"accrued balances at the rates of {as_of}")
+    return text
 
 
 def _ordered(values: dict, index: int) -> list:
