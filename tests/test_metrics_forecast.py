@@ -359,14 +359,20 @@ def test_collectability_learned_from_history(db_url):
     _old_debts_ledger(db_url)
     snap = get_snapshot(db_url)
     table = collectability(snap, to_day(D), **OLD).set_index("age")
-    # age 0 (at the due date), observed when due + 30 <= D and still open at due: H1-H4 (paid 10 days after due),
-    # G1-G5 (none paid within 30 days), X1 and X2 (still open) -> 4 of 11, median 10 days
-    assert (table.loc["0-30", "observed"], table.loc["0-30", "paid"], table.loc["0-30", "median_days"]) == (11, 4, 10)
-    # age 91: G1-G5 and X1 (X2 is only 100 days past due: its 30-day window has not passed); G5 paid 4 days and
-    # G1 9 days after reaching 91 -> 2 of 6, median 6.5
-    assert (table.loc["91-120", "observed"], table.loc["91-120", "paid"], table.loc["91-120", "median_days"]) == (6, 2, 6.5)
-    # age 546: G2 (paid at 560: 14 days later), G3 and G4 (written off at 800, never paid) -> 1 of 3
-    assert (table.loc["546-730", "observed"], table.loc["546-730", "paid"], table.loc["546-730", "basis"]) == (3, 1, "own")
+
+    def row(age):
+        r = table.loc[age]
+        return int(r["observed"]), int(r["open_cents"]), int(r["collected_cents"]), float(r["median_days"])
+
+    # age 0 (at the due date), observed when due + 30 <= D and still open at due: H1-H4 (100.00 each, paid
+    # 10 days after due), G1-G5 (100.00 each, none paid within 30 days), X1 (1,000.00) and X2 (300.00), both
+    # still open -> 400.00 collected of 2,200.00 open = 2/11, median 10 days
+    assert row("0-30") == (11, 220_000, 40_000, 10.0)
+    # age 91: G1-G5 and X1 (X2 is only 100 days past due: its 30-day window has not passed); G5 paid 4 days
+    # and G1 9 days after reaching 91 -> 200.00 of 1,500.00 = 2/15, median 6.5
+    assert row("91-120") == (6, 150_000, 20_000, 6.5)
+    # age 546: G2 (paid at 560: 14 days later), G3 and G4 (written off at 800, never paid) -> 1/3
+    assert row("546-730") == (3, 30_000, 10_000, 14.0) and table.loc["546-730", "basis"] == "own"
     # age 731: G3 and G4 only (2 < 3): borrows the 546-730 bucket
     assert table.loc["731+", "observed"] == 2 and table.loc["731+", "basis"] == "borrowed"
     assert table.loc["731+", "share"] == pytest.approx(1 / 3)
@@ -377,14 +383,14 @@ def test_forecast_old_debts_low_probability_late_date(db_url):
     snap = get_snapshot(db_url)
     table = behaviour_forecast(snap, D, history=OLD)
     weekly = dict(zip(table["bucket"], table["expected_cents"], strict=True))
-    # X2 (100 days past due, bucket 91-120): 300.00 x 2/6 = 100.00 at D + 7 (6.5 rounded half up) = 7 Jul, week 1
+    # X2 (100 days past due, bucket 91-120): 300.00 x 2/15 = 40.00 at D + 7 (6.5 rounded half up) = 7 Jul, week 1
     # X1 (565 days past due, bucket 546-730): 1,000.00 x 1/3 = 333.33 at D + 14 = 14 Jul, week 2
     #   (the old forecast put the whole 1,000.00 in week 1: due + 10 days passed long ago)
-    # X3 (not yet due; H's own delay 10 days): 200.00 x 4/11 = 72.727 -> 72.73 at 10 Jul + 10 = 20 Jul, week 3
-    assert (weekly["Week 1"], weekly["Week 2"], weekly["Week 3"]) == (10_000, 33_333, 7_273)
+    # X3 (not yet due; H's own delay 10 days): 200.00 x 2/11 = 36.36 at 10 Jul + 10 = 20 Jul, week 3
+    assert (weekly["Week 1"], weekly["Week 2"], weekly["Week 3"]) == (4_000, 33_333, 3_636)
     assert all(weekly[f"Week {k}"] == 0 for k in range(4, 14)) and weekly["Later"] == 0
-    # not expected: 200.00 + 666.67 + 127.27
-    assert weekly[UNCOLLECTIBLE] == 20_000 + 66_667 + 12_727
+    # not expected: 260.00 + 666.67 + 163.64
+    assert weekly[UNCOLLECTIBLE] == 26_000 + 66_667 + 16_364
     assert int(table["expected_cents"].sum()) == cents(compute_kpis(snap, D)["total_ar"]) == 150_000
     rows = forecast_invoices(snap, D, history=OLD).set_index("invoice_id")
     assert rows.loc["X1", "expected_date"] == dt.date(2025, 7, 14) and rows.loc["X1", "age_days"] == 565
@@ -402,4 +408,4 @@ def test_backtest_learns_only_from_history_before_each_date(db_url):
     # on 2023-06-30 no payment from age 546 had happened yet: G2 was paid in 2024
     early = collectability(snap, to_day(dt.date(2023, 6, 30)), **OLD).set_index("age")
     assert early.loc["546-730", "observed"] == 0 and early.loc["546-730", "basis"] != "own"
-    assert early.loc["0-30", "paid"] == 0  # H's invoices came later
+    assert early.loc["0-30", "collected_cents"] == 0  # H's invoices came later

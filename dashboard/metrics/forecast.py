@@ -28,7 +28,7 @@ from dashboard.metrics.behaviour import (
 )
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.ledger import Selection, open_items, select
-from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, sum_by, to_day
+from dashboard.metrics.snapshot import NO_DATE, Snapshot, from_day, sum_by, to_day
 
 # (a) due-date buckets: days until due = due_date - D
 DUE_BUCKETS = ("Week 1", "Week 2", "Week 3", "Week 4", "Weeks 5-8", "Overdue")
@@ -74,28 +74,52 @@ def age_bucket(age_days: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.asarray(AGE_EDGES), np.maximum(np.asarray(age_days, dtype=np.int64), 0), side="right") - 1
 
 
-def collectability(snap: Snapshot, day: int, window: int = WINDOW_DAYS, min_history: int = MIN_HISTORY) -> pd.DataFrame:
-    """Per age bucket, what the ledger's own history before `day` says about invoices that reached that age.
+def _applied_by(snap: Snapshot, inv: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Total applied to each invoice on or before its own day (applied_at with one day per invoice)."""
+    applied = np.zeros(len(inv), dtype=np.int64)
+    some = snap.first_app[inv] <= days
+    if some.any():
+        probe = (inv[some].astype(np.int64) << 32) | (days[some].astype(np.int64) & 0xFFFFFFFF)
+        applied[some] = snap.app_cum[np.searchsorted(snap.app_key, probe, side="right") - 1]
+    return applied
 
-    An invoice reaches age a when it is still open a days after its due date. It is observed at a when
-    due + a + window <= day (its whole window has passed), and paid from a when settled by a payment
-    within `window` days after due + a. share = paid / observed; median_days = median days from
-    due + a to that payment. Buckets with fewer than `min_history` observed invoices borrow the
-    nearest younger bucket with enough history, else the nearest older one (`basis` says which).
+
+def collectability(snap: Snapshot, day: int, window: int = WINDOW_DAYS, min_history: int = MIN_HISTORY) -> pd.DataFrame:
+    """Per age bucket, what the ledger's own history before `day` says about balances that reached that age.
+
+    An invoice reaches age a when it is still open a days after its due date; it is observed there when
+    due + a + window <= day (its whole window has passed). share = payments applied within `window` days
+    after due + a / the balances open at due + a, over the observed invoices (amount-weighted, each
+    currency at its booking rate); median_days = median days from due + a to those payments. Buckets with
+    fewer than `min_history` observed invoices borrow the nearest younger bucket with enough history,
+    else the nearest older one (`basis` says which; no history at all: everything expected).
     """
     inv = np.flatnonzero((snap.amount > 0) & ~snap.is_cn)
     due = snap.due[inv].astype(np.int64)
     settle = snap.settle[inv].astype(np.int64)
-    by_payment = snap.settle_kind[inv] == KIND_PAYMENT
+    weight = snap.inv_rate_issue[inv].astype(np.float64) / fx.RATE_SCALE
+    pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
+    pos[inv] = np.arange(len(inv))
+    a_at = pos[np.where(snap.alloc_inv >= 0, snap.alloc_inv, 0)]
+    a_at = np.where(snap.alloc_inv >= 0, a_at, -1)
+    a_day = snap.alloc_date.astype(np.int64)
     n = len(AGE_EDGES)
-    observed, paid, median = np.zeros(n, np.int64), np.zeros(n, np.int64), np.full(n, np.nan)
+    observed, paid = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    open_w, paid_w, median = np.zeros(n), np.zeros(n), np.full(n, np.nan)
     for k, age in enumerate(AGE_EDGES):
         reach = due + age
         seen = (reach + window <= day) & (settle > reach)
-        won = seen & by_payment & (settle <= reach + window)
-        observed[k], paid[k] = int(seen.sum()), int(won.sum())
-        if paid[k]:
-            median[k] = float(np.median(settle[won] - reach[won]))
+        ok = a_at >= 0
+        a_reach = np.where(ok, reach[np.maximum(a_at, 0)], 0)
+        won = ok & seen[np.maximum(a_at, 0)] & (a_day > a_reach) & (a_day <= a_reach + window)
+        idx = np.flatnonzero(seen)
+        balance = snap.amount[inv[idx]] - _applied_by(snap, inv[idx], reach[idx])
+        observed[k] = len(idx)
+        paid[k] = len(np.unique(a_at[won]))
+        open_w[k] = float((balance * weight[idx]).sum())
+        paid_w[k] = float((snap.alloc_amount[won] * weight[a_at[won]]).sum())
+        if won.any():
+            median[k] = float(np.median(a_day[won] - a_reach[won]))
     own = observed >= min_history
     source = np.full(n, -1, dtype=np.int64)
     for k in range(n):
@@ -104,23 +128,24 @@ def collectability(snap: Snapshot, day: int, window: int = WINDOW_DAYS, min_hist
         source[k] = younger[0] if younger else (older[0] if older else -1)
     has = source >= 0
     src = np.where(has, source, 0)
+    share = np.where(has & (open_w[src] > 0), np.minimum(paid_w[src] / np.maximum(open_w[src], 1e-9), 1.0), 1.0)
     return pd.DataFrame({
         "age": list(AGE_LABELS),
         "from_days": list(AGE_EDGES),
         "observed": observed,
         "paid": paid,
-        "share": np.where(has, paid[src] / np.maximum(observed[src], 1), np.nan),
-        "median_days": np.where(has & (paid[src] > 0), median[src], np.nan),
-        "use_paid": np.where(has, paid[src], 1),
-        "use_observed": np.where(has, observed[src], 1),
+        "open_cents": np.rint(open_w).astype(np.int64),
+        "collected_cents": np.rint(paid_w).astype(np.int64),
+        "share": share,
+        "median_days": np.where(has, median[src], np.nan),
         "basis": np.where(~has, "no history", np.where(source == np.arange(n), "own", "borrowed")),
     })
 
 
-def collectible_part(cents: np.ndarray, paid: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """cents x paid / observed, rounded half up to whole cents (exact integers)."""
-    cents, paid, observed = (np.asarray(a, dtype=np.int64) for a in (cents, paid, observed))
-    return (2 * cents * paid + observed) // (2 * observed)
+def collectible_part(cents: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """cents x share rounded half up to whole cents (the rest is the uncollectible part)."""
+    cents = np.asarray(cents, dtype=np.int64)
+    return np.minimum(np.floor(cents * np.asarray(share, dtype=np.float64) + 0.5).astype(np.int64), cents)
 
 
 def week_of(expected: np.ndarray, day: int) -> np.ndarray:
@@ -160,7 +185,7 @@ class _Plan:
         self.age = day - self.due
         k = age_bucket(self.age)
         self.share = table["share"].to_numpy()[k]
-        self.collectible = collectible_part(self.rest, table["use_paid"].to_numpy()[k], table["use_observed"].to_numpy()[k])
+        self.collectible = collectible_part(self.rest, self.share)
         self.uncollectible = self.rest - self.collectible
         median = table["median_days"].to_numpy()[k]
         late = (self.due + shift <= day) & (self.age >= 0) & ~np.isnan(median)
