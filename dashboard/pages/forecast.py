@@ -38,7 +38,7 @@ LABELS = {
     "dispute": "Dispute", "delay_days": "Delay used (days)", "delay_basis": "Delay from", "expected_date": "Expected",
     "expected_week": "Week", "expected_cents": "Expected (behaviour)", "promise_id": "Promise",
     "promised_cents": "Promised", "amount_cents": "In this bucket", "age_days": "Days past due",
-    "collectable_share": "Share paid at this age (history)", "uncollectible_cents": "Not expected",
+    "collectable_share": "Share paid at this age (history, 0-1)", "uncollectible_cents": "Not expected",
 }
 WAPE_INFO = ("WAPE (weighted absolute percentage error) = Σ |forecast − collected| / Σ collected × 100, week by week. "
              f"Each forecast is rerun as it stood at {BACKTEST_DATES} past dates 28 days apart (the latest {WEEKS} weeks "
