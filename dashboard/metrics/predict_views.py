@@ -14,7 +14,7 @@ import pandas as pd
 from dashboard.metrics import predict as pm
 from dashboard.metrics.behaviour import customer_columns, invoice_rank, to_dates
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.ledger import OpenItems, select
+from dashboard.metrics.ledger import OpenItems, open_balances, select
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, sum_by, to_day
 
 AGING_BUCKETS = ("not_due", "1-30", "31-60", "61-90", "90+")
@@ -60,7 +60,8 @@ def predicted_aging(snap: Snapshot, pred: pm.Predictions) -> pd.DataFrame:
 
 def reasons(snap: Snapshot, pred: pm.Predictions) -> np.ndarray:
     """Why each invoice ranks where it does, in a clerk's words (most important first)."""
-    items = OpenItems(pred.day, pred.inv, pred.balance, pred.cust)
+    items = OpenItems(pred.day, pred.inv, pred.balance, pred.cust, own=open_balances(snap, pred.inv, pred.day),
+                      cur=snap.inv_cur[pred.inv])
     x = pm.features(snap, pred.day, items)
     col = {name: x[:, k] for k, name in enumerate(pm.FEATURES)}
     out = []
