@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -12,11 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.data.db import get_engine
-from dashboard.data.models import Allocation, Invoice, Payment, WriteOff
+from dashboard.data.models import Allocation, Customer, FxRate, Invoice, Payment, WriteOff
 from dashboard.metrics.filters import Filters
 from dashboard.metrics.forecast import (
     DUE_BUCKETS,
+    UNCOLLECTIBLE,
     behaviour_forecast,
+    collectability,
     default_backtest_dates,
     due_bucket_index,
     due_date_forecast,
@@ -25,7 +27,7 @@ from dashboard.metrics.forecast import (
     payment_behaviour,
 )
 from dashboard.metrics.kpis import compute_kpis
-from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
+from dashboard.metrics.snapshot import clear_snapshots, get_snapshot, to_day
 from tests.ledger import add_ledger
 
 D = dt.date(2025, 6, 30)  # week 1 = 1-7 July, week 2 = 8-14, week 3 = 15-21, week 4 = 22-28 July ...
@@ -243,10 +245,33 @@ def test_default_backtest_dates():
     assert dates == [dt.date(2025, 2, 3), dt.date(2025, 3, 3), dt.date(2025, 3, 31)]
 
 
-def _independent_actuals(url: str, as_of: dt.date, horizon: int) -> list[int]:
-    """Per week, allocations to invoices open at as_of, from the database with plain pandas."""
+def _rate_at(fx: pd.DataFrame, currency: str, day: dt.date, base: str) -> int:
+    """The rate x 10**10 of currency in force on day (latest dated on or before it, else the first known)."""
+    if currency == base:
+        return 10**10
+    rows = fx[fx["currency"] == currency].sort_values("date")
+    before = rows[rows["date"] <= day]
+    return int((before if len(before) else rows.head(1))["rate_e10"].iloc[-1])
+
+
+def _to_base(cents: int, rate_e10: int) -> int:
+    """cents x rate / 10**10, half up (away from zero), with Decimal."""
+    value = (Decimal(cents) * Decimal(rate_e10) / Decimal(10**10)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(value)
+
+
+def _independent_actuals(url: str, as_of: dt.date, horizon: int, base: str) -> list[int]:
+    """Per week, allocations to invoices open at as_of, in base currency at the allocation's date, from the
+    database with plain pandas and Decimal."""
     engine = get_engine(url)
-    inv = pd.read_sql(select(Invoice.invoice_id, Invoice.issue_date, Invoice.amount_cents, Invoice.applies_to), engine)
+    inv = pd.read_sql(select(Invoice.invoice_id, Invoice.customer_id, Invoice.issue_date, Invoice.amount_cents,
+                             Invoice.applies_to, Invoice.currency), engine)
+    cust = pd.read_sql(select(Customer.customer_id, Customer.currency), engine).set_index("customer_id")["currency"]
+    fx = pd.read_sql(select(FxRate.currency, FxRate.date, FxRate.rate_e10), engine)
+    fx["date"] = pd.to_datetime(fx["date"]).dt.date
+    own = [c if isinstance(c, str) and c.strip() else cust.get(k) for c, k in zip(inv["currency"], inv["customer_id"], strict=True)]
+    inv_cur = {i: (c.strip().upper() if isinstance(c, str) and c.strip() else base)
+               for i, c in zip(inv["invoice_id"], own, strict=True)}
     pay = pd.read_sql(select(Payment.payment_id, Payment.date), engine)
     al = pd.read_sql(select(Allocation.payment_id, Allocation.invoice_id, Allocation.amount_cents, Allocation.date), engine)
     wo = pd.read_sql(select(WriteOff.invoice_id, WriteOff.date, WriteOff.amount_cents), engine)
@@ -272,7 +297,8 @@ def _independent_actuals(url: str, as_of: dt.date, horizon: int) -> list[int]:
     for row in al.itertuples():
         days = (row.when - as_of).days
         if row.invoice_id in open_ids and 1 <= days <= 7 * horizon:
-            weeks[(days - 1) // 7] += int(row.amount_cents)
+            rate = _rate_at(fx, inv_cur[row.invoice_id], row.when, base)
+            weeks[(days - 1) // 7] += _to_base(int(row.amount_cents), rate)
     return weeks
 
 
@@ -290,7 +316,96 @@ def test_backtest_on_demo_data_ties_to_allocations(db_url):
     weeks = result["weeks"]
     for t in dates:
         mine = weeks[weeks["as_of"] == t].sort_values("week")["actual_cents"].tolist()
-        assert mine == _independent_actuals(db_url, t, 13), t
+        assert mine == _independent_actuals(db_url, t, 13, snap.base_currency), t
+    assert snap.rates.multi  # the demo holds foreign-currency invoices, so the conversion is exercised
     # the forecast at D distributes exactly the AR at D
     table = behaviour_forecast(snap, D)
     assert int(table["expected_cents"].sum()) == int(table["by_due_date_cents"].sum()) == cents(compute_kpis(snap, D)["total_ar"])
+
+
+# ---------------------------------------------------------------- (d) collectability from the ledger's history
+
+OLD = {"window": 30, "min_history": 3}  # small enough to work by hand
+
+
+def _old_debts_ledger(url: str) -> None:
+    """H pays 10 days late; O's debts of 2022 were paid late (2 of 5 at ~95-100 days, 1 at 560 days) or written
+    off at 800 days; O still owes X1 (due 2023-12-13, 565 days past due at D) and X2 (100 days past due)."""
+    g_due, g_issue = "2022-12-01", "2022-11-01"
+    invoices = [{"invoice_id": f"G{k}", "customer_id": "O", "issue_date": g_issue, "due_date": g_due, "amount": "100.00"}
+                for k in range(1, 6)]
+    h_due = ["2024-07-31", "2024-08-31", "2024-09-30", "2024-10-31"]
+    h_paid = ["2024-08-10", "2024-09-10", "2024-10-10", "2024-11-10"]
+    invoices += [{"invoice_id": f"H{k + 1}", "customer_id": "H", "issue_date": (dt.date.fromisoformat(d) - dt.timedelta(days=30)).isoformat(),
+                  "due_date": d, "amount": "100.00"} for k, d in enumerate(h_due)]
+    invoices += [
+        {"invoice_id": "X1", "customer_id": "O", "issue_date": "2023-11-13", "due_date": "2023-12-13", "amount": "1000.00"},
+        {"invoice_id": "X2", "customer_id": "O", "issue_date": "2025-02-20", "due_date": "2025-03-22", "amount": "300.00"},
+        {"invoice_id": "X3", "customer_id": "H", "issue_date": "2025-06-10", "due_date": "2025-07-10", "amount": "200.00"},
+    ]
+    pays = [("PG1", "O", "G1", "2023-03-11"), ("PG5", "O", "G5", "2023-03-06"), ("PG2", "O", "G2", "2024-06-13")]
+    pays += [(f"PH{k + 1}", "H", f"H{k + 1}", d) for k, d in enumerate(h_paid)]
+    add_ledger(
+        url,
+        customers=[{"customer_id": "O", "segment": "S"}, {"customer_id": "H", "segment": "S"}],
+        invoices=invoices,
+        payments=[{"payment_id": p, "customer_id": c, "date": d, "amount": "100.00"} for p, c, _, d in pays],
+        allocations=[{"payment_id": p, "invoice_id": i, "amount": "100.00"} for p, _, i, _ in pays],
+        write_offs=[{"invoice_id": i, "date": "2025-02-08", "amount": "100.00"} for i in ("G3", "G4")],
+    )
+
+
+def test_collectability_learned_from_history(db_url):
+    _old_debts_ledger(db_url)
+    snap = get_snapshot(db_url)
+    table = collectability(snap, to_day(D), **OLD).set_index("age")
+
+    def row(age):
+        r = table.loc[age]
+        return int(r["observed"]), int(r["open_cents"]), int(r["collected_cents"]), float(r["median_days"])
+
+    # age 0 (at the due date), observed when due + 30 <= D and still open at due: H1-H4 (100.00 each, paid
+    # 10 days after due), G1-G5 (100.00 each, none paid within 30 days), X1 (1,000.00) and X2 (300.00), both
+    # still open -> 400.00 collected of 2,200.00 open = 2/11, median 10 days
+    assert row("0-30") == (11, 220_000, 40_000, 10.0)
+    # age 91: G1-G5 and X1 (X2 is only 100 days past due: its 30-day window has not passed); G5 paid 4 days
+    # and G1 9 days after reaching 91 -> 200.00 of 1,500.00 = 2/15, median 6.5
+    assert row("91-120") == (6, 150_000, 20_000, 6.5)
+    # age 546: G2 (paid at 560: 14 days later), G3 and G4 (written off at 800, never paid) -> 1/3
+    assert row("546-730") == (3, 30_000, 10_000, 14.0) and table.loc["546-730", "basis"] == "own"
+    # age 731: G3 and G4 only (2 < 3): borrows the 546-730 bucket
+    assert table.loc["731+", "observed"] == 2 and table.loc["731+", "basis"] == "borrowed"
+    assert table.loc["731+", "share"] == pytest.approx(1 / 3)
+
+
+def test_forecast_old_debts_low_probability_late_date(db_url):
+    _old_debts_ledger(db_url)
+    snap = get_snapshot(db_url)
+    table = behaviour_forecast(snap, D, history=OLD)
+    weekly = dict(zip(table["bucket"], table["expected_cents"], strict=True))
+    # X2 (100 days past due, bucket 91-120): 300.00 x 2/15 = 40.00 at D + 7 (6.5 rounded half up) = 7 Jul, week 1
+    # X1 (565 days past due, bucket 546-730): 1,000.00 x 1/3 = 333.33 at D + 14 = 14 Jul, week 2
+    #   (the old forecast put the whole 1,000.00 in week 1: due + 10 days passed long ago)
+    # X3 (not yet due; H's own delay 10 days): 200.00 x 2/11 = 36.36 at 10 Jul + 10 = 20 Jul, week 3
+    assert (weekly["Week 1"], weekly["Week 2"], weekly["Week 3"]) == (4_000, 33_333, 3_636)
+    assert all(weekly[f"Week {k}"] == 0 for k in range(4, 14)) and weekly["Later"] == 0
+    # not expected: 260.00 + 666.67 + 163.64
+    assert weekly[UNCOLLECTIBLE] == 26_000 + 66_667 + 16_364
+    assert int(table["expected_cents"].sum()) == cents(compute_kpis(snap, D)["total_ar"]) == 150_000
+    rows = forecast_invoices(snap, D, history=OLD).set_index("invoice_id")
+    assert rows.loc["X1", "expected_date"] == dt.date(2025, 7, 14) and rows.loc["X1", "age_days"] == 565
+    assert rows.loc["X1", "collectable_share"] == pytest.approx(0.3333)
+    assert rows.loc["X1", "delay_basis"] == "age history"
+    assert rows.loc["X2", "expected_date"] == dt.date(2025, 7, 7)
+    assert rows.loc["X3", "expected_date"] == dt.date(2025, 7, 20) and rows.loc["X3", "delay_basis"] == "customer"
+    assert int(rows["uncollectible_cents"].sum()) == weekly[UNCOLLECTIBLE]
+    assert int((rows["expected_cents"] + rows["uncollectible_cents"]).sum()) == 150_000
+
+
+def test_backtest_learns_only_from_history_before_each_date(db_url):
+    _old_debts_ledger(db_url)
+    snap = get_snapshot(db_url)
+    # on 2023-06-30 no payment from age 546 had happened yet: G2 was paid in 2024
+    early = collectability(snap, to_day(dt.date(2023, 6, 30)), **OLD).set_index("age")
+    assert early.loc["546-730", "observed"] == 0 and early.loc["546-730", "basis"] != "own"
+    assert early.loc["0-30", "collected_cents"] == 0  # H's invoices came later

@@ -19,9 +19,10 @@ from dashboard.export.page_pdf import PAGES
 HAS_BROWSER = shutil.which("chromium") is not None
 ANALYTICS_CHARTS = ("collections_coverage", "collections_latency", "disputes_composition", "disputes_cycle",
                     "disputes_promises", "commissions_top_reps", "commissions_trend", "commissions_groups",
-                    "commissions_cash", "value_tiers")
+                    "commissions_cash", "value_tiers", "forecast_expected", "forecast_due", "forecast_wape",
+                    "forecast_backtest")
 TOUCHED_PAGES = ("receivables", "collections", "disputes", "commissions", "value", "credit", "reliability",
-                 "customer_aging")
+                 "customer_aging", "forecast")
 
 
 @pytest.fixture

@@ -19,20 +19,25 @@ from dashboard.data.demo_entities import Arrays, Ctx, choose_rows
 NORMAL, SHORT, INSTALMENTS, BAD, DISPUTE = range(5)
 FATE_SHARE = np.array(  # rows: behaviours prompt, slow, late, partial; first column = the rest
     [
-        [0.0, 0.09, 0.01, 0.004, 0.015],
-        [0.0, 0.12, 0.02, 0.012, 0.025],
-        [0.0, 0.14, 0.04, 0.060, 0.040],
-        [0.0, 0.12, 0.55, 0.030, 0.025],
+        [0.0, 0.05, 0.01, 0.0005, 0.010],
+        [0.0, 0.07, 0.02, 0.0020, 0.015],
+        [0.0, 0.09, 0.04, 0.0300, 0.030],
+        [0.0, 0.10, 0.30, 0.4000, 0.035],
     ]
 )
 FATE_SHARE[:, 0] = 1.0 - FATE_SHARE[:, 1:].sum(axis=1)
 DELAY_SHIFT = np.array([-3.0, 0.0, 5.0, 0.0])  # days after due, by behaviour
 DELAY_SHAPE = np.array([1.5, 2.0, 2.0, 2.0])
-DELAY_SCALE = np.array([2.0, 6.0, 20.0, 7.0])
+DELAY_SCALE = np.array([2.0, 5.0, 20.0, 7.0])
 CREDIT_NOTE_SHARE = 0.022
 LITIGATION_SHARE = 0.07
-WRITE_OFF_BAD_SHARE = 0.8
-WRITE_OFF_SHORT_SHARE = 0.3
+# Collections policy: what will not be paid is written off at a month close, never later than
+# WRITE_OFF_AFTER_DAYS past due: bad debts 5-11 months past due, litigated amounts 8-11 months,
+# short-pay deductions 1-3 months after the payment that left them.
+WRITE_OFF_AFTER_DAYS = 365
+BAD_WRITE_OFF_DAYS = (150, 335)
+LITIGATION_WRITE_OFF_DAYS = (240, 330)
+SHORT_WRITE_OFF_DAYS = (20, 75)
 LAG_SHARE = 0.04  # payments applied some days after receipt
 OVERPAY_SHARE = 0.01
 ON_ACCOUNT_SHARE = 0.004  # extra payments with no invoice at all
@@ -150,25 +155,34 @@ def _short_pays(
         np.int64
     )
     short = np.where(rest >= 2, short, 0)
-    wo_day = _month_end(base[idx] + _uniform_int(ctx, 180, 720, m))
-    wo = (rng.random(m) < WRITE_OFF_SHORT_SHARE) & (short > 0)
+    wo_day = _month_end(base[idx] + _uniform_int(ctx, *SHORT_WRITE_OFF_DAYS, m))
+    wo = short > 0
     write_offs = _events(idx[wo], wo_day[wo], short[wo])
     write_offs["reason"] = np.full(int(wo.sum()), "Small balance")
     return _events(idx, base[idx], rest - short), write_offs
 
 
 def _bad_debts(ctx: Ctx, inv: Arrays, idx: np.ndarray, rest: np.ndarray) -> tuple[Arrays, Arrays]:
-    """Invoices that are never paid in full; most are written off after 4-14 months."""
+    """Invoices that are never paid in full: what is left is written off 5-11 months past due."""
     rng, m = ctx.rng, len(idx)
     due = inv["due"][idx]
     partial = np.where(rng.random(m) < 0.3, np.rint(rest * rng.uniform(0.1, 0.5, m)), 0).astype(
         np.int64
     )
-    wo_day = _month_end(due + _uniform_int(ctx, 120, 420, m))
-    wo = rng.random(m) < WRITE_OFF_BAD_SHARE
-    write_offs = _events(idx[wo], wo_day[wo], (rest - partial)[wo])
-    write_offs["reason"] = BAD_DEBT_REASONS[rng.integers(0, len(BAD_DEBT_REASONS), int(wo.sum()))]
+    wo_day = _month_end(due + _uniform_int(ctx, *BAD_WRITE_OFF_DAYS, m))
+    write_offs = _events(idx, wo_day, rest - partial)
+    write_offs["reason"] = BAD_DEBT_REASONS[rng.integers(0, len(BAD_DEBT_REASONS), m)]
     return _events(idx, due + _uniform_int(ctx, 10, 60, m), partial), write_offs
+
+
+def _litigation_write_offs(ctx: Ctx, inv: Arrays, disputes: Arrays) -> Arrays:
+    """Amounts in litigation are never paid: written off 8-11 months past due (legal costs exceed them)."""
+    lit = np.flatnonzero(disputes["status"] == "litigation")
+    idx = disputes["inv"][lit]
+    day = _month_end(inv["due"][idx] + _uniform_int(ctx, *LITIGATION_WRITE_OFF_DAYS, len(lit)))
+    out = _events(idx, day, disputes["amount"][lit])
+    out["reason"] = np.full(len(lit), "Litigation")
+    return out
 
 
 def plan_settlement(ctx: Ctx, inv: Arrays, cust: Arrays) -> dict[str, Arrays]:
@@ -196,7 +210,7 @@ def plan_settlement(ctx: Ctx, inv: Arrays, cust: Arrays) -> dict[str, Arrays]:
         ]
         + dispute_events
     )
-    write_offs = _concat([short_wo, bad_wo])
+    write_offs = _concat([short_wo, bad_wo, _litigation_write_offs(ctx, inv, disputes)])
     return {
         "events": _positive(events),
         "credits": _concat([credits, dispute_credits]),

@@ -182,6 +182,32 @@ def _aging_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
     return "Customer aging, largest balances first", frame, labels
 
 
+def _forecast_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
+    from dashboard.metrics import forecast
+
+    fmt = _fmt()
+    frame, _model, _why = forecast.chosen_weekly(snap, req.as_of, req.filters, req.scope)
+    cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
+    total = sum(cents.values())
+    later, lost = cents.get("Later", 0), cents.get(forecast.UNCOLLECTIBLE, 0)
+    disputed = cents.get("Disputed (excluded)", 0)
+    weeks = total - later - lost - disputed
+    return [Tile("Total AR", fmt.money(total, cur), "the next four sum to it with Later"),
+            Tile(f"Expected in {forecast.HORIZON_WEEKS} weeks", fmt.money(weeks, cur), f"later {fmt.money(later, cur)}"),
+            Tile("Not expected (history)", fmt.money(lost, cur), "share of same-age invoices never paid"),
+            Tile("In dispute, not forecast", fmt.money(disputed, cur), "")]
+
+
+def _forecast_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
+    from dashboard.metrics import forecast
+
+    frame = forecast.forecast_invoices(snap, req.as_of, req.filters, req.scope)
+    labels = {"invoice_id": "Invoice", "customer_name": "Customer", "due_date": "Due", "age_days": "Days past due",
+              "balance_cents": "Open balance", "expected_date": "Expected", "expected_cents": "Expected",
+              "uncollectible_cents": "Not expected"}
+    return "Invoices behind the forecast (earliest due first)", frame, labels
+
+
 register_page_sheet(PageSheet("receivables", "Receivables Health", RECEIVABLES_CHARTS, _receivables_tiles,
                               _receivables_table, path="/"))
 register_page_sheet(PageSheet("collections", "Collections", ("collections_coverage", "collections_latency"),
@@ -197,3 +223,6 @@ register_page_sheet(PageSheet("credit", "Credit utilization", (), _credit_tiles,
 register_page_sheet(PageSheet("reliability", "Payment reliability", (), _reliability_tiles, _reliability_table,
                               path="/reliability"))
 register_page_sheet(PageSheet("customer_aging", "Customer aging", (), _aging_tiles, _aging_table, path="/aging"))
+register_page_sheet(PageSheet("forecast", "Payment forecast",
+                              ("forecast_expected", "forecast_wape", "forecast_due", "forecast_backtest"),
+                              _forecast_tiles, _forecast_table, path="/forecast"))

@@ -34,6 +34,7 @@ GREEN = "#2e8b57"
 GREY = "#adb5bd"
 LIGHT_BLUE = "#9ec5fe"
 PROMISED = "#20c997"
+NOT_EXPECTED = "Not expected (collectability)"  # metrics.forecast.UNCOLLECTIBLE
 
 DUE_BUCKET_HINTS = {"Week 1": "due in 0–7 days", "Week 2": "due in 8–14 days", "Week 3": "due in 15–21 days",
                     "Week 4": "due in 22–30 days", "Weeks 5-8": "due in more than 30 days", "Overdue": "past due"}
@@ -171,6 +172,17 @@ def behaviour_forecast_chart(frame: pd.DataFrame, currency: str | None = None, h
         "hovertemplate": "%{customdata[0]}<br>By due date: %{customdata[1]}<extra></extra>",
     })
     meta = {"expected_cents": sum(expected), "promised_cents": sum(promised), "by_due_cents": sum(by_due)}
+    gone = frame[frame["bucket"] == NOT_EXPECTED]
+    lost = int(gone["expected_cents"].sum()) if len(gone) else 0
+    if lost:  # the part history says will not be collected: its own grey bar, after the weeks
+        meta["uncollectible_cents"] = lost
+        data.append({
+            "type": "bar", "x": ["Not<br>expected"], "y": [dollars(lost)], "name": "Not expected (history)",
+            "marker": {"color": GREY},
+            "customdata": [[NOT_EXPECTED, money(lost, currency), money(lost, currency), "Not expected to be collected"]],
+            "hovertemplate": "%{customdata[3]}<br><b>%{customdata[1]}</b> (share of invoices of the same age never paid)"
+                             "<br>Click for the invoices<extra></extra>",
+        })
     return figure(data, height, barmode="stack", bargap=0.25, legend=_legend(), meta=meta,
                   yaxis={"tickformat": "~s", "tickprefix": symbol(currency), "rangemode": "tozero"},
                   xaxis={"tickfont": {"size": 10}})

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from dashboard.metrics import fx
 from dashboard.metrics.behaviour import (
     DISPUTE_NONE,
     avg_days_to_pay,
@@ -33,7 +34,13 @@ from dashboard.metrics.snapshot import NO_DATE, Snapshot, from_day, sum_by, to_d
 DUE_BUCKETS = ("Week 1", "Week 2", "Week 3", "Week 4", "Weeks 5-8", "Overdue")
 DUE_BUCKET_RANGES = {"Week 1": (0, 7), "Week 2": (8, 14), "Week 3": (15, 21), "Week 4": (22, 30), "Weeks 5-8": (31, None), "Overdue": (None, -1)}
 HORIZON_WEEKS = 13
-BASES = ("customer", "segment", "portfolio", "due date")
+BASES = ("customer", "segment", "portfolio", "due date", "age history")
+# collectability: invoices are grouped by age = days past due; bucket k holds ages [AGE_EDGES[k], AGE_EDGES[k+1])
+AGE_EDGES = (0, 31, 61, 91, 121, 181, 271, 366, 546, 731)
+AGE_LABELS = ("0-30", "31-60", "61-90", "91-120", "121-180", "181-270", "271-365", "366-545", "546-730", "731+")
+WINDOW_DAYS = 180  # an invoice counts as paid from an age when paid within this many days of reaching it
+MIN_HISTORY = 10  # fewer observed invoices in an age bucket: the nearest bucket with enough history is used
+UNCOLLECTIBLE = "Not expected (collectability)"
 DISPUTE_LABELS = np.array(["", "dispute", "litigation"], dtype=object)
 
 
@@ -62,6 +69,85 @@ def due_date_forecast(snap: Snapshot, as_of: dt.date, filters: Filters | None = 
     )
 
 
+def age_bucket(age_days: np.ndarray) -> np.ndarray:
+    """Index into AGE_EDGES of each age (days past due; not yet due counts as 0)."""
+    return np.searchsorted(np.asarray(AGE_EDGES), np.maximum(np.asarray(age_days, dtype=np.int64), 0), side="right") - 1
+
+
+def _applied_by(snap: Snapshot, inv: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Total applied to each invoice on or before its own day (applied_at with one day per invoice)."""
+    applied = np.zeros(len(inv), dtype=np.int64)
+    some = snap.first_app[inv] <= days
+    if some.any():
+        probe = (inv[some].astype(np.int64) << 32) | (days[some].astype(np.int64) & 0xFFFFFFFF)
+        applied[some] = snap.app_cum[np.searchsorted(snap.app_key, probe, side="right") - 1]
+    return applied
+
+
+def collectability(snap: Snapshot, day: int, window: int = WINDOW_DAYS, min_history: int = MIN_HISTORY) -> pd.DataFrame:
+    """Per age bucket, what the ledger's own history before `day` says about balances that reached that age.
+
+    An invoice reaches age a when it is still open a days after its due date; it is observed there when
+    due + a + window <= day (its whole window has passed). share = payments applied within `window` days
+    after due + a / the balances open at due + a, over the observed invoices (amount-weighted, each
+    currency at its booking rate); median_days = median days from due + a to those payments. Buckets with
+    fewer than `min_history` observed invoices borrow the nearest younger bucket with enough history,
+    else the nearest older one (`basis` says which; no history at all: everything expected).
+    """
+    inv = np.flatnonzero((snap.amount > 0) & ~snap.is_cn)
+    due = snap.due[inv].astype(np.int64)
+    settle = snap.settle[inv].astype(np.int64)
+    weight = snap.inv_rate_issue[inv].astype(np.float64) / fx.RATE_SCALE
+    pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
+    pos[inv] = np.arange(len(inv))
+    a_at = pos[np.where(snap.alloc_inv >= 0, snap.alloc_inv, 0)]
+    a_at = np.where(snap.alloc_inv >= 0, a_at, -1)
+    a_day = snap.alloc_date.astype(np.int64)
+    n = len(AGE_EDGES)
+    observed, paid = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    open_w, paid_w, median = np.zeros(n), np.zeros(n), np.full(n, np.nan)
+    for k, age in enumerate(AGE_EDGES):
+        reach = due + age
+        seen = (reach + window <= day) & (settle > reach)
+        ok = a_at >= 0
+        a_reach = np.where(ok, reach[np.maximum(a_at, 0)], 0)
+        won = ok & seen[np.maximum(a_at, 0)] & (a_day > a_reach) & (a_day <= a_reach + window)
+        idx = np.flatnonzero(seen)
+        balance = snap.amount[inv[idx]] - _applied_by(snap, inv[idx], reach[idx])
+        observed[k] = len(idx)
+        paid[k] = len(np.unique(a_at[won]))
+        open_w[k] = float((balance * weight[idx]).sum())
+        paid_w[k] = float((snap.alloc_amount[won] * weight[a_at[won]]).sum())
+        if won.any():
+            median[k] = float(np.median(a_day[won] - a_reach[won]))
+    own = observed >= min_history
+    source = np.full(n, -1, dtype=np.int64)
+    for k in range(n):
+        younger = [j for j in range(k, -1, -1) if own[j]]
+        older = [j for j in range(k + 1, n) if own[j]]
+        source[k] = younger[0] if younger else (older[0] if older else -1)
+    has = source >= 0
+    src = np.where(has, source, 0)
+    share = np.where(has & (open_w[src] > 0), np.minimum(paid_w[src] / np.maximum(open_w[src], 1e-9), 1.0), 1.0)
+    return pd.DataFrame({
+        "age": list(AGE_LABELS),
+        "from_days": list(AGE_EDGES),
+        "observed": observed,
+        "paid": paid,
+        "open_cents": np.rint(open_w).astype(np.int64),
+        "collected_cents": np.rint(paid_w).astype(np.int64),
+        "share": share,
+        "median_days": np.where(has, median[src], np.nan),
+        "basis": np.where(~has, "no history", np.where(source == np.arange(n), "own", "borrowed")),
+    })
+
+
+def collectible_part(cents: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """cents x share rounded half up to whole cents (the rest is the uncollectible part)."""
+    cents = np.asarray(cents, dtype=np.int64)
+    return np.minimum(np.floor(cents * np.asarray(share, dtype=np.float64) + 0.5).astype(np.int64), cents)
+
+
 def week_of(expected: np.ndarray, day: int) -> np.ndarray:
     """Forecast week of each expected day: D+1..D+7 is week 1."""
     return (np.asarray(expected, dtype=np.int64) - day - 1) // 7 + 1
@@ -70,7 +156,7 @@ def week_of(expected: np.ndarray, day: int) -> np.ndarray:
 class _Plan:
     """Each open invoice at D with its expected payment date, dispute state and open promise."""
 
-    def __init__(self, snap: Snapshot, sel: Selection, day: int) -> None:
+    def __init__(self, snap: Snapshot, sel: Selection, day: int, history: dict | None = None) -> None:
         items = open_items(sel, day)
         self.day = day
         self.inv, self.balance, self.cust = items.inv, items.balance, items.cust
@@ -88,6 +174,24 @@ class _Plan:
         self.promise_id = np.full(len(self.inv), None, dtype=object)
         self._promises(snap, day)
         self.rest = self.balance - self.promised
+        self._collectability(snap, day, shift, history or {})
+
+    def _collectability(self, snap: Snapshot, day: int, shift: np.ndarray, history: dict) -> None:
+        """Split the rest into the collectible part (at its expected date) and the part history says won't come.
+
+        Overdue past the customer's usual delay: expected on D + the median days to payment from its age.
+        """
+        table = collectability(snap, day, **history)
+        self.age = day - self.due
+        k = age_bucket(self.age)
+        self.share = table["share"].to_numpy()[k]
+        self.collectible = collectible_part(self.rest, self.share)
+        self.uncollectible = self.rest - self.collectible
+        median = table["median_days"].to_numpy()[k]
+        late = (self.due + shift <= day) & (self.age >= 0) & ~np.isnan(median)
+        wait = np.floor(np.nan_to_num(median) + 0.5).astype(np.int64)  # median days, rounded half up
+        self.expected = np.where(late, day + np.maximum(1, wait), self.expected)
+        self.basis = np.where(late, 4, self.basis)
 
     def _promises(self, snap: Snapshot, day: int) -> None:
         """The latest promise made on or before D of each open invoice, when its date is after D."""
@@ -99,14 +203,15 @@ class _Plan:
         pos[self.inv] = np.arange(len(self.inv))
         rows = rows[(pos[p["inv"][rows]] >= 0) & (p["promised"][rows] > day) & (p["promised"][rows] != NO_DATE)]
         at = pos[p["inv"][rows]]
-        self.promised[at] = np.clip(p["amount"][rows], 0, self.balance[at])
+        base = fx.convert(p["amount"][rows], snap.rates.on(snap.inv_cur[self.inv[at]], np.full(len(at), day)))
+        self.promised[at] = np.clip(base, 0, self.balance[at])
         self.promise_day[at] = p["promised"][rows]
         self.promise_id[at] = p["id"][rows]
 
     def weekly(self, horizon: int) -> dict[str, np.ndarray]:
-        """Per index 0..horizon-1 (weeks), horizon (later) and horizon+1 (disputed, excluded)."""
-        size = horizon + 2
-        excluded = horizon + 1
+        """Per index 0..horizon-1 (weeks), horizon (later), horizon+1 (not collectible), horizon+2 (disputed)."""
+        size = horizon + 3
+        excluded = horizon + 2
         day = self.day
 
         def idx(expected: np.ndarray) -> np.ndarray:
@@ -116,29 +221,34 @@ class _Plan:
         p_idx = idx(np.where(has_promise, self.promise_day, day + 1))
         r_idx = np.where(self.state == DISPUTE_NONE, idx(self.expected), excluded)
         promised = sum_by(p_idx[has_promise], self.promised[has_promise], size)
-        expected = promised + sum_by(r_idx, self.rest, size)
+        live = self.state == DISPUTE_NONE
+        expected = promised + sum_by(r_idx, np.where(live, self.collectible, self.rest), size)
+        expected[horizon + 1] = int(self.uncollectible[live].sum())
         by_due = sum_by(idx(np.maximum(day + 1, self.due)), self.balance, size)
         return {"expected": expected, "promised": promised, "by_due": by_due}
 
 
 def behaviour_forecast(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, weeks: int = HORIZON_WEEKS
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, weeks: int = HORIZON_WEEKS,
+    history: dict | None = None,
 ) -> pd.DataFrame:
-    """Expected collections per week (week 1 = D+1..D+7) for `weeks` weeks, then Later and the excluded disputes.
+    """Expected collections per week (week 1 = D+1..D+7) for `weeks` weeks, then Later, the part history
+    says will not be collected (UNCOLLECTIBLE) and the excluded disputes.
 
     `expected_cents` sums to total AR at D over all rows; `promised_cents` is the part from open
-    promises; `by_due_date_cents` is the naive forecast (each balance at max(D+1, due date)).
+    promises (converted to base at D); `by_due_date_cents` is the naive forecast (each balance at
+    max(D+1, due date)). `history` passes window/min_history to collectability().
     """
     sel = select(snap, filters, scope)
     day = to_day(as_of)
-    plan = _Plan(snap, sel, day)
+    plan = _Plan(snap, sel, day, history)
     w = plan.weekly(weeks)
-    starts = [from_day(day + 1 + 7 * k) for k in range(weeks)] + [from_day(day + 1 + 7 * weeks), None]
-    ends = [from_day(day + 7 * (k + 1)) for k in range(weeks)] + [None, None]
+    starts = [from_day(day + 1 + 7 * k) for k in range(weeks)] + [from_day(day + 1 + 7 * weeks), None, None]
+    ends = [from_day(day + 7 * (k + 1)) for k in range(weeks)] + [None, None, None]
     return pd.DataFrame(
         {
-            "bucket": [f"Week {k + 1}" for k in range(weeks)] + ["Later", "Disputed (excluded)"],
-            "week": pd.array(list(range(1, weeks + 1)) + [None, None], dtype="Int64"),
+            "bucket": [f"Week {k + 1}" for k in range(weeks)] + ["Later", UNCOLLECTIBLE, "Disputed (excluded)"],
+            "week": pd.array(list(range(1, weeks + 1)) + [None, None, None], dtype="Int64"),
             "start": starts,
             "end": ends,
             "expected_cents": w["expected"],
@@ -149,16 +259,18 @@ def behaviour_forecast(
 
 
 def forecast_invoices(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None,
+    history: dict | None = None,
 ) -> pd.DataFrame:
-    """The rows behind both forecasts: each open invoice, its due bucket, expected date and promise."""
+    """The rows behind both forecasts: each open invoice, its due bucket, collectability, expected date, promise."""
     sel = select(snap, filters, scope)
     day = to_day(as_of)
-    plan = _Plan(snap, sel, day)
+    plan = _Plan(snap, sel, day, history)
     o = np.lexsort((invoice_rank(snap)[plan.inv], plan.due))  # earliest due first, then invoice id
-    inv, due, state, rest = plan.inv[o], plan.due[o], plan.state[o], plan.rest[o]
+    inv, due, state = plan.inv[o], plan.due[o], plan.state[o]
     disputed = state != DISPUTE_NONE
-    expected = np.where(disputed | (rest <= 0), NO_DATE, plan.expected[o])
+    collectible = plan.collectible[o]
+    expected = np.where(disputed | (collectible <= 0), NO_DATE, plan.expected[o])
     week = pd.array(np.where(expected != NO_DATE, week_of(expected, day), 0), dtype="Int64")
     week[expected == NO_DATE] = pd.NA
     return pd.DataFrame(
@@ -174,7 +286,10 @@ def forecast_invoices(
             "delay_basis": np.array(BASES, dtype=object)[plan.basis[o]],
             "expected_date": to_dates(expected),
             "expected_week": week,
-            "expected_cents": np.where(disputed, 0, rest),
+            "age_days": np.maximum(plan.age[o], 0),
+            "collectable_share": np.round(plan.share[o], 4),
+            "expected_cents": np.where(disputed, 0, collectible),
+            "uncollectible_cents": np.where(disputed, 0, plan.uncollectible[o]),
             "promise_id": plan.promise_id[o],
             "promised_date": to_dates(plan.promise_day[o]),
             "promised_cents": plan.promised[o],
@@ -236,7 +351,8 @@ def actual_collections(snap: Snapshot, sel: Selection, day: int, horizon: int) -
     ad = snap.alloc_date.astype(np.int64)
     m = (snap.alloc_inv >= 0) & (ad > day) & (ad <= day + 7 * horizon)
     m[m] = open_mask[snap.alloc_inv[m]]
-    return sum_by(week_of(ad[m], day) - 1, snap.alloc_amount[m], horizon), items.inv
+    base = fx.convert(snap.alloc_amount[m], snap.rates.on(snap.inv_cur[snap.alloc_inv[m]], ad[m]))
+    return sum_by(week_of(ad[m], day) - 1, base, horizon), items.inv
 
 
 def forecast_backtest(
@@ -249,7 +365,9 @@ def forecast_backtest(
 ) -> dict:
     """Run both forecasts at past dates and compare them with what was collected, week by week.
 
-    Actual = payment allocations dated in each week to the invoices open at that date. Only weeks
+    Actual = payment allocations dated in each week to the invoices open at that date, in base
+    currency at each allocation's date. The behaviour forecast learns collectability only from
+    history before each past date. Only weeks
     that end on or before `as_of` (the reporting date; no cap when None) are compared. WAPE =
     sum |forecast - actual| / sum actual x 100, per date and over every compared week of every date.
     """
@@ -307,3 +425,20 @@ def forecast_backtest(
             "wape_due_date": _wape(weeks["due_date_cents"].to_numpy(), actual_all),
         },
     }
+
+
+def chosen_weekly(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None,
+                  weeks: int = HORIZON_WEEKS, base: pd.DataFrame | None = None) -> tuple[pd.DataFrame, bool, str]:
+    """The Forecast page's weekly frame: the prediction model's where its backtest beats the baselines, else
+    behaviour_forecast (or `base`, its cached result); with whether the model is used and why (the page and
+    its exports share it)."""
+    from dashboard.metrics import predict_ui, predict_views
+
+    frame = behaviour_forecast(snap, as_of, filters, scope, weeks) if base is None else base
+    result = predict_ui.backtest(snap, filters, scope)
+    choice = ({"use_model": False, "why": "no prediction model is trained for this data version yet"}
+              if result is None else result["decision"])
+    if choice["use_model"]:
+        pred, _ = predict_ui.predictions(snap, as_of, filters, scope)
+        frame = predict_views.model_weekly_frame(pred, frame, weeks)
+    return frame, bool(choice["use_model"]), str(choice["why"])

@@ -14,6 +14,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
+from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_context import callback_context as _context
 from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.figures import collections as figs
@@ -27,15 +28,17 @@ INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "fc-invoices"
 WEEKS = metrics.HORIZON_WEEKS
 BACKTEST_DATES = 6
-LATER, DISPUTED = "Later", "Disputed (excluded)"
+LATER, DISPUTED, UNCOLLECTIBLE = "Later", "Disputed (excluded)", metrics.UNCOLLECTIBLE
 GRID_COLUMNS = ["invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region", "due_date",
-                "days_until_due", "due_bucket", "balance_cents", "dispute", "delay_days", "delay_basis", "expected_date",
-                "expected_week", "expected_cents", "promise_id", "promised_date", "promised_cents"]
+                "days_until_due", "due_bucket", "balance_cents", "dispute", "age_days", "collectable_share", "delay_days",
+                "delay_basis", "expected_date", "expected_week", "expected_cents", "uncollectible_cents", "promise_id",
+                "promised_date", "promised_cents"]
 LABELS = {
     "days_until_due": "Days until due", "due_bucket": "Due-date bucket", "balance_cents": "Open balance",
     "dispute": "Dispute", "delay_days": "Delay used (days)", "delay_basis": "Delay from", "expected_date": "Expected",
     "expected_week": "Week", "expected_cents": "Expected (behaviour)", "promise_id": "Promise",
-    "promised_cents": "Promised", "amount_cents": "In this bucket",
+    "promised_cents": "Promised", "amount_cents": "In this bucket", "age_days": "Days past due",
+    "collectable_share": "Share paid at this age (history, 0-1)", "uncollectible_cents": "Not expected",
 }
 WAPE_INFO = ("WAPE (weighted absolute percentage error) = Σ |forecast − collected| / Σ collected × 100, week by week. "
              f"Each forecast is rerun as it stood at {BACKTEST_DATES} past dates 28 days apart (the latest {WEEKS} weeks "
@@ -61,11 +64,13 @@ def backtest(snap, as_of: dt.date, filters, scope) -> dict:
 # ---- layout -------------------------------------------------------------------------------------
 
 
-def _card(title: str, body, info: str, card_id: str) -> dbc.Card:
+def _card(title: str, body, info: str, card_id: str, chart: str | None = None) -> dbc.Card:
     info_id = f"fc-info-{card_id}"
+    export = [export_menu(chart)] if chart else []
     header = [html.Span(title, className="ar-card-title"),
-              html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-              dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+              html.Div([html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+                        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"), *export],
+                       className="d-flex align-items-center gap-1")]
     return dbc.Card(
         [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
          dbc.CardBody(body, className="p-2")],
@@ -89,12 +94,17 @@ def layout(**_query) -> html.Div:
                           [_graph("fc-behaviour", 320), html.Div(id="fc-behaviour-summary", className="small text-muted px-1")],
                           "Each open invoice is expected on its due date + its customer's average payment delay "
                           "(amount-weighted, invoices paid in the last 12 months; else the segment's, else everyone's), "
-                          "at the earliest tomorrow. An open promise puts its amount on the promised date (green). "
+                          "at the earliest tomorrow. Once that date has passed, the ledger's own history decides: of "
+                          "the invoices that were once as many days past due, the share paid within "
+                          f"{metrics.WINDOW_DAYS} days is expected (on the as-of date + their median days to "
+                          "payment); the rest is shown apart as 'Not expected' (grey). An open promise puts its amount on the promised date (green). "
                           "Invoices in dispute or litigation are left out. The dotted line is the naive forecast: every "
-                          "balance on its due date (overdue ones in week 1). Click a bar for its invoices.", "behaviour"),
+                          "balance on its due date (overdue ones in week 1). Click a bar for its invoices.", "behaviour",
+                          "forecast_expected"),
                     lg=8),
             dbc.Col(_card("Forecast accuracy · backtest",
-                          [html.Div(id="fc-accuracy", className="px-1"), _graph("fc-wape", 210)], WAPE_INFO, "accuracy"),
+                          [html.Div(id="fc-accuracy", className="px-1"), _graph("fc-wape", 210)], WAPE_INFO, "accuracy",
+                          "forecast_wape"),
                     lg=4),
         ],
         className="g-2 mb-2",
@@ -105,14 +115,16 @@ def layout(**_query) -> html.Div:
                           "Open balances at the as-of date by days until due = due date − as-of: Week 1 = 0–7 days "
                           "(due today is not overdue), Week 2 = 8–14, Week 3 = 15–21, Week 4 = 22–30, Weeks 5-8 = "
                           "more than 30, Overdue = past due. No payment behaviour is assumed. The six bars sum to "
-                          "total AR. Click a bar for its invoices.", "due"), lg=5),
+                          "total AR. Click a bar for its invoices.", "due", "forecast_due"), lg=5),
             dbc.Col(_card("Backtest · forecast vs collected",
                           [html.Div([html.Span("Forecast made on", className="small text-muted"),
                                      dbc.Select(id="fc-bt-date", size="sm", className="w-auto")],
                                     className="d-flex align-items-center gap-2 px-1 mb-1"),
                            _graph("fc-backtest", 268)],
                           "What both forecasts said at a past date, week by week, against what was really collected "
-                          "on the invoices open then (payments applied in each week).", "backtest"), lg=7),
+                          "on the invoices open then (payments applied in each week, in base currency at each "
+                          "payment's date). The export holds every past date; its picture the latest.", "backtest",
+                          "forecast_backtest"), lg=7),
         ],
         className="g-2 mb-2",
     )
@@ -123,8 +135,10 @@ def layout(**_query) -> html.Div:
                  "Totals are exact sums over every row.", "rows")
     return html.Div(
         [
-            html.Div([html.H1("Payment forecast", className="h4 mb-0"), html.Span(id="fc-caption", className="text-muted small")],
+            html.Div([html.H1("Payment forecast", className="h4 mb-0"), html.Span(id="fc-caption", className="text-muted small"),
+                      html.Div(page_pdf_button("forecast"), className="ms-auto")],
                      className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            html.Div(id="fc-tiles", className="mb-2"),
             top,
             middle,
             rows,
@@ -158,6 +172,8 @@ def bucket_rows(frame: pd.DataFrame, as_of: dt.date, key: str, bucket: str) -> p
     rest = frame["balance_cents"] - frame["promised_cents"]
     if bucket == DISPUTED:
         part = rest.where(disputed, 0)
+    elif bucket == UNCOLLECTIBLE:
+        part = frame["uncollectible_cents"].where(~disputed, 0)
     else:
         promise_week = [((d - as_of).days - 1) // 7 + 1 if c > 0 and isinstance(d, dt.date) else None
                         for d, c in zip(frame["promised_date"], frame["promised_cents"], strict=True)]
@@ -174,7 +190,7 @@ def drill_rows(snap, key, as_of, _period_days, filters, scope, bucket=None, **_p
         raise ValueError("bucket required")
     rows = bucket_rows(invoices(snap, as_of, filters, scope), as_of, key, bucket)
     columns = ["invoice_id", "customer_name", "customer_id", "due_date", "days_until_due", "due_bucket", "dispute",
-               "delay_days", "delay_basis", "expected_date", "promised_date", "balance_cents", "amount_cents"]
+               "age_days", "collectable_share", "delay_days", "delay_basis", "expected_date", "promised_date", "balance_cents", "amount_cents"]
     return rows[columns].reset_index(drop=True)
 
 
@@ -223,12 +239,13 @@ def due_chart(filters_data, _version):
 def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
     """Weeks 1-13 + Later + Disputed = total AR, as text that ties to the chart."""
     cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
-    weeks = sum(v for k, v in cents.items() if k not in (LATER, DISPUTED))
+    weeks = sum(v for k, v in cents.items() if k not in (LATER, DISPUTED, UNCOLLECTIBLE))
     promised = int(frame["promised_cents"].sum())
     total = sum(cents.values())
     return [
         html.Span([f"Weeks 1–{WEEKS}: ", html.Strong(fmt.money(weeks, cur), className="fc-sum-weeks")]),
-        f" (promised {fmt.money(promised, cur)}) + later {fmt.money(cents.get(LATER, 0), cur)} + in dispute, "
+        f" (promised {fmt.money(promised, cur)}) + later {fmt.money(cents.get(LATER, 0), cur)} + not expected "
+        f"(history) {fmt.money(cents.get(UNCOLLECTIBLE, 0), cur)} + in dispute, "
         f"not forecast {fmt.money(cents.get(DISPUTED, 0), cur)} = total AR ",
         html.Strong(fmt.money(total, cur), className="fc-sum-total"),
     ]
@@ -244,20 +261,51 @@ def model_choice(snap, filters, scope) -> dict:
     return result["decision"]
 
 
+def forecast_tiles(frame: pd.DataFrame, cur: str) -> dbc.Row:
+    """Total AR, expected in the horizon, not expected (history) and in dispute: they add up to total AR."""
+    cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
+    total = sum(cents.values())
+    weeks = sum(v for k, v in cents.items() if k not in (LATER, DISPUTED, UNCOLLECTIBLE))
+    lost = cents.get(UNCOLLECTIBLE, 0)
+
+    def share(value: int) -> str:
+        return f"{fmt.pct(value / total * 100 if total > 0 else None)} of total AR"
+
+    tiles = [("Total AR", total, "fc-tile-total", "open at the as-of date"),
+             (f"Expected in {WEEKS} weeks", weeks, "fc-tile-weeks", share(weeks)),
+             ("Not expected (history)", lost, "fc-tile-uncollectible", share(lost)),
+             ("In dispute, not forecast", cents.get(DISPUTED, 0), "fc-tile-disputed", share(cents.get(DISPUTED, 0)))]
+    return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="ar-kpi-title"),
+                                                   html.Div(fmt.money(value, cur), className=f"ar-kpi-value {cls}"),
+                                                   html.Div(note, className="small text-muted")], className="p-2"),
+                                     className="ar-card h-100"), xs=6, lg=3)
+                    for title, value, cls, note in tiles], className="g-2")
+
+
+def _chosen(filters_data) -> tuple[pd.DataFrame, bool, str, str]:
+    """The weekly frame the page shows (model or behaviour), whether it is the model's, why, and the currency."""
+    snap, as_of, filters, scope, cur = _context(filters_data)
+    frame, use_model, why = metrics.chosen_weekly(snap, as_of, filters, scope, WEEKS,
+                                                  base=behaviour(snap, as_of, filters, scope, WEEKS))
+    return frame, use_model, why, cur
+
+
+@callback(Output("fc-tiles", "children"), *INPUTS)
+def tiles(filters_data, _version):
+    """Total AR = expected in the horizon + later + not expected (history) + in dispute."""
+    frame, _model, _why, cur = _chosen(filters_data)
+    return forecast_tiles(frame, cur)
+
+
 @callback(Output("fc-behaviour", "figure"), Output("fc-behaviour-summary", "children"), *INPUTS)
 def behaviour_chart(filters_data, _version):
     """The 13-week forecast: the prediction model where its backtest beats the baselines, else behaviour."""
-    from dashboard.metrics import predict_ui, predict_views
-
-    snap, as_of, filters, scope, cur = _context(filters_data)
-    frame = behaviour(snap, as_of, filters, scope, WEEKS)
-    choice = model_choice(snap, filters, scope)
-    if choice["use_model"]:
-        pred, _ = predict_ui.predictions(snap, as_of, filters, scope)
-        frame = predict_views.model_weekly_frame(pred, frame, WEEKS)
-        source = "Source: the payment-prediction model, because " + choice["why"] + " (see Predictions). "
+    frame, use_model, why, cur = _chosen(filters_data)
+    if use_model:
+        source = "Source: the payment-prediction model, because " + why + " (see Predictions). "
     else:
-        source = "Source: payment behaviour (customer's average delay + promises), because " + choice["why"] + ". "
+        source = ("Source: payment behaviour (customer's average delay + promises, then the ledger's history of "
+                  "invoices of the same age), because " + why + ". ")
     return (figs.behaviour_forecast_chart(frame, cur),
             [html.Span(source, className="fc-source")] + behaviour_summary(frame, cur))
 
@@ -355,6 +403,8 @@ def chart_drill(due_click, behaviour_click, filters_data):
         raise PreventUpdate
     if trigger == "fc-due":
         return drill.request("fc_due", f"Due-date forecast · {data[0]} · {data[1]}", bucket=data[0])
+    if data[0] == UNCOLLECTIBLE:
+        return drill.request("fc_week", f"Not expected to be collected · {data[1]}", bucket=UNCOLLECTIBLE)
     if click["points"][0].get("curveNumber", 0) > 1:  # the due-date line
         raise PreventUpdate
     snap, _as_of, filters, scope, _cur = _context(filters_data)

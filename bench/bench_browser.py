@@ -1,0 +1,198 @@
+"""Speed as a user sees it: headless Chromium against a live dashboard over an existing database.
+
+Measures (issue 16 targets in brackets), each from the user's action until the screen has settled
+(the awaited element shows the new figure, every chart on the page is drawn and no Dash callback or
+spinner is in flight for 150 ms):
+  - first render after login: submit the login form -> Receivables Health tiles and charts [<= 2 s]
+  - page change: a navigation link -> the new page drawn [<= 1 s]
+  - filter change: pick a segment -> the Total AR tile shows the segment's figure [<= 0.7 s]
+  - drill-down open: click the Total AR tile -> the drill modal's rows and totals [<= 1 s]
+
+The server runs in this process (werkzeug, threaded, like tests/browser) with the ledger snapshot
+loaded before the clock starts (its cold load is printed separately). Prediction training is off
+(AR_PREDICT_AUTOTRAIN=0) so a background training job does not compete for the 2 cores.
+
+    .venv/bin/python bench/bench_browser.py --database-url sqlite:////tmp/b16.db [--runs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import threading
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+USER, PASSWORD = "bench_admin", "bench-browser-pw-16"
+CHROME_ARGS = ("--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking "
+               "--disable-component-update --disable-sync --no-first-run").split()
+TARGETS = {"first render after login": 2.0, "page change": 1.0, "filter change": 0.7, "drill-down open": 1.0}
+PAGES = ("/collections", "/disputes", "/forecast", "/aging", "/")
+BUSY = ("return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length"
+        " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length"
+        " + Array.from(document.querySelectorAll('.js-plotly-plot')).filter(g => !g.querySelector('.main-svg')).length")
+TIMEOUT = 120.0
+
+
+def settle(driver, ready, started: float) -> float:
+    """Seconds from started until ready(driver) holds and nothing is busy for 150 ms (that quiet time excluded)."""
+    quiet_since = None
+    while time.perf_counter() - started < TIMEOUT:
+        ok = bool(ready(driver)) and driver.execute_script(BUSY) == 0
+        now = time.perf_counter()
+        if ok:
+            quiet_since = quiet_since or now
+            if now - quiet_since >= 0.15:
+                return quiet_since - started
+        else:
+            quiet_since = None
+        time.sleep(0.03)
+    raise TimeoutError("the page did not settle")
+
+
+def tile_text(driver, name: str) -> str:
+    """The Total AR (or another) tile's value as shown."""
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : '';",
+        f".ar-kpi-{name} .ar-kpi-value")
+
+
+def start_server(db_url: str):
+    """The real app factory on a free port, in threads of this process."""
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    os.environ.update(DATABASE_URL=db_url, SECRET_KEY="bench-browser", AR_DEMO_ON_EMPTY="0", AR_PREDICT_AUTOTRAIN="0")
+    from dashboard.app import create_app
+    from dashboard.auth.users import create_user
+
+    try:
+        create_user(USER, "admin", PASSWORD)
+    except Exception:  # noqa: BLE001 - already there from an earlier run
+        pass
+    app = create_app()
+    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def browser() -> webdriver.Chrome:
+    """Headless Debian Chromium at 1440 x 1000."""
+    options = Options()
+    for arg in CHROME_ARGS:
+        options.add_argument(arg)
+    options.binary_location = "/usr/bin/chromium"
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_window_size(1440, 1000)
+    return driver
+
+
+def first_render(driver, base: str) -> float:
+    """Log in and wait for the home page's tiles and charts."""
+    driver.delete_all_cookies()
+    driver.get(base + "/login")
+    driver.find_element(By.ID, "username").send_keys(USER)
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    started = time.perf_counter()
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    return settle(driver, lambda d: "/login" not in d.current_url and tile_text(d, "total_ar").startswith("$"), started)
+
+
+def page_change(driver, path: str) -> float:
+    """Click the navigation link to path and wait for the page."""
+    link = driver.find_element(By.CSS_SELECTOR, f"a[href='{path}']")
+    started = time.perf_counter()
+    driver.execute_script("arguments[0].click();", link)
+
+    def ready(d):
+        on_page = d.execute_script("return window.location.pathname") == path
+        return on_page and d.find_elements(By.CSS_SELECTOR, "#_pages_content *, #_pages_content")
+    return settle(driver, ready, started)
+
+
+def filter_change(driver, value: str) -> float:
+    """Pick a segment on Receivables Health and wait for the Total AR tile to change."""
+    before = tile_text(driver, "total_ar")
+    select = Select(driver.find_element(By.XPATH, "//select[contains(@id, '\"name\":\"segment\"')]"))
+    started = time.perf_counter()
+    select.select_by_value(value)
+    return settle(driver, lambda d: tile_text(d, "total_ar") not in ("", before), started)
+
+
+def drill_open(driver) -> float:
+    """Click the Total AR tile and wait for the drill modal's rows and pinned totals."""
+    tile = driver.find_element(By.CSS_SELECTOR, ".ar-kpi-total_ar .ar-kpi-click")
+    started = time.perf_counter()
+    driver.execute_script("arguments[0].click();", tile)
+
+    def ready(d):
+        return d.execute_script(
+            "const t = document.querySelector('.ar-drill-total');"
+            "const p = document.querySelector('.ar-grid-drill .ag-floating-bottom');"
+            "const r = document.querySelectorAll('.ar-grid-drill .ag-center-cols-container .ag-row');"
+            "return !!(t && t.innerText.trim() && p && p.innerText.includes('Total') && r.length);")
+    return settle(driver, ready, started)
+
+
+def close_drill(driver) -> None:
+    """Close the drill modal (Escape) and wait for it to go."""
+    from selenium.webdriver.common.keys import Keys
+
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    settle(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".modal.show"), time.perf_counter())
+
+
+def segments(driver) -> list[str]:
+    """The segment filter's values."""
+    select = Select(driver.find_element(By.XPATH, "//select[contains(@id, '\"name\":\"segment\"')]"))
+    return [o.get_attribute("value") for o in select.options if o.get_attribute("value") not in ("", "__all__")]
+
+
+def main() -> None:
+    """Run the four measurements `runs` times and print them against the targets."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    from dashboard.metrics.snapshot import get_snapshot
+
+    started = time.perf_counter()
+    server, base = start_server(args.database_url)
+    snap = get_snapshot(args.database_url)
+    print(f"server up + snapshot loaded: {time.perf_counter() - started:.1f} s "
+          f"({len(snap.inv_ids):,} invoices, {snap.n_customers:,} customers)", flush=True)
+    results: dict[str, list[float]] = {k: [] for k in TARGETS}
+    driver = browser()
+    try:
+        for run in range(args.runs):
+            results["first render after login"].append(first_render(driver, base))
+            for path in PAGES:
+                seconds = page_change(driver, path)
+                results["page change"].append(seconds)
+                print(f"run {run + 1}: page change to {path}: {seconds:.2f} s", flush=True)
+            choices = segments(driver)
+            for value in choices[run % len(choices):][:2]:
+                results["filter change"].append(filter_change(driver, value))
+                results["drill-down open"].append(drill_open(driver))
+                close_drill(driver)
+            driver.get(base + "/")  # clear the filters for the next run
+            print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in results.items()), flush=True)
+    finally:
+        driver.quit()
+        server.shutdown()
+    print("\nmeasure                     first   median  max     target  met")
+    for name, values in results.items():
+        ok = "yes" if max(values) <= TARGETS[name] else "no"
+        print(f"{name:27s} {values[0]:6.2f}  {statistics.median(values):6.2f}  {max(values):6.2f}  "
+              f"{TARGETS[name]:5.1f}   {ok}")
+
+
+if __name__ == "__main__":
+    main()
