@@ -120,3 +120,30 @@ def test_open_disputes_in_base_at_d(snap):
     assert (rows.loc["DS1", "amount_cents"], rows.loc["DS1", "amount_in_currency"]) == (5994, "49.95")
     assert rows.loc["DS1", "invoice_balance_cents"] == 5994
     assert result["summary"]["open_amount_cents"] == 5994 + 100  # not 49.95 + 1.00 read as one unit
+
+
+def test_cohorts_at_booking_rates(snap):
+    """Cohorts convert each invoice and what it collected at the invoice's issue-date rate.
+
+    2025-02: E3 10.00 EUR x 1.10 = 11.00, collected in month 1 (PE3, 03-13).
+    2025-03: U1 100.00 + E1 100.00 EUR x 1.10 = 210.00; PU1 100.00 in month 0, PE1 50.05 EUR x 1.10
+    = 55.055 -> 55.06 in month 1 (155.06 by then); 90 days after due (06-29) E1 still owed
+    49.95 EUR x 1.10 = 54.945 -> 54.95 of the 210.00 matured.
+    2025-06: E2 200.00 EUR x 1.20 (issued 06-10) = 240.00, nothing collected.
+    """
+    from dashboard.metrics import predict_views as pv
+
+    coh = pv.cohorts(snap, D, months=12)
+    curve = coh["curve"].set_index(["cohort", "months_since"])
+    assert curve.loc[("2025-02", 1), "collected_cents"] == 1100
+    assert curve.loc[("2025-02", 1), "invoiced_cents"] == 1100
+    assert curve.loc[("2025-03", 0), "collected_cents"] == 10000
+    assert curve.loc[("2025-03", 1), "collected_cents"] == 15506
+    assert curve.loc[("2025-03", 1), "invoiced_cents"] == 21000
+    summary = coh["summary"].set_index("cohort")
+    assert summary.loc["2025-06", "invoiced_cents"] == 24000
+    assert summary.loc["2025-03", "matured_cents"] == 21000
+    assert summary.loc["2025-03", "unpaid_90_cents"] == 5495
+    cell = pv.cohort_cell(snap, D, None, None, "2025-03", 1)
+    assert cell["amount_cents"].sum() == 15506
+    assert cell["invoice_amount_cents"].sum() == 21000

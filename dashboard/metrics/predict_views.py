@@ -14,6 +14,7 @@ import pandas as pd
 from dashboard.metrics import predict as pm
 from dashboard.metrics.behaviour import customer_columns, invoice_rank, to_dates
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.fx import convert
 from dashboard.metrics.ledger import OpenItems, open_balances, select
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, sum_by, to_day
 
@@ -167,6 +168,17 @@ def _payments_capped(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return inv, day, credited
 
 
+def at_issue_rate(snap: Snapshot, inv: np.ndarray, cents: np.ndarray) -> np.ndarray:
+    """Amounts of invoices inv (in their own currency) as base cents at each invoice's issue-date rate.
+
+    Cohorts compare what an invoice collected with what it was worth, so both are converted at the
+    same (booking) rate, item by item, and the shares are not moved by exchange rates.
+    """
+    if not snap.multi:
+        return np.asarray(cents, dtype=np.int64)
+    return convert(np.asarray(cents, dtype=np.int64), snap.inv_rate_issue[inv])
+
+
 def cohort_invoices(snap: Snapshot, day: int, cust_mask: np.ndarray, months: int) -> np.ndarray:
     """Positive invoices issued in the last `months` calendar months up to day, of the selected customers."""
     first = _month_no(np.array([day]))[0] - months + 1
@@ -193,7 +205,7 @@ def cohorts(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scop
     now = _month_no(np.array([day]))[0]
     base = _month_no(np.array([day]))[0] - months + 1
     cohort = _month_no(snap.issue[inv]) - base
-    amount = snap.amount[inv]
+    amount = at_issue_rate(snap, inv, snap.amount[inv])
     n_coh = months
     invoiced = sum_by(cohort, amount, n_coh)
     pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
@@ -201,6 +213,8 @@ def cohorts(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scop
     p_inv, p_day, p_amt = _payments_capped(snap)
     keep = (p_day <= day) & (pos[p_inv] >= 0) if len(p_inv) else np.zeros(0, dtype=bool)
     rows = pos[p_inv[keep]]
+    p_amt = p_amt.copy()
+    p_amt[keep] = at_issue_rate(snap, p_inv[keep], p_amt[keep])
     since = np.maximum(_month_no(p_day[keep]) - (cohort[rows] + base), 0)
     grid = sum_by(cohort[rows] * n_coh + np.minimum(since, n_coh - 1), p_amt[keep], n_coh * n_coh).reshape(n_coh, n_coh)
     cum = np.cumsum(grid, axis=1)
@@ -216,7 +230,7 @@ def cohorts(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scop
     unpaid = np.zeros(len(inv), dtype=np.int64)
     for at in np.unique(due[matured] + 90):
         sub = matured & (due + 90 == at)
-        unpaid[sub] = np.maximum(open_balances(snap, inv[sub], int(at)), 0)
+        unpaid[sub] = at_issue_rate(snap, inv[sub], np.maximum(open_balances(snap, inv[sub], int(at)), 0))
     summary = pd.DataFrame({
         "cohort": [_label(base + c) for c in range(n_coh)],
         "invoices": np.bincount(cohort, minlength=n_coh),
@@ -249,7 +263,7 @@ def cohort_cell(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: 
     pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
     pos[inv] = np.arange(len(inv))
     keep = (p_day <= cutoff) & (pos[p_inv] >= 0) if len(p_inv) else np.zeros(0, dtype=bool)
-    collected = sum_by(pos[p_inv[keep]], p_amt[keep], len(inv))
+    collected = sum_by(pos[p_inv[keep]], at_issue_rate(snap, p_inv[keep], p_amt[keep]), len(inv))
     from dashboard.metrics.ledger import open_balances
 
     return pd.DataFrame({
@@ -257,9 +271,9 @@ def cohort_cell(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: 
         **customer_columns(snap, snap.inv_cust[inv]),
         "issue_date": to_dates(snap.issue[inv]),
         "due_date": to_dates(snap.due[inv]),
-        "invoice_amount_cents": snap.amount[inv],
+        "invoice_amount_cents": at_issue_rate(snap, inv, snap.amount[inv]),
         "amount_cents": collected,
-        "open_at_as_of_cents": np.maximum(open_balances(snap, inv, day), 0),
+        "open_at_as_of_cents": at_issue_rate(snap, inv, np.maximum(open_balances(snap, inv, day), 0)),
     })
 
 
