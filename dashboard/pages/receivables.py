@@ -188,7 +188,7 @@ def by_currency_panel(filters_data, _version):
             "revalued at the rate in force at the as-of date, sales and collections at the rate of their own "
             "date; the revaluation is total AR less the same balances at their invoices' issue-date rates.")
     table = dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-1 small ar-small-table", id="rh-currency-table")
-    return dbc.Row(dbc.Col(_card(f"By currency · base {cur}", html.Div([table, note]), info)), className="g-2 mb-2")
+    return dbc.Row(dbc.Col(_card(f"By currency · base {cur}", html.Div([html.Div(table, className="table-responsive"), note]), info)), className="g-2 mb-2")
 
 
 @callback(body_output("balance"), tip_output("balance"), *INPUTS)
