@@ -301,7 +301,7 @@ def model_weekly_frame(pred: pm.Predictions, behaviour: pd.DataFrame, weeks: int
     per_week = parts.sum(axis=0).astype(np.int64)
     later = int(pred.balance.sum()) - int(per_week.sum())
     out = behaviour.copy()
-    out["expected_cents"] = np.r_[per_week, later, 0].astype(np.int64)
+    out["expected_cents"] = np.r_[per_week, later, np.zeros(len(out) - weeks - 1)].astype(np.int64)
     out["promised_cents"] = 0
     return out
 
