@@ -95,10 +95,13 @@ def reserve(key: str, limit: int, window: dt.timedelta) -> bool:
             return True
         try:
             with get_engine().begin() as conn:
-                if conn.execute(select(t.key).where(t.key == key)).first() is not None:
-                    return False  # the row exists, is in its window and at its limit
-                conn.execute(insert(t).values(key=key, window_start=now, attempts=1))
-            return limit > 0
+                row = conn.execute(select(t.window_start, t.attempts).where(t.key == key)).first()
+                if row is None:
+                    conn.execute(insert(t).values(key=key, window_start=now, attempts=1))
+                    return limit > 0
+            if row.window_start > since and row.attempts >= limit:
+                return False  # in its window and at its limit
+            continue  # another request created or reset the row after our updates: go round again
         except IntegrityError:  # another request inserted it first: go round again
             continue
     return False
