@@ -15,6 +15,7 @@ from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
 from dashboard.components import format as fmt
 from dashboard.components.export_menu import export_menu, page_pdf_button
+from dashboard.components.kpi_card import money_value
 from dashboard.components.page_context import callback_context as _context
 from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.figures import collections as figs
@@ -276,9 +277,10 @@ def forecast_tiles(frame: pd.DataFrame, cur: str) -> dbc.Row:
              ("Not expected (history)", lost, "fc-tile-uncollectible", share(lost)),
              ("In dispute, not forecast", cents.get(DISPUTED, 0), "fc-tile-disputed", share(cents.get(DISPUTED, 0)))]
     return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="ar-kpi-title"),
-                                                   html.Div(fmt.money(value, cur), className=f"ar-kpi-value {cls}"),
+                                                   html.Div(money_value(fmt.money(value, cur)), title=fmt.money(value, cur),
+                                                            className=f"ar-kpi-value {cls}"),
                                                    html.Div(note, className="small text-muted")], className="p-2"),
-                                     className="ar-card h-100"), xs=6, lg=3)
+                                     className="ar-card ar-kpi h-100"), xs=6, lg=3)
                     for title, value, cls, note in tiles], className="g-2")
 
 
