@@ -88,6 +88,9 @@ def test_phone_menu_and_filter_panel(live_app, browser):
     browser.find_element(By.ID, "nav-toggle").click()
     WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_element(By.ID, "nav-links").is_displayed())
     browser.find_element(By.ID, "nav-toggle").click()
+    # the menu closes with an animation: wait until it is gone, or the layout is still moving
+    WebDriverWait(browser, TIMEOUT).until(lambda d: not d.find_element(By.ID, "nav-links").is_displayed())
+    wait_idle(browser, TIMEOUT)
     segment = browser.find_element(By.CSS_SELECTOR, "#filter-bar select")
     assert not segment.is_displayed()  # the filter bar is off-canvas
     first_tile = browser.find_element(By.CSS_SELECTOR, ".ar-kpi").rect
