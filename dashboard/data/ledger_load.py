@@ -78,6 +78,7 @@ class LedgerTables:
 
     version: int
     frames: dict[str, pd.DataFrame]
+    stamp: str = ""  # when that version was written (data_version.updated_at): tells apart two ledgers at one version
 
 
 def _render(sql: str, dialect: str) -> str:
@@ -102,9 +103,9 @@ def _read(conn: Connection, sql: str) -> pd.DataFrame:
     return pd.DataFrame({c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(columns)})
 
 
-def _read_version(conn: Connection) -> int:
-    value = conn.exec_driver_sql("SELECT version FROM data_version WHERE id = 1").scalar()
-    return int(value or 0)
+def _read_version(conn: Connection) -> tuple[int, str]:
+    row = conn.exec_driver_sql("SELECT version, updated_at FROM data_version WHERE id = 1").first()
+    return (int(row[0] or 0), str(row[1])) if row else (0, "")
 
 
 def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES) -> LedgerTables:
@@ -113,6 +114,6 @@ def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES) -
     dialect = engine.dialect.name
     options = {} if dialect == "sqlite" else {"isolation_level": "REPEATABLE READ"}
     with engine.connect().execution_options(**options) as conn, conn.begin():
-        version = _read_version(conn)
+        version, stamp = _read_version(conn)
         frames = {name: _read(conn, _render(QUERIES[name], dialect)) for name in tables}
-    return LedgerTables(version=version, frames=frames)
+    return LedgerTables(version=version, frames=frames, stamp=stamp)
