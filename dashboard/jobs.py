@@ -428,6 +428,19 @@ def run_import_job(job: dict, report: Reporter) -> None:
         return
     report.set(force=True, state=DONE, progress=100, counts=result.counts, warnings=result.warnings[:MAX_ERRORS],
                message=_summary(result.counts, params.get("dry_run", False)))
+    if not params.get("dry_run"):
+        enqueue("snapshot", {"url": params.get("url")}, job.get("owner"))  # the new version, built once
+
+
+def run_snapshot_job(job: dict, report: Reporter) -> None:
+    """Build this machine's snapshot of the current data version (waits if another process builds it)."""
+    from dashboard.config import get_settings
+    from dashboard.metrics.snapshot import build_version
+
+    url = job["params"].get("url") or get_settings().database_url
+    report.set(force=True, progress=5, message="building the snapshot of the current data version")
+    path = build_version(url)
+    report.set(force=True, state=DONE, progress=100, message=f"snapshot ready: {path.name if path else '-'}")
 
 
 def run_predict_job(job: dict, report: Reporter) -> None:
@@ -444,7 +457,7 @@ def submit_predict_training(url: str | None = None, owner: str | None = None,
 
 
 Runner = Callable[[dict, Reporter], None]
-RUNNERS: dict[str, Runner] = {"import": run_import_job, "predict": run_predict_job}
+RUNNERS: dict[str, Runner] = {"import": run_import_job, "predict": run_predict_job, "snapshot": run_snapshot_job}
 SCHEDULES: dict[str, tuple[float, dict]] = {}  # kind -> (every seconds, params) for `scheduler`
 
 
