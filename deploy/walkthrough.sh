@@ -16,7 +16,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv postgresql re
 
 # ---- 2. a user and directories
 id ar >/dev/null 2>&1 || useradd --system --home-dir /opt/ar-dashboard --shell /usr/sbin/nologin ar
-install -d -o ar -g ar /opt/ar-dashboard /var/lib/ar-dashboard /var/lib/ar-dashboard/uploads
+install -d -o ar -g ar /opt/ar-dashboard /var/lib/ar-dashboard /var/lib/ar-dashboard/uploads /var/lib/ar-dashboard/snapshots
 install -d -m 750 -o root -g ar /etc/ar-dashboard
 
 # ---- 3. the release and its locked dependencies
