@@ -423,9 +423,11 @@ def run_import_job(job: dict, report: Reporter) -> None:
                             on_progress=report)
     except ImportFailed as failure:
         verb = "dry run" if params.get("dry_run") else "import aborted"
+        _cleanup(job)  # before the final state is visible: whoever sees it finished sees the upload gone
         report.set(force=True, state=FAILED, errors=failure.errors[:MAX_ERRORS], error_count=len(failure.errors),
                    message=f"{verb}: {len(failure.errors):,} error(s); the database is unchanged")
         return
+    _cleanup(job)
     report.set(force=True, state=DONE, progress=100, counts=result.counts, warnings=result.warnings[:MAX_ERRORS],
                message=_summary(result.counts, params.get("dry_run", False)))
     if not params.get("dry_run"):
@@ -514,6 +516,11 @@ def _finish(job: dict, store: MemoryStore | RedisStore) -> None:
         job["state"] = FAILED
     store.save(job)
     JOBS_FINISHED.labels(job["kind"], job["state"]).inc()
+    _cleanup(job)  # also when the runner crashed before its own clean-up
+
+
+def _cleanup(job: dict) -> None:
+    """Remove an import's uploaded files when the job asked for it (never after a dry run)."""
     if job["params"].get("cleanup") and not job["params"].get("dry_run"):
         shutil.rmtree(job["params"]["directory"], ignore_errors=True)
 
