@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # docs/production.md, executed: every command of its walk-through, in order, on a Debian 12 machine
-# as root (.ci/run runs it when AR_CI_WALKTHROUGH=1; tests/test_docs_production.py checks that the
+# as root (.ci/run runs it whenever it runs as root on Debian; tests/test_docs_production.py checks that the
 # document and this script list the same commands). The release is this repository.
 #
 # Differences from a real machine, all marked "(ci)": the release is copied from this checkout
@@ -49,6 +49,7 @@ runuser -u ar -- /opt/ar-dashboard/venv/bin/python -m dashboard users add --user
 
 # ---- 7. services
 install -m 644 /opt/ar-dashboard/app/deploy/*.service /etc/systemd/system/
+systemd-analyze verify /etc/systemd/system/ar-dashboard-migrate.service /etc/systemd/system/ar-dashboard-web.service /etc/systemd/system/ar-dashboard-worker@1.service /etc/systemd/system/ar-dashboard-scheduler.service
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable --now ar-dashboard-migrate.service ar-dashboard-web.service ar-dashboard-worker@1.service ar-dashboard-scheduler.service

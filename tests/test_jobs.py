@@ -17,10 +17,10 @@ from auth_helpers import World, callback_body, make_world
 from sqlalchemy import func, select
 
 from dashboard import jobs
-from dashboard.data.schema import version_stamp
-from dashboard.metrics.store import store_for
 from dashboard.data.db import dispose_engines, get_engine
 from dashboard.data.models import Customer, Invoice
+from dashboard.data.schema import version_stamp
+from dashboard.metrics.store import store_for
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("AR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
