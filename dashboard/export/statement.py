@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.data.customers import add_activity, customer_email
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Scope
 
@@ -65,15 +66,6 @@ def _cents(text: str | None) -> int:
     return int(to_cents(text) or 0)
 
 
-def _customer_email(customer_id: str) -> str | None:
-    from dashboard.data.db import session_scope
-    from dashboard.data.models import Customer
-
-    with session_scope() as session:
-        row = session.get(Customer, customer_id)
-        return (row.email or "").strip() or None if row is not None else None
-
-
 def _credits(snap: Any, pos: int, day: int) -> tuple[list[dict], int]:
     """(the unapplied payments and credits, their total), in the customer's own currency units.
 
@@ -109,7 +101,7 @@ def build_statement(snap: Any, customer_id: str, as_of: dt.date, scope: Scope) -
     items.sort(key=lambda i: (i["due_date"], i["invoice_id"]))
     credits, unapplied = _credits(snap, snap.cust_index[customer_id], to_day(as_of))
     return Statement(
-        customer_id=customer_id, name=data["name"], email=_customer_email(customer_id), currency=currency,
+        customer_id=customer_id, name=data["name"], email=customer_email(customer_id), currency=currency,
         as_of=as_of, items=items, aging={k: _cents(v) for k, v in data["aging_due"].items()}, credits=credits,
         open_cents=_cents(data["summary"]["total_outstanding"]), unapplied_cents=unapplied,
         overdue_cents=_cents(data["summary"]["overdue"]), scope=scope.label,
@@ -231,17 +223,11 @@ def _message(st: Statement, pdf: bytes, settings: Any) -> EmailMessage:
 def log_activity(st: Statement, user: str | None) -> str:
     """An `email` activity on the customer for a sent statement; bumps the data version."""
     from dashboard.components import format as fmt
-    from dashboard.data.db import session_scope
-    from dashboard.data.models import Activity
-    from dashboard.data.schema import bump_data_version
 
     activity_id = f"STMT-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     note = (f"Statement as of {st.as_of.isoformat()} emailed to {st.email} by {user or 'the command line'}: "
             f"balance due {fmt.money(st.balance_cents, st.currency)}")
-    with session_scope() as session:
-        session.add(Activity(activity_id=activity_id, customer_id=st.customer_id, date=dt.date.today(),
-                             channel="email", outcome="statement sent", note=note))
-        bump_data_version(session)
+    add_activity(activity_id, st.customer_id, dt.date.today(), "email", "statement sent", note)
     return activity_id
 
 

@@ -299,6 +299,13 @@ def address_of(session: Any, user: User) -> str | None:
     return None
 
 
+def user_address(username: str) -> str | None:
+    """The delivery address of a user by name (None when the user or the address is unknown)."""
+    with session_scope() as session:
+        user = session.execute(select(User).where(User.username == username)).scalar()
+        return address_of(session, user) if user else None
+
+
 def next_slot_text(sub: dict, now: dt.datetime | None = None) -> str:
     """When the subscription last fell due ('2024-03-04 08:00 Europe/Berlin'), for the page."""
     now = now or dt.datetime.now(dt.UTC)
