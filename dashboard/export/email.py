@@ -108,7 +108,7 @@ class Summary:
 
 def build_summary(snap: Any, as_of: dt.date, who: Recipient) -> Summary:
     """Tiles, the aging chart (PNG), top debtors and the Receivables Health PDF for a scope."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
     from dashboard.export.pdf import Tile, receivables_pdf, receivables_summary
     from dashboard.export.png import RenderError, figure_png
     from dashboard.figures import aging as aging_fig
@@ -156,7 +156,7 @@ def build_summary(snap: Any, as_of: dt.date, who: Recipient) -> Summary:
 
 def render_text(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp) -> str:
     """The plain-text part."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     lines = [f"Weekly AR summary · as of {stamp.as_of.isoformat()}", ""]
     lines += [f"{t.label}: {t.value}" + (f" ({t.sub})" if t.sub else "") for t in tiles]
@@ -183,7 +183,7 @@ def render_html(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp, c
 
     `charts` ((title, cid or None), ...) replaces the aging chart with a page's own charts.
     """
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     e = html.escape
     cells = []

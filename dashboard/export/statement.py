@@ -61,7 +61,7 @@ class Statement:
 
 
 def _cents(text: str | None) -> int:
-    from dashboard.components.format import to_cents
+    from dashboard.format import to_cents
 
     return int(to_cents(text) or 0)
 
@@ -125,7 +125,7 @@ def company_lines(settings: Any) -> list[str]:
 
 def statement_pdf(st: Statement, stamp: Stamp, settings: Any) -> bytes:
     """The statement: company details, customer, open items, aging, credits, balance due."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
     from dashboard.export import pdf as p
 
     doc = p._new_pdf(stamp, stamp.title)
@@ -203,7 +203,7 @@ class Outcome:
 
 
 def _message(st: Statement, pdf: bytes, settings: Any) -> EmailMessage:
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     money = lambda cents: fmt.money(cents, st.currency)  # noqa: E731
     message = EmailMessage()
@@ -222,7 +222,7 @@ def _message(st: Statement, pdf: bytes, settings: Any) -> EmailMessage:
 
 def log_activity(st: Statement, user: str | None) -> str:
     """An `email` activity on the customer for a sent statement; bumps the data version."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     activity_id = f"STMT-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     note = (f"Statement as of {st.as_of.isoformat()} emailed to {st.email} by {user or 'the command line'}: "
@@ -234,8 +234,8 @@ def log_activity(st: Statement, user: str | None) -> str:
 def send_statements(snap: Any, customer_ids: list[str], as_of: dt.date, scope: Scope, user: str | None,
                     dry_run: bool = False, via: str = "ui") -> list[Outcome]:
     """Email each customer's statement to its billing address (or say what would be sent)."""
+    from dashboard import format as fmt
     from dashboard.auth.audit import write_audit
-    from dashboard.components import format as fmt
     from dashboard.config import get_settings
     from dashboard.export.email import ADDRESS_RE
     from dashboard.export.tables import audit_detail

@@ -211,7 +211,7 @@ def _body(tiles: list, debtors: list, cur: str, stamp: Stamp, charts: list[tuple
 
 def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: str, unsubscribe: str) -> Built:
     """The page summary as the recipient: the page's tiles and charts inline, top debtors, the page's PDF."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
     from dashboard.export.charts import ChartRequest
     from dashboard.export.email import render_text
     from dashboard.export.page_pdf import page_pdf as sheet_pdf
