@@ -18,8 +18,6 @@ import dash
 from flask import Blueprint, Flask, Response, current_app, request
 from flask_login import LoginManager, current_user
 from markupsafe import escape
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -37,6 +35,7 @@ from dashboard.auth.roles import (
 from dashboard.auth.scope import current_scope, customer_in_scope, scope_for, scope_to_dict
 from dashboard.auth.users import load_user
 from dashboard.config import get_settings
+from dashboard.data.db import UNAVAILABLE_ERRORS
 
 __all__ = [
     "CAPABILITIES",
@@ -56,9 +55,8 @@ __all__ = [
 _hook_registered = False
 _api_db_handler = False
 
-# Errors of a database that is down, restarting or unreachable (also SQLite's "database is locked"
-# after the busy timeout, and an exhausted pool): temporary, answered 503 instead of a traceback.
-DB_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+# Errors of a database that is down, restarting or unreachable (see dashboard.data.db): answered 503.
+DB_UNAVAILABLE_ERRORS = UNAVAILABLE_ERRORS
 DB_UNAVAILABLE = "database temporarily unavailable, retrying"
 DB_RETRY_SECONDS = 5
 log = logging.getLogger("dashboard.db")

@@ -8,11 +8,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.config import get_settings
 
 _lock = threading.Lock()
+
+# Errors of a database that is down, restarting or unreachable (also SQLite's "database is locked"
+# after the busy timeout, and an exhausted pool): temporary, so the web layer answers 503.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 _engines: dict[str, Engine] = {}
 
 

@@ -238,8 +238,8 @@ def send_statements(snap: Any, customer_ids: list[str], as_of: dt.date, scope: S
     from dashboard.auth.audit import write_audit
     from dashboard.config import get_settings
     from dashboard.export.email import ADDRESS_RE
+    from dashboard.export.mailer import MailError, deliver
     from dashboard.export.tables import audit_detail
-    from dashboard.subscriptions.mailer import MailError, deliver
 
     settings = get_settings()
     outcomes = []

@@ -94,7 +94,7 @@ def _audit_send(username: str, built: Any, sub: Any, slot: str, status: str, **e
 def _send_built(send_id: int, sub: Any, who: Any, built: Any, slot: str, attempts_before: int, now: dt.datetime,
                 settings: Any, counts: Counter) -> None:
     """Deliver a built message and record sent / retry / failed."""
-    from dashboard.subscriptions.mailer import MailError, deliver
+    from dashboard.export.mailer import MailError, deliver
 
     try:
         used = deliver(built.message, [who.address], settings)
