@@ -208,7 +208,7 @@ def load(_refresh):
 @callback(Output("sub-address", "value"), Input("sub-refresh", "data"))
 def load_address(_refresh):
     """The user's delivery address."""
-    from dashboard.subscriptions.store import user_address
+    from dashboard.data.subscriptions import user_address
 
     return user_address(actor().username)
 
@@ -322,7 +322,7 @@ def edit(clicks):
     """Load a subscription the user may change into the form."""
     from urllib.parse import urlsplit
 
-    from dashboard.subscriptions.store import get_subscription
+    from dashboard.data.subscriptions import get_subscription
 
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not any(clicks or []):
