@@ -38,6 +38,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def url_without_password(url: str) -> str:
+    """A database URL with its password hidden (the URL as given when it cannot be parsed)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - any string identifies a ledger well enough
+        return url
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The process-wide engine for a database URL (DATABASE_URL by default)."""
     url = normalise_url(url or get_settings().database_url)
