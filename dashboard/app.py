@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import dash
 import dash_bootstrap_components as dbc
 from flask import Flask
 
-from dashboard.config import ROOT, Settings, get_settings
+from dashboard.config import ROOT, Settings, get_settings, local_secret_key
 
 log = logging.getLogger(__name__)
 
@@ -66,21 +65,6 @@ def start_web(settings: Settings) -> None:
                   "(the Procfile's release step); /readyz answers 503 until then")
 
 
-def _local_secret_key() -> str:
-    """Development only: a random key kept in data/.secret_key, shared by workers and restarts."""
-    import secrets
-
-    path = ROOT / "data" / ".secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32))
-    return path.read_text().strip()
-
-
 def create_server(settings: Settings | None = None) -> Flask:
     """The Flask server with its configuration."""
     settings = settings or get_settings()
@@ -88,7 +72,7 @@ def create_server(settings: Settings | None = None) -> Flask:
     if settings.secret_key is None:
         if settings.production:
             raise RuntimeError("SECRET_KEY must be set when AR_ENV=production")
-        server.config["SECRET_KEY"] = _local_secret_key()
+        server.config["SECRET_KEY"] = local_secret_key()
     else:
         server.config["SECRET_KEY"] = settings.secret_key
     return server
@@ -117,10 +101,14 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         update_title=None,
         serve_locally=True,
     )
+    from dashboard.api import bp as api_bp
+    from dashboard.api import init_api
     from dashboard.auth import init_auth
+    from dashboard.export.routes import bp as export_bp
 
     init_ops(server, settings)  # request ids, request log, metrics; /healthz /readyz /metrics
-    init_auth(server)  # the one guard in front of every route, callback and API call
+    # the one guard in front of every route, callback and API call; init_api mounts /api and /export
+    init_auth(server, api_bp=api_bp, export_bp=export_bp, routes=init_api)
     from dashboard.components.callbacks import register_all
     from dashboard.components.shell import shell_layout
 

@@ -216,3 +216,18 @@ def _cached(key: tuple) -> Settings:
 def get_settings() -> Settings:
     """The process's settings: read and validated once (again only if the environment changed)."""
     return _cached(_env_key())
+
+
+def local_secret_key() -> str:
+    """Development only: a random key kept in data/.secret_key, shared by workers and restarts."""
+    import secrets
+
+    path = ROOT / "data" / ".secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return path.read_text().strip()

@@ -11,14 +11,13 @@ import re
 
 from flask import request
 
+from dashboard.data.models import MAX_DATE, MIN_DATE
 from dashboard.metrics.filters import TERMS_GROUPS, Filters
 
 FILTER_PARAMS = ("segment", "region", "tier", "sales_rep", "terms_group")
 DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Every date the app computes with (as-of dates, and D-365, D+horizon, 24 months of countback)
 # stays well inside what datetime, numpy and pandas can represent.
-MIN_DATE = dt.date(1900, 1, 1)
-MAX_DATE = dt.date(2199, 12, 31)
 MAX_PERIOD_DAYS = 36500
 MAX_VALUE_LENGTH = 200
 BASES = ("due", "transaction")

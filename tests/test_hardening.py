@@ -220,7 +220,7 @@ def test_thirty_parallel_wrong_passwords_check_at_most_five(world):
 def test_the_reservation_is_atomic_under_threads(world):
     import datetime as dt
 
-    from dashboard.auth.sessions import reserve
+    from dashboard.data.login_sessions import reserve
 
     granted: list[bool] = []
     start = threading.Barrier(20)

@@ -9,16 +9,10 @@ import pandas as pd
 import pytest
 
 from dashboard.data.schema import data_version
-from dashboard.data.tiers import load_tiers, save_tiers
+from dashboard.data.tiers import DEFAULT_TIERS, load_tiers, save_tiers, validate_tiers
 from dashboard.metrics.filters import Scope
 from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
-from dashboard.metrics.value import (
-    DEFAULT_TIERS,
-    assign_tiers,
-    customer_value,
-    tier_summary,
-    validate_tiers,
-)
+from dashboard.metrics.value import assign_tiers, customer_value, tier_summary
 from tests.ledger import add_ledger
 
 D = dt.date(2025, 6, 30)  # 12 months: issued in (2024-06-30, 2025-06-30]

@@ -72,8 +72,8 @@ def snapshot():
 
 
 def test_statement_ties_to_account_360_to_the_cent(ledger):
-    from dashboard.components.format import to_cents
     from dashboard.export.statement import build_statement
+    from dashboard.format import to_cents
     from dashboard.metrics.account import account_360
 
     snap = snapshot()

@@ -17,7 +17,7 @@ import json
 import pytest
 from auth_helpers import add_user, callback_body
 
-from dashboard.components import format as fmt
+from dashboard import format as fmt
 from dashboard.data.user_prefs import (
     DEFAULT_RANGES,
     load_aging_ranges,

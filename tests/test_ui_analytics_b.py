@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 from auth_helpers import add_user
 
-from dashboard.components import format as fmt
+from dashboard import format as fmt
 from dashboard.figures import collections as figs
 from dashboard.figures.base import annotation_text, is_empty
 from dashboard.metrics import collections as coll

@@ -7,7 +7,7 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from dashboard.components import format as fmt
+from dashboard import format as fmt
 
 
 @pytest.mark.parametrize(

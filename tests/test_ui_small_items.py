@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
+from dashboard import format as fmt
 from dashboard.components import filters as gf
-from dashboard.components import format as fmt
 from dashboard.components.kpi_card import tile_body
 from dashboard.export.tables import file_name
 from dashboard.figures import base

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from functools import wraps
 
 import dash
-from flask import Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_login import LoginManager, current_user
 from markupsafe import escape
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -36,6 +35,7 @@ from dashboard.auth.roles import (
 from dashboard.auth.scope import current_scope, customer_in_scope, scope_for, scope_to_dict
 from dashboard.auth.users import load_user
 from dashboard.config import get_settings
+from dashboard.data.db import UNAVAILABLE_ERRORS
 
 __all__ = [
     "CAPABILITIES",
@@ -55,9 +55,8 @@ __all__ = [
 _hook_registered = False
 _api_db_handler = False
 
-# Errors of a database that is down, restarting or unreachable (also SQLite's "database is locked"
-# after the busy timeout, and an exhausted pool): temporary, answered 503 instead of a traceback.
-DB_UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
+# Errors of a database that is down, restarting or unreachable (see dashboard.data.db): answered 503.
+DB_UNAVAILABLE_ERRORS = UNAVAILABLE_ERRORS
 DB_UNAVAILABLE = "database temporarily unavailable, retrying"
 DB_RETRY_SECONDS = 5
 log = logging.getLogger("dashboard.db")
@@ -138,22 +137,24 @@ def database_unavailable(error: Exception) -> Response:
     return response
 
 
-def configure_db_errors(server: Flask) -> None:
-    """Answer database outages with 503 on every route, the API blueprint included."""
+def configure_db_errors(server: Flask, api_bp: Blueprint | None = None) -> None:
+    """Answer database outages with 503 on every route, the API blueprint (api_bp) included."""
     global _api_db_handler
-    from dashboard.api import bp as api_bp
-
     for error in DB_UNAVAILABLE_ERRORS:
         server.register_error_handler(error, database_unavailable)
-    if not _api_db_handler:  # its catch-all Exception handler would answer first; before registration
+    if api_bp is not None and not _api_db_handler:  # its catch-all Exception handler would answer first
         for error in DB_UNAVAILABLE_ERRORS:
             api_bp.register_error_handler(error, database_unavailable)
         _api_db_handler = True
 
 
-def init_auth(server: Flask, app: dash.Dash | None = None) -> None:
-    """Wire login, the guard, the API and security headers into the Flask server."""
-    from dashboard.api import init_api
+def init_auth(server: Flask, app: dash.Dash | None = None, *, api_bp: Blueprint | None = None,
+              export_bp: Blueprint | None = None, routes: Callable[[Flask], None] | None = None) -> None:
+    """Wire login, the guard, the routes and security headers into the Flask server.
+
+    The caller (dashboard.app, the composition root) passes the API and export blueprints, and
+    `routes`, which registers them: auth sits below api and export and never imports them.
+    """
     from dashboard.auth.views import bp
 
     if app is not None:
@@ -161,12 +162,13 @@ def init_auth(server: Flask, app: dash.Dash | None = None) -> None:
     configure_cookies(server)
     configure_proxy(server)
     configure_login(server)
-    configure_db_errors(server)
+    configure_db_errors(server, api_bp)
     server.register_blueprint(bp)
-    init_api(server)
+    if routes is not None:
+        routes(server)
     init_hardening(server)  # asset paths and Origin/Referer: before the guard
     server.before_request(guard)
-    init_rate_limits(server)  # after the guard: counted per logged-in user
+    init_rate_limits(server, api_bp, export_bp)  # after the guard: counted per logged-in user
     server.after_request(security_headers)
     register_dash_hook()
 

@@ -1,4 +1,7 @@
-"""The audit log: who logged in, failed to, logged out, exported or changed users."""
+"""The audit log: who logged in, failed to, logged out, exported or changed users.
+
+This module knows the request (user, address); dashboard.data.audit_log stores and queries the rows.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,8 @@ import datetime as dt
 import logging
 
 from flask import has_request_context, request
-from sqlalchemy import func, select
 
-from dashboard.data.db import session_scope
-from dashboard.data.models import AuditLog
+from dashboard.data.audit_log import insert_audit_row
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +36,7 @@ def _current_username() -> str | None:
 
 def write_audit(event: str, username: str | None, detail: str | None = None) -> None:
     """Insert one audit row (explicit username)."""
-    ip = client_ip()
-    row = AuditLog(
-        at=utcnow(),
-        username=username[:100] if username else None,
-        event=event[:50],
-        detail=detail,
-        remote_addr=ip[:64] if ip else None,
-    )
-    with session_scope() as session:
-        session.add(row)
+    insert_audit_row(utcnow(), event, username, detail, client_ip())
     log.info("audit %s user=%s %s", event, username, detail or "")
 
 
@@ -52,27 +44,3 @@ def audit(event: str, detail: str | None = None) -> None:
     """Record an event for the current user (flask_login.current_user; None outside a request)."""
     write_audit(event, _current_username(), detail)
 
-
-def count_events(event: str, since: dt.datetime, username: str | None = None, ip: str | None = None) -> int:
-    """How many rows of an event since a time, for a username and/or an address."""
-    stmt = select(func.count()).select_from(AuditLog).where(AuditLog.event == event, AuditLog.at >= since)
-    if username is not None:
-        stmt = stmt.where(AuditLog.username == username)
-    if ip is not None:
-        stmt = stmt.where(AuditLog.remote_addr == ip)
-    with session_scope() as session:
-        return int(session.execute(stmt).scalar() or 0)
-
-
-def last_event_at(event: str, since: dt.datetime, username: str | None = None, ip: str | None = None,
-                  detail: str | None = None) -> dt.datetime | None:
-    """The latest time of an event since a time (matching username/address/detail), or None."""
-    stmt = select(func.max(AuditLog.at)).where(AuditLog.event == event, AuditLog.at >= since)
-    if username is not None:
-        stmt = stmt.where(AuditLog.username == username)
-    if ip is not None:
-        stmt = stmt.where(AuditLog.remote_addr == ip)
-    if detail is not None:
-        stmt = stmt.where(AuditLog.detail == detail)
-    with session_scope() as session:
-        return session.execute(stmt).scalar()

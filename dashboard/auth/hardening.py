@@ -9,7 +9,7 @@ import re
 from urllib.parse import urlsplit
 
 from dash.exceptions import DependencyException
-from flask import Flask, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -144,17 +144,17 @@ def rate_limited(error) -> Response:
     return response
 
 
-def init_rate_limits(server: Flask) -> Limiter:
-    """Flask-Limiter on /api/* and /export/* (Redis storage when REDIS_URL is set, memory otherwise)."""
-    from dashboard.api import bp as api_bp
-    from dashboard.export.routes import bp as export_bp
-
+def init_rate_limits(server: Flask, api_bp: Blueprint | None = None, export_bp: Blueprint | None = None) -> Limiter:
+    """Flask-Limiter on /api/* and /export/* (the blueprints given; Redis storage when REDIS_URL is set,
+    memory otherwise)."""
     settings = get_settings()
     limiter = Limiter(rate_key, app=server, storage_uri=settings.redis_url or "memory://",
                       strategy="moving-window", headers_enabled=True,
                       key_prefix="ar-dashboard")
-    limiter.limit(settings.api_rate_limit, scope="api")(api_bp)
-    limiter.limit(settings.export_rate_limit, scope="export")(export_bp)
+    if api_bp is not None:
+        limiter.limit(settings.api_rate_limit, scope="api")(api_bp)
+    if export_bp is not None:
+        limiter.limit(settings.export_rate_limit, scope="export")(export_bp)
     server.register_error_handler(429, rate_limited)
     server.extensions["ar_limiter"] = limiter
     return limiter

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, has_request_context
-from sqlalchemy import select
 
 from dashboard.auth.roles import FINANCE_ROLES, SALES_MANAGER, SALES_REP
-from dashboard.data.db import session_scope
-from dashboard.data.models import Customer, SalesRep
+from dashboard.data.customers import customer_visible, group_rep_ids
 from dashboard.metrics.filters import Scope
 
 
@@ -21,13 +19,6 @@ def _as_set(value: Any) -> frozenset[str] | None:
         value = [part.strip() for part in value.split(",")]
     items = frozenset(str(part) for part in value if part)
     return items or None
-
-
-def group_rep_ids(group_name: str) -> frozenset[str]:
-    """Every rep whose group is group_name."""
-    with session_scope() as session:
-        rows = session.execute(select(SalesRep.sales_rep_id).where(SalesRep.group_name == group_name)).scalars()
-        return frozenset(rows)
 
 
 def _label(base: str, regions: frozenset[str] | None, segments: frozenset[str] | None) -> str:
@@ -117,12 +108,4 @@ def customer_in_scope(customer_id: str, scope: Scope) -> bool:
     """True when the customer exists and lies inside the scope (for write callbacks such as notes)."""
     if scope.sales_rep_ids is not None and not scope.sales_rep_ids:
         return False
-    stmt = select(Customer.customer_id).where(Customer.customer_id == customer_id)
-    if scope.sales_rep_ids is not None:
-        stmt = stmt.where(Customer.sales_rep_id.in_(sorted(scope.sales_rep_ids)))
-    if scope.regions is not None:
-        stmt = stmt.where(Customer.region.in_(sorted(scope.regions)))
-    if scope.segments is not None:
-        stmt = stmt.where(Customer.segment.in_(sorted(scope.segments)))
-    with session_scope() as session:
-        return session.execute(stmt).first() is not None
+    return customer_visible(customer_id, scope.sales_rep_ids, scope.regions, scope.segments)

@@ -1,4 +1,7 @@
-"""Users: password hashing, loading, the `users` CLI and the demo users of a development database."""
+"""Users: password hashing, loading, the `users` CLI and the demo users of a development database.
+
+The rules live here; the users table is read and written by dashboard.data.users.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask_login import UserMixin
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from dashboard.auth.roles import (
@@ -25,10 +26,11 @@ from dashboard.auth.roles import (
     SALES_REP,
     is_role,
 )
-from dashboard.auth.sessions import end_user_sessions, session_user
 from dashboard.config import ROOT, get_settings
-from dashboard.data.db import session_scope
-from dashboard.data.models import Customer, SalesRep, User
+from dashboard.data import users as store
+from dashboard.data.login_sessions import session_user
+from dashboard.data.models import User
+from dashboard.data.users import RepLookup, UserError, list_users, normalise_username
 
 HASH_METHOD = "scrypt"  # werkzeug: scrypt (n=2**15, r=8, p=1) with a 16-character random salt
 MIN_PASSWORD_LENGTH = 8
@@ -36,10 +38,6 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.@-]{0,99}$")
 DEMO_USERS_FILE = ROOT / "data" / "demo-users.txt"
 # A real hash to check against when the username is unknown, so timing does not reveal it.
 _DUMMY_HASH = generate_password_hash(secrets.token_urlsafe(16), method=HASH_METHOD)
-
-
-class UserError(ValueError):
-    """A user-management request that cannot be carried out (bad role, unknown rep, ...)."""
 
 
 def hash_password(password: str) -> str:
@@ -53,11 +51,6 @@ def check_password(password_hash: str | None, password: str) -> bool:
         check_password_hash(_DUMMY_HASH, password)
         return False
     return check_password_hash(password_hash, password)
-
-
-def normalise_username(username: str) -> str:
-    """Usernames are case-insensitive: stored and looked up in lower case."""
-    return (username or "").strip().lower()
 
 
 def split_list(value: str | None) -> frozenset[str] | None:
@@ -117,19 +110,13 @@ def load_user(session_token: str) -> AuthUser | None:
     return AuthUser.from_row(row, session_token) if row is not None else None
 
 
-def get_user_row(session, username: str) -> User | None:
-    """The User row of a username (case-insensitive), or None."""
-    return session.execute(select(User).where(User.username == normalise_username(username))).scalar_one_or_none()
-
-
 def authenticate(username: str, password: str) -> AuthUser | None:
     """The active user with these credentials, else None."""
-    with session_scope() as session:
-        row = get_user_row(session, username)
-        ok = check_password(row.password_hash if row else None, password)
-        if row is None or not ok or not row.active:
-            return None
-        return AuthUser.from_row(row)
+    row = store.find_user(username)
+    ok = check_password(row.password_hash if row else None, password)
+    if row is None or not ok or not row.active:
+        return None
+    return AuthUser.from_row(row)
 
 
 # ---- user management -------------------------------------------------------------------------
@@ -147,17 +134,18 @@ def validate_role(role: str) -> None:
         raise UserError(f"unknown role {role!r}; choose one of: {', '.join(ROLES)}")
 
 
-def _rep(session, sales_rep_id: str) -> SalesRep:
+def _rep(lookup: RepLookup, sales_rep_id: str):
     """The sales rep with this id, or a UserError."""
-    rep = session.get(SalesRep, sales_rep_id)
+    rep = lookup(sales_rep_id)
     if rep is None:
         raise UserError(f"sales rep {sales_rep_id!r} does not exist (import sales_reps.csv first)")
     return rep
 
 
-def _sales_fields(session, role: str, sales_rep_id: str | None, group: str | None) -> tuple[str | None, str | None]:
+def _sales_fields(lookup: RepLookup, role: str, sales_rep_id: str | None,
+                  group: str | None) -> tuple[str | None, str | None]:
     """Validate the rep/group a sales role needs; returns (sales_rep_id, group_name)."""
-    rep = _rep(session, sales_rep_id) if sales_rep_id else None
+    rep = _rep(lookup, sales_rep_id) if sales_rep_id else None
     if role == SALES_REP and rep is None:
         raise UserError("role sales_rep needs --sales-rep ID (the rep whose customers the user sees)")
     if role == SALES_MANAGER:
@@ -182,103 +170,37 @@ def create_user(
         raise UserError("username: 1-100 characters of letters, digits, _ . @ - (starting with a letter or digit)")
     validate_role(role)
     validate_password(password)
-    with session_scope() as session:
-        if get_user_row(session, name) is not None:
-            raise UserError(f"user {name!r} already exists")
-        sales_rep_id, group = _sales_fields(session, role, sales_rep_id, group)
-        row = User(
-            username=name,
-            password_hash=hash_password(password),
-            role=role,
-            sales_rep_id=sales_rep_id,
-            group_name=group,
-            regions=regions,
-            segments=segments,
-            active=True,
-        )
-        session.add(row)
-    return row
-
-
-def _require_user(session, username: str) -> User:
-    """The User row, or a UserError."""
-    row = get_user_row(session, username)
-    if row is None:
-        raise UserError(f"no user {normalise_username(username)!r}")
-    return row
+    return store.add_user(name, hash_password(password), role, regions, segments,
+                          lambda lookup: _sales_fields(lookup, role, sales_rep_id, group))
 
 
 def set_active(username: str, active: bool) -> None:
     """Enable or disable a user (a disabled user is logged out on the next request)."""
-    with session_scope() as session:
-        row = _require_user(session, username)
-        row.active = active
-        end_user_sessions(row.id, session)  # re-enabling never revives an old cookie
+    store.set_user_active(username, active)
 
 
 def set_password(username: str, password: str) -> None:
     """Set a new password (ends the user's existing sessions)."""
     validate_password(password)
-    with session_scope() as session:
-        row = _require_user(session, username)
-        row.password_hash = hash_password(password)
-        end_user_sessions(row.id, session)
+    store.set_user_password_hash(username, hash_password(password))
 
 
 def set_role(username: str, role: str) -> None:
     """Change a user's role (takes effect on the user's next request)."""
     validate_role(role)
-    with session_scope() as session:
-        row = _require_user(session, username)
-        row.sales_rep_id, row.group_name = _sales_fields(session, role, row.sales_rep_id, row.group_name)
-        row.role = role
-        end_user_sessions(row.id, session)
-
-
-def list_users() -> list[User]:
-    """Every user, by username."""
-    with session_scope() as session:
-        return list(session.execute(select(User).order_by(User.username)).scalars())
+    store.set_user_role(username, role, lambda lookup, rep_id, group: _sales_fields(lookup, role, rep_id, group))
 
 
 # ---- demo users ------------------------------------------------------------------------------
 
 
-def _manager_rep(session) -> SalesRep | None:
-    """A rep who manages others (first group alphabetically), else the first rep with a group."""
-    reps = list(session.execute(select(SalesRep).order_by(SalesRep.group_name, SalesRep.sales_rep_id)).scalars())
-    managers = {rep.manager_id for rep in reps if rep.manager_id}
-    grouped = [rep for rep in reps if rep.group_name]
-    for rep in grouped:
-        if rep.sales_rep_id in managers:
-            return rep
-    return grouped[0] if grouped else None
-
-
-def _rep_with_customers(session, group: str | None, manager_id: str | None) -> str | None:
-    """A rep with customers: in the group and not its manager if possible (most customers, then id)."""
-    count = func.count(Customer.customer_id)
-    stmt = (
-        select(SalesRep.sales_rep_id, SalesRep.group_name)
-        .join(Customer, Customer.sales_rep_id == SalesRep.sales_rep_id)
-        .group_by(SalesRep.sales_rep_id, SalesRep.group_name)
-        .order_by(count.desc(), SalesRep.sales_rep_id)
-    )
-    rows = session.execute(stmt).all()
-    in_group = [rep_id for rep_id, rep_group in rows if group and rep_group == group]
-    preferred = [rep_id for rep_id in in_group if rep_id != manager_id] + in_group + [r[0] for r in rows]
-    return preferred[0] if preferred else None
-
-
-def _demo_specs(session) -> list[dict]:
+def _demo_specs() -> list[dict]:
     """One user per role; the sales roles only when the ledger has reps."""
     specs = [{"username": role, "role": role} for role in (ADMIN, EXECUTIVE, CONTROLLER, AR_CLERK)]
-    manager = _manager_rep(session)
+    manager, rep_id = store.demo_reps()
     if manager is not None:
         specs.append({"username": SALES_MANAGER, "role": SALES_MANAGER, "group_name": manager.group_name,
                       "sales_rep_id": manager.sales_rep_id})
-    rep_id = _rep_with_customers(session, manager.group_name if manager else None,
-                                 manager.sales_rep_id if manager else None)
     if rep_id is not None:
         specs.append({"username": SALES_REP, "role": SALES_REP, "sales_rep_id": rep_id})
     return specs
@@ -303,20 +225,11 @@ def ensure_demo_users(print_passwords: bool = False, path: Path | None = None) -
     """On an empty users table outside production, create one user per role with random passwords."""
     if get_settings().production:
         return []
-    with session_scope() as session:
-        if session.execute(select(func.count()).select_from(User)).scalar():
-            return []
-        specs = _demo_specs(session)
-        created = []
-        for spec in specs:
-            password = secrets.token_urlsafe(9)
-            session.add(User(password_hash=hash_password(password), active=True, **spec))
-            created.append((spec, password))
-        try:
-            session.flush()
-        except IntegrityError:  # another worker created them first
-            session.rollback()
-            return []
+    if store.any_user():
+        return []
+    created = [(spec, secrets.token_urlsafe(9)) for spec in _demo_specs()]
+    if not store.add_users_if_none([{"password_hash": hash_password(pw), **spec} for spec, pw in created]):
+        return []  # another worker created them first
     rows = [["username", "password", "role", "sales rep", "group"]] + [
         [s["username"], pw, s["role"], s.get("sales_rep_id") or "", s.get("group_name") or ""] for s, pw in created
     ]

@@ -10,9 +10,9 @@ from flask import Blueprint, Response, redirect, render_template_string, request
 from flask_login import current_user, login_user, logout_user
 
 from dashboard.auth.audit import audit, client_ip, utcnow, write_audit
-from dashboard.auth.sessions import end_session, locked_until, refund, reserve, start_session
 from dashboard.auth.users import authenticate, normalise_username
 from dashboard.config import get_settings
+from dashboard.data.login_sessions import end_session, locked_until, refund, reserve, start_session
 
 bp = Blueprint("auth", __name__)
 

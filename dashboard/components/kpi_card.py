@@ -82,7 +82,7 @@ def tile_body(value: str, sub: str | list | None = None, delta: html.Span | None
 
 def money_value(value: str) -> str | list:
     """The exact text, or both forms (exact, compact) for CSS to choose from by the tile's width."""
-    from dashboard.components.format import compact_money_text
+    from dashboard.format import compact_money_text
 
     short = compact_money_text(value) if isinstance(value, str) else None
     if short is None:

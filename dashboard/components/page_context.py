@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import filters as gf
-from dashboard.components import format as fmt
 from dashboard.components import identity
 
 

@@ -23,7 +23,7 @@ Conventions for every page (read before adding one)
   scope, filters and as-of) or your own functions wrapped in `ui_support.cached`.
 * Figures from dashboard/figures: pure builders returning plain figure dicts (see figures/base.py:
   `figure()`, `empty_figure()`; a validated go.Figure costs ~60 ms of Python per build), always
-  with an empty state; money through `dashboard.components.format.money(cents_or_str, currency)`.
+  with an empty state; money through `dashboard.format.money(cents_or_str, currency)`.
 * Tables: `dashboard.components.grid.data_grid(name)` + `grid.register_source(name, fn)`; the
   browser never gets more than grid.MAX_ROWS rows; totals and CSV are computed on the server.
 * Drill-downs: `Output("drill-request", "data", allow_duplicate=True)` returning

@@ -8,11 +8,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from dashboard.config import get_settings
 
 _lock = threading.Lock()
+
+# Errors of a database that is down, restarting or unreachable (also SQLite's "database is locked"
+# after the busy timeout, and an exhausted pool): temporary, so the web layer answers 503.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError, PoolTimeoutError)
 _engines: dict[str, Engine] = {}
 
 
@@ -30,6 +36,16 @@ def normalise_url(url: str) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def url_without_password(url: str) -> str:
+    """A database URL with its password hidden (the URL as given when it cannot be parsed)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - any string identifies a ledger well enough
+        return url
 
 
 def get_engine(url: str | None = None) -> Engine:

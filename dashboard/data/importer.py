@@ -38,8 +38,8 @@ from dashboard.data.mapping import (
     resolve_mapping,
     use_limits,
 )
+from dashboard.data.models import MAX_DATE, MIN_DATE
 from dashboard.data.schema import bump_data_version
-from dashboard.params import MAX_DATE, MIN_DATE
 
 BATCH = 10_000  # rows per executemany
 BULK = 20_000  # above this many ids, read a whole table instead of IN (...) chunks

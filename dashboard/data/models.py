@@ -23,6 +23,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# The dates a ledger row may hold (the importer refuses others; request parameters are held to them too).
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2199, 12, 31)
+
 
 class Base(DeclarativeBase):
     """Declarative base of every table."""

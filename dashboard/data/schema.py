@@ -10,7 +10,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, inspect, select, update
+from sqlalchemy import Connection, inspect, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dashboard.data.db import get_engine, normalise_url
@@ -96,3 +97,13 @@ def data_version(url: str | None = None) -> int:
     with get_engine(url).connect() as conn:
         value = conn.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar()
     return int(value or 0)
+
+
+def applied_revisions(url: str | None = None) -> tuple[set[str] | None, str]:
+    """(the revision(s) recorded in alembic_version, "") with one short query; (None, the first line of
+    the error) when the database cannot be reached or read."""
+    try:
+        with get_engine(url).connect() as conn:
+            return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}, ""
+    except SQLAlchemyError as error:
+        return None, str(error).splitlines()[0][:200]

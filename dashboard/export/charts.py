@@ -80,7 +80,7 @@ def register_chart(name: str, title: str, build: ChartBuilder, needs_customer: b
 
 
 def chart_currency(snap: Any, req: ChartRequest) -> str:
-    from dashboard.components.format import default_currency
+    from dashboard.format import default_currency
     from dashboard.metrics.ui_support import currency_for
 
     return currency_for(snap, req.filters, req.scope, default_currency())
@@ -112,8 +112,8 @@ def _aging(group: str) -> ChartBuilder:
 
 
 def _top_debtors(snap: Any, req: ChartRequest) -> Chart:
-    from dashboard.components.format import to_cents
     from dashboard.figures import debtors as debtors_fig
+    from dashboard.format import to_cents
     from dashboard.metrics.ui_support import kpis
 
     cur = chart_currency(snap, req)
@@ -169,7 +169,7 @@ def _dso_trend(snap: Any, req: ChartRequest) -> Chart:
 
 def account_data(snap: Any, customer_id: str | None, as_of: dt.date, scope: Scope) -> tuple[dict | None, str]:
     """(account_360 dict, the customer's currency); None when unknown or outside the scope."""
-    from dashboard.components.format import default_currency
+    from dashboard.format import default_currency
     from dashboard.metrics.ui_support import account_360
 
     currency = default_currency()
@@ -183,8 +183,8 @@ def account_data(snap: Any, customer_id: str | None, as_of: dt.date, scope: Scop
 
 
 def _account_aging(snap: Any, req: ChartRequest) -> Chart | None:
-    from dashboard.components.format import to_cents
     from dashboard.figures import aging as aging_fig
+    from dashboard.format import to_cents
 
     data, cur = account_data(snap, req.customer_id, req.as_of, req.scope)
     if data is None:
@@ -201,8 +201,8 @@ def _account_aging(snap: Any, req: ChartRequest) -> Chart | None:
 
 
 def _account_trend(snap: Any, req: ChartRequest) -> Chart | None:
-    from dashboard.components.format import to_cents
     from dashboard.figures import trends as trends_fig
+    from dashboard.format import to_cents
 
     data, cur = account_data(snap, req.customer_id, req.as_of, req.scope)
     if data is None:

@@ -53,21 +53,20 @@ def resolve_scope(username: str | None) -> Recipient:
     """The scope of --as-user (refusing unknown, disabled or non-exporting users), else everyone."""
     from dashboard.auth.roles import can
     from dashboard.auth.scope import scope_for
-    from dashboard.auth.users import AuthUser, get_user_row, normalise_username
-    from dashboard.data.db import session_scope
+    from dashboard.auth.users import AuthUser, normalise_username
+    from dashboard.data.users import find_user
 
     if username is None:
         return Recipient(None, Scope(label=UNRESTRICTED_LABEL))
     name = normalise_username(username)
     if not name:
         raise SummaryError("--as-user needs a username")
-    with session_scope() as session:
-        row = get_user_row(session, name)
-        if row is None:
-            raise SummaryError(f"unknown user {name!r} (see `python -m dashboard users list`)")
-        if not row.active:
-            raise SummaryError(f"user {name!r} is disabled; enable the user or choose another --as-user")
-        user = AuthUser.from_row(row)
+    row = find_user(name)
+    if row is None:
+        raise SummaryError(f"unknown user {name!r} (see `python -m dashboard users list`)")
+    if not row.active:
+        raise SummaryError(f"user {name!r} is disabled; enable the user or choose another --as-user")
+    user = AuthUser.from_row(row)
     if not can(user, "export"):
         raise SummaryError(f"user {name!r} (role {user.role}) may not export")
     return Recipient(name, scope_for(user))
@@ -109,7 +108,7 @@ class Summary:
 
 def build_summary(snap: Any, as_of: dt.date, who: Recipient) -> Summary:
     """Tiles, the aging chart (PNG), top debtors and the Receivables Health PDF for a scope."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
     from dashboard.export.pdf import Tile, receivables_pdf, receivables_summary
     from dashboard.export.png import RenderError, figure_png
     from dashboard.figures import aging as aging_fig
@@ -157,7 +156,7 @@ def build_summary(snap: Any, as_of: dt.date, who: Recipient) -> Summary:
 
 def render_text(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp) -> str:
     """The plain-text part."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     lines = [f"Weekly AR summary · as of {stamp.as_of.isoformat()}", ""]
     lines += [f"{t.label}: {t.value}" + (f" ({t.sub})" if t.sub else "") for t in tiles]
@@ -184,7 +183,7 @@ def render_html(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp, c
 
     `charts` ((title, cid or None), ...) replaces the aging chart with a page's own charts.
     """
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     e = html.escape
     cells = []

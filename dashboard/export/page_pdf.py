@@ -48,7 +48,7 @@ def register_page_sheet(sheet: PageSheet) -> None:
 
 def cell(value: Any, column: str, currency: str) -> str:
     """A table cell as text: money exact, numbers rounded, blanks for missing."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""

@@ -12,7 +12,7 @@ from dashboard.export.pdf import RECEIVABLES_CHARTS, Tile, receivables_tiles
 
 
 def _fmt() -> Any:
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     return fmt
 

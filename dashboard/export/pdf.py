@@ -72,7 +72,7 @@ class ReceivablesSummary:
 
 def receivables_tiles(snap: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope, cur: str) -> tuple[dict, list[Tile]]:
     """(kpis, the page's ten tiles as text), from the same cached metrics as the page."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
     from dashboard.metrics.ui_support import (
         customers_with_limit,
         kpis,
@@ -315,7 +315,7 @@ def receivables_pdf(summary: ReceivablesSummary, stamp: Stamp, heading: str = "R
 
 def _receivables_body(pdf: Any, summary: ReceivablesSummary, stamp: Stamp, heading: str) -> None:
     """Heading, tiles, charts and top debtors of a receivables summary into pdf."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     _heading(pdf, heading, stamp, f"Period for DSO, CEI and collections: {summary.period_days} days "
              f"ending {summary.as_of.isoformat()}. Amounts in {summary.currency}.")
@@ -375,7 +375,7 @@ def account_pdf(snap: Any, customer_id: str, as_of: dt.date, scope: Scope, stamp
     stamp_for(data) builds the Stamp once the customer is known (its title names the customer).
     Returns (pdf bytes, the account_360 dict).
     """
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
     from dashboard.export.charts import CHARTS, ChartRequest, account_data
 
     data, cur = account_data(snap, customer_id, as_of, scope)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.data.customers import add_activity, customer_email
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Scope
 
@@ -60,18 +61,9 @@ class Statement:
 
 
 def _cents(text: str | None) -> int:
-    from dashboard.components.format import to_cents
+    from dashboard.format import to_cents
 
     return int(to_cents(text) or 0)
-
-
-def _customer_email(customer_id: str) -> str | None:
-    from dashboard.data.db import session_scope
-    from dashboard.data.models import Customer
-
-    with session_scope() as session:
-        row = session.get(Customer, customer_id)
-        return (row.email or "").strip() or None if row is not None else None
 
 
 def _credits(snap: Any, pos: int, day: int) -> tuple[list[dict], int]:
@@ -109,7 +101,7 @@ def build_statement(snap: Any, customer_id: str, as_of: dt.date, scope: Scope) -
     items.sort(key=lambda i: (i["due_date"], i["invoice_id"]))
     credits, unapplied = _credits(snap, snap.cust_index[customer_id], to_day(as_of))
     return Statement(
-        customer_id=customer_id, name=data["name"], email=_customer_email(customer_id), currency=currency,
+        customer_id=customer_id, name=data["name"], email=customer_email(customer_id), currency=currency,
         as_of=as_of, items=items, aging={k: _cents(v) for k, v in data["aging_due"].items()}, credits=credits,
         open_cents=_cents(data["summary"]["total_outstanding"]), unapplied_cents=unapplied,
         overdue_cents=_cents(data["summary"]["overdue"]), scope=scope.label,
@@ -133,7 +125,7 @@ def company_lines(settings: Any) -> list[str]:
 
 def statement_pdf(st: Statement, stamp: Stamp, settings: Any) -> bytes:
     """The statement: company details, customer, open items, aging, credits, balance due."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
     from dashboard.export import pdf as p
 
     doc = p._new_pdf(stamp, stamp.title)
@@ -211,7 +203,7 @@ class Outcome:
 
 
 def _message(st: Statement, pdf: bytes, settings: Any) -> EmailMessage:
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     money = lambda cents: fmt.money(cents, st.currency)  # noqa: E731
     message = EmailMessage()
@@ -230,30 +222,24 @@ def _message(st: Statement, pdf: bytes, settings: Any) -> EmailMessage:
 
 def log_activity(st: Statement, user: str | None) -> str:
     """An `email` activity on the customer for a sent statement; bumps the data version."""
-    from dashboard.components import format as fmt
-    from dashboard.data.db import session_scope
-    from dashboard.data.models import Activity
-    from dashboard.data.schema import bump_data_version
+    from dashboard import format as fmt
 
     activity_id = f"STMT-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     note = (f"Statement as of {st.as_of.isoformat()} emailed to {st.email} by {user or 'the command line'}: "
             f"balance due {fmt.money(st.balance_cents, st.currency)}")
-    with session_scope() as session:
-        session.add(Activity(activity_id=activity_id, customer_id=st.customer_id, date=dt.date.today(),
-                             channel="email", outcome="statement sent", note=note))
-        bump_data_version(session)
+    add_activity(activity_id, st.customer_id, dt.date.today(), "email", "statement sent", note)
     return activity_id
 
 
 def send_statements(snap: Any, customer_ids: list[str], as_of: dt.date, scope: Scope, user: str | None,
                     dry_run: bool = False, via: str = "ui") -> list[Outcome]:
     """Email each customer's statement to its billing address (or say what would be sent)."""
+    from dashboard import format as fmt
     from dashboard.auth.audit import write_audit
-    from dashboard.components import format as fmt
     from dashboard.config import get_settings
     from dashboard.export.email import ADDRESS_RE
+    from dashboard.export.mailer import MailError, deliver
     from dashboard.export.tables import audit_detail
-    from dashboard.subscriptions.mailer import MailError, deliver
 
     settings = get_settings()
     outcomes = []

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.components.format import money, symbol, to_cents
 from dashboard.figures.base import Figure, dollars, empty_figure, figure
+from dashboard.format import money, symbol, to_cents
 
 DUE_LABELS = {"not_due": "Not due", "1-30": "1–30 days", "31-60": "31–60 days", "61-90": "61–90 days", "90+": "90+ days"}
 TRANSACTION_LABELS = {"current": "Current", "1_month": "1 month", "2_months": "2 months", "3+_months": "3+ months"}

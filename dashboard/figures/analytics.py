@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from dashboard.components.format import money, money_short, number, symbol
 from dashboard.figures.base import FONT, GRID, MUTED, TEXT, TOP_MARGIN, dollars, empty_figure
+from dashboard.format import money, money_short, number, symbol
 
 RED, DARK_RED, ORANGE, AMBER, GREEN, LIGHT_GREEN, GREY = (
     "#c8332b", "#8b1a1a", "#f07b22", "#d99a0b", "#2e8b57", "#6aa84f", "#6c757d")

@@ -11,7 +11,6 @@ import datetime as dt
 
 import pandas as pd
 
-from dashboard.components.format import money, money_short, symbol
 from dashboard.figures.base import (
     BLUE,
     COLLECTIONS,
@@ -24,6 +23,7 @@ from dashboard.figures.base import (
 )
 from dashboard.figures.debtors import short_name
 from dashboard.figures.trends import month_axis, month_label, month_x
+from dashboard.format import money, money_short, symbol
 
 RED = "#c8332b"
 ORANGE = "#f07b22"

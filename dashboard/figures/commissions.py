@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.components.format import money, symbol
 from dashboard.figures.base import BLUE, COLLECTIONS, MUTED, Figure, dollars, empty_figure, figure
 from dashboard.figures.debtors import short_name
 from dashboard.figures.trends import month_axis, month_label, month_x
+from dashboard.format import money, symbol
 
 EARNED = BLUE
 PAID = COLLECTIONS

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dashboard.components.format import money, money_short, symbol, to_cents
 from dashboard.figures.base import BLUE, Figure, dollars, empty_figure, figure
+from dashboard.format import money, money_short, symbol, to_cents
 
 MAX_LABEL = 28
 

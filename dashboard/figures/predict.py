@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.components.format import money
 from dashboard.figures.base import BLUE, MUTED, Figure, dollars, empty_figure, figure
+from dashboard.format import money
 
 AMBER = "#fd7e14"
 AGING_LABELS = {"not_due": "Not due", "1-30": "1–30", "31-60": "31–60", "61-90": "61–90", "90+": "90+"}

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from dashboard.components.format import money, symbol, to_cents
 from dashboard.figures.base import COLLECTIONS, SALES, Figure, dollars, empty_figure, figure
+from dashboard.format import money, symbol, to_cents
 
 
 def month_label(month: str) -> str:

@@ -58,12 +58,9 @@ SKIP = frozenset({"version", "loaded_at", "url", "stamp", "source", "lazy", "cac
 
 def ledger_key(url: str, base_currency: str) -> str:
     """The store's subdirectory for one database: a hash of its URL (password removed) and base."""
-    from sqlalchemy.engine import make_url
+    from dashboard.data.db import url_without_password
 
-    try:
-        safe = make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - any string identifies a ledger well enough
-        safe = url
+    safe = url_without_password(url)
     return hashlib.sha256(f"{safe}|{base_currency}|{FORMAT}".encode()).hexdigest()[:20]
 
 

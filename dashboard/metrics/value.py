@@ -1,7 +1,7 @@
 """Customer value (Retailer "Customer Value" tab): 12-month revenue, gross profit, margin and value tier.
 
-Tiers are (name, min_cents, max_cents or None) with inclusive bounds; `validate_tiers` refuses
-overlaps, gaps, inverted ranges and duplicate names. Customers whose revenue is 0 or below, or falls
+Tiers are (name, min_cents, max_cents or None) with inclusive bounds, defined and validated in
+dashboard/data/tiers.py (where they are stored). Customers whose revenue is 0 or below, or falls
 in no tier, are "Standard".
 """
 
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from dashboard.data.tiers import DEFAULT_TIERS, STANDARD_TIER, Tier
 from dashboard.metrics.behaviour import (
     YEAR_DAYS,
     avg_days_to_pay,
@@ -24,82 +25,7 @@ from dashboard.metrics.behaviour import (
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.ledger import select
-from dashboard.metrics.numbers import money
 from dashboard.metrics.snapshot import Snapshot, sum_by, to_day
-
-Tier = tuple[str, int, int | None]
-STANDARD_TIER = "Standard"
-DEFAULT_TIERS: tuple[Tier, ...] = (
-    ("Bronze", 0, 999_999),
-    ("Silver", 1_000_000, 4_999_999),
-    ("Gold", 5_000_000, 24_999_999),
-    ("Platinum", 25_000_000, None),
-)
-MAX_NAME = 50
-
-
-def _range_text(low: int, high: int | None) -> str:
-    return f"{money(low)}-{money(high)}" if high is not None else f"{money(low)}+"
-
-
-def validate_tiers(tiers: Sequence[Tier]) -> list[str]:
-    """Every problem with a tier list (empty when it is usable).
-
-    Checks: at least one tier; names present, unique (case-insensitive), not 'Standard', at most 50
-    characters; bounds whole cents, min >= 0, min <= max; no two ranges share a cent (Bronze 0-500 and
-    Silver 500-1000 overlap at 500.00); consecutive ranges continuous to the cent (a gap leaves those
-    revenues Standard), starting at 0.00 or 0.01 and ending open (max None).
-    """
-    errors: list[str] = []
-    if not tiers:
-        return ["at least one tier is required"]
-    clean: list[Tier] = []
-    seen: dict[str, str] = {}
-    for i, tier in enumerate(tiers):
-        try:
-            name, low, high = tier
-        except (TypeError, ValueError):
-            errors.append(f"tier {i + 1}: expected (name, min_cents, max_cents)")
-            continue
-        label = str(name or "").strip()
-        if not label:
-            errors.append(f"tier {i + 1}: a name is required")
-        elif len(label) > MAX_NAME:
-            errors.append(f"tier {label!r}: name longer than {MAX_NAME} characters")
-        elif label.lower() == STANDARD_TIER.lower():
-            errors.append(f"tier {label!r}: 'Standard' is reserved for customers in no tier")
-        elif label.lower() in seen:
-            errors.append(f"duplicate tier name {label!r}")
-        seen.setdefault(label.lower(), label)
-        bad = [v for v in (low, high) if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer))]
-        if low is None or bad:
-            errors.append(f"tier {label or i + 1}: bounds must be whole cents (max may be empty)")
-            continue
-        if low < 0:
-            errors.append(f"tier {label}: minimum {money(low)} is below 0.00")
-        if high is not None and low > high:
-            errors.append(f"tier {label}: minimum {money(low)} is above maximum {money(high)}")
-            continue
-        clean.append((label, int(low), None if high is None else int(high)))
-    for a in range(len(clean)):
-        for b in range(a + 1, len(clean)):
-            (na, la, ha), (nb, lb, hb) = clean[a], clean[b]
-            highs = [h for h in (ha, hb) if h is not None]
-            lo, hi = max(la, lb), (min(highs) if highs else None)
-            if hi is None or lo <= hi:
-                where = f"at {money(lo)}" if hi == lo else f"from {money(lo)}" + (f" to {money(hi)}" if hi is not None else "")
-                errors.append(f"tiers {na} ({_range_text(la, ha)}) and {nb} ({_range_text(lb, hb)}) overlap {where}")
-    if clean and not any(e.startswith("tiers ") for e in errors):
-        ordered = sorted(clean, key=lambda t: t[1])
-        if ordered[0][1] > 1:
-            errors.append(f"gap below {ordered[0][0]}: revenue 0.01-{money(ordered[0][1] - 1)} would be Standard")
-        for (na, _, ha), (nb, lb, _) in zip(ordered, ordered[1:], strict=False):
-            if ha is not None and lb > ha + 1:
-                errors.append(f"gap between {na} and {nb}: revenue {money(ha + 1)}-{money(lb - 1)} would be Standard")
-        top = ordered[-1]
-        if top[2] is not None:
-            errors.append(f"gap above {top[0]}: revenue from {money(top[2] + 1)} would be Standard (leave the highest maximum empty)")
-    return errors
 
 
 def assign_tiers(revenue: np.ndarray, tiers: Sequence[Tier] = DEFAULT_TIERS) -> np.ndarray:

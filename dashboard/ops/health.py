@@ -9,9 +9,6 @@ import logging
 import threading
 from functools import cache
 
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-
 log = logging.getLogger(__name__)
 _warming = threading.Lock()
 
@@ -28,13 +25,11 @@ def migration_heads() -> frozenset[str]:
 
 def database_check(url: str | None = None) -> tuple[bool, bool]:
     """(database reachable, migrations at head) with one short query."""
-    from dashboard.data.db import get_engine
+    from dashboard.data.schema import applied_revisions
 
-    try:
-        with get_engine(url).connect() as conn:
-            revisions = {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
-    except SQLAlchemyError as error:
-        log.warning("readyz: database check failed: %s", str(error).splitlines()[0][:200])
+    revisions, error = applied_revisions(url)
+    if revisions is None:
+        log.warning("readyz: database check failed: %s", error)
         return False, False
     return True, revisions == set(migration_heads())
 

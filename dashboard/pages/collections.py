@@ -9,7 +9,7 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
-from dashboard.components import format as fmt
+from dashboard import format as fmt
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_context import callback_context as _context

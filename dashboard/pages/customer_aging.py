@@ -9,8 +9,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import filters as gf
-from dashboard.components import format as fmt
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import page_pdf_button
 from dashboard.components.statements import register as register_statements

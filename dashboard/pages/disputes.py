@@ -9,9 +9,9 @@ import pandas as pd
 from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
-from dashboard.components import format as fmt
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_context import callback_context as _context
 from dashboard.components.page_context import describe_without_basis as describe

@@ -11,9 +11,9 @@ import pandas as pd
 from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
-from dashboard.components import format as fmt
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.kpi_card import money_value
 from dashboard.components.page_context import callback_context as _context

@@ -9,8 +9,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import filters as gf
-from dashboard.components import format as fmt
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import page_pdf_button
 from dashboard.figures.analytics import CATEGORY_COLORS, fitted_columns, label_cell_style

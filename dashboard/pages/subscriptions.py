@@ -192,19 +192,14 @@ def _history_detail(detail: str) -> str:
 )
 def load(_refresh):
     """The subscriptions and sends the user may see; recipients an admin may choose."""
-    from sqlalchemy import select
-
     from dashboard.auth.roles import ROLES
-    from dashboard.data.db import session_scope
-    from dashboard.data.models import User
+    from dashboard.data.users import active_usernames
     from dashboard.subscriptions.store import history, list_subscriptions
 
     who = actor()
     options = [{"label": "Me", "value": "me"}]
     if who.is_admin:
-        with session_scope() as session:
-            names = session.execute(select(User.username).where(User.active.is_(True)).order_by(User.username)).scalars()
-            options += [{"label": f"User {n}", "value": f"user:{n}"} for n in names if n != who.username]
+        options += [{"label": f"User {n}", "value": f"user:{n}"} for n in active_usernames() if n != who.username]
         options += [{"label": f"Every {r}", "value": f"role:{r}"} for r in ROLES]
     return (_list_table(list_subscriptions(who), who.username, who.is_admin), _history_table(history(who, 100)),
             options, not who.is_admin)
@@ -213,16 +208,9 @@ def load(_refresh):
 @callback(Output("sub-address", "value"), Input("sub-refresh", "data"))
 def load_address(_refresh):
     """The user's delivery address."""
-    from dashboard.data.db import session_scope
-    from dashboard.data.models import User
-    from dashboard.subscriptions.store import address_of
+    from dashboard.data.subscriptions import user_address
 
-    who = actor()
-    with session_scope() as session:
-        from sqlalchemy import select
-
-        user = session.execute(select(User).where(User.username == who.username)).scalar()
-        return address_of(session, user) if user else None
+    return user_address(actor().username)
 
 
 @callback(
@@ -334,7 +322,7 @@ def edit(clicks):
     """Load a subscription the user may change into the form."""
     from urllib.parse import urlsplit
 
-    from dashboard.subscriptions.store import get_subscription
+    from dashboard.data.subscriptions import get_subscription
 
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not any(clicks or []):

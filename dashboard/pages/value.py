@@ -11,8 +11,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import filters as gf
-from dashboard.components import format as fmt
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.figures import analytics as fig
@@ -305,7 +305,7 @@ def edit_rows(_add, _delete, rows, selected):
 def save(n_clicks, rows):
     """Validate and save the tiers (administrators only: the role is checked here, on the server)."""
     from dashboard.auth.audit import audit
-    from dashboard.data.tiers import save_tiers
+    from dashboard.data.tiers import save_tiers, validate_tiers
 
     if not n_clicks:
         raise PreventUpdate
@@ -314,7 +314,7 @@ def save(n_clicks, rows):
         return dbc.Alert("Only administrators may change the value tiers. Nothing was saved.", color="danger",
                          className="py-2 small mt-2 mb-0 val-tier-error"), dash.no_update
     tiers, errors = tiers_from_rows(rows)
-    errors += value.validate_tiers(tiers) if not errors else []
+    errors += validate_tiers(tiers) if not errors else []
     if errors:
         return dbc.Alert([html.Div("Not saved. Please fix:", className="fw-semibold"),
                           html.Ul([html.Li(e) for e in errors], className="mb-0 ps-3")],

@@ -49,7 +49,7 @@ class Found:
 
 
 def _money(cents: int, cur: str) -> str:
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     return fmt.money(int(cents), cur)
 

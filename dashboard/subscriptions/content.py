@@ -51,12 +51,12 @@ def page_title(path: str) -> str:
     return PAGE_TITLES.get(page_rule(path), PAGE_TITLES.get("/" + path.strip("/").split("/")[0], "Dashboard page"))
 
 
-def eligibility(session: Any, user: Any, page: str, override: str | None) -> tuple[Recipient | None, str]:
+def eligibility(user: Any, page: str, override: str | None) -> tuple[Recipient | None, str]:
     """(the recipient, '') when the user may receive this page now, else (None, the reason)."""
     from dashboard.auth.roles import can, page_allowed
     from dashboard.auth.scope import scope_for
     from dashboard.auth.users import AuthUser
-    from dashboard.subscriptions.store import address_of
+    from dashboard.data.subscriptions import address_of
 
     if user is None:
         return None, "user no longer exists"
@@ -74,7 +74,7 @@ def eligibility(session: Any, user: Any, page: str, override: str | None) -> tup
     scope = scope_for(auth)
     if scope.sales_rep_ids is not None and not scope.sales_rep_ids:
         return None, "no customers in the user's scope"
-    address = override or address_of(session, user)
+    address = override or address_of(user)
     if not address:
         return None, "no email address for the user (set one on the Subscriptions page)"
     return Recipient(user.username, auth.role, scope, address), ""
@@ -211,7 +211,7 @@ def _body(tiles: list, debtors: list, cur: str, stamp: Stamp, charts: list[tuple
 
 def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: str, unsubscribe: str) -> Built:
     """The page summary as the recipient: the page's tiles and charts inline, top debtors, the page's PDF."""
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
     from dashboard.export.charts import ChartRequest
     from dashboard.export.email import render_text
     from dashboard.export.page_pdf import page_pdf as sheet_pdf

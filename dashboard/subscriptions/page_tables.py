@@ -14,7 +14,7 @@ AGING = ("not_due_cents", "1-30_cents", "31-60_cents", "61-90_cents", "90+_cents
 
 
 def _money(value: Any, cur: str) -> str:
-    from dashboard.components import format as fmt
+    from dashboard import format as fmt
 
     return fmt.money(int(value), cur) if pd.notna(value) else fmt.DASH
 

@@ -22,11 +22,8 @@ import threading
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-
-from dashboard.data.db import session_scope
-from dashboard.data.models import AlertFiring, Subscription, SubscriptionSend, User
+from dashboard.data import subscriptions as rows
+from dashboard.data.models import Subscription, SubscriptionSend
 
 log = logging.getLogger(__name__)
 
@@ -41,44 +38,17 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 
 def claim(sub_id: int, slot: str, username: str, now: dt.datetime, detail: str | None = None) -> int | None:
     """Insert the send row; its id when this worker owns the send, None when another one does."""
-    try:
-        with session_scope() as session:
-            row = SubscriptionSend(subscription_id=sub_id, slot=slot, username=username, status="sending", attempts=0,
-                                   created_at=_naive(now), detail=detail)
-            session.add(row)
-            session.flush()
-            return row.id
-    except IntegrityError:
-        return None
+    return rows.claim_send(sub_id, slot, username, _naive(now), detail)
 
 
 def claim_retry(send_id: int, now: dt.datetime) -> bool:
     """Take a send due for retry (one worker wins the compare-and-set)."""
-    with session_scope() as session:
-        result = session.execute(update(SubscriptionSend)
-                                 .where(SubscriptionSend.id == send_id, SubscriptionSend.status == "retry",
-                                        SubscriptionSend.next_try_at <= _naive(now))
-                                 .values(status="sending"))
-        return result.rowcount == 1
+    return rows.claim_retry(send_id, _naive(now))
 
 
 def finish(send_id: int, status: str, now: dt.datetime, **values: Any) -> None:
     """Record the outcome of a send."""
-    with session_scope() as session:
-        row = session.get(SubscriptionSend, send_id)
-        row.status, row.finished_at = status, _naive(now)
-        for key, value in values.items():
-            setattr(row, key, value)
-
-
-def targets(session: Any, sub: Subscription) -> list[tuple[str, User | None]]:
-    """(username, user row) of every recipient: the one user, or every user of the role."""
-    from dashboard.subscriptions.store import opted_out
-
-    if sub.username:
-        return [(sub.username, session.execute(select(User).where(User.username == sub.username)).scalar())]
-    users = session.execute(select(User).where(User.role == sub.role).order_by(User.username)).scalars().all()
-    return [(u.username, u) for u in users if not opted_out(session, sub.id, u.username)]
+    rows.finish_send(send_id, status, _naive(now), **values)
 
 
 def _audit_send(username: str, built: Any, sub: Any, slot: str, status: str, **extra: Any) -> None:
@@ -94,7 +64,7 @@ def _audit_send(username: str, built: Any, sub: Any, slot: str, status: str, **e
 def _send_built(send_id: int, sub: Any, who: Any, built: Any, slot: str, attempts_before: int, now: dt.datetime,
                 settings: Any, counts: Counter) -> None:
     """Deliver a built message and record sent / retry / failed."""
-    from dashboard.subscriptions.mailer import MailError, deliver
+    from dashboard.export.mailer import MailError, deliver
 
     try:
         used = deliver(built.message, [who.address], settings)
@@ -133,9 +103,7 @@ def _report_for(sub: Any, username: str, send_id: int, slot: str, attempts: int,
     from dashboard.subscriptions.schedule import zone
     from dashboard.subscriptions.tokens import unsubscribe_url
 
-    with session_scope() as session:
-        user = session.execute(select(User).where(User.username == username)).scalar()
-        who, reason = eligibility(session, user, sub.page, sub.address)
+    who, reason = eligibility(rows.user_named(username), sub.page, sub.address)
     if who is None:
         finish(send_id, "skipped", now, attempts=attempts, detail=reason)
         counts["skipped"] += 1
@@ -152,9 +120,7 @@ def _run_report(sub: Subscription, now: dt.datetime, settings: Any, counts: Coun
     if slot < _aware(sub.created_at):
         return  # the first slot after the subscription was made is the first one sent
     key = slot_key(slot)
-    with session_scope() as session:
-        names = [name for name, _user in targets(session, sub)]
-    for name in names:
+    for name in rows.recipients(sub):
         send_id = claim(sub.id, key, name, now)
         if send_id is not None:
             _report_for(sub, name, send_id, key, 0, now, settings, counts)
@@ -165,27 +131,7 @@ def _run_report(sub: Subscription, now: dt.datetime, settings: Any, counts: Coun
 
 def record_firings(sub_id: int, username: str, hits: list[Any], as_of: dt.date, now: dt.datetime) -> list[Any]:
     """Close firings no longer true, insert new ones; the hits this worker fired first."""
-    fired = []
-    with session_scope() as session:
-        open_rows = session.execute(select(AlertFiring).where(AlertFiring.subscription_id == sub_id,
-                                                              AlertFiring.username == username,
-                                                              AlertFiring.cleared_at.is_(None))).scalars().all()
-        current = {hit.item for hit in hits}
-        for row in open_rows:
-            if row.item not in current:
-                row.cleared_at = _naive(now)
-        still_open = {row.item for row in open_rows if row.item in current}
-        for hit in hits:
-            if hit.item in still_open:
-                continue
-            try:
-                with session.begin_nested():
-                    session.add(AlertFiring(subscription_id=sub_id, username=username, firing_key=hit.key[:200],
-                                            item=hit.item[:200], fired_on=as_of, created_at=_naive(now)))
-                fired.append(hit)
-            except IntegrityError:
-                continue
-    return fired
+    return rows.record_firings(sub_id, username, hits, as_of, _naive(now))
 
 
 def _alert_as_of(sub: Any, now: dt.datetime) -> dt.date:
@@ -208,9 +154,7 @@ def _alert_for(sub: Any, username: str, snap: Any, as_of: dt.date, now: dt.datet
     from dashboard.subscriptions.content import alert_email, eligibility
     from dashboard.subscriptions.tokens import unsubscribe_url
 
-    with session_scope() as session:
-        user = session.execute(select(User).where(User.username == username)).scalar()
-        who, _reason = eligibility(session, user, sub.page, sub.address)
+    who, _reason = eligibility(rows.user_named(username), sub.page, sub.address)
     if who is None:
         return  # a disabled user or one without access gets nothing, and no firing is recorded for them
     evaluation = evaluate(snap, sub.condition, sub.threshold, as_of, who.scope)
@@ -237,13 +181,9 @@ def _run_alert(sub: Subscription, now: dt.datetime, settings: Any, counts: Count
     if sub.evaluated_version == version and sub.evaluated_on == as_of:
         return  # evaluated on this data version today already
     snap = get_snapshot()
-    with session_scope() as session:
-        names = [name for name, _user in targets(session, sub)]
-    for name in names:
+    for name in rows.recipients(sub):
         _alert_for(sub, name, snap, as_of, now, settings, counts)
-    with session_scope() as session:
-        session.execute(update(Subscription).where(Subscription.id == sub.id)
-                        .values(evaluated_version=version, evaluated_on=as_of))
+    rows.mark_evaluated(sub.id, version, as_of)
 
 
 # ---- retries and the run -------------------------------------------------------------------------
@@ -256,10 +196,9 @@ def _retry(send: SubscriptionSend, now: dt.datetime, settings: Any, counts: Coun
 
     if not claim_retry(send.id, now):
         return
-    with session_scope() as session:
-        sub = session.get(Subscription, send.subscription_id)
-        user = session.execute(select(User).where(User.username == send.username)).scalar()
-        who, reason = eligibility(session, user, sub.page, sub.address) if sub else (None, "subscription removed")
+    sub = rows.subscription_row(send.subscription_id)
+    user = rows.user_named(send.username)
+    who, reason = eligibility(user, sub.page, sub.address) if sub else (None, "subscription removed")
     if sub is None or not sub.active or who is None:
         finish(send.id, "skipped", now, detail=reason or "subscription switched off")
         counts["skipped"] += 1
@@ -282,10 +221,8 @@ def run_due(now: dt.datetime | None = None, settings: Any = None) -> Counter:
     settings = settings or get_settings()
     now = _aware(now or dt.datetime.now(dt.UTC))
     counts: Counter = Counter()
-    with session_scope() as session:
-        subs = session.execute(select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.id)).scalars().all()
-        retries = session.execute(select(SubscriptionSend).where(SubscriptionSend.status == "retry",
-                                                                 SubscriptionSend.next_try_at <= _naive(now))).scalars().all()
+    subs = rows.active_subscriptions()
+    retries = rows.due_retries(_naive(now))
     for sub in subs:
         try:
             (_run_report if sub.kind == "report" else _run_alert)(sub, now, settings, counts)

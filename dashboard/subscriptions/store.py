@@ -3,7 +3,8 @@
 Who may do what: any user subscribes themselves (and changes or removes their own subscriptions);
 an admin (or the command line) subscribes any user or every user of a role and manages every
 subscription. The page is stored with its query string; what it shows is decided at send time by
-the recipient's scope, never by who created the subscription.
+the recipient's scope, never by who created the subscription. The rows are read and written by
+dashboard.data.subscriptions.
 """
 
 from __future__ import annotations
@@ -15,16 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select
-
-from dashboard.data.db import session_scope
-from dashboard.data.models import (
-    NotificationAddress,
-    SalesRep,
-    Subscription,
-    SubscriptionSend,
-    User,
-)
+from dashboard.data import subscriptions as rows
 from dashboard.subscriptions.schedule import EVERY, latest_slot, parse_time, zone
 
 KINDS = ("report", "alert")
@@ -37,7 +29,6 @@ CONDITIONS: dict[str, tuple[str, str | None]] = {
     "promise_broken": ("a promise to pay is broken", None),
     "dispute_older": ("a dispute open longer than N days", "days"),
 }
-OPT_OUT_SLOT = "unsubscribed"
 MAX_PAGE = 1000
 
 
@@ -117,7 +108,7 @@ def _check_address(address: str | None) -> str | None:
     return text
 
 
-def _check_target(session: Any, actor: Actor, username: str | None, role: str | None) -> tuple[str | None, str | None]:
+def _check_target(actor: Actor, username: str | None, role: str | None) -> tuple[str | None, str | None]:
     from dashboard.auth.roles import is_role
     from dashboard.auth.users import normalise_username
 
@@ -132,7 +123,7 @@ def _check_target(session: Any, actor: Actor, username: str | None, role: str | 
         raise SubscriptionError("say which user (--user USERNAME) or role receives it")
     if not actor.is_admin and name != actor.username:
         raise SubscriptionError("you can only subscribe yourself; an admin can subscribe others")
-    if session.execute(select(User.id).where(User.username == name)).first() is None:
+    if not rows.user_exists(name):
         raise SubscriptionError(f"unknown user {name!r}")
     return name, None
 
@@ -153,14 +144,6 @@ def _clean(fields: dict) -> dict:
     return out
 
 
-def to_dict(row: Subscription) -> dict:
-    """A JSON-ready subscription."""
-    return {"id": row.id, "kind": row.kind, "username": row.username, "role": row.role, "page": row.page,
-            "every": row.every, "at_time": row.at_time, "tz": row.tz, "weekday": row.weekday, "monthday": row.monthday,
-            "condition": row.condition, "threshold": row.threshold, "address": row.address, "active": row.active,
-            "created_by": row.created_by, "created_at": row.created_at.isoformat() if row.created_at else None}
-
-
 def _audit(actor: Actor, action: str, data: dict) -> None:
     from dashboard.auth.audit import write_audit
 
@@ -171,132 +154,65 @@ def _audit(actor: Actor, action: str, data: dict) -> None:
 def add_subscription(actor: Actor, username: str | None = None, role: str | None = None, **fields: Any) -> dict:
     """Create a subscription (validated, audited); returns it."""
     values = _clean(fields)
-    with session_scope() as session:
-        user, role = _check_target(session, actor, username, role)
-        row = Subscription(username=user, role=role, active=True, created_by=actor.username or "cli",
-                           created_at=utcnow(), **values)
-        session.add(row)
-        session.flush()
-        data = to_dict(row)
+    user, role = _check_target(actor, username, role)
+    data = rows.insert_subscription({"username": user, "role": role, "active": True,
+                                     "created_by": actor.username or "cli", "created_at": utcnow(), **values})
     _audit(actor, "add", data)
     return data
 
 
-def _owned(session: Any, actor: Actor, sub_id: int) -> Subscription:
-    row = session.get(Subscription, int(sub_id))
-    if row is None or not (actor.is_admin or (row.username is not None and row.username == actor.username)):
-        raise SubscriptionError(f"no subscription {sub_id} of yours")
-    return row
+def _manages(actor: Actor) -> Any:
+    """Whether the actor may change a subscription row: an admin any, a user their own."""
+    return lambda row: actor.is_admin or (row.username is not None and row.username == actor.username)
 
 
 def update_subscription(actor: Actor, sub_id: int, **fields: Any) -> dict:
     """Change a subscription's page, schedule, alert or address (its owner or an admin)."""
-    with session_scope() as session:
-        row = _owned(session, actor, sub_id)
-        merged = {**to_dict(row), **{k: v for k, v in fields.items() if k != "active"}}
-        for key, value in _clean(merged).items():
-            setattr(row, key, value)
-        if "active" in fields:
-            row.active = bool(fields["active"])
-        data = to_dict(row)
+
+    def change(current: dict) -> dict:
+        values = _clean({**current, **{k: v for k, v in fields.items() if k != "active"}})
+        return {**values, "active": bool(fields["active"])} if "active" in fields else values
+
+    data = rows.change_subscription(sub_id, _manages(actor), change)
+    if data is None:
+        raise SubscriptionError(f"no subscription {sub_id} of yours")
     _audit(actor, "update", data)
     return data
 
 
 def remove_subscription(actor: Actor, sub_id: int) -> dict:
     """Delete a subscription (its history stays); returns what was removed."""
-    with session_scope() as session:
-        row = _owned(session, actor, sub_id)
-        data = to_dict(row)
-        session.delete(row)
+    data = rows.delete_subscription(sub_id, _manages(actor))
+    if data is None:
+        raise SubscriptionError(f"no subscription {sub_id} of yours")
     _audit(actor, "remove", data)
     return data
 
 
 def list_subscriptions(actor: Actor) -> list[dict]:
     """Every subscription for an admin; a user's own and those of their role otherwise."""
-    stmt = select(Subscription).order_by(Subscription.id)
-    if not actor.is_admin:
-        stmt = stmt.where(or_(Subscription.username == actor.username, Subscription.role == actor.role))
-    with session_scope() as session:
-        return [to_dict(row) for row in session.execute(stmt).scalars()]
-
-
-def get_subscription(sub_id: int) -> dict | None:
-    """One subscription by id."""
-    with session_scope() as session:
-        row = session.get(Subscription, int(sub_id))
-        return to_dict(row) if row else None
+    return rows.list_subscriptions(actor.username, actor.role, everyone=actor.is_admin)
 
 
 def history(actor: Actor, limit: int = 200) -> list[dict]:
     """The latest sends the actor may see (all for an admin, their own otherwise)."""
-    stmt = select(SubscriptionSend).order_by(SubscriptionSend.id.desc()).limit(limit)
-    if not actor.is_admin:
-        stmt = stmt.where(SubscriptionSend.username == actor.username)
-    with session_scope() as session:
-        return [{"id": r.id, "subscription_id": r.subscription_id, "slot": r.slot, "username": r.username,
-                 "address": r.address, "status": r.status, "attempts": r.attempts, "detail": r.detail or "",
-                 "scope": r.scope, "as_of": r.as_of.isoformat() if r.as_of else None,
-                 "at": (r.finished_at or r.created_at).strftime("%Y-%m-%d %H:%M UTC")}
-                for r in session.execute(stmt).scalars()]
+    return rows.history(None if actor.is_admin else actor.username, limit)
 
 
 def opt_out(sub_id: int, username: str) -> bool:
     """Unsubscribe one user: a personal subscription is switched off, a role's gets an opt-out row."""
-    from sqlalchemy.exc import IntegrityError
-
-    with session_scope() as session:
-        row = session.get(Subscription, int(sub_id))
-        if row is None:
-            return False
-        if row.username == username:
-            row.active = False
-        else:
-            try:
-                with session.begin_nested():
-                    session.add(SubscriptionSend(subscription_id=row.id, slot=OPT_OUT_SLOT, username=username,
-                                                 status="unsubscribed", attempts=0, created_at=utcnow(),
-                                                 detail="unsubscribed through the link in an email"))
-            except IntegrityError:
-                pass
-        data = to_dict(row)
+    data = rows.opt_out(sub_id, username, utcnow())
+    if data is None:
+        return False
     _audit(Actor(username, ""), "unsubscribe", data)
     return True
-
-
-def opted_out(session: Any, sub_id: int, username: str) -> bool:
-    """True when the user unsubscribed from a role subscription."""
-    stmt = select(SubscriptionSend.id).where(SubscriptionSend.subscription_id == sub_id,
-                                             SubscriptionSend.slot == OPT_OUT_SLOT, SubscriptionSend.username == username)
-    return session.execute(stmt).first() is not None
 
 
 def set_address(username: str, email: str | None) -> None:
     """Where the user's subscriptions go (None removes it)."""
     address = _check_address(email)
-    with session_scope() as session:
-        row = session.get(NotificationAddress, username)
-        if address is None:
-            if row is not None:
-                session.delete(row)
-        elif row is None:
-            session.add(NotificationAddress(username=username, email=address))
-        else:
-            row.email = address
+    rows.save_address(username, address)
     _audit(Actor(username, ""), "address", {"username": username, "email": address})
-
-
-def address_of(session: Any, user: User) -> str | None:
-    """The user's delivery address: their own setting, else their sales rep's email."""
-    row = session.get(NotificationAddress, user.username)
-    if row is not None:
-        return row.email
-    if user.sales_rep_id:
-        rep = session.get(SalesRep, user.sales_rep_id)
-        if rep is not None and rep.email:
-            return rep.email.strip() or None
-    return None
 
 
 def next_slot_text(sub: dict, now: dt.datetime | None = None) -> str:
@@ -311,7 +227,6 @@ def check_user(username: str) -> str:
     from dashboard.auth.users import normalise_username
 
     name = normalise_username(username or "")
-    with session_scope() as session:
-        if session.execute(select(User.id).where(User.username == name)).first() is None:
-            raise SubscriptionError(f"unknown user {name!r}")
+    if not rows.user_exists(name):
+        raise SubscriptionError(f"unknown user {name!r}")
     return name

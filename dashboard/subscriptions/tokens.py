@@ -24,9 +24,9 @@ bp = Blueprint("subscriptions", __name__)
 def _secret(settings: Any) -> str:
     if settings.secret_key:
         return settings.secret_key
-    from dashboard.app import _local_secret_key
+    from dashboard.config import local_secret_key
 
-    return _local_secret_key()
+    return local_secret_key()
 
 
 def make_token(sub_id: int, username: str, settings: Any) -> str:

@@ -76,7 +76,7 @@ def console_errors(driver) -> list[str]:
 
 def money(cents: int) -> str:
     """The app's own money format in USD."""
-    from dashboard.components.format import money as fmt
+    from dashboard.format import money as fmt
 
     return fmt(cents, "USD")
 

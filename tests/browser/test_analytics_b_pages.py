@@ -53,7 +53,7 @@ def metrics() -> dict:
 
 def test_analytics_b_pages(live_app, browser):
     """Forecast, Disputes & promises, Invoices and Collections render with data that ties to the metrics."""
-    from dashboard.components.format import to_cents
+    from dashboard.format import to_cents
 
     m = metrics()
     total_ar = money(to_cents(m["total_ar"]))

@@ -37,7 +37,7 @@ def expected_kpis(as_of: dt.date, scope=None, **filters) -> dict:
 
 
 def money(value) -> str:
-    from dashboard.components.format import money as fmt
+    from dashboard.format import money as fmt
 
     return fmt(value, "USD")
 
