@@ -671,8 +671,8 @@ def may_use(name: str) -> bool:
 def _data_version() -> tuple:
     from dashboard.metrics.snapshot import get_snapshot
 
-    snap = get_snapshot()
-    return (getattr(snap, "url", None), getattr(snap, "version", id(snap)))
+    snap = get_snapshot()  # the version, when it was loaded and which object: a reload is a new key
+    return (getattr(snap, "version", None), getattr(snap, "loaded_at", None), id(snap))
 
 
 def _frame_key(name: str, data) -> tuple:
