@@ -1,8 +1,8 @@
 """Drive the shared data grid's callbacks like the browser does (dashboard.components.grid).
 
 A server-side grid (AG Grid's infinite row model) gets its columns from `fill_grid` and its rows a
-block at a time from `get_rows` (getRowsRequest -> getRowsResponse + caption + matched line + pinned
-totals). Customer aging's grids (row checkboxes) keep the client-side model and get rowData from
+block at a time from `get_rows` (getRowsRequest -> one answer holding the block, caption, matched line
+and pinned totals, which a clientside callback hands to the grid while it still asks the same). Customer aging's grids (row checkboxes) keep the client-side model and get rowData from
 `fill_grid`.
 """
 
@@ -30,7 +30,7 @@ def outputs_for(key: str, name: str) -> list[dict]:
     return out
 
 
-def _post(client, key: str, outputs: list[dict], inputs: list[dict], state: list[dict]) -> dict:
+def _post(client, key: str, outputs: list[dict] | dict, inputs: list[dict], state: list[dict]) -> dict:
     changed = inputs[0]
     body = {"output": key, "outputs": outputs, "inputs": inputs, "state": state,
             "changedPropIds": [json.dumps(changed["id"], separators=(",", ":"), sort_keys=True) + "." + changed["property"]]}
@@ -53,20 +53,20 @@ def fill(app, client, name: str, data) -> dict:
 
 def get_rows(app, client, name: str, data, start: int = 0, end: int = BLOCK_ROWS, sort=None, filters=None,
              search: str | None = None) -> dict:
-    """One getRowsRequest: {"rows", "count", "caption", "matched", "totals"} ({} props when refused)."""
-    key = find(app, '"ar-grid"}.getRowsResponse')
+    """One getRowsRequest: {"rows", "count", "caption", "matched", "totals", "answer"}; what the browser
+    hands the grid (the answer echoes the question it answers)."""
+    key = find(app, '"ar-grid-block"}.data')
     request = {"startRow": start, "endRow": end, "sortModel": sort or [], "filterModel": filters or {}}
-    reply = _post(client, key, outputs_for(key, name),
+    output = {"id": {"type": "ar-grid-block", "grid": name}, "property": "data"}
+    reply = _post(client, key, output,
                   [{"id": {"type": "ar-grid", "grid": name}, "property": "getRowsRequest", "value": request}],
                   [{"id": {"type": "ar-grid-source", "grid": name}, "property": "data", "value": data},
                    {"id": {"type": "ar-grid-search", "grid": name}, "property": "value", "value": search}])
-    by_type = {}
-    for ident, props in reply.items():
-        kind = json.loads(ident)["type"]
-        by_type[kind] = next(iter(props.values()))
-    response = by_type.get("ar-grid") or {"rowData": [], "rowCount": 0}
-    return {"rows": response["rowData"], "count": response["rowCount"], "caption": by_type.get("ar-grid-caption"),
-            "matched": by_type.get("ar-grid-matched"), "totals": (by_type.get("ar-grid-totals") or {}).get("rows", [])}
+    answer = next(iter(reply.values()))["data"]
+    assert answer["asked"] == request and answer["source"] == data and answer["search"] == (search or "")
+    response = answer["response"]
+    return {"rows": response["rowData"], "count": response["rowCount"], "caption": answer["caption"],
+            "matched": answer["matched"], "totals": answer["totals"], "answer": answer}
 
 
 def all_rows(app, client, name: str, data, block: int = BLOCK_ROWS, **query) -> dict:

@@ -234,6 +234,7 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             dcc.Store(id=_part("totals", name)),  # the pinned totals of the matching rows (server grids)
             dcc.Store(id=_part("purged", name)),
             dcc.Store(id=_part("pinned", name)),
+            dcc.Store(id=_part("block", name)),  # the server's answer to the last getRowsRequest
         ],
         className=f"ar-grid-wrap ar-grid-wrap-{name}",
     )
@@ -801,10 +802,7 @@ def fill_grid(data, _version, options, model=None):
 
 
 @cb.callback(
-    Output(grid_id(MATCH), "getRowsResponse"),
-    Output(_part("caption", MATCH), "children", allow_duplicate=True),
-    Output(_part("matched", MATCH), "children", allow_duplicate=True),
-    Output(_part("totals", MATCH), "data"),
+    Output(_part("block", MATCH), "data"),
     Input(grid_id(MATCH), "getRowsRequest"),
     State(source_id(MATCH), "data"),
     State(_part("search", MATCH), "value"),
@@ -812,14 +810,46 @@ def fill_grid(data, _version, options, model=None):
 )
 def get_rows(request, data, search):
     """One block of a server-side grid: filtered, searched and sorted over every row on the server, for
-    the logged-in user's scope; with the caption and exact totals of every matching row."""
+    the logged-in user's scope; with the caption and exact totals of every matching row.
+
+    The answer echoes what it answers (block, sort, filters, search, source data): the browser hands it
+    to the grid only while the grid still asks exactly that (a block answered after the search or the
+    source changed is dropped, never shown under the new question)."""
     if request is None:
         raise PreventUpdate
-    name = ctx.outputs_list[0]["id"]["grid"]
+    name = ctx.outputs_list["id"]["grid"]
     response, view = rows_response(name, request, data, search)
+    asked = {k: request.get(k) for k in ("startRow", "endRow", "sortModel", "filterModel")} if isinstance(request, dict) else {}
+    answer = {"asked": asked, "search": search if isinstance(search, str) else "", "source": data, "response": response}
     if view is None:
-        return response, (NO_ROWS + "." if data is not None else ""), "", {"rows": []}
-    return response, view.caption(), view.matched(), {"rows": view.pinned()}
+        return {**answer, "caption": NO_ROWS + "." if data is not None else "", "matched": "", "totals": []}
+    return {**answer, "caption": view.caption(), "matched": view.matched(), "totals": view.pinned()}
+
+
+cb.clientside_callback(
+    """
+    function(block, request, search, source) {
+        const nu = window.dash_clientside.no_update;
+        if (!block || !request) { return [nu, nu, nu, nu]; }
+        const same = (a, b) => JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
+        const asked = block.asked || {};
+        const current = asked.startRow === request.startRow && asked.endRow === request.endRow
+            && same(asked.sortModel || [], request.sortModel || []) && same(asked.filterModel || {}, request.filterModel || {})
+            && (block.search || "") === (search || "") && same(block.source, source);
+        if (!current) { return [nu, nu, nu, nu]; }  // an answer to an older question: the newer one is on its way
+        return [block.response, block.caption, block.matched, {rows: block.totals || []}];
+    }
+    """,
+    Output(grid_id(MATCH), "getRowsResponse"),
+    Output(_part("caption", MATCH), "children", allow_duplicate=True),
+    Output(_part("matched", MATCH), "children", allow_duplicate=True),
+    Output(_part("totals", MATCH), "data"),
+    Input(_part("block", MATCH), "data"),
+    State(grid_id(MATCH), "getRowsRequest"),
+    State(_part("search", MATCH), "value"),
+    State(source_id(MATCH), "data"),
+    prevent_initial_call=True,
+)
 
 
 cb.clientside_callback(
