@@ -125,7 +125,8 @@ def test_sort_filter_and_search_run_over_every_row_on_the_server(world):
                "amount_cents": {"filterType": "number", "type": "greaterThan", "filter": 50000}}
     served = all_rows(world.app, client, "drill", DRILL, filters=filters)
     assert sorted(r["invoice_id"] for r in served["rows"]) == sorted(v["invoice_id"] for v in big_c3)
-    assert served["caption"] == f"{len(big_c3):,} of 6,000 rows match."
+    assert served["caption"] == "6,000 rows."
+    assert served["matched"] == f"· {len(big_c3):,} of 6,000 rows match · Open balance {money(sum(v['amount_cents'] for v in big_c3))}."
     assert served["totals"][0]["amount_cents"] == money(sum(v["amount_cents"] for v in big_c3))
 
     # the date range of the toolbar (an inclusive agDateColumnFilter on the issue date)

@@ -570,13 +570,11 @@ class View:
         return [totals_row(self.gf, self.frame)] if len(self.frame) else []
 
     def caption(self) -> str:
-        """The real count of matching rows ("12,345 rows."); of how many when a filter or search narrows."""
-        n = len(self.frame)
+        """The real row count of the source ("12,345 rows."); `matched` follows it with the count of the
+        rows a filter or search leaves ("· 7 of 12,345 rows match · ...")."""
         if self.total_rows == 0:
             return NO_ROWS + "."
-        if not self.query.narrows:
-            return fmt.plural(n, "row") + "."
-        return f"{n:,} of {self.total_rows:,} rows match." if n else NO_ROWS + "."
+        return fmt.plural(self.total_rows, "row") + "."
 
     def matched(self) -> str:
         """'· 3 of 10 rows match · Open balance $1.00.' when a filter or the search narrows the rows."""
@@ -812,9 +810,10 @@ def get_rows(request, data, search):
     """One block of a server-side grid: filtered, searched and sorted over every row on the server, for
     the logged-in user's scope; with the caption and exact totals of every matching row.
 
-    The answer echoes what it answers (block, sort, filters, search, source data): the browser hands it
-    to the grid only while the grid still asks exactly that (a block answered after the search or the
-    source changed is dropped, never shown under the new question)."""
+    The answer echoes what it answers (block, sort, filters, search, source data): the browser always hands
+    the rows to the grid (AG Grid asks one block at a time and ignores the answer for a block it purged
+    meanwhile, then asks again), but shows its caption and totals only while the grid still asks exactly
+    that (never the count of an older search under a newer one)."""
     if request is None:
         raise PreventUpdate
     name = ctx.outputs_list["id"]["grid"]
@@ -836,7 +835,10 @@ cb.clientside_callback(
         const current = asked.startRow === request.startRow && asked.endRow === request.endRow
             && same(asked.sortModel || [], request.sortModel || []) && same(asked.filterModel || {}, request.filterModel || {})
             && (block.search || "") === (search || "") && same(block.source, source);
-        if (!current) { return [nu, nu, nu, nu]; }  // an answer to an older question: the newer one is on its way
+        // The grid always gets its answer: AG Grid asks one block at a time (maxConcurrentDatasourceRequests 1)
+        // and ignores an answer for a block it purged meanwhile (new search or source), then asks again.
+        // The caption, matched line and totals change only for an answer to the question of the moment.
+        if (!current) { return [block.response, nu, nu, nu]; }
         return [block.response, block.caption, block.matched, {rows: block.totals || []}];
     }
     """,
@@ -854,13 +856,13 @@ cb.clientside_callback(
 
 cb.clientside_callback(
     """
-    function(_data, _search, model) {
-        // A server-side grid: new source data or search text -> drop the loaded blocks and ask again.
+    function(_data, _search, _version, model) {
+        // A server-side grid: new source data, search text or data version -> drop the loaded blocks and ask again.
         if (model !== "infinite") { return window.dash_clientside.no_update; }
         const id = window.dash_clientside.callback_context.outputs_list.id;
         const grid = {type: "ar-grid", grid: id.grid};
         window.dash_ag_grid.getApiAsync(grid).then(api => {
-            api.ensureIndexVisible(0, "top");
+            if (api.getDisplayedRowCount() > 0) { api.ensureIndexVisible(0, "top"); }
             api.purgeInfiniteCache();
         }).catch(() => null);
         return Date.now();
@@ -869,6 +871,7 @@ cb.clientside_callback(
     Output(_part("purged", MATCH), "data"),
     Input(source_id(MATCH), "data"),
     Input(_part("search", MATCH), "value"),
+    Input("data-version", "data"),
     State(grid_id(MATCH), "rowModelType"),
     prevent_initial_call=True,
 )
