@@ -330,10 +330,24 @@ def rows(frame: pd.DataFrame, cap: int | None = None) -> list[dict]:
     return [dict(zip(columns, (_cell(v) for v in row), strict=True)) for row in head.itertuples(index=False, name=None)]
 
 
+def exact_sum(series: pd.Series) -> int:
+    """The exact sum of integer cents (blanks skipped) as a Python int: in int64 when the sum cannot
+    overflow it (bounded by rows × largest magnitude), else one Python int per value."""
+    values = series.dropna()
+    if values.empty:
+        return 0
+    if pd.api.types.is_integer_dtype(values):
+        ints = values.to_numpy(dtype="int64")
+        bound = int(np.abs(ints).max()) * len(ints)
+        if bound < 2**63:
+            return int(ints.sum())
+    return sum(int(v) for v in values.tolist())
+
+
 def money_totals(frame: pd.DataFrame) -> dict[str, int]:
     """Exact sums (Python ints) of the frame's money columns over every row, blanks skipped."""
-    return {name: sum(int(v) for v in frame[name].dropna().tolist())
-            for name in frame.columns if str(name).endswith("_cents") and name not in NOT_SUMMED}
+    return {name: exact_sum(frame[name]) for name in frame.columns
+            if str(name).endswith("_cents") and name not in NOT_SUMMED}
 
 
 def totals_row(gf: GridFrame, frame: pd.DataFrame | None = None) -> dict:
@@ -384,32 +398,28 @@ def hidden_columns(gf: GridFrame) -> set[str]:
 
 
 def _search_text(series: pd.Series, name: str) -> pd.Series:
-    """One column as the text AG Grid's quick filter reads (money as arMoneySearch writes it), lower case."""
+    """One column as the text AG Grid's quick filter reads (money as arMoneySearch writes it: "1234.50
+    1,234.50"), lower case; vectorised (a million rows in seconds, not minutes)."""
     if name.endswith("_cents"):
-        def money(v):
-            if v is None or (not isinstance(v, str) and pd.isna(v)):
-                return ""
-            if isinstance(v, str):
-                return v
-            n = int(v)
-            sign = "-" if n < 0 else ""
-            whole, part = divmod(abs(n), 100)
-            return f"{sign}{whole}.{part:02d} {sign}{whole:,}.{part:02d}"
-        return series.map(money).astype(str)
+        values = pd.to_numeric(series, errors="coerce")
+        missing = values.isna().to_numpy()
+        cents = values.fillna(0).astype("int64").tolist()
+        text = [f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d} {'-' if c < 0 else ''}{abs(c) // 100:,}.{abs(c) % 100:02d}"
+                for c in cents]
+        return pd.Series(text, index=series.index, dtype=object).where(~missing, "")
+    present = series.notna().to_numpy()
     if pd.api.types.is_bool_dtype(series):
-        return series.map(lambda v: "" if v is None or pd.isna(v) else ("true" if v else "false"))
-
-    def text(v):
-        if v is None or (not isinstance(v, str) and not isinstance(v, list | tuple) and pd.isna(v)):
-            return ""
-        if isinstance(v, bool | np.bool_):
-            return "true" if v else "false"
-        if isinstance(v, float | np.floating) and float(v).is_integer():
-            return str(int(v))
-        if isinstance(v, pd.Timestamp | dt.date):
-            return _cell(v)
-        return str(v)
-    return series.map(text).astype(str).str.lower()
+        text = pd.Series(np.where(series.fillna(False).to_numpy(dtype=bool), "true", "false"), index=series.index)
+    elif pd.api.types.is_datetime64_any_dtype(series):
+        text = series.dt.strftime("%Y-%m-%d")
+    elif pd.api.types.is_float_dtype(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(values) & (np.mod(values, 1) == 0)
+        text = pd.Series(np.where(whole, np.nan_to_num(values).astype("int64").astype(str), values.astype(str)),
+                         index=series.index)
+    else:
+        text = series.astype(str)
+    return text.where(present, "").astype(str).str.lower()
 
 
 def search_haystack(gf: GridFrame) -> pd.Series:
@@ -418,10 +428,8 @@ def search_haystack(gf: GridFrame) -> pd.Series:
     shown = [c for c in gf.frame.columns if str(c) not in hidden]
     if not shown or gf.frame.empty:
         return pd.Series([""] * len(gf.frame), index=gf.frame.index, dtype=object)
-    hay = _search_text(gf.frame[shown[0]], str(shown[0]))
-    for name in shown[1:]:
-        hay = hay + "\n" + _search_text(gf.frame[name], str(name))
-    return hay
+    columns = [_search_text(gf.frame[name], str(name)).tolist() for name in shown]
+    return pd.Series(["\n".join(texts) for texts in zip(*columns, strict=True)], index=gf.frame.index, dtype=object)
 
 
 def _as_number(value) -> float | None:
@@ -464,8 +472,10 @@ def _condition_mask(series: pd.Series, name: str, model: dict) -> pd.Series:
             return (values > a) & (values < b) if b is not None else values > a  # AG Grid: exclusive by default
         return tests.get(op, pd.Series(True, index=series.index)).fillna(False)
     if kind == "date":
-        values = series.map(lambda v: _cell(v) if v is not None and not (not isinstance(v, str) and pd.isna(v)) else None)
-        values = values.map(lambda v: str(v)[:10] if v else None)
+        if pd.api.types.is_datetime64_any_dtype(series):
+            values = series.dt.strftime("%Y-%m-%d")
+        else:
+            values = series.where(series.notna(), None).astype(str).str.slice(0, 10).where(series.notna(), None)
         a, b = _date_text(model.get("dateFrom")), _date_text(model.get("dateTo"))
         present = values.notna()
         text = values.fillna("")

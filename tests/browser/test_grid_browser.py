@@ -16,7 +16,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.browser.conftest import PASSWORD
+from tests.browser.conftest import ARTIFACTS, PASSWORD
 from tests.browser.helpers import (
     TIMEOUT,
     click,
@@ -104,6 +104,7 @@ def test_a_drill_of_6000_rows_scrolls_to_the_last_row(big_app, browser):
     assert last_id in {v["invoice_id"] for v in INVOICES}
     rows = browser.find_elements(By.CSS_SELECTOR, ".ar-grid-drill .ag-center-cols-container .ag-row")
     assert len(rows) < 200  # only the rows in view are in the page: the 6,000 stay on the server
+    browser.save_screenshot(str(ARTIFACTS / "drill-6000-rows-last-1440.png"))  # the window as it is: scrolled
     # sort by amount on the server: the first row is then the largest amount of all 6,000
     browser.execute_script("document.querySelector('.ar-grid-drill .ag-body-viewport').scrollTop = 0;")
     header = browser.find_element(By.CSS_SELECTOR, ".ar-grid-drill .ag-header-cell[col-id=amount_cents] .ag-header-cell-label")
