@@ -219,3 +219,63 @@ def test_export_bad_parameters_answer_400_naming_them(world, params, name):
 
 def test_unknown_grid_is_404(world):
     assert world.login("admin").get("/export/grid/nope.csv", query_string={"source": "{}"}).status_code == 404
+
+
+# ---- the server-side query on a plain frame (no database) ------------------------------------------
+
+
+def test_totals_stay_exact_past_int64_and_blanks_are_skipped():
+    import pandas as pd
+
+    from dashboard.components import grid
+
+    huge = pd.DataFrame({"invoice_id": ["A", "B", "C"], "amount_cents": [2**62, 2**62, 5]})
+    assert grid.money_totals(huge)["amount_cents"] == 2**63 + 5  # would wrap around in int64
+    blanks = pd.DataFrame({"amount_cents": pd.array([10, None, -3], dtype="Int64")})
+    assert grid.money_totals(blanks)["amount_cents"] == 7
+
+
+def test_search_text_reads_money_like_the_browser_and_hidden_columns_are_not_searched():
+    import pandas as pd
+
+    from dashboard.components import grid
+
+    frame = pd.DataFrame({"invoice_id": ["I1", "I2", "I3"], "segment": ["Retail", "Retail", "Wholesale"],
+                          "disputed": [True, False, False], "amount_cents": [123456789, -5, 100]})
+    gf = grid.GridFrame(frame)  # segment is hidden (grid.HIDDEN)
+    hay = grid.search_haystack(gf).tolist()
+    assert hay[0] == "i1\ntrue\n1234567.89 1,234,567.89"  # arMoneySearch: plain and grouped
+    assert hay[1] == "i2\nfalse\n-0.05 -0.05"
+    assert grid.make_view(gf, grid.Query(search="wholesale")).frame.empty
+    assert list(grid.make_view(gf, grid.Query(search="1,234,567")).frame["invoice_id"]) == ["I1"]
+
+
+def test_column_filter_conditions_and_blanks():
+    import pandas as pd
+
+    from dashboard.components import grid
+
+    frame = pd.DataFrame({"invoice_id": ["I1", "I2", "I3", "I4"], "reason": ["Price", None, "price wrong", "Damage"],
+                          "days_past_due": [0, 10, 20, 30]})
+    either = {"days_past_due": {"filterType": "number", "operator": "OR",
+                                "conditions": [{"type": "lessThan", "filter": 5}, {"type": "greaterThanOrEqual", "filter": 30}]}}
+    assert list(grid.make_view(grid.GridFrame(frame), grid.Query(filter=either)).frame["invoice_id"]) == ["I1", "I4"]
+    text = {"reason": {"filterType": "text", "type": "startsWith", "filter": "PRICE"}}
+    assert list(grid.make_view(grid.GridFrame(frame), grid.Query(filter=text)).frame["invoice_id"]) == ["I1", "I3"]
+    blank = {"reason": {"filterType": "text", "type": "blank"}}
+    assert list(grid.make_view(grid.GridFrame(frame), grid.Query(filter=blank)).frame["invoice_id"]) == ["I2"]
+    ranged = {"days_past_due": {"filterType": "number", "type": "inRange", "filter": 10, "filterTo": 30}}  # exclusive
+    assert list(grid.make_view(grid.GridFrame(frame), grid.Query(filter=ranged)).frame["invoice_id"]) == ["I3"]
+    # unknown columns and malformed parts are ignored, never an error
+    odd = grid.Query.clean([{"colId": "nope", "sort": "asc"}, "x"], {"nope": {"type": "equals"}, "reason": 5}, ["list"])
+    assert len(grid.make_view(grid.GridFrame(frame), odd).frame) == 4
+
+
+def test_a_view_holds_every_row_and_counts_them_all():
+    import pandas as pd
+
+    from dashboard.components import grid
+
+    view = grid.make_view(grid.GridFrame(pd.DataFrame({"invoice_id": [f"I{i}" for i in range(12000)]})), grid.Query())
+    assert len(view.block(0, 12000)) == 12000  # the view itself has every row
+    assert view.caption() == "12,000 rows."
