@@ -250,21 +250,20 @@ DRILL = {"request": {"key": "total_ar", "title": "Total AR", "params": {}},
 
 
 def grid_download(world, username: str, kind: str) -> dict:
-    """Click the drill grid's CSV or XLSX button as username; the dcc.Download data."""
-    world.client().get("/")  # Dash fills callback_map on the first request
-    target = "ar-grid-download" if kind == "csv" else "ar-grid-xlsx-file"
-    output = next(o for o in world.app.callback_map if f'"{target}"' in o)
-    button = {"type": f"ar-grid-{kind}", "grid": "drill"}
-    body = {
-        "output": output,
-        "outputs": {"id": {"type": target, "grid": "drill"}, "property": "data"},
-        "inputs": [{"id": button, "property": "n_clicks", "value": 1}],
-        "state": [{"id": {"type": "ar-grid-source", "grid": "drill"}, "property": "data", "value": DRILL}],
-        "changedPropIds": [json.dumps(button, separators=(",", ":"), sort_keys=True) + ".n_clicks"],
-    }
-    reply = world.login(username).post("/_dash-update-component", json=body)
+    """The drill grid's CSV or XLSX button as username: GET /export/grid/drill.<kind> (what the button
+    opens), as {"filename", "content", "base64"} like the dcc.Download data it replaced."""
+    import base64
+    import re
+
+    from grid_helpers import export
+
+    world.client().get("/")  # Dash fills callback_map (and registers the grid sources) on the first request
+    reply = export(world.login(username), "drill", kind, DRILL)
     assert reply.status_code == 200, reply.text
-    return next(iter(reply.get_json()["response"].values()))["data"]
+    filename = re.search(r'filename="([^"]+)"', reply.headers["Content-Disposition"]).group(1)
+    if kind == "csv":
+        return {"filename": filename, "content": reply.get_data(as_text=True), "base64": False}
+    return {"filename": filename, "content": base64.b64encode(reply.get_data()).decode(), "base64": True}
 
 
 def test_grid_csv_download_is_stamped_scoped_and_audited(world):

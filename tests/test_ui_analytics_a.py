@@ -79,39 +79,19 @@ def post(client, output: str, spec: dict, values: dict, changed: list[str] | Non
 
 
 def fill_grid(world: World, client, name: str, data: dict) -> dict:
-    """The shared grid callback for grid `name` (pattern-matching ids): columns, rows, totals, caption."""
-    output, _spec = world.find('"ar-grid"}.columnDefs')
-    grid_id = {"type": "ar-grid", "grid": name}
-    outputs = [{"id": grid_id, "property": p} for p in ("columnDefs", "rowData", "dashGridOptions")]
-    outputs.append({"id": {"type": "ar-grid-caption", "grid": name}, "property": "children"})
-    body = {
-        "output": output, "outputs": outputs,
-        "inputs": [{"id": {"type": "ar-grid-source", "grid": name}, "property": "data", "value": data},
-                   {"id": "data-version", "property": "data", "value": {"version": 1}}],
-        "state": [{"id": grid_id, "property": "dashGridOptions", "value": {}}],
-        "changedPropIds": [json.dumps({"grid": name, "type": "ar-grid-source"}, separators=(",", ":")) + ".data"],
-    }
-    response = client.post("/_dash-update-component", json=body)
-    assert response.status_code == 200, response.text
-    reply = next(iter(response.get_json()["response"].values()))
-    options = reply["dashGridOptions"]
-    return {"columns": reply["columnDefs"], "rows": reply["rowData"], "totals": options["pinnedBottomRowData"]}
+    """The shared grid's columns, every row (paged from the server like the browser does) and totals."""
+    from grid_helpers import fill_grid as fill
+
+    return fill(world.app, client, name, data)
 
 
 def download_csv(world: World, client, name: str, data: dict) -> list[dict]:
-    """The grid's server-side CSV as rows (the stamp line skipped)."""
-    output, _spec = world.find('"ar-grid-download"}.data')
-    body = {
-        "output": output,
-        "outputs": {"id": {"type": "ar-grid-download", "grid": name}, "property": "data"},
-        "inputs": [{"id": {"type": "ar-grid-csv", "grid": name}, "property": "n_clicks", "value": 1}],
-        "state": [{"id": {"type": "ar-grid-source", "grid": name}, "property": "data", "value": data}],
-        "changedPropIds": [json.dumps({"grid": name, "type": "ar-grid-csv"}, separators=(",", ":")) + ".n_clicks"],
-    }
-    response = client.post("/_dash-update-component", json=body)
+    """The grid's server-side CSV as rows (the stamp line skipped), from the streamed export route."""
+    from grid_helpers import export
+
+    response = export(client, name, "csv", data)
     assert response.status_code == 200, response.text
-    sent = next(iter(response.get_json()["response"].values()))["data"]
-    lines = sent["content"].splitlines()
+    lines = response.get_data(as_text=True).splitlines()
     assert lines[0].startswith("# ")  # stamped with filters, scope and time
     return list(csv.DictReader(io.StringIO("\n".join(lines[1:]))))
 

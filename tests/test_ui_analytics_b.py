@@ -242,17 +242,10 @@ def call(client, output: str, inputs: list[dict], state: list[dict] | None = Non
 
 
 def fill_grid(world: World, client, name: str, data: dict) -> dict:
-    """The shared grid callback for grid `name`: columns, rows, totals, caption."""
-    output, _spec = world.find('"ar-grid"}.columnDefs')
-    grid_id = {"type": "ar-grid", "grid": name}
-    outputs = [{"id": grid_id, "property": p} for p in ("columnDefs", "rowData", "dashGridOptions")]
-    outputs.append({"id": {"type": "ar-grid-caption", "grid": name}, "property": "children"})
-    reply = call(client, output,
-                 [{"id": {"type": "ar-grid-source", "grid": name}, "property": "data", "value": data},
-                  {"id": "data-version", "property": "data", "value": {"version": 1}}],
-                 [{"id": grid_id, "property": "dashGridOptions", "value": {}}], outputs)
-    reply = next(iter(reply.values()))
-    return {"columns": reply["columnDefs"], "rows": reply["rowData"], "totals": reply["dashGridOptions"]["pinnedBottomRowData"]}
+    """The shared grid's columns, every row (paged from the server like the browser does) and totals."""
+    from grid_helpers import fill_grid as fill
+
+    return fill(world.app, client, name, data)
 
 
 def _buttons(component) -> dict[str, str]:

@@ -159,20 +159,17 @@ def test_saved_views_belong_to_their_user(world):
 def test_csv_download_has_every_row_exact_and_scoped(world):
     from decimal import Decimal
 
-    output, spec = find(world, "ar-grid-download")
     source = {"request": {"key": "total_ar", "title": "Total AR", "params": {}}, "filters": FILTERS}
 
     def download(username: str) -> list[str]:
-        body = callback_body(output, spec, {})
-        body["inputs"] = [{"id": {"type": "ar-grid-csv", "grid": "drill"}, "property": "n_clicks", "value": 1}]
-        body["state"] = [{"id": {"type": "ar-grid-source", "grid": "drill"}, "property": "data", "value": source}]
-        body["outputs"] = {"id": {"type": "ar-grid-download", "grid": "drill"}, "property": "data"}
-        body["changedPropIds"] = ['{"grid":"drill","type":"ar-grid-csv"}.n_clicks']
-        reply = world.login(username).post("/_dash-update-component", json=body)
+        """The drill grid's CSV button: the streamed /export/grid/drill.csv it opens."""
+        from grid_helpers import export
+
+        reply = export(world.login(username), "drill", "csv", source)
         assert reply.status_code == 200, reply.text
-        data = reply.get_json()["response"]['{"grid":"drill","type":"ar-grid-download"}']["data"]
-        assert data["filename"].startswith("drill-total_ar-") and data["filename"].endswith(".csv")
-        return data["content"].splitlines()
+        filename = reply.headers["Content-Disposition"].split('filename="')[1].rstrip('"')
+        assert filename.startswith("drill-total_ar-") and filename.endswith(".csv")
+        return reply.get_data(as_text=True).splitlines()
 
     lines = download("clerk")
     assert lines[0].startswith("# Total AR | as of 2024-03-01") and "all customers" in lines[0]

@@ -7,7 +7,8 @@ Two ways to open it:
 
 `key` is any of dashboard.metrics.ui_support.all_drill_keys(); params: bucket, customer_id,
 terms_group_name, month. Rows come from the server for the user's own scope and the filters of the
-moment; customer cells link to Account 360.
+moment, a block at a time (the grid's infinite row model: every row, however many, sorted, filtered
+and searched on the server); customer cells link to Account 360.
 """
 
 from __future__ import annotations
@@ -170,11 +171,11 @@ def open_drill(req, filters_data):
     if not req:
         raise PreventUpdate
     data = {"request": req, "filters": filters_data}
-    source = drill_source(data)
+    _key, source, _search = grid.source_frame(GRID, data)  # cached: the grid's blocks page over this frame
     if source is None:
         return True, "Drill-down", dbc.Alert("This figure has no rows to show.", color="warning"), None
     frame = source.frame
-    total = int(frame["amount_cents"].sum()) if "amount_cents" in frame.columns else None
+    total = grid.money_totals(frame[["amount_cents"]])["amount_cents"] if "amount_cents" in frame.columns else None
     header = html.Div(
         [
             html.Span(fmt.money(total, source.currency) if total is not None else "", className="fw-semibold me-2 ar-drill-total"),

@@ -25,7 +25,8 @@ Conventions for every page (read before adding one)
   `figure()`, `empty_figure()`; a validated go.Figure costs ~60 ms of Python per build), always
   with an empty state; money through `dashboard.format.money(cents_or_str, currency)`.
 * Tables: `dashboard.components.grid.data_grid(name)` + `grid.register_source(name, fn)`; the
-  browser never gets more than grid.MAX_ROWS rows; totals and CSV are computed on the server.
+  browser asks the server for blocks of rows (infinite row model); sort, filters, search, totals
+  and CSV/XLSX exports cover every row on the server.
 * Drill-downs: `Output("drill-request", "data", allow_duplicate=True)` returning
   `dashboard.components.drill.request(key, title, **params)`, or a clickable element with id
   `drill.trigger_id(key, title, **params)`. Customer cells link to /customers/<customer_id>.

@@ -3,6 +3,9 @@
     GET /export/chart/<name>.png|csv|xlsx?as_of=&basis=&segment=&region=&tier=&sales_rep=&terms_group=
         [&customer_id=  (Account 360 charts)] [&width=&height=&scale=  (PNG)]
     GET /export/table/<table>.csv|xlsx?as_of=&period_days=&<filters>     (dashboard.export.registry.TABLES)
+    GET /export/grid/<grid>.csv|xlsx?source=<json>&sort=<json>&filter=<json>&search=
+                                                                           every matching row of a data_grid
+                                                                           (CSV streamed), its sort/filters
     GET /export/receivables.pdf?<filters>                                  Receivables Health summary
     GET /export/customers/<customer_id>.pdf?as_of=                         Account 360 summary (404 outside scope)
     GET /export/page/<page>.pdf?<filters>                                  a whole page as a board-pack sheet
@@ -17,10 +20,11 @@ The UI links here with the page's current query string (dashboard.components.exp
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Flask, Response, request, stream_with_context
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -230,6 +234,65 @@ def table(name: str, fmt: str) -> Response:
 
 TABLE_TITLES = {"open_invoices": "Open invoices", "customers": "Customers with a balance",
                 "customer_aging": "Customer aging", "at_risk": "At-risk accounts"}
+
+
+# ---- the data grids (dashboard.components.grid) ------------------------------------------------------
+
+GRID_PARAMS = frozenset({"source", "sort", "filter", "search"})
+MAX_GRID_PARAM = 20_000  # characters of one JSON parameter
+
+
+def json_param(name: str, kind: type, required: bool = False) -> Any:
+    """A JSON query parameter of the given type (dict or list); 400 naming it when missing or malformed."""
+    raw = single(name)
+    if raw is None or raw == "":
+        if required:
+            raise BadParameter(name, "required")
+        return kind()
+    if len(raw) > MAX_GRID_PARAM:
+        raise BadParameter(name, f"longer than {MAX_GRID_PARAM} characters")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise BadParameter(name, "must be JSON") from None
+    if not isinstance(value, kind):
+        raise BadParameter(name, f"must be a JSON {'object' if kind is dict else 'array'}")
+    return value
+
+
+@bp.get("/grid/<name>.<any(csv, xlsx):fmt>")
+def grid(name: str, fmt: str) -> Response:
+    """Every matching row of a data_grid, rebuilt on the server from its source data in the caller's scope
+    (never rows from the browser), with the grid's sort, column filters and search; CSV streamed."""
+    from dashboard.components import grid as grids
+
+    if name not in grids._SOURCES:
+        return json_error(404, f"no grid {name!r}")
+    refused = allowed()
+    if refused is not None:
+        return refused
+    if not grids.may_use(name):
+        return json_error(403, "your role does not give access to this page", page=grids.source_page(name))
+    check_known(GRID_PARAMS)
+    source = json_param("source", dict, required=True)
+    sort, filters = json_param("sort", list), json_param("filter", dict)
+    search = single("search") or ""
+    if len(search) > 200:
+        raise BadParameter("search", "longer than 200 characters")
+    query = grids.Query.clean(sort, filters, search)
+    view = grids.view_for(name, source, query, cached=False)  # fresh: the stamp's time is the export's
+    if view is None:
+        return json_error(404, "nothing to export: the grid's source gives no rows for you")
+    made = tables.grid_file(name, view.gf, fmt, source, view.frame, query)
+    if made is None:
+        return json_error(403, "your role may not export")
+    body = stream_with_context(part.encode("utf-8") for part in made.body) if fmt == "csv" else made.body
+    response = Response(body, mimetype=MIME[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{made.name}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-AR-Scope"] = header_safe(made.scope)
+    response.headers["X-AR-Rows"] = str(made.rows)
+    return response
 
 
 # ---- PDF summaries ---------------------------------------------------------------------------------

@@ -81,10 +81,10 @@ def test_filter_drill_down_and_account_360(live_app, browser):
     assert wait_text(browser, "#acct-total", lambda t: t.startswith("$"))
     search = browser.find_element(By.CSS_SELECTOR, ".ar-grid-wrap-acct-invoices input.ar-grid-search")
     search.send_keys("OVERDUE")
-    time.sleep(0.5)
+    matched = wait_text(browser, ".ar-grid-wrap-acct-invoices .ar-grid-matched", lambda t: "match" in t)
+    time.sleep(0.5)  # the grid searches on the server: the line above comes with the searched rows
     statuses = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".ar-grid-acct-invoices .ag-center-cols-container [col-id=status]")]
     assert statuses and all(s == "OVERDUE" for s in statuses)
-    matched = wait_text(browser, ".ar-grid-wrap-acct-invoices .ar-grid-matched", lambda t: "match" in t)
     overdue = text_of(browser, "#acct-total").split("overdue ")[1].split()[0]  # the box also shows credits
     assert f"Open balance {overdue}" in matched  # searched rows' exact total ties to the overdue box
     wait_idle(browser)
