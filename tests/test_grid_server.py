@@ -17,7 +17,7 @@ from auth_helpers import add_user, login
 from grid_helpers import all_rows, export, fill, get_rows
 from ledger import add_ledger
 
-from dashboard.components import format as fmt
+from dashboard import format as fmt
 from dashboard.metrics.snapshot import clear_snapshots
 
 N = 6000

@@ -20,9 +20,9 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import callbacks as cb
 from dashboard.components import filters as gf
-from dashboard.components import format as fmt
 from dashboard.components import grid, identity
 
 GRID = "drill"

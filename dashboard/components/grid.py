@@ -44,8 +44,8 @@ import pandas as pd
 from dash import MATCH, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import callbacks as cb
-from dashboard.components import format as fmt
 from dashboard.components import identity
 
 BLOCK_ROWS = 500  # rows per getRowsRequest (AG Grid cacheBlockSize); the server pages over every row

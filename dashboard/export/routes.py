@@ -87,6 +87,14 @@ def describe(basis: str, filters: Filters) -> str:
     return " · ".join(parts)
 
 
+def _source_filters(source: dict | None) -> tuple[dt.date, str, Any]:
+    """(as_of, basis, filters) of a grid's source data (its "filters" store), today when it has none."""
+    from dashboard.components import filters as gf
+
+    data = source.get("filters") if isinstance(source, dict) else None
+    return gf.parse(data) if isinstance(data, dict) else (dt.date.today(), "due", None)
+
+
 def username() -> str | None:
     """The logged-in user's name."""
     return getattr(current_user, "username", None) if getattr(current_user, "is_authenticated", False) else None
@@ -210,8 +218,8 @@ def chart(name: str, fmt: str) -> Response:
 @bp.get("/table/<name>.<any(csv, xlsx):fmt>")
 def table(name: str, fmt: str) -> Response:
     """One of the registry's tables (the same as /api/export/<table>.csv) as CSV or XLSX."""
-    from dashboard.components.format import default_currency
     from dashboard.export.registry import TABLES, build_table
+    from dashboard.format import default_currency
     from dashboard.metrics.ui_support import currency_for
 
     if name not in TABLES:
@@ -283,9 +291,9 @@ def grid(name: str, fmt: str) -> Response:
     view = grids.view_for(name, source, query, cached=False)  # fresh: the stamp's time is the export's
     if view is None:
         return json_error(404, "nothing to export: the grid's source gives no rows for you")
-    made = tables.grid_file(name, view.gf, fmt, source, view.frame, query)
-    if made is None:
-        return json_error(403, "your role may not export")
+    as_of, basis, filters = _source_filters(source)
+    made = tables.grid_file(name, view.gf, fmt, view.frame, query, scope=current_scope().label, user=username(),
+                            as_of=as_of, basis=basis, filters=filters)
     body = stream_with_context(part.encode("utf-8") for part in made.body) if fmt == "csv" else made.body
     response = Response(body, mimetype=MIME[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{made.name}"'

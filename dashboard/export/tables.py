@@ -130,7 +130,7 @@ def csv_bytes(frame: pd.DataFrame, stamp: Stamp, total_columns: list[str] | None
 
 def currency_format(currency: str | None) -> str:
     """An Excel number format for amounts in a currency ("$"#,##0.00, negatives with a minus)."""
-    from dashboard.components.format import symbol
+    from dashboard.format import symbol
 
     sign = symbol(currency).replace('"', "")
     return f'"{sign}"#,##0.00;-"{sign}"#,##0.00;"{sign}"0.00'
@@ -346,31 +346,25 @@ def query_text(query: Any) -> str:
     return " · ".join(pieces)
 
 
-def grid_file(grid: str, gf: Any, fmt: str, source: dict | None = None, frame: pd.DataFrame | None = None,
-              query: Any = None) -> GridFile | None:
+def grid_file(grid: str, gf: Any, fmt: str, frame: pd.DataFrame, query: Any, *, scope: str, user: str | None,
+              as_of: dt.date, basis: str, filters: Any) -> GridFile:
     """Every matching row of a grid source (CSV streamed in pieces, or XLSX), stamped and audited.
 
-    `gf` is a dashboard.components.grid.GridFrame built on the server in the user's scope; `frame` the
-    rows to write (the grid's filtered and sorted view; default every row of gf). Returns None when the
-    user may not export. `source` is the grid's source data (its filters name the file, as before).
+    `gf` is a dashboard.components.grid.GridFrame built on the server in the user's scope, `frame` the
+    rows to write (the grid's filtered and sorted view). The caller has checked that the user may
+    export and passes who they are (`scope` label, `user`) and the source's as-of, basis and filters,
+    which name the file as before.
     """
     from dashboard.auth.audit import audit
-    from dashboard.components import identity
-    from dashboard.components.format import default_currency
+    from dashboard.format import default_currency
 
-    if not identity.can("export"):
-        return None
-    scope = identity.scope().label
-    frame = gf.frame if frame is None else frame
     title = gf.stamp or gf.file_name
     narrowed = query_text(query)
     if narrowed:
         title = f"{title} | {narrowed}"
-    as_of, basis, filters = _source_filters(source)
     name = file_name(gf.file_name, as_of, basis, filters, fmt)
     if fmt == "xlsx":
-        stamp = Stamp(title=title.split(" | ")[0], filters=" | ".join(title.split(" | ")[1:]), scope=scope,
-                      user=identity.username())
+        stamp = Stamp(title=title.split(" | ")[0], filters=" | ".join(title.split(" | ")[1:]), scope=scope, user=user)
         body: bytes | Iterator[str] = xlsx_bytes(frame, stamp, gf.currency or default_currency(),
                                                  sheet=safe_file_part(gf.file_name))
     else:
@@ -386,24 +380,3 @@ def grid_file(grid: str, gf: Any, fmt: str, source: dict | None = None, frame: p
     audit("export", json.dumps({"format": fmt, "export": f"grid:{grid}", "stamp": title, "scope": scope,
                                 "rows": len(frame), "file": gf.file_name}))
     return GridFile(name, fmt, body, len(frame), scope, title)
-
-
-def grid_download(grid: str, gf: Any, fmt: str, source: dict | None = None) -> dict | None:
-    """dcc.Download data for every row of a grid source (kept for callers outside the grid; the grid's own
-    buttons use the streamed /export/grid/<name>.<fmt> route)."""
-    from dash import dcc
-
-    made = grid_file(grid, gf, fmt, source)
-    if made is None:
-        return None
-    if isinstance(made.body, bytes):
-        return dcc.send_bytes(made.body, made.name)
-    return dcc.send_string("".join(made.body), made.name, type="text/csv")
-
-
-def _source_filters(source: dict | None) -> tuple[dt.date, str, Any]:
-    """(as_of, basis, filters) of a grid's source data (its "filters" store), today when it has none."""
-    from dashboard.components import filters as gf
-
-    data = source.get("filters") if isinstance(source, dict) else None
-    return gf.parse(data) if isinstance(data, dict) else (dt.date.today(), "due", None)

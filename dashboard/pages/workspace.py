@@ -10,8 +10,8 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import filters as gf
-from dashboard.components import format as fmt
 from dashboard.components import grid, identity
 from dashboard.components.page_context import callback_context as _context
 from dashboard.components.page_context import describe_without_basis as describe
