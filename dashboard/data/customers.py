@@ -46,4 +46,4 @@ def add_activity(activity_id: str, customer_id: str, day: dt.date, channel: str,
     with session_scope() as session:
         session.add(Activity(activity_id=activity_id, customer_id=customer_id, date=day,
                              channel=channel, outcome=outcome, note=note))
-        bump_data_version(session)
+        bump_data_version(session, {"activities": [activity_id]})

@@ -245,6 +245,21 @@ class DataVersion(Base):
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class LedgerChange(Base):
+    """What each data version changed: a table (row_key NULL: any of its rows), or "*" (unknown: all).
+
+    The snapshot store builds the next version from the previous one when only tables it can
+    refresh on their own changed (dashboard/metrics/snapshot.py build_version).
+    """
+
+    __tablename__ = "ledger_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[int] = mapped_column(BigInteger, index=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_key: Mapped[str | None] = mapped_column(String(64))
+
+
 # ---- subscriptions, alerts and their history (dashboard/subscriptions) ----------------------------
 
 

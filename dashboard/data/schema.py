@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, inspect, select, text, update
+from sqlalchemy import Connection, delete, insert, inspect, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from dashboard.data.db import get_engine, normalise_url
-from dashboard.data.models import DataVersion
+from dashboard.data.models import DataVersion, LedgerChange
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATE_LOCK_KEY = 0x41525F4D494752  # pg_advisory_lock key of migrations ("AR_MIGR")
@@ -79,10 +79,52 @@ def is_initialised(url: str | None = None) -> bool:
     return inspect(get_engine(url)).has_table("data_version")
 
 
-def bump_data_version(conn: Session | Connection) -> None:
-    """Mark the ledger as changed; call inside the writing transaction."""
+ALL_TABLES = "*"  # a change log entry meaning "anything may have changed"
+MAX_CHANGED_KEYS = 10_000  # more changed rows of one table are logged as the whole table
+KEEP_CHANGE_VERSIONS = 1_000  # change log entries older than this many versions are dropped
+
+
+def bump_data_version(conn: Session | Connection, changed: Mapping[str, Iterable[str] | None] | None = None) -> None:
+    """Mark the ledger as changed; call inside the writing transaction.
+
+    `changed` says what changed, for incremental snapshot builds: table name -> the keys of the rows
+    written (None: any rows of that table). Without it the change is "anything" (a full build).
+    """
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     conn.execute(update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1, updated_at=now))
+    version = int(conn.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar_one())
+    rows: list[tuple[str, str | None]] = []
+    for table, keys in (changed or {ALL_TABLES: None}).items():
+        listed = None if keys is None else list(dict.fromkeys(keys))
+        if listed is None or len(listed) > MAX_CHANGED_KEYS:
+            rows.append((table, None))
+        else:
+            rows.extend((table, key) for key in listed)
+    conn.execute(insert(LedgerChange), [{"version": version, "table_name": t, "row_key": k} for t, k in rows])
+    conn.execute(delete(LedgerChange).where(LedgerChange.version <= version - KEEP_CHANGE_VERSIONS))
+
+
+def changes_between(conn: Connection, after: int, upto: int) -> dict[str, set[str] | None] | None:
+    """What versions after+1 .. upto changed: table -> keys (None: any row), or None when unknown.
+
+    Unknown: a version logged "anything", or a version in the range has no entry (written before
+    the log existed, or dropped from it).
+    """
+    if upto <= after:
+        return {}
+    rows = conn.execute(select(LedgerChange.version, LedgerChange.table_name, LedgerChange.row_key)
+                        .where(LedgerChange.version > after, LedgerChange.version <= upto)).all()
+    if {int(r[0]) for r in rows} != set(range(after + 1, upto + 1)):
+        return None
+    out: dict[str, set[str] | None] = {}
+    for _, table, key in rows:
+        if table == ALL_TABLES:
+            return None
+        if key is None:
+            out[table] = None
+        elif table not in out or out[table] is not None:
+            out.setdefault(table, set()).add(key)  # type: ignore[union-attr]
+    return out
 
 
 def version_stamp(url: str | None = None) -> tuple[int, str]:

@@ -111,5 +111,5 @@ def save_tiers(tiers: Sequence[Tier], url: str | None = None) -> list[Tier]:
         for name, low, high in clean:
             session.add(ValueTier(name=name, min_revenue_cents=low, max_revenue_cents=high))
         session.flush()
-        bump_data_version(session)
+        bump_data_version(session, {"value_tiers": None})
     return clean

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dashboard.data.ledger_load import CORE_TABLES, LAZY_TABLES, NO_DATE, LedgerTables, read_ledger
+from dashboard.data.ledger_load import CORE_TABLES, LAZY_TABLES, NO_DATE, LedgerTables, read_ledger, read_since
 from dashboard.metrics.fx import Rates, build_rates, convert
 from dashboard.metrics.store import SortedIndex, open_snapshot, read_frame, store_for
 
@@ -586,6 +586,10 @@ def build_version(url: str, wait: bool = True) -> Path | None:
         if found is not None:
             return found
         started = time.perf_counter()
+        path = _next_version(store, url, started)
+        if path is not None:
+            store.collect()
+            return path
         snap = build_snapshot(read_ledger(url, CORE_TABLES + LAZY_TABLES), url)
         path = store.publish(snap, events(snap), snap.stamp, time.perf_counter() - started)
         seconds = time.perf_counter() - started
@@ -593,6 +597,42 @@ def build_version(url: str, wait: bool = True) -> Path | None:
         _record_load(snap.version, seconds)
         store.collect()
         return path
+
+
+# Tables a version can change while the next version still shares every other column file of the
+# previous one: not read by the snapshot at all, or kept as separate frames that are re-read whole.
+UNREAD_TABLES = frozenset({"notes", "value_tiers"})
+FRAME_TABLES = ("promises", "disputes", "commissions", "activities")
+
+
+def _next_version(store, url: str, started: float) -> Path | None:
+    """The next version built from the newest one on disk plus what changed, when only notes, tiers,
+    promises, disputes, commissions or activities changed (None: a full build is needed)."""
+    previous = store.newest()
+    if previous is None:
+        return None
+    prev = open_snapshot(previous, url)
+    changed = read_since(url, prev.version, UNREAD_TABLES | set(FRAME_TABLES))
+    if changed is None:
+        return None
+    version, stamp, frames = changed
+    if version <= prev.version:
+        return None
+    prepared = {name: _prepare_frame(prev, name, frame) for name, frame in frames.items()}
+    path = store.publish_next(previous, version, stamp, prepared, time.perf_counter() - started)
+    log.info("snapshot version %s built from version %s (%s re-read) in %.2f s", version, prev.version,
+             ", ".join(prepared) or "nothing", time.perf_counter() - started)
+    _record_load(version, time.perf_counter() - started)
+    return path
+
+
+def _prepare_frame(snap: Snapshot, name: str, raw: pd.DataFrame) -> pd.DataFrame:
+    """A re-read table with the positions the snapshot's frames carry."""
+    if name == "promises":
+        return _with_positions(raw, snap.inv_index, snap.inv_cust, ["made_on", "promised_date"])
+    if name == "disputes":
+        return _with_positions(raw, snap.inv_index, snap.inv_cust, ["opened_on", "resolved_on"])
+    return snap._prepare(name, raw)
 
 
 def load_snapshot(url: str) -> Snapshot:

@@ -188,13 +188,26 @@ def write_snapshot(snap, events, folder: Path, stamp: str, build_seconds: float 
         np.save(folder / f"events_{name}.npy", getattr(events, name))
     (folder / INUSE).touch()
     (folder / META).write_text(json.dumps(meta))
-    for path in folder.rglob("*"):  # durable before the rename makes it visible
+    _sync(folder)
+
+
+def _sync(folder: Path) -> None:
+    """Every file under folder on disk (before a rename makes it visible)."""
+    for path in folder.rglob("*"):
         if path.is_file():
             fd = os.open(path, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def _sync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -326,11 +339,42 @@ class LedgerStore:
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise
-        fd = os.open(self.dir, os.O_RDONLY)
+        _sync_dir(self.dir)
+        return final
+
+    def publish_next(self, previous: Path, version: int, stamp: str, frames: dict[str, pd.DataFrame],
+                     build_seconds: float = 0.0) -> Path:
+        """A new version that shares every column file of previous (hard links) except the frames given
+        (call under the build lock). Nothing is copied: a note or a promise makes a version in milliseconds."""
+        final = self.dir / version_name(version, stamp)
+        if (final / META).is_file():
+            return final
+        meta = json.loads((previous / META).read_text())
+        temp = self.dir / f"{BUILDING}{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            temp.mkdir()
+            for path in previous.iterdir():
+                if path.name in (META, INUSE) or (path.is_dir() and path.name in frames):
+                    continue
+                if path.is_dir():
+                    (temp / path.name).mkdir()
+                    for inner in path.iterdir():
+                        os.link(inner, temp / path.name / inner.name)
+                else:
+                    os.link(path, temp / path.name)
+            for name, frame in frames.items():
+                meta["frames"].pop(name, None)
+                _save_frame(temp, name, frame, meta)
+            meta.update(version=version, stamp=stamp, built_at=time.time(), build_seconds=build_seconds,
+                        previous=previous.name)
+            (temp / INUSE).touch()
+            (temp / META).write_text(json.dumps(meta))
+            _sync(temp)
+            os.rename(temp, final)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        _sync_dir(self.dir)
         return final
 
     def collect(self) -> list[str]:
