@@ -1,7 +1,18 @@
-"""Read the ledger tables into plain column arrays for the metrics snapshot.
+"""Read the ledger tables into typed column arrays for the metrics snapshot.
 
 Dates come back as whole days since 1970-01-01 (computed in SQL, per dialect) and money as
-integer cents, so no per-row Python conversion is needed on a million rows.
+integer cents. On SQLite and PostgreSQL the tables are fetched as Arrow columns through the ADBC
+drivers (PostgreSQL: binary COPY inside the driver), so no per-row Python objects are made: the
+Arrow buffers become the frames' columns (text stays Arrow strings in pandas' str dtype).
+Any other dialect falls back to chunked DBAPI fetches, typed the same way.
+
+Column types of every frame (both paths):
+  date columns       Int32   (days since 1970-01-01, <NA> for null)
+  money and integers Int64   (exact cents, <NA> for null)
+  disputed, settled  boolean
+  rate               float64 (NaN for null)
+  everything else    str     (pandas' Arrow-backed string dtype, NaN for null; what pandas 3 makes
+                              of text anyway, and no Python object per value)
 """
 
 from __future__ import annotations
@@ -10,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 
-from dashboard.data.db import get_engine
+from dashboard.data.db import get_engine, normalise_url
 
 NO_DATE = np.iinfo(np.int32).max  # a date that never comes (unsettled, never)
 
@@ -52,7 +63,7 @@ QUERIES = {
     ),
     "commissions": (
         "SELECT commission_id, sales_rep_id, {earned_date} AS earned_date, amount_cents, invoice_id, "
-        "rate, settled, {settlement_date} AS settlement_date FROM commissions"
+        "{rate} AS rate, settled, {settlement_date} AS settlement_date FROM commissions"
     ),
     "activities": (
         "SELECT activity_id, customer_id, {date} AS date, channel, invoice_id, outcome FROM activities"
@@ -80,13 +91,70 @@ class LedgerTables:
     frames: dict[str, pd.DataFrame]
 
 
+TEXT = pd.StringDtype(na_value=np.nan)  # the "str" dtype (Arrow storage)
+INT_COLUMNS = {"terms_days", "rate_e10"}
+BOOL_COLUMNS = {"disputed", "settled"}
+FLOAT_COLUMNS = {"rate"}
+READERS = ("adbc", "dbapi")
+SQLITE_BATCH_ROWS = 1 << 30  # one batch per table: the SQLite driver infers each column's type from its first batch
+
+
+def _kind(column: str) -> str:
+    if column in DATE_COLUMNS:
+        return "days"
+    if column.endswith("_cents") or column in INT_COLUMNS:
+        return "int"
+    if column in BOOL_COLUMNS:
+        return "bool"
+    if column in FLOAT_COLUMNS:
+        return "float"
+    return "text"
+
+
 def _render(sql: str, dialect: str) -> str:
     names = {name: _days(dialect, "a.date" if name == "a_date" else name) for name in DATE_COLUMNS}
+    names["rate"] = "rate" if dialect == "sqlite" else "CAST(rate AS DOUBLE PRECISION)"
     return sql.format(**names)
 
 
+# --- typing (shared by both paths) ---------------------------------------------------------------
+
+
+def _typed_values(values: np.ndarray, kind: str):
+    """One column of Python values (DBAPI rows) as the typed array of its kind."""
+    if kind == "text":
+        return pd.array(values.astype(object), dtype=TEXT)
+    if kind == "float":
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+    dtype = {"days": "Int32", "int": "Int64", "bool": "boolean"}[kind]
+    return pd.array(values.astype(object), dtype=dtype)
+
+
+def _arrow_values(column, kind: str):
+    """One Arrow column (pyarrow.ChunkedArray) as the typed array of its kind, without Python rows."""
+    import pyarrow as pa
+
+    if kind == "text":
+        return TEXT.__from_arrow__(column.cast(pa.large_string()))
+    if kind == "float":
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # NaN for null
+    if kind == "days":
+        return pd.Int32Dtype().__from_arrow__(column.cast(pa.int32()))
+    if kind == "int":
+        return pd.Int64Dtype().__from_arrow__(column.cast(pa.int64()))
+    return pd.BooleanDtype().__from_arrow__(column.cast(pa.bool_()))
+
+
+def arrow_frame(table) -> pd.DataFrame:
+    """A pyarrow.Table of one ledger query as the typed frame (the contract above)."""
+    return pd.DataFrame({name: _arrow_values(table.column(name), _kind(name)) for name in table.column_names})
+
+
+# --- DBAPI path (any dialect) --------------------------------------------------------------------
+
+
 def _read(conn: Connection, sql: str) -> pd.DataFrame:
-    """Run one query on the raw DBAPI cursor, in chunks, into a frame of object columns."""
+    """Run one query on the raw DBAPI cursor, in chunks, into typed columns."""
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql)
@@ -97,9 +165,13 @@ def _read(conn: Connection, sql: str) -> pd.DataFrame:
             del rows
     finally:
         cursor.close()
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    return pd.DataFrame({c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(columns)})
+    out = {}
+    for i, c in enumerate(columns):
+        values = np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=object)
+        out[c] = _typed_values(values, _kind(c))
+        for p in parts:
+            p[i] = None  # free each chunk as soon as its column is built
+    return pd.DataFrame(out)
 
 
 def _read_version(conn: Connection) -> int:
@@ -107,8 +179,7 @@ def _read_version(conn: Connection) -> int:
     return int(value or 0)
 
 
-def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES) -> LedgerTables:
-    """Read ledger tables in one read transaction (one consistent data version)."""
+def _read_dbapi(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
     engine = get_engine(url)
     dialect = engine.dialect.name
     options = {} if dialect == "sqlite" else {"isolation_level": "REPEATABLE READ"}
@@ -116,3 +187,92 @@ def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES) -
         version = _read_version(conn)
         frames = {name: _read(conn, _render(QUERIES[name], dialect)) for name in tables}
     return LedgerTables(version=version, frames=frames)
+
+
+# --- ADBC path (SQLite, PostgreSQL) --------------------------------------------------------------
+
+
+def adbc_target(url: str | None) -> tuple[str, str] | None:
+    """(dialect, ADBC URI) for an engine URL the ADBC drivers can read, else None.
+
+    sqlite:///path -> the file path; postgresql+psycopg://user@host:port/db -> a libpq URI.
+    In-memory SQLite (private to the engine's connection) and other dialects are not supported.
+    """
+    from dashboard.config import get_settings
+
+    parsed = make_url(normalise_url(url or get_settings().database_url))
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        path = parsed.database or ""
+        if not path or path == ":memory:" or path.startswith("file:") or parsed.query:
+            return None
+        return "sqlite", path
+    if backend == "postgresql":
+        return "postgresql", parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    return None
+
+
+def _adbc_connect(dialect: str, uri: str):
+    if dialect == "sqlite":
+        import adbc_driver_sqlite.dbapi
+
+        return adbc_driver_sqlite.dbapi.connect(uri, autocommit=True)
+    import adbc_driver_postgresql.dbapi
+
+    return adbc_driver_postgresql.dbapi.connect(uri, autocommit=True)
+
+
+def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) -> tuple[int, dict]:
+    """Read tables in one read transaction over ADBC: (data version, {name: convert(pyarrow.Table)}).
+
+    SQLite: one deferred transaction (a WAL snapshot from the first read on). PostgreSQL: one
+    REPEATABLE READ, READ ONLY transaction. The data version is read first, in the same transaction.
+    """
+    target = adbc_target(url)
+    if target is None:
+        raise ValueError("the ADBC read path supports file SQLite and PostgreSQL URLs only")
+    dialect, uri = target
+    conn = _adbc_connect(dialect, uri)
+    try:
+        cur = conn.cursor()
+        if dialect == "sqlite":
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.fetchall()
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
+            cur.execute("BEGIN")
+        else:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        try:
+            cur.execute("SELECT version FROM data_version WHERE id = 1")
+            row = cur.fetchone()
+            version = int(row[0] or 0) if row else 0
+            frames = {}
+            for name in tables:
+                cur.execute(_render(QUERIES[name], dialect))
+                frames[name] = convert(cur.fetch_arrow_table())
+        finally:
+            cur.execute("ROLLBACK")  # read only: nothing to keep
+            cur.close()
+    finally:
+        conn.close()
+    return version, frames
+
+
+def _read_adbc(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
+    version, frames = read_arrow(url, tables)
+    return LedgerTables(version=version, frames=frames)
+
+
+def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES, reader: str | None = None) -> LedgerTables:
+    """Read ledger tables in one read transaction (one consistent data version).
+
+    reader: "adbc" (Arrow columns; the default for file SQLite and PostgreSQL URLs) or "dbapi"
+    (chunked DBAPI rows; the default for anything else). Both give identical frames.
+    """
+    if reader not in (None, *READERS):
+        raise ValueError(f"reader must be one of {READERS}")
+    if reader is None:
+        reader = "adbc" if adbc_target(url) is not None else "dbapi"
+    if reader == "adbc":
+        return _read_adbc(url, tables)
+    return _read_dbapi(url, tables)
