@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -10,7 +12,14 @@ import pytest
 from sqlalchemy import insert, text
 
 from dashboard.data.db import get_engine
-from dashboard.data.ledger_load import CORE_TABLES, LAZY_TABLES, adbc_target, arrow_frame, read_arrow, read_ledger
+from dashboard.data.ledger_load import (
+    CORE_TABLES,
+    LAZY_TABLES,
+    adbc_target,
+    arrow_frame,
+    read_arrow,
+    read_ledger,
+)
 from dashboard.data.models import (
     Activity,
     Allocation,
@@ -127,7 +136,7 @@ def test_adbc_read_equals_dbapi_read_on_every_table(ledger_url):
     assert set(adbc.frames) == set(ALL)
     for name in ALL:
         pd.testing.assert_frame_equal(adbc.frames[name], dbapi.frames[name], check_exact=True, obj=name)
-    assert read_ledger(ledger_url).frames.keys() == set(CORE_TABLES)  # the default reader on these URLs is ADBC
+    assert read_ledger(ledger_url).frames.keys() == set(CORE_TABLES)
 
 
 @pytest.mark.parametrize("reader", ["adbc", "dbapi"])
@@ -177,24 +186,67 @@ def test_types_nulls_and_values_worked_by_hand(ledger_url, reader):
     assert pd.isna(f["activities"].set_index("activity_id").loc["A1", "outcome"])
 
 
+WRITER = """
+import datetime as dt, sys
+from sqlalchemy import insert
+from dashboard.data.db import get_engine
+from dashboard.data.models import Invoice
+from dashboard.data.schema import bump_data_version
+with get_engine(sys.argv[1]).begin() as conn:
+    conn.execute(insert(Invoice.__table__), [{"invoice_id": "LATE", "customer_id": "C1", "issue_date": dt.date(2025, 5, 1),
+                                              "due_date": dt.date(2025, 5, 1), "amount_cents": 1, "disputed": False}])
+    bump_data_version(conn)
+"""
+
+
 def test_one_read_transaction_sees_one_data_version(ledger_url):
-    """A write committed between two table reads is not seen by the later read, nor its version."""
+    """A write committed (by another process) between two table reads is not seen by the later read,
+    nor is its version. In-process ADBC on SQLite is safe here: this process holds no other connection."""
+    from dashboard.data.db import dispose_engines
+
+    dispose_engines()
     calls = []
 
     def convert(table):
-        if not calls:  # after the first table: another connection adds an invoice and bumps the version
-            with get_engine(ledger_url).begin() as conn:
-                conn.execute(insert(Invoice.__table__), [{"invoice_id": "LATE", "customer_id": "C1", "issue_date": D(2025, 5, 1),
-                                                          "due_date": D(2025, 5, 1), "amount_cents": 1, "disputed": False}])
-                bump_data_version(conn)
+        if not calls:
+            subprocess.run([sys.executable, "-c", WRITER, ledger_url], check=True)
         calls.append(table.num_rows)
         return arrow_frame(table)
 
     version, frames = read_arrow(ledger_url, ("sales_reps", "invoices"), convert=convert)
     assert version == 2
     assert len(frames["invoices"]) == FILLER + 3 and "LATE" not in set(frames["invoices"]["invoice_id"])
-    after = read_ledger(ledger_url, ("invoices",))
-    assert after.version == 3 and "LATE" in set(after.frames["invoices"]["invoice_id"])
+    for reader in ("adbc", "dbapi"):
+        after = read_ledger(ledger_url, ("invoices",), reader=reader)
+        assert after.version == 3 and "LATE" in set(after.frames["invoices"]["invoice_id"])
+
+
+def test_sqlite_reader_sees_writes_made_through_the_app_connection(sqlite_url):
+    """The ADBC SQLite read runs in a child process: a write through this process's pysqlite
+    connection is seen at once (two SQLite libraries in one process would read stale data)."""
+    _fill(sqlite_url)
+    assert read_ledger(sqlite_url, ("invoices",), reader="adbc").version == 2
+    with get_engine(sqlite_url).begin() as conn:
+        conn.execute(insert(Invoice.__table__), [{"invoice_id": "NEW", "customer_id": "C1", "issue_date": D(2025, 5, 1),
+                                                  "due_date": D(2025, 5, 1), "amount_cents": 7, "disputed": False}])
+        bump_data_version(conn)
+    again = read_ledger(sqlite_url, ("invoices",), reader="adbc")
+    assert again.version == 3 and "NEW" in set(again.frames["invoices"]["invoice_id"])
+
+
+def test_default_reader_by_backend_and_size(ledger_url, monkeypatch):
+    import dashboard.data.ledger_load as ledger_load
+
+    used = []
+    monkeypatch.setattr(ledger_load, "_read_adbc", lambda url, tables: used.append("adbc") or ledger_load._read_dbapi(url, tables))
+    monkeypatch.setattr(ledger_load, "_read_dbapi", lambda url, tables, real=ledger_load._read_dbapi: used.append("dbapi") or real(url, tables))
+    read_ledger(ledger_url, ("sales_reps",))
+    monkeypatch.setattr(ledger_load, "SQLITE_CHILD_MIN_BYTES", 0)
+    read_ledger(ledger_url, ("sales_reps",))
+    if ledger_url.startswith("sqlite"):
+        assert used[0] == "dbapi" and used[-2] == "adbc"  # a small file reads in process; any file at 0 bytes' threshold in the child
+    else:
+        assert used[0] == "adbc" and used[-2] == "adbc"
 
 
 def test_snapshot_builds_from_the_columnar_read(ledger_url):

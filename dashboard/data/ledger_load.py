@@ -17,6 +17,10 @@ Column types of every frame (both paths):
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -223,10 +227,15 @@ def _adbc_connect(dialect: str, uri: str):
 
 
 def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) -> tuple[int, dict]:
-    """Read tables in one read transaction over ADBC: (data version, {name: convert(pyarrow.Table)}).
+    """Read tables in one read transaction over ADBC, in this process: (data version, {name: convert(pyarrow.Table)}).
 
     SQLite: one deferred transaction (a WAL snapshot from the first read on). PostgreSQL: one
     REPEATABLE READ, READ ONLY transaction. The data version is read first, in the same transaction.
+
+    On SQLite call this only in a process that holds no other connection to the file: the ADBC
+    driver carries its own copy of the SQLite library, and two copies in one process do not see
+    each other's POSIX locks (sqlite.org/howtocorrupt.html, 2.2.1; here: stale reads after a write
+    through the app's pysqlite connection). read_ledger therefore reads SQLite in a child process.
     """
     target = adbc_target(url)
     if target is None:
@@ -258,21 +267,111 @@ def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) ->
     return version, frames
 
 
+# The SQLite child: only pyarrow and the ADBC driver, no pandas or app imports (it starts in well
+# under a second). argv: database path; stdin: JSON list of SQL (the data version query first).
+# stdout: each result as a length-prefixed Arrow IPC stream, in order.
+_SQLITE_CHILD = """
+import json, sys
+import pyarrow as pa
+import adbc_driver_sqlite.dbapi as adbc
+
+path, batch_rows = sys.argv[1], sys.argv[2]
+queries = json.load(sys.stdin)
+out = sys.stdout.buffer
+conn = adbc.connect(path, autocommit=True)
+cur = conn.cursor()
+cur.execute("PRAGMA busy_timeout=30000")
+cur.fetchall()
+cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": batch_rows})
+cur.execute("BEGIN")
+for sql in queries:
+    cur.execute(sql)
+    table = cur.fetch_arrow_table()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    del table
+    data = sink.getvalue()
+    out.write(len(data).to_bytes(8, "little"))
+    out.write(memoryview(data))
+    del data, sink
+out.flush()
+cur.execute("ROLLBACK")
+conn.close()
+"""
+SQLITE_CHILD_MIN_BYTES = 32 << 20  # smaller SQLite files: the in-process DBAPI read is quicker than starting a child
+
+
+def _read_frame(stream):
+    import pyarrow as pa
+
+    head = stream.read(8)
+    if len(head) != 8:
+        raise EOFError("the ledger reader stopped early")
+    size = int.from_bytes(head, "little")
+    data = stream.read(size)
+    if len(data) != size:
+        raise EOFError("the ledger reader stopped early")
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+def _read_sqlite_in_child(path: str, tables: tuple[str, ...]) -> tuple[int, dict]:
+    """The ADBC SQLite read, in a child process with its own SQLite library and no other
+    connection (see read_arrow); its Arrow tables come back over a pipe."""
+    queries = ["SELECT version FROM data_version WHERE id = 1", *(_render(QUERIES[name], "sqlite") for name in tables)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SQLITE_CHILD, path, str(SQLITE_BATCH_ROWS)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        proc.stdin.write(json.dumps(queries).encode())
+        proc.stdin.close()
+        head = _read_frame(proc.stdout)
+        version = int(head.column(0)[0].as_py() or 0) if head.num_rows else 0
+        frames = {name: arrow_frame(_read_frame(proc.stdout)) for name in tables}
+    except (EOFError, BrokenPipeError):
+        proc.kill()
+        proc.wait()
+        err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"reading the ledger failed: {err[-1] if err else proc.returncode}") from None
+    finally:
+        proc.stdout.close()
+    proc.wait()
+    proc.stderr.close()
+    return version, frames
+
+
 def _read_adbc(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
-    version, frames = read_arrow(url, tables)
+    from dashboard.config import get_settings
+
+    dialect, uri = adbc_target(normalise_url(url or get_settings().database_url))
+    if dialect == "sqlite":
+        version, frames = _read_sqlite_in_child(uri, tables)
+    else:
+        version, frames = read_arrow(url, tables)
     return LedgerTables(version=version, frames=frames)
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path) + (os.path.getsize(path + "-wal") if os.path.exists(path + "-wal") else 0)
+    except OSError:
+        return 0
 
 
 def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES, reader: str | None = None) -> LedgerTables:
     """Read ledger tables in one read transaction (one consistent data version).
 
-    reader: "adbc" (Arrow columns; the default for file SQLite and PostgreSQL URLs) or "dbapi"
-    (chunked DBAPI rows; the default for anything else). Both give identical frames.
+    reader: "adbc" (Arrow columns; the default for PostgreSQL and for SQLite files of at least
+    SQLITE_CHILD_MIN_BYTES, read in a child process) or "dbapi" (chunked DBAPI rows in this process;
+    the default for anything else). Both give identical frames.
     """
     if reader not in (None, *READERS):
         raise ValueError(f"reader must be one of {READERS}")
     if reader is None:
-        reader = "adbc" if adbc_target(url) is not None else "dbapi"
+        target = adbc_target(url)
+        small = target is not None and target[0] == "sqlite" and _file_size(target[1]) < SQLITE_CHILD_MIN_BYTES
+        reader = "adbc" if target is not None and not small else "dbapi"
     if reader == "adbc":
         return _read_adbc(url, tables)
     return _read_dbapi(url, tables)
