@@ -10,7 +10,8 @@ Candidates:
   today       the previous loader: DBAPI fetchmany -> object numpy arrays per chunk
   read_sql    pandas.read_sql on the SQLAlchemy connection (dtype_backend="numpy_nullable")
   dbapi       ledger_load's fallback path: DBAPI fetchmany, typed per column
-  adbc        ledger_load's default path: ADBC driver -> Arrow table -> typed frame (no Python rows)
+  adbc        ledger_load's default path: ADBC driver -> Arrow table -> typed frame (no Python rows);
+              on SQLite the driver runs in a child process (its peak RSS shown as "+child")
   copy        PostgreSQL only: psycopg 3 binary COPY with set_types, rows -> typed columns
   connectorx  connectorx.read_sql(return_type="arrow") -> typed frame; NOT one transaction
               (one query at a time on its own connections), shown for speed only
@@ -178,8 +179,9 @@ def run_child(candidate: str, url: str) -> dict:
         raise SystemExit(f"unknown candidate {candidate}")
     seconds = time.perf_counter() - started
     peak = _rss_mb()
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the SQLite ADBC reader's child process
     rows = sum(len(f) for f in frames.values())
-    return {"seconds": seconds, "peak_mb": peak, "base_mb": base, "rows": rows, "digest": digest(frames)}
+    return {"seconds": seconds, "peak_mb": peak, "child_mb": child, "base_mb": base, "rows": rows, "digest": digest(frames)}
 
 
 # --- comparison ----------------------------------------------------------------------------------
@@ -223,6 +225,7 @@ def measure(candidate: str, url: str, repeat: int) -> dict:
     out = dict(runs[0])
     out["seconds"] = statistics.median(r["seconds"] for r in runs)
     out["peak_mb"] = max(r["peak_mb"] for r in runs)
+    out["child_mb"] = max(r["child_mb"] for r in runs)
     out["digests"] = {r["digest"] for r in runs}
     return out
 
@@ -272,18 +275,19 @@ def main() -> None:
 
     print(f"\nread_ledger of the whole ledger (11 tables), median of {args.repeat} run(s), each in a fresh process; "
           f"{os.cpu_count()} CPUs")
-    header = f"{'candidate':12}" + "".join(f"{label + ' s':>16}{'peak RSS MB':>13}" for label, _ in targets)
+    header = f"{'candidate':12}" + "".join(f"{label + ' s':>16}{'peak RSS MB':>13}{'+child MB':>11}" for label, _ in targets)
     print(header)
     for cand in candidates:
         line = f"{cand:12}"
         for label, _ in targets:
             r = results.get((label, cand))
             if r is None:
-                line += f"{'-':>16}{'-':>13}"
+                line += f"{'-':>16}{'-':>13}{'':>11}"
             elif "error" in r:
-                line += f"{'error':>16}{'':>13}"
+                line += f"{'error':>16}{'':>13}{'':>11}"
             else:
-                line += f"{r['seconds']:>16.2f}{r['peak_mb']:>13.0f}"
+                child = f"{r['child_mb']:.0f}" if r["child_mb"] > 1 else ""
+                line += f"{r['seconds']:>16.2f}{r['peak_mb']:>13.0f}{child:>11}"
         print(line)
     for label, _ in targets:
         mine = {c: r for (lab, c), r in results.items() if lab == label and "error" not in r}
