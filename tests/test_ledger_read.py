@@ -221,6 +221,26 @@ def test_one_read_transaction_sees_one_data_version(ledger_url):
         assert after.version == 3 and "LATE" in set(after.frames["invoices"]["invoice_id"])
 
 
+def test_dbapi_read_is_one_transaction_too(ledger_url, monkeypatch):
+    import dashboard.data.ledger_load as ledger_load
+
+    real, calls = ledger_load._read, []
+
+    def read(conn, sql):
+        frame = real(conn, sql)
+        if not calls:
+            subprocess.run([sys.executable, "-c", WRITER, ledger_url], check=True)
+        calls.append(len(frame))
+        return frame
+
+    monkeypatch.setattr(ledger_load, "_read", read)
+    got = read_ledger(ledger_url, ("sales_reps", "invoices"), reader="dbapi")
+    assert got.version == 2 and "LATE" not in set(got.frames["invoices"]["invoice_id"])
+    monkeypatch.setattr(ledger_load, "_read", real)
+    after = read_ledger(ledger_url, ("invoices",), reader="dbapi")
+    assert after.version == 3 and "LATE" in set(after.frames["invoices"]["invoice_id"])
+
+
 def test_sqlite_reader_sees_writes_made_through_the_app_connection(sqlite_url):
     """The ADBC SQLite read runs in a child process: a write through this process's pysqlite
     connection is seen at once (two SQLite libraries in one process would read stale data)."""

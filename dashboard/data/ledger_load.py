@@ -188,6 +188,8 @@ def _read_dbapi(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
     dialect = engine.dialect.name
     options = {} if dialect == "sqlite" else {"isolation_level": "REPEATABLE READ"}
     with engine.connect().execution_options(**options) as conn, conn.begin():
+        if dialect == "sqlite":
+            conn.exec_driver_sql("BEGIN")  # pysqlite begins no transaction for reads: one WAL snapshot from here on
         version = _read_version(conn)
         frames = {name: _read(conn, _render(QUERIES[name], dialect)) for name in tables}
     return LedgerTables(version=version, frames=frames)
