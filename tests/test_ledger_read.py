@@ -280,6 +280,18 @@ def test_snapshot_builds_from_the_columnar_read(ledger_url):
     assert int(snap.amount[snap.inv_index["CN1"]]) == -12_345
 
 
+def test_raw_arrow_tables_on_both_backends(ledger_url):
+    from dashboard.data.ledger_load import read_ledger_arrow
+
+    version, tables = read_ledger_arrow(ledger_url, ("invoices", "fx_rates"))
+    assert version == 2
+    inv = tables["invoices"]
+    assert inv.num_rows == FILLER + 3 and inv.column("amount_cents").null_count == 0
+    rows = {r["invoice_id"]: r for r in inv.filter(inv.column("customer_id").to_numpy(zero_copy_only=False) != "C1").to_pylist()}
+    assert rows["CN1"]["amount_cents"] == -12_345 and rows["CN1"]["issue_date"] == 20_149 and rows["CN1"]["cost_cents"] is None
+    assert tables["fx_rates"].column("rate_e10").to_pylist() == [10_800_000_000, 66_000_000]
+
+
 def test_adbc_target_from_engine_urls(tmp_path):
     path = str(tmp_path / "x.db")
     assert adbc_target(f"sqlite:///{path}") == ("sqlite", path)

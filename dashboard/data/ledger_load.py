@@ -317,7 +317,7 @@ def _read_frame(stream):
     return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
 
 
-def _read_sqlite_in_child(path: str, tables: tuple[str, ...]) -> tuple[int, dict]:
+def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_frame) -> tuple[int, dict]:
     """The ADBC SQLite read, in a child process with its own SQLite library and no other
     connection (see read_arrow); its Arrow tables come back over a pipe."""
     queries = ["SELECT version FROM data_version WHERE id = 1", *(_render(QUERIES[name], "sqlite") for name in tables)]
@@ -330,7 +330,7 @@ def _read_sqlite_in_child(path: str, tables: tuple[str, ...]) -> tuple[int, dict
         proc.stdin.close()
         head = _read_frame(proc.stdout)
         version = int(head.column(0)[0].as_py() or 0) if head.num_rows else 0
-        frames = {name: arrow_frame(_read_frame(proc.stdout)) for name in tables}
+        frames = {name: convert(_read_frame(proc.stdout)) for name in tables}
     except (EOFError, BrokenPipeError):
         proc.kill()
         proc.wait()
@@ -343,14 +343,23 @@ def _read_sqlite_in_child(path: str, tables: tuple[str, ...]) -> tuple[int, dict
     return version, frames
 
 
-def _read_adbc(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
+def read_ledger_arrow(url: str | None, tables: tuple[str, ...] = CORE_TABLES, convert=lambda table: table) -> tuple[int, dict]:
+    """(data version, {name: convert(pyarrow.Table)}) of one read transaction, safely on both backends:
+    SQLite in a child process, PostgreSQL in this one. With the default convert the raw Arrow tables
+    (dates int32 days, money int64 cents, text strings) for column files or dictionary codes."""
     from dashboard.config import get_settings
 
-    dialect, uri = adbc_target(normalise_url(url or get_settings().database_url))
-    if dialect == "sqlite":
-        version, frames = _read_sqlite_in_child(uri, tables)
-    else:
-        version, frames = read_arrow(url, tables)
+    url = normalise_url(url or get_settings().database_url)
+    target = adbc_target(url)
+    if target is None:
+        raise ValueError("the ADBC read path supports file SQLite and PostgreSQL URLs only")
+    if target[0] == "sqlite":
+        return _read_sqlite_in_child(target[1], tables, convert)
+    return read_arrow(url, tables, convert)
+
+
+def _read_adbc(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
+    version, frames = read_ledger_arrow(url, tables, arrow_frame)
     return LedgerTables(version=version, frames=frames)
 
 
