@@ -270,8 +270,8 @@ def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) ->
 
 
 # The SQLite child: only pyarrow and the ADBC driver, no pandas or app imports (it starts in well
-# under a second). argv: database path; stdin: JSON list of SQL (the data version query first).
-# stdout: each result as a length-prefixed Arrow IPC stream, in order.
+# under a second). argv: database path, batch rows; stdin: JSON list of SQL (the data version query
+# first). stdout: each result as one Arrow IPC stream, in order, written straight to the pipe.
 _SQLITE_CHILD = """
 import json, sys
 import pyarrow as pa
@@ -289,14 +289,9 @@ cur.execute("BEGIN")
 for sql in queries:
     cur.execute(sql)
     table = cur.fetch_arrow_table()
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
+    with pa.ipc.new_stream(out, table.schema) as writer:
         writer.write_table(table)
     del table
-    data = sink.getvalue()
-    out.write(len(data).to_bytes(8, "little"))
-    out.write(memoryview(data))
-    del data, sink
 out.flush()
 cur.execute("ROLLBACK")
 conn.close()
@@ -305,16 +300,13 @@ SQLITE_CHILD_MIN_BYTES = 32 << 20  # smaller SQLite files: the in-process DBAPI 
 
 
 def _read_frame(stream):
+    """The next Arrow IPC stream from the child's pipe, read to its end-of-stream marker."""
     import pyarrow as pa
 
-    head = stream.read(8)
-    if len(head) != 8:
-        raise EOFError("the ledger reader stopped early")
-    size = int.from_bytes(head, "little")
-    data = stream.read(size)
-    if len(data) != size:
-        raise EOFError("the ledger reader stopped early")
-    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    try:
+        return pa.ipc.open_stream(stream).read_all()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise EOFError("the ledger reader stopped early") from exc
 
 
 def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_frame) -> tuple[int, dict]:
