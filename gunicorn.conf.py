@@ -19,11 +19,15 @@ bind = [f"{_settings.host}:{_settings.port}"]
 workers = _settings.web_concurrency
 threads = _settings.gunicorn_threads
 worker_class = "gthread"
-# A worker busy longer than this is killed and replaced (a cold snapshot load at 1M invoices takes
-# 17-40 s; keep this well above it).
+# A worker busy longer than this is killed and replaced (a worker that finds no snapshot of the
+# current version waits for its build: about a minute at 1M invoices; keep this well above it).
 timeout = _settings.gunicorn_timeout
 graceful_timeout = 30
 keepalive = 5
+# Load the app once in the master and fork ready workers: a worker serves within milliseconds of the
+# fork (the snapshot is mapped from the shared store, see docs/production.md "Snapshots"), and the
+# code pages are shared. Database connections the master opened are dropped in each child (post_fork).
+preload_app = True
 # Recycle a worker after this many requests (0: never), spread by the jitter so that they do not all
 # restart at once. Each new worker reloads its snapshot, so keep it high on big ledgers.
 max_requests = _settings.gunicorn_max_requests
@@ -48,6 +52,13 @@ def on_starting(_server) -> None:
     for name in os.listdir(directory):
         if name.endswith(".db"):
             os.remove(os.path.join(directory, name))
+
+
+def post_fork(_server, _worker) -> None:
+    """A new worker opens its own database connections (never the master's)."""
+    from dashboard.data.db import dispose_engines
+
+    dispose_engines(close=False)
 
 
 def worker_exit(_server, _worker) -> None:

@@ -96,12 +96,10 @@ def create_server(settings: Settings | None = None) -> Flask:
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """Build the Dash app from the settings (read from the environment when not given)."""
-    from dashboard.metrics.snapshot import enable_background_warm_up
     from dashboard.ops import init_ops
     from dashboard.ops.lifecycle import register_shutdown
 
     settings = settings or get_settings()
-    enable_background_warm_up()
     register_shutdown()
     server = create_server(settings)
     server.config["AR_SETTINGS"] = settings

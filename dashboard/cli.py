@@ -214,6 +214,40 @@ def cmd_email_summary(args: argparse.Namespace) -> int:
     return run_email_summary(args)
 
 
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    """Build, list or clean this machine's snapshot store (docs/production.md "Snapshots")."""
+    import time
+
+    from dashboard.config import get_settings
+    from dashboard.data.schema import version_stamp
+    from dashboard.metrics.snapshot import build_version
+    from dashboard.metrics.store import store_for
+
+    url = args.database_url or get_settings().database_url
+    store = store_for(url)
+    if args.action == "build":
+        started = time.perf_counter()
+        path = build_version(url, wait=not args.no_wait)
+        if path is None:
+            print("another process is building this version; not waiting (--no-wait)")
+            return 1
+        print(f"{path} ready in {time.perf_counter() - started:.1f} s")
+        return 0
+    if args.action == "gc":
+        with store.build_lock() as _:
+            removed = store.collect()
+        print("\n".join(removed) or "nothing to remove")
+        return 0
+    version, stamp = version_stamp(url)
+    current = store.find(version, stamp)
+    print(f"store: {store.dir}")
+    print(f"data version: {version} ({'built' if current else 'not built yet'})")
+    for number, path in store.versions():
+        size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        print(f"  v{number}  {size / 1e6:,.0f} MB  {path.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m dashboard", description=__doc__)
@@ -229,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("snapshot", help="build, list or clean the shared snapshot store of this machine")
+    p.add_argument("action", choices=("build", "status", "gc"))
+    p.add_argument("--no-wait", action="store_true", help="build: give up at once if another process is building")
+    p.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("demo", help="generate and load deterministic demo data")
     p.add_argument("--customers", type=_positive_int, default=600)

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     import_max_seconds: int = Field(1800, ge=1, validation_alias=_env("AR_IMPORT_MAX_SECONDS"))
     # Payment predictions (docs/analytics.md)
     model_dir: Path = Field(ROOT / "data" / "models", validation_alias=_env("AR_MODEL_DIR"))
+    # The shared snapshot store (docs/production.md "Snapshots"): one directory per machine
+    snapshot_dir: Path = Field(ROOT / "data" / "snapshots", validation_alias=_env("AR_SNAPSHOT_DIR"))
     predict_threads: int = Field(1, ge=1, le=64, validation_alias=_env("AR_PREDICT_THREADS"))
     predict_autotrain: bool = Field(True, validation_alias=_env("AR_PREDICT_AUTOTRAIN"))
 

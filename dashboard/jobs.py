@@ -423,11 +423,26 @@ def run_import_job(job: dict, report: Reporter) -> None:
                             on_progress=report)
     except ImportFailed as failure:
         verb = "dry run" if params.get("dry_run") else "import aborted"
+        _cleanup(job)  # before the final state is visible: whoever sees it finished sees the upload gone
         report.set(force=True, state=FAILED, errors=failure.errors[:MAX_ERRORS], error_count=len(failure.errors),
                    message=f"{verb}: {len(failure.errors):,} error(s); the database is unchanged")
         return
+    _cleanup(job)
     report.set(force=True, state=DONE, progress=100, counts=result.counts, warnings=result.warnings[:MAX_ERRORS],
                message=_summary(result.counts, params.get("dry_run", False)))
+    if not params.get("dry_run"):
+        enqueue("snapshot", {"url": params.get("url")}, job.get("owner"))  # the new version, built once
+
+
+def run_snapshot_job(job: dict, report: Reporter) -> None:
+    """Build this machine's snapshot of the current data version (waits if another process builds it)."""
+    from dashboard.config import get_settings
+    from dashboard.metrics.snapshot import build_version
+
+    url = job["params"].get("url") or get_settings().database_url
+    report.set(force=True, progress=5, message="building the snapshot of the current data version")
+    path = build_version(url)
+    report.set(force=True, state=DONE, progress=100, message=f"snapshot ready: {path.name if path else '-'}")
 
 
 def run_predict_job(job: dict, report: Reporter) -> None:
@@ -444,7 +459,7 @@ def submit_predict_training(url: str | None = None, owner: str | None = None,
 
 
 Runner = Callable[[dict, Reporter], None]
-RUNNERS: dict[str, Runner] = {"import": run_import_job, "predict": run_predict_job}
+RUNNERS: dict[str, Runner] = {"import": run_import_job, "predict": run_predict_job, "snapshot": run_snapshot_job}
 SCHEDULES: dict[str, tuple[float, dict]] = {}  # kind -> (every seconds, params) for `scheduler`
 
 
@@ -501,6 +516,11 @@ def _finish(job: dict, store: MemoryStore | RedisStore) -> None:
         job["state"] = FAILED
     store.save(job)
     JOBS_FINISHED.labels(job["kind"], job["state"]).inc()
+    _cleanup(job)  # also when the runner crashed before its own clean-up
+
+
+def _cleanup(job: dict) -> None:
+    """Remove an import's uploaded files when the job asked for it (never after a dry run)."""
     if job["params"].get("cleanup") and not job["params"].get("dry_run"):
         shutil.rmtree(job["params"]["directory"], ignore_errors=True)
 

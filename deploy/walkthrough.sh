@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # docs/production.md, executed: every command of its walk-through, in order, on a Debian 12 machine
-# as root (.ci/run runs it when AR_CI_WALKTHROUGH=1; tests/test_docs_production.py checks that the
+# as root (.ci/run runs it whenever it runs as root on Debian; tests/test_docs_production.py checks that the
 # document and this script list the same commands). The release is this repository.
 #
 # Differences from a real machine, all marked "(ci)": the release is copied from this checkout
@@ -16,7 +16,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv postgresql re
 
 # ---- 2. a user and directories
 id ar >/dev/null 2>&1 || useradd --system --home-dir /opt/ar-dashboard --shell /usr/sbin/nologin ar
-install -d -o ar -g ar /opt/ar-dashboard /var/lib/ar-dashboard /var/lib/ar-dashboard/uploads
+install -d -o ar -g ar /opt/ar-dashboard /var/lib/ar-dashboard /var/lib/ar-dashboard/uploads /var/lib/ar-dashboard/snapshots
 install -d -m 750 -o root -g ar /etc/ar-dashboard
 
 # ---- 3. the release and its locked dependencies
@@ -49,6 +49,7 @@ runuser -u ar -- /opt/ar-dashboard/venv/bin/python -m dashboard users add --user
 
 # ---- 7. services
 install -m 644 /opt/ar-dashboard/app/deploy/*.service /etc/systemd/system/
+systemd-analyze verify /etc/systemd/system/ar-dashboard-migrate.service /etc/systemd/system/ar-dashboard-web.service /etc/systemd/system/ar-dashboard-worker@1.service /etc/systemd/system/ar-dashboard-scheduler.service
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload
   systemctl enable --now ar-dashboard-migrate.service ar-dashboard-web.service ar-dashboard-worker@1.service ar-dashboard-scheduler.service

@@ -19,6 +19,8 @@ from sqlalchemy import func, select
 from dashboard import jobs
 from dashboard.data.db import dispose_engines, get_engine
 from dashboard.data.models import Customer, Invoice
+from dashboard.data.schema import version_stamp
+from dashboard.metrics.store import store_for
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("AR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -183,7 +185,8 @@ def test_redis_job_runs_in_worker_process(db_url, tmp_path, redis_prefix):
     run = subprocess.run([sys.executable, "-m", "dashboard", "worker", "--burst"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
-    assert "worker: 2 job(s) run" in run.stderr
+    assert "worker: 3 job(s) run" in run.stderr  # the two imports and the snapshot job the good one queued
+    assert store_for(db_url).find(*version_stamp(db_url)) is not None  # the new version is built, once
     done, failed = jobs.get_job(ok), jobs.get_job(bad)
     assert done["state"] == jobs.DONE and done["progress"] == 100, done
     assert done["counts"] == {"customers": 2, "invoices": 3}

@@ -133,6 +133,7 @@ def test_adbc_read_equals_dbapi_read_on_every_table(ledger_url):
     adbc = read_ledger(ledger_url, ALL, reader="adbc")
     dbapi = read_ledger(ledger_url, ALL, reader="dbapi")
     assert adbc.version == dbapi.version == 2  # 1 after migrations, bumped once by _fill
+    assert adbc.stamp == dbapi.stamp and adbc.stamp.startswith(str(dt.date.today().year))
     assert set(adbc.frames) == set(ALL)
     for name in ALL:
         pd.testing.assert_frame_equal(adbc.frames[name], dbapi.frames[name], check_exact=True, obj=name)
@@ -213,7 +214,8 @@ def test_one_read_transaction_sees_one_data_version(ledger_url):
         calls.append(table.num_rows)
         return arrow_frame(table)
 
-    version, frames = read_arrow(ledger_url, ("sales_reps", "invoices"), convert=convert)
+    got = read_arrow(ledger_url, ("sales_reps", "invoices"), convert=convert)
+    version, frames = got.version, got.frames
     assert version == 2
     assert len(frames["invoices"]) == FILLER + 3 and "LATE" not in set(frames["invoices"]["invoice_id"])
     for reader in ("adbc", "dbapi"):
@@ -283,8 +285,9 @@ def test_snapshot_builds_from_the_columnar_read(ledger_url):
 def test_raw_arrow_tables_on_both_backends(ledger_url):
     from dashboard.data.ledger_load import read_ledger_arrow
 
-    version, tables = read_ledger_arrow(ledger_url, ("invoices", "fx_rates"))
-    assert version == 2
+    got = read_ledger_arrow(ledger_url, ("invoices", "fx_rates"))
+    version, tables = got.version, got.frames
+    assert version == 2 and got.stamp == read_ledger(ledger_url, ("sales_reps",), reader="dbapi").stamp != ""
     inv = tables["invoices"]
     assert inv.num_rows == FILLER + 3 and inv.column("amount_cents").null_count == 0
     rows = {r["invoice_id"]: r for r in inv.filter(inv.column("customer_id").to_numpy(zero_copy_only=False) != "C1").to_pylist()}

@@ -50,11 +50,12 @@ def get_engine(url: str | None = None) -> Engine:
         return engine
 
 
-def dispose_engines() -> None:
-    """Close every pooled connection (tests, forks)."""
+def dispose_engines(close: bool = True) -> None:
+    """Close every pooled connection (tests); close=False in a forked child, which must not close the
+    parent's connections, only stop using them (SQLAlchemy's "using connection pools with multiprocessing")."""
     with _lock:
         for engine in _engines.values():
-            engine.dispose()
+            engine.dispose(close=close)
         _engines.clear()
 
 

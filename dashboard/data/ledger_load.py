@@ -93,6 +93,7 @@ class LedgerTables:
 
     version: int
     frames: dict[str, pd.DataFrame]
+    stamp: str = ""  # when that version was written (data_version.updated_at): tells apart two ledgers at one version
 
 
 TEXT = pd.StringDtype(na_value=np.nan)  # the "str" dtype (Arrow storage)
@@ -178,9 +179,16 @@ def _read(conn: Connection, sql: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _read_version(conn: Connection) -> int:
-    value = conn.exec_driver_sql("SELECT version FROM data_version WHERE id = 1").scalar()
-    return int(value or 0)
+VERSION_SQL = "SELECT version, updated_at FROM data_version WHERE id = 1"
+
+
+def _version_of(row) -> tuple[int, str]:
+    """(version, stamp) of the data_version row (updated_at as str(): SQLite text, PostgreSQL datetime)."""
+    return (int(row[0] or 0), str(row[1])) if row else (0, "")
+
+
+def _read_version(conn: Connection) -> tuple[int, str]:
+    return _version_of(conn.exec_driver_sql(VERSION_SQL).first())
 
 
 def _read_dbapi(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
@@ -190,9 +198,9 @@ def _read_dbapi(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if dialect == "sqlite":
             conn.exec_driver_sql("BEGIN")  # pysqlite begins no transaction for reads: one WAL snapshot from here on
-        version = _read_version(conn)
+        version, stamp = _read_version(conn)
         frames = {name: _read(conn, _render(QUERIES[name], dialect)) for name in tables}
-    return LedgerTables(version=version, frames=frames)
+    return LedgerTables(version=version, frames=frames, stamp=stamp)
 
 
 # --- ADBC path (SQLite, PostgreSQL) --------------------------------------------------------------
@@ -228,8 +236,8 @@ def _adbc_connect(dialect: str, uri: str):
     return adbc_driver_postgresql.dbapi.connect(uri, autocommit=True)
 
 
-def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) -> tuple[int, dict]:
-    """Read tables in one read transaction over ADBC, in this process: (data version, {name: convert(pyarrow.Table)}).
+def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) -> LedgerTables:
+    """Read tables in one read transaction over ADBC, in this process: frames {name: convert(pyarrow.Table)}.
 
     SQLite: one deferred transaction (a WAL snapshot from the first read on). PostgreSQL: one
     REPEATABLE READ, READ ONLY transaction. The data version is read first, in the same transaction.
@@ -254,9 +262,8 @@ def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) ->
         else:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         try:
-            cur.execute("SELECT version FROM data_version WHERE id = 1")
-            row = cur.fetchone()
-            version = int(row[0] or 0) if row else 0
+            cur.execute(VERSION_SQL)
+            version, stamp = _version_of(cur.fetchone())
             frames = {}
             for name in tables:
                 cur.execute(_render(QUERIES[name], dialect))
@@ -266,7 +273,7 @@ def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) ->
             cur.close()
     finally:
         conn.close()
-    return version, frames
+    return LedgerTables(version=version, frames=frames, stamp=stamp)
 
 
 # The SQLite child: only pyarrow and the ADBC driver, no pandas or app imports (it starts in well
@@ -309,10 +316,10 @@ def _read_frame(stream):
         raise EOFError("the ledger reader stopped early") from exc
 
 
-def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_frame) -> tuple[int, dict]:
+def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_frame) -> LedgerTables:
     """The ADBC SQLite read, in a child process with its own SQLite library and no other
     connection (see read_arrow); its Arrow tables come back over a pipe."""
-    queries = ["SELECT version FROM data_version WHERE id = 1", *(_render(QUERIES[name], "sqlite") for name in tables)]
+    queries = [VERSION_SQL, *(_render(QUERIES[name], "sqlite") for name in tables)]
     proc = subprocess.Popen(
         [sys.executable, "-c", _SQLITE_CHILD, path, str(SQLITE_BATCH_ROWS)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -321,7 +328,7 @@ def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_fram
         proc.stdin.write(json.dumps(queries).encode())
         proc.stdin.close()
         head = _read_frame(proc.stdout)
-        version = int(head.column(0)[0].as_py() or 0) if head.num_rows else 0
+        version, stamp = _version_of([head.column(i)[0].as_py() for i in range(head.num_columns)] if head.num_rows else None)
         frames = {name: convert(_read_frame(proc.stdout)) for name in tables}
     except (EOFError, BrokenPipeError):
         proc.kill()
@@ -332,11 +339,11 @@ def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_fram
         proc.stdout.close()
     proc.wait()
     proc.stderr.close()
-    return version, frames
+    return LedgerTables(version=version, frames=frames, stamp=stamp)
 
 
-def read_ledger_arrow(url: str | None, tables: tuple[str, ...] = CORE_TABLES, convert=lambda table: table) -> tuple[int, dict]:
-    """(data version, {name: convert(pyarrow.Table)}) of one read transaction, safely on both backends:
+def read_ledger_arrow(url: str | None, tables: tuple[str, ...] = CORE_TABLES, convert=lambda table: table) -> LedgerTables:
+    """LedgerTables with frames {name: convert(pyarrow.Table)} of one read transaction, safely on both backends:
     SQLite in a child process, PostgreSQL in this one. With the default convert the raw Arrow tables
     (dates int32 days, money int64 cents, text strings) for column files or dictionary codes."""
     from dashboard.config import get_settings
@@ -351,8 +358,7 @@ def read_ledger_arrow(url: str | None, tables: tuple[str, ...] = CORE_TABLES, co
 
 
 def _read_adbc(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
-    version, frames = read_ledger_arrow(url, tables, arrow_frame)
-    return LedgerTables(version=version, frames=frames)
+    return read_ledger_arrow(url, tables, arrow_frame)
 
 
 def _file_size(path: str) -> int:

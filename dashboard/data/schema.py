@@ -84,6 +84,13 @@ def bump_data_version(conn: Session | Connection) -> None:
     conn.execute(update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1, updated_at=now))
 
 
+def version_stamp(url: str | None = None) -> tuple[int, str]:
+    """The current data version and when it was written (tells apart two ledgers at one version)."""
+    with get_engine(url).connect() as conn:
+        row = conn.exec_driver_sql("SELECT version, updated_at FROM data_version WHERE id = 1").first()
+    return (int(row[0] or 0), str(row[1])) if row else (0, "")
+
+
 def data_version(url: str | None = None) -> int:
     """The current data version (0 before init)."""
     with get_engine(url).connect() as conn:

@@ -8,21 +8,25 @@ at D" is a vectorised comparison; only invoices partly paid at D need their appl
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from dashboard.data.ledger_load import NO_DATE, LedgerTables, read_ledger
+from dashboard.data.ledger_load import CORE_TABLES, LAZY_TABLES, NO_DATE, LedgerTables, read_ledger
 from dashboard.metrics.fx import Rates, build_rates, convert
+from dashboard.metrics.store import SortedIndex, open_snapshot, read_frame, store_for
 
+log = logging.getLogger(__name__)
 EPOCH = dt.date(1970, 1, 1)
 EXACT_LIMIT = 2**53  # every integer below this is exact in float64 (see sum_by)
 KIND_PAYMENT, KIND_CREDIT, KIND_WRITE_OFF = 0, 1, 2
 VERSION_CHECK_SECONDS = 2.0
-BACKGROUND_RELOAD_SECONDS = 1.0
+BACKGROUND_BUILD_SECONDS = 1.0
 
 
 def to_day(value: dt.date) -> int:
@@ -60,40 +64,21 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
 
 
-def _lookup(index: IdIndex, keys: pd.Series) -> np.ndarray:
-    """Map string ids to positions (-1 when unknown or null)."""
+def _lookup(index: SortedIndex | pd.Index, keys: pd.Series) -> np.ndarray:
+    """Map string ids to positions (-1 when unknown or null).
+
+    The build hashes the ids once (pd.Index, faster for millions of keys); a served snapshot
+    only has its SortedIndex (binary search, nothing per process).
+    """
+    if isinstance(index, pd.Index):
+        return index.get_indexer(keys.astype(object).to_numpy()).astype(np.int32)
     return index.lookup(keys)
 
 
-class IdIndex:
-    """Position of each id (a thin dict-like view over a pandas Index)."""
-
-    def __init__(self, ids: np.ndarray) -> None:
-        self.index = pd.Index(ids)
-
-    def get(self, key: str, default: int | None = None) -> int | None:
-        """The position of key, or default."""
-        try:
-            pos = self.index.get_loc(key)
-        except (KeyError, TypeError):
-            return default
-        return int(pos) if isinstance(pos, int | np.integer) else default
-
-    def __contains__(self, key: str) -> bool:
-        return self.get(key) is not None
-
-    def __getitem__(self, key: str) -> int:
-        pos = self.get(key)
-        if pos is None:
-            raise KeyError(key)
-        return pos
-
-    def lookup(self, keys: pd.Series) -> np.ndarray:
-        """Positions of many ids (-1 when unknown or null)."""
-        return self.index.get_indexer(keys.astype(object).to_numpy()).astype(np.int32)
-
-    def __len__(self) -> int:
-        return len(self.index)
+def _ids(series: pd.Series) -> np.ndarray:
+    """Ids as a fixed-width unicode array (mapped and shared once stored; no Python objects)."""
+    values = series.astype(object).where(series.notna(), "").astype(str).to_numpy()
+    return values.astype(str) if len(values) else np.zeros(0, dtype="<U1")
 
 
 @dataclass
@@ -104,7 +89,7 @@ class Snapshot:
     loaded_at: float
     # customers
     cust_ids: np.ndarray
-    cust_index: IdIndex
+    cust_index: SortedIndex
     cust_name: np.ndarray
     segment: np.ndarray
     region: np.ndarray
@@ -118,7 +103,7 @@ class Snapshot:
     currency: np.ndarray
     # invoices (positive) and credit notes (negative)
     inv_ids: np.ndarray
-    inv_index: IdIndex
+    inv_index: SortedIndex
     inv_cust: np.ndarray
     issue: np.ndarray
     due: np.ndarray
@@ -164,7 +149,7 @@ class Snapshot:
     app_cum: np.ndarray
     # payments and allocations
     pay_ids: np.ndarray
-    pay_index: IdIndex
+    pay_index: SortedIndex
     pay_cust: np.ndarray
     pay_date: np.ndarray
     pay_amount: np.ndarray
@@ -187,6 +172,8 @@ class Snapshot:
     short_terms: np.ndarray  # per customer: terms under 30 days and not EOM
     terms_text: np.ndarray  # per customer: "Net 30", "EOM + 15"
     url: str | None = None
+    stamp: str = ""  # data_version.updated_at of the version (see dashboard/metrics/store.py)
+    source: tuple | None = field(default=None, repr=False)  # (directory, meta) when mapped from the store
     lazy: dict = field(default_factory=dict, repr=False)
     cache: dict = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -205,6 +192,8 @@ class Snapshot:
     def _lazy(self, name: str) -> pd.DataFrame:
         with self.lazy_lock:  # one reader per table, however many callers arrive at once
             frame = self.lazy.get(name)
+            if frame is None and self.source is not None:
+                frame = read_frame(*self.source[:1], name, self.source[1])
             if frame is None:
                 frame = self._prepare(name, read_ledger(self.url, (name,)).frames[name])
                 self.lazy[name] = frame
@@ -370,10 +359,12 @@ def _loose_payments(
 
 
 def _codes(series: pd.Series | None, fallback: np.ndarray) -> np.ndarray:
-    """Upper-case currency codes, with fallback where blank or absent."""
+    """Upper-case currency codes, with fallback where blank or absent (normalised once per distinct value)."""
     if series is None:
         return fallback.astype(object)
-    text = series.astype(object).where(series.notna(), "").astype(str).str.strip().str.upper().to_numpy(dtype=object)
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    clean = np.array([str(u).strip().upper() for u in uniques] + [""], dtype=object)
+    text = clean[codes]  # code -1 (null) picks the trailing ""
     return np.where(text == "", fallback, text).astype(object)
 
 
@@ -403,12 +394,12 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
     reps = f["sales_reps"].copy()
     rep_group = dict(zip(reps["sales_rep_id"], reps["group_name"].where(reps["group_name"].notna(), ""), strict=True))
     cust = f["customers"].sort_values("customer_id", kind="stable").reset_index(drop=True)
-    cust_ids = cust["customer_id"].astype(str).to_numpy(dtype=object)
-    cust_index = cust_pos = IdIndex(cust_ids)
+    cust_ids = _ids(cust["customer_id"])
+    cust_index, cust_pos = SortedIndex(cust_ids), pd.Index(cust_ids.astype(object))
     cust_rep = _text(cust["sales_rep_id"])
     inv = f["invoices"]
-    inv_ids = inv["invoice_id"].astype(str).to_numpy(dtype=object)
-    inv_index = inv_pos = IdIndex(inv_ids)
+    inv_ids = _ids(inv["invoice_id"])
+    inv_index, inv_pos = SortedIndex(inv_ids), pd.Index(inv_ids.astype(object))
     amount = _cents(inv["amount_cents"])
     issue = _days(inv["issue_date"])
     issue_dt = pd.to_datetime(issue.astype("int64"), unit="D")
@@ -423,8 +414,8 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
     pay_cust = _lookup(cust_pos, pays["customer_id"])
     cur = _currencies(f, cust, snap["inv_cust"], pay_cust, base)
     snap["inv_cur"] = cur["inv"]
-    pay_ids = pays["payment_id"].astype(str).to_numpy(dtype=object)
-    pay_index = pay_pos = IdIndex(pay_ids)
+    pay_ids = _ids(pays["payment_id"])
+    pay_index, pay_pos = SortedIndex(pay_ids), pd.Index(pay_ids.astype(object))
     pay_date = _days(pays["date"])
     al = f["allocations"]
     alloc_pay = _lookup(pay_pos, al["payment_id"])
@@ -461,6 +452,7 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
         lazy["activities"] = _activities(f["activities"], cust_pos)
     return Snapshot(
         version=tables.version,
+        stamp=tables.stamp,
         loaded_at=time.time(),
         cust_ids=cust_ids,
         cust_index=cust_index,
@@ -543,7 +535,7 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
     )
 
 
-def _with_positions(frame: pd.DataFrame, inv_index: IdIndex, inv_cust: np.ndarray, dates: list[str]) -> pd.DataFrame:
+def _with_positions(frame: pd.DataFrame, inv_index: SortedIndex | pd.Index, inv_cust: np.ndarray, dates: list[str]) -> pd.DataFrame:
     """Add invoice and customer positions, and day numbers for date columns."""
     out = frame.copy()
     out["inv"] = _lookup(inv_index, out["invoice_id"])
@@ -554,7 +546,7 @@ def _with_positions(frame: pd.DataFrame, inv_index: IdIndex, inv_cust: np.ndarra
     return out
 
 
-def _commissions(frame: pd.DataFrame, inv_index: IdIndex, inv_cust: np.ndarray, rep_group: dict) -> pd.DataFrame:
+def _commissions(frame: pd.DataFrame, inv_index: SortedIndex | pd.Index, inv_cust: np.ndarray, rep_group: dict) -> pd.DataFrame:
     out = frame.copy()
     out["inv"] = _lookup(inv_index, out["invoice_id"])
     out["cust"] = np.where(out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1)
@@ -567,99 +559,126 @@ def _commissions(frame: pd.DataFrame, inv_index: IdIndex, inv_cust: np.ndarray, 
     return out
 
 
-def _activities(frame: pd.DataFrame, cust_index: IdIndex) -> pd.DataFrame:
+def _activities(frame: pd.DataFrame, cust_index: SortedIndex | pd.Index) -> pd.DataFrame:
     out = frame.copy()
     out["cust"] = _lookup(cust_index, out["customer_id"])
     out["date"] = _days(out["date"])
     return out
 
 
-def load_snapshot(url: str) -> Snapshot:
-    """Read the database and build its snapshot, with the per-customer event index.
+def build_version(url: str, wait: bool = True) -> Path | None:
+    """Make sure this machine's store holds the database's current version; its directory.
 
-    Commissions and activities (not needed by the AR figures) are then read by a background
-    thread, so the first Account 360 or commissions view does not wait for them.
+    One process per machine builds (the store's build lock); the others wait for it (wait=True)
+    or get None at once (wait=False) and keep serving what they have.
     """
+    from dashboard.data.schema import version_stamp
     from dashboard.metrics.ledger import events
 
+    store = store_for(url)
+    found = store.find(*version_stamp(url))
+    if found is not None:
+        return found
+    with store.build_lock(wait) as got:
+        if not got:
+            return None
+        found = store.find(*version_stamp(url))  # built while we waited
+        if found is not None:
+            return found
+        started = time.perf_counter()
+        snap = build_snapshot(read_ledger(url, CORE_TABLES + LAZY_TABLES), url)
+        path = store.publish(snap, events(snap), snap.stamp, time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        log.info("snapshot version %s built in %.1f s: %s", snap.version, seconds, path)
+        _record_load(snap.version, seconds)
+        store.collect()
+        return path
+
+
+def load_snapshot(url: str) -> Snapshot:
+    """The database's current snapshot, built on this machine if needed, mapped from the store."""
+    path = build_version(url)
+    assert path is not None  # wait=True
+    return _open(path, url)
+
+
+def _open(path: Path, url: str) -> Snapshot:
     started = time.perf_counter()
-    snap = build_snapshot(read_ledger(url), url)
-    events(snap)
+    snap = open_snapshot(path, url)
     snap.cache["load_seconds"] = time.perf_counter() - started
-    _record_load(snap)
-    if _WARM_UP["enabled"]:
-        threading.Thread(target=_warm_lazy_tables, args=(snap,), daemon=True, name="snapshot-warm").start()
+    _record_load(snap.version)
     return snap
 
 
-_WARM_UP = {"enabled": False}
-
-
-def _record_load(snap: Snapshot) -> None:
-    """Snapshot version and build time for /metrics."""
+def _record_load(version: int, build_seconds: float | None = None) -> None:
+    """Snapshot version (and build time) for /metrics."""
     from dashboard.ops.metrics import snapshot_loaded
 
-    snapshot_loaded(snap.version, snap.cache["load_seconds"])
-
-
-def enable_background_warm_up() -> None:
-    """Servers: read commissions and activities in the background after each load (not for the CLI,
-    whose process may exit while such a read is under way)."""
-    _WARM_UP["enabled"] = True
-
-
-def _warm_lazy_tables(snap: Snapshot) -> None:
-    """Read the lazily loaded tables now (errors surface again on first real use)."""
-    try:
-        _ = snap.activities, snap.commissions
-    except Exception:  # noqa: BLE001 - a failed warm-up is retried by the first real use
-        pass
+    snapshot_loaded(version, build_seconds)
 
 
 class SnapshotCache:
-    """One snapshot per database URL, refreshed when the data version changes.
+    """The snapshot each database URL is served from in this process, switched when the version changes.
 
-    A snapshot that loaded in under BACKGROUND_RELOAD_SECONDS is reloaded on the spot; a bigger one
-    is reloaded in a background thread while requests keep getting the previous version, so an
-    import on a million invoices never stalls the pages (they switch over when it is ready).
+    Every VERSION_CHECK_SECONDS the data version is read (one small query). When the store already
+    holds it, switching is a mapping (milliseconds). When it must be built, a process that already
+    serves a version keeps serving it while a background thread builds (or waits for the machine's
+    builder) and then switches; a process with nothing yet waits for the build.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._snaps: dict[str, Snapshot] = {}
         self._checked: dict[str, float] = {}
-        self._reloading: set[str] = set()
+        self._building: set[str] = set()
 
     def get(self, url: str | None = None, max_age: float = VERSION_CHECK_SECONDS) -> Snapshot:
-        """The snapshot for url, reloaded if the database has a newer data version."""
+        """The snapshot for url, switched to the database's newer data version when there is one."""
         from dashboard.config import get_settings
-        from dashboard.data.schema import data_version
+        from dashboard.data.schema import version_stamp
 
         key = url or get_settings().database_url
         with self._lock:
             snap = self._snaps.get(key)
             now = time.monotonic()
-            if snap is not None and (now - self._checked.get(key, 0) < max_age or key in self._reloading):
+            if snap is not None and (now - self._checked.get(key, 0) < max_age or key in self._building):
                 return snap
             self._checked[key] = now
-            if snap is not None and data_version(key) == snap.version:
+            version, stamp = version_stamp(key)
+            if snap is not None and (snap.version, snap.stamp) == (version, stamp):
                 return snap
-            if snap is not None and snap.cache.get("load_seconds", 0) > BACKGROUND_RELOAD_SECONDS:
-                self._reloading.add(key)
-                threading.Thread(target=self._reload, args=(key,), daemon=True, name="snapshot-reload").start()
+            path = store_for(key).find(version, stamp)
+            if path is not None:
+                return self._swap(key, _open(path, key))
+            if snap is not None and _slow_build(snap):
+                self._building.add(key)
+                threading.Thread(target=self._build, args=(key,), daemon=True, name="snapshot-build").start()
                 return snap
-            snap = load_snapshot(key)
-            self._snaps[key] = snap
-            return snap
+            return self._swap(key, load_snapshot(key))
 
-    def _reload(self, key: str) -> None:
+    def _swap(self, key: str, snap: Snapshot) -> Snapshot:
+        """Serve snap from now on; versions nobody maps any more are then removed."""
+        old = self._snaps.get(key)
+        self._snaps[key] = snap
+        if old is not None and old is not snap:
+            threading.Thread(target=_collect_later, args=(key,), daemon=True, name="snapshot-gc").start()
+        return snap
+
+    def _build(self, key: str) -> None:
         try:
-            snap = load_snapshot(key)
-            with self._lock:
-                self._snaps[key] = snap
+            path = build_version(key)
+            if path is not None:
+                snap = _open(path, key)
+                with self._lock:
+                    current = self._snaps.get(key)
+                    if current is None or current.version <= snap.version:
+                        self._swap(key, snap)
+        except Exception:  # noqa: BLE001 - the next request retries; the previous version keeps serving
+            log.exception("snapshot build failed")
         finally:
             with self._lock:
-                self._reloading.discard(key)
+                self._building.discard(key)
+                self._checked[key] = 0
 
     def loaded(self, url: str | None = None) -> Snapshot | None:
         """The snapshot already held for url (never loads; /readyz)."""
@@ -673,6 +692,27 @@ class SnapshotCache:
         with self._lock:
             self._snaps.clear()
             self._checked.clear()
+
+
+def _slow_build(snap: Snapshot) -> bool:
+    """True when the version being served took long enough to build that the next one is built in
+    the background (small ledgers are rebuilt on the spot, so the page asking sees the new data)."""
+    meta = snap.source[1] if snap.source else {}
+    return float(meta.get("build_seconds", 0.0)) > BACKGROUND_BUILD_SECONDS
+
+
+def _collect_later(key: str) -> None:
+    """After a switch: remove versions nobody maps any more (skipped while a build runs)."""
+    import gc
+
+    gc.collect()  # let the previous snapshot's file descriptors close
+    try:
+        store = store_for(key)
+        with store.build_lock(wait=False) as got:
+            if got:
+                store.collect()
+    except OSError:
+        log.exception("snapshot store clean-up failed")
 
 
 _CACHE = SnapshotCache()

@@ -48,11 +48,12 @@ def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
-def snapshot_loaded(version: int, seconds: float) -> None:
-    """Record a snapshot load in this process."""
+def snapshot_loaded(version: int, build_seconds: float | None = None) -> None:
+    """Record that this process now serves a snapshot version (and how long its build took, if it built it)."""
     SNAPSHOT_VERSION.set(version)  # per process: the multi-process collector adds a pid label
     SNAPSHOT_LOADED_AT.set(time.time())
-    SNAPSHOT_BUILD_SECONDS.observe(seconds)
+    if build_seconds is not None:
+        SNAPSHOT_BUILD_SECONDS.observe(build_seconds)
 
 
 class LiveCollector(Collector):

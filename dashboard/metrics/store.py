@@ -1,0 +1,374 @@
+"""Snapshots on disk: one directory of column files per data version, shared by every process.
+
+Layout under the snapshot directory (AR_SNAPSHOT_DIR, default data/snapshots)::
+
+    <ledger key>/                 one per database (and base currency); see ledger_key
+        build.lock                held (flock) by the one process building a version
+        v000000000042-<stamp>/    a complete version: meta.json, one .npy per column, .inuse
+        .build-*                  a build in progress (renamed into place when complete)
+
+A version directory appears by one atomic rename once every file in it is written and synced, so
+a killed build never leaves a half-written version where a reader looks. Readers map the column
+files read-only (numpy memmap): no private copy, the operating system's page cache is shared by all
+workers on the machine, and opening a version takes milliseconds. Each process that maps a version
+holds a shared flock on its .inuse file; a version is removed only when it is not the newest and an
+exclusive flock on .inuse succeeds, i.e. when no process uses it any more (flocks end with their
+process, even one killed with SIGKILL).
+
+Text columns with many distinct values (ids, names) are stored as fixed-width unicode arrays and
+mapped like numbers; low-cardinality text (segments, regions, currencies, reps) as dictionary codes.
+Id lookups use the stored sort order and binary search (SortedIndex), never per-process hash tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dashboard.metrics.fx import Rates
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1  # bump when the layout changes: older directories are then ignored and removed
+PREFIX = "v"
+BUILDING = ".build-"
+INUSE = ".inuse"
+META = "meta.json"
+# object columns stored as fixed-width unicode (mapped, shared); the others as dictionary codes
+WIDE_TEXT = frozenset({"cust_ids", "cust_name", "inv_ids", "pay_ids"})
+FRAMES = ("reps", "promises", "disputes", "commissions", "activities")
+SKIP = frozenset({"version", "loaded_at", "url", "stamp", "source", "lazy", "cache", "lock", "lazy_lock", "rates", "day0", "ndays",
+                  "cust_index", "inv_index", "pay_index", *FRAMES})
+
+
+def ledger_key(url: str, base_currency: str) -> str:
+    """The store's subdirectory for one database: a hash of its URL (password removed) and base."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        safe = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - any string identifies a ledger well enough
+        safe = url
+    return hashlib.sha256(f"{safe}|{base_currency}|{FORMAT}".encode()).hexdigest()[:20]
+
+
+def version_name(version: int, stamp: str) -> str:
+    """Directory name of a version: the data version and a stamp of the write that made it."""
+    return f"{PREFIX}{version:012d}-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}"
+
+
+def _parse_version(name: str) -> int | None:
+    if not name.startswith(PREFIX):
+        return None
+    try:
+        return int(name[len(PREFIX):].split("-", 1)[0])
+    except ValueError:
+        return None
+
+
+class SortedIndex:
+    """Positions of ids by binary search over the stored sort order (no hash table)."""
+
+    def __init__(self, ids: np.ndarray, order: np.ndarray | None = None) -> None:
+        self.ids = ids
+        self.order = np.argsort(ids, kind="stable").astype(np.int64) if order is None else order
+
+    def lookup(self, keys: pd.Series | np.ndarray | list) -> np.ndarray:
+        """Positions of many ids (-1 when unknown or null)."""
+        raw = keys.to_numpy(dtype=object) if isinstance(keys, pd.Series) else np.asarray(keys, dtype=object)
+        if len(raw) == 0 or len(self.ids) == 0:
+            return np.full(len(raw), -1, dtype=np.int32)
+        null = pd.isna(raw)
+        text = np.where(null, "", raw).astype(str)
+        at = np.searchsorted(self.ids, text, sorter=self.order)
+        at = np.minimum(at, len(self.ids) - 1)
+        pos = self.order[at]
+        found = (self.ids[pos] == text) & ~null
+        return np.where(found, pos, -1).astype(np.int32)
+
+    def get(self, key: str, default: int | None = None) -> int | None:
+        """The position of key, or default."""
+        if key is None or not isinstance(key, str):
+            return default
+        pos = int(self.lookup([key])[0])
+        return default if pos < 0 else pos
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None
+
+    def __getitem__(self, key: str) -> int:
+        pos = self.get(key)
+        if pos is None:
+            raise KeyError(key)
+        return pos
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _save(folder: Path, name: str, values: np.ndarray, meta: dict) -> None:
+    values = np.asarray(values)
+    if values.dtype == object:
+        text = np.array(["" if v is None else str(v) for v in values] if len(values) < 1000
+                        else pd.Series(values, dtype=object).fillna("").astype(str).to_numpy(), dtype=object)
+        if name in WIDE_TEXT:
+            np.save(folder / f"{name}.npy", text.astype(str) if len(text) else np.zeros(0, dtype="<U1"))
+            meta["columns"][name] = {"kind": "wide"}
+            return
+        uniques, codes = np.unique(text.astype(str), return_inverse=True) if len(text) else (np.zeros(0, dtype="<U1"), np.zeros(0, dtype=np.int32))
+        np.save(folder / f"{name}.npy", codes.astype(np.int32))
+        meta["columns"][name] = {"kind": "codes", "values": [str(u) for u in uniques]}
+        return
+    np.save(folder / f"{name}.npy", values)
+    meta["columns"][name] = {"kind": "array"}
+
+
+def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict) -> None:
+    """A DataFrame as one file per column (text with a null mask), read back privately."""
+    sub = folder / name
+    sub.mkdir()
+    cols = []
+    for col in frame.columns:
+        series = frame[col]
+        entry: dict = {"name": str(col)}
+        if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+            null = series.isna().to_numpy()
+            text = series.where(~null, "").astype(str).to_numpy()
+            np.save(sub / f"{len(cols)}.npy", text.astype(str) if len(text) else np.zeros(0, dtype="<U1"))
+            if null.any():
+                np.save(sub / f"{len(cols)}.null.npy", null)
+                entry["null"] = True
+            entry["kind"] = "text"
+        else:
+            values = series.to_numpy()
+            if values.dtype == object:  # pandas extension dtypes with NA
+                values = series.to_numpy(dtype=float, na_value=np.nan)
+            np.save(sub / f"{len(cols)}.npy", values)
+            entry["kind"] = "array"
+        cols.append(entry)
+    meta["frames"][name] = {"rows": len(frame), "columns": cols}
+
+
+def write_snapshot(snap, events, folder: Path, stamp: str, build_seconds: float = 0.0) -> None:
+    """Write every column of snap (and its event index) into folder (which must not exist)."""
+    folder.mkdir(parents=True)
+    meta: dict = {"format": FORMAT, "version": snap.version, "stamp": stamp, "day0": snap.day0, "ndays": snap.ndays,
+                  "columns": {}, "frames": {}, "built_at": time.time(), "build_seconds": build_seconds}
+    for f in dataclasses.fields(snap):
+        if f.name in SKIP:
+            continue
+        _save(folder, f.name, getattr(snap, f.name), meta)
+    for name, index in (("inv_index", snap.inv_index), ("pay_index", snap.pay_index), ("cust_index", snap.cust_index)):
+        np.save(folder / f"{name}.npy", index.order)
+    rates: Rates = snap.rates
+    meta["rates"] = rates.codes
+    for g in range(len(rates.codes)):
+        np.save(folder / f"rate_days_{g}.npy", rates.days[g])
+        np.save(folder / f"rate_values_{g}.npy", rates.values[g])
+    for name in FRAMES:
+        frame = snap.lazy.get(name) if name in ("commissions", "activities") else getattr(snap, name)
+        if frame is not None:
+            _save_frame(folder, name, frame, meta)
+    for name in ("slot", "cents", "starts"):
+        np.save(folder / f"events_{name}.npy", getattr(events, name))
+    (folder / INUSE).touch()
+    (folder / META).write_text(json.dumps(meta))
+    for path in folder.rglob("*"):  # durable before the rename makes it visible
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+MAP_BYTES = 1 << 16  # smaller files are read, not mapped (an empty array cannot be mapped)
+
+
+def mapped(path: Path) -> np.ndarray:
+    """A stored array, mapped read-only when it is big enough to matter."""
+    if path.stat().st_size < MAP_BYTES:
+        values = np.load(path, allow_pickle=False)
+        values.flags.writeable = False
+        return values
+    return np.load(path, mmap_mode="r", allow_pickle=False)
+
+
+def _load(folder: Path, name: str, spec: dict) -> np.ndarray:
+    values = mapped(folder / f"{name}.npy")
+    if spec["kind"] == "codes":
+        uniques = np.array(spec["values"], dtype=object)
+        return uniques[values] if len(values) else np.zeros(0, dtype=object)
+    return values
+
+
+def read_frame(folder: Path, name: str, meta: dict) -> pd.DataFrame | None:
+    """One stored frame, as a private DataFrame (text as Python strings, None where null)."""
+    spec = meta["frames"].get(name)
+    if spec is None:
+        return None
+    sub = folder / name
+    data = {}
+    for i, col in enumerate(spec["columns"]):
+        values = np.load(sub / f"{i}.npy", allow_pickle=False)
+        if col["kind"] == "text":
+            values = values.astype(object)
+            if col.get("null"):
+                values[np.load(sub / f"{i}.null.npy", allow_pickle=False)] = None
+        data[col["name"]] = values
+    return pd.DataFrame(data, index=pd.RangeIndex(spec["rows"]))
+
+
+def open_snapshot(folder: Path, url: str | None):
+    """Map a stored version read-only into a Snapshot (milliseconds; nothing copied)."""
+    from dashboard.metrics.ledger import Events
+    from dashboard.metrics.snapshot import Snapshot
+
+    meta = json.loads((folder / META).read_text())
+    fd = os.open(folder / INUSE, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_SH)  # "in use" until this process drops the snapshot
+    try:
+        cols = {name: _load(folder, name, spec) for name, spec in meta["columns"].items()}
+        codes = meta["rates"]
+        rates = Rates(codes=list(codes),
+                      days=[np.load(folder / f"rate_days_{g}.npy", allow_pickle=False) for g in range(len(codes))],
+                      values=[np.load(folder / f"rate_values_{g}.npy", allow_pickle=False) for g in range(len(codes))])
+        order = {name: mapped(folder / f"{name}.npy") for name in ("inv_index", "pay_index", "cust_index")}
+        snap = Snapshot(
+            version=meta["version"], loaded_at=time.time(), rates=rates, day0=meta["day0"], ndays=meta["ndays"],
+            cust_index=SortedIndex(cols["cust_ids"], order["cust_index"]),
+            inv_index=SortedIndex(cols["inv_ids"], order["inv_index"]),
+            pay_index=SortedIndex(cols["pay_ids"], order["pay_index"]),
+            reps=read_frame(folder, "reps", meta), promises=read_frame(folder, "promises", meta),
+            disputes=read_frame(folder, "disputes", meta), url=url, stamp=meta["stamp"], source=(folder, meta), **cols,
+        )
+    except BaseException:
+        os.close(fd)
+        raise
+    weakref.finalize(snap, os.close, fd)
+    snap.cache["events"] = Events(**{n: mapped(folder / f"events_{n}.npy") for n in ("slot", "cents", "starts")})
+    return snap
+
+
+# --- the store of one ledger -------------------------------------------------------------------
+
+
+class LedgerStore:
+    """The versions of one database's snapshot on this machine."""
+
+    def __init__(self, root: Path, url: str, base_currency: str) -> None:
+        self.url = url
+        self.dir = Path(root) / ledger_key(url, base_currency)
+
+    def versions(self) -> list[tuple[int, Path]]:
+        """Complete versions, oldest first."""
+        if not self.dir.is_dir():
+            return []
+        found = []
+        for path in self.dir.iterdir():
+            number = _parse_version(path.name)
+            if number is not None and (path / META).is_file():
+                found.append((number, path))
+        return sorted(found)
+
+    def find(self, version: int, stamp: str) -> Path | None:
+        """The directory of exactly this version, if built."""
+        path = self.dir / version_name(version, stamp)
+        return path if (path / META).is_file() else None
+
+    def newest(self) -> Path | None:
+        """The newest complete version on disk."""
+        found = self.versions()
+        return found[-1][1] if found else None
+
+    @contextmanager
+    def build_lock(self, wait: bool = True) -> Iterator[bool]:
+        """The machine-wide build lock of this ledger (yields False when busy and wait is False)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / "build.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def publish(self, snap, events, stamp: str, build_seconds: float = 0.0) -> Path:
+        """Write snap as a new version (call under the build lock): temp directory, then rename."""
+        final = self.dir / version_name(snap.version, stamp)
+        if (final / META).is_file():
+            return final
+        temp = self.dir / f"{BUILDING}{snap.version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            write_snapshot(snap, events, temp, stamp, build_seconds)
+            os.rename(temp, final)
+        except BaseException:
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+        fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        return final
+
+    def collect(self) -> list[str]:
+        """Remove versions no process uses (never the newest) and abandoned builds (under the build lock)."""
+        removed = []
+        found = self.versions()
+        for _, path in found[:-1]:
+            try:
+                fd = os.open(path / INUSE, os.O_RDONLY)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            try:
+                shutil.rmtree(path)
+                removed.append(path.name)
+            finally:
+                os.close(fd)
+        for path in self.dir.glob(f"{BUILDING}*"):  # the builder holds the lock, so these are dead
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+        if removed:
+            log.info("snapshot store: removed %s", ", ".join(removed))
+        return removed
+
+
+_STORE_LOCK = threading.Lock()
+
+
+def store_for(url: str) -> LedgerStore:
+    """The store of the database at url under the configured snapshot directory."""
+    from dashboard.config import get_settings
+
+    settings = get_settings()
+    return LedgerStore(settings.snapshot_dir, url, settings.base_currency)

@@ -1,0 +1,257 @@
+"""The shared snapshot store (issue 12): one build per version per machine, atomic versions mapped by
+every process, killed builds that leave nothing half-written in use, unused versions removed, and
+two app servers with their own directories agreeing on one database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_faults import SECRET, Gunicorn, _login, env_for, wait_until
+
+from dashboard.data.db import dispose_engines
+from dashboard.data.ledger_load import CORE_TABLES, LAZY_TABLES, read_ledger
+from dashboard.data.schema import version_stamp
+from dashboard.metrics import tables
+from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.kpis import compute_kpis
+from dashboard.metrics.snapshot import build_snapshot, build_version, clear_snapshots, get_snapshot
+from dashboard.metrics.store import SortedIndex, open_snapshot, store_for
+from tests.ledger import add_ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+AS_OF = dt.date(2024, 3, 31)
+
+
+def small_ledger(url: str, suffix: str = "") -> None:
+    """Two customers in two segments, invoices partly paid, a credit note, a write-off, a promise."""
+    add_ledger(
+        url,
+        sales_reps=[{"sales_rep_id": f"R1{suffix}", "name": "Rita"}] if not suffix else [],
+        customers=[] if suffix else [
+            {"customer_id": "C1", "name": "Alpha Ltd", "segment": "SMB", "sales_rep_id": "R1", "credit_limit": "100.00"},
+            {"customer_id": "C2", "name": "Beta plc", "segment": "Enterprise", "sales_rep_id": "R1"},
+        ],
+        invoices=[
+            {"invoice_id": f"I1{suffix}", "customer_id": "C1", "issue_date": "2024-01-05", "due_date": "2024-02-04", "amount": "120.00"},
+            {"invoice_id": f"I2{suffix}", "customer_id": "C2", "issue_date": "2024-02-10", "due_date": "2024-03-11", "amount": "80.50"},
+            {"invoice_id": f"I3{suffix}", "customer_id": "C2", "issue_date": "2024-03-01", "due_date": "2024-03-31", "amount": "45.25"},
+            {"invoice_id": f"CN1{suffix}", "customer_id": "C2", "issue_date": "2024-03-05", "amount": "-5.25",
+             "applies_to": f"I3{suffix}"},
+        ],
+        payments=[{"payment_id": f"P1{suffix}", "customer_id": "C1", "date": "2024-02-20", "amount": "100.00"}],
+        allocations=[{"payment_id": f"P1{suffix}", "invoice_id": f"I1{suffix}", "amount": "100.00"}],
+        write_offs=[{"invoice_id": f"I2{suffix}", "date": "2024-03-20", "amount": "0.50"}],
+    )
+
+
+def test_sorted_index_finds_ids_by_binary_search():
+    ids = np.array(["INV-3", "INV-1", "INV-10", "INV-2"])
+    index = SortedIndex(ids)
+    assert index.get("INV-10") == 2 and index.get("INV-2") == 3 and index.get("nope") is None
+    assert list(index.lookup(["INV-1", None, "INV-3", "INV-4", ""])) == [1, -1, 0, -1, -1]
+    assert "INV-1" in index and len(index) == 4
+    with pytest.raises(KeyError):
+        index["INV-9"]
+
+
+def test_mapped_snapshot_equals_the_in_memory_build(db_url):
+    """Every contract key, a drill's rows and Account 360 figures are identical from the store."""
+    small_ledger(db_url)
+    memory = build_snapshot(read_ledger(db_url, CORE_TABLES + LAZY_TABLES), db_url)
+    path = build_version(db_url)
+    mapped = open_snapshot(path, db_url)
+    assert isinstance(mapped.amount, np.memmap) or not mapped.amount.flags.writeable  # read-only mapping
+    for filters in (Filters(), Filters(segment="SMB")):
+        assert compute_kpis(mapped, AS_OF, 30, filters) == compute_kpis(memory, AS_OF, 30, filters)
+    # hand-worked: C1 120.00 - 100.00 = 20.00; C2 80.50 - 0.50 + 45.25 - 5.25 = 120.00
+    assert compute_kpis(mapped, AS_OF, 30, Filters())["total_ar"] == "140.00"
+    left = tables.open_invoices(mapped, AS_OF, 30, Filters(), Scope.everyone())
+    assert left.equals(tables.open_invoices(memory, AS_OF, 30, Filters(), Scope.everyone()))
+    assert sorted(left["invoice_id"]) == ["I1", "I2", "I3"]
+    assert mapped.inv_index.get("I3") == memory.inv_index.get("I3")
+    assert list(mapped.cust_name) == ["Alpha Ltd", "Beta plc"]
+
+
+def test_one_build_per_version_and_a_new_version_after_a_write(db_url):
+    small_ledger(db_url)
+    first = build_version(db_url)
+    assert build_version(db_url) == first  # found, not rebuilt
+    assert json.loads((first / "meta.json").read_text())["version"] == version_stamp(db_url)[0]
+    add_ledger(db_url, invoices=[{"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}])
+    clear_snapshots()
+    snap = get_snapshot(db_url, max_age=0)
+    assert snap.source[0] != first and compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "150.00"
+    assert [p for _, p in store_for(db_url).versions()] == [snap.source[0]]  # the old one nobody maps is gone
+
+
+BUILDER = """
+import logging, sys, time
+logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+import dashboard.metrics.store as store
+if {slow}:
+    real = store.write_snapshot
+    def slow(*args, **kwargs):
+        time.sleep({slow})
+        return real(*args, **kwargs)
+    store.write_snapshot = slow
+if {die}:
+    real_save = store._save
+    calls = []
+    def dying(*args, **kwargs):
+        real_save(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 5:
+            print("HALF-WRITTEN", flush=True)
+            time.sleep(60)
+    store._save = dying
+from dashboard.metrics.snapshot import build_version
+path = build_version({url!r})
+print("PATH", path, flush=True)
+"""
+
+
+def builder(url: str, slow: float = 0, die: bool = False) -> subprocess.Popen:
+    code = BUILDER.format(url=url, slow=slow, die=die)
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env_for(url), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def test_one_process_builds_while_the_others_wait_for_it(db_url):
+    small_ledger(db_url)
+    dispose_engines()
+    procs = [builder(db_url, slow=1.5)] + [builder(db_url) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    paths = {line.split(" ", 1)[1] for out, _ in outs for line in out.splitlines() if line.startswith("PATH")}
+    assert len(paths) == 1  # all three got the same version directory
+    builds = sum(err.count("built in") for _, err in outs)
+    assert builds == 1
+
+
+def test_a_killed_build_leaves_the_previous_version_serving(db_url):
+    small_ledger(db_url)
+    previous = build_version(db_url)
+    serving = get_snapshot(db_url, max_age=0)
+    add_ledger(db_url, invoices=[{"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}])
+    dispose_engines()
+    proc = builder(db_url, die=True)
+    assert proc.stdout.readline().strip() == "HALF-WRITTEN"
+    store = store_for(db_url)
+    assert list(store.dir.glob(".build-*"))  # a half-written directory exists, under its temporary name
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert [p for _, p in store.versions()] == [previous]  # nothing half-written is visible as a version
+    assert compute_kpis(serving, AS_OF, 30, Filters())["total_ar"] == "140.00"
+    fresh = open_snapshot(store.newest(), db_url)  # a process starting now maps the previous version
+    assert compute_kpis(fresh, AS_OF, 30, Filters())["total_ar"] == "140.00"
+    del fresh
+    rebuilt = build_version(db_url)  # the next builder takes the lock the dead one held, and cleans up
+    assert rebuilt != previous and not list(store.dir.glob(".build-*"))
+    assert compute_kpis(open_snapshot(rebuilt, db_url), AS_OF, 30, Filters())["total_ar"] == "150.00"
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from dashboard.metrics.store import open_snapshot
+snap = open_snapshot(Path(sys.argv[1]), None)
+print("OPEN", flush=True)
+time.sleep(60)
+"""
+
+
+def test_old_versions_are_removed_once_no_process_maps_them(db_url):
+    small_ledger(db_url)
+    v1 = build_version(db_url)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(v1)], cwd=ROOT, env=env_for(db_url),
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "OPEN"
+        add_ledger(db_url, invoices=[{"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}])
+        v2 = build_version(db_url)
+        add_ledger(db_url, invoices=[{"invoice_id": "I10", "customer_id": "C1", "issue_date": "2024-03-03", "amount": "1.00"}])
+        v3 = build_version(db_url)
+        store = store_for(db_url)
+        assert {p for _, p in store.versions()} == {v1, v3}  # v2 unused: removed; v1 mapped by the holder: kept
+        assert not v2.exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with store.build_lock():
+        store.collect()
+    assert [p for _, p in store.versions()] == [v3]  # the holder is gone: only the newest remains
+
+
+def test_cli_snapshot_build_and_status(db_url):
+    small_ledger(db_url)
+    dispose_engines()
+    run = [sys.executable, "-m", "dashboard", "--database-url", db_url, "snapshot"]
+    built = subprocess.run([*run, "build"], cwd=ROOT, env=env_for(db_url), capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0 and "ready in" in built.stdout
+    status = subprocess.run([*run, "status"], cwd=ROOT, env=env_for(db_url), capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0 and f"data version: {version_stamp(db_url)[0]} (built)" in status.stdout
+
+
+def test_two_servers_with_their_own_directories_agree(db_url, tmp_path):
+    """Two app servers (as on two machines) against one database, each with its own snapshot directory."""
+    from auth_helpers import make_world
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("several app machines share PostgreSQL as the system of record")
+    make_world(db_url)
+    dispose_engines()
+    servers = [Gunicorn(db_url, SECRET, workers=2, extra_env={"AR_SNAPSHOT_DIR": str(tmp_path / f"machine{i}")})
+               for i in (1, 2)]
+    try:
+        for server in servers:
+            server.ready()
+        sessions = [_login(server.base, "controller") for server in servers]
+        url = "/api/kpis?as_of=2024-03-01"
+        first = [s.get(server.base + url, timeout=60).json() for s, server in zip(sessions, servers, strict=True)]
+        assert first[0] == first[1]
+        for i in (1, 2):
+            assert len(list((tmp_path / f"machine{i}").glob("*/v*"))) == 1  # each machine built its own copy
+        add_ledger(db_url, invoices=[{"invoice_id": "NEW-1", "customer_id": "C1", "issue_date": "2024-02-01",
+                                      "amount": "1000.00"}])
+
+        def moved() -> bool:
+            now = [s.get(server.base + url, timeout=60).json() for s, server in zip(sessions, servers, strict=True)]
+            return all(n["total_ar"] != f["total_ar"] for n, f in zip(now, first, strict=True)) and now[0] == now[1]
+
+        wait_until(moved, 60)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_money_stays_integer_cents_in_the_store(db_url):
+    small_ledger(db_url)
+    snap = open_snapshot(build_version(db_url), db_url)
+    for name in ("amount", "app_amount", "pay_amount", "alloc_amount", "wo_amount", "inv_base", "pay_base"):
+        assert np.asarray(getattr(snap, name)).dtype == np.int64, name
+    assert int(np.asarray(snap.amount).sum()) == 12000 + 8050 + 4525 - 525
+    assert os.path.basename(snap.source[0]).startswith("v")
+
+
+def test_worker_started_after_an_import_serves_the_new_version(db_url):
+    small_ledger(db_url)
+    build_version(db_url)
+    add_ledger(db_url, invoices=[{"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}])
+    dispose_engines()
+    code = ("import datetime as dt, sys; from dashboard.metrics.snapshot import get_snapshot; "
+            "from dashboard.metrics.kpis import compute_kpis; from dashboard.metrics.filters import Filters; "
+            f"print(compute_kpis(get_snapshot({db_url!r}), dt.date(2024, 3, 31), 30, Filters())['total_ar'])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env_for(db_url), capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.strip() == "150.00", out.stderr
+    started = time.monotonic()
+    wait_until(lambda: len(store_for(db_url).versions()) == 1 or time.monotonic() - started > 5, 10)
