@@ -1,18 +1,33 @@
-"""Read the ledger tables into plain column arrays for the metrics snapshot.
+"""Read the ledger tables into typed column arrays for the metrics snapshot.
 
 Dates come back as whole days since 1970-01-01 (computed in SQL, per dialect) and money as
-integer cents, so no per-row Python conversion is needed on a million rows.
+integer cents. On SQLite and PostgreSQL the tables are fetched as Arrow columns through the ADBC
+drivers (PostgreSQL: binary COPY inside the driver), so no per-row Python objects are made: the
+Arrow buffers become the frames' columns (text stays Arrow strings in pandas' str dtype).
+Any other dialect falls back to chunked DBAPI fetches, typed the same way.
+
+Column types of every frame (both paths):
+  date columns       Int32   (days since 1970-01-01, <NA> for null)
+  money and integers Int64   (exact cents, <NA> for null)
+  disputed, settled  boolean
+  rate               float64 (NaN for null)
+  everything else    str     (pandas' Arrow-backed string dtype, NaN for null; what pandas 3 makes
+                              of text anyway, and no Python object per value)
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 
-from dashboard.data.db import get_engine
+from dashboard.data.db import get_engine, normalise_url
 
 NO_DATE = np.iinfo(np.int32).max  # a date that never comes (unsettled, never)
 
@@ -52,7 +67,7 @@ QUERIES = {
     ),
     "commissions": (
         "SELECT commission_id, sales_rep_id, {earned_date} AS earned_date, amount_cents, invoice_id, "
-        "rate, settled, {settlement_date} AS settlement_date FROM commissions"
+        "{rate} AS rate, settled, {settlement_date} AS settlement_date FROM commissions"
     ),
     "activities": (
         "SELECT activity_id, customer_id, {date} AS date, channel, invoice_id, outcome FROM activities"
@@ -81,13 +96,70 @@ class LedgerTables:
     stamp: str = ""  # when that version was written (data_version.updated_at): tells apart two ledgers at one version
 
 
+TEXT = pd.StringDtype(na_value=np.nan)  # the "str" dtype (Arrow storage)
+INT_COLUMNS = {"terms_days", "rate_e10"}
+BOOL_COLUMNS = {"disputed", "settled"}
+FLOAT_COLUMNS = {"rate"}
+READERS = ("adbc", "dbapi")
+SQLITE_BATCH_ROWS = 1 << 30  # one batch per table: the SQLite driver infers each column's type from its first batch
+
+
+def _kind(column: str) -> str:
+    if column in DATE_COLUMNS:
+        return "days"
+    if column.endswith("_cents") or column in INT_COLUMNS:
+        return "int"
+    if column in BOOL_COLUMNS:
+        return "bool"
+    if column in FLOAT_COLUMNS:
+        return "float"
+    return "text"
+
+
 def _render(sql: str, dialect: str) -> str:
     names = {name: _days(dialect, "a.date" if name == "a_date" else name) for name in DATE_COLUMNS}
+    names["rate"] = "rate" if dialect == "sqlite" else "CAST(rate AS DOUBLE PRECISION)"
     return sql.format(**names)
 
 
+# --- typing (shared by both paths) ---------------------------------------------------------------
+
+
+def _typed_values(values: np.ndarray, kind: str):
+    """One column of Python values (DBAPI rows) as the typed array of its kind."""
+    if kind == "text":
+        return pd.array(values.astype(object), dtype=TEXT)
+    if kind == "float":
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+    dtype = {"days": "Int32", "int": "Int64", "bool": "boolean"}[kind]
+    return pd.array(values.astype(object), dtype=dtype)
+
+
+def _arrow_values(column, kind: str):
+    """One Arrow column (pyarrow.ChunkedArray) as the typed array of its kind, without Python rows."""
+    import pyarrow as pa
+
+    if kind == "text":
+        return TEXT.__from_arrow__(column.cast(pa.large_string()))
+    if kind == "float":
+        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # NaN for null
+    if kind == "days":
+        return pd.Int32Dtype().__from_arrow__(column.cast(pa.int32()))
+    if kind == "int":
+        return pd.Int64Dtype().__from_arrow__(column.cast(pa.int64()))
+    return pd.BooleanDtype().__from_arrow__(column.cast(pa.bool_()))
+
+
+def arrow_frame(table) -> pd.DataFrame:
+    """A pyarrow.Table of one ledger query as the typed frame (the contract above)."""
+    return pd.DataFrame({name: _arrow_values(table.column(name), _kind(name)) for name in table.column_names})
+
+
+# --- DBAPI path (any dialect) --------------------------------------------------------------------
+
+
 def _read(conn: Connection, sql: str) -> pd.DataFrame:
-    """Run one query on the raw DBAPI cursor, in chunks, into a frame of object columns."""
+    """Run one query on the raw DBAPI cursor, in chunks, into typed columns."""
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql)
@@ -98,22 +170,217 @@ def _read(conn: Connection, sql: str) -> pd.DataFrame:
             del rows
     finally:
         cursor.close()
-    if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    return pd.DataFrame({c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(columns)})
+    out = {}
+    for i, c in enumerate(columns):
+        values = np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=object)
+        out[c] = _typed_values(values, _kind(c))
+        for p in parts:
+            p[i] = None  # free each chunk as soon as its column is built
+    return pd.DataFrame(out)
 
 
-def _read_version(conn: Connection) -> tuple[int, str]:
-    row = conn.exec_driver_sql("SELECT version, updated_at FROM data_version WHERE id = 1").first()
+VERSION_SQL = "SELECT version, updated_at FROM data_version WHERE id = 1"
+
+
+def _version_of(row) -> tuple[int, str]:
+    """(version, stamp) of the data_version row (updated_at as str(): SQLite text, PostgreSQL datetime)."""
     return (int(row[0] or 0), str(row[1])) if row else (0, "")
 
 
-def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES) -> LedgerTables:
-    """Read ledger tables in one read transaction (one consistent data version)."""
+def _read_version(conn: Connection) -> tuple[int, str]:
+    return _version_of(conn.exec_driver_sql(VERSION_SQL).first())
+
+
+def _read_dbapi(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
     engine = get_engine(url)
     dialect = engine.dialect.name
     options = {} if dialect == "sqlite" else {"isolation_level": "REPEATABLE READ"}
     with engine.connect().execution_options(**options) as conn, conn.begin():
+        if dialect == "sqlite":
+            conn.exec_driver_sql("BEGIN")  # pysqlite begins no transaction for reads: one WAL snapshot from here on
         version, stamp = _read_version(conn)
         frames = {name: _read(conn, _render(QUERIES[name], dialect)) for name in tables}
     return LedgerTables(version=version, frames=frames, stamp=stamp)
+
+
+# --- ADBC path (SQLite, PostgreSQL) --------------------------------------------------------------
+
+
+def adbc_target(url: str | None) -> tuple[str, str] | None:
+    """(dialect, ADBC URI) for an engine URL the ADBC drivers can read, else None.
+
+    sqlite:///path -> the file path; postgresql+psycopg://user@host:port/db -> a libpq URI.
+    In-memory SQLite (private to the engine's connection) and other dialects are not supported.
+    """
+    from dashboard.config import get_settings
+
+    parsed = make_url(normalise_url(url or get_settings().database_url))
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        path = parsed.database or ""
+        if not path or path == ":memory:" or path.startswith("file:") or parsed.query:
+            return None
+        return "sqlite", path
+    if backend == "postgresql":
+        return "postgresql", parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    return None
+
+
+def _adbc_connect(dialect: str, uri: str):
+    if dialect == "sqlite":
+        import adbc_driver_sqlite.dbapi
+
+        return adbc_driver_sqlite.dbapi.connect(uri, autocommit=True)
+    import adbc_driver_postgresql.dbapi
+
+    return adbc_driver_postgresql.dbapi.connect(uri, autocommit=True)
+
+
+def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) -> LedgerTables:
+    """Read tables in one read transaction over ADBC, in this process: frames {name: convert(pyarrow.Table)}.
+
+    SQLite: one deferred transaction (a WAL snapshot from the first read on). PostgreSQL: one
+    REPEATABLE READ, READ ONLY transaction. The data version is read first, in the same transaction.
+
+    On SQLite call this only in a process that holds no other connection to the file: the ADBC
+    driver carries its own copy of the SQLite library, and two copies in one process do not see
+    each other's POSIX locks (sqlite.org/howtocorrupt.html, 2.2.1; here: stale reads after a write
+    through the app's pysqlite connection). read_ledger therefore reads SQLite in a child process.
+    """
+    target = adbc_target(url)
+    if target is None:
+        raise ValueError("the ADBC read path supports file SQLite and PostgreSQL URLs only")
+    dialect, uri = target
+    conn = _adbc_connect(dialect, uri)
+    try:
+        cur = conn.cursor()
+        if dialect == "sqlite":
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.fetchall()
+            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
+            cur.execute("BEGIN")
+        else:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        try:
+            cur.execute(VERSION_SQL)
+            version, stamp = _version_of(cur.fetchone())
+            frames = {}
+            for name in tables:
+                cur.execute(_render(QUERIES[name], dialect))
+                frames[name] = convert(cur.fetch_arrow_table())
+        finally:
+            cur.execute("ROLLBACK")  # read only: nothing to keep
+            cur.close()
+    finally:
+        conn.close()
+    return LedgerTables(version=version, frames=frames, stamp=stamp)
+
+
+# The SQLite child: only pyarrow and the ADBC driver, no pandas or app imports (it starts in well
+# under a second). argv: database path, batch rows; stdin: JSON list of SQL (the data version query
+# first). stdout: each result as one Arrow IPC stream, in order, written straight to the pipe.
+_SQLITE_CHILD = """
+import json, sys
+import pyarrow as pa
+import adbc_driver_sqlite.dbapi as adbc
+
+path, batch_rows = sys.argv[1], sys.argv[2]
+queries = json.load(sys.stdin)
+out = sys.stdout.buffer
+conn = adbc.connect(path, autocommit=True)
+cur = conn.cursor()
+cur.execute("PRAGMA busy_timeout=30000")
+cur.fetchall()
+cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": batch_rows})
+cur.execute("BEGIN")
+for sql in queries:
+    cur.execute(sql)
+    table = cur.fetch_arrow_table()
+    with pa.ipc.new_stream(out, table.schema) as writer:
+        writer.write_table(table)
+    del table
+out.flush()
+cur.execute("ROLLBACK")
+conn.close()
+"""
+SQLITE_CHILD_MIN_BYTES = 32 << 20  # smaller SQLite files: the in-process DBAPI read is quicker than starting a child
+
+
+def _read_frame(stream):
+    """The next Arrow IPC stream from the child's pipe, read to its end-of-stream marker."""
+    import pyarrow as pa
+
+    try:
+        return pa.ipc.open_stream(stream).read_all()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise EOFError("the ledger reader stopped early") from exc
+
+
+def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_frame) -> LedgerTables:
+    """The ADBC SQLite read, in a child process with its own SQLite library and no other
+    connection (see read_arrow); its Arrow tables come back over a pipe."""
+    queries = [VERSION_SQL, *(_render(QUERIES[name], "sqlite") for name in tables)]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SQLITE_CHILD, path, str(SQLITE_BATCH_ROWS)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        proc.stdin.write(json.dumps(queries).encode())
+        proc.stdin.close()
+        head = _read_frame(proc.stdout)
+        version, stamp = _version_of([head.column(i)[0].as_py() for i in range(head.num_columns)] if head.num_rows else None)
+        frames = {name: convert(_read_frame(proc.stdout)) for name in tables}
+    except (EOFError, BrokenPipeError):
+        proc.kill()
+        proc.wait()
+        err = proc.stderr.read().decode(errors="replace").strip().splitlines()
+        raise RuntimeError(f"reading the ledger failed: {err[-1] if err else proc.returncode}") from None
+    finally:
+        proc.stdout.close()
+    proc.wait()
+    proc.stderr.close()
+    return LedgerTables(version=version, frames=frames, stamp=stamp)
+
+
+def read_ledger_arrow(url: str | None, tables: tuple[str, ...] = CORE_TABLES, convert=lambda table: table) -> LedgerTables:
+    """LedgerTables with frames {name: convert(pyarrow.Table)} of one read transaction, safely on both backends:
+    SQLite in a child process, PostgreSQL in this one. With the default convert the raw Arrow tables
+    (dates int32 days, money int64 cents, text strings) for column files or dictionary codes."""
+    from dashboard.config import get_settings
+
+    url = normalise_url(url or get_settings().database_url)
+    target = adbc_target(url)
+    if target is None:
+        raise ValueError("the ADBC read path supports file SQLite and PostgreSQL URLs only")
+    if target[0] == "sqlite":
+        return _read_sqlite_in_child(target[1], tables, convert)
+    return read_arrow(url, tables, convert)
+
+
+def _read_adbc(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
+    return read_ledger_arrow(url, tables, arrow_frame)
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path) + (os.path.getsize(path + "-wal") if os.path.exists(path + "-wal") else 0)
+    except OSError:
+        return 0
+
+
+def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES, reader: str | None = None) -> LedgerTables:
+    """Read ledger tables in one read transaction (one consistent data version).
+
+    reader: "adbc" (Arrow columns; the default for PostgreSQL and for SQLite files of at least
+    SQLITE_CHILD_MIN_BYTES, read in a child process) or "dbapi" (chunked DBAPI rows in this process;
+    the default for anything else). Both give identical frames.
+    """
+    if reader not in (None, *READERS):
+        raise ValueError(f"reader must be one of {READERS}")
+    if reader is None:
+        target = adbc_target(url)
+        small = target is not None and target[0] == "sqlite" and _file_size(target[1]) < SQLITE_CHILD_MIN_BYTES
+        reader = "adbc" if target is not None and not small else "dbapi"
+    if reader == "adbc":
+        return _read_adbc(url, tables)
+    return _read_dbapi(url, tables)
