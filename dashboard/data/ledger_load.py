@@ -384,3 +384,24 @@ def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES, r
     if reader == "adbc":
         return _read_adbc(url, tables)
     return _read_dbapi(url, tables)
+
+
+def read_since(url: str | None, after: int, refreshable: set[str]) -> tuple[int, str, dict[str, pd.DataFrame]] | None:
+    """What the next snapshot version needs when it is built from version `after`: (version, stamp,
+    the re-read frames of the changed tables that QUERIES holds), or None when anything else changed
+    (or the change log cannot tell) and a full read is needed.
+    """
+    from dashboard.data.schema import changes_between
+
+    with get_engine(url).connect() as conn, conn.begin():
+        version, stamp = _read_version(conn)
+        changes = changes_between(conn, after, version)
+    if changes is None or not set(changes) <= refreshable:
+        return None
+    reread = tuple(name for name in QUERIES if name in changes)
+    if not reread:
+        return version, stamp, {}
+    tables = read_ledger(url, reread)
+    if (tables.version, tables.stamp) != (version, stamp):  # written meanwhile: let the full build catch up
+        return None
+    return version, stamp, tables.frames

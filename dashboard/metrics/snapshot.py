@@ -17,7 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dashboard.data.ledger_load import CORE_TABLES, LAZY_TABLES, NO_DATE, LedgerTables, read_ledger, read_since
+from dashboard.data.ledger_load import (
+    CORE_TABLES,
+    LAZY_TABLES,
+    NO_DATE,
+    LedgerTables,
+    read_ledger,
+    read_since,
+)
 from dashboard.metrics.fx import Rates, build_rates, convert
 from dashboard.metrics.store import SortedIndex, open_snapshot, read_frame, store_for
 
