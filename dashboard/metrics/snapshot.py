@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dashboard.data.ledger_load import (
     CORE_TABLES,
@@ -71,20 +73,40 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.astype(object).where(series.notna(), "").to_numpy(dtype=object)
 
 
-def _lookup(index: SortedIndex | pd.Index, keys: pd.Series) -> np.ndarray:
+def _arrow_text(values: pd.Series | np.ndarray) -> pa.Array:
+    """Text as one Arrow string array (zero-copy for the Arrow-backed columns the reader returns)."""
+    arr = pa.array(values, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == pa.string() else arr.cast(pa.string())
+
+
+class HashIndex:
+    """The build's id index: an Arrow hash lookup (C++, no Python object per id)."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids = _arrow_text(ids)
+
+    def lookup(self, keys: pd.Series) -> np.ndarray:
+        """Positions of many ids (-1 when unknown or null)."""
+        if len(keys) == 0:
+            return np.zeros(0, dtype=np.int32)
+        found = pc.index_in(_arrow_text(keys), value_set=self.ids)
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+
+
+def _lookup(index: SortedIndex | HashIndex, keys: pd.Series) -> np.ndarray:
     """Map string ids to positions (-1 when unknown or null).
 
-    The build hashes the ids once (pd.Index, faster for millions of keys); a served snapshot
-    only has its SortedIndex (binary search, nothing per process).
+    The build hashes the ids once (HashIndex); a served snapshot only has its SortedIndex (binary
+    search over the stored order, nothing per process).
     """
-    if isinstance(index, pd.Index):
-        return index.get_indexer(keys.astype(object).to_numpy()).astype(np.int32)
     return index.lookup(keys)
 
 
 def _ids(series: pd.Series) -> np.ndarray:
     """Ids as a fixed-width unicode array (mapped and shared once stored; no Python objects)."""
-    values = series.astype(object).where(series.notna(), "").astype(str).to_numpy()
+    values = _arrow_text(series).fill_null("").to_numpy(zero_copy_only=False)
     return values.astype(str) if len(values) else np.zeros(0, dtype="<U1")
 
 
@@ -369,9 +391,10 @@ def _codes(series: pd.Series | None, fallback: np.ndarray) -> np.ndarray:
     """Upper-case currency codes, with fallback where blank or absent (normalised once per distinct value)."""
     if series is None:
         return fallback.astype(object)
-    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    encoded = _arrow_text(series).dictionary_encode()
+    uniques = encoded.dictionary.to_pylist()
     clean = np.array([str(u).strip().upper() for u in uniques] + [""], dtype=object)
-    text = clean[codes]  # code -1 (null) picks the trailing ""
+    text = clean[encoded.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)]  # null: the trailing ""
     return np.where(text == "", fallback, text).astype(object)
 
 
@@ -402,11 +425,11 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
     rep_group = dict(zip(reps["sales_rep_id"], reps["group_name"].where(reps["group_name"].notna(), ""), strict=True))
     cust = f["customers"].sort_values("customer_id", kind="stable").reset_index(drop=True)
     cust_ids = _ids(cust["customer_id"])
-    cust_index, cust_pos = SortedIndex(cust_ids), pd.Index(cust_ids.astype(object))
+    cust_index, cust_pos = SortedIndex(cust_ids), HashIndex(cust_ids)
     cust_rep = _text(cust["sales_rep_id"])
     inv = f["invoices"]
     inv_ids = _ids(inv["invoice_id"])
-    inv_index, inv_pos = SortedIndex(inv_ids), pd.Index(inv_ids.astype(object))
+    inv_index, inv_pos = SortedIndex(inv_ids), HashIndex(inv_ids)
     amount = _cents(inv["amount_cents"])
     issue = _days(inv["issue_date"])
     issue_dt = pd.to_datetime(issue.astype("int64"), unit="D")
@@ -422,7 +445,7 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
     cur = _currencies(f, cust, snap["inv_cust"], pay_cust, base)
     snap["inv_cur"] = cur["inv"]
     pay_ids = _ids(pays["payment_id"])
-    pay_index, pay_pos = SortedIndex(pay_ids), pd.Index(pay_ids.astype(object))
+    pay_index, pay_pos = SortedIndex(pay_ids), HashIndex(pay_ids)
     pay_date = _days(pays["date"])
     al = f["allocations"]
     alloc_pay = _lookup(pay_pos, al["payment_id"])
@@ -542,7 +565,7 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
     )
 
 
-def _with_positions(frame: pd.DataFrame, inv_index: SortedIndex | pd.Index, inv_cust: np.ndarray, dates: list[str]) -> pd.DataFrame:
+def _with_positions(frame: pd.DataFrame, inv_index: SortedIndex | HashIndex, inv_cust: np.ndarray, dates: list[str]) -> pd.DataFrame:
     """Add invoice and customer positions, and day numbers for date columns."""
     out = frame.copy()
     out["inv"] = _lookup(inv_index, out["invoice_id"])
@@ -553,7 +576,7 @@ def _with_positions(frame: pd.DataFrame, inv_index: SortedIndex | pd.Index, inv_
     return out
 
 
-def _commissions(frame: pd.DataFrame, inv_index: SortedIndex | pd.Index, inv_cust: np.ndarray, rep_group: dict) -> pd.DataFrame:
+def _commissions(frame: pd.DataFrame, inv_index: SortedIndex | HashIndex, inv_cust: np.ndarray, rep_group: dict) -> pd.DataFrame:
     out = frame.copy()
     out["inv"] = _lookup(inv_index, out["invoice_id"])
     out["cust"] = np.where(out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1)
@@ -566,7 +589,7 @@ def _commissions(frame: pd.DataFrame, inv_index: SortedIndex | pd.Index, inv_cus
     return out
 
 
-def _activities(frame: pd.DataFrame, cust_index: SortedIndex | pd.Index) -> pd.DataFrame:
+def _activities(frame: pd.DataFrame, cust_index: SortedIndex | HashIndex) -> pd.DataFrame:
     out = frame.copy()
     out["cust"] = _lookup(cust_index, out["customer_id"])
     out["date"] = _days(out["date"])
