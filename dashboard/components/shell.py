@@ -117,6 +117,21 @@ def _alert(messages: list[str]):
     )
 
 
+def filters_for_layout(query: dict | None) -> dict | None:
+    """The Store "filters" data sync_filters will produce for a page's query parameters (as Dash pages
+    passes them to `layout(**query)`), so a page can draw its figures in its layout instead of waiting
+    for a callback round trip; None outside a logged-in request (start-up validation, tests)."""
+    from flask import has_request_context
+
+    if not has_request_context() or identity.username() is None:
+        return None
+    raw = {k: (v[0] if isinstance(v, list) and v else v) for k, v in (query or {}).items()
+           if k in gf.FILTER_KEYS and isinstance(v, str | list)}
+    scope = identity.scope()
+    clean, _messages = gf.validate(raw, _options(), scope_label=None if scope.unrestricted else scope.label)
+    return gf.store_data(clean, gf.to_query(clean))
+
+
 @cb.callback(
     Output("url", "search"),
     Output(gf.control_id(ALL, ALL), "value"),
