@@ -103,6 +103,26 @@ class Recorder:
 
 
 RECORDER: Recorder | None = None
+DRIVER = None
+METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+_last_metrics: dict = {}
+
+
+def browser_metrics() -> dict:
+    """The renderer's cumulative busy times (Chrome Performance.getMetrics, seconds)."""
+    if DRIVER is None:
+        return {}
+    try:
+        found = DRIVER.execute_cdp_cmd("Performance.getMetrics", {})["metrics"]
+    except Exception:  # noqa: BLE001 - a page between documents
+        return {}
+    return {m["name"]: m["value"] for m in found if m["name"] in METRICS}
+
+
+def mark() -> None:
+    """Remember the browser's busy times at the start of an action."""
+    global _last_metrics
+    _last_metrics = browser_metrics() if PROFILE else {}
 
 
 def report(name: str, started: float, seconds: float) -> None:
@@ -116,9 +136,12 @@ def report(name: str, started: float, seconds: float) -> None:
     first, last = min(r[0] for r in recs) - started, max(r[1] for r in recs) - started
     busy = sum(r[1] - r[0] for r in recs)
     kb = sum(r[4] for r in recs) / 1024
+    now = browser_metrics()
+    spent = " ".join(f"{k.replace('Duration', '')} {now[k] - _last_metrics.get(k, 0):.2f}"
+                     for k in METRICS if k in now and k in _last_metrics)
     print(f"  [{name}] {seconds:.2f} s: {len(recs)} requests, first sent at {first:.2f}, last answered at "
-          f"{last:.2f}, server time summed {busy:.2f} s, {kb:.0f} KB; after last answer {seconds - last:.2f} s",
-          flush=True)
+          f"{last:.2f}, server time summed {busy:.2f} s, {kb:.0f} KB; after last answer {seconds - last:.2f} s; "
+          f"browser busy (s): {spent or 'n/a'}", flush=True)
     for r in sorted(recs):
         print(f"      {r[0] - started:5.2f} +{r[1] - r[0]:5.3f}s {r[4] / 1024:7.1f} KB  {r[2]}", flush=True)
 
@@ -169,6 +192,7 @@ def first_render(driver, base: str) -> float:
         time.sleep(0.5)
     driver.find_element(By.ID, "username").send_keys(USER)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    mark()
     started = time.perf_counter()
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     seconds = settle(driver, lambda d: "/login" not in d.current_url and tile_text(d, "total_ar").startswith("$"), started)
@@ -179,6 +203,7 @@ def first_render(driver, base: str) -> float:
 def page_change(driver, path: str) -> float:
     """Click the navigation link to path and wait for the page."""
     link = driver.find_element(By.CSS_SELECTOR, f"a[href='{path}']")
+    mark()
     started = time.perf_counter()
     driver.execute_script("arguments[0].click();", link)
 
@@ -194,6 +219,7 @@ def filter_change(driver, value: str) -> float:
     """Pick a segment on Receivables Health and wait for the Total AR tile to change."""
     before = tile_text(driver, "total_ar")
     select = Select(driver.find_element(By.XPATH, "//select[contains(@id, '\"name\":\"segment\"')]"))
+    mark()
     started = time.perf_counter()
     select.select_by_value(value)
     seconds = settle(driver, lambda d: tile_text(d, "total_ar") not in ("", before), started)
@@ -204,6 +230,7 @@ def filter_change(driver, value: str) -> float:
 def drill_open(driver) -> float:
     """Click the Total AR tile and wait for the drill modal's rows and pinned totals."""
     tile = driver.find_element(By.CSS_SELECTOR, ".ar-kpi-total_ar .ar-kpi-click")
+    mark()
     started = time.perf_counter()
     driver.execute_script("arguments[0].click();", tile)
 
@@ -250,6 +277,10 @@ def main() -> None:
           f"({len(snap.inv_ids):,} invoices, {snap.n_customers:,} customers)", flush=True)
     results: dict[str, list[float]] = {k: [] for k in TARGETS}
     driver = browser()
+    global DRIVER
+    if PROFILE:
+        DRIVER = driver
+        driver.execute_cdp_cmd("Performance.enable", {})
     try:
         for run in range(args.runs):
             results["first render after login"].append(first_render(driver, base))

@@ -132,6 +132,23 @@ def filters_for_layout(query: dict | None) -> dict | None:
     return gf.store_data(clean, gf.to_query(clean))
 
 
+def fill_stores(tree, data: dict) -> None:
+    """Set the data of Stores inside a layout tree, by id (e.g. a grid's source, so the grid fills itself
+    as soon as the page arrives instead of after a callback round trip)."""
+    for component in tree._traverse():
+        key = getattr(component, "id", None)
+        key = json_key(key) if isinstance(key, dict) else key
+        if key in data and isinstance(component, dcc.Store):
+            component.data = data[key]
+
+
+def json_key(component_id: dict) -> str:
+    """A pattern-matching id as one hashable key."""
+    import json
+
+    return json.dumps(component_id, sort_keys=True)
+
+
 @cb.callback(
     Output("url", "search"),
     Output(gf.control_id(ALL, ALL), "value"),

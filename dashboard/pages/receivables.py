@@ -100,8 +100,8 @@ def layout(**query) -> html.Div:
                           "The ten customers with the largest open balance at the as-of date. Click a bar for "
                           "the invoices behind it.", export="top_debtors"), lg=6),
             dbc.Col(_card("At-risk accounts",
-                          [dcc.Loading(html.Div(v.get("rh-at-risk"), id="rh-at-risk", className="ar-risk-list"),
-                                       type="circle", delay_show=400),
+                          [dcc.Loading(html.Div([at_risk_more(v), html.Div(v.get("rh-at-risk"), id="rh-at-risk")],
+                                                className="ar-risk-list"), type="circle", delay_show=400),
                            html.Div(v.get("rh-expected-loss"), id="rh-expected-loss")],
                           "Over credit limit first, then 90+ and 60+ days overdue, then above 90 % of the "
                           "limit. Click a card for the customer's Account 360."), lg=6),
@@ -137,6 +137,20 @@ def layout(**query) -> html.Div:
             dcc.Store(id="rh-built", data=built_key(filters_data) if values else None),
         ],
         id="rh-page",
+    )
+
+
+def at_risk_more(values: dict) -> html.Div:
+    """The count line with its "Show all" drill (static: a redraw of the cards adds no new drill trigger)."""
+    return html.Div(
+        [
+            html.Span(values.get("rh-at-risk-summary"), id="rh-at-risk-summary", className="me-2"),
+            dbc.Button("Show all", id=drill.trigger_id("at_risk", "At-risk accounts"), n_clicks=0, color="link",
+                       size="sm", className="p-0 align-baseline"),
+        ],
+        id="rh-at-risk-more",
+        className="small text-muted mb-2",
+        style=values.get("rh-at-risk-more", {"display": "none"}),
     )
 
 
@@ -361,28 +375,22 @@ def _risk_card(row: dict, cur: str, query: str) -> dcc.Link:
     )
 
 
-def _at_risk(filters_data):
-    """At-risk cards in the Retailer order; each opens Account 360."""
+def _at_risk(filters_data) -> dict:
+    """At-risk cards in the Retailer order (each opens Account 360) and their count line, by output."""
     from dashboard.metrics.ui_support import at_risk_accounts
 
     snap, as_of, _basis, filters, scope, cur = _context(filters_data)
     table = at_risk_accounts(snap, as_of, filters, scope)
     if table.empty:
-        return html.Div("No account is at risk on these filters.", className="text-muted p-3 ar-empty")
+        return {"rh-at-risk": html.Div("No account is at risk on these filters.", className="text-muted p-3 ar-empty"),
+                "rh-at-risk-summary": "", "rh-at-risk-more": {"display": "none"}}
     query = (filters_data or {}).get("query") or ""
     counts = table["priority"].value_counts().to_dict()
     summary = " · ".join(f"{counts.get(p, 0)} {label.lower()}" for p, label in
                          ((1, "Over limit"), (2, "90+ overdue"), (3, "60+ overdue"), (4, "Above 90 % of limit")))
     cards = [_risk_card(row, cur, query) for row in table.head(AT_RISK_CARDS).to_dict("records")]
-    more = html.Div(
-        [
-            html.Span(f"{len(table):,} at-risk accounts: {summary}.", className="me-2"),
-            dbc.Button("Show all", id=drill.trigger_id("at_risk", "At-risk accounts"), n_clicks=0, color="link",
-                       size="sm", className="p-0 align-baseline"),
-        ],
-        className="small text-muted mb-2",
-    )
-    return [more, html.Div(cards, className="ar-risk-grid")]
+    return {"rh-at-risk": html.Div(cards, className="ar-risk-grid"),
+            "rh-at-risk-summary": f"{len(table):,} at-risk accounts: {summary}.", "rh-at-risk-more": {}}
 
 
 def _expected_loss(filters_data):
@@ -417,12 +425,12 @@ def _charts(filters_data) -> dict:
     sales, dso = _trends(filters_data)
     return {"rh-aging-short": short, "rh-aging-long": long_, "rh-aging-reconcile": line,
             "rh-top-debtors": _top_debtors(filters_data), "rh-sales-collections": sales, "rh-dso-trend": dso,
-            "rh-at-risk": _at_risk(filters_data)}
+            **_at_risk(filters_data)}
 
 
 CHART_OUTPUTS = (("rh-aging-short", "figure"), ("rh-aging-long", "figure"), ("rh-aging-reconcile", "children"),
                  ("rh-top-debtors", "figure"), ("rh-sales-collections", "figure"), ("rh-dso-trend", "figure"),
-                 ("rh-at-risk", "children"))
+                 ("rh-at-risk", "children"), ("rh-at-risk-summary", "children"), ("rh-at-risk-more", "style"))
 
 
 @callback(Output("rh-caption", "children"), *INPUTS, BUILT, prevent_initial_call=True)
