@@ -82,7 +82,7 @@ def shell_layout() -> html.Div:
             ),
             dbc.Container(
                 [
-                    gf.filter_panel(),
+                    _with_choices(gf.filter_panel()),
                     html.Div(id="filter-alert"),
                     html.Main(dash.page_container, className="ar-page"),
                 ],
@@ -96,6 +96,27 @@ def shell_layout() -> html.Div:
 
 
 # ---- filters <-> URL -------------------------------------------------------------------------------
+
+
+def select_options(options: dict, name: str) -> list[dict]:
+    """A select's choices: All, then the values in the user's scope."""
+    return [{"label": "All", "value": gf.ALL_VALUE}] + [{"label": label, "value": value}
+                                                         for value, label in options.get(name, [])]
+
+
+def _with_choices(panel):
+    """The filter panel with its selects' choices filled for the logged-in user (the layout is built per
+    page load), so the first render needs no filter_choices round trip; a skeleton outside a request."""
+    from flask import has_request_context
+
+    if not has_request_context() or identity.username() is None:
+        return panel
+    options = _options()
+    for component in panel._traverse():
+        key = getattr(component, "id", None)
+        if isinstance(key, dict) and key.get("type") == "gf" and key.get("kind") == "select":
+            component.options = select_options(options, key["name"])
+    return panel
 
 
 def _options() -> dict:
@@ -191,16 +212,12 @@ def sync_filters(search, values, _reset, current):
 @cb.callback(
     Output(gf.control_id(ALL, "select"), "options"),
     Input("data-version", "data"),
+    prevent_initial_call=True,  # the layout has them (_with_choices); new data may bring new values
 )
 def filter_choices(_version):
     """Fill the attribute selects with the values in the user's scope."""
     options = _options()
-    out = []
-    for item in ctx.outputs_list:
-        name = item["id"]["name"]
-        out.append([{"label": "All", "value": gf.ALL_VALUE}]
-                   + [{"label": label, "value": value} for value, label in options.get(name, [])])
-    return out
+    return [select_options(options, item["id"]["name"]) for item in ctx.outputs_list]
 
 
 @cb.callback(
