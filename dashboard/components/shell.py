@@ -201,9 +201,12 @@ def sync_filters(search, values, _reset, current):
     store = gf.store_data(clean, gf.to_query(clean))
     # the address was just rewritten to what applies: keep the message that explained why
     same = trigger == "url" and not messages and store == current
+    shown = dict(zip(names, values, strict=True))
     return (
         url_out,
-        [gf.control_value(name, clean) for name in names],
+        # only controls whose value changes: re-setting the rep select re-renders its thousands of options
+        [no_update if shown.get(name) == gf.control_value(name, clean) else gf.control_value(name, clean)
+         for name in names],
         store if store != current else no_update,
         no_update if same else _alert(messages),
     )
