@@ -12,12 +12,18 @@ The server runs in this process (werkzeug, threaded, like tests/browser) with th
 loaded before the clock starts (its cold load is printed separately). Prediction training is off
 (AR_PREDICT_AUTOTRAIN=0) so a background training job does not compete for the 2 cores.
 
-    .venv/bin/python bench/bench_browser.py --database-url sqlite:////tmp/b16.db [--runs 2]
+    .venv/bin/python bench/bench_browser.py --database-url sqlite:////tmp/b16.db [--runs 2] [--profile]
+
+--profile prints, after each action, where its time went: every HTTP request the action caused
+(Dash callbacks named by their outputs) with its server time and response size, the time before the
+browser sent the first request, the server's busy span, and the time after the last response until
+the page settled (Dash renderer, plotly drawing, AG Grid).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import statistics
@@ -39,6 +45,7 @@ BUSY = ("return document.querySelectorAll('[data-dash-is-loading=\"true\"]').len
         " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length"
         " + Array.from(document.querySelectorAll('.js-plotly-plot')).filter(g => !g.querySelector('.main-svg')).length")
 TIMEOUT = 120.0
+PROFILE = False
 
 
 def settle(driver, ready, started: float) -> float:
@@ -64,6 +71,81 @@ def tile_text(driver, name: str) -> str:
         f".ar-kpi-{name} .ar-kpi-value")
 
 
+class Recorder:
+    """WSGI middleware: (start, end, path, what, request bytes, response bytes) of every request."""
+
+    def __init__(self, app):
+        self.app, self.records, self.lock = app, [], threading.Lock()
+
+    def __call__(self, environ, start_response):
+        t0 = time.perf_counter()
+        what = environ.get("PATH_INFO", "")
+        body = b""
+        if what.endswith("_dash-update-component"):
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length)
+            import io
+
+            environ["wsgi.input"] = io.BytesIO(body)
+            try:
+                output = json.loads(body).get("output", "")
+                what = "cb " + (output if len(output) < 90 else output[:87] + "...")
+            except ValueError:
+                pass
+        out = b"".join(self.app(environ, start_response))
+        with self.lock:
+            self.records.append((t0, time.perf_counter(), what, len(body), len(out)))
+        return [out]
+
+    def since(self, started: float) -> list:
+        with self.lock:
+            return [r for r in self.records if r[0] >= started - 0.001]
+
+
+RECORDER: Recorder | None = None
+DRIVER = None
+METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+_last_metrics: dict = {}
+
+
+def browser_metrics() -> dict:
+    """The renderer's cumulative busy times (Chrome Performance.getMetrics, seconds)."""
+    if DRIVER is None:
+        return {}
+    try:
+        found = DRIVER.execute_cdp_cmd("Performance.getMetrics", {})["metrics"]
+    except Exception:  # noqa: BLE001 - a page between documents
+        return {}
+    return {m["name"]: m["value"] for m in found if m["name"] in METRICS}
+
+
+def mark() -> None:
+    """Remember the browser's busy times at the start of an action."""
+    global _last_metrics
+    _last_metrics = browser_metrics() if PROFILE else {}
+
+
+def report(name: str, started: float, seconds: float) -> None:
+    """Where an action's time went (requests it caused, server span, browser tail)."""
+    if RECORDER is None:
+        return
+    recs = [r for r in RECORDER.since(started) if r[0] <= started + seconds]
+    if not recs:
+        print(f"  [{name}] {seconds:.2f} s, no request", flush=True)
+        return
+    first, last = min(r[0] for r in recs) - started, max(r[1] for r in recs) - started
+    busy = sum(r[1] - r[0] for r in recs)
+    kb = sum(r[4] for r in recs) / 1024
+    now = browser_metrics()
+    spent = " ".join(f"{k.replace('Duration', '')} {now[k] - _last_metrics.get(k, 0):.2f}"
+                     for k in METRICS if k in now and k in _last_metrics)
+    print(f"  [{name}] {seconds:.2f} s: {len(recs)} requests, first sent at {first:.2f}, last answered at "
+          f"{last:.2f}, server time summed {busy:.2f} s, {kb:.0f} KB; after last answer {seconds - last:.2f} s; "
+          f"browser busy (s): {spent or 'n/a'}", flush=True)
+    for r in sorted(recs):
+        print(f"      {r[0] - started:5.2f} +{r[1] - r[0]:5.3f}s {r[4] / 1024:7.1f} KB  {r[2]}", flush=True)
+
+
 def start_server(db_url: str):
     """The real app factory on a free port, in threads of this process."""
     from werkzeug.serving import make_server
@@ -78,7 +160,12 @@ def start_server(db_url: str):
     except Exception:  # noqa: BLE001 - already there from an earlier run
         pass
     app = create_app()
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    global RECORDER
+    wsgi = app.server
+    if PROFILE:
+        RECORDER = Recorder(app.server.wsgi_app)
+        app.server.wsgi_app = RECORDER
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}"
 
@@ -96,39 +183,54 @@ def browser() -> webdriver.Chrome:
 
 def first_render(driver, base: str) -> float:
     """Log in and wait for the home page's tiles and charts."""
-    driver.delete_all_cookies()
-    driver.get(base + "/login")
+    for _attempt in range(10):  # a late response of the previous page can renew the session: log out again
+        driver.get("about:blank")
+        driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+        driver.get(base + "/login")
+        if driver.find_elements(By.ID, "username"):
+            break
+        time.sleep(0.5)
     driver.find_element(By.ID, "username").send_keys(USER)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    mark()
     started = time.perf_counter()
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    return settle(driver, lambda d: "/login" not in d.current_url and tile_text(d, "total_ar").startswith("$"), started)
+    seconds = settle(driver, lambda d: "/login" not in d.current_url and tile_text(d, "total_ar").startswith("$"), started)
+    report("first render", started, seconds)
+    return seconds
 
 
 def page_change(driver, path: str) -> float:
     """Click the navigation link to path and wait for the page."""
     link = driver.find_element(By.CSS_SELECTOR, f"a[href='{path}']")
+    mark()
     started = time.perf_counter()
     driver.execute_script("arguments[0].click();", link)
 
     def ready(d):
         on_page = d.execute_script("return window.location.pathname") == path
         return on_page and d.find_elements(By.CSS_SELECTOR, "#_pages_content *, #_pages_content")
-    return settle(driver, ready, started)
+    seconds = settle(driver, ready, started)
+    report("page " + path, started, seconds)
+    return seconds
 
 
 def filter_change(driver, value: str) -> float:
     """Pick a segment on Receivables Health and wait for the Total AR tile to change."""
     before = tile_text(driver, "total_ar")
     select = Select(driver.find_element(By.XPATH, "//select[contains(@id, '\"name\":\"segment\"')]"))
+    mark()
     started = time.perf_counter()
     select.select_by_value(value)
-    return settle(driver, lambda d: tile_text(d, "total_ar") not in ("", before), started)
+    seconds = settle(driver, lambda d: tile_text(d, "total_ar") not in ("", before), started)
+    report("filter " + value, started, seconds)
+    return seconds
 
 
 def drill_open(driver) -> float:
     """Click the Total AR tile and wait for the drill modal's rows and pinned totals."""
     tile = driver.find_element(By.CSS_SELECTOR, ".ar-kpi-total_ar .ar-kpi-click")
+    mark()
     started = time.perf_counter()
     driver.execute_script("arguments[0].click();", tile)
 
@@ -138,7 +240,9 @@ def drill_open(driver) -> float:
             "const p = document.querySelector('.ar-grid-drill .ag-floating-bottom');"
             "const r = document.querySelectorAll('.ar-grid-drill .ag-center-cols-container .ag-row');"
             "return !!(t && t.innerText.trim() && p && p.innerText.includes('Total') && r.length);")
-    return settle(driver, ready, started)
+    seconds = settle(driver, ready, started)
+    report("drill", started, seconds)
+    return seconds
 
 
 def close_drill(driver) -> None:
@@ -160,7 +264,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--profile", action="store_true", help="print where each action's time went")
     args = parser.parse_args()
+    global PROFILE
+    PROFILE = args.profile
     from dashboard.metrics.snapshot import get_snapshot
 
     started = time.perf_counter()
@@ -170,6 +277,10 @@ def main() -> None:
           f"({len(snap.inv_ids):,} invoices, {snap.n_customers:,} customers)", flush=True)
     results: dict[str, list[float]] = {k: [] for k in TARGETS}
     driver = browser()
+    global DRIVER
+    if PROFILE:
+        DRIVER = driver
+        driver.execute_cdp_cmd("Performance.enable", {})
     try:
         for run in range(args.runs):
             results["first render after login"].append(first_render(driver, base))

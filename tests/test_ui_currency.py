@@ -62,13 +62,14 @@ def _text(node) -> str:
 
 def test_by_currency_panel_and_caption_name_the_base_currency(world):
     client = world.client()
-    reply = call(client, "rh-by-currency.children", INPUTS, outputs={"id": "rh-by-currency", "property": "children"})
+    built = {"id": "rh-built", "property": "data", "value": None}  # State: what the page already shows
+    reply = call(client, "rh-by-currency.children", [*INPUTS, built], outputs={"id": "rh-by-currency", "property": "children"})
     text = _text(reply["rh-by-currency"]["children"])
     # each currency in its own units, its rate at D, then the base totals and the revaluation
     for piece in ("EUR", "€800.00", "€600.00", "€200.00", "1.2", "GBP", "£0.04", "£10.00", "1.25",
                   "$400.00", "$1,360.06", "$1,300.06", "$60.00", "base USD"):
         assert piece in text, piece
-    caption = _text(call(client, "rh-caption.children", INPUTS, outputs={"id": "rh-caption", "property": "children"})["rh-caption"]["children"])
+    caption = _text(call(client, "rh-caption.children", [*INPUTS, built], outputs={"id": "rh-caption", "property": "children"})["rh-caption"]["children"])
     assert "amounts in USD at the rates of 2025-03-15" in caption
 
 

@@ -34,11 +34,15 @@ def tip_output(group: str) -> Output:
 
 
 def kpi_card(group: str, tile: str, title: str, drill: tuple[str, dict] | None = None, help_text: str = "",
-             drill_title: str | None = None) -> dbc.Card:
-    """One tile skeleton; clicking its value opens the drill-down (key, params) titled drill_title."""
+             drill_title: str | None = None, body_children: list | None = None) -> dbc.Card:
+    """One tile; clicking its value opens the drill-down (key, params) titled drill_title.
+
+    Without body_children it is a skeleton ("…") for a callback to fill; with them (tile_body(...)) the
+    tile is drawn as it is, and help_text is the tooltip.
+    """
     info_id = f"kpi-info-{tile}"
     body = html.Div(
-        html.Div("…", className="ar-kpi-value text-muted"),
+        body_children if body_children is not None else html.Div("…", className="ar-kpi-value text-muted"),
         id=body_id(group, tile),
         className="ar-kpi-body",
     )

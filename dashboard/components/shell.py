@@ -83,7 +83,7 @@ def shell_layout() -> html.Div:
             ),
             dbc.Container(
                 [
-                    gf.filter_panel(),
+                    _with_choices(gf.filter_panel()),
                     html.Div(id="filter-alert"),
                     html.Main(dash.page_container, className="ar-page"),
                 ],
@@ -97,6 +97,27 @@ def shell_layout() -> html.Div:
 
 
 # ---- filters <-> URL -------------------------------------------------------------------------------
+
+
+def select_options(options: dict, name: str) -> list[dict]:
+    """A select's choices: All, then the values in the user's scope."""
+    return [{"label": "All", "value": gf.ALL_VALUE}] + [{"label": label, "value": value}
+                                                         for value, label in options.get(name, [])]
+
+
+def _with_choices(panel):
+    """The filter panel with its selects' choices filled for the logged-in user (the layout is built per
+    page load), so the first render needs no filter_choices round trip; a skeleton outside a request."""
+    from flask import has_request_context
+
+    if not has_request_context() or identity.username() is None:
+        return panel
+    options = _options()
+    for component in panel._traverse():
+        key = getattr(component, "id", None)
+        if isinstance(key, dict) and key.get("type") == "gf" and key.get("kind") == "select":
+            component.options = select_options(options, key["name"])
+    return panel
 
 
 def _options() -> dict:
@@ -116,6 +137,38 @@ def _alert(messages: list[str]):
         dismissable=True,
         className="py-2 small ar-filter-message",
     )
+
+
+def filters_for_layout(query: dict | None) -> dict | None:
+    """The Store "filters" data sync_filters will produce for a page's query parameters (as Dash pages
+    passes them to `layout(**query)`), so a page can draw its figures in its layout instead of waiting
+    for a callback round trip; None outside a logged-in request (start-up validation, tests)."""
+    from flask import has_request_context
+
+    if not has_request_context() or identity.username() is None:
+        return None
+    raw = {k: (v[0] if isinstance(v, list) and v else v) for k, v in (query or {}).items()
+           if k in gf.FILTER_KEYS and isinstance(v, str | list)}
+    scope = identity.scope()
+    clean, _messages = gf.validate(raw, _options(), scope_label=None if scope.unrestricted else scope.label)
+    return gf.store_data(clean, gf.to_query(clean))
+
+
+def fill_stores(tree, data: dict) -> None:
+    """Set the data of Stores inside a layout tree, by id (e.g. a grid's source, so the grid fills itself
+    as soon as the page arrives instead of after a callback round trip)."""
+    for component in tree._traverse():
+        key = getattr(component, "id", None)
+        key = json_key(key) if isinstance(key, dict) else key
+        if key in data and isinstance(component, dcc.Store):
+            component.data = data[key]
+
+
+def json_key(component_id: dict) -> str:
+    """A pattern-matching id as one hashable key."""
+    import json
+
+    return json.dumps(component_id, sort_keys=True)
 
 
 @cb.callback(
@@ -149,9 +202,12 @@ def sync_filters(search, values, _reset, current):
     store = gf.store_data(clean, gf.to_query(clean))
     # the address was just rewritten to what applies: keep the message that explained why
     same = trigger == "url" and not messages and store == current
+    shown = dict(zip(names, values, strict=True))
     return (
         url_out,
-        [gf.control_value(name, clean) for name in names],
+        # only controls whose value changes: re-setting the rep select re-renders its thousands of options
+        [no_update if shown.get(name) == gf.control_value(name, clean) else gf.control_value(name, clean)
+         for name in names],
         store if store != current else no_update,
         no_update if same else _alert(messages),
     )
@@ -160,16 +216,12 @@ def sync_filters(search, values, _reset, current):
 @cb.callback(
     Output(gf.control_id(ALL, "select"), "options"),
     Input("data-version", "data"),
+    prevent_initial_call=True,  # the layout has them (_with_choices); new data may bring new values
 )
 def filter_choices(_version):
     """Fill the attribute selects with the values in the user's scope."""
     options = _options()
-    out = []
-    for item in ctx.outputs_list:
-        name = item["id"]["name"]
-        out.append([{"label": "All", "value": gf.ALL_VALUE}]
-                   + [{"label": label, "value": value} for value, label in options.get(name, [])])
-    return out
+    return [select_options(options, item["id"]["name"]) for item in ctx.outputs_list]
 
 
 @cb.callback(

@@ -61,8 +61,8 @@ def _graph(graph_id: str, height: int) -> dcc.Loading:
     )
 
 
-def layout(**_query) -> html.Div:
-    """The page skeleton (no data; the callbacks below fill it)."""
+def layout(**query) -> html.Div:
+    """The page skeleton; the grids' sources are set for the filters in the address (prefill)."""
     by = html.Div(
         [html.Span("By", className="small text-muted"),
          dbc.RadioItems(id="col-by", options=[{"label": label, "value": key} for key, label in GROUP_LABELS.items()],
@@ -99,7 +99,7 @@ def layout(**_query) -> html.Div:
          grid.data_grid(UNCONTACTED_GRID, height=400, search_placeholder="Search invoices, customers")],
         f"Invoices that became overdue in the last {LATENCY_DAYS} days whose customer has had no activity since the "
         "due date, the longest waiting first. Switch off to include those paid since.", "uncontacted")
-    return html.Div(
+    return prefill(html.Div(
         [
             html.Div([html.H1("Collections", className="h4 mb-0"), html.Span(id="col-caption", className="text-muted small"), by, page_pdf],
                      className="d-flex align-items-center gap-3 mb-2 flex-wrap"),
@@ -108,7 +108,7 @@ def layout(**_query) -> html.Div:
             uncontacted,
         ],
         id="col-page",
-    )
+    ), query)
 
 
 # ---- data helpers -------------------------------------------------------------------------------
@@ -209,12 +209,25 @@ def charts(filters_data, _version, by_value):
             export_menu("collections_latency", query=query, by=by), page_pdf_button("collections", query=query, by=by))
 
 
+def prefill(page, query: dict):
+    """Both grids' sources in the layout (default grouping, open only): the grids fill as the page arrives."""
+    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
+
+    filters_data = filters_for_layout(query)
+    if filters_data is not None:
+        fill_stores(page, {json_key(grid.source_id(GROUP_GRID)): {"filters": filters_data, "by": "segment"},
+                           json_key(grid.source_id(UNCONTACTED_GRID)): {"filters": filters_data, "by": "segment",
+                                                                         "open_only": True}})
+    return page
+
+
 @callback(
     Output(grid.source_id(GROUP_GRID), "data"),
     Output(grid.source_id(UNCONTACTED_GRID), "data"),
     *INPUTS,
     Input("col-by", "value"),
     Input("col-open-only", "value"),
+    prevent_initial_call=True,  # the layout fills them (prefill)
 )
 def grid_sources(filters_data, _version, by_value, open_only):
     """Point both grids at the filters and grouping (their rows are built on the server)."""

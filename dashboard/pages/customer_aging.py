@@ -76,8 +76,8 @@ def _controls() -> html.Div:
     )
 
 
-def layout(**_query) -> html.Div:
-    """The page skeleton (no data; the callbacks below fill it)."""
+def layout(**query) -> html.Div:
+    """The page skeleton; ranges and the grids' sources set for the filters in the address (prefill)."""
     cards = [
         _card(title, grid.data_grid(name, height=420, search_placeholder="Search (a name, a status, an amount)",
                                     select=True),
@@ -88,7 +88,7 @@ def layout(**_query) -> html.Div:
               "customer for Account 360.")
         for _group, name, title in GROUPS
     ]
-    return html.Div(
+    page = html.Div(
         [
             html.Div([html.H1("Customer aging", className="h4 mb-0"),
                       html.Span(id="ag-caption", className="text-muted small"),
@@ -110,6 +110,28 @@ def layout(**_query) -> html.Div:
         ],
         id="ag-page",
     )
+    return prefill(page, query)
+
+
+def prefill(page, query: dict):
+    """The user's ranges and both grids' sources in the layout: the grids fill as the page arrives (no
+    chain of round trips: ranges -> sources -> rows)."""
+    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
+    from dashboard.data.user_prefs import format_ranges, load_aging_ranges
+
+    filters_data = filters_for_layout(query)
+    if filters_data is None:
+        return page
+    edges = list(load_aging_ranges(identity.user_id()))
+    data, note = sources(filters_data, edges)
+    fill_stores(page, {"ag-edges": edges, json_key(grid.source_id("ag-long")): data,
+                       json_key(grid.source_id("ag-short")): data})
+    for component in page._traverse():
+        if getattr(component, "id", None) == "ag-ranges":
+            component.value = format_ranges(edges)
+        elif getattr(component, "id", None) == "ag-basis-note":
+            component.children = note
+    return page
 
 
 # ---- the rows (server side, in the user's scope) -------------------------------------------------
@@ -229,7 +251,8 @@ def caption(filters_data, _version, edges):
     return f"{gf.describe(filters_data)} · {identity.scope().label} · {ranges}"
 
 
-@callback(Output("ag-ranges", "value"), Output("ag-edges", "data"), Input("ag-init", "data"))
+@callback(Output("ag-ranges", "value"), Output("ag-edges", "data"), Input("ag-init", "data"),
+          prevent_initial_call=True)  # the layout loads them (prefill)
 def load_ranges(_init):
     """The logged-in user's saved ranges (defaults when none)."""
     from dashboard.data.user_prefs import format_ranges, load_aging_ranges
@@ -271,13 +294,20 @@ def apply_ranges(_clicks, _submit, text):
     Output("ag-basis-note", "children"),
     *INPUTS,
     Input("ag-edges", "data"),
+    prevent_initial_call=True,  # the layout sets them (prefill)
 )
 def grid_sources(filters_data, _version, edges):
     """Point both grids at the filters and ranges (their rows are built on the server)."""
     if filters_data is None or edges is None:
         raise PreventUpdate
+    data, note = sources(filters_data, edges)
+    return data, data, note
+
+
+def sources(filters_data, edges) -> tuple[dict, str]:
+    """The grids' source data and the basis note for filters and ranges."""
     data = {"filters": filters_data, "ranges": list(edges_from(edges))}
     _as_of, basis, _filters = gf.parse(filters_data)
     note = ("Transaction aging: columns are whole calendar months since the invoice date; the day ranges apply "
             "to due-date aging." if basis == "transaction" else "")
-    return data, data, note
+    return data, note

@@ -70,8 +70,8 @@ def _graph(graph_id: str, height: int) -> dcc.Loading:
     )
 
 
-def layout(**_query) -> html.Div:
-    """The page skeleton (no data; the callbacks below fill it)."""
+def layout(**query) -> html.Div:
+    """The page skeleton; the grids' sources are set for the filters in the address (prefill)."""
     composition_body = dbc.Row(
         [dbc.Col(_graph("dp-composition", 300), md=4),
          dbc.Col(dcc.Loading(html.Div(id="dp-composition-table"), type="dot", delay_show=400), md=8,
@@ -107,7 +107,7 @@ def layout(**_query) -> html.Div:
     broken = _card("Broken promises", grid.data_grid(BROKEN_GRID, height=380, search_placeholder="Search promises"),
                    f"Promises whose date fell in the last {MONTHS} months and passed without the invoice being paid in "
                    "full, most recently broken first, with the invoice's open balance at the as-of date.", "broken")
-    return html.Div(
+    return prefill(html.Div(
         [
             html.Div([html.H1("Disputes & promises", className="h4 mb-0"), html.Span(id="dp-caption", className="text-muted small"),
                       html.Div(page_pdf_button("disputes"), className="ms-auto")],
@@ -117,7 +117,7 @@ def layout(**_query) -> html.Div:
             broken,
         ],
         id="dp-page",
-    )
+    ), query)
 
 
 # ---- data helpers -------------------------------------------------------------------------------
@@ -270,7 +270,19 @@ def promise_view(filters_data, _version):
     return figs.promise_adherence_chart(result["by_month"]), text
 
 
-@callback(Output(grid.source_id(BROKEN_GRID), "data"), Output(grid.source_id(OPEN_GRID), "data"), *INPUTS)
+def prefill(page, query: dict):
+    """Both grids' sources in the layout: the grids fill as the page arrives (no round trip)."""
+    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
+
+    filters_data = filters_for_layout(query)
+    if filters_data is not None:
+        data = {"filters": filters_data}
+        fill_stores(page, {json_key(grid.source_id(BROKEN_GRID)): data, json_key(grid.source_id(OPEN_GRID)): data})
+    return page
+
+
+@callback(Output(grid.source_id(BROKEN_GRID), "data"), Output(grid.source_id(OPEN_GRID), "data"), *INPUTS,
+          prevent_initial_call=True)  # the layout fills them (prefill)
 def grid_sources(filters_data, _version):
     """Point both grids at the current filters (their rows are built on the server)."""
     if filters_data is None:

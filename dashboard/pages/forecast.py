@@ -87,8 +87,8 @@ def _graph(graph_id: str, height: int) -> dcc.Loading:
     )
 
 
-def layout(**_query) -> html.Div:
-    """The page skeleton (no data; the callbacks below fill it)."""
+def layout(**query) -> html.Div:
+    """The page skeleton; the grids' sources are set for the filters in the address (prefill)."""
     top = dbc.Row(
         [
             dbc.Col(_card(f"Expected collections · next {WEEKS} weeks",
@@ -134,7 +134,7 @@ def layout(**_query) -> html.Div:
                  "uses and where it comes from, the expected payment date and week, and any open promise. "
                  "Expected (behaviour) is the balance less the promised part; it is 0 for disputed invoices. "
                  "Totals are exact sums over every row.", "rows")
-    return html.Div(
+    return prefill(html.Div(
         [
             html.Div([html.H1("Payment forecast", className="h4 mb-0"), html.Span(id="fc-caption", className="text-muted small"),
                       html.Div(page_pdf_button("forecast"), className="ms-auto")],
@@ -145,7 +145,7 @@ def layout(**_query) -> html.Div:
             rows,
         ],
         id="fc-page",
-    )
+    ), query)
 
 
 # ---- data helpers -------------------------------------------------------------------------------
@@ -379,7 +379,17 @@ def backtest_chart(chosen, filters_data, _version):
     return figs.backtest_weeks_chart(result["weeks"], chosen, cur)
 
 
-@callback(Output(grid.source_id(GRID), "data"), *INPUTS)
+def prefill(page, query: dict):
+    """The grid's source in the layout: the grid fills as the page arrives (no round trip)."""
+    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
+
+    filters_data = filters_for_layout(query)
+    if filters_data is not None:
+        fill_stores(page, {json_key(grid.source_id(GRID)): {"filters": filters_data}})
+    return page
+
+
+@callback(Output(grid.source_id(GRID), "data"), *INPUTS, prevent_initial_call=True)  # the layout fills it (prefill)
 def grid_source(filters_data, _version):
     """Point the grid at the current filters (its rows are built on the server)."""
     if filters_data is None:

@@ -24,7 +24,11 @@ dash.register_page(__name__, path="/", name="Receivables", title="Receivables He
 
 P = gf.PERIOD_DAYS
 AT_RISK_CARDS = 12
+# The layout draws every figure for the filters in the address (no callback round trip on a page
+# change or the first render); the callbacks redraw on a filter or data change only, and not at all
+# when the page already shows that view (State "rh-built").
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
+BUILT = State("rh-built", "data")
 
 # (group, tile, title, drill key, title of the rows behind it)
 TILES = [
@@ -56,18 +60,26 @@ def _card(title: str, body, info: str | None = None, class_name: str = "", expor
     )
 
 
-def _graph(graph_id: str, height: int) -> dcc.Loading:
+def _graph(graph_id: str, height: int, values: dict | None = None) -> dcc.Loading:
+    drawn = {"figure": values[graph_id]} if values else {}
     return dcc.Loading(
-        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
+        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph", **drawn),
         type="circle",
         delay_show=400,
     )
 
 
-def layout(**_query) -> html.Div:
-    """The page skeleton (no data; the callbacks below fill it)."""
+def layout(**query) -> html.Div:
+    """The page with every figure drawn for the filters in the address (a skeleton outside a request)."""
+    from dashboard.components.shell import filters_for_layout
+
+    filters_data = filters_for_layout(query)  # None outside a logged-in request: a skeleton
+    values = page_values(filters_data) if filters_data is not None else None
+    v = values or {}
+    tile_values = v.get("bodies", {})
     tiles = dbc.Row(
-        [dbc.Col(kpi_card(g, t, title, (key, {}), drill_title=rows), className="ar-kpi-col")
+        [dbc.Col(kpi_card(g, t, title, (key, {}), drill_title=rows, help_text=v.get("tips", {}).get(t, ""),
+                          body_children=tile_values.get(t)), className="ar-kpi-col")
          for g, t, title, key, rows in TILES],
         className="g-2 mb-2 row-cols-2 row-cols-md-3 row-cols-xl-5",
     )
@@ -76,20 +88,21 @@ def layout(**_query) -> html.Div:
                   "legend entry to hide or show a bucket.")
     donuts = dbc.Row(
         [
-            dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 300), aging_info, export="aging_short"), lg=6),
-            dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 300), aging_info, export="aging_long"), lg=6),
+            dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 300, values), aging_info, export="aging_short"), lg=6),
+            dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 300, values), aging_info, export="aging_long"), lg=6),
         ],
         className="g-2 mb-1",
     )
-    reconcile = html.Div(id="rh-aging-reconcile", className="small text-muted mb-2 px-1 ar-reconcile")
+    reconcile = html.Div(v.get("rh-aging-reconcile"), id="rh-aging-reconcile", className="small text-muted mb-2 px-1 ar-reconcile")
     risk = dbc.Row(
         [
-            dbc.Col(_card("Top 10 debtors", _graph("rh-top-debtors", 330),
+            dbc.Col(_card("Top 10 debtors", _graph("rh-top-debtors", 330, values),
                           "The ten customers with the largest open balance at the as-of date. Click a bar for "
                           "the invoices behind it.", export="top_debtors"), lg=6),
             dbc.Col(_card("At-risk accounts",
-                          [dcc.Loading(html.Div(id="rh-at-risk", className="ar-risk-list"), type="circle", delay_show=400),
-                           html.Div(id="rh-expected-loss")],
+                          [dcc.Loading(html.Div([at_risk_more(v), html.Div(v.get("rh-at-risk"), id="rh-at-risk")],
+                                                className="ar-risk-list"), type="circle", delay_show=400),
+                           html.Div(v.get("rh-expected-loss"), id="rh-expected-loss")],
                           "Over credit limit first, then 90+ and 60+ days overdue, then above 90 % of the "
                           "limit. Click a card for the customer's Account 360."), lg=6),
         ],
@@ -97,11 +110,11 @@ def layout(**_query) -> html.Div:
     )
     trends = dbc.Row(
         [
-            dbc.Col(_card("Sales vs collections · 12 months", _graph("rh-sales-collections", 300),
+            dbc.Col(_card("Sales vs collections · 12 months", _graph("rh-sales-collections", 300, values),
                           "Credit sales (invoices less credit notes) and payments received per calendar month; "
                           "the current month runs to the as-of date. Click a bar for its rows.",
                           export="sales_collections"), lg=6),
-            dbc.Col(_card("DSO trend · 12 months", _graph("rh-dso-trend", 300),
+            dbc.Col(_card("DSO trend · 12 months", _graph("rh-dso-trend", 300, values),
                           f"DSO at each month end = AR at month end / credit sales of the {P} days before × {P}. "
                           "Click a point for the invoices open at that month end.", export="dso_trend"), lg=6),
         ],
@@ -111,19 +124,61 @@ def layout(**_query) -> html.Div:
         [
             html.Div(
                 [html.H1("Receivables Health", className="h4 mb-0"),
-                 html.Span(id="rh-caption", className="text-muted small"),
+                 html.Span(v.get("caption"), id="rh-caption", className="text-muted small"),
                  html.Div([export_link("/export/receivables.pdf", "PDF summary"), page_pdf_button("receivables")], className="ms-auto d-flex gap-1")],
                 className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
             ),
             tiles,
-            html.Div(id="rh-by-currency"),
+            html.Div(v.get("by_currency"), id="rh-by-currency"),
             donuts,
             reconcile,
             risk,
             trends,
+            dcc.Store(id="rh-built", data=built_key(filters_data) if values else None),
         ],
         id="rh-page",
     )
+
+
+def at_risk_more(values: dict) -> html.Div:
+    """The count line with its "Show all" drill (static: a redraw of the cards adds no new drill trigger)."""
+    return html.Div(
+        [
+            html.Span(values.get("rh-at-risk-summary"), id="rh-at-risk-summary", className="me-2"),
+            dbc.Button("Show all", id=drill.trigger_id("at_risk", "At-risk accounts"), n_clicks=0, color="link",
+                       size="sm", className="p-0 align-baseline"),
+        ],
+        id="rh-at-risk-more",
+        className="small text-muted mb-2",
+        style=values.get("rh-at-risk-more", {"display": "none"}),
+    )
+
+
+def built_key(filters_data) -> str:
+    """What a drawn view depends on: filters (and their query string), scope and data version."""
+    from dashboard.metrics.snapshot import get_snapshot
+
+    as_of, basis, filters = gf.parse(filters_data)
+    snap = get_snapshot()
+    query = (filters_data or {}).get("query") or ""
+    return f"{as_of}|{basis}|{filters!r}|{query}|{identity.scope().label}|{snap.version}|{snap.loaded_at}"
+
+
+def _unchanged(filters_data, built) -> bool:
+    """True when the page already shows this view (drawn by the layout or an earlier callback)."""
+    return filters_data is not None and built is not None and built == built_key(filters_data)
+
+
+def page_values(filters_data) -> dict:
+    """Every figure of the page for one view, by output (the layout and the callbacks share it)."""
+    values: dict = {"caption": _caption(filters_data), "by_currency": _by_currency(filters_data),
+                    "bodies": {}, "tips": {}}
+    for part in (_balance(filters_data), _speed(filters_data), _month(filters_data)):
+        values["bodies"].update(part[0])
+        values["tips"].update(part[1])
+    values.update(_charts(filters_data))
+    values["rh-expected-loss"] = _expected_loss(filters_data)
+    return values
 
 
 # ---- data helpers (cached per data version, scope, filters and as-of) -----------------------------
@@ -142,28 +197,22 @@ def _context(filters_data):
     return snap, as_of, basis, filters, scope, currency_for(snap, filters, scope, fmt.default_currency())
 
 
-def _ordered(values: dict) -> list:
-    """Values for a pattern-matching output list, in the order Dash expects."""
-    return [values[item["id"]["tile"]] for item in ctx.outputs_list[0]]
+def _ordered(values: dict, index: int) -> list:
+    """Values for the pattern-matching output list `index`, in the order Dash expects."""
+    return [values[item["id"]["tile"]] for item in ctx.outputs_list[index]]
 
 
-def _ordered_tips(values: dict) -> list:
-    return [values[item["id"]["tile"]] for item in ctx.outputs_list[1]]
+# ---- what each part of the page shows ----------------------------------------------------------------------------------
 
 
-# ---- callbacks ----------------------------------------------------------------------------------
-
-
-@callback(Output("rh-caption", "children"), *INPUTS)
-def caption(filters_data, _version):
+def _caption(filters_data) -> str:
     """What the page shows: as-of, basis, filters, scope, period, and the base currency."""
     snap, as_of, _basis, _filters, _scope, cur = _context(filters_data)
     money_note = f" · amounts in {cur}" + (f" at the rates of {as_of}" if snap.multi else "")
     return f"{gf.describe(filters_data)} · {identity.scope().label} · period {P} days{money_note}"
 
 
-@callback(Output("rh-by-currency", "children"), *INPUTS)
-def by_currency_panel(filters_data, _version):
+def _by_currency(filters_data):
     """Each currency's own figures beside their base value, and the revaluation (several currencies only)."""
     from dashboard.metrics.ui_support import kpis
 
@@ -191,8 +240,7 @@ def by_currency_panel(filters_data, _version):
     return dbc.Row(dbc.Col(_card(f"By currency · base {cur}", html.Div([html.Div(table, className="table-responsive"), note]), info)), className="g-2 mb-2")
 
 
-@callback(body_output("balance"), tip_output("balance"), *INPUTS)
-def balance_tiles(filters_data, _version):
+def _balance(filters_data) -> tuple[dict, dict]:
     """Total AR, overdue, customers over limit, unapplied credits."""
     from dashboard.metrics.ui_support import customers_with_limit, kpis
 
@@ -219,11 +267,10 @@ def balance_tiles(filters_data, _version):
                      f"invoice + amounts applied beyond an invoice's amount + applications dated before their "
                      f"invoice was issued = {money(k['unapplied_credits'])}.",
     }
-    return _ordered(bodies), _ordered_tips(tips)
+    return bodies, tips
 
 
-@callback(body_output("speed"), tip_output("speed"), *INPUTS)
-def speed_tiles(filters_data, _version):
+def _speed(filters_data) -> tuple[dict, dict]:
     """DSO (with the change against the previous period), CEI, turnover, best possible DSO / ADD."""
     from dashboard.metrics.ui_support import kpi_inputs, kpis, previous_as_of
 
@@ -257,11 +304,10 @@ def speed_tiles(filters_data, _version):
                     f"{money(k['credit_sales'])} × {P} = {fmt.days(k['best_possible_dso'])}; ADD = DSO − best possible "
                     f"DSO = {fmt.days(k['add'])}.",
     }
-    return _ordered(bodies), _ordered_tips(tips)
+    return bodies, tips
 
 
-@callback(body_output("month"), tip_output("month"), *INPUTS)
-def month_tiles(filters_data, _version):
+def _month(filters_data) -> tuple[dict, dict]:
     """Credit sales and collections month to date."""
     from dashboard.metrics.ui_support import month_to_date
 
@@ -278,12 +324,10 @@ def month_tiles(filters_data, _version):
         "collections_mtd": f"Collections this month = Σ payments dated {m['month_start']} to {as_of} "
                            f"= {fmt.money(m['collections_cents'], cur)}.",
     }
-    return _ordered(bodies), _ordered_tips(tips)
+    return bodies, tips
 
 
-@callback(Output("rh-aging-short", "figure"), Output("rh-aging-long", "figure"), Output("rh-aging-reconcile", "children"),
-          *INPUTS)
-def aging_donuts(filters_data, _version):
+def _aging(filters_data) -> tuple:
     """One donut per terms group on the chosen aging basis, and the line that ties them to total AR."""
     from dashboard.metrics.ui_support import aging_by_terms_group, aging_reconciliation
 
@@ -293,8 +337,7 @@ def aging_donuts(filters_data, _version):
     return (aging_fig.aging_donut(frame, "short", basis, cur), aging_fig.aging_donut(frame, "long", basis, cur), line)
 
 
-@callback(Output("rh-top-debtors", "figure"), *INPUTS)
-def top_debtors(filters_data, _version):
+def _top_debtors(filters_data) -> dict:
     """The ten largest open balances."""
     from dashboard.metrics.ui_support import kpis
 
@@ -302,8 +345,7 @@ def top_debtors(filters_data, _version):
     return debtors_fig.top_debtors_bar(kpis(snap, as_of, P, filters, scope)["top_debtors"], cur)
 
 
-@callback(Output("rh-sales-collections", "figure"), Output("rh-dso-trend", "figure"), *INPUTS)
-def trend_charts(filters_data, _version):
+def _trends(filters_data) -> tuple:
     """Twelve months of sales vs collections and of DSO (one trend computation feeds both)."""
     from dashboard.metrics.ui_support import monthly_trend
 
@@ -333,34 +375,26 @@ def _risk_card(row: dict, cur: str, query: str) -> dcc.Link:
     )
 
 
-@callback(Output("rh-at-risk", "children"), *INPUTS)
-def at_risk(filters_data, _version):
-    """At-risk cards in the Retailer order; each opens Account 360."""
+def _at_risk(filters_data) -> dict:
+    """At-risk cards in the Retailer order (each opens Account 360) and their count line, by output."""
     from dashboard.metrics.ui_support import at_risk_accounts
 
     snap, as_of, _basis, filters, scope, cur = _context(filters_data)
     table = at_risk_accounts(snap, as_of, filters, scope)
     if table.empty:
-        return html.Div("No account is at risk on these filters.", className="text-muted p-3 ar-empty")
+        return {"rh-at-risk": html.Div("No account is at risk on these filters.", className="text-muted p-3 ar-empty"),
+                "rh-at-risk-summary": "", "rh-at-risk-more": {"display": "none"}}
     query = (filters_data or {}).get("query") or ""
     counts = table["priority"].value_counts().to_dict()
     summary = " · ".join(f"{counts.get(p, 0)} {label.lower()}" for p, label in
                          ((1, "Over limit"), (2, "90+ overdue"), (3, "60+ overdue"), (4, "Above 90 % of limit")))
     cards = [_risk_card(row, cur, query) for row in table.head(AT_RISK_CARDS).to_dict("records")]
-    more = html.Div(
-        [
-            html.Span(f"{len(table):,} at-risk accounts: {summary}.", className="me-2"),
-            dbc.Button("Show all", id=drill.trigger_id("at_risk", "At-risk accounts"), n_clicks=0, color="link",
-                       size="sm", className="p-0 align-baseline"),
-        ],
-        className="small text-muted mb-2",
-    )
-    return [more, html.Div(cards, className="ar-risk-grid")]
+    return {"rh-at-risk": html.Div(cards, className="ar-risk-grid"),
+            "rh-at-risk-summary": f"{len(table):,} at-risk accounts: {summary}.", "rh-at-risk-more": {}}
 
 
-@callback(Output("rh-expected-loss", "children"), *INPUTS)
-def expected_loss(filters_data, _version):
-    """Its own callback, so the cards never wait for the predictions."""
+def _expected_loss(filters_data):
+    """The expected-loss lines under the at-risk cards."""
     snap, as_of, _basis, filters, scope, cur = _context(filters_data)
     return expected_loss_list(snap, as_of, filters, scope, cur, (filters_data or {}).get("query") or "")
 
@@ -380,6 +414,65 @@ def expected_loss_list(snap, as_of, filters, scope, cur: str, query: str) -> htm
     return html.Div([html.Div([f"Highest expected loss (open balance × P(not paid within 30 days)){note} · ",
                                dcc.Link("full worklist", href=f"/predictions{query}")], className="fw-semibold"),
                      html.Ol(items, className="mb-0 ps-3")], className="small text-muted mt-2 ar-expected-loss")
+
+
+# ---- callbacks (a filter or data change; never when the page already shows the view) -------------
+
+
+def _charts(filters_data) -> dict:
+    """Donuts, reconciling line, top debtors, trends and at-risk cards, by output id."""
+    short, long_, line = _aging(filters_data)
+    sales, dso = _trends(filters_data)
+    return {"rh-aging-short": short, "rh-aging-long": long_, "rh-aging-reconcile": line,
+            "rh-top-debtors": _top_debtors(filters_data), "rh-sales-collections": sales, "rh-dso-trend": dso,
+            **_at_risk(filters_data)}
+
+
+CHART_OUTPUTS = (("rh-aging-short", "figure"), ("rh-aging-long", "figure"), ("rh-aging-reconcile", "children"),
+                 ("rh-top-debtors", "figure"), ("rh-sales-collections", "figure"), ("rh-dso-trend", "figure"),
+                 ("rh-at-risk", "children"), ("rh-at-risk-summary", "children"), ("rh-at-risk-more", "style"))
+
+
+@callback(Output("rh-caption", "children"), *INPUTS, BUILT, prevent_initial_call=True)
+def caption(filters_data, _version, built=None):
+    """What the page shows: as-of, basis, filters, scope, period, and the base currency."""
+    if _unchanged(filters_data, built):
+        raise PreventUpdate
+    return _caption(filters_data)
+
+
+@callback(Output("rh-by-currency", "children"), *INPUTS, BUILT, prevent_initial_call=True)
+def by_currency_panel(filters_data, _version, built=None):
+    """Each currency's own figures beside their base value, and the revaluation (several currencies only)."""
+    if _unchanged(filters_data, built):
+        raise PreventUpdate
+    return _by_currency(filters_data)
+
+
+@callback(
+    body_output("balance"), tip_output("balance"), body_output("speed"), tip_output("speed"),
+    body_output("month"), tip_output("month"),
+    *(Output(i, prop) for i, prop in CHART_OUTPUTS),
+    Output("rh-built", "data"),
+    *INPUTS, BUILT, prevent_initial_call=True,
+)
+def tiles_and_charts(filters_data, _version, built=None):
+    """Every tile, chart and the at-risk cards in one round trip (they share the cached selection)."""
+    if _unchanged(filters_data, built):
+        raise PreventUpdate
+    out = []
+    for index, part in enumerate((_balance(filters_data), _speed(filters_data), _month(filters_data))):
+        out += [_ordered(part[0], 2 * index), _ordered(part[1], 2 * index + 1)]
+    charts = _charts(filters_data)
+    return (*out, *(charts[i] for i, _prop in CHART_OUTPUTS), built_key(filters_data))
+
+
+@callback(Output("rh-expected-loss", "children"), *INPUTS, BUILT, prevent_initial_call=True)
+def expected_loss(filters_data, _version, built=None):
+    """Its own callback, so the cards never wait for the predictions."""
+    if _unchanged(filters_data, built):
+        raise PreventUpdate
+    return _expected_loss(filters_data)
 
 
 # ---- drill-downs from chart clicks ---------------------------------------------------------------
