@@ -266,20 +266,24 @@ def before_tree(ref: str) -> Path | None:
 def bench(url: str, args) -> dict:
     ensure_database(url, args.customers, args.invoices, False)
     ensure_user(url)
-    store = Path(tempfile.mkdtemp(prefix="ar-bench-store-"))
+    store = Path(args.store) if args.store else Path(tempfile.mkdtemp(prefix="ar-bench-store-"))
     out: dict = {"url": url.split("@")[-1]}
     try:
-        out["build"] = build(url, store)
-        small_import(url, str(int(time.time())))  # the next version: measured from the import's commit
-        out["next"] = build(url, store)
+        if args.store:  # an existing store whose current version is built: serving only
+            out["build"] = out["next"] = {"seconds": None, "peak_mb": None}
+        else:
+            out["build"] = build(url, store)
+            small_import(url, str(int(time.time())))  # the next version: measured from the import's commit
+            out["next"] = build(url, store)
         out["after"] = serve(url, store, ROOT, args.workers, args.threads)
         out["figures"] = figures(url, store)
         old = None if args.no_before else before_tree(args.before)
         if old is not None:
             out["before"] = serve(url, store, old, args.workers, args.threads)
     finally:
-        remove_import(url)
-        shutil.rmtree(store, ignore_errors=True)
+        if not args.store:
+            remove_import(url)
+            shutil.rmtree(store, ignore_errors=True)
     return out
 
 
@@ -315,6 +319,7 @@ def main() -> int:
     parser.add_argument("--before", default="ff30438")
     parser.add_argument("--no-before", action="store_true")
     parser.add_argument("--sqlite-path", default=None, help="SQLite file (default bench-results/ar_bench_<n>k.db)")
+    parser.add_argument("--store", default=None, help="serve from this existing snapshot store (no build measured)")
     parser.add_argument("--pg-name", default=None, help="PostgreSQL database (default ar_bench_<n>k)")
     args = parser.parse_args()
     tag = f"{args.invoices // 1000}k"

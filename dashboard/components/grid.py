@@ -35,6 +35,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import dash_ag_grid as dag
@@ -140,11 +141,18 @@ class GridFrame:
 
 GridSource = Callable[[dict], GridFrame | None]
 _SOURCES: dict[str, GridSource] = {}
+_TOKENS: dict[str, Callable[[], Any]] = {}
 
 
-def register_source(grid_id: str, source: GridSource) -> None:
-    """Tell the grid `grid_id` where its rows come from (a server-side function of its params)."""
+def register_source(grid_id: str, source: GridSource, token: Callable[[], Any] | None = None) -> None:
+    """Tell the grid `grid_id` where its rows come from (a server-side function of its params).
+
+    token: what else the rows depend on besides the data version, user and params (e.g. which
+    prediction model is trained); a new token value is a new cache entry.
+    """
     _SOURCES[grid_id] = source
+    if token is not None:
+        _TOKENS[grid_id] = token
 
 
 def grid_id(name: str) -> dict:
@@ -687,7 +695,8 @@ def _data_version() -> tuple:
 def _frame_key(name: str, data) -> tuple:
     """Who asks (user, role, scope) + the data version + the grid and its source data."""
     scope = identity.scope()
-    return (_data_version(), identity.user_id(), identity.role(), scope.key(), name,
+    token = _TOKENS.get(name)
+    return (_data_version(), token() if token else None, identity.user_id(), identity.role(), scope.key(), name,
             json.dumps(data, sort_keys=True, default=str))
 
 

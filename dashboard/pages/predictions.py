@@ -187,7 +187,19 @@ def worklist_source(data: dict) -> grid.GridFrame | None:
                           stamp=f"Worklist by expected loss | {describe(data.get('filters'))} | scope: {scope.label}")
 
 
-grid.register_source(GRID, worklist_source)
+def _model_token() -> tuple:
+    """Which model the worklist is ranked by: the bundle file of this data version, once trained."""
+    from dashboard.metrics.predict_store import model_path
+    from dashboard.metrics.snapshot import get_snapshot
+
+    path = model_path(get_snapshot())
+    try:
+        return (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return (str(path), None)
+
+
+grid.register_source(GRID, worklist_source, token=_model_token)
 
 
 @callback(Output(grid.source_id(GRID), "data"), *INPUTS)
