@@ -215,7 +215,10 @@ def serve(url: str, store: Path, root: Path, workers: int, threads: int, clients
         warm = None
         deadline = time.perf_counter() + 600
         while time.perf_counter() < deadline:
-            text = requests.get(base + "/metrics", timeout=30).text
+            try:  # a worker busy loading a private copy (before) may not answer for a while
+                text = requests.get(base + "/metrics", timeout=120).text
+            except requests.RequestException:
+                continue
             pids = {pid for pid, _ in WORKER_PIDS.findall(text)}
             if len(pids) >= workers:
                 warm = time.perf_counter() - listening
