@@ -21,7 +21,8 @@ from dashboard.data import models
 from dashboard.data.mapping import ROW
 
 if TYPE_CHECKING:
-    from dashboard.data.importer import Checker, Col, Parsed, Spec
+    from dashboard.data.importer.check import Checker
+    from dashboard.data.importer.contract import Col, Parsed, Spec
 
 RATE = re.compile(r"\+?([0-9]*)(?:\.([0-9]*))?")
 RATE_DIGITS = 10
