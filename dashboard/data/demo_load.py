@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ def _dates(series: pd.Series) -> np.ndarray:
     return out
 
 
-def column_values(series: pd.Series) -> list:
+def column_values(series: pd.Series) -> list[Any]:
     """A column as plain Python values for the driver (dates as ISO text, NULL as None)."""
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -74,7 +75,7 @@ def column_values(series: pd.Series) -> list:
     return series.to_numpy(dtype=object, na_value=None).tolist()
 
 
-def row_batches(frame: pd.DataFrame, size: int = BATCH_ROWS) -> Iterator[list[tuple]]:
+def row_batches(frame: pd.DataFrame, size: int = BATCH_ROWS) -> Iterator[list[tuple[Any, ...]]]:
     """Rows as tuples of Python values, in batches."""
     for start in range(0, len(frame), size):
         part = frame.iloc[start : start + size]

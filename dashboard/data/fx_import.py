@@ -11,7 +11,7 @@ Kept apart from the importer's parsing so the currency rules read in one place:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -141,7 +141,7 @@ def _check_base_rate(checker: Checker) -> None:
     checker.issues.where(p, wrong.fillna(False).astype(bool), "rate", f"the base currency {base} always has rate 1")
 
 
-def _check_rated(checker: Checker, p: Parsed, cur: pd.Series, when: pd.Series, rates: dict, date_col: str) -> None:
+def _check_rated(checker: Checker, p: Parsed, cur: pd.Series, when: pd.Series, rates: dict[str, Any], date_col: str) -> None:
     """Rows in a foreign currency need a rate on or before their date."""
     base = base_currency()
     need = cur.notna() & (cur != base) & when.notna()

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -476,7 +477,7 @@ def _names(value: object) -> tuple[str, ...]:
 
 
 def _table_mapping(
-    name: str, table: str, body: dict, allowed: Sequence[str], problems: list[Problem]
+    name: str, table: str, body: dict[str, Any], allowed: Sequence[str], problems: list[Problem]
 ) -> TableMapping:
     """Check one [files.<table>] section and build its TableMapping."""
     where = f"files.{table}"

@@ -10,6 +10,7 @@ inside its transaction takes it as a function, so check and write stay one trans
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -154,7 +155,7 @@ def demo_reps() -> tuple[SalesRep | None, str | None]:
         return manager, rep_id
 
 
-def add_users_if_none(rows: list[dict]) -> bool:
+def add_users_if_none(rows: list[dict[str, Any]]) -> bool:
     """Insert active users (column values) when the table is still empty; False when it was not
     (or another worker inserted them first)."""
     with session_scope() as session:

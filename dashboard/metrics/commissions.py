@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -197,7 +198,7 @@ def paid_mask(r: Rows, start: int, end: int) -> np.ndarray:
 
 
 def tiles(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
-          scope: Scope | None = None) -> dict:
+          scope: Scope | None = None) -> dict[str, Any]:
     """The tile figures with their live inputs (cents, counts, days and a rate rounded to 2 places)."""
     r = rows(snap)
     view = in_view(snap, filters, scope)
@@ -258,7 +259,7 @@ def _rep_groups(snap: Snapshot) -> dict[str, str]:
     return dict(zip(reps["sales_rep_id"].astype(str), groups, strict=True))
 
 
-def _days_to_dates(days: np.ndarray) -> list:
+def _days_to_dates(days: np.ndarray) -> list[Any]:
     return [None if v == NO_DATE else from_day(int(v)) for v in days]
 
 
@@ -505,7 +506,7 @@ def prorate(commission: np.ndarray, paid: np.ndarray, invoice: np.ndarray) -> np
     return (sign * magnitude).astype(np.int64)
 
 
-def _cash_parts(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters | None, scope: Scope | None) -> dict:
+def _cash_parts(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters | None, scope: Scope | None) -> dict[str, Any]:
     """Per row in view: commission on cash collected in the period and on invoices issued in it."""
     r = rows(snap)
     d, p = to_day(as_of), period_days

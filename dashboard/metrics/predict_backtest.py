@@ -16,6 +16,8 @@ dated on or before t, and compared with what happened afterwards:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -95,7 +97,7 @@ def at_date(snap: Snapshot, sel: Selection, bundle: Bundle, day: int) -> dict[st
     return {k: pm.restrict(v, snap, sel.cust_mask) for k, v in out.items()}
 
 
-def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict:
+def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict[str, Any]:
     """Per date and overall: Brier, ±7 days, WAPE for the model and both baselines; the reliability table."""
     end = pm.data_end(snap)
     date_rows, week_rows, rel = [], [], []
@@ -163,7 +165,7 @@ def reliability(p: np.ndarray, y: np.ndarray, bins: int = BINS, min_count: int =
     })
 
 
-def decide(overall: dict) -> dict:
+def decide(overall: dict[str, Any]) -> dict[str, Any]:
     """Which forecast to use: the model only when its Brier score and its WAPE both beat every baseline."""
     model = overall.get("model")
     if not model:

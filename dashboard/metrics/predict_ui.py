@@ -7,6 +7,7 @@ Pages never train: when the data version has no model yet, `bundle_for` queues t
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 
@@ -50,12 +51,12 @@ def predictions(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: 
 
 
 @cached(maxsize=32)
-def _backtest(snap: Snapshot, filters: Filters, scope: Scope, stamp: str) -> dict | None:
+def _backtest(snap: Snapshot, filters: Filters, scope: Scope, stamp: str) -> dict[str, Any] | None:
     bundle = st.current_bundle(snap) if stamp else None
     return pb.backtest(snap, select(snap, filters, scope), bundle) if bundle is not None else None
 
 
-def backtest(snap: Snapshot, filters: Filters, scope: Scope) -> dict | None:
+def backtest(snap: Snapshot, filters: Filters, scope: Scope) -> dict[str, Any] | None:
     """The backtest of the model and the baselines on these filters (None without a model)."""
     return _backtest(snap, filters, scope, stamp_of(bundle_for(snap)))
 

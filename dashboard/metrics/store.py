@@ -36,6 +36,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,7 +86,7 @@ class SortedIndex:
         self.ids = ids
         self.order = np.argsort(ids, kind="stable").astype(np.int64) if order is None else order
 
-    def lookup(self, keys: pd.Series | np.ndarray | list) -> np.ndarray:
+    def lookup(self, keys: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
         """Positions of many ids (-1 when unknown or null)."""
         raw = keys.to_numpy(dtype=object) if isinstance(keys, pd.Series) else np.asarray(keys, dtype=object)
         if len(raw) == 0 or len(self.ids) == 0:
@@ -121,7 +122,7 @@ class SortedIndex:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _save(folder: Path, name: str, values: np.ndarray, meta: dict) -> None:
+def _save(folder: Path, name: str, values: np.ndarray, meta: dict[str, Any]) -> None:
     values = np.asarray(values)
     if values.dtype == object:
         text = np.array(["" if v is None else str(v) for v in values] if len(values) < 1000
@@ -138,14 +139,14 @@ def _save(folder: Path, name: str, values: np.ndarray, meta: dict) -> None:
     meta["columns"][name] = {"kind": "array"}
 
 
-def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict) -> None:
+def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
     """A DataFrame as one file per column (text with a null mask), read back privately."""
     sub = folder / name
     sub.mkdir()
     cols = []
     for col in frame.columns:
         series = frame[col]
-        entry: dict = {"name": str(col)}
+        entry: dict[str, Any] = {"name": str(col)}
         if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
             null = series.isna().to_numpy()
             text = series.where(~null, "").astype(str).to_numpy()
@@ -167,7 +168,7 @@ def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict) -> Non
 def write_snapshot(snap, events, folder: Path, stamp: str, build_seconds: float = 0.0) -> None:
     """Write every column of snap (and its event index) into folder (which must not exist)."""
     folder.mkdir(parents=True)
-    meta: dict = {"format": FORMAT, "version": snap.version, "stamp": stamp, "day0": snap.day0, "ndays": snap.ndays,
+    meta: dict[str, Any] = {"format": FORMAT, "version": snap.version, "stamp": stamp, "day0": snap.day0, "ndays": snap.ndays,
                   "columns": {}, "frames": {}, "built_at": time.time(), "build_seconds": build_seconds}
     for f in dataclasses.fields(snap):
         if f.name in SKIP:
@@ -212,7 +213,7 @@ def mapped(path: Path) -> np.ndarray:
     return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
-def _load(folder: Path, name: str, spec: dict) -> np.ndarray:
+def _load(folder: Path, name: str, spec: dict[str, Any]) -> np.ndarray:
     values = mapped(folder / f"{name}.npy")
     if spec["kind"] == "codes":
         uniques = np.array(spec["values"], dtype=object)
@@ -220,7 +221,7 @@ def _load(folder: Path, name: str, spec: dict) -> np.ndarray:
     return values
 
 
-def read_frame(folder: Path, name: str, meta: dict) -> pd.DataFrame | None:
+def read_frame(folder: Path, name: str, meta: dict[str, Any]) -> pd.DataFrame | None:
     """One stored frame, as a private DataFrame (text as Python strings, None where null)."""
     spec = meta["frames"].get(name)
     if spec is None:

@@ -7,6 +7,7 @@ row's contribution to the figure clicked, so the rows always sum to it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ def _dates(days: np.ndarray) -> pd.Series:
     return pd.Series(values).dt.date.where(days != NO_DATE, None)
 
 
-def _customer_columns(snap: Snapshot, cust: np.ndarray) -> dict:
+def _customer_columns(snap: Snapshot, cust: np.ndarray) -> dict[str, Any]:
     return {
         "customer_id": snap.cust_ids[cust],
         "customer_name": snap.cust_name[cust],
@@ -218,7 +219,7 @@ def aging_by_terms_group(
 
 def aging_reconciliation(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Why the two aging donuts (aging_by_terms_group) total less than total AR, to the cent.
 
     total_ar_cents = donuts_cents + left_out_cents, where left_out_cents is the open balance of the

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Insert, bindparam, delete, select
@@ -64,7 +65,7 @@ def plan_steps(parsed: dict[str, Parsed], derived: pd.DataFrame) -> list[Step]:
     return steps
 
 
-def _pylist(values: pd.Series, kind: str, iso_dates: bool) -> list:
+def _pylist(values: pd.Series, kind: str, iso_dates: bool) -> list[Any]:
     """Column values as Python objects with None for missing (dates as date, or ISO text)."""
     if kind == "date":
         stamps = pd.to_datetime(values)
@@ -72,7 +73,7 @@ def _pylist(values: pd.Series, kind: str, iso_dates: bool) -> list:
     return values.astype(object).where(values.notna(), None).tolist()
 
 
-def _batches(step: Step, dialect: str) -> Iterator[list]:
+def _batches(step: Step, dialect: str) -> Iterator[list[Any]]:
     """The step's rows, BATCH at a time: tuples in column order (SQLite) or dicts (others)."""
     attrs = [step.spec.col(c).attr for c in step.columns]
     kinds = [step.spec.col(c).kind for c in step.columns]
@@ -98,7 +99,7 @@ def _upsert_statement(step: Step, dialect: str, new_only: bool = False) -> Inser
     return stmt.on_conflict_do_nothing(index_elements=keys)
 
 
-def _upsert(conn: Connection, step: Step, rows: list) -> None:
+def _upsert(conn: Connection, step: Step, rows: list[Any]) -> None:
     """Upsert one batch with executemany (SQLite: the compiled statement straight to the driver)."""
     if conn.dialect.name != "sqlite":
         conn.execute(_upsert_statement(step, conn.dialect.name), rows)

@@ -6,6 +6,7 @@ Rules in docs/analytics.md.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -102,7 +103,7 @@ def collections_activity(
     by: str = "segment",
     coverage_days: int = COVERAGE_DAYS,
     latency_days: int = LATENCY_DAYS,
-) -> dict:
+) -> dict[str, Any]:
     """Coverage of overdue exposure by recent activity, and contact latency after the due date, per group.
 
     coverage: share of overdue open balances at D whose customer had an activity dated in
@@ -149,7 +150,7 @@ def _coverage(snap: Snapshot, sel: Selection, day: int, by: str, window: int, co
     return out[keep].reset_index(drop=True)
 
 
-def _latency(snap: Snapshot, sel: Selection, day: int, by: str, window: int, codes: np.ndarray, names: np.ndarray) -> dict:
+def _latency(snap: Snapshot, sel: Selection, day: int, by: str, window: int, codes: np.ndarray, names: np.ndarray) -> dict[str, Any]:
     inv = sel.inv
     due = snap.due[inv].astype(np.int64)
     m = (due >= day - window) & (due <= day - 1) & (snap.issue[inv] <= due) & (snap.settle[inv].astype(np.int64) > due)

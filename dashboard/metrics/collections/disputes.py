@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ def _selected_rows(frame: pd.DataFrame, sel: Selection) -> np.ndarray:
 
 def dispute_cycle_time(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, months: int = 12
-) -> dict:
+) -> dict[str, Any]:
     """Cycle time (opened -> resolved, days) by month resolved over `months` months, and the disputes open at D."""
     sel = select(snap, filters, scope)
     day = to_day(as_of)

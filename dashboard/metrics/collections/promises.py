@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -31,7 +32,7 @@ def promise_status(snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: i
 
 def promise_adherence(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, months: int = 12
-) -> dict:
+) -> dict[str, Any]:
     """Promises made on or before D by month of promised date (kept, broken, share kept) and the broken ones."""
     sel = select(snap, filters, scope)
     day = to_day(as_of)

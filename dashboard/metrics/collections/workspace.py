@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -114,7 +115,7 @@ def _invoice_promises(snap: Snapshot, inv: np.ndarray, day: int) -> tuple[np.nda
     return state, when
 
 
-def _open_rows(snap: Snapshot, sel: Selection, day: int, detail: bool = True) -> dict:
+def _open_rows(snap: Snapshot, sel: Selection, day: int, detail: bool = True) -> dict[str, np.ndarray]:
     """Arrays of the invoices open at day: balance, days past due, dispute, over limit, hot; with detail also promises."""
     items = open_items(sel, day)
     inv, bal, cust = items.inv, items.balance, items.cust
@@ -135,7 +136,7 @@ DISPUTE_LABELS = np.array(["", "dispute", "litigation"], dtype=object)
 TAB_LABELS = np.array(WORKSPACE_TABS, dtype=object)
 
 
-def _open_part(snap: Snapshot, rows: dict, keep: np.ndarray) -> dict:
+def _open_part(snap: Snapshot, rows: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
     r = {k: v[keep] for k, v in rows.items()}
     dpd, dispute, n = r["dpd"], r["dispute"], int(keep.sum())
     return {
@@ -149,7 +150,7 @@ def _open_part(snap: Snapshot, rows: dict, keep: np.ndarray) -> dict:
     }
 
 
-def _paid_part(snap: Snapshot, sel: Selection, day: int, window: int) -> dict:
+def _paid_part(snap: Snapshot, sel: Selection, day: int, window: int) -> dict[str, np.ndarray]:
     inv = sel.inv[(sel.inv_settle > day - window) & (sel.inv_settle <= day) & (sel.inv_issue <= day)]
     settle = snap.settle[inv].astype(np.int64)
     kind = snap.settle_kind[inv].astype(np.int64)
@@ -164,7 +165,7 @@ def _paid_part(snap: Snapshot, sel: Selection, day: int, window: int) -> dict:
     }
 
 
-def _workspace_frame(snap: Snapshot, r: dict) -> pd.DataFrame:
+def _workspace_frame(snap: Snapshot, r: dict[str, np.ndarray]) -> pd.DataFrame:
     inv = r["inv"]
     action_labels = np.r_[ACTION_LABELS, np.array([""], dtype=object)]  # -1 (paid) -> ""
     return pd.DataFrame(
@@ -249,7 +250,7 @@ def invoice_workspace(
     return _workspace_frame(snap, {k: v[order] for k, v in r.items()})
 
 
-def workspace_pulse(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> dict:
+def workspace_pulse(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> dict[str, Any]:
     """Portfolio pulse chips: hotlist exposure, due in the next 7 days, owner coverage of open exposure."""
     sel = select(snap, filters, scope)
     day = to_day(as_of)
