@@ -38,7 +38,7 @@ def ledger_is_empty(url: str | None = None) -> bool:
 
 
 @contextmanager
-def _bar(enabled: bool, total: int, desc: str, unit: str) -> Iterator:
+def _bar(enabled: bool, total: int, desc: str, unit: str) -> Iterator[Any]:
     """A tqdm bar on stderr, or a stand-in that ignores updates."""
     if not enabled:
         yield None

@@ -59,7 +59,7 @@ def parse_rate(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Seri
     return values, reason.notna(), reason
 
 
-def parse_currency(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, str]:
+def parse_currency(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, str | pd.Series]:
     """Three-letter ISO 4217 codes, any case (stored upper case)."""
     upper = s.str.strip().str.upper()
     ok = upper.str.fullmatch(r"[A-Z]{3}").fillna(False).astype(bool)

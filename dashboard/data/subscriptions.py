@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.data.db import session_scope
@@ -237,13 +237,13 @@ def claim_retry(send_id: int, due_by: dt.datetime) -> bool:
                                  .where(SubscriptionSend.id == send_id, SubscriptionSend.status == "retry",
                                         SubscriptionSend.next_try_at <= due_by)
                                  .values(status="sending"))
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def finish_send(send_id: int, status: str, finished_at: dt.datetime, **values: Any) -> None:
     """Record the outcome of a send."""
     with session_scope() as session:
-        row = session.get(SubscriptionSend, send_id)
+        row = session.get_one(SubscriptionSend, send_id)
         row.status, row.finished_at = status, finished_at
         for key, value in values.items():
             setattr(row, key, value)

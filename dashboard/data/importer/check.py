@@ -318,8 +318,8 @@ class Checker:
             stale = pd.DataFrame(self.stale, columns=["payment_id", "invoice_id"])
             replaced = pd.concat([_pair_keys(new), _pair_keys(stale)])
             stored = stored.loc[~_pair_keys(stored).isin(replaced)]
-        totals = pd.concat([new[["payment_id", "amount"]], stored[["payment_id", "amount"]]])
-        totals = totals.dropna().groupby("payment_id")["amount"].sum()
+        both = pd.concat([new[["payment_id", "amount"]], stored[["payment_id", "amount"]]])
+        totals = both.dropna().groupby("payment_id")["amount"].sum()
         amount = self.info("payments", pd.Series(totals.index, index=totals.index))["amount"]
         over = (totals > amount).fillna(False).astype(bool).to_numpy()
         if over.any():

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import pandas as pd
+from sqlalchemy import Table
 
 from dashboard.data import models
 from dashboard.data.mapping import ROW, Problem, Source
@@ -71,6 +73,11 @@ class Spec:
     key: tuple[str, ...]
     cols: tuple[Col, ...]
 
+    @property
+    def table(self) -> Table:
+        """The model's table."""
+        return cast(Table, self.model.__table__)
+
     def col(self, name: str) -> Col:
         """The column named name."""
         return next(c for c in self.cols if c.name == name)
@@ -84,7 +91,7 @@ class Spec:
         return getattr(self.model.__table__.c[col.attr].type, "length", None)
 
 
-def _req(name: str, kind: str = "text", **kw: object) -> Col:
+def _req(name: str, kind: str = "text", **kw: Any) -> Col:
     """A required column."""
     return Col(name, kind, required=True, **kw)
 

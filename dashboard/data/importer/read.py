@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -47,7 +48,7 @@ def _parse_text(s: pd.Series, col: Col, spec: Spec, _fmt: str) -> tuple[pd.Serie
 DATE_RANGE_REASON = f"date outside {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}"
 
 
-def _parse_date(s: pd.Series, _col: Col, _spec: Spec, fmt: str) -> tuple[pd.Series, pd.Series, str]:
+def _parse_date(s: pd.Series, _col: Col, _spec: Spec, fmt: str) -> tuple[pd.Series, pd.Series, str | pd.Series]:
     """Dates in the source's format (ISO by default, strictly YYYY-MM-DD)."""
     shaped = (
         s.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False) if fmt == ISO else s.notna()
@@ -123,7 +124,9 @@ def _parse_float(
     return values.where(ok), s.notna() & ~ok, "not a number below 1000"
 
 
-PARSERS = {
+# (values, bad, reason): reason is one text for every bad cell or a text per cell
+Parser = Callable[[pd.Series, Col, Spec, str], tuple[pd.Series, pd.Series, str | pd.Series]]
+PARSERS: dict[str, Parser] = {
     "text": _parse_text,
     "date": _parse_date,
     "money": _parse_money,
@@ -206,8 +209,9 @@ def _mapped_sources(directory: Path, mappings: list[TableMapping], issues: Issue
             except SourceError as exc:
                 issues.errors.extend(exc.problems)
                 frames[key] = None
-        if frames[key] is not None:
-            source = apply_mapping(m, frames[key], issues.errors, issues.warnings)
+        frame = frames[key]
+        if frame is not None:
+            source = apply_mapping(m, frame, issues.errors, issues.warnings)
             if source is not None:
                 out.append(source)
     for (name, sheet, delimiter), frame in frames.items():

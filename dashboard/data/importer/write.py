@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Connection, Insert, bindparam, delete, select
+from sqlalchemy import Connection, Insert, Table, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from tqdm import tqdm
@@ -48,12 +48,13 @@ def plan_steps(parsed: dict[str, Parsed], derived: pd.DataFrame) -> list[Step]:
             defaults = [
                 c.name for c in p.spec.cols if c.name not in p.present and c.default is not None
             ]
-            frame = p.frame.assign(**{c: p.spec.col(c).default for c in defaults})
+            values: dict[str, Any] = {c: p.spec.col(c).default for c in defaults}
+            frame = p.frame.assign(**values)
             columns = [c for c in p.spec.names() if c in p.present] + defaults
             update = [c for c in columns if c in p.present and c not in p.spec.key]
             steps.append(Step(p.spec, frame, columns, update))
         if table == "allocations" and len(derived):
-            frame = derived.assign(date=pd.NaT)
+            frame = derived.assign(date=pd.NaT)  # type: ignore[arg-type]  # pandas-stubs omit NaT as a scalar
             steps.append(
                 Step(
                     SPECS["allocations"],
@@ -90,7 +91,7 @@ def _upsert_statement(step: Step, dialect: str, new_only: bool = False) -> Inser
     if dialect not in ("sqlite", "postgresql"):
         raise NotImplementedError(f"import supports SQLite and PostgreSQL, not {dialect}")
     attrs = [step.spec.col(c).attr for c in step.columns]
-    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(step.spec.model.__table__)
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(step.spec.table)
     stmt = stmt.values({a: bindparam(a) for a in attrs})
     keys = [step.spec.col(k).attr for k in step.spec.key]
     update = {step.spec.col(c).attr: stmt.excluded[step.spec.col(c).attr] for c in step.update}
@@ -150,7 +151,7 @@ def _delete_stale(conn: Connection, pairs: list[tuple[str, str]]) -> None:
     """Drop the whole-payment allocations of payments whose invoice_id changed."""
     if not pairs:
         return
-    t = models.Allocation.__table__
+    t = cast(Table, models.Allocation.__table__)
     stmt = delete(t).where(t.c.payment_id == bindparam("p"), t.c.invoice_id == bindparam("i"))
     conn.execute(stmt, [{"p": p, "i": i} for p, i in pairs])
 
