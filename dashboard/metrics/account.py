@@ -95,7 +95,7 @@ def _frame_records(frame: pd.DataFrame, c: int, day: int, date_col: str, money_c
     rows = frame[(frame["cust"] == c) & (frame[date_col] <= day)].sort_values(date_col, ascending=False)
     out = []
     for row in rows.to_dict("records"):
-        rec = {k: v for k, v in row.items() if k not in ("inv", "cust") and not k.endswith("_cents")}
+        rec = {str(k): v for k, v in row.items() if k not in ("inv", "cust") and not str(k).endswith("_cents")}
         for col in money_cols:
             rec[col.removesuffix("_cents")] = money(row[col])
         for col in date_cols:

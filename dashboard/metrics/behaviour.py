@@ -51,7 +51,7 @@ def customer_columns(snap: Snapshot, cust: np.ndarray) -> dict[str, Any]:
     }
 
 
-def round2(values: np.ndarray) -> np.ndarray:
+def round2(values: np.ndarray | float) -> np.ndarray:
     """Floats rounded half away from zero to 2 decimals (NaN stays NaN)."""
     values = np.asarray(values, dtype=np.float64)
     return np.sign(values) * np.floor(np.abs(values) * 100 + 0.5 + 1e-9) / 100

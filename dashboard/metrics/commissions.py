@@ -29,6 +29,7 @@ Currencies
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -173,7 +174,7 @@ def in_view(snap: Snapshot, filters: Filters | None = None, scope: Scope | None 
     return mask
 
 
-def _reps_in(r: Rows, reps) -> np.ndarray:
+def _reps_in(r: Rows, reps: Collection[str]) -> np.ndarray:
     """Rows whose sales_rep_id is one of reps."""
     wanted = np.isin(r.rep_ids, list(reps)) if len(r.rep_ids) else np.zeros(0, dtype=bool)
     return wanted[r.rep_code] if len(r.rep_code) else np.zeros(0, dtype=bool)

@@ -225,7 +225,7 @@ LARGE_LEDGER_ROWS = 1_000_000
 LARGE_PARAMS: dict[str, Any] = {"learning_rate": 0.3, "max_iter": 25}
 
 
-def new_model(large: bool = False):
+def new_model(large: bool = False) -> Any:  # a scikit-learn estimator (untyped)
     """The estimator with fixed hyper-parameters (MODEL_PARAMS, with LARGE_PARAMS on a large ledger) and seed."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -235,7 +235,7 @@ def new_model(large: bool = False):
     )
 
 
-def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS):
+def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> Any:
     """A fitted model from data known at cutoff (None when there is too little history)."""
     x, y, total = training_rows(snap, cutoff, max_rows)
     if len(y) < MIN_TRAIN_ROWS or len(np.unique(y)) < 2:
@@ -264,7 +264,7 @@ def fit_threads() -> int:
 # ---- scoring -------------------------------------------------------------------------------------
 
 
-def class_cdf(model, x: np.ndarray) -> np.ndarray:
+def class_cdf(model: Any, x: np.ndarray) -> np.ndarray:
     """Cumulative P(settled within EDGES[k]) from the model's class probabilities."""
     from threadpoolctl import threadpool_limits
 
@@ -307,7 +307,7 @@ def from_cdf(day: int, items: OpenItems, cdf: np.ndarray, source: str) -> Predic
     return Predictions(day, items.inv, items.balance, items.cust, cdf, mid, low, high, source)
 
 
-def model_predictions(snap: Snapshot, model, day: int, items: OpenItems | None = None) -> Predictions:
+def model_predictions(snap: Snapshot, model: Any, day: int, items: OpenItems | None = None) -> Predictions:
     """The model's predictions for every invoice open at day (or those in items)."""
     items = items if items is not None else all_items(snap, day)
     return from_cdf(day, items, class_cdf(model, features(snap, day, items)), "model")

@@ -101,7 +101,7 @@ def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict[str, Any]:
     """Per date and overall: Brier, ±7 days, WAPE for the model and both baselines; the reliability table."""
     end = pm.data_end(snap)
     date_rows, week_rows, rel = [], [], []
-    pooled = {s: {"p": [], "y": [], "known": [], "hit": [], "f": [], "a": []} for s in SOURCES}
+    pooled: dict[str, dict[str, list[Any]]] = {s: {"p": [], "y": [], "known": [], "hit": [], "f": [], "a": []} for s in SOURCES}
     for day in sorted(bundle.backtest):
         preds = at_date(snap, sel, bundle, day)
         if preds is None:
@@ -114,8 +114,8 @@ def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict[str, Any]:
             known, hit = date_hits(snap, pred, end)
             f = weekly_expected(pred)
             acc = pooled[source]
-            acc["p"].append(p30), acc["y"].append(y), acc["known"].append(known), acc["hit"].append(hit)
-            acc["f"].append(f), acc["a"].append(actual)
+            for name, value in (("p", p30), ("y", y), ("known", known), ("hit", hit), ("f", f), ("a", actual)):
+                acc[name].append(value)
             row[f"brier_{_key(source)}"] = brier(p30, y)
             row[f"within7_{_key(source)}"] = _share(hit[known])
             row[f"wape_{_key(source)}"] = wape(f, actual)

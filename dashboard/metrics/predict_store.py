@@ -124,7 +124,7 @@ def stored_predictions(snap: Snapshot, bundle: Bundle, day: int) -> pm.Predictio
 def predictions_at(snap: Snapshot, day: int, bundle: Bundle | None) -> pm.Predictions:
     """Every invoice open at day (whole ledger) with the model's prediction, or the delay baseline."""
     found = bundle.model_for(day) if bundle is not None else None
-    if found is None:
+    if bundle is None or found is None:
         return pm.delay_baseline(snap, day)
     stored = stored_predictions(snap, bundle, day)
     if stored is not None:

@@ -74,7 +74,7 @@ def _lookup(index: SortedIndex | pd.Index, keys: pd.Series) -> np.ndarray:
     only has its SortedIndex (binary search, nothing per process).
     """
     if isinstance(index, pd.Index):
-        return index.get_indexer(keys.astype(object).to_numpy()).astype(np.int32)
+        return index.get_indexer(keys.astype(object).to_numpy()).astype(np.int32)  # type: ignore[arg-type]  # pandas-stubs: any array-like is accepted
     return index.lookup(keys)
 
 
@@ -176,7 +176,7 @@ class Snapshot:
     terms_text: np.ndarray  # per customer: "Net 30", "EOM + 15"
     url: str | None = None
     stamp: str = ""  # data_version.updated_at of the version (see dashboard/metrics/store.py)
-    source: tuple[Any, ...] | None = field(default=None, repr=False)  # (directory, meta) when mapped from the store
+    source: tuple[Path, dict[str, Any]] | None = field(default=None, repr=False)  # (directory, meta) when mapped from the store
     lazy: dict[str, Any] = field(default_factory=dict, repr=False)
     cache: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -196,7 +196,7 @@ class Snapshot:
         with self.lazy_lock:  # one reader per table, however many callers arrive at once
             frame = self.lazy.get(name)
             if frame is None and self.source is not None:
-                frame = read_frame(*self.source[:1], name, self.source[1])
+                frame = read_frame(self.source[0], name, self.source[1])
             if frame is None:
                 frame = self._prepare(name, read_ledger(self.url, (name,)).frames[name])
                 self.lazy[name] = frame

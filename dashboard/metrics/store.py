@@ -36,12 +36,16 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dashboard.metrics.fx import Rates
+
+if TYPE_CHECKING:  # both import this module
+    from dashboard.metrics.ledger import Events
+    from dashboard.metrics.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +147,7 @@ def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict[str, An
     """A DataFrame as one file per column (text with a null mask), read back privately."""
     sub = folder / name
     sub.mkdir()
-    cols = []
+    cols: list[dict[str, Any]] = []
     for col in frame.columns:
         series = frame[col]
         entry: dict[str, Any] = {"name": str(col)}
@@ -165,7 +169,7 @@ def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict[str, An
     meta["frames"][name] = {"rows": len(frame), "columns": cols}
 
 
-def write_snapshot(snap, events, folder: Path, stamp: str, build_seconds: float = 0.0) -> None:
+def write_snapshot(snap: Snapshot, events: Events, folder: Path, stamp: str, build_seconds: float = 0.0) -> None:
     """Write every column of snap (and its event index) into folder (which must not exist)."""
     folder.mkdir(parents=True)
     meta: dict[str, Any] = {"format": FORMAT, "version": snap.version, "stamp": stamp, "day0": snap.day0, "ndays": snap.ndays,
@@ -238,7 +242,7 @@ def read_frame(folder: Path, name: str, meta: dict[str, Any]) -> pd.DataFrame | 
     return pd.DataFrame(data, index=pd.RangeIndex(spec["rows"]))
 
 
-def open_snapshot(folder: Path, url: str | None):
+def open_snapshot(folder: Path, url: str | None) -> Snapshot:
     """Map a stored version read-only into a Snapshot (milliseconds; nothing copied)."""
     from dashboard.metrics.ledger import Events
     from dashboard.metrics.snapshot import Snapshot
@@ -247,19 +251,19 @@ def open_snapshot(folder: Path, url: str | None):
     fd = os.open(folder / INUSE, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_SH)  # "in use" until this process drops the snapshot
     try:
-        cols = {name: _load(folder, name, spec) for name, spec in meta["columns"].items()}
+        cols: dict[str, Any] = {name: _load(folder, name, spec) for name, spec in meta["columns"].items()}
         codes = meta["rates"]
         rates = Rates(codes=list(codes),
                       days=[np.load(folder / f"rate_days_{g}.npy", allow_pickle=False) for g in range(len(codes))],
                       values=[np.load(folder / f"rate_values_{g}.npy", allow_pickle=False) for g in range(len(codes))])
         order = {name: mapped(folder / f"{name}.npy") for name in ("inv_index", "pay_index", "cust_index")}
+        frames: dict[str, Any] = {name: read_frame(folder, name, meta) for name in ("reps", "promises", "disputes")}
         snap = Snapshot(
             version=meta["version"], loaded_at=time.time(), rates=rates, day0=meta["day0"], ndays=meta["ndays"],
             cust_index=SortedIndex(cols["cust_ids"], order["cust_index"]),
             inv_index=SortedIndex(cols["inv_ids"], order["inv_index"]),
             pay_index=SortedIndex(cols["pay_ids"], order["pay_index"]),
-            reps=read_frame(folder, "reps", meta), promises=read_frame(folder, "promises", meta),
-            disputes=read_frame(folder, "disputes", meta), url=url, stamp=meta["stamp"], source=(folder, meta), **cols,
+            **frames, url=url, stamp=meta["stamp"], source=(folder, meta), **cols,
         )
     except BaseException:
         os.close(fd)
@@ -315,7 +319,7 @@ class LedgerStore:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def publish(self, snap, events, stamp: str, build_seconds: float = 0.0) -> Path:
+    def publish(self, snap: Snapshot, events: Events, stamp: str, build_seconds: float = 0.0) -> Path:
         """Write snap as a new version (call under the build lock): temp directory, then rename."""
         final = self.dir / version_name(snap.version, stamp)
         if (final / META).is_file():

@@ -25,7 +25,14 @@ from dashboard.metrics.kpis import (
 from dashboard.metrics.kpis import (
     customer_balances as balances_by_customer,
 )
-from dashboard.metrics.ledger import Selection, limits_at, open_items, select, unapplied_items
+from dashboard.metrics.ledger import (
+    OpenItems,
+    Selection,
+    limits_at,
+    open_items,
+    select,
+    unapplied_items,
+)
 from dashboard.metrics.numbers import money, ratio, ratio_array
 from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
 
@@ -62,7 +69,7 @@ def terms_group(snap: Snapshot, cust: np.ndarray) -> np.ndarray:
     return np.where(snap.short_terms[cust], "short", "long").astype(object)
 
 
-def _open_frame(snap: Snapshot, items, pick: np.ndarray, as_of: dt.date) -> pd.DataFrame:
+def _open_frame(snap: Snapshot, items: OpenItems, pick: np.ndarray, as_of: dt.date) -> pd.DataFrame:
     """Rows for the open items at positions pick."""
     inv, cust, balance = items.inv[pick], items.cust[pick], items.balance[pick]
     dpd = items.day - snap.due[inv].astype(np.int64)
@@ -203,6 +210,7 @@ def aging_by_terms_group(
     net = balances_by_customer(items, snap) - unapplied_by_customer(sel, day)
     keep = net[items.cust] >= 0
     inv, bal, cust = items.inv[keep], items.balance[keep], items.cust[keep]
+    labels: tuple[str, ...]
     if basis == "transaction":
         labels, idx = TRANSACTION_BUCKETS, transaction_bucket_index(snap, inv, as_of)
     else:

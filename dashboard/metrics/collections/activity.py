@@ -6,7 +6,7 @@ Rules in docs/analytics.md.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ def activity_keys(snap: Snapshot) -> np.ndarray:
     return cache["activity_keys"]
 
 
-def _search(keys: np.ndarray, probes: np.ndarray, side: str) -> np.ndarray:
+def _search(keys: np.ndarray, probes: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:
     """np.searchsorted with the probes sorted first (much faster on large, unordered probes)."""
     order = np.argsort(probes, kind="stable")
     pos = np.empty(len(probes), dtype=np.int64)
