@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -197,7 +198,7 @@ def _env_names() -> tuple[bytes | str, ...]:
     return tuple(os.fsencode(n) for n in names) if isinstance(_raw_environ(), dict) and os.name == "posix" else tuple(names)
 
 
-def _raw_environ() -> dict:
+def _raw_environ() -> Mapping[Any, Any]:
     """os.environ's own mapping (bytes keys on POSIX): a lookup costs no encoding."""
     return getattr(os.environ, "_data", os.environ)
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from dashboard.data import importer
 from dashboard.data.db import get_engine
 from dashboard.data.importer import ImportFailed, run_import
+from dashboard.data.importer import write as importer
 from dashboard.data.models import Base
 
 BASIC = Path(__file__).parent / "fixtures" / "import" / "basic"

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, redirect, render_template_string, request, session
 from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
 from dashboard.auth.audit import audit, client_ip, utcnow, write_audit
 from dashboard.auth.users import authenticate, normalise_username
@@ -148,7 +149,7 @@ def throttled(key: str, username: str) -> Response:
 
 
 @bp.get("/login")
-def login_get() -> Response:
+def login_get() -> BaseResponse:
     """Show the login form (or go on if already logged in)."""
     target = safe_next(request.args.get("next"))
     if current_user.is_authenticated:
@@ -157,7 +158,7 @@ def login_get() -> Response:
 
 
 @bp.post("/login")
-def login_post() -> Response:
+def login_post() -> BaseResponse:
     """Check the CSRF token, the throttle and the credentials; start the session."""
     username = normalise_username(request.form.get("username", ""))[:100]
     password = request.form.get("password", "")
@@ -190,7 +191,7 @@ def session_lifetime() -> dt.timedelta:
 
 
 @bp.get("/logout")
-def logout_get() -> Response:
+def logout_get() -> BaseResponse:
     """A logout confirmation form (logging out is a POST with the CSRF token, never a link)."""
     if not current_user.is_authenticated:
         return redirect("/login")
@@ -199,7 +200,7 @@ def logout_get() -> Response:
 
 
 @bp.post("/logout")
-def logout() -> Response:
+def logout() -> BaseResponse:
     """End the session (CSRF token required)."""
     if not csrf_valid(request.form.get(CSRF_KEY)):
         return render_page(400, title="Log out", message="The form expired. Please try again.",

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import exists, or_, select
 
@@ -37,7 +38,7 @@ def ledger_is_empty(url: str | None = None) -> bool:
 
 
 @contextmanager
-def _bar(enabled: bool, total: int, desc: str, unit: str) -> Iterator:
+def _bar(enabled: bool, total: int, desc: str, unit: str) -> Iterator[Any]:
     """A tqdm bar on stderr, or a stand-in that ignores updates."""
     if not enabled:
         yield None
@@ -51,7 +52,7 @@ def _bar(enabled: bool, total: int, desc: str, unit: str) -> Iterator:
 
 
 def _generate(customers: int, invoices: int, seed: int, today: dt.date, progress: bool,
-              currencies: tuple[str, ...] = DEFAULT_CURRENCIES) -> dict:
+              currencies: tuple[str, ...] = DEFAULT_CURRENCIES) -> dict[str, Any]:
     """generate_demo with a step-wise progress bar (base currency: AR_BASE_CURRENCY)."""
     from dashboard.config import get_settings
 
@@ -66,7 +67,7 @@ def _generate(customers: int, invoices: int, seed: int, today: dt.date, progress
                              base=get_settings().base_currency)
 
 
-def _load(url: str | None, frames: dict, progress: bool) -> str:
+def _load(url: str | None, frames: dict[str, Any], progress: bool) -> str:
     """Load the frames with the backend's bulk path; returns the backend name."""
     engine = get_engine(url)
     total = sum(len(frames[t]) for t in LOAD_ORDER)
@@ -91,7 +92,7 @@ def load_demo(
     today: dt.date | None = None,
     progress: bool = True,
     currencies: tuple[str, ...] = DEFAULT_CURRENCIES,
-) -> dict:
+) -> dict[str, Any]:
     """Replace the ledger tables' contents with generated demo data; returns row counts and timings.
 
     `currencies` other than the base currency go to about a fifth of the customers (("USD",) or

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,7 +90,7 @@ def choose_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
     return (rng.random(len(probs))[:, None] > cum).sum(axis=1)
 
 
-def choose(rng: np.random.Generator, n: int, probs) -> np.ndarray:
+def choose(rng: np.random.Generator, n: int, probs: Sequence[float] | np.ndarray) -> np.ndarray:
     """n categories from one probability vector."""
     p = np.asarray(probs, dtype=float)
     return rng.choice(len(p), size=n, p=p / p.sum())
@@ -105,7 +106,7 @@ def make_reps(ctx: Ctx, n: int) -> Arrays:
     ids = make_ids("R", n, 4)
     names, emails = person_names(ctx.rng, n)
     is_manager = np.arange(n) == manager
-    manager_id = np.where(is_manager, None, ids[manager].astype(object))
+    manager_id = np.where(is_manager, np.array(None, dtype=object), ids[manager].astype(object))
     return {"id": ids, "name": names, "email": emails, "group": group, "manager_id": manager_id}
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -10,6 +12,9 @@ from sqlalchemy import Connection, Engine, func, insert, select
 
 from dashboard.data.models import ValueTier
 from dashboard.data.schema import bump_data_version
+
+if TYPE_CHECKING:
+    import psycopg
 
 # Deleted children first; notes hang off customers, so they go with the ledger they annotate.
 CLEAR_ORDER = (
@@ -62,7 +67,7 @@ def _dates(series: pd.Series) -> np.ndarray:
     return out
 
 
-def column_values(series: pd.Series) -> list:
+def column_values(series: pd.Series) -> list[Any]:
     """A column as plain Python values for the driver (dates as ISO text, NULL as None)."""
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
@@ -71,10 +76,10 @@ def column_values(series: pd.Series) -> list:
         return series.astype(object).where(series.notna(), None).tolist()
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return series.tolist()
-    return series.to_numpy(dtype=object, na_value=None).tolist()
+    return series.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]  # pandas-stubs reject na_value=None
 
 
-def row_batches(frame: pd.DataFrame, size: int = BATCH_ROWS) -> Iterator[list[tuple]]:
+def row_batches(frame: pd.DataFrame, size: int = BATCH_ROWS) -> Iterator[list[tuple[Any, ...]]]:
     """Rows as tuples of Python values, in batches."""
     for start in range(0, len(frame), size):
         part = frame.iloc[start : start + size]
@@ -101,12 +106,12 @@ def _finish(conn: Connection) -> None:
 # --- SQLite -------------------------------------------------------------------------------------
 
 
-def _sqlite_pragmas(cur, names: tuple[str, ...]) -> dict[str, object]:
+def _sqlite_pragmas(cur: sqlite3.Cursor, names: tuple[str, ...]) -> dict[str, object]:
     """Current values of some PRAGMAs."""
     return {name: cur.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
 
 
-def _sqlite_set(cur, settings: dict[str, object]) -> None:
+def _sqlite_set(cur: sqlite3.Cursor, settings: dict[str, object]) -> None:
     """Apply PRAGMAs, ignoring refusals (a checkpoint blocked by a reader only costs disk space)."""
     for name, value in settings.items():
         try:
@@ -115,14 +120,14 @@ def _sqlite_set(cur, settings: dict[str, object]) -> None:
             pass
 
 
-def _sqlite_indexes(cur) -> list[tuple[str, str]]:
+def _sqlite_indexes(cur: sqlite3.Cursor) -> list[tuple[str, str]]:
     """Secondary indexes (name, CREATE statement) of the ledger tables."""
     marks = ",".join("?" * len(LOAD_ORDER))
     sql = f"SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL AND tbl_name IN ({marks})"
     return cur.execute(sql, LOAD_ORDER).fetchall()
 
 
-def _sqlite_fill(cur, frames: dict[str, pd.DataFrame], tick: Tick) -> None:
+def _sqlite_fill(cur: sqlite3.Cursor, frames: dict[str, pd.DataFrame], tick: Tick) -> None:
     """Clear the ledger and insert every frame, secondary indexes rebuilt afterwards."""
     for table in CLEAR_ORDER:
         cur.execute(f"DELETE FROM {table}")
@@ -155,7 +160,7 @@ def load_sqlite(engine: Engine, frames: dict[str, pd.DataFrame], tick: Tick) -> 
     working, and measured against journal_mode=MEMORY it costs no noticeable time.
     """
     with engine.connect() as conn:
-        raw = conn.connection.driver_connection
+        raw = cast(sqlite3.Connection, conn.connection.driver_connection)
         isolation = raw.isolation_level
         if raw.in_transaction:
             raw.rollback()
@@ -183,7 +188,7 @@ def load_sqlite(engine: Engine, frames: dict[str, pd.DataFrame], tick: Tick) -> 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def _pg_indexes(cur) -> list[tuple[str, str]]:
+def _pg_indexes(cur: psycopg.Cursor[Any]) -> list[tuple[str, str]]:
     """Secondary (non-constraint) indexes (name, CREATE statement) of the ledger tables."""
     cur.execute(
         "SELECT i.indexname, i.indexdef FROM pg_indexes i "
@@ -194,7 +199,7 @@ def _pg_indexes(cur) -> list[tuple[str, str]]:
     return cur.fetchall()
 
 
-def _pg_foreign_keys(cur) -> list[tuple[str, str, str]]:
+def _pg_foreign_keys(cur: psycopg.Cursor[Any]) -> list[tuple[str, str, str]]:
     """Foreign keys (table, name, definition) declared on the ledger tables."""
     cur.execute(
         "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
@@ -234,7 +239,7 @@ def copy_text(frame: pd.DataFrame) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _pg_copy(cur, table: str, frame: pd.DataFrame, tick: Tick) -> None:
+def _pg_copy(cur: psycopg.Cursor[Any], table: str, frame: pd.DataFrame, tick: Tick) -> None:
     """COPY one frame into its table, a block of rows at a time."""
     cols = ", ".join(frame.columns)
     with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
@@ -247,7 +252,7 @@ def _pg_copy(cur, table: str, frame: pd.DataFrame, tick: Tick) -> None:
 def load_postgres(engine: Engine, frames: dict[str, pd.DataFrame], tick: Tick) -> None:
     """TRUNCATE, COPY with secondary indexes and foreign keys dropped, restore them, commit once."""
     with engine.connect() as conn:
-        raw = conn.connection.driver_connection
+        raw = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
         try:
             with raw.cursor() as cur:
                 cur.execute("SET LOCAL synchronous_commit = off")

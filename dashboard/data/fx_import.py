@@ -11,7 +11,7 @@ Kept apart from the importer's parsing so the currency rules read in one place:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -21,7 +21,8 @@ from dashboard.data import models
 from dashboard.data.mapping import ROW
 
 if TYPE_CHECKING:
-    from dashboard.data.importer import Checker, Col, Parsed, Spec
+    from dashboard.data.importer.check import Checker
+    from dashboard.data.importer.contract import Col, Parsed, Spec
 
 RATE = re.compile(r"\+?([0-9]*)(?:\.([0-9]*))?")
 RATE_DIGITS = 10
@@ -58,7 +59,7 @@ def parse_rate(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Seri
     return values, reason.notna(), reason
 
 
-def parse_currency(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, str]:
+def parse_currency(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, str | pd.Series]:
     """Three-letter ISO 4217 codes, any case (stored upper case)."""
     upper = s.str.strip().str.upper()
     ok = upper.str.fullmatch(r"[A-Z]{3}").fillna(False).astype(bool)
@@ -140,7 +141,7 @@ def _check_base_rate(checker: Checker) -> None:
     checker.issues.where(p, wrong.fillna(False).astype(bool), "rate", f"the base currency {base} always has rate 1")
 
 
-def _check_rated(checker: Checker, p: Parsed, cur: pd.Series, when: pd.Series, rates: dict, date_col: str) -> None:
+def _check_rated(checker: Checker, p: Parsed, cur: pd.Series, when: pd.Series, rates: dict[str, Any], date_col: str) -> None:
     """Rows in a foreign currency need a rate on or before their date."""
     base = base_currency()
     need = cur.notna() & (cur != base) & when.notna()

@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -386,7 +387,7 @@ def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES, r
     return _read_dbapi(url, tables)
 
 
-def read_since(url: str | None, after: int, refreshable: set[str]) -> tuple[int, str, dict[str, pd.DataFrame]] | None:
+def read_since(url: str | None, after: int, refreshable: AbstractSet[str]) -> tuple[int, str, dict[str, pd.DataFrame]] | None:
     """What the next snapshot version needs when it is built from version `after`: (version, stamp,
     the re-read frames of the changed tables that QUERIES holds), or None when anything else changed
     (or the change log cannot tell) and a full read is needed.

@@ -12,8 +12,9 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Update, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from dashboard.data.db import get_engine, session_scope
 from dashboard.data.models import AuthSession, LoginThrottle, User
@@ -63,7 +64,7 @@ def end_session(token: str | None) -> None:
             session.execute(delete(AuthSession).where(AuthSession.token_hash == token_hash(token)))
 
 
-def end_user_sessions(user_id: int, session=None) -> None:
+def end_user_sessions(user_id: int, session: Session | None = None) -> None:
     """End every session of a user (password change, disable, role change)."""
     stmt = delete(AuthSession).where(AuthSession.user_id == user_id)
     if session is not None:
@@ -76,7 +77,7 @@ def end_user_sessions(user_id: int, session=None) -> None:
 # ---- login throttle ------------------------------------------------------------------------------
 
 
-def _try_update(stmt) -> bool:
+def _try_update(stmt: Update) -> bool:
     """Run one conditional statement in its own transaction; True when it changed a row."""
     with get_engine().begin() as conn:
         return conn.execute(stmt).rowcount > 0

@@ -13,10 +13,12 @@ import io
 import re
 import string
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -359,8 +361,6 @@ def read_xlsx(path: Path, sheet: str | None = None) -> pd.DataFrame:
 
 def xlsx_uncompressed_size(path: Path) -> int:
     """The total uncompressed size of an XLSX (a zip), read from its directory without inflating."""
-    import zipfile
-
     try:
         with zipfile.ZipFile(path) as archive:
             return sum(info.file_size for info in archive.infolist())
@@ -370,8 +370,6 @@ def xlsx_uncompressed_size(path: Path) -> int:
 
 def xlsx_row_count(path: Path) -> int:
     """The most <row> elements of any worksheet of an XLSX, counted in its XML as it is inflated."""
-    import zipfile
-
     most = 0
     with zipfile.ZipFile(path) as archive:
         for name in archive.namelist():
@@ -380,7 +378,7 @@ def xlsx_row_count(path: Path) -> int:
     return most
 
 
-def _count_rows(archive, name: str) -> int:
+def _count_rows(archive: zipfile.ZipFile, name: str) -> int:
     """Occurrences of a row start tag (<row or <x:row) in one zip member, read 1 MiB at a time."""
     count, tail = 0, b""
     with archive.open(name) as member:
@@ -402,7 +400,7 @@ def too_many_rows(name: str, max_rows: int) -> SourceError:
                                                   "XLSX sheet holds at most 1,048,575); split the file")])
 
 
-def _xlsx_body(name: str, rows: Iterator, width: int, max_rows: int, limits: ReadLimits) -> list[list[str]]:
+def _xlsx_body(name: str, rows: Iterator[tuple[object, ...]], width: int, max_rows: int, limits: ReadLimits) -> list[list[str]]:
     """The data rows of a sheet as text, stopping at the row cap and at the time limit."""
     body: list[list[str]] = []
     for count, row in enumerate(rows, 1):
@@ -472,11 +470,13 @@ def _strings(name: str, where: str, value: object, problems: list[Problem]) -> d
 
 def _names(value: object) -> tuple[str, ...]:
     """A string or list of strings as a tuple."""
-    return (value,) if isinstance(value, str) else tuple(str(v) for v in value or ())
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in cast("Iterable[object]", value or ()))
 
 
 def _table_mapping(
-    name: str, table: str, body: dict, allowed: Sequence[str], problems: list[Problem]
+    name: str, table: str, body: dict[str, Any], allowed: Sequence[str], problems: list[Problem]
 ) -> TableMapping:
     """Check one [files.<table>] section and build its TableMapping."""
     where = f"files.{table}"

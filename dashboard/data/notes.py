@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ class NoteError(ValueError):
     """A note the user must correct (empty, too long, unknown customer)."""
 
 
-def list_notes(customer_id: str, limit: int = 200) -> list[dict]:
+def list_notes(customer_id: str, limit: int = 200) -> list[dict[str, Any]]:
     """The customer's notes, newest first."""
     with session_scope() as session:
         rows = session.execute(

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.data.db import session_scope
@@ -28,7 +28,7 @@ from dashboard.data.models import (
 OPT_OUT_SLOT = "unsubscribed"
 
 
-def to_dict(row: Subscription) -> dict:
+def to_dict(row: Subscription) -> dict[str, Any]:
     """A JSON-ready subscription."""
     return {"id": row.id, "kind": row.kind, "username": row.username, "role": row.role, "page": row.page,
             "every": row.every, "at_time": row.at_time, "tz": row.tz, "weekday": row.weekday, "monthday": row.monthday,
@@ -91,7 +91,7 @@ def save_address(username: str, address: str | None) -> None:
 # ---- subscriptions -------------------------------------------------------------------------------
 
 
-def insert_subscription(values: dict) -> dict:
+def insert_subscription(values: dict[str, Any]) -> dict[str, Any]:
     """Store a subscription (column values); returns it."""
     with session_scope() as session:
         row = Subscription(**values)
@@ -101,7 +101,7 @@ def insert_subscription(values: dict) -> dict:
 
 
 def change_subscription(sub_id: int, allowed: Callable[[Subscription], bool],
-                        change: Callable[[dict], dict]) -> dict | None:
+                        change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any] | None:
     """Set the column values change(current values) on a subscription that allowed(row) accepts; its
     values after, or None when there is no such subscription or it is not allowed."""
     with session_scope() as session:
@@ -113,7 +113,7 @@ def change_subscription(sub_id: int, allowed: Callable[[Subscription], bool],
         return to_dict(row)
 
 
-def delete_subscription(sub_id: int, allowed: Callable[[Subscription], bool]) -> dict | None:
+def delete_subscription(sub_id: int, allowed: Callable[[Subscription], bool]) -> dict[str, Any] | None:
     """Delete a subscription that allowed(row) accepts (its sends stay); what was removed, else None."""
     with session_scope() as session:
         row = session.get(Subscription, int(sub_id))
@@ -124,7 +124,7 @@ def delete_subscription(sub_id: int, allowed: Callable[[Subscription], bool]) ->
         return data
 
 
-def list_subscriptions(username: str | None = None, role: str | None = None, everyone: bool = True) -> list[dict]:
+def list_subscriptions(username: str | None = None, role: str | None = None, everyone: bool = True) -> list[dict[str, Any]]:
     """Every subscription (everyone), else those of the user and those of the role, by id."""
     stmt = select(Subscription).order_by(Subscription.id)
     if not everyone:
@@ -133,7 +133,7 @@ def list_subscriptions(username: str | None = None, role: str | None = None, eve
         return [to_dict(row) for row in session.execute(stmt).scalars()]
 
 
-def get_subscription(sub_id: int) -> dict | None:
+def get_subscription(sub_id: int) -> dict[str, Any] | None:
     """One subscription by id."""
     with session_scope() as session:
         row = session.get(Subscription, int(sub_id))
@@ -163,7 +163,7 @@ def mark_evaluated(sub_id: int, version: int, as_of: dt.date) -> None:
 # ---- sends and opt-outs ----------------------------------------------------------------------------
 
 
-def history(username: str | None = None, limit: int = 200) -> list[dict]:
+def history(username: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """The latest sends (all, or those of one user), newest first."""
     stmt = select(SubscriptionSend).order_by(SubscriptionSend.id.desc()).limit(limit)
     if username is not None:
@@ -176,7 +176,7 @@ def history(username: str | None = None, limit: int = 200) -> list[dict]:
                 for r in session.execute(stmt).scalars()]
 
 
-def opt_out(sub_id: int, username: str, at: dt.datetime) -> dict | None:
+def opt_out(sub_id: int, username: str, at: dt.datetime) -> dict[str, Any] | None:
     """Unsubscribe one user: a personal subscription is switched off, a role's gets an opt-out row.
     The subscription's values, or None when it does not exist."""
     with session_scope() as session:
@@ -237,13 +237,13 @@ def claim_retry(send_id: int, due_by: dt.datetime) -> bool:
                                  .where(SubscriptionSend.id == send_id, SubscriptionSend.status == "retry",
                                         SubscriptionSend.next_try_at <= due_by)
                                  .values(status="sending"))
-        return result.rowcount == 1
+        return cast("CursorResult[Any]", result).rowcount == 1
 
 
 def finish_send(send_id: int, status: str, finished_at: dt.datetime, **values: Any) -> None:
     """Record the outcome of a send."""
     with session_scope() as session:
-        row = session.get(SubscriptionSend, send_id)
+        row = session.get_one(SubscriptionSend, send_id)
         row.status, row.finished_at = status, finished_at
         for key, value in values.items():
             setattr(row, key, value)

@@ -10,9 +10,11 @@ inside its transaction takes it as a function, so check and write stay one trans
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from dashboard.data.db import session_scope
 from dashboard.data.login_sessions import end_user_sessions
@@ -31,7 +33,7 @@ def normalise_username(username: str) -> str:
     return (username or "").strip().lower()
 
 
-def get_user_row(session, username: str) -> User | None:
+def get_user_row(session: Session, username: str) -> User | None:
     """The User row of a username (case-insensitive), or None."""
     return session.execute(select(User).where(User.username == normalise_username(username))).scalar_one_or_none()
 
@@ -63,7 +65,7 @@ def add_user(name: str, password_hash: str, role: str, regions: str | None, segm
     return row
 
 
-def _require_user(session, username: str) -> User:
+def _require_user(session: Session, username: str) -> User:
     """The User row, or a UserError."""
     row = get_user_row(session, username)
     if row is None:
@@ -119,7 +121,7 @@ def any_user() -> bool:
         return bool(session.execute(select(func.count()).select_from(User)).scalar())
 
 
-def _manager_rep(session) -> SalesRep | None:
+def _manager_rep(session: Session) -> SalesRep | None:
     """A rep who manages others (first group alphabetically), else the first rep with a group."""
     reps = list(session.execute(select(SalesRep).order_by(SalesRep.group_name, SalesRep.sales_rep_id)).scalars())
     managers = {rep.manager_id for rep in reps if rep.manager_id}
@@ -130,7 +132,7 @@ def _manager_rep(session) -> SalesRep | None:
     return grouped[0] if grouped else None
 
 
-def _rep_with_customers(session, group: str | None, manager_id: str | None) -> str | None:
+def _rep_with_customers(session: Session, group: str | None, manager_id: str | None) -> str | None:
     """A rep with customers: in the group and not its manager if possible (most customers, then id)."""
     count = func.count(Customer.customer_id)
     stmt = (
@@ -154,7 +156,7 @@ def demo_reps() -> tuple[SalesRep | None, str | None]:
         return manager, rep_id
 
 
-def add_users_if_none(rows: list[dict]) -> bool:
+def add_users_if_none(rows: list[dict[str, Any]]) -> bool:
     """Insert active users (column values) when the table is still empty; False when it was not
     (or another worker inserted them first)."""
     with session_scope() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,7 +31,7 @@ def in_scope(snap: Snapshot, customer_id: str, scope: Scope) -> int | None:
     return pos
 
 
-def _invoices(snap: Snapshot, c: int, day: int) -> tuple[list[dict], np.ndarray, np.ndarray]:
+def _invoices(snap: Snapshot, c: int, day: int) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
     inv = np.flatnonzero((snap.inv_cust == c) & (snap.issue <= day))
     inv = inv[np.argsort(-snap.issue[inv].astype(np.int64), kind="stable")]
     balance = np.where(snap.is_cn[inv], 0, snap.amount[inv] - applied_at(snap, inv, day))
@@ -62,7 +63,7 @@ def _invoices(snap: Snapshot, c: int, day: int) -> tuple[list[dict], np.ndarray,
     return records, inv, balance
 
 
-def _base_balances(snap: Snapshot, records: list[dict], inv: np.ndarray, balance: np.ndarray, day: int) -> np.ndarray:
+def _base_balances(snap: Snapshot, records: list[dict[str, Any]], inv: np.ndarray, balance: np.ndarray, day: int) -> np.ndarray:
     """Add each invoice's currency and open balance in the base currency at day's rate; return those."""
     base = revalue(snap, balance, snap.inv_cur[inv], day)
     codes = np.array(snap.rates.codes, dtype=object)[snap.inv_cur[inv].astype(np.int64)] if len(inv) else []
@@ -72,7 +73,7 @@ def _base_balances(snap: Snapshot, records: list[dict], inv: np.ndarray, balance
     return np.asarray(base, dtype=np.int64)
 
 
-def _payments(snap: Snapshot, c: int, day: int) -> list[dict]:
+def _payments(snap: Snapshot, c: int, day: int) -> list[dict[str, Any]]:
     pay = np.flatnonzero((snap.pay_cust == c) & (snap.pay_date <= day))
     pay = pay[np.argsort(-snap.pay_date[pay].astype(np.int64), kind="stable")]
     used = (snap.alloc_pay >= 0) & (snap.alloc_date <= day)
@@ -90,11 +91,11 @@ def _payments(snap: Snapshot, c: int, day: int) -> list[dict]:
     ]
 
 
-def _frame_records(frame: pd.DataFrame, c: int, day: int, date_col: str, money_cols: list[str], date_cols: list[str]) -> list[dict]:
+def _frame_records(frame: pd.DataFrame, c: int, day: int, date_col: str, money_cols: list[str], date_cols: list[str]) -> list[dict[str, Any]]:
     rows = frame[(frame["cust"] == c) & (frame[date_col] <= day)].sort_values(date_col, ascending=False)
     out = []
     for row in rows.to_dict("records"):
-        rec = {k: v for k, v in row.items() if k not in ("inv", "cust") and not k.endswith("_cents")}
+        rec = {str(k): v for k, v in row.items() if k not in ("inv", "cust") and not str(k).endswith("_cents")}
         for col in money_cols:
             rec[col.removesuffix("_cents")] = money(row[col])
         for col in date_cols:
@@ -103,7 +104,7 @@ def _frame_records(frame: pd.DataFrame, c: int, day: int, date_col: str, money_c
     return out
 
 
-def _promise_status(promise: dict, snap: Snapshot, day: int) -> str:
+def _promise_status(promise: dict[str, Any], snap: Snapshot, day: int) -> str:
     """kept: a payment settled the invoice in full by the promised date; broken: not, and the date has passed."""
     inv = snap.inv_index.get(promise["invoice_id"])
     promised = to_day(dt.date.fromisoformat(promise["promised_date"]))
@@ -112,7 +113,7 @@ def _promise_status(promise: dict, snap: Snapshot, day: int) -> str:
     return "broken" if promised < day else "open"
 
 
-def _behaviour(snap: Snapshot, c: int, day: int, balance: int) -> dict:
+def _behaviour(snap: Snapshot, c: int, day: int, balance: int) -> dict[str, Any]:
     """Days to pay, days late and DSO; DSO in base cents (balance at day's rate, sales at each
     invoice's issue-date rate), so a customer with invoices in several currencies adds like units."""
     inv = np.flatnonzero((snap.inv_cust == c) & ~snap.is_cn)
@@ -129,7 +130,7 @@ def _behaviour(snap: Snapshot, c: int, day: int, balance: int) -> dict:
     }
 
 
-def _trend(snap: Snapshot, c: int, as_of: dt.date) -> list[dict]:
+def _trend(snap: Snapshot, c: int, as_of: dt.date) -> list[dict[str, Any]]:
     """Invoiced and paid per month, in the transaction currency and in base (each item at its date's rate)."""
     rows = []
     for start, end in month_ends(as_of, 12):
@@ -142,7 +143,7 @@ def _trend(snap: Snapshot, c: int, as_of: dt.date) -> list[dict]:
     return rows
 
 
-def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) -> dict | None:
+def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) -> dict[str, Any] | None:
     """Summary boxes, items, promises, disputes, activities, aging, trend and behaviour; None if out of scope."""
     c = in_scope(snap, customer_id, scope)
     if c is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ def to_dates(days: np.ndarray) -> np.ndarray:
     return out
 
 
-def customer_columns(snap: Snapshot, cust: np.ndarray) -> dict:
+def customer_columns(snap: Snapshot, cust: np.ndarray) -> dict[str, Any]:
     """Identity columns of each customer position in cust."""
     return {
         "customer_id": snap.cust_ids[cust],
@@ -50,7 +51,7 @@ def customer_columns(snap: Snapshot, cust: np.ndarray) -> dict:
     }
 
 
-def round2(values: np.ndarray) -> np.ndarray:
+def round2(values: np.ndarray | float) -> np.ndarray:
     """Floats rounded half away from zero to 2 decimals (NaN stays NaN)."""
     values = np.asarray(values, dtype=np.float64)
     return np.sign(values) * np.floor(np.abs(values) * 100 + 0.5 + 1e-9) / 100
@@ -71,7 +72,7 @@ def round_cents(numerator: np.ndarray, denominator: int) -> np.ndarray:
     return np.sign(num) * q
 
 
-def analytics_cache(snap: Snapshot) -> dict:
+def analytics_cache(snap: Snapshot) -> dict[str, Any]:
     """Per-snapshot cache of date-independent arrays derived by the analytics modules."""
     with snap.lock:
         return snap.__dict__.setdefault("_analytics_cache", {})

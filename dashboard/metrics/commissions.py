@@ -29,7 +29,9 @@ Currencies
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -172,7 +174,7 @@ def in_view(snap: Snapshot, filters: Filters | None = None, scope: Scope | None 
     return mask
 
 
-def _reps_in(r: Rows, reps) -> np.ndarray:
+def _reps_in(r: Rows, reps: Collection[str]) -> np.ndarray:
     """Rows whose sales_rep_id is one of reps."""
     wanted = np.isin(r.rep_ids, list(reps)) if len(r.rep_ids) else np.zeros(0, dtype=bool)
     return wanted[r.rep_code] if len(r.rep_code) else np.zeros(0, dtype=bool)
@@ -197,7 +199,7 @@ def paid_mask(r: Rows, start: int, end: int) -> np.ndarray:
 
 
 def tiles(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
-          scope: Scope | None = None) -> dict:
+          scope: Scope | None = None) -> dict[str, Any]:
     """The tile figures with their live inputs (cents, counts, days and a rate rounded to 2 places)."""
     r = rows(snap)
     view = in_view(snap, filters, scope)
@@ -258,7 +260,7 @@ def _rep_groups(snap: Snapshot) -> dict[str, str]:
     return dict(zip(reps["sales_rep_id"].astype(str), groups, strict=True))
 
 
-def _days_to_dates(days: np.ndarray) -> list:
+def _days_to_dates(days: np.ndarray) -> list[Any]:
     return [None if v == NO_DATE else from_day(int(v)) for v in days]
 
 
@@ -505,7 +507,7 @@ def prorate(commission: np.ndarray, paid: np.ndarray, invoice: np.ndarray) -> np
     return (sign * magnitude).astype(np.int64)
 
 
-def _cash_parts(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters | None, scope: Scope | None) -> dict:
+def _cash_parts(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters | None, scope: Scope | None) -> dict[str, Any]:
     """Per row in view: commission on cash collected in the period and on invoices issued in it."""
     r = rows(snap)
     d, p = to_day(as_of), period_days

@@ -7,6 +7,7 @@ is Low and 50.01 % is Moderate.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -143,7 +144,7 @@ def credit_utilization(
 
 def credit_summary(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Tile data: average utilization over customers with a limit (Retailer), counts per risk level and action."""
     table = credit_utilization(snap, as_of, filters, scope)
     limited = table[table["limit_status"] == "LIMITED"]

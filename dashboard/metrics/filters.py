@@ -7,6 +7,7 @@ is applied before any figure is computed; filters from the browser are intersect
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 TERMS_GROUPS = ("short", "long")  # short: terms under 30 days; long: 30-day and monthly (EOM) terms
 
@@ -21,7 +22,7 @@ class Filters:
     sales_rep: str | None = None
     terms_group: str | None = None
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[Any, ...]:
         """Hashable cache key."""
         return tuple(getattr(self, f.name) for f in fields(self))
 
@@ -55,7 +56,7 @@ class Scope:
         """True when the scope selects every customer."""
         return self.sales_rep_ids is None and self.regions is None and self.segments is None
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[Any, ...]:
         """Hashable cache key (every cache keyed by data must include it)."""
         return (
             None if self.sales_rep_ids is None else tuple(sorted(self.sales_rep_ids)),

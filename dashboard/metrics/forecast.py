@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -156,7 +157,7 @@ def week_of(expected: np.ndarray, day: int) -> np.ndarray:
 class _Plan:
     """Each open invoice at D with its expected payment date, dispute state and open promise."""
 
-    def __init__(self, snap: Snapshot, sel: Selection, day: int, history: dict | None = None) -> None:
+    def __init__(self, snap: Snapshot, sel: Selection, day: int, history: dict[str, Any] | None = None) -> None:
         items = open_items(sel, day)
         self.day = day
         self.inv, self.balance, self.cust = items.inv, items.balance, items.cust
@@ -176,7 +177,7 @@ class _Plan:
         self.rest = self.balance - self.promised
         self._collectability(snap, day, shift, history or {})
 
-    def _collectability(self, snap: Snapshot, day: int, shift: np.ndarray, history: dict) -> None:
+    def _collectability(self, snap: Snapshot, day: int, shift: np.ndarray, history: dict[str, Any]) -> None:
         """Split the rest into the collectible part (at its expected date) and the part history says won't come.
 
         Overdue past the customer's usual delay: expected on D + the median days to payment from its age.
@@ -230,7 +231,7 @@ class _Plan:
 
 def behaviour_forecast(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, weeks: int = HORIZON_WEEKS,
-    history: dict | None = None,
+    history: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Expected collections per week (week 1 = D+1..D+7) for `weeks` weeks, then Later, the part history
     says will not be collected (UNCOLLECTIBLE) and the excluded disputes.
@@ -260,7 +261,7 @@ def behaviour_forecast(
 
 def forecast_invoices(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None,
-    history: dict | None = None,
+    history: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The rows behind both forecasts: each open invoice, its due bucket, collectability, expected date, promise."""
     sel = select(snap, filters, scope)
@@ -362,7 +363,7 @@ def forecast_backtest(
     scope: Scope | None = None,
     horizon_weeks: int = HORIZON_WEEKS,
     as_of: dt.date | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Run both forecasts at past dates and compare them with what was collected, week by week.
 
     Actual = payment allocations dated in each week to the invoices open at that date, in base

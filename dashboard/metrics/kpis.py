@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def customer_balances(items: OpenItems, snap: Snapshot) -> np.ndarray:
     return sum_by(items.cust, items.balance, snap.n_customers)
 
 
-def top_debtors(snap: Snapshot, balances: np.ndarray, limit: int = 10) -> list[dict]:
+def top_debtors(snap: Snapshot, balances: np.ndarray, limit: int = 10) -> list[dict[str, Any]]:
     """Up to `limit` customers by open balance, largest first, ties by id."""
     owing = np.flatnonzero(balances > 0)
     if len(owing) > limit:
@@ -124,7 +125,7 @@ def compute_kpis(
     period_days: int = 90,
     filters: Filters | None = None,
     scope: Scope | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Every key of the KPI contract for as_of, the period (as_of - P, as_of], filters and scope."""
     if period_days <= 0:
         raise ValueError("period_days must be positive")
@@ -181,7 +182,7 @@ def unapplied_total(sel: Selection, day: int) -> int:
     return int(items.base[sel.cust_mask[items.cust]].sum())
 
 
-def currency_keys(snap: Snapshot, sel: Selection, items: OpenItems, total_ar: int) -> dict:
+def currency_keys(snap: Snapshot, sel: Selection, items: OpenItems, total_ar: int) -> dict[str, Any]:
     """base_currency, by_currency (own units), total_ar_at_booking_rates and fx_revaluation."""
     booked = int(revalue_at_issue(snap, items).sum())
     return {
@@ -199,7 +200,7 @@ def revalue_at_issue(snap: Snapshot, items: OpenItems) -> np.ndarray:
     return convert(items.own, snap.inv_rate_issue[items.inv])
 
 
-def by_currency(snap: Snapshot, sel: Selection, items: OpenItems) -> dict:
+def by_currency(snap: Snapshot, sel: Selection, items: OpenItems) -> dict[str, Any]:
     """{code: {total_ar, overdue_ar, not_due_ar, unapplied_credits}} in each currency's own units."""
     groups = len(snap.rates.codes)
     overdue = snap.due[items.inv] < items.day

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -226,7 +227,7 @@ def build_selection(snap: Snapshot, mask: np.ndarray) -> Selection:
     )
 
 
-def _foreign(snap: Snapshot, pos: np.ndarray) -> dict:
+def _foreign(snap: Snapshot, pos: np.ndarray) -> dict[str, Any]:
     """The selection's invoices in other currencies, sorted by issue date, with issue and settle days."""
     inv = np.flatnonzero(pos & (snap.inv_cur != 0)) if snap.multi else np.zeros(0, dtype=np.int64)
     inv = inv[np.argsort(snap.issue[inv], kind="stable")]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class Predictions:
     low: np.ndarray
     high: np.ndarray
     source: str  # "model" or the baseline's name
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict[str, Any])
 
     def p(self, days: int) -> np.ndarray:
         """P(settled within days after day) for days in 7, 30, 90 (or any edge)."""
@@ -211,7 +212,7 @@ def training_rows(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -
     return x, y, total
 
 
-MODEL_PARAMS: dict = {
+MODEL_PARAMS: dict[str, Any] = {
     "loss": "log_loss", "learning_rate": 0.2, "max_iter": 40, "max_leaf_nodes": 15, "min_samples_leaf": 40,
     "l2_regularization": 1.0, "early_stopping": True, "validation_fraction": 0.1, "n_iter_no_change": 5,
 }
@@ -221,10 +222,10 @@ MODEL_PARAMS: dict = {
 # 0.0004 higher (bench/bench_predict.py --compare). Small ledgers keep 40 at 0.2: scoring is cheap
 # there and the IBM sample's Brier needs them.
 LARGE_LEDGER_ROWS = 1_000_000
-LARGE_PARAMS: dict = {"learning_rate": 0.3, "max_iter": 25}
+LARGE_PARAMS: dict[str, Any] = {"learning_rate": 0.3, "max_iter": 25}
 
 
-def new_model(large: bool = False):
+def new_model(large: bool = False) -> Any:  # a scikit-learn estimator (untyped)
     """The estimator with fixed hyper-parameters (MODEL_PARAMS, with LARGE_PARAMS on a large ledger) and seed."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -234,7 +235,7 @@ def new_model(large: bool = False):
     )
 
 
-def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS):
+def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> Any:
     """A fitted model from data known at cutoff (None when there is too little history)."""
     x, y, total = training_rows(snap, cutoff, max_rows)
     if len(y) < MIN_TRAIN_ROWS or len(np.unique(y)) < 2:
@@ -263,7 +264,7 @@ def fit_threads() -> int:
 # ---- scoring -------------------------------------------------------------------------------------
 
 
-def class_cdf(model, x: np.ndarray) -> np.ndarray:
+def class_cdf(model: Any, x: np.ndarray) -> np.ndarray:
     """Cumulative P(settled within EDGES[k]) from the model's class probabilities."""
     from threadpoolctl import threadpool_limits
 
@@ -306,7 +307,7 @@ def from_cdf(day: int, items: OpenItems, cdf: np.ndarray, source: str) -> Predic
     return Predictions(day, items.inv, items.balance, items.cust, cdf, mid, low, high, source)
 
 
-def model_predictions(snap: Snapshot, model, day: int, items: OpenItems | None = None) -> Predictions:
+def model_predictions(snap: Snapshot, model: Any, day: int, items: OpenItems | None = None) -> Predictions:
     """The model's predictions for every invoice open at day (or those in items)."""
     items = items if items is not None else all_items(snap, day)
     return from_cdf(day, items, class_cdf(model, features(snap, day, items)), "model")

@@ -16,6 +16,8 @@ dated on or before t, and compared with what happened afterwards:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -95,11 +97,11 @@ def at_date(snap: Snapshot, sel: Selection, bundle: Bundle, day: int) -> dict[st
     return {k: pm.restrict(v, snap, sel.cust_mask) for k, v in out.items()}
 
 
-def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict:
+def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict[str, Any]:
     """Per date and overall: Brier, ±7 days, WAPE for the model and both baselines; the reliability table."""
     end = pm.data_end(snap)
     date_rows, week_rows, rel = [], [], []
-    pooled = {s: {"p": [], "y": [], "known": [], "hit": [], "f": [], "a": []} for s in SOURCES}
+    pooled: dict[str, dict[str, list[Any]]] = {s: {"p": [], "y": [], "known": [], "hit": [], "f": [], "a": []} for s in SOURCES}
     for day in sorted(bundle.backtest):
         preds = at_date(snap, sel, bundle, day)
         if preds is None:
@@ -112,8 +114,8 @@ def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict:
             known, hit = date_hits(snap, pred, end)
             f = weekly_expected(pred)
             acc = pooled[source]
-            acc["p"].append(p30), acc["y"].append(y), acc["known"].append(known), acc["hit"].append(hit)
-            acc["f"].append(f), acc["a"].append(actual)
+            for name, value in (("p", p30), ("y", y), ("known", known), ("hit", hit), ("f", f), ("a", actual)):
+                acc[name].append(value)
             row[f"brier_{_key(source)}"] = brier(p30, y)
             row[f"within7_{_key(source)}"] = _share(hit[known])
             row[f"wape_{_key(source)}"] = wape(f, actual)
@@ -163,7 +165,7 @@ def reliability(p: np.ndarray, y: np.ndarray, bins: int = BINS, min_count: int =
     })
 
 
-def decide(overall: dict) -> dict:
+def decide(overall: dict[str, Any]) -> dict[str, Any]:
     """Which forecast to use: the model only when its Brier score and its WAPE both beat every baseline."""
     model = overall.get("model")
     if not model:

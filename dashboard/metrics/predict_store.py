@@ -14,6 +14,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ _loaded: dict[str, tuple[float, Bundle | None]] = {}
 class Bundle:
     """A loaded model file."""
 
-    meta: dict
+    meta: dict[str, Any]
     models: dict[int, object]  # cutoff day -> fitted estimator
     backtest: dict[int, dict[str, np.ndarray]]  # backtest day -> the model's predictions there (whole ledger)
     stamp: str  # identifies the file's content (for cache keys)
@@ -59,7 +60,7 @@ def model_path(snap: Snapshot) -> Path:
     return model_dir() / f"predict-{url_key(snap.url)}-v{snap.version}.joblib"
 
 
-def save_bundle(path: Path, meta: dict, models: dict, backtest: dict, scored: dict | None = None) -> None:
+def save_bundle(path: Path, meta: dict[str, Any], models: dict[str, Any], backtest: dict[str, Any], scored: dict[str, Any] | None = None) -> None:
     """Write a bundle atomically (readers never see half a file)."""
     import joblib
 
@@ -123,7 +124,7 @@ def stored_predictions(snap: Snapshot, bundle: Bundle, day: int) -> pm.Predictio
 def predictions_at(snap: Snapshot, day: int, bundle: Bundle | None) -> pm.Predictions:
     """Every invoice open at day (whole ledger) with the model's prediction, or the delay baseline."""
     found = bundle.model_for(day) if bundle is not None else None
-    if found is None:
+    if bundle is None or found is None:
         return pm.delay_baseline(snap, day)
     stored = stored_predictions(snap, bundle, day)
     if stored is not None:

@@ -7,6 +7,7 @@ Pages never train: when the data version has no model yet, `bundle_for` queues t
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pandas as pd
 
@@ -35,7 +36,7 @@ def stamp_of(bundle: st.Bundle | None) -> str:
     return bundle.stamp if bundle is not None else ""
 
 
-@cached(maxsize=16)
+@cached(maxsize=16)  # type: ignore[untyped-decorator]  # ui_support.cached returns Any (being changed, issue 12/16)
 def _all_predictions(snap: Snapshot, day: int, stamp: str) -> pm.Predictions:
     """Every open invoice's prediction at day (whole ledger)."""
     return st.predictions_at(snap, day, st.current_bundle(snap) if stamp else None)
@@ -49,18 +50,18 @@ def predictions(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: 
     return pv.scoped(snap, pred, filters, scope), st.describe(bundle, day)
 
 
-@cached(maxsize=32)
-def _backtest(snap: Snapshot, filters: Filters, scope: Scope, stamp: str) -> dict | None:
+@cached(maxsize=32)  # type: ignore[untyped-decorator]  # as above
+def _backtest(snap: Snapshot, filters: Filters | None, scope: Scope | None, stamp: str) -> dict[str, Any] | None:
     bundle = st.current_bundle(snap) if stamp else None
     return pb.backtest(snap, select(snap, filters, scope), bundle) if bundle is not None else None
 
 
-def backtest(snap: Snapshot, filters: Filters, scope: Scope) -> dict | None:
+def backtest(snap: Snapshot, filters: Filters | None, scope: Scope | None) -> dict[str, Any] | None:
     """The backtest of the model and the baselines on these filters (None without a model)."""
     return _backtest(snap, filters, scope, stamp_of(bundle_for(snap)))
 
 
-@cached(maxsize=32)
+@cached(maxsize=32)  # type: ignore[untyped-decorator]  # as above
 def _worklist(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str, limit: int | None) -> pd.DataFrame:
     pred, _ = predictions(snap, as_of, filters, scope)
     return pv.worklist(snap, pred, limit)
@@ -71,7 +72,7 @@ def worklist(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, lim
     return _worklist(snap, as_of, filters, scope, stamp_of(bundle_for(snap)), limit)
 
 
-@cached(maxsize=32)
+@cached(maxsize=32)  # type: ignore[untyped-decorator]  # as above
 def _aging(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str) -> pd.DataFrame:
     pred, _ = predictions(snap, as_of, filters, scope)
     return pv.predicted_aging(snap, pred)

@@ -7,6 +7,7 @@ each expected amount is rounded half up per invoice before it is summed, so ever
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,7 @@ def reasons(snap: Snapshot, pred: pm.Predictions) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def _reason_parts(f: dict, p30: float, day: int) -> list[str]:
+def _reason_parts(f: dict[str, Any], p30: float, day: int) -> list[str]:
     """The phrases of one invoice's reason."""
     parts = [f"{(1 - p30) * 100:.0f} % chance it is not paid within 30 days"]
     if f["dispute"] >= 2:
@@ -126,7 +127,7 @@ def _take(pred: pm.Predictions, order: np.ndarray) -> pm.Predictions:
                           pred.expected[order], pred.low[order], pred.high[order], pred.source)
 
 
-def prediction_rows(snap: Snapshot, pred: pm.Predictions) -> list[dict]:
+def prediction_rows(snap: Snapshot, pred: pm.Predictions) -> list[dict[str, Any]]:
     """The CLI/API objects, one per open invoice in invoice id order (money as a 2-decimal string)."""
     order = np.argsort(invoice_rank(snap)[pred.inv], kind="stable")
     pred = _take(pred, order)

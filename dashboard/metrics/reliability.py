@@ -22,6 +22,7 @@ assessed amounts, add like units. One currency gives exactly the single-currency
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -121,7 +122,7 @@ def payment_reliability(
 
 def reliability_summary(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Customers per risk category and the amount-weighted portfolio score."""
     table = payment_reliability(snap, as_of, filters, scope)
     scored = table[table["assessed_6m_cents"] > 0]

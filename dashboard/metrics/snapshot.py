@@ -11,8 +11,10 @@ import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,13 +24,13 @@ import pyarrow.compute as pc
 from dashboard.data.ledger_load import (
     CORE_TABLES,
     LAZY_TABLES,
-    NO_DATE,
     LedgerTables,
     read_ledger,
     read_since,
 )
+from dashboard.data.ledger_load import NO_DATE as NO_DATE
 from dashboard.metrics.fx import Rates, build_rates, convert
-from dashboard.metrics.store import SortedIndex, open_snapshot, read_frame, store_for
+from dashboard.metrics.store import LedgerStore, SortedIndex, open_snapshot, read_frame, store_for
 
 log = logging.getLogger(__name__)
 EPOCH = dt.date(1970, 1, 1)
@@ -202,9 +204,9 @@ class Snapshot:
     terms_text: np.ndarray  # per customer: "Net 30", "EOM + 15"
     url: str | None = None
     stamp: str = ""  # data_version.updated_at of the version (see dashboard/metrics/store.py)
-    source: tuple | None = field(default=None, repr=False)  # (directory, meta) when mapped from the store
-    lazy: dict = field(default_factory=dict, repr=False)
-    cache: dict = field(default_factory=dict, repr=False)
+    source: tuple[Path, dict[str, Any]] | None = field(default=None, repr=False)  # (directory, meta) when mapped from the store
+    lazy: dict[str, Any] = field(default_factory=dict, repr=False)
+    cache: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     lazy_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -222,7 +224,7 @@ class Snapshot:
         with self.lazy_lock:  # one reader per table, however many callers arrive at once
             frame = self.lazy.get(name)
             if frame is None and self.source is not None:
-                frame = read_frame(*self.source[:1], name, self.source[1])
+                frame = read_frame(self.source[0], name, self.source[1])
             if frame is None:
                 frame = self._prepare(name, read_ledger(self.url, (name,)).frames[name])
                 self.lazy[name] = frame
@@ -254,7 +256,7 @@ def _app_key(inv: np.ndarray, day: np.ndarray) -> np.ndarray:
     return (inv.astype(np.int64) << 32) | (day.astype(np.int64) & 0xFFFFFFFF)
 
 
-def _applications(snap: dict, allocs: pd.DataFrame, wos: pd.DataFrame) -> dict:
+def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame) -> dict[str, Any]:
     """Every amount that reduces a positive invoice: allocations, credit notes, write-offs.
 
     An application takes effect on its own date or, if that is earlier, on the invoice's issue
@@ -286,7 +288,7 @@ def _applications(snap: dict, allocs: pd.DataFrame, wos: pd.DataFrame) -> dict:
     return {"inv": inv, "date": date, "own": own, "amount": amount, "kind": kind, "src": src, "cum": cum - offsets}
 
 
-def _excess_steps(amount: np.ndarray, apps: dict) -> dict:
+def _excess_steps(amount: np.ndarray, apps: dict[str, Any]) -> dict[str, Any]:
     """Where applications exceed an invoice's amount: each step of the excess (invoice, day, cents)."""
     inv, cum = apps["inv"], apps["cum"]
     if len(inv) == 0:
@@ -304,7 +306,7 @@ def _excess_steps(amount: np.ndarray, apps: dict) -> dict:
     }
 
 
-def _pending(snap: dict, apps: dict) -> dict:
+def _pending(snap: dict[str, Any], apps: dict[str, Any]) -> dict[str, Any]:
     """Credit notes and write-offs dated before their invoice: unapplied credit until its issue date."""
     early = (apps["kind"] != KIND_PAYMENT) & (apps["own"] < apps["date"])
     inv = apps["inv"][early]
@@ -320,7 +322,7 @@ def _pending(snap: dict, apps: dict) -> dict:
     }
 
 
-def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict) -> dict:
+def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict[str, Any]) -> dict[str, Any]:
     """Per invoice: the date its balance first reaches zero, and the kind of that application."""
     settle = np.full(n, NO_DATE, dtype=np.int32)
     kind = np.full(n, -1, dtype=np.int8)
@@ -351,7 +353,7 @@ def _allocation_dates(own: np.ndarray, paid: np.ndarray, inv: np.ndarray, issue:
     return date.astype(np.int32)
 
 
-def _base_amounts(cur: dict, amount: np.ndarray, issue: np.ndarray, pay_amount: np.ndarray, pay_date: np.ndarray, wos: pd.DataFrame) -> dict:
+def _base_amounts(cur: dict[str, Any], amount: np.ndarray, issue: np.ndarray, pay_amount: np.ndarray, pay_date: np.ndarray, wos: pd.DataFrame) -> dict[str, Any]:
     """Invoices, payments and write-offs in base cents at the rate of their own date."""
     rates: Rates = cur["rates"]
     rate_issue = rates.on(cur["inv"], issue)
@@ -398,7 +400,7 @@ def _codes(series: pd.Series | None, fallback: np.ndarray) -> np.ndarray:
     return np.where(text == "", fallback, text).astype(object)
 
 
-def _currencies(f: dict, cust: pd.DataFrame, inv_cust: np.ndarray, pay_cust: np.ndarray, base: str) -> dict:
+def _currencies(f: dict[str, Any], cust: pd.DataFrame, inv_cust: np.ndarray, pay_cust: np.ndarray, base: str) -> dict[str, Any]:
     """Currency codes of customers, invoices and payments (blank = the customer's, else base)."""
     cust_code = _codes(cust["currency"] if "currency" in cust else None, np.full(len(cust), base, dtype=object))
     per_cust = np.r_[cust_code, np.array([base], dtype=object)]  # position -1 (unknown) -> base
@@ -433,7 +435,7 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
     amount = _cents(inv["amount_cents"])
     issue = _days(inv["issue_date"])
     issue_dt = pd.to_datetime(issue.astype("int64"), unit="D")
-    snap: dict = {
+    snap: dict[str, Any] = {
         "inv_cust": _lookup(cust_pos, inv["customer_id"]),
         "issue": issue,
         "amount": amount,
@@ -576,7 +578,7 @@ def _with_positions(frame: pd.DataFrame, inv_index: SortedIndex | HashIndex, inv
     return out
 
 
-def _commissions(frame: pd.DataFrame, inv_index: SortedIndex | HashIndex, inv_cust: np.ndarray, rep_group: dict) -> pd.DataFrame:
+def _commissions(frame: pd.DataFrame, inv_index: SortedIndex | HashIndex, inv_cust: np.ndarray, rep_group: dict[str, Any]) -> pd.DataFrame:
     out = frame.copy()
     out["inv"] = _lookup(inv_index, out["invoice_id"])
     out["cust"] = np.where(out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1)
@@ -635,7 +637,7 @@ UNREAD_TABLES = frozenset({"notes", "value_tiers"})
 FRAME_TABLES = ("promises", "disputes", "commissions", "activities")
 
 
-def _next_version(store, url: str, started: float) -> Path | None:
+def _next_version(store: LedgerStore, url: str, started: float) -> Path | None:
     """The next version built from the newest one on disk plus what changed, when only notes, tiers,
     promises, disputes, commissions or activities changed (None: a full build is needed)."""
     previous = store.newest()

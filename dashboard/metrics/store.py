@@ -36,11 +36,16 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from dashboard.metrics.fx import Rates
+
+if TYPE_CHECKING:  # both import this module
+    from dashboard.metrics.ledger import Events
+    from dashboard.metrics.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +90,7 @@ class SortedIndex:
         self.ids = ids
         self.order = np.argsort(ids, kind="stable").astype(np.int64) if order is None else order
 
-    def lookup(self, keys: pd.Series | np.ndarray | list) -> np.ndarray:
+    def lookup(self, keys: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
         """Positions of many ids (-1 when unknown or null)."""
         raw = keys.to_numpy(dtype=object) if isinstance(keys, pd.Series) else np.asarray(keys, dtype=object)
         if len(raw) == 0 or len(self.ids) == 0:
@@ -121,7 +126,7 @@ class SortedIndex:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _save(folder: Path, name: str, values: np.ndarray, meta: dict) -> None:
+def _save(folder: Path, name: str, values: np.ndarray, meta: dict[str, Any]) -> None:
     values = np.asarray(values)
     if values.dtype == object:
         text = np.array(["" if v is None else str(v) for v in values] if len(values) < 1000
@@ -138,14 +143,14 @@ def _save(folder: Path, name: str, values: np.ndarray, meta: dict) -> None:
     meta["columns"][name] = {"kind": "array"}
 
 
-def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict) -> None:
+def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
     """A DataFrame as one file per column (text with a null mask), read back privately."""
     sub = folder / name
     sub.mkdir()
-    cols = []
+    cols: list[dict[str, Any]] = []
     for col in frame.columns:
         series = frame[col]
-        entry: dict = {"name": str(col)}
+        entry: dict[str, Any] = {"name": str(col)}
         if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
             null = series.isna().to_numpy()
             text = series.where(~null, "").astype(str).to_numpy()
@@ -164,10 +169,10 @@ def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict) -> Non
     meta["frames"][name] = {"rows": len(frame), "columns": cols}
 
 
-def write_snapshot(snap, events, folder: Path, stamp: str, build_seconds: float = 0.0) -> None:
+def write_snapshot(snap: Snapshot, events: Events, folder: Path, stamp: str, build_seconds: float = 0.0) -> None:
     """Write every column of snap (and its event index) into folder (which must not exist)."""
     folder.mkdir(parents=True)
-    meta: dict = {"format": FORMAT, "version": snap.version, "stamp": stamp, "day0": snap.day0, "ndays": snap.ndays,
+    meta: dict[str, Any] = {"format": FORMAT, "version": snap.version, "stamp": stamp, "day0": snap.day0, "ndays": snap.ndays,
                   "columns": {}, "frames": {}, "built_at": time.time(), "build_seconds": build_seconds}
     for f in dataclasses.fields(snap):
         if f.name in SKIP:
@@ -225,7 +230,7 @@ def mapped(path: Path) -> np.ndarray:
     return np.load(path, mmap_mode="r", allow_pickle=False)
 
 
-def _load(folder: Path, name: str, spec: dict) -> np.ndarray:
+def _load(folder: Path, name: str, spec: dict[str, Any]) -> np.ndarray:
     values = mapped(folder / f"{name}.npy")
     if spec["kind"] == "codes":
         uniques = np.array(spec["values"], dtype=object)
@@ -233,7 +238,7 @@ def _load(folder: Path, name: str, spec: dict) -> np.ndarray:
     return values
 
 
-def read_frame(folder: Path, name: str, meta: dict) -> pd.DataFrame | None:
+def read_frame(folder: Path, name: str, meta: dict[str, Any]) -> pd.DataFrame | None:
     """One stored frame, as a private DataFrame (text as Python strings, None where null)."""
     spec = meta["frames"].get(name)
     if spec is None:
@@ -250,7 +255,7 @@ def read_frame(folder: Path, name: str, meta: dict) -> pd.DataFrame | None:
     return pd.DataFrame(data, index=pd.RangeIndex(spec["rows"]))
 
 
-def open_snapshot(folder: Path, url: str | None):
+def open_snapshot(folder: Path, url: str | None) -> Snapshot:
     """Map a stored version read-only into a Snapshot (milliseconds; nothing copied)."""
     from dashboard.metrics.ledger import Events
     from dashboard.metrics.snapshot import Snapshot
@@ -259,19 +264,19 @@ def open_snapshot(folder: Path, url: str | None):
     fd = os.open(folder / INUSE, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_SH)  # "in use" until this process drops the snapshot
     try:
-        cols = {name: _load(folder, name, spec) for name, spec in meta["columns"].items()}
+        cols: dict[str, Any] = {name: _load(folder, name, spec) for name, spec in meta["columns"].items()}
         codes = meta["rates"]
         rates = Rates(codes=list(codes),
                       days=[np.load(folder / f"rate_days_{g}.npy", allow_pickle=False) for g in range(len(codes))],
                       values=[np.load(folder / f"rate_values_{g}.npy", allow_pickle=False) for g in range(len(codes))])
         order = {name: mapped(folder / f"{name}.npy") for name in ("inv_index", "pay_index", "cust_index")}
+        frames: dict[str, Any] = {name: read_frame(folder, name, meta) for name in ("reps", "promises", "disputes")}
         snap = Snapshot(
             version=meta["version"], loaded_at=time.time(), rates=rates, day0=meta["day0"], ndays=meta["ndays"],
             cust_index=SortedIndex(cols["cust_ids"], order["cust_index"]),
             inv_index=SortedIndex(cols["inv_ids"], order["inv_index"]),
             pay_index=SortedIndex(cols["pay_ids"], order["pay_index"]),
-            reps=read_frame(folder, "reps", meta), promises=read_frame(folder, "promises", meta),
-            disputes=read_frame(folder, "disputes", meta), url=url, stamp=meta["stamp"], source=(folder, meta), **cols,
+            **frames, url=url, stamp=meta["stamp"], source=(folder, meta), **cols,
         )
     except BaseException:
         os.close(fd)
@@ -327,7 +332,7 @@ class LedgerStore:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def publish(self, snap, events, stamp: str, build_seconds: float = 0.0) -> Path:
+    def publish(self, snap: Snapshot, events: Events, stamp: str, build_seconds: float = 0.0) -> Path:
         """Write snap as a new version (call under the build lock): temp directory, then rename."""
         final = self.dir / version_name(snap.version, stamp)
         if (final / META).is_file():

@@ -7,6 +7,7 @@ row's contribution to the figure clicked, so the rows always sum to it.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,14 @@ from dashboard.metrics.kpis import (
 from dashboard.metrics.kpis import (
     customer_balances as balances_by_customer,
 )
-from dashboard.metrics.ledger import Selection, limits_at, open_items, select, unapplied_items
+from dashboard.metrics.ledger import (
+    OpenItems,
+    Selection,
+    limits_at,
+    open_items,
+    select,
+    unapplied_items,
+)
 from dashboard.metrics.numbers import money, ratio, ratio_array
 from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
 
@@ -41,7 +49,7 @@ def _dates(days: np.ndarray) -> pd.Series:
     return pd.Series(values).dt.date.where(days != NO_DATE, None)
 
 
-def _customer_columns(snap: Snapshot, cust: np.ndarray) -> dict:
+def _customer_columns(snap: Snapshot, cust: np.ndarray) -> dict[str, Any]:
     return {
         "customer_id": snap.cust_ids[cust],
         "customer_name": snap.cust_name[cust],
@@ -61,7 +69,7 @@ def terms_group(snap: Snapshot, cust: np.ndarray) -> np.ndarray:
     return np.where(snap.short_terms[cust], "short", "long").astype(object)
 
 
-def _open_frame(snap: Snapshot, items, pick: np.ndarray, as_of: dt.date) -> pd.DataFrame:
+def _open_frame(snap: Snapshot, items: OpenItems, pick: np.ndarray, as_of: dt.date) -> pd.DataFrame:
     """Rows for the open items at positions pick."""
     inv, cust, balance = items.inv[pick], items.cust[pick], items.balance[pick]
     dpd = items.day - snap.due[inv].astype(np.int64)
@@ -202,6 +210,7 @@ def aging_by_terms_group(
     net = balances_by_customer(items, snap) - unapplied_by_customer(sel, day)
     keep = net[items.cust] >= 0
     inv, bal, cust = items.inv[keep], items.balance[keep], items.cust[keep]
+    labels: tuple[str, ...]
     if basis == "transaction":
         labels, idx = TRANSACTION_BUCKETS, transaction_bucket_index(snap, inv, as_of)
     else:
@@ -218,7 +227,7 @@ def aging_by_terms_group(
 
 def aging_reconciliation(
     snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Why the two aging donuts (aging_by_terms_group) total less than total AR, to the cent.
 
     total_ar_cents = donuts_cents + left_out_cents, where left_out_cents is the open balance of the

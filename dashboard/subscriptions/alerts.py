@@ -113,7 +113,7 @@ def _over_limit(snap: Any, as_of: dt.date, scope: Scope, cur: str) -> Evaluation
 
 
 def _promises(snap: Any, as_of: dt.date, scope: Scope, cur: str) -> Evaluation:
-    from dashboard.metrics.collections import promise_status_code
+    from dashboard.metrics.collections.promises import promise_status_code
     from dashboard.metrics.ledger import customer_mask
     from dashboard.metrics.snapshot import from_day, to_day
 
@@ -139,7 +139,7 @@ def _promises(snap: Any, as_of: dt.date, scope: Scope, cur: str) -> Evaluation:
 
 
 def _disputes(snap: Any, as_of: dt.date, scope: Scope, threshold: Decimal, cur: str) -> Evaluation:
-    from dashboard.metrics.collections import dispute_cycle_time
+    from dashboard.metrics.collections.disputes import dispute_cycle_time
 
     rows = dispute_cycle_time(snap, as_of, None, scope)["open"]
     old = rows[rows["age_days"] > int(threshold)]
