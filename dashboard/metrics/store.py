@@ -33,7 +33,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -332,14 +332,15 @@ class LedgerStore:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def publish(self, snap: Snapshot, events: Events, stamp: str, build_seconds: float = 0.0) -> Path:
-        """Write snap as a new version (call under the build lock): temp directory, then rename."""
-        final = self.dir / version_name(snap.version, stamp)
+    def _publish(self, version: int, stamp: str, fill: Callable[[Path], None]) -> Path:
+        """A new version directory (call under the build lock): fill(temporary directory), then one
+        rename makes it visible; a failure or a kill leaves only the temporary directory."""
+        final = self.dir / version_name(version, stamp)
         if (final / META).is_file():
             return final
-        temp = self.dir / f"{BUILDING}{snap.version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        temp = self.dir / f"{BUILDING}{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
-            write_snapshot(snap, events, temp, stamp, build_seconds)
+            fill(temp)
             os.rename(temp, final)
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
@@ -347,16 +348,17 @@ class LedgerStore:
         _sync_dir(self.dir)
         return final
 
+    def publish(self, snap: Snapshot, events: Events, stamp: str, build_seconds: float = 0.0) -> Path:
+        """Write snap as a new version."""
+        return self._publish(snap.version, stamp, lambda temp: write_snapshot(snap, events, temp, stamp, build_seconds))
+
     def publish_next(self, previous: Path, version: int, stamp: str, frames: dict[str, pd.DataFrame],
                      build_seconds: float = 0.0) -> Path:
-        """A new version that shares every column file of previous (hard links) except the frames given
-        (call under the build lock). Nothing is copied: a note or a promise makes a version in milliseconds."""
-        final = self.dir / version_name(version, stamp)
-        if (final / META).is_file():
-            return final
-        meta = json.loads((previous / META).read_text())
-        temp = self.dir / f"{BUILDING}{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        try:
+        """A new version that shares every column file of previous (hard links) except the frames given.
+        Nothing is copied: a note or a promise makes a version in milliseconds."""
+
+        def fill(temp: Path) -> None:
+            meta = json.loads((previous / META).read_text())
             temp.mkdir()
             for path in previous.iterdir():
                 if path.name in (META, INUSE) or (path.is_dir() and path.name in frames):
@@ -375,12 +377,8 @@ class LedgerStore:
             (temp / INUSE).touch()
             (temp / META).write_text(json.dumps(meta))
             _sync(temp)
-            os.rename(temp, final)
-        except BaseException:
-            shutil.rmtree(temp, ignore_errors=True)
-            raise
-        _sync_dir(self.dir)
-        return final
+
+        return self._publish(version, stamp, fill)
 
     def collect(self) -> list[str]:
         """Remove versions no process uses (never the newest) and abandoned builds (under the build lock)."""
