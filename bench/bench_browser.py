@@ -37,13 +37,22 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 USER, PASSWORD = "bench_admin", "bench-browser-pw-16"
-CHROME_ARGS = ("--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking "
-               "--disable-component-update --disable-sync --no-first-run").split()
-TARGETS = {"first render after login": 2.0, "page change": 1.0, "filter change": 0.7, "drill-down open": 1.0}
+CHROME_ARGS = (
+    "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking "
+    "--disable-component-update --disable-sync --no-first-run"
+).split()
+TARGETS = {
+    "first render after login": 2.0,
+    "page change": 1.0,
+    "filter change": 0.7,
+    "drill-down open": 1.0,
+}
 PAGES = ("/collections", "/disputes", "/forecast", "/aging", "/")
-BUSY = ("return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length"
-        " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length"
-        " + Array.from(document.querySelectorAll('.js-plotly-plot')).filter(g => !g.querySelector('.main-svg')).length")
+BUSY = (
+    "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length"
+    " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length"
+    " + Array.from(document.querySelectorAll('.js-plotly-plot')).filter(g => !g.querySelector('.main-svg')).length"
+)
 TIMEOUT = 120.0
 PROFILE = False
 
@@ -68,7 +77,8 @@ def tile_text(driver, name: str) -> str:
     """The Total AR (or another) tile's value as shown."""
     return driver.execute_script(
         "const e = document.querySelector(arguments[0]); return e ? e.innerText.trim() : '';",
-        f".ar-kpi-{name} .ar-kpi-value")
+        f".ar-kpi-{name} .ar-kpi-value",
+    )
 
 
 class Recorder:
@@ -137,13 +147,22 @@ def report(name: str, started: float, seconds: float) -> None:
     busy = sum(r[1] - r[0] for r in recs)
     kb = sum(r[4] for r in recs) / 1024
     now = browser_metrics()
-    spent = " ".join(f"{k.replace('Duration', '')} {now[k] - _last_metrics.get(k, 0):.2f}"
-                     for k in METRICS if k in now and k in _last_metrics)
-    print(f"  [{name}] {seconds:.2f} s: {len(recs)} requests, first sent at {first:.2f}, last answered at "
-          f"{last:.2f}, server time summed {busy:.2f} s, {kb:.0f} KB; after last answer {seconds - last:.2f} s; "
-          f"browser busy (s): {spent or 'n/a'}", flush=True)
+    spent = " ".join(
+        f"{k.replace('Duration', '')} {now[k] - _last_metrics.get(k, 0):.2f}"
+        for k in METRICS
+        if k in now and k in _last_metrics
+    )
+    print(
+        f"  [{name}] {seconds:.2f} s: {len(recs)} requests, first sent at {first:.2f}, last answered at "
+        f"{last:.2f}, server time summed {busy:.2f} s, {kb:.0f} KB; after last answer {seconds - last:.2f} s; "
+        f"browser busy (s): {spent or 'n/a'}",
+        flush=True,
+    )
     for r in sorted(recs):
-        print(f"      {r[0] - started:5.2f} +{r[1] - r[0]:5.3f}s {r[4] / 1024:7.1f} KB  {r[2]}", flush=True)
+        print(
+            f"      {r[0] - started:5.2f} +{r[1] - r[0]:5.3f}s {r[4] / 1024:7.1f} KB  {r[2]}",
+            flush=True,
+        )
 
 
 def start_server(db_url: str):
@@ -151,7 +170,12 @@ def start_server(db_url: str):
     from werkzeug.serving import make_server
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-    os.environ.update(DATABASE_URL=db_url, SECRET_KEY="bench-browser", AR_DEMO_ON_EMPTY="0", AR_PREDICT_AUTOTRAIN="0")
+    os.environ.update(
+        DATABASE_URL=db_url,
+        SECRET_KEY="bench-browser",
+        AR_DEMO_ON_EMPTY="0",
+        AR_PREDICT_AUTOTRAIN="0",
+    )
     from dashboard.app import create_app
     from dashboard.auth.users import create_user
 
@@ -183,7 +207,8 @@ def browser() -> webdriver.Chrome:
 
 def first_render(driver, base: str) -> float:
     """Log in and wait for the home page's tiles and charts."""
-    for _attempt in range(10):  # a late response of the previous page can renew the session: log out again
+    # a late response of the previous page can renew the session: log out again
+    for _attempt in range(10):
         driver.get("about:blank")
         driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
         driver.get(base + "/login")
@@ -195,7 +220,11 @@ def first_render(driver, base: str) -> float:
     mark()
     started = time.perf_counter()
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    seconds = settle(driver, lambda d: "/login" not in d.current_url and tile_text(d, "total_ar").startswith("$"), started)
+    seconds = settle(
+        driver,
+        lambda d: "/login" not in d.current_url and tile_text(d, "total_ar").startswith("$"),
+        started,
+    )
     report("first render", started, seconds)
     return seconds
 
@@ -210,6 +239,7 @@ def page_change(driver, path: str) -> float:
     def ready(d):
         on_page = d.execute_script("return window.location.pathname") == path
         return on_page and d.find_elements(By.CSS_SELECTOR, "#_pages_content *, #_pages_content")
+
     seconds = settle(driver, ready, started)
     report("page " + path, started, seconds)
     return seconds
@@ -218,7 +248,7 @@ def page_change(driver, path: str) -> float:
 def filter_change(driver, value: str) -> float:
     """Pick a segment on Receivables Health and wait for the Total AR tile to change."""
     before = tile_text(driver, "total_ar")
-    select = Select(driver.find_element(By.XPATH, "//select[contains(@id, '\"name\":\"segment\"')]"))
+    select = Select(driver.find_element(By.XPATH, '//select[contains(@id, \'"name":"segment"\')]'))
     mark()
     started = time.perf_counter()
     select.select_by_value(value)
@@ -239,7 +269,9 @@ def drill_open(driver) -> float:
             "const t = document.querySelector('.ar-drill-total');"
             "const p = document.querySelector('.ar-grid-drill .ag-floating-bottom');"
             "const r = document.querySelectorAll('.ar-grid-drill .ag-center-cols-container .ag-row');"
-            "return !!(t && t.innerText.trim() && p && p.innerText.includes('Total') && r.length);")
+            "return !!(t && t.innerText.trim() && p && p.innerText.includes('Total') && r.length);"
+        )
+
     seconds = settle(driver, ready, started)
     report("drill", started, seconds)
     return seconds
@@ -250,21 +282,31 @@ def close_drill(driver) -> None:
     from selenium.webdriver.common.keys import Keys
 
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
-    settle(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".modal.show"), time.perf_counter())
+    settle(
+        driver, lambda d: not d.find_elements(By.CSS_SELECTOR, ".modal.show"), time.perf_counter()
+    )
 
 
 def segments(driver) -> list[str]:
     """The segment filter's values."""
-    select = Select(driver.find_element(By.XPATH, "//select[contains(@id, '\"name\":\"segment\"')]"))
-    return [o.get_attribute("value") for o in select.options if o.get_attribute("value") not in ("", "__all__")]
+    select = Select(driver.find_element(By.XPATH, '//select[contains(@id, \'"name":"segment"\')]'))
+    return [
+        o.get_attribute("value")
+        for o in select.options
+        if o.get_attribute("value") not in ("", "__all__")
+    ]
 
 
 def main() -> None:
     """Run the four measurements `runs` times and print them against the targets."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--runs", type=int, default=2)
-    parser.add_argument("--profile", action="store_true", help="print where each action's time went")
+    parser.add_argument(
+        "--profile", action="store_true", help="print where each action's time went"
+    )
     args = parser.parse_args()
     global PROFILE
     PROFILE = args.profile
@@ -273,8 +315,11 @@ def main() -> None:
     started = time.perf_counter()
     server, base = start_server(args.database_url)
     snap = get_snapshot(args.database_url)
-    print(f"server up + snapshot loaded: {time.perf_counter() - started:.1f} s "
-          f"({len(snap.inv_ids):,} invoices, {snap.n_customers:,} customers)", flush=True)
+    print(
+        f"server up + snapshot loaded: {time.perf_counter() - started:.1f} s "
+        f"({len(snap.inv_ids):,} invoices, {snap.n_customers:,} customers)",
+        flush=True,
+    )
     results: dict[str, list[float]] = {k: [] for k in TARGETS}
     driver = browser()
     global DRIVER
@@ -289,20 +334,25 @@ def main() -> None:
                 results["page change"].append(seconds)
                 print(f"run {run + 1}: page change to {path}: {seconds:.2f} s", flush=True)
             choices = segments(driver)
-            for value in choices[run % len(choices):][:2]:
+            for value in choices[run % len(choices) :][:2]:
                 results["filter change"].append(filter_change(driver, value))
                 results["drill-down open"].append(drill_open(driver))
                 close_drill(driver)
             driver.get(base + "/")  # clear the filters for the next run
-            print(f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in results.items()), flush=True)
+            print(
+                f"run {run + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in results.items()),
+                flush=True,
+            )
     finally:
         driver.quit()
         server.shutdown()
     print("\nmeasure                     first   median  max     target  met")
     for name, values in results.items():
         ok = "yes" if max(values) <= TARGETS[name] else "no"
-        print(f"{name:27s} {values[0]:6.2f}  {statistics.median(values):6.2f}  {max(values):6.2f}  "
-              f"{TARGETS[name]:5.1f}   {ok}")
+        print(
+            f"{name:27s} {values[0]:6.2f}  {statistics.median(values):6.2f}  {max(values):6.2f}  "
+            f"{TARGETS[name]:5.1f}   {ok}"
+        )
 
 
 if __name__ == "__main__":

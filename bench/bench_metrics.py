@@ -41,7 +41,9 @@ def ensure_database(url: str, customers: int, invoices: int, rebuild: bool) -> N
         name = url.rsplit("/", 1)[1]
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            if not conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            ).scalar():
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
     init_db(url)
@@ -55,8 +57,12 @@ def ensure_database(url: str, customers: int, invoices: int, rebuild: bool) -> N
     started = time.perf_counter()
     # one currency: the naive SQL it is compared with knows no exchange rates (bench_currency.py
     # measures the same figure set with 20 % of the ledger in other currencies, side by side)
-    load_demo(url=url, customers=customers, invoices=invoices, seed=7, progress=False, currencies=("USD",))
-    print(f"generated {url.split('@')[-1]} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    load_demo(
+        url=url, customers=customers, invoices=invoices, seed=7, progress=False, currencies=("USD",)
+    )
+    print(
+        f"generated {url.split('@')[-1]} in {time.perf_counter() - started:.1f} s", file=sys.stderr
+    )
 
 
 def load_once(url: str) -> dict:
@@ -69,12 +75,21 @@ def load_once(url: str) -> dict:
     read = time.perf_counter() - started
     build_snapshot(tables)
     total = time.perf_counter() - started
-    return {"read_s": read, "load_s": total, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {
+        "read_s": read,
+        "load_s": total,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def measure_load(url: str) -> dict:
     """Load the snapshot in a fresh process, so the peak memory is the snapshot's own."""
-    out = subprocess.run([sys.executable, __file__, "--measure-load", url], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--measure-load", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -90,9 +105,16 @@ def combos(snap) -> list[tuple[dt.date, dict]]:
     reps = sorted(set(snap.cust_rep) - {""})
     rng = np.random.default_rng(3)
     filters = [
-        {}, {"segment": seg[0]}, {"region": reg[1 % len(reg)]}, {"tier": tiers[-1]},
-        {"sales_rep": reps[len(reps) // 2]}, {"segment": seg[-1], "region": reg[0]},
-        {"terms_group": "short"}, {}, {"segment": seg[1 % len(seg)]}, {"sales_rep": reps[int(rng.integers(len(reps)))]},
+        {},
+        {"segment": seg[0]},
+        {"region": reg[1 % len(reg)]},
+        {"tier": tiers[-1]},
+        {"sales_rep": reps[len(reps) // 2]},
+        {"segment": seg[-1], "region": reg[0]},
+        {"terms_group": "short"},
+        {},
+        {"segment": seg[1 % len(seg)]},
+        {"sales_rep": reps[int(rng.integers(len(reps)))]},
     ]
     return [(dates[i % len(dates)], filters[(i * 3) % len(filters)]) for i in range(20)]
 
@@ -129,8 +151,11 @@ def time_engine(url: str) -> tuple[dict, list]:
         full_set(snap, as_of, Filters(**f))
         times.append((time.perf_counter() - t) * 1000)
     return {
-        "p50_ms": statistics.median(times), "p95_ms": pct(times, 0.95), "max_ms": max(times),
-        "mean_ms": statistics.mean(times), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "p50_ms": statistics.median(times),
+        "p95_ms": pct(times, 0.95),
+        "max_ms": max(times),
+        "mean_ms": statistics.mean(times),
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }, list(zip(runs, times, strict=True))
 
 
@@ -144,7 +169,9 @@ def time_naive(url: str, runs: list, n: int) -> dict:
     snap = get_snapshot(url)
     times, agree = [], True
     for (as_of, f), _engine_ms in runs[:n]:
-        naive = NaiveSQL(url, {"rep" if k == "sales_rep" else k: v for k, v in f.items() if k != "terms_group"})
+        naive = NaiveSQL(
+            url, {"rep" if k == "sales_rep" else k: v for k, v in f.items() if k != "terms_group"}
+        )
         if "terms_group" in f:
             continue
         t = time.perf_counter()
@@ -152,14 +179,23 @@ def time_naive(url: str, runs: list, n: int) -> dict:
         times.append((time.perf_counter() - t) * 1000)
         engine_total = compute_kpis(snap, as_of, 90, Filters(**f))["total_ar"]
         agree &= f"{result['total_ar'] / 100:.2f}" == engine_total
-    return {"runs": len(times), "mean_ms": statistics.mean(times), "p50_ms": statistics.median(times), "agree": agree}
+    return {
+        "runs": len(times),
+        "mean_ms": statistics.mean(times),
+        "p50_ms": statistics.median(times),
+        "agree": agree,
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=50_000)
-    parser.add_argument("--naive-runs", type=int, default=3, help="combinations timed with naive SQL (slow)")
+    parser.add_argument(
+        "--naive-runs", type=int, default=3, help="combinations timed with naive SQL (slow)"
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--dir", default="/tmp/ar-bench")
@@ -185,10 +221,14 @@ def main() -> int:
     print(f"engine: {engine}", file=sys.stderr, flush=True)
     report["naive_sqlite"] = time_naive(sqlite, runs, args.naive_runs)
     print(f"naive sqlite: {report['naive_sqlite']}", file=sys.stderr, flush=True)
-    report["speedup_sqlite"] = report["naive_sqlite"]["mean_ms"] / statistics.mean(t for _r, t in runs[: args.naive_runs])
+    report["speedup_sqlite"] = report["naive_sqlite"]["mean_ms"] / statistics.mean(
+        t for _r, t in runs[: args.naive_runs]
+    )
     if "postgresql" in urls:
         report["naive_postgresql"] = time_naive(urls["postgresql"], runs, args.naive_runs)
-        report["speedup_postgresql"] = report["naive_postgresql"]["mean_ms"] / statistics.mean(t for _r, t in runs[: args.naive_runs])
+        report["speedup_postgresql"] = report["naive_postgresql"]["mean_ms"] / statistics.mean(
+            t for _r, t in runs[: args.naive_runs]
+        )
     print_report(report)
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
@@ -197,15 +237,23 @@ def main() -> int:
 
 
 def print_report(r: dict) -> None:
-    print(f"\nMetrics benchmark: {r['invoices']:,} invoices / {r['customers']:,} customers, {r['cpus']} cores")
+    print(
+        f"\nMetrics benchmark: {r['invoices']:,} invoices / {r['customers']:,} customers, {r['cpus']} cores"
+    )
     for key in [k for k in r if k.startswith("load_")]:
         v = r[key]
-        print(f"  snapshot load from {key[5:]:<10}: {v['load_s']:6.2f} s (SQL read {v['read_s']:.2f} s), peak {v['peak_mb']:,.0f} MB")
+        print(
+            f"  snapshot load from {key[5:]:<10}: {v['load_s']:6.2f} s (SQL read {v['read_s']:.2f} s), peak {v['peak_mb']:,.0f} MB"
+        )
     e = r["engine"]
-    print(f"  engine, full Receivables Health set x20: p50 {e['p50_ms']:.1f} ms, p95 {e['p95_ms']:.1f} ms, max {e['max_ms']:.1f} ms; process peak {e['peak_mb']:,.0f} MB")
+    print(
+        f"  engine, full Receivables Health set x20: p50 {e['p50_ms']:.1f} ms, p95 {e['p95_ms']:.1f} ms, max {e['max_ms']:.1f} ms; process peak {e['peak_mb']:,.0f} MB"
+    )
     for key in [k for k in r if k.startswith("naive_")]:
         v = r[key]
-        print(f"  naive SQL on {key[6:]:<10} ({v['runs']} runs): mean {v['mean_ms']:,.0f} ms per set; totals agree with engine: {v['agree']}")
+        print(
+            f"  naive SQL on {key[6:]:<10} ({v['runs']} runs): mean {v['mean_ms']:,.0f} ms per set; totals agree with engine: {v['agree']}"
+        )
     for key in [k for k in r if k.startswith("speedup_")]:
         print(f"  engine speed-up vs naive {key[8:]}: {r[key]:,.0f}x (same combinations, same run)")
 

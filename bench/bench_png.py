@@ -24,8 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CAPTION = ("Top 10 debtors\nas of 2026-03-31 | filters: due-date aging · segment Retail | scope: all customers | "
-           "generated 2026-04-01 07:00:00 UTC")
+CAPTION = (
+    "Top 10 debtors\nas of 2026-03-31 | filters: due-date aging · segment Retail | scope: all customers | "
+    "generated 2026-04-01 07:00:00 UTC"
+)
 
 
 def figures() -> list[tuple[str, dict]]:
@@ -35,19 +37,38 @@ def figures() -> list[tuple[str, dict]]:
     from dashboard.figures import aging, debtors, trends
 
     buckets = list(aging.DUE_LABELS)
-    frame = pd.DataFrame([{"terms_group": g, "bucket": b, "amount_cents": (i + 1) * 1_234_567 * (2 if g == "long" else 1)}
-                          for g in ("short", "long") for i, b in enumerate(buckets)])
-    top = [{"customer_id": f"C{i:05d}", "name": f"Customer {i} Holdings", "balance": f"{(11 - i) * 98765}.43"}
-           for i in range(1, 11)]
-    months = [(dt.date(2025, 5, 1) + dt.timedelta(days=31 * i)).strftime("%Y-%m") for i in range(12)]
-    trend = pd.DataFrame({
-        "month": months,
-        "month_end": [dt.date.fromisoformat(m + "-28") for m in months],
-        "credit_sales_cents": [500_000_00 + i * 1_234_00 for i in range(12)],
-        "collections_cents": [480_000_00 + i * 2_345_00 for i in range(12)],
-        "ar_cents": [900_000_00 + i * 10_000_00 for i in range(12)],
-        "dso": [55.0 + i for i in range(12)],
-    })
+    frame = pd.DataFrame(
+        [
+            {
+                "terms_group": g,
+                "bucket": b,
+                "amount_cents": (i + 1) * 1_234_567 * (2 if g == "long" else 1),
+            }
+            for g in ("short", "long")
+            for i, b in enumerate(buckets)
+        ]
+    )
+    top = [
+        {
+            "customer_id": f"C{i:05d}",
+            "name": f"Customer {i} Holdings",
+            "balance": f"{(11 - i) * 98765}.43",
+        }
+        for i in range(1, 11)
+    ]
+    months = [
+        (dt.date(2025, 5, 1) + dt.timedelta(days=31 * i)).strftime("%Y-%m") for i in range(12)
+    ]
+    trend = pd.DataFrame(
+        {
+            "month": months,
+            "month_end": [dt.date.fromisoformat(m + "-28") for m in months],
+            "credit_sales_cents": [500_000_00 + i * 1_234_00 for i in range(12)],
+            "collections_cents": [480_000_00 + i * 2_345_00 for i in range(12)],
+            "ar_cents": [900_000_00 + i * 10_000_00 for i in range(12)],
+            "dso": [55.0 + i for i in range(12)],
+        }
+    )
     return [
         ("aging_short", aging.aging_donut(frame, "short", "due", "USD")),
         ("aging_long", aging.aging_donut(frame, "long", "due", "USD")),
@@ -78,8 +99,11 @@ def oneshot(figs: list[tuple[str, dict]], runs: int) -> list[float]:
     for i in range(runs):
         _name, fig = figs[i % len(figs)]
         start = time.perf_counter()
-        data = kaleido.calc_fig_sync(export_figure(fig), {"format": "png", "width": 900, "height": 450},
-                                     kopts={"mathjax": False})
+        data = kaleido.calc_fig_sync(
+            export_figure(fig),
+            {"format": "png", "width": 900, "height": 450},
+            kopts={"mathjax": False},
+        )
         times.append(time.perf_counter() - start)
         assert bytes(data).startswith(b"\x89PNG")
     return times
@@ -88,7 +112,9 @@ def oneshot(figs: list[tuple[str, dict]], runs: int) -> list[float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--warm", type=int, default=20, help="warm exports to time (serial)")
-    parser.add_argument("--oneshot", type=int, default=3, help="one-browser-per-export runs to time")
+    parser.add_argument(
+        "--oneshot", type=int, default=3, help="one-browser-per-export runs to time"
+    )
     parser.add_argument("--threads", type=int, default=4, help="threads for the concurrent run")
     args = parser.parse_args()
 
@@ -130,17 +156,25 @@ def main() -> int:
 
     shots = oneshot(figs, args.oneshot) if args.oneshot else []
     p50 = statistics.median(warm)
-    print(f"PNG export, 900x450 px with caption ({len(figs)} Receivables Health charts, kaleido + chromium)")
+    print(
+        f"PNG export, 900x450 px with caption ({len(figs)} Receivables Health charts, kaleido + chromium)"
+    )
     print(f"  cold (first export, starts the browser)      {cold:6.2f} s")
-    print(f"  warm, persistent browser  p50 {p50:6.3f} s   p95 {pct(warm, 95):6.3f} s   max {max(warm):6.3f} s"
-          f"   (n={len(warm)}, target <= 0.5 s: {'met' if pct(warm, 95) <= 0.5 else 'NOT met'})")
+    print(
+        f"  warm, persistent browser  p50 {p50:6.3f} s   p95 {pct(warm, 95):6.3f} s   max {max(warm):6.3f} s"
+        f"   (n={len(warm)}, target <= 0.5 s: {'met' if pct(warm, 95) <= 0.5 else 'NOT met'})"
+    )
     total = per_thread * args.threads
-    print(f"  concurrent, {args.threads} threads x {per_thread}     {concurrent:6.2f} s total, "
-          f"{concurrent / total:6.3f} s per image (serialised by the lock), mixed-up images: {len(errors)}")
+    print(
+        f"  concurrent, {args.threads} threads x {per_thread}     {concurrent:6.2f} s total, "
+        f"{concurrent / total:6.3f} s per image (serialised by the lock), mixed-up images: {len(errors)}"
+    )
     if shots:
         mean = statistics.mean(shots)
         print(f"  one browser per export    mean {mean:6.2f} s   (n={len(shots)})")
-        print(f"  speed-up of the persistent browser (one-shot mean / warm p50): {mean / p50:5.1f}x")
+        print(
+            f"  speed-up of the persistent browser (one-shot mean / warm p50): {mean / p50:5.1f}x"
+        )
     for error in errors:
         print("  ERROR", error)
     return 1 if errors else 0

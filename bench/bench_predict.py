@@ -47,9 +47,19 @@ def timed(fn, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
-SIDE_BY_SIDE = ("train_current_model_s", "n_iter", "score_all_open_s", "score_all_open_cpu_s", "training_job_s",
-                "brier_model", "brier_best_baseline", "reliability_max_gap_points", "reliability_bins_enough",
-                "within_7_days_model", "wape_model")
+SIDE_BY_SIDE = (
+    "train_current_model_s",
+    "n_iter",
+    "score_all_open_s",
+    "score_all_open_cpu_s",
+    "training_job_s",
+    "brier_model",
+    "brier_best_baseline",
+    "reliability_max_gap_points",
+    "reliability_bins_enough",
+    "within_7_days_model",
+    "wape_model",
+)
 
 
 def measure(snap, url: str, args) -> dict:
@@ -66,17 +76,33 @@ def measure(snap, url: str, args) -> dict:
     (xy, set_s) = timed(pm.training_set, snap, cutoff)
     (model_rows, fit_s) = timed(pm.train, snap, cutoff)
     model = model_rows[0]
-    out = {"params": {k: v for k, v in model_rows[0].get_params().items() if k in ("max_iter", "learning_rate")}
-           if model_rows[0] is not None else None,
-           "cutoff": from_day(cutoff).isoformat(), "training_rows": len(xy[1]), "training_set_s": round(set_s, 2),
-           "train_current_model_s": round(fit_s, 2), "fit_threads": pm.fit_threads()}
+    out = {
+        "params": {
+            k: v
+            for k, v in model_rows[0].get_params().items()
+            if k in ("max_iter", "learning_rate")
+        }
+        if model_rows[0] is not None
+        else None,
+        "cutoff": from_day(cutoff).isoformat(),
+        "training_rows": len(xy[1]),
+        "training_set_s": round(set_s, 2),
+        "train_current_model_s": round(fit_s, 2),
+        "fit_threads": pm.fit_threads(),
+    }
     if model is not None:
         out["n_iter"] = int(model.n_iter_)
-        pm.model_predictions(snap, model, cutoff)  # warm the per-snapshot caches once, as a worker does
+        # warm the per-snapshot caches once, as a worker does
+        pm.model_predictions(snap, model, cutoff)
         cpu = time.process_time()
         pred, score_s = timed(pm.model_predictions, snap, model, cutoff)
-        out.update({"open_invoices_scored": len(pred.inv), "score_all_open_s": round(score_s, 3),
-                    "score_all_open_cpu_s": round(time.process_time() - cpu, 3)})
+        out.update(
+            {
+                "open_invoices_scored": len(pred.inv),
+                "score_all_open_s": round(score_s, 3),
+                "score_all_open_cpu_s": round(time.process_time() - cpu, 3),
+            }
+        )
         if args.profile:
             from pyinstrument import Profiler
 
@@ -91,15 +117,22 @@ def measure(snap, url: str, args) -> dict:
         out["backtest_s"] = round(bt_s, 2)
         out["overall"] = result["overall"]
         rel = result["reliability"]
-        out["reliability_max_gap_points"] = round(float(rel.loc[rel["enough"], "gap_points"].max()), 2)
+        out["reliability_max_gap_points"] = round(
+            float(rel.loc[rel["enough"], "gap_points"].max()), 2
+        )
         out["reliability_bins_enough"] = int(rel["enough"].sum())
         out["reliability"] = rel.round(4).to_dict("records")
         out["by_date"] = json.loads(result["by_date"].to_json(orient="records", date_format="iso"))
         out["decision"] = result["decision"]
         d = from_day(cutoff)
         pui.worklist(snap, d, None, None)
-        _, page_s = timed(lambda: (pui.worklist(snap, d, None, None), pui.predicted_aging(snap, d, None, None),
-                                   pui.backtest(snap, None, None)))
+        _, page_s = timed(
+            lambda: (
+                pui.worklist(snap, d, None, None),
+                pui.predicted_aging(snap, d, None, None),
+                pui.backtest(snap, None, None),
+            )
+        )
         out["page_calls_warm_s"] = round(page_s, 4)
         _, cohort_s = timed(pui.cohorts, snap, d, None, None)
         out["cohorts_cold_s"] = round(cohort_s, 3)
@@ -111,8 +144,13 @@ def headline(out: dict) -> dict:
     overall = out.get("overall", {})
     model = overall.get("model", {})
     bases = [r["brier"] for k, r in overall.items() if k != "model" and r.get("brier") is not None]
-    flat = {**out, "brier_model": model.get("brier"), "brier_best_baseline": min(bases) if bases else None,
-            "within_7_days_model": model.get("within7"), "wape_model": model.get("wape")}
+    flat = {
+        **out,
+        "brier_model": model.get("brier"),
+        "brier_best_baseline": min(bases) if bases else None,
+        "within_7_days_model": model.get("within7"),
+        "wape_model": model.get("wape"),
+    }
     return {k: flat.get(k) for k in SIDE_BY_SIDE}
 
 
@@ -122,9 +160,19 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--url", default=None, help="use this database instead of a generated demo")
-    parser.add_argument("--no-job", action="store_true", help="train the current model only (skip the backtest models)")
-    parser.add_argument("--compare", action="store_true", help="measure with the earlier parameters too, side by side")
-    parser.add_argument("--profile", action="store_true", help="pyinstrument profile of one scoring call (stderr)")
+    parser.add_argument(
+        "--no-job",
+        action="store_true",
+        help="train the current model only (skip the backtest models)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="measure with the earlier parameters too, side by side",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="pyinstrument profile of one scoring call (stderr)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("AR_MODEL_DIR", tempfile.mkdtemp(prefix="ar-models-"))
 
@@ -133,7 +181,11 @@ def main() -> None:
 
     url = args.url or ensure_demo(args.invoices, args.customers)
     snap, load_s = timed(load_snapshot, url)
-    out = {"invoices": int((~snap.is_cn).sum()), "customers": snap.n_customers, "snapshot_load_s": round(load_s, 2)}
+    out = {
+        "invoices": int((~snap.is_cn).sum()),
+        "customers": snap.n_customers,
+        "snapshot_load_s": round(load_s, 2),
+    }
     if not args.compare:
         print(json.dumps({**out, **measure(snap, url, args)}, indent=1, default=str))
         return
@@ -142,9 +194,13 @@ def main() -> None:
     for name, params in (("before", {}), ("after", large)):
         pm.LARGE_PARAMS = params
         runs[name] = measure(snap, url, args)
-        print(f"{name}: {json.dumps(headline(runs[name]), default=str)}", file=sys.stderr, flush=True)
+        print(
+            f"{name}: {json.dumps(headline(runs[name]), default=str)}", file=sys.stderr, flush=True
+        )
     pm.LARGE_PARAMS = large
-    out["side_by_side"] = {k: {name: headline(run)[k] for name, run in runs.items()} for k in SIDE_BY_SIDE}
+    out["side_by_side"] = {
+        k: {name: headline(run)[k] for name, run in runs.items()} for k in SIDE_BY_SIDE
+    }
     out["runs"] = runs
     print(json.dumps(out, indent=1, default=str))
 

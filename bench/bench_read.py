@@ -85,7 +85,9 @@ def read_today(url: str, tables: tuple[str, ...]) -> dict:
             cursor.close()
         if not parts:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-        return pd.DataFrame({c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(columns)})
+        return pd.DataFrame(
+            {c: np.concatenate([p[i] for p in parts]) for i, c in enumerate(columns)}
+        )
 
     conn, dialect = _transaction(url)
     with conn, conn.begin():
@@ -102,7 +104,11 @@ def read_pandas_sql(url: str, tables: tuple[str, ...]) -> dict:
     with conn, conn.begin():
         conn.exec_driver_sql("SELECT version FROM data_version WHERE id = 1").scalar()
         return {
-            name: pd.read_sql(_render(QUERIES[name], dialect), conn.connection.driver_connection, dtype_backend="numpy_nullable")
+            name: pd.read_sql(
+                _render(QUERIES[name], dialect),
+                conn.connection.driver_connection,
+                dtype_backend="numpy_nullable",
+            )
             for name in tables
         }
 
@@ -139,7 +145,10 @@ def read_copy(url: str, tables: tuple[str, ...]) -> dict:
                 cols = list(zip(*rows, strict=True)) if rows else [()] * len(columns)
                 del rows
                 frames[name] = pd.DataFrame(
-                    {c: _typed_values(np.asarray(v, dtype=object), _kind(c)) for c, v in zip(columns, cols, strict=True)}
+                    {
+                        c: _typed_values(np.asarray(v, dtype=object), _kind(c))
+                        for c, v in zip(columns, cols, strict=True)
+                    }
                 )
     return frames
 
@@ -153,7 +162,10 @@ def read_connectorx(url: str, tables: tuple[str, ...]) -> dict:
     if dialect == "sqlite":
         uri = "sqlite://" + str(Path(uri).resolve())
     cx.read_sql(uri, "SELECT version FROM data_version WHERE id = 1", return_type="arrow")
-    return {name: arrow_frame(cx.read_sql(uri, _render(QUERIES[name], dialect), return_type="arrow")) for name in tables}
+    return {
+        name: arrow_frame(cx.read_sql(uri, _render(QUERIES[name], dialect), return_type="arrow"))
+        for name in tables
+    }
 
 
 def run_child(candidate: str, url: str) -> dict:
@@ -179,9 +191,17 @@ def run_child(candidate: str, url: str) -> dict:
         raise SystemExit(f"unknown candidate {candidate}")
     seconds = time.perf_counter() - started
     peak = _rss_mb()
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the SQLite ADBC reader's child process
+    # the SQLite ADBC reader's child process
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     rows = sum(len(f) for f in frames.values())
-    return {"seconds": seconds, "peak_mb": peak, "child_mb": child, "base_mb": base, "rows": rows, "digest": digest(frames)}
+    return {
+        "seconds": seconds,
+        "peak_mb": peak,
+        "child_mb": child,
+        "base_mb": base,
+        "rows": rows,
+        "digest": digest(frames),
+    }
 
 
 # --- comparison ----------------------------------------------------------------------------------
@@ -193,7 +213,12 @@ def typed(frame):
 
     from dashboard.data.ledger_load import _kind, _typed_values
 
-    return pd.DataFrame({c: _typed_values(frame[c].astype(object).to_numpy(dtype=object), _kind(c)) for c in frame.columns})
+    return pd.DataFrame(
+        {
+            c: _typed_values(frame[c].astype(object).to_numpy(dtype=object), _kind(c))
+            for c in frame.columns
+        }
+    )
 
 
 def digest(frames: dict) -> str:
@@ -205,8 +230,13 @@ def digest(frames: dict) -> str:
     for name in sorted(frames):
         frame = typed(frames[name])
         rows = pd.util.hash_pandas_object(frame, index=False).to_numpy(dtype=np.uint64)
-        total = int(rows.sum(dtype=np.uint64)) if len(rows) else 0  # wraps mod 2**64: row order does not matter
-        h.update(json.dumps([name, list(frame.columns), [str(t) for t in frame.dtypes], len(frame), total]).encode())
+        # wraps mod 2**64: row order does not matter
+        total = int(rows.sum(dtype=np.uint64)) if len(rows) else 0
+        h.update(
+            json.dumps(
+                [name, list(frame.columns), [str(t) for t in frame.dtypes], len(frame), total]
+            ).encode()
+        )
     return h.hexdigest()[:16]
 
 
@@ -217,7 +247,10 @@ def measure(candidate: str, url: str, repeat: int) -> dict:
     runs = []
     for _ in range(repeat):
         proc = subprocess.run(
-            [sys.executable, __file__, "--child", candidate, "--url", url], capture_output=True, text=True, cwd=ROOT
+            [sys.executable, __file__, "--child", candidate, "--url", url],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
         )
         if proc.returncode != 0:
             return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:120]}
@@ -238,13 +271,17 @@ def ensure_pg(url: str, customers: int, invoices: int) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--sqlite", default=DEFAULT_SQLITE, help="SQLite ledger to read (copied first)")
     ap.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL URL ('' to skip)")
     ap.add_argument("--pg-invoices", type=int, default=1_000_000)
     ap.add_argument("--pg-customers", type=int, default=50_000)
     ap.add_argument("--candidates", default=",".join(CANDIDATES))
-    ap.add_argument("--repeat", type=int, default=1, help="runs per candidate (median seconds, max RSS)")
+    ap.add_argument(
+        "--repeat", type=int, default=1, help="runs per candidate (median seconds, max RSS)"
+    )
     ap.add_argument("--child")
     ap.add_argument("--url")
     args = ap.parse_args()
@@ -269,13 +306,20 @@ def main() -> None:
                 if cand in PG_ONLY and not url.startswith("postgresql"):
                     continue
                 results[(label, cand)] = r = measure(cand, url, args.repeat)
-                print(f"  {label:10} {cand:10} {json.dumps({k: v for k, v in r.items() if k != 'digests'}, default=str)}", file=sys.stderr)
+                print(
+                    f"  {label:10} {cand:10} {json.dumps({k: v for k, v in r.items() if k != 'digests'}, default=str)}",
+                    file=sys.stderr,
+                )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"\nread_ledger of the whole ledger (11 tables), median of {args.repeat} run(s), each in a fresh process; "
-          f"{os.cpu_count()} CPUs")
-    header = f"{'candidate':12}" + "".join(f"{label + ' s':>16}{'peak RSS MB':>13}{'+child MB':>11}" for label, _ in targets)
+    print(
+        f"\nread_ledger of the whole ledger (11 tables), median of {args.repeat} run(s), each in a fresh process; "
+        f"{os.cpu_count()} CPUs"
+    )
+    header = f"{'candidate':12}" + "".join(
+        f"{label + ' s':>16}{'peak RSS MB':>13}{'+child MB':>11}" for label, _ in targets
+    )
     print(header)
     for cand in candidates:
         line = f"{cand:12}"
@@ -294,8 +338,14 @@ def main() -> None:
         digests = set().union(*(r["digests"] for r in mine.values())) if mine else set()
         base = min((r["base_mb"] for r in mine.values()), default=0)
         rows = {r["rows"] for r in mine.values()}
-        state = "identical frames" if len(digests) == 1 else f"DIFFERENT frames: { {c: sorted(r['digests']) for c, r in mine.items()} }"
-        print(f"{label}: {rows} rows, base RSS after imports ~{base:.0f} MB; {len(mine)} candidates: {state}")
+        state = (
+            "identical frames"
+            if len(digests) == 1
+            else f"DIFFERENT frames: { {c: sorted(r['digests']) for c, r in mine.items()} }"
+        )
+        print(
+            f"{label}: {rows} rows, base RSS after imports ~{base:.0f} MB; {len(mine)} candidates: {state}"
+        )
         for (lab, c), r in results.items():
             if lab == label and "error" in r:
                 print(f"  {c} failed: {r['error']}")

@@ -83,17 +83,47 @@ def tree(pid: int) -> list[int]:
 
 
 def env_for(url: str, store: Path, port: int, workers: int, threads: int) -> dict:
-    return {**os.environ, "DATABASE_URL": url, "AR_SNAPSHOT_DIR": str(store), "AR_ENV": "production",
-            "SECRET_KEY": "bench-snapshot-" + "x" * 40, "AR_SECURE_COOKIES": "0", "AR_DEMO_ON_EMPTY": "0",
-            "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads),
-            "AR_PREDICT_AUTOTRAIN": "0", "AR_SCHEDULER": "off", "LOG_LEVEL": "WARNING",
-            "AR_API_RATE_LIMIT": "100000 per minute", "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="ar-bench-prom-")}
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "AR_SNAPSHOT_DIR": str(store),
+        "AR_ENV": "production",
+        "SECRET_KEY": "bench-snapshot-" + "x" * 40,
+        "AR_SECURE_COOKIES": "0",
+        "AR_DEMO_ON_EMPTY": "0",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        "AR_PREDICT_AUTOTRAIN": "0",
+        "AR_SCHEDULER": "off",
+        "LOG_LEVEL": "WARNING",
+        "AR_API_RATE_LIMIT": "100000 per minute",
+        "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="ar-bench-prom-"),
+    }
 
 
 def ensure_user(url: str) -> None:
-    subprocess.run([sys.executable, "-m", "dashboard", "--database-url", url, "users", "add", "--username", USER,
-                    "--role", "controller", "--password-stdin"], input=PASSWORD, text=True, cwd=ROOT,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "--database-url",
+            url,
+            "users",
+            "add",
+            "--username",
+            USER,
+            "--role",
+            "controller",
+            "--password-stdin",
+        ],
+        input=PASSWORD,
+        text=True,
+        cwd=ROOT,
+        capture_output=True,
+    )
 
 
 def login(base: str):
@@ -102,8 +132,12 @@ def login(base: str):
     session = requests.Session()
     page = session.get(base + "/login", timeout=30)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    answer = session.post(base + "/login", data={"username": USER, "password": PASSWORD, "csrf_token": token},
-                          allow_redirects=False, timeout=60)
+    answer = session.post(
+        base + "/login",
+        data={"username": USER, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=60,
+    )
     if answer.status_code != 302:
         raise SystemExit(f"login failed: {answer.status_code}")
     return session
@@ -113,16 +147,27 @@ def combos() -> list[str]:
     today = dt.date.today()
     dates = [today - dt.timedelta(days=n) for n in (0, 7, 30, 45, 90, 120, 180, 270, 365, 500)]
     filters = ["", "&segment=Enterprise", "&region=West", "&terms_group=short", "", "&segment=SMB"]
-    return [f"/api/kpis?as_of={dates[i % len(dates)]}{filters[(i * 3) % len(filters)]}" for i in range(20)]
+    return [
+        f"/api/kpis?as_of={dates[i % len(dates)]}{filters[(i * 3) % len(filters)]}"
+        for i in range(20)
+    ]
 
 
 def build(url: str, store: Path) -> dict:
     """`snapshot build` into store in a fresh process: seconds and the builder's peak RSS."""
-    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-            "from dashboard.cli import main; rc = main(['--database-url', sys.argv[1], 'snapshot', 'build']); "
-            "print('RESULT', time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
-    out = subprocess.run([sys.executable, "-c", code, url], cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, "AR_SNAPSHOT_DIR": str(store)}, check=True)
+    code = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "from dashboard.cli import main; rc = main(['--database-url', sys.argv[1], 'snapshot', 'build']); "
+        "print('RESULT', time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AR_SNAPSHOT_DIR": str(store)},
+        check=True,
+    )
     line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")][-1].split()
     return {"seconds": float(line[1]), "peak_mb": float(line[2])}
 
@@ -136,14 +181,21 @@ def small_import(url: str, tag: str) -> None:
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        customers = [r[0] for r in conn.execute(text("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 200"))]
+        customers = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 200")
+            )
+        ]
     engine.dispose()
     today = dt.date.today()
     with (folder / "invoices.csv").open("w") as handle:
         handle.write("invoice_id,customer_id,issue_date,due_date,amount\n")
         for i in range(1000):
-            handle.write(f"BENCH-{tag}-{i:05d},{customers[i % len(customers)]},{today},{today + dt.timedelta(days=30)},"
-                         f"{100 + i}.{i % 100:02d}\n")
+            handle.write(
+                f"BENCH-{tag}-{i:05d},{customers[i % len(customers)]},{today},{today + dt.timedelta(days=30)},"
+                f"{100 + i}.{i % 100:02d}\n"
+            )
     run_import(folder, url=url, progress=False)
     shutil.rmtree(folder)
 
@@ -171,8 +223,13 @@ def serve(url: str, store: Path, root: Path, workers: int, threads: int, clients
         env["PYTHONPATH"] = str(root)
     log = tempfile.TemporaryFile()
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:server"], cwd=root,
-                            env=env, stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:server"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -236,9 +293,15 @@ def serve(url: str, store: Path, root: Path, workers: int, threads: int, clients
                 session.get(base + path, timeout=60).raise_for_status()
                 latencies.append((time.perf_counter() - t) * 1000)
         pss_after = pss_mb(tree(proc.pid))
-        return {"listen_s": listening - started, "first_s": first[0] if first else None, "all_workers_s": warm,
-                "slowest_s": slowest[0], "pss_mb": max(pss, pss_after), "api_p50_ms": statistics.median(latencies),
-                "api_p95_ms": pct(latencies, 0.95)}
+        return {
+            "listen_s": listening - started,
+            "first_s": first[0] if first else None,
+            "all_workers_s": warm,
+            "slowest_s": slowest[0],
+            "pss_mb": max(pss, pss_after),
+            "api_p50_ms": statistics.median(latencies),
+            "api_p95_ms": pct(latencies, 0.95),
+        }
     finally:
         proc.terminate()
         try:
@@ -250,17 +313,29 @@ def serve(url: str, store: Path, root: Path, workers: int, threads: int, clients
 
 def figures(url: str, store: Path) -> dict:
     """The full Receivables Health set on the mapped snapshot, in a fresh process."""
-    code = ("import json, statistics, sys, time; sys.path[:0] = [sys.argv[2]]; "
-            "from bench_metrics import time_engine; r, _ = time_engine(sys.argv[1]); print('RESULT', json.dumps(r))")
-    out = subprocess.run([sys.executable, "-c", code, url, str(ROOT / "bench")], cwd=ROOT, capture_output=True,
-                         text=True, env={**os.environ, "AR_SNAPSHOT_DIR": str(store)}, check=True)
-    return json.loads([x for x in out.stdout.splitlines() if x.startswith("RESULT")][-1].split(" ", 1)[1])
+    code = (
+        "import json, statistics, sys, time; sys.path[:0] = [sys.argv[2]]; "
+        "from bench_metrics import time_engine; r, _ = time_engine(sys.argv[1]); print('RESULT', json.dumps(r))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, url, str(ROOT / "bench")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "AR_SNAPSHOT_DIR": str(store)},
+        check=True,
+    )
+    return json.loads(
+        [x for x in out.stdout.splitlines() if x.startswith("RESULT")][-1].split(" ", 1)[1]
+    )
 
 
 def before_tree(ref: str) -> Path | None:
     path = Path(tempfile.gettempdir()) / f"ar-before-{ref}"
     if not path.exists():
-        made = subprocess.run(["git", "worktree", "add", "--detach", str(path), ref], cwd=ROOT, capture_output=True)
+        made = subprocess.run(
+            ["git", "worktree", "add", "--detach", str(path), ref], cwd=ROOT, capture_output=True
+        )
         if made.returncode != 0:
             return None
     return path
@@ -276,7 +351,8 @@ def bench(url: str, args) -> dict:
             out["build"] = out["next"] = {"seconds": None, "peak_mb": None}
         else:
             out["build"] = build(url, store)
-            small_import(url, str(int(time.time())))  # the next version: measured from the import's commit
+            # the next version: measured from the import's commit
+            small_import(url, str(int(time.time())))
             out["next"] = build(url, store)
         out["after"] = serve(url, store, ROOT, args.workers, args.threads)
         out["figures"] = figures(url, store)
@@ -296,23 +372,37 @@ def report(r: dict, workers: int) -> None:
 
     a, b = r["after"], r.get("before", {})
     print(f"\n## {r['url']}")
-    print(f"| {workers} gunicorn workers | before (private copy per worker) | after (shared store) |")
+    print(
+        f"| {workers} gunicorn workers | before (private copy per worker) | after (shared store) |"
+    )
     print("|---|---|---|")
-    print(f"| snapshot build (`snapshot build`, empty store) | (in every worker) | {s(r['build']['seconds'])}, "
-          f"builder peak {s(r['build']['peak_mb'], 'MB', 0)} |")
-    print(f"| next version after a 1,000-row import | (every worker reloads) | {s(r['next']['seconds'])} |")
+    print(
+        f"| snapshot build (`snapshot build`, empty store) | (in every worker) | {s(r['build']['seconds'])}, "
+        f"builder peak {s(r['build']['peak_mb'], 'MB', 0)} |"
+    )
+    print(
+        f"| next version after a 1,000-row import | (every worker reloads) | {s(r['next']['seconds'])} |"
+    )
     print(f"| first /api/kpis answer after listening | {s(b.get('first_s'))} | {s(a['first_s'])} |")
     print(f"| every worker has answered | {s(b.get('all_workers_s'))} | {s(a['all_workers_s'])} |")
     print(f"| slowest request while warming | {s(b.get('slowest_s'))} | {s(a['slowest_s'])} |")
-    print(f"| total PSS of the server's processes | {s(b.get('pss_mb'), 'MB', 0)} | {s(a['pss_mb'], 'MB', 0)} |")
-    print(f"| /api/kpis over HTTP p50 / p95 | {s(b.get('api_p50_ms'), 'ms')} / {s(b.get('api_p95_ms'), 'ms')} "
-          f"| {s(a['api_p50_ms'], 'ms')} / {s(a['api_p95_ms'], 'ms')} |")
+    print(
+        f"| total PSS of the server's processes | {s(b.get('pss_mb'), 'MB', 0)} | {s(a['pss_mb'], 'MB', 0)} |"
+    )
+    print(
+        f"| /api/kpis over HTTP p50 / p95 | {s(b.get('api_p50_ms'), 'ms')} / {s(b.get('api_p95_ms'), 'ms')} "
+        f"| {s(a['api_p50_ms'], 'ms')} / {s(a['api_p95_ms'], 'ms')} |"
+    )
     f = r["figures"]
-    print(f"| full Receivables Health set in one process p50 / p95 | | {s(f['p50_ms'], 'ms')} / {s(f['p95_ms'], 'ms')} |")
+    print(
+        f"| full Receivables Health set in one process p50 / p95 | | {s(f['p50_ms'], 'ms')} / {s(f['p95_ms'], 'ms')} |"
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--invoices", type=int, default=1_000_000)
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--postgres", action="store_true", help="also PostgreSQL")
@@ -321,9 +411,15 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--before", default="ff30438")
     parser.add_argument("--no-before", action="store_true")
-    parser.add_argument("--sqlite-path", default=None, help="SQLite file (default bench-results/ar_bench_<n>k.db)")
-    parser.add_argument("--store", default=None, help="serve from this existing snapshot store (no build measured)")
-    parser.add_argument("--pg-name", default=None, help="PostgreSQL database (default ar_bench_<n>k)")
+    parser.add_argument(
+        "--sqlite-path", default=None, help="SQLite file (default bench-results/ar_bench_<n>k.db)"
+    )
+    parser.add_argument(
+        "--store", default=None, help="serve from this existing snapshot store (no build measured)"
+    )
+    parser.add_argument(
+        "--pg-name", default=None, help="PostgreSQL database (default ar_bench_<n>k)"
+    )
     args = parser.parse_args()
     tag = f"{args.invoices // 1000}k"
     urls = []

@@ -69,8 +69,15 @@ class Results:
     retried: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_callback: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
-    def add(self, kind: str, seconds: float, ok: bool, detail: str = "", name: str | None = None,
-            retried: bool = False) -> None:
+    def add(
+        self,
+        kind: str,
+        seconds: float,
+        ok: bool,
+        detail: str = "",
+        name: str | None = None,
+        retried: bool = False,
+    ) -> None:
         with self.lock:
             self.times[kind].append(seconds)
             if retried:
@@ -99,32 +106,57 @@ def summary(results: Results, elapsed: float) -> dict:
     for kind in (*KINDS, *sorted(set(results.times) - set(KINDS))):
         values = results.times.get(kind, [])
         every += values
-        rows[kind] = _row(values, results.errors.get(kind, 0), elapsed, results.retried.get(kind, 0))
-    rows["overall"] = _row(every, sum(results.errors.values()), elapsed, sum(results.retried.values()))
+        rows[kind] = _row(
+            values, results.errors.get(kind, 0), elapsed, results.retried.get(kind, 0)
+        )
+    rows["overall"] = _row(
+        every, sum(results.errors.values()), elapsed, sum(results.retried.values())
+    )
     callbacks = {name: _row(v, 0, elapsed) for name, v in sorted(results.by_callback.items())}
-    return {"elapsed_s": round(elapsed, 1), "kinds": rows, "callbacks": callbacks, "error_samples": results.samples}
+    return {
+        "elapsed_s": round(elapsed, 1),
+        "kinds": rows,
+        "callbacks": callbacks,
+        "error_samples": results.samples,
+    }
 
 
 def _row(values: list[float], errors: int, elapsed: float, retried: int = 0) -> dict:
-    return {"count": len(values), "errors": errors, "retried": retried, "p50_ms": round(pct(values, 50)), "p95_ms": round(pct(values, 95)),
-            "p99_ms": round(pct(values, 99)), "max_ms": round(max(values) * 1000) if values else None,
-            "mean_ms": round(statistics.fmean(values) * 1000) if values else None,
-            "rps": round(len(values) / elapsed, 2) if elapsed else None}
+    return {
+        "count": len(values),
+        "errors": errors,
+        "retried": retried,
+        "p50_ms": round(pct(values, 50)),
+        "p95_ms": round(pct(values, 95)),
+        "p99_ms": round(pct(values, 99)),
+        "max_ms": round(max(values) * 1000) if values else None,
+        "mean_ms": round(statistics.fmean(values) * 1000) if values else None,
+        "rps": round(len(values) / elapsed, 2) if elapsed else None,
+    }
 
 
 def print_table(report: dict, out=sys.stdout) -> None:
     """The summary as a Markdown table."""
-    print("| kind | requests | errors | retried | p50 ms | p95 ms | p99 ms | max ms | req/s |", file=out)
+    print(
+        "| kind | requests | errors | retried | p50 ms | p95 ms | p99 ms | max ms | req/s |",
+        file=out,
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|", file=out)
     for kind, r in report["kinds"].items():
         if r["count"] or kind == "overall":
-            print(f"| {kind} | {r['count']} | {r['errors']} | {r['retried']} | {r['p50_ms']} | {r['p95_ms']} | "
-                  f"{r['p99_ms']} | {r['max_ms']} | {r['rps']} |", file=out)
+            print(
+                f"| {kind} | {r['count']} | {r['errors']} | {r['retried']} | {r['p50_ms']} | {r['p95_ms']} | "
+                f"{r['p99_ms']} | {r['max_ms']} | {r['rps']} |",
+                file=out,
+            )
     if report["callbacks"]:
         print("\n| callback | requests | p50 ms | p95 ms | p99 ms | max ms |", file=out)
         print("|---|---:|---:|---:|---:|---:|", file=out)
         for name, r in report["callbacks"].items():
-            print(f"| {name} | {r['count']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} |", file=out)
+            print(
+                f"| {name} | {r['count']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} |",
+                file=out,
+            )
     for sample in report["error_samples"]:
         print(f"error: {sample}", file=out)
 
@@ -137,25 +169,35 @@ def new_session(keepalive: bool = True) -> requests.Session:
     turns out to be closed by the server (gunicorn closes idle ones after --keep-alive 2 s); such
     retries are counted and reported, never hidden."""
     session = requests.Session()
-    retry = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods=None, raise_on_status=False)
+    retry = Retry(
+        total=1, connect=1, read=1, status=0, other=0, allowed_methods=None, raise_on_status=False
+    )
     session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=8))
-    if not keepalive:  # one connection per request, as behind a reverse proxy that does not keep them
+    # one connection per request, as behind a reverse proxy that does not keep them
+    if not keepalive:
         session.headers["Connection"] = "close"
     return session
 
 
-def login(base: str, username: str, password: str, timeout: float, keepalive: bool = True) -> requests.Session:
+def login(
+    base: str, username: str, password: str, timeout: float, keepalive: bool = True
+) -> requests.Session:
     """A session logged in through the form (CSRF token from GET /login)."""
     session = new_session(keepalive)
     page = session.get(base + "/login", timeout=timeout)
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     if not match:
         raise RuntimeError(f"no login form at {base}/login (status {page.status_code})")
-    response = session.post(base + "/login", data={"username": username, "password": password,
-                                                   "csrf_token": match.group(1)},
-                            allow_redirects=False, timeout=timeout)
+    response = session.post(
+        base + "/login",
+        data={"username": username, "password": password, "csrf_token": match.group(1)},
+        allow_redirects=False,
+        timeout=timeout,
+    )
     if response.status_code != 302:
-        raise RuntimeError(f"login as {username} failed: {response.status_code} {response.text[:200]}")
+        raise RuntimeError(
+            f"login as {username} failed: {response.status_code} {response.text[:200]}"
+        )
     return session
 
 
@@ -173,7 +215,9 @@ def wait_listening(base: str, timeout: float) -> None:
         time.sleep(1)
 
 
-def wait_ready(base: str, session: requests.Session, timeout: float, probes: int, fast: float) -> float:
+def wait_ready(
+    base: str, session: requests.Session, timeout: float, probes: int, fast: float
+) -> float:
     """Wait until `probes` concurrent /api/kpis calls all answer 200 within `fast` seconds.
 
     Several rounds of concurrent probes reach every gunicorn worker, so each one has loaded its
@@ -236,7 +280,7 @@ def matches(pattern, concrete) -> bool:
 
 
 def wildcard(pattern) -> str | None:
-    """"ALL" or "MATCH" when the id has such a wildcard, else None."""
+    """ "ALL" or "MATCH" when the id has such a wildcard, else None."""
     if isinstance(pattern, dict):
         for value in pattern.values():
             if isinstance(value, list) and value:
@@ -270,7 +314,10 @@ class DashApp:
         """The dependency whose output contains output_part (and whose inputs are these, if given)."""
         for dep in self.deps:
             if output_part in dep["output"] and not dep.get("clientside_function"):
-                if inputs is None or [f"{i['id']}.{i['property']}" for i in dep["inputs"]] == inputs:
+                if (
+                    inputs is None
+                    or [f"{i['id']}.{i['property']}" for i in dep["inputs"]] == inputs
+                ):
                     return dep
         raise KeyError(output_part)
 
@@ -283,8 +330,12 @@ class DashApp:
             dep = self.router()
             values = {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""}
             body = self.body(dep, self.shell, values)
-            response = self.session.post(self.base + "/_dash-update-component", json=body, timeout=self.timeout,
-                                         headers={"Referer": self.base + path})
+            response = self.session.post(
+                self.base + "/_dash-update-component",
+                json=body,
+                timeout=self.timeout,
+                headers={"Referer": self.base + path},
+            )
             response.raise_for_status()
             content = response.json()["response"]["_pages_content"]["children"]
             found: list = []
@@ -305,8 +356,14 @@ class DashApp:
                 return False
         return True
 
-    def body(self, dep: dict, components: list, values: dict, changed: list[str] | None = None,
-             match: dict | None = None) -> dict:
+    def body(
+        self,
+        dep: dict,
+        components: list,
+        values: dict,
+        changed: list[str] | None = None,
+        match: dict | None = None,
+    ) -> dict:
         """A /_dash-update-component body for dep: ids expanded, values[(id, prop)] filled in.
 
         values keys use the component id (a string, or the JSON of a dict id); a callable value
@@ -322,8 +379,12 @@ class DashApp:
             found = [c for c in ids if matches(pattern, c)]
             if kind == "MATCH" and match:
                 found = [c for c in found if all(c.get(k) == v for k, v in match.items())]
-                found = found[:1] or [{k: (match.get(k, v[0]) if isinstance(v, list) else v)
-                                       for k, v in pattern.items()}]
+                found = found[:1] or [
+                    {
+                        k: (match.get(k, v[0]) if isinstance(v, list) else v)
+                        for k, v in pattern.items()
+                    }
+                ]
             return found
 
         def value(cid, prop):
@@ -335,8 +396,14 @@ class DashApp:
             out = []
             for dep_item in deps:
                 pattern = parse_id(dep_item["id"])
-                items = [{"id": c, "property": dep_item["property"], "value": value(c, dep_item["property"])}
-                         for c in concrete(dep_item["id"])]
+                items = [
+                    {
+                        "id": c,
+                        "property": dep_item["property"],
+                        "value": value(c, dep_item["property"]),
+                    }
+                    for c in concrete(dep_item["id"])
+                ]
                 out.append(items if wildcard(pattern) == "ALL" else items[0])
             return out
 
@@ -344,9 +411,13 @@ class DashApp:
         for ident, prop in split_output(dep["output"]):
             items = [{"id": c, "property": prop} for c in concrete(ident)]
             outputs.append(items if wildcard(parse_id(ident)) == "ALL" else items[0])
-        return {"output": dep["output"], "outputs": outputs if dep["output"].startswith("..") else outputs[0],
-                "inputs": entries(dep["inputs"]), "state": entries(dep.get("state", [])),
-                "changedPropIds": changed or []}
+        return {
+            "output": dep["output"],
+            "outputs": outputs if dep["output"].startswith("..") else outputs[0],
+            "inputs": entries(dep["inputs"]),
+            "state": entries(dep.get("state", [])),
+            "changedPropIds": changed or [],
+        }
 
 
 @dataclass
@@ -370,38 +441,66 @@ def discover(session: requests.Session, base: str, timeout: float) -> Plan:
     """Read the app's callbacks, the Receivables Health page, filter choices and customer ids."""
     app = DashApp(session, base, timeout)
     rh = app.page_components("/")
-    page_callbacks = [d for d in app.deps if not d.get("clientside_function")
-                      and any(i["id"] == "filters" and i["property"] == "data" for i in d["inputs"])
-                      and "url.search" not in d["output"] and "nav-links" not in d["output"]
-                      and app.present(d, rh)]
-    plan = Plan(app=app, rh=rh, sync_filters=app.find("filter-alert.children"),
-                page_callbacks=page_callbacks,
-                version_callback=app.find("data-version.data", ["refresh-interval.n_intervals"]),
-                open_drill=app.find("drill-title.children"), fill_grid=app.find('"type":"ar-grid"}.rowData'),
-                drills=[], options={}, customers=[])
+    page_callbacks = [
+        d
+        for d in app.deps
+        if not d.get("clientside_function")
+        and any(i["id"] == "filters" and i["property"] == "data" for i in d["inputs"])
+        and "url.search" not in d["output"]
+        and "nav-links" not in d["output"]
+        and app.present(d, rh)
+    ]
+    plan = Plan(
+        app=app,
+        rh=rh,
+        sync_filters=app.find("filter-alert.children"),
+        page_callbacks=page_callbacks,
+        version_callback=app.find("data-version.data", ["refresh-interval.n_intervals"]),
+        open_drill=app.find("drill-title.children"),
+        fill_grid=app.find('"type":"ar-grid"}.rowData'),
+        drills=[],
+        options={},
+        customers=[],
+    )
     for cid in app.ids(rh):
         if isinstance(cid, dict) and cid.get("type") == "drill-trigger":
             spec = json.loads(cid["index"])
             plan.drills.append({"key": spec.pop("key"), "title": spec.pop("title"), "params": spec})
-    plan.version = call(session, base, timeout, plan.app.body(plan.version_callback, rh, {}),
-                        "/")[1].get("data-version", {}).get("data")
+    plan.version = (
+        call(session, base, timeout, plan.app.body(plan.version_callback, rh, {}), "/")[1]
+        .get("data-version", {})
+        .get("data")
+    )
     options = app.find('"type":"gf"}.options', ["data-version.data"])
-    result = call(session, base, timeout, app.body(options, rh, {("data-version", "data"): plan.version}), "/")[1]
+    result = call(
+        session, base, timeout, app.body(options, rh, {("data-version", "data"): plan.version}), "/"
+    )[1]
     for key, props in result.items():
         name = json.loads(key)["name"] if key.startswith("{") else key
-        values = [o["value"] for o in props.get("options", []) if o.get("value") not in (None, "", "__all__", "all")]
+        values = [
+            o["value"]
+            for o in props.get("options", [])
+            if o.get("value") not in (None, "", "__all__", "all")
+        ]
         plan.options[name] = values
     export = session.get(base + "/api/export/customers.csv", timeout=timeout)
     export.raise_for_status()
-    lines = (line for line in io.StringIO(export.text) if not line.startswith("#"))  # the export's stamp
+    # the export's stamp
+    lines = (line for line in io.StringIO(export.text) if not line.startswith("#"))
     plan.customers = [row["customer_id"] for row in csv.DictReader(lines)][:2000]
     return plan
 
 
-def call(session: requests.Session, base: str, timeout: float, body: dict, page: str) -> tuple[int, dict]:
+def call(
+    session: requests.Session, base: str, timeout: float, body: dict, page: str
+) -> tuple[int, dict]:
     """POST one callback; (status, response dict keyed by component id)."""
-    response = session.post(base + "/_dash-update-component", json=body, timeout=timeout,
-                            headers={"Referer": base + page})
+    response = session.post(
+        base + "/_dash-update-component",
+        json=body,
+        timeout=timeout,
+        headers={"Referer": base + page},
+    )
     data = {}
     if response.status_code == 200:
         data = response.json().get("response", {})
@@ -414,17 +513,29 @@ def call(session: requests.Session, base: str, timeout: float, body: dict, page:
 class User:
     """One logged-in user looping over the mix until the deadline."""
 
-    def __init__(self, n: int, plan: Plan, session: requests.Session, args, results: Results) -> None:
+    def __init__(
+        self, n: int, plan: Plan, session: requests.Session, args, results: Results
+    ) -> None:
         self.n, self.plan, self.session, self.args, self.results = n, plan, session, args, results
         self.rng = random.Random(args.seed * 1000 + n)
         self.filters: dict | None = None
         self.pool = ThreadPoolExecutor(args.parallel)
 
-    def timed(self, kind: str, method: str, path: str, *, name: str | None = None, expect_json=False,
-              **kwargs) -> requests.Response | None:
+    def timed(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        *,
+        name: str | None = None,
+        expect_json=False,
+        **kwargs,
+    ) -> requests.Response | None:
         t0 = time.monotonic()
         try:
-            response = self.session.request(method, self.args.base + path, timeout=self.args.timeout, **kwargs)
+            response = self.session.request(
+                method, self.args.base + path, timeout=self.args.timeout, **kwargs
+            )
             retries = getattr(getattr(response.raw, "retries", None), "history", ())
             ok = response.status_code == 200
             if ok and expect_json:
@@ -432,21 +543,39 @@ class User:
             elif ok:
                 _ = response.content
         except (requests.RequestException, ValueError) as exc:
-            self.results.add(kind, time.monotonic() - t0, False, f"{path}: {type(exc).__name__}: {exc}", name)
+            self.results.add(
+                kind, time.monotonic() - t0, False, f"{path}: {type(exc).__name__}: {exc}", name
+            )
             return None
         detail = "" if ok else f"{path}: {response.status_code} {response.text[:150]}"
         self.results.add(kind, time.monotonic() - t0, ok, detail, name, retried=bool(retries))
         return response if ok else None
 
-    def callback(self, kind: str, dep: dict, values: dict, changed: list[str], name: str,
-                 match: dict | None = None, page: str = "/") -> dict:
+    def callback(
+        self,
+        kind: str,
+        dep: dict,
+        values: dict,
+        changed: list[str],
+        name: str,
+        match: dict | None = None,
+        page: str = "/",
+    ) -> dict:
         body = self.plan.app.body(dep, self.plan.rh, values, changed, match)
-        response = self.timed(kind, "POST", "/_dash-update-component", name=name, json=body,
-                              headers={"Referer": self.args.base + page}, expect_json=True)
+        response = self.timed(
+            kind,
+            "POST",
+            "/_dash-update-component",
+            name=name,
+            json=body,
+            headers={"Referer": self.args.base + page},
+            expect_json=True,
+        )
         return response.json().get("response", {}) if response is not None else {}
 
     def random_query(self) -> dict[str, str]:
-        back = 0 if self.rng.random() < 0.5 else self.rng.randint(1, 730)  # half today, half backdated
+        # half today, half backdated
+        back = 0 if self.rng.random() < 0.5 else self.rng.randint(1, 730)
         as_of = dt.date.today() - dt.timedelta(days=back)
         query = {"as_of": as_of.isoformat()}
         name = self.rng.choice(("none", "none", *FILTER_NAMES))
@@ -463,14 +592,22 @@ class User:
     def change_filters(self) -> None:
         """The URL changes -> filters store -> every Receivables Health callback (parallel like a browser)."""
         search = "?" + urlencode(self.random_query())
-        out = self.callback("callback", self.plan.sync_filters, {("url", "search"): search,
-                                                                 ("filters", "data"): self.filters},
-                            ["url.search"], "sync_filters")
+        out = self.callback(
+            "callback",
+            self.plan.sync_filters,
+            {("url", "search"): search, ("filters", "data"): self.filters},
+            ["url.search"],
+            "sync_filters",
+        )
         if isinstance(out.get("filters", {}).get("data"), dict):
             self.filters = out["filters"]["data"]
         values = {("filters", "data"): self.filters, ("data-version", "data"): self.plan.version}
-        jobs = [self.pool.submit(self.callback, "callback", dep, values, ["filters.data"], short(dep["output"]))
-                for dep in self.plan.page_callbacks]
+        jobs = [
+            self.pool.submit(
+                self.callback, "callback", dep, values, ["filters.data"], short(dep["output"])
+            )
+            for dep in self.plan.page_callbacks
+        ]
         for job in jobs:
             job.result()
 
@@ -479,15 +616,28 @@ class User:
             return
         spec = self.rng.choice(self.plan.drills)
         request = {**spec, "nonce": time.time()}
-        out = self.callback("drill", self.plan.open_drill, {("drill-request", "data"): request,
-                                                            ("filters", "data"): self.filters},
-                            ["drill-request.data"], "open_drill")
-        source = next((v.get("data") for k, v in out.items() if k.startswith("{") and "ar-grid-source" in k), None)
+        out = self.callback(
+            "drill",
+            self.plan.open_drill,
+            {("drill-request", "data"): request, ("filters", "data"): self.filters},
+            ["drill-request.data"],
+            "open_drill",
+        )
+        source = next(
+            (v.get("data") for k, v in out.items() if k.startswith("{") and "ar-grid-source" in k),
+            None,
+        )
         if source is None:
             return
         key = json.dumps({"grid": "drill", "type": "ar-grid-source"}, sort_keys=True)
-        self.callback("drill", self.plan.fill_grid, {(key, "data"): source, ("data-version", "data"): self.plan.version},
-                      [f"{key}.data"], "fill_grid(drill)", match={"grid": "drill"})
+        self.callback(
+            "drill",
+            self.plan.fill_grid,
+            {(key, "data"): source, ("data-version", "data"): self.plan.version},
+            [f"{key}.data"],
+            "fill_grid(drill)",
+            match={"grid": "drill"},
+        )
 
     def api(self) -> None:
         query = self.random_query()
@@ -495,14 +645,21 @@ class User:
 
     def export(self) -> None:
         query = {"as_of": self.random_query()["as_of"]}
-        for name in self.rng.sample(("segment", "region", "sales_rep"), 2 if self.rng.random() < 0.5 else 1):
+        for name in self.rng.sample(
+            ("segment", "region", "sales_rep"), 2 if self.rng.random() < 0.5 else 1
+        ):
             if self.plan.options.get(name):
                 query[name] = self.rng.choice(self.plan.options[name])
         self.timed("export", "GET", "/api/export/open_invoices.csv?" + urlencode(query))
 
     def run(self, deadline: float) -> None:
-        actions = {"page": self.page, "callback": self.change_filters, "drill": self.drill, "api": self.api,
-                   "export": self.export}
+        actions = {
+            "page": self.page,
+            "callback": self.change_filters,
+            "drill": self.drill,
+            "api": self.api,
+            "export": self.export,
+        }
         kinds, weights = zip(*WEIGHTS.items(), strict=True)
         try:
             self.change_filters()  # the first visit renders the page
@@ -529,19 +686,56 @@ def short(output: str) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--base", default="http://127.0.0.1:8050", help="the dashboard's URL (loopback only)")
-    parser.add_argument("--username", required=True, help="a user with every customer in scope (e.g. controller)")
-    parser.add_argument("--password-file", required=True, help="file holding the password (first line)")
-    parser.add_argument("--users", type=int, default=50, help=f"concurrent users (<= {MAX_USERS}; default 50)")
-    parser.add_argument("--duration", type=float, default=300, help=f"seconds (<= {MAX_DURATION}; default 300)")
-    parser.add_argument("--think", type=float, default=1.0, help="mean pause between a user's actions, s (default 1)")
-    parser.add_argument("--ramp", type=float, default=10, help="users arrive evenly over this many seconds (default 10)")
-    parser.add_argument("--parallel", type=int, default=4, help="callbacks a user's browser sends at once (default 4)")
-    parser.add_argument("--timeout", type=float, default=60, help="per-request timeout, s (default 60)")
-    parser.add_argument("--ready-timeout", type=float, default=900, help="wait for readiness at most this long, s")
-    parser.add_argument("--ready-probes", type=int, default=16, help="concurrent readiness probes (>= workers x threads)")
-    parser.add_argument("--no-keepalive", action="store_true",
-                        help="a new connection per request (as behind a proxy that does not keep them alive)")
+    parser.add_argument(
+        "--base", default="http://127.0.0.1:8050", help="the dashboard's URL (loopback only)"
+    )
+    parser.add_argument(
+        "--username", required=True, help="a user with every customer in scope (e.g. controller)"
+    )
+    parser.add_argument(
+        "--password-file", required=True, help="file holding the password (first line)"
+    )
+    parser.add_argument(
+        "--users", type=int, default=50, help=f"concurrent users (<= {MAX_USERS}; default 50)"
+    )
+    parser.add_argument(
+        "--duration", type=float, default=300, help=f"seconds (<= {MAX_DURATION}; default 300)"
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="mean pause between a user's actions, s (default 1)",
+    )
+    parser.add_argument(
+        "--ramp",
+        type=float,
+        default=10,
+        help="users arrive evenly over this many seconds (default 10)",
+    )
+    parser.add_argument(
+        "--parallel",
+        type=int,
+        default=4,
+        help="callbacks a user's browser sends at once (default 4)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60, help="per-request timeout, s (default 60)"
+    )
+    parser.add_argument(
+        "--ready-timeout", type=float, default=900, help="wait for readiness at most this long, s"
+    )
+    parser.add_argument(
+        "--ready-probes",
+        type=int,
+        default=16,
+        help="concurrent readiness probes (>= workers x threads)",
+    )
+    parser.add_argument(
+        "--no-keepalive",
+        action="store_true",
+        help="a new connection per request (as behind a proxy that does not keep them alive)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="also write the report as JSON to this file")
     parser.add_argument("--label", default="", help="a name for this run in the report")
@@ -568,30 +762,57 @@ def main(argv: list[str] | None = None) -> int:
     waited = wait_ready(args.base, first, args.ready_timeout, args.ready_probes, fast=2.0)
     print(f"ready after {waited:.0f} s", file=sys.stderr)
     plan = discover(first, args.base, args.timeout)
-    print(f"discovered {len(plan.page_callbacks)} Receivables Health callbacks, {len(plan.drills)} drill-downs, "
-          f"filters {', '.join(f'{k}: {len(v)}' for k, v in plan.options.items())}, "
-          f"{len(plan.customers)} customers", file=sys.stderr)
+    print(
+        f"discovered {len(plan.page_callbacks)} Receivables Health callbacks, {len(plan.drills)} drill-downs, "
+        f"filters {', '.join(f'{k}: {len(v)}' for k, v in plan.options.items())}, "
+        f"{len(plan.customers)} customers",
+        file=sys.stderr,
+    )
     results = Results()
-    with ThreadPoolExecutor(min(args.users, 16)) as pool:  # logins: scrypt on the server, 16 at a time
-        sessions = list(pool.map(lambda _i: login(args.base, args.username, password, args.timeout,
-                                                  not args.no_keepalive), range(args.users)))
+    # logins: scrypt on the server, 16 at a time
+    with ThreadPoolExecutor(min(args.users, 16)) as pool:
+        sessions = list(
+            pool.map(
+                lambda _i: login(
+                    args.base, args.username, password, args.timeout, not args.no_keepalive
+                ),
+                range(args.users),
+            )
+        )
     users = [User(i, plan, s, args, results) for i, s in enumerate(sessions)]
     started = time.monotonic()
     deadline = started + args.duration
-    threads = [threading.Thread(target=u.run, args=(deadline,), daemon=True, name=f"user-{u.n}") for u in users]
+    threads = [
+        threading.Thread(target=u.run, args=(deadline,), daemon=True, name=f"user-{u.n}")
+        for u in users
+    ]
     for i, thread in enumerate(threads):
         thread.start()
         if i < len(threads) - 1:
-            time.sleep(min(args.ramp, args.duration / 4) / len(threads))  # users arrive over --ramp seconds
+            # users arrive over --ramp seconds
+            time.sleep(min(args.ramp, args.duration / 4) / len(threads))
     for thread in threads:
         thread.join(args.duration + args.timeout * 3 + 60)
     elapsed = time.monotonic() - started
     report = summary(results, elapsed)
-    report.update(label=args.label, base=args.base, users=args.users, duration_s=args.duration, think_s=args.think,
-                  parallel=args.parallel, ramp_s=args.ramp, keepalive=not args.no_keepalive, date=dt.datetime.now().isoformat(timespec="seconds"),
-                  ready_after_s=round(waited), command=" ".join(sys.argv))
-    print(f"\n{args.label or 'load test'}: {args.users} users, {elapsed:.0f} s, think {args.think} s, "
-          f"ramp {args.ramp:g} s, browser parallelism {args.parallel}" + ("" if not args.no_keepalive else ", no keep-alive"))
+    report.update(
+        label=args.label,
+        base=args.base,
+        users=args.users,
+        duration_s=args.duration,
+        think_s=args.think,
+        parallel=args.parallel,
+        ramp_s=args.ramp,
+        keepalive=not args.no_keepalive,
+        date=dt.datetime.now().isoformat(timespec="seconds"),
+        ready_after_s=round(waited),
+        command=" ".join(sys.argv),
+    )
+    print(
+        f"\n{args.label or 'load test'}: {args.users} users, {elapsed:.0f} s, think {args.think} s, "
+        f"ramp {args.ramp:g} s, browser parallelism {args.parallel}"
+        + ("" if not args.no_keepalive else ", no keep-alive")
+    )
     print_table(report)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:

@@ -67,7 +67,9 @@ def to_jsonable(value: Any) -> Any:
 def json_response(data: Any, status: int = 200) -> Response:
     """A JSON response (keys in the order the metrics return them, like the CLI)."""
     body = json.dumps(data, default=to_jsonable)
-    return Response(body, status=status, mimetype="application/json", headers={"Cache-Control": "no-store"})
+    return Response(
+        body, status=status, mimetype="application/json", headers={"Cache-Control": "no-store"}
+    )
 
 
 def snapshot() -> Any:
@@ -113,16 +115,28 @@ def predictions() -> Response:
     if bundle is None:
         request_training(snap)  # queued for a worker; this request answers with the baseline
     day = to_day(as_of)
-    pred = predict_views.scoped(snap, predict_store.predictions_at(snap, day, bundle), filters, current_scope())
+    pred = predict_views.scoped(
+        snap, predict_store.predictions_at(snap, day, bundle), filters, current_scope()
+    )
     response = json_response(predict_views.prediction_rows(snap, pred))
     response.headers["X-AR-Prediction-Source"] = _header_safe(predict_store.describe(bundle, day))
     return response
 
 
-def export_detail(table: str, as_of: dt.date, period_days: int, filters: Filters, scope: Scope, rows: int) -> str:
+def export_detail(
+    table: str, as_of: dt.date, period_days: int, filters: Filters, scope: Scope, rows: int
+) -> str:
     """The audit detail of an export."""
-    return json.dumps({"table": table, "as_of": as_of.isoformat(), "period_days": period_days,
-                       "filters": filters.describe(), "scope": scope.label, "rows": rows})
+    return json.dumps(
+        {
+            "table": table,
+            "as_of": as_of.isoformat(),
+            "period_days": period_days,
+            "filters": filters.describe(),
+            "scope": scope.label,
+            "rows": rows,
+        }
+    )
 
 
 @bp.get("/export/<table>.csv")
@@ -139,19 +153,29 @@ def export_csv(table: str) -> Response:
     scope = current_scope()
     frame = build_table(table, snapshot(), as_of, period_days, filters, scope)
     audit("export", export_detail(table, as_of, period_days, filters, scope, len(frame)))
-    stamp = Stamp(title=f"{table} (period {period_days} days)", as_of=as_of, filters=filters.describe(), scope=scope.label)
-    return csv_response(csv_bytes(frame, stamp).decode("utf-8"), table, as_of, filters, scope)  # "# stamp" line first
+    stamp = Stamp(
+        title=f"{table} (period {period_days} days)",
+        as_of=as_of,
+        filters=filters.describe(),
+        scope=scope.label,
+    )
+    # "# stamp" line first
+    return csv_response(csv_bytes(frame, stamp).decode("utf-8"), table, as_of, filters, scope)
 
 
 def csv_response(text: str, table: str, as_of: dt.date, filters: Filters, scope: Scope) -> Response:
     """A CSV download with the stamp (filters, scope, as-of, generation time) in headers."""
     response = Response(text, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{table}-{as_of.isoformat()}.csv"'
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{table}-{as_of.isoformat()}.csv"'
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-AR-As-Of"] = as_of.isoformat()
     response.headers["X-AR-Filters"] = _header_safe(filters.describe())
     response.headers["X-AR-Scope"] = _header_safe(scope.label)
-    response.headers["X-AR-Generated-At"] = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    response.headers["X-AR-Generated-At"] = (
+        dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    )
     return response
 
 

@@ -24,8 +24,11 @@ def prepare_database(print_passwords: bool = False, settings: Settings | None = 
     from dashboard.data.demo import ledger_is_empty, load_demo
 
     if ledger_is_empty(settings.database_url):
-        log.info("empty database: loading demo data (%s customers, %s invoices)",
-                 settings.demo_customers, settings.demo_invoices)
+        log.info(
+            "empty database: loading demo data (%s customers, %s invoices)",
+            settings.demo_customers,
+            settings.demo_invoices,
+        )
         load_demo(
             url=settings.database_url,
             customers=settings.demo_customers,
@@ -61,8 +64,10 @@ def start_web(settings: Settings) -> None:
 
     reachable, at_head = database_check(settings.database_url)
     if reachable and not at_head:
-        log.error("the database schema is not at the newest migration: run `python -m dashboard init-db` "
-                  "(the Procfile's release step); /readyz answers 503 until then")
+        log.error(
+            "the database schema is not at the newest migration: run `python -m dashboard init-db` "
+            "(the Procfile's release step); /readyz answers 503 until then"
+        )
 
 
 def create_server(settings: Settings | None = None) -> Flask:

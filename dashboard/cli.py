@@ -53,7 +53,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ImportFailed as failure:
         for line in failure.errors:
             print(line, file=sys.stderr)
-        print(f"import aborted: {len(failure.errors)} error(s); the database is unchanged", file=sys.stderr)
+        print(
+            f"import aborted: {len(failure.errors)} error(s); the database is unchanged",
+            file=sys.stderr,
+        )
         return 1
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)
@@ -70,7 +73,9 @@ def _currencies(text: str) -> tuple[str, ...]:
     """'USD,eur' -> ('USD', 'EUR'); each a three-letter code."""
     codes = tuple(c.strip().upper() for c in text.split(",") if c.strip())
     if not codes or any(not re.fullmatch(r"[A-Z]{3}", c) for c in codes):
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of three-letter currency codes: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of three-letter currency codes: {text!r}"
+        )
     return codes
 
 
@@ -100,7 +105,9 @@ def cmd_kpis(args: argparse.Namespace) -> int:
     from dashboard.metrics.snapshot import get_snapshot
 
     snap = get_snapshot(args.database_url)
-    filters = Filters(segment=args.segment, region=args.region, tier=args.tier, sales_rep=args.sales_rep)
+    filters = Filters(
+        segment=args.segment, region=args.region, tier=args.tier, sales_rep=args.sales_rep
+    )
     result = compute_kpis(snap, args.as_of or dt.date.today(), args.period_days, filters)
     if args.json:
         print(json.dumps(result))
@@ -123,9 +130,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         train_for_current_version(snap.url)
         bundle = predict_store.current_bundle(snap)
     day = to_day(args.as_of or dt.date.today())
-    filters = Filters(segment=args.segment, region=args.region, tier=args.tier, sales_rep=args.sales_rep,
-                      terms_group=args.terms_group)
-    pred = predict_views.scoped(snap, predict_store.predictions_at(snap, day, bundle), filters, None)
+    filters = Filters(
+        segment=args.segment,
+        region=args.region,
+        tier=args.tier,
+        sales_rep=args.sales_rep,
+        terms_group=args.terms_group,
+    )
+    pred = predict_views.scoped(
+        snap, predict_store.predictions_at(snap, day, bundle), filters, None
+    )
     print(predict_store.describe(bundle, day), file=sys.stderr)
     rows = predict_views.prediction_rows(snap, pred)
     if args.json:
@@ -181,7 +195,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         from dashboard.config import get_settings
         from dashboard.subscriptions.runner import start_in_process
 
-        if get_settings().scheduler.lower() != "off":  # the production worker also runs the scheduler
+        # the production worker also runs the scheduler
+        if get_settings().scheduler.lower() != "off":
             start_in_process(get_settings().model_copy(update={"scheduler": "on"}))
     ran = work(burst=args.burst, max_jobs=args.max_jobs)
     print(f"worker: {ran} job(s) run", file=sys.stderr)
@@ -264,9 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("snapshot", help="build, list or clean the shared snapshot store of this machine")
+    p = sub.add_parser(
+        "snapshot", help="build, list or clean the shared snapshot store of this machine"
+    )
     p.add_argument("action", choices=("build", "status", "gc"))
-    p.add_argument("--no-wait", action="store_true", help="build: give up at once if another process is building")
+    p.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="build: give up at once if another process is building",
+    )
     p.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("demo", help="generate and load deterministic demo data")
@@ -274,9 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invoices", type=_positive_int, default=20000)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--today", type=_date, default=None, help="last day of the data (default today)")
-    p.add_argument("--currencies", type=_currencies, default=DEMO_CURRENCIES,
-                   help="comma-separated ISO codes; customers abroad use the ones other than AR_BASE_CURRENCY "
-                        f"(default {','.join(DEMO_CURRENCIES)}; USD alone: a single-currency ledger)")
+    p.add_argument(
+        "--currencies",
+        type=_currencies,
+        default=DEMO_CURRENCIES,
+        help="comma-separated ISO codes; customers abroad use the ones other than AR_BASE_CURRENCY "
+        f"(default {','.join(DEMO_CURRENCIES)}; USD alone: a single-currency ledger)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_demo)
 
@@ -290,19 +315,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the JSON object only")
     p.set_defaults(func=cmd_kpis)
 
-    p = sub.add_parser("predict", help="print each open invoice's payment prediction at an as-of date")
+    p = sub.add_parser(
+        "predict", help="print each open invoice's payment prediction at an as-of date"
+    )
     p.add_argument("--as-of", type=_date, default=None)
     p.add_argument("--segment")
     p.add_argument("--region")
     p.add_argument("--tier")
     p.add_argument("--sales-rep")
     p.add_argument("--terms-group", choices=("short", "long"))
-    p.add_argument("--no-train", action="store_true", help="never train here: without a stored model use the baseline")
+    p.add_argument(
+        "--no-train",
+        action="store_true",
+        help="never train here: without a stored model use the baseline",
+    )
     p.add_argument("--json", action="store_true", help="print the JSON list only")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("train-predictions", help="train the payment prediction models for the current data")
-    p.add_argument("--force", action="store_true", help="train again even if this data version has models")
+    p = sub.add_parser(
+        "train-predictions", help="train the payment prediction models for the current data"
+    )
+    p.add_argument(
+        "--force", action="store_true", help="train again even if this data version has models"
+    )
     p.set_defaults(func=cmd_train_predictions)
 
     p = sub.add_parser("users", help="manage users (add, list, disable, set-password)")
@@ -333,11 +368,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("worker", help="run background jobs (imports) queued in Redis (REDIS_URL), with RQ")
+    p = sub.add_parser(
+        "worker", help="run background jobs (imports) queued in Redis (REDIS_URL), with RQ"
+    )
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     p.add_argument("--max-jobs", type=_positive_int, default=None, help="stop after this many jobs")
     p.set_defaults(func=cmd_worker)
-
 
     p = sub.add_parser("config", help="print the effective settings, secrets masked")
     p.set_defaults(func=cmd_config)
@@ -367,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.database_url:
         import os
 
-        os.environ["DATABASE_URL"] = args.database_url  # read by get_settings and by child processes
+        # read by get_settings and by child processes
+        os.environ["DATABASE_URL"] = args.database_url
     try:
         settings = get_settings()
     except SettingsError as error:

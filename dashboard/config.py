@@ -29,7 +29,6 @@ class SettingsError(ValueError):
 MB = 1024 * 1024
 
 
-
 def default_database_url() -> str:
     """The embedded SQLite database under data/."""
     return f"sqlite:///{DEFAULT_DB_PATH}"
@@ -43,22 +42,35 @@ def _env(name: str) -> Any:
 class Settings(BaseSettings):
     """Everything the app reads from its environment (read once per process, see get_settings)."""
 
-    model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, populate_by_name=True,
-                                      extra="ignore", case_sensitive=True)
+    model_config = SettingsConfigDict(
+        frozen=True,
+        env_ignore_empty=True,
+        populate_by_name=True,
+        extra="ignore",
+        case_sensitive=True,
+    )
 
-    database_url: str = Field(default_factory=default_database_url, validation_alias=_env("DATABASE_URL"))
+    database_url: str = Field(
+        default_factory=default_database_url, validation_alias=_env("DATABASE_URL")
+    )
     secret_key: str | None = Field(None, validation_alias=_env("SECRET_KEY"))
-    env: Literal["development", "production"] = Field("development", validation_alias=_env("AR_ENV"))
+    env: Literal["development", "production"] = Field(
+        "development", validation_alias=_env("AR_ENV")
+    )
     host: str = Field("127.0.0.1", validation_alias=_env("HOST"))
     port: int = Field(8050, ge=1, le=65535, validation_alias=_env("PORT"))
     demo_on_empty: bool = Field(True, validation_alias=_env("AR_DEMO_ON_EMPTY"))
     demo_invoices: int = Field(20000, ge=1, validation_alias=_env("AR_DEMO_INVOICES"))
     demo_customers: int = Field(600, ge=1, validation_alias=_env("AR_DEMO_CUSTOMERS"))
-    demo_users_file: Path = Field(ROOT / "data" / "demo-users.txt", validation_alias=_env("AR_DEMO_USERS_FILE"))
+    demo_users_file: Path = Field(
+        ROOT / "data" / "demo-users.txt", validation_alias=_env("AR_DEMO_USERS_FILE")
+    )
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
     jobs_prefix: str = Field("ar:jobs", min_length=1, validation_alias=_env("AR_JOBS_PREFIX"))
-    upload_dir: Path = Field(default_factory=lambda: Path(tempfile.gettempdir()) / "ar-uploads",
-                             validation_alias=_env("AR_UPLOAD_DIR"))
+    upload_dir: Path = Field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "ar-uploads",
+        validation_alias=_env("AR_UPLOAD_DIR"),
+    )
     import_lock_timeout: float = Field(30.0, ge=0, validation_alias=_env("AR_IMPORT_LOCK_TIMEOUT"))
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", validation_alias=_env("AR_CURRENCY"))
     refresh_seconds: int = Field(15, ge=1, validation_alias=_env("AR_REFRESH_SECONDS"))
@@ -71,7 +83,9 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(None, validation_alias=_env("SMTP_PASSWORD"))
     smtp_from: str = Field("ar-dashboard@localhost", validation_alias=_env("SMTP_FROM"))
     smtp_starttls: bool = Field(False, validation_alias=_env("SMTP_STARTTLS"))
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", validation_alias=_env("LOG_LEVEL"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", validation_alias=_env("LOG_LEVEL")
+    )
     log_format: Literal["text", "json"] = Field("text", validation_alias=_env("LOG_FORMAT"))
     metrics_token: str | None = Field(None, validation_alias=_env("METRICS_TOKEN"))
     check_system: bool = Field(True, validation_alias=_env("AR_CHECK_SYSTEM"))
@@ -81,7 +95,9 @@ class Settings(BaseSettings):
     gunicorn_timeout: int = Field(120, ge=10, validation_alias=_env("GUNICORN_TIMEOUT"))
     gunicorn_max_requests: int = Field(20000, ge=0, validation_alias=_env("GUNICORN_MAX_REQUESTS"))
     # Multi-currency (issue 15): AR_BASE_CURRENCY, else AR_CURRENCY (see the base_currency property)
-    base_currency_env: str | None = Field(None, pattern=r"^[A-Za-z]{3}$", validation_alias=_env("AR_BASE_CURRENCY"))
+    base_currency_env: str | None = Field(
+        None, pattern=r"^[A-Za-z]{3}$", validation_alias=_env("AR_BASE_CURRENCY")
+    )
     # Subscriptions, alerts and statements (docs/subscriptions.md)
     smtp_attempts: int = Field(3, ge=1, le=20, validation_alias=_env("AR_SMTP_ATTEMPTS"))
     smtp_retry_seconds: float = Field(2.0, ge=0, validation_alias=_env("AR_SMTP_RETRY_SECONDS"))
@@ -112,7 +128,9 @@ class Settings(BaseSettings):
     # Payment predictions (docs/analytics.md)
     model_dir: Path = Field(ROOT / "data" / "models", validation_alias=_env("AR_MODEL_DIR"))
     # The shared snapshot store (docs/production.md "Snapshots"): one directory per machine
-    snapshot_dir: Path = Field(ROOT / "data" / "snapshots", validation_alias=_env("AR_SNAPSHOT_DIR"))
+    snapshot_dir: Path = Field(
+        ROOT / "data" / "snapshots", validation_alias=_env("AR_SNAPSHOT_DIR")
+    )
     predict_threads: int = Field(1, ge=1, le=64, validation_alias=_env("AR_PREDICT_THREADS"))
     predict_autotrain: bool = Field(True, validation_alias=_env("AR_PREDICT_AUTOTRAIN"))
 
@@ -122,8 +140,11 @@ class Settings(BaseSettings):
         """LOG_LEVEL=info and LOG_FORMAT=JSON are accepted."""
         if not isinstance(value, str):
             return value
-        return value.strip().upper() if value.strip().lower() in {"debug", "info", "warning", "error"} \
+        return (
+            value.strip().upper()
+            if value.strip().lower() in {"debug", "info", "warning", "error"}
             else value.strip().lower()
+        )
 
     @property
     def base_currency(self) -> str:
@@ -179,7 +200,9 @@ def _message(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         name = str(item["loc"][0]) if item.get("loc") else "?"
-        shown = "********" if name in {env_name(f) for f in SECRET_FIELDS} else repr(item.get("input"))
+        shown = (
+            "********" if name in {env_name(f) for f in SECRET_FIELDS} else repr(item.get("input"))
+        )
         lines.append(f"{name}={shown}: {item['msg']}")
     return "bad setting: " + "; ".join(lines)
 
@@ -195,7 +218,11 @@ def load_settings(**overrides: Any) -> Settings:
 @lru_cache(maxsize=1)
 def _env_names() -> tuple[bytes | str, ...]:
     names = sorted(env_name(f) for f in Settings.model_fields)
-    return tuple(os.fsencode(n) for n in names) if isinstance(_raw_environ(), dict) and os.name == "posix" else tuple(names)
+    return (
+        tuple(os.fsencode(n) for n in names)
+        if isinstance(_raw_environ(), dict) and os.name == "posix"
+        else tuple(names)
+    )
 
 
 def _raw_environ() -> Mapping[Any, Any]:

@@ -55,7 +55,7 @@ def symbol(currency: str | None = None) -> str:
 
 
 def money(value: int | str | Decimal | None, currency: str | None = None) -> str:
-    """"$1,234.56" from 123456 (int cents) or "1234.56" (a decimal string); "–" for None."""
+    """ "$1,234.56" from 123456 (int cents) or "1234.56" (a decimal string); "–" for None."""
     cents = to_cents(value)
     if cents is None:
         return DASH
@@ -81,17 +81,22 @@ def money_short(value: int | str | Decimal | None, currency: str | None = None) 
     sign = "-" if cents < 0 else ""
     for limit, suffix in ((Decimal(10**9), "B"), (Decimal(10**6), "M"), (Decimal(10**4), "K")):
         if units >= limit:
-            scaled = (units / (limit if suffix != "K" else Decimal(1000))).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            scaled = (units / (limit if suffix != "K" else Decimal(1000))).quantize(
+                Decimal("0.01"), ROUND_HALF_UP
+            )
             return f"{sign}{symbol(currency)}{scaled}{suffix}"
     return money(cents, currency)
 
 
-MONEY_TEXT = re.compile(r"^(-?)(" + "|".join(re.escape(s) for s in sorted(SYMBOLS.values(), key=len, reverse=True))
-                        + r"|[A-Z]{3} )([\d,]+\.\d{2})$")
+MONEY_TEXT = re.compile(
+    r"^(-?)("
+    + "|".join(re.escape(s) for s in sorted(SYMBOLS.values(), key=len, reverse=True))
+    + r"|[A-Z]{3} )([\d,]+\.\d{2})$"
+)
 
 
 def compact_money_text(text: str) -> str | None:
-    """"$16.46M" for a money text such as "$16,463,812.34" (money()'s output); None for anything else."""
+    """ "$16.46M" for a money text such as "$16,463,812.34" (money()'s output); None for anything else."""
     found = MONEY_TEXT.match(text.strip()) if isinstance(text, str) else None
     if found is None:
         return None
@@ -103,7 +108,7 @@ def compact_money_text(text: str) -> str | None:
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
-    """"1 row", "2 rows", "1,234 rows" (`many` for irregular plurals)."""
+    """ "1 row", "2 rows", "1,234 rows" (`many` for irregular plurals)."""
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
 
 

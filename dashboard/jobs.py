@@ -50,9 +50,11 @@ STAGES = {"read": (0, 10), "check": (10, 20), "write": (20, 100)}
 STAGE_TEXT = {"read": "reading files", "check": "checking every row", "write": "writing rows"}
 ID_CHARS = frozenset("0123456789abcdef")
 log = logging.getLogger(__name__)
-STOPPED_MESSAGE = ("the worker stopped while running this job (killed, crashed or restarted). An import is one "
-                   "transaction: if it stopped before the end, nothing was written. Running it again is safe (the same rows are "
-                   "updated, never duplicated).")
+STOPPED_MESSAGE = (
+    "the worker stopped while running this job (killed, crashed or restarted). An import is one "
+    "transaction: if it stopped before the end, nothing was written. Running it again is safe (the same rows are "
+    "updated, never duplicated)."
+)
 CANCELLED_MESSAGE = "cancelled; an import is one transaction: nothing was written"
 
 
@@ -114,7 +116,9 @@ class MemoryStore:
     def start(self, job: dict, timeout: float) -> None:
         """Run the job in a thread of this process."""
         _ = timeout
-        thread = threading.Thread(target=run_job, args=(job["id"], self), daemon=True, name=f"job-{job['id'][:8]}")
+        thread = threading.Thread(
+            target=run_job, args=(job["id"], self), daemon=True, name=f"job-{job['id'][:8]}"
+        )
         self.threads[job["id"]] = thread
         thread.start()
 
@@ -157,7 +161,9 @@ class RedisStore:
         from rq import Queue
 
         # RQ needs a bytes connection (no decode_responses).
-        self.redis = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=5, health_check_interval=30)
+        self.redis = redis.Redis.from_url(
+            url, socket_timeout=30, socket_connect_timeout=5, health_check_interval=30
+        )
         self.queue = Queue(prefix(), connection=self.redis, default_timeout=JOB_TIMEOUT_SECONDS)
 
     def _fetch(self, job_id: str) -> Any:
@@ -179,9 +185,16 @@ class RedisStore:
 
     def start(self, job: dict, timeout: float) -> None:
         """Put the job on the RQ queue."""
-        self.queue.enqueue("dashboard.jobs.rq_entry", job["id"], job_id=job["id"], meta={"ar": job},
-                           job_timeout=int(timeout), result_ttl=JOB_TTL_SECONDS, failure_ttl=JOB_TTL_SECONDS,
-                           description=f"{job['kind']} {job['id']}")
+        self.queue.enqueue(
+            "dashboard.jobs.rq_entry",
+            job["id"],
+            job_id=job["id"],
+            meta={"ar": job},
+            job_timeout=int(timeout),
+            result_ttl=JOB_TTL_SECONDS,
+            failure_ttl=JOB_TTL_SECONDS,
+            description=f"{job['kind']} {job['id']}",
+        )
 
     def load(self, job_id: str) -> dict | None:
         """The job's state: its own report, corrected by RQ's status (failed, stopped, cancelled)."""
@@ -247,9 +260,13 @@ class RedisStore:
         )
 
         q = self.queue
-        return {QUEUED: len(q), RUNNING: StartedJobRegistry(queue=q).count,
-                DONE: FinishedJobRegistry(queue=q).count, FAILED: FailedJobRegistry(queue=q).count,
-                CANCELLED: CanceledJobRegistry(queue=q).count}
+        return {
+            QUEUED: len(q),
+            RUNNING: StartedJobRegistry(queue=q).count,
+            DONE: FinishedJobRegistry(queue=q).count,
+            FAILED: FailedJobRegistry(queue=q).count,
+            CANCELLED: CanceledJobRegistry(queue=q).count,
+        }
 
     def stop_all(self, timeout: float) -> None:
         """Nothing runs in this process."""
@@ -259,7 +276,12 @@ class RedisStore:
 def _failure_message(rq_job: Any) -> str:
     """Why RQ failed a job: a dead worker, a timeout, or the exception's last line."""
     info = (rq_job.latest_result().exc_string if rq_job.latest_result() else "") or ""
-    if "AbandonedJobError" in info or "terminated unexpectedly" in info or "Work-horse" in info or not info:
+    if (
+        "AbandonedJobError" in info
+        or "terminated unexpectedly" in info
+        or "Work-horse" in info
+        or not info
+    ):
         return STOPPED_MESSAGE
     if "JobTimeoutException" in info:
         return f"failed: the job ran longer than its limit; {STOPPED_MESSAGE}"
@@ -290,22 +312,43 @@ def get_store(redis_url: str | None = None) -> MemoryStore | RedisStore:
 
 def new_job(kind: str, params: dict, owner: str | None = None) -> dict:
     """A queued job's initial state."""
-    return {"id": uuid.uuid4().hex, "kind": kind, "params": params, "owner": owner, "state": QUEUED,
-            "progress": 0, "message": "waiting for a worker", "errors": [], "error_count": 0,
-            "warnings": [], "counts": {}, "created_at": _now(), "started_at": None,
-            "finished_at": None, "heartbeat": None}
+    return {
+        "id": uuid.uuid4().hex,
+        "kind": kind,
+        "params": params,
+        "owner": owner,
+        "state": QUEUED,
+        "progress": 0,
+        "message": "waiting for a worker",
+        "errors": [],
+        "error_count": 0,
+        "warnings": [],
+        "counts": {},
+        "created_at": _now(),
+        "started_at": None,
+        "finished_at": None,
+        "heartbeat": None,
+    }
 
 
-def enqueue(kind: str, params: dict, owner: str | None = None, *, timeout: float = JOB_TIMEOUT_SECONDS,
-            store: MemoryStore | RedisStore | None = None) -> str:
+def enqueue(
+    kind: str,
+    params: dict,
+    owner: str | None = None,
+    *,
+    timeout: float = JOB_TIMEOUT_SECONDS,
+    store: MemoryStore | RedisStore | None = None,
+) -> str:
     """Queue a job of a registered kind (RQ with REDIS_URL, else a thread); returns its id."""
     if kind not in RUNNERS:
         raise ValueError(f"unknown job kind {kind!r}; register it with dashboard.jobs.register")
     if store is None:
         store = get_store()
         if not store.queued and _production():
-            raise QueueRequired("background jobs need REDIS_URL and `python -m dashboard worker` when "
-                                "AR_ENV=production (they never run inside a web worker)")
+            raise QueueRequired(
+                "background jobs need REDIS_URL and `python -m dashboard worker` when "
+                "AR_ENV=production (they never run inside a web worker)"
+            )
     job = new_job(kind, params, owner)
     if not store.queued:
         store.save(job)
@@ -313,15 +356,27 @@ def enqueue(kind: str, params: dict, owner: str | None = None, *, timeout: float
     return job["id"]
 
 
-def submit_import(directory: str | Path, *, dry_run: bool = False, mapping: str | None = None,
-                  url: str | None = None, owner: str | None = None, cleanup: bool = False,
-                  store: MemoryStore | RedisStore | None = None) -> str:
+def submit_import(
+    directory: str | Path,
+    *,
+    dry_run: bool = False,
+    mapping: str | None = None,
+    url: str | None = None,
+    owner: str | None = None,
+    cleanup: bool = False,
+    store: MemoryStore | RedisStore | None = None,
+) -> str:
     """Queue an import of directory (see dashboard.data.importer.run_import); returns the job id.
 
     url=None means the worker's own DATABASE_URL. cleanup=True removes directory when the job ends.
     """
-    params = {"directory": str(directory), "dry_run": bool(dry_run), "mapping": mapping, "url": url,
-              "cleanup": bool(cleanup)}
+    params = {
+        "directory": str(directory),
+        "dry_run": bool(dry_run),
+        "mapping": mapping,
+        "url": url,
+        "cleanup": bool(cleanup),
+    }
     return enqueue("import", params, owner, store=store)
 
 
@@ -336,8 +391,12 @@ def get_job(job_id: str, store: MemoryStore | RedisStore | None = None) -> dict 
         except Exception as error:  # noqa: BLE001 - reading the state still works
             log.debug("job registry clean-up failed: %s", error)
     job = store.load(job_id)
-    if job is not None and job["state"] == RUNNING and not store.queued \
-            and _now() - (job.get("heartbeat") or 0) > STALE_SECONDS:
+    if (
+        job is not None
+        and job["state"] == RUNNING
+        and not store.queued
+        and _now() - (job.get("heartbeat") or 0) > STALE_SECONDS
+    ):
         job = {**job, "state": FAILED, "message": STOPPED_MESSAGE}
     return job
 
@@ -418,20 +477,38 @@ def run_import_job(job: dict, report: Reporter) -> None:
     params = job["params"]
     try:
         init_db(params.get("url"))
-        result = run_import(Path(params["directory"]), mapping=Path(params["mapping"]) if params.get("mapping") else None,
-                            dry_run=params.get("dry_run", False), url=params.get("url"), progress=False,
-                            on_progress=report)
+        result = run_import(
+            Path(params["directory"]),
+            mapping=Path(params["mapping"]) if params.get("mapping") else None,
+            dry_run=params.get("dry_run", False),
+            url=params.get("url"),
+            progress=False,
+            on_progress=report,
+        )
     except ImportFailed as failure:
         verb = "dry run" if params.get("dry_run") else "import aborted"
-        _cleanup(job)  # before the final state is visible: whoever sees it finished sees the upload gone
-        report.set(force=True, state=FAILED, errors=failure.errors[:MAX_ERRORS], error_count=len(failure.errors),
-                   message=f"{verb}: {len(failure.errors):,} error(s); the database is unchanged")
+        # before the final state is visible: whoever sees it finished sees the upload gone
+        _cleanup(job)
+        report.set(
+            force=True,
+            state=FAILED,
+            errors=failure.errors[:MAX_ERRORS],
+            error_count=len(failure.errors),
+            message=f"{verb}: {len(failure.errors):,} error(s); the database is unchanged",
+        )
         return
     _cleanup(job)
-    report.set(force=True, state=DONE, progress=100, counts=result.counts, warnings=result.warnings[:MAX_ERRORS],
-               message=_summary(result.counts, params.get("dry_run", False)))
+    report.set(
+        force=True,
+        state=DONE,
+        progress=100,
+        counts=result.counts,
+        warnings=result.warnings[:MAX_ERRORS],
+        message=_summary(result.counts, params.get("dry_run", False)),
+    )
     if not params.get("dry_run"):
-        enqueue("snapshot", {"url": params.get("url")}, job.get("owner"))  # the new version, built once
+        # the new version, built once
+        enqueue("snapshot", {"url": params.get("url")}, job.get("owner"))
 
 
 def run_snapshot_job(job: dict, report: Reporter) -> None:
@@ -442,7 +519,12 @@ def run_snapshot_job(job: dict, report: Reporter) -> None:
     url = job["params"].get("url") or get_settings().database_url
     report.set(force=True, progress=5, message="building the snapshot of the current data version")
     path = build_version(url)
-    report.set(force=True, state=DONE, progress=100, message=f"snapshot ready: {path.name if path else '-'}")
+    report.set(
+        force=True,
+        state=DONE,
+        progress=100,
+        message=f"snapshot ready: {path.name if path else '-'}",
+    )
 
 
 def run_predict_job(job: dict, report: Reporter) -> None:
@@ -452,18 +534,25 @@ def run_predict_job(job: dict, report: Reporter) -> None:
     run_training_job(job, report)
 
 
-def submit_predict_training(url: str | None = None, owner: str | None = None,
-                            store: MemoryStore | RedisStore | None = None) -> str:
+def submit_predict_training(
+    url: str | None = None, owner: str | None = None, store: MemoryStore | RedisStore | None = None
+) -> str:
     """Queue training of the prediction models for the data version of url (None: the worker's own)."""
     return enqueue("predict", {"url": url}, owner, store=store)
 
 
 Runner = Callable[[dict, Reporter], None]
-RUNNERS: dict[str, Runner] = {"import": run_import_job, "predict": run_predict_job, "snapshot": run_snapshot_job}
+RUNNERS: dict[str, Runner] = {
+    "import": run_import_job,
+    "predict": run_predict_job,
+    "snapshot": run_snapshot_job,
+}
 SCHEDULES: dict[str, tuple[float, dict]] = {}  # kind -> (every seconds, params) for `scheduler`
 
 
-def register(kind: str, runner: Runner, every: float | None = None, params: dict | None = None) -> None:
+def register(
+    kind: str, runner: Runner, every: float | None = None, params: dict | None = None
+) -> None:
     """Make a job kind runnable: runner(job, report) does the work and reports through report.set.
 
     every=seconds also makes `python -m dashboard scheduler` enqueue it at that interval.
@@ -531,11 +620,18 @@ def run_job(job_id: str, store: MemoryStore | RedisStore | None = None) -> dict 
     job = store.load(job_id)
     if job is None or job["state"] != QUEUED:
         return job
-    token = job_context.set({"request_id": f"job:{job_id}", "user": job.get("owner") or "-",
-                             "route": f"job:{job['kind']}"})
+    token = job_context.set(
+        {
+            "request_id": f"job:{job_id}",
+            "user": job.get("owner") or "-",
+            "route": f"job:{job['kind']}",
+        }
+    )
     report = Reporter(store, job)
     stop = threading.Event()
-    beat = threading.Thread(target=report.beat, args=(stop,), daemon=True, name=f"beat-{job_id[:8]}")
+    beat = threading.Thread(
+        target=report.beat, args=(stop,), daemon=True, name=f"beat-{job_id[:8]}"
+    )
     try:
         store.check_cancelled(job_id)
         report.set(force=True, state=RUNNING, started_at=_now(), message="starting")
@@ -585,7 +681,9 @@ def work(burst: bool = False, max_jobs: int | None = None, with_scheduler: bool 
     if not isinstance(store, RedisStore):
         raise SystemExit("the worker needs REDIS_URL (without it, jobs run inside the web process)")
     store.redis.ping()
-    worker = CountingWorker([store.queue], connection=store.redis, default_result_ttl=JOB_TTL_SECONDS)
+    worker = CountingWorker(
+        [store.queue], connection=store.redis, default_result_ttl=JOB_TTL_SECONDS
+    )
     log.info("worker: waiting for jobs on queue %s", store.queue.name)
     worker.work(burst=burst, max_jobs=max_jobs, with_scheduler=with_scheduler, logging_level=None)
     return CountingWorker.ran
@@ -628,7 +726,11 @@ def purge_uploads(max_age_seconds: float = 24 * 3600) -> None:
     root = upload_root()
     for path in root.iterdir():
         try:
-            if path.is_dir() and valid_id(path.name) and _now() - path.stat().st_mtime > max_age_seconds:
+            if (
+                path.is_dir()
+                and valid_id(path.name)
+                and _now() - path.stat().st_mtime > max_age_seconds
+            ):
                 shutil.rmtree(path, ignore_errors=True)
         except OSError:
             continue

@@ -16,7 +16,9 @@ from dashboard.config import Settings
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(user)s %(route)s] %(message)s"
 JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user)s %(route)s"
 # Outside a request (a job, start-up): what the record is about, set by the job runner.
-job_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar("ar_job_context", default=None)
+job_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "ar_job_context", default=None
+)
 
 
 def _request_fields() -> dict[str, str] | None:
@@ -27,10 +29,14 @@ def _request_fields() -> dict[str, str] | None:
         return None
     if not has_request_context():
         return None
-    user = g.get("_login_user")  # set by flask-login once the guard loaded the user; never load it here
+    # set by flask-login once the guard loaded the user; never load it here
+    user = g.get("_login_user")
     name = getattr(user, "username", None) if getattr(user, "is_authenticated", False) else None
-    return {"request_id": g.get("request_id") or "-", "user": name or "-",
-            "route": g.get("route_label") or request.path}
+    return {
+        "request_id": g.get("request_id") or "-",
+        "user": name or "-",
+        "route": g.get("route_label") or request.path,
+    }
 
 
 class ContextFilter(logging.Filter):
@@ -47,13 +53,20 @@ class ContextFilter(logging.Filter):
 def logging_config(settings: Settings) -> dict[str, Any]:
     """The dictConfig of the app, gunicorn (logconfig_dict) and the worker."""
     if settings.log_format == "json":
-        formatter = {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": JSON_FIELDS,
-                     "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-                     "datefmt": "%Y-%m-%dT%H:%M:%S%z"}
+        formatter = {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": JSON_FIELDS,
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+        }
     else:
         formatter = {"format": TEXT_FORMAT}
-    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "main",
-               "filters": ["context"]}
+    handler = {
+        "class": "logging.StreamHandler",
+        "stream": "ext://sys.stderr",
+        "formatter": "main",
+        "filters": ["context"],
+    }
     quiet = {"level": "WARNING", "handlers": [], "propagate": True}
     return {
         "version": 1,
@@ -65,7 +78,8 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "loggers": {
             # gunicorn's own loggers go through the same handler (no handlers of their own).
             "gunicorn.error": {"level": settings.log_level, "handlers": [], "propagate": True},
-            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},  # the app logs requests
+            # the app logs requests
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
             "rq.worker": {"level": settings.log_level, "handlers": [], "propagate": True},
             "werkzeug": quiet,
             "alembic.runtime.plugins": quiet,

@@ -49,8 +49,11 @@ def check_known(allowed: frozenset[str]) -> None:
 def check_date_range(name: str, day: dt.date) -> dt.date:
     """The date, or BadParameter when it lies outside MIN_DATE..MAX_DATE."""
     if not MIN_DATE <= day <= MAX_DATE:
-        raise BadParameter(name, f"must be between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}, "
-                                 f"not {day.isoformat()}")
+        raise BadParameter(
+            name,
+            f"must be between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}, "
+            f"not {day.isoformat()}",
+        )
     return day
 
 

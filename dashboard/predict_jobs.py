@@ -41,13 +41,21 @@ def _fit(snap: Snapshot, cutoff: int, max_rows: int, log) -> tuple[Any, int, flo
     started = time.perf_counter()
     model, rows = pm.train(snap, cutoff, max_rows)
     seconds = time.perf_counter() - started
-    log(f"model with cutoff {from_day(cutoff)}: {rows:,} rows, {seconds:.1f} s" + ("" if model else " (too little history)"))
+    log(
+        f"model with cutoff {from_day(cutoff)}: {rows:,} rows, {seconds:.1f} s"
+        + ("" if model else " (too little history)")
+    )
     return model, rows, seconds
 
 
 def _arrays(pred: pm.Predictions) -> dict[str, np.ndarray]:
-    return {"inv": pred.inv, "cdf": pred.cdf.astype(np.float64), "expected": pred.expected, "low": pred.low,
-            "high": pred.high}
+    return {
+        "inv": pred.inv,
+        "cdf": pred.cdf.astype(np.float64),
+        "expected": pred.expected,
+        "low": pred.low,
+        "high": pred.high,
+    }
 
 
 def train_bundle(snap: Snapshot, log=lambda _m: None) -> tuple[dict, dict, dict, dict]:
@@ -69,15 +77,28 @@ def train_bundle(snap: Snapshot, log=lambda _m: None) -> tuple[dict, dict, dict,
         models[day] = model
         backtest[day] = _arrays(pm.model_predictions(snap, model, day))
     meta = {
-        "format": pm.MODEL_FORMAT, "model_version": f"hgb{pm.MODEL_FORMAT}-data{snap.version}-{from_day(cutoff).isoformat()}",
-        "data_version": snap.version, "invoices": len(snap.inv_ids), "cutoff": from_day(cutoff).isoformat(),
-        "backtest_dates": [from_day(d).isoformat() for d in sorted(backtest)], "seed": pm.SEED,
-        "sklearn": sklearn.__version__, "numpy": np.__version__, "features": list(pm.FEATURES),
-        "edges_days": pm.EDGES.tolist(), "params": models[cutoff].get_params() if cutoff in models else None,
-        "train_rows": rows, "fit_seconds": seconds, "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "format": pm.MODEL_FORMAT,
+        "model_version": f"hgb{pm.MODEL_FORMAT}-data{snap.version}-{from_day(cutoff).isoformat()}",
+        "data_version": snap.version,
+        "invoices": len(snap.inv_ids),
+        "cutoff": from_day(cutoff).isoformat(),
+        "backtest_dates": [from_day(d).isoformat() for d in sorted(backtest)],
+        "seed": pm.SEED,
+        "sklearn": sklearn.__version__,
+        "numpy": np.__version__,
+        "features": list(pm.FEATURES),
+        "edges_days": pm.EDGES.tolist(),
+        "params": models[cutoff].get_params() if cutoff in models else None,
+        "train_rows": rows,
+        "fit_seconds": seconds,
+        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     if meta["params"]:
-        meta["params"] = {k: v for k, v in meta["params"].items() if isinstance(v, int | float | str | bool | list | None)}
+        meta["params"] = {
+            k: v
+            for k, v in meta["params"].items()
+            if isinstance(v, int | float | str | bool | list | None)
+        }
     return meta, models, backtest, scored
 
 

@@ -24,14 +24,27 @@ PASSWORD = "correct-horse-42"
 AS_OF = "2024-03-01"
 D = dt.date.fromisoformat
 
-REPS = [("R1", "Rep One", "East", None), ("R2", "Rep Two", "East", "R1"),
-        ("R3", "Rep Three", "West", None), ("R4", "Rep Four", "West", "R3")]
-CUSTOMERS = [("C1", "Acme", "R1", "North", "Retail"), ("C2", "Beta", "R1", "South", "Wholesale"),
-             ("C3", "Gamma", "R2", "North", "Retail"), ("C4", "Delta", "R3", "South", "Retail"),
-             ("C5", "Epsilon", "R4", "North", "Wholesale")]
-INVOICES = [("I1", "C1", "2024-01-10", 100000), ("I2", "C1", "2024-02-15", 23456),
-            ("I3", "C2", "2024-02-01", 5005), ("I4", "C3", "2024-01-20", 50000),
-            ("I5", "C4", "2024-01-05", 77777), ("I6", "C5", "2024-02-20", 30001)]
+REPS = [
+    ("R1", "Rep One", "East", None),
+    ("R2", "Rep Two", "East", "R1"),
+    ("R3", "Rep Three", "West", None),
+    ("R4", "Rep Four", "West", "R3"),
+]
+CUSTOMERS = [
+    ("C1", "Acme", "R1", "North", "Retail"),
+    ("C2", "Beta", "R1", "South", "Wholesale"),
+    ("C3", "Gamma", "R2", "North", "Retail"),
+    ("C4", "Delta", "R3", "South", "Retail"),
+    ("C5", "Epsilon", "R4", "North", "Wholesale"),
+]
+INVOICES = [
+    ("I1", "C1", "2024-01-10", 100000),
+    ("I2", "C1", "2024-02-15", 23456),
+    ("I3", "C2", "2024-02-01", 5005),
+    ("I4", "C3", "2024-01-20", 50000),
+    ("I5", "C4", "2024-01-05", 77777),
+    ("I6", "C5", "2024-02-20", 30001),
+]
 CUSTOMER_REP = {c[0]: c[2] for c in CUSTOMERS}
 
 USERS = {
@@ -60,23 +73,57 @@ def seed_ledger() -> None:
     from dashboard.data.schema import bump_data_version
 
     with session_scope() as s:
-        s.add_all(SalesRep(sales_rep_id=r, name=n, group_name=g, manager_id=m) for r, n, g, m in REPS)
+        s.add_all(
+            SalesRep(sales_rep_id=r, name=n, group_name=g, manager_id=m) for r, n, g, m in REPS
+        )
         s.flush()
-        s.add_all(Customer(customer_id=c, name=n, sales_rep_id=r, region=reg, segment=seg, tier="A",
-                           terms_days=30, terms_type="net") for c, n, r, reg, seg in CUSTOMERS)
+        s.add_all(
+            Customer(
+                customer_id=c,
+                name=n,
+                sales_rep_id=r,
+                region=reg,
+                segment=seg,
+                tier="A",
+                terms_days=30,
+                terms_type="net",
+            )
+            for c, n, r, reg, seg in CUSTOMERS
+        )
         s.flush()
-        s.add_all(Invoice(invoice_id=i, customer_id=c, issue_date=D(d), due_date=D(d) + dt.timedelta(days=30),
-                          amount_cents=a, sales_rep_id=CUSTOMER_REP[c]) for i, c, d, a in INVOICES)
-        s.add(Payment(payment_id="P1", customer_id="C1", date=D("2024-02-01"), amount_cents=40000, invoice_id="I1"))
+        s.add_all(
+            Invoice(
+                invoice_id=i,
+                customer_id=c,
+                issue_date=D(d),
+                due_date=D(d) + dt.timedelta(days=30),
+                amount_cents=a,
+                sales_rep_id=CUSTOMER_REP[c],
+            )
+            for i, c, d, a in INVOICES
+        )
+        s.add(
+            Payment(
+                payment_id="P1",
+                customer_id="C1",
+                date=D("2024-02-01"),
+                amount_cents=40000,
+                invoice_id="I1",
+            )
+        )
         s.flush()
-        s.add(Allocation(payment_id="P1", invoice_id="I1", amount_cents=40000, date=D("2024-02-01")))
+        s.add(
+            Allocation(payment_id="P1", invoice_id="I1", amount_cents=40000, date=D("2024-02-01"))
+        )
         bump_data_version(s)
 
 
 def add_user(username: str, role: str, **fields) -> None:
     """Insert an active user with PASSWORD."""
     with session_scope() as s:
-        s.add(User(username=username, role=role, password_hash=password_hash(), active=True, **fields))
+        s.add(
+            User(username=username, role=role, password_hash=password_hash(), active=True, **fields)
+        )
 
 
 def seed_users() -> None:
@@ -134,14 +181,27 @@ def callback_body(output: str, spec: dict, values: dict | None = None) -> dict:
     values = values or {}
 
     def entries(deps):
-        return [{"id": d["id"], "property": d["property"], "value": values.get((d["id"], d["property"]))}
-                for d in deps]
+        return [
+            {
+                "id": d["id"],
+                "property": d["property"],
+                "value": values.get((d["id"], d["property"])),
+            }
+            for d in deps
+        ]
 
-    out_list = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
-                for part in output.strip(".").split("...") if "." in part]
-    return {"output": output, "outputs": out_list if len(out_list) != 1 else out_list[0],
-            "inputs": entries(spec.get("inputs", [])), "state": entries(spec.get("state", [])),
-            "changedPropIds": []}
+    out_list = [
+        {"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
+        for part in output.strip(".").split("...")
+        if "." in part
+    ]
+    return {
+        "output": output,
+        "outputs": out_list if len(out_list) != 1 else out_list[0],
+        "inputs": entries(spec.get("inputs", [])),
+        "state": entries(spec.get("state", [])),
+        "changedPropIds": [],
+    }
 
 
 def logout(client):

@@ -9,8 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-BACKENDS = [b.strip() for b in os.environ.get("AR_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
-PG_ADMIN_URL = os.environ.get("AR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("AR_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if b.strip()
+]
+PG_ADMIN_URL = os.environ.get(
+    "AR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _pg_admin(sql: str) -> None:

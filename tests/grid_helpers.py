@@ -12,7 +12,8 @@ import json
 
 from dashboard.components.grid import BLOCK_ROWS
 
-CLIENT_GRIDS = frozenset({"ag-long", "ag-short"})  # data_grid(select=True) in pages/customer_aging.py
+# data_grid(select=True) in pages/customer_aging.py
+CLIENT_GRIDS = frozenset({"ag-long", "ag-short"})
 
 
 def find(app, part: str) -> str:
@@ -30,10 +31,21 @@ def outputs_for(key: str, name: str) -> list[dict]:
     return out
 
 
-def _post(client, key: str, outputs: list[dict] | dict, inputs: list[dict], state: list[dict]) -> dict:
+def _post(
+    client, key: str, outputs: list[dict] | dict, inputs: list[dict], state: list[dict]
+) -> dict:
     changed = inputs[0]
-    body = {"output": key, "outputs": outputs, "inputs": inputs, "state": state,
-            "changedPropIds": [json.dumps(changed["id"], separators=(",", ":"), sort_keys=True) + "." + changed["property"]]}
+    body = {
+        "output": key,
+        "outputs": outputs,
+        "inputs": inputs,
+        "state": state,
+        "changedPropIds": [
+            json.dumps(changed["id"], separators=(",", ":"), sort_keys=True)
+            + "."
+            + changed["property"]
+        ],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code in (200, 204), response.text
     return (response.get_json() or {}).get("response", {}) if response.status_code == 200 else {}
@@ -43,30 +55,68 @@ def fill(app, client, name: str, data) -> dict:
     """The fill callback's reply (columnDefs, rowData for a client grid, dashGridOptions, caption)."""
     key = find(app, '"ar-grid"}.columnDefs')
     model = "clientSide" if name in CLIENT_GRIDS else "infinite"
-    reply = _post(client, key, outputs_for(key, name),
-                  [{"id": {"type": "ar-grid-source", "grid": name}, "property": "data", "value": data},
-                   {"id": "data-version", "property": "data", "value": {"version": 1}}],
-                  [{"id": {"type": "ar-grid", "grid": name}, "property": "dashGridOptions", "value": {}},
-                   {"id": {"type": "ar-grid", "grid": name}, "property": "rowModelType", "value": model}])
+    reply = _post(
+        client,
+        key,
+        outputs_for(key, name),
+        [
+            {"id": {"type": "ar-grid-source", "grid": name}, "property": "data", "value": data},
+            {"id": "data-version", "property": "data", "value": {"version": 1}},
+        ],
+        [
+            {"id": {"type": "ar-grid", "grid": name}, "property": "dashGridOptions", "value": {}},
+            {"id": {"type": "ar-grid", "grid": name}, "property": "rowModelType", "value": model},
+        ],
+    )
     return next(iter(reply.values())) if reply else {}
 
 
-def get_rows(app, client, name: str, data, start: int = 0, end: int = BLOCK_ROWS, sort=None, filters=None,
-             search: str | None = None) -> dict:
+def get_rows(
+    app,
+    client,
+    name: str,
+    data,
+    start: int = 0,
+    end: int = BLOCK_ROWS,
+    sort=None,
+    filters=None,
+    search: str | None = None,
+) -> dict:
     """One getRowsRequest: {"rows", "count", "caption", "matched", "totals", "answer"}; what the browser
     hands the grid (the answer echoes the question it answers)."""
     key = find(app, '"ar-grid-block"}.data')
-    request = {"startRow": start, "endRow": end, "sortModel": sort or [], "filterModel": filters or {}}
+    request = {
+        "startRow": start,
+        "endRow": end,
+        "sortModel": sort or [],
+        "filterModel": filters or {},
+    }
     output = {"id": {"type": "ar-grid-block", "grid": name}, "property": "data"}
-    reply = _post(client, key, output,
-                  [{"id": {"type": "ar-grid", "grid": name}, "property": "getRowsRequest", "value": request}],
-                  [{"id": {"type": "ar-grid-source", "grid": name}, "property": "data", "value": data},
-                   {"id": {"type": "ar-grid-search", "grid": name}, "property": "value", "value": search}])
+    reply = _post(
+        client,
+        key,
+        output,
+        [{"id": {"type": "ar-grid", "grid": name}, "property": "getRowsRequest", "value": request}],
+        [
+            {"id": {"type": "ar-grid-source", "grid": name}, "property": "data", "value": data},
+            {"id": {"type": "ar-grid-search", "grid": name}, "property": "value", "value": search},
+        ],
+    )
     answer = next(iter(reply.values()))["data"]
-    assert answer["asked"] == request and answer["source"] == data and answer["search"] == (search or "")
+    assert (
+        answer["asked"] == request
+        and answer["source"] == data
+        and answer["search"] == (search or "")
+    )
     response = answer["response"]
-    return {"rows": response["rowData"], "count": response["rowCount"], "caption": answer["caption"],
-            "matched": answer["matched"], "totals": answer["totals"], "answer": answer}
+    return {
+        "rows": response["rowData"],
+        "count": response["rowCount"],
+        "caption": answer["caption"],
+        "matched": answer["matched"],
+        "totals": answer["totals"],
+        "answer": answer,
+    }
 
 
 def all_rows(app, client, name: str, data, block: int = BLOCK_ROWS, **query) -> dict:
@@ -87,11 +137,18 @@ def fill_grid(app, client, name: str, data) -> dict:
     """{"columns", "rows", "totals"} of a grid whatever its row model (what the old helpers returned)."""
     reply = fill(app, client, name, data)
     if name in CLIENT_GRIDS:
-        return {"columns": reply["columnDefs"], "rows": reply["rowData"],
-                "totals": reply["dashGridOptions"]["pinnedBottomRowData"]}
+        return {
+            "columns": reply["columnDefs"],
+            "rows": reply["rowData"],
+            "totals": reply["dashGridOptions"]["pinnedBottomRowData"],
+        }
     served = all_rows(app, client, name, data)
-    return {"columns": reply.get("columnDefs", []), "rows": served["rows"], "totals": served["totals"],
-            "caption": served["caption"]}
+    return {
+        "columns": reply.get("columnDefs", []),
+        "rows": served["rows"],
+        "totals": served["totals"],
+        "caption": served["caption"],
+    }
 
 
 def export(client, name: str, fmt: str, data, **params):

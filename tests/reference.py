@@ -34,7 +34,9 @@ def _r2(x):
     if x is None:
         return None
     x = Fraction(x)
-    q = (Decimal(abs(x.numerator)) * 100 / Decimal(x.denominator)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    q = (Decimal(abs(x.numerator)) * 100 / Decimal(x.denominator)).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP
+    )
     return float((q if x >= 0 else -q) / 100)
 
 
@@ -62,24 +64,52 @@ class Reference:
         self.apps = defaultdict(list)
         for a in led.allocations:
             own = max(a.get("date") or pay_date[a["payment_id"]], pay_date[a["payment_id"]])
-            self.apps[a["invoice_id"]].append((max(own, issued[a["invoice_id"]]), ORDER["payment"], a["amount"], own, None))
+            self.apps[a["invoice_id"]].append(
+                (max(own, issued[a["invoice_id"]]), ORDER["payment"], a["amount"], own, None)
+            )
         for i in led.invoices:
             if i["amount"] < 0 and i.get("applies_to"):
                 target = i["applies_to"]
-                self.apps[target].append((max(i["issue_date"], issued[target]), ORDER["credit"], -i["amount"], i["issue_date"], i["invoice_id"]))
+                self.apps[target].append(
+                    (
+                        max(i["issue_date"], issued[target]),
+                        ORDER["credit"],
+                        -i["amount"],
+                        i["issue_date"],
+                        i["invoice_id"],
+                    )
+                )
         for w in led.write_offs:
-            self.apps[w["invoice_id"]].append((max(w["date"], issued[w["invoice_id"]]), ORDER["write_off"], w["amount"], w["date"], None))
+            self.apps[w["invoice_id"]].append(
+                (
+                    max(w["date"], issued[w["invoice_id"]]),
+                    ORDER["write_off"],
+                    w["amount"],
+                    w["date"],
+                    None,
+                )
+            )
         self.allocs_by_payment = defaultdict(list)
         for a in led.allocations:
             paid_on = pay_date[a["payment_id"]]
             effective = max(a.get("date") or paid_on, paid_on, issued[a["invoice_id"]])
             self.allocs_by_payment[a["payment_id"]].append((effective, a["amount"]))
-        self.write_offs = [w for w in led.write_offs if any(i["invoice_id"] == w["invoice_id"] for i in self.invoices)]
+        self.write_offs = [
+            w
+            for w in led.write_offs
+            if any(i["invoice_id"] == w["invoice_id"] for i in self.invoices)
+        ]
         self.all_invoices = led.invoices
         self.base = led.base
         cust_cur = {c["customer_id"]: c.get("currency") or led.base for c in led.customers}
-        self.inv_cur = {i["invoice_id"]: i.get("currency") or cust_cur.get(i["customer_id"], led.base) for i in led.invoices}
-        self.pay_cur = {p["payment_id"]: p.get("currency") or cust_cur.get(p["customer_id"], led.base) for p in led.payments}
+        self.inv_cur = {
+            i["invoice_id"]: i.get("currency") or cust_cur.get(i["customer_id"], led.base)
+            for i in led.invoices
+        }
+        self.pay_cur = {
+            p["payment_id"]: p.get("currency") or cust_cur.get(p["customer_id"], led.base)
+            for p in led.payments
+        }
         self.cust_cur = cust_cur
         self.rate_rows = sorted(led.rates, key=lambda r: r["date"])
 
@@ -136,16 +166,27 @@ class Reference:
         return out
 
     def ar(self, day: dt.date) -> Decimal:
-        return sum((self.conv(b, self.inv_cur[i["invoice_id"]], day) for i, b in self.positive_open(day)), Decimal(0))
+        return sum(
+            (self.conv(b, self.inv_cur[i["invoice_id"]], day) for i, b in self.positive_open(day)),
+            Decimal(0),
+        )
 
     def sales(self, start: dt.date, end: dt.date) -> Decimal:
         """Credit sales issued in (start, end], each at its issue date's rate."""
-        return sum((self.conv(i["amount"], self.inv_cur[i["invoice_id"]], i["issue_date"]) for i in self.invoices
-                    if start < i["issue_date"] <= end), Decimal(0))
+        return sum(
+            (
+                self.conv(i["amount"], self.inv_cur[i["invoice_id"]], i["issue_date"])
+                for i in self.invoices
+                if start < i["issue_date"] <= end
+            ),
+            Decimal(0),
+        )
 
     def settlement(self, inv: dict):
         bal = inv["amount"]
-        for d, kind, amt, _own, _cn in sorted(self.apps[inv["invoice_id"]], key=lambda a: (a[0], a[1])):
+        for d, kind, amt, _own, _cn in sorted(
+            self.apps[inv["invoice_id"]], key=lambda a: (a[0], a[1])
+        ):
             bal -= amt
             if bal <= 0:
                 return d, kind
@@ -184,19 +225,40 @@ class Reference:
         by_cust = defaultdict(Decimal)
         for inv, bal in items:
             dpd = (as_of - inv["due_date"]).days
-            key = "not_due" if dpd <= 0 else "1-30" if dpd <= 30 else "31-60" if dpd <= 60 else "61-90" if dpd <= 90 else "90+"
+            key = (
+                "not_due"
+                if dpd <= 0
+                else "1-30"
+                if dpd <= 30
+                else "31-60"
+                if dpd <= 60
+                else "61-90"
+                if dpd <= 90
+                else "90+"
+            )
             due_b[key] += bal
             issued = inv["issue_date"]
-            months = (as_of.year - issued.year) * 12 + as_of.month - issued.month - (1 if as_of.day < issued.day else 0)
+            months = (
+                (as_of.year - issued.year) * 12
+                + as_of.month
+                - issued.month
+                - (1 if as_of.day < issued.day else 0)
+            )
             tr_b[["current", "1_month", "2_months", "3+_months"][min(max(months, 0), 3)]] += bal
             by_cust[inv["customer_id"]] += bal
         credits = []  # (currency, own amount) of every unapplied credit item
         for pay in self.payments:
             if pay["date"] <= as_of:
-                left = pay["amount"] - sum((a for d, a in self.allocs_by_payment[pay["payment_id"]] if d <= as_of), Decimal(0))
+                left = pay["amount"] - sum(
+                    (a for d, a in self.allocs_by_payment[pay["payment_id"]] if d <= as_of),
+                    Decimal(0),
+                )
                 credits.append((self.pay_cur[pay["payment_id"]], left))
-        credits += [(self.inv_cur[i["invoice_id"]], -i["amount"]) for i in self.invoices
-                    if i["amount"] < 0 and not i.get("applies_to") and i["issue_date"] <= as_of]
+        credits += [
+            (self.inv_cur[i["invoice_id"]], -i["amount"])
+            for i in self.invoices
+            if i["amount"] < 0 and not i.get("applies_to") and i["issue_date"] <= as_of
+        ]
         credits += [(self.inv_cur[i["invoice_id"]], extra) for i, extra in self.over_applied(as_of)]
         credits += [(self.inv_cur[inv_id], amt) for _c, amt, inv_id in self.waiting(as_of)]
         unapplied = sum((self.conv(a, cur, as_of) for cur, a in credits), Decimal(0))
@@ -207,12 +269,27 @@ class Reference:
             row[1] += bal if inv["due_date"] < as_of else 0
         for cur, a in credits:
             by_currency[cur][2] += a
-        booked = sum((self.conv(b, self.inv_cur[i["invoice_id"]], i["issue_date"]) for i, b in own_items), Decimal(0))
+        booked = sum(
+            (self.conv(b, self.inv_cur[i["invoice_id"]], i["issue_date"]) for i, b in own_items),
+            Decimal(0),
+        )
         cs = self.sales(start, as_of)
-        coll = sum((self.conv(pay["amount"], self.pay_cur[pay["payment_id"]], pay["date"]) for pay in self.payments
-                    if start < pay["date"] <= as_of), Decimal(0))
-        wo = sum((self.conv(w["amount"], self.inv_cur[w["invoice_id"]], w["date"]) for w in self.write_offs
-                  if start < w["date"] <= as_of), Decimal(0))
+        coll = sum(
+            (
+                self.conv(pay["amount"], self.pay_cur[pay["payment_id"]], pay["date"])
+                for pay in self.payments
+                if start < pay["date"] <= as_of
+            ),
+            Decimal(0),
+        )
+        wo = sum(
+            (
+                self.conv(w["amount"], self.inv_cur[w["invoice_id"]], w["date"])
+                for w in self.write_offs
+                if start < w["date"] <= as_of
+            ),
+            Decimal(0),
+        )
         ar_start = self.ar(start)
         ar_year = self.ar(as_of - dt.timedelta(days=365))
         sales_year = self.sales(as_of - dt.timedelta(days=365), as_of)
@@ -224,9 +301,15 @@ class Reference:
             if settled is not None and kind == ORDER["payment"] and start < settled <= as_of:
                 to_pay.append((settled - inv["issue_date"]).days)
                 late.append(max(0, (settled - inv["due_date"]).days))
-        over_limit = sum(1 for cid, c in self.customers.items()
-                         if (c.get("credit_limit") or 0) > 0 and by_cust.get(cid, 0) > self.conv(c["credit_limit"], self.cust_cur[cid], as_of))
-        debtors = sorted(((cid, b) for cid, b in by_cust.items() if b > 0), key=lambda x: (-x[1], x[0]))[:10]
+        over_limit = sum(
+            1
+            for cid, c in self.customers.items()
+            if (c.get("credit_limit") or 0) > 0
+            and by_cust.get(cid, 0) > self.conv(c["credit_limit"], self.cust_cur[cid], as_of)
+        )
+        debtors = sorted(
+            ((cid, b) for cid, b in by_cust.items() if b > 0), key=lambda x: (-x[1], x[0])
+        )[:10]
         return {
             "as_of": as_of.isoformat(),
             "period_days": p,
@@ -235,7 +318,9 @@ class Reference:
             "not_due_ar": _m(not_due),
             "unapplied_credits": _m(unapplied),
             "customers_with_balance": sum(1 for b in by_cust.values() if b > 0),
-            "customers_overdue": len({i["customer_id"] for i, _b in items if i["due_date"] < as_of}),
+            "customers_overdue": len(
+                {i["customer_id"] for i, _b in items if i["due_date"] < as_of}
+            ),
             "aging_due": {k: _m(v) for k, v in due_b.items()},
             "aging_transaction": {k: _m(v) for k, v in tr_b.items()},
             "credit_sales": _m(cs),
@@ -250,10 +335,23 @@ class Reference:
             "customers_over_limit": over_limit,
             "avg_days_to_pay": _ratio(sum(to_pay), len(to_pay)),
             "avg_days_late": _ratio(sum(late), len(late)),
-            "top_debtors": [{"customer_id": cid, "name": self.customers[cid]["name"], "balance": _m(b)} for cid, b in debtors],
+            "top_debtors": [
+                {"customer_id": cid, "name": self.customers[cid]["name"], "balance": _m(b)}
+                for cid, b in debtors
+            ],
             "base_currency": self.base,
-            "by_currency": {cur: {"total_ar": _m(t), "overdue_ar": _m(o), "not_due_ar": _m(t - o), "unapplied_credits": _m(u)}
-                            for cur, (t, o, u) in sorted(by_currency.items(), key=lambda kv: (kv[0] != self.base, kv[0])) if t or u},
+            "by_currency": {
+                cur: {
+                    "total_ar": _m(t),
+                    "overdue_ar": _m(o),
+                    "not_due_ar": _m(t - o),
+                    "unapplied_credits": _m(u),
+                }
+                for cur, (t, o, u) in sorted(
+                    by_currency.items(), key=lambda kv: (kv[0] != self.base, kv[0])
+                )
+                if t or u
+            },
             "total_ar_at_booking_rates": _m(booked),
             "fx_revaluation": _m(total - booked),
         }

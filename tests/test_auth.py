@@ -89,13 +89,19 @@ def test_csrf_token_required(world):
     csrf(client)
     missing = client.post("/login", data={"username": "admin", "password": PASSWORD})
     assert missing.status_code == 400
-    forged = client.post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": "forged"})
+    forged = client.post(
+        "/login", data={"username": "admin", "password": PASSWORD, "csrf_token": "forged"}
+    )
     assert forged.status_code == 400
     assert client.get("/").status_code == 302
     other = world.client()  # a token from another session is not valid here
     token = csrf(other)
-    assert world.client().post("/login", data={"username": "admin", "password": PASSWORD,
-                                               "csrf_token": token}).status_code == 400
+    assert (
+        world.client()
+        .post("/login", data={"username": "admin", "password": PASSWORD, "csrf_token": token})
+        .status_code
+        == 400
+    )
 
 
 def test_logout_ends_the_session_and_is_audited(world):
@@ -122,27 +128,32 @@ def test_logged_in_user_visiting_login_goes_on(world):
 # ---- next redirect ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/customers?segment=Retail", "/customers?segment=Retail"),
-    ("/customers/C1", "/customers/C1"),
-    ("https://evil.com/", "/"),
-    ("http:/evil.com", "/"),
-    ("//evil.com", "/"),
-    ("///evil.com", "/"),
-    ("/\\evil.com", "/"),
-    ("\\\\evil.com", "/"),
-    ("/\tevil", "/"),
-    ("javascript:alert(1)", "/"),
-    (" /customers", "/"),
-    ("", "/"),
-    (None, "/"),
-    ("/login", "/"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/customers?segment=Retail", "/customers?segment=Retail"),
+        ("/customers/C1", "/customers/C1"),
+        ("https://evil.com/", "/"),
+        ("http:/evil.com", "/"),
+        ("//evil.com", "/"),
+        ("///evil.com", "/"),
+        ("/\\evil.com", "/"),
+        ("\\\\evil.com", "/"),
+        ("/\tevil", "/"),
+        ("javascript:alert(1)", "/"),
+        (" /customers", "/"),
+        ("", "/"),
+        (None, "/"),
+        ("/login", "/"),
+    ],
+)
 def test_safe_next(target, expected):
     assert safe_next(target) == expected
 
 
-@pytest.mark.parametrize("target", ["https://evil.com", "//evil.com", "/\\evil.com", "http:\\\\evil.com"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.com", "//evil.com", "/\\evil.com", "http:\\\\evil.com"]
+)
 def test_login_never_redirects_off_site(world, target):
     response = login(world.client(), "admin", next_url=target)
     assert response.status_code == 302
@@ -189,7 +200,10 @@ def test_address_throttled_after_many_failures_across_usernames(world, monkeypat
         login(client, f"guess{i}", "wrong-password")
     assert login(client, "controller").status_code == 429
     other_address = world.client()
-    assert login(other_address, "controller", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 302
+    assert (
+        login(other_address, "controller", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code
+        == 302
+    )
 
 
 # ---- cookies, proxy ---------------------------------------------------------------------------
@@ -207,7 +221,10 @@ def test_session_cookie_flags(world):
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # plain http in development
-    assert not any(c.startswith("remember_token") for c in login(world.client(), "exec").headers.getlist("Set-Cookie"))
+    assert not any(
+        c.startswith("remember_token")
+        for c in login(world.client(), "exec").headers.getlist("Set-Cookie")
+    )
 
 
 def test_secure_cookies_from_env(db_url, monkeypatch):
@@ -301,7 +318,9 @@ def test_capabilities(world):
     assert can(auth_user("admin"), "admin_tiers") and can(auth_user("admin"), "admin_users")
     assert not can(auth_user("controller"), "admin_tiers")
     assert all(can(auth_user(u), "export") for u in ("admin", "exec", "clerk", "mgr_east", "rep1"))
-    assert can(auth_user("rep1"), "view_commissions") and not can(auth_user("clerk"), "view_commissions")
+    assert can(auth_user("rep1"), "view_commissions") and not can(
+        auth_user("clerk"), "view_commissions"
+    )
     assert can(auth_user("clerk"), "edit_notes") and not can(auth_user("exec"), "edit_notes")
     assert not can(auth_user("admin"), "no_such_capability")
     assert not can(None, "export")
@@ -310,16 +329,26 @@ def test_capabilities(world):
     assert not can(disabled, "export")
 
 
-@pytest.mark.parametrize("path, rule", [("/", "/"), ("/commissions", "/commissions"),
-                                        ("/commissions/R1", "/commissions"), ("/commissions-x", "/"),
-                                        ("/admin/tiers", "/admin"), ("/administrator", "/"),
-                                        ("/customers/C1", "/customers")])
+@pytest.mark.parametrize(
+    "path, rule",
+    [
+        ("/", "/"),
+        ("/commissions", "/commissions"),
+        ("/commissions/R1", "/commissions"),
+        ("/commissions-x", "/"),
+        ("/admin/tiers", "/admin"),
+        ("/administrator", "/"),
+        ("/customers/C1", "/customers"),
+    ],
+)
 def test_page_rule_matches_whole_segments(path, rule):
     assert page_rule(path) == rule
 
 
 def test_page_allowed():
-    assert page_allowed("sales_rep", "/commissions") and not page_allowed("ar_clerk", "/commissions")
+    assert page_allowed("sales_rep", "/commissions") and not page_allowed(
+        "ar_clerk", "/commissions"
+    )
     assert page_allowed("admin", "/admin/users") and not page_allowed("controller", "/admin/users")
     assert not page_allowed(None, "/")
 
@@ -339,15 +368,45 @@ def run_users(monkeypatch, capsys, *argv: str, stdin: str = "") -> tuple[int, st
 
 def test_cli_add_list_and_manage(db_url, monkeypatch, capsys):
     seed_ledger()
-    code, _, err = run_users(monkeypatch, capsys, "add", "--username", "Ann", "--role", "sales_rep",
-                             "--sales-rep", "R1", "--region", "North", "--region", "South,East",
-                             "--password-stdin", stdin="s3cret-password\n")
+    code, _, err = run_users(
+        monkeypatch,
+        capsys,
+        "add",
+        "--username",
+        "Ann",
+        "--role",
+        "sales_rep",
+        "--sales-rep",
+        "R1",
+        "--region",
+        "North",
+        "--region",
+        "South,East",
+        "--password-stdin",
+        stdin="s3cret-password\n",
+    )
     assert code == 0, err
     row = user_row("ann")
-    assert (row.role, row.sales_rep_id, row.regions, row.active) == ("sales_rep", "R1", "East,North,South", True)
+    assert (row.role, row.sales_rep_id, row.regions, row.active) == (
+        "sales_rep",
+        "R1",
+        "East,North,South",
+        True,
+    )
     assert check_password(row.password_hash, "s3cret-password")
-    code, _, _ = run_users(monkeypatch, capsys, "add", "--username", "boss", "--role", "sales_manager",
-                           "--sales-rep", "R3", "--password-stdin", stdin="another-pass-1\n")
+    code, _, _ = run_users(
+        monkeypatch,
+        capsys,
+        "add",
+        "--username",
+        "boss",
+        "--role",
+        "sales_manager",
+        "--sales-rep",
+        "R3",
+        "--password-stdin",
+        stdin="another-pass-1\n",
+    )
     assert code == 0 and user_row("boss").group_name == "West"
     code, out, _ = run_users(monkeypatch, capsys, "list")
     assert code == 0
@@ -358,30 +417,91 @@ def test_cli_add_list_and_manage(db_url, monkeypatch, capsys):
     assert user_row("ann").active is False
     assert run_users(monkeypatch, capsys, "enable", "--username", "ann")[0] == 0
     assert user_row("ann").active is True
-    assert run_users(monkeypatch, capsys, "set-password", "--username", "ann", "--password-stdin",
-                     stdin="brand-new-pass\n")[0] == 0
+    assert (
+        run_users(
+            monkeypatch,
+            capsys,
+            "set-password",
+            "--username",
+            "ann",
+            "--password-stdin",
+            stdin="brand-new-pass\n",
+        )[0]
+        == 0
+    )
     assert check_password(user_row("ann").password_hash, "brand-new-pass")
-    assert run_users(monkeypatch, capsys, "set-role", "--username", "ann", "--role", "controller")[0] == 0
+    assert (
+        run_users(monkeypatch, capsys, "set-role", "--username", "ann", "--role", "controller")[0]
+        == 0
+    )
     assert user_row("ann").role == "controller"
     events = [r.event for r in audit_rows()]
-    assert events == ["user_add", "user_add", "user_disable", "user_enable", "user_set_password", "user_set_role"]
+    assert events == [
+        "user_add",
+        "user_add",
+        "user_disable",
+        "user_enable",
+        "user_set_password",
+        "user_set_role",
+    ]
 
 
-@pytest.mark.parametrize("argv, stdin, message", [
-    (["add", "--username", "x", "--role", "wizard", "--password-stdin"], "long-enough-1\n", "unknown role"),
-    (["add", "--username", "x", "--role", "sales_rep", "--password-stdin"], "long-enough-1\n", "--sales-rep"),
-    (["add", "--username", "x", "--role", "sales_rep", "--sales-rep", "R99", "--password-stdin"],
-     "long-enough-1\n", "R99"),
-    (["add", "--username", "x", "--role", "sales_manager", "--password-stdin"], "long-enough-1\n", "--group"),
-    (["add", "--username", "x", "--role", "admin", "--password-stdin"], "short\n", "at least 8"),
-    (["add", "--username", "x", "--role", "admin", "--password-stdin"], "", "at least 8"),
-    (["add", "--username", "bad name", "--role", "admin", "--password-stdin"], "long-enough-1\n", "username"),
-    (["add", "--username", "admin", "--role", "admin", "--password-stdin"], "long-enough-1\n", "already exists"),
-    (["disable", "--username", "ghost"], "", "no user"),
-    (["set-role", "--username", "admin", "--role", "pope"], "", "unknown role"),
-    (["set-role", "--username", "admin", "--role", "sales_rep"], "", "--sales-rep"),
-])
-def test_cli_errors_exit_2_with_a_clear_message(sqlite_url, monkeypatch, capsys, argv, stdin, message):
+@pytest.mark.parametrize(
+    "argv, stdin, message",
+    [
+        (
+            ["add", "--username", "x", "--role", "wizard", "--password-stdin"],
+            "long-enough-1\n",
+            "unknown role",
+        ),
+        (
+            ["add", "--username", "x", "--role", "sales_rep", "--password-stdin"],
+            "long-enough-1\n",
+            "--sales-rep",
+        ),
+        (
+            [
+                "add",
+                "--username",
+                "x",
+                "--role",
+                "sales_rep",
+                "--sales-rep",
+                "R99",
+                "--password-stdin",
+            ],
+            "long-enough-1\n",
+            "R99",
+        ),
+        (
+            ["add", "--username", "x", "--role", "sales_manager", "--password-stdin"],
+            "long-enough-1\n",
+            "--group",
+        ),
+        (
+            ["add", "--username", "x", "--role", "admin", "--password-stdin"],
+            "short\n",
+            "at least 8",
+        ),
+        (["add", "--username", "x", "--role", "admin", "--password-stdin"], "", "at least 8"),
+        (
+            ["add", "--username", "bad name", "--role", "admin", "--password-stdin"],
+            "long-enough-1\n",
+            "username",
+        ),
+        (
+            ["add", "--username", "admin", "--role", "admin", "--password-stdin"],
+            "long-enough-1\n",
+            "already exists",
+        ),
+        (["disable", "--username", "ghost"], "", "no user"),
+        (["set-role", "--username", "admin", "--role", "pope"], "", "unknown role"),
+        (["set-role", "--username", "admin", "--role", "sales_rep"], "", "--sales-rep"),
+    ],
+)
+def test_cli_errors_exit_2_with_a_clear_message(
+    sqlite_url, monkeypatch, capsys, argv, stdin, message
+):
     seed_ledger()
     add_user("admin", "admin")
     code, _, err = run_users(monkeypatch, capsys, *argv, stdin=stdin)
@@ -396,10 +516,18 @@ def test_demo_users_one_per_role_with_random_passwords(db_url, tmp_path, capsys)
     seed_ledger()
     target = tmp_path / "demo-users.txt"
     created = dict(ensure_demo_users(print_passwords=True, path=target))
-    assert set(created) == {"admin", "executive", "controller", "ar_clerk", "sales_manager", "sales_rep"}
+    assert set(created) == {
+        "admin",
+        "executive",
+        "controller",
+        "ar_clerk",
+        "sales_manager",
+        "sales_rep",
+    }
     assert len(set(created.values())) == 6 and all(len(p) >= 12 for p in created.values())
     manager, rep = user_row("sales_manager"), user_row("sales_rep")
-    assert (manager.group_name, manager.sales_rep_id) == ("East", "R1")  # R1 manages R2; East < West
+    # R1 manages R2; East < West
+    assert (manager.group_name, manager.sales_rep_id) == ("East", "R1")
     assert rep.sales_rep_id == "R2"  # an East rep with customers who is not the manager
     for username, password in created.items():
         assert check_password(user_row(username).password_hash, password)

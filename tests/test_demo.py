@@ -275,7 +275,8 @@ def check_customers(f):
     cu = f["customers"]
     assert set(cu["terms_days"]) <= {7, 14, 15, 21, 30, 45, 60}
     assert set(cu["terms_type"]) <= {"net", "eom"}
-    assert cu["currency"].isin(["USD", "EUR", "GBP", "CAD"]).all()  # about 20 % abroad (docs/demo.md)
+    # about 20 % abroad (docs/demo.md)
+    assert cu["currency"].isin(["USD", "EUR", "GBP", "CAD"]).all()
     first = f["invoices"].groupby("customer_id")["issue_date"].min()
     assert (cu.set_index("customer_id")["created_on"].reindex(first.index) <= first).all()
     assert (f["invoices"]["issue_date"] > T - pd.Timedelta(days=3 * 366)).all()
@@ -606,7 +607,9 @@ def test_about_a_fifth_of_customers_are_abroad_with_daily_drifting_rates():
     for code, part in rates.groupby("currency"):
         days = part["date"].sort_values()
         assert (days.diff().dropna() == pd.Timedelta(days=1)).all(), code  # one rate a day, no gaps
-        assert days.iloc[0] <= f["invoices"]["issue_date"].min() and days.iloc[-1] == pd.Timestamp(TODAY)
+        assert days.iloc[0] <= f["invoices"]["issue_date"].min() and days.iloc[-1] == pd.Timestamp(
+            TODAY
+        )
         rate = part.sort_values("date")["rate_e10"].to_numpy() / 1e10
         assert np.abs(np.diff(np.log(rate))).max() < 0.03, code  # daily moves stay small
         assert 0.7 < rate.min() / rate.max() <= 1, code  # drift, but no run-away over three years

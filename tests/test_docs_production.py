@@ -39,11 +39,15 @@ def test_every_documented_command_is_run_by_the_walkthrough_in_order():
 def test_the_walkthrough_runs_nothing_undocumented():
     """Every script line is a documented command, CI-only (marked "(ci)"), or its control flow."""
     documented = doc_commands()
-    control = re.compile(r"^(if |else|fi$|then$|install -d -o ar -g ar /run/ar-dashboard|runuser -u ar -- (env|sh -c) |kill |nginx -s stop|for i in)")
+    control = re.compile(
+        r"^(if |else|fi$|then$|install -d -o ar -g ar /run/ar-dashboard|runuser -u ar -- (env|sh -c) |kill |nginx -s stop|for i in)"
+    )
     for line in script_lines():
         if "(ci)" in line or control.match(line) or any(command in line for command in documented):
             continue
-        raise AssertionError(f"deploy/walkthrough.sh runs a command docs/production.md does not show: {line}")
+        raise AssertionError(
+            f"deploy/walkthrough.sh runs a command docs/production.md does not show: {line}"
+        )
 
 
 def test_ci_runs_the_walkthrough():

@@ -21,7 +21,9 @@ from sqlalchemy import select, update
 from dashboard.data.db import session_scope
 from dashboard.data.models import AuditLog, User
 
-HAS_BROWSER = any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome", "chrome"))
+HAS_BROWSER = any(
+    shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome", "chrome")
+)
 
 
 class Sink:
@@ -87,36 +89,61 @@ def parts(envelope) -> dict:
     text = message.get_body(preferencelist=("plain",))
     images = [p for p in message.walk() if p.get_content_type() == "image/png"]
     pdfs = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
-    return {"message": message, "html": html.get_content(), "text": text.get_content(), "images": images, "pdfs": pdfs}
+    return {
+        "message": message,
+        "html": html.get_content(),
+        "text": text.get_content(),
+        "images": images,
+        "pdfs": pdfs,
+    }
 
 
 def pdf_text(data: bytes) -> str:
     from pypdf import PdfReader
 
-    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).split())
+    return " ".join(
+        " ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).split()
+    )
 
 
 def audit_rows() -> list[tuple[str | None, dict]]:
     with session_scope() as s:
-        rows = s.execute(select(AuditLog.username, AuditLog.detail).where(AuditLog.event == "export")
-                         .order_by(AuditLog.id)).all()
+        rows = s.execute(
+            select(AuditLog.username, AuditLog.detail)
+            .where(AuditLog.event == "export")
+            .order_by(AuditLog.id)
+        ).all()
     return [(u, json.loads(d)) for u, d in rows]
 
 
 def test_unrestricted_summary_has_figures_inline_chart_and_pdf(ledger, smtp, capsys):
     assert run("--to", "cfo@example.com", "--to", "controller@example.com,board@example.com") == 0
-    assert "sent to cfo@example.com, controller@example.com, board@example.com" in capsys.readouterr().out
+    assert (
+        "sent to cfo@example.com, controller@example.com, board@example.com"
+        in capsys.readouterr().out
+    )
     [envelope] = smtp.envelopes
     assert envelope.mail_from == "ar-reports@example.com"
     assert envelope.rcpt_tos == ["cfo@example.com", "controller@example.com", "board@example.com"]
     got = parts(envelope)
     message = got["message"]
-    assert message["Subject"] == ("AR summary as of 2024-03-01: total AR $2,462.39, overdue $1,877.77 "
-                                  "(all customers (no --as-user))")
+    assert message["Subject"] == (
+        "AR summary as of 2024-03-01: total AR $2,462.39, overdue $1,877.77 "
+        "(all customers (no --as-user))"
+    )
     assert message["To"] == "cfo@example.com, controller@example.com, board@example.com"
     html = got["html"]
-    for expected in ("Weekly AR summary", "$2,462.39", "$1,877.77", "Acme", "$834.56", "Delta", "$777.77",
-                     "as of 2024-03-01", "scope: all customers (no --as-user)"):
+    for expected in (
+        "Weekly AR summary",
+        "$2,462.39",
+        "$1,877.77",
+        "Acme",
+        "$834.56",
+        "Delta",
+        "$777.77",
+        "as of 2024-03-01",
+        "scope: all customers (no --as-user)",
+    ):
         assert expected in html, expected
     assert "$2,462.39" in got["text"] and "Acme (C1): $834.56" in got["text"]
     [pdf] = got["pdfs"]
@@ -128,19 +155,28 @@ def test_unrestricted_summary_has_figures_inline_chart_and_pdf(ledger, smtp, cap
         cid = image["Content-ID"].strip("<>")
         assert f'src="cid:{cid}"' in html
         png = image.get_content()
-        assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (960, 510)  # 640x340 at 1.5
+        # 640x340 at 1.5
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (960, 510)
     [(username, detail)] = audit_rows()
     assert username is None
-    assert detail["format"] == "email" and detail["export"] == "email_summary" and detail["via"] == "cli"
+    assert (
+        detail["format"] == "email"
+        and detail["export"] == "email_summary"
+        and detail["via"] == "cli"
+    )
     assert detail["to"] == ["cfo@example.com", "controller@example.com", "board@example.com"]
     assert detail["scope"] == "all customers (no --as-user)" and detail["total_ar"] == "2462.39"
     assert detail["rows"] == 5
 
 
 def test_as_user_honours_that_users_scope(ledger, smtp):
-    assert run("--to", "rep@example.com", "--as-user", "REP1") == 0  # usernames are case-insensitive
+    # usernames are case-insensitive
+    assert run("--to", "rep@example.com", "--as-user", "REP1") == 0
     got = parts(smtp.envelopes[0])
-    assert "total AR $884.61" in got["message"]["Subject"] and "(sales rep R1)" in got["message"]["Subject"]
+    assert (
+        "total AR $884.61" in got["message"]["Subject"]
+        and "(sales rep R1)" in got["message"]["Subject"]
+    )
     html = got["html"]
     assert "$884.61" in html and "Acme" in html and "Beta" in html
     for other in ("Gamma", "Delta", "Epsilon", "$2,462.39"):
@@ -148,7 +184,9 @@ def test_as_user_honours_that_users_scope(ledger, smtp):
     text = pdf_text(got["pdfs"][0].get_content())
     assert "$884.61" in text and "scope: sales rep R1" in text and "Delta" not in text
     username, detail = audit_rows()[-1]
-    assert username == "rep1" and detail["scope"] == "sales rep R1" and detail["total_ar"] == "884.61"
+    assert (
+        username == "rep1" and detail["scope"] == "sales rep R1" and detail["total_ar"] == "884.61"
+    )
 
 
 def test_unknown_or_disabled_user_is_refused_with_exit_2(ledger, smtp, capsys):

@@ -31,8 +31,19 @@ from dashboard.data.db import dispose_engines, get_engine
 from dashboard.data.importer import LOCK_BUSY, ImportFailed, import_lock, run_import
 
 ROOT = Path(__file__).resolve().parent.parent
-LEDGER_TABLES = ("sales_reps", "customers", "invoices", "payments", "allocations", "write_offs",
-                 "promises", "disputes", "commissions", "activities", "data_version")
+LEDGER_TABLES = (
+    "sales_reps",
+    "customers",
+    "invoices",
+    "payments",
+    "allocations",
+    "write_offs",
+    "promises",
+    "disputes",
+    "commissions",
+    "activities",
+    "data_version",
+)
 KPIS = "/api/kpis?as_of=2024-03-01"
 SECRET = "test-secret-key-" + "x" * 32
 
@@ -58,22 +69,40 @@ def write_csv(path: Path, header: str, rows) -> None:
 
 def seed_small(url: str, directory: Path) -> None:
     """20 customers, 50 invoices, 10 payments through the importer."""
-    write_csv(directory / "customers.csv", "customer_id,name,terms_days",
-              (f"S{i:03d},Seed {i},30" for i in range(20)))
-    write_csv(directory / "invoices.csv", "invoice_id,customer_id,issue_date,amount",
-              (f"SI{i:04d},S{i % 20:03d},2024-01-{1 + i % 28:02d},{100 + i}.25" for i in range(50)))
-    write_csv(directory / "payments.csv", "payment_id,customer_id,date,amount,invoice_id",
-              (f"SP{i:03d},S{i % 20:03d},2024-02-01,{100 + i}.25,SI{i:04d}" for i in range(10)))
+    write_csv(
+        directory / "customers.csv",
+        "customer_id,name,terms_days",
+        (f"S{i:03d},Seed {i},30" for i in range(20)),
+    )
+    write_csv(
+        directory / "invoices.csv",
+        "invoice_id,customer_id,issue_date,amount",
+        (f"SI{i:04d},S{i % 20:03d},2024-01-{1 + i % 28:02d},{100 + i}.25" for i in range(50)),
+    )
+    write_csv(
+        directory / "payments.csv",
+        "payment_id,customer_id,date,amount,invoice_id",
+        (f"SP{i:03d},S{i % 20:03d},2024-02-01,{100 + i}.25,SI{i:04d}" for i in range(10)),
+    )
     run_import(directory, url=url, progress=False)
 
 
 def write_big(directory: Path, invoices: int, customers: int = 3000) -> int:
     """Files that update the seeded customers and add many customers and invoices; rows to write."""
-    write_csv(directory / "customers.csv", "customer_id,name,terms_days",
-              [f"S{i:03d},Renamed {i},45" for i in range(20)] + [f"B{i:05d},Big {i},30" for i in range(customers)])
-    write_csv(directory / "invoices.csv", "invoice_id,customer_id,issue_date,amount",
-              (f"BI{i:07d},B{i % customers:05d},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{10 + i % 5000}.{i % 100:02d}"
-               for i in range(invoices)))
+    write_csv(
+        directory / "customers.csv",
+        "customer_id,name,terms_days",
+        [f"S{i:03d},Renamed {i},45" for i in range(20)]
+        + [f"B{i:05d},Big {i},30" for i in range(customers)],
+    )
+    write_csv(
+        directory / "invoices.csv",
+        "invoice_id,customer_id,issue_date,amount",
+        (
+            f"BI{i:07d},B{i % customers:05d},2024-{1 + i % 12:02d}-{1 + i % 28:02d},{10 + i % 5000}.{i % 100:02d}"
+            for i in range(invoices)
+        ),
+    )
     return 20 + customers + invoices
 
 
@@ -88,11 +117,14 @@ def env_for(url: str, **extra: str) -> dict[str, str]:
 PROGRESS = re.compile(rb"(\d+)/(\d+) \[")
 
 
-def run_until_writing(cmd: list[str], env: dict[str, str], share: float = 0.3,
-                      timeout: float = 180) -> tuple[subprocess.Popen, int, int]:
+def run_until_writing(
+    cmd: list[str], env: dict[str, str], share: float = 0.3, timeout: float = 180
+) -> tuple[subprocess.Popen, int, int]:
     """Start cmd; return once its tqdm bar shows at least share of the rows written, not all:
     (process, rows done, rows in all)."""
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     buffer, deadline = b"", time.monotonic() + timeout
     fd = proc.stderr.fileno()
     while time.monotonic() < deadline:
@@ -109,7 +141,9 @@ def run_until_writing(cmd: list[str], env: dict[str, str], share: float = 0.3,
             break
     proc.kill()
     proc.wait()
-    raise AssertionError(f"import never reached the write phase: {buffer[-2000:].decode(errors='replace')}")
+    raise AssertionError(
+        f"import never reached the write phase: {buffer[-2000:].decode(errors='replace')}"
+    )
 
 
 def test_killed_import_leaves_the_database_as_it_was(db_url, tmp_path):
@@ -118,7 +152,15 @@ def test_killed_import_leaves_the_database_as_it_was(db_url, tmp_path):
     before = fingerprint(db_url)
     rows = write_big(tmp_path / "big", invoices=200_000)
     dispose_engines()
-    cmd = [sys.executable, "-m", "dashboard", "--database-url", db_url, "import", str(tmp_path / "big")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dashboard",
+        "--database-url",
+        db_url,
+        "import",
+        str(tmp_path / "big"),
+    ]
     proc, done, total = run_until_writing(cmd, env_for(db_url))
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=30) == -signal.SIGKILL
@@ -131,8 +173,9 @@ def test_killed_import_leaves_the_database_as_it_was(db_url, tmp_path):
     result = run_import(tmp_path / "seed", url=db_url, progress=False, lock_timeout=10)
     assert result.counts["customers"] == 20
     after = fingerprint(db_url)
-    assert {t: v for t, v in after.items() if t != "data_version"} == \
-           {t: v for t, v in before.items() if t != "data_version"}
+    assert {t: v for t, v in after.items() if t != "data_version"} == {
+        t: v for t, v in before.items() if t != "data_version"
+    }
 
 
 # ---- (c) two imports at once -------------------------------------------------------------------
@@ -141,20 +184,34 @@ def test_killed_import_leaves_the_database_as_it_was(db_url, tmp_path):
 def seed_payment(url: str, directory: Path) -> None:
     """C1 with invoices I1 and I2 (100.00 each) and an unallocated payment P1 of 100.00."""
     write_csv(directory / "customers.csv", "customer_id,name", ["C1,One"])
-    write_csv(directory / "invoices.csv", "invoice_id,customer_id,issue_date,amount",
-              ["I1,C1,2024-01-10,100.00", "I2,C1,2024-01-11,100.00"])
-    write_csv(directory / "payments.csv", "payment_id,customer_id,date,amount", ["P1,C1,2024-02-01,100.00"])
+    write_csv(
+        directory / "invoices.csv",
+        "invoice_id,customer_id,issue_date,amount",
+        ["I1,C1,2024-01-10,100.00", "I2,C1,2024-01-11,100.00"],
+    )
+    write_csv(
+        directory / "payments.csv",
+        "payment_id,customer_id,date,amount",
+        ["P1,C1,2024-02-01,100.00"],
+    )
     run_import(directory, url=url, progress=False)
 
 
 def allocation_dir(directory: Path, invoice: str) -> Path:
-    write_csv(directory / "allocations.csv", "payment_id,invoice_id,amount", [f"P1,{invoice},100.00"])
+    write_csv(
+        directory / "allocations.csv", "payment_id,invoice_id,amount", [f"P1,{invoice},100.00"]
+    )
     return directory
 
 
 def allocations(url: str) -> list[tuple]:
     with get_engine(url).connect() as conn:
-        return [tuple(r) for r in conn.execute(text("SELECT payment_id, invoice_id, amount_cents FROM allocations"))]
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text("SELECT payment_id, invoice_id, amount_cents FROM allocations")
+            )
+        ]
 
 
 def run_concurrently(url: str, first: Path, second: Path, second_timeout: float, hold: float = 1.5):
@@ -194,11 +251,17 @@ def test_second_import_waits_and_then_checks_against_the_first(db_url, tmp_path)
     and P1 would end up allocated twice; serialised, the second is refused.
     """
     seed_payment(db_url, tmp_path / "seed")
-    a, b, took = run_concurrently(db_url, allocation_dir(tmp_path / "a", "I1"), allocation_dir(tmp_path / "b", "I2"),
-                                  second_timeout=30)
+    a, b, took = run_concurrently(
+        db_url,
+        allocation_dir(tmp_path / "a", "I1"),
+        allocation_dir(tmp_path / "b", "I2"),
+        second_timeout=30,
+    )
     assert not isinstance(a, ImportFailed), a.errors
     assert isinstance(b, ImportFailed)
-    assert b.errors == ["allocations.csv:2:amount: allocations of payment 'P1' total 200.00, more than its amount 100.00"]
+    assert b.errors == [
+        "allocations.csv:2:amount: allocations of payment 'P1' total 200.00, more than its amount 100.00"
+    ]
     assert took >= 1.0  # it waited for the first import
     assert allocations(db_url) == [("P1", "I1", 10000)]
 
@@ -208,11 +271,15 @@ def test_second_import_waits_and_then_succeeds(db_url, tmp_path):
     seed_payment(db_url, tmp_path / "seed")
     other = tmp_path / "b"
     write_csv(other / "customers.csv", "customer_id,name", ["C2,Two"])
-    a, b, took = run_concurrently(db_url, allocation_dir(tmp_path / "a", "I1"), other, second_timeout=30)
+    a, b, took = run_concurrently(
+        db_url, allocation_dir(tmp_path / "a", "I1"), other, second_timeout=30
+    )
     assert b.counts == {"customers": 1} and a.counts == {"allocations": 1}
     assert took >= 1.0
     with get_engine(db_url).connect() as conn:
-        assert conn.execute(text("SELECT name FROM customers ORDER BY customer_id")).scalars().all() == ["One", "Two"]
+        assert conn.execute(
+            text("SELECT name FROM customers ORDER BY customer_id")
+        ).scalars().all() == ["One", "Two"]
 
 
 def test_second_import_gives_up_with_a_clear_message(db_url, tmp_path):
@@ -221,7 +288,9 @@ def test_second_import_gives_up_with_a_clear_message(db_url, tmp_path):
     before = fingerprint(db_url)
     other = tmp_path / "b"
     write_csv(other / "customers.csv", "customer_id,name", ["C2,Two"])
-    a, b, took = run_concurrently(db_url, allocation_dir(tmp_path / "a", "I1"), other, second_timeout=0.3, hold=3)
+    a, b, took = run_concurrently(
+        db_url, allocation_dir(tmp_path / "a", "I1"), other, second_timeout=0.3, hold=3
+    )
     assert isinstance(b, ImportFailed) and b.errors == [LOCK_BUSY]
     assert LOCK_BUSY == "database:-:-: another import is running; try again"
     assert took < 2.5
@@ -237,9 +306,14 @@ def test_cli_import_refused_while_another_runs(db_url, tmp_path):
     write_csv(directory / "customers.csv", "customer_id,name", ["C2,Two"])
     with get_engine(db_url).begin() as conn:
         import_lock(conn, 5)  # another import holds the lock
-        run = subprocess.run([sys.executable, "-m", "dashboard", "import", str(directory), "--quiet"], cwd=ROOT,
-                             env=env_for(db_url, AR_IMPORT_LOCK_TIMEOUT="1"), capture_output=True, text=True,
-                             timeout=120)
+        run = subprocess.run(
+            [sys.executable, "-m", "dashboard", "import", str(directory), "--quiet"],
+            cwd=ROOT,
+            env=env_for(db_url, AR_IMPORT_LOCK_TIMEOUT="1"),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert run.returncode == 1
     assert LOCK_BUSY in run.stderr and "Traceback" not in run.stderr
     assert "import aborted: 1 error(s); the database is unchanged" in run.stderr
@@ -252,7 +326,9 @@ def local_cluster(url: str) -> tuple[str, str] | None:
     """(version, name) of the local PostgreSQL cluster serving url's port, if pg_lsclusters knows it."""
     port = re.search(r":(\d+)/", url)
     try:
-        listing = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, timeout=30).stdout
+        listing = subprocess.run(
+            ["pg_lsclusters", "--no-header"], capture_output=True, text=True, timeout=30
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     for line in listing.splitlines():
@@ -265,13 +341,18 @@ def local_cluster(url: str) -> tuple[str, str] | None:
 def pg_ctl(cluster: tuple[str, str], action: str) -> None:
     """pg_ctlcluster VERSION NAME action (fast stop: clients are disconnected at once)."""
     extra = ["-m", "fast"] if action == "stop" else []
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action, *extra], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, action, *extra],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def cluster_online(cluster: tuple[str, str]) -> bool:
-    listing = subprocess.run(["pg_lsclusters", "--no-header", *cluster], capture_output=True, text=True,
-                             timeout=30).stdout
+    listing = subprocess.run(
+        ["pg_lsclusters", "--no-header", *cluster], capture_output=True, text=True, timeout=30
+    ).stdout
     return " online " in f" {listing} "
 
 
@@ -289,7 +370,9 @@ def test_database_restart_gives_503_then_recovers(db_url):
     """PostgreSQL stops mid-session: API and callbacks answer 503 JSON, pages a self-refreshing 503
     page; once it is back the same app (no restart) answers 200 with the same figures."""
     if not db_url.startswith("postgresql"):
-        pytest.skip("restarts the PostgreSQL cluster; SQLite is embedded and has no server to restart")
+        pytest.skip(
+            "restarts the PostgreSQL cluster; SQLite is embedded and has no server to restart"
+        )
     if os.environ.get("AR_TEST_SKIP_DB_RESTART") == "1":
         pytest.skip("AR_TEST_SKIP_DB_RESTART=1")
     if shutil.which("pg_ctlcluster") is None:
@@ -303,10 +386,20 @@ def test_database_restart_gives_503_then_recovers(db_url):
     client = world.login("admin")
     healthy = client.get(KPIS)
     assert healthy.status_code == 200
-    key = next(k for k in world.app.callback_map if k == "rh-caption.children")  # a plain (non-pattern) callback
-    body = callback_body(key, world.app.callback_map[key], {
-        ("filters", "data"): {"as_of": "2024-03-01", "basis": "due", "query": "?as_of=2024-03-01"},
-        ("data-version", "data"): {"version": 1}})
+    # a plain (non-pattern) callback
+    key = next(k for k in world.app.callback_map if k == "rh-caption.children")
+    body = callback_body(
+        key,
+        world.app.callback_map[key],
+        {
+            ("filters", "data"): {
+                "as_of": "2024-03-01",
+                "basis": "due",
+                "query": "?as_of=2024-03-01",
+            },
+            ("data-version", "data"): {"version": 1},
+        },
+    )
     assert client.post("/_dash-update-component", json=body).status_code == 200
     probe = world.client()  # anonymous, like a load balancer
     assert probe.get("/healthz").status_code == 200 and probe.get("/readyz").status_code == 200
@@ -379,18 +472,49 @@ class Gunicorn:
     """`gunicorn app:server` on a free local port (the Procfile's command; ./gunicorn.conf.py is read
     by gunicorn itself); command="run" starts `python -m dashboard run` instead."""
 
-    def __init__(self, url: str, secret: str, workers: int = 2, extra_env: dict[str, str] | None = None,
-                 command: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        workers: int = 2,
+        extra_env: dict[str, str] | None = None,
+        command: str | None = None,
+    ) -> None:
         self.port = _free_port()
         self.log = tempfile.TemporaryFile()  # read on failure; a pipe nobody reads could fill up
         self.base = f"http://127.0.0.1:{self.port}"
-        env = env_for(url, SECRET_KEY=secret, AR_ENV="production", AR_SECURE_COOKIES="0", **(extra_env or {}))
+        env = env_for(
+            url, SECRET_KEY=secret, AR_ENV="production", AR_SECURE_COOKIES="0", **(extra_env or {})
+        )
         if command == "run":
-            cmd = [sys.executable, "-m", "dashboard", "run", "--host", "127.0.0.1", "--port", str(self.port)]
+            cmd = [
+                sys.executable,
+                "-m",
+                "dashboard",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ]
         else:
-            cmd = [sys.executable, "-m", "gunicorn", "app:server", "-w", str(workers), "--threads", "2",
-                   "-b", f"127.0.0.1:{self.port}", "--timeout", "60"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+            cmd = [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "app:server",
+                "-w",
+                str(workers),
+                "--threads",
+                "2",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "60",
+            ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log
+        )
 
     def ready(self, seconds: float = 90) -> None:
         import requests
@@ -430,8 +554,12 @@ def _login(base: str, username: str):
     session = requests.Session()
     page = session.get(base + "/login", timeout=10)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = session.post(base + "/login", data={"username": username, "password": PASSWORD, "csrf_token": token},
-                            allow_redirects=False, timeout=30)
+    response = session.post(
+        base + "/login",
+        data={"username": username, "password": PASSWORD, "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert response.status_code == 302, response.text
     return session
 
@@ -453,7 +581,9 @@ def test_session_survives_worker_and_server_restarts(sqlite_url):
         assert len(old) == 2
         for pid in old:
             os.kill(pid, signal.SIGKILL)
-        assert wait_until(lambda: len(first.workers() - old) == 2, 60), "gunicorn did not replace its workers"
+        assert wait_until(lambda: len(first.workers() - old) == 2, 60), (
+            "gunicorn did not replace its workers"
+        )
         first.ready()
         again = requests.get(first.base + KPIS, cookies={"session": cookie}, timeout=30)
         assert again.status_code == 200 and again.json()["total_ar"] == "2462.39"
@@ -461,12 +591,18 @@ def test_session_survives_worker_and_server_restarts(sqlite_url):
         second = Gunicorn(sqlite_url, SECRET, workers=1)
         servers.append(second)
         second.ready()
-        assert requests.get(second.base + KPIS, cookies={"session": cookie}, timeout=30).status_code == 200
+        assert (
+            requests.get(second.base + KPIS, cookies={"session": cookie}, timeout=30).status_code
+            == 200
+        )
         second.stop()
         other = Gunicorn(sqlite_url, "a-different-key-" + "z" * 32, workers=1)
         servers.append(other)
         other.ready()
-        assert requests.get(other.base + KPIS, cookies={"session": cookie}, timeout=30).status_code == 401
+        assert (
+            requests.get(other.base + KPIS, cookies={"session": cookie}, timeout=30).status_code
+            == 401
+        )
     finally:
         for server in servers:
             server.stop()

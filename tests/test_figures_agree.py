@@ -40,17 +40,71 @@ def snap(db_url):
             {"customer_id": "X"},
         ],
         invoices=[
-            {"invoice_id": "A9", "customer_id": "A", "issue_date": "2023-01-01", "due_date": "2023-01-31", "amount": "100.00"},
-            {"invoice_id": "A0", "customer_id": "A", "issue_date": "2024-01-10", "due_date": "2024-02-09", "amount": "400.00"},
-            {"invoice_id": "A2", "customer_id": "A", "issue_date": "2024-02-01", "due_date": "2024-03-02", "amount": "200.00"},
-            {"invoice_id": "A1", "customer_id": "A", "issue_date": "2024-06-01", "due_date": "2024-07-01", "amount": "1500.00"},
-            {"invoice_id": "B1", "customer_id": "B", "issue_date": "2024-05-01", "due_date": "2024-05-31", "amount": "800.00"},
-            {"invoice_id": "X1", "customer_id": "X", "issue_date": "2024-06-10", "due_date": "2024-07-10", "amount": "100.00"},
+            {
+                "invoice_id": "A9",
+                "customer_id": "A",
+                "issue_date": "2023-01-01",
+                "due_date": "2023-01-31",
+                "amount": "100.00",
+            },
+            {
+                "invoice_id": "A0",
+                "customer_id": "A",
+                "issue_date": "2024-01-10",
+                "due_date": "2024-02-09",
+                "amount": "400.00",
+            },
+            {
+                "invoice_id": "A2",
+                "customer_id": "A",
+                "issue_date": "2024-02-01",
+                "due_date": "2024-03-02",
+                "amount": "200.00",
+            },
+            {
+                "invoice_id": "A1",
+                "customer_id": "A",
+                "issue_date": "2024-06-01",
+                "due_date": "2024-07-01",
+                "amount": "1500.00",
+            },
+            {
+                "invoice_id": "B1",
+                "customer_id": "B",
+                "issue_date": "2024-05-01",
+                "due_date": "2024-05-31",
+                "amount": "800.00",
+            },
+            {
+                "invoice_id": "X1",
+                "customer_id": "X",
+                "issue_date": "2024-06-10",
+                "due_date": "2024-07-10",
+                "amount": "100.00",
+            },
         ],
         payments=[
-            {"payment_id": "PA9", "customer_id": "A", "date": "2023-03-02", "amount": "100.00", "invoice_id": "A9"},
-            {"payment_id": "PA0", "customer_id": "A", "date": "2024-02-04", "amount": "400.00", "invoice_id": "A0"},
-            {"payment_id": "PA2", "customer_id": "A", "date": "2024-03-02", "amount": "200.00", "invoice_id": "A2"},
+            {
+                "payment_id": "PA9",
+                "customer_id": "A",
+                "date": "2023-03-02",
+                "amount": "100.00",
+                "invoice_id": "A9",
+            },
+            {
+                "payment_id": "PA0",
+                "customer_id": "A",
+                "date": "2024-02-04",
+                "amount": "400.00",
+                "invoice_id": "A0",
+            },
+            {
+                "payment_id": "PA2",
+                "customer_id": "A",
+                "date": "2024-03-02",
+                "amount": "200.00",
+                "invoice_id": "A2",
+            },
             {"payment_id": "PX", "customer_id": "X", "date": "2024-06-15", "amount": "250.00"},
         ],
         allocations=[
@@ -69,13 +123,20 @@ def test_aging_donuts_reconcile_to_total_ar(snap):
     from dashboard.metrics.ui_support import kpis
 
     rec = aging_reconciliation(snap, D)
-    assert rec == {"total_ar_cents": 240_000, "donuts_cents": 230_000, "left_out_cents": 10_000, "customers_left_out": 1}
+    assert rec == {
+        "total_ar_cents": 240_000,
+        "donuts_cents": 230_000,
+        "left_out_cents": 10_000,
+        "customers_left_out": 1,
+    }
     frame = aging_by_terms_group(snap, D)
     assert int(frame["amount_cents"].sum()) == rec["donuts_cents"]
     assert kpis(snap, D, 90, Filters(), Scope())["total_ar"] == "2400.00"
     line = reconciling_line(frame, rec, "USD")
-    assert line == ("Donuts: short terms $0.00 + 30-day+ terms $2,300.00 + $100.00 owed by 1 customer whose unapplied "
-                    "credits exceed their balance (left out of the donuts) = total AR $2,400.00.")
+    assert line == (
+        "Donuts: short terms $0.00 + 30-day+ terms $2,300.00 + $100.00 owed by 1 customer whose unapplied "
+        "credits exceed their balance (left out of the donuts) = total AR $2,400.00."
+    )
 
 
 def test_customers_with_a_limit_is_one_count(snap):
@@ -83,7 +144,8 @@ def test_customers_with_a_limit_is_one_count(snap):
     from dashboard.metrics.ui_support import customers_with_limit
 
     assert customers_with_limit(snap, Filters(), Scope()) == 3  # home tile and Credit chip: A, B, C
-    assert credit_summary(snap, D)["customers_with_limit"] == 2  # of them listed on Credit (C had no balance)
+    # of them listed on Credit (C had no balance)
+    assert credit_summary(snap, D)["customers_with_limit"] == 2
 
 
 def test_average_days_to_pay_agrees_on_account_credit_and_value(snap):

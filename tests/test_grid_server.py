@@ -24,13 +24,21 @@ N = 6000
 AS_OF = "2024-03-01"
 FILTERS = {"as_of": AS_OF, "basis": "due", "query": f"?as_of={AS_OF}"}
 DRILL = {"request": {"key": "total_ar", "title": "Total AR", "params": {}}, "filters": FILTERS}
-CUSTOMERS = {"C1": ("R1", "North"), "C2": ("R1", "North"), "C3": ("R2", "South"), "C4": ("R2", "South")}
+CUSTOMERS = {
+    "C1": ("R1", "North"),
+    "C2": ("R1", "North"),
+    "C3": ("R2", "South"),
+    "C4": ("R2", "South"),
+}
 
 
 def invoice(i: int) -> dict:
-    return {"invoice_id": f"I{i:05d}", "customer_id": f"C{1 + i % 4}",
-            "issue_date": (dt.date(2024, 1, 1) + dt.timedelta(days=i % 50)).isoformat(),
-            "amount_cents": i * 37 % 100000 + 1}
+    return {
+        "invoice_id": f"I{i:05d}",
+        "customer_id": f"C{1 + i % 4}",
+        "issue_date": (dt.date(2024, 1, 1) + dt.timedelta(days=i % 50)).isoformat(),
+        "amount_cents": i * 37 % 100000 + 1,
+    }
 
 
 INVOICES = [invoice(i) for i in range(1, N + 1)]
@@ -47,15 +55,35 @@ class World:
         add_ledger(
             url,
             sales_reps=[{"sales_rep_id": "R1"}, {"sales_rep_id": "R2"}, {"sales_rep_id": "R9"}],
-            customers=[{"customer_id": c, "name": f"Customer {c}", "sales_rep_id": r, "region": reg, "segment": "S",
-                        "tier": "A", "created_on": "2023-01-01"} for c, (r, reg) in CUSTOMERS.items()],
-            invoices=[{"invoice_id": v["invoice_id"], "customer_id": v["customer_id"], "issue_date": v["issue_date"],
-                       "due_date": (dt.date.fromisoformat(v["issue_date"]) + dt.timedelta(days=30)).isoformat(),
-                       "amount": f"{v['amount_cents'] // 100}.{v['amount_cents'] % 100:02d}"} for v in INVOICES],
+            customers=[
+                {
+                    "customer_id": c,
+                    "name": f"Customer {c}",
+                    "sales_rep_id": r,
+                    "region": reg,
+                    "segment": "S",
+                    "tier": "A",
+                    "created_on": "2023-01-01",
+                }
+                for c, (r, reg) in CUSTOMERS.items()
+            ],
+            invoices=[
+                {
+                    "invoice_id": v["invoice_id"],
+                    "customer_id": v["customer_id"],
+                    "issue_date": v["issue_date"],
+                    "due_date": (
+                        dt.date.fromisoformat(v["issue_date"]) + dt.timedelta(days=30)
+                    ).isoformat(),
+                    "amount": f"{v['amount_cents'] // 100}.{v['amount_cents'] % 100:02d}",
+                }
+                for v in INVOICES
+            ],
         )
         add_user("admin", "admin")
         add_user("rep1", "sales_rep", sales_rep_id="R1")
-        add_user("rep9", "sales_rep", sales_rep_id="R9")  # a rep with no customers: outside every row's scope
+        # a rep with no customers: outside every row's scope
+        add_user("rep9", "sales_rep", sales_rep_id="R9")
         add_user("clerk", "ar_clerk")
         self.app = create_app()
         self.app.server.test_client().get("/")  # Dash fills callback_map on the first request
@@ -92,7 +120,11 @@ def test_a_drill_of_6000_rows_pages_through_every_row_on_the_server(world):
     assert sum(r["amount_cents"] for r in served["rows"]) == total  # exact cents on every row
     # the last block, asked for on its own (the browser scrolled to the bottom)
     last = get_rows(world.app, client, "drill", DRILL, N - 500, N)
-    assert last["count"] == N and len(last["rows"]) == 500 and last["rows"][-1]["invoice_id"] == ids[-1]
+    assert (
+        last["count"] == N
+        and len(last["rows"]) == 500
+        and last["rows"][-1]["invoice_id"] == ids[-1]
+    )
     assert get_rows(world.app, client, "drill", DRILL, N, N + 500)["rows"] == []
 
 
@@ -105,32 +137,60 @@ def test_the_source_frame_is_computed_once_while_paging(world, monkeypatch):
     client = world.login("admin")
     all_rows(world.app, client, "drill", DRILL)
     all_rows(world.app, client, "drill", DRILL, sort=[{"colId": "amount_cents", "sort": "desc"}])
-    assert len(calls) == 1  # twelve blocks, two orders: one frame (cached per data version, user, scope, request)
+    # twelve blocks, two orders: one frame (cached per data version, user, scope, request)
+    assert len(calls) == 1
     all_rows(world.app, world.login("rep1"), "drill", DRILL)
     assert len(calls) == 2  # another user, another scope: never the cached frame of someone else
 
 
 def test_sort_filter_and_search_run_over_every_row_on_the_server(world):
     client = world.login("admin")
-    by_amount = sorted(INVOICES, key=lambda v: -v["amount_cents"])  # Python's sort is stable, like the server's
-    top = get_rows(world.app, client, "drill", DRILL, 0, 500, sort=[{"colId": "amount_cents", "sort": "desc"}])
+    # Python's sort is stable, like the server's
+    by_amount = sorted(INVOICES, key=lambda v: -v["amount_cents"])
+    top = get_rows(
+        world.app, client, "drill", DRILL, 0, 500, sort=[{"colId": "amount_cents", "sort": "desc"}]
+    )
     assert [r["invoice_id"] for r in top["rows"]] == [v["invoice_id"] for v in by_amount[:500]]
-    bottom = get_rows(world.app, client, "drill", DRILL, N - 500, N, sort=[{"colId": "amount_cents", "sort": "desc"}])
-    assert [r["amount_cents"] for r in bottom["rows"]] == [v["amount_cents"] for v in by_amount[-500:]]
+    bottom = get_rows(
+        world.app,
+        client,
+        "drill",
+        DRILL,
+        N - 500,
+        N,
+        sort=[{"colId": "amount_cents", "sort": "desc"}],
+    )
+    assert [r["amount_cents"] for r in bottom["rows"]] == [
+        v["amount_cents"] for v in by_amount[-500:]
+    ]
 
     # a text filter on the customer and a number filter on the amount, both over all 6,000 rows
     c3 = [v for v in INVOICES if v["customer_id"] == "C3"]
     big_c3 = [v for v in c3 if v["amount_cents"] > 50000]
-    filters = {"customer_id": {"filterType": "text", "type": "equals", "filter": "C3"},
-               "amount_cents": {"filterType": "number", "type": "greaterThan", "filter": 50000}}
+    filters = {
+        "customer_id": {"filterType": "text", "type": "equals", "filter": "C3"},
+        "amount_cents": {"filterType": "number", "type": "greaterThan", "filter": 50000},
+    }
     served = all_rows(world.app, client, "drill", DRILL, filters=filters)
-    assert sorted(r["invoice_id"] for r in served["rows"]) == sorted(v["invoice_id"] for v in big_c3)
+    assert sorted(r["invoice_id"] for r in served["rows"]) == sorted(
+        v["invoice_id"] for v in big_c3
+    )
     assert served["caption"] == "6,000 rows."
-    assert served["matched"] == f"· {len(big_c3):,} of 6,000 rows match · Open balance {money(sum(v['amount_cents'] for v in big_c3))}."
+    assert (
+        served["matched"]
+        == f"· {len(big_c3):,} of 6,000 rows match · Open balance {money(sum(v['amount_cents'] for v in big_c3))}."
+    )
     assert served["totals"][0]["amount_cents"] == money(sum(v["amount_cents"] for v in big_c3))
 
     # the date range of the toolbar (an inclusive agDateColumnFilter on the issue date)
-    window = {"issue_date": {"filterType": "date", "type": "inRange", "dateFrom": "2024-01-10", "dateTo": "2024-01-12"}}
+    window = {
+        "issue_date": {
+            "filterType": "date",
+            "type": "inRange",
+            "dateFrom": "2024-01-10",
+            "dateTo": "2024-01-12",
+        }
+    }
     days = [v for v in INVOICES if "2024-01-10" <= v["issue_date"] <= "2024-01-12"]
     dated = all_rows(world.app, client, "drill", DRILL, filters=window)
     assert len(dated["rows"]) == len(days) == 3 * N // 50
@@ -142,7 +202,9 @@ def test_sort_filter_and_search_run_over_every_row_on_the_server(world):
     amount = INVOICES[41]["amount_cents"]
     assert found["matched"] == f"· 1 of 6,000 row matches · Open balance {money(amount)}."
     two = all_rows(world.app, client, "drill", DRILL, search="customer c2 2024-01-0")
-    expected = [v for v in INVOICES if v["customer_id"] == "C2" and v["issue_date"].startswith("2024-01-0")]
+    expected = [
+        v for v in INVOICES if v["customer_id"] == "C2" and v["issue_date"].startswith("2024-01-0")
+    ]
     assert sorted(r["invoice_id"] for r in two["rows"]) == sorted(v["invoice_id"] for v in expected)
     assert two["totals"][0]["amount_cents"] == money(sum(v["amount_cents"] for v in expected))
 
@@ -150,12 +212,24 @@ def test_sort_filter_and_search_run_over_every_row_on_the_server(world):
 def test_a_user_outside_the_scope_gets_nothing(world):
     mine = all_rows(world.app, world.login("rep1"), "drill", DRILL)
     assert len(mine["rows"]) == N // 2 and {r["customer_id"] for r in mine["rows"]} == {"C1", "C2"}
-    assert mine["totals"][0]["amount_cents"] == money(sum(v["amount_cents"] for v in INVOICES if v["customer_id"] in ("C1", "C2")))
+    assert mine["totals"][0]["amount_cents"] == money(
+        sum(v["amount_cents"] for v in INVOICES if v["customer_id"] in ("C1", "C2"))
+    )
     # rep9 owns no customer: however the request is made (filters naming C3, a customer param), no rows
     outsider = world.login("rep9")
-    for data in (DRILL, {**DRILL, "request": {**DRILL["request"], "params": {"customer_id": "C3"}}}):
-        nothing = get_rows(world.app, outsider, "drill", data, 0, N,
-                           filters={"customer_id": {"filterType": "text", "type": "equals", "filter": "C3"}})
+    for data in (
+        DRILL,
+        {**DRILL, "request": {**DRILL["request"], "params": {"customer_id": "C3"}}},
+    ):
+        nothing = get_rows(
+            world.app,
+            outsider,
+            "drill",
+            data,
+            0,
+            N,
+            filters={"customer_id": {"filterType": "text", "type": "equals", "filter": "C3"}},
+        )
         assert nothing["rows"] == [] and nothing["count"] == 0 and nothing["totals"] == []
     lines = export(outsider, "drill", "csv", DRILL).get_data(as_text=True).splitlines()
     assert "0 rows" in lines[0] and len(lines) == 2  # the stamp and the header row
@@ -165,7 +239,9 @@ def test_a_user_outside_the_scope_gets_nothing(world):
     assert refused["rows"] == [] and refused["count"] == 0
     assert export(clerk, "com-at-risk", "csv", {"filters": FILTERS}).status_code == 403
     # nobody logged in: the guard sends the login form before any grid code runs
-    anonymous = world.app.server.test_client().get("/export/grid/drill.csv", query_string={"source": "{}"})
+    anonymous = world.app.server.test_client().get(
+        "/export/grid/drill.csv", query_string={"source": "{}"}
+    )
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
 
 
@@ -173,14 +249,18 @@ def test_export_csv_streams_every_matching_row_sorted_and_filtered(world):
     client = world.login("admin")
     response = export(client, "drill", "csv", DRILL)
     assert response.status_code == 200 and response.is_streamed
-    assert response.headers["Content-Disposition"] == f'attachment; filename="drill-total_ar-{AS_OF}.csv"'
+    assert (
+        response.headers["Content-Disposition"]
+        == f'attachment; filename="drill-total_ar-{AS_OF}.csv"'
+    )
     stamp, _, body = response.get_data(as_text=True).partition("\n")
     total = sum(v["amount_cents"] for v in INVOICES)
     assert stamp.startswith("# Total AR") and "6000 rows" in stamp
     assert f"total amount {total // 100}.{total % 100:02d}" in stamp
     rows = list(csv.DictReader(io.StringIO(body)))
     assert len(rows) == N and {r["invoice_id"] for r in rows} == {v["invoice_id"] for v in INVOICES}
-    assert sum(int(r["amount"].replace(".", "")) for r in rows) == total  # exact decimals, every row
+    # exact decimals, every row
+    assert sum(int(r["amount"].replace(".", "")) for r in rows) == total
 
     sort = [{"colId": "amount_cents", "sort": "asc"}]
     filters = {"customer_id": {"filterType": "text", "type": "equals", "filter": "C4"}}
@@ -199,26 +279,45 @@ def test_export_xlsx_has_every_row_and_the_exact_total(world):
 
     response = export(world.login("rep1"), "drill", "xlsx", DRILL)
     assert response.status_code == 200
-    assert response.headers["Content-Disposition"] == f'attachment; filename="drill-total_ar-{AS_OF}.xlsx"'
-    values = list(load_workbook(io.BytesIO(response.get_data()), read_only=True).active.iter_rows(values_only=True))
+    assert (
+        response.headers["Content-Disposition"]
+        == f'attachment; filename="drill-total_ar-{AS_OF}.xlsx"'
+    )
+    values = list(
+        load_workbook(io.BytesIO(response.get_data()), read_only=True).active.iter_rows(
+            values_only=True
+        )
+    )
     header = next(i for i, r in enumerate(values) if r and r[0] == "invoice_id")
-    body = values[header + 1:-1]
+    body = values[header + 1 : -1]
     mine = [v for v in INVOICES if v["customer_id"] in ("C1", "C2")]
     assert len(body) == len(mine) == N // 2
     amount = values[header].index("amount")
     assert Decimal(str(values[-1][amount])) == Decimal(sum(v["amount_cents"] for v in mine)) / 100
 
 
-@pytest.mark.parametrize(("params", "name"), [({}, "source"), ({"source": "[1"}, "source"), ({"source": "[]"}, "source"),
-                                              ({"source": "{}", "sort": "{}"}, "sort"), ({"source": "{}", "filter": "[]"}, "filter"),
-                                              ({"source": "{}", "bogus": "1"}, "bogus"), ({"source": "{}", "search": "x" * 201}, "search")])
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({}, "source"),
+        ({"source": "[1"}, "source"),
+        ({"source": "[]"}, "source"),
+        ({"source": "{}", "sort": "{}"}, "sort"),
+        ({"source": "{}", "filter": "[]"}, "filter"),
+        ({"source": "{}", "bogus": "1"}, "bogus"),
+        ({"source": "{}", "search": "x" * 201}, "search"),
+    ],
+)
 def test_export_bad_parameters_answer_400_naming_them(world, params, name):
     response = world.login("admin").get("/export/grid/drill.csv", query_string=params)
     assert response.status_code == 400 and response.get_json()["parameter"] == name
 
 
 def test_unknown_grid_is_404(world):
-    assert world.login("admin").get("/export/grid/nope.csv", query_string={"source": "{}"}).status_code == 404
+    assert (
+        world.login("admin").get("/export/grid/nope.csv", query_string={"source": "{}"}).status_code
+        == 404
+    )
 
 
 # ---- the server-side query on a plain frame (no database) ------------------------------------------
@@ -240,8 +339,14 @@ def test_search_text_reads_money_like_the_browser_and_hidden_columns_are_not_sea
 
     from dashboard.components import grid
 
-    frame = pd.DataFrame({"invoice_id": ["I1", "I2", "I3"], "segment": ["Retail", "Retail", "Wholesale"],
-                          "disputed": [True, False, False], "amount_cents": [123456789, -5, 100]})
+    frame = pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2", "I3"],
+            "segment": ["Retail", "Retail", "Wholesale"],
+            "disputed": [True, False, False],
+            "amount_cents": [123456789, -5, 100],
+        }
+    )
     gf = grid.GridFrame(frame)  # segment is hidden (grid.HIDDEN)
     hay = grid.search_haystack(gf).tolist()
     assert hay[0] == "i1\ntrue\n1234567.89 1,234,567.89"  # arMoneySearch: plain and grouped
@@ -255,19 +360,45 @@ def test_column_filter_conditions_and_blanks():
 
     from dashboard.components import grid
 
-    frame = pd.DataFrame({"invoice_id": ["I1", "I2", "I3", "I4"], "reason": ["Price", None, "price wrong", "Damage"],
-                          "days_past_due": [0, 10, 20, 30]})
-    either = {"days_past_due": {"filterType": "number", "operator": "OR",
-                                "conditions": [{"type": "lessThan", "filter": 5}, {"type": "greaterThanOrEqual", "filter": 30}]}}
-    assert list(grid.make_view(grid.GridFrame(frame), grid.Query(filter=either)).frame["invoice_id"]) == ["I1", "I4"]
+    frame = pd.DataFrame(
+        {
+            "invoice_id": ["I1", "I2", "I3", "I4"],
+            "reason": ["Price", None, "price wrong", "Damage"],
+            "days_past_due": [0, 10, 20, 30],
+        }
+    )
+    either = {
+        "days_past_due": {
+            "filterType": "number",
+            "operator": "OR",
+            "conditions": [
+                {"type": "lessThan", "filter": 5},
+                {"type": "greaterThanOrEqual", "filter": 30},
+            ],
+        }
+    }
+    assert list(
+        grid.make_view(grid.GridFrame(frame), grid.Query(filter=either)).frame["invoice_id"]
+    ) == ["I1", "I4"]
     text = {"reason": {"filterType": "text", "type": "startsWith", "filter": "PRICE"}}
-    assert list(grid.make_view(grid.GridFrame(frame), grid.Query(filter=text)).frame["invoice_id"]) == ["I1", "I3"]
+    assert list(
+        grid.make_view(grid.GridFrame(frame), grid.Query(filter=text)).frame["invoice_id"]
+    ) == ["I1", "I3"]
     blank = {"reason": {"filterType": "text", "type": "blank"}}
-    assert list(grid.make_view(grid.GridFrame(frame), grid.Query(filter=blank)).frame["invoice_id"]) == ["I2"]
-    ranged = {"days_past_due": {"filterType": "number", "type": "inRange", "filter": 10, "filterTo": 30}}  # exclusive
-    assert list(grid.make_view(grid.GridFrame(frame), grid.Query(filter=ranged)).frame["invoice_id"]) == ["I3"]
+    assert list(
+        grid.make_view(grid.GridFrame(frame), grid.Query(filter=blank)).frame["invoice_id"]
+    ) == ["I2"]
+    # exclusive
+    ranged = {
+        "days_past_due": {"filterType": "number", "type": "inRange", "filter": 10, "filterTo": 30}
+    }
+    assert list(
+        grid.make_view(grid.GridFrame(frame), grid.Query(filter=ranged)).frame["invoice_id"]
+    ) == ["I3"]
     # unknown columns and malformed parts are ignored, never an error
-    odd = grid.Query.clean([{"colId": "nope", "sort": "asc"}, "x"], {"nope": {"type": "equals"}, "reason": 5}, ["list"])
+    odd = grid.Query.clean(
+        [{"colId": "nope", "sort": "asc"}, "x"], {"nope": {"type": "equals"}, "reason": 5}, ["list"]
+    )
     assert len(grid.make_view(grid.GridFrame(frame), odd).frame) == 4
 
 
@@ -276,6 +407,8 @@ def test_a_view_holds_every_row_and_counts_them_all():
 
     from dashboard.components import grid
 
-    view = grid.make_view(grid.GridFrame(pd.DataFrame({"invoice_id": [f"I{i}" for i in range(12000)]})), grid.Query())
+    view = grid.make_view(
+        grid.GridFrame(pd.DataFrame({"invoice_id": [f"I{i}" for i in range(12000)]})), grid.Query()
+    )
     assert len(view.block(0, 12000)) == 12000  # the view itself has every row
     assert view.caption() == "12,000 rows."

@@ -41,11 +41,24 @@ def test_anonymous_pages_redirect_to_login(world):
 
 def test_anonymous_redirect_keeps_the_query(world):
     response = world.client().get("/customers?segment=Retail&as_of=2024-03-01")
-    assert response.headers["Location"] == "/login?next=%2Fcustomers%3Fsegment%3DRetail%26as_of%3D2024-03-01"
+    assert (
+        response.headers["Location"]
+        == "/login?next=%2Fcustomers%3Fsegment%3DRetail%26as_of%3D2024-03-01"
+    )
 
 
-@pytest.mark.parametrize("path", ["/_dash-layout", "/_dash-dependencies", "/_reload-hash", "/api/kpis",
-                                  "/api/customers/C1", "/api/export/open_invoices.csv", "/api/nope"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_dash-layout",
+        "/_dash-dependencies",
+        "/_reload-hash",
+        "/api/kpis",
+        "/api/customers/C1",
+        "/api/export/open_invoices.csv",
+        "/api/nope",
+    ],
+)
 def test_anonymous_data_endpoints_get_401(world, path):
     response = world.client().get(path)
     assert response.status_code == 401, path
@@ -73,7 +86,11 @@ def test_public_assets_and_login_are_served(world):
     client = world.client()
     assert client.get("/assets/vendor/bootstrap.min.css").status_code == 200
     assert client.get("/login").status_code == 200
-    suites = [r.rule for r in world.app.server.url_map.iter_rules() if r.rule.startswith("/_dash-component-suites")]
+    suites = [
+        r.rule
+        for r in world.app.server.url_map.iter_rules()
+        if r.rule.startswith("/_dash-component-suites")
+    ]
     assert suites  # JavaScript bundles stay public (code, not data)
 
 
@@ -83,7 +100,13 @@ def test_page_permissions_by_role(world):
         "exec": {"/": 200, "/commissions": 200, "/admin": 403},
         "clerk": {"/": 200, "/customers": 200, "/commissions": 403, "/admin/users": 403},
         "mgr_east": {"/": 200, "/commissions": 200, "/admin": 403},
-        "rep1": {"/": 200, "/customers/C1": 200, "/commissions": 200, "/admin": 403, "/admin/tiers": 403},
+        "rep1": {
+            "/": 200,
+            "/customers/C1": 200,
+            "/commissions": 200,
+            "/admin": 403,
+            "/admin/tiers": 403,
+        },
     }
     for user, pages in expectations.items():
         client = world.login(user)
@@ -101,9 +124,14 @@ def router_call(client, pathname: str, referer: str | None = None):
     """Ask the Dash page router for a pathname."""
     body = {
         "output": ROUTER,
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [{"id": "_pages_location", "property": "pathname", "value": pathname},
-                   {"id": "_pages_location", "property": "search", "value": ""}],
+        "outputs": [
+            {"id": "_pages_content", "property": "children"},
+            {"id": "_pages_store", "property": "data"},
+        ],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": pathname},
+            {"id": "_pages_location", "property": "search", "value": ""},
+        ],
         "state": [],
         "changedPropIds": ["_pages_location.pathname"],
     }
@@ -135,7 +163,9 @@ def test_referer_of_a_forbidden_page_refuses_callbacks(world):
 def test_malformed_or_unknown_callback_is_refused(world):
     warm(world)
     client = world.login("admin")
-    assert client.post("/_dash-update-component", json={"output": "nope.children"}).status_code == 400
+    assert (
+        client.post("/_dash-update-component", json={"output": "nope.children"}).status_code == 400
+    )
     assert client.post("/_dash-update-component", json=[1, 2]).status_code == 400
 
 
@@ -143,22 +173,31 @@ def test_malformed_or_unknown_callback_is_refused(world):
 def admin_page_callback(world, monkeypatch):
     """A callback defined in the module of an admin-only page (as a page module would)."""
     module = "pages.test_admin_probe"
-    monkeypatch.setitem(dash.page_registry, module, {"module": module, "path": "/admin/probe",
-                                                     "path_template": None, "layout": html.Div()})
+    monkeypatch.setitem(
+        dash.page_registry,
+        module,
+        {"module": module, "path": "/admin/probe", "path_template": None, "layout": html.Div()},
+    )
 
     def probe(value):
         return "secret admin data"
 
     probe.__module__ = module
-    world.app.callback(Output("admin-probe-out", "children"), Input("admin-probe-in", "value"))(probe)
+    world.app.callback(Output("admin-probe-out", "children"), Input("admin-probe-in", "value"))(
+        probe
+    )
     return "admin-probe-out.children"
 
 
 def test_callback_of_an_admin_page_refused_even_with_forged_referer(world, admin_page_callback):
     warm(world)
-    body = {"output": admin_page_callback, "outputs": {"id": "admin-probe-out", "property": "children"},
-            "inputs": [{"id": "admin-probe-in", "property": "value", "value": 1}], "state": [],
-            "changedPropIds": ["admin-probe-in.value"]}
+    body = {
+        "output": admin_page_callback,
+        "outputs": {"id": "admin-probe-out", "property": "children"},
+        "inputs": [{"id": "admin-probe-in", "property": "value", "value": 1}],
+        "state": [],
+        "changedPropIds": ["admin-probe-in.value"],
+    }
     forged = {"Referer": "http://localhost/"}
     rep = world.login("rep1").post("/_dash-update-component", json=body, headers=forged)
     assert rep.status_code == 403
@@ -175,20 +214,30 @@ def scope_probe(world):
 
     def probe(rep_filter, _forged_store):
         scope = current_scope()
-        visible = [c for c, _name, rep, *_ in CUSTOMERS if customer_in_scope(c, scope) and rep_filter in (None, rep)]
+        visible = [
+            c
+            for c, _name, rep, *_ in CUSTOMERS
+            if customer_in_scope(c, scope) and rep_filter in (None, rep)
+        ]
         return json.dumps({"label": scope.label, "visible": visible})
 
-    world.app.callback(Output("scope-probe-out", "children"), Input("scope-probe-rep", "value"),
-                       State("scope-probe-store", "data"))(probe)
+    world.app.callback(
+        Output("scope-probe-out", "children"),
+        Input("scope-probe-rep", "value"),
+        State("scope-probe-store", "data"),
+    )(probe)
     return "scope-probe-out.children"
 
 
 def probe_call(client, output: str, rep_filter, store):
     """Call the scope probe with browser-supplied (forgeable) values."""
-    body = {"output": output, "outputs": {"id": "scope-probe-out", "property": "children"},
-            "inputs": [{"id": "scope-probe-rep", "property": "value", "value": rep_filter}],
-            "state": [{"id": "scope-probe-store", "property": "data", "value": store}],
-            "changedPropIds": ["scope-probe-rep.value"]}
+    body = {
+        "output": output,
+        "outputs": {"id": "scope-probe-out", "property": "children"},
+        "inputs": [{"id": "scope-probe-rep", "property": "value", "value": rep_filter}],
+        "state": [{"id": "scope-probe-store", "property": "data", "value": store}],
+        "changedPropIds": ["scope-probe-rep.value"],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code == 200, response.text
     return json.loads(response.get_json()["response"]["scope-probe-out"]["children"])
@@ -269,9 +318,13 @@ def tier_saver(world):
 
 def test_require_refuses_a_callback_without_the_capability(world, tier_saver):
     warm(world)
-    body = {"output": tier_saver, "outputs": {"id": "tier-save-out", "property": "children"},
-            "inputs": [{"id": "tier-save", "property": "n_clicks", "value": 1}], "state": [],
-            "changedPropIds": ["tier-save.n_clicks"]}
+    body = {
+        "output": tier_saver,
+        "outputs": {"id": "tier-save-out", "property": "children"},
+        "inputs": [{"id": "tier-save", "property": "n_clicks", "value": 1}],
+        "state": [],
+        "changedPropIds": ["tier-save.n_clicks"],
+    }
     refused = world.login("controller").post("/_dash-update-component", json=body)
     assert refused.status_code == 403
     assert "saved" not in refused.text
@@ -288,9 +341,15 @@ def test_callbacks_get_identity_in_custom_data(world):
 
     world.app.callback(Output("who-out", "children"), Input("who-in", "value"))(who)
     warm(world)
-    body = {"output": "who-out.children", "outputs": {"id": "who-out", "property": "children"},
-            "inputs": [{"id": "who-in", "property": "value", "value": 1}], "state": [],
-            "changedPropIds": ["who-in.value"]}
+    body = {
+        "output": "who-out.children",
+        "outputs": {"id": "who-out", "property": "children"},
+        "inputs": [{"id": "who-in", "property": "value", "value": 1}],
+        "state": [],
+        "changedPropIds": ["who-in.value"],
+    }
     response = world.login("mgr_west").post("/_dash-update-component", json=body)
-    assert json.loads(response.get_json()["response"]["who-out"]["children"]) == {"user": "mgr_west",
-                                                                                  "reps": ["R3", "R4"]}
+    assert json.loads(response.get_json()["response"]["who-out"]["children"]) == {
+        "user": "mgr_west",
+        "reps": ["R3", "R4"],
+    }

@@ -126,7 +126,9 @@ def test_the_csrf_token_exists_from_login_on(world):
 def test_the_shell_logs_out_through_a_post_form(world):
     client = world.login("exec")
     output, spec = find_callback(world, "user-menu.children")
-    body = client.post(CALLBACK, json=callback_body(output, spec), headers={"Referer": "http://localhost/"})
+    body = client.post(
+        CALLBACK, json=callback_body(output, spec), headers={"Referer": "http://localhost/"}
+    )
     menu = json.dumps(body.get_json())
     assert '"action": "/logout"' in menu and '"method": "post"' in menu and '"csrf_token"' in menu
 
@@ -155,8 +157,13 @@ class Unreadable(io.BytesIO):
 
 def post_unread(client, length: int, **headers):
     """POST a callback whose body claims `length` bytes and may not be read."""
-    return client.post(CALLBACK, input_stream=Unreadable(), content_type="application/json", headers=headers,
-                       environ_overrides={"CONTENT_LENGTH": str(length)})
+    return client.post(
+        CALLBACK,
+        input_stream=Unreadable(),
+        content_type="application/json",
+        headers=headers,
+        environ_overrides={"CONTENT_LENGTH": str(length)},
+    )
 
 
 def test_an_oversized_callback_body_is_refused_before_it_is_read(world):
@@ -174,7 +181,10 @@ def test_only_uploaders_get_the_upload_limit(world, monkeypatch):
     rep = world.login("rep1")
     assert rep.post(CALLBACK, data=body, content_type="application/json").status_code == 413
     admin = world.login("admin")
-    assert admin.post(CALLBACK, data=body, content_type="application/json").status_code in (200, 204)
+    assert admin.post(CALLBACK, data=body, content_type="application/json").status_code in (
+        200,
+        204,
+    )
     assert post_unread(admin, 200_000).status_code == 413
 
 
@@ -187,7 +197,9 @@ def test_a_callback_from_a_forbidden_page_is_refused_before_its_body_is_read(wor
 def test_an_oversized_login_form_is_refused(world, monkeypatch):
     monkeypatch.setenv("AR_MAX_REQUEST_BYTES", "1000")
     client = world.client()
-    response = client.post("/login", data={"username": "admin", "password": "x" * 5000, "csrf_token": csrf(client)})
+    response = client.post(
+        "/login", data={"username": "admin", "password": "x" * 5000, "csrf_token": csrf(client)}
+    )
     assert response.status_code == 413
 
 
@@ -202,11 +214,14 @@ def test_thirty_parallel_wrong_passwords_check_at_most_five(world):
 
     def attempt(client, token):
         start.wait()
-        response = client.post("/login", data={"username": "admin", "password": "wrong-password",
-                                               "csrf_token": token})
+        response = client.post(
+            "/login", data={"username": "admin", "password": "wrong-password", "csrf_token": token}
+        )
         statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens, strict=True)]
+    threads = [
+        threading.Thread(target=attempt, args=pair) for pair in zip(clients, tokens, strict=True)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -242,7 +257,8 @@ def test_an_office_behind_one_address_is_not_locked_out(world, monkeypatch):
     for _ in range(5):  # one colleague locks only their own username
         login(world.client(), "clerk", "wrong-password")
     assert login(world.client(), "clerk").status_code == 429
-    for name in ["exec", "controller", "admin", "rep1", "rep3", "mgr_east"]:  # successes are not counted
+    # successes are not counted
+    for name in ["exec", "controller", "admin", "rep1", "rep3", "mgr_east"]:
         assert login(world.client(), name).status_code == 302, name
 
 
@@ -253,14 +269,26 @@ def test_cross_site_state_changes_are_refused(world):
     client = world.client()
     token = csrf(client)
     data = {"username": "admin", "password": PASSWORD, "csrf_token": token}
-    assert client.post("/login", data=data, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        client.post("/login", data=data, headers={"Origin": "https://evil.example"}).status_code
+        == 403
+    )
     assert client.post("/login", data=data, headers={"Origin": "null"}).status_code == 403
-    assert client.post("/login", data=data, headers={"Referer": "https://evil.example/x"}).status_code == 403
-    assert client.post("/login", data=data, headers={"Origin": "http://localhost"}).status_code == 302
+    assert (
+        client.post("/login", data=data, headers={"Referer": "https://evil.example/x"}).status_code
+        == 403
+    )
+    assert (
+        client.post("/login", data=data, headers={"Origin": "http://localhost"}).status_code == 302
+    )
     rep = world.login("rep1")
     output, spec = find_callback(world, "user-menu.children")
-    assert rep.post(CALLBACK, json=callback_body(output, spec),
-                    headers={"Origin": "https://evil.example"}).status_code == 403
+    assert (
+        rep.post(
+            CALLBACK, json=callback_body(output, spec), headers={"Origin": "https://evil.example"}
+        ).status_code
+        == 403
+    )
     assert rep.post("/logout", headers={"Origin": "https://evil.example"}).status_code == 403
     assert rep.get("/api/kpis").status_code == 200
 
@@ -269,7 +297,10 @@ def test_trusted_origins_are_accepted(world, monkeypatch):
     monkeypatch.setenv("AR_TRUSTED_ORIGINS", "https://ar.example.com")
     client = world.client()
     data = {"username": "admin", "password": PASSWORD, "csrf_token": csrf(client)}
-    assert client.post("/login", data=data, headers={"Origin": "https://ar.example.com"}).status_code == 302
+    assert (
+        client.post("/login", data=data, headers={"Origin": "https://ar.example.com"}).status_code
+        == 302
+    )
 
 
 # ---- headers -------------------------------------------------------------------------------------
@@ -285,7 +316,10 @@ def test_csp_permissions_policy_and_frame_ancestors_on_every_response(world):
         assert "camera=()" in headers["Permissions-Policy"]
         assert "Strict-Transport-Security" not in headers
     hashes = world.app.csp_hashes()
-    assert hashes and all(h.startswith("'sha256-") and h in client.get("/").headers["Content-Security-Policy"] for h in hashes)
+    assert hashes and all(
+        h.startswith("'sha256-") and h in client.get("/").headers["Content-Security-Policy"]
+        for h in hashes
+    )
 
 
 def test_hsts_when_cookies_are_secure(db_url, monkeypatch):
@@ -302,10 +336,17 @@ def test_api_and_exports_are_rate_limited_per_user(db_url, monkeypatch):
     monkeypatch.setenv("AR_EXPORT_RATE_LIMIT", "2 per minute")
     world = make_world(db_url)
     client = world.login("exec")
-    assert [client.get("/api/kpis?as_of=2024-03-01").status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert [client.get("/api/kpis?as_of=2024-03-01").status_code for _ in range(4)] == [
+        200,
+        200,
+        200,
+        429,
+    ]
     assert "rate limit" in client.get("/api/kpis").get_json()["error"]
     assert world.login("controller").get("/api/kpis?as_of=2024-03-01").status_code == 200
-    statuses = [client.get("/export/table/open_invoices.csv?as_of=2024-03-01").status_code for _ in range(3)]
+    statuses = [
+        client.get("/export/table/open_invoices.csv?as_of=2024-03-01").status_code for _ in range(3)
+    ]
     assert statuses == [200, 200, 429]
 
 
@@ -360,7 +401,11 @@ def test_chart_pixels_are_capped_with_a_400_stating_the_limit(world, monkeypatch
 
     monkeypatch.setattr(png._server, "render", no_render)
     client = world.login("controller")
-    for query in ["width=4000&height=4000&scale=3", "width=4000&height=4000&scale=4", "width=4000&height=4000&scale=2"]:
+    for query in [
+        "width=4000&height=4000&scale=3",
+        "width=4000&height=4000&scale=4",
+        "width=4000&height=4000&scale=2",
+    ]:
         response = client.get(f"/export/chart/top_debtors.png?as_of=2024-03-01&{query}")
         assert response.status_code == 400, query
         body = response.get_json()
@@ -373,16 +418,19 @@ def test_chart_pixels_are_capped_with_a_400_stating_the_limit(world, monkeypatch
 # ---- asset paths ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [
-    "/_dash-component-suites/dash/..%2f..%2f..%2f..%2fetc%2fpasswd",
-    "/_dash-component-suites/dash/deps/..%2f..%2fapp.py",
-    "/_dash-component-suites/dash/%2e%2e/%2e%2e/x.js",
-    "/_dash-component-suites/dash/dash-renderer/build/dash_renderer.v1.min.js%00.map",
-    "/assets/..%2f..%2fpyproject.toml",
-    "/_dash-component-suites/dash/nonexistent.js",
-    "/_dash-component-suites/dash/dcc/nope.v9_9_9m.js",
-    "/_dash-component-suites/no_such_package/x.js",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/_dash-component-suites/dash/..%2f..%2f..%2f..%2fetc%2fpasswd",
+        "/_dash-component-suites/dash/deps/..%2f..%2fapp.py",
+        "/_dash-component-suites/dash/%2e%2e/%2e%2e/x.js",
+        "/_dash-component-suites/dash/dash-renderer/build/dash_renderer.v1.min.js%00.map",
+        "/assets/..%2f..%2fpyproject.toml",
+        "/_dash-component-suites/dash/nonexistent.js",
+        "/_dash-component-suites/dash/dcc/nope.v9_9_9m.js",
+        "/_dash-component-suites/no_such_package/x.js",
+    ],
+)
 def test_malformed_asset_paths_are_404_without_a_traceback(world, path, caplog):
     caplog.set_level(logging.INFO)
     response = world.client().get(path)
@@ -423,18 +471,28 @@ def test_an_empty_workspace_grid_is_an_empty_state(world):
     with session_scope() as s:
         row = s.execute(select(User).where(User.username == "rep1")).scalar_one()
     workspace = page_module("/invoices")
-    data = {"filters": {"as_of": "1950-01-01", "basis": "due", "query": ""}, "tab": "hotlist", "status": [],
-            "owner": None, "dpd_min": None, "dpd_max": None}
+    data = {
+        "filters": {"as_of": "1950-01-01", "basis": "due", "query": ""},
+        "tab": "hotlist",
+        "status": [],
+        "owner": None,
+        "dpd_min": None,
+        "dpd_max": None,
+    }
     with world.app.server.test_request_context("/invoices"):
         login_user(AuthUser.from_row(row))
         for tab in ("hotlist", "current", "paid"):
-            columns, rows, pinned, text, _field = grid.grid_props(workspace.invoices_source({**data, "tab": tab}))
+            columns, rows, pinned, text, _field = grid.grid_props(
+                workspace.invoices_source({**data, "tab": tab})
+            )
             assert rows == [] and pinned == [] and columns, tab
             assert "0 rows" in text or "No " in text, text
 
 
 @pytest.mark.parametrize("username, as_of", [("nobody", "2024-03-01"), ("admin", "1950-01-01")])
-def test_every_callback_answers_an_empty_scope_or_empty_ledger_without_a_500(world, username, as_of, caplog):
+def test_every_callback_answers_an_empty_scope_or_empty_ledger_without_a_500(
+    world, username, as_of, caplog
+):
     """A rep with no customers, and an as-of date before any invoice: every result is empty, none crashes."""
     from auth_helpers import add_user
 
@@ -446,7 +504,12 @@ def test_every_callback_answers_an_empty_scope_or_empty_ledger_without_a_500(wor
     for output, spec in world.app.callback_map.items():
         if "callback" not in spec or "{" in output:
             continue  # clientside, or pattern-matching ids (driven by the grid tests)
-        values = {**fixed, **{(d["id"], d["property"]): "/" for d in spec["inputs"] if d["property"] == "pathname"}}
+        values = {
+            **fixed,
+            **{
+                (d["id"], d["property"]): "/" for d in spec["inputs"] if d["property"] == "pathname"
+            },
+        }
         response = client.post(CALLBACK, json=callback_body(output, spec, values))
         if response.status_code >= 500:
             failures.append((output, response.status_code))
@@ -458,8 +521,12 @@ def test_the_upload_callback_with_mismatched_lists_answers_cleanly(world):
     admin = world.login("admin")
     output, spec = find_callback(world, "da-token.data")
     data_url = "data:text/csv;base64," + base64.b64encode(b"sales_rep_id,name\nR9,Nine\n").decode()
-    for contents, names in [([data_url, data_url], ["a.csv"]), ([data_url], "a.csv"), ([7], ["a.csv"]),
-                            ({"x": 1}, ["a.csv"])]:
+    for contents, names in [
+        ([data_url, data_url], ["a.csv"]),
+        ([data_url], "a.csv"),
+        ([7], ["a.csv"]),
+        ({"x": 1}, ["a.csv"]),
+    ]:
         values = {("da-upload", "contents"): contents, ("da-upload", "filename"): names}
         response = admin.post(CALLBACK, json=callback_body(output, spec, values))
         assert response.status_code == 200, (contents, response.text[:300])
@@ -472,8 +539,11 @@ def test_the_upload_callback_with_mismatched_lists_answers_cleanly(world):
 def dump(url: str) -> dict[str, list]:
     """Every ledger table's rows."""
     with get_engine(url).connect() as conn:
-        return {t.name: sorted(map(tuple, conn.execute(select(t))), key=repr) for t in Base.metadata.sorted_tables
-                if t.name not in ("audit_log", "auth_sessions", "login_throttle")}
+        return {
+            t.name: sorted(map(tuple, conn.execute(select(t))), key=repr)
+            for t in Base.metadata.sorted_tables
+            if t.name not in ("audit_log", "auth_sessions", "login_throttle")
+        }
 
 
 def import_errors(url: str, directory: Path) -> list[str]:
@@ -502,14 +572,18 @@ CUSTOMERS = b"customer_id,name,terms_days\nC1,Acme,30\n"
 
 def test_bare_cr_line_endings_are_a_file_row_column_error(db_url, tmp_path):
     reason = "line ends in a bare carriage return (CR, old Mac line endings); save the file with LF or CRLF line endings"
-    for data, where in [(b"sales_rep_id,name\rR1,Rep \"One\rR2,Two\r", "1:name"),
-                        (b"sales_rep_id,name\r\nR1,\"Rep\rOne\"\r\nR2\r,Two\r\n", "3:sales_rep_id"),
-                        (b"sales_rep_id,name\nR1,\"Rep\"\"\rOne\"\nR2,Two\rR3,Three\n", "3:name")]:
+    for data, where in [
+        (b'sales_rep_id,name\rR1,Rep "One\rR2,Two\r', "1:name"),
+        (b'sales_rep_id,name\r\nR1,"Rep\rOne"\r\nR2\r,Two\r\n', "3:sales_rep_id"),
+        (b'sales_rep_id,name\nR1,"Rep""\rOne"\nR2,Two\rR3,Three\n', "3:name"),
+    ]:
         directory = write_dir(tmp_path, {"sales_reps.csv": data})
         assert import_errors(db_url, directory) == [f"sales_reps.csv:{where}: {reason}"]
 
 
-def test_a_far_issue_date_with_a_blank_due_date_is_refused_the_same_on_both_backends(db_url, tmp_path):
+def test_a_far_issue_date_with_a_blank_due_date_is_refused_the_same_on_both_backends(
+    db_url, tmp_path
+):
     invoices = b"invoice_id,customer_id,issue_date,due_date,amount\nI1,C1,9999-12-31,,10.00\nI2,C1,2199-12-20,,5.00\n"
     directory = write_dir(tmp_path, {"customers.csv": CUSTOMERS, "invoices.csv": invoices})
     assert import_errors(db_url, directory) == [
@@ -519,7 +593,9 @@ def test_a_far_issue_date_with_a_blank_due_date_is_refused_the_same_on_both_back
 
 
 def test_nul_bytes_are_refused_the_same_on_both_backends(db_url, tmp_path):
-    directory = write_dir(tmp_path, {"sales_reps.csv": b"sales_rep_id,name\nR1,Rep\x00One\nR\x002,Two\n"})
+    directory = write_dir(
+        tmp_path, {"sales_reps.csv": b"sales_rep_id,name\nR1,Rep\x00One\nR\x002,Two\n"}
+    )
     assert import_errors(db_url, directory) == [
         "sales_reps.csv:2:name: contains a NUL character (byte 0)",
         "sales_reps.csv:3:sales_rep_id: contains a NUL character (byte 0)",
@@ -530,7 +606,8 @@ def test_row_cap(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("AR_IMPORT_MAX_ROWS", "2")
     directory = write_dir(tmp_path, {"sales_reps.csv": b"sales_rep_id,name\nR1,A\nR2,B\nR3,C\n"})
     assert import_errors(db_url, directory) == [
-        "sales_reps.csv:4:-: more than 2 rows (AR_IMPORT_MAX_ROWS; an XLSX sheet holds at most 1,048,575); split the file"]
+        "sales_reps.csv:4:-: more than 2 rows (AR_IMPORT_MAX_ROWS; an XLSX sheet holds at most 1,048,575); split the file"
+    ]
 
 
 def bomb_xlsx(rows: int) -> bytes:
@@ -551,10 +628,14 @@ def test_xlsx_uncompressed_size_is_capped_before_parsing(db_url, tmp_path, monke
     data = bomb_xlsx(3000)
     unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
     monkeypatch.setenv("AR_IMPORT_MAX_BYTES", str(unpacked - 1))
-    monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    monkeypatch.setattr(
+        "openpyxl.load_workbook", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed"))
+    )
     errors = import_errors(db_url, write_dir(tmp_path, {"sales_reps.xlsx": data}))
-    assert errors == [f"sales_reps.xlsx:1:-: its uncompressed content is {unpacked:,} bytes; the limit is "
-                      f"{unpacked - 1:,} bytes (AR_IMPORT_MAX_BYTES)"]
+    assert errors == [
+        f"sales_reps.xlsx:1:-: its uncompressed content is {unpacked:,} bytes; the limit is "
+        f"{unpacked - 1:,} bytes (AR_IMPORT_MAX_BYTES)"
+    ]
 
 
 def test_xlsx_rows_are_counted_exactly_in_the_raw_xml(tmp_path):
@@ -567,10 +648,14 @@ def test_xlsx_rows_are_counted_exactly_in_the_raw_xml(tmp_path):
 
 def test_xlsx_rows_are_capped_before_openpyxl_reads_the_sheet(db_url, tmp_path, monkeypatch):
     monkeypatch.setenv("AR_IMPORT_MAX_ROWS", "100")
-    monkeypatch.setattr("openpyxl.load_workbook", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    monkeypatch.setattr(
+        "openpyxl.load_workbook", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed"))
+    )
     errors = import_errors(db_url, write_dir(tmp_path, {"sales_reps.xlsx": bomb_xlsx(3000)}))
-    assert errors == ["sales_reps.xlsx:102:-: more than 100 rows (AR_IMPORT_MAX_ROWS; an XLSX sheet holds at most "
-                      "1,048,575); split the file"]
+    assert errors == [
+        "sales_reps.xlsx:102:-: more than 100 rows (AR_IMPORT_MAX_ROWS; an XLSX sheet holds at most "
+        "1,048,575); split the file"
+    ]
 
 
 def test_import_time_is_capped(db_url, tmp_path, monkeypatch):
@@ -580,5 +665,7 @@ def test_import_time_is_capped(db_url, tmp_path, monkeypatch):
     monkeypatch.setattr(mapping, "clock", lambda: next(ticks))
     monkeypatch.setenv("AR_IMPORT_MAX_SECONDS", "1500")
     errors = import_errors(db_url, write_dir(tmp_path, {"sales_reps.csv": REPS}))
-    assert errors == ["sales_reps.csv:-:-: the import took longer than 1500 seconds (AR_IMPORT_MAX_SECONDS); "
-                      "nothing was written"]
+    assert errors == [
+        "sales_reps.csv:-:-: the import took longer than 1500 seconds (AR_IMPORT_MAX_SECONDS); "
+        "nothing was written"
+    ]

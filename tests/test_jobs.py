@@ -27,10 +27,14 @@ REDIS_URL = os.environ.get("AR_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 WAIT_SECONDS = 60
 
 CUSTOMERS = "customer_id,name,terms_days\nK1,Kappa,30\nK2,Lambda,15\n"
-INVOICES = ("invoice_id,customer_id,issue_date,amount\n"
-            "J1,K1,2024-01-10,100.00\nJ2,K1,2024-02-10,25.50\nJ3,K2,2024-02-11,9.99\n")
-BAD_INVOICES = ("invoice_id,customer_id,issue_date,amount\n"
-                "J1,K1,2024-01-10,100.00\nJ2,K9,2024-02-10,25.50\nJ3,K2,2024/02/11,9.99\n")
+INVOICES = (
+    "invoice_id,customer_id,issue_date,amount\n"
+    "J1,K1,2024-01-10,100.00\nJ2,K1,2024-02-10,25.50\nJ3,K2,2024-02-11,9.99\n"
+)
+BAD_INVOICES = (
+    "invoice_id,customer_id,issue_date,amount\n"
+    "J1,K1,2024-01-10,100.00\nJ2,K9,2024-02-10,25.50\nJ3,K2,2024/02/11,9.99\n"
+)
 
 
 def write_files(directory: Path, invoices: str = INVOICES) -> Path:
@@ -44,8 +48,10 @@ def write_files(directory: Path, invoices: str = INVOICES) -> Path:
 def counts(url: str) -> tuple[int, int]:
     """(customers, invoices) stored."""
     with get_engine(url).connect() as conn:
-        return (conn.execute(select(func.count()).select_from(Customer)).scalar_one(),
-                conn.execute(select(func.count()).select_from(Invoice)).scalar_one())
+        return (
+            conn.execute(select(func.count()).select_from(Customer)).scalar_one(),
+            conn.execute(select(func.count()).select_from(Invoice)).scalar_one(),
+        )
 
 
 def wait_finished(job_id: str, store=None) -> dict:
@@ -81,7 +87,9 @@ def test_thread_job_imports_and_reports_progress(db_url, tmp_path, no_redis, mon
     """Without Redis the import runs in a thread; progress climbs to 100 and the rows are written."""
     monkeypatch.setattr(jobs, "REPORT_EVERY_SECONDS", 0.0)  # keep every update
     store = RecordingStore()
-    job_id = jobs.submit_import(write_files(tmp_path / "in"), url=db_url, owner="admin", store=store)
+    job_id = jobs.submit_import(
+        write_files(tmp_path / "in"), url=db_url, owner="admin", store=store
+    )
     job = wait_finished(job_id, store)
     assert job["state"] == jobs.DONE, job
     assert job["progress"] == 100
@@ -100,7 +108,9 @@ def test_thread_job_imports_and_reports_progress(db_url, tmp_path, no_redis, mon
 
 def test_failed_job_lists_every_error_and_writes_nothing(db_url, tmp_path, no_redis):
     """A bad file fails the job with file:row:column: reason lines; the database is unchanged."""
-    job_id = jobs.submit_import(write_files(tmp_path / "in", BAD_INVOICES), url=db_url, cleanup=True)
+    job_id = jobs.submit_import(
+        write_files(tmp_path / "in", BAD_INVOICES), url=db_url, cleanup=True
+    )
     job = wait_finished(job_id)
     assert job["state"] == jobs.FAILED
     assert job["errors"] == [
@@ -115,7 +125,9 @@ def test_failed_job_lists_every_error_and_writes_nothing(db_url, tmp_path, no_re
 
 def test_dry_run_job_writes_nothing(db_url, tmp_path, no_redis):
     """A dry run reports what it would import and leaves the database and the files alone."""
-    job = wait_finished(jobs.submit_import(write_files(tmp_path / "in"), url=db_url, dry_run=True, cleanup=True))
+    job = wait_finished(
+        jobs.submit_import(write_files(tmp_path / "in"), url=db_url, dry_run=True, cleanup=True)
+    )
     assert job["state"] == jobs.DONE and job["progress"] == 100
     assert job["message"] == "would import: 2 customers, 3 invoices"
     assert counts(db_url) == (0, 0)
@@ -181,12 +193,25 @@ def test_redis_job_runs_in_worker_process(db_url, tmp_path, redis_prefix):
     ok = jobs.submit_import(write_files(tmp_path / "ok"), owner="admin")
     bad = jobs.submit_import(write_files(tmp_path / "bad", BAD_INVOICES), cleanup=True)
     assert jobs.get_job(ok)["state"] == jobs.QUEUED and store.queue_length() == 2
-    env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "AR_JOBS_PREFIX": redis_prefix}
-    run = subprocess.run([sys.executable, "-m", "dashboard", "worker", "--burst"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "REDIS_URL": REDIS_URL,
+        "AR_JOBS_PREFIX": redis_prefix,
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "dashboard", "worker", "--burst"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
-    assert "worker: 3 job(s) run" in run.stderr  # the two imports and the snapshot job the good one queued
-    assert store_for(db_url).find(*version_stamp(db_url)) is not None  # the new version is built, once
+    # the two imports and the snapshot job the good one queued
+    assert "worker: 3 job(s) run" in run.stderr
+    # the new version is built, once
+    assert store_for(db_url).find(*version_stamp(db_url)) is not None
     done, failed = jobs.get_job(ok), jobs.get_job(bad)
     assert done["state"] == jobs.DONE and done["progress"] == 100, done
     assert done["counts"] == {"customers": 2, "invoices": 3}
@@ -216,7 +241,9 @@ def _call(world: World, client, output_id: str, values: dict, changed: str | Non
     body = callback_body(key, world.app.callback_map[key], values)
     if changed:
         body["changedPropIds"] = [changed]
-    return client.post("/_dash-update-component", json=body, headers={"Referer": "http://localhost/admin/data"})
+    return client.post(
+        "/_dash-update-component", json=body, headers={"Referer": "http://localhost/admin/data"}
+    )
 
 
 def _data_url(text: str) -> str:
@@ -234,14 +261,23 @@ def test_admin_uploads_dry_runs_and_imports_with_progress(world, tmp_path):
     """Upload -> dry run (nothing written) -> import (rows written), polled to 100 %."""
     admin = world.login("admin")
     assert admin.get("/admin/data").status_code == 200
-    page = _call(world, admin, "_pages_content.children", {("_pages_location", "pathname"): "/admin/data",
-                                                           ("_pages_location", "search"): ""})
+    page = _call(
+        world,
+        admin,
+        "_pages_content.children",
+        {("_pages_location", "pathname"): "/admin/data", ("_pages_location", "search"): ""},
+    )
     assert page.status_code == 200 and '"da-upload"' in page.text and '"da-progress"' in page.text
     before = counts(world.url)
-    upload = _call(world, admin, "da-token.data", {
-        ("da-upload", "contents"): [_data_url(CUSTOMERS), _data_url(INVOICES), _data_url("x")],
-        ("da-upload", "filename"): ["customers.csv", "invoices.csv", "../evil.sh"],
-    })
+    upload = _call(
+        world,
+        admin,
+        "da-token.data",
+        {
+            ("da-upload", "contents"): [_data_url(CUSTOMERS), _data_url(INVOICES), _data_url("x")],
+            ("da-upload", "filename"): ["customers.csv", "invoices.csv", "../evil.sh"],
+        },
+    )
     assert upload.status_code == 200, upload.text
     out = upload.json["response"]
     token = out["da-token"]["data"]
@@ -251,15 +287,26 @@ def test_admin_uploads_dry_runs_and_imports_with_progress(world, tmp_path):
     assert "../evil.sh: not a .csv or .xlsx file name" in str(out["da-files"]["children"])
     assert out["da-import"]["disabled"] is False
 
-    for button, message, expected in (("da-dry-run", "would import: 2 customers, 3 invoices", before),
-                                      ("da-import", "imported: 2 customers, 3 invoices",
-                                       (before[0] + 2, before[1] + 3))):
-        start = _call(world, admin, "da-job.data", {(button, "n_clicks"): 1, ("da-token", "data"): token},
-                      changed=f"{button}.n_clicks")
+    for button, message, expected in (
+        ("da-dry-run", "would import: 2 customers, 3 invoices", before),
+        ("da-import", "imported: 2 customers, 3 invoices", (before[0] + 2, before[1] + 3)),
+    ):
+        start = _call(
+            world,
+            admin,
+            "da-job.data",
+            {(button, "n_clicks"): 1, ("da-token", "data"): token},
+            changed=f"{button}.n_clicks",
+        )
         assert start.status_code == 200, start.text
         job_id = start.json["response"]["da-job"]["data"]
         wait_finished(job_id)
-        poll = _call(world, admin, "da-progress.value", {("da-poll", "n_intervals"): 3, ("da-job", "data"): job_id})
+        poll = _call(
+            world,
+            admin,
+            "da-progress.value",
+            {("da-poll", "n_intervals"): 3, ("da-job", "data"): job_id},
+        )
         result = poll.json["response"]
         assert result["da-progress"]["value"] == 100 and result["da-progress"]["color"] == "success"
         assert message in str(result)
@@ -270,16 +317,31 @@ def test_admin_uploads_dry_runs_and_imports_with_progress(world, tmp_path):
 def test_failed_import_shows_the_error_list(world):
     """A failing import shows a red bar and the file:row:column: reason list."""
     admin = world.login("admin")
-    upload = _call(world, admin, "da-token.data", {
-        ("da-upload", "contents"): [_data_url(CUSTOMERS), _data_url(BAD_INVOICES)],
-        ("da-upload", "filename"): ["customers.csv", "invoices.csv"]})
+    upload = _call(
+        world,
+        admin,
+        "da-token.data",
+        {
+            ("da-upload", "contents"): [_data_url(CUSTOMERS), _data_url(BAD_INVOICES)],
+            ("da-upload", "filename"): ["customers.csv", "invoices.csv"],
+        },
+    )
     token = upload.json["response"]["da-token"]["data"]
-    start = _call(world, admin, "da-job.data", {("da-import", "n_clicks"): 1, ("da-token", "data"): token},
-                  changed="da-import.n_clicks")
+    start = _call(
+        world,
+        admin,
+        "da-job.data",
+        {("da-import", "n_clicks"): 1, ("da-token", "data"): token},
+        changed="da-import.n_clicks",
+    )
     job_id = start.json["response"]["da-job"]["data"]
     wait_finished(job_id)
-    result = _call(world, admin, "da-progress.value", {("da-poll", "n_intervals"): 1,
-                                                         ("da-job", "data"): job_id}).json["response"]
+    result = _call(
+        world,
+        admin,
+        "da-progress.value",
+        {("da-poll", "n_intervals"): 1, ("da-job", "data"): job_id},
+    ).json["response"]
     assert result["da-progress"]["color"] == "danger"
     text = str(result)
     assert "invoices.csv:3:customer_id: unknown customer 'K9'" in text
@@ -291,8 +353,15 @@ def test_page_and_callbacks_are_admin_only(world):
     """Non-admins get 403 from the guard; the callbacks re-check the role themselves as well."""
     controller = world.login("controller")
     assert controller.get("/admin/data").status_code == 403
-    refused = _call(world, controller, "da-token.data", {("da-upload", "contents"): [_data_url(CUSTOMERS)],
-                                                         ("da-upload", "filename"): ["customers.csv"]})
+    refused = _call(
+        world,
+        controller,
+        "da-token.data",
+        {
+            ("da-upload", "contents"): [_data_url(CUSTOMERS)],
+            ("da-upload", "filename"): ["customers.csv"],
+        },
+    )
     assert refused.status_code == 403
     # Behind the guard: the callback functions themselves refuse a logged-in non-admin.
     from flask_login import login_user
@@ -301,7 +370,9 @@ def test_page_and_callbacks_are_admin_only(world):
     with world.app.server.test_request_context("/_dash-update-component", method="POST"):
         login_user(_auth_user("controller"))
         assert page.is_admin() is False
-        token, files, dry_disabled, import_disabled = _plain(page.upload)([_data_url(CUSTOMERS)], ["customers.csv"])
+        token, files, dry_disabled, import_disabled = _plain(page.upload)(
+            [_data_url(CUSTOMERS)], ["customers.csv"]
+        )
         assert token is None and dry_disabled and import_disabled and page.NOT_ALLOWED in str(files)
         assert _plain(page.start)(None, 1, "0" * 32)[0] is None
         assert _plain(page.poll)(1, "0" * 32)[-1] is True
@@ -319,7 +390,9 @@ def _auth_user(username: str):
     from dashboard.data.models import User
 
     with session_scope() as s:
-        return AuthUser.from_row(s.execute(select(User).where(User.username == username)).scalar_one())
+        return AuthUser.from_row(
+            s.execute(select(User).where(User.username == username)).scalar_one()
+        )
 
 
 # ---- RQ: worker death, cancellation ----------------------------------------------------------------
@@ -343,8 +416,14 @@ def _seeded(db_url: str, tmp_path: Path) -> dict:
 def _worker(db_url: str, prefix: str) -> subprocess.Popen:
     """`python -m dashboard worker` in its own process group (so the test can kill it with its horse)."""
     env = {**os.environ, "DATABASE_URL": db_url, "REDIS_URL": REDIS_URL, "AR_JOBS_PREFIX": prefix}
-    return subprocess.Popen([sys.executable, "-m", "dashboard", "worker"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "dashboard", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def _wait_writing(job_id: str, worker: subprocess.Popen, low: int = 25) -> dict:
@@ -368,7 +447,9 @@ def _horse_pids(worker: subprocess.Popen) -> set[int]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("victim", ["horse", "worker"])
-def test_worker_killed_mid_import_fails_the_job_and_writes_nothing(db_url, tmp_path, redis_prefix, victim):
+def test_worker_killed_mid_import_fails_the_job_and_writes_nothing(
+    db_url, tmp_path, redis_prefix, victim
+):
     """SIGKILL of the RQ work-horse (OOM killer) or of the whole worker while an import writes rows:
     the job ends failed (RQ: horse death at once, dead worker via its started registry) and every
     ledger table is exactly as before."""
@@ -389,7 +470,8 @@ def test_worker_killed_mid_import_fails_the_job_and_writes_nothing(db_url, tmp_p
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(30)
             store = jobs.get_store()
-            assert jobs.get_job(job_id)["state"] == jobs.RUNNING  # its heartbeat has not expired yet
+            # its heartbeat has not expired yet
+            assert jobs.get_job(job_id)["state"] == jobs.RUNNING
             # What RQ's clean-up does once the dead worker's heartbeat TTL has passed:
             StartedJobRegistry(queue=store.queue).cleanup(timestamp=time.time() + 3600)
         job = wait_finished(job_id)
@@ -440,7 +522,9 @@ def test_cancel_an_in_process_import(db_url, tmp_path, no_redis):
 
     before = _seeded(db_url, tmp_path)
     store = jobs.MemoryStore()
-    job_id = jobs.submit_import(_big_import(tmp_path / "big", invoices=60_000), url=db_url, store=store)
+    job_id = jobs.submit_import(
+        _big_import(tmp_path / "big", invoices=60_000), url=db_url, store=store
+    )
     deadline = time.monotonic() + 240
     while (job := jobs.get_job(job_id, store))["progress"] < 25:
         assert job["state"] not in jobs.FINISHED and time.monotonic() < deadline, job
@@ -501,14 +585,28 @@ def test_cancel_button_on_the_data_page(world):
     job = jobs.new_job("import", {"directory": "/nowhere"}, owner="admin")
     job.update(state=jobs.RUNNING, heartbeat=time.time(), progress=40)
     store.save(job)
-    key = next(k for k, spec in world.app.callback_map.items()
-               if any(i["id"] == "da-cancel" for i in spec["inputs"]))
-    body = callback_body(key, world.app.callback_map[key], {("da-cancel", "n_clicks"): 1, ("da-job", "data"): job["id"]})
-    answer = admin.post("/_dash-update-component", json=body, headers={"Referer": "http://localhost/admin/data"})
+    key = next(
+        k
+        for k, spec in world.app.callback_map.items()
+        if any(i["id"] == "da-cancel" for i in spec["inputs"])
+    )
+    body = callback_body(
+        key,
+        world.app.callback_map[key],
+        {("da-cancel", "n_clicks"): 1, ("da-job", "data"): job["id"]},
+    )
+    answer = admin.post(
+        "/_dash-update-component", json=body, headers={"Referer": "http://localhost/admin/data"}
+    )
     assert answer.status_code == 200 and "Cancelling" in answer.text
     assert job["id"] in store.cancelled
     store.save({**job, "state": jobs.CANCELLED, "message": jobs.CANCELLED_MESSAGE})
-    poll = _call(world, admin, "da-progress.value", {("da-poll", "n_intervals"): 1, ("da-job", "data"): job["id"]})
+    poll = _call(
+        world,
+        admin,
+        "da-progress.value",
+        {("da-poll", "n_intervals"): 1, ("da-job", "data"): job["id"]},
+    )
     result = poll.json["response"]
     assert result["da-progress"]["color"] == "secondary" and result["da-cancel"]["disabled"] is True
     assert "nothing was written" in str(result)

@@ -39,7 +39,14 @@ def cents(text: str) -> int:
 
 
 def _inv(invoice_id, customer, due, amount, issue="2025-04-01", **extra):
-    return {"invoice_id": invoice_id, "customer_id": customer, "issue_date": issue, "due_date": due, "amount": amount, **extra}
+    return {
+        "invoice_id": invoice_id,
+        "customer_id": customer,
+        "issue_date": issue,
+        "due_date": due,
+        "amount": amount,
+        **extra,
+    }
 
 
 # ---------------------------------------------------------------- composition and dispute cycle time
@@ -67,7 +74,8 @@ def _dispute_ledger(url: str) -> None:
         ],
         payments=[
             {"payment_id": "P3", "customer_id": "A", "date": "2025-06-15", "amount": "100.00"},
-            {"payment_id": "P9", "customer_id": "B", "date": "2025-06-15", "amount": "300.00"},  # unallocated
+            # unallocated
+            {"payment_id": "P9", "customer_id": "B", "date": "2025-06-15", "amount": "300.00"},
             {"payment_id": "PB", "customer_id": "B", "date": "2025-02-01", "amount": "400.00"},
         ],
         allocations=[
@@ -79,14 +87,62 @@ def _dispute_ledger(url: str) -> None:
         ],
         disputes=[
             {"dispute_id": "D4", "invoice_id": "A4", "opened_on": "2025-06-01", "amount": "700.00"},
-            {"dispute_id": "D5", "invoice_id": "A5", "opened_on": "2025-06-15", "amount": "400.00", "status": "litigation"},
-            {"dispute_id": "D6", "invoice_id": "A6", "opened_on": "2025-05-05", "resolved_on": "2025-06-10", "amount": "300.00", "status": "resolved"},
+            {
+                "dispute_id": "D5",
+                "invoice_id": "A5",
+                "opened_on": "2025-06-15",
+                "amount": "400.00",
+                "status": "litigation",
+            },
+            {
+                "dispute_id": "D6",
+                "invoice_id": "A6",
+                "opened_on": "2025-05-05",
+                "resolved_on": "2025-06-10",
+                "amount": "300.00",
+                "status": "resolved",
+            },
             {"dispute_id": "D7", "invoice_id": "A7", "opened_on": "2025-07-01", "amount": "250.00"},
-            {"dispute_id": "D9", "invoice_id": "A9", "opened_on": "2025-05-10", "resolved_on": "2025-07-10", "amount": "800.00", "status": "resolved"},
-            {"dispute_id": "E1", "invoice_id": "B1", "opened_on": "2025-01-01", "resolved_on": "2025-01-31", "amount": "100.00", "status": "resolved"},
-            {"dispute_id": "E2", "invoice_id": "B2", "opened_on": "2025-01-10", "resolved_on": "2025-01-20", "amount": "100.00", "status": "resolved"},
-            {"dispute_id": "E3", "invoice_id": "B3", "opened_on": "2024-05-01", "resolved_on": "2024-06-15", "amount": "100.00", "status": "resolved"},
-            {"dispute_id": "E4", "invoice_id": "B4", "opened_on": "2025-03-01", "amount": "100.00", "status": "resolved"},  # no date
+            {
+                "dispute_id": "D9",
+                "invoice_id": "A9",
+                "opened_on": "2025-05-10",
+                "resolved_on": "2025-07-10",
+                "amount": "800.00",
+                "status": "resolved",
+            },
+            {
+                "dispute_id": "E1",
+                "invoice_id": "B1",
+                "opened_on": "2025-01-01",
+                "resolved_on": "2025-01-31",
+                "amount": "100.00",
+                "status": "resolved",
+            },
+            {
+                "dispute_id": "E2",
+                "invoice_id": "B2",
+                "opened_on": "2025-01-10",
+                "resolved_on": "2025-01-20",
+                "amount": "100.00",
+                "status": "resolved",
+            },
+            {
+                "dispute_id": "E3",
+                "invoice_id": "B3",
+                "opened_on": "2024-05-01",
+                "resolved_on": "2024-06-15",
+                "amount": "100.00",
+                "status": "resolved",
+            },
+            # no date
+            {
+                "dispute_id": "E4",
+                "invoice_id": "B4",
+                "opened_on": "2025-03-01",
+                "amount": "100.00",
+                "status": "resolved",
+            },
         ],
     )
 
@@ -104,33 +160,57 @@ def test_outstanding_composition_sums_to_total_ar(db_url):
     assert table.loc["overdue", "amount_cents"] == 95_000
     assert table.loc["in_dispute", "amount_cents"] == 165_000
     assert table.loc["in_litigation", "amount_cents"] == 40_000
-    assert list(table.loc[["not_due", "overdue", "in_dispute", "in_litigation"], "invoices"]) == [2, 3, 3, 1]
+    assert list(table.loc[["not_due", "overdue", "in_dispute", "in_litigation"], "invoices"]) == [
+        2,
+        3,
+        3,
+        1,
+    ]
     kpis = compute_kpis(snap, D)
     part = table[table["part_of_total_ar"]]
     assert int(part["amount_cents"].sum()) == cents(kpis["total_ar"]) == 600_000
     # unapplied beside it: P9 300.00 + the free credit note 50.00
-    assert table.loc["unapplied_credits", "amount_cents"] == cents(kpis["unapplied_credits"]) == 35_000
+    assert (
+        table.loc["unapplied_credits", "amount_cents"] == cents(kpis["unapplied_credits"]) == 35_000
+    )
     assert not table.loc["unapplied_credits", "part_of_total_ar"]
 
 
 def test_composition_filter_and_backdating(db_url):
     _dispute_ledger(db_url)
     snap = get_snapshot(db_url)
-    b = outstanding_composition(snap, D, Filters(segment="S2")).set_index("component")["amount_cents"]
-    assert dict(b) == {"not_due": 0, "overdue": 25_000, "in_dispute": 95_000, "in_litigation": 0, "unapplied_credits": 35_000}
+    b = outstanding_composition(snap, D, Filters(segment="S2")).set_index("component")[
+        "amount_cents"
+    ]
+    assert dict(b) == {
+        "not_due": 0,
+        "overdue": 25_000,
+        "in_dispute": 95_000,
+        "in_litigation": 0,
+        "unapplied_credits": 35_000,
+    }
     # on 2025-07-05 D7 is open (A7 in dispute) while the D9 dispute still runs until 10 July
-    later = outstanding_composition(snap, dt.date(2025, 7, 5)).set_index("component")["amount_cents"]
-    assert later["in_dispute"] == 165_000 + 25_000 and later["overdue"] == 95_000 - 25_000 + 200_000  # A2 now overdue
+    later = outstanding_composition(snap, dt.date(2025, 7, 5)).set_index("component")[
+        "amount_cents"
+    ]
+    # A2 now overdue
+    assert later["in_dispute"] == 165_000 + 25_000 and later["overdue"] == 95_000 - 25_000 + 200_000
 
 
 def test_dispute_cycle_time(db_url):
     _dispute_ledger(db_url)
     result = dispute_cycle_time(get_snapshot(db_url), D)
     by_month = result["by_month"].set_index("month")
-    assert list(by_month.index) == [f"2024-{m:02d}" for m in range(7, 13)] + [f"2025-{m:02d}" for m in range(1, 7)]
+    assert list(by_month.index) == [f"2024-{m:02d}" for m in range(7, 13)] + [
+        f"2025-{m:02d}" for m in range(1, 7)
+    ]
     # January: E1 30 days (1 -> 31 Jan), E2 10 days: mean 20, median 20; June: D6 5 May -> 10 June = 36.
     # E3 was resolved in June 2024 (outside the 12 months); E4 has no resolution date; D9 resolves after D.
-    assert (by_month.loc["2025-01", "resolved"], by_month.loc["2025-01", "mean_days"], by_month.loc["2025-01", "median_days"]) == (2, 20.0, 20.0)
+    assert (
+        by_month.loc["2025-01", "resolved"],
+        by_month.loc["2025-01", "mean_days"],
+        by_month.loc["2025-01", "median_days"],
+    ) == (2, 20.0, 20.0)
     assert (by_month.loc["2025-06", "resolved"], by_month.loc["2025-06", "mean_days"]) == (1, 36.0)
     assert by_month["resolved"].sum() == 3 and np.isnan(by_month.loc["2025-03", "mean_days"])
     assert result["summary"]["mean_cycle_days"] == 25.33  # (30 + 10 + 36) / 3
@@ -171,31 +251,93 @@ def test_promise_adherence(db_url):
         ],
         write_offs=[{"invoice_id": "Q5", "date": "2025-06-14", "amount": "200.00"}],
         promises=[
-            {"promise_id": "PR1", "invoice_id": "Q1", "made_on": "2025-05-01", "promised_date": "2025-05-15", "amount": "1000.00"},
-            {"promise_id": "PR2", "invoice_id": "Q2", "made_on": "2025-05-10", "promised_date": "2025-05-20", "amount": "500.00"},
-            {"promise_id": "PR3", "invoice_id": "Q3", "made_on": "2025-06-01", "promised_date": "2025-06-10", "amount": "800.00"},
-            {"promise_id": "PR4", "invoice_id": "Q4", "made_on": "2025-06-20", "promised_date": "2025-07-05", "amount": "300.00"},
-            {"promise_id": "PR5", "invoice_id": "Q5", "made_on": "2025-06-01", "promised_date": "2025-06-15", "amount": "200.00"},
-            {"promise_id": "PR6", "invoice_id": "Q4", "made_on": "2025-07-01", "promised_date": "2025-07-10", "amount": "300.00"},
-            {"promise_id": "PR7", "invoice_id": "Q6", "made_on": "2025-06-25", "promised_date": "2025-06-30", "amount": "100.00"},
+            {
+                "promise_id": "PR1",
+                "invoice_id": "Q1",
+                "made_on": "2025-05-01",
+                "promised_date": "2025-05-15",
+                "amount": "1000.00",
+            },
+            {
+                "promise_id": "PR2",
+                "invoice_id": "Q2",
+                "made_on": "2025-05-10",
+                "promised_date": "2025-05-20",
+                "amount": "500.00",
+            },
+            {
+                "promise_id": "PR3",
+                "invoice_id": "Q3",
+                "made_on": "2025-06-01",
+                "promised_date": "2025-06-10",
+                "amount": "800.00",
+            },
+            {
+                "promise_id": "PR4",
+                "invoice_id": "Q4",
+                "made_on": "2025-06-20",
+                "promised_date": "2025-07-05",
+                "amount": "300.00",
+            },
+            {
+                "promise_id": "PR5",
+                "invoice_id": "Q5",
+                "made_on": "2025-06-01",
+                "promised_date": "2025-06-15",
+                "amount": "200.00",
+            },
+            {
+                "promise_id": "PR6",
+                "invoice_id": "Q4",
+                "made_on": "2025-07-01",
+                "promised_date": "2025-07-10",
+                "amount": "300.00",
+            },
+            {
+                "promise_id": "PR7",
+                "invoice_id": "Q6",
+                "made_on": "2025-06-25",
+                "promised_date": "2025-06-30",
+                "amount": "100.00",
+            },
         ],
     )
     result = promise_adherence(get_snapshot(db_url), D)
     by_month = result["by_month"].set_index("month")
     # May: PR1 kept (paid in full 14 May, promised 15 May); PR2 broken (paid 25 May, promised 20 May).
     may = by_month.loc["2025-05"]
-    assert (may["promises"], may["kept"], may["broken"], may["pending"], may["kept_pct"]) == (2, 1, 1, 0, 50.0)
+    assert (may["promises"], may["kept"], may["broken"], may["pending"], may["kept_pct"]) == (
+        2,
+        1,
+        1,
+        0,
+        50.0,
+    )
     assert (may["kept_amount_cents"], may["broken_amount_cents"]) == (100_000, 50_000)
     # June: PR3 broken (only 400 of 800 paid); PR5 broken (written off, not paid); PR7 promised for D
     # itself, unpaid: still pending. PR4 (5 July) is pending outside the months; PR6 is made after D.
     june = by_month.loc["2025-06"]
-    assert (june["promises"], june["kept"], june["broken"], june["pending"], june["kept_pct"]) == (3, 0, 2, 1, 0.0)
-    assert by_month.loc["2025-04", "promises"] == 0 and np.isnan(by_month.loc["2025-04", "kept_pct"])
+    assert (june["promises"], june["kept"], june["broken"], june["pending"], june["kept_pct"]) == (
+        3,
+        0,
+        2,
+        1,
+        0.0,
+    )
+    assert by_month.loc["2025-04", "promises"] == 0 and np.isnan(
+        by_month.loc["2025-04", "kept_pct"]
+    )
     broken = result["broken"]
     assert list(broken["promise_id"]) == ["PR5", "PR3", "PR2"]  # most recently broken first
     assert list(broken["invoice_balance_cents"]) == [0, 40_000, 0]
     assert list(broken["days_since_promised"]) == [15, 20, 41]
-    assert result["summary"] == {"kept": 1, "broken": 3, "kept_pct": 25.0, "pending": 2, "pending_amount_cents": 40_000}
+    assert result["summary"] == {
+        "kept": 1,
+        "broken": 3,
+        "kept_pct": 25.0,
+        "pending": 2,
+        "pending_amount_cents": 40_000,
+    }
 
 
 # ---------------------------------------------------------------- coverage and latency
@@ -211,7 +353,8 @@ def test_coverage_and_latency(db_url):
         ],
         invoices=[
             _inv("K1a", "K1", "2025-06-01", "1000.00"),
-            _inv("K1old", "K1", "2025-03-01", "10.00", issue="2025-02-01"),  # overdue before the 90 days
+            # overdue before the 90 days
+            _inv("K1old", "K1", "2025-03-01", "10.00", issue="2025-02-01"),
             _inv("K2a", "K2", "2025-06-10", "500.00"),
             _inv("K2b", "K2", "2025-06-20", "300.00"),  # paid 25 June, late
             _inv("K3a", "K3", "2025-05-15", "2000.00"),
@@ -228,7 +371,8 @@ def test_coverage_and_latency(db_url):
             {"payment_id": "P1", "invoice_id": "K1old", "amount": "10.00"},
         ],
         activities=[
-            {"activity_id": "a1", "customer_id": "K1", "date": "2025-06-17"},  # D - 13: inside 14 days
+            # D - 13: inside 14 days
+            {"activity_id": "a1", "customer_id": "K1", "date": "2025-06-17"},
             {"activity_id": "a2", "customer_id": "K2", "date": "2025-06-16"},  # D - 14: outside
             {"activity_id": "a3", "customer_id": "K3", "date": "2025-06-30"},  # on D
             {"activity_id": "a4", "customer_id": "K3", "date": "2025-07-01"},  # after D
@@ -237,21 +381,44 @@ def test_coverage_and_latency(db_url):
     result = collections_activity(get_snapshot(db_url), D)
     cov = result["coverage"].set_index("segment")
     # overdue at D: K1a 1,000 (K1 covered), K2a 500 (K2 not covered), K3a 2,000 (covered)
-    assert (cov.loc["S1", "overdue_cents"], cov.loc["S1", "covered_cents"], cov.loc["S1", "coverage_pct"]) == (150_000, 100_000, 66.67)
-    assert (cov.loc["S2", "overdue_cents"], cov.loc["S2", "covered_cents"], cov.loc["S2", "coverage_pct"]) == (200_000, 200_000, 100.0)
-    assert (cov.loc["All", "overdue_cents"], cov.loc["All", "covered_cents"], cov.loc["All", "coverage_pct"]) == (350_000, 300_000, 85.71)
+    assert (
+        cov.loc["S1", "overdue_cents"],
+        cov.loc["S1", "covered_cents"],
+        cov.loc["S1", "coverage_pct"],
+    ) == (150_000, 100_000, 66.67)
+    assert (
+        cov.loc["S2", "overdue_cents"],
+        cov.loc["S2", "covered_cents"],
+        cov.loc["S2", "coverage_pct"],
+    ) == (200_000, 200_000, 100.0)
+    assert (
+        cov.loc["All", "overdue_cents"],
+        cov.loc["All", "covered_cents"],
+        cov.loc["All", "coverage_pct"],
+    ) == (350_000, 300_000, 85.71)
     assert (cov.loc["All", "overdue_customers"], cov.loc["All", "covered_customers"]) == (3, 2)
     assert list(result["coverage"]["segment"]) == ["S1", "S2", "All"]
     lat = result["latency"].set_index("segment")
     # became overdue with due dates in [2025-04-01, 2025-06-29] and open at the end of the due date:
     # K1a due 1 Jun -> first activity 17 Jun: 16 days; K2a due 10 Jun -> 16 Jun: 6 days;
     # K2b due 20 Jun (paid 25 Jun) -> no activity since: never contacted; K3a due 15 May -> 30 Jun: 46.
-    assert (lat.loc["S1", "became_overdue"], lat.loc["S1", "contacted"], lat.loc["S1", "uncontacted"]) == (3, 2, 1)
+    assert (
+        lat.loc["S1", "became_overdue"],
+        lat.loc["S1", "contacted"],
+        lat.loc["S1", "uncontacted"],
+    ) == (3, 2, 1)
     assert (lat.loc["S1", "mean_days"], lat.loc["S1", "median_days"]) == (11.0, 11.0)
     assert (lat.loc["S2", "mean_days"], lat.loc["S2", "median_days"]) == (46.0, 46.0)
-    assert (lat.loc["All", "became_overdue"], lat.loc["All", "mean_days"], lat.loc["All", "median_days"]) == (4, 22.67, 16.0)
+    assert (
+        lat.loc["All", "became_overdue"],
+        lat.loc["All", "mean_days"],
+        lat.loc["All", "median_days"],
+    ) == (4, 22.67, 16.0)
     assert list(result["uncontacted"]["invoice_id"]) == ["K2b"]
-    assert result["uncontacted"].loc[0, "balance_cents"] == 0 and result["uncontacted"].loc[0, "days_since_due"] == 10
+    assert (
+        result["uncontacted"].loc[0, "balance_cents"] == 0
+        and result["uncontacted"].loc[0, "days_since_due"] == 10
+    )
     assert sorted(result["contacted"]["latency_days"]) == [6, 16, 46]
 
 
@@ -260,9 +427,19 @@ def test_coverage_and_latency(db_url):
 
 def test_risk_score_and_next_action_rules():
     # 50 x 60/120 = 25 + 15 x 2,000/10,000 = 3 -> 28
-    assert risk_score(np.array([60]), np.array([0]), np.array([False]), np.array([False]), np.array([200_000]))[0] == 28
+    assert (
+        risk_score(
+            np.array([60]), np.array([0]), np.array([False]), np.array([False]), np.array([200_000])
+        )[0]
+        == 28
+    )
     # every factor at its maximum is capped at 100
-    assert risk_score(np.array([500]), np.array([2]), np.array([True]), np.array([True]), np.array([10**9]))[0] == 100
+    assert (
+        risk_score(
+            np.array([500]), np.array([2]), np.array([True]), np.array([True]), np.array([10**9])
+        )[0]
+        == 100
+    )
     cases = [
         (100, 2, True, "broken", ACTIONS[0]),  # litigation first
         (100, 1, True, "broken", ACTIONS[1]),  # then dispute
@@ -276,7 +453,15 @@ def test_risk_score_and_next_action_rules():
         (0, 0, False, "", ACTIONS[9]),
     ]
     for dpd, dispute, over, promise, action in cases:
-        assert next_action(np.array([dpd]), np.array([dispute]), np.array([over]), np.array([promise], dtype=object))[0] == action
+        assert (
+            next_action(
+                np.array([dpd]),
+                np.array([dispute]),
+                np.array([over]),
+                np.array([promise], dtype=object),
+            )[0]
+            == action
+        )
 
 
 def _workspace_ledger(url: str) -> None:
@@ -307,8 +492,18 @@ def _workspace_ledger(url: str) -> None:
             {"payment_id": "P7", "invoice_id": "T7", "amount": "1000.00"},
             {"payment_id": "P8", "invoice_id": "T8", "amount": "100.00"},
         ],
-        disputes=[{"dispute_id": "D5", "invoice_id": "T5", "opened_on": "2025-06-10", "amount": "300.00"}],
-        promises=[{"promise_id": "PR9", "invoice_id": "T9", "made_on": "2025-05-20", "promised_date": "2025-06-01", "amount": "250.00"}],
+        disputes=[
+            {"dispute_id": "D5", "invoice_id": "T5", "opened_on": "2025-06-10", "amount": "300.00"}
+        ],
+        promises=[
+            {
+                "promise_id": "PR9",
+                "invoice_id": "T9",
+                "made_on": "2025-05-20",
+                "promised_date": "2025-06-01",
+                "amount": "250.00",
+            }
+        ],
     )
 
 
@@ -332,15 +527,26 @@ def test_workspace_tabs_scores_and_actions(db_url):
     paid = invoice_workspace(snap, D, tab="paid")
     # T7 settled 25 June (5 days late); T8 settled 1 March, before (D - 90, D]
     assert list(paid["invoice_id"]) == ["T7"]
-    assert (paid.loc[0, "settled_on"], paid.loc[0, "settled_by"], paid.loc[0, "days_past_due"]) == (dt.date(2025, 6, 25), "payment", 5)
+    assert (paid.loc[0, "settled_on"], paid.loc[0, "settled_by"], paid.loc[0, "days_past_due"]) == (
+        dt.date(2025, 6, 25),
+        "payment",
+        5,
+    )
     assert len(invoice_workspace(snap, D, tab="all")) == 8
 
 
 def test_workspace_filters_and_pulse(db_url):
     _workspace_ledger(db_url)
     snap = get_snapshot(db_url)
-    assert set(invoice_workspace(snap, D, tab="all", status="overdue")["invoice_id"]) == {"T1", "T3", "T4", "T9"}
-    assert set(invoice_workspace(snap, D, tab="all", status=["disputed", "paid"])["invoice_id"]) == {"T5", "T7"}
+    assert set(invoice_workspace(snap, D, tab="all", status="overdue")["invoice_id"]) == {
+        "T1",
+        "T3",
+        "T4",
+        "T9",
+    }
+    assert set(
+        invoice_workspace(snap, D, tab="all", status=["disputed", "paid"])["invoice_id"]
+    ) == {"T5", "T7"}
     assert list(invoice_workspace(snap, D, owner="R1")["invoice_id"]) == ["T1", "T2"]
     assert list(invoice_workspace(snap, D, tab="current", owner="(none)")["invoice_id"]) == ["T4"]
     assert list(invoice_workspace(snap, D, dpd_min=25, dpd_max=65)["invoice_id"]) == ["T3"]
@@ -381,5 +587,7 @@ def test_every_analytics_function_handles_an_empty_ledger(db_url):
     assert dispute_cycle_time(snap, D)["summary"]["resolved"] == 0
     assert promise_adherence(snap, D)["summary"]["kept_pct"] is None
     coverage = collections_activity(snap, D)["coverage"]  # A has no segment: "(none)", then "All"
-    assert coverage["segment"].tolist() == ["(none)", "All"] and coverage["overdue_cents"].tolist() == [0, 0]
+    assert coverage["segment"].tolist() == ["(none)", "All"] and coverage[
+        "overdue_cents"
+    ].tolist() == [0, 0]
     assert workspace_pulse(snap, D)["owner_coverage_pct"] is None

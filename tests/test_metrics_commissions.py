@@ -50,12 +50,27 @@ EAST = Scope(sales_rep_ids=frozenset({"R1", "R2"}), label="sales group East")
 
 def _inv(invoice_id, customer_id, issue, amount, **extra):
     due = (D(issue) + dt.timedelta(days=30)).isoformat()
-    return {"invoice_id": invoice_id, "customer_id": customer_id, "issue_date": issue, "due_date": due, "amount": amount, **extra}
+    return {
+        "invoice_id": invoice_id,
+        "customer_id": customer_id,
+        "issue_date": issue,
+        "due_date": due,
+        "amount": amount,
+        **extra,
+    }
 
 
 def _com(commission_id, rep, invoice_id, earned, amount, settled=False, settlement=None, rate=None):
-    return {"commission_id": commission_id, "sales_rep_id": rep, "invoice_id": invoice_id, "earned_date": earned,
-            "amount": amount, "settled": settled, "settlement_date": settlement, "rate": rate}
+    return {
+        "commission_id": commission_id,
+        "sales_rep_id": rep,
+        "invoice_id": invoice_id,
+        "earned_date": earned,
+        "amount": amount,
+        "settled": settled,
+        "settlement_date": settlement,
+        "rate": rate,
+    }
 
 
 LEDGER = {
@@ -65,9 +80,27 @@ LEDGER = {
         {"sales_rep_id": "R3", "name": "Rep Three", "group": "West"},
     ],
     "customers": [
-        {"customer_id": "C1", "name": "Acme", "sales_rep_id": "R1", "region": "North", "segment": "Retail"},
-        {"customer_id": "C2", "name": "Beta", "sales_rep_id": "R2", "region": "South", "segment": "Wholesale"},
-        {"customer_id": "C3", "name": "Gamma", "sales_rep_id": "R3", "region": "North", "segment": "Retail"},
+        {
+            "customer_id": "C1",
+            "name": "Acme",
+            "sales_rep_id": "R1",
+            "region": "North",
+            "segment": "Retail",
+        },
+        {
+            "customer_id": "C2",
+            "name": "Beta",
+            "sales_rep_id": "R2",
+            "region": "South",
+            "segment": "Wholesale",
+        },
+        {
+            "customer_id": "C3",
+            "name": "Gamma",
+            "sales_rep_id": "R3",
+            "region": "North",
+            "segment": "Retail",
+        },
     ],
     "invoices": [
         _inv("I1", "C1", "2025-01-10", "1000.00"),
@@ -94,7 +127,9 @@ LEDGER = {
         {"payment_id": "P5", "invoice_id": "I6", "amount": "400.00"},
     ],
     "write_offs": [{"invoice_id": "I4", "date": "2025-05-31", "amount": "300.00"}],
-    "disputes": [{"dispute_id": "DS1", "invoice_id": "I3", "opened_on": "2025-05-20", "amount": "400.00"}],
+    "disputes": [
+        {"dispute_id": "DS1", "invoice_id": "I3", "opened_on": "2025-05-20", "amount": "400.00"}
+    ],
     "commissions": [
         _com("K1", "R1", "I1", "2025-01-10", "100.00", rate=0.1),
         _com("K2", "R1", "I2", "2025-04-01", "100.00", True, "2025-06-10", 0.05),
@@ -146,13 +181,15 @@ def test_tiles_worked_by_hand(snap):
     assert t["at_risk_cents"] == cents("145.00") and t["at_risk_rows"] == 5
     # cash: K2 100 x 500/2000 = 25.00; K5 80 x 1000/1000 = 80.00; K6 R(10.01 x 600/600) - R(10.01 x 200/600) = 10.01 - 3.34
     assert t["cash_cents"] == cents("25.00") + cents("80.00") + cents("6.67")
-    assert t["invoiced_cents"] == cents("204.00")  # K2 100 + K3 20 + K5 80 + K10 4 (I7 issued 06-01)
+    # K2 100 + K3 20 + K5 80 + K10 4 (I7 issued 06-01)
+    assert t["invoiced_cents"] == cents("204.00")
     assert t["collected_cents"] == cents("1900.00")  # 500 + 1000 + 400 in the period
     assert t["period_start"] == D("2025-03-18") and t["month_start"] == D("2025-06-01")
 
 
 def test_tiles_backdated(snap):
-    t = tiles(snap, D("2025-06-09"))  # K2 not settled yet (06-10): still accrued, nothing paid in June
+    # K2 not settled yet (06-10): still accrued, nothing paid in June
+    t = tiles(snap, D("2025-06-09"))
     assert t["accrued_cents"] == cents("337.34")
     assert t["paid_mtd_cents"] == 0
     early = tiles(snap, D("2025-05-19"))  # before the dispute on I3 opened, before I7 existed
@@ -160,7 +197,8 @@ def test_tiles_backdated(snap):
     assert early["accrued_cents"] == cents("321.00")
     # at risk: K1, K9 (I1 99 days past due), K4 (written off 05-31 is after 05-19: no), K3 (dispute not open): 106.00
     assert early["at_risk_cents"] == cents("106.00")
-    assert early["paid_mtd_cents"] == cents("7.00")  # K8 (no settlement date: paid on earned date 05-01)
+    # K8 (no settlement date: paid on earned date 05-01)
+    assert early["paid_mtd_cents"] == cents("7.00")
 
 
 def test_average_rate_is_none_without_sales(snap):
@@ -185,9 +223,16 @@ def test_drill_rows_sum_to_each_tile(snap):
         assert int(rows["amount_cents"].sum()) == total, key
         assert set(rows["commission_id"]) == ids, key
         assert rows["amount_cents"].dtype == np.int64 and rows.columns[-1] == "amount_cents"
-    risk = com.drill(snap, "commissions_at_risk", AS_OF).set_index("commission_id")["reason"].to_dict()
-    assert risk == {"K1": "90+ days overdue", "K9": "90+ days overdue", "K3": "disputed", "K10": "disputed",
-                    "K4": "written off"}
+    risk = (
+        com.drill(snap, "commissions_at_risk", AS_OF).set_index("commission_id")["reason"].to_dict()
+    )
+    assert risk == {
+        "K1": "90+ days overdue",
+        "K9": "90+ days overdue",
+        "K3": "disputed",
+        "K10": "disputed",
+        "K4": "written off",
+    }
     cash = com.drill(snap, "commissions_cash", AS_OF).set_index("commission_id")
     assert cash.loc["K6", "amount_cents"] == 667 and cash.loc["K6", "collected_cents"] == 40000
     assert cash.loc["K2", "invoice_amount_cents"] == 200000
@@ -199,7 +244,9 @@ def test_drill_rows_sum_to_each_tile(snap):
 
 def test_month_and_group_drills(snap):
     may_earned = com.drill(snap, "commissions_month_earned", AS_OF, month="2025-05")
-    assert set(may_earned["commission_id"]) == {"K3", "K5", "K8"} and may_earned["amount_cents"].sum() == cents("107.00")
+    assert set(may_earned["commission_id"]) == {"K3", "K5", "K8"} and may_earned[
+        "amount_cents"
+    ].sum() == cents("107.00")
     may_paid = com.drill(snap, "commissions_month_paid", AS_OF, month="2025-05")
     assert list(may_paid["commission_id"]) == ["K8"]
     east = com.drill(snap, "commissions_group", AS_OF, group="East")
@@ -225,13 +272,28 @@ def test_top_reps_by_accrued(snap):
 
 def test_monthly_accrued_vs_paid(snap):
     m = com.monthly(snap, AS_OF, 12).set_index("month")
-    assert list(m.index) == [f"{y}-{mo:02d}" for y, mo in [(2024, x) for x in range(7, 13)] + [(2025, x) for x in range(1, 7)]]
+    assert list(m.index) == [
+        f"{y}-{mo:02d}"
+        for y, mo in [(2024, x) for x in range(7, 13)] + [(2025, x) for x in range(1, 7)]
+    ]
     assert m.loc["2025-06", "month_end"] == AS_OF
-    earned = {"2025-01": "106.00", "2025-02": "15.00", "2025-03": "10.01", "2025-04": "100.00", "2025-05": "107.00",
-              "2025-06": "16.34"}
+    earned = {
+        "2025-01": "106.00",
+        "2025-02": "15.00",
+        "2025-03": "10.01",
+        "2025-04": "100.00",
+        "2025-05": "107.00",
+        "2025-06": "16.34",
+    }
     paid = {"2025-04": "10.01", "2025-05": "7.00", "2025-06": "100.00"}
-    unpaid = {"2025-01": "106.00", "2025-02": "121.00", "2025-03": "131.01", "2025-04": "221.00", "2025-05": "321.00",
-              "2025-06": "237.34"}
+    unpaid = {
+        "2025-01": "106.00",
+        "2025-02": "121.00",
+        "2025-03": "131.01",
+        "2025-04": "221.00",
+        "2025-05": "321.00",
+        "2025-06": "237.34",
+    }
     for month in m.index:
         assert m.loc[month, "earned_cents"] == cents(earned.get(month, "0.00")), month
         assert m.loc[month, "paid_cents"] == cents(paid.get(month, "0.00")), month
@@ -239,13 +301,18 @@ def test_monthly_accrued_vs_paid(snap):
     # the liability rolls forward: unpaid(end) = unpaid(start) + earned - paid
     months = list(m.index)
     for prev, cur in zip(months, months[1:], strict=False):
-        assert m.loc[cur, "unpaid_cents"] == m.loc[prev, "unpaid_cents"] + m.loc[cur, "earned_cents"] - m.loc[cur, "paid_cents"]
+        assert (
+            m.loc[cur, "unpaid_cents"]
+            == m.loc[prev, "unpaid_cents"] + m.loc[cur, "earned_cents"] - m.loc[cur, "paid_cents"]
+        )
 
 
 def test_distribution_by_group(snap):
     g = com.by_group(snap, AS_OF, 90).set_index("group_name")
     # East: K2 100 + K3 20 + K7 12.34 + K10 4 = 136.34; West: K5 80 + K8 7 = 87.00; total 223.34
-    assert g.loc["East", "earned_cents"] == cents("136.34") and g.loc["West", "earned_cents"] == cents("87.00")
+    assert g.loc["East", "earned_cents"] == cents("136.34") and g.loc[
+        "West", "earned_cents"
+    ] == cents("87.00")
     assert g.loc["East", "share_pct"] == 61.05 and g.loc["West", "share_pct"] == 38.95
     assert int(g["earned_cents"].sum()) == tiles(snap)["earned_cents"]
 
@@ -257,11 +324,18 @@ def test_commission_at_risk_per_rep(snap):
     r = com.at_risk_by_rep(snap, AS_OF)
     assert list(r["sales_rep_id"]) == ["R1", "R2", "R3"]
     r = r.set_index("sales_rep_id")
-    assert r.loc["R1", "overdue_90_cents"] == cents("100.00") and r.loc["R1", "at_risk_pct"] == 100.0
-    assert r.loc["R2", "accrued_cents"] == cents("36.34") and r.loc["R2", "disputed_cents"] == cents("24.00")
+    assert (
+        r.loc["R1", "overdue_90_cents"] == cents("100.00") and r.loc["R1", "at_risk_pct"] == 100.0
+    )
+    assert r.loc["R2", "accrued_cents"] == cents("36.34") and r.loc[
+        "R2", "disputed_cents"
+    ] == cents("24.00")
     assert r.loc["R2", "at_risk_pct"] == 66.04  # 24 / 36.34
-    assert r.loc["R3", "written_off_cents"] == cents("15.00") and r.loc["R3", "overdue_90_cents"] == cents("6.00")
-    assert r.loc["R3", "at_risk_cents"] == cents("21.00") and r.loc["R3", "at_risk_pct"] == 20.79  # 21 / 101
+    assert r.loc["R3", "written_off_cents"] == cents("15.00") and r.loc[
+        "R3", "overdue_90_cents"
+    ] == cents("6.00")
+    # 21 / 101
+    assert r.loc["R3", "at_risk_cents"] == cents("21.00") and r.loc["R3", "at_risk_pct"] == 20.79
     parts = r[["written_off_cents", "disputed_cents", "overdue_90_cents"]].sum(axis=1)
     assert (parts == r["at_risk_cents"]).all()
     assert int(r["at_risk_cents"].sum()) == tiles(snap)["at_risk_cents"]
@@ -269,17 +343,26 @@ def test_commission_at_risk_per_rep(snap):
 
 def test_cash_vs_invoiced_per_rep(snap):
     c = com.cash_and_invoiced(snap, AS_OF, 90).set_index("sales_rep_id")
-    assert c.loc["R1", "invoiced_cents"] == cents("100.00") and c.loc["R1", "cash_cents"] == cents("31.67")
+    assert c.loc["R1", "invoiced_cents"] == cents("100.00") and c.loc["R1", "cash_cents"] == cents(
+        "31.67"
+    )
     assert c.loc["R1", "collected_cents"] == cents("900.00")
     assert c.loc["R2", "invoiced_cents"] == cents("24.00") and c.loc["R2", "cash_cents"] == 0
-    assert c.loc["R3", "invoiced_cents"] == cents("80.00") and c.loc["R3", "cash_cents"] == cents("80.00")
+    assert c.loc["R3", "invoiced_cents"] == cents("80.00") and c.loc["R3", "cash_cents"] == cents(
+        "80.00"
+    )
     assert (c["difference_cents"] == c["cash_cents"] - c["invoiced_cents"]).all()
 
 
 def test_prorate_rounds_half_away_from_zero_exactly():
-    got = com.prorate(np.array([1, -1, 3, 10001, 2**40]), np.array([1, 1, 1, 50000, 2**40]), np.array([2, 2, 2, 200000, 2**41]))
+    got = com.prorate(
+        np.array([1, -1, 3, 10001, 2**40]),
+        np.array([1, 1, 1, 50000, 2**40]),
+        np.array([2, 2, 2, 200000, 2**41]),
+    )
     assert list(got) == [1, -1, 2, 2500, 2**39]
-    big = com.prorate(np.array([10**12]), np.array([10**12]), np.array([3 * 10**11]))  # product beyond int64
+    # product beyond int64
+    big = com.prorate(np.array([10**12]), np.array([10**12]), np.array([3 * 10**11]))
     assert list(big) == [3333333333333]
 
 
@@ -291,7 +374,11 @@ def test_a_rep_sees_only_own_commissions(snap):
     # C1's commissions of R1: K1 accrued; K9 (R3's, on C1) is not R1's
     assert t["accrued_cents"] == cents("100.00")
     assert t["paid_mtd_cents"] == cents("100.00")
-    assert t["earned_cents"] == cents("100.00") and t["sales_cents"] == cents("2000.00") and t["avg_rate_pct"] == 5.0
+    assert (
+        t["earned_cents"] == cents("100.00")
+        and t["sales_cents"] == cents("2000.00")
+        and t["avg_rate_pct"] == 5.0
+    )
     assert t["cash_cents"] == cents("31.67")
     for key in com.DRILL_KEYS:
         rows = com.drill(snap, key, AS_OF, 90, Filters(), REP1, month="2025-06", group="East")
@@ -316,8 +403,15 @@ def test_a_manager_sees_only_the_groups_commissions(snap):
 
 def test_another_reps_filter_inside_a_reps_scope_gives_zero(snap):
     t = tiles(snap, scope=REP1, sales_rep="R3")
-    for key in ("accrued_cents", "paid_mtd_cents", "earned_cents", "sales_cents", "at_risk_cents", "cash_cents",
-                "invoiced_cents"):
+    for key in (
+        "accrued_cents",
+        "paid_mtd_cents",
+        "earned_cents",
+        "sales_cents",
+        "at_risk_cents",
+        "cash_cents",
+        "invoiced_cents",
+    ):
         assert t[key] == 0, key
     assert t["avg_rate_pct"] is None
     assert com.top_reps(snap, AS_OF, Filters(sales_rep="R3"), REP1).empty
@@ -327,7 +421,8 @@ def test_another_reps_filter_inside_a_reps_scope_gives_zero(snap):
 
 def test_filters_select_customers_and_the_rep_filter_the_commissions(snap):
     # segment Retail: C1 and C3; commissions without an invoice drop out under an attribute filter
-    assert tiles(snap, segment="Retail")["accrued_cents"] == cents("201.00")  # K1 100, K9 6, K4 15, K5 80
+    # K1 100, K9 6, K4 15, K5 80
+    assert tiles(snap, segment="Retail")["accrued_cents"] == cents("201.00")
     # sales rep R3: C3's rows of R3 and R3's row without an invoice; K9 is on R1's customer
     r3 = tiles(snap, sales_rep="R3")
     assert r3["accrued_cents"] == cents("95.00")
@@ -349,9 +444,16 @@ def test_figures_show_exact_amounts_and_have_empty_states(snap):
     assert [row[0] for row in bar["data"][0]["customdata"]] == ["R3", "R1", "R2"]
     assert list(bar["data"][0]["text"]) == ["$101.00", "$100.00", "$36.34"]
     trend = figs.earned_vs_paid(com.monthly(snap, AS_OF, 12), "USD")
-    assert list(trend["data"][0]["customdata"][-1][:3]) == ["commissions_month_earned", "2025-06", "$16.34"]
+    assert list(trend["data"][0]["customdata"][-1][:3]) == [
+        "commissions_month_earned",
+        "2025-06",
+        "$16.34",
+    ]
     pie = figs.group_pie(com.by_group(snap, AS_OF, 90), "USD")
-    assert [list(row[:2]) for row in pie["data"][0]["customdata"]] == [["East", "$136.34"], ["West", "$87.00"]]
+    assert [list(row[:2]) for row in pie["data"][0]["customdata"]] == [
+        ["East", "$136.34"],
+        ["West", "$87.00"],
+    ]
     cash = figs.cash_vs_invoiced_bar(com.cash_and_invoiced(snap, AS_OF, 90), "USD")
     assert [t["name"] for t in cash["data"]] == ["On invoices issued", "On cash collected"]
     none = Filters(sales_rep="R3")
@@ -363,11 +465,20 @@ def test_figures_show_exact_amounts_and_have_empty_states(snap):
 
 def test_a_ledger_without_commissions_gives_zeros_and_empty_tables(db_url):
     clear_snapshots()
-    add_ledger(db_url, customers=[{"customer_id": "C1"}],
-               invoices=[_inv("I1", "C1", "2025-05-01", "100.00")])
+    add_ledger(
+        db_url,
+        customers=[{"customer_id": "C1"}],
+        invoices=[_inv("I1", "C1", "2025-05-01", "100.00")],
+    )
     snap = get_snapshot(db_url)
     t = tiles(snap)
-    assert (t["accrued_cents"], t["paid_mtd_cents"], t["earned_cents"], t["at_risk_cents"], t["cash_cents"]) == (0, 0, 0, 0, 0)
+    assert (
+        t["accrued_cents"],
+        t["paid_mtd_cents"],
+        t["earned_cents"],
+        t["at_risk_cents"],
+        t["cash_cents"],
+    ) == (0, 0, 0, 0, 0)
     assert t["sales_cents"] == cents("100.00") and t["avg_rate_pct"] == 0.0
     assert com.top_reps(snap, AS_OF).empty and com.by_group(snap, AS_OF).empty
     assert com.at_risk_by_rep(snap, AS_OF).empty and com.cash_and_invoiced(snap, AS_OF).empty

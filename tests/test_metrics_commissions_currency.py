@@ -38,16 +38,22 @@ FILES = {
     "fx_rates": "date,currency,rate\n2025-01-01,EUR,1.10\n2025-06-01,EUR,1.20\n",
     "sales_reps": "sales_rep_id,name,group\nR1,Rep One,East\nR2,Rep Two,West\n",
     "customers": "customer_id,name,sales_rep_id,currency\nCU,Dollar Co,R1,USD\nCE,Euro GmbH,R2,EUR\n",
-    "invoices": ("invoice_id,customer_id,issue_date,due_date,amount\n"
-                 "IU1,CU,2025-04-01,2025-05-01,1000.00\nIE1,CE,2025-04-10,2025-05-10,1000.00\n"
-                 "IE2,CE,2025-06-05,2025-07-05,500.00\n"),
-    "payments": ("payment_id,customer_id,date,amount,invoice_id\nPU1,CU,2025-05-10,1000.00,IU1\n"
-                 "PE1,CE,2025-05-20,400.00,IE1\n"),
+    "invoices": (
+        "invoice_id,customer_id,issue_date,due_date,amount\n"
+        "IU1,CU,2025-04-01,2025-05-01,1000.00\nIE1,CE,2025-04-10,2025-05-10,1000.00\n"
+        "IE2,CE,2025-06-05,2025-07-05,500.00\n"
+    ),
+    "payments": (
+        "payment_id,customer_id,date,amount,invoice_id\nPU1,CU,2025-05-10,1000.00,IU1\n"
+        "PE1,CE,2025-05-20,400.00,IE1\n"
+    ),
     "disputes": "dispute_id,invoice_id,opened_on,amount\nDS1,IE1,2025-05-25,600.00\n",
-    "commissions": ("commission_id,sales_rep_id,earned_date,amount,invoice_id,settled,settlement_date\n"
-                    "KU1,R1,2025-04-01,50.00,IU1,false,\nKE1,R2,2025-04-10,10.05,IE1,false,\n"
-                    "KE3,R2,2025-04-10,0.03,IE1,false,\nKE4,R2,2025-04-10,0.03,IE1,false,\n"
-                    "KE5,R2,2025-05-01,2.05,IE1,true,2025-05-15\nKE2,R2,2025-06-05,0.05,IE2,true,2025-06-10\n"),
+    "commissions": (
+        "commission_id,sales_rep_id,earned_date,amount,invoice_id,settled,settlement_date\n"
+        "KU1,R1,2025-04-01,50.00,IU1,false,\nKE1,R2,2025-04-10,10.05,IE1,false,\n"
+        "KE3,R2,2025-04-10,0.03,IE1,false,\nKE4,R2,2025-04-10,0.03,IE1,false,\n"
+        "KE5,R2,2025-05-01,2.05,IE1,true,2025-05-15\nKE2,R2,2025-06-05,0.05,IE2,true,2025-06-10\n"
+    ),
 }
 
 
@@ -82,16 +88,30 @@ def test_tiles_convert_each_row_first(snap):
 def test_drills_sum_to_tiles_and_show_the_currency(snap):
     accrued = com.drill(snap, "commissions_accrued", AS_OF)
     assert accrued.set_index("commission_id")["amount_cents"].to_dict() == {
-        "KU1": 5000, "KE1": 1206, "KE3": 4, "KE4": 4}
+        "KU1": 5000,
+        "KE1": 1206,
+        "KE3": 4,
+        "KE4": 4,
+    }
     assert accrued.set_index("commission_id")["currency"].to_dict() == {
-        "KU1": "USD", "KE1": "EUR", "KE3": "EUR", "KE4": "EUR"}
+        "KU1": "USD",
+        "KE1": "EUR",
+        "KE3": "EUR",
+        "KE4": "EUR",
+    }
     assert accrued.set_index("commission_id")["amount_in_currency"]["KE1"] == "10.05"
     earned = com.drill(snap, "commissions_earned", AS_OF).set_index("commission_id")["amount_cents"]
     assert earned.to_dict() == {"KU1": 5000, "KE1": 1106, "KE3": 3, "KE4": 3, "KE5": 226, "KE2": 6}
     assert int(com.drill(snap, "commissions_paid_mtd", AS_OF)["amount_cents"].sum()) == 6
     assert int(com.drill(snap, "commissions_at_risk", AS_OF)["amount_cents"].sum()) == 1214
     cash = com.drill(snap, "commissions_cash", AS_OF).set_index("commission_id")
-    assert cash["amount_cents"].to_dict() == {"KU1": 5000, "KE1": 442, "KE3": 1, "KE4": 1, "KE5": 90}
+    assert cash["amount_cents"].to_dict() == {
+        "KU1": 5000,
+        "KE1": 442,
+        "KE3": 1,
+        "KE4": 1,
+        "KE5": 90,
+    }
     assert cash.loc["KE1", "amount_in_currency"] == "4.02"
     assert cash.loc["KE1", "invoice_amount_cents"] == 110000  # at the issue date's rate
 
@@ -108,7 +128,11 @@ def test_charts_in_base(snap):
     assert groups["earned_cents"].to_dict() == {"East": 5000, "West": 1344}
     assert groups["share_pct"].to_dict() == {"East": 78.81, "West": 21.19}
     risk = com.at_risk_by_rep(snap, AS_OF).set_index("sales_rep_id")
-    assert risk.loc["R2", ["accrued_cents", "disputed_cents", "at_risk_cents"]].tolist() == [1214, 1214, 1214]
+    assert risk.loc["R2", ["accrued_cents", "disputed_cents", "at_risk_cents"]].tolist() == [
+        1214,
+        1214,
+        1214,
+    ]
     assert risk.loc["R2", "at_risk_pct"] == 100.0
     flows = com.cash_and_invoiced(snap, AS_OF).set_index("sales_rep_id")
     assert flows.loc["R2", ["invoiced_cents", "cash_cents"]].tolist() == [1344, 442 + 1 + 1 + 90]

@@ -98,7 +98,9 @@ OLD = to_day(dt.date(2024, 6, 29))
     ],
 )
 def test_recommended_action_branches(outstanding, limit, days_to_pay, start, expected):
-    got = recommended_action(np.array([outstanding]), np.array([limit]), np.array([days_to_pay]), np.array([start]), DAY)
+    got = recommended_action(
+        np.array([outstanding]), np.array([limit]), np.array([days_to_pay]), np.array([start]), DAY
+    )
     assert got[0] == expected
 
 
@@ -110,30 +112,114 @@ def _ledger(url: str) -> None:
         url,
         sales_reps=[{"sales_rep_id": "R1"}, {"sales_rep_id": "R2"}],
         customers=[
-            {"customer_id": "A", "credit_limit": "10000.00", "created_on": "2020-01-01", "segment": "Retail", "sales_rep_id": "R1"},
+            {
+                "customer_id": "A",
+                "credit_limit": "10000.00",
+                "created_on": "2020-01-01",
+                "segment": "Retail",
+                "sales_rep_id": "R1",
+            },
             {"customer_id": "B", "segment": "Retail", "sales_rep_id": "R1"},  # no limit
-            {"customer_id": "C", "credit_limit": "1000.00", "created_on": "2023-01-01", "segment": "Trade", "sales_rep_id": "R2"},
-            {"customer_id": "E", "credit_limit": "5000.00", "segment": "Trade", "sales_rep_id": "R2"},
-            {"customer_id": "F", "credit_limit": "5000.00", "segment": "Trade", "sales_rep_id": "R2"},
-            {"customer_id": "G", "credit_limit": "2000.00", "created_on": "2025-02-15", "segment": "Trade", "sales_rep_id": "R2"},
+            {
+                "customer_id": "C",
+                "credit_limit": "1000.00",
+                "created_on": "2023-01-01",
+                "segment": "Trade",
+                "sales_rep_id": "R2",
+            },
+            {
+                "customer_id": "E",
+                "credit_limit": "5000.00",
+                "segment": "Trade",
+                "sales_rep_id": "R2",
+            },
+            {
+                "customer_id": "F",
+                "credit_limit": "5000.00",
+                "segment": "Trade",
+                "sales_rep_id": "R2",
+            },
+            {
+                "customer_id": "G",
+                "credit_limit": "2000.00",
+                "created_on": "2025-02-15",
+                "segment": "Trade",
+                "sales_rep_id": "R2",
+            },
         ],
         invoices=[
-            {"invoice_id": "A1", "customer_id": "A", "issue_date": "2025-01-10", "due_date": "2025-02-09", "amount": "6000.00"},
-            {"invoice_id": "A2", "customer_id": "A", "issue_date": "2025-05-01", "due_date": "2025-05-31", "amount": "8500.00"},
-            {"invoice_id": "A3", "customer_id": "A", "issue_date": "2025-06-30", "due_date": "2025-07-30", "amount": "100.00"},
-            {"invoice_id": "B1", "customer_id": "B", "issue_date": "2025-06-01", "due_date": "2025-07-01", "amount": "500.00"},
-            {"invoice_id": "C1", "customer_id": "C", "issue_date": "2025-03-01", "due_date": "2025-03-31", "amount": "1200.00"},
-            {"invoice_id": "E1", "customer_id": "E", "issue_date": "2024-03-01", "due_date": "2024-03-31", "amount": "300.00"},
-            {"invoice_id": "F1", "customer_id": "F", "issue_date": "2024-03-01", "due_date": "2024-03-31", "amount": "200.00"},
-            {"invoice_id": "G1", "customer_id": "G", "issue_date": "2025-06-10", "due_date": "2025-07-10", "amount": "1600.00"},
-            {"invoice_id": "A4", "customer_id": "A", "issue_date": "2025-07-01", "due_date": "2025-07-31", "amount": "9999.00"},  # after D
+            {
+                "invoice_id": "A1",
+                "customer_id": "A",
+                "issue_date": "2025-01-10",
+                "due_date": "2025-02-09",
+                "amount": "6000.00",
+            },
+            {
+                "invoice_id": "A2",
+                "customer_id": "A",
+                "issue_date": "2025-05-01",
+                "due_date": "2025-05-31",
+                "amount": "8500.00",
+            },
+            {
+                "invoice_id": "A3",
+                "customer_id": "A",
+                "issue_date": "2025-06-30",
+                "due_date": "2025-07-30",
+                "amount": "100.00",
+            },
+            {
+                "invoice_id": "B1",
+                "customer_id": "B",
+                "issue_date": "2025-06-01",
+                "due_date": "2025-07-01",
+                "amount": "500.00",
+            },
+            {
+                "invoice_id": "C1",
+                "customer_id": "C",
+                "issue_date": "2025-03-01",
+                "due_date": "2025-03-31",
+                "amount": "1200.00",
+            },
+            {
+                "invoice_id": "E1",
+                "customer_id": "E",
+                "issue_date": "2024-03-01",
+                "due_date": "2024-03-31",
+                "amount": "300.00",
+            },
+            {
+                "invoice_id": "F1",
+                "customer_id": "F",
+                "issue_date": "2024-03-01",
+                "due_date": "2024-03-31",
+                "amount": "200.00",
+            },
+            {
+                "invoice_id": "G1",
+                "customer_id": "G",
+                "issue_date": "2025-06-10",
+                "due_date": "2025-07-10",
+                "amount": "1600.00",
+            },
+            # after D
+            {
+                "invoice_id": "A4",
+                "customer_id": "A",
+                "issue_date": "2025-07-01",
+                "due_date": "2025-07-31",
+                "amount": "9999.00",
+            },
         ],
         payments=[
             {"payment_id": "PA1", "customer_id": "A", "date": "2025-02-04", "amount": "6000.00"},
             {"payment_id": "PA3", "customer_id": "A", "date": "2025-06-30", "amount": "100.00"},
             {"payment_id": "PE1", "customer_id": "E", "date": "2024-03-31", "amount": "300.00"},
             {"payment_id": "PF1", "customer_id": "F", "date": "2024-08-01", "amount": "200.00"},
-            {"payment_id": "PC1", "customer_id": "C", "date": "2025-07-05", "amount": "1200.00"},  # after D
+            # after D
+            {"payment_id": "PC1", "customer_id": "C", "date": "2025-07-05", "amount": "1200.00"},
         ],
         allocations=[
             {"payment_id": "PA1", "invoice_id": "A1", "amount": "6000.00"},
@@ -175,10 +261,16 @@ def test_credit_utilization_table(db_url):
     assert np.isnan(c["avg_days_to_pay"])
     assert (c["risk_level"], c["recommended_action"]) == ("Over Limit", HOLD)
 
-    g = table.loc["G"]  # 1,600 of 2,000 = exactly 80 %: High, not above 80 %; created 2025-02-15 (new)
-    assert (g["utilization_pct"], g["risk_level"], g["recommended_action"]) == (80.0, "High", MONITOR)
+    # 1,600 of 2,000 = exactly 80 %: High, not above 80 %; created 2025-02-15 (new)
+    g = table.loc["G"]
+    assert (g["utilization_pct"], g["risk_level"], g["recommended_action"]) == (
+        80.0,
+        "High",
+        MONITOR,
+    )
 
-    f = table.loc["F"]  # nothing outstanding, account from its first invoice 2024-03-01 (> 12 months)
+    # nothing outstanding, account from its first invoice 2024-03-01 (> 12 months)
+    f = table.loc["F"]
     assert f["outstanding_cents"] == 0 and f["utilization_pct"] == 0.0
     assert f["payments_12m_cents"] == 20_000 and f["sales_12m_cents"] == 0
     assert f["avg_days_to_pay"] == 153.0  # 1 March -> 1 August 2024
@@ -193,14 +285,25 @@ def test_credit_utilization_table(db_url):
 def test_credit_utilization_filters_scope_and_backdating(db_url):
     _ledger(db_url)
     snap = get_snapshot(db_url)
-    assert list(credit_utilization(snap, D, Filters(segment="Trade"))["customer_id"]) == ["C", "G", "F"]
-    assert list(credit_utilization(snap, D, None, Scope(sales_rep_ids=frozenset({"R1"})))["customer_id"]) == ["A", "B"]
+    assert list(credit_utilization(snap, D, Filters(segment="Trade"))["customer_id"]) == [
+        "C",
+        "G",
+        "F",
+    ]
+    assert list(
+        credit_utilization(snap, D, None, Scope(sales_rep_ids=frozenset({"R1"})))["customer_id"]
+    ) == ["A", "B"]
     # on 2025-07-10 C has paid (5 July) but is still listed: it owed within the last 12 months;
     # 0 % of its limit and an account from 2023: REVIEW
     later = credit_utilization(snap, dt.date(2025, 7, 10)).set_index("customer_id")
-    assert later.loc["C", "outstanding_cents"] == 0 and later.loc["C", "recommended_action"] == REVIEW
+    assert (
+        later.loc["C", "outstanding_cents"] == 0 and later.loc["C", "recommended_action"] == REVIEW
+    )
     # A4 (1 July) now counts: 8,500 + 9,999 = 18,499.00 of 10,000.00
-    assert later.loc["A", "outstanding_cents"] == 1_849_900 and later.loc["A", "risk_level"] == "Over Limit"
+    assert (
+        later.loc["A", "outstanding_cents"] == 1_849_900
+        and later.loc["A", "risk_level"] == "Over Limit"
+    )
 
 
 def test_credit_summary_averages_utilization_over_limited_customers(db_url):
@@ -209,5 +312,11 @@ def test_credit_summary_averages_utilization_over_limited_customers(db_url):
     # C 120 %, A 85 %, G 80 %, F 0 %: mean 71.25 %
     assert summary["avg_utilization_pct"] == 71.25
     assert summary["customers"] == 5 and summary["customers_with_limit"] == 4
-    assert summary["risk_levels"] == {"Low": 1, "Moderate": 0, "High": 2, "Critical": 0, "Over Limit": 1}
+    assert summary["risk_levels"] == {
+        "Low": 1,
+        "Moderate": 0,
+        "High": 2,
+        "Critical": 0,
+        "Over Limit": 1,
+    }
     assert summary["actions"][HOLD] == 1 and summary["actions"][STANDARD] == 1

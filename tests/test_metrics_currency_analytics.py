@@ -40,14 +40,20 @@ D = dt.date(2025, 6, 30)
 FILES = {
     "fx_rates": "date,currency,rate\n2025-01-01,EUR,1.10\n2025-06-01,EUR,1.20\n",
     "customers": "customer_id,name,currency\nCU,Dollar Co,USD\nCE,Euro GmbH,EUR\n",
-    "invoices": ("invoice_id,customer_id,issue_date,due_date,amount\n"
-                 "U1,CU,2025-03-01,2025-03-31,100.00\nE1,CE,2025-03-01,2025-03-31,100.00\n"
-                 "E2,CE,2025-06-10,2025-07-10,200.00\nE3,CE,2025-02-01,2025-03-03,10.00\n"),
-    "payments": ("payment_id,customer_id,date,amount,invoice_id\nPU1,CU,2025-03-31,100.00,U1\n"
-                 "PU2,CU,2025-06-20,5.00,\nPE1,CE,2025-04-15,50.05,E1\nPE2,CE,2025-06-20,10.01,\n"
-                 "PE3,CE,2025-03-13,10.00,E3\n"),
-    "promises": ("promise_id,invoice_id,made_on,promised_date,amount\nPRU,U1,2025-03-10,2025-03-31,100.00\n"
-                 "PRE,E1,2025-05-01,2025-05-15,49.95\n"),
+    "invoices": (
+        "invoice_id,customer_id,issue_date,due_date,amount\n"
+        "U1,CU,2025-03-01,2025-03-31,100.00\nE1,CE,2025-03-01,2025-03-31,100.00\n"
+        "E2,CE,2025-06-10,2025-07-10,200.00\nE3,CE,2025-02-01,2025-03-03,10.00\n"
+    ),
+    "payments": (
+        "payment_id,customer_id,date,amount,invoice_id\nPU1,CU,2025-03-31,100.00,U1\n"
+        "PU2,CU,2025-06-20,5.00,\nPE1,CE,2025-04-15,50.05,E1\nPE2,CE,2025-06-20,10.01,\n"
+        "PE3,CE,2025-03-13,10.00,E3\n"
+    ),
+    "promises": (
+        "promise_id,invoice_id,made_on,promised_date,amount\nPRU,U1,2025-03-10,2025-03-31,100.00\n"
+        "PRE,E1,2025-05-01,2025-05-15,49.95\n"
+    ),
     "disputes": "dispute_id,invoice_id,opened_on,amount\nDS1,E1,2025-05-20,49.95\nDS2,U1,2025-03-05,1.00\n",
 }
 
@@ -98,8 +104,13 @@ def test_promises_in_base_at_the_date_made(snap):
     assert months.loc["2025-03", "kept_amount_cents"] == 10000
     assert months.loc["2025-05", "broken_amount_cents"] == 5495  # 49.95 EUR x 1.10 = 54.945
     broken = result["broken"].iloc[0]
-    assert (broken["promise_id"], broken["currency"], broken["amount_in_currency"]) == ("PRE", "EUR", "49.95")
-    assert (broken["amount_cents"], broken["invoice_balance_cents"]) == (5495, 5994)  # balance at D's rate
+    assert (broken["promise_id"], broken["currency"], broken["amount_in_currency"]) == (
+        "PRE",
+        "EUR",
+        "49.95",
+    )
+    # balance at D's rate
+    assert (broken["amount_cents"], broken["invoice_balance_cents"]) == (5495, 5994)
 
 
 def test_outstanding_composition_counts_every_unapplied_credit_in_base(snap):
@@ -110,14 +121,19 @@ def test_outstanding_composition_counts_every_unapplied_credit_in_base(snap):
 
 def test_days_to_pay_drill_in_base_with_the_currency(snap):
     rows = settled_invoices(snap, D, 180).set_index("invoice_id")
-    assert rows.loc["E3", "amount_cents"] == 1100 and rows.loc["E3", "amount_in_currency"] == "10.00"
+    assert (
+        rows.loc["E3", "amount_cents"] == 1100 and rows.loc["E3", "amount_in_currency"] == "10.00"
+    )
     assert rows.loc["U1", "amount_cents"] == 10000 and rows.loc["U1", "currency"] == "USD"
 
 
 def test_open_disputes_in_base_at_d(snap):
     result = dispute_cycle_time(snap, D)
     rows = result["open"].set_index("dispute_id")
-    assert (rows.loc["DS1", "amount_cents"], rows.loc["DS1", "amount_in_currency"]) == (5994, "49.95")
+    assert (rows.loc["DS1", "amount_cents"], rows.loc["DS1", "amount_in_currency"]) == (
+        5994,
+        "49.95",
+    )
     assert rows.loc["DS1", "invoice_balance_cents"] == 5994
     assert result["summary"]["open_amount_cents"] == 5994 + 100  # not 49.95 + 1.00 read as one unit
 

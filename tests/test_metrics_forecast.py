@@ -30,7 +30,8 @@ from dashboard.metrics.kpis import compute_kpis
 from dashboard.metrics.snapshot import clear_snapshots, get_snapshot, to_day
 from tests.ledger import add_ledger
 
-D = dt.date(2025, 6, 30)  # week 1 = 1-7 July, week 2 = 8-14, week 3 = 15-21, week 4 = 22-28 July ...
+# week 1 = 1-7 July, week 2 = 8-14, week 3 = 15-21, week 4 = 22-28 July ...
+D = dt.date(2025, 6, 30)
 
 
 @pytest.fixture(autouse=True)
@@ -117,10 +118,15 @@ def _behaviour_ledger(url: str) -> None:
         # issued after every date used here, prepaid on 15 June: must never count as X's history
         ("XF", "X", "2025-08-20", "2025-09-19", "5000.00"),
     ]
-    pays = [("PH1", "X", "H1", "2025-03-11", "1000.00"), ("PH2", "X", "H2", "2025-04-21", "3000.00"),
-            ("PWH", "W", "WH", "2025-05-03", "1000.00"), ("PH3", "X", "H3", "2025-07-20", "1000.00"),
-            ("PX1", "X", "X1", "2025-07-19", "500.00"), ("PY1", "Y", "Y1", "2025-07-02", "1000.00"),
-            ("PXF", "X", "XF", "2025-06-15", "5000.00")]
+    pays = [
+        ("PH1", "X", "H1", "2025-03-11", "1000.00"),
+        ("PH2", "X", "H2", "2025-04-21", "3000.00"),
+        ("PWH", "W", "WH", "2025-05-03", "1000.00"),
+        ("PH3", "X", "H3", "2025-07-20", "1000.00"),
+        ("PX1", "X", "X1", "2025-07-19", "500.00"),
+        ("PY1", "Y", "Y1", "2025-07-02", "1000.00"),
+        ("PXF", "X", "XF", "2025-06-15", "5000.00"),
+    ]
     add_ledger(
         url,
         customers=[
@@ -129,15 +135,42 @@ def _behaviour_ledger(url: str) -> None:
             {"customer_id": "V", "segment": "S2"},
             {"customer_id": "W", "segment": "S2"},
         ],
-        invoices=[{"invoice_id": i, "customer_id": c, "issue_date": s, "due_date": d, "amount": a} for i, c, s, d, a in inv],
-        payments=[{"payment_id": p, "customer_id": c, "date": d, "amount": a} for p, c, _, d, a in pays],
+        invoices=[
+            {"invoice_id": i, "customer_id": c, "issue_date": s, "due_date": d, "amount": a}
+            for i, c, s, d, a in inv
+        ],
+        payments=[
+            {"payment_id": p, "customer_id": c, "date": d, "amount": a} for p, c, _, d, a in pays
+        ],
         allocations=[{"payment_id": p, "invoice_id": i, "amount": a} for p, _, i, _, a in pays],
         promises=[
-            {"promise_id": "PR1", "invoice_id": "X3", "made_on": "2025-06-25", "promised_date": "2025-08-15", "amount": "400.00"},
-            {"promise_id": "PR2", "invoice_id": "Y1", "made_on": "2025-07-01", "promised_date": "2025-07-03", "amount": "1000.00"},  # made after D
-            {"promise_id": "PR3", "invoice_id": "X2", "made_on": "2025-06-01", "promised_date": "2025-06-20", "amount": "200.00"},  # date passed
+            {
+                "promise_id": "PR1",
+                "invoice_id": "X3",
+                "made_on": "2025-06-25",
+                "promised_date": "2025-08-15",
+                "amount": "400.00",
+            },
+            # made after D
+            {
+                "promise_id": "PR2",
+                "invoice_id": "Y1",
+                "made_on": "2025-07-01",
+                "promised_date": "2025-07-03",
+                "amount": "1000.00",
+            },
+            # date passed
+            {
+                "promise_id": "PR3",
+                "invoice_id": "X2",
+                "made_on": "2025-06-01",
+                "promised_date": "2025-06-20",
+                "amount": "200.00",
+            },
         ],
-        disputes=[{"dispute_id": "DX4", "invoice_id": "X4", "opened_on": "2025-06-20", "amount": "300.00"}],
+        disputes=[
+            {"dispute_id": "DX4", "invoice_id": "X4", "opened_on": "2025-06-20", "amount": "300.00"}
+        ],
     )
 
 
@@ -164,7 +197,9 @@ def test_behaviour_forecast_two_customers_promise_and_dispute(db_url):
     # naive: every balance at max(D + 1, due date): H3, X2, X1, X3, V1 in week 1; Y1 week 2; X4 week 3
     naive = dict(zip(table["bucket"], table["by_due_date_cents"], strict=True))
     assert (naive["Week 1"], naive["Week 2"], naive["Week 3"]) == (300_000, 100_000, 30_000)
-    assert table.loc[0, "start"] == dt.date(2025, 7, 1) and table.loc[0, "end"] == dt.date(2025, 7, 7)
+    assert table.loc[0, "start"] == dt.date(2025, 7, 1) and table.loc[0, "end"] == dt.date(
+        2025, 7, 7
+    )
     assert table.loc[6, "start"] == dt.date(2025, 8, 12)
 
 
@@ -172,11 +207,19 @@ def test_forecast_invoices_show_basis_promise_and_dispute(db_url):
     _behaviour_ledger(db_url)
     rows = forecast_invoices(get_snapshot(db_url), D).set_index("invoice_id")
     assert rows.loc["X1", "delay_basis"] == "customer" and rows.loc["X1", "delay_days"] == 17.5
-    assert rows.loc["X1", "expected_date"] == dt.date(2025, 7, 19) and rows.loc["X1", "expected_week"] == 3
+    assert (
+        rows.loc["X1", "expected_date"] == dt.date(2025, 7, 19)
+        and rows.loc["X1", "expected_week"] == 3
+    )
     assert rows.loc["Y1", "delay_basis"] == "portfolio" and rows.loc["Y1", "delay_days"] == 14.4
-    assert rows.loc["V1", "delay_basis"] == "segment" and rows.loc["V1", "expected_date"] == dt.date(2025, 7, 8)
+    assert rows.loc["V1", "delay_basis"] == "segment" and rows.loc[
+        "V1", "expected_date"
+    ] == dt.date(2025, 7, 8)
     assert rows.loc["X3", "promise_id"] == "PR1" and rows.loc["X3", "promised_cents"] == 40_000
-    assert rows.loc["X3", "promised_date"] == dt.date(2025, 8, 15) and rows.loc["X3", "expected_cents"] == 20_000
+    assert (
+        rows.loc["X3", "promised_date"] == dt.date(2025, 8, 15)
+        and rows.loc["X3", "expected_cents"] == 20_000
+    )
     assert rows.loc["X4", "dispute"] == "dispute" and rows.loc["X4", "expected_date"] is None
     assert rows.loc["X4", "expected_cents"] == 0
     assert rows.loc["X2", "due_bucket"] == "Overdue" and rows.loc["Y1", "due_bucket"] == "Week 2"
@@ -187,11 +230,25 @@ def test_payment_behaviour_per_customer(db_url):
     _behaviour_ledger(db_url)
     table = payment_behaviour(get_snapshot(db_url), D).set_index("customer_id")
     assert list(table.index) == ["V", "W", "X", "Y"]
-    assert (table.loc["X", "settled_12m"], table.loc["X", "avg_delay_days"], table.loc["X", "delay_basis"]) == (2, 17.5, "customer")
+    assert (
+        table.loc["X", "settled_12m"],
+        table.loc["X", "avg_delay_days"],
+        table.loc["X", "delay_basis"],
+    ) == (2, 17.5, "customer")
     # W: WH paid 3 May, due 1 May -> 2 days; issued 1 April -> 32 days to pay
-    assert (table.loc["W", "forecast_delay_days"], table.loc["W", "avg_days_to_pay"], table.loc["W", "open_cents"]) == (2.0, 32.0, 0)
-    assert np.isnan(table.loc["V", "avg_delay_days"]) and (table.loc["V", "forecast_delay_days"], table.loc["V", "delay_basis"]) == (2.0, "segment")
-    assert (table.loc["Y", "forecast_delay_days"], table.loc["Y", "delay_basis"]) == (14.4, "portfolio")
+    assert (
+        table.loc["W", "forecast_delay_days"],
+        table.loc["W", "avg_days_to_pay"],
+        table.loc["W", "open_cents"],
+    ) == (2.0, 32.0, 0)
+    assert np.isnan(table.loc["V", "avg_delay_days"]) and (
+        table.loc["V", "forecast_delay_days"],
+        table.loc["V", "delay_basis"],
+    ) == (2.0, "segment")
+    assert (table.loc["Y", "forecast_delay_days"], table.loc["Y", "delay_basis"]) == (
+        14.4,
+        "portfolio",
+    )
 
 
 def test_forecast_respects_filters(db_url):
@@ -215,7 +272,11 @@ def test_backtest_by_hand(db_url):
     # Due date  [3000, 1000, 300, 0]:   2,000 + 1,000 + 1,200 + 0 = 4,200 / 2,500 = 168 %.
     one = forecast_backtest(snap, [D], horizon_weeks=4, as_of=dt.date(2025, 8, 31))
     row = one["by_date"].iloc[0]
-    assert (row["actual_cents"], row["behaviour_cents"], row["due_date_cents"]) == (250_000, 360_000, 430_000)
+    assert (row["actual_cents"], row["behaviour_cents"], row["due_date_cents"]) == (
+        250_000,
+        360_000,
+        430_000,
+    )
     assert (row["wape_behaviour"], row["wape_due_date"]) == (124.0, 168.0)
     assert list(one["weeks"]["actual_cents"]) == [100_000, 0, 150_000, 0]
 
@@ -223,7 +284,10 @@ def test_backtest_by_hand(db_url):
     # Behaviour |1200-1000| + |700-0| = 900 / 1,000 = 90 %; due date 2,000 + 1,000 = 300 %.
     capped = forecast_backtest(snap, [D], horizon_weeks=4, as_of=dt.date(2025, 7, 14))
     row = capped["by_date"].iloc[0]
-    assert row["weeks_compared"] == 2 and (row["wape_behaviour"], row["wape_due_date"]) == (90.0, 300.0)
+    assert row["weeks_compared"] == 2 and (row["wape_behaviour"], row["wape_due_date"]) == (
+        90.0,
+        300.0,
+    )
 
     # A second date, 14 July: Y1 (paid 2 Jul, 8 days early) is now history, so the portfolio delay
     # changes but X (17.5) and S2 (2) do not. Open: H3, X1, X2 -> 15 Jul (week 1: 15-21 Jul),
@@ -231,9 +295,14 @@ def test_backtest_by_hand(db_url):
     # X4 disputed. Behaviour [2400, 200, 0, 0]; due date: all seven due by 15 Jul -> [3300, 0, 0, 0].
     # Actual: H3 + X1 in week 1 = [1500, 0, 0, 0]. Behaviour 900 + 200 = 1,100 / 1,500 = 73.33 %;
     # due date 1,800 / 1,500 = 120 %.
-    both = forecast_backtest(snap, [dt.date(2025, 7, 14), D], horizon_weeks=4, as_of=dt.date(2025, 8, 31))
+    both = forecast_backtest(
+        snap, [dt.date(2025, 7, 14), D], horizon_weeks=4, as_of=dt.date(2025, 8, 31)
+    )
     by_date = both["by_date"].set_index("as_of")
-    assert (by_date.loc[dt.date(2025, 7, 14), "wape_behaviour"], by_date.loc[dt.date(2025, 7, 14), "wape_due_date"]) == (73.33, 120.0)
+    assert (
+        by_date.loc[dt.date(2025, 7, 14), "wape_behaviour"],
+        by_date.loc[dt.date(2025, 7, 14), "wape_due_date"],
+    ) == (73.33, 120.0)
     # overall: (3,100 + 1,100) / (2,500 + 1,500) = 105 %; (4,200 + 1,800) / 4,000 = 150 %
     assert both["overall"]["wape_behaviour"] == 105.0 and both["overall"]["wape_due_date"] == 150.0
     assert both["overall"]["actual_cents"] == 400_000 and both["overall"]["weeks_compared"] == 8
@@ -256,7 +325,9 @@ def _rate_at(fx: pd.DataFrame, currency: str, day: dt.date, base: str) -> int:
 
 def _to_base(cents: int, rate_e10: int) -> int:
     """cents x rate / 10**10, half up (away from zero), with Decimal."""
-    value = (Decimal(cents) * Decimal(rate_e10) / Decimal(10**10)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    value = (Decimal(cents) * Decimal(rate_e10) / Decimal(10**10)).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP
+    )
     return int(value)
 
 
@@ -264,16 +335,37 @@ def _independent_actuals(url: str, as_of: dt.date, horizon: int, base: str) -> l
     """Per week, allocations to invoices open at as_of, in base currency at the allocation's date, from the
     database with plain pandas and Decimal."""
     engine = get_engine(url)
-    inv = pd.read_sql(select(Invoice.invoice_id, Invoice.customer_id, Invoice.issue_date, Invoice.amount_cents,
-                             Invoice.applies_to, Invoice.currency), engine)
-    cust = pd.read_sql(select(Customer.customer_id, Customer.currency), engine).set_index("customer_id")["currency"]
+    inv = pd.read_sql(
+        select(
+            Invoice.invoice_id,
+            Invoice.customer_id,
+            Invoice.issue_date,
+            Invoice.amount_cents,
+            Invoice.applies_to,
+            Invoice.currency,
+        ),
+        engine,
+    )
+    cust = pd.read_sql(select(Customer.customer_id, Customer.currency), engine).set_index(
+        "customer_id"
+    )["currency"]
     fx = pd.read_sql(select(FxRate.currency, FxRate.date, FxRate.rate_e10), engine)
     fx["date"] = pd.to_datetime(fx["date"]).dt.date
-    own = [c if isinstance(c, str) and c.strip() else cust.get(k) for c, k in zip(inv["currency"], inv["customer_id"], strict=True)]
-    inv_cur = {i: (c.strip().upper() if isinstance(c, str) and c.strip() else base)
-               for i, c in zip(inv["invoice_id"], own, strict=True)}
+    own = [
+        c if isinstance(c, str) and c.strip() else cust.get(k)
+        for c, k in zip(inv["currency"], inv["customer_id"], strict=True)
+    ]
+    inv_cur = {
+        i: (c.strip().upper() if isinstance(c, str) and c.strip() else base)
+        for i, c in zip(inv["invoice_id"], own, strict=True)
+    }
     pay = pd.read_sql(select(Payment.payment_id, Payment.date), engine)
-    al = pd.read_sql(select(Allocation.payment_id, Allocation.invoice_id, Allocation.amount_cents, Allocation.date), engine)
+    al = pd.read_sql(
+        select(
+            Allocation.payment_id, Allocation.invoice_id, Allocation.amount_cents, Allocation.date
+        ),
+        engine,
+    )
     wo = pd.read_sql(select(WriteOff.invoice_id, WriteOff.date, WriteOff.amount_cents), engine)
     for frame, col in ((inv, "issue_date"), (pay, "date"), (al, "date"), (wo, "date")):
         frame[col] = pd.to_datetime(frame[col]).dt.date
@@ -291,7 +383,9 @@ def _independent_actuals(url: str, as_of: dt.date, horizon: int, base: str) -> l
         .groupby("invoice_id")["amount_cents"]
         .sum()
     )
-    pos = inv[(inv["amount_cents"] > 0) & (inv["issue_date"] <= as_of)].set_index("invoice_id")["amount_cents"]
+    pos = inv[(inv["amount_cents"] > 0) & (inv["issue_date"] <= as_of)].set_index("invoice_id")[
+        "amount_cents"
+    ]
     open_ids = set(pos.index[(pos - applied.reindex(pos.index).fillna(0)) > 0])
     weeks = [0] * horizon
     for row in al.itertuples():
@@ -317,10 +411,15 @@ def test_backtest_on_demo_data_ties_to_allocations(db_url):
     for t in dates:
         mine = weeks[weeks["as_of"] == t].sort_values("week")["actual_cents"].tolist()
         assert mine == _independent_actuals(db_url, t, 13, snap.base_currency), t
-    assert snap.rates.multi  # the demo holds foreign-currency invoices, so the conversion is exercised
+    # the demo holds foreign-currency invoices, so the conversion is exercised
+    assert snap.rates.multi
     # the forecast at D distributes exactly the AR at D
     table = behaviour_forecast(snap, D)
-    assert int(table["expected_cents"].sum()) == int(table["by_due_date_cents"].sum()) == cents(compute_kpis(snap, D)["total_ar"])
+    assert (
+        int(table["expected_cents"].sum())
+        == int(table["by_due_date_cents"].sum())
+        == cents(compute_kpis(snap, D)["total_ar"])
+    )
 
 
 # ---------------------------------------------------------------- (d) collectability from the ledger's history
@@ -332,26 +431,69 @@ def _old_debts_ledger(url: str) -> None:
     """H pays 10 days late; O's debts of 2022 were paid late (2 of 5 at ~95-100 days, 1 at 560 days) or written
     off at 800 days; O still owes X1 (due 2023-12-13, 565 days past due at D) and X2 (100 days past due)."""
     g_due, g_issue = "2022-12-01", "2022-11-01"
-    invoices = [{"invoice_id": f"G{k}", "customer_id": "O", "issue_date": g_issue, "due_date": g_due, "amount": "100.00"}
-                for k in range(1, 6)]
+    invoices = [
+        {
+            "invoice_id": f"G{k}",
+            "customer_id": "O",
+            "issue_date": g_issue,
+            "due_date": g_due,
+            "amount": "100.00",
+        }
+        for k in range(1, 6)
+    ]
     h_due = ["2024-07-31", "2024-08-31", "2024-09-30", "2024-10-31"]
     h_paid = ["2024-08-10", "2024-09-10", "2024-10-10", "2024-11-10"]
-    invoices += [{"invoice_id": f"H{k + 1}", "customer_id": "H", "issue_date": (dt.date.fromisoformat(d) - dt.timedelta(days=30)).isoformat(),
-                  "due_date": d, "amount": "100.00"} for k, d in enumerate(h_due)]
     invoices += [
-        {"invoice_id": "X1", "customer_id": "O", "issue_date": "2023-11-13", "due_date": "2023-12-13", "amount": "1000.00"},
-        {"invoice_id": "X2", "customer_id": "O", "issue_date": "2025-02-20", "due_date": "2025-03-22", "amount": "300.00"},
-        {"invoice_id": "X3", "customer_id": "H", "issue_date": "2025-06-10", "due_date": "2025-07-10", "amount": "200.00"},
+        {
+            "invoice_id": f"H{k + 1}",
+            "customer_id": "H",
+            "issue_date": (dt.date.fromisoformat(d) - dt.timedelta(days=30)).isoformat(),
+            "due_date": d,
+            "amount": "100.00",
+        }
+        for k, d in enumerate(h_due)
     ]
-    pays = [("PG1", "O", "G1", "2023-03-11"), ("PG5", "O", "G5", "2023-03-06"), ("PG2", "O", "G2", "2024-06-13")]
+    invoices += [
+        {
+            "invoice_id": "X1",
+            "customer_id": "O",
+            "issue_date": "2023-11-13",
+            "due_date": "2023-12-13",
+            "amount": "1000.00",
+        },
+        {
+            "invoice_id": "X2",
+            "customer_id": "O",
+            "issue_date": "2025-02-20",
+            "due_date": "2025-03-22",
+            "amount": "300.00",
+        },
+        {
+            "invoice_id": "X3",
+            "customer_id": "H",
+            "issue_date": "2025-06-10",
+            "due_date": "2025-07-10",
+            "amount": "200.00",
+        },
+    ]
+    pays = [
+        ("PG1", "O", "G1", "2023-03-11"),
+        ("PG5", "O", "G5", "2023-03-06"),
+        ("PG2", "O", "G2", "2024-06-13"),
+    ]
     pays += [(f"PH{k + 1}", "H", f"H{k + 1}", d) for k, d in enumerate(h_paid)]
     add_ledger(
         url,
         customers=[{"customer_id": "O", "segment": "S"}, {"customer_id": "H", "segment": "S"}],
         invoices=invoices,
-        payments=[{"payment_id": p, "customer_id": c, "date": d, "amount": "100.00"} for p, c, _, d in pays],
+        payments=[
+            {"payment_id": p, "customer_id": c, "date": d, "amount": "100.00"}
+            for p, c, _, d in pays
+        ],
         allocations=[{"payment_id": p, "invoice_id": i, "amount": "100.00"} for p, _, i, _ in pays],
-        write_offs=[{"invoice_id": i, "date": "2025-02-08", "amount": "100.00"} for i in ("G3", "G4")],
+        write_offs=[
+            {"invoice_id": i, "date": "2025-02-08", "amount": "100.00"} for i in ("G3", "G4")
+        ],
     )
 
 
@@ -362,7 +504,12 @@ def test_collectability_learned_from_history(db_url):
 
     def row(age):
         r = table.loc[age]
-        return int(r["observed"]), int(r["open_cents"]), int(r["collected_cents"]), float(r["median_days"])
+        return (
+            int(r["observed"]),
+            int(r["open_cents"]),
+            int(r["collected_cents"]),
+            float(r["median_days"]),
+        )
 
     # age 0 (at the due date), observed when due + 30 <= D and still open at due: H1-H4 (100.00 each, paid
     # 10 days after due), G1-G5 (100.00 each, none paid within 30 days), X1 (1,000.00) and X2 (300.00), both
@@ -393,11 +540,17 @@ def test_forecast_old_debts_low_probability_late_date(db_url):
     assert weekly[UNCOLLECTIBLE] == 26_000 + 66_667 + 16_364
     assert int(table["expected_cents"].sum()) == cents(compute_kpis(snap, D)["total_ar"]) == 150_000
     rows = forecast_invoices(snap, D, history=OLD).set_index("invoice_id")
-    assert rows.loc["X1", "expected_date"] == dt.date(2025, 7, 14) and rows.loc["X1", "age_days"] == 565
+    assert (
+        rows.loc["X1", "expected_date"] == dt.date(2025, 7, 14)
+        and rows.loc["X1", "age_days"] == 565
+    )
     assert rows.loc["X1", "collectable_share"] == pytest.approx(0.3333)
     assert rows.loc["X1", "delay_basis"] == "age history"
     assert rows.loc["X2", "expected_date"] == dt.date(2025, 7, 7)
-    assert rows.loc["X3", "expected_date"] == dt.date(2025, 7, 20) and rows.loc["X3", "delay_basis"] == "customer"
+    assert (
+        rows.loc["X3", "expected_date"] == dt.date(2025, 7, 20)
+        and rows.loc["X3", "delay_basis"] == "customer"
+    )
     assert int(rows["uncollectible_cents"].sum()) == weekly[UNCOLLECTIBLE]
     assert int((rows["expected_cents"] + rows["uncollectible_cents"]).sum()) == 150_000
 

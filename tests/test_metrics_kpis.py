@@ -43,8 +43,20 @@ def test_residual_cent_stays_open_and_next_day_payment_is_ignored(db_url):
         db_url,
         customers=[{"customer_id": "C1"}],
         invoices=[
-            {"invoice_id": "I1", "customer_id": "C1", "issue_date": "2025-01-01", "due_date": "2025-01-31", "amount": "100.00"},
-            {"invoice_id": "I2", "customer_id": "C1", "issue_date": "2025-02-01", "due_date": "2025-03-03", "amount": "50.00"},
+            {
+                "invoice_id": "I1",
+                "customer_id": "C1",
+                "issue_date": "2025-01-01",
+                "due_date": "2025-01-31",
+                "amount": "100.00",
+            },
+            {
+                "invoice_id": "I2",
+                "customer_id": "C1",
+                "issue_date": "2025-02-01",
+                "due_date": "2025-03-03",
+                "amount": "50.00",
+            },
         ],
         payments=[
             {"payment_id": "P1", "customer_id": "C1", "date": "2025-01-15", "amount": "99.99"},
@@ -60,7 +72,13 @@ def test_residual_cent_stays_open_and_next_day_payment_is_ignored(db_url):
     assert k["total_ar"] == "50.01"
     assert k["overdue_ar"] == "0.01"
     assert k["not_due_ar"] == "50.00"
-    assert k["aging_due"] == {"not_due": "50.00", "1-30": "0.01", "31-60": "0.00", "61-90": "0.00", "90+": "0.00"}
+    assert k["aging_due"] == {
+        "not_due": "50.00",
+        "1-30": "0.01",
+        "31-60": "0.00",
+        "61-90": "0.00",
+        "90+": "0.00",
+    }
     assert k["unapplied_credits"] == "0.00"
     assert k["customers_overdue"] == 1
     assert kpis_at(db_url, "2025-03-02")["total_ar"] == "0.01"
@@ -82,7 +100,13 @@ def test_due_date_buckets_have_inclusive_upper_bounds(db_url):
     add_ledger(db_url, customers=[{"customer_id": "C1"}], invoices=invoices)
     k = kpis_at(db_url, "2025-06-30")
     # due on D: not due; D-30: 1-30; D-31 and D-60: 31-60; D-61 and D-90: 61-90; D-91: 90+
-    assert k["aging_due"] == {"not_due": "10.00", "1-30": "10.00", "31-60": "20.00", "61-90": "20.00", "90+": "10.00"}
+    assert k["aging_due"] == {
+        "not_due": "10.00",
+        "1-30": "10.00",
+        "31-60": "20.00",
+        "61-90": "20.00",
+        "90+": "10.00",
+    }
     assert k["total_ar"] == "70.00"
     assert k["overdue_ar"] == "60.00"
 
@@ -92,11 +116,30 @@ def test_credit_note_nets_its_invoice_and_unapplied_payment_is_a_credit(db_url):
         db_url,
         customers=[{"customer_id": "C1"}],
         invoices=[
-            {"invoice_id": "I1", "customer_id": "C1", "issue_date": "2025-01-10", "due_date": "2025-02-09", "amount": "200.00"},
-            {"invoice_id": "CN1", "customer_id": "C1", "issue_date": "2025-01-20", "amount": "-50.00", "applies_to": "I1"},
-            {"invoice_id": "CN2", "customer_id": "C1", "issue_date": "2025-01-21", "amount": "-7.50"},
+            {
+                "invoice_id": "I1",
+                "customer_id": "C1",
+                "issue_date": "2025-01-10",
+                "due_date": "2025-02-09",
+                "amount": "200.00",
+            },
+            {
+                "invoice_id": "CN1",
+                "customer_id": "C1",
+                "issue_date": "2025-01-20",
+                "amount": "-50.00",
+                "applies_to": "I1",
+            },
+            {
+                "invoice_id": "CN2",
+                "customer_id": "C1",
+                "issue_date": "2025-01-21",
+                "amount": "-7.50",
+            },
         ],
-        payments=[{"payment_id": "P1", "customer_id": "C1", "date": "2025-01-05", "amount": "30.00"}],
+        payments=[
+            {"payment_id": "P1", "customer_id": "C1", "date": "2025-01-05", "amount": "30.00"}
+        ],
     )
     k = kpis_at(db_url, "2025-01-31", 30)
     assert k["total_ar"] == "150.00"  # 200.00 - 50.00
@@ -111,9 +154,27 @@ def test_full_contract_on_a_worked_example(db_url):
         db_url,
         customers=[{"customer_id": "C1", "name": "Acme", "credit_limit": "2000.00"}],
         invoices=[
-            {"invoice_id": "JAN", "customer_id": "C1", "issue_date": "2025-01-10", "due_date": "2025-02-09", "amount": "3000.00"},
-            {"invoice_id": "FEB", "customer_id": "C1", "issue_date": "2025-02-10", "due_date": "2025-03-12", "amount": "2000.00"},
-            {"invoice_id": "MAR", "customer_id": "C1", "issue_date": "2025-03-05", "due_date": "2025-04-04", "amount": "1000.00"},
+            {
+                "invoice_id": "JAN",
+                "customer_id": "C1",
+                "issue_date": "2025-01-10",
+                "due_date": "2025-02-09",
+                "amount": "3000.00",
+            },
+            {
+                "invoice_id": "FEB",
+                "customer_id": "C1",
+                "issue_date": "2025-02-10",
+                "due_date": "2025-03-12",
+                "amount": "2000.00",
+            },
+            {
+                "invoice_id": "MAR",
+                "customer_id": "C1",
+                "issue_date": "2025-03-05",
+                "due_date": "2025-04-04",
+                "amount": "1000.00",
+            },
         ],
         payments=[
             {"payment_id": "P1", "customer_id": "C1", "date": "2025-02-01", "amount": "3000.00"},
@@ -139,8 +200,19 @@ def test_full_contract_on_a_worked_example(db_url):
         "unapplied_credits": "0.00",
         "customers_with_balance": 1,
         "customers_overdue": 1,
-        "aging_due": {"not_due": "1000.00", "1-30": "1500.00", "31-60": "0.00", "61-90": "0.00", "90+": "0.00"},
-        "aging_transaction": {"current": "1000.00", "1_month": "1500.00", "2_months": "0.00", "3+_months": "0.00"},
+        "aging_due": {
+            "not_due": "1000.00",
+            "1-30": "1500.00",
+            "31-60": "0.00",
+            "61-90": "0.00",
+            "90+": "0.00",
+        },
+        "aging_transaction": {
+            "current": "1000.00",
+            "1_month": "1500.00",
+            "2_months": "0.00",
+            "3+_months": "0.00",
+        },
         "credit_sales": "6000.00",
         "collections": "3500.00",
         "dso": 37.5,
@@ -156,7 +228,14 @@ def test_full_contract_on_a_worked_example(db_url):
         "top_debtors": [{"customer_id": "C1", "name": "Acme", "balance": "2500.00"}],
         # one currency: everything is in USD, so the breakdown repeats the figures and nothing is revalued
         "base_currency": "USD",
-        "by_currency": {"USD": {"total_ar": "2500.00", "overdue_ar": "1500.00", "not_due_ar": "1000.00", "unapplied_credits": "0.00"}},
+        "by_currency": {
+            "USD": {
+                "total_ar": "2500.00",
+                "overdue_ar": "1500.00",
+                "not_due_ar": "1000.00",
+                "unapplied_credits": "0.00",
+            }
+        },
         "total_ar_at_booking_rates": "2500.00",
         "fx_revaluation": "0.00",
     }
@@ -167,8 +246,20 @@ def test_write_off_counts_as_bad_debt_not_as_a_payment(db_url):
         db_url,
         customers=[{"customer_id": "C1"}],
         invoices=[
-            {"invoice_id": "OLD", "customer_id": "C1", "issue_date": "2024-01-01", "due_date": "2024-01-31", "amount": "400.00"},
-            {"invoice_id": "NEW", "customer_id": "C1", "issue_date": "2025-03-01", "due_date": "2025-03-31", "amount": "1000.00"},
+            {
+                "invoice_id": "OLD",
+                "customer_id": "C1",
+                "issue_date": "2024-01-01",
+                "due_date": "2024-01-31",
+                "amount": "400.00",
+            },
+            {
+                "invoice_id": "NEW",
+                "customer_id": "C1",
+                "issue_date": "2025-03-01",
+                "due_date": "2025-03-31",
+                "amount": "1000.00",
+            },
         ],
         write_offs=[{"invoice_id": "OLD", "date": "2025-03-10", "amount": "400.00"}],
     )
@@ -181,7 +272,9 @@ def test_write_off_counts_as_bad_debt_not_as_a_payment(db_url):
 
 def test_empty_ledger_gives_zeros_and_nulls(db_url):
     k = kpis_at(db_url, "2025-03-15")
-    assert k["total_ar"] == "0.00" and k["dso"] is None and k["cei"] is None and k["top_debtors"] == []
+    assert (
+        k["total_ar"] == "0.00" and k["dso"] is None and k["cei"] is None and k["top_debtors"] == []
+    )
     assert k["dso_countback"] is None or k["dso_countback"] == 0.0
 
 
@@ -189,7 +282,15 @@ def test_countback_is_null_when_a_month_has_no_sales(db_url):
     add_ledger(
         db_url,
         customers=[{"customer_id": "C1"}],
-        invoices=[{"invoice_id": "I1", "customer_id": "C1", "issue_date": "2025-01-10", "due_date": "2025-02-09", "amount": "100.00"}],
+        invoices=[
+            {
+                "invoice_id": "I1",
+                "customer_id": "C1",
+                "issue_date": "2025-01-10",
+                "due_date": "2025-02-09",
+                "amount": "100.00",
+            }
+        ],
     )
     # March 1-15 has no sales while 100.00 is still outstanding: stop (null)
     assert kpis_at(db_url, "2025-03-15")["dso_countback"] is None
@@ -206,8 +307,20 @@ def test_filters_and_scope_select_customers(db_url):
             {"customer_id": "C2", "segment": "Enterprise", "region": "South", "sales_rep_id": "R2"},
         ],
         invoices=[
-            {"invoice_id": "I1", "customer_id": "C1", "issue_date": "2025-01-10", "due_date": "2025-02-09", "amount": "100.00"},
-            {"invoice_id": "I2", "customer_id": "C2", "issue_date": "2025-01-10", "due_date": "2025-02-09", "amount": "250.00"},
+            {
+                "invoice_id": "I1",
+                "customer_id": "C1",
+                "issue_date": "2025-01-10",
+                "due_date": "2025-02-09",
+                "amount": "100.00",
+            },
+            {
+                "invoice_id": "I2",
+                "customer_id": "C2",
+                "issue_date": "2025-01-10",
+                "due_date": "2025-02-09",
+                "amount": "250.00",
+            },
         ],
     )
     snap = get_snapshot(db_url)
@@ -224,20 +337,54 @@ def test_kpis_cli_prints_only_the_json_object(db_url):
     add_ledger(
         db_url,
         customers=[{"customer_id": "C1", "segment": "SMB"}],
-        invoices=[{"invoice_id": "I1", "customer_id": "C1", "issue_date": "2025-01-10", "due_date": "2025-02-09", "amount": "12.34"}],
+        invoices=[
+            {
+                "invoice_id": "I1",
+                "customer_id": "C1",
+                "issue_date": "2025-01-10",
+                "due_date": "2025-02-09",
+                "amount": "12.34",
+            }
+        ],
     )
     out = subprocess.run(
-        [sys.executable, "-m", "dashboard", "kpis", "--as-of", "2025-01-31", "--segment", "SMB", "--json"],
-        capture_output=True, text=True, check=True, env={**__import__("os").environ, "DATABASE_URL": db_url},
+        [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "kpis",
+            "--as-of",
+            "2025-01-31",
+            "--segment",
+            "SMB",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "DATABASE_URL": db_url},
     )
     data = json.loads(out.stdout)
-    assert data["total_ar"] == "12.34" and data["as_of"] == "2025-01-31" and data["period_days"] == 90
+    assert (
+        data["total_ar"] == "12.34" and data["as_of"] == "2025-01-31" and data["period_days"] == 90
+    )
 
 
 def test_engine_picks_up_new_data_without_restart(db_url):
-    add_ledger(db_url, customers=[{"customer_id": "C1"}], invoices=[{"invoice_id": "I1", "customer_id": "C1", "issue_date": "2025-01-10", "amount": "5.00"}])
+    add_ledger(
+        db_url,
+        customers=[{"customer_id": "C1"}],
+        invoices=[
+            {"invoice_id": "I1", "customer_id": "C1", "issue_date": "2025-01-10", "amount": "5.00"}
+        ],
+    )
     assert compute_kpis(get_snapshot(db_url, max_age=0), D("2025-01-31"))["total_ar"] == "5.00"
-    add_ledger(db_url, invoices=[{"invoice_id": "I2", "customer_id": "C1", "issue_date": "2025-01-11", "amount": "6.00"}])
+    add_ledger(
+        db_url,
+        invoices=[
+            {"invoice_id": "I2", "customer_id": "C1", "issue_date": "2025-01-11", "amount": "6.00"}
+        ],
+    )
     assert compute_kpis(get_snapshot(db_url, max_age=0), D("2025-01-31"))["total_ar"] == "11.00"
 
 
@@ -256,30 +403,145 @@ def _frames(led: Ledger) -> LedgerTables:
         return None if v is None else int(v * 100)
 
     cust = pd.DataFrame(
-        [{"customer_id": c["customer_id"], "name": c["name"], "segment": c["segment"], "region": c["region"], "tier": c["tier"],
-          "terms_days": 30, "terms_type": "net", "credit_limit_cents": cents(c.get("credit_limit")), "sales_rep_id": c["sales_rep_id"],
-          "created_on": None, "currency": "USD"} for c in led.customers],
-        columns=["customer_id", "name", "segment", "region", "tier", "terms_days", "terms_type", "credit_limit_cents", "sales_rep_id", "created_on", "currency"],
+        [
+            {
+                "customer_id": c["customer_id"],
+                "name": c["name"],
+                "segment": c["segment"],
+                "region": c["region"],
+                "tier": c["tier"],
+                "terms_days": 30,
+                "terms_type": "net",
+                "credit_limit_cents": cents(c.get("credit_limit")),
+                "sales_rep_id": c["sales_rep_id"],
+                "created_on": None,
+                "currency": "USD",
+            }
+            for c in led.customers
+        ],
+        columns=[
+            "customer_id",
+            "name",
+            "segment",
+            "region",
+            "tier",
+            "terms_days",
+            "terms_type",
+            "credit_limit_cents",
+            "sales_rep_id",
+            "created_on",
+            "currency",
+        ],
     )
     inv = pd.DataFrame(
-        [{"invoice_id": i["invoice_id"], "customer_id": i["customer_id"], "issue_date": day(i["issue_date"]), "due_date": day(i["due_date"]),
-          "amount_cents": cents(i["amount"]), "cost_cents": None, "applies_to": i.get("applies_to"), "disputed": False} for i in led.invoices],
-        columns=["invoice_id", "customer_id", "issue_date", "due_date", "amount_cents", "cost_cents", "applies_to", "disputed"],
+        [
+            {
+                "invoice_id": i["invoice_id"],
+                "customer_id": i["customer_id"],
+                "issue_date": day(i["issue_date"]),
+                "due_date": day(i["due_date"]),
+                "amount_cents": cents(i["amount"]),
+                "cost_cents": None,
+                "applies_to": i.get("applies_to"),
+                "disputed": False,
+            }
+            for i in led.invoices
+        ],
+        columns=[
+            "invoice_id",
+            "customer_id",
+            "issue_date",
+            "due_date",
+            "amount_cents",
+            "cost_cents",
+            "applies_to",
+            "disputed",
+        ],
     )
-    pay = pd.DataFrame([{"payment_id": p["payment_id"], "customer_id": p["customer_id"], "date": day(p["date"]), "amount_cents": cents(p["amount"])} for p in led.payments],
-                       columns=["payment_id", "customer_id", "date", "amount_cents"])
-    al = pd.DataFrame([{"payment_id": a["payment_id"], "invoice_id": a["invoice_id"], "amount_cents": cents(a["amount"]), "date": day(a.get("date"))} for a in led.allocations],
-                      columns=["payment_id", "invoice_id", "amount_cents", "date"])
-    wo = pd.DataFrame([{"invoice_id": w["invoice_id"], "date": day(w["date"]), "amount_cents": cents(w["amount"])} for w in led.write_offs],
-                      columns=["invoice_id", "date", "amount_cents"])
+    pay = pd.DataFrame(
+        [
+            {
+                "payment_id": p["payment_id"],
+                "customer_id": p["customer_id"],
+                "date": day(p["date"]),
+                "amount_cents": cents(p["amount"]),
+            }
+            for p in led.payments
+        ],
+        columns=["payment_id", "customer_id", "date", "amount_cents"],
+    )
+    al = pd.DataFrame(
+        [
+            {
+                "payment_id": a["payment_id"],
+                "invoice_id": a["invoice_id"],
+                "amount_cents": cents(a["amount"]),
+                "date": day(a.get("date")),
+            }
+            for a in led.allocations
+        ],
+        columns=["payment_id", "invoice_id", "amount_cents", "date"],
+    )
+    wo = pd.DataFrame(
+        [
+            {
+                "invoice_id": w["invoice_id"],
+                "date": day(w["date"]),
+                "amount_cents": cents(w["amount"]),
+            }
+            for w in led.write_offs
+        ],
+        columns=["invoice_id", "date", "amount_cents"],
+    )
     empty = {
-        "sales_reps": pd.DataFrame({"sales_rep_id": ["R1", "R2"], "name": ["R1", "R2"], "group_name": ["G1", "G2"], "manager_id": [None, None]}),
-        "promises": pd.DataFrame(columns=["promise_id", "invoice_id", "made_on", "promised_date", "amount_cents"]),
-        "disputes": pd.DataFrame(columns=["dispute_id", "invoice_id", "opened_on", "amount_cents", "resolved_on", "status"]),
-        "commissions": pd.DataFrame(columns=["commission_id", "sales_rep_id", "earned_date", "amount_cents", "invoice_id", "rate", "settled", "settlement_date"]),
-        "activities": pd.DataFrame(columns=["activity_id", "customer_id", "date", "channel", "invoice_id", "outcome"]),
+        "sales_reps": pd.DataFrame(
+            {
+                "sales_rep_id": ["R1", "R2"],
+                "name": ["R1", "R2"],
+                "group_name": ["G1", "G2"],
+                "manager_id": [None, None],
+            }
+        ),
+        "promises": pd.DataFrame(
+            columns=["promise_id", "invoice_id", "made_on", "promised_date", "amount_cents"]
+        ),
+        "disputes": pd.DataFrame(
+            columns=[
+                "dispute_id",
+                "invoice_id",
+                "opened_on",
+                "amount_cents",
+                "resolved_on",
+                "status",
+            ]
+        ),
+        "commissions": pd.DataFrame(
+            columns=[
+                "commission_id",
+                "sales_rep_id",
+                "earned_date",
+                "amount_cents",
+                "invoice_id",
+                "rate",
+                "settled",
+                "settlement_date",
+            ]
+        ),
+        "activities": pd.DataFrame(
+            columns=["activity_id", "customer_id", "date", "channel", "invoice_id", "outcome"]
+        ),
     }
-    return LedgerTables(version=1, frames={"customers": cust, "invoices": inv, "payments": pay, "allocations": al, "write_offs": wo, **empty})
+    return LedgerTables(
+        version=1,
+        frames={
+            "customers": cust,
+            "invoices": inv,
+            "payments": pay,
+            "allocations": al,
+            "write_offs": wo,
+            **empty,
+        },
+    )
 
 
 @st.composite
@@ -290,51 +552,98 @@ def ledgers(draw, same_customer: bool = False) -> Ledger:
     n_c = draw(st.integers(1, 4))
     led = Ledger()
     for c in range(n_c):
-        led.customers.append({
-            "customer_id": f"C{c}", "name": f"Customer {c}", "segment": draw(st.sampled_from(["SMB", "Ent"])),
-            "region": draw(st.sampled_from(["N", "S"])), "tier": "T", "sales_rep_id": draw(st.sampled_from(["R1", "R2"])),
-            "credit_limit": draw(st.sampled_from([None, Decimal("50.00"), Decimal("500.00")])),
-        })
+        led.customers.append(
+            {
+                "customer_id": f"C{c}",
+                "name": f"Customer {c}",
+                "segment": draw(st.sampled_from(["SMB", "Ent"])),
+                "region": draw(st.sampled_from(["N", "S"])),
+                "tier": "T",
+                "sales_rep_id": draw(st.sampled_from(["R1", "R2"])),
+                "credit_limit": draw(st.sampled_from([None, Decimal("50.00"), Decimal("500.00")])),
+            }
+        )
     money = st.integers(1, 60000).map(lambda c: Decimal(c) / 100)
     day = st.integers(0, 420).map(lambda n: BASE + dt.timedelta(days=n))
     positives = []
     for i in range(draw(st.integers(0, 10))):
         issue = draw(day)
-        inv = {"invoice_id": f"I{i}", "customer_id": f"C{draw(st.integers(0, n_c - 1))}", "issue_date": issue,
-               "due_date": issue + dt.timedelta(days=draw(st.sampled_from([0, 7, 30, 45]))), "amount": draw(money)}
+        inv = {
+            "invoice_id": f"I{i}",
+            "customer_id": f"C{draw(st.integers(0, n_c - 1))}",
+            "issue_date": issue,
+            "due_date": issue + dt.timedelta(days=draw(st.sampled_from([0, 7, 30, 45]))),
+            "amount": draw(money),
+        }
         led.invoices.append(inv)
         positives.append(inv)
     for j in range(draw(st.integers(0, 3))):
         issue = draw(day)
         target = draw(st.sampled_from(positives)) if positives and draw(st.booleans()) else None
-        led.invoices.append({"invoice_id": f"N{j}", "customer_id": target["customer_id"] if target else f"C{draw(st.integers(0, n_c - 1))}",
-                             "issue_date": issue if target and draw(st.booleans()) else max(issue, target["issue_date"]) if target else issue,
-                             "due_date": issue,
-                             "amount": -draw(money), "applies_to": target["invoice_id"] if target else None})
+        led.invoices.append(
+            {
+                "invoice_id": f"N{j}",
+                "customer_id": target["customer_id"]
+                if target
+                else f"C{draw(st.integers(0, n_c - 1))}",
+                "issue_date": issue
+                if target and draw(st.booleans())
+                else max(issue, target["issue_date"])
+                if target
+                else issue,
+                "due_date": issue,
+                "amount": -draw(money),
+                "applies_to": target["invoice_id"] if target else None,
+            }
+        )
     for p in range(draw(st.integers(0, 6))):
-        pay = {"payment_id": f"P{p}", "customer_id": f"C{draw(st.integers(0, n_c - 1))}", "date": draw(day), "amount": draw(money)}
+        pay = {
+            "payment_id": f"P{p}",
+            "customer_id": f"C{draw(st.integers(0, n_c - 1))}",
+            "date": draw(day),
+            "amount": draw(money),
+        }
         led.payments.append(pay)
         left = pay["amount"]
         for _ in range(draw(st.integers(0, 2))):
             if not positives or left <= 0:
                 break
-            mine = [i for i in positives if i["customer_id"] == pay["customer_id"]] if same_customer else positives
+            mine = (
+                [i for i in positives if i["customer_id"] == pay["customer_id"]]
+                if same_customer
+                else positives
+            )
             if not mine:
                 break
             target = draw(st.sampled_from(mine))
-            if any(a["payment_id"] == pay["payment_id"] and a["invoice_id"] == target["invoice_id"] for a in led.allocations):
+            if any(
+                a["payment_id"] == pay["payment_id"] and a["invoice_id"] == target["invoice_id"]
+                for a in led.allocations
+            ):
                 continue
             amount = min(left, draw(money))
             late = draw(st.sampled_from([None, 0, 3, 40]))
-            led.allocations.append({"payment_id": pay["payment_id"], "invoice_id": target["invoice_id"], "amount": amount,
-                                    "date": None if late is None else pay["date"] + dt.timedelta(days=late)})
+            led.allocations.append(
+                {
+                    "payment_id": pay["payment_id"],
+                    "invoice_id": target["invoice_id"],
+                    "amount": amount,
+                    "date": None if late is None else pay["date"] + dt.timedelta(days=late),
+                }
+            )
             left -= amount
     for w in range(draw(st.integers(0, 2))):
         if positives:
             target = draw(st.sampled_from(positives))
             when = draw(day)
             when = when if draw(st.integers(0, 3)) == 0 else max(when, target["issue_date"])
-            led.write_offs.append({"invoice_id": target["invoice_id"], "date": when + dt.timedelta(days=w), "amount": draw(money)})
+            led.write_offs.append(
+                {
+                    "invoice_id": target["invoice_id"],
+                    "date": when + dt.timedelta(days=w),
+                    "amount": draw(money),
+                }
+            )
     return led
 
 
@@ -358,12 +667,36 @@ def test_filter_equals_ledger_of_only_those_customers(led, as_of, segment):
         customers=[c for c in led.customers if c["customer_id"] in keep],
         invoices=[i for i in led.invoices if i["customer_id"] in keep],
         payments=[p for p in led.payments if p["customer_id"] in keep],
-        allocations=[a for a in led.allocations if any(p["payment_id"] == a["payment_id"] and p["customer_id"] in keep for p in led.payments)],
-        write_offs=[w for w in led.write_offs if any(i["invoice_id"] == w["invoice_id"] and i["customer_id"] in keep for i in led.invoices)],
+        allocations=[
+            a
+            for a in led.allocations
+            if any(
+                p["payment_id"] == a["payment_id"] and p["customer_id"] in keep
+                for p in led.payments
+            )
+        ],
+        write_offs=[
+            w
+            for w in led.write_offs
+            if any(
+                i["invoice_id"] == w["invoice_id"] and i["customer_id"] in keep
+                for i in led.invoices
+            )
+        ],
     )
     # cross-customer allocations would break the split; the generator can make them, so compare only clean splits
-    cross = [a for a in led.allocations if a in sub.allocations and not any(i["invoice_id"] == a["invoice_id"] for i in sub.invoices)]
-    cross += [a for a in led.allocations if a not in sub.allocations and any(i["invoice_id"] == a["invoice_id"] for i in sub.invoices)]
+    cross = [
+        a
+        for a in led.allocations
+        if a in sub.allocations
+        and not any(i["invoice_id"] == a["invoice_id"] for i in sub.invoices)
+    ]
+    cross += [
+        a
+        for a in led.allocations
+        if a not in sub.allocations
+        and any(i["invoice_id"] == a["invoice_id"] for i in sub.invoices)
+    ]
     if cross:
         return
     full = compute_kpis(build_snapshot(_frames(led)), as_of, 90, Filters(segment=segment))
@@ -381,15 +714,29 @@ def test_agings_customers_and_drills_sum_to_their_figures(led, as_of):
     assert sum(cents(v) for v in k["aging_due"].values()) == total
     assert sum(cents(v) for v in k["aging_transaction"].values()) == total
     assert int(tables.customer_balances(snap, as_of)["amount_cents"].sum()) == total
-    for key in ("total_ar", "overdue_ar", "not_due_ar", "unapplied_credits", "credit_sales", "collections"):
+    for key in (
+        "total_ar",
+        "overdue_ar",
+        "not_due_ar",
+        "unapplied_credits",
+        "credit_sales",
+        "collections",
+    ):
         assert int(tables.drill(snap, key, as_of)["amount_cents"].sum()) == cents(k[key]), key
     for bucket, value in k["aging_due"].items():
-        assert int(tables.drill(snap, "aging_due", as_of, bucket=bucket)["amount_cents"].sum()) == cents(value)
-    assert tables.drill(snap, "customers_overdue", as_of)["customer_id"].nunique() == k["customers_overdue"]
+        assert int(
+            tables.drill(snap, "aging_due", as_of, bucket=bucket)["amount_cents"].sum()
+        ) == cents(value)
+    assert (
+        tables.drill(snap, "customers_overdue", as_of)["customer_id"].nunique()
+        == k["customers_overdue"]
+    )
     assert len(tables.drill(snap, "customers_over_limit", as_of)) == k["customers_over_limit"]
     settled = tables.drill(snap, "avg_days_to_pay", as_of)
     if len(settled):
-        assert Decimal(int(settled["days_to_pay"].sum())) / len(settled) == pytest.approx(k["avg_days_to_pay"], abs=0.005)
+        assert Decimal(int(settled["days_to_pay"].sum())) / len(settled) == pytest.approx(
+            k["avg_days_to_pay"], abs=0.005
+        )
 
 
 @PROPS
@@ -399,13 +746,28 @@ def test_results_at_d_ignore_everything_dated_after_d(led, as_of):
     issued = {i["invoice_id"]: i["issue_date"] for i in led.invoices}
     past = Ledger(
         customers=led.customers,
-        invoices=[i for i in led.invoices if i["issue_date"] <= as_of and not (i.get("applies_to") and False)],
+        invoices=[
+            i
+            for i in led.invoices
+            if i["issue_date"] <= as_of and not (i.get("applies_to") and False)
+        ],
         payments=[p for p in led.payments if p["date"] <= as_of],
-        allocations=[a for a in led.allocations if max(a.get("date") or pay_date[a["payment_id"]], pay_date[a["payment_id"]], issued[a["invoice_id"]]) <= as_of],
+        allocations=[
+            a
+            for a in led.allocations
+            if max(
+                a.get("date") or pay_date[a["payment_id"]],
+                pay_date[a["payment_id"]],
+                issued[a["invoice_id"]],
+            )
+            <= as_of
+        ],
         write_offs=[w for w in led.write_offs if w["date"] <= as_of],
     )
     # a write-off dated before its invoice is a credit until the invoice exists: no past ledger has it
     assume(all(issued[w["invoice_id"]] <= as_of for w in past.write_offs))
     # credit notes issued after D were dropped, so their targets stay as they were at D
     past.invoices = [dict(i) for i in past.invoices]
-    assert compute_kpis(build_snapshot(_frames(led)), as_of) == compute_kpis(build_snapshot(_frames(past)), as_of)
+    assert compute_kpis(build_snapshot(_frames(led)), as_of) == compute_kpis(
+        build_snapshot(_frames(past)), as_of
+    )

@@ -49,7 +49,16 @@ def test_category_thresholds(score, category):
 
 @pytest.mark.parametrize(
     ("days_late", "credit"),
-    [(-5, 900.0), (0, 900.0), (1, 890.0), (30, 600.0), (45, 450.0), (89, 10.0), (90, 0.0), (200, 0.0)],
+    [
+        (-5, 900.0),
+        (0, 900.0),
+        (1, 890.0),
+        (30, 600.0),
+        (45, 450.0),
+        (89, 10.0),
+        (90, 0.0),
+        (200, 0.0),
+    ],
 )
 def test_late_credit_decays_linearly_to_nothing_at_90_days(days_late, credit):
     # 900.00 paid L days late earns 900 x (90 - L) / 90
@@ -70,27 +79,94 @@ def _ledger(url: str) -> None:
         ],
         invoices=[
             # R1: on time, 30 days late, unpaid overdue, not yet due; I5 before the window
-            {"invoice_id": "I1", "customer_id": "R1", "issue_date": "2025-01-10", "due_date": "2025-02-09", "amount": "1000.00"},
-            {"invoice_id": "I2", "customer_id": "R1", "issue_date": "2025-02-01", "due_date": "2025-03-03", "amount": "900.00"},
-            {"invoice_id": "I3", "customer_id": "R1", "issue_date": "2025-03-01", "due_date": "2025-03-31", "amount": "500.00"},
-            {"invoice_id": "I4", "customer_id": "R1", "issue_date": "2025-06-20", "due_date": "2025-07-20", "amount": "400.00"},
-            {"invoice_id": "I5", "customer_id": "R1", "issue_date": "2024-12-01", "due_date": "2024-12-31", "amount": "700.00"},
+            {
+                "invoice_id": "I1",
+                "customer_id": "R1",
+                "issue_date": "2025-01-10",
+                "due_date": "2025-02-09",
+                "amount": "1000.00",
+            },
+            {
+                "invoice_id": "I2",
+                "customer_id": "R1",
+                "issue_date": "2025-02-01",
+                "due_date": "2025-03-03",
+                "amount": "900.00",
+            },
+            {
+                "invoice_id": "I3",
+                "customer_id": "R1",
+                "issue_date": "2025-03-01",
+                "due_date": "2025-03-31",
+                "amount": "500.00",
+            },
+            {
+                "invoice_id": "I4",
+                "customer_id": "R1",
+                "issue_date": "2025-06-20",
+                "due_date": "2025-07-20",
+                "amount": "400.00",
+            },
+            {
+                "invoice_id": "I5",
+                "customer_id": "R1",
+                "issue_date": "2024-12-01",
+                "due_date": "2024-12-31",
+                "amount": "700.00",
+            },
             # R2: paid on time, part credited, part written off
-            {"invoice_id": "J1", "customer_id": "R2", "issue_date": "2025-04-01", "due_date": "2025-05-01", "amount": "2000.00"},
-            {"invoice_id": "J1-CN", "customer_id": "R2", "issue_date": "2025-05-10", "amount": "-300.00", "applies_to": "J1"},
+            {
+                "invoice_id": "J1",
+                "customer_id": "R2",
+                "issue_date": "2025-04-01",
+                "due_date": "2025-05-01",
+                "amount": "2000.00",
+            },
+            {
+                "invoice_id": "J1-CN",
+                "customer_id": "R2",
+                "issue_date": "2025-05-10",
+                "amount": "-300.00",
+                "applies_to": "J1",
+            },
             # R3: only an invoice not yet due
-            {"invoice_id": "K1", "customer_id": "R3", "issue_date": "2025-06-15", "due_date": "2025-07-15", "amount": "300.00"},
+            {
+                "invoice_id": "K1",
+                "customer_id": "R3",
+                "issue_date": "2025-06-15",
+                "due_date": "2025-07-15",
+                "amount": "300.00",
+            },
             # R4: an old open invoice, nothing in the window
-            {"invoice_id": "L1", "customer_id": "R4", "issue_date": "2024-10-01", "due_date": "2024-10-31", "amount": "250.00"},
+            {
+                "invoice_id": "L1",
+                "customer_id": "R4",
+                "issue_date": "2024-10-01",
+                "due_date": "2024-10-31",
+                "amount": "250.00",
+            },
             # R5: paid early
-            {"invoice_id": "M1", "customer_id": "R5", "issue_date": "2025-05-01", "due_date": "2025-05-31", "amount": "800.00"},
+            {
+                "invoice_id": "M1",
+                "customer_id": "R5",
+                "issue_date": "2025-05-01",
+                "due_date": "2025-05-31",
+                "amount": "800.00",
+            },
             # R6: 950 of 1,000 on time, 50 still open and overdue: exactly 95 %
-            {"invoice_id": "N1", "customer_id": "R6", "issue_date": "2025-05-01", "due_date": "2025-05-31", "amount": "1000.00"},
+            {
+                "invoice_id": "N1",
+                "customer_id": "R6",
+                "issue_date": "2025-05-01",
+                "due_date": "2025-05-31",
+                "amount": "1000.00",
+            },
         ],
         payments=[
             {"payment_id": "P1", "customer_id": "R1", "date": "2025-02-09", "amount": "1000.00"},
             {"payment_id": "P2", "customer_id": "R1", "date": "2025-04-02", "amount": "900.00"},
-            {"payment_id": "P3", "customer_id": "R1", "date": "2025-07-05", "amount": "500.00"},  # after D
+            # after D
+            {"payment_id": "P3", "customer_id": "R1", "date": "2025-07-05", "amount": "500.00"},
             {"payment_id": "P5", "customer_id": "R1", "date": "2025-01-15", "amount": "700.00"},
             {"payment_id": "Q1", "customer_id": "R2", "date": "2025-05-01", "amount": "1500.00"},
             {"payment_id": "M", "customer_id": "R5", "date": "2025-05-20", "amount": "800.00"},
@@ -125,7 +201,8 @@ def test_reliability_scores_by_hand(db_url):
     assert r1["assessed_6m_cents"] == 240_000
     assert r1["invoices_6m"] == 4
     assert r1["total_invoiced_6m_cents"] == 280_000  # I1 + I2 + I3 + I4
-    assert r1["total_paid_6m_cents"] == 260_000  # payments dated in the window: 1,000 + 900 + 700 (I5's, 15 Jan)
+    # payments dated in the window: 1,000 + 900 + 700 (I5's, 15 Jan)
+    assert r1["total_paid_6m_cents"] == 260_000
     assert r1["outstanding_6m_cents"] == 90_000  # I3 500 + I4 400
     assert r1["on_time_pct"] == 41.67  # 1,000 / 2,400
 
@@ -141,7 +218,11 @@ def test_reliability_scores_by_hand(db_url):
     assert np.isnan(r3["reliability_score"]) and r3["risk_category"] == "No Activity"
     assert r3["invoices_6m"] == 1 and r3["outstanding_6m_cents"] == 30_000
     r4 = t.loc["R4"]  # owes an old invoice, invoiced nothing in the window
-    assert r4["risk_category"] == "No Activity" and r4["invoices_6m"] == 0 and r4["total_invoiced_6m_cents"] == 0
+    assert (
+        r4["risk_category"] == "No Activity"
+        and r4["invoices_6m"] == 0
+        and r4["total_invoiced_6m_cents"] == 0
+    )
 
 
 def test_reliability_after_the_late_payment_and_filters(db_url):
@@ -150,12 +231,22 @@ def test_reliability_after_the_late_payment_and_filters(db_url):
     # on 2025-07-10 I3 is paid 5 July, 96 days late (31 Mar -> 5 Jul): no credit, so R1 stays at 66.67;
     # the window is now (2025-01-10, 2025-07-10]: I1 (10 Jan) drops out -> 600 / 1,400 = 42.857.. At Risk
     later = payment_reliability(snap, dt.date(2025, 7, 10)).set_index("customer_id")
-    assert later.loc["R1", "reliability_score"] == 42.86 and later.loc["R1", "risk_category"] == "At Risk"
+    assert (
+        later.loc["R1", "reliability_score"] == 42.86
+        and later.loc["R1", "risk_category"] == "At Risk"
+    )
     assert list(payment_reliability(snap, D, Filters(segment="S1"))["customer_id"]) == ["R1", "R2"]
 
 
 def test_reliability_summary(db_url):
     _ledger(db_url)
     summary = reliability_summary(get_snapshot(db_url), D)
-    assert summary["categories"] == {"At Risk": 0, "Poor": 1, "Average": 0, "Good": 1, "Excellent": 2, "No Activity": 2}
+    assert summary["categories"] == {
+        "At Risk": 0,
+        "Poor": 1,
+        "Average": 0,
+        "Good": 1,
+        "Excellent": 2,
+        "No Activity": 2,
+    }
     assert summary["customers"] == 6

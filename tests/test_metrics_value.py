@@ -49,23 +49,35 @@ def test_default_tier_boundaries(revenue, tier):
 
 def test_revenue_in_a_gap_is_standard():
     tiers = [("Bronze", 0, 49_999), ("Silver", 100_000, None)]
-    assert list(assign_tiers(np.array([49_999, 50_000, 99_999, 100_000]), tiers)) == ["Bronze", "Standard", "Standard", "Silver"]
+    assert list(assign_tiers(np.array([49_999, 50_000, 99_999, 100_000]), tiers)) == [
+        "Bronze",
+        "Standard",
+        "Standard",
+        "Silver",
+    ]
 
 
 def test_default_tiers_are_valid():
     assert validate_tiers(DEFAULT_TIERS) == []
     # the seed's good example: Bronze 0-499.99 and Silver 500-999.99 (plus an open top tier)
-    assert validate_tiers([("Bronze", 0, 49_999), ("Silver", 50_000, 99_999), ("Gold", 100_000, None)]) == []
+    assert (
+        validate_tiers([("Bronze", 0, 49_999), ("Silver", 50_000, 99_999), ("Gold", 100_000, None)])
+        == []
+    )
 
 
 def test_overlap_at_one_amount_is_reported():
     # the seed's bad example: Bronze 0-500 and Silver 500-1000 overlap at 500
-    errors = validate_tiers([("Bronze", 0, 50_000), ("Silver", 50_000, 100_000), ("Gold", 100_001, None)])
+    errors = validate_tiers(
+        [("Bronze", 0, 50_000), ("Silver", 50_000, 100_000), ("Gold", 100_001, None)]
+    )
     assert errors == ["tiers Bronze (0.00-500.00) and Silver (500.00-1000.00) overlap at 500.00"]
 
 
 def test_overlapping_ranges_and_two_open_tiers():
-    errors = validate_tiers([("Bronze", 0, 70_000), ("Silver", 50_000, None), ("Gold", 60_000, None)])
+    errors = validate_tiers(
+        [("Bronze", 0, 70_000), ("Silver", 50_000, None), ("Gold", 60_000, None)]
+    )
     assert len(errors) == 3
     assert "tiers Bronze (0.00-700.00) and Silver (500.00+) overlap from 500.00 to 700.00" in errors
     assert "tiers Silver (500.00+) and Gold (600.00+) overlap from 600.00" in errors
@@ -94,10 +106,14 @@ def test_min_above_max_duplicates_and_names():
     )
     errors = validate_tiers([("Bronze", 0, 99_999), (" bronze ", 100_000, None)])
     assert errors == ["duplicate tier name 'bronze'"]
-    assert validate_tiers([("Standard", 0, None)]) == ["tier 'Standard': 'Standard' is reserved for customers in no tier"]
+    assert validate_tiers([("Standard", 0, None)]) == [
+        "tier 'Standard': 'Standard' is reserved for customers in no tier"
+    ]
     assert validate_tiers([("", 0, None)]) == ["tier 1: a name is required"]
     assert validate_tiers([]) == ["at least one tier is required"]
-    assert validate_tiers([("Bronze", 0.5, None)]) == ["tier Bronze: bounds must be whole cents (max may be empty)"]
+    assert validate_tiers([("Bronze", 0.5, None)]) == [
+        "tier Bronze: bounds must be whole cents (max may be empty)"
+    ]
     assert validate_tiers([("Bronze", -100, None)]) == ["tier Bronze: minimum -1.00 is below 0.00"]
 
 
@@ -116,15 +132,63 @@ def _ledger(url: str) -> None:
             {"customer_id": "V5"},  # never invoiced: not listed
         ],
         invoices=[
-            {"invoice_id": "A", "customer_id": "V1", "issue_date": "2025-01-01", "due_date": "2025-01-31", "amount": "9999.99", "cost": "6000.00"},
-            {"invoice_id": "A-late", "customer_id": "V1", "issue_date": "2025-07-01", "amount": "50000.00", "cost": "1.00"},  # after D
-            {"invoice_id": "B", "customer_id": "V2", "issue_date": "2024-07-01", "due_date": "2024-07-31", "amount": "12000.00", "cost": "9000.00"},
-            {"invoice_id": "B-CN", "customer_id": "V2", "issue_date": "2025-02-01", "amount": "-2000.00", "applies_to": "B"},
-            {"invoice_id": "B-old", "customer_id": "V2", "issue_date": "2024-06-30", "amount": "5000.00", "cost": "1000.00"},  # D-365: out
-            {"invoice_id": "C", "customer_id": "V3", "issue_date": "2024-05-01", "amount": "3000.00", "cost": "100.00"},
-            {"invoice_id": "E", "customer_id": "V4", "issue_date": "2025-06-01", "due_date": "2025-07-01", "amount": "300000.00"},
+            {
+                "invoice_id": "A",
+                "customer_id": "V1",
+                "issue_date": "2025-01-01",
+                "due_date": "2025-01-31",
+                "amount": "9999.99",
+                "cost": "6000.00",
+            },
+            # after D
+            {
+                "invoice_id": "A-late",
+                "customer_id": "V1",
+                "issue_date": "2025-07-01",
+                "amount": "50000.00",
+                "cost": "1.00",
+            },
+            {
+                "invoice_id": "B",
+                "customer_id": "V2",
+                "issue_date": "2024-07-01",
+                "due_date": "2024-07-31",
+                "amount": "12000.00",
+                "cost": "9000.00",
+            },
+            {
+                "invoice_id": "B-CN",
+                "customer_id": "V2",
+                "issue_date": "2025-02-01",
+                "amount": "-2000.00",
+                "applies_to": "B",
+            },
+            # D-365: out
+            {
+                "invoice_id": "B-old",
+                "customer_id": "V2",
+                "issue_date": "2024-06-30",
+                "amount": "5000.00",
+                "cost": "1000.00",
+            },
+            {
+                "invoice_id": "C",
+                "customer_id": "V3",
+                "issue_date": "2024-05-01",
+                "amount": "3000.00",
+                "cost": "100.00",
+            },
+            {
+                "invoice_id": "E",
+                "customer_id": "V4",
+                "issue_date": "2025-06-01",
+                "due_date": "2025-07-01",
+                "amount": "300000.00",
+            },
         ],
-        payments=[{"payment_id": "PA", "customer_id": "V1", "date": "2025-01-31", "amount": "9999.99"}],
+        payments=[
+            {"payment_id": "PA", "customer_id": "V1", "date": "2025-01-31", "amount": "9999.99"}
+        ],
         allocations=[{"payment_id": "PA", "invoice_id": "A", "amount": "9999.99"}],
     )
 
@@ -137,14 +201,22 @@ def test_customer_value_by_hand(db_url):
     # V1: 9,999.99 revenue (the 1 July invoice is after D), cost 6,000.00 -> GP 3,999.99,
     # margin 3,999.99 / 9,999.99 = 39.99996 % -> 40.00; Bronze; paid 1 -> 31 Jan = 30 days
     v1 = t.loc["V1"]
-    assert (v1["revenue_12m_cents"], v1["gross_profit_cents"], v1["margin_pct"]) == (999_999, 399_999, 40.0)
+    assert (v1["revenue_12m_cents"], v1["gross_profit_cents"], v1["margin_pct"]) == (
+        999_999,
+        399_999,
+        40.0,
+    )
     assert v1["value_tier"] == "Bronze" and v1["avg_payment_days"] == 30.0
     # V2: 12,000.00 (1 July 2024, inside) - 2,000.00 credit note = 10,000.00 -> Silver; the 30 June 2024
     # invoice is exactly 365 days old: outside. GP where cost is known: 12,000 - 9,000 = 3,000 over
     # costed revenue 12,000 -> 25.00 %
     v2 = t.loc["V2"]
     assert (v2["revenue_12m_cents"], v2["costed_revenue_12m_cents"]) == (1_000_000, 1_200_000)
-    assert (v2["gross_profit_cents"], v2["margin_pct"], v2["value_tier"]) == (300_000, 25.0, "Silver")
+    assert (v2["gross_profit_cents"], v2["margin_pct"], v2["value_tier"]) == (
+        300_000,
+        25.0,
+        "Silver",
+    )
     assert np.isnan(v2["avg_payment_days"])
     # V3: only an invoice older than 12 months: 0 revenue -> Standard, no cost in the window
     v3 = t.loc["V3"]
@@ -164,7 +236,9 @@ def test_custom_tiers_and_scope(db_url):
     t = customer_value(snap, D, tiers=tiers).set_index("customer_id")["value_tier"]
     assert dict(t) == {"V4": "Big", "V2": "Big", "V1": "Small", "V3": "Standard"}
     scoped = customer_value(snap, D, scope=Scope(sales_rep_ids=frozenset({"R1"})))
-    assert list(scoped["customer_id"]) == ["V1"] and list(scoped["share_of_turnover_pct"]) == [100.0]
+    assert list(scoped["customer_id"]) == ["V1"] and list(scoped["share_of_turnover_pct"]) == [
+        100.0
+    ]
     summary = tier_summary(snap, D).set_index("value_tier")
     assert list(summary.index) == ["Bronze", "Silver", "Gold", "Platinum", "Standard"]
     assert list(summary["customers"]) == [1, 1, 0, 1, 1]
@@ -179,7 +253,9 @@ def test_tiers_storage_validates_and_bumps_the_version(db_url):
     assert load_tiers(db_url) == [("Silver", 0, 99_999), ("Gold", 100_000, None)]
     assert data_version(db_url) == before + 1
     with pytest.raises(ValueError, match="overlap at 500.00") as err:
-        save_tiers([("Bronze", 0, 50_000), ("Silver", 50_000, None), ("Silver", 60_000, None)], db_url)
+        save_tiers(
+            [("Bronze", 0, 50_000), ("Silver", 50_000, None), ("Silver", 60_000, None)], db_url
+        )
     assert "duplicate tier name 'Silver'" in str(err.value)
     assert load_tiers(db_url) == [("Silver", 0, 99_999), ("Gold", 100_000, None)]  # nothing saved
     assert data_version(db_url) == before + 1

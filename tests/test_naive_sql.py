@@ -22,11 +22,21 @@ from dashboard.metrics.snapshot import clear_snapshots, get_snapshot  # noqa: E4
 TODAY = dt.date(2026, 6, 30)
 
 
-@pytest.mark.parametrize("back,filters", [(0, {}), (45, {"segment": "SMB"}), (200, {"region": "West"})])
+@pytest.mark.parametrize(
+    "back,filters", [(0, {}), (45, {"segment": "SMB"}), (200, {"region": "West"})]
+)
 def test_engine_equals_naive_sql(db_url, back, filters):
     clear_snapshots()
     # the naive SQL knows one currency; several currencies are checked against tests/reference.py
-    load_demo(url=db_url, customers=120, invoices=2500, seed=5, today=TODAY, progress=False, currencies=("USD",))
+    load_demo(
+        url=db_url,
+        customers=120,
+        invoices=2500,
+        seed=5,
+        today=TODAY,
+        progress=False,
+        currencies=("USD",),
+    )
     as_of = TODAY - dt.timedelta(days=back)
     k = compute_kpis(get_snapshot(db_url), as_of, 90, Filters(**filters))
     n = NaiveSQL(db_url, filters).figure_set(as_of, 90)
@@ -41,9 +51,19 @@ def test_engine_equals_naive_sql(db_url, back, filters):
     assert k["collections"] == money(n["collections"])
     assert k["customers_over_limit"] == n["customers_over_limit"]
     assert k["bad_debt_ratio"] == ratio(n["write_offs"], n["credit_sales"], 100)
-    assert k["cei"] == ratio(n["ar_start"] + n["credit_sales"] - n["total_ar"], n["ar_start"] + n["credit_sales"] - n["not_due_ar"], 100)
+    assert k["cei"] == ratio(
+        n["ar_start"] + n["credit_sales"] - n["total_ar"],
+        n["ar_start"] + n["credit_sales"] - n["not_due_ar"],
+        100,
+    )
     assert k["ar_turnover"] == ratio(n["sales_year"], Fraction(n["ar_year_ago"] + n["total_ar"], 2))
-    assert k["avg_days_to_pay"] == (None if n["avg_days_to_pay"] is None else ratio(n["avg_days_to_pay"], 1))
-    assert k["avg_days_late"] == (None if n["avg_days_late"] is None else ratio(n["avg_days_late"], 1))
-    assert [(d["customer_id"], d["balance"]) for d in k["top_debtors"]] == [(c, money(b)) for c, b in n["top_debtors"]]
+    assert k["avg_days_to_pay"] == (
+        None if n["avg_days_to_pay"] is None else ratio(n["avg_days_to_pay"], 1)
+    )
+    assert k["avg_days_late"] == (
+        None if n["avg_days_late"] is None else ratio(n["avg_days_late"], 1)
+    )
+    assert [(d["customer_id"], d["balance"]) for d in k["top_debtors"]] == [
+        (c, money(b)) for c, b in n["top_debtors"]
+    ]
     clear_snapshots()

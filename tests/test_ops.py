@@ -24,10 +24,18 @@ KPIS = "/api/kpis?as_of=2024-03-01"
 SECRET = "ops-test-secret-" + "k" * 32
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """`python -m dashboard ARGS` in the repository."""
-    return subprocess.run([sys.executable, "-m", "dashboard", *args], cwd=ROOT, env={**os.environ, **(env or {})},
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def wait_until(predicate, seconds: float, step: float = 0.2):
@@ -43,12 +51,23 @@ def wait_until(predicate, seconds: float, step: float = 0.2):
 # ---- settings ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, value", [
-    ("PORT", "x"), ("PORT", "70000"), ("AR_ENV", "prod"), ("AR_DEMO_ON_EMPTY", "maybe"),
-    ("AR_DEMO_INVOICES", "-5"), ("AR_REFRESH_SECONDS", "0"), ("SMTP_PORT", "twenty-five"),
-    ("LOG_FORMAT", "xml"), ("AR_SESSION_HOURS", "soon"), ("AR_IMPORT_LOCK_TIMEOUT", "-1"),
-    ("AR_CURRENCY", "dollars"), ("WEB_CONCURRENCY", "0"),
-])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("PORT", "x"),
+        ("PORT", "70000"),
+        ("AR_ENV", "prod"),
+        ("AR_DEMO_ON_EMPTY", "maybe"),
+        ("AR_DEMO_INVOICES", "-5"),
+        ("AR_REFRESH_SECONDS", "0"),
+        ("SMTP_PORT", "twenty-five"),
+        ("LOG_FORMAT", "xml"),
+        ("AR_SESSION_HOURS", "soon"),
+        ("AR_IMPORT_LOCK_TIMEOUT", "-1"),
+        ("AR_CURRENCY", "dollars"),
+        ("WEB_CONCURRENCY", "0"),
+    ],
+)
 def test_bad_setting_names_the_variable(monkeypatch, name, value):
     """Every bad value fails with the variable's name and value."""
     monkeypatch.setenv(name, value)
@@ -60,22 +79,40 @@ def test_cli_refuses_bad_settings_and_prints_masked_config():
     """`config` exits 2 naming PORT; with good values it prints them, secrets and passwords masked."""
     bad = run_cli("config", env={"PORT": "x"})
     assert bad.returncode == 2 and "PORT='x'" in bad.stderr and "Traceback" not in bad.stderr
-    good = run_cli("config", env={"PORT": "9123", "SECRET_KEY": "s3cret-value", "METRICS_TOKEN": "tok-123",
-                                  "DATABASE_URL": "postgresql://ar:pw-9@db.example:5432/ar",
-                                  "LOG_FORMAT": "JSON", "AR_DEMO_ON_EMPTY": ""})
+    good = run_cli(
+        "config",
+        env={
+            "PORT": "9123",
+            "SECRET_KEY": "s3cret-value",
+            "METRICS_TOKEN": "tok-123",
+            "DATABASE_URL": "postgresql://ar:pw-9@db.example:5432/ar",
+            "LOG_FORMAT": "JSON",
+            "AR_DEMO_ON_EMPTY": "",
+        },
+    )
     assert good.returncode == 0, good.stderr
     lines = dict(line.split("=", 1) for line in good.stdout.splitlines())
     assert lines["PORT"] == "9123" and lines["LOG_FORMAT"] == "json"
     assert lines["SECRET_KEY"] == "********" and lines["METRICS_TOKEN"] == "********"
     assert lines["DATABASE_URL"] == "postgresql://ar:***@db.example:5432/ar"
     assert lines["AR_DEMO_ON_EMPTY"] == "True"  # empty means the default
-    assert "s3cret-value" not in good.stdout and "pw-9" not in good.stdout and "tok-123" not in good.stdout
+    assert (
+        "s3cret-value" not in good.stdout
+        and "pw-9" not in good.stdout
+        and "tok-123" not in good.stdout
+    )
 
 
 def test_gunicorn_refuses_bad_settings_naming_the_variable(tmp_path):
     """gunicorn.conf.py validates the settings before any worker starts."""
-    run = subprocess.run([sys.executable, "-m", "gunicorn", "--check-config", "app:server"], cwd=ROOT,
-                         env={**os.environ, "GUNICORN_THREADS": "many"}, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "app:server"],
+        cwd=ROOT,
+        env={**os.environ, "GUNICORN_THREADS": "many"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0
     assert "GUNICORN_THREADS='many'" in run.stderr + run.stdout
 
@@ -106,7 +143,10 @@ def test_healthz_and_readyz_answer_anonymously_without_ledger_data(db_url):
     ready = wait_until(lambda: client.get("/readyz").status_code == 200, 60)
     assert ready, client.get("/readyz").json
     body = client.get("/readyz").json
-    assert body == {"status": "ready", "checks": {"database": "ok", "migrations": "ok", "snapshot": "ok"}}
+    assert body == {
+        "status": "ready",
+        "checks": {"database": "ok", "migrations": "ok", "snapshot": "ok"},
+    }
     for path in ("/healthz", "/readyz"):
         text_ = client.get(path).text
         assert "2462" not in text_ and "Acme" not in text_ and "C1" not in text_
@@ -120,7 +160,10 @@ def test_readyz_reports_a_schema_behind_head(db_url):
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     answer = world.client().get("/readyz")
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
-    assert answer.json["checks"]["migrations"] == "failing" and answer.json["checks"]["database"] == "ok"
+    assert (
+        answer.json["checks"]["migrations"] == "failing"
+        and answer.json["checks"]["database"] == "ok"
+    )
 
 
 # ---- metrics --------------------------------------------------------------------------------------
@@ -134,17 +177,29 @@ def test_metrics_series_after_a_few_requests(db_url, monkeypatch):
     admin = world.login("admin")
     assert admin.get(KPIS).status_code == 200
     assert admin.get("/api/export/open_invoices.csv?as_of=2024-03-01").status_code == 200
-    key = next(k for k in world.app.callback_map if k == "rh-caption.children")  # a plain (non-pattern) callback
+    # a plain (non-pattern) callback
+    key = next(k for k in world.app.callback_map if k == "rh-caption.children")
     from auth_helpers import callback_body
 
-    body = callback_body(key, world.app.callback_map[key], {
-        ("filters", "data"): {"as_of": "2024-03-01", "basis": "due", "query": "?as_of=2024-03-01"},
-        ("data-version", "data"): {"version": 1}})
+    body = callback_body(
+        key,
+        world.app.callback_map[key],
+        {
+            ("filters", "data"): {
+                "as_of": "2024-03-01",
+                "basis": "due",
+                "query": "?as_of=2024-03-01",
+            },
+            ("data-version", "data"): {"version": 1},
+        },
+    )
     assert admin.post("/_dash-update-component", json=body).status_code == 200
     metrics = world.client().get("/metrics")
     assert metrics.status_code == 200 and metrics.content_type.startswith("text/plain")
     page = metrics.text
-    assert 'ar_http_request_duration_seconds_count{callback="",method="GET",route="/api/kpis"}' in page
+    assert (
+        'ar_http_request_duration_seconds_count{callback="",method="GET",route="/api/kpis"}' in page
+    )
     assert f'callback="{key}"' in page and 'route="/_dash-update-component"' in page
     assert 'ar_http_requests_total{method="GET",route="/api/kpis",status="200"}' in page
     assert "ar_http_errors_total" in page
@@ -165,8 +220,15 @@ def test_metrics_need_loopback_or_the_bearer_token(db_url, monkeypatch):
     assert client.get("/metrics", environ_base=remote).status_code == 401
     monkeypatch.setenv("METRICS_TOKEN", "tok-" + "m" * 20)
     assert client.get("/metrics").status_code == 401  # loopback is not enough once a token is set
-    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}, environ_base=remote).status_code == 401
-    ok = client.get("/metrics", headers={"Authorization": "Bearer tok-" + "m" * 20}, environ_base=remote)
+    assert (
+        client.get(
+            "/metrics", headers={"Authorization": "Bearer wrong"}, environ_base=remote
+        ).status_code
+        == 401
+    )
+    ok = client.get(
+        "/metrics", headers={"Authorization": "Bearer tok-" + "m" * 20}, environ_base=remote
+    )
     assert ok.status_code == 200 and "ar_http_requests_total" in ok.text
 
 
@@ -183,8 +245,17 @@ def test_two_init_db_at_once_apply_the_migrations_once(empty_db_url):
     from dashboard.ops.health import migration_heads
 
     env = {**os.environ, "DATABASE_URL": empty_db_url, "AR_DEMO_ON_EMPTY": "0"}
-    procs = [subprocess.Popen([sys.executable, "-m", "dashboard", "init-db"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dashboard", "init-db"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outcomes = [(p.wait(180), p.stderr.read()) for p in procs]
     for code, err in outcomes:
         assert code == 0, err
@@ -200,8 +271,14 @@ def test_second_init_db_waits_for_the_lock(empty_db_url):
     env = {**os.environ, "DATABASE_URL": empty_db_url, "AR_DEMO_ON_EMPTY": "0"}
     released = threading.Event()
     with migration_lock(empty_db_url):
-        proc = subprocess.Popen([sys.executable, "-m", "dashboard", "init-db"], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dashboard", "init-db"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             proc.wait(8)
         except subprocess.TimeoutExpired:
@@ -234,19 +311,27 @@ def test_json_log_lines_carry_request_id_user_and_route(sqlite_url, tmp_path):
     try:
         server.ready()
         session = _login(server.base, "controller")
-        answer = session.get(server.base + KPIS, headers={"X-Request-ID": "req-ops-test-0001"}, timeout=30)
+        answer = session.get(
+            server.base + KPIS, headers={"X-Request-ID": "req-ops-test-0001"}, timeout=30
+        )
         assert answer.status_code == 200 and answer.headers["X-Request-ID"] == "req-ops-test-0001"
         generated = requests.get(server.base + "/healthz", timeout=10).headers["X-Request-ID"]
         assert len(generated) == 32
-        metrics = requests.get(server.base + "/metrics", timeout=10).text  # multi-process: both workers
+        # multi-process: both workers
+        metrics = requests.get(server.base + "/metrics", timeout=10).text
         assert 'route="/api/kpis"' in metrics and "ar_snapshot_version{pid=" in metrics
     finally:
         server.stop(keep_log=True)
     lines = [line for line in server.log_text().splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line parses
-    assert all({"time", "level", "logger", "message", "request_id", "user", "route"} <= r.keys() for r in records)
-    kpis = [r for r in records if r["request_id"] == "req-ops-test-0001"]  # the access line, and the
-    access = [r for r in kpis if "GET /api/kpis" in r["message"]]  # snapshot build it may have started
+    assert all(
+        {"time", "level", "logger", "message", "request_id", "user", "route"} <= r.keys()
+        for r in records
+    )
+    # the access line, and the
+    kpis = [r for r in records if r["request_id"] == "req-ops-test-0001"]
+    # snapshot build it may have started
+    access = [r for r in kpis if "GET /api/kpis" in r["message"]]
     assert access and all(r["user"] == "controller" and r["route"] == "/api/kpis" for r in kpis)
     assert "GET /api/kpis 200" in access[0]["message"]
     audit = [r for r in records if r["message"].startswith("audit login")]
@@ -262,7 +347,9 @@ def test_text_logs_by_default():
 
     config = logging_config(load_settings())
     formatter = logging.Formatter(config["formatters"]["main"]["format"])
-    record = logging.LogRecord("dashboard.x", logging.INFO, __file__, 1, "hello %s", ("world",), None)
+    record = logging.LogRecord(
+        "dashboard.x", logging.INFO, __file__, 1, "hello %s", ("world",), None
+    )
     ContextFilter().filter(record)
     line = formatter.format(record)
     assert line.endswith("INFO dashboard.x [- - -] hello world")
@@ -273,8 +360,12 @@ def test_no_print_outside_the_cli():
     demo passwords shown once on the console of a development start (deliberately not logged)."""
     import ast
 
-    allowed = {"cli.py": None, "subscriptions/cli.py": None, "auth/users.py": {"run_cli", "_cli_list", "ensure_demo_users"},
-               "export/email.py": {"run_email_summary"}}
+    allowed = {
+        "cli.py": None,
+        "subscriptions/cli.py": None,
+        "auth/users.py": {"run_cli", "_cli_list", "ensure_demo_users"},
+        "export/email.py": {"run_email_summary"},
+    }
     offenders = []
     for path in (ROOT / "dashboard").rglob("*.py"):
         rel = path.relative_to(ROOT / "dashboard").as_posix()
@@ -348,7 +439,9 @@ def test_no_chromium_survives_a_server_stop(sqlite_url, how):
     try:
         server.ready()
         session = _login(server.base, "controller")
-        png = session.get(server.base + "/export/chart/aging_long.png?as_of=2024-03-01", timeout=120)
+        png = session.get(
+            server.base + "/export/chart/aging_long.png?as_of=2024-03-01", timeout=120
+        )
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG"), png.text[:300]
         browsers = _descendants(server.proc.pid) & _chromium_pids()
         assert browsers, "the PNG export did not start a chromium under the server"
@@ -368,8 +461,11 @@ def test_lock_file_pins_every_dependency_with_hashes():
     from packaging.utils import canonicalize_name
 
     lock = (ROOT / "requirements.lock").read_text()
-    entries = re.findall(r"^([A-Za-z0-9_.\-]+)==([^ \\\n]+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)", lock,
-                         flags=re.MULTILINE)
+    entries = re.findall(
+        r"^([A-Za-z0-9_.\-]+)==([^ \\\n]+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}(?: \\)?\n)+)",
+        lock,
+        flags=re.MULTILINE,
+    )
     pinned = {canonicalize_name(name): version for name, version, _ in entries}
     requirements = [line for line in lock.splitlines() if re.match(r"^[A-Za-z0-9_.\-]+==", line)]
     assert len(requirements) == len(entries) > 30  # every pin has its hashes
@@ -378,8 +474,12 @@ def test_lock_file_pins_every_dependency_with_hashes():
     for dep in deps:
         req = Requirement(dep)
         name = canonicalize_name(req.name)
-        assert name in pinned, f"{req.name} is not in requirements.lock: regenerate it (docs/production.md)"
-        assert req.specifier.contains(pinned[name], prereleases=True), f"{req.name}=={pinned[name]} vs {dep}"
+        assert name in pinned, (
+            f"{req.name} is not in requirements.lock: regenerate it (docs/production.md)"
+        )
+        assert req.specifier.contains(pinned[name], prereleases=True), (
+            f"{req.name}=={pinned[name]} vs {dep}"
+        )
 
 
 def test_init_db_over_a_postgresql_socket_url(migrated_templates):

@@ -17,12 +17,33 @@ from dashboard.export.charts import CHARTS
 from dashboard.export.page_pdf import PAGES
 
 HAS_BROWSER = shutil.which("chromium") is not None
-ANALYTICS_CHARTS = ("collections_coverage", "collections_latency", "disputes_composition", "disputes_cycle",
-                    "disputes_promises", "commissions_top_reps", "commissions_trend", "commissions_groups",
-                    "commissions_cash", "value_tiers", "forecast_expected", "forecast_due", "forecast_wape",
-                    "forecast_backtest")
-TOUCHED_PAGES = ("receivables", "collections", "disputes", "commissions", "value", "credit", "reliability",
-                 "customer_aging", "forecast")
+ANALYTICS_CHARTS = (
+    "collections_coverage",
+    "collections_latency",
+    "disputes_composition",
+    "disputes_cycle",
+    "disputes_promises",
+    "commissions_top_reps",
+    "commissions_trend",
+    "commissions_groups",
+    "commissions_cash",
+    "value_tiers",
+    "forecast_expected",
+    "forecast_due",
+    "forecast_wape",
+    "forecast_backtest",
+)
+TOUCHED_PAGES = (
+    "receivables",
+    "collections",
+    "disputes",
+    "commissions",
+    "value",
+    "credit",
+    "reliability",
+    "customer_aging",
+    "forecast",
+)
 
 
 @pytest.fixture
@@ -56,7 +77,10 @@ def test_chart_csv_and_xlsx_are_stamped_and_named_by_as_of_and_filters(world, na
     admin = world.login("admin")
     response = get(admin, f"/export/chart/{name}.csv", region="East")
     assert response.status_code == 200, response.text
-    assert response.headers["Content-Disposition"] == f'attachment; filename="{name}-{AS_OF}-region-East.csv"'
+    assert (
+        response.headers["Content-Disposition"]
+        == f'attachment; filename="{name}-{AS_OF}-region-East.csv"'
+    )
     stamp, _, body = response.data.decode().partition("\n")
     assert stamp.startswith("# ") and f"as of {AS_OF}" in stamp
     assert "region East" in stamp and "scope: all customers" in stamp and "generated" in stamp
@@ -71,15 +95,25 @@ def test_chart_csv_and_xlsx_are_stamped_and_named_by_as_of_and_filters(world, na
 def test_composition_csv_ties_to_total_ar(world):
     from decimal import Decimal
 
-    _, _, body = get(world.login("controller"), "/export/chart/disputes_composition.csv").data.decode().partition("\n")
+    _, _, body = (
+        get(world.login("controller"), "/export/chart/disputes_composition.csv")
+        .data.decode()
+        .partition("\n")
+    )
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert sum(Decimal(r["amount"]) for r in rows if r["component"] != "Total") == Decimal("2462.39")
+    assert sum(Decimal(r["amount"]) for r in rows if r["component"] != "Total") == Decimal(
+        "2462.39"
+    )
 
 
 def test_rep_exports_stay_in_scope(world):
     from decimal import Decimal
 
-    _, _, body = get(world.login("rep1"), "/export/chart/disputes_composition.csv").data.decode().partition("\n")
+    _, _, body = (
+        get(world.login("rep1"), "/export/chart/disputes_composition.csv")
+        .data.decode()
+        .partition("\n")
+    )
     rows = list(csv.DictReader(io.StringIO(body)))
     assert sum(Decimal(r["amount"]) for r in rows if r["component"] != "Total") == Decimal("884.61")
 
@@ -95,7 +129,9 @@ def test_page_local_choice_is_validated_and_named(world):
     admin = world.login("admin")
     response = get(admin, "/export/chart/collections_coverage.csv", by="region")
     assert response.status_code == 200
-    assert response.headers["Content-Disposition"].endswith(f'collections_coverage-{AS_OF}-by-region.csv"')
+    assert response.headers["Content-Disposition"].endswith(
+        f'collections_coverage-{AS_OF}-by-region.csv"'
+    )
     _, _, body = response.data.decode().partition("\n")
     assert list(csv.DictReader(io.StringIO(body)))[0].keys() >= {"region", "overdue"}
     bad = get(admin, "/export/chart/collections_coverage.csv", by="colour")
@@ -108,7 +144,10 @@ def test_page_pdf_is_a_stamped_sheet(world, page):
 
     response = get(world.login("controller"), f"/export/page/{page}.pdf", segment="Retail")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
-    assert response.headers["Content-Disposition"] == f'attachment; filename="{page}-page-{AS_OF}-segment-Retail.pdf"'
+    assert (
+        response.headers["Content-Disposition"]
+        == f'attachment; filename="{page}-page-{AS_OF}-segment-Retail.pdf"'
+    )
     reader = PdfReader(io.BytesIO(response.data))
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert PAGES[page].title in text and f"as of {AS_OF}" in text and "segment Retail" in text
@@ -134,6 +173,9 @@ def test_chart_png_is_stamped(world):
 
 def test_stamp_and_file_name_of_a_rep_filter(world):
     response = get(world.login("admin"), "/export/chart/commissions_top_reps.csv", sales_rep="R1")
-    assert response.headers["Content-Disposition"] == f'attachment; filename="commissions_top_reps-{AS_OF}-sales_rep-R1.csv"'
+    assert (
+        response.headers["Content-Disposition"]
+        == f'attachment; filename="commissions_top_reps-{AS_OF}-sales_rep-R1.csv"'
+    )
     stamp = response.data.decode().partition("\n")[0]
     assert "sales rep Rep One (R1)" in stamp  # the rep's name, the id beside it

@@ -48,22 +48,53 @@ def _ledger(url: str) -> None:
     day, k = START_A, 0
     while day <= D:
         due, paid = day + dt.timedelta(days=30), day + dt.timedelta(days=40)
-        invoices.append({"invoice_id": f"A{k:03d}", "customer_id": "A", "issue_date": day.isoformat(),
-                         "due_date": due.isoformat(), "amount": "100.00"})
+        invoices.append(
+            {
+                "invoice_id": f"A{k:03d}",
+                "customer_id": "A",
+                "issue_date": day.isoformat(),
+                "due_date": due.isoformat(),
+                "amount": "100.00",
+            }
+        )
         if paid <= D:
-            payments.append({"payment_id": f"PA{k:03d}", "customer_id": "A", "date": paid.isoformat(),
-                             "amount": "100.00", "invoice_id": f"A{k:03d}"})
+            payments.append(
+                {
+                    "payment_id": f"PA{k:03d}",
+                    "customer_id": "A",
+                    "date": paid.isoformat(),
+                    "amount": "100.00",
+                    "invoice_id": f"A{k:03d}",
+                }
+            )
         day, k = day + dt.timedelta(days=7), k + 1
     day, k = START_B, 0
     while day <= D:
-        invoices.append({"invoice_id": f"B{k:03d}", "customer_id": "B", "issue_date": day.isoformat(),
-                         "due_date": (day + dt.timedelta(days=30)).isoformat(), "amount": "200.00"})
+        invoices.append(
+            {
+                "invoice_id": f"B{k:03d}",
+                "customer_id": "B",
+                "issue_date": day.isoformat(),
+                "due_date": (day + dt.timedelta(days=30)).isoformat(),
+                "amount": "200.00",
+            }
+        )
         day, k = day + dt.timedelta(days=14), k + 1
-    allocations = [{"payment_id": p["payment_id"], "invoice_id": p["invoice_id"], "amount": p["amount"]} for p in payments]
-    add_ledger(url, sales_reps=[{"sales_rep_id": "RA"}, {"sales_rep_id": "RB"}],
-               customers=[{"customer_id": "A", "segment": "S", "sales_rep_id": "RA"},
-                          {"customer_id": "B", "segment": "S", "sales_rep_id": "RB"}],
-               invoices=invoices, payments=payments, allocations=allocations)
+    allocations = [
+        {"payment_id": p["payment_id"], "invoice_id": p["invoice_id"], "amount": p["amount"]}
+        for p in payments
+    ]
+    add_ledger(
+        url,
+        sales_reps=[{"sales_rep_id": "RA"}, {"sales_rep_id": "RB"}],
+        customers=[
+            {"customer_id": "A", "segment": "S", "sales_rep_id": "RA"},
+            {"customer_id": "B", "segment": "S", "sales_rep_id": "RB"},
+        ],
+        invoices=invoices,
+        payments=payments,
+        allocations=allocations,
+    )
 
 
 def _train_through_the_queue(url: str) -> st.Bundle:
@@ -88,7 +119,10 @@ def _cli_rows(url: str, as_of: dt.date, *extra: str) -> list[dict]:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        assert main(["--database-url", url, "predict", "--as-of", as_of.isoformat(), *extra, "--json"]) == 0
+        assert (
+            main(["--database-url", url, "predict", "--as-of", as_of.isoformat(), *extra, "--json"])
+            == 0
+        )
     return json.loads(out.getvalue())
 
 
@@ -98,7 +132,14 @@ def _settled_on(url: str) -> dict[str, dt.date]:
     with engine.connect() as conn:
         amounts = dict(conn.execute(select(Invoice.invoice_id, Invoice.amount_cents)).all())
         pay_dates = dict(conn.execute(select(Payment.payment_id, Payment.date)).all())
-        allocs = conn.execute(select(Allocation.payment_id, Allocation.invoice_id, Allocation.amount_cents, Allocation.date)).all()
+        allocs = conn.execute(
+            select(
+                Allocation.payment_id,
+                Allocation.invoice_id,
+                Allocation.amount_cents,
+                Allocation.date,
+            )
+        ).all()
     paid: dict[str, list] = {}
     for pay, inv, cents, when in allocs:
         paid.setdefault(inv, []).append((when or pay_dates[pay], cents))
@@ -120,12 +161,17 @@ def test_obvious_ledger_predictions_and_backtest(db_url):
     assert bundle.meta["cutoff"] == D.isoformat()
 
     rows = {r["invoice_id"]: r for r in _cli_rows(db_url, D)}
-    a = rows[f"A{(dt.date(2025, 6, 9) - START_A).days // 7:03d}"]  # issued 9 June, due 9 July, paid late -> 19 July
+    # issued 9 June, due 9 July, paid late -> 19 July
+    a = rows[f"A{(dt.date(2025, 6, 9) - START_A).days // 7:03d}"]
     assert a["customer_id"] == "A" and a["open_balance"] == "100.00"
     assert a["p_paid_7"] < 0.2 and a["p_paid_30"] > 0.8
     expected = dt.date.fromisoformat(a["expected_date"])
     assert abs((expected - dt.date(2025, 7, 19)).days) <= 7
-    assert dt.date.fromisoformat(a["expected_date_low"]) <= expected <= dt.date.fromisoformat(a["expected_date_high"])
+    assert (
+        dt.date.fromisoformat(a["expected_date_low"])
+        <= expected
+        <= dt.date.fromisoformat(a["expected_date_high"])
+    )
     b = [r for r in rows.values() if r["customer_id"] == "B"]
     assert len(b) == 65 and all(r["p_paid_90"] < 0.1 for r in b)  # every B invoice is open at D
     assert all(r["expected_date"] is None for r in b)  # not expected within 180 days
@@ -137,27 +183,43 @@ def test_obvious_ledger_predictions_and_backtest(db_url):
     day = to_day(D)
     stored = st.stored_predictions(snap, bundle, day)
     again = pm.model_predictions(snap, bundle.models[day], day)
-    assert stored is not None and np.array_equal(stored.cdf, again.cdf) and np.array_equal(stored.expected, again.expected)
+    assert (
+        stored is not None
+        and np.array_equal(stored.cdf, again.cdf)
+        and np.array_equal(stored.expected, again.expected)
+    )
     from dashboard.predict_jobs import train_bundle
 
     _meta, models, backtest, scored = train_bundle(snap)
     assert np.array_equal(scored[day]["cdf"], stored.cdf)
-    assert all(np.array_equal(backtest[d]["cdf"], bundle.backtest[d]["cdf"]) for d in bundle.backtest)
+    assert all(
+        np.array_equal(backtest[d]["cdf"], bundle.backtest[d]["cdf"]) for d in bundle.backtest
+    )
 
     # the model's weekly cash forecast (used by the Forecast page when it wins) ties to total AR and to its drills
     from dashboard.metrics.forecast import behaviour_forecast
 
     frame = pv.model_weekly_frame(stored, behaviour_forecast(snap, D), 13)
-    assert int(frame["expected_cents"].sum()) == int(stored.balance.sum()) == 6 * 10_000 + 65 * 20_000
+    assert (
+        int(frame["expected_cents"].sum()) == int(stored.balance.sum()) == 6 * 10_000 + 65 * 20_000
+    )
     for bucket in ("Week 1", "Week 3", "Later"):
         rows = pv.model_week_rows(snap, stored, bucket, 13)
-        assert int(rows["amount_cents"].sum()) == int(frame.loc[frame["bucket"] == bucket, "expected_cents"].iloc[0])
+        assert int(rows["amount_cents"].sum()) == int(
+            frame.loc[frame["bucket"] == bucket, "expected_cents"].iloc[0]
+        )
 
     # the worklist: B's never-paid 200.00 invoices carry the largest expected loss, and say why
     wl = pv.worklist(snap, st.predictions_at(snap, to_day(D), bundle))
-    assert set(wl["customer_id"].head(65)) == {"B"} and (wl["expected_loss_cents"].head(65) > 18_000).all()
+    assert (
+        set(wl["customer_id"].head(65)) == {"B"}
+        and (wl["expected_loss_cents"].head(65) > 18_000).all()
+    )
     first = wl.iloc[0]["reason"]
-    assert "chance it is not paid within 30 days" in first and "customer has paid no invoice in the last 12 months" in first
+    assert (
+        "chance it is not paid within 30 days" in first
+        and "customer has paid no invoice in the last 12 months" in first
+    )
     assert "days past due" in first
     a_reason = wl[wl["customer_id"] == "A"].iloc[0]["reason"]
     assert "customer usually pays 10 days late" in a_reason
@@ -168,14 +230,20 @@ def test_obvious_ledger_predictions_and_backtest(db_url):
     assert len(result["by_date"]) == 6
     for row in result["by_date"].itertuples():
         cli = _cli_rows(db_url, row.as_of)
-        outcome = [1.0 if inv in settled and settled[inv] <= row.as_of + dt.timedelta(days=30) else 0.0
-                   for inv in (r["invoice_id"] for r in cli)]
-        mine = float(np.mean([(r["p_paid_30"] - y) ** 2 for r, y in zip(cli, outcome, strict=True)]))
+        outcome = [
+            1.0 if inv in settled and settled[inv] <= row.as_of + dt.timedelta(days=30) else 0.0
+            for inv in (r["invoice_id"] for r in cli)
+        ]
+        mine = float(
+            np.mean([(r["p_paid_30"] - y) ** 2 for r, y in zip(cli, outcome, strict=True)])
+        )
         assert len(cli) == row.invoices
         assert mine == pytest.approx(row.brier_model, abs=1e-3)
     # targets on this ledger: the model beats both baselines
     overall = result["overall"]
-    assert overall["model"]["brier"] < min(overall["due date"]["brier"], overall["customer's average delay"]["brier"])
+    assert overall["model"]["brier"] < min(
+        overall["due date"]["brier"], overall["customer's average delay"]["brier"]
+    )
     rel = result["reliability"]
     assert (rel.loc[rel["enough"], "gap_points"] <= 10).all()
 
@@ -197,8 +265,9 @@ def test_scope_on_predictions_worklist_aging_and_cohorts(db_url):
     assert aging[aging["ahead_days"] == 0]["amount_cents"].sum() == 6 * 10_000
     coh = pv.cohorts(snap, D, None, rep_a)
     assert set(pv.cohort_cell(snap, D, None, rep_a, "2025-06", 0)["customer_id"]) == {"A"}
-    assert coh["summary"]["invoiced_cents"].sum() == 10_000 * len([k for k in range(200) if
-                                                                    dt.date(2023, 7, 1) <= START_A + dt.timedelta(days=7 * k) <= D])
+    assert coh["summary"]["invoiced_cents"].sum() == 10_000 * len(
+        [k for k in range(200) if dt.date(2023, 7, 1) <= START_A + dt.timedelta(days=7 * k) <= D]
+    )
     nobody = pv.scoped(snap, pred, None, Scope.nothing())
     assert len(nobody.inv) == 0 and pv.worklist(snap, nobody).empty
 
@@ -227,13 +296,22 @@ def test_cohorts_sum_to_invoiced_amounts(db_url):
     assert int(cell["amount_cents"].sum()) == int(march.loc[1, "collected_cents"])
     # B never pays: every matured B invoice is still unpaid 90 days after due; A's never are
     assert int(summary["unpaid_90_cents"].sum()) == 20_000 * sum(
-        1 for d in b if window(d) and d + dt.timedelta(days=120) <= D)
+        1 for d in b if window(d) and d + dt.timedelta(days=120) <= D
+    )
 
 
 def test_predicted_aging_ties_to_rows():
-    snapless = pm.Predictions(day=0, inv=np.array([0, 1]), balance=np.array([10_001, 333]), cust=np.array([0, 0]),
-                              cdf=np.tile(np.linspace(0.1, 0.8, len(pm.EDGES)), (2, 1)), expected=np.array([5, 5]),
-                              low=np.array([1, 1]), high=np.array([9, 9]), source="model")
+    snapless = pm.Predictions(
+        day=0,
+        inv=np.array([0, 1]),
+        balance=np.array([10_001, 333]),
+        cust=np.array([0, 0]),
+        cdf=np.tile(np.linspace(0.1, 0.8, len(pm.EDGES)), (2, 1)),
+        expected=np.array([5, 5]),
+        low=np.array([1, 1]),
+        high=np.array([9, 9]),
+        source="model",
+    )
     # 30 days: P(paid) = cdf[3] = 0.4 -> open 60 %: 6,000.6 -> 6,001 and 199.8 -> 200
     assert list(pv.expected_open(snapless, 30)) == [6_001, 200]
     assert pv.half_up(np.array([2.5, 3.49999])).tolist() == [3, 3]
@@ -243,7 +321,9 @@ def test_api_predictions_scope_and_parameters(db_url, monkeypatch):
     from auth_helpers import AS_OF, make_world
 
     queued = []
-    monkeypatch.setattr("dashboard.predict_jobs.request_training", lambda snap: queued.append(snap.version) or True)
+    monkeypatch.setattr(
+        "dashboard.predict_jobs.request_training", lambda snap: queued.append(snap.version) or True
+    )
     world = make_world(db_url)
     rep1 = world.login("rep1")
     response = rep1.get(f"/api/predictions?as_of={AS_OF}")
@@ -251,7 +331,10 @@ def test_api_predictions_scope_and_parameters(db_url, monkeypatch):
     rows = response.get_json()
     # rep1 owns C1 (I1 600.00 after a 400.00 payment, I2 234.56) and C2 (I3 50.05)
     assert {(r["invoice_id"], r["customer_id"], r["open_balance"]) for r in rows} == {
-        ("I1", "C1", "600.00"), ("I2", "C1", "234.56"), ("I3", "C2", "50.05")}
+        ("I1", "C1", "600.00"),
+        ("I2", "C1", "234.56"),
+        ("I3", "C2", "50.05"),
+    }
     assert queued  # the request queued training, it did not train
     everyone = world.login("admin").get(f"/api/predictions?as_of={AS_OF}").get_json()
     assert Decimal(sum(Decimal(r["open_balance"]) for r in everyone)) == Decimal("2462.39")
@@ -265,7 +348,9 @@ def test_api_predictions_scope_and_parameters(db_url, monkeypatch):
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
 IBM_CSV = __import__("pathlib").Path(
-    __import__("os").environ.get("AR_IBM_CSV") or ROOT.parent / "shared" / "external" / "ibm-late-payment-histories.csv")
+    __import__("os").environ.get("AR_IBM_CSV")
+    or ROOT.parent / "shared" / "external" / "ibm-late-payment-histories.csv"
+)
 IBM_MAPPING = ROOT / "dashboard" / "mappings" / "ibm-late-payment-histories.toml"
 
 
@@ -309,12 +394,16 @@ def test_worklist_grids_hold_the_scope(sqlite_url):
 
     world = World(sqlite_url)
     admin, rep1 = world.login("admin"), world.login("rep1")
-    for grid_name, data in (("pr-worklist", {"filters": FILTERS}),
-                            ("ws-invoices", {"filters": FILTERS, "tab": "worklist", "status": [], "owner": "__all__"})):
+    for grid_name, data in (
+        ("pr-worklist", {"filters": FILTERS}),
+        ("ws-invoices", {"filters": FILTERS, "tab": "worklist", "status": [], "owner": "__all__"}),
+    ):
         everyone = fill_grid(world, admin, grid_name, data)["rows"]
         mine = fill_grid(world, rep1, grid_name, data)["rows"]
         assert mine and {r["sales_rep_id"] for r in mine} == {"R1"}, grid_name
-        assert len(everyone) > len(mine) and {r["invoice_id"] for r in mine} < {r["invoice_id"] for r in everyone}
+        assert len(everyone) > len(mine) and {r["invoice_id"] for r in mine} < {
+            r["invoice_id"] for r in everyone
+        }
         assert all("chance it is not paid within 30 days" in r["reason"] for r in mine)
 
 

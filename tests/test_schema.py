@@ -22,7 +22,9 @@ def test_migrations_from_empty_create_every_table(empty_db_url):
     tables = set(inspect(get_engine(empty_db_url)).get_table_names())
     assert set(Base.metadata.tables) <= tables
     with get_engine(empty_db_url).connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head_revision(empty_db_url)
+        assert conn.execute(
+            text("SELECT version_num FROM alembic_version")
+        ).scalar() == head_revision(empty_db_url)
     assert data_version(empty_db_url) == 1
 
 

@@ -38,19 +38,64 @@ def small_ledger(url: str, suffix: str = "") -> None:
     add_ledger(
         url,
         sales_reps=[{"sales_rep_id": f"R1{suffix}", "name": "Rita"}] if not suffix else [],
-        customers=[] if suffix else [
-            {"customer_id": "C1", "name": "Alpha Ltd", "segment": "SMB", "sales_rep_id": "R1", "credit_limit": "100.00"},
-            {"customer_id": "C2", "name": "Beta plc", "segment": "Enterprise", "sales_rep_id": "R1"},
+        customers=[]
+        if suffix
+        else [
+            {
+                "customer_id": "C1",
+                "name": "Alpha Ltd",
+                "segment": "SMB",
+                "sales_rep_id": "R1",
+                "credit_limit": "100.00",
+            },
+            {
+                "customer_id": "C2",
+                "name": "Beta plc",
+                "segment": "Enterprise",
+                "sales_rep_id": "R1",
+            },
         ],
         invoices=[
-            {"invoice_id": f"I1{suffix}", "customer_id": "C1", "issue_date": "2024-01-05", "due_date": "2024-02-04", "amount": "120.00"},
-            {"invoice_id": f"I2{suffix}", "customer_id": "C2", "issue_date": "2024-02-10", "due_date": "2024-03-11", "amount": "80.50"},
-            {"invoice_id": f"I3{suffix}", "customer_id": "C2", "issue_date": "2024-03-01", "due_date": "2024-03-31", "amount": "45.25"},
-            {"invoice_id": f"CN1{suffix}", "customer_id": "C2", "issue_date": "2024-03-05", "amount": "-5.25",
-             "applies_to": f"I3{suffix}"},
+            {
+                "invoice_id": f"I1{suffix}",
+                "customer_id": "C1",
+                "issue_date": "2024-01-05",
+                "due_date": "2024-02-04",
+                "amount": "120.00",
+            },
+            {
+                "invoice_id": f"I2{suffix}",
+                "customer_id": "C2",
+                "issue_date": "2024-02-10",
+                "due_date": "2024-03-11",
+                "amount": "80.50",
+            },
+            {
+                "invoice_id": f"I3{suffix}",
+                "customer_id": "C2",
+                "issue_date": "2024-03-01",
+                "due_date": "2024-03-31",
+                "amount": "45.25",
+            },
+            {
+                "invoice_id": f"CN1{suffix}",
+                "customer_id": "C2",
+                "issue_date": "2024-03-05",
+                "amount": "-5.25",
+                "applies_to": f"I3{suffix}",
+            },
         ],
-        payments=[{"payment_id": f"P1{suffix}", "customer_id": "C1", "date": "2024-02-20", "amount": "100.00"}],
-        allocations=[{"payment_id": f"P1{suffix}", "invoice_id": f"I1{suffix}", "amount": "100.00"}],
+        payments=[
+            {
+                "payment_id": f"P1{suffix}",
+                "customer_id": "C1",
+                "date": "2024-02-20",
+                "amount": "100.00",
+            }
+        ],
+        allocations=[
+            {"payment_id": f"P1{suffix}", "invoice_id": f"I1{suffix}", "amount": "100.00"}
+        ],
         write_offs=[{"invoice_id": f"I2{suffix}", "date": "2024-03-20", "amount": "0.50"}],
     )
 
@@ -71,7 +116,8 @@ def test_mapped_snapshot_equals_the_in_memory_build(db_url):
     memory = build_snapshot(read_ledger(db_url, CORE_TABLES + LAZY_TABLES), db_url)
     path = build_version(db_url)
     mapped = open_snapshot(path, db_url)
-    assert isinstance(mapped.amount, np.memmap) or not mapped.amount.flags.writeable  # read-only mapping
+    # read-only mapping
+    assert isinstance(mapped.amount, np.memmap) or not mapped.amount.flags.writeable
     for filters in (Filters(), Filters(segment="SMB")):
         assert compute_kpis(mapped, AS_OF, 30, filters) == compute_kpis(memory, AS_OF, 30, filters)
     # hand-worked: C1 120.00 - 100.00 = 20.00; C2 80.50 - 0.50 + 45.25 - 5.25 = 120.00
@@ -88,11 +134,19 @@ def test_one_build_per_version_and_a_new_version_after_a_write(db_url):
     first = build_version(db_url)
     assert build_version(db_url) == first  # found, not rebuilt
     assert json.loads((first / "meta.json").read_text())["version"] == version_stamp(db_url)[0]
-    add_ledger(db_url, invoices=[{"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}])
+    add_ledger(
+        db_url,
+        invoices=[
+            {"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}
+        ],
+    )
     clear_snapshots()
     snap = get_snapshot(db_url, max_age=0)
-    assert snap.source[0] != first and compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "150.00"
-    assert [p for _, p in store_for(db_url).versions()] == [snap.source[0]]  # the old one nobody maps is gone
+    assert (
+        snap.source[0] != first and compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "150.00"
+    )
+    # the old one nobody maps is gone
+    assert [p for _, p in store_for(db_url).versions()] == [snap.source[0]]
 
 
 BUILDER = """
@@ -123,8 +177,14 @@ print("PATH", path, flush=True)
 
 def builder(url: str, slow: float = 0, die: bool = False) -> subprocess.Popen:
     code = BUILDER.format(url=url, slow=slow, die=die)
-    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env_for(url), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env_for(url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_one_process_builds_while_the_others_wait_for_it(db_url):
@@ -133,7 +193,12 @@ def test_one_process_builds_while_the_others_wait_for_it(db_url):
     procs = [builder(db_url, slow=1.5)] + [builder(db_url) for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
-    paths = {line.split(" ", 1)[1] for out, _ in outs for line in out.splitlines() if line.startswith("PATH")}
+    paths = {
+        line.split(" ", 1)[1]
+        for out, _ in outs
+        for line in out.splitlines()
+        if line.startswith("PATH")
+    }
     assert len(paths) == 1  # all three got the same version directory
     builds = sum(err.count("built in") for _, err in outs)
     assert builds == 1
@@ -143,22 +208,33 @@ def test_a_killed_build_leaves_the_previous_version_serving(db_url):
     small_ledger(db_url)
     previous = build_version(db_url)
     serving = get_snapshot(db_url, max_age=0)
-    add_ledger(db_url, invoices=[{"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}])
+    add_ledger(
+        db_url,
+        invoices=[
+            {"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}
+        ],
+    )
     dispose_engines()
     proc = builder(db_url, die=True)
     assert proc.stdout.readline().strip() == "HALF-WRITTEN"
     store = store_for(db_url)
-    assert list(store.dir.glob(".build-*"))  # a half-written directory exists, under its temporary name
+    # a half-written directory exists, under its temporary name
+    assert list(store.dir.glob(".build-*"))
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    assert [p for _, p in store.versions()] == [previous]  # nothing half-written is visible as a version
+    # nothing half-written is visible as a version
+    assert [p for _, p in store.versions()] == [previous]
     assert compute_kpis(serving, AS_OF, 30, Filters())["total_ar"] == "140.00"
-    fresh = open_snapshot(store.newest(), db_url)  # a process starting now maps the previous version
+    # a process starting now maps the previous version
+    fresh = open_snapshot(store.newest(), db_url)
     assert compute_kpis(fresh, AS_OF, 30, Filters())["total_ar"] == "140.00"
     del fresh
-    rebuilt = build_version(db_url)  # the next builder takes the lock the dead one held, and cleans up
+    # the next builder takes the lock the dead one held, and cleans up
+    rebuilt = build_version(db_url)
     assert rebuilt != previous and not list(store.dir.glob(".build-*"))
-    assert compute_kpis(open_snapshot(rebuilt, db_url), AS_OF, 30, Filters())["total_ar"] == "150.00"
+    assert (
+        compute_kpis(open_snapshot(rebuilt, db_url), AS_OF, 30, Filters())["total_ar"] == "150.00"
+    )
 
 
 HOLDER = """
@@ -174,16 +250,42 @@ time.sleep(60)
 def test_old_versions_are_removed_once_no_process_maps_them(db_url):
     small_ledger(db_url)
     v1 = build_version(db_url)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(v1)], cwd=ROOT, env=env_for(db_url),
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(v1)],
+        cwd=ROOT,
+        env=env_for(db_url),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "OPEN"
-        add_ledger(db_url, invoices=[{"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}])
+        add_ledger(
+            db_url,
+            invoices=[
+                {
+                    "invoice_id": "I9",
+                    "customer_id": "C1",
+                    "issue_date": "2024-03-02",
+                    "amount": "10.00",
+                }
+            ],
+        )
         v2 = build_version(db_url)
-        add_ledger(db_url, invoices=[{"invoice_id": "I10", "customer_id": "C1", "issue_date": "2024-03-03", "amount": "1.00"}])
+        add_ledger(
+            db_url,
+            invoices=[
+                {
+                    "invoice_id": "I10",
+                    "customer_id": "C1",
+                    "issue_date": "2024-03-03",
+                    "amount": "1.00",
+                }
+            ],
+        )
         v3 = build_version(db_url)
         store = store_for(db_url)
-        assert {p for _, p in store.versions()} == {v1, v3}  # v2 unused: removed; v1 mapped by the holder: kept
+        # v2 unused: removed; v1 mapped by the holder: kept
+        assert {p for _, p in store.versions()} == {v1, v3}
         assert not v2.exists()
     finally:
         holder.kill()
@@ -197,10 +299,17 @@ def test_cli_snapshot_build_and_status(db_url):
     small_ledger(db_url)
     dispose_engines()
     run = [sys.executable, "-m", "dashboard", "--database-url", db_url, "snapshot"]
-    built = subprocess.run([*run, "build"], cwd=ROOT, env=env_for(db_url), capture_output=True, text=True, timeout=120)
+    built = subprocess.run(
+        [*run, "build"], cwd=ROOT, env=env_for(db_url), capture_output=True, text=True, timeout=120
+    )
     assert built.returncode == 0 and "ready in" in built.stdout
-    status = subprocess.run([*run, "status"], cwd=ROOT, env=env_for(db_url), capture_output=True, text=True, timeout=60)
-    assert status.returncode == 0 and f"data version: {version_stamp(db_url)[0]} (built)" in status.stdout
+    status = subprocess.run(
+        [*run, "status"], cwd=ROOT, env=env_for(db_url), capture_output=True, text=True, timeout=60
+    )
+    assert (
+        status.returncode == 0
+        and f"data version: {version_stamp(db_url)[0]} (built)" in status.stdout
+    )
 
 
 def test_two_servers_with_their_own_directories_agree(db_url, tmp_path):
@@ -211,23 +320,46 @@ def test_two_servers_with_their_own_directories_agree(db_url, tmp_path):
         pytest.skip("several app machines share PostgreSQL as the system of record")
     make_world(db_url)
     dispose_engines()
-    servers = [Gunicorn(db_url, SECRET, workers=2, extra_env={"AR_SNAPSHOT_DIR": str(tmp_path / f"machine{i}")})
-               for i in (1, 2)]
+    servers = [
+        Gunicorn(
+            db_url, SECRET, workers=2, extra_env={"AR_SNAPSHOT_DIR": str(tmp_path / f"machine{i}")}
+        )
+        for i in (1, 2)
+    ]
     try:
         for server in servers:
             server.ready()
         sessions = [_login(server.base, "controller") for server in servers]
         url = "/api/kpis?as_of=2024-03-01"
-        first = [s.get(server.base + url, timeout=60).json() for s, server in zip(sessions, servers, strict=True)]
+        first = [
+            s.get(server.base + url, timeout=60).json()
+            for s, server in zip(sessions, servers, strict=True)
+        ]
         assert first[0] == first[1]
         for i in (1, 2):
-            assert len(list((tmp_path / f"machine{i}").glob("*/v*"))) == 1  # each machine built its own copy
-        add_ledger(db_url, invoices=[{"invoice_id": "NEW-1", "customer_id": "C1", "issue_date": "2024-02-01",
-                                      "amount": "1000.00"}])
+            # each machine built its own copy
+            assert len(list((tmp_path / f"machine{i}").glob("*/v*"))) == 1
+        add_ledger(
+            db_url,
+            invoices=[
+                {
+                    "invoice_id": "NEW-1",
+                    "customer_id": "C1",
+                    "issue_date": "2024-02-01",
+                    "amount": "1000.00",
+                }
+            ],
+        )
 
         def moved() -> bool:
-            now = [s.get(server.base + url, timeout=60).json() for s, server in zip(sessions, servers, strict=True)]
-            return all(n["total_ar"] != f["total_ar"] for n, f in zip(now, first, strict=True)) and now[0] == now[1]
+            now = [
+                s.get(server.base + url, timeout=60).json()
+                for s, server in zip(sessions, servers, strict=True)
+            ]
+            return (
+                all(n["total_ar"] != f["total_ar"] for n, f in zip(now, first, strict=True))
+                and now[0] == now[1]
+            )
 
         wait_until(moved, 60)
     finally:
@@ -238,7 +370,15 @@ def test_two_servers_with_their_own_directories_agree(db_url, tmp_path):
 def test_money_stays_integer_cents_in_the_store(db_url):
     small_ledger(db_url)
     snap = open_snapshot(build_version(db_url), db_url)
-    for name in ("amount", "app_amount", "pay_amount", "alloc_amount", "wo_amount", "inv_base", "pay_base"):
+    for name in (
+        "amount",
+        "app_amount",
+        "pay_amount",
+        "alloc_amount",
+        "wo_amount",
+        "inv_base",
+        "pay_base",
+    ):
         assert np.asarray(getattr(snap, name)).dtype == np.int64, name
     assert int(np.asarray(snap.amount).sum()) == 12000 + 8050 + 4525 - 525
     assert os.path.basename(snap.source[0]).startswith("v")
@@ -247,19 +387,33 @@ def test_money_stays_integer_cents_in_the_store(db_url):
 def test_worker_started_after_an_import_serves_the_new_version(db_url):
     small_ledger(db_url)
     build_version(db_url)
-    add_ledger(db_url, invoices=[{"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}])
+    add_ledger(
+        db_url,
+        invoices=[
+            {"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}
+        ],
+    )
     dispose_engines()
-    code = ("import datetime as dt, sys; from dashboard.metrics.snapshot import get_snapshot; "
-            "from dashboard.metrics.kpis import compute_kpis; from dashboard.metrics.filters import Filters; "
-            f"print(compute_kpis(get_snapshot({db_url!r}), dt.date(2024, 3, 31), 30, Filters())['total_ar'])")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env_for(db_url), capture_output=True, text=True,
-                         timeout=120)
+    code = (
+        "import datetime as dt, sys; from dashboard.metrics.snapshot import get_snapshot; "
+        "from dashboard.metrics.kpis import compute_kpis; from dashboard.metrics.filters import Filters; "
+        f"print(compute_kpis(get_snapshot({db_url!r}), dt.date(2024, 3, 31), 30, Filters())['total_ar'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env_for(db_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.stdout.strip() == "150.00", out.stderr
     started = time.monotonic()
     wait_until(lambda: len(store_for(db_url).versions()) == 1 or time.monotonic() - started > 5, 10)
 
 
 # ---- the next version from the previous one ---------------------------------------------------------
+
 
 def _full(url: str, tmp: Path):
     """The same version built from scratch in a separate store: the reference for the incremental one."""
@@ -276,11 +430,15 @@ def _same(left, right) -> None:
     for filters in (Filters(), Filters(segment="SMB")):
         assert compute_kpis(left, AS_OF, 30, filters) == compute_kpis(right, AS_OF, 30, filters)
     assert tables.open_invoices(left, AS_OF, 30, Filters(), Scope.everyone()).equals(
-        tables.open_invoices(right, AS_OF, 30, Filters(), Scope.everyone()))
+        tables.open_invoices(right, AS_OF, 30, Filters(), Scope.everyone())
+    )
     for name in ("activities", "commissions", "promises", "disputes"):
         a, b = getattr(left, name), getattr(right, name)
-        assert a.sort_values(list(a.columns[:1])).reset_index(drop=True).equals(
-            b.sort_values(list(b.columns[:1])).reset_index(drop=True)), name
+        assert (
+            a.sort_values(list(a.columns[:1]))
+            .reset_index(drop=True)
+            .equals(b.sort_values(list(b.columns[:1])).reset_index(drop=True))
+        ), name
 
 
 def test_a_note_makes_the_next_version_from_the_previous_files(db_url, tmp_path):
@@ -305,13 +463,17 @@ def test_an_activity_re_reads_only_the_activities(db_url, tmp_path):
     small_ledger(db_url)
     first = build_version(db_url)
     held = open_snapshot(first, db_url)  # noqa: F841 - in use: kept for the comparison
-    add_activity("STMT-1", "C2", dt.date(2024, 3, 30), "email", "statement sent", "balance due $120.00")
+    add_activity(
+        "STMT-1", "C2", dt.date(2024, 3, 30), "email", "statement sent", "balance due $120.00"
+    )
     second = build_version(db_url)
     assert json.loads((second / "meta.json").read_text())["previous"] == first.name
     assert (second / "amount.npy").stat().st_ino == (first / "amount.npy").stat().st_ino
     assert (second / "activities").stat().st_ino != (first / "activities").stat().st_ino
     snap = open_snapshot(second, db_url)
-    assert list(snap.activities["activity_id"]) == ["STMT-1"] and list(snap.activities["cust"]) == [1]
+    assert list(snap.activities["activity_id"]) == ["STMT-1"] and list(snap.activities["cust"]) == [
+        1
+    ]
     _same(snap, _full(db_url, tmp_path / "reference"))
 
 
@@ -319,7 +481,12 @@ def test_a_ledger_write_without_a_change_log_is_a_full_build(db_url):
     small_ledger(db_url)
     first = build_version(db_url)
     held = open_snapshot(first, db_url)  # noqa: F841 - in use: kept for the comparison
-    add_ledger(db_url, invoices=[{"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}])
+    add_ledger(
+        db_url,
+        invoices=[
+            {"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}
+        ],
+    )
     second = build_version(db_url)
     assert "previous" not in json.loads((second / "meta.json").read_text())
     assert (second / "amount.npy").stat().st_ino != (first / "amount.npy").stat().st_ino
@@ -328,7 +495,9 @@ def test_a_ledger_write_without_a_change_log_is_a_full_build(db_url):
 OPS = st.lists(st.sampled_from(["note", "activity", "invoice", "tier"]), min_size=1, max_size=4)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=OPS)
 def test_incremental_and_full_builds_agree_after_random_changes(db_url, tmp_path, ops):
     """After any sequence of notes, activities, tier changes and invoices, the version the store builds
@@ -351,9 +520,19 @@ def test_incremental_and_full_builds_agree_after_random_changes(db_url, tmp_path
         elif op == "tier":
             save_tiers(DEFAULT_TIERS)
         else:
-            add_ledger(db_url, invoices=[{"invoice_id": f"I-{tag}", "customer_id": "C1", "issue_date": "2024-03-05",
-                                          "amount": f"{1 + i}.25"}])
+            add_ledger(
+                db_url,
+                invoices=[
+                    {
+                        "invoice_id": f"I-{tag}",
+                        "customer_id": "C1",
+                        "issue_date": "2024-03-05",
+                        "amount": f"{1 + i}.25",
+                    }
+                ],
+            )
         if i % 2 == 0:
-            build_version(db_url)  # sometimes a version per change, sometimes several changes in one
+            # sometimes a version per change, sometimes several changes in one
+            build_version(db_url)
     built = open_snapshot(build_version(db_url), db_url)
     _same(built, _full(db_url, tmp_path / f"reference-{uuid.uuid4().hex[:6]}"))

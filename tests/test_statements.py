@@ -54,10 +54,24 @@ def ledger(db_url):
     seed_ledger()
     seed_users()
     with session_scope() as s:
-        s.add(Invoice(invoice_id="CN1", customer_id="C1", issue_date=dt.date(2024, 2, 20),
-                      due_date=dt.date(2024, 2, 20), amount_cents=-5000, sales_rep_id="R1"))
-        s.execute(update(Customer).where(Customer.customer_id == "C1").values(email="ap@acme.example.com"))
-        s.execute(update(Customer).where(Customer.customer_id == "C4").values(email="bad@delta.example.com"))
+        s.add(
+            Invoice(
+                invoice_id="CN1",
+                customer_id="C1",
+                issue_date=dt.date(2024, 2, 20),
+                due_date=dt.date(2024, 2, 20),
+                amount_cents=-5000,
+                sales_rep_id="R1",
+            )
+        )
+        s.execute(
+            update(Customer).where(Customer.customer_id == "C1").values(email="ap@acme.example.com")
+        )
+        s.execute(
+            update(Customer)
+            .where(Customer.customer_id == "C4")
+            .values(email="bad@delta.example.com")
+        )
         bump_data_version(s)
     yield db_url
     clear_snapshots()
@@ -83,10 +97,14 @@ def test_statement_ties_to_account_360_to_the_cent(ledger):
     assert st.overdue_cents == to_cents(acct["summary"]["overdue"]) == 60000
     assert st.aging == {"not_due": 23456, "1-30": 60000, "31-60": 0, "61-90": 0, "90+": 0}
     assert sum(st.aging.values()) == st.open_cents == sum(i["balance_cents"] for i in st.items)
-    assert [(i["invoice_id"], i["balance_cents"], i["days_past_due"]) for i in st.items] == [("I1", 60000, 21),
-                                                                                             ("I2", 23456, 0)]
+    assert [(i["invoice_id"], i["balance_cents"], i["days_past_due"]) for i in st.items] == [
+        ("I1", 60000, 21),
+        ("I2", 23456, 0),
+    ]
     assert st.unapplied_cents == 5000 and st.balance_cents == 78456 and st.currency == "USD"
-    assert st.credits == [{"id": "CN1", "type": "credit note", "date": "2024-02-20", "amount_cents": 5000}]
+    assert st.credits == [
+        {"id": "CN1", "type": "credit note", "date": "2024-02-20", "amount_cents": 5000}
+    ]
 
 
 def test_statement_pdf_and_scope(ledger, tmp_path, capsys):
@@ -96,8 +114,17 @@ def test_statement_pdf_and_scope(ledger, tmp_path, capsys):
     out = tmp_path / "acme.pdf"
     assert main(["statement", "C1", "--as-of", AS_OF, "--out", str(out)]) == 0
     text = pdf_text(out.read_bytes())
-    for expected in ("Statement of account", "Acme", "$834.56", "$600.00", "$234.56", "$50.00", "$784.56",
-                     "CN1", "Our Company"):
+    for expected in (
+        "Statement of account",
+        "Acme",
+        "$834.56",
+        "$600.00",
+        "$234.56",
+        "$50.00",
+        "$784.56",
+        "CN1",
+        "Our Company",
+    ):
         assert expected in text, expected
     with pytest.raises(StatementError):  # rep3 may not see C1
         build_statement(snapshot(), "C1", D, Scope(sales_rep_ids=frozenset({"R3"})))
@@ -108,10 +135,13 @@ def test_statement_pdf_and_scope(ledger, tmp_path, capsys):
 def test_email_statement_dry_run_then_send_logs_an_activity(ledger, smtp, capsys):
     from dashboard.cli import main
 
-    assert main(["statement", "C1", "C2", "--as-of", AS_OF, "--email", "--dry-run"]) == 1  # C2 has no address
+    # C2 has no address
+    assert main(["statement", "C1", "C2", "--as-of", AS_OF, "--email", "--dry-run"]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out == ["C1\tAcme\tap@acme.example.com\t$784.56\twould send",
-                   "C2\tBeta\t-\t$50.05\tno address\tno valid billing email on the customer"]
+    assert out == [
+        "C1\tAcme\tap@acme.example.com\t$784.56\twould send",
+        "C2\tBeta\t-\t$50.05\tno address\tno valid billing email on the customer",
+    ]
     assert smtp.envelopes == []
     assert main(["statement", "C1", "--as-of", AS_OF, "--email"]) == 0
     [envelope] = smtp.envelopes
@@ -124,7 +154,9 @@ def test_email_statement_dry_run_then_send_logs_an_activity(ledger, smtp, capsys
     assert "Balance due: $784.56" in message.get_body(preferencelist=("plain",)).get_content()
     [pdf] = list(message.iter_attachments())
     assert pdf.get_filename() == "statement-C1-2024-03-01.pdf"
-    assert "Northwind Supplies Ltd" in pdf_text(pdf.get_content()) and "Bristol BS1 4XX" in pdf_text(pdf.get_content())
+    assert "Northwind Supplies Ltd" in pdf_text(
+        pdf.get_content()
+    ) and "Bristol BS1 4XX" in pdf_text(pdf.get_content())
     with session_scope() as s:
         [activity] = s.execute(select(Activity).where(Activity.customer_id == "C1")).scalars().all()
         audit = s.execute(select(AuditLog.detail).where(AuditLog.event == "export")).scalars().all()
@@ -155,7 +187,8 @@ def test_statement_route_checks_scope(ledger):
     login(client, "rep1")
     ok = client.get(f"/export/statement/C1.pdf?as_of={AS_OF}")
     assert ok.status_code == 200 and ok.data.startswith(b"%PDF-") and "$784.56" in pdf_text(ok.data)
-    assert client.get(f"/export/statement/C4.pdf?as_of={AS_OF}").status_code == 404  # rep3's customer
+    # rep3's customer
+    assert client.get(f"/export/statement/C4.pdf?as_of={AS_OF}").status_code == 404
     bad = client.get("/export/statement/C1.pdf?as_of=yesterday")
     assert bad.status_code == 400 and bad.json["parameter"] == "as_of"
     assert client.get("/export/statement/C1.pdf?foo=1").status_code == 400
@@ -173,11 +206,15 @@ def test_statement_of_a_foreign_customer_is_in_its_own_currency(db_url, tmp_path
     files = {
         "fx_rates": "date,currency,rate\n2025-01-01,EUR,1.10\n2025-06-01,EUR,1.20\n",
         "customers": "customer_id,name,currency\nCE,Euro GmbH,EUR\nCU,Dollar Co,\n",
-        "invoices": ("invoice_id,customer_id,issue_date,due_date,amount\n"
-                     "IE1,CE,2025-04-10,2025-05-10,1000.00\nCN1,CE,2025-06-03,2025-06-03,-0.05\n"
-                     "IU1,CU,2025-04-10,2025-05-10,70.00\n"),
-        "payments": ("payment_id,customer_id,date,amount,invoice_id\nPE1,CE,2025-05-20,400.00,IE1\n"
-                     "PE2,CE,2025-06-02,30.03,\n"),
+        "invoices": (
+            "invoice_id,customer_id,issue_date,due_date,amount\n"
+            "IE1,CE,2025-04-10,2025-05-10,1000.00\nCN1,CE,2025-06-03,2025-06-03,-0.05\n"
+            "IU1,CU,2025-04-10,2025-05-10,70.00\n"
+        ),
+        "payments": (
+            "payment_id,customer_id,date,amount,invoice_id\nPE1,CE,2025-05-20,400.00,IE1\n"
+            "PE2,CE,2025-06-02,30.03,\n"
+        ),
     }
     directory = tmp_path / "fx"
     directory.mkdir()
@@ -187,7 +224,12 @@ def test_statement_of_a_foreign_customer_is_in_its_own_currency(db_url, tmp_path
     clear_snapshots()
     st = build_statement(get_snapshot(db_url), "CE", dt.date(2025, 6, 15), Scope.everyone())
     assert st.currency == "EUR"
-    assert (st.open_cents, st.overdue_cents, st.unapplied_cents, st.balance_cents) == (60000, 60000, 3008, 56992)
+    assert (st.open_cents, st.overdue_cents, st.unapplied_cents, st.balance_cents) == (
+        60000,
+        60000,
+        3008,
+        56992,
+    )
     assert [i["balance_cents"] for i in st.items] == [60000]
     assert sorted(c["amount_cents"] for c in st.credits) == [5, 3003]
     assert st.aging["31-60"] == 60000

@@ -60,8 +60,11 @@ class Sink:
 
     def to(self, address: str) -> list:
         """The parsed messages sent to an address."""
-        return [email.message_from_bytes(e.content, policy=policy.default) for e in self.envelopes
-                if address in e.rcpt_tos]
+        return [
+            email.message_from_bytes(e.content, policy=policy.default)
+            for e in self.envelopes
+            if address in e.rcpt_tos
+        ]
 
 
 @pytest.fixture
@@ -102,9 +105,13 @@ def subscribe(**fields) -> int:
     """A subscription made by the command line's admin, dated long ago so today's slot is due."""
     from dashboard.subscriptions.store import CLI_ACTOR, add_subscription
 
-    data = add_subscription(CLI_ACTOR, **{"page": PAGE, "every": "weekly", "at_time": "08:00", **fields})
+    data = add_subscription(
+        CLI_ACTOR, **{"page": PAGE, "every": "weekly", "at_time": "08:00", **fields}
+    )
     with session_scope() as s:
-        s.execute(update(Subscription).where(Subscription.id == data["id"]).values(created_at=LONG_AGO))
+        s.execute(
+            update(Subscription).where(Subscription.id == data["id"]).values(created_at=LONG_AGO)
+        )
     return data["id"]
 
 
@@ -129,12 +136,26 @@ def test_each_recipient_gets_their_own_scope(ledger, smtp):
         subscribe(username=user)
     counts = run()
     assert counts["sent"] == 3
-    expected = {"rep1": ("$884.61", "sales rep R1", ["Acme", "Beta"], ["Gamma", "Delta", "Epsilon"]),
-                "mgr_east": ("$1,384.61", "sales group East", ["Acme", "Beta", "Gamma"], ["Delta", "Epsilon"]),
-                "clerk_north": ("$1,634.57", "regions North", ["Acme", "Gamma", "Epsilon"], ["Beta", "Delta"])}
+    expected = {
+        "rep1": ("$884.61", "sales rep R1", ["Acme", "Beta"], ["Gamma", "Delta", "Epsilon"]),
+        "mgr_east": (
+            "$1,384.61",
+            "sales group East",
+            ["Acme", "Beta", "Gamma"],
+            ["Delta", "Epsilon"],
+        ),
+        "clerk_north": (
+            "$1,634.57",
+            "regions North",
+            ["Acme", "Gamma", "Epsilon"],
+            ["Beta", "Delta"],
+        ),
+    }
     for user, (total, scope, present, absent) in expected.items():
         [message] = smtp.to(f"{user}@example.com")
-        assert f"total AR {total}" in message["Subject"] and scope in message["Subject"], message["Subject"]
+        assert f"total AR {total}" in message["Subject"] and scope in message["Subject"], message[
+            "Subject"
+        ]
         html = html_of(message)
         for name in present:
             assert name in html, (user, name)
@@ -149,11 +170,17 @@ def test_each_recipient_gets_their_own_scope(ledger, smtp):
         [pdf] = [p for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
         text = pdf_text(pdf.get_content())
         # the page's own sheet (dashboard.export.page_pdf): its tiles and its at-risk table, as the recipient
-        assert total in text and "Receivables Health · subscription" in text and "At-risk accounts" in text
+        assert (
+            total in text
+            and "Receivables Health · subscription" in text
+            and "At-risk accounts" in text
+        )
         for name in absent:
             assert name not in text
     with session_scope() as s:
-        audits = s.execute(select(AuditLog.username).where(AuditLog.event == "export")).scalars().all()
+        audits = (
+            s.execute(select(AuditLog.username).where(AuditLog.event == "export")).scalars().all()
+        )
     assert sorted(audits) == ["clerk_north", "mgr_east", "rep1"]
 
 
@@ -166,7 +193,10 @@ def test_page_filters_apply_inside_the_scope(ledger, smtp):
     assert pdf.get_filename() == "aging-2024-03-01.pdf"
     text = pdf_text(pdf.get_content())
     # the Customer aging page's own sheet; I3 50.05 is due 2024-03-02: not yet due at 2024-03-01
-    assert "Customer aging · subscription" in text and "Customer aging, largest balances first (1)" in text
+    assert (
+        "Customer aging · subscription" in text
+        and "Customer aging, largest balances first (1)" in text
+    )
     assert "Total outstanding $50.05 1 customers not due $50.05 1-30 $0.00" in text
     assert "C2 Beta Net 30 $50.05 0 Current Total of all 1 $50.05" in text and "Acme" not in text
 
@@ -178,8 +208,10 @@ def test_disabled_user_or_lost_access_gets_nothing(ledger, smtp):
         s.execute(update(User).where(User.username == "rep1").values(active=False))
     counts = run()
     assert smtp.envelopes == [] and counts["skipped"] == 2
-    assert sorted(sends()) == [("clerk", "skipped", "role ar_clerk may not open /commissions"),
-                               ("rep1", "skipped", "user is disabled")]
+    assert sorted(sends()) == [
+        ("clerk", "skipped", "role ar_clerk may not open /commissions"),
+        ("rep1", "skipped", "user is disabled"),
+    ]
 
 
 def test_role_subscription_reaches_every_user_of_the_role_in_their_scope(ledger, smtp):
@@ -214,21 +246,34 @@ def test_schedule_slots_respect_time_zone_and_period():
     from dashboard.subscriptions.schedule import latest_slot
 
     now = dt.datetime(2024, 3, 4, 9, 0, tzinfo=dt.UTC)  # Monday 10:00 in Berlin (UTC+1)
-    assert latest_slot("daily", "09:30", "Europe/Berlin", now) == dt.datetime(2024, 3, 4, 8, 30, tzinfo=dt.UTC)
-    assert latest_slot("daily", "10:30", "Europe/Berlin", now) == dt.datetime(2024, 3, 3, 9, 30, tzinfo=dt.UTC)
-    assert latest_slot("weekly", "08:00", "UTC", now, weekday=2) == dt.datetime(2024, 2, 28, 8, 0, tzinfo=dt.UTC)
-    assert latest_slot("monthly", "08:00", "UTC", now, monthday=31) == dt.datetime(2024, 2, 29, 8, 0, tzinfo=dt.UTC)
+    assert latest_slot("daily", "09:30", "Europe/Berlin", now) == dt.datetime(
+        2024, 3, 4, 8, 30, tzinfo=dt.UTC
+    )
+    assert latest_slot("daily", "10:30", "Europe/Berlin", now) == dt.datetime(
+        2024, 3, 3, 9, 30, tzinfo=dt.UTC
+    )
+    assert latest_slot("weekly", "08:00", "UTC", now, weekday=2) == dt.datetime(
+        2024, 2, 28, 8, 0, tzinfo=dt.UTC
+    )
+    assert latest_slot("monthly", "08:00", "UTC", now, monthday=31) == dt.datetime(
+        2024, 2, 29, 8, 0, tzinfo=dt.UTC
+    )
     # New York 08:00 is 13:00 UTC in winter and 12:00 UTC after the DST change (10 March 2024)
-    assert latest_slot("daily", "08:00", "America/New_York", dt.datetime(2024, 3, 11, 23, 0, tzinfo=dt.UTC)) == \
-        dt.datetime(2024, 3, 11, 12, 0, tzinfo=dt.UTC)
+    assert latest_slot(
+        "daily", "08:00", "America/New_York", dt.datetime(2024, 3, 11, 23, 0, tzinfo=dt.UTC)
+    ) == dt.datetime(2024, 3, 11, 12, 0, tzinfo=dt.UTC)
 
 
 def test_over_limit_alert_fires_once_with_the_rows_in_scope(ledger, smtp):
     from dashboard.data.schema import bump_data_version
 
     with session_scope() as s:
-        s.execute(update(Customer).where(Customer.customer_id == "C1").values(credit_limit_cents=50000))
-        s.execute(update(Customer).where(Customer.customer_id == "C4").values(credit_limit_cents=10000))
+        s.execute(
+            update(Customer).where(Customer.customer_id == "C1").values(credit_limit_cents=50000)
+        )
+        s.execute(
+            update(Customer).where(Customer.customer_id == "C4").values(credit_limit_cents=10000)
+        )
         bump_data_version(s)
     subscribe(username="rep1", kind="alert", condition="over_limit")
     subscribe(username="admin", kind="alert", condition="over_limit")
@@ -255,7 +300,8 @@ def test_kpi_threshold_alert_fires_once_per_crossing(ledger, smtp):
     [message] = smtp.to("rep1@example.com")
     assert "DSO 61.98 against a threshold of 61.97" in message["Subject"]
     assert "$884.61" in html_of(message) and "$1,284.61" in html_of(message)
-    assert smtp.to("mgr_east@example.com") == []  # East: 1384.61 / 1784.61 x 90 = 69.83, not above 70
+    # East: 1384.61 / 1784.61 x 90 = 69.83, not above 70
+    assert smtp.to("mgr_east@example.com") == []
     run(NOW + dt.timedelta(days=1))
     assert len(smtp.envelopes) == 1
 
@@ -264,12 +310,33 @@ def test_promise_and_dispute_alerts(ledger, smtp):
     from dashboard.data.schema import bump_data_version
 
     with session_scope() as s:
-        s.add(Promise(promise_id="PR1", invoice_id="I1", made_on=dt.date(2024, 2, 10),
-                      promised_date=dt.date(2024, 2, 20), amount_cents=60000))
-        s.add(Dispute(dispute_id="D1", invoice_id="I5", opened_on=dt.date(2024, 1, 15), amount_cents=77777,
-                      status="open"))
-        s.add(Dispute(dispute_id="D2", invoice_id="I6", opened_on=dt.date(2024, 2, 25), amount_cents=1000,
-                      status="open"))
+        s.add(
+            Promise(
+                promise_id="PR1",
+                invoice_id="I1",
+                made_on=dt.date(2024, 2, 10),
+                promised_date=dt.date(2024, 2, 20),
+                amount_cents=60000,
+            )
+        )
+        s.add(
+            Dispute(
+                dispute_id="D1",
+                invoice_id="I5",
+                opened_on=dt.date(2024, 1, 15),
+                amount_cents=77777,
+                status="open",
+            )
+        )
+        s.add(
+            Dispute(
+                dispute_id="D2",
+                invoice_id="I6",
+                opened_on=dt.date(2024, 2, 25),
+                amount_cents=1000,
+                status="open",
+            )
+        )
         bump_data_version(s)
     subscribe(username="rep1", kind="alert", condition="promise_broken")
     subscribe(username="rep1", kind="alert", condition="dispute_older", threshold="30")
@@ -278,7 +345,8 @@ def test_promise_and_dispute_alerts(ledger, smtp):
     [promise] = smtp.to("rep1@example.com")  # rep1 sees no dispute (C4 and C5 are not theirs)
     assert "PR1" in html_of(promise) and "2024-02-20" in html_of(promise)
     [dispute] = smtp.to("admin@example.com")
-    assert "D1" in html_of(dispute) and "46" in html_of(dispute) and "D2" not in html_of(dispute)  # D2 is 5 days old
+    # D2 is 5 days old
+    assert "D1" in html_of(dispute) and "46" in html_of(dispute) and "D2" not in html_of(dispute)
     with session_scope() as s:
         bump_data_version(s)
     run(NOW + dt.timedelta(days=2))
@@ -296,7 +364,11 @@ def test_smtp_outage_is_retried_and_reported(ledger, smtp, monkeypatch):
     counts = run()
     assert counts["retry"] == 1 and counts.get("errors", 0) == 0
     [(user, status, detail)] = sends()
-    assert status == "retry" and "could not send through 127.0.0.1" in detail and "next try at" in detail
+    assert (
+        status == "retry"
+        and "could not send through 127.0.0.1" in detail
+        and "next try at" in detail
+    )
     assert run(NOW + dt.timedelta(minutes=5))["sent"] == 0  # not yet due for a retry
     monkeypatch.setenv("SMTP_PORT", real_port)
     smtp.fail_data = 1  # one temporary refusal, then the server accepts: retried within the send
@@ -328,7 +400,9 @@ def test_unsubscribe_link_switches_the_subscription_off(ledger, smtp):
 
     sub_id = subscribe(username="rep1", every="daily")
     run()
-    link = re.search(r'href="(http[^"]+/unsubscribe/[^"]+)"', html_of(smtp.to("rep1@example.com")[0])).group(1)
+    link = re.search(
+        r'href="(http[^"]+/unsubscribe/[^"]+)"', html_of(smtp.to("rep1@example.com")[0])
+    ).group(1)
     app = create_app()
     from auth_helpers import login
 
@@ -352,7 +426,9 @@ def test_only_admins_subscribe_others(ledger):
     )
 
     rep = Actor("rep1", "sales_rep")
-    mine = add_subscription(rep, page="/aging?segment=Retail", every="daily", at_time="07:30", tz="Europe/Paris")
+    mine = add_subscription(
+        rep, page="/aging?segment=Retail", every="daily", at_time="07:30", tz="Europe/Paris"
+    )
     assert mine["username"] == "rep1" and mine["tz"] == "Europe/Paris"
     with pytest.raises(SubscriptionError, match="only subscribe yourself"):
         add_subscription(rep, username="rep3")
@@ -366,9 +442,17 @@ def test_only_admins_subscribe_others(ledger):
         add_subscription(rep, page="https://evil.example.com/")
     assert [s["id"] for s in list_subscriptions(Actor("rep3", "sales_rep"))] == []
     with session_scope() as s:
-        events = s.execute(select(AuditLog.detail).where(AuditLog.event == "subscription")).scalars().all()
+        events = (
+            s.execute(select(AuditLog.detail).where(AuditLog.event == "subscription"))
+            .scalars()
+            .all()
+        )
     adds = [e for e in events if '"action": "add"' in e]
-    assert len(adds) == 1 and '"by": "rep1"' in adds[0] and '"page": "/aging?segment=Retail"' in adds[0]
+    assert (
+        len(adds) == 1
+        and '"by": "rep1"' in adds[0]
+        and '"page": "/aging?segment=Retail"' in adds[0]
+    )
 
 
 def test_cli_add_list_remove_and_scheduler_once(ledger, smtp, capsys):
@@ -376,8 +460,25 @@ def test_cli_add_list_remove_and_scheduler_once(ledger, smtp, capsys):
 
     from dashboard.cli import main
 
-    assert main(["subscriptions", "add", "--user", "rep1", "--page", PAGE, "--every", "daily", "--at", "06:00",
-                 "--tz", "Europe/Berlin"]) == 0
+    assert (
+        main(
+            [
+                "subscriptions",
+                "add",
+                "--user",
+                "rep1",
+                "--page",
+                PAGE,
+                "--every",
+                "daily",
+                "--at",
+                "06:00",
+                "--tz",
+                "Europe/Berlin",
+            ]
+        )
+        == 0
+    )
     sub = json.loads(capsys.readouterr().out)
     assert sub["every"] == "daily" and sub["tz"] == "Europe/Berlin"
     assert main(["subscriptions", "add", "--user", "rep1", "--tz", "Nowhere/City"]) == 2
@@ -402,13 +503,20 @@ def test_one_send_per_slot_with_two_scheduler_processes(ledger, smtp):
         subscribe(username=user, every="daily")
     env = {**os.environ, "AR_TEST_BACKENDS": "", "PYTHONPATH": os.getcwd()}
     command = [sys.executable, "-m", "dashboard", "scheduler", "--once", "--now", NOW.isoformat()]
-    procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert len(smtp.envelopes) == 3
-    assert sorted(e.rcpt_tos[0] for e in smtp.envelopes) == ["clerk_north@example.com", "mgr_east@example.com",
-                                                              "rep1@example.com"]
+    assert sorted(e.rcpt_tos[0] for e in smtp.envelopes) == [
+        "clerk_north@example.com",
+        "mgr_east@example.com",
+        "rep1@example.com",
+    ]
     assert sorted(u for u, s, _d in sends()) == ["clerk_north", "mgr_east", "rep1"]
 
 
@@ -417,19 +525,28 @@ def test_customers_csv_email_column_is_imported(db_url, tmp_path):
 
     folder = tmp_path / "in"
     folder.mkdir()
-    (folder / "customers.csv").write_text("customer_id,name,email\n007,Bond Ltd,ap@bond.example.com\n008,Q Ltd,\n")
+    (folder / "customers.csv").write_text(
+        "customer_id,name,email\n007,Bond Ltd,ap@bond.example.com\n008,Q Ltd,\n"
+    )
     result = run_import(folder, url=db_url, progress=False)
     assert result.warnings == []
     with session_scope() as s:
-        assert s.get(Customer, "007").email == "ap@bond.example.com" and s.get(Customer, "008").email is None
+        assert (
+            s.get(Customer, "007").email == "ap@bond.example.com"
+            and s.get(Customer, "008").email is None
+        )
 
 
 def test_over90_share_alert_lists_the_invoices_behind_it(ledger, smtp):
     # as of 2024-05-15 rep1's I1 (due 2024-02-09, 600.00 open) is 96 days past due; I2 and I3 are not 90+:
     # share 600.00 / 884.61 = 67.83 %
     page = "/?as_of=2024-05-15"
-    subscribe(username="rep1", kind="alert", condition="over90_share_above", threshold="60", page=page)
-    subscribe(username="mgr_east", kind="alert", condition="over90_share_above", threshold="70", page=page)
+    subscribe(
+        username="rep1", kind="alert", condition="over90_share_above", threshold="60", page=page
+    )
+    subscribe(
+        username="mgr_east", kind="alert", condition="over90_share_above", threshold="70", page=page
+    )
     run(dt.datetime(2024, 5, 15, 9, 0, tzinfo=dt.UTC))
     [message] = smtp.to("rep1@example.com")
     assert "90+ share (%) 67.83 against a threshold of 60" in message["Subject"]
@@ -441,14 +558,17 @@ def test_over90_share_alert_lists_the_invoices_behind_it(ledger, smtp):
 
 def test_account_360_subscription_attaches_that_customers_pdf_only_in_scope(ledger, smtp):
     subscribe(username="rep1", page=f"/customers/C1?as_of={AS_OF}")
-    subscribe(username="rep1", page=f"/customers/C4?as_of={AS_OF}", every="daily")  # rep3's customer
+    # rep3's customer
+    subscribe(username="rep1", page=f"/customers/C4?as_of={AS_OF}", every="daily")
     run()
     first, second = smtp.to("rep1@example.com")
     [pdf] = [p for p in first.iter_attachments() if p.get_content_type() == "application/pdf"]
     text = pdf_text(pdf.get_content())
     assert "Acme #C1" in text and "Account 360" in text and "$834.56" in text
     for message in (first, second):
-        body = html_of(message) + "".join(pdf_text(p.get_content()) for p in message.iter_attachments())
+        body = html_of(message) + "".join(
+            pdf_text(p.get_content()) for p in message.iter_attachments()
+        )
         assert "Delta" not in body and "$777.77" not in body
 
 
@@ -481,7 +601,8 @@ def test_collections_subscription_attaches_that_pages_own_pdf_in_the_reps_scope(
     [east] = smtp.to("mgr_east@example.com")
     [pdf] = [p for p in east.iter_attachments() if p.get_content_type() == "application/pdf"]
     text = pdf_text(pdf.get_content())
-    assert "Overdue $1,100.00 2 customers" in text and "Coverage by region" in text  # by=region kept
+    # by=region kept
+    assert "Overdue $1,100.00 2 customers" in text and "Coverage by region" in text
     assert "I4 Gamma 2024-02-19 11 $500.00 Total of all 2 $1,100.00" in text and "Delta" not in text
 
 

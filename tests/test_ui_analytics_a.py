@@ -144,7 +144,8 @@ def test_ranges_are_saved_per_user_and_loaded(db_url):
     assert load_aging_ranges(ids["u1"], db_url) == DEFAULT_RANGES  # nothing saved yet
     assert save_aging_ranges(ids["u1"], " 30, 60,90,120", db_url) == (30, 60, 90, 120)
     assert load_aging_ranges(ids["u1"], db_url) == (30, 60, 90, 120)
-    assert load_aging_ranges(ids["u2"], db_url) == DEFAULT_RANGES  # another user's ranges are theirs
+    # another user's ranges are theirs
+    assert load_aging_ranges(ids["u2"], db_url) == DEFAULT_RANGES
     with pytest.raises(ValueError):
         save_aging_ranges(ids["u1"], "120,60", db_url)
     assert load_aging_ranges(ids["u1"], db_url) == (30, 60, 90, 120)  # a bad list saved nothing
@@ -168,14 +169,19 @@ def test_ranges_apply_and_load_through_the_page_callbacks(world):
 
     bad = apply("clerk", "30,sixty")
     assert "ag-edges" not in bad and "ag-ranges" not in bad  # changes nothing
-    assert "Not applied" in json.dumps(bad["ag-ranges-msg"]) and "sixty" in json.dumps(bad["ag-ranges-msg"])
+    assert "Not applied" in json.dumps(bad["ag-ranges-msg"]) and "sixty" in json.dumps(
+        bad["ag-ranges-msg"]
+    )
     assert load("clerk")["ag-ranges"]["value"] == "30,60,90"
 
     good = apply("clerk", "30, 60, 90, 120")
     assert good["ag-edges"]["data"] == [30, 60, 90, 120]
     assert good["ag-ranges"]["value"] == "30,60,90,120"
     assert "Saved: 30, 60, 90, 120 days" in json.dumps(good["ag-ranges-msg"])
-    assert load("clerk") == {"ag-ranges": {"value": "30,60,90,120"}, "ag-edges": {"data": [30, 60, 90, 120]}}
+    assert load("clerk") == {
+        "ag-ranges": {"value": "30,60,90,120"},
+        "ag-edges": {"data": [30, 60, 90, 120]},
+    }
     assert load("admin")["ag-edges"]["data"] == [30, 60, 90]  # per user
 
 
@@ -189,21 +195,48 @@ def test_aging_grids_buckets_sum_to_totals_and_tie_to_the_metric(world):
 
     client = world.login("clerk")
     data = {"filters": FILTERS, "ranges": [30, 60, 90, 120]}
-    long_, short = fill_grid(world, client, "ag-long", data), fill_grid(world, client, "ag-short", data)
-    buckets = ["not_due_cents", "1-30_cents", "31-60_cents", "61-90_cents", "91-120_cents", "120+_cents"]
+    long_, short = (
+        fill_grid(world, client, "ag-long", data),
+        fill_grid(world, client, "ag-short", data),
+    )
+    buckets = [
+        "not_due_cents",
+        "1-30_cents",
+        "31-60_cents",
+        "61-90_cents",
+        "91-120_cents",
+        "120+_cents",
+    ]
     fields = [c["field"] for c in long_["columns"]]
-    assert fields[:5] == ["customer_id", "customer_name", "terms", "credit_limit_cents", "amount_cents"]
+    assert fields[:5] == [
+        "customer_id",
+        "customer_name",
+        "terms",
+        "credit_limit_cents",
+        "amount_cents",
+    ]
     assert fields[5:11] == buckets and fields[11:13] == ["max_days", "status"]
     headers = {c["field"]: c["headerName"] for c in long_["columns"]}
     assert headers["91-120_cents"] == "91–120 days" and headers["120+_cents"] == "120+ days"
-    assert next(c for c in long_["columns"] if c["field"] == "customer_name")["cellRenderer"] == "CustomerLink"
+    assert (
+        next(c for c in long_["columns"] if c["field"] == "customer_name")["cellRenderer"]
+        == "CustomerLink"
+    )
 
     rows = {r["customer_id"]: r for r in long_["rows"]}
     assert set(rows) == {"B2", "C3"} and [r["customer_id"] for r in short["rows"]] == ["A1"]
-    assert rows["B2"]["amount_cents"] == 30030 and rows["B2"]["91-120_cents"] == 30010 and rows["B2"]["not_due_cents"] == 20
+    assert (
+        rows["B2"]["amount_cents"] == 30030
+        and rows["B2"]["91-120_cents"] == 30010
+        and rows["B2"]["not_due_cents"] == 20
+    )
     assert rows["B2"]["credit_limit_cents"] is None  # blank = no limit
     assert rows["C3"]["31-60_cents"] == 46000 and rows["C3"]["credit_limit_cents"] == 50000
-    assert (rows["B2"]["status"], rows["C3"]["status"], short["rows"][0]["status"]) == ("Critical", "Overdue", "Over Limit")
+    assert (rows["B2"]["status"], rows["C3"]["status"], short["rows"][0]["status"]) == (
+        "Critical",
+        "Overdue",
+        "Over Limit",
+    )
     assert (rows["B2"]["max_days"], rows["C3"]["max_days"]) == (91, 51)
     for row in long_["rows"] + short["rows"]:
         assert sum(row[b] for b in buckets) == row["amount_cents"]
@@ -211,17 +244,22 @@ def test_aging_grids_buckets_sum_to_totals_and_tie_to_the_metric(world):
         totals = result["totals"][0]
         assert totals["customer_id"] == "Total"
         assert cents(totals["amount_cents"]) == expected
-        assert sum(cents(totals.get(b)) for b in buckets) == expected  # the buckets always sum to the total
+        # the buckets always sum to the total
+        assert sum(cents(totals.get(b)) for b in buckets) == expected
 
     snap = get_snapshot()
-    metric = tables.customer_aging(snap, AS_OF, Filters(), Scope.everyone(), "due", (30, 60, 90, 120))
+    metric = tables.customer_aging(
+        snap, AS_OF, Filters(), Scope.everyone(), "due", (30, 60, 90, 120)
+    )
     assert int(metric["amount_cents"].sum()) == 76030 + 120000
     exported = download_csv(world, client, "ag-long", data)
     assert sum(fmt.to_cents(r["amount"]) for r in exported) == 76030
     assert {r["customer_id"]: r["credit_limit"] for r in exported} == {"B2": "", "C3": "500.00"}
 
     mine = fill_grid(world, world.login("rep1"), "ag-long", data)  # R1 owns A1 and C3 only
-    assert [r["customer_id"] for r in mine["rows"]] == ["C3"] and cents(mine["totals"][0]["amount_cents"]) == 46000
+    assert [r["customer_id"] for r in mine["rows"]] == ["C3"] and cents(
+        mine["totals"][0]["amount_cents"]
+    ) == 46000
 
 
 def test_aging_on_transaction_basis_and_forged_ranges(world):
@@ -229,13 +267,25 @@ def test_aging_on_transaction_basis_and_forged_ranges(world):
     data = {"filters": dict(FILTERS, basis="transaction"), "ranges": [30, 60, 90, 120]}
     long_ = fill_grid(world, client, "ag-long", data)
     headers = {c["field"]: c["headerName"] for c in long_["columns"]}
-    assert [f for f in headers if f.endswith("_cents")][2:] == ["current_cents", "1_month_cents", "2_months_cents", "3+_months_cents"]
+    assert [f for f in headers if f.endswith("_cents")][2:] == [
+        "current_cents",
+        "1_month_cents",
+        "2_months_cents",
+        "3+_months_cents",
+    ]
     assert headers["max_days"] == "Max months since invoice"
     b2 = next(r for r in long_["rows"] if r["customer_id"] == "B2")
-    assert b2["3+_months_cents"] == 30010 and b2["current_cents"] == 20  # 2024-03-01 is 3 months before 06-30
+    # 2024-03-01 is 3 months before 06-30
+    assert b2["3+_months_cents"] == 30010 and b2["current_cents"] == 20
     forged = fill_grid(world, client, "ag-long", {"filters": FILTERS, "ranges": ["x", 5000000]})
-    assert [c["field"] for c in forged["columns"]][5:10] == ["not_due_cents", "1-30_cents", "31-60_cents",
-                                                              "61-90_cents", "90+_cents"]  # defaults
+    assert [c["field"] for c in forged["columns"]][5:10] == [
+        "not_due_cents",
+        "1-30_cents",
+        "31-60_cents",
+        # defaults
+        "61-90_cents",
+        "90+_cents",
+    ]
 
 
 def test_credit_reliability_and_value_grids_tie_to_the_metrics(world):
@@ -255,23 +305,49 @@ def test_credit_reliability_and_value_grids_tie_to_the_metrics(world):
         assert len(result["rows"]) == len(frame) > 0, name
         totals = result["totals"][0]
         for column in (c for c in frame.columns if c.endswith("_cents")):
-            assert cents(totals[column]) == int(frame[column].dropna().astype("int64").sum()), (name, column)
+            assert cents(totals[column]) == int(frame[column].dropna().astype("int64").sum()), (
+                name,
+                column,
+            )
         assert all(r["customer_id"] for r in result["rows"])
         link = next(c for c in result["columns"] if c["field"] == "customer_name")
         assert link["cellRenderer"] == "CustomerLink", name
 
-    credit_rows = {r["customer_id"]: r for r in fill_grid(world, client, "cr-grid", {"filters": FILTERS})["rows"]}
-    assert credit_rows["A1"]["risk_level"] == "Over Limit" and credit_rows["A1"]["recommended_action"] == credit.HOLD
-    assert credit_rows["A1"]["available_credit_cents"] == -20000 and credit_rows["A1"]["utilization_pct"] == 120.0
-    assert credit_rows["C3"]["risk_level"] == "Critical" and credit_rows["C3"]["utilization_pct"] == 92.0
-    assert credit_rows["B2"]["risk_level"] == "" and credit_rows["B2"]["available_credit_cents"] is None
+    credit_rows = {
+        r["customer_id"]: r
+        for r in fill_grid(world, client, "cr-grid", {"filters": FILTERS})["rows"]
+    }
+    assert (
+        credit_rows["A1"]["risk_level"] == "Over Limit"
+        and credit_rows["A1"]["recommended_action"] == credit.HOLD
+    )
+    assert (
+        credit_rows["A1"]["available_credit_cents"] == -20000
+        and credit_rows["A1"]["utilization_pct"] == 120.0
+    )
+    assert (
+        credit_rows["C3"]["risk_level"] == "Critical"
+        and credit_rows["C3"]["utilization_pct"] == 92.0
+    )
+    assert (
+        credit_rows["B2"]["risk_level"] == ""
+        and credit_rows["B2"]["available_credit_cents"] is None
+    )
     over = fill_grid(world, client, "cr-grid", {"filters": FILTERS, "risk": "Over Limit"})
-    assert [r["customer_id"] for r in over["rows"]] == ["A1"] and cents(over["totals"][0]["outstanding_cents"]) == 120000
+    assert [r["customer_id"] for r in over["rows"]] == ["A1"] and cents(
+        over["totals"][0]["outstanding_cents"]
+    ) == 120000
     none = fill_grid(world, client, "cr-grid", {"filters": FILTERS, "risk": "none"})
     assert [r["customer_id"] for r in none["rows"]] == ["B2"]
-    assert len(fill_grid(world, client, "cr-grid", {"filters": FILTERS, "risk": "<script>"})["rows"]) == 3
+    assert (
+        len(fill_grid(world, client, "cr-grid", {"filters": FILTERS, "risk": "<script>"})["rows"])
+        == 3
+    )
 
-    scores = [r["reliability_score"] for r in fill_grid(world, client, "rl-grid", {"filters": FILTERS})["rows"]]
+    scores = [
+        r["reliability_score"]
+        for r in fill_grid(world, client, "rl-grid", {"filters": FILTERS})["rows"]
+    ]
     scored = [s for s in scores if s is not None]
     assert scored == sorted(scored)  # worst payers first
     mine = fill_grid(world, world.login("rep1"), "val-grid", {"filters": FILTERS})
@@ -281,7 +357,10 @@ def test_credit_reliability_and_value_grids_tie_to_the_metrics(world):
 # ---- value tiers: admin only, validated, every error shown --------------------------------------------
 
 
-ROWS = [{"id": 0, "name": "Small", "min": "0", "max": "999.99"}, {"id": 1, "name": "Big", "min": "1,000.00", "max": ""}]
+ROWS = [
+    {"id": 0, "name": "Small", "min": "0", "max": "999.99"},
+    {"id": 1, "name": "Big", "min": "1,000.00", "max": ""},
+]
 
 
 def test_tier_save_is_refused_for_non_admins_at_the_callback(world):
@@ -296,16 +375,25 @@ def test_tier_save_is_refused_for_non_admins_at_the_callback(world):
 
     for username in ("exec", "clerk", "rep1"):
         reply = save(username, ROWS)
-        assert "Only administrators" in json.dumps(reply["val-tier-msg"]) and "val-saved" not in reply
+        assert (
+            "Only administrators" in json.dumps(reply["val-tier-msg"]) and "val-saved" not in reply
+        )
     assert load_tiers() == list(DEFAULT_TIERS)
 
-    bad = [{"id": 0, "name": "Bronze", "min": "0", "max": "500"}, {"id": 1, "name": "Silver", "min": "500", "max": "1000"},
-           {"id": 2, "name": "silver", "min": "1000.01", "max": "2000"}]
+    bad = [
+        {"id": 0, "name": "Bronze", "min": "0", "max": "500"},
+        {"id": 1, "name": "Silver", "min": "500", "max": "1000"},
+        {"id": 2, "name": "silver", "min": "1000.01", "max": "2000"},
+    ]
     text = json.dumps(save("admin", bad)["val-tier-msg"], ensure_ascii=False)
-    assert "duplicate tier name 'silver'" in text and "overlap at 500.00" in text  # every error, not the first
+    # every error, not the first
+    assert "duplicate tier name 'silver'" in text and "overlap at 500.00" in text
     cells = [{"id": 0, "name": "Bronze", "min": "abc", "max": "9.999"}]
     text = json.dumps(save("admin", cells)["val-tier-msg"], ensure_ascii=False)
-    assert "minimum “abc” is not an amount" in text and "maximum “9.999” has more than 2 decimals" in text
+    assert (
+        "minimum “abc” is not an amount" in text
+        and "maximum “9.999” has more than 2 decimals" in text
+    )
     assert load_tiers() == list(DEFAULT_TIERS)  # nothing saved
 
     reply = save("admin", ROWS)
@@ -329,8 +417,12 @@ def test_tier_editor_only_for_admins_and_grid_uses_saved_tiers(world):
         text = panel(username)
         assert "val-tier-editor" not in text and "val-tier-save" not in text and "Platinum" in text
     save_tiers([("Small", 0, 99_999), ("Big", 100_000, None)], world.url)
-    tiers = {r["customer_id"]: r["value_tier"] for r in fill_grid(world, world.login("clerk"), "val-grid",
-                                                                    {"filters": FILTERS, "saved": 1})["rows"]}
+    tiers = {
+        r["customer_id"]: r["value_tier"]
+        for r in fill_grid(
+            world, world.login("clerk"), "val-grid", {"filters": FILTERS, "saved": 1}
+        )["rows"]
+    }
     assert tiers == {"A1": "Big", "B2": "Small", "C3": "Small"}  # revenue 1200.00, 300.30, 560.00
 
 
@@ -342,11 +434,23 @@ def test_tier_chart_and_empty_state():
     def is_empty(fig) -> bool:
         return len(fig["data"]) == 0
 
-    empty = pd.DataFrame({"value_tier": ["Gold", "Standard"], "customers": [0, 0], "revenue_12m_cents": [0, 0],
-                          "share_of_turnover_pct": [float("nan")] * 2})
+    empty = pd.DataFrame(
+        {
+            "value_tier": ["Gold", "Standard"],
+            "customers": [0, 0],
+            "revenue_12m_cents": [0, 0],
+            "share_of_turnover_pct": [float("nan")] * 2,
+        }
+    )
     assert is_empty(tier_summary_bar(empty))
-    frame = pd.DataFrame({"value_tier": ["Bronze", "Custom", "Standard"], "customers": [2, 1, 1],
-                          "revenue_12m_cents": [12345, 100000, -500], "share_of_turnover_pct": [11.0, 89.5, -0.5]})
+    frame = pd.DataFrame(
+        {
+            "value_tier": ["Bronze", "Custom", "Standard"],
+            "customers": [2, 1, 1],
+            "revenue_12m_cents": [12345, 100000, -500],
+            "share_of_turnover_pct": [11.0, 89.5, -0.5],
+        }
+    )
     fig = tier_summary_bar(frame, "USD")
     assert not is_empty(fig) and fig["layout"]["meta"]["total_cents"] == 111845
     assert fig["data"][0]["customdata"][1][:3] == ["Custom", "$1,000.00", 1]

@@ -46,16 +46,31 @@ FILTERS = {"as_of": D.isoformat(), "basis": "due", "query": f"?as_of={D.isoforma
 
 
 def _inv(invoice_id, customer, issue, due, amount):
-    return {"invoice_id": invoice_id, "customer_id": customer, "issue_date": issue, "due_date": due, "amount": amount}
+    return {
+        "invoice_id": invoice_id,
+        "customer_id": customer,
+        "issue_date": issue,
+        "due_date": due,
+        "amount": amount,
+    }
 
 
 def add_b_ledger(url: str) -> None:
     """Insert the ledger of the module docstring."""
     add_ledger(
         url,
-        sales_reps=[{"sales_rep_id": "R1", "name": "Rita One"}, {"sales_rep_id": "R2", "name": "Rob Two"}],
+        sales_reps=[
+            {"sales_rep_id": "R1", "name": "Rita One"},
+            {"sales_rep_id": "R2", "name": "Rob Two"},
+        ],
         customers=[
-            {"customer_id": "A", "name": "Alpha", "segment": "S1", "credit_limit": "1000.00", "sales_rep_id": "R1"},
+            {
+                "customer_id": "A",
+                "name": "Alpha",
+                "segment": "S1",
+                "credit_limit": "1000.00",
+                "sales_rep_id": "R1",
+            },
             {"customer_id": "B", "name": "Beta", "segment": "S2", "sales_rep_id": "R2"},
             {"customer_id": "C", "name": "Gamma", "segment": "S1"},
         ],
@@ -68,22 +83,56 @@ def add_b_ledger(url: str) -> None:
             _inv("C1", "C", "2025-06-15", "2025-06-25", "50.25"),
             _inv("C2", "C", "2025-05-01", "2025-05-31", "120.00"),
         ],
-        payments=[{"payment_id": "PC", "customer_id": "C", "date": "2025-06-05", "amount": "120.00"},
-                  {"payment_id": "PU", "customer_id": "B", "date": "2025-06-28", "amount": "40.00"}],
+        payments=[
+            {"payment_id": "PC", "customer_id": "C", "date": "2025-06-05", "amount": "120.00"},
+            {"payment_id": "PU", "customer_id": "B", "date": "2025-06-28", "amount": "40.00"},
+        ],
         allocations=[{"payment_id": "PC", "invoice_id": "C2", "amount": "120.00"}],
         promises=[
-            {"promise_id": "P1", "invoice_id": "B1", "made_on": "2025-06-20", "promised_date": "2025-07-05", "amount": "150.00"},
-            {"promise_id": "P2", "invoice_id": "C1", "made_on": "2025-06-16", "promised_date": "2025-06-20", "amount": "50.25"},
-            {"promise_id": "P3", "invoice_id": "C2", "made_on": "2025-05-25", "promised_date": "2025-06-10", "amount": "120.00"},
+            {
+                "promise_id": "P1",
+                "invoice_id": "B1",
+                "made_on": "2025-06-20",
+                "promised_date": "2025-07-05",
+                "amount": "150.00",
+            },
+            {
+                "promise_id": "P2",
+                "invoice_id": "C1",
+                "made_on": "2025-06-16",
+                "promised_date": "2025-06-20",
+                "amount": "50.25",
+            },
+            {
+                "promise_id": "P3",
+                "invoice_id": "C2",
+                "made_on": "2025-05-25",
+                "promised_date": "2025-06-10",
+                "amount": "120.00",
+            },
         ],
         disputes=[
             {"dispute_id": "D1", "invoice_id": "B2", "opened_on": "2025-05-15", "amount": "300.00"},
-            {"dispute_id": "D2", "invoice_id": "B3", "opened_on": "2025-04-10", "amount": "100.00", "status": "litigation"},
-            {"dispute_id": "D3", "invoice_id": "C2", "opened_on": "2025-05-10", "resolved_on": "2025-06-01",
-             "amount": "120.00", "status": "resolved"},
+            {
+                "dispute_id": "D2",
+                "invoice_id": "B3",
+                "opened_on": "2025-04-10",
+                "amount": "100.00",
+                "status": "litigation",
+            },
+            {
+                "dispute_id": "D3",
+                "invoice_id": "C2",
+                "opened_on": "2025-05-10",
+                "resolved_on": "2025-06-01",
+                "amount": "120.00",
+                "status": "resolved",
+            },
         ],
-        activities=[{"activity_id": "T1", "customer_id": "A", "date": "2025-06-25", "channel": "call"},
-                    {"activity_id": "T2", "customer_id": "B", "date": "2025-05-05", "channel": "email"}],
+        activities=[
+            {"activity_id": "T1", "customer_id": "A", "date": "2025-06-25", "channel": "call"},
+            {"activity_id": "T2", "customer_id": "B", "date": "2025-05-05", "channel": "email"},
+        ],
     )
 
 
@@ -98,14 +147,58 @@ def cents(text: str | None) -> int:
 def test_every_builder_has_an_empty_state():
     empty = {
         "due": pd.DataFrame(columns=["bucket", "amount_cents", "invoices"]),
-        "behaviour": pd.DataFrame(columns=["bucket", "week", "start", "end", "expected_cents", "promised_cents", "by_due_date_cents"]),
-        "by_date": pd.DataFrame(columns=["as_of", "weeks_compared", "actual_cents", "wape_behaviour", "wape_due_date"]),
-        "weeks": pd.DataFrame(columns=["as_of", "week", "start", "end", "actual_cents", "behaviour_cents", "due_date_cents"]),
-        "composition": pd.DataFrame(columns=["component", "label", "amount_cents", "invoices", "part_of_total_ar"]),
+        "behaviour": pd.DataFrame(
+            columns=[
+                "bucket",
+                "week",
+                "start",
+                "end",
+                "expected_cents",
+                "promised_cents",
+                "by_due_date_cents",
+            ]
+        ),
+        "by_date": pd.DataFrame(
+            columns=["as_of", "weeks_compared", "actual_cents", "wape_behaviour", "wape_due_date"]
+        ),
+        "weeks": pd.DataFrame(
+            columns=[
+                "as_of",
+                "week",
+                "start",
+                "end",
+                "actual_cents",
+                "behaviour_cents",
+                "due_date_cents",
+            ]
+        ),
+        "composition": pd.DataFrame(
+            columns=["component", "label", "amount_cents", "invoices", "part_of_total_ar"]
+        ),
         "cycle": pd.DataFrame(columns=["month", "resolved", "mean_days", "median_days"]),
-        "promises": pd.DataFrame(columns=["month", "promises", "kept", "broken", "pending", "kept_pct"]),
-        "coverage": pd.DataFrame(columns=["segment", "overdue_cents", "covered_cents", "coverage_pct", "overdue_customers", "covered_customers"]),
-        "latency": pd.DataFrame(columns=["segment", "became_overdue", "contacted", "uncontacted", "mean_days", "median_days"]),
+        "promises": pd.DataFrame(
+            columns=["month", "promises", "kept", "broken", "pending", "kept_pct"]
+        ),
+        "coverage": pd.DataFrame(
+            columns=[
+                "segment",
+                "overdue_cents",
+                "covered_cents",
+                "coverage_pct",
+                "overdue_customers",
+                "covered_customers",
+            ]
+        ),
+        "latency": pd.DataFrame(
+            columns=[
+                "segment",
+                "became_overdue",
+                "contacted",
+                "uncontacted",
+                "mean_days",
+                "median_days",
+            ]
+        ),
     }
     cases = [
         (figs.due_date_bars(empty["due"]), "Nothing is outstanding"),
@@ -157,14 +250,23 @@ def test_figures_tie_to_the_metrics(snap):
     assert due["layout"]["meta"]["total_cents"] == total
     # Week 1: A1 (due in 3 days) 500.00; Week 4: B1 (due in 25 days) 200.00; overdue A2, B2, B3, C1 1,250.25
     amounts = {c[0]: c[1] for c in due["data"][0]["customdata"]}
-    assert (amounts["Week 1"], amounts["Week 4"], amounts["Overdue"]) == ("$500.00", "$200.00", "$1,250.25")
+    assert (amounts["Week 1"], amounts["Week 4"], amounts["Overdue"]) == (
+        "$500.00",
+        "$200.00",
+        "$1,250.25",
+    )
 
     frame = forecast.behaviour_forecast(snap, D)
     chart = figs.behaviour_forecast_chart(frame, "USD")
     weeks = frame[frame["week"].notna()]
     assert chart["layout"]["meta"]["expected_cents"] == int(weeks["expected_cents"].sum())
-    assert chart["layout"]["meta"]["promised_cents"] == 15000  # P1: 150.00 promised for 5 July (week 1)
-    assert [t["name"] for t in chart["data"]] == ["From payment behaviour", "Promised", "By due date"]
+    # P1: 150.00 promised for 5 July (week 1)
+    assert chart["layout"]["meta"]["promised_cents"] == 15000
+    assert [t["name"] for t in chart["data"]] == [
+        "From payment behaviour",
+        "Promised",
+        "By due date",
+    ]
     promised_w1 = chart["data"][1]["customdata"][0]
     assert promised_w1[:2] == ["Week 1", "$150.00"]
     # the disputed B2 and B3 (400.00) are left out of the weeks; weeks + later + disputed = total AR
@@ -174,7 +276,11 @@ def test_figures_tie_to_the_metrics(snap):
     donut = figs.composition_donut(coll.outstanding_composition(snap, D), "USD")
     assert donut["layout"]["meta"]["total_cents"] == total
     assert [c[:2] for c in donut["data"][0]["customdata"]] == [
-        ["not_due", "$700.00"], ["overdue", "$850.25"], ["in_dispute", "$300.00"], ["in_litigation", "$100.00"]]
+        ["not_due", "$700.00"],
+        ["overdue", "$850.25"],
+        ["in_dispute", "$300.00"],
+        ["in_litigation", "$100.00"],
+    ]
     assert "$1,950.25" in annotation_text(donut)
 
     activity = coll.collections_activity(snap, D)
@@ -231,11 +337,20 @@ def world(sqlite_url):
     clear_snapshots()
 
 
-def call(client, output: str, inputs: list[dict], state: list[dict] | None = None, outputs=None) -> dict:
+def call(
+    client, output: str, inputs: list[dict], state: list[dict] | None = None, outputs=None
+) -> dict:
     """Run one callback with explicit inputs; its response ({} when nothing changed)."""
-    body = {"output": output, "outputs": outputs, "inputs": inputs, "state": state or [],
-            "changedPropIds": [f"{json.dumps(i['id'], separators=(',', ':')) if isinstance(i['id'], dict) else i['id']}.{i['property']}"
-                               for i in inputs[:1]]}
+    body = {
+        "output": output,
+        "outputs": outputs,
+        "inputs": inputs,
+        "state": state or [],
+        "changedPropIds": [
+            f"{json.dumps(i['id'], separators=(',', ':')) if isinstance(i['id'], dict) else i['id']}.{i['property']}"
+            for i in inputs[:1]
+        ],
+    }
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code in (200, 204), response.text
     return (response.get_json() or {}).get("response", {}) if response.status_code == 200 else {}
@@ -259,7 +374,13 @@ def _buttons(component) -> dict[str, str]:
             out[node.className.split()[-1]] = node.children
             return
         children = getattr(node, "children", None)
-        for child in children if isinstance(children, list | tuple) else [children] if children is not None else []:
+        for child in (
+            children
+            if isinstance(children, list | tuple)
+            else [children]
+            if children is not None
+            else []
+        ):
             walk(child)
 
     walk(component)
@@ -270,16 +391,26 @@ def test_composition_numbers_tie_to_total_ar_to_the_cent(world):
     page = world.page("/disputes")
     snap = get_snapshot()
     shown = _buttons(page.composition_table(coll.outstanding_composition(snap, D), "USD"))
-    parts = [cents(shown[f"dp-part-{p}"]) for p in ("not_due", "overdue", "in_dispute", "in_litigation")]
+    parts = [
+        cents(shown[f"dp-part-{p}"]) for p in ("not_due", "overdue", "in_dispute", "in_litigation")
+    ]
     assert parts == [70000, 85025, 30000, 10000]
     total_ar = fmt.to_cents(compute_kpis(snap, D)["total_ar"])
     assert sum(parts) == cents(shown["dp-total-ar"]) == total_ar == 195025
     assert cents(shown["dp-unapplied"]) == 4000  # beside total AR, not in it
     # each part drills to open invoices whose balances sum to it
-    for part, expected in zip(("not_due", "overdue", "in_dispute", "in_litigation"), parts, strict=True):
-        rows = page.drill_rows(snap, "dp_component", D, 90, Filters(), Scope.everyone(), bucket=part)
+    for part, expected in zip(
+        ("not_due", "overdue", "in_dispute", "in_litigation"), parts, strict=True
+    ):
+        rows = page.drill_rows(
+            snap, "dp_component", D, 90, Filters(), Scope.everyone(), bucket=part
+        )
         assert int(rows["amount_cents"].sum()) == expected, part
-    assert sorted(page.drill_rows(snap, "dp_component", D, 90, Filters(), Scope.everyone(), bucket="overdue")["invoice_id"]) == ["A2", "C1"]
+    assert sorted(
+        page.drill_rows(snap, "dp_component", D, 90, Filters(), Scope.everyone(), bucket="overdue")[
+            "invoice_id"
+        ]
+    ) == ["A2", "C1"]
 
 
 def test_forecast_bars_drill_to_rows_that_sum_to_them(world):
@@ -294,8 +425,12 @@ def test_forecast_bars_drill_to_rows_that_sum_to_them(world):
     assert week1.loc["B1", "amount_cents"] == 15000
     disputed = page.drill_rows(snap, "fc_week", D, 90, f, s, bucket="Disputed (excluded)")
     assert sorted(disputed["invoice_id"]) == ["B2", "B3"]
-    for bucket, expected in forecast.due_date_forecast(snap, D, f, s)[["bucket", "amount_cents"]].itertuples(index=False):
-        assert int(page.drill_rows(snap, "fc_due", D, 90, f, s, bucket=bucket)["amount_cents"].sum()) == int(expected)
+    for bucket, expected in forecast.due_date_forecast(snap, D, f, s)[
+        ["bucket", "amount_cents"]
+    ].itertuples(index=False):
+        assert int(
+            page.drill_rows(snap, "fc_due", D, 90, f, s, bucket=bucket)["amount_cents"].sum()
+        ) == int(expected)
     with pytest.raises(ValueError):
         page.drill_rows(snap, "fc_week", D, 90, f, s)
 
@@ -306,8 +441,10 @@ def test_forecast_grid_and_summary_tie_to_total_ar(world):
     assert len(grid["rows"]) == 6  # every open invoice
     assert grid["totals"][0]["balance_cents"] == "$1,950.25"
     page = world.page("/forecast")
-    summary = json.dumps(page.behaviour_summary(forecast.behaviour_forecast(get_snapshot(), D), "USD"),
-                         default=lambda o: o.to_plotly_json())
+    summary = json.dumps(
+        page.behaviour_summary(forecast.behaviour_forecast(get_snapshot(), D), "USD"),
+        default=lambda o: o.to_plotly_json(),
+    )
     assert "total AR " in summary and "$1,950.25" in summary and "not forecast $400.00" in summary
 
 
@@ -331,12 +468,35 @@ def test_backtest_is_cached_per_data_version(world, monkeypatch):
 
 def test_workspace_params_from_the_ui(world):
     page = world.page("/invoices")
-    assert page.workspace_params(None) == {"tab": "hotlist", "status": None, "owner": None, "dpd_min": None, "dpd_max": None}
+    assert page.workspace_params(None) == {
+        "tab": "hotlist",
+        "status": None,
+        "owner": None,
+        "dpd_min": None,
+        "dpd_max": None,
+    }
     raw = page.source_data(FILTERS, "current", ["paid", "overdue", "bogus"], "R1", "10", 60.7)
-    assert page.workspace_params(raw) == {"tab": "current", "status": ("overdue", "paid"), "owner": "R1",
-                                          "dpd_min": 10, "dpd_max": 60}
-    odd = {"tab": "all'; drop", "status": "overdue", "owner": page.ANY_OWNER, "dpd_min": "abc", "dpd_max": -5}
-    assert page.workspace_params(odd) == {"tab": "hotlist", "status": None, "owner": None, "dpd_min": None, "dpd_max": 0}
+    assert page.workspace_params(raw) == {
+        "tab": "current",
+        "status": ("overdue", "paid"),
+        "owner": "R1",
+        "dpd_min": 10,
+        "dpd_max": 60,
+    }
+    odd = {
+        "tab": "all'; drop",
+        "status": "overdue",
+        "owner": page.ANY_OWNER,
+        "dpd_min": "abc",
+        "dpd_max": -5,
+    }
+    assert page.workspace_params(odd) == {
+        "tab": "hotlist",
+        "status": None,
+        "owner": None,
+        "dpd_min": None,
+        "dpd_max": 0,
+    }
     assert page.workspace_params({"owner": coll.NO_OWNER})["owner"] == coll.NO_OWNER
 
 
@@ -353,30 +513,59 @@ def test_workspace_filters_reach_invoice_workspace(world, monkeypatch):
     client = world.login("admin")
 
     def ids(tab, status=(), owner=None, dpd_min=None, dpd_max=None) -> list[str]:
-        data = page.source_data(FILTERS, tab, list(status), owner or page.ANY_OWNER, dpd_min, dpd_max)
+        data = page.source_data(
+            FILTERS, tab, list(status), owner or page.ANY_OWNER, dpd_min, dpd_max
+        )
         return [r["invoice_id"] for r in fill_grid(world, client, "ws-invoices", data)["rows"]]
 
     assert ids("hotlist") == ["B3", "B2", "A2", "A1"]  # riskiest first
     assert ids("current") == ["C1", "B1"]  # earliest due first
     assert ids("paid") == ["C2"]
     assert ids("hotlist", ["overdue"], "R1", 10, 60) == ["A2"]
-    assert seen[-1] == {"tab": "hotlist", "status": ("overdue",), "owner": "R1", "dpd_min": 10, "dpd_max": 60}
+    assert seen[-1] == {
+        "tab": "hotlist",
+        "status": ("overdue",),
+        "owner": "R1",
+        "dpd_min": 10,
+        "dpd_max": 60,
+    }
     assert ids("current", owner=coll.NO_OWNER) == ["C1"]
     assert seen[-1]["owner"] == coll.NO_OWNER
     assert ids("hotlist", ["disputed"], dpd_min=61) == ["B3"]  # B3 91 days, B2 60 days
-    direct = coll.invoice_workspace(get_snapshot(), D, Filters(), Scope.everyone(), tab="hotlist", status=("disputed",), dpd_min=61)
+    direct = coll.invoice_workspace(
+        get_snapshot(),
+        D,
+        Filters(),
+        Scope.everyone(),
+        tab="hotlist",
+        status=("disputed",),
+        dpd_min=61,
+    )
     assert list(direct["invoice_id"]) == ["B3"]
-    totals = fill_grid(world, client, "ws-invoices", page.source_data(FILTERS, "hotlist", [], page.ANY_OWNER, None, None))["totals"][0]
+    totals = fill_grid(
+        world,
+        client,
+        "ws-invoices",
+        page.source_data(FILTERS, "hotlist", [], page.ANY_OWNER, None, None),
+    )["totals"][0]
     assert totals["balance_cents"] == "$1,700.00"  # 500.00 + 800.00 + 300.00 + 100.00
 
 
 def _inspect(world, client, invoice_id: str) -> str:
     output, _spec = world.find("ws-inspector.children")
-    reply = call(client, output,
-                 [{"id": {"type": "ar-grid", "grid": "ws-invoices"}, "property": "selectedRows",
-                   "value": [{"invoice_id": invoice_id, "risk_score": 0}]}],
-                 [{"id": "filters", "property": "data", "value": FILTERS}],
-                 {"id": "ws-inspector", "property": "children"})
+    reply = call(
+        client,
+        output,
+        [
+            {
+                "id": {"type": "ar-grid", "grid": "ws-invoices"},
+                "property": "selectedRows",
+                "value": [{"invoice_id": invoice_id, "risk_score": 0}],
+            }
+        ],
+        [{"id": "filters", "property": "data", "value": FILTERS}],
+        {"id": "ws-inspector", "property": "children"},
+    )
     return json.dumps(reply)
 
 
@@ -395,17 +584,28 @@ def test_inspector_reads_the_server_and_respects_the_scope(world):
 def test_collections_grids(world):
     client = world.login("admin")
     groups = fill_grid(world, client, "col-groups", {"filters": FILTERS, "by": "segment"})
-    assert [r["segment"] for r in groups["rows"]] == ["S1", "S2"]  # no 'All' row: the totals row is everyone
+    # no 'All' row: the totals row is everyone
+    assert [r["segment"] for r in groups["rows"]] == ["S1", "S2"]
     assert groups["totals"][0]["overdue_cents"] == "$1,250.25"
     assert groups["totals"][0]["covered_cents"] == "$800.00"
     s1 = groups["rows"][0]
-    assert (s1["coverage_pct"], s1["became_overdue"], s1["contacted"], s1["uncontacted"], s1["mean_days"]) == (94.09, 3, 1, 2, 36.0)
-    still_open = fill_grid(world, client, "col-uncontacted", {"filters": FILTERS, "open_only": True})
+    assert (
+        s1["coverage_pct"],
+        s1["became_overdue"],
+        s1["contacted"],
+        s1["uncontacted"],
+        s1["mean_days"],
+    ) == (94.09, 3, 1, 2, 36.0)
+    still_open = fill_grid(
+        world, client, "col-uncontacted", {"filters": FILTERS, "open_only": True}
+    )
     assert [r["invoice_id"] for r in still_open["rows"]] == ["C1"]
     every = fill_grid(world, client, "col-uncontacted", {"filters": FILTERS, "open_only": False})
     assert [r["invoice_id"] for r in every["rows"]] == ["C2", "C1"]  # longest waiting first
     rep = fill_grid(world, world.login("rep1"), "col-groups", {"filters": FILTERS, "by": "bogus"})
-    assert [r["segment"] for r in rep["rows"]] == ["S1"] and rep["totals"][0]["overdue_cents"] == "$800.00"
+    assert [r["segment"] for r in rep["rows"]] == ["S1"] and rep["totals"][0][
+        "overdue_cents"
+    ] == "$800.00"
 
 
 def test_disputes_grids_follow_the_scope(world):
@@ -431,7 +631,9 @@ def test_pages_render_before_any_data(world, monkeypatch):
     fig, summary = forecast_page.behaviour_chart(early, version)
     assert is_empty(fig) and "$0.00" in json.dumps(summary, default=lambda o: o.to_plotly_json())
     accuracy, wape, options, value = forecast_page.accuracy(early, version, None)
-    assert is_empty(wape) and "Not enough history" in json.dumps(accuracy, default=lambda o: o.to_plotly_json())
+    assert is_empty(wape) and "Not enough history" in json.dumps(
+        accuracy, default=lambda o: o.to_plotly_json()
+    )
     assert is_empty(forecast_page.backtest_chart(value, early, version))
     donut, table = disputes_page.composition_view(early, version)
     assert is_empty(donut) and _buttons(table)["dp-total-ar"] == "$0.00"
@@ -439,7 +641,12 @@ def test_pages_render_before_any_data(world, monkeypatch):
     assert is_empty(disputes_page.promise_view(early, version)[0])
     coverage, latency, *_texts = collections_page.charts(early, version, "region")
     assert is_empty(coverage) and is_empty(latency)
-    chips = json.dumps(workspace_page.pulse_chips(early, version), default=lambda o: o.to_plotly_json())
+    chips = json.dumps(
+        workspace_page.pulse_chips(early, version), default=lambda o: o.to_plotly_json()
+    )
     assert "$0.00" in chips
     assert workspace_page.tab_labels(early, version, [], workspace_page.ANY_OWNER, None, None) == [
-        "Risk hotlist (0)", "Current cycle (0)", "Paid (0)"]
+        "Risk hotlist (0)",
+        "Current cycle (0)",
+        "Paid (0)",
+    ]

@@ -29,7 +29,8 @@ def world(sqlite_url):
 
 
 def warm(world) -> None:
-    world.client().get("/")  # Dash copies the registered callbacks into callback_map on first request
+    # Dash copies the registered callbacks into callback_map on first request
+    world.client().get("/")
 
 
 def find(world, *parts: str) -> tuple[str, dict]:
@@ -57,7 +58,13 @@ def test_pages_and_component_callbacks_are_registered(world):
     paths = {p.get("path_template") or p["path"] for p in dash.page_registry.values()}
     assert {"/", "/customers/<customer_id>"} <= paths
     outputs = " ".join(world.app.callback_map)
-    for part in ("filters.data", "nav-links.children", "drill-modal.is_open", "data-version.data", "views-select.options"):
+    for part in (
+        "filters.data",
+        "nav-links.children",
+        "drill-modal.is_open",
+        "data-version.data",
+        "views-select.options",
+    ):
         assert part in outputs, part
     client = world.login("clerk")
     assert client.get("/").status_code == 200
@@ -85,14 +92,19 @@ def test_notes_are_checked_on_the_server(world):
     output, spec = find(world, "acct-note-message.children")
 
     def add(username: str, customer: str, text: str) -> str:
-        values = {("acct-note-add", "n_clicks"): 1, ("acct-note-text", "value"): text,
-                  ("acct-id", "data"): customer, ("filters", "data"): FILTERS}
+        values = {
+            ("acct-note-add", "n_clicks"): 1,
+            ("acct-note-text", "value"): text,
+            ("acct-id", "data"): customer,
+            ("filters", "data"): FILTERS,
+        }
         reply = post(world.login(username), output, spec, values, ["acct-note-add.n_clicks"])
         return json.dumps(reply.get("response", {}).get("acct-note-message", {}))
 
     before = data_version()
     assert "may not add notes" in add("exec", "C1", "from an executive")  # role without edit_notes
-    assert "Customer not found" in add("rep1", "C4", "another rep's customer")  # outside the rep's scope
+    # outside the rep's scope
+    assert "Customer not found" in add("rep1", "C4", "another rep's customer")
     assert "Customer not found" in add("clerk", "NOPE", "unknown")
     assert data_version() == before
     assert "Note added" in add("rep1", "C1", "Promised to pay Friday")
@@ -106,7 +118,11 @@ def test_account_360_hides_customers_outside_the_scope(world):
     output, spec = find(world, "acct-header.children")
 
     def header(username: str, customer: str) -> str:
-        values = {("acct-id", "data"): customer, ("filters", "data"): FILTERS, ("data-version", "data"): {"version": 1}}
+        values = {
+            ("acct-id", "data"): customer,
+            ("filters", "data"): FILTERS,
+            ("data-version", "data"): {"version": 1},
+        }
         return json.dumps(post(world.login(username), output, spec, values).get("response", {}))
 
     assert "Acme" in header("rep1", "C1")
@@ -134,20 +150,28 @@ def test_drill_rows_follow_the_users_scope(world):
 
 def test_saved_views_belong_to_their_user(world):
     output, spec = find(world, "views-select.options")
-    base = {("views-modal", "is_open"): True, ("filters", "data"): dict(FILTERS, segment="Retail",
-                                                                         query="?as_of=2024-03-01&segment=Retail")}
+    base = {
+        ("views-modal", "is_open"): True,
+        ("filters", "data"): dict(
+            FILTERS, segment="Retail", query="?as_of=2024-03-01&segment=Retail"
+        ),
+    }
 
     def act(username: str, trigger: str, **values) -> dict:
         merged = dict(base)
         merged.update({(k.replace("_", "-"), "value"): v for k, v in values.items()})
         merged[(trigger, "n_clicks")] = 1
-        return post(world.login(username), output, spec, merged, [f"{trigger}.n_clicks"])["response"]
+        return post(world.login(username), output, spec, merged, [f"{trigger}.n_clicks"])[
+            "response"
+        ]
 
     reply = act("clerk", "views-save", views_name="  Retail   March ")
     assert reply["views-select"]["options"] == [{"label": "Retail March", "value": "Retail March"}]
     reply = act("clerk", "views-rename", views_select="Retail March", views_new_name="Retail Q1")
     assert reply["views-select"]["value"] == "Retail Q1"
-    assert act("rep1", "views-save", views_name="Mine")["views-select"]["options"] == [{"label": "Mine", "value": "Mine"}]
+    assert act("rep1", "views-save", views_name="Mine")["views-select"]["options"] == [
+        {"label": "Mine", "value": "Mine"}
+    ]
     reply = act("rep1", "views-delete", views_select="Retail Q1")  # someone else's view: untouched
     with session_scope() as s:
         rows = s.execute(select(SavedView.name, SavedView.query).order_by(SavedView.name)).all()
@@ -178,4 +202,6 @@ def test_csv_download_has_every_row_exact_and_scoped(world):
     assert sum(amounts) == Decimal("2462.39") and len(amounts) == 6
     rep_lines = download("rep1")
     assert "sales rep R1" in rep_lines[0]
-    assert sum(Decimal(line.split(",")[header.index("amount")]) for line in rep_lines[2:]) == Decimal("884.61")
+    assert sum(
+        Decimal(line.split(",")[header.index("amount")]) for line in rep_lines[2:]
+    ) == Decimal("884.61")

@@ -14,7 +14,10 @@ from tests.ledger import add_ledger
 @pytest.fixture
 def users(db_url) -> tuple[int, int]:
     with session_scope() as s:
-        a, b = User(username="ann", password_hash="x", role="controller"), User(username="bob", password_hash="x", role="ar_clerk")
+        a, b = (
+            User(username="ann", password_hash="x", role="controller"),
+            User(username="bob", password_hash="x", role="ar_clerk"),
+        )
         s.add_all([a, b])
         s.flush()
         return a.id, b.id
@@ -25,8 +28,12 @@ def test_saved_views_crud_per_user(users):
     assert saved_views.save_view(ann, "  Month   end ", "?as_of=2024-05-31") == "Month end"
     saved_views.save_view(ann, "Retail", "?segment=Retail")
     saved_views.save_view(bob, "Retail", "?segment=Retail&region=North")
-    saved_views.save_view(ann, "Retail", "?segment=Retail&basis=transaction")  # overwrite, no duplicate
-    assert saved_views.list_views(ann) == [("Month end", "?as_of=2024-05-31"), ("Retail", "?segment=Retail&basis=transaction")]
+    # overwrite, no duplicate
+    saved_views.save_view(ann, "Retail", "?segment=Retail&basis=transaction")
+    assert saved_views.list_views(ann) == [
+        ("Month end", "?as_of=2024-05-31"),
+        ("Retail", "?segment=Retail&basis=transaction"),
+    ]
     assert saved_views.rename_view(ann, "Month end", "May close") == "May close"
     with pytest.raises(saved_views.ViewError, match="already exists"):
         saved_views.rename_view(ann, "May close", "Retail")
@@ -49,7 +56,10 @@ def test_adding_a_note_bumps_the_data_version(db_url):
     notes.add_note("C1", "bob", "Second note")
     assert data_version() == before + 2
     listed = notes.list_notes("C1")
-    assert [(n["author"], n["text"]) for n in listed] == [("bob", "Second note"), ("ann", "Called, promised Friday")]
+    assert [(n["author"], n["text"]) for n in listed] == [
+        ("bob", "Second note"),
+        ("ann", "Called, promised Friday"),
+    ]
     assert listed[1]["id"] == first
     for customer, text in (("C1", "   "), ("C1", "x" * 4001), ("NOPE", "hello")):
         with pytest.raises(notes.NoteError):

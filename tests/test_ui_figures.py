@@ -44,10 +44,14 @@ def test_transaction_basis_donut(snap):
 
 
 def test_empty_donut_when_a_group_owes_nothing(snap):
-    frame = ui.aging_by_terms_group(snap, AS_OF, Filters(segment="Wholesale"), Scope.everyone(), "due")
+    frame = ui.aging_by_terms_group(
+        snap, AS_OF, Filters(segment="Wholesale"), Scope.everyone(), "due"
+    )
     fig = aging.aging_donut(frame, "short", "due", "USD")
     assert is_empty(fig) and "No open balances" in annotation_text(fig)
-    assert is_empty(aging.aging_donut(pd.DataFrame(columns=["terms_group", "bucket", "amount_cents"]), "long"))
+    assert is_empty(
+        aging.aging_donut(pd.DataFrame(columns=["terms_group", "bucket", "amount_cents"]), "long")
+    )
 
 
 def test_top_debtors_bar_largest_first(snap):
@@ -62,8 +66,18 @@ def test_top_debtors_bar_largest_first(snap):
 
 
 def test_long_and_duplicate_names_stay_readable():
-    rows = [{"customer_id": "X1", "name": "A very long customer name that goes on and on", "balance": "5.00"},
-            {"customer_id": "X2", "name": "A very long customer name that goes on and on", "balance": "4.00"}]
+    rows = [
+        {
+            "customer_id": "X1",
+            "name": "A very long customer name that goes on and on",
+            "balance": "5.00",
+        },
+        {
+            "customer_id": "X2",
+            "name": "A very long customer name that goes on and on",
+            "balance": "4.00",
+        },
+    ]
     labels = debtors.top_debtors_bar(rows)["data"][0]["y"]
     assert len(labels[0]) <= debtors.MAX_LABEL and labels[0] != labels[1]
 
@@ -80,8 +94,16 @@ def test_trends_carry_drill_keys_and_exact_labels(snap):
 
 
 def test_trend_empty_states():
-    frame = pd.DataFrame({"month": ["2024-06"], "month_end": ["2024-06-30"], "credit_sales_cents": [0],
-                          "collections_cents": [0], "ar_cents": [0], "dso": [None]})
+    frame = pd.DataFrame(
+        {
+            "month": ["2024-06"],
+            "month_end": ["2024-06-30"],
+            "credit_sales_cents": [0],
+            "collections_cents": [0],
+            "ar_cents": [0],
+            "dso": [None],
+        }
+    )
     assert is_empty(trends.sales_collections(frame))
     assert is_empty(trends.dso_trend(frame))
     assert is_empty(trends.customer_trend([]))
@@ -109,9 +131,23 @@ def test_figures_are_valid_plotly():
 
     rows = [{"customer_id": "X1", "name": "X", "balance": "5.00"}]
     frame = pd.DataFrame({"terms_group": ["long"], "bucket": ["90+"], "amount_cents": [500]})
-    trend = pd.DataFrame({"month": ["2024-06"], "month_end": ["2024-06-30"], "credit_sales_cents": [100],
-                          "collections_cents": [50], "ar_cents": [70], "dso": [12.5]})
-    for fig in (debtors.top_debtors_bar(rows), aging.aging_donut(frame, "long"), trends.sales_collections(trend),
-                trends.dso_trend(trend), trends.customer_trend([{"month": "2024-06", "invoiced": "1.00", "paid": "0.50"}]),
-                aging.customer_aging_bar({"90+": "5.00"}), empty_figure()):
+    trend = pd.DataFrame(
+        {
+            "month": ["2024-06"],
+            "month_end": ["2024-06-30"],
+            "credit_sales_cents": [100],
+            "collections_cents": [50],
+            "ar_cents": [70],
+            "dso": [12.5],
+        }
+    )
+    for fig in (
+        debtors.top_debtors_bar(rows),
+        aging.aging_donut(frame, "long"),
+        trends.sales_collections(trend),
+        trends.dso_trend(trend),
+        trends.customer_trend([{"month": "2024-06", "invoiced": "1.00", "paid": "0.50"}]),
+        aging.customer_aging_bar({"90+": "5.00"}),
+        empty_figure(),
+    ):
         go.Figure(fig)  # raises on any invalid property

@@ -39,18 +39,32 @@ def test_rows_are_capped_but_totals_are_not():
     assert len(rows) == 5000 and date_field == "issue_date"
     assert "5,000 of 7,000" in caption and "all 7,000" in caption
     assert pinned[0]["amount_cents"] == grid.totals_row(gf)["amount_cents"]
-    assert rows[0] == {"invoice_id": "I0", "customer_id": "C0", "customer_name": "=cmd|' /C calc'!A0",
-                       "issue_date": "2024-01-01", "disputed": True, "days_past_due": 0, "amount_cents": 10}
+    assert rows[0] == {
+        "invoice_id": "I0",
+        "customer_id": "C0",
+        "customer_name": "=cmd|' /C calc'!A0",
+        "issue_date": "2024-01-01",
+        "disputed": True,
+        "days_past_due": 0,
+        "amount_cents": 10,
+    }
 
 
 def test_column_definitions():
-    columns = {c["field"]: c for c in grid.column_defs(grid.GridFrame(frame(), currency="EUR", labels={"amount_cents": "Open balance"}))}
+    columns = {
+        c["field"]: c
+        for c in grid.column_defs(
+            grid.GridFrame(frame(), currency="EUR", labels={"amount_cents": "Open balance"})
+        )
+    }
     assert columns["amount_cents"]["headerName"] == "Open balance"
     assert columns["amount_cents"]["valueFormatter"] == {"function": "arMoney(params.value, 'EUR')"}
     assert columns["issue_date"]["filter"] == "agDateColumnFilter"
     assert columns["customer_name"]["cellRenderer"] == "CustomerLink"
     assert columns["disputed"]["valueFormatter"] == {"function": "arYesNo(params.value)"}
-    unlinked = {c["field"]: c for c in grid.column_defs(grid.GridFrame(frame(), link_customers=False))}
+    unlinked = {
+        c["field"]: c for c in grid.column_defs(grid.GridFrame(frame(), link_customers=False))
+    }
     assert "cellRenderer" not in unlinked["customer_name"]
 
 
@@ -58,7 +72,9 @@ def test_csv_has_exact_decimals_a_stamp_and_no_formulas():
     text = grid.csv_text(grid.GridFrame(frame(), stamp="Total AR | as of 2024-06-30"))
     lines = text.splitlines()
     assert lines[0] == "# Total AR | as of 2024-06-30"
-    assert lines[1] == "invoice_id,customer_id,customer_name,issue_date,disputed,days_past_due,amount"
+    assert (
+        lines[1] == "invoice_id,customer_id,customer_name,issue_date,disputed,days_past_due,amount"
+    )
     assert lines[2] == "I0,C0,'=cmd|' /C calc'!A0,2024-01-01,true,0,0.10"
     assert lines[4].endswith(",90071992547409.91")
 

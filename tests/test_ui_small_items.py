@@ -39,8 +39,14 @@ def test_round_tick_steps():
 def test_count_axis_of_the_dispute_chart_is_round():
     from dashboard.figures.collections import dispute_cycle_chart
 
-    months = pd.DataFrame({"month": [f"2024-{m:02d}" for m in range(1, 13)], "resolved": [77] + [10] * 11,
-                           "mean_days": [5.0] * 12, "median_days": [4.0] * 12})
+    months = pd.DataFrame(
+        {
+            "month": [f"2024-{m:02d}" for m in range(1, 13)],
+            "resolved": [77] + [10] * 11,
+            "mean_days": [5.0] * 12,
+            "median_days": [4.0] * 12,
+        }
+    )
     axis = dispute_cycle_chart(months)["layout"]["yaxis2"]
     assert axis["dtick"] == 50 and axis["range"] == [0, 200]
 
@@ -48,14 +54,20 @@ def test_count_axis_of_the_dispute_chart_is_round():
 def test_one_row_is_singular():
     from dashboard.components.grid import GridFrame, caption
 
-    assert fmt.plural(1, "row") == "1 row" and fmt.plural(2, "row") == "2 rows" and fmt.plural(1234, "row") == "1,234 rows"
+    assert (
+        fmt.plural(1, "row") == "1 row"
+        and fmt.plural(2, "row") == "2 rows"
+        and fmt.plural(1234, "row") == "1,234 rows"
+    )
     assert caption(GridFrame(pd.DataFrame({"a": [1]}))) == "1 row."
     assert caption(GridFrame(pd.DataFrame({"a": [1, 2]}))) == "2 rows."
 
 
 def test_filter_line_shows_rep_names_and_terms_labels():
     options = {"sales_rep": [("R0004", "Ann Lee")]}
-    text = gf.describe({"as_of": "2024-05-31", "sales_rep": "R0004", "terms_group": "long"}, options)
+    text = gf.describe(
+        {"as_of": "2024-05-31", "sales_rep": "R0004", "terms_group": "long"}, options
+    )
     assert text == "as of 2024-05-31 · due date aging · sales rep Ann Lee (R0004) · terms 30-day+"
 
 
@@ -63,8 +75,10 @@ def test_out_of_scope_rep_gets_a_message_naming_the_scope():
     options = {"sales_rep": [("R0001", "Me")], "segment": [], "region": [], "tier": []}
     clean, messages = gf.validate({"sales_rep": "R0004"}, options, scope_label="sales rep R0001")
     assert clean["sales_rep"] is None
-    assert messages == ["Sales rep “R0004” is outside what you may see; your own scope applies (sales rep R0001), "
-                        "so these are your figures, not R0004's."]
+    assert messages == [
+        "Sales rep “R0004” is outside what you may see; your own scope applies (sales rep R0001), "
+        "so these are your figures, not R0004's."
+    ]
     _clean, unrestricted = gf.validate({"sales_rep": "R9999"}, options)
     assert unrestricted == ["Unknown sales rep “R9999”; showing all reps."]
 
@@ -83,15 +97,23 @@ def test_as_of_box_is_iso_text_and_selects_have_no_empty_option():
 
     walk(gf.filter_bar())
     assert found["as_of"].type == "text" and found["as_of"].placeholder == "YYYY-MM-DD"
-    assert found["sales_rep"].placeholder == "All reps"  # dbc's hidden placeholder option is never blank
+    # dbc's hidden placeholder option is never blank
+    assert found["sales_rep"].placeholder == "All reps"
 
 
 def test_export_file_names_carry_as_of_and_filters_not_today():
     day = dt.date(2024, 3, 1)
     assert file_name("top_debtors", day, "due", Filters(), "png") == "top_debtors-2024-03-01.png"
-    assert (file_name("credit-page", day, "transaction", Filters(segment="Retail", sales_rep="R 1"), "pdf")
-            == "credit-page-2024-03-01-segment-Retail-sales_rep-R-1.pdf")
-    assert file_name("x", day, "due", Filters(), "csv", (("by", "region"),)) == "x-2024-03-01-by-region.csv"
+    assert (
+        file_name(
+            "credit-page", day, "transaction", Filters(segment="Retail", sales_rep="R 1"), "pdf"
+        )
+        == "credit-page-2024-03-01-segment-Retail-sales_rep-R-1.pdf"
+    )
+    assert (
+        file_name("x", day, "due", Filters(), "csv", (("by", "region"),))
+        == "x-2024-03-01-by-region.csv"
+    )
 
 
 def test_graphs_offer_no_unstamped_camera():

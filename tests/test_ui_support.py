@@ -37,9 +37,19 @@ def test_month_drills_tie_to_the_trend(snap):
     trend = ui.monthly_trend(snap, AS_OF, 12, 90, Filters(), EVERYONE).set_index("month")
     assert trend.loc["2024-06", "credit_sales_cents"] == 130020
     assert trend.loc["2024-05", "ar_cents"] == 76010
-    assert total(ui.drill_any(snap, "month_sales", AS_OF, 90, Filters(), EVERYONE, month="2024-06")) == 130020
-    assert total(ui.drill_any(snap, "month_collections", AS_OF, 90, Filters(), EVERYONE, month="2024-06")) == 15000
-    assert total(ui.drill_any(snap, "ar_at", AS_OF, 90, Filters(), EVERYONE, month="2024-05")) == 76010
+    assert (
+        total(ui.drill_any(snap, "month_sales", AS_OF, 90, Filters(), EVERYONE, month="2024-06"))
+        == 130020
+    )
+    assert (
+        total(
+            ui.drill_any(snap, "month_collections", AS_OF, 90, Filters(), EVERYONE, month="2024-06")
+        )
+        == 15000
+    )
+    assert (
+        total(ui.drill_any(snap, "ar_at", AS_OF, 90, Filters(), EVERYONE, month="2024-05")) == 76010
+    )
     with pytest.raises(ValueError):
         ui.drill_any(snap, "month_sales", AS_OF, 90, Filters(), EVERYONE, month="2024-07")
     with pytest.raises(ValueError):
@@ -52,12 +62,24 @@ def test_donut_and_tile_drills_sum_to_their_figures(snap):
     assert by_group == {"short": 120000, "long": 76030}
     for group in ("short", "long"):
         for row in aging[aging["terms_group"] == group].itertuples():
-            rows = ui.drill_any(snap, "aging_due", AS_OF, 90, Filters(), EVERYONE, bucket=row.bucket, terms_group_name=group)
+            rows = ui.drill_any(
+                snap,
+                "aging_due",
+                AS_OF,
+                90,
+                Filters(),
+                EVERYONE,
+                bucket=row.bucket,
+                terms_group_name=group,
+            )
             assert total(rows) == row.amount_cents
     kpis = ui.kpis(snap, AS_OF, 90, Filters(), EVERYONE)
     assert kpis["total_ar"] == "1960.30"
     assert total(ui.drill_any(snap, "total_ar", AS_OF, 90, Filters(), EVERYONE)) == 196030
-    assert total(ui.drill_any(snap, "total_ar", AS_OF, 90, Filters(), EVERYONE, customer_id="B2")) == 30030
+    assert (
+        total(ui.drill_any(snap, "total_ar", AS_OF, 90, Filters(), EVERYONE, customer_id="B2"))
+        == 30030
+    )
 
 
 def test_at_risk_in_retailer_order(snap):
@@ -65,7 +87,11 @@ def test_at_risk_in_retailer_order(snap):
     assert list(table["customer_id"]) == ["A1", "B2", "C3"]
     rows = ui.drill_any(snap, "at_risk", AS_OF, 90, Filters(), EVERYONE)
     assert list(rows["customer_id"]) == ["A1", "B2", "C3"]
-    assert list(rows["reason"]) == ["Over credit limit", "90+ days overdue", "Above 90% of credit limit"]
+    assert list(rows["reason"]) == [
+        "Over credit limit",
+        "90+ days overdue",
+        "Above 90% of credit limit",
+    ]
     assert total(rows) == 196030
 
 

@@ -110,8 +110,11 @@ def _auth_custom_data(_context) -> dict | None:
     """Identity and scope for callback_context.custom_data["auth"] (reaches background callbacks)."""
     if not hasattr(current_app, "login_manager") or not current_user.is_authenticated:
         return None
-    return {"username": current_user.username, "role": current_user.role,
-            "scope": scope_to_dict(current_scope())}
+    return {
+        "username": current_user.username,
+        "role": current_user.role,
+        "scope": scope_to_dict(current_scope()),
+    }
 
 
 def register_dash_hook() -> None:
@@ -127,7 +130,9 @@ def database_unavailable(error: Exception) -> Response:
     log.warning("database unavailable on %s: %s", request.path, str(error).splitlines()[0][:200])
     if is_page_request(request.path):
         # Not render_template: flask-login's template context would ask the database for the user.
-        page = DB_UNAVAILABLE_PAGE.format(seconds=DB_RETRY_SECONDS, link=escape(request.full_path.rstrip("?")))
+        page = DB_UNAVAILABLE_PAGE.format(
+            seconds=DB_RETRY_SECONDS, link=escape(request.full_path.rstrip("?"))
+        )
         response = Response(page, status=503, mimetype="text/html")
         response.headers["Cache-Control"] = "no-store"
         response.headers["Refresh"] = str(DB_RETRY_SECONDS)
@@ -142,14 +147,21 @@ def configure_db_errors(server: Flask, api_bp: Blueprint | None = None) -> None:
     global _api_db_handler
     for error in DB_UNAVAILABLE_ERRORS:
         server.register_error_handler(error, database_unavailable)
-    if api_bp is not None and not _api_db_handler:  # its catch-all Exception handler would answer first
+    # its catch-all Exception handler would answer first
+    if api_bp is not None and not _api_db_handler:
         for error in DB_UNAVAILABLE_ERRORS:
             api_bp.register_error_handler(error, database_unavailable)
         _api_db_handler = True
 
 
-def init_auth(server: Flask, app: dash.Dash | None = None, *, api_bp: Blueprint | None = None,
-              export_bp: Blueprint | None = None, routes: Callable[[Flask], None] | None = None) -> None:
+def init_auth(
+    server: Flask,
+    app: dash.Dash | None = None,
+    *,
+    api_bp: Blueprint | None = None,
+    export_bp: Blueprint | None = None,
+    routes: Callable[[Flask], None] | None = None,
+) -> None:
     """Wire login, the guard, the routes and security headers into the Flask server.
 
     The caller (dashboard.app, the composition root) passes the API and export blueprints, and

@@ -43,4 +43,3 @@ def write_audit(event: str, username: str | None, detail: str | None = None) -> 
 def audit(event: str, detail: str | None = None) -> None:
     """Record an event for the current user (flask_login.current_user; None outside a request)."""
     write_audit(event, _current_username(), detail)
-

@@ -38,7 +38,11 @@ def is_public(path: str) -> bool:
 
 def is_page_request(path: str) -> bool:
     """True for a browser navigation to a Dash page (not the API, not Dash's own endpoints)."""
-    return request.method in ("GET", "HEAD") and not path.startswith(("/_", "/api/")) and path != "/api"
+    return (
+        request.method in ("GET", "HEAD")
+        and not path.startswith(("/_", "/api/"))
+        and path != "/api"
+    )
 
 
 def unauthenticated(path: str) -> Response:
@@ -86,7 +90,11 @@ def _flat(items: Any) -> list[dict]:
 def pathnames_in(body: dict) -> list[str]:
     """Every URL pathname a callback receives (dcc.Location inputs or state, e.g. _pages_location)."""
     entries = _flat(body.get("inputs")) + _flat(body.get("state"))
-    return [e["value"] for e in entries if e.get("property") == "pathname" and isinstance(e.get("value"), str)]
+    return [
+        e["value"]
+        for e in entries
+        if e.get("property") == "pathname" and isinstance(e.get("value"), str)
+    ]
 
 
 def referer_path() -> str | None:
@@ -118,7 +126,8 @@ def check_callback(role: str) -> Response | None:
         return json_error(400, "malformed callback request")
     app = dash_app_for(current_app._get_current_object())
     callback = app.callback_map.get(body["output"]) if app is not None else None
-    if callback is None or callback.get("callback") is None:  # clientside callbacks run in the browser only
+    # clientside callbacks run in the browser only
+    if callback is None or callback.get("callback") is None:
         return json_error(400, "unknown callback")
     for path in callback_pages(callback, body):
         if not page_allowed(role, path):
@@ -128,7 +137,9 @@ def check_callback(role: str) -> Response | None:
 
 def may_upload() -> bool:
     """True when the logged-in user may use the upload page (known from the session, no body read)."""
-    return bool(getattr(current_user, "is_authenticated", False)) and page_allowed(current_user.role, UPLOAD_PAGE)
+    return bool(getattr(current_user, "is_authenticated", False)) and page_allowed(
+        current_user.role, UPLOAD_PAGE
+    )
 
 
 def body_limit() -> int:
@@ -172,12 +183,17 @@ def guard() -> Response | None:
     if is_public(path):
         return limit_body()
     if not current_user.is_authenticated:
-        if "_user_id" in session:  # logged out, disabled, password or role changed: end that session
+        # logged out, disabled, password or role changed: end that session
+        if "_user_id" in session:
             logout_user()
             session.clear()
         return unauthenticated(path)
     if path == CALLBACK_PATH:  # the role is checked, then the size, before the body is read
-        return callback_referer_refused(current_user.role) or limit_body() or check_callback(current_user.role)
+        return (
+            callback_referer_refused(current_user.role)
+            or limit_body()
+            or check_callback(current_user.role)
+        )
     refused = limit_body()
     if refused is not None:
         return refused

@@ -24,8 +24,9 @@ ASSET_PREFIXES = ("/_dash-component-suites/", "/assets/")
 # A path segment Dash or Flask could resolve outside its folder: "..", a backslash, an encoded
 # separator, a NUL or another control character.
 BAD_ASSET_PATH = re.compile(r"(^|/)\.\.(/|$)|\\|%2f|%5c|%00|[\x00-\x1f\x7f]", re.IGNORECASE)
-PERMISSIONS_POLICY = ("camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
-                      "interest-cohort=()")
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+)
 HSTS = "max-age=31536000; includeSubDomains"
 
 
@@ -98,19 +99,21 @@ def script_hashes(server: Flask) -> list[str]:
 def content_security_policy(server: Flask) -> str:
     """The CSP: own scripts plus the hashes of Dash's inline ones; styles inline (Plotly, Dash)."""
     scripts = " ".join(script_hashes(server))  # already quoted: 'sha256-...'
-    return "; ".join([
-        "default-src 'self'",
-        f"script-src 'self' {scripts}".strip(),
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "worker-src 'self' blob:",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'self'",
-    ])
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' {scripts}".strip(),
+            "style-src 'self' 'unsafe-inline'",
+            "img-src 'self' data: blob:",
+            "font-src 'self' data:",
+            "connect-src 'self'",
+            "worker-src 'self' blob:",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'self'",
+        ]
+    )
 
 
 def hardening_headers(response: Response) -> Response:
@@ -144,13 +147,20 @@ def rate_limited(error) -> Response:
     return response
 
 
-def init_rate_limits(server: Flask, api_bp: Blueprint | None = None, export_bp: Blueprint | None = None) -> Limiter:
+def init_rate_limits(
+    server: Flask, api_bp: Blueprint | None = None, export_bp: Blueprint | None = None
+) -> Limiter:
     """Flask-Limiter on /api/* and /export/* (the blueprints given; Redis storage when REDIS_URL is set,
     memory otherwise)."""
     settings = get_settings()
-    limiter = Limiter(rate_key, app=server, storage_uri=settings.redis_url or "memory://",
-                      strategy="moving-window", headers_enabled=True,
-                      key_prefix="ar-dashboard")
+    limiter = Limiter(
+        rate_key,
+        app=server,
+        storage_uri=settings.redis_url or "memory://",
+        strategy="moving-window",
+        headers_enabled=True,
+        key_prefix="ar-dashboard",
+    )
     if api_bp is not None:
         limiter.limit(settings.api_rate_limit, scope="api")(api_bp)
     if export_bp is not None:
@@ -162,7 +172,9 @@ def init_rate_limits(server: Flask, api_bp: Blueprint | None = None, export_bp: 
 
 def init_hardening(server: Flask) -> None:
     """Register the checks that run before the login guard, and the headers after every response."""
-    server.config["MAX_CONTENT_LENGTH"] = max(get_settings().max_upload_bytes, get_settings().max_request_bytes)
+    server.config["MAX_CONTENT_LENGTH"] = max(
+        get_settings().max_upload_bytes, get_settings().max_request_bytes
+    )
     server.before_request(check_asset_path)
     server.register_error_handler(DependencyException, unknown_asset)
     server.before_request(check_origin)

@@ -49,13 +49,25 @@ def _rep_ids_for(user: Any) -> tuple[frozenset[str] | None, str]:
 
 def scope_for(user: Any) -> Scope:
     """What a user may see: by role, then narrowed by the user's regions and segments."""
-    if user is None or not getattr(user, "is_authenticated", False) or not getattr(user, "active", True):
+    if (
+        user is None
+        or not getattr(user, "is_authenticated", False)
+        or not getattr(user, "active", True)
+    ):
         return Scope.nothing()
     rep_ids, base = _rep_ids_for(user)
-    regions, segments = _as_set(getattr(user, "regions", None)), _as_set(getattr(user, "segments", None))
+    regions, segments = (
+        _as_set(getattr(user, "regions", None)),
+        _as_set(getattr(user, "segments", None)),
+    )
     if rep_ids is not None and not rep_ids:
         return Scope.nothing()
-    return Scope(sales_rep_ids=rep_ids, regions=regions, segments=segments, label=_label(base, regions, segments))
+    return Scope(
+        sales_rep_ids=rep_ids,
+        regions=regions,
+        segments=segments,
+        label=_label(base, regions, segments),
+    )
 
 
 def _sorted(values: frozenset[str] | None) -> list[str] | None:
@@ -70,14 +82,22 @@ def _frozen(values: list[str] | None) -> frozenset[str] | None:
 
 def scope_to_dict(scope: Scope) -> dict:
     """A JSON-ready form of a scope (for dash custom_data and audit rows)."""
-    return {"sales_rep_ids": _sorted(scope.sales_rep_ids), "regions": _sorted(scope.regions),
-            "segments": _sorted(scope.segments), "label": scope.label}
+    return {
+        "sales_rep_ids": _sorted(scope.sales_rep_ids),
+        "regions": _sorted(scope.regions),
+        "segments": _sorted(scope.segments),
+        "label": scope.label,
+    }
 
 
 def scope_from_dict(data: dict) -> Scope:
     """The inverse of scope_to_dict."""
-    return Scope(sales_rep_ids=_frozen(data.get("sales_rep_ids")), regions=_frozen(data.get("regions")),
-                 segments=_frozen(data.get("segments")), label=data.get("label", ""))
+    return Scope(
+        sales_rep_ids=_frozen(data.get("sales_rep_ids")),
+        regions=_frozen(data.get("regions")),
+        segments=_frozen(data.get("segments")),
+        label=data.get("label", ""),
+    )
 
 
 def _scope_from_callback_context() -> Scope | None:

@@ -61,7 +61,9 @@ def split_list(value: str | None) -> frozenset[str] | None:
 
 def join_list(values: list[str] | None) -> str | None:
     """Repeatable/comma-separated CLI values as a comma-separated column (None when empty)."""
-    items = sorted({part.strip() for value in values or [] for part in value.split(",") if part.strip()})
+    items = sorted(
+        {part.strip() for value in values or [] for part in value.split(",") if part.strip()}
+    )
     return ",".join(items) or None
 
 
@@ -142,16 +144,21 @@ def _rep(lookup: RepLookup, sales_rep_id: str):
     return rep
 
 
-def _sales_fields(lookup: RepLookup, role: str, sales_rep_id: str | None,
-                  group: str | None) -> tuple[str | None, str | None]:
+def _sales_fields(
+    lookup: RepLookup, role: str, sales_rep_id: str | None, group: str | None
+) -> tuple[str | None, str | None]:
     """Validate the rep/group a sales role needs; returns (sales_rep_id, group_name)."""
     rep = _rep(lookup, sales_rep_id) if sales_rep_id else None
     if role == SALES_REP and rep is None:
-        raise UserError("role sales_rep needs --sales-rep ID (the rep whose customers the user sees)")
+        raise UserError(
+            "role sales_rep needs --sales-rep ID (the rep whose customers the user sees)"
+        )
     if role == SALES_MANAGER:
         group = group or (rep.group_name if rep else None)
         if not group:
-            raise UserError("role sales_manager needs --group G (or --sales-rep of a rep in that group)")
+            raise UserError(
+                "role sales_manager needs --group G (or --sales-rep of a rep in that group)"
+            )
     return sales_rep_id, group
 
 
@@ -167,11 +174,19 @@ def create_user(
     """Validate and insert a user; raises UserError."""
     name = normalise_username(username)
     if not USERNAME_RE.match(name):
-        raise UserError("username: 1-100 characters of letters, digits, _ . @ - (starting with a letter or digit)")
+        raise UserError(
+            "username: 1-100 characters of letters, digits, _ . @ - (starting with a letter or digit)"
+        )
     validate_role(role)
     validate_password(password)
-    return store.add_user(name, hash_password(password), role, regions, segments,
-                          lambda lookup: _sales_fields(lookup, role, sales_rep_id, group))
+    return store.add_user(
+        name,
+        hash_password(password),
+        role,
+        regions,
+        segments,
+        lambda lookup: _sales_fields(lookup, role, sales_rep_id, group),
+    )
 
 
 def set_active(username: str, active: bool) -> None:
@@ -188,7 +203,9 @@ def set_password(username: str, password: str) -> None:
 def set_role(username: str, role: str) -> None:
     """Change a user's role (takes effect on the user's next request)."""
     validate_role(role)
-    store.set_user_role(username, role, lambda lookup, rep_id, group: _sales_fields(lookup, role, rep_id, group))
+    store.set_user_role(
+        username, role, lambda lookup, rep_id, group: _sales_fields(lookup, role, rep_id, group)
+    )
 
 
 # ---- demo users ------------------------------------------------------------------------------
@@ -199,8 +216,14 @@ def _demo_specs() -> list[dict]:
     specs = [{"username": role, "role": role} for role in (ADMIN, EXECUTIVE, CONTROLLER, AR_CLERK)]
     manager, rep_id = store.demo_reps()
     if manager is not None:
-        specs.append({"username": SALES_MANAGER, "role": SALES_MANAGER, "group_name": manager.group_name,
-                      "sales_rep_id": manager.sales_rep_id})
+        specs.append(
+            {
+                "username": SALES_MANAGER,
+                "role": SALES_MANAGER,
+                "group_name": manager.group_name,
+                "sales_rep_id": manager.sales_rep_id,
+            }
+        )
     if rep_id is not None:
         specs.append({"username": SALES_REP, "role": SALES_REP, "sales_rep_id": rep_id})
     return specs
@@ -209,7 +232,10 @@ def _demo_specs() -> list[dict]:
 def _format_table(rows: list[list[str]]) -> str:
     """Rows of cells as an aligned text table (first row is the header)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -221,22 +247,32 @@ def _write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
-def ensure_demo_users(print_passwords: bool = False, path: Path | None = None) -> list[tuple[str, str]]:
+def ensure_demo_users(
+    print_passwords: bool = False, path: Path | None = None
+) -> list[tuple[str, str]]:
     """On an empty users table outside production, create one user per role with random passwords."""
     if get_settings().production:
         return []
     if store.any_user():
         return []
     created = [(spec, secrets.token_urlsafe(9)) for spec in _demo_specs()]
-    if not store.add_users_if_none([{"password_hash": hash_password(pw), **spec} for spec, pw in created]):
+    if not store.add_users_if_none(
+        [{"password_hash": hash_password(pw), **spec} for spec, pw in created]
+    ):
         return []  # another worker created them first
     rows = [["username", "password", "role", "sales rep", "group"]] + [
-        [s["username"], pw, s["role"], s.get("sales_rep_id") or "", s.get("group_name") or ""] for s, pw in created
+        [s["username"], pw, s["role"], s.get("sales_rep_id") or "", s.get("group_name") or ""]
+        for s, pw in created
     ]
     table = _format_table(rows)
     target = path or get_settings().demo_users_file
     try:
-        _write_private(target, "Demo users (development only). Change or disable them before real use.\n\n" + table + "\n")
+        _write_private(
+            target,
+            "Demo users (development only). Change or disable them before real use.\n\n"
+            + table
+            + "\n",
+        )
         where = f"also written to {target}, mode 600"
     except OSError as error:
         print_passwords, where = True, f"could not write {target}: {error}"
@@ -272,8 +308,17 @@ def _cli_list(_args: argparse.Namespace) -> str:
     """users list."""
     rows = [["username", "role", "rep", "group", "regions", "segments", "active"]]
     for user in list_users():
-        rows.append([user.username, user.role, user.sales_rep_id or "", user.group_name or "",
-                     user.regions or "", user.segments or "", "yes" if user.active else "no"])
+        rows.append(
+            [
+                user.username,
+                user.role,
+                user.sales_rep_id or "",
+                user.group_name or "",
+                user.regions or "",
+                user.segments or "",
+                "yes" if user.active else "no",
+            ]
+        )
     print(_format_table(rows))
     return ""
 

@@ -62,8 +62,18 @@ PAGE = """<!doctype html>
 
 def render_page(status: int = 200, **context) -> Response:
     """Render the login-style page (autoescaped) with a status code."""
-    defaults = {"title": "Log in", "message": None, "level": "danger", "form": False, "link": "/",
-                "link_text": "Back to the dashboard", "logout": False, "username": "", "next_url": "/", "csrf_token": ""}
+    defaults = {
+        "title": "Log in",
+        "message": None,
+        "level": "danger",
+        "form": False,
+        "link": "/",
+        "link_text": "Back to the dashboard",
+        "logout": False,
+        "username": "",
+        "next_url": "/",
+        "csrf_token": "",
+    }
     html = render_template_string(PAGE, **{**defaults, **context})
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
@@ -72,8 +82,12 @@ def render_page(status: int = 200, **context) -> Response:
 
 def forbidden_page() -> Response:
     """The 403 page for a logged-in user who opens a page outside their role."""
-    return render_page(403, title="Not allowed", level="warning",
-                       message="Your role does not give access to this page.")
+    return render_page(
+        403,
+        title="Not allowed",
+        level="warning",
+        message="Your role does not give access to this page.",
+    )
 
 
 def safe_next(target: str | None) -> str:
@@ -131,10 +145,18 @@ def reserve_check(username: str, ip: str | None) -> str | None:
     return None
 
 
-def login_form(status: int = 200, message: str | None = None, username: str = "", next_url: str = "/") -> Response:
+def login_form(
+    status: int = 200, message: str | None = None, username: str = "", next_url: str = "/"
+) -> Response:
     """The login form."""
-    return render_page(status, form=True, message=message, username=username,
-                       next_url=safe_next(next_url), csrf_token=csrf_token())
+    return render_page(
+        status,
+        form=True,
+        message=message,
+        username=username,
+        next_url=safe_next(next_url),
+        csrf_token=csrf_token(),
+    )
 
 
 def throttled(key: str, username: str) -> Response:
@@ -143,7 +165,9 @@ def throttled(key: str, username: str) -> Response:
     until = locked_until(key, window()) or utcnow() + window()
     wait = max(1, int((until - utcnow()).total_seconds()))
     minutes = (wait + 59) // 60
-    response = login_form(429, f"Too many failed logins. Try again in {minutes} minute(s).", username)
+    response = login_form(
+        429, f"Too many failed logins. Try again in {minutes} minute(s).", username
+    )
     response.headers["Retry-After"] = str(wait)
     return response
 
@@ -195,16 +219,26 @@ def logout_get() -> BaseResponse:
     """A logout confirmation form (logging out is a POST with the CSRF token, never a link)."""
     if not current_user.is_authenticated:
         return redirect("/login")
-    return render_page(title="Log out", logout=True, csrf_token=csrf_token(), level="info",
-                       message=f"Logged in as {current_user.username}.")
+    return render_page(
+        title="Log out",
+        logout=True,
+        csrf_token=csrf_token(),
+        level="info",
+        message=f"Logged in as {current_user.username}.",
+    )
 
 
 @bp.post("/logout")
 def logout() -> BaseResponse:
     """End the session (CSRF token required)."""
     if not csrf_valid(request.form.get(CSRF_KEY)):
-        return render_page(400, title="Log out", message="The form expired. Please try again.",
-                           logout=True, csrf_token=csrf_token())
+        return render_page(
+            400,
+            title="Log out",
+            message="The form expired. Please try again.",
+            logout=True,
+            csrf_token=csrf_token(),
+        )
     if current_user.is_authenticated:
         audit("logout")
         end_session(current_user.get_id())

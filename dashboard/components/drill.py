@@ -42,10 +42,34 @@ AMOUNT_LABELS = {
     "at_risk": "Balance",
     "avg_days_to_pay": "Invoice amount",
 }
-ORDER = ("invoice_id", "payment_id", "id", "type", "customer_name", "customer_id", "reason", "issue_date", "due_date",
-         "date", "settled_on", "days_past_due", "aging_due", "aging_transaction", "days_to_pay", "days_late", "terms",
-         "credit_limit_cents", "utilization_pct", "invoice_amount_cents", "overdue_cents", "overdue_60_plus_cents",
-         "overdue_90_plus_cents", "currency", "amount_in_currency", "amount_cents")
+ORDER = (
+    "invoice_id",
+    "payment_id",
+    "id",
+    "type",
+    "customer_name",
+    "customer_id",
+    "reason",
+    "issue_date",
+    "due_date",
+    "date",
+    "settled_on",
+    "days_past_due",
+    "aging_due",
+    "aging_transaction",
+    "days_to_pay",
+    "days_late",
+    "terms",
+    "credit_limit_cents",
+    "utilization_pct",
+    "invoice_amount_cents",
+    "overdue_cents",
+    "overdue_60_plus_cents",
+    "overdue_90_plus_cents",
+    "currency",
+    "amount_in_currency",
+    "amount_cents",
+)
 
 
 # Drill keys a page adds for itself: key -> (rows(snap, key, as_of, period_days, filters, scope, **params)
@@ -66,7 +90,12 @@ def trigger_id(key: str, title: str, **params: str) -> dict:
 
 def request(key: str, title: str, **params: str | None) -> dict:
     """Store "drill-request" data that opens the modal (a nonce makes a repeated click reopen it)."""
-    return {"key": key, "title": title, "params": {k: v for k, v in params.items() if v is not None}, "nonce": time.time()}
+    return {
+        "key": key,
+        "title": title,
+        "params": {k: v for k, v in params.items() if v is not None},
+        "nonce": time.time(),
+    }
 
 
 def drill_modal() -> dbc.Modal:
@@ -74,7 +103,9 @@ def drill_modal() -> dbc.Modal:
     return dbc.Modal(
         [
             dbc.ModalHeader(dbc.ModalTitle(id="drill-title")),
-            dbc.ModalBody([html.Div(id="drill-header", className="mb-2"), grid.data_grid(GRID, height=480)]),
+            dbc.ModalBody(
+                [html.Div(id="drill-header", className="mb-2"), grid.data_grid(GRID, height=480)]
+            ),
         ],
         id="drill-modal",
         size="xl",
@@ -88,7 +119,9 @@ def _clean_request(req: dict | None) -> tuple[str, str, dict] | None:
     """(key, title, params) from browser data, or None when malformed (never trusted for scope)."""
     from dashboard.metrics.ui_support import all_drill_keys
 
-    if not isinstance(req, dict) or (req.get("key") not in all_drill_keys() and req.get("key") not in PAGE_DRILLS):
+    if not isinstance(req, dict) or (
+        req.get("key") not in all_drill_keys() and req.get("key") not in PAGE_DRILLS
+    ):
         return None
     raw = req.get("params") if isinstance(req.get("params"), dict) else {}
     params = {k: str(raw[k])[:200] for k in PARAMS if isinstance(raw.get(k), str | int)}
@@ -135,9 +168,17 @@ def drill_source(data: dict) -> grid.GridFrame | None:
     date_field = next((c for c in ("issue_date", "date", "settled_on") if c in frame.columns), None)
     labels = {"amount_cents": label} if page is None else {"amount_cents": "Amount", **page[1]}
     labels = {"currency": "Currency", "amount_in_currency": "In transaction currency", **labels}
-    labels["amount_cents"] = f"{labels['amount_cents']} ({currency})" if snap.multi else labels["amount_cents"]
-    return grid.GridFrame(ordered(frame) if page is None else frame, currency=currency, date_field=date_field,
-                          file_name=f"drill-{key}", labels=labels, stamp=stamp)
+    labels["amount_cents"] = (
+        f"{labels['amount_cents']} ({currency})" if snap.multi else labels["amount_cents"]
+    )
+    return grid.GridFrame(
+        ordered(frame) if page is None else frame,
+        currency=currency,
+        date_field=date_field,
+        file_name=f"drill-{key}",
+        labels=labels,
+        stamp=stamp,
+    )
 
 
 grid.register_source(GRID, drill_source)
@@ -171,16 +212,31 @@ def open_drill(req, filters_data):
     if not req:
         raise PreventUpdate
     data = {"request": req, "filters": filters_data}
-    _key, source, _search = grid.source_frame(GRID, data)  # cached: the grid's blocks page over this frame
+    # cached: the grid's blocks page over this frame
+    _key, source, _search = grid.source_frame(GRID, data)
     if source is None:
-        return True, "Drill-down", dbc.Alert("This figure has no rows to show.", color="warning"), None
+        return (
+            True,
+            "Drill-down",
+            dbc.Alert("This figure has no rows to show.", color="warning"),
+            None,
+        )
     frame = source.frame
-    total = grid.money_totals(frame[["amount_cents"]])["amount_cents"] if "amount_cents" in frame.columns else None
+    total = (
+        grid.money_totals(frame[["amount_cents"]])["amount_cents"]
+        if "amount_cents" in frame.columns
+        else None
+    )
     header = html.Div(
         [
-            html.Span(fmt.money(total, source.currency) if total is not None else "", className="fw-semibold me-2 ar-drill-total"),
-            html.Span(f"{len(frame):,} rows · {gf.describe(filters_data)} · {identity.scope().label}",
-                      className="text-muted small"),
+            html.Span(
+                fmt.money(total, source.currency) if total is not None else "",
+                className="fw-semibold me-2 ar-drill-total",
+            ),
+            html.Span(
+                f"{len(frame):,} rows · {gf.describe(filters_data)} · {identity.scope().label}",
+                className="text-muted small",
+            ),
         ]
     )
     return True, str(req.get("title") or "Drill-down")[:200], header, data

@@ -41,15 +41,22 @@ def chart_path(chart: str, fmt: str) -> str:
     return f"/export/chart/{quote(chart, safe='')}.{fmt}"
 
 
-def export_menu(chart: str, label: str = "Export", query: str = "", **params: str) -> dbc.DropdownMenu:
+def export_menu(
+    chart: str, label: str = "Export", query: str = "", **params: str
+) -> dbc.DropdownMenu:
     """A small dropdown for a chart card header: PNG of the chart, its data as CSV or XLSX.
 
     `query` is the page's filter query for the first href (the clientside callback keeps it current).
     """
     extra = urlencode({k: v for k, v in params.items() if v is not None})
     items = [
-        dbc.DropdownMenuItem(text, id=link_id(chart_path(chart, fmt), extra), href=href(chart_path(chart, fmt), extra, query),
-                             external_link=True, class_name=f"ar-export-{fmt} small")
+        dbc.DropdownMenuItem(
+            text,
+            id=link_id(chart_path(chart, fmt), extra),
+            href=href(chart_path(chart, fmt), extra, query),
+            external_link=True,
+            class_name=f"ar-export-{fmt} small",
+        )
         for fmt, text in FORMATS
     ]
     return dbc.DropdownMenu(
@@ -64,13 +71,28 @@ def export_menu(chart: str, label: str = "Export", query: str = "", **params: st
     )
 
 
-def export_link(path: str, text: str, icon: str = "↓", title: str | None = None, class_name: str = "",
-                query: str = "", **params: str) -> dbc.Button:
+def export_link(
+    path: str,
+    text: str,
+    icon: str = "↓",
+    title: str | None = None,
+    class_name: str = "",
+    query: str = "",
+    **params: str,
+) -> dbc.Button:
     """A small button linking to an export (e.g. a PDF summary) with the page's filters."""
     extra = urlencode({k: v for k, v in params.items() if v is not None})
-    return dbc.Button([html.Span(icon, className="me-1"), text], id=link_id(path, extra), href=href(path, extra, query),
-                      external_link=True, size="sm", color="secondary", outline=True, title=title,
-                      class_name=f"ar-export-button text-nowrap {class_name}".strip())
+    return dbc.Button(
+        [html.Span(icon, className="me-1"), text],
+        id=link_id(path, extra),
+        href=href(path, extra, query),
+        external_link=True,
+        size="sm",
+        color="secondary",
+        outline=True,
+        title=title,
+        class_name=f"ar-export-button text-nowrap {class_name}".strip(),
+    )
 
 
 def page_pdf_path(page: str) -> str:
@@ -80,9 +102,14 @@ def page_pdf_path(page: str) -> str:
 
 def page_pdf_button(page: str, query: str = "", **params: str) -> dbc.Button:
     """The whole page (tiles, every chart, main table) as a stamped PDF sheet for a board pack."""
-    return export_link(page_pdf_path(page), "Page PDF", class_name="ar-page-pdf",
-                       title="This page as a stamped PDF sheet (tiles, every chart, the main table) for a board pack",
-                       query=query, **params)
+    return export_link(
+        page_pdf_path(page),
+        "Page PDF",
+        class_name="ar-page-pdf",
+        title="This page as a stamped PDF sheet (tiles, every chart, the main table) for a board pack",
+        query=query,
+        **params,
+    )
 
 
 def customer_pdf_path(customer_id: str) -> str:

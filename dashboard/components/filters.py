@@ -51,7 +51,11 @@ def today() -> dt.date:
 
 def defaults(now: dt.date | None = None) -> dict:
     """The filter values when the URL says nothing."""
-    return {"as_of": (now or today()).isoformat(), "basis": "due", **dict.fromkeys((*ATTRIBUTE_KEYS, "terms_group"))}
+    return {
+        "as_of": (now or today()).isoformat(),
+        "basis": "due",
+        **dict.fromkeys((*ATTRIBUTE_KEYS, "terms_group")),
+    }
 
 
 def parse_query(search: str | None) -> dict[str, str]:
@@ -80,23 +84,34 @@ def _as_of(raw: str | None, now: dt.date, messages: list[str]) -> str:
     try:
         check_date_range("as_of", day)  # the same range as the API and the exports
     except BadParameter:
-        messages.append(f"As-of date {text} is outside {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}; "
-                        f"showing today, {now.isoformat()}.")
+        messages.append(
+            f"As-of date {text} is outside {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}; "
+            f"showing today, {now.isoformat()}."
+        )
         return now.isoformat()
     return text
 
 
-def _choice(key: str, raw: str | None, allowed: list[str] | None, messages: list[str],
-            scope_label: str | None = None) -> str | None:
+def _choice(
+    key: str,
+    raw: str | None,
+    allowed: list[str] | None,
+    messages: list[str],
+    scope_label: str | None = None,
+) -> str | None:
     if raw is None or str(raw).strip() in ("", ALL_VALUE):
         return None
     text = str(raw).strip()[:MAX_VALUE_LENGTH]
     if allowed is not None and text not in allowed:
         if scope_label and key in ATTRIBUTE_KEYS:
-            messages.append(f"{LABELS[key]} “{text}” is outside what you may see; your own scope applies "
-                            f"({scope_label}), so these are your figures, not {text}'s.")
+            messages.append(
+                f"{LABELS[key]} “{text}” is outside what you may see; your own scope applies "
+                f"({scope_label}), so these are your figures, not {text}'s."
+            )
         else:
-            messages.append(f"Unknown {LABELS[key].lower()} “{text}”; showing {ALL_LABELS[key].lower()}.")
+            messages.append(
+                f"Unknown {LABELS[key].lower()} “{text}”; showing {ALL_LABELS[key].lower()}."
+            )
         return None
     return text
 
@@ -124,17 +139,27 @@ def validate(
     for key in ATTRIBUTE_KEYS:
         allowed = [value for value, _label in options[key]] if options and key in options else None
         clean[key] = _choice(key, params.get(key), allowed, messages, scope_label)
-    clean["terms_group"] = _choice("terms_group", params.get("terms_group"), list(TERMS_GROUPS), messages)
+    clean["terms_group"] = _choice(
+        "terms_group", params.get("terms_group"), list(TERMS_GROUPS), messages
+    )
     return clean, messages
 
 
-def to_query(values: Mapping[str, str | None], extra: Mapping[str, str] | None = None, now: dt.date | None = None) -> str:
+def to_query(
+    values: Mapping[str, str | None],
+    extra: Mapping[str, str] | None = None,
+    now: dt.date | None = None,
+) -> str:
     """The canonical query string ('' or '?as_of=...&segment=...'); defaults are left out."""
     now = now or today()
     pairs = [(k, v) for k, v in (extra or {}).items() if k not in FILTER_KEYS]
     for key in FILTER_KEYS:
         value = values.get(key)
-        if value in (None, "") or (key == "as_of" and value == now.isoformat()) or (key == "basis" and value == "due"):
+        if (
+            value in (None, "")
+            or (key == "as_of" and value == now.isoformat())
+            or (key == "basis" and value == "due")
+        ):
             continue
         pairs.append((key, str(value)))
     return "?" + urlencode(pairs) if pairs else ""
@@ -152,12 +177,16 @@ def parse(data: Mapping | None) -> tuple[dt.date, str, Filters]:
     by the metrics engine on the server, decides what a user may see whatever the filters say).
     """
     data = data if isinstance(data, Mapping) else {}
-    clean, _ = validate({k: v if isinstance(v, str) else None for k, v in data.items() if k in FILTER_KEYS})
+    clean, _ = validate(
+        {k: v if isinstance(v, str) else None for k, v in data.items() if k in FILTER_KEYS}
+    )
     filters = Filters(**{key: clean[key] for key in (*ATTRIBUTE_KEYS, "terms_group")})
     return dt.date.fromisoformat(clean["as_of"]), clean["basis"], filters
 
 
-def describe(data: Mapping | None, options: Mapping[str, list[tuple[str, str]]] | None = None) -> str:
+def describe(
+    data: Mapping | None, options: Mapping[str, list[tuple[str, str]]] | None = None
+) -> str:
     """A one-line caption of the filters ("as of 2025-06-30 · due-date aging · sales rep Ann Lee (R0004)").
 
     Sales reps are shown by name (from `options`, else from the snapshot's rep list).
@@ -188,7 +217,11 @@ def rep_names() -> dict[str, str]:
         from dashboard.metrics.snapshot import get_snapshot
 
         reps = get_snapshot().reps
-        return dict(zip(reps["sales_rep_id"].astype(str), reps["name"].astype(str), strict=True)) if len(reps) else {}
+        return (
+            dict(zip(reps["sales_rep_id"].astype(str), reps["name"].astype(str), strict=True))
+            if len(reps)
+            else {}
+        )
     except Exception:  # noqa: BLE001 - a caption with an id beats no caption
         return {}
 
@@ -219,7 +252,8 @@ def _select(name: str) -> html.Div:
                 value=ALL_VALUE,
                 size="sm",
                 className="ar-filter-select",
-                placeholder=ALL_LABELS[name],  # dbc's hidden placeholder option is never an empty line
+                # dbc's hidden placeholder option is never an empty line
+                placeholder=ALL_LABELS[name],
             ),
         ],
         className="ar-filter",
@@ -230,8 +264,15 @@ def filter_panel() -> html.Div:
     """The filter bar; below 992 px it moves into an off-canvas panel opened by a Filters button."""
     toggle = html.Div(
         [
-            dbc.Button([html.Span("☰ ", className="me-1"), "Filters"], id="filters-open", n_clicks=0, size="sm",
-                       color="primary", outline=True, className="text-nowrap"),
+            dbc.Button(
+                [html.Span("☰ ", className="me-1"), "Filters"],
+                id="filters-open",
+                n_clicks=0,
+                size="sm",
+                color="primary",
+                outline=True,
+                className="text-nowrap",
+            ),
             html.Span(id="filters-summary", className="small text-muted ar-filters-summary"),
         ],
         className="d-flex d-lg-none align-items-center gap-2 ar-filter-toggle",
@@ -239,8 +280,15 @@ def filter_panel() -> html.Div:
     panel = html.Div(
         [
             html.Div(
-                [html.H2("Filters", className="h6 mb-0 offcanvas-title"),
-                 html.Button(className="btn-close", id="filters-close", n_clicks=0, **{"aria-label": "Close"})],
+                [
+                    html.H2("Filters", className="h6 mb-0 offcanvas-title"),
+                    html.Button(
+                        className="btn-close",
+                        id="filters-close",
+                        n_clicks=0,
+                        **{"aria-label": "Close"},
+                    ),
+                ],
                 className="offcanvas-header d-lg-none py-2",
             ),
             html.Div(filter_bar(), className="offcanvas-body p-lg-0 d-block"),
@@ -261,9 +309,17 @@ def filter_bar() -> html.Div:
                 [
                     dbc.Label(LABELS["as_of"], className="ar-filter-label"),
                     # text, not type=date: the browser would show its locale's format (11/29/2026)
-                    dbc.Input(id=control_id("as_of", "date"), type="text", size="sm", debounce=800,
-                              placeholder="YYYY-MM-DD", pattern=r"\d{4}-\d{2}-\d{2}", maxLength=10,
-                              inputMode="numeric", className="ar-filter-date"),
+                    dbc.Input(
+                        id=control_id("as_of", "date"),
+                        type="text",
+                        size="sm",
+                        debounce=800,
+                        placeholder="YYYY-MM-DD",
+                        pattern=r"\d{4}-\d{2}-\d{2}",
+                        maxLength=10,
+                        inputMode="numeric",
+                        className="ar-filter-date",
+                    ),
                 ],
                 className="ar-filter",
             ),
@@ -286,8 +342,17 @@ def filter_bar() -> html.Div:
             *(_select(name) for name in (*ATTRIBUTE_KEYS, "terms_group")),
             html.Div(
                 [
-                    dbc.Button("Reset", id="filters-reset", size="sm", color="link", className="px-1"),
-                    dbc.Button("Views", id="views-open", title="Saved views: save, open, rename, delete", size="sm", color="secondary", outline=True),
+                    dbc.Button(
+                        "Reset", id="filters-reset", size="sm", color="link", className="px-1"
+                    ),
+                    dbc.Button(
+                        "Views",
+                        id="views-open",
+                        title="Saved views: save, open, rename, delete",
+                        size="sm",
+                        color="secondary",
+                        outline=True,
+                    ),
                 ],
                 className="ar-filter ar-filter-actions",
             ),

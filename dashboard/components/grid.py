@@ -49,10 +49,13 @@ from dashboard import format as fmt
 from dashboard.components import callbacks as cb
 from dashboard.components import identity
 
-BLOCK_ROWS = 500  # rows per getRowsRequest (AG Grid cacheBlockSize); the server pages over every row
+# rows per getRowsRequest (AG Grid cacheBlockSize); the server pages over every row
+BLOCK_ROWS = 500
 MAX_BLOCKS = 40  # blocks the browser keeps (maxBlocksInCache); older blocks are fetched again
-MAX_REQUEST_ROWS = 5000  # the most rows one getRowsRequest may ask for (a block size, never a cap on the rows)
-CLIENT_ROWS = 5000  # rows sent to a client-side grid (select=True only); its caption says when there are more
+# the most rows one getRowsRequest may ask for (a block size, never a cap on the rows)
+MAX_REQUEST_ROWS = 5000
+# rows sent to a client-side grid (select=True only); its caption says when there are more
+CLIENT_ROWS = 5000
 MAX_ROWS = CLIENT_ROWS  # old name
 FRAME_CACHE = 8  # computed source frames kept per process (data version, user, scope, source data)
 VIEW_CACHE = 16  # filtered and sorted views kept per process
@@ -106,14 +109,32 @@ LABELS = {
     "balance_base": "Balance in base currency",
 }
 HIDDEN = frozenset({"segment", "region", "terms_group", "tier"})
-DATE_COLUMNS = frozenset({"issue_date", "due_date", "date", "settled_on", "made_on", "promised_date", "opened_on", "resolved_on"})
+DATE_COLUMNS = frozenset(
+    {
+        "issue_date",
+        "due_date",
+        "date",
+        "settled_on",
+        "made_on",
+        "promised_date",
+        "opened_on",
+        "resolved_on",
+    }
+)
 CUSTOMER_LINK_COLUMNS = frozenset({"customer_name", "customer_id"})
 NO_ROWS = "No rows match these filters"
 # dates typed as ISO text like every other date on screen (type=date would show the browser's locale: 11/29/2026)
-ISO_DATE_INPUT = {"type": "text", "placeholder": "YYYY-MM-DD", "pattern": r"\d{4}-\d{2}-\d{2}", "maxLength": 10,
-                  "inputMode": "numeric", "debounce": 800}
+ISO_DATE_INPUT = {
+    "type": "text",
+    "placeholder": "YYYY-MM-DD",
+    "pattern": r"\d{4}-\d{2}-\d{2}",
+    "maxLength": 10,
+    "inputMode": "numeric",
+    "debounce": 800,
+}
 LONG_TEXT = frozenset({"reason", "note", "recommended_action", "outcome", "next_action", "terms"})
-NOT_SUMMED: frozenset[str] = frozenset()  # money columns left out of the totals row (none: limits add up to exposure)
+# money columns left out of the totals row (none: limits add up to exposure)
+NOT_SUMMED: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -128,8 +149,10 @@ class GridFrame:
     hidden: frozenset[str] = HIDDEN
     link_customers: bool = True
     stamp: str = ""  # one line put on top of the CSV (filters, scope, as-of, generated at)
-    columns: dict[str, dict] = field(default_factory=dict)  # column -> extra AG Grid props (cellStyle, width...)
-    total_field: str | None = None  # the money column totalled for searched rows (default amount_cents)
+    # column -> extra AG Grid props (cellStyle, width...)
+    columns: dict[str, dict] = field(default_factory=dict)
+    # the money column totalled for searched rows (default amount_cents)
+    total_field: str | None = None
 
     def matched_field(self) -> str | None:
         """The money column whose total is shown for the rows a search leaves."""
@@ -144,7 +167,9 @@ _SOURCES: dict[str, GridSource] = {}
 _TOKENS: dict[str, Callable[[], Any]] = {}
 
 
-def register_source(grid_id: str, source: GridSource, token: Callable[[], Any] | None = None) -> None:
+def register_source(
+    grid_id: str, source: GridSource, token: Callable[[], Any] | None = None
+) -> None:
     """Tell the grid `grid_id` where its rows come from (a server-side function of its params).
 
     token: what else the rows depend on besides the data version, user and params (e.g. which
@@ -169,14 +194,29 @@ def _part(kind: str, name: str) -> dict:
     return {"type": f"ar-grid-{kind}", "grid": name}
 
 
-SELECTION = {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True, "selectAll": "filtered",
-             "enableClickSelection": False}  # AG Grid's object form (dash-ag-grid 33+)
-SELECTION_COLUMN = {"pinned": "left", "width": 44, "maxWidth": 44, "resizable": False, "suppressHeaderMenuButton": True,
-                    "headerTooltip": "Tick customers (the header box: every row the search leaves)"}
+SELECTION = {
+    "mode": "multiRow",
+    "checkboxes": True,
+    "headerCheckbox": True,
+    "selectAll": "filtered",
+    "enableClickSelection": False,
+}  # AG Grid's object form (dash-ag-grid 33+)
+SELECTION_COLUMN = {
+    "pinned": "left",
+    "width": 44,
+    "maxWidth": 44,
+    "resizable": False,
+    "suppressHeaderMenuButton": True,
+    "headerTooltip": "Tick customers (the header box: every row the search leaves)",
+}
 
 
-def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e.g. OVERDUE, a name, an amount)",
-              select: bool = False) -> html.Div:
+def data_grid(
+    name: str,
+    height: int = 440,
+    search_placeholder: str = "Search (e.g. OVERDUE, a name, an amount)",
+    select: bool = False,
+) -> html.Div:
     """The grid skeleton (no data): toolbar, caption, grid, download, source store.
 
     `select`: a checkbox per row (the header's selects the rows the grid's search and filters leave);
@@ -187,36 +227,81 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
     server = not select
     toolbar = html.Div(
         [
-            dbc.Input(id=_part("search", name), type="search", placeholder=search_placeholder, size="sm",
-                      className="ar-grid-search", debounce=SEARCH_DEBOUNCE_MS if server else False),
+            dbc.Input(
+                id=_part("search", name),
+                type="search",
+                placeholder=search_placeholder,
+                size="sm",
+                className="ar-grid-search",
+                debounce=SEARCH_DEBOUNCE_MS if server else False,
+            ),
             html.Div(
                 [
                     html.Span("From", className="small text-muted"),
-                    dbc.Input(id=_part("from", name), size="sm", className="ar-grid-date", **ISO_DATE_INPUT),
+                    dbc.Input(
+                        id=_part("from", name),
+                        size="sm",
+                        className="ar-grid-date",
+                        **ISO_DATE_INPUT,
+                    ),
                     html.Span("to", className="small text-muted"),
-                    dbc.Input(id=_part("to", name), size="sm", className="ar-grid-date", **ISO_DATE_INPUT),
+                    dbc.Input(
+                        id=_part("to", name), size="sm", className="ar-grid-date", **ISO_DATE_INPUT
+                    ),
                 ],
                 id=_part("dates", name),
-                className="ar-grid-dates",  # not Bootstrap's d-flex: its !important would beat display:none
+                # not Bootstrap's d-flex: its !important would beat display:none
+                className="ar-grid-dates",
             ),
-            dbc.Button("Download CSV", id=_part("csv", name), size="sm", color="secondary", outline=True,
-                       className="ms-auto text-nowrap", title="Every matching row as CSV (current sort and filters)"),
-            dbc.Button("XLSX", id=_part("xlsx", name), size="sm", color="secondary", outline=True,
-                       className="text-nowrap", title="Every matching row as an Excel workbook (stamped, exact totals)"),
+            dbc.Button(
+                "Download CSV",
+                id=_part("csv", name),
+                size="sm",
+                color="secondary",
+                outline=True,
+                className="ms-auto text-nowrap",
+                title="Every matching row as CSV (current sort and filters)",
+            ),
+            dbc.Button(
+                "XLSX",
+                id=_part("xlsx", name),
+                size="sm",
+                color="secondary",
+                outline=True,
+                className="text-nowrap",
+                title="Every matching row as an Excel workbook (stamped, exact totals)",
+            ),
             dcc.Store(id=_part("export", name)),
         ],
         className="d-flex flex-wrap align-items-center gap-2 mb-2",
     )
-    model = ({"rowModelType": "infinite"} if server else {"rowModelType": "clientSide", "rowData": []})
-    paging = ({"cacheBlockSize": BLOCK_ROWS, "maxBlocksInCache": MAX_BLOCKS, "maxConcurrentDatasourceRequests": 1,
-               "infiniteInitialRowCount": 1, "blockLoadDebounceMillis": 50} if server else {})
+    model = (
+        {"rowModelType": "infinite"} if server else {"rowModelType": "clientSide", "rowData": []}
+    )
+    paging = (
+        {
+            "cacheBlockSize": BLOCK_ROWS,
+            "maxBlocksInCache": MAX_BLOCKS,
+            "maxConcurrentDatasourceRequests": 1,
+            "infiniteInitialRowCount": 1,
+            "blockLoadDebounceMillis": 50,
+        }
+        if server
+        else {}
+    )
     grid = dag.AgGrid(
         id=grid_id(name),
         className=f"ar-grid ar-grid-{name}" + (" ar-grid-server" if server else ""),
         columnDefs=[],
         **model,
-        defaultColDef={"sortable": True, "resizable": True, "filter": True, "minWidth": 80,
-                       "wrapHeaderText": True, "autoHeaderHeight": True},
+        defaultColDef={
+            "sortable": True,
+            "resizable": True,
+            "filter": True,
+            "minWidth": 80,
+            "wrapHeaderText": True,
+            "autoHeaderHeight": True,
+        },
         dashGridOptions={
             "localeText": {"noRowsToShow": NO_ROWS},
             "animateRows": False,
@@ -225,7 +310,11 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
             "enableCellTextSelection": True,
             "context": {"dateField": None},
             **paging,
-            **({"rowSelection": SELECTION, "selectionColumnDef": SELECTION_COLUMN} if select else {}),
+            **(
+                {"rowSelection": SELECTION, "selectionColumnDef": SELECTION_COLUMN}
+                if select
+                else {}
+            ),
         },
         style={"height": f"{height}px", "width": "100%"},
         **({"selectedRows": []} if select else {}),
@@ -234,12 +323,16 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
         [
             toolbar,
             html.Div(
-                [html.Span(id=_part("caption", name)), html.Span(id=_part("matched", name), className="ms-2 ar-grid-matched")],
+                [
+                    html.Span(id=_part("caption", name)),
+                    html.Span(id=_part("matched", name), className="ms-2 ar-grid-matched"),
+                ],
                 className="small text-muted mb-1 ar-grid-caption",
             ),
             dcc.Loading(grid, type="dot", delay_show=300) if not server else grid,
             dcc.Store(id=source_id(name)),
-            dcc.Store(id=_part("totals", name)),  # the pinned totals of the matching rows (server grids)
+            # the pinned totals of the matching rows (server grids)
+            dcc.Store(id=_part("totals", name)),
             dcc.Store(id=_part("purged", name)),
             dcc.Store(id=_part("pinned", name)),
             dcc.Store(id=_part("block", name)),  # the server's answer to the last getRowsRequest
@@ -251,8 +344,16 @@ def data_grid(name: str, height: int = 440, search_placeholder: str = "Search (e
 # ---- frames to grid props ------------------------------------------------------------------------
 
 
-WIDTHS = {"customer_id": 115, "sales_rep_id": 90, "reason": 180, "status": 115, "type": 140, "terms": 105,
-          "aging_due": 95, "aging_transaction": 105}
+WIDTHS = {
+    "customer_id": 115,
+    "sales_rep_id": 90,
+    "reason": 180,
+    "status": 115,
+    "type": 140,
+    "terms": 105,
+    "aging_due": 95,
+    "aging_transaction": 105,
+}
 FLEX_COLUMNS = frozenset({"customer_name", "name", "note", "outcome"})
 
 
@@ -282,8 +383,11 @@ def column_defs(gf: GridFrame) -> list[dict]:
     currency = gf.currency or fmt.default_currency()
     for name in gf.frame.columns:
         series = gf.frame[name]
-        col: dict = {"field": name, "headerName": labels.get(name, name.replace("_", " ").capitalize()),
-                     **_width(name, series)}
+        col: dict = {
+            "field": name,
+            "headerName": labels.get(name, name.replace("_", " ").capitalize()),
+            **_width(name, series),
+        }
         if name in gf.hidden:
             col["hide"] = True
         if name.endswith("_cents"):
@@ -295,8 +399,16 @@ def column_defs(gf: GridFrame) -> list[dict]:
                 cellDataType="number",
             )
         elif name in DATE_COLUMNS:
-            col.update(filter="agDateColumnFilter", cellDataType="dateString", filterParams={"inRangeInclusive": True})
-        elif gf.link_customers and name in CUSTOMER_LINK_COLUMNS and "customer_id" in gf.frame.columns:
+            col.update(
+                filter="agDateColumnFilter",
+                cellDataType="dateString",
+                filterParams={"inRangeInclusive": True},
+            )
+        elif (
+            gf.link_customers
+            and name in CUSTOMER_LINK_COLUMNS
+            and "customer_id" in gf.frame.columns
+        ):
             col.update(cellRenderer="CustomerLink", cellDataType="text")
         elif pd.api.types.is_bool_dtype(series):
             col.update(cellDataType="text", valueFormatter={"function": "arYesNo(params.value)"})
@@ -335,7 +447,10 @@ def rows(frame: pd.DataFrame, cap: int | None = None) -> list[dict]:
     """The frame's rows (at most `cap` when given) as JSON-ready dicts."""
     head = frame if cap is None else frame.head(cap)
     columns = list(head.columns)
-    return [dict(zip(columns, (_cell(v) for v in row), strict=True)) for row in head.itertuples(index=False, name=None)]
+    return [
+        dict(zip(columns, (_cell(v) for v in row), strict=True))
+        for row in head.itertuples(index=False, name=None)
+    ]
 
 
 def exact_sum(series: pd.Series) -> int:
@@ -354,8 +469,11 @@ def exact_sum(series: pd.Series) -> int:
 
 def money_totals(frame: pd.DataFrame) -> dict[str, int]:
     """Exact sums (Python ints) of the frame's money columns over every row, blanks skipped."""
-    return {name: exact_sum(frame[name]) for name in frame.columns
-            if str(name).endswith("_cents") and name not in NOT_SUMMED}
+    return {
+        name: exact_sum(frame[name])
+        for name in frame.columns
+        if str(name).endswith("_cents") and name not in NOT_SUMMED
+    }
 
 
 def totals_row(gf: GridFrame, frame: pd.DataFrame | None = None) -> dict:
@@ -363,7 +481,14 @@ def totals_row(gf: GridFrame, frame: pd.DataFrame | None = None) -> dict:
     whole source frame), as formatted text."""
     frame = gf.frame if frame is None else frame
     out: dict = {}
-    label_col = next((c for c in frame.columns if not c.endswith("_cents") and not frame[c].dtype == bool and c not in gf.hidden), None)
+    label_col = next(
+        (
+            c
+            for c in frame.columns
+            if not c.endswith("_cents") and not frame[c].dtype == bool and c not in gf.hidden
+        ),
+        None,
+    )
     if label_col is not None:
         out[label_col] = "Total"
     for name, total in money_totals(frame).items():
@@ -377,8 +502,10 @@ def caption(gf: GridFrame, cap: int = CLIENT_ROWS) -> str:
     if n == 0:
         return NO_ROWS + "."
     if n > cap:
-        return (f"Showing the first {cap:,} of {n:,} rows; the totals row is for all {n:,} rows. "
-                "Download CSV for every row.")
+        return (
+            f"Showing the first {cap:,} of {n:,} rows; the totals row is for all {n:,} rows. "
+            "Download CSV for every row."
+        )
     return fmt.plural(n, "row") + "."
 
 
@@ -387,7 +514,13 @@ def grid_props(gf: GridFrame | None, cap: int = CLIENT_ROWS) -> tuple:
     if gf is None:
         return [], [], [], NO_ROWS + ".", None
     date_field = gf.date_field if gf.date_field in gf.frame.columns else None
-    return column_defs(gf), rows(gf.frame, cap), [totals_row(gf)] if len(gf.frame) else [], caption(gf, cap), date_field
+    return (
+        column_defs(gf),
+        rows(gf.frame, cap),
+        [totals_row(gf)] if len(gf.frame) else [],
+        caption(gf, cap),
+        date_field,
+    )
 
 
 def csv_text(gf: GridFrame) -> str:
@@ -412,19 +545,25 @@ def _search_text(series: pd.Series, name: str) -> pd.Series:
         values = pd.to_numeric(series, errors="coerce")
         missing = values.isna().to_numpy()
         cents = values.fillna(0).astype("int64").tolist()
-        text = [f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d} {'-' if c < 0 else ''}{abs(c) // 100:,}.{abs(c) % 100:02d}"
-                for c in cents]
+        text = [
+            f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d} {'-' if c < 0 else ''}{abs(c) // 100:,}.{abs(c) % 100:02d}"
+            for c in cents
+        ]
         return pd.Series(text, index=series.index, dtype=object).where(~missing, "")
     present = series.notna().to_numpy()
     if pd.api.types.is_bool_dtype(series):
-        text = pd.Series(np.where(series.fillna(False).to_numpy(dtype=bool), "true", "false"), index=series.index)
+        text = pd.Series(
+            np.where(series.fillna(False).to_numpy(dtype=bool), "true", "false"), index=series.index
+        )
     elif pd.api.types.is_datetime64_any_dtype(series):
         text = series.dt.strftime("%Y-%m-%d")
     elif pd.api.types.is_float_dtype(series):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         whole = np.isfinite(values) & (np.mod(values, 1) == 0)
-        text = pd.Series(np.where(whole, np.nan_to_num(values).astype("int64").astype(str), values.astype(str)),
-                         index=series.index)
+        text = pd.Series(
+            np.where(whole, np.nan_to_num(values).astype("int64").astype(str), values.astype(str)),
+            index=series.index,
+        )
     else:
         text = series.astype(str)
     return text.where(present, "").astype(str).str.lower()
@@ -437,7 +576,11 @@ def search_haystack(gf: GridFrame) -> pd.Series:
     if not shown or gf.frame.empty:
         return pd.Series([""] * len(gf.frame), index=gf.frame.index, dtype=object)
     columns = [_search_text(gf.frame[name], str(name)).tolist() for name in shown]
-    return pd.Series(["\n".join(texts) for texts in zip(*columns, strict=True)], index=gf.frame.index, dtype=object)
+    return pd.Series(
+        ["\n".join(texts) for texts in zip(*columns, strict=True)],
+        index=gf.frame.index,
+        dtype=object,
+    )
 
 
 def _as_number(value) -> float | None:
@@ -474,36 +617,60 @@ def _condition_mask(series: pd.Series, name: str, model: dict) -> pd.Series:
         a, b = _as_number(model.get("filter")), _as_number(model.get("filterTo"))
         if a is None:
             return pd.Series(True, index=series.index)
-        tests = {"equals": values == a, "notEqual": values != a, "lessThan": values < a, "lessThanOrEqual": values <= a,
-                 "greaterThan": values > a, "greaterThanOrEqual": values >= a}
+        tests = {
+            "equals": values == a,
+            "notEqual": values != a,
+            "lessThan": values < a,
+            "lessThanOrEqual": values <= a,
+            "greaterThan": values > a,
+            "greaterThanOrEqual": values >= a,
+        }
         if op == "inRange":
-            return (values > a) & (values < b) if b is not None else values > a  # AG Grid: exclusive by default
+            # AG Grid: exclusive by default
+            return (values > a) & (values < b) if b is not None else values > a
         return tests.get(op, pd.Series(True, index=series.index)).fillna(False)
     if kind == "date":
         if pd.api.types.is_datetime64_any_dtype(series):
             values = series.dt.strftime("%Y-%m-%d")
         else:
-            values = series.where(series.notna(), None).astype(str).str.slice(0, 10).where(series.notna(), None)
+            values = (
+                series.where(series.notna(), None)
+                .astype(str)
+                .str.slice(0, 10)
+                .where(series.notna(), None)
+            )
         a, b = _date_text(model.get("dateFrom")), _date_text(model.get("dateTo"))
         present = values.notna()
         text = values.fillna("")
         if a is None:
             return pd.Series(True, index=series.index)
-        tests = {"equals": text == a, "notEqual": text != a, "lessThan": present & (text < a),
-                 "greaterThan": present & (text > a)}
+        tests = {
+            "equals": text == a,
+            "notEqual": text != a,
+            "lessThan": present & (text < a),
+            "greaterThan": present & (text > a),
+        }
         if op == "inRange":  # inclusive: the grid's date columns set inRangeInclusive
             return present & (text >= a) & (text <= (b or "9999-12-31"))
         return tests.get(op, pd.Series(True, index=series.index))
     # text (AG Grid's default filter): case-insensitive on the value's text
     needle = str(model.get("filter") or "").lower()
-    text = _search_text(series, "") if not name.endswith("_cents") else series.map(lambda v: "" if pd.isna(v) else str(int(v)))
+    text = (
+        _search_text(series, "")
+        if not name.endswith("_cents")
+        else series.map(lambda v: "" if pd.isna(v) else str(int(v)))
+    )
     text = text.str.lower()
     if not needle:
         return pd.Series(True, index=series.index)
-    tests = {"contains": lambda: text.str.contains(needle, regex=False),
-             "notContains": lambda: ~text.str.contains(needle, regex=False),
-             "equals": lambda: text == needle, "notEqual": lambda: text != needle,
-             "startsWith": lambda: text.str.startswith(needle), "endsWith": lambda: text.str.endswith(needle)}
+    tests = {
+        "contains": lambda: text.str.contains(needle, regex=False),
+        "notContains": lambda: ~text.str.contains(needle, regex=False),
+        "equals": lambda: text == needle,
+        "notEqual": lambda: text != needle,
+        "startsWith": lambda: text.str.startswith(needle),
+        "endsWith": lambda: text.str.endswith(needle),
+    }
     return tests.get(op, tests["contains"])()
 
 
@@ -516,12 +683,17 @@ def filter_mask(frame: pd.DataFrame, filter_model: dict) -> pd.Series:
         series = frame[name]
         conditions = model.get("conditions")
         if isinstance(conditions, list) and conditions:
-            masks = [_condition_mask(series, str(name), {"filterType": model.get("filterType"), **c})
-                     for c in conditions[:5] if isinstance(c, dict)]
+            masks = [
+                _condition_mask(series, str(name), {"filterType": model.get("filterType"), **c})
+                for c in conditions[:5]
+                if isinstance(c, dict)
+            ]
             if masks:
                 joined = masks[0]
                 for m in masks[1:]:
-                    joined = (joined | m) if str(model.get("operator")).upper() == "OR" else (joined & m)
+                    joined = (
+                        (joined | m) if str(model.get("operator")).upper() == "OR" else (joined & m)
+                    )
                 keep &= joined
             continue
         keep &= _condition_mask(series, str(name), model)
@@ -530,8 +702,13 @@ def filter_mask(frame: pd.DataFrame, filter_model: dict) -> pd.Series:
 
 def sort_frame(frame: pd.DataFrame, sort_model: list) -> pd.DataFrame:
     """The frame in the order of AG Grid's sortModel ([{colId, sort}]); stable, blanks last."""
-    keys = [(m["colId"], m.get("sort") != "desc") for m in (sort_model or [])
-            if isinstance(m, dict) and m.get("colId") in frame.columns and m.get("sort") in ("asc", "desc")]
+    keys = [
+        (m["colId"], m.get("sort") != "desc")
+        for m in (sort_model or [])
+        if isinstance(m, dict)
+        and m.get("colId") in frame.columns
+        and m.get("sort") in ("asc", "desc")
+    ]
     if not keys or frame.empty:
         return frame
     by, ascending = [k for k, _ in keys], [a for _, a in keys]
@@ -539,8 +716,12 @@ def sort_frame(frame: pd.DataFrame, sort_model: list) -> pd.DataFrame:
         return frame.sort_values(by=by, ascending=ascending, kind="mergesort", na_position="last")
     except TypeError:  # mixed types in a column: sort on the text
         keyed = frame.assign(**{f"__sort{i}": frame[c].astype(str) for i, c in enumerate(by)})
-        return keyed.sort_values(by=[f"__sort{i}" for i in range(len(by))], ascending=ascending, kind="mergesort",
-                                 na_position="last")[list(frame.columns)]
+        return keyed.sort_values(
+            by=[f"__sort{i}" for i in range(len(by))],
+            ascending=ascending,
+            kind="mergesort",
+            na_position="last",
+        )[list(frame.columns)]
 
 
 @dataclass
@@ -553,15 +734,29 @@ class Query:
 
     @classmethod
     def clean(cls, sort_model, filter_model, search) -> Query:
-        sort = [{"colId": str(m.get("colId"))[:100], "sort": m.get("sort")} for m in (sort_model or [])[:10]
-                if isinstance(sort_model, list) and isinstance(m, dict) and m.get("sort") in ("asc", "desc")]
-        filters = {str(k)[:100]: v for k, v in (filter_model.items() if isinstance(filter_model, dict) else [])
-                   if isinstance(v, dict)}
-        text = str(search)[:200] if isinstance(search, str | int | float) and not isinstance(search, bool) else ""
+        sort = [
+            {"colId": str(m.get("colId"))[:100], "sort": m.get("sort")}
+            for m in (sort_model or [])[:10]
+            if isinstance(sort_model, list)
+            and isinstance(m, dict)
+            and m.get("sort") in ("asc", "desc")
+        ]
+        filters = {
+            str(k)[:100]: v
+            for k, v in (filter_model.items() if isinstance(filter_model, dict) else [])
+            if isinstance(v, dict)
+        }
+        text = (
+            str(search)[:200]
+            if isinstance(search, str | int | float) and not isinstance(search, bool)
+            else ""
+        )
         return cls(sort, filters, text.strip())
 
     def key(self) -> str:
-        return json.dumps([self.sort, self.filter, self.search.lower()], sort_keys=True, default=str)
+        return json.dumps(
+            [self.sort, self.filter, self.search.lower()], sort_keys=True, default=str
+        )
 
     @property
     def narrows(self) -> bool:
@@ -696,11 +891,20 @@ def _frame_key(name: str, data) -> tuple:
     """Who asks (user, role, scope) + the data version + the grid and its source data."""
     scope = identity.scope()
     token = _TOKENS.get(name)
-    return (_data_version(), token() if token else None, identity.user_id(), identity.role(), scope.key(), name,
-            json.dumps(data, sort_keys=True, default=str))
+    return (
+        _data_version(),
+        token() if token else None,
+        identity.user_id(),
+        identity.role(),
+        scope.key(),
+        name,
+        json.dumps(data, sort_keys=True, default=str),
+    )
 
 
-def source_frame(name: str, data, cached: bool = True) -> tuple[tuple | None, GridFrame | None, pd.Series | None]:
+def source_frame(
+    name: str, data, cached: bool = True
+) -> tuple[tuple | None, GridFrame | None, pd.Series | None]:
     """(cache key, the grid's frame for this user and source data, its search text) computed on the server.
 
     The source applies the caller's scope itself (identity.scope()); the key includes user, role and scope,
@@ -749,7 +953,11 @@ def rows_response(name: str, request: dict | None, data, search) -> tuple[dict, 
     start = request.get("startRow")
     end = request.get("endRow")
     start = start if isinstance(start, int) and not isinstance(start, bool) and start >= 0 else 0
-    end = end if isinstance(end, int) and not isinstance(end, bool) and end > start else start + BLOCK_ROWS
+    end = (
+        end
+        if isinstance(end, int) and not isinstance(end, bool) and end > start
+        else start + BLOCK_ROWS
+    )
     end = min(end, start + MAX_REQUEST_ROWS)
     return {"rowData": view.block(start, end), "rowCount": len(view.frame)}, view
 
@@ -779,12 +987,20 @@ def _source(name: str, data: dict | None) -> GridFrame | None:
 
 
 def _context_options(options, source: GridFrame | None) -> dict:
-    date_field = source.date_field if source is not None and source.date_field in source.frame.columns else None
+    date_field = (
+        source.date_field
+        if source is not None and source.date_field in source.frame.columns
+        else None
+    )
     options = dict(options or {})
     total_field = source.matched_field() if source else None
-    label = ({**LABELS, **source.labels}.get(total_field, "Total") if total_field else None)
-    options["context"] = {"dateField": date_field, "currency": source.currency if source else None,
-                          "totalField": total_field, "totalLabel": label}
+    label = {**LABELS, **source.labels}.get(total_field, "Total") if total_field else None
+    options["context"] = {
+        "dateField": date_field,
+        "currency": source.currency if source else None,
+        "totalField": total_field,
+        "totalLabel": label,
+    }
     return options
 
 
@@ -837,10 +1053,24 @@ def get_rows(request, data, search):
         raise PreventUpdate
     name = ctx.outputs_list["id"]["grid"]
     response, view = rows_response(name, request, data, search)
-    asked = {k: request.get(k) for k in ("startRow", "endRow", "sortModel", "filterModel")} if isinstance(request, dict) else {}
-    answer = {"asked": asked, "search": search if isinstance(search, str) else "", "source": data, "response": response}
+    asked = (
+        {k: request.get(k) for k in ("startRow", "endRow", "sortModel", "filterModel")}
+        if isinstance(request, dict)
+        else {}
+    )
+    answer = {
+        "asked": asked,
+        "search": search if isinstance(search, str) else "",
+        "source": data,
+        "response": response,
+    }
     if view is None:
-        return {**answer, "caption": NO_ROWS + "." if data is not None else "", "matched": "", "totals": []}
+        return {
+            **answer,
+            "caption": NO_ROWS + "." if data is not None else "",
+            "matched": "",
+            "totals": [],
+        }
     return {**answer, "caption": view.caption(), "matched": view.matched(), "totals": view.pinned()}
 
 

@@ -33,8 +33,15 @@ def tip_output(group: str) -> Output:
     return Output(tip_id(group, ALL), "children")
 
 
-def kpi_card(group: str, tile: str, title: str, drill: tuple[str, dict] | None = None, help_text: str = "",
-             drill_title: str | None = None, body_children: list | None = None) -> dbc.Card:
+def kpi_card(
+    group: str,
+    tile: str,
+    title: str,
+    drill: tuple[str, dict] | None = None,
+    help_text: str = "",
+    drill_title: str | None = None,
+    body_children: list | None = None,
+) -> dbc.Card:
     """One tile; clicking its value opens the drill-down (key, params) titled drill_title.
 
     Without body_children it is a skeleton ("…") for a callback to fill; with them (tile_body(...)) the
@@ -42,27 +49,47 @@ def kpi_card(group: str, tile: str, title: str, drill: tuple[str, dict] | None =
     """
     info_id = f"kpi-info-{tile}"
     body = html.Div(
-        body_children if body_children is not None else html.Div("…", className="ar-kpi-value text-muted"),
+        body_children
+        if body_children is not None
+        else html.Div("…", className="ar-kpi-value text-muted"),
         id=body_id(group, tile),
         className="ar-kpi-body",
     )
     if drill is not None:
         key, params = drill
-        body = html.Div(body, id=trigger_id(key, drill_title or title, **params), n_clicks=0, role="button", tabIndex="0",
-                        className="ar-kpi-click", title="Show the rows behind this figure")
+        body = html.Div(
+            body,
+            id=trigger_id(key, drill_title or title, **params),
+            n_clicks=0,
+            role="button",
+            tabIndex="0",
+            className="ar-kpi-click",
+            title="Show the rows behind this figure",
+        )
     return dbc.Card(
         dbc.CardBody(
             [
                 html.Div(
                     [
                         html.Span(title, className="ar-kpi-title"),
-                        html.Span("i", id=info_id, className="ar-info", tabIndex="0", **{"aria-label": f"How {title} is computed"}),
+                        html.Span(
+                            "i",
+                            id=info_id,
+                            className="ar-info",
+                            tabIndex="0",
+                            **{"aria-label": f"How {title} is computed"},
+                        ),
                     ],
                     className="d-flex justify-content-between align-items-start",
                 ),
                 body,
-                dbc.Tooltip(help_text or title, id=tip_id(group, tile), target=info_id, placement="bottom",
-                            className="ar-tooltip"),
+                dbc.Tooltip(
+                    help_text or title,
+                    id=tip_id(group, tile),
+                    target=info_id,
+                    placement="bottom",
+                    className="ar-tooltip",
+                ),
             ],
             className="p-2 px-3",
         ),
@@ -78,7 +105,11 @@ def tile_body(value: str, sub: str | list | None = None, delta: html.Span | None
     one tap opens the rows behind it with their exact total.
     """
     shown = money_value(value)
-    children = [html.Div([shown, delta] if delta is not None else shown, className="ar-kpi-value", title=value)]
+    children = [
+        html.Div(
+            [shown, delta] if delta is not None else shown, className="ar-kpi-value", title=value
+        )
+    ]
     if sub:
         children.append(html.Div(sub, className="ar-kpi-sub"))
     return children
@@ -92,17 +123,23 @@ def money_value(value: str) -> str | list:
     if short is None:
         return value
     size = "lg" if len(value) >= 13 else "md"
-    return [html.Span(value, className=f"ar-money-full ar-len-{size}"),
-            html.Span(short, className=f"ar-money-short ar-len-{size}", **{"aria-hidden": "true"})]
+    return [
+        html.Span(value, className=f"ar-money-full ar-len-{size}"),
+        html.Span(short, className=f"ar-money-short ar-len-{size}", **{"aria-hidden": "true"}),
+    ]
 
 
-def delta_badge(current: float | None, previous: float | None, lower_is_better: bool = True, unit: str = "") -> html.Span | None:
+def delta_badge(
+    current: float | None, previous: float | None, lower_is_better: bool = True, unit: str = ""
+) -> html.Span | None:
     """▲/▼ with the change against the previous period, green when better, red when worse."""
     if current is None or previous is None:
         return None
     change = round(current - previous, 2)
     if change == 0:
-        return html.Span(" ＝", className="ar-delta ar-delta-flat", title="no change against the previous period")
+        return html.Span(
+            " ＝", className="ar-delta ar-delta-flat", title="no change against the previous period"
+        )
     worse = change > 0 if lower_is_better else change < 0
     arrow = "▲" if change > 0 else "▼"
     return html.Span(

@@ -21,7 +21,11 @@ def views_modal() -> dbc.Modal:
                     dbc.Label("Save the current filters as", className="small"),
                     dbc.InputGroup(
                         [
-                            dbc.Input(id="views-name", placeholder="e.g. Retail, backdated to month end", maxlength=100),
+                            dbc.Input(
+                                id="views-name",
+                                placeholder="e.g. Retail, backdated to month end",
+                                maxlength=100,
+                            ),
                             dbc.Button("Save", id="views-save", color="primary"),
                         ],
                         size="sm",
@@ -30,26 +34,44 @@ def views_modal() -> dbc.Modal:
                     dbc.Label("Your views", className="small"),
                     dbc.InputGroup(
                         [
-                            dbc.Select(id="views-select", options=[], placeholder="No saved views yet"),
+                            dbc.Select(
+                                id="views-select", options=[], placeholder="No saved views yet"
+                            ),
                             dbc.Button("Open", id="views-load", color="primary", outline=True),
-                            dbc.Button("Copy link", id="views-copy", color="secondary", outline=True,
-                                       n_clicks=0),
+                            dbc.Button(
+                                "Copy link",
+                                id="views-copy",
+                                color="secondary",
+                                outline=True,
+                                n_clicks=0,
+                            ),
                             dbc.Button("Delete", id="views-delete", color="danger", outline=True),
                         ],
                         size="sm",
                         className="mb-1",
                     ),
                     html.Div(
-                        [dbc.Input(id="views-link", readonly=True, size="sm", className="ar-views-link",
-                                   placeholder="The link of the chosen view appears here"),
-                         html.Span(id="views-copied", className="small text-success ms-1 text-nowrap")],
+                        [
+                            dbc.Input(
+                                id="views-link",
+                                readonly=True,
+                                size="sm",
+                                className="ar-views-link",
+                                placeholder="The link of the chosen view appears here",
+                            ),
+                            html.Span(
+                                id="views-copied", className="small text-success ms-1 text-nowrap"
+                            ),
+                        ],
                         className="d-flex align-items-center mb-2",
                     ),
                     dcc.Store(id="views-queries", data={}),
                     dbc.InputGroup(
                         [
                             dbc.Input(id="views-new-name", placeholder="New name", maxlength=100),
-                            dbc.Button("Rename", id="views-rename", color="secondary", outline=True),
+                            dbc.Button(
+                                "Rename", id="views-rename", color="secondary", outline=True
+                            ),
                         ],
                         size="sm",
                         className="mb-2",
@@ -111,8 +133,13 @@ def change_views(is_open, _save, _rename, _delete, name, selected, new_name, fil
         raise PreventUpdate
     user_id = identity.user_id()
     if user_id is None or not identity.can("save_views"):
-        return ([], None, dbc.Alert("Log in with a role that may save views.", color="warning", className="py-1"),
-                {}, "No saved views")
+        return (
+            [],
+            None,
+            dbc.Alert("Log in with a role that may save views.", color="warning", className="py-1"),
+            {},
+            "No saved views",
+        )
     trigger = ctx.triggered_id
     message, value = None, selected
     try:

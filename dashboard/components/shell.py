@@ -67,11 +67,19 @@ def shell_layout() -> html.Div:
                         dbc.Collapse(
                             [
                                 dbc.Nav(id="nav-links", navbar=True, className="me-auto"),
-                                html.Span(id="live-status", className="navbar-text small me-3 ar-live",
-                                          title="Figures refresh by themselves when the data changes"),
-                                html.Div(id="user-menu", className="d-flex align-items-center gap-2 ar-user-menu"),
+                                html.Span(
+                                    id="live-status",
+                                    className="navbar-text small me-3 ar-live",
+                                    title="Figures refresh by themselves when the data changes",
+                                ),
+                                html.Div(
+                                    id="user-menu",
+                                    className="d-flex align-items-center gap-2 ar-user-menu",
+                                ),
                             ],
-                            id="nav-collapse", is_open=False, navbar=True,
+                            id="nav-collapse",
+                            is_open=False,
+                            navbar=True,
                         ),
                     ],
                     fluid=True,
@@ -101,8 +109,9 @@ def shell_layout() -> html.Div:
 
 def select_options(options: dict, name: str) -> list[dict]:
     """A select's choices: All, then the values in the user's scope."""
-    return [{"label": "All", "value": gf.ALL_VALUE}] + [{"label": label, "value": value}
-                                                         for value, label in options.get(name, [])]
+    return [{"label": "All", "value": gf.ALL_VALUE}] + [
+        {"label": label, "value": value} for value, label in options.get(name, [])
+    ]
 
 
 def _with_choices(panel):
@@ -147,10 +156,15 @@ def filters_for_layout(query: dict | None) -> dict | None:
 
     if not has_request_context() or identity.username() is None:
         return None
-    raw = {k: (v[0] if isinstance(v, list) and v else v) for k, v in (query or {}).items()
-           if k in gf.FILTER_KEYS and isinstance(v, str | list)}
+    raw = {
+        k: (v[0] if isinstance(v, list) and v else v)
+        for k, v in (query or {}).items()
+        if k in gf.FILTER_KEYS and isinstance(v, str | list)
+    }
     scope = identity.scope()
-    clean, _messages = gf.validate(raw, _options(), scope_label=None if scope.unrestricted else scope.label)
+    clean, _messages = gf.validate(
+        raw, _options(), scope_label=None if scope.unrestricted else scope.label
+    )
     return gf.store_data(clean, gf.to_query(clean))
 
 
@@ -194,7 +208,9 @@ def sync_filters(search, values, _reset, current):
     else:
         raw = gf.parse_query(search)
     scope = identity.scope()
-    clean, messages = gf.validate(raw, _options(), scope_label=None if scope.unrestricted else scope.label)
+    clean, messages = gf.validate(
+        raw, _options(), scope_label=None if scope.unrestricted else scope.label
+    )
     query = gf.to_query(clean, extra)
     # a control change, a reset, or a refused value in the address: the address shows what applies
     rewrite = from_controls or trigger == "filters-reset" or bool(messages)
@@ -206,8 +222,12 @@ def sync_filters(search, values, _reset, current):
     return (
         url_out,
         # only controls whose value changes: re-setting the rep select re-renders its thousands of options
-        [no_update if shown.get(name) == gf.control_value(name, clean) else gf.control_value(name, clean)
-         for name in names],
+        [
+            no_update
+            if shown.get(name) == gf.control_value(name, clean)
+            else gf.control_value(name, clean)
+            for name in names
+        ],
         store if store != current else no_update,
         no_update if same else _alert(messages),
     )
@@ -240,8 +260,14 @@ def as_of_bounds(_version):
 # that say nothing are placed by path here, anything else is a top-level link.
 NAV_GROUPS = ("Customers", "Cash")
 DEFAULT_GROUPS = {
-    "/aging": "Customers", "/credit": "Customers", "/reliability": "Customers", "/value": "Customers",
-    "/invoices": "Cash", "/collections": "Cash", "/forecast": "Cash", "/disputes": "Cash",
+    "/aging": "Customers",
+    "/credit": "Customers",
+    "/reliability": "Customers",
+    "/value": "Customers",
+    "/invoices": "Cash",
+    "/collections": "Cash",
+    "/forecast": "Cash",
+    "/disputes": "Cash",
 }
 GROUP_PREFIXES = {"Customers": ("/customers/",)}  # Account 360 lights up the Customers menu
 
@@ -273,20 +299,39 @@ def nav_items(pathname: str | None, query: str) -> list:
     items, placed = [], set()
     for group, page in entries:
         if group is None:
-            items.append(dbc.NavItem(dbc.NavLink(page["name"], href=page["path"] + query,
-                                                 active=_is_active(page["path"], pathname), className="ar-nav-link")))
+            items.append(
+                dbc.NavItem(
+                    dbc.NavLink(
+                        page["name"],
+                        href=page["path"] + query,
+                        active=_is_active(page["path"], pathname),
+                        className="ar-nav-link",
+                    )
+                )
+            )
         elif group not in placed:
             placed.add(group)
             members = [p for g, p in entries if g == group]
             active = any(_is_active(p["path"], pathname) for p in members) or any(
-                (pathname or "").startswith(prefix) for prefix in GROUP_PREFIXES.get(group, ()))
-            items.append(dbc.DropdownMenu(
-                [dbc.DropdownMenuItem(p["name"], href=p["path"] + query, active=_is_active(p["path"], pathname))
-                 for p in members],
-                label=group, nav=True, in_navbar=True,
-                toggleClassName="ar-nav-link" + (" active" if active else ""),
-                id=f"nav-group-{group.lower()}",
-            ))
+                (pathname or "").startswith(prefix) for prefix in GROUP_PREFIXES.get(group, ())
+            )
+            items.append(
+                dbc.DropdownMenu(
+                    [
+                        dbc.DropdownMenuItem(
+                            p["name"],
+                            href=p["path"] + query,
+                            active=_is_active(p["path"], pathname),
+                        )
+                        for p in members
+                    ],
+                    label=group,
+                    nav=True,
+                    in_navbar=True,
+                    toggleClassName="ar-nav-link" + (" active" if active else ""),
+                    id=f"nav-group-{group.lower()}",
+                )
+            )
     return items
 
 
@@ -312,14 +357,34 @@ def user_menu(_):
     if name is None:
         return None
     return [
-        dbc.Button("Subscribe", id="subscribe-here", href="/subscriptions", size="sm", color="light", outline=True,
-                   title="Get this page with its filters by email (dashboard/pages/subscriptions.py)"),
-        html.Span([name, html.Span(f" · {identity.role() or ''}", className="text-white-50")],
-                  className="navbar-text small ar-user"),
+        dbc.Button(
+            "Subscribe",
+            id="subscribe-here",
+            href="/subscriptions",
+            size="sm",
+            color="light",
+            outline=True,
+            title="Get this page with its filters by email (dashboard/pages/subscriptions.py)",
+        ),
+        html.Span(
+            [name, html.Span(f" · {identity.role() or ''}", className="text-white-50")],
+            className="navbar-text small ar-user",
+        ),
         html.Form(
-            [dcc.Input(type="hidden", name="csrf_token", value=csrf_token(), id="logout-csrf"),
-             dbc.Button("Log out", type="submit", id="logout-button", size="sm", color="light", outline=True)],
-            action="/logout", method="post", className="m-0",
+            [
+                dcc.Input(type="hidden", name="csrf_token", value=csrf_token(), id="logout-csrf"),
+                dbc.Button(
+                    "Log out",
+                    type="submit",
+                    id="logout-button",
+                    size="sm",
+                    color="light",
+                    outline=True,
+                ),
+            ],
+            action="/logout",
+            method="post",
+            className="m-0",
         ),
     ]
 

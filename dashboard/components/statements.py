@@ -31,10 +31,24 @@ def statement_controls(prefix: str, label: str) -> html.Div:
     """'Email statement(s)' (a dry run first), 'Send', and the outcome."""
     return html.Div(
         [
-            dbc.Button(label, id=f"{prefix}-stmt-preview", size="sm", color="secondary", outline=True,
-                       class_name="text-start", style={"maxWidth": "100%"}),  # a long label wraps on a phone
-            dbc.Button("Send now", id=f"{prefix}-stmt-send", size="sm", color="primary", class_name="text-nowrap",
-                       style={"display": "none"}),
+            dbc.Button(
+                label,
+                id=f"{prefix}-stmt-preview",
+                size="sm",
+                color="secondary",
+                outline=True,
+                # a long label wraps on a phone
+                class_name="text-start",
+                style={"maxWidth": "100%"},
+            ),
+            dbc.Button(
+                "Send now",
+                id=f"{prefix}-stmt-send",
+                size="sm",
+                color="primary",
+                class_name="text-nowrap",
+                style={"display": "none"},
+            ),
             html.Div(id=f"{prefix}-stmt-msg", className="small w-100"),
         ],
         className="d-flex flex-wrap align-items-center gap-2",
@@ -42,9 +56,20 @@ def statement_controls(prefix: str, label: str) -> html.Div:
 
 
 def _table(outcomes: list) -> dbc.Table:
-    head = html.Thead(html.Tr([html.Th(h) for h in ("Customer", "Billing email", "Balance due", "Status")]))
-    rows = [html.Tr([html.Td(f"{o.name} #{o.customer_id}"), html.Td(o.email or "–"), html.Td(o.balance),
-                     html.Td(o.status + (f" ({o.detail})" if o.detail else ""))]) for o in outcomes]
+    head = html.Thead(
+        html.Tr([html.Th(h) for h in ("Customer", "Billing email", "Balance due", "Status")])
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(f"{o.name} #{o.customer_id}"),
+                html.Td(o.email or "–"),
+                html.Td(o.balance),
+                html.Td(o.status + (f" ({o.detail})" if o.detail else "")),
+            ]
+        )
+        for o in outcomes
+    ]
     return dbc.Table([head, html.Tbody(rows)], size="sm", className="small mb-0 mt-1 ar-stmt-table")
 
 
@@ -59,8 +84,14 @@ def run(customer_ids: list[str], filters_data: dict | None, dry_run: bool) -> li
         return [html.Span("No customer with a balance on these filters.", className="text-muted")]
     as_of, _basis, _filters = gf.parse(filters_data)
     try:
-        outcomes = send_statements(get_snapshot(), customer_ids[:MAX_CUSTOMERS], as_of, identity.scope(),
-                                   identity.username(), dry_run=dry_run)
+        outcomes = send_statements(
+            get_snapshot(),
+            customer_ids[:MAX_CUSTOMERS],
+            as_of,
+            identity.scope(),
+            identity.username(),
+            dry_run=dry_run,
+        )
     except StatementError as error:
         return [html.Span(str(error), className="text-danger")]
     ready = sum(o.status in ("would send", "sent") for o in outcomes)
@@ -96,7 +127,9 @@ def register(prefix: str, customers: Callable[..., list[str]], *extra: State) ->
         try:
             ids = customers(filters_data, *extra_values)
         except StatementError as error:
-            return [html.Span(str(error), className="text-danger ar-stmt-refused")], {"display": "none"}
+            return [html.Span(str(error), className="text-danger ar-stmt-refused")], {
+                "display": "none"
+            }
         if ctx.triggered_id == f"{prefix}-stmt-send":
             return run(ids, filters_data, dry_run=False), {"display": "none"}
         return run(ids, filters_data, dry_run=True), {}

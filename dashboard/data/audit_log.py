@@ -13,8 +13,9 @@ from dashboard.data.db import session_scope
 from dashboard.data.models import AuditLog
 
 
-def insert_audit_row(at: dt.datetime, event: str, username: str | None, detail: str | None,
-                     remote_addr: str | None) -> None:
+def insert_audit_row(
+    at: dt.datetime, event: str, username: str | None, detail: str | None, remote_addr: str | None
+) -> None:
     """Insert one audit row (username cut to 100, event to 50 and address to 64 characters)."""
     row = AuditLog(
         at=at,
@@ -27,9 +28,15 @@ def insert_audit_row(at: dt.datetime, event: str, username: str | None, detail: 
         session.add(row)
 
 
-def count_events(event: str, since: dt.datetime, username: str | None = None, ip: str | None = None) -> int:
+def count_events(
+    event: str, since: dt.datetime, username: str | None = None, ip: str | None = None
+) -> int:
     """How many rows of an event since a time, for a username and/or an address."""
-    stmt = select(func.count()).select_from(AuditLog).where(AuditLog.event == event, AuditLog.at >= since)
+    stmt = (
+        select(func.count())
+        .select_from(AuditLog)
+        .where(AuditLog.event == event, AuditLog.at >= since)
+    )
     if username is not None:
         stmt = stmt.where(AuditLog.username == username)
     if ip is not None:
@@ -38,8 +45,13 @@ def count_events(event: str, since: dt.datetime, username: str | None = None, ip
         return int(session.execute(stmt).scalar() or 0)
 
 
-def last_event_at(event: str, since: dt.datetime, username: str | None = None, ip: str | None = None,
-                  detail: str | None = None) -> dt.datetime | None:
+def last_event_at(
+    event: str,
+    since: dt.datetime,
+    username: str | None = None,
+    ip: str | None = None,
+    detail: str | None = None,
+) -> dt.datetime | None:
     """The latest time of an event since a time (matching username/address/detail), or None."""
     stmt = select(func.max(AuditLog.at)).where(AuditLog.event == event, AuditLog.at >= since)
     if username is not None:

@@ -16,12 +16,18 @@ from dashboard.data.schema import bump_data_version
 def group_rep_ids(group_name: str) -> frozenset[str]:
     """Every rep whose group is group_name."""
     with session_scope() as session:
-        rows = session.execute(select(SalesRep.sales_rep_id).where(SalesRep.group_name == group_name)).scalars()
+        rows = session.execute(
+            select(SalesRep.sales_rep_id).where(SalesRep.group_name == group_name)
+        ).scalars()
         return frozenset(rows)
 
 
-def customer_visible(customer_id: str, sales_rep_ids: Iterable[str] | None, regions: Iterable[str] | None,
-                     segments: Iterable[str] | None) -> bool:
+def customer_visible(
+    customer_id: str,
+    sales_rep_ids: Iterable[str] | None,
+    regions: Iterable[str] | None,
+    segments: Iterable[str] | None,
+) -> bool:
     """True when the customer exists and matches every restriction given (None: unrestricted)."""
     stmt = select(Customer.customer_id).where(Customer.customer_id == customer_id)
     if sales_rep_ids is not None:
@@ -41,9 +47,19 @@ def customer_email(customer_id: str) -> str | None:
         return (row.email or "").strip() or None if row is not None else None
 
 
-def add_activity(activity_id: str, customer_id: str, day: dt.date, channel: str, outcome: str, note: str) -> None:
+def add_activity(
+    activity_id: str, customer_id: str, day: dt.date, channel: str, outcome: str, note: str
+) -> None:
     """Store one collection activity on a customer and bump the data version (pages refresh)."""
     with session_scope() as session:
-        session.add(Activity(activity_id=activity_id, customer_id=customer_id, date=day,
-                             channel=channel, outcome=outcome, note=note))
+        session.add(
+            Activity(
+                activity_id=activity_id,
+                customer_id=customer_id,
+                date=day,
+                channel=channel,
+                outcome=outcome,
+                note=note,
+            )
+        )
         bump_data_version(session, {"activities": [activity_id]})

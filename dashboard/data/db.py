@@ -59,7 +59,9 @@ def get_engine(url: str | None = None) -> Engine:
                 path = url.split("///", 1)[-1]
                 if path and path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
-                engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+                engine = create_engine(
+                    url, connect_args={"timeout": 30, "check_same_thread": False}
+                )
                 event.listen(engine, "connect", _sqlite_pragmas)
             else:
                 engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

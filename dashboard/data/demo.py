@@ -51,8 +51,14 @@ def _bar(enabled: bool, total: int, desc: str, unit: str) -> Iterator[Any]:
         yield bar
 
 
-def _generate(customers: int, invoices: int, seed: int, today: dt.date, progress: bool,
-              currencies: tuple[str, ...] = DEFAULT_CURRENCIES) -> dict[str, Any]:
+def _generate(
+    customers: int,
+    invoices: int,
+    seed: int,
+    today: dt.date,
+    progress: bool,
+    currencies: tuple[str, ...] = DEFAULT_CURRENCIES,
+) -> dict[str, Any]:
     """generate_demo with a step-wise progress bar (base currency: AR_BASE_CURRENCY)."""
     from dashboard.config import get_settings
 
@@ -63,8 +69,15 @@ def _generate(customers: int, invoices: int, seed: int, today: dt.date, progress
                 bar.set_postfix_str(name)
                 bar.update(1)
 
-        return generate_demo(customers, invoices, seed, today, step=step, currencies=currencies,
-                             base=get_settings().base_currency)
+        return generate_demo(
+            customers,
+            invoices,
+            seed,
+            today,
+            step=step,
+            currencies=currencies,
+            base=get_settings().base_currency,
+        )
 
 
 def _load(url: str | None, frames: dict[str, Any], progress: bool) -> str:

@@ -14,7 +14,8 @@ import pandas as pd
 from dashboard.data.demo_calendar import to_datetime
 
 DEFAULT_CURRENCIES = ("USD", "EUR", "GBP", "CAD")
-USD_VALUE = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "CAD": 0.74, "CHF": 1.12, "AUD": 0.66}  # start of the window
+# start of the window
+USD_VALUE = {"USD": 1.0, "EUR": 1.08, "GBP": 1.27, "CAD": 0.74, "CHF": 1.12, "AUD": 0.66}
 FOREIGN_SHARE = 0.2  # of customers
 FOREIGN_WEIGHTS = (0.5, 0.3, 0.2, 0.1, 0.1)  # the first foreign currency is the most common
 DAILY_VOLATILITY = 0.004  # about 6 % a year, like the major currency pairs
@@ -34,23 +35,44 @@ def _walk(rng: np.random.Generator, start: float, days: int) -> np.ndarray:
     return start * np.exp(out)
 
 
-def fx_rates_frame(rng: np.random.Generator, base: str, foreign: list[str], first_day: int, last_day: int) -> pd.DataFrame:
+def fx_rates_frame(
+    rng: np.random.Generator, base: str, foreign: list[str], first_day: int, last_day: int
+) -> pd.DataFrame:
     """Daily rates (units of base per unit) for each foreign currency from first_day to last_day."""
     days = np.arange(first_day, last_day + 1)
     parts = []
     for code in foreign:
         start = USD_VALUE.get(code, 1.0) / USD_VALUE.get(base, 1.0)
         rate = np.round(_walk(rng, start, len(days)), RATE_DECIMALS)
-        parts.append(pd.DataFrame({"currency": code, "date": to_datetime(days),
-                                   "rate_e10": np.rint(rate * 10**RATE_DECIMALS).astype(np.int64) * 10 ** (10 - RATE_DECIMALS)}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "currency": code,
+                    "date": to_datetime(days),
+                    "rate_e10": np.rint(rate * 10**RATE_DECIMALS).astype(np.int64)
+                    * 10 ** (10 - RATE_DECIMALS),
+                }
+            )
+        )
     if not parts:
-        return pd.DataFrame({"currency": pd.Series([], dtype=object), "date": pd.Series([], dtype="datetime64[ns]"),
-                             "rate_e10": pd.Series([], dtype=np.int64)})
+        return pd.DataFrame(
+            {
+                "currency": pd.Series([], dtype=object),
+                "date": pd.Series([], dtype="datetime64[ns]"),
+                "rate_e10": pd.Series([], dtype=np.int64),
+            }
+        )
     return pd.concat(parts, ignore_index=True)
 
 
-def add_currencies(frames: dict[str, pd.DataFrame], seed: int, first_day: int, last_day: int, base: str,
-                   currencies: tuple[str, ...]) -> None:
+def add_currencies(
+    frames: dict[str, pd.DataFrame],
+    seed: int,
+    first_day: int,
+    last_day: int,
+    base: str,
+    currencies: tuple[str, ...],
+) -> None:
     """Give customers, invoices and payments a currency, and add the fx_rates frame (in place)."""
     rng = np.random.default_rng([seed, STREAM])
     foreign = [c.upper() for c in currencies if c.upper() != base]
@@ -59,7 +81,13 @@ def add_currencies(frames: dict[str, pd.DataFrame], seed: int, first_day: int, l
     if foreign:
         weights = np.asarray(FOREIGN_WEIGHTS[: len(foreign)], dtype=float)
         abroad = rng.random(len(cust)) < FOREIGN_SHARE
-        code = np.where(abroad, np.asarray(foreign, dtype=object)[rng.choice(len(foreign), len(cust), p=weights / weights.sum())], base)
+        code = np.where(
+            abroad,
+            np.asarray(foreign, dtype=object)[
+                rng.choice(len(foreign), len(cust), p=weights / weights.sum())
+            ],
+            base,
+        )
     cust["currency"] = code
     of = dict(zip(cust["customer_id"], code, strict=True))
     for table in ("invoices", "payments"):

@@ -51,20 +51,30 @@ def _rate_e10(text: str) -> int | str:
     return value
 
 
-def parse_rate(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, pd.Series]:
+def parse_rate(
+    s: pd.Series, _col: Col, _spec: Spec, _fmt: str
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Exchange rates (decimal text, up to 10 places, > 0) as exact integers x 10**10."""
     parsed = [_rate_e10(v) if isinstance(v, str) else None for v in s.tolist()]
-    values = pd.Series([v if isinstance(v, int) else None for v in parsed], index=s.index, dtype="Int64")
-    reason = pd.Series([v if isinstance(v, str) else None for v in parsed], index=s.index, dtype=object)
+    values = pd.Series(
+        [v if isinstance(v, int) else None for v in parsed], index=s.index, dtype="Int64"
+    )
+    reason = pd.Series(
+        [v if isinstance(v, str) else None for v in parsed], index=s.index, dtype=object
+    )
     return values, reason.notna(), reason
 
 
-def parse_currency(s: pd.Series, _col: Col, _spec: Spec, _fmt: str) -> tuple[pd.Series, pd.Series, str | pd.Series]:
+def parse_currency(
+    s: pd.Series, _col: Col, _spec: Spec, _fmt: str
+) -> tuple[pd.Series, pd.Series, str | pd.Series]:
     """Three-letter ISO 4217 codes, any case (stored upper case)."""
     upper = s.str.strip().str.upper()
     ok = upper.str.fullmatch(r"[A-Z]{3}").fillna(False).astype(bool)
     long = (s.str.len() > 3).fillna(False)
-    reason = pd.Series("not a three-letter currency code (ISO 4217)", index=s.index).where(~long, "longer than 3 characters")
+    reason = pd.Series("not a three-letter currency code (ISO 4217)", index=s.index).where(
+        ~long, "longer than 3 characters"
+    )
     return upper.where(ok), s.notna() & ~ok, reason
 
 
@@ -95,7 +105,11 @@ def resolve_currencies(checker: Checker) -> None:
 
 def _fill(p: Parsed, default: pd.Series) -> None:
     """Blank currency cells take the default; the column is then written."""
-    given = p.frame["currency"] if "currency" in p.frame else pd.Series(pd.NA, index=p.frame.index, dtype=object)
+    given = (
+        p.frame["currency"]
+        if "currency" in p.frame
+        else pd.Series(pd.NA, index=p.frame.index, dtype=object)
+    )
     p.frame["currency"] = given.astype(object).where(given.notna(), default).astype(object)
     p.present.add("currency")
 
@@ -121,8 +135,10 @@ def check_currencies(checker: Checker) -> None:
 def _rates(checker: Checker) -> dict[str, list[pd.Timestamp]]:
     """Dates with a rate, per currency: stored ones and this import's."""
     t = models.FxRate.__table__
-    stored = pd.DataFrame([tuple(r) for r in checker.conn.execute(select(t.c.currency, t.c.date))],
-                          columns=["currency", "date"])
+    stored = pd.DataFrame(
+        [tuple(r) for r in checker.conn.execute(select(t.c.currency, t.c.date))],
+        columns=["currency", "date"],
+    )
     frames = [stored.assign(date=pd.to_datetime(stored["date"]))]
     p = checker.usable("fx_rates")
     if p is not None:
@@ -138,27 +154,45 @@ def _check_base_rate(checker: Checker) -> None:
         return
     base = base_currency()
     wrong = (p.frame["currency"] == base) & (p.frame["rate"] != RATE_SCALE)
-    checker.issues.where(p, wrong.fillna(False).astype(bool), "rate", f"the base currency {base} always has rate 1")
+    checker.issues.where(
+        p, wrong.fillna(False).astype(bool), "rate", f"the base currency {base} always has rate 1"
+    )
 
 
-def _check_rated(checker: Checker, p: Parsed, cur: pd.Series, when: pd.Series, rates: dict[str, Any], date_col: str) -> None:
+def _check_rated(
+    checker: Checker,
+    p: Parsed,
+    cur: pd.Series,
+    when: pd.Series,
+    rates: dict[str, Any],
+    date_col: str,
+) -> None:
     """Rows in a foreign currency need a rate on or before their date."""
     base = base_currency()
     need = cur.notna() & (cur != base) & when.notna()
     if not need.any():
         return
     first = {c: days[0] for c, days in rates.items()}
-    start = pd.to_datetime(pd.Series([first.get(c) for c in cur[need]], index=cur[need].index, dtype=object))
+    start = pd.to_datetime(
+        pd.Series([first.get(c) for c in cur[need]], index=cur[need].index, dtype=object)
+    )
     missing = start.isna() | (pd.to_datetime(when[need]) < start).fillna(False)
     if not missing.any():
         return
     rows = missing[missing].index
     column = "currency" if "currency" in p.source.data.columns else date_col
     reason = (
-        "no " + base + " rate for " + cur[rows].astype(str) + " on or before "
-        + pd.to_datetime(when[rows]).dt.strftime("%Y-%m-%d") + " (add it to fx_rates.csv)"
+        "no "
+        + base
+        + " rate for "
+        + cur[rows].astype(str)
+        + " on or before "
+        + pd.to_datetime(when[rows]).dt.strftime("%Y-%m-%d")
+        + " (add it to fx_rates.csv)"
     )
-    checker.issues.where(p, pd.Series(p.frame.index.isin(rows), index=p.frame.index), column, reason)
+    checker.issues.where(
+        p, pd.Series(p.frame.index.isin(rows), index=p.frame.index), column, reason
+    )
 
 
 def _check_same_currency(checker: Checker) -> None:
@@ -169,11 +203,23 @@ def _check_same_currency(checker: Checker) -> None:
         _mismatch(checker, al, "invoice_id", pay_cur, "payment " + _q(al.frame["payment_id"]))
     pays = checker.usable("payments")
     if pays is not None and "invoice_id" in pays.frame:
-        _mismatch(checker, pays, "invoice_id", pays.frame["currency"], "payment " + _q(pays.frame["payment_id"]))
+        _mismatch(
+            checker,
+            pays,
+            "invoice_id",
+            pays.frame["currency"],
+            "payment " + _q(pays.frame["payment_id"]),
+        )
     inv = checker.usable("invoices")
     if inv is not None and "applies_to" in inv.frame:
         credit = inv.frame["applies_to"].notna()
-        _mismatch(checker, inv, "applies_to", inv.frame["currency"].where(credit), "credit note " + _q(inv.frame["invoice_id"]))
+        _mismatch(
+            checker,
+            inv,
+            "applies_to",
+            inv.frame["currency"].where(credit),
+            "credit note " + _q(inv.frame["invoice_id"]),
+        )
 
 
 def _mismatch(checker: Checker, p: Parsed, column: str, own: pd.Series, what: pd.Series) -> None:
@@ -185,8 +231,16 @@ def _mismatch(checker: Checker, p: Parsed, column: str, own: pd.Series, what: pd
     label = p.source.label(column)
     bad &= ~p.frame[ROW].map(lambda r: (p.source.file, int(r), label) in flagged).astype(bool)
     if bad.any():
-        reason = (what[bad] + " is in " + own[bad].astype(str) + " but invoice " + _q(target[bad])
-                  + " is in " + other[bad].astype(str) + "; a payment or credit note applies only in its own currency")
+        reason = (
+            what[bad]
+            + " is in "
+            + own[bad].astype(str)
+            + " but invoice "
+            + _q(target[bad])
+            + " is in "
+            + other[bad].astype(str)
+            + "; a payment or credit note applies only in its own currency"
+        )
         checker.issues.where(p, bad, column, reason)
 
 

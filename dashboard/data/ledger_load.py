@@ -54,8 +54,7 @@ QUERIES = {
     "payments": "SELECT payment_id, customer_id, {date} AS date, amount_cents, currency FROM payments",
     "fx_rates": "SELECT currency, {date} AS date, rate_e10 FROM fx_rates ORDER BY currency, date",
     "allocations": (
-        "SELECT a.payment_id, a.invoice_id, a.amount_cents, {a_date} AS date "
-        "FROM allocations a"
+        "SELECT a.payment_id, a.invoice_id, a.amount_cents, {a_date} AS date FROM allocations a"
     ),
     "write_offs": "SELECT invoice_id, {date} AS date, amount_cents FROM write_offs",
     "promises": (
@@ -76,13 +75,30 @@ QUERIES = {
 }
 
 DATE_COLUMNS = {
-    "created_on", "issue_date", "due_date", "date", "a_date", "made_on", "promised_date",
-    "opened_on", "resolved_on", "earned_date", "settlement_date",
+    "created_on",
+    "issue_date",
+    "due_date",
+    "date",
+    "a_date",
+    "made_on",
+    "promised_date",
+    "opened_on",
+    "resolved_on",
+    "earned_date",
+    "settlement_date",
 }
 
 
 CORE_TABLES = (
-    "sales_reps", "customers", "invoices", "payments", "allocations", "write_offs", "promises", "disputes", "fx_rates",
+    "sales_reps",
+    "customers",
+    "invoices",
+    "payments",
+    "allocations",
+    "write_offs",
+    "promises",
+    "disputes",
+    "fx_rates",
 )
 LAZY_TABLES = ("commissions", "activities")  # read on first use: the AR figures never need them
 FETCH_ROWS = 200_000
@@ -94,7 +110,8 @@ class LedgerTables:
 
     version: int
     frames: dict[str, pd.DataFrame]
-    stamp: str = ""  # when that version was written (data_version.updated_at): tells apart two ledgers at one version
+    # when that version was written (data_version.updated_at): tells apart two ledgers at one version
+    stamp: str = ""
 
 
 TEXT = pd.StringDtype(na_value=np.nan)  # the "str" dtype (Arrow storage)
@@ -102,7 +119,8 @@ INT_COLUMNS = {"terms_days", "rate_e10"}
 BOOL_COLUMNS = {"disputed", "settled"}
 FLOAT_COLUMNS = {"rate"}
 READERS = ("adbc", "dbapi")
-SQLITE_BATCH_ROWS = 1 << 30  # one batch per table: the SQLite driver infers each column's type from its first batch
+# one batch per table: the SQLite driver infers each column's type from its first batch
+SQLITE_BATCH_ROWS = 1 << 30
 
 
 def _kind(column: str) -> str:
@@ -131,7 +149,9 @@ def _typed_values(values: np.ndarray, kind: str):
     if kind == "text":
         return pd.array(values.astype(object), dtype=TEXT)
     if kind == "float":
-        return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
     dtype = {"days": "Int32", "int": "Int64", "bool": "boolean"}[kind]
     return pd.array(values.astype(object), dtype=dtype)
 
@@ -153,7 +173,9 @@ def _arrow_values(column, kind: str):
 
 def arrow_frame(table) -> pd.DataFrame:
     """A pyarrow.Table of one ledger query as the typed frame (the contract above)."""
-    return pd.DataFrame({name: _arrow_values(table.column(name), _kind(name)) for name in table.column_names})
+    return pd.DataFrame(
+        {name: _arrow_values(table.column(name), _kind(name)) for name in table.column_names}
+    )
 
 
 # --- DBAPI path (any dialect) --------------------------------------------------------------------
@@ -198,7 +220,8 @@ def _read_dbapi(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
     options = {} if dialect == "sqlite" else {"isolation_level": "REPEATABLE READ"}
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if dialect == "sqlite":
-            conn.exec_driver_sql("BEGIN")  # pysqlite begins no transaction for reads: one WAL snapshot from here on
+            # pysqlite begins no transaction for reads: one WAL snapshot from here on
+            conn.exec_driver_sql("BEGIN")
         version, stamp = _read_version(conn)
         frames = {name: _read(conn, _render(QUERIES[name], dialect)) for name in tables}
     return LedgerTables(version=version, frames=frames, stamp=stamp)
@@ -223,7 +246,9 @@ def adbc_target(url: str | None) -> tuple[str, str] | None:
             return None
         return "sqlite", path
     if backend == "postgresql":
-        return "postgresql", parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        return "postgresql", parsed.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
     return None
 
 
@@ -258,7 +283,9 @@ def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) ->
         if dialect == "sqlite":
             cur.execute("PRAGMA busy_timeout=30000")
             cur.fetchall()
-            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)})
+            cur.adbc_statement.set_options(
+                **{"adbc.sqlite.query.batch_rows": str(SQLITE_BATCH_ROWS)}
+            )
             cur.execute("BEGIN")
         else:
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -304,7 +331,8 @@ out.flush()
 cur.execute("ROLLBACK")
 conn.close()
 """
-SQLITE_CHILD_MIN_BYTES = 32 << 20  # smaller SQLite files: the in-process DBAPI read is quicker than starting a child
+# smaller SQLite files: the in-process DBAPI read is quicker than starting a child
+SQLITE_CHILD_MIN_BYTES = 32 << 20
 
 
 def _read_frame(stream):
@@ -323,19 +351,25 @@ def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_fram
     queries = [VERSION_SQL, *(_render(QUERIES[name], "sqlite") for name in tables)]
     proc = subprocess.Popen(
         [sys.executable, "-c", _SQLITE_CHILD, path, str(SQLITE_BATCH_ROWS)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         proc.stdin.write(json.dumps(queries).encode())
         proc.stdin.close()
         head = _read_frame(proc.stdout)
-        version, stamp = _version_of([head.column(i)[0].as_py() for i in range(head.num_columns)] if head.num_rows else None)
+        version, stamp = _version_of(
+            [head.column(i)[0].as_py() for i in range(head.num_columns)] if head.num_rows else None
+        )
         frames = {name: convert(_read_frame(proc.stdout)) for name in tables}
     except (EOFError, BrokenPipeError):
         proc.kill()
         proc.wait()
         err = proc.stderr.read().decode(errors="replace").strip().splitlines()
-        raise RuntimeError(f"reading the ledger failed: {err[-1] if err else proc.returncode}") from None
+        raise RuntimeError(
+            f"reading the ledger failed: {err[-1] if err else proc.returncode}"
+        ) from None
     finally:
         proc.stdout.close()
     proc.wait()
@@ -343,7 +377,9 @@ def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_fram
     return LedgerTables(version=version, frames=frames, stamp=stamp)
 
 
-def read_ledger_arrow(url: str | None, tables: tuple[str, ...] = CORE_TABLES, convert=lambda table: table) -> LedgerTables:
+def read_ledger_arrow(
+    url: str | None, tables: tuple[str, ...] = CORE_TABLES, convert=lambda table: table
+) -> LedgerTables:
     """LedgerTables with frames {name: convert(pyarrow.Table)} of one read transaction, safely on both backends:
     SQLite in a child process, PostgreSQL in this one. With the default convert the raw Arrow tables
     (dates int32 days, money int64 cents, text strings) for column files or dictionary codes."""
@@ -364,12 +400,16 @@ def _read_adbc(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
 
 def _file_size(path: str) -> int:
     try:
-        return os.path.getsize(path) + (os.path.getsize(path + "-wal") if os.path.exists(path + "-wal") else 0)
+        return os.path.getsize(path) + (
+            os.path.getsize(path + "-wal") if os.path.exists(path + "-wal") else 0
+        )
     except OSError:
         return 0
 
 
-def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES, reader: str | None = None) -> LedgerTables:
+def read_ledger(
+    url: str | None = None, tables: tuple[str, ...] = CORE_TABLES, reader: str | None = None
+) -> LedgerTables:
     """Read ledger tables in one read transaction (one consistent data version).
 
     reader: "adbc" (Arrow columns; the default for PostgreSQL and for SQLite files of at least
@@ -380,14 +420,20 @@ def read_ledger(url: str | None = None, tables: tuple[str, ...] = CORE_TABLES, r
         raise ValueError(f"reader must be one of {READERS}")
     if reader is None:
         target = adbc_target(url)
-        small = target is not None and target[0] == "sqlite" and _file_size(target[1]) < SQLITE_CHILD_MIN_BYTES
+        small = (
+            target is not None
+            and target[0] == "sqlite"
+            and _file_size(target[1]) < SQLITE_CHILD_MIN_BYTES
+        )
         reader = "adbc" if target is not None and not small else "dbapi"
     if reader == "adbc":
         return _read_adbc(url, tables)
     return _read_dbapi(url, tables)
 
 
-def read_since(url: str | None, after: int, refreshable: AbstractSet[str]) -> tuple[int, str, dict[str, pd.DataFrame]] | None:
+def read_since(
+    url: str | None, after: int, refreshable: AbstractSet[str]
+) -> tuple[int, str, dict[str, pd.DataFrame]] | None:
     """What the next snapshot version needs when it is built from version `after`: (version, stamp,
     the re-read frames of the changed tables that QUERIES holds), or None when anything else changed
     (or the change log cannot tell) and a full read is needed.
@@ -403,6 +449,7 @@ def read_since(url: str | None, after: int, refreshable: AbstractSet[str]) -> tu
     if not reread:
         return version, stamp, {}
     tables = read_ledger(url, reread)
-    if (tables.version, tables.stamp) != (version, stamp):  # written meanwhile: let the full build catch up
+    # written meanwhile: let the full build catch up
+    if (tables.version, tables.stamp) != (version, stamp):
         return None
     return version, stamp, tables.frames

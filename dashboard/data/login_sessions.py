@@ -37,9 +37,16 @@ def start_session(user_id: int, lifetime: dt.timedelta) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     now = utcnow()
     with session_scope() as session:
-        session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))  # sweep expired rows
-        session.add(AuthSession(token_hash=token_hash(token), user_id=user_id, created_at=now,
-                                expires_at=now + lifetime))
+        # sweep expired rows
+        session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+        session.add(
+            AuthSession(
+                token_hash=token_hash(token),
+                user_id=user_id,
+                created_at=now,
+                expires_at=now + lifetime,
+            )
+        )
     return token
 
 
@@ -47,8 +54,11 @@ def session_user(token: str) -> User | None:
     """The active user of a live session token, else None (expired, ended or disabled)."""
     if not token or len(token) > 200:
         return None
-    stmt = (select(User).join(AuthSession, AuthSession.user_id == User.id)
-            .where(AuthSession.token_hash == token_hash(token), AuthSession.expires_at > utcnow()))
+    stmt = (
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.token_hash == token_hash(token), AuthSession.expires_at > utcnow())
+    )
     with session_scope() as session:
         row = session.execute(stmt).scalar_one_or_none()
         if row is not None and not row.active:
@@ -89,10 +99,17 @@ def reserve(key: str, limit: int, window: dt.timedelta) -> bool:
     for _ in range(3):
         now = utcnow()
         since = now - window
-        if _try_update(update(t).where(t.key == key, t.window_start > since, t.attempts < limit)
-                       .values(attempts=t.attempts + 1)):
+        if _try_update(
+            update(t)
+            .where(t.key == key, t.window_start > since, t.attempts < limit)
+            .values(attempts=t.attempts + 1)
+        ):
             return True
-        if _try_update(update(t).where(t.key == key, t.window_start <= since).values(window_start=now, attempts=1)):
+        if _try_update(
+            update(t)
+            .where(t.key == key, t.window_start <= since)
+            .values(window_start=now, attempts=1)
+        ):
             return True
         try:
             with get_engine().begin() as conn:
@@ -117,5 +134,7 @@ def refund(key: str) -> None:
 def locked_until(key: str, window: dt.timedelta) -> dt.datetime | None:
     """When the current window of a key ends (for Retry-After), or None."""
     with session_scope() as session:
-        start = session.execute(select(LoginThrottle.window_start).where(LoginThrottle.key == key)).scalar()
+        start = session.execute(
+            select(LoginThrottle.window_start).where(LoginThrottle.key == key)
+        ).scalar()
     return start + window if start is not None else None

@@ -61,13 +61,27 @@ class ReadLimits:
         from dashboard.config import get_settings
 
         settings = get_settings()
-        return cls(settings.import_max_rows, settings.import_max_bytes, settings.import_max_seconds, clock())
+        return cls(
+            settings.import_max_rows,
+            settings.import_max_bytes,
+            settings.import_max_seconds,
+            clock(),
+        )
 
     def check_time(self, name: str, row: int | str = "-") -> None:
         """Raise TimeLimit once the import has run longer than max_seconds (0: no limit)."""
         if self.max_seconds and clock() - self.started > self.max_seconds:
-            raise TimeLimit([(name, row, "-", f"the import took longer than {self.max_seconds} seconds "
-                                                "(AR_IMPORT_MAX_SECONDS); nothing was written")])
+            raise TimeLimit(
+                [
+                    (
+                        name,
+                        row,
+                        "-",
+                        f"the import took longer than {self.max_seconds} seconds "
+                        "(AR_IMPORT_MAX_SECONDS); nothing was written",
+                    )
+                ]
+            )
 
     def check_rows(self, name: str, rows: int) -> None:
         """Raise SourceError when a file has more data rows than max_rows."""
@@ -77,8 +91,17 @@ class ReadLimits:
     def check_bytes(self, name: str, size: int, what: str = "the file is") -> None:
         """Raise SourceError when a file (or its uncompressed content) exceeds max_bytes."""
         if size > self.max_bytes:
-            raise SourceError([(name, 1, "-", f"{what} {size:,} bytes; the limit is {self.max_bytes:,} "
-                                              "bytes (AR_IMPORT_MAX_BYTES)")])
+            raise SourceError(
+                [
+                    (
+                        name,
+                        1,
+                        "-",
+                        f"{what} {size:,} bytes; the limit is {self.max_bytes:,} "
+                        "bytes (AR_IMPORT_MAX_BYTES)",
+                    )
+                ]
+            )
 
 
 def clock() -> float:
@@ -183,12 +206,17 @@ def read_table(path: Path, sheet: str | None = None, delimiter: str = ",") -> pd
 
 def check_nul(name: str, frame: pd.DataFrame, cells: list[str]) -> None:
     """Refuse NUL characters (PostgreSQL cannot store them; SQLite would): one problem per cell."""
-    problems: list[Problem] = [(name, 1, column, "column name contains a NUL character") for column in cells
-                               if "\x00" in column]
+    problems: list[Problem] = [
+        (name, 1, column, "column name contains a NUL character")
+        for column in cells
+        if "\x00" in column
+    ]
     for column in cells:
         nul = frame[column].str.contains("\x00", regex=False)
-        problems.extend((name, int(row), column, "contains a NUL character (byte 0)")
-                        for row in frame.loc[nul, ROW])
+        problems.extend(
+            (name, int(row), column, "contains a NUL character (byte 0)")
+            for row in frame.loc[nul, ROW]
+        )
     if problems:
         raise SourceError(problems)
 
@@ -261,15 +289,25 @@ def check_bare_cr(name: str, text: str, names: list[str], delimiter: str) -> Non
         line_start = text.rfind("\n", 0, pos) + 1
         field = text[line_start:pos].count(delimiter)
         column = names[field] if field < len(names) else f"#{field + 1}"
-        raise SourceError([(name, text.count("\n", 0, pos) + 1, column,
-                            "line ends in a bare carriage return (CR, old Mac line endings); save the file "
-                            "with LF or CRLF line endings")])
+        raise SourceError(
+            [
+                (
+                    name,
+                    text.count("\n", 0, pos) + 1,
+                    column,
+                    "line ends in a bare carriage return (CR, old Mac line endings); save the file "
+                    "with LF or CRLF line endings",
+                )
+            ]
+        )
 
 
 def unreadable_csv(error: csv.Error) -> str:
     """The reason of a CSV the csv module cannot read (most often bare carriage-return line endings)."""
-    return (f"unreadable CSV ({error}); a line ending in a bare carriage return (old Mac format)? "
-            "save it with LF or CRLF line endings")
+    return (
+        f"unreadable CSV ({error}); a line ending in a bare carriage return (old Mac format)? "
+        "save it with LF or CRLF line endings"
+    )
 
 
 def _read_csv_slow(name: str, text: str, names: list[str], delimiter: str) -> pd.DataFrame:
@@ -298,8 +336,15 @@ def _read_csv_slow(name: str, text: str, names: list[str], delimiter: str) -> pd
     return frame
 
 
-def _add_record(name: str, names: list[str], record: list[str], start: int, rows: list[list[str]],
-                numbers: list[int], problems: list[Problem]) -> None:
+def _add_record(
+    name: str,
+    names: list[str],
+    record: list[str],
+    start: int,
+    rows: list[list[str]],
+    numbers: list[int],
+    problems: list[Problem],
+) -> None:
     """Append one CSV record (padded or cut to the header) and its line number; ragged rows are problems."""
     if len(record) > len(names) and any(v.strip() for v in record[len(names) :]):
         problems.append((name, start, "-", f"{len(record)} fields, the header has {len(names)}"))
@@ -330,7 +375,8 @@ def read_xlsx(path: Path, sheet: str | None = None) -> pd.DataFrame:
     limits.check_bytes(path.name, path.stat().st_size)
     limits.check_bytes(path.name, xlsx_uncompressed_size(path), "its uncompressed content is")
     max_rows = min(limits.max_rows, EXCEL_MAX_ROWS - 1)
-    if xlsx_row_count(path) - 1 > max_rows:  # counted in the raw XML: openpyxl would scan it all first
+    # counted in the raw XML: openpyxl would scan it all first
+    if xlsx_row_count(path) - 1 > max_rows:
         raise too_many_rows(path.name, max_rows)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -383,7 +429,8 @@ def _count_rows(archive: zipfile.ZipFile, name: str) -> int:
     count, tail = 0, b""
     with archive.open(name) as member:
         while chunk := member.read(1 << 20):
-            data = tail + chunk  # the tail's own tags were counted last round: count only the new ones
+            # the tail's own tags were counted last round: count only the new ones
+            data = tail + chunk
             count += _row_tags(data) - _row_tags(tail)
             tail = data[-5:]
     return count
@@ -396,11 +443,22 @@ def _row_tags(data: bytes) -> int:
 
 def too_many_rows(name: str, max_rows: int) -> SourceError:
     """The error of a sheet with more data rows than the cap."""
-    return SourceError([(name, max_rows + 2, "-", f"more than {max_rows:,} rows (AR_IMPORT_MAX_ROWS; an "
-                                                  "XLSX sheet holds at most 1,048,575); split the file")])
+    return SourceError(
+        [
+            (
+                name,
+                max_rows + 2,
+                "-",
+                f"more than {max_rows:,} rows (AR_IMPORT_MAX_ROWS; an "
+                "XLSX sheet holds at most 1,048,575); split the file",
+            )
+        ]
+    )
 
 
-def _xlsx_body(name: str, rows: Iterator[tuple[object, ...]], width: int, max_rows: int, limits: ReadLimits) -> list[list[str]]:
+def _xlsx_body(
+    name: str, rows: Iterator[tuple[object, ...]], width: int, max_rows: int, limits: ReadLimits
+) -> list[list[str]]:
     """The data rows of a sheet as text, stopping at the row cap and at the time limit."""
     body: list[list[str]] = []
     for count, row in enumerate(rows, 1):

@@ -277,14 +277,16 @@ class Subscription(Base):
     at_time: Mapped[str] = mapped_column(String(5), default="08:00")  # HH:MM, local to tz
     tz: Mapped[str] = mapped_column(String(64), default="UTC")
     weekday: Mapped[int] = mapped_column(Integer, default=0)  # weekly: 0 = Monday
-    monthday: Mapped[int] = mapped_column(Integer, default=1)  # monthly: 1..31 (last day if shorter)
+    # monthly: 1..31 (last day if shorter)
+    monthday: Mapped[int] = mapped_column(Integer, default=1)
     condition: Mapped[str | None] = mapped_column(String(30))  # alerts: dso_above, cei_below, ...
     threshold: Mapped[str | None] = mapped_column(String(30))  # alerts: decimal text
     address: Mapped[str | None] = mapped_column(String(200))  # overrides the recipient's address
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    evaluated_version: Mapped[int | None] = mapped_column(BigInteger)  # alerts: data version last seen
+    # alerts: data version last seen
+    evaluated_version: Mapped[int | None] = mapped_column(BigInteger)
     evaluated_on: Mapped[dt.date | None] = mapped_column(Date)  # alerts: local day last evaluated
 
 
@@ -311,7 +313,9 @@ class SubscriptionSend(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     next_try_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    __table_args__ = (UniqueConstraint("subscription_id", "slot", "username", name="uq_subscription_slot"),)
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "slot", "username", name="uq_subscription_slot"),
+    )
 
 
 class AlertFiring(Base):
@@ -328,7 +332,9 @@ class AlertFiring(Base):
     cleared_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
-    __table_args__ = (UniqueConstraint("subscription_id", "username", "firing_key", name="uq_alert_firing"),)
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "username", "firing_key", name="uq_alert_firing"),
+    )
 
 
 class NotificationAddress(Base):
@@ -367,4 +373,5 @@ class FxRate(Base):
     __tablename__ = "fx_rates"
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    rate_e10: Mapped[int] = mapped_column(BigInteger)  # the rate x 10**10 (exact, up to 10 decimals)
+    # the rate x 10**10 (exact, up to 10 decimals)
+    rate_e10: Mapped[int] = mapped_column(BigInteger)

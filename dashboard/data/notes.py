@@ -21,10 +21,20 @@ class NoteError(ValueError):
 def list_notes(customer_id: str, limit: int = 200) -> list[dict[str, Any]]:
     """The customer's notes, newest first."""
     with session_scope() as session:
-        rows = session.execute(
-            select(Note).where(Note.customer_id == customer_id).order_by(Note.created_at.desc(), Note.id.desc()).limit(limit)
-        ).scalars().all()
-        return [{"id": r.id, "author": r.author, "created_at": r.created_at, "text": r.text} for r in rows]
+        rows = (
+            session.execute(
+                select(Note)
+                .where(Note.customer_id == customer_id)
+                .order_by(Note.created_at.desc(), Note.id.desc())
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
+        return [
+            {"id": r.id, "author": r.author, "created_at": r.created_at, "text": r.text}
+            for r in rows
+        ]
 
 
 def add_note(customer_id: str, author: str, text: str) -> int:
@@ -40,9 +50,14 @@ def add_note(customer_id: str, author: str, text: str) -> int:
     with session_scope() as session:
         if session.get(Customer, customer_id) is None:
             raise NoteError("Customer not found.")
-        note = Note(customer_id=customer_id, author=author, text=body,
-                    created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        note = Note(
+            customer_id=customer_id,
+            author=author,
+            text=body,
+            created_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        )
         session.add(note)
         session.flush()
-        bump_data_version(session, {"notes": None})  # not in the snapshot: the next version reuses its files
+        # not in the snapshot: the next version reuses its files
+        bump_data_version(session, {"notes": None})
         return note.id

@@ -29,7 +29,9 @@ def list_views(user_id: int) -> list[tuple[str, str]]:
     """(name, query) of every view of the user, by name."""
     with session_scope() as session:
         rows = session.execute(
-            select(SavedView.name, SavedView.query).where(SavedView.user_id == user_id).order_by(SavedView.name)
+            select(SavedView.name, SavedView.query)
+            .where(SavedView.user_id == user_id)
+            .order_by(SavedView.name)
         ).all()
     return [(name, query) for name, query in rows]
 
@@ -62,9 +64,15 @@ def rename_view(user_id: int, old: str, new: str) -> str:
     """Rename one of the user's views; refuses a name already taken."""
     new = clean_name(new)
     with session_scope() as session:
-        rows = session.execute(
-            select(SavedView).where(SavedView.user_id == user_id, SavedView.name.in_([old, new]))
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(SavedView).where(
+                    SavedView.user_id == user_id, SavedView.name.in_([old, new])
+                )
+            )
+            .scalars()
+            .all()
+        )
         by_name = {row.name: row for row in rows}
         if old not in by_name:
             raise ViewError(f"No saved view called “{old}”.")

@@ -70,7 +70,11 @@ def _upgrade(url: str | None) -> None:
     command.upgrade(alembic_config(url), "head")
     with Session(get_engine(url)) as session:
         if session.get(DataVersion, 1) is None:
-            session.add(DataVersion(id=1, version=1, updated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)))
+            session.add(
+                DataVersion(
+                    id=1, version=1, updated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                )
+            )
             session.commit()
 
 
@@ -84,14 +88,20 @@ MAX_CHANGED_KEYS = 10_000  # more changed rows of one table are logged as the wh
 KEEP_CHANGE_VERSIONS = 1_000  # change log entries older than this many versions are dropped
 
 
-def bump_data_version(conn: Session | Connection, changed: Mapping[str, Iterable[str] | None] | None = None) -> None:
+def bump_data_version(
+    conn: Session | Connection, changed: Mapping[str, Iterable[str] | None] | None = None
+) -> None:
     """Mark the ledger as changed; call inside the writing transaction.
 
     `changed` says what changed, for incremental snapshot builds: table name -> the keys of the rows
     written (None: any rows of that table). Without it the change is "anything" (a full build).
     """
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    conn.execute(update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1, updated_at=now))
+    conn.execute(
+        update(DataVersion)
+        .where(DataVersion.id == 1)
+        .values(version=DataVersion.version + 1, updated_at=now)
+    )
     version = int(conn.execute(select(DataVersion.version).where(DataVersion.id == 1)).scalar_one())
     rows: list[tuple[str, str | None]] = []
     for table, keys in (changed or {ALL_TABLES: None}).items():
@@ -100,7 +110,9 @@ def bump_data_version(conn: Session | Connection, changed: Mapping[str, Iterable
             rows.append((table, None))
         else:
             rows.extend((table, key) for key in listed)
-    conn.execute(insert(LedgerChange), [{"version": version, "table_name": t, "row_key": k} for t, k in rows])
+    conn.execute(
+        insert(LedgerChange), [{"version": version, "table_name": t, "row_key": k} for t, k in rows]
+    )
     conn.execute(delete(LedgerChange).where(LedgerChange.version <= version - KEEP_CHANGE_VERSIONS))
 
 
@@ -112,8 +124,11 @@ def changes_between(conn: Connection, after: int, upto: int) -> dict[str, set[st
     """
     if upto <= after:
         return {}
-    rows = conn.execute(select(LedgerChange.version, LedgerChange.table_name, LedgerChange.row_key)
-                        .where(LedgerChange.version > after, LedgerChange.version <= upto)).all()
+    rows = conn.execute(
+        select(LedgerChange.version, LedgerChange.table_name, LedgerChange.row_key).where(
+            LedgerChange.version > after, LedgerChange.version <= upto
+        )
+    ).all()
     if {int(r[0]) for r in rows} != set(range(after + 1, upto + 1)):
         return None
     out: dict[str, set[str] | None] = {}
@@ -130,7 +145,9 @@ def changes_between(conn: Connection, after: int, upto: int) -> dict[str, set[st
 def version_stamp(url: str | None = None) -> tuple[int, str]:
     """The current data version and when it was written (tells apart two ledgers at one version)."""
     with get_engine(url).connect() as conn:
-        row = conn.exec_driver_sql("SELECT version, updated_at FROM data_version WHERE id = 1").first()
+        row = conn.exec_driver_sql(
+            "SELECT version, updated_at FROM data_version WHERE id = 1"
+        ).first()
     return (int(row[0] or 0), str(row[1])) if row else (0, "")
 
 
@@ -146,6 +163,8 @@ def applied_revisions(url: str | None = None) -> tuple[set[str] | None, str]:
     the error) when the database cannot be reached or read."""
     try:
         with get_engine(url).connect() as conn:
-            return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}, ""
+            return {
+                row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))
+            }, ""
     except SQLAlchemyError as error:
         return None, str(error).splitlines()[0][:200]

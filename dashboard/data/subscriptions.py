@@ -30,10 +30,24 @@ OPT_OUT_SLOT = "unsubscribed"
 
 def to_dict(row: Subscription) -> dict[str, Any]:
     """A JSON-ready subscription."""
-    return {"id": row.id, "kind": row.kind, "username": row.username, "role": row.role, "page": row.page,
-            "every": row.every, "at_time": row.at_time, "tz": row.tz, "weekday": row.weekday, "monthday": row.monthday,
-            "condition": row.condition, "threshold": row.threshold, "address": row.address, "active": row.active,
-            "created_by": row.created_by, "created_at": row.created_at.isoformat() if row.created_at else None}
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "username": row.username,
+        "role": row.role,
+        "page": row.page,
+        "every": row.every,
+        "at_time": row.at_time,
+        "tz": row.tz,
+        "weekday": row.weekday,
+        "monthday": row.monthday,
+        "condition": row.condition,
+        "threshold": row.threshold,
+        "address": row.address,
+        "active": row.active,
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat() if row.created_at else None,
+    }
 
 
 # ---- users and addresses -------------------------------------------------------------------------
@@ -100,8 +114,11 @@ def insert_subscription(values: dict[str, Any]) -> dict[str, Any]:
         return to_dict(row)
 
 
-def change_subscription(sub_id: int, allowed: Callable[[Subscription], bool],
-                        change: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any] | None:
+def change_subscription(
+    sub_id: int,
+    allowed: Callable[[Subscription], bool],
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any] | None:
     """Set the column values change(current values) on a subscription that allowed(row) accepts; its
     values after, or None when there is no such subscription or it is not allowed."""
     with session_scope() as session:
@@ -113,7 +130,9 @@ def change_subscription(sub_id: int, allowed: Callable[[Subscription], bool],
         return to_dict(row)
 
 
-def delete_subscription(sub_id: int, allowed: Callable[[Subscription], bool]) -> dict[str, Any] | None:
+def delete_subscription(
+    sub_id: int, allowed: Callable[[Subscription], bool]
+) -> dict[str, Any] | None:
     """Delete a subscription that allowed(row) accepts (its sends stay); what was removed, else None."""
     with session_scope() as session:
         row = session.get(Subscription, int(sub_id))
@@ -124,7 +143,9 @@ def delete_subscription(sub_id: int, allowed: Callable[[Subscription], bool]) ->
         return data
 
 
-def list_subscriptions(username: str | None = None, role: str | None = None, everyone: bool = True) -> list[dict[str, Any]]:
+def list_subscriptions(
+    username: str | None = None, role: str | None = None, everyone: bool = True
+) -> list[dict[str, Any]]:
     """Every subscription (everyone), else those of the user and those of the role, by id."""
     stmt = select(Subscription).order_by(Subscription.id)
     if not everyone:
@@ -149,15 +170,23 @@ def subscription_row(sub_id: int) -> Subscription | None:
 def active_subscriptions() -> list[Subscription]:
     """The switched-on subscriptions, by id."""
     with session_scope() as session:
-        return list(session.execute(select(Subscription).where(Subscription.active.is_(True))
-                                    .order_by(Subscription.id)).scalars().all())
+        return list(
+            session.execute(
+                select(Subscription).where(Subscription.active.is_(True)).order_by(Subscription.id)
+            )
+            .scalars()
+            .all()
+        )
 
 
 def mark_evaluated(sub_id: int, version: int, as_of: dt.date) -> None:
     """Record that an alert was evaluated on this data version for this day."""
     with session_scope() as session:
-        session.execute(update(Subscription).where(Subscription.id == sub_id)
-                        .values(evaluated_version=version, evaluated_on=as_of))
+        session.execute(
+            update(Subscription)
+            .where(Subscription.id == sub_id)
+            .values(evaluated_version=version, evaluated_on=as_of)
+        )
 
 
 # ---- sends and opt-outs ----------------------------------------------------------------------------
@@ -169,11 +198,22 @@ def history(username: str | None = None, limit: int = 200) -> list[dict[str, Any
     if username is not None:
         stmt = stmt.where(SubscriptionSend.username == username)
     with session_scope() as session:
-        return [{"id": r.id, "subscription_id": r.subscription_id, "slot": r.slot, "username": r.username,
-                 "address": r.address, "status": r.status, "attempts": r.attempts, "detail": r.detail or "",
-                 "scope": r.scope, "as_of": r.as_of.isoformat() if r.as_of else None,
-                 "at": (r.finished_at or r.created_at).strftime("%Y-%m-%d %H:%M UTC")}
-                for r in session.execute(stmt).scalars()]
+        return [
+            {
+                "id": r.id,
+                "subscription_id": r.subscription_id,
+                "slot": r.slot,
+                "username": r.username,
+                "address": r.address,
+                "status": r.status,
+                "attempts": r.attempts,
+                "detail": r.detail or "",
+                "scope": r.scope,
+                "as_of": r.as_of.isoformat() if r.as_of else None,
+                "at": (r.finished_at or r.created_at).strftime("%Y-%m-%d %H:%M UTC"),
+            }
+            for r in session.execute(stmt).scalars()
+        ]
 
 
 def opt_out(sub_id: int, username: str, at: dt.datetime) -> dict[str, Any] | None:
@@ -188,17 +228,28 @@ def opt_out(sub_id: int, username: str, at: dt.datetime) -> dict[str, Any] | Non
         else:
             try:
                 with session.begin_nested():
-                    session.add(SubscriptionSend(subscription_id=row.id, slot=OPT_OUT_SLOT, username=username,
-                                                 status="unsubscribed", attempts=0, created_at=at,
-                                                 detail="unsubscribed through the link in an email"))
+                    session.add(
+                        SubscriptionSend(
+                            subscription_id=row.id,
+                            slot=OPT_OUT_SLOT,
+                            username=username,
+                            status="unsubscribed",
+                            attempts=0,
+                            created_at=at,
+                            detail="unsubscribed through the link in an email",
+                        )
+                    )
             except IntegrityError:
                 pass
         return to_dict(row)
 
 
 def _opted_out(session: Any, sub_id: int, username: str) -> bool:
-    stmt = select(SubscriptionSend.id).where(SubscriptionSend.subscription_id == sub_id,
-                                             SubscriptionSend.slot == OPT_OUT_SLOT, SubscriptionSend.username == username)
+    stmt = select(SubscriptionSend.id).where(
+        SubscriptionSend.subscription_id == sub_id,
+        SubscriptionSend.slot == OPT_OUT_SLOT,
+        SubscriptionSend.username == username,
+    )
     return session.execute(stmt).first() is not None
 
 
@@ -213,16 +264,29 @@ def recipients(sub: Subscription) -> list[str]:
     with session_scope() as session:
         if sub.username:
             return [sub.username]
-        users = session.execute(select(User).where(User.role == sub.role).order_by(User.username)).scalars().all()
+        users = (
+            session.execute(select(User).where(User.role == sub.role).order_by(User.username))
+            .scalars()
+            .all()
+        )
         return [u.username for u in users if not _opted_out(session, sub.id, u.username)]
 
 
-def claim_send(sub_id: int, slot: str, username: str, created_at: dt.datetime, detail: str | None = None) -> int | None:
+def claim_send(
+    sub_id: int, slot: str, username: str, created_at: dt.datetime, detail: str | None = None
+) -> int | None:
     """Insert the send row; its id when this worker owns the send, None when another one does."""
     try:
         with session_scope() as session:
-            row = SubscriptionSend(subscription_id=sub_id, slot=slot, username=username, status="sending", attempts=0,
-                                   created_at=created_at, detail=detail)
+            row = SubscriptionSend(
+                subscription_id=sub_id,
+                slot=slot,
+                username=username,
+                status="sending",
+                attempts=0,
+                created_at=created_at,
+                detail=detail,
+            )
             session.add(row)
             session.flush()
             return row.id
@@ -233,10 +297,15 @@ def claim_send(sub_id: int, slot: str, username: str, created_at: dt.datetime, d
 def claim_retry(send_id: int, due_by: dt.datetime) -> bool:
     """Take a send due for retry by due_by (one worker wins the compare-and-set)."""
     with session_scope() as session:
-        result = session.execute(update(SubscriptionSend)
-                                 .where(SubscriptionSend.id == send_id, SubscriptionSend.status == "retry",
-                                        SubscriptionSend.next_try_at <= due_by)
-                                 .values(status="sending"))
+        result = session.execute(
+            update(SubscriptionSend)
+            .where(
+                SubscriptionSend.id == send_id,
+                SubscriptionSend.status == "retry",
+                SubscriptionSend.next_try_at <= due_by,
+            )
+            .values(status="sending")
+        )
         return cast("CursorResult[Any]", result).rowcount == 1
 
 
@@ -252,20 +321,37 @@ def finish_send(send_id: int, status: str, finished_at: dt.datetime, **values: A
 def due_retries(due_by: dt.datetime) -> list[SubscriptionSend]:
     """The sends waiting for a retry at or before due_by."""
     with session_scope() as session:
-        return list(session.execute(select(SubscriptionSend).where(SubscriptionSend.status == "retry",
-                                                                   SubscriptionSend.next_try_at <= due_by)).scalars().all())
+        return list(
+            session.execute(
+                select(SubscriptionSend).where(
+                    SubscriptionSend.status == "retry", SubscriptionSend.next_try_at <= due_by
+                )
+            )
+            .scalars()
+            .all()
+        )
 
 
 # ---- alert firings -------------------------------------------------------------------------------
 
 
-def record_firings(sub_id: int, username: str, hits: list[Any], as_of: dt.date, at: dt.datetime) -> list[Any]:
+def record_firings(
+    sub_id: int, username: str, hits: list[Any], as_of: dt.date, at: dt.datetime
+) -> list[Any]:
     """Close firings no longer true, insert new ones; the hits (with .item and .key) this worker fired first."""
     fired = []
     with session_scope() as session:
-        open_rows = session.execute(select(AlertFiring).where(AlertFiring.subscription_id == sub_id,
-                                                              AlertFiring.username == username,
-                                                              AlertFiring.cleared_at.is_(None))).scalars().all()
+        open_rows = (
+            session.execute(
+                select(AlertFiring).where(
+                    AlertFiring.subscription_id == sub_id,
+                    AlertFiring.username == username,
+                    AlertFiring.cleared_at.is_(None),
+                )
+            )
+            .scalars()
+            .all()
+        )
         current = {hit.item for hit in hits}
         for row in open_rows:
             if row.item not in current:
@@ -276,8 +362,16 @@ def record_firings(sub_id: int, username: str, hits: list[Any], as_of: dt.date, 
                 continue
             try:
                 with session.begin_nested():
-                    session.add(AlertFiring(subscription_id=sub_id, username=username, firing_key=hit.key[:200],
-                                            item=hit.item[:200], fired_on=as_of, created_at=at))
+                    session.add(
+                        AlertFiring(
+                            subscription_id=sub_id,
+                            username=username,
+                            firing_key=hit.key[:200],
+                            item=hit.item[:200],
+                            fired_on=as_of,
+                            created_at=at,
+                        )
+                    )
                 fired.append(hit)
             except IntegrityError:
                 continue

@@ -60,14 +60,20 @@ def validate_tiers(tiers: Sequence[Tier]) -> list[str]:
         elif label.lower() in seen:
             errors.append(f"duplicate tier name {label!r}")
         seen.setdefault(label.lower(), label)
-        bad = [v for v in (low, high) if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer))]
+        bad = [
+            v
+            for v in (low, high)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer))
+        ]
         if low is None or bad:
             errors.append(f"tier {label or i + 1}: bounds must be whole cents (max may be empty)")
             continue
         if low < 0:
             errors.append(f"tier {label}: minimum {plain_money(low)} is below 0.00")
         if high is not None and low > high:
-            errors.append(f"tier {label}: minimum {plain_money(low)} is above maximum {plain_money(high)}")
+            errors.append(
+                f"tier {label}: minimum {plain_money(low)} is above maximum {plain_money(high)}"
+            )
             continue
         clean.append((label, int(low), None if high is None else int(high)))
     for a in range(len(clean)):
@@ -76,26 +82,50 @@ def validate_tiers(tiers: Sequence[Tier]) -> list[str]:
             highs = [h for h in (ha, hb) if h is not None]
             lo, hi = max(la, lb), (min(highs) if highs else None)
             if hi is None or lo <= hi:
-                where = f"at {plain_money(lo)}" if hi == lo else f"from {plain_money(lo)}" + (f" to {plain_money(hi)}" if hi is not None else "")
-                errors.append(f"tiers {na} ({_range_text(la, ha)}) and {nb} ({_range_text(lb, hb)}) overlap {where}")
+                where = (
+                    f"at {plain_money(lo)}"
+                    if hi == lo
+                    else f"from {plain_money(lo)}"
+                    + (f" to {plain_money(hi)}" if hi is not None else "")
+                )
+                errors.append(
+                    f"tiers {na} ({_range_text(la, ha)}) and {nb} ({_range_text(lb, hb)}) overlap {where}"
+                )
     if clean and not any(e.startswith("tiers ") for e in errors):
         ordered = sorted(clean, key=lambda t: t[1])
         if ordered[0][1] > 1:
-            errors.append(f"gap below {ordered[0][0]}: revenue 0.01-{plain_money(ordered[0][1] - 1)} would be Standard")
+            errors.append(
+                f"gap below {ordered[0][0]}: revenue 0.01-{plain_money(ordered[0][1] - 1)} would be Standard"
+            )
         for (na, _, ha), (nb, lb, _) in zip(ordered, ordered[1:], strict=False):
             if ha is not None and lb > ha + 1:
-                errors.append(f"gap between {na} and {nb}: revenue {plain_money(ha + 1)}-{plain_money(lb - 1)} would be Standard")
+                errors.append(
+                    f"gap between {na} and {nb}: revenue {plain_money(ha + 1)}-{plain_money(lb - 1)} would be Standard"
+                )
         top = ordered[-1]
         if top[2] is not None:
-            errors.append(f"gap above {top[0]}: revenue from {plain_money(top[2] + 1)} would be Standard (leave the highest maximum empty)")
+            errors.append(
+                f"gap above {top[0]}: revenue from {plain_money(top[2] + 1)} would be Standard (leave the highest maximum empty)"
+            )
     return errors
 
 
 def load_tiers(url: str | None = None) -> list[Tier]:
     """The configured tiers ordered by minimum revenue; the default tiers when none are stored."""
     with session_scope(url) as session:
-        rows = session.execute(select(ValueTier).order_by(ValueTier.min_revenue_cents, ValueTier.name)).scalars().all()
-        tiers = [(r.name, int(r.min_revenue_cents), None if r.max_revenue_cents is None else int(r.max_revenue_cents)) for r in rows]
+        rows = (
+            session.execute(select(ValueTier).order_by(ValueTier.min_revenue_cents, ValueTier.name))
+            .scalars()
+            .all()
+        )
+        tiers = [
+            (
+                r.name,
+                int(r.min_revenue_cents),
+                None if r.max_revenue_cents is None else int(r.max_revenue_cents),
+            )
+            for r in rows
+        ]
     return tiers or list(DEFAULT_TIERS)
 
 
@@ -104,7 +134,10 @@ def save_tiers(tiers: Sequence[Tier], url: str | None = None) -> list[Tier]:
     errors = validate_tiers(tiers)
     if errors:
         raise ValueError("; ".join(errors))
-    clean = sorted(((str(n).strip(), int(lo), None if hi is None else int(hi)) for n, lo, hi in tiers), key=lambda t: t[1])
+    clean = sorted(
+        ((str(n).strip(), int(lo), None if hi is None else int(hi)) for n, lo, hi in tiers),
+        key=lambda t: t[1],
+    )
     with session_scope(url) as session:
         session.execute(delete(ValueTier))
         session.flush()

@@ -1,8 +1,8 @@
 """Per-user preferences kept on the users row: the customer-aging day ranges (User.aging_ranges).
 
-    edges = parse_aging_ranges("30,60,90,120")      # ValueError with a message a user can act on
-    save_aging_ranges(user_id, "30,60,90,120")      # validates first; saves nothing on error
-    load_aging_ranges(user_id)                      # the saved ranges, else DEFAULT_RANGES
+edges = parse_aging_ranges("30,60,90,120")      # ValueError with a message a user can act on
+save_aging_ranges(user_id, "30,60,90,120")      # validates first; saves nothing on error
+load_aging_ranges(user_id)                      # the saved ranges, else DEFAULT_RANGES
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def parse_aging_ranges(text: str | None) -> tuple[int, ...]:
     """
     raw = "" if text is None else str(text)
     if len(raw) > 200:
-        raise ValueError(f"That is too long: enter at most {MAX_RANGES} day limits separated by commas ({EXAMPLE}).")
+        raise ValueError(
+            f"That is too long: enter at most {MAX_RANGES} day limits separated by commas ({EXAMPLE})."
+        )
     parts = [part.strip() for part in raw.split(",")]
     parts = [part for part in parts if part]
     if not parts:
@@ -35,7 +37,9 @@ def parse_aging_ranges(text: str | None) -> tuple[int, ...]:
         if part.startswith("-") and part[1:].isascii() and part[1:].isdigit():
             raise ValueError(f"Day limits must be 1 or more; “{part}” is not.")
         if not part.isascii() or not part.isdigit():
-            raise ValueError(f"“{part}” is not a whole number of days. Enter day limits separated by commas ({EXAMPLE}).")
+            raise ValueError(
+                f"“{part}” is not a whole number of days. Enter day limits separated by commas ({EXAMPLE})."
+            )
         edges.append(int(part))
     if len(edges) > MAX_RANGES:
         raise ValueError(f"{len(edges)} limits is too many: at most {MAX_RANGES}.")
@@ -46,7 +50,9 @@ def parse_aging_ranges(text: str | None) -> tuple[int, ...]:
             raise ValueError(f"Day limits must be at most {MAX_DAYS:,}; “{edge}” is not.")
     for low, high in zip(edges, edges[1:], strict=False):
         if high <= low:
-            raise ValueError(f"Day limits must increase from left to right: {high} comes after {low}.")
+            raise ValueError(
+                f"Day limits must increase from left to right: {high} comes after {low}."
+            )
     return tuple(edges)
 
 
@@ -60,7 +66,9 @@ def load_aging_ranges(user_id: int | None, url: str | None = None) -> tuple[int,
     if user_id is None:
         return DEFAULT_RANGES
     with session_scope(url) as session:
-        text = session.execute(select(User.aging_ranges).where(User.id == user_id)).scalar_one_or_none()
+        text = session.execute(
+            select(User.aging_ranges).where(User.id == user_id)
+        ).scalar_one_or_none()
     try:
         return parse_aging_ranges(text)
     except ValueError:

@@ -35,7 +35,9 @@ def normalise_username(username: str) -> str:
 
 def get_user_row(session: Session, username: str) -> User | None:
     """The User row of a username (case-insensitive), or None."""
-    return session.execute(select(User).where(User.username == normalise_username(username))).scalar_one_or_none()
+    return session.execute(
+        select(User).where(User.username == normalise_username(username))
+    ).scalar_one_or_none()
 
 
 def find_user(username: str) -> User | None:
@@ -44,8 +46,14 @@ def find_user(username: str) -> User | None:
         return get_user_row(session, username)
 
 
-def add_user(name: str, password_hash: str, role: str, regions: str | None, segments: str | None,
-             sales_fields: SalesFields) -> User:
+def add_user(
+    name: str,
+    password_hash: str,
+    role: str,
+    regions: str | None,
+    segments: str | None,
+    sales_fields: SalesFields,
+) -> User:
     """Insert an active user; UserError when the name is taken or sales_fields refuses the rep/group."""
     with session_scope() as session:
         if get_user_row(session, name) is not None:
@@ -89,13 +97,17 @@ def set_user_password_hash(username: str, password_hash: str) -> None:
         end_user_sessions(row.id, session)
 
 
-def set_user_role(username: str, role: str,
-                  sales_fields: Callable[[RepLookup, str | None, str | None], tuple[str | None, str | None]]) -> None:
+def set_user_role(
+    username: str,
+    role: str,
+    sales_fields: Callable[[RepLookup, str | None, str | None], tuple[str | None, str | None]],
+) -> None:
     """Change a user's role; sales_fields(lookup_rep, current rep, current group) gives the new rep and group."""
     with session_scope() as session:
         row = _require_user(session, username)
-        row.sales_rep_id, row.group_name = sales_fields(lambda rep_id: session.get(SalesRep, rep_id),
-                                                        row.sales_rep_id, row.group_name)
+        row.sales_rep_id, row.group_name = sales_fields(
+            lambda rep_id: session.get(SalesRep, rep_id), row.sales_rep_id, row.group_name
+        )
         row.role = role
         end_user_sessions(row.id, session)
 
@@ -109,7 +121,11 @@ def list_users() -> list[User]:
 def active_usernames() -> list[str]:
     """The usernames of active users, by username."""
     with session_scope() as session:
-        return list(session.execute(select(User.username).where(User.active.is_(True)).order_by(User.username)).scalars())
+        return list(
+            session.execute(
+                select(User.username).where(User.active.is_(True)).order_by(User.username)
+            ).scalars()
+        )
 
 
 # ---- demo users ------------------------------------------------------------------------------
@@ -123,7 +139,11 @@ def any_user() -> bool:
 
 def _manager_rep(session: Session) -> SalesRep | None:
     """A rep who manages others (first group alphabetically), else the first rep with a group."""
-    reps = list(session.execute(select(SalesRep).order_by(SalesRep.group_name, SalesRep.sales_rep_id)).scalars())
+    reps = list(
+        session.execute(
+            select(SalesRep).order_by(SalesRep.group_name, SalesRep.sales_rep_id)
+        ).scalars()
+    )
     managers = {rep.manager_id for rep in reps if rep.manager_id}
     grouped = [rep for rep in reps if rep.group_name]
     for rep in grouped:
@@ -143,7 +163,9 @@ def _rep_with_customers(session: Session, group: str | None, manager_id: str | N
     )
     rows = session.execute(stmt).all()
     in_group = [rep_id for rep_id, rep_group in rows if group and rep_group == group]
-    preferred = [rep_id for rep_id in in_group if rep_id != manager_id] + in_group + [r[0] for r in rows]
+    preferred = (
+        [rep_id for rep_id in in_group if rep_id != manager_id] + in_group + [r[0] for r in rows]
+    )
     return preferred[0] if preferred else None
 
 
@@ -151,8 +173,11 @@ def demo_reps() -> tuple[SalesRep | None, str | None]:
     """(the rep for a demo sales manager or None, the rep id for a demo sales rep or None)."""
     with session_scope() as session:
         manager = _manager_rep(session)
-        rep_id = _rep_with_customers(session, manager.group_name if manager else None,
-                                     manager.sales_rep_id if manager else None)
+        rep_id = _rep_with_customers(
+            session,
+            manager.group_name if manager else None,
+            manager.sales_rep_id if manager else None,
+        )
         return manager, rep_id
 
 

@@ -33,7 +33,8 @@ class ChartRequest:
     filters: Filters
     scope: Scope
     customer_id: str | None = None
-    options: tuple[tuple[str, str], ...] = ()  # page-local choices (e.g. ("by", "region")), validated
+    # page-local choices (e.g. ("by", "region")), validated
+    options: tuple[tuple[str, str], ...] = ()
 
     def option(self, name: str) -> str | None:
         """A page-local choice of the request (None when not given)."""
@@ -66,15 +67,23 @@ class ChartSpec:
     title: str
     build: ChartBuilder
     needs_customer: bool = False
-    capability: str | None = None  # a role capability needed beyond "export" (e.g. view_commissions)
-    options: dict[str, tuple[str, ...]] = field(default_factory=dict)  # extra parameter -> allowed values
+    # a role capability needed beyond "export" (e.g. view_commissions)
+    capability: str | None = None
+    # extra parameter -> allowed values
+    options: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 CHARTS: dict[str, ChartSpec] = {}
 
 
-def register_chart(name: str, title: str, build: ChartBuilder, needs_customer: bool = False,
-                   capability: str | None = None, options: dict[str, tuple[str, ...]] | None = None) -> None:
+def register_chart(
+    name: str,
+    title: str,
+    build: ChartBuilder,
+    needs_customer: bool = False,
+    capability: str | None = None,
+    options: dict[str, tuple[str, ...]] | None = None,
+) -> None:
     """Make a chart exportable as PNG, CSV and XLSX under /export/chart/<name>.<fmt>."""
     CHARTS[name] = ChartSpec(name, title, build, needs_customer, capability, dict(options or {}))
 
@@ -99,12 +108,14 @@ def _aging(group: str) -> ChartBuilder:
         figure = aging_fig.aging_donut(frame, group, req.basis, cur)
         rows = frame[frame["terms_group"] == group] if len(frame) else frame
         labels = aging_fig.bucket_labels(req.basis)
-        data = pd.DataFrame({
-            "terms_group": [group] * len(rows),
-            "bucket": list(rows["bucket"]) if len(rows) else [],
-            "bucket_label": [labels.get(b, b) for b in rows["bucket"]] if len(rows) else [],
-            "amount_cents": [int(v) for v in rows["amount_cents"]] if len(rows) else [],
-        })
+        data = pd.DataFrame(
+            {
+                "terms_group": [group] * len(rows),
+                "bucket": list(rows["bucket"]) if len(rows) else [],
+                "bucket_label": [labels.get(b, b) for b in rows["bucket"]] if len(rows) else [],
+                "amount_cents": [int(v) for v in rows["amount_cents"]] if len(rows) else [],
+            }
+        )
         title = f"Aging · {aging_fig.GROUP_TITLES[group]}"
         return Chart(f"aging_{group}", title, figure, data, cur, width=700, height=460)
 
@@ -119,12 +130,14 @@ def _top_debtors(snap: Any, req: ChartRequest) -> Chart:
     cur = chart_currency(snap, req)
     top = kpis(snap, req.as_of, req.period_days, req.filters, req.scope)["top_debtors"]
     figure = debtors_fig.top_debtors_bar(top, cur)
-    data = pd.DataFrame({
-        "rank": list(range(1, len(top) + 1)),
-        "customer_id": [d["customer_id"] for d in top],
-        "customer_name": [d["name"] for d in top],
-        "balance_cents": [to_cents(d["balance"]) for d in top],
-    })
+    data = pd.DataFrame(
+        {
+            "rank": list(range(1, len(top) + 1)),
+            "customer_id": [d["customer_id"] for d in top],
+            "customer_name": [d["name"] for d in top],
+            "balance_cents": [to_cents(d["balance"]) for d in top],
+        }
+    )
     return Chart("top_debtors", "Top 10 debtors", figure, data, cur, height=460)
 
 
@@ -139,13 +152,20 @@ def _sales_collections(snap: Any, req: ChartRequest) -> Chart:
 
     cur = chart_currency(snap, req)
     trend = _trend(snap, req)
-    data = pd.DataFrame({
-        "month": list(trend["month"]),
-        "credit_sales_cents": [int(v) for v in trend["credit_sales_cents"]],
-        "collections_cents": [int(v) for v in trend["collections_cents"]],
-    })
-    return Chart("sales_collections", "Sales vs collections · 12 months", trends_fig.sales_collections(trend, cur),
-                 data, cur)
+    data = pd.DataFrame(
+        {
+            "month": list(trend["month"]),
+            "credit_sales_cents": [int(v) for v in trend["credit_sales_cents"]],
+            "collections_cents": [int(v) for v in trend["collections_cents"]],
+        }
+    )
+    return Chart(
+        "sales_collections",
+        "Sales vs collections · 12 months",
+        trends_fig.sales_collections(trend, cur),
+        data,
+        cur,
+    )
 
 
 def _dso_trend(snap: Any, req: ChartRequest) -> Chart:
@@ -153,21 +173,31 @@ def _dso_trend(snap: Any, req: ChartRequest) -> Chart:
 
     cur = chart_currency(snap, req)
     trend = _trend(snap, req)
-    data = pd.DataFrame({
-        "month": list(trend["month"]),
-        "month_end": list(trend["month_end"]),
-        "ar_cents": [int(v) for v in trend["ar_cents"]],
-        "dso": [None if pd.isna(v) else round(float(v), 2) for v in trend["dso"]],
-    })
+    data = pd.DataFrame(
+        {
+            "month": list(trend["month"]),
+            "month_end": list(trend["month_end"]),
+            "ar_cents": [int(v) for v in trend["ar_cents"]],
+            "dso": [None if pd.isna(v) else round(float(v), 2) for v in trend["dso"]],
+        }
+    )
     # AR at month ends does not add up across months: no totals row.
-    return Chart("dso_trend", "DSO trend · 12 months", trends_fig.dso_trend(trend, req.period_days, cur), data, cur,
-                 total_columns=[])
+    return Chart(
+        "dso_trend",
+        "DSO trend · 12 months",
+        trends_fig.dso_trend(trend, req.period_days, cur),
+        data,
+        cur,
+        total_columns=[],
+    )
 
 
 # ---- Account 360 ------------------------------------------------------------------------------
 
 
-def account_data(snap: Any, customer_id: str | None, as_of: dt.date, scope: Scope) -> tuple[dict | None, str]:
+def account_data(
+    snap: Any, customer_id: str | None, as_of: dt.date, scope: Scope
+) -> tuple[dict | None, str]:
     """(account_360 dict, the customer's currency); None when unknown or outside the scope."""
     from dashboard.format import default_currency
     from dashboard.metrics.ui_support import account_360
@@ -190,14 +220,23 @@ def _account_aging(snap: Any, req: ChartRequest) -> Chart | None:
     if data is None:
         return None
     aging = data["aging_due"]
-    frame = pd.DataFrame({
-        "bucket": list(aging),
-        "bucket_label": [aging_fig.DUE_LABELS.get(k, k) for k in aging],
-        "amount_cents": [to_cents(v) for v in aging.values()],
-    })
+    frame = pd.DataFrame(
+        {
+            "bucket": list(aging),
+            "bucket_label": [aging_fig.DUE_LABELS.get(k, k) for k in aging],
+            "amount_cents": [to_cents(v) for v in aging.values()],
+        }
+    )
     subject = f"{data['customer_id']} {data['name']}"
-    return Chart("account_aging", f"Aging (days past due) · {subject}", aging_fig.customer_aging_bar(aging, cur),
-                 frame, cur, subject=subject, height=380)
+    return Chart(
+        "account_aging",
+        f"Aging (days past due) · {subject}",
+        aging_fig.customer_aging_bar(aging, cur),
+        frame,
+        cur,
+        subject=subject,
+        height=380,
+    )
 
 
 def _account_trend(snap: Any, req: ChartRequest) -> Chart | None:
@@ -207,14 +246,23 @@ def _account_trend(snap: Any, req: ChartRequest) -> Chart | None:
     data, cur = account_data(snap, req.customer_id, req.as_of, req.scope)
     if data is None:
         return None
-    frame = pd.DataFrame({
-        "month": [r["month"] for r in data["trend"]],
-        "invoiced_cents": [to_cents(r["invoiced"]) for r in data["trend"]],
-        "paid_cents": [to_cents(r["paid"]) for r in data["trend"]],
-    })
+    frame = pd.DataFrame(
+        {
+            "month": [r["month"] for r in data["trend"]],
+            "invoiced_cents": [to_cents(r["invoiced"]) for r in data["trend"]],
+            "paid_cents": [to_cents(r["paid"]) for r in data["trend"]],
+        }
+    )
     subject = f"{data['customer_id']} {data['name']}"
-    return Chart("account_trend", f"Invoiced vs paid · 12 months · {subject}", trends_fig.customer_trend(data["trend"], cur),
-                 frame, cur, subject=subject, height=400)
+    return Chart(
+        "account_trend",
+        f"Invoiced vs paid · 12 months · {subject}",
+        trends_fig.customer_trend(data["trend"], cur),
+        frame,
+        cur,
+        subject=subject,
+        height=400,
+    )
 
 
 register_chart("aging_short", "Aging · short terms", _aging("short"))

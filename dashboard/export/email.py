@@ -65,7 +65,9 @@ def resolve_scope(username: str | None) -> Recipient:
     if row is None:
         raise SummaryError(f"unknown user {name!r} (see `python -m dashboard users list`)")
     if not row.active:
-        raise SummaryError(f"user {name!r} is disabled; enable the user or choose another --as-user")
+        raise SummaryError(
+            f"user {name!r} is disabled; enable the user or choose another --as-user"
+        )
     user = AuthUser.from_row(row)
     if not can(user, "export"):
         raise SummaryError(f"user {name!r} (role {user.role}) may not export")
@@ -119,27 +121,55 @@ def build_summary(snap: Any, as_of: dt.date, who: Recipient) -> Summary:
     cur = summary.currency
     k = summary.kpis
     week = kpis(snap, as_of, WEEK_DAYS, filters, who.scope)
-    stamp = Stamp(title="Weekly AR summary", as_of=as_of, filters="due-date aging", scope=who.scope.label,
-                  user=who.username)
+    stamp = Stamp(
+        title="Weekly AR summary",
+        as_of=as_of,
+        filters="due-date aging",
+        scope=who.scope.label,
+        user=who.username,
+    )
     by_label = {t.label: t for t in summary.tiles}
-    tiles = [by_label["Total AR"], by_label["Overdue"], by_label["DSO"], by_label["CEI"],
-             Tile("Collections · last 7 days", fmt.money(week["collections"], cur),
-                  f"{as_of - dt.timedelta(days=WEEK_DAYS - 1):%d %b} – {as_of:%d %b %Y}"),
-             Tile("Credit sales · last 7 days", fmt.money(week["credit_sales"], cur), "invoices less credit notes"),
-             by_label["Customers over limit"], by_label["Unapplied credits"]]
+    tiles = [
+        by_label["Total AR"],
+        by_label["Overdue"],
+        by_label["DSO"],
+        by_label["CEI"],
+        Tile(
+            "Collections · last 7 days",
+            fmt.money(week["collections"], cur),
+            f"{as_of - dt.timedelta(days=WEEK_DAYS - 1):%d %b} – {as_of:%d %b %Y}",
+        ),
+        Tile(
+            "Credit sales · last 7 days",
+            fmt.money(week["credit_sales"], cur),
+            "invoices less credit notes",
+        ),
+        by_label["Customers over limit"],
+        by_label["Unapplied credits"],
+    ]
     figure = aging_fig.customer_aging_bar(k["aging_due"], cur, height=300)
     try:
-        chart = figure_png(figure, 640, 340, f"Aging of total AR (days past due)\n{stamp.text()}", scale=1.5)
+        chart = figure_png(
+            figure, 640, 340, f"Aging of total AR (days past due)\n{stamp.text()}", scale=1.5
+        )
     except RenderError as error:
         log.warning("email chart not rendered: %s", error)
         chart = None
-    pdf_stamp = Stamp(title="Receivables Health summary", as_of=as_of, filters=stamp.filters, scope=stamp.scope,
-                      generated_at=stamp.generated_at, user=who.username)
+    pdf_stamp = Stamp(
+        title="Receivables Health summary",
+        as_of=as_of,
+        filters=stamp.filters,
+        scope=stamp.scope,
+        generated_at=stamp.generated_at,
+        user=who.username,
+    )
     pdf = receivables_pdf(summary, pdf_stamp)
     cid = make_msgid(idstring="aging", domain="ar-dashboard.local")
     debtors = summary.top_debtors[:10]
-    subject = (f"AR summary as of {as_of.isoformat()}: total AR {fmt.money(k['total_ar'], cur)}, "
-               f"overdue {fmt.money(k['overdue_ar'], cur)} ({who.scope.label})")
+    subject = (
+        f"AR summary as of {as_of.isoformat()}: total AR {fmt.money(k['total_ar'], cur)}, "
+        f"overdue {fmt.money(k['overdue_ar'], cur)} ({who.scope.label})"
+    )
     return Summary(
         subject=subject.replace("\n", " "),
         text=render_text(tiles, debtors, cur, stamp),
@@ -161,7 +191,10 @@ def render_text(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp) -
     lines = [f"Weekly AR summary · as of {stamp.as_of.isoformat()}", ""]
     lines += [f"{t.label}: {t.value}" + (f" ({t.sub})" if t.sub else "") for t in tiles]
     lines += ["", "Top debtors:"]
-    lines += [f"{i:>2}. {d['name']} ({d['customer_id']}): {fmt.money(d['balance'], cur)}" for i, d in enumerate(debtors, 1)]
+    lines += [
+        f"{i:>2}. {d['name']} ({d['customer_id']}): {fmt.money(d['balance'], cur)}"
+        for i, d in enumerate(debtors, 1)
+    ]
     if not debtors:
         lines.append("No customer owes anything.")
     lines += ["", "The full Receivables Health summary is attached (PDF).", "", stamp.text()]
@@ -171,14 +204,23 @@ def render_text(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp) -
 def _chart_html(title: str, cid: str | None) -> str:
     """One inline chart (cid:) under its heading, or a note when it could not be rendered."""
     e = html.escape
-    img = (f'<img src="cid:{e(cid.strip("<>"))}" alt="{e(title)}" width="640" '
-           'style="max-width:100%;height:auto;border:0">' if cid else
-           '<p style="color:#6c757d">(This chart could not be rendered on the server.)</p>')
+    img = (
+        f'<img src="cid:{e(cid.strip("<>"))}" alt="{e(title)}" width="640" '
+        'style="max-width:100%;height:auto;border:0">'
+        if cid
+        else '<p style="color:#6c757d">(This chart could not be rendered on the server.)</p>'
+    )
     return f'<h2 style="font-size:15px;margin:12px 0 6px">{e(title)}</h2>\n{img}'
 
 
-def render_html(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp, cid: str | None,
-                charts: list[tuple[str, str | None]] | None = None) -> str:
+def render_html(
+    tiles: list[Any],
+    debtors: list[dict],
+    cur: str,
+    stamp: Stamp,
+    cid: str | None,
+    charts: list[tuple[str, str | None]] | None = None,
+) -> str:
     """The HTML part: tiles, the inline aging chart (cid:), top debtors, the stamp. Inline styles only.
 
     `charts` ((title, cid or None), ...) replaces the aging chart with a page's own charts.
@@ -194,19 +236,27 @@ def render_html(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp, c
             f'<div style="font-size:17px;font-weight:bold;color:#212529">{e(tile.value)}</div>'
             f'<div style="font-size:11px;color:#6c757d">{e(tile.sub)}</div></td>'
         )
-    rows_html = "".join("<tr>" + "".join(cells[i:i + 4]) + "</tr>" for i in range(0, len(cells), 4))
-    chart = (f'<img src="cid:{e(cid.strip("<>"))}" alt="Aging of total AR by days past due" width="640" '
-             'style="max-width:100%;height:auto;border:0">' if cid else
-             '<p style="color:#6c757d">(The aging chart could not be rendered on the server.)</p>')
+    rows_html = "".join(
+        "<tr>" + "".join(cells[i : i + 4]) + "</tr>" for i in range(0, len(cells), 4)
+    )
+    chart = (
+        f'<img src="cid:{e(cid.strip("<>"))}" alt="Aging of total AR by days past due" width="640" '
+        'style="max-width:100%;height:auto;border:0">'
+        if cid
+        else '<p style="color:#6c757d">(The aging chart could not be rendered on the server.)</p>'
+    )
     section = f'<h2 style="font-size:15px;margin:12px 0 6px">Aging of total AR (days past due)</h2>\n{chart}'
     if charts is not None:
         section = "\n".join(_chart_html(title, chart_cid) for title, chart_cid in charts)
-    debtor_rows = "".join(
-        f'<tr><td style="padding:3px 8px;color:#6c757d">{i}</td><td style="padding:3px 8px">{e(d["name"])}</td>'
-        f'<td style="padding:3px 8px;color:#6c757d">{e(d["customer_id"])}</td>'
-        f'<td style="padding:3px 8px;text-align:right">{e(fmt.money(d["balance"], cur))}</td></tr>'
-        for i, d in enumerate(debtors, 1)
-    ) or '<tr><td colspan="4" style="padding:3px 8px;color:#6c757d">No customer owes anything.</td></tr>'
+    debtor_rows = (
+        "".join(
+            f'<tr><td style="padding:3px 8px;color:#6c757d">{i}</td><td style="padding:3px 8px">{e(d["name"])}</td>'
+            f'<td style="padding:3px 8px;color:#6c757d">{e(d["customer_id"])}</td>'
+            f'<td style="padding:3px 8px;text-align:right">{e(fmt.money(d["balance"], cur))}</td></tr>'
+            for i, d in enumerate(debtors, 1)
+        )
+        or '<tr><td colspan="4" style="padding:3px 8px;color:#6c757d">No customer owes anything.</td></tr>'
+    )
     top_total = sum(fmt.to_cents(d["balance"]) for d in debtors)
     return f"""<!DOCTYPE html>
 <html><body style="font-family:Arial,Helvetica,sans-serif;color:#212529;margin:0;padding:16px">
@@ -239,9 +289,17 @@ def build_message(summary: Summary, sender: str, recipients: list[str]) -> Email
     message.add_alternative(summary.html, subtype="html")
     if summary.chart_png is not None:
         html_part = message.get_payload()[1]
-        html_part.add_related(summary.chart_png, maintype="image", subtype="png", cid=summary.chart_cid,
-                              filename="aging.png", disposition="inline")
-    message.add_attachment(summary.pdf, maintype="application", subtype="pdf", filename=summary.pdf_name)
+        html_part.add_related(
+            summary.chart_png,
+            maintype="image",
+            subtype="png",
+            cid=summary.chart_cid,
+            filename="aging.png",
+            disposition="inline",
+        )
+    message.add_attachment(
+        summary.pdf, maintype="application", subtype="pdf", filename=summary.pdf_name
+    )
     return message
 
 
@@ -277,10 +335,25 @@ def run_email_summary(args: argparse.Namespace) -> int:
     try:
         send(message, recipients, settings)
     except (smtplib.SMTPException, OSError) as error:
-        print(f"email-summary: could not send through {settings.smtp_host}:{settings.smtp_port}: {error}",
-              file=sys.stderr)
+        print(
+            f"email-summary: could not send through {settings.smtp_host}:{settings.smtp_port}: {error}",
+            file=sys.stderr,
+        )
         return 1
-    write_audit("export", who.username, audit_detail("email", "email_summary", summary.stamp, summary.rows,
-                                                     to=recipients, via="cli", total_ar=summary.kpis["total_ar"]))
-    print(f"email-summary: sent to {', '.join(recipients)} (as of {as_of.isoformat()}, {who.scope.label})")
+    write_audit(
+        "export",
+        who.username,
+        audit_detail(
+            "email",
+            "email_summary",
+            summary.stamp,
+            summary.rows,
+            to=recipients,
+            via="cli",
+            total_ar=summary.kpis["total_ar"],
+        ),
+    )
+    print(
+        f"email-summary: sent to {', '.join(recipients)} (as of {as_of.isoformat()}, {who.scope.label})"
+    )
     return 0

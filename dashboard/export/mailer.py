@@ -33,15 +33,23 @@ def deliver(message: EmailMessage, recipients: list[str], settings: Any) -> int:
             _send_once(message, recipients, settings)
             return attempt
         except smtplib.SMTPRecipientsRefused as error:
-            refused = ", ".join(f"{a}: {c} {m.decode(errors='replace') if isinstance(m, bytes) else m}"
-                                for a, (c, m) in error.recipients.items())
-            raise MailError(f"address refused by the mail server ({refused})", permanent=True) from error
+            refused = ", ".join(
+                f"{a}: {c} {m.decode(errors='replace') if isinstance(m, bytes) else m}"
+                for a, (c, m) in error.recipients.items()
+            )
+            raise MailError(
+                f"address refused by the mail server ({refused})", permanent=True
+            ) from error
         except (smtplib.SMTPException, OSError) as error:
-            permanent = isinstance(error, smtplib.SMTPResponseException) and 500 <= error.smtp_code < 600
+            permanent = (
+                isinstance(error, smtplib.SMTPResponseException) and 500 <= error.smtp_code < 600
+            )
             reason = f"{settings.smtp_host}:{settings.smtp_port}: {type(error).__name__}: {error}"
             if permanent or attempt == attempts:
-                raise MailError(f"could not send through {reason} (attempt {attempt} of {attempts})",
-                                permanent=permanent) from error
+                raise MailError(
+                    f"could not send through {reason} (attempt {attempt} of {attempts})",
+                    permanent=permanent,
+                ) from error
             log.warning("mail attempt %d of %d failed (%s); retrying", attempt, attempts, reason)
             time.sleep(settings.smtp_retry_seconds * attempt)
     raise MailError("no attempt made")  # unreachable

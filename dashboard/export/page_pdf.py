@@ -33,7 +33,8 @@ class PageSheet:
     title: str
     charts: tuple[str, ...] = ()
     tiles: TilesFn | None = None
-    table: TableFn | None = None  # (title, frame, {column: header}) - the first TABLE_ROWS rows are printed
+    # (title, frame, {column: header}) - the first TABLE_ROWS rows are printed
+    table: TableFn | None = None
     capability: str | None = None
     path: str | None = None  # the screen's path: a subscription to it attaches this sheet
 
@@ -59,25 +60,45 @@ def cell(value: Any, column: str, currency: str) -> str:
     return str(value)
 
 
-def _table(doc: Any, title: str, frame: pd.DataFrame, labels: dict[str, str], currency: str) -> None:
+def _table(
+    doc: Any, title: str, frame: pd.DataFrame, labels: dict[str, str], currency: str
+) -> None:
     """The first TABLE_ROWS rows of a frame, in the columns named by labels, with money totals of every row."""
     columns = [c for c in labels if c in frame.columns]
     if not columns:
         return
     weights = [2.6 if c.endswith("name") or c in ("recommended_action",) else 1.0 for c in columns]
     unit = pdf.CONTENT / sum(weights)
-    spec = [(labels[c], w * unit, "R" if c.endswith("_cents") or pd.api.types.is_numeric_dtype(frame[c]) else "L")
-            for c, w in zip(columns, weights, strict=True)]
+    spec = [
+        (
+            labels[c],
+            w * unit,
+            "R" if c.endswith("_cents") or pd.api.types.is_numeric_dtype(frame[c]) else "L",
+        )
+        for c, w in zip(columns, weights, strict=True)
+    ]
     shown = frame.head(TABLE_ROWS)
-    rows = [[cell(v, c, currency) for c, v in zip(columns, row, strict=True)]
-            for row in shown[columns].itertuples(index=False, name=None)]
+    rows = [
+        [cell(v, c, currency) for c, v in zip(columns, row, strict=True)]
+        for row in shown[columns].itertuples(index=False, name=None)
+    ]
     total = None
     if any(c.endswith("_cents") for c in columns) and len(frame):
-        total = [cell(int(frame[c].fillna(0).astype("int64").sum()), c, currency) if c.endswith("_cents") else ""
-                 for c in columns]
+        total = [
+            cell(int(frame[c].fillna(0).astype("int64").sum()), c, currency)
+            if c.endswith("_cents")
+            else ""
+            for c in columns
+        ]
         total[0] = f"Total of all {len(frame):,}"
-    note = (f"The first {len(shown):,} of {len(frame):,} rows; the totals cover all of them. The page's CSV/XLSX "
-            "export has every row.") if len(frame) > len(shown) else None
+    note = (
+        (
+            f"The first {len(shown):,} of {len(frame):,} rows; the totals cover all of them. The page's CSV/XLSX "
+            "export has every row."
+        )
+        if len(frame) > len(shown)
+        else None
+    )
     pdf._section(doc, f"{title} ({len(frame):,})", need=30)
     if rows:
         pdf._table(doc, spec, rows, total, note)
@@ -95,15 +116,20 @@ def page_pdf(sheet: PageSheet, snap: Any, req: ChartRequest, stamp: Stamp) -> tu
     """(PDF bytes, rows in its table) of a page: heading and stamp, tiles, charts two by two, table."""
     cur = chart_currency(snap, req)
     doc = pdf._new_pdf(stamp, stamp.title)
-    pdf._heading(doc, sheet.title, stamp, f"As of {req.as_of.isoformat()} · amounts in {cur} · board-pack sheet "
-                 "of the page as shown with these filters")
+    pdf._heading(
+        doc,
+        sheet.title,
+        stamp,
+        f"As of {req.as_of.isoformat()} · amounts in {cur} · board-pack sheet "
+        "of the page as shown with these filters",
+    )
     if sheet.tiles is not None:
         tiles = sheet.tiles(snap, req, cur)
         pdf._tiles(doc, tiles, per_row=min(5, max(len(tiles), 1)))
         doc.ln(2)
     charts = [c for c in (CHARTS[name].build(snap, req) for name in sheet.charts) if c is not None]
     for start in range(0, len(charts), 2):
-        pair = charts[start:start + 2]
+        pair = charts[start : start + 2]
         pdf._charts_row(doc, pair, 62 if len(pair) == 2 else 78)
     rows = 0
     if sheet.table is not None:

@@ -30,10 +30,29 @@ MUTED = (108, 117, 125)
 RULE = (222, 226, 230)
 TILE_FILL = (248, 249, 250)
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation")
-FONT_FILES = {"dejavu": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
-              "liberation": ("LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf")}
-ASCII_FALLBACK = {"–": "-", "—": "-", "·": "-", "…": "...", "▲": "+", "▼": "-", "＝": "=", "×": "x", "≤": "<=",
-                  "≥": ">=", "−": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "€": "EUR ", "₹": "INR "}
+FONT_FILES = {
+    "dejavu": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    "liberation": ("LiberationSans-Regular.ttf", "LiberationSans-Bold.ttf"),
+}
+ASCII_FALLBACK = {
+    "–": "-",
+    "—": "-",
+    "·": "-",
+    "…": "...",
+    "▲": "+",
+    "▼": "-",
+    "＝": "=",
+    "×": "x",
+    "≤": "<=",
+    "≥": ">=",
+    "−": "-",
+    "’": "'",
+    "‘": "'",
+    "“": '"',
+    "”": '"',
+    "€": "EUR ",
+    "₹": "INR ",
+}
 TOP_DEBTORS_ROWS = 10
 ACCOUNT_INVOICE_ROWS = 40
 
@@ -70,7 +89,9 @@ class ReceivablesSummary:
     top_debtors: list[dict] = field(default_factory=list)
 
 
-def receivables_tiles(snap: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope, cur: str) -> tuple[dict, list[Tile]]:
+def receivables_tiles(
+    snap: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope, cur: str
+) -> tuple[dict, list[Tile]]:
     """(kpis, the page's ten tiles as text), from the same cached metrics as the page."""
     from dashboard import format as fmt
     from dashboard.metrics.ui_support import (
@@ -94,15 +115,38 @@ def receivables_tiles(snap: Any, as_of: dt.date, period_days: int, filters: Filt
     since = f"{month['month_start']:%d %b} – {as_of:%d %b %Y}"
     money = lambda v: fmt.money(v, cur)  # noqa: E731
     tiles = [
-        Tile("Total AR", money(k["total_ar"]), f"{fmt.number(k['customers_with_balance'])} customers with a balance"),
-        Tile("Overdue", money(k["overdue_ar"]), f"{share} of AR · {fmt.number(k['customers_overdue'])} customers"),
+        Tile(
+            "Total AR",
+            money(k["total_ar"]),
+            f"{fmt.number(k['customers_with_balance'])} customers with a balance",
+        ),
+        Tile(
+            "Overdue",
+            money(k["overdue_ar"]),
+            f"{share} of AR · {fmt.number(k['customers_overdue'])} customers",
+        ),
         Tile("DSO", fmt.days(k["dso"]), f"{delta}vs {fmt.days(prev['dso'])} at {prev_day:%d %b}"),
         Tile("CEI", fmt.pct(k["cei"]), f"previous period: {fmt.pct(prev['cei'])}"),
-        Tile("AR turnover", fmt.ratio(k["ar_turnover"], "×"), "credit sales of 365 days / average AR"),
-        Tile("Best possible DSO / ADD", f"{fmt.ratio(k['best_possible_dso'], '', 1)} / {fmt.ratio(k['add'], '', 1)} days"
-             if k["best_possible_dso"] is not None else fmt.DASH, "best possible DSO / average days delinquent"),
-        Tile("Customers over limit", fmt.number(k["customers_over_limit"]), f"of {fmt.number(limited)} customers with a limit"),
-        Tile("Unapplied credits", money(k["unapplied_credits"]), "payments and credit notes not yet applied"),
+        Tile(
+            "AR turnover", fmt.ratio(k["ar_turnover"], "×"), "credit sales of 365 days / average AR"
+        ),
+        Tile(
+            "Best possible DSO / ADD",
+            f"{fmt.ratio(k['best_possible_dso'], '', 1)} / {fmt.ratio(k['add'], '', 1)} days"
+            if k["best_possible_dso"] is not None
+            else fmt.DASH,
+            "best possible DSO / average days delinquent",
+        ),
+        Tile(
+            "Customers over limit",
+            fmt.number(k["customers_over_limit"]),
+            f"of {fmt.number(limited)} customers with a limit",
+        ),
+        Tile(
+            "Unapplied credits",
+            money(k["unapplied_credits"]),
+            "payments and credit notes not yet applied",
+        ),
         Tile("Sales this month", fmt.money(month["credit_sales_cents"], cur), since),
         Tile("Collections this month", fmt.money(month["collections_cents"], cur), since),
     ]
@@ -112,8 +156,15 @@ def receivables_tiles(snap: Any, as_of: dt.date, period_days: int, filters: Filt
 RECEIVABLES_CHARTS = ("aging_short", "aging_long", "top_debtors", "sales_collections", "dso_trend")
 
 
-def receivables_summary(snap: Any, as_of: dt.date, basis: str, period_days: int, filters: Filters, scope: Scope,
-                        charts: tuple[str, ...] = RECEIVABLES_CHARTS) -> ReceivablesSummary:
+def receivables_summary(
+    snap: Any,
+    as_of: dt.date,
+    basis: str,
+    period_days: int,
+    filters: Filters,
+    scope: Scope,
+    charts: tuple[str, ...] = RECEIVABLES_CHARTS,
+) -> ReceivablesSummary:
     """Tiles, charts and top debtors of Receivables Health for a scope and filters."""
     from dashboard.export.charts import CHARTS, ChartRequest, chart_currency
 
@@ -121,7 +172,9 @@ def receivables_summary(snap: Any, as_of: dt.date, basis: str, period_days: int,
     cur = chart_currency(snap, req)
     k, tiles = receivables_tiles(snap, as_of, period_days, filters, scope, cur)
     built = [CHARTS[name].build(snap, req) for name in charts]
-    return ReceivablesSummary(as_of, period_days, cur, k, tiles, [c for c in built if c is not None], k["top_debtors"])
+    return ReceivablesSummary(
+        as_of, period_days, cur, k, tiles, [c for c in built if c is not None], k["top_debtors"]
+    )
 
 
 # ---- the document ------------------------------------------------------------------------------
@@ -142,7 +195,13 @@ def _new_pdf(stamp: Stamp, title: str) -> Any:
             self.line(MARGIN, self.get_y() - 1, PAGE_WIDTH - MARGIN, self.get_y() - 1)
             self.set_font(self.family_name, "", 6.5)
             self.set_text_color(*MUTED)
-            self.cell(CONTENT - 25, 4, clean(self, f"{stamp.title} · {stamp.text(' · ')}"), new_x="RIGHT", new_y="TOP")
+            self.cell(
+                CONTENT - 25,
+                4,
+                clean(self, f"{stamp.title} · {stamp.text(' · ')}"),
+                new_x="RIGHT",
+                new_y="TOP",
+            )
             self.cell(25, 4, f"Page {self.page_no()} of {{nb}}", align="R")
 
     pdf = Document(orientation="P", unit="mm", format="A4")
@@ -183,7 +242,9 @@ def _heading(pdf: Any, title: str, stamp: Stamp, subtitle: str | None = None) ->
         _font(pdf, 9.5)
         pdf.multi_cell(CONTENT, 4.6, clean(pdf, subtitle), align="L", new_x="LMARGIN", new_y="NEXT")
     _font(pdf, 8, color=MUTED)
-    pdf.multi_cell(CONTENT, 3.8, clean(pdf, stamp.text(" · ")), align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        CONTENT, 3.8, clean(pdf, stamp.text(" · ")), align="L", new_x="LMARGIN", new_y="NEXT"
+    )
     pdf.ln(2)
 
 
@@ -201,7 +262,7 @@ def _tiles(pdf: Any, tiles: list[Tile], per_row: int) -> None:
     height = 19.0
     for start in range(0, len(tiles), per_row):
         y = pdf.get_y()
-        for i, tile in enumerate(tiles[start:start + per_row]):
+        for i, tile in enumerate(tiles[start : start + per_row]):
             x = MARGIN + i * (width + gap)
             pdf.set_fill_color(*TILE_FILL)
             pdf.set_draw_color(*RULE)
@@ -227,13 +288,17 @@ def _chart_png(figure: dict, width_mm: float, height_mm: float) -> tuple[bytes |
     from dashboard.export.png import RenderError, figure_png
 
     try:
-        return figure_png(figure, round(width_mm * PX_PER_MM), round(height_mm * PX_PER_MM), scale=CHART_SCALE), ""
+        return figure_png(
+            figure, round(width_mm * PX_PER_MM), round(height_mm * PX_PER_MM), scale=CHART_SCALE
+        ), ""
     except RenderError as error:
         log.warning("PDF chart not rendered: %s", error)
         return None, str(error)
 
 
-def _chart(pdf: Any, title: str, figure: dict, x: float, y: float, width: float, height: float) -> None:
+def _chart(
+    pdf: Any, title: str, figure: dict, x: float, y: float, width: float, height: float
+) -> None:
     """A chart title and its image at (x, y); a framed note instead when it cannot be rendered."""
     pdf.set_xy(x, y)
     _font(pdf, 9, bold=True)
@@ -263,8 +328,13 @@ def _charts_row(pdf: Any, charts: list[Any], height: float) -> None:
     pdf.set_xy(MARGIN, y + height + 8)
 
 
-def _table(pdf: Any, columns: list[tuple[str, float, str]], rows: list[list[str]], total: list[str] | None = None,
-           note: str | None = None) -> None:
+def _table(
+    pdf: Any,
+    columns: list[tuple[str, float, str]],
+    rows: list[list[str]],
+    total: list[str] | None = None,
+    note: str | None = None,
+) -> None:
     """A simple table: (header, width mm, align) columns, text rows, an optional bold totals row."""
     line_h = 5.0
 
@@ -306,7 +376,9 @@ def _output(pdf: Any) -> bytes:
 # ---- Receivables Health -------------------------------------------------------------------------
 
 
-def receivables_pdf(summary: ReceivablesSummary, stamp: Stamp, heading: str = "Receivables Health") -> bytes:
+def receivables_pdf(
+    summary: ReceivablesSummary, stamp: Stamp, heading: str = "Receivables Health"
+) -> bytes:
     """The Receivables Health summary: KPI tiles, aging donuts, top debtors, trends, debtor table."""
     pdf = _new_pdf(stamp, stamp.title)
     _receivables_body(pdf, summary, stamp, heading)
@@ -317,8 +389,13 @@ def _receivables_body(pdf: Any, summary: ReceivablesSummary, stamp: Stamp, headi
     """Heading, tiles, charts and top debtors of a receivables summary into pdf."""
     from dashboard import format as fmt
 
-    _heading(pdf, heading, stamp, f"Period for DSO, CEI and collections: {summary.period_days} days "
-             f"ending {summary.as_of.isoformat()}. Amounts in {summary.currency}.")
+    _heading(
+        pdf,
+        heading,
+        stamp,
+        f"Period for DSO, CEI and collections: {summary.period_days} days "
+        f"ending {summary.as_of.isoformat()}. Amounts in {summary.currency}.",
+    )
     _tiles(pdf, summary.tiles, per_row=5)
     pdf.ln(2)
     by_name = {c.name: c for c in summary.charts}
@@ -328,17 +405,39 @@ def _receivables_body(pdf: Any, summary: ReceivablesSummary, stamp: Stamp, headi
     _charts_row(pdf, [by_name[n] for n in ("dso_trend",) if n in by_name], 62)
     _section(pdf, "Top debtors", need=30)
     debtors = summary.top_debtors[:TOP_DEBTORS_ROWS]
-    rows = [[str(i), d["customer_id"], d["name"], fmt.money(d["balance"], summary.currency)]
-            for i, d in enumerate(debtors, start=1)]
+    rows = [
+        [str(i), d["customer_id"], d["name"], fmt.money(d["balance"], summary.currency)]
+        for i, d in enumerate(debtors, start=1)
+    ]
     top_total = sum(fmt.to_cents(d["balance"]) for d in debtors)
-    share = fmt.pct(top_total * 100 / fmt.to_cents(summary.kpis["total_ar"]) if fmt.to_cents(summary.kpis["total_ar"]) else None)
-    columns = [("#", 10, "R"), ("Customer #", 32, "L"), ("Customer", 104, "L"), ("Open balance", 40, "R")]
+    share = fmt.pct(
+        top_total * 100 / fmt.to_cents(summary.kpis["total_ar"])
+        if fmt.to_cents(summary.kpis["total_ar"])
+        else None
+    )
+    columns = [
+        ("#", 10, "R"),
+        ("Customer #", 32, "L"),
+        ("Customer", 104, "L"),
+        ("Open balance", 40, "R"),
+    ]
     if rows:
-        _table(pdf, columns, rows, ["", "", f"Total of the top {len(rows)} ({share} of total AR)",
-                                    fmt.money(top_total, summary.currency)])
+        _table(
+            pdf,
+            columns,
+            rows,
+            [
+                "",
+                "",
+                f"Total of the top {len(rows)} ({share} of total AR)",
+                fmt.money(top_total, summary.currency),
+            ],
+        )
     else:
         _font(pdf, 8.5, color=MUTED)
-        pdf.cell(CONTENT, 6, "No customer owes anything on these filters.", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            CONTENT, 6, "No customer owes anything on these filters.", new_x="LMARGIN", new_y="NEXT"
+        )
 
 
 @dataclass
@@ -352,7 +451,9 @@ class PageTable:
     note: str | None = None
 
 
-def page_pdf(summary: ReceivablesSummary, stamp: Stamp, heading: str, table: PageTable | None = None) -> bytes:
+def page_pdf(
+    summary: ReceivablesSummary, stamp: Stamp, heading: str, table: PageTable | None = None
+) -> bytes:
     """A subscribed page's summary: the receivables tiles and charts under its filters, then its table."""
     pdf = _new_pdf(stamp, stamp.title)
     _receivables_body(pdf, summary, stamp, heading)
@@ -369,7 +470,9 @@ def page_pdf(summary: ReceivablesSummary, stamp: Stamp, heading: str, table: Pag
 # ---- Account 360 ---------------------------------------------------------------------------------
 
 
-def account_pdf(snap: Any, customer_id: str, as_of: dt.date, scope: Scope, stamp_for: Any) -> tuple[bytes, dict] | None:
+def account_pdf(
+    snap: Any, customer_id: str, as_of: dt.date, scope: Scope, stamp_for: Any
+) -> tuple[bytes, dict] | None:
     """The Account 360 summary for a sales call; None when the customer is unknown or outside the scope.
 
     stamp_for(data) builds the Stamp once the customer is known (its title names the customer).
@@ -384,44 +487,98 @@ def account_pdf(snap: Any, customer_id: str, as_of: dt.date, scope: Scope, stamp
     stamp: Stamp = stamp_for(data)
     s = data["summary"]
     pdf = _new_pdf(stamp, stamp.title)
-    attrs = " · ".join(f"{label} {value}" for label, value in (("Segment", data["segment"]), ("Region", data["region"]),
-                                                              ("Tier", data["tier"]), ("Rep", data["sales_rep_id"])) if value)
-    _heading(pdf, f"{data['name']}  #{data['customer_id']}", stamp, f"Account 360 · {attrs or 'no attributes'} · amounts in {cur}")
+    attrs = " · ".join(
+        f"{label} {value}"
+        for label, value in (
+            ("Segment", data["segment"]),
+            ("Region", data["region"]),
+            ("Tier", data["tier"]),
+            ("Rep", data["sales_rep_id"]),
+        )
+        if value
+    )
+    _heading(
+        pdf,
+        f"{data['name']}  #{data['customer_id']}",
+        stamp,
+        f"Account 360 · {attrs or 'no attributes'} · amounts in {cur}",
+    )
     limit = fmt.money(s["credit_limit"], cur) if s["credit_limit"] else "No limit"
-    used = f"{fmt.pct(s['utilization_pct'], 0)} used" if s["credit_limit"] and s["utilization_pct"] is not None else ""
+    used = (
+        f"{fmt.pct(s['utilization_pct'], 0)} used"
+        if s["credit_limit"] and s["utilization_pct"] is not None
+        else ""
+    )
     tiles = [
-        Tile("Total outstanding", fmt.money(s["total_outstanding"], cur), f"overdue {fmt.money(s['overdue'], cur)}"),
+        Tile(
+            "Total outstanding",
+            fmt.money(s["total_outstanding"], cur),
+            f"overdue {fmt.money(s['overdue'], cur)}",
+        ),
         Tile("Last payment date", fmt.date(s["last_payment_date"])),
         Tile("Payment terms", s["terms"] or fmt.DASH),
         Tile("Average days to pay", fmt.days(s["average_days_to_pay"])),
         Tile("Credit limit", limit, used),
-        Tile("Last payment amount", fmt.money(s["last_payment_amount"], cur) if s["last_payment_amount"] else fmt.DASH),
+        Tile(
+            "Last payment amount",
+            fmt.money(s["last_payment_amount"], cur) if s["last_payment_amount"] else fmt.DASH,
+        ),
     ]
     _tiles(pdf, tiles, per_row=3)
     _font(pdf, 8.5)
-    behaviour = (f"DSO (90 days): {fmt.days(data['dso_90d'])}   ·   Average days late (90 days): "
-                 f"{fmt.days(data['avg_days_late_90d'])}   ·   Share of turnover (year to date): "
-                 f"{fmt.pct(data['share_of_turnover_pct'], 2)}")
+    behaviour = (
+        f"DSO (90 days): {fmt.days(data['dso_90d'])}   ·   Average days late (90 days): "
+        f"{fmt.days(data['avg_days_late_90d'])}   ·   Share of turnover (year to date): "
+        f"{fmt.pct(data['share_of_turnover_pct'], 2)}"
+    )
     pdf.multi_cell(CONTENT, 4.5, clean(pdf, behaviour), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     req = ChartRequest(as_of, "due", 90, Filters(), scope, customer_id)
-    charts = [c for c in (CHARTS["account_aging"].build(snap, req), CHARTS["account_trend"].build(snap, req)) if c]
+    charts = [
+        c
+        for c in (
+            CHARTS["account_aging"].build(snap, req),
+            CHARTS["account_trend"].build(snap, req),
+        )
+        if c
+    ]
     for chart in charts:  # the PDF heading names the customer already
-        chart.title = chart.title.split(" · ")[0] + (" · 12 months" if chart.name == "account_trend" else "")
+        chart.title = chart.title.split(" · ")[0] + (
+            " · 12 months" if chart.name == "account_trend" else ""
+        )
     _charts_row(pdf, charts, 55)
 
     open_items = [i for i in data["invoices"] if i["status"] in ("OPEN", "OVERDUE")]
     open_items.sort(key=lambda i: (-int(i["days_past_due"] or 0), i["invoice_id"]))
     _section(pdf, f"Open invoices ({len(open_items)})", need=25)
-    columns = [("Invoice", 30, "L"), ("Issued", 22, "L"), ("Due", 22, "L"), ("Days past due", 22, "R"),
-               ("Status", 24, "L"), ("Amount", 33, "R"), ("Open balance", 33, "R")]
+    columns = [
+        ("Invoice", 30, "L"),
+        ("Issued", 22, "L"),
+        ("Due", 22, "L"),
+        ("Days past due", 22, "R"),
+        ("Status", 24, "L"),
+        ("Amount", 33, "R"),
+        ("Open balance", 33, "R"),
+    ]
     shown = open_items[:ACCOUNT_INVOICE_ROWS]
-    rows = [[i["invoice_id"], i["issue_date"], i["due_date"], str(i["days_past_due"]),
-             i["status"].lower() + (" · disputed" if i["disputed"] else ""), fmt.money(i["amount"], cur),
-             fmt.money(i["balance"], cur)] for i in shown]
+    rows = [
+        [
+            i["invoice_id"],
+            i["issue_date"],
+            i["due_date"],
+            str(i["days_past_due"]),
+            i["status"].lower() + (" · disputed" if i["disputed"] else ""),
+            fmt.money(i["amount"], cur),
+            fmt.money(i["balance"], cur),
+        ]
+        for i in shown
+    ]
     open_total = sum(fmt.to_cents(i["balance"]) for i in open_items)
-    note = (f"Showing the {len(shown)} most overdue of {len(open_items)} open invoices; the total covers all of them."
-            if len(open_items) > len(shown) else None)
+    note = (
+        f"Showing the {len(shown)} most overdue of {len(open_items)} open invoices; the total covers all of them."
+        if len(open_items) > len(shown)
+        else None
+    )
     if rows:
         _table(pdf, columns, rows, ["Total", "", "", "", "", "", fmt.money(open_total, cur)], note)
     else:
@@ -431,8 +588,19 @@ def account_pdf(snap: Any, customer_id: str, as_of: dt.date, scope: Scope, stamp
     _section(pdf, "Recent payments", need=20)
     payments = data["payments"][:10]
     if payments:
-        _table(pdf, [("Payment", 46, "L"), ("Date", 40, "L"), ("Amount", 50, "R"), ("Unapplied", 50, "R")],
-               [[p["payment_id"], p["date"], fmt.money(p["amount"], cur), fmt.money(p["unapplied"], cur)] for p in payments])
+        _table(
+            pdf,
+            [("Payment", 46, "L"), ("Date", 40, "L"), ("Amount", 50, "R"), ("Unapplied", 50, "R")],
+            [
+                [
+                    p["payment_id"],
+                    p["date"],
+                    fmt.money(p["amount"], cur),
+                    fmt.money(p["unapplied"], cur),
+                ]
+                for p in payments
+            ],
+        )
     else:
         _font(pdf, 8.5, color=MUTED)
         pdf.cell(CONTENT, 6, "No payments.", new_x="LMARGIN", new_y="NEXT")
@@ -440,9 +608,18 @@ def account_pdf(snap: Any, customer_id: str, as_of: dt.date, scope: Scope, stamp
     promises = [p for p in data["promises"] if p.get("status") == "open"]
     disputes = [d for d in data["disputes"] if d.get("status") != "resolved"]
     _section(pdf, "Open promises and disputes", need=20)
-    lines = [[f"Promise · {p['invoice_id']}", f"for {p['promised_date']}", fmt.money(p["amount"], cur)] for p in promises]
-    lines += [[f"Dispute · {d['invoice_id']}", f"opened {d['opened_on']} · {d.get('status') or 'open'}", fmt.money(d["amount"], cur)]
-              for d in disputes]
+    lines = [
+        [f"Promise · {p['invoice_id']}", f"for {p['promised_date']}", fmt.money(p["amount"], cur)]
+        for p in promises
+    ]
+    lines += [
+        [
+            f"Dispute · {d['invoice_id']}",
+            f"opened {d['opened_on']} · {d.get('status') or 'open'}",
+            fmt.money(d["amount"], cur),
+        ]
+        for d in disputes
+    ]
     if lines:
         _table(pdf, [("Item", 60, "L"), ("When", 86, "L"), ("Amount", 40, "R")], lines)
     else:
@@ -450,17 +627,30 @@ def account_pdf(snap: Any, customer_id: str, as_of: dt.date, scope: Scope, stamp
         pdf.cell(CONTENT, 6, "No open promises or disputes.", new_x="LMARGIN", new_y="NEXT")
 
     _section(pdf, "Latest activities and notes", need=20)
-    activity = [[a.get("date") or "", a.get("channel") or "", a.get("outcome") or "", a.get("note") or ""]
-                for a in data["activities"][:10]]
+    activity = [
+        [a.get("date") or "", a.get("channel") or "", a.get("outcome") or "", a.get("note") or ""]
+        for a in data["activities"][:10]
+    ]
     if activity:
-        _table(pdf, [("Date", 24, "L"), ("Channel", 26, "L"), ("Outcome", 40, "L"), ("Note", 96, "L")], activity)
+        _table(
+            pdf,
+            [("Date", 24, "L"), ("Channel", 26, "L"), ("Outcome", 40, "L"), ("Note", 96, "L")],
+            activity,
+        )
     notes = _notes(data["customer_id"])
     for note_row in notes:
         _font(pdf, 7.5, bold=True)
-        pdf.cell(CONTENT, 4, clean(pdf, f"{note_row['author']} · {note_row['created_at']:%Y-%m-%d %H:%M} UTC"),
-                 new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            CONTENT,
+            4,
+            clean(pdf, f"{note_row['author']} · {note_row['created_at']:%Y-%m-%d %H:%M} UTC"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
         _font(pdf, 8)
-        pdf.multi_cell(CONTENT, 4, clean(pdf, note_row["text"][:600]), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            CONTENT, 4, clean(pdf, note_row["text"][:600]), align="L", new_x="LMARGIN", new_y="NEXT"
+        )
         pdf.ln(1)
     if not activity and not notes:
         _font(pdf, 8.5, color=MUTED)

@@ -38,8 +38,10 @@ class TooManyPixels(ValueError):
     """An export larger than the pixel cap (AR_EXPORT_MAX_PIXELS)."""
 
     def __init__(self, pixels: int, limit: int) -> None:
-        super().__init__(f"the image would have {pixels:,} pixels (width x height x scale²); the limit is "
-                         f"{limit:,} pixels (AR_EXPORT_MAX_PIXELS): lower width, height or scale")
+        super().__init__(
+            f"the image would have {pixels:,} pixels (width x height x scale²); the limit is "
+            f"{limit:,} pixels (AR_EXPORT_MAX_PIXELS): lower width, height or scale"
+        )
         self.pixels = pixels
         self.limit = limit
 
@@ -88,11 +90,15 @@ class _KaleidoServer:
             return browser
 
         try:
-            self._kaleido = asyncio.run_coroutine_threadsafe(open_browser(), loop).result(START_TIMEOUT)
+            self._kaleido = asyncio.run_coroutine_threadsafe(open_browser(), loop).result(
+                START_TIMEOUT
+            )
         except BaseException as error:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(5)
-            raise RenderError(f"could not start the chart renderer (kaleido/chromium): {error}") from error
+            raise RenderError(
+                f"could not start the chart renderer (kaleido/chromium): {error}"
+            ) from error
         self._loop, self._thread = loop, thread
         self.started_at = time.time()
         log.info("kaleido browser started")
@@ -180,7 +186,9 @@ def _font(size: int, bold: bool = False) -> Any:
     from PIL import ImageFont
 
     for pattern in FONT_PATHS:
-        path = pattern.format(bold="-Bold" if bold else "", liberation="Bold" if bold else "Regular")
+        path = pattern.format(
+            bold="-Bold" if bold else "", liberation="Bold" if bold else "Regular"
+        )
         try:
             return ImageFont.truetype(path, size)
         except OSError:
@@ -211,7 +219,9 @@ def caption_lines(caption: str, width: int, scale: float) -> list[tuple[str, Any
     out: list[tuple[str, Any]] = []
     for index, line in enumerate(part.strip() for part in caption.splitlines() if part.strip()):
         font = bold if index == 0 else regular
-        out.extend((text, font) for text in _wrap(line, font, width * scale - 2 * CAPTION_PAD * scale))
+        out.extend(
+            (text, font) for text in _wrap(line, font, width * scale - 2 * CAPTION_PAD * scale)
+        )
     return out
 
 
@@ -232,7 +242,11 @@ def add_caption(chart: bytes, lines: list[tuple[str, Any]], scale: float) -> byt
         canvas = Image.new("RGB", (image.width, image.height + strip), "white")
         canvas.paste(image.convert("RGB"), (0, 0))
     draw = ImageDraw.Draw(canvas)
-    draw.line([(0, image.height), (canvas.width, image.height)], fill=CAPTION_RULE, width=max(1, round(scale)))
+    draw.line(
+        [(0, image.height), (canvas.width, image.height)],
+        fill=CAPTION_RULE,
+        width=max(1, round(scale)),
+    )
     y = image.height + CAPTION_PAD * scale
     for text, font in lines:
         draw.text((CAPTION_PAD * scale, y), text, font=font, fill=CAPTION_COLOR)
@@ -260,7 +274,9 @@ def export_figure(fig: Any) -> dict:
     return figure
 
 
-def figure_png(fig: Any, width: int = 900, height: int = 450, caption: str = "", scale: float = 1.0) -> bytes:
+def figure_png(
+    fig: Any, width: int = 900, height: int = 450, caption: str = "", scale: float = 1.0
+) -> bytes:
     """PNG bytes of a figure, width x height pixels (times scale), with a caption strip at the bottom.
 
     The caption (filters, scope, as-of date, generation time; one or more lines, the first one bold,

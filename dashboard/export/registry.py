@@ -17,28 +17,36 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def _open_invoices(snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope) -> pd.DataFrame:
+def _open_invoices(
+    snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope
+) -> pd.DataFrame:
     """Every invoice open at as_of (metrics.tables.open_invoices)."""
     from dashboard.metrics.tables import open_invoices
 
     return open_invoices(snapshot, as_of, period_days, filters, scope)
 
 
-def _customers(snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope) -> pd.DataFrame:
+def _customers(
+    snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope
+) -> pd.DataFrame:
     """Customers with a balance at as_of (metrics.tables.customer_balances)."""
     from dashboard.metrics.tables import customer_balances
 
     return customer_balances(snapshot, as_of, period_days, filters, scope)
 
 
-def _customer_aging(snapshot: Any, as_of: dt.date, _period_days: int, filters: Filters, scope: Scope) -> pd.DataFrame:
+def _customer_aging(
+    snapshot: Any, as_of: dt.date, _period_days: int, filters: Filters, scope: Scope
+) -> pd.DataFrame:
     """The customer aging grid (metrics.tables.customer_aging, due-date basis)."""
     from dashboard.metrics.tables import customer_aging
 
     return customer_aging(snapshot, as_of, filters, scope)
 
 
-def _at_risk(snapshot: Any, as_of: dt.date, _period_days: int, filters: Filters, scope: Scope) -> pd.DataFrame:
+def _at_risk(
+    snapshot: Any, as_of: dt.date, _period_days: int, filters: Filters, scope: Scope
+) -> pd.DataFrame:
     """The at-risk accounts list (metrics.tables.at_risk_accounts)."""
     from dashboard.metrics.tables import at_risk_accounts
 
@@ -105,7 +113,8 @@ def to_csv(frame: pd.DataFrame) -> str:
     return csv_frame(frame).to_csv(index=False, lineterminator="\n")
 
 
-def build_table(name: str, snapshot: Any, as_of: dt.date, period_days: int, filters: Filters,
-                scope: Scope) -> pd.DataFrame:
+def build_table(
+    name: str, snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope
+) -> pd.DataFrame:
     """Build an exportable table by name; KeyError for an unknown name."""
     return TABLES[name](snapshot, as_of, period_days, filters, scope)

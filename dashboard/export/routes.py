@@ -54,8 +54,13 @@ FILTER_KEYS = ("segment", "region", "tier", "sales_rep", "terms_group")
 BASE_PARAMS = frozenset({"as_of", "basis", "period_days", *FILTER_KEYS})
 CHART_PARAMS = BASE_PARAMS | {"customer_id", "width", "height", "scale"}
 BASIS_TEXT = {"due": "due-date aging", "transaction": "transaction aging"}
-FILTER_TEXT = {"segment": "segment", "region": "region", "tier": "tier", "sales_rep": "sales rep",
-               "terms_group": "terms"}
+FILTER_TEXT = {
+    "segment": "segment",
+    "region": "region",
+    "tier": "tier",
+    "sales_rep": "sales rep",
+    "terms_group": "terms",
+}
 MIME = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -70,7 +75,12 @@ MIME = {
 def parse_common(allowed: frozenset[str]) -> tuple[dt.date, str, int, Filters]:
     """(as_of, basis, period_days, filters) of an export request; unknown or repeated parameters: 400."""
     check_known(allowed)
-    return parse_as_of(single("as_of")), parse_basis(single("basis")), parse_period(single("period_days")), parse_filters()
+    return (
+        parse_as_of(single("as_of")),
+        parse_basis(single("basis")),
+        parse_period(single("period_days")),
+        parse_filters(),
+    )
 
 
 def describe(basis: str, filters: Filters) -> str:
@@ -83,7 +93,11 @@ def describe(basis: str, filters: Filters) -> str:
         value = getattr(filters, key)
         if value:  # a rep by name, the id beside it (the filter line on screen reads the same)
             name = names.get(value) if key == "sales_rep" else None
-            parts.append(f"{FILTER_TEXT[key]} {name} ({value})" if name and name != value else f"{FILTER_TEXT[key]} {value}")
+            parts.append(
+                f"{FILTER_TEXT[key]} {name} ({value})"
+                if name and name != value
+                else f"{FILTER_TEXT[key]} {value}"
+            )
     return " · ".join(parts)
 
 
@@ -97,7 +111,11 @@ def _source_filters(source: dict | None) -> tuple[dt.date, str, Any]:
 
 def username() -> str | None:
     """The logged-in user's name."""
-    return getattr(current_user, "username", None) if getattr(current_user, "is_authenticated", False) else None
+    return (
+        getattr(current_user, "username", None)
+        if getattr(current_user, "is_authenticated", False)
+        else None
+    )
 
 
 def snapshot() -> Any:
@@ -110,8 +128,14 @@ def snapshot() -> Any:
 def make_stamp(title: str, as_of: dt.date, basis: str, filters: Filters, scope: Scope) -> Stamp:
     """The stamp of an export for the logged-in user (with the base currency and rate date when the
     ledger has several currencies)."""
-    return Stamp(title=title, as_of=as_of, filters=describe(basis, filters), scope=scope.label, user=username(),
-                 currency=currency_note(snapshot(), as_of))
+    return Stamp(
+        title=title,
+        as_of=as_of,
+        filters=describe(basis, filters),
+        scope=scope.label,
+        user=username(),
+        currency=currency_note(snapshot(), as_of),
+    )
 
 
 def currency_note(snap: Any, as_of: dt.date) -> str:
@@ -186,7 +210,9 @@ def chart(name: str, fmt: str) -> Response:
     height = parse_int("height", single("height"), 0, 150, 4000)
     scale = parse_int("scale", single("scale"), 1, 1, 4)
     scope = current_scope()
-    built = spec.build(snapshot(), ChartRequest(as_of, basis, period_days, filters, scope, customer_id, options))
+    built = spec.build(
+        snapshot(), ChartRequest(as_of, basis, period_days, filters, scope, customer_id, options)
+    )
     if built is None:
         return json_error(404, "no such customer")
     if fmt == "png":
@@ -194,21 +220,32 @@ def chart(name: str, fmt: str) -> Response:
 
         check_pixels(width or built.width, height or built.height, scale)
     stamp = make_stamp(built.title, as_of, basis, filters, scope)
-    base = f"{name}-{tables.safe_file_part(customer_id)}" if customer_id and spec.needs_customer else name
+    base = (
+        f"{name}-{tables.safe_file_part(customer_id)}"
+        if customer_id and spec.needs_customer
+        else name
+    )
     filename = file_name(base, as_of, basis, filters, fmt, options)
     if fmt == "png":
         from dashboard.export.png import RenderError, figure_png
 
         try:
-            body = figure_png(built.figure, width or built.width, height or built.height, stamp.caption(), scale)
+            body = figure_png(
+                built.figure, width or built.width, height or built.height, stamp.caption(), scale
+            )
         except RenderError as error:
             log.error("PNG export failed: %s", error)
             return json_error(503, "chart rendering is unavailable on this server; try CSV or XLSX")
     elif fmt == "csv":
         body = tables.csv_bytes(built.frame, stamp, built.total_columns)
     else:
-        body = tables.xlsx_bytes(built.frame, stamp, built.currency, built.total_columns, sheet=name)
-    audit("export", tables.audit_detail(fmt, f"chart:{name}", stamp, len(built.frame), customer_id=customer_id))
+        body = tables.xlsx_bytes(
+            built.frame, stamp, built.currency, built.total_columns, sheet=name
+        )
+    audit(
+        "export",
+        tables.audit_detail(fmt, f"chart:{name}", stamp, len(built.frame), customer_id=customer_id),
+    )
     return send(body, fmt, filename, stamp)
 
 
@@ -235,13 +272,22 @@ def table(name: str, fmt: str) -> Response:
     if fmt == "csv":
         body = tables.csv_bytes(frame, stamp)
     else:
-        body = tables.xlsx_bytes(frame, stamp, currency_for(snap, filters, scope, default_currency()), sheet=name)
-    audit("export", tables.audit_detail(fmt, f"table:{name}", stamp, len(frame), period_days=period_days))
+        body = tables.xlsx_bytes(
+            frame, stamp, currency_for(snap, filters, scope, default_currency()), sheet=name
+        )
+    audit(
+        "export",
+        tables.audit_detail(fmt, f"table:{name}", stamp, len(frame), period_days=period_days),
+    )
     return send(body, fmt, file_name(name, as_of, basis, filters, fmt), stamp)
 
 
-TABLE_TITLES = {"open_invoices": "Open invoices", "customers": "Customers with a balance",
-                "customer_aging": "Customer aging", "at_risk": "At-risk accounts"}
+TABLE_TITLES = {
+    "open_invoices": "Open invoices",
+    "customers": "Customers with a balance",
+    "customer_aging": "Customer aging",
+    "at_risk": "At-risk accounts",
+}
 
 
 # ---- the data grids (dashboard.components.grid) ------------------------------------------------------
@@ -280,7 +326,9 @@ def grid(name: str, fmt: str) -> Response:
     if refused is not None:
         return refused
     if not grids.may_use(name):
-        return json_error(403, "your role does not give access to this page", page=grids.source_page(name))
+        return json_error(
+            403, "your role does not give access to this page", page=grids.source_page(name)
+        )
     check_known(GRID_PARAMS)
     source = json_param("source", dict, required=True)
     sort, filters = json_param("sort", list), json_param("filter", dict)
@@ -288,13 +336,28 @@ def grid(name: str, fmt: str) -> Response:
     if len(search) > 200:
         raise BadParameter("search", "longer than 200 characters")
     query = grids.Query.clean(sort, filters, search)
-    view = grids.view_for(name, source, query, cached=False)  # fresh: the stamp's time is the export's
+    # fresh: the stamp's time is the export's
+    view = grids.view_for(name, source, query, cached=False)
     if view is None:
         return json_error(404, "nothing to export: the grid's source gives no rows for you")
     as_of, basis, filters = _source_filters(source)
-    made = tables.grid_file(name, view.gf, fmt, view.frame, query, scope=current_scope().label, user=username(),
-                            as_of=as_of, basis=basis, filters=filters)
-    body = stream_with_context(part.encode("utf-8") for part in made.body) if fmt == "csv" else made.body
+    made = tables.grid_file(
+        name,
+        view.gf,
+        fmt,
+        view.frame,
+        query,
+        scope=current_scope().label,
+        user=username(),
+        as_of=as_of,
+        basis=basis,
+        filters=filters,
+    )
+    body = (
+        stream_with_context(part.encode("utf-8") for part in made.body)
+        if fmt == "csv"
+        else made.body
+    )
     response = Response(body, mimetype=MIME[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{made.name}"'
     response.headers["Cache-Control"] = "no-store"
@@ -319,8 +382,17 @@ def receivables() -> Response:
     summary = receivables_summary(snapshot(), as_of, basis, period_days, filters, scope)
     stamp = make_stamp("Receivables Health summary", as_of, basis, filters, scope)
     body = receivables_pdf(summary, stamp)
-    audit("export", tables.audit_detail("pdf", "receivables", stamp, len(summary.top_debtors),
-                                        period_days=period_days, total_ar=summary.kpis["total_ar"]))
+    audit(
+        "export",
+        tables.audit_detail(
+            "pdf",
+            "receivables",
+            stamp,
+            len(summary.top_debtors),
+            period_days=period_days,
+            total_ar=summary.kpis["total_ar"],
+        ),
+    )
     return send(body, "pdf", file_name("receivables", as_of, basis, filters, "pdf"), stamp)
 
 
@@ -338,8 +410,15 @@ def customer(customer_id: str) -> Response:
     stamps: list[Stamp] = []
 
     def stamp_for(data: dict) -> Stamp:
-        stamps.append(Stamp(title=f"Account 360 · {data['customer_id']} {data['name']}", as_of=as_of,
-                            filters="", scope=scope.label, user=username()))
+        stamps.append(
+            Stamp(
+                title=f"Account 360 · {data['customer_id']} {data['name']}",
+                as_of=as_of,
+                filters="",
+                scope=scope.label,
+                user=username(),
+            )
+        )
         return stamps[0]
 
     result = account_pdf(snapshot(), customer_id, as_of, scope, stamp_for)
@@ -347,9 +426,20 @@ def customer(customer_id: str) -> Response:
         return json_error(404, "no such customer")
     body, data = result
     stamp = stamps[0]
-    audit("export", tables.audit_detail("pdf", "account", stamp, len(data["invoices"]), customer_id=customer_id,
-                                        total_outstanding=data["summary"]["total_outstanding"]))
-    return send(body, "pdf", f"account-{tables.safe_file_part(customer_id)}-{as_of.isoformat()}.pdf", stamp)
+    audit(
+        "export",
+        tables.audit_detail(
+            "pdf",
+            "account",
+            stamp,
+            len(data["invoices"]),
+            customer_id=customer_id,
+            total_outstanding=data["summary"]["total_outstanding"],
+        ),
+    )
+    return send(
+        body, "pdf", f"account-{tables.safe_file_part(customer_id)}-{as_of.isoformat()}.pdf", stamp
+    )
 
 
 @bp.get("/page/<page>.pdf")
@@ -366,12 +456,23 @@ def page(page: str) -> Response:
         return refused
     extra = {key for name in sheet.charts for key in _chart_options(name)}
     as_of, basis, period_days, filters = parse_common(BASE_PARAMS | extra)
-    options = parse_options({k: v for name in sheet.charts for k, v in _chart_options(name).items()})
+    options = parse_options(
+        {k: v for name in sheet.charts for k, v in _chart_options(name).items()}
+    )
     scope = current_scope()
     stamp = make_stamp(f"{sheet.title} · page export", as_of, basis, filters, scope)
-    body, rows = page_pdf(sheet, snapshot(), ChartRequest(as_of, basis, period_days, filters, scope, None, options), stamp)
-    audit("export", tables.audit_detail("pdf", f"page:{page}", stamp, rows, period_days=period_days))
-    return send(body, "pdf", file_name(f"{page}-page", as_of, basis, filters, "pdf", options), stamp)
+    body, rows = page_pdf(
+        sheet,
+        snapshot(),
+        ChartRequest(as_of, basis, period_days, filters, scope, None, options),
+        stamp,
+    )
+    audit(
+        "export", tables.audit_detail("pdf", f"page:{page}", stamp, rows, period_days=period_days)
+    )
+    return send(
+        body, "pdf", file_name(f"{page}-page", as_of, basis, filters, "pdf", options), stamp
+    )
 
 
 def _chart_options(name: str) -> dict[str, tuple[str, ...]]:
@@ -419,4 +520,3 @@ def init_exports(server: Flask) -> None:
     """Register the export blueprint (once)."""
     if "exports" not in server.blueprints:
         server.register_blueprint(bp)
-

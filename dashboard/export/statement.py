@@ -28,8 +28,13 @@ from dashboard.metrics.filters import Scope
 
 log = logging.getLogger(__name__)
 
-AGING_LABELS = {"not_due": "Not yet due", "1-30": "1–30 days", "31-60": "31–60 days", "61-90": "61–90 days",
-                "90+": "Over 90 days"}
+AGING_LABELS = {
+    "not_due": "Not yet due",
+    "1-30": "1–30 days",
+    "31-60": "31–60 days",
+    "61-90": "61–90 days",
+    "90+": "Over 90 days",
+}
 
 
 class StatementError(ValueError):
@@ -78,9 +83,18 @@ def _credits(snap: Any, pos: int, day: int) -> tuple[list[dict], int]:
 
     items = unapplied_items(snap, day)
     pick = np.flatnonzero(items.cust == pos)
-    when = ["" if items.day[i] == NO_DATE else from_day(int(items.day[i])).isoformat() for i in pick]
-    rows = [{"id": str(items.ref[i]), "type": str(items.kind[i]), "date": w, "amount_cents": int(items.own[i])}
-            for i, w in zip(pick, when, strict=True)]
+    when = [
+        "" if items.day[i] == NO_DATE else from_day(int(items.day[i])).isoformat() for i in pick
+    ]
+    rows = [
+        {
+            "id": str(items.ref[i]),
+            "type": str(items.kind[i]),
+            "date": w,
+            "amount_cents": int(items.own[i]),
+        }
+        for i, w in zip(pick, when, strict=True)
+    ]
     return rows, sum(r["amount_cents"] for r in rows)
 
 
@@ -93,18 +107,33 @@ def build_statement(snap: Any, customer_id: str, as_of: dt.date, scope: Scope) -
     if data is None:
         raise StatementError(f"customer {customer_id!r} not found")
     items = [
-        {"invoice_id": i["invoice_id"], "issue_date": i["issue_date"], "due_date": i["due_date"],
-         "days_past_due": int(i["days_past_due"] or 0), "amount_cents": _cents(i["amount"]),
-         "balance_cents": _cents(i["balance"]), "disputed": i["disputed"]}
-        for i in data["invoices"] if i["status"] in ("OPEN", "OVERDUE")
+        {
+            "invoice_id": i["invoice_id"],
+            "issue_date": i["issue_date"],
+            "due_date": i["due_date"],
+            "days_past_due": int(i["days_past_due"] or 0),
+            "amount_cents": _cents(i["amount"]),
+            "balance_cents": _cents(i["balance"]),
+            "disputed": i["disputed"],
+        }
+        for i in data["invoices"]
+        if i["status"] in ("OPEN", "OVERDUE")
     ]
     items.sort(key=lambda i: (i["due_date"], i["invoice_id"]))
     credits, unapplied = _credits(snap, snap.cust_index[customer_id], to_day(as_of))
     return Statement(
-        customer_id=customer_id, name=data["name"], email=customer_email(customer_id), currency=currency,
-        as_of=as_of, items=items, aging={k: _cents(v) for k, v in data["aging_due"].items()}, credits=credits,
-        open_cents=_cents(data["summary"]["total_outstanding"]), unapplied_cents=unapplied,
-        overdue_cents=_cents(data["summary"]["overdue"]), scope=scope.label,
+        customer_id=customer_id,
+        name=data["name"],
+        email=customer_email(customer_id),
+        currency=currency,
+        as_of=as_of,
+        items=items,
+        aging={k: _cents(v) for k, v in data["aging_due"].items()},
+        credits=credits,
+        open_cents=_cents(data["summary"]["total_outstanding"]),
+        unapplied_cents=unapplied,
+        overdue_cents=_cents(data["summary"]["overdue"]),
+        scope=scope.label,
     )
 
 
@@ -137,23 +166,56 @@ def statement_pdf(st: Statement, stamp: Stamp, settings: Any) -> bytes:
     for line in company[1:]:
         doc.cell(p.CONTENT, 4, p.clean(doc, line), new_x="LMARGIN", new_y="NEXT")
     doc.ln(3)
-    p._heading(doc, f"Statement of account · {st.as_of:%d %B %Y}", stamp,
-               f"{st.name} (customer #{st.customer_id})" + (f" · {st.email}" if st.email else "")
-               + f" · amounts in {st.currency}")
-    p._tiles(doc, [p.Tile("Open invoices", money(st.open_cents), f"{len(st.items)} items"),
-                   p.Tile("Overdue", money(st.overdue_cents), "past their due date"),
-                   p.Tile("Unapplied credits", money(st.unapplied_cents), "payments and credit notes not applied"),
-                   p.Tile("Balance due", money(st.balance_cents), f"as of {st.as_of.isoformat()}")], per_row=4)
+    p._heading(
+        doc,
+        f"Statement of account · {st.as_of:%d %B %Y}",
+        stamp,
+        f"{st.name} (customer #{st.customer_id})"
+        + (f" · {st.email}" if st.email else "")
+        + f" · amounts in {st.currency}",
+    )
+    p._tiles(
+        doc,
+        [
+            p.Tile("Open invoices", money(st.open_cents), f"{len(st.items)} items"),
+            p.Tile("Overdue", money(st.overdue_cents), "past their due date"),
+            p.Tile(
+                "Unapplied credits",
+                money(st.unapplied_cents),
+                "payments and credit notes not applied",
+            ),
+            p.Tile("Balance due", money(st.balance_cents), f"as of {st.as_of.isoformat()}"),
+        ],
+        per_row=4,
+    )
     p._section(doc, "Aging (days past due)", need=18)
     labels = [AGING_LABELS[k] for k in st.aging]
     width = p.CONTENT / (len(labels) + 1)
-    p._table(doc, [(label, width, "R") for label in labels] + [("Total", width, "R")],
-             [[money(v) for v in st.aging.values()] + [money(sum(st.aging.values()))]])
+    p._table(
+        doc,
+        [(label, width, "R") for label in labels] + [("Total", width, "R")],
+        [[money(v) for v in st.aging.values()] + [money(sum(st.aging.values()))]],
+    )
     p._section(doc, f"Open items ({len(st.items)})", need=25)
-    columns = [("Invoice", 36, "L"), ("Issued", 24, "L"), ("Due", 24, "L"), ("Days past due", 24, "R"),
-               ("Amount", 39, "R"), ("Open balance", 39, "R")]
-    rows = [[i["invoice_id"] + (" (disputed)" if i["disputed"] else ""), i["issue_date"], i["due_date"],
-             str(i["days_past_due"]), money(i["amount_cents"]), money(i["balance_cents"])] for i in st.items]
+    columns = [
+        ("Invoice", 36, "L"),
+        ("Issued", 24, "L"),
+        ("Due", 24, "L"),
+        ("Days past due", 24, "R"),
+        ("Amount", 39, "R"),
+        ("Open balance", 39, "R"),
+    ]
+    rows = [
+        [
+            i["invoice_id"] + (" (disputed)" if i["disputed"] else ""),
+            i["issue_date"],
+            i["due_date"],
+            str(i["days_past_due"]),
+            money(i["amount_cents"]),
+            money(i["balance_cents"]),
+        ]
+        for i in st.items
+    ]
     if rows:
         p._table(doc, columns, rows, ["Total open items", "", "", "", "", money(st.open_cents)])
     else:
@@ -161,13 +223,22 @@ def statement_pdf(st: Statement, stamp: Stamp, settings: Any) -> bytes:
         doc.cell(p.CONTENT, 6, "No open invoices.", new_x="LMARGIN", new_y="NEXT")
     if st.credits:
         p._section(doc, "Unapplied credits", need=20)
-        p._table(doc, [("Reference", 46, "L"), ("Type", 70, "L"), ("Date", 30, "L"), ("Amount", 40, "R")],
-                 [[c["id"], c["type"], c["date"], money(c["amount_cents"])] for c in st.credits],
-                 ["Total", "", "", money(st.unapplied_cents)])
+        p._table(
+            doc,
+            [("Reference", 46, "L"), ("Type", 70, "L"), ("Date", 30, "L"), ("Amount", 40, "R")],
+            [[c["id"], c["type"], c["date"], money(c["amount_cents"])] for c in st.credits],
+            ["Total", "", "", money(st.unapplied_cents)],
+        )
     p._section(doc, "Balance", need=20)
-    p._table(doc, [("", 146, "L"), ("", 40, "R")],
-             [["Open items", money(st.open_cents)], ["Less unapplied credits", money(-st.unapplied_cents)]],
-             ["Balance due", money(st.balance_cents)])
+    p._table(
+        doc,
+        [("", 146, "L"), ("", 40, "R")],
+        [
+            ["Open items", money(st.open_cents)],
+            ["Less unapplied credits", money(-st.unapplied_cents)],
+        ],
+        ["Balance due", money(st.balance_cents)],
+    )
     if settings.company_payment_note:
         p._font(doc, 8.5)
         doc.multi_cell(p.CONTENT, 4.5, p.clean(doc, settings.company_payment_note), align="L")
@@ -176,8 +247,13 @@ def statement_pdf(st: Statement, stamp: Stamp, settings: Any) -> bytes:
 
 def statement_stamp(st: Statement, user: str | None) -> Stamp:
     """The stamp of a statement (title names the customer)."""
-    return Stamp(title=f"Statement · {st.name} #{st.customer_id}", as_of=st.as_of, filters="customer statement",
-                 scope=st.scope, user=user)
+    return Stamp(
+        title=f"Statement · {st.name} #{st.customer_id}",
+        as_of=st.as_of,
+        filters="customer statement",
+        scope=st.scope,
+        user=user,
+    )
 
 
 def statement_file_name(st: Statement) -> str:
@@ -207,7 +283,9 @@ def _message(st: Statement, pdf: bytes, settings: Any) -> EmailMessage:
 
     money = lambda cents: fmt.money(cents, st.currency)  # noqa: E731
     message = EmailMessage()
-    message["Subject"] = f"Statement of account as of {st.as_of.isoformat()} · {settings.company_name}"
+    message["Subject"] = (
+        f"Statement of account as of {st.as_of.isoformat()} · {settings.company_name}"
+    )
     message["From"] = settings.smtp_from
     message["To"] = st.email or ""
     message["Date"] = formatdate(localtime=False)
@@ -215,8 +293,11 @@ def _message(st: Statement, pdf: bytes, settings: Any) -> EmailMessage:
     message.set_content(
         f"Dear {st.name},\n\nplease find attached your statement of account as of {st.as_of.isoformat()}.\n\n"
         f"Open invoices: {money(st.open_cents)}\nUnapplied credits: {money(st.unapplied_cents)}\n"
-        f"Balance due: {money(st.balance_cents)}\n\n" + "\n".join(company_lines(settings)) + "\n")
-    message.add_attachment(pdf, maintype="application", subtype="pdf", filename=statement_file_name(st))
+        f"Balance due: {money(st.balance_cents)}\n\n" + "\n".join(company_lines(settings)) + "\n"
+    )
+    message.add_attachment(
+        pdf, maintype="application", subtype="pdf", filename=statement_file_name(st)
+    )
     return message
 
 
@@ -225,14 +306,23 @@ def log_activity(st: Statement, user: str | None) -> str:
     from dashboard import format as fmt
 
     activity_id = f"STMT-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
-    note = (f"Statement as of {st.as_of.isoformat()} emailed to {st.email} by {user or 'the command line'}: "
-            f"balance due {fmt.money(st.balance_cents, st.currency)}")
+    note = (
+        f"Statement as of {st.as_of.isoformat()} emailed to {st.email} by {user or 'the command line'}: "
+        f"balance due {fmt.money(st.balance_cents, st.currency)}"
+    )
     add_activity(activity_id, st.customer_id, dt.date.today(), "email", "statement sent", note)
     return activity_id
 
 
-def send_statements(snap: Any, customer_ids: list[str], as_of: dt.date, scope: Scope, user: str | None,
-                    dry_run: bool = False, via: str = "ui") -> list[Outcome]:
+def send_statements(
+    snap: Any,
+    customer_ids: list[str],
+    as_of: dt.date,
+    scope: Scope,
+    user: str | None,
+    dry_run: bool = False,
+    via: str = "ui",
+) -> list[Outcome]:
     """Email each customer's statement to its billing address (or say what would be sent)."""
     from dashboard import format as fmt
     from dashboard.auth.audit import write_audit
@@ -247,30 +337,65 @@ def send_statements(snap: Any, customer_ids: list[str], as_of: dt.date, scope: S
         st = build_statement(snap, customer_id, as_of, scope)
         balance = fmt.money(st.balance_cents, st.currency)
         if not st.email or not ADDRESS_RE.match(st.email):
-            outcomes.append(Outcome(customer_id, st.name, st.email, "no address", balance,
-                                    "no valid billing email on the customer"))
+            outcomes.append(
+                Outcome(
+                    customer_id,
+                    st.name,
+                    st.email,
+                    "no address",
+                    balance,
+                    "no valid billing email on the customer",
+                )
+            )
             continue
         if dry_run:
             outcomes.append(Outcome(customer_id, st.name, st.email, "would send", balance))
             continue
         stamp = statement_stamp(st, user)
         try:
-            deliver(_message(st, statement_pdf(st, stamp, settings), settings), [st.email], settings)
+            deliver(
+                _message(st, statement_pdf(st, stamp, settings), settings), [st.email], settings
+            )
         except MailError as error:
             outcomes.append(Outcome(customer_id, st.name, st.email, "failed", balance, str(error)))
-            write_audit("export", user, audit_detail("email", "statement_failed", stamp, len(st.items),
-                                                     customer_id=customer_id, to=[st.email], via=via, error=str(error)))
+            write_audit(
+                "export",
+                user,
+                audit_detail(
+                    "email",
+                    "statement_failed",
+                    stamp,
+                    len(st.items),
+                    customer_id=customer_id,
+                    to=[st.email],
+                    via=via,
+                    error=str(error),
+                ),
+            )
             continue
         activity = log_activity(st, user)
-        write_audit("export", user, audit_detail("email", "statement", stamp, len(st.items), customer_id=customer_id,
-                                                 to=[st.email], via=via, balance=fmt.to_cents(st.balance_cents),
-                                                 activity_id=activity))
+        write_audit(
+            "export",
+            user,
+            audit_detail(
+                "email",
+                "statement",
+                stamp,
+                len(st.items),
+                customer_id=customer_id,
+                to=[st.email],
+                via=via,
+                balance=fmt.to_cents(st.balance_cents),
+                activity_id=activity,
+            ),
+        )
         outcomes.append(Outcome(customer_id, st.name, st.email, "sent", balance))
     return outcomes
 
 
-def statement_download(snap: Any, customer_id: str, as_of: dt.date, scope: Scope, user: str | None,
-                       via: str = "ui") -> tuple[bytes, str]:
+def statement_download(
+    snap: Any, customer_id: str, as_of: dt.date, scope: Scope, user: str | None, via: str = "ui"
+) -> tuple[bytes, str]:
     """(PDF bytes, file name) of one statement, audited."""
     from dashboard.auth.audit import write_audit
     from dashboard.config import get_settings
@@ -279,9 +404,17 @@ def statement_download(snap: Any, customer_id: str, as_of: dt.date, scope: Scope
     st = build_statement(snap, customer_id, as_of, scope)
     stamp = statement_stamp(st, user)
     data = statement_pdf(st, stamp, get_settings())
-    write_audit("export", user, audit_detail("pdf", "statement", stamp, len(st.items), customer_id=customer_id,
-                                             via=via, balance=st.balance_cents))
+    write_audit(
+        "export",
+        user,
+        audit_detail(
+            "pdf",
+            "statement",
+            stamp,
+            len(st.items),
+            customer_id=customer_id,
+            via=via,
+            balance=st.balance_cents,
+        ),
+    )
     return data, statement_file_name(st)
-
-
-

@@ -78,8 +78,13 @@ class Stamp:
         """The stamp on one line ("as of 2024-03-01 | filters: ... | scope: ... | generated ...")."""
         pieces = []
         for label, value in self.parts():
-            pieces.append(f"as of {value}" if label == "As of" else f"{label.lower()}: {value}" if label != "Generated"
-                          else f"generated {value}")
+            pieces.append(
+                f"as of {value}"
+                if label == "As of"
+                else f"{label.lower()}: {value}"
+                if label != "Generated"
+                else f"generated {value}"
+            )
         return separator.join(pieces)
 
     def caption(self) -> str:
@@ -95,7 +100,10 @@ def money_columns(frame: pd.DataFrame) -> list[str]:
 def totals_cents(frame: pd.DataFrame, columns: list[str] | None = None) -> dict[str, int]:
     """Exact sums of money columns over every row (Python ints, blanks skipped)."""
     columns = money_columns(frame) if columns is None else columns
-    return {c: sum(int(v) for v in frame[c].tolist() if v is not None and not pd.isna(v)) for c in columns}
+    return {
+        c: sum(int(v) for v in frame[c].tolist() if v is not None and not pd.isna(v))
+        for c in columns
+    }
 
 
 def decimal_text(cents: int) -> str:
@@ -106,11 +114,13 @@ def decimal_text(cents: int) -> str:
 
 
 def totals_text(totals: dict[str, int], taken: set[str]) -> str:
-    """"total amount 2462.39; total overdue 10.00" for the stamp line."""
+    """ "total amount 2462.39; total overdue 10.00" for the stamp line."""
     return "; ".join(f"total {money_name(c, taken)} {decimal_text(v)}" for c, v in totals.items())
 
 
-def csv_stamp_line(stamp: Stamp, rows: int, totals: dict[str, int] | None = None, columns: set[str] | None = None) -> str:
+def csv_stamp_line(
+    stamp: Stamp, rows: int, totals: dict[str, int] | None = None, columns: set[str] | None = None
+) -> str:
     """The first line of every CSV export: `# title | as of | filters | scope | generated | N rows | totals`."""
     pieces = [stamp.title, stamp.text(), f"{rows} row" if rows == 1 else f"{rows} rows"]
     if totals:
@@ -188,7 +198,9 @@ def xlsx_bytes(
     from openpyxl.utils import get_column_letter
 
     if len(frame) > XLSX_MAX_ROWS:
-        raise ExportTooLarge(f"{len(frame):,} rows do not fit in one sheet (limit {XLSX_MAX_ROWS:,}); export CSV")
+        raise ExportTooLarge(
+            f"{len(frame):,} rows do not fit in one sheet (limit {XLSX_MAX_ROWS:,}); export CSV"
+        )
     workbook = Workbook(write_only=True)
     workbook.properties.title = stamp.title
     workbook.properties.creator = APP_NAME
@@ -200,7 +212,12 @@ def xlsx_bytes(
     money_fmt = currency_format(currency)
     bold = Font(bold=True)
 
-    def cell(value: Any, font: Font | None = None, number_format: str | None = None, border: Border | None = None):
+    def cell(
+        value: Any,
+        font: Font | None = None,
+        number_format: str | None = None,
+        border: Border | None = None,
+    ):
         item = WriteOnlyCell(ws, value=value)
         if isinstance(value, str) and value.startswith("="):
             item.data_type = "s"  # text, never a formula
@@ -223,13 +240,17 @@ def xlsx_bytes(
     header_row = len(block) + 2
     ws.freeze_panes = f"A{header_row + 1}"
     if len(names):
-        ws.auto_filter.ref = f"A{header_row}:{get_column_letter(len(names))}{header_row + max(len(frame), 1)}"
+        ws.auto_filter.ref = (
+            f"A{header_row}:{get_column_letter(len(names))}{header_row + max(len(frame), 1)}"
+        )
     for row in block:
         ws.append(row)
     ws.append([])
     line = Side(style="thin", color="999999")
     ws.append([cell(name, bold, border=Border(bottom=line)) for name in names])
-    date_columns = {i for i, c in enumerate(columns) if pd.api.types.is_datetime64_any_dtype(frame[c])}
+    date_columns = {
+        i for i, c in enumerate(columns) if pd.api.types.is_datetime64_any_dtype(frame[c])
+    }
     for values in frame.itertuples(index=False, name=None):
         out = []
         for i, value in enumerate(values):
@@ -237,7 +258,12 @@ def xlsx_bytes(
                 out.append(cell(_money_value(value), number_format=money_fmt))
             else:
                 item = _cell_value(value)
-                fmt = "yyyy-mm-dd" if i in date_columns or (isinstance(item, dt.date) and not isinstance(item, dt.datetime)) else None
+                fmt = (
+                    "yyyy-mm-dd"
+                    if i in date_columns
+                    or (isinstance(item, dt.date) and not isinstance(item, dt.datetime))
+                    else None
+                )
                 out.append(cell(item, number_format=fmt))
         ws.append(out)
     totals = totals_cents(frame, total_columns)
@@ -261,30 +287,46 @@ def xlsx_bytes(
 
 def audit_detail(fmt: str, what: str, stamp: Stamp, rows: int, **extra: Any) -> str:
     """The JSON detail of an export audit row: format, table/chart, as-of, filters, scope, rows."""
-    detail = {"format": fmt, "export": what, "as_of": stamp.as_of.isoformat() if stamp.as_of else None,
-              "filters": stamp.filters or "none", "scope": stamp.scope, "rows": rows}
+    detail = {
+        "format": fmt,
+        "export": what,
+        "as_of": stamp.as_of.isoformat() if stamp.as_of else None,
+        "filters": stamp.filters or "none",
+        "scope": stamp.scope,
+        "rows": rows,
+    }
     detail.update({k: v for k, v in extra.items() if v is not None})
     return json.dumps(detail, default=str)
 
 
 def safe_file_part(text: str, limit: int = 80) -> str:
     """A piece of a file name: letters, digits, - and _ only."""
-    cleaned = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in str(text))
+    cleaned = "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in "-_") else "-" for ch in str(text)
+    )
     return cleaned.strip("-")[:limit] or "export"
 
 
 FILE_FILTERS = ("segment", "region", "tier", "sales_rep", "terms_group")
 
 
-def file_name(base: str, as_of: dt.date | None, basis: str, filters: Any, fmt: str,
-              options: tuple[tuple[str, str], ...] = ()) -> str:
+def file_name(
+    base: str,
+    as_of: dt.date | None,
+    basis: str,
+    filters: Any,
+    fmt: str,
+    options: tuple[tuple[str, str], ...] = (),
+) -> str:
     """<base>-<as-of>[-<filter>-<value>...].<fmt>: the as-of date and attribute filters, never today's date.
 
     The aging basis is left out of the name (it is in the stamp): a file differs by what it selects.
     """
     del basis
     parts = [base] + ([as_of.isoformat()] if as_of else [])
-    parts += [f"{key}-{getattr(filters, key)}" for key in FILE_FILTERS if getattr(filters, key, None)]
+    parts += [
+        f"{key}-{getattr(filters, key)}" for key in FILE_FILTERS if getattr(filters, key, None)
+    ]
     parts += [f"{key}-{value}" for key, value in options]
     return safe_file_part("-".join(parts), limit=150) + f".{fmt}"
 
@@ -292,7 +334,9 @@ def file_name(base: str, as_of: dt.date | None, basis: str, filters: Any, fmt: s
 # ---- the grid's downloads ----------------------------------------------------------------------------
 
 
-def grid_stamp_line(stamp_text: str, scope: str, rows: int, totals: dict[str, int], columns: set[str]) -> str:
+def grid_stamp_line(
+    stamp_text: str, scope: str, rows: int, totals: dict[str, int], columns: set[str]
+) -> str:
     """The "# ..." first line of a grid download: the source's stamp, plus scope and time if missing."""
     pieces = [stamp_text]
     if "scope:" not in stamp_text:
@@ -315,7 +359,9 @@ def csv_chunks(frame: pd.DataFrame, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterato
 
     yield csv_frame(frame.iloc[:0]).to_csv(index=False, lineterminator="\n")
     for start in range(0, len(frame), chunk_rows):
-        yield csv_frame(frame.iloc[start:start + chunk_rows]).to_csv(index=False, header=False, lineterminator="\n")
+        yield csv_frame(frame.iloc[start : start + chunk_rows]).to_csv(
+            index=False, header=False, lineterminator="\n"
+        )
 
 
 @dataclass
@@ -338,16 +384,31 @@ def query_text(query: Any) -> str:
     if getattr(query, "search", ""):
         pieces.append(f"search '{query.search}'")
     if getattr(query, "filter", None):
-        pieces.append("column filters " + "; ".join(
-            f"{column} {model.get('type') or ''} {model.get('filter') or model.get('dateFrom') or ''}".strip()
-            for column, model in query.filter.items()))
+        pieces.append(
+            "column filters "
+            + "; ".join(
+                f"{column} {model.get('type') or ''} {model.get('filter') or model.get('dateFrom') or ''}".strip()
+                for column, model in query.filter.items()
+            )
+        )
     if getattr(query, "sort", None):
         pieces.append("sorted by " + "; ".join(f"{m['colId']} {m['sort']}" for m in query.sort))
     return " · ".join(pieces)
 
 
-def grid_file(grid: str, gf: Any, fmt: str, frame: pd.DataFrame, query: Any, *, scope: str, user: str | None,
-              as_of: dt.date, basis: str, filters: Any) -> GridFile:
+def grid_file(
+    grid: str,
+    gf: Any,
+    fmt: str,
+    frame: pd.DataFrame,
+    query: Any,
+    *,
+    scope: str,
+    user: str | None,
+    as_of: dt.date,
+    basis: str,
+    filters: Any,
+) -> GridFile:
     """Every matching row of a grid source (CSV streamed in pieces, or XLSX), stamped and audited.
 
     `gf` is a dashboard.components.grid.GridFrame built on the server in the user's scope, `frame` the
@@ -364,9 +425,15 @@ def grid_file(grid: str, gf: Any, fmt: str, frame: pd.DataFrame, query: Any, *, 
         title = f"{title} | {narrowed}"
     name = file_name(gf.file_name, as_of, basis, filters, fmt)
     if fmt == "xlsx":
-        stamp = Stamp(title=title.split(" | ")[0], filters=" | ".join(title.split(" | ")[1:]), scope=scope, user=user)
-        body: bytes | Iterator[str] = xlsx_bytes(frame, stamp, gf.currency or default_currency(),
-                                                 sheet=safe_file_part(gf.file_name))
+        stamp = Stamp(
+            title=title.split(" | ")[0],
+            filters=" | ".join(title.split(" | ")[1:]),
+            scope=scope,
+            user=user,
+        )
+        body: bytes | Iterator[str] = xlsx_bytes(
+            frame, stamp, gf.currency or default_currency(), sheet=safe_file_part(gf.file_name)
+        )
     else:
         totals = totals_cents(frame)
         line = grid_stamp_line(title, scope, len(frame), totals, set(map(str, frame.columns)))
@@ -377,6 +444,17 @@ def grid_file(grid: str, gf: Any, fmt: str, frame: pd.DataFrame, query: Any, *, 
 
         body = stream()
     # the grid's stamp text holds what the rows are and the filters they were selected with
-    audit("export", json.dumps({"format": fmt, "export": f"grid:{grid}", "stamp": title, "scope": scope,
-                                "rows": len(frame), "file": gf.file_name}))
+    audit(
+        "export",
+        json.dumps(
+            {
+                "format": fmt,
+                "export": f"grid:{grid}",
+                "stamp": title,
+                "scope": scope,
+                "rows": len(frame),
+                "file": gf.file_name,
+            }
+        ),
+    )
     return GridFile(name, fmt, body, len(frame), scope, title)

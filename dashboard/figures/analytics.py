@@ -14,13 +14,38 @@ from dashboard.figures.base import FONT, GRID, MUTED, TEXT, TOP_MARGIN, dollars,
 from dashboard.format import money, money_short, number, symbol
 
 RED, DARK_RED, ORANGE, AMBER, GREEN, LIGHT_GREEN, GREY = (
-    "#c8332b", "#8b1a1a", "#f07b22", "#d99a0b", "#2e8b57", "#6aa84f", "#6c757d")
+    "#c8332b",
+    "#8b1a1a",
+    "#f07b22",
+    "#d99a0b",
+    "#2e8b57",
+    "#6aa84f",
+    "#6c757d",
+)
 
 # Aging status (tables.STATUS_ORDER), credit risk level (credit.RISK_LEVELS), reliability category.
-STATUS_COLORS = {"Over Limit": RED, "Critical": DARK_RED, "Overdue": ORANGE, "Late": AMBER, "Current": GREEN}
-RISK_COLORS = {"Over Limit": RED, "Critical": DARK_RED, "High": ORANGE, "Moderate": AMBER, "Low": GREEN}
-CATEGORY_COLORS = {"At Risk": RED, "Poor": ORANGE, "Average": AMBER, "Good": LIGHT_GREEN, "Excellent": GREEN,
-                   "No Activity": GREY}
+STATUS_COLORS = {
+    "Over Limit": RED,
+    "Critical": DARK_RED,
+    "Overdue": ORANGE,
+    "Late": AMBER,
+    "Current": GREEN,
+}
+RISK_COLORS = {
+    "Over Limit": RED,
+    "Critical": DARK_RED,
+    "High": ORANGE,
+    "Moderate": AMBER,
+    "Low": GREEN,
+}
+CATEGORY_COLORS = {
+    "At Risk": RED,
+    "Poor": ORANGE,
+    "Average": AMBER,
+    "Good": LIGHT_GREEN,
+    "Excellent": GREEN,
+    "No Activity": GREY,
+}
 
 # Value tiers: (fill, text) for the default names; other names take the palette in order.
 TIER_COLORS = {
@@ -30,8 +55,14 @@ TIER_COLORS = {
     "Platinum": ("#c9d6ea", "#23395d"),
     "Standard": ("#f1f3f5", "#6c757d"),
 }
-PALETTE = (("#cfe2ff", "#084298"), ("#d1e7dd", "#0f5132"), ("#f8d7da", "#842029"), ("#e2d9f3", "#432874"),
-           ("#fff3cd", "#664d03"), ("#cff4fc", "#055160"))
+PALETTE = (
+    ("#cfe2ff", "#084298"),
+    ("#d1e7dd", "#0f5132"),
+    ("#f8d7da", "#842029"),
+    ("#e2d9f3", "#432874"),
+    ("#fff3cd", "#664d03"),
+    ("#cff4fc", "#055160"),
+)
 
 
 def tier_colors(names: Iterable[str]) -> dict[str, tuple[str, str]]:
@@ -48,19 +79,28 @@ def tier_colors(names: Iterable[str]) -> dict[str, tuple[str, str]]:
 
 def label_cell_style(colors: Mapping[str, str]) -> dict:
     """AG Grid cellStyle colouring a label column's text by value (the totals row stays plain)."""
-    return {"styleConditions": [
-        {"condition": f"params.value === {json.dumps(value)}", "style": {"color": color, "fontWeight": 600}}
-        for value, color in colors.items()
-    ]}
+    return {
+        "styleConditions": [
+            {
+                "condition": f"params.value === {json.dumps(value)}",
+                "style": {"color": color, "fontWeight": 600},
+            }
+            for value, color in colors.items()
+        ]
+    }
 
 
 def tier_cell_style(colors: Mapping[str, tuple[str, str]]) -> dict:
     """AG Grid cellStyle: each tier as a tinted cell in its colour."""
-    return {"styleConditions": [
-        {"condition": f"params.value === {json.dumps(name)}",
-         "style": {"backgroundColor": fill, "color": text, "fontWeight": 600}}
-        for name, (fill, text) in colors.items()
-    ]}
+    return {
+        "styleConditions": [
+            {
+                "condition": f"params.value === {json.dumps(name)}",
+                "style": {"backgroundColor": fill, "color": text, "fontWeight": 600},
+            }
+            for name, (fill, text) in colors.items()
+        ]
+    }
 
 
 def _layout(height: int, **settings) -> dict:
@@ -92,28 +132,50 @@ def tier_summary_bar(frame: pd.DataFrame, currency: str | None = None, height: i
     cents = [int(v) for v in frame["revenue_12m_cents"]]
     counts = [int(v) for v in frame["customers"]]
     shares = ["–" if pd.isna(v) else f"{v:,.1f} %" for v in frame["share_of_turnover_pct"]]
-    labels = [f"{name}<br><span style='color:{MUTED}'>{number(n)} customer{'' if n == 1 else 's'}</span>"
-              for name, n in zip(names, counts, strict=True)]
+    labels = [
+        f"{name}<br><span style='color:{MUTED}'>{number(n)} customer{'' if n == 1 else 's'}</span>"
+        for name, n in zip(names, counts, strict=True)
+    ]
     bar = {
         "type": "bar",
         "x": labels,
         "y": [dollars(c) for c in cents],
-        "marker": {"color": [colors[n][0] for n in names], "line": {"color": [colors[n][1] for n in names], "width": 1}},
+        "marker": {
+            "color": [colors[n][0] for n in names],
+            "line": {"color": [colors[n][1] for n in names], "width": 1},
+        },
         "text": [money_short(c, currency) for c in cents],
         "textposition": "outside",
         "cliponaxis": False,
-        "customdata": [[name, money(c, currency), n, s] for name, c, n, s in zip(names, cents, counts, shares, strict=True)],
-        "hovertemplate": ("<b>%{customdata[0]}</b><br>Revenue 12m: %{customdata[1]}<br>"
-                          "Customers: %{customdata[2]}<br>Share of turnover: %{customdata[3]}<extra></extra>"),
+        "customdata": [
+            [name, money(c, currency), n, s]
+            for name, c, n, s in zip(names, cents, counts, shares, strict=True)
+        ],
+        "hovertemplate": (
+            "<b>%{customdata[0]}</b><br>Revenue 12m: %{customdata[1]}<br>"
+            "Customers: %{customdata[2]}<br>Share of turnover: %{customdata[3]}<extra></extra>"
+        ),
     }
     top = max(max(dollars(c) for c in cents), 0)
     low = min(min(dollars(c) for c in cents), 0)
     span = (top - low) or 1
-    yaxis = {"range": [low - (span * 0.08 if low < 0 else 0), top + span * 0.18], "tickprefix": symbol(currency),
-             "tickformat": "~s", "title": None}
-    return {"data": [bar], "layout": _layout(height, showlegend=False, bargap=0.35, yaxis=yaxis,
-                                             xaxis={"title": None, "tickfont": {"size": 12}},
-                                             meta={"total_cents": sum(cents)})}
+    yaxis = {
+        "range": [low - (span * 0.08 if low < 0 else 0), top + span * 0.18],
+        "tickprefix": symbol(currency),
+        "tickformat": "~s",
+        "title": None,
+    }
+    return {
+        "data": [bar],
+        "layout": _layout(
+            height,
+            showlegend=False,
+            bargap=0.35,
+            yaxis=yaxis,
+            xaxis={"title": None, "tickfont": {"size": 12}},
+            meta={"total_cents": sum(cents)},
+        ),
+    }
 
 
 # ---- grid column sizing ----------------------------------------------------------------------------
@@ -121,7 +183,10 @@ def tier_summary_bar(frame: pd.DataFrame, currency: str | None = None, height: i
 CHAR_PX = 7.0  # one character of the grid's 14 px font, on average ("$2,722,412.30" is 89 px)
 PAD_PX = 20  # the compact cell padding (Bootstrap px-2 on both sides) and a little air
 COMPACT = {"cellClass": "px-2", "headerClass": "px-2"}
-COMPACT_RIGHT = {"cellClass": ["px-2", "ag-right-aligned-cell"], "headerClass": ["px-2", "ag-right-aligned-header"]}
+COMPACT_RIGHT = {
+    "cellClass": ["px-2", "ag-right-aligned-cell"],
+    "headerClass": ["px-2", "ag-right-aligned-header"],
+}
 
 
 def text_width(texts: Iterable[str], minimum: int = 64, bold: bool = False) -> int:
@@ -139,7 +204,9 @@ def money_width(values: pd.Series, currency: str | None = None, minimum: int = 8
     return text_width((money(v, currency) for v in widest), minimum)
 
 
-def fitted_columns(frame: pd.DataFrame, currency: str | None, extra: Mapping[str, dict] | None = None) -> dict:
+def fitted_columns(
+    frame: pd.DataFrame, currency: str | None, extra: Mapping[str, dict] | None = None
+) -> dict:
     """Column props for a grid of frame: compact padding, money columns as wide as their widest amount, then extra.
 
     The header filter button is kept on text columns (filter by status, tier...) and left off numbers,
@@ -147,8 +214,10 @@ def fitted_columns(frame: pd.DataFrame, currency: str | None, extra: Mapping[str
     """
     out: dict[str, dict] = {}
     for name in frame.columns:
-        numeric = name.endswith("_cents") or (pd.api.types.is_numeric_dtype(frame[name])
-                                              and not pd.api.types.is_bool_dtype(frame[name]))
+        numeric = name.endswith("_cents") or (
+            pd.api.types.is_numeric_dtype(frame[name])
+            and not pd.api.types.is_bool_dtype(frame[name])
+        )
         props = dict(COMPACT_RIGHT if numeric else COMPACT)
         if name.endswith("_cents"):
             props.update(width=money_width(frame[name], currency), suppressHeaderFilterButton=True)

@@ -25,7 +25,8 @@ GRAPH_CONFIG = {
     "displaylogo": False,
     "responsive": True,
     "displayModeBar": "hover",
-    "modeBarButtons": [["resetScale2d"]],  # images come from the stamped Export menu, not plotly's camera
+    # images come from the stamped Export menu, not plotly's camera
+    "modeBarButtons": [["resetScale2d"]],
 }
 
 
@@ -77,9 +78,18 @@ def figure(data: list[dict], height: int = 300, **settings: Any) -> Figure:
 
 def empty_figure(message: str = EMPTY_TEXT, height: int = 300) -> Figure:
     """A blank figure that says why it is blank."""
-    note = {"text": message, "showarrow": False, "x": 0.5, "y": 0.5, "xref": "paper", "yref": "paper",
-            "font": {"size": 14, "color": MUTED}}
-    return figure([], height, annotations=[note], xaxis={"visible": False}, yaxis={"visible": False})
+    note = {
+        "text": message,
+        "showarrow": False,
+        "x": 0.5,
+        "y": 0.5,
+        "xref": "paper",
+        "yref": "paper",
+        "font": {"size": 14, "color": MUTED},
+    }
+    return figure(
+        [], height, annotations=[note], xaxis={"visible": False}, yaxis={"visible": False}
+    )
 
 
 def is_empty(fig: Any) -> bool:
@@ -89,14 +99,18 @@ def is_empty(fig: Any) -> bool:
 
 def annotation_text(fig: Any) -> str:
     """Every annotation's text, joined (tests and captions)."""
-    notes = fig["layout"].get("annotations", []) if isinstance(fig, dict) else fig.layout.annotations
+    notes = (
+        fig["layout"].get("annotations", []) if isinstance(fig, dict) else fig.layout.annotations
+    )
     return " ".join((a.get("text", "") if isinstance(a, dict) else a.text) or "" for a in notes)
 
 
 def style(fig: Any, height: int = 300, **settings: Any) -> Any:
     """The house style on a plotly.graph_objects.Figure (for builders that use graph objects)."""
-    fig.update_layout(**{k: v for k, v in layout(height, **settings).items() if k not in ("xaxis", "yaxis")},
-                      template="plotly_white")
+    fig.update_layout(
+        **{k: v for k, v in layout(height, **settings).items() if k not in ("xaxis", "yaxis")},
+        template="plotly_white",
+    )
     fig.update_xaxes(**axis(**settings.get("xaxis", {})))
     fig.update_yaxes(**axis(**settings.get("yaxis", {})))
     return fig

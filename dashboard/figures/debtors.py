@@ -32,13 +32,22 @@ def top_debtors_bar(debtors: list[dict], currency: str | None = None, height: in
         "x": [dollars(c) for c in cents],
         "y": labels,
         "marker": {"color": BLUE},
-        "text": [money_short(c, currency) for c in cents],  # compact: never clipped on a phone; exact on hover
+        # compact: never clipped on a phone; exact on hover
+        "text": [money_short(c, currency) for c in cents],
         "textposition": "auto",  # inside a long bar, beside a short one: never past the plot's edge
         "cliponaxis": False,
-        "customdata": [[d["customer_id"], d["name"], t] for d, t in zip(debtors, texts, strict=True)],
+        "customdata": [
+            [d["customer_id"], d["name"], t] for d, t in zip(debtors, texts, strict=True)
+        ],
         "hovertemplate": "%{customdata[1]} (%{customdata[0]})<br>%{customdata[2]}<extra></extra>",
     }
     top = max(dollars(c) for c in cents)
-    return figure([bar], height, showlegend=False, bargap=0.25, margin={"l": 8, "r": 16, "t": 30, "b": 8},
-                  yaxis={"autorange": "reversed", "ticksuffix": "  "},
-                  xaxis={"range": [0, top * 1.32], "tickformat": "~s", "tickprefix": symbol(currency)})
+    return figure(
+        [bar],
+        height,
+        showlegend=False,
+        bargap=0.25,
+        margin={"l": 8, "r": 16, "t": 30, "b": 8},
+        yaxis={"autorange": "reversed", "ticksuffix": "  "},
+        xaxis={"range": [0, top * 1.32], "tickformat": "~s", "tickprefix": symbol(currency)},
+    )

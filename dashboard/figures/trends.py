@@ -27,20 +27,30 @@ def month_x(month: str) -> str:
 
 def month_axis(**settings) -> dict:
     """A date x axis of months: plotly shows every month when there is room, every 2nd or 3rd on a phone."""
-    return {"type": "date", "tickformat": "%b<br>%Y", "hoverformat": "%b %Y", "ticklabelmode": "instant",
-            "automargin": True, **settings}
+    return {
+        "type": "date",
+        "tickformat": "%b<br>%Y",
+        "hoverformat": "%b %Y",
+        "ticklabelmode": "instant",
+        "automargin": True,
+        **settings,
+    }
 
 
 def _legend() -> dict:
     return {"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom", "xanchor": "left"}
 
 
-def sales_collections(trend: pd.DataFrame, currency: str | None = None, height: int = 300) -> Figure:
+def sales_collections(
+    trend: pd.DataFrame, currency: str | None = None, height: int = 300
+) -> Figure:
     """Grouped monthly bars of credit sales and collections (tables.monthly_trend rows).
 
     Bars carry [drill key, month, exact amount, month label] as customdata.
     """
-    if trend.empty or (trend["credit_sales_cents"].abs().sum() == 0 and trend["collections_cents"].abs().sum() == 0):
+    if trend.empty or (
+        trend["credit_sales_cents"].abs().sum() == 0 and trend["collections_cents"].abs().sum() == 0
+    ):
         return empty_figure("No sales or collections in these twelve months", height=height)
     months = [month_x(m) for m in trend["month"]]
     data = []
@@ -49,20 +59,34 @@ def sales_collections(trend: pd.DataFrame, currency: str | None = None, height: 
         ("collections_cents", "Collections", COLLECTIONS, "month_collections"),
     ):
         cents = [int(v) for v in trend[column]]
-        data.append({
-            "type": "bar",
-            "name": name,
-            "x": months,
-            "y": [dollars(c) for c in cents],
-            "marker": {"color": color},
-            "customdata": [[key, m, money(c, currency), month_label(m)] for m, c in zip(trend["month"], cents, strict=True)],
-            "hovertemplate": f"{name}<br>%{{customdata[3]}}: %{{customdata[2]}}<extra></extra>",
-        })
-    return figure(data, height, barmode="group", bargap=0.2, legend=_legend(),
-                  yaxis={"tickformat": "~s", "tickprefix": symbol(currency)}, xaxis=month_axis())
+        data.append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": months,
+                "y": [dollars(c) for c in cents],
+                "marker": {"color": color},
+                "customdata": [
+                    [key, m, money(c, currency), month_label(m)]
+                    for m, c in zip(trend["month"], cents, strict=True)
+                ],
+                "hovertemplate": f"{name}<br>%{{customdata[3]}}: %{{customdata[2]}}<extra></extra>",
+            }
+        )
+    return figure(
+        data,
+        height,
+        barmode="group",
+        bargap=0.2,
+        legend=_legend(),
+        yaxis={"tickformat": "~s", "tickprefix": symbol(currency)},
+        xaxis=month_axis(),
+    )
 
 
-def dso_trend(trend: pd.DataFrame, period_days: int = 90, currency: str | None = None, height: int = 300) -> Figure:
+def dso_trend(
+    trend: pd.DataFrame, period_days: int = 90, currency: str | None = None, height: int = 300
+) -> Figure:
     """DSO at each month end (AR / credit sales of the P days before x P); customdata [key, month, AR, date]."""
     if trend.empty or trend["dso"].isna().all():
         return empty_figure("No credit sales to compute DSO on", height=height)
@@ -75,17 +99,27 @@ def dso_trend(trend: pd.DataFrame, period_days: int = 90, currency: str | None =
         "line": {"color": SALES, "width": 2},
         "marker": {"size": 7},
         "connectgaps": False,
-        "customdata": [["ar_at", m, money(int(ar), currency), str(e)]
-                       for m, ar, e in zip(trend["month"], trend["ar_cents"], trend["month_end"], strict=True)],
-        "hovertemplate": (f"%{{customdata[3]}}: <b>%{{y:.1f}} days</b><br>AR: %{{customdata[2]}}"
-                          f"<br>(AR / credit sales of {period_days} days × {period_days})<extra></extra>"),
+        "customdata": [
+            ["ar_at", m, money(int(ar), currency), str(e)]
+            for m, ar, e in zip(trend["month"], trend["ar_cents"], trend["month_end"], strict=True)
+        ],
+        "hovertemplate": (
+            f"%{{customdata[3]}}: <b>%{{y:.1f}} days</b><br>AR: %{{customdata[2]}}"
+            f"<br>(AR / credit sales of {period_days} days × {period_days})<extra></extra>"
+        ),
     }
-    return figure([line], height, showlegend=False, xaxis=month_axis(),
-                  yaxis={"title": {"text": "days", "font": {"size": 11}}, "rangemode": "tozero"})
+    return figure(
+        [line],
+        height,
+        showlegend=False,
+        xaxis=month_axis(),
+        yaxis={"title": {"text": "days", "font": {"size": 11}}, "rangemode": "tozero"},
+    )
 
 
-def customer_trend(trend: list[dict], currency: str | None = None, height: int = 240,
-                   base: str | None = None) -> Figure:
+def customer_trend(
+    trend: list[dict], currency: str | None = None, height: int = 240, base: str | None = None
+) -> Figure:
     """One customer's invoiced vs paid per month (account_360()['trend'], money strings); with a
     base currency other than the customer's, each point's hover also gives the base equivalent."""
     if not trend or all(to_cents(r["invoiced"]) == 0 and to_cents(r["paid"]) == 0 for r in trend):
@@ -94,16 +128,26 @@ def customer_trend(trend: list[dict], currency: str | None = None, height: int =
     data = []
     for key, name, color in (("invoiced", "Invoiced", SALES), ("paid", "Paid", COLLECTIONS)):
         cents = [to_cents(r[key]) for r in trend]
-        data.append({
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": name,
-            "x": months,
-            "y": [dollars(c) for c in cents],
-            "line": {"color": color, "width": 2},
-            "customdata": [money(c, currency) + (f" = {money(to_cents(r[key + '_base']), base)}" if base else "")
-                           for c, r in zip(cents, trend, strict=True)],
-            "hovertemplate": f"{name}: %{{customdata}}<extra></extra>",
-        })
-    return figure(data, height, legend=_legend(), xaxis=month_axis(),
-                  yaxis={"tickformat": "~s", "tickprefix": symbol(currency), "rangemode": "tozero"})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": name,
+                "x": months,
+                "y": [dollars(c) for c in cents],
+                "line": {"color": color, "width": 2},
+                "customdata": [
+                    money(c, currency)
+                    + (f" = {money(to_cents(r[key + '_base']), base)}" if base else "")
+                    for c, r in zip(cents, trend, strict=True)
+                ],
+                "hovertemplate": f"{name}: %{{customdata}}<extra></extra>",
+            }
+        )
+    return figure(
+        data,
+        height,
+        legend=_legend(),
+        xaxis=month_axis(),
+        yaxis={"tickformat": "~s", "tickprefix": symbol(currency), "rangemode": "tozero"},
+    )

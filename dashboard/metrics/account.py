@@ -31,7 +31,9 @@ def in_scope(snap: Snapshot, customer_id: str, scope: Scope) -> int | None:
     return pos
 
 
-def _invoices(snap: Snapshot, c: int, day: int) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
+def _invoices(
+    snap: Snapshot, c: int, day: int
+) -> tuple[list[dict[str, Any]], np.ndarray, np.ndarray]:
     inv = np.flatnonzero((snap.inv_cust == c) & (snap.issue <= day))
     inv = inv[np.argsort(-snap.issue[inv].astype(np.int64), kind="stable")]
     balance = np.where(snap.is_cn[inv], 0, snap.amount[inv] - applied_at(snap, inv, day))
@@ -63,10 +65,16 @@ def _invoices(snap: Snapshot, c: int, day: int) -> tuple[list[dict[str, Any]], n
     return records, inv, balance
 
 
-def _base_balances(snap: Snapshot, records: list[dict[str, Any]], inv: np.ndarray, balance: np.ndarray, day: int) -> np.ndarray:
+def _base_balances(
+    snap: Snapshot, records: list[dict[str, Any]], inv: np.ndarray, balance: np.ndarray, day: int
+) -> np.ndarray:
     """Add each invoice's currency and open balance in the base currency at day's rate; return those."""
     base = revalue(snap, balance, snap.inv_cur[inv], day)
-    codes = np.array(snap.rates.codes, dtype=object)[snap.inv_cur[inv].astype(np.int64)] if len(inv) else []
+    codes = (
+        np.array(snap.rates.codes, dtype=object)[snap.inv_cur[inv].astype(np.int64)]
+        if len(inv)
+        else []
+    )
     for record, code, value in zip(records, codes, base, strict=True):
         record["currency"] = code
         record["balance_base"] = money(int(value))
@@ -91,11 +99,24 @@ def _payments(snap: Snapshot, c: int, day: int) -> list[dict[str, Any]]:
     ]
 
 
-def _frame_records(frame: pd.DataFrame, c: int, day: int, date_col: str, money_cols: list[str], date_cols: list[str]) -> list[dict[str, Any]]:
-    rows = frame[(frame["cust"] == c) & (frame[date_col] <= day)].sort_values(date_col, ascending=False)
+def _frame_records(
+    frame: pd.DataFrame,
+    c: int,
+    day: int,
+    date_col: str,
+    money_cols: list[str],
+    date_cols: list[str],
+) -> list[dict[str, Any]]:
+    rows = frame[(frame["cust"] == c) & (frame[date_col] <= day)].sort_values(
+        date_col, ascending=False
+    )
     out = []
     for row in rows.to_dict("records"):
-        rec = {str(k): v for k, v in row.items() if k not in ("inv", "cust") and not str(k).endswith("_cents")}
+        rec = {
+            str(k): v
+            for k, v in row.items()
+            if k not in ("inv", "cust") and not str(k).endswith("_cents")
+        }
         for col in money_cols:
             rec[col.removesuffix("_cents")] = money(row[col])
         for col in date_cols:
@@ -108,7 +129,11 @@ def _promise_status(promise: dict[str, Any], snap: Snapshot, day: int) -> str:
     """kept: a payment settled the invoice in full by the promised date; broken: not, and the date has passed."""
     inv = snap.inv_index.get(promise["invoice_id"])
     promised = to_day(dt.date.fromisoformat(promise["promised_date"]))
-    if inv is not None and snap.settle[inv] <= min(promised, day) and snap.settle_kind[inv] == KIND_PAYMENT:
+    if (
+        inv is not None
+        and snap.settle[inv] <= min(promised, day)
+        and snap.settle_kind[inv] == KIND_PAYMENT
+    ):
         return "kept"
     return "broken" if promised < day else "open"
 
@@ -125,7 +150,9 @@ def _behaviour(snap: Snapshot, c: int, day: int, balance: int) -> dict[str, Any]
     return {
         # the same function as Credit utilization and Customer value, so the three screens agree
         "avg_days_to_pay": customer_days_to_pay(snap, c, day),
-        "avg_days_late_90d": mean_days(int(np.maximum(settle[recent] - snap.due[recent], 0).sum()), len(recent)),
+        "avg_days_late_90d": mean_days(
+            int(np.maximum(settle[recent] - snap.due[recent], 0).sum()), len(recent)
+        ),
         "dso_90d": ratio(balance, sales, BEHAVIOUR_DAYS),
     }
 
@@ -137,13 +164,21 @@ def _trend(snap: Snapshot, c: int, as_of: dt.date) -> list[dict[str, Any]]:
         s, e = to_day(start), to_day(end)
         inv = (snap.inv_cust == c) & (snap.issue >= s) & (snap.issue <= e)
         pay = (snap.pay_cust == c) & (snap.pay_date >= s) & (snap.pay_date <= e)
-        rows.append({"month": start.strftime("%Y-%m"), "invoiced": money(snap.amount[inv].sum()),
-                     "paid": money(snap.pay_amount[pay].sum()), "invoiced_base": money(snap.inv_base[inv].sum()),
-                     "paid_base": money(snap.pay_base[pay].sum())})
+        rows.append(
+            {
+                "month": start.strftime("%Y-%m"),
+                "invoiced": money(snap.amount[inv].sum()),
+                "paid": money(snap.pay_amount[pay].sum()),
+                "invoiced_base": money(snap.inv_base[inv].sum()),
+                "paid_base": money(snap.pay_base[pay].sum()),
+            }
+        )
     return rows
 
 
-def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) -> dict[str, Any] | None:
+def account_360(
+    snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope
+) -> dict[str, Any] | None:
     """Summary boxes, items, promises, disputes, activities, aging, trend and behaviour; None if out of scope."""
     c = in_scope(snap, customer_id, scope)
     if c is None:
@@ -157,10 +192,14 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
     dpd = day - snap.due[inv[open_mask]].astype(np.int64)
     aging = sum_by(due_bucket_index(dpd), balance[open_mask], len(DUE_BUCKETS))
     payments = _payments(snap, c, day)
-    promises = _frame_records(snap.promises, c, day, "made_on", ["amount_cents"], ["made_on", "promised_date"])
+    promises = _frame_records(
+        snap.promises, c, day, "made_on", ["amount_cents"], ["made_on", "promised_date"]
+    )
     for promise in promises:
         promise["status"] = _promise_status(promise, snap, day)
-    disputes = _frame_records(snap.disputes, c, day, "opened_on", ["amount_cents"], ["opened_on", "resolved_on"])
+    disputes = _frame_records(
+        snap.disputes, c, day, "opened_on", ["amount_cents"], ["opened_on", "resolved_on"]
+    )
     for dispute in disputes:
         if dispute["resolved_on"] and dispute["resolved_on"] > as_of.isoformat():
             dispute["resolved_on"], dispute["status"] = None, "open"
@@ -192,7 +231,8 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
             "credit_limit": money(limit) if limit > 0 else None,
             "overdue": money(int(balance[open_mask][dpd > 0].sum())),
             "utilization_pct": ratio(total, limit, 100) if limit > 0 else None,
-            "unapplied_credits": money(int(customer_unapplied(snap, day)[c])),  # in the base currency
+            # in the base currency
+            "unapplied_credits": money(int(customer_unapplied(snap, day)[c])),
             "unapplied_credits_in_currency": money(int(credits.own[credits.cust == c].sum())),
             "overdue_base": money(int(base_open[dpd > 0].sum())),
             "currency": snap.rates.codes[int(snap.cust_cur[c])],
@@ -202,8 +242,11 @@ def account_360(snap: Snapshot, customer_id: str, as_of: dt.date, scope: Scope) 
         "dso_90d": behaviour["dso_90d"],
         "avg_days_late_90d": behaviour["avg_days_late_90d"],
         # in base at issue-date rates: customers in other currencies add up in like units
-        "share_of_turnover_pct": ratio(int(snap.inv_base[year & (snap.inv_cust == c)].sum()),
-                                       int(snap.inv_base[year].sum()), 100),
+        "share_of_turnover_pct": ratio(
+            int(snap.inv_base[year & (snap.inv_cust == c)].sum()),
+            int(snap.inv_base[year].sum()),
+            100,
+        ),
         "aging_due": {k: money(v) for k, v in zip(DUE_BUCKETS, aging, strict=True)},
         "invoices": invoices,
         "payments": payments,

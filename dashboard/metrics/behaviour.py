@@ -166,8 +166,17 @@ def promise_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
             arrays = {k: v[order] for k, v in arrays.items()}
         else:
             empty = np.zeros(0, dtype=np.int64)
-            arrays = {"id": np.zeros(0, dtype=object), "inv": empty, "cust": empty, "made": empty, "promised": empty,
-                      "amount": empty, "cur": empty, "base": empty, "rank": empty}
+            arrays = {
+                "id": np.zeros(0, dtype=object),
+                "inv": empty,
+                "cust": empty,
+                "made": empty,
+                "promised": empty,
+                "amount": empty,
+                "cur": empty,
+                "base": empty,
+                "rank": empty,
+            }
         cache["promises"] = arrays
     return cache["promises"]
 
@@ -187,7 +196,11 @@ def dispute_record_flags(snap: Snapshot) -> np.ndarray:
     cache = analytics_cache(snap)
     if "dispute_rows" not in cache:
         has = np.zeros(len(snap.inv_ids), dtype=bool)
-        inv = snap.disputes["inv"].to_numpy(dtype=np.int64) if len(snap.disputes) else np.array([], dtype=np.int64)
+        inv = (
+            snap.disputes["inv"].to_numpy(dtype=np.int64)
+            if len(snap.disputes)
+            else np.array([], dtype=np.int64)
+        )
         has[inv[inv >= 0]] = True
         cache["dispute_rows"] = has
     return cache["dispute_rows"]
@@ -205,7 +218,15 @@ def dispute_status(frame: pd.DataFrame) -> np.ndarray:
     """The status column of the disputes frame, lower-cased and stripped."""
     if not len(frame):
         return np.array([], dtype=object)
-    return frame["status"].astype(object).where(frame["status"].notna(), "").astype(str).str.strip().str.lower().to_numpy(dtype=object)
+    return (
+        frame["status"]
+        .astype(object)
+        .where(frame["status"].notna(), "")
+        .astype(str)
+        .str.strip()
+        .str.lower()
+        .to_numpy(dtype=object)
+    )
 
 
 def _dispute_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
@@ -220,7 +241,12 @@ def _dispute_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
             "opened": frame["opened_on"].to_numpy(dtype=np.int64) if len(frame) else empty,
             "resolved": frame["resolved_on"].to_numpy(dtype=np.int64) if len(frame) else empty,
             "litigation": status == "litigation",
-            "undated_resolved": (status == "resolved") & ((frame["resolved_on"].to_numpy(dtype=np.int64) == NO_DATE) if len(frame) else np.zeros(0, dtype=bool)),
+            "undated_resolved": (status == "resolved")
+            & (
+                (frame["resolved_on"].to_numpy(dtype=np.int64) == NO_DATE)
+                if len(frame)
+                else np.zeros(0, dtype=bool)
+            ),
         }
     return cache["dispute_arrays"]
 
@@ -253,7 +279,9 @@ def dispute_state(snap: Snapshot, day: int) -> np.ndarray:
     return state
 
 
-def avg_days_to_pay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS) -> tuple[np.ndarray, np.ndarray]:
+def avg_days_to_pay(
+    snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS
+) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: mean days from issue to the first payment allocated, and the invoice count.
 
     Over positive invoices whose first payment allocation is dated in (day - window, day - 1]:
@@ -261,7 +289,13 @@ def avg_days_to_pay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int
     allocated before the issue date) count as 0. NaN where a customer has no such invoice.
     """
     first = first_payment_day(snap).astype(np.int64)
-    m = (first > day - window) & (first <= day - 1) & (snap.issue <= day - 1) & ~snap.is_cn & (snap.inv_cust >= 0)
+    m = (
+        (first > day - window)
+        & (first <= day - 1)
+        & (snap.issue <= day - 1)
+        & ~snap.is_cn
+        & (snap.inv_cust >= 0)
+    )
     m[m] = cust_mask[snap.inv_cust[m]]
     cust = snap.inv_cust[m]
     days = np.maximum(first[m] - snap.issue[m], 0).astype(np.float64)
@@ -272,7 +306,9 @@ def avg_days_to_pay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int
     return mean, count
 
 
-def customer_days_to_pay(snap: Snapshot, cust: int, day: int, window: int = YEAR_DAYS) -> float | None:
+def customer_days_to_pay(
+    snap: Snapshot, cust: int, day: int, window: int = YEAR_DAYS
+) -> float | None:
     """One customer's average days to pay exactly as Credit utilization and Customer value show it (None: no history).
 
     The one definition every screen uses (Account 360, Credit, Value): avg_days_to_pay, rounded like them.
@@ -284,15 +320,26 @@ def customer_days_to_pay(snap: Snapshot, cust: int, day: int, window: int = YEAR
     return None if np.isnan(value) else value
 
 
-def settled_by_payment(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS) -> np.ndarray:
+def settled_by_payment(
+    snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS
+) -> np.ndarray:
     """Positive invoices of selected customers settled by a payment in (day - window, day]."""
     settle = snap.settle
-    m = (settle > day - window) & (settle <= day) & (snap.issue <= day) & (snap.settle_kind == KIND_PAYMENT) & ~snap.is_cn & (snap.inv_cust >= 0)
+    m = (
+        (settle > day - window)
+        & (settle <= day)
+        & (snap.issue <= day)
+        & (snap.settle_kind == KIND_PAYMENT)
+        & ~snap.is_cn
+        & (snap.inv_cust >= 0)
+    )
     m[m] = cust_mask[snap.inv_cust[m]]
     return np.flatnonzero(m)
 
 
-def payment_delay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS) -> dict[str, np.ndarray]:
+def payment_delay(
+    snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS
+) -> dict[str, np.ndarray]:
     """Amount-weighted signed delay (settled - due, days; early is negative) per customer and segment.
 
     The weight is each invoice's amount in base cents at its issue date's rate.
@@ -319,7 +366,12 @@ def payment_delay(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int =
         by_seg = np.where(w_s > 0, d_s / np.where(w_s > 0, w_s, 1), np.nan)
     total_w = float(weight.sum())
     portfolio = float((weight * delay).sum() / total_w) if total_w > 0 else float("nan")
-    return {"customer": by_cust, "customer_weight": w_c, "segment": by_seg[seg_of_cust], "portfolio": np.float64(portfolio)}
+    return {
+        "customer": by_cust,
+        "customer_weight": w_c,
+        "segment": by_seg[seg_of_cust],
+        "portfolio": np.float64(portfolio),
+    }
 
 
 def day_of(value: dt.date | int) -> int:

@@ -50,17 +50,25 @@ NO_GROUP = "No group"
 TOP_REPS = 10
 OVERDUE_AT_RISK_DAYS = int(DUE_EDGES[-1])  # more than 90 days past due: the "90+" aging bucket
 RISK_WRITTEN_OFF, RISK_DISPUTED, RISK_OVERDUE = 1, 2, 3
-RISK_REASONS = {RISK_WRITTEN_OFF: "written off", RISK_DISPUTED: "disputed", RISK_OVERDUE: "90+ days overdue"}
+RISK_REASONS = {
+    RISK_WRITTEN_OFF: "written off",
+    RISK_DISPUTED: "disputed",
+    RISK_OVERDUE: "90+ days overdue",
+}
 
 FORMULAS = {
     "accrued": "Accrued = Σ commission earned on or before D and not paid by D (unsettled, or settled after D)",
     "paid_mtd": "Paid this month = Σ commission settled from the 1st of D's month to D",
     "avg_rate": "Average rate = commission earned in (D − P, D] / credit sales in (D − P, D] × 100",
-    "at_risk": ("At risk = Σ accrued commission on invoices that at D are written off (a write-off dated ≤ D), "
-                "disputed (a dispute open at D, or the disputed flag while the invoice is open) or more than "
-                "90 days past due"),
-    "cash": ("On cash collected = Σ commission × (part of its invoice paid by payments in (D − P, D]) / invoice "
-             "amount, rounded half away from zero on the running total"),
+    "at_risk": (
+        "At risk = Σ accrued commission on invoices that at D are written off (a write-off dated ≤ D), "
+        "disputed (a dispute open at D, or the disputed flag while the invoice is open) or more than "
+        "90 days past due"
+    ),
+    "cash": (
+        "On cash collected = Σ commission × (part of its invoice paid by payments in (D − P, D]) / invoice "
+        "amount, rounded half away from zero on the running total"
+    ),
     "invoiced": "On invoices issued = Σ commission on invoices issued in (D − P, D]",
 }
 
@@ -138,7 +146,9 @@ def rows(snap: Snapshot) -> Rows:
     return built
 
 
-def _to_base(snap: Snapshot, amount: np.ndarray, cur: np.ndarray, days: np.ndarray | int) -> np.ndarray:
+def _to_base(
+    snap: Snapshot, amount: np.ndarray, cur: np.ndarray, days: np.ndarray | int
+) -> np.ndarray:
     """Amounts in their currency converted to base cents at each day's rate, each rounded half up."""
     if not snap.multi:
         return amount
@@ -152,7 +162,9 @@ def balance_at(snap: Snapshot, pick: np.ndarray, day: int) -> np.ndarray:
     return _to_base(snap, r.amount[pick], r.cur[pick], day)
 
 
-def in_view(snap: Snapshot, filters: Filters | None = None, scope: Scope | None = None) -> np.ndarray:
+def in_view(
+    snap: Snapshot, filters: Filters | None = None, scope: Scope | None = None
+) -> np.ndarray:
     """Boolean mask over the commission rows that count for (filters, scope); see the module rules."""
     filters = filters or Filters()
     scope = scope or Scope.everyone()
@@ -198,8 +210,13 @@ def paid_mask(r: Rows, start: int, end: int) -> np.ndarray:
 # ---- tiles ------------------------------------------------------------------------------------
 
 
-def tiles(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
-          scope: Scope | None = None) -> dict[str, Any]:
+def tiles(
+    snap: Snapshot,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> dict[str, Any]:
     """The tile figures with their live inputs (cents, counts, days and a rate rounded to 2 places)."""
     r = rows(snap)
     view = in_view(snap, filters, scope)
@@ -239,8 +256,14 @@ def tiles(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filter
 # ---- drill-down rows ----------------------------------------------------------------------------
 
 DRILL_KEYS = (
-    "commissions_accrued", "commissions_paid_mtd", "commissions_earned", "commissions_month_earned",
-    "commissions_month_paid", "commissions_group", "commissions_at_risk", "commissions_cash",
+    "commissions_accrued",
+    "commissions_paid_mtd",
+    "commissions_earned",
+    "commissions_month_earned",
+    "commissions_month_paid",
+    "commissions_group",
+    "commissions_at_risk",
+    "commissions_cash",
     "commissions_invoiced",
 )
 
@@ -249,7 +272,13 @@ def _rep_names(snap: Snapshot) -> dict[str, str]:
     reps = snap.reps
     if not len(reps):
         return {}
-    return dict(zip(reps["sales_rep_id"].astype(str), reps["name"].astype(object).where(reps["name"].notna(), ""), strict=True))
+    return dict(
+        zip(
+            reps["sales_rep_id"].astype(str),
+            reps["name"].astype(object).where(reps["name"].notna(), ""),
+            strict=True,
+        )
+    )
 
 
 def _rep_groups(snap: Snapshot) -> dict[str, str]:
@@ -264,8 +293,13 @@ def _days_to_dates(days: np.ndarray) -> list[Any]:
     return [None if v == NO_DATE else from_day(int(v)) for v in days]
 
 
-def row_frame(snap: Snapshot, pick: np.ndarray, amount: np.ndarray | None = None,
-              extra: dict[str, np.ndarray] | None = None, own: np.ndarray | None = None) -> pd.DataFrame:
+def row_frame(
+    snap: Snapshot,
+    pick: np.ndarray,
+    amount: np.ndarray | None = None,
+    extra: dict[str, np.ndarray] | None = None,
+    own: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Commission rows at positions pick (plus extra columns), by earned date, the figure's amount last.
 
     amount defaults to the rows' base cents at the earned date's rate; with several currencies the
@@ -279,9 +313,15 @@ def row_frame(snap: Snapshot, pick: np.ndarray, amount: np.ndarray | None = None
             "commission_id": r.commission_id[pick],
             "sales_rep_id": r.rep[pick],
             "rep_name": [names.get(x, "") for x in r.rep[pick]],
-            "invoice_id": np.where(has_inv, snap.inv_ids[np.maximum(inv, 0)] if len(snap.inv_ids) else "", ""),
-            "customer_name": np.where(has_cust, snap.cust_name[np.maximum(cust, 0)] if snap.n_customers else "", ""),
-            "customer_id": np.where(has_cust, snap.cust_ids[np.maximum(cust, 0)] if snap.n_customers else "", ""),
+            "invoice_id": np.where(
+                has_inv, snap.inv_ids[np.maximum(inv, 0)] if len(snap.inv_ids) else "", ""
+            ),
+            "customer_name": np.where(
+                has_cust, snap.cust_name[np.maximum(cust, 0)] if snap.n_customers else "", ""
+            ),
+            "customer_id": np.where(
+                has_cust, snap.cust_ids[np.maximum(cust, 0)] if snap.n_customers else "", ""
+            ),
             "date": _days_to_dates(r.earned[pick]),
             "settled_on": _days_to_dates(r.paid[pick]),
             "rate": r.rate[pick],
@@ -293,8 +333,16 @@ def row_frame(snap: Snapshot, pick: np.ndarray, amount: np.ndarray | None = None
     return frame.sort_values(["date", "commission_id"], ignore_index=True, kind="stable")
 
 
-def drill(snap: Snapshot, key: str, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
-          scope: Scope | None = None, month: str | None = None, group: str | None = None) -> pd.DataFrame:
+def drill(
+    snap: Snapshot,
+    key: str,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    month: str | None = None,
+    group: str | None = None,
+) -> pd.DataFrame:
     """The commission rows behind a figure; amount_cents sums to it (ValueError for an unknown key)."""
     r = rows(snap)
     view = in_view(snap, filters, scope)
@@ -303,7 +351,9 @@ def drill(snap: Snapshot, key: str, as_of: dt.date, period_days: int = 90, filte
         pick = np.flatnonzero(view & accrued_mask(r, d))
         return row_frame(snap, pick, balance_at(snap, pick, d))
     if key == "commissions_paid_mtd":
-        return row_frame(snap, np.flatnonzero(view & paid_mask(r, to_day(month_start(as_of)) - 1, d)))
+        return row_frame(
+            snap, np.flatnonzero(view & paid_mask(r, to_day(month_start(as_of)) - 1, d))
+        )
     if key == "commissions_earned":
         return row_frame(snap, np.flatnonzero(view & earned_mask(r, d - p, d)))
     if key in ("commissions_month_earned", "commissions_month_paid"):
@@ -344,29 +394,54 @@ def _by_rep(snap: Snapshot, pick: np.ndarray, columns: dict[str, np.ndarray]) ->
     names, group_of = _rep_names(snap), _rep_groups(snap)
     code = r.rep_code[pick]
     size = len(r.rep_ids)
-    seen = np.flatnonzero(np.bincount(code, minlength=size) > 0) if len(code) else np.zeros(0, dtype=np.int64)
+    seen = (
+        np.flatnonzero(np.bincount(code, minlength=size) > 0)
+        if len(code)
+        else np.zeros(0, dtype=np.int64)
+    )
     ids = r.rep_ids[seen]
-    out = {"sales_rep_id": ids, "rep_name": [names.get(i, i) or i for i in ids],
-           "group_name": [group_of.get(i, "") or NO_GROUP for i in ids]}
+    out = {
+        "sales_rep_id": ids,
+        "rep_name": [names.get(i, i) or i for i in ids],
+        "group_name": [group_of.get(i, "") or NO_GROUP for i in ids],
+    }
     for name, values in columns.items():
         out[name] = sum_by(code, values, size)[seen]
     return pd.DataFrame(out)
 
 
-def top_reps(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None,
-             limit: int = TOP_REPS) -> pd.DataFrame:
+def top_reps(
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    limit: int = TOP_REPS,
+) -> pd.DataFrame:
     """Reps by accrued commission at as_of, largest first (ties by id); only positive balances."""
     r = rows(snap)
     pick = in_view(snap, filters, scope) & accrued_mask(r, to_day(as_of))
     pick = np.flatnonzero(pick)
-    frame = _by_rep(snap, pick, {"accrued_cents": balance_at(snap, pick, to_day(as_of)),
-                                 "rows": np.ones(len(pick), dtype=np.int64)})
+    frame = _by_rep(
+        snap,
+        pick,
+        {
+            "accrued_cents": balance_at(snap, pick, to_day(as_of)),
+            "rows": np.ones(len(pick), dtype=np.int64),
+        },
+    )
     frame = frame[frame["accrued_cents"] > 0]
-    return frame.sort_values(["accrued_cents", "sales_rep_id"], ascending=[False, True], ignore_index=True).head(limit)
+    return frame.sort_values(
+        ["accrued_cents", "sales_rep_id"], ascending=[False, True], ignore_index=True
+    ).head(limit)
 
 
-def monthly(snap: Snapshot, as_of: dt.date, months: int = 12, filters: Filters | None = None,
-            scope: Scope | None = None) -> pd.DataFrame:
+def monthly(
+    snap: Snapshot,
+    as_of: dt.date,
+    months: int = 12,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
     """Per calendar month (the last one cut at as_of): commission earned, paid, and unpaid at month end."""
     r = rows(snap)
     view = in_view(snap, filters, scope)
@@ -390,7 +465,9 @@ def monthly(snap: Snapshot, as_of: dt.date, months: int = 12, filters: Filters |
                 "unpaid_cents": _unpaid(snap, own, cur, (earned <= e) & (paid > e), e),
             }
         )
-    return pd.DataFrame(out, columns=["month", "month_end", "earned_cents", "paid_cents", "unpaid_cents"])
+    return pd.DataFrame(
+        out, columns=["month", "month_end", "earned_cents", "paid_cents", "unpaid_cents"]
+    )
 
 
 def _unpaid(snap: Snapshot, own: np.ndarray, cur: np.ndarray, keep: np.ndarray, day: int) -> int:
@@ -398,21 +475,41 @@ def _unpaid(snap: Snapshot, own: np.ndarray, cur: np.ndarray, keep: np.ndarray, 
     return int(_to_base(snap, own[keep], cur[keep], day).sum())
 
 
-def by_group(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
-             scope: Scope | None = None) -> pd.DataFrame:
+def by_group(
+    snap: Snapshot,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
     """Commission earned in (D - P, D] per sales group, with its share of the total (%, 2 places)."""
     r = rows(snap)
     d = to_day(as_of)
     pick = in_view(snap, filters, scope) & earned_mask(r, d - period_days, d)
     code = r.group_code[pick]
-    seen = np.flatnonzero(np.bincount(code, minlength=len(r.group_names)) > 0) if len(code) else np.zeros(0, dtype=np.int64)
+    seen = (
+        np.flatnonzero(np.bincount(code, minlength=len(r.group_names)) > 0)
+        if len(code)
+        else np.zeros(0, dtype=np.int64)
+    )
     earned = sum_by(code, r.earned_base[pick], len(r.group_names))[seen]
-    counts = np.bincount(code, minlength=len(r.group_names))[seen] if len(code) else np.zeros(0, dtype=np.int64)
+    counts = (
+        np.bincount(code, minlength=len(r.group_names))[seen]
+        if len(code)
+        else np.zeros(0, dtype=np.int64)
+    )
     total = int(earned.sum())
-    frame = pd.DataFrame({"group_name": [n or NO_GROUP for n in r.group_names[seen]], "earned_cents": earned,
-                          "rows": counts})
+    frame = pd.DataFrame(
+        {
+            "group_name": [n or NO_GROUP for n in r.group_names[seen]],
+            "earned_cents": earned,
+            "rows": counts,
+        }
+    )
     frame["share_pct"] = [ratio(int(v), total, 100) for v in earned]
-    return frame.sort_values(["earned_cents", "group_name"], ascending=[False, True], ignore_index=True)
+    return frame.sort_values(
+        ["earned_cents", "group_name"], ascending=[False, True], ignore_index=True
+    )
 
 
 # ---- beyond the concept: commission at risk ----------------------------------------------------
@@ -443,13 +540,24 @@ def risk_reason(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
         balance[valid] = open_balances(snap, safe[valid], day)
     is_open = balance > 0
     flagged = flag_only_disputes(snap)[safe] & is_open if n else np.zeros(len(inv), dtype=bool)
-    overdue = is_open & (day - snap.due[safe].astype(np.int64) > OVERDUE_AT_RISK_DAYS) if n else is_open
-    reason = np.select([written[safe], disputed[safe] | flagged, overdue],
-                       [RISK_WRITTEN_OFF, RISK_DISPUTED, RISK_OVERDUE], default=0) if n else np.zeros(len(inv), dtype=np.int64)
+    overdue = (
+        is_open & (day - snap.due[safe].astype(np.int64) > OVERDUE_AT_RISK_DAYS) if n else is_open
+    )
+    reason = (
+        np.select(
+            [written[safe], disputed[safe] | flagged, overdue],
+            [RISK_WRITTEN_OFF, RISK_DISPUTED, RISK_OVERDUE],
+            default=0,
+        )
+        if n
+        else np.zeros(len(inv), dtype=np.int64)
+    )
     return np.where(valid, reason, 0)
 
 
-def _at_risk(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None) -> tuple[np.ndarray, np.ndarray]:
+def _at_risk(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None
+) -> tuple[np.ndarray, np.ndarray]:
     """(positions of the rows accrued at D, the risk reason of each)."""
     r = rows(snap)
     d = to_day(as_of)
@@ -457,7 +565,9 @@ def _at_risk(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Sco
     return pick, risk_reason(snap, r.inv[pick], d)
 
 
-def at_risk_rows(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+def at_risk_rows(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
     """Accrued commission rows whose invoice is at risk at as_of, with the reason."""
     pick, reason = _at_risk(snap, as_of, filters, scope)
     chosen = reason > 0
@@ -466,7 +576,9 @@ def at_risk_rows(snap: Snapshot, as_of: dt.date, filters: Filters | None = None,
     return row_frame(snap, pick[chosen], at_d, extra={"reason": labels})
 
 
-def at_risk_by_rep(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+def at_risk_by_rep(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
     """Per rep with accrued commission: accrued, at risk by reason, total at risk and its share (%)."""
     pick, reason = _at_risk(snap, as_of, filters, scope)
     amount = balance_at(snap, pick, to_day(as_of))
@@ -481,10 +593,15 @@ def at_risk_by_rep(snap: Snapshot, as_of: dt.date, filters: Filters | None = Non
             "at_risk_cents": np.where(reason > 0, amount, 0),
         },
     )
-    frame["at_risk_pct"] = ratio_array(frame["at_risk_cents"].to_numpy(), frame["accrued_cents"].to_numpy())
+    frame["at_risk_pct"] = ratio_array(
+        frame["at_risk_cents"].to_numpy(), frame["accrued_cents"].to_numpy()
+    )
     frame = frame[(frame["accrued_cents"] != 0) | (frame["at_risk_cents"] != 0)]
-    return frame.sort_values(["at_risk_cents", "accrued_cents", "sales_rep_id"], ascending=[False, False, True],
-                             ignore_index=True)
+    return frame.sort_values(
+        ["at_risk_cents", "accrued_cents", "sales_rep_id"],
+        ascending=[False, False, True],
+        ignore_index=True,
+    )
 
 
 # ---- beyond the concept: commission on cash collected vs on invoices issued ------------------
@@ -499,7 +616,8 @@ def paid_by_payments(snap: Snapshot, day: int) -> np.ndarray:
 def prorate(commission: np.ndarray, paid: np.ndarray, invoice: np.ndarray) -> np.ndarray:
     """commission x paid / invoice per row, rounded half away from zero, exactly (invoice > 0)."""
     top = int(np.abs(commission).max(initial=0)) * int(np.abs(paid).max(initial=0))
-    big = 2 * top + int(np.abs(invoice).max(initial=0)) >= 2**62  # else int64 products could overflow
+    # else int64 products could overflow
+    big = 2 * top + int(np.abs(invoice).max(initial=0)) >= 2**62
     c, a, n = (x.astype(object) if big else x.astype(np.int64) for x in (commission, paid, invoice))
     num = c * a
     sign = np.where(num < 0, -1, 1)
@@ -507,7 +625,9 @@ def prorate(commission: np.ndarray, paid: np.ndarray, invoice: np.ndarray) -> np
     return (sign * magnitude).astype(np.int64)
 
 
-def _cash_parts(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters | None, scope: Scope | None) -> dict[str, Any]:
+def _cash_parts(
+    snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters | None, scope: Scope | None
+) -> dict[str, Any]:
     """Per row in view: commission on cash collected in the period and on invoices issued in it."""
     r = rows(snap)
     d, p = to_day(as_of), period_days
@@ -527,28 +647,59 @@ def _cash_parts(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filte
         cur, earned = r.cur[view][positive], r.earned[view][positive]
         end_cash, start_cash = prorate(cp, upto_end, amt), prorate(cp, upto_start, amt)
         own_cash[positive] = end_cash - start_cash
-        cash[positive] = _to_base(snap, end_cash, cur, earned) - _to_base(snap, start_cash, cur, earned)
+        cash[positive] = _to_base(snap, end_cash, cur, earned) - _to_base(
+            snap, start_cash, cur, earned
+        )
         inv_cur = snap.inv_cur[ip]
-        collected[positive] = _to_base(snap, upto_end, inv_cur, earned) - _to_base(snap, upto_start, inv_cur, earned)
-    return {"pick": view, "cash": cash, "own_cash": own_cash, "collected": collected,
-            "invoiced": np.where(issued, r.earned_base[view], 0), "issued": issued}
+        collected[positive] = _to_base(snap, upto_end, inv_cur, earned) - _to_base(
+            snap, upto_start, inv_cur, earned
+        )
+    return {
+        "pick": view,
+        "cash": cash,
+        "own_cash": own_cash,
+        "collected": collected,
+        "invoiced": np.where(issued, r.earned_base[view], 0),
+        "issued": issued,
+    }
 
 
-def cash_and_invoiced(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
-                      scope: Scope | None = None) -> pd.DataFrame:
+def cash_and_invoiced(
+    snap: Snapshot,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> pd.DataFrame:
     """Per rep: commission on invoices issued in (D - P, D] beside commission on the cash collected then."""
     parts = _cash_parts(snap, as_of, period_days, filters, scope)
     pick = parts["pick"]
-    frame = _by_rep(snap, pick, {"invoiced_cents": parts["invoiced"], "cash_cents": parts["cash"],
-                                        "collected_cents": parts["collected"]})
+    frame = _by_rep(
+        snap,
+        pick,
+        {
+            "invoiced_cents": parts["invoiced"],
+            "cash_cents": parts["cash"],
+            "collected_cents": parts["collected"],
+        },
+    )
     frame["difference_cents"] = frame["cash_cents"] - frame["invoiced_cents"]
     frame = frame[(frame["invoiced_cents"] != 0) | (frame["cash_cents"] != 0)]
-    return frame.sort_values(["invoiced_cents", "cash_cents", "sales_rep_id"], ascending=[False, False, True],
-                             ignore_index=True)
+    return frame.sort_values(
+        ["invoiced_cents", "cash_cents", "sales_rep_id"],
+        ascending=[False, False, True],
+        ignore_index=True,
+    )
 
 
-def cash_rows(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None,
-              scope: Scope | None = None, cash: bool = True) -> pd.DataFrame:
+def cash_rows(
+    snap: Snapshot,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    cash: bool = True,
+) -> pd.DataFrame:
     """Rows behind commission on cash collected (cash=True) or on invoices issued in the period."""
     parts = _cash_parts(snap, as_of, period_days, filters, scope)
     r = rows(snap)
@@ -560,7 +711,9 @@ def cash_rows(snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Fi
         extra["collected_cents"] = parts["collected"][keep]
         extra["commission_cents"] = r.earned_base[pick]
     own = parts["own_cash"][keep] if cash else None
-    frame = row_frame(snap, pick, parts["cash"][keep] if cash else parts["invoiced"][keep], extra, own)
+    frame = row_frame(
+        snap, pick, parts["cash"][keep] if cash else parts["invoiced"][keep], extra, own
+    )
     # narrower: the cash basis does not depend on when the commission was paid or its stated rate
     return frame.drop(columns=["rep_name", "settled_on", "rate"]) if cash else frame
 

@@ -54,7 +54,11 @@ def risk_level(outstanding: np.ndarray, limit: np.ndarray) -> np.ndarray:
 
 
 def recommended_action(
-    outstanding: np.ndarray, limit: np.ndarray, days_to_pay: np.ndarray, account_start: np.ndarray, day: int
+    outstanding: np.ndarray,
+    limit: np.ndarray,
+    days_to_pay: np.ndarray,
+    account_start: np.ndarray,
+    day: int,
 ) -> np.ndarray:
     """The Retailer recommendation, first match wins (see ACTIONS and docs/analytics.md).
 
@@ -120,7 +124,8 @@ def credit_utilization(
     start = account_start(snap)
     limit = limits_at(snap, day)
     utilization = np.where(limit > 0, outstanding / np.maximum(limit, 1), -1.0)
-    cust = cust[np.lexsort((cust, -outstanding[cust], -utilization[cust]))]  # highest use first, no limit last
+    # highest use first, no limit last
+    cust = cust[np.lexsort((cust, -outstanding[cust], -utilization[cust]))]
     lim = limit[cust]
     o = outstanding[cust]
     has = lim > 0
@@ -148,11 +153,19 @@ def credit_summary(
     """Tile data: average utilization over customers with a limit (Retailer), counts per risk level and action."""
     table = credit_utilization(snap, as_of, filters, scope)
     limited = table[table["limit_status"] == "LIMITED"]
-    raw = limited["outstanding_cents"].to_numpy() / np.maximum(limited["credit_limit_cents"].to_numpy(), 1) * 100
+    raw = (
+        limited["outstanding_cents"].to_numpy()
+        / np.maximum(limited["credit_limit_cents"].to_numpy(), 1)
+        * 100
+    )
     return {
         "customers": len(table),
         "customers_with_limit": len(limited),
         "avg_utilization_pct": float(round2(raw.mean())) if len(limited) else None,
-        "risk_levels": {level: int((limited["risk_level"] == level).sum()) for level in RISK_LEVELS},
-        "actions": {action: int((table["recommended_action"] == action).sum()) for action in ACTIONS},
+        "risk_levels": {
+            level: int((limited["risk_level"] == level).sum()) for level in RISK_LEVELS
+        },
+        "actions": {
+            action: int((table["recommended_action"] == action).sum()) for action in ACTIONS
+        },
     }

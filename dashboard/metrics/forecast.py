@@ -33,14 +33,34 @@ from dashboard.metrics.snapshot import NO_DATE, Snapshot, from_day, sum_by, to_d
 
 # (a) due-date buckets: days until due = due_date - D
 DUE_BUCKETS = ("Week 1", "Week 2", "Week 3", "Week 4", "Weeks 5-8", "Overdue")
-DUE_BUCKET_RANGES = {"Week 1": (0, 7), "Week 2": (8, 14), "Week 3": (15, 21), "Week 4": (22, 30), "Weeks 5-8": (31, None), "Overdue": (None, -1)}
+DUE_BUCKET_RANGES = {
+    "Week 1": (0, 7),
+    "Week 2": (8, 14),
+    "Week 3": (15, 21),
+    "Week 4": (22, 30),
+    "Weeks 5-8": (31, None),
+    "Overdue": (None, -1),
+}
 HORIZON_WEEKS = 13
 BASES = ("customer", "segment", "portfolio", "due date", "age history")
 # collectability: invoices are grouped by age = days past due; bucket k holds ages [AGE_EDGES[k], AGE_EDGES[k+1])
 AGE_EDGES = (0, 31, 61, 91, 121, 181, 271, 366, 546, 731)
-AGE_LABELS = ("0-30", "31-60", "61-90", "91-120", "121-180", "181-270", "271-365", "366-545", "546-730", "731+")
-WINDOW_DAYS = 180  # an invoice counts as paid from an age when paid within this many days of reaching it
-MIN_HISTORY = 10  # fewer observed invoices in an age bucket: the nearest bucket with enough history is used
+AGE_LABELS = (
+    "0-30",
+    "31-60",
+    "61-90",
+    "91-120",
+    "121-180",
+    "181-270",
+    "271-365",
+    "366-545",
+    "546-730",
+    "731+",
+)
+# an invoice counts as paid from an age when paid within this many days of reaching it
+WINDOW_DAYS = 180
+# fewer observed invoices in an age bucket: the nearest bucket with enough history is used
+MIN_HISTORY = 10
 UNCOLLECTIBLE = "Not expected (collectability)"
 DISPUTE_LABELS = np.array(["", "dispute", "litigation"], dtype=object)
 
@@ -51,7 +71,9 @@ def due_bucket_index(days_until_due: np.ndarray) -> np.ndarray:
     return np.select([x < 0, x <= 7, x <= 14, x <= 21, x <= 30], [5, 0, 1, 2, 3], default=4)
 
 
-def due_date_forecast(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> pd.DataFrame:
+def due_date_forecast(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
+) -> pd.DataFrame:
     """Open balances at D by when they fall due (the six Retailer buckets; they sum to total AR)."""
     sel = select(snap, filters, scope)
     day = to_day(as_of)
@@ -72,7 +94,12 @@ def due_date_forecast(snap: Snapshot, as_of: dt.date, filters: Filters | None = 
 
 def age_bucket(age_days: np.ndarray) -> np.ndarray:
     """Index into AGE_EDGES of each age (days past due; not yet due counts as 0)."""
-    return np.searchsorted(np.asarray(AGE_EDGES), np.maximum(np.asarray(age_days, dtype=np.int64), 0), side="right") - 1
+    return (
+        np.searchsorted(
+            np.asarray(AGE_EDGES), np.maximum(np.asarray(age_days, dtype=np.int64), 0), side="right"
+        )
+        - 1
+    )
 
 
 def _applied_by(snap: Snapshot, inv: np.ndarray, days: np.ndarray) -> np.ndarray:
@@ -85,7 +112,9 @@ def _applied_by(snap: Snapshot, inv: np.ndarray, days: np.ndarray) -> np.ndarray
     return applied
 
 
-def collectability(snap: Snapshot, day: int, window: int = WINDOW_DAYS, min_history: int = MIN_HISTORY) -> pd.DataFrame:
+def collectability(
+    snap: Snapshot, day: int, window: int = WINDOW_DAYS, min_history: int = MIN_HISTORY
+) -> pd.DataFrame:
     """Per age bucket, what the ledger's own history before `day` says about balances that reached that age.
 
     An invoice reaches age a when it is still open a days after its due date; it is observed there when
@@ -129,24 +158,32 @@ def collectability(snap: Snapshot, day: int, window: int = WINDOW_DAYS, min_hist
         source[k] = younger[0] if younger else (older[0] if older else -1)
     has = source >= 0
     src = np.where(has, source, 0)
-    share = np.where(has & (open_w[src] > 0), np.minimum(paid_w[src] / np.maximum(open_w[src], 1e-9), 1.0), 1.0)
-    return pd.DataFrame({
-        "age": list(AGE_LABELS),
-        "from_days": list(AGE_EDGES),
-        "observed": observed,
-        "paid": paid,
-        "open_cents": np.rint(open_w).astype(np.int64),
-        "collected_cents": np.rint(paid_w).astype(np.int64),
-        "share": share,
-        "median_days": np.where(has, median[src], np.nan),
-        "basis": np.where(~has, "no history", np.where(source == np.arange(n), "own", "borrowed")),
-    })
+    share = np.where(
+        has & (open_w[src] > 0), np.minimum(paid_w[src] / np.maximum(open_w[src], 1e-9), 1.0), 1.0
+    )
+    return pd.DataFrame(
+        {
+            "age": list(AGE_LABELS),
+            "from_days": list(AGE_EDGES),
+            "observed": observed,
+            "paid": paid,
+            "open_cents": np.rint(open_w).astype(np.int64),
+            "collected_cents": np.rint(paid_w).astype(np.int64),
+            "share": share,
+            "median_days": np.where(has, median[src], np.nan),
+            "basis": np.where(
+                ~has, "no history", np.where(source == np.arange(n), "own", "borrowed")
+            ),
+        }
+    )
 
 
 def collectible_part(cents: np.ndarray, share: np.ndarray) -> np.ndarray:
     """cents x share rounded half up to whole cents (the rest is the uncollectible part)."""
     cents = np.asarray(cents, dtype=np.int64)
-    return np.minimum(np.floor(cents * np.asarray(share, dtype=np.float64) + 0.5).astype(np.int64), cents)
+    return np.minimum(
+        np.floor(cents * np.asarray(share, dtype=np.float64) + 0.5).astype(np.int64), cents
+    )
 
 
 def week_of(expected: np.ndarray, day: int) -> np.ndarray:
@@ -157,15 +194,27 @@ def week_of(expected: np.ndarray, day: int) -> np.ndarray:
 class _Plan:
     """Each open invoice at D with its expected payment date, dispute state and open promise."""
 
-    def __init__(self, snap: Snapshot, sel: Selection, day: int, history: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, snap: Snapshot, sel: Selection, day: int, history: dict[str, Any] | None = None
+    ) -> None:
         items = open_items(sel, day)
         self.day = day
         self.inv, self.balance, self.cust = items.inv, items.balance, items.cust
         self.due = snap.due[self.inv].astype(np.int64)
         delay = payment_delay(snap, sel.cust_mask, day)
-        own, seg, port = delay["customer"][self.cust], delay["segment"][self.cust], float(delay["portfolio"])
-        self.basis = np.select([~np.isnan(own), ~np.isnan(seg), np.full(len(own), not np.isnan(port))], [0, 1, 2], default=3)
-        value = np.where(~np.isnan(own), own, np.where(~np.isnan(seg), seg, 0.0 if np.isnan(port) else port))
+        own, seg, port = (
+            delay["customer"][self.cust],
+            delay["segment"][self.cust],
+            float(delay["portfolio"]),
+        )
+        self.basis = np.select(
+            [~np.isnan(own), ~np.isnan(seg), np.full(len(own), not np.isnan(port))],
+            [0, 1, 2],
+            default=3,
+        )
+        value = np.where(
+            ~np.isnan(own), own, np.where(~np.isnan(seg), seg, 0.0 if np.isnan(port) else port)
+        )
         self.delay = value
         shift = np.floor(value + 0.5).astype(np.int64)
         self.expected = np.maximum(day + 1, self.due + shift)
@@ -177,7 +226,9 @@ class _Plan:
         self.rest = self.balance - self.promised
         self._collectability(snap, day, shift, history or {})
 
-    def _collectability(self, snap: Snapshot, day: int, shift: np.ndarray, history: dict[str, Any]) -> None:
+    def _collectability(
+        self, snap: Snapshot, day: int, shift: np.ndarray, history: dict[str, Any]
+    ) -> None:
         """Split the rest into the collectible part (at its expected date) and the part history says won't come.
 
         Overdue past the customer's usual delay: expected on D + the median days to payment from its age.
@@ -190,7 +241,8 @@ class _Plan:
         self.uncollectible = self.rest - self.collectible
         median = table["median_days"].to_numpy()[k]
         late = (self.due + shift <= day) & (self.age >= 0) & ~np.isnan(median)
-        wait = np.floor(np.nan_to_num(median) + 0.5).astype(np.int64)  # median days, rounded half up
+        # median days, rounded half up
+        wait = np.floor(np.nan_to_num(median) + 0.5).astype(np.int64)
         self.expected = np.where(late, day + np.maximum(1, wait), self.expected)
         self.basis = np.where(late, 4, self.basis)
 
@@ -202,9 +254,15 @@ class _Plan:
             return
         pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
         pos[self.inv] = np.arange(len(self.inv))
-        rows = rows[(pos[p["inv"][rows]] >= 0) & (p["promised"][rows] > day) & (p["promised"][rows] != NO_DATE)]
+        rows = rows[
+            (pos[p["inv"][rows]] >= 0)
+            & (p["promised"][rows] > day)
+            & (p["promised"][rows] != NO_DATE)
+        ]
         at = pos[p["inv"][rows]]
-        base = fx.convert(p["amount"][rows], snap.rates.on(snap.inv_cur[self.inv[at]], np.full(len(at), day)))
+        base = fx.convert(
+            p["amount"][rows], snap.rates.on(snap.inv_cur[self.inv[at]], np.full(len(at), day))
+        )
         self.promised[at] = np.clip(base, 0, self.balance[at])
         self.promise_day[at] = p["promised"][rows]
         self.promise_id[at] = p["id"][rows]
@@ -230,7 +288,11 @@ class _Plan:
 
 
 def behaviour_forecast(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, weeks: int = HORIZON_WEEKS,
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    weeks: int = HORIZON_WEEKS,
     history: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Expected collections per week (week 1 = D+1..D+7) for `weeks` weeks, then Later, the part history
@@ -244,11 +306,16 @@ def behaviour_forecast(
     day = to_day(as_of)
     plan = _Plan(snap, sel, day, history)
     w = plan.weekly(weeks)
-    starts = [from_day(day + 1 + 7 * k) for k in range(weeks)] + [from_day(day + 1 + 7 * weeks), None, None]
+    starts = [from_day(day + 1 + 7 * k) for k in range(weeks)] + [
+        from_day(day + 1 + 7 * weeks),
+        None,
+        None,
+    ]
     ends = [from_day(day + 7 * (k + 1)) for k in range(weeks)] + [None, None, None]
     return pd.DataFrame(
         {
-            "bucket": [f"Week {k + 1}" for k in range(weeks)] + ["Later", UNCOLLECTIBLE, "Disputed (excluded)"],
+            "bucket": [f"Week {k + 1}" for k in range(weeks)]
+            + ["Later", UNCOLLECTIBLE, "Disputed (excluded)"],
             "week": pd.array(list(range(1, weeks + 1)) + [None, None, None], dtype="Int64"),
             "start": starts,
             "end": ends,
@@ -260,7 +327,10 @@ def behaviour_forecast(
 
 
 def forecast_invoices(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None,
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
     history: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The rows behind both forecasts: each open invoice, its due bucket, collectability, expected date, promise."""
@@ -310,14 +380,22 @@ def payment_behaviour(
     sel = select(snap, filters, scope)
     day = to_day(as_of)
     delay = payment_delay(snap, sel.cust_mask, day)
-    settled = np.bincount(snap.inv_cust[settled_by_payment(snap, sel.cust_mask, day)], minlength=snap.n_customers)
+    settled = np.bincount(
+        snap.inv_cust[settled_by_payment(snap, sel.cust_mask, day)], minlength=snap.n_customers
+    )
     items = open_items(sel, day)
     balance = sum_by(items.cust, items.balance, snap.n_customers)
     dtp, _ = avg_days_to_pay(snap, sel.cust_mask, day)
     cust = np.flatnonzero(((settled > 0) | (balance > 0)) & sel.cust_mask)
     own, seg, port = delay["customer"][cust], delay["segment"][cust], float(delay["portfolio"])
-    basis = np.select([~np.isnan(own), ~np.isnan(seg), np.full(len(cust), not np.isnan(port))], [0, 1, 2], default=3)
-    used = np.where(~np.isnan(own), own, np.where(~np.isnan(seg), seg, 0.0 if np.isnan(port) else port))
+    basis = np.select(
+        [~np.isnan(own), ~np.isnan(seg), np.full(len(cust), not np.isnan(port))],
+        [0, 1, 2],
+        default=3,
+    )
+    used = np.where(
+        ~np.isnan(own), own, np.where(~np.isnan(seg), seg, 0.0 if np.isnan(port) else port)
+    )
     return pd.DataFrame(
         {
             **customer_columns(snap, cust),
@@ -331,7 +409,9 @@ def payment_behaviour(
     )
 
 
-def default_backtest_dates(as_of: dt.date, count: int = 6, horizon_weeks: int = HORIZON_WEEKS, step_days: int = 28) -> list[dt.date]:
+def default_backtest_dates(
+    as_of: dt.date, count: int = 6, horizon_weeks: int = HORIZON_WEEKS, step_days: int = 28
+) -> list[dt.date]:
     """count as-of dates, step_days apart, the latest whose whole horizon has passed by as_of; oldest first."""
     last = as_of - dt.timedelta(days=7 * horizon_weeks)
     return [last - dt.timedelta(days=step_days * k) for k in range(count - 1, -1, -1)]
@@ -341,10 +421,14 @@ def _wape(forecast: np.ndarray, actual: np.ndarray) -> float | None:
     total = float(np.sum(actual))
     if total <= 0:
         return None
-    return float(round2(np.abs(np.asarray(forecast, dtype=np.float64) - actual).sum() / total * 100))
+    return float(
+        round2(np.abs(np.asarray(forecast, dtype=np.float64) - actual).sum() / total * 100)
+    )
 
 
-def actual_collections(snap: Snapshot, sel: Selection, day: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+def actual_collections(
+    snap: Snapshot, sel: Selection, day: int, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Allocations dated in (day, day + 7 x horizon] to invoices open at day, summed per week; and those invoices."""
     items = open_items(sel, day)
     open_mask = np.zeros(len(snap.inv_ids), dtype=bool)
@@ -382,7 +466,11 @@ def forecast_backtest(
         actual, _ = actual_collections(snap, sel, day, horizon_weeks)
         ends = day + 7 * np.arange(1, horizon_weeks + 1)
         keep = ends <= cap if cap is not None else np.ones(horizon_weeks, dtype=bool)
-        f_b, f_d, a = w["expected"][:horizon_weeks][keep], w["by_due"][:horizon_weeks][keep], actual[keep]
+        f_b, f_d, a = (
+            w["expected"][:horizon_weeks][keep],
+            w["by_due"][:horizon_weeks][keep],
+            actual[keep],
+        )
         for k in np.flatnonzero(keep):
             week_rows.append(
                 {
@@ -407,10 +495,30 @@ def forecast_backtest(
                 "wape_due_date": _wape(f_d, a),
             }
         )
-    weeks = pd.DataFrame(week_rows, columns=["as_of", "week", "start", "end", "actual_cents", "behaviour_cents", "due_date_cents"])
+    weeks = pd.DataFrame(
+        week_rows,
+        columns=[
+            "as_of",
+            "week",
+            "start",
+            "end",
+            "actual_cents",
+            "behaviour_cents",
+            "due_date_cents",
+        ],
+    )
     by_date = pd.DataFrame(
         date_rows,
-        columns=["as_of", "weeks_compared", "open_ar_cents", "actual_cents", "behaviour_cents", "due_date_cents", "wape_behaviour", "wape_due_date"],
+        columns=[
+            "as_of",
+            "weeks_compared",
+            "open_ar_cents",
+            "actual_cents",
+            "behaviour_cents",
+            "due_date_cents",
+            "wape_behaviour",
+            "wape_due_date",
+        ],
     )
     for col in ("actual_cents", "behaviour_cents", "due_date_cents"):
         weeks[col] = weeks[col].astype(np.int64)
@@ -428,8 +536,14 @@ def forecast_backtest(
     }
 
 
-def chosen_weekly(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None,
-                  weeks: int = HORIZON_WEEKS, base: pd.DataFrame | None = None) -> tuple[pd.DataFrame, bool, str]:
+def chosen_weekly(
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    weeks: int = HORIZON_WEEKS,
+    base: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, bool, str]:
     """The Forecast page's weekly frame: the prediction model's where its backtest beats the baselines, else
     behaviour_forecast (or `base`, its cached result); with whether the model is used and why (the page and
     its exports share it)."""
@@ -437,8 +551,11 @@ def chosen_weekly(snap: Snapshot, as_of: dt.date, filters: Filters | None = None
 
     frame = behaviour_forecast(snap, as_of, filters, scope, weeks) if base is None else base
     result = predict_ui.backtest(snap, filters, scope)
-    choice = ({"use_model": False, "why": "no prediction model is trained for this data version yet"}
-              if result is None else result["decision"])
+    choice = (
+        {"use_model": False, "why": "no prediction model is trained for this data version yet"}
+        if result is None
+        else result["decision"]
+    )
     if choice["use_model"]:
         pred, _ = predict_ui.predictions(snap, as_of, filters, scope)
         frame = predict_views.model_weekly_frame(pred, frame, weeks)

@@ -27,7 +27,9 @@ def convert(cents: np.ndarray, rate_e10: np.ndarray | int) -> np.ndarray:
     cents = np.asarray(cents, dtype=np.int64)
     rate = np.broadcast_to(np.asarray(rate_e10, dtype=np.int64), cents.shape)
     magnitude = np.abs(cents)
-    q = np.rint(magnitude.astype(np.float64) * (rate.astype(np.float64) / RATE_SCALE)).astype(np.int64)
+    q = np.rint(magnitude.astype(np.float64) * (rate.astype(np.float64) / RATE_SCALE)).astype(
+        np.int64
+    )
     with np.errstate(over="ignore"):
         rem = magnitude * rate - q * RATE_SCALE  # exact: the true value is within a few 10**10
     for _ in range(2):

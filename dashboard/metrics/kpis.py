@@ -110,7 +110,9 @@ def dso_countback(sel: Selection, as_of: dt.date, total_ar: int) -> float | None
     return ratio(days, 1) if remaining <= 0 else None
 
 
-def payment_timing(snap: Snapshot, sel: Selection, start: int, end: int) -> tuple[float | None, float | None, np.ndarray]:
+def payment_timing(
+    snap: Snapshot, sel: Selection, start: int, end: int
+) -> tuple[float | None, float | None, np.ndarray]:
     """Mean days to pay and days late over invoices settled by a payment in (start, end]."""
     inv = sel.inv[(sel.inv_settle > start) & (sel.inv_settle <= end) & (sel.inv_issue <= end)]
     inv = inv[snap.settle_kind[inv] == KIND_PAYMENT]
@@ -158,7 +160,9 @@ def compute_kpis(
         "customers_with_balance": int(np.count_nonzero(balances > 0)),
         "customers_overdue": int(len(np.unique(items.cust[overdue]))),
         "aging_due": {k: money(v) for k, v in aging_due(items, snap).items()},
-        "aging_transaction": {k: money(v) for k, v in aging_transaction(items, snap, as_of).items()},
+        "aging_transaction": {
+            k: money(v) for k, v in aging_transaction(items, snap, as_of).items()
+        },
         "credit_sales": money(credit_sales),
         "collections": money(collections),
         "dso": ratio(total_ar, credit_sales, p),
@@ -168,7 +172,9 @@ def compute_kpis(
         "cei": ratio(ar_start + credit_sales - total_ar, ar_start + credit_sales - not_due_ar, 100),
         "ar_turnover": ratio(sales_year, Fraction(ar_year_ago + total_ar, 2)),
         "bad_debt_ratio": ratio(write_offs, credit_sales, 100),
-        "customers_over_limit": int(np.count_nonzero((limits > 0) & (balances > limits) & sel.cust_mask)),
+        "customers_over_limit": int(
+            np.count_nonzero((limits > 0) & (balances > limits) & sel.cust_mask)
+        ),
         "avg_days_to_pay": avg_to_pay,
         "avg_days_late": avg_late,
         "top_debtors": top_debtors(snap, balances),
@@ -182,7 +188,9 @@ def unapplied_total(sel: Selection, day: int) -> int:
     return int(items.base[sel.cust_mask[items.cust]].sum())
 
 
-def currency_keys(snap: Snapshot, sel: Selection, items: OpenItems, total_ar: int) -> dict[str, Any]:
+def currency_keys(
+    snap: Snapshot, sel: Selection, items: OpenItems, total_ar: int
+) -> dict[str, Any]:
     """base_currency, by_currency (own units), total_ar_at_booking_rates and fx_revaluation."""
     booked = int(revalue_at_issue(snap, items).sum())
     return {

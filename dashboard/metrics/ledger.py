@@ -60,7 +60,8 @@ class Selection:
     cum_write_offs: np.ndarray
     cum_unapplied: np.ndarray  # base-currency items only when the ledger has several currencies
     cum_by_currency: np.ndarray  # currencies x flows x days; AR and unapplied in own units
-    foreign: np.ndarray  # selected positive invoices in a currency other than the base, by issue date
+    # selected positive invoices in a currency other than the base, by issue date
+    foreign: np.ndarray
     foreign_issue: np.ndarray
     foreign_settle: np.ndarray
 
@@ -90,7 +91,8 @@ class Selection:
         if len(unclean):
             total += int(np.maximum(open_balances(snap, unclean, day), 0).sum())
         if snap.multi and len(self.foreign):
-            issued = int(np.searchsorted(self.foreign_issue, day, side="right"))  # sorted by issue date
+            # sorted by issue date
+            issued = int(np.searchsorted(self.foreign_issue, day, side="right"))
             open_ = self.foreign[:issued][self.foreign_settle[:issued] > day]
             balance = open_balances(snap, open_, day)
             keep = balance > 0
@@ -114,7 +116,9 @@ class Events:
     starts: np.ndarray  # per customer: first event position (len n_customers + 1)
 
 
-def _event_parts(snap: Snapshot) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | int]]:
+def _event_parts(
+    snap: Snapshot,
+) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | int]]:
     """(flow, customer, day, cents, currency) for each kind of event.
 
     Sales, collections and write-offs are in base cents (converted at their own date); AR and
@@ -134,15 +138,38 @@ def _event_parts(snap: Snapshot) -> list[tuple[int, np.ndarray, np.ndarray, np.n
     app_inv = snap.app_inv[app_ok]
     return [
         (0, snap.inv_cust[clean], snap.issue[clean], snap.amount[clean], snap.inv_cur[clean]),
-        (0, snap.inv_cust[app_inv], snap.app_date[app_ok], -snap.app_amount[app_ok], snap.inv_cur[app_inv]),
+        (
+            0,
+            snap.inv_cust[app_inv],
+            snap.app_date[app_ok],
+            -snap.app_amount[app_ok],
+            snap.inv_cur[app_inv],
+        ),
         (1, snap.inv_cust[all_inv], snap.issue[all_inv], snap.inv_base[all_inv], 0),
         (2, snap.pay_cust[pay_ok], snap.pay_date[pay_ok], snap.pay_base[pay_ok], 0),
         (3, snap.inv_cust[wo_inv], snap.wo_date[wo_ok], snap.wo_base[wo_ok], 0),
-        (4, snap.pay_cust[loose], snap.pay_date[loose], snap.pay_amount[loose], snap.pay_cur[loose]),
-        (4, snap.pay_cust[alloc_pay], np.maximum(snap.alloc_date[alloc], snap.pay_date[alloc_pay]), -snap.alloc_amount[alloc],
-         snap.pay_cur[alloc_pay]),
+        (
+            4,
+            snap.pay_cust[loose],
+            snap.pay_date[loose],
+            snap.pay_amount[loose],
+            snap.pay_cur[loose],
+        ),
+        (
+            4,
+            snap.pay_cust[alloc_pay],
+            np.maximum(snap.alloc_date[alloc], snap.pay_date[alloc_pay]),
+            -snap.alloc_amount[alloc],
+            snap.pay_cur[alloc_pay],
+        ),
         (4, snap.inv_cust[cn], snap.issue[cn], -snap.amount[cn], snap.inv_cur[cn]),
-        (4, snap.inv_cust[snap.excess_inv], snap.excess_day, snap.excess_cents, snap.inv_cur[snap.excess_inv]),
+        (
+            4,
+            snap.inv_cust[snap.excess_inv],
+            snap.excess_day,
+            snap.excess_cents,
+            snap.inv_cur[snap.excess_inv],
+        ),
         (4, snap.pend_cust, snap.pend_start, snap.pend_cents, snap.pend_cur),
         (4, snap.pend_cust, snap.pend_end, -snap.pend_cents, snap.pend_cur),
     ]
@@ -161,7 +188,9 @@ def events(snap: Snapshot) -> Events:
         group = np.asarray(cur, dtype=np.int64)
         group = group[keep] if group.ndim else group
         cust.append(c[keep])
-        slot.append((group * len(FLOWS) + flow) * snap.ndays + np.minimum(idx[keep], snap.ndays - 1))
+        slot.append(
+            (group * len(FLOWS) + flow) * snap.ndays + np.minimum(idx[keep], snap.ndays - 1)
+        )
         cents.append(amount[keep])
     cust_all = np.concatenate(cust)
     order = np.argsort(cust_all, kind="stable")
@@ -334,7 +363,14 @@ def open_items(sel: Selection, day: int) -> OpenItems:
     inv = candidates[keep]
     own = balance[keep]
     cur = sel.snap.inv_cur[inv]
-    items = OpenItems(day=day, inv=inv, balance=revalue(sel.snap, own, cur, day), cust=sel.snap.inv_cust[inv], own=own, cur=cur)
+    items = OpenItems(
+        day=day,
+        inv=inv,
+        balance=revalue(sel.snap, own, cur, day),
+        cust=sel.snap.inv_cust[inv],
+        own=own,
+        cur=cur,
+    )
     if len(cache) > 16:
         cache.clear()
     cache[key] = items
@@ -375,7 +411,9 @@ def unapplied_items(snap: Snapshot, day: int) -> Credits:
 
 def _unapplied_items(snap: Snapshot, day: int) -> Credits:
     """Every unapplied credit item at day, for all customers."""
-    paid = snap.pay_loose[(snap.pay_date[snap.pay_loose] <= day) & (snap.pay_cust[snap.pay_loose] >= 0)]
+    paid = snap.pay_loose[
+        (snap.pay_date[snap.pay_loose] <= day) & (snap.pay_cust[snap.pay_loose] >= 0)
+    ]
     alloc = snap.alloc_loose
     used = alloc[np.maximum(snap.alloc_date[alloc], snap.pay_date[snap.alloc_pay[alloc]]) <= day]
     allocated = sum_by(snap.alloc_pay[used], snap.alloc_amount[used], len(snap.pay_ids))
@@ -386,14 +424,48 @@ def _unapplied_items(snap: Snapshot, day: int) -> Credits:
     known = snap.inv_cust[over] >= 0
     over, excess = over[known], excess[known]
     pend = pending_at(snap, day)
-    early = np.where(snap.pend_kind[pend] == KIND_CREDIT, "credit note before its invoice", "write-off before its invoice")
+    early = np.where(
+        snap.pend_kind[pend] == KIND_CREDIT,
+        "credit note before its invoice",
+        "write-off before its invoice",
+    )
     parts = [
-        ("unapplied payment", snap.pay_ids[paid], snap.pay_cust[paid], snap.pay_date[paid], snap.pay_cur[paid], remainder),
-        ("credit note", snap.inv_ids[cn], snap.inv_cust[cn], snap.issue[cn], snap.inv_cur[cn], -snap.amount[cn]),
-        ("over-applied invoice", snap.inv_ids[over], snap.inv_cust[over], over_applied_since(snap, over), snap.inv_cur[over], excess),
-        (early, snap.inv_ids[snap.pend_ref[pend]], snap.pend_cust[pend], snap.pend_start[pend], snap.pend_cur[pend], snap.pend_cents[pend]),
+        (
+            "unapplied payment",
+            snap.pay_ids[paid],
+            snap.pay_cust[paid],
+            snap.pay_date[paid],
+            snap.pay_cur[paid],
+            remainder,
+        ),
+        (
+            "credit note",
+            snap.inv_ids[cn],
+            snap.inv_cust[cn],
+            snap.issue[cn],
+            snap.inv_cur[cn],
+            -snap.amount[cn],
+        ),
+        (
+            "over-applied invoice",
+            snap.inv_ids[over],
+            snap.inv_cust[over],
+            over_applied_since(snap, over),
+            snap.inv_cur[over],
+            excess,
+        ),
+        (
+            early,
+            snap.inv_ids[snap.pend_ref[pend]],
+            snap.pend_cust[pend],
+            snap.pend_start[pend],
+            snap.pend_cur[pend],
+            snap.pend_cents[pend],
+        ),
     ]
-    kind = np.concatenate([np.broadcast_to(np.asarray(p[0], dtype=object), (len(p[1]),)) for p in parts])
+    kind = np.concatenate(
+        [np.broadcast_to(np.asarray(p[0], dtype=object), (len(p[1]),)) for p in parts]
+    )
     cur = np.concatenate([p[4] for p in parts]).astype(np.int64)
     own = np.concatenate([p[5] for p in parts]).astype(np.int64)
     return Credits(

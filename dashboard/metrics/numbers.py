@@ -28,7 +28,9 @@ def round2(value: Fraction | int) -> float:
     return float(Decimal(sign * whole) / 100)
 
 
-def ratio(numerator: int | Fraction, denominator: int | Fraction, scale: int | Fraction = 1) -> float | None:
+def ratio(
+    numerator: int | Fraction, denominator: int | Fraction, scale: int | Fraction = 1
+) -> float | None:
     """numerator / denominator x scale rounded half up to 2 places; None when the denominator is
     zero or negative (BRIEF "Null and rounding")."""
     if denominator <= 0:

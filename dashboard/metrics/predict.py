@@ -33,7 +33,8 @@ from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
 
 SEED = 19
 MODEL_FORMAT = 1
-EDGES = np.array([7, 14, 21, 30, 45, 60, 90, 180], dtype=np.int64)  # class k: settled in (EDGES[k-1], EDGES[k]] days
+# class k: settled in (EDGES[k-1], EDGES[k]] days
+EDGES = np.array([7, 14, 21, 30, 45, 60, 90, 180], dtype=np.int64)
 N_CLASSES = len(EDGES) + 1  # the last: not settled within 180 days
 HORIZON = int(EDGES[-1])
 P_INDEX = {7: 0, 30: 3, 90: 6}  # p_paid_h = cumulative probability up to EDGES[index]
@@ -43,10 +44,25 @@ MAX_TRAIN_ROWS = 150_000
 MIN_TRAIN_ROWS = 60
 QUANTILES = (0.1, 0.5, 0.9)
 FEATURES = (
-    "age_days", "days_past_due", "terms_days", "log_amount", "log_balance", "paid_share",
-    "dispute", "promise_days", "promise_broken", "cust_delay", "cust_settled_12m", "cust_late30_share",
-    "cust_open_invoices", "cust_share_90_plus", "cust_share_overdue", "month", "due_month",
-    "segment", "tier",
+    "age_days",
+    "days_past_due",
+    "terms_days",
+    "log_amount",
+    "log_balance",
+    "paid_share",
+    "dispute",
+    "promise_days",
+    "promise_broken",
+    "cust_delay",
+    "cust_settled_12m",
+    "cust_late30_share",
+    "cust_open_invoices",
+    "cust_share_90_plus",
+    "cust_share_overdue",
+    "month",
+    "due_month",
+    "segment",
+    "tier",
 )
 CATEGORICAL = ("segment", "tier")
 MAX_CATEGORIES = 250
@@ -76,9 +92,18 @@ class Predictions:
 
     def subset(self, keep: np.ndarray) -> Predictions:
         """The rows where keep is True."""
-        return Predictions(self.day, self.inv[keep], self.balance[keep], self.cust[keep], self.cdf[keep],
-                           self.expected[keep], self.low[keep], self.high[keep], self.source,
-                           {k: v[keep] for k, v in self.extra.items()})
+        return Predictions(
+            self.day,
+            self.inv[keep],
+            self.balance[keep],
+            self.cust[keep],
+            self.cdf[keep],
+            self.expected[keep],
+            self.low[keep],
+            self.high[keep],
+            self.source,
+            {k: v[keep] for k, v in self.extra.items()},
+        )
 
 
 # ---- features ------------------------------------------------------------------------------------
@@ -101,7 +126,11 @@ def customer_history(snap: Snapshot, day: int, items: OpenItems) -> dict[str, np
     late = (snap.settle[settled].astype(np.int64) - snap.due[settled]) > 30
     count = np.bincount(cust, minlength=snap.n_customers).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        late_share = np.where(count > 0, np.bincount(cust[late], minlength=snap.n_customers) / np.maximum(count, 1), np.nan)
+        late_share = np.where(
+            count > 0,
+            np.bincount(cust[late], minlength=snap.n_customers) / np.maximum(count, 1),
+            np.nan,
+        )
     dpd = day - snap.due[items.inv].astype(np.int64)
     n = snap.n_customers
     total = sum_by(items.cust, items.balance, n).astype(np.float64)
@@ -110,8 +139,14 @@ def customer_history(snap: Snapshot, day: int, items: OpenItems) -> dict[str, np
     with np.errstate(divide="ignore", invalid="ignore"):
         share90 = np.where(total > 0, over90 / np.maximum(total, 1), 0.0)
         share_over = np.where(total > 0, overdue / np.maximum(total, 1), 0.0)
-    return {"delay": delay, "settled": count, "late30": late_share, "open": np.bincount(items.cust, minlength=n).astype(np.float64),
-            "share90": share90, "share_overdue": share_over}
+    return {
+        "delay": delay,
+        "settled": count,
+        "late30": late_share,
+        "open": np.bincount(items.cust, minlength=n).astype(np.float64),
+        "share90": share90,
+        "share_overdue": share_over,
+    }
 
 
 def promise_state(snap: Snapshot, day: int, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -133,12 +168,20 @@ def promise_state(snap: Snapshot, day: int, inv: np.ndarray) -> tuple[np.ndarray
 
 def _month(days: np.ndarray) -> np.ndarray:
     """Calendar month 1..12 of day numbers."""
-    return (np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1).astype(np.float64)
+    return (
+        np.asarray(days, dtype=np.int64)
+        .astype("datetime64[D]")
+        .astype("datetime64[M]")
+        .astype(np.int64)
+        % 12
+        + 1
+    ).astype(np.float64)
 
 
 def features(snap: Snapshot, day: int, items: OpenItems) -> np.ndarray:
     """The FEATURES matrix (float64, NaN = unknown) of the invoices in items, from data dated <= day."""
-    inv, cust, balance = items.inv, items.cust, items.balance.astype(np.float64)  # base cents at D's rate
+    # base cents at D's rate
+    inv, cust, balance = items.inv, items.cust, items.balance.astype(np.float64)
     hist = customer_history(snap, day, items)
     amount = snap.inv_base[inv].astype(np.float64)  # base cents at the issue date's rate
     own_amount = snap.amount[inv].astype(np.float64)  # in the invoice's currency, as items.own
@@ -147,15 +190,36 @@ def features(snap: Snapshot, day: int, items: OpenItems) -> np.ndarray:
     promise_days, broken = promise_state(snap, day, inv)
     cache = snap.__dict__.setdefault("_predict_codes", {})
     if "segment" not in cache:
-        cache["segment"], cache["tier"] = category_codes(snap, snap.segment), category_codes(snap, snap.tier)
+        cache["segment"], cache["tier"] = (
+            category_codes(snap, snap.segment),
+            category_codes(snap, snap.tier),
+        )
     columns = [
-        day - issue, day - due, due - issue, np.log1p(amount / 100), np.log1p(balance / 100),
-        1 - items.own / np.maximum(own_amount, 1), dispute_state(snap, day)[inv].astype(np.float64), promise_days, broken,
-        hist["delay"][cust], hist["settled"][cust], hist["late30"][cust], hist["open"][cust], hist["share90"][cust],
-        hist["share_overdue"][cust], np.full(len(inv), _month(np.array([day]))[0]), _month(due),
-        cache["segment"][cust], cache["tier"][cust],
+        day - issue,
+        day - due,
+        due - issue,
+        np.log1p(amount / 100),
+        np.log1p(balance / 100),
+        1 - items.own / np.maximum(own_amount, 1),
+        dispute_state(snap, day)[inv].astype(np.float64),
+        promise_days,
+        broken,
+        hist["delay"][cust],
+        hist["settled"][cust],
+        hist["late30"][cust],
+        hist["open"][cust],
+        hist["share90"][cust],
+        hist["share_overdue"][cust],
+        np.full(len(inv), _month(np.array([day]))[0]),
+        _month(due),
+        cache["segment"][cust],
+        cache["tier"][cust],
     ]
-    return np.column_stack([np.asarray(c, dtype=np.float64) for c in columns]) if len(inv) else np.zeros((0, len(FEATURES)))
+    return (
+        np.column_stack([np.asarray(c, dtype=np.float64) for c in columns])
+        if len(inv)
+        else np.zeros((0, len(FEATURES)))
+    )
 
 
 def settle_class(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
@@ -183,18 +247,28 @@ def data_end(snap: Snapshot) -> int:
 
 def training_days(snap: Snapshot, cutoff: int) -> list[int]:
     """Past dates whose whole horizon has passed by cutoff, every TRAIN_STEP_DAYS, oldest first."""
-    first = int(snap.issue[snap.issue != NO_DATE].min()) if np.any(snap.issue != NO_DATE) else cutoff
+    first = (
+        int(snap.issue[snap.issue != NO_DATE].min()) if np.any(snap.issue != NO_DATE) else cutoff
+    )
     last = cutoff - HORIZON
-    return [t for t in range(last - TRAIN_STEP_DAYS * (TRAIN_DATES - 1), last + 1, TRAIN_STEP_DAYS) if t > first]
+    return [
+        t
+        for t in range(last - TRAIN_STEP_DAYS * (TRAIN_DATES - 1), last + 1, TRAIN_STEP_DAYS)
+        if t > first
+    ]
 
 
-def training_set(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> tuple[np.ndarray, np.ndarray]:
+def training_set(
+    snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS
+) -> tuple[np.ndarray, np.ndarray]:
     """(X, y) from the invoices open at each training day, at most max_rows (a seeded sample)."""
     x, y, _ = training_rows(snap, cutoff, max_rows)
     return x, y
 
 
-def training_rows(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> tuple[np.ndarray, np.ndarray, int]:
+def training_rows(
+    snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS
+) -> tuple[np.ndarray, np.ndarray, int]:
     """(X, y, rows before sampling) from the invoices open at each training day."""
     xs, ys = [], []
     for t in training_days(snap, cutoff):
@@ -213,8 +287,15 @@ def training_rows(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -
 
 
 MODEL_PARAMS: dict[str, Any] = {
-    "loss": "log_loss", "learning_rate": 0.2, "max_iter": 40, "max_leaf_nodes": 15, "min_samples_leaf": 40,
-    "l2_regularization": 1.0, "early_stopping": True, "validation_fraction": 0.1, "n_iter_no_change": 5,
+    "loss": "log_loss",
+    "learning_rate": 0.2,
+    "max_iter": 40,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 40,
+    "l2_regularization": 1.0,
+    "early_stopping": True,
+    "validation_fraction": 0.1,
+    "n_iter_no_change": 5,
 }
 # Scoring costs iterations x classes tree walks per open invoice. On a large ledger (this many rows
 # before sampling, ~37k open invoices per training day) 25 iterations at rate 0.3 keep scoring the
@@ -231,7 +312,9 @@ def new_model(large: bool = False) -> Any:  # a scikit-learn estimator (untyped)
 
     params = {**MODEL_PARAMS, **(LARGE_PARAMS if large else {})}
     return HistGradientBoostingClassifier(
-        **params, categorical_features=[FEATURES.index(c) for c in CATEGORICAL], random_state=SEED,
+        **params,
+        categorical_features=[FEATURES.index(c) for c in CATEGORICAL],
+        random_state=SEED,
     )
 
 
@@ -242,12 +325,14 @@ def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> Any:
         return None, len(y)
     from threadpoolctl import threadpool_limits
 
-    x = np.where(np.isnan(x).all(axis=0), 0.0, x)  # a never-known feature (no promises at all) as a constant
+    # a never-known feature (no promises at all) as a constant
+    x = np.where(np.isnan(x).all(axis=0), 0.0, x)
     model = new_model(large=total >= LARGE_LEDGER_ROWS)
     if len(y) < 2000:
         model.set_params(early_stopping=False, min_samples_leaf=10)
     elif np.bincount(y)[np.bincount(y) > 0].min() < 10:
-        model.set_params(early_stopping=False)  # the stratified validation split needs every class twice
+        # the stratified validation split needs every class twice
+        model.set_params(early_stopping=False)
     with threadpool_limits(limits=fit_threads(), user_api="openmp"):
         model.fit(x, y)
     return model, len(y)
@@ -307,7 +392,9 @@ def from_cdf(day: int, items: OpenItems, cdf: np.ndarray, source: str) -> Predic
     return Predictions(day, items.inv, items.balance, items.cust, cdf, mid, low, high, source)
 
 
-def model_predictions(snap: Snapshot, model: Any, day: int, items: OpenItems | None = None) -> Predictions:
+def model_predictions(
+    snap: Snapshot, model: Any, day: int, items: OpenItems | None = None
+) -> Predictions:
     """The model's predictions for every invoice open at day (or those in items)."""
     items = items if items is not None else all_items(snap, day)
     return from_cdf(day, items, class_cdf(model, features(snap, day, items)), "model")
@@ -317,13 +404,25 @@ def point_predictions(day: int, items: OpenItems, expected: np.ndarray, source: 
     """A baseline's predictions: all-or-nothing probabilities at one expected day."""
     expected = np.asarray(expected, dtype=np.int64)
     cdf = ((expected[:, None] - day) <= EDGES[None, :]).astype(np.float64)
-    return Predictions(day, items.inv, items.balance, items.cust, cdf, expected, expected.copy(), expected.copy(), source)
+    return Predictions(
+        day,
+        items.inv,
+        items.balance,
+        items.cust,
+        cdf,
+        expected,
+        expected.copy(),
+        expected.copy(),
+        source,
+    )
 
 
 def due_date_baseline(snap: Snapshot, day: int, items: OpenItems | None = None) -> Predictions:
     """Baseline 1: every open balance paid on its due date (overdue ones tomorrow)."""
     items = items if items is not None else all_items(snap, day)
-    return point_predictions(day, items, np.maximum(day + 1, snap.due[items.inv].astype(np.int64)), "due date")
+    return point_predictions(
+        day, items, np.maximum(day + 1, snap.due[items.inv].astype(np.int64)), "due date"
+    )
 
 
 def delay_baseline(snap: Snapshot, day: int, items: OpenItems | None = None) -> Predictions:
@@ -332,7 +431,9 @@ def delay_baseline(snap: Snapshot, day: int, items: OpenItems | None = None) -> 
     delay = payment_delay(snap, np.ones(snap.n_customers, dtype=bool), day)
     own, seg = delay["customer"][items.cust], delay["segment"][items.cust]
     port = float(delay["portfolio"])
-    value = np.where(~np.isnan(own), own, np.where(~np.isnan(seg), seg, 0.0 if np.isnan(port) else port))
+    value = np.where(
+        ~np.isnan(own), own, np.where(~np.isnan(seg), seg, 0.0 if np.isnan(port) else port)
+    )
     shift = np.floor(value + 0.5).astype(np.int64)
     expected = np.maximum(day + 1, snap.due[items.inv].astype(np.int64) + shift)
     return point_predictions(day, items, expected, "customer's average delay")

@@ -73,7 +73,11 @@ def weekly_expected(pred: pm.Predictions, weeks: int = WEEKS) -> np.ndarray:
 def wape(forecast: np.ndarray, actual: np.ndarray) -> float | None:
     """Σ |forecast - actual| / Σ actual x 100 (None when nothing was collected)."""
     total = float(np.sum(actual))
-    return float(np.abs(np.asarray(forecast, dtype=np.float64) - actual).sum() / total * 100) if total > 0 else None
+    return (
+        float(np.abs(np.asarray(forecast, dtype=np.float64) - actual).sum() / total * 100)
+        if total > 0
+        else None
+    )
 
 
 def date_hits(snap: Snapshot, pred: pm.Predictions, end: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +90,9 @@ def date_hits(snap: Snapshot, pred: pm.Predictions, end: int) -> tuple[np.ndarra
     return known, close | late_ok
 
 
-def at_date(snap: Snapshot, sel: Selection, bundle: Bundle, day: int) -> dict[str, pm.Predictions] | None:
+def at_date(
+    snap: Snapshot, sel: Selection, bundle: Bundle, day: int
+) -> dict[str, pm.Predictions] | None:
     """The model's and baselines' predictions at a backtest day, for the selected customers."""
     model = stored_predictions(snap, bundle, day) if day in bundle.backtest else None
     if model is None:
@@ -101,7 +107,9 @@ def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict[str, Any]:
     """Per date and overall: Brier, ±7 days, WAPE for the model and both baselines; the reliability table."""
     end = pm.data_end(snap)
     date_rows, week_rows, rel = [], [], []
-    pooled: dict[str, dict[str, list[Any]]] = {s: {"p": [], "y": [], "known": [], "hit": [], "f": [], "a": []} for s in SOURCES}
+    pooled: dict[str, dict[str, list[Any]]] = {
+        s: {"p": [], "y": [], "known": [], "hit": [], "f": [], "a": []} for s in SOURCES
+    }
     for day in sorted(bundle.backtest):
         preds = at_date(snap, sel, bundle, day)
         if preds is None:
@@ -114,7 +122,14 @@ def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict[str, Any]:
             known, hit = date_hits(snap, pred, end)
             f = weekly_expected(pred)
             acc = pooled[source]
-            for name, value in (("p", p30), ("y", y), ("known", known), ("hit", hit), ("f", f), ("a", actual)):
+            for name, value in (
+                ("p", p30),
+                ("y", y),
+                ("known", known),
+                ("hit", hit),
+                ("f", f),
+                ("a", actual),
+            ):
                 acc[name].append(value)
             row[f"brier_{_key(source)}"] = brier(p30, y)
             row[f"within7_{_key(source)}"] = _share(hit[known])
@@ -124,20 +139,35 @@ def backtest(snap: Snapshot, sel: Selection, bundle: Bundle) -> dict[str, Any]:
         row["actual_cents"] = int(actual.sum())
         date_rows.append(row)
         for k in range(WEEKS):
-            week_rows.append({"as_of": from_day(day), "week": k + 1, "actual_cents": int(actual[k]),
-                              **{f"{_key(s)}_cents": int(round(pooled[s]["f"][-1][k])) for s in SOURCES}})
+            week_rows.append(
+                {
+                    "as_of": from_day(day),
+                    "week": k + 1,
+                    "actual_cents": int(actual[k]),
+                    **{f"{_key(s)}_cents": int(round(pooled[s]["f"][-1][k])) for s in SOURCES},
+                }
+            )
     overall = {}
     for source, acc in pooled.items():
         if not acc["p"]:
             continue
         p, y = np.concatenate(acc["p"]), np.concatenate(acc["y"])
         known, hit = np.concatenate(acc["known"]), np.concatenate(acc["hit"])
-        overall[source] = {"brier": brier(p, y), "within7": _share(hit[known]),
-                           "wape": wape(np.concatenate(acc["f"]), np.concatenate(acc["a"])), "invoices": len(p)}
+        overall[source] = {
+            "brier": brier(p, y),
+            "within7": _share(hit[known]),
+            "wape": wape(np.concatenate(acc["f"]), np.concatenate(acc["a"])),
+            "invoices": len(p),
+        }
     p = np.concatenate([r[0] for r in rel]) if rel else np.zeros(0)
     y = np.concatenate([r[1] for r in rel]) if rel else np.zeros(0)
-    return {"by_date": pd.DataFrame(date_rows), "weeks": pd.DataFrame(week_rows), "overall": overall,
-            "reliability": reliability(p, y), "decision": decide(overall)}
+    return {
+        "by_date": pd.DataFrame(date_rows),
+        "weeks": pd.DataFrame(week_rows),
+        "overall": overall,
+        "reliability": reliability(p, y),
+        "decision": decide(overall),
+    }
 
 
 def _key(source: str) -> str:
@@ -148,21 +178,25 @@ def _share(flags: np.ndarray) -> float | None:
     return float(np.mean(flags)) if len(flags) else None
 
 
-def reliability(p: np.ndarray, y: np.ndarray, bins: int = BINS, min_count: int = MIN_BIN) -> pd.DataFrame:
+def reliability(
+    p: np.ndarray, y: np.ndarray, bins: int = BINS, min_count: int = MIN_BIN
+) -> pd.DataFrame:
     """Per 10-point bin of predicted probability: invoices, mean predicted, share settled, gap, enough."""
     idx = np.minimum((p * bins).astype(np.int64), bins - 1)
     count = np.bincount(idx, minlength=bins)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_p = np.bincount(idx, weights=p, minlength=bins) / count
         share = np.bincount(idx, weights=y, minlength=bins) / count
-    return pd.DataFrame({
-        "bin": [f"{10 * k}–{10 * (k + 1)} %" for k in range(bins)],
-        "invoices": count,
-        "predicted": mean_p,
-        "actual": share,
-        "gap_points": np.abs(mean_p - share) * 100,
-        "enough": count >= min_count,
-    })
+    return pd.DataFrame(
+        {
+            "bin": [f"{10 * k}–{10 * (k + 1)} %" for k in range(bins)],
+            "invoices": count,
+            "predicted": mean_p,
+            "actual": share,
+            "gap_points": np.abs(mean_p - share) * 100,
+            "enough": count >= min_count,
+        }
+    )
 
 
 def decide(overall: dict[str, Any]) -> dict[str, Any]:
@@ -171,9 +205,22 @@ def decide(overall: dict[str, Any]) -> dict[str, Any]:
     if not model:
         return {"use_model": False, "why": "no backtest of the model on these filters"}
     base = [overall[s] for s in SOURCES[1:] if s in overall]
-    brier_ok = all(model["brier"] is not None and (b["brier"] is None or model["brier"] < b["brier"]) for b in base)
-    wape_ok = model["wape"] is not None and all(b["wape"] is None or model["wape"] < b["wape"] for b in base)
+    brier_ok = all(
+        model["brier"] is not None and (b["brier"] is None or model["brier"] < b["brier"])
+        for b in base
+    )
+    wape_ok = model["wape"] is not None and all(
+        b["wape"] is None or model["wape"] < b["wape"] for b in base
+    )
     if brier_ok and wape_ok:
-        return {"use_model": True, "why": "the model's backtest beats both baselines (Brier score and weekly WAPE)"}
-    failed = " and ".join(n for n, ok in (("Brier score", brier_ok), ("weekly WAPE", wape_ok)) if not ok)
-    return {"use_model": False, "why": f"the model's backtest does not beat the baselines on {failed}"}
+        return {
+            "use_model": True,
+            "why": "the model's backtest beats both baselines (Brier score and weekly WAPE)",
+        }
+    failed = " and ".join(
+        n for n, ok in (("Brier score", brier_ok), ("weekly WAPE", wape_ok)) if not ok
+    )
+    return {
+        "use_model": False,
+        "why": f"the model's backtest does not beat the baselines on {failed}",
+    }

@@ -31,9 +31,11 @@ class Bundle:
 
     meta: dict[str, Any]
     models: dict[int, object]  # cutoff day -> fitted estimator
-    backtest: dict[int, dict[str, np.ndarray]]  # backtest day -> the model's predictions there (whole ledger)
+    # backtest day -> the model's predictions there (whole ledger)
+    backtest: dict[int, dict[str, np.ndarray]]
     stamp: str  # identifies the file's content (for cache keys)
-    scored: dict[int, dict[str, np.ndarray]] | None = None  # the current model's predictions at its cutoff (pages' usual as-of)
+    # the current model's predictions at its cutoff (pages' usual as-of)
+    scored: dict[int, dict[str, np.ndarray]] | None = None
 
     def model_for(self, day: int) -> tuple[int, object] | None:
         """(cutoff, model) with the latest cutoff on or before day."""
@@ -60,13 +62,23 @@ def model_path(snap: Snapshot) -> Path:
     return model_dir() / f"predict-{url_key(snap.url)}-v{snap.version}.joblib"
 
 
-def save_bundle(path: Path, meta: dict[str, Any], models: dict[str, Any], backtest: dict[str, Any], scored: dict[str, Any] | None = None) -> None:
+def save_bundle(
+    path: Path,
+    meta: dict[str, Any],
+    models: dict[str, Any],
+    backtest: dict[str, Any],
+    scored: dict[str, Any] | None = None,
+) -> None:
     """Write a bundle atomically (readers never see half a file)."""
     import joblib
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
-    joblib.dump({"meta": meta, "models": models, "backtest": backtest, "scored": scored or {}}, tmp, compress=3)
+    joblib.dump(
+        {"meta": meta, "models": models, "backtest": backtest, "scored": scored or {}},
+        tmp,
+        compress=3,
+    )
     os.replace(tmp, path)
 
 
@@ -96,7 +108,9 @@ def _read(path: Path, mtime: float) -> Bundle | None:
         return None
     if raw.get("meta", {}).get("format") != pm.MODEL_FORMAT:
         return None
-    return Bundle(raw["meta"], raw["models"], raw["backtest"], f"{path.name}:{mtime}", raw.get("scored") or {})
+    return Bundle(
+        raw["meta"], raw["models"], raw["backtest"], f"{path.name}:{mtime}", raw.get("scored") or {}
+    )
 
 
 def current_bundle(snap: Snapshot) -> Bundle | None:
@@ -117,8 +131,17 @@ def stored_predictions(snap: Snapshot, bundle: Bundle, day: int) -> pm.Predictio
     items = pm.all_items(snap, day)
     if len(items.inv) != len(rows["inv"]) or not np.array_equal(items.inv, rows["inv"]):
         return None
-    return pm.Predictions(day, items.inv, items.balance, items.cust, rows["cdf"], rows["expected"], rows["low"],
-                          rows["high"], "model")
+    return pm.Predictions(
+        day,
+        items.inv,
+        items.balance,
+        items.cust,
+        rows["cdf"],
+        rows["expected"],
+        rows["low"],
+        rows["high"],
+        "model",
+    )
 
 
 def predictions_at(snap: Snapshot, day: int, bundle: Bundle | None) -> pm.Predictions:
@@ -138,10 +161,14 @@ def describe(bundle: Bundle | None, day: int) -> str:
         return "No model trained for this data version yet: predictions use the customer's average delay (baseline)."
     found = bundle.model_for(day)
     if found is None:
-        return ("No model was trained on data before this as-of date: predictions use the customer's average delay "
-                "(baseline).")
+        return (
+            "No model was trained on data before this as-of date: predictions use the customer's average delay "
+            "(baseline)."
+        )
     from dashboard.metrics.snapshot import from_day
 
     m = bundle.meta
-    return (f"Model {m['model_version']} (gradient boosting, scikit-learn {m['sklearn']}), trained on data up to "
-            f"{from_day(found[0]).isoformat()} ({m['train_rows'].get(str(found[0]), 0):,} training rows).")
+    return (
+        f"Model {m['model_version']} (gradient boosting, scikit-learn {m['sklearn']}), trained on data up to "
+        f"{from_day(found[0]).isoformat()} ({m['train_rows'].get(str(found[0]), 0):,} training rows)."
+    )

@@ -42,7 +42,9 @@ def _all_predictions(snap: Snapshot, day: int, stamp: str) -> pm.Predictions:
     return st.predictions_at(snap, day, st.current_bundle(snap) if stamp else None)
 
 
-def predictions(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None) -> tuple[pm.Predictions, str]:
+def predictions(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None
+) -> tuple[pm.Predictions, str]:
     """(predictions of the selected customers' open invoices, what they are based on)."""
     bundle = bundle_for(snap)
     day = to_day(as_of)
@@ -51,7 +53,9 @@ def predictions(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: 
 
 
 @cached(maxsize=32)  # type: ignore[untyped-decorator]  # as above
-def _backtest(snap: Snapshot, filters: Filters | None, scope: Scope | None, stamp: str) -> dict[str, Any] | None:
+def _backtest(
+    snap: Snapshot, filters: Filters | None, scope: Scope | None, stamp: str
+) -> dict[str, Any] | None:
     bundle = st.current_bundle(snap) if stamp else None
     return pb.backtest(snap, select(snap, filters, scope), bundle) if bundle is not None else None
 
@@ -62,18 +66,24 @@ def backtest(snap: Snapshot, filters: Filters | None, scope: Scope | None) -> di
 
 
 @cached(maxsize=32)  # type: ignore[untyped-decorator]  # as above
-def _worklist(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str, limit: int | None) -> pd.DataFrame:
+def _worklist(
+    snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str, limit: int | None
+) -> pd.DataFrame:
     pred, _ = predictions(snap, as_of, filters, scope)
     return pv.worklist(snap, pred, limit)
 
 
-def worklist(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, limit: int | None = None) -> pd.DataFrame:
+def worklist(
+    snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, limit: int | None = None
+) -> pd.DataFrame:
     """The expected-loss worklist (cached)."""
     return _worklist(snap, as_of, filters, scope, stamp_of(bundle_for(snap)), limit)
 
 
 @cached(maxsize=32)  # type: ignore[untyped-decorator]  # as above
-def _aging(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str) -> pd.DataFrame:
+def _aging(
+    snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str
+) -> pd.DataFrame:
     pred, _ = predictions(snap, as_of, filters, scope)
     return pv.predicted_aging(snap, pred)
 

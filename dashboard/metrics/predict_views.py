@@ -35,7 +35,9 @@ def aging_index(days_past_due: np.ndarray) -> np.ndarray:
     return np.select([x <= 0, x <= 30, x <= 60, x <= 90], [0, 1, 2, 3], default=4)
 
 
-def scoped(snap: Snapshot, pred: pm.Predictions, filters: Filters | None, scope: Scope | None) -> pm.Predictions:
+def scoped(
+    snap: Snapshot, pred: pm.Predictions, filters: Filters | None, scope: Scope | None
+) -> pm.Predictions:
     """The predictions of the customers the filters leave within the scope."""
     return pm.restrict(pred, snap, select(snap, filters, scope).cust_mask)
 
@@ -52,8 +54,13 @@ def predicted_aging(snap: Snapshot, pred: pm.Predictions) -> pd.DataFrame:
     due = snap.due[pred.inv].astype(np.int64)
     rows = []
     for ahead in AHEAD_DAYS:
-        amounts = sum_by(aging_index(pred.day + ahead - due), expected_open(pred, ahead), len(AGING_BUCKETS))
-        rows += [{"ahead_days": ahead, "bucket": b, "amount_cents": int(a)} for b, a in zip(AGING_BUCKETS, amounts, strict=True)]
+        amounts = sum_by(
+            aging_index(pred.day + ahead - due), expected_open(pred, ahead), len(AGING_BUCKETS)
+        )
+        rows += [
+            {"ahead_days": ahead, "bucket": b, "amount_cents": int(a)}
+            for b, a in zip(AGING_BUCKETS, amounts, strict=True)
+        ]
     return pd.DataFrame(rows)
 
 
@@ -62,13 +69,16 @@ def predicted_aging(snap: Snapshot, pred: pm.Predictions) -> pd.DataFrame:
 
 def reasons(snap: Snapshot, pred: pm.Predictions) -> np.ndarray:
     """Why each invoice ranks where it does, in a clerk's words (most important first)."""
-    own = open_balances(snap, pred.inv, pred.day)  # in each invoice's currency (pred.balance is in the base)
+    # in each invoice's currency (pred.balance is in the base)
+    own = open_balances(snap, pred.inv, pred.day)
     items = OpenItems(pred.day, pred.inv, pred.balance, pred.cust, own, snap.inv_cur[pred.inv])
     x = pm.features(snap, pred.day, items)
     col = {name: x[:, k] for k, name in enumerate(pm.FEATURES)}
     out = []
     for i in range(len(pred.inv)):
-        out.append("; ".join(_reason_parts({k: v[i] for k, v in col.items()}, pred.p(30)[i], pred.day)))
+        out.append(
+            "; ".join(_reason_parts({k: v[i] for k, v in col.items()}, pred.p(30)[i], pred.day))
+        )
     return np.array(out, dtype=object)
 
 
@@ -84,7 +94,9 @@ def _reason_parts(f: dict[str, Any], p30: float, day: int) -> list[str]:
     elif not np.isnan(f["promise_days"]):
         parts.append(f"payment promised in {int(f['promise_days'])} days")
     dpd = int(f["days_past_due"])
-    parts.append(f"{dpd} days past due" if dpd > 0 else f"due in {-dpd} days" if dpd < 0 else "due today")
+    parts.append(
+        f"{dpd} days past due" if dpd > 0 else f"due in {-dpd} days" if dpd < 0 else "due today"
+    )
     if np.isnan(f["cust_delay"]):
         parts.append("customer has paid no invoice in the last 12 months")
     elif f["cust_delay"] >= 5:
@@ -94,7 +106,9 @@ def _reason_parts(f: dict[str, Any], p30: float, day: int) -> list[str]:
     else:
         parts.append("customer usually pays on time")
     if f["cust_share_90_plus"] >= 0.25:
-        parts.append(f"{f['cust_share_90_plus'] * 100:.0f} % of the customer's balance is 90+ days past due")
+        parts.append(
+            f"{f['cust_share_90_plus'] * 100:.0f} % of the customer's balance is 90+ days past due"
+        )
     if f["paid_share"] > 0:
         parts.append(f"{f['paid_share'] * 100:.0f} % already paid")
     return parts
@@ -107,24 +121,35 @@ def worklist(snap: Snapshot, pred: pm.Predictions, limit: int | None = None) -> 
     order = np.lexsort((invoice_rank(snap)[pred.inv], -loss))
     sub = _take(pred, order[:limit] if limit else order)
     due = snap.due[sub.inv].astype(np.int64)
-    return pd.DataFrame({
-        "rank": np.arange(1, len(sub.inv) + 1),
-        "invoice_id": snap.inv_ids[sub.inv],
-        **customer_columns(snap, sub.cust),
-        "due_date": to_dates(due),
-        "days_past_due": sub.day - due,
-        "balance_cents": sub.balance,
-        "p_paid_30": np.round(sub.p(30), 4),
-        "expected_loss_cents": half_up(sub.balance * (1 - sub.p(30))),
-        "expected_date": to_dates(sub.expected),
-        "reason": reasons(snap, sub),
-    })
+    return pd.DataFrame(
+        {
+            "rank": np.arange(1, len(sub.inv) + 1),
+            "invoice_id": snap.inv_ids[sub.inv],
+            **customer_columns(snap, sub.cust),
+            "due_date": to_dates(due),
+            "days_past_due": sub.day - due,
+            "balance_cents": sub.balance,
+            "p_paid_30": np.round(sub.p(30), 4),
+            "expected_loss_cents": half_up(sub.balance * (1 - sub.p(30))),
+            "expected_date": to_dates(sub.expected),
+            "reason": reasons(snap, sub),
+        }
+    )
 
 
 def _take(pred: pm.Predictions, order: np.ndarray) -> pm.Predictions:
     """The rows of pred in the given order."""
-    return pm.Predictions(pred.day, pred.inv[order], pred.balance[order], pred.cust[order], pred.cdf[order],
-                          pred.expected[order], pred.low[order], pred.high[order], pred.source)
+    return pm.Predictions(
+        pred.day,
+        pred.inv[order],
+        pred.balance[order],
+        pred.cust[order],
+        pred.cdf[order],
+        pred.expected[order],
+        pred.low[order],
+        pred.high[order],
+        pred.source,
+    )
 
 
 def prediction_rows(snap: Snapshot, pred: pm.Predictions) -> list[dict[str, Any]]:
@@ -135,14 +160,24 @@ def prediction_rows(snap: Snapshot, pred: pm.Predictions) -> list[dict[str, Any]
     rows = []
     for i in range(len(pred.inv)):
         cents = int(pred.balance[i])
-        rows.append({
-            "invoice_id": str(snap.inv_ids[pred.inv[i]]), "customer_id": str(snap.cust_ids[pred.cust[i]]),
-            "open_balance": f"{cents // 100}.{cents % 100:02d}",
-            "p_paid_7": round(float(pred.p(7)[i]), 4), "p_paid_30": round(float(pred.p(30)[i]), 4),
-            "p_paid_90": round(float(pred.p(90)[i]), 4),
-            **{key: (d[i].isoformat() if d[i] is not None else None) for key, d in
-               (("expected_date", dates["e"]), ("expected_date_low", dates["l"]), ("expected_date_high", dates["h"]))},
-        })
+        rows.append(
+            {
+                "invoice_id": str(snap.inv_ids[pred.inv[i]]),
+                "customer_id": str(snap.cust_ids[pred.cust[i]]),
+                "open_balance": f"{cents // 100}.{cents % 100:02d}",
+                "p_paid_7": round(float(pred.p(7)[i]), 4),
+                "p_paid_30": round(float(pred.p(30)[i]), 4),
+                "p_paid_90": round(float(pred.p(90)[i]), 4),
+                **{
+                    key: (d[i].isoformat() if d[i] is not None else None)
+                    for key, d in (
+                        ("expected_date", dates["e"]),
+                        ("expected_date_low", dates["l"]),
+                        ("expected_date_high", dates["h"]),
+                    )
+                },
+            }
+        )
     return rows
 
 
@@ -151,13 +186,22 @@ def prediction_rows(snap: Snapshot, pred: pm.Predictions) -> list[dict[str, Any]
 
 def _month_no(days: np.ndarray) -> np.ndarray:
     """Months since January 1970 of day numbers."""
-    return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    return (
+        np.asarray(days, dtype=np.int64)
+        .astype("datetime64[D]")
+        .astype("datetime64[M]")
+        .astype(np.int64)
+    )
 
 
 def _payments_capped(snap: Snapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(invoice, date, cents) of payment applications, each capped so an invoice never collects over its amount."""
     m = snap.app_kind == KIND_PAYMENT
-    inv, day, amount = snap.app_inv[m], snap.app_date[m].astype(np.int64), snap.app_amount[m].astype(np.int64)
+    inv, day, amount = (
+        snap.app_inv[m],
+        snap.app_date[m].astype(np.int64),
+        snap.app_amount[m].astype(np.int64),
+    )
     if not len(inv):
         return inv, day, amount
     cum = np.cumsum(amount)
@@ -189,8 +233,13 @@ def cohort_invoices(snap: Snapshot, day: int, cust_mask: np.ndarray, months: int
     return np.flatnonzero(m)
 
 
-def cohorts(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None,
-            months: int = COHORT_MONTHS) -> dict[str, pd.DataFrame]:
+def cohorts(
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    months: int = COHORT_MONTHS,
+) -> dict[str, pd.DataFrame]:
     """Invoices by issue month: share of value collected by months since issue, and share unpaid 90+ days past due.
 
     `curve`: cohort, months_since, collected_cents (payments dated on or before the end of that month
@@ -217,38 +266,66 @@ def cohorts(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scop
     p_amt = p_amt.copy()
     p_amt[keep] = at_issue_rate(snap, p_inv[keep], p_amt[keep])
     since = np.maximum(_month_no(p_day[keep]) - (cohort[rows] + base), 0)
-    grid = sum_by(cohort[rows] * n_coh + np.minimum(since, n_coh - 1), p_amt[keep], n_coh * n_coh).reshape(n_coh, n_coh)
+    grid = sum_by(
+        cohort[rows] * n_coh + np.minimum(since, n_coh - 1), p_amt[keep], n_coh * n_coh
+    ).reshape(n_coh, n_coh)
     cum = np.cumsum(grid, axis=1)
     curve = []
     for c in range(n_coh):
         if invoiced[c] <= 0:
             continue
         for k in range(0, now - (base + c) + 1):
-            curve.append({"cohort": _label(base + c), "months_since": k, "collected_cents": int(cum[c, k]),
-                          "invoiced_cents": int(invoiced[c]), "share": float(cum[c, k] / invoiced[c])})
+            curve.append(
+                {
+                    "cohort": _label(base + c),
+                    "months_since": k,
+                    "collected_cents": int(cum[c, k]),
+                    "invoiced_cents": int(invoiced[c]),
+                    "share": float(cum[c, k] / invoiced[c]),
+                }
+            )
     due = snap.due[inv].astype(np.int64)
     matured = due + 90 <= day
     unpaid = np.zeros(len(inv), dtype=np.int64)
     for at in np.unique(due[matured] + 90):
         sub = matured & (due + 90 == at)
-        unpaid[sub] = at_issue_rate(snap, inv[sub], np.maximum(open_balances(snap, inv[sub], int(at)), 0))
-    summary = pd.DataFrame({
-        "cohort": [_label(base + c) for c in range(n_coh)],
-        "invoices": np.bincount(cohort, minlength=n_coh),
-        "invoiced_cents": invoiced,
-        "collected_cents": cum[:, -1],
-        "matured_cents": sum_by(cohort[matured], amount[matured], n_coh),
-        "unpaid_90_cents": sum_by(cohort, unpaid, n_coh),
-    })
+        unpaid[sub] = at_issue_rate(
+            snap, inv[sub], np.maximum(open_balances(snap, inv[sub], int(at)), 0)
+        )
+    summary = pd.DataFrame(
+        {
+            "cohort": [_label(base + c) for c in range(n_coh)],
+            "invoices": np.bincount(cohort, minlength=n_coh),
+            "invoiced_cents": invoiced,
+            "collected_cents": cum[:, -1],
+            "matured_cents": sum_by(cohort[matured], amount[matured], n_coh),
+            "unpaid_90_cents": sum_by(cohort, unpaid, n_coh),
+        }
+    )
     summary = summary[summary["invoiced_cents"] > 0].reset_index(drop=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        summary["unpaid_90_share"] = np.where(summary["matured_cents"] > 0, summary["unpaid_90_cents"] / summary["matured_cents"], np.nan)
-    return {"curve": pd.DataFrame(curve, columns=["cohort", "months_since", "collected_cents", "invoiced_cents", "share"]),
-            "summary": summary}
+        summary["unpaid_90_share"] = np.where(
+            summary["matured_cents"] > 0,
+            summary["unpaid_90_cents"] / summary["matured_cents"],
+            np.nan,
+        )
+    return {
+        "curve": pd.DataFrame(
+            curve, columns=["cohort", "months_since", "collected_cents", "invoiced_cents", "share"]
+        ),
+        "summary": summary,
+    }
 
 
-def cohort_cell(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None, cohort: str,
-                months_since: int, months: int = COHORT_MONTHS) -> pd.DataFrame:
+def cohort_cell(
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None,
+    scope: Scope | None,
+    cohort: str,
+    months_since: int,
+    months: int = COHORT_MONTHS,
+) -> pd.DataFrame:
     """The invoices of one cohort with what each had collected by the end of month `months_since` (and by D)."""
     day = to_day(as_of)
     sel = select(snap, filters, scope)
@@ -258,7 +335,14 @@ def cohort_cell(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: 
     inv = inv[_month_no(snap.issue[inv]) == c_no]
     inv = inv[np.argsort(invoice_rank(snap)[inv], kind="stable")]
     end_month = c_no + months_since
-    last_day = int(np.datetime64(f"{1970 + (end_month + 1) // 12:04d}-{(end_month + 1) % 12 + 1:02d}-01").astype(np.int64)) - 1
+    last_day = (
+        int(
+            np.datetime64(
+                f"{1970 + (end_month + 1) // 12:04d}-{(end_month + 1) % 12 + 1:02d}-01"
+            ).astype(np.int64)
+        )
+        - 1
+    )
     cutoff = min(last_day, day)
     p_inv, p_day, p_amt = _payments_capped(snap)
     pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
@@ -267,15 +351,19 @@ def cohort_cell(snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: 
     collected = sum_by(pos[p_inv[keep]], at_issue_rate(snap, p_inv[keep], p_amt[keep]), len(inv))
     from dashboard.metrics.ledger import open_balances
 
-    return pd.DataFrame({
-        "invoice_id": snap.inv_ids[inv],
-        **customer_columns(snap, snap.inv_cust[inv]),
-        "issue_date": to_dates(snap.issue[inv]),
-        "due_date": to_dates(snap.due[inv]),
-        "invoice_amount_cents": at_issue_rate(snap, inv, snap.amount[inv]),
-        "amount_cents": collected,
-        "open_at_as_of_cents": at_issue_rate(snap, inv, np.maximum(open_balances(snap, inv, day), 0)),
-    })
+    return pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[inv],
+            **customer_columns(snap, snap.inv_cust[inv]),
+            "issue_date": to_dates(snap.issue[inv]),
+            "due_date": to_dates(snap.due[inv]),
+            "invoice_amount_cents": at_issue_rate(snap, inv, snap.amount[inv]),
+            "amount_cents": collected,
+            "open_at_as_of_cents": at_issue_rate(
+                snap, inv, np.maximum(open_balances(snap, inv, day), 0)
+            ),
+        }
+    )
 
 
 def _label(month_no: int) -> str:
@@ -319,12 +407,14 @@ def model_week_rows(snap: Snapshot, pred: pm.Predictions, bucket: str, weeks: in
     keep = amount != 0
     order = np.argsort(invoice_rank(snap)[pred.inv[keep]], kind="stable")
     inv = pred.inv[keep][order]
-    return pd.DataFrame({
-        "invoice_id": snap.inv_ids[inv],
-        **customer_columns(snap, pred.cust[keep][order]),
-        "due_date": to_dates(snap.due[inv]),
-        "p_paid_30": np.round(pred.p(30)[keep][order], 4),
-        "expected_date": to_dates(pred.expected[keep][order]),
-        "balance_cents": pred.balance[keep][order],
-        "amount_cents": amount[keep][order],
-    })
+    return pd.DataFrame(
+        {
+            "invoice_id": snap.inv_ids[inv],
+            **customer_columns(snap, pred.cust[keep][order]),
+            "due_date": to_dates(snap.due[inv]),
+            "p_paid_30": np.round(pred.p(30)[keep][order], 4),
+            "expected_date": to_dates(pred.expected[keep][order]),
+            "balance_cents": pred.balance[keep][order],
+            "amount_cents": amount[keep][order],
+        }
+    )

@@ -45,7 +45,9 @@ def reliability_category(score: np.ndarray) -> np.ndarray:
     s = np.asarray(score, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         conds = [np.isnan(s)] + [s >= low for _, low in CATEGORIES]
-    return np.select(conds, [NO_ACTIVITY] + [name for name, _ in CATEGORIES], default=AT_RISK).astype(object)
+    return np.select(
+        conds, [NO_ACTIVITY] + [name for name, _ in CATEGORIES], default=AT_RISK
+    ).astype(object)
 
 
 def late_credit(amount: np.ndarray, days_late: np.ndarray) -> np.ndarray:
@@ -68,7 +70,11 @@ def _base(snap: Snapshot, cents: np.ndarray, cur: np.ndarray, days: np.ndarray |
 
 
 def payment_reliability(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, months: int = WINDOW_MONTHS
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    months: int = WINDOW_MONTHS,
 ) -> pd.DataFrame:
     """One row per selected customer that invoiced in the window or owes at D; worst payers first."""
     sel = select(snap, filters, scope)
@@ -85,7 +91,9 @@ def payment_reliability(
     pay = a_kind == KIND_PAYMENT
     late = snap.app_date[apps].astype(np.int64) - snap.due[a_inv]
     credit = np.bincount(a_cust[pay], weights=late_credit(a_amt[pay], late[pay]), minlength=n)
-    assessed = sum_by(a_cust[pay | (a_kind == KIND_WRITE_OFF)], a_amt[pay | (a_kind == KIND_WRITE_OFF)], n)
+    assessed = sum_by(
+        a_cust[pay | (a_kind == KIND_WRITE_OFF)], a_amt[pay | (a_kind == KIND_WRITE_OFF)], n
+    )
     applied = sum_by(a_inv, snap.app_amount[apps], len(snap.inv_ids))[inv]
     remaining = _base(snap, np.maximum(snap.amount[inv] - applied, 0), snap.inv_cur[inv], day)
     overdue = snap.due[inv] < day
@@ -101,9 +109,16 @@ def payment_reliability(
     owes = sum_by(items.cust, items.balance, n) > 0
     cust = np.flatnonzero(((count > 0) | owes) & sel.cust_mask)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = round2(np.where(assessed[cust] > 0, credit[cust] / np.maximum(assessed[cust], 1) * 100, np.nan))
-        on_time_pct = round2(np.where(assessed[cust] > 0, on_time[cust] / np.maximum(assessed[cust], 1) * 100, np.nan))
-    order = np.lexsort((cust, -outstanding[cust], np.where(np.isnan(score), np.inf, score)))  # worst first
+        score = round2(
+            np.where(assessed[cust] > 0, credit[cust] / np.maximum(assessed[cust], 1) * 100, np.nan)
+        )
+        on_time_pct = round2(
+            np.where(
+                assessed[cust] > 0, on_time[cust] / np.maximum(assessed[cust], 1) * 100, np.nan
+            )
+        )
+    # worst first
+    order = np.lexsort((cust, -outstanding[cust], np.where(np.isnan(score), np.inf, score)))
     cust, score, on_time_pct = cust[order], score[order], on_time_pct[order]
     return pd.DataFrame(
         {
@@ -127,7 +142,11 @@ def reliability_summary(
     table = payment_reliability(snap, as_of, filters, scope)
     scored = table[table["assessed_6m_cents"] > 0]
     weights = scored["assessed_6m_cents"].to_numpy(dtype=np.float64)
-    portfolio = float(round2((scored["reliability_score"].to_numpy() * weights).sum() / weights.sum())) if weights.sum() > 0 else None
+    portfolio = (
+        float(round2((scored["reliability_score"].to_numpy() * weights).sum() / weights.sum()))
+        if weights.sum() > 0
+        else None
+    )
     return {
         "customers": len(table),
         "categories": {c: int((table["risk_category"] == c).sum()) for c in CATEGORY_ORDER},

@@ -155,7 +155,8 @@ class Snapshot:
     excess_inv: np.ndarray  # steps of over-applied amounts: invoice, effective day, cents added
     excess_day: np.ndarray
     excess_cents: np.ndarray
-    pend_ref: np.ndarray  # credit notes / write-offs dated before their invoice: row of the note or invoice
+    # credit notes / write-offs dated before their invoice: row of the note or invoice
+    pend_ref: np.ndarray
     pend_kind: np.ndarray  # KIND_CREDIT or KIND_WRITE_OFF
     pend_cust: np.ndarray
     pend_start: np.ndarray  # own date: unapplied credit from here ...
@@ -188,7 +189,8 @@ class Snapshot:
     alloc_inv: np.ndarray
     alloc_amount: np.ndarray
     alloc_date: np.ndarray  # effective: allocation date, else payment date
-    pay_loose: np.ndarray  # payments not fully allocated on their own date (the only ones ever unapplied)
+    # payments not fully allocated on their own date (the only ones ever unapplied)
+    pay_loose: np.ndarray
     alloc_loose: np.ndarray  # allocations of those payments
     # write-offs
     wo_inv: np.ndarray
@@ -204,7 +206,8 @@ class Snapshot:
     terms_text: np.ndarray  # per customer: "Net 30", "EOM + 15"
     url: str | None = None
     stamp: str = ""  # data_version.updated_at of the version (see dashboard/metrics/store.py)
-    source: tuple[Path, dict[str, Any]] | None = field(default=None, repr=False)  # (directory, meta) when mapped from the store
+    # (directory, meta) when mapped from the store
+    source: tuple[Path, dict[str, Any]] | None = field(default=None, repr=False)
     lazy: dict[str, Any] = field(default_factory=dict, repr=False)
     cache: dict[Hashable, Any] = field(default_factory=dict, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -232,7 +235,13 @@ class Snapshot:
 
     def _prepare(self, name: str, raw: pd.DataFrame) -> pd.DataFrame:
         if name == "commissions":
-            groups = dict(zip(self.reps["sales_rep_id"], self.reps["group_name"].where(self.reps["group_name"].notna(), ""), strict=True))
+            groups = dict(
+                zip(
+                    self.reps["sales_rep_id"],
+                    self.reps["group_name"].where(self.reps["group_name"].notna(), ""),
+                    strict=True,
+                )
+            )
             return _commissions(raw, self.inv_index, self.inv_cust, groups)
         return _activities(raw, self.cust_index)
 
@@ -264,9 +273,21 @@ def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame)
     """
     cn = np.flatnonzero(snap["is_cn"] & (snap["applies_to"] >= 0))
     parts = [
-        (allocs["inv"].to_numpy(), allocs["date"].to_numpy(), allocs["amount"].to_numpy(), KIND_PAYMENT, allocs.index.to_numpy()),
+        (
+            allocs["inv"].to_numpy(),
+            allocs["date"].to_numpy(),
+            allocs["amount"].to_numpy(),
+            KIND_PAYMENT,
+            allocs.index.to_numpy(),
+        ),
         (snap["applies_to"][cn], snap["issue"][cn], -snap["amount"][cn], KIND_CREDIT, cn),
-        (wos["inv"].to_numpy(), wos["date"].to_numpy(), wos["amount"].to_numpy(), KIND_WRITE_OFF, wos.index.to_numpy()),
+        (
+            wos["inv"].to_numpy(),
+            wos["date"].to_numpy(),
+            wos["amount"].to_numpy(),
+            KIND_WRITE_OFF,
+            wos.index.to_numpy(),
+        ),
     ]
     inv = np.concatenate([p[0] for p in parts]).astype(np.int32)
     own = np.concatenate([p[1] for p in parts]).astype(np.int32)
@@ -277,15 +298,34 @@ def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame)
     inv, own, amount, kind, src = inv[keep], own[keep], amount[keep], kind[keep], src[keep]
     date = np.maximum(own, snap["issue"][inv]).astype(np.int32) if len(inv) else own
     order = np.lexsort((kind, date, inv))
-    inv, date, own, amount, kind, src = inv[order], date[order], own[order], amount[order], kind[order], src[order]
+    inv, date, own, amount, kind, src = (
+        inv[order],
+        date[order],
+        own[order],
+        amount[order],
+        kind[order],
+        src[order],
+    )
     cum = np.cumsum(amount)
-    starts = np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]]) if len(inv) else np.array([], dtype=np.int64)
+    starts = (
+        np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]])
+        if len(inv)
+        else np.array([], dtype=np.int64)
+    )
     # cumulative applied per invoice: subtract the running total before each invoice's first row
     offsets = np.zeros(len(inv), dtype=np.int64)
     if len(inv):
         before = np.r_[0, cum[starts[1:] - 1]]
         offsets = np.repeat(before, np.diff(np.r_[starts, len(inv)]))
-    return {"inv": inv, "date": date, "own": own, "amount": amount, "kind": kind, "src": src, "cum": cum - offsets}
+    return {
+        "inv": inv,
+        "date": date,
+        "own": own,
+        "amount": amount,
+        "kind": kind,
+        "src": src,
+        "cum": cum - offsets,
+    }
 
 
 def _excess_steps(amount: np.ndarray, apps: dict[str, Any]) -> dict[str, Any]:
@@ -322,7 +362,9 @@ def _pending(snap: dict[str, Any], apps: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict[str, Any]) -> dict[str, Any]:
+def _settlement(
+    n: int, amount: np.ndarray, issue: np.ndarray, apps: dict[str, Any]
+) -> dict[str, Any]:
     """Per invoice: the date its balance first reaches zero, and the kind of that application."""
     settle = np.full(n, NO_DATE, dtype=np.int32)
     kind = np.full(n, -1, dtype=np.int8)
@@ -344,7 +386,9 @@ def _settlement(n: int, amount: np.ndarray, issue: np.ndarray, apps: dict[str, A
     return {"settle": settle, "settle_kind": kind, "first_app": first, "clean": clean}
 
 
-def _allocation_dates(own: np.ndarray, paid: np.ndarray, inv: np.ndarray, issue: np.ndarray) -> np.ndarray:
+def _allocation_dates(
+    own: np.ndarray, paid: np.ndarray, inv: np.ndarray, issue: np.ndarray
+) -> np.ndarray:
     """When each allocation takes effect: its date (else its payment's), never before the payment
     was received nor before the invoice was issued (a prepayment is unapplied credit until then)."""
     date = np.where(own == NO_DATE, paid, np.maximum(own, np.where(paid == NO_DATE, own, paid)))
@@ -353,7 +397,14 @@ def _allocation_dates(own: np.ndarray, paid: np.ndarray, inv: np.ndarray, issue:
     return date.astype(np.int32)
 
 
-def _base_amounts(cur: dict[str, Any], amount: np.ndarray, issue: np.ndarray, pay_amount: np.ndarray, pay_date: np.ndarray, wos: pd.DataFrame) -> dict[str, Any]:
+def _base_amounts(
+    cur: dict[str, Any],
+    amount: np.ndarray,
+    issue: np.ndarray,
+    pay_amount: np.ndarray,
+    pay_date: np.ndarray,
+    wos: pd.DataFrame,
+) -> dict[str, Any]:
     """Invoices, payments and write-offs in base cents at the rate of their own date."""
     rates: Rates = cur["rates"]
     rate_issue = rates.on(cur["inv"], issue)
@@ -371,7 +422,11 @@ def _base_amounts(cur: dict[str, Any], amount: np.ndarray, issue: np.ndarray, pa
 
 
 def _loose_payments(
-    alloc_pay: np.ndarray, alloc_date: np.ndarray, alloc_amount: np.ndarray, pay_date: np.ndarray, pay_amount: np.ndarray
+    alloc_pay: np.ndarray,
+    alloc_date: np.ndarray,
+    alloc_amount: np.ndarray,
+    pay_date: np.ndarray,
+    pay_amount: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Payments whose allocations do not exactly cover them on their own date, and their allocations.
 
@@ -381,7 +436,10 @@ def _loose_payments(
     n = len(pay_date)
     known = alloc_pay >= 0
     pay = np.where(known, alloc_pay, 0)
-    same_day = known & (np.maximum(alloc_date, pay_date[pay] if n else alloc_date) == (pay_date[pay] if n else alloc_date))
+    same_day = known & (
+        np.maximum(alloc_date, pay_date[pay] if n else alloc_date)
+        == (pay_date[pay] if n else alloc_date)
+    )
     on_date = sum_by(pay[same_day], alloc_amount[same_day], n)
     later = np.zeros(n, dtype=bool)
     later[pay[known & ~same_day]] = True
@@ -396,13 +454,18 @@ def _codes(series: pd.Series | None, fallback: np.ndarray) -> np.ndarray:
     encoded = _arrow_text(series).dictionary_encode()
     uniques = encoded.dictionary.to_pylist()
     clean = np.array([str(u).strip().upper() for u in uniques] + [""], dtype=object)
-    text = clean[encoded.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)]  # null: the trailing ""
+    # null: the trailing ""
+    text = clean[encoded.indices.fill_null(len(uniques)).to_numpy(zero_copy_only=False)]
     return np.where(text == "", fallback, text).astype(object)
 
 
-def _currencies(f: dict[str, Any], cust: pd.DataFrame, inv_cust: np.ndarray, pay_cust: np.ndarray, base: str) -> dict[str, Any]:
+def _currencies(
+    f: dict[str, Any], cust: pd.DataFrame, inv_cust: np.ndarray, pay_cust: np.ndarray, base: str
+) -> dict[str, Any]:
     """Currency codes of customers, invoices and payments (blank = the customer's, else base)."""
-    cust_code = _codes(cust["currency"] if "currency" in cust else None, np.full(len(cust), base, dtype=object))
+    cust_code = _codes(
+        cust["currency"] if "currency" in cust else None, np.full(len(cust), base, dtype=object)
+    )
     per_cust = np.r_[cust_code, np.array([base], dtype=object)]  # position -1 (unknown) -> base
     inv = f["invoices"]
     pays = f["payments"]
@@ -412,19 +475,31 @@ def _currencies(f: dict[str, Any], cust: pd.DataFrame, inv_cust: np.ndarray, pay
     index = {c: i for i, c in enumerate(rates.codes)}
 
     def idx(codes: np.ndarray) -> np.ndarray:
-        return np.array([index[c] for c in codes], dtype=np.int8) if len(codes) else np.zeros(0, dtype=np.int8)
+        return (
+            np.array([index[c] for c in codes], dtype=np.int8)
+            if len(codes)
+            else np.zeros(0, dtype=np.int8)
+        )
 
     return {"rates": rates, "cust": idx(cust_code), "inv": idx(inv_code), "pay": idx(pay_code)}
 
 
-def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: str | None = None) -> Snapshot:
+def build_snapshot(
+    tables: LedgerTables, url: str | None = None, base_currency: str | None = None
+) -> Snapshot:
     """Turn the raw ledger tables into a snapshot (commissions and activities may come later)."""
     from dashboard.config import get_settings
 
     base = (base_currency or get_settings().base_currency).upper()
     f = tables.frames
     reps = f["sales_reps"].copy()
-    rep_group = dict(zip(reps["sales_rep_id"], reps["group_name"].where(reps["group_name"].notna(), ""), strict=True))
+    rep_group = dict(
+        zip(
+            reps["sales_rep_id"],
+            reps["group_name"].where(reps["group_name"].notna(), ""),
+            strict=True,
+        )
+    )
     cust = f["customers"].sort_values("customer_id", kind="stable").reset_index(drop=True)
     cust_ids = _ids(cust["customer_id"])
     cust_index, cust_pos = SortedIndex(cust_ids), HashIndex(cust_ids)
@@ -452,31 +527,61 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
     al = f["allocations"]
     alloc_pay = _lookup(pay_pos, al["payment_id"])
     alloc_own = _days(al["date"])
-    pay_of_alloc = np.where(alloc_pay >= 0, pay_date[np.maximum(alloc_pay, 0)], NO_DATE) if len(pay_date) else alloc_own
+    pay_of_alloc = (
+        np.where(alloc_pay >= 0, pay_date[np.maximum(alloc_pay, 0)], NO_DATE)
+        if len(pay_date)
+        else alloc_own
+    )
     alloc_inv = _lookup(inv_pos, al["invoice_id"])
     alloc_date = _allocation_dates(alloc_own, pay_of_alloc, alloc_inv, issue)
-    allocs = pd.DataFrame({"inv": alloc_inv, "date": alloc_date, "amount": _cents(al["amount_cents"])})
+    allocs = pd.DataFrame(
+        {"inv": alloc_inv, "date": alloc_date, "amount": _cents(al["amount_cents"])}
+    )
     wo = f["write_offs"]
-    wos = pd.DataFrame({"inv": _lookup(inv_pos, wo["invoice_id"]), "date": _days(wo["date"]), "amount": _cents(wo["amount_cents"])})
+    wos = pd.DataFrame(
+        {
+            "inv": _lookup(inv_pos, wo["invoice_id"]),
+            "date": _days(wo["date"]),
+            "amount": _cents(wo["amount_cents"]),
+        }
+    )
     apps = _applications(snap, allocs, wos)
     settle = _settlement(len(inv_ids), amount, issue, apps)
     excess = _excess_steps(amount, apps)
     pending = _pending(snap, apps)
     pay_amount = _cents(pays["amount_cents"])
     money = _base_amounts(cur, amount, issue, pay_amount, pay_date, wos)
-    pay_loose, alloc_loose = _loose_payments(alloc_pay, alloc_date, allocs["amount"].to_numpy(), pay_date, pay_amount)
+    pay_loose, alloc_loose = _loose_payments(
+        alloc_pay, alloc_date, allocs["amount"].to_numpy(), pay_date, pay_amount
+    )
     total_abs = int(np.abs(amount).sum() + np.abs(pay_amount).sum() + np.abs(apps["amount"]).sum())
     if total_abs >= EXACT_LIMIT:
         raise ValueError("ledger totals exceed the exact range of the engine (2**53 cents)")
-    all_days = np.concatenate([issue, pay_date, apps["date"], apps["own"], np.array([to_day(dt.date.today())], dtype=np.int32)])
+    all_days = np.concatenate(
+        [
+            issue,
+            pay_date,
+            apps["date"],
+            apps["own"],
+            np.array([to_day(dt.date.today())], dtype=np.int32),
+        ]
+    )
     all_days = all_days[all_days != NO_DATE]
     day0 = int(all_days.min()) - 1
     ndays = int(all_days.max()) - day0 + 1
     limit = _cents(cust["credit_limit_cents"])
-    terms_days = pd.to_numeric(cust["terms_days"], errors="coerce").fillna(30).to_numpy(dtype=np.int32)
+    terms_days = (
+        pd.to_numeric(cust["terms_days"], errors="coerce").fillna(30).to_numpy(dtype=np.int32)
+    )
     terms_type = _text(cust["terms_type"])
     short = (terms_days < 30) & (terms_type != "eom")
-    terms_text = np.array([f"EOM + {d}" if t == "eom" else f"Net {d}" for d, t in zip(terms_days, terms_type, strict=True)], dtype=object)
+    terms_text = np.array(
+        [
+            f"EOM + {d}" if t == "eom" else f"Net {d}"
+            for d, t in zip(terms_days, terms_type, strict=True)
+        ],
+        dtype=object,
+    )
     lazy = {}
     if "commissions" in f:
         lazy["commissions"] = _commissions(f["commissions"], inv_pos, snap["inv_cust"], rep_group)
@@ -510,8 +615,12 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
         disputed=inv["disputed"].fillna(False).astype(bool).to_numpy(dtype=bool),
         is_cn=snap["is_cn"],
         applies_to=snap["applies_to"],
-        free_credit_notes=np.flatnonzero(snap["is_cn"] & (snap["applies_to"] < 0) & (snap["inv_cust"] >= 0)),
-        issue_ymd=np.stack([issue_dt.year.to_numpy(), issue_dt.month.to_numpy(), issue_dt.day.to_numpy()], axis=1).astype(np.int32),
+        free_credit_notes=np.flatnonzero(
+            snap["is_cn"] & (snap["applies_to"] < 0) & (snap["inv_cust"] >= 0)
+        ),
+        issue_ymd=np.stack(
+            [issue_dt.year.to_numpy(), issue_dt.month.to_numpy(), issue_dt.day.to_numpy()], axis=1
+        ).astype(np.int32),
         settle=settle["settle"],
         settle_kind=settle["settle_kind"],
         first_app=settle["first_app"],
@@ -556,8 +665,12 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
         wo_date=wos["date"].to_numpy().astype(np.int32),
         wo_amount=wos["amount"].to_numpy(),
         reps=reps,
-        promises=_with_positions(f["promises"], inv_pos, snap["inv_cust"], ["made_on", "promised_date"]),
-        disputes=_with_positions(f["disputes"], inv_pos, snap["inv_cust"], ["opened_on", "resolved_on"]),
+        promises=_with_positions(
+            f["promises"], inv_pos, snap["inv_cust"], ["made_on", "promised_date"]
+        ),
+        disputes=_with_positions(
+            f["disputes"], inv_pos, snap["inv_cust"], ["opened_on", "resolved_on"]
+        ),
         day0=day0,
         ndays=ndays,
         short_terms=short,
@@ -567,21 +680,32 @@ def build_snapshot(tables: LedgerTables, url: str | None = None, base_currency: 
     )
 
 
-def _with_positions(frame: pd.DataFrame, inv_index: SortedIndex | HashIndex, inv_cust: np.ndarray, dates: list[str]) -> pd.DataFrame:
+def _with_positions(
+    frame: pd.DataFrame, inv_index: SortedIndex | HashIndex, inv_cust: np.ndarray, dates: list[str]
+) -> pd.DataFrame:
     """Add invoice and customer positions, and day numbers for date columns."""
     out = frame.copy()
     out["inv"] = _lookup(inv_index, out["invoice_id"])
-    out["cust"] = np.where(out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1)
+    out["cust"] = np.where(
+        out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1
+    )
     for col in dates:
         out[col] = _days(out[col])
     out["amount_cents"] = _cents(out["amount_cents"])
     return out
 
 
-def _commissions(frame: pd.DataFrame, inv_index: SortedIndex | HashIndex, inv_cust: np.ndarray, rep_group: dict[str, Any]) -> pd.DataFrame:
+def _commissions(
+    frame: pd.DataFrame,
+    inv_index: SortedIndex | HashIndex,
+    inv_cust: np.ndarray,
+    rep_group: dict[str, Any],
+) -> pd.DataFrame:
     out = frame.copy()
     out["inv"] = _lookup(inv_index, out["invoice_id"])
-    out["cust"] = np.where(out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1)
+    out["cust"] = np.where(
+        out["inv"] >= 0, inv_cust[np.maximum(out["inv"].to_numpy(), 0)] if len(inv_cust) else -1, -1
+    )
     out["earned_date"] = _days(out["earned_date"])
     out["settlement_date"] = _days(out["settlement_date"])
     out["amount_cents"] = _cents(out["amount_cents"])
@@ -652,8 +776,13 @@ def _next_version(store: LedgerStore, url: str, started: float) -> Path | None:
         return None
     prepared = {name: _prepare_frame(prev, name, frame) for name, frame in frames.items()}
     path = store.publish_next(previous, version, stamp, prepared, time.perf_counter() - started)
-    log.info("snapshot version %s built from version %s (%s re-read) in %.2f s", version, prev.version,
-             ", ".join(prepared) or "nothing", time.perf_counter() - started)
+    log.info(
+        "snapshot version %s built from version %s (%s re-read) in %.2f s",
+        version,
+        prev.version,
+        ", ".join(prepared) or "nothing",
+        time.perf_counter() - started,
+    )
     _record_load(version, time.perf_counter() - started)
     return path
 
@@ -713,7 +842,9 @@ class SnapshotCache:
         with self._lock:
             snap = self._snaps.get(key)
             now = time.monotonic()
-            if snap is not None and (now - self._checked.get(key, 0) < max_age or key in self._building):
+            if snap is not None and (
+                now - self._checked.get(key, 0) < max_age or key in self._building
+            ):
                 return snap
             self._checked[key] = now
             version, stamp = version_stamp(key)
@@ -724,7 +855,9 @@ class SnapshotCache:
                 return self._swap(key, _open(path, key))
             if snap is not None and _slow_build(snap):
                 self._building.add(key)
-                threading.Thread(target=self._build, args=(key,), daemon=True, name="snapshot-build").start()
+                threading.Thread(
+                    target=self._build, args=(key,), daemon=True, name="snapshot-build"
+                ).start()
                 return snap
             return self._swap(key, load_snapshot(key))
 
@@ -733,7 +866,9 @@ class SnapshotCache:
         old = self._snaps.get(key)
         self._snaps[key] = snap
         if old is not None and old is not snap:
-            threading.Thread(target=_collect_later, args=(key,), daemon=True, name="snapshot-gc").start()
+            threading.Thread(
+                target=_collect_later, args=(key,), daemon=True, name="snapshot-gc"
+            ).start()
         return snap
 
     def _build(self, key: str) -> None:

@@ -57,8 +57,26 @@ META = "meta.json"
 # object columns stored as fixed-width unicode (mapped, shared); the others as dictionary codes
 WIDE_TEXT = frozenset({"cust_ids", "cust_name", "inv_ids", "pay_ids"})
 FRAMES = ("reps", "promises", "disputes", "commissions", "activities")
-SKIP = frozenset({"version", "loaded_at", "url", "stamp", "source", "lazy", "cache", "lock", "lazy_lock", "rates", "day0", "ndays",
-                  "cust_index", "inv_index", "pay_index", *FRAMES})
+SKIP = frozenset(
+    {
+        "version",
+        "loaded_at",
+        "url",
+        "stamp",
+        "source",
+        "lazy",
+        "cache",
+        "lock",
+        "lazy_lock",
+        "rates",
+        "day0",
+        "ndays",
+        "cust_index",
+        "inv_index",
+        "pay_index",
+        *FRAMES,
+    }
+)
 
 
 def ledger_key(url: str, base_currency: str) -> str:
@@ -78,7 +96,7 @@ def _parse_version(name: str) -> int | None:
     if not name.startswith(PREFIX):
         return None
     try:
-        return int(name[len(PREFIX):].split("-", 1)[0])
+        return int(name[len(PREFIX) :].split("-", 1)[0])
     except ValueError:
         return None
 
@@ -92,7 +110,11 @@ class SortedIndex:
 
     def lookup(self, keys: pd.Series | np.ndarray | list[Any]) -> np.ndarray:
         """Positions of many ids (-1 when unknown or null)."""
-        raw = keys.to_numpy(dtype=object) if isinstance(keys, pd.Series) else np.asarray(keys, dtype=object)
+        raw = (
+            keys.to_numpy(dtype=object)
+            if isinstance(keys, pd.Series)
+            else np.asarray(keys, dtype=object)
+        )
         if len(raw) == 0 or len(self.ids) == 0:
             return np.full(len(raw), -1, dtype=np.int32)
         null = pd.isna(raw)
@@ -129,13 +151,23 @@ class SortedIndex:
 def _save(folder: Path, name: str, values: np.ndarray, meta: dict[str, Any]) -> None:
     values = np.asarray(values)
     if values.dtype == object:
-        text = np.array(["" if v is None else str(v) for v in values] if len(values) < 1000
-                        else pd.Series(values, dtype=object).fillna("").astype(str).to_numpy(), dtype=object)
+        text = np.array(
+            ["" if v is None else str(v) for v in values]
+            if len(values) < 1000
+            else pd.Series(values, dtype=object).fillna("").astype(str).to_numpy(),
+            dtype=object,
+        )
         if name in WIDE_TEXT:
-            np.save(folder / f"{name}.npy", text.astype(str) if len(text) else np.zeros(0, dtype="<U1"))
+            np.save(
+                folder / f"{name}.npy", text.astype(str) if len(text) else np.zeros(0, dtype="<U1")
+            )
             meta["columns"][name] = {"kind": "wide"}
             return
-        uniques, codes = np.unique(text.astype(str), return_inverse=True) if len(text) else (np.zeros(0, dtype="<U1"), np.zeros(0, dtype=np.int32))
+        uniques, codes = (
+            np.unique(text.astype(str), return_inverse=True)
+            if len(text)
+            else (np.zeros(0, dtype="<U1"), np.zeros(0, dtype=np.int32))
+        )
         np.save(folder / f"{name}.npy", codes.astype(np.int32))
         meta["columns"][name] = {"kind": "codes", "values": [str(u) for u in uniques]}
         return
@@ -154,7 +186,10 @@ def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict[str, An
         if series.dtype == object or isinstance(series.dtype, pd.StringDtype):
             null = series.isna().to_numpy()
             text = series.where(~null, "").astype(str).to_numpy()
-            np.save(sub / f"{len(cols)}.npy", text.astype(str) if len(text) else np.zeros(0, dtype="<U1"))
+            np.save(
+                sub / f"{len(cols)}.npy",
+                text.astype(str) if len(text) else np.zeros(0, dtype="<U1"),
+            )
             if null.any():
                 np.save(sub / f"{len(cols)}.null.npy", null)
                 entry["null"] = True
@@ -169,16 +204,31 @@ def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict[str, An
     meta["frames"][name] = {"rows": len(frame), "columns": cols}
 
 
-def write_snapshot(snap: Snapshot, events: Events, folder: Path, stamp: str, build_seconds: float = 0.0) -> None:
+def write_snapshot(
+    snap: Snapshot, events: Events, folder: Path, stamp: str, build_seconds: float = 0.0
+) -> None:
     """Write every column of snap (and its event index) into folder (which must not exist)."""
     folder.mkdir(parents=True)
-    meta: dict[str, Any] = {"format": FORMAT, "version": snap.version, "stamp": stamp, "day0": snap.day0, "ndays": snap.ndays,
-                  "columns": {}, "frames": {}, "built_at": time.time(), "build_seconds": build_seconds}
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "version": snap.version,
+        "stamp": stamp,
+        "day0": snap.day0,
+        "ndays": snap.ndays,
+        "columns": {},
+        "frames": {},
+        "built_at": time.time(),
+        "build_seconds": build_seconds,
+    }
     for f in dataclasses.fields(snap):
         if f.name in SKIP:
             continue
         _save(folder, f.name, getattr(snap, f.name), meta)
-    for name, index in (("inv_index", snap.inv_index), ("pay_index", snap.pay_index), ("cust_index", snap.cust_index)):
+    for name, index in (
+        ("inv_index", snap.inv_index),
+        ("pay_index", snap.pay_index),
+        ("cust_index", snap.cust_index),
+    ):
         np.save(folder / f"{name}.npy", index.order)
     rates: Rates = snap.rates
     meta["rates"] = rates.codes
@@ -186,7 +236,9 @@ def write_snapshot(snap: Snapshot, events: Events, folder: Path, stamp: str, bui
         np.save(folder / f"rate_days_{g}.npy", rates.days[g])
         np.save(folder / f"rate_values_{g}.npy", rates.values[g])
     for name in FRAMES:
-        frame = snap.lazy.get(name) if name in ("commissions", "activities") else getattr(snap, name)
+        frame = (
+            snap.lazy.get(name) if name in ("commissions", "activities") else getattr(snap, name)
+        )
         if frame is not None:
             _save_frame(folder, name, frame, meta)
     for name in ("slot", "cents", "starts"):
@@ -264,25 +316,50 @@ def open_snapshot(folder: Path, url: str | None) -> Snapshot:
     fd = os.open(folder / INUSE, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_SH)  # "in use" until this process drops the snapshot
     try:
-        cols: dict[str, Any] = {name: _load(folder, name, spec) for name, spec in meta["columns"].items()}
+        cols: dict[str, Any] = {
+            name: _load(folder, name, spec) for name, spec in meta["columns"].items()
+        }
         codes = meta["rates"]
-        rates = Rates(codes=list(codes),
-                      days=[np.load(folder / f"rate_days_{g}.npy", allow_pickle=False) for g in range(len(codes))],
-                      values=[np.load(folder / f"rate_values_{g}.npy", allow_pickle=False) for g in range(len(codes))])
-        order = {name: mapped(folder / f"{name}.npy") for name in ("inv_index", "pay_index", "cust_index")}
-        frames: dict[str, Any] = {name: read_frame(folder, name, meta) for name in ("reps", "promises", "disputes")}
+        rates = Rates(
+            codes=list(codes),
+            days=[
+                np.load(folder / f"rate_days_{g}.npy", allow_pickle=False)
+                for g in range(len(codes))
+            ],
+            values=[
+                np.load(folder / f"rate_values_{g}.npy", allow_pickle=False)
+                for g in range(len(codes))
+            ],
+        )
+        order = {
+            name: mapped(folder / f"{name}.npy")
+            for name in ("inv_index", "pay_index", "cust_index")
+        }
+        frames: dict[str, Any] = {
+            name: read_frame(folder, name, meta) for name in ("reps", "promises", "disputes")
+        }
         snap = Snapshot(
-            version=meta["version"], loaded_at=time.time(), rates=rates, day0=meta["day0"], ndays=meta["ndays"],
+            version=meta["version"],
+            loaded_at=time.time(),
+            rates=rates,
+            day0=meta["day0"],
+            ndays=meta["ndays"],
             cust_index=SortedIndex(cols["cust_ids"], order["cust_index"]),
             inv_index=SortedIndex(cols["inv_ids"], order["inv_index"]),
             pay_index=SortedIndex(cols["pay_ids"], order["pay_index"]),
-            **frames, url=url, stamp=meta["stamp"], source=(folder, meta), **cols,
+            **frames,
+            url=url,
+            stamp=meta["stamp"],
+            source=(folder, meta),
+            **cols,
         )
     except BaseException:
         os.close(fd)
         raise
     weakref.finalize(snap, os.close, fd)
-    snap.cache["events"] = Events(**{n: mapped(folder / f"events_{n}.npy") for n in ("slot", "cents", "starts")})
+    snap.cache["events"] = Events(
+        **{n: mapped(folder / f"events_{n}.npy") for n in ("slot", "cents", "starts")}
+    )
     return snap
 
 
@@ -348,12 +425,24 @@ class LedgerStore:
         _sync_dir(self.dir)
         return final
 
-    def publish(self, snap: Snapshot, events: Events, stamp: str, build_seconds: float = 0.0) -> Path:
+    def publish(
+        self, snap: Snapshot, events: Events, stamp: str, build_seconds: float = 0.0
+    ) -> Path:
         """Write snap as a new version."""
-        return self._publish(snap.version, stamp, lambda temp: write_snapshot(snap, events, temp, stamp, build_seconds))
+        return self._publish(
+            snap.version,
+            stamp,
+            lambda temp: write_snapshot(snap, events, temp, stamp, build_seconds),
+        )
 
-    def publish_next(self, previous: Path, version: int, stamp: str, frames: dict[str, pd.DataFrame],
-                     build_seconds: float = 0.0) -> Path:
+    def publish_next(
+        self,
+        previous: Path,
+        version: int,
+        stamp: str,
+        frames: dict[str, pd.DataFrame],
+        build_seconds: float = 0.0,
+    ) -> Path:
         """A new version that shares every column file of previous (hard links) except the frames given.
         Nothing is copied: a note or a promise makes a version in milliseconds."""
 
@@ -372,8 +461,13 @@ class LedgerStore:
             for name, frame in frames.items():
                 meta["frames"].pop(name, None)
                 _save_frame(temp, name, frame, meta)
-            meta.update(version=version, stamp=stamp, built_at=time.time(), build_seconds=build_seconds,
-                        previous=previous.name)
+            meta.update(
+                version=version,
+                stamp=stamp,
+                built_at=time.time(),
+                build_seconds=build_seconds,
+                previous=previous.name,
+            )
             (temp / INUSE).touch()
             (temp / META).write_text(json.dumps(meta))
             _sync(temp)

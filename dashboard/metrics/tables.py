@@ -83,7 +83,9 @@ def _open_frame(snap: Snapshot, items: OpenItems, pick: np.ndarray, as_of: dt.da
             "amount_cents": balance,
             "days_past_due": dpd,
             "aging_due": np.array(DUE_BUCKETS, dtype=object)[due_bucket_index(dpd)],
-            "aging_transaction": np.array(TRANSACTION_BUCKETS, dtype=object)[transaction_bucket_index(snap, inv, as_of)],
+            "aging_transaction": np.array(TRANSACTION_BUCKETS, dtype=object)[
+                transaction_bucket_index(snap, inv, as_of)
+            ],
             "disputed": snap.disputed[inv],
             "terms_group": terms_group(snap, cust),
         }
@@ -92,22 +94,36 @@ def _open_frame(snap: Snapshot, items: OpenItems, pick: np.ndarray, as_of: dt.da
 
 
 def open_invoices(
-    snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None, scope: Scope | None = None
+    snap: Snapshot,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Every invoice open at as_of with its balance, days past due and aging buckets."""
     items = open_items(select(snap, filters, scope), to_day(as_of))
     frame = _open_frame(snap, items, np.arange(len(items.inv)), as_of)
-    return frame.sort_values(["days_past_due", "invoice_id"], ascending=[False, True], ignore_index=True)
+    return frame.sort_values(
+        ["days_past_due", "invoice_id"], ascending=[False, True], ignore_index=True
+    )
 
 
 def customer_balances(
-    snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None, scope: Scope | None = None
+    snap: Snapshot,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Customers with a balance at as_of: balance, overdue part, limit, utilization."""
     sel = select(snap, filters, scope)
     items = open_items(sel, to_day(as_of))
     balances = balances_by_customer(items, snap)
-    overdue = sum_by(items.cust[snap.due[items.inv] < items.day], items.balance[snap.due[items.inv] < items.day], snap.n_customers)
+    overdue = sum_by(
+        items.cust[snap.due[items.inv] < items.day],
+        items.balance[snap.due[items.inv] < items.day],
+        snap.n_customers,
+    )
     cust = np.flatnonzero(balances > 0)
     limit = limits_at(snap, items.day)[cust]
     frame = pd.DataFrame(
@@ -120,7 +136,9 @@ def customer_balances(
             "utilization_pct": ratio_array(balances[cust], limit),
         }
     )
-    return frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True], ignore_index=True)
+    return frame.sort_values(
+        ["amount_cents", "customer_id"], ascending=[False, True], ignore_index=True
+    )
 
 
 def parse_ranges(text: str | None) -> tuple[int, ...]:
@@ -130,8 +148,14 @@ def parse_ranges(text: str | None) -> tuple[int, ...]:
     try:
         edges = tuple(int(part.strip()) for part in str(text).split(",") if part.strip())
     except ValueError as exc:
-        raise ValueError(f"aging ranges must be whole numbers separated by commas: {text!r}") from exc
-    if not edges or any(e <= 0 for e in edges) or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+        raise ValueError(
+            f"aging ranges must be whole numbers separated by commas: {text!r}"
+        ) from exc
+    if (
+        not edges
+        or any(e <= 0 for e in edges)
+        or any(b <= a for a, b in zip(edges, edges[1:], strict=False))
+    ):
         raise ValueError(f"aging ranges must be positive and increasing: {text!r}")
     return edges
 
@@ -188,20 +212,33 @@ def customer_aging(
         frame[f"{label}_cents"] = grid[cust, j]
     frame["max_days"] = np.maximum(max_age[cust], 0)
     frame["status"] = aging_status(total[cust], limits_at(snap, day)[cust], max_dpd[cust])
-    return frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True], ignore_index=True)
+    return frame.sort_values(
+        ["amount_cents", "customer_id"], ascending=[False, True], ignore_index=True
+    )
 
 
-def aging_status(balance: np.ndarray, limit: np.ndarray, max_days_past_due: np.ndarray) -> np.ndarray:
+def aging_status(
+    balance: np.ndarray, limit: np.ndarray, max_days_past_due: np.ndarray
+) -> np.ndarray:
     """The worst condition of each customer (see STATUS_RULES)."""
     return np.select(
-        [(limit > 0) & (balance > limit), max_days_past_due > 90, max_days_past_due > 30, max_days_past_due > 0],
+        [
+            (limit > 0) & (balance > limit),
+            max_days_past_due > 90,
+            max_days_past_due > 30,
+            max_days_past_due > 0,
+        ],
         ["Over Limit", "Critical", "Overdue", "Late"],
         default="Current",
     ).astype(object)
 
 
 def aging_by_terms_group(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, basis: str = "due"
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    basis: str = "due",
 ) -> pd.DataFrame:
     """Donut data: open balances per terms group and bucket, leaving out customers in credit."""
     sel = select(snap, filters, scope)
@@ -240,8 +277,12 @@ def aging_reconciliation(
     out = net[items.cust] < 0
     total = int(items.balance.sum())
     left = int(items.balance[out].sum())
-    return {"total_ar_cents": total, "donuts_cents": total - left, "left_out_cents": left,
-            "customers_left_out": int(len(np.unique(items.cust[out])))}
+    return {
+        "total_ar_cents": total,
+        "donuts_cents": total - left,
+        "left_out_cents": left,
+        "customers_left_out": int(len(np.unique(items.cust[out]))),
+    }
 
 
 def unapplied_by_customer(sel: Selection, day: int) -> np.ndarray:
@@ -257,7 +298,11 @@ def customer_unapplied(snap: Snapshot, day: int) -> np.ndarray:
 
 
 def top_overdue_invoices(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, limit: int = 10
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    limit: int = 10,
 ) -> pd.DataFrame:
     """The largest overdue open invoices at as_of (ties by invoice id)."""
     items = open_items(select(snap, filters, scope), to_day(as_of))
@@ -267,7 +312,11 @@ def top_overdue_invoices(
         kth = np.partition(balance, len(balance) - limit)[len(balance) - limit]
         overdue = overdue[balance >= kth]
     frame = _open_frame(snap, items, overdue, as_of)
-    return frame.sort_values(["amount_cents", "invoice_id"], ascending=[False, True]).head(limit).reset_index(drop=True)
+    return (
+        frame.sort_values(["amount_cents", "invoice_id"], ascending=[False, True])
+        .head(limit)
+        .reset_index(drop=True)
+    )
 
 
 AT_RISK_REASONS = {
@@ -288,7 +337,11 @@ def _group_max(groups: np.ndarray, values: np.ndarray, size: int, empty: int) ->
 
 
 def at_risk_accounts(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, limit: int | None = None
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    limit: int | None = None,
 ) -> pd.DataFrame:
     """At-risk customers in the Retailer seed's order: over limit, 90+ then 60+ overdue, > 90 % of limit.
 
@@ -305,12 +358,15 @@ def at_risk_accounts(
     lim = limits_at(snap, day)
     has_limit = lim > 0
     priority = np.select(
-        [has_limit & (bal > lim), over90 > 0, over60 > 0, has_limit & (bal * 10 > lim * 9)], [1, 2, 3, 4], default=0
+        [has_limit & (bal > lim), over90 > 0, over60 > 0, has_limit & (bal * 10 > lim * 9)],
+        [1, 2, 3, 4],
+        default=0,
     )
     priority = np.where(sel.cust_mask & (bal > 0), priority, 0)
     risk = np.select([priority == 2, priority == 3], [over90, over60], default=bal)
     cust = np.flatnonzero(priority > 0)
-    cust = cust[np.lexsort((cust, -risk[cust], priority[cust]))]  # positions follow customer id order
+    # positions follow customer id order
+    cust = cust[np.lexsort((cust, -risk[cust], priority[cust]))]
     if limit:
         cust = cust[:limit]
     max_dpd = _group_max(items.cust, dpd, n, -(10**9))[cust]
@@ -374,7 +430,11 @@ def monthly_trend(
 
 
 def settled_invoices(
-    snap: Snapshot, as_of: dt.date, period_days: int = 90, filters: Filters | None = None, scope: Scope | None = None
+    snap: Snapshot,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Invoices settled by a payment in the period: the rows behind avg_days_to_pay / avg_days_late."""
     sel = select(snap, filters, scope)
@@ -400,7 +460,12 @@ def settled_invoices(
 def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int) -> pd.DataFrame:
     """Invoices/credit notes issued, payments received or write-offs dated in (start, end]."""
     if kind == "credit_sales":
-        inv = np.flatnonzero(sel.cust_mask[snap.inv_cust] & (snap.inv_cust >= 0) & (snap.issue > start) & (snap.issue <= end))
+        inv = np.flatnonzero(
+            sel.cust_mask[snap.inv_cust]
+            & (snap.inv_cust >= 0)
+            & (snap.issue > start)
+            & (snap.issue <= end)
+        )
         frame = pd.DataFrame(
             {
                 "invoice_id": snap.inv_ids[inv],
@@ -413,7 +478,12 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
         )
         return with_currency(snap, frame, snap.inv_cur[inv], snap.amount[inv])
     if kind == "collections":
-        pay = np.flatnonzero((snap.pay_cust >= 0) & sel.cust_mask[np.maximum(snap.pay_cust, 0)] & (snap.pay_date > start) & (snap.pay_date <= end))
+        pay = np.flatnonzero(
+            (snap.pay_cust >= 0)
+            & sel.cust_mask[np.maximum(snap.pay_cust, 0)]
+            & (snap.pay_date > start)
+            & (snap.pay_date <= end)
+        )
         frame = pd.DataFrame(
             {
                 "payment_id": snap.pay_ids[pay],
@@ -452,21 +522,40 @@ def unapplied_rows(snap: Snapshot, sel: Selection, day: int) -> pd.DataFrame:
     return with_currency(snap, frame, items.cur[pick], items.own[pick])
 
 
-def with_currency(snap: Snapshot, frame: pd.DataFrame, cur: np.ndarray, own: np.ndarray, after: str = "amount_cents") -> pd.DataFrame:
+def with_currency(
+    snap: Snapshot,
+    frame: pd.DataFrame,
+    cur: np.ndarray,
+    own: np.ndarray,
+    after: str = "amount_cents",
+) -> pd.DataFrame:
     """Put the transaction currency and the amount in it (exact decimal text, never summed across
     currencies) before the base amount; only when the ledger has several currencies."""
     if not snap.multi:
         return frame
     at = list(frame.columns).index(after) if after in frame.columns else len(frame.columns)
-    frame.insert(at, "currency", np.array(snap.rates.codes, dtype=object)[np.asarray(cur, dtype=np.int64)])
+    frame.insert(
+        at, "currency", np.array(snap.rates.codes, dtype=object)[np.asarray(cur, dtype=np.int64)]
+    )
     frame.insert(at + 1, "amount_in_currency", np.array([money(int(v)) for v in own], dtype=object))
     return frame
 
 
 DRILLS = (
-    "total_ar", "overdue_ar", "not_due_ar", "unapplied_credits", "credit_sales", "collections",
-    "write_offs", "customers_with_balance", "customers_overdue", "customers_over_limit",
-    "avg_days_to_pay", "aging_due", "aging_transaction", "customer",
+    "total_ar",
+    "overdue_ar",
+    "not_due_ar",
+    "unapplied_credits",
+    "credit_sales",
+    "collections",
+    "write_offs",
+    "customers_with_balance",
+    "customers_overdue",
+    "customers_over_limit",
+    "avg_days_to_pay",
+    "aging_due",
+    "aging_transaction",
+    "customer",
 )
 
 
@@ -498,7 +587,11 @@ def drill(
             lim = table["credit_limit_cents"]
             table = table[(lim > 0) & (table["amount_cents"] > lim)]
             # the amount over the limit, largest first: what a controller acts on
-            table = table.assign(over_limit_cents=(table["amount_cents"] - table["credit_limit_cents"]).astype("int64"))
+            table = table.assign(
+                over_limit_cents=(table["amount_cents"] - table["credit_limit_cents"]).astype(
+                    "int64"
+                )
+            )
             table = table.sort_values(["over_limit_cents", "customer_id"], ascending=[False, True])
         return table.reset_index(drop=True)
     rows = open_invoices(snap, as_of, period_days, filters, scope)
@@ -512,7 +605,9 @@ def drill(
         rows = rows[rows["aging_transaction"] == bucket]
     if key in ("aging_due", "aging_transaction") and terms_group_name:
         in_credit = _customers_in_credit(snap, sel, d)
-        rows = rows[(rows["terms_group"] == terms_group_name) & ~rows["customer_id"].isin(in_credit)]
+        rows = rows[
+            (rows["terms_group"] == terms_group_name) & ~rows["customer_id"].isin(in_credit)
+        ]
     if customer_id is not None:
         rows = rows[rows["customer_id"] == customer_id]
     return rows.reset_index(drop=True)

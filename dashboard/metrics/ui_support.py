@@ -100,8 +100,17 @@ def drill_rows(
     terms_group_name: str | None = None,
 ) -> pd.DataFrame:
     """tables.drill, cached."""
-    return tables.drill(snap, key, as_of, period_days, filters, scope, bucket=bucket,
-                        customer_id=customer_id, terms_group_name=terms_group_name)
+    return tables.drill(
+        snap,
+        key,
+        as_of,
+        period_days,
+        filters,
+        scope,
+        bucket=bucket,
+        customer_id=customer_id,
+        terms_group_name=terms_group_name,
+    )
 
 
 # ---- extra figures -----------------------------------------------------------------------------
@@ -126,7 +135,9 @@ def month_to_date(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope
 
 
 @cached
-def kpi_inputs(snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters, scope: Scope) -> dict:
+def kpi_inputs(
+    snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters, scope: Scope
+) -> dict:
     """The inputs of CEI and turnover the contract does not list: AR at D-P and D-365, sales in 365 days."""
     sel = select(snap, filters, scope)
     d = to_day(as_of)
@@ -148,13 +159,17 @@ def filter_options(snap: Snapshot, scope: Scope) -> dict[str, list[tuple[str, st
 
     rep_names = {}
     if len(snap.reps):
-        rep_names = dict(zip(snap.reps["sales_rep_id"].astype(str), snap.reps["name"].astype(str), strict=True))
+        rep_names = dict(
+            zip(snap.reps["sales_rep_id"].astype(str), snap.reps["name"].astype(str), strict=True)
+        )
     reps = sorted({str(v) for v in snap.cust_rep[mask] if v})
     return {
         "segment": values(snap.segment),
         "region": values(snap.region),
         "tier": values(snap.tier),
-        "sales_rep": sorted(((r, rep_names.get(r, r)) for r in reps), key=lambda item: (item[1], item[0])),
+        "sales_rep": sorted(
+            ((r, rep_names.get(r, r)) for r in reps), key=lambda item: (item[1], item[0])
+        ),
         "terms_group": [(g, TERMS_GROUP_LABELS[g]) for g in TERMS_GROUPS],
     }
 
@@ -183,7 +198,15 @@ def customers_with_limit(snap: Snapshot, filters: Filters, scope: Scope) -> int:
 # ---- drill-downs beyond tables.DRILLS ----------------------------------------------------------
 
 # Extra keys the UI drills into; each maps to tables.drill with another as-of date or period.
-UI_DRILLS = ("credit_sales_mtd", "collections_mtd", "credit_sales_year", "month_sales", "month_collections", "ar_at", "at_risk")
+UI_DRILLS = (
+    "credit_sales_mtd",
+    "collections_mtd",
+    "credit_sales_year",
+    "month_sales",
+    "month_collections",
+    "ar_at",
+    "at_risk",
+)
 
 
 def drill_any(
@@ -200,7 +223,9 @@ def drill_any(
 ) -> pd.DataFrame:
     """The rows behind any figure of the UI; `amount_cents` sums to the figure clicked."""
     if key in tables.DRILLS:
-        return drill_rows(snap, key, as_of, period_days, filters, scope, bucket, customer_id, terms_group_name)
+        return drill_rows(
+            snap, key, as_of, period_days, filters, scope, bucket, customer_id, terms_group_name
+        )
     if key == "credit_sales_mtd":
         return drill_rows(snap, "credit_sales", as_of, as_of.day, filters, scope)
     if key == "collections_mtd":
@@ -215,8 +240,18 @@ def drill_any(
         return drill_rows(snap, base, end, (end - start).days + 1, filters, scope)
     if key == "at_risk":
         table = at_risk_accounts(snap, as_of, filters, scope)
-        columns = ["customer_id", "customer_name", "reason", "terms", "credit_limit_cents", "utilization_pct",
-                   "overdue_60_plus_cents", "overdue_90_plus_cents", "amount_cents", "sales_rep_id"]
+        columns = [
+            "customer_id",
+            "customer_name",
+            "reason",
+            "terms",
+            "credit_limit_cents",
+            "utilization_pct",
+            "overdue_60_plus_cents",
+            "overdue_90_plus_cents",
+            "amount_cents",
+            "sales_rep_id",
+        ]
         return table[[c for c in columns if c in table.columns]]
     raise ValueError(f"unknown figure: {key!r}")
 

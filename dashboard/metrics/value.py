@@ -56,10 +56,13 @@ def customer_value(
     known[known] = sel.cust_mask[snap.inv_cust[known]]
     year = known & (snap.issue > day - YEAR_DAYS)
     cust_of = snap.inv_cust
-    revenue = sum_by(cust_of[year], snap.inv_base[year], n)  # base currency at each issue date's rate
+    # base currency at each issue date's rate
+    revenue = sum_by(cust_of[year], snap.inv_base[year], n)
     costed = year & snap.has_cost
     costed_revenue = sum_by(cust_of[costed], snap.inv_base[costed], n)
-    cost_base = convert(snap.cost[costed], snap.inv_rate_issue[costed]) if snap.multi else snap.cost[costed]
+    cost_base = (
+        convert(snap.cost[costed], snap.inv_rate_issue[costed]) if snap.multi else snap.cost[costed]
+    )
     cost = sum_by(cust_of[costed], cost_base, n)
     has_cost = np.bincount(cust_of[costed], minlength=n) > 0
     invoiced = np.bincount(cust_of[known], minlength=n) > 0
@@ -77,7 +80,9 @@ def customer_value(
             "margin_pct": np.where(has_cost[cust], percent(gp[cust], costed_revenue[cust]), np.nan),
             "value_tier": assign_tiers(revenue[cust], tiers),
             "avg_payment_days": round2(dtp[cust]),
-            "share_of_turnover_pct": percent(revenue[cust], np.full(len(cust), total)) if total else np.full(len(cust), np.nan),
+            "share_of_turnover_pct": percent(revenue[cust], np.full(len(cust), total))
+            if total
+            else np.full(len(cust), np.nan),
         }
     )
 
@@ -96,8 +101,18 @@ def tier_summary(
     rows = []
     for name in names:
         part = table[table["value_tier"] == name]
-        rows.append({"value_tier": name, "customers": len(part), "revenue_12m_cents": int(part["revenue_12m_cents"].sum())})
+        rows.append(
+            {
+                "value_tier": name,
+                "customers": len(part),
+                "revenue_12m_cents": int(part["revenue_12m_cents"].sum()),
+            }
+        )
     frame = pd.DataFrame(rows)
     total = int(frame["revenue_12m_cents"].sum())
-    frame["share_of_turnover_pct"] = percent(frame["revenue_12m_cents"].to_numpy(), np.full(len(frame), total)) if total else np.nan
+    frame["share_of_turnover_pct"] = (
+        percent(frame["revenue_12m_cents"].to_numpy(), np.full(len(frame), total))
+        if total
+        else np.nan
+    )
     return frame

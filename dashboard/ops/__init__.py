@@ -43,8 +43,10 @@ def readyz() -> Response:
 
     checks = readiness()
     ready = all(checks.values())
-    body = {"status": "ready" if ready else "not ready", "checks": {k: "ok" if v else "failing"
-                                                                    for k, v in checks.items()}}
+    body = {
+        "status": "ready" if ready else "not ready",
+        "checks": {k: "ok" if v else "failing" for k, v in checks.items()},
+    }
     response = Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
     if not ready:
         response.headers["Retry-After"] = "5"
@@ -56,8 +58,9 @@ def metrics_allowed(settings: Settings) -> bool:
     if settings.metrics_token:
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
-                                                                  settings.metrics_token.encode())
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), settings.metrics_token.encode()
+        )
     try:
         return ipaddress.ip_address((request.remote_addr or "").split("%")[0]).is_loopback
     except ValueError:
@@ -70,8 +73,11 @@ def prometheus_metrics() -> Response:
     from dashboard.ops.metrics import render
 
     if not metrics_allowed(get_settings()):
-        response = Response('{"error": "metrics: bearer token or loopback address required"}', status=401,
-                            mimetype="application/json")
+        response = Response(
+            '{"error": "metrics: bearer token or loopback address required"}',
+            status=401,
+            mimetype="application/json",
+        )
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return _no_store(response)
     body, content_type = render()
@@ -128,9 +134,16 @@ def finish_request(response: Response) -> Response:
     response.headers["X-Request-ID"] = g.request_id
     if request.path not in PUBLIC_OPS_PATHS:
         level = logging.WARNING if status >= 500 else logging.INFO
-        log.log(level, "%s %s %s %.1f ms%s", request.method, request.path, status, seconds * 1000,
-                f" callback={callback}" if callback else "",
-                extra={"status": status, "duration_ms": round(seconds * 1000, 1), "callback": callback})
+        log.log(
+            level,
+            "%s %s %s %.1f ms%s",
+            request.method,
+            request.path,
+            status,
+            seconds * 1000,
+            f" callback={callback}" if callback else "",
+            extra={"status": status, "duration_ms": round(seconds * 1000, 1), "callback": callback},
+        )
     return response
 
 

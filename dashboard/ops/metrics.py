@@ -26,21 +26,40 @@ from prometheus_client.registry import Collector
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 BUILD_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320)
 
-REQUEST_SECONDS = Histogram("ar_http_request_duration_seconds", "Request latency by route and Dash callback",
-                            ["route", "callback", "method"], buckets=LATENCY_BUCKETS)
-REQUESTS = Counter("ar_http_requests_total", "Requests by route and status", ["route", "method", "status"])
-ERRORS = Counter("ar_http_errors_total", "Answers with status 5xx, by route and callback",
-                 ["route", "callback", "status"])
-SNAPSHOT_VERSION = Gauge("ar_snapshot_version", "Data version of the snapshot loaded in each process",
-                         multiprocess_mode="liveall")
-SNAPSHOT_LOADED_AT = Gauge("ar_snapshot_loaded_timestamp_seconds", "When each process loaded its snapshot",
-                           multiprocess_mode="liveall")
-SNAPSHOT_BUILD_SECONDS = Histogram("ar_snapshot_build_seconds", "Time to read and build a snapshot",
-                                   buckets=BUILD_BUCKETS)
+REQUEST_SECONDS = Histogram(
+    "ar_http_request_duration_seconds",
+    "Request latency by route and Dash callback",
+    ["route", "callback", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+REQUESTS = Counter(
+    "ar_http_requests_total", "Requests by route and status", ["route", "method", "status"]
+)
+ERRORS = Counter(
+    "ar_http_errors_total",
+    "Answers with status 5xx, by route and callback",
+    ["route", "callback", "status"],
+)
+SNAPSHOT_VERSION = Gauge(
+    "ar_snapshot_version",
+    "Data version of the snapshot loaded in each process",
+    multiprocess_mode="liveall",
+)
+SNAPSHOT_LOADED_AT = Gauge(
+    "ar_snapshot_loaded_timestamp_seconds",
+    "When each process loaded its snapshot",
+    multiprocess_mode="liveall",
+)
+SNAPSHOT_BUILD_SECONDS = Histogram(
+    "ar_snapshot_build_seconds", "Time to read and build a snapshot", buckets=BUILD_BUCKETS
+)
 EXPORTS = Counter("ar_exports_total", "Exports by format and status", ["format", "status"])
-EXPORT_SECONDS = Histogram("ar_export_duration_seconds", "Export duration by format", ["format"],
-                           buckets=LATENCY_BUCKETS)
-JOBS_FINISHED = Counter("ar_jobs_finished_total", "Jobs that ended, by kind and final state", ["kind", "state"])
+EXPORT_SECONDS = Histogram(
+    "ar_export_duration_seconds", "Export duration by format", ["format"], buckets=LATENCY_BUCKETS
+)
+JOBS_FINISHED = Counter(
+    "ar_jobs_finished_total", "Jobs that ended, by kind and final state", ["kind", "state"]
+)
 
 
 def multiprocess_dir() -> str | None:
@@ -63,8 +82,11 @@ class LiveCollector(Collector):
         self.loaded_at = loaded_at
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        age = GaugeMetricFamily("ar_snapshot_age_seconds", "Seconds since each process loaded its snapshot",
-                                labels=["pid"])
+        age = GaugeMetricFamily(
+            "ar_snapshot_age_seconds",
+            "Seconds since each process loaded its snapshot",
+            labels=["pid"],
+        )
         now = time.time()
         for pid, at in self.loaded_at.items():
             if at > 0:

@@ -27,12 +27,19 @@ class Check:
 def chromium() -> Check:
     """A Chromium kaleido can drive (BROWSER_PATH, choreographer's own variable, or on PATH)."""
     explicit = os.environ.get("BROWSER_PATH")
-    found = explicit if explicit and os.access(explicit, os.X_OK) else next(
-        (path for path in map(shutil.which, BROWSERS) if path), None)
+    found = (
+        explicit
+        if explicit and os.access(explicit, os.X_OK)
+        else next((path for path in map(shutil.which, BROWSERS) if path), None)
+    )
     if found:
         return Check("chromium", True, found)
-    return Check("chromium", False, "no Chromium found: PNG chart exports (and charts in PDFs and emails) "
-                 "will fail. Install it with `apt-get install chromium`")
+    return Check(
+        "chromium",
+        False,
+        "no Chromium found: PNG chart exports (and charts in PDFs and emails) "
+        "will fail. Install it with `apt-get install chromium`",
+    )
 
 
 def pdf_fonts() -> Check:
@@ -42,8 +49,12 @@ def pdf_fonts() -> Check:
     fonts = unicode_fonts()
     if fonts:
         return Check("fonts", True, fonts[0])
-    return Check("fonts", False, "no DejaVu or Liberation fonts: PDFs fall back to Helvetica, which cannot "
-                 "print names outside Latin-1. Install them with `apt-get install fonts-dejavu-core`")
+    return Check(
+        "fonts",
+        False,
+        "no DejaVu or Liberation fonts: PDFs fall back to Helvetica, which cannot "
+        "print names outside Latin-1. Install them with `apt-get install fonts-dejavu-core`",
+    )
 
 
 def check_system() -> list[Check]:

@@ -18,7 +18,9 @@ from dashboard.figures import aging as aging_fig
 from dashboard.figures import trends as trends_fig
 from dashboard.figures.base import GRAPH_CONFIG
 
-dash.register_page(__name__, path_template="/customers/<customer_id>", name="Account 360", title="Account 360")
+dash.register_page(
+    __name__, path_template="/customers/<customer_id>", name="Account 360", title="Account 360"
+)
 
 INPUTS = [Input("acct-id", "data"), Input("filters", "data"), Input("data-version", "data")]
 NOT_FOUND = "Customer not found"
@@ -27,16 +29,31 @@ LIST_ROWS = 50
 
 def _box(label: str, box_id: str) -> dbc.Col:
     return dbc.Col(
-        html.Div([html.Div(label, className="ar-box-label"), html.Div("…", id=box_id, className="ar-box-value")],
-                 className="ar-box h-100"),
-        xs=6, md=4, xl=2,
+        html.Div(
+            [
+                html.Div(label, className="ar-box-label"),
+                html.Div("…", id=box_id, className="ar-box-value"),
+            ],
+            className="ar-box h-100",
+        ),
+        xs=6,
+        md=4,
+        xl=2,
     )
 
 
 def _section(title: str, body, class_name: str = "", actions=None) -> dbc.Card:
-    header = dbc.CardHeader(title, className="py-2 ar-card-title") if actions is None else dbc.CardHeader(
-        [html.Span(title), actions], className="py-2 ar-card-title d-flex justify-content-between align-items-center")
-    return dbc.Card([header, dbc.CardBody(body, className="p-2")], className=f"h-100 ar-card {class_name}")
+    header = (
+        dbc.CardHeader(title, className="py-2 ar-card-title")
+        if actions is None
+        else dbc.CardHeader(
+            [html.Span(title), actions],
+            className="py-2 ar-card-title d-flex justify-content-between align-items-center",
+        )
+    )
+    return dbc.Card(
+        [header, dbc.CardBody(body, className="p-2")], className=f"h-100 ar-card {class_name}"
+    )
 
 
 def layout(customer_id: str | None = None, **_query) -> html.Div:
@@ -54,8 +71,12 @@ def layout(customer_id: str | None = None, **_query) -> html.Div:
     )
     items = dbc.Tabs(
         [
-            dbc.Tab(grid.data_grid("acct-invoices", height=380), label="Invoices", tab_id="invoices"),
-            dbc.Tab(grid.data_grid("acct-payments", height=380), label="Payments", tab_id="payments"),
+            dbc.Tab(
+                grid.data_grid("acct-invoices", height=380), label="Invoices", tab_id="invoices"
+            ),
+            dbc.Tab(
+                grid.data_grid("acct-payments", height=380), label="Payments", tab_id="payments"
+            ),
         ],
         active_tab="invoices",
         className="mb-2",
@@ -63,10 +84,22 @@ def layout(customer_id: str | None = None, **_query) -> html.Div:
     cid = customer_id if isinstance(customer_id, str) else None
     charts = dbc.Row(
         [
-            dbc.Col(_section("Aging (days past due)", dcc.Graph(id="acct-aging", config=GRAPH_CONFIG, style={"height": "220px"}),
-                             actions=export_menu("account_aging", customer_id=cid) if cid else None), lg=5),
-            dbc.Col(_section("Invoiced vs paid · 12 months", dcc.Graph(id="acct-trend", config=GRAPH_CONFIG, style={"height": "240px"}),
-                             actions=export_menu("account_trend", customer_id=cid) if cid else None), lg=7),
+            dbc.Col(
+                _section(
+                    "Aging (days past due)",
+                    dcc.Graph(id="acct-aging", config=GRAPH_CONFIG, style={"height": "220px"}),
+                    actions=export_menu("account_aging", customer_id=cid) if cid else None,
+                ),
+                lg=5,
+            ),
+            dbc.Col(
+                _section(
+                    "Invoiced vs paid · 12 months",
+                    dcc.Graph(id="acct-trend", config=GRAPH_CONFIG, style={"height": "240px"}),
+                    actions=export_menu("account_trend", customer_id=cid) if cid else None,
+                ),
+                lg=7,
+            ),
         ],
         className="g-2 mb-2",
     )
@@ -86,10 +119,18 @@ def layout(customer_id: str | None = None, **_query) -> html.Div:
             html.Div(id="acct-notes", className="ar-notes"),
         ],
     )
-    pdf = html.Div([statement_controls("acct", "Email statement…"),
-                    export_link(statement_path(cid), "Statement PDF"),
-                    export_link(customer_pdf_path(cid), "PDF summary for a sales call")],
-                   className="d-flex justify-content-end align-items-start gap-2 mb-2") if cid else None
+    pdf = (
+        html.Div(
+            [
+                statement_controls("acct", "Email statement…"),
+                export_link(statement_path(cid), "Statement PDF"),
+                export_link(customer_pdf_path(cid), "PDF summary for a sales call"),
+            ],
+            className="d-flex justify-content-end align-items-start gap-2 mb-2",
+        )
+        if cid
+        else None
+    )
     body = html.Div(
         [pdf, boxes, html.Div(id="acct-behaviour", className="mb-2"), items, charts, lists, notes],
         id="acct-body",
@@ -125,8 +166,11 @@ def account(customer_id: str | None, filters_data: dict | None) -> tuple[dict | 
     return data, currency
 
 
-register_statements("acct", lambda _filters, customer_id: [customer_id] if isinstance(customer_id, str) else [],
-                    State("acct-id", "data"))
+register_statements(
+    "acct",
+    lambda _filters, customer_id: [customer_id] if isinstance(customer_id, str) else [],
+    State("acct-id", "data"),
+)
 
 
 def _require(customer_id, filters_data):
@@ -138,11 +182,17 @@ def _require(customer_id, filters_data):
     return data, currency
 
 
-def _money_frame(records: list[dict], money_keys: tuple[str, ...], columns: list[str]) -> pd.DataFrame:
+def _money_frame(
+    records: list[dict], money_keys: tuple[str, ...], columns: list[str]
+) -> pd.DataFrame:
     """Records with money strings -> a frame with exact *_cents columns."""
     out = pd.DataFrame(records, columns=columns) if records else pd.DataFrame(columns=columns)
     for key in money_keys:
-        out[f"{key}_cents"] = pd.array([fmt.to_cents(v) for v in out[key]], dtype="Int64") if len(out) else pd.array([], dtype="Int64")
+        out[f"{key}_cents"] = (
+            pd.array([fmt.to_cents(v) for v in out[key]], dtype="Int64")
+            if len(out)
+            else pd.array([], dtype="Int64")
+        )
     return out.drop(columns=list(money_keys))
 
 
@@ -151,17 +201,44 @@ def invoices_source(source: dict) -> grid.GridFrame | None:
     data, currency = account((source or {}).get("customer_id"), (source or {}).get("filters"))
     if data is None:
         return None
-    frame = _money_frame(data["invoices"], ("amount", "balance", "over_applied"),
-                         ["invoice_id", "status", "issue_date", "due_date", "days_past_due", "amount", "balance", "over_applied",
-                          "settled_on", "disputed", "currency", "balance_base"])
+    frame = _money_frame(
+        data["invoices"],
+        ("amount", "balance", "over_applied"),
+        [
+            "invoice_id",
+            "status",
+            "issue_date",
+            "due_date",
+            "days_past_due",
+            "amount",
+            "balance",
+            "over_applied",
+            "settled_on",
+            "disputed",
+            "currency",
+            "balance_base",
+        ],
+    )
     base = data["summary"]["base_currency"]
-    if data["summary"]["currency"] == base and all(r.get("currency") == base for r in data["invoices"]):
-        frame = frame.drop(columns=["currency", "balance_base"])  # one currency: nothing to put side by side
-    return grid.GridFrame(frame, currency=currency, date_field="issue_date", file_name=f"invoices-{data['customer_id']}",
-                          link_customers=False, labels={"balance_cents": "Open balance", "over_applied_cents": "Over-applied (credit)",
-                                                        "balance_base": f"Open balance in {base} at the as-of rate"},
-                          total_field="balance_cents",
-                          stamp=f"Invoices of {data['customer_id']} {data['name']} | as of {data['as_of']}")
+    if data["summary"]["currency"] == base and all(
+        r.get("currency") == base for r in data["invoices"]
+    ):
+        # one currency: nothing to put side by side
+        frame = frame.drop(columns=["currency", "balance_base"])
+    return grid.GridFrame(
+        frame,
+        currency=currency,
+        date_field="issue_date",
+        file_name=f"invoices-{data['customer_id']}",
+        link_customers=False,
+        labels={
+            "balance_cents": "Open balance",
+            "over_applied_cents": "Over-applied (credit)",
+            "balance_base": f"Open balance in {base} at the as-of rate",
+        },
+        total_field="balance_cents",
+        stamp=f"Invoices of {data['customer_id']} {data['name']} | as of {data['as_of']}",
+    )
 
 
 def payments_source(source: dict) -> grid.GridFrame | None:
@@ -169,14 +246,24 @@ def payments_source(source: dict) -> grid.GridFrame | None:
     data, currency = account((source or {}).get("customer_id"), (source or {}).get("filters"))
     if data is None:
         return None
-    frame = _money_frame(data["payments"], ("amount", "unapplied"),
-                         ["payment_id", "date", "amount", "unapplied", "currency", "amount_base"])
+    frame = _money_frame(
+        data["payments"],
+        ("amount", "unapplied"),
+        ["payment_id", "date", "amount", "unapplied", "currency", "amount_base"],
+    )
     base = data["summary"]["base_currency"]
     if all(p.get("currency") == base for p in data["payments"]):
-        frame = frame.drop(columns=["currency", "amount_base"])  # one currency: nothing to put side by side
-    return grid.GridFrame(frame, currency=currency, date_field="date", file_name=f"payments-{data['customer_id']}",
-                          link_customers=False, labels={"amount_base": f"Amount in {base} at the payment date's rate"},
-                          stamp=f"Payments of {data['customer_id']} {data['name']} | as of {data['as_of']}")
+        # one currency: nothing to put side by side
+        frame = frame.drop(columns=["currency", "amount_base"])
+    return grid.GridFrame(
+        frame,
+        currency=currency,
+        date_field="date",
+        file_name=f"payments-{data['customer_id']}",
+        link_customers=False,
+        labels={"amount_base": f"Amount in {base} at the payment date's rate"},
+        stamp=f"Payments of {data['customer_id']} {data['name']} | as of {data['as_of']}",
+    )
 
 
 grid.register_source("acct-invoices", invoices_source)
@@ -199,18 +286,46 @@ def header(customer_id, filters_data, _version):
         raise PreventUpdate
     data, _currency = account(customer_id, filters_data)
     if data is None:
-        return (dbc.Alert([html.H2(NOT_FOUND, className="h5"), html.Div("Check the link, or ask for access to this customer."),
-                           dcc.Link("Back to Receivables Health", href="/" + ((filters_data or {}).get("query") or ""))],
-                          color="secondary", className="ar-not-found"),
-                {"display": "none"}, None, None)
-    badges = [dbc.Badge(f"{label} {value}", color="light", text_color="dark", className="me-1 border")
-              for label, value in (("Segment", data["segment"]), ("Region", data["region"]), ("Tier", data["tier"]),
-                                   ("Rep", data["sales_rep_id"])) if value]
+        return (
+            dbc.Alert(
+                [
+                    html.H2(NOT_FOUND, className="h5"),
+                    html.Div("Check the link, or ask for access to this customer."),
+                    dcc.Link(
+                        "Back to Receivables Health",
+                        href="/" + ((filters_data or {}).get("query") or ""),
+                    ),
+                ],
+                color="secondary",
+                className="ar-not-found",
+            ),
+            {"display": "none"},
+            None,
+            None,
+        )
+    badges = [
+        dbc.Badge(f"{label} {value}", color="light", text_color="dark", className="me-1 border")
+        for label, value in (
+            ("Segment", data["segment"]),
+            ("Region", data["region"]),
+            ("Tier", data["tier"]),
+            ("Rep", data["sales_rep_id"]),
+        )
+        if value
+    ]
     title = html.Div(
         [
-            html.H1([data["name"], html.Span(f" #{data['customer_id']}", className="text-muted fw-normal ms-2 h5")],
-                    className="h4 mb-1", id="acct-name"),
-            html.Div([*badges, html.Span(f"as of {data['as_of']}", className="small text-muted ms-1")]),
+            html.H1(
+                [
+                    data["name"],
+                    html.Span(f" #{data['customer_id']}", className="text-muted fw-normal ms-2 h5"),
+                ],
+                className="h4 mb-1",
+                id="acct-name",
+            ),
+            html.Div(
+                [*badges, html.Span(f"as of {data['as_of']}", className="small text-muted ms-1")]
+            ),
         ]
     )
     source = {"customer_id": data["customer_id"], "filters": filters_data}
@@ -232,14 +347,22 @@ def boxes(customer_id, filters_data, _version):
     s = data["summary"]
     limit = fmt.money(s["credit_limit"], cur) if s["credit_limit"] else "No limit"
     if s["credit_limit"] and s["utilization_pct"] is not None:
-        limit = [limit, html.Div(f"{fmt.pct(s['utilization_pct'], 0)} used", className="ar-box-sub")]
+        limit = [
+            limit,
+            html.Div(f"{fmt.pct(s['utilization_pct'], 0)} used", className="ar-box-sub"),
+        ]
     base = s["base_currency"]
     foreign = s["currency"] != base
     overdue = f"overdue {fmt.money(s['overdue'], cur)}"
     total = [fmt.money(s["total_outstanding"], cur), html.Div(overdue, className="ar-box-sub")]
     if foreign:
-        total.append(html.Div(f"= {fmt.money(s['total_outstanding_base'], base)} at the as-of rate "
-                              f"(overdue {fmt.money(s['overdue_base'], base)})", className="ar-box-sub ar-base-equivalent"))
+        total.append(
+            html.Div(
+                f"= {fmt.money(s['total_outstanding_base'], base)} at the as-of rate "
+                f"(overdue {fmt.money(s['overdue_base'], base)})",
+                className="ar-box-sub ar-base-equivalent",
+            )
+        )
     if fmt.to_cents(s["unapplied_credits"]):
         credit = fmt.money(s["unapplied_credits"], base)
         if foreign:
@@ -247,9 +370,21 @@ def boxes(customer_id, filters_data, _version):
         total.append(html.Div(f"unapplied credit {credit}", className="ar-box-sub ar-credit"))
     last = fmt.money(s["last_payment_amount"], cur) if s["last_payment_amount"] else fmt.DASH
     if s["last_payment_amount"] and foreign:
-        last = [last, html.Div(f"= {fmt.money(s['last_payment_amount_base'], base)} at the payment date's rate",
-                               className="ar-box-sub ar-base-equivalent")]
-    return (total, fmt.date(s["last_payment_date"]), s["terms"], fmt.days(s["average_days_to_pay"]), limit, last)
+        last = [
+            last,
+            html.Div(
+                f"= {fmt.money(s['last_payment_amount_base'], base)} at the payment date's rate",
+                className="ar-box-sub ar-base-equivalent",
+            ),
+        ]
+    return (
+        total,
+        fmt.date(s["last_payment_date"]),
+        s["terms"],
+        fmt.days(s["average_days_to_pay"]),
+        limit,
+        last,
+    )
 
 
 @callback(Output("acct-behaviour", "children"), *INPUTS)
@@ -257,15 +392,39 @@ def behaviour(customer_id, filters_data, _version):
     """Per-customer DSO and days late (90 days) and share of turnover (year to date)."""
     data, _cur = _require(customer_id, filters_data)
     items = [
-        ("DSO (90 days)", fmt.days(data["dso_90d"]), "open balance / invoiced in the last 90 days × 90"
-         + ("" if data["summary"]["currency"] == data["summary"]["base_currency"]
-            else f", both in {data['summary']['base_currency']}")),
-        ("Average days late (90 days)", fmt.days(data["avg_days_late_90d"]), "over invoices paid in the last 90 days"),
-        ("Share of turnover", fmt.pct(data["share_of_turnover_pct"], 2), "this customer's invoicing / everyone's, year to date"),
+        (
+            "DSO (90 days)",
+            fmt.days(data["dso_90d"]),
+            "open balance / invoiced in the last 90 days × 90"
+            + (
+                ""
+                if data["summary"]["currency"] == data["summary"]["base_currency"]
+                else f", both in {data['summary']['base_currency']}"
+            ),
+        ),
+        (
+            "Average days late (90 days)",
+            fmt.days(data["avg_days_late_90d"]),
+            "over invoices paid in the last 90 days",
+        ),
+        (
+            "Share of turnover",
+            fmt.pct(data["share_of_turnover_pct"], 2),
+            "this customer's invoicing / everyone's, year to date",
+        ),
     ]
     return html.Div(
-        [html.Span([html.Span(label + ": ", className="text-muted"), html.Strong(value), html.Span(f" ({hint})", className="text-muted small")],
-                   className="me-4 ar-behaviour-item") for label, value, hint in items],
+        [
+            html.Span(
+                [
+                    html.Span(label + ": ", className="text-muted"),
+                    html.Strong(value),
+                    html.Span(f" ({hint})", className="text-muted small"),
+                ],
+                className="me-4 ar-behaviour-item",
+            )
+            for label, value, hint in items
+        ],
         className="d-flex flex-wrap small",
     )
 
@@ -290,11 +449,30 @@ def _table(rows: list[dict], columns: list[tuple[str, str]], cur: str, empty: st
             value = row.get(key)
             if key == "amount":
                 value = fmt.money(value, cur)
-            cells.append(html.Td("" if value is None else str(value), className="text-end" if key == "amount" else None))
+            cells.append(
+                html.Td(
+                    "" if value is None else str(value),
+                    className="text-end" if key == "amount" else None,
+                )
+            )
         body.append(html.Tr(cells))
-    more = [html.Div(f"Showing {LIST_ROWS} of {len(rows)}.", className="small text-muted")] if len(rows) > LIST_ROWS else []
-    return html.Div([dbc.Table([head, html.Tbody(body)], size="sm", hover=True, className="mb-1 small ar-small-table"), *more],
-                    className="ar-scroll")
+    more = (
+        [html.Div(f"Showing {LIST_ROWS} of {len(rows)}.", className="small text-muted")]
+        if len(rows) > LIST_ROWS
+        else []
+    )
+    return html.Div(
+        [
+            dbc.Table(
+                [head, html.Tbody(body)],
+                size="sm",
+                hover=True,
+                className="mb-1 small ar-small-table",
+            ),
+            *more,
+        ],
+        className="ar-scroll",
+    )
 
 
 @callback(
@@ -308,12 +486,29 @@ def lists(customer_id, filters_data, _version):
     data, cur = _require(customer_id, filters_data)
     promises = [p for p in data["promises"] if p.get("status") == "open"]
     return (
-        _table(promises, [("invoice_id", "Invoice"), ("promised_date", "Promised for"), ("amount", "Amount")], cur,
-               "No open promises."),
-        _table(data["disputes"], [("invoice_id", "Invoice"), ("opened_on", "Opened"), ("status", "Status"), ("amount", "Amount")],
-               cur, "No disputes."),
-        _table(data["activities"], [("date", "Date"), ("channel", "Channel"), ("outcome", "Outcome"), ("note", "Note")], cur,
-               "No activities."),
+        _table(
+            promises,
+            [("invoice_id", "Invoice"), ("promised_date", "Promised for"), ("amount", "Amount")],
+            cur,
+            "No open promises.",
+        ),
+        _table(
+            data["disputes"],
+            [
+                ("invoice_id", "Invoice"),
+                ("opened_on", "Opened"),
+                ("status", "Status"),
+                ("amount", "Amount"),
+            ],
+            cur,
+            "No disputes.",
+        ),
+        _table(
+            data["activities"],
+            [("date", "Date"), ("channel", "Channel"), ("outcome", "Outcome"), ("note", "Note")],
+            cur,
+            "No activities.",
+        ),
     )
 
 
@@ -328,9 +523,18 @@ def _notes_list(customer_id: str) -> list:
         return [html.Div("No notes yet.", className="text-muted small ar-empty")]
     return [
         html.Div(
-            [html.Div([html.Strong(n["author"]), html.Span(f" · {n['created_at']:%Y-%m-%d %H:%M} UTC", className="text-muted")],
-                      className="small"),
-             html.Div(n["text"], className="ar-note-text")],
+            [
+                html.Div(
+                    [
+                        html.Strong(n["author"]),
+                        html.Span(
+                            f" · {n['created_at']:%Y-%m-%d %H:%M} UTC", className="text-muted"
+                        ),
+                    ],
+                    className="small",
+                ),
+                html.Div(n["text"], className="ar-note-text"),
+            ],
             className="ar-note",
         )
         for n in notes
@@ -339,11 +543,18 @@ def _notes_list(customer_id: str) -> list:
 
 def _form(enabled: bool):
     if not enabled:
-        return html.Div("Your role can read notes but not add them.", className="small text-muted mb-2")
+        return html.Div(
+            "Your role can read notes but not add them.", className="small text-muted mb-2"
+        )
     return html.Div(
         [
-            dbc.Textarea(id="acct-note-text", placeholder="Add a note on this account…", rows=2, maxLength=4000,
-                         className="mb-1"),
+            dbc.Textarea(
+                id="acct-note-text",
+                placeholder="Add a note on this account…",
+                rows=2,
+                maxLength=4000,
+                className="mb-1",
+            ),
             dbc.Button("Add note", id="acct-note-add", size="sm", color="primary"),
         ],
         className="mb-2",
@@ -375,7 +586,11 @@ def add_note(n_clicks, text, customer_id, filters_data):
     if not n_clicks:
         raise PreventUpdate
     if not identity.can("edit_notes"):
-        return dbc.Alert("Your role may not add notes.", color="danger", className="py-1"), no_update, no_update
+        return (
+            dbc.Alert("Your role may not add notes.", color="danger", className="py-1"),
+            no_update,
+            no_update,
+        )
     data, _cur = account(customer_id, filters_data)
     if data is None:
         return dbc.Alert(NOT_FOUND, color="danger", className="py-1"), no_update, no_update

@@ -19,18 +19,28 @@ from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import collections as metrics
 from dashboard.metrics.ui_support import cached
 
-dash.register_page(__name__, path="/collections", name="Collections", title="Collections activity", nav_order=50)
+dash.register_page(
+    __name__, path="/collections", name="Collections", title="Collections activity", nav_order=50
+)
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GROUP_GRID, UNCONTACTED_GRID = "col-groups", "col-uncontacted"
 COVERAGE_DAYS, LATENCY_DAYS = metrics.COVERAGE_DAYS, metrics.LATENCY_DAYS
 GROUP_LABELS = figs.GROUP_TITLES
 GRID_LABELS = {
-    "overdue_cents": "Overdue", "covered_cents": "Covered", "coverage_pct": "Share covered %",
-    "overdue_customers": "Overdue cust.", "covered_customers": "Covered cust.",
-    "became_overdue": "New overdue (90 d)", "contacted": "Reached", "uncontacted": "Never reached",
-    "mean_days": "Mean days", "median_days": "Median days", "days_since_due": "Days since due",
-    "amount_cents": "Amount", "balance_cents": "Open balance",
+    "overdue_cents": "Overdue",
+    "covered_cents": "Covered",
+    "coverage_pct": "Share covered %",
+    "overdue_customers": "Overdue cust.",
+    "covered_customers": "Covered cust.",
+    "became_overdue": "New overdue (90 d)",
+    "contacted": "Reached",
+    "uncontacted": "Never reached",
+    "mean_days": "Mean days",
+    "median_days": "Median days",
+    "days_since_due": "Days since due",
+    "amount_cents": "Amount",
+    "balance_cents": "Open balance",
 }
 
 activity = cached(metrics.collections_activity, maxsize=64)
@@ -41,21 +51,35 @@ activity = cached(metrics.collections_activity, maxsize=64)
 
 def _card(title, body, info: str, card_id: str, export: bool = False) -> dbc.Card:
     info_id = f"col-info-{card_id}"
-    menu = [html.Div(id=f"col-export-{card_id}")] if export else []  # filled with the grouping chosen
-    header = [html.Span(title, className="ar-card-title"),
-              html.Div([html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-                        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"), *menu],
-                       className="d-flex align-items-center gap-1")]
+    # filled with the grouping chosen
+    menu = [html.Div(id=f"col-export-{card_id}")] if export else []
+    header = [
+        html.Span(title, className="ar-card-title"),
+        html.Div(
+            [
+                html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+                dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
+                *menu,
+            ],
+            className="d-flex align-items-center gap-1",
+        ),
+    ]
     return dbc.Card(
-        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(body, className="p-2")],
+        [
+            dbc.CardHeader(
+                header, className="d-flex justify-content-between align-items-center py-2"
+            ),
+            dbc.CardBody(body, className="p-2"),
+        ],
         className="h-100 ar-card",
     )
 
 
 def _graph(graph_id: str, height: int) -> dcc.Loading:
     return dcc.Loading(
-        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
+        dcc.Graph(
+            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
+        ),
         type="circle",
         delay_show=400,
     )
@@ -64,58 +88,105 @@ def _graph(graph_id: str, height: int) -> dcc.Loading:
 def layout(**query) -> html.Div:
     """The page skeleton; the grids' sources are set for the filters in the address (prefill)."""
     by = html.Div(
-        [html.Span("By", className="small text-muted"),
-         dbc.RadioItems(id="col-by", options=[{"label": label, "value": key} for key, label in GROUP_LABELS.items()],
-                        value="segment", inline=True, className="btn-group btn-group-sm ar-basis",
-                        inputClassName="btn-check", labelClassName="btn btn-outline-primary btn-sm",
-                        labelCheckedClassName="active")],
+        [
+            html.Span("By", className="small text-muted"),
+            dbc.RadioItems(
+                id="col-by",
+                options=[{"label": label, "value": key} for key, label in GROUP_LABELS.items()],
+                value="segment",
+                inline=True,
+                className="btn-group btn-group-sm ar-basis",
+                inputClassName="btn-check",
+                labelClassName="btn btn-outline-primary btn-sm",
+                labelCheckedClassName="active",
+            ),
+        ],
         className="d-flex align-items-center gap-2 ms-auto",
     )
     page_pdf = html.Div(id="col-page-pdf")
     charts = dbc.Row(
         [
-            dbc.Col(_card(f"Coverage · activity in the last {COVERAGE_DAYS} days",
-                          [html.Div(id="col-coverage-summary", className="small text-muted px-1"), _graph("col-coverage", 300)],
-                          f"Coverage = overdue open balance whose customer had any collection activity (call, email, "
-                          f"letter…) dated in the {COVERAGE_DAYS} days up to the as-of date / all overdue open balance "
-                          "× 100, per group. The dashed line is everyone. Green from 75 %, amber from 50 %.", "coverage", True),
-                    lg=6),
-            dbc.Col(_card("Contact latency · days from due date to first contact",
-                          [html.Div(id="col-latency-summary", className="small text-muted px-1"), _graph("col-latency", 300)],
-                          f"For invoices that became overdue in the last {LATENCY_DAYS} days (due date in that window "
-                          "and still open at the end of it, even if paid since): days from the due date to the "
-                          "customer's first activity on or after it. Mean and median per group; invoices never "
-                          "contacted are listed below.", "latency", True),
-                    lg=6),
+            dbc.Col(
+                _card(
+                    f"Coverage · activity in the last {COVERAGE_DAYS} days",
+                    [
+                        html.Div(id="col-coverage-summary", className="small text-muted px-1"),
+                        _graph("col-coverage", 300),
+                    ],
+                    f"Coverage = overdue open balance whose customer had any collection activity (call, email, "
+                    f"letter…) dated in the {COVERAGE_DAYS} days up to the as-of date / all overdue open balance "
+                    "× 100, per group. The dashed line is everyone. Green from 75 %, amber from 50 %.",
+                    "coverage",
+                    True,
+                ),
+                lg=6,
+            ),
+            dbc.Col(
+                _card(
+                    "Contact latency · days from due date to first contact",
+                    [
+                        html.Div(id="col-latency-summary", className="small text-muted px-1"),
+                        _graph("col-latency", 300),
+                    ],
+                    f"For invoices that became overdue in the last {LATENCY_DAYS} days (due date in that window "
+                    "and still open at the end of it, even if paid since): days from the due date to the "
+                    "customer's first activity on or after it. Mean and median per group; invoices never "
+                    "contacted are listed below.",
+                    "latency",
+                    True,
+                ),
+                lg=6,
+            ),
         ],
         className="g-2 mb-2",
     )
-    table = _card(html.Span(id="col-groups-title", children="By segment"), grid.data_grid(GROUP_GRID, height=300, search_placeholder="Search groups"),
-                  "Coverage and latency figures per group; the totals row sums the overdue and covered amounts of "
-                  "every group (= all overdue exposure).", "groups")
+    table = _card(
+        html.Span(id="col-groups-title", children="By segment"),
+        grid.data_grid(GROUP_GRID, height=300, search_placeholder="Search groups"),
+        "Coverage and latency figures per group; the totals row sums the overdue and covered amounts of "
+        "every group (= all overdue exposure).",
+        "groups",
+    )
     uncontacted = _card(
         "Overdue invoices never contacted",
-        [dbc.Switch(id="col-open-only", label="Still open at the as-of date only", value=True, className="small mb-1"),
-         grid.data_grid(UNCONTACTED_GRID, height=400, search_placeholder="Search invoices, customers")],
-        f"Invoices that became overdue in the last {LATENCY_DAYS} days whose customer has had no activity since the "
-        "due date, the longest waiting first. Switch off to include those paid since.", "uncontacted")
-    return prefill(html.Div(
         [
-            html.Div([html.H1("Collections", className="h4 mb-0"), html.Span(id="col-caption", className="text-muted small"), by, page_pdf],
-                     className="d-flex align-items-center gap-3 mb-2 flex-wrap"),
-            charts,
-            html.Div(table, className="mb-2"),
-            uncontacted,
+            dbc.Switch(
+                id="col-open-only",
+                label="Still open at the as-of date only",
+                value=True,
+                className="small mb-1",
+            ),
+            grid.data_grid(
+                UNCONTACTED_GRID, height=400, search_placeholder="Search invoices, customers"
+            ),
         ],
-        id="col-page",
-    ), query)
+        f"Invoices that became overdue in the last {LATENCY_DAYS} days whose customer has had no activity since the "
+        "due date, the longest waiting first. Switch off to include those paid since.",
+        "uncontacted",
+    )
+    return prefill(
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H1("Collections", className="h4 mb-0"),
+                        html.Span(id="col-caption", className="text-muted small"),
+                        by,
+                        page_pdf,
+                    ],
+                    className="d-flex align-items-center gap-3 mb-2 flex-wrap",
+                ),
+                charts,
+                html.Div(table, className="mb-2"),
+                uncontacted,
+            ],
+            id="col-page",
+        ),
+        query,
+    )
 
 
 # ---- data helpers -------------------------------------------------------------------------------
-
-
-
-
 
 
 def grouping(value) -> str:
@@ -127,8 +198,15 @@ def group_table(result: dict, by: str) -> pd.DataFrame:
     """Coverage and latency side by side per group, without the 'All' row (the grid's totals row is everyone)."""
     merged = result["coverage"].merge(result["latency"], on=by, how="outer")
     merged = merged[merged[by] != "All"].reset_index(drop=True)
-    for column in ("overdue_cents", "covered_cents", "overdue_customers", "covered_customers", "became_overdue",
-                   "contacted", "uncontacted"):
+    for column in (
+        "overdue_cents",
+        "covered_cents",
+        "overdue_customers",
+        "covered_customers",
+        "became_overdue",
+        "contacted",
+        "uncontacted",
+    ):
         merged[column] = merged[column].fillna(0).astype("int64")
     return merged
 
@@ -143,15 +221,27 @@ def _source(kind: str):
         result = activity(snap, as_of, filters, scope, by)
         stamp = f"{describe(data['filters'])} | scope: {scope.label}"
         if kind == "groups":
-            return grid.GridFrame(group_table(result, by), currency=cur, file_name=f"collections-by-{by}",
-                                  labels={**GRID_LABELS, by: GROUP_LABELS[by]}, link_customers=False, hidden=frozenset(),
-                                  stamp=f"Collections coverage and latency by {GROUP_LABELS[by].lower()} | {stamp}")
+            return grid.GridFrame(
+                group_table(result, by),
+                currency=cur,
+                file_name=f"collections-by-{by}",
+                labels={**GRID_LABELS, by: GROUP_LABELS[by]},
+                link_customers=False,
+                hidden=frozenset(),
+                stamp=f"Collections coverage and latency by {GROUP_LABELS[by].lower()} | {stamp}",
+            )
         frame = result["uncontacted"]
         if data.get("open_only", True):
             frame = frame[frame["balance_cents"] > 0]
-        return grid.GridFrame(frame.reset_index(drop=True), currency=cur, date_field="due_date",
-                              file_name="uncontacted-overdue-invoices", labels=GRID_LABELS,
-                              hidden=grid.HIDDEN | {"customer_id"}, stamp=f"Overdue invoices never contacted | {stamp}")
+        return grid.GridFrame(
+            frame.reset_index(drop=True),
+            currency=cur,
+            date_field="due_date",
+            file_name="uncontacted-overdue-invoices",
+            labels=GRID_LABELS,
+            hidden=grid.HIDDEN | {"customer_id"},
+            stamp=f"Overdue invoices never contacted | {stamp}",
+        )
 
     return source
 
@@ -175,13 +265,17 @@ def summaries(result: dict, by: str, cur: str) -> tuple[str, str]:
     """One line each for coverage and latency over everyone (the 'All' rows)."""
     cov = result["coverage"].set_index(by).loc["All"]
     lat = result["latency"].set_index(by).loc["All"]
-    coverage = (f"All: {fmt.pct(None if pd.isna(cov['coverage_pct']) else float(cov['coverage_pct']))} of "
-                f"{fmt.money(int(cov['overdue_cents']), cur)} overdue is covered ({fmt.money(int(cov['covered_cents']), cur)}); "
-                f"{fmt.number(cov['covered_customers'])} of {fmt.number(cov['overdue_customers'])} overdue customers contacted")
+    coverage = (
+        f"All: {fmt.pct(None if pd.isna(cov['coverage_pct']) else float(cov['coverage_pct']))} of "
+        f"{fmt.money(int(cov['overdue_cents']), cur)} overdue is covered ({fmt.money(int(cov['covered_cents']), cur)}); "
+        f"{fmt.number(cov['covered_customers'])} of {fmt.number(cov['overdue_customers'])} overdue customers contacted"
+    )
     mean = None if pd.isna(lat["mean_days"]) else float(lat["mean_days"])
     median = None if pd.isna(lat["median_days"]) else float(lat["median_days"])
-    latency = (f"All: mean {fmt.days(mean)}, median {fmt.days(median)} · {fmt.number(lat['contacted'])} of "
-               f"{fmt.number(lat['became_overdue'])} invoices contacted, {fmt.number(lat['uncontacted'])} never")
+    latency = (
+        f"All: mean {fmt.days(mean)}, median {fmt.days(median)} · {fmt.number(lat['contacted'])} of "
+        f"{fmt.number(lat['became_overdue'])} invoices contacted, {fmt.number(lat['uncontacted'])} never"
+    )
     return coverage, latency
 
 
@@ -204,9 +298,16 @@ def charts(filters_data, _version, by_value):
     result = activity(snap, as_of, filters, scope, by)
     coverage, latency = summaries(result, by, cur)
     query = filters_data.get("query") or ""
-    return (figs.coverage_chart(result["coverage"], by, cur), figs.latency_chart(result["latency"], by), coverage, latency,
-            f"Coverage and latency by {GROUP_LABELS[by].lower()}", export_menu("collections_coverage", query=query, by=by),
-            export_menu("collections_latency", query=query, by=by), page_pdf_button("collections", query=query, by=by))
+    return (
+        figs.coverage_chart(result["coverage"], by, cur),
+        figs.latency_chart(result["latency"], by),
+        coverage,
+        latency,
+        f"Coverage and latency by {GROUP_LABELS[by].lower()}",
+        export_menu("collections_coverage", query=query, by=by),
+        export_menu("collections_latency", query=query, by=by),
+        page_pdf_button("collections", query=query, by=by),
+    )
 
 
 def prefill(page, query: dict):
@@ -215,9 +316,17 @@ def prefill(page, query: dict):
 
     filters_data = filters_for_layout(query)
     if filters_data is not None:
-        fill_stores(page, {json_key(grid.source_id(GROUP_GRID)): {"filters": filters_data, "by": "segment"},
-                           json_key(grid.source_id(UNCONTACTED_GRID)): {"filters": filters_data, "by": "segment",
-                                                                         "open_only": True}})
+        fill_stores(
+            page,
+            {
+                json_key(grid.source_id(GROUP_GRID)): {"filters": filters_data, "by": "segment"},
+                json_key(grid.source_id(UNCONTACTED_GRID)): {
+                    "filters": filters_data,
+                    "by": "segment",
+                    "open_only": True,
+                },
+            },
+        )
     return page
 
 
@@ -234,4 +343,8 @@ def grid_sources(filters_data, _version, by_value, open_only):
     if filters_data is None:
         raise PreventUpdate
     by = grouping(by_value)
-    return {"filters": filters_data, "by": by}, {"filters": filters_data, "by": by, "open_only": bool(open_only)}
+    return {"filters": filters_data, "by": by}, {
+        "filters": filters_data,
+        "by": by,
+        "open_only": bool(open_only),
+    }

@@ -17,7 +17,9 @@ from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.figures.trends import month_label
 from dashboard.metrics.commissions import DRILL_KEYS
 
-dash.register_page(__name__, path="/commissions", name="Commissions", title="Commission analytics", nav_order=90)
+dash.register_page(
+    __name__, path="/commissions", name="Commissions", title="Commission analytics", nav_order=90
+)
 
 P = gf.PERIOD_DAYS
 GROUP = "com"
@@ -34,16 +36,33 @@ TILES = [
     ("com_cash", "Commission on cash", "commissions_cash"),
 ]
 DRILL_LABELS = {
-    "commission_id": "Commission", "sales_rep_id": "Rep", "rep_name": "Rep name", "group_name": "Group",
-    "date": "Earned", "settled_on": "Paid", "rate": "Rate", "reason": "At risk because",
-    "invoice_amount_cents": "Invoice amount", "collected_cents": "Paid in period", "commission_cents": "Commission",
+    "commission_id": "Commission",
+    "sales_rep_id": "Rep",
+    "rep_name": "Rep name",
+    "group_name": "Group",
+    "date": "Earned",
+    "settled_on": "Paid",
+    "rate": "Rate",
+    "reason": "At risk because",
+    "invoice_amount_cents": "Invoice amount",
+    "collected_cents": "Paid in period",
+    "commission_cents": "Commission",
     "amount_cents": "Commission",
 }
 GRID_LABELS = {
-    "sales_rep_id": "Rep", "name": "Name", "group_name": "Group", "accrued_cents": "Accrued",
-    "written_off_cents": "Written off", "disputed_cents": "Disputed", "overdue_90_cents": "90+ overdue",
-    "at_risk_cents": "At risk", "at_risk_pct": "At risk %", "invoiced_cents": "On invoices issued",
-    "cash_cents": "On cash collected", "collected_cents": "Cash collected", "difference_cents": "Cash − invoiced",
+    "sales_rep_id": "Rep",
+    "name": "Name",
+    "group_name": "Group",
+    "accrued_cents": "Accrued",
+    "written_off_cents": "Written off",
+    "disputed_cents": "Disputed",
+    "overdue_90_cents": "90+ overdue",
+    "at_risk_cents": "At risk",
+    "at_risk_pct": "At risk %",
+    "invoiced_cents": "On invoices issued",
+    "cash_cents": "On cash collected",
+    "collected_cents": "Cash collected",
+    "difference_cents": "Cash − invoiced",
 }
 
 
@@ -53,20 +72,33 @@ GRID_LABELS = {
 def _card(title: str, body, info: str, chart: str | None = None) -> dbc.Card:
     info_id = "com-info-" + "".join(ch if ch.isalnum() else "-" for ch in title.lower())
     export = [export_menu(chart)] if chart else []
-    header = [html.Span(title, className="ar-card-title"),
-              html.Div([html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-                        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"), *export],
-                       className="d-flex align-items-center gap-1")]
+    header = [
+        html.Span(title, className="ar-card-title"),
+        html.Div(
+            [
+                html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+                dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
+                *export,
+            ],
+            className="d-flex align-items-center gap-1",
+        ),
+    ]
     return dbc.Card(
-        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(body, className="p-2")],
+        [
+            dbc.CardHeader(
+                header, className="d-flex justify-content-between align-items-center py-2"
+            ),
+            dbc.CardBody(body, className="p-2"),
+        ],
         className="h-100 ar-card",
     )
 
 
 def _graph(graph_id: str, height: int) -> dcc.Loading:
     return dcc.Loading(
-        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
+        dcc.Graph(
+            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
+        ),
         type="circle",
         delay_show=400,
     )
@@ -75,56 +107,100 @@ def _graph(graph_id: str, height: int) -> dcc.Loading:
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
     tiles = dbc.Row(
-        [dbc.Col(kpi_card(GROUP, tile, title, (key, {})), className="ar-kpi-col") for tile, title, key in TILES],
+        [
+            dbc.Col(kpi_card(GROUP, tile, title, (key, {})), className="ar-kpi-col")
+            for tile, title, key in TILES
+        ],
         className="g-2 mb-2 row-cols-2 row-cols-md-3 row-cols-xl-5",
     )
     charts = dbc.Row(
         [
-            dbc.Col(_card("Top sales reps by accrued commission", _graph("com-top-reps", 320),
-                          "Reps ranked by unpaid commission at the as-of date (earned on or before it, not paid by "
-                          "it). Click a bar to filter the whole dashboard to that rep; click it again to clear "
-                          "the filter.", "commissions_top_reps"), lg=6),
-            dbc.Col(_card("Commissions accrued vs paid · 12 months", _graph("com-trend", 320),
-                          "Bars: commission earned (accrued) and commission paid out per calendar month; the "
-                          "current month runs to the as-of date. Line: unpaid commission at each month end. A "
-                          "growing gap means payouts lag. Click a bar for its rows.", "commissions_trend"), lg=6),
+            dbc.Col(
+                _card(
+                    "Top sales reps by accrued commission",
+                    _graph("com-top-reps", 320),
+                    "Reps ranked by unpaid commission at the as-of date (earned on or before it, not paid by "
+                    "it). Click a bar to filter the whole dashboard to that rep; click it again to clear "
+                    "the filter.",
+                    "commissions_top_reps",
+                ),
+                lg=6,
+            ),
+            dbc.Col(
+                _card(
+                    "Commissions accrued vs paid · 12 months",
+                    _graph("com-trend", 320),
+                    "Bars: commission earned (accrued) and commission paid out per calendar month; the "
+                    "current month runs to the as-of date. Line: unpaid commission at each month end. A "
+                    "growing gap means payouts lag. Click a bar for its rows.",
+                    "commissions_trend",
+                ),
+                lg=6,
+            ),
         ],
         className="g-2 mb-2",
     )
     groups_cash = dbc.Row(
         [
-            dbc.Col(_card(f"Distribution by sales group · {P} days", _graph("com-groups", 320),
-                          f"Share of the commission earned in the last {P} days (to the as-of date) by the "
-                          "sales group of the rep who earned it. Click a slice for its rows.", "commissions_groups"), lg=4),
-            dbc.Col(_card(f"Commission on cash collected vs on invoices issued · {P} days",
-                          _graph("com-cash-chart", 320),
-                          f"Per rep, for the last {P} days: commission on the invoices issued in the period, "
-                          "beside the commission on the cash collected in it (each commission × the part of its "
-                          "invoice paid by payments in the period / the invoice amount).", "commissions_cash"), lg=8),
+            dbc.Col(
+                _card(
+                    f"Distribution by sales group · {P} days",
+                    _graph("com-groups", 320),
+                    f"Share of the commission earned in the last {P} days (to the as-of date) by the "
+                    "sales group of the rep who earned it. Click a slice for its rows.",
+                    "commissions_groups",
+                ),
+                lg=4,
+            ),
+            dbc.Col(
+                _card(
+                    f"Commission on cash collected vs on invoices issued · {P} days",
+                    _graph("com-cash-chart", 320),
+                    f"Per rep, for the last {P} days: commission on the invoices issued in the period, "
+                    "beside the commission on the cash collected in it (each commission × the part of its "
+                    "invoice paid by payments in the period / the invoice amount).",
+                    "commissions_cash",
+                ),
+                lg=8,
+            ),
         ],
         className="g-2 mb-2",
     )
     tables = dbc.Row(
         [
-            dbc.Col(_card("Commission at risk per rep", grid.data_grid(RISK_GRID, height=420, search_placeholder="Search reps"),
-                          "Accrued commission on invoices that at the as-of date are written off (a write-off "
-                          "dated on or before it), disputed (a dispute open then, or the disputed flag while the "
-                          "invoice is open) or more than 90 days past due. Each commission counts once, in the "
-                          "first of those reasons. At risk % = at risk / accrued × 100."), xs=12, className="mb-2"),
-            dbc.Col(_card(f"Cash vs invoiced commission per rep · {P} days",
-                          grid.data_grid(CASH_GRID, height=420, search_placeholder="Search reps"),
-                          f"Per rep, for the last {P} days: commission on invoices issued, commission on cash "
-                          "collected, the cash collected on their commissioned invoices, and the difference. "
-                          "Totals are exact sums of every row."), xs=12),
+            dbc.Col(
+                _card(
+                    "Commission at risk per rep",
+                    grid.data_grid(RISK_GRID, height=420, search_placeholder="Search reps"),
+                    "Accrued commission on invoices that at the as-of date are written off (a write-off "
+                    "dated on or before it), disputed (a dispute open then, or the disputed flag while the "
+                    "invoice is open) or more than 90 days past due. Each commission counts once, in the "
+                    "first of those reasons. At risk % = at risk / accrued × 100.",
+                ),
+                xs=12,
+                className="mb-2",
+            ),
+            dbc.Col(
+                _card(
+                    f"Cash vs invoiced commission per rep · {P} days",
+                    grid.data_grid(CASH_GRID, height=420, search_placeholder="Search reps"),
+                    f"Per rep, for the last {P} days: commission on invoices issued, commission on cash "
+                    "collected, the cash collected on their commissioned invoices, and the difference. "
+                    "Totals are exact sums of every row.",
+                ),
+                xs=12,
+            ),
         ],
         className="g-2 mb-2",
     )
     return html.Div(
         [
             html.Div(
-                [html.H1("Commission Analytics", className="h4 mb-0"),
-                 html.Span(id="com-caption", className="text-muted small"),
-                 html.Div(page_pdf_button("commissions"), className="ms-auto")],
+                [
+                    html.H1("Commission Analytics", className="h4 mb-0"),
+                    html.Span(id="com-caption", className="text-muted small"),
+                    html.Div(page_pdf_button("commissions"), className="ms-auto"),
+                ],
                 className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
             ),
             tiles,
@@ -183,9 +259,15 @@ def _rep_source(kind: str):
             frame = metrics.cached_cash_and_invoiced(snap, as_of, P, filters, scope)
         stamp = f"{gf.describe(data.get('filters'))} | scope: {scope.label}"
         frame = frame.rename(columns={"rep_name": "name"})  # "name" stretches to the grid's width
-        return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
-                              file_name=f"commissions-{kind}", labels=GRID_LABELS, link_customers=False,
-                              hidden=frozenset(), stamp=stamp)
+        return grid.GridFrame(
+            frame,
+            currency=currency_for(snap, filters, scope, fmt.default_currency()),
+            file_name=f"commissions-{kind}",
+            labels=GRID_LABELS,
+            link_customers=False,
+            hidden=frozenset(),
+            stamp=stamp,
+        )
 
     return source
 
@@ -209,8 +291,10 @@ def caption(filters_data, _version):
         return text
     snap, as_of, _filters, _scope, cur = _context(filters_data)
     if snap.multi:
-        text += (f" · amounts in {cur}: earned and paid at the earned date's rate, "
-                 f"accrued balances at the rates of {as_of}")
+        text += (
+            f" · amounts in {cur}: earned and paid at the earned date's rate, "
+            f"accrued balances at the rates of {as_of}"
+        )
     return text
 
 
@@ -228,27 +312,41 @@ def tiles(filters_data, _version):
     money = lambda v: fmt.money(v, cur)  # noqa: E731
     since = f"{t['month_start']:%d %b} – {as_of:%d %b}"
     period = f"{t['period_start']} to {as_of}"
-    risk_share = fmt.pct(t["at_risk_cents"] * 100 / t["accrued_cents"] if t["accrued_cents"] else None)
+    risk_share = fmt.pct(
+        t["at_risk_cents"] * 100 / t["accrued_cents"] if t["accrued_cents"] else None
+    )
     bodies = {
-        "com_accrued": tile_body(money(t["accrued_cents"]),
-                                 f"{fmt.number(t['accrued_rows'])} unpaid · {fmt.number(t['accrued_reps'])} rep{'' if t['accrued_reps'] == 1 else 's'}"),
-        "com_paid_mtd": tile_body(money(t["paid_mtd_cents"]), f"{since} · {fmt.number(t['paid_mtd_rows'])} paid"),
-        "com_avg_rate": tile_body(fmt.pct(t["avg_rate_pct"], 2), f"{money(t['earned_cents'])} on {money(t['sales_cents'])} sales"),
-        "com_at_risk": tile_body(money(t["at_risk_cents"]), f"{risk_share} of accrued · {fmt.number(t['at_risk_rows'])} commissions"),
-        "com_cash": tile_body(money(t["cash_cents"]), f"vs {money(t['invoiced_cents'])} on invoices issued"),
+        "com_accrued": tile_body(
+            money(t["accrued_cents"]),
+            f"{fmt.number(t['accrued_rows'])} unpaid · {fmt.number(t['accrued_reps'])} rep{'' if t['accrued_reps'] == 1 else 's'}",
+        ),
+        "com_paid_mtd": tile_body(
+            money(t["paid_mtd_cents"]), f"{since} · {fmt.number(t['paid_mtd_rows'])} paid"
+        ),
+        "com_avg_rate": tile_body(
+            fmt.pct(t["avg_rate_pct"], 2),
+            f"{money(t['earned_cents'])} on {money(t['sales_cents'])} sales",
+        ),
+        "com_at_risk": tile_body(
+            money(t["at_risk_cents"]),
+            f"{risk_share} of accrued · {fmt.number(t['at_risk_rows'])} commissions",
+        ),
+        "com_cash": tile_body(
+            money(t["cash_cents"]), f"vs {money(t['invoiced_cents'])} on invoices issued"
+        ),
     }
     f = t["formulas"]
     tips = {
         "com_accrued": f"{f['accrued']}. At {as_of}: {money(t['accrued_cents'])} over {t['accrued_rows']} commissions. "
-                       "Click the value for the rows.",
+        "Click the value for the rows.",
         "com_paid_mtd": f"{f['paid_mtd']}. {t['month_start']} to {as_of}: {money(t['paid_mtd_cents'])} over "
-                        f"{t['paid_mtd_rows']} commissions.",
+        f"{t['paid_mtd_rows']} commissions.",
         "com_avg_rate": f"{f['avg_rate']}. P = {P}, period {period}: {money(t['earned_cents'])} / "
-                        f"{money(t['sales_cents'])} × 100 = {fmt.pct(t['avg_rate_pct'], 2)}. Click for the commissions earned.",
+        f"{money(t['sales_cents'])} × 100 = {fmt.pct(t['avg_rate_pct'], 2)}. Click for the commissions earned.",
         "com_at_risk": f"{f['at_risk']}. At {as_of}: {money(t['at_risk_cents'])} of {money(t['accrued_cents'])} accrued "
-                       f"({risk_share}).",
+        f"({risk_share}).",
         "com_cash": f"{f['cash']}. Period {period}: cash collected on commissioned invoices {money(t['collected_cents'])} → "
-                    f"commission {money(t['cash_cents'])}; {f['invoiced']} = {money(t['invoiced_cents'])}.",
+        f"commission {money(t['cash_cents'])}; {f['invoiced']} = {money(t['invoiced_cents'])}.",
     }
     return _ordered(bodies, 0), _ordered(tips, 1)
 
@@ -259,7 +357,9 @@ def top_reps(filters_data, _version):
     from dashboard.metrics.commissions import cached_top_reps
 
     snap, as_of, filters, scope, cur = _context(filters_data)
-    return com_fig.top_reps_bar(cached_top_reps(snap, as_of, filters, scope), cur, selected=filters.sales_rep)
+    return com_fig.top_reps_bar(
+        cached_top_reps(snap, as_of, filters, scope), cur, selected=filters.sales_rep
+    )
 
 
 @callback(Output("com-trend", "figure"), *INPUTS)
@@ -286,10 +386,14 @@ def cash_chart(filters_data, _version):
     from dashboard.metrics.commissions import cached_cash_and_invoiced
 
     snap, as_of, filters, scope, cur = _context(filters_data)
-    return com_fig.cash_vs_invoiced_bar(cached_cash_and_invoiced(snap, as_of, P, filters, scope), cur)
+    return com_fig.cash_vs_invoiced_bar(
+        cached_cash_and_invoiced(snap, as_of, P, filters, scope), cur
+    )
 
 
-@callback(Output(grid.source_id(RISK_GRID), "data"), Output(grid.source_id(CASH_GRID), "data"), *INPUTS)
+@callback(
+    Output(grid.source_id(RISK_GRID), "data"), Output(grid.source_id(CASH_GRID), "data"), *INPUTS
+)
 def grid_sources(filters_data, _version):
     """Point both rep tables at the current filters (their rows are built on the server)."""
     if filters_data is None or not _allowed():
@@ -343,4 +447,6 @@ def chart_drill(trend_click, group_click):
         what = "Commission earned" if key == "commissions_month_earned" else "Commission paid"
         return drill.request(key, f"{what} · {month_label(month)} · {amount}", month=month)
     group, amount = data[0], data[1]
-    return drill.request("commissions_group", f"Commission earned by {group} · {P} days · {amount}", bucket=group)
+    return drill.request(
+        "commissions_group", f"Commission earned by {group} · {P} days · {amount}", bucket=group
+    )

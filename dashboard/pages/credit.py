@@ -17,17 +17,27 @@ from dashboard.figures.analytics import RISK_COLORS, fitted_columns, label_cell_
 from dashboard.metrics import credit
 from dashboard.metrics.ui_support import cached
 
-dash.register_page(__name__, path="/credit", name="Credit", title="Credit utilization", nav_order=30)
+dash.register_page(
+    __name__, path="/credit", name="Credit", title="Credit utilization", nav_order=30
+)
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "cr-grid"
 ALL, NO_LIMIT = "all", "none"
 RISK_CHOICES = (*reversed(credit.RISK_LEVELS), NO_LIMIT)  # Over Limit first
 LABELS = {
-    "customer_id": "Customer #", "customer_name": "Customer", "credit_limit_cents": "Credit limit",
-    "limit_status": "Limit status", "outstanding_cents": "Outstanding", "utilization_pct": "Utilization",
-    "available_credit_cents": "Available credit", "payments_12m_cents": "Payments 12m", "sales_12m_cents": "Sales 12m",
-    "avg_monthly_sales_cents": "Avg monthly sales", "avg_days_to_pay": "Avg days to pay", "risk_level": "Risk level",
+    "customer_id": "Customer #",
+    "customer_name": "Customer",
+    "credit_limit_cents": "Credit limit",
+    "limit_status": "Limit status",
+    "outstanding_cents": "Outstanding",
+    "utilization_pct": "Utilization",
+    "available_credit_cents": "Available credit",
+    "payments_12m_cents": "Payments 12m",
+    "sales_12m_cents": "Sales 12m",
+    "avg_monthly_sales_cents": "Avg monthly sales",
+    "avg_days_to_pay": "Avg days to pay",
+    "risk_level": "Risk level",
     "recommended_action": "Recommended action",
 }
 PCT = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value) + ' %'"}
@@ -49,8 +59,10 @@ credit_summary = cached(maxsize=32)(credit.credit_summary)
 
 
 def _info(info_id: str, text: str) -> list:
-    return [html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-            dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip")]
+    return [
+        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+        dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip"),
+    ]
 
 
 def layout(**_query) -> html.Div:
@@ -59,29 +71,54 @@ def layout(**_query) -> html.Div:
         [
             html.Div(id="cr-summary", className="d-flex flex-wrap align-items-center gap-2"),
             html.Div(
-                [html.Span("Risk level", className="ar-filter-label me-1"),
-                 dbc.RadioItems(id="cr-risk", options=[{"label": "All", "value": ALL}], value=ALL, inline=True,
-                                className="btn-group btn-group-sm flex-wrap ar-chip-filter",
-                                inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
-                                labelCheckedClassName="active")],
+                [
+                    html.Span("Risk level", className="ar-filter-label me-1"),
+                    dbc.RadioItems(
+                        id="cr-risk",
+                        options=[{"label": "All", "value": ALL}],
+                        value=ALL,
+                        inline=True,
+                        className="btn-group btn-group-sm flex-wrap ar-chip-filter",
+                        inputClassName="btn-check",
+                        labelClassName="btn btn-outline-secondary btn-sm",
+                        labelCheckedClassName="active",
+                    ),
+                ],
                 className="d-flex align-items-center flex-wrap gap-1",
             ),
         ],
         className="d-flex flex-wrap align-items-center justify-content-between gap-2 mb-2 p-2 bg-white border rounded",
     )
     table = dbc.Card(
-        [dbc.CardHeader([html.Span("Credit utilization per customer", className="ar-card-title"), *_info("cr-info", RULES)],
-                        className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(grid.data_grid(GRID, height=560, search_placeholder="Search (a name, HOLD, Over Limit, an amount)"),
-                      className="p-2")],
+        [
+            dbc.CardHeader(
+                [
+                    html.Span("Credit utilization per customer", className="ar-card-title"),
+                    *_info("cr-info", RULES),
+                ],
+                className="d-flex justify-content-between align-items-center py-2",
+            ),
+            dbc.CardBody(
+                grid.data_grid(
+                    GRID,
+                    height=560,
+                    search_placeholder="Search (a name, HOLD, Over Limit, an amount)",
+                ),
+                className="p-2",
+            ),
+        ],
         className="ar-card mb-2",
     )
     return html.Div(
         [
-            html.Div([html.H1("Credit utilization", className="h4 mb-0"),
-                      html.Span(id="cr-caption", className="text-muted small"),
-                      html.Div(page_pdf_button("credit"), className="ms-auto")],
-                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            html.Div(
+                [
+                    html.H1("Credit utilization", className="h4 mb-0"),
+                    html.Span(id="cr-caption", className="text-muted small"),
+                    html.Div(page_pdf_button("credit"), className="ms-auto"),
+                ],
+                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
+            ),
             summary,
             table,
         ],
@@ -115,27 +152,60 @@ def credit_source(data: dict) -> grid.GridFrame | None:
         frame = frame[frame["risk_level"] == risk]
     frame = frame.reset_index(drop=True)
     limit = frame["credit_limit_cents"].astype("float64")
-    frame = frame.assign(credit_limit_cents=limit.where(limit > 0),  # blank = no limit
-                         available_credit_cents=frame["available_credit_cents"].astype("float64"))
+    frame = frame.assign(
+        credit_limit_cents=limit.where(limit > 0),  # blank = no limit
+        available_credit_cents=frame["available_credit_cents"].astype("float64"),
+    )
     currency = currency_for(snap, filters, scope, fmt.default_currency())
     no_limit = "params.node.rowPinned ? params.value : 'No limit'"
-    limit_money = {"function": f"params.value == null ? ({no_limit}) : arMoney(params.value, {currency!r})"}
-    columns = fitted_columns(frame, currency, {
-        "customer_id": {"pinned": "left", "width": 84, "suppressHeaderFilterButton": True},
-        "customer_name": {"pinned": "left", "width": 180, "flex": None, "tooltipField": "customer_name"},
-        "credit_limit_cents": {"valueFormatter": limit_money, "headerTooltip": "Blank or 0 in the ledger = no limit "
-                               "(Limit status NO LIMIT in the CSV)"},
-        "utilization_pct": {"width": 86, "valueFormatter": PCT},
-        "avg_days_to_pay": {"width": 72, "valueFormatter": DAYS},
-        "risk_level": {"width": 100, "cellStyle": label_cell_style(RISK_COLORS)},
-        "recommended_action": {"flex": 1, "minWidth": 156, "tooltipField": "recommended_action",
-                               "valueFormatter": {"function": "params.value ? params.value.split(' - ')[0] : ''"}},
-    })
-    what = "all risk levels" if risk == ALL else ("no limit" if risk == NO_LIMIT else f"risk level {risk}")
-    stamp = (f"Credit utilization, {what} | {gf.describe(data.get('filters'))} | scope: {scope.label} | "
-             f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    return grid.GridFrame(frame, currency=currency, file_name="credit-utilization", labels=LABELS,
-                          hidden=frozenset({"segment", "region", "sales_rep_id", "limit_status"}), stamp=stamp, columns=columns)
+    limit_money = {
+        "function": f"params.value == null ? ({no_limit}) : arMoney(params.value, {currency!r})"
+    }
+    columns = fitted_columns(
+        frame,
+        currency,
+        {
+            "customer_id": {"pinned": "left", "width": 84, "suppressHeaderFilterButton": True},
+            "customer_name": {
+                "pinned": "left",
+                "width": 180,
+                "flex": None,
+                "tooltipField": "customer_name",
+            },
+            "credit_limit_cents": {
+                "valueFormatter": limit_money,
+                "headerTooltip": "Blank or 0 in the ledger = no limit "
+                "(Limit status NO LIMIT in the CSV)",
+            },
+            "utilization_pct": {"width": 86, "valueFormatter": PCT},
+            "avg_days_to_pay": {"width": 72, "valueFormatter": DAYS},
+            "risk_level": {"width": 100, "cellStyle": label_cell_style(RISK_COLORS)},
+            "recommended_action": {
+                "flex": 1,
+                "minWidth": 156,
+                "tooltipField": "recommended_action",
+                "valueFormatter": {"function": "params.value ? params.value.split(' - ')[0] : ''"},
+            },
+        },
+    )
+    what = (
+        "all risk levels"
+        if risk == ALL
+        else ("no limit" if risk == NO_LIMIT else f"risk level {risk}")
+    )
+    stamp = (
+        f"Credit utilization, {what} | {gf.describe(data.get('filters'))} | scope: {scope.label} | "
+        f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
+    return grid.GridFrame(
+        frame,
+        currency=currency,
+        file_name="credit-utilization",
+        labels=LABELS,
+        hidden=frozenset({"segment", "region", "sales_rep_id", "limit_status"}),
+        stamp=stamp,
+        columns=columns,
+    )
 
 
 grid.register_source(GRID, credit_source)
@@ -145,13 +215,24 @@ grid.register_source(GRID, credit_source)
 
 
 def _chip(label: str, value: str, tip_id: str | None = None, tip: str | None = None) -> html.Span:
-    body = [html.Span(label, className="text-muted me-1"), html.Span(value, className="fw-semibold")]
+    body = [
+        html.Span(label, className="text-muted me-1"),
+        html.Span(value, className="fw-semibold"),
+    ]
     if tip_id:
         body += [html.Span(" ", className="me-1"), *_info(tip_id, tip or "")]
-    return html.Span(body, className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light")
+    return html.Span(
+        body,
+        className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light",
+    )
 
 
-@callback(Output("cr-caption", "children"), Output("cr-summary", "children"), Output("cr-risk", "options"), *INPUTS)
+@callback(
+    Output("cr-caption", "children"),
+    Output("cr-summary", "children"),
+    Output("cr-risk", "options"),
+    *INPUTS,
+)
 def summary(filters_data, _version):
     """Caption, the average-utilization chip and the risk-level choices with their counts."""
     from dashboard.metrics.snapshot import get_snapshot
@@ -163,22 +244,33 @@ def summary(filters_data, _version):
     scope = identity.scope()
     snap = get_snapshot()
     s = credit_summary(snap, as_of, filters, scope)
-    limited = customers_with_limit(snap, filters, scope)  # the same function as the home page's tile
+    # the same function as the home page's tile
+    limited = customers_with_limit(snap, filters, scope)
     no_limit = s["customers"] - s["customers_with_limit"]
     chips = [
-        _chip("Average utilization", fmt.pct(s["avg_utilization_pct"]), "cr-avg-info",
-              "Mean of outstanding / limit × 100 over the listed customers with a credit limit (not weighted by "
-              f"amount: 90 % and 50 % give 70 %); {s['customers_with_limit']:,} customers."),
-        _chip("Customers with a limit", f"{limited:,}", "cr-limit-info",
-              f"Every selected customer with a credit limit (the same count as on Receivables Health). "
-              f"{s['customers_with_limit']:,} of them are listed here, having had a balance in the last 12 months; "
-              f"{s['customers']:,} customers are listed in all."),
+        _chip(
+            "Average utilization",
+            fmt.pct(s["avg_utilization_pct"]),
+            "cr-avg-info",
+            "Mean of outstanding / limit × 100 over the listed customers with a credit limit (not weighted by "
+            f"amount: 90 % and 50 % give 70 %); {s['customers_with_limit']:,} customers.",
+        ),
+        _chip(
+            "Customers with a limit",
+            f"{limited:,}",
+            "cr-limit-info",
+            f"Every selected customer with a credit limit (the same count as on Receivables Health). "
+            f"{s['customers_with_limit']:,} of them are listed here, having had a balance in the last 12 months; "
+            f"{s['customers']:,} customers are listed in all.",
+        ),
         _chip("Listed", f"{s['customers']:,} ({s['customers_with_limit']:,} with a limit)"),
     ]
     options = [{"label": f"All {s['customers']:,}", "value": ALL}]
     for level in RISK_CHOICES:
         count = no_limit if level == NO_LIMIT else s["risk_levels"].get(level, 0)
-        options.append({"label": f"{'No limit' if level == NO_LIMIT else level} {count:,}", "value": level})
+        options.append(
+            {"label": f"{'No limit' if level == NO_LIMIT else level} {count:,}", "value": level}
+        )
     caption = f"{gf.describe(filters_data)} · {scope.label} · 12 months to the as-of date"
     return caption, chips, options
 

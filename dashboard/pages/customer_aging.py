@@ -20,7 +20,9 @@ from dashboard.figures.analytics import STATUS_COLORS, fitted_columns, label_cel
 from dashboard.metrics import tables
 from dashboard.metrics.ui_support import cached
 
-dash.register_page(__name__, path="/aging", name="Customer aging", title="Customer aging", nav_order=20)
+dash.register_page(
+    __name__, path="/aging", name="Customer aging", title="Customer aging", nav_order=20
+)
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 # (terms group, grid name, card title): 30-day+ first, as in the Retailer tab
@@ -46,16 +48,26 @@ customer_aging = cached(maxsize=16)(tables.customer_aging)  # frames can be larg
 
 
 def _info(info_id: str, text: str) -> list:
-    return [html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-            dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip")]
+    return [
+        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+        dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip"),
+    ]
 
 
 def _card(title, body, info_id: str, info: str, title_id: str | None = None) -> dbc.Card:
-    header = [html.Span(title, id=title_id, className="ar-card-title") if title_id else
-              html.Span(title, className="ar-card-title"), *_info(info_id, info)]
+    header = [
+        html.Span(title, id=title_id, className="ar-card-title")
+        if title_id
+        else html.Span(title, className="ar-card-title"),
+        *_info(info_id, info),
+    ]
     return dbc.Card(
-        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(body, className="p-2")],
+        [
+            dbc.CardHeader(
+                header, className="d-flex justify-content-between align-items-center py-2"
+            ),
+            dbc.CardBody(body, className="p-2"),
+        ],
         className="ar-card mb-2",
     )
 
@@ -63,14 +75,29 @@ def _card(title, body, info_id: str, info: str, title_id: str | None = None) -> 
 def _controls() -> html.Div:
     return html.Div(
         [
-            dbc.Label("Aging ranges (days)", html_for="ag-ranges", className="ar-filter-label mb-0"),
-            dbc.Input(id="ag-ranges", type="text", size="sm", placeholder="30,60,90", maxLength=200,
-                      debounce=False, style={"width": "19rem"}, autoComplete="off"),
+            dbc.Label(
+                "Aging ranges (days)", html_for="ag-ranges", className="ar-filter-label mb-0"
+            ),
+            dbc.Input(
+                id="ag-ranges",
+                type="text",
+                size="sm",
+                placeholder="30,60,90",
+                maxLength=200,
+                debounce=False,
+                style={"width": "19rem"},
+                autoComplete="off",
+            ),
             dbc.Button("Apply", id="ag-apply", size="sm", color="primary", n_clicks=0),
             *_info("ag-ranges-info", RANGES_INFO),
             html.Div(id="ag-ranges-msg", className="small", role="status"),
-            html.Div([html.Span("Status rules", className="small text-muted me-1"), *_info("ag-status-info", STATUS_INFO)],
-                     className="d-flex align-items-center ms-auto"),
+            html.Div(
+                [
+                    html.Span("Status rules", className="small text-muted me-1"),
+                    *_info("ag-status-info", STATUS_INFO),
+                ],
+                className="d-flex align-items-center ms-auto",
+            ),
         ],
         className="d-flex flex-wrap align-items-center gap-2 mb-2 p-2 bg-white border rounded ar-aging-controls",
     )
@@ -79,32 +106,46 @@ def _controls() -> html.Div:
 def layout(**query) -> html.Div:
     """The page skeleton; ranges and the grids' sources set for the filters in the address (prefill)."""
     cards = [
-        _card(title, grid.data_grid(name, height=420, search_placeholder="Search (a name, a status, an amount)",
-                                    select=True),
-              f"{name}-info",
-              f"Customers on {title.lower()} with a positive balance at the as-of date: their open invoices by "
-              "age on the chosen aging basis. The buckets of every row add up to its total outstanding; the "
-              "totals row adds up every row (not only the rows shown). Credit limit blank = no limit. Click a "
-              "customer for Account 360.")
+        _card(
+            title,
+            grid.data_grid(
+                name,
+                height=420,
+                search_placeholder="Search (a name, a status, an amount)",
+                select=True,
+            ),
+            f"{name}-info",
+            f"Customers on {title.lower()} with a positive balance at the as-of date: their open invoices by "
+            "age on the chosen aging basis. The buckets of every row add up to its total outstanding; the "
+            "totals row adds up every row (not only the rows shown). Credit limit blank = no limit. Click a "
+            "customer for Account 360.",
+        )
         for _group, name, title in GROUPS
     ]
     page = html.Div(
         [
-            html.Div([html.H1("Customer aging", className="h4 mb-0"),
-                      html.Span(id="ag-caption", className="text-muted small"),
-                      html.Div(page_pdf_button("customer_aging"), className="ms-auto")],
-                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            html.Div(
+                [
+                    html.H1("Customer aging", className="h4 mb-0"),
+                    html.Span(id="ag-caption", className="text-muted small"),
+                    html.Div(page_pdf_button("customer_aging"), className="ms-auto"),
+                ],
+                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
+            ),
             _controls(),
             html.Div(id="ag-basis-note", className="small text-muted mb-1"),
             *cards,
-            _card("Customer statements",
-                  statement_controls("ag", "Email statements to the selected or filtered customers…"),
-                  "ag-stmt-info", "A statement PDF per customer as of the as-of date: open items, aging, unapplied "
-                  "credits, balance due. It goes to the customers ticked in the grids above when any are ticked "
-                  "(the header box ticks every row the grid's search leaves), else to every customer with a "
-                  "balance on the current filters, always within your scope. The first click is a dry run "
-                  "listing who would receive what; 'Send now' emails each billing address and logs an activity "
-                  "on the customer. One customer's statement: Account 360."),
+            _card(
+                "Customer statements",
+                statement_controls("ag", "Email statements to the selected or filtered customers…"),
+                "ag-stmt-info",
+                "A statement PDF per customer as of the as-of date: open items, aging, unapplied "
+                "credits, balance due. It goes to the customers ticked in the grids above when any are ticked "
+                "(the header box ticks every row the grid's search leaves), else to every customer with a "
+                "balance on the current filters, always within your scope. The first click is a dry run "
+                "listing who would receive what; 'Send now' emails each billing address and logs an activity "
+                "on the customer. One customer's statement: Account 360.",
+            ),
             dcc.Store(id="ag-init", data=0),
             dcc.Store(id="ag-edges"),
         ],
@@ -124,8 +165,14 @@ def prefill(page, query: dict):
         return page
     edges = list(load_aging_ranges(identity.user_id()))
     data, note = sources(filters_data, edges)
-    fill_stores(page, {"ag-edges": edges, json_key(grid.source_id("ag-long")): data,
-                       json_key(grid.source_id("ag-short")): data})
+    fill_stores(
+        page,
+        {
+            "ag-edges": edges,
+            json_key(grid.source_id("ag-long")): data,
+            json_key(grid.source_id("ag-short")): data,
+        },
+    )
     for component in page._traverse():
         if getattr(component, "id", None) == "ag-ranges":
             component.value = format_ranges(edges)
@@ -143,7 +190,11 @@ def selected_ids(*selections) -> list[str]:
     for rows in selections:
         for row in rows if isinstance(rows, list) else []:
             value = row.get("customer_id") if isinstance(row, dict) else None
-            if isinstance(value, str | int) and not isinstance(value, bool) and str(value) not in ids:
+            if (
+                isinstance(value, str | int)
+                and not isinstance(value, bool)
+                and str(value) not in ids
+            ):
                 ids.append(str(value)[:200])
     return ids
 
@@ -163,22 +214,32 @@ def statement_customers(filters_data, _edges=None, *selections) -> list[str]:
         allowed = set(snap.cust_ids[select(snap, None, identity.scope()).cust_mask].astype(str))
         outside = [c for c in chosen if c not in allowed]
         if outside:
-            raise StatementError(f"{len(outside)} of the {len(chosen)} selected customers are not in your scope "
-                                 f"({', '.join(outside[:5])}); no statement was prepared or sent.")
+            raise StatementError(
+                f"{len(outside)} of the {len(chosen)} selected customers are not in your scope "
+                f"({', '.join(outside[:5])}); no statement was prepared or sent."
+            )
         return chosen
-    balances = customer_balances(open_items(select(snap, filters, identity.scope()), to_day(as_of)), snap)
+    balances = customer_balances(
+        open_items(select(snap, filters, identity.scope()), to_day(as_of)), snap
+    )
     return [str(snap.cust_ids[c]) for c in (balances > 0).nonzero()[0]]
 
 
-register_statements("ag", statement_customers, State("ag-edges", "data"),
-                    *(State(grid.grid_id(name), "selectedRows") for _group, name, _title in GROUPS))
+register_statements(
+    "ag",
+    statement_customers,
+    State("ag-edges", "data"),
+    *(State(grid.grid_id(name), "selectedRows") for _group, name, _title in GROUPS),
+)
 
 
 def edges_from(raw) -> tuple[int, ...]:
     """Day limits from browser data (re-validated; anything unusable gives the defaults)."""
     from dashboard.data.user_prefs import DEFAULT_RANGES, format_ranges, parse_aging_ranges
 
-    if not isinstance(raw, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+    if not isinstance(raw, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in raw
+    ):
         return DEFAULT_RANGES
     try:
         return parse_aging_ranges(format_ranges(raw))
@@ -208,29 +269,66 @@ def aging_frame(data: dict, group: str) -> grid.GridFrame | None:
     snap = get_snapshot()
     table = customer_aging(snap, as_of, filters, scope, basis, edges)
     buckets = [f"{label}_cents" for label in tables.bucket_labels(edges, basis)]
-    frame = table.loc[table["terms_group"] == group, [*KEEP, *buckets, *TAIL]].reset_index(drop=True)
+    frame = table.loc[table["terms_group"] == group, [*KEEP, *buckets, *TAIL]].reset_index(
+        drop=True
+    )
     limit = frame["credit_limit_cents"].astype("float64")
     frame["credit_limit_cents"] = limit.where(limit > 0)  # blank = no limit
-    labels = {"customer_id": "Customer #", "customer_name": "Customer", "amount_cents": "Total outstanding",
-              "max_days": "Max days past due" if basis == "due" else "Max months since invoice",
-              **{b: bucket_title(b[: -len("_cents")], basis) for b in buckets}}
+    labels = {
+        "customer_id": "Customer #",
+        "customer_name": "Customer",
+        "amount_cents": "Total outstanding",
+        "max_days": "Max days past due" if basis == "due" else "Max months since invoice",
+        **{b: bucket_title(b[: -len("_cents")], basis) for b in buckets},
+    }
     currency = currency_for(snap, filters, scope, fmt.default_currency())
-    columns = fitted_columns(frame, currency, {
-        "customer_id": {"pinned": "left", "width": 84, "suppressHeaderFilterButton": True},
-        "customer_name": {"pinned": "left", "width": 190, "flex": None, "tooltipField": "customer_name"},
-        "terms": {"width": text_width(frame["terms"].astype(str), 76) + 12},  # letters are wider than digits
-        "max_days": {"width": 80, "headerTooltip": "Highest days past due of any open invoice" if basis == "due"
-                     else "Most whole calendar months since the invoice date of any open invoice"},
-        "status": {"width": 100, "pinned": "right", "cellStyle": label_cell_style(STATUS_COLORS), "headerTooltip": STATUS_INFO},
-    })
-    columns["amount_cents"].update(cellStyle={"fontWeight": 600}, width=columns["amount_cents"]["width"] + 8)
-    for b in buckets:  # the buckets share what is left of the width, none narrower than its widest amount
+    columns = fitted_columns(
+        frame,
+        currency,
+        {
+            "customer_id": {"pinned": "left", "width": 84, "suppressHeaderFilterButton": True},
+            "customer_name": {
+                "pinned": "left",
+                "width": 190,
+                "flex": None,
+                "tooltipField": "customer_name",
+            },
+            # letters are wider than digits
+            "terms": {"width": text_width(frame["terms"].astype(str), 76) + 12},
+            "max_days": {
+                "width": 80,
+                "headerTooltip": "Highest days past due of any open invoice"
+                if basis == "due"
+                else "Most whole calendar months since the invoice date of any open invoice",
+            },
+            "status": {
+                "width": 100,
+                "pinned": "right",
+                "cellStyle": label_cell_style(STATUS_COLORS),
+                "headerTooltip": STATUS_INFO,
+            },
+        },
+    )
+    columns["amount_cents"].update(
+        cellStyle={"fontWeight": 600}, width=columns["amount_cents"]["width"] + 8
+    )
+    # the buckets share what is left of the width, none narrower than its widest amount
+    for b in buckets:
         columns[b].update(flex=1, minWidth=columns[b].pop("width"))
     title = dict((g, t) for g, _n, t in GROUPS)[group]
-    stamp = (f"Customer aging, {title} | ranges {','.join(map(str, edges))} | {gf.describe(data.get('filters'))} | "
-             f"scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    return grid.GridFrame(frame, currency=currency, file_name=f"customer-aging-{group}", labels=labels,
-                          hidden=frozenset({"segment", "region", "sales_rep_id"}), stamp=stamp, columns=columns)
+    stamp = (
+        f"Customer aging, {title} | ranges {','.join(map(str, edges))} | {gf.describe(data.get('filters'))} | "
+        f"scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
+    return grid.GridFrame(
+        frame,
+        currency=currency,
+        file_name=f"customer-aging-{group}",
+        labels=labels,
+        hidden=frozenset({"segment", "region", "sales_rep_id"}),
+        stamp=stamp,
+        columns=columns,
+    )
 
 
 for _group, _name, _title in GROUPS:
@@ -246,13 +344,20 @@ def caption(filters_data, _version, edges):
     if filters_data is None:
         raise PreventUpdate
     _as_of, basis, _filters = gf.parse(filters_data)
-    ranges = "calendar months since the invoice" if basis == "transaction" else \
-        "ranges " + ", ".join(map(str, edges_from(edges))) + " days"
+    ranges = (
+        "calendar months since the invoice"
+        if basis == "transaction"
+        else "ranges " + ", ".join(map(str, edges_from(edges))) + " days"
+    )
     return f"{gf.describe(filters_data)} · {identity.scope().label} · {ranges}"
 
 
-@callback(Output("ag-ranges", "value"), Output("ag-edges", "data"), Input("ag-init", "data"),
-          prevent_initial_call=True)  # the layout loads them (prefill)
+@callback(
+    Output("ag-ranges", "value"),
+    Output("ag-edges", "data"),
+    Input("ag-init", "data"),
+    prevent_initial_call=True,
+)  # the layout loads them (prefill)
 def load_ranges(_init):
     """The logged-in user's saved ranges (defaults when none)."""
     from dashboard.data.user_prefs import format_ranges, load_aging_ranges
@@ -279,13 +384,21 @@ def apply_ranges(_clicks, _submit, text):
     try:
         edges = parse_aging_ranges(text)
     except ValueError as error:
-        return no_update, no_update, html.Span(f"Not applied: {error}", className="text-danger ar-ranges-error")
+        return (
+            no_update,
+            no_update,
+            html.Span(f"Not applied: {error}", className="text-danger ar-ranges-error"),
+        )
     user_id = identity.user_id()
     if user_id is None:
         raise PreventUpdate
     save_aging_ranges(user_id, format_ranges(edges))
     shown = ", ".join(map(str, edges))
-    return list(edges), format_ranges(edges), html.Span(f"Saved: {shown} days.", className="text-success ar-ranges-saved")
+    return (
+        list(edges),
+        format_ranges(edges),
+        html.Span(f"Saved: {shown} days.", className="text-success ar-ranges-saved"),
+    )
 
 
 @callback(
@@ -308,6 +421,10 @@ def sources(filters_data, edges) -> tuple[dict, str]:
     """The grids' source data and the basis note for filters and ranges."""
     data = {"filters": filters_data, "ranges": list(edges_from(edges))}
     _as_of, basis, _filters = gf.parse(filters_data)
-    note = ("Transaction aging: columns are whole calendar months since the invoice date; the day ranges apply "
-            "to due-date aging." if basis == "transaction" else "")
+    note = (
+        "Transaction aging: columns are whole calendar months since the invoice date; the day ranges apply "
+        "to due-date aging."
+        if basis == "transaction"
+        else ""
+    )
     return data, note

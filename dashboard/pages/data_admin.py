@@ -15,14 +15,17 @@ from dashboard import jobs
 from dashboard.components import identity
 
 PATH = "/admin/data"
-dash.register_page(__name__, path=PATH, name="Data import", title="Data import", nav_order=100,
-                   nav_group="Admin")
+dash.register_page(
+    __name__, path=PATH, name="Data import", title="Data import", nav_order=100, nav_group="Admin"
+)
 
 MAX_ERRORS_SHOWN = 200
 POLL_MS = 1000
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,120}\.(csv|xlsx)$", re.IGNORECASE)
 NOT_ALLOWED = "Only administrators can import data."
-MISMATCHED = "The upload was incomplete (file names and contents do not match); choose the files again."
+MISMATCHED = (
+    "The upload was incomplete (file names and contents do not match); choose the files again."
+)
 
 
 def max_file_bytes() -> int:
@@ -47,18 +50,32 @@ def layout(**_query) -> html.Div:
         [
             dbc.Button("Dry run", id="da-dry-run", color="secondary", outline=True, disabled=True),
             dbc.Button("Import", id="da-import", color="primary", disabled=True),
-            dbc.Button("Cancel", id="da-cancel", color="danger", outline=True, disabled=True,
-                       title="Stop the running job; an import is one transaction, so nothing is written"),
-            html.Span("A dry run checks every row and writes nothing. An import is all or nothing.",
-                      className="text-muted small"),
+            dbc.Button(
+                "Cancel",
+                id="da-cancel",
+                color="danger",
+                outline=True,
+                disabled=True,
+                title="Stop the running job; an import is one transaction, so nothing is written",
+            ),
+            html.Span(
+                "A dry run checks every row and writes nothing. An import is all or nothing.",
+                className="text-muted small",
+            ),
         ],
         className="d-flex align-items-center gap-2 my-3",
     )
     job = dbc.Card(
         dbc.CardBody(
             [
-                dbc.Progress(id="da-progress", value=0, label="", striped=True, className="mb-2",
-                             style={"height": "1.5rem"}),
+                dbc.Progress(
+                    id="da-progress",
+                    value=0,
+                    label="",
+                    striped=True,
+                    className="mb-2",
+                    style={"height": "1.5rem"},
+                ),
                 html.Div(id="da-status", className="small mb-2"),
                 html.Div(id="da-errors"),
             ]
@@ -68,10 +85,19 @@ def layout(**_query) -> html.Div:
     return html.Div(
         [
             html.H1("Data import", className="h4 mb-2"),
-            html.P(["Canonical files of the data contract (customers, sales_reps, invoices, payments, "
+            html.P(
+                [
+                    "Canonical files of the data contract (customers, sales_reps, invoices, payments, "
                     "allocations, write_offs, promises, disputes, commissions, activities; ",
-                    html.Code(".csv"), " or ", html.Code(".xlsx"), "). Errors are listed as ",
-                    html.Code("file:row:column: reason"), "."], className="text-muted small"),
+                    html.Code(".csv"),
+                    " or ",
+                    html.Code(".xlsx"),
+                    "). Errors are listed as ",
+                    html.Code("file:row:column: reason"),
+                    ".",
+                ],
+                className="text-muted small",
+            ),
             upload,
             html.Div(id="da-files", className="mt-2 small"),
             actions,
@@ -133,10 +159,14 @@ def save_files(contents: list[str], names: list[str]) -> tuple[str | None, list[
 def _file_list(names: list[str], problems: list[str]) -> list:
     out: list = []
     if names:
-        out = [html.Div("Ready to check or import:", className="fw-semibold"),
-               html.Ul([html.Li(name) for name in names], className="mb-1")]
+        out = [
+            html.Div("Ready to check or import:", className="fw-semibold"),
+            html.Ul([html.Li(name) for name in names], className="mb-1"),
+        ]
     if problems:
-        out.append(dbc.Alert([html.Div(p) for p in problems], color="warning", className="py-2 small mb-0"))
+        out.append(
+            dbc.Alert([html.Div(p) for p in problems], color="warning", className="py-2 small mb-0")
+        )
     return out
 
 
@@ -144,7 +174,11 @@ def upload_lists(contents, filenames) -> tuple[list | None, list]:
     """(contents, filenames) as two lists of the same length, or (None, []) when the browser sent otherwise."""
     if isinstance(contents, str):
         contents, filenames = [contents], [filenames]
-    if not isinstance(contents, list) or not isinstance(filenames, list) or len(contents) != len(filenames):
+    if (
+        not isinstance(contents, list)
+        or not isinstance(filenames, list)
+        or len(contents) != len(filenames)
+    ):
         return None, []
     return contents, filenames
 
@@ -188,17 +222,36 @@ def start(_dry, _import, token):
         return None, True, refused(), None, True
     directory = jobs.upload_dir(token)
     if directory is None:
-        return None, True, dbc.Alert("Upload the files again (the upload expired).", color="warning",
-                                     className="py-2 small"), None, True
+        return (
+            None,
+            True,
+            dbc.Alert(
+                "Upload the files again (the upload expired).",
+                color="warning",
+                className="py-2 small",
+            ),
+            None,
+            True,
+        )
     dry_run = ctx.triggered_id == "da-dry-run"
     try:
-        job_id = jobs.submit_import(directory, dry_run=dry_run, owner=identity.username(),
-                                    cleanup=not dry_run)
+        job_id = jobs.submit_import(
+            directory, dry_run=dry_run, owner=identity.username(), cleanup=not dry_run
+        )
     except jobs.QueueRequired as exc:
         return None, True, dbc.Alert(str(exc), color="danger", className="py-2 small"), None, True
     except Exception as exc:  # noqa: BLE001 - Redis down: say so instead of a silent failure
-        return None, True, dbc.Alert(f"The job queue is unavailable ({type(exc).__name__}); try again.",
-                                     color="danger", className="py-2 small"), None, True
+        return (
+            None,
+            True,
+            dbc.Alert(
+                f"The job queue is unavailable ({type(exc).__name__}); try again.",
+                color="danger",
+                className="py-2 small",
+            ),
+            None,
+            True,
+        )
     return job_id, False, "Queued…", None, False
 
 
@@ -225,17 +278,28 @@ def _errors(job: dict) -> list:
     shown = errors[:MAX_ERRORS_SHOWN]
     more = int(job.get("error_count") or len(errors)) - len(shown)
     lines = "\n".join(shown) + (f"\n… and {more:,} more" if more > 0 else "")
-    return [html.Div("Errors (file:row:column: reason)", className="fw-semibold small"),
-            html.Pre(lines, id="da-error-list", className="small bg-light border rounded p-2 mb-0",
-                     style={"maxHeight": "24rem", "overflow": "auto"})]
+    return [
+        html.Div("Errors (file:row:column: reason)", className="fw-semibold small"),
+        html.Pre(
+            lines,
+            id="da-error-list",
+            className="small bg-light border rounded p-2 mb-0",
+            style={"maxHeight": "24rem", "overflow": "auto"},
+        ),
+    ]
 
 
 def _warnings(job: dict) -> list:
     warnings = job.get("warnings") or []
     if not warnings:
         return []
-    return [dbc.Alert([html.Div(w) for w in warnings[:MAX_ERRORS_SHOWN]], color="secondary",
-                      className="py-2 small mt-2 mb-0")]
+    return [
+        dbc.Alert(
+            [html.Div(w) for w in warnings[:MAX_ERRORS_SHOWN]],
+            color="secondary",
+            className="py-2 small mt-2 mb-0",
+        )
+    ]
 
 
 @callback(
@@ -257,18 +321,58 @@ def poll(_n, job_id):
         return 0, "", "danger", False, refused(), None, True, True
     job = jobs.get_job(job_id)
     if job is None:
-        return 0, "", "secondary", False, "Job not found (the server restarted?); run it again.", None, True, True
+        return (
+            0,
+            "",
+            "secondary",
+            False,
+            "Job not found (the server restarted?); run it again.",
+            None,
+            True,
+            True,
+        )
     progress = int(job.get("progress") or 0)
     state = job["state"]
     if state == jobs.DONE:
-        return 100, "100 %", "success", False, dbc.Alert(job["message"], color="success", className="py-2 small"), \
-            _warnings(job), True, True
+        return (
+            100,
+            "100 %",
+            "success",
+            False,
+            dbc.Alert(job["message"], color="success", className="py-2 small"),
+            _warnings(job),
+            True,
+            True,
+        )
     if state == jobs.FAILED:
-        return progress, f"{progress} %", "danger", False, dbc.Alert(job["message"], color="danger",
-                                                                    className="py-2 small"), \
-            _errors(job) + _warnings(job), True, True
+        return (
+            progress,
+            f"{progress} %",
+            "danger",
+            False,
+            dbc.Alert(job["message"], color="danger", className="py-2 small"),
+            _errors(job) + _warnings(job),
+            True,
+            True,
+        )
     if state == jobs.CANCELLED:
-        return progress, f"{progress} %", "secondary", False, dbc.Alert(job["message"], color="secondary",
-                                                                       className="py-2 small"), None, True, True
-    return progress, f"{progress} %", "primary", True, f"{state}: {job.get('message') or ''}", no_update, False, \
-        False
+        return (
+            progress,
+            f"{progress} %",
+            "secondary",
+            False,
+            dbc.Alert(job["message"], color="secondary", className="py-2 small"),
+            None,
+            True,
+            True,
+        )
+    return (
+        progress,
+        f"{progress} %",
+        "primary",
+        True,
+        f"{state}: {job.get('message') or ''}",
+        no_update,
+        False,
+        False,
+    )

@@ -21,20 +21,33 @@ from dashboard.metrics import collections as metrics
 from dashboard.metrics.forecast import forecast_invoices
 from dashboard.metrics.ui_support import cached
 
-dash.register_page(__name__, path="/disputes", name="Disputes & promises", title="Disputes & promises", nav_order=65)
+dash.register_page(
+    __name__,
+    path="/disputes",
+    name="Disputes & promises",
+    title="Disputes & promises",
+    nav_order=65,
+)
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 MONTHS = 12
 BROKEN_GRID, OPEN_GRID = "dp-broken", "dp-open"
 LABELS = {
-    "promise_id": "Promise", "dispute_id": "Dispute", "amount_cents": "Amount", "invoice_balance_cents": "Invoice balance",
-    "days_since_promised": "Days late", "age_days": "Age (days)", "status": "Status",
+    "promise_id": "Promise",
+    "dispute_id": "Dispute",
+    "amount_cents": "Amount",
+    "invoice_balance_cents": "Invoice balance",
+    "days_since_promised": "Days late",
+    "age_days": "Age (days)",
+    "status": "Status",
 }
-COMPONENT_INFO = ("Every invoice open at the as-of date sits in exactly one part, by precedence: in litigation, in "
-                  "dispute, overdue (due date before the as-of date), not due. An overdue invoice in dispute counts "
-                  "in dispute, with its whole open balance. The four parts sum exactly to total AR. Unapplied credits "
-                  "(payments not yet allocated and credit notes without an invoice) are shown beside them, not netted. "
-                  "Click a slice or an amount for the rows behind it.")
+COMPONENT_INFO = (
+    "Every invoice open at the as-of date sits in exactly one part, by precedence: in litigation, in "
+    "dispute, overdue (due date before the as-of date), not due. An overdue invoice in dispute counts "
+    "in dispute, with its whole open balance. The four parts sum exactly to total AR. Unapplied credits "
+    "(payments not yet allocated and credit notes without an invoice) are shown beside them, not netted. "
+    "Click a slice or an amount for the rows behind it."
+)
 
 
 # ---- cached metric calls ------------------------------------------------------------------------
@@ -51,20 +64,33 @@ open_invoices = cached(forecast_invoices, maxsize=16)
 def _card(title: str, body, info: str, card_id: str, chart: str | None = None) -> dbc.Card:
     info_id = f"dp-info-{card_id}"
     export = [export_menu(chart)] if chart else []
-    header = [html.Span(title, className="ar-card-title"),
-              html.Div([html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-                        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"), *export],
-                       className="d-flex align-items-center gap-1")]
+    header = [
+        html.Span(title, className="ar-card-title"),
+        html.Div(
+            [
+                html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+                dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
+                *export,
+            ],
+            className="d-flex align-items-center gap-1",
+        ),
+    ]
     return dbc.Card(
-        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(body, className="p-2")],
+        [
+            dbc.CardHeader(
+                header, className="d-flex justify-content-between align-items-center py-2"
+            ),
+            dbc.CardBody(body, className="p-2"),
+        ],
         className="h-100 ar-card",
     )
 
 
 def _graph(graph_id: str, height: int) -> dcc.Loading:
     return dcc.Loading(
-        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
+        dcc.Graph(
+            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
+        ),
         type="circle",
         delay_show=400,
     )
@@ -73,58 +99,106 @@ def _graph(graph_id: str, height: int) -> dcc.Loading:
 def layout(**query) -> html.Div:
     """The page skeleton; the grids' sources are set for the filters in the address (prefill)."""
     composition_body = dbc.Row(
-        [dbc.Col(_graph("dp-composition", 300), md=4),
-         dbc.Col(dcc.Loading(html.Div(id="dp-composition-table"), type="dot", delay_show=400), md=8,
-                 className="d-flex align-items-center")],
+        [
+            dbc.Col(_graph("dp-composition", 300), md=4),
+            dbc.Col(
+                dcc.Loading(html.Div(id="dp-composition-table"), type="dot", delay_show=400),
+                md=8,
+                className="d-flex align-items-center",
+            ),
+        ],
         className="g-1",
     )
     top = dbc.Row(
         [
-            dbc.Col(_card("Outstanding composition", composition_body, COMPONENT_INFO, "composition", "disputes_composition"), lg=6),
-            dbc.Col(_card(f"Dispute cycle time · {MONTHS} months",
-                          [html.Div(id="dp-cycle-summary", className="small text-muted px-1"), _graph("dp-cycle", 300)],
-                          "Disputes resolved in each calendar month (bars, right axis) and the mean and median days "
-                          "from opened to resolved (lines). The current month runs to the as-of date. Disputes flagged "
-                          "on the invoice without dates are not counted.", "cycle", "disputes_cycle"), lg=6),
+            dbc.Col(
+                _card(
+                    "Outstanding composition",
+                    composition_body,
+                    COMPONENT_INFO,
+                    "composition",
+                    "disputes_composition",
+                ),
+                lg=6,
+            ),
+            dbc.Col(
+                _card(
+                    f"Dispute cycle time · {MONTHS} months",
+                    [
+                        html.Div(id="dp-cycle-summary", className="small text-muted px-1"),
+                        _graph("dp-cycle", 300),
+                    ],
+                    "Disputes resolved in each calendar month (bars, right axis) and the mean and median days "
+                    "from opened to resolved (lines). The current month runs to the as-of date. Disputes flagged "
+                    "on the invoice without dates are not counted.",
+                    "cycle",
+                    "disputes_cycle",
+                ),
+                lg=6,
+            ),
         ],
         className="g-2 mb-2",
     )
     middle = dbc.Row(
         [
-            dbc.Col(_card(f"Promise adherence · {MONTHS} months",
-                          [html.Div(id="dp-promise-summary", className="small text-muted px-1"), _graph("dp-promises", 300)],
-                          "Promises to pay by the month of the promised date. Kept = the invoice was paid in full "
-                          "(not written off) by the promised date; broken = not kept and the date has passed; pending "
-                          "= the date is still ahead. Share kept = kept / (kept + broken) × 100 (line, left axis).",
-                          "promises", "disputes_promises"), xs=12),
+            dbc.Col(
+                _card(
+                    f"Promise adherence · {MONTHS} months",
+                    [
+                        html.Div(id="dp-promise-summary", className="small text-muted px-1"),
+                        _graph("dp-promises", 300),
+                    ],
+                    "Promises to pay by the month of the promised date. Kept = the invoice was paid in full "
+                    "(not written off) by the promised date; broken = not kept and the date has passed; pending "
+                    "= the date is still ahead. Share kept = kept / (kept + broken) × 100 (line, left axis).",
+                    "promises",
+                    "disputes_promises",
+                ),
+                xs=12,
+            ),
             # full width: every column and about ten rows visible at 1440 px, no horizontal scrollbar
-            dbc.Col(_card("Open disputes", grid.data_grid(OPEN_GRID, height=420, search_placeholder="Search disputes"),
-                          "Disputes open at the as-of date (opened on or before it, not resolved by it), oldest "
-                          "first: the disputed amount, the invoice's open balance and the age in days.", "open"), xs=12),
+            dbc.Col(
+                _card(
+                    "Open disputes",
+                    grid.data_grid(OPEN_GRID, height=420, search_placeholder="Search disputes"),
+                    "Disputes open at the as-of date (opened on or before it, not resolved by it), oldest "
+                    "first: the disputed amount, the invoice's open balance and the age in days.",
+                    "open",
+                ),
+                xs=12,
+            ),
         ],
         className="g-2 mb-2",
     )
-    broken = _card("Broken promises", grid.data_grid(BROKEN_GRID, height=380, search_placeholder="Search promises"),
-                   f"Promises whose date fell in the last {MONTHS} months and passed without the invoice being paid in "
-                   "full, most recently broken first, with the invoice's open balance at the as-of date.", "broken")
-    return prefill(html.Div(
-        [
-            html.Div([html.H1("Disputes & promises", className="h4 mb-0"), html.Span(id="dp-caption", className="text-muted small"),
-                      html.Div(page_pdf_button("disputes"), className="ms-auto")],
-                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
-            top,
-            middle,
-            broken,
-        ],
-        id="dp-page",
-    ), query)
+    broken = _card(
+        "Broken promises",
+        grid.data_grid(BROKEN_GRID, height=380, search_placeholder="Search promises"),
+        f"Promises whose date fell in the last {MONTHS} months and passed without the invoice being paid in "
+        "full, most recently broken first, with the invoice's open balance at the as-of date.",
+        "broken",
+    )
+    return prefill(
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H1("Disputes & promises", className="h4 mb-0"),
+                        html.Span(id="dp-caption", className="text-muted small"),
+                        html.Div(page_pdf_button("disputes"), className="ms-auto"),
+                    ],
+                    className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
+                ),
+                top,
+                middle,
+                broken,
+            ],
+            id="dp-page",
+        ),
+        query,
+    )
 
 
 # ---- data helpers -------------------------------------------------------------------------------
-
-
-
-
 
 
 def component_of(frame: pd.DataFrame) -> pd.Series:
@@ -138,18 +212,34 @@ def component_of(frame: pd.DataFrame) -> pd.Series:
     return out
 
 
-def drill_rows(snap, _key, as_of, _period_days, filters, scope, bucket=None, **_params) -> pd.DataFrame:
+def drill_rows(
+    snap, _key, as_of, _period_days, filters, scope, bucket=None, **_params
+) -> pd.DataFrame:
     """Open invoices in one composition part (amount_cents = open balance; sums to the part)."""
     if bucket not in {c for c, _ in metrics.COMPONENTS}:
         raise ValueError("unknown part")
     frame = open_invoices(snap, as_of, filters, scope)
     rows = frame[component_of(frame) == bucket]
-    rows = rows.assign(amount_cents=rows["balance_cents"].astype("int64"), days_past_due=-rows["days_until_due"])
-    return rows[["invoice_id", "customer_name", "customer_id", "sales_rep_id", "due_date", "days_past_due", "dispute",
-                 "amount_cents"]].reset_index(drop=True)
+    rows = rows.assign(
+        amount_cents=rows["balance_cents"].astype("int64"), days_past_due=-rows["days_until_due"]
+    )
+    return rows[
+        [
+            "invoice_id",
+            "customer_name",
+            "customer_id",
+            "sales_rep_id",
+            "due_date",
+            "days_past_due",
+            "dispute",
+            "amount_cents",
+        ]
+    ].reset_index(drop=True)
 
 
-drill.register_drill("dp_component", drill_rows, {"amount_cents": "Open balance", "dispute": "Dispute"})
+drill.register_drill(
+    "dp_component", drill_rows, {"amount_cents": "Open balance", "dispute": "Dispute"}
+)
 
 
 def _source(kind: str):
@@ -165,20 +255,51 @@ def _source(kind: str):
         snap = get_snapshot()
         if kind == "broken":
             frame = adherence(snap, as_of, filters, scope, MONTHS)["broken"]
-            columns = ["promise_id", "invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region",
-                       "made_on", "promised_date", "days_since_promised", "amount_cents", "invoice_balance_cents"]
+            columns = [
+                "promise_id",
+                "invoice_id",
+                "customer_name",
+                "customer_id",
+                "sales_rep_id",
+                "segment",
+                "region",
+                "made_on",
+                "promised_date",
+                "days_since_promised",
+                "amount_cents",
+                "invoice_balance_cents",
+            ]
             hidden = grid.HIDDEN
             what, date_field = "Broken promises", "promised_date"
         else:
             frame = cycle_time(snap, as_of, filters, scope, MONTHS)["open"]
-            columns = ["dispute_id", "invoice_id", "customer_name", "amount_cents", "invoice_balance_cents", "age_days",
-                       "status", "opened_on", "customer_id", "sales_rep_id", "segment", "region"]
-            hidden = grid.HIDDEN | {"customer_id"}  # a half-width grid: the name links to Account 360
+            columns = [
+                "dispute_id",
+                "invoice_id",
+                "customer_name",
+                "amount_cents",
+                "invoice_balance_cents",
+                "age_days",
+                "status",
+                "opened_on",
+                "customer_id",
+                "sales_rep_id",
+                "segment",
+                "region",
+            ]
+            # a half-width grid: the name links to Account 360
+            hidden = grid.HIDDEN | {"customer_id"}
             what, date_field = "Open disputes", "opened_on"
         labels = {**LABELS, "amount_cents": "Promised" if kind == "broken" else "Disputed"}
-        return grid.GridFrame(frame[columns], currency=currency_for(snap, filters, scope, fmt.default_currency()),
-                              date_field=date_field, file_name=f"{kind}-{'promises' if kind == 'broken' else 'disputes'}",
-                              labels=labels, hidden=hidden, stamp=f"{what} | {describe(data.get('filters'))} | scope: {scope.label}")
+        return grid.GridFrame(
+            frame[columns],
+            currency=currency_for(snap, filters, scope, fmt.default_currency()),
+            date_field=date_field,
+            file_name=f"{kind}-{'promises' if kind == 'broken' else 'disputes'}",
+            labels=labels,
+            hidden=hidden,
+            stamp=f"{what} | {describe(data.get('filters'))} | scope: {scope.label}",
+        )
 
     return source
 
@@ -198,45 +319,116 @@ def caption(filters_data, _version):
     return f"{describe(filters_data)} · {identity.scope().label}"
 
 
-def _amount_link(cents: int, cur: str, key: str, title: str, class_name: str, **params) -> dbc.Button:
-    return dbc.Button(fmt.money(cents, cur), id=drill.trigger_id(key, title, **params), n_clicks=0, color="link",
-                      size="sm", className=f"p-0 text-decoration-none text-end {class_name}",
-                      title="Show the rows behind this amount")
+def _amount_link(
+    cents: int, cur: str, key: str, title: str, class_name: str, **params
+) -> dbc.Button:
+    return dbc.Button(
+        fmt.money(cents, cur),
+        id=drill.trigger_id(key, title, **params),
+        n_clicks=0,
+        color="link",
+        size="sm",
+        className=f"p-0 text-decoration-none text-end {class_name}",
+        title="Show the rows behind this amount",
+    )
 
 
 def composition_table(frame: pd.DataFrame, cur: str) -> html.Table:
     """The parts with amount, share of total AR, invoices and customers; total AR; unapplied credits beside."""
     parts = frame[frame["part_of_total_ar"]]
     total = int(parts["amount_cents"].sum())
-    head = html.Thead(html.Tr([html.Th("Part"), html.Th("Amount", className="text-end"), html.Th("Share", className="text-end"),
-                               html.Th("Invoices", className="text-end")]))
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th("Part"),
+                html.Th("Amount", className="text-end"),
+                html.Th("Share", className="text-end"),
+                html.Th("Invoices", className="text-end"),
+            ]
+        )
+    )
     body = []
     for row in parts.itertuples(index=False):
         cents = int(row.amount_cents)
         share = fmt.pct(cents * 100 / total if total else None)
-        swatch = html.Span(className="d-inline-block rounded-circle me-2",
-                           style={"width": "0.6rem", "height": "0.6rem", "background": figs.COMPONENT_COLORS[row.component]})
-        body.append(html.Tr([
-            html.Td([swatch, row.label]),
-            html.Td(_amount_link(cents, cur, "dp_component", f"{row.label} · {fmt.money(cents, cur)}",
-                                 f"dp-part-{row.component}", bucket=row.component), className="text-end"),
-            html.Td(share, className="text-end text-muted"),
-            html.Td(fmt.number(row.invoices), className="text-end text-muted"),
-        ]))
-    body.append(html.Tr([html.Td(html.Strong("Total AR")),
-                         html.Td(_amount_link(total, cur, "total_ar", f"Total AR · {fmt.money(total, cur)}", "fw-semibold dp-total-ar"),
-                                 className="text-end"),
-                         html.Td("100.0 %" if total else fmt.DASH, className="text-end text-muted"),
-                         html.Td(fmt.number(int(parts["invoices"].sum())), className="text-end text-muted")],
-                        className="border-top border-dark-subtle"))
+        swatch = html.Span(
+            className="d-inline-block rounded-circle me-2",
+            style={
+                "width": "0.6rem",
+                "height": "0.6rem",
+                "background": figs.COMPONENT_COLORS[row.component],
+            },
+        )
+        body.append(
+            html.Tr(
+                [
+                    html.Td([swatch, row.label]),
+                    html.Td(
+                        _amount_link(
+                            cents,
+                            cur,
+                            "dp_component",
+                            f"{row.label} · {fmt.money(cents, cur)}",
+                            f"dp-part-{row.component}",
+                            bucket=row.component,
+                        ),
+                        className="text-end",
+                    ),
+                    html.Td(share, className="text-end text-muted"),
+                    html.Td(fmt.number(row.invoices), className="text-end text-muted"),
+                ]
+            )
+        )
+    body.append(
+        html.Tr(
+            [
+                html.Td(html.Strong("Total AR")),
+                html.Td(
+                    _amount_link(
+                        total,
+                        cur,
+                        "total_ar",
+                        f"Total AR · {fmt.money(total, cur)}",
+                        "fw-semibold dp-total-ar",
+                    ),
+                    className="text-end",
+                ),
+                html.Td("100.0 %" if total else fmt.DASH, className="text-end text-muted"),
+                html.Td(fmt.number(int(parts["invoices"].sum())), className="text-end text-muted"),
+            ],
+            className="border-top border-dark-subtle",
+        )
+    )
     credit = frame[~frame["part_of_total_ar"]].iloc[0]
-    body.append(html.Tr([html.Td(["Unapplied credits", html.Div("beside total AR, not netted", className="small text-muted")]),
-                         html.Td(_amount_link(int(credit.amount_cents), cur, "unapplied_credits",
-                                              f"Unapplied credits · {fmt.money(int(credit.amount_cents), cur)}", "dp-unapplied"),
-                                 className="text-end"),
-                         html.Td("", className="text-end"),
-                         html.Td(f"{fmt.number(credit.customers)} cust.", className="text-end text-muted")]))
-    return dbc.Table([head, html.Tbody(body)], size="sm", className="mb-0 small ar-small-table w-100 dp-composition")
+    body.append(
+        html.Tr(
+            [
+                html.Td(
+                    [
+                        "Unapplied credits",
+                        html.Div("beside total AR, not netted", className="small text-muted"),
+                    ]
+                ),
+                html.Td(
+                    _amount_link(
+                        int(credit.amount_cents),
+                        cur,
+                        "unapplied_credits",
+                        f"Unapplied credits · {fmt.money(int(credit.amount_cents), cur)}",
+                        "dp-unapplied",
+                    ),
+                    className="text-end",
+                ),
+                html.Td("", className="text-end"),
+                html.Td(f"{fmt.number(credit.customers)} cust.", className="text-end text-muted"),
+            ]
+        )
+    )
+    return dbc.Table(
+        [head, html.Tbody(body)],
+        size="sm",
+        className="mb-0 small ar-small-table w-100 dp-composition",
+    )
 
 
 @callback(Output("dp-composition", "figure"), Output("dp-composition-table", "children"), *INPUTS)
@@ -253,9 +445,11 @@ def cycle_view(filters_data, _version):
     snap, as_of, filters, scope, cur = _context(filters_data)
     result = cycle_time(snap, as_of, filters, scope, MONTHS)
     s = result["summary"]
-    text = (f"{fmt.number(s['resolved'])} resolved in {MONTHS} months · mean {fmt.days(s['mean_cycle_days'])} · median "
-            f"{fmt.days(s['median_cycle_days'])} · {fmt.number(s['open'])} open now ({fmt.money(s['open_amount_cents'], cur)}, "
-            f"mean age {fmt.days(s['mean_open_age_days'])})")
+    text = (
+        f"{fmt.number(s['resolved'])} resolved in {MONTHS} months · mean {fmt.days(s['mean_cycle_days'])} · median "
+        f"{fmt.days(s['median_cycle_days'])} · {fmt.number(s['open'])} open now ({fmt.money(s['open_amount_cents'], cur)}, "
+        f"mean age {fmt.days(s['mean_open_age_days'])})"
+    )
     return figs.dispute_cycle_chart(result["by_month"]), text
 
 
@@ -265,8 +459,10 @@ def promise_view(filters_data, _version):
     snap, as_of, filters, scope, cur = _context(filters_data)
     result = adherence(snap, as_of, filters, scope, MONTHS)
     s = result["summary"]
-    text = (f"{fmt.pct(s['kept_pct'])} kept ({fmt.number(s['kept'])} kept, {fmt.number(s['broken'])} broken) · "
-            f"{fmt.number(s['pending'])} pending ({fmt.money(s['pending_amount_cents'], cur)})")
+    text = (
+        f"{fmt.pct(s['kept_pct'])} kept ({fmt.number(s['kept'])} kept, {fmt.number(s['broken'])} broken) · "
+        f"{fmt.number(s['pending'])} pending ({fmt.money(s['pending_amount_cents'], cur)})"
+    )
     return figs.promise_adherence_chart(result["by_month"]), text
 
 
@@ -277,12 +473,22 @@ def prefill(page, query: dict):
     filters_data = filters_for_layout(query)
     if filters_data is not None:
         data = {"filters": filters_data}
-        fill_stores(page, {json_key(grid.source_id(BROKEN_GRID)): data, json_key(grid.source_id(OPEN_GRID)): data})
+        fill_stores(
+            page,
+            {
+                json_key(grid.source_id(BROKEN_GRID)): data,
+                json_key(grid.source_id(OPEN_GRID)): data,
+            },
+        )
     return page
 
 
-@callback(Output(grid.source_id(BROKEN_GRID), "data"), Output(grid.source_id(OPEN_GRID), "data"), *INPUTS,
-          prevent_initial_call=True)  # the layout fills them (prefill)
+@callback(
+    Output(grid.source_id(BROKEN_GRID), "data"),
+    Output(grid.source_id(OPEN_GRID), "data"),
+    *INPUTS,
+    prevent_initial_call=True,
+)  # the layout fills them (prefill)
 def grid_sources(filters_data, _version):
     """Point both grids at the current filters (their rows are built on the server)."""
     if filters_data is None:

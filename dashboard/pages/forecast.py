@@ -23,29 +23,63 @@ from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import forecast as metrics
 from dashboard.metrics.ui_support import cached
 
-dash.register_page(__name__, path="/forecast", name="Forecast", title="Payment forecast", nav_order=60)
+dash.register_page(
+    __name__, path="/forecast", name="Forecast", title="Payment forecast", nav_order=60
+)
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "fc-invoices"
 WEEKS = metrics.HORIZON_WEEKS
 BACKTEST_DATES = 6
 LATER, DISPUTED, UNCOLLECTIBLE = "Later", "Disputed (excluded)", metrics.UNCOLLECTIBLE
-GRID_COLUMNS = ["invoice_id", "customer_name", "customer_id", "sales_rep_id", "segment", "region", "due_date",
-                "days_until_due", "due_bucket", "balance_cents", "dispute", "age_days", "collectable_share", "delay_days",
-                "delay_basis", "expected_date", "expected_week", "expected_cents", "uncollectible_cents", "promise_id",
-                "promised_date", "promised_cents"]
+GRID_COLUMNS = [
+    "invoice_id",
+    "customer_name",
+    "customer_id",
+    "sales_rep_id",
+    "segment",
+    "region",
+    "due_date",
+    "days_until_due",
+    "due_bucket",
+    "balance_cents",
+    "dispute",
+    "age_days",
+    "collectable_share",
+    "delay_days",
+    "delay_basis",
+    "expected_date",
+    "expected_week",
+    "expected_cents",
+    "uncollectible_cents",
+    "promise_id",
+    "promised_date",
+    "promised_cents",
+]
 LABELS = {
-    "days_until_due": "Days until due", "due_bucket": "Due-date bucket", "balance_cents": "Open balance",
-    "dispute": "Dispute", "delay_days": "Delay used (days)", "delay_basis": "Delay from", "expected_date": "Expected",
-    "expected_week": "Week", "expected_cents": "Expected (behaviour)", "promise_id": "Promise",
-    "promised_cents": "Promised", "amount_cents": "In this bucket", "age_days": "Days past due",
-    "collectable_share": "Share paid at this age (history, 0-1)", "uncollectible_cents": "Not expected",
+    "days_until_due": "Days until due",
+    "due_bucket": "Due-date bucket",
+    "balance_cents": "Open balance",
+    "dispute": "Dispute",
+    "delay_days": "Delay used (days)",
+    "delay_basis": "Delay from",
+    "expected_date": "Expected",
+    "expected_week": "Week",
+    "expected_cents": "Expected (behaviour)",
+    "promise_id": "Promise",
+    "promised_cents": "Promised",
+    "amount_cents": "In this bucket",
+    "age_days": "Days past due",
+    "collectable_share": "Share paid at this age (history, 0-1)",
+    "uncollectible_cents": "Not expected",
 }
-WAPE_INFO = ("WAPE (weighted absolute percentage error) = Σ |forecast − collected| / Σ collected × 100, week by week. "
-             f"Each forecast is rerun as it stood at {BACKTEST_DATES} past dates 28 days apart (the latest {WEEKS} weeks "
-             f"before the as-of date, so all {WEEKS} weeks have passed) and compared with the payments really applied "
-             "in each week to the invoices open then. 0 % is perfect; 50 % means the weekly misses add up to half of "
-             "what came in. Lower is better.")
+WAPE_INFO = (
+    "WAPE (weighted absolute percentage error) = Σ |forecast − collected| / Σ collected × 100, week by week. "
+    f"Each forecast is rerun as it stood at {BACKTEST_DATES} past dates 28 days apart (the latest {WEEKS} weeks "
+    f"before the as-of date, so all {WEEKS} weeks have passed) and compared with the payments really applied "
+    "in each week to the invoices open then. 0 % is perfect; 50 % means the weekly misses add up to half of "
+    "what came in. Lower is better."
+)
 
 
 # ---- cached metric calls (per data version, scope, filters and as-of) ----------------------------
@@ -68,20 +102,33 @@ def backtest(snap, as_of: dt.date, filters, scope) -> dict:
 def _card(title: str, body, info: str, card_id: str, chart: str | None = None) -> dbc.Card:
     info_id = f"fc-info-{card_id}"
     export = [export_menu(chart)] if chart else []
-    header = [html.Span(title, className="ar-card-title"),
-              html.Div([html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-                        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"), *export],
-                       className="d-flex align-items-center gap-1")]
+    header = [
+        html.Span(title, className="ar-card-title"),
+        html.Div(
+            [
+                html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+                dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
+                *export,
+            ],
+            className="d-flex align-items-center gap-1",
+        ),
+    ]
     return dbc.Card(
-        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(body, className="p-2")],
+        [
+            dbc.CardHeader(
+                header, className="d-flex justify-content-between align-items-center py-2"
+            ),
+            dbc.CardBody(body, className="p-2"),
+        ],
         className="h-100 ar-card",
     )
 
 
 def _graph(graph_id: str, height: int) -> dcc.Loading:
     return dcc.Loading(
-        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
+        dcc.Graph(
+            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
+        ),
         type="circle",
         delay_show=400,
     )
@@ -91,68 +138,110 @@ def layout(**query) -> html.Div:
     """The page skeleton; the grids' sources are set for the filters in the address (prefill)."""
     top = dbc.Row(
         [
-            dbc.Col(_card(f"Expected collections · next {WEEKS} weeks",
-                          [_graph("fc-behaviour", 320), html.Div(id="fc-behaviour-summary", className="small text-muted px-1")],
-                          "Each open invoice is expected on its due date + its customer's average payment delay "
-                          "(amount-weighted, invoices paid in the last 12 months; else the segment's, else everyone's), "
-                          "at the earliest tomorrow. Once that date has passed, the ledger's own history decides: of "
-                          "the invoices that were once as many days past due, the share paid within "
-                          f"{metrics.WINDOW_DAYS} days is expected (on the as-of date + their median days to "
-                          "payment); the rest is shown apart as 'Not expected' (grey). An open promise puts its amount on the promised date (green). "
-                          "Invoices in dispute or litigation are left out. The dotted line is the naive forecast: every "
-                          "balance on its due date (overdue ones in week 1). Click a bar for its invoices.", "behaviour",
-                          "forecast_expected"),
-                    lg=8),
-            dbc.Col(_card("Forecast accuracy · backtest",
-                          [html.Div(id="fc-accuracy", className="px-1"), _graph("fc-wape", 210)], WAPE_INFO, "accuracy",
-                          "forecast_wape"),
-                    lg=4),
+            dbc.Col(
+                _card(
+                    f"Expected collections · next {WEEKS} weeks",
+                    [
+                        _graph("fc-behaviour", 320),
+                        html.Div(id="fc-behaviour-summary", className="small text-muted px-1"),
+                    ],
+                    "Each open invoice is expected on its due date + its customer's average payment delay "
+                    "(amount-weighted, invoices paid in the last 12 months; else the segment's, else everyone's), "
+                    "at the earliest tomorrow. Once that date has passed, the ledger's own history decides: of "
+                    "the invoices that were once as many days past due, the share paid within "
+                    f"{metrics.WINDOW_DAYS} days is expected (on the as-of date + their median days to "
+                    "payment); the rest is shown apart as 'Not expected' (grey). An open promise puts its amount on the promised date (green). "
+                    "Invoices in dispute or litigation are left out. The dotted line is the naive forecast: every "
+                    "balance on its due date (overdue ones in week 1). Click a bar for its invoices.",
+                    "behaviour",
+                    "forecast_expected",
+                ),
+                lg=8,
+            ),
+            dbc.Col(
+                _card(
+                    "Forecast accuracy · backtest",
+                    [html.Div(id="fc-accuracy", className="px-1"), _graph("fc-wape", 210)],
+                    WAPE_INFO,
+                    "accuracy",
+                    "forecast_wape",
+                ),
+                lg=4,
+            ),
         ],
         className="g-2 mb-2",
     )
     middle = dbc.Row(
         [
-            dbc.Col(_card("By due date", _graph("fc-due", 300),
-                          "Open balances at the as-of date by days until due = due date − as-of: Week 1 = 0–7 days "
-                          "(due today is not overdue), Week 2 = 8–14, Week 3 = 15–21, Week 4 = 22–30, Weeks 5-8 = "
-                          "more than 30, Overdue = past due. No payment behaviour is assumed. The six bars sum to "
-                          "total AR. Click a bar for its invoices.", "due", "forecast_due"), lg=5),
-            dbc.Col(_card("Backtest · forecast vs collected",
-                          [html.Div([html.Span("Forecast made on", className="small text-muted"),
-                                     dbc.Select(id="fc-bt-date", size="sm", className="w-auto")],
-                                    className="d-flex align-items-center gap-2 px-1 mb-1"),
-                           _graph("fc-backtest", 268)],
-                          "What both forecasts said at a past date, week by week, against what was really collected "
-                          "on the invoices open then (payments applied in each week, in base currency at each "
-                          "payment's date). The export holds every past date; its picture the latest.", "backtest",
-                          "forecast_backtest"), lg=7),
+            dbc.Col(
+                _card(
+                    "By due date",
+                    _graph("fc-due", 300),
+                    "Open balances at the as-of date by days until due = due date − as-of: Week 1 = 0–7 days "
+                    "(due today is not overdue), Week 2 = 8–14, Week 3 = 15–21, Week 4 = 22–30, Weeks 5-8 = "
+                    "more than 30, Overdue = past due. No payment behaviour is assumed. The six bars sum to "
+                    "total AR. Click a bar for its invoices.",
+                    "due",
+                    "forecast_due",
+                ),
+                lg=5,
+            ),
+            dbc.Col(
+                _card(
+                    "Backtest · forecast vs collected",
+                    [
+                        html.Div(
+                            [
+                                html.Span("Forecast made on", className="small text-muted"),
+                                dbc.Select(id="fc-bt-date", size="sm", className="w-auto"),
+                            ],
+                            className="d-flex align-items-center gap-2 px-1 mb-1",
+                        ),
+                        _graph("fc-backtest", 268),
+                    ],
+                    "What both forecasts said at a past date, week by week, against what was really collected "
+                    "on the invoices open then (payments applied in each week, in base currency at each "
+                    "payment's date). The export holds every past date; its picture the latest.",
+                    "backtest",
+                    "forecast_backtest",
+                ),
+                lg=7,
+            ),
         ],
         className="g-2 mb-2",
     )
-    rows = _card("Invoices behind the forecast", grid.data_grid(GRID, height=420, search_placeholder="Search invoices, customers, buckets"),
-                 "Every invoice open at the as-of date: its due-date bucket, the delay the behaviour forecast "
-                 "uses and where it comes from, the expected payment date and week, and any open promise. "
-                 "Expected (behaviour) is the balance less the promised part; it is 0 for disputed invoices. "
-                 "Totals are exact sums over every row.", "rows")
-    return prefill(html.Div(
-        [
-            html.Div([html.H1("Payment forecast", className="h4 mb-0"), html.Span(id="fc-caption", className="text-muted small"),
-                      html.Div(page_pdf_button("forecast"), className="ms-auto")],
-                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
-            html.Div(id="fc-tiles", className="mb-2"),
-            top,
-            middle,
-            rows,
-        ],
-        id="fc-page",
-    ), query)
+    rows = _card(
+        "Invoices behind the forecast",
+        grid.data_grid(GRID, height=420, search_placeholder="Search invoices, customers, buckets"),
+        "Every invoice open at the as-of date: its due-date bucket, the delay the behaviour forecast "
+        "uses and where it comes from, the expected payment date and week, and any open promise. "
+        "Expected (behaviour) is the balance less the promised part; it is 0 for disputed invoices. "
+        "Totals are exact sums over every row.",
+        "rows",
+    )
+    return prefill(
+        html.Div(
+            [
+                html.Div(
+                    [
+                        html.H1("Payment forecast", className="h4 mb-0"),
+                        html.Span(id="fc-caption", className="text-muted small"),
+                        html.Div(page_pdf_button("forecast"), className="ms-auto"),
+                    ],
+                    className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
+                ),
+                html.Div(id="fc-tiles", className="mb-2"),
+                top,
+                middle,
+                rows,
+            ],
+            id="fc-page",
+        ),
+        query,
+    )
 
 
 # ---- data helpers -------------------------------------------------------------------------------
-
-
-
-
 
 
 def week_label(week: int) -> str:
@@ -176,22 +265,48 @@ def bucket_rows(frame: pd.DataFrame, as_of: dt.date, key: str, bucket: str) -> p
     elif bucket == UNCOLLECTIBLE:
         part = frame["uncollectible_cents"].where(~disputed, 0)
     else:
-        promise_week = [((d - as_of).days - 1) // 7 + 1 if c > 0 and isinstance(d, dt.date) else None
-                        for d, c in zip(frame["promised_date"], frame["promised_cents"], strict=True)]
-        in_promise = pd.Series([w is not None and week_label(w) == bucket for w in promise_week], index=frame.index)
-        in_rest = pd.Series([not pd.isna(w) and week_label(int(w)) == bucket for w in frame["expected_week"]], index=frame.index)
-        part = frame["promised_cents"].where(in_promise, 0) + frame["expected_cents"].where(in_rest & ~disputed, 0)
+        promise_week = [
+            ((d - as_of).days - 1) // 7 + 1 if c > 0 and isinstance(d, dt.date) else None
+            for d, c in zip(frame["promised_date"], frame["promised_cents"], strict=True)
+        ]
+        in_promise = pd.Series(
+            [w is not None and week_label(w) == bucket for w in promise_week], index=frame.index
+        )
+        in_rest = pd.Series(
+            [not pd.isna(w) and week_label(int(w)) == bucket for w in frame["expected_week"]],
+            index=frame.index,
+        )
+        part = frame["promised_cents"].where(in_promise, 0) + frame["expected_cents"].where(
+            in_rest & ~disputed, 0
+        )
     rows = frame.assign(amount_cents=part.astype("int64"))
     return rows[rows["amount_cents"] != 0]
 
 
-def drill_rows(snap, key, as_of, _period_days, filters, scope, bucket=None, **_params) -> pd.DataFrame:
+def drill_rows(
+    snap, key, as_of, _period_days, filters, scope, bucket=None, **_params
+) -> pd.DataFrame:
     """Rows behind a forecast bar (registered with the drill modal; scope applied by the metric)."""
     if not bucket:
         raise ValueError("bucket required")
     rows = bucket_rows(invoices(snap, as_of, filters, scope), as_of, key, bucket)
-    columns = ["invoice_id", "customer_name", "customer_id", "due_date", "days_until_due", "due_bucket", "dispute",
-               "age_days", "collectable_share", "delay_days", "delay_basis", "expected_date", "promised_date", "balance_cents", "amount_cents"]
+    columns = [
+        "invoice_id",
+        "customer_name",
+        "customer_id",
+        "due_date",
+        "days_until_due",
+        "due_bucket",
+        "dispute",
+        "age_days",
+        "collectable_share",
+        "delay_days",
+        "delay_basis",
+        "expected_date",
+        "promised_date",
+        "balance_cents",
+        "amount_cents",
+    ]
     return rows[columns].reset_index(drop=True)
 
 
@@ -210,10 +325,14 @@ def invoices_source(data: dict) -> grid.GridFrame | None:
     scope = identity.scope()
     snap = get_snapshot()
     frame = invoices(snap, as_of, filters, scope)[GRID_COLUMNS]
-    return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
-                          file_name="forecast-invoices", labels=LABELS,
-                          hidden=grid.HIDDEN | {"promise_id", "customer_id"},
-                          stamp=f"Invoices behind the payment forecast | {describe(data.get('filters'))} | scope: {scope.label}")
+    return grid.GridFrame(
+        frame,
+        currency=currency_for(snap, filters, scope, fmt.default_currency()),
+        file_name="forecast-invoices",
+        labels=LABELS,
+        hidden=grid.HIDDEN | {"promise_id", "customer_id"},
+        stamp=f"Invoices behind the payment forecast | {describe(data.get('filters'))} | scope: {scope.label}",
+    )
 
 
 grid.register_source(GRID, invoices_source)
@@ -244,7 +363,9 @@ def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
     promised = int(frame["promised_cents"].sum())
     total = sum(cents.values())
     return [
-        html.Span([f"Weeks 1–{WEEKS}: ", html.Strong(fmt.money(weeks, cur), className="fc-sum-weeks")]),
+        html.Span(
+            [f"Weeks 1–{WEEKS}: ", html.Strong(fmt.money(weeks, cur), className="fc-sum-weeks")]
+        ),
         f" (promised {fmt.money(promised, cur)}) + later {fmt.money(cents.get(LATER, 0), cur)} + not expected "
         f"(history) {fmt.money(cents.get(UNCOLLECTIBLE, 0), cur)} + in dispute, "
         f"not forecast {fmt.money(cents.get(DISPUTED, 0), cur)} = total AR ",
@@ -258,7 +379,10 @@ def model_choice(snap, filters, scope) -> dict:
 
     result = predict_ui.backtest(snap, filters, scope)
     if result is None:
-        return {"use_model": False, "why": "no prediction model is trained for this data version yet"}
+        return {
+            "use_model": False,
+            "why": "no prediction model is trained for this data version yet",
+        }
     return result["decision"]
 
 
@@ -272,23 +396,50 @@ def forecast_tiles(frame: pd.DataFrame, cur: str) -> dbc.Row:
     def share(value: int) -> str:
         return f"{fmt.pct(value / total * 100 if total > 0 else None)} of total AR"
 
-    tiles = [("Total AR", total, "fc-tile-total", "open at the as-of date"),
-             (f"Expected in {WEEKS} weeks", weeks, "fc-tile-weeks", share(weeks)),
-             ("Not expected (history)", lost, "fc-tile-uncollectible", share(lost)),
-             ("In dispute, not forecast", cents.get(DISPUTED, 0), "fc-tile-disputed", share(cents.get(DISPUTED, 0)))]
-    return dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([html.Div(title, className="ar-kpi-title"),
-                                                   html.Div(money_value(fmt.money(value, cur)), title=fmt.money(value, cur),
-                                                            className=f"ar-kpi-value {cls}"),
-                                                   html.Div(note, className="small text-muted")], className="p-2"),
-                                     className="ar-card ar-kpi h-100"), xs=6, lg=3)
-                    for title, value, cls, note in tiles], className="g-2")
+    tiles = [
+        ("Total AR", total, "fc-tile-total", "open at the as-of date"),
+        (f"Expected in {WEEKS} weeks", weeks, "fc-tile-weeks", share(weeks)),
+        ("Not expected (history)", lost, "fc-tile-uncollectible", share(lost)),
+        (
+            "In dispute, not forecast",
+            cents.get(DISPUTED, 0),
+            "fc-tile-disputed",
+            share(cents.get(DISPUTED, 0)),
+        ),
+    ]
+    return dbc.Row(
+        [
+            dbc.Col(
+                dbc.Card(
+                    dbc.CardBody(
+                        [
+                            html.Div(title, className="ar-kpi-title"),
+                            html.Div(
+                                money_value(fmt.money(value, cur)),
+                                title=fmt.money(value, cur),
+                                className=f"ar-kpi-value {cls}",
+                            ),
+                            html.Div(note, className="small text-muted"),
+                        ],
+                        className="p-2",
+                    ),
+                    className="ar-card ar-kpi h-100",
+                ),
+                xs=6,
+                lg=3,
+            )
+            for title, value, cls, note in tiles
+        ],
+        className="g-2",
+    )
 
 
 def _chosen(filters_data) -> tuple[pd.DataFrame, bool, str, str]:
     """The weekly frame the page shows (model or behaviour), whether it is the model's, why, and the currency."""
     snap, as_of, filters, scope, cur = _context(filters_data)
-    frame, use_model, why = metrics.chosen_weekly(snap, as_of, filters, scope, WEEKS,
-                                                  base=behaviour(snap, as_of, filters, scope, WEEKS))
+    frame, use_model, why = metrics.chosen_weekly(
+        snap, as_of, filters, scope, WEEKS, base=behaviour(snap, as_of, filters, scope, WEEKS)
+    )
     return frame, use_model, why, cur
 
 
@@ -306,13 +457,19 @@ def behaviour_chart(filters_data, _version):
     if use_model:
         source = "Source: the payment-prediction model, because " + why + " (see Predictions). "
     else:
-        source = ("Source: payment behaviour (customer's average delay + promises, then the ledger's history of "
-                  "invoices of the same age), because " + why + ". ")
-    return (figs.behaviour_forecast_chart(frame, cur),
-            [html.Span(source, className="fc-source")] + behaviour_summary(frame, cur))
+        source = (
+            "Source: payment behaviour (customer's average delay + promises, then the ledger's history of "
+            "invoices of the same age), because " + why + ". "
+        )
+    return (
+        figs.behaviour_forecast_chart(frame, cur),
+        [html.Span(source, className="fc-source")] + behaviour_summary(frame, cur),
+    )
 
 
-def model_week_rows(snap, key, as_of, _period_days, filters, scope, bucket=None, **_params) -> pd.DataFrame:
+def model_week_rows(
+    snap, key, as_of, _period_days, filters, scope, bucket=None, **_params
+) -> pd.DataFrame:
     """Rows behind a bar of the model's weekly forecast (scope applied by the metric)."""
     from dashboard.metrics import predict_ui, predict_views
 
@@ -322,7 +479,11 @@ def model_week_rows(snap, key, as_of, _period_days, filters, scope, bucket=None,
     return predict_views.model_week_rows(snap, pred, bucket, WEEKS)
 
 
-drill.register_drill("fc_model_week", model_week_rows, {**LABELS, "p_paid_30": "P(paid ≤ 30 d)", "amount_cents": "Expected this week"})
+drill.register_drill(
+    "fc_model_week",
+    model_week_rows,
+    {**LABELS, "p_paid_30": "P(paid ≤ 30 d)", "amount_cents": "Expected this week"},
+)
 
 
 def accuracy_summary(result: dict) -> html.Div:
@@ -332,10 +493,18 @@ def accuracy_summary(result: dict) -> html.Div:
     b, d = overall["wape_behaviour"], overall["wape_due_date"]
     values = html.Div(
         [
-            html.Div([html.Div("Behaviour", className="ar-kpi-title"),
-                      html.Div(fmt.pct(b), className="ar-kpi-value fc-wape-behaviour")]),
-            html.Div([html.Div("Due date", className="ar-kpi-title"),
-                      html.Div(fmt.pct(d), className="ar-kpi-value fc-wape-due")]),
+            html.Div(
+                [
+                    html.Div("Behaviour", className="ar-kpi-title"),
+                    html.Div(fmt.pct(b), className="ar-kpi-value fc-wape-behaviour"),
+                ]
+            ),
+            html.Div(
+                [
+                    html.Div("Due date", className="ar-kpi-title"),
+                    html.Div(fmt.pct(d), className="ar-kpi-value fc-wape-due"),
+                ]
+            ),
         ],
         className="d-flex gap-4",
     )
@@ -345,9 +514,12 @@ def accuracy_summary(result: dict) -> html.Div:
         first, last = by_date["as_of"].iloc[0], by_date["as_of"].iloc[-1]
         span = f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
         better = "behaviour" if b < d else "due-date" if d < b else "neither"
-        note = (f"WAPE over {overall['weeks_compared']} weeks at {overall['dates']} past dates ({span}); lower is "
-                f"better: the {better} forecast was closer." if better != "neither" else
-                f"WAPE over {overall['weeks_compared']} weeks at {overall['dates']} past dates ({span}).")
+        note = (
+            f"WAPE over {overall['weeks_compared']} weeks at {overall['dates']} past dates ({span}); lower is "
+            f"better: the {better} forecast was closer."
+            if better != "neither"
+            else f"WAPE over {overall['weeks_compared']} weeks at {overall['dates']} past dates ({span})."
+        )
     return html.Div([values, html.Div(note, className="small text-muted")], className="mb-1")
 
 
@@ -389,7 +561,8 @@ def prefill(page, query: dict):
     return page
 
 
-@callback(Output(grid.source_id(GRID), "data"), *INPUTS, prevent_initial_call=True)  # the layout fills it (prefill)
+# the layout fills it (prefill)
+@callback(Output(grid.source_id(GRID), "data"), *INPUTS, prevent_initial_call=True)
 def grid_source(filters_data, _version):
     """Point the grid at the current filters (its rows are built on the server)."""
     if filters_data is None:
@@ -416,10 +589,16 @@ def chart_drill(due_click, behaviour_click, filters_data):
     if trigger == "fc-due":
         return drill.request("fc_due", f"Due-date forecast · {data[0]} · {data[1]}", bucket=data[0])
     if data[0] == UNCOLLECTIBLE:
-        return drill.request("fc_week", f"Not expected to be collected · {data[1]}", bucket=UNCOLLECTIBLE)
+        return drill.request(
+            "fc_week", f"Not expected to be collected · {data[1]}", bucket=UNCOLLECTIBLE
+        )
     if click["points"][0].get("curveNumber", 0) > 1:  # the due-date line
         raise PreventUpdate
     snap, _as_of, filters, scope, _cur = _context(filters_data)
     if model_choice(snap, filters, scope)["use_model"]:
-        return drill.request("fc_model_week", f"Expected by the model · {data[3]} · {data[2]}", bucket=data[0])
-    return drill.request("fc_week", f"Expected by behaviour · {data[3]} · {data[2]}", bucket=data[0])
+        return drill.request(
+            "fc_model_week", f"Expected by the model · {data[3]} · {data[2]}", bucket=data[0]
+        )
+    return drill.request(
+        "fc_week", f"Expected by behaviour · {data[3]} · {data[2]}", bucket=data[0]
+    )

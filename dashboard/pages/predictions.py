@@ -17,98 +17,215 @@ from dashboard.figures import predict as figs
 from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import predict_ui as pui
 
-dash.register_page(__name__, path="/predictions", name="Predictions", title="Payment predictions", nav_order=61,
-                   nav_group="Cash")
+dash.register_page(
+    __name__,
+    path="/predictions",
+    name="Predictions",
+    title="Payment predictions",
+    nav_order=61,
+    nav_group="Cash",
+)
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "pr-worklist"
-SOURCES = (("model", "Model"), ("due date", "Due date"), ("customer's average delay", "Customer's avg delay"))
-LABELS = {"rank": "#", "days_past_due": "Days past due", "balance_cents": "Open balance", "p_paid_30": "P(paid ≤ 30 d) %",
-          "expected_loss_cents": "Expected loss", "expected_date": "Expected", "reason": "Why",
-          "invoice_amount_cents": "Invoice amount", "amount_cents": "Collected by then",
-          "open_at_as_of_cents": "Open at as-of"}
-ACCURACY_INFO = ("At six past dates (28 days apart, the latest 13 weeks before the data's end) each invoice open then "
-                 "is predicted from data dated up to that day only, by the model trained on that data and by two "
-                 "baselines: the due date, and the due date + the customer's average delay. Brier = mean (P(paid "
-                 "within 30 days) − what happened)², lower is better (a 0/1 baseline scores the share it got wrong). "
-                 "±7 days = share settled within a week of the expected date. WAPE = Σ |expected − collected| / Σ "
-                 "collected per week over 13 weeks.")
+SOURCES = (
+    ("model", "Model"),
+    ("due date", "Due date"),
+    ("customer's average delay", "Customer's avg delay"),
+)
+LABELS = {
+    "rank": "#",
+    "days_past_due": "Days past due",
+    "balance_cents": "Open balance",
+    "p_paid_30": "P(paid ≤ 30 d) %",
+    "expected_loss_cents": "Expected loss",
+    "expected_date": "Expected",
+    "reason": "Why",
+    "invoice_amount_cents": "Invoice amount",
+    "amount_cents": "Collected by then",
+    "open_at_as_of_cents": "Open at as-of",
+}
+ACCURACY_INFO = (
+    "At six past dates (28 days apart, the latest 13 weeks before the data's end) each invoice open then "
+    "is predicted from data dated up to that day only, by the model trained on that data and by two "
+    "baselines: the due date, and the due date + the customer's average delay. Brier = mean (P(paid "
+    "within 30 days) − what happened)², lower is better (a 0/1 baseline scores the share it got wrong). "
+    "±7 days = share settled within a week of the expected date. WAPE = Σ |expected − collected| / Σ "
+    "collected per week over 13 weeks."
+)
 
 
 def _card(title: str, body, info: str, card_id: str) -> dbc.Card:
     info_id = f"pr-info-{card_id}"
-    header = [html.Span(title, className="ar-card-title"), html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-              dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
-    return dbc.Card([dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
-                     dbc.CardBody(body, className="p-2")], className="h-100 ar-card")
+    header = [
+        html.Span(title, className="ar-card-title"),
+        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
+    ]
+    return dbc.Card(
+        [
+            dbc.CardHeader(
+                header, className="d-flex justify-content-between align-items-center py-2"
+            ),
+            dbc.CardBody(body, className="p-2"),
+        ],
+        className="h-100 ar-card",
+    )
 
 
 def _graph(graph_id: str, height: int) -> dcc.Loading:
-    return dcc.Loading(dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"),
-                       type="circle", delay_show=400)
+    return dcc.Loading(
+        dcc.Graph(
+            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
+        ),
+        type="circle",
+        delay_show=400,
+    )
 
 
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
-    top = dbc.Row([
-        dbc.Col(_card("Accuracy · backtest", html.Div(id="pr-accuracy"), ACCURACY_INFO, "accuracy"), lg=6),
-        dbc.Col(_card("Reliability · paid within 30 days", _graph("pr-reliability", 280),
-                      "The model's predicted probability of payment within 30 days, in ten 10-point bins, against the "
-                      "share of those invoices that really were paid (all backtest dates pooled). On the dotted "
-                      "diagonal the model is perfectly calibrated; the grey lines are ±10 points. Open circles: bins "
-                      "with fewer than 30 invoices.", "reliability"), lg=6),
-    ], className="g-2 mb-2")
-    middle = dbc.Row([
-        dbc.Col(_card("Predicted aging", _graph("pr-aging", 300),
-                      "Today's aging buckets (days past due), and how the invoices open today are expected to age: in "
-                      "30 and 60 days each balance counts × P(not yet paid then), in the bucket it will then be in. New "
-                      "invoices issued after the as-of date are not included.", "aging"), lg=6),
-        dbc.Col(_card("Unpaid 90 days after due · by issue month", _graph("pr-unpaid", 300),
-                      "Per issue month: the open balance 90 days after each invoice's due date / the amount of those "
-                      "invoices, over invoices whose due date + 90 days is on or before the as-of date.", "unpaid"), lg=6),
-    ], className="g-2 mb-2")
-    cohort = _card("Cohort curves · share collected by months since issue", _graph("pr-cohorts", 380),
-                   "Invoices grouped by issue month (last 24 months); each cell is the share of their value collected "
-                   "(payments, capped at each invoice's amount) by the end of that month since issue, up to the as-of "
-                   "date. Click a cell for its invoices.", "cohorts")
-    rows = _card("Worklist · ranked by expected loss", grid.data_grid(GRID, height=460, search_placeholder="Search invoices, customers, reasons"),
-                 "Every open invoice ranked by expected loss = open balance × P(not paid within 30 days), with the "
-                 "reason in words. The same ranking orders the invoice workspace's Worklist tab.", "worklist")
-    return html.Div([
-        html.Div([html.H1("Payment predictions", className="h4 mb-0"), html.Span(id="pr-caption", className="text-muted small")],
-                 className="d-flex align-items-baseline gap-3 mb-1 flex-wrap"),
-        html.Div(id="pr-source", className="small mb-2 pr-source"),
-        top, middle, html.Div(cohort, className="mb-2"), rows,
-    ], id="pr-page")
+    top = dbc.Row(
+        [
+            dbc.Col(
+                _card("Accuracy · backtest", html.Div(id="pr-accuracy"), ACCURACY_INFO, "accuracy"),
+                lg=6,
+            ),
+            dbc.Col(
+                _card(
+                    "Reliability · paid within 30 days",
+                    _graph("pr-reliability", 280),
+                    "The model's predicted probability of payment within 30 days, in ten 10-point bins, against the "
+                    "share of those invoices that really were paid (all backtest dates pooled). On the dotted "
+                    "diagonal the model is perfectly calibrated; the grey lines are ±10 points. Open circles: bins "
+                    "with fewer than 30 invoices.",
+                    "reliability",
+                ),
+                lg=6,
+            ),
+        ],
+        className="g-2 mb-2",
+    )
+    middle = dbc.Row(
+        [
+            dbc.Col(
+                _card(
+                    "Predicted aging",
+                    _graph("pr-aging", 300),
+                    "Today's aging buckets (days past due), and how the invoices open today are expected to age: in "
+                    "30 and 60 days each balance counts × P(not yet paid then), in the bucket it will then be in. New "
+                    "invoices issued after the as-of date are not included.",
+                    "aging",
+                ),
+                lg=6,
+            ),
+            dbc.Col(
+                _card(
+                    "Unpaid 90 days after due · by issue month",
+                    _graph("pr-unpaid", 300),
+                    "Per issue month: the open balance 90 days after each invoice's due date / the amount of those "
+                    "invoices, over invoices whose due date + 90 days is on or before the as-of date.",
+                    "unpaid",
+                ),
+                lg=6,
+            ),
+        ],
+        className="g-2 mb-2",
+    )
+    cohort = _card(
+        "Cohort curves · share collected by months since issue",
+        _graph("pr-cohorts", 380),
+        "Invoices grouped by issue month (last 24 months); each cell is the share of their value collected "
+        "(payments, capped at each invoice's amount) by the end of that month since issue, up to the as-of "
+        "date. Click a cell for its invoices.",
+        "cohorts",
+    )
+    rows = _card(
+        "Worklist · ranked by expected loss",
+        grid.data_grid(GRID, height=460, search_placeholder="Search invoices, customers, reasons"),
+        "Every open invoice ranked by expected loss = open balance × P(not paid within 30 days), with the "
+        "reason in words. The same ranking orders the invoice workspace's Worklist tab.",
+        "worklist",
+    )
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1("Payment predictions", className="h4 mb-0"),
+                    html.Span(id="pr-caption", className="text-muted small"),
+                ],
+                className="d-flex align-items-baseline gap-3 mb-1 flex-wrap",
+            ),
+            html.Div(id="pr-source", className="small mb-2 pr-source"),
+            top,
+            middle,
+            html.Div(cohort, className="mb-2"),
+            rows,
+        ],
+        id="pr-page",
+    )
 
 
 def accuracy_table(result: dict | None) -> html.Div:
     """Brier, ±7 days and WAPE of the model and the baselines, and which one the forecast uses."""
     if result is None or not result["overall"]:
-        return html.Div("No backtest yet: the model is being trained for this data version. Until then the "
-                        "forecast and the worklist use the customer's average delay (baseline).",
-                        className="text-muted small pr-no-backtest")
+        return html.Div(
+            "No backtest yet: the model is being trained for this data version. Until then the "
+            "forecast and the worklist use the customer's average delay (baseline).",
+            className="text-muted small pr-no-backtest",
+        )
     overall = result["overall"]
-    head = html.Thead(html.Tr([html.Th("")] + [html.Th(label, className="text-end") for _, label in SOURCES]))
+    head = html.Thead(
+        html.Tr([html.Th("")] + [html.Th(label, className="text-end") for _, label in SOURCES])
+    )
 
     def line(title: str, key: str, render) -> html.Tr:
-        return html.Tr([html.Td(title)] + [html.Td(render(overall.get(s, {}).get(key)), className="text-end")
-                                           for s, _ in SOURCES])
+        return html.Tr(
+            [html.Td(title)]
+            + [
+                html.Td(render(overall.get(s, {}).get(key)), className="text-end")
+                for s, _ in SOURCES
+            ]
+        )
 
-    body = html.Tbody([
-        line("Brier score, paid ≤ 30 days", "brier", lambda v: "–" if v is None else f"{v:.3f}"),
-        line("Paid within ±7 days of expected", "within7", lambda v: "–" if v is None else f"{v * 100:.1f} %"),
-        line("Weekly cash WAPE (13 weeks)", "wape", lambda v: "–" if v is None else f"{v:.1f} %"),
-        line("Invoice predictions compared", "invoices", lambda v: "–" if v is None else f"{v:,}"),
-    ])
+    body = html.Tbody(
+        [
+            line(
+                "Brier score, paid ≤ 30 days", "brier", lambda v: "–" if v is None else f"{v:.3f}"
+            ),
+            line(
+                "Paid within ±7 days of expected",
+                "within7",
+                lambda v: "–" if v is None else f"{v * 100:.1f} %",
+            ),
+            line(
+                "Weekly cash WAPE (13 weeks)", "wape", lambda v: "–" if v is None else f"{v:.1f} %"
+            ),
+            line(
+                "Invoice predictions compared", "invoices", lambda v: "–" if v is None else f"{v:,}"
+            ),
+        ]
+    )
     dates = result["by_date"]["as_of"]
     decision = result["decision"]
-    verdict = ("The forecast page uses the model: " if decision["use_model"] else "The forecast page uses the baselines: ") + decision["why"] + "."
-    return html.Div([
-        dbc.Table([head, body], size="sm", className="small mb-1 pr-accuracy-table"),
-        html.Div(f"{len(dates)} past dates from {dates.iloc[0]:%d %b %Y} to {dates.iloc[-1]:%d %b %Y}. {verdict}",
-                 className="small text-muted pr-decision"),
-    ])
+    verdict = (
+        (
+            "The forecast page uses the model: "
+            if decision["use_model"]
+            else "The forecast page uses the baselines: "
+        )
+        + decision["why"]
+        + "."
+    )
+    return html.Div(
+        [
+            dbc.Table([head, body], size="sm", className="small mb-1 pr-accuracy-table"),
+            html.Div(
+                f"{len(dates)} past dates from {dates.iloc[0]:%d %b %Y} to {dates.iloc[-1]:%d %b %Y}. {verdict}",
+                className="small text-muted pr-decision",
+            ),
+        ]
+    )
 
 
 @callback(Output("pr-caption", "children"), *INPUTS)
@@ -119,7 +236,12 @@ def caption(filters_data, _version):
     return f"{describe(filters_data)} · {identity.scope().label}"
 
 
-@callback(Output("pr-source", "children"), Output("pr-accuracy", "children"), Output("pr-reliability", "figure"), *INPUTS)
+@callback(
+    Output("pr-source", "children"),
+    Output("pr-accuracy", "children"),
+    Output("pr-reliability", "figure"),
+    *INPUTS,
+)
 def accuracy(filters_data, _version):
     """What the predictions are based on, the backtest table and the reliability curve."""
     snap, as_of, filters, scope, _cur = _context(filters_data)
@@ -144,7 +266,9 @@ def cohorts(filters_data, _version):
     return figs.cohort_heatmap(result["curve"]), figs.unpaid_90_chart(result["summary"])
 
 
-def cohort_rows(snap, _key, as_of, _period_days, filters, scope, bucket=None, **_params) -> pd.DataFrame:
+def cohort_rows(
+    snap, _key, as_of, _period_days, filters, scope, bucket=None, **_params
+) -> pd.DataFrame:
     """The invoices of one cohort cell (bucket = 'YYYY-MM|months since'); scope applied by the metric."""
     if not bucket or "|" not in bucket:
         raise ValueError("bucket required")
@@ -157,7 +281,11 @@ def cohort_rows(snap, _key, as_of, _period_days, filters, scope, bucket=None, **
 drill.register_drill("pr_cohort", cohort_rows, LABELS)
 
 
-@callback(Output("drill-request", "data", allow_duplicate=True), Input("pr-cohorts", "clickData"), prevent_initial_call=True)
+@callback(
+    Output("drill-request", "data", allow_duplicate=True),
+    Input("pr-cohorts", "clickData"),
+    prevent_initial_call=True,
+)
 def cohort_drill(click):
     """A cohort cell opens its invoices (Collected by then sums to the cell's amount)."""
     if not click or not click.get("points"):
@@ -165,7 +293,11 @@ def cohort_drill(click):
     data = click["points"][0].get("customdata")
     if not data:
         raise PreventUpdate
-    return drill.request("pr_cohort", f"Issued {data[0]} · collected by {data[1]} months later", bucket=f"{data[0]}|{data[1]}")
+    return drill.request(
+        "pr_cohort",
+        f"Issued {data[0]} · collected by {data[1]} months later",
+        bucket=f"{data[0]}|{data[1]}",
+    )
 
 
 def worklist_source(data: dict) -> grid.GridFrame | None:
@@ -180,11 +312,18 @@ def worklist_source(data: dict) -> grid.GridFrame | None:
     scope = identity.scope()
     snap = get_snapshot()
     frame = pui.worklist(snap, as_of, filters, scope)
-    frame = frame[["invoice_id", "rank", *[c for c in frame.columns if c not in ("invoice_id", "rank")]]]
+    frame = frame[
+        ["invoice_id", "rank", *[c for c in frame.columns if c not in ("invoice_id", "rank")]]
+    ]
     frame = frame.assign(p_paid_30=(frame["p_paid_30"] * 100).round(1))
-    return grid.GridFrame(frame, currency=currency_for(snap, filters, scope, fmt.default_currency()),
-                          file_name="worklist-expected-loss", labels=LABELS, total_field="expected_loss_cents",
-                          stamp=f"Worklist by expected loss | {describe(data.get('filters'))} | scope: {scope.label}")
+    return grid.GridFrame(
+        frame,
+        currency=currency_for(snap, filters, scope, fmt.default_currency()),
+        file_name="worklist-expected-loss",
+        labels=LABELS,
+        total_field="expected_loss_cents",
+        stamp=f"Worklist by expected loss | {describe(data.get('filters'))} | scope: {scope.label}",
+    )
 
 
 def _model_token() -> tuple:

@@ -36,26 +36,63 @@ TILES = [
     ("balance", "overdue_ar", "Overdue", "overdue_ar", "Overdue AR · invoices past due"),
     ("speed", "dso", "DSO", "total_ar", "DSO numerator · open invoices (total AR)"),
     ("speed", "cei", "CEI", "collections", f"CEI · payments received in the last {P} days"),
-    ("speed", "turnover", "AR turnover", "credit_sales_year", "AR turnover numerator · credit sales of 365 days"),
+    (
+        "speed",
+        "turnover",
+        "AR turnover",
+        "credit_sales_year",
+        "AR turnover numerator · credit sales of 365 days",
+    ),
     ("speed", "best_dso", "Best possible DSO / ADD", "overdue_ar", "ADD · overdue invoices"),
-    ("balance", "over_limit", "Customers over limit", "customers_over_limit", "Customers over their credit limit"),
-    ("balance", "unapplied", "Unapplied credits", "unapplied_credits", "Unapplied payments and credit notes"),
+    (
+        "balance",
+        "over_limit",
+        "Customers over limit",
+        "customers_over_limit",
+        "Customers over their credit limit",
+    ),
+    (
+        "balance",
+        "unapplied",
+        "Unapplied credits",
+        "unapplied_credits",
+        "Unapplied payments and credit notes",
+    ),
     ("month", "sales_mtd", "Sales this month", "credit_sales_mtd", "Credit sales this month"),
-    ("month", "collections_mtd", "Collections this month", "collections_mtd", "Collections this month"),
+    (
+        "month",
+        "collections_mtd",
+        "Collections this month",
+        "collections_mtd",
+        "Collections this month",
+    ),
 ]
 
 
-def _card(title: str, body, info: str | None = None, class_name: str = "", export: str | None = None) -> dbc.Card:
+def _card(
+    title: str, body, info: str | None = None, class_name: str = "", export: str | None = None
+) -> dbc.Card:
     header = [html.Span(title, className="ar-card-title")]
     if info:
         info_id = "rh-info-" + title.lower().replace(" ", "-").replace("/", "")
-        header += [html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-                   dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip")]
+        header += [
+            html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+            dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
+        ]
     if export:  # PNG / data CSV / XLSX of this chart (dashboard/export/charts.py), right of the (i)
-        header = [header[0], html.Div([*header[1:], export_menu(export)], className="d-flex align-items-center gap-1")]
+        header = [
+            header[0],
+            html.Div(
+                [*header[1:], export_menu(export)], className="d-flex align-items-center gap-1"
+            ),
+        ]
     return dbc.Card(
-        [dbc.CardHeader(header, className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(body, className="p-2")],
+        [
+            dbc.CardHeader(
+                header, className="d-flex justify-content-between align-items-center py-2"
+            ),
+            dbc.CardBody(body, className="p-2"),
+        ],
         className=f"h-100 ar-card {class_name}",
     )
 
@@ -63,7 +100,13 @@ def _card(title: str, body, info: str | None = None, class_name: str = "", expor
 def _graph(graph_id: str, height: int, values: dict | None = None) -> dcc.Loading:
     drawn = {"figure": values[graph_id]} if values else {}
     return dcc.Loading(
-        dcc.Graph(id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph", **drawn),
+        dcc.Graph(
+            id=graph_id,
+            config=GRAPH_CONFIG,
+            style={"height": f"{height}px"},
+            className="ar-graph",
+            **drawn,
+        ),
         type="circle",
         delay_show=400,
     )
@@ -78,54 +121,129 @@ def layout(**query) -> html.Div:
     v = values or {}
     tile_values = v.get("bodies", {})
     tiles = dbc.Row(
-        [dbc.Col(kpi_card(g, t, title, (key, {}), drill_title=rows, help_text=v.get("tips", {}).get(t, ""),
-                          body_children=tile_values.get(t)), className="ar-kpi-col")
-         for g, t, title, key, rows in TILES],
+        [
+            dbc.Col(
+                kpi_card(
+                    g,
+                    t,
+                    title,
+                    (key, {}),
+                    drill_title=rows,
+                    help_text=v.get("tips", {}).get(t, ""),
+                    body_children=tile_values.get(t),
+                ),
+                className="ar-kpi-col",
+            )
+            for g, t, title, key, rows in TILES
+        ],
         className="g-2 mb-2 row-cols-2 row-cols-md-3 row-cols-xl-5",
     )
-    aging_info = ("Open balances by age, per terms group, on the aging basis chosen above. Customers whose "
-                  "credits exceed their balances are left out. Click a slice for its invoices; click a "
-                  "legend entry to hide or show a bucket.")
+    aging_info = (
+        "Open balances by age, per terms group, on the aging basis chosen above. Customers whose "
+        "credits exceed their balances are left out. Click a slice for its invoices; click a "
+        "legend entry to hide or show a bucket."
+    )
     donuts = dbc.Row(
         [
-            dbc.Col(_card("Aging · short terms (< 30 days)", _graph("rh-aging-short", 300, values), aging_info, export="aging_short"), lg=6),
-            dbc.Col(_card("Aging · 30-day+ terms", _graph("rh-aging-long", 300, values), aging_info, export="aging_long"), lg=6),
+            dbc.Col(
+                _card(
+                    "Aging · short terms (< 30 days)",
+                    _graph("rh-aging-short", 300, values),
+                    aging_info,
+                    export="aging_short",
+                ),
+                lg=6,
+            ),
+            dbc.Col(
+                _card(
+                    "Aging · 30-day+ terms",
+                    _graph("rh-aging-long", 300, values),
+                    aging_info,
+                    export="aging_long",
+                ),
+                lg=6,
+            ),
         ],
         className="g-2 mb-1",
     )
-    reconcile = html.Div(v.get("rh-aging-reconcile"), id="rh-aging-reconcile", className="small text-muted mb-2 px-1 ar-reconcile")
+    reconcile = html.Div(
+        v.get("rh-aging-reconcile"),
+        id="rh-aging-reconcile",
+        className="small text-muted mb-2 px-1 ar-reconcile",
+    )
     risk = dbc.Row(
         [
-            dbc.Col(_card("Top 10 debtors", _graph("rh-top-debtors", 330, values),
-                          "The ten customers with the largest open balance at the as-of date. Click a bar for "
-                          "the invoices behind it.", export="top_debtors"), lg=6),
-            dbc.Col(_card("At-risk accounts",
-                          [dcc.Loading(html.Div([at_risk_more(v), html.Div(v.get("rh-at-risk"), id="rh-at-risk")],
-                                                className="ar-risk-list"), type="circle", delay_show=400),
-                           html.Div(v.get("rh-expected-loss"), id="rh-expected-loss")],
-                          "Over credit limit first, then 90+ and 60+ days overdue, then above 90 % of the "
-                          "limit. Click a card for the customer's Account 360."), lg=6),
+            dbc.Col(
+                _card(
+                    "Top 10 debtors",
+                    _graph("rh-top-debtors", 330, values),
+                    "The ten customers with the largest open balance at the as-of date. Click a bar for "
+                    "the invoices behind it.",
+                    export="top_debtors",
+                ),
+                lg=6,
+            ),
+            dbc.Col(
+                _card(
+                    "At-risk accounts",
+                    [
+                        dcc.Loading(
+                            html.Div(
+                                [at_risk_more(v), html.Div(v.get("rh-at-risk"), id="rh-at-risk")],
+                                className="ar-risk-list",
+                            ),
+                            type="circle",
+                            delay_show=400,
+                        ),
+                        html.Div(v.get("rh-expected-loss"), id="rh-expected-loss"),
+                    ],
+                    "Over credit limit first, then 90+ and 60+ days overdue, then above 90 % of the "
+                    "limit. Click a card for the customer's Account 360.",
+                ),
+                lg=6,
+            ),
         ],
         className="g-2 mb-2",
     )
     trends = dbc.Row(
         [
-            dbc.Col(_card("Sales vs collections · 12 months", _graph("rh-sales-collections", 300, values),
-                          "Credit sales (invoices less credit notes) and payments received per calendar month; "
-                          "the current month runs to the as-of date. Click a bar for its rows.",
-                          export="sales_collections"), lg=6),
-            dbc.Col(_card("DSO trend · 12 months", _graph("rh-dso-trend", 300, values),
-                          f"DSO at each month end = AR at month end / credit sales of the {P} days before × {P}. "
-                          "Click a point for the invoices open at that month end.", export="dso_trend"), lg=6),
+            dbc.Col(
+                _card(
+                    "Sales vs collections · 12 months",
+                    _graph("rh-sales-collections", 300, values),
+                    "Credit sales (invoices less credit notes) and payments received per calendar month; "
+                    "the current month runs to the as-of date. Click a bar for its rows.",
+                    export="sales_collections",
+                ),
+                lg=6,
+            ),
+            dbc.Col(
+                _card(
+                    "DSO trend · 12 months",
+                    _graph("rh-dso-trend", 300, values),
+                    f"DSO at each month end = AR at month end / credit sales of the {P} days before × {P}. "
+                    "Click a point for the invoices open at that month end.",
+                    export="dso_trend",
+                ),
+                lg=6,
+            ),
         ],
         className="g-2 mb-2",
     )
     return html.Div(
         [
             html.Div(
-                [html.H1("Receivables Health", className="h4 mb-0"),
-                 html.Span(v.get("caption"), id="rh-caption", className="text-muted small"),
-                 html.Div([export_link("/export/receivables.pdf", "PDF summary"), page_pdf_button("receivables")], className="ms-auto d-flex gap-1")],
+                [
+                    html.H1("Receivables Health", className="h4 mb-0"),
+                    html.Span(v.get("caption"), id="rh-caption", className="text-muted small"),
+                    html.Div(
+                        [
+                            export_link("/export/receivables.pdf", "PDF summary"),
+                            page_pdf_button("receivables"),
+                        ],
+                        className="ms-auto d-flex gap-1",
+                    ),
+                ],
                 className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
             ),
             tiles,
@@ -145,8 +263,14 @@ def at_risk_more(values: dict) -> html.Div:
     return html.Div(
         [
             html.Span(values.get("rh-at-risk-summary"), id="rh-at-risk-summary", className="me-2"),
-            dbc.Button("Show all", id=drill.trigger_id("at_risk", "At-risk accounts"), n_clicks=0, color="link",
-                       size="sm", className="p-0 align-baseline"),
+            dbc.Button(
+                "Show all",
+                id=drill.trigger_id("at_risk", "At-risk accounts"),
+                n_clicks=0,
+                color="link",
+                size="sm",
+                className="p-0 align-baseline",
+            ),
         ],
         id="rh-at-risk-more",
         className="small text-muted mb-2",
@@ -171,8 +295,12 @@ def _unchanged(filters_data, built) -> bool:
 
 def page_values(filters_data) -> dict:
     """Every figure of the page for one view, by output (the layout and the callbacks share it)."""
-    values: dict = {"caption": _caption(filters_data), "by_currency": _by_currency(filters_data),
-                    "bodies": {}, "tips": {}}
+    values: dict = {
+        "caption": _caption(filters_data),
+        "by_currency": _by_currency(filters_data),
+        "bodies": {},
+        "tips": {},
+    }
     for part in (_balance(filters_data), _speed(filters_data), _month(filters_data)):
         values["bodies"].update(part[0])
         values["tips"].update(part[1])
@@ -194,7 +322,14 @@ def _context(filters_data):
     as_of, basis, filters = gf.parse(filters_data)
     scope = identity.scope()
     snap = get_snapshot()
-    return snap, as_of, basis, filters, scope, currency_for(snap, filters, scope, fmt.default_currency())
+    return (
+        snap,
+        as_of,
+        basis,
+        filters,
+        scope,
+        currency_for(snap, filters, scope, fmt.default_currency()),
+    )
 
 
 def _ordered(values: dict, index: int) -> list:
@@ -220,24 +355,69 @@ def _by_currency(filters_data):
     if not snap.multi:
         return None
     k = kpis(snap, as_of, P, filters, scope)
-    rate_at = dict(zip(snap.rates.codes, snap.rates.at((as_of - dt.date(1970, 1, 1)).days), strict=True))
-    head = html.Thead(html.Tr([html.Th(h, className="text-end" if i else None) for i, h in enumerate(
-        ("Currency", "Total AR", "Overdue", "Not due", "Unapplied credits", f"Rate at {as_of}"))]))
+    rate_at = dict(
+        zip(snap.rates.codes, snap.rates.at((as_of - dt.date(1970, 1, 1)).days), strict=True)
+    )
+    head = html.Thead(
+        html.Tr(
+            [
+                html.Th(h, className="text-end" if i else None)
+                for i, h in enumerate(
+                    (
+                        "Currency",
+                        "Total AR",
+                        "Overdue",
+                        "Not due",
+                        "Unapplied credits",
+                        f"Rate at {as_of}",
+                    )
+                )
+            ]
+        )
+    )
     rows = [
-        html.Tr([html.Td(code), *(html.Td(fmt.money(v[key], code), className="text-end")
-                                  for key in ("total_ar", "overdue_ar", "not_due_ar", "unapplied_credits")),
-                 html.Td(f"{Decimal(int(rate_at[code])) / Decimal(10**10):f}".rstrip("0").rstrip("."), className="text-end")])
+        html.Tr(
+            [
+                html.Td(code),
+                *(
+                    html.Td(fmt.money(v[key], code), className="text-end")
+                    for key in ("total_ar", "overdue_ar", "not_due_ar", "unapplied_credits")
+                ),
+                html.Td(
+                    f"{Decimal(int(rate_at[code])) / Decimal(10**10):f}".rstrip("0").rstrip("."),
+                    className="text-end",
+                ),
+            ]
+        )
         for code, v in k["by_currency"].items()
     ]
     note = html.Div(
         f"In {cur}: total AR {fmt.money(k['total_ar'], cur)} at the rates of {as_of}; at booking rates "
         f"{fmt.money(k['total_ar_at_booking_rates'], cur)}; revaluation {fmt.money(k['fx_revaluation'], cur)}.",
-        className="small text-muted", id="rh-fx-revaluation")
-    info = ("Each currency's receivables in its own units. Tiles and charts show the base currency: balances "
-            "revalued at the rate in force at the as-of date, sales and collections at the rate of their own "
-            "date; the revaluation is total AR less the same balances at their invoices' issue-date rates.")
-    table = dbc.Table([head, html.Tbody(rows)], size="sm", className="mb-1 small ar-small-table", id="rh-currency-table")
-    return dbc.Row(dbc.Col(_card(f"By currency · base {cur}", html.Div([html.Div(table, className="table-responsive"), note]), info)), className="g-2 mb-2")
+        className="small text-muted",
+        id="rh-fx-revaluation",
+    )
+    info = (
+        "Each currency's receivables in its own units. Tiles and charts show the base currency: balances "
+        "revalued at the rate in force at the as-of date, sales and collections at the rate of their own "
+        "date; the revaluation is total AR less the same balances at their invoices' issue-date rates."
+    )
+    table = dbc.Table(
+        [head, html.Tbody(rows)],
+        size="sm",
+        className="mb-1 small ar-small-table",
+        id="rh-currency-table",
+    )
+    return dbc.Row(
+        dbc.Col(
+            _card(
+                f"By currency · base {cur}",
+                html.Div([html.Div(table, className="table-responsive"), note]),
+                info,
+            )
+        ),
+        className="g-2 mb-2",
+    )
 
 
 def _balance(filters_data) -> tuple[dict, dict]:
@@ -251,21 +431,32 @@ def _balance(filters_data) -> tuple[dict, dict]:
     limited = customers_with_limit(snap, filters, scope)
     money = lambda v: fmt.money(v, cur)  # noqa: E731
     bodies = {
-        "total_ar": tile_body(money(k["total_ar"]), f"{fmt.number(k['customers_with_balance'])} customers with a balance"),
-        "overdue_ar": tile_body(money(k["overdue_ar"]), f"{share} of AR · {fmt.number(k['customers_overdue'])} customers"),
-        "over_limit": tile_body(fmt.number(k["customers_over_limit"]), f"of {fmt.number(limited)} customers with a limit"),
-        "unapplied": tile_body(money(k["unapplied_credits"]), "payments and credit notes not yet applied"),
+        "total_ar": tile_body(
+            money(k["total_ar"]),
+            f"{fmt.number(k['customers_with_balance'])} customers with a balance",
+        ),
+        "overdue_ar": tile_body(
+            money(k["overdue_ar"]),
+            f"{share} of AR · {fmt.number(k['customers_overdue'])} customers",
+        ),
+        "over_limit": tile_body(
+            fmt.number(k["customers_over_limit"]),
+            f"of {fmt.number(limited)} customers with a limit",
+        ),
+        "unapplied": tile_body(
+            money(k["unapplied_credits"]), "payments and credit notes not yet applied"
+        ),
     }
     tips = {
         "total_ar": f"Total AR = Σ positive open balances at {as_of} = {money(k['total_ar'])} "
-                    f"(not due {money(k['not_due_ar'])} + overdue {money(k['overdue_ar'])}).",
+        f"(not due {money(k['not_due_ar'])} + overdue {money(k['overdue_ar'])}).",
         "overdue_ar": f"Overdue = open balances with due date before {as_of} = {money(k['overdue_ar'])} "
-                      f"= {share} of total AR {money(k['total_ar'])}.",
+        f"= {share} of total AR {money(k['total_ar'])}.",
         "over_limit": f"Customers over limit = count of customers with a credit limit > 0 whose open balance "
-                      f"exceeds it = {k['customers_over_limit']} (of {limited} with a limit).",
+        f"exceeds it = {k['customers_over_limit']} (of {limited} with a limit).",
         "unapplied": f"Unapplied credits = payments dated ≤ {as_of} not yet allocated + credit notes without an "
-                     f"invoice + amounts applied beyond an invoice's amount + applications dated before their "
-                     f"invoice was issued = {money(k['unapplied_credits'])}.",
+        f"invoice + amounts applied beyond an invoice's amount + applications dated before their "
+        f"invoice was issued = {money(k['unapplied_credits'])}.",
     }
     return bodies, tips
 
@@ -280,29 +471,42 @@ def _speed(filters_data) -> tuple[dict, dict]:
     prev = kpis(snap, prev_day, P, filters, scope)
     extra = kpi_inputs(snap, as_of, P, filters, scope)
     money = lambda v: fmt.money(v, cur)  # noqa: E731
-    ar_start, ar_year, sales_year = extra["ar_start_cents"], extra["ar_year_ago_cents"], extra["sales_year_cents"]
+    ar_start, ar_year, sales_year = (
+        extra["ar_start_cents"],
+        extra["ar_year_ago_cents"],
+        extra["sales_year_cents"],
+    )
     delta = delta_badge(k["dso"], prev["dso"], lower_is_better=True)
     bodies = {
-        "dso": tile_body(fmt.days(k["dso"]), [delta, f" vs {fmt.ratio(prev['dso'], '', 1)} at {prev_day:%d %b}"] if delta else
-                         f"previous period: {fmt.days(prev['dso'])}"),
+        "dso": tile_body(
+            fmt.days(k["dso"]),
+            [delta, f" vs {fmt.ratio(prev['dso'], '', 1)} at {prev_day:%d %b}"]
+            if delta
+            else f"previous period: {fmt.days(prev['dso'])}",
+        ),
         "cei": tile_body(fmt.pct(k["cei"]), f"previous period: {fmt.pct(prev['cei'])}"),
-        "turnover": tile_body(fmt.ratio(k["ar_turnover"], "×"), "credit sales of 365 days / average AR"),
-        "best_dso": tile_body(f"{fmt.ratio(k['best_possible_dso'], '', 1)} / {fmt.ratio(k['add'], '', 1)} days"
-                              if k["best_possible_dso"] is not None else fmt.DASH,
-                              "best possible DSO / average days delinquent"),
+        "turnover": tile_body(
+            fmt.ratio(k["ar_turnover"], "×"), "credit sales of 365 days / average AR"
+        ),
+        "best_dso": tile_body(
+            f"{fmt.ratio(k['best_possible_dso'], '', 1)} / {fmt.ratio(k['add'], '', 1)} days"
+            if k["best_possible_dso"] is not None
+            else fmt.DASH,
+            "best possible DSO / average days delinquent",
+        ),
     }
     tips = {
         "dso": f"DSO = total AR / credit sales × P = {money(k['total_ar'])} / {money(k['credit_sales'])} × {P} "
-               f"= {fmt.days(k['dso'])}. ▲ is worse (slower), ▼ better, against the period ending {prev_day} "
-               f"({fmt.days(prev['dso'])}).",
+        f"= {fmt.days(k['dso'])}. ▲ is worse (slower), ▼ better, against the period ending {prev_day} "
+        f"({fmt.days(prev['dso'])}).",
         "cei": f"CEI = (AR at start + credit sales − AR at end) / (AR at start + credit sales − current AR at end) × 100 "
-               f"= ({money(ar_start)} + {money(k['credit_sales'])} − {money(k['total_ar'])}) / ({money(ar_start)} + "
-               f"{money(k['credit_sales'])} − {money(k['not_due_ar'])}) × 100 = {fmt.pct(k['cei'])}.",
+        f"= ({money(ar_start)} + {money(k['credit_sales'])} − {money(k['total_ar'])}) / ({money(ar_start)} + "
+        f"{money(k['credit_sales'])} − {money(k['not_due_ar'])}) × 100 = {fmt.pct(k['cei'])}.",
         "turnover": f"AR turnover = credit sales in 365 days / ((AR 365 days ago + AR now) / 2) = {money(sales_year)} / "
-                    f"(({money(ar_year)} + {money(k['total_ar'])}) / 2) = {fmt.ratio(k['ar_turnover'], '×')}.",
+        f"(({money(ar_year)} + {money(k['total_ar'])}) / 2) = {fmt.ratio(k['ar_turnover'], '×')}.",
         "best_dso": f"Best possible DSO = not-due AR / credit sales × P = {money(k['not_due_ar'])} / "
-                    f"{money(k['credit_sales'])} × {P} = {fmt.days(k['best_possible_dso'])}; ADD = DSO − best possible "
-                    f"DSO = {fmt.days(k['add'])}.",
+        f"{money(k['credit_sales'])} × {P} = {fmt.days(k['best_possible_dso'])}; ADD = DSO − best possible "
+        f"DSO = {fmt.days(k['add'])}.",
     }
     return bodies, tips
 
@@ -320,9 +524,9 @@ def _month(filters_data) -> tuple[dict, dict]:
     }
     tips = {
         "sales_mtd": f"Sales this month = Σ invoices less credit notes issued {m['month_start']} to {as_of} "
-                     f"= {fmt.money(m['credit_sales_cents'], cur)}.",
+        f"= {fmt.money(m['credit_sales_cents'], cur)}.",
         "collections_mtd": f"Collections this month = Σ payments dated {m['month_start']} to {as_of} "
-                           f"= {fmt.money(m['collections_cents'], cur)}.",
+        f"= {fmt.money(m['collections_cents'], cur)}.",
     }
     return bodies, tips
 
@@ -334,7 +538,11 @@ def _aging(filters_data) -> tuple:
     snap, as_of, basis, filters, scope, cur = _context(filters_data)
     frame = aging_by_terms_group(snap, as_of, filters, scope, basis)
     line = aging_fig.reconciling_line(frame, aging_reconciliation(snap, as_of, filters, scope), cur)
-    return (aging_fig.aging_donut(frame, "short", basis, cur), aging_fig.aging_donut(frame, "long", basis, cur), line)
+    return (
+        aging_fig.aging_donut(frame, "short", basis, cur),
+        aging_fig.aging_donut(frame, "long", basis, cur),
+        line,
+    )
 
 
 def _top_debtors(filters_data) -> dict:
@@ -364,11 +572,24 @@ def _risk_card(row: dict, cur: str, query: str) -> dcc.Link:
         detail = f"{fmt.money(int(row['overdue_60_plus_cents']), cur)} 61–90 days overdue"
     return dcc.Link(
         [
-            html.Div([html.Span(row["customer_name"], className="ar-risk-name"),
-                      html.Span(row["customer_id"], className="ar-risk-id")], className="d-flex justify-content-between gap-2"),
-            html.Div([html.Span(reason, className=f"ar-risk-reason ar-risk-p{row['priority']}"), html.Span(detail, className="ar-risk-detail")],
-                     className="d-flex justify-content-between gap-2 flex-wrap"),
-            html.Div(f"Balance {fmt.money(int(row['amount_cents']), cur)} · {row['terms']}", className="ar-risk-sub"),
+            html.Div(
+                [
+                    html.Span(row["customer_name"], className="ar-risk-name"),
+                    html.Span(row["customer_id"], className="ar-risk-id"),
+                ],
+                className="d-flex justify-content-between gap-2",
+            ),
+            html.Div(
+                [
+                    html.Span(reason, className=f"ar-risk-reason ar-risk-p{row['priority']}"),
+                    html.Span(detail, className="ar-risk-detail"),
+                ],
+                className="d-flex justify-content-between gap-2 flex-wrap",
+            ),
+            html.Div(
+                f"Balance {fmt.money(int(row['amount_cents']), cur)} · {row['terms']}",
+                className="ar-risk-sub",
+            ),
         ],
         href=f"/customers/{row['customer_id']}{query}",
         className=f"ar-risk-card ar-risk-border-p{row['priority']}",
@@ -382,21 +603,38 @@ def _at_risk(filters_data) -> dict:
     snap, as_of, _basis, filters, scope, cur = _context(filters_data)
     table = at_risk_accounts(snap, as_of, filters, scope)
     if table.empty:
-        return {"rh-at-risk": html.Div("No account is at risk on these filters.", className="text-muted p-3 ar-empty"),
-                "rh-at-risk-summary": "", "rh-at-risk-more": {"display": "none"}}
+        return {
+            "rh-at-risk": html.Div(
+                "No account is at risk on these filters.", className="text-muted p-3 ar-empty"
+            ),
+            "rh-at-risk-summary": "",
+            "rh-at-risk-more": {"display": "none"},
+        }
     query = (filters_data or {}).get("query") or ""
     counts = table["priority"].value_counts().to_dict()
-    summary = " · ".join(f"{counts.get(p, 0)} {label.lower()}" for p, label in
-                         ((1, "Over limit"), (2, "90+ overdue"), (3, "60+ overdue"), (4, "Above 90 % of limit")))
+    summary = " · ".join(
+        f"{counts.get(p, 0)} {label.lower()}"
+        for p, label in (
+            (1, "Over limit"),
+            (2, "90+ overdue"),
+            (3, "60+ overdue"),
+            (4, "Above 90 % of limit"),
+        )
+    )
     cards = [_risk_card(row, cur, query) for row in table.head(AT_RISK_CARDS).to_dict("records")]
-    return {"rh-at-risk": html.Div(cards, className="ar-risk-grid"),
-            "rh-at-risk-summary": f"{len(table):,} at-risk accounts: {summary}.", "rh-at-risk-more": {}}
+    return {
+        "rh-at-risk": html.Div(cards, className="ar-risk-grid"),
+        "rh-at-risk-summary": f"{len(table):,} at-risk accounts: {summary}.",
+        "rh-at-risk-more": {},
+    }
 
 
 def _expected_loss(filters_data):
     """The expected-loss lines under the at-risk cards."""
     snap, as_of, _basis, filters, scope, cur = _context(filters_data)
-    return expected_loss_list(snap, as_of, filters, scope, cur, (filters_data or {}).get("query") or "")
+    return expected_loss_list(
+        snap, as_of, filters, scope, cur, (filters_data or {}).get("query") or ""
+    )
 
 
 def expected_loss_list(snap, as_of, filters, scope, cur: str, query: str) -> html.Div:
@@ -406,14 +644,32 @@ def expected_loss_list(snap, as_of, filters, scope, cur: str, query: str) -> htm
     top = predict_ui.worklist(snap, as_of, filters, scope, limit=3)
     if top.empty:
         return html.Div()
-    items = [html.Li([html.Strong(f"{row['invoice_id']} · {row['customer_name'] or row['customer_id']}: "),
-                      f"expected loss {fmt.money(int(row['expected_loss_cents']), cur)} — {row['reason']}"])
-             for row in top.to_dict("records")]
+    items = [
+        html.Li(
+            [
+                html.Strong(
+                    f"{row['invoice_id']} · {row['customer_name'] or row['customer_id']}: "
+                ),
+                f"expected loss {fmt.money(int(row['expected_loss_cents']), cur)} — {row['reason']}",
+            ]
+        )
+        for row in top.to_dict("records")
+    ]
     _pred, source = predict_ui.predictions(snap, as_of, filters, scope)
     note = " (baseline: no model yet, so each chance is 0 or 100 %)" if "baseline" in source else ""
-    return html.Div([html.Div([f"Highest expected loss (open balance × P(not paid within 30 days)){note} · ",
-                               dcc.Link("full worklist", href=f"/predictions{query}")], className="fw-semibold"),
-                     html.Ol(items, className="mb-0 ps-3")], className="small text-muted mt-2 ar-expected-loss")
+    return html.Div(
+        [
+            html.Div(
+                [
+                    f"Highest expected loss (open balance × P(not paid within 30 days)){note} · ",
+                    dcc.Link("full worklist", href=f"/predictions{query}"),
+                ],
+                className="fw-semibold",
+            ),
+            html.Ol(items, className="mb-0 ps-3"),
+        ],
+        className="small text-muted mt-2 ar-expected-loss",
+    )
 
 
 # ---- callbacks (a filter or data change; never when the page already shows the view) -------------
@@ -423,14 +679,28 @@ def _charts(filters_data) -> dict:
     """Donuts, reconciling line, top debtors, trends and at-risk cards, by output id."""
     short, long_, line = _aging(filters_data)
     sales, dso = _trends(filters_data)
-    return {"rh-aging-short": short, "rh-aging-long": long_, "rh-aging-reconcile": line,
-            "rh-top-debtors": _top_debtors(filters_data), "rh-sales-collections": sales, "rh-dso-trend": dso,
-            **_at_risk(filters_data)}
+    return {
+        "rh-aging-short": short,
+        "rh-aging-long": long_,
+        "rh-aging-reconcile": line,
+        "rh-top-debtors": _top_debtors(filters_data),
+        "rh-sales-collections": sales,
+        "rh-dso-trend": dso,
+        **_at_risk(filters_data),
+    }
 
 
-CHART_OUTPUTS = (("rh-aging-short", "figure"), ("rh-aging-long", "figure"), ("rh-aging-reconcile", "children"),
-                 ("rh-top-debtors", "figure"), ("rh-sales-collections", "figure"), ("rh-dso-trend", "figure"),
-                 ("rh-at-risk", "children"), ("rh-at-risk-summary", "children"), ("rh-at-risk-more", "style"))
+CHART_OUTPUTS = (
+    ("rh-aging-short", "figure"),
+    ("rh-aging-long", "figure"),
+    ("rh-aging-reconcile", "children"),
+    ("rh-top-debtors", "figure"),
+    ("rh-sales-collections", "figure"),
+    ("rh-dso-trend", "figure"),
+    ("rh-at-risk", "children"),
+    ("rh-at-risk-summary", "children"),
+    ("rh-at-risk-more", "style"),
+)
 
 
 @callback(Output("rh-caption", "children"), *INPUTS, BUILT, prevent_initial_call=True)
@@ -450,18 +720,26 @@ def by_currency_panel(filters_data, _version, built=None):
 
 
 @callback(
-    body_output("balance"), tip_output("balance"), body_output("speed"), tip_output("speed"),
-    body_output("month"), tip_output("month"),
+    body_output("balance"),
+    tip_output("balance"),
+    body_output("speed"),
+    tip_output("speed"),
+    body_output("month"),
+    tip_output("month"),
     *(Output(i, prop) for i, prop in CHART_OUTPUTS),
     Output("rh-built", "data"),
-    *INPUTS, BUILT, prevent_initial_call=True,
+    *INPUTS,
+    BUILT,
+    prevent_initial_call=True,
 )
 def tiles_and_charts(filters_data, _version, built=None):
     """Every tile, chart and the at-risk cards in one round trip (they share the cached selection)."""
     if _unchanged(filters_data, built):
         raise PreventUpdate
     out = []
-    for index, part in enumerate((_balance(filters_data), _speed(filters_data), _month(filters_data))):
+    for index, part in enumerate(
+        (_balance(filters_data), _speed(filters_data), _month(filters_data))
+    ):
         out += [_ordered(part[0], 2 * index), _ordered(part[1], 2 * index + 1)]
     charts = _charts(filters_data)
     return (*out, *(charts[i] for i, _prop in CHART_OUTPUTS), built_key(filters_data))
@@ -497,8 +775,15 @@ def _click(click_data) -> dict | None:
 def chart_drill(short, long_, debtors, sales, dso, filters_data):
     """Translate a chart click into a drill request (slice, bar or point -> the rows behind it)."""
     trigger = ctx.triggered_id
-    point = _click({"rh-aging-short": short, "rh-aging-long": long_, "rh-top-debtors": debtors,
-                    "rh-sales-collections": sales, "rh-dso-trend": dso}.get(trigger))
+    point = _click(
+        {
+            "rh-aging-short": short,
+            "rh-aging-long": long_,
+            "rh-top-debtors": debtors,
+            "rh-sales-collections": sales,
+            "rh-dso-trend": dso,
+        }.get(trigger)
+    )
     if point is None or "customdata" not in point:
         raise PreventUpdate
     data = point["customdata"]
@@ -507,13 +792,21 @@ def chart_drill(short, long_, debtors, sales, dso, filters_data):
         bucket, amount, group = data[0], data[1], data[2]
         label = aging_fig.bucket_labels(basis).get(bucket, bucket)
         key = "aging_transaction" if basis == "transaction" else "aging_due"
-        return drill.request(key, f"Aging {label} · {aging_fig.GROUP_TITLES[group]} · {amount}", bucket=bucket,
-                             terms_group_name=group)
+        return drill.request(
+            key,
+            f"Aging {label} · {aging_fig.GROUP_TITLES[group]} · {amount}",
+            bucket=bucket,
+            terms_group_name=group,
+        )
     if trigger == "rh-top-debtors":
-        return drill.request("total_ar", f"Open invoices of {data[1]} · {data[2]}", customer_id=data[0])
+        return drill.request(
+            "total_ar", f"Open invoices of {data[1]} · {data[2]}", customer_id=data[0]
+        )
     if trigger == "rh-sales-collections":
         key, month, amount = data[0], data[1], data[2]
         what = "Credit sales" if key == "month_sales" else "Collections"
-        return drill.request(key, f"{what} · {trends_fig.month_label(month)} · {amount}", month=month)
+        return drill.request(
+            key, f"{what} · {trends_fig.month_label(month)} · {amount}", month=month
+        )
     _key, month, amount, end = data[0], data[1], data[2], data[3]
     return drill.request("ar_at", f"Open invoices at {end} · {amount}", month=month)

@@ -17,16 +17,24 @@ from dashboard.figures.analytics import CATEGORY_COLORS, fitted_columns, label_c
 from dashboard.metrics import reliability
 from dashboard.metrics.ui_support import cached
 
-dash.register_page(__name__, path="/reliability", name="Reliability", title="Payment reliability", nav_order=40)
+dash.register_page(
+    __name__, path="/reliability", name="Reliability", title="Payment reliability", nav_order=40
+)
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "rl-grid"
 ALL = "all"
 LABELS = {
-    "customer_id": "Customer #", "customer_name": "Customer", "reliability_score": "Reliability score",
-    "on_time_pct": "Paid on time", "invoices_6m": "Invoices 6m", "total_invoiced_6m_cents": "Total invoiced 6m",
-    "total_paid_6m_cents": "Total paid 6m", "outstanding_6m_cents": "Outstanding 6m",
-    "assessed_6m_cents": "Assessed 6m", "risk_category": "Risk category",
+    "customer_id": "Customer #",
+    "customer_name": "Customer",
+    "reliability_score": "Reliability score",
+    "on_time_pct": "Paid on time",
+    "invoices_6m": "Invoices 6m",
+    "total_invoiced_6m_cents": "Total invoiced 6m",
+    "total_paid_6m_cents": "Total paid 6m",
+    "outstanding_6m_cents": "Outstanding 6m",
+    "assessed_6m_cents": "Assessed 6m",
+    "risk_category": "Risk category",
 }
 PCT = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value) + ' %'"}
 L = reliability.LATE_ZERO_DAYS
@@ -43,8 +51,10 @@ reliability_summary = cached(maxsize=32)(reliability.reliability_summary)
 
 
 def _info(info_id: str, text: str) -> list:
-    return [html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-            dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip")]
+    return [
+        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+        dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip"),
+    ]
 
 
 def layout(**_query) -> html.Div:
@@ -53,30 +63,54 @@ def layout(**_query) -> html.Div:
         [
             html.Div(id="rl-summary", className="d-flex flex-wrap align-items-center gap-2"),
             html.Div(
-                [html.Span("Category", className="ar-filter-label me-1"),
-                 dbc.RadioItems(id="rl-category", options=[{"label": "All", "value": ALL}], value=ALL, inline=True,
-                                className="btn-group btn-group-sm flex-wrap ar-chip-filter",
-                                inputClassName="btn-check", labelClassName="btn btn-outline-secondary btn-sm",
-                                labelCheckedClassName="active")],
+                [
+                    html.Span("Category", className="ar-filter-label me-1"),
+                    dbc.RadioItems(
+                        id="rl-category",
+                        options=[{"label": "All", "value": ALL}],
+                        value=ALL,
+                        inline=True,
+                        className="btn-group btn-group-sm flex-wrap ar-chip-filter",
+                        inputClassName="btn-check",
+                        labelClassName="btn btn-outline-secondary btn-sm",
+                        labelCheckedClassName="active",
+                    ),
+                ],
                 className="d-flex align-items-center flex-wrap gap-1",
             ),
         ],
         className="d-flex flex-wrap align-items-center justify-content-between gap-2 mb-2 p-2 bg-white border rounded",
     )
     table = dbc.Card(
-        [dbc.CardHeader([html.Span("Payment reliability · worst payers first", className="ar-card-title"),
-                         *_info("rl-info", RULE)],
-                        className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(grid.data_grid(GRID, height=560, search_placeholder="Search (a name, At Risk, an amount)"),
-                      className="p-2")],
+        [
+            dbc.CardHeader(
+                [
+                    html.Span(
+                        "Payment reliability · worst payers first", className="ar-card-title"
+                    ),
+                    *_info("rl-info", RULE),
+                ],
+                className="d-flex justify-content-between align-items-center py-2",
+            ),
+            dbc.CardBody(
+                grid.data_grid(
+                    GRID, height=560, search_placeholder="Search (a name, At Risk, an amount)"
+                ),
+                className="p-2",
+            ),
+        ],
         className="ar-card mb-2",
     )
     return html.Div(
         [
-            html.Div([html.H1("Payment reliability", className="h4 mb-0"),
-                      html.Span(id="rl-caption", className="text-muted small"),
-                      html.Div(page_pdf_button("reliability"), className="ms-auto")],
-                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            html.Div(
+                [
+                    html.H1("Payment reliability", className="h4 mb-0"),
+                    html.Span(id="rl-caption", className="text-muted small"),
+                    html.Div(page_pdf_button("reliability"), className="ms-auto"),
+                ],
+                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
+            ),
             summary,
             table,
         ],
@@ -105,34 +139,71 @@ def reliability_source(data: dict) -> grid.GridFrame | None:
         frame = frame[frame["risk_category"] == category]
     frame = frame.reset_index(drop=True)
     currency = currency_for(snap, filters, scope, fmt.default_currency())
-    columns = fitted_columns(frame, currency, {
-        "customer_id": {"pinned": "left", "width": 96, "suppressHeaderFilterButton": True},
-        "customer_name": {"pinned": "left", "width": 230, "flex": None, "tooltipField": "customer_name"},
-        "reliability_score": {"width": 112, "valueFormatter": PCT, "cellStyle": {"fontWeight": 600}},
-        "on_time_pct": {"width": 100, "valueFormatter": PCT},
-        "invoices_6m": {"width": 90},
-        "risk_category": {"flex": 1, "minWidth": 120, "cellStyle": label_cell_style(CATEGORY_COLORS)},
-    })
+    columns = fitted_columns(
+        frame,
+        currency,
+        {
+            "customer_id": {"pinned": "left", "width": 96, "suppressHeaderFilterButton": True},
+            "customer_name": {
+                "pinned": "left",
+                "width": 230,
+                "flex": None,
+                "tooltipField": "customer_name",
+            },
+            "reliability_score": {
+                "width": 112,
+                "valueFormatter": PCT,
+                "cellStyle": {"fontWeight": 600},
+            },
+            "on_time_pct": {"width": 100, "valueFormatter": PCT},
+            "invoices_6m": {"width": 90},
+            "risk_category": {
+                "flex": 1,
+                "minWidth": 120,
+                "cellStyle": label_cell_style(CATEGORY_COLORS),
+            },
+        },
+    )
     for name in (c for c in frame.columns if c.endswith("_cents")):
         columns[name].update(flex=1, minWidth=columns[name].pop("width"))
     what = "all categories" if category == ALL else category
-    stamp = (f"Payment reliability, {what} | {gf.describe(data.get('filters'))} | scope: {scope.label} | "
-             f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    return grid.GridFrame(frame, currency=currency, file_name="payment-reliability", labels=LABELS,
-                          hidden=frozenset({"segment", "region", "sales_rep_id"}), stamp=stamp, columns=columns)
+    stamp = (
+        f"Payment reliability, {what} | {gf.describe(data.get('filters'))} | scope: {scope.label} | "
+        f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
+    return grid.GridFrame(
+        frame,
+        currency=currency,
+        file_name="payment-reliability",
+        labels=LABELS,
+        hidden=frozenset({"segment", "region", "sales_rep_id"}),
+        stamp=stamp,
+        columns=columns,
+    )
 
 
 grid.register_source(GRID, reliability_source)
 
 
 def _chip(label: str, value: str, tip_id: str | None = None, tip: str | None = None) -> html.Span:
-    body = [html.Span(label, className="text-muted me-1"), html.Span(value, className="fw-semibold")]
+    body = [
+        html.Span(label, className="text-muted me-1"),
+        html.Span(value, className="fw-semibold"),
+    ]
     if tip_id:
         body += [html.Span(" ", className="me-1"), *_info(tip_id, tip or "")]
-    return html.Span(body, className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light")
+    return html.Span(
+        body,
+        className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light",
+    )
 
 
-@callback(Output("rl-caption", "children"), Output("rl-summary", "children"), Output("rl-category", "options"), *INPUTS)
+@callback(
+    Output("rl-caption", "children"),
+    Output("rl-summary", "children"),
+    Output("rl-category", "options"),
+    *INPUTS,
+)
 def summary(filters_data, _version):
     """Caption, the portfolio score and the category choices with their counts."""
     from dashboard.metrics.snapshot import get_snapshot
@@ -143,13 +214,20 @@ def summary(filters_data, _version):
     scope = identity.scope()
     s = reliability_summary(get_snapshot(), as_of, filters, scope)
     chips = [
-        _chip("Portfolio score", fmt.pct(s["portfolio_score"], 2), "rl-portfolio-info",
-              "The customers' scores weighted by their assessed amounts = Σ credit / Σ assessed × 100 over every "
-              "listed customer."),
+        _chip(
+            "Portfolio score",
+            fmt.pct(s["portfolio_score"], 2),
+            "rl-portfolio-info",
+            "The customers' scores weighted by their assessed amounts = Σ credit / Σ assessed × 100 over every "
+            "listed customer.",
+        ),
         _chip("Customers", f"{s['customers']:,}"),
     ]
     options = [{"label": f"All {s['customers']:,}", "value": ALL}]
-    options += [{"label": f"{c} {s['categories'].get(c, 0):,}", "value": c} for c in reliability.CATEGORY_ORDER]
+    options += [
+        {"label": f"{c} {s['categories'].get(c, 0):,}", "value": c}
+        for c in reliability.CATEGORY_ORDER
+    ]
     caption = f"{gf.describe(filters_data)} · {scope.label} · {reliability.WINDOW_MONTHS} months to the as-of date"
     return caption, chips, options
 

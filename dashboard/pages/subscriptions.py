@@ -16,16 +16,40 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.components import identity
 
-dash.register_page(__name__, path="/subscriptions", name="Subscriptions", title="Subscriptions and alerts",
-                   nav_order=95)
+dash.register_page(
+    __name__,
+    path="/subscriptions",
+    name="Subscriptions",
+    title="Subscriptions and alerts",
+    nav_order=95,
+)
 
-PAGES = (("/", "Receivables Health"), ("/aging", "Customer aging"), ("/credit", "Credit utilization"),
-         ("/reliability", "Payment reliability"), ("/value", "Customer value"), ("/forecast", "Payment forecast"),
-         ("/disputes", "Disputes & promises"), ("/invoices", "Invoice workspace"),
-         ("/collections", "Collections activity"), ("/commissions", "Commission analytics"))
+PAGES = (
+    ("/", "Receivables Health"),
+    ("/aging", "Customer aging"),
+    ("/credit", "Credit utilization"),
+    ("/reliability", "Payment reliability"),
+    ("/value", "Customer value"),
+    ("/forecast", "Payment forecast"),
+    ("/disputes", "Disputes & promises"),
+    ("/invoices", "Invoice workspace"),
+    ("/collections", "Collections activity"),
+    ("/commissions", "Commission analytics"),
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-FORM_FIELDS = ("sub-kind", "sub-path", "sub-query", "sub-every", "sub-at", "sub-tz", "sub-weekday", "sub-monthday",
-               "sub-condition", "sub-threshold", "sub-recipient")
+FORM_FIELDS = (
+    "sub-kind",
+    "sub-path",
+    "sub-query",
+    "sub-every",
+    "sub-at",
+    "sub-tz",
+    "sub-weekday",
+    "sub-monthday",
+    "sub-condition",
+    "sub-threshold",
+    "sub-recipient",
+)
 
 
 def _field(label: str, control, width: int = 3) -> dbc.Col:
@@ -54,65 +78,167 @@ def _form(page: str | None = None) -> dbc.Card:
     path, query, extra = _from(page)
 
     rows = [
-        dbc.Row([
-            _field("Send", dbc.RadioItems(id="sub-kind", value="report", inline=True, options=[
-                {"label": "Page summary", "value": "report"}, {"label": "Alert", "value": "alert"}]), 4),
-            _field("Recipient", dbc.Select(id="sub-recipient", value="me", options=[{"label": "Me", "value": "me"}]), 4),
-        ]),
-        dbc.Row([
-            _field("Page", dbc.Select(id="sub-path", value=path,
-                                      options=[{"label": t, "value": p} for p, t in PAGES] + extra), 4),
-            _field("Filters (query string)", dbc.Input(id="sub-query", value=query,
-                                                       placeholder="?segment=SMB&region=North"), 8),
-        ]),
-        dbc.Row([
-            _field("Every", dbc.Select(id="sub-every", value="weekly", options=[
-                {"label": v.capitalize(), "value": v} for v in ("daily", "weekly", "monthly")]), 2),
-            _field("At (HH:MM)", dbc.Input(id="sub-at", value="08:00", maxLength=5), 2),
-            _field("Time zone", dcc.Dropdown(id="sub-tz", value="UTC", clearable=False,
-                                             options=sorted(zoneinfo.available_timezones())), 3),
-            _field("Weekday (weekly)", dbc.Select(id="sub-weekday", value="0", options=[
-                {"label": d, "value": str(i)} for i, d in enumerate(WEEKDAYS)]), 3),
-            _field("Day (monthly)", dbc.Input(id="sub-monthday", type="number", min=1, max=31, value=1), 2),
-        ]),
-        dbc.Row([
-            _field("Alert condition", dbc.Select(id="sub-condition", value="dso_above", options=[
-                {"label": label, "value": key} for key, (label, _unit) in CONDITIONS.items()]), 6),
-            _field("N", dbc.Input(id="sub-threshold", value="45"), 2),
-        ], id="sub-alert-row"),
-        html.Div([
-            dbc.Button("Save subscription", id="sub-save", color="primary", size="sm"),
-            dbc.Button("Cancel edit", id="sub-cancel", color="link", size="sm"),
-            html.Span(id="sub-msg", className="small ms-2"),
-        ], className="d-flex align-items-center gap-2"),
+        dbc.Row(
+            [
+                _field(
+                    "Send",
+                    dbc.RadioItems(
+                        id="sub-kind",
+                        value="report",
+                        inline=True,
+                        options=[
+                            {"label": "Page summary", "value": "report"},
+                            {"label": "Alert", "value": "alert"},
+                        ],
+                    ),
+                    4,
+                ),
+                _field(
+                    "Recipient",
+                    dbc.Select(
+                        id="sub-recipient", value="me", options=[{"label": "Me", "value": "me"}]
+                    ),
+                    4,
+                ),
+            ]
+        ),
+        dbc.Row(
+            [
+                _field(
+                    "Page",
+                    dbc.Select(
+                        id="sub-path",
+                        value=path,
+                        options=[{"label": t, "value": p} for p, t in PAGES] + extra,
+                    ),
+                    4,
+                ),
+                _field(
+                    "Filters (query string)",
+                    dbc.Input(id="sub-query", value=query, placeholder="?segment=SMB&region=North"),
+                    8,
+                ),
+            ]
+        ),
+        dbc.Row(
+            [
+                _field(
+                    "Every",
+                    dbc.Select(
+                        id="sub-every",
+                        value="weekly",
+                        options=[
+                            {"label": v.capitalize(), "value": v}
+                            for v in ("daily", "weekly", "monthly")
+                        ],
+                    ),
+                    2,
+                ),
+                _field("At (HH:MM)", dbc.Input(id="sub-at", value="08:00", maxLength=5), 2),
+                _field(
+                    "Time zone",
+                    dcc.Dropdown(
+                        id="sub-tz",
+                        value="UTC",
+                        clearable=False,
+                        options=sorted(zoneinfo.available_timezones()),
+                    ),
+                    3,
+                ),
+                _field(
+                    "Weekday (weekly)",
+                    dbc.Select(
+                        id="sub-weekday",
+                        value="0",
+                        options=[{"label": d, "value": str(i)} for i, d in enumerate(WEEKDAYS)],
+                    ),
+                    3,
+                ),
+                _field(
+                    "Day (monthly)",
+                    dbc.Input(id="sub-monthday", type="number", min=1, max=31, value=1),
+                    2,
+                ),
+            ]
+        ),
+        dbc.Row(
+            [
+                _field(
+                    "Alert condition",
+                    dbc.Select(
+                        id="sub-condition",
+                        value="dso_above",
+                        options=[
+                            {"label": label, "value": key}
+                            for key, (label, _unit) in CONDITIONS.items()
+                        ],
+                    ),
+                    6,
+                ),
+                _field("N", dbc.Input(id="sub-threshold", value="45"), 2),
+            ],
+            id="sub-alert-row",
+        ),
+        html.Div(
+            [
+                dbc.Button("Save subscription", id="sub-save", color="primary", size="sm"),
+                dbc.Button("Cancel edit", id="sub-cancel", color="link", size="sm"),
+                html.Span(id="sub-msg", className="small ms-2"),
+            ],
+            className="d-flex align-items-center gap-2",
+        ),
     ]
-    return dbc.Card([dbc.CardHeader("New subscription", id="sub-form-title", className="py-2 ar-card-title"),
-                     dbc.CardBody(rows, className="p-2")], className="ar-card mb-3")
+    return dbc.Card(
+        [
+            dbc.CardHeader("New subscription", id="sub-form-title", className="py-2 ar-card-title"),
+            dbc.CardBody(rows, className="p-2"),
+        ],
+        className="ar-card mb-3",
+    )
 
 
 def layout(page: str | None = None, **_query) -> html.Div:
     """The skeleton (no data): address, form (pre-filled with ?page=, the page the user came from), lists."""
-    address = html.Div([
-        dbc.Label("Deliver my subscriptions to", className="small mb-0 me-2"),
-        dbc.Input(id="sub-address", type="email", size="sm", style={"maxWidth": "320px"}),
-        dbc.Button("Save address", id="sub-address-save", size="sm", color="secondary", outline=True),
-        html.Span(id="sub-address-msg", className="small"),
-    ], className="d-flex align-items-center gap-2 mb-3")
-    return html.Div([
-        html.H1("Subscriptions and alerts", className="h4 mb-1"),
-        html.P("Each email is computed as its recipient, with their scope at send time: tiles and the aging chart "
-               "inline, the page's PDF attached. Alerts send one email per firing with the rows behind it.",
-               className="text-muted small"),
-        address,
-        _form(page if isinstance(page, str) else None),
-        dbc.Card([dbc.CardHeader("Subscriptions", className="py-2 ar-card-title"),
-                  dbc.CardBody(html.Div(id="sub-list"), className="p-2")], className="ar-card mb-3"),
-        dbc.Card([dbc.CardHeader("Send history", className="py-2 ar-card-title"),
-                  dbc.CardBody(html.Div(id="sub-history"), className="p-2")], className="ar-card"),
-        dcc.Store(id="sub-edit-id"),
-        dcc.Store(id="sub-from", data=bool(page)),
-        dcc.Store(id="sub-refresh", data=0),
-    ])
+    address = html.Div(
+        [
+            dbc.Label("Deliver my subscriptions to", className="small mb-0 me-2"),
+            dbc.Input(id="sub-address", type="email", size="sm", style={"maxWidth": "320px"}),
+            dbc.Button(
+                "Save address", id="sub-address-save", size="sm", color="secondary", outline=True
+            ),
+            html.Span(id="sub-address-msg", className="small"),
+        ],
+        className="d-flex align-items-center gap-2 mb-3",
+    )
+    return html.Div(
+        [
+            html.H1("Subscriptions and alerts", className="h4 mb-1"),
+            html.P(
+                "Each email is computed as its recipient, with their scope at send time: tiles and the aging chart "
+                "inline, the page's PDF attached. Alerts send one email per firing with the rows behind it.",
+                className="text-muted small",
+            ),
+            address,
+            _form(page if isinstance(page, str) else None),
+            dbc.Card(
+                [
+                    dbc.CardHeader("Subscriptions", className="py-2 ar-card-title"),
+                    dbc.CardBody(html.Div(id="sub-list"), className="p-2"),
+                ],
+                className="ar-card mb-3",
+            ),
+            dbc.Card(
+                [
+                    dbc.CardHeader("Send history", className="py-2 ar-card-title"),
+                    dbc.CardBody(html.Div(id="sub-history"), className="p-2"),
+                ],
+                className="ar-card",
+            ),
+            dcc.Store(id="sub-edit-id"),
+            dcc.Store(id="sub-from", data=bool(page)),
+            dcc.Store(id="sub-refresh", data=0),
+        ]
+    )
 
 
 def actor():
@@ -143,31 +269,72 @@ def _what(sub: dict) -> str:
 def _list_table(subs: list[dict], me: str, admin: bool) -> html.Div:
     if not subs:
         return html.Div("No subscriptions yet.", className="text-muted small", id="sub-empty")
-    head = html.Thead(html.Tr([html.Th(h) for h in ("#", "Recipient", "What", "When", "Status", "")]))
+    head = html.Thead(
+        html.Tr([html.Th(h) for h in ("#", "Recipient", "What", "When", "Status", "")])
+    )
     rows = []
     for sub in subs:
         mine = admin or sub["username"] == me
-        buttons = [dbc.Button("Edit", id={"type": "sub-edit", "index": sub["id"]}, size="sm", color="link",
-                              className="p-0 me-2"),
-                   dbc.Button("Delete", id={"type": "sub-del", "index": sub["id"]}, size="sm", color="link",
-                              className="p-0 text-danger")] if mine else []
+        buttons = (
+            [
+                dbc.Button(
+                    "Edit",
+                    id={"type": "sub-edit", "index": sub["id"]},
+                    size="sm",
+                    color="link",
+                    className="p-0 me-2",
+                ),
+                dbc.Button(
+                    "Delete",
+                    id={"type": "sub-del", "index": sub["id"]},
+                    size="sm",
+                    color="link",
+                    className="p-0 text-danger",
+                ),
+            ]
+            if mine
+            else []
+        )
         who = sub["username"] or f"role {sub['role']}"
-        rows.append(html.Tr([html.Td(sub["id"]), html.Td(who + (f" → {sub['address']}" if sub["address"] else "")),
-                             html.Td(_what(sub)),
-                             html.Td(_schedule(sub) if sub["kind"] == "report" else "on new data and daily"),
-                             html.Td("active" if sub["active"] else "off"), html.Td(buttons)],
-                            className="sub-row", **{"data-id": str(sub["id"])}))
-    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, className="small mb-0", id="sub-table")
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(sub["id"]),
+                    html.Td(who + (f" → {sub['address']}" if sub["address"] else "")),
+                    html.Td(_what(sub)),
+                    html.Td(_schedule(sub) if sub["kind"] == "report" else "on new data and daily"),
+                    html.Td("active" if sub["active"] else "off"),
+                    html.Td(buttons),
+                ],
+                className="sub-row",
+                **{"data-id": str(sub["id"])},
+            )
+        )
+    return dbc.Table(
+        [head, html.Tbody(rows)], size="sm", hover=True, className="small mb-0", id="sub-table"
+    )
 
 
 def _history_table(rows: list[dict]) -> html.Div:
     if not rows:
         return html.Div("Nothing sent yet.", className="text-muted small")
-    head = html.Thead(html.Tr([html.Th(h) for h in ("When", "#", "To", "Slot", "Status", "Tries", "Detail")]))
-    body = [html.Tr([html.Td(r["at"]), html.Td(r["subscription_id"]),
-                     html.Td(f"{r['username']} {r['address'] or ''}"), html.Td(r["slot"]),
-                     html.Td(r["status"]), html.Td(r["attempts"]), html.Td(_history_detail(r["detail"]))])
-            for r in rows]
+    head = html.Thead(
+        html.Tr([html.Th(h) for h in ("When", "#", "To", "Slot", "Status", "Tries", "Detail")])
+    )
+    body = [
+        html.Tr(
+            [
+                html.Td(r["at"]),
+                html.Td(r["subscription_id"]),
+                html.Td(f"{r['username']} {r['address'] or ''}"),
+                html.Td(r["slot"]),
+                html.Td(r["status"]),
+                html.Td(r["attempts"]),
+                html.Td(_history_detail(r["detail"])),
+            ]
+        )
+        for r in rows
+    ]
     return dbc.Table([head, html.Tbody(body)], size="sm", className="small mb-0")
 
 
@@ -199,10 +366,18 @@ def load(_refresh):
     who = actor()
     options = [{"label": "Me", "value": "me"}]
     if who.is_admin:
-        options += [{"label": f"User {n}", "value": f"user:{n}"} for n in active_usernames() if n != who.username]
+        options += [
+            {"label": f"User {n}", "value": f"user:{n}"}
+            for n in active_usernames()
+            if n != who.username
+        ]
         options += [{"label": f"Every {r}", "value": f"role:{r}"} for r in ROLES]
-    return (_list_table(list_subscriptions(who), who.username, who.is_admin), _history_table(history(who, 100)),
-            options, not who.is_admin)
+    return (
+        _list_table(list_subscriptions(who), who.username, who.is_admin),
+        _history_table(history(who, 100)),
+        options,
+        not who.is_admin,
+    )
 
 
 @callback(Output("sub-address", "value"), Input("sub-refresh", "data"))
@@ -237,8 +412,12 @@ def toggle_alert(kind):
     return None if kind == "alert" else {"display": "none"}
 
 
-@callback(Output("sub-query", "value"), Input("filters", "data"), State("sub-edit-id", "data"),
-          State("sub-from", "data"))
+@callback(
+    Output("sub-query", "value"),
+    Input("filters", "data"),
+    State("sub-edit-id", "data"),
+    State("sub-from", "data"),
+)
 def prefill_query(filters_data, editing, came_from):
     """The filters the user came with (the nav link carries them) fill the query string.
 
@@ -248,13 +427,26 @@ def prefill_query(filters_data, editing, came_from):
 
     if editing or came_from:
         raise PreventUpdate
-    pairs = [(k, v) for k, v in parse_qsl(((filters_data or {}).get("query") or "").lstrip("?")) if k != "as_of"]
+    pairs = [
+        (k, v)
+        for k, v in parse_qsl(((filters_data or {}).get("query") or "").lstrip("?"))
+        if k != "as_of"
+    ]
     return "?" + urlencode(pairs) if pairs else ""
 
 
 def _fields(kind, path, query, every, at, tz, weekday, monthday, condition, threshold) -> dict:
-    return {"kind": kind, "page": (path or "/") + (query or ""), "every": every, "at_time": at, "tz": tz,
-            "weekday": int(weekday or 0), "monthday": int(monthday or 1), "condition": condition, "threshold": threshold}
+    return {
+        "kind": kind,
+        "page": (path or "/") + (query or ""),
+        "every": every,
+        "at_time": at,
+        "tz": tz,
+        "weekday": int(weekday or 0),
+        "monthday": int(monthday or 1),
+        "condition": condition,
+        "threshold": threshold,
+    }
 
 
 def _target(recipient: str | None, admin: bool) -> dict:
@@ -278,8 +470,24 @@ def _target(recipient: str | None, admin: bool) -> dict:
     State("sub-refresh", "data"),
     prevent_initial_call=True,
 )
-def act(_save, _deletes, _cancel, kind, path, query, every, at, tz, weekday, monthday, condition, threshold,
-        recipient, editing, refresh):
+def act(
+    _save,
+    _deletes,
+    _cancel,
+    kind,
+    path,
+    query,
+    every,
+    at,
+    tz,
+    weekday,
+    monthday,
+    condition,
+    threshold,
+    recipient,
+    editing,
+    refresh,
+):
     """Save (add or update) or delete a subscription; the store checks who may."""
     from dashboard.subscriptions.store import (
         SubscriptionError,
@@ -297,8 +505,12 @@ def act(_save, _deletes, _cancel, kind, path, query, every, at, tz, weekday, mon
             if not ctx.triggered[0].get("value"):
                 raise PreventUpdate
             removed = remove_subscription(who, int(trigger["index"]))
-            return html.Span(f"Deleted subscription {removed['id']}.", className="text-success"), (refresh or 0) + 1, \
-                None, "New subscription"
+            return (
+                html.Span(f"Deleted subscription {removed['id']}.", className="text-success"),
+                (refresh or 0) + 1,
+                None,
+                "New subscription",
+            )
         fields = _fields(kind, path, query, every, at, tz, weekday, monthday, condition, threshold)
         if editing:
             saved = update_subscription(who, int(editing), **fields)
@@ -308,7 +520,12 @@ def act(_save, _deletes, _cancel, kind, path, query, every, at, tz, weekday, mon
             message = f"Subscribed: {_what(saved)}, {_schedule(saved)}."
     except SubscriptionError as error:
         return html.Span(str(error), className="text-danger"), no_update, no_update, no_update
-    return html.Span(message, className="text-success"), (refresh or 0) + 1, None, "New subscription"
+    return (
+        html.Span(message, className="text-success"),
+        (refresh or 0) + 1,
+        None,
+        "New subscription",
+    )
 
 
 @callback(
@@ -332,11 +549,26 @@ def edit(clicks):
     if sub is None or not (who.is_admin or sub["username"] == who.username):
         raise PreventUpdate
     parts = urlsplit(sub["page"])
-    recipient = "me" if sub["username"] == who.username else (
-        f"user:{sub['username']}" if sub["username"] else f"role:{sub['role']}")
-    return (sub["kind"], parts.path or "/", f"?{parts.query}" if parts.query else "", sub["every"], sub["at_time"],
-            sub["tz"], str(sub["weekday"]), sub["monthday"], sub["condition"] or "dso_above", sub["threshold"] or "",
-            recipient, sub["id"], f"Edit subscription {sub['id']}")
+    recipient = (
+        "me"
+        if sub["username"] == who.username
+        else (f"user:{sub['username']}" if sub["username"] else f"role:{sub['role']}")
+    )
+    return (
+        sub["kind"],
+        parts.path or "/",
+        f"?{parts.query}" if parts.query else "",
+        sub["every"],
+        sub["at_time"],
+        sub["tz"],
+        str(sub["weekday"]),
+        sub["monthday"],
+        sub["condition"] or "dso_above",
+        sub["threshold"] or "",
+        recipient,
+        sub["id"],
+        f"Edit subscription {sub['id']}",
+    )
 
 
 @callback(Output("subscribe-here", "href"), Input("url", "pathname"), Input("filters", "data"))
@@ -347,5 +579,9 @@ def subscribe_here(pathname, filters_data):
     path = pathname if isinstance(pathname, str) and pathname.startswith("/") else "/"
     if path.startswith("/subscriptions") or path.startswith("/admin"):
         return "/subscriptions"
-    pairs = [(k, v) for k, v in parse_qsl(((filters_data or {}).get("query") or "").lstrip("?")) if k != "as_of"]
+    pairs = [
+        (k, v)
+        for k, v in parse_qsl(((filters_data or {}).get("query") or "").lstrip("?"))
+        if k != "as_of"
+    ]
     return "/subscriptions?" + urlencode({"page": path + ("?" + urlencode(pairs) if pairs else "")})

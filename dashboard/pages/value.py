@@ -20,15 +20,23 @@ from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import value
 from dashboard.metrics.ui_support import cached
 
-dash.register_page(__name__, path="/value", name="Customer value", title="Customer value", nav_order=50)
+dash.register_page(
+    __name__, path="/value", name="Customer value", title="Customer value", nav_order=50
+)
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "val-grid"
 CAPABILITY = "admin_tiers"
 LABELS = {
-    "customer_id": "Customer #", "customer_name": "Customer", "revenue_12m_cents": "Revenue 12m",
-    "costed_revenue_12m_cents": "Costed revenue 12m", "gross_profit_cents": "Gross profit", "margin_pct": "Margin",
-    "value_tier": "Tier", "avg_payment_days": "Avg payment days", "share_of_turnover_pct": "Share of turnover",
+    "customer_id": "Customer #",
+    "customer_name": "Customer",
+    "revenue_12m_cents": "Revenue 12m",
+    "costed_revenue_12m_cents": "Costed revenue 12m",
+    "gross_profit_cents": "Gross profit",
+    "margin_pct": "Margin",
+    "value_tier": "Tier",
+    "avg_payment_days": "Avg payment days",
+    "share_of_turnover_pct": "Share of turnover",
 }
 PCT = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value) + ' %'"}
 DAYS = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
@@ -53,52 +61,99 @@ def current_tiers() -> tuple:
 
 
 def _info(info_id: str, text: str) -> list:
-    return [html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-            dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip")]
+    return [
+        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
+        dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip"),
+    ]
 
 
 def _card(title: str, body, info_id: str, info: str, chart: str | None = None) -> dbc.Card:
     export = [export_menu(chart)] if chart else []
     return dbc.Card(
-        [dbc.CardHeader([html.Span(title, className="ar-card-title"),
-                         html.Div([*_info(info_id, info), *export], className="d-flex align-items-center gap-1")],
-                        className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(body, className="p-2")],
+        [
+            dbc.CardHeader(
+                [
+                    html.Span(title, className="ar-card-title"),
+                    html.Div(
+                        [*_info(info_id, info), *export],
+                        className="d-flex align-items-center gap-1",
+                    ),
+                ],
+                className="d-flex justify-content-between align-items-center py-2",
+            ),
+            dbc.CardBody(body, className="p-2"),
+        ],
         className="h-100 ar-card",
     )
 
 
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
-    chart = dcc.Loading(dcc.Graph(id="val-tier-chart", config=GRAPH_CONFIG, style={"height": "300px"},
-                                  className="ar-graph"), type="circle", delay_show=400)
+    chart = dcc.Loading(
+        dcc.Graph(
+            id="val-tier-chart",
+            config=GRAPH_CONFIG,
+            style={"height": "300px"},
+            className="ar-graph",
+        ),
+        type="circle",
+        delay_show=400,
+    )
     top = dbc.Row(
         [
-            dbc.Col(_card("Revenue by value tier · 12 months", chart, "val-chart-info",
-                          "12-month revenue and number of customers per value tier on these filters; hover a bar "
-                          "for the exact amount and its share of turnover.", "value_tiers"), lg=7),
-            dbc.Col(_card("Value tiers", [html.Div(id="val-tiers"), html.Div(id="val-tier-msg", role="status")],
-                          "val-tiers-info",
-                          "Revenue ranges (inclusive, in currency units) that set each customer's tier. Ranges may "
-                          "not overlap (Bronze 0–500 and Silver 500–1,000 share 500.00) or leave gaps; the highest "
-                          "has no maximum. Only administrators can change them."), lg=5),
+            dbc.Col(
+                _card(
+                    "Revenue by value tier · 12 months",
+                    chart,
+                    "val-chart-info",
+                    "12-month revenue and number of customers per value tier on these filters; hover a bar "
+                    "for the exact amount and its share of turnover.",
+                    "value_tiers",
+                ),
+                lg=7,
+            ),
+            dbc.Col(
+                _card(
+                    "Value tiers",
+                    [html.Div(id="val-tiers"), html.Div(id="val-tier-msg", role="status")],
+                    "val-tiers-info",
+                    "Revenue ranges (inclusive, in currency units) that set each customer's tier. Ranges may "
+                    "not overlap (Bronze 0–500 and Silver 500–1,000 share 500.00) or leave gaps; the highest "
+                    "has no maximum. Only administrators can change them.",
+                ),
+                lg=5,
+            ),
         ],
         className="g-2 mb-2",
     )
     table = dbc.Card(
-        [dbc.CardHeader([html.Span("Customers by revenue · 12 months", className="ar-card-title"),
-                         *_info("val-info", RULES)],
-                        className="d-flex justify-content-between align-items-center py-2"),
-         dbc.CardBody(grid.data_grid(GRID, height=520, search_placeholder="Search (a name, Gold, an amount)"),
-                      className="p-2")],
+        [
+            dbc.CardHeader(
+                [
+                    html.Span("Customers by revenue · 12 months", className="ar-card-title"),
+                    *_info("val-info", RULES),
+                ],
+                className="d-flex justify-content-between align-items-center py-2",
+            ),
+            dbc.CardBody(
+                grid.data_grid(
+                    GRID, height=520, search_placeholder="Search (a name, Gold, an amount)"
+                ),
+                className="p-2",
+            ),
+        ],
         className="ar-card mb-2",
     )
     return html.Div(
         [
-            html.Div([html.H1("Customer value", className="h4 mb-0"),
-                      html.Span(id="val-caption", className="text-muted small"),
-                      html.Div(page_pdf_button("value"), className="ms-auto")],
-                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            html.Div(
+                [
+                    html.H1("Customer value", className="h4 mb-0"),
+                    html.Span(id="val-caption", className="text-muted small"),
+                    html.Div(page_pdf_button("value"), className="ms-auto"),
+                ],
+                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
+            ),
             top,
             table,
             dcc.Store(id="val-init", data=0),
@@ -126,19 +181,31 @@ def value_source(data: dict) -> grid.GridFrame | None:
     frame = frame.assign(gross_profit_cents=frame["gross_profit_cents"].astype("float64"))
     colors = fig.tier_colors([t[0] for t in tiers])
     currency = currency_for(snap, filters, scope, fmt.default_currency())
-    columns = fig.fitted_columns(frame, currency, {
-        "customer_id": {"width": 96, "suppressHeaderFilterButton": True},
-        "customer_name": {"flex": 1, "minWidth": 220, "tooltipField": "customer_name"},
-        "margin_pct": {"width": 100, "valueFormatter": PCT},
-        "value_tier": {"width": 120, "cellStyle": fig.tier_cell_style(colors)},
-        "avg_payment_days": {"width": 100, "valueFormatter": DAYS},
-        "share_of_turnover_pct": {"width": 110, "valueFormatter": PCT},
-    })
-    stamp = (f"Customer value | tiers {tiers_text(tiers)} | {gf.describe(data.get('filters'))} | scope: {scope.label} "
-             f"| generated {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    return grid.GridFrame(frame, currency=currency, file_name="customer-value", labels=LABELS,
-                          hidden=frozenset({"segment", "region", "sales_rep_id", "costed_revenue_12m_cents"}),
-                          stamp=stamp, columns=columns)
+    columns = fig.fitted_columns(
+        frame,
+        currency,
+        {
+            "customer_id": {"width": 96, "suppressHeaderFilterButton": True},
+            "customer_name": {"flex": 1, "minWidth": 220, "tooltipField": "customer_name"},
+            "margin_pct": {"width": 100, "valueFormatter": PCT},
+            "value_tier": {"width": 120, "cellStyle": fig.tier_cell_style(colors)},
+            "avg_payment_days": {"width": 100, "valueFormatter": DAYS},
+            "share_of_turnover_pct": {"width": 110, "valueFormatter": PCT},
+        },
+    )
+    stamp = (
+        f"Customer value | tiers {tiers_text(tiers)} | {gf.describe(data.get('filters'))} | scope: {scope.label} "
+        f"| generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
+    )
+    return grid.GridFrame(
+        frame,
+        currency=currency,
+        file_name="customer-value",
+        labels=LABELS,
+        hidden=frozenset({"segment", "region", "sales_rep_id", "costed_revenue_12m_cents"}),
+        stamp=stamp,
+        columns=columns,
+    )
 
 
 grid.register_source(GRID, value_source)
@@ -146,7 +213,9 @@ grid.register_source(GRID, value_source)
 
 def tiers_text(tiers) -> str:
     """'Bronze 0.00-9999.99, ..., Platinum 250000.00+' (for the CSV stamp)."""
-    return ", ".join(f"{n} {units(lo)}" + (f"-{units(hi)}" if hi is not None else "+") for n, lo, hi in tiers)
+    return ", ".join(
+        f"{n} {units(lo)}" + (f"-{units(hi)}" if hi is not None else "+") for n, lo, hi in tiers
+    )
 
 
 def units(cents: int | None) -> str:
@@ -188,7 +257,11 @@ def tiers_from_rows(rows) -> tuple[list[tuple], list[str]]:
         if not isinstance(row, dict):
             continue
         name = str(row.get("name") or "").strip()
-        if not name and not str(row.get("min") or "").strip() and not str(row.get("max") or "").strip():
+        if (
+            not name
+            and not str(row.get("min") or "").strip()
+            and not str(row.get("max") or "").strip()
+        ):
             continue
         label = f"Row {i}" + (f" ({name})" if name else "")
         low, why_low = parse_amount(row.get("min"))
@@ -206,7 +279,10 @@ def tiers_from_rows(rows) -> tuple[list[tuple], list[str]]:
 
 def editor_rows(tiers) -> list[dict]:
     """Editor rows (amounts as plain currency units; blank maximum = no upper limit)."""
-    return [{"id": i, "name": n, "min": units(lo), "max": units(hi)} for i, (n, lo, hi) in enumerate(tiers)]
+    return [
+        {"id": i, "name": n, "min": units(lo), "max": units(hi)}
+        for i, (n, lo, hi) in enumerate(tiers)
+    ]
 
 
 def _editor(tiers) -> html.Div:
@@ -216,31 +292,79 @@ def _editor(tiers) -> html.Div:
             dag.AgGrid(
                 id="val-tier-editor",
                 columnDefs=[
-                    {"field": "name", "headerName": "Tier name", "flex": 1, "minWidth": 120, **editable},
-                    {"field": "min", "headerName": "Min revenue", "width": 130, "type": "rightAligned", **editable},
-                    {"field": "max", "headerName": "Max revenue", "width": 140, "type": "rightAligned",
-                     "headerTooltip": "Blank = no upper limit (the highest tier)", **editable},
+                    {
+                        "field": "name",
+                        "headerName": "Tier name",
+                        "flex": 1,
+                        "minWidth": 120,
+                        **editable,
+                    },
+                    {
+                        "field": "min",
+                        "headerName": "Min revenue",
+                        "width": 130,
+                        "type": "rightAligned",
+                        **editable,
+                    },
+                    {
+                        "field": "max",
+                        "headerName": "Max revenue",
+                        "width": 140,
+                        "type": "rightAligned",
+                        "headerTooltip": "Blank = no upper limit (the highest tier)",
+                        **editable,
+                    },
                 ],
                 rowData=editor_rows(tiers),
                 getRowId="params.data.id",
-                dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": True, "enableClickSelection": True},
-                                 "stopEditingWhenCellsLoseFocus": True, "singleClickEdit": True,
-                                 "animateRows": False, "domLayout": "autoHeight"},
+                dashGridOptions={
+                    "rowSelection": {
+                        "mode": "singleRow",
+                        "checkboxes": True,
+                        "enableClickSelection": True,
+                    },
+                    "stopEditingWhenCellsLoseFocus": True,
+                    "singleClickEdit": True,
+                    "animateRows": False,
+                    "domLayout": "autoHeight",
+                },
                 className="ar-grid val-tier-editor",
                 style={"width": "100%"},
             ),
             html.Div(
                 [
-                    dbc.Button("Add tier", id="val-tier-add", size="sm", color="secondary", outline=True, n_clicks=0),
-                    dbc.Button("Delete selected", id="val-tier-delete", size="sm", color="secondary", outline=True,
-                               n_clicks=0),
-                    dbc.Button("Save tiers", id="val-tier-save", size="sm", color="primary", n_clicks=0,
-                               className="ms-auto"),
+                    dbc.Button(
+                        "Add tier",
+                        id="val-tier-add",
+                        size="sm",
+                        color="secondary",
+                        outline=True,
+                        n_clicks=0,
+                    ),
+                    dbc.Button(
+                        "Delete selected",
+                        id="val-tier-delete",
+                        size="sm",
+                        color="secondary",
+                        outline=True,
+                        n_clicks=0,
+                    ),
+                    dbc.Button(
+                        "Save tiers",
+                        id="val-tier-save",
+                        size="sm",
+                        color="primary",
+                        n_clicks=0,
+                        className="ms-auto",
+                    ),
                 ],
                 className="d-flex gap-2 mt-2",
             ),
-            html.Div("Amounts in currency units, bounds inclusive; leave the highest maximum blank. Click a cell to edit, "
-                     "tick a row to delete it.", className="small text-muted mt-1"),
+            html.Div(
+                "Amounts in currency units, bounds inclusive; leave the highest maximum blank. Click a cell to edit, "
+                "tick a row to delete it.",
+                className="small text-muted mt-1",
+            ),
         ],
         id="val-tier-editor-wrap",
     )
@@ -249,19 +373,45 @@ def _editor(tiers) -> html.Div:
 def _readonly(tiers, currency: str) -> html.Div:
     colors = fig.tier_colors([t[0] for t in tiers])
     rows = [
-        html.Tr([html.Td(html.Span(n, className="px-2 py-1 rounded fw-semibold",
-                                   style={"backgroundColor": colors[n][0], "color": colors[n][1]})),
-                 html.Td(fmt.money(lo, currency), className="text-end"),
-                 html.Td(fmt.money(hi, currency) if hi is not None else "no maximum", className="text-end")])
+        html.Tr(
+            [
+                html.Td(
+                    html.Span(
+                        n,
+                        className="px-2 py-1 rounded fw-semibold",
+                        style={"backgroundColor": colors[n][0], "color": colors[n][1]},
+                    )
+                ),
+                html.Td(fmt.money(lo, currency), className="text-end"),
+                html.Td(
+                    fmt.money(hi, currency) if hi is not None else "no maximum",
+                    className="text-end",
+                ),
+            ]
+        )
         for n, lo, hi in tiers
     ]
     return html.Div(
         [
-            html.Table([html.Thead(html.Tr([html.Th("Tier"), html.Th("From", className="text-end"),
-                                            html.Th("To", className="text-end")])), html.Tbody(rows)],
-                       className="table table-sm mb-1 val-tiers-table"),
-            html.Div("Revenue 0 or below, or in no range: Standard. Tiers are set by an administrator.",
-                     className="small text-muted"),
+            html.Table(
+                [
+                    html.Thead(
+                        html.Tr(
+                            [
+                                html.Th("Tier"),
+                                html.Th("From", className="text-end"),
+                                html.Th("To", className="text-end"),
+                            ]
+                        )
+                    ),
+                    html.Tbody(rows),
+                ],
+                className="table table-sm mb-1 val-tiers-table",
+            ),
+            html.Div(
+                "Revenue 0 or below, or in no range: Standard. Tiers are set by an administrator.",
+                className="small text-muted",
+            ),
         ]
     )
 
@@ -287,7 +437,10 @@ def edit_rows(_add, _delete, rows, selected):
     """Add an empty row, or drop the selected one (nothing is saved until Save)."""
     rows = [r for r in (rows or []) if isinstance(r, dict)]
     if ctx.triggered_id == "val-tier-add":
-        next_id = max((int(r.get("id", 0)) for r in rows if str(r.get("id", "")).isdigit()), default=-1) + 1
+        next_id = (
+            max((int(r.get("id", 0)) for r in rows if str(r.get("id", "")).isdigit()), default=-1)
+            + 1
+        )
         return [*rows, {"id": next_id, "name": "", "min": "", "max": ""}]
     gone = {r.get("id") for r in (selected or []) if isinstance(r, dict)}
     if not gone:
@@ -311,27 +464,48 @@ def save(n_clicks, rows):
         raise PreventUpdate
     if not identity.can(CAPABILITY):
         audit("tiers_refused", "tier save without the admin_tiers capability")
-        return dbc.Alert("Only administrators may change the value tiers. Nothing was saved.", color="danger",
-                         className="py-2 small mt-2 mb-0 val-tier-error"), dash.no_update
+        return dbc.Alert(
+            "Only administrators may change the value tiers. Nothing was saved.",
+            color="danger",
+            className="py-2 small mt-2 mb-0 val-tier-error",
+        ), dash.no_update
     tiers, errors = tiers_from_rows(rows)
     errors += validate_tiers(tiers) if not errors else []
     if errors:
-        return dbc.Alert([html.Div("Not saved. Please fix:", className="fw-semibold"),
-                          html.Ul([html.Li(e) for e in errors], className="mb-0 ps-3")],
-                         color="danger", className="py-2 small mt-2 mb-0 val-tier-error"), dash.no_update
+        return dbc.Alert(
+            [
+                html.Div("Not saved. Please fix:", className="fw-semibold"),
+                html.Ul([html.Li(e) for e in errors], className="mb-0 ps-3"),
+            ],
+            color="danger",
+            className="py-2 small mt-2 mb-0 val-tier-error",
+        ), dash.no_update
     try:
         saved = save_tiers(tiers)
     except ValueError as error:  # validated above; a concurrent edit could still fail here
-        return dbc.Alert(f"Not saved: {error}", color="danger", className="py-2 small mt-2 mb-0 val-tier-error"), dash.no_update
+        return dbc.Alert(
+            f"Not saved: {error}", color="danger", className="py-2 small mt-2 mb-0 val-tier-error"
+        ), dash.no_update
     audit("tiers_saved", tiers_text(saved))
-    return (dbc.Alert(f"Saved {len(saved)} tiers: {', '.join(t[0] for t in saved)}. The table below uses them now.",
-                      color="success", className="py-2 small mt-2 mb-0 val-tier-saved"), time.time())
+    return (
+        dbc.Alert(
+            f"Saved {len(saved)} tiers: {', '.join(t[0] for t in saved)}. The table below uses them now.",
+            color="success",
+            className="py-2 small mt-2 mb-0 val-tier-saved",
+        ),
+        time.time(),
+    )
 
 
 # ---- chart and caption ---------------------------------------------------------------------------
 
 
-@callback(Output("val-caption", "children"), Output("val-tier-chart", "figure"), *INPUTS, Input("val-saved", "data"))
+@callback(
+    Output("val-caption", "children"),
+    Output("val-tier-chart", "figure"),
+    *INPUTS,
+    Input("val-saved", "data"),
+)
 def tier_chart(filters_data, _version, _saved):
     """Revenue and customers per tier."""
     from dashboard.metrics.snapshot import get_snapshot
@@ -344,7 +518,9 @@ def tier_chart(filters_data, _version, _saved):
     snap = get_snapshot()
     frame = tier_summary(snap, as_of, filters, scope, current_tiers())
     caption = f"{gf.describe(filters_data)} · {scope.label} · 12 months to the as-of date"
-    return caption, fig.tier_summary_bar(frame, currency_for(snap, filters, scope, fmt.default_currency()))
+    return caption, fig.tier_summary_bar(
+        frame, currency_for(snap, filters, scope, fmt.default_currency())
+    )
 
 
 @callback(Output(grid.source_id(GRID), "data"), *INPUTS, Input("val-saved", "data"))

@@ -18,34 +18,96 @@ from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.metrics import collections as metrics
 from dashboard.metrics.ui_support import cached
 
-dash.register_page(__name__, path="/invoices", name="Invoices", title="Invoice workspace", nav_order=40)
+dash.register_page(
+    __name__, path="/invoices", name="Invoices", title="Invoice workspace", nav_order=40
+)
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "ws-invoices"
 TABS = (("hotlist", "Risk hotlist"), ("current", "Current cycle"), ("paid", "Paid"))
-WORKLIST, WORKLIST_LABEL = "worklist", "Worklist · expected loss"  # ranked by dashboard.metrics.predict_views.worklist
-WORKLIST_COLUMNS = ["invoice_id", "rank", "customer_name", "expected_loss_cents", "balance_cents", "p_paid_30",
-                    "days_past_due", "expected_date", "reason", "due_date", "sales_rep_id", "customer_id", "segment", "region"]
-STATUS_LABELS = {"open": "Not yet due", "overdue": "Overdue", "disputed": "Disputed", "paid": "Paid"}
+# ranked by dashboard.metrics.predict_views.worklist
+WORKLIST, WORKLIST_LABEL = "worklist", "Worklist · expected loss"
+WORKLIST_COLUMNS = [
+    "invoice_id",
+    "rank",
+    "customer_name",
+    "expected_loss_cents",
+    "balance_cents",
+    "p_paid_30",
+    "days_past_due",
+    "expected_date",
+    "reason",
+    "due_date",
+    "sales_rep_id",
+    "customer_id",
+    "segment",
+    "region",
+]
+STATUS_LABELS = {
+    "open": "Not yet due",
+    "overdue": "Overdue",
+    "disputed": "Disputed",
+    "paid": "Paid",
+}
 ANY_OWNER = gf.ALL_VALUE
 MAX_DPD = 100_000
 LABELS = {
-    "balance_cents": "Open balance", "amount_cents": "Amount", "days_past_due": "Days past due", "dispute": "Dispute",
-    "customer_over_limit": "Over limit", "promise": "Promise", "risk_score": "Risk", "action": "Action", "next_action": "Next action",
-    "settled_by": "Settled by", "tab": "Tab",
+    "balance_cents": "Open balance",
+    "amount_cents": "Amount",
+    "days_past_due": "Days past due",
+    "dispute": "Dispute",
+    "customer_over_limit": "Over limit",
+    "promise": "Promise",
+    "risk_score": "Risk",
+    "action": "Action",
+    "next_action": "Next action",
+    "settled_by": "Settled by",
+    "tab": "Tab",
 }
-OPEN_COLUMNS = ["invoice_id", "customer_name", "balance_cents", "days_past_due", "risk_score", "action", "status",
-                "dispute", "promise", "customer_over_limit", "due_date", "sales_rep_id", "amount_cents", "issue_date",
-                "promised_date", "next_action", "customer_id", "segment", "region", "tab"]
-PAID_COLUMNS = ["invoice_id", "customer_name", "amount_cents", "settled_on", "settled_by", "days_past_due", "due_date",
-                "issue_date", "sales_rep_id", "customer_id", "segment", "region", "tab"]
+OPEN_COLUMNS = [
+    "invoice_id",
+    "customer_name",
+    "balance_cents",
+    "days_past_due",
+    "risk_score",
+    "action",
+    "status",
+    "dispute",
+    "promise",
+    "customer_over_limit",
+    "due_date",
+    "sales_rep_id",
+    "amount_cents",
+    "issue_date",
+    "promised_date",
+    "next_action",
+    "customer_id",
+    "segment",
+    "region",
+    "tab",
+]
+PAID_COLUMNS = [
+    "invoice_id",
+    "customer_name",
+    "amount_cents",
+    "settled_on",
+    "settled_by",
+    "days_past_due",
+    "due_date",
+    "issue_date",
+    "sales_rep_id",
+    "customer_id",
+    "segment",
+    "region",
+    "tab",
+]
 OPEN_HIDDEN = grid.HIDDEN | {"customer_id", "issue_date", "tab", "promised_date", "next_action"}
 PAID_HIDDEN = grid.HIDDEN | {"customer_id", "tab"}
 CHIP_INFO = {
     "hotlist": "Σ open balances of the Risk hotlist: invoices more than 30 days past due, in dispute or litigation, "
-               "or of a customer over its credit limit.",
+    "or of a customer over its credit limit.",
     "due7": "Σ open balances due in the next 7 days: due date from the as-of date to 7 days after it (as the "
-            "forecast's Week 1).",
+    "forecast's Week 1).",
     "owner": "Owner coverage = open exposure whose customer has a sales rep / all open exposure × 100.",
 }
 
@@ -63,11 +125,21 @@ def selectable(node):
     """Make the AG Grid inside a data_grid select one row on click (the inspector reads selectedRows)."""
     if isinstance(node, dag.AgGrid):
         options = dict(node.dashGridOptions or {})
-        options["rowSelection"] = {"mode": "singleRow", "checkboxes": False, "enableClickSelection": True}
+        options["rowSelection"] = {
+            "mode": "singleRow",
+            "checkboxes": False,
+            "enableClickSelection": True,
+        }
         node.dashGridOptions = options
         return node
     children = getattr(node, "children", None)
-    for child in children if isinstance(children, list | tuple) else [children] if children is not None else []:
+    for child in (
+        children
+        if isinstance(children, list | tuple)
+        else [children]
+        if children is not None
+        else []
+    ):
         selectable(child)
     return node
 
@@ -79,7 +151,9 @@ def _chip(chip: str, label: str) -> html.Div:
             html.Span(label, className="ar-kpi-title"),
             html.Span("…", id=f"ws-chip-{chip}", className="fw-semibold ws-chip-value"),
             html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-            dbc.Tooltip(CHIP_INFO[chip], target=info_id, placement="bottom", className="ar-tooltip"),
+            dbc.Tooltip(
+                CHIP_INFO[chip], target=info_id, placement="bottom", className="ar-tooltip"
+            ),
         ],
         className="d-inline-flex align-items-center gap-2 bg-white border rounded-pill px-3 py-1 ws-chip",
     )
@@ -89,24 +163,71 @@ def _filters() -> html.Div:
     label = "ar-filter-label"
     return html.Div(
         [
-            html.Div([dbc.Label("Status", className=label),
-                      dbc.Checklist(id="ws-status", options=[{"label": v, "value": k} for k, v in STATUS_LABELS.items()],
-                                    value=[], inline=True, className="small ws-status")],
-                     className="ar-filter"),
-            html.Div([dbc.Label("Owner (sales rep)", className=label),
-                      dbc.Select(id="ws-owner", options=[{"label": "All owners", "value": ANY_OWNER}], value=ANY_OWNER,
-                                 size="sm", className="ar-filter-select", style={"width": "12rem"})],
-                     className="ar-filter"),
-            html.Div([dbc.Label("Days past due", className=label),
-                      html.Div([dbc.Input(id="ws-dpd-min", type="number", min=0, max=MAX_DPD, step=1, placeholder="from",
-                                          size="sm", debounce=True, style={"width": "5.5rem"}),
-                                html.Span("–", className="text-muted"),
-                                dbc.Input(id="ws-dpd-max", type="number", min=0, max=MAX_DPD, step=1, placeholder="to",
-                                          size="sm", debounce=True, style={"width": "5.5rem"})],
-                               className="d-flex align-items-center gap-1")],
-                     className="ar-filter"),
-            html.Div(dbc.Button("Clear", id="ws-clear", size="sm", color="link", className="px-1"),
-                     className="ar-filter justify-content-end"),
+            html.Div(
+                [
+                    dbc.Label("Status", className=label),
+                    dbc.Checklist(
+                        id="ws-status",
+                        options=[{"label": v, "value": k} for k, v in STATUS_LABELS.items()],
+                        value=[],
+                        inline=True,
+                        className="small ws-status",
+                    ),
+                ],
+                className="ar-filter",
+            ),
+            html.Div(
+                [
+                    dbc.Label("Owner (sales rep)", className=label),
+                    dbc.Select(
+                        id="ws-owner",
+                        options=[{"label": "All owners", "value": ANY_OWNER}],
+                        value=ANY_OWNER,
+                        size="sm",
+                        className="ar-filter-select",
+                        style={"width": "12rem"},
+                    ),
+                ],
+                className="ar-filter",
+            ),
+            html.Div(
+                [
+                    dbc.Label("Days past due", className=label),
+                    html.Div(
+                        [
+                            dbc.Input(
+                                id="ws-dpd-min",
+                                type="number",
+                                min=0,
+                                max=MAX_DPD,
+                                step=1,
+                                placeholder="from",
+                                size="sm",
+                                debounce=True,
+                                style={"width": "5.5rem"},
+                            ),
+                            html.Span("–", className="text-muted"),
+                            dbc.Input(
+                                id="ws-dpd-max",
+                                type="number",
+                                min=0,
+                                max=MAX_DPD,
+                                step=1,
+                                placeholder="to",
+                                size="sm",
+                                debounce=True,
+                                style={"width": "5.5rem"},
+                            ),
+                        ],
+                        className="d-flex align-items-center gap-1",
+                    ),
+                ],
+                className="ar-filter",
+            ),
+            html.Div(
+                dbc.Button("Clear", id="ws-clear", size="sm", color="link", className="px-1"),
+                className="ar-filter justify-content-end",
+            ),
         ],
         className="d-flex flex-wrap align-items-end gap-3 bg-white border rounded px-3 py-2 mb-2 ws-filters",
     )
@@ -114,28 +235,53 @@ def _filters() -> html.Div:
 
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
-    chips = html.Div([_chip("hotlist", "Hotlist exposure"), _chip("due7", "Due in next 7 days"),
-                      _chip("owner", "Owner coverage")], className="d-flex flex-wrap gap-2 mb-2 ws-pulse")
-    tabs = dbc.Tabs([dbc.Tab(label=label, tab_id=tab, id=f"ws-tab-{tab}") for tab, label in TABS]
-                    + [dbc.Tab(label=WORKLIST_LABEL, tab_id=WORKLIST, id=f"ws-tab-{WORKLIST}")],
-                    id="ws-tab", active_tab="hotlist", className="mb-2")
+    chips = html.Div(
+        [
+            _chip("hotlist", "Hotlist exposure"),
+            _chip("due7", "Due in next 7 days"),
+            _chip("owner", "Owner coverage"),
+        ],
+        className="d-flex flex-wrap gap-2 mb-2 ws-pulse",
+    )
+    tabs = dbc.Tabs(
+        [dbc.Tab(label=label, tab_id=tab, id=f"ws-tab-{tab}") for tab, label in TABS]
+        + [dbc.Tab(label=WORKLIST_LABEL, tab_id=WORKLIST, id=f"ws-tab-{WORKLIST}")],
+        id="ws-tab",
+        active_tab="hotlist",
+        className="mb-2",
+    )
     inspector = dbc.Card(
-        [dbc.CardHeader(html.Span("Inspector", className="ar-card-title"), className="py-2"),
-         dbc.CardBody(html.Div(id="ws-inspector", children=_hint()), className="p-2")],
-        className="ar-card sticky-top ws-inspector-card", style={"top": "5rem"},
+        [
+            dbc.CardHeader(html.Span("Inspector", className="ar-card-title"), className="py-2"),
+            dbc.CardBody(html.Div(id="ws-inspector", children=_hint()), className="p-2"),
+        ],
+        className="ar-card sticky-top ws-inspector-card",
+        style={"top": "5rem"},
     )
     body = dbc.Row(
         [
-            dbc.Col(selectable(grid.data_grid(GRID, height=560, search_placeholder="Search invoices, customers, actions")),
-                    lg=8, xxl=9),
+            dbc.Col(
+                selectable(
+                    grid.data_grid(
+                        GRID, height=560, search_placeholder="Search invoices, customers, actions"
+                    )
+                ),
+                lg=8,
+                xxl=9,
+            ),
             dbc.Col(inspector, lg=4, xxl=3),
         ],
         className="g-2",
     )
     return html.Div(
         [
-            html.Div([html.H1("Invoices", className="h4 mb-0"), html.Span(id="ws-caption", className="text-muted small")],
-                     className="d-flex align-items-baseline gap-3 mb-2 flex-wrap"),
+            html.Div(
+                [
+                    html.H1("Invoices", className="h4 mb-0"),
+                    html.Span(id="ws-caption", className="text-muted small"),
+                ],
+                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
+            ),
             chips,
             tabs,
             _filters(),
@@ -146,15 +292,13 @@ def layout(**_query) -> html.Div:
 
 
 def _hint() -> html.Div:
-    return html.Div("Click a row to see the invoice's details, risk score and recommended next action.",
-                    className="text-muted small p-2 ws-hint")
+    return html.Div(
+        "Click a row to see the invoice's details, risk score and recommended next action.",
+        className="text-muted small p-2 ws-hint",
+    )
 
 
 # ---- data helpers -------------------------------------------------------------------------------
-
-
-
-
 
 
 def _days(value) -> int | None:
@@ -175,15 +319,30 @@ def workspace_params(data: dict | None) -> dict:
     raw = data.get("status") if isinstance(data.get("status"), list | tuple) else []
     status = tuple(s for s in metrics.STATUSES if s in raw) or None
     owner = data.get("owner")
-    owner = str(owner)[: gf.MAX_VALUE_LENGTH] if isinstance(owner, str) and owner not in (ANY_OWNER, "") else None
-    return {"tab": tab, "status": status, "owner": owner, "dpd_min": _days(data.get("dpd_min")),
-            "dpd_max": _days(data.get("dpd_max"))}
+    owner = (
+        str(owner)[: gf.MAX_VALUE_LENGTH]
+        if isinstance(owner, str) and owner not in (ANY_OWNER, "")
+        else None
+    )
+    return {
+        "tab": tab,
+        "status": status,
+        "owner": owner,
+        "dpd_min": _days(data.get("dpd_min")),
+        "dpd_max": _days(data.get("dpd_max")),
+    }
 
 
 def source_data(filters_data, tab, status, owner, dpd_min, dpd_max) -> dict:
     """What the grid's source store holds: the global filters and the workspace controls."""
-    return {"filters": filters_data, "tab": tab, "status": list(status or []), "owner": owner, "dpd_min": dpd_min,
-            "dpd_max": dpd_max}
+    return {
+        "filters": filters_data,
+        "tab": tab,
+        "status": list(status or []),
+        "owner": owner,
+        "dpd_min": dpd_min,
+        "dpd_max": dpd_max,
+    }
 
 
 def workspace_rows(data: dict) -> tuple[pd.DataFrame, dict, str]:
@@ -197,7 +356,11 @@ def workspace_rows(data: dict) -> tuple[pd.DataFrame, dict, str]:
 
 def action_verbs(actions: pd.Series) -> pd.Series:
     """The verb of each next action ("Call - ..." -> "Call"); an empty grid gives an empty column."""
-    return actions.astype("string").str.split(" - ", n=1).str[0] if len(actions) else actions.astype("string")
+    return (
+        actions.astype("string").str.split(" - ", n=1).str[0]
+        if len(actions)
+        else actions.astype("string")
+    )
 
 
 def worklist_rows(snap, as_of, filters, scope, params: dict) -> pd.DataFrame:
@@ -206,7 +369,10 @@ def worklist_rows(snap, as_of, filters, scope, params: dict) -> pd.DataFrame:
 
     frame = predict_ui.worklist(snap, as_of, filters, scope)
     if params["owner"] is not None:
-        frame = frame[frame["sales_rep_id"] == ("" if params["owner"] == metrics.NO_OWNER else params["owner"])]
+        frame = frame[
+            frame["sales_rep_id"]
+            == ("" if params["owner"] == metrics.NO_OWNER else params["owner"])
+        ]
     if params["dpd_min"] is not None:
         frame = frame[frame["days_past_due"] >= params["dpd_min"]]
     if params["dpd_max"] is not None:
@@ -221,23 +387,44 @@ def invoices_source(data: dict) -> grid.GridFrame | None:
     frame, params, cur = workspace_rows(data)
     if params["tab"] == WORKLIST:
         frame = frame.assign(p_paid_30=(frame["p_paid_30"] * 100).round(1))
-        return grid.GridFrame(frame[WORKLIST_COLUMNS], currency=cur, date_field="due_date", file_name="invoices-worklist",
-                              labels={**LABELS, "rank": "#", "p_paid_30": "P(paid ≤ 30 d) %", "expected_loss_cents": "Expected loss",
-                                      "expected_date": "Expected", "reason": "Why"},
-                              hidden=OPEN_HIDDEN, total_field="expected_loss_cents",
-                              stamp=f"Invoice workspace: worklist by expected loss | {describe(data.get('filters'))} | "
-                                    f"scope: {identity.scope().label}")
+        return grid.GridFrame(
+            frame[WORKLIST_COLUMNS],
+            currency=cur,
+            date_field="due_date",
+            file_name="invoices-worklist",
+            labels={
+                **LABELS,
+                "rank": "#",
+                "p_paid_30": "P(paid ≤ 30 d) %",
+                "expected_loss_cents": "Expected loss",
+                "expected_date": "Expected",
+                "reason": "Why",
+            },
+            hidden=OPEN_HIDDEN,
+            total_field="expected_loss_cents",
+            stamp=f"Invoice workspace: worklist by expected loss | {describe(data.get('filters'))} | "
+            f"scope: {identity.scope().label}",
+        )
     paid = params["tab"] == "paid"
     columns = PAID_COLUMNS if paid else OPEN_COLUMNS
     labels = {**LABELS, "days_past_due": "Days late" if paid else "Days past due"}
-    stamp = (f"Invoice workspace: {dict(TABS)[params['tab']]} | status {', '.join(params['status'] or ['any'])} | owner "
-             f"{params['owner'] or 'any'} | days past due {params['dpd_min'] if params['dpd_min'] is not None else 0}–"
-             f"{params['dpd_max'] if params['dpd_max'] is not None else 'any'} | {describe(data.get('filters'))} | "
-             f"scope: {identity.scope().label}")
-    frame = frame.assign(action=action_verbs(frame["next_action"]))  # the verb; the whole text is in the CSV
-    return grid.GridFrame(frame[columns], currency=cur, date_field="settled_on" if paid else "due_date",
-                          file_name=f"invoices-{params['tab']}", labels=labels,
-                          hidden=PAID_HIDDEN if paid else OPEN_HIDDEN, stamp=stamp)
+    stamp = (
+        f"Invoice workspace: {dict(TABS)[params['tab']]} | status {', '.join(params['status'] or ['any'])} | owner "
+        f"{params['owner'] or 'any'} | days past due {params['dpd_min'] if params['dpd_min'] is not None else 0}–"
+        f"{params['dpd_max'] if params['dpd_max'] is not None else 'any'} | {describe(data.get('filters'))} | "
+        f"scope: {identity.scope().label}"
+    )
+    # the verb; the whole text is in the CSV
+    frame = frame.assign(action=action_verbs(frame["next_action"]))
+    return grid.GridFrame(
+        frame[columns],
+        currency=cur,
+        date_field="settled_on" if paid else "due_date",
+        file_name=f"invoices-{params['tab']}",
+        labels=labels,
+        hidden=PAID_HIDDEN if paid else OPEN_HIDDEN,
+        stamp=stamp,
+    )
 
 
 grid.register_source(GRID, invoices_source)
@@ -254,19 +441,38 @@ def caption(filters_data, _version):
     return f"{describe(filters_data)} · {identity.scope().label}"
 
 
-@callback(Output("ws-chip-hotlist", "children"), Output("ws-chip-due7", "children"), Output("ws-chip-owner", "children"),
-          *INPUTS)
+@callback(
+    Output("ws-chip-hotlist", "children"),
+    Output("ws-chip-due7", "children"),
+    Output("ws-chip-owner", "children"),
+    *INPUTS,
+)
 def pulse_chips(filters_data, _version):
     """Hotlist exposure, due in the next 7 days, owner coverage."""
     snap, as_of, filters, scope, cur = _context(filters_data)
     p = pulse(snap, as_of, filters, scope)
     return (
-        [fmt.money(p["hotlist_exposure_cents"], cur),
-         html.Span(f" · {fmt.number(p['hotlist_invoices'])} invoices", className="small text-muted fw-normal")],
-        [fmt.money(p["due_next_7_days_cents"], cur),
-         html.Span(f" · {fmt.number(p['due_next_7_days_invoices'])} invoices", className="small text-muted fw-normal")],
-        [fmt.pct(p["owner_coverage_pct"]),
-         html.Span(f" of {fmt.money(p['open_exposure_cents'], cur)}", className="small text-muted fw-normal")],
+        [
+            fmt.money(p["hotlist_exposure_cents"], cur),
+            html.Span(
+                f" · {fmt.number(p['hotlist_invoices'])} invoices",
+                className="small text-muted fw-normal",
+            ),
+        ],
+        [
+            fmt.money(p["due_next_7_days_cents"], cur),
+            html.Span(
+                f" · {fmt.number(p['due_next_7_days_invoices'])} invoices",
+                className="small text-muted fw-normal",
+            ),
+        ],
+        [
+            fmt.pct(p["owner_coverage_pct"]),
+            html.Span(
+                f" of {fmt.money(p['open_exposure_cents'], cur)}",
+                className="small text-muted fw-normal",
+            ),
+        ],
     )
 
 
@@ -279,13 +485,23 @@ def owner_options(filters_data, _version):
     if filters_data is None:
         raise PreventUpdate
     reps = filter_options(get_snapshot(), identity.scope()).get("sales_rep", [])
-    return ([{"label": "All owners", "value": ANY_OWNER}]
-            + [{"label": f"{label} ({value})" if label != value else value, "value": value} for value, label in reps]
-            + [{"label": "No owner", "value": metrics.NO_OWNER}])
+    return (
+        [{"label": "All owners", "value": ANY_OWNER}]
+        + [
+            {"label": f"{label} ({value})" if label != value else value, "value": value}
+            for value, label in reps
+        ]
+        + [{"label": "No owner", "value": metrics.NO_OWNER}]
+    )
 
 
-CONTROLS = [Input("ws-tab", "active_tab"), Input("ws-status", "value"), Input("ws-owner", "value"),
-            Input("ws-dpd-min", "value"), Input("ws-dpd-max", "value")]
+CONTROLS = [
+    Input("ws-tab", "active_tab"),
+    Input("ws-status", "value"),
+    Input("ws-owner", "value"),
+    Input("ws-dpd-min", "value"),
+    Input("ws-dpd-max", "value"),
+]
 
 
 @callback(Output(grid.source_id(GRID), "data"), *INPUTS, *CONTROLS)
@@ -303,7 +519,9 @@ def tab_labels(filters_data, _version, status, owner, dpd_min, dpd_max):
         raise PreventUpdate
     labels = []
     for tab, label in TABS:
-        frame, _params, _cur = workspace_rows(source_data(filters_data, tab, status, owner, dpd_min, dpd_max))
+        frame, _params, _cur = workspace_rows(
+            source_data(filters_data, tab, status, owner, dpd_min, dpd_max)
+        )
         labels.append(f"{label} ({len(frame):,})")
     return labels
 
@@ -327,13 +545,24 @@ def clear(_n):
 def score_parts(row: dict) -> list[tuple[str, float]]:
     """The points behind a risk score (collections.risk_score), largest rule first."""
     dpd = min(max(int(row["days_past_due"]), 0), metrics.SCORE_DPD_DAYS)
-    dispute = {"litigation": metrics.SCORE_LITIGATION, "dispute": metrics.SCORE_DISPUTE}.get(row["dispute"] or "", 0)
+    dispute = {"litigation": metrics.SCORE_LITIGATION, "dispute": metrics.SCORE_DISPUTE}.get(
+        row["dispute"] or "", 0
+    )
     size = metrics.SCORE_SIZE_MAX * min(int(row["balance_cents"]) / metrics.SCORE_SIZE_CENTS, 1.0)
     parts = [
-        (f"{int(row['days_past_due'])} days past due (max 50 at 120 days)", metrics.SCORE_DPD_MAX * dpd / metrics.SCORE_DPD_DAYS),
+        (
+            f"{int(row['days_past_due'])} days past due (max 50 at 120 days)",
+            metrics.SCORE_DPD_MAX * dpd / metrics.SCORE_DPD_DAYS,
+        ),
         ("in litigation" if row["dispute"] == "litigation" else "in dispute", dispute),
-        ("customer over credit limit", metrics.SCORE_OVER_LIMIT if row["customer_over_limit"] else 0),
-        ("latest promise broken", metrics.SCORE_BROKEN_PROMISE if row["promise"] == "broken" else 0),
+        (
+            "customer over credit limit",
+            metrics.SCORE_OVER_LIMIT if row["customer_over_limit"] else 0,
+        ),
+        (
+            "latest promise broken",
+            metrics.SCORE_BROKEN_PROMISE if row["promise"] == "broken" else 0,
+        ),
         ("balance size (max 15 at 10,000.00)", size),
     ]
     return [(label, points) for label, points in parts if points > 0]
@@ -348,16 +577,32 @@ def prediction_facts(invoice_id: str, cur: str, frame: pd.DataFrame | None) -> l
         return []
     r = match.iloc[0]
     expected = fmt.date(r["expected_date"]) if r["expected_date"] is not None else "after 180 days"
-    return [html.Div([html.Span("Expected loss", className="ar-kpi-title"),
-                      html.Span(f"{fmt.money(int(r['expected_loss_cents']), cur)} · #{int(r['rank']):,}",
-                                className="fw-semibold ws-inspector-loss")], className="d-flex justify-content-between"),
-            html.Div(f"P(paid within 30 days) {r['p_paid_30'] * 100:.0f} % · expected {expected}", className="small"),
-            html.Div(str(r["reason"]), className="small text-muted mb-2 ws-inspector-reason")]
-
+    return [
+        html.Div(
+            [
+                html.Span("Expected loss", className="ar-kpi-title"),
+                html.Span(
+                    f"{fmt.money(int(r['expected_loss_cents']), cur)} · #{int(r['rank']):,}",
+                    className="fw-semibold ws-inspector-loss",
+                ),
+            ],
+            className="d-flex justify-content-between",
+        ),
+        html.Div(
+            f"P(paid within 30 days) {r['p_paid_30'] * 100:.0f} % · expected {expected}",
+            className="small",
+        ),
+        html.Div(str(r["reason"]), className="small text-muted mb-2 ws-inspector-reason"),
+    ]
 
 
 def _fact(label: str, value) -> html.Tr:
-    return html.Tr([html.Td(label, className="text-muted pe-2 text-nowrap"), html.Td(value, className="text-end")])
+    return html.Tr(
+        [
+            html.Td(label, className="text-muted pe-2 text-nowrap"),
+            html.Td(value, className="text-end"),
+        ]
+    )
 
 
 def _score_color(score: int) -> str:
@@ -368,44 +613,82 @@ def inspector(row: dict, cur: str, query: str) -> html.Div:
     """The side panel of one workspace row."""
     paid = row["status"] == "paid"
     customer = row["customer_id"]
-    status = html.Span(STATUS_LABELS.get(row["status"], row["status"]).upper(),
-                       className=f"badge text-bg-{'success' if paid else 'danger' if row['status'] != 'open' else 'secondary'}")
+    status = html.Span(
+        STATUS_LABELS.get(row["status"], row["status"]).upper(),
+        className=f"badge text-bg-{'success' if paid else 'danger' if row['status'] != 'open' else 'secondary'}",
+    )
     facts = [
-        _fact("Customer", dcc.Link(row["customer_name"] or customer, href=f"/customers/{customer}{query}",
-                                   className="ar-customer-link ws-inspector-customer")),
+        _fact(
+            "Customer",
+            dcc.Link(
+                row["customer_name"] or customer,
+                href=f"/customers/{customer}{query}",
+                className="ar-customer-link ws-inspector-customer",
+            ),
+        ),
         _fact("Owner", row["sales_rep_id"] or "No owner"),
         _fact("Issued", fmt.date(row["issue_date"])),
         _fact("Due", fmt.date(row["due_date"])),
         _fact("Amount", fmt.money(int(row["amount_cents"]), cur)),
     ]
     if paid:
-        facts += [_fact("Settled", f"{fmt.date(row['settled_on'])} by {row['settled_by']}"),
-                  _fact("Days late", fmt.number(row["days_past_due"]))]
+        facts += [
+            _fact("Settled", f"{fmt.date(row['settled_on'])} by {row['settled_by']}"),
+            _fact("Days late", fmt.number(row["days_past_due"])),
+        ]
     else:
-        facts += [_fact("Open balance", html.Strong(fmt.money(int(row["balance_cents"]), cur))),
-                  _fact("Days past due", fmt.number(row["days_past_due"])),
-                  _fact("Dispute", row["dispute"] or "none"),
-                  _fact("Promise", f"{row['promise']} · {fmt.date(row['promised_date'])}" if row["promise"] else "none"),
-                  _fact("Over credit limit", "yes" if row["customer_over_limit"] else "no")]
-    parts = [html.Div(className="d-flex justify-content-between align-items-baseline mb-1",
-                      children=[html.H2(row["invoice_id"], className="h5 mb-0 ws-inspector-invoice"), status]),
-             dbc.Table(html.Tbody(facts), size="sm", borderless=True, className="small mb-2")]
+        facts += [
+            _fact("Open balance", html.Strong(fmt.money(int(row["balance_cents"]), cur))),
+            _fact("Days past due", fmt.number(row["days_past_due"])),
+            _fact("Dispute", row["dispute"] or "none"),
+            _fact(
+                "Promise",
+                f"{row['promise']} · {fmt.date(row['promised_date'])}"
+                if row["promise"]
+                else "none",
+            ),
+            _fact("Over credit limit", "yes" if row["customer_over_limit"] else "no"),
+        ]
+    parts = [
+        html.Div(
+            className="d-flex justify-content-between align-items-baseline mb-1",
+            children=[html.H2(row["invoice_id"], className="h5 mb-0 ws-inspector-invoice"), status],
+        ),
+        dbc.Table(html.Tbody(facts), size="sm", borderless=True, className="small mb-2"),
+    ]
     if not paid:
         score = int(row["risk_score"])
         verb, _, what = str(row["next_action"]).partition(" - ")
         parts += [
-            html.Div([html.Span("Risk score", className="ar-kpi-title"),
-                      html.Span(f"{score} / 100", className="fw-semibold ws-inspector-score")],
-                     className="d-flex justify-content-between"),
-            dbc.Progress(value=score, color=_score_color(score), className="mb-1", style={"height": "0.5rem"}),
-            html.Ul([html.Li(f"+{points:.1f} {label}") for label, points in score_parts(row)] or [html.Li("no risk points")],
-                    className="small text-muted ps-3 mb-2"),
+            html.Div(
+                [
+                    html.Span("Risk score", className="ar-kpi-title"),
+                    html.Span(f"{score} / 100", className="fw-semibold ws-inspector-score"),
+                ],
+                className="d-flex justify-content-between",
+            ),
+            dbc.Progress(
+                value=score, color=_score_color(score), className="mb-1", style={"height": "0.5rem"}
+            ),
+            html.Ul(
+                [html.Li(f"+{points:.1f} {label}") for label, points in score_parts(row)]
+                or [html.Li("no risk points")],
+                className="small text-muted ps-3 mb-2",
+            ),
             html.Div(id="ws-inspector-prediction"),
             html.Div("Recommended next action", className="ar-kpi-title"),
-            html.Div([html.Strong(verb), html.Span(f" – {what}" if what else "")], className="mb-2 ws-inspector-action"),
+            html.Div(
+                [html.Strong(verb), html.Span(f" – {what}" if what else "")],
+                className="mb-2 ws-inspector-action",
+            ),
         ]
-    parts.append(dcc.Link("Open Account 360 →", href=f"/customers/{customer}{query}",
-                          className="btn btn-sm btn-primary ws-inspector-360"))
+    parts.append(
+        dcc.Link(
+            "Open Account 360 →",
+            href=f"/customers/{customer}{query}",
+            className="btn btn-sm btn-primary ws-inspector-360",
+        )
+    )
     return html.Div(parts, className="ws-inspector")
 
 
@@ -416,7 +699,12 @@ def inspector(row: dict, cur: str, query: str) -> html.Div:
 )
 def inspect(selected, filters_data):
     """The clicked row's details, looked up again on the server in the user's scope (never trusted from the browser)."""
-    if not selected or not isinstance(selected, list) or not isinstance(selected[0], dict) or filters_data is None:
+    if (
+        not selected
+        or not isinstance(selected, list)
+        or not isinstance(selected[0], dict)
+        or filters_data is None
+    ):
         return _hint()
     invoice_id = str(selected[0].get("invoice_id") or "")[:200]
     if not invoice_id:
@@ -425,7 +713,10 @@ def inspect(selected, filters_data):
     frame = workspace(snap, as_of, filters, scope, tab="all")
     match = frame[frame["invoice_id"] == invoice_id]
     if match.empty:
-        return html.Div("This invoice is not in the workspace on these filters.", className="text-muted small p-2")
+        return html.Div(
+            "This invoice is not in the workspace on these filters.",
+            className="text-muted small p-2",
+        )
     return inspector(match.iloc[0].to_dict(), cur, (filters_data or {}).get("query") or "")
 
 
@@ -441,7 +732,12 @@ def inspect_prediction(_panel, selected, filters_data):
     the inspector never waits for the predictions); looked up in the user's own worklist."""
     from dashboard.metrics import predict_ui
 
-    if not selected or not isinstance(selected, list) or not isinstance(selected[0], dict) or filters_data is None:
+    if (
+        not selected
+        or not isinstance(selected, list)
+        or not isinstance(selected[0], dict)
+        or filters_data is None
+    ):
         raise PreventUpdate
     invoice_id = str(selected[0].get("invoice_id") or "")[:200]
     snap, as_of, filters, scope, cur = _context(filters_data)

@@ -15,20 +15,31 @@ from pathlib import Path
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """The subcommands of this module on the main parser."""
-    p = sub.add_parser("subscriptions", help="scheduled page summaries and alerts (add, list, remove)")
+    p = sub.add_parser(
+        "subscriptions", help="scheduled page summaries and alerts (add, list, remove)"
+    )
     ssub = p.add_subparsers(dest="subscriptions_command", required=True)
-    a = ssub.add_parser("add", help="subscribe a user (or every user of a role) to a page or an alert")
+    a = ssub.add_parser(
+        "add", help="subscribe a user (or every user of a role) to a page or an alert"
+    )
     who = a.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", help="recipient username")
     who.add_argument("--role", help="every active user of this role")
-    a.add_argument("--page", default="/", help="page path with its query string, e.g. '/?segment=SMB'")
+    a.add_argument(
+        "--page", default="/", help="page path with its query string, e.g. '/?segment=SMB'"
+    )
     a.add_argument("--every", choices=("daily", "weekly", "monthly"), default="weekly")
     a.add_argument("--at", default="08:00", help="HH:MM local time (default 08:00)")
     a.add_argument("--tz", default="UTC", help="IANA time zone (default UTC)")
     a.add_argument("--weekday", type=int, default=0, help="weekly: 0 = Monday ... 6 = Sunday")
-    a.add_argument("--day", type=int, default=1, help="monthly: day of the month (last day if shorter)")
-    a.add_argument("--alert", help="watch a condition instead: dso_above, cei_below, over90_share_above, "
-                                   "over_limit, promise_broken, dispute_older")
+    a.add_argument(
+        "--day", type=int, default=1, help="monthly: day of the month (last day if shorter)"
+    )
+    a.add_argument(
+        "--alert",
+        help="watch a condition instead: dso_above, cei_below, over90_share_above, "
+        "over_limit, promise_broken, dispute_older",
+    )
     a.add_argument("--threshold", help="N of the alert condition")
     a.add_argument("--email", help="deliver to this address instead of the user's")
     ssub.add_parser("list", help="list subscriptions")
@@ -41,17 +52,31 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--email", required=True)
     p.set_defaults(func=cmd_subscriptions)
 
-    p = sub.add_parser("scheduler", help="send due subscriptions and alerts (every minute, or --once)")
-    p.add_argument("--once", action="store_true", help="run what is due now once, then exit (for cron)")
-    p.add_argument("--now", default=None, help="the moment to run for (ISO datetime; default now, UTC if no zone)")
+    p = sub.add_parser(
+        "scheduler", help="send due subscriptions and alerts (every minute, or --once)"
+    )
+    p.add_argument(
+        "--once", action="store_true", help="run what is due now once, then exit (for cron)"
+    )
+    p.add_argument(
+        "--now",
+        default=None,
+        help="the moment to run for (ISO datetime; default now, UTC if no zone)",
+    )
     p.set_defaults(func=cmd_scheduler)
 
-    p = sub.add_parser("statement", help="a customer's statement PDF as of a date (download or email)")
+    p = sub.add_parser(
+        "statement", help="a customer's statement PDF as of a date (download or email)"
+    )
     p.add_argument("customer_id", nargs="+")
     p.add_argument("--as-of", default=None, help="YYYY-MM-DD (default today)")
     p.add_argument("--out", default=None, help="PDF file (one customer) or directory (several)")
-    p.add_argument("--email", action="store_true", help="email it to the customer's billing address")
-    p.add_argument("--dry-run", action="store_true", help="with --email: list who would receive what")
+    p.add_argument(
+        "--email", action="store_true", help="email it to the customer's billing address"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="with --email: list who would receive what"
+    )
     p.set_defaults(func=cmd_statement)
 
 
@@ -70,9 +95,20 @@ def cmd_subscriptions(args: argparse.Namespace) -> int:
     try:
         if args.subscriptions_command == "add":
             data = store.add_subscription(
-                actor, username=args.user, role=args.role, kind="alert" if args.alert else "report", page=args.page,
-                every=args.every, at_time=args.at, tz=args.tz, weekday=args.weekday, monthday=args.day,
-                condition=args.alert, threshold=args.threshold, address=args.email)
+                actor,
+                username=args.user,
+                role=args.role,
+                kind="alert" if args.alert else "report",
+                page=args.page,
+                every=args.every,
+                at_time=args.at,
+                tz=args.tz,
+                weekday=args.weekday,
+                monthday=args.day,
+                condition=args.alert,
+                threshold=args.threshold,
+                address=args.email,
+            )
             print(json.dumps(data))
         elif args.subscriptions_command == "list":
             for row in store.list_subscriptions(actor):
@@ -115,9 +151,15 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
         from dashboard.jobs import SCHEDULES, run_scheduler
 
-        stop = threading.Event()  # periodic jobs registered with jobs.register(..., every=) are queued too
-        threading.Thread(target=run_scheduler, args=(stop,), name="job-scheduler", daemon=True).start()
-        kinds = ", ".join(f"{kind} every {every:g} s" for kind, (every, _) in SCHEDULES.items()) or "none"
+        # periodic jobs registered with jobs.register(..., every=) are queued too
+        stop = threading.Event()
+        threading.Thread(
+            target=run_scheduler, args=(stop,), name="job-scheduler", daemon=True
+        ).start()
+        kinds = (
+            ", ".join(f"{kind} every {every:g} s" for kind, (every, _) in SCHEDULES.items())
+            or "none"
+        )
         print(f"scheduler: running (Ctrl-C to stop); periodic jobs: {kinds}", file=sys.stderr)
         try:
             run_forever()
@@ -127,7 +169,10 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
             stop.set()
         return 0
     counts = run_due(now)
-    print("scheduler: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing due"), file=sys.stderr)
+    print(
+        "scheduler: " + (", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing due"),
+        file=sys.stderr,
+    )
     return 1 if counts.get("failed") or counts.get("errors") else 0
 
 
@@ -148,10 +193,14 @@ def cmd_statement(args: argparse.Namespace) -> int:
         if args.out:
             _write(snap, args.customer_id, as_of, scope, Path(args.out), statement_download)
         if args.email:
-            outcomes = send_statements(snap, args.customer_id, as_of, scope, None, dry_run=args.dry_run, via="cli")
+            outcomes = send_statements(
+                snap, args.customer_id, as_of, scope, None, dry_run=args.dry_run, via="cli"
+            )
             for o in outcomes:
-                print(f"{o.customer_id}\t{o.name}\t{o.email or '-'}\t{o.balance}\t{o.status}"
-                      + (f"\t{o.detail}" if o.detail else ""))
+                print(
+                    f"{o.customer_id}\t{o.name}\t{o.email or '-'}\t{o.balance}\t{o.status}"
+                    + (f"\t{o.detail}" if o.detail else "")
+                )
             if any(o.status in ("failed", "no address") for o in outcomes):
                 return 1
     except StatementError as error:

@@ -24,10 +24,17 @@ from dashboard.metrics.filters import Filters, Scope
 log = logging.getLogger(__name__)
 
 PAGE_TITLES = {
-    "/": "Receivables Health", "/aging": "Customer aging", "/credit": "Credit utilization",
-    "/reliability": "Payment reliability", "/value": "Customer value", "/forecast": "Payment forecast",
-    "/disputes": "Disputes & promises", "/invoices": "Invoice workspace", "/collections": "Collections activity",
-    "/commissions": "Commission analytics", "/customers": "Account 360",
+    "/": "Receivables Health",
+    "/aging": "Customer aging",
+    "/credit": "Credit utilization",
+    "/reliability": "Payment reliability",
+    "/value": "Customer value",
+    "/forecast": "Payment forecast",
+    "/disputes": "Disputes & promises",
+    "/invoices": "Invoice workspace",
+    "/collections": "Collections activity",
+    "/commissions": "Commission analytics",
+    "/customers": "Account 360",
 }
 PERIOD_DAYS = 90
 
@@ -48,7 +55,9 @@ def page_title(path: str) -> str:
 
     if path in PAGE_TITLES:
         return PAGE_TITLES[path]
-    return PAGE_TITLES.get(page_rule(path), PAGE_TITLES.get("/" + path.strip("/").split("/")[0], "Dashboard page"))
+    return PAGE_TITLES.get(
+        page_rule(path), PAGE_TITLES.get("/" + path.strip("/").split("/")[0], "Dashboard page")
+    )
 
 
 def eligibility(user: Any, page: str, override: str | None) -> tuple[Recipient | None, str]:
@@ -80,7 +89,9 @@ def eligibility(user: Any, page: str, override: str | None) -> tuple[Recipient |
     return Recipient(user.username, auth.role, scope, address), ""
 
 
-def page_filters(snap: Any, page: str, scope: Scope, today: dt.date) -> tuple[dt.date, str, Filters, list[str]]:
+def page_filters(
+    snap: Any, page: str, scope: Scope, today: dt.date
+) -> tuple[dt.date, str, Filters, list[str]]:
     """(as_of, basis, filters, messages) of the page's query string, checked against the scope's choices."""
     from dashboard.components import filters as gf
     from dashboard.metrics.ui_support import filter_options
@@ -107,7 +118,9 @@ class Built:
     payload: dict = field(default_factory=dict)
 
 
-def _envelope(subject: str, sender: str, to: str, text: str, body_html: str, unsubscribe: str) -> EmailMessage:
+def _envelope(
+    subject: str, sender: str, to: str, text: str, body_html: str, unsubscribe: str
+) -> EmailMessage:
     message = EmailMessage()
     message["Subject"] = " ".join(subject.split())
     message["From"] = sender
@@ -122,8 +135,10 @@ def _envelope(subject: str, sender: str, to: str, text: str, body_html: str, uns
 
 def _footer(unsubscribe: str, schedule: str) -> str:
     e = html.escape
-    return (f'<p style="font-size:11px;color:#6c757d;margin-top:18px">You receive this {e(schedule)}. '
-            f'<a href="{e(unsubscribe)}">Unsubscribe</a>.</p>')
+    return (
+        f'<p style="font-size:11px;color:#6c757d;margin-top:18px">You receive this {e(schedule)}. '
+        f'<a href="{e(unsubscribe)}">Unsubscribe</a>.</p>'
+    )
 
 
 def _png(figure: Any, title: str, stamp: Stamp) -> bytes | None:
@@ -161,7 +176,9 @@ def _options(sheet: Any, page: str, messages: list[str]) -> tuple[tuple[str, str
     return tuple(sorted(chosen.items()))
 
 
-def _inline(snap: Any, sheet: Any, req: Any, summary: Any, stamp: Stamp) -> list[tuple[str, str, bytes | None]]:
+def _inline(
+    snap: Any, sheet: Any, req: Any, summary: Any, stamp: Stamp
+) -> list[tuple[str, str, bytes | None]]:
     """(title, file name, PNG) of the charts shown in the email body.
 
     A page whose sheet has charts shows them; Receivables Health and the pages without charts show
@@ -171,14 +188,22 @@ def _inline(snap: Any, sheet: Any, req: Any, summary: Any, stamp: Stamp) -> list
     from dashboard.figures import aging as aging_fig
 
     if sheet is not None and sheet.charts and sheet.path != "/":
-        built = [c for c in (CHARTS[name].build(snap, req) for name in sheet.charts) if c is not None]
+        built = [
+            c for c in (CHARTS[name].build(snap, req) for name in sheet.charts) if c is not None
+        ]
         return [(c.title, f"{c.name}.png", _png(c.figure, c.title, stamp)) for c in built]
     k, cur = summary.kpis, summary.currency
-    aging = _png(aging_fig.customer_aging_bar(k["aging_due"], cur, height=300), "Aging of total AR (days past due)",
-                 stamp)
+    aging = _png(
+        aging_fig.customer_aging_bar(k["aging_due"], cur, height=300),
+        "Aging of total AR (days past due)",
+        stamp,
+    )
     debtors = next((c for c in summary.charts if c.name == "top_debtors"), None)
     debtors_png = _png(debtors.figure, "Top 10 debtors", stamp) if debtors is not None else None
-    return [("Aging of total AR (days past due)", "aging.png", aging), ("Top 10 debtors", "top-debtors.png", debtors_png)]
+    return [
+        ("Aging of total AR (days past due)", "aging.png", aging),
+        ("Top 10 debtors", "top-debtors.png", debtors_png),
+    ]
 
 
 def _fallback_pdf(snap: Any, path: str, req: Any, summary: Any, stamp: Stamp, title: str) -> bytes:
@@ -194,22 +219,36 @@ def _fallback_pdf(snap: Any, path: str, req: Any, summary: Any, stamp: Stamp, ti
     return page_pdf(summary, stamp, f"{title} · summary", table)
 
 
-def _body(tiles: list, debtors: list, cur: str, stamp: Stamp, charts: list[tuple[str, str | None]], title: str,
-          messages: list[str]) -> str:
+def _body(
+    tiles: list,
+    debtors: list,
+    cur: str,
+    stamp: Stamp,
+    charts: list[tuple[str, str | None]],
+    title: str,
+    messages: list[str],
+) -> str:
     """The HTML body: the page's tiles, its charts inline, top debtors, notes on refused filters."""
     from dashboard.export.email import render_html
 
     body = render_html(tiles, debtors, cur, stamp, None, charts=charts)
     body = body.replace("Weekly AR summary</h1>", f"{html.escape(title)} · summary</h1>", 1)
-    body = body.replace("The full Receivables Health summary is attached",
-                        f"The {html.escape(title)} page is attached", 1)
+    body = body.replace(
+        "The full Receivables Health summary is attached",
+        f"The {html.escape(title)} page is attached",
+        1,
+    )
     if messages:
         notes = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
-        body = body.replace("<table", f'<ul style="font-size:12px;color:#856404">{notes}</ul><table', 1)
+        body = body.replace(
+            "<table", f'<ul style="font-size:12px;color:#856404">{notes}</ul><table', 1
+        )
     return body
 
 
-def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: str, unsubscribe: str) -> Built:
+def report_email(
+    snap: Any, sub: Any, who: Recipient, today: dt.date, sender: str, unsubscribe: str
+) -> Built:
     """The page summary as the recipient: the page's tiles and charts inline, top debtors, the page's PDF."""
     from dashboard import format as fmt
     from dashboard.export.charts import ChartRequest
@@ -226,48 +265,106 @@ def report_email(snap: Any, sub: Any, who: Recipient, today: dt.date, sender: st
     req = ChartRequest(as_of, basis, PERIOD_DAYS, filters, who.scope, None, options)
     summary = receivables_summary(snap, as_of, basis, PERIOD_DAYS, filters, who.scope)
     cur, k = summary.currency, summary.kpis
-    stamp = Stamp(title=f"{title} · subscription", as_of=as_of, filters=_filters_text(basis, filters),
-                  scope=who.scope.label, user=who.username)
-    tiles = sheet.tiles(snap, req, cur) if sheet is not None and sheet.tiles is not None else summary.tiles[:8]
+    stamp = Stamp(
+        title=f"{title} · subscription",
+        as_of=as_of,
+        filters=_filters_text(basis, filters),
+        scope=who.scope.label,
+        user=who.username,
+    )
+    tiles = (
+        sheet.tiles(snap, req, cur)
+        if sheet is not None and sheet.tiles is not None
+        else summary.tiles[:8]
+    )
     charts = _inline(snap, sheet, req, summary, stamp)
-    pdf = sheet_pdf(sheet, snap, req, stamp)[0] if sheet is not None else \
-        _fallback_pdf(snap, path, req, summary, stamp, title)
+    pdf = (
+        sheet_pdf(sheet, snap, req, stamp)[0]
+        if sheet is not None
+        else _fallback_pdf(snap, path, req, summary, stamp, title)
+    )
     pdf_name = f"{path.strip('/').replace('/', '-') or 'receivables'}-{as_of.isoformat()}.pdf"
-    cids = [make_msgid(idstring=name.removesuffix(".png"), domain="ar-dashboard.local") for _t, name, _p in charts]
+    cids = [
+        make_msgid(idstring=name.removesuffix(".png"), domain="ar-dashboard.local")
+        for _t, name, _p in charts
+    ]
     debtors = summary.top_debtors[:10]
-    shown = [(t, cid if png is not None else None) for (t, _n, png), cid in zip(charts, cids, strict=True)]
+    shown = [
+        (t, cid if png is not None else None)
+        for (t, _n, png), cid in zip(charts, cids, strict=True)
+    ]
     body = _body(tiles, debtors, cur, stamp, shown, title, messages)
     schedule = describe(sub.every, sub.at_time, sub.tz, sub.weekday, sub.monthday)
     body = body.replace("</body>", _footer(unsubscribe, schedule) + "</body>", 1)
-    text = render_text(tiles, debtors, cur, stamp).replace("Weekly AR summary", f"{title} summary", 1)
-    text = text.replace("The full Receivables Health summary is attached", f"The {title} page is attached", 1)
-    subject = (f"{title} as of {as_of.isoformat()}: total AR {fmt.money(k['total_ar'], cur)}, overdue "
-               f"{fmt.money(k['overdue_ar'], cur)} ({who.scope.label})")
+    text = render_text(tiles, debtors, cur, stamp).replace(
+        "Weekly AR summary", f"{title} summary", 1
+    )
+    text = text.replace(
+        "The full Receivables Health summary is attached", f"The {title} page is attached", 1
+    )
+    subject = (
+        f"{title} as of {as_of.isoformat()}: total AR {fmt.money(k['total_ar'], cur)}, overdue "
+        f"{fmt.money(k['overdue_ar'], cur)} ({who.scope.label})"
+    )
     message = _envelope(subject, sender, who.address or "", text, body, unsubscribe)
     for (_title, name, png), content_id in zip(charts, cids, strict=True):
         if png is not None:
-            message.get_payload()[1].add_related(png, maintype="image", subtype="png", cid=content_id, filename=name,
-                                                 disposition="inline")
+            message.get_payload()[1].add_related(
+                png,
+                maintype="image",
+                subtype="png",
+                cid=content_id,
+                filename=name,
+                disposition="inline",
+            )
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=pdf_name)
     return Built(message, stamp, len(debtors), f"total AR {k['total_ar']}")
 
 
-def alert_email(sub: Any, who: Recipient, found: Any, as_of: dt.date, sender: str, unsubscribe: str) -> Built:
+def alert_email(
+    sub: Any, who: Recipient, found: Any, as_of: dt.date, sender: str, unsubscribe: str
+) -> Built:
     """One email for the new firings of an alert: what fired and the rows behind it."""
     from dashboard.subscriptions.store import CONDITIONS
 
     e = html.escape
     label = CONDITIONS[sub.condition][0].replace("N", str(sub.threshold or ""), 1)
-    stamp = Stamp(title=f"Alert · {label}", as_of=as_of, filters="live data", scope=who.scope.label, user=who.username)
-    head = "".join(f'<th style="text-align:left;padding:3px 8px">{e(c)}</th>' for c in found.columns)
-    rows = "".join("<tr>" + "".join(f'<td style="padding:3px 8px">{e(str(v))}</td>' for v in r) + "</tr>"
-                   for r in found.rows)
-    body = (f'<!DOCTYPE html><html><body style="font-family:Arial,Helvetica,sans-serif;color:#212529">'
-            f'<h1 style="font-size:19px">Alert: {e(label)}</h1><p>{e(found.headline)}</p>'
-            f'<div style="font-size:12px;color:#6c757d">{e(stamp.text(" · "))}</div>'
-            f'<table style="border-collapse:collapse;font-size:13px;margin-top:10px"><tr>{head}</tr>{rows}</table>'
-            f'{_footer(unsubscribe, "when this alert fires")}</body></html>')
-    text = "\n".join([f"Alert: {label}", found.headline, "", " | ".join(found.columns),
-                      *(" | ".join(str(v) for v in r) for r in found.rows), "", stamp.text()]) + "\n"
-    message = _envelope(f"Alert: {label} · {found.headline}", sender, who.address or "", text, body, unsubscribe)
+    stamp = Stamp(
+        title=f"Alert · {label}",
+        as_of=as_of,
+        filters="live data",
+        scope=who.scope.label,
+        user=who.username,
+    )
+    head = "".join(
+        f'<th style="text-align:left;padding:3px 8px">{e(c)}</th>' for c in found.columns
+    )
+    rows = "".join(
+        "<tr>" + "".join(f'<td style="padding:3px 8px">{e(str(v))}</td>' for v in r) + "</tr>"
+        for r in found.rows
+    )
+    body = (
+        f'<!DOCTYPE html><html><body style="font-family:Arial,Helvetica,sans-serif;color:#212529">'
+        f'<h1 style="font-size:19px">Alert: {e(label)}</h1><p>{e(found.headline)}</p>'
+        f'<div style="font-size:12px;color:#6c757d">{e(stamp.text(" · "))}</div>'
+        f'<table style="border-collapse:collapse;font-size:13px;margin-top:10px"><tr>{head}</tr>{rows}</table>'
+        f"{_footer(unsubscribe, 'when this alert fires')}</body></html>"
+    )
+    text = (
+        "\n".join(
+            [
+                f"Alert: {label}",
+                found.headline,
+                "",
+                " | ".join(found.columns),
+                *(" | ".join(str(v) for v in r) for r in found.rows),
+                "",
+                stamp.text(),
+            ]
+        )
+        + "\n"
+    )
+    message = _envelope(
+        f"Alert: {label} · {found.headline}", sender, who.address or "", text, body, unsubscribe
+    )
     return Built(message, stamp, len(found.rows), found.headline)

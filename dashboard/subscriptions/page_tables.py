@@ -20,18 +20,42 @@ def _money(value: Any, cur: str) -> str:
 
 
 def _note(frame: pd.DataFrame, shown: int) -> str | None:
-    return f"The {shown} largest of {len(frame)} rows; the totals cover all of them." if len(frame) > shown else None
+    return (
+        f"The {shown} largest of {len(frame)} rows; the totals cover all of them."
+        if len(frame) > shown
+        else None
+    )
 
 
 def _aging(frame: pd.DataFrame, cur: str) -> Any:
     from dashboard.export.pdf import PageTable
 
     top = frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True]).head(ROWS)
-    columns = [("Customer", 50, "L"), ("Status", 20, "L"), ("Total", 21, "R"), ("Not due", 19, "R"),
-               ("1–30", 19, "R"), ("31–60", 19, "R"), ("61–90", 19, "R"), ("90+", 19, "R")]
-    rows = [[f"{r['customer_name']} #{r['customer_id']}", str(r["status"]), _money(r["amount_cents"], cur),
-             *(_money(r[c], cur) for c in AGING)] for r in top.to_dict("records")]
-    total = ["Total", "", _money(frame["amount_cents"].sum(), cur), *(_money(frame[c].sum(), cur) for c in AGING)]
+    columns = [
+        ("Customer", 50, "L"),
+        ("Status", 20, "L"),
+        ("Total", 21, "R"),
+        ("Not due", 19, "R"),
+        ("1–30", 19, "R"),
+        ("31–60", 19, "R"),
+        ("61–90", 19, "R"),
+        ("90+", 19, "R"),
+    ]
+    rows = [
+        [
+            f"{r['customer_name']} #{r['customer_id']}",
+            str(r["status"]),
+            _money(r["amount_cents"], cur),
+            *(_money(r[c], cur) for c in AGING),
+        ]
+        for r in top.to_dict("records")
+    ]
+    total = [
+        "Total",
+        "",
+        _money(frame["amount_cents"].sum(), cur),
+        *(_money(frame[c].sum(), cur) for c in AGING),
+    ]
     return PageTable("Customer aging (days past due)", columns, rows, total, _note(frame, len(top)))
 
 
@@ -39,32 +63,73 @@ def _invoices(frame: pd.DataFrame, cur: str) -> Any:
     from dashboard.export.pdf import PageTable
 
     top = frame.sort_values(["amount_cents", "invoice_id"], ascending=[False, True]).head(ROWS)
-    columns = [("Invoice", 30, "L"), ("Customer", 62, "L"), ("Due", 24, "L"), ("Days past due", 26, "R"),
-               ("Open balance", 44, "R")]
-    rows = [[r["invoice_id"], f"{r['customer_name']} #{r['customer_id']}", str(r["due_date"])[:10],
-             str(r["days_past_due"]), _money(r["amount_cents"], cur)] for r in top.to_dict("records")]
-    return PageTable("Open invoices", columns, rows, ["Total", "", "", "", _money(frame["amount_cents"].sum(), cur)],
-                     _note(frame, len(top)))
+    columns = [
+        ("Invoice", 30, "L"),
+        ("Customer", 62, "L"),
+        ("Due", 24, "L"),
+        ("Days past due", 26, "R"),
+        ("Open balance", 44, "R"),
+    ]
+    rows = [
+        [
+            r["invoice_id"],
+            f"{r['customer_name']} #{r['customer_id']}",
+            str(r["due_date"])[:10],
+            str(r["days_past_due"]),
+            _money(r["amount_cents"], cur),
+        ]
+        for r in top.to_dict("records")
+    ]
+    return PageTable(
+        "Open invoices",
+        columns,
+        rows,
+        ["Total", "", "", "", _money(frame["amount_cents"].sum(), cur)],
+        _note(frame, len(top)),
+    )
 
 
 def _credit(frame: pd.DataFrame, cur: str) -> Any:
     from dashboard.export.pdf import PageTable
 
     top = frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True]).head(ROWS)
-    columns = [("Customer", 70, "L"), ("Credit limit", 34, "R"), ("Outstanding", 34, "R"), ("Overdue", 30, "R"),
-               ("Used", 18, "R")]
-    rows = [[f"{r['customer_name']} #{r['customer_id']}", _money(r["credit_limit_cents"], cur),
-             _money(r["amount_cents"], cur), _money(r["overdue_cents"], cur),
-             f"{r['utilization_pct']:.0f} %" if pd.notna(r["utilization_pct"]) else "–"] for r in top.to_dict("records")]
-    total = ["Total", "", _money(frame["amount_cents"].sum(), cur), _money(frame["overdue_cents"].sum(), cur), ""]
+    columns = [
+        ("Customer", 70, "L"),
+        ("Credit limit", 34, "R"),
+        ("Outstanding", 34, "R"),
+        ("Overdue", 30, "R"),
+        ("Used", 18, "R"),
+    ]
+    rows = [
+        [
+            f"{r['customer_name']} #{r['customer_id']}",
+            _money(r["credit_limit_cents"], cur),
+            _money(r["amount_cents"], cur),
+            _money(r["overdue_cents"], cur),
+            f"{r['utilization_pct']:.0f} %" if pd.notna(r["utilization_pct"]) else "–",
+        ]
+        for r in top.to_dict("records")
+    ]
+    total = [
+        "Total",
+        "",
+        _money(frame["amount_cents"].sum(), cur),
+        _money(frame["overdue_cents"].sum(), cur),
+        "",
+    ]
     return PageTable("Customers with a balance", columns, rows, total, _note(frame, len(top)))
 
 
-PAGES = {"/aging": ("customer_aging", _aging), "/invoices": ("open_invoices", _invoices),
-         "/credit": ("customers", _credit)}
+PAGES = {
+    "/aging": ("customer_aging", _aging),
+    "/invoices": ("open_invoices", _invoices),
+    "/credit": ("customers", _credit),
+}
 
 
-def page_table(snap: Any, path: str, as_of: dt.date, filters: Filters, scope: Scope, cur: str) -> Any:
+def page_table(
+    snap: Any, path: str, as_of: dt.date, filters: Filters, scope: Scope, cur: str
+) -> Any:
     """The page's table (dashboard.export.pdf.PageTable) or None for pages without one here."""
     from dashboard.export.registry import TABLES
 

@@ -36,7 +36,9 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def claim(sub_id: int, slot: str, username: str, now: dt.datetime, detail: str | None = None) -> int | None:
+def claim(
+    sub_id: int, slot: str, username: str, now: dt.datetime, detail: str | None = None
+) -> int | None:
     """Insert the send row; its id when this worker owns the send, None when another one does."""
     return rows.claim_send(sub_id, slot, username, _naive(now), detail)
 
@@ -56,13 +58,35 @@ def _audit_send(username: str, built: Any, sub: Any, slot: str, status: str, **e
     from dashboard.export.tables import audit_detail
 
     stamp = built.stamp
-    write_audit("export", username, audit_detail("email", "subscription" if sub.kind == "report" else "alert", stamp,
-                                                 built.rows, subscription_id=sub.id, slot=slot, status=status,
-                                                 page=sub.page, via="scheduler", **extra))
+    write_audit(
+        "export",
+        username,
+        audit_detail(
+            "email",
+            "subscription" if sub.kind == "report" else "alert",
+            stamp,
+            built.rows,
+            subscription_id=sub.id,
+            slot=slot,
+            status=status,
+            page=sub.page,
+            via="scheduler",
+            **extra,
+        ),
+    )
 
 
-def _send_built(send_id: int, sub: Any, who: Any, built: Any, slot: str, attempts_before: int, now: dt.datetime,
-                settings: Any, counts: Counter) -> None:
+def _send_built(
+    send_id: int,
+    sub: Any,
+    who: Any,
+    built: Any,
+    slot: str,
+    attempts_before: int,
+    now: dt.datetime,
+    settings: Any,
+    counts: Counter,
+) -> None:
     """Deliver a built message and record sent / retry / failed."""
     from dashboard.export.mailer import MailError, deliver
 
@@ -72,15 +96,38 @@ def _send_built(send_id: int, sub: Any, who: Any, built: Any, slot: str, attempt
         tries = attempts_before + 1
         final = error.permanent or tries >= settings.send_max_tries
         status = "failed" if final else "retry"
-        retry_at = None if final else _naive(now + dt.timedelta(minutes=settings.send_retry_minutes))
-        finish(send_id, status, now, attempts=tries, address=who.address, scope=who.scope.label,
-               as_of=built.stamp.as_of, next_try_at=retry_at,
-               detail=_detail(sub, built, f"{error}" + ("" if final else f"; next try at {retry_at:%Y-%m-%d %H:%M} UTC")))
+        retry_at = (
+            None if final else _naive(now + dt.timedelta(minutes=settings.send_retry_minutes))
+        )
+        finish(
+            send_id,
+            status,
+            now,
+            attempts=tries,
+            address=who.address,
+            scope=who.scope.label,
+            as_of=built.stamp.as_of,
+            next_try_at=retry_at,
+            detail=_detail(
+                sub,
+                built,
+                f"{error}" + ("" if final else f"; next try at {retry_at:%Y-%m-%d %H:%M} UTC"),
+            ),
+        )
         _audit_send(who.username, built, sub, slot, status, to=[who.address], error=str(error))
         counts[status] += 1
         return
-    finish(send_id, "sent", now, attempts=attempts_before + 1, address=who.address, scope=who.scope.label,
-           as_of=built.stamp.as_of, next_try_at=None, detail=_detail(sub, built, f"sent ({used} SMTP attempt(s))"))
+    finish(
+        send_id,
+        "sent",
+        now,
+        attempts=attempts_before + 1,
+        address=who.address,
+        scope=who.scope.label,
+        as_of=built.stamp.as_of,
+        next_try_at=None,
+        detail=_detail(sub, built, f"sent ({used} SMTP attempt(s))"),
+    )
     _audit_send(who.username, built, sub, slot, "sent", to=[who.address])
     counts["sent"] += 1
 
@@ -95,8 +142,16 @@ def _detail(sub: Any, built: Any, note: str) -> str:
 # ---- reports -------------------------------------------------------------------------------------
 
 
-def _report_for(sub: Any, username: str, send_id: int, slot: str, attempts: int, now: dt.datetime, settings: Any,
-                counts: Counter) -> None:
+def _report_for(
+    sub: Any,
+    username: str,
+    send_id: int,
+    slot: str,
+    attempts: int,
+    now: dt.datetime,
+    settings: Any,
+    counts: Counter,
+) -> None:
     """Compute the page summary as the user (now) and send it, or record why not."""
     from dashboard.metrics.snapshot import get_snapshot
     from dashboard.subscriptions.content import eligibility, report_email
@@ -109,7 +164,14 @@ def _report_for(sub: Any, username: str, send_id: int, slot: str, attempts: int,
         counts["skipped"] += 1
         return
     today = now.astimezone(zone(sub.tz)).date()
-    built = report_email(get_snapshot(), sub, who, today, settings.smtp_from, unsubscribe_url(sub.id, username, settings))
+    built = report_email(
+        get_snapshot(),
+        sub,
+        who,
+        today,
+        settings.smtp_from,
+        unsubscribe_url(sub.id, username, settings),
+    )
     _send_built(send_id, sub, who, built, slot, attempts, now, settings, counts)
 
 
@@ -129,7 +191,9 @@ def _run_report(sub: Subscription, now: dt.datetime, settings: Any, counts: Coun
 # ---- alerts --------------------------------------------------------------------------------------
 
 
-def record_firings(sub_id: int, username: str, hits: list[Any], as_of: dt.date, now: dt.datetime) -> list[Any]:
+def record_firings(
+    sub_id: int, username: str, hits: list[Any], as_of: dt.date, now: dt.datetime
+) -> list[Any]:
     """Close firings no longer true, insert new ones; the hits this worker fired first."""
     return rows.record_firings(sub_id, username, hits, as_of, _naive(now))
 
@@ -148,24 +212,41 @@ def _alert_as_of(sub: Any, now: dt.datetime) -> dt.date:
         return today
 
 
-def _alert_for(sub: Any, username: str, snap: Any, as_of: dt.date, now: dt.datetime, settings: Any,
-               counts: Counter) -> None:
+def _alert_for(
+    sub: Any,
+    username: str,
+    snap: Any,
+    as_of: dt.date,
+    now: dt.datetime,
+    settings: Any,
+    counts: Counter,
+) -> None:
     from dashboard.subscriptions.alerts import Found, evaluate
     from dashboard.subscriptions.content import alert_email, eligibility
     from dashboard.subscriptions.tokens import unsubscribe_url
 
     who, _reason = eligibility(rows.user_named(username), sub.page, sub.address)
     if who is None:
-        return  # a disabled user or one without access gets nothing, and no firing is recorded for them
+        # a disabled user or one without access gets nothing, and no firing is recorded for them
+        return
     evaluation = evaluate(snap, sub.condition, sub.threshold, as_of, who.scope)
     fired = record_firings(sub.id, username, evaluation.hits, as_of, now)
     if not fired:
         return
-    found = Found(evaluation.headline, evaluation.columns, [row for hit in fired for row in hit.rows])
+    found = Found(
+        evaluation.headline, evaluation.columns, [row for hit in fired for row in hit.rows]
+    )
     keys = ",".join(sorted(hit.key for hit in fired))
     slot = f"alert {as_of.isoformat()} {hashlib.sha1(keys.encode()).hexdigest()[:16]}"
-    built = alert_email(sub, who, found, as_of, settings.smtp_from, unsubscribe_url(sub.id, username, settings))
-    built.payload = {"headline": found.headline, "columns": found.columns, "rows": found.rows, "as_of": as_of.isoformat()}
+    built = alert_email(
+        sub, who, found, as_of, settings.smtp_from, unsubscribe_url(sub.id, username, settings)
+    )
+    built.payload = {
+        "headline": found.headline,
+        "columns": found.columns,
+        "rows": found.rows,
+        "as_of": as_of.isoformat(),
+    }
     send_id = claim(sub.id, slot, username, now)
     if send_id is not None:
         _send_built(send_id, sub, who, built, slot, 0, now, settings, counts)
@@ -198,7 +279,9 @@ def _retry(send: SubscriptionSend, now: dt.datetime, settings: Any, counts: Coun
         return
     sub = rows.subscription_row(send.subscription_id)
     user = rows.user_named(send.username)
-    who, reason = eligibility(user, sub.page, sub.address) if sub else (None, "subscription removed")
+    who, reason = (
+        eligibility(user, sub.page, sub.address) if sub else (None, "subscription removed")
+    )
     if sub is None or not sub.active or who is None:
         finish(send.id, "skipped", now, detail=reason or "subscription switched off")
         counts["skipped"] += 1
@@ -209,7 +292,9 @@ def _retry(send: SubscriptionSend, now: dt.datetime, settings: Any, counts: Coun
     payload = json.loads(send.detail or "{}")
     found = Found(payload.get("headline", ""), payload.get("columns", []), payload.get("rows", []))
     as_of = dt.date.fromisoformat(payload.get("as_of") or now.date().isoformat())
-    built: Built = alert_email(sub, who, found, as_of, settings.smtp_from, unsubscribe_url(sub.id, send.username, settings))
+    built: Built = alert_email(
+        sub, who, found, as_of, settings.smtp_from, unsubscribe_url(sub.id, send.username, settings)
+    )
     built.payload = payload
     _send_built(send.id, sub, who, built, send.slot, send.attempts, now, settings, counts)
 
@@ -262,6 +347,8 @@ def start_in_process(settings: Any = None) -> threading.Thread | None:
     mode = (settings.scheduler or "auto").lower()
     if mode == "off" or (mode == "auto" and not settings.database_url.startswith("sqlite")):
         return None
-    thread = threading.Thread(target=run_forever, kwargs={"settings": settings}, name="ar-scheduler", daemon=True)
+    thread = threading.Thread(
+        target=run_forever, kwargs={"settings": settings}, name="ar-scheduler", daemon=True
+    )
     thread.start()
     return thread

@@ -21,7 +21,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(str(name).strip())
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ScheduleError(f"unknown time zone {str(name)[:64]!r} (use an IANA name such as Europe/Berlin)") from error
+        raise ScheduleError(
+            f"unknown time zone {str(name)[:64]!r} (use an IANA name such as Europe/Berlin)"
+        ) from error
 
 
 def parse_time(text: str) -> dt.time:
@@ -44,7 +46,9 @@ def _local_date(every: str, today: dt.date, weekday: int, monthday: int, back: i
     return dt.date(year, month, min(monthday, calendar.monthrange(year, month)[1]))
 
 
-def latest_slot(every: str, at: str, tz: str, now: dt.datetime, weekday: int = 0, monthday: int = 1) -> dt.datetime:
+def latest_slot(
+    every: str, at: str, tz: str, now: dt.datetime, weekday: int = 0, monthday: int = 1
+) -> dt.datetime:
     """The latest slot at or before now, as an aware UTC datetime."""
     if every not in EVERY:
         raise ScheduleError(f"--every must be one of {', '.join(EVERY)}")
@@ -66,6 +70,9 @@ def slot_key(slot: dt.datetime) -> str:
 
 def describe(every: str, at: str, tz: str, weekday: int = 0, monthday: int = 1) -> str:
     """'weekly on Monday at 08:00 Europe/Berlin'."""
-    when = {"daily": "daily", "weekly": f"weekly on {WEEKDAYS[weekday % 7]}",
-            "monthly": f"monthly on day {monthday}"}.get(every, every)
+    when = {
+        "daily": "daily",
+        "weekly": f"weekly on {WEEKDAYS[weekday % 7]}",
+        "monthly": f"monthly on day {monthday}",
+    }.get(every, every)
     return f"{when} at {at} {tz}"

@@ -61,8 +61,16 @@ def check_page(page: str) -> str:
     """A local page path with an optional query string ('/aging?segment=SMB')."""
     text = str(page or "").strip()
     parts = urlsplit(text)
-    if not text.startswith("/") or text.startswith("//") or parts.scheme or parts.netloc or len(text) > MAX_PAGE:
-        raise SubscriptionError(f"not a page of the dashboard (a path such as /?segment=SMB): {text[:80]!r}")
+    if (
+        not text.startswith("/")
+        or text.startswith("//")
+        or parts.scheme
+        or parts.netloc
+        or len(text) > MAX_PAGE
+    ):
+        raise SubscriptionError(
+            f"not a page of the dashboard (a path such as /?segment=SMB): {text[:80]!r}"
+        )
     if any(ch.isspace() for ch in text):
         raise SubscriptionError("a page path has no spaces")
     return text
@@ -71,7 +79,9 @@ def check_page(page: str) -> str:
 def check_threshold(condition: str | None, threshold: Any) -> str | None:
     """The threshold as decimal text when the condition needs one."""
     if condition not in CONDITIONS:
-        raise SubscriptionError(f"unknown alert condition {condition!r}; one of {', '.join(CONDITIONS)}")
+        raise SubscriptionError(
+            f"unknown alert condition {condition!r}; one of {', '.join(CONDITIONS)}"
+        )
     if CONDITIONS[condition][1] is None:
         return None
     try:
@@ -108,7 +118,9 @@ def _check_address(address: str | None) -> str | None:
     return text
 
 
-def _check_target(actor: Actor, username: str | None, role: str | None) -> tuple[str | None, str | None]:
+def _check_target(
+    actor: Actor, username: str | None, role: str | None
+) -> tuple[str | None, str | None]:
     from dashboard.auth.roles import is_role
     from dashboard.auth.users import normalise_username
 
@@ -133,10 +145,18 @@ def _clean(fields: dict) -> dict:
     kind = fields.get("kind") or "report"
     if kind not in KINDS:
         raise SubscriptionError(f"kind must be one of {', '.join(KINDS)}")
-    out = {"kind": kind, "page": check_page(fields.get("page") or "/"), "every": fields.get("every") or "weekly",
-           "at_time": (fields.get("at_time") or "08:00").strip(), "tz": (fields.get("tz") or "UTC").strip(),
-           "weekday": int(fields.get("weekday") or 0), "monthday": int(fields.get("monthday") or 1),
-           "address": _check_address(fields.get("address")), "condition": None, "threshold": None}
+    out = {
+        "kind": kind,
+        "page": check_page(fields.get("page") or "/"),
+        "every": fields.get("every") or "weekly",
+        "at_time": (fields.get("at_time") or "08:00").strip(),
+        "tz": (fields.get("tz") or "UTC").strip(),
+        "weekday": int(fields.get("weekday") or 0),
+        "monthday": int(fields.get("monthday") or 1),
+        "address": _check_address(fields.get("address")),
+        "condition": None,
+        "threshold": None,
+    }
     _check_schedule(out)
     if kind == "alert":
         out["condition"] = fields.get("condition")
@@ -151,19 +171,31 @@ def _audit(actor: Actor, action: str, data: dict) -> None:
     write_audit("subscription", actor.username, json.dumps(detail, default=str))
 
 
-def add_subscription(actor: Actor, username: str | None = None, role: str | None = None, **fields: Any) -> dict:
+def add_subscription(
+    actor: Actor, username: str | None = None, role: str | None = None, **fields: Any
+) -> dict:
     """Create a subscription (validated, audited); returns it."""
     values = _clean(fields)
     user, role = _check_target(actor, username, role)
-    data = rows.insert_subscription({"username": user, "role": role, "active": True,
-                                     "created_by": actor.username or "cli", "created_at": utcnow(), **values})
+    data = rows.insert_subscription(
+        {
+            "username": user,
+            "role": role,
+            "active": True,
+            "created_by": actor.username or "cli",
+            "created_at": utcnow(),
+            **values,
+        }
+    )
     _audit(actor, "add", data)
     return data
 
 
 def _manages(actor: Actor) -> Any:
     """Whether the actor may change a subscription row: an admin any, a user their own."""
-    return lambda row: actor.is_admin or (row.username is not None and row.username == actor.username)
+    return lambda row: (
+        actor.is_admin or (row.username is not None and row.username == actor.username)
+    )
 
 
 def update_subscription(actor: Actor, sub_id: int, **fields: Any) -> dict:
@@ -218,7 +250,9 @@ def set_address(username: str, email: str | None) -> None:
 def next_slot_text(sub: dict, now: dt.datetime | None = None) -> str:
     """When the subscription last fell due ('2024-03-04 08:00 Europe/Berlin'), for the page."""
     now = now or dt.datetime.now(dt.UTC)
-    slot = latest_slot(sub["every"], sub["at_time"], sub["tz"], now, sub["weekday"], sub["monthday"])
+    slot = latest_slot(
+        sub["every"], sub["at_time"], sub["tz"], now, sub["weekday"], sub["monthday"]
+    )
     return slot.astimezone(zone(sub["tz"])).strftime("%Y-%m-%d %H:%M %Z")
 
 

@@ -17,7 +17,9 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 SALT = "ar-unsubscribe"
 # the page's filters ride along on export links; a statement uses as_of only (it is one customer)
-STATEMENT_PARAMS = frozenset({"as_of", "basis", "period_days", "segment", "region", "tier", "sales_rep", "terms_group"})
+STATEMENT_PARAMS = frozenset(
+    {"as_of", "basis", "period_days", "segment", "region", "tier", "sales_rep", "terms_group"}
+)
 bp = Blueprint("subscriptions", __name__)
 
 
@@ -40,7 +42,11 @@ def read_token(token: str, settings: Any) -> tuple[int, str] | None:
         data = URLSafeSerializer(_secret(settings), salt=SALT).loads(token)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("s"), int) or not isinstance(data.get("u"), str):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("s"), int)
+        or not isinstance(data.get("u"), str)
+    ):
         return None
     return data["s"], data["u"]
 
@@ -53,10 +59,12 @@ def unsubscribe_url(sub_id: int, username: str, settings: Any) -> str:
 def _page(title: str, text: str, status: int = 200) -> Response:
     from html import escape
 
-    body = (f'<!DOCTYPE html><html><head><title>{escape(title)}</title>'
-            '<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"></head>'
-            f'<body class="p-4"><h1 class="h4">{escape(title)}</h1><p>{escape(text)}</p>'
-            '<a href="/subscriptions">Manage your subscriptions</a></body></html>')
+    body = (
+        f"<!DOCTYPE html><html><head><title>{escape(title)}</title>"
+        '<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"></head>'
+        f'<body class="p-4"><h1 class="h4">{escape(title)}</h1><p>{escape(text)}</p>'
+        '<a href="/subscriptions">Manage your subscriptions</a></body></html>'
+    )
     return Response(body, status=status, mimetype="text/html")
 
 
@@ -96,7 +104,9 @@ def statement(customer_id: str) -> Response:
     except ValueError:
         return json_error(400, "as_of must be a date (YYYY-MM-DD)", parameter="as_of")
     try:
-        body, name = statement_download(get_snapshot(), customer_id, as_of, current_scope(), current_user.username)
+        body, name = statement_download(
+            get_snapshot(), customer_id, as_of, current_scope(), current_user.username
+        )
     except StatementError:
         return json_error(404, "no such customer")
     response = Response(body, mimetype="application/pdf")

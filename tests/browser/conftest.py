@@ -63,10 +63,24 @@ def live_app(tmp_path_factory) -> Iterator[LiveApp]:
 
     workdir = tmp_path_factory.mktemp("browser")
     db_url = f"sqlite:///{workdir / 'ui.db'}"
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "SECRET_KEY", "AR_REFRESH_SECONDS", "AR_DEMO_ON_EMPTY",
-                                          "AR_EXPORT_RATE_LIMIT")}
-    os.environ.update(DATABASE_URL=db_url, SECRET_KEY="browser-tests", AR_REFRESH_SECONDS="2", AR_DEMO_ON_EMPTY="0",
-                      AR_EXPORT_RATE_LIMIT="1000 per minute")  # every chart of every page is exported; the limit has its own tests
+    saved = {
+        k: os.environ.get(k)
+        for k in (
+            "DATABASE_URL",
+            "SECRET_KEY",
+            "AR_REFRESH_SECONDS",
+            "AR_DEMO_ON_EMPTY",
+            "AR_EXPORT_RATE_LIMIT",
+        )
+    }
+    os.environ.update(
+        DATABASE_URL=db_url,
+        SECRET_KEY="browser-tests",
+        AR_REFRESH_SECONDS="2",
+        AR_DEMO_ON_EMPTY="0",
+        # every chart of every page is exported; the limit has its own tests
+        AR_EXPORT_RATE_LIMIT="1000 per minute",
+    )
     from dashboard.data.db import dispose_engines
     from dashboard.data.demo import load_demo
     from dashboard.data.schema import init_db

@@ -24,15 +24,19 @@ def login(driver, base: str, username: str, password: str = PASSWORD) -> None:
 
 def wait_idle(driver, timeout: float = TIMEOUT) -> None:
     """Until Dash has no callback in flight and no loading spinner shows."""
-    script = ("return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length"
-              " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length")
+    script = (
+        "return document.querySelectorAll('[data-dash-is-loading=\"true\"]').length"
+        " + document.querySelectorAll('.dash-spinner, .dash-default-spinner').length"
+    )
     time.sleep(0.3)
     WebDriverWait(driver, timeout).until(lambda d: d.execute_script(script) == 0)
 
 
 def text_of(driver, css: str) -> str | None:
     """The visible text of the first element matching css (read in one step: never stale)."""
-    text = driver.execute_script("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css)
+    text = driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", css
+    )
     return None if text is None else " ".join(text.split())
 
 
@@ -51,7 +55,9 @@ def wait_text(driver, css: str, predicate, timeout: float = TIMEOUT) -> str:
 
 def click(driver, element) -> None:
     """Scroll the element to the middle of the window (clear of the sticky filter bar) and click it."""
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+    driver.execute_script(
+        "arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element
+    )
 
 
 def shot(driver, name: str, width: int = 1440) -> None:
@@ -59,7 +65,8 @@ def shot(driver, name: str, width: int = 1440) -> None:
     height = 0
     for _ in range(3):
         new, chrome = driver.execute_script(
-            "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]")
+            "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]"
+        )
         if new == height:
             break
         height = new

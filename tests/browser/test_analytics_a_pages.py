@@ -26,16 +26,16 @@ pytestmark = pytest.mark.browser
 TIMEOUT = 25
 
 
-
 def grid_rows(driver, name: str, timeout: float = TIMEOUT) -> int:
     """Wait until grid `name` shows rows; how many are rendered."""
     css = f".ar-grid-{name} .ag-center-cols-container .ag-row"
-    return WebDriverWait(driver, timeout).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, css)))
+    return WebDriverWait(driver, timeout).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, css))
+    )
 
 
 def headers(driver, name: str) -> str:
     return text_of(driver, f".ar-grid-{name} .ag-header") or ""
-
 
 
 def aging_total(group: str) -> int:
@@ -53,7 +53,9 @@ def test_analytics_pages_ranges_and_tier_editor(live_app, browser):
     browser.get(live_app.url + "/aging")
     assert grid_rows(browser, "ag-long") > 0 and grid_rows(browser, "ag-short") > 0
     for group, name in (("long", "ag-long"), ("short", "ag-short")):
-        assert money(aging_total(group)) in wait_text(browser, f".ar-grid-{name} .ag-floating-bottom", lambda t: "Total" in t)
+        assert money(aging_total(group)) in wait_text(
+            browser, f".ar-grid-{name} .ag-floating-bottom", lambda t: "Total" in t
+        )
     assert "91–120 days" not in headers(browser, "ag-long")
     wait_idle(browser)
     shot(browser, "aging-1440")
@@ -64,17 +66,23 @@ def test_analytics_pages_ranges_and_tier_editor(live_app, browser):
     browser.find_element(By.ID, "ag-apply").click()
     assert "Saved: 30, 60, 90, 120 days" in wait_text(browser, "#ag-ranges-msg", bool)
     WebDriverWait(browser, TIMEOUT).until(lambda d: "91–120 days" in headers(d, "ag-long"))
-    assert "120+ days" in headers(browser, "ag-long") and "91–120 days" in headers(browser, "ag-short")
+    assert "120+ days" in headers(browser, "ag-long") and "91–120 days" in headers(
+        browser, "ag-short"
+    )
     assert money(aging_total("long")) in text_of(browser, ".ar-grid-ag-long .ag-floating-bottom")
     box.clear()
     box.send_keys("30,sixty")
     browser.find_element(By.ID, "ag-apply").click()
-    assert "“sixty” is not a whole number" in wait_text(browser, "#ag-ranges-msg", lambda t: "Not applied" in t)
+    assert "“sixty” is not a whole number" in wait_text(
+        browser, "#ag-ranges-msg", lambda t: "Not applied" in t
+    )
     assert "91–120 days" in headers(browser, "ag-long")  # a bad list changes nothing
     wait_idle(browser)
     shot(browser, "aging-ranges-1440")
     browser.get(live_app.url + "/aging")  # the saved ranges come back next time
-    WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_element(By.ID, "ag-ranges").get_attribute("value") == "30,60,90,120")
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_element(By.ID, "ag-ranges").get_attribute("value") == "30,60,90,120"
+    )
     WebDriverWait(browser, TIMEOUT).until(lambda d: "91–120 days" in headers(d, "ag-long"))
     link = browser.find_element(By.CSS_SELECTOR, ".ar-grid-ag-long a.ar-customer-link")
     assert "/customers/" in link.get_attribute("href")
@@ -93,10 +101,17 @@ def test_analytics_pages_ranges_and_tier_editor(live_app, browser):
 
     browser.get(live_app.url + "/value")
     assert grid_rows(browser, "val-grid") > 0
-    WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#val-tier-chart .bars .point path"))
-    editor = WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#val-tier-editor .ag-center-cols-container .ag-row"))
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#val-tier-chart .bars .point path")
+    )
+    editor = WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, "#val-tier-editor .ag-center-cols-container .ag-row"
+        )
+    )
     assert len(editor) == 4 and browser.find_elements(By.ID, "val-tier-save")
-    browser.find_element(By.ID, "val-tier-add").click()  # a new tier that overlaps Platinum: refused, nothing saved
+    # a new tier that overlaps Platinum: refused, nothing saved
+    browser.find_element(By.ID, "val-tier-add").click()
     new_row = "#val-tier-editor .ag-center-cols-container .ag-row[row-index='4']"
     WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, new_row))
     browser.find_element(By.CSS_SELECTOR, f"{new_row} [col-id='name']").click()
@@ -114,6 +129,8 @@ def test_analytics_pages_ranges_and_tier_editor(live_app, browser):
     browser.get(live_app.url + "/value")
     assert grid_rows(browser, "val-grid") > 0
     assert "Platinum" in wait_text(browser, "#val-tiers", lambda t: "Platinum" in t)
-    assert not browser.find_elements(By.ID, "val-tier-save") and not browser.find_elements(By.ID, "val-tier-editor")
+    assert not browser.find_elements(By.ID, "val-tier-save") and not browser.find_elements(
+        By.ID, "val-tier-editor"
+    )
     wait_idle(browser)
     assert console_errors(browser) == []

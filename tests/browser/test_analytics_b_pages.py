@@ -18,19 +18,20 @@ pytestmark = pytest.mark.browser
 TIMEOUT = 25
 
 
-
 def drawn(driver, *graphs: str) -> None:
     """Every graph has plotted data (bars, slices or lines), not an empty state."""
-    script = ("const g = document.getElementById(arguments[0]); if (!g) return 0;"
-              " const p = g.querySelector('.js-plotly-plot') || g; return (p.data || []).length;")
+    script = (
+        "const g = document.getElementById(arguments[0]); if (!g) return 0;"
+        " const p = g.querySelector('.js-plotly-plot') || g; return (p.data || []).length;"
+    )
     for graph in graphs:
-        WebDriverWait(driver, TIMEOUT).until(lambda d, g=graph: d.execute_script(script, g) > 0,
-                                             message=f"{graph} has no data")
+        WebDriverWait(driver, TIMEOUT).until(
+            lambda d, g=graph: d.execute_script(script, g) > 0, message=f"{graph} has no data"
+        )
 
 
 def pinned_total(driver, grid: str) -> str:
     return wait_text(driver, f".ar-grid-{grid} .ag-floating-bottom", lambda t: "Total" in t)
-
 
 
 def metrics() -> dict:
@@ -43,7 +44,9 @@ def metrics() -> dict:
     return {
         "total_ar": compute_kpis(snap, TODAY, 90, f, s)["total_ar"],
         "behaviour": forecast.behaviour_forecast(snap, TODAY, f, s),
-        "backtest": forecast.forecast_backtest(snap, forecast.default_backtest_dates(TODAY), f, s, as_of=TODAY),
+        "backtest": forecast.forecast_backtest(
+            snap, forecast.default_backtest_dates(TODAY), f, s, as_of=TODAY
+        ),
         "broken": collections.promise_adherence(snap, TODAY, f, s)["broken"],
         "pulse": collections.workspace_pulse(snap, TODAY, f, s),
         "hotlist": collections.invoice_workspace(snap, TODAY, f, s, tab="hotlist"),
@@ -63,7 +66,10 @@ def test_analytics_b_pages(live_app, browser):
     browser.get(live_app.url + "/forecast")
     assert wait_text(browser, ".fc-sum-total", lambda t: t.startswith("$")) == total_ar
     overall = m["backtest"]["overall"]
-    assert wait_text(browser, ".fc-wape-behaviour", lambda t: "%" in t) == f"{overall['wape_behaviour']:.1f} %"
+    assert (
+        wait_text(browser, ".fc-wape-behaviour", lambda t: "%" in t)
+        == f"{overall['wape_behaviour']:.1f} %"
+    )
     assert text_of(browser, ".fc-wape-due") == f"{overall['wape_due_date']:.1f} %"
     drawn(browser, "fc-behaviour", "fc-due", "fc-wape", "fc-backtest")
     assert total_ar in pinned_total(browser, "fc-invoices")
@@ -84,20 +90,29 @@ def test_analytics_b_pages(live_app, browser):
     wait_idle(browser)
     shot(browser, "disputes-1440")
     overdue = wait_text(browser, ".dp-part-overdue", lambda t: t.startswith("$"))
-    browser.find_element(By.CSS_SELECTOR, ".dp-part-overdue").click()  # the part drills to its invoices
+    # the part drills to its invoices
+    browser.find_element(By.CSS_SELECTOR, ".dp-part-overdue").click()
     assert wait_text(browser, ".ar-drill-total", bool) == overdue
     assert overdue in pinned_total(browser, "drill")
     browser.find_element(By.CSS_SELECTOR, ".ar-drill-modal .btn-close").click()
-    WebDriverWait(browser, TIMEOUT).until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".ar-drill-modal.show"))
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, ".ar-drill-modal.show")
+    )
 
     # Invoices: pulse chips, hotlist rows, a click opens the inspector with the risk score and next action
     browser.get(live_app.url + "/invoices")
-    assert wait_text(browser, "#ws-chip-hotlist", lambda t: t.startswith("$")).startswith(money(m["pulse"]["hotlist_exposure_cents"]))
+    assert wait_text(browser, "#ws-chip-hotlist", lambda t: t.startswith("$")).startswith(
+        money(m["pulse"]["hotlist_exposure_cents"])
+    )
     assert money(int(m["hotlist"]["balance_cents"].sum())) in pinned_total(browser, "ws-invoices")
     wait_text(browser, "#ws-tab", lambda t: f"Risk hotlist ({len(m['hotlist']):,})" in t)
     first = m["hotlist"].iloc[0]
-    cell = WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(
-        By.CSS_SELECTOR, ".ar-grid-ws-invoices .ag-center-cols-container .ag-row[row-index='0'] [col-id=invoice_id]"))[0]
+    cell = WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR,
+            ".ar-grid-ws-invoices .ag-center-cols-container .ag-row[row-index='0'] [col-id=invoice_id]",
+        )
+    )[0]
     assert cell.text == first["invoice_id"]
     cell.click()
     assert wait_text(browser, ".ws-inspector-invoice", bool) == first["invoice_id"]
@@ -116,7 +131,9 @@ def test_analytics_b_pages(live_app, browser):
     still_open = m["activity"]["uncontacted"]
     still_open = still_open[still_open["balance_cents"] > 0]
     if len(still_open):
-        assert money(int(still_open["balance_cents"].sum())) in pinned_total(browser, "col-uncontacted")
+        assert money(int(still_open["balance_cents"].sum())) in pinned_total(
+            browser, "col-uncontacted"
+        )
     wait_idle(browser)
     shot(browser, "collections-1440")
     assert console_errors(browser) == []

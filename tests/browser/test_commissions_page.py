@@ -17,10 +17,8 @@ pytestmark = pytest.mark.browser
 TIMEOUT = 25
 
 
-
 def tile(driver, name: str, expected: str) -> str:
     return wait_text(driver, f".ar-kpi-{name} .ar-kpi-value", lambda t: t == expected)
-
 
 
 def expected(scope=None, **filters) -> dict:
@@ -51,7 +49,9 @@ def test_commissions_page_tiles_rep_filter_and_drill(live_app, browser):
     wait_idle(browser)
     for graph in ("com-top-reps", "com-trend", "com-groups", "com-cash-chart"):
         assert browser.find_elements(By.CSS_SELECTOR, f"#{graph} .main-svg"), f"{graph} not drawn"
-    assert "Total" in wait_text(browser, ".ar-grid-com-at-risk .ag-floating-bottom", lambda x: "Total" in x)
+    assert "Total" in wait_text(
+        browser, ".ar-grid-com-at-risk .ag-floating-bottom", lambda x: "Total" in x
+    )
     assert "Commissions" in text_of(browser, "#nav-links")
     shot(browser, "commissions-1440")
 
@@ -63,18 +63,23 @@ def test_commissions_page_tiles_rep_filter_and_drill(live_app, browser):
     wait_idle(browser)
     shot(browser, "commissions-drill-accrued-1440")
     browser.find_element(By.CSS_SELECTOR, ".ar-drill-modal .btn-close").click()
-    WebDriverWait(browser, TIMEOUT).until(lambda d: not d.find_elements(By.CSS_SELECTOR, ".ar-drill-modal.show"))
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: not d.find_elements(By.CSS_SELECTOR, ".ar-drill-modal.show")
+    )
 
     # click the top rep's bar: the page filters to that rep through the URL
     rep = str(full["top"]["sales_rep_id"].iloc[0])
-    bar = WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#com-top-reps .bars .point path"))[0]
+    bar = WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#com-top-reps .bars .point path")
+    )[0]
     ActionChains(browser).move_to_element(bar).click().perform()
     WebDriverWait(browser, TIMEOUT).until(lambda d: f"sales_rep={rep}" in d.current_url)
     one = expected(sales_rep=rep)["tiles"]
     assert one["accrued_cents"] == int(full["top"]["accrued_cents"].iloc[0])
     tile(browser, "com_accrued", money(one["accrued_cents"]))
     tile(browser, "com_paid_mtd", money(one["paid_mtd_cents"]))
-    name = str(full["top"]["rep_name"].iloc[0])  # issue 16: the filter line names the rep, id beside it
+    # issue 16: the filter line names the rep, id beside it
+    name = str(full["top"]["rep_name"].iloc[0])
     assert f"sales rep {name} ({rep})" in wait_text(browser, "#com-caption", lambda x: rep in x)
     wait_idle(browser)
     shot(browser, "commissions-rep-filter-1440")

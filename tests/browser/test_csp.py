@@ -36,12 +36,15 @@ def test_every_page_renders_under_the_csp(live_app, browser):
     login(browser, live_app.url, "ui_admin")
     for path in page_paths(live_app):
         browser.get(live_app.url + path)
-        WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#_pages_content *"))
+        WebDriverWait(browser, TIMEOUT).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#_pages_content *")
+        )
         wait_idle(browser)
         assert console_errors(browser) == [], path
     browser.get(live_app.url + "/")
     wait_idle(browser)
-    browser.find_element(By.ID, "logout-button").click()  # the shell's POST form with its CSRF token
+    # the shell's POST form with its CSRF token
+    browser.find_element(By.ID, "logout-button").click()
     WebDriverWait(browser, TIMEOUT).until(lambda d: "/login" in d.current_url)
     browser.get(live_app.url + "/")
     WebDriverWait(browser, TIMEOUT).until(lambda d: "/login" in d.current_url)

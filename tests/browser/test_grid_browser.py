@@ -59,10 +59,22 @@ server.serve_forever()
 def big_app(tmp_path_factory):
     """The dashboard over 6,000 open invoices, in its own process; its base URL."""
     workdir = tmp_path_factory.mktemp("bigrid")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'big.db'}", "SECRET_KEY": "grid-browser-tests",
-           "AR_DEMO_ON_EMPTY": "0", "AR_PREDICT_AUTOTRAIN": "0", "AR_MODEL_DIR": str(workdir / "models")}
-    process = subprocess.Popen([sys.executable, "-c", SERVER, str(TESTS), PASSWORD], env=env, stdout=subprocess.PIPE,
-                               stderr=open(workdir / "server.log", "w"), text=True, cwd=str(TESTS.parent))
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'big.db'}",
+        "SECRET_KEY": "grid-browser-tests",
+        "AR_DEMO_ON_EMPTY": "0",
+        "AR_PREDICT_AUTOTRAIN": "0",
+        "AR_MODEL_DIR": str(workdir / "models"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(TESTS), PASSWORD],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=open(workdir / "server.log", "w"),
+        text=True,
+        cwd=str(TESTS.parent),
+    )
     try:
         port = process.stdout.readline().strip()
         assert port.isdigit(), (workdir / "server.log").read_text()[-3000:]
@@ -85,15 +97,23 @@ def test_a_drill_of_6000_rows_scrolls_to_the_last_row(big_app, browser):
     assert tile == money(total)
     click(browser, browser.find_element(By.CSS_SELECTOR, ".ar-kpi-total_ar .ar-kpi-click"))
     assert wait_text(browser, ".ar-drill-total", bool) == money(total)
-    assert wait_text(browser, ".ar-grid-wrap-drill .ar-grid-caption", lambda t: "rows" in t).startswith("6,000 rows")
-    assert money(total) in wait_text(browser, ".ar-grid-drill .ag-floating-bottom", lambda t: "Total" in t)
+    assert wait_text(
+        browser, ".ar-grid-wrap-drill .ar-grid-caption", lambda t: "rows" in t
+    ).startswith("6,000 rows")
+    assert money(total) in wait_text(
+        browser, ".ar-grid-drill .ag-floating-bottom", lambda t: "Total" in t
+    )
     wait_idle(browser)
     shot(browser, "drill-6000-rows-1440")
 
     # scroll the grid's own viewport to the bottom, as a user dragging the scrollbar does
-    last = f".ar-grid-drill .ag-center-cols-container .ag-row[row-index='{N - 1}'] [col-id=invoice_id]"
-    scroll = ("const v = document.querySelector('.ar-grid-drill .ag-body-viewport'); v.scrollTop = v.scrollHeight;"
-              " return v.scrollTop;")
+    last = (
+        f".ar-grid-drill .ag-center-cols-container .ag-row[row-index='{N - 1}'] [col-id=invoice_id]"
+    )
+    scroll = (
+        "const v = document.querySelector('.ar-grid-drill .ag-body-viewport'); v.scrollTop = v.scrollHeight;"
+        " return v.scrollTop;"
+    )
 
     def at_bottom(driver):
         driver.execute_script(scroll)
@@ -102,17 +122,27 @@ def test_a_drill_of_6000_rows_scrolls_to_the_last_row(big_app, browser):
 
     last_id = WebDriverWait(browser, TIMEOUT).until(at_bottom)
     assert last_id in {v["invoice_id"] for v in INVOICES}
-    rows = browser.find_elements(By.CSS_SELECTOR, ".ar-grid-drill .ag-center-cols-container .ag-row")
+    rows = browser.find_elements(
+        By.CSS_SELECTOR, ".ar-grid-drill .ag-center-cols-container .ag-row"
+    )
     assert len(rows) < 200  # only the rows in view are in the page: the 6,000 stay on the server
-    browser.save_screenshot(str(ARTIFACTS / "drill-6000-rows-last-1440.png"))  # the window as it is: scrolled
+    # the window as it is: scrolled
+    browser.save_screenshot(str(ARTIFACTS / "drill-6000-rows-last-1440.png"))
     # sort by amount on the server: the first row is then the largest amount of all 6,000
-    browser.execute_script("document.querySelector('.ar-grid-drill .ag-body-viewport').scrollTop = 0;")
-    header = browser.find_element(By.CSS_SELECTOR, ".ar-grid-drill .ag-header-cell[col-id=amount_cents] .ag-header-cell-label")
+    browser.execute_script(
+        "document.querySelector('.ar-grid-drill .ag-body-viewport').scrollTop = 0;"
+    )
+    header = browser.find_element(
+        By.CSS_SELECTOR, ".ar-grid-drill .ag-header-cell[col-id=amount_cents] .ag-header-cell-label"
+    )
     click(browser, header)
     click(browser, header)  # ascending, then descending
     largest = money(max(v["amount_cents"] for v in INVOICES))
-    wait_text(browser, ".ar-grid-drill .ag-center-cols-container .ag-row[row-index='0'] [col-id=amount_cents]",
-              lambda t: t == largest)
+    wait_text(
+        browser,
+        ".ar-grid-drill .ag-center-cols-container .ag-row[row-index='0'] [col-id=amount_cents]",
+        lambda t: t == largest,
+    )
     wait_idle(browser)
     time.sleep(0.3)
     shot(browser, "drill-6000-rows-bottom-1440")

@@ -21,10 +21,14 @@ def test_predictions_page(live_app, browser):
 
     train_for_current_version(live_app.db_url, log=lambda _m: None)
     snap = get_snapshot(live_app.db_url)
-    expected_loss = int(predict_ui.worklist(snap, TODAY, Filters(), Scope.everyone())["expected_loss_cents"].sum())
+    expected_loss = int(
+        predict_ui.worklist(snap, TODAY, Filters(), Scope.everyone())["expected_loss_cents"].sum()
+    )
     login(browser, live_app.url, "ui_admin")
     browser.get(live_app.url + "/predictions")
-    assert "Model hgb" in wait_text(browser, ".pr-source", lambda t: "Model" in t or "baseline" in t)
+    assert "Model hgb" in wait_text(
+        browser, ".pr-source", lambda t: "Model" in t or "baseline" in t
+    )
     assert "Brier" in wait_text(browser, ".pr-accuracy-table", lambda t: "Brier" in t)
     assert "forecast page uses" in wait_text(browser, ".pr-decision", lambda t: "uses" in t)
     drawn(browser, "pr-reliability", "pr-aging", "pr-cohorts")

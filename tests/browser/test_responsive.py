@@ -16,7 +16,16 @@ from tests.browser.helpers import console_errors, login, shot, text_of, wait_idl
 pytestmark = pytest.mark.browser
 TIMEOUT = 30
 WIDTHS = (390, 768, 1280, 1920)
-PAGES = ("/", "/collections", "/disputes", "/commissions", "/value", "/credit", "/reliability", "/aging")
+PAGES = (
+    "/",
+    "/collections",
+    "/disputes",
+    "/commissions",
+    "/value",
+    "/credit",
+    "/reliability",
+    "/aging",
+)
 
 OVERFLOW_JS = """
 const width = document.documentElement.clientWidth;
@@ -49,8 +58,10 @@ fetch(href, {credentials: "same-origin"}).then(async (r) => {
 
 def set_width(driver, width: int) -> None:
     """An exact CSS viewport width (a phone at 390 px is a mobile viewport)."""
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": width < 600},
+    )
 
 
 def open_page(driver, base: str, path: str) -> None:
@@ -86,19 +97,27 @@ def test_phone_menu_and_filter_panel(live_app, browser):
     nav = browser.find_element(By.ID, "nav-links")
     assert not nav.is_displayed()
     browser.find_element(By.ID, "nav-toggle").click()
-    WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_element(By.ID, "nav-links").is_displayed())
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_element(By.ID, "nav-links").is_displayed()
+    )
     browser.find_element(By.ID, "nav-toggle").click()
     # the menu closes with an animation: wait until it is gone, or the layout is still moving
-    WebDriverWait(browser, TIMEOUT).until(lambda d: not d.find_element(By.ID, "nav-links").is_displayed())
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: not d.find_element(By.ID, "nav-links").is_displayed()
+    )
     wait_idle(browser, TIMEOUT)
     segment = browser.find_element(By.CSS_SELECTOR, "#filter-bar select")
     assert not segment.is_displayed()  # the filter bar is off-canvas
     first_tile = browser.find_element(By.CSS_SELECTOR, ".ar-kpi").rect
     assert first_tile["y"] < 575  # the first tile is on the first screen of a phone
     browser.find_element(By.ID, "filters-open").click()
-    WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_element(By.CSS_SELECTOR, "#filter-bar select").is_displayed())
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#filter-bar select").is_displayed()
+    )
     browser.find_element(By.ID, "filters-close").click()
-    WebDriverWait(browser, TIMEOUT).until(lambda d: not d.find_element(By.CSS_SELECTOR, "#filter-bar select").is_displayed())
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: not d.find_element(By.CSS_SELECTOR, "#filter-bar select").is_displayed()
+    )
     # compact money on the narrow tiles, the exact value on hover
     value = browser.find_element(By.CSS_SELECTOR, ".ar-kpi-total_ar .ar-kpi-value")
     exact = value.get_attribute("title")
@@ -119,14 +138,18 @@ def test_every_chart_has_a_stamped_export_menu_and_every_page_a_pdf(live_app, br
         cards = browser.execute_script(
             "return Array.from(document.querySelectorAll('.ar-card')).filter(c => c.querySelector('.js-plotly-plot'))"
             ".map(c => Array.from(c.querySelectorAll('.ar-export-menu a, a.ar-export-png, a.ar-export-csv, "
-            "a.ar-export-xlsx')).map(a => a.getAttribute('href')))")
+            "a.ar-export-xlsx')).map(a => a.getAttribute('href')))"
+        )
         for hrefs in cards:
             formats = sorted({h.split("?")[0].rsplit(".", 1)[1] for h in hrefs})
             assert formats == ["csv", "png", "xlsx"], (path, hrefs)
             for href in hrefs:
-                status, kind, as_of, disposition, head = browser.execute_async_script(FETCH_JS, href)
+                status, kind, as_of, disposition, head = browser.execute_async_script(
+                    FETCH_JS, href
+                )
                 assert status == 200, (path, href, kind)
-                assert as_of and f"-{as_of}" in disposition, (href, disposition)  # named by the as-of date
+                # named by the as-of date
+                assert as_of and f"-{as_of}" in disposition, (href, disposition)
                 if href.split("?")[0].endswith(".csv"):
                     assert bytes(head[:2]) == b"# "  # the stamp line
                 elif href.split("?")[0].endswith(".png"):
@@ -162,15 +185,19 @@ def test_saved_view_appears_at_once_with_a_link(live_app, browser):
     browser.get(f"{live_app.url}/credit?segment=" + live_app_segment())
     wait_idle(browser, TIMEOUT)
     browser.find_element(By.ID, "views-open").click()
-    box = WebDriverWait(browser, TIMEOUT).until(lambda d: [e for e in d.find_elements(By.ID, "views-name")
-                                                            if e.is_displayed()])[0]
+    box = WebDriverWait(browser, TIMEOUT).until(
+        lambda d: [e for e in d.find_elements(By.ID, "views-name") if e.is_displayed()]
+    )[0]
     box.send_keys("Board pack view")
     browser.find_element(By.ID, "views-save").click()
     wait_text(browser, "#views-message", lambda t: "Saved" in t)
-    selected = browser.execute_script("const s = document.getElementById('views-select');"
-                                      "return s.options[s.selectedIndex].text;")
+    selected = browser.execute_script(
+        "const s = document.getElementById('views-select');return s.options[s.selectedIndex].text;"
+    )
     assert selected == "Board pack view"
-    link = WebDriverWait(browser, TIMEOUT).until(lambda d: d.find_element(By.ID, "views-link").get_attribute("value"))
+    link = WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_element(By.ID, "views-link").get_attribute("value")
+    )
     assert link.startswith(live_app.url + "/credit?") and "segment=" in link
     browser.find_element(By.ID, "views-copy").click()
     assert wait_text(browser, "#views-copied", bool)
@@ -190,11 +217,15 @@ def test_open_disputes_grid_fits_at_1440(live_app, browser):
     set_width(browser, 1440)
     open_page(browser, live_app.url, "/disputes")
     WebDriverWait(browser, TIMEOUT).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, ".ar-grid-dp-open .ag-center-cols-container .ag-row"))
+        lambda d: d.find_elements(
+            By.CSS_SELECTOR, ".ar-grid-dp-open .ag-center-cols-container .ag-row"
+        )
+    )
     fits, height = browser.execute_script(
         "const v = document.querySelector('.ar-grid-dp-open .ag-center-cols-viewport');"
         "const c = document.querySelector('.ar-grid-dp-open .ag-center-cols-container');"
-        "return [c.scrollWidth <= v.clientWidth + 1, document.querySelector('.ar-grid-dp-open').clientHeight];")
+        "return [c.scrollWidth <= v.clientWidth + 1, document.querySelector('.ar-grid-dp-open').clientHeight];"
+    )
     assert fits, "columns hidden behind a horizontal scrollbar"
     assert height >= 400  # room for about ten rows, not four
     assert console_errors(browser) == []

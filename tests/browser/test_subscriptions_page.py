@@ -22,8 +22,12 @@ def _subs(username: str) -> list:
     from dashboard.data.models import Subscription
 
     with session_scope() as s:
-        return [(r.id, r.page, r.every, r.at_time) for r in
-                s.execute(select(Subscription).where(Subscription.username == username)).scalars()]
+        return [
+            (r.id, r.page, r.every, r.at_time)
+            for r in s.execute(
+                select(Subscription).where(Subscription.username == username)
+            ).scalars()
+        ]
 
 
 def _type(driver, element_id: str, text: str) -> None:
@@ -47,13 +51,23 @@ def test_create_edit_delete_subscription(live_app, browser):
     Select(browser.find_element(By.ID, "sub-every")).select_by_value("daily")
     _type(browser, "sub-at", "07:15")
     click(browser, browser.find_element(By.ID, "sub-save"))
-    wait_text(browser, "#sub-msg", lambda t: t.startswith("Subscribed: Summary of /aging?region=North, daily at 07:15"))
-    wait_text(browser, "#sub-list", lambda t: "Summary of /aging?region=North" in t and "daily at 07:15 UTC" in t)
+    wait_text(
+        browser,
+        "#sub-msg",
+        lambda t: t.startswith("Subscribed: Summary of /aging?region=North, daily at 07:15"),
+    )
+    wait_text(
+        browser,
+        "#sub-list",
+        lambda t: "Summary of /aging?region=North" in t and "daily at 07:15 UTC" in t,
+    )
     [(sub_id, page, every, at)] = _subs("ui_rep")
     assert (page, every, at) == ("/aging?region=North", "daily", "07:15")
     shot(browser, "subscriptions-1440")
 
-    click(browser, browser.find_element(By.XPATH, "//table[@id='sub-table']//button[text()='Edit']"))
+    click(
+        browser, browser.find_element(By.XPATH, "//table[@id='sub-table']//button[text()='Edit']")
+    )
     wait_text(browser, "#sub-form-title", lambda t: t == f"Edit subscription {sub_id}")
     Select(browser.find_element(By.ID, "sub-every")).select_by_value("weekly")
     Select(browser.find_element(By.ID, "sub-weekday")).select_by_value("4")
@@ -66,7 +80,9 @@ def test_create_edit_delete_subscription(live_app, browser):
     click(browser, browser.find_element(By.ID, "sub-save"))
     wait_text(browser, "#sub-msg", lambda t: "not a time of day" in t)
 
-    click(browser, browser.find_element(By.XPATH, "//table[@id='sub-table']//button[text()='Delete']"))
+    click(
+        browser, browser.find_element(By.XPATH, "//table[@id='sub-table']//button[text()='Delete']")
+    )
     wait_text(browser, "#sub-msg", lambda t: t == f"Deleted subscription {sub_id}.")
     wait_text(browser, "#sub-list", lambda t: "No subscriptions yet" in t)
     assert _subs("ui_rep") == []
@@ -88,7 +104,9 @@ def test_subscribe_button_prefills_the_current_page(live_app, browser):
     wait_text(browser, "#sub-list", lambda t: f"Summary of /customers/{live_app.rep_customer}" in t)
     [(sub_id, page, _every, _at)] = _subs("ui_rep")
     assert page == f"/customers/{live_app.rep_customer}"
-    click(browser, browser.find_element(By.XPATH, "//table[@id='sub-table']//button[text()='Delete']"))
+    click(
+        browser, browser.find_element(By.XPATH, "//table[@id='sub-table']//button[text()='Delete']")
+    )
     wait_text(browser, "#sub-list", lambda t: "No subscriptions yet" in t)
     assert console_errors(browser) == []
 
@@ -121,25 +139,49 @@ def test_email_statement_from_account_360(live_app, browser, smtp):
 
     customer = live_app.rep_customer
     with session_scope() as s:
-        s.execute(update(Customer).where(Customer.customer_id == customer).values(email="ap@customer.example.com"))
+        s.execute(
+            update(Customer)
+            .where(Customer.customer_id == customer)
+            .values(email="ap@customer.example.com")
+        )
     login(browser, live_app.url, "ui_admin")
     browser.get(f"{live_app.url}/customers/{customer}")
     wait_text(browser, "#acct-name", lambda t: customer in t)
     link = browser.find_element(By.XPATH, "//a[contains(@href, '/export/statement/')]")
     assert f"/export/statement/{customer}.pdf" in link.get_attribute("href")
     click(browser, browser.find_element(By.ID, "acct-stmt-preview"))
-    wait_text(browser, "#acct-stmt-msg", lambda t: t.startswith("Would email 1 of 1 statement(s)")
-              and "ap@customer.example.com" in t and "would send" in t)
+    wait_text(
+        browser,
+        "#acct-stmt-msg",
+        lambda t: (
+            t.startswith("Would email 1 of 1 statement(s)")
+            and "ap@customer.example.com" in t
+            and "would send" in t
+        ),
+    )
     assert smtp.envelopes == []
     click(browser, browser.find_element(By.ID, "acct-stmt-send"))
-    wait_text(browser, "#acct-stmt-msg", lambda t: t.startswith("Emailed 1 of 1 statement(s)") and "sent" in t)
+    wait_text(
+        browser,
+        "#acct-stmt-msg",
+        lambda t: t.startswith("Emailed 1 of 1 statement(s)") and "sent" in t,
+    )
     [envelope] = smtp.envelopes
     message = email.message_from_bytes(envelope.content, policy=policy.default)
-    assert envelope.rcpt_tos == ["ap@customer.example.com"] and message["Subject"].startswith("Statement of account")
+    assert envelope.rcpt_tos == ["ap@customer.example.com"] and message["Subject"].startswith(
+        "Statement of account"
+    )
     assert [p.get_content_type() for p in message.iter_attachments()] == ["application/pdf"]
     with session_scope() as s:
-        outcomes = s.execute(select(Activity.outcome).where(Activity.customer_id == customer,
-                                                            Activity.outcome == "statement sent")).scalars().all()
+        outcomes = (
+            s.execute(
+                select(Activity.outcome).where(
+                    Activity.customer_id == customer, Activity.outcome == "statement sent"
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert outcomes == ["statement sent"]
     wait_idle(browser)
     shot(browser, "account-statement-1440")
@@ -160,10 +202,14 @@ def test_aging_statements_for_the_ticked_customers(live_app, browser):
     wait_text(browser, "#ag-stmt-msg", lambda t: t.startswith("Would email"))
     everyone = browser.find_element(By.ID, "ag-stmt-msg").text.split(" statement(s)")[0]
     assert not everyone.endswith(" of 1"), everyone
-    boxes = browser.find_elements(By.CSS_SELECTOR, f"{grid} .ag-row[row-index='0'] .ag-selection-checkbox input")
+    boxes = browser.find_elements(
+        By.CSS_SELECTOR, f"{grid} .ag-row[row-index='0'] .ag-selection-checkbox input"
+    )
     assert boxes, "a selection checkbox on the first row"
     click(browser, boxes[0])
-    customer = browser.find_element(By.CSS_SELECTOR, f"{grid} .ag-row[row-index='0'] [col-id='customer_id']").text
+    customer = browser.find_element(
+        By.CSS_SELECTOR, f"{grid} .ag-row[row-index='0'] [col-id='customer_id']"
+    ).text
     click(browser, browser.find_element(By.ID, "ag-stmt-preview"))
     wait_text(browser, "#ag-stmt-msg", lambda t: " of 1 statement(s)" in t and f"#{customer}" in t)
     wait_idle(browser)

@@ -219,8 +219,12 @@ class Checker:
         given = f["due_date"].notna() if "due_date" in f else pd.Series(False, index=f.index)
         f["due_date"] = self.due_dates(f)
         late = ~given & (f["due_date"] > LAST_DATE).fillna(False).astype(bool)
-        self.issues.where(p, late, "due_date", f"blank, and issue_date + the customer's terms is after "
-                                               f"{MAX_DATE.isoformat()}")
+        self.issues.where(
+            p,
+            late,
+            "due_date",
+            f"blank, and issue_date + the customer's terms is after {MAX_DATE.isoformat()}",
+        )
         f.loc[late, "due_date"] = pd.NaT
         early = given & (f["due_date"] < f["issue_date"]).fillna(False).astype(bool)
         self.issues.where(p, early, "due_date", "due_date is before issue_date")

@@ -229,7 +229,11 @@ SPECS: dict[str, Spec] = {
     "fx_rates": Spec(
         models.FxRate,
         ("currency", "date"),
-        (_req("date", "date"), _req("currency", "currency"), _req("rate", "rate", target="rate_e10")),
+        (
+            _req("date", "date"),
+            _req("currency", "currency"),
+            _req("rate", "rate", target="rate_e10"),
+        ),
     ),
 }
 TABLE_ORDER = tuple(SPECS)  # dependency order: referenced tables first

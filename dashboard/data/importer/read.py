@@ -48,7 +48,9 @@ def _parse_text(s: pd.Series, col: Col, spec: Spec, _fmt: str) -> tuple[pd.Serie
 DATE_RANGE_REASON = f"date outside {MIN_DATE.isoformat()} to {MAX_DATE.isoformat()}"
 
 
-def _parse_date(s: pd.Series, _col: Col, _spec: Spec, fmt: str) -> tuple[pd.Series, pd.Series, str | pd.Series]:
+def _parse_date(
+    s: pd.Series, _col: Col, _spec: Spec, fmt: str
+) -> tuple[pd.Series, pd.Series, str | pd.Series]:
     """Dates in the source's format (ISO by default, strictly YYYY-MM-DD)."""
     shaped = (
         s.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False) if fmt == ISO else s.notna()
@@ -162,6 +164,7 @@ def parse_column(col: Col, raw: pd.Series, spec: Spec, fmt: str) -> tuple[pd.Ser
 
 
 # ---------------------------------------------------------------- sources
+
 
 def parse_source(source: Source, issues: Issues) -> Parsed:
     """Parse every column of a source; missing required columns are errors on row 1."""

@@ -102,15 +102,25 @@ def run_import(
     limits = ReadLimits.from_settings()  # caps on rows, bytes and time (issue 14)
     use_limits(limits)
     try:
-        return _run_import(directory, mapping, dry_run, url, progress, on_progress, lock_timeout, limits)
+        return _run_import(
+            directory, mapping, dry_run, url, progress, on_progress, lock_timeout, limits
+        )
     except TimeLimit as exc:
         raise ImportFailed([f"{f}:{r}:{c}: {why}" for f, r, c, why in exc.problems]) from exc
     finally:
         use_limits(None)
 
 
-def _run_import(directory: Path, mapping: Path | None, dry_run: bool, url: str | None, progress: bool,
-                on_progress: Progress | None, lock_timeout: float | None, limits: ReadLimits) -> ImportResult:
+def _run_import(
+    directory: Path,
+    mapping: Path | None,
+    dry_run: bool,
+    url: str | None,
+    progress: bool,
+    on_progress: Progress | None,
+    lock_timeout: float | None,
+    limits: ReadLimits,
+) -> ImportResult:
     """run_import within its caps."""
     issues = Issues()
     sources = collect_sources(Path(directory), mapping, issues)

@@ -33,7 +33,12 @@ GROUPINGS = ("segment", "region", "sales_rep_id", "tier")
 
 def group_codes(snap: Snapshot, by: str) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: a group code, and the group names in code order ('' shown as '(none)')."""
-    columns = {"segment": snap.segment, "region": snap.region, "sales_rep_id": snap.cust_rep, "tier": snap.tier}
+    columns = {
+        "segment": snap.segment,
+        "region": snap.region,
+        "sales_rep_id": snap.cust_rep,
+        "tier": snap.tier,
+    }
     if by not in columns:
         raise ValueError(f"unknown grouping: {by!r} (one of {', '.join(GROUPINGS)})")
     names, codes = np.unique(columns[by].astype(str), return_inverse=True)
@@ -80,7 +85,9 @@ def last_activity(snap: Snapshot, cust: np.ndarray, day: int) -> np.ndarray:
     return out
 
 
-def first_activity_from(snap: Snapshot, cust: np.ndarray, start: np.ndarray, day: int) -> np.ndarray:
+def first_activity_from(
+    snap: Snapshot, cust: np.ndarray, start: np.ndarray, day: int
+) -> np.ndarray:
     """Per (customer, start day): the day of the customer's first activity dated in [start, day]; -1 when none."""
     keys = activity_keys(snap)
     out = np.full(len(cust), -1, dtype=np.int64)
@@ -126,7 +133,15 @@ def _groups_present(sel: Selection, codes: np.ndarray, size: int) -> np.ndarray:
     return np.bincount(codes[sel.cust_mask], minlength=size) > 0
 
 
-def _coverage(snap: Snapshot, sel: Selection, day: int, by: str, window: int, codes: np.ndarray, names: np.ndarray) -> pd.DataFrame:
+def _coverage(
+    snap: Snapshot,
+    sel: Selection,
+    day: int,
+    by: str,
+    window: int,
+    codes: np.ndarray,
+    names: np.ndarray,
+) -> pd.DataFrame:
     items = open_items(sel, day)
     overdue = snap.due[items.inv] < day
     cust, bal = items.cust[overdue], items.balance[overdue]
@@ -150,10 +165,23 @@ def _coverage(snap: Snapshot, sel: Selection, day: int, by: str, window: int, co
     return out[keep].reset_index(drop=True)
 
 
-def _latency(snap: Snapshot, sel: Selection, day: int, by: str, window: int, codes: np.ndarray, names: np.ndarray) -> dict[str, Any]:
+def _latency(
+    snap: Snapshot,
+    sel: Selection,
+    day: int,
+    by: str,
+    window: int,
+    codes: np.ndarray,
+    names: np.ndarray,
+) -> dict[str, Any]:
     inv = sel.inv
     due = snap.due[inv].astype(np.int64)
-    m = (due >= day - window) & (due <= day - 1) & (snap.issue[inv] <= due) & (snap.settle[inv].astype(np.int64) > due)
+    m = (
+        (due >= day - window)
+        & (due <= day - 1)
+        & (snap.issue[inv] <= due)
+        & (snap.settle[inv].astype(np.int64) > due)
+    )
     inv, due = inv[m], due[m]
     cust = snap.inv_cust[inv]
     first = first_activity_from(snap, cust, due, day)
@@ -162,9 +190,14 @@ def _latency(snap: Snapshot, sel: Selection, day: int, by: str, window: int, cod
     g, k = codes[cust], len(names)
     became = np.r_[np.bincount(g, minlength=k), len(inv)]
     reached = np.r_[np.bincount(g[contacted], minlength=k), len(latency)]
-    total = np.r_[np.bincount(g[contacted], weights=latency.astype(np.float64), minlength=k), latency.sum()]
+    total = np.r_[
+        np.bincount(g[contacted], weights=latency.astype(np.float64), minlength=k), latency.sum()
+    ]
     medians = pd.Series(latency.astype(np.float64)).groupby(g[contacted]).median()
-    median = np.r_[medians.reindex(np.arange(k)).to_numpy(dtype=np.float64), np.median(latency) if len(latency) else np.nan]
+    median = np.r_[
+        medians.reindex(np.arange(k)).to_numpy(dtype=np.float64),
+        np.median(latency) if len(latency) else np.nan,
+    ]
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(reached > 0, total / np.maximum(reached, 1), np.nan)
     keep = np.r_[_groups_present(sel, codes, k), True]
@@ -188,7 +221,9 @@ def _latency(snap: Snapshot, sel: Selection, day: int, by: str, window: int, cod
             "due_date": to_dates(due[un]),
             "days_since_due": day - due[un],
             "amount_cents": snap.inv_base[inv[un]],  # base currency (issue-date rate)
-            "balance_cents": revalue(snap, np.maximum(open_balances(snap, inv[un], day), 0), snap.inv_cur[inv[un]], day),
+            "balance_cents": revalue(
+                snap, np.maximum(open_balances(snap, inv[un], day), 0), snap.inv_cur[inv[un]], day
+            ),
         }
     )
     ok = np.flatnonzero(contacted)

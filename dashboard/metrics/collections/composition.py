@@ -27,7 +27,9 @@ def composition_index(snap: Snapshot, items: OpenItems) -> np.ndarray:
     """Component of each open item: 0 not due, 1 overdue, 2 in dispute, 3 in litigation (dispute state wins)."""
     state = dispute_state(snap, items.day)[items.inv]
     overdue = snap.due[items.inv] < items.day
-    return np.select([state == DISPUTE_LITIGATION, state == DISPUTE_OPEN, overdue], [3, 2, 1], default=0)
+    return np.select(
+        [state == DISPUTE_LITIGATION, state == DISPUTE_OPEN, overdue], [3, 2, 1], default=0
+    )
 
 
 def outstanding_composition(
@@ -46,7 +48,8 @@ def outstanding_composition(
     pairs = np.unique(idx.astype(np.int64) * snap.n_customers + items.cust)
     customers = np.bincount(pairs // max(snap.n_customers, 1), minlength=len(COMPONENTS)).tolist()
     unapplied = unapplied_by_customer(sel, day)
-    credits = sel.at(sel.cum_unapplied, day) if not snap.multi else int(unapplied.sum())  # base items at day
+    # base items at day
+    credits = sel.at(sel.cum_unapplied, day) if not snap.multi else int(unapplied.sum())
     return pd.DataFrame(
         {
             "component": [c for c, _ in COMPONENTS] + ["unapplied_credits"],

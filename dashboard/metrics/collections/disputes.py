@@ -30,7 +30,11 @@ def _selected_rows(frame: pd.DataFrame, sel: Selection) -> np.ndarray:
 
 
 def dispute_cycle_time(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, months: int = 12
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    months: int = 12,
 ) -> dict[str, Any]:
     """Cycle time (opened -> resolved, days) by month resolved over `months` months, and the disputes open at D."""
     sel = select(snap, filters, scope)
@@ -42,11 +46,24 @@ def dispute_cycle_time(
     if len(frame):
         opened = frame["opened_on"].to_numpy(dtype=np.int64)
         resolved = frame["resolved_on"].to_numpy(dtype=np.int64)
-        done = mine & (resolved != NO_DATE) & (resolved >= first) & (resolved <= day) & (opened <= resolved)
-        cycles = pd.DataFrame({"month": month_key(resolved[done]), "days": (resolved[done] - opened[done]).astype(np.float64)})
+        done = (
+            mine
+            & (resolved != NO_DATE)
+            & (resolved >= first)
+            & (resolved <= day)
+            & (opened <= resolved)
+        )
+        cycles = pd.DataFrame(
+            {
+                "month": month_key(resolved[done]),
+                "days": (resolved[done] - opened[done]).astype(np.float64),
+            }
+        )
         live = mine & open_dispute_rows(snap, day)
     else:
-        cycles = pd.DataFrame({"month": pd.Series(dtype=object), "days": pd.Series(dtype=np.float64)})
+        cycles = pd.DataFrame(
+            {"month": pd.Series(dtype=object), "days": pd.Series(dtype=np.float64)}
+        )
         live = np.zeros(0, dtype=bool)
     grouped = cycles.groupby("month")["days"].agg(["count", "mean", "median"])
     by_month = spans.join(grouped, on="month")
@@ -65,7 +82,9 @@ def dispute_cycle_time(
             "median_cycle_days": float(round2(np.median(days))) if len(days) else None,
             "open": len(open_rows),
             "open_amount_cents": int(open_rows["amount_cents"].sum()) if len(open_rows) else 0,
-            "mean_open_age_days": float(round2(open_rows["age_days"].mean())) if len(open_rows) else None,
+            "mean_open_age_days": float(round2(open_rows["age_days"].mean()))
+            if len(open_rows)
+            else None,
         },
     }
 
@@ -74,19 +93,27 @@ def _open_disputes(snap: Snapshot, frame: pd.DataFrame, live: np.ndarray, day: i
     rows = frame[live] if len(frame) else frame
     inv = rows["inv"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
     cust = rows["cust"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
-    opened = rows["opened_on"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    opened = (
+        rows["opened_on"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    )
     status = dispute_status(rows) if len(rows) else np.zeros(0, dtype=object)
-    own = rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    own = (
+        rows["amount_cents"].to_numpy(dtype=np.int64) if len(rows) else np.zeros(0, dtype=np.int64)
+    )
     cur = snap.inv_cur[inv].astype(np.int64) if len(inv) else np.zeros(0, dtype=np.int64)
     out = pd.DataFrame(
         {
-            "dispute_id": rows["dispute_id"].to_numpy(dtype=object) if len(rows) else np.zeros(0, dtype=object),
+            "dispute_id": rows["dispute_id"].to_numpy(dtype=object)
+            if len(rows)
+            else np.zeros(0, dtype=object),
             "invoice_id": snap.inv_ids[inv],
             **customer_columns(snap, cust),
             "opened_on": to_dates(opened),
             "status": np.where(status == "litigation", "litigation", "open").astype(object),
             "amount_cents": revalue(snap, own, cur, day),  # open at D: base cents at D's rate
-            "invoice_balance_cents": revalue(snap, np.maximum(open_balances(snap, inv, day), 0), cur, day),
+            "invoice_balance_cents": revalue(
+                snap, np.maximum(open_balances(snap, inv, day), 0), cur, day
+            ),
             "age_days": day - opened,
         }
     )

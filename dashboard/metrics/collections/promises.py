@@ -18,7 +18,9 @@ from dashboard.metrics.tables import with_currency
 PROMISE_STATES = np.array(["kept", "broken", "pending"], dtype=object)
 
 
-def promise_status_code(snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: int) -> np.ndarray:
+def promise_status_code(
+    snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: int
+) -> np.ndarray:
     """0 kept (invoice settled by the promised date, not by a write-off), 1 broken (date before D, not kept), 2 pending."""
     settle = snap.settle[inv].astype(np.int64)
     kept = (settle <= np.minimum(promised, day)) & (snap.settle_kind[inv] != KIND_WRITE_OFF)
@@ -31,7 +33,11 @@ def promise_status(snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: i
 
 
 def promise_adherence(
-    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None, months: int = 12
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    months: int = 12,
 ) -> dict[str, Any]:
     """Promises made on or before D by month of promised date (kept, broken, share kept) and the broken ones."""
     sel = select(snap, filters, scope)
@@ -69,8 +75,9 @@ def promise_adherence(
             "made_on": to_dates(p["made"][broken]),
             "promised_date": to_dates(b_promised),
             "amount_cents": p["base"][broken],
-            "invoice_balance_cents": revalue(snap, np.maximum(open_balances(snap, b_inv, day), 0),
-                                             snap.inv_cur[b_inv], day),
+            "invoice_balance_cents": revalue(
+                snap, np.maximum(open_balances(snap, b_inv, day), 0), snap.inv_cur[b_inv], day
+            ),
             "days_since_promised": day - b_promised,
         }
     )
@@ -78,12 +85,27 @@ def promise_adherence(
     pending = code == 2
     kept_n, broken_n = int(counts[:, 0].sum()), int(counts[:, 1].sum())
     return {
-        "by_month": by_month[["month", "start", "end", "promises", "kept", "broken", "pending", "kept_pct", "kept_amount_cents", "broken_amount_cents"]],
+        "by_month": by_month[
+            [
+                "month",
+                "start",
+                "end",
+                "promises",
+                "kept",
+                "broken",
+                "pending",
+                "kept_pct",
+                "kept_amount_cents",
+                "broken_amount_cents",
+            ]
+        ],
         "broken": broken_rows,
         "summary": {
             "kept": kept_n,
             "broken": broken_n,
-            "kept_pct": float(percent(np.array([kept_n]), np.array([kept_n + broken_n]))[0]) if kept_n + broken_n else None,
+            "kept_pct": float(percent(np.array([kept_n]), np.array([kept_n + broken_n]))[0])
+            if kept_n + broken_n
+            else None,
             "pending": int(pending.sum()),
             "pending_amount_cents": int(amount[pending].sum()),
         },

@@ -41,7 +41,8 @@ HOTLIST_DPD = 30
 DUE_SOON_DAYS = 7
 WORKSPACE_TABS = ("hotlist", "current", "paid")
 STATUSES = ("open", "overdue", "disputed", "paid")
-SETTLED_LABELS = np.array(["payment", "credit note", "write-off", ""], dtype=object)  # by settle_kind (-1: none)
+# by settle_kind (-1: none)
+SETTLED_LABELS = np.array(["payment", "credit note", "write-off", ""], dtype=object)
 assert (KIND_PAYMENT, KIND_CREDIT, KIND_WRITE_OFF) == (0, 1, 2)
 # risk score points (capped at 100)
 SCORE_DPD_MAX, SCORE_DPD_DAYS = 50, 120
@@ -63,17 +64,35 @@ ACTIONS = (
 ACTION_LABELS = np.array(ACTIONS, dtype=object)
 
 
-def risk_score(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, broken_promise: np.ndarray, balance: np.ndarray) -> np.ndarray:
+def risk_score(
+    dpd: np.ndarray,
+    dispute: np.ndarray,
+    over_limit: np.ndarray,
+    broken_promise: np.ndarray,
+    balance: np.ndarray,
+) -> np.ndarray:
     """0-100: 50 x min(dpd, 120)/120 + 20 dispute (25 litigation) + 15 over limit + 10 broken promise + 15 x min(1, balance / 10,000.00)."""
     d = np.clip(np.asarray(dpd, dtype=np.float64), 0, SCORE_DPD_DAYS)
     points = SCORE_DPD_MAX * d / SCORE_DPD_DAYS
-    points = points + np.select([dispute == DISPUTE_LITIGATION, dispute == DISPUTE_OPEN], [SCORE_LITIGATION, SCORE_DISPUTE], default=0)
-    points = points + np.where(over_limit, SCORE_OVER_LIMIT, 0) + np.where(broken_promise, SCORE_BROKEN_PROMISE, 0)
-    points = points + SCORE_SIZE_MAX * np.minimum(np.asarray(balance, dtype=np.float64) / SCORE_SIZE_CENTS, 1.0)
+    points = points + np.select(
+        [dispute == DISPUTE_LITIGATION, dispute == DISPUTE_OPEN],
+        [SCORE_LITIGATION, SCORE_DISPUTE],
+        default=0,
+    )
+    points = (
+        points
+        + np.where(over_limit, SCORE_OVER_LIMIT, 0)
+        + np.where(broken_promise, SCORE_BROKEN_PROMISE, 0)
+    )
+    points = points + SCORE_SIZE_MAX * np.minimum(
+        np.asarray(balance, dtype=np.float64) / SCORE_SIZE_CENTS, 1.0
+    )
     return np.minimum(np.floor(points + 0.5), 100).astype(np.int64)
 
 
-def next_action_code(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, promise: np.ndarray) -> np.ndarray:
+def next_action_code(
+    dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, promise: np.ndarray
+) -> np.ndarray:
     """Index into ACTIONS of the first matching rule (see next_action)."""
     return np.select(
         [
@@ -92,7 +111,9 @@ def next_action_code(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarra
     )
 
 
-def next_action(dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, promise: np.ndarray) -> np.ndarray:
+def next_action(
+    dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, promise: np.ndarray
+) -> np.ndarray:
     """The first matching action of ACTIONS (litigation, dispute, broken promise, pending promise, 90+, 60+, 30+, over limit, overdue, else none)."""
     return ACTION_LABELS[next_action_code(dpd, dispute, over_limit, promise)]
 
@@ -115,7 +136,9 @@ def _invoice_promises(snap: Snapshot, inv: np.ndarray, day: int) -> tuple[np.nda
     return state, when
 
 
-def _open_rows(snap: Snapshot, sel: Selection, day: int, detail: bool = True) -> dict[str, np.ndarray]:
+def _open_rows(
+    snap: Snapshot, sel: Selection, day: int, detail: bool = True
+) -> dict[str, np.ndarray]:
     """Arrays of the invoices open at day: balance, days past due, dispute, over limit, hot; with detail also promises."""
     items = open_items(sel, day)
     inv, bal, cust = items.inv, items.balance, items.cust
@@ -125,7 +148,15 @@ def _open_rows(snap: Snapshot, sel: Selection, day: int, detail: bool = True) ->
     dpd = day - snap.due[inv].astype(np.int64)
     dispute = dispute_state(snap, day)[inv]
     hot = (dpd > HOTLIST_DPD) | (dispute != DISPUTE_NONE) | over
-    rows = {"inv": inv, "cust": cust, "balance": bal, "dpd": dpd, "dispute": dispute, "over": over, "hot": hot}
+    rows = {
+        "inv": inv,
+        "cust": cust,
+        "balance": bal,
+        "dpd": dpd,
+        "dispute": dispute,
+        "over": over,
+        "hot": hot,
+    }
     if detail:
         rows["promise"], rows["promised"] = _invoice_promises(snap, inv, day)
     return rows
@@ -136,31 +167,51 @@ DISPUTE_LABELS = np.array(["", "dispute", "litigation"], dtype=object)
 TAB_LABELS = np.array(WORKSPACE_TABS, dtype=object)
 
 
-def _open_part(snap: Snapshot, rows: dict[str, np.ndarray], keep: np.ndarray) -> dict[str, np.ndarray]:
+def _open_part(
+    snap: Snapshot, rows: dict[str, np.ndarray], keep: np.ndarray
+) -> dict[str, np.ndarray]:
     r = {k: v[keep] for k, v in rows.items()}
     dpd, dispute, n = r["dpd"], r["dispute"], int(keep.sum())
     return {
-        "inv": r["inv"], "cust": r["cust"], "balance": r["balance"], "dpd": np.maximum(dpd, 0),
+        "inv": r["inv"],
+        "cust": r["cust"],
+        "balance": r["balance"],
+        "dpd": np.maximum(dpd, 0),
         "status": np.where(dispute != DISPUTE_NONE, 2, np.where(dpd > 0, 1, 0)),
-        "dispute": dispute, "over": r["over"], "promise": r["promise"], "promised": r["promised"],
+        "dispute": dispute,
+        "over": r["over"],
+        "promise": r["promise"],
+        "promised": r["promised"],
         "score": risk_score(dpd, dispute, r["over"], r["promise"] == "broken", r["balance"]),
         "action": next_action_code(dpd, dispute, r["over"], r["promise"]),
-        "settle": np.full(n, NO_DATE, dtype=np.int64), "kind": np.full(n, 3, dtype=np.int64),
+        "settle": np.full(n, NO_DATE, dtype=np.int64),
+        "kind": np.full(n, 3, dtype=np.int64),
         "tab": np.where(r["hot"], 0, 1),
     }
 
 
 def _paid_part(snap: Snapshot, sel: Selection, day: int, window: int) -> dict[str, np.ndarray]:
-    inv = sel.inv[(sel.inv_settle > day - window) & (sel.inv_settle <= day) & (sel.inv_issue <= day)]
+    inv = sel.inv[
+        (sel.inv_settle > day - window) & (sel.inv_settle <= day) & (sel.inv_issue <= day)
+    ]
     settle = snap.settle[inv].astype(np.int64)
     kind = snap.settle_kind[inv].astype(np.int64)
     n = len(inv)
     zeros = np.zeros(n, dtype=np.int64)
     return {
-        "inv": inv, "cust": snap.inv_cust[inv], "balance": zeros, "dpd": np.maximum(settle - snap.due[inv], 0),
-        "status": np.full(n, 3), "dispute": zeros, "over": np.zeros(n, dtype=bool),
-        "promise": np.full(n, "", dtype=object), "promised": np.full(n, NO_DATE, dtype=np.int64),
-        "score": zeros, "action": np.full(n, -1), "settle": settle, "kind": np.where(kind >= 0, kind, 3),
+        "inv": inv,
+        "cust": snap.inv_cust[inv],
+        "balance": zeros,
+        "dpd": np.maximum(settle - snap.due[inv], 0),
+        "status": np.full(n, 3),
+        "dispute": zeros,
+        "over": np.zeros(n, dtype=bool),
+        "promise": np.full(n, "", dtype=object),
+        "promised": np.full(n, NO_DATE, dtype=np.int64),
+        "score": zeros,
+        "action": np.full(n, -1),
+        "settle": settle,
+        "kind": np.where(kind >= 0, kind, 3),
         "tab": np.full(n, 2),
     }
 
@@ -174,7 +225,8 @@ def _workspace_frame(snap: Snapshot, r: dict[str, np.ndarray]) -> pd.DataFrame:
             **customer_columns(snap, r["cust"]),
             "issue_date": to_dates(snap.issue[inv]),
             "due_date": to_dates(snap.due[inv]),
-            "amount_cents": snap.inv_base[inv],  # base currency (issue-date rate), like the balance (rate at D)
+            # base currency (issue-date rate), like the balance (rate at D)
+            "amount_cents": snap.inv_base[inv],
             "balance_cents": r["balance"].astype(np.int64),
             "days_past_due": r["dpd"].astype(np.int64),
             "status": STATUS_LABELS[r["status"]],
@@ -222,7 +274,13 @@ def invoice_workspace(
     parts = []
     if tab in ("hotlist", "current", "all"):
         rows = _open_rows(snap, sel, day)
-        keep = rows["hot"] if tab == "hotlist" else ~rows["hot"] if tab == "current" else np.ones(len(rows["inv"]), dtype=bool)
+        keep = (
+            rows["hot"]
+            if tab == "hotlist"
+            else ~rows["hot"]
+            if tab == "current"
+            else np.ones(len(rows["inv"]), dtype=bool)
+        )
         parts.append(_open_part(snap, rows, keep))
     if tab in ("paid", "all"):
         parts.append(_paid_part(snap, sel, day, PAID_DAYS))
@@ -246,11 +304,15 @@ def invoice_workspace(
     elif tab == "paid":
         order = np.lexsort((rank, -r["settle"]))
     else:
-        order = np.lexsort((rank, -np.where(r["settle"] == NO_DATE, 0, r["settle"]), -r["score"], r["tab"]))
+        order = np.lexsort(
+            (rank, -np.where(r["settle"] == NO_DATE, 0, r["settle"]), -r["score"], r["tab"])
+        )
     return _workspace_frame(snap, {k: v[order] for k, v in r.items()})
 
 
-def workspace_pulse(snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None) -> dict[str, Any]:
+def workspace_pulse(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None = None, scope: Scope | None = None
+) -> dict[str, Any]:
     """Portfolio pulse chips: hotlist exposure, due in the next 7 days, owner coverage of open exposure."""
     sel = select(snap, filters, scope)
     day = to_day(as_of)
@@ -268,5 +330,7 @@ def workspace_pulse(snap: Snapshot, as_of: dt.date, filters: Filters | None = No
         "due_next_7_days_cents": int(bal[due_soon].sum()),
         "due_next_7_days_invoices": int(due_soon.sum()),
         "owned_exposure_cents": owned_cents,
-        "owner_coverage_pct": float(percent(np.array([owned_cents]), np.array([total]))[0]) if total else None,
+        "owner_coverage_pct": float(percent(np.array([owned_cents]), np.array([total]))[0])
+        if total
+        else None,
     }

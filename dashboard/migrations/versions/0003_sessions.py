@@ -26,7 +26,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("auth_sessions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_auth_sessions_user_id"), ["user_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_auth_sessions_expires_at"), ["expires_at"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_auth_sessions_expires_at"), ["expires_at"], unique=False
+        )
     op.create_table(
         "login_throttle",
         sa.Column("key", sa.String(length=200), nullable=False),

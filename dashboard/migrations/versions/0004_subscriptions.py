@@ -57,7 +57,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("subscription_id", "slot", "username", name="uq_subscription_slot"),
     )
-    op.create_index("ix_subscription_sends_subscription_id", "subscription_sends", ["subscription_id"])
+    op.create_index(
+        "ix_subscription_sends_subscription_id", "subscription_sends", ["subscription_id"]
+    )
     op.create_index("ix_subscription_sends_created_at", "subscription_sends", ["created_at"])
     op.create_table(
         "alert_firings",
