@@ -93,7 +93,10 @@ def configure_cookies(server: Flask) -> None:
 def configure_proxy(server: Flask) -> None:
     """Trust one proxy's X-Forwarded-* headers when AR_BEHIND_PROXY=1."""
     if get_settings().behind_proxy and not server.extensions.get("ar_proxy_fix"):
-        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        # Werkzeug's documented way to wrap the WSGI app
+        server.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            server.wsgi_app, x_for=1, x_proto=1, x_host=1
+        )
         server.extensions["ar_proxy_fix"] = True
 
 

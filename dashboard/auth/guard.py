@@ -8,6 +8,7 @@ from urllib.parse import urlencode, urlsplit
 import dash
 from flask import Flask, Response, current_app, jsonify, redirect, request, session
 from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from dashboard.auth.roles import page_allowed
 from dashboard.auth.views import forbidden_page
@@ -45,7 +46,7 @@ def is_page_request(path: str) -> bool:
     )
 
 
-def unauthenticated(path: str) -> Response:
+def unauthenticated(path: str) -> BaseResponse:
     """Anonymous: pages redirect to the login form, everything else gets 401 JSON."""
     if not is_page_request(path):
         return json_error(401, "login required")
@@ -124,7 +125,7 @@ def check_callback(role: str) -> Response | None:
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("output"), str):
         return json_error(400, "malformed callback request")
-    app = dash_app_for(current_app._get_current_object())
+    app = dash_app_for(current_app._get_current_object())  # type: ignore[attr-defined]
     callback = app.callback_map.get(body["output"]) if app is not None else None
     # clientside callbacks run in the browser only
     if callback is None or callback.get("callback") is None:
@@ -177,7 +178,7 @@ def check_api() -> Response | None:
     return None
 
 
-def guard() -> Response | None:
+def guard() -> BaseResponse | None:
     """Allow public paths; demand a login elsewhere; then check the role for pages and callbacks."""
     path = request.path
     if is_public(path):

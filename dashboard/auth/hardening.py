@@ -120,7 +120,8 @@ def hardening_headers(response: Response) -> Response:
     """CSP with frame-ancestors, Permissions-Policy, and HSTS when cookies are secure."""
     from dashboard.auth import secure_cookies
 
-    server = current_app._get_current_object()
+    # the Flask object behind the proxy (Werkzeug LocalProxy API, not in its stubs)
+    server = current_app._get_current_object()  # type: ignore[attr-defined]
     response.headers.setdefault("Content-Security-Policy", content_security_policy(server))
     response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
     if secure_cookies():

@@ -213,7 +213,9 @@ def set_role(username: str, role: str) -> None:
 
 def _demo_specs() -> list[dict]:
     """One user per role; the sales roles only when the ledger has reps."""
-    specs = [{"username": role, "role": role} for role in (ADMIN, EXECUTIVE, CONTROLLER, AR_CLERK)]
+    specs: list[dict[str, str | None]] = [
+        {"username": role, "role": role} for role in (ADMIN, EXECUTIVE, CONTROLLER, AR_CLERK)
+    ]
     manager, rep_id = store.demo_reps()
     if manager is not None:
         specs.append(

@@ -188,7 +188,8 @@ def render_text(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp) -
     """The plain-text part."""
     from dashboard import format as fmt
 
-    lines = [f"Weekly AR summary · as of {stamp.as_of.isoformat()}", ""]
+    as_of = stamp.as_of.isoformat() if stamp.as_of else "today"
+    lines = [f"Weekly AR summary · as of {as_of}", ""]
     lines += [f"{t.label}: {t.value}" + (f" ({t.sub})" if t.sub else "") for t in tiles]
     lines += ["", "Top debtors:"]
     lines += [
@@ -257,7 +258,7 @@ def render_html(
         )
         or '<tr><td colspan="4" style="padding:3px 8px;color:#6c757d">No customer owes anything.</td></tr>'
     )
-    top_total = sum(fmt.to_cents(d["balance"]) for d in debtors)
+    top_total = sum(fmt.to_cents(d["balance"]) or 0 for d in debtors)
     return f"""<!DOCTYPE html>
 <html><body style="font-family:Arial,Helvetica,sans-serif;color:#212529;margin:0;padding:16px">
 <h1 style="font-size:20px;margin:0 0 4px">Weekly AR summary</h1>
@@ -277,6 +278,15 @@ def render_html(
 """
 
 
+def html_body(message: EmailMessage) -> EmailMessage:
+    """The HTML part of a text + HTML message (set_content, then add_alternative), to attach images to."""
+    parts = message.get_payload()
+    assert isinstance(parts, list)  # multipart/alternative: [text, html]
+    html_part = parts[1]
+    assert isinstance(html_part, EmailMessage)
+    return html_part
+
+
 def build_message(summary: Summary, sender: str, recipients: list[str]) -> EmailMessage:
     """multipart/mixed: (multipart/related: (text | html) + the cid: chart) + the PDF attachment."""
     message = EmailMessage()
@@ -288,7 +298,7 @@ def build_message(summary: Summary, sender: str, recipients: list[str]) -> Email
     message.set_content(summary.text)
     message.add_alternative(summary.html, subtype="html")
     if summary.chart_png is not None:
-        html_part = message.get_payload()[1]
+        html_part = html_body(message)
         html_part.add_related(
             summary.chart_png,
             maintype="image",

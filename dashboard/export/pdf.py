@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,7 +107,7 @@ def receivables_tiles(
     prev = kpis(snap, prev_day, period_days, filters, scope)
     month = month_to_date(snap, as_of, filters, scope)
     limited = customers_with_limit(snap, filters, scope)
-    total, overdue = fmt.to_cents(k["total_ar"]), fmt.to_cents(k["overdue_ar"])
+    total, overdue = fmt.to_cents(k["total_ar"]) or 0, fmt.to_cents(k["overdue_ar"]) or 0
     share = fmt.pct(overdue * 100 / total if total else None)
     delta = ""
     if k["dso"] is not None and prev["dso"] is not None:
@@ -188,6 +189,7 @@ def _new_pdf(stamp: Stamp, title: str) -> Any:
 
     class Document(FPDF):
         unicode = fonts is not None
+        family_name = "Helvetica"
 
         def footer(self) -> None:  # noqa: D102 - fpdf2 hook
             self.set_y(-11)
@@ -330,7 +332,7 @@ def _charts_row(pdf: Any, charts: list[Any], height: float) -> None:
 
 def _table(
     pdf: Any,
-    columns: list[tuple[str, float, str]],
+    columns: Sequence[tuple[str, float, str]],
     rows: list[list[str]],
     total: list[str] | None = None,
     note: str | None = None,
@@ -409,12 +411,9 @@ def _receivables_body(pdf: Any, summary: ReceivablesSummary, stamp: Stamp, headi
         [str(i), d["customer_id"], d["name"], fmt.money(d["balance"], summary.currency)]
         for i, d in enumerate(debtors, start=1)
     ]
-    top_total = sum(fmt.to_cents(d["balance"]) for d in debtors)
-    share = fmt.pct(
-        top_total * 100 / fmt.to_cents(summary.kpis["total_ar"])
-        if fmt.to_cents(summary.kpis["total_ar"])
-        else None
-    )
+    top_total = sum(fmt.to_cents(d["balance"]) or 0 for d in debtors)
+    total_ar = fmt.to_cents(summary.kpis["total_ar"]) or 0
+    share = fmt.pct(top_total * 100 / total_ar if total_ar else None)
     columns = [
         ("#", 10, "R"),
         ("Customer #", 32, "L"),
@@ -445,7 +444,7 @@ class PageTable:
     """A page's main table for its PDF summary: title, (header, width mm, align) columns, rows, totals."""
 
     title: str
-    columns: list[tuple[str, float, str]]
+    columns: Sequence[tuple[str, float, str]]
     rows: list[list[str]]
     total: list[str] | None = None
     note: str | None = None
@@ -573,7 +572,7 @@ def account_pdf(
         ]
         for i in shown
     ]
-    open_total = sum(fmt.to_cents(i["balance"]) for i in open_items)
+    open_total = sum(fmt.to_cents(i["balance"]) or 0 for i in open_items)
     note = (
         f"Showing the {len(shown)} most overdue of {len(open_items)} open invoices; the total covers all of them."
         if len(open_items) > len(shown)

@@ -125,6 +125,7 @@ class _KaleidoServer:
         with self._lock:
             if self._kaleido is None:
                 self._start()
+            assert self._loop is not None  # set by _start
             future = asyncio.run_coroutine_threadsafe(self._kaleido.calc_fig(fig, opts), self._loop)
             try:
                 data = future.result(RENDER_TIMEOUT + 5)

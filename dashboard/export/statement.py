@@ -86,7 +86,7 @@ def _credits(snap: Any, pos: int, day: int) -> tuple[list[dict], int]:
     when = [
         "" if items.day[i] == NO_DATE else from_day(int(items.day[i])).isoformat() for i in pick
     ]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": str(items.ref[i]),
             "type": str(items.kind[i]),

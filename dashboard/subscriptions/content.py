@@ -18,6 +18,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
+from dashboard.export.email import html_body
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Filters, Scope
 
@@ -309,7 +310,7 @@ def report_email(
     message = _envelope(subject, sender, who.address or "", text, body, unsubscribe)
     for (_title, name, png), content_id in zip(charts, cids, strict=True):
         if png is not None:
-            message.get_payload()[1].add_related(
+            html_body(message).add_related(
                 png,
                 maintype="image",
                 subtype="png",

@@ -159,8 +159,9 @@ def _clean(fields: dict) -> dict:
     }
     _check_schedule(out)
     if kind == "alert":
-        out["condition"] = fields.get("condition")
-        out["threshold"] = check_threshold(out["condition"], fields.get("threshold"))
+        condition = fields.get("condition")
+        out["condition"] = condition
+        out["threshold"] = check_threshold(condition, fields.get("threshold"))
     return out
 
 
