@@ -536,3 +536,97 @@ def test_incremental_and_full_builds_agree_after_random_changes(db_url, tmp_path
             build_version(db_url)
     built = open_snapshot(build_version(db_url), db_url)
     _same(built, _full(db_url, tmp_path / f"reference-{uuid.uuid4().hex[:6]}"))
+
+
+# ---- a version removed between finding it and mapping it -------------------------------------------
+
+
+def _newer_version_and_gc(url: str, invoice_id: str = "I9") -> None:
+    """A write (a 10.00 invoice) and the next version's build, whose collect() removes every version
+    nobody maps."""
+    add_ledger(
+        url,
+        invoices=[
+            {
+                "invoice_id": invoice_id,
+                "customer_id": "C1",
+                "issue_date": "2024-03-02",
+                "amount": "10.00",
+            }
+        ],
+    )
+    build_version(url)
+
+
+def test_a_version_removed_after_find_is_not_a_failed_request(db_url, monkeypatch):
+    """find() returns v1; before this process locks it, the builder of v2 removes it: the request
+    is served from v2 instead of failing with FileNotFoundError."""
+    from dashboard.metrics.store import LedgerStore
+
+    small_ledger(db_url)
+    v1 = build_version(db_url)
+    clear_snapshots()
+    real_find = LedgerStore.find
+    calls = []
+
+    def find_then_gc(self, version, stamp):
+        path = real_find(self, version, stamp)
+        if not calls and path == v1:
+            calls.append(path)
+            _newer_version_and_gc(db_url)
+            assert not v1.exists()  # removed while "found"
+        return path
+
+    monkeypatch.setattr(LedgerStore, "find", find_then_gc)
+    snap = get_snapshot(db_url, max_age=0)
+    assert calls == [v1]
+    # 120.00 - 100.00 + 80.50 - 0.50 + 45.25 - 5.25 + 10.00 (I9)
+    assert compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "150.00"
+    assert snap.source[0] != v1
+
+
+def test_a_version_removed_between_open_and_lock_raises_version_gone(db_url, monkeypatch):
+    """The narrowest interleaving: .inuse is opened, the version is removed, then the shared lock is
+    taken (on the unlinked file): open_snapshot notices (meta.json is gone) and load_snapshot retries."""
+    import fcntl as real_fcntl
+    import types
+
+    from dashboard.metrics import snapshot as snapshot_module
+    from dashboard.metrics import store as store_module
+    from dashboard.metrics.store import VersionGone
+
+    small_ledger(db_url)
+    v1 = build_version(db_url)
+    fired = []
+
+    def flock(fd, op):
+        if op == real_fcntl.LOCK_SH and not fired:
+            fired.append(fd)
+            _newer_version_and_gc(db_url)  # takes LOCK_EX on its own descriptor, removes v1
+            assert not v1.exists()
+        return real_fcntl.flock(fd, op)
+
+    fake = types.SimpleNamespace(**{n: getattr(real_fcntl, n) for n in dir(real_fcntl)})
+    fake.flock = flock
+    monkeypatch.setattr(store_module, "fcntl", fake)
+    with pytest.raises(VersionGone):
+        open_snapshot(v1, db_url)
+    assert isinstance(VersionGone(v1), FileNotFoundError)
+
+    # load_snapshot: build_version returns v1, which is gone by the time it is mapped
+    real_build = snapshot_module.build_version
+    v2 = real_build(db_url)
+    answers = []
+
+    def stale_then_real(url, wait=True):
+        if not answers:
+            answers.append(v2)
+            _newer_version_and_gc(db_url, "I10")
+            return v2
+        return real_build(url, wait)
+
+    monkeypatch.setattr(snapshot_module, "build_version", stale_then_real)
+    snap = snapshot_module.load_snapshot(db_url)
+    assert snap.source[0] != v2 and not v2.exists()
+    # 150.00 as above, plus I10
+    assert compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "160.00"

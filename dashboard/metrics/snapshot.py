@@ -30,7 +30,14 @@ from dashboard.data.ledger_load import (
 )
 from dashboard.data.ledger_load import NO_DATE as NO_DATE
 from dashboard.metrics.fx import Rates, build_rates, convert
-from dashboard.metrics.store import LedgerStore, SortedIndex, open_snapshot, read_frame, store_for
+from dashboard.metrics.store import (
+    LedgerStore,
+    SortedIndex,
+    VersionGone,
+    open_snapshot,
+    read_frame,
+    store_for,
+)
 
 log = logging.getLogger(__name__)
 EPOCH = dt.date(1970, 1, 1)
@@ -796,11 +803,24 @@ def _prepare_frame(snap: Snapshot, name: str, raw: pd.DataFrame) -> pd.DataFrame
     return snap._prepare(name, raw)
 
 
+OPEN_ATTEMPTS = 5
+
+
 def load_snapshot(url: str) -> Snapshot:
-    """The database's current snapshot, built on this machine if needed, mapped from the store."""
-    path = build_version(url)
-    assert path is not None  # wait=True
-    return _open(path, url)
+    """The database's current snapshot, built on this machine if needed, mapped from the store.
+
+    A version can be removed between build_version finding it and this process locking it (a newer
+    version was published and nobody mapped this one yet): then the current version is looked up
+    again (collect() never removes the newest, so this settles at once unless writes keep coming).
+    """
+    for attempt in range(OPEN_ATTEMPTS):
+        path = build_version(url)
+        assert path is not None  # wait=True
+        try:
+            return _open(path, url)
+        except VersionGone:
+            log.info("snapshot %s was removed before it was mapped (attempt %d)", path, attempt + 1)
+    raise RuntimeError(f"no snapshot version stayed long enough to be mapped: {url}")
 
 
 def _open(path: Path, url: str) -> Snapshot:
@@ -852,7 +872,10 @@ class SnapshotCache:
                 return snap
             path = store_for(key).find(version, stamp)
             if path is not None:
-                return self._swap(key, _open(path, key))
+                try:
+                    return self._swap(key, _open(path, key))
+                except VersionGone:  # removed since found: a newer version exists; fall through
+                    log.info("snapshot %s was removed before it was mapped", path)
             if snap is not None and _slow_build(snap):
                 self._building.add(key)
                 threading.Thread(
@@ -873,13 +896,11 @@ class SnapshotCache:
 
     def _build(self, key: str) -> None:
         try:
-            path = build_version(key)
-            if path is not None:
-                snap = _open(path, key)
-                with self._lock:
-                    current = self._snaps.get(key)
-                    if current is None or current.version <= snap.version:
-                        self._swap(key, snap)
+            snap = load_snapshot(key)
+            with self._lock:
+                current = self._snaps.get(key)
+                if current is None or current.version <= snap.version:
+                    self._swap(key, snap)
         except Exception:  # noqa: BLE001 - the next request retries; the previous version keeps serving
             log.exception("snapshot build failed")
         finally:

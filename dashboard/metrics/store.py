@@ -307,15 +307,29 @@ def read_frame(folder: Path, name: str, meta: dict[str, Any]) -> pd.DataFrame | 
     return pd.DataFrame(data, index=pd.RangeIndex(spec["rows"]))
 
 
+class VersionGone(FileNotFoundError):
+    """The version directory was removed (as unused) between finding it and mapping it."""
+
+
 def open_snapshot(folder: Path, url: str | None) -> Snapshot:
     """Map a stored version read-only into a Snapshot (milliseconds; nothing copied)."""
     from dashboard.metrics.ledger import Events
     from dashboard.metrics.snapshot import Snapshot
 
-    meta = json.loads((folder / META).read_text())
-    fd = os.open(folder / INUSE, os.O_RDONLY)
-    fcntl.flock(fd, fcntl.LOCK_SH)  # "in use" until this process drops the snapshot
+    # Lock first, then read: a version found a moment ago may have been removed since (collect() runs
+    # in the builder of a newer version). collect() removes a version only while it holds an
+    # exclusive flock on .inuse, so once the shared lock is ours the directory is either whole (and
+    # kept while we map it) or gone: then VersionGone, and the caller opens a newer version.
     try:
+        fd = os.open(folder / INUSE, os.O_RDONLY)
+    except FileNotFoundError as exc:
+        raise VersionGone(folder) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # "in use" until this process drops the snapshot
+        try:
+            meta = json.loads((folder / META).read_text())
+        except FileNotFoundError as exc:
+            raise VersionGone(folder) from exc
         cols: dict[str, Any] = {
             name: _load(folder, name, spec) for name, spec in meta["columns"].items()
         }
