@@ -630,3 +630,26 @@ def test_a_version_removed_between_open_and_lock_raises_version_gone(db_url, mon
     assert snap.source[0] != v2 and not v2.exists()
     # 150.00 as above, plus I10
     assert compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "160.00"
+
+
+def test_fsync_of_new_versions_is_a_setting(db_url, monkeypatch):
+    """AR_SNAPSHOT_FSYNC (default on) syncs every file of a new version; the tests turn it off."""
+    from dashboard.config import Settings
+    from dashboard.metrics import store as store_module
+
+    assert Settings.model_fields["snapshot_fsync"].default is True
+    small_ledger(db_url)
+    synced = []
+    monkeypatch.setattr(store_module.os, "fsync", lambda fd: synced.append(fd))
+    build_version(db_url)
+    assert synced == []  # conftest: AR_SNAPSHOT_FSYNC=0
+    monkeypatch.setenv("AR_SNAPSHOT_FSYNC", "1")
+    add_ledger(
+        db_url,
+        invoices=[
+            {"invoice_id": "I9", "customer_id": "C1", "issue_date": "2024-03-02", "amount": "10.00"}
+        ],
+    )
+    path = build_version(db_url)
+    files = [p for p in path.rglob("*") if p.is_file()]
+    assert len(synced) == len(files) + 1  # every file, then the store's directory after the rename

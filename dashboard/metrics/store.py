@@ -248,8 +248,16 @@ def write_snapshot(
     _sync(folder)
 
 
+def _fsync_enabled() -> bool:
+    from dashboard.config import get_settings
+
+    return get_settings().snapshot_fsync
+
+
 def _sync(folder: Path) -> None:
-    """Every file under folder on disk (before a rename makes it visible)."""
+    """Every file under folder on disk (before a rename makes it visible); AR_SNAPSHOT_FSYNC=0 skips it."""
+    if not _fsync_enabled():
+        return
     for path in folder.rglob("*"):
         if path.is_file():
             fd = os.open(path, os.O_RDONLY)
@@ -260,6 +268,8 @@ def _sync(folder: Path) -> None:
 
 
 def _sync_dir(folder: Path) -> None:
+    if not _fsync_enabled():
+        return
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
