@@ -306,7 +306,7 @@ def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame)
     keep = inv >= 0
     inv, own, amount, kind, src = inv[keep], own[keep], amount[keep], kind[keep], src[keep]
     date = np.maximum(own, snap["issue"][inv]).astype(np.int32) if len(inv) else own
-    order = np.lexsort((kind, date, inv))
+    order = _by_invoice_date_kind(inv, date, kind)
     inv, date, own, amount, kind, src = (
         inv[order],
         date[order],
@@ -335,6 +335,19 @@ def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame)
         "src": src,
         "cum": cum - offsets,
     }
+
+
+def _by_invoice_date_kind(inv: np.ndarray, date: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """The stable order by (invoice, date, kind): np.lexsort((kind, date, inv)), as one stable sort
+    of a packed int64 key (about three times quicker) when the invoice positions fit in 29 bits."""
+    if len(inv) == 0 or int(inv.max()) >= 1 << 29:
+        return np.lexsort((kind, date, inv))
+    key = (
+        (inv.astype(np.int64) << 34)
+        | ((date.astype(np.int64) - int(date.min())) << 2)  # < 2**32: int32 days
+        | kind.astype(np.int64)  # 0..2
+    )
+    return np.argsort(key, kind="stable")
 
 
 def _excess_steps(amount: np.ndarray, apps: dict[str, Any]) -> dict[str, Any]:
@@ -1062,11 +1075,13 @@ def _append_rows(prev: Snapshot, changed: Changes) -> Snapshot | None:
 def _commission_resolves(prev: Snapshot, new_ids: np.ndarray) -> bool:
     """True when a commission of prev names one of new_ids as its invoice (not yet known to prev):
     its invoice position would change, which the next version does not re-derive."""
-    frame: pd.DataFrame | None = (
-        prev.commissions
-        if prev.source is None
-        else read_frame(prev.source[0], "commissions", prev.source[1], ("inv", "invoice_id"))
-    )
+    if prev.source is None:
+        frame: pd.DataFrame | None = prev.commissions
+    else:  # the positions first (numbers); the ids only if a position is unknown
+        frame = read_frame(prev.source[0], "commissions", prev.source[1], ("inv",))
+        if frame is None or not (frame["inv"] < 0).any():
+            return False
+        frame = read_frame(prev.source[0], "commissions", prev.source[1], ("inv", "invoice_id"))
     if frame is None or not len(frame):
         return False
     unknown = frame.loc[frame["inv"] < 0, "invoice_id"].dropna()
