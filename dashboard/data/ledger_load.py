@@ -456,15 +456,17 @@ class Changes:
 def _read_keys(conn: Connection, dialect: str, table: str, keys: set[str]) -> pd.DataFrame:
     """The rows of table whose ROW_KEYS column is one of keys (at most MAX_CHANGED_KEYS: one query
     with that many bound values is within both backends' limits), typed as the full read types
-    them, in physical order: the order a full read returns them (SQLite rowid, PostgreSQL ctid)."""
+    them, in physical order: the order a full read returns them (SQLite rowid, PostgreSQL ctid).
+    Invoices: also the stored rows whose applies_to names one of the keys (if one is not among the
+    keys, an older credit note names an invoice only now added: the caller builds in full)."""
     from sqlalchemy import bindparam, text
 
     alias = "a." if table == "allocations" else ""
     order = alias + ("rowid" if dialect == "sqlite" else "ctid")
-    sql = (
-        f"{_render(QUERIES[table], dialect)} WHERE {alias}{ROW_KEYS[table]} IN :keys "
-        f"ORDER BY {order}"
-    )
+    where = f"{alias}{ROW_KEYS[table]} IN :keys"
+    if table == "invoices":  # and credit notes naming one of them (no foreign key): not new rows
+        where += " OR applies_to IN :keys"
+    sql = f"{_render(QUERIES[table], dialect)} WHERE {where} ORDER BY {order}"
     result = conn.execute(
         text(sql).bindparams(bindparam("keys", expanding=True)), {"keys": sorted(keys)}
     )
