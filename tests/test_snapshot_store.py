@@ -970,3 +970,37 @@ def test_an_invoice_named_by_an_older_credit_note_is_a_full_build(db_url, tmp_pa
     # 140.00 + LATER 50.00 - CN-EARLY 4.00 (now applied to LATER, before: an unapplied credit)
     assert compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "186.00"
     _same_everywhere(snap, _full(db_url, tmp_path / "reference"))
+
+
+def test_an_import_logs_the_keys_it_wrote(db_url, tmp_path):
+    from dashboard.data.db import get_engine
+    from dashboard.data.schema import changes_between
+
+    small_ledger(db_url)
+    before = version_stamp(db_url)[0]
+    _import(
+        db_url,
+        tmp_path / "import",
+        invoices=[
+            {"invoice_id": "N1", "customer_id": "C1", "issue_date": "2024-03-10", "amount": "30.00"}
+        ],
+        payments=[
+            {
+                "payment_id": "NP1",
+                "customer_id": "C1",
+                "date": "2024-03-15",
+                "amount": "25.00",
+                "invoice_id": "N1",
+            }
+        ],
+        write_offs=[{"invoice_id": "I2", "date": "2024-03-28", "amount": "1.00"}],
+    )
+    with get_engine(db_url).connect() as conn:
+        changes = changes_between(conn, before, version_stamp(db_url)[0])
+    # the payment's invoice_id makes a whole-payment allocation: logged by its payment
+    assert changes == {
+        "invoices": {"N1"},
+        "payments": {"NP1"},
+        "allocations": {"NP1"},
+        "write_offs": {"I2"},
+    }
