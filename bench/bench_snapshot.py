@@ -3,10 +3,13 @@
     .venv/bin/python bench/bench_snapshot.py                          # 1M invoices / 50k customers, SQLite
     .venv/bin/python bench/bench_snapshot.py --postgres               # ... and PostgreSQL
     .venv/bin/python bench/bench_snapshot.py --invoices 10000000 --customers 500000 --no-before
+    .venv/bin/python bench/bench_snapshot.py --builds --sqlite-path DB   # full build vs next version only
 
 For each database it measures, in one run:
   build      `python -m dashboard snapshot build` into an empty store: seconds and the builder's peak RSS;
-             then a 1,000-row import and the next version's build (seconds from the import's commit)
+             then a 1,000-row import (500 invoices, 500 payments) and the next version's build
+             (seconds from the import's commit); --builds: only this, next to a full build of the
+             same version
   server     gunicorn with the production settings (gunicorn.conf.py, WEB_CONCURRENCY workers x
              GUNICORN_THREADS threads) while 8 clients call /api/kpis from the moment it listens:
              first answer, the moment every worker has served (each worker's ar_snapshot_version in
@@ -157,8 +160,10 @@ def build(url: str, store: Path) -> dict:
     """`snapshot build` into store in a fresh process: seconds and the builder's peak RSS."""
     code = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "from dashboard.cli import main; rc = main(['--database-url', sys.argv[1], 'snapshot', 'build']); "
-        "print('RESULT', time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
+        "from dashboard.cli import main; import dashboard.metrics.snapshot, dashboard.ops.metrics; "
+        "loaded = time.perf_counter(); "
+        "rc = main(['--database-url', sys.argv[1], 'snapshot', 'build']); end = time.perf_counter(); "
+        "print('RESULT', end - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, end - loaded)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code, url],
@@ -169,11 +174,17 @@ def build(url: str, store: Path) -> dict:
         check=True,
     )
     line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")][-1].split()
-    return {"seconds": float(line[1]), "peak_mb": float(line[2])}
+    # seconds: the whole process; build_s: build_version alone (a process with the modules loaded,
+    # as a server or job worker has them), up to the new version's directory in place and old ones removed
+    return {"seconds": float(line[1]), "peak_mb": float(line[2]), "build_s": float(line[3])}
+
+
+IMPORT_INVOICES = 500  # a 1,000-row import: this many new invoices, and a payment in full for each
 
 
 def small_import(url: str, tag: str) -> None:
-    """1,000 new invoices for existing customers through the importer (one transaction)."""
+    """A 1,000-row import through the importer (one transaction): 500 new invoices for existing
+    customers and 500 new payments, each paying one of them in full (a whole-payment allocation)."""
     from dashboard.data.importer import run_import
 
     folder = Path(tempfile.mkdtemp(prefix="ar-bench-import-"))
@@ -184,33 +195,88 @@ def small_import(url: str, tag: str) -> None:
         customers = [
             r[0]
             for r in conn.execute(
-                text("SELECT customer_id FROM customers ORDER BY customer_id LIMIT 200")
+                text(
+                    "SELECT customer_id FROM customers WHERE currency IS NULL OR currency = '' "
+                    "OR currency = 'USD' ORDER BY customer_id LIMIT 200"
+                )
             )
         ]
     engine.dispose()
     today = dt.date.today()
-    with (folder / "invoices.csv").open("w") as handle:
-        handle.write("invoice_id,customer_id,issue_date,due_date,amount\n")
-        for i in range(1000):
-            handle.write(
-                f"BENCH-{tag}-{i:05d},{customers[i % len(customers)]},{today},{today + dt.timedelta(days=30)},"
-                f"{100 + i}.{i % 100:02d}\n"
+    with (folder / "invoices.csv").open("w") as inv, (folder / "payments.csv").open("w") as pay:
+        inv.write("invoice_id,customer_id,issue_date,due_date,amount\n")
+        pay.write("payment_id,customer_id,date,amount,invoice_id\n")
+        for i in range(IMPORT_INVOICES):
+            customer, amount = customers[i % len(customers)], f"{100 + i}.{i % 100:02d}"
+            inv.write(
+                f"BENCH-{tag}-{i:05d},{customer},{today},{today + dt.timedelta(days=30)},{amount}\n"
             )
+            pay.write(f"BENCHP-{tag}-{i:05d},{customer},{today},{amount},BENCH-{tag}-{i:05d}\n")
     run_import(folder, url=url, progress=False)
     shutil.rmtree(folder)
 
 
 def remove_import(url: str) -> None:
-    """Take the benchmark's invoices out again, so the database keeps its size for the next run."""
+    """Take the benchmark's rows out again, so the database keeps its size for the next run."""
     from sqlalchemy import create_engine, text
 
     from dashboard.data.schema import bump_data_version
 
     engine = create_engine(url)
     with engine.begin() as conn:
+        conn.execute(text("DELETE FROM allocations WHERE payment_id LIKE 'BENCHP-%'"))
+        conn.execute(text("DELETE FROM payments WHERE payment_id LIKE 'BENCHP-%'"))
         conn.execute(text("DELETE FROM invoices WHERE invoice_id LIKE 'BENCH-%'"))
         bump_data_version(conn)
     engine.dispose()
+
+
+def newest_meta(store: Path) -> dict:
+    """meta.json of the newest version in a store."""
+    versions = sorted(store.glob("*/v*/meta.json"))
+    return json.loads(versions[-1].read_text())
+
+
+def builds(url: str, args) -> dict:
+    """Full build vs the next version after a 1,000-row import, for the same data version: the
+    current version built into an empty store; the import; the next version built from it; the
+    same version built from scratch into a second empty store."""
+    ensure_database(url, args.customers, args.invoices, False)
+    root = Path(tempfile.mkdtemp(prefix="ar-bench-builds-"))
+    out: dict = {"url": url.split("@")[-1]}
+    try:
+        build(url, root / "incremental")
+        small_import(url, str(int(time.time())))
+        out["next"] = build(url, root / "incremental")
+        out["next_meta"] = newest_meta(root / "incremental")
+        out["full"] = build(url, root / "full")
+        out["full_meta"] = newest_meta(root / "full")
+    finally:
+        remove_import(url)
+        shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
+def report_builds(r: dict, invoices: int) -> None:
+    def s(v, unit="s", digits=1):
+        return "-" if v is None else f"{v:,.{digits}f} {unit}"
+
+    full, nxt = r["full"], r["next"]
+    nm = r["next_meta"]
+    fsync = os.environ.get("AR_SNAPSHOT_FSYNC", "1")
+    print(f"\n## {r['url']}: {invoices:,} invoices, the version after a 1,000-row import")
+    print("| same data version | full build | next version from the previous one |")
+    print("|---|---|---|")
+    print(
+        f"| `snapshot build` process, start to ready | {s(full['seconds'])} | {s(nxt['seconds'])} |"
+    )
+    print(
+        f"| the build (build_version, modules loaded: read, derive, write, old version removed) "
+        f"| {s(full['build_s'], digits=2)} | {s(nxt['build_s'], digits=2)} |"
+    )
+    print(f"| builder peak RSS | {s(full['peak_mb'], 'MB', 0)} | {s(nxt['peak_mb'], 'MB', 0)} |")
+    print(f"| built from | the database | {nm.get('previous', 'the database (full build!)')} |")
+    print(f"(AR_SNAPSHOT_FSYNC={fsync}; load average {os.getloadavg()[0]:.1f})")
 
 
 def serve(url: str, store: Path, root: Path, workers: int, threads: int, clients: int = 8) -> dict:
@@ -420,6 +486,11 @@ def main() -> int:
     parser.add_argument(
         "--pg-name", default=None, help="PostgreSQL database (default ar_bench_<n>k)"
     )
+    parser.add_argument(
+        "--builds",
+        action="store_true",
+        help="only the builds: full build vs the next version after a 1,000-row import, side by side",
+    )
     args = parser.parse_args()
     tag = f"{args.invoices // 1000}k"
     urls = []
@@ -430,7 +501,10 @@ def main() -> int:
     if args.postgres:
         urls.append(pg_url(args.pg_name or f"ar_bench_{tag}"))
     for url in urls:
-        report(bench(url, args), args.workers)
+        if args.builds:
+            report_builds(builds(url, args), args.invoices)
+        else:
+            report(bench(url, args), args.workers)
     return 0
 
 

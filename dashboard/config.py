@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     snapshot_dir: Path = Field(
         ROOT / "data" / "snapshots", validation_alias=_env("AR_SNAPSHOT_DIR")
     )
+    # fsync every column file before a version is published (durability across a power cut); the
+    # tests turn it off (a lost version is rebuilt from the database anyway)
+    snapshot_fsync: bool = Field(True, validation_alias=_env("AR_SNAPSHOT_FSYNC"))
     predict_threads: int = Field(1, ge=1, le=64, validation_alias=_env("AR_PREDICT_THREADS"))
     predict_autotrain: bool = Field(True, validation_alias=_env("AR_PREDICT_AUTOTRAIN"))
 

@@ -130,4 +130,5 @@ def _prediction_models(tmp_path, monkeypatch) -> None:
     """Model files go to the test's own directory; pages never queue training in tests unless asked."""
     monkeypatch.setenv("AR_MODEL_DIR", str(tmp_path / "models"))
     monkeypatch.setenv("AR_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
+    monkeypatch.setenv("AR_SNAPSHOT_FSYNC", "0")  # durability across power cuts is not tested here
     monkeypatch.setenv("AR_PREDICT_AUTOTRAIN", "0")

@@ -431,25 +431,91 @@ def read_ledger(
     return _read_dbapi(url, tables)
 
 
+# Ledger tables whose changed rows the next snapshot version can take on their own (appended rows;
+# dashboard/metrics/snapshot.py): the change log's key of each (bump_data_version) is this column,
+# and what is read back is every row with one of the logged keys, in the table's physical order.
+ROW_KEYS = {
+    "invoices": "invoice_id",
+    "payments": "payment_id",
+    "allocations": "payment_id",
+    "write_offs": "invoice_id",
+}
+
+
+@dataclass
+class Changes:
+    """What the next snapshot version needs from the database (read_since)."""
+
+    version: int
+    stamp: str
+    frames: dict[str, pd.DataFrame]  # changed tables re-read whole
+    rows: dict[str, pd.DataFrame]  # ROW_KEYS tables: every row with a changed key
+    keys: dict[str, set[str]]  # ... and the changed keys (a key without rows: deleted)
+
+
+def _read_keys(conn: Connection, dialect: str, table: str, keys: set[str]) -> pd.DataFrame:
+    """The rows of table whose ROW_KEYS column is one of keys (at most MAX_CHANGED_KEYS: one query
+    with that many bound values is within both backends' limits), typed as the full read types
+    them, in physical order: the order a full read returns them (SQLite rowid, PostgreSQL ctid).
+    Invoices: also the stored rows whose applies_to names one of the keys (if one is not among the
+    keys, an older credit note names an invoice only now added: the caller builds in full)."""
+    from sqlalchemy import bindparam, text
+
+    alias = "a." if table == "allocations" else ""
+    order = alias + ("rowid" if dialect == "sqlite" else "ctid")
+    where = f"{alias}{ROW_KEYS[table]} IN :keys"
+    if table == "invoices":  # and credit notes naming one of them (no foreign key): not new rows
+        where += " OR applies_to IN :keys"
+    sql = f"{_render(QUERIES[table], dialect)} WHERE {where} ORDER BY {order}"
+    result = conn.execute(
+        text(sql).bindparams(bindparam("keys", expanding=True)), {"keys": sorted(keys)}
+    )
+    columns = list(result.keys())
+    rows = result.all()
+    return pd.DataFrame(
+        {
+            c: _typed_values(
+                np.array([r[i] for r in rows], dtype=object) if rows else np.zeros(0, dtype=object),
+                _kind(c),
+            )
+            for i, c in enumerate(columns)
+        }
+    )
+
+
 def read_since(
-    url: str | None, after: int, refreshable: AbstractSet[str]
-) -> tuple[int, str, dict[str, pd.DataFrame]] | None:
-    """What the next snapshot version needs when it is built from version `after`: (version, stamp,
-    the re-read frames of the changed tables that QUERIES holds), or None when anything else changed
-    (or the change log cannot tell) and a full read is needed.
+    url: str | None,
+    after: int,
+    refreshable: AbstractSet[str],
+    row_tables: AbstractSet[str] = frozenset(),
+) -> Changes | None:
+    """What the next snapshot version needs when it is built from version `after`: the changed
+    tables of `refreshable` that QUERIES holds, re-read whole, and for the changed tables of
+    `row_tables` (ROW_KEYS) only the rows with a logged key. None when anything else changed, a
+    row table's change was logged without keys, or the change log cannot tell: a full read is needed.
     """
     from dashboard.data.schema import changes_between
 
-    with get_engine(url).connect() as conn, conn.begin():
+    engine = get_engine(url)
+    dialect = engine.dialect.name
+    options = {} if dialect == "sqlite" else {"isolation_level": "REPEATABLE READ"}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        if dialect == "sqlite":
+            conn.exec_driver_sql("BEGIN")  # one WAL snapshot for the version and the rows
         version, stamp = _read_version(conn)
         changes = changes_between(conn, after, version)
-    if changes is None or not set(changes) <= refreshable:
-        return None
-    reread = tuple(name for name in QUERIES if name in changes)
+        if changes is None or not set(changes) <= set(refreshable) | set(row_tables):
+            return None
+        keyed = {t: changes[t] for t in row_tables if t in changes}
+        if any(keys is None for keys in keyed.values()):
+            return None
+        keys = {t: k for t, k in keyed.items() if k is not None}
+        rows = {t: _read_keys(conn, dialect, t, k) for t, k in keys.items()}
+    reread = tuple(name for name in QUERIES if name in changes and name not in row_tables)
     if not reread:
-        return version, stamp, {}
+        return Changes(version, stamp, {}, rows, keys)
     tables = read_ledger(url, reread)
     # written meanwhile: let the full build catch up
     if (tables.version, tables.stamp) != (version, stamp):
         return None
-    return version, stamp, tables.frames
+    return Changes(version, stamp, tables.frames, rows, keys)

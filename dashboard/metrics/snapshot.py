@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +24,22 @@ import pyarrow.compute as pc
 from dashboard.data.ledger_load import (
     CORE_TABLES,
     LAZY_TABLES,
+    ROW_KEYS,
+    Changes,
     LedgerTables,
     read_ledger,
     read_since,
 )
 from dashboard.data.ledger_load import NO_DATE as NO_DATE
 from dashboard.metrics.fx import Rates, build_rates, convert
-from dashboard.metrics.store import LedgerStore, SortedIndex, open_snapshot, read_frame, store_for
+from dashboard.metrics.store import (
+    LedgerStore,
+    SortedIndex,
+    VersionGone,
+    open_snapshot,
+    read_frame,
+    store_for,
+)
 
 log = logging.getLogger(__name__)
 EPOCH = dt.date(1970, 1, 1)
@@ -297,7 +306,7 @@ def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame)
     keep = inv >= 0
     inv, own, amount, kind, src = inv[keep], own[keep], amount[keep], kind[keep], src[keep]
     date = np.maximum(own, snap["issue"][inv]).astype(np.int32) if len(inv) else own
-    order = np.lexsort((kind, date, inv))
+    order = _by_invoice_date_kind(inv, date, kind)
     inv, date, own, amount, kind, src = (
         inv[order],
         date[order],
@@ -326,6 +335,19 @@ def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame)
         "src": src,
         "cum": cum - offsets,
     }
+
+
+def _by_invoice_date_kind(inv: np.ndarray, date: np.ndarray, kind: np.ndarray) -> np.ndarray:
+    """The stable order by (invoice, date, kind): np.lexsort((kind, date, inv)), as one stable sort
+    of a packed int64 key (about three times quicker) when the invoice positions fit in 29 bits."""
+    if len(inv) == 0 or int(inv.max()) >= 1 << 29:
+        return np.lexsort((kind, date, inv))
+    key = (
+        (inv.astype(np.int64) << 34)
+        | ((date.astype(np.int64) - int(date.min())) << 2)  # < 2**32: int32 days
+        | kind.astype(np.int64)  # 0..2
+    )
+    return np.argsort(key, kind="stable")
 
 
 def _excess_steps(amount: np.ndarray, apps: dict[str, Any]) -> dict[str, Any]:
@@ -459,29 +481,230 @@ def _codes(series: pd.Series | None, fallback: np.ndarray) -> np.ndarray:
     return np.where(text == "", fallback, text).astype(object)
 
 
-def _currencies(
-    f: dict[str, Any], cust: pd.DataFrame, inv_cust: np.ndarray, pay_cust: np.ndarray, base: str
+def _ymd(issue: np.ndarray) -> np.ndarray:
+    """Issue dates as (year, month, day) rows."""
+    issue_dt = pd.to_datetime(issue.astype("int64"), unit="D")
+    return np.stack(
+        [issue_dt.year.to_numpy(), issue_dt.month.to_numpy(), issue_dt.day.to_numpy()], axis=1
+    ).astype(np.int32)
+
+
+def _invoice_rows(
+    inv: pd.DataFrame,
+    cust_pos: SortedIndex | HashIndex,
+    inv_pos: SortedIndex | HashIndex,
+    per_cust: np.ndarray,
 ) -> dict[str, Any]:
-    """Currency codes of customers, invoices and payments (blank = the customer's, else base)."""
-    cust_code = _codes(
-        cust["currency"] if "currency" in cust else None, np.full(len(cust), base, dtype=object)
+    """The per-invoice columns of invoice rows (positions by the given indexes; currency codes, the
+    customer's where blank: per_cust[customer position], whose last entry is for unknown customers)."""
+    amount = _cents(inv["amount_cents"])
+    inv_cust = _lookup(cust_pos, inv["customer_id"])
+    issue = _days(inv["issue_date"])
+    return {
+        "inv_cust": inv_cust,
+        "issue": issue,
+        "due": _days(inv["due_date"]),
+        "amount": amount,
+        "cost": _cents(inv["cost_cents"]),
+        "has_cost": inv["cost_cents"].notna().to_numpy(dtype=bool),
+        "disputed": inv["disputed"].fillna(False).astype(bool).to_numpy(dtype=bool),
+        "is_cn": amount < 0,
+        "applies_to": _lookup(inv_pos, inv["applies_to"]),
+        "issue_ymd": _ymd(issue),
+        "inv_code": _codes(inv["currency"] if "currency" in inv else None, per_cust[inv_cust]),
+    }
+
+
+def _payment_rows(
+    pays: pd.DataFrame, cust_pos: SortedIndex | HashIndex, per_cust: np.ndarray
+) -> dict[str, Any]:
+    pay_cust = _lookup(cust_pos, pays["customer_id"])
+    return {
+        "pay_cust": pay_cust,
+        "pay_date": _days(pays["date"]),
+        "pay_amount": _cents(pays["amount_cents"]),
+        "pay_code": _codes(pays["currency"] if "currency" in pays else None, per_cust[pay_cust]),
+    }
+
+
+def _allocation_rows(
+    al: pd.DataFrame,
+    pay_pos: SortedIndex | HashIndex,
+    inv_pos: SortedIndex | HashIndex,
+    pay_date: np.ndarray,
+    issue: np.ndarray,
+) -> dict[str, Any]:
+    alloc_pay = _lookup(pay_pos, al["payment_id"])
+    alloc_own = _days(al["date"])
+    pay_of_alloc = (
+        np.where(alloc_pay >= 0, pay_date[np.maximum(alloc_pay, 0)], NO_DATE)
+        if len(pay_date)
+        else alloc_own
     )
-    per_cust = np.r_[cust_code, np.array([base], dtype=object)]  # position -1 (unknown) -> base
-    inv = f["invoices"]
-    pays = f["payments"]
-    inv_code = _codes(inv["currency"] if "currency" in inv else None, per_cust[inv_cust])
-    pay_code = _codes(pays["currency"] if "currency" in pays else None, per_cust[pay_cust])
-    rates = build_rates(base, set(cust_code) | set(inv_code) | set(pay_code), f.get("fx_rates"))
+    alloc_inv = _lookup(inv_pos, al["invoice_id"])
+    return {
+        "alloc_pay": alloc_pay,
+        "alloc_inv": alloc_inv.astype(np.int32),
+        "alloc_date": _allocation_dates(alloc_own, pay_of_alloc, alloc_inv, issue),
+        "alloc_amount": _cents(al["amount_cents"]),
+    }
+
+
+def _write_off_rows(wo: pd.DataFrame, inv_pos: SortedIndex | HashIndex) -> dict[str, Any]:
+    return {
+        "wo_inv": _lookup(inv_pos, wo["invoice_id"]).astype(np.int32),
+        "wo_date": _days(wo["date"]).astype(np.int32),
+        "wo_amount": _cents(wo["amount_cents"]),
+    }
+
+
+def _derive(rows: dict[str, Any], rates: Rates) -> dict[str, Any]:
+    """Every derived array of the snapshot from the per-row columns of invoices, payments,
+    allocations and write-offs (positions, days, cents, currency indexes): applications, settlement,
+    over-application steps, pending credits, base amounts, loose payments and the day range.
+    The full build and the next version built from the previous one both derive through here."""
+    amount, issue = rows["amount"], rows["issue"]
+    snap = {k: rows[k] for k in ("inv_cust", "issue", "amount", "is_cn", "applies_to", "inv_cur")}
+    allocs = pd.DataFrame(
+        {"inv": rows["alloc_inv"], "date": rows["alloc_date"], "amount": rows["alloc_amount"]}
+    )
+    wos = pd.DataFrame(
+        {"inv": rows["wo_inv"], "date": rows["wo_date"], "amount": rows["wo_amount"]}
+    )
+    apps = _applications(snap, allocs, wos)
+    settle = _settlement(len(amount), amount, issue, apps)
+    excess = _excess_steps(amount, apps)
+    pending = _pending(snap, apps)
+    pay_amount, pay_date = rows["pay_amount"], rows["pay_date"]
+    money = _base_amounts(
+        {"rates": rates, "inv": rows["inv_cur"], "pay": rows["pay_cur"]},
+        amount,
+        issue,
+        pay_amount,
+        pay_date,
+        wos,
+    )
+    pay_loose, alloc_loose = _loose_payments(
+        rows["alloc_pay"], rows["alloc_date"], rows["alloc_amount"], pay_date, pay_amount
+    )
+    total_abs = int(np.abs(amount).sum() + np.abs(pay_amount).sum() + np.abs(apps["amount"]).sum())
+    if total_abs >= EXACT_LIMIT:
+        raise ValueError("ledger totals exceed the exact range of the engine (2**53 cents)")
+    all_days = np.concatenate(
+        [
+            issue,
+            pay_date,
+            apps["date"],
+            apps["own"],
+            np.array([to_day(dt.date.today())], dtype=np.int32),
+        ]
+    )
+    all_days = all_days[all_days != NO_DATE]
+    day0 = int(all_days.min()) - 1
+    return {
+        "free_credit_notes": np.flatnonzero(
+            rows["is_cn"] & (rows["applies_to"] < 0) & (rows["inv_cust"] >= 0)
+        ),
+        "settle": settle["settle"],
+        "settle_kind": settle["settle_kind"],
+        "first_app": settle["first_app"],
+        "clean": settle["clean"],
+        "over_applied": excess["over"],
+        "excess_inv": excess["inv"],
+        "excess_day": excess["day"],
+        "excess_cents": excess["cents"],
+        "pend_ref": pending["ref"],
+        "pend_kind": pending["kind"],
+        "pend_cust": pending["cust"],
+        "pend_start": pending["start"],
+        "pend_end": pending["end"],
+        "pend_cents": pending["cents"],
+        "pend_cur": pending["cur"],
+        "inv_rate_issue": money["rate_issue"],
+        "inv_base": money["inv"],
+        "pay_base": money["pay"],
+        "wo_base": money["wo"],
+        "app_inv": apps["inv"],
+        "app_date": apps["date"],
+        "app_amount": apps["amount"],
+        "app_kind": apps["kind"],
+        "app_key": _app_key(apps["inv"], apps["date"]),
+        "app_cum": apps["cum"],
+        "pay_loose": pay_loose,
+        "alloc_loose": alloc_loose,
+        "day0": day0,
+        "ndays": int(all_days.max()) - day0 + 1,
+    }
+
+
+def _currency_index(rates: Rates, codes: np.ndarray) -> np.ndarray:
+    """Currency codes as indexes into rates.codes (each must be one of them)."""
     index = {c: i for i, c in enumerate(rates.codes)}
+    return (
+        np.array([index[c] for c in codes], dtype=np.int8)
+        if len(codes)
+        else np.zeros(0, dtype=np.int8)
+    )
 
-    def idx(codes: np.ndarray) -> np.ndarray:
-        return (
-            np.array([index[c] for c in codes], dtype=np.int8)
-            if len(codes)
-            else np.zeros(0, dtype=np.int8)
-        )
 
-    return {"rates": rates, "cust": idx(cust_code), "inv": idx(inv_code), "pay": idx(pay_code)}
+DERIVED_COLUMNS = (
+    "free_credit_notes",
+    "settle",
+    "settle_kind",
+    "first_app",
+    "clean",
+    "over_applied",
+    "excess_inv",
+    "excess_day",
+    "excess_cents",
+    "pend_ref",
+    "pend_kind",
+    "pend_cust",
+    "pend_start",
+    "pend_end",
+    "pend_cents",
+    "pend_cur",
+    "inv_rate_issue",
+    "inv_base",
+    "pay_base",
+    "wo_base",
+    "app_inv",
+    "app_date",
+    "app_amount",
+    "app_kind",
+    "app_key",
+    "app_cum",
+    "pay_loose",
+    "alloc_loose",
+    "day0",
+    "ndays",
+)  # what _derive returns
+ROW_COLUMNS = (
+    "inv_ids",
+    "inv_cust",
+    "issue",
+    "due",
+    "amount",
+    "cost",
+    "has_cost",
+    "disputed",
+    "is_cn",
+    "applies_to",
+    "issue_ymd",
+    "inv_cur",
+    "pay_ids",
+    "pay_cust",
+    "pay_date",
+    "pay_amount",
+    "pay_cur",
+    "alloc_pay",
+    "alloc_inv",
+    "alloc_date",
+    "alloc_amount",
+    "wo_inv",
+    "wo_date",
+    "wo_amount",
+)
 
 
 def build_snapshot(
@@ -504,71 +727,28 @@ def build_snapshot(
     cust_ids = _ids(cust["customer_id"])
     cust_index, cust_pos = SortedIndex(cust_ids), HashIndex(cust_ids)
     cust_rep = _text(cust["sales_rep_id"])
-    inv = f["invoices"]
-    inv_ids = _ids(inv["invoice_id"])
+    cust_code = _codes(
+        cust["currency"] if "currency" in cust else None, np.full(len(cust), base, dtype=object)
+    )
+    per_cust = np.r_[cust_code, np.array([base], dtype=object)]  # position -1 (unknown) -> base
+    inv_ids = _ids(f["invoices"]["invoice_id"])
     inv_index, inv_pos = SortedIndex(inv_ids), HashIndex(inv_ids)
-    amount = _cents(inv["amount_cents"])
-    issue = _days(inv["issue_date"])
-    issue_dt = pd.to_datetime(issue.astype("int64"), unit="D")
-    snap: dict[str, Any] = {
-        "inv_cust": _lookup(cust_pos, inv["customer_id"]),
-        "issue": issue,
-        "amount": amount,
-        "is_cn": amount < 0,
-        "applies_to": _lookup(inv_pos, inv["applies_to"]),
-    }
-    pays = f["payments"]
-    pay_cust = _lookup(cust_pos, pays["customer_id"])
-    cur = _currencies(f, cust, snap["inv_cust"], pay_cust, base)
-    snap["inv_cur"] = cur["inv"]
-    pay_ids = _ids(pays["payment_id"])
-    pay_index, pay_pos = SortedIndex(pay_ids), HashIndex(pay_ids)
-    pay_date = _days(pays["date"])
-    al = f["allocations"]
-    alloc_pay = _lookup(pay_pos, al["payment_id"])
-    alloc_own = _days(al["date"])
-    pay_of_alloc = (
-        np.where(alloc_pay >= 0, pay_date[np.maximum(alloc_pay, 0)], NO_DATE)
-        if len(pay_date)
-        else alloc_own
+    rows: dict[str, Any] = {"inv_ids": inv_ids, "pay_ids": _ids(f["payments"]["payment_id"])}
+    rows.update(_invoice_rows(f["invoices"], cust_pos, inv_pos, per_cust))
+    pay_index, pay_pos = SortedIndex(rows["pay_ids"]), HashIndex(rows["pay_ids"])
+    rows.update(_payment_rows(f["payments"], cust_pos, per_cust))
+    rows.update(
+        _allocation_rows(f["allocations"], pay_pos, inv_pos, rows["pay_date"], rows["issue"])
     )
-    alloc_inv = _lookup(inv_pos, al["invoice_id"])
-    alloc_date = _allocation_dates(alloc_own, pay_of_alloc, alloc_inv, issue)
-    allocs = pd.DataFrame(
-        {"inv": alloc_inv, "date": alloc_date, "amount": _cents(al["amount_cents"])}
+    rows.update(_write_off_rows(f["write_offs"], inv_pos))
+    rates = build_rates(
+        base,
+        set(cust_code) | set(rows["inv_code"]) | set(rows["pay_code"]),
+        f.get("fx_rates"),
     )
-    wo = f["write_offs"]
-    wos = pd.DataFrame(
-        {
-            "inv": _lookup(inv_pos, wo["invoice_id"]),
-            "date": _days(wo["date"]),
-            "amount": _cents(wo["amount_cents"]),
-        }
-    )
-    apps = _applications(snap, allocs, wos)
-    settle = _settlement(len(inv_ids), amount, issue, apps)
-    excess = _excess_steps(amount, apps)
-    pending = _pending(snap, apps)
-    pay_amount = _cents(pays["amount_cents"])
-    money = _base_amounts(cur, amount, issue, pay_amount, pay_date, wos)
-    pay_loose, alloc_loose = _loose_payments(
-        alloc_pay, alloc_date, allocs["amount"].to_numpy(), pay_date, pay_amount
-    )
-    total_abs = int(np.abs(amount).sum() + np.abs(pay_amount).sum() + np.abs(apps["amount"]).sum())
-    if total_abs >= EXACT_LIMIT:
-        raise ValueError("ledger totals exceed the exact range of the engine (2**53 cents)")
-    all_days = np.concatenate(
-        [
-            issue,
-            pay_date,
-            apps["date"],
-            apps["own"],
-            np.array([to_day(dt.date.today())], dtype=np.int32),
-        ]
-    )
-    all_days = all_days[all_days != NO_DATE]
-    day0 = int(all_days.min()) - 1
-    ndays = int(all_days.max()) - day0 + 1
+    cust_cur = _currency_index(rates, cust_code)
+    rows["inv_cur"] = _currency_index(rates, rows.pop("inv_code"))
+    rows["pay_cur"] = _currency_index(rates, rows.pop("pay_code"))
     limit = _cents(cust["credit_limit_cents"])
     terms_days = (
         pd.to_numeric(cust["terms_days"], errors="coerce").fillna(30).to_numpy(dtype=np.int32)
@@ -584,7 +764,7 @@ def build_snapshot(
     )
     lazy = {}
     if "commissions" in f:
-        lazy["commissions"] = _commissions(f["commissions"], inv_pos, snap["inv_cust"], rep_group)
+        lazy["commissions"] = _commissions(f["commissions"], inv_pos, rows["inv_cust"], rep_group)
     if "activities" in f:
         lazy["activities"] = _activities(f["activities"], cust_pos)
     return Snapshot(
@@ -604,79 +784,23 @@ def build_snapshot(
         cust_group=np.array([rep_group.get(r, "") or "" for r in cust_rep], dtype=object),
         created_on=_days(cust["created_on"]),
         currency=_text(cust["currency"]),
-        inv_ids=inv_ids,
         inv_index=inv_index,
-        inv_cust=snap["inv_cust"],
-        issue=issue,
-        due=_days(inv["due_date"]),
-        amount=amount,
-        cost=_cents(inv["cost_cents"]),
-        has_cost=inv["cost_cents"].notna().to_numpy(dtype=bool),
-        disputed=inv["disputed"].fillna(False).astype(bool).to_numpy(dtype=bool),
-        is_cn=snap["is_cn"],
-        applies_to=snap["applies_to"],
-        free_credit_notes=np.flatnonzero(
-            snap["is_cn"] & (snap["applies_to"] < 0) & (snap["inv_cust"] >= 0)
-        ),
-        issue_ymd=np.stack(
-            [issue_dt.year.to_numpy(), issue_dt.month.to_numpy(), issue_dt.day.to_numpy()], axis=1
-        ).astype(np.int32),
-        settle=settle["settle"],
-        settle_kind=settle["settle_kind"],
-        first_app=settle["first_app"],
-        clean=settle["clean"],
-        over_applied=excess["over"],
-        excess_inv=excess["inv"],
-        excess_day=excess["day"],
-        excess_cents=excess["cents"],
-        pend_ref=pending["ref"],
-        pend_kind=pending["kind"],
-        pend_cust=pending["cust"],
-        pend_start=pending["start"],
-        pend_end=pending["end"],
-        pend_cents=pending["cents"],
-        pend_cur=pending["cur"],
-        rates=cur["rates"],
-        cust_cur=cur["cust"],
-        inv_cur=cur["inv"],
-        pay_cur=cur["pay"],
-        inv_rate_issue=money["rate_issue"],
-        inv_base=money["inv"],
-        pay_base=money["pay"],
-        wo_base=money["wo"],
-        app_inv=apps["inv"],
-        app_date=apps["date"],
-        app_amount=apps["amount"],
-        app_kind=apps["kind"],
-        app_key=_app_key(apps["inv"], apps["date"]),
-        app_cum=apps["cum"],
-        pay_ids=pay_ids,
+        rates=rates,
+        cust_cur=cust_cur,
         pay_index=pay_index,
-        pay_cust=pay_cust,
-        pay_date=pay_date,
-        pay_amount=pay_amount,
-        alloc_pay=alloc_pay,
-        alloc_inv=allocs["inv"].to_numpy().astype(np.int32),
-        alloc_amount=allocs["amount"].to_numpy(),
-        alloc_date=alloc_date,
-        pay_loose=pay_loose,
-        alloc_loose=alloc_loose,
-        wo_inv=wos["inv"].to_numpy().astype(np.int32),
-        wo_date=wos["date"].to_numpy().astype(np.int32),
-        wo_amount=wos["amount"].to_numpy(),
         reps=reps,
         promises=_with_positions(
-            f["promises"], inv_pos, snap["inv_cust"], ["made_on", "promised_date"]
+            f["promises"], inv_pos, rows["inv_cust"], ["made_on", "promised_date"]
         ),
         disputes=_with_positions(
-            f["disputes"], inv_pos, snap["inv_cust"], ["opened_on", "resolved_on"]
+            f["disputes"], inv_pos, rows["inv_cust"], ["opened_on", "resolved_on"]
         ),
-        day0=day0,
-        ndays=ndays,
         short_terms=short,
         terms_text=terms_text,
         url=url,
         lazy=lazy,
+        **rows,
+        **_derive(rows, rates),
     )
 
 
@@ -759,32 +883,209 @@ def build_version(url: str, wait: bool = True) -> Path | None:
 # previous one: not read by the snapshot at all, or kept as separate frames that are re-read whole.
 UNREAD_TABLES = frozenset({"notes", "value_tiers"})
 FRAME_TABLES = ("promises", "disputes", "commissions", "activities")
+# Ledger tables whose new rows the next version takes from the previous one plus those rows
+# (_append_rows); an update or delete of an existing row there is a full build.
+ROW_TABLES = frozenset(ROW_KEYS)
 
 
 def _next_version(store: LedgerStore, url: str, started: float) -> Path | None:
-    """The next version built from the newest one on disk plus what changed, when only notes, tiers,
-    promises, disputes, commissions or activities changed (None: a full build is needed)."""
+    """The next version built from the newest one on disk plus what changed (None: a full build is
+    needed). Notes and tiers: every file shared; promises, disputes, commissions, activities: that
+    table re-read; new invoices, payments, allocations, write-offs: those rows read, every derived
+    array derived again from the previous version's columns plus them (_append_rows)."""
     previous = store.newest()
     if previous is None:
         return None
     prev = open_snapshot(previous, url)
-    changed = read_since(url, prev.version, UNREAD_TABLES | set(FRAME_TABLES))
-    if changed is None:
+    changed = read_since(url, prev.version, UNREAD_TABLES | set(FRAME_TABLES), ROW_TABLES)
+    if changed is None or changed.version <= prev.version:
         return None
-    version, stamp, frames = changed
-    if version <= prev.version:
-        return None
-    prepared = {name: _prepare_frame(prev, name, frame) for name, frame in frames.items()}
-    path = store.publish_next(previous, version, stamp, prepared, time.perf_counter() - started)
+    from dashboard.metrics.ledger import events
+
+    version, stamp = changed.version, changed.stamp
+    snap = None
+    if changed.rows:
+        snap = _append_rows(prev, changed)
+        if snap is None:
+            log.info("snapshot version %s: changed rows not only appended: full build", version)
+            return None
+    prepared = {
+        name: _prepare_frame(snap or prev, name, frame) for name, frame in changed.frames.items()
+    }
+    if snap is None:
+        path = store.publish_next(previous, version, stamp, prepared, time.perf_counter() - started)
+    else:
+        for name in ("promises", "disputes"):
+            if name in prepared:
+                setattr(snap, name, prepared[name])
+        path = store.publish_next(
+            previous,
+            version,
+            stamp,
+            prepared,
+            time.perf_counter() - started,
+            rebuilt=(snap, events(snap)),
+        )
     log.info(
-        "snapshot version %s built from version %s (%s re-read) in %.2f s",
+        "snapshot version %s built from version %s (%s re-read%s) in %.2f s",
         version,
         prev.version,
         ", ".join(prepared) or "nothing",
+        "".join(f", {len(f)} {t} rows read" for t, f in changed.rows.items()),
         time.perf_counter() - started,
     )
     _record_load(version, time.perf_counter() - started)
     return path
+
+
+def _merged_index(old: SortedIndex, new_ids: np.ndarray) -> SortedIndex:
+    """The SortedIndex of old.ids followed by new_ids (none of them in old): the old sort order with
+    the new positions inserted where they belong (what argsort of all the ids gives, ids being unique)."""
+    old_ids = np.asarray(old.ids)
+    ids = np.concatenate([old_ids, new_ids]) if len(old_ids) else new_ids
+    if len(new_ids) == 0:
+        return old
+    new_order = np.argsort(new_ids, kind="stable").astype(np.int64)
+    at = np.searchsorted(old_ids[np.asarray(old.order)], new_ids[new_order])
+    order = np.insert(np.asarray(old.order, dtype=np.int64), at, len(old_ids) + new_order)
+    return SortedIndex(ids, order)
+
+
+def _same_rows(
+    prev_keys: np.ndarray,
+    prev_values: list[np.ndarray],
+    keys: np.ndarray,
+    values: list[np.ndarray],
+) -> np.ndarray | None:
+    """Which re-read rows are new: their key (unique per table) is not among prev_keys, the previous
+    version's rows of the changed keys. None when one of those previous rows was changed (a re-read
+    row with its key has other values) or deleted (no re-read row has its key)."""
+    old = np.isin(keys, prev_keys)
+    if int(old.sum()) != len(prev_keys):
+        return None
+    if old.any():
+        order = np.argsort(prev_keys, kind="stable")
+        at = order[np.searchsorted(prev_keys, keys[old], sorter=order)]
+        for prev_col, col in zip(prev_values, values, strict=True):
+            if not np.array_equal(prev_col[at], col[old]):
+                return None
+    return ~old
+
+
+def _pair(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    return (high.astype(np.int64) << 32) | (low.astype(np.int64) & 0xFFFFFFFF)
+
+
+def _append_rows(prev: Snapshot, changed: Changes) -> Snapshot | None:
+    """The next version's snapshot: prev plus the new invoices, payments, allocations and write-offs
+    in changed.rows, appended after prev's rows (where a full read returns rows added later), every
+    derived array derived again (_derive). None when the change is not only appended rows, a new
+    currency code appears, or a new invoice resolves a commission's invoice id: a full build."""
+    rows = changed.rows
+    cols: dict[str, Any] = {name: np.asarray(getattr(prev, name)) for name in ROW_COLUMNS}
+    codes = np.array(prev.rates.codes, dtype=object)
+    per_cust = np.r_[codes[np.asarray(prev.cust_cur)], np.array([prev.rates.base], dtype=object)]
+    known = set(prev.rates.codes)
+    inv_index, pay_index = prev.inv_index, prev.pay_index
+
+    def keyed(table: str, id_column: str, index: SortedIndex) -> pd.DataFrame | None:
+        """New rows of invoices or payments: every logged key read back and none of them known."""
+        frame = rows.get(table)
+        if frame is None:
+            return frame
+        ids = set(frame[id_column].astype(str))
+        if ids != changed.keys[table] or (index.lookup(frame[id_column]) >= 0).any():
+            return None  # deleted, or an existing row written again (perhaps changed)
+        return frame
+
+    inv = keyed("invoices", "invoice_id", inv_index)
+    if "invoices" in rows and inv is None:
+        return None
+    if inv is not None and len(inv):
+        new_ids = _ids(inv["invoice_id"])
+        inv_index = _merged_index(inv_index, new_ids)
+        new = _invoice_rows(inv, prev.cust_index, inv_index, per_cust)
+        if not set(new["inv_code"]) <= known or _commission_resolves(prev, new_ids):
+            return None
+        new["inv_cur"] = _currency_index(prev.rates, new.pop("inv_code"))
+        new["inv_ids"] = new_ids
+        for name, values in new.items():
+            cols[name] = np.concatenate([cols[name], values])
+        cols["inv_ids"] = np.asarray(inv_index.ids)
+    pay = keyed("payments", "payment_id", pay_index)
+    if "payments" in rows and pay is None:
+        return None
+    if pay is not None and len(pay):
+        new_ids = _ids(pay["payment_id"])
+        pay_index = _merged_index(pay_index, new_ids)
+        new = _payment_rows(pay, prev.cust_index, per_cust)
+        if not set(new["pay_code"]) <= known:
+            return None
+        new["pay_cur"] = _currency_index(prev.rates, new.pop("pay_code"))
+        for name, values in new.items():
+            cols[name] = np.concatenate([cols[name], values])
+        cols["pay_ids"] = np.asarray(pay_index.ids)
+    if "allocations" in rows:
+        # every allocation of the logged payments: new pairs appended, the others unchanged
+        new = _allocation_rows(
+            rows["allocations"], pay_index, inv_index, cols["pay_date"], cols["issue"]
+        )
+        of = np.isin(cols["alloc_pay"], pay_index.lookup(sorted(changed.keys["allocations"])))
+        fresh = _same_rows(
+            _pair(cols["alloc_pay"][of], cols["alloc_inv"][of]),
+            [cols["alloc_date"][of], cols["alloc_amount"][of]],
+            _pair(new["alloc_pay"], new["alloc_inv"]),
+            [new["alloc_date"], new["alloc_amount"]],
+        )
+        if fresh is None or (new["alloc_pay"] < 0).any() or (new["alloc_inv"] < 0).any():
+            return None
+        for name, values in new.items():
+            cols[name] = np.concatenate([cols[name], values[fresh]])
+    if "write_offs" in rows:
+        new = _write_off_rows(rows["write_offs"], inv_index)
+        of = np.isin(cols["wo_inv"], inv_index.lookup(sorted(changed.keys["write_offs"])))
+        fresh = _same_rows(
+            _pair(cols["wo_inv"][of], cols["wo_date"][of]),
+            [cols["wo_amount"][of]],
+            _pair(new["wo_inv"], new["wo_date"]),
+            [new["wo_amount"]],
+        )
+        if fresh is None or (new["wo_inv"] < 0).any():
+            return None
+        for name, values in new.items():
+            cols[name] = np.concatenate([cols[name], values[fresh]])
+    kept = {
+        f.name: getattr(prev, f.name)
+        for f in fields(Snapshot)
+        if f.init
+        and f.name not in ROW_COLUMNS
+        and f.name not in DERIVED_COLUMNS
+        and f.name not in ("source", "lazy", "cache", "lock", "lazy_lock")
+    }
+    kept.update(
+        version=changed.version,
+        stamp=changed.stamp,
+        loaded_at=time.time(),
+        inv_index=inv_index,
+        pay_index=pay_index,
+    )
+    return Snapshot(**kept, **cols, **_derive(cols, prev.rates))
+
+
+def _commission_resolves(prev: Snapshot, new_ids: np.ndarray) -> bool:
+    """True when a commission of prev names one of new_ids as its invoice (not yet known to prev):
+    its invoice position would change, which the next version does not re-derive."""
+    if prev.source is None:
+        frame: pd.DataFrame | None = prev.commissions
+    else:  # the positions first (numbers); the ids only if a position is unknown
+        frame = read_frame(prev.source[0], "commissions", prev.source[1], ("inv",))
+        if frame is None or not (frame["inv"] < 0).any():
+            return False
+        frame = read_frame(prev.source[0], "commissions", prev.source[1], ("inv", "invoice_id"))
+    if frame is None or not len(frame):
+        return False
+    unknown = frame.loc[frame["inv"] < 0, "invoice_id"].dropna()
+    return bool(len(unknown)) and bool(np.isin(unknown.astype(str).to_numpy(), new_ids).any())
 
 
 def _prepare_frame(snap: Snapshot, name: str, raw: pd.DataFrame) -> pd.DataFrame:
@@ -796,11 +1097,24 @@ def _prepare_frame(snap: Snapshot, name: str, raw: pd.DataFrame) -> pd.DataFrame
     return snap._prepare(name, raw)
 
 
+OPEN_ATTEMPTS = 5
+
+
 def load_snapshot(url: str) -> Snapshot:
-    """The database's current snapshot, built on this machine if needed, mapped from the store."""
-    path = build_version(url)
-    assert path is not None  # wait=True
-    return _open(path, url)
+    """The database's current snapshot, built on this machine if needed, mapped from the store.
+
+    A version can be removed between build_version finding it and this process locking it (a newer
+    version was published and nobody mapped this one yet): then the current version is looked up
+    again (collect() never removes the newest, so this settles at once unless writes keep coming).
+    """
+    for attempt in range(OPEN_ATTEMPTS):
+        path = build_version(url)
+        assert path is not None  # wait=True
+        try:
+            return _open(path, url)
+        except VersionGone:
+            log.info("snapshot %s was removed before it was mapped (attempt %d)", path, attempt + 1)
+    raise RuntimeError(f"no snapshot version stayed long enough to be mapped: {url}")
 
 
 def _open(path: Path, url: str) -> Snapshot:
@@ -852,7 +1166,10 @@ class SnapshotCache:
                 return snap
             path = store_for(key).find(version, stamp)
             if path is not None:
-                return self._swap(key, _open(path, key))
+                try:
+                    return self._swap(key, _open(path, key))
+                except VersionGone:  # removed since found: a newer version exists; fall through
+                    log.info("snapshot %s was removed before it was mapped", path)
             if snap is not None and _slow_build(snap):
                 self._building.add(key)
                 threading.Thread(
@@ -873,13 +1190,11 @@ class SnapshotCache:
 
     def _build(self, key: str) -> None:
         try:
-            path = build_version(key)
-            if path is not None:
-                snap = _open(path, key)
-                with self._lock:
-                    current = self._snaps.get(key)
-                    if current is None or current.version <= snap.version:
-                        self._swap(key, snap)
+            snap = load_snapshot(key)
+            with self._lock:
+                current = self._snaps.get(key)
+                if current is None or current.version <= snap.version:
+                    self._swap(key, snap)
         except Exception:  # noqa: BLE001 - the next request retries; the previous version keeps serving
             log.exception("snapshot build failed")
         finally:

@@ -205,9 +205,17 @@ def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict[str, An
 
 
 def write_snapshot(
-    snap: Snapshot, events: Events, folder: Path, stamp: str, build_seconds: float = 0.0
+    snap: Snapshot,
+    events: Events,
+    folder: Path,
+    stamp: str,
+    build_seconds: float = 0.0,
+    previous: Path | None = None,
+    frames: dict[str, pd.DataFrame] | None = None,
 ) -> None:
-    """Write every column of snap (and its event index) into folder (which must not exist)."""
+    """Write every column of snap (and its event index) into folder (which must not exist).
+
+    With previous: the frames are the given ones, the others hard links to previous's."""
     folder.mkdir(parents=True)
     meta: dict[str, Any] = {
         "format": FORMAT,
@@ -235,12 +243,21 @@ def write_snapshot(
     for g in range(len(rates.codes)):
         np.save(folder / f"rate_days_{g}.npy", rates.days[g])
         np.save(folder / f"rate_values_{g}.npy", rates.values[g])
-    for name in FRAMES:
-        frame = (
-            snap.lazy.get(name) if name in ("commissions", "activities") else getattr(snap, name)
-        )
-        if frame is not None:
-            _save_frame(folder, name, frame, meta)
+    if previous is not None:
+        given = frames or {}
+        _link_frames(previous, folder, meta, set(FRAMES) - set(given))
+        for name, given_frame in given.items():
+            _save_frame(folder, name, given_frame, meta)
+        meta["previous"] = previous.name
+    else:
+        for name in FRAMES:
+            frame = (
+                snap.lazy.get(name)
+                if name in ("commissions", "activities")
+                else getattr(snap, name)
+            )
+            if frame is not None:
+                _save_frame(folder, name, frame, meta)
     for name in ("slot", "cents", "starts"):
         np.save(folder / f"events_{name}.npy", getattr(events, name))
     (folder / INUSE).touch()
@@ -248,8 +265,28 @@ def write_snapshot(
     _sync(folder)
 
 
+def _fsync_enabled() -> bool:
+    from dashboard.config import get_settings
+
+    return get_settings().snapshot_fsync
+
+
+def _link_frames(previous: Path, folder: Path, meta: dict[str, Any], names: set[str]) -> None:
+    """Hard links to previous's stored frames of these names (nothing copied), and their meta."""
+    before = json.loads((previous / META).read_text())
+    for name in names:
+        if name not in before["frames"]:
+            continue
+        (folder / name).mkdir()
+        for inner in (previous / name).iterdir():
+            os.link(inner, folder / name / inner.name)
+        meta["frames"][name] = before["frames"][name]
+
+
 def _sync(folder: Path) -> None:
-    """Every file under folder on disk (before a rename makes it visible)."""
+    """Every file under folder on disk (before a rename makes it visible); AR_SNAPSHOT_FSYNC=0 skips it."""
+    if not _fsync_enabled():
+        return
     for path in folder.rglob("*"):
         if path.is_file():
             fd = os.open(path, os.O_RDONLY)
@@ -260,6 +297,8 @@ def _sync(folder: Path) -> None:
 
 
 def _sync_dir(folder: Path) -> None:
+    if not _fsync_enabled():
+        return
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -290,14 +329,19 @@ def _load(folder: Path, name: str, spec: dict[str, Any]) -> np.ndarray:
     return values
 
 
-def read_frame(folder: Path, name: str, meta: dict[str, Any]) -> pd.DataFrame | None:
-    """One stored frame, as a private DataFrame (text as Python strings, None where null)."""
+def read_frame(
+    folder: Path, name: str, meta: dict[str, Any], only: tuple[str, ...] | None = None
+) -> pd.DataFrame | None:
+    """One stored frame (only some of its columns), as a private DataFrame (text as Python strings,
+    None where null)."""
     spec = meta["frames"].get(name)
     if spec is None:
         return None
     sub = folder / name
     data = {}
     for i, col in enumerate(spec["columns"]):
+        if only is not None and col["name"] not in only:
+            continue
         values = np.load(sub / f"{i}.npy", allow_pickle=False)
         if col["kind"] == "text":
             values = values.astype(object)
@@ -307,15 +351,29 @@ def read_frame(folder: Path, name: str, meta: dict[str, Any]) -> pd.DataFrame | 
     return pd.DataFrame(data, index=pd.RangeIndex(spec["rows"]))
 
 
+class VersionGone(FileNotFoundError):
+    """The version directory was removed (as unused) between finding it and mapping it."""
+
+
 def open_snapshot(folder: Path, url: str | None) -> Snapshot:
     """Map a stored version read-only into a Snapshot (milliseconds; nothing copied)."""
     from dashboard.metrics.ledger import Events
     from dashboard.metrics.snapshot import Snapshot
 
-    meta = json.loads((folder / META).read_text())
-    fd = os.open(folder / INUSE, os.O_RDONLY)
-    fcntl.flock(fd, fcntl.LOCK_SH)  # "in use" until this process drops the snapshot
+    # Lock first, then read: a version found a moment ago may have been removed since (collect() runs
+    # in the builder of a newer version). collect() removes a version only while it holds an
+    # exclusive flock on .inuse, so once the shared lock is ours the directory is either whole (and
+    # kept while we map it) or gone: then VersionGone, and the caller opens a newer version.
     try:
+        fd = os.open(folder / INUSE, os.O_RDONLY)
+    except FileNotFoundError as exc:
+        raise VersionGone(folder) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # "in use" until this process drops the snapshot
+        try:
+            meta = json.loads((folder / META).read_text())
+        except FileNotFoundError as exc:
+            raise VersionGone(folder) from exc
         cols: dict[str, Any] = {
             name: _load(folder, name, spec) for name, spec in meta["columns"].items()
         }
@@ -442,9 +500,21 @@ class LedgerStore:
         stamp: str,
         frames: dict[str, pd.DataFrame],
         build_seconds: float = 0.0,
+        rebuilt: tuple[Snapshot, Events] | None = None,
     ) -> Path:
         """A new version that shares every column file of previous (hard links) except the frames given.
-        Nothing is copied: a note or a promise makes a version in milliseconds."""
+        Nothing is copied: a note or a promise makes a version in milliseconds. With rebuilt (the
+        next version's snapshot and events, after new ledger rows) its columns are written and only
+        the frames not given are shared."""
+        if rebuilt is not None:
+            snap, events = rebuilt
+            return self._publish(
+                version,
+                stamp,
+                lambda temp: write_snapshot(
+                    snap, events, temp, stamp, build_seconds, previous, frames
+                ),
+            )
 
         def fill(temp: Path) -> None:
             meta = json.loads((previous / META).read_text())

@@ -187,8 +187,33 @@ def write(
                 _delete_stale(conn, stale)
                 stale = []
             _write_step(conn, step, bar)
+        deleted = bool(stale)
         _delete_stale(conn, stale)
-    bump_data_version(conn)
+    bump_data_version(conn, changed_rows(steps, deleted))
+
+
+# The change log's key of each table's rows (dashboard/data/ledger_load.py ROW_KEYS): the snapshot
+# re-reads every row with a logged key. Other tables are logged by their first key column too.
+LOG_KEY = {"allocations": "payment_id", "write_offs": "invoice_id"}
+
+
+def changed_rows(
+    steps: list[Step], deleted_allocations: bool = False
+) -> dict[str, list[str] | None]:
+    """What an import wrote, for bump_data_version: table -> the keys of its written rows (None: any
+    row, here when allocations were deleted). The next snapshot version is built from the previous
+    one plus these rows when they are all new; anything else is a full build."""
+    changed: dict[str, list[str] | None] = {}
+    for step in steps:
+        table = step.spec.model.__tablename__
+        column = LOG_KEY.get(table, step.spec.key[0])
+        keys = _pylist(step.frame[column], step.spec.col(column).kind, True)
+        listed = changed.setdefault(table, [])
+        if listed is not None:
+            listed.extend(str(k) for k in keys if k is not None)
+    if deleted_allocations:
+        changed["allocations"] = None
+    return changed
 
 
 def counts_by_table(steps: list[Step]) -> dict[str, int]:
