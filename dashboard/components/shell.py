@@ -19,8 +19,10 @@ Conventions for every page (read before adding one)
   AR_REFRESH_SECONDS), so callbacks recompute only on a filter change or new data.
 * Identity only from the server: `dashboard.components.identity.scope()` in every callback that
   reads data, `identity.can("edit_notes")` before any write. Never from a store or the URL.
-* Metrics through `dashboard.metrics.ui_support` cached entry points (keyed by data version,
-  scope, filters and as-of) or your own functions wrapped in `ui_support.cached`.
+* Metrics through the cached entry points of the metrics layer (`metrics.ui_support`,
+  `metrics.service`, `metrics.commissions.cached_*`, `metrics.predict_ui`), all in the one cache
+  `dashboard.metrics.cache` (keyed by data version, scope, filters and as-of); a new figure gets its
+  entry point there (`cached(fn, maxsize=...)`), never a cache of its own in the page.
 * Figures from dashboard/figures: pure builders returning plain figure dicts (see figures/base.py:
   `figure()`, `empty_figure()`; a validated go.Figure costs ~60 ms of Python per build), always
   with an empty state; money through `dashboard.format.money(cents_or_str, currency)`.

@@ -136,11 +136,12 @@ class ResultCache:
         self._stats.evictions += 1
 
     def clear(self) -> None:
-        """Forget every result (tests; a new data version needs no call: it is in the key)."""
+        """Forget every result and reset the counters (tests; a new data version needs no call: it is in the key)."""
         with self._lock:
             self._entries.clear()
             self._by_function.clear()
             self._versions.clear()
+            self._stats = Stats()
 
     def stats(self) -> Stats:
         """A copy of the counters, with the current number of entries and versions."""
