@@ -19,28 +19,27 @@ from dashboard.auth.guard import json_error
 from dashboard.auth.roles import can
 from dashboard.auth.scope import current_scope
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.params import (  # the one shared parser (re-exported for older imports)
-    FILTER_PARAMS,
+from dashboard.params import (
+    CUSTOMER_PARAMS,
+    PREDICTION_PARAMS,
+    TABLE_PARAMS,
     BadParameter,
     check_known,
+    filters_text,
     parse_as_of,
     parse_filters,
-    parse_period,
+    parse_request,
     single,
 )
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-TABLE_PARAMS = frozenset({"as_of", "period_days", *FILTER_PARAMS})
-CUSTOMER_PARAMS = frozenset({"as_of"})
-PREDICTION_PARAMS = frozenset({"as_of", *FILTER_PARAMS})
-
 
 def parse_table_args() -> tuple[dt.date, int, Filters]:
-    """as_of, period_days and filters of a KPI or table request."""
-    check_known(TABLE_PARAMS)
-    return parse_as_of(single("as_of")), parse_period(single("period_days")), parse_filters()
+    """as_of, period_days and filters of a KPI or table request (no basis: the API ages by due date)."""
+    req = parse_request(TABLE_PARAMS)
+    return req.as_of, req.period_days, req.filters
 
 
 def to_jsonable(value: Any) -> Any:
@@ -132,7 +131,7 @@ def export_detail(
             "table": table,
             "as_of": as_of.isoformat(),
             "period_days": period_days,
-            "filters": filters.describe(),
+            "filters": filters_text(filters),
             "scope": scope.label,
             "rows": rows,
         }
@@ -156,7 +155,7 @@ def export_csv(table: str) -> Response:
     stamp = Stamp(
         title=f"{table} (period {period_days} days)",
         as_of=as_of,
-        filters=filters.describe(),
+        filters=filters_text(filters),
         scope=scope.label,
     )
     # "# stamp" line first
@@ -171,7 +170,7 @@ def csv_response(text: str, table: str, as_of: dt.date, filters: Filters, scope:
     )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-AR-As-Of"] = as_of.isoformat()
-    response.headers["X-AR-Filters"] = _header_safe(filters.describe())
+    response.headers["X-AR-Filters"] = _header_safe(filters_text(filters))
     response.headers["X-AR-Scope"] = _header_safe(scope.label)
     response.headers["X-AR-Generated-At"] = (
         dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

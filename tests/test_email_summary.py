@@ -64,8 +64,8 @@ def smtp(monkeypatch):
 @pytest.fixture
 def ledger(db_url):
     """The hand-made ledger and users, fresh snapshots."""
+    from dashboard.metrics.cache import clear_cache
     from dashboard.metrics.snapshot import clear_snapshots
-    from dashboard.metrics.ui_support import clear_cache
 
     clear_snapshots()
     clear_cache()

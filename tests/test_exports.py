@@ -39,8 +39,8 @@ needs_browser = pytest.mark.skipif(not HAS_BROWSER, reason="no chromium for kale
 @pytest.fixture
 def world(db_url):
     """Seeded ledger + users + app, on SQLite and PostgreSQL."""
+    from dashboard.metrics.cache import clear_cache
     from dashboard.metrics.snapshot import clear_snapshots
-    from dashboard.metrics.ui_support import clear_cache
 
     clear_snapshots()
     clear_cache()

@@ -386,7 +386,7 @@ def test_out_of_range_dates_are_a_400_naming_the_parameter(world):
 
 
 def test_callbacks_share_the_date_range():
-    from dashboard.components.filters import validate
+    from dashboard.params import validate
 
     clean, messages = validate({"as_of": "0001-01-01"}, now=__import__("datetime").date(2024, 3, 1))
     assert clean["as_of"] == "2024-03-01"

@@ -49,8 +49,8 @@ TOUCHED_PAGES = (
 @pytest.fixture
 def world(db_url):
     """Seeded ledger + users + app, on SQLite and PostgreSQL."""
+    from dashboard.metrics.cache import clear_cache
     from dashboard.metrics.snapshot import clear_snapshots
-    from dashboard.metrics.ui_support import clear_cache
 
     clear_snapshots()
     clear_cache()

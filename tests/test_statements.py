@@ -46,8 +46,8 @@ def smtp(monkeypatch):
 @pytest.fixture
 def ledger(db_url):
     from dashboard.data.schema import bump_data_version
+    from dashboard.metrics.cache import clear_cache
     from dashboard.metrics.snapshot import clear_snapshots
-    from dashboard.metrics.ui_support import clear_cache
 
     clear_snapshots()
     clear_cache()

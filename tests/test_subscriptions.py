@@ -86,8 +86,8 @@ def smtp(monkeypatch):
 
 @pytest.fixture
 def ledger(db_url):
+    from dashboard.metrics.cache import clear_cache
     from dashboard.metrics.snapshot import clear_snapshots
-    from dashboard.metrics.ui_support import clear_cache
     from dashboard.subscriptions.store import set_address
 
     clear_snapshots()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dashboard.components import filters as gf
+from dashboard import params as gf
+from dashboard.components.filters import control_value
 from dashboard.metrics.filters import Filters
 
 NOW = dt.date(2024, 6, 30)
@@ -76,8 +77,8 @@ def test_future_and_ancient_dates_are_refused():
 def test_the_all_choice_means_no_filter():
     clean, messages = gf.validate({"segment": gf.ALL_VALUE, "region": ""}, OPTIONS, NOW)
     assert clean["segment"] is None and clean["region"] is None and messages == []
-    assert gf.control_value("segment", clean) == gf.ALL_VALUE
-    assert gf.control_value("as_of", {"as_of": None}) == ""
+    assert control_value("segment", clean) == gf.ALL_VALUE
+    assert control_value("as_of", {"as_of": None}) == ""
 
 
 def test_parse_never_raises_on_a_tampered_store():

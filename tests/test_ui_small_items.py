@@ -7,7 +7,8 @@ import datetime as dt
 import pandas as pd
 
 from dashboard import format as fmt
-from dashboard.components import filters as gf
+from dashboard import params as gf
+from dashboard.components.filters import filter_bar
 from dashboard.components.kpi_card import tile_body
 from dashboard.export.tables import file_name
 from dashboard.figures import base
@@ -95,7 +96,7 @@ def test_as_of_box_is_iso_text_and_selects_have_no_empty_option():
             if hasattr(child, "to_plotly_json"):
                 walk(child)
 
-    walk(gf.filter_bar())
+    walk(filter_bar())
     assert found["as_of"].type == "text" and found["as_of"].placeholder == "YYYY-MM-DD"
     # dbc's hidden placeholder option is never blank
     assert found["sales_rep"].placeholder == "All reps"

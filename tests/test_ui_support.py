@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.metrics import ui_support as ui
+from dashboard.metrics.cache import clear_cache
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
 from tests.ui_ledger import AS_OF, add_ui_ledger
@@ -16,7 +17,7 @@ R1 = Scope(sales_rep_ids=frozenset({"R1"}), label="sales rep R1")
 @pytest.fixture
 def snap(sqlite_url):
     clear_snapshots()
-    ui.clear_cache()
+    clear_cache()
     add_ui_ledger(sqlite_url)
     yield get_snapshot(sqlite_url)
     clear_snapshots()

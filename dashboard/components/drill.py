@@ -21,8 +21,8 @@ from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
+from dashboard import params as gf
 from dashboard.components import callbacks as cb
-from dashboard.components import filters as gf
 from dashboard.components import grid, identity
 
 GRID = "drill"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard.components import filters as gf
+from dashboard import params as gf
 from dashboard.components import identity
 
 

@@ -6,8 +6,8 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboard import params as gf
 from dashboard.components import callbacks as cb
-from dashboard.components import filters as gf
 from dashboard.components import identity
 
 

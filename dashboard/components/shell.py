@@ -14,13 +14,15 @@ Conventions for every page (read before adding one)
   terms_group): a copied link reproduces the view; nav links keep the query string. The shell
   validates them into Store "filters"; every page callback takes
       Input("filters", "data"), Input("data-version", "data")
-  and reads `as_of, basis, filters = dashboard.components.filters.parse(filters_data)`.
+  and reads `as_of, basis, filters = dashboard.params.parse(filters_data)`.
   Store "data-version" changes only when the database's data version does (polled every
   AR_REFRESH_SECONDS), so callbacks recompute only on a filter change or new data.
 * Identity only from the server: `dashboard.components.identity.scope()` in every callback that
   reads data, `identity.can("edit_notes")` before any write. Never from a store or the URL.
-* Metrics through `dashboard.metrics.ui_support` cached entry points (keyed by data version,
-  scope, filters and as-of) or your own functions wrapped in `ui_support.cached`.
+* Metrics through the cached entry points of the metrics layer (`metrics.ui_support`,
+  `metrics.service`, `metrics.commissions.cached_*`, `metrics.predict_ui`), all in the one cache
+  `dashboard.metrics.cache` (keyed by data version, scope, filters and as-of); a new figure gets its
+  entry point there (`cached(fn, maxsize=...)`), never a cache of its own in the page.
 * Figures from dashboard/figures: pure builders returning plain figure dicts (see figures/base.py:
   `figure()`, `empty_figure()`; a validated go.Figure costs ~60 ms of Python per build), always
   with an empty state; money through `dashboard.format.money(cents_or_str, currency)`.
@@ -42,6 +44,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 
+from dashboard import params
 from dashboard.components import callbacks as cb
 from dashboard.components import drill, identity, saved_views
 from dashboard.components import filters as gf
@@ -109,7 +112,7 @@ def shell_layout() -> html.Div:
 
 def select_options(options: dict, name: str) -> list[dict]:
     """A select's choices: All, then the values in the user's scope."""
-    return [{"label": "All", "value": gf.ALL_VALUE}] + [
+    return [{"label": "All", "value": params.ALL_VALUE}] + [
         {"label": label, "value": value} for value, label in options.get(name, [])
     ]
 
@@ -159,13 +162,13 @@ def filters_for_layout(query: dict | None) -> dict | None:
     raw = {
         k: (v[0] if isinstance(v, list) and v else v)
         for k, v in (query or {}).items()
-        if k in gf.FILTER_KEYS and isinstance(v, str | list)
+        if k in params.FILTER_KEYS and isinstance(v, str | list)
     }
     scope = identity.scope()
-    clean, _messages = gf.validate(
+    clean, _messages = params.validate(
         raw, _options(), scope_label=None if scope.unrestricted else scope.label
     )
-    return gf.store_data(clean, gf.to_query(clean))
+    return params.store_data(clean, params.to_query(clean))
 
 
 def fill_stores(tree, data: dict) -> None:
@@ -199,23 +202,23 @@ def sync_filters(search, values, _reset, current):
     """URL -> validated filters and controls; a control change -> URL (one callback: no cycle)."""
     names = [item["id"]["name"] for item in ctx.outputs_list[1]]
     trigger = ctx.triggered_id
-    extra = {k: v for k, v in gf.parse_query(search).items() if k not in gf.FILTER_KEYS}
+    extra = {k: v for k, v in params.parse_query(search).items() if k not in params.FILTER_KEYS}
     from_controls = isinstance(trigger, dict) and trigger.get("type") == "gf"
     if from_controls:
         raw = dict(zip(names, values, strict=True))
     elif trigger == "filters-reset":
         raw = {}
     else:
-        raw = gf.parse_query(search)
+        raw = params.parse_query(search)
     scope = identity.scope()
-    clean, messages = gf.validate(
+    clean, messages = params.validate(
         raw, _options(), scope_label=None if scope.unrestricted else scope.label
     )
-    query = gf.to_query(clean, extra)
+    query = params.to_query(clean, extra)
     # a control change, a reset, or a refused value in the address: the address shows what applies
     rewrite = from_controls or trigger == "filters-reset" or bool(messages)
     url_out = query if rewrite and query != (search or "") else no_update
-    store = gf.store_data(clean, gf.to_query(clean))
+    store = params.store_data(clean, params.to_query(clean))
     # the address was just rewritten to what applies: keep the message that explained why
     same = trigger == "url" and not messages and store == current
     shown = dict(zip(names, values, strict=True))
@@ -459,4 +462,4 @@ def filters_summary(filters_data):
     """The filters in one line beside the Filters button on small screens (rep names, not ids)."""
     if not filters_data:
         return ""
-    return gf.describe(filters_data, _options())
+    return params.describe(filters_data, _options())

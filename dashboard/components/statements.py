@@ -16,7 +16,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
-from dashboard.components import filters as gf
+from dashboard import params as gf
 from dashboard.components import identity
 
 MAX_CUSTOMERS = 500  # per click; bigger runs: `python -m dashboard statement ... --email`

@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 
 from dashboard.export.charts import Chart, ChartRequest, chart_currency, register_chart
-from dashboard.metrics.ui_support import cached
+from dashboard.metrics import service
+from dashboard.params import PERIOD_DAYS
 
 COMMISSIONS = "view_commissions"
 MONTHS = 12
-PERIOD = 90
 
 
 def _collections(snap: Any, req: ChartRequest) -> tuple[dict, str]:
@@ -23,13 +23,7 @@ def _collections(snap: Any, req: ChartRequest) -> tuple[dict, str]:
     return _activity(snap, req.as_of, req.filters, req.scope, by), by
 
 
-def _activity_raw(snap: Any, as_of: Any, filters: Any, scope: Any, by: str) -> dict:
-    from dashboard.metrics import collections as metrics
-
-    return metrics.collections_activity(snap, as_of, filters, scope, by)
-
-
-_activity = cached(_activity_raw, maxsize=16)
+_activity = service.collections_activity  # the Collections page's entry (same key, shared)
 
 
 def _coverage(snap: Any, req: ChartRequest) -> Chart:
@@ -155,11 +149,11 @@ def _groups(snap: Any, req: ChartRequest) -> Chart:
     from dashboard.metrics.commissions import cached_by_group
 
     cur = chart_currency(snap, req)
-    frame = cached_by_group(snap, req.as_of, PERIOD, req.filters, req.scope)
+    frame = cached_by_group(snap, req.as_of, PERIOD_DAYS, req.filters, req.scope)
     return Chart(
         "commissions_groups",
-        f"Commission by sales group · {PERIOD} days",
-        figs.group_pie(frame, cur, PERIOD),
+        f"Commission by sales group · {PERIOD_DAYS} days",
+        figs.group_pie(frame, cur, PERIOD_DAYS),
         frame.copy(),
         cur,
         width=700,
@@ -172,10 +166,10 @@ def _cash(snap: Any, req: ChartRequest) -> Chart:
     from dashboard.metrics.commissions import cached_cash_and_invoiced
 
     cur = chart_currency(snap, req)
-    frame = cached_cash_and_invoiced(snap, req.as_of, PERIOD, req.filters, req.scope)
+    frame = cached_cash_and_invoiced(snap, req.as_of, PERIOD_DAYS, req.filters, req.scope)
     return Chart(
         "commissions_cash",
-        f"Commission on cash vs on invoices · {PERIOD} days",
+        f"Commission on cash vs on invoices · {PERIOD_DAYS} days",
         figs.cash_vs_invoiced_bar(frame, cur),
         frame.copy(),
         cur,
@@ -220,14 +214,10 @@ FORECAST_WEEKS = 13
 FORECAST_BACKTEST_DATES = 6
 
 
-def _forecast_backtest_raw(snap: Any, as_of: Any, filters: Any, scope: Any) -> dict:
-    from dashboard.metrics import forecast
-
-    dates = forecast.default_backtest_dates(as_of, FORECAST_BACKTEST_DATES)
-    return forecast.forecast_backtest(snap, dates, filters, scope, FORECAST_WEEKS, as_of=as_of)
-
-
-_forecast_backtest = cached(_forecast_backtest_raw, maxsize=8)
+def _forecast_backtest(snap: Any, as_of: Any, filters: Any, scope: Any) -> dict:
+    return service.forecast_backtest(
+        snap, as_of, filters, scope, FORECAST_BACKTEST_DATES, FORECAST_WEEKS
+    )
 
 
 def _forecast_expected(snap: Any, req: ChartRequest) -> Chart:

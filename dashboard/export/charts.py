@@ -20,8 +20,6 @@ import pandas as pd
 
 from dashboard.metrics.filters import Filters, Scope
 
-PERIOD_DAYS = 90
-
 
 @dataclass(frozen=True)
 class ChartRequest:

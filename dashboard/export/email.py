@@ -27,10 +27,10 @@ from typing import Any
 
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.params import PERIOD_DAYS
 
 log = logging.getLogger(__name__)
 
-PERIOD_DAYS = 90
 WEEK_DAYS = 7
 ADDRESS_RE = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.?[^@\s<>,;\"']*$")
 SMTP_TIMEOUT = 30

@@ -9,6 +9,7 @@ import pandas as pd
 from dashboard.export.charts import ChartRequest
 from dashboard.export.page_pdf import PageSheet, register_page_sheet
 from dashboard.export.pdf import RECEIVABLES_CHARTS, Tile, receivables_tiles
+from dashboard.params import PERIOD_DAYS
 
 
 def _fmt() -> Any:
@@ -126,7 +127,7 @@ def _commission_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
     from dashboard.metrics.commissions import cached_tiles
 
     fmt = _fmt()
-    t = cached_tiles(snap, req.as_of, 90, req.filters, req.scope)
+    t = cached_tiles(snap, req.as_of, PERIOD_DAYS, req.filters, req.scope)
     return [
         Tile(
             "Accrued commissions",

@@ -18,6 +18,7 @@ from typing import Any
 
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.params import PERIOD_DAYS
 
 log = logging.getLogger(__name__)
 
@@ -532,7 +533,7 @@ def account_pdf(
     )
     pdf.multi_cell(CONTENT, 4.5, clean(pdf, behaviour), align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    req = ChartRequest(as_of, "due", 90, Filters(), scope, customer_id)
+    req = ChartRequest(as_of, "due", PERIOD_DAYS, Filters(), scope, customer_id)
     charts = [
         c
         for c in (

@@ -20,7 +20,6 @@ The UI links here with the page's current query string (dashboard.components.exp
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from typing import Any
 
@@ -37,30 +36,24 @@ from dashboard.export.png import TooManyPixels
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.params import (
+    BASE_PARAMS,
+    CHART_PARAMS,
+    GRID_PARAMS,
     BadParameter,
     check_known,
-    parse_as_of,
-    parse_basis,
-    parse_filters,
+    json_param,
     parse_int,
-    parse_period,
+    parse_options,
+    parse_request,
+    parse_search,
     single,
+    stamp_text,
 )
+from dashboard.params import parse as parse_store
 
 log = logging.getLogger(__name__)
 bp = Blueprint("exports", __name__, url_prefix="/export")
 
-FILTER_KEYS = ("segment", "region", "tier", "sales_rep", "terms_group")
-BASE_PARAMS = frozenset({"as_of", "basis", "period_days", *FILTER_KEYS})
-CHART_PARAMS = BASE_PARAMS | {"customer_id", "width", "height", "scale"}
-BASIS_TEXT = {"due": "due-date aging", "transaction": "transaction aging"}
-FILTER_TEXT = {
-    "segment": "segment",
-    "region": "region",
-    "tier": "tier",
-    "sales_rep": "sales rep",
-    "terms_group": "terms",
-}
 MIME = {
     "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -74,39 +67,14 @@ MIME = {
 
 def parse_common(allowed: frozenset[str]) -> tuple[dt.date, str, int, Filters]:
     """(as_of, basis, period_days, filters) of an export request; unknown or repeated parameters: 400."""
-    check_known(allowed)
-    return (
-        parse_as_of(single("as_of")),
-        parse_basis(single("basis")),
-        parse_period(single("period_days")),
-        parse_filters(),
-    )
-
-
-def describe(basis: str, filters: Filters) -> str:
-    """The filters of an export as stamp text ("due-date aging · segment Retail")."""
-    from dashboard.components.filters import rep_names
-
-    names = rep_names() if filters.sales_rep else {}
-    parts = [BASIS_TEXT[basis]]
-    for key in FILTER_KEYS:
-        value = getattr(filters, key)
-        if value:  # a rep by name, the id beside it (the filter line on screen reads the same)
-            name = names.get(value) if key == "sales_rep" else None
-            parts.append(
-                f"{FILTER_TEXT[key]} {name} ({value})"
-                if name and name != value
-                else f"{FILTER_TEXT[key]} {value}"
-            )
-    return " · ".join(parts)
+    req = parse_request(allowed)
+    return req.as_of, req.basis, req.period_days, req.filters
 
 
 def _source_filters(source: dict | None) -> tuple[dt.date, str, Any]:
     """(as_of, basis, filters) of a grid's source data (its "filters" store), today when it has none."""
-    from dashboard.components import filters as gf
-
     data = source.get("filters") if isinstance(source, dict) else None
-    return gf.parse(data) if isinstance(data, dict) else (dt.date.today(), "due", None)
+    return parse_store(data) if isinstance(data, dict) else (dt.date.today(), "due", None)
 
 
 def username() -> str | None:
@@ -131,7 +99,7 @@ def make_stamp(title: str, as_of: dt.date, basis: str, filters: Filters, scope: 
     return Stamp(
         title=title,
         as_of=as_of,
-        filters=describe(basis, filters),
+        filters=stamp_text(basis, filters),
         scope=scope.label,
         user=username(),
         currency=currency_note(snapshot(), as_of),
@@ -169,19 +137,6 @@ def allowed(capability: str | None = None) -> Response | None:
     if capability is not None and not can(current_user, capability):
         return json_error(403, "your role may not see this")
     return None
-
-
-def parse_options(spec: dict[str, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
-    """The page-local choices a chart accepts (e.g. by=region); a value it does not know: 400."""
-    out = []
-    for key, choices in spec.items():
-        value = single(key)
-        if value is None or value == "":
-            continue
-        if value not in choices:
-            raise BadParameter(key, f"must be one of {', '.join(choices)}")
-        out.append((key, value))
-    return tuple(out)
 
 
 file_name = tables.file_name
@@ -292,27 +247,6 @@ TABLE_TITLES = {
 
 # ---- the data grids (dashboard.components.grid) ------------------------------------------------------
 
-GRID_PARAMS = frozenset({"source", "sort", "filter", "search"})
-MAX_GRID_PARAM = 20_000  # characters of one JSON parameter
-
-
-def json_param(name: str, kind: type, required: bool = False) -> Any:
-    """A JSON query parameter of the given type (dict or list); 400 naming it when missing or malformed."""
-    raw = single(name)
-    if raw is None or raw == "":
-        if required:
-            raise BadParameter(name, "required")
-        return kind()
-    if len(raw) > MAX_GRID_PARAM:
-        raise BadParameter(name, f"longer than {MAX_GRID_PARAM} characters")
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        raise BadParameter(name, "must be JSON") from None
-    if not isinstance(value, kind):
-        raise BadParameter(name, f"must be a JSON {'object' if kind is dict else 'array'}")
-    return value
-
 
 @bp.get("/grid/<name>.<any(csv, xlsx):fmt>")
 def grid(name: str, fmt: str) -> Response:
@@ -332,9 +266,7 @@ def grid(name: str, fmt: str) -> Response:
     check_known(GRID_PARAMS)
     source = json_param("source", dict, required=True)
     sort, filters = json_param("sort", list), json_param("filter", dict)
-    search = single("search") or ""
-    if len(search) > 200:
-        raise BadParameter("search", "longer than 200 characters")
+    search = parse_search()
     query = grids.Query.clean(sort, filters, search)
     # fresh: the stamp's time is the export's
     view = grids.view_for(name, source, query, cached=False)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.export.registry import MONEY_SUFFIX, money_name, to_csv
+from dashboard.params import FILTER_PARAMS
 
 XLSX_MAX_ROWS = 1_048_000  # Excel's sheet limit is 1,048,576 rows including the stamp block
 APP_NAME = "AR Dashboard"
@@ -307,9 +308,6 @@ def safe_file_part(text: str, limit: int = 80) -> str:
     return cleaned.strip("-")[:limit] or "export"
 
 
-FILE_FILTERS = ("segment", "region", "tier", "sales_rep", "terms_group")
-
-
 def file_name(
     base: str,
     as_of: dt.date | None,
@@ -325,7 +323,7 @@ def file_name(
     del basis
     parts = [base] + ([as_of.isoformat()] if as_of else [])
     parts += [
-        f"{key}-{getattr(filters, key)}" for key in FILE_FILTERS if getattr(filters, key, None)
+        f"{key}-{getattr(filters, key)}" for key in FILTER_PARAMS if getattr(filters, key, None)
     ]
     parts += [f"{key}-{value}" for key, value in options]
     return safe_file_part("-".join(parts), limit=150) + f".{fmt}"

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE
+from dashboard.metrics.cache import MAX_VERSIONS, cached
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.kpis import DUE_EDGES, month_start
@@ -44,7 +45,6 @@ from dashboard.metrics.ledger import open_balances, select
 from dashboard.metrics.numbers import ratio, ratio_array
 from dashboard.metrics.snapshot import Snapshot, from_day, sum_by, to_day
 from dashboard.metrics.tables import with_currency
-from dashboard.metrics.ui_support import cached
 
 NO_GROUP = "No group"
 TOP_REPS = 10
@@ -104,13 +104,9 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.astype(object).where(series.notna(), "").astype(str).to_numpy(dtype=object)
 
 
+@cached(maxsize=MAX_VERSIONS)
 def rows(snap: Snapshot) -> Rows:
     """The commission rows of the snapshot as arrays (built once per snapshot)."""
-    key = ("commissions", "rows")
-    with snap.lock:
-        found = snap.cache.get(key)
-    if found is not None:
-        return found
     frame = snap.commissions
     earned = frame["earned_date"].to_numpy(dtype=np.int64)
     settlement = frame["settlement_date"].to_numpy(dtype=np.int64)
@@ -124,7 +120,7 @@ def rows(snap: Snapshot) -> Rows:
     cur = np.zeros(len(cust), dtype=np.int64)
     if snap.n_customers and len(cust):
         cur = np.where(cust >= 0, snap.cust_cur[np.maximum(cust, 0)], 0).astype(np.int64)
-    built = Rows(
+    return Rows(
         commission_id=_text(frame["commission_id"]),
         rep=rep,
         group=group,
@@ -141,9 +137,6 @@ def rows(snap: Snapshot) -> Rows:
         cur=cur,
         earned_base=_to_base(snap, amount, cur, earned),
     )
-    with snap.lock:
-        snap.cache[key] = built
-    return built
 
 
 def _to_base(

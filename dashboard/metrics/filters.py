@@ -26,11 +26,6 @@ class Filters:
         """Hashable cache key."""
         return tuple(getattr(self, f.name) for f in fields(self))
 
-    def describe(self) -> str:
-        """Human-readable summary for captions and stamps."""
-        parts = [f"{f.name}={getattr(self, f.name)}" for f in fields(self) if getattr(self, f.name)]
-        return ", ".join(parts) or "no filters"
-
 
 @dataclass(frozen=True)
 class Scope:

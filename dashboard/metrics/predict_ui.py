@@ -15,10 +15,10 @@ from dashboard.metrics import predict as pm
 from dashboard.metrics import predict_backtest as pb
 from dashboard.metrics import predict_store as st
 from dashboard.metrics import predict_views as pv
+from dashboard.metrics.cache import cached
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.ledger import select
 from dashboard.metrics.snapshot import Snapshot, to_day
-from dashboard.metrics.ui_support import cached
 
 
 def bundle_for(snap: Snapshot, queue: bool = True) -> st.Bundle | None:
@@ -36,7 +36,7 @@ def stamp_of(bundle: st.Bundle | None) -> str:
     return bundle.stamp if bundle is not None else ""
 
 
-@cached(maxsize=16)  # type: ignore[untyped-decorator]  # ui_support.cached returns Any (being changed, issue 12/16)
+@cached(maxsize=16)
 def _all_predictions(snap: Snapshot, day: int, stamp: str) -> pm.Predictions:
     """Every open invoice's prediction at day (whole ledger)."""
     return st.predictions_at(snap, day, st.current_bundle(snap) if stamp else None)
@@ -52,7 +52,7 @@ def predictions(
     return pv.scoped(snap, pred, filters, scope), st.describe(bundle, day)
 
 
-@cached(maxsize=32)  # type: ignore[untyped-decorator]  # as above
+@cached(maxsize=32)
 def _backtest(
     snap: Snapshot, filters: Filters | None, scope: Scope | None, stamp: str
 ) -> dict[str, Any] | None:
@@ -65,7 +65,7 @@ def backtest(snap: Snapshot, filters: Filters | None, scope: Scope | None) -> di
     return _backtest(snap, filters, scope, stamp_of(bundle_for(snap)))
 
 
-@cached(maxsize=32)  # type: ignore[untyped-decorator]  # as above
+@cached(maxsize=32)
 def _worklist(
     snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str, limit: int | None
 ) -> pd.DataFrame:
@@ -80,7 +80,7 @@ def worklist(
     return _worklist(snap, as_of, filters, scope, stamp_of(bundle_for(snap)), limit)
 
 
-@cached(maxsize=32)  # type: ignore[untyped-decorator]  # as above
+@cached(maxsize=32)
 def _aging(
     snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, stamp: str
 ) -> pd.DataFrame:

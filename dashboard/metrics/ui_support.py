@@ -1,81 +1,24 @@
-"""Small pure metrics the UI needs beyond the KPI contract, and a per-snapshot result cache.
+"""Small pure metrics the UI needs beyond the KPI contract, and their cached entry points.
 
-Everything here is a pure function of (snapshot, as_of, filters, scope, ...); `cached` memoises any
-such function per snapshot version, so a page showing ten figures computes each once per
-(data version, scope, filters, as_of) however many users and callbacks ask for it.
+Everything here is a pure function of (snapshot, as_of, filters, scope, ...), memoised in the one
+cache of the metrics layer (`dashboard.metrics.cache`), so a page showing ten figures computes each
+once per (data version, scope, filters, as_of) however many users and callbacks ask for it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import Counter, OrderedDict
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from collections import Counter
 
 import numpy as np
 import pandas as pd
 
 from dashboard.metrics import account, tables
+from dashboard.metrics.cache import cached
 from dashboard.metrics.filters import TERMS_GROUPS, Filters, Scope
 from dashboard.metrics.kpis import compute_kpis, month_start
 from dashboard.metrics.ledger import customer_mask, select
 from dashboard.metrics.snapshot import Snapshot, to_day
-
-T = TypeVar("T")
-_lock = threading.Lock()
-_caches: list[OrderedDict] = []
-
-
-def cached(func: Callable[..., T] | None = None, *, maxsize: int = 128) -> Any:
-    """Memoise func(snap, *hashable_args) per snapshot version (LRU; treat results as read-only).
-
-    The key holds the snapshot's identity and version and every argument, so it includes the
-    scope and the filters: one user's results are never served to another scope. Concurrent
-    callers of the same key wait for the first one's result instead of computing it again.
-    """
-
-    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
-        results: OrderedDict[tuple, Any] = OrderedDict()
-        running: dict[tuple, threading.Event] = {}
-        _caches.append(results)
-
-        @wraps(fn)
-        def wrapper(snap: Snapshot, *args: Any, **kwargs: Any) -> T:
-            key = (id(snap), snap.version, snap.loaded_at, args, tuple(sorted(kwargs.items())))
-            while True:
-                with _lock:
-                    if key in results:
-                        results.move_to_end(key)
-                        return results[key]
-                    waiting = running.get(key)
-                    if waiting is None:
-                        running[key] = threading.Event()
-                        break
-                waiting.wait()  # then look again: the result, or (if that caller failed) our turn
-            try:
-                value = fn(snap, *args, **kwargs)
-                with _lock:
-                    results[key] = value
-                    while len(results) > maxsize:
-                        results.popitem(last=False)
-                return value
-            finally:
-                with _lock:
-                    running.pop(key).set()
-
-        return wrapper
-
-    return decorate(func) if func is not None else decorate
-
-
-def clear_cache() -> None:
-    """Forget every cached result (tests)."""
-    with _lock:
-        for results in _caches:
-            results.clear()
-
 
 # ---- cached entry points of the metrics engine (same signatures, positional args) -------------
 

@@ -9,7 +9,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard.components import filters as gf
+from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import customer_pdf_path, export_link, export_menu
 from dashboard.components.statements import register as register_statements

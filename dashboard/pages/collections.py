@@ -17,7 +17,7 @@ from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.figures import collections as figs
 from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import collections as metrics
-from dashboard.metrics.ui_support import cached
+from dashboard.metrics import service
 
 dash.register_page(
     __name__, path="/collections", name="Collections", title="Collections activity", nav_order=50
@@ -43,7 +43,7 @@ GRID_LABELS = {
     "balance_cents": "Open balance",
 }
 
-activity = cached(metrics.collections_activity, maxsize=64)
+activity = service.collections_activity
 
 
 # ---- layout -------------------------------------------------------------------------------------

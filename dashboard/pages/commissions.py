@@ -8,8 +8,8 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
+from dashboard import params as gf
 from dashboard.components import drill, grid, identity
-from dashboard.components import filters as gf
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.kpi_card import body_output, kpi_card, tile_body, tip_output
 from dashboard.figures import commissions as com_fig

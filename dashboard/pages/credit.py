@@ -10,12 +10,11 @@ from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard.components import filters as gf
+from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import page_pdf_button
 from dashboard.figures.analytics import RISK_COLORS, fitted_columns, label_cell_style
-from dashboard.metrics import credit
-from dashboard.metrics.ui_support import cached
+from dashboard.metrics import credit, service
 
 dash.register_page(
     __name__, path="/credit", name="Credit", title="Credit utilization", nav_order=30
@@ -51,8 +50,8 @@ RULES = (
     f"{credit.OLD_ACCOUNT_MONTHS} months; else NO ACTION. Payments and sales: the last 12 months; average days to "
     "pay: invoice date to its first payment. Listed: customers with a balance at some point in the last 12 months."
 )
-credit_table = cached(maxsize=16)(credit.credit_utilization)
-credit_summary = cached(maxsize=32)(credit.credit_summary)
+credit_table = service.credit_utilization
+credit_summary = service.credit_summary
 
 
 # ---- layout ---------------------------------------------------------------------------------------

@@ -10,15 +10,14 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard.components import filters as gf
+from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import page_pdf_button
 from dashboard.components.statements import register as register_statements
 from dashboard.components.statements import statement_controls
 from dashboard.figures.aging import TRANSACTION_LABELS
 from dashboard.figures.analytics import STATUS_COLORS, fitted_columns, label_cell_style, text_width
-from dashboard.metrics import tables
-from dashboard.metrics.ui_support import cached
+from dashboard.metrics import service, tables
 
 dash.register_page(
     __name__, path="/aging", name="Customer aging", title="Customer aging", nav_order=20
@@ -41,7 +40,7 @@ RANGES_INFO = (
     "30,60,90,120,180,365,720. Saved for you and used next time. Empty restores 30,60,90. "
     "Transaction aging always uses calendar months since the invoice date."
 )
-customer_aging = cached(maxsize=16)(tables.customer_aging)  # frames can be large: keep few
+customer_aging = service.customer_aging
 
 
 # ---- layout ---------------------------------------------------------------------------------------

@@ -10,16 +10,15 @@ from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
+from dashboard import params as gf
 from dashboard.components import drill, grid, identity
-from dashboard.components import filters as gf
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_context import callback_context as _context
 from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.figures import collections as figs
 from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import collections as metrics
-from dashboard.metrics.forecast import forecast_invoices
-from dashboard.metrics.ui_support import cached
+from dashboard.metrics import service
 
 dash.register_page(
     __name__,
@@ -52,10 +51,10 @@ COMPONENT_INFO = (
 
 # ---- cached metric calls ------------------------------------------------------------------------
 
-composition = cached(metrics.outstanding_composition)
-cycle_time = cached(metrics.dispute_cycle_time)
-adherence = cached(metrics.promise_adherence)
-open_invoices = cached(forecast_invoices, maxsize=16)
+composition = service.outstanding_composition
+cycle_time = service.dispute_cycle_time
+adherence = service.promise_adherence
+open_invoices = service.forecast_invoices
 
 
 # ---- layout -------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
+from dashboard import params as gf
 from dashboard.components import drill, grid, identity
-from dashboard.components import filters as gf
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.kpi_card import money_value
 from dashboard.components.page_context import callback_context as _context
@@ -21,7 +21,7 @@ from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.figures import collections as figs
 from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import forecast as metrics
-from dashboard.metrics.ui_support import cached
+from dashboard.metrics import service
 
 dash.register_page(
     __name__, path="/forecast", name="Forecast", title="Payment forecast", nav_order=60
@@ -84,16 +84,14 @@ WAPE_INFO = (
 
 # ---- cached metric calls (per data version, scope, filters and as-of) ----------------------------
 
-due_forecast = cached(metrics.due_date_forecast)
-behaviour = cached(metrics.behaviour_forecast)
-invoices = cached(metrics.forecast_invoices, maxsize=16)
+due_forecast = service.due_date_forecast
+behaviour = service.behaviour_forecast
+invoices = service.forecast_invoices
 
 
-@cached(maxsize=32)
 def backtest(snap, as_of: dt.date, filters, scope) -> dict:
     """forecast_backtest at the default past dates (the slowest call of the page: cached)."""
-    dates = metrics.default_backtest_dates(as_of, BACKTEST_DATES)
-    return metrics.forecast_backtest(snap, dates, filters, scope, WEEKS, as_of=as_of)
+    return service.forecast_backtest(snap, as_of, filters, scope, BACKTEST_DATES, WEEKS)
 
 
 # ---- layout -------------------------------------------------------------------------------------

@@ -302,7 +302,7 @@ def cohort_drill(click):
 
 def worklist_source(data: dict) -> grid.GridFrame | None:
     """The worklist in the current user's scope."""
-    from dashboard.components import filters as gf
+    from dashboard import params as gf
     from dashboard.metrics.snapshot import get_snapshot
     from dashboard.metrics.ui_support import currency_for
 

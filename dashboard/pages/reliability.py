@@ -10,12 +10,11 @@ from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard.components import filters as gf
+from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import page_pdf_button
 from dashboard.figures.analytics import CATEGORY_COLORS, fitted_columns, label_cell_style
-from dashboard.metrics import reliability
-from dashboard.metrics.ui_support import cached
+from dashboard.metrics import reliability, service
 
 dash.register_page(
     __name__, path="/reliability", name="Reliability", title="Payment reliability", nav_order=40
@@ -46,8 +45,8 @@ RULE = (
     + ", ".join(f"{name} ≥ {low:g}" for name, low in reliability.CATEGORIES)
     + ", At Risk below; No Activity when nothing can be assessed yet. Sorted worst first."
 )
-reliability_table = cached(maxsize=16)(reliability.payment_reliability)
-reliability_summary = cached(maxsize=32)(reliability.reliability_summary)
+reliability_table = service.payment_reliability
+reliability_summary = service.reliability_summary
 
 
 def _info(info_id: str, text: str) -> list:

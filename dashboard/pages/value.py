@@ -12,13 +12,12 @@ from dash import Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard.components import filters as gf
+from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.figures import analytics as fig
 from dashboard.figures.base import GRAPH_CONFIG
-from dashboard.metrics import value
-from dashboard.metrics.ui_support import cached
+from dashboard.metrics import service
 
 dash.register_page(
     __name__, path="/value", name="Customer value", title="Customer value", nav_order=50
@@ -46,8 +45,8 @@ RULES = (
     "× 100. Tier: the configured range that holds the revenue (Standard for 0 or less, or no range). Avg payment "
     "days: invoice date to its first payment. Share of turnover = revenue / revenue of all listed customers × 100."
 )
-customer_value = cached(maxsize=16)(value.customer_value)
-tier_summary = cached(maxsize=32)(value.tier_summary)
+customer_value = service.customer_value
+tier_summary = service.tier_summary
 
 
 def current_tiers() -> tuple:

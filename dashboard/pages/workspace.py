@@ -11,12 +11,12 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard.components import filters as gf
+from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_context import callback_context as _context
 from dashboard.components.page_context import describe_without_basis as describe
 from dashboard.metrics import collections as metrics
-from dashboard.metrics.ui_support import cached
+from dashboard.metrics import service
 
 dash.register_page(
     __name__, path="/invoices", name="Invoices", title="Invoice workspace", nav_order=40
@@ -114,8 +114,8 @@ CHIP_INFO = {
 
 # ---- cached metric calls ------------------------------------------------------------------------
 
-workspace = cached(metrics.invoice_workspace, maxsize=64)
-pulse = cached(metrics.workspace_pulse)
+workspace = service.invoice_workspace
+pulse = service.workspace_pulse
 
 
 # ---- layout -------------------------------------------------------------------------------------

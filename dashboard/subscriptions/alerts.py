@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.params import PERIOD_DAYS
 
-PERIOD_DAYS = 90
 RECENT_PROMISE_DAYS = 30  # a promise counts as newly broken for 30 days after its promised date
 
 

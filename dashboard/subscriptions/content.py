@@ -18,6 +18,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
+from dashboard import params
 from dashboard.export.email import html_body
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Filters, Scope
@@ -37,7 +38,6 @@ PAGE_TITLES = {
     "/commissions": "Commission analytics",
     "/customers": "Account 360",
 }
-PERIOD_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -94,17 +94,16 @@ def page_filters(
     snap: Any, page: str, scope: Scope, today: dt.date
 ) -> tuple[dt.date, str, Filters, list[str]]:
     """(as_of, basis, filters, messages) of the page's query string, checked against the scope's choices."""
-    from dashboard.components import filters as gf
     from dashboard.metrics.ui_support import filter_options
 
-    params = gf.parse_query(urlsplit(page).query)
-    clean, messages = gf.validate(params, filter_options(snap, scope), now=today)
-    filters = Filters(**{key: clean[key] for key in (*gf.ATTRIBUTE_KEYS, "terms_group")})
+    raw = params.parse_query(urlsplit(page).query)
+    clean, messages = params.validate(raw, filter_options(snap, scope), now=today)
+    filters = params.filters_of(clean)
     return dt.date.fromisoformat(clean["as_of"]), clean["basis"], filters, messages
 
 
 def _filters_text(basis: str, filters: Filters) -> str:
-    described = filters.describe()
+    described = params.filters_text(filters)
     return f"{basis}-date aging" + ("" if described == "no filters" else f" · {described}")
 
 
@@ -162,14 +161,13 @@ def _sheet(path: str) -> Any:
 
 def _options(sheet: Any, page: str, messages: list[str]) -> tuple[tuple[str, str], ...]:
     """The sheet's page-local choices (e.g. by=region) from the query string; unknown values are dropped."""
-    from dashboard.components import filters as gf
     from dashboard.export.charts import CHARTS
 
-    params = gf.parse_query(urlsplit(page).query)
+    query = params.parse_query(urlsplit(page).query)
     chosen: dict[str, str] = {}
     for name in sheet.charts:
         for key, allowed in CHARTS[name].options.items():
-            value = params.get(key)
+            value = query.get(key)
             if value in allowed:
                 chosen[key] = value
             elif value is not None and key not in chosen:
@@ -263,8 +261,8 @@ def report_email(
     as_of, basis, filters, messages = page_filters(snap, sub.page, who.scope, today)
     sheet = _sheet(path)
     options = _options(sheet, sub.page, messages) if sheet is not None else ()
-    req = ChartRequest(as_of, basis, PERIOD_DAYS, filters, who.scope, None, options)
-    summary = receivables_summary(snap, as_of, basis, PERIOD_DAYS, filters, who.scope)
+    req = ChartRequest(as_of, basis, params.PERIOD_DAYS, filters, who.scope, None, options)
+    summary = receivables_summary(snap, as_of, basis, params.PERIOD_DAYS, filters, who.scope)
     cur, k = summary.currency, summary.kpis
     stamp = Stamp(
         title=f"{title} · subscription",

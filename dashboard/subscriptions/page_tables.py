@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.params import PERIOD_DAYS
 
 ROWS = 40
 AGING = ("not_due_cents", "1-30_cents", "31-60_cents", "61-90_cents", "90+_cents")
@@ -136,4 +137,4 @@ def page_table(
     if path not in PAGES:
         return None
     name, render = PAGES[path]
-    return render(TABLES[name](snap, as_of, 90, filters, scope), cur)
+    return render(TABLES[name](snap, as_of, PERIOD_DAYS, filters, scope), cur)

@@ -15,11 +15,11 @@ from typing import Any
 from flask import Blueprint, Flask, Response, request
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from dashboard.params import BASE_PARAMS
+
 SALT = "ar-unsubscribe"
 # the page's filters ride along on export links; a statement uses as_of only (it is one customer)
-STATEMENT_PARAMS = frozenset(
-    {"as_of", "basis", "period_days", "segment", "region", "tier", "sales_rep", "terms_group"}
-)
+STATEMENT_PARAMS = BASE_PARAMS
 bp = Blueprint("subscriptions", __name__)
 
 
