@@ -8,11 +8,12 @@ from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
+from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
 from dashboard.components.kpi_card import body_output, kpi_card, tile_body, tip_output
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
-from dashboard.figures import commissions as com_fig
+from dashboard.components.views import chart_callback
 from dashboard.figures.trends import month_label
 from dashboard.metrics.commissions import DRILL_KEYS
 
@@ -185,11 +186,10 @@ def _allowed() -> bool:
 
 
 def drill_rows(snap, key, as_of, period_days, filters, scope, bucket=None, month=None, **_params):
-    """Rows behind a commission figure (registered with the drill modal; `bucket` carries a group name)."""
+    """Rows behind a commission figure (a drill declared with the view_commissions capability, which the
+    drill modal checks; `bucket` carries a group name)."""
     from dashboard.metrics.commissions import cached_drill
 
-    if not _allowed():
-        raise ValueError("no access to commissions")
     return cached_drill(snap, key, as_of, period_days, filters, scope, month=month, group=bucket)
 
 
@@ -225,7 +225,7 @@ def _rep_source(kind: str):
 
 
 for _key in DRILL_KEYS:
-    drill.register_drill(_key, drill_rows, DRILL_LABELS)
+    views.register_drill(_key, drill_rows, DRILL_LABELS, CAPABILITY)
 grid.register_source(RISK_GRID, _rep_source("risk"))
 grid.register_source(CASH_GRID, _rep_source("cash"))
 
@@ -303,44 +303,11 @@ def tiles(filters_data, _version):
     return _ordered(bodies, 0), _ordered(tips, 1)
 
 
-@callback(Output("com-top-reps", "figure"), *INPUTS)
-def top_reps(filters_data, _version):
-    """The ten reps with the largest accrued commission."""
-    from dashboard.metrics.commissions import cached_top_reps
-
-    snap, as_of, _basis, filters, scope, cur = request_context(filters_data, CAPABILITY)
-    return com_fig.top_reps_bar(
-        cached_top_reps(snap, as_of, filters, scope), cur, selected=filters.sales_rep
-    )
-
-
-@callback(Output("com-trend", "figure"), *INPUTS)
-def trend(filters_data, _version):
-    """Twelve months of commission earned vs paid, and the unpaid balance at each month end."""
-    from dashboard.metrics.commissions import cached_monthly
-
-    snap, as_of, _basis, filters, scope, cur = request_context(filters_data, CAPABILITY)
-    return com_fig.earned_vs_paid(cached_monthly(snap, as_of, 12, filters, scope), cur)
-
-
-@callback(Output("com-groups", "figure"), *INPUTS)
-def groups(filters_data, _version):
-    """Commission earned in the period by sales group."""
-    from dashboard.metrics.commissions import cached_by_group
-
-    snap, as_of, _basis, filters, scope, cur = request_context(filters_data, CAPABILITY)
-    return com_fig.group_pie(cached_by_group(snap, as_of, P, filters, scope), cur, P)
-
-
-@callback(Output("com-cash-chart", "figure"), *INPUTS)
-def cash_chart(filters_data, _version):
-    """Commission on invoices issued vs on cash collected, per rep."""
-    from dashboard.metrics.commissions import cached_cash_and_invoiced
-
-    snap, as_of, _basis, filters, scope, cur = request_context(filters_data, CAPABILITY)
-    return com_fig.cash_vs_invoiced_bar(
-        cached_cash_and_invoiced(snap, as_of, P, filters, scope), cur
-    )
+# the four charts: their views (dashboard/views/commissions.py) drawn by the generic chart callback
+top_reps = chart_callback("com-top-reps", "commissions_top_reps")
+trend = chart_callback("com-trend", "commissions_trend")
+groups = chart_callback("com-groups", "commissions_groups")
+cash_chart = chart_callback("com-cash-chart", "commissions_cash")
 
 
 @callback(

@@ -10,6 +10,7 @@ from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
+from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
@@ -195,7 +196,7 @@ def drill_rows(
     ].reset_index(drop=True)
 
 
-drill.register_drill(
+views.register_drill(
     "dp_component", drill_rows, {"amount_cents": "Open balance", "dispute": "Dispute"}
 )
 

@@ -12,11 +12,13 @@ from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
+from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
 from dashboard.components.kpi_card import money_value
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.views import chart_callback
 from dashboard.figures import collections as figs
 from dashboard.metrics import forecast as metrics
 from dashboard.metrics.ui_support import cached
@@ -82,7 +84,6 @@ WAPE_INFO = (
 
 # ---- cached metric calls (per data version, scope, filters and as-of) ----------------------------
 
-due_forecast = cached(metrics.due_date_forecast)
 behaviour = cached(metrics.behaviour_forecast)
 invoices = cached(metrics.forecast_invoices, maxsize=16)
 
@@ -267,8 +268,8 @@ def drill_rows(
     return rows[columns].reset_index(drop=True)
 
 
-drill.register_drill("fc_due", drill_rows, LABELS)
-drill.register_drill("fc_week", drill_rows, LABELS)
+views.register_drill("fc_due", drill_rows, LABELS)
+views.register_drill("fc_week", drill_rows, LABELS)
 
 
 def invoices_source(data: dict) -> grid.GridFrame | None:
@@ -306,11 +307,8 @@ def caption(filters_data, _version):
     return f"{describe(filters_data)} · {identity.scope().label}"
 
 
-@callback(Output("fc-due", "figure"), *INPUTS)
-def due_chart(filters_data, _version):
-    """The six due-date buckets."""
-    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    return figs.due_date_bars(due_forecast(snap, as_of, filters, scope), cur)
+# the six due-date buckets: view forecast_due (dashboard/views/forecast.py)
+due_chart = chart_callback("fc-due", "forecast_due")
 
 
 def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
@@ -436,7 +434,7 @@ def model_week_rows(
     return predict_views.model_week_rows(snap, pred, bucket, WEEKS)
 
 
-drill.register_drill(
+views.register_drill(
     "fc_model_week",
     model_week_rows,
     {**LABELS, "p_paid_30": "P(paid ≤ 30 d)", "amount_cents": "Expected this week"},

@@ -10,6 +10,7 @@ from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
+from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components.page_kit import card, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
@@ -248,7 +249,7 @@ def cohort_rows(
     return pui.cohort_cell(snap, as_of, filters, scope, cohort, int(months)).reset_index(drop=True)
 
 
-drill.register_drill("pr_cohort", cohort_rows, LABELS)
+views.register_drill("pr_cohort", cohort_rows, LABELS)
 
 
 @callback(

@@ -1,0 +1,47 @@
+"""The Dash side of the view registry (dashboard/views): a chart's graph filled by a generic callback.
+
+    top_reps = chart_callback("com-top-reps", "commissions_top_reps")    # in a page module
+
+The callback redraws the figure on a filter or data change, from the view's own builder (the same
+one the PNG/CSV/XLSX export uses), in the user's scope, with the view's capability checked.
+Page modules call it at import, as they declare their own callbacks (`dash.callback`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import dash
+from dash import Input, Output
+from dash.exceptions import PreventUpdate
+
+from dashboard.components import filters as gf
+from dashboard.components.page_kit import request_context
+from dashboard.views import VIEWS, ChartRequest
+
+
+def chart_figure(view_name: str, filters_data: Any) -> dict:
+    """The figure of a chart view for the filters of a request (no update without filters or access)."""
+    view = VIEWS[view_name]
+    c = request_context(filters_data, view.capability)
+    chart = view.chart(c.snap, ChartRequest(c.as_of, c.basis, gf.PERIOD_DAYS, c.filters, c.scope))
+    if chart is None:
+        raise PreventUpdate
+    return chart.figure
+
+
+def chart_callback(graph_id: str, view_name: str) -> Callable[[Any, Any], dict]:
+    """Fill graph `graph_id` with view `view_name` on `filters` and `data-version`; the callback."""
+    if VIEWS[view_name].kind != "chart":
+        raise ValueError(f"view {view_name!r} is not a chart")
+
+    def fill(filters_data: Any, _version: Any) -> dict:
+        return chart_figure(view_name, filters_data)
+
+    fill.__name__ = fill.__qualname__ = f"fill_{view_name}"
+    fill.__doc__ = f"The {VIEWS[view_name].title} chart (view {view_name!r})."
+    dash.callback(
+        Output(graph_id, "figure"), Input("filters", "data"), Input("data-version", "data")
+    )(fill)
+    return fill
