@@ -20,8 +20,8 @@ from dashboard.components import filters as gf
 from dashboard.components import identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.figures.base import GRAPH_CONFIG
+from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.snapshot import get_snapshot
 from dashboard.metrics.ui_support import currency_for
 
 CARD_CLASS = "h-100 ar-card"
@@ -127,7 +127,8 @@ def request_context(filters_data: Any, capability: str | None = None) -> Request
         raise PreventUpdate
     as_of, basis, filters = gf.parse(filters_data)
     scope = identity.scope()
-    snap = get_snapshot()
+    # looked up on the module at each call, so a test can patch it
+    snap = snapshots.get_snapshot()
     currency = currency_for(snap, filters, scope, fmt.default_currency())
     return RequestContext(snap, as_of, basis, filters, scope, currency)
 
