@@ -35,13 +35,26 @@ def test_exports_read_the_registry():
     )
     for view in VIEWS.values():
         assert view.page is None or view.page in PAGES, view.name
-        assert view.formats == (("png", "csv", "xlsx") if view.kind == "chart" else ("csv", "xlsx"))
+        assert (
+            view.formats
+            in {
+                "chart": [("png", "csv", "xlsx")],
+                "table": [("csv", "xlsx"), ("grid",)],
+            }[view.kind]
+        )
     # the commission charts need the capability, the others none
     assert {n for n, v in VIEWS.items() if v.capability} == {
         "commissions_top_reps",
         "commissions_trend",
         "commissions_groups",
         "commissions_cash",
+        "commissions_at_risk_by_rep",
+        "commissions_cash_by_rep",
+    }
+    # grid-only tables: exported by their grid's download, not under /export/table
+    assert {n for n, v in VIEWS.items() if v.formats == ("grid",)} == {
+        "commissions_at_risk_by_rep",
+        "commissions_cash_by_rep",
     }
 
 

@@ -1,6 +1,8 @@
-"""The Dash side of the view registry (dashboard/views): a chart's graph filled by a generic callback.
+"""The Dash side of the view registry (dashboard/views): a chart's graph filled by a generic callback,
+a grid's rows from a table view.
 
     top_reps = chart_callback("com-top-reps", "commissions_top_reps")    # in a page module
+    grid.register_source("com-at-risk", grid_source("commissions_at_risk_by_rep", file_name=...))
 
 The callback redraws the figure on a filter or data change, from the view's own builder (the same
 one the PNG/CSV/XLSX export uses), in the user's scope, with the view's capability checked.
@@ -16,8 +18,12 @@ import dash
 from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
+from dashboard import format as fmt
 from dashboard.components import filters as gf
+from dashboard.components import grid, identity
 from dashboard.components.page_kit import request_context
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.ui_support import currency_for
 from dashboard.views import VIEWS, ChartRequest
 
 
@@ -45,3 +51,30 @@ def chart_callback(graph_id: str, view_name: str) -> Callable[[Any, Any], dict]:
         Output(graph_id, "figure"), Input("filters", "data"), Input("data-version", "data")
     )(fill)
     return fill
+
+
+def grid_source(view_name: str, **show: Any) -> grid.GridSource:
+    """A grid source for table view `view_name`: its rows for the filters in the grid's data, in the
+    user's scope, labelled by the view's columns; `show`: further GridFrame fields (file_name, ...)."""
+    view = VIEWS[view_name]
+    if view.kind != "table":
+        raise ValueError(f"view {view_name!r} is not a table")
+
+    def source(data: dict) -> grid.GridFrame | None:
+        if (view.capability is not None and not identity.can(view.capability)) or not isinstance(
+            data, dict
+        ):
+            return None
+        as_of, basis, filters = gf.parse(data.get("filters"))
+        scope = identity.scope()
+        snap = snapshots.get_snapshot()
+        frame = view.table(snap, ChartRequest(as_of, basis, gf.PERIOD_DAYS, filters, scope))
+        return grid.GridFrame(
+            frame,
+            currency=currency_for(snap, filters, scope, fmt.default_currency()),
+            labels=view.columns,
+            stamp=f"{gf.describe(data.get('filters'))} | scope: {scope.label}",
+            **show,
+        )
+
+    return source

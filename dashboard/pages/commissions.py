@@ -13,7 +13,7 @@ from dashboard.components import drill, grid, identity
 from dashboard.components import filters as gf
 from dashboard.components.kpi_card import body_output, kpi_card, tile_body, tip_output
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
-from dashboard.components.views import chart_callback
+from dashboard.components.views import chart_callback, grid_source
 from dashboard.figures.trends import month_label
 from dashboard.metrics.commissions import DRILL_KEYS
 
@@ -48,21 +48,6 @@ DRILL_LABELS = {
     "collected_cents": "Paid in period",
     "commission_cents": "Commission",
     "amount_cents": "Commission",
-}
-GRID_LABELS = {
-    "sales_rep_id": "Rep",
-    "name": "Name",
-    "group_name": "Group",
-    "accrued_cents": "Accrued",
-    "written_off_cents": "Written off",
-    "disputed_cents": "Disputed",
-    "overdue_90_cents": "90+ overdue",
-    "at_risk_cents": "At risk",
-    "at_risk_pct": "At risk %",
-    "invoiced_cents": "On invoices issued",
-    "cash_cents": "On cash collected",
-    "collected_cents": "Cash collected",
-    "difference_cents": "Cash − invoiced",
 }
 
 
@@ -193,41 +178,18 @@ def drill_rows(snap, key, as_of, period_days, filters, scope, bucket=None, month
     return cached_drill(snap, key, as_of, period_days, filters, scope, month=month, group=bucket)
 
 
-def _rep_source(kind: str):
-    def source(data: dict) -> grid.GridFrame | None:
-        """Per-rep table rows for the filters in data, in the current user's scope."""
-        from dashboard.metrics import commissions as metrics
-        from dashboard.metrics.snapshot import get_snapshot
-        from dashboard.metrics.ui_support import currency_for
-
-        if not _allowed() or not isinstance(data, dict):
-            return None
-        as_of, _basis, filters = gf.parse(data.get("filters"))
-        scope = identity.scope()
-        snap = get_snapshot()
-        if kind == "risk":
-            frame = metrics.cached_at_risk_by_rep(snap, as_of, filters, scope)
-        else:
-            frame = metrics.cached_cash_and_invoiced(snap, as_of, P, filters, scope)
-        stamp = f"{gf.describe(data.get('filters'))} | scope: {scope.label}"
-        frame = frame.rename(columns={"rep_name": "name"})  # "name" stretches to the grid's width
-        return grid.GridFrame(
-            frame,
-            currency=currency_for(snap, filters, scope, fmt.default_currency()),
-            file_name=f"commissions-{kind}",
-            labels=GRID_LABELS,
-            link_customers=False,
-            hidden=frozenset(),
-            stamp=stamp,
-        )
-
-    return source
-
-
 for _key in DRILL_KEYS:
     views.register_drill(_key, drill_rows, DRILL_LABELS, CAPABILITY)
-grid.register_source(RISK_GRID, _rep_source("risk"))
-grid.register_source(CASH_GRID, _rep_source("cash"))
+# the per-rep grids: table views of dashboard/views/commissions.py
+REP_GRID = {"link_customers": False, "hidden": frozenset()}
+grid.register_source(
+    RISK_GRID,
+    grid_source("commissions_at_risk_by_rep", file_name="commissions-risk", **REP_GRID),
+)
+grid.register_source(
+    CASH_GRID,
+    grid_source("commissions_cash_by_rep", file_name="commissions-cash", **REP_GRID),
+)
 
 
 # ---- callbacks ----------------------------------------------------------------------------------

@@ -66,5 +66,5 @@ def chart_views() -> dict[str, View]:
 
 
 def table_views() -> dict[str, View]:
-    """Every table view by name."""
-    return {name: v for name, v in VIEWS.items() if v.kind == "table"}
+    """Every exported table view by name (/export/table, /api/export; not the grid-only ones)."""
+    return {name: v for name, v in VIEWS.items() if v.kind == "table" and "csv" in v.formats}

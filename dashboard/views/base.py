@@ -81,6 +81,8 @@ class View:
     # the drill keys a click on the view opens (dashboard.metrics.drill_keys or a page drill)
     drill_keys: tuple[str, ...] = ()
     columns: dict[str, str] = field(default_factory=dict)  # grid column labels beyond the defaults
+    # png/csv/xlsx (a chart's default), csv/xlsx (a table's: /export/table and /api/export), or
+    # ("grid",) for a table shown only in a grid (whose own download exports it)
     formats: tuple[str, ...] = ()
     needs_customer: bool = False
     # a role capability needed beyond "export" (e.g. view_commissions)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from dashboard.figures import commissions as figs
 from dashboard.metrics.commissions import (
+    cached_at_risk_by_rep,
     cached_by_group,
     cached_cash_and_invoiced,
     cached_monthly,
@@ -17,6 +20,21 @@ PAGE = "commissions"
 COMMISSIONS = "view_commissions"
 MONTHS = 12
 PERIOD = 90
+GRID_LABELS = {
+    "sales_rep_id": "Rep",
+    "name": "Name",
+    "group_name": "Group",
+    "accrued_cents": "Accrued",
+    "written_off_cents": "Written off",
+    "disputed_cents": "Disputed",
+    "overdue_90_cents": "90+ overdue",
+    "at_risk_cents": "At risk",
+    "at_risk_pct": "At risk %",
+    "invoiced_cents": "On invoices issued",
+    "cash_cents": "On cash collected",
+    "collected_cents": "Cash collected",
+    "difference_cents": "Cash − invoiced",
+}
 
 
 def _top_reps(snap: Any, req: ChartRequest) -> Chart:
@@ -102,4 +120,39 @@ register(
 )
 register(
     View("commissions_cash", "Commission on cash vs invoices", PAGE, _cash, capability=COMMISSIONS)
+)
+
+
+# the two per-rep grids ("name" stretches to the grid's width); their CSV/XLSX are the grid's own
+def _at_risk_by_rep(snap: Any, req: ChartRequest) -> pd.DataFrame:
+    frame = cached_at_risk_by_rep(snap, req.as_of, req.filters, req.scope)
+    return frame.rename(columns={"rep_name": "name"})
+
+
+def _cash_by_rep(snap: Any, req: ChartRequest) -> pd.DataFrame:
+    frame = cached_cash_and_invoiced(snap, req.as_of, PERIOD, req.filters, req.scope)
+    return frame.rename(columns={"rep_name": "name"})
+
+
+register(
+    View(
+        "commissions_at_risk_by_rep",
+        "Commission at risk per rep",
+        PAGE,
+        frame=_at_risk_by_rep,
+        columns=GRID_LABELS,
+        formats=("grid",),
+        capability=COMMISSIONS,
+    )
+)
+register(
+    View(
+        "commissions_cash_by_rep",
+        "Cash vs invoiced commission per rep",
+        PAGE,
+        frame=_cash_by_rep,
+        columns=GRID_LABELS,
+        formats=("grid",),
+        capability=COMMISSIONS,
+    )
 )
