@@ -191,3 +191,25 @@ def test_page_kit_card_graph_and_header():
     head = page_header("Credit", "cr-caption", pdf="credit")
     assert head.children[0].children == "Credit" and head.children[1].id == "cr-caption"
     assert head.children[-1].className == "ms-auto"
+
+
+def test_generic_callbacks_and_grids_answer_only_the_roles_of_their_page(world):
+    """The guard checks a callback by the page that shows it: the generic ones are the page's too."""
+    from dashboard.auth.guard import module_page_path
+    from dashboard.components import grid
+
+    clerk = world.login(
+        "clerk"
+    )  # ar_clerk: not a role of /commissions (Dash maps callbacks on a request)
+    output = "com-top-reps.figure"
+    assert module_page_path(world.app.callback_map[output]["callback"]) == "/commissions"
+    assert grid.source_page("com-at-risk") == grid.source_page("com-cash") == "/commissions"
+    assert module_page_path(world.app.callback_map["fc-due.figure"]["callback"]) == "/forecast"
+    filters = {"as_of": "2024-03-01", "basis": "due", "query": "?as_of=2024-03-01"}
+    body = callback_body(
+        output,
+        world.app.callback_map[output],
+        {("filters", "data"): filters, ("data-version", "data"): {"version": 1}},
+    )
+    assert clerk.post("/_dash-update-component", json=body).status_code == 403
+    assert world.login("admin").post("/_dash-update-component", json=body).status_code == 200

@@ -1,8 +1,12 @@
 """The Dash side of the view registry (dashboard/views): a chart's graph filled by a generic callback,
 a grid's rows from a table view.
 
-    top_reps = chart_callback("com-top-reps", "commissions_top_reps")    # in a page module
-    grid.register_source("com-at-risk", grid_source("commissions_at_risk_by_rep", file_name=...))
+    top_reps = chart_callback("com-top-reps", "commissions_top_reps", __name__)    # in a page module
+    grid.register_source("com-at-risk", grid_source("commissions_at_risk_by_rep", __name__, ...))
+
+Both take the page module's `__name__`: the login guard and the grid check a callback's or a
+source's page (the roles that may open it) by the module that defined it, so the generic functions
+are attributed to the page that shows them.
 
 The callback redraws the figure on a filter or data change, from the view's own builder (the same
 one the PNG/CSV/XLSX export uses), in the user's scope, with the view's capability checked.
@@ -37,8 +41,9 @@ def chart_figure(view_name: str, filters_data: Any) -> dict:
     return chart.figure
 
 
-def chart_callback(graph_id: str, view_name: str) -> Callable[[Any, Any], dict]:
-    """Fill graph `graph_id` with view `view_name` on `filters` and `data-version`; the callback."""
+def chart_callback(graph_id: str, view_name: str, page: str) -> Callable[[Any, Any], dict]:
+    """Fill graph `graph_id` with view `view_name` on `filters` and `data-version`; the callback,
+    attributed to the page module `page` (its __name__) so the guard checks that page's roles."""
     if VIEWS[view_name].kind != "chart":
         raise ValueError(f"view {view_name!r} is not a chart")
 
@@ -46,6 +51,7 @@ def chart_callback(graph_id: str, view_name: str) -> Callable[[Any, Any], dict]:
         return chart_figure(view_name, filters_data)
 
     fill.__name__ = fill.__qualname__ = f"fill_{view_name}"
+    fill.__module__ = page
     fill.__doc__ = f"The {VIEWS[view_name].title} chart (view {view_name!r})."
     dash.callback(
         Output(graph_id, "figure"), Input("filters", "data"), Input("data-version", "data")
@@ -53,9 +59,10 @@ def chart_callback(graph_id: str, view_name: str) -> Callable[[Any, Any], dict]:
     return fill
 
 
-def grid_source(view_name: str, **show: Any) -> grid.GridSource:
-    """A grid source for table view `view_name`: its rows for the filters in the grid's data, in the
-    user's scope, labelled by the view's columns; `show`: further GridFrame fields (file_name, ...)."""
+def grid_source(view_name: str, page: str, **show: Any) -> grid.GridSource:
+    """A grid source for table view `view_name` on the page module `page` (its __name__: the grid
+    serves the roles that may open that page): the view's rows for the filters in the grid's data, in
+    the user's scope, labelled by its columns; `show`: further GridFrame fields (file_name, ...)."""
     view = VIEWS[view_name]
     if view.kind != "table":
         raise ValueError(f"view {view_name!r} is not a table")
@@ -77,4 +84,5 @@ def grid_source(view_name: str, **show: Any) -> grid.GridSource:
             **show,
         )
 
+    source.__module__ = page
     return source

@@ -184,11 +184,11 @@ for _key in DRILL_KEYS:
 REP_GRID = {"link_customers": False, "hidden": frozenset()}
 grid.register_source(
     RISK_GRID,
-    grid_source("commissions_at_risk_by_rep", file_name="commissions-risk", **REP_GRID),
+    grid_source("commissions_at_risk_by_rep", __name__, file_name="commissions-risk", **REP_GRID),
 )
 grid.register_source(
     CASH_GRID,
-    grid_source("commissions_cash_by_rep", file_name="commissions-cash", **REP_GRID),
+    grid_source("commissions_cash_by_rep", __name__, file_name="commissions-cash", **REP_GRID),
 )
 
 
@@ -266,10 +266,10 @@ def tiles(filters_data, _version):
 
 
 # the four charts: their views (dashboard/views/commissions.py) drawn by the generic chart callback
-top_reps = chart_callback("com-top-reps", "commissions_top_reps")
-trend = chart_callback("com-trend", "commissions_trend")
-groups = chart_callback("com-groups", "commissions_groups")
-cash_chart = chart_callback("com-cash-chart", "commissions_cash")
+top_reps = chart_callback("com-top-reps", "commissions_top_reps", __name__)
+trend = chart_callback("com-trend", "commissions_trend", __name__)
+groups = chart_callback("com-groups", "commissions_groups", __name__)
+cash_chart = chart_callback("com-cash-chart", "commissions_cash", __name__)
 
 
 @callback(

@@ -308,7 +308,7 @@ def caption(filters_data, _version):
 
 
 # the six due-date buckets: view forecast_due (dashboard/views/forecast.py)
-due_chart = chart_callback("fc-due", "forecast_due")
+due_chart = chart_callback("fc-due", "forecast_due", __name__)
 
 
 def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
