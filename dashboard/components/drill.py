@@ -5,7 +5,8 @@ Two ways to open it:
   * a page callback with `Output("drill-request", "data", allow_duplicate=True)` returning
     `request(key, title, **params)` (chart clicks do this; use prevent_initial_call=True).
 
-`key` is any of dashboard.metrics.ui_support.all_drill_keys(); params: bucket, customer_id,
+`key` is any of dashboard.metrics.ui_support.all_drill_keys() or of the page drills declared in
+dashboard.views (`register_drill`); params: bucket, customer_id,
 terms_group_name, month. Rows come from the server for the user's own scope and the filters of the
 moment, a block at a time (the grid's infinite row model: every row, however many, sorted, filtered
 and searched on the server); customer cells link to Account 360.
@@ -24,6 +25,7 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import callbacks as cb
 from dashboard.components import grid, identity
+from dashboard.views import DRILLS
 
 GRID = "drill"
 PARAMS = ("bucket", "customer_id", "terms_group_name", "month")
@@ -72,16 +74,6 @@ ORDER = (
 )
 
 
-# Drill keys a page adds for itself: key -> (rows(snap, key, as_of, period_days, filters, scope, **params)
-# returning a frame in reading order whose amount_cents sums to the figure, column labels).
-PAGE_DRILLS: dict[str, tuple] = {}
-
-
-def register_drill(key: str, rows, labels: dict[str, str] | None = None) -> None:
-    """Let a page add a drill key of its own (its rows function applies the scope it is given)."""
-    PAGE_DRILLS[key] = (rows, dict(labels or {}))
-
-
 def trigger_id(key: str, title: str, **params: str) -> dict:
     """Id for a clickable element that opens the drill-down of (key, params)."""
     spec = {"key": key, "title": title, **{k: v for k, v in params.items() if v is not None}}
@@ -120,7 +112,7 @@ def _clean_request(req: dict | None) -> tuple[str, str, dict] | None:
     from dashboard.metrics.ui_support import all_drill_keys
 
     if not isinstance(req, dict) or (
-        req.get("key") not in all_drill_keys() and req.get("key") not in PAGE_DRILLS
+        req.get("key") not in all_drill_keys() and req.get("key") not in DRILLS
     ):
         return None
     raw = req.get("params") if isinstance(req.get("params"), dict) else {}
@@ -152,10 +144,12 @@ def drill_source(data: dict) -> grid.GridFrame | None:
     as_of, _basis, filters = gf.parse((data or {}).get("filters"))
     scope = identity.scope()
     snap = get_snapshot()
-    page = PAGE_DRILLS.get(key)
+    page = DRILLS.get(key)
+    if page is not None and page.capability is not None and not identity.can(page.capability):
+        return None
     try:
         if page is not None:
-            frame = page[0](snap, key, as_of, gf.PERIOD_DAYS, filters, scope, **params)
+            frame = page.rows(snap, key, as_of, gf.PERIOD_DAYS, filters, scope, **params)
         else:
             frame = drill_any(snap, key, as_of, gf.PERIOD_DAYS, filters, scope, **params)
     except ValueError:
@@ -166,7 +160,7 @@ def drill_source(data: dict) -> grid.GridFrame | None:
     if snap.multi:
         stamp += f" | amounts in {currency} at the rates of {as_of.isoformat()} (transaction currency beside)"
     date_field = next((c for c in ("issue_date", "date", "settled_on") if c in frame.columns), None)
-    labels = {"amount_cents": label} if page is None else {"amount_cents": "Amount", **page[1]}
+    labels = {"amount_cents": label} if page is None else {"amount_cents": "Amount", **page.labels}
     labels = {"currency": "Currency", "amount_in_currency": "In transaction currency", **labels}
     labels["amount_cents"] = (
         f"{labels['amount_cents']} ({currency})" if snap.multi else labels["amount_cents"]

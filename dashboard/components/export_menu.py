@@ -9,7 +9,7 @@
 The links carry the page's current query string (Store "filters" -> "query"), updated in the
 browser by one clientside callback; the export routes (dashboard/export/routes.py) rebuild the
 figure from the same metrics and figure builders, in the logged-in user's scope, and audit it.
-No data goes through Dash callbacks. Charts are registered in dashboard/export/charts.py.
+No data goes through Dash callbacks. Charts are declared in the view registry (dashboard/views).
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ Conventions for every page (read before adding one)
   Add `nav_group="Customers"` (or "Cash", or a new name) to file the page under a menu; pages
   without one are placed by DEFAULT_GROUPS below, else shown as a top-level link.
 * `layout(**kwargs)` returns a skeleton without data (Dash calls it at start-up and for every
-  visit). Every figure is filled by a thin callback.
+  visit), built from the page kit (dashboard/components/page_kit.py: `page_header`, `card`,
+  `graph`, `info`). Every figure is filled by a thin callback that starts with
+  `page_kit.request_context(filters_data)`; a chart declared in dashboard/views (the view registry,
+  which also makes its exports) is filled by `components.views.chart_callback(graph_id, name)`.
 * Global filters live in the URL query string (as_of, basis, segment, region, tier, sales_rep,
   terms_group): a copied link reproduces the view; nav links keep the query string. The shell
   validates them into Store "filters"; every page callback takes

@@ -3,7 +3,7 @@
 A page adopts it with one line in its layout, `export_menu.page_pdf_button("credit")`, and one entry
 here: `register_page_sheet(PageSheet("credit", "Credit utilization", charts=(...), tiles=..., table=...,
 path="/credit"))`; with `path`, a subscription to that page attaches this sheet (dashboard.subscriptions).
-Charts are the names of dashboard.export.charts.CHARTS (the same builders as the PNG/CSV/XLSX menu),
+Charts are the names of dashboard.views.VIEWS (the same builders as the PNG/CSV/XLSX menu),
 tiles and tables are pure functions of (snapshot, ChartRequest), so the sheet ties to the screen.
 """
 
@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 
 from dashboard.export import pdf
-from dashboard.export.charts import CHARTS, ChartRequest, chart_currency
 from dashboard.export.pdf import Tile
 from dashboard.export.tables import Stamp
+from dashboard.views import VIEWS, ChartRequest, chart_currency
 
 TABLE_ROWS = 25
 TilesFn = Callable[[Any, ChartRequest, str], list[Tile]]
@@ -127,7 +127,7 @@ def page_pdf(sheet: PageSheet, snap: Any, req: ChartRequest, stamp: Stamp) -> tu
         tiles = sheet.tiles(snap, req, cur)
         pdf._tiles(doc, tiles, per_row=min(5, max(len(tiles), 1)))
         doc.ln(2)
-    charts = [c for c in (CHARTS[name].build(snap, req) for name in sheet.charts) if c is not None]
+    charts = [c for c in (VIEWS[name].chart(snap, req) for name in sheet.charts) if c is not None]
     for start in range(0, len(charts), 2):
         pair = charts[start : start + 2]
         pdf._charts_row(doc, pair, 62 if len(pair) == 2 else 78)

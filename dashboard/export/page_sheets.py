@@ -6,10 +6,10 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.export.charts import ChartRequest
 from dashboard.export.page_pdf import PageSheet, register_page_sheet
 from dashboard.export.pdf import RECEIVABLES_CHARTS, Tile, receivables_tiles
 from dashboard.params import PERIOD_DAYS
+from dashboard.views import ChartRequest
 
 
 def _fmt() -> Any:
@@ -38,7 +38,7 @@ def _receivables_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _collections_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.export.analytics_charts import _collections
+    from dashboard.views.collections import activity_for as _collections
 
     fmt = _fmt()
     result, by = _collections(snap, req)
@@ -69,7 +69,7 @@ def _collections_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _collections_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.export.analytics_charts import _collections
+    from dashboard.views.collections import activity_for as _collections
 
     result, _by = _collections(snap, req)
     labels = {

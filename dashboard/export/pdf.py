@@ -87,7 +87,7 @@ class ReceivablesSummary:
     currency: str
     kpis: dict
     tiles: list[Tile]
-    charts: list[Any] = field(default_factory=list)  # dashboard.export.charts.Chart
+    charts: list[Any] = field(default_factory=list)  # dashboard.views.Chart
     top_debtors: list[dict] = field(default_factory=list)
 
 
@@ -168,12 +168,12 @@ def receivables_summary(
     charts: tuple[str, ...] = RECEIVABLES_CHARTS,
 ) -> ReceivablesSummary:
     """Tiles, charts and top debtors of Receivables Health for a scope and filters."""
-    from dashboard.export.charts import CHARTS, ChartRequest, chart_currency
+    from dashboard.views import VIEWS, ChartRequest, chart_currency
 
     req = ChartRequest(as_of, basis, period_days, filters, scope)
     cur = chart_currency(snap, req)
     k, tiles = receivables_tiles(snap, as_of, period_days, filters, scope, cur)
-    built = [CHARTS[name].build(snap, req) for name in charts]
+    built = [VIEWS[name].chart(snap, req) for name in charts]
     return ReceivablesSummary(
         as_of, period_days, cur, k, tiles, [c for c in built if c is not None], k["top_debtors"]
     )
@@ -479,7 +479,8 @@ def account_pdf(
     Returns (pdf bytes, the account_360 dict).
     """
     from dashboard import format as fmt
-    from dashboard.export.charts import CHARTS, ChartRequest, account_data
+    from dashboard.views import VIEWS, ChartRequest
+    from dashboard.views.account import account_data
 
     data, cur = account_data(snap, customer_id, as_of, scope)
     if data is None:
@@ -537,8 +538,8 @@ def account_pdf(
     charts = [
         c
         for c in (
-            CHARTS["account_aging"].build(snap, req),
-            CHARTS["account_trend"].build(snap, req),
+            VIEWS["account_aging"].chart(snap, req),
+            VIEWS["account_trend"].chart(snap, req),
         )
         if c
     ]

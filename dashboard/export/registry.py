@@ -1,4 +1,5 @@
-"""The tables the UI shows, by export name, and their exact CSV rendering (money to the cent)."""
+"""The tables the UI shows, by export name (the table views of dashboard/views), and their exact CSV
+rendering (money to the cent)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.views import ChartRequest, View, table_views
 
 TableBuilder = Callable[[Any, dt.date, int, Filters, Scope], pd.DataFrame]
 MONEY_SUFFIX = "_cents"
@@ -17,50 +19,19 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def _open_invoices(
-    snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope
-) -> pd.DataFrame:
-    """Every invoice open at as_of (metrics.tables.open_invoices)."""
-    from dashboard.metrics.tables import open_invoices
+def _table_builder(view: View) -> TableBuilder:
+    def build(
+        snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope
+    ) -> pd.DataFrame:
+        return view.table(snapshot, ChartRequest(as_of, "due", period_days, filters, scope))
 
-    return open_invoices(snapshot, as_of, period_days, filters, scope)
-
-
-def _customers(
-    snapshot: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope
-) -> pd.DataFrame:
-    """Customers with a balance at as_of (metrics.tables.customer_balances)."""
-    from dashboard.metrics.tables import customer_balances
-
-    return customer_balances(snapshot, as_of, period_days, filters, scope)
+    return build
 
 
-def _customer_aging(
-    snapshot: Any, as_of: dt.date, _period_days: int, filters: Filters, scope: Scope
-) -> pd.DataFrame:
-    """The customer aging grid (metrics.tables.customer_aging, due-date basis)."""
-    from dashboard.metrics.tables import customer_aging
-
-    return customer_aging(snapshot, as_of, filters, scope)
-
-
-def _at_risk(
-    snapshot: Any, as_of: dt.date, _period_days: int, filters: Filters, scope: Scope
-) -> pd.DataFrame:
-    """The at-risk accounts list (metrics.tables.at_risk_accounts)."""
-    from dashboard.metrics.tables import at_risk_accounts
-
-    return at_risk_accounts(snapshot, as_of, filters, scope)
-
-
-# Export name -> builder(snapshot, as_of, period_days, filters, scope). Every builder must apply the
-# scope it is given; the API passes the server-side scope of the logged-in user.
-TABLES: dict[str, TableBuilder] = {
-    "open_invoices": _open_invoices,
-    "customers": _customers,
-    "customer_aging": _customer_aging,
-    "at_risk": _at_risk,
-}
+# Export name -> builder(snapshot, as_of, period_days, filters, scope), from the table views of
+# dashboard/views. Every builder applies the scope it is given; the API passes the server-side scope
+# of the logged-in user.
+TABLES: dict[str, TableBuilder] = {name: _table_builder(v) for name, v in table_views().items()}
 
 
 def cents_to_decimal(value: Any) -> str:

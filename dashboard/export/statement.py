@@ -100,8 +100,8 @@ def _credits(snap: Any, pos: int, day: int) -> tuple[list[dict], int]:
 
 def build_statement(snap: Any, customer_id: str, as_of: dt.date, scope: Scope) -> Statement:
     """The statement of a customer the scope allows (StatementError otherwise)."""
-    from dashboard.export.charts import account_data
     from dashboard.metrics.snapshot import to_day
+    from dashboard.views.account import account_data
 
     data, currency = account_data(snap, customer_id, as_of, scope)
     if data is None:

@@ -6,16 +6,15 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
-from dashboard.components.page_context import callback_context as _context
-from dashboard.components.page_context import describe_without_basis as describe
+from dashboard.components.page_kit import card, graph, page_header, request_context
+from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.figures import collections as figs
-from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
 
@@ -49,42 +48,6 @@ activity = service.collections_activity
 # ---- layout -------------------------------------------------------------------------------------
 
 
-def _card(title, body, info: str, card_id: str, export: bool = False) -> dbc.Card:
-    info_id = f"col-info-{card_id}"
-    # filled with the grouping chosen
-    menu = [html.Div(id=f"col-export-{card_id}")] if export else []
-    header = [
-        html.Span(title, className="ar-card-title"),
-        html.Div(
-            [
-                html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-                dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
-                *menu,
-            ],
-            className="d-flex align-items-center gap-1",
-        ),
-    ]
-    return dbc.Card(
-        [
-            dbc.CardHeader(
-                header, className="d-flex justify-content-between align-items-center py-2"
-            ),
-            dbc.CardBody(body, className="p-2"),
-        ],
-        className="h-100 ar-card",
-    )
-
-
-def _graph(graph_id: str, height: int) -> dcc.Loading:
-    return dcc.Loading(
-        dcc.Graph(
-            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
-        ),
-        type="circle",
-        delay_show=400,
-    )
-
-
 def layout(**query) -> html.Div:
     """The page skeleton; the grids' sources are set for the filters in the address (prefill)."""
     by = html.Div(
@@ -107,47 +70,49 @@ def layout(**query) -> html.Div:
     charts = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     f"Coverage · activity in the last {COVERAGE_DAYS} days",
                     [
                         html.Div(id="col-coverage-summary", className="small text-muted px-1"),
-                        _graph("col-coverage", 300),
+                        graph("col-coverage", 300),
                     ],
                     f"Coverage = overdue open balance whose customer had any collection activity (call, email, "
                     f"letter…) dated in the {COVERAGE_DAYS} days up to the as-of date / all overdue open balance "
                     "× 100, per group. The dashed line is everyone. Green from 75 %, amber from 50 %.",
-                    "coverage",
-                    True,
+                    "col-info-coverage",
+                    # filled with the grouping chosen
+                    menu=[html.Div(id="col-export-coverage")],
                 ),
                 lg=6,
             ),
             dbc.Col(
-                _card(
+                card(
                     "Contact latency · days from due date to first contact",
                     [
                         html.Div(id="col-latency-summary", className="small text-muted px-1"),
-                        _graph("col-latency", 300),
+                        graph("col-latency", 300),
                     ],
                     f"For invoices that became overdue in the last {LATENCY_DAYS} days (due date in that window "
                     "and still open at the end of it, even if paid since): days from the due date to the "
                     "customer's first activity on or after it. Mean and median per group; invoices never "
                     "contacted are listed below.",
-                    "latency",
-                    True,
+                    "col-info-latency",
+                    menu=[html.Div(id="col-export-latency")],
                 ),
                 lg=6,
             ),
         ],
         className="g-2 mb-2",
     )
-    table = _card(
+    table = card(
         html.Span(id="col-groups-title", children="By segment"),
         grid.data_grid(GROUP_GRID, height=300, search_placeholder="Search groups"),
         "Coverage and latency figures per group; the totals row sums the overdue and covered amounts of "
         "every group (= all overdue exposure).",
-        "groups",
+        "col-info-groups",
+        menu=[],
     )
-    uncontacted = _card(
+    uncontacted = card(
         "Overdue invoices never contacted",
         [
             dbc.Switch(
@@ -162,20 +127,13 @@ def layout(**query) -> html.Div:
         ],
         f"Invoices that became overdue in the last {LATENCY_DAYS} days whose customer has had no activity since the "
         "due date, the longest waiting first. Switch off to include those paid since.",
-        "uncontacted",
+        "col-info-uncontacted",
+        menu=[],
     )
     return prefill(
         html.Div(
             [
-                html.Div(
-                    [
-                        html.H1("Collections", className="h4 mb-0"),
-                        html.Span(id="col-caption", className="text-muted small"),
-                        by,
-                        page_pdf,
-                    ],
-                    className="d-flex align-items-center gap-3 mb-2 flex-wrap",
-                ),
+                page_header("Collections", "col-caption", by, page_pdf, align="center"),
                 charts,
                 html.Div(table, className="mb-2"),
                 uncontacted,
@@ -216,7 +174,7 @@ def _source(kind: str):
         """Groups or uncontacted invoices for the filters in data, in the current user's scope."""
         if not isinstance(data, dict) or data.get("filters") is None:
             return None
-        snap, as_of, filters, scope, cur = _context(data["filters"])
+        snap, as_of, _basis, filters, scope, cur = request_context(data["filters"])
         by = grouping(data.get("by"))
         result = activity(snap, as_of, filters, scope, by)
         stamp = f"{describe(data['filters'])} | scope: {scope.label}"
@@ -293,7 +251,7 @@ def summaries(result: dict, by: str, cur: str) -> tuple[str, str]:
 )
 def charts(filters_data, _version, by_value):
     """Coverage and latency per group (one metric call feeds both charts and their summaries)."""
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     by = grouping(by_value)
     result = activity(snap, as_of, filters, scope, by)
     coverage, latency = summaries(result, by, cur)

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html
+from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
 from dashboard import params as gf
+from dashboard import views
 from dashboard.components import drill, grid, identity
-from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.kpi_card import body_output, kpi_card, tile_body, tip_output
-from dashboard.figures import commissions as com_fig
-from dashboard.figures.base import GRAPH_CONFIG
+from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
+from dashboard.components.views import chart_callback, grid_source
 from dashboard.figures.trends import month_label
 from dashboard.metrics.commissions import DRILL_KEYS
 
@@ -49,59 +49,9 @@ DRILL_LABELS = {
     "commission_cents": "Commission",
     "amount_cents": "Commission",
 }
-GRID_LABELS = {
-    "sales_rep_id": "Rep",
-    "name": "Name",
-    "group_name": "Group",
-    "accrued_cents": "Accrued",
-    "written_off_cents": "Written off",
-    "disputed_cents": "Disputed",
-    "overdue_90_cents": "90+ overdue",
-    "at_risk_cents": "At risk",
-    "at_risk_pct": "At risk %",
-    "invoiced_cents": "On invoices issued",
-    "cash_cents": "On cash collected",
-    "collected_cents": "Cash collected",
-    "difference_cents": "Cash − invoiced",
-}
 
 
 # ---- layout ---------------------------------------------------------------------------------------
-
-
-def _card(title: str, body, info: str, chart: str | None = None) -> dbc.Card:
-    info_id = "com-info-" + "".join(ch if ch.isalnum() else "-" for ch in title.lower())
-    export = [export_menu(chart)] if chart else []
-    header = [
-        html.Span(title, className="ar-card-title"),
-        html.Div(
-            [
-                html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-                dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
-                *export,
-            ],
-            className="d-flex align-items-center gap-1",
-        ),
-    ]
-    return dbc.Card(
-        [
-            dbc.CardHeader(
-                header, className="d-flex justify-content-between align-items-center py-2"
-            ),
-            dbc.CardBody(body, className="p-2"),
-        ],
-        className="h-100 ar-card",
-    )
-
-
-def _graph(graph_id: str, height: int) -> dcc.Loading:
-    return dcc.Loading(
-        dcc.Graph(
-            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
-        ),
-        type="circle",
-        delay_show=400,
-    )
 
 
 def layout(**_query) -> html.Div:
@@ -116,24 +66,26 @@ def layout(**_query) -> html.Div:
     charts = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     "Top sales reps by accrued commission",
-                    _graph("com-top-reps", 320),
+                    graph("com-top-reps", 320),
                     "Reps ranked by unpaid commission at the as-of date (earned on or before it, not paid by "
                     "it). Click a bar to filter the whole dashboard to that rep; click it again to clear "
                     "the filter.",
-                    "commissions_top_reps",
+                    "com-info-top-sales-reps-by-accrued-commission",
+                    menu=export_tools("commissions_top_reps"),
                 ),
                 lg=6,
             ),
             dbc.Col(
-                _card(
+                card(
                     "Commissions accrued vs paid · 12 months",
-                    _graph("com-trend", 320),
+                    graph("com-trend", 320),
                     "Bars: commission earned (accrued) and commission paid out per calendar month; the "
                     "current month runs to the as-of date. Line: unpaid commission at each month end. A "
                     "growing gap means payouts lag. Click a bar for its rows.",
-                    "commissions_trend",
+                    "com-info-commissions-accrued-vs-paid---12-months",
+                    menu=export_tools("commissions_trend"),
                 ),
                 lg=6,
             ),
@@ -143,23 +95,25 @@ def layout(**_query) -> html.Div:
     groups_cash = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     f"Distribution by sales group · {P} days",
-                    _graph("com-groups", 320),
+                    graph("com-groups", 320),
                     f"Share of the commission earned in the last {P} days (to the as-of date) by the "
                     "sales group of the rep who earned it. Click a slice for its rows.",
-                    "commissions_groups",
+                    f"com-info-distribution-by-sales-group---{P}-days",
+                    menu=export_tools("commissions_groups"),
                 ),
                 lg=4,
             ),
             dbc.Col(
-                _card(
+                card(
                     f"Commission on cash collected vs on invoices issued · {P} days",
-                    _graph("com-cash-chart", 320),
+                    graph("com-cash-chart", 320),
                     f"Per rep, for the last {P} days: commission on the invoices issued in the period, "
                     "beside the commission on the cash collected in it (each commission × the part of its "
                     "invoice paid by payments in the period / the invoice amount).",
-                    "commissions_cash",
+                    f"com-info-commission-on-cash-collected-vs-on-invoices-issued---{P}-days",
+                    menu=export_tools("commissions_cash"),
                 ),
                 lg=8,
             ),
@@ -169,24 +123,28 @@ def layout(**_query) -> html.Div:
     tables = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     "Commission at risk per rep",
                     grid.data_grid(RISK_GRID, height=420, search_placeholder="Search reps"),
                     "Accrued commission on invoices that at the as-of date are written off (a write-off "
                     "dated on or before it), disputed (a dispute open then, or the disputed flag while the "
                     "invoice is open) or more than 90 days past due. Each commission counts once, in the "
                     "first of those reasons. At risk % = at risk / accrued × 100.",
+                    "com-info-commission-at-risk-per-rep",
+                    menu=[],
                 ),
                 xs=12,
                 className="mb-2",
             ),
             dbc.Col(
-                _card(
+                card(
                     f"Cash vs invoiced commission per rep · {P} days",
                     grid.data_grid(CASH_GRID, height=420, search_placeholder="Search reps"),
                     f"Per rep, for the last {P} days: commission on invoices issued, commission on cash "
                     "collected, the cash collected on their commissioned invoices, and the difference. "
                     "Totals are exact sums of every row.",
+                    f"com-info-cash-vs-invoiced-commission-per-rep---{P}-days",
+                    menu=[],
                 ),
                 xs=12,
             ),
@@ -195,14 +153,7 @@ def layout(**_query) -> html.Div:
     )
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Commission Analytics", className="h4 mb-0"),
-                    html.Span(id="com-caption", className="text-muted small"),
-                    html.Div(page_pdf_button("commissions"), className="ms-auto"),
-                ],
-                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
-            ),
+            page_header("Commission Analytics", "com-caption", pdf="commissions"),
             tiles,
             charts,
             groups_cash,
@@ -219,63 +170,26 @@ def _allowed() -> bool:
     return identity.can(CAPABILITY)
 
 
-def _context(filters_data):
-    """(snapshot, as_of, filters, scope, currency) for a callback; nothing for a role without access."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if filters_data is None or not _allowed():
-        raise PreventUpdate
-    as_of, _basis, filters = gf.parse(filters_data)
-    scope = identity.scope()
-    snap = get_snapshot()
-    return snap, as_of, filters, scope, currency_for(snap, filters, scope, fmt.default_currency())
-
-
 def drill_rows(snap, key, as_of, period_days, filters, scope, bucket=None, month=None, **_params):
-    """Rows behind a commission figure (registered with the drill modal; `bucket` carries a group name)."""
+    """Rows behind a commission figure (a drill declared with the view_commissions capability, which the
+    drill modal checks; `bucket` carries a group name)."""
     from dashboard.metrics.commissions import cached_drill
 
-    if not _allowed():
-        raise ValueError("no access to commissions")
     return cached_drill(snap, key, as_of, period_days, filters, scope, month=month, group=bucket)
 
 
-def _rep_source(kind: str):
-    def source(data: dict) -> grid.GridFrame | None:
-        """Per-rep table rows for the filters in data, in the current user's scope."""
-        from dashboard.metrics import commissions as metrics
-        from dashboard.metrics.snapshot import get_snapshot
-        from dashboard.metrics.ui_support import currency_for
-
-        if not _allowed() or not isinstance(data, dict):
-            return None
-        as_of, _basis, filters = gf.parse(data.get("filters"))
-        scope = identity.scope()
-        snap = get_snapshot()
-        if kind == "risk":
-            frame = metrics.cached_at_risk_by_rep(snap, as_of, filters, scope)
-        else:
-            frame = metrics.cached_cash_and_invoiced(snap, as_of, P, filters, scope)
-        stamp = f"{gf.describe(data.get('filters'))} | scope: {scope.label}"
-        frame = frame.rename(columns={"rep_name": "name"})  # "name" stretches to the grid's width
-        return grid.GridFrame(
-            frame,
-            currency=currency_for(snap, filters, scope, fmt.default_currency()),
-            file_name=f"commissions-{kind}",
-            labels=GRID_LABELS,
-            link_customers=False,
-            hidden=frozenset(),
-            stamp=stamp,
-        )
-
-    return source
-
-
 for _key in DRILL_KEYS:
-    drill.register_drill(_key, drill_rows, DRILL_LABELS)
-grid.register_source(RISK_GRID, _rep_source("risk"))
-grid.register_source(CASH_GRID, _rep_source("cash"))
+    views.register_drill(_key, drill_rows, DRILL_LABELS, CAPABILITY)
+# the per-rep grids: table views of dashboard/views/commissions.py
+REP_GRID = {"link_customers": False, "hidden": frozenset()}
+grid.register_source(
+    RISK_GRID,
+    grid_source("commissions_at_risk_by_rep", __name__, file_name="commissions-risk", **REP_GRID),
+)
+grid.register_source(
+    CASH_GRID,
+    grid_source("commissions_cash_by_rep", __name__, file_name="commissions-cash", **REP_GRID),
+)
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
@@ -289,7 +203,7 @@ def caption(filters_data, _version):
     text = f"{gf.describe(filters_data)} · {identity.scope().label} · period {P} days"
     if not _allowed():
         return text
-    snap, as_of, _filters, _scope, cur = _context(filters_data)
+    snap, as_of, _basis, _filters, _scope, cur = request_context(filters_data, CAPABILITY)
     if snap.multi:
         text += (
             f" · amounts in {cur}: earned and paid at the earned date's rate, "
@@ -307,7 +221,7 @@ def tiles(filters_data, _version):
     """Accrued, paid this month, average rate, at risk, on cash collected: value, sub-line, formula."""
     from dashboard.metrics.commissions import cached_tiles
 
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data, CAPABILITY)
     t = cached_tiles(snap, as_of, P, filters, scope)
     money = lambda v: fmt.money(v, cur)  # noqa: E731
     since = f"{t['month_start']:%d %b} – {as_of:%d %b}"
@@ -351,44 +265,11 @@ def tiles(filters_data, _version):
     return _ordered(bodies, 0), _ordered(tips, 1)
 
 
-@callback(Output("com-top-reps", "figure"), *INPUTS)
-def top_reps(filters_data, _version):
-    """The ten reps with the largest accrued commission."""
-    from dashboard.metrics.commissions import cached_top_reps
-
-    snap, as_of, filters, scope, cur = _context(filters_data)
-    return com_fig.top_reps_bar(
-        cached_top_reps(snap, as_of, filters, scope), cur, selected=filters.sales_rep
-    )
-
-
-@callback(Output("com-trend", "figure"), *INPUTS)
-def trend(filters_data, _version):
-    """Twelve months of commission earned vs paid, and the unpaid balance at each month end."""
-    from dashboard.metrics.commissions import cached_monthly
-
-    snap, as_of, filters, scope, cur = _context(filters_data)
-    return com_fig.earned_vs_paid(cached_monthly(snap, as_of, 12, filters, scope), cur)
-
-
-@callback(Output("com-groups", "figure"), *INPUTS)
-def groups(filters_data, _version):
-    """Commission earned in the period by sales group."""
-    from dashboard.metrics.commissions import cached_by_group
-
-    snap, as_of, filters, scope, cur = _context(filters_data)
-    return com_fig.group_pie(cached_by_group(snap, as_of, P, filters, scope), cur, P)
-
-
-@callback(Output("com-cash-chart", "figure"), *INPUTS)
-def cash_chart(filters_data, _version):
-    """Commission on invoices issued vs on cash collected, per rep."""
-    from dashboard.metrics.commissions import cached_cash_and_invoiced
-
-    snap, as_of, filters, scope, cur = _context(filters_data)
-    return com_fig.cash_vs_invoiced_bar(
-        cached_cash_and_invoiced(snap, as_of, P, filters, scope), cur
-    )
+# the four charts: their views (dashboard/views/commissions.py) drawn by the generic chart callback
+top_reps = chart_callback("com-top-reps", "commissions_top_reps", __name__)
+trend = chart_callback("com-trend", "commissions_trend", __name__)
+groups = chart_callback("com-groups", "commissions_groups", __name__)
+cash_chart = chart_callback("com-cash-chart", "commissions_cash", __name__)
 
 
 @callback(

@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
-from dashboard.components.export_menu import page_pdf_button
+from dashboard.components.page_kit import info, page_header
 from dashboard.figures.analytics import RISK_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import credit, service
 
@@ -57,13 +57,6 @@ credit_summary = service.credit_summary
 # ---- layout ---------------------------------------------------------------------------------------
 
 
-def _info(info_id: str, text: str) -> list:
-    return [
-        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-        dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip"),
-    ]
-
-
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
     summary = html.Div(
@@ -93,7 +86,7 @@ def layout(**_query) -> html.Div:
             dbc.CardHeader(
                 [
                     html.Span("Credit utilization per customer", className="ar-card-title"),
-                    *_info("cr-info", RULES),
+                    *info("cr-info", RULES),
                 ],
                 className="d-flex justify-content-between align-items-center py-2",
             ),
@@ -110,14 +103,7 @@ def layout(**_query) -> html.Div:
     )
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Credit utilization", className="h4 mb-0"),
-                    html.Span(id="cr-caption", className="text-muted small"),
-                    html.Div(page_pdf_button("credit"), className="ms-auto"),
-                ],
-                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
-            ),
+            page_header("Credit utilization", "cr-caption", pdf="credit"),
             summary,
             table,
         ],
@@ -219,7 +205,7 @@ def _chip(label: str, value: str, tip_id: str | None = None, tip: str | None = N
         html.Span(value, className="fw-semibold"),
     ]
     if tip_id:
-        body += [html.Span(" ", className="me-1"), *_info(tip_id, tip or "")]
+        body += [html.Span(" ", className="me-1"), *info(tip_id, tip or "")]
     return html.Span(
         body,
         className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light",

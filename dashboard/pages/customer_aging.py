@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
-from dashboard.components.export_menu import page_pdf_button
+from dashboard.components.page_kit import card, info, page_header
 from dashboard.components.statements import register as register_statements
 from dashboard.components.statements import statement_controls
 from dashboard.figures.aging import TRANSACTION_LABELS
@@ -46,31 +46,6 @@ customer_aging = service.customer_aging
 # ---- layout ---------------------------------------------------------------------------------------
 
 
-def _info(info_id: str, text: str) -> list:
-    return [
-        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-        dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip"),
-    ]
-
-
-def _card(title, body, info_id: str, info: str, title_id: str | None = None) -> dbc.Card:
-    header = [
-        html.Span(title, id=title_id, className="ar-card-title")
-        if title_id
-        else html.Span(title, className="ar-card-title"),
-        *_info(info_id, info),
-    ]
-    return dbc.Card(
-        [
-            dbc.CardHeader(
-                header, className="d-flex justify-content-between align-items-center py-2"
-            ),
-            dbc.CardBody(body, className="p-2"),
-        ],
-        className="ar-card mb-2",
-    )
-
-
 def _controls() -> html.Div:
     return html.Div(
         [
@@ -88,12 +63,12 @@ def _controls() -> html.Div:
                 autoComplete="off",
             ),
             dbc.Button("Apply", id="ag-apply", size="sm", color="primary", n_clicks=0),
-            *_info("ag-ranges-info", RANGES_INFO),
+            *info("ag-ranges-info", RANGES_INFO),
             html.Div(id="ag-ranges-msg", className="small", role="status"),
             html.Div(
                 [
                     html.Span("Status rules", className="small text-muted me-1"),
-                    *_info("ag-status-info", STATUS_INFO),
+                    *info("ag-status-info", STATUS_INFO),
                 ],
                 className="d-flex align-items-center ms-auto",
             ),
@@ -105,7 +80,7 @@ def _controls() -> html.Div:
 def layout(**query) -> html.Div:
     """The page skeleton; ranges and the grids' sources set for the filters in the address (prefill)."""
     cards = [
-        _card(
+        card(
             title,
             grid.data_grid(
                 name,
@@ -113,37 +88,32 @@ def layout(**query) -> html.Div:
                 search_placeholder="Search (a name, a status, an amount)",
                 select=True,
             ),
-            f"{name}-info",
             f"Customers on {title.lower()} with a positive balance at the as-of date: their open invoices by "
             "age on the chosen aging basis. The buckets of every row add up to its total outstanding; the "
             "totals row adds up every row (not only the rows shown). Credit limit blank = no limit. Click a "
             "customer for Account 360.",
+            f"{name}-info",
+            class_name="ar-card mb-2",
         )
         for _group, name, title in GROUPS
     ]
     page = html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Customer aging", className="h4 mb-0"),
-                    html.Span(id="ag-caption", className="text-muted small"),
-                    html.Div(page_pdf_button("customer_aging"), className="ms-auto"),
-                ],
-                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
-            ),
+            page_header("Customer aging", "ag-caption", pdf="customer_aging"),
             _controls(),
             html.Div(id="ag-basis-note", className="small text-muted mb-1"),
             *cards,
-            _card(
+            card(
                 "Customer statements",
                 statement_controls("ag", "Email statements to the selected or filtered customers…"),
-                "ag-stmt-info",
                 "A statement PDF per customer as of the as-of date: open items, aging, unapplied "
                 "credits, balance due. It goes to the customers ticked in the grids above when any are ticked "
                 "(the header box ticks every row the grid's search leaves), else to every customer with a "
                 "balance on the current filters, always within your scope. The first click is a dry run "
                 "listing who would receive what; 'Send now' emails each billing address and logs an activity "
                 "on the customer. One customer's statement: Account 360.",
+                "ag-stmt-info",
+                class_name="ar-card mb-2",
             ),
             dcc.Store(id="ag-init", data=0),
             dcc.Store(id="ag-edges"),

@@ -11,12 +11,11 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
 from dashboard import params as gf
+from dashboard import views
 from dashboard.components import drill, grid, identity
-from dashboard.components.export_menu import export_menu, page_pdf_button
-from dashboard.components.page_context import callback_context as _context
-from dashboard.components.page_context import describe_without_basis as describe
+from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
+from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.figures import collections as figs
-from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
 
@@ -60,46 +59,11 @@ open_invoices = service.forecast_invoices
 # ---- layout -------------------------------------------------------------------------------------
 
 
-def _card(title: str, body, info: str, card_id: str, chart: str | None = None) -> dbc.Card:
-    info_id = f"dp-info-{card_id}"
-    export = [export_menu(chart)] if chart else []
-    header = [
-        html.Span(title, className="ar-card-title"),
-        html.Div(
-            [
-                html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-                dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
-                *export,
-            ],
-            className="d-flex align-items-center gap-1",
-        ),
-    ]
-    return dbc.Card(
-        [
-            dbc.CardHeader(
-                header, className="d-flex justify-content-between align-items-center py-2"
-            ),
-            dbc.CardBody(body, className="p-2"),
-        ],
-        className="h-100 ar-card",
-    )
-
-
-def _graph(graph_id: str, height: int) -> dcc.Loading:
-    return dcc.Loading(
-        dcc.Graph(
-            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
-        ),
-        type="circle",
-        delay_show=400,
-    )
-
-
 def layout(**query) -> html.Div:
     """The page skeleton; the grids' sources are set for the filters in the address (prefill)."""
     composition_body = dbc.Row(
         [
-            dbc.Col(_graph("dp-composition", 300), md=4),
+            dbc.Col(graph("dp-composition", 300), md=4),
             dbc.Col(
                 dcc.Loading(html.Div(id="dp-composition-table"), type="dot", delay_show=400),
                 md=8,
@@ -111,27 +75,27 @@ def layout(**query) -> html.Div:
     top = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     "Outstanding composition",
                     composition_body,
                     COMPONENT_INFO,
-                    "composition",
-                    "disputes_composition",
+                    "dp-info-composition",
+                    menu=export_tools("disputes_composition"),
                 ),
                 lg=6,
             ),
             dbc.Col(
-                _card(
+                card(
                     f"Dispute cycle time · {MONTHS} months",
                     [
                         html.Div(id="dp-cycle-summary", className="small text-muted px-1"),
-                        _graph("dp-cycle", 300),
+                        graph("dp-cycle", 300),
                     ],
                     "Disputes resolved in each calendar month (bars, right axis) and the mean and median days "
                     "from opened to resolved (lines). The current month runs to the as-of date. Disputes flagged "
                     "on the invoice without dates are not counted.",
-                    "cycle",
-                    "disputes_cycle",
+                    "dp-info-cycle",
+                    menu=export_tools("disputes_cycle"),
                 ),
                 lg=6,
             ),
@@ -141,52 +105,47 @@ def layout(**query) -> html.Div:
     middle = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     f"Promise adherence · {MONTHS} months",
                     [
                         html.Div(id="dp-promise-summary", className="small text-muted px-1"),
-                        _graph("dp-promises", 300),
+                        graph("dp-promises", 300),
                     ],
                     "Promises to pay by the month of the promised date. Kept = the invoice was paid in full "
                     "(not written off) by the promised date; broken = not kept and the date has passed; pending "
                     "= the date is still ahead. Share kept = kept / (kept + broken) × 100 (line, left axis).",
-                    "promises",
-                    "disputes_promises",
+                    "dp-info-promises",
+                    menu=export_tools("disputes_promises"),
                 ),
                 xs=12,
             ),
             # full width: every column and about ten rows visible at 1440 px, no horizontal scrollbar
             dbc.Col(
-                _card(
+                card(
                     "Open disputes",
                     grid.data_grid(OPEN_GRID, height=420, search_placeholder="Search disputes"),
                     "Disputes open at the as-of date (opened on or before it, not resolved by it), oldest "
                     "first: the disputed amount, the invoice's open balance and the age in days.",
-                    "open",
+                    "dp-info-open",
+                    menu=[],
                 ),
                 xs=12,
             ),
         ],
         className="g-2 mb-2",
     )
-    broken = _card(
+    broken = card(
         "Broken promises",
         grid.data_grid(BROKEN_GRID, height=380, search_placeholder="Search promises"),
         f"Promises whose date fell in the last {MONTHS} months and passed without the invoice being paid in "
         "full, most recently broken first, with the invoice's open balance at the as-of date.",
-        "broken",
+        "dp-info-broken",
+        menu=[],
     )
     return prefill(
         html.Div(
             [
-                html.Div(
-                    [
-                        html.H1("Disputes & promises", className="h4 mb-0"),
-                        html.Span(id="dp-caption", className="text-muted small"),
-                        html.Div(page_pdf_button("disputes"), className="ms-auto"),
-                    ],
-                    className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
-                ),
+                page_header("Disputes & promises", "dp-caption", pdf="disputes"),
                 top,
                 middle,
                 broken,
@@ -236,7 +195,7 @@ def drill_rows(
     ].reset_index(drop=True)
 
 
-drill.register_drill(
+views.register_drill(
     "dp_component", drill_rows, {"amount_cents": "Open balance", "dispute": "Dispute"}
 )
 
@@ -433,7 +392,7 @@ def composition_table(frame: pd.DataFrame, cur: str) -> html.Table:
 @callback(Output("dp-composition", "figure"), Output("dp-composition-table", "children"), *INPUTS)
 def composition_view(filters_data, _version):
     """The donut and the numbers beside it (one metric call feeds both)."""
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     frame = composition(snap, as_of, filters, scope)
     return figs.composition_donut(frame, cur), composition_table(frame, cur)
 
@@ -441,7 +400,7 @@ def composition_view(filters_data, _version):
 @callback(Output("dp-cycle", "figure"), Output("dp-cycle-summary", "children"), *INPUTS)
 def cycle_view(filters_data, _version):
     """Twelve months of dispute cycle time, and the disputes open now."""
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     result = cycle_time(snap, as_of, filters, scope, MONTHS)
     s = result["summary"]
     text = (
@@ -455,7 +414,7 @@ def cycle_view(filters_data, _version):
 @callback(Output("dp-promises", "figure"), Output("dp-promise-summary", "children"), *INPUTS)
 def promise_view(filters_data, _version):
     """Twelve months of promise adherence."""
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     result = adherence(snap, as_of, filters, scope, MONTHS)
     s = result["summary"]
     text = (

@@ -8,18 +8,18 @@ import datetime as dt
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, State, callback, ctx, dcc, html
+from dash import Input, Output, State, callback, ctx, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
 from dashboard import params as gf
+from dashboard import views
 from dashboard.components import drill, grid, identity
-from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.kpi_card import money_value
-from dashboard.components.page_context import callback_context as _context
-from dashboard.components.page_context import describe_without_basis as describe
+from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
+from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.views import chart_callback
 from dashboard.figures import collections as figs
-from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import forecast as metrics
 from dashboard.metrics import service
 
@@ -84,7 +84,6 @@ WAPE_INFO = (
 
 # ---- cached metric calls (per data version, scope, filters and as-of) ----------------------------
 
-due_forecast = service.due_date_forecast
 behaviour = service.behaviour_forecast
 invoices = service.forecast_invoices
 
@@ -97,50 +96,15 @@ def backtest(snap, as_of: dt.date, filters, scope) -> dict:
 # ---- layout -------------------------------------------------------------------------------------
 
 
-def _card(title: str, body, info: str, card_id: str, chart: str | None = None) -> dbc.Card:
-    info_id = f"fc-info-{card_id}"
-    export = [export_menu(chart)] if chart else []
-    header = [
-        html.Span(title, className="ar-card-title"),
-        html.Div(
-            [
-                html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-                dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
-                *export,
-            ],
-            className="d-flex align-items-center gap-1",
-        ),
-    ]
-    return dbc.Card(
-        [
-            dbc.CardHeader(
-                header, className="d-flex justify-content-between align-items-center py-2"
-            ),
-            dbc.CardBody(body, className="p-2"),
-        ],
-        className="h-100 ar-card",
-    )
-
-
-def _graph(graph_id: str, height: int) -> dcc.Loading:
-    return dcc.Loading(
-        dcc.Graph(
-            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
-        ),
-        type="circle",
-        delay_show=400,
-    )
-
-
 def layout(**query) -> html.Div:
     """The page skeleton; the grids' sources are set for the filters in the address (prefill)."""
     top = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     f"Expected collections · next {WEEKS} weeks",
                     [
-                        _graph("fc-behaviour", 320),
+                        graph("fc-behaviour", 320),
                         html.Div(id="fc-behaviour-summary", className="small text-muted px-1"),
                     ],
                     "Each open invoice is expected on its due date + its customer's average payment delay "
@@ -151,18 +115,18 @@ def layout(**query) -> html.Div:
                     "payment); the rest is shown apart as 'Not expected' (grey). An open promise puts its amount on the promised date (green). "
                     "Invoices in dispute or litigation are left out. The dotted line is the naive forecast: every "
                     "balance on its due date (overdue ones in week 1). Click a bar for its invoices.",
-                    "behaviour",
-                    "forecast_expected",
+                    "fc-info-behaviour",
+                    menu=export_tools("forecast_expected"),
                 ),
                 lg=8,
             ),
             dbc.Col(
-                _card(
+                card(
                     "Forecast accuracy · backtest",
-                    [html.Div(id="fc-accuracy", className="px-1"), _graph("fc-wape", 210)],
+                    [html.Div(id="fc-accuracy", className="px-1"), graph("fc-wape", 210)],
                     WAPE_INFO,
-                    "accuracy",
-                    "forecast_wape",
+                    "fc-info-accuracy",
+                    menu=export_tools("forecast_wape"),
                 ),
                 lg=4,
             ),
@@ -172,20 +136,20 @@ def layout(**query) -> html.Div:
     middle = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     "By due date",
-                    _graph("fc-due", 300),
+                    graph("fc-due", 300),
                     "Open balances at the as-of date by days until due = due date − as-of: Week 1 = 0–7 days "
                     "(due today is not overdue), Week 2 = 8–14, Week 3 = 15–21, Week 4 = 22–30, Weeks 5-8 = "
                     "more than 30, Overdue = past due. No payment behaviour is assumed. The six bars sum to "
                     "total AR. Click a bar for its invoices.",
-                    "due",
-                    "forecast_due",
+                    "fc-info-due",
+                    menu=export_tools("forecast_due"),
                 ),
                 lg=5,
             ),
             dbc.Col(
-                _card(
+                card(
                     "Backtest · forecast vs collected",
                     [
                         html.Div(
@@ -195,39 +159,33 @@ def layout(**query) -> html.Div:
                             ],
                             className="d-flex align-items-center gap-2 px-1 mb-1",
                         ),
-                        _graph("fc-backtest", 268),
+                        graph("fc-backtest", 268),
                     ],
                     "What both forecasts said at a past date, week by week, against what was really collected "
                     "on the invoices open then (payments applied in each week, in base currency at each "
                     "payment's date). The export holds every past date; its picture the latest.",
-                    "backtest",
-                    "forecast_backtest",
+                    "fc-info-backtest",
+                    menu=export_tools("forecast_backtest"),
                 ),
                 lg=7,
             ),
         ],
         className="g-2 mb-2",
     )
-    rows = _card(
+    rows = card(
         "Invoices behind the forecast",
         grid.data_grid(GRID, height=420, search_placeholder="Search invoices, customers, buckets"),
         "Every invoice open at the as-of date: its due-date bucket, the delay the behaviour forecast "
         "uses and where it comes from, the expected payment date and week, and any open promise. "
         "Expected (behaviour) is the balance less the promised part; it is 0 for disputed invoices. "
         "Totals are exact sums over every row.",
-        "rows",
+        "fc-info-rows",
+        menu=[],
     )
     return prefill(
         html.Div(
             [
-                html.Div(
-                    [
-                        html.H1("Payment forecast", className="h4 mb-0"),
-                        html.Span(id="fc-caption", className="text-muted small"),
-                        html.Div(page_pdf_button("forecast"), className="ms-auto"),
-                    ],
-                    className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
-                ),
+                page_header("Payment forecast", "fc-caption", pdf="forecast"),
                 html.Div(id="fc-tiles", className="mb-2"),
                 top,
                 middle,
@@ -308,8 +266,8 @@ def drill_rows(
     return rows[columns].reset_index(drop=True)
 
 
-drill.register_drill("fc_due", drill_rows, LABELS)
-drill.register_drill("fc_week", drill_rows, LABELS)
+views.register_drill("fc_due", drill_rows, LABELS)
+views.register_drill("fc_week", drill_rows, LABELS)
 
 
 def invoices_source(data: dict) -> grid.GridFrame | None:
@@ -347,11 +305,8 @@ def caption(filters_data, _version):
     return f"{describe(filters_data)} · {identity.scope().label}"
 
 
-@callback(Output("fc-due", "figure"), *INPUTS)
-def due_chart(filters_data, _version):
-    """The six due-date buckets."""
-    snap, as_of, filters, scope, cur = _context(filters_data)
-    return figs.due_date_bars(due_forecast(snap, as_of, filters, scope), cur)
+# the six due-date buckets: view forecast_due (dashboard/views/forecast.py)
+due_chart = chart_callback("fc-due", "forecast_due", __name__)
 
 
 def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
@@ -434,7 +389,7 @@ def forecast_tiles(frame: pd.DataFrame, cur: str) -> dbc.Row:
 
 def _chosen(filters_data) -> tuple[pd.DataFrame, bool, str, str]:
     """The weekly frame the page shows (model or behaviour), whether it is the model's, why, and the currency."""
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     frame, use_model, why = metrics.chosen_weekly(
         snap, as_of, filters, scope, WEEKS, base=behaviour(snap, as_of, filters, scope, WEEKS)
     )
@@ -477,7 +432,7 @@ def model_week_rows(
     return predict_views.model_week_rows(snap, pred, bucket, WEEKS)
 
 
-drill.register_drill(
+views.register_drill(
     "fc_model_week",
     model_week_rows,
     {**LABELS, "p_paid_30": "P(paid ≤ 30 d)", "amount_cents": "Expected this week"},
@@ -531,7 +486,7 @@ def accuracy_summary(result: dict) -> html.Div:
 )
 def accuracy(filters_data, _version, chosen):
     """Overall and per-date WAPE of both forecasts; the past dates for the backtest chart."""
-    snap, as_of, filters, scope, _cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, _cur = request_context(filters_data)
     result = backtest(snap, as_of, filters, scope)
     dates = [d.isoformat() for d in result["by_date"]["as_of"]]
     options = [{"label": d, "value": d} for d in reversed(dates)]
@@ -542,7 +497,7 @@ def accuracy(filters_data, _version, chosen):
 @callback(Output("fc-backtest", "figure"), Input("fc-bt-date", "value"), *INPUTS)
 def backtest_chart(chosen, filters_data, _version):
     """Both forecasts made on the chosen past date against what was collected."""
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     result = backtest(snap, as_of, filters, scope)
     if not chosen:
         return figs.backtest_weeks_chart(result["weeks"].iloc[0:0], None, cur)
@@ -592,7 +547,7 @@ def chart_drill(due_click, behaviour_click, filters_data):
         )
     if click["points"][0].get("curveNumber", 0) > 1:  # the due-date line
         raise PreventUpdate
-    snap, _as_of, filters, scope, _cur = _context(filters_data)
+    snap, _as_of, _basis, filters, scope, _cur = request_context(filters_data)
     if model_choice(snap, filters, scope)["use_model"]:
         return drill.request(
             "fc_model_week", f"Expected by the model · {data[3]} · {data[2]}", bucket=data[0]

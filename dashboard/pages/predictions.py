@@ -6,15 +6,15 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
+from dashboard import views
 from dashboard.components import drill, grid, identity
-from dashboard.components.page_context import callback_context as _context
-from dashboard.components.page_context import describe_without_basis as describe
+from dashboard.components.page_kit import card, graph, page_header, request_context
+from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.figures import predict as figs
-from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import predict_ui as pui
 
 dash.register_page(
@@ -55,51 +55,28 @@ ACCURACY_INFO = (
 )
 
 
-def _card(title: str, body, info: str, card_id: str) -> dbc.Card:
-    info_id = f"pr-info-{card_id}"
-    header = [
-        html.Span(title, className="ar-card-title"),
-        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-        dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
-    ]
-    return dbc.Card(
-        [
-            dbc.CardHeader(
-                header, className="d-flex justify-content-between align-items-center py-2"
-            ),
-            dbc.CardBody(body, className="p-2"),
-        ],
-        className="h-100 ar-card",
-    )
-
-
-def _graph(graph_id: str, height: int) -> dcc.Loading:
-    return dcc.Loading(
-        dcc.Graph(
-            id=graph_id, config=GRAPH_CONFIG, style={"height": f"{height}px"}, className="ar-graph"
-        ),
-        type="circle",
-        delay_show=400,
-    )
-
-
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
     top = dbc.Row(
         [
             dbc.Col(
-                _card("Accuracy · backtest", html.Div(id="pr-accuracy"), ACCURACY_INFO, "accuracy"),
+                card(
+                    "Accuracy · backtest",
+                    html.Div(id="pr-accuracy"),
+                    ACCURACY_INFO,
+                    "pr-info-accuracy",
+                ),
                 lg=6,
             ),
             dbc.Col(
-                _card(
+                card(
                     "Reliability · paid within 30 days",
-                    _graph("pr-reliability", 280),
+                    graph("pr-reliability", 280),
                     "The model's predicted probability of payment within 30 days, in ten 10-point bins, against the "
                     "share of those invoices that really were paid (all backtest dates pooled). On the dotted "
                     "diagonal the model is perfectly calibrated; the grey lines are ±10 points. Open circles: bins "
                     "with fewer than 30 invoices.",
-                    "reliability",
+                    "pr-info-reliability",
                 ),
                 lg=6,
             ),
@@ -109,53 +86,47 @@ def layout(**_query) -> html.Div:
     middle = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     "Predicted aging",
-                    _graph("pr-aging", 300),
+                    graph("pr-aging", 300),
                     "Today's aging buckets (days past due), and how the invoices open today are expected to age: in "
                     "30 and 60 days each balance counts × P(not yet paid then), in the bucket it will then be in. New "
                     "invoices issued after the as-of date are not included.",
-                    "aging",
+                    "pr-info-aging",
                 ),
                 lg=6,
             ),
             dbc.Col(
-                _card(
+                card(
                     "Unpaid 90 days after due · by issue month",
-                    _graph("pr-unpaid", 300),
+                    graph("pr-unpaid", 300),
                     "Per issue month: the open balance 90 days after each invoice's due date / the amount of those "
                     "invoices, over invoices whose due date + 90 days is on or before the as-of date.",
-                    "unpaid",
+                    "pr-info-unpaid",
                 ),
                 lg=6,
             ),
         ],
         className="g-2 mb-2",
     )
-    cohort = _card(
+    cohort = card(
         "Cohort curves · share collected by months since issue",
-        _graph("pr-cohorts", 380),
+        graph("pr-cohorts", 380),
         "Invoices grouped by issue month (last 24 months); each cell is the share of their value collected "
         "(payments, capped at each invoice's amount) by the end of that month since issue, up to the as-of "
         "date. Click a cell for its invoices.",
-        "cohorts",
+        "pr-info-cohorts",
     )
-    rows = _card(
+    rows = card(
         "Worklist · ranked by expected loss",
         grid.data_grid(GRID, height=460, search_placeholder="Search invoices, customers, reasons"),
         "Every open invoice ranked by expected loss = open balance × P(not paid within 30 days), with the "
         "reason in words. The same ranking orders the invoice workspace's Worklist tab.",
-        "worklist",
+        "pr-info-worklist",
     )
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Payment predictions", className="h4 mb-0"),
-                    html.Span(id="pr-caption", className="text-muted small"),
-                ],
-                className="d-flex align-items-baseline gap-3 mb-1 flex-wrap",
-            ),
+            page_header("Payment predictions", "pr-caption", margin="mb-1"),
             html.Div(id="pr-source", className="small mb-2 pr-source"),
             top,
             middle,
@@ -244,7 +215,7 @@ def caption(filters_data, _version):
 )
 def accuracy(filters_data, _version):
     """What the predictions are based on, the backtest table and the reliability curve."""
-    snap, as_of, filters, scope, _cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, _cur = request_context(filters_data)
     _pred, source = pui.predictions(snap, as_of, filters, scope)
     result = pui.backtest(snap, filters, scope)
     rel = result["reliability"] if result else pd.DataFrame(columns=["invoices", "enough"])
@@ -254,14 +225,14 @@ def accuracy(filters_data, _version):
 @callback(Output("pr-aging", "figure"), *INPUTS)
 def aging(filters_data, _version):
     """Aging today, in 30 and in 60 days."""
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     return figs.aging_ahead_chart(pui.predicted_aging(snap, as_of, filters, scope), cur)
 
 
 @callback(Output("pr-cohorts", "figure"), Output("pr-unpaid", "figure"), *INPUTS)
 def cohorts(filters_data, _version):
     """Cohort curves and unpaid 90+ per cohort."""
-    snap, as_of, filters, scope, _cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, _cur = request_context(filters_data)
     result = pui.cohorts(snap, as_of, filters, scope)
     return figs.cohort_heatmap(result["curve"]), figs.unpaid_90_chart(result["summary"])
 
@@ -278,7 +249,7 @@ def cohort_rows(
     return pui.cohort_cell(snap, as_of, filters, scope, cohort, int(months)).reset_index(drop=True)
 
 
-drill.register_drill("pr_cohort", cohort_rows, LABELS)
+views.register_drill("pr_cohort", cohort_rows, LABELS)
 
 
 @callback(

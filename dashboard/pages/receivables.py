@@ -13,12 +13,12 @@ from dash.exceptions import PreventUpdate
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import drill, identity
-from dashboard.components.export_menu import export_link, export_menu, page_pdf_button
+from dashboard.components.export_menu import export_link, page_pdf_button
 from dashboard.components.kpi_card import body_output, delta_badge, kpi_card, tile_body, tip_output
+from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.figures import aging as aging_fig
 from dashboard.figures import debtors as debtors_fig
 from dashboard.figures import trends as trends_fig
-from dashboard.figures.base import GRAPH_CONFIG
 
 dash.register_page(__name__, path="/", name="Receivables", title="Receivables Health", nav_order=10)
 
@@ -69,49 +69,6 @@ TILES = [
 ]
 
 
-def _card(
-    title: str, body, info: str | None = None, class_name: str = "", export: str | None = None
-) -> dbc.Card:
-    header = [html.Span(title, className="ar-card-title")]
-    if info:
-        info_id = "rh-info-" + title.lower().replace(" ", "-").replace("/", "")
-        header += [
-            html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-            dbc.Tooltip(info, target=info_id, placement="bottom", className="ar-tooltip"),
-        ]
-    if export:  # PNG / data CSV / XLSX of this chart (dashboard/export/charts.py), right of the (i)
-        header = [
-            header[0],
-            html.Div(
-                [*header[1:], export_menu(export)], className="d-flex align-items-center gap-1"
-            ),
-        ]
-    return dbc.Card(
-        [
-            dbc.CardHeader(
-                header, className="d-flex justify-content-between align-items-center py-2"
-            ),
-            dbc.CardBody(body, className="p-2"),
-        ],
-        className=f"h-100 ar-card {class_name}",
-    )
-
-
-def _graph(graph_id: str, height: int, values: dict | None = None) -> dcc.Loading:
-    drawn = {"figure": values[graph_id]} if values else {}
-    return dcc.Loading(
-        dcc.Graph(
-            id=graph_id,
-            config=GRAPH_CONFIG,
-            style={"height": f"{height}px"},
-            className="ar-graph",
-            **drawn,
-        ),
-        type="circle",
-        delay_show=400,
-    )
-
-
 def layout(**query) -> html.Div:
     """The page with every figure drawn for the filters in the address (a skeleton outside a request)."""
     from dashboard.components.shell import filters_for_layout
@@ -146,20 +103,22 @@ def layout(**query) -> html.Div:
     donuts = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     "Aging · short terms (< 30 days)",
-                    _graph("rh-aging-short", 300, values),
+                    graph("rh-aging-short", 300, values["rh-aging-short"] if values else None),
                     aging_info,
-                    export="aging_short",
+                    "rh-info-aging-·-short-terms-(<-30-days)",
+                    menu=export_tools("aging_short"),
                 ),
                 lg=6,
             ),
             dbc.Col(
-                _card(
+                card(
                     "Aging · 30-day+ terms",
-                    _graph("rh-aging-long", 300, values),
+                    graph("rh-aging-long", 300, values["rh-aging-long"] if values else None),
                     aging_info,
-                    export="aging_long",
+                    "rh-info-aging-·-30-day+-terms",
+                    menu=export_tools("aging_long"),
                 ),
                 lg=6,
             ),
@@ -174,17 +133,18 @@ def layout(**query) -> html.Div:
     risk = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     "Top 10 debtors",
-                    _graph("rh-top-debtors", 330, values),
+                    graph("rh-top-debtors", 330, values["rh-top-debtors"] if values else None),
                     "The ten customers with the largest open balance at the as-of date. Click a bar for "
                     "the invoices behind it.",
-                    export="top_debtors",
+                    "rh-info-top-10-debtors",
+                    menu=export_tools("top_debtors"),
                 ),
                 lg=6,
             ),
             dbc.Col(
-                _card(
+                card(
                     "At-risk accounts",
                     [
                         dcc.Loading(
@@ -199,6 +159,7 @@ def layout(**query) -> html.Div:
                     ],
                     "Over credit limit first, then 90+ and 60+ days overdue, then above 90 % of the "
                     "limit. Click a card for the customer's Account 360.",
+                    "rh-info-at-risk-accounts",
                 ),
                 lg=6,
             ),
@@ -208,22 +169,28 @@ def layout(**query) -> html.Div:
     trends = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     "Sales vs collections · 12 months",
-                    _graph("rh-sales-collections", 300, values),
+                    graph(
+                        "rh-sales-collections",
+                        300,
+                        values["rh-sales-collections"] if values else None,
+                    ),
                     "Credit sales (invoices less credit notes) and payments received per calendar month; "
                     "the current month runs to the as-of date. Click a bar for its rows.",
-                    export="sales_collections",
+                    "rh-info-sales-vs-collections-·-12-months",
+                    menu=export_tools("sales_collections"),
                 ),
                 lg=6,
             ),
             dbc.Col(
-                _card(
+                card(
                     "DSO trend · 12 months",
-                    _graph("rh-dso-trend", 300, values),
+                    graph("rh-dso-trend", 300, values["rh-dso-trend"] if values else None),
                     f"DSO at each month end = AR at month end / credit sales of the {P} days before × {P}. "
                     "Click a point for the invoices open at that month end.",
-                    export="dso_trend",
+                    "rh-info-dso-trend-·-12-months",
+                    menu=export_tools("dso_trend"),
                 ),
                 lg=6,
             ),
@@ -232,19 +199,17 @@ def layout(**query) -> html.Div:
     )
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Receivables Health", className="h4 mb-0"),
-                    html.Span(v.get("caption"), id="rh-caption", className="text-muted small"),
-                    html.Div(
-                        [
-                            export_link("/export/receivables.pdf", "PDF summary"),
-                            page_pdf_button("receivables"),
-                        ],
-                        className="ms-auto d-flex gap-1",
-                    ),
-                ],
-                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
+            page_header(
+                "Receivables Health",
+                "rh-caption",
+                html.Div(
+                    [
+                        export_link("/export/receivables.pdf", "PDF summary"),
+                        page_pdf_button("receivables"),
+                    ],
+                    className="ms-auto d-flex gap-1",
+                ),
+                caption=v.get("caption"),
             ),
             tiles,
             html.Div(v.get("by_currency"), id="rh-by-currency"),
@@ -312,26 +277,6 @@ def page_values(filters_data) -> dict:
 # ---- data helpers (cached per data version, scope, filters and as-of) -----------------------------
 
 
-def _context(filters_data):
-    """(snapshot, as_of, basis, filters, scope, currency) for a callback."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if filters_data is None:
-        raise PreventUpdate
-    as_of, basis, filters = gf.parse(filters_data)
-    scope = identity.scope()
-    snap = get_snapshot()
-    return (
-        snap,
-        as_of,
-        basis,
-        filters,
-        scope,
-        currency_for(snap, filters, scope, fmt.default_currency()),
-    )
-
-
 def _ordered(values: dict, index: int) -> list:
     """Values for the pattern-matching output list `index`, in the order Dash expects."""
     return [values[item["id"]["tile"]] for item in ctx.outputs_list[index]]
@@ -342,7 +287,7 @@ def _ordered(values: dict, index: int) -> list:
 
 def _caption(filters_data) -> str:
     """What the page shows: as-of, basis, filters, scope, period, and the base currency."""
-    snap, as_of, _basis, _filters, _scope, cur = _context(filters_data)
+    snap, as_of, _basis, _filters, _scope, cur = request_context(filters_data)
     money_note = f" · amounts in {cur}" + (f" at the rates of {as_of}" if snap.multi else "")
     return f"{gf.describe(filters_data)} · {identity.scope().label} · period {P} days{money_note}"
 
@@ -351,7 +296,7 @@ def _by_currency(filters_data):
     """Each currency's own figures beside their base value, and the revaluation (several currencies only)."""
     from dashboard.metrics.ui_support import kpis
 
-    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     if not snap.multi:
         return None
     k = kpis(snap, as_of, P, filters, scope)
@@ -410,10 +355,11 @@ def _by_currency(filters_data):
     )
     return dbc.Row(
         dbc.Col(
-            _card(
+            card(
                 f"By currency · base {cur}",
                 html.Div([html.Div(table, className="table-responsive"), note]),
                 info,
+                "rh-info-by-currency-·-base-" + cur.lower(),
             )
         ),
         className="g-2 mb-2",
@@ -424,7 +370,7 @@ def _balance(filters_data) -> tuple[dict, dict]:
     """Total AR, overdue, customers over limit, unapplied credits."""
     from dashboard.metrics.ui_support import customers_with_limit, kpis
 
-    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     k = kpis(snap, as_of, P, filters, scope)
     total, overdue = fmt.to_cents(k["total_ar"]), fmt.to_cents(k["overdue_ar"])
     share = fmt.pct(overdue * 100 / total if total else None)
@@ -465,7 +411,7 @@ def _speed(filters_data) -> tuple[dict, dict]:
     """DSO (with the change against the previous period), CEI, turnover, best possible DSO / ADD."""
     from dashboard.metrics.ui_support import kpi_inputs, kpis, previous_as_of
 
-    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     k = kpis(snap, as_of, P, filters, scope)
     prev_day = previous_as_of(as_of, P)
     prev = kpis(snap, prev_day, P, filters, scope)
@@ -515,7 +461,7 @@ def _month(filters_data) -> tuple[dict, dict]:
     """Credit sales and collections month to date."""
     from dashboard.metrics.ui_support import month_to_date
 
-    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     m = month_to_date(snap, as_of, filters, scope)
     since = f"{m['month_start']:%d %b} – {as_of:%d %b %Y}"
     bodies = {
@@ -535,7 +481,7 @@ def _aging(filters_data) -> tuple:
     """One donut per terms group on the chosen aging basis, and the line that ties them to total AR."""
     from dashboard.metrics.ui_support import aging_by_terms_group, aging_reconciliation
 
-    snap, as_of, basis, filters, scope, cur = _context(filters_data)
+    snap, as_of, basis, filters, scope, cur = request_context(filters_data)
     frame = aging_by_terms_group(snap, as_of, filters, scope, basis)
     line = aging_fig.reconciling_line(frame, aging_reconciliation(snap, as_of, filters, scope), cur)
     return (
@@ -549,7 +495,7 @@ def _top_debtors(filters_data) -> dict:
     """The ten largest open balances."""
     from dashboard.metrics.ui_support import kpis
 
-    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     return debtors_fig.top_debtors_bar(kpis(snap, as_of, P, filters, scope)["top_debtors"], cur)
 
 
@@ -557,7 +503,7 @@ def _trends(filters_data) -> tuple:
     """Twelve months of sales vs collections and of DSO (one trend computation feeds both)."""
     from dashboard.metrics.ui_support import monthly_trend
 
-    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     trend = monthly_trend(snap, as_of, 12, P, filters, scope)
     return trends_fig.sales_collections(trend, cur), trends_fig.dso_trend(trend, P, cur)
 
@@ -600,7 +546,7 @@ def _at_risk(filters_data) -> dict:
     """At-risk cards in the Retailer order (each opens Account 360) and their count line, by output."""
     from dashboard.metrics.ui_support import at_risk_accounts
 
-    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     table = at_risk_accounts(snap, as_of, filters, scope)
     if table.empty:
         return {
@@ -631,7 +577,7 @@ def _at_risk(filters_data) -> dict:
 
 def _expected_loss(filters_data):
     """The expected-loss lines under the at-risk cards."""
-    snap, as_of, _basis, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     return expected_loss_list(
         snap, as_of, filters, scope, cur, (filters_data or {}).get("query") or ""
     )

@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
-from dashboard.components.export_menu import page_pdf_button
+from dashboard.components.page_kit import info, page_header
 from dashboard.figures.analytics import CATEGORY_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import reliability, service
 
@@ -49,13 +49,6 @@ reliability_table = service.payment_reliability
 reliability_summary = service.reliability_summary
 
 
-def _info(info_id: str, text: str) -> list:
-    return [
-        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-        dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip"),
-    ]
-
-
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
     summary = html.Div(
@@ -87,7 +80,7 @@ def layout(**_query) -> html.Div:
                     html.Span(
                         "Payment reliability · worst payers first", className="ar-card-title"
                     ),
-                    *_info("rl-info", RULE),
+                    *info("rl-info", RULE),
                 ],
                 className="d-flex justify-content-between align-items-center py-2",
             ),
@@ -102,14 +95,7 @@ def layout(**_query) -> html.Div:
     )
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Payment reliability", className="h4 mb-0"),
-                    html.Span(id="rl-caption", className="text-muted small"),
-                    html.Div(page_pdf_button("reliability"), className="ms-auto"),
-                ],
-                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
-            ),
+            page_header("Payment reliability", "rl-caption", pdf="reliability"),
             summary,
             table,
         ],
@@ -190,7 +176,7 @@ def _chip(label: str, value: str, tip_id: str | None = None, tip: str | None = N
         html.Span(value, className="fw-semibold"),
     ]
     if tip_id:
-        body += [html.Span(" ", className="me-1"), *_info(tip_id, tip or "")]
+        body += [html.Span(" ", className="me-1"), *info(tip_id, tip or "")]
     return html.Span(
         body,
         className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light",

@@ -14,7 +14,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
-from dashboard.components.export_menu import export_menu, page_pdf_button
+from dashboard.components.page_kit import card, export_tools, info, page_header
 from dashboard.figures import analytics as fig
 from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import service
@@ -59,33 +59,6 @@ def current_tiers() -> tuple:
 # ---- layout ---------------------------------------------------------------------------------------
 
 
-def _info(info_id: str, text: str) -> list:
-    return [
-        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-        dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip"),
-    ]
-
-
-def _card(title: str, body, info_id: str, info: str, chart: str | None = None) -> dbc.Card:
-    export = [export_menu(chart)] if chart else []
-    return dbc.Card(
-        [
-            dbc.CardHeader(
-                [
-                    html.Span(title, className="ar-card-title"),
-                    html.Div(
-                        [*_info(info_id, info), *export],
-                        className="d-flex align-items-center gap-1",
-                    ),
-                ],
-                className="d-flex justify-content-between align-items-center py-2",
-            ),
-            dbc.CardBody(body, className="p-2"),
-        ],
-        className="h-100 ar-card",
-    )
-
-
 def layout(**_query) -> html.Div:
     """The page skeleton (no data; the callbacks below fill it)."""
     chart = dcc.Loading(
@@ -101,24 +74,25 @@ def layout(**_query) -> html.Div:
     top = dbc.Row(
         [
             dbc.Col(
-                _card(
+                card(
                     "Revenue by value tier · 12 months",
                     chart,
-                    "val-chart-info",
                     "12-month revenue and number of customers per value tier on these filters; hover a bar "
                     "for the exact amount and its share of turnover.",
-                    "value_tiers",
+                    "val-chart-info",
+                    menu=export_tools("value_tiers"),
                 ),
                 lg=7,
             ),
             dbc.Col(
-                _card(
+                card(
                     "Value tiers",
                     [html.Div(id="val-tiers"), html.Div(id="val-tier-msg", role="status")],
-                    "val-tiers-info",
                     "Revenue ranges (inclusive, in currency units) that set each customer's tier. Ranges may "
                     "not overlap (Bronze 0–500 and Silver 500–1,000 share 500.00) or leave gaps; the highest "
                     "has no maximum. Only administrators can change them.",
+                    "val-tiers-info",
+                    menu=[],
                 ),
                 lg=5,
             ),
@@ -130,7 +104,7 @@ def layout(**_query) -> html.Div:
             dbc.CardHeader(
                 [
                     html.Span("Customers by revenue · 12 months", className="ar-card-title"),
-                    *_info("val-info", RULES),
+                    *info("val-info", RULES),
                 ],
                 className="d-flex justify-content-between align-items-center py-2",
             ),
@@ -145,14 +119,7 @@ def layout(**_query) -> html.Div:
     )
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Customer value", className="h4 mb-0"),
-                    html.Span(id="val-caption", className="text-muted small"),
-                    html.Div(page_pdf_button("value"), className="ms-auto"),
-                ],
-                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
-            ),
+            page_header("Customer value", "val-caption", pdf="value"),
             top,
             table,
             dcc.Store(id="val-init", data=0),

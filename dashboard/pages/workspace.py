@@ -13,8 +13,8 @@ from dash.exceptions import PreventUpdate
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
-from dashboard.components.page_context import callback_context as _context
-from dashboard.components.page_context import describe_without_basis as describe
+from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.page_kit import page_header, request_context
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
 
@@ -275,13 +275,7 @@ def layout(**_query) -> html.Div:
     )
     return html.Div(
         [
-            html.Div(
-                [
-                    html.H1("Invoices", className="h4 mb-0"),
-                    html.Span(id="ws-caption", className="text-muted small"),
-                ],
-                className="d-flex align-items-baseline gap-3 mb-2 flex-wrap",
-            ),
+            page_header("Invoices", "ws-caption"),
             chips,
             tabs,
             _filters(),
@@ -347,7 +341,7 @@ def source_data(filters_data, tab, status, owner, dpd_min, dpd_max) -> dict:
 
 def workspace_rows(data: dict) -> tuple[pd.DataFrame, dict, str]:
     """(rows of invoice_workspace for the source data, the parameters used, currency), in the user's scope."""
-    snap, as_of, filters, scope, cur = _context((data or {}).get("filters") or {})
+    snap, as_of, _basis, filters, scope, cur = request_context((data or {}).get("filters") or {})
     params = workspace_params(data)
     if params["tab"] == WORKLIST:
         return worklist_rows(snap, as_of, filters, scope, params), params, cur
@@ -449,7 +443,7 @@ def caption(filters_data, _version):
 )
 def pulse_chips(filters_data, _version):
     """Hotlist exposure, due in the next 7 days, owner coverage."""
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     p = pulse(snap, as_of, filters, scope)
     return (
         [
@@ -709,7 +703,7 @@ def inspect(selected, filters_data):
     invoice_id = str(selected[0].get("invoice_id") or "")[:200]
     if not invoice_id:
         return _hint()
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     frame = workspace(snap, as_of, filters, scope, tab="all")
     match = frame[frame["invoice_id"] == invoice_id]
     if match.empty:
@@ -740,5 +734,5 @@ def inspect_prediction(_panel, selected, filters_data):
     ):
         raise PreventUpdate
     invoice_id = str(selected[0].get("invoice_id") or "")[:200]
-    snap, as_of, filters, scope, cur = _context(filters_data)
+    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     return prediction_facts(invoice_id, cur, predict_ui.worklist(snap, as_of, filters, scope))

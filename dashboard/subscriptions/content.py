@@ -161,12 +161,12 @@ def _sheet(path: str) -> Any:
 
 def _options(sheet: Any, page: str, messages: list[str]) -> tuple[tuple[str, str], ...]:
     """The sheet's page-local choices (e.g. by=region) from the query string; unknown values are dropped."""
-    from dashboard.export.charts import CHARTS
+    from dashboard.views import VIEWS
 
     query = params.parse_query(urlsplit(page).query)
     chosen: dict[str, str] = {}
     for name in sheet.charts:
-        for key, allowed in CHARTS[name].options.items():
+        for key, allowed in VIEWS[name].options.items():
             value = query.get(key)
             if value in allowed:
                 chosen[key] = value
@@ -183,12 +183,12 @@ def _inline(
     A page whose sheet has charts shows them; Receivables Health and the pages without charts show
     the aging of total AR and the top 10 debtors.
     """
-    from dashboard.export.charts import CHARTS
     from dashboard.figures import aging as aging_fig
+    from dashboard.views import VIEWS
 
     if sheet is not None and sheet.charts and sheet.path != "/":
         built = [
-            c for c in (CHARTS[name].build(snap, req) for name in sheet.charts) if c is not None
+            c for c in (VIEWS[name].chart(snap, req) for name in sheet.charts) if c is not None
         ]
         return [(c.title, f"{c.name}.png", _png(c.figure, c.title, stamp)) for c in built]
     k, cur = summary.kpis, summary.currency
@@ -250,11 +250,11 @@ def report_email(
 ) -> Built:
     """The page summary as the recipient: the page's tiles and charts inline, top debtors, the page's PDF."""
     from dashboard import format as fmt
-    from dashboard.export.charts import ChartRequest
     from dashboard.export.email import render_text
     from dashboard.export.page_pdf import page_pdf as sheet_pdf
     from dashboard.export.pdf import receivables_summary
     from dashboard.subscriptions.schedule import describe
+    from dashboard.views import ChartRequest
 
     path = urlsplit(sub.page).path or "/"
     title = page_title(path)

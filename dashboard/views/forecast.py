@@ -1,0 +1,96 @@
+"""Payment forecast views: expected collections, balances by due date, accuracy and backtest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.figures import collections as figs
+from dashboard.metrics import forecast, service
+from dashboard.views.base import Chart, ChartRequest, View, chart_currency, register
+
+PAGE = "forecast"
+FORECAST_WEEKS = 13
+FORECAST_BACKTEST_DATES = 6
+due_forecast = service.due_date_forecast
+
+
+def _forecast_backtest(snap: Any, as_of: Any, filters: Any, scope: Any) -> dict:
+    return service.forecast_backtest(
+        snap, as_of, filters, scope, FORECAST_BACKTEST_DATES, FORECAST_WEEKS
+    )
+
+
+def _forecast_expected(snap: Any, req: ChartRequest) -> Chart:
+    cur = chart_currency(snap, req)
+    frame, use_model, _why = forecast.chosen_weekly(
+        snap, req.as_of, req.filters, req.scope, FORECAST_WEEKS
+    )
+    source = "prediction model" if use_model else "payment behaviour + collectability"
+    rows = frame.drop(columns=["week"]).copy()
+    return Chart(
+        "forecast_expected",
+        f"Expected collections · next {FORECAST_WEEKS} weeks ({source})",
+        figs.behaviour_forecast_chart(frame, cur),
+        rows,
+        cur,
+        total_columns=["expected_cents", "promised_cents", "by_due_date_cents"],
+    )
+
+
+def _forecast_due(snap: Any, req: ChartRequest) -> Chart:
+    cur = chart_currency(snap, req)
+    frame = due_forecast(snap, req.as_of, req.filters, req.scope)
+    return Chart(
+        "forecast_due",
+        "Open balances by due date",
+        figs.due_date_bars(frame, cur),
+        frame.copy(),
+        cur,
+        total_columns=["amount_cents"],
+    )
+
+
+def _forecast_wape(snap: Any, req: ChartRequest) -> Chart:
+    cur = chart_currency(snap, req)
+    by_date = _forecast_backtest(snap, req.as_of, req.filters, req.scope)["by_date"]
+    return Chart(
+        "forecast_wape",
+        "Forecast accuracy · WAPE per past date",
+        figs.wape_by_date_chart(by_date),
+        by_date.copy(),
+        cur,
+        total_columns=[],
+    )
+
+
+def _forecast_backtest_chart(snap: Any, req: ChartRequest) -> Chart:
+    cur = chart_currency(snap, req)
+    weeks = _forecast_backtest(snap, req.as_of, req.filters, req.scope)["weeks"]
+    latest = weeks["as_of"].max() if len(weeks) else None
+    title = "Backtest · forecast vs collected" + (
+        f" (picture: forecast made on {latest})" if latest else ""
+    )
+    return Chart(
+        "forecast_backtest",
+        title,
+        figs.backtest_weeks_chart(weeks, latest, cur),
+        weeks.copy(),
+        cur,
+        total_columns=[],
+    )
+
+
+register(
+    View(
+        "forecast_expected",
+        "Expected collections",
+        PAGE,
+        _forecast_expected,
+        drill_keys=("fc_week", "fc_model_week"),
+    )
+)
+register(View("forecast_due", "By due date", PAGE, _forecast_due, drill_keys=("fc_due",)))
+register(View("forecast_wape", "Forecast accuracy", PAGE, _forecast_wape))
+register(
+    View("forecast_backtest", "Backtest · forecast vs collected", PAGE, _forecast_backtest_chart)
+)

@@ -1,0 +1,215 @@
+"""The view registry (dashboard/views), the generic chart callback and the page kit (issue 13)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from auth_helpers import World, callback_body, make_world
+
+from dashboard import views
+from dashboard.export.charts import CHARTS
+from dashboard.export.registry import TABLES
+from dashboard.views import VIEWS, ChartRequest, View, register
+
+DEMO_DAY = dt.date(2026, 6, 30)
+DEMO_FILTERS = {"as_of": DEMO_DAY.isoformat(), "basis": "due", "query": "?as_of=2026-06-30"}
+PAGES = {
+    "receivables", "account", "collections", "disputes", "commissions", "value", "forecast",
+    "customer_aging", "workspace",
+}  # fmt: skip
+
+
+def test_exports_read_the_registry():
+    assert CHARTS == views.chart_views() and all(CHARTS[n] is VIEWS[n] for n in CHARTS)
+    assert (
+        set(TABLES)
+        == set(views.table_views())
+        == {
+            "open_invoices",
+            "customers",
+            "customer_aging",
+            "at_risk",
+        }
+    )
+    for view in VIEWS.values():
+        assert view.page is None or view.page in PAGES, view.name
+        assert (
+            view.formats
+            in {
+                "chart": [("png", "csv", "xlsx")],
+                "table": [("csv", "xlsx"), ("grid",)],
+            }[view.kind]
+        )
+    # the commission charts need the capability, the others none
+    assert {n for n, v in VIEWS.items() if v.capability} == {
+        "commissions_top_reps",
+        "commissions_trend",
+        "commissions_groups",
+        "commissions_cash",
+        "commissions_at_risk_by_rep",
+        "commissions_cash_by_rep",
+    }
+    # grid-only tables: exported by their grid's download, not under /export/table
+    assert {n for n, v in VIEWS.items() if v.formats == ("grid",)} == {
+        "commissions_at_risk_by_rep",
+        "commissions_cash_by_rep",
+    }
+
+
+def test_a_view_is_declared_once_and_is_a_chart_or_a_table():
+    with pytest.raises(ValueError, match="twice"):
+        register(View("top_debtors", "Again", build=lambda snap, req: None))
+    with pytest.raises(ValueError, match="exactly one"):
+        register(View("both", "Both", build=lambda s, r: None, frame=lambda s, r: None))
+    with pytest.raises(ValueError, match="exactly one"):
+        register(View("neither", "Neither"))
+    assert "both" not in VIEWS and "neither" not in VIEWS
+    with pytest.raises(TypeError):
+        VIEWS["customers"].chart(None, None)
+    with pytest.raises(TypeError):
+        VIEWS["top_debtors"].table(None, None)
+
+
+@pytest.fixture
+def world(db_url):
+    from dashboard.metrics.snapshot import clear_snapshots
+    from dashboard.metrics.ui_support import clear_cache
+
+    clear_snapshots()
+    clear_cache()
+    yield make_world(db_url)
+    clear_snapshots()
+    clear_cache()
+
+
+def test_every_declared_drill_key_opens_rows(world):
+    from dashboard.metrics.ui_support import all_drill_keys
+
+    known = set(all_drill_keys()) | set(views.DRILLS)  # pages declare theirs when Dash loads them
+    for view in VIEWS.values():
+        assert set(view.drill_keys) <= known, view.name
+    assert {"dp_component", "fc_due", "fc_week", "fc_model_week", "pr_cohort"} <= set(views.DRILLS)
+    assert views.DRILLS["commissions_group"].capability == "view_commissions"
+
+
+def _figure(client, app, output: str, filters: dict) -> dict | None:
+    body = callback_body(
+        output,
+        app.callback_map[output],
+        {("filters", "data"): filters, ("data-version", "data"): {"version": 1}},
+    )
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code in (200, 204), response.text
+    if response.status_code == 204:
+        return None
+    return json.loads(response.text)["response"][output.split(".")[0]]["figure"]
+
+
+@pytest.fixture
+def demo_world(db_url):
+    """Demo data (it has commissions, which the small ledger of auth_helpers has not) and an admin."""
+    from auth_helpers import add_user
+
+    from dashboard.app import create_app
+    from dashboard.data.demo import load_demo
+    from dashboard.metrics.snapshot import clear_snapshots
+    from dashboard.metrics.ui_support import clear_cache
+
+    clear_snapshots()
+    clear_cache()
+    load_demo(url=db_url, customers=60, invoices=900, seed=7, today=DEMO_DAY, progress=False)
+    clear_snapshots()
+    add_user("admin", "admin")
+    yield World(app=create_app(), url=db_url)
+    clear_snapshots()
+    clear_cache()
+
+
+def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
+    """The four commission charts and the due-date bars: the page's former figures, built independently."""
+    from dashboard.figures import collections as col_figs
+    from dashboard.figures import commissions as com_figs
+    from dashboard.format import default_currency
+    from dashboard.metrics import commissions as com
+    from dashboard.metrics import forecast
+    from dashboard.metrics.filters import Filters, Scope
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import currency_for
+
+    world = demo_world
+    snap, as_of, everyone = get_snapshot(), DEMO_DAY, Scope.everyone()
+    cur = currency_for(snap, Filters(), everyone, default_currency())
+    expected = {
+        "com-top-reps": com_figs.top_reps_bar(com.top_reps(snap, as_of, Filters(), everyone), cur),
+        "com-trend": com_figs.earned_vs_paid(
+            com.monthly(snap, as_of, 12, Filters(), everyone), cur
+        ),
+        "com-groups": com_figs.group_pie(
+            com.by_group(snap, as_of, 90, Filters(), everyone), cur, 90
+        ),
+        "com-cash-chart": com_figs.cash_vs_invoiced_bar(
+            com.cash_and_invoiced(snap, as_of, 90, Filters(), everyone), cur
+        ),
+        "fc-due": col_figs.due_date_bars(
+            forecast.due_date_forecast(snap, as_of, Filters(), everyone), cur
+        ),
+    }
+    from dashboard.figures.base import is_empty
+
+    assert not any(is_empty(f) for f in expected.values())
+    admin = world.login("admin")
+    for graph_id, figure in expected.items():
+        drawn = _figure(admin, world.app, f"{graph_id}.figure", DEMO_FILTERS)
+        assert json.loads(json.dumps(drawn)) == json.loads(json.dumps(figure, default=str)), (
+            graph_id
+        )
+    # the same builder makes the export: its PNG/CSV/XLSX tie to the screen
+    req = ChartRequest(as_of, "due", 90, Filters(), everyone)
+    assert VIEWS["commissions_trend"].chart(snap, req).figure == expected["com-trend"]
+
+
+def test_page_kit_card_graph_and_header():
+    from dashboard.components.page_kit import card, export_tools, graph, info, page_header
+
+    plain = card("Title", "body", "help", "x-info")
+    header = plain.children[0].children
+    assert [type(c).__name__ for c in header] == ["Span", "Span", "Tooltip"]
+    assert header[1].id == "x-info" and header[2].target == "x-info"
+    grouped = card("Title", "body", "help", "x-info", menu=export_tools("top_debtors"))
+    group = grouped.children[0].children[1]
+    assert [type(c).__name__ for c in group.children] == ["Span", "Tooltip", "DropdownMenu"]
+    assert card("T", "b", "h", "i", menu=[]).children[0].children[1].children[-1].target == "i"
+    assert plain.className == "h-100 ar-card"
+    assert card("T", "b", class_name="ar-card mb-2").children[0].children[1:] == []
+    assert (
+        not hasattr(graph("g", 300).children, "figure") or graph("g", 300).children.figure is None
+    )
+    assert graph("g", 300, {"data": []}).children.figure == {"data": []}
+    assert len(info("a", "b")) == 2
+    head = page_header("Credit", "cr-caption", pdf="credit")
+    assert head.children[0].children == "Credit" and head.children[1].id == "cr-caption"
+    assert head.children[-1].className == "ms-auto"
+
+
+def test_generic_callbacks_and_grids_answer_only_the_roles_of_their_page(world):
+    """The guard checks a callback by the page that shows it: the generic ones are the page's too."""
+    from dashboard.auth.guard import module_page_path
+    from dashboard.components import grid
+
+    clerk = world.login(
+        "clerk"
+    )  # ar_clerk: not a role of /commissions (Dash maps callbacks on a request)
+    output = "com-top-reps.figure"
+    assert module_page_path(world.app.callback_map[output]["callback"]) == "/commissions"
+    assert grid.source_page("com-at-risk") == grid.source_page("com-cash") == "/commissions"
+    assert module_page_path(world.app.callback_map["fc-due.figure"]["callback"]) == "/forecast"
+    filters = {"as_of": "2024-03-01", "basis": "due", "query": "?as_of=2024-03-01"}
+    body = callback_body(
+        output,
+        world.app.callback_map[output],
+        {("filters", "data"): filters, ("data-version", "data"): {"version": 1}},
+    )
+    assert clerk.post("/_dash-update-component", json=body).status_code == 403
+    assert world.login("admin").post("/_dash-update-component", json=body).status_code == 200
