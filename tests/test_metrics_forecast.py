@@ -591,3 +591,17 @@ def test_collectability_is_kept_per_snapshot_and_day(db_url):
     for k in range(fc.COLLECTABILITY_MEMO + 5):
         collectability(snap, day - 1000 - k, **OLD)
     assert len(memo) == fc.COLLECTABILITY_MEMO
+
+
+def test_warm_history_keeps_the_tables_the_forecast_page_asks_for(db_url):
+    """warm_history (the snapshot hook) computes the as-of table and the six backtest dates' tables."""
+    import dashboard.metrics.forecast as fc
+
+    _old_debts_ledger(db_url)
+    snap = get_snapshot(db_url)
+    fc.warm_history(snap, D)
+    memo = fc.analytics_cache(snap)["collectability"]
+    days = [to_day(D)] + [to_day(t) for t in default_backtest_dates(D, 6)]
+    assert sorted(memo) == sorted((d, fc.WINDOW_DAYS, fc.MIN_HISTORY) for d in days)
+    table = memo[(to_day(D), fc.WINDOW_DAYS, fc.MIN_HISTORY)]
+    assert collectability(snap, to_day(D)) is table
