@@ -72,7 +72,7 @@ PAGE = """<!doctype html>
 
 def render_page(status: int = 200, **context) -> Response:
     """Render the login-style page (autoescaped) with a status code."""
-    defaults = {
+    defaults: dict[str, object] = {
         "title": "Log in",
         "message": None,
         "level": "danger",
@@ -174,7 +174,7 @@ def dashboard_scripts() -> list[str]:
     """
     from dashboard.auth.guard import dash_app_for  # guard imports this module
 
-    server = current_app._get_current_object()
+    server = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's object
     found = server.extensions.get("ar_prefetch")
     if found is None:
         app = dash_app_for(server)
