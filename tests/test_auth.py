@@ -52,6 +52,24 @@ def test_login_page_is_a_flask_form_with_csrf_and_vendored_css(world):
     assert 'name="username"' in page.text and 'name="password"' in page.text
 
 
+def test_login_page_prefetches_the_dashboard_scripts_which_are_public(world):
+    """The login page names the scripts the first page needs (plotly.js among them) for the browser to
+    fetch while the user types; each answers without a login."""
+    import re
+
+    client = world.client()
+    page = client.get("/login").text
+    hrefs = re.findall(r'<link rel="prefetch" href="([^"]+)" as="script">', page)
+    assert "/_dash-component-suites/plotly/package_data/plotly.min.js" in hrefs
+    assert any("dash_renderer" in h for h in hrefs) and any("dash_ag_grid" in h for h in hrefs)
+    index = (
+        world.login("exec").get("/").text
+    )  # every script of the dashboard's own page is prefetched
+    assert set(re.findall(r'<script src="([^"]+)"', index)) <= set(hrefs)
+    for href in hrefs:
+        assert client.get(href).status_code == 200, href
+
+
 def test_login_succeeds_and_is_audited(world):
     client = world.client()
     response = login(client, "controller")

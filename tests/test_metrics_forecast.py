@@ -562,3 +562,46 @@ def test_backtest_learns_only_from_history_before_each_date(db_url):
     early = collectability(snap, to_day(dt.date(2023, 6, 30)), **OLD).set_index("age")
     assert early.loc["546-730", "observed"] == 0 and early.loc["546-730", "basis"] != "own"
     assert early.loc["0-30", "collected_cents"] == 0  # H's invoices came later
+
+
+def test_collectability_is_kept_per_snapshot_and_day(db_url):
+    """One table per (day, window, min_history) and snapshot: the forecast, its filters and the backtest share it."""
+    import dashboard.metrics.forecast as fc
+
+    _old_debts_ledger(db_url)
+    snap = get_snapshot(db_url)
+    day = to_day(D)
+    first = collectability(snap, day, **OLD)
+    assert collectability(snap, day, **OLD) is first  # kept, not recomputed
+    other_day = collectability(snap, day - 28, **OLD)
+    assert other_day is not first and collectability(snap, day - 28, **OLD) is other_day
+    assert collectability(snap, day) is not first  # another window is another table
+    # the forecast at D uses the kept table: a table planted under its key is what it reads
+    planted = first.copy()
+    planted["share"] = 0.0
+    planted["median_days"] = np.nan
+    memo = fc.analytics_cache(snap)["collectability"]
+    memo[(day, OLD["window"], OLD["min_history"])] = planted
+    frame = behaviour_forecast(snap, D, history=OLD)
+    timed = frame["bucket"].isin([f"Week {k}" for k in range(1, 14)] + ["Later"])
+    # nothing collectible: only promises are expected, all the rest is "not expected"
+    assert int(frame.loc[timed, "expected_cents"].sum()) == int(frame["promised_cents"].sum())
+    assert int(frame.loc[frame["bucket"] == UNCOLLECTIBLE, "expected_cents"].sum()) > 0
+    # bounded: the oldest days are dropped
+    for k in range(fc.COLLECTABILITY_MEMO + 5):
+        collectability(snap, day - 1000 - k, **OLD)
+    assert len(memo) == fc.COLLECTABILITY_MEMO
+
+
+def test_warm_history_keeps_the_tables_the_forecast_page_asks_for(db_url):
+    """warm_history (the snapshot hook) computes the as-of table and the six backtest dates' tables."""
+    import dashboard.metrics.forecast as fc
+
+    _old_debts_ledger(db_url)
+    snap = get_snapshot(db_url)
+    fc.warm_history(snap, D)
+    memo = fc.analytics_cache(snap)["collectability"]
+    days = [to_day(D)] + [to_day(t) for t in default_backtest_dates(D, 6)]
+    assert sorted(memo) == sorted((d, fc.WINDOW_DAYS, fc.MIN_HISTORY) for d in days)
+    table = memo[(to_day(D), fc.WINDOW_DAYS, fc.MIN_HISTORY)]
+    assert collectability(snap, to_day(D)) is table

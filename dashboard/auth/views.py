@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, redirect, render_template_string, request, session
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template_string,
+    request,
+    session,
+)
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse  # what redirect() returns
 
@@ -26,7 +35,8 @@ PAGE = """<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} · AR Dashboard</title>
 <link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
-</head>
+{% for href in prefetch %}<link rel="prefetch" href="{{ href }}" as="script">
+{% endfor %}</head>
 <body class="bg-light">
 <main class="container" style="max-width: 26rem; margin-top: 12vh;">
 <h1 class="h4 mb-3">AR Dashboard</h1>
@@ -62,7 +72,7 @@ PAGE = """<!doctype html>
 
 def render_page(status: int = 200, **context) -> Response:
     """Render the login-style page (autoescaped) with a status code."""
-    defaults = {
+    defaults: dict[str, object] = {
         "title": "Log in",
         "message": None,
         "level": "danger",
@@ -73,6 +83,7 @@ def render_page(status: int = 200, **context) -> Response:
         "username": "",
         "next_url": "/",
         "csrf_token": "",
+        "prefetch": [],
     }
     html = render_template_string(PAGE, **{**defaults, **context})
     response = Response(html, status=status, mimetype="text/html")
@@ -145,10 +156,41 @@ def reserve_check(username: str, ip: str | None) -> str | None:
     return None
 
 
+# Chunks the dashboard loads on demand after its first page is drawn (plotly.js alone is 4.7 MB); their
+# addresses are fixed by the Dash renderer, dcc and dash-ag-grid (webpack chunk names).
+LAZY_SCRIPTS = (
+    "_dash-component-suites/plotly/package_data/plotly.min.js",
+    "_dash-component-suites/dash/dcc/async-graph.js",
+    "_dash-component-suites/dash_ag_grid/async-community.js",
+)
+SCRIPT_SRC = re.compile(r'<script src="([^"]+)"')
+
+
+def dashboard_scripts() -> list[str]:
+    """Every script the dashboard's first page loads, for the login page to prefetch while the user types.
+
+    The bundles Dash lists in its index (versioned addresses, cached for a year) and the lazy chunks
+    above; worked out once per server.
+    """
+    from dashboard.auth.guard import dash_app_for  # guard imports this module
+
+    server = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's object
+    found = server.extensions.get("ar_prefetch")
+    if found is None:
+        app = dash_app_for(server)
+        if app is None:  # a bare Flask server (tests of the auth blueprint alone)
+            return []
+        prefix = app.config.requests_pathname_prefix
+        found = SCRIPT_SRC.findall(app._generate_scripts_html())  # noqa: SLF001 - Dash's own index
+        found += [prefix + path for path in LAZY_SCRIPTS]
+        server.extensions["ar_prefetch"] = found
+    return list(found)
+
+
 def login_form(
     status: int = 200, message: str | None = None, username: str = "", next_url: str = "/"
 ) -> Response:
-    """The login form."""
+    """The login form; it prefetches the dashboard's scripts so the first page after login finds them cached."""
     return render_page(
         status,
         form=True,
@@ -156,6 +198,7 @@ def login_form(
         username=username,
         next_url=safe_next(next_url),
         csrf_token=csrf_token(),
+        prefetch=dashboard_scripts(),
     )
 
 

@@ -121,7 +121,7 @@ def _layout(height: int, **settings) -> dict:
 
 
 def tier_summary_bar(frame: pd.DataFrame, currency: str | None = None, height: int = 300) -> dict:
-    """12-month revenue per value tier (rows of value.tier_summary, in tier order), customers under each bar.
+    """12-month revenue per value tier (rows of value.tier_summary, in tier order), the customer count under each bar.
 
     A plain plotly figure dict; the exact amounts ride in customdata, the total in layout.meta.
     """
@@ -132,8 +132,9 @@ def tier_summary_bar(frame: pd.DataFrame, currency: str | None = None, height: i
     cents = [int(v) for v in frame["revenue_12m_cents"]]
     counts = [int(v) for v in frame["customers"]]
     shares = ["–" if pd.isna(v) else f"{v:,.1f} %" for v in frame["share_of_turnover_pct"]]
+    # the count under each name, short enough for five tiers side by side on a phone (the axis title names it)
     labels = [
-        f"{name}<br><span style='color:{MUTED}'>{number(n)} customer{'' if n == 1 else 's'}</span>"
+        f"{name}<br><span style='color:{MUTED}'>({number(n)})</span>"
         for name, n in zip(names, counts, strict=True)
     ]
     bar = {
@@ -172,7 +173,10 @@ def tier_summary_bar(frame: pd.DataFrame, currency: str | None = None, height: i
             showlegend=False,
             bargap=0.35,
             yaxis=yaxis,
-            xaxis={"title": None, "tickfont": {"size": 12}},
+            xaxis={
+                "title": {"text": "Value tier (customers)", "font": {"size": 11, "color": MUTED}},
+                "tickfont": {"size": 12},
+            },
             meta={"total_cents": sum(cents)},
         ),
     }

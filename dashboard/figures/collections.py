@@ -111,15 +111,21 @@ def _num(value) -> float | None:
 
 
 def _week_labels(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Tick labels ('W3<br>7 Dec') and hover spans ('Week 3 · 7 Dec – 13 Dec 2026') of forecast weeks."""
-    ticks = [
-        f"W{int(w)}<br>{_short_day(s)}" for w, s in zip(frame["week"], frame["start"], strict=True)
-    ]
+    """Tick labels ('7 Dec', the week's first day) and hover spans ('Week 3 · 7 Dec – 13 Dec 2026') of forecast weeks.
+
+    One short line per tick (WEEK_AXIS): plotly stands them upright on a phone, where thirteen two-line
+    'W3<br>7 Dec' labels ran together at 390 px; the week number is in the hover.
+    """
+    ticks = [_short_day(s) for s in frame["start"]]
     spans = [
         f"Week {int(w)} · {_short_day(s)} – {_long_day(e)}"
         for w, s, e in zip(frame["week"], frame["start"], frame["end"], strict=True)
     ]
     return ticks, spans
+
+
+# the x axis of weekly charts: one-line labels of each week's first day, upright when they would collide
+WEEK_AXIS = {"title": {"text": "Week starting", "font": {"size": 11}}, "tickfont": {"size": 10}}
 
 
 def _reference_line(x: float, text: str) -> tuple[dict, dict]:
@@ -258,7 +264,7 @@ def behaviour_forecast_chart(
         data.append(
             {
                 "type": "bar",
-                "x": ["Not<br>expected"],
+                "x": ["Not expected"],
                 "y": [dollars(lost)],
                 "name": "Not expected (history)",
                 "marker": {"color": GREY},
@@ -282,7 +288,7 @@ def behaviour_forecast_chart(
         legend=_legend(),
         meta=meta,
         yaxis={"tickformat": "~s", "tickprefix": symbol(currency), "rangemode": "tozero"},
-        xaxis={"tickfont": {"size": 10}},
+        xaxis=WEEK_AXIS,
     )
 
 
@@ -380,7 +386,7 @@ def backtest_weeks_chart(
         bargap=0.25,
         legend=_legend(),
         yaxis={"tickformat": "~s", "tickprefix": symbol(currency), "rangemode": "tozero"},
-        xaxis={"tickfont": {"size": 10}},
+        xaxis=WEEK_AXIS,
     )
 
 

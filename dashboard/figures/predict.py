@@ -115,6 +115,14 @@ def aging_ahead_chart(
     )
 
 
+def month_ticks(months: int) -> dict:
+    """Ticks of a 'months since issue' axis: every month up to a year, else plotly's own round steps, which
+    it thins to the width it has (every month of two years ran together at 390 px)."""
+    if months <= 12:
+        return {"dtick": 1}
+    return {"tick0": 0, "tickformat": "d"}
+
+
 def cohort_heatmap(curve: pd.DataFrame, height: int = 360) -> Figure:
     """Share of each issue month's value collected by months since issue (click a cell for its invoices)."""
     if curve.empty:
@@ -149,7 +157,7 @@ def cohort_heatmap(curve: pd.DataFrame, height: int = 360) -> Figure:
     return figure(
         data,
         height,
-        xaxis={"title": {"text": "Months since issue"}, "dtick": 1},
+        xaxis={"title": {"text": "Months since issue"}, **month_ticks(len(table.columns))},
         yaxis={"autorange": "reversed", "type": "category"},
     )
 

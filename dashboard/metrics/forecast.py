@@ -16,6 +16,7 @@ import pandas as pd
 from dashboard.metrics import fx
 from dashboard.metrics.behaviour import (
     DISPUTE_NONE,
+    analytics_cache,
     avg_days_to_pay,
     customer_columns,
     dispute_state,
@@ -112,6 +113,45 @@ def _applied_by(snap: Snapshot, inv: np.ndarray, days: np.ndarray) -> np.ndarray
     return applied
 
 
+def _history_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
+    """The date-independent columns collectability() reads, derived once per snapshot.
+
+    Invoices with a positive amount (no credit notes) in snapshot order, and the allocations made to
+    them in allocation order, each with its invoice's due date, days from due to settlement, and
+    (for allocations) the days from due to the allocation and the amount weighted at the booking rate.
+    """
+    cache = analytics_cache(snap)
+    found = cache.get("collectability_arrays")
+    if found is not None:
+        return found
+    inv = np.flatnonzero((snap.amount > 0) & ~snap.is_cn)
+    due = snap.due[inv].astype(np.int64)
+    weight = snap.inv_rate_issue[inv].astype(np.float64) / fx.RATE_SCALE
+    pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
+    pos[inv] = np.arange(len(inv))
+    alloc_inv = np.asarray(snap.alloc_inv)
+    a_at = np.where(alloc_inv >= 0, pos[np.where(alloc_inv >= 0, alloc_inv, 0)], -1)
+    mine = np.flatnonzero(a_at >= 0)
+    a_pos = a_at[mine]
+    open_days = snap.settle[inv].astype(np.int64) - due  # settle > due + age  <=>  open_days > age
+    arrays = {
+        "inv": inv,
+        "due": due,
+        "open_days": open_days,
+        "weight": weight,
+        "a_pos": a_pos,
+        "a_due": due[a_pos],
+        "a_open_days": open_days[a_pos],
+        "a_after_due": snap.alloc_date[mine].astype(np.int64) - due[a_pos],
+        "a_weighted": np.asarray(snap.alloc_amount)[mine] * weight[a_pos],
+    }
+    with snap.lock:
+        return cache.setdefault("collectability_arrays", arrays)
+
+
+COLLECTABILITY_MEMO = 64  # collectability tables kept per snapshot (one per as-of day and setting)
+
+
 def collectability(
     snap: Snapshot, day: int, window: int = WINDOW_DAYS, min_history: int = MIN_HISTORY
 ) -> pd.DataFrame:
@@ -123,33 +163,50 @@ def collectability(
     currency at its booking rate); median_days = median days from due + a to those payments. Buckets with
     fewer than `min_history` observed invoices borrow the nearest younger bucket with enough history,
     else the nearest older one (`basis` says which; no history at all: everything expected).
+
+    It reads the whole ledger (not a selection), so the table is kept per snapshot and day: every
+    forecast, filter and backtest date of one data version shares it. Treat it as read-only.
     """
-    inv = np.flatnonzero((snap.amount > 0) & ~snap.is_cn)
-    due = snap.due[inv].astype(np.int64)
-    settle = snap.settle[inv].astype(np.int64)
-    weight = snap.inv_rate_issue[inv].astype(np.float64) / fx.RATE_SCALE
-    pos = np.full(len(snap.inv_ids), -1, dtype=np.int64)
-    pos[inv] = np.arange(len(inv))
-    a_at = pos[np.where(snap.alloc_inv >= 0, snap.alloc_inv, 0)]
-    a_at = np.where(snap.alloc_inv >= 0, a_at, -1)
-    a_day = snap.alloc_date.astype(np.int64)
+    cache = analytics_cache(snap)
+    memo = cache.setdefault("collectability", {})
+    key = (int(day), int(window), int(min_history))
+    found = memo.get(key)
+    if found is not None:
+        return found
+    table = _collectability(snap, int(day), int(window), int(min_history))
+    with snap.lock:
+        if len(memo) >= COLLECTABILITY_MEMO:
+            memo.pop(next(iter(memo)))
+        return memo.setdefault(key, table)
+
+
+def _collectability(snap: Snapshot, day: int, window: int, min_history: int) -> pd.DataFrame:
+    """collectability() computed (per age bucket: one pass over the invoices and one over the allocations)."""
+    h = _history_arrays(snap)
+    inv, due, open_days, weight = h["inv"], h["due"], h["open_days"], h["weight"]
+    a_pos, a_due, a_open, a_after = h["a_pos"], h["a_due"], h["a_open_days"], h["a_after_due"]
     n = len(AGE_EDGES)
     observed, paid = np.zeros(n, np.int64), np.zeros(n, np.int64)
     open_w, paid_w, median = np.zeros(n), np.zeros(n), np.full(n, np.nan)
+    hit = np.zeros(len(inv), dtype=bool)
     for k, age in enumerate(AGE_EDGES):
-        reach = due + age
-        seen = (reach + window <= day) & (settle > reach)
-        ok = a_at >= 0
-        a_reach = np.where(ok, reach[np.maximum(a_at, 0)], 0)
-        won = ok & seen[np.maximum(a_at, 0)] & (a_day > a_reach) & (a_day <= a_reach + window)
-        idx = np.flatnonzero(seen)
-        balance = snap.amount[inv[idx]] - _applied_by(snap, inv[idx], reach[idx])
+        last_due = (
+            day - window - age
+        )  # reached age a with its whole window passed: due + a + window <= day
+        idx = np.flatnonzero((due <= last_due) & (open_days > age))
+        # paid within the window after reaching the age, to an invoice observed there
+        won = np.flatnonzero(
+            (a_due <= last_due) & (a_open > age) & (a_after > age) & (a_after <= age + window)
+        )
+        balance = snap.amount[inv[idx]] - _applied_by(snap, inv[idx], due[idx] + age)
         observed[k] = len(idx)
-        paid[k] = len(np.unique(a_at[won]))
+        hit[a_pos[won]] = True
+        paid[k] = int(np.count_nonzero(hit))
+        hit[a_pos[won]] = False
         open_w[k] = float((balance * weight[idx]).sum())
-        paid_w[k] = float((snap.alloc_amount[won] * weight[a_at[won]]).sum())
-        if won.any():
-            median[k] = float(np.median(a_day[won] - a_reach[won]))
+        paid_w[k] = float(h["a_weighted"][won].sum())
+        if len(won):
+            median[k] = float(np.median(a_after[won] - age))
     own = observed >= min_history
     source = np.full(n, -1, dtype=np.int64)
     for k in range(n):
@@ -176,6 +233,19 @@ def collectability(
             ),
         }
     )
+
+
+def warm_history(snap: Snapshot, as_of: dt.date | None = None, backtest_dates: int = 6) -> None:
+    """Compute the collectability tables the Forecast page will ask for first, ahead of it.
+
+    For a new snapshot version (from a background thread, so no request waits): the table at `as_of`
+    (default today, the page's default as-of) and at the backtest's default past dates. They read the
+    whole ledger, not a selection, so every user, filter and export of the version then finds them kept
+    (about 1 s of CPU at 1M invoices, once per version and process).
+    """
+    day = as_of or dt.date.today()
+    for when in [day, *default_backtest_dates(day, backtest_dates)]:
+        collectability(snap, to_day(when))
 
 
 def collectible_part(cents: np.ndarray, share: np.ndarray) -> np.ndarray:

@@ -46,6 +46,39 @@ document.querySelectorAll(".ar-kpi-value").forEach((el) => {
 return problems;
 """
 
+# Axis tick labels of every chart that run into each other: two labels of one axis collide when their boxes,
+# turned by the labels' own angle (plotly stands crowded labels at 30 or 90 degrees), overlap both along
+# the text and across it. getBBox is the unturned box; the centres come from the drawn position.
+TICK_OVERLAP_JS = r"""
+const found = [];
+document.querySelectorAll('.js-plotly-plot').forEach((plot) => {
+    const owner = plot.closest('[id]');
+    for (const kind of ['xtick', 'ytick']) {
+        const labels = Array.from(plot.querySelectorAll('g.' + kind + ' text')).filter(
+            (t) => t.textContent.trim() && t.getBoundingClientRect().width > 0
+        ).map((t) => {
+            const turn = /rotate\(([-\d.]+)/.exec(t.getAttribute('transform') || '');
+            const angle = (turn ? parseFloat(turn[1]) : 0) * Math.PI / 180;
+            const box = t.getBBox(), drawn = t.getBoundingClientRect();
+            return {text: t.textContent, w: box.width, h: box.height, angle,
+                    x: drawn.left + drawn.width / 2, y: drawn.top + drawn.height / 2};
+        });
+        for (let i = 0; i < labels.length; i++) {
+            for (let j = i + 1; j < labels.length; j++) {
+                const a = labels[i], b = labels[j];
+                const dx = b.x - a.x, dy = b.y - a.y;
+                const along = Math.abs(dx * Math.cos(a.angle) + dy * Math.sin(a.angle));
+                const across = Math.abs(-dx * Math.sin(a.angle) + dy * Math.cos(a.angle));
+                if (along < (a.w + b.w) / 2 - 1 && across < (a.h + b.h) / 2 - 1) {
+                    found.push((owner ? owner.id : '?') + ' ' + kind + ': ' + a.text + ' / ' + b.text);
+                }
+            }
+        }
+    }
+});
+return found;
+"""
+
 FETCH_JS = """
 const [href, done] = [arguments[0], arguments[arguments.length - 1]];
 fetch(href, {credentials: "same-origin"}).then(async (r) => {
@@ -228,4 +261,32 @@ def test_open_disputes_grid_fits_at_1440(live_app, browser):
     )
     assert fits, "columns hidden behind a horizontal scrollbar"
     assert height >= 400  # room for about ten rows, not four
+    assert console_errors(browser) == []
+
+
+@pytest.mark.parametrize("width", (390, 1440))
+def test_axis_labels_do_not_run_together(live_app, browser, width):
+    """No two tick labels of a chart axis overlap on any chart page, at a phone's width and a desktop's.
+
+    The Forecast weeks (thirteen 'W1<br>1 Dec' labels) and the Predictions cohort months (every month of
+    two years) ran together at 390 px.
+    """
+    login(browser, live_app.url, "ui_admin")
+    set_width(browser, width)
+    found = {}
+    for path in (*PAGES, "/forecast", "/predictions"):
+        open_page(browser, live_app.url, path)
+        WebDriverWait(browser, TIMEOUT).until(
+            lambda d: d.execute_script(
+                "return Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                ".every(g => g.querySelector('.main-svg'))"
+            )
+        )
+        overlaps = browser.execute_script(TICK_OVERLAP_JS)
+        if overlaps:
+            found[path] = overlaps
+        if width == 390 and path in ("/forecast", "/predictions"):
+            shot(browser, f"ticks{path.replace('/', '-')}-{width}", width)
+            set_width(browser, width)
+    assert found == {}
     assert console_errors(browser) == []
