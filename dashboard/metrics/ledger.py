@@ -192,12 +192,15 @@ def events(snap: Snapshot) -> Events:
             (group * len(FLOWS) + flow) * snap.ndays + np.minimum(idx[keep], snap.ndays - 1)
         )
         cents.append(amount[keep])
-    cust_all = np.concatenate(cust)
-    order = np.argsort(cust_all, kind="stable")
+    cust_all = np.concatenate(cust).astype(np.int64)
+    # grouped by customer, in part order within one: an unstable sort of (customer, row) packed in
+    # one int64 gives the stable order ~3x quicker than a stable sort of the customers
+    order = np.argsort(cust_all * len(cust_all) + np.arange(len(cust_all), dtype=np.int64))
+    counts = np.bincount(cust_all, minlength=snap.n_customers)[: snap.n_customers]
     built = Events(
         slot=np.concatenate(slot)[order].astype(np.int64),
         cents=np.concatenate(cents)[order],
-        starts=np.searchsorted(cust_all[order], np.arange(snap.n_customers + 1)),
+        starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
     )
     with snap.lock:
         snap.cache["events"] = built
