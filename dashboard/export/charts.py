@@ -15,14 +15,12 @@ from dashboard.views.account import account_data
 
 # every chart view by name (the registry is complete once dashboard.views is imported)
 CHARTS: dict[str, View] = chart_views()
-ChartSpec = View
 
 __all__ = [
     "CHARTS",
     "PERIOD_DAYS",
     "Chart",
     "ChartRequest",
-    "ChartSpec",
     "account_data",
     "chart_currency",
 ]
