@@ -605,3 +605,26 @@ def test_warm_history_keeps_the_tables_the_forecast_page_asks_for(db_url):
     assert sorted(memo) == sorted((d, fc.WINDOW_DAYS, fc.MIN_HISTORY) for d in days)
     table = memo[(to_day(D), fc.WINDOW_DAYS, fc.MIN_HISTORY)]
     assert collectability(snap, to_day(D)) is table
+
+
+def test_a_served_version_warms_the_forecast_tables(db_url, monkeypatch):
+    """The snapshot cache starts the forecast's warm-up for each version it starts serving."""
+    import threading
+
+    import dashboard.metrics.forecast as fc
+    import dashboard.metrics.snapshot as snapshot_mod
+
+    warmed: list = []
+    done = threading.Event()
+
+    def record(snap, *args, **kwargs):
+        warmed.append(snap)
+        done.set()
+
+    monkeypatch.setattr(fc, "warm_history", record)
+    monkeypatch.setattr(snapshot_mod, "WARM_DELAY_SECONDS", 0.0)
+    _old_debts_ledger(db_url)
+    cache = snapshot_mod.SnapshotCache()
+    snap = cache.get(db_url)
+    assert done.wait(30)
+    assert warmed == [snap]

@@ -47,6 +47,9 @@ EXACT_LIMIT = 2**53  # every integer below this is exact in float64 (see sum_by)
 KIND_PAYMENT, KIND_CREDIT, KIND_WRITE_OFF = 0, 1, 2
 VERSION_CHECK_SECONDS = 2.0
 BACKGROUND_BUILD_SECONDS = 1.0
+WARM_DELAY_SECONDS = (
+    5.0  # a new version's per-version tables are computed this long after it is served
+)
 
 
 def to_day(value: dt.date) -> int:
@@ -1182,6 +1185,12 @@ class SnapshotCache:
         """Serve snap from now on; versions nobody maps any more are then removed."""
         old = self._snaps.get(key)
         self._snaps[key] = snap
+        if old is not snap:
+            # the Forecast page's history tables, ahead of its first visit (~1 s CPU at 1M), after
+            # the first requests of a starting worker; forecast imports this module
+            warm = threading.Timer(WARM_DELAY_SECONDS, _warm, args=(snap,))
+            warm.daemon, warm.name = True, "forecast-warm"
+            warm.start()
         if old is not None and old is not snap:
             threading.Thread(
                 target=_collect_later, args=(key,), daemon=True, name="snapshot-gc"
@@ -1214,6 +1223,17 @@ class SnapshotCache:
         with self._lock:
             self._snaps.clear()
             self._checked.clear()
+
+
+def _warm(snap: Snapshot) -> None:
+    """Per-version tables computed ahead of the first request that needs them (a timer thread)."""
+    # forecast imports this module
+    from dashboard.metrics.forecast import warm_history
+
+    try:
+        warm_history(snap)
+    except Exception:  # a warm-up never fails a request; the page computes it again
+        log.exception("warming the forecast tables of version %s failed", snap.stamp)
 
 
 def _slow_build(snap: Snapshot) -> bool:
