@@ -7,14 +7,33 @@ dashboard.subscriptions.store (the identity comes from the session, never from t
 
 from __future__ import annotations
 
+import json
 import zoneinfo
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboard.auth.roles import ROLES
 from dashboard.components import identity
+from dashboard.data.subscriptions import get_subscription, user_address
+from dashboard.data.users import active_usernames
+from dashboard.subscriptions.content import page_title
+from dashboard.subscriptions.schedule import describe
+from dashboard.subscriptions.store import (
+    CONDITIONS,
+    Actor,
+    SubscriptionError,
+    add_subscription,
+    check_page,
+    history,
+    list_subscriptions,
+    remove_subscription,
+    set_address,
+    update_subscription,
+)
 
 dash.register_page(
     __name__,
@@ -58,10 +77,6 @@ def _field(label: str, control, width: int = 3) -> dbc.Col:
 
 def _from(page: str | None) -> tuple[str, str, list]:
     """(path, query, extra page options) of the ?page= the user came from (the shell's Subscribe button)."""
-    from urllib.parse import urlsplit
-
-    from dashboard.subscriptions.content import page_title
-    from dashboard.subscriptions.store import SubscriptionError, check_page
 
     try:
         parts = urlsplit(check_page(page or "/"))
@@ -73,7 +88,6 @@ def _from(page: str | None) -> tuple[str, str, list]:
 
 
 def _form(page: str | None = None) -> dbc.Card:
-    from dashboard.subscriptions.store import CONDITIONS
 
     path, query, extra = _from(page)
 
@@ -243,7 +257,6 @@ def layout(page: str | None = None, **_query) -> html.Div:
 
 def actor():
     """The logged-in user as an Actor (from the server session)."""
-    from dashboard.subscriptions.store import Actor
 
     name, role = identity.username(), identity.role()
     if name is None or role is None:
@@ -252,13 +265,11 @@ def actor():
 
 
 def _schedule(sub: dict) -> str:
-    from dashboard.subscriptions.schedule import describe
 
     return describe(sub["every"], sub["at_time"], sub["tz"], sub["weekday"], sub["monthday"])
 
 
 def _what(sub: dict) -> str:
-    from dashboard.subscriptions.store import CONDITIONS
 
     if sub["kind"] == "alert":
         label = CONDITIONS.get(sub["condition"], (sub["condition"], None))[0]
@@ -339,7 +350,6 @@ def _history_table(rows: list[dict]) -> html.Div:
 
 
 def _history_detail(detail: str) -> str:
-    import json
 
     if detail.startswith("{"):
         try:
@@ -359,9 +369,6 @@ def _history_detail(detail: str) -> str:
 )
 def load(_refresh):
     """The subscriptions and sends the user may see; recipients an admin may choose."""
-    from dashboard.auth.roles import ROLES
-    from dashboard.data.users import active_usernames
-    from dashboard.subscriptions.store import history, list_subscriptions
 
     who = actor()
     options = [{"label": "Me", "value": "me"}]
@@ -383,7 +390,6 @@ def load(_refresh):
 @callback(Output("sub-address", "value"), Input("sub-refresh", "data"))
 def load_address(_refresh):
     """The user's delivery address."""
-    from dashboard.data.subscriptions import user_address
 
     return user_address(actor().username)
 
@@ -396,7 +402,6 @@ def load_address(_refresh):
 )
 def save_address(_n, value):
     """Store the user's own delivery address."""
-    from dashboard.subscriptions.store import SubscriptionError, set_address
 
     who = actor()
     try:
@@ -423,7 +428,6 @@ def prefill_query(filters_data, editing, came_from):
 
     The as-of date is left out, so the summary is as of each send day; typing as_of=... pins it.
     """
-    from urllib.parse import parse_qsl, urlencode
 
     if editing or came_from:
         raise PreventUpdate
@@ -489,12 +493,6 @@ def act(
     refresh,
 ):
     """Save (add or update) or delete a subscription; the store checks who may."""
-    from dashboard.subscriptions.store import (
-        SubscriptionError,
-        add_subscription,
-        remove_subscription,
-        update_subscription,
-    )
 
     who = actor()
     trigger = ctx.triggered_id
@@ -537,9 +535,6 @@ def act(
 )
 def edit(clicks):
     """Load a subscription the user may change into the form."""
-    from urllib.parse import urlsplit
-
-    from dashboard.data.subscriptions import get_subscription
 
     trigger = ctx.triggered_id
     if not isinstance(trigger, dict) or not any(clicks or []):
@@ -574,7 +569,6 @@ def edit(clicks):
 @callback(Output("subscribe-here", "href"), Input("url", "pathname"), Input("filters", "data"))
 def subscribe_here(pathname, filters_data):
     """The shell's Subscribe button opens this page pre-filled with the current page and filters."""
-    from urllib.parse import parse_qsl, urlencode
 
     path = pathname if isinstance(pathname, str) and pathname.startswith("/") else "/"
     if path.startswith("/subscriptions") or path.startswith("/admin"):
