@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server.config["AR_SETTINGS"] = settings
     app = dash.Dash(
         __name__,
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash's hint omits a Flask app, which it documents
         use_pages=True,
         pages_folder=str(ROOT / "dashboard" / "pages"),
         assets_folder=str(ROOT / "assets"),
@@ -103,7 +103,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         assets_ignore=r"^bootstrap\.min\.css$",  # matched against file names; linked above instead
         suppress_callback_exceptions=True,
         title="AR Dashboard",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None (no title while updating) is documented
         serve_locally=True,
     )
     from dashboard.api import bp as api_bp

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from dashboard.data.demo_calendar import day_weights, due_dates, sample_days
 from dashboard.data.demo_names import company_names, person_names
@@ -83,11 +84,12 @@ def make_ids(prefix: str, n: int, width: int) -> np.ndarray:
     return buf.view(f"S{size}").ravel().astype(f"U{size}")
 
 
-def choose_rows(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+def choose_rows(rng: np.random.Generator, probs: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
     """One category per row from a (rows, categories) probability matrix."""
     cum = np.cumsum(probs, axis=1)
     cum[:, -1] = 1.0
-    return (rng.random(len(probs))[:, None] > cum).sum(axis=1)
+    chosen: npt.NDArray[np.intp] = (rng.random(len(probs))[:, None] > cum).sum(axis=1)
+    return chosen
 
 
 def choose(rng: np.random.Generator, n: int, probs: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -110,11 +112,11 @@ def make_reps(ctx: Ctx, n: int) -> Arrays:
     return {"id": ids, "name": names, "email": emails, "group": group, "manager_id": manager_id}
 
 
-def _rep_for(ctx: Ctx, segment: np.ndarray, rep_group: np.ndarray) -> np.ndarray:
+def _rep_for(ctx: Ctx, segment: np.ndarray, rep_group: np.ndarray) -> npt.NDArray[np.int64]:
     """A rep from a group that sells to each customer's segment."""
     group = choose_rows(ctx.rng, SEGMENT_GROUPS[segment])
     counts = np.bincount(rep_group, minlength=len(GROUPS))
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    starts: npt.NDArray[np.int64] = np.concatenate(([0], np.cumsum(counts)[:-1]))
     return starts[group] + (ctx.rng.random(len(segment)) * counts[group]).astype(np.int64)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from dashboard.data.demo_calendar import NO_DAY, next_month_start, to_business_day
 from dashboard.data.demo_entities import GROUP_RATE, Arrays, Ctx, choose
@@ -71,10 +72,12 @@ def invoice_status(inv: Arrays, apps: Arrays) -> Arrays:
     }
 
 
-def _applied_by(apps: Arrays, n: int, inv: np.ndarray, day: np.ndarray) -> np.ndarray:
-    """Sum applied to each invoice on or before each day."""
+def _applied_by(
+    apps: Arrays, n: int, inv: np.ndarray, day: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """Sum applied to each invoice on or before each day (cents)."""
     keys = apps["inv"].astype(np.int64) * 1_000_000 + apps["day"]
-    cum = np.concatenate(([0], np.cumsum(apps["amount"])))
+    cum: npt.NDArray[np.int64] = np.concatenate(([0], np.cumsum(apps["amount"])))
     upto = np.searchsorted(keys, inv.astype(np.int64) * 1_000_000 + day, side="right")
     start = np.searchsorted(keys, inv.astype(np.int64) * 1_000_000 - 500_000, side="left")
     return cum[upto] - cum[start]

@@ -71,12 +71,15 @@ def column_values(series: pd.Series) -> list[Any]:
     """A column as plain Python values for the driver (dates as ISO text, NULL as None)."""
     dtype = series.dtype
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        return _dates(series).tolist()
+        dates: list[str | None] = _dates(series).tolist()
+        return dates
     if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype):
         return series.astype(object).where(series.notna(), None).tolist()
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return series.tolist()
-    return series.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]  # pandas-stubs reject na_value=None
+    # pandas-stubs reject na_value=None
+    values: list[Any] = series.to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+    return values
 
 
 def row_batches(frame: pd.DataFrame, size: int = BATCH_ROWS) -> Iterator[list[tuple[Any, ...]]]:
@@ -212,7 +215,8 @@ def _pg_foreign_keys(cur: psycopg.Cursor[Any]) -> list[tuple[str, str, str]]:
 def _by_value(values: np.ndarray, text: Callable[[np.ndarray], np.ndarray]) -> list[str]:
     """Format each distinct value once and spread the strings back over the rows."""
     uniq, inverse = np.unique(values, return_inverse=True)
-    return text(uniq).astype(object)[inverse].tolist()
+    strings: list[str] = text(uniq).astype(object)[inverse].tolist()
+    return strings
 
 
 def column_text(series: pd.Series) -> list[str]:
@@ -221,9 +225,11 @@ def column_text(series: pd.Series) -> list[str]:
     if pd.api.types.is_datetime64_any_dtype(dtype):
         out = _dates(series)
         out[series.isna().to_numpy()] = NULL_TEXT
-        return out.tolist()
+        dates: list[str] = out.tolist()
+        return dates
     if pd.api.types.is_bool_dtype(dtype):
-        return np.where(series.to_numpy(), "t", "f").astype(object).tolist()
+        flags: list[str] = np.where(series.to_numpy(), "t", "f").astype(object).tolist()
+        return flags
     if isinstance(dtype, pd.api.extensions.ExtensionDtype) and pd.api.types.is_integer_dtype(dtype):
         return [NULL_TEXT if v is None else str(v) for v in column_values(series)]
     if pd.api.types.is_integer_dtype(dtype):

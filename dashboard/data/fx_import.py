@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 RATE = re.compile(r"\+?([0-9]*)(?:\.([0-9]*))?")
 RATE_DIGITS = 10
-RATE_SCALE = 10**RATE_DIGITS
+RATE_SCALE: int = 10**RATE_DIGITS
 MAX_RATE_E10 = 10**8 * RATE_SCALE  # rates below 100,000,000 (int64 exact arithmetic in the engine)
 
 

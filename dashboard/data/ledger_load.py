@@ -21,14 +21,21 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from pandas.api.extensions import ExtensionArray, ExtensionDtype
 from sqlalchemy import Connection, make_url
 
 from dashboard.data.db import get_engine, normalise_url
+
+if TYPE_CHECKING:
+    from adbc_driver_manager.dbapi import Connection as AdbcConnection
 
 NO_DATE = np.iinfo(np.int32).max  # a date that never comes (unsettled, never)
 
@@ -144,7 +151,12 @@ def _render(sql: str, dialect: str) -> str:
 # --- typing (shared by both paths) ---------------------------------------------------------------
 
 
-def _typed_values(values: np.ndarray, kind: str):
+# pyarrow has no type information: its objects are Any here (pyarrow.Table, pyarrow.ChunkedArray)
+ArrowTable = Any
+Column = ExtensionArray | npt.NDArray[np.float64]  # one typed column of a frame
+
+
+def _typed_values(values: np.ndarray, kind: str) -> Column:
     """One column of Python values (DBAPI rows) as the typed array of its kind."""
     if kind == "text":
         return pd.array(values.astype(object), dtype=TEXT)
@@ -152,26 +164,38 @@ def _typed_values(values: np.ndarray, kind: str):
         return pd.to_numeric(pd.Series(values, dtype=object), errors="raise").to_numpy(
             dtype=np.float64, na_value=np.nan
         )
-    dtype = {"days": "Int32", "int": "Int64", "bool": "boolean"}[kind]
-    return pd.array(values.astype(object), dtype=dtype)
+    if kind == "days":
+        return pd.array(values.astype(object), dtype="Int32")
+    if kind == "int":
+        return pd.array(values.astype(object), dtype="Int64")
+    if kind != "bool":
+        raise KeyError(kind)
+    return pd.array(values.astype(object), dtype="boolean")
 
 
-def _arrow_values(column, kind: str):
+def _from_arrow(dtype: ExtensionDtype, column: Any) -> ExtensionArray:
+    """dtype.__from_arrow__(column): pandas' Arrow conversion protocol, which pandas-stubs omit."""
+    array: ExtensionArray = dtype.__from_arrow__(column)  # type: ignore[attr-defined]
+    return array
+
+
+def _arrow_values(column: Any, kind: str) -> Column:
     """One Arrow column (pyarrow.ChunkedArray) as the typed array of its kind, without Python rows."""
     import pyarrow as pa
 
     if kind == "text":
-        return TEXT.__from_arrow__(column.cast(pa.large_string()))
+        return _from_arrow(TEXT, column.cast(pa.large_string()))
     if kind == "float":
-        return column.cast(pa.float64()).to_numpy(zero_copy_only=False)  # NaN for null
+        floats: npt.NDArray[np.float64] = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return floats  # NaN for null
     if kind == "days":
-        return pd.Int32Dtype().__from_arrow__(column.cast(pa.int32()))
+        return _from_arrow(pd.Int32Dtype(), column.cast(pa.int32()))
     if kind == "int":
-        return pd.Int64Dtype().__from_arrow__(column.cast(pa.int64()))
-    return pd.BooleanDtype().__from_arrow__(column.cast(pa.bool_()))
+        return _from_arrow(pd.Int64Dtype(), column.cast(pa.int64()))
+    return _from_arrow(pd.BooleanDtype(), column.cast(pa.bool_()))
 
 
-def arrow_frame(table) -> pd.DataFrame:
+def arrow_frame(table: ArrowTable) -> pd.DataFrame:
     """A pyarrow.Table of one ledger query as the typed frame (the contract above)."""
     return pd.DataFrame(
         {name: _arrow_values(table.column(name), _kind(name)) for name in table.column_names}
@@ -187,25 +211,26 @@ def _read(conn: Connection, sql: str) -> pd.DataFrame:
     try:
         cursor.execute(sql)
         columns = [d[0] for d in cursor.description]
-        parts: list[list[np.ndarray]] = []
+        # per column, its chunks
+        chunks: list[list[np.ndarray]] = [[] for _ in columns]
         while rows := cursor.fetchmany(FETCH_ROWS):
-            parts.append([np.asarray(col, dtype=object) for col in zip(*rows, strict=True)])
+            for i, col in enumerate(zip(*rows, strict=True)):
+                chunks[i].append(np.asarray(col, dtype=object))
             del rows
     finally:
         cursor.close()
-    out = {}
+    out: dict[str, Column] = {}
     for i, c in enumerate(columns):
-        values = np.concatenate([p[i] for p in parts]) if parts else np.zeros(0, dtype=object)
+        values = np.concatenate(chunks[i]) if chunks[i] else np.zeros(0, dtype=object)
         out[c] = _typed_values(values, _kind(c))
-        for p in parts:
-            p[i] = None  # free each chunk as soon as its column is built
+        chunks[i] = []  # free the column's chunks as soon as it is built
     return pd.DataFrame(out)
 
 
 VERSION_SQL = "SELECT version, updated_at FROM data_version WHERE id = 1"
 
 
-def _version_of(row) -> tuple[int, str]:
+def _version_of(row: Sequence[Any] | None) -> tuple[int, str]:
     """(version, stamp) of the data_version row (updated_at as str(): SQLite text, PostgreSQL datetime)."""
     return (int(row[0] or 0), str(row[1])) if row else (0, "")
 
@@ -252,17 +277,23 @@ def adbc_target(url: str | None) -> tuple[str, str] | None:
     return None
 
 
-def _adbc_connect(dialect: str, uri: str):
+def _adbc_connect(dialect: str, uri: str) -> AdbcConnection:
     if dialect == "sqlite":
         import adbc_driver_sqlite.dbapi
 
         return adbc_driver_sqlite.dbapi.connect(uri, autocommit=True)
     import adbc_driver_postgresql.dbapi
 
-    return adbc_driver_postgresql.dbapi.connect(uri, autocommit=True)
+    # the PostgreSQL driver ships no type information; it returns adbc_driver_manager's Connection
+    conn: AdbcConnection = adbc_driver_postgresql.dbapi.connect(uri, autocommit=True)
+    return conn
 
 
-def read_arrow(url: str | None, tables: tuple[str, ...], convert=arrow_frame) -> LedgerTables:
+def read_arrow(
+    url: str | None,
+    tables: tuple[str, ...],
+    convert: Callable[[ArrowTable], pd.DataFrame] = arrow_frame,
+) -> LedgerTables:
     """Read tables in one read transaction over ADBC, in this process: frames {name: convert(pyarrow.Table)}.
 
     SQLite: one deferred transaction (a WAL snapshot from the first read on). PostgreSQL: one
@@ -335,7 +366,7 @@ conn.close()
 SQLITE_CHILD_MIN_BYTES = 32 << 20
 
 
-def _read_frame(stream):
+def _read_frame(stream: IO[bytes]) -> ArrowTable:
     """The next Arrow IPC stream from the child's pipe, read to its end-of-stream marker."""
     import pyarrow as pa
 
@@ -345,7 +376,11 @@ def _read_frame(stream):
         raise EOFError("the ledger reader stopped early") from exc
 
 
-def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_frame) -> LedgerTables:
+def _read_sqlite_in_child(
+    path: str,
+    tables: tuple[str, ...],
+    convert: Callable[[ArrowTable], pd.DataFrame] = arrow_frame,
+) -> LedgerTables:
     """The ADBC SQLite read, in a child process with its own SQLite library and no other
     connection (see read_arrow); its Arrow tables come back over a pipe."""
     queries = [VERSION_SQL, *(_render(QUERIES[name], "sqlite") for name in tables)]
@@ -355,6 +390,7 @@ def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_fram
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None  # PIPEs
     try:
         proc.stdin.write(json.dumps(queries).encode())
         proc.stdin.close()
@@ -378,7 +414,9 @@ def _read_sqlite_in_child(path: str, tables: tuple[str, ...], convert=arrow_fram
 
 
 def read_ledger_arrow(
-    url: str | None, tables: tuple[str, ...] = CORE_TABLES, convert=lambda table: table
+    url: str | None,
+    tables: tuple[str, ...] = CORE_TABLES,
+    convert: Callable[[ArrowTable], Any] = lambda table: table,
 ) -> LedgerTables:
     """LedgerTables with frames {name: convert(pyarrow.Table)} of one read transaction, safely on both backends:
     SQLite in a child process, PostgreSQL in this one. With the default convert the raw Arrow tables

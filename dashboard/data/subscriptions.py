@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from dashboard.data.db import session_scope
 from dashboard.data.models import (
@@ -65,7 +66,7 @@ def user_named(username: str) -> User | None:
         return session.execute(select(User).where(User.username == username)).scalar()
 
 
-def _address_of(session: Any, user: User) -> str | None:
+def _address_of(session: Session, user: User) -> str | None:
     row = session.get(NotificationAddress, user.username)
     if row is not None:
         return row.email

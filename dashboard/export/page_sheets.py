@@ -94,10 +94,10 @@ def _disputes_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
     frame = metrics.outstanding_composition(snap, req.as_of, req.filters, req.scope)
     parts = frame[frame["part_of_total_ar"]]
     tiles = [
-        Tile(
-            str(r.label), fmt.money(int(r.amount_cents), cur), f"{fmt.number(r.invoices)} invoices"
+        Tile(str(label), fmt.money(int(cents), cur), f"{fmt.number(invoices)} invoices")
+        for label, cents, invoices in zip(
+            parts["label"], parts["amount_cents"], parts["invoices"], strict=True
         )
-        for r in parts.itertuples(index=False)
     ]
     total = int(parts["amount_cents"].sum())
     credit = int(frame.loc[~frame["part_of_total_ar"], "amount_cents"].sum())
@@ -171,9 +171,7 @@ def _value_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
     from dashboard.data.tiers import load_tiers
     from dashboard.metrics import value
 
-    frame = value.customer_value(
-        snap, req.as_of, req.filters, req.scope, tuple(tuple(t) for t in load_tiers())
-    )
+    frame = value.customer_value(snap, req.as_of, req.filters, req.scope, tuple(load_tiers()))
     labels = {
         "customer_id": "Customer #",
         "customer_name": "Customer",

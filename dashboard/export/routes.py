@@ -165,7 +165,7 @@ def chart(name: str, fmt: str) -> Response:
     height = parse_int("height", single("height"), 0, 150, 4000)
     scale = parse_int("scale", single("scale"), 1, 1, 4)
     scope = current_scope()
-    built = spec.build(
+    built = spec.chart(
         snapshot(), ChartRequest(as_of, basis, period_days, filters, scope, customer_id, options)
     )
     if built is None:
@@ -286,9 +286,9 @@ def grid(name: str, fmt: str) -> Response:
         filters=filters,
     )
     body = (
-        stream_with_context(part.encode("utf-8") for part in made.body)
-        if fmt == "csv"
-        else made.body
+        made.body
+        if isinstance(made.body, bytes)  # XLSX; CSV is text pieces to stream
+        else stream_with_context(part.encode("utf-8") for part in made.body)
     )
     response = Response(body, mimetype=MIME[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{made.name}"'

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.metrics.fx import convert
@@ -51,10 +52,10 @@ def customer_columns(snap: Snapshot, cust: np.ndarray) -> dict[str, Any]:
     }
 
 
-def round2(values: np.ndarray | float) -> np.ndarray:
+def round2(values: np.ndarray | float) -> npt.NDArray[np.float64]:
     """Floats rounded half away from zero to 2 decimals (NaN stays NaN)."""
-    values = np.asarray(values, dtype=np.float64)
-    return np.sign(values) * np.floor(np.abs(values) * 100 + 0.5 + 1e-9) / 100
+    v = np.asarray(values, dtype=np.float64)
+    return np.sign(v) * np.floor(np.abs(v) * 100 + 0.5 + 1e-9) / 100
 
 
 def percent(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
@@ -65,20 +66,21 @@ def percent(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
         return round2(np.where(den != 0, num / np.where(den != 0, den, 1) * 100, np.nan))
 
 
-def round_cents(numerator: np.ndarray, denominator: int) -> np.ndarray:
+def round_cents(numerator: np.ndarray, denominator: int) -> npt.NDArray[np.int64]:
     """Exact integer division of cents rounded half away from zero."""
     num = np.asarray(numerator, dtype=np.int64)
-    q = (np.abs(num) * 2 + denominator) // (2 * denominator)
+    q: npt.NDArray[np.int64] = (np.abs(num) * 2 + denominator) // (2 * denominator)
     return np.sign(num) * q
 
 
 def analytics_cache(snap: Snapshot) -> dict[str, Any]:
     """Per-snapshot cache of date-independent arrays derived by the analytics modules."""
     with snap.lock:
-        return snap.__dict__.setdefault("_analytics_cache", {})
+        cache: dict[str, Any] = snap.__dict__.setdefault("_analytics_cache", {})
+    return cache
 
 
-def first_payment_day(snap: Snapshot) -> np.ndarray:
+def first_payment_day(snap: Snapshot) -> npt.NDArray[np.int32]:
     """Per invoice: the date of the first payment allocated to it (NO_DATE if none), from the applications."""
     cache = analytics_cache(snap)
     if "first_pay" not in cache:
@@ -90,10 +92,11 @@ def first_payment_day(snap: Snapshot) -> np.ndarray:
             starts = np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]])
             first[inv[starts]] = day[starts]
         cache["first_pay"] = first
-    return cache["first_pay"]
+    first_pay: npt.NDArray[np.int32] = cache["first_pay"]
+    return first_pay
 
 
-def first_invoice_day(snap: Snapshot) -> np.ndarray:
+def first_invoice_day(snap: Snapshot) -> npt.NDArray[np.int64]:
     """Per customer: the issue date of its first invoice (NO_DATE if none)."""
     cache = analytics_cache(snap)
     if "first_invoice" not in cache:
@@ -101,17 +104,19 @@ def first_invoice_day(snap: Snapshot) -> np.ndarray:
         known = snap.inv_cust >= 0
         np.minimum.at(first, snap.inv_cust[known], snap.issue[known].astype(np.int64))
         cache["first_invoice"] = first
-    return cache["first_invoice"]
+    first_invoice: npt.NDArray[np.int64] = cache["first_invoice"]
+    return first_invoice
 
 
-def invoice_rank(snap: Snapshot) -> np.ndarray:
+def invoice_rank(snap: Snapshot) -> npt.NDArray[np.int64]:
     """Per invoice: its rank in invoice_id order (a numeric tie-breaker that sorts like the ids)."""
     cache = analytics_cache(snap)
     if "inv_rank" not in cache:
         rank = np.empty(len(snap.inv_ids), dtype=np.int64)
         rank[np.argsort(snap.inv_ids, kind="stable")] = np.arange(len(snap.inv_ids))
         cache["inv_rank"] = rank
-    return cache["inv_rank"]
+    inv_rank: npt.NDArray[np.int64] = cache["inv_rank"]
+    return inv_rank
 
 
 def take_sorted(frame: pd.DataFrame, *keys: np.ndarray) -> pd.DataFrame:
@@ -178,7 +183,8 @@ def promise_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
                 "rank": empty,
             }
         cache["promises"] = arrays
-    return cache["promises"]
+    promises: dict[str, np.ndarray] = cache["promises"]
+    return promises
 
 
 def latest_promises(snap: Snapshot, day: int) -> np.ndarray:
@@ -191,7 +197,7 @@ def latest_promises(snap: Snapshot, day: int) -> np.ndarray:
     return rows[np.r_[inv[1:] != inv[:-1], True]]
 
 
-def dispute_record_flags(snap: Snapshot) -> np.ndarray:
+def dispute_record_flags(snap: Snapshot) -> npt.NDArray[np.bool_]:
     """Per invoice: True when the disputes table holds any row for it."""
     cache = analytics_cache(snap)
     if "dispute_rows" not in cache:
@@ -203,15 +209,17 @@ def dispute_record_flags(snap: Snapshot) -> np.ndarray:
         )
         has[inv[inv >= 0]] = True
         cache["dispute_rows"] = has
-    return cache["dispute_rows"]
+    dispute_rows: npt.NDArray[np.bool_] = cache["dispute_rows"]
+    return dispute_rows
 
 
-def flag_only_disputes(snap: Snapshot) -> np.ndarray:
+def flag_only_disputes(snap: Snapshot) -> npt.NDArray[np.bool_]:
     """Per invoice: flagged `disputed` on import but with no row in the disputes table."""
     cache = analytics_cache(snap)
     if "flag_only" not in cache:
         cache["flag_only"] = snap.disputed & ~dispute_record_flags(snap)
-    return cache["flag_only"]
+    flag_only: npt.NDArray[np.bool_] = cache["flag_only"]
+    return flag_only
 
 
 def dispute_status(frame: pd.DataFrame) -> np.ndarray:
@@ -248,10 +256,11 @@ def _dispute_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
                 else np.zeros(0, dtype=bool)
             ),
         }
-    return cache["dispute_arrays"]
+    arrays: dict[str, np.ndarray] = cache["dispute_arrays"]
+    return arrays
 
 
-def open_dispute_rows(snap: Snapshot, day: int) -> np.ndarray:
+def open_dispute_rows(snap: Snapshot, day: int) -> npt.NDArray[np.bool_]:
     """Boolean mask over snap.disputes: the disputes open at the end of day.
 
     Open = opened on or before day and not resolved by day: resolved_on is empty or later than day,
@@ -259,10 +268,11 @@ def open_dispute_rows(snap: Snapshot, day: int) -> np.ndarray:
     unknown, so it can never be counted as open).
     """
     a = _dispute_arrays(snap)
-    return (a["opened"] <= day) & (a["resolved"] > day) & ~a["undated_resolved"] & (a["inv"] >= 0)
+    undated: npt.NDArray[np.bool_] = a["undated_resolved"]
+    return (a["opened"] <= day) & (a["resolved"] > day) & ~undated & (a["inv"] >= 0)
 
 
-def dispute_state(snap: Snapshot, day: int) -> np.ndarray:
+def dispute_state(snap: Snapshot, day: int) -> npt.NDArray[np.int8]:
     """Per invoice at the end of day: 0 no dispute, 1 in dispute, 2 in litigation.
 
     A dispute row open at day (see open_dispute_rows) puts its invoice in dispute, in litigation when

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE
@@ -606,7 +607,7 @@ def paid_by_payments(snap: Snapshot, day: int) -> np.ndarray:
     return sum_by(snap.alloc_inv[keep], snap.alloc_amount[keep], len(snap.inv_ids))
 
 
-def prorate(commission: np.ndarray, paid: np.ndarray, invoice: np.ndarray) -> np.ndarray:
+def prorate(commission: np.ndarray, paid: np.ndarray, invoice: np.ndarray) -> npt.NDArray[np.int64]:
     """commission x paid / invoice per row, rounded half away from zero, exactly (invoice > 0)."""
     top = int(np.abs(commission).max(initial=0)) * int(np.abs(paid).max(initial=0))
     # else int64 products could overflow
@@ -615,7 +616,8 @@ def prorate(commission: np.ndarray, paid: np.ndarray, invoice: np.ndarray) -> np
     num = c * a
     sign = np.where(num < 0, -1, 1)
     magnitude = (2 * np.abs(num) + n) // (2 * n)
-    return (sign * magnitude).astype(np.int64)
+    prorated: npt.NDArray[np.int64] = (sign * magnitude).astype(np.int64)
+    return prorated
 
 
 def _cash_parts(

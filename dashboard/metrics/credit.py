@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.metrics.behaviour import (
@@ -90,7 +91,7 @@ def recommended_action(
     ).astype(object)
 
 
-def account_start(snap: Snapshot) -> np.ndarray:
+def account_start(snap: Snapshot) -> npt.NDArray[np.int64]:
     """Per customer: the earlier of created_on and the first invoice's issue date (NO_DATE if neither)."""
     created = snap.created_on.astype(np.int64)
     return np.minimum(created, first_invoice_day(snap))

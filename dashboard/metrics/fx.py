@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 RATE_SCALE = 10**10
@@ -17,7 +18,7 @@ ONE = RATE_SCALE  # the base currency's rate
 HALF = RATE_SCALE // 2
 
 
-def convert(cents: np.ndarray, rate_e10: np.ndarray | int) -> np.ndarray:
+def convert(cents: np.ndarray, rate_e10: np.ndarray | int) -> npt.NDArray[np.int64]:
     """cents x rate / 10**10, rounded half up to whole cents, exactly.
 
     A float64 quotient is within one cent of the answer; the remainder cents x rate - q x 10**10 is
@@ -39,7 +40,8 @@ def convert(cents: np.ndarray, rate_e10: np.ndarray | int) -> np.ndarray:
         up = rem >= HALF
         q = np.where(up, q + 1, q)
         rem = np.where(up, rem - RATE_SCALE, rem)
-    return np.where(cents < 0, -q, q)
+    converted: npt.NDArray[np.int64] = np.where(cents < 0, -q, q)
+    return converted
 
 
 def convert_one(cents: int, rate_e10: int) -> int:

@@ -8,6 +8,7 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
@@ -33,14 +34,16 @@ def due_bucket_index(days_past_due: np.ndarray, edges: np.ndarray = DUE_EDGES) -
     return np.searchsorted(edges, days_past_due, side="left")
 
 
-def months_since_issue(snap: Snapshot, inv: np.ndarray, as_of: dt.date) -> np.ndarray:
+def months_since_issue(snap: Snapshot, inv: np.ndarray, as_of: dt.date) -> npt.NDArray[np.int32]:
     """Whole calendar months from each invoice's issue date to as_of (16 Apr to 10 May is 0)."""
-    ymd = snap.issue_ymd[inv]
+    ymd: npt.NDArray[np.int32] = snap.issue_ymd[inv]
     months = (as_of.year - ymd[:, 0]) * 12 + (as_of.month - ymd[:, 1])
     return months - (as_of.day < ymd[:, 2])
 
 
-def transaction_bucket_index(snap: Snapshot, inv: np.ndarray, as_of: dt.date) -> np.ndarray:
+def transaction_bucket_index(
+    snap: Snapshot, inv: np.ndarray, as_of: dt.date
+) -> npt.NDArray[np.int32]:
     """0 current, 1 one month, 2 two months, 3 three or more months."""
     return np.clip(months_since_issue(snap, inv, as_of), 0, 3)
 

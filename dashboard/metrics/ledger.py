@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE
@@ -83,7 +84,7 @@ class Selection:
         revalued one by one at day's rates (each rounded, as the contract asks).
         """
         snap = self.snap
-        cache = self.__dict__.setdefault("_ar_cache", {})
+        cache: dict[int, int] = self.__dict__.setdefault("_ar_cache", {})
         if day in cache:
             return cache[day]
         total = self.at(self.cum_ar, day)
@@ -207,14 +208,14 @@ def events(snap: Snapshot) -> Events:
     return built
 
 
-def _ranges(starts: np.ndarray, customers: np.ndarray) -> np.ndarray:
+def _ranges(starts: np.ndarray, customers: np.ndarray) -> npt.NDArray[np.int64]:
     """Concatenated positions [starts[c], starts[c+1]) for each customer c."""
     lo, hi = starts[customers], starts[customers + 1]
     lengths = hi - lo
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(lo - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    offsets: npt.NDArray[np.int64] = np.repeat(lo - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
     return np.arange(total, dtype=np.int64) + offsets
 
 
@@ -272,7 +273,7 @@ def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None =
     scope = scope or Scope.everyone()
     key = ("selection", filters.key(), scope.key())
     with snap.lock:
-        cached = snap.cache.get(key)
+        cached: Selection | None = snap.cache.get(key)
     if cached is not None:
         return cached
     selection = build_selection(snap, customer_mask(snap, filters, scope))
@@ -355,7 +356,7 @@ class OpenItems:
 def open_items(sel: Selection, day: int) -> OpenItems:
     """Every selected invoice with a positive open balance at the end of day."""
     key = ("open", day)
-    cache = sel.__dict__.setdefault("_open_cache", {})
+    cache: dict[tuple[str, int], OpenItems] = sel.__dict__.setdefault("_open_cache", {})
     if key in cache:
         return cache[key]
     candidates = sel.inv[(sel.inv_issue <= day) & (sel.inv_settle > day)]
@@ -402,7 +403,7 @@ def unapplied_items(snap: Snapshot, day: int) -> Credits:
     """Every unapplied credit item at day, for all customers (cached per day with the snapshot)."""
     key = ("credits", int(day))
     with snap.lock:
-        cached = snap.cache.get(key)
+        cached: Credits | None = snap.cache.get(key)
     if cached is not None:
         return cached
     items = _unapplied_items(snap, day)

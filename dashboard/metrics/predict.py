@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dashboard.metrics.behaviour import (
     DISPUTE_NONE,
@@ -449,6 +450,8 @@ def restrict(pred: Predictions, snap: Snapshot, cust_mask: np.ndarray) -> Predic
     return pred.subset(cust_mask[pred.cust])
 
 
-def dispute_open(snap: Snapshot, pred: Predictions) -> np.ndarray:
+def dispute_open(snap: Snapshot, pred: Predictions) -> npt.NDArray[np.bool_]:
     """Per prediction row: in dispute or litigation at its day."""
-    return dispute_state(snap, pred.day)[pred.inv] != DISPUTE_NONE
+    # ndarray.__ne__ is typed Any in numpy's stubs
+    disputed: npt.NDArray[np.bool_] = dispute_state(snap, pred.day)[pred.inv] != DISPUTE_NONE
+    return disputed

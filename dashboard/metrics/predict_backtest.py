@@ -16,9 +16,10 @@ dated on or before t, and compared with what happened afterwards:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.metrics import predict as pm
@@ -34,10 +35,12 @@ TOLERANCE_DAYS = 7
 SOURCES = ("model", "due date", "customer's average delay")
 
 
-def settled_within(snap: Snapshot, pred: pm.Predictions, days: int) -> np.ndarray:
+def settled_within(snap: Snapshot, pred: pm.Predictions, days: int) -> npt.NDArray[np.bool_]:
     """Per prediction row: its balance was settled within days after the prediction date."""
     settle = snap.settle[pred.inv].astype(np.int64)
-    return (settle != NO_DATE) & (settle <= pred.day + days)
+    # ndarray.__ne__ is typed Any in numpy's stubs
+    within: npt.NDArray[np.bool_] = (settle != NO_DATE) & (settle <= pred.day + days)
+    return within
 
 
 def brier(p: np.ndarray, outcome: np.ndarray) -> float | None:
@@ -52,22 +55,27 @@ def cdf_at(cdf: np.ndarray, days: np.ndarray) -> np.ndarray:
     return np.stack([_interp_rows(full, edges, float(d)) for d in days], axis=1)
 
 
-def _interp_rows(full: np.ndarray, edges: np.ndarray, day: float) -> np.ndarray:
+def _interp_rows(
+    full: npt.NDArray[np.float64], edges: npt.NDArray[np.float64], day: float
+) -> npt.NDArray[np.float64]:
     """np.interp of every row at one day (vectorised over rows)."""
     k = int(np.clip(np.searchsorted(edges, day, side="right") - 1, 0, len(edges) - 2))
-    frac = min(max((day - edges[k]) / (edges[k + 1] - edges[k]), 0.0), 1.0)
+    frac: float = min(max((day - edges[k]) / (edges[k + 1] - edges[k]), 0.0), 1.0)
     return full[:, k] + frac * (full[:, k + 1] - full[:, k])
 
 
-def weekly_expected(pred: pm.Predictions, weeks: int = WEEKS) -> np.ndarray:
+def weekly_expected(pred: pm.Predictions, weeks: int = WEEKS) -> npt.NDArray[np.float64]:
     """Expected settlements per week (week 1 = t+1..t+7) in cents: balance x P(settled that week)."""
     if pred.source != "model":
         week = (pred.expected - pred.day - 1) // 7
         keep = (pred.expected != NO_DATE) & (week < weeks)
-        return np.bincount(week[keep], weights=pred.balance[keep], minlength=weeks)[:weeks]
+        # with weights, np.bincount gives float64 (numpy's stubs say intp)
+        sums = np.bincount(week[keep], weights=pred.balance[keep], minlength=weeks)
+        return cast("npt.NDArray[np.float64]", sums[:weeks])
     cum = cdf_at(pred.cdf, 7 * np.arange(0, weeks + 1))
     share = np.diff(cum, axis=1)
-    return np.rint(share.T @ pred.balance.astype(np.float64))
+    expected: npt.NDArray[np.float64] = np.rint(share.T @ pred.balance.astype(np.float64))
+    return expected
 
 
 def wape(forecast: np.ndarray, actual: np.ndarray) -> float | None:

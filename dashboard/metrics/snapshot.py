@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -101,12 +102,15 @@ class HashIndex:
     def __init__(self, ids: np.ndarray) -> None:
         self.ids = _arrow_text(ids)
 
-    def lookup(self, keys: pd.Series) -> np.ndarray:
+    def lookup(self, keys: pd.Series) -> npt.NDArray[np.int32]:
         """Positions of many ids (-1 when unknown or null)."""
         if len(keys) == 0:
             return np.zeros(0, dtype=np.int32)
-        found = pc.index_in(_arrow_text(keys), value_set=self.ids)
-        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+        found = pc.index_in(_arrow_text(keys), value_set=self.ids)  # pyarrow is untyped (Any)
+        positions: npt.NDArray[np.int32] = (
+            found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int32)
+        )
+        return positions
 
 
 def _lookup(index: SortedIndex | HashIndex, keys: pd.Series) -> np.ndarray:

@@ -314,11 +314,13 @@ MAP_BYTES = 1 << 16  # smaller files are read, not mapped (an empty array cannot
 
 def mapped(path: Path) -> np.ndarray:
     """A stored array, mapped read-only when it is big enough to matter."""
+    # np.load is typed Any (an .npz gives an NpzFile); the store writes only .npy arrays
     if path.stat().st_size < MAP_BYTES:
-        values = np.load(path, allow_pickle=False)
+        values: np.ndarray = np.load(path, allow_pickle=False)
         values.flags.writeable = False
         return values
-    return np.load(path, mmap_mode="r", allow_pickle=False)
+    mapping: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
+    return mapping
 
 
 def _load(folder: Path, name: str, spec: dict[str, Any]) -> np.ndarray:

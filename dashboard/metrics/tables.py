@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.metrics.filters import Filters, Scope
@@ -59,9 +60,10 @@ def _customer_columns(snap: Snapshot, cust: np.ndarray) -> dict[str, Any]:
     }
 
 
-def terms_label(snap: Snapshot, cust: np.ndarray) -> np.ndarray:
+def terms_label(snap: Snapshot, cust: np.ndarray) -> npt.NDArray[np.object_]:
     """'Net 30', 'EOM + 15' ... per customer."""
-    return snap.terms_text[cust]
+    labels: npt.NDArray[np.object_] = snap.terms_text[cust]
+    return labels
 
 
 def terms_group(snap: Snapshot, cust: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
@@ -64,8 +65,17 @@ def previous_as_of(as_of: dt.date, period_days: int) -> dt.date:
     return as_of - dt.timedelta(days=period_days)
 
 
+class MonthToDate(TypedDict):
+    """month_to_date's answer."""
+
+    month_start: dt.date
+    period_days: int
+    credit_sales_cents: int
+    collections_cents: int
+
+
 @cached
-def month_to_date(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope) -> dict:
+def month_to_date(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope) -> MonthToDate:
     """Credit sales and collections from the 1st of as_of's month to as_of (cents)."""
     sel = select(snap, filters, scope)
     start, end = to_day(month_start(as_of)) - 1, to_day(as_of)
@@ -80,7 +90,7 @@ def month_to_date(snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope
 @cached
 def kpi_inputs(
     snap: Snapshot, as_of: dt.date, period_days: int, filters: Filters, scope: Scope
-) -> dict:
+) -> dict[str, int]:
     """The inputs of CEI and turnover the contract does not list: AR at D-P and D-365, sales in 365 days."""
     sel = select(snap, filters, scope)
     d = to_day(as_of)

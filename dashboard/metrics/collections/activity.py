@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.metrics.behaviour import (
@@ -46,7 +47,7 @@ def group_codes(snap: Snapshot, by: str) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), names
 
 
-def activity_keys(snap: Snapshot) -> np.ndarray:
+def activity_keys(snap: Snapshot) -> npt.NDArray[np.int64]:
     """Every activity with a known customer as a sorted (customer << 32 | date) key (cached per snapshot)."""
     cache = analytics_cache(snap)
     if "activity_keys" not in cache:
@@ -59,7 +60,8 @@ def activity_keys(snap: Snapshot) -> np.ndarray:
         else:
             keys = np.zeros(0, dtype=np.int64)
         cache["activity_keys"] = keys
-    return cache["activity_keys"]
+    activity_keys: npt.NDArray[np.int64] = cache["activity_keys"]
+    return activity_keys
 
 
 def _search(keys: np.ndarray, probes: np.ndarray, side: Literal["left", "right"]) -> np.ndarray:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.metrics.behaviour import (
@@ -22,11 +23,12 @@ from dashboard.metrics.snapshot import NO_DATE, Snapshot, to_day
 from dashboard.metrics.tables import with_currency
 
 
-def _selected_rows(frame: pd.DataFrame, sel: Selection) -> np.ndarray:
+def _selected_rows(frame: pd.DataFrame, sel: Selection) -> npt.NDArray[np.bool_]:
     if not len(frame):
         return np.zeros(0, dtype=bool)
     cust = frame["cust"].to_numpy(dtype=np.int64)
-    return (cust >= 0) & sel.cust_mask[np.maximum(cust, 0)]
+    selected: npt.NDArray[np.bool_] = (cust >= 0) & sel.cust_mask[np.maximum(cust, 0)]
+    return selected
 
 
 def dispute_cycle_time(

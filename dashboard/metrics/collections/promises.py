@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.metrics.behaviour import customer_columns, percent, promise_arrays, to_dates
@@ -27,9 +28,12 @@ def promise_status_code(
     return np.select([kept, promised < day], [0, 1], default=2)
 
 
-def promise_status(snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: int) -> np.ndarray:
+def promise_status(
+    snap: Snapshot, inv: np.ndarray, promised: np.ndarray, day: int
+) -> npt.NDArray[np.object_]:
     """'kept', 'broken' or 'pending' at day (see promise_status_code)."""
-    return PROMISE_STATES[promise_status_code(snap, inv, promised, day)]
+    states: npt.NDArray[np.object_] = PROMISE_STATES[promise_status_code(snap, inv, promised, day)]
+    return states
 
 
 def promise_adherence(

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from dashboard.metrics.behaviour import (
@@ -70,7 +71,7 @@ def risk_score(
     over_limit: np.ndarray,
     broken_promise: np.ndarray,
     balance: np.ndarray,
-) -> np.ndarray:
+) -> npt.NDArray[np.int64]:
     """0-100: 50 x min(dpd, 120)/120 + 20 dispute (25 litigation) + 15 over limit + 10 broken promise + 15 x min(1, balance / 10,000.00)."""
     d = np.clip(np.asarray(dpd, dtype=np.float64), 0, SCORE_DPD_DAYS)
     points = SCORE_DPD_MAX * d / SCORE_DPD_DAYS
@@ -87,7 +88,8 @@ def risk_score(
     points = points + SCORE_SIZE_MAX * np.minimum(
         np.asarray(balance, dtype=np.float64) / SCORE_SIZE_CENTS, 1.0
     )
-    return np.minimum(np.floor(points + 0.5), 100).astype(np.int64)
+    score: npt.NDArray[np.int64] = np.minimum(np.floor(points + 0.5), 100).astype(np.int64)
+    return score
 
 
 def next_action_code(
@@ -113,9 +115,12 @@ def next_action_code(
 
 def next_action(
     dpd: np.ndarray, dispute: np.ndarray, over_limit: np.ndarray, promise: np.ndarray
-) -> np.ndarray:
+) -> npt.NDArray[np.object_]:
     """The first matching action of ACTIONS (litigation, dispute, broken promise, pending promise, 90+, 60+, 30+, over limit, overdue, else none)."""
-    return ACTION_LABELS[next_action_code(dpd, dispute, over_limit, promise)]
+    actions: npt.NDArray[np.object_] = ACTION_LABELS[
+        next_action_code(dpd, dispute, over_limit, promise)
+    ]
+    return actions
 
 
 def _invoice_promises(snap: Snapshot, inv: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
