@@ -121,7 +121,7 @@ def _history_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
     (for allocations) the days from due to the allocation and the amount weighted at the booking rate.
     """
     cache = analytics_cache(snap)
-    found = cache.get("collectability_arrays")
+    found: dict[str, np.ndarray] | None = cache.get("collectability_arrays")
     if found is not None:
         return found
     inv = np.flatnonzero((snap.amount > 0) & ~snap.is_cn)
@@ -146,7 +146,8 @@ def _history_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
         "a_weighted": np.asarray(snap.alloc_amount)[mine] * weight[a_pos],
     }
     with snap.lock:
-        return cache.setdefault("collectability_arrays", arrays)
+        kept: dict[str, np.ndarray] = cache.setdefault("collectability_arrays", arrays)
+    return kept
 
 
 COLLECTABILITY_MEMO = 64  # collectability tables kept per snapshot (one per as-of day and setting)
@@ -170,14 +171,15 @@ def collectability(
     cache = analytics_cache(snap)
     memo = cache.setdefault("collectability", {})
     key = (int(day), int(window), int(min_history))
-    found = memo.get(key)
+    found: pd.DataFrame | None = memo.get(key)
     if found is not None:
         return found
     table = _collectability(snap, int(day), int(window), int(min_history))
     with snap.lock:
         if len(memo) >= COLLECTABILITY_MEMO:
             memo.pop(next(iter(memo)))
-        return memo.setdefault(key, table)
+        kept: pd.DataFrame = memo.setdefault(key, table)
+    return kept
 
 
 def _collectability(snap: Snapshot, day: int, window: int, min_history: int) -> pd.DataFrame:
@@ -251,9 +253,10 @@ def warm_history(snap: Snapshot, as_of: dt.date | None = None, backtest_dates: i
 def collectible_part(cents: np.ndarray, share: np.ndarray) -> np.ndarray:
     """cents x share rounded half up to whole cents (the rest is the uncollectible part)."""
     cents = np.asarray(cents, dtype=np.int64)
-    return np.minimum(
+    part: np.ndarray = np.minimum(
         np.floor(cents * np.asarray(share, dtype=np.float64) + 0.5).astype(np.int64), cents
     )
+    return part
 
 
 def week_of(expected: np.ndarray, day: int) -> np.ndarray:
@@ -344,7 +347,8 @@ class _Plan:
         day = self.day
 
         def idx(expected: np.ndarray) -> np.ndarray:
-            return np.minimum(week_of(expected, day), horizon + 1) - 1
+            week: np.ndarray = np.minimum(week_of(expected, day), horizon + 1) - 1
+            return week
 
         has_promise = self.promised > 0
         p_idx = idx(np.where(has_promise, self.promise_day, day + 1))

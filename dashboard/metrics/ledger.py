@@ -179,7 +179,7 @@ def _event_parts(
 def events(snap: Snapshot) -> Events:
     """The snapshot's events, built once and kept with it."""
     with snap.lock:
-        cached = snap.cache.get("events")
+        cached: Events | None = snap.cache.get("events")
     if cached is not None:
         return cached
     cust, slot, cents = [], [], []
