@@ -74,8 +74,8 @@ def test_a_view_is_declared_once_and_is_a_chart_or_a_table():
 
 @pytest.fixture
 def world(db_url):
+    from dashboard.metrics.cache import clear_cache
     from dashboard.metrics.snapshot import clear_snapshots
-    from dashboard.metrics.ui_support import clear_cache
 
     clear_snapshots()
     clear_cache()
@@ -114,8 +114,8 @@ def demo_world(db_url):
 
     from dashboard.app import create_app
     from dashboard.data.demo import load_demo
+    from dashboard.metrics.cache import clear_cache
     from dashboard.metrics.snapshot import clear_snapshots
-    from dashboard.metrics.ui_support import clear_cache
 
     clear_snapshots()
     clear_cache()

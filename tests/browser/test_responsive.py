@@ -8,6 +8,7 @@ whose PNG/CSV/XLSX links answer a stamped file, and every page has a Page PDF th
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import ElementNotInteractableException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -147,7 +148,10 @@ def test_phone_menu_and_filter_panel(live_app, browser):
     WebDriverWait(browser, TIMEOUT).until(
         lambda d: d.find_element(By.CSS_SELECTOR, "#filter-bar select").is_displayed()
     )
-    browser.find_element(By.ID, "filters-close").click()
+    # the panel slides in: its close button takes clicks once it has arrived
+    WebDriverWait(browser, TIMEOUT, ignored_exceptions=(ElementNotInteractableException,)).until(
+        lambda d: d.find_element(By.ID, "filters-close").click() or True
+    )
     WebDriverWait(browser, TIMEOUT).until(
         lambda d: not d.find_element(By.CSS_SELECTOR, "#filter-bar select").is_displayed()
     )
