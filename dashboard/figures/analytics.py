@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -222,7 +223,7 @@ def fitted_columns(
             pd.api.types.is_numeric_dtype(frame[name])
             and not pd.api.types.is_bool_dtype(frame[name])
         )
-        props = dict(COMPACT_RIGHT if numeric else COMPACT)
+        props: dict[str, Any] = dict(COMPACT_RIGHT if numeric else COMPACT)
         if name.endswith("_cents"):
             props.update(width=money_width(frame[name], currency), suppressHeaderFilterButton=True)
         elif numeric:

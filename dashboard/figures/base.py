@@ -54,7 +54,7 @@ def axis(**settings: Any) -> dict:
 
 def layout(height: int = 300, **settings: Any) -> dict:
     """A layout with the house style: white, system font, tight margins."""
-    base = {
+    base: dict[str, Any] = {
         "height": height,
         "font": {"family": FONT, "size": 12, "color": TEXT},
         "margin": {"l": 8, "r": 8, "t": TOP_MARGIN, "b": 8},

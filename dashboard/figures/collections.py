@@ -457,7 +457,7 @@ def dispute_cycle_chart(by_month: pd.DataFrame, height: int = 300) -> Figure:
     months = [month_x(m) for m in by_month["month"]]
     names = [month_label(m) for m in by_month["month"]]
     counts = [int(v) for v in by_month["resolved"]]
-    data = [
+    data: list[dict] = [
         {
             "type": "bar",
             "x": months,
@@ -660,7 +660,7 @@ def latency_chart(latency: pd.DataFrame, by: str = "segment", height: int = 300)
                 "%{customdata[1]} of %{customdata[2]} contacted · %{customdata[3]} never<extra></extra>",
             }
         )
-    values = [
+    shown: list[float] = [
         v
         for v in (_num(x) for x in rows[["mean_days", "median_days"]].to_numpy().ravel())
         if v is not None
@@ -688,6 +688,6 @@ def latency_chart(latency: pd.DataFrame, by: str = "segment", height: int = 300)
         shapes=shapes,
         legend=_legend(),
         margin={"l": 8, "r": 16, "t": 30, "b": 8},
-        xaxis={"range": [0, max(values or [1.0]) * 1.25], "ticksuffix": " d"},
+        xaxis={"range": [0, max(shown or [1.0]) * 1.25], "ticksuffix": " d"},
         yaxis=_slots(len(rows)),
     )

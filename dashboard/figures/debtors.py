@@ -24,7 +24,7 @@ def top_debtors_bar(debtors: list[dict], currency: str | None = None, height: in
         label = short_name(d["name"]) or d["customer_id"]
         seen[label] = seen.get(label, 0) + 1
         labels.append(label if seen[label] == 1 else f"{label} ({d['customer_id']})")
-    cents = [to_cents(d["balance"]) for d in debtors]
+    cents = [to_cents(d["balance"]) or 0 for d in debtors]
     texts = [money(c, currency) for c in cents]
     bar = {
         "type": "bar",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pandas as pd
 
 from dashboard.figures.base import BLUE, MUTED, Figure, dollars, empty_figure, figure
@@ -25,7 +27,7 @@ def reliability_chart(rel: pd.DataFrame, height: int = 280) -> Figure:
         return empty_figure("No backtest yet", height=height)
     enough = rows[rows["enough"]]
     thin = rows[~rows["enough"]]
-    data = [
+    data: list[dict] = [
         {
             "type": "scatter",
             "mode": "lines",
@@ -92,7 +94,7 @@ def aging_ahead_chart(
     """Aging buckets today and as expected 30 and 60 days ahead (grouped bars)."""
     if frame.empty or int(frame["amount_cents"].sum()) == 0:
         return empty_figure(height=height)
-    data = []
+    data: list[dict] = []
     for ahead, part in frame.groupby("ahead_days", sort=True):
         name = "Today" if ahead == 0 else f"In {ahead} days (expected)"
         data.append(
@@ -101,7 +103,7 @@ def aging_ahead_chart(
                 "name": name,
                 "x": [AGING_LABELS[b] for b in part["bucket"]],
                 "y": [dollars(c) for c in part["amount_cents"]],
-                "marker": {"color": AHEAD_COLORS.get(int(ahead), BLUE)},
+                "marker": {"color": AHEAD_COLORS.get(int(cast(int, ahead)), BLUE)},
                 "customdata": [[money(int(c), currency), name] for c in part["amount_cents"]],
                 "hovertemplate": "%{customdata[1]} · %{x} days past due<br><b>%{customdata[0]}</b><extra></extra>",
             }

@@ -127,7 +127,7 @@ def customer_trend(
     months = [month_x(r["month"]) for r in trend]
     data = []
     for key, name, color in (("invoiced", "Invoiced", SALES), ("paid", "Paid", COLLECTIONS)):
-        cents = [to_cents(r[key]) for r in trend]
+        cents = [to_cents(r[key]) or 0 for r in trend]
         data.append(
             {
                 "type": "scatter",
