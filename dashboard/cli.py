@@ -248,12 +248,12 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
             return 1
         print(f"{path} ready in {time.perf_counter() - started:.1f} s")
         return 0
+    version, stamp = version_stamp(url)
     if args.action == "gc":
         with store.build_lock() as _:
-            removed = store.collect()
+            removed = store.collect(version, stamp)
         print("\n".join(removed) or "nothing to remove")
         return 0
-    version, stamp = version_stamp(url)
     current = store.find(version, stamp)
     print(f"store: {store.dir}")
     print(f"data version: {version} ({'built' if current else 'not built yet'})")

@@ -71,8 +71,8 @@ if [ -d /run/systemd/system ]; then systemctl reload nginx; else nginx -s reload
 
 # ---- 9. check it
 timeout 60 sh -c 'until curl -fsS http://127.0.0.1:8050/healthz; do sleep 1; done'
-for i in $(seq 1 120); do curl -fsS http://127.0.0.1:8050/readyz && break; sleep 1; done
-for i in $(seq 1 120); do curl -fsSk --resolve ar.example.com:443:127.0.0.1 https://ar.example.com/readyz && break; sleep 1; done
+timeout 300 sh -c 'until curl -fsS http://127.0.0.1:8050/readyz; do sleep 1; done'
+timeout 300 sh -c 'until curl -fsSk --resolve ar.example.com:443:127.0.0.1 https://ar.example.com/readyz; do sleep 1; done'
 curl -fsS -H "Authorization: Bearer $(grep '^METRICS_TOKEN=' /etc/ar-dashboard/env | cut -d= -f2-)" http://127.0.0.1:8050/metrics | grep '^ar_http_requests_total'
 test "$(curl -s -o /dev/null -w '%{http_code}' -k --resolve ar.example.com:443:127.0.0.1 https://ar.example.com/metrics)" = 401
 

@@ -21,7 +21,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ from pandas.api.extensions import ExtensionArray, ExtensionDtype
 from sqlalchemy import Connection, make_url
 
 from dashboard.data.db import get_engine, normalise_url
+from dashboard.data.schema import VERSION_SQL, changes_between, version_of
 
 if TYPE_CHECKING:
     from adbc_driver_manager.dbapi import Connection as AdbcConnection
@@ -117,7 +118,7 @@ class LedgerTables:
 
     version: int
     frames: dict[str, pd.DataFrame]
-    # when that version was written (data_version.updated_at): tells apart two ledgers at one version
+    # the version's ledger id and when it was written (schema.version_of)
     stamp: str = ""
 
 
@@ -227,16 +228,8 @@ def _read(conn: Connection, sql: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-VERSION_SQL = "SELECT version, updated_at FROM data_version WHERE id = 1"
-
-
-def _version_of(row: Sequence[Any] | None) -> tuple[int, str]:
-    """(version, stamp) of the data_version row (updated_at as str(): SQLite text, PostgreSQL datetime)."""
-    return (int(row[0] or 0), str(row[1])) if row else (0, "")
-
-
 def _read_version(conn: Connection) -> tuple[int, str]:
-    return _version_of(conn.exec_driver_sql(VERSION_SQL).first())
+    return version_of(conn.exec_driver_sql(VERSION_SQL).first())
 
 
 def _read_dbapi(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
@@ -322,7 +315,7 @@ def read_arrow(
             cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         try:
             cur.execute(VERSION_SQL)
-            version, stamp = _version_of(cur.fetchone())
+            version, stamp = version_of(cur.fetchone())
             frames = {}
             for name in tables:
                 cur.execute(_render(QUERIES[name], dialect))
@@ -395,7 +388,7 @@ def _read_sqlite_in_child(
         proc.stdin.write(json.dumps(queries).encode())
         proc.stdin.close()
         head = _read_frame(proc.stdout)
-        version, stamp = _version_of(
+        version, stamp = version_of(
             [head.column(i)[0].as_py() for i in range(head.num_columns)] if head.num_rows else None
         )
         frames = {name: convert(_read_frame(proc.stdout)) for name in tables}
@@ -524,6 +517,7 @@ def _read_keys(conn: Connection, dialect: str, table: str, keys: set[str]) -> pd
 def read_since(
     url: str | None,
     after: int,
+    after_stamp: str,
     refreshable: AbstractSet[str],
     row_tables: AbstractSet[str] = frozenset(),
 ) -> Changes | None:
@@ -532,8 +526,6 @@ def read_since(
     `row_tables` (ROW_KEYS) only the rows with a logged key. None when anything else changed, a
     row table's change was logged without keys, or the change log cannot tell: a full read is needed.
     """
-    from dashboard.data.schema import changes_between
-
     engine = get_engine(url)
     dialect = engine.dialect.name
     options = {} if dialect == "sqlite" else {"isolation_level": "REPEATABLE READ"}
@@ -541,7 +533,7 @@ def read_since(
         if dialect == "sqlite":
             conn.exec_driver_sql("BEGIN")  # one WAL snapshot for the version and the rows
         version, stamp = _read_version(conn)
-        changes = changes_between(conn, after, version)
+        changes = changes_between(conn, after, version, after_stamp)
         if changes is None or not set(changes) <= set(refreshable) | set(row_tables):
             return None
         keyed = {t: changes[t] for t in row_tables if t in changes}

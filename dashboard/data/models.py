@@ -243,6 +243,8 @@ class DataVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # random, set when the row is created: two ledgers at one URL (a recreated database) differ
+    ledger_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class LedgerChange(Base):
@@ -258,6 +260,9 @@ class LedgerChange(Base):
     version: Mapped[int] = mapped_column(BigInteger, index=True)
     table_name: Mapped[str] = mapped_column(String(40))
     row_key: Mapped[str | None] = mapped_column(String(64))
+    # data_version.updated_at of that version: a version on disk is built on only if the database
+    # wrote the same version at the same moment (not a restored backup that went another way)
+    written_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 # ---- subscriptions, alerts and their history (dashboard/subscriptions) ----------------------------

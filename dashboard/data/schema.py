@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -72,7 +74,10 @@ def _upgrade(url: str | None) -> None:
         if session.get(DataVersion, 1) is None:
             session.add(
                 DataVersion(
-                    id=1, version=1, updated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                    id=1,
+                    version=1,
+                    updated_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    ledger_id=uuid.uuid4().hex,
                 )
             )
             session.commit()
@@ -111,19 +116,30 @@ def bump_data_version(
         else:
             rows.extend((table, key) for key in listed)
     conn.execute(
-        insert(LedgerChange), [{"version": version, "table_name": t, "row_key": k} for t, k in rows]
+        insert(LedgerChange),
+        [{"version": version, "table_name": t, "row_key": k, "written_at": now} for t, k in rows],
     )
     conn.execute(delete(LedgerChange).where(LedgerChange.version <= version - KEEP_CHANGE_VERSIONS))
 
 
-def changes_between(conn: Connection, after: int, upto: int) -> dict[str, set[str] | None] | None:
+def changes_between(
+    conn: Connection, after: int, upto: int, after_stamp: str | None = None
+) -> dict[str, set[str] | None] | None:
     """What versions after+1 .. upto changed: table -> keys (None: any row), or None when unknown.
 
     Unknown: a version logged "anything", or a version in the range has no entry (written before
-    the log existed, or dropped from it).
+    the log existed, or dropped from it), or (after_stamp given) the log cannot show that version
+    `after` was written at the moment of after_stamp (a restored backup that went another way).
     """
     if upto <= after:
         return {}
+    if after_stamp is not None:
+        written = conn.execute(
+            text("SELECT written_at FROM ledger_changes WHERE version = :v LIMIT 1"), {"v": after}
+        ).scalar()
+        # raw values, as version_of reads updated_at: SQLite text, PostgreSQL datetime
+        if written is None or str(written) != written_of(after_stamp):
+            return None
     rows = conn.execute(
         select(LedgerChange.version, LedgerChange.table_name, LedgerChange.row_key).where(
             LedgerChange.version > after, LedgerChange.version <= upto
@@ -142,13 +158,33 @@ def changes_between(conn: Connection, after: int, upto: int) -> dict[str, set[st
     return out
 
 
+VERSION_SQL = "SELECT version, updated_at, ledger_id FROM data_version WHERE id = 1"
+
+
+def version_of(row: Sequence[Any] | None) -> tuple[int, str]:
+    """(version, stamp) of a VERSION_SQL row. The stamp is "<ledger id>/<when the version was
+    written>" (updated_at as str(): SQLite text, PostgreSQL datetime): it tells apart two ledgers at
+    one version, also a database recreated at the same URL (see dashboard/metrics/store.py)."""
+    if not row:
+        return 0, ""
+    written = str(row[1])
+    return int(row[0] or 0), f"{row[2]}/{written}" if row[2] else written
+
+
 def version_stamp(url: str | None = None) -> tuple[int, str]:
-    """The current data version and when it was written (tells apart two ledgers at one version)."""
+    """The current data version and its stamp (version_of)."""
     with get_engine(url).connect() as conn:
-        row = conn.exec_driver_sql(
-            "SELECT version, updated_at FROM data_version WHERE id = 1"
-        ).first()
-    return (int(row[0] or 0), str(row[1])) if row else (0, "")
+        return version_of(conn.exec_driver_sql(VERSION_SQL).first())
+
+
+def written_of(stamp: str) -> str:
+    """The updated_at part of a stamp."""
+    return stamp.split("/", 1)[1] if "/" in stamp else stamp
+
+
+def ledger_of(stamp: str) -> str:
+    """The ledger id part of a stamp ("" for a stamp written before ledger ids existed)."""
+    return stamp.split("/", 1)[0] if "/" in stamp else ""
 
 
 def data_version(url: str | None = None) -> int:

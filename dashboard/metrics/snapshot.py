@@ -221,7 +221,7 @@ class Snapshot:
     short_terms: np.ndarray  # per customer: terms under 30 days and not EOM
     terms_text: np.ndarray  # per customer: "Net 30", "EOM + 15"
     url: str | None = None
-    stamp: str = ""  # data_version.updated_at of the version (see dashboard/metrics/store.py)
+    stamp: str = ""  # ledger id / when the version was written (dashboard.data.schema.version_of)
     # (directory, meta) when mapped from the store
     source: tuple[Path, dict[str, Any]] | None = field(default=None, repr=False)
     lazy: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -869,20 +869,20 @@ def build_version(url: str, wait: bool = True) -> Path | None:
     with store.build_lock(wait) as got:
         if not got:
             return None
-        found = store.find(*version_stamp(url))  # built while we waited
+        version, stamp = version_stamp(url)
+        found = store.find(version, stamp)  # built while we waited
         if found is not None:
             return found
         started = time.perf_counter()
-        path = _next_version(store, url, started)
-        if path is not None:
-            store.collect()
-            return path
-        snap = build_snapshot(read_ledger(url, CORE_TABLES + LAZY_TABLES), url)
-        path = store.publish(snap, events(snap), snap.stamp, time.perf_counter() - started)
-        seconds = time.perf_counter() - started
-        log.info("snapshot version %s built in %.1f s: %s", snap.version, seconds, path)
-        _record_load(snap.version, seconds)
-        store.collect()
+        path = _next_version(store, url, stamp, started)
+        if path is None:
+            snap = build_snapshot(read_ledger(url, CORE_TABLES + LAZY_TABLES), url)
+            path = store.publish(snap, events(snap), snap.stamp, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            log.info("snapshot version %s built in %.1f s: %s", snap.version, seconds, path)
+            _record_load(snap.version, seconds)
+            version, stamp = snap.version, snap.stamp
+        store.collect(version, stamp)
         return path
 
 
@@ -895,16 +895,18 @@ FRAME_TABLES = ("promises", "disputes", "commissions", "activities")
 ROW_TABLES = frozenset(ROW_KEYS)
 
 
-def _next_version(store: LedgerStore, url: str, started: float) -> Path | None:
-    """The next version built from the newest one on disk plus what changed (None: a full build is
-    needed). Notes and tiers: every file shared; promises, disputes, commissions, activities: that
+def _next_version(store: LedgerStore, url: str, stamp: str, started: float) -> Path | None:
+    """The next version built from the newest one of this ledger (stamp) on disk plus what changed
+    (None: a full build is needed). Notes and tiers: every file shared; promises, disputes, commissions, activities: that
     table re-read; new invoices, payments, allocations, write-offs: those rows read, every derived
     array derived again from the previous version's columns plus them (_append_rows)."""
-    previous = store.newest()
+    previous = store.newest(stamp)
     if previous is None:
         return None
     prev = open_snapshot(previous, url)
-    changed = read_since(url, prev.version, UNREAD_TABLES | set(FRAME_TABLES), ROW_TABLES)
+    changed = read_since(
+        url, prev.version, prev.stamp, UNREAD_TABLES | set(FRAME_TABLES), ROW_TABLES
+    )
     if changed is None or changed.version <= prev.version:
         return None
     from dashboard.metrics.ledger import events
@@ -1197,7 +1199,10 @@ class SnapshotCache:
             warm.start()
         if old is not None and old is not snap:
             threading.Thread(
-                target=_collect_later, args=(key,), daemon=True, name="snapshot-gc"
+                target=_collect_later,
+                args=(key, snap.version, snap.stamp),
+                daemon=True,
+                name="snapshot-gc",
             ).start()
         return snap
 
@@ -1247,7 +1252,7 @@ def _slow_build(snap: Snapshot) -> bool:
     return float(meta.get("build_seconds", 0.0)) > BACKGROUND_BUILD_SECONDS
 
 
-def _collect_later(key: str) -> None:
+def _collect_later(key: str, version: int, stamp: str) -> None:
     """After a switch: remove versions nobody maps any more (skipped while a build runs)."""
     import gc
 
@@ -1256,7 +1261,7 @@ def _collect_later(key: str) -> None:
         store = store_for(key)
         with store.build_lock(wait=False) as got:
             if got:
-                store.collect()
+                store.collect(version, stamp)
     except OSError:
         log.exception("snapshot store clean-up failed")
 

@@ -4,16 +4,19 @@ Layout under the snapshot directory (AR_SNAPSHOT_DIR, default data/snapshots)::
 
     <ledger key>/                 one per database (and base currency); see ledger_key
         build.lock                held (flock) by the one process building a version
-        v000000000042-<stamp>/    a complete version: meta.json, one .npy per column, .inuse
+        v000000000042-<ledger>-<stamp hash>/
+                                  a complete version: meta.json, one .npy per column, .inuse
         .build-*                  a build in progress (renamed into place when complete)
 
 A version directory appears by one atomic rename once every file in it is written and synced, so
 a killed build never leaves a half-written version where a reader looks. Readers map the column
 files read-only (numpy memmap): no private copy, the operating system's page cache is shared by all
 workers on the machine, and opening a version takes milliseconds. Each process that maps a version
-holds a shared flock on its .inuse file; a version is removed only when it is not the newest and an
-exclusive flock on .inuse succeeds, i.e. when no process uses it any more (flocks end with their
-process, even one killed with SIGKILL).
+holds a shared flock on its .inuse file; a version is removed only when it is not the newest of the
+database's current ledger and an exclusive flock on .inuse succeeds, i.e. when no process uses it
+any more (flocks end with their process, even one killed with SIGKILL). The ledger is the random id
+the database gets when it is created (data_version.ledger_id): a database recreated at the same URL
+starts again at version 1 and never takes the old ledger's versions for its own.
 
 Text columns with many distinct values (ids, names) are stored as fixed-width unicode arrays and
 mapped like numbers; low-cardinality text (segments, regions, currencies, reps) as dictionary codes.
@@ -41,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dashboard.data.schema import ledger_of
 from dashboard.metrics.fx import Rates
 
 if TYPE_CHECKING:  # both import this module
@@ -88,15 +92,23 @@ def ledger_key(url: str, base_currency: str) -> str:
 
 
 def version_name(version: int, stamp: str) -> str:
-    """Directory name of a version: the data version and a stamp of the write that made it."""
-    return f"{PREFIX}{version:012d}-{hashlib.sha256(stamp.encode()).hexdigest()[:12]}"
+    """Directory name of a version: the data version, its ledger and a hash of its stamp."""
+    digest = hashlib.sha256(stamp.encode()).hexdigest()[:12]
+    return f"{PREFIX}{version:012d}-{_ledger_part(ledger_of(stamp))}-{digest}"
 
 
-def _parse_version(name: str) -> int | None:
+def _ledger_part(ledger: str) -> str:
+    return ledger[:12] or "none"
+
+
+def _parse_version(name: str) -> tuple[int, str] | None:
+    """(data version, ledger part) of a version directory's name (ledger "" in the name format
+    before ledger ids: a version nobody will ask for again)."""
     if not name.startswith(PREFIX):
         return None
+    parts = name[len(PREFIX) :].split("-")
     try:
-        return int(name[len(PREFIX) :].split("-", 1)[0])
+        return int(parts[0]), parts[1] if len(parts) == 3 else ""
     except ValueError:
         return None
 
@@ -433,15 +445,16 @@ class LedgerStore:
         self.url = url
         self.dir = Path(root) / ledger_key(url, base_currency)
 
-    def versions(self) -> list[tuple[int, Path]]:
-        """Complete versions, oldest first."""
+    def versions(self, stamp: str | None = None) -> list[tuple[int, Path]]:
+        """Complete versions, oldest first; with stamp, only those of its ledger."""
         if not self.dir.is_dir():
             return []
+        ledger = None if stamp is None else _ledger_part(ledger_of(stamp))
         found = []
         for path in self.dir.iterdir():
-            number = _parse_version(path.name)
-            if number is not None and (path / META).is_file():
-                found.append((number, path))
+            parsed = _parse_version(path.name)
+            if parsed is not None and (path / META).is_file() and ledger in (None, parsed[1]):
+                found.append((parsed[0], path))
         return sorted(found)
 
     def find(self, version: int, stamp: str) -> Path | None:
@@ -449,9 +462,10 @@ class LedgerStore:
         path = self.dir / version_name(version, stamp)
         return path if (path / META).is_file() else None
 
-    def newest(self) -> Path | None:
-        """The newest complete version on disk."""
-        found = self.versions()
+    def newest(self, stamp: str) -> Path | None:
+        """The newest complete version of the ledger of stamp (a database recreated at the same
+        URL is another ledger: its versions are never built from the old one's)."""
+        found = self.versions(stamp)
         return found[-1][1] if found else None
 
     @contextmanager
@@ -546,11 +560,18 @@ class LedgerStore:
 
         return self._publish(version, stamp, fill)
 
-    def collect(self) -> list[str]:
-        """Remove versions no process uses (never the newest) and abandoned builds (under the build lock)."""
+    def collect(self, version: int, stamp: str) -> list[str]:
+        """Remove versions no process uses and abandoned builds (under the build lock). Kept: this
+        version (the one being served or the database's current one) and the last one published of
+        its ledger. Every other ledger's versions (a database recreated at the same URL) go as soon
+        as nobody maps them."""
         removed = []
-        found = self.versions()
-        for _, path in found[:-1]:
+        ours = self.versions(stamp)
+        last = max(ours, key=lambda found: (found[1] / META).stat().st_mtime_ns, default=None)
+        keep = {self.find(version, stamp), last[1] if last else None}
+        for _, path in self.versions():
+            if path in keep:
+                continue
             try:
                 fd = os.open(path / INUSE, os.O_RDONLY)
             except FileNotFoundError:
