@@ -26,7 +26,13 @@ from dashboard.data.schema import version_stamp
 from dashboard.metrics import tables
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import compute_kpis
-from dashboard.metrics.snapshot import build_snapshot, build_version, clear_snapshots, get_snapshot
+from dashboard.metrics.snapshot import (
+    Snapshot,
+    build_snapshot,
+    build_version,
+    clear_snapshots,
+    get_snapshot,
+)
 from dashboard.metrics.store import SortedIndex, open_snapshot, store_for
 from tests.ledger import add_ledger
 
@@ -740,26 +746,20 @@ def test_an_import_of_new_rows_builds_the_next_version_from_the_previous(db_url,
     _same_everywhere(snap, _full(db_url, tmp_path / "reference"))
 
 
-def test_an_import_that_changes_existing_rows_is_a_full_build(db_url, tmp_path):
-    small_ledger(db_url)
-    first = build_version(db_url)
-    held = open_snapshot(first, db_url)  # noqa: F841 - in use: kept for the comparison
-    _import(
-        db_url,
-        tmp_path / "import",
-        invoices=[
-            {
-                "invoice_id": "I1",
-                "customer_id": "C1",
-                "issue_date": "2024-01-05",
-                "due_date": "2024-02-04",
-                "amount": "130.00",
-            }
-        ],
-    )
+def _full_build_after_import(db_url: str, tmp_path: Path, invoice: dict) -> Snapshot:
+    """Build the current version, import one invoice of C1 that the previous version cannot take
+    as an appended row, and check the next version was built in full; that version."""
+    held = open_snapshot(build_version(db_url), db_url)  # noqa: F841 - in use: kept for comparison
+    _import(db_url, tmp_path / "import", invoices=[{"customer_id": "C1", **invoice}])
     second = build_version(db_url)
     assert "previous" not in json.loads((second / "meta.json").read_text())
-    snap = open_snapshot(second, db_url)
+    return open_snapshot(second, db_url)
+
+
+def test_an_import_that_changes_existing_rows_is_a_full_build(db_url, tmp_path):
+    small_ledger(db_url)
+    invoice = {"invoice_id": "I1", "issue_date": "2024-01-05", "due_date": "2024-02-04"}
+    snap = _full_build_after_import(db_url, tmp_path, {**invoice, "amount": "130.00"})
     assert compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "150.00"  # I1 10.00 more
     _same_everywhere(snap, _full(db_url, tmp_path / "reference"))
 
@@ -950,24 +950,8 @@ def test_an_invoice_named_by_an_older_credit_note_is_a_full_build(db_url, tmp_pa
             }
         ],
     )
-    first = build_version(db_url)
-    held = open_snapshot(first, db_url)  # noqa: F841 - in use: kept for the comparison
-    _import(
-        db_url,
-        tmp_path / "import",
-        invoices=[
-            {
-                "invoice_id": "LATER",
-                "customer_id": "C1",
-                "issue_date": "2024-02-01",
-                "due_date": "2024-03-02",
-                "amount": "50.00",
-            }
-        ],
-    )
-    second = build_version(db_url)
-    assert "previous" not in json.loads((second / "meta.json").read_text())
-    snap = open_snapshot(second, db_url)
+    later = {"invoice_id": "LATER", "issue_date": "2024-02-01", "due_date": "2024-03-02"}
+    snap = _full_build_after_import(db_url, tmp_path, {**later, "amount": "50.00"})
     # 140.00 + LATER 50.00 - CN-EARLY 4.00 (now applied to LATER, before: an unapplied credit)
     assert compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "186.00"
     _same_everywhere(snap, _full(db_url, tmp_path / "reference"))
