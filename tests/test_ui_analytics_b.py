@@ -639,7 +639,8 @@ def test_pages_render_before_any_data(world, monkeypatch):
     assert is_empty(donut) and _buttons(table)["dp-total-ar"] == "$0.00"
     assert is_empty(disputes_page.cycle_view(early, version)[0])
     assert is_empty(disputes_page.promise_view(early, version)[0])
-    coverage, latency, *_texts = collections_page.charts(early, version, "region")
+    coverage = collections_page.coverage_chart(early, version, "region")
+    latency = collections_page.latency_chart(early, version, "region")
     assert is_empty(coverage) and is_empty(latency)
     chips = json.dumps(
         workspace_page.pulse_chips(early, version), default=lambda o: o.to_plotly_json()

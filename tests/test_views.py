@@ -94,12 +94,11 @@ def test_every_declared_drill_key_opens_rows(world):
     assert views.DRILLS["commissions_group"].capability == "view_commissions"
 
 
-def _figure(client, app, output: str, filters: dict) -> dict | None:
-    body = callback_body(
-        output,
-        app.callback_map[output],
-        {("filters", "data"): filters, ("data-version", "data"): {"version": 1}},
-    )
+def _figure(client, app, output: str, filters: dict, **controls: str) -> dict | None:
+    """A figure output drawn through Dash for the filters (and page controls: id=value)."""
+    values = {("filters", "data"): filters, ("data-version", "data"): {"version": 1}}
+    values.update({(control, "value"): value for control, value in controls.items()})
+    body = callback_body(output, app.callback_map[output], values)
     response = client.post("/_dash-update-component", json=body)
     assert response.status_code in (200, 204), response.text
     if response.status_code == 204:
@@ -128,12 +127,13 @@ def demo_world(db_url):
 
 
 def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
-    """The four commission charts and the due-date bars: the page's former figures, built independently."""
+    """The four commission charts, the due-date bars and the collections charts (by region): the
+    pages' former figures, built independently."""
     from dashboard.figures import collections as col_figs
     from dashboard.figures import commissions as com_figs
     from dashboard.format import default_currency
+    from dashboard.metrics import collections, forecast
     from dashboard.metrics import commissions as com
-    from dashboard.metrics import forecast
     from dashboard.metrics.filters import Filters, Scope
     from dashboard.metrics.snapshot import get_snapshot
     from dashboard.metrics.ui_support import currency_for
@@ -141,6 +141,7 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
     world = demo_world
     snap, as_of, everyone = get_snapshot(), DEMO_DAY, Scope.everyone()
     cur = currency_for(snap, Filters(), everyone, default_currency())
+    activity = collections.collections_activity(snap, as_of, Filters(), everyone, by="region")
     expected = {
         "com-top-reps": com_figs.top_reps_bar(com.top_reps(snap, as_of, Filters(), everyone), cur),
         "com-trend": com_figs.earned_vs_paid(
@@ -155,13 +156,17 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
         "fc-due": col_figs.due_date_bars(
             forecast.due_date_forecast(snap, as_of, Filters(), everyone), cur
         ),
+        "col-coverage": col_figs.coverage_chart(activity["coverage"], "region", cur),
+        "col-latency": col_figs.latency_chart(activity["latency"], "region"),
     }
     from dashboard.figures.base import is_empty
 
     assert not any(is_empty(f) for f in expected.values())
     admin = world.login("admin")
     for graph_id, figure in expected.items():
-        drawn = _figure(admin, world.app, f"{graph_id}.figure", DEMO_FILTERS)
+        drawn = _figure(
+            admin, world.app, f"{graph_id}.figure", DEMO_FILTERS, **{"col-by": "region"}
+        )
         assert json.loads(json.dumps(drawn)) == json.loads(json.dumps(figure, default=str)), (
             graph_id
         )

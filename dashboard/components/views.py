@@ -15,7 +15,7 @@ Page modules call it at import, as they declare their own callbacks (`dash.callb
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import dash
@@ -31,30 +31,49 @@ from dashboard.metrics.ui_support import currency_for
 from dashboard.views import VIEWS, ChartRequest
 
 
-def chart_figure(view_name: str, filters_data: Any) -> dict:
+def chart_figure(
+    view_name: str, filters_data: Any, options: tuple[tuple[str, str], ...] = ()
+) -> dict:
     """The figure of a chart view for the filters of a request (no update without filters or access)."""
     view = VIEWS[view_name]
     c = request_context(filters_data, view.capability)
-    chart = view.chart(c.snap, ChartRequest(c.as_of, c.basis, gf.PERIOD_DAYS, c.filters, c.scope))
+    req = ChartRequest(c.as_of, c.basis, gf.PERIOD_DAYS, c.filters, c.scope, options=options)
+    chart = view.chart(c.snap, req)
     if chart is None:
         raise PreventUpdate
     return chart.figure
 
 
-def chart_callback(graph_id: str, view_name: str, page: str) -> Callable[[Any, Any], dict]:
+def chart_callback(
+    graph_id: str, view_name: str, page: str, options: Mapping[str, str] | None = None
+) -> Callable[..., dict]:
     """Fill graph `graph_id` with view `view_name` on `filters` and `data-version`; the callback,
-    attributed to the page module `page` (its __name__) so the guard checks that page's roles."""
-    if VIEWS[view_name].kind != "chart":
+    attributed to the page module `page` (its __name__) so the guard checks that page's roles.
+    `options`: the view's page-local choices (option name -> id of the control whose value it is);
+    a value the view does not allow is left out, so the view's default applies."""
+    view = VIEWS[view_name]
+    if view.kind != "chart":
         raise ValueError(f"view {view_name!r} is not a chart")
+    controls = dict(options or {})
+    if unknown := set(controls) - set(view.options):
+        raise ValueError(f"view {view_name!r} has no options {sorted(unknown)}")
 
-    def fill(filters_data: Any, _version: Any) -> dict:
-        return chart_figure(view_name, filters_data)
+    def fill(filters_data: Any, _version: Any, *values: Any) -> dict:
+        chosen = tuple(
+            (name, value)
+            for name, value in zip(controls, values, strict=True)
+            if value in view.options[name]
+        )
+        return chart_figure(view_name, filters_data, chosen)
 
     fill.__name__ = fill.__qualname__ = f"fill_{view_name}"
     fill.__module__ = page
-    fill.__doc__ = f"The {VIEWS[view_name].title} chart (view {view_name!r})."
+    fill.__doc__ = f"The {view.title} chart (view {view_name!r})."
     dash.callback(
-        Output(graph_id, "figure"), Input("filters", "data"), Input("data-version", "data")
+        Output(graph_id, "figure"),
+        Input("filters", "data"),
+        Input("data-version", "data"),
+        *(Input(control, "value") for control in controls.values()),
     )(fill)
     return fill
 

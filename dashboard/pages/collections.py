@@ -14,6 +14,7 @@ from dashboard.components import grid, identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_kit import card, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.views import chart_callback
 from dashboard.figures import collections as figs
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
@@ -237,9 +238,15 @@ def summaries(result: dict, by: str, cur: str) -> tuple[str, str]:
     return coverage, latency
 
 
+coverage_chart = chart_callback(
+    "col-coverage", "collections_coverage", __name__, options={"by": "col-by"}
+)
+latency_chart = chart_callback(
+    "col-latency", "collections_latency", __name__, options={"by": "col-by"}
+)
+
+
 @callback(
-    Output("col-coverage", "figure"),
-    Output("col-latency", "figure"),
     Output("col-coverage-summary", "children"),
     Output("col-latency-summary", "children"),
     Output("col-groups-title", "children"),
@@ -249,16 +256,14 @@ def summaries(result: dict, by: str, cur: str) -> tuple[str, str]:
     *INPUTS,
     Input("col-by", "value"),
 )
-def charts(filters_data, _version, by_value):
-    """Coverage and latency per group (one metric call feeds both charts and their summaries)."""
+def summaries_and_exports(filters_data, _version, by_value):
+    """The one-line summaries, the grouping's title and the export links (the charts: the views;
+    the activity is one cached metric call for all of them)."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     by = grouping(by_value)
-    result = activity(snap, as_of, filters, scope, by)
-    coverage, latency = summaries(result, by, cur)
+    coverage, latency = summaries(activity(snap, as_of, filters, scope, by), by, cur)
     query = filters_data.get("query") or ""
     return (
-        figs.coverage_chart(result["coverage"], by, cur),
-        figs.latency_chart(result["latency"], by),
         coverage,
         latency,
         f"Coverage and latency by {GROUP_LABELS[by].lower()}",
