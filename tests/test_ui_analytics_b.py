@@ -630,7 +630,8 @@ def test_pages_render_before_any_data(world, monkeypatch):
     assert is_empty(forecast_page.due_chart(early, version))
     fig, summary = forecast_page.behaviour_chart(early, version)
     assert is_empty(fig) and "$0.00" in json.dumps(summary, default=lambda o: o.to_plotly_json())
-    accuracy, wape, options, value = forecast_page.accuracy(early, version, None)
+    accuracy, options, value = forecast_page.accuracy(early, version, None)
+    wape = forecast_page.wape_chart(early, version)
     assert is_empty(wape) and "Not enough history" in json.dumps(
         accuracy, default=lambda o: o.to_plotly_json()
     )

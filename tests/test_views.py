@@ -127,8 +127,8 @@ def demo_world(db_url):
 
 
 def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
-    """The four commission charts, the due-date bars and the collections charts (by region): the
-    pages' former figures, built independently."""
+    """The four commission charts, the forecast's due-date bars and accuracy, the collections charts
+    (by region): the pages' former figures, built independently."""
     from dashboard.figures import collections as col_figs
     from dashboard.figures import commissions as com_figs
     from dashboard.format import default_currency
@@ -158,6 +158,16 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
         ),
         "col-coverage": col_figs.coverage_chart(activity["coverage"], "region", cur),
         "col-latency": col_figs.latency_chart(activity["latency"], "region"),
+        "fc-wape": col_figs.wape_by_date_chart(
+            forecast.forecast_backtest(
+                snap,
+                forecast.default_backtest_dates(as_of, 6),
+                Filters(),
+                everyone,
+                13,
+                as_of=as_of,
+            )["by_date"]
+        ),
     }
     from dashboard.figures.base import is_empty
 

@@ -22,6 +22,7 @@ from dashboard.components.views import chart_callback
 from dashboard.figures import collections as figs
 from dashboard.metrics import forecast as metrics
 from dashboard.metrics import service
+from dashboard.views import forecast as forecast_views
 
 dash.register_page(
     __name__, path="/forecast", name="Forecast", title="Payment forecast", nav_order=60
@@ -29,8 +30,8 @@ dash.register_page(
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "fc-invoices"
-WEEKS = metrics.HORIZON_WEEKS
-BACKTEST_DATES = 6
+WEEKS = forecast_views.FORECAST_WEEKS
+BACKTEST_DATES = forecast_views.FORECAST_BACKTEST_DATES
 LATER, DISPUTED, UNCOLLECTIBLE = "Later", "Disputed (excluded)", metrics.UNCOLLECTIBLE
 GRID_COLUMNS = [
     "invoice_id",
@@ -88,9 +89,7 @@ behaviour = service.behaviour_forecast
 invoices = service.forecast_invoices
 
 
-def backtest(snap, as_of: dt.date, filters, scope) -> dict:
-    """forecast_backtest at the default past dates (the slowest call of the page: cached)."""
-    return service.forecast_backtest(snap, as_of, filters, scope, BACKTEST_DATES, WEEKS)
+backtest = forecast_views.backtest
 
 
 # ---- layout -------------------------------------------------------------------------------------
@@ -476,22 +475,25 @@ def accuracy_summary(result: dict) -> html.Div:
     return html.Div([values, html.Div(note, className="small text-muted")], className="mb-1")
 
 
+wape_chart = chart_callback("fc-wape", "forecast_wape", __name__)
+
+
 @callback(
     Output("fc-accuracy", "children"),
-    Output("fc-wape", "figure"),
     Output("fc-bt-date", "options"),
     Output("fc-bt-date", "value"),
     *INPUTS,
     State("fc-bt-date", "value"),
 )
 def accuracy(filters_data, _version, chosen):
-    """Overall and per-date WAPE of both forecasts; the past dates for the backtest chart."""
+    """Overall WAPE of both forecasts; the past dates for the backtest chart (the per-date WAPE
+    chart: the view, from the same cached backtest)."""
     snap, as_of, _basis, filters, scope, _cur = request_context(filters_data)
     result = backtest(snap, as_of, filters, scope)
     dates = [d.isoformat() for d in result["by_date"]["as_of"]]
     options = [{"label": d, "value": d} for d in reversed(dates)]
     value = chosen if chosen in dates else (dates[-1] if dates else None)
-    return accuracy_summary(result), figs.wape_by_date_chart(result["by_date"]), options, value
+    return accuracy_summary(result), options, value
 
 
 @callback(Output("fc-backtest", "figure"), Input("fc-bt-date", "value"), *INPUTS)

@@ -9,12 +9,14 @@ from dashboard.metrics import forecast, service
 from dashboard.views.base import Chart, ChartRequest, View, chart_currency, register
 
 PAGE = "forecast"
-FORECAST_WEEKS = 13
-FORECAST_BACKTEST_DATES = 6
+FORECAST_WEEKS = forecast.HORIZON_WEEKS
+FORECAST_BACKTEST_DATES = 6  # past dates, 28 days apart
 due_forecast = service.due_date_forecast
 
 
-def _forecast_backtest(snap: Any, as_of: Any, filters: Any, scope: Any) -> dict:
+def backtest(snap: Any, as_of: Any, filters: Any, scope: Any) -> dict:
+    """forecast_backtest at the default past dates (the slowest call of the page: cached; the page,
+    its charts and their exports share it)."""
     return service.forecast_backtest(
         snap, as_of, filters, scope, FORECAST_BACKTEST_DATES, FORECAST_WEEKS
     )
@@ -52,7 +54,7 @@ def _forecast_due(snap: Any, req: ChartRequest) -> Chart:
 
 def _forecast_wape(snap: Any, req: ChartRequest) -> Chart:
     cur = chart_currency(snap, req)
-    by_date = _forecast_backtest(snap, req.as_of, req.filters, req.scope)["by_date"]
+    by_date = backtest(snap, req.as_of, req.filters, req.scope)["by_date"]
     return Chart(
         "forecast_wape",
         "Forecast accuracy · WAPE per past date",
@@ -65,7 +67,7 @@ def _forecast_wape(snap: Any, req: ChartRequest) -> Chart:
 
 def _forecast_backtest_chart(snap: Any, req: ChartRequest) -> Chart:
     cur = chart_currency(snap, req)
-    weeks = _forecast_backtest(snap, req.as_of, req.filters, req.scope)["weeks"]
+    weeks = backtest(snap, req.as_of, req.filters, req.scope)["weeks"]
     latest = weeks["as_of"].max() if len(weeks) else None
     title = "Backtest · forecast vs collected" + (
         f" (picture: forecast made on {latest})" if latest else ""
