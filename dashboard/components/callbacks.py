@@ -7,6 +7,7 @@ to each new app by `register_all(app)`, so a second app (tests) gets them too.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ import dash
 
 _SERVER: list[tuple[Callable, tuple, dict]] = []
 _CLIENT: list[tuple[str, tuple, dict]] = []
+_REGISTERED: weakref.WeakSet[dash.Dash] = weakref.WeakSet()  # apps that have them
 
 
 def callback(*args: Any, **kwargs: Any) -> Callable[[Callable], Callable]:
@@ -33,10 +35,10 @@ def clientside_callback(code: str, *args: Any, **kwargs: Any) -> None:
 
 def register_all(app: dash.Dash) -> None:
     """Attach every recorded component callback to app (once per app)."""
-    if getattr(app, "_ar_components_registered", False):
+    if app in _REGISTERED:
         return
     for func, args, kwargs in _SERVER:
         app.callback(*args, **kwargs)(func)
     for code, args, kwargs in _CLIENT:
         app.clientside_callback(code, *args, **kwargs)
-    app._ar_components_registered = True
+    _REGISTERED.add(app)

@@ -115,7 +115,8 @@ def _clean_request(req: dict | None) -> tuple[str, str, dict] | None:
         req.get("key") not in all_drill_keys() and req.get("key") not in DRILLS
     ):
         return None
-    raw = req.get("params") if isinstance(req.get("params"), dict) else {}
+    given = req.get("params")
+    raw = given if isinstance(given, dict) else {}
     params = {k: str(raw[k])[:200] for k in PARAMS if isinstance(raw.get(k), str | int)}
     return req["key"], str(req.get("title") or req["key"])[:200], params
 

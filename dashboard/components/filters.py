@@ -7,16 +7,18 @@ request vocabulary in `dashboard.params`; this module only lays out a control pe
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import dash_bootstrap_components as dbc
 from dash import html
+from dash.dependencies import Wildcard
 
 from dashboard.params import ALL_LABELS, ALL_VALUE, BASES, BASIS_LABELS, FILTER_PARAMS, LABELS
 
 # ---- the filter bar (layout only; callbacks live in the shell) ---------------------------------
 
 
-def control_id(name: str, kind: str) -> dict:
+def control_id(name: str | Wildcard, kind: str | Wildcard) -> dict:
     """Pattern-matching id of a filter control (kind: 'date', 'radio' or 'select')."""
     return {"type": "gf", "name": name, "kind": kind}
 
@@ -64,6 +66,8 @@ def filter_panel() -> html.Div:
         ],
         className="d-flex d-lg-none align-items-center gap-2 ar-filter-toggle",
     )
+    # hyphenated HTML attributes go to Dash components through **kwargs (typed Any there)
+    close_label: dict[str, Any] = {"aria-label": "Close"}
     panel = html.Div(
         [
             html.Div(
@@ -73,7 +77,7 @@ def filter_panel() -> html.Div:
                         className="btn-close",
                         id="filters-close",
                         n_clicks=0,
-                        **{"aria-label": "Close"},
+                        **close_label,
                     ),
                 ],
                 className="offcanvas-header d-lg-none py-2",

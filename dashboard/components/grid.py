@@ -35,7 +35,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import dash_ag_grid as dag
@@ -43,6 +43,7 @@ import dash_bootstrap_components as dbc
 import numpy as np
 import pandas as pd
 from dash import MATCH, Input, Output, State, ctx, dcc, html, no_update
+from dash.dependencies import Wildcard
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
@@ -180,17 +181,17 @@ def register_source(
         _TOKENS[grid_id] = token
 
 
-def grid_id(name: str) -> dict:
+def grid_id(name: str | Wildcard) -> dict:
     """The AgGrid component id of a data_grid."""
     return {"type": "ar-grid", "grid": name}
 
 
-def source_id(name: str) -> dict:
+def source_id(name: str | Wildcard) -> dict:
     """The store whose data (any JSON) selects the rows; pages write it."""
     return {"type": "ar-grid-source", "grid": name}
 
 
-def _part(kind: str, name: str) -> dict:
+def _part(kind: str, name: str | Wildcard) -> dict:
     return {"type": f"ar-grid-{kind}", "grid": name}
 
 
@@ -545,12 +546,13 @@ def _search_text(series: pd.Series, name: str) -> pd.Series:
         values = pd.to_numeric(series, errors="coerce")
         missing = values.isna().to_numpy()
         cents = values.fillna(0).astype("int64").tolist()
-        text = [
+        money = [
             f"{'-' if c < 0 else ''}{abs(c) // 100}.{abs(c) % 100:02d} {'-' if c < 0 else ''}{abs(c) // 100:,}.{abs(c) % 100:02d}"
             for c in cents
         ]
-        return pd.Series(text, index=series.index, dtype=object).where(~missing, "")
+        return pd.Series(money, index=series.index, dtype=object).where(~missing, "")
     present = series.notna().to_numpy()
+    text: pd.Series
     if pd.api.types.is_bool_dtype(series):
         text = pd.Series(
             np.where(series.fillna(False).to_numpy(dtype=bool), "true", "false"), index=series.index
@@ -558,10 +560,10 @@ def _search_text(series: pd.Series, name: str) -> pd.Series:
     elif pd.api.types.is_datetime64_any_dtype(series):
         text = series.dt.strftime("%Y-%m-%d")
     elif pd.api.types.is_float_dtype(series):
-        values = series.to_numpy(dtype=float, na_value=np.nan)
-        whole = np.isfinite(values) & (np.mod(values, 1) == 0)
+        floats = series.to_numpy(dtype=float, na_value=np.nan)
+        whole = np.isfinite(floats) & (np.mod(floats, 1) == 0)
         text = pd.Series(
-            np.where(whole, np.nan_to_num(values).astype("int64").astype(str), values.astype(str)),
+            np.where(whole, np.nan_to_num(floats).astype("int64").astype(str), floats.astype(str)),
             index=series.index,
         )
     else:
@@ -639,20 +641,20 @@ def _condition_mask(series: pd.Series, name: str, model: dict) -> pd.Series:
                 .str.slice(0, 10)
                 .where(series.notna(), None)
             )
-        a, b = _date_text(model.get("dateFrom")), _date_text(model.get("dateTo"))
+        start, end = _date_text(model.get("dateFrom")), _date_text(model.get("dateTo"))
         present = values.notna()
         text = values.fillna("")
-        if a is None:
+        if start is None:
             return pd.Series(True, index=series.index)
-        tests = {
-            "equals": text == a,
-            "notEqual": text != a,
-            "lessThan": present & (text < a),
-            "greaterThan": present & (text > a),
+        date_tests = {
+            "equals": text == start,
+            "notEqual": text != start,
+            "lessThan": present & (text < start),
+            "greaterThan": present & (text > start),
         }
         if op == "inRange":  # inclusive: the grid's date columns set inRangeInclusive
-            return present & (text >= a) & (text <= (b or "9999-12-31"))
-        return tests.get(op, pd.Series(True, index=series.index))
+            return present & (text >= start) & (text <= (end or "9999-12-31"))
+        return date_tests.get(op, pd.Series(True, index=series.index))
     # text (AG Grid's default filter): case-insensitive on the value's text
     needle = str(model.get("filter") or "").lower()
     text = (
@@ -663,7 +665,7 @@ def _condition_mask(series: pd.Series, name: str, model: dict) -> pd.Series:
     text = text.str.lower()
     if not needle:
         return pd.Series(True, index=series.index)
-    tests = {
+    text_tests = {
         "contains": lambda: text.str.contains(needle, regex=False),
         "notContains": lambda: ~text.str.contains(needle, regex=False),
         "equals": lambda: text == needle,
@@ -671,7 +673,7 @@ def _condition_mask(series: pd.Series, name: str, model: dict) -> pd.Series:
         "startsWith": lambda: text.str.startswith(needle),
         "endsWith": lambda: text.str.endswith(needle),
     }
-    return tests.get(op, tests["contains"])()
+    return text_tests.get(op, text_tests["contains"])()
 
 
 def filter_mask(frame: pd.DataFrame, filter_model: dict) -> pd.Series:
@@ -821,20 +823,26 @@ def make_view(gf: GridFrame, query: Query, haystack: pd.Series | None = None) ->
 # ---- who asks, and the per-process caches ----------------------------------------------------------
 
 
-class _Bounded:
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class _Bounded(Generic[_K, _V]):
     """A small thread-safe LRU map."""
 
     def __init__(self, size: int) -> None:
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+        self.size = size
+        self.items: OrderedDict[_K, _V] = OrderedDict()
+        self.lock = threading.Lock()
 
-    def get(self, key):
+    def get(self, key: _K) -> _V | None:
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
         return None
 
-    def put(self, key, value) -> None:
+    def put(self, key: _K, value: _V) -> None:
         with self.lock:
             self.items[key] = value
             self.items.move_to_end(key)
@@ -846,8 +854,9 @@ class _Bounded:
             self.items.clear()
 
 
-_FRAMES = _Bounded(FRAME_CACHE)
-_VIEWS = _Bounded(VIEW_CACHE)
+# key -> [frame, its search text once built]; (key, query) -> view
+_FRAMES: _Bounded[tuple, list[Any]] = _Bounded(FRAME_CACHE)
+_VIEWS: _Bounded[tuple, View] = _Bounded(VIEW_CACHE)
 
 
 def clear_cache() -> None:
@@ -926,7 +935,7 @@ def source_frame(
 def view_for(name: str, data, query: Query, cached: bool = True) -> View | None:
     """The matching rows of grid `name` for the logged-in user (None when they may not see it)."""
     key, gf, haystack = source_frame(name, data, cached)
-    if gf is None:
+    if key is None or gf is None:  # both None together: not a grid this user may read
         return None
     vkey = (key, query.key())
     hit = _VIEWS.get(vkey) if cached else None
@@ -994,7 +1003,11 @@ def _context_options(options, source: GridFrame | None) -> dict:
     )
     options = dict(options or {})
     total_field = source.matched_field() if source else None
-    label = {**LABELS, **source.labels}.get(total_field, "Total") if total_field else None
+    label = (
+        {**LABELS, **source.labels}.get(total_field, "Total")
+        if source is not None and total_field
+        else None
+    )
     options["context"] = {
         "dateField": date_field,
         "currency": source.currency if source else None,

@@ -7,18 +7,21 @@ group per callback with the outputs `body_output(group)` and `tip_output(group)`
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_bootstrap_components as dbc
 from dash import ALL, Output, html
+from dash.dependencies import Wildcard
 
 from dashboard.components.drill import trigger_id
 
 
-def body_id(group: str, tile: str) -> dict:
+def body_id(group: str, tile: str | Wildcard) -> dict:
     """Pattern-matching id of a tile's value area."""
     return {"type": "kpi-body", "group": group, "tile": tile}
 
 
-def tip_id(group: str, tile: str) -> dict:
+def tip_id(group: str, tile: str | Wildcard) -> dict:
     """Pattern-matching id of a tile's tooltip."""
     return {"type": "kpi-tip", "group": group, "tile": tile}
 
@@ -48,6 +51,8 @@ def kpi_card(
     tile is drawn as it is, and help_text is the tooltip.
     """
     info_id = f"kpi-info-{tile}"
+    # hyphenated HTML attributes go to Dash components through **kwargs (typed Any there)
+    info_label: dict[str, Any] = {"aria-label": f"How {title} is computed"}
     body = html.Div(
         body_children
         if body_children is not None
@@ -77,7 +82,7 @@ def kpi_card(
                             id=info_id,
                             className="ar-info",
                             tabIndex="0",
-                            **{"aria-label": f"How {title} is computed"},
+                            **info_label,
                         ),
                     ],
                     className="d-flex justify-content-between align-items-start",
@@ -105,17 +110,17 @@ def tile_body(value: str, sub: str | list | None = None, delta: html.Span | None
     one tap opens the rows behind it with their exact total.
     """
     shown = money_value(value)
-    children = [
-        html.Div(
-            [shown, delta] if delta is not None else shown, className="ar-kpi-value", title=value
-        )
-    ]
+    if delta is not None:  # one flat list of children: the value's form(s), then the badge
+        parts: list[str | html.Span] = list(shown) if isinstance(shown, list) else [shown]
+        children = [html.Div([*parts, delta], className="ar-kpi-value", title=value)]
+    else:
+        children = [html.Div(shown, className="ar-kpi-value", title=value)]
     if sub:
         children.append(html.Div(sub, className="ar-kpi-sub"))
     return children
 
 
-def money_value(value: str) -> str | list:
+def money_value(value: str) -> str | list[html.Span]:
     """The exact text, or both forms (exact, compact) for CSS to choose from by the tile's width."""
     from dashboard.format import compact_money_text
 
@@ -123,9 +128,10 @@ def money_value(value: str) -> str | list:
     if short is None:
         return value
     size = "lg" if len(value) >= 13 else "md"
+    hidden: dict[str, Any] = {"aria-hidden": "true"}  # through **kwargs, as above
     return [
         html.Span(value, className=f"ar-money-full ar-len-{size}"),
-        html.Span(short, className=f"ar-money-short ar-len-{size}", **{"aria-hidden": "true"}),
+        html.Span(short, className=f"ar-money-short ar-len-{size}", **hidden),
     ]
 
 

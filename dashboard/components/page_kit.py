@@ -9,22 +9,26 @@ ctx = request_context(filters_data)          # in a callback: snapshot, as_of, b
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import dash_bootstrap_components as dbc
 from dash import dcc, html
+from dash.development.base_component import Component
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
-from dashboard.figures.base import GRAPH_CONFIG
+from dashboard.figures import base as figure_base
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.ui_support import currency_for
 
 CARD_CLASS = "h-100 ar-card"
+# figures/ never imports Dash (import contract), so its GRAPH_CONFIG is a plain dict: the same dict,
+# typed as the config dcc.Graph takes
+GRAPH_CONFIG = cast("dcc.Graph.Config", figure_base.GRAPH_CONFIG)
 
 
 def info(info_id: str, text: str) -> list:
@@ -57,7 +61,7 @@ def card(
         else html.Span(title, className="ar-card-title")
     )
     icons = info(info_id or "", info_text) if info_text else []
-    header = [title_span]
+    header: list[Component] = [title_span]
     if menu is None:
         header += icons
     else:
@@ -75,7 +79,7 @@ def card(
 
 def graph(graph_id: str, height: int, figure: dict | None = None) -> dcc.Loading:
     """A chart of a fixed height behind a delayed spinner (drawn when `figure` is given)."""
-    drawn = {"figure": figure} if figure is not None else {}
+    drawn: dict[str, Any] = {"figure": figure} if figure is not None else {}  # no figure: not set
     return dcc.Loading(
         dcc.Graph(
             id=graph_id,

@@ -42,6 +42,7 @@ Conventions for every page (read before adding one)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import dash
 import dash_bootstrap_components as dbc
@@ -154,7 +155,15 @@ def _alert(messages: list[str]):
     )
 
 
-def filters_for_layout(query: dict | None) -> dict | None:
+def _query_value(value: object) -> str | None:
+    """One query parameter as Dash pages passes it to a layout: a text, or a list of the texts of a
+    repeated parameter (the first counts); None for anything else."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) else None
+
+
+def filters_for_layout(query: Mapping[str, object] | None) -> dict | None:
     """The Store "filters" data sync_filters will produce for a page's query parameters (as Dash pages
     passes them to `layout(**query)`), so a page can draw its figures in its layout instead of waiting
     for a callback round trip; None outside a logged-in request (start-up validation, tests)."""
@@ -162,11 +171,7 @@ def filters_for_layout(query: dict | None) -> dict | None:
 
     if not has_request_context() or identity.username() is None:
         return None
-    raw = {
-        k: (v[0] if isinstance(v, list) and v else v)
-        for k, v in (query or {}).items()
-        if k in params.FILTER_KEYS and isinstance(v, str | list)
-    }
+    raw = {k: _query_value(v) for k, v in (query or {}).items() if k in params.FILTER_KEYS}
     scope = identity.scope()
     clean, _messages = params.validate(
         raw, _options(), scope_label=None if scope.unrestricted else scope.label
@@ -181,7 +186,8 @@ def fill_stores(tree, data: dict) -> None:
         key = getattr(component, "id", None)
         key = json_key(key) if isinstance(key, dict) else key
         if key in data and isinstance(component, dcc.Store):
-            component.data = data[key]
+            # Dash sets a component's props in __init__: its generated classes declare none of them
+            component.data = data[key]  # type: ignore[attr-defined]
 
 
 def json_key(component_id: dict) -> str:

@@ -12,11 +12,11 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.export_menu import customer_pdf_path, export_link, export_menu
+from dashboard.components.page_kit import GRAPH_CONFIG
 from dashboard.components.statements import register as register_statements
 from dashboard.components.statements import statement_controls, statement_path
 from dashboard.figures import aging as aging_fig
 from dashboard.figures import trends as trends_fig
-from dashboard.figures.base import GRAPH_CONFIG
 
 dash.register_page(
     __name__, path_template="/customers/<customer_id>", name="Account 360", title="Account 360"

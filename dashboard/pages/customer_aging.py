@@ -300,8 +300,13 @@ def aging_frame(data: dict, group: str) -> grid.GridFrame | None:
     )
 
 
+def _source(group: str) -> grid.GridSource:
+    """The grid source of one aging group (a function of this module: the grid's page is this page)."""
+    return lambda data: aging_frame(data, group)
+
+
 for _group, _name, _title in GROUPS:
-    grid.register_source(_name, lambda data, group=_group: aging_frame(data, group))
+    grid.register_source(_name, _source(_group))
 
 
 # ---- callbacks ----------------------------------------------------------------------------------

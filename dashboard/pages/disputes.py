@@ -3,6 +3,8 @@ open disputes and broken promises."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
@@ -307,33 +309,36 @@ def composition_table(frame: pd.DataFrame, cur: str) -> html.Table:
     )
     body = []
     for row in parts.itertuples(index=False):
-        cents = int(row.amount_cents)
+        # pandas types a row's fields as any scalar; outstanding_composition's are text, text, int64 and
+        # Int64 (no missing count on a part of total AR)
+        component, label = cast(str, row.component), cast(str, row.label)
+        cents, invoices = int(cast(int, row.amount_cents)), cast(int, row.invoices)
         share = fmt.pct(cents * 100 / total if total else None)
         swatch = html.Span(
             className="d-inline-block rounded-circle me-2",
             style={
                 "width": "0.6rem",
                 "height": "0.6rem",
-                "background": figs.COMPONENT_COLORS[row.component],
+                "background": figs.COMPONENT_COLORS[component],
             },
         )
         body.append(
             html.Tr(
                 [
-                    html.Td([swatch, row.label]),
+                    html.Td([swatch, label]),
                     html.Td(
                         _amount_link(
                             cents,
                             cur,
                             "dp_component",
-                            f"{row.label} · {fmt.money(cents, cur)}",
-                            f"dp-part-{row.component}",
-                            bucket=row.component,
+                            f"{label} · {fmt.money(cents, cur)}",
+                            f"dp-part-{component}",
+                            bucket=component,
                         ),
                         className="text-end",
                     ),
                     html.Td(share, className="text-end text-muted"),
-                    html.Td(fmt.number(row.invoices), className="text-end text-muted"),
+                    html.Td(fmt.number(invoices), className="text-end text-muted"),
                 ]
             )
         )

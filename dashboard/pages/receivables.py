@@ -373,7 +373,7 @@ def _balance(filters_data) -> tuple[dict, dict]:
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     k = kpis(snap, as_of, P, filters, scope)
     total, overdue = fmt.to_cents(k["total_ar"]), fmt.to_cents(k["overdue_ar"])
-    share = fmt.pct(overdue * 100 / total if total else None)
+    share = fmt.pct(overdue * 100 / total if total and overdue is not None else None)
     limited = customers_with_limit(snap, filters, scope)
     money = lambda v: fmt.money(v, cur)  # noqa: E731
     bodies = {

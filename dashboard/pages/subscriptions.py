@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zoneinfo
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import dash
@@ -307,6 +308,8 @@ def _list_table(subs: list[dict], me: str, admin: bool) -> html.Div:
             else []
         )
         who = sub["username"] or f"role {sub['role']}"
+        # a hyphenated HTML attribute goes to a Dash component through **kwargs (typed Any there)
+        row_id: dict[str, Any] = {"data-id": str(sub["id"])}
         rows.append(
             html.Tr(
                 [
@@ -318,7 +321,7 @@ def _list_table(subs: list[dict], me: str, admin: bool) -> html.Div:
                     html.Td(buttons),
                 ],
                 className="sub-row",
-                **{"data-id": str(sub["id"])},
+                **row_id,
             )
         )
     return dbc.Table(

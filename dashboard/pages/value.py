@@ -14,9 +14,8 @@ from dash.exceptions import PreventUpdate
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
-from dashboard.components.page_kit import card, export_tools, info, page_header
+from dashboard.components.page_kit import GRAPH_CONFIG, card, export_tools, info, page_header
 from dashboard.figures import analytics as fig
-from dashboard.figures.base import GRAPH_CONFIG
 from dashboard.metrics import service
 
 dash.register_page(

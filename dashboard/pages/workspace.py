@@ -310,7 +310,8 @@ def workspace_params(data: dict | None) -> dict:
     """The invoice_workspace arguments (tab, status, owner, dpd_min, dpd_max) from the browser's values, checked."""
     data = data if isinstance(data, dict) else {}
     tab = data.get("tab") if data.get("tab") in (*metrics.WORKSPACE_TABS, WORKLIST) else "hotlist"
-    raw = data.get("status") if isinstance(data.get("status"), list | tuple) else []
+    given = data.get("status")
+    raw = given if isinstance(given, list | tuple) else []
     status = tuple(s for s in metrics.STATUSES if s in raw) or None
     owner = data.get("owner")
     owner = (
