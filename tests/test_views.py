@@ -128,7 +128,7 @@ def demo_world(db_url):
 
 def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
     """The four commission charts, the forecast's due-date bars and accuracy, the collections charts
-    (by region): the pages' former figures, built independently."""
+    (by region), the disputes page's three: the pages' former figures, built independently."""
     from dashboard.figures import collections as col_figs
     from dashboard.figures import commissions as com_figs
     from dashboard.format import default_currency
@@ -158,6 +158,15 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
         ),
         "col-coverage": col_figs.coverage_chart(activity["coverage"], "region", cur),
         "col-latency": col_figs.latency_chart(activity["latency"], "region"),
+        "dp-composition": col_figs.composition_donut(
+            collections.outstanding_composition(snap, as_of, Filters(), everyone), cur
+        ),
+        "dp-cycle": col_figs.dispute_cycle_chart(
+            collections.dispute_cycle_time(snap, as_of, Filters(), everyone, 12)["by_month"]
+        ),
+        "dp-promises": col_figs.promise_adherence_chart(
+            collections.promise_adherence(snap, as_of, Filters(), everyone, 12)["by_month"]
+        ),
         "fc-wape": col_figs.wape_by_date_chart(
             forecast.forecast_backtest(
                 snap,

@@ -17,9 +17,11 @@ from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.views import chart_callback
 from dashboard.figures import collections as figs
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
+from dashboard.views import disputes as disputes_views
 
 dash.register_page(
     __name__,
@@ -30,7 +32,7 @@ dash.register_page(
 )
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
-MONTHS = 12
+MONTHS = disputes_views.MONTHS
 BROKEN_GRID, OPEN_GRID = "dp-broken", "dp-open"
 LABELS = {
     "promise_id": "Promise",
@@ -394,39 +396,40 @@ def composition_table(frame: pd.DataFrame, cur: str) -> html.Table:
     )
 
 
-@callback(Output("dp-composition", "figure"), Output("dp-composition-table", "children"), *INPUTS)
+# the three charts: their views (the same cached metric calls as the summaries beside them)
+composition_chart = chart_callback("dp-composition", "disputes_composition", __name__)
+cycle_chart = chart_callback("dp-cycle", "disputes_cycle", __name__)
+promise_chart = chart_callback("dp-promises", "disputes_promises", __name__)
+
+
+@callback(Output("dp-composition-table", "children"), *INPUTS)
 def composition_view(filters_data, _version):
-    """The donut and the numbers beside it (one metric call feeds both)."""
+    """The numbers beside the donut."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    frame = composition(snap, as_of, filters, scope)
-    return figs.composition_donut(frame, cur), composition_table(frame, cur)
+    return composition_table(composition(snap, as_of, filters, scope), cur)
 
 
-@callback(Output("dp-cycle", "figure"), Output("dp-cycle-summary", "children"), *INPUTS)
+@callback(Output("dp-cycle-summary", "children"), *INPUTS)
 def cycle_view(filters_data, _version):
-    """Twelve months of dispute cycle time, and the disputes open now."""
+    """The line under the cycle-time chart: resolved in twelve months, and the disputes open now."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    result = cycle_time(snap, as_of, filters, scope, MONTHS)
-    s = result["summary"]
-    text = (
+    s = cycle_time(snap, as_of, filters, scope, MONTHS)["summary"]
+    return (
         f"{fmt.number(s['resolved'])} resolved in {MONTHS} months · mean {fmt.days(s['mean_cycle_days'])} · median "
         f"{fmt.days(s['median_cycle_days'])} · {fmt.number(s['open'])} open now ({fmt.money(s['open_amount_cents'], cur)}, "
         f"mean age {fmt.days(s['mean_open_age_days'])})"
     )
-    return figs.dispute_cycle_chart(result["by_month"]), text
 
 
-@callback(Output("dp-promises", "figure"), Output("dp-promise-summary", "children"), *INPUTS)
+@callback(Output("dp-promise-summary", "children"), *INPUTS)
 def promise_view(filters_data, _version):
-    """Twelve months of promise adherence."""
+    """The line under the promise-adherence chart."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    result = adherence(snap, as_of, filters, scope, MONTHS)
-    s = result["summary"]
-    text = (
+    s = adherence(snap, as_of, filters, scope, MONTHS)["summary"]
+    return (
         f"{fmt.pct(s['kept_pct'])} kept ({fmt.number(s['kept'])} kept, {fmt.number(s['broken'])} broken) · "
         f"{fmt.number(s['pending'])} pending ({fmt.money(s['pending_amount_cents'], cur)})"
     )
-    return figs.promise_adherence_chart(result["by_month"]), text
 
 
 def prefill(page, query: dict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.figures import collections as figs
-from dashboard.metrics import collections as metrics
+from dashboard.metrics import service
 from dashboard.views.base import Chart, ChartRequest, View, chart_currency, register
 
 PAGE = "disputes"
@@ -14,7 +14,7 @@ MONTHS = 12
 
 def _composition(snap: Any, req: ChartRequest) -> Chart:
     cur = chart_currency(snap, req)
-    frame = metrics.outstanding_composition(snap, req.as_of, req.filters, req.scope)
+    frame = service.outstanding_composition(snap, req.as_of, req.filters, req.scope)
     parts = (
         frame[frame["part_of_total_ar"]].drop(columns=["part_of_total_ar"]).reset_index(drop=True)
     )
@@ -31,7 +31,7 @@ def _composition(snap: Any, req: ChartRequest) -> Chart:
 
 def _cycle(snap: Any, req: ChartRequest) -> Chart:
     cur = chart_currency(snap, req)
-    frame = metrics.dispute_cycle_time(snap, req.as_of, req.filters, req.scope, MONTHS)["by_month"]
+    frame = service.dispute_cycle_time(snap, req.as_of, req.filters, req.scope, MONTHS)["by_month"]
     return Chart(
         "disputes_cycle",
         f"Dispute cycle time · {MONTHS} months",
@@ -44,7 +44,7 @@ def _cycle(snap: Any, req: ChartRequest) -> Chart:
 
 def _promises(snap: Any, req: ChartRequest) -> Chart:
     cur = chart_currency(snap, req)
-    frame = metrics.promise_adherence(snap, req.as_of, req.filters, req.scope, MONTHS)["by_month"]
+    frame = service.promise_adherence(snap, req.as_of, req.filters, req.scope, MONTHS)["by_month"]
     return Chart(
         "disputes_promises",
         f"Promise adherence · {MONTHS} months",
