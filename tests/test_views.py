@@ -128,15 +128,19 @@ def demo_world(db_url):
 
 def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
     """The four commission charts, the forecast's due-date bars and accuracy, the collections charts
-    (by region), the disputes page's three: the pages' former figures, built independently."""
+    (by region), the disputes page's three, the value tiers: the pages' former figures, built
+    independently."""
+    from dashboard.data.tiers import load_tiers
     from dashboard.figures import collections as col_figs
     from dashboard.figures import commissions as com_figs
+    from dashboard.figures.analytics import tier_summary_bar
     from dashboard.format import default_currency
     from dashboard.metrics import collections, forecast
     from dashboard.metrics import commissions as com
     from dashboard.metrics.filters import Filters, Scope
     from dashboard.metrics.snapshot import get_snapshot
     from dashboard.metrics.ui_support import currency_for
+    from dashboard.metrics.value import tier_summary
 
     world = demo_world
     snap, as_of, everyone = get_snapshot(), DEMO_DAY, Scope.everyone()
@@ -166,6 +170,9 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
         ),
         "dp-promises": col_figs.promise_adherence_chart(
             collections.promise_adherence(snap, as_of, Filters(), everyone, 12)["by_month"]
+        ),
+        "val-tier-chart": tier_summary_bar(
+            tier_summary(snap, as_of, Filters(), everyone, tuple(load_tiers())), cur
         ),
         "fc-wape": col_figs.wape_by_date_chart(
             forecast.forecast_backtest(

@@ -15,7 +15,7 @@ Page modules call it at import, as they declare their own callbacks (`dash.callb
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import dash
@@ -45,12 +45,17 @@ def chart_figure(
 
 
 def chart_callback(
-    graph_id: str, view_name: str, page: str, options: Mapping[str, str] | None = None
+    graph_id: str,
+    view_name: str,
+    page: str,
+    options: Mapping[str, str] | None = None,
+    triggers: Sequence[tuple[str, str]] = (),
 ) -> Callable[..., dict]:
     """Fill graph `graph_id` with view `view_name` on `filters` and `data-version`; the callback,
     attributed to the page module `page` (its __name__) so the guard checks that page's roles.
     `options`: the view's page-local choices (option name -> id of the control whose value it is);
-    a value the view does not allow is left out, so the view's default applies."""
+    a value the view does not allow is left out, so the view's default applies. `triggers`: further
+    (id, property) inputs that only redraw (e.g. a store a save on the page writes)."""
     view = VIEWS[view_name]
     if view.kind != "chart":
         raise ValueError(f"view {view_name!r} is not a chart")
@@ -61,7 +66,7 @@ def chart_callback(
     def fill(filters_data: Any, _version: Any, *values: Any) -> dict:
         chosen = tuple(
             (name, value)
-            for name, value in zip(controls, values, strict=True)
+            for name, value in zip(controls, values[: len(controls)], strict=True)
             if value in view.options[name]
         )
         return chart_figure(view_name, filters_data, chosen)
@@ -74,6 +79,7 @@ def chart_callback(
         Input("filters", "data"),
         Input("data-version", "data"),
         *(Input(control, "value") for control in controls.values()),
+        *(Input(component, prop) for component, prop in triggers),
     )(fill)
     return fill
 

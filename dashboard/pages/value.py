@@ -15,8 +15,10 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import GRAPH_CONFIG, card, export_tools, info, page_header
+from dashboard.components.views import chart_callback
 from dashboard.figures import analytics as fig
 from dashboard.metrics import service
+from dashboard.views.value import current_tiers
 
 dash.register_page(
     __name__, path="/value", name="Customer value", title="Customer value", nav_order=50
@@ -46,13 +48,6 @@ RULES = (
 )
 customer_value = service.customer_value
 tier_summary = service.tier_summary
-
-
-def current_tiers() -> tuple:
-    """The configured tiers (a small read; saving them bumps the data version)."""
-    from dashboard.data.tiers import load_tiers
-
-    return tuple(tuple(t) for t in load_tiers())
 
 
 # ---- layout ---------------------------------------------------------------------------------------
@@ -465,27 +460,18 @@ def save(n_clicks, rows):
 # ---- chart and caption ---------------------------------------------------------------------------
 
 
-@callback(
-    Output("val-caption", "children"),
-    Output("val-tier-chart", "figure"),
-    *INPUTS,
-    Input("val-saved", "data"),
+# the chart: its view, redrawn after a tier save too
+tier_chart = chart_callback(
+    "val-tier-chart", "value_tiers", __name__, triggers=[("val-saved", "data")]
 )
-def tier_chart(filters_data, _version, _saved):
-    """Revenue and customers per tier."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
 
+
+@callback(Output("val-caption", "children"), *INPUTS)
+def caption(filters_data, _version):
+    """What the page shows: as-of, filters, scope, the twelve months."""
     if filters_data is None:
         raise PreventUpdate
-    as_of, _basis, filters = gf.parse(filters_data)
-    scope = identity.scope()
-    snap = get_snapshot()
-    frame = tier_summary(snap, as_of, filters, scope, current_tiers())
-    caption = f"{gf.describe(filters_data)} · {scope.label} · 12 months to the as-of date"
-    return caption, fig.tier_summary_bar(
-        frame, currency_for(snap, filters, scope, fmt.default_currency())
-    )
+    return f"{gf.describe(filters_data)} · {identity.scope().label} · 12 months to the as-of date"
 
 
 @callback(Output(grid.source_id(GRID), "data"), *INPUTS, Input("val-saved", "data"))

@@ -6,18 +6,23 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.data.tiers import load_tiers
+from dashboard.data.tiers import Tier, load_tiers
 from dashboard.figures import analytics as figs
-from dashboard.metrics import value
+from dashboard.metrics import service
 from dashboard.views.base import Chart, ChartRequest, View, chart_currency, register
 
 PAGE = "value"
 
 
+def current_tiers() -> tuple[Tier, ...]:
+    """The configured tiers (a small read; saving them bumps the data version), hashable: part of
+    the result cache's key."""
+    return tuple(load_tiers())
+
+
 def _tiers(snap: Any, req: ChartRequest) -> Chart:
     cur = chart_currency(snap, req)
-    tiers = tuple(load_tiers())
-    frame = value.tier_summary(snap, req.as_of, req.filters, req.scope, tiers)
+    frame = service.tier_summary(snap, req.as_of, req.filters, req.scope, current_tiers())
     return Chart(
         "value_tiers",
         "Revenue by value tier · 12 months",
