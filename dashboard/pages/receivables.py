@@ -16,8 +16,8 @@ from dashboard.components import drill, identity
 from dashboard.components.export_menu import export_link, page_pdf_button
 from dashboard.components.kpi_card import body_output, delta_badge, kpi_card, tile_body, tip_output
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
+from dashboard.components.views import chart_figure
 from dashboard.figures import aging as aging_fig
-from dashboard.figures import debtors as debtors_fig
 from dashboard.figures import trends as trends_fig
 
 dash.register_page(__name__, path="/", name="Receivables", title="Receivables Health", nav_order=10)
@@ -478,34 +478,24 @@ def _month(filters_data) -> tuple[dict, dict]:
 
 
 def _aging(filters_data) -> tuple:
-    """One donut per terms group on the chosen aging basis, and the line that ties them to total AR."""
+    """One donut per terms group on the chosen aging basis (their views), and the line that ties
+    them to total AR."""
     from dashboard.metrics.ui_support import aging_by_terms_group, aging_reconciliation
 
     snap, as_of, basis, filters, scope, cur = request_context(filters_data)
     frame = aging_by_terms_group(snap, as_of, filters, scope, basis)
     line = aging_fig.reconciling_line(frame, aging_reconciliation(snap, as_of, filters, scope), cur)
-    return (
-        aging_fig.aging_donut(frame, "short", basis, cur),
-        aging_fig.aging_donut(frame, "long", basis, cur),
-        line,
-    )
+    return chart_figure("aging_short", filters_data), chart_figure("aging_long", filters_data), line
 
 
 def _top_debtors(filters_data) -> dict:
-    """The ten largest open balances."""
-    from dashboard.metrics.ui_support import kpis
-
-    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    return debtors_fig.top_debtors_bar(kpis(snap, as_of, P, filters, scope)["top_debtors"], cur)
+    """The ten largest open balances (its view)."""
+    return chart_figure("top_debtors", filters_data)
 
 
 def _trends(filters_data) -> tuple:
-    """Twelve months of sales vs collections and of DSO (one trend computation feeds both)."""
-    from dashboard.metrics.ui_support import monthly_trend
-
-    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    trend = monthly_trend(snap, as_of, 12, P, filters, scope)
-    return trends_fig.sales_collections(trend, cur), trends_fig.dso_trend(trend, P, cur)
+    """Twelve months of sales vs collections and of DSO (their views; one cached trend feeds both)."""
+    return chart_figure("sales_collections", filters_data), chart_figure("dso_trend", filters_data)
 
 
 def _risk_card(row: dict, cur: str, query: str) -> dcc.Link:
