@@ -32,6 +32,10 @@ ANALYTICS_CHARTS = (
     "forecast_due",
     "forecast_wape",
     "forecast_backtest",
+    "predictions_reliability",
+    "predictions_aging",
+    "predictions_cohorts",
+    "predictions_unpaid",
 )
 TOUCHED_PAGES = (
     "receivables",
@@ -43,6 +47,7 @@ TOUCHED_PAGES = (
     "reliability",
     "customer_aging",
     "forecast",
+    "predictions",
 )
 
 

@@ -17,7 +17,7 @@ DEMO_DAY = dt.date(2026, 6, 30)
 DEMO_FILTERS = {"as_of": DEMO_DAY.isoformat(), "basis": "due", "query": "?as_of=2026-06-30"}
 PAGES = {
     "receivables", "account", "collections", "disputes", "commissions", "value", "forecast",
-    "customer_aging", "workspace",
+    "customer_aging", "workspace", "predictions",
 }  # fmt: skip
 
 
@@ -128,15 +128,19 @@ def demo_world(db_url):
 
 def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
     """The four commission charts, the forecast's due-date bars and accuracy, the collections charts
-    (by region), the disputes page's three, the value tiers: the pages' former figures, built
-    independently."""
+    (by region), the disputes page's three, the value tiers, three prediction charts: the pages'
+    former figures, built independently."""
+    from plotly.io.json import to_json_plotly
+
     from dashboard.data.tiers import load_tiers
     from dashboard.figures import collections as col_figs
     from dashboard.figures import commissions as com_figs
+    from dashboard.figures import predict as predict_figs
     from dashboard.figures.analytics import tier_summary_bar
     from dashboard.format import default_currency
-    from dashboard.metrics import collections, forecast
+    from dashboard.metrics import collections, forecast, predict_ui
     from dashboard.metrics import commissions as com
+    from dashboard.metrics import predict_views as pv
     from dashboard.metrics.filters import Filters, Scope
     from dashboard.metrics.snapshot import get_snapshot
     from dashboard.metrics.ui_support import currency_for
@@ -146,6 +150,7 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
     snap, as_of, everyone = get_snapshot(), DEMO_DAY, Scope.everyone()
     cur = currency_for(snap, Filters(), everyone, default_currency())
     activity = collections.collections_activity(snap, as_of, Filters(), everyone, by="region")
+    cohorts = pv.cohorts(snap, as_of, Filters(), everyone)
     expected = {
         "com-top-reps": com_figs.top_reps_bar(com.top_reps(snap, as_of, Filters(), everyone), cur),
         "com-trend": com_figs.earned_vs_paid(
@@ -174,6 +179,12 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
         "val-tier-chart": tier_summary_bar(
             tier_summary(snap, as_of, Filters(), everyone, tuple(load_tiers())), cur
         ),
+        "pr-aging": predict_figs.aging_ahead_chart(
+            pv.predicted_aging(snap, predict_ui.predictions(snap, as_of, Filters(), everyone)[0]),
+            cur,
+        ),
+        "pr-cohorts": predict_figs.cohort_heatmap(cohorts["curve"]),
+        "pr-unpaid": predict_figs.unpaid_90_chart(cohorts["summary"]),
         "fc-wape": col_figs.wape_by_date_chart(
             forecast.forecast_backtest(
                 snap,
@@ -193,9 +204,8 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
         drawn = _figure(
             admin, world.app, f"{graph_id}.figure", DEMO_FILTERS, **{"col-by": "region"}
         )
-        assert json.loads(json.dumps(drawn)) == json.loads(json.dumps(figure, default=str)), (
-            graph_id
-        )
+        # to_json_plotly: NaN -> null, as Dash sends it
+        assert json.loads(json.dumps(drawn)) == json.loads(to_json_plotly(figure)), graph_id
     # the same builder makes the export: its PNG/CSV/XLSX tie to the screen
     req = ChartRequest(as_of, "due", 90, Filters(), everyone)
     assert VIEWS["commissions_trend"].chart(snap, req).figure == expected["com-trend"]

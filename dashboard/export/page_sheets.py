@@ -8,6 +8,7 @@ import pandas as pd
 
 from dashboard.export.page_pdf import PageSheet, register_page_sheet
 from dashboard.export.pdf import RECEIVABLES_CHARTS, Tile, receivables_tiles
+from dashboard.metrics import predict_ui as pui
 from dashboard.params import PERIOD_DAYS
 from dashboard.views import ChartRequest
 
@@ -344,6 +345,40 @@ def _forecast_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, di
     return "Invoices behind the forecast (earliest due first)", frame, labels
 
 
+def _predictions_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
+    fmt = _fmt()
+    frame = pui.worklist(snap, req.as_of, req.filters, req.scope)
+    _pred, source = pui.predictions(snap, req.as_of, req.filters, req.scope)
+    return [
+        Tile(
+            "Open balance",
+            fmt.money(int(frame["balance_cents"].sum()), cur),
+            f"{fmt.number(len(frame))} open invoices",
+        ),
+        Tile(
+            "Expected loss",
+            fmt.money(int(frame["expected_loss_cents"].sum()), cur),
+            "open balance × P(not paid within 30 days)",
+        ),
+        Tile("Based on", source.split(" · ")[0][:40], ""),
+    ]
+
+
+def _predictions_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
+    frame = pui.worklist(snap, req.as_of, req.filters, req.scope).copy()
+    frame["p_paid_30"] = (frame["p_paid_30"] * 100).round(1)
+    labels = {
+        "rank": "#",
+        "invoice_id": "Invoice",
+        "customer_name": "Customer",
+        "days_past_due": "Days past due",
+        "balance_cents": "Open balance",
+        "p_paid_30": "P(paid ≤ 30 d) %",
+        "expected_loss_cents": "Expected loss",
+    }
+    return "Worklist, ranked by expected loss", frame, labels
+
+
 register_page_sheet(
     PageSheet(
         "receivables",
@@ -412,5 +447,20 @@ register_page_sheet(
         _forecast_tiles,
         _forecast_table,
         path="/forecast",
+    )
+)
+register_page_sheet(
+    PageSheet(
+        "predictions",
+        "Payment predictions",
+        (
+            "predictions_reliability",
+            "predictions_aging",
+            "predictions_cohorts",
+            "predictions_unpaid",
+        ),
+        _predictions_tiles,
+        _predictions_table,
+        path="/predictions",
     )
 )

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard import views
 from dashboard.components import drill, grid, identity
-from dashboard.components.page_kit import card, graph, page_header, request_context
+from dashboard.components.page_kit import (
+    card,
+    export_tools,
+    graph,
+    page_header,
+    request_context,
+)
 from dashboard.components.page_kit import describe_without_basis as describe
-from dashboard.figures import predict as figs
+from dashboard.components.views import chart_callback
 from dashboard.metrics import predict_ui as pui
+from dashboard.views import predictions as predict_views
 
 dash.register_page(
     __name__,
@@ -33,18 +38,7 @@ SOURCES = (
     ("due date", "Due date"),
     ("customer's average delay", "Customer's avg delay"),
 )
-LABELS = {
-    "rank": "#",
-    "days_past_due": "Days past due",
-    "balance_cents": "Open balance",
-    "p_paid_30": "P(paid ≤ 30 d) %",
-    "expected_loss_cents": "Expected loss",
-    "expected_date": "Expected",
-    "reason": "Why",
-    "invoice_amount_cents": "Invoice amount",
-    "amount_cents": "Collected by then",
-    "open_at_as_of_cents": "Open at as-of",
-}
+LABELS = predict_views.LABELS
 ACCURACY_INFO = (
     "At six past dates (28 days apart, the latest 13 weeks before the data's end) each invoice open then "
     "is predicted from data dated up to that day only, by the model trained on that data and by two "
@@ -77,6 +71,7 @@ def layout(**_query) -> html.Div:
                     "diagonal the model is perfectly calibrated; the grey lines are ±10 points. Open circles: bins "
                     "with fewer than 30 invoices.",
                     "pr-info-reliability",
+                    menu=export_tools("predictions_reliability"),
                 ),
                 lg=6,
             ),
@@ -93,6 +88,7 @@ def layout(**_query) -> html.Div:
                     "30 and 60 days each balance counts × P(not yet paid then), in the bucket it will then be in. New "
                     "invoices issued after the as-of date are not included.",
                     "pr-info-aging",
+                    menu=export_tools("predictions_aging"),
                 ),
                 lg=6,
             ),
@@ -103,6 +99,7 @@ def layout(**_query) -> html.Div:
                     "Per issue month: the open balance 90 days after each invoice's due date / the amount of those "
                     "invoices, over invoices whose due date + 90 days is on or before the as-of date.",
                     "pr-info-unpaid",
+                    menu=export_tools("predictions_unpaid"),
                 ),
                 lg=6,
             ),
@@ -116,6 +113,7 @@ def layout(**_query) -> html.Div:
         "(payments, capped at each invoice's amount) by the end of that month since issue, up to the as-of "
         "date. Click a cell for its invoices.",
         "pr-info-cohorts",
+        menu=export_tools("predictions_cohorts"),
     )
     rows = card(
         "Worklist · ranked by expected loss",
@@ -126,7 +124,7 @@ def layout(**_query) -> html.Div:
     )
     return html.Div(
         [
-            page_header("Payment predictions", "pr-caption", margin="mb-1"),
+            page_header("Payment predictions", "pr-caption", margin="mb-1", pdf="predictions"),
             html.Div(id="pr-source", className="small mb-2 pr-source"),
             top,
             middle,
@@ -207,49 +205,19 @@ def caption(filters_data, _version):
     return f"{describe(filters_data)} · {identity.scope().label}"
 
 
-@callback(
-    Output("pr-source", "children"),
-    Output("pr-accuracy", "children"),
-    Output("pr-reliability", "figure"),
-    *INPUTS,
-)
+@callback(Output("pr-source", "children"), Output("pr-accuracy", "children"), *INPUTS)
 def accuracy(filters_data, _version):
-    """What the predictions are based on, the backtest table and the reliability curve."""
+    """What the predictions are based on, and the backtest table."""
     snap, as_of, _basis, filters, scope, _cur = request_context(filters_data)
     _pred, source = pui.predictions(snap, as_of, filters, scope)
-    result = pui.backtest(snap, filters, scope)
-    rel = result["reliability"] if result else pd.DataFrame(columns=["invoices", "enough"])
-    return source, accuracy_table(result), figs.reliability_chart(rel)
+    return source, accuracy_table(pui.backtest(snap, filters, scope))
 
 
-@callback(Output("pr-aging", "figure"), *INPUTS)
-def aging(filters_data, _version):
-    """Aging today, in 30 and in 60 days."""
-    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    return figs.aging_ahead_chart(pui.predicted_aging(snap, as_of, filters, scope), cur)
-
-
-@callback(Output("pr-cohorts", "figure"), Output("pr-unpaid", "figure"), *INPUTS)
-def cohorts(filters_data, _version):
-    """Cohort curves and unpaid 90+ per cohort."""
-    snap, as_of, _basis, filters, scope, _cur = request_context(filters_data)
-    result = pui.cohorts(snap, as_of, filters, scope)
-    return figs.cohort_heatmap(result["curve"]), figs.unpaid_90_chart(result["summary"])
-
-
-def cohort_rows(
-    snap, _key, as_of, _period_days, filters, scope, bucket=None, **_params
-) -> pd.DataFrame:
-    """The invoices of one cohort cell (bucket = 'YYYY-MM|months since'); scope applied by the metric."""
-    if not bucket or "|" not in bucket:
-        raise ValueError("bucket required")
-    cohort, _, months = bucket.partition("|")
-    if len(cohort) != 7 or not months.isdigit() or int(months) > 400:
-        raise ValueError("bad cohort cell")
-    return pui.cohort_cell(snap, as_of, filters, scope, cohort, int(months)).reset_index(drop=True)
-
-
-views.register_drill("pr_cohort", cohort_rows, LABELS)
+# the four charts: their views (exported, and on the page PDF, by the same builders)
+reliability_chart = chart_callback("pr-reliability", "predictions_reliability", __name__)
+aging_chart = chart_callback("pr-aging", "predictions_aging", __name__)
+cohort_chart = chart_callback("pr-cohorts", "predictions_cohorts", __name__)
+unpaid_chart = chart_callback("pr-unpaid", "predictions_unpaid", __name__)
 
 
 @callback(

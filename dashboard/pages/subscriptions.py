@@ -51,6 +51,7 @@ PAGES = (
     ("/reliability", "Payment reliability"),
     ("/value", "Customer value"),
     ("/forecast", "Payment forecast"),
+    ("/predictions", "Payment predictions"),
     ("/disputes", "Disputes & promises"),
     ("/invoices", "Invoice workspace"),
     ("/collections", "Collections activity"),

@@ -32,6 +32,7 @@ PAGE_TITLES = {
     "/reliability": "Payment reliability",
     "/value": "Customer value",
     "/forecast": "Payment forecast",
+    "/predictions": "Payment predictions",
     "/disputes": "Disputes & promises",
     "/invoices": "Invoice workspace",
     "/collections": "Collections activity",
