@@ -254,3 +254,41 @@ def test_generic_callbacks_and_grids_answer_only_the_roles_of_their_page(world):
     )
     assert clerk.post("/_dash-update-component", json=body).status_code == 403
     assert world.login("admin").post("/_dash-update-component", json=body).status_code == 200
+
+
+def test_account_charts_on_screen_are_their_views_also_in_a_foreign_currency(demo_world):
+    """Account 360's aging bar and trend are drawn by their views' builders, so the export is the
+    screen: a foreign-currency customer's trend hover names the base equivalent on both."""
+    from plotly.io.json import to_json_plotly
+
+    from dashboard.figures.trends import customer_trend
+    from dashboard.metrics.filters import Filters, Scope
+    from dashboard.metrics.snapshot import get_snapshot
+    from dashboard.metrics.ui_support import account_360
+
+    snap = get_snapshot()
+    foreign = [
+        str(c)
+        for c, cur in zip(snap.cust_ids, snap.currency, strict=True)
+        if str(cur) and str(cur).upper() != "USD"
+    ]
+    assert foreign, "the demo has customers billed in other currencies"
+    customer = foreign[0]
+    data = account_360(snap, customer, DEMO_DAY, Scope.everyone())
+    cur = str(snap.currency[snap.cust_index.get(customer)]).upper()
+    expected = customer_trend(data["trend"], cur, base="USD")
+    assert " = $" in json.dumps(expected["data"])  # e.g. "£736.41 = $941.17": the base in the hover
+    values = {
+        ("acct-id", "data"): customer,
+        ("filters", "data"): DEMO_FILTERS,
+        ("data-version", "data"): {"version": 1},
+    }
+    output = "..acct-aging.figure...acct-trend.figure.."
+    admin = demo_world.login("admin")
+    body = callback_body(output, demo_world.app.callback_map[output], values)
+    response = admin.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, response.text
+    drawn = json.loads(response.text)["response"]["acct-trend"]["figure"]
+    assert drawn == json.loads(to_json_plotly(expected))
+    req = ChartRequest(DEMO_DAY, "due", 90, Filters(), Scope.everyone(), customer)
+    assert json.loads(to_json_plotly(VIEWS["account_trend"].chart(snap, req).figure)) == drawn

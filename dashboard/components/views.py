@@ -32,12 +32,18 @@ from dashboard.views import VIEWS, ChartRequest
 
 
 def chart_figure(
-    view_name: str, filters_data: Any, options: tuple[tuple[str, str], ...] = ()
+    view_name: str,
+    filters_data: Any,
+    options: tuple[tuple[str, str], ...] = (),
+    customer_id: str | None = None,
 ) -> dict:
-    """The figure of a chart view for the filters of a request (no update without filters or access)."""
+    """The figure of a chart view for the filters of a request (and the customer of an Account 360
+    view); no update without filters, access or (Account 360) a customer in scope."""
     view = VIEWS[view_name]
     c = request_context(filters_data, view.capability)
-    req = ChartRequest(c.as_of, c.basis, gf.PERIOD_DAYS, c.filters, c.scope, options=options)
+    req = ChartRequest(
+        c.as_of, c.basis, gf.PERIOD_DAYS, c.filters, c.scope, customer_id, options=options
+    )
     chart = view.chart(c.snap, req)
     if chart is None:
         raise PreventUpdate

@@ -15,8 +15,8 @@ from dashboard.components.export_menu import customer_pdf_path, export_link, exp
 from dashboard.components.page_kit import GRAPH_CONFIG
 from dashboard.components.statements import register as register_statements
 from dashboard.components.statements import statement_controls, statement_path
-from dashboard.figures import aging as aging_fig
-from dashboard.figures import trends as trends_fig
+from dashboard.components.views import chart_figure
+from dashboard.views.account import account_data
 
 dash.register_page(
     __name__, path_template="/customers/<customer_id>", name="Account 360", title="Account 360"
@@ -152,18 +152,9 @@ def layout(customer_id: str | None = None, **_query) -> html.Div:
 def account(customer_id: str | None, filters_data: dict | None) -> tuple[dict | None, str]:
     """(account_360 dict or None when unknown/out of scope, currency), cached per data version."""
     from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import account_360
 
-    if not isinstance(customer_id, str) or not customer_id or len(customer_id) > 200:
-        return None, fmt.default_currency()
     as_of, _basis, _filters = gf.parse(filters_data)
-    snap = get_snapshot()
-    data = account_360(snap, customer_id, as_of, identity.scope())
-    currency = fmt.default_currency()
-    if data is not None:
-        pos = snap.cust_index.get(customer_id)
-        currency = (str(snap.currency[pos]) or currency).upper() if pos is not None else currency
-    return data, currency
+    return account_data(get_snapshot(), customer_id, as_of, identity.scope())
 
 
 register_statements(
@@ -431,11 +422,12 @@ def behaviour(customer_id, filters_data, _version):
 
 @callback(Output("acct-aging", "figure"), Output("acct-trend", "figure"), *INPUTS)
 def charts(customer_id, filters_data, _version):
-    """The customer's aging bar and invoiced-vs-paid line."""
-    data, cur = _require(customer_id, filters_data)
-    base = data["summary"]["base_currency"]
-    trend = trends_fig.customer_trend(data["trend"], cur, base=None if cur == base else base)
-    return aging_fig.customer_aging_bar(data["aging_due"], cur), trend
+    """The customer's aging bar and invoiced-vs-paid line (their views, as exported)."""
+    _require(customer_id, filters_data)
+    return (
+        chart_figure("account_aging", filters_data, customer_id=customer_id),
+        chart_figure("account_trend", filters_data, customer_id=customer_id),
+    )
 
 
 def _table(rows: list[dict], columns: list[tuple[str, str]], cur: str, empty: str) -> html.Div:

@@ -67,10 +67,12 @@ def _account_trend(snap: Any, req: ChartRequest) -> Chart | None:
         }
     )
     subject = f"{data['customer_id']} {data['name']}"
+    base = data["summary"]["base_currency"]
     return Chart(
         "account_trend",
         f"Invoiced vs paid · 12 months · {subject}",
-        trends_fig.customer_trend(data["trend"], cur),
+        # a foreign-currency customer's figure names the base too, as on the screen
+        trends_fig.customer_trend(data["trend"], cur, base=None if cur == base else base),
         frame,
         cur,
         subject=subject,
