@@ -185,6 +185,9 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
         ),
         "pr-cohorts": predict_figs.cohort_heatmap(cohorts["curve"]),
         "pr-unpaid": predict_figs.unpaid_90_chart(cohorts["summary"]),
+        "fc-behaviour": col_figs.behaviour_forecast_chart(
+            forecast.chosen_weekly(snap, as_of, Filters(), everyone, 13)[0], cur
+        ),
         "fc-wape": col_figs.wape_by_date_chart(
             forecast.forecast_backtest(
                 snap,

@@ -9,6 +9,7 @@ import pandas as pd
 from dashboard.export.page_pdf import PageSheet, register_page_sheet
 from dashboard.export.pdf import RECEIVABLES_CHARTS, Tile, receivables_tiles
 from dashboard.metrics import predict_ui as pui
+from dashboard.metrics import service
 from dashboard.params import PERIOD_DAYS
 from dashboard.views import ChartRequest
 
@@ -308,7 +309,9 @@ def _forecast_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
     from dashboard.metrics import forecast
 
     fmt = _fmt()
-    frame, _model, _why = forecast.chosen_weekly(snap, req.as_of, req.filters, req.scope)
+    frame, _model, _why = service.chosen_weekly(
+        snap, req.as_of, req.filters, req.scope, forecast.HORIZON_WEEKS
+    )
     cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
     total = sum(cents.values())
     later, lost = cents.get("Later", 0), cents.get(forecast.UNCOLLECTIBLE, 0)

@@ -60,3 +60,13 @@ def forecast_backtest(
     call of the forecast page)."""
     past = forecast.default_backtest_dates(as_of, dates)
     return forecast.forecast_backtest(snap, past, filters, scope, weeks, as_of=as_of)
+
+
+def chosen_weekly(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None, weeks: int
+) -> tuple[Any, bool, str]:
+    """The forecast page's weekly frame, whether it is the model's and why (forecast.chosen_weekly
+    on the cached behaviour forecast; the model's parts are cached in predict_ui). The page, its
+    chart view and its PDF sheet share it."""
+    base = behaviour_forecast(snap, as_of, filters, scope, weeks)
+    return forecast.chosen_weekly(snap, as_of, filters, scope, weeks, base=base)

@@ -85,7 +85,6 @@ WAPE_INFO = (
 
 # ---- cached metric calls (per data version, scope, filters and as-of) ----------------------------
 
-behaviour = service.behaviour_forecast
 invoices = service.forecast_invoices
 
 
@@ -389,9 +388,7 @@ def forecast_tiles(frame: pd.DataFrame, cur: str) -> dbc.Row:
 def _chosen(filters_data) -> tuple[pd.DataFrame, bool, str, str]:
     """The weekly frame the page shows (model or behaviour), whether it is the model's, why, and the currency."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    frame, use_model, why = metrics.chosen_weekly(
-        snap, as_of, filters, scope, WEEKS, base=behaviour(snap, as_of, filters, scope, WEEKS)
-    )
+    frame, use_model, why = service.chosen_weekly(snap, as_of, filters, scope, WEEKS)
     return frame, use_model, why, cur
 
 
@@ -402,9 +399,13 @@ def tiles(filters_data, _version):
     return forecast_tiles(frame, cur)
 
 
-@callback(Output("fc-behaviour", "figure"), Output("fc-behaviour-summary", "children"), *INPUTS)
-def behaviour_chart(filters_data, _version):
-    """The 13-week forecast: the prediction model where its backtest beats the baselines, else behaviour."""
+# the 13-week forecast: the prediction model where its backtest beats the baselines, else behaviour
+behaviour_chart = chart_callback("fc-behaviour", "forecast_expected", __name__)
+
+
+@callback(Output("fc-behaviour-summary", "children"), *INPUTS)
+def behaviour_source(filters_data, _version):
+    """Which forecast the chart shows and why, and its summary lines."""
     frame, use_model, why, cur = _chosen(filters_data)
     if use_model:
         source = "Source: the payment-prediction model, because " + why + " (see Predictions). "
@@ -413,10 +414,7 @@ def behaviour_chart(filters_data, _version):
             "Source: payment behaviour (customer's average delay + promises, then the ledger's history of "
             "invoices of the same age), because " + why + ". "
         )
-    return (
-        figs.behaviour_forecast_chart(frame, cur),
-        [html.Span(source, className="fc-source")] + behaviour_summary(frame, cur),
-    )
+    return [html.Span(source, className="fc-source")] + behaviour_summary(frame, cur)
 
 
 def model_week_rows(

@@ -24,7 +24,7 @@ def backtest(snap: Any, as_of: Any, filters: Any, scope: Any) -> dict:
 
 def _forecast_expected(snap: Any, req: ChartRequest) -> Chart:
     cur = chart_currency(snap, req)
-    frame, use_model, _why = forecast.chosen_weekly(
+    frame, use_model, _why = service.chosen_weekly(
         snap, req.as_of, req.filters, req.scope, FORECAST_WEEKS
     )
     source = "prediction model" if use_model else "payment behaviour + collectability"
