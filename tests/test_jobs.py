@@ -516,20 +516,33 @@ def test_cancel_a_queued_rq_job(db_url, tmp_path, redis_prefix):
     assert jobs.cancel(job_id) is False  # already finished
 
 
-def test_cancel_an_in_process_import(db_url, tmp_path, no_redis):
+def test_cancel_an_in_process_import(db_url, tmp_path, no_redis, monkeypatch):
     """Without Redis, cancel stops the import thread at its next progress report; nothing written."""
+    import threading
+
     from test_faults import fingerprint
 
     before = _seeded(db_url, tmp_path)
     store = jobs.MemoryStore()
+    # the import holds at its first progress report with rows written (a fast machine could
+    # otherwise write all 60,000 between two of the test's looks), until the cancel is asked
+    writing, asked = threading.Event(), threading.Event()
+    report = jobs.Reporter.__call__
+
+    def held(self, stage, done, total):
+        if stage == "write" and done > 0 and not asked.is_set():
+            writing.set()
+            asked.wait(240)
+        return report(self, stage, done, total)
+
+    monkeypatch.setattr(jobs.Reporter, "__call__", held)
     job_id = jobs.submit_import(
         _big_import(tmp_path / "big", invoices=60_000), url=db_url, store=store
     )
-    deadline = time.monotonic() + 240
-    while (job := jobs.get_job(job_id, store))["progress"] < 25:
-        assert job["state"] not in jobs.FINISHED and time.monotonic() < deadline, job
-        time.sleep(0.05)
+    assert writing.wait(240), jobs.get_job(job_id, store)
+    assert jobs.get_job(job_id, store)["state"] not in jobs.FINISHED
     assert jobs.cancel(job_id, store) is True
+    asked.set()
     job = wait_finished(job_id, store)
     assert job["state"] == jobs.CANCELLED and "nothing was written" in job["message"]
     dispose_engines()
