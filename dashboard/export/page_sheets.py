@@ -6,15 +6,21 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard import format as fmt
+from dashboard.data.tiers import load_tiers
 from dashboard.export.page_pdf import PageSheet, register_page_sheet
 from dashboard.export.pdf import RECEIVABLES_CHARTS, Tile, receivables_tiles
+from dashboard.metrics import collections as metrics
+from dashboard.metrics import credit, forecast, reliability, value
+from dashboard.metrics.commissions import cached_at_risk_by_rep, cached_tiles
+from dashboard.metrics.tables import at_risk_accounts, customer_aging
+from dashboard.metrics.ui_support import customers_with_limit
 from dashboard.params import PERIOD_DAYS
 from dashboard.views import ChartRequest
+from dashboard.views.collections import activity_for as _collections
 
 
 def _fmt() -> Any:
-    from dashboard import format as fmt
-
     return fmt
 
 
@@ -23,8 +29,6 @@ def _receivables_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _receivables_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics.tables import at_risk_accounts
-
     frame = at_risk_accounts(snap, req.as_of, req.filters, req.scope)
     labels = {
         "customer_id": "Customer #",
@@ -38,8 +42,6 @@ def _receivables_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _collections_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.views.collections import activity_for as _collections
-
     fmt = _fmt()
     result, by = _collections(snap, req)
     cov = result["coverage"].set_index(by).loc["All"]
@@ -69,8 +71,6 @@ def _collections_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _collections_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.views.collections import activity_for as _collections
-
     result, _by = _collections(snap, req)
     labels = {
         "invoice_id": "Invoice",
@@ -88,8 +88,6 @@ def _collections_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _disputes_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics import collections as metrics
-
     fmt = _fmt()
     frame = metrics.outstanding_composition(snap, req.as_of, req.filters, req.scope)
     parts = frame[frame["part_of_total_ar"]]
@@ -109,8 +107,6 @@ def _disputes_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _disputes_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics import collections as metrics
-
     frame = metrics.dispute_cycle_time(snap, req.as_of, req.filters, req.scope, 12)["open"]
     labels = {
         "dispute_id": "Dispute",
@@ -124,8 +120,6 @@ def _disputes_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, di
 
 
 def _commission_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics.commissions import cached_tiles
-
     fmt = _fmt()
     t = cached_tiles(snap, req.as_of, PERIOD_DAYS, req.filters, req.scope)
     return [
@@ -154,8 +148,6 @@ def _commission_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _commission_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics.commissions import cached_at_risk_by_rep
-
     frame = cached_at_risk_by_rep(snap, req.as_of, req.filters, req.scope)
     labels = {
         "sales_rep_id": "Rep",
@@ -168,9 +160,6 @@ def _commission_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, 
 
 
 def _value_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.data.tiers import load_tiers
-    from dashboard.metrics import value
-
     frame = value.customer_value(snap, req.as_of, req.filters, req.scope, tuple(load_tiers()))
     labels = {
         "customer_id": "Customer #",
@@ -184,10 +173,7 @@ def _value_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
 
 
 def _credit_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics import credit
-
     fmt = _fmt()
-    from dashboard.metrics.ui_support import customers_with_limit
 
     s = credit.credit_summary(snap, req.as_of, req.filters, req.scope)
     levels = s["risk_levels"]
@@ -215,8 +201,6 @@ def _credit_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _credit_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics import credit
-
     frame = credit.credit_utilization(snap, req.as_of, req.filters, req.scope)
     frame = frame.sort_values("utilization_pct", ascending=False, na_position="last", kind="stable")
     labels = {
@@ -231,8 +215,6 @@ def _credit_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict
 
 
 def _reliability_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics import reliability
-
     fmt = _fmt()
     s = reliability.reliability_summary(snap, req.as_of, req.filters, req.scope)
     cats = s["categories"]
@@ -250,8 +232,6 @@ def _reliability_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _reliability_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics import reliability
-
     frame = reliability.payment_reliability(snap, req.as_of, req.filters, req.scope)
     labels = {
         "customer_id": "Customer #",
@@ -265,8 +245,6 @@ def _reliability_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _aging_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics.tables import customer_aging
-
     fmt = _fmt()
     frame = customer_aging(snap, req.as_of, req.filters, req.scope, req.basis)
     buckets = [
@@ -288,8 +266,6 @@ def _aging_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _aging_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics.tables import customer_aging
-
     frame = customer_aging(snap, req.as_of, req.filters, req.scope, req.basis)
     frame = frame.sort_values("amount_cents", ascending=False, kind="stable").reset_index(drop=True)
     labels = {
@@ -304,8 +280,6 @@ def _aging_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
 
 
 def _forecast_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics import forecast
-
     fmt = _fmt()
     frame, _model, _why = forecast.chosen_weekly(snap, req.as_of, req.filters, req.scope)
     cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
@@ -328,8 +302,6 @@ def _forecast_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _forecast_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics import forecast
-
     frame = forecast.forecast_invoices(snap, req.as_of, req.filters, req.scope)
     labels = {
         "invoice_id": "Invoice",
