@@ -15,7 +15,6 @@ from dashboard.auth.users import ensure_demo_users
 from dashboard.components.callbacks import register_all
 from dashboard.components.shell import shell_layout
 from dashboard.config import ROOT, Settings, get_settings, local_secret_key
-from dashboard.data.demo import ledger_is_empty, load_demo
 from dashboard.data.schema import init_db
 from dashboard.export.routes import bp as export_bp
 from dashboard.logs import configure_logging
@@ -34,6 +33,8 @@ def prepare_database(print_passwords: bool = False, settings: Settings | None = 
     init_db(settings.database_url)
     if settings.production or not settings.demo_on_empty:
         return
+    # lazy (b): demo data is for development only (with tqdm 35 ms)
+    from dashboard.data.demo import ledger_is_empty, load_demo
 
     if ledger_is_empty(settings.database_url):
         log.info(
