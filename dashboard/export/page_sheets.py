@@ -20,10 +20,6 @@ from dashboard.views import ChartRequest
 from dashboard.views.collections import activity_for as _collections
 
 
-def _fmt() -> Any:
-    return fmt
-
-
 def _receivables_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
     return receivables_tiles(snap, req.as_of, req.period_days, req.filters, req.scope, cur)[1]
 
@@ -42,7 +38,6 @@ def _receivables_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _collections_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    fmt = _fmt()
     result, by = _collections(snap, req)
     cov = result["coverage"].set_index(by).loc["All"]
     lat = result["latency"].set_index(by).loc["All"]
@@ -88,7 +83,6 @@ def _collections_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _disputes_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    fmt = _fmt()
     frame = metrics.outstanding_composition(snap, req.as_of, req.filters, req.scope)
     parts = frame[frame["part_of_total_ar"]]
     tiles = [
@@ -120,7 +114,6 @@ def _disputes_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, di
 
 
 def _commission_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    fmt = _fmt()
     t = cached_tiles(snap, req.as_of, PERIOD_DAYS, req.filters, req.scope)
     return [
         Tile(
@@ -173,7 +166,6 @@ def _value_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
 
 
 def _credit_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    fmt = _fmt()
 
     s = credit.credit_summary(snap, req.as_of, req.filters, req.scope)
     levels = s["risk_levels"]
@@ -215,7 +207,6 @@ def _credit_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict
 
 
 def _reliability_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    fmt = _fmt()
     s = reliability.reliability_summary(snap, req.as_of, req.filters, req.scope)
     cats = s["categories"]
     return [
@@ -245,7 +236,6 @@ def _reliability_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _aging_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    fmt = _fmt()
     frame = customer_aging(snap, req.as_of, req.filters, req.scope, req.basis)
     buckets = [
         c
@@ -280,7 +270,6 @@ def _aging_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
 
 
 def _forecast_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    fmt = _fmt()
     frame, _model, _why = forecast.chosen_weekly(snap, req.as_of, req.filters, req.scope)
     cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
     total = sum(cents.values())
