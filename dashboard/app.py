@@ -8,19 +8,32 @@ import dash
 import dash_bootstrap_components as dbc
 from flask import Flask
 
+from dashboard.api import bp as api_bp
+from dashboard.api import init_api
+from dashboard.auth import init_auth
+from dashboard.auth.users import ensure_demo_users
+from dashboard.components.callbacks import register_all
+from dashboard.components.shell import shell_layout
 from dashboard.config import ROOT, Settings, get_settings, local_secret_key
+from dashboard.data.schema import init_db
+from dashboard.export.routes import bp as export_bp
+from dashboard.logs import configure_logging
+from dashboard.ops import init_ops
+from dashboard.ops.health import database_check
+from dashboard.ops.lifecycle import register_shutdown
+from dashboard.ops.system import log_system_checks
+from dashboard.subscriptions.tokens import init_routes
 
 log = logging.getLogger(__name__)
 
 
 def prepare_database(print_passwords: bool = False, settings: Settings | None = None) -> None:
     """Migrate the schema; on an empty development database load demo data and demo users."""
-    from dashboard.data.schema import init_db
-
     settings = settings or get_settings()
     init_db(settings.database_url)
     if settings.production or not settings.demo_on_empty:
         return
+    # lazy (b): demo data is for development only (with tqdm 35 ms)
     from dashboard.data.demo import ledger_is_empty, load_demo
 
     if ledger_is_empty(settings.database_url):
@@ -36,10 +49,6 @@ def prepare_database(print_passwords: bool = False, settings: Settings | None = 
             seed=42,
             progress=False,
         )
-    try:
-        from dashboard.auth.users import ensure_demo_users
-    except ImportError:  # auth not built yet
-        return
     ensure_demo_users(print_passwords=print_passwords)
 
 
@@ -51,16 +60,12 @@ def start_web(settings: Settings) -> None:
     (`python -m dashboard init-db`): a web process only reports a schema behind head, and /readyz
     stays 503 until it is migrated.
     """
-    from dashboard.logs import configure_logging
-    from dashboard.ops.system import log_system_checks
-
     configure_logging(settings)
     if settings.check_system:
         log_system_checks()
     if not settings.production:
         prepare_database(print_passwords=True, settings=settings)
         return
-    from dashboard.ops.health import database_check
 
     reachable, at_head = database_check(settings.database_url)
     if reachable and not at_head:
@@ -85,9 +90,6 @@ def create_server(settings: Settings | None = None) -> Flask:
 
 def create_app(settings: Settings | None = None) -> dash.Dash:
     """Build the Dash app from the settings (read from the environment when not given)."""
-    from dashboard.ops import init_ops
-    from dashboard.ops.lifecycle import register_shutdown
-
     settings = settings or get_settings()
     register_shutdown()
     server = create_server(settings)
@@ -106,20 +108,13 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         update_title=None,  # type: ignore[arg-type]  # None (no title while updating) is documented
         serve_locally=True,
     )
-    from dashboard.api import bp as api_bp
-    from dashboard.api import init_api
-    from dashboard.auth import init_auth
-    from dashboard.export.routes import bp as export_bp
 
     init_ops(server, settings)  # request ids, request log, metrics; /healthz /readyz /metrics
     # the one guard in front of every route, callback and API call; init_api mounts /api and /export
     init_auth(server, api_bp=api_bp, export_bp=export_bp, routes=init_api)
-    from dashboard.components.callbacks import register_all
-    from dashboard.components.shell import shell_layout
 
     app.layout = shell_layout
     register_all(app)
-    from dashboard.subscriptions.tokens import init_routes
 
     init_routes(server)  # unsubscribe links, statement PDFs
     _ = dbc  # the vendored Bootstrap CSS lives in assets/vendor

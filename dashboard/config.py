@@ -8,6 +8,7 @@ prints the effective settings with secrets masked.
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
@@ -188,6 +189,7 @@ def env_name(field: str, info: Any | None = None) -> str:
 
 def mask_url(url: str) -> str:
     """A URL with its password replaced by ****."""
+    # lazy (b): sqlalchemy 100 ms; every CLI command and gunicorn.conf.py import this module first
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -251,8 +253,6 @@ def get_settings() -> Settings:
 
 def local_secret_key() -> str:
     """Development only: a random key kept in data/.secret_key, shared by workers and restarts."""
-    import secrets
-
     path = ROOT / "data" / ".secret_key"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:

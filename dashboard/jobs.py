@@ -34,7 +34,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dashboard.config import get_settings
+from dashboard.data.schema import init_db
 from dashboard.logs import job_context
+from dashboard.metrics.snapshot import build_version
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = frozenset({DONE, FAILED, CANCELLED})
@@ -68,14 +71,10 @@ class QueueRequired(RuntimeError):
 
 def prefix() -> str:
     """Key prefix and queue name of this deployment's jobs (AR_JOBS_PREFIX, default "ar:jobs")."""
-    from dashboard.config import get_settings
-
     return get_settings().jobs_prefix
 
 
 def _production() -> bool:
-    from dashboard.config import get_settings
-
     return get_settings().production
 
 
@@ -157,7 +156,7 @@ class RedisStore:
     queued = True
 
     def __init__(self, url: str) -> None:
-        import redis
+        import redis  # lazy (b): RQ (REDIS_URL only), 54 ms
         from rq import Queue
 
         # RQ needs a bytes connection (no decode_responses).
@@ -167,7 +166,7 @@ class RedisStore:
         self.queue = Queue(prefix(), connection=self.redis, default_timeout=JOB_TIMEOUT_SECONDS)
 
     def _fetch(self, job_id: str) -> Any:
-        from rq.exceptions import NoSuchJobError
+        from rq.exceptions import NoSuchJobError  # lazy (b): RQ (REDIS_URL only), 54 ms
         from rq.job import Job
 
         try:
@@ -218,7 +217,7 @@ class RedisStore:
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued job, or stop a running one (RQ's stop-job command kills its work-horse)."""
-        from rq.command import send_stop_job_command
+        from rq.command import send_stop_job_command  # lazy (b): RQ (REDIS_URL only), 54 ms
         from rq.exceptions import InvalidJobOperation
 
         rq_job = self._fetch(job_id)
@@ -246,12 +245,13 @@ class RedisStore:
 
     def reap(self) -> None:
         """Move jobs of dead workers (heartbeat expired) to the failed registry (RQ's own clean-up)."""
-        from rq.registry import StartedJobRegistry
+        from rq.registry import StartedJobRegistry  # lazy (b): RQ (REDIS_URL only), 54 ms
 
         StartedJobRegistry(queue=self.queue).cleanup()
 
     def counts(self) -> dict[str, int]:
         """Jobs by state from RQ's registries."""
+        # lazy (b): RQ (REDIS_URL only), 54 ms
         from rq.registry import (
             CanceledJobRegistry,
             FailedJobRegistry,
@@ -295,8 +295,6 @@ _stores_lock = threading.Lock()
 
 def get_store(redis_url: str | None = None) -> MemoryStore | RedisStore:
     """The process-wide store: RQ when REDIS_URL (or redis_url) is set, else memory."""
-    from dashboard.config import get_settings
-
     url = redis_url or get_settings().redis_url or ""
     key = f"{url}|{prefix()}" if url else ""
     with _stores_lock:
@@ -471,8 +469,8 @@ def _summary(counts: dict[str, int], dry_run: bool) -> str:
 
 def run_import_job(job: dict, report: Reporter) -> None:
     """Run one import job's run_import and record its outcome in job."""
+    # lazy (b): the importer, 40 ms, only when an import job runs (not at web start-up)
     from dashboard.data.importer import ImportFailed, run_import
-    from dashboard.data.schema import init_db
 
     params = job["params"]
     try:
@@ -513,9 +511,6 @@ def run_import_job(job: dict, report: Reporter) -> None:
 
 def run_snapshot_job(job: dict, report: Reporter) -> None:
     """Build this machine's snapshot of the current data version (waits if another process builds it)."""
-    from dashboard.config import get_settings
-    from dashboard.metrics.snapshot import build_version
-
     url = job["params"].get("url") or get_settings().database_url
     report.set(force=True, progress=5, message="building the snapshot of the current data version")
     path = build_version(url)
@@ -529,6 +524,7 @@ def run_snapshot_job(job: dict, report: Reporter) -> None:
 
 def run_predict_job(job: dict, report: Reporter) -> None:
     """Train the payment-prediction models of the current data version (dashboard.predict_jobs)."""
+    # lazy (a): layering leak (predict_jobs imports jobs)
     from dashboard.predict_jobs import run_training_job
 
     run_training_job(job, report)
@@ -598,6 +594,7 @@ def run_scheduler(stop: threading.Event, poll_seconds: float = 1.0) -> None:
 
 
 def _finish(job: dict, store: MemoryStore | RedisStore) -> None:
+    # lazy (a): layering leak (ops.metrics imports jobs)
     from dashboard.ops.metrics import JOBS_FINISHED
 
     job["finished_at"] = _now()
@@ -666,7 +663,7 @@ def work(burst: bool = False, max_jobs: int | None = None, with_scheduler: bool 
     burst=True stops when the queue is empty. SIGTERM/SIGINT stop it after the current job (RQ's
     warm shutdown). Returns the number of jobs run.
     """
-    from rq import Worker
+    from rq import Worker  # lazy (b): RQ (REDIS_URL only), 54 ms
 
     class CountingWorker(Worker):
         """RQ's worker, counting the jobs it ran in this process."""
@@ -697,8 +694,6 @@ def upload_root() -> Path:
 
     The workers read them from there, so with several machines it must be a shared directory.
     """
-    from dashboard.config import get_settings
-
     root = get_settings().upload_dir
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     return root

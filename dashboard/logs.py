@@ -24,6 +24,7 @@ job_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.Context
 def _request_fields() -> dict[str, str] | None:
     """request_id, user and route of the current Flask request (never touches the database)."""
     try:
+        # lazy (b): Flask 60 ms; the CLI and gunicorn.conf.py import this module, web requests only
         from flask import g, has_request_context, request
     except ImportError:  # pragma: no cover - flask is a dependency
         return None

@@ -17,9 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from dashboard.config import get_settings
+from dashboard.jobs import submit_predict_training
 from dashboard.metrics import predict as pm
 from dashboard.metrics import predict_store as store
-from dashboard.metrics.snapshot import Snapshot, from_day
+from dashboard.metrics.snapshot import Snapshot, from_day, load_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +63,7 @@ def _arrays(pred: pm.Predictions) -> dict[str, np.ndarray]:
 def train_bundle(snap: Snapshot, log=lambda _m: None) -> tuple[dict, dict, dict, dict]:
     """(meta, models, backtest, scored) for the snapshot: the current model, the backtest models, and the
     current model's predictions at its cutoff (the pages' usual as-of date, so they need not score)."""
-    import sklearn
+    import sklearn  # lazy (b): training only, 765 ms
 
     cutoff = pm.data_end(snap)
     models, backtest, rows, seconds = {}, {}, {}, {}
@@ -108,9 +110,6 @@ def train_for_current_version(url: str | None = None, force: bool = False, log=N
     Skips the work when that file already exists (unless force). Reproducible: fixed seeds, the
     same data version gives the same models and predictions.
     """
-    from dashboard.config import get_settings
-    from dashboard.metrics.snapshot import load_snapshot
-
     log = log or (lambda message: logger.info("predict: %s", message))
     snap = load_snapshot(url or get_settings().database_url)
     path = store.model_path(snap)
@@ -134,8 +133,6 @@ def run_training_job(job: dict, report) -> None:
 
 def request_training(snap: Snapshot) -> bool:
     """Queue training when the snapshot's data version has no model yet (once per process); True if queued."""
-    from dashboard.config import get_settings
-
     path = store.model_path(snap)
     if path.exists() or not get_settings().predict_autotrain:
         return False
@@ -144,8 +141,6 @@ def request_training(snap: Snapshot) -> bool:
             return False
         _requested[str(path)] = "pending"
     try:
-        from dashboard.jobs import submit_predict_training
-
         _requested[str(path)] = submit_predict_training(snap.url)
     except Exception as exc:  # noqa: BLE001 - no queue: the pages keep showing the baselines
         logger.warning("predict: training not queued: %s", exc)

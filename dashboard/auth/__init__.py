@@ -34,6 +34,7 @@ from dashboard.auth.roles import (
 )
 from dashboard.auth.scope import current_scope, customer_in_scope, scope_for, scope_to_dict
 from dashboard.auth.users import load_user
+from dashboard.auth.views import bp
 from dashboard.config import get_settings
 from dashboard.data.db import UNAVAILABLE_ERRORS
 
@@ -170,8 +171,6 @@ def init_auth(
     The caller (dashboard.app, the composition root) passes the API and export blueprints, and
     `routes`, which registers them: auth sits below api and export and never imports them.
     """
-    from dashboard.auth.views import bp
-
     if app is not None:
         server.extensions["ar_dash_app"] = app
     configure_cookies(server)

@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 
 from flask import has_request_context, request
+from flask_login import current_user
 
 from dashboard.data.audit_log import insert_audit_row
 
@@ -29,7 +30,6 @@ def _current_username() -> str | None:
     """The logged-in user's name, or None."""
     if not has_request_context():
         return None
-    from flask_login import current_user
 
     return current_user.username if getattr(current_user, "is_authenticated", False) else None
 

@@ -118,7 +118,7 @@ def content_security_policy(server: Flask) -> str:
 
 def hardening_headers(response: Response) -> Response:
     """CSP with frame-ancestors, Permissions-Policy, and HSTS when cookies are secure."""
-    from dashboard.auth import secure_cookies
+    from dashboard.auth import secure_cookies  # lazy (a): auth imports this module
 
     # the Flask object behind the proxy (Werkzeug LocalProxy API, not in its stubs)
     server = current_app._get_current_object()  # type: ignore[attr-defined]

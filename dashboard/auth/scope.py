@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from dash import callback_context
 from flask import g, has_request_context
+from flask_login import current_user
 
 from dashboard.auth.roles import FINANCE_ROLES, SALES_MANAGER, SALES_REP
 from dashboard.data.customers import customer_visible, group_rep_ids
@@ -103,8 +105,6 @@ def scope_from_dict(data: dict) -> Scope:
 def _scope_from_callback_context() -> Scope | None:
     """The scope a request put into dash's custom_data (reaches background callbacks)."""
     try:
-        from dash import callback_context
-
         data = (callback_context.custom_data or {}).get("auth")
     except Exception:  # noqa: BLE001 - no dash context
         return None
@@ -117,8 +117,6 @@ def current_scope() -> Scope:
         return _scope_from_callback_context() or Scope.nothing()
     cached = g.get("ar_scope")
     if cached is None:
-        from flask_login import current_user
-
         cached = scope_for(current_user)
         g.ar_scope = cached
     return cached

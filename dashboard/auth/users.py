@@ -16,6 +16,7 @@ from pathlib import Path
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from dashboard.auth.audit import write_audit
 from dashboard.auth.roles import (
     ADMIN,
     AR_CLERK,
@@ -30,6 +31,7 @@ from dashboard.config import ROOT, get_settings
 from dashboard.data import users as store
 from dashboard.data.login_sessions import session_user
 from dashboard.data.models import User
+from dashboard.data.schema import init_db
 from dashboard.data.users import RepLookup, UserError, list_users, normalise_username
 
 HASH_METHOD = "scrypt"  # werkzeug: scrypt (n=2**15, r=8, p=1) with a 16-character random salt
@@ -361,9 +363,6 @@ CLI_COMMANDS = {
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run a `users` subcommand; 0 on success, 2 on a user error (message on stderr)."""
-    from dashboard.auth.audit import write_audit
-    from dashboard.data.schema import init_db
-
     init_db(get_settings().database_url)
     command = args.users_command
     try:

@@ -172,7 +172,7 @@ def dashboard_scripts() -> list[str]:
     The bundles Dash lists in its index (versioned addresses, cached for a year) and the lazy chunks
     above; worked out once per server.
     """
-    from dashboard.auth.guard import dash_app_for  # guard imports this module
+    from dashboard.auth.guard import dash_app_for  # lazy (a): guard imports this module
 
     server = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's object
     found = server.extensions.get("ar_prefetch")

@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import exists, or_, select
+from tqdm import tqdm
 
+from dashboard.config import get_settings
 from dashboard.data.db import get_engine
 from dashboard.data.demo_currency import DEFAULT_CURRENCIES
 from dashboard.data.demo_generate import generate_demo
@@ -43,7 +45,6 @@ def _bar(enabled: bool, total: int, desc: str, unit: str) -> Iterator[Any]:
     if not enabled:
         yield None
         return
-    from tqdm import tqdm
 
     with tqdm(
         total=total, desc=desc, unit=unit, file=sys.stderr, unit_scale=unit == "row", leave=False
@@ -60,8 +61,6 @@ def _generate(
     currencies: tuple[str, ...] = DEFAULT_CURRENCIES,
 ) -> dict[str, Any]:
     """generate_demo with a step-wise progress bar (base currency: AR_BASE_CURRENCY)."""
-    from dashboard.config import get_settings
-
     with _bar(progress, len(GENERATE_STEPS), "generate", "step") as bar:
 
         def step(name: str) -> None:

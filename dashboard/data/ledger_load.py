@@ -29,9 +29,11 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 from pandas.api.extensions import ExtensionArray, ExtensionDtype
-from sqlalchemy import Connection, make_url
+from sqlalchemy import Connection, bindparam, make_url, text
 
+from dashboard.config import get_settings
 from dashboard.data.db import get_engine, normalise_url
 from dashboard.data.schema import VERSION_SQL, changes_between, version_of
 
@@ -182,8 +184,6 @@ def _from_arrow(dtype: ExtensionDtype, column: Any) -> ExtensionArray:
 
 def _arrow_values(column: Any, kind: str) -> Column:
     """One Arrow column (pyarrow.ChunkedArray) as the typed array of its kind, without Python rows."""
-    import pyarrow as pa
-
     if kind == "text":
         return _from_arrow(TEXT, column.cast(pa.large_string()))
     if kind == "float":
@@ -254,8 +254,6 @@ def adbc_target(url: str | None) -> tuple[str, str] | None:
     sqlite:///path -> the file path; postgresql+psycopg://user@host:port/db -> a libpq URI.
     In-memory SQLite (private to the engine's connection) and other dialects are not supported.
     """
-    from dashboard.config import get_settings
-
     parsed = make_url(normalise_url(url or get_settings().database_url))
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -272,10 +270,10 @@ def adbc_target(url: str | None) -> tuple[str, str] | None:
 
 def _adbc_connect(dialect: str, uri: str) -> AdbcConnection:
     if dialect == "sqlite":
-        import adbc_driver_sqlite.dbapi
+        import adbc_driver_sqlite.dbapi  # lazy (b): only this dialect's driver, 22 ms
 
         return adbc_driver_sqlite.dbapi.connect(uri, autocommit=True)
-    import adbc_driver_postgresql.dbapi
+    import adbc_driver_postgresql.dbapi  # lazy (b): only this dialect's driver, 19 ms
 
     # the PostgreSQL driver ships no type information; it returns adbc_driver_manager's Connection
     conn: AdbcConnection = adbc_driver_postgresql.dbapi.connect(uri, autocommit=True)
@@ -361,8 +359,6 @@ SQLITE_CHILD_MIN_BYTES = 32 << 20
 
 def _read_frame(stream: IO[bytes]) -> ArrowTable:
     """The next Arrow IPC stream from the child's pipe, read to its end-of-stream marker."""
-    import pyarrow as pa
-
     try:
         return pa.ipc.open_stream(stream).read_all()
     except (pa.ArrowInvalid, OSError) as exc:
@@ -414,8 +410,6 @@ def read_ledger_arrow(
     """LedgerTables with frames {name: convert(pyarrow.Table)} of one read transaction, safely on both backends:
     SQLite in a child process, PostgreSQL in this one. With the default convert the raw Arrow tables
     (dates int32 days, money int64 cents, text strings) for column files or dictionary codes."""
-    from dashboard.config import get_settings
-
     url = normalise_url(url or get_settings().database_url)
     target = adbc_target(url)
     if target is None:
@@ -490,8 +484,6 @@ def _read_keys(conn: Connection, dialect: str, table: str, keys: set[str]) -> pd
     them, in physical order: the order a full read returns them (SQLite rowid, PostgreSQL ctid).
     Invoices: also the stored rows whose applies_to names one of the keys (if one is not among the
     keys, an older credit note names an invoice only now added: the caller builds in full)."""
-    from sqlalchemy import bindparam, text
-
     alias = "a." if table == "allocations" else ""
     order = alias + ("rowid" if dialect == "sqlite" else "ctid")
     where = f"{alias}{ROW_KEYS[table]} IN :keys"

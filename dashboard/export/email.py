@@ -25,8 +25,20 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from dashboard.export.tables import Stamp
+from dashboard import format as fmt
+from dashboard.auth.audit import write_audit
+from dashboard.auth.roles import can
+from dashboard.auth.scope import scope_for
+from dashboard.auth.users import AuthUser, normalise_username
+from dashboard.config import get_settings
+from dashboard.data.users import find_user
+from dashboard.export.pdf import Tile, receivables_pdf, receivables_summary
+from dashboard.export.png import RenderError, figure_png
+from dashboard.export.tables import Stamp, audit_detail
+from dashboard.figures import aging as aging_fig
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.snapshot import get_snapshot
+from dashboard.metrics.ui_support import kpis
 from dashboard.params import PERIOD_DAYS
 
 log = logging.getLogger(__name__)
@@ -51,11 +63,6 @@ class Recipient:
 
 def resolve_scope(username: str | None) -> Recipient:
     """The scope of --as-user (refusing unknown, disabled or non-exporting users), else everyone."""
-    from dashboard.auth.roles import can
-    from dashboard.auth.scope import scope_for
-    from dashboard.auth.users import AuthUser, normalise_username
-    from dashboard.data.users import find_user
-
     if username is None:
         return Recipient(None, Scope(label=UNRESTRICTED_LABEL))
     name = normalise_username(username)
@@ -110,12 +117,6 @@ class Summary:
 
 def build_summary(snap: Any, as_of: dt.date, who: Recipient) -> Summary:
     """Tiles, the aging chart (PNG), top debtors and the Receivables Health PDF for a scope."""
-    from dashboard import format as fmt
-    from dashboard.export.pdf import Tile, receivables_pdf, receivables_summary
-    from dashboard.export.png import RenderError, figure_png
-    from dashboard.figures import aging as aging_fig
-    from dashboard.metrics.ui_support import kpis
-
     filters = Filters()
     summary = receivables_summary(snap, as_of, "due", PERIOD_DAYS, filters, who.scope)
     cur = summary.currency
@@ -186,8 +187,6 @@ def build_summary(snap: Any, as_of: dt.date, who: Recipient) -> Summary:
 
 def render_text(tiles: list[Any], debtors: list[dict], cur: str, stamp: Stamp) -> str:
     """The plain-text part."""
-    from dashboard import format as fmt
-
     as_of = stamp.as_of.isoformat() if stamp.as_of else "today"
     lines = [f"Weekly AR summary · as of {as_of}", ""]
     lines += [f"{t.label}: {t.value}" + (f" ({t.sub})" if t.sub else "") for t in tiles]
@@ -226,8 +225,6 @@ def render_html(
 
     `charts` ((title, cid or None), ...) replaces the aging chart with a page's own charts.
     """
-    from dashboard import format as fmt
-
     e = html.escape
     cells = []
     for tile in tiles:
@@ -327,11 +324,6 @@ def send(message: EmailMessage, recipients: list[str], settings: Any) -> None:
 
 def run_email_summary(args: argparse.Namespace) -> int:
     """The `email-summary` command: build, send, audit; exit status 0, 1 (mail server) or 2 (arguments)."""
-    from dashboard.auth.audit import write_audit
-    from dashboard.config import get_settings
-    from dashboard.export.tables import audit_detail
-    from dashboard.metrics.snapshot import get_snapshot
-
     settings = get_settings()
     as_of = getattr(args, "as_of", None) or dt.date.today()
     try:

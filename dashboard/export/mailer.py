@@ -8,6 +8,8 @@ import time
 from email.message import EmailMessage
 from typing import Any
 
+from dashboard.export.email import send
+
 log = logging.getLogger(__name__)
 
 
@@ -20,8 +22,6 @@ class MailError(RuntimeError):
 
 
 def _send_once(message: EmailMessage, recipients: list[str], settings: Any) -> None:
-    from dashboard.export.email import send
-
     send(message, recipients, settings)
 
 

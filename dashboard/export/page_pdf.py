@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard import format as fmt
 from dashboard.export import pdf
 from dashboard.export.pdf import Tile
 from dashboard.export.tables import Stamp
@@ -49,8 +50,6 @@ def register_page_sheet(sheet: PageSheet) -> None:
 
 def cell(value: Any, column: str, currency: str) -> str:
     """A table cell as text: money exact, numbers rounded, blanks for missing."""
-    from dashboard import format as fmt
-
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     if column.endswith("_cents"):
@@ -141,6 +140,7 @@ def page_pdf(sheet: PageSheet, snap: Any, req: ChartRequest, stamp: Stamp) -> tu
 
 def _register() -> None:
     """The analytics pages' sheets."""
+    # lazy (a): page_sheets imports this module (to register its sheets)
     import dashboard.export.page_sheets  # noqa: F401
 
 

@@ -6,18 +6,19 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard import format as fmt
+from dashboard.data.tiers import load_tiers
 from dashboard.export.page_pdf import PageSheet, register_page_sheet
 from dashboard.export.pdf import RECEIVABLES_CHARTS, Tile, receivables_tiles
+from dashboard.metrics import collections as metrics
+from dashboard.metrics import credit, forecast, reliability, service, value
 from dashboard.metrics import predict_ui as pui
-from dashboard.metrics import service
+from dashboard.metrics.commissions import cached_at_risk_by_rep, cached_tiles
+from dashboard.metrics.tables import at_risk_accounts, customer_aging
+from dashboard.metrics.ui_support import customers_with_limit
 from dashboard.params import PERIOD_DAYS
 from dashboard.views import ChartRequest
-
-
-def _fmt() -> Any:
-    from dashboard import format as fmt
-
-    return fmt
+from dashboard.views.collections import activity_for as _collections
 
 
 def _receivables_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
@@ -25,8 +26,6 @@ def _receivables_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _receivables_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics.tables import at_risk_accounts
-
     frame = at_risk_accounts(snap, req.as_of, req.filters, req.scope)
     labels = {
         "customer_id": "Customer #",
@@ -40,9 +39,6 @@ def _receivables_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _collections_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.views.collections import activity_for as _collections
-
-    fmt = _fmt()
     result, by = _collections(snap, req)
     cov = result["coverage"].set_index(by).loc["All"]
     lat = result["latency"].set_index(by).loc["All"]
@@ -71,8 +67,6 @@ def _collections_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _collections_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.views.collections import activity_for as _collections
-
     result, _by = _collections(snap, req)
     labels = {
         "invoice_id": "Invoice",
@@ -90,9 +84,6 @@ def _collections_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _disputes_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics import collections as metrics
-
-    fmt = _fmt()
     frame = metrics.outstanding_composition(snap, req.as_of, req.filters, req.scope)
     parts = frame[frame["part_of_total_ar"]]
     tiles = [
@@ -111,8 +102,6 @@ def _disputes_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _disputes_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics import collections as metrics
-
     frame = metrics.dispute_cycle_time(snap, req.as_of, req.filters, req.scope, 12)["open"]
     labels = {
         "dispute_id": "Dispute",
@@ -126,9 +115,6 @@ def _disputes_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, di
 
 
 def _commission_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics.commissions import cached_tiles
-
-    fmt = _fmt()
     t = cached_tiles(snap, req.as_of, PERIOD_DAYS, req.filters, req.scope)
     return [
         Tile(
@@ -156,8 +142,6 @@ def _commission_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _commission_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics.commissions import cached_at_risk_by_rep
-
     frame = cached_at_risk_by_rep(snap, req.as_of, req.filters, req.scope)
     labels = {
         "sales_rep_id": "Rep",
@@ -170,9 +154,6 @@ def _commission_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, 
 
 
 def _value_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.data.tiers import load_tiers
-    from dashboard.metrics import value
-
     frame = value.customer_value(snap, req.as_of, req.filters, req.scope, tuple(load_tiers()))
     labels = {
         "customer_id": "Customer #",
@@ -186,10 +167,6 @@ def _value_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
 
 
 def _credit_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics import credit
-
-    fmt = _fmt()
-    from dashboard.metrics.ui_support import customers_with_limit
 
     s = credit.credit_summary(snap, req.as_of, req.filters, req.scope)
     levels = s["risk_levels"]
@@ -217,8 +194,6 @@ def _credit_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _credit_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics import credit
-
     frame = credit.credit_utilization(snap, req.as_of, req.filters, req.scope)
     frame = frame.sort_values("utilization_pct", ascending=False, na_position="last", kind="stable")
     labels = {
@@ -233,9 +208,6 @@ def _credit_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict
 
 
 def _reliability_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics import reliability
-
-    fmt = _fmt()
     s = reliability.reliability_summary(snap, req.as_of, req.filters, req.scope)
     cats = s["categories"]
     return [
@@ -252,8 +224,6 @@ def _reliability_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _reliability_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics import reliability
-
     frame = reliability.payment_reliability(snap, req.as_of, req.filters, req.scope)
     labels = {
         "customer_id": "Customer #",
@@ -267,9 +237,6 @@ def _reliability_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame,
 
 
 def _aging_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics.tables import customer_aging
-
-    fmt = _fmt()
     frame = customer_aging(snap, req.as_of, req.filters, req.scope, req.basis)
     buckets = [
         c
@@ -290,8 +257,6 @@ def _aging_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _aging_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics.tables import customer_aging
-
     frame = customer_aging(snap, req.as_of, req.filters, req.scope, req.basis)
     frame = frame.sort_values("amount_cents", ascending=False, kind="stable").reset_index(drop=True)
     labels = {
@@ -306,9 +271,6 @@ def _aging_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
 
 
 def _forecast_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    from dashboard.metrics import forecast
-
-    fmt = _fmt()
     frame, _model, _why = service.chosen_weekly(
         snap, req.as_of, req.filters, req.scope, forecast.HORIZON_WEEKS
     )
@@ -332,8 +294,6 @@ def _forecast_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
 
 
 def _forecast_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[str, str]]:
-    from dashboard.metrics import forecast
-
     frame = forecast.forecast_invoices(snap, req.as_of, req.filters, req.scope)
     labels = {
         "invoice_id": "Invoice",
@@ -349,7 +309,6 @@ def _forecast_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, di
 
 
 def _predictions_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    fmt = _fmt()
     frame = pui.worklist(snap, req.as_of, req.filters, req.scope)
     _pred, source = pui.predictions(snap, req.as_of, req.filters, req.scope)
     return [

@@ -16,9 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dashboard import format as fmt
+from dashboard.data.notes import list_notes
+from dashboard.export.png import RenderError, figure_png
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.ui_support import customers_with_limit, kpis, month_to_date, previous_as_of
 from dashboard.params import PERIOD_DAYS
+from dashboard.views import VIEWS, ChartRequest, chart_currency
+from dashboard.views.account import account_data
 
 log = logging.getLogger(__name__)
 
@@ -95,14 +101,6 @@ def receivables_tiles(
     snap: Any, as_of: dt.date, period_days: int, filters: Filters, scope: Scope, cur: str
 ) -> tuple[dict, list[Tile]]:
     """(kpis, the page's ten tiles as text), from the same cached metrics as the page."""
-    from dashboard import format as fmt
-    from dashboard.metrics.ui_support import (
-        customers_with_limit,
-        kpis,
-        month_to_date,
-        previous_as_of,
-    )
-
     k = kpis(snap, as_of, period_days, filters, scope)
     prev_day = previous_as_of(as_of, period_days)
     prev = kpis(snap, prev_day, period_days, filters, scope)
@@ -168,8 +166,6 @@ def receivables_summary(
     charts: tuple[str, ...] = RECEIVABLES_CHARTS,
 ) -> ReceivablesSummary:
     """Tiles, charts and top debtors of Receivables Health for a scope and filters."""
-    from dashboard.views import VIEWS, ChartRequest, chart_currency
-
     req = ChartRequest(as_of, basis, period_days, filters, scope)
     cur = chart_currency(snap, req)
     k, tiles = receivables_tiles(snap, as_of, period_days, filters, scope, cur)
@@ -184,7 +180,7 @@ def receivables_summary(
 
 def _new_pdf(stamp: Stamp, title: str) -> Any:
     """An A4 document with Unicode fonts when available and the stamp in every page's footer."""
-    from fpdf import FPDF
+    from fpdf import FPDF  # lazy (b): PDF exports only, 307 ms
 
     fonts = unicode_fonts()
 
@@ -288,8 +284,6 @@ def _tiles(pdf: Any, tiles: list[Tile], per_row: int) -> None:
 
 def _chart_png(figure: dict, width_mm: float, height_mm: float) -> tuple[bytes | None, str]:
     """(PNG or None, reason) for a chart drawn width_mm x height_mm."""
-    from dashboard.export.png import RenderError, figure_png
-
     try:
         return figure_png(
             figure, round(width_mm * PX_PER_MM), round(height_mm * PX_PER_MM), scale=CHART_SCALE
@@ -390,8 +384,6 @@ def receivables_pdf(
 
 def _receivables_body(pdf: Any, summary: ReceivablesSummary, stamp: Stamp, heading: str) -> None:
     """Heading, tiles, charts and top debtors of a receivables summary into pdf."""
-    from dashboard import format as fmt
-
     _heading(
         pdf,
         heading,
@@ -478,10 +470,6 @@ def account_pdf(
     stamp_for(data) builds the Stamp once the customer is known (its title names the customer).
     Returns (pdf bytes, the account_360 dict).
     """
-    from dashboard import format as fmt
-    from dashboard.views import VIEWS, ChartRequest
-    from dashboard.views.account import account_data
-
     data, cur = account_data(snap, customer_id, as_of, scope)
     if data is None:
         return None
@@ -662,8 +650,6 @@ def account_pdf(
 def _notes(customer_id: str, limit: int = 5) -> list[dict]:
     """The customer's latest notes (none when the notes table cannot be read)."""
     try:
-        from dashboard.data.notes import list_notes
-
         return list_notes(customer_id, limit=limit)
     except Exception as error:  # noqa: BLE001 - a summary without notes beats no summary
         log.warning("notes not read for the PDF: %s", error)

@@ -27,14 +27,22 @@ from flask import Blueprint, Flask, Response, request, stream_with_context
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from dashboard.auth import DB_UNAVAILABLE_ERRORS, database_unavailable
 from dashboard.auth.audit import audit
 from dashboard.auth.guard import json_error
 from dashboard.auth.roles import can
 from dashboard.auth.scope import current_scope
 from dashboard.export import tables
-from dashboard.export.png import TooManyPixels
+from dashboard.export.charts import CHARTS, ChartRequest
+from dashboard.export.page_pdf import PAGES, page_pdf
+from dashboard.export.pdf import account_pdf, receivables_pdf, receivables_summary
+from dashboard.export.png import RenderError, TooManyPixels, check_pixels, figure_png
+from dashboard.export.registry import TABLES, build_table
 from dashboard.export.tables import Stamp
+from dashboard.format import default_currency
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.snapshot import get_snapshot
+from dashboard.metrics.ui_support import currency_for
 from dashboard.params import (
     BASE_PARAMS,
     CHART_PARAMS,
@@ -88,8 +96,6 @@ def username() -> str | None:
 
 def snapshot() -> Any:
     """The process's snapshot of the ledger."""
-    from dashboard.metrics.snapshot import get_snapshot
-
     return get_snapshot()
 
 
@@ -148,8 +154,6 @@ file_name = tables.file_name
 @bp.get("/chart/<name>.<any(png, csv, xlsx):fmt>")
 def chart(name: str, fmt: str) -> Response:
     """One chart as a captioned PNG, or the data behind it as CSV/XLSX."""
-    from dashboard.export.charts import CHARTS, ChartRequest
-
     spec = CHARTS.get(name)
     if spec is None:
         return json_error(404, f"no exportable chart {name!r}", charts=sorted(CHARTS))
@@ -171,8 +175,6 @@ def chart(name: str, fmt: str) -> Response:
     if built is None:
         return json_error(404, "no such customer")
     if fmt == "png":
-        from dashboard.export.png import check_pixels
-
         check_pixels(width or built.width, height or built.height, scale)
     stamp = make_stamp(built.title, as_of, basis, filters, scope)
     base = (
@@ -182,8 +184,6 @@ def chart(name: str, fmt: str) -> Response:
     )
     filename = file_name(base, as_of, basis, filters, fmt, options)
     if fmt == "png":
-        from dashboard.export.png import RenderError, figure_png
-
         try:
             body = figure_png(
                 built.figure, width or built.width, height or built.height, stamp.caption(), scale
@@ -210,10 +210,6 @@ def chart(name: str, fmt: str) -> Response:
 @bp.get("/table/<name>.<any(csv, xlsx):fmt>")
 def table(name: str, fmt: str) -> Response:
     """One of the registry's tables (the same as /api/export/<table>.csv) as CSV or XLSX."""
-    from dashboard.export.registry import TABLES, build_table
-    from dashboard.format import default_currency
-    from dashboard.metrics.ui_support import currency_for
-
     if name not in TABLES:
         return json_error(404, f"no exportable table {name!r}", tables=sorted(TABLES))
     refused = allowed()
@@ -252,6 +248,7 @@ TABLE_TITLES = {
 def grid(name: str, fmt: str) -> Response:
     """Every matching row of a data_grid, rebuilt on the server from its source data in the caller's scope
     (never rows from the browser), with the grid's sort, column filters and search; CSV streamed."""
+    # lazy (a): layering leak (components imports export)
     from dashboard.components import grid as grids
 
     if name not in grids._SOURCES:
@@ -304,8 +301,6 @@ def grid(name: str, fmt: str) -> Response:
 @bp.get("/receivables.pdf")
 def receivables() -> Response:
     """The Receivables Health summary as PDF, for the caller's scope and the filters of the query."""
-    from dashboard.export.pdf import receivables_pdf, receivables_summary
-
     refused = allowed()
     if refused is not None:
         return refused
@@ -331,8 +326,6 @@ def receivables() -> Response:
 @bp.get("/customers/<path:customer_id>.pdf")
 def customer(customer_id: str) -> Response:
     """The Account 360 summary of one customer as PDF; 404 when unknown or outside the scope."""
-    from dashboard.export.pdf import account_pdf
-
     refused = allowed()
     if refused is not None:
         return refused
@@ -377,9 +370,6 @@ def customer(customer_id: str) -> Response:
 @bp.get("/page/<page>.pdf")
 def page(page: str) -> Response:
     """A whole analytics page (tiles, every chart, its main table) as a stamped board-pack sheet."""
-    from dashboard.export.charts import ChartRequest
-    from dashboard.export.page_pdf import PAGES, page_pdf
-
     sheet = PAGES.get(page)
     if sheet is None:
         return json_error(404, f"no exportable page {page!r}", pages=sorted(PAGES))
@@ -408,8 +398,6 @@ def page(page: str) -> Response:
 
 
 def _chart_options(name: str) -> dict[str, tuple[str, ...]]:
-    from dashboard.export.charts import CHARTS
-
     spec = CHARTS.get(name)
     return spec.options if spec is not None else {}
 
@@ -432,8 +420,6 @@ def too_many_pixels(error: TooManyPixels) -> Response:
 @bp.errorhandler(Exception)
 def internal_error(error: Exception) -> Response:
     """Never an HTML traceback page: log it, answer 500 JSON (HTTP errors keep their status)."""
-    from dashboard.auth import DB_UNAVAILABLE_ERRORS, database_unavailable
-
     if isinstance(error, HTTPException):
         return json_error(error.code or 500, error.description or error.name)
     if isinstance(error, DB_UNAVAILABLE_ERRORS):

@@ -22,9 +22,19 @@ from typing import Any
 
 import numpy as np
 
+from dashboard import format as fmt
+from dashboard.auth.audit import write_audit
+from dashboard.config import get_settings
 from dashboard.data.customers import add_activity, customer_email
-from dashboard.export.tables import Stamp
+from dashboard.export import pdf as p
+from dashboard.export.email import ADDRESS_RE
+from dashboard.export.mailer import MailError, deliver
+from dashboard.export.tables import Stamp, audit_detail, safe_file_part
+from dashboard.format import to_cents
 from dashboard.metrics.filters import Scope
+from dashboard.metrics.ledger import unapplied_items
+from dashboard.metrics.snapshot import NO_DATE, from_day, to_day
+from dashboard.views.account import account_data
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +76,6 @@ class Statement:
 
 
 def _cents(text: str | None) -> int:
-    from dashboard.format import to_cents
-
     return int(to_cents(text) or 0)
 
 
@@ -78,9 +86,6 @@ def _credits(snap: Any, pos: int, day: int) -> tuple[list[dict], int]:
     over-applied invoices, credits waiting for their invoice); the statement shows them in the
     customer's currency, not converted to the base currency.
     """
-    from dashboard.metrics.ledger import unapplied_items
-    from dashboard.metrics.snapshot import NO_DATE, from_day
-
     items = unapplied_items(snap, day)
     pick = np.flatnonzero(items.cust == pos)
     when = [
@@ -100,9 +105,6 @@ def _credits(snap: Any, pos: int, day: int) -> tuple[list[dict], int]:
 
 def build_statement(snap: Any, customer_id: str, as_of: dt.date, scope: Scope) -> Statement:
     """The statement of a customer the scope allows (StatementError otherwise)."""
-    from dashboard.metrics.snapshot import to_day
-    from dashboard.views.account import account_data
-
     data, currency = account_data(snap, customer_id, as_of, scope)
     if data is None:
         raise StatementError(f"customer {customer_id!r} not found")
@@ -154,9 +156,6 @@ def company_lines(settings: Any) -> list[str]:
 
 def statement_pdf(st: Statement, stamp: Stamp, settings: Any) -> bytes:
     """The statement: company details, customer, open items, aging, credits, balance due."""
-    from dashboard import format as fmt
-    from dashboard.export import pdf as p
-
     doc = p._new_pdf(stamp, stamp.title)
     money = lambda cents: fmt.money(cents, st.currency)  # noqa: E731
     company = company_lines(settings)
@@ -258,8 +257,6 @@ def statement_stamp(st: Statement, user: str | None) -> Stamp:
 
 def statement_file_name(st: Statement) -> str:
     """statement-<customer>-<date>.pdf (safe characters only)."""
-    from dashboard.export.tables import safe_file_part
-
     return f"statement-{safe_file_part(st.customer_id)}-{st.as_of.isoformat()}.pdf"
 
 
@@ -279,8 +276,6 @@ class Outcome:
 
 
 def _message(st: Statement, pdf: bytes, settings: Any) -> EmailMessage:
-    from dashboard import format as fmt
-
     money = lambda cents: fmt.money(cents, st.currency)  # noqa: E731
     message = EmailMessage()
     message["Subject"] = (
@@ -303,8 +298,6 @@ def _message(st: Statement, pdf: bytes, settings: Any) -> EmailMessage:
 
 def log_activity(st: Statement, user: str | None) -> str:
     """An `email` activity on the customer for a sent statement; bumps the data version."""
-    from dashboard import format as fmt
-
     activity_id = f"STMT-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
     note = (
         f"Statement as of {st.as_of.isoformat()} emailed to {st.email} by {user or 'the command line'}: "
@@ -324,13 +317,6 @@ def send_statements(
     via: str = "ui",
 ) -> list[Outcome]:
     """Email each customer's statement to its billing address (or say what would be sent)."""
-    from dashboard import format as fmt
-    from dashboard.auth.audit import write_audit
-    from dashboard.config import get_settings
-    from dashboard.export.email import ADDRESS_RE
-    from dashboard.export.mailer import MailError, deliver
-    from dashboard.export.tables import audit_detail
-
     settings = get_settings()
     outcomes = []
     for customer_id in customer_ids:
@@ -397,10 +383,6 @@ def statement_download(
     snap: Any, customer_id: str, as_of: dt.date, scope: Scope, user: str | None, via: str = "ui"
 ) -> tuple[bytes, str]:
     """(PDF bytes, file name) of one statement, audited."""
-    from dashboard.auth.audit import write_audit
-    from dashboard.config import get_settings
-    from dashboard.export.tables import audit_detail
-
     st = build_statement(snap, customer_id, as_of, scope)
     stamp = statement_stamp(st, user)
     data = statement_pdf(st, stamp, get_settings())

@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard.export.registry import MONEY_SUFFIX, money_name, to_csv
+from dashboard.auth.audit import audit
+from dashboard.export.registry import MONEY_SUFFIX, cents_to_decimal, csv_frame, money_name, to_csv
+from dashboard.format import default_currency, symbol
 from dashboard.params import FILTER_PARAMS
 
 XLSX_MAX_ROWS = 1_048_000  # Excel's sheet limit is 1,048,576 rows including the stamp block
@@ -109,8 +111,6 @@ def totals_cents(frame: pd.DataFrame, columns: list[str] | None = None) -> dict[
 
 def decimal_text(cents: int) -> str:
     """1234 -> "12.34" (exact)."""
-    from dashboard.export.registry import cents_to_decimal
-
     return cents_to_decimal(cents)
 
 
@@ -141,8 +141,6 @@ def csv_bytes(frame: pd.DataFrame, stamp: Stamp, total_columns: list[str] | None
 
 def currency_format(currency: str | None) -> str:
     """An Excel number format for amounts in a currency ("$"#,##0.00, negatives with a minus)."""
-    from dashboard.format import symbol
-
     sign = symbol(currency).replace('"', "")
     return f'"{sign}"#,##0.00;-"{sign}"#,##0.00;"{sign}"0.00'
 
@@ -193,7 +191,7 @@ def xlsx_bytes(
     sheet: str = "Data",
 ) -> bytes:
     """A stamped workbook: stamp block, header row (frozen, filterable), rows, exact totals row."""
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # lazy (b): .xlsx exports only, openpyxl 74 ms
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Border, Font, Side
     from openpyxl.utils import get_column_letter
@@ -353,8 +351,6 @@ CSV_CHUNK_ROWS = 5000  # rows per streamed CSV chunk
 def csv_chunks(frame: pd.DataFrame, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[str]:
     """The frame as CSV text in pieces (header row first, then `chunk_rows` rows at a time): the same
     text as registry.to_csv(frame), never all of it in memory at once."""
-    from dashboard.export.registry import csv_frame
-
     yield csv_frame(frame.iloc[:0]).to_csv(index=False, lineterminator="\n")
     for start in range(0, len(frame), chunk_rows):
         yield csv_frame(frame.iloc[start : start + chunk_rows]).to_csv(
@@ -414,9 +410,6 @@ def grid_file(
     export and passes who they are (`scope` label, `user`) and the source's as-of, basis and filters,
     which name the file as before.
     """
-    from dashboard.auth.audit import audit
-    from dashboard.format import default_currency
-
     title = gf.stamp or gf.file_name
     narrowed = query_text(query)
     if narrowed:

@@ -38,6 +38,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE
+from dashboard.metrics.behaviour import flag_only_disputes, open_dispute_rows
 from dashboard.metrics.cache import MAX_VERSIONS, cached
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
@@ -517,8 +518,6 @@ def risk_reason(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
     while it still has an open balance. Overdue: an open balance and day - due_date > 90. The first
     reason in that order wins, so each commission row is counted once.
     """
-    from dashboard.metrics.behaviour import flag_only_disputes, open_dispute_rows
-
     n = len(snap.inv_ids)
     valid = inv >= 0
     safe = np.where(valid, inv, 0)

@@ -621,7 +621,7 @@ def chosen_weekly(
     """The Forecast page's weekly frame: the prediction model's where its backtest beats the baselines, else
     behaviour_forecast (or `base`, its cached result); with whether the model is used and why (the page and
     its exports share it)."""
-    from dashboard.metrics import predict_ui, predict_views
+    from dashboard.metrics import predict_ui, predict_views  # lazy (a): both import this module
 
     frame = behaviour_forecast(snap, as_of, filters, scope, weeks) if base is None else base
     result = predict_ui.backtest(snap, filters, scope)

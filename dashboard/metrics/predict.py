@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import threadpool_limits
 
+from dashboard.config import get_settings
 from dashboard.metrics.behaviour import (
     DISPUTE_NONE,
     dispute_state,
@@ -309,7 +311,7 @@ LARGE_PARAMS: dict[str, Any] = {"learning_rate": 0.3, "max_iter": 25}
 
 def new_model(large: bool = False) -> Any:  # a scikit-learn estimator (untyped)
     """The estimator with fixed hyper-parameters (MODEL_PARAMS, with LARGE_PARAMS on a large ledger) and seed."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier  # lazy (b): training only, 765 ms
 
     params = {**MODEL_PARAMS, **(LARGE_PARAMS if large else {})}
     return HistGradientBoostingClassifier(
@@ -324,7 +326,6 @@ def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> Any:
     x, y, total = training_rows(snap, cutoff, max_rows)
     if len(y) < MIN_TRAIN_ROWS or len(np.unique(y)) < 2:
         return None, len(y)
-    from threadpoolctl import threadpool_limits
 
     # a never-known feature (no promises at all) as a constant
     x = np.where(np.isnan(x).all(axis=0), 0.0, x)
@@ -342,8 +343,6 @@ def train(snap: Snapshot, cutoff: int, max_rows: int = MAX_TRAIN_ROWS) -> Any:
 def fit_threads() -> int:
     """OpenMP threads for fitting (AR_PREDICT_THREADS, default 1: on a shared 2-core machine more
     threads spin against the web workers and were measured 20x slower)."""
-    from dashboard.config import get_settings
-
     return get_settings().predict_threads
 
 
@@ -352,8 +351,6 @@ def fit_threads() -> int:
 
 def class_cdf(model: Any, x: np.ndarray) -> np.ndarray:
     """Cumulative P(settled within EDGES[k]) from the model's class probabilities."""
-    from threadpoolctl import threadpool_limits
-
     probs = np.zeros((len(x), N_CLASSES))
     if len(x):
         with threadpool_limits(limits=fit_threads(), user_api="openmp"):

@@ -25,6 +25,7 @@ def bundle_for(snap: Snapshot, queue: bool = True) -> st.Bundle | None:
     """The model bundle of the data version; without one, queue its training (never train here)."""
     bundle = st.current_bundle(snap)
     if bundle is None and queue:
+        # lazy (a): layering leak (predict_jobs imports metrics); (c) tests patch it there
         from dashboard.predict_jobs import request_training
 
         request_training(snap)

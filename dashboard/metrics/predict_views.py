@@ -247,8 +247,6 @@ def cohorts(
     invoiced, collected to date, and unpaid_90_cents = Σ open balances 90 days after due over the
     invoices whose due date + 90 is on or before D (`matured_cents` their amounts).
     """
-    from dashboard.metrics.ledger import open_balances
-
     day = to_day(as_of)
     sel = select(snap, filters, scope)
     inv = cohort_invoices(snap, day, sel.cust_mask, months)
@@ -349,7 +347,6 @@ def cohort_cell(
     pos[inv] = np.arange(len(inv))
     keep = (p_day <= cutoff) & (pos[p_inv] >= 0) if len(p_inv) else np.zeros(0, dtype=bool)
     collected = sum_by(pos[p_inv[keep]], at_issue_rate(snap, p_inv[keep], p_amt[keep]), len(inv))
-    from dashboard.metrics.ledger import open_balances
 
     return pd.DataFrame(
         {
@@ -376,7 +373,7 @@ def _label(month_no: int) -> str:
 
 def weekly_parts(pred: pm.Predictions, weeks: int) -> np.ndarray:
     """(invoices, weeks) cents each invoice is expected to bring in each week (week 1 = D+1..D+7), half up."""
-    from dashboard.metrics.predict_backtest import cdf_at
+    from dashboard.metrics.predict_backtest import cdf_at  # lazy (a): it imports this module
 
     if not len(pred.inv):
         return np.zeros((0, weeks), dtype=np.int64)

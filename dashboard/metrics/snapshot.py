@@ -8,6 +8,7 @@ at D" is a vectorised comparison; only invoices partly paid at D need their appl
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from dashboard.config import get_settings
 from dashboard.data.ledger_load import (
     CORE_TABLES,
     LAZY_TABLES,
@@ -32,6 +34,7 @@ from dashboard.data.ledger_load import (
     read_since,
 )
 from dashboard.data.ledger_load import NO_DATE as NO_DATE
+from dashboard.data.schema import version_stamp
 from dashboard.metrics.fx import Rates, build_rates, convert
 from dashboard.metrics.store import (
     LedgerStore,
@@ -718,8 +721,6 @@ def build_snapshot(
     tables: LedgerTables, url: str | None = None, base_currency: str | None = None
 ) -> Snapshot:
     """Turn the raw ledger tables into a snapshot (commissions and activities may come later)."""
-    from dashboard.config import get_settings
-
     base = (base_currency or get_settings().base_currency).upper()
     f = tables.frames
     reps = f["sales_reps"].copy()
@@ -859,8 +860,7 @@ def build_version(url: str, wait: bool = True) -> Path | None:
     One process per machine builds (the store's build lock); the others wait for it (wait=True)
     or get None at once (wait=False) and keep serving what they have.
     """
-    from dashboard.data.schema import version_stamp
-    from dashboard.metrics.ledger import events
+    from dashboard.metrics.ledger import events  # lazy (a): it imports this module
 
     store = store_for(url)
     found = store.find(*version_stamp(url))
@@ -909,7 +909,7 @@ def _next_version(store: LedgerStore, url: str, stamp: str, started: float) -> P
     )
     if changed is None or changed.version <= prev.version:
         return None
-    from dashboard.metrics.ledger import events
+    from dashboard.metrics.ledger import events  # lazy (a): it imports this module
 
     version, stamp = changed.version, changed.stamp
     snap = None
@@ -1136,7 +1136,7 @@ def _open(path: Path, url: str) -> Snapshot:
 
 def _record_load(version: int, build_seconds: float | None = None) -> None:
     """Snapshot version (and build time) for /metrics."""
-    from dashboard.ops.metrics import snapshot_loaded
+    from dashboard.ops.metrics import snapshot_loaded  # lazy (a): layering leak
 
     snapshot_loaded(version, build_seconds)
 
@@ -1158,9 +1158,6 @@ class SnapshotCache:
 
     def get(self, url: str | None = None, max_age: float = VERSION_CHECK_SECONDS) -> Snapshot:
         """The snapshot for url, switched to the database's newer data version when there is one."""
-        from dashboard.config import get_settings
-        from dashboard.data.schema import version_stamp
-
         key = url or get_settings().database_url
         with self._lock:
             snap = self._snaps.get(key)
@@ -1222,8 +1219,6 @@ class SnapshotCache:
 
     def loaded(self, url: str | None = None) -> Snapshot | None:
         """The snapshot already held for url (never loads; /readyz)."""
-        from dashboard.config import get_settings
-
         with self._lock:
             return self._snaps.get(url or get_settings().database_url)
 
@@ -1236,7 +1231,7 @@ class SnapshotCache:
 
 def _warm(snap: Snapshot) -> None:
     """Per-version tables computed ahead of the first request that needs them (a timer thread)."""
-    # forecast imports this module
+    # lazy (a): forecast imports this module; (c) tests patch forecast.warm_history
     from dashboard.metrics.forecast import warm_history
 
     try:
@@ -1254,8 +1249,6 @@ def _slow_build(snap: Snapshot) -> bool:
 
 def _collect_later(key: str, version: int, stamp: str) -> None:
     """After a switch: remove versions nobody maps any more (skipped while a build runs)."""
-    import gc
-
     gc.collect()  # let the previous snapshot's file descriptors close
     try:
         store = store_for(key)

@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from dashboard.config import get_settings
+from dashboard.data.db import url_without_password
 from dashboard.data.schema import ledger_of
 from dashboard.metrics.fx import Rates
 
@@ -85,8 +87,6 @@ SKIP = frozenset(
 
 def ledger_key(url: str, base_currency: str) -> str:
     """The store's subdirectory for one database: a hash of its URL (password removed) and base."""
-    from dashboard.data.db import url_without_password
-
     safe = url_without_password(url)
     return hashlib.sha256(f"{safe}|{base_currency}|{FORMAT}".encode()).hexdigest()[:20]
 
@@ -278,8 +278,6 @@ def write_snapshot(
 
 
 def _fsync_enabled() -> bool:
-    from dashboard.config import get_settings
-
     return get_settings().snapshot_fsync
 
 
@@ -371,8 +369,8 @@ class VersionGone(FileNotFoundError):
 
 def open_snapshot(folder: Path, url: str | None) -> Snapshot:
     """Map a stored version read-only into a Snapshot (milliseconds; nothing copied)."""
-    from dashboard.metrics.ledger import Events
-    from dashboard.metrics.snapshot import Snapshot
+    from dashboard.metrics.ledger import Events  # lazy (a): both import this module
+    from dashboard.metrics.snapshot import Snapshot  # lazy (a): both import this module
 
     # Lock first, then read: a version found a moment ago may have been removed since (collect() runs
     # in the builder of a newer version). collect() removes a version only while it holds an
@@ -599,7 +597,5 @@ _STORE_LOCK = threading.Lock()
 
 def store_for(url: str) -> LedgerStore:
     """The store of the database at url under the configured snapshot directory."""
-    from dashboard.config import get_settings
-
     settings = get_settings()
     return LedgerStore(settings.snapshot_dir, url, settings.base_currency)

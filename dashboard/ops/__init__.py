@@ -17,6 +17,9 @@ import uuid
 from flask import Blueprint, Flask, Response, g, request
 
 from dashboard.config import Settings, get_settings
+from dashboard.ops import metrics as m
+from dashboard.ops.health import readiness
+from dashboard.ops.metrics import render
 
 PUBLIC_OPS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
@@ -39,8 +42,6 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> Response:
     """Ready to serve: database reachable, migrations at head, snapshot loaded; else 503."""
-    from dashboard.ops.health import readiness
-
     checks = readiness()
     ready = all(checks.values())
     body = {
@@ -70,8 +71,6 @@ def metrics_allowed(settings: Settings) -> bool:
 @bp.get("/metrics")
 def prometheus_metrics() -> Response:
     """Prometheus exposition of every process's metrics."""
-    from dashboard.ops.metrics import render
-
     if not metrics_allowed(get_settings()):
         response = Response(
             '{"error": "metrics: bearer token or loopback address required"}',
@@ -112,8 +111,6 @@ def _export_format() -> str | None:
 
 def finish_request(response: Response) -> Response:
     """Log the request, count it in the metrics, echo the request id."""
-    from dashboard.ops import metrics as m
-
     started = g.get("request_started")
     if started is None:
         return response

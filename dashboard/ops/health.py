@@ -9,6 +9,11 @@ import logging
 import threading
 from functools import cache
 
+from alembic.script import ScriptDirectory
+
+from dashboard.data.schema import alembic_config, applied_revisions
+from dashboard.metrics.snapshot import get_snapshot, loaded_snapshot
+
 log = logging.getLogger(__name__)
 _warming = threading.Lock()
 
@@ -16,17 +21,12 @@ _warming = threading.Lock()
 @cache
 def migration_heads() -> frozenset[str]:
     """The head revision(s) of the packaged Alembic migrations (read once per process)."""
-    from alembic.script import ScriptDirectory
-
-    from dashboard.data.schema import alembic_config
 
     return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
 def database_check(url: str | None = None) -> tuple[bool, bool]:
     """(database reachable, migrations at head) with one short query."""
-    from dashboard.data.schema import applied_revisions
-
     revisions, error = applied_revisions(url)
     if revisions is None:
         log.warning("readyz: database check failed: %s", error)
@@ -41,8 +41,6 @@ def _warm(url: str | None) -> None:
 
     def run() -> None:
         try:
-            from dashboard.metrics.snapshot import get_snapshot
-
             get_snapshot(url)
         except Exception as error:  # noqa: BLE001 - retried by the next probe
             log.warning("readyz: snapshot load failed: %s", error)
@@ -54,8 +52,6 @@ def _warm(url: str | None) -> None:
 
 def readiness(url: str | None = None) -> dict[str, bool]:
     """Each readiness check and whether it passed (the snapshot starts loading if missing)."""
-    from dashboard.metrics.snapshot import loaded_snapshot
-
     reachable, at_head = database_check(url)
     snapshot = loaded_snapshot(url) is not None
     if reachable and at_head and not snapshot:

@@ -12,6 +12,9 @@ import logging
 import signal
 import threading
 
+from dashboard import jobs
+from dashboard.export import png
+
 log = logging.getLogger(__name__)
 _state = {"registered": False, "done": False}
 _lock = threading.Lock()
@@ -23,8 +26,6 @@ def shutdown() -> None:
         if _state["done"]:
             return
         _state["done"] = True
-    from dashboard import jobs
-    from dashboard.export import png
 
     try:
         jobs.shutdown()

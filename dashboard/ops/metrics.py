@@ -19,9 +19,12 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
+    multiprocess,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from dashboard import jobs
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 BUILD_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320)
@@ -100,8 +103,6 @@ class LiveCollector(Collector):
 
 def job_counts() -> dict[str, int]:
     """Jobs by state from the job store (zeros when it cannot be asked)."""
-    from dashboard import jobs
-
     try:
         return jobs.counts_by_state()
     except Exception:  # noqa: BLE001 - the queue being down must not break the metrics page
@@ -120,8 +121,6 @@ def _loaded_at(registry: CollectorRegistry) -> dict[str, float]:
 def render() -> tuple[bytes, str]:
     """The exposition text of every process's metrics and its content type."""
     if multiprocess_dir():
-        from prometheus_client import multiprocess
-
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
     else:
@@ -134,6 +133,4 @@ def render() -> tuple[bytes, str]:
 def mark_process_dead(pid: int) -> None:
     """gunicorn child_exit: drop a dead worker's live gauges."""
     if multiprocess_dir():
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(pid)

@@ -15,7 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from dashboard import format as fmt
+from dashboard.metrics.collections.disputes import dispute_cycle_time
+from dashboard.metrics.collections.promises import promise_status_code
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.kpis import customer_balances
+from dashboard.metrics.ledger import customer_mask, open_items, select
+from dashboard.metrics.snapshot import from_day, to_day
+from dashboard.metrics.ui_support import currency_for, kpis
 from dashboard.params import PERIOD_DAYS
 
 RECENT_PROMISE_DAYS = 30  # a promise counts as newly broken for 30 days after its promised date
@@ -49,16 +56,12 @@ class Found:
 
 
 def _money(cents: int, cur: str) -> str:
-    from dashboard import format as fmt
-
     return fmt.money(int(cents), cur)
 
 
 def _kpi(
     snap: Any, as_of: dt.date, scope: Scope, condition: str, threshold: Decimal, cur: str
 ) -> Evaluation:
-    from dashboard.metrics.ui_support import kpis
-
     k = kpis(snap, as_of, PERIOD_DAYS, Filters(), scope)
     total = Decimal(k["total_ar"])
     if condition == "dso_above":
@@ -106,9 +109,6 @@ def _over90_rows(
     snap: Any, as_of: dt.date, scope: Scope, cur: str, limit: int = 50
 ) -> list[list[Any]]:
     """The invoices more than 90 days past due (largest first) as figure rows."""
-    from dashboard.metrics.ledger import open_items, select
-    from dashboard.metrics.snapshot import from_day, to_day
-
     day = to_day(as_of)
     items = open_items(select(snap, Filters(), scope), day)
     late = np.flatnonzero(day - snap.due[items.inv].astype(np.int64) > 90)
@@ -124,10 +124,6 @@ def _over90_rows(
 
 
 def _over_limit(snap: Any, as_of: dt.date, scope: Scope, cur: str) -> Evaluation:
-    from dashboard.metrics.kpis import customer_balances
-    from dashboard.metrics.ledger import open_items, select
-    from dashboard.metrics.snapshot import to_day
-
     items = open_items(select(snap, Filters(), scope), to_day(as_of))
     balances = customer_balances(items, snap)
     limits = snap.credit_limit.astype(np.int64)
@@ -155,10 +151,6 @@ def _over_limit(snap: Any, as_of: dt.date, scope: Scope, cur: str) -> Evaluation
 
 
 def _promises(snap: Any, as_of: dt.date, scope: Scope, cur: str) -> Evaluation:
-    from dashboard.metrics.collections.promises import promise_status_code
-    from dashboard.metrics.ledger import customer_mask
-    from dashboard.metrics.snapshot import from_day, to_day
-
     out = Evaluation(["Promise", "Invoice", "Customer", "Promised for", "Amount"])
     frame = snap.promises
     if not len(frame):
@@ -196,8 +188,6 @@ def _promises(snap: Any, as_of: dt.date, scope: Scope, cur: str) -> Evaluation:
 
 
 def _disputes(snap: Any, as_of: dt.date, scope: Scope, threshold: Decimal, cur: str) -> Evaluation:
-    from dashboard.metrics.collections.disputes import dispute_cycle_time
-
     rows = dispute_cycle_time(snap, as_of, None, scope)["open"]
     old = rows[rows["age_days"] > int(threshold)]
     out = Evaluation(["Dispute", "Invoice", "Customer", "Opened", "Age (days)", "Amount"])
@@ -227,8 +217,6 @@ def evaluate(
     snap: Any, condition: str, threshold: str | None, as_of: dt.date, scope: Scope
 ) -> Evaluation:
     """Every item of the condition that holds at as_of within the scope."""
-    from dashboard.metrics.ui_support import currency_for
-
     cur = currency_for(snap, Filters(), scope)
     limit = Decimal(threshold or "0")
     if condition in ("dso_above", "cei_below", "over90_share_above"):

@@ -18,10 +18,25 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import urlsplit
 
+from dashboard import format as fmt
 from dashboard import params
-from dashboard.export.email import html_body
+from dashboard.auth.roles import can, page_allowed, page_rule
+from dashboard.auth.scope import scope_for
+from dashboard.auth.users import AuthUser
+from dashboard.data.subscriptions import address_of
+from dashboard.export.email import html_body, render_html, render_text
+from dashboard.export.page_pdf import page_pdf as sheet_pdf
+from dashboard.export.page_pdf import sheet_for_path
+from dashboard.export.pdf import account_pdf, page_pdf, receivables_summary
+from dashboard.export.png import RenderError, figure_png
 from dashboard.export.tables import Stamp
+from dashboard.figures import aging as aging_fig
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.ui_support import filter_options
+from dashboard.subscriptions.page_tables import page_table
+from dashboard.subscriptions.schedule import describe
+from dashboard.subscriptions.store import CONDITIONS
+from dashboard.views import VIEWS, ChartRequest
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +68,6 @@ class Recipient:
 
 def page_title(path: str) -> str:
     """The page's title for a path ('/customers/C1' -> 'Account 360')."""
-    from dashboard.auth.roles import page_rule
-
     if path in PAGE_TITLES:
         return PAGE_TITLES[path]
     return PAGE_TITLES.get(
@@ -64,11 +77,6 @@ def page_title(path: str) -> str:
 
 def eligibility(user: Any, page: str, override: str | None) -> tuple[Recipient | None, str]:
     """(the recipient, '') when the user may receive this page now, else (None, the reason)."""
-    from dashboard.auth.roles import can, page_allowed
-    from dashboard.auth.scope import scope_for
-    from dashboard.auth.users import AuthUser
-    from dashboard.data.subscriptions import address_of
-
     if user is None:
         return None, "user no longer exists"
     if not user.active:
@@ -95,8 +103,6 @@ def page_filters(
     snap: Any, page: str, scope: Scope, today: dt.date
 ) -> tuple[dt.date, str, Filters, list[str]]:
     """(as_of, basis, filters, messages) of the page's query string, checked against the scope's choices."""
-    from dashboard.metrics.ui_support import filter_options
-
     raw = params.parse_query(urlsplit(page).query)
     clean, messages = params.validate(raw, filter_options(snap, scope), now=today)
     filters = params.filters_of(clean)
@@ -144,8 +150,6 @@ def _footer(unsubscribe: str, schedule: str) -> str:
 
 def _png(figure: Any, title: str, stamp: Stamp) -> bytes | None:
     """A chart as an inline PNG (None when no browser can render it: the email says so instead)."""
-    from dashboard.export.png import RenderError, figure_png
-
     try:
         return figure_png(figure, 640, 340, f"{title}\n{stamp.text()}", scale=1.5)
     except RenderError as error:
@@ -155,15 +159,11 @@ def _png(figure: Any, title: str, stamp: Stamp) -> bytes | None:
 
 def _sheet(path: str) -> Any:
     """The page's own PDF sheet (dashboard.export.page_pdf), None for pages without one."""
-    from dashboard.export.page_pdf import sheet_for_path
-
     return sheet_for_path(path)
 
 
 def _options(sheet: Any, page: str, messages: list[str]) -> tuple[tuple[str, str], ...]:
     """The sheet's page-local choices (e.g. by=region) from the query string; unknown values are dropped."""
-    from dashboard.views import VIEWS
-
     query = params.parse_query(urlsplit(page).query)
     chosen: dict[str, str] = {}
     for name in sheet.charts:
@@ -184,9 +184,6 @@ def _inline(
     A page whose sheet has charts shows them; Receivables Health and the pages without charts show
     the aging of total AR and the top 10 debtors.
     """
-    from dashboard.figures import aging as aging_fig
-    from dashboard.views import VIEWS
-
     if sheet is not None and sheet.charts and sheet.path != "/":
         built = [
             c for c in (VIEWS[name].chart(snap, req) for name in sheet.charts) if c is not None
@@ -208,9 +205,6 @@ def _inline(
 
 def _fallback_pdf(snap: Any, path: str, req: Any, summary: Any, stamp: Stamp, title: str) -> bytes:
     """The PDF of a page without a sheet: Account 360's own, else Receivables Health plus the page's table."""
-    from dashboard.export.pdf import account_pdf, page_pdf
-    from dashboard.subscriptions.page_tables import page_table
-
     if path.startswith("/customers/"):
         made = account_pdf(snap, path.split("/")[2], req.as_of, req.scope, lambda _data: stamp)
         if made:
@@ -229,8 +223,6 @@ def _body(
     messages: list[str],
 ) -> str:
     """The HTML body: the page's tiles, its charts inline, top debtors, notes on refused filters."""
-    from dashboard.export.email import render_html
-
     body = render_html(tiles, debtors, cur, stamp, None, charts=charts)
     body = body.replace("Weekly AR summary</h1>", f"{html.escape(title)} · summary</h1>", 1)
     body = body.replace(
@@ -250,13 +242,6 @@ def report_email(
     snap: Any, sub: Any, who: Recipient, today: dt.date, sender: str, unsubscribe: str
 ) -> Built:
     """The page summary as the recipient: the page's tiles and charts inline, top debtors, the page's PDF."""
-    from dashboard import format as fmt
-    from dashboard.export.email import render_text
-    from dashboard.export.page_pdf import page_pdf as sheet_pdf
-    from dashboard.export.pdf import receivables_summary
-    from dashboard.subscriptions.schedule import describe
-    from dashboard.views import ChartRequest
-
     path = urlsplit(sub.page).path or "/"
     title = page_title(path)
     as_of, basis, filters, messages = page_filters(snap, sub.page, who.scope, today)
@@ -325,8 +310,6 @@ def alert_email(
     sub: Any, who: Recipient, found: Any, as_of: dt.date, sender: str, unsubscribe: str
 ) -> Built:
     """One email for the new firings of an alert: what fired and the rows behind it."""
-    from dashboard.subscriptions.store import CONDITIONS
-
     e = html.escape
     label = CONDITIONS[sub.condition][0].replace("N", str(sub.threshold or ""), 1)
     stamp = Stamp(

@@ -7,6 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard import format as fmt
+from dashboard.export.pdf import PageTable
+from dashboard.export.registry import TABLES
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.params import PERIOD_DAYS
 
@@ -15,8 +18,6 @@ AGING = ("not_due_cents", "1-30_cents", "31-60_cents", "61-90_cents", "90+_cents
 
 
 def _money(value: Any, cur: str) -> str:
-    from dashboard import format as fmt
-
     return fmt.money(int(value), cur) if pd.notna(value) else fmt.DASH
 
 
@@ -29,8 +30,6 @@ def _note(frame: pd.DataFrame, shown: int) -> str | None:
 
 
 def _aging(frame: pd.DataFrame, cur: str) -> Any:
-    from dashboard.export.pdf import PageTable
-
     top = frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True]).head(ROWS)
     columns = [
         ("Customer", 50, "L"),
@@ -61,8 +60,6 @@ def _aging(frame: pd.DataFrame, cur: str) -> Any:
 
 
 def _invoices(frame: pd.DataFrame, cur: str) -> Any:
-    from dashboard.export.pdf import PageTable
-
     top = frame.sort_values(["amount_cents", "invoice_id"], ascending=[False, True]).head(ROWS)
     columns = [
         ("Invoice", 30, "L"),
@@ -91,8 +88,6 @@ def _invoices(frame: pd.DataFrame, cur: str) -> Any:
 
 
 def _credit(frame: pd.DataFrame, cur: str) -> Any:
-    from dashboard.export.pdf import PageTable
-
     top = frame.sort_values(["amount_cents", "customer_id"], ascending=[False, True]).head(ROWS)
     columns = [
         ("Customer", 70, "L"),
@@ -132,8 +127,6 @@ def page_table(
     snap: Any, path: str, as_of: dt.date, filters: Filters, scope: Scope, cur: str
 ) -> Any:
     """The page's table (dashboard.export.pdf.PageTable) or None for pages without one here."""
-    from dashboard.export.registry import TABLES
-
     if path not in PAGES:
         return None
     name, render = PAGES[path]

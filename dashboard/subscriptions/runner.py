@@ -21,9 +21,20 @@ import logging
 import threading
 from collections import Counter
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
+from dashboard.auth.audit import write_audit
+from dashboard.config import get_settings
 from dashboard.data import subscriptions as rows
 from dashboard.data.models import Subscription, SubscriptionSend
+from dashboard.data.schema import data_version
+from dashboard.export.mailer import MailError, deliver
+from dashboard.export.tables import audit_detail
+from dashboard.metrics.snapshot import get_snapshot
+from dashboard.subscriptions.alerts import Found, evaluate
+from dashboard.subscriptions.content import Built, alert_email, eligibility, report_email
+from dashboard.subscriptions.schedule import latest_slot, slot_key, zone
+from dashboard.subscriptions.tokens import unsubscribe_url
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +65,6 @@ def finish(send_id: int, status: str, now: dt.datetime, **values: Any) -> None:
 
 
 def _audit_send(username: str, built: Any, sub: Any, slot: str, status: str, **extra: Any) -> None:
-    from dashboard.auth.audit import write_audit
-    from dashboard.export.tables import audit_detail
-
     stamp = built.stamp
     write_audit(
         "export",
@@ -88,8 +96,6 @@ def _send_built(
     counts: Counter,
 ) -> None:
     """Deliver a built message and record sent / retry / failed."""
-    from dashboard.export.mailer import MailError, deliver
-
     try:
         used = deliver(built.message, [who.address], settings)
     except MailError as error:
@@ -153,11 +159,6 @@ def _report_for(
     counts: Counter,
 ) -> None:
     """Compute the page summary as the user (now) and send it, or record why not."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.subscriptions.content import eligibility, report_email
-    from dashboard.subscriptions.schedule import zone
-    from dashboard.subscriptions.tokens import unsubscribe_url
-
     who, reason = eligibility(rows.user_named(username), sub.page, sub.address)
     if who is None:
         finish(send_id, "skipped", now, attempts=attempts, detail=reason)
@@ -176,8 +177,6 @@ def _report_for(
 
 
 def _run_report(sub: Subscription, now: dt.datetime, settings: Any, counts: Counter) -> None:
-    from dashboard.subscriptions.schedule import latest_slot, slot_key
-
     slot = latest_slot(sub.every, sub.at_time, sub.tz, now, sub.weekday, sub.monthday)
     if slot < _aware(sub.created_at):
         return  # the first slot after the subscription was made is the first one sent
@@ -200,9 +199,6 @@ def record_firings(
 
 def _alert_as_of(sub: Any, now: dt.datetime) -> dt.date:
     """The page's as_of when it pins one, else today in the subscription's time zone."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    from dashboard.subscriptions.schedule import zone
 
     today = now.astimezone(zone(sub.tz)).date()
     pinned = dict(parse_qsl(urlsplit(sub.page).query)).get("as_of")
@@ -221,10 +217,6 @@ def _alert_for(
     settings: Any,
     counts: Counter,
 ) -> None:
-    from dashboard.subscriptions.alerts import Found, evaluate
-    from dashboard.subscriptions.content import alert_email, eligibility
-    from dashboard.subscriptions.tokens import unsubscribe_url
-
     who, _reason = eligibility(rows.user_named(username), sub.page, sub.address)
     if who is None:
         # a disabled user or one without access gets nothing, and no firing is recorded for them
@@ -254,9 +246,6 @@ def _alert_for(
 
 
 def _run_alert(sub: Subscription, now: dt.datetime, settings: Any, counts: Counter) -> None:
-    from dashboard.data.schema import data_version
-    from dashboard.metrics.snapshot import get_snapshot
-
     version = data_version()
     as_of = _alert_as_of(sub, now)
     if sub.evaluated_version == version and sub.evaluated_on == as_of:
@@ -271,10 +260,6 @@ def _run_alert(sub: Subscription, now: dt.datetime, settings: Any, counts: Count
 
 
 def _retry(send: SubscriptionSend, now: dt.datetime, settings: Any, counts: Counter) -> None:
-    from dashboard.subscriptions.alerts import Found
-    from dashboard.subscriptions.content import Built, alert_email, eligibility
-    from dashboard.subscriptions.tokens import unsubscribe_url
-
     if not claim_retry(send.id, now):
         return
     sub = rows.subscription_row(send.subscription_id)
@@ -301,8 +286,6 @@ def _retry(send: SubscriptionSend, now: dt.datetime, settings: Any, counts: Coun
 
 def run_due(now: dt.datetime | None = None, settings: Any = None) -> Counter:
     """Run everything due at `now` (default: the current time); counts of sent, skipped, retry, failed, fired."""
-    from dashboard.config import get_settings
-
     settings = settings or get_settings()
     now = _aware(now or dt.datetime.now(dt.UTC))
     counts: Counter = Counter()
@@ -325,8 +308,6 @@ def run_due(now: dt.datetime | None = None, settings: Any = None) -> Counter:
 
 def run_forever(stop: threading.Event | None = None, settings: Any = None) -> None:
     """Run due subscriptions every settings.scheduler_seconds until stop is set."""
-    from dashboard.config import get_settings
-
     settings = settings or get_settings()
     stop = stop or threading.Event()
     while not stop.is_set():
@@ -341,8 +322,6 @@ def run_forever(stop: threading.Event | None = None, settings: Any = None) -> No
 
 def start_in_process(settings: Any = None) -> threading.Thread | None:
     """The in-process scheduler thread of the SQLite default (AR_SCHEDULER=auto|on|off)."""
-    from dashboard.config import get_settings
-
     settings = settings or get_settings()
     mode = (settings.scheduler or "auto").lower()
     if mode == "off" or (mode == "auto" and not settings.database_url.startswith("sqlite")):

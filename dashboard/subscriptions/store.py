@@ -16,7 +16,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
+from dashboard.auth.audit import write_audit
+from dashboard.auth.roles import is_role
+from dashboard.auth.users import normalise_username
 from dashboard.data import subscriptions as rows
+from dashboard.export.email import ADDRESS_RE
 from dashboard.subscriptions.schedule import EVERY, latest_slot, parse_time, zone
 
 KINDS = ("report", "alert")
@@ -108,8 +112,6 @@ def _check_schedule(fields: dict) -> None:
 
 
 def _check_address(address: str | None) -> str | None:
-    from dashboard.export.email import ADDRESS_RE
-
     text = (address or "").strip()
     if not text:
         return None
@@ -121,9 +123,6 @@ def _check_address(address: str | None) -> str | None:
 def _check_target(
     actor: Actor, username: str | None, role: str | None
 ) -> tuple[str | None, str | None]:
-    from dashboard.auth.roles import is_role
-    from dashboard.auth.users import normalise_username
-
     if role:
         if not actor.is_admin:
             raise SubscriptionError("only an admin can subscribe a role")
@@ -166,8 +165,6 @@ def _clean(fields: dict) -> dict:
 
 
 def _audit(actor: Actor, action: str, data: dict) -> None:
-    from dashboard.auth.audit import write_audit
-
     detail = {"action": action, "by": actor.username or "cli", **data}
     write_audit("subscription", actor.username, json.dumps(detail, default=str))
 
@@ -259,8 +256,6 @@ def next_slot_text(sub: dict, now: dt.datetime | None = None) -> str:
 
 def check_user(username: str) -> str:
     """The normalised name of an existing user (SubscriptionError otherwise)."""
-    from dashboard.auth.users import normalise_username
-
     name = normalise_username(username or "")
     if not rows.user_exists(name):
         raise SubscriptionError(f"unknown user {name!r}")

@@ -10,12 +10,21 @@ name a subscription and a user, cannot be forged or altered, and work only for t
 from __future__ import annotations
 
 import datetime as dt
+from html import escape
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from dashboard.auth.guard import json_error
+from dashboard.auth.roles import can
+from dashboard.auth.scope import current_scope
+from dashboard.config import get_settings, local_secret_key
+from dashboard.export.statement import StatementError, statement_download
+from dashboard.metrics.snapshot import get_snapshot
 from dashboard.params import BASE_PARAMS
+from dashboard.subscriptions.store import opt_out
 
 SALT = "ar-unsubscribe"
 # the page's filters ride along on export links; a statement uses as_of only (it is one customer)
@@ -26,7 +35,6 @@ bp = Blueprint("subscriptions", __name__)
 def _secret(settings: Any) -> str:
     if settings.secret_key:
         return settings.secret_key
-    from dashboard.config import local_secret_key
 
     return local_secret_key()
 
@@ -57,8 +65,6 @@ def unsubscribe_url(sub_id: int, username: str, settings: Any) -> str:
 
 
 def _page(title: str, text: str, status: int = 200) -> Response:
-    from html import escape
-
     body = (
         f"<!DOCTYPE html><html><head><title>{escape(title)}</title>"
         '<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css"></head>'
@@ -71,9 +77,6 @@ def _page(title: str, text: str, status: int = 200) -> Response:
 @bp.get("/unsubscribe/<token>")
 def unsubscribe(token: str) -> Response:
     """Switch a subscription off for the user the signed token names."""
-    from dashboard.config import get_settings
-    from dashboard.subscriptions.store import opt_out
-
     parsed = read_token(token, get_settings())
     if parsed is None:
         return _page("Link not valid", "This unsubscribe link is not valid.", 404)
@@ -85,13 +88,6 @@ def unsubscribe(token: str) -> Response:
 @bp.get("/export/statement/<path:customer_id>.pdf")
 def statement(customer_id: str) -> Response:
     """The statement PDF of a customer in the user's scope, as of ?as_of= (default today)."""
-    from flask_login import current_user
-
-    from dashboard.auth.guard import json_error
-    from dashboard.auth.roles import can
-    from dashboard.auth.scope import current_scope
-    from dashboard.export.statement import StatementError, statement_download
-    from dashboard.metrics.snapshot import get_snapshot
 
     if not can(current_user, "export"):
         return json_error(403, "your role may not export")
