@@ -39,6 +39,20 @@ def info(info_id: str, text: str) -> list:
     ]
 
 
+def chip(label: str, value: str, tip_id: str | None = None, tip: str | None = None) -> html.Span:
+    """A summary chip beside a page's caption: label, value and, with tip_id, its (i)."""
+    body: list[Any] = [
+        html.Span(label, className="text-muted me-1"),
+        html.Span(value, className="fw-semibold"),
+    ]
+    if tip_id:
+        body += [html.Span(" ", className="me-1"), *info(tip_id, tip or "")]
+    return html.Span(
+        body,
+        className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light",
+    )
+
+
 def export_tools(chart: str | None) -> list:
     """The card tools of an exportable chart: its PNG / CSV / XLSX menu (none without a chart)."""
     return [export_menu(chart)] if chart else []

@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
-from dashboard.components.page_kit import info, page_header
+from dashboard.components.page_kit import chip, info, page_header
 from dashboard.figures.analytics import RISK_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import credit, service
 
@@ -199,19 +199,6 @@ grid.register_source(GRID, credit_source)
 # ---- callbacks ----------------------------------------------------------------------------------
 
 
-def _chip(label: str, value: str, tip_id: str | None = None, tip: str | None = None) -> html.Span:
-    body = [
-        html.Span(label, className="text-muted me-1"),
-        html.Span(value, className="fw-semibold"),
-    ]
-    if tip_id:
-        body += [html.Span(" ", className="me-1"), *info(tip_id, tip or "")]
-    return html.Span(
-        body,
-        className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light",
-    )
-
-
 @callback(
     Output("cr-caption", "children"),
     Output("cr-summary", "children"),
@@ -233,14 +220,14 @@ def summary(filters_data, _version):
     limited = customers_with_limit(snap, filters, scope)
     no_limit = s["customers"] - s["customers_with_limit"]
     chips = [
-        _chip(
+        chip(
             "Average utilization",
             fmt.pct(s["avg_utilization_pct"]),
             "cr-avg-info",
             "Mean of outstanding / limit × 100 over the listed customers with a credit limit (not weighted by "
             f"amount: 90 % and 50 % give 70 %); {s['customers_with_limit']:,} customers.",
         ),
-        _chip(
+        chip(
             "Customers with a limit",
             f"{limited:,}",
             "cr-limit-info",
@@ -248,7 +235,7 @@ def summary(filters_data, _version):
             f"{s['customers_with_limit']:,} of them are listed here, having had a balance in the last 12 months; "
             f"{s['customers']:,} customers are listed in all.",
         ),
-        _chip("Listed", f"{s['customers']:,} ({s['customers_with_limit']:,} with a limit)"),
+        chip("Listed", f"{s['customers']:,} ({s['customers_with_limit']:,} with a limit)"),
     ]
     options = [{"label": f"All {s['customers']:,}", "value": ALL}]
     for level in RISK_CHOICES:

@@ -12,7 +12,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
-from dashboard.components.page_kit import info, page_header
+from dashboard.components.page_kit import chip, info, page_header
 from dashboard.figures.analytics import CATEGORY_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import reliability, service
 
@@ -170,19 +170,6 @@ def reliability_source(data: dict) -> grid.GridFrame | None:
 grid.register_source(GRID, reliability_source)
 
 
-def _chip(label: str, value: str, tip_id: str | None = None, tip: str | None = None) -> html.Span:
-    body = [
-        html.Span(label, className="text-muted me-1"),
-        html.Span(value, className="fw-semibold"),
-    ]
-    if tip_id:
-        body += [html.Span(" ", className="me-1"), *info(tip_id, tip or "")]
-    return html.Span(
-        body,
-        className="d-inline-flex align-items-center border rounded-pill px-2 py-1 small bg-light",
-    )
-
-
 @callback(
     Output("rl-caption", "children"),
     Output("rl-summary", "children"),
@@ -199,14 +186,14 @@ def summary(filters_data, _version):
     scope = identity.scope()
     s = reliability_summary(get_snapshot(), as_of, filters, scope)
     chips = [
-        _chip(
+        chip(
             "Portfolio score",
             fmt.pct(s["portfolio_score"], 2),
             "rl-portfolio-info",
             "The customers' scores weighted by their assessed amounts = Σ credit / Σ assessed × 100 over every "
             "listed customer.",
         ),
-        _chip("Customers", f"{s['customers']:,}"),
+        chip("Customers", f"{s['customers']:,}"),
     ]
     options = [{"label": f"All {s['customers']:,}", "value": ALL}]
     options += [
