@@ -1087,3 +1087,21 @@ def test_a_restored_backup_that_went_another_way_is_not_built_on_the_lost_versio
         if not sqlite:
             dispose_engines()
             _pg_admin(f'DROP DATABASE IF EXISTS "{backup}" WITH (FORCE)')
+
+
+def test_the_forecast_history_is_stored_with_the_version_and_mapped(db_url):
+    """The collectability history columns are written by the build and mapped by every process,
+    not derived per process; the forecast tables from them equal the in-memory build's."""
+    from dashboard.metrics import forecast
+
+    small_ledger(db_url)
+    memory = build_snapshot(read_ledger(db_url, CORE_TABLES + LAZY_TABLES), db_url)
+    mapped = open_snapshot(build_version(db_url), db_url)
+    stored = mapped.cache["history"]
+    derived = forecast.history_arrays(memory)
+    assert set(stored) == set(derived) and all(not a.flags.writeable for a in stored.values())
+    for name, values in derived.items():
+        assert np.array_equal(stored[name], values), name
+    day = forecast.to_day(AS_OF)
+    assert forecast.collectability(mapped, day).equals(forecast.collectability(memory, day))
+    assert "collectability_arrays" not in mapped.__dict__.get("_analytics_cache", {})

@@ -114,16 +114,27 @@ def _applied_by(snap: Snapshot, inv: np.ndarray, days: np.ndarray) -> np.ndarray
 
 
 def _history_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
-    """The date-independent columns collectability() reads, derived once per snapshot.
-
-    Invoices with a positive amount (no credit notes) in snapshot order, and the allocations made to
-    them in allocation order, each with its invoice's due date, days from due to settlement, and
-    (for allocations) the days from due to the allocation and the amount weighted at the booking rate.
-    """
+    """The date-independent columns collectability() reads: the version's stored ones (written by
+    the snapshot build and mapped, shared by every process), else derived once in this process."""
+    stored: dict[str, np.ndarray] | None = snap.cache.get("history")
+    if stored is not None:
+        return stored
     cache = analytics_cache(snap)
     found: dict[str, np.ndarray] | None = cache.get("collectability_arrays")
     if found is not None:
         return found
+    arrays = history_arrays(snap)
+    with snap.lock:
+        kept: dict[str, np.ndarray] = cache.setdefault("collectability_arrays", arrays)
+    return kept
+
+
+def history_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
+    """Invoices with a positive amount (no credit notes) in snapshot order, and the allocations made to
+    them in allocation order, each with its invoice's due date, days from due to settlement, and
+    (for allocations) the days from due to the allocation and the amount weighted at the booking rate.
+    Depends on the ledger rows only (not on promises, disputes or notes). The snapshot store writes
+    them with each version (dashboard/metrics/store.py)."""
     inv = np.flatnonzero((snap.amount > 0) & ~snap.is_cn)
     due = snap.due[inv].astype(np.int64)
     weight = snap.inv_rate_issue[inv].astype(np.float64) / fx.RATE_SCALE
@@ -134,7 +145,7 @@ def _history_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
     mine = np.flatnonzero(a_at >= 0)
     a_pos = a_at[mine]
     open_days = snap.settle[inv].astype(np.int64) - due  # settle > due + age  <=>  open_days > age
-    arrays = {
+    return {
         "inv": inv,
         "due": due,
         "open_days": open_days,
@@ -145,9 +156,6 @@ def _history_arrays(snap: Snapshot) -> dict[str, np.ndarray]:
         "a_after_due": snap.alloc_date[mine].astype(np.int64) - due[a_pos],
         "a_weighted": np.asarray(snap.alloc_amount)[mine] * weight[a_pos],
     }
-    with snap.lock:
-        kept: dict[str, np.ndarray] = cache.setdefault("collectability_arrays", arrays)
-    return kept
 
 
 COLLECTABILITY_MEMO = 64  # collectability tables kept per snapshot (one per as-of day and setting)
