@@ -76,7 +76,7 @@ def top_reps_bar(
             ]
         },
         "text": texts,
-        "textposition": "outside",
+        "textposition": "auto",  # inside a long bar, beside a short one: never past the edge (390 px)
         "cliponaxis": False,
         "customdata": [
             [rep, name, text, group, int(n)]
