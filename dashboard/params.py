@@ -223,6 +223,23 @@ def parse_request(allowed: frozenset[str]) -> Request:
     )
 
 
+# A page-local choice whose value is any date (YYYY-MM-DD), e.g. the backtest's "forecast made on";
+# the view decides what a date it has no picture for shows.
+DATE_OPTION = ("YYYY-MM-DD",)
+
+
+def option_allowed(choices: tuple[str, ...], value: Any) -> bool:
+    """Whether value is one of a view option's choices (DATE_OPTION: a real ISO date)."""
+    if not isinstance(value, str):
+        return False
+    if choices == DATE_OPTION:
+        try:
+            return dt.date.fromisoformat(value).isoformat() == value
+        except ValueError:
+            return False
+    return value in choices
+
+
 def parse_options(spec: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
     """The page-local choices a chart accepts (e.g. by=region); a value it does not know: 400."""
     out = []
@@ -230,7 +247,7 @@ def parse_options(spec: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, str],
         value = single(key)
         if value is None or value == "":
             continue
-        if value not in choices:
+        if not option_allowed(choices, value):
             raise BadParameter(key, f"must be one of {', '.join(choices)}")
         out.append((key, value))
     return tuple(out)

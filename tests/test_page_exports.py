@@ -141,6 +141,15 @@ def test_page_local_choice_is_validated_and_named(world):
     assert list(csv.DictReader(io.StringIO(body)))[0].keys() >= {"region", "overdue"}
     bad = get(admin, "/export/chart/collections_coverage.csv", by="colour")
     assert bad.status_code == 400 and bad.get_json()["parameter"] == "by"
+    # the backtest's past date: any real date (the picture falls back to the latest without one)
+    made_on = get(admin, "/export/chart/forecast_backtest.csv", made_on="2024-01-05")
+    assert made_on.status_code == 200
+    assert made_on.headers["Content-Disposition"].endswith(
+        f'forecast_backtest-{AS_OF}-made_on-2024-01-05.csv"'
+    ), made_on.headers["Content-Disposition"]
+    for wrong in ("2024-02-30", "yesterday", "2024-1-5"):
+        bad = get(admin, "/export/chart/forecast_backtest.csv", made_on=wrong)
+        assert bad.status_code == 400 and bad.get_json()["parameter"] == "made_on", wrong
 
 
 @pytest.mark.parametrize("page", TOUCHED_PAGES)

@@ -636,7 +636,7 @@ def test_pages_render_before_any_data(world, monkeypatch):
     assert is_empty(wape) and "Not enough history" in json.dumps(
         accuracy, default=lambda o: o.to_plotly_json()
     )
-    assert is_empty(forecast_page.backtest_chart(value, early, version))
+    assert is_empty(forecast_page.backtest_chart(early, version, value))
     donut = disputes_page.composition_chart(early, version)
     table = disputes_page.composition_view(early, version)
     assert is_empty(donut) and _buttons(table)["dp-total-ar"] == "$0.00"

@@ -151,6 +151,10 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
     cur = currency_for(snap, Filters(), everyone, default_currency())
     activity = collections.collections_activity(snap, as_of, Filters(), everyone, by="region")
     cohorts = pv.cohorts(snap, as_of, Filters(), everyone)
+    backtest = forecast.forecast_backtest(
+        snap, forecast.default_backtest_dates(as_of, 6), Filters(), everyone, 13, as_of=as_of
+    )
+    made_on = sorted({str(d) for d in backtest["weeks"]["as_of"]})[0]  # not the default (latest)
     expected = {
         "com-top-reps": com_figs.top_reps_bar(com.top_reps(snap, as_of, Filters(), everyone), cur),
         "com-trend": com_figs.earned_vs_paid(
@@ -188,6 +192,7 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
         "fc-behaviour": col_figs.behaviour_forecast_chart(
             forecast.chosen_weekly(snap, as_of, Filters(), everyone, 13)[0], cur
         ),
+        "fc-backtest": col_figs.backtest_weeks_chart(backtest["weeks"], made_on, cur),
         "fc-wape": col_figs.wape_by_date_chart(
             forecast.forecast_backtest(
                 snap,
@@ -204,9 +209,8 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
     assert not any(is_empty(f) for f in expected.values())
     admin = world.login("admin")
     for graph_id, figure in expected.items():
-        drawn = _figure(
-            admin, world.app, f"{graph_id}.figure", DEMO_FILTERS, **{"col-by": "region"}
-        )
+        controls = {"col-by": "region", "fc-bt-date": made_on}
+        drawn = _figure(admin, world.app, f"{graph_id}.figure", DEMO_FILTERS, **controls)
         # to_json_plotly: NaN -> null, as Dash sends it
         assert json.loads(json.dumps(drawn)) == json.loads(to_json_plotly(figure)), graph_id
     # the same builder makes the export: its PNG/CSV/XLSX tie to the screen

@@ -73,7 +73,7 @@ def chart_callback(
         chosen = tuple(
             (name, value)
             for name, value in zip(controls, values[: len(controls)], strict=True)
-            if value in view.options[name]
+            if gf.option_allowed(view.options[name], value)
         )
         return chart_figure(view_name, filters_data, chosen)
 

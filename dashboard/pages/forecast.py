@@ -15,11 +15,11 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard import views
 from dashboard.components import drill, grid, identity
+from dashboard.components.export_menu import export_menu
 from dashboard.components.kpi_card import money_value
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.components.views import chart_callback
-from dashboard.figures import collections as figs
 from dashboard.metrics import forecast as metrics
 from dashboard.metrics import service
 from dashboard.views import forecast as forecast_views
@@ -161,9 +161,10 @@ def layout(**query) -> html.Div:
                     ],
                     "What both forecasts said at a past date, week by week, against what was really collected "
                     "on the invoices open then (payments applied in each week, in base currency at each "
-                    "payment's date). The export holds every past date; its picture the latest.",
+                    "payment's date). The export holds every past date; its picture the one chosen here.",
                     "fc-info-backtest",
-                    menu=export_tools("forecast_backtest"),
+                    # the chosen past date goes into the export's links (backtest_export)
+                    menu=[html.Div(export_tools("forecast_backtest"), id="fc-export-backtest")],
                 ),
                 lg=7,
             ),
@@ -494,14 +495,20 @@ def accuracy(filters_data, _version, chosen):
     return accuracy_summary(result), options, value
 
 
-@callback(Output("fc-backtest", "figure"), Input("fc-bt-date", "value"), *INPUTS)
-def backtest_chart(chosen, filters_data, _version):
-    """Both forecasts made on the chosen past date against what was collected."""
-    snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    result = backtest(snap, as_of, filters, scope)
-    if not chosen:
-        return figs.backtest_weeks_chart(result["weeks"].iloc[0:0], None, cur)
-    return figs.backtest_weeks_chart(result["weeks"], chosen, cur)
+# both forecasts made on the chosen past date against what was collected: the view
+backtest_chart = chart_callback(
+    "fc-backtest", "forecast_backtest", __name__, options={"made_on": "fc-bt-date"}
+)
+
+
+@callback(Output("fc-export-backtest", "children"), Input("fc-bt-date", "value"), *INPUTS)
+def backtest_export(chosen, filters_data, _version):
+    """The backtest chart's export links, for the past date chosen (the picture on screen)."""
+    if filters_data is None:
+        raise PreventUpdate
+    query = filters_data.get("query") or ""
+    made_on = chosen if gf.option_allowed(gf.DATE_OPTION, chosen) else None
+    return export_menu("forecast_backtest", query=query, made_on=made_on)
 
 
 def prefill(page, query: dict):

@@ -6,6 +6,7 @@ from typing import Any
 
 from dashboard.figures import collections as figs
 from dashboard.metrics import forecast, service
+from dashboard.params import DATE_OPTION
 from dashboard.views.base import Chart, ChartRequest, View, chart_currency, register
 
 PAGE = "forecast"
@@ -68,14 +69,16 @@ def _forecast_wape(snap: Any, req: ChartRequest) -> Chart:
 def _forecast_backtest_chart(snap: Any, req: ChartRequest) -> Chart:
     cur = chart_currency(snap, req)
     weeks = backtest(snap, req.as_of, req.filters, req.scope)["weeks"]
-    latest = weeks["as_of"].max() if len(weeks) else None
+    made = sorted({str(d) for d in weeks["as_of"]})
+    # the past date chosen on the page (made_on), else the latest; the data holds every date
+    shown = req.option("made_on") if req.option("made_on") in made else (made[-1] if made else None)
     title = "Backtest · forecast vs collected" + (
-        f" (picture: forecast made on {latest})" if latest else ""
+        f" (picture: forecast made on {shown})" if shown else ""
     )
     return Chart(
         "forecast_backtest",
         title,
-        figs.backtest_weeks_chart(weeks, latest, cur),
+        figs.backtest_weeks_chart(weeks, shown, cur),
         weeks.copy(),
         cur,
         total_columns=[],
@@ -94,5 +97,11 @@ register(
 register(View("forecast_due", "By due date", PAGE, _forecast_due, drill_keys=("fc_due",)))
 register(View("forecast_wape", "Forecast accuracy", PAGE, _forecast_wape))
 register(
-    View("forecast_backtest", "Backtest · forecast vs collected", PAGE, _forecast_backtest_chart)
+    View(
+        "forecast_backtest",
+        "Backtest · forecast vs collected",
+        PAGE,
+        _forecast_backtest_chart,
+        options={"made_on": DATE_OPTION},
+    )
 )

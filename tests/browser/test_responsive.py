@@ -163,7 +163,7 @@ def test_phone_menu_and_filter_panel(live_app, browser):
     assert console_errors(browser) == []
 
 
-CHART_PAGES = ("/collections", "/disputes", "/commissions", "/value", "/predictions")
+CHART_PAGES = ("/collections", "/disputes", "/commissions", "/value", "/forecast", "/predictions")
 
 
 def test_every_chart_has_a_stamped_export_menu_and_every_page_a_pdf(live_app, browser):
