@@ -35,7 +35,7 @@ from sqlalchemy import Connection, bindparam, make_url, text
 
 from dashboard.config import get_settings
 from dashboard.data.db import get_engine, normalise_url
-from dashboard.data.schema import VERSION_SQL, changes_between, version_of
+from dashboard.data.schema import VERSION_SQL, changes_between, read_version, version_of
 
 if TYPE_CHECKING:
     from adbc_driver_manager.dbapi import Connection as AdbcConnection
@@ -228,10 +228,6 @@ def _read(conn: Connection, sql: str) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _read_version(conn: Connection) -> tuple[int, str]:
-    return version_of(conn.exec_driver_sql(VERSION_SQL).first())
-
-
 def _read_dbapi(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
     engine = get_engine(url)
     dialect = engine.dialect.name
@@ -240,7 +236,7 @@ def _read_dbapi(url: str | None, tables: tuple[str, ...]) -> LedgerTables:
         if dialect == "sqlite":
             # pysqlite begins no transaction for reads: one WAL snapshot from here on
             conn.exec_driver_sql("BEGIN")
-        version, stamp = _read_version(conn)
+        version, stamp = read_version(conn)
         frames = {name: _read(conn, _render(QUERIES[name], dialect)) for name in tables}
     return LedgerTables(version=version, frames=frames, stamp=stamp)
 
@@ -524,7 +520,7 @@ def read_since(
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if dialect == "sqlite":
             conn.exec_driver_sql("BEGIN")  # one WAL snapshot for the version and the rows
-        version, stamp = _read_version(conn)
+        version, stamp = read_version(conn)
         changes = changes_between(conn, after, version, after_stamp)
         if changes is None or not set(changes) <= set(refreshable) | set(row_tables):
             return None

@@ -171,10 +171,15 @@ def version_of(row: Sequence[Any] | None) -> tuple[int, str]:
     return int(row[0] or 0), f"{row[2]}/{written}" if row[2] else written
 
 
+def read_version(conn: Connection) -> tuple[int, str]:
+    """(data version, stamp) as this connection sees them (inside a read's transaction: its snapshot)."""
+    return version_of(conn.exec_driver_sql(VERSION_SQL).first())
+
+
 def version_stamp(url: str | None = None) -> tuple[int, str]:
     """The current data version and its stamp (version_of)."""
     with get_engine(url).connect() as conn:
-        return version_of(conn.exec_driver_sql(VERSION_SQL).first())
+        return read_version(conn)
 
 
 def written_of(stamp: str) -> str:
