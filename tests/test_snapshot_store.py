@@ -1105,3 +1105,52 @@ def test_the_forecast_history_is_stored_with_the_version_and_mapped(db_url):
     day = forecast.to_day(AS_OF)
     assert forecast.collectability(mapped, day).equals(forecast.collectability(memory, day))
     assert "collectability_arrays" not in mapped.__dict__.get("_analytics_cache", {})
+
+
+def test_the_next_version_rebuilds_only_the_touched_customers_events(db_url, tmp_path):
+    """A demo ledger (60 customers, several currencies) and an import touching four customers: a
+    new invoice of A dated after today (a longer day range), a payment of B allocated to one of B's
+    open invoices, a credit note of C applied to one of C's open invoices, a write-off of one of
+    D's (the importer refuses another customer's invoice). The next version is built from the previous one, only those customers' events are built
+    again, and every column, event and contract key equals a full build of the same data."""
+    from dashboard.data.demo import load_demo
+    from dashboard.data.ledger_load import NO_DATE
+    from dashboard.metrics.snapshot import _touched
+
+    load_demo(db_url, customers=60, invoices=700, seed=3, progress=False)
+    first = build_version(db_url)
+    prev = open_snapshot(first, db_url)
+    open_ = np.flatnonzero(
+        (prev.settle == NO_DATE) & ~np.asarray(prev.is_cn) & (np.asarray(prev.amount) > 0)
+    )
+    by_customer: dict[int, list[int]] = {}
+    for i in open_:
+        by_customer.setdefault(int(prev.inv_cust[i]), []).append(int(i))
+    a, b, c, d = list(by_customer)[:4]
+    cid = lambda n: str(prev.cust_ids[n])  # noqa: E731
+    iid = lambda n: str(prev.inv_ids[by_customer[n][0]])  # noqa: E731
+    later = (dt.date.today() + dt.timedelta(days=40)).isoformat()
+    today = dt.date.today().isoformat()
+    _import(
+        db_url,
+        tmp_path / "import",
+        invoices=[
+            {"invoice_id": "T-A1", "customer_id": cid(a), "issue_date": later, "amount": "12.34"},
+            {
+                "invoice_id": "T-CN1",
+                "customer_id": cid(c),
+                "issue_date": today,
+                "amount": "-1.00",
+                "applies_to": iid(c),
+            },
+        ],
+        payments=[{"payment_id": "T-P1", "customer_id": cid(b), "date": today, "amount": "2.00"}],
+        allocations=[{"payment_id": "T-P1", "invoice_id": iid(b), "amount": "2.00"}],
+        write_offs=[{"invoice_id": iid(d), "date": today, "amount": "0.50"}],
+    )
+    second = build_version(db_url)
+    assert json.loads((second / "meta.json").read_text())["previous"] == first.name
+    built = open_snapshot(second, db_url)
+    assert built.ndays == prev.ndays + 40  # the new invoice lengthens the day range
+    assert sorted(np.flatnonzero(_touched(prev, built))) == sorted({a, b, c, d})
+    _same_everywhere(built, _full(db_url, tmp_path / "reference"))

@@ -182,10 +182,21 @@ def events(snap: Snapshot) -> Events:
         cached: Events | None = snap.cache.get("events")
     if cached is not None:
         return cached
+    built = _build_events(snap)
+    with snap.lock:
+        snap.cache["events"] = built
+    return built
+
+
+def _build_events(snap: Snapshot, only: np.ndarray | None = None) -> Events:
+    """The events of every customer, or (only: a mask per customer) of those customers alone: the
+    same events in the same order as theirs in the whole set."""
     cust, slot, cents = [], [], []
     for flow, c, day, amount, cur in _event_parts(snap):
         idx = day.astype(np.int64) - snap.day0
         keep = (day != NO_DATE) & (idx >= 0) & (c >= 0)
+        if only is not None:
+            keep &= only[np.maximum(c, 0)]
         group = np.asarray(cur, dtype=np.int64)
         group = group[keep] if group.ndim else group
         cust.append(c[keep])
@@ -198,10 +209,37 @@ def events(snap: Snapshot) -> Events:
     # one int64 gives the stable order ~3x quicker than a stable sort of the customers
     order = np.argsort(cust_all * len(cust_all) + np.arange(len(cust_all), dtype=np.int64))
     counts = np.bincount(cust_all, minlength=snap.n_customers)[: snap.n_customers]
-    built = Events(
+    return Events(
         slot=np.concatenate(slot)[order].astype(np.int64),
         cents=np.concatenate(cents)[order],
         starts=np.concatenate([[0], np.cumsum(counts)]).astype(np.int64),
+    )
+
+
+def next_events(prev: Snapshot, snap: Snapshot, touched: np.ndarray) -> Events:
+    """snap's events from prev's, when snap is prev plus appended ledger rows whose events (and
+    those of every row whose derived figures they change) all belong to the customers in touched
+    (a mask per customer): those customers' events built again, every other customer's kept, in
+    the order events(snap) gives. Without a shared day range, events(snap)."""
+    old = events(prev)
+    if snap.day0 != prev.day0 or snap.ndays < prev.ndays or snap.n_customers != prev.n_customers:
+        return events(snap)
+    fresh = _build_events(snap, touched)
+    counts = np.diff(np.asarray(old.starts))
+    keep = np.repeat(~touched, counts)
+    slot = np.asarray(old.slot)[keep]
+    cents = np.asarray(old.cents)[keep]
+    if snap.ndays != prev.ndays:  # the same days, a longer range: slot = group-flow * ndays + day
+        slot = slot // prev.ndays * snap.ndays + slot % prev.ndays
+    kept_counts = np.where(touched, 0, counts)
+    kept_starts = np.concatenate([[0], np.cumsum(kept_counts)]).astype(np.int64)
+    fresh_counts = np.diff(fresh.starts)
+    # each customer's fresh events where its kept ones would be (a touched customer has none kept)
+    at = np.repeat(kept_starts[:-1], fresh_counts)
+    built = Events(
+        slot=np.insert(slot, at, fresh.slot).astype(np.int64),
+        cents=np.insert(cents, at, fresh.cents),
+        starts=np.concatenate([[0], np.cumsum(kept_counts + fresh_counts)]).astype(np.int64),
     )
     with snap.lock:
         snap.cache["events"] = built

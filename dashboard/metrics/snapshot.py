@@ -909,7 +909,7 @@ def _next_version(store: LedgerStore, url: str, stamp: str, started: float) -> P
     )
     if changed is None or changed.version <= prev.version:
         return None
-    from dashboard.metrics.ledger import events  # lazy (a): it imports this module
+    from dashboard.metrics.ledger import next_events  # lazy (a): it imports this module
 
     version, stamp = changed.version, changed.stamp
     snap = None
@@ -933,7 +933,7 @@ def _next_version(store: LedgerStore, url: str, stamp: str, started: float) -> P
             stamp,
             prepared,
             time.perf_counter() - started,
-            rebuilt=(snap, events(snap)),
+            rebuilt=(snap, next_events(prev, snap, _touched(prev, snap))),
         )
     log.info(
         "snapshot version %s built from version %s (%s re-read%s) in %.2f s",
@@ -955,7 +955,8 @@ def _merged_index(old: SortedIndex, new_ids: np.ndarray) -> SortedIndex:
     if len(new_ids) == 0:
         return old
     new_order = np.argsort(new_ids, kind="stable").astype(np.int64)
-    at = np.searchsorted(old_ids[np.asarray(old.order)], new_ids[new_order])
+    # sorter=: binary search through the stored order (no sorted copy of every id)
+    at = np.searchsorted(old_ids, new_ids[new_order], sorter=np.asarray(old.order))
     order = np.insert(np.asarray(old.order, dtype=np.int64), at, len(old_ids) + new_order)
     return SortedIndex(ids, order)
 
@@ -1079,6 +1080,32 @@ def _append_rows(prev: Snapshot, changed: Changes) -> Snapshot | None:
         pay_index=pay_index,
     )
     return Snapshot(**kept, **cols, **_derive(cols, prev.rates))
+
+
+def _touched(prev: Snapshot, snap: Snapshot) -> np.ndarray:
+    """The customers (a mask) whose events snap's appended rows can change: those of the new
+    invoices and credit notes and the invoices they apply to, of the new payments, of the payments
+    and invoices of the new allocations, and of the invoices of the new write-offs. Every derived
+    figure of an existing row (applications, settlement, excess, pending and loose credit) is its
+    invoice's or payment's, so no other customer's events change."""
+    inv = slice(len(prev.amount), len(snap.amount))
+    targets = snap.applies_to[inv]
+    alloc = slice(len(prev.alloc_pay), len(snap.alloc_pay))
+    alloc_pay, alloc_inv = snap.alloc_pay[alloc], snap.alloc_inv[alloc]
+    wo_inv = snap.wo_inv[len(prev.wo_inv) :]
+    customers = np.concatenate(
+        [
+            snap.inv_cust[inv],
+            snap.inv_cust[targets[targets >= 0]],
+            snap.pay_cust[len(prev.pay_amount) :],
+            snap.pay_cust[alloc_pay[alloc_pay >= 0]],
+            snap.inv_cust[alloc_inv[alloc_inv >= 0]],
+            snap.inv_cust[wo_inv[wo_inv >= 0]],
+        ]
+    ).astype(np.int64)
+    touched = np.zeros(snap.n_customers, dtype=bool)
+    touched[customers[customers >= 0]] = True
+    return touched
 
 
 def _commission_resolves(prev: Snapshot, new_ids: np.ndarray) -> bool:
