@@ -208,10 +208,11 @@ def small_import(url: str, tag: str) -> None:
         pay.write("payment_id,customer_id,date,amount,invoice_id\n")
         for i in range(IMPORT_INVOICES):
             customer, amount = customers[i % len(customers)], f"{100 + i}.{i % 100:02d}"
-            inv.write(
-                f"BENCH-{tag}-{i:05d},{customer},{today},{today + dt.timedelta(days=30)},{amount}\n"
-            )
-            pay.write(f"BENCHP-{tag}-{i:05d},{customer},{today},{amount},BENCH-{tag}-{i:05d}\n")
+            # ids numbered like the demo's (INV0000001, PAY00000001): as wide as the stored ones,
+            # so their columns take the new rows appended (a wider id rewrites its column)
+            invoice = f"BNV{int(tag) % 100:02d}{i:05d}"
+            inv.write(f"{invoice},{customer},{today},{today + dt.timedelta(days=30)},{amount}\n")
+            pay.write(f"BNP{int(tag) % 1000:03d}{i:05d},{customer},{today},{amount},{invoice}\n")
     run_import(folder, url=url, progress=False)
     shutil.rmtree(folder)
 
@@ -224,9 +225,9 @@ def remove_import(url: str) -> None:
 
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM allocations WHERE payment_id LIKE 'BENCHP-%'"))
-        conn.execute(text("DELETE FROM payments WHERE payment_id LIKE 'BENCHP-%'"))
-        conn.execute(text("DELETE FROM invoices WHERE invoice_id LIKE 'BENCH-%'"))
+        conn.execute(text("DELETE FROM allocations WHERE payment_id LIKE 'BNP%'"))
+        conn.execute(text("DELETE FROM payments WHERE payment_id LIKE 'BNP%'"))
+        conn.execute(text("DELETE FROM invoices WHERE invoice_id LIKE 'BNV%'"))
         bump_data_version(conn)
     engine.dispose()
 

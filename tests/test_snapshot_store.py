@@ -459,7 +459,7 @@ def test_a_note_makes_the_next_version_from_the_previous_files(db_url, tmp_path)
     assert second != first
     meta = json.loads((second / "meta.json").read_text())
     assert meta["previous"] == first.name and meta["version"] == version_stamp(db_url)[0]
-    for name in ("amount.npy", "inv_ids.npy", "events_slot.npy"):  # shared, not copied
+    for name in ("amount.raw", "inv_ids.raw", "events_slot.npy"):  # shared, not copied
         assert (second / name).stat().st_ino == (first / name).stat().st_ino
     _same(open_snapshot(second, db_url), _full(db_url, tmp_path / "reference"))
 
@@ -475,7 +475,7 @@ def test_an_activity_re_reads_only_the_activities(db_url, tmp_path):
     )
     second = build_version(db_url)
     assert json.loads((second / "meta.json").read_text())["previous"] == first.name
-    assert (second / "amount.npy").stat().st_ino == (first / "amount.npy").stat().st_ino
+    assert (second / "amount.raw").stat().st_ino == (first / "amount.raw").stat().st_ino
     assert (second / "activities").stat().st_ino != (first / "activities").stat().st_ino
     snap = open_snapshot(second, db_url)
     assert list(snap.activities["activity_id"]) == ["STMT-1"] and list(snap.activities["cust"]) == [
@@ -496,7 +496,7 @@ def test_a_ledger_write_without_a_change_log_is_a_full_build(db_url):
     )
     second = build_version(db_url)
     assert "previous" not in json.loads((second / "meta.json").read_text())
-    assert (second / "amount.npy").stat().st_ino != (first / "amount.npy").stat().st_ino
+    assert (second / "amount.raw").stat().st_ino != (first / "amount.raw").stat().st_ino
 
 
 OPS = st.lists(st.sampled_from(["note", "activity", "invoice", "tier"]), min_size=1, max_size=4)
@@ -743,6 +743,12 @@ def test_an_import_of_new_rows_builds_the_next_version_from_the_previous(db_url,
     # 140.00 before; + N1 30.00 - NP1 25.00 - NCN1 2.00 - write-off 1.00
     assert compute_kpis(snap, AS_OF, 30, Filters())["total_ar"] == "142.00"
     assert snap.inv_index.get("N1") == 4 and snap.pay_index.get("NP1") == 1
+    # the row columns: the previous version's files, the new rows appended (nothing copied); the
+    # previous version still reads its own 4 invoices (I1-I3 and a credit note) and 1 payment
+    for name in ("amount", "issue_ymd", "pay_amount", "alloc_inv"):
+        assert (second / f"{name}.raw").stat().st_ino == (first / f"{name}.raw").stat().st_ino
+    assert len(held.amount) == 4 and len(held.pay_amount) == 1 and len(snap.amount) == 6
+    assert list(open_snapshot(first, db_url).inv_ids) == list(held.inv_ids)
     _same_everywhere(snap, _full(db_url, tmp_path / "reference"))
 
 

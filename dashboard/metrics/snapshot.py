@@ -198,6 +198,8 @@ class Snapshot:
     app_kind: np.ndarray
     app_key: np.ndarray
     app_cum: np.ndarray
+    # where each application comes from: allocation row, credit note invoice row, write-off row
+    app_src: np.ndarray
     # payments and allocations
     pay_ids: np.ndarray
     pay_index: SortedIndex
@@ -290,24 +292,48 @@ def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame)
     An application takes effect on its own date or, if that is earlier, on the invoice's issue
     date (BRIEF "Over-application"); `own` keeps the date it carries.
     """
-    cn = np.flatnonzero(snap["is_cn"] & (snap["applies_to"] >= 0))
-    parts = [
+    parts = _application_parts(snap, allocs, wos, (0, 0, 0))
+    apps = _application_rows(parts, snap["issue"])
+    order = _by_invoice_date_kind(apps["inv"], apps["date"], apps["kind"])
+    return _with_cum({name: values[order] for name, values in apps.items()})
+
+
+Parts = list[tuple[np.ndarray, np.ndarray, np.ndarray, int, np.ndarray]]
+
+
+def _application_parts(
+    snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame, since: tuple[int, int, int]
+) -> Parts:
+    """(invoice, own date, amount, kind, source row) of the allocations, credit notes applied to
+    an invoice and write-offs, from the given first rows of each (allocations, invoices,
+    write-offs) on: the applications in the order a full build lists them before sorting."""
+    first_alloc, first_inv, first_wo = since
+    cn = first_inv + np.flatnonzero(
+        snap["is_cn"][first_inv:] & (snap["applies_to"][first_inv:] >= 0)
+    )
+    a, w = allocs.iloc[first_alloc:], wos.iloc[first_wo:]
+    return [
         (
-            allocs["inv"].to_numpy(),
-            allocs["date"].to_numpy(),
-            allocs["amount"].to_numpy(),
+            a["inv"].to_numpy(),
+            a["date"].to_numpy(),
+            a["amount"].to_numpy(),
             KIND_PAYMENT,
-            allocs.index.to_numpy(),
+            a.index.to_numpy(),
         ),
         (snap["applies_to"][cn], snap["issue"][cn], -snap["amount"][cn], KIND_CREDIT, cn),
         (
-            wos["inv"].to_numpy(),
-            wos["date"].to_numpy(),
-            wos["amount"].to_numpy(),
+            w["inv"].to_numpy(),
+            w["date"].to_numpy(),
+            w["amount"].to_numpy(),
             KIND_WRITE_OFF,
-            wos.index.to_numpy(),
+            w.index.to_numpy(),
         ),
     ]
+
+
+def _application_rows(parts: Parts, issue: np.ndarray) -> dict[str, np.ndarray]:
+    """The parts as columns (applications to no known invoice dropped), each dated on its own
+    date or, if that is earlier, its invoice's issue date."""
     inv = np.concatenate([p[0] for p in parts]).astype(np.int32)
     own = np.concatenate([p[1] for p in parts]).astype(np.int32)
     amount = np.concatenate([p[2] for p in parts]).astype(np.int64)
@@ -315,16 +341,58 @@ def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame)
     src = np.concatenate([p[4] for p in parts]).astype(np.int64)
     keep = inv >= 0
     inv, own, amount, kind, src = inv[keep], own[keep], amount[keep], kind[keep], src[keep]
-    date = np.maximum(own, snap["issue"][inv]).astype(np.int32) if len(inv) else own
-    order = _by_invoice_date_kind(inv, date, kind)
-    inv, date, own, amount, kind, src = (
-        inv[order],
-        date[order],
-        own[order],
-        amount[order],
-        kind[order],
-        src[order],
-    )
+    date = np.maximum(own, issue[inv]).astype(np.int32) if len(inv) else own
+    return {"inv": inv, "date": date, "own": own, "amount": amount, "kind": kind, "src": src}
+
+
+def _next_applications(
+    prev: Snapshot, snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame
+) -> dict[str, Any]:
+    """_applications of prev's rows plus appended ones, from prev's sorted applications: only the
+    new ones are sorted, then merged in where a full build's stable sort puts them (after every
+    earlier application of the same invoice, date and kind, which comes from an earlier row)."""
+    old = {
+        "inv": np.asarray(prev.app_inv),
+        "date": np.asarray(prev.app_date),
+        "amount": np.asarray(prev.app_amount),
+        "kind": np.asarray(prev.app_kind),
+        "src": np.asarray(prev.app_src),
+    }
+    # each old application's own date, from its source row
+    own = np.empty(len(old["src"]), dtype=np.int32)
+    for kind, dates in (
+        (KIND_PAYMENT, allocs["date"].to_numpy()),
+        (KIND_CREDIT, snap["issue"]),
+        (KIND_WRITE_OFF, wos["date"].to_numpy()),
+    ):
+        mine = old["kind"] == kind
+        own[mine] = dates[old["src"][mine]]
+    old["own"] = own
+    since = (len(prev.alloc_inv), len(prev.amount), len(prev.wo_inv))
+    new = _application_rows(_application_parts(snap, allocs, wos, since), snap["issue"])
+    if len(new["inv"]) == 0:
+        return _with_cum(old)
+    order = _by_invoice_date_kind(new["inv"], new["date"], new["kind"])
+    new = {name: values[order] for name, values in new.items()}
+    dates = np.concatenate([old["date"], new["date"]])
+    low = int(dates.min())
+    if max(len(snap["issue"]), 1) >= 1 << 29 or int(dates.max()) - low >= 1 << 32:
+        return _applications(snap, allocs, wos)  # the keys would not fit in one int64
+
+    def key(apps: dict[str, np.ndarray]) -> np.ndarray:
+        return (
+            (apps["inv"].astype(np.int64) << 34)
+            | ((apps["date"].astype(np.int64) - low) << 2)
+            | apps["kind"].astype(np.int64)
+        )
+
+    at = np.searchsorted(key(old), key(new), side="right")
+    return _with_cum({name: np.insert(old[name], at, new[name]) for name in old})
+
+
+def _with_cum(apps: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Sorted applications with each one's cumulative amount applied to its invoice so far."""
+    inv, amount = apps["inv"], apps["amount"]
     cum = np.cumsum(amount)
     starts = (
         np.flatnonzero(np.r_[True, inv[1:] != inv[:-1]])
@@ -336,15 +404,7 @@ def _applications(snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame)
     if len(inv):
         before = np.r_[0, cum[starts[1:] - 1]]
         offsets = np.repeat(before, np.diff(np.r_[starts, len(inv)]))
-    return {
-        "inv": inv,
-        "date": date,
-        "own": own,
-        "amount": amount,
-        "kind": kind,
-        "src": src,
-        "cum": cum - offsets,
-    }
+    return {**apps, "cum": cum - offsets}
 
 
 def _by_invoice_date_kind(inv: np.ndarray, date: np.ndarray, kind: np.ndarray) -> np.ndarray:
@@ -450,6 +510,38 @@ def _base_amounts(
         "inv": convert(amount, rate_issue),
         "pay": convert(pay_amount, rates.on(cur["pay"], pay_date)),
         "wo": convert(wo_amount, rates.on(wo_cur, wos["date"].to_numpy())),
+    }
+
+
+def _next_base_amounts(
+    prev: Snapshot, rows: dict[str, Any], rates: Rates, wos: pd.DataFrame
+) -> dict[str, Any]:
+    """_base_amounts of rows that are prev's rows plus appended ones: each row's base amount
+    depends on that row alone, so prev's are kept and only the new rows are converted."""
+    n_inv, n_pay, n_wo = len(prev.amount), len(prev.pay_amount), len(prev.wo_amount)
+    new = _base_amounts(
+        {"rates": rates, "inv": rows["inv_cur"][n_inv:], "pay": rows["pay_cur"][n_pay:]},
+        rows["amount"][n_inv:],
+        rows["issue"][n_inv:],
+        rows["pay_amount"][n_pay:],
+        rows["pay_date"][n_pay:],
+        wos.iloc[:0],
+    )
+    # a new write-off may be of an old invoice: its currency from every invoice
+    wo_new = wos.iloc[n_wo:]
+    wo_inv = wo_new["inv"].to_numpy()
+    wo_cur = np.where(wo_inv >= 0, rows["inv_cur"][np.maximum(wo_inv, 0)], 0)
+    wo_amount = wo_new["amount"].to_numpy().astype(np.int64)
+    wo = (
+        convert(wo_amount, rates.on(wo_cur, wo_new["date"].to_numpy()))
+        if rates.multi
+        else wo_amount
+    )
+    return {
+        "rate_issue": np.concatenate([prev.inv_rate_issue, new["rate_issue"]]),
+        "inv": np.concatenate([prev.inv_base, new["inv"]]),
+        "pay": np.concatenate([prev.pay_base, new["pay"]]),
+        "wo": np.concatenate([prev.wo_base, wo]),
     }
 
 
@@ -568,11 +660,12 @@ def _write_off_rows(wo: pd.DataFrame, inv_pos: SortedIndex | HashIndex) -> dict[
     }
 
 
-def _derive(rows: dict[str, Any], rates: Rates) -> dict[str, Any]:
+def _derive(rows: dict[str, Any], rates: Rates, prev: Snapshot | None = None) -> dict[str, Any]:
     """Every derived array of the snapshot from the per-row columns of invoices, payments,
     allocations and write-offs (positions, days, cents, currency indexes): applications, settlement,
     over-application steps, pending credits, base amounts, loose payments and the day range.
-    The full build and the next version built from the previous one both derive through here."""
+    The full build and the next version built from the previous one (prev: whose rows are the
+    first rows of these, with the same rates) both derive through here."""
     amount, issue = rows["amount"], rows["issue"]
     snap = {k: rows[k] for k in ("inv_cust", "issue", "amount", "is_cn", "applies_to", "inv_cur")}
     allocs = pd.DataFrame(
@@ -581,18 +674,26 @@ def _derive(rows: dict[str, Any], rates: Rates) -> dict[str, Any]:
     wos = pd.DataFrame(
         {"inv": rows["wo_inv"], "date": rows["wo_date"], "amount": rows["wo_amount"]}
     )
-    apps = _applications(snap, allocs, wos)
+    apps = (
+        _applications(snap, allocs, wos)
+        if prev is None
+        else _next_applications(prev, snap, allocs, wos)
+    )
     settle = _settlement(len(amount), amount, issue, apps)
     excess = _excess_steps(amount, apps)
     pending = _pending(snap, apps)
     pay_amount, pay_date = rows["pay_amount"], rows["pay_date"]
-    money = _base_amounts(
-        {"rates": rates, "inv": rows["inv_cur"], "pay": rows["pay_cur"]},
-        amount,
-        issue,
-        pay_amount,
-        pay_date,
-        wos,
+    money = (
+        _base_amounts(
+            {"rates": rates, "inv": rows["inv_cur"], "pay": rows["pay_cur"]},
+            amount,
+            issue,
+            pay_amount,
+            pay_date,
+            wos,
+        )
+        if prev is None
+        else _next_base_amounts(prev, rows, rates, wos)
     )
     pay_loose, alloc_loose = _loose_payments(
         rows["alloc_pay"], rows["alloc_date"], rows["alloc_amount"], pay_date, pay_amount
@@ -640,6 +741,7 @@ def _derive(rows: dict[str, Any], rates: Rates) -> dict[str, Any]:
         "app_kind": apps["kind"],
         "app_key": _app_key(apps["inv"], apps["date"]),
         "app_cum": apps["cum"],
+        "app_src": apps["src"],
         "pay_loose": pay_loose,
         "alloc_loose": alloc_loose,
         "day0": day0,
@@ -684,6 +786,7 @@ DERIVED_COLUMNS = (
     "app_kind",
     "app_key",
     "app_cum",
+    "app_src",
     "pay_loose",
     "alloc_loose",
     "day0",
@@ -1079,7 +1182,7 @@ def _append_rows(prev: Snapshot, changed: Changes) -> Snapshot | None:
         inv_index=inv_index,
         pay_index=pay_index,
     )
-    return Snapshot(**kept, **cols, **_derive(cols, prev.rates))
+    return Snapshot(**kept, **cols, **_derive(cols, prev.rates, prev))
 
 
 def _touched(prev: Snapshot, snap: Snapshot) -> np.ndarray:

@@ -55,7 +55,8 @@ if TYPE_CHECKING:  # both import this module
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the layout changes: older directories are then ignored and removed
+FORMAT = 2  # bump when the layout changes: older directories are then ignored and removed
+RAW = ".raw"  # a column's values, type and length in meta.json (appended to by later versions)
 PREFIX = "v"
 BUILDING = ".build-"
 HISTORY = "history_"  # file prefix of the forecast's collectability history columns
@@ -161,7 +162,14 @@ class SortedIndex:
 # --- writing ---------------------------------------------------------------------------------
 
 
-def _save(folder: Path, name: str, values: np.ndarray, meta: dict[str, Any]) -> None:
+def _save(
+    folder: Path,
+    name: str,
+    values: np.ndarray,
+    meta: dict[str, Any],
+    previous: tuple[Path, dict[str, Any]] | None = None,
+) -> None:
+    """One column: object text as codes or wide text; arrays as raw files (_save_raw)."""
     values = np.asarray(values)
     if values.dtype == object:
         text = np.array(
@@ -171,10 +179,8 @@ def _save(folder: Path, name: str, values: np.ndarray, meta: dict[str, Any]) -> 
             dtype=object,
         )
         if name in WIDE_TEXT:
-            np.save(
-                folder / f"{name}.npy", text.astype(str) if len(text) else np.zeros(0, dtype="<U1")
-            )
-            meta["columns"][name] = {"kind": "wide"}
+            wide = text.astype(str) if len(text) else np.zeros(0, dtype="<U1")
+            _save_raw(folder, name, wide, meta, previous)
             return
         uniques, codes = (
             np.unique(text.astype(str), return_inverse=True)
@@ -184,8 +190,58 @@ def _save(folder: Path, name: str, values: np.ndarray, meta: dict[str, Any]) -> 
         np.save(folder / f"{name}.npy", codes.astype(np.int32))
         meta["columns"][name] = {"kind": "codes", "values": [str(u) for u in uniques]}
         return
-    np.save(folder / f"{name}.npy", values)
-    meta["columns"][name] = {"kind": "array"}
+    _save_raw(folder, name, values, meta, previous)
+
+
+def _save_raw(
+    folder: Path,
+    name: str,
+    values: np.ndarray,
+    meta: dict[str, Any],
+    previous: tuple[Path, dict[str, Any]] | None,
+) -> None:
+    """A 1-d array as a raw file whose type and length are in meta. With previous (the version
+    this one is built from): when previous's column is the start of this one (rows only appended,
+    as the ledger's row columns are) and its file holds exactly those rows, the file is shared (a
+    hard link) and only the new rows are appended to it. previous's readers map their own length,
+    so the bytes after it are invisible to them; a file another build already extended (or a
+    killed build left longer) is not appended to but written again."""
+    path = folder / f"{name}{RAW}"
+    spec = {
+        "kind": "raw",
+        "dtype": values.dtype.str,
+        "rows": len(values),
+        "shape": list(values.shape[1:]),  # of one row (e.g. [3]: year, month, day)
+    }
+    meta["columns"][name] = spec
+    if previous is not None and _append(path, values, *previous, name):
+        return
+    with path.open("wb") as handle:
+        values.tofile(handle)
+
+
+def _append(path: Path, values: np.ndarray, folder: Path, meta: dict[str, Any], name: str) -> bool:
+    """Share previous's file of this column and append values' new rows to it (see _save_raw);
+    False when previous's column is not values' start or its file is not exactly its rows."""
+    spec = meta["columns"].get(name)
+    if (
+        spec is None
+        or spec["kind"] != "raw"
+        or spec["dtype"] != values.dtype.str
+        or spec["shape"] != list(values.shape[1:])
+    ):
+        return False
+    rows = spec["rows"]
+    source = folder / f"{name}{RAW}"
+    row_bytes = values.dtype.itemsize * int(np.prod(values.shape[1:], dtype=np.int64))
+    if rows == 0 or rows > len(values) or source.stat().st_size != rows * row_bytes:
+        return False
+    if not np.array_equal(_raw(source, spec), values[:rows]):
+        return False
+    os.link(source, path)
+    with path.open("ab") as handle:
+        values[rows:].tofile(handle)
+    return True
 
 
 def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict[str, Any]) -> None:
@@ -241,10 +297,11 @@ def write_snapshot(
         "built_at": time.time(),
         "build_seconds": build_seconds,
     }
+    shared = None if previous is None else (previous, json.loads((previous / META).read_text()))
     for f in dataclasses.fields(snap):
         if f.name in SKIP:
             continue
-        _save(folder, f.name, getattr(snap, f.name), meta)
+        _save(folder, f.name, getattr(snap, f.name), meta, shared)
     for name, index in (
         ("inv_index", snap.inv_index),
         ("pay_index", snap.pay_index),
@@ -341,7 +398,22 @@ def mapped(path: Path) -> np.ndarray:
     return mapping
 
 
+def _raw(path: Path, spec: dict[str, Any]) -> np.ndarray:
+    """A raw column file's first spec["rows"] values, mapped read-only when big enough to matter
+    (the file may hold more: rows appended by later versions)."""
+    dtype = np.dtype(spec["dtype"])
+    shape = (spec["rows"], *spec["shape"])
+    count = int(np.prod(shape, dtype=np.int64))
+    if count * dtype.itemsize < MAP_BYTES:
+        values = np.fromfile(path, dtype=dtype, count=count).reshape(shape)
+        values.flags.writeable = False
+        return values
+    return np.memmap(path, dtype=dtype, mode="r", shape=shape)
+
+
 def _load(folder: Path, name: str, spec: dict[str, Any]) -> np.ndarray:
+    if spec["kind"] == "raw":
+        return _raw(folder / f"{name}{RAW}", spec)
     values = mapped(folder / f"{name}.npy")
     if spec["kind"] == "codes":
         uniques = np.array(spec["values"], dtype=object)
