@@ -698,6 +698,11 @@ def _same_arrays(left, right) -> None:
         assert np.array_equal(
             getattr(left.cache["events"], name), getattr(right.cache["events"], name)
         ), name
+    history, reference = left.cache["history"], right.cache["history"]  # the forecast's, stored
+    assert history.keys() == reference.keys()
+    for name, values in history.items():
+        assert values.dtype == reference[name].dtype, name
+        assert np.array_equal(values, reference[name]), name
 
 
 def _same_everywhere(left, right) -> None:

@@ -37,7 +37,9 @@ from dashboard.data.ledger_load import NO_DATE as NO_DATE
 from dashboard.data.schema import version_stamp
 from dashboard.metrics.fx import Rates, build_rates, convert
 from dashboard.metrics.store import (
+    HISTORY,
     LedgerStore,
+    Sharing,
     SortedIndex,
     VersionGone,
     open_snapshot,
@@ -818,6 +820,9 @@ ROW_COLUMNS = (
     "wo_date",
     "wo_amount",
 )
+# columns whose previous values are the first rows of the next version's by construction (the
+# ledger's rows, appended by _append_rows, and each row's base amounts): appended to on disk
+APPENDED = frozenset(ROW_COLUMNS) | {"inv_rate_issue", "inv_base", "pay_base", "wo_base"}
 
 
 def build_snapshot(
@@ -1012,7 +1017,9 @@ def _next_version(store: LedgerStore, url: str, stamp: str, started: float) -> P
     )
     if changed is None or changed.version <= prev.version:
         return None
-    from dashboard.metrics.ledger import next_events  # lazy (a): it imports this module
+    # lazy (a): both import this module
+    from dashboard.metrics.forecast import HISTORY_APPENDED, next_history_arrays
+    from dashboard.metrics.ledger import next_events
 
     version, stamp = changed.version, changed.stamp
     snap = None
@@ -1036,7 +1043,20 @@ def _next_version(store: LedgerStore, url: str, stamp: str, started: float) -> P
             stamp,
             prepared,
             time.perf_counter() - started,
-            rebuilt=(snap, next_events(prev, snap, _touched(prev, snap))),
+            rebuilt=(
+                snap,
+                next_events(prev, snap, _touched(prev, snap)),
+                Sharing(
+                    previous,
+                    unchanged=frozenset(
+                        f.name
+                        for f in fields(Snapshot)
+                        if getattr(snap, f.name) is getattr(prev, f.name)
+                    ),
+                    appended=APPENDED | {HISTORY + name for name in HISTORY_APPENDED},
+                ),
+                next_history_arrays(prev.cache["history"], prev, snap),
+            ),
         )
     log.info(
         "snapshot version %s built from version %s (%s re-read%s) in %.2f s",

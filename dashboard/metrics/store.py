@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # both import this module
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2  # bump when the layout changes: older directories are then ignored and removed
+FORMAT = 3  # bump when the layout changes: older directories are then ignored and removed
 RAW = ".raw"  # a column's values, type and length in meta.json (appended to by later versions)
 PREFIX = "v"
 BUILDING = ".build-"
@@ -169,7 +169,9 @@ def _save(
     meta: dict[str, Any],
     previous: tuple[Path, dict[str, Any]] | None = None,
 ) -> None:
-    """One column: object text as codes or wide text; arrays as raw files (_save_raw)."""
+    """One column: object text as codes or wide text; arrays as raw files (_save_raw). previous:
+    (the previous version's directory, its column specs) when the column's first rows are that
+    version's (the new rows are appended to its file)."""
     values = np.asarray(values)
     if values.dtype == object:
         text = np.array(
@@ -180,7 +182,7 @@ def _save(
         )
         if name in WIDE_TEXT:
             wide = text.astype(str) if len(text) else np.zeros(0, dtype="<U1")
-            _save_raw(folder, name, wide, meta, previous)
+            _save_raw(folder, name, wide, meta["columns"], previous)
             return
         uniques, codes = (
             np.unique(text.astype(str), return_inverse=True)
@@ -190,14 +192,14 @@ def _save(
         np.save(folder / f"{name}.npy", codes.astype(np.int32))
         meta["columns"][name] = {"kind": "codes", "values": [str(u) for u in uniques]}
         return
-    _save_raw(folder, name, values, meta, previous)
+    _save_raw(folder, name, values, meta["columns"], previous)
 
 
 def _save_raw(
     folder: Path,
     name: str,
     values: np.ndarray,
-    meta: dict[str, Any],
+    specs: dict[str, Any],
     previous: tuple[Path, dict[str, Any]] | None,
 ) -> None:
     """A 1-d array as a raw file whose type and length are in meta. With previous (the version
@@ -205,7 +207,9 @@ def _save_raw(
     as the ledger's row columns are) and its file holds exactly those rows, the file is shared (a
     hard link) and only the new rows are appended to it. previous's readers map their own length,
     so the bytes after it are invisible to them; a file another build already extended (or a
-    killed build left longer) is not appended to but written again."""
+    killed build left longer) is not appended to but written again. The caller vouches that the
+    previous rows are unchanged (the next version's row columns are built by appending); the first
+    and last of them are checked."""
     path = folder / f"{name}{RAW}"
     spec = {
         "kind": "raw",
@@ -213,17 +217,17 @@ def _save_raw(
         "rows": len(values),
         "shape": list(values.shape[1:]),  # of one row (e.g. [3]: year, month, day)
     }
-    meta["columns"][name] = spec
+    specs[name] = spec
     if previous is not None and _append(path, values, *previous, name):
         return
     with path.open("wb") as handle:
         values.tofile(handle)
 
 
-def _append(path: Path, values: np.ndarray, folder: Path, meta: dict[str, Any], name: str) -> bool:
+def _append(path: Path, values: np.ndarray, folder: Path, specs: dict[str, Any], name: str) -> bool:
     """Share previous's file of this column and append values' new rows to it (see _save_raw);
     False when previous's column is not values' start or its file is not exactly its rows."""
-    spec = meta["columns"].get(name)
+    spec = specs.get(name)
     if (
         spec is None
         or spec["kind"] != "raw"
@@ -236,7 +240,11 @@ def _append(path: Path, values: np.ndarray, folder: Path, meta: dict[str, Any], 
     row_bytes = values.dtype.itemsize * int(np.prod(values.shape[1:], dtype=np.int64))
     if rows == 0 or rows > len(values) or source.stat().st_size != rows * row_bytes:
         return False
-    if not np.array_equal(_raw(source, spec), values[:rows]):
+    stored = _raw(source, spec)
+    if not (
+        np.array_equal(stored[:1], values[:1])
+        and np.array_equal(stored[-1:], values[rows - 1 : rows])
+    ):
         return False
     os.link(source, path)
     with path.open("ab") as handle:
@@ -273,18 +281,33 @@ def _save_frame(folder: Path, name: str, frame: pd.DataFrame, meta: dict[str, An
     meta["frames"][name] = {"rows": len(frame), "columns": cols}
 
 
+@dataclasses.dataclass(frozen=True)
+class Sharing:
+    """What a version built from the previous one shares with it: columns that are the previous
+    version's own (hard links), and columns (and history columns) whose previous values are their
+    first rows by construction (the previous file, the new rows appended: see _save_raw)."""
+
+    previous: Path
+    unchanged: frozenset[str] = frozenset()
+    appended: frozenset[str] = frozenset()
+
+
 def write_snapshot(
     snap: Snapshot,
     events: Events,
     folder: Path,
     stamp: str,
     build_seconds: float = 0.0,
-    previous: Path | None = None,
+    sharing: Sharing | None = None,
     frames: dict[str, pd.DataFrame] | None = None,
+    history: dict[str, np.ndarray] | None = None,
 ) -> None:
     """Write every column of snap (and its event index) into folder (which must not exist).
 
-    With previous: the frames are the given ones, the others hard links to previous's."""
+    With sharing: the frames are the given ones, the others hard links to the previous version's,
+    and the columns it names are shared with that version. history: the forecast's history
+    columns when already known (else derived from snap)."""
+    previous = None if sharing is None else sharing.previous
     folder.mkdir(parents=True)
     meta: dict[str, Any] = {
         "format": FORMAT,
@@ -297,10 +320,18 @@ def write_snapshot(
         "built_at": time.time(),
         "build_seconds": build_seconds,
     }
-    shared = None if previous is None else (previous, json.loads((previous / META).read_text()))
+    before = None if previous is None else json.loads((previous / META).read_text())
     for f in dataclasses.fields(snap):
         if f.name in SKIP:
             continue
+        if sharing is not None and before is not None and f.name in sharing.unchanged:
+            _link_column(sharing.previous, folder, f.name, before["columns"][f.name], meta)
+            continue
+        shared = (
+            (sharing.previous, before["columns"])
+            if sharing is not None and before is not None and f.name in sharing.appended
+            else None
+        )
         _save(folder, f.name, getattr(snap, f.name), meta, shared)
     for name, index in (
         ("inv_index", snap.inv_index),
@@ -335,8 +366,15 @@ def write_snapshot(
     # which imports this module
     from dashboard.metrics.forecast import history_arrays
 
-    for name, values in history_arrays(snap).items():
-        np.save(folder / f"{HISTORY}{name}.npy", values)
+    meta["history"] = {}
+    for name, values in (history if history is not None else history_arrays(snap)).items():
+        column = f"{HISTORY}{name}"
+        shared = (
+            (sharing.previous, before.get("history", {}))
+            if sharing is not None and before is not None and column in sharing.appended
+            else None
+        )
+        _save_raw(folder, column, np.asarray(values), meta["history"], shared)
     (folder / INUSE).touch()
     (folder / META).write_text(json.dumps(meta))
     _sync(folder)
@@ -344,6 +382,15 @@ def write_snapshot(
 
 def _fsync_enabled() -> bool:
     return get_settings().snapshot_fsync
+
+
+def _link_column(
+    previous: Path, folder: Path, name: str, spec: dict[str, Any], meta: dict[str, Any]
+) -> None:
+    """The previous version's file of an unchanged column (a hard link) and its spec."""
+    file = f"{name}{RAW}" if spec["kind"] == "raw" else f"{name}.npy"
+    os.link(previous / file, folder / file)
+    meta["columns"][name] = spec
 
 
 def _link_frames(previous: Path, folder: Path, meta: dict[str, Any], names: set[str]) -> None:
@@ -510,9 +557,10 @@ def open_snapshot(folder: Path, url: str | None) -> Snapshot:
     snap.cache["events"] = Events(
         **{n: mapped(folder / f"events_{n}.npy") for n in ("slot", "cents", "starts")}
     )
-    history = sorted(folder.glob(f"{HISTORY}*.npy"))
-    if history:  # versions written before the history was stored derive it per process
-        snap.cache["history"] = {p.stem[len(HISTORY) :]: mapped(p) for p in history}
+    snap.cache["history"] = {
+        name[len(HISTORY) :]: _raw(folder / f"{name}{RAW}", spec)
+        for name, spec in meta["history"].items()
+    }
     return snap
 
 
@@ -597,19 +645,20 @@ class LedgerStore:
         stamp: str,
         frames: dict[str, pd.DataFrame],
         build_seconds: float = 0.0,
-        rebuilt: tuple[Snapshot, Events] | None = None,
+        rebuilt: tuple[Snapshot, Events, Sharing, dict[str, np.ndarray]] | None = None,
     ) -> Path:
         """A new version that shares every column file of previous (hard links) except the frames given.
         Nothing is copied: a note or a promise makes a version in milliseconds. With rebuilt (the
-        next version's snapshot and events, after new ledger rows) its columns are written and only
-        the frames not given are shared."""
+        next version's snapshot, events, what it shares with previous and its forecast history,
+        after new ledger rows) its columns are written or shared as that says, and only the frames
+        not given are shared."""
         if rebuilt is not None:
-            snap, events = rebuilt
+            snap, events, sharing, history = rebuilt
             return self._publish(
                 version,
                 stamp,
                 lambda temp: write_snapshot(
-                    snap, events, temp, stamp, build_seconds, previous, frames
+                    snap, events, temp, stamp, build_seconds, sharing, frames, history
                 ),
             )
 
