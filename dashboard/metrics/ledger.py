@@ -118,24 +118,35 @@ class Events:
 
 
 def _event_parts(
-    snap: Snapshot,
+    snap: Snapshot, only: np.ndarray | None = None
 ) -> list[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray | int]]:
-    """(flow, customer, day, cents, currency) for each kind of event.
+    """(flow, customer, day, cents, currency) for each kind of event (only: of the customers in
+    this mask alone).
 
     Sales, collections and write-offs are in base cents (converted at their own date); AR and
     unapplied credits stay in each item's own currency, revalued when a date is asked for.
     """
-    pos_inv = (snap.inv_cust >= 0) & ~snap.is_cn
+
+    def mine(cust: np.ndarray) -> np.ndarray:
+        """Known customers (and, with only, those in it)."""
+        known = cust >= 0
+        return known if only is None else known & only[np.maximum(cust, 0)]
+
+    all_inv = mine(snap.inv_cust)
+    pos_inv = all_inv & ~snap.is_cn
     clean = pos_inv & snap.clean
     app_ok = clean[snap.app_inv]
-    pay_ok = snap.pay_cust >= 0
+    pay_ok = mine(snap.pay_cust)
     wo_ok = snap.wo_inv >= 0
+    wo_ok[wo_ok] = all_inv[snap.wo_inv[wo_ok]]
     wo_inv = snap.wo_inv[wo_ok]
-    loose = snap.pay_loose[snap.pay_cust[snap.pay_loose] >= 0]
-    alloc = snap.alloc_loose[snap.pay_cust[snap.alloc_pay[snap.alloc_loose]] >= 0]
+    loose = snap.pay_loose[pay_ok[snap.pay_loose]]
+    alloc = snap.alloc_loose[pay_ok[snap.alloc_pay[snap.alloc_loose]]]
     alloc_pay = snap.alloc_pay[alloc]
-    cn = snap.free_credit_notes
-    all_inv = snap.inv_cust >= 0
+    cn = snap.free_credit_notes[all_inv[snap.free_credit_notes]]
+    excess = snap.excess_inv[all_inv[snap.excess_inv]] if only is not None else snap.excess_inv
+    excess_at = all_inv[snap.excess_inv] if only is not None else slice(None)
+    pend = mine(snap.pend_cust) if only is not None else slice(None)
     app_inv = snap.app_inv[app_ok]
     return [
         (0, snap.inv_cust[clean], snap.issue[clean], snap.amount[clean], snap.inv_cur[clean]),
@@ -166,13 +177,19 @@ def _event_parts(
         (4, snap.inv_cust[cn], snap.issue[cn], -snap.amount[cn], snap.inv_cur[cn]),
         (
             4,
-            snap.inv_cust[snap.excess_inv],
-            snap.excess_day,
-            snap.excess_cents,
-            snap.inv_cur[snap.excess_inv],
+            snap.inv_cust[excess],
+            snap.excess_day[excess_at],
+            snap.excess_cents[excess_at],
+            snap.inv_cur[excess],
         ),
-        (4, snap.pend_cust, snap.pend_start, snap.pend_cents, snap.pend_cur),
-        (4, snap.pend_cust, snap.pend_end, -snap.pend_cents, snap.pend_cur),
+        (
+            4,
+            snap.pend_cust[pend],
+            snap.pend_start[pend],
+            snap.pend_cents[pend],
+            snap.pend_cur[pend],
+        ),
+        (4, snap.pend_cust[pend], snap.pend_end[pend], -snap.pend_cents[pend], snap.pend_cur[pend]),
     ]
 
 
@@ -192,11 +209,9 @@ def _build_events(snap: Snapshot, only: np.ndarray | None = None) -> Events:
     """The events of every customer, or (only: a mask per customer) of those customers alone: the
     same events in the same order as theirs in the whole set."""
     cust, slot, cents = [], [], []
-    for flow, c, day, amount, cur in _event_parts(snap):
+    for flow, c, day, amount, cur in _event_parts(snap, only):
         idx = day.astype(np.int64) - snap.day0
         keep = (day != NO_DATE) & (idx >= 0) & (c >= 0)
-        if only is not None:
-            keep &= only[np.maximum(c, 0)]
         group = np.asarray(cur, dtype=np.int64)
         group = group[keep] if group.ndim else group
         cust.append(c[keep])
