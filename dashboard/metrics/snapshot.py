@@ -349,10 +349,11 @@ def _application_rows(parts: Parts, issue: np.ndarray) -> dict[str, np.ndarray]:
 
 def _next_applications(
     prev: Snapshot, snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], np.ndarray]:
     """_applications of prev's rows plus appended ones, from prev's sorted applications: only the
     new ones are sorted, then merged in where a full build's stable sort puts them (after every
-    earlier application of the same invoice, date and kind, which comes from an earlier row)."""
+    earlier application of the same invoice, date and kind, which comes from an earlier row).
+    Also the invoices with new applications."""
     old = {
         "inv": np.asarray(prev.app_inv),
         "date": np.asarray(prev.app_date),
@@ -373,13 +374,14 @@ def _next_applications(
     since = (len(prev.alloc_inv), len(prev.amount), len(prev.wo_inv))
     new = _application_rows(_application_parts(snap, allocs, wos, since), snap["issue"])
     if len(new["inv"]) == 0:
-        return _with_cum(old)
+        return _with_cum(old), new["inv"]
     order = _by_invoice_date_kind(new["inv"], new["date"], new["kind"])
     new = {name: values[order] for name, values in new.items()}
     dates = np.concatenate([old["date"], new["date"]])
     low = int(dates.min())
     if max(len(snap["issue"]), 1) >= 1 << 29 or int(dates.max()) - low >= 1 << 32:
-        return _applications(snap, allocs, wos)  # the keys would not fit in one int64
+        # the keys would not fit in one int64
+        return _applications(snap, allocs, wos), np.unique(new["inv"])
 
     def key(apps: dict[str, np.ndarray]) -> np.ndarray:
         return (
@@ -389,7 +391,8 @@ def _next_applications(
         )
 
     at = np.searchsorted(key(old), key(new), side="right")
-    return _with_cum({name: np.insert(old[name], at, new[name]) for name in old})
+    merged = _with_cum({name: np.insert(old[name], at, new[name]) for name in old})
+    return merged, np.unique(new["inv"])
 
 
 def _with_cum(apps: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -478,6 +481,79 @@ def _settlement(
         total[inv[ends]] = apps["cum"][ends]
     clean = total <= np.maximum(amount, 0)
     return {"settle": settle, "settle_kind": kind, "first_app": first, "clean": clean}
+
+
+def _next_settlement(
+    prev: Snapshot,
+    amount: np.ndarray,
+    issue: np.ndarray,
+    apps: dict[str, Any],
+    changed: np.ndarray,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """_settlement and _excess_steps when only the changed invoices' applications changed (prev's
+    invoices plus appended ones): prev's figures kept for every other invoice, the changed ones'
+    worked out again from their own applications (a contiguous run each: apps are sorted by
+    invoice, and each one's cumulative amount is its own)."""
+    n, n_prev = len(amount), len(prev.amount)
+    lo = np.searchsorted(apps["inv"], changed, side="left")
+    hi = np.searchsorted(apps["inv"], changed, side="right")
+    lengths = hi - lo
+    rows = np.repeat(lo - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(
+        int(lengths.sum()), dtype=np.int64
+    )
+    mine = {name: apps[name][rows] for name in ("inv", "date", "kind", "cum")}
+    fresh = _settlement(n, amount, issue, mine)
+    settle: dict[str, Any] = {}
+    for name, default in (("settle", NO_DATE), ("settle_kind", -1), ("first_app", NO_DATE)):
+        before = np.asarray(getattr(prev, name))
+        values = np.concatenate([before, np.full(n - n_prev, default, dtype=before.dtype)])
+        values[changed] = fresh[name][changed]
+        settle[name] = values
+    clean = np.concatenate([np.asarray(prev.clean), np.ones(n - n_prev, dtype=bool)])
+    clean[changed] = fresh["clean"][changed]
+    settle["clean"] = clean
+    # excess steps: prev's of the other invoices, the changed ones' in their place (by invoice)
+    steps = _excess_steps(amount, mine)
+    keep = ~np.isin(prev.excess_inv, changed)
+    kept = {
+        "inv": np.asarray(prev.excess_inv)[keep],
+        "day": np.asarray(prev.excess_day)[keep],
+        "cents": np.asarray(prev.excess_cents)[keep],
+    }
+    at = np.searchsorted(kept["inv"], steps["inv"], side="left")
+    excess = {name: np.insert(kept[name], at, steps[name]) for name in kept}
+    excess["over"] = np.unique(excess["inv"]).astype(np.int32)
+    return settle, excess
+
+
+def _next_loose_payments(prev: Snapshot, rows: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """_loose_payments of prev's payments and allocations plus appended ones: only the new payments
+    and those with new allocations are looked at again (their allocations: theirs alone)."""
+    n_pay = len(rows["pay_amount"])
+    if n_pay == 0:  # no payments: no allocation is known either
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    new_alloc_pay = rows["alloc_pay"][len(prev.alloc_pay) :]
+    changed = np.zeros(n_pay, dtype=bool)
+    changed[len(prev.pay_amount) :] = True
+    changed[new_alloc_pay[new_alloc_pay >= 0]] = True
+    alloc_pay = rows["alloc_pay"]
+    theirs = np.flatnonzero((alloc_pay >= 0) & changed[np.maximum(alloc_pay, 0)])
+    pays = np.flatnonzero(changed)
+    # their allocations, by position among the changed payments
+    local = np.searchsorted(pays, alloc_pay[theirs])
+    loose_local, _ = _loose_payments(
+        local,
+        rows["alloc_date"][theirs],
+        rows["alloc_amount"][theirs],
+        rows["pay_date"][pays],
+        rows["pay_amount"][pays],
+    )
+    loose = np.zeros(n_pay, dtype=bool)
+    loose[np.asarray(prev.pay_loose)] = True
+    loose[pays] = False
+    loose[pays[loose_local]] = True
+    known = alloc_pay >= 0
+    return np.flatnonzero(loose), np.flatnonzero(known & loose[np.where(known, alloc_pay, 0)])
 
 
 def _allocation_dates(
@@ -676,13 +752,15 @@ def _derive(rows: dict[str, Any], rates: Rates, prev: Snapshot | None = None) ->
     wos = pd.DataFrame(
         {"inv": rows["wo_inv"], "date": rows["wo_date"], "amount": rows["wo_amount"]}
     )
-    apps = (
-        _applications(snap, allocs, wos)
-        if prev is None
-        else _next_applications(prev, snap, allocs, wos)
-    )
-    settle = _settlement(len(amount), amount, issue, apps)
-    excess = _excess_steps(amount, apps)
+    if prev is None:
+        apps = _applications(snap, allocs, wos)
+        settle = _settlement(len(amount), amount, issue, apps)
+        excess = _excess_steps(amount, apps)
+    else:
+        apps, applied = _next_applications(prev, snap, allocs, wos)
+        # the invoices whose applications changed: the new ones and those with new applications
+        changed = np.union1d(np.arange(len(prev.amount), len(amount)), applied)
+        settle, excess = _next_settlement(prev, amount, issue, apps, changed)
     pending = _pending(snap, apps)
     pay_amount, pay_date = rows["pay_amount"], rows["pay_date"]
     money = (
@@ -697,8 +775,12 @@ def _derive(rows: dict[str, Any], rates: Rates, prev: Snapshot | None = None) ->
         if prev is None
         else _next_base_amounts(prev, rows, rates, wos)
     )
-    pay_loose, alloc_loose = _loose_payments(
-        rows["alloc_pay"], rows["alloc_date"], rows["alloc_amount"], pay_date, pay_amount
+    pay_loose, alloc_loose = (
+        _loose_payments(
+            rows["alloc_pay"], rows["alloc_date"], rows["alloc_amount"], pay_date, pay_amount
+        )
+        if prev is None
+        else _next_loose_payments(prev, rows)
     )
     total_abs = int(np.abs(amount).sum() + np.abs(pay_amount).sum() + np.abs(apps["amount"]).sum())
     if total_abs >= EXACT_LIMIT:
