@@ -5,7 +5,7 @@ Layout under the snapshot directory (AR_SNAPSHOT_DIR, default data/snapshots)::
     <ledger key>/                 one per database (and base currency); see ledger_key
         build.lock                held (flock) by the one process building a version
         v000000000042-<ledger>-<stamp hash>/
-                                  a complete version: meta.json, one .npy per column, .inuse
+                                  a complete version: meta.json, one file per column, .inuse
         .build-*                  a build in progress (renamed into place when complete)
 
 A version directory appears by one atomic rename once every file in it is written and synced, so
@@ -18,6 +18,9 @@ any more (flocks end with their process, even one killed with SIGKILL). The ledg
 the database gets when it is created (data_version.ledger_id): a database recreated at the same URL
 starts again at version 1 and never takes the old ledger's versions for its own.
 
+Arrays are stored raw (`<column>.raw`, their type and length in meta.json), so the next version
+can share a column whose rows were only appended: it hard-links the previous version's file and
+appends the new rows, and each version maps only its own length (see _save_raw).
 Text columns with many distinct values (ids, names) are stored as fixed-width unicode arrays and
 mapped like numbers; low-cardinality text (segments, regions, currencies, reps) as dictionary codes.
 Id lookups use the stored sort order and binary search (SortedIndex), never per-process hash tables.
