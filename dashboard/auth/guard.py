@@ -69,7 +69,11 @@ def dash_app_for(server: Flask) -> dash.Dash | None:
 
 def module_page_path(func: Any) -> str | None:
     """The path of the page whose module defined a callback function, if any."""
-    module = getattr(func, "__module__", None)
+    return page_path(getattr(func, "__module__", None))
+
+
+def page_path(module: str | None) -> str | None:
+    """The path of the page of a module (e.g. dashboard.pages.credit -> /credit), if it is a page."""
     for page in dash.page_registry.values():
         if module and page.get("module") == module:
             path = (page.get("path_template") or page.get("path") or "/").split("<")[0]

@@ -13,7 +13,7 @@ from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components.kpi_card import body_output, kpi_card, tile_body, tip_output
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
-from dashboard.components.views import chart_callback, grid_source
+from dashboard.components.views import chart_callback
 from dashboard.figures.trends import month_label
 from dashboard.metrics.commissions import DRILL_KEYS
 
@@ -180,16 +180,7 @@ def drill_rows(snap, key, as_of, period_days, filters, scope, bucket=None, month
 
 for _key in DRILL_KEYS:
     views.register_drill(_key, drill_rows, DRILL_LABELS, CAPABILITY)
-# the per-rep grids: table views of dashboard/views/commissions.py
-REP_GRID = {"link_customers": False, "hidden": frozenset()}
-grid.register_source(
-    RISK_GRID,
-    grid_source("commissions_at_risk_by_rep", __name__, file_name="commissions-risk", **REP_GRID),
-)
-grid.register_source(
-    CASH_GRID,
-    grid_source("commissions_cash_by_rep", __name__, file_name="commissions-cash", **REP_GRID),
-)
+# the per-rep grids (RISK_GRID, CASH_GRID): table views of dashboard/views/commissions.py
 
 
 # ---- callbacks ----------------------------------------------------------------------------------

@@ -33,47 +33,7 @@ GRID = "fc-invoices"
 WEEKS = forecast_views.FORECAST_WEEKS
 BACKTEST_DATES = forecast_views.FORECAST_BACKTEST_DATES
 LATER, DISPUTED, UNCOLLECTIBLE = "Later", "Disputed (excluded)", metrics.UNCOLLECTIBLE
-GRID_COLUMNS = [
-    "invoice_id",
-    "customer_name",
-    "customer_id",
-    "sales_rep_id",
-    "segment",
-    "region",
-    "due_date",
-    "days_until_due",
-    "due_bucket",
-    "balance_cents",
-    "dispute",
-    "age_days",
-    "collectable_share",
-    "delay_days",
-    "delay_basis",
-    "expected_date",
-    "expected_week",
-    "expected_cents",
-    "uncollectible_cents",
-    "promise_id",
-    "promised_date",
-    "promised_cents",
-]
-LABELS = {
-    "days_until_due": "Days until due",
-    "due_bucket": "Due-date bucket",
-    "balance_cents": "Open balance",
-    "dispute": "Dispute",
-    "delay_days": "Delay used (days)",
-    "delay_basis": "Delay from",
-    "expected_date": "Expected",
-    "expected_week": "Week",
-    "expected_cents": "Expected (behaviour)",
-    "promise_id": "Promise",
-    "promised_cents": "Promised",
-    "amount_cents": "In this bucket",
-    "age_days": "Days past due",
-    "collectable_share": "Share paid at this age (history, 0-1)",
-    "uncollectible_cents": "Not expected",
-}
+LABELS = forecast_views.GRID_LABELS
 WAPE_INFO = (
     "WAPE (weighted absolute percentage error) = Σ |forecast − collected| / Σ collected × 100, week by week. "
     f"Each forecast is rerun as it stood at {BACKTEST_DATES} past dates 28 days apart (the latest {WEEKS} weeks "
@@ -269,28 +229,7 @@ views.register_drill("fc_due", drill_rows, LABELS)
 views.register_drill("fc_week", drill_rows, LABELS)
 
 
-def invoices_source(data: dict) -> grid.GridFrame | None:
-    """Every open invoice behind the forecasts, in the current user's scope."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if not isinstance(data, dict):
-        return None
-    as_of, _basis, filters = gf.parse(data.get("filters"))
-    scope = identity.scope()
-    snap = get_snapshot()
-    frame = invoices(snap, as_of, filters, scope)[GRID_COLUMNS]
-    return grid.GridFrame(
-        frame,
-        currency=currency_for(snap, filters, scope, fmt.default_currency()),
-        file_name="forecast-invoices",
-        labels=LABELS,
-        hidden=grid.HIDDEN | {"promise_id", "customer_id"},
-        stamp=f"Invoices behind the payment forecast | {describe(data.get('filters'))} | scope: {scope.label}",
-    )
-
-
-grid.register_source(GRID, invoices_source)
+# the invoices grid (GRID): the table view forecast_invoices of dashboard/views/forecast.py
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
