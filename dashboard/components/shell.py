@@ -29,8 +29,8 @@ Conventions for every page (read before adding one)
 * Figures from dashboard/figures: pure builders returning plain figure dicts (see figures/base.py:
   `figure()`, `empty_figure()`; a validated go.Figure costs ~60 ms of Python per build), always
   with an empty state; money through `dashboard.format.money(cents_or_str, currency)`.
-* Tables: `dashboard.components.grid.data_grid(name)` + `grid.register_source(name, fn)`; the
-  browser asks the server for blocks of rows (infinite row model); sort, filters, search, totals
+* Tables: `dashboard.components.grid.data_grid(name)` on the page, its rows a table view declared
+  in dashboard/views with `grid=name` (dashboard/views/grids.py); the browser asks the server for blocks of rows (infinite row model); sort, filters, search, totals
   and CSV/XLSX exports cover every row on the server.
 * Drill-downs: `Output("drill-request", "data", allow_duplicate=True)` returning
   `dashboard.components.drill.request(key, title, **params)`, or a clickable element with id

@@ -16,7 +16,9 @@ from dashboard.views import (
     collections,
     commissions,
     credit,
+    customer_aging,
     disputes,
+    drill,
     forecast,
     grids,
     predictions,
@@ -24,6 +26,7 @@ from dashboard.views import (
     reliability,
     tables,
     value,
+    workspace,
 )
 from dashboard.views.base import (
     CHART_FORMATS,
@@ -55,7 +58,9 @@ __all__ = [
     "collections",
     "commissions",
     "credit",
+    "customer_aging",
     "disputes",
+    "drill",
     "forecast",
     "grids",
     "predictions",
@@ -66,6 +71,7 @@ __all__ = [
     "table_views",
     "tables",
     "value",
+    "workspace",
 ]
 
 
