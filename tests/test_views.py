@@ -17,7 +17,7 @@ DEMO_DAY = dt.date(2026, 6, 30)
 DEMO_FILTERS = {"as_of": DEMO_DAY.isoformat(), "basis": "due", "query": "?as_of=2026-06-30"}
 PAGES = {
     "receivables", "account", "collections", "disputes", "commissions", "value", "forecast",
-    "customer_aging", "workspace", "predictions",
+    "customer_aging", "workspace", "predictions", "reliability", "credit",
 }  # fmt: skip
 
 
@@ -55,6 +55,22 @@ def test_exports_read_the_registry():
     assert {n for n, v in VIEWS.items() if v.formats == ("grid",)} == {
         "commissions_at_risk_by_rep",
         "commissions_cash_by_rep",
+        # every other data_grid's rows (issue 13: one view per grid)
+        "account_invoices",
+        "account_payments",
+        "collections_groups",
+        "collections_uncontacted",
+        "credit_utilization",
+        "customer_aging_long",
+        "customer_aging_short",
+        "customer_value",
+        "disputes_broken_promises",
+        "disputes_open",
+        "drill",
+        "forecast_invoices",
+        "payment_reliability",
+        "predictions_worklist",
+        "workspace_invoices",
     }
 
 

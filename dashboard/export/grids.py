@@ -38,7 +38,7 @@ def _user() -> Any:
 def grid_page(name: str) -> str | None:
     """The page path of grid `name` (that of its view's page), None for shared grids."""
     view = grid_view(name)
-    return page_path(f"dashboard.pages.{view.page}") if view is not None and view.page else None
+    return page_path(view.page) if view is not None and view.page else None
 
 
 def may_use(name: str) -> bool:
