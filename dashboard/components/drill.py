@@ -27,6 +27,8 @@ from dashboard.components import callbacks as cb
 from dashboard.components import grid, identity
 
 GRID = "drill"
+
+
 def trigger_id(key: str, title: str, **params: str) -> dict:
     """Id for a clickable element that opens the drill-down of (key, params)."""
     spec = {"key": key, "title": title, **{k: v for k, v in params.items() if v is not None}}

@@ -367,7 +367,6 @@ def column_defs(gf: GridFrame) -> list[dict]:
     return cols
 
 
-
 def caption(gf: GridFrame, cap: int = CLIENT_ROWS) -> str:
     """What a client-side grid shows, and that the totals row covers every row."""
     n = len(gf.frame)
@@ -400,13 +399,10 @@ def csv_text(gf: GridFrame) -> str:
     return (f"# {gf.stamp}\n" if gf.stamp else "") + to_csv(gf.frame)
 
 
-
-
 # ---- the grid callbacks read rows through dashboard.export.grids (access) and dashboard.views.grids
 
-def rows_response(
-    name: str, request: dict | None, data, search
-) -> tuple[dict, RowsView | None]:
+
+def rows_response(name: str, request: dict | None, data, search) -> tuple[dict, RowsView | None]:
     """The getRowsResponse for one getRowsRequest, and the view it was cut from."""
     request = request if isinstance(request, dict) else {}
     query = Query.clean(request.get("sortModel"), request.get("filterModel"), search)

@@ -246,10 +246,6 @@ def workspace_rows(data: dict) -> tuple[pd.DataFrame, dict, str]:
     return ws.tab_rows(snap, as_of, filters, scope, params), params, cur
 
 
-
-
-
-
 # ---- callbacks ----------------------------------------------------------------------------------
 
 

@@ -50,7 +50,6 @@ def bucket_title(label: str, basis: str) -> str:
     return label.replace("-", "–") + " days"
 
 
-
 def aging_frame(snap: Any, req: ChartRequest, group: str) -> GridFrame:
     """The aging rows of one terms group for the request's filters and ranges (option "ranges")."""
     ranges = req.option("ranges")

@@ -108,9 +108,13 @@ def _drill(snap: Any, req: ChartRequest) -> GridFrame | None:
     page = DRILLS.get(key)
     try:
         if page is not None:
-            frame = page.rows(snap, key, req.as_of, gf.PERIOD_DAYS, req.filters, req.scope, **params)
+            frame = page.rows(
+                snap, key, req.as_of, gf.PERIOD_DAYS, req.filters, req.scope, **params
+            )
         else:
-            frame = drill_any(snap, key, req.as_of, gf.PERIOD_DAYS, req.filters, req.scope, **params)
+            frame = drill_any(
+                snap, key, req.as_of, gf.PERIOD_DAYS, req.filters, req.scope, **params
+            )
     except ValueError:
         return None
     currency = chart_currency(snap, req)

@@ -96,6 +96,7 @@ NO_ROWS = "No rows match these filters"
 # money columns left out of the totals row (none: limits add up to exposure)
 NOT_SUMMED: frozenset[str] = frozenset()
 
+
 @dataclass
 class GridFrame:
     """What a grid source returns: the full frame plus how to show it."""
@@ -475,7 +476,6 @@ def make_view(gf: GridFrame, query: Query, haystack: pd.Series | None = None) ->
     matching = frame if mask is None else frame[mask.to_numpy(dtype=bool)]
     matching = sort_frame(matching, query.sort)
     return RowsView(gf, matching, money_totals(matching), len(frame), query)
-
 
 
 # ---- the grid registry: table views with a grid id -----------------------------------------------

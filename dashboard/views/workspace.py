@@ -16,6 +16,7 @@ from dashboard.views.base import ChartRequest, View, chart_currency, register
 from dashboard.views.grids import HIDDEN, GridFrame, stamp_line
 
 PAGE = "workspace"
+workspace = service.invoice_workspace  # cached (the page's row inspector shares it)
 TABS = (("hotlist", "Risk hotlist"), ("current", "Current cycle"), ("paid", "Paid"))
 # ranked by dashboard.metrics.predict_views.worklist
 WORKLIST = "worklist"
@@ -124,7 +125,6 @@ def workspace_params(data: dict | None) -> dict:
     }
 
 
-
 def action_verbs(actions: pd.Series) -> pd.Series:
     """The verb of each next action ("Call - ..." -> "Call"); an empty grid gives an empty column."""
     return (
@@ -132,7 +132,6 @@ def action_verbs(actions: pd.Series) -> pd.Series:
         if len(actions)
         else actions.astype("string")
     )
-
 
 
 def worklist_rows(snap, as_of, filters, scope, params: dict) -> pd.DataFrame:
@@ -150,12 +149,11 @@ def worklist_rows(snap, as_of, filters, scope, params: dict) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-
 def tab_rows(snap: Any, as_of: Any, filters: Any, scope: Any, params: dict) -> pd.DataFrame:
     """The rows of a tab under the checked controls (workspace_params), in the scope."""
     if params["tab"] == WORKLIST:
         return worklist_rows(snap, as_of, filters, scope, params)
-    return service.invoice_workspace(snap, as_of, filters, scope, **params)
+    return workspace(snap, as_of, filters, scope, **params)
 
 
 def request_params(req: ChartRequest) -> dict:
