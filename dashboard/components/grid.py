@@ -62,7 +62,8 @@ from dashboard.views.grids import (
     totals_row,
 )
 
-# the names the grid's users knew (pages, tests): the rows engine lives in dashboard.views.grids
+# the names the grid's users knew (pages, tests): the rows engine lives in dashboard.views.grids,
+# who may read a grid in dashboard.export.grids
 View = RowsView
 source_page = grid_page
 __all__ = [
@@ -70,7 +71,11 @@ __all__ = [
     "HIDDEN",
     "LABELS",
     "NOT_SUMMED",
+    "NO_ROWS",
     "VIEW_CACHE",
+    "GridFrame",
+    "Query",
+    "View",
     "clear_cache",
     "exact_sum",
     "filter_mask",

@@ -18,7 +18,7 @@ from dashboard.auth.roles import can, page_allowed
 from dashboard.auth.scope import current_scope
 from dashboard.metrics import cache
 from dashboard.metrics import snapshot as snapshots
-from dashboard.views.base import View
+from dashboard.views.base import ChartRequest, View
 from dashboard.views.grids import (
     GridFrame,
     Query,
@@ -52,15 +52,10 @@ def may_use(name: str) -> bool:
     return page is None or page_allowed(getattr(user, "role", None), page)
 
 
-def _capable(view: View, data: Any) -> bool:
-    """The view's capability and the request's, for the logged-in user."""
-    if view.capability is not None and not can(_user(), view.capability):
-        return False
-    if view.capability_for is None:
-        return True
-    req = request_for(view, data)
-    needed = view.capability_for(req) if req is not None else None
-    return needed is None or can(_user(), needed)
+def _capable(view: View, req: ChartRequest) -> bool:
+    """The view's capability and the request's (e.g. a drill key's), for the logged-in user."""
+    needed = [view.capability, view.capability_for(req) if view.capability_for else None]
+    return all(can(_user(), capability) for capability in needed if capability is not None)
 
 
 def who() -> Who:
@@ -80,7 +75,7 @@ def source_frame(
         return None, None, None
     view = grid_view(name)
     req = request_for(view, data) if view is not None else None
-    if view is None or req is None or not _capable(view, data):
+    if view is None or req is None or not _capable(view, req):
         return None, None, None
     snap = snapshots.get_snapshot()
     key, gf = view_source_frame(view, snap, data, who(), req, cached)
