@@ -15,6 +15,9 @@ from dashboard.components.page_kit import GRAPH_CONFIG
 from dashboard.components.statements import register as register_statements
 from dashboard.components.statements import statement_controls, statement_path
 from dashboard.components.views import chart_figure
+from dashboard.data.notes import NoteError, list_notes
+from dashboard.data.notes import add_note as store_note
+from dashboard.metrics import snapshot as snapshots
 from dashboard.views.account import account_data
 
 dash.register_page(
@@ -150,10 +153,8 @@ def layout(customer_id: str | None = None, **_query) -> html.Div:
 
 def account(customer_id: str | None, filters_data: dict | None) -> tuple[dict | None, str]:
     """(account_360 dict or None when unknown/out of scope, currency), cached per data version."""
-    from dashboard.metrics.snapshot import get_snapshot
-
     as_of, _basis, _filters = gf.parse(filters_data)
-    return account_data(get_snapshot(), customer_id, as_of, identity.scope())
+    return account_data(snapshots.get_snapshot(), customer_id, as_of, identity.scope())
 
 
 register_statements(
@@ -422,8 +423,6 @@ def lists(customer_id, filters_data, _version):
 
 
 def _notes_list(customer_id: str) -> list:
-    from dashboard.data.notes import list_notes
-
     notes = list_notes(customer_id)
     if not notes:
         return [html.Div("No notes yet.", className="text-muted small ar-empty")]
@@ -486,9 +485,6 @@ def notes(customer_id, filters_data, _version):
 )
 def add_note(n_clicks, text, customer_id, filters_data):
     """Store a note: only for roles with edit_notes and customers in the user's scope (server-side)."""
-    from dashboard.data.notes import NoteError
-    from dashboard.data.notes import add_note as store_note
-
     if not n_clicks:
         raise PreventUpdate
     if not identity.can("edit_notes"):

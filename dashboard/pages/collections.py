@@ -14,6 +14,7 @@ from dashboard.components import grid, identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_kit import card, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.shell import fill_stores, filters_for_layout, json_key
 from dashboard.components.views import chart_callback
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
@@ -211,8 +212,6 @@ def summaries_and_exports(filters_data, _version, by_value):
 
 def prefill(page, query: dict):
     """Both grids' sources in the layout (default grouping, open only): the grids fill as the page arrives."""
-    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-
     filters_data = filters_for_layout(query)
     if filters_data is not None:
         fill_stores(

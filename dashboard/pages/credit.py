@@ -12,6 +12,8 @@ from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import chip, info, page_header
 from dashboard.metrics import credit, service
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.ui_support import customers_with_limit
 from dashboard.views import credit as credit_views
 
 dash.register_page(
@@ -114,14 +116,11 @@ def risk_choice(value) -> str:
 )
 def summary(filters_data, _version):
     """Caption, the average-utilization chip and the risk-level choices with their counts."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import customers_with_limit
-
     if filters_data is None:
         raise PreventUpdate
     as_of, _basis, filters = gf.parse(filters_data)
     scope = identity.scope()
-    snap = get_snapshot()
+    snap = snapshots.get_snapshot()
     s = credit_summary(snap, as_of, filters, scope)
     # the same function as the home page's tile
     limited = customers_with_limit(snap, filters, scope)

@@ -10,9 +10,21 @@ from dash.exceptions import PreventUpdate
 from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import card, info, page_header
+from dashboard.components.shell import fill_stores, filters_for_layout, json_key
 from dashboard.components.statements import register as register_statements
 from dashboard.components.statements import statement_controls
+from dashboard.data.user_prefs import (
+    format_ranges,
+    load_aging_ranges,
+    parse_aging_ranges,
+    save_aging_ranges,
+)
+from dashboard.export.statement import StatementError
 from dashboard.metrics import service
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.kpis import customer_balances
+from dashboard.metrics.ledger import open_items, select
+from dashboard.metrics.snapshot import to_day
 from dashboard.views import customer_aging as aging_views
 
 dash.register_page(
@@ -115,9 +127,6 @@ def layout(**query) -> html.Div:
 def prefill(page, query: dict):
     """The user's ranges and both grids' sources in the layout: the grids fill as the page arrives (no
     chain of round trips: ranges -> sources -> rows)."""
-    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-    from dashboard.data.user_prefs import format_ranges, load_aging_ranges
-
     filters_data = filters_for_layout(query)
     if filters_data is None:
         return page
@@ -160,13 +169,8 @@ def selected_ids(*selections) -> list[str]:
 def statement_customers(filters_data, _edges=None, *selections) -> list[str]:
     """The ticked customers when any are ticked (each re-checked against the user's scope: one
     outside it refuses the whole request), else those with a positive balance on the page's filters."""
-    from dashboard.export.statement import StatementError
-    from dashboard.metrics.kpis import customer_balances
-    from dashboard.metrics.ledger import open_items, select
-    from dashboard.metrics.snapshot import get_snapshot, to_day
-
     as_of, _basis, filters = gf.parse(filters_data)
-    snap = get_snapshot()
+    snap = snapshots.get_snapshot()
     chosen = selected_ids(*selections)
     if chosen:
         allowed = set(snap.cust_ids[select(snap, None, identity.scope()).cust_mask].astype(str))
@@ -216,8 +220,6 @@ def caption(filters_data, _version, edges):
 )  # the layout loads them (prefill)
 def load_ranges(_init):
     """The logged-in user's saved ranges (defaults when none)."""
-    from dashboard.data.user_prefs import format_ranges, load_aging_ranges
-
     edges = load_aging_ranges(identity.user_id())
     return format_ranges(edges), list(edges)
 
@@ -233,8 +235,6 @@ def load_ranges(_init):
 )
 def apply_ranges(_clicks, _submit, text):
     """Validate the ranges; a bad list changes nothing, a good one is saved for the user and applied."""
-    from dashboard.data.user_prefs import format_ranges, parse_aging_ranges, save_aging_ranges
-
     if not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     try:

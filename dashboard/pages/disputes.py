@@ -16,6 +16,7 @@ from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.shell import fill_stores, filters_for_layout, json_key
 from dashboard.components.views import chart_callback
 from dashboard.figures import collections as figs
 from dashboard.metrics import collections as metrics
@@ -362,8 +363,6 @@ def promise_view(filters_data, _version):
 
 def prefill(page, query: dict):
     """Both grids' sources in the layout: the grids fill as the page arrives (no round trip)."""
-    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-
     filters_data = filters_for_layout(query)
     if filters_data is not None:
         data = {"filters": filters_data}

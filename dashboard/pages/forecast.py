@@ -19,9 +19,10 @@ from dashboard.components.export_menu import export_menu
 from dashboard.components.kpi_card import money_value
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.shell import fill_stores, filters_for_layout, json_key
 from dashboard.components.views import chart_callback
 from dashboard.metrics import forecast as metrics
-from dashboard.metrics import service
+from dashboard.metrics import predict_ui, predict_views, service
 from dashboard.views import forecast as forecast_views
 
 dash.register_page(
@@ -266,8 +267,6 @@ def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
 
 def model_choice(snap, filters, scope) -> dict:
     """Whether the prediction model's backtest beats the baselines on these filters (dashboard.metrics.predict_ui)."""
-    from dashboard.metrics import predict_ui
-
     result = predict_ui.backtest(snap, filters, scope)
     if result is None:
         return {
@@ -361,8 +360,6 @@ def model_week_rows(
     snap, key, as_of, _period_days, filters, scope, bucket=None, **_params
 ) -> pd.DataFrame:
     """Rows behind a bar of the model's weekly forecast (scope applied by the metric)."""
-    from dashboard.metrics import predict_ui, predict_views
-
     if not bucket:
         raise ValueError("bucket required")
     pred, _ = predict_ui.predictions(snap, as_of, filters, scope)
@@ -452,8 +449,6 @@ def backtest_export(chosen, filters_data, _version):
 
 def prefill(page, query: dict):
     """The grid's source in the layout: the grid fills as the page arrives (no round trip)."""
-    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-
     filters_data = filters_for_layout(query)
     if filters_data is not None:
         fill_stores(page, {json_key(grid.source_id(GRID)): {"filters": filters_data}})

@@ -12,6 +12,7 @@ from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import chip, info, page_header
 from dashboard.metrics import reliability, service
+from dashboard.metrics import snapshot as snapshots
 from dashboard.views import reliability as reliability_views
 
 dash.register_page(
@@ -104,13 +105,11 @@ def category_choice(value) -> str:
 )
 def summary(filters_data, _version):
     """Caption, the portfolio score and the category choices with their counts."""
-    from dashboard.metrics.snapshot import get_snapshot
-
     if filters_data is None:
         raise PreventUpdate
     as_of, _basis, filters = gf.parse(filters_data)
     scope = identity.scope()
-    s = reliability_summary(get_snapshot(), as_of, filters, scope)
+    s = reliability_summary(snapshots.get_snapshot(), as_of, filters, scope)
     chips = [
         chip(
             "Portfolio score",

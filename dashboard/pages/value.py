@@ -13,9 +13,11 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
 from dashboard import params as gf
+from dashboard.auth.audit import audit
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import GRAPH_CONFIG, card, export_tools, info, page_header
 from dashboard.components.views import chart_callback
+from dashboard.data.tiers import save_tiers, validate_tiers
 from dashboard.figures import analytics as fig
 from dashboard.metrics import service
 from dashboard.views import value as value_views
@@ -351,9 +353,6 @@ def edit_rows(_add, _delete, rows, selected):
 )
 def save(n_clicks, rows):
     """Validate and save the tiers (administrators only: the role is checked here, on the server)."""
-    from dashboard.auth.audit import audit
-    from dashboard.data.tiers import save_tiers, validate_tiers
-
     if not n_clicks:
         raise PreventUpdate
     if not identity.can(CAPABILITY):

@@ -15,7 +15,9 @@ from dashboard.components import grid, identity
 from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.components.page_kit import page_header, request_context
 from dashboard.metrics import collections as metrics
-from dashboard.metrics import service
+from dashboard.metrics import predict_ui, service
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.ui_support import filter_options
 from dashboard.views import workspace as ws
 
 dash.register_page(
@@ -295,12 +297,9 @@ def pulse_chips(filters_data, _version):
 @callback(Output("ws-owner", "options"), *INPUTS)
 def owner_options(filters_data, _version):
     """The sales reps in the user's scope, and customers without one."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import filter_options
-
     if filters_data is None:
         raise PreventUpdate
-    reps = filter_options(get_snapshot(), identity.scope()).get("sales_rep", [])
+    reps = filter_options(snapshots.get_snapshot(), identity.scope()).get("sales_rep", [])
     return (
         [{"label": "All owners", "value": ANY_OWNER}]
         + [
@@ -546,8 +545,6 @@ def inspect(selected, filters_data):
 def inspect_prediction(_panel, selected, filters_data):
     """The clicked open invoice's expected loss, P(paid in 30 days), expected date and reason (own callback:
     the inspector never waits for the predictions); looked up in the user's own worklist."""
-    from dashboard.metrics import predict_ui
-
     if (
         not selected
         or not isinstance(selected, list)
