@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -572,9 +572,7 @@ def source_frame(
 ) -> tuple[tuple | None, GridFrame | None]:
     """(cache key, the grid's frame for who asks and the source data); the frame from the one cache
     unless `cached` is False (an export: its stamp's time is the export's)."""
-    req = ChartRequest(
-        req.as_of, req.basis, req.period_days, req.filters, who.scope, req.customer_id, req.options
-    )
+    req = replace(req, scope=who.scope)  # the server's scope, never one from the browser
     if not cached:
         return None, grid_frame(view, snap, req)
     args = frame_args(view, snap, data, who)
