@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -226,6 +227,12 @@ def parse_request(allowed: frozenset[str]) -> Request:
 # A page-local choice whose value is any date (YYYY-MM-DD), e.g. the backtest's "forecast made on";
 # the view decides what a date it has no picture for shows.
 DATE_OPTION = ("YYYY-MM-DD",)
+# Options of a grid's source data (JSON the page writes): any text (the view checks it further), a
+# number, yes/no (any JSON value, by its truth), or a list (kept as JSON text for the view to read).
+TEXT_OPTION = ("text",)
+NUMBER_OPTION = ("number",)
+BOOL_OPTION = ("true", "false")
+LIST_OPTION = ("[...]",)
 
 
 def option_allowed(choices: tuple[str, ...], value: Any) -> bool:
@@ -238,6 +245,27 @@ def option_allowed(choices: tuple[str, ...], value: Any) -> bool:
         except ValueError:
             return False
     return value in choices
+
+
+def option_value(choices: tuple[str, ...], raw: Any) -> str | None:
+    """A grid option's value from JSON source data as text, None when the option does not allow it
+    (TEXT_OPTION: a string; NUMBER_OPTION: a finite number or its text; BOOL_OPTION: the value's
+    truth; LIST_OPTION: a list, as JSON; else one of the choices, or a date for DATE_OPTION)."""
+    if choices == BOOL_OPTION:
+        return "true" if raw else "false"
+    if choices == LIST_OPTION:
+        return json.dumps(list(raw), default=str) if isinstance(raw, list | tuple) else None
+    if choices == NUMBER_OPTION:
+        if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+            return None
+        try:
+            number = float(raw)
+        except ValueError:
+            return None
+        return str(raw) if math.isfinite(number) else None
+    if choices == TEXT_OPTION:
+        return raw if isinstance(raw, str) else None
+    return raw if option_allowed(choices, raw) else None
 
 
 def parse_options(spec: Mapping[str, tuple[str, ...]]) -> tuple[tuple[str, str], ...]:
@@ -425,7 +453,21 @@ def describe(
     """
     as_of, basis, filters = parse(data)
     names = dict(options.get("sales_rep", [])) if options else None
-    parts = [f"as of {as_of.isoformat()}", f"{BASIS_LABELS[basis].lower()} aging"]
+    return describe_request(as_of, basis, filters, names)
+
+
+def describe_request(
+    as_of: dt.date,
+    basis: str,
+    filters: Filters,
+    names: Mapping[str, str] | None = None,
+    *,
+    basis_part: bool = True,
+) -> str:
+    """describe() of parsed filters; without the aging basis for pages that do not age."""
+    parts = [f"as of {as_of.isoformat()}"]
+    if basis_part:
+        parts.append(f"{BASIS_LABELS[basis].lower()} aging")
     return " · ".join(parts + _filter_parts(filters, names, TERMS_GROUP_TEXT))
 
 

@@ -129,11 +129,16 @@ def test_a_drill_of_6000_rows_pages_through_every_row_on_the_server(world):
 
 
 def test_the_source_frame_is_computed_once_while_paging(world, monkeypatch):
-    from dashboard.components import grid
+    import dataclasses
+
+    from dashboard.views import VIEWS
 
     calls = []
-    source = grid._SOURCES["drill"]
-    monkeypatch.setitem(grid._SOURCES, "drill", lambda data: calls.append(1) or source(data))
+    view = VIEWS["drill"]  # the drill grid's table view (dashboard/views/drill.py)
+    counted = dataclasses.replace(
+        view, frame=lambda snap, req: calls.append(1) or view.frame(snap, req)
+    )
+    monkeypatch.setitem(VIEWS, "drill", counted)
     client = world.login("admin")
     all_rows(world.app, client, "drill", DRILL)
     all_rows(world.app, client, "drill", DRILL, sort=[{"colId": "amount_cents", "sort": "desc"}])

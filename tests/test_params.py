@@ -176,3 +176,23 @@ def test_a_rep_without_a_name_reads_as_its_id():
     assert params.describe(data, {"sales_rep": [("R1", "Bo")]}) == (
         "as of 2024-05-31 · due date aging · sales rep R9"
     )
+
+
+def test_grid_options_from_source_data_are_checked_by_kind():
+    """A grid's source data (browser JSON) becomes a view's options as text, or is left out."""
+    value = params.option_value
+    assert value(("segment", "region"), "region") == "region"
+    assert value(("segment", "region"), "tier") is None and value(("segment",), 3) is None
+    assert value(params.DATE_OPTION, "2024-02-29") == "2024-02-29"
+    assert value(params.DATE_OPTION, "2023-02-29") is None
+    assert value(params.TEXT_OPTION, "R1") == "R1" and value(params.TEXT_OPTION, 5) is None
+    assert value(params.NUMBER_OPTION, 30) == "30" and value(params.NUMBER_OPTION, "7.5") == "7.5"
+    for bad in (True, "inf", "nan", "x", None, [1]):
+        assert value(params.NUMBER_OPTION, bad) is None, bad
+    assert value(params.BOOL_OPTION, True) == "true" and value(params.BOOL_OPTION, 0) == "false"
+    assert value(params.LIST_OPTION, ["open", "paid"]) == '["open", "paid"]'
+    assert value(params.LIST_OPTION, (30, 60)) == "[30, 60]"
+    assert value(params.LIST_OPTION, "open") is None
+    assert params.describe_request(dt.date(2024, 5, 31), "due", Filters(), basis_part=False) == (
+        "as of 2024-05-31"
+    )

@@ -501,15 +501,18 @@ def test_workspace_params_from_the_ui(world):
 
 
 def test_workspace_filters_reach_invoice_workspace(world, monkeypatch):
+    from dashboard.views import workspace as rows
+
     page = world.page("/invoices")
     seen = []
-    real = page.workspace
+    real = rows.workspace
 
     def spy(snap, as_of, filters, scope, **kwargs):
         seen.append(kwargs)
         return real(snap, as_of, filters, scope, **kwargs)
 
-    monkeypatch.setattr(page, "workspace", spy)
+    # the grid's rows: its table view (dashboard/views/workspace.py)
+    monkeypatch.setattr(rows, "workspace", spy)
     client = world.login("admin")
 
     def ids(tab, status=(), owner=None, dpd_min=None, dpd_max=None) -> list[str]:

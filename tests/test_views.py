@@ -17,7 +17,7 @@ DEMO_DAY = dt.date(2026, 6, 30)
 DEMO_FILTERS = {"as_of": DEMO_DAY.isoformat(), "basis": "due", "query": "?as_of=2026-06-30"}
 PAGES = {
     "receivables", "account", "collections", "disputes", "commissions", "value", "forecast",
-    "customer_aging", "workspace", "predictions",
+    "customer_aging", "workspace", "predictions", "reliability", "credit",
 }  # fmt: skip
 
 
@@ -55,6 +55,22 @@ def test_exports_read_the_registry():
     assert {n for n, v in VIEWS.items() if v.formats == ("grid",)} == {
         "commissions_at_risk_by_rep",
         "commissions_cash_by_rep",
+        # every other data_grid's rows (issue 13: one view per grid)
+        "account_invoices",
+        "account_payments",
+        "collections_groups",
+        "collections_uncontacted",
+        "credit_utilization",
+        "customer_aging_long",
+        "customer_aging_short",
+        "customer_value",
+        "disputes_broken_promises",
+        "disputes_open",
+        "drill",
+        "forecast_invoices",
+        "payment_reliability",
+        "predictions_worklist",
+        "workspace_invoices",
     }
 
 
@@ -299,3 +315,38 @@ def test_account_charts_on_screen_are_their_views_also_in_a_foreign_currency(dem
     assert drawn == json.loads(to_json_plotly(expected))
     req = ChartRequest(DEMO_DAY, "due", 90, Filters(), Scope.everyone(), customer)
     assert json.loads(to_json_plotly(VIEWS["account_trend"].chart(snap, req).figure)) == drawn
+
+
+def _grids_in(component) -> set[str]:
+    """The names of the data_grids in a layout (their AgGrid ids: {"type": "ar-grid", "grid": name})."""
+    found = set()
+    for child in [component, *component._traverse()]:
+        ident = getattr(child, "id", None)
+        if isinstance(ident, dict) and ident.get("type") == "ar-grid":
+            found.add(ident["grid"])
+    return found
+
+
+def test_every_data_grid_on_every_page_is_fed_by_its_table_view(world):
+    """A grid cannot bypass the registry (issue 13): every data_grid a page lays out (and the drill
+    modal of the shell) is the grid of a registered table view of that page, and every grid a view
+    declares is on its page."""
+    import dash
+
+    from dashboard.components.shell import shell_layout
+    from dashboard.views.grids import grid_view, grid_views
+
+    shown: dict[str, str | None] = {}
+    for page in dash.page_registry.values():
+        if page["module"].startswith("pages.") and callable(page["layout"]):
+            kwargs = {"customer_id": "C1"} if page.get("path_template") else {}
+            for name in _grids_in(page["layout"](**kwargs)):
+                shown[name] = page["module"].rsplit(".", 1)[-1]
+    for name in _grids_in(shell_layout()):
+        shown[name] = None  # shared: the drill-down modal
+    assert len(shown) == 17 and shown["drill"] is None and shown["cr-grid"] == "credit"
+    for name, page in shown.items():
+        view = grid_view(name)
+        assert view is not None and view.kind == "table", name
+        assert view.page == page and view.formats == ("grid",), name
+    assert set(grid_views()) == set(shown)

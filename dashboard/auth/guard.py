@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -70,8 +71,18 @@ def dash_app_for(server: Flask) -> dash.Dash | None:
 def module_page_path(func: Any) -> str | None:
     """The path of the page whose module defined a callback function, if any."""
     module = getattr(func, "__module__", None)
+    return _path_where(lambda name: bool(module) and name == module)
+
+
+def page_path(page: str | None) -> str | None:
+    """The path of a page by its module's own name (e.g. credit, of dashboard/pages/credit.py ->
+    /credit), if there is such a page."""
+    return _path_where(lambda name: bool(page) and name.rsplit(".", 1)[-1] == page)
+
+
+def _path_where(matches: Callable[[str], bool]) -> str | None:
     for page in dash.page_registry.values():
-        if module and page.get("module") == module:
+        if matches(page.get("module") or ""):
             path = (page.get("path_template") or page.get("path") or "/").split("<")[0]
             return path or "/"
     return None

@@ -25,53 +25,8 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import callbacks as cb
 from dashboard.components import grid, identity
-from dashboard.views import DRILLS
 
 GRID = "drill"
-PARAMS = ("bucket", "customer_id", "terms_group_name", "month")
-AMOUNT_LABELS = {
-    "credit_sales": "Amount",
-    "credit_sales_mtd": "Amount",
-    "credit_sales_year": "Amount",
-    "month_sales": "Amount",
-    "collections": "Payment",
-    "collections_mtd": "Payment",
-    "month_collections": "Payment",
-    "write_offs": "Written off",
-    "unapplied_credits": "Unapplied",
-    "customers_with_balance": "Balance",
-    "customers_over_limit": "Balance",
-    "at_risk": "Balance",
-    "avg_days_to_pay": "Invoice amount",
-}
-ORDER = (
-    "invoice_id",
-    "payment_id",
-    "id",
-    "type",
-    "customer_name",
-    "customer_id",
-    "reason",
-    "issue_date",
-    "due_date",
-    "date",
-    "settled_on",
-    "days_past_due",
-    "aging_due",
-    "aging_transaction",
-    "days_to_pay",
-    "days_late",
-    "terms",
-    "credit_limit_cents",
-    "utilization_pct",
-    "invoice_amount_cents",
-    "overdue_cents",
-    "overdue_60_plus_cents",
-    "overdue_90_plus_cents",
-    "currency",
-    "amount_in_currency",
-    "amount_cents",
-)
 
 
 def trigger_id(key: str, title: str, **params: str) -> dict:
@@ -107,76 +62,7 @@ def drill_modal() -> dbc.Modal:
     )
 
 
-def _clean_request(req: dict | None) -> tuple[str, str, dict] | None:
-    """(key, title, params) from browser data, or None when malformed (never trusted for scope)."""
-    from dashboard.metrics.ui_support import all_drill_keys
-
-    if not isinstance(req, dict) or (
-        req.get("key") not in all_drill_keys() and req.get("key") not in DRILLS
-    ):
-        return None
-    given = req.get("params")
-    raw = given if isinstance(given, dict) else {}
-    params = {k: str(raw[k])[:200] for k in PARAMS if isinstance(raw.get(k), str | int)}
-    return req["key"], str(req.get("title") or req["key"])[:200], params
-
-
-def ordered(frame):
-    """Columns in reading order (ids, customer, dates, ages, amounts; the figure's amount last), labels for keys."""
-    from dashboard.figures.aging import DUE_LABELS, TRANSACTION_LABELS
-
-    first = [c for c in ORDER if c in frame.columns]
-    frame = frame[first + [c for c in frame.columns if c not in first]]
-    for column, labels in (("aging_due", DUE_LABELS), ("aging_transaction", TRANSACTION_LABELS)):
-        if column in frame.columns:
-            frame = frame.assign(**{column: frame[column].map(lambda v, m=labels: m.get(v, v))})
-    return frame
-
-
-def drill_source(data: dict) -> grid.GridFrame | None:
-    """The drill rows for a request and filters, in the current user's scope (server-side)."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for, drill_any
-
-    cleaned = _clean_request((data or {}).get("request"))
-    if cleaned is None:
-        return None
-    key, title, params = cleaned
-    as_of, _basis, filters = gf.parse((data or {}).get("filters"))
-    scope = identity.scope()
-    snap = get_snapshot()
-    page = DRILLS.get(key)
-    if page is not None and page.capability is not None and not identity.can(page.capability):
-        return None
-    try:
-        if page is not None:
-            frame = page.rows(snap, key, as_of, gf.PERIOD_DAYS, filters, scope, **params)
-        else:
-            frame = drill_any(snap, key, as_of, gf.PERIOD_DAYS, filters, scope, **params)
-    except ValueError:
-        return None
-    currency = currency_for(snap, filters, scope, fmt.default_currency())
-    label = AMOUNT_LABELS.get(key, "Open balance")
-    stamp = f"{title} | {gf.describe(data.get('filters'))} | scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
-    if snap.multi:
-        stamp += f" | amounts in {currency} at the rates of {as_of.isoformat()} (transaction currency beside)"
-    date_field = next((c for c in ("issue_date", "date", "settled_on") if c in frame.columns), None)
-    labels = {"amount_cents": label} if page is None else {"amount_cents": "Amount", **page.labels}
-    labels = {"currency": "Currency", "amount_in_currency": "In transaction currency", **labels}
-    labels["amount_cents"] = (
-        f"{labels['amount_cents']} ({currency})" if snap.multi else labels["amount_cents"]
-    )
-    return grid.GridFrame(
-        ordered(frame) if page is None else frame,
-        currency=currency,
-        date_field=date_field,
-        file_name=f"drill-{key}",
-        labels=labels,
-        stamp=stamp,
-    )
-
-
-grid.register_source(GRID, drill_source)
+# the grid (GRID): the table view "drill" of dashboard/views/drill.py, for every page
 
 
 @cb.callback(

@@ -7,28 +7,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import has_request_context
+from flask_login import current_user
+
+from dashboard.auth import current_scope
+from dashboard.auth.roles import can as role_can
 from dashboard.metrics.filters import Scope
 
 
 def scope() -> Scope:
     """The logged-in user's scope (Scope.nothing() when nobody is logged in)."""
-    from dashboard.auth import current_scope
-
     return current_scope()
 
 
 def user() -> Any:
     """The flask-login current user (an anonymous user outside a login)."""
-    from flask import has_request_context
-    from flask_login import current_user
-
     return current_user if has_request_context() else None
 
 
 def can(capability: str) -> bool:
     """True when the current user's role has the capability (see dashboard.auth.roles)."""
-    from dashboard.auth.roles import can as role_can
-
     return role_can(user(), capability)
 
 

@@ -14,6 +14,7 @@ from dash import ALL, Output, html
 from dash.dependencies import Wildcard
 
 from dashboard.components.drill import trigger_id
+from dashboard.format import compact_money_text
 
 
 def body_id(group: str, tile: str | Wildcard) -> dict:
@@ -122,8 +123,6 @@ def tile_body(value: str, sub: str | list | None = None, delta: html.Span | None
 
 def money_value(value: str) -> str | list[html.Span]:
     """The exact text, or both forms (exact, compact) for CSS to choose from by the tile's width."""
-    from dashboard.format import compact_money_text
-
     short = compact_money_text(value) if isinstance(value, str) else None
     if short is None:
         return value

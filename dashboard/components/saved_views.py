@@ -9,6 +9,14 @@ from dash.exceptions import PreventUpdate
 from dashboard import params as gf
 from dashboard.components import callbacks as cb
 from dashboard.components import identity
+from dashboard.data.saved_views import (
+    ViewError,
+    delete_view,
+    get_view,
+    list_views,
+    rename_view,
+    save_view,
+)
 
 
 def views_modal() -> dbc.Modal:
@@ -86,8 +94,6 @@ def views_modal() -> dbc.Modal:
 
 
 def _options(user_id: int) -> list[dict]:
-    from dashboard.data.saved_views import list_views
-
     return [{"label": name, "value": name} for name, _query in list_views(user_id)]
 
 
@@ -104,8 +110,6 @@ def open_views(n_clicks):
 
 
 def _queries(user_id: int) -> dict[str, str]:
-    from dashboard.data.saved_views import list_views
-
     return dict(list_views(user_id))
 
 
@@ -127,8 +131,6 @@ def _queries(user_id: int) -> dict[str, str]:
 )
 def change_views(is_open, _save, _rename, _delete, name, selected, new_name, filters_data):
     """Save, rename or delete one of the logged-in user's views (the user comes from the server)."""
-    from dashboard.data.saved_views import ViewError, delete_view, rename_view, save_view
-
     if not is_open:
         raise PreventUpdate
     user_id = identity.user_id()
@@ -175,8 +177,6 @@ def change_views(is_open, _save, _rename, _delete, name, selected, new_name, fil
 )
 def load_view(n_clicks, selected):
     """Open a saved view: its query string goes into the URL (validated again by the shell)."""
-    from dashboard.data.saved_views import get_view
-
     user_id = identity.user_id()
     if not n_clicks or not selected or user_id is None:
         raise PreventUpdate

@@ -29,8 +29,8 @@ Conventions for every page (read before adding one)
 * Figures from dashboard/figures: pure builders returning plain figure dicts (see figures/base.py:
   `figure()`, `empty_figure()`; a validated go.Figure costs ~60 ms of Python per build), always
   with an empty state; money through `dashboard.format.money(cents_or_str, currency)`.
-* Tables: `dashboard.components.grid.data_grid(name)` + `grid.register_source(name, fn)`; the
-  browser asks the server for blocks of rows (infinite row model); sort, filters, search, totals
+* Tables: `dashboard.components.grid.data_grid(name)` on the page, its rows a table view declared
+  in dashboard/views with `grid=name` (dashboard/views/grids.py); the browser asks the server for blocks of rows (infinite row model); sort, filters, search, totals
   and CSV/XLSX exports cover every row on the server.
 * Drill-downs: `Output("drill-request", "data", allow_duplicate=True)` returning
   `dashboard.components.drill.request(key, title, **params)`, or a clickable element with id
@@ -42,17 +42,23 @@ Conventions for every page (read before adding one)
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
+from flask import has_request_context
 
 from dashboard import params
+from dashboard.auth.roles import page_allowed as allowed
+from dashboard.auth.views import csrf_token
 from dashboard.components import callbacks as cb
 from dashboard.components import drill, identity, saved_views
 from dashboard.components import filters as gf
 from dashboard.config import get_settings
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.ui_support import filter_options
 
 
 def shell_layout() -> html.Div:
@@ -124,8 +130,6 @@ def select_options(options: dict, name: str) -> list[dict]:
 def _with_choices(panel):
     """The filter panel with its selects' choices filled for the logged-in user (the layout is built per
     page load), so the first render needs no filter_choices round trip; a skeleton outside a request."""
-    from flask import has_request_context
-
     if not has_request_context() or identity.username() is None:
         return panel
     options = _options()
@@ -138,10 +142,7 @@ def _with_choices(panel):
 
 def _options() -> dict:
     """The allowed filter choices in the current user's scope."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import filter_options
-
-    return filter_options(get_snapshot(), identity.scope())
+    return filter_options(snapshots.get_snapshot(), identity.scope())
 
 
 def _alert(messages: list[str]):
@@ -167,8 +168,6 @@ def filters_for_layout(query: Mapping[str, object] | None) -> dict | None:
     """The Store "filters" data sync_filters will produce for a page's query parameters (as Dash pages
     passes them to `layout(**query)`), so a page can draw its figures in its layout instead of waiting
     for a callback round trip; None outside a logged-in request (start-up validation, tests)."""
-    from flask import has_request_context
-
     if not has_request_context() or identity.username() is None:
         return None
     raw = {k: _query_value(v) for k, v in (query or {}).items() if k in params.FILTER_KEYS}
@@ -192,8 +191,6 @@ def fill_stores(tree, data: dict) -> None:
 
 def json_key(component_id: dict) -> str:
     """A pattern-matching id as one hashable key."""
-    import json
-
     return json.dumps(component_id, sort_keys=True)
 
 
@@ -292,8 +289,6 @@ def nav_pages() -> list[dict]:
 
 def page_allowed(path: str) -> bool:
     """True when the logged-in user's role may open the page."""
-    from dashboard.auth.roles import page_allowed as allowed
-
     return allowed(identity.role(), path)
 
 
@@ -363,8 +358,6 @@ def nav_links(pathname, filters_data):
 )
 def user_menu(_):
     """Who is logged in, with a log-out button (a POST form with the CSRF token to the Flask route)."""
-    from dashboard.auth.views import csrf_token
-
     name = identity.username()
     if name is None:
         return None
@@ -408,9 +401,7 @@ def user_menu(_):
 )
 def poll_data_version(_n, current):
     """Store the data version (cheap); it changes only when the data does, so pages recompute then."""
-    from dashboard.metrics.snapshot import get_snapshot
-
-    snap = get_snapshot()
+    snap = snapshots.get_snapshot()
     if current and current.get("version") == snap.version:
         return no_update
     loaded = dt.datetime.fromtimestamp(snap.loaded_at).strftime("%H:%M:%S")

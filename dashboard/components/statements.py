@@ -18,6 +18,8 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import params as gf
 from dashboard.components import identity
+from dashboard.export.statement import StatementError, send_statements
+from dashboard.metrics import snapshot as snapshots
 
 MAX_CUSTOMERS = 500  # per click; bigger runs: `python -m dashboard statement ... --email`
 
@@ -75,9 +77,6 @@ def _table(outcomes: list) -> dbc.Table:
 
 def run(customer_ids: list[str], filters_data: dict | None, dry_run: bool) -> list:
     """Dry run or send for the customers, as the logged-in user in their scope."""
-    from dashboard.export.statement import StatementError, send_statements
-    from dashboard.metrics.snapshot import get_snapshot
-
     if not identity.can("export") or (not dry_run and not identity.can("edit_notes")):
         return [html.Span("Your role may not email statements.", className="text-danger")]
     if not customer_ids:
@@ -85,7 +84,7 @@ def run(customer_ids: list[str], filters_data: dict | None, dry_run: bool) -> li
     as_of, _basis, _filters = gf.parse(filters_data)
     try:
         outcomes = send_statements(
-            get_snapshot(),
+            snapshots.get_snapshot(),
             customer_ids[:MAX_CUSTOMERS],
             as_of,
             identity.scope(),
@@ -120,8 +119,6 @@ def register(prefix: str, customers: Callable[..., list[str]], *extra: State) ->
     )
     def statements(_preview, _send, filters_data, *extra_values):
         """A dry run shows who would get what and reveals 'Send now'; 'Send now' sends."""
-        from dashboard.export.statement import StatementError
-
         if not ctx.triggered or not ctx.triggered[0].get("value"):
             raise PreventUpdate
         try:

@@ -1,12 +1,10 @@
-"""The Dash side of the view registry (dashboard/views): a chart's graph filled by a generic callback,
-a grid's rows from a table view.
+"""The Dash side of the view registry (dashboard/views): a chart's graph filled by a generic callback.
+(A grid's rows come from its table view through the shared grid callbacks: components.grid.)
 
     top_reps = chart_callback("com-top-reps", "commissions_top_reps", __name__)    # in a page module
-    grid.register_source("com-at-risk", grid_source("commissions_at_risk_by_rep", __name__, ...))
 
-Both take the page module's `__name__`: the login guard and the grid check a callback's or a
-source's page (the roles that may open it) by the module that defined it, so the generic functions
-are attributed to the page that shows them.
+It takes the page module's `__name__`: the login guard checks a callback's page (the roles that may
+open it) by the module that defined it, so the generic callback is attributed to the page that shows it.
 
 The callback redraws the figure on a filter or data change, from the view's own builder (the same
 one the PNG/CSV/XLSX export uses), in the user's scope, with the view's capability checked.
@@ -22,12 +20,8 @@ import dash
 from dash import Input, Output
 from dash.exceptions import PreventUpdate
 
-from dashboard import format as fmt
 from dashboard import params as gf
-from dashboard.components import grid, identity
 from dashboard.components.page_kit import request_context
-from dashboard.metrics import snapshot as snapshots
-from dashboard.metrics.ui_support import currency_for
 from dashboard.views import VIEWS, ChartRequest
 
 
@@ -88,32 +82,3 @@ def chart_callback(
         *(Input(component, prop) for component, prop in triggers),
     )(fill)
     return fill
-
-
-def grid_source(view_name: str, page: str, **show: Any) -> grid.GridSource:
-    """A grid source for table view `view_name` on the page module `page` (its __name__: the grid
-    serves the roles that may open that page): the view's rows for the filters in the grid's data, in
-    the user's scope, labelled by its columns; `show`: further GridFrame fields (file_name, ...)."""
-    view = VIEWS[view_name]
-    if view.kind != "table":
-        raise ValueError(f"view {view_name!r} is not a table")
-
-    def source(data: dict) -> grid.GridFrame | None:
-        if (view.capability is not None and not identity.can(view.capability)) or not isinstance(
-            data, dict
-        ):
-            return None
-        as_of, basis, filters = gf.parse(data.get("filters"))
-        scope = identity.scope()
-        snap = snapshots.get_snapshot()
-        frame = view.table(snap, ChartRequest(as_of, basis, gf.PERIOD_DAYS, filters, scope))
-        return grid.GridFrame(
-            frame,
-            currency=currency_for(snap, filters, scope, fmt.default_currency()),
-            labels=view.columns,
-            stamp=f"{gf.describe(data.get('filters'))} | scope: {scope.label}",
-            **show,
-        )
-
-    source.__module__ = page
-    return source

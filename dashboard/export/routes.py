@@ -32,7 +32,7 @@ from dashboard.auth.audit import audit
 from dashboard.auth.guard import json_error
 from dashboard.auth.roles import can
 from dashboard.auth.scope import current_scope
-from dashboard.export import tables
+from dashboard.export import grids, tables
 from dashboard.export.charts import CHARTS, ChartRequest
 from dashboard.export.page_pdf import PAGES, page_pdf
 from dashboard.export.pdf import account_pdf, receivables_pdf, receivables_summary
@@ -58,6 +58,7 @@ from dashboard.params import (
     stamp_text,
 )
 from dashboard.params import parse as parse_store
+from dashboard.views.grids import Query
 
 log = logging.getLogger(__name__)
 bp = Blueprint("exports", __name__, url_prefix="/export")
@@ -241,30 +242,27 @@ TABLE_TITLES = {
 }
 
 
-# ---- the data grids (dashboard.components.grid) ------------------------------------------------------
+# ---- the data grids (table views with a grid id: dashboard.views.grids) ------------------------------------------------------
 
 
 @bp.get("/grid/<name>.<any(csv, xlsx):fmt>")
 def grid(name: str, fmt: str) -> Response:
     """Every matching row of a data_grid, rebuilt on the server from its source data in the caller's scope
     (never rows from the browser), with the grid's sort, column filters and search; CSV streamed."""
-    # lazy (a): layering leak (components imports export)
-    from dashboard.components import grid as grids
-
-    if name not in grids._SOURCES:
+    if grids.grid_view(name) is None:
         return json_error(404, f"no grid {name!r}")
     refused = allowed()
     if refused is not None:
         return refused
     if not grids.may_use(name):
         return json_error(
-            403, "your role does not give access to this page", page=grids.source_page(name)
+            403, "your role does not give access to this page", page=grids.grid_page(name)
         )
     check_known(GRID_PARAMS)
     source = json_param("source", dict, required=True)
     sort, filters = json_param("sort", list), json_param("filter", dict)
     search = parse_search()
-    query = grids.Query.clean(sort, filters, search)
+    query = Query.clean(sort, filters, search)
     # fresh: the stamp's time is the export's
     view = grids.view_for(name, source, query, cached=False)
     if view is None:

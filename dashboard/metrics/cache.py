@@ -1,4 +1,5 @@
-"""The one result cache of the metrics service layer: every memoised figure lives here.
+"""The one result cache of the metrics service layer: every memoised figure lives here (and the
+data grids' frames and filtered views, dashboard/views/grids.py, keyed the same way plus who asks).
 
 A metrics entry point is a pure function of (snapshot, as_of, filters, scope, ...). Wrapped in
 `cached`, its result is kept in one process-local store keyed by

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-import pandas as pd
 from dash import Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
@@ -16,6 +15,9 @@ from dashboard.components.page_kit import GRAPH_CONFIG
 from dashboard.components.statements import register as register_statements
 from dashboard.components.statements import statement_controls, statement_path
 from dashboard.components.views import chart_figure
+from dashboard.data.notes import NoteError, list_notes
+from dashboard.data.notes import add_note as store_note
+from dashboard.metrics import snapshot as snapshots
 from dashboard.views.account import account_data
 
 dash.register_page(
@@ -151,10 +153,8 @@ def layout(customer_id: str | None = None, **_query) -> html.Div:
 
 def account(customer_id: str | None, filters_data: dict | None) -> tuple[dict | None, str]:
     """(account_360 dict or None when unknown/out of scope, currency), cached per data version."""
-    from dashboard.metrics.snapshot import get_snapshot
-
     as_of, _basis, _filters = gf.parse(filters_data)
-    return account_data(get_snapshot(), customer_id, as_of, identity.scope())
+    return account_data(snapshots.get_snapshot(), customer_id, as_of, identity.scope())
 
 
 register_statements(
@@ -173,92 +173,7 @@ def _require(customer_id, filters_data):
     return data, currency
 
 
-def _money_frame(
-    records: list[dict], money_keys: tuple[str, ...], columns: list[str]
-) -> pd.DataFrame:
-    """Records with money strings -> a frame with exact *_cents columns."""
-    out = pd.DataFrame(records, columns=columns) if records else pd.DataFrame(columns=columns)
-    for key in money_keys:
-        out[f"{key}_cents"] = (
-            pd.array([fmt.to_cents(v) for v in out[key]], dtype="Int64")
-            if len(out)
-            else pd.array([], dtype="Int64")
-        )
-    return out.drop(columns=list(money_keys))
-
-
-def invoices_source(source: dict) -> grid.GridFrame | None:
-    """The customer's invoices and credit notes (scope checked inside account_360)."""
-    data, currency = account((source or {}).get("customer_id"), (source or {}).get("filters"))
-    if data is None:
-        return None
-    frame = _money_frame(
-        data["invoices"],
-        ("amount", "balance", "over_applied"),
-        [
-            "invoice_id",
-            "status",
-            "issue_date",
-            "due_date",
-            "days_past_due",
-            "amount",
-            "balance",
-            "over_applied",
-            "settled_on",
-            "disputed",
-            "currency",
-            "balance_base",
-        ],
-    )
-    base = data["summary"]["base_currency"]
-    if data["summary"]["currency"] == base and all(
-        r.get("currency") == base for r in data["invoices"]
-    ):
-        # one currency: nothing to put side by side
-        frame = frame.drop(columns=["currency", "balance_base"])
-    return grid.GridFrame(
-        frame,
-        currency=currency,
-        date_field="issue_date",
-        file_name=f"invoices-{data['customer_id']}",
-        link_customers=False,
-        labels={
-            "balance_cents": "Open balance",
-            "over_applied_cents": "Over-applied (credit)",
-            "balance_base": f"Open balance in {base} at the as-of rate",
-        },
-        total_field="balance_cents",
-        stamp=f"Invoices of {data['customer_id']} {data['name']} | as of {data['as_of']}",
-    )
-
-
-def payments_source(source: dict) -> grid.GridFrame | None:
-    """The customer's payments."""
-    data, currency = account((source or {}).get("customer_id"), (source or {}).get("filters"))
-    if data is None:
-        return None
-    frame = _money_frame(
-        data["payments"],
-        ("amount", "unapplied"),
-        ["payment_id", "date", "amount", "unapplied", "currency", "amount_base"],
-    )
-    base = data["summary"]["base_currency"]
-    if all(p.get("currency") == base for p in data["payments"]):
-        # one currency: nothing to put side by side
-        frame = frame.drop(columns=["currency", "amount_base"])
-    return grid.GridFrame(
-        frame,
-        currency=currency,
-        date_field="date",
-        file_name=f"payments-{data['customer_id']}",
-        link_customers=False,
-        labels={"amount_base": f"Amount in {base} at the payment date's rate"},
-        stamp=f"Payments of {data['customer_id']} {data['name']} | as of {data['as_of']}",
-    )
-
-
-grid.register_source("acct-invoices", invoices_source)
-grid.register_source("acct-payments", payments_source)
+# the invoices and payments grids: table views of dashboard/views/account.py (the customer: needs_customer)
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
@@ -508,8 +423,6 @@ def lists(customer_id, filters_data, _version):
 
 
 def _notes_list(customer_id: str) -> list:
-    from dashboard.data.notes import list_notes
-
     notes = list_notes(customer_id)
     if not notes:
         return [html.Div("No notes yet.", className="text-muted small ar-empty")]
@@ -572,9 +485,6 @@ def notes(customer_id, filters_data, _version):
 )
 def add_note(n_clicks, text, customer_id, filters_data):
     """Store a note: only for roles with edit_notes and customers in the user's scope (server-side)."""
-    from dashboard.data.notes import NoteError
-    from dashboard.data.notes import add_note as store_note
-
     if not n_clicks:
         raise PreventUpdate
     if not identity.can("edit_notes"):

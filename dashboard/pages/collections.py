@@ -14,10 +14,11 @@ from dashboard.components import grid, identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_kit import card, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.shell import fill_stores, filters_for_layout, json_key
 from dashboard.components.views import chart_callback
-from dashboard.figures import collections as figs
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
+from dashboard.views import collections as collections_views
 
 dash.register_page(
     __name__, path="/collections", name="Collections", title="Collections activity", nav_order=50
@@ -26,22 +27,8 @@ dash.register_page(
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GROUP_GRID, UNCONTACTED_GRID = "col-groups", "col-uncontacted"
 COVERAGE_DAYS, LATENCY_DAYS = metrics.COVERAGE_DAYS, metrics.LATENCY_DAYS
-GROUP_LABELS = figs.GROUP_TITLES
-GRID_LABELS = {
-    "overdue_cents": "Overdue",
-    "covered_cents": "Covered",
-    "coverage_pct": "Share covered %",
-    "overdue_customers": "Overdue cust.",
-    "covered_customers": "Covered cust.",
-    "became_overdue": "New overdue (90 d)",
-    "contacted": "Reached",
-    "uncontacted": "Never reached",
-    "mean_days": "Mean days",
-    "median_days": "Median days",
-    "days_since_due": "Days since due",
-    "amount_cents": "Amount",
-    "balance_cents": "Open balance",
-}
+GROUP_LABELS = collections_views.GROUP_LABELS
+GRID_LABELS = collections_views.GRID_LABELS
 
 activity = service.collections_activity
 
@@ -153,60 +140,10 @@ def grouping(value) -> str:
     return value if value in metrics.GROUPINGS else "segment"
 
 
-def group_table(result: dict, by: str) -> pd.DataFrame:
-    """Coverage and latency side by side per group, without the 'All' row (the grid's totals row is everyone)."""
-    merged = result["coverage"].merge(result["latency"], on=by, how="outer")
-    merged = merged[merged[by] != "All"].reset_index(drop=True)
-    for column in (
-        "overdue_cents",
-        "covered_cents",
-        "overdue_customers",
-        "covered_customers",
-        "became_overdue",
-        "contacted",
-        "uncontacted",
-    ):
-        merged[column] = merged[column].fillna(0).astype("int64")
-    return merged
+group_table = collections_views.group_table
 
 
-def _source(kind: str):
-    def source(data: dict) -> grid.GridFrame | None:
-        """Groups or uncontacted invoices for the filters in data, in the current user's scope."""
-        if not isinstance(data, dict) or data.get("filters") is None:
-            return None
-        snap, as_of, _basis, filters, scope, cur = request_context(data["filters"])
-        by = grouping(data.get("by"))
-        result = activity(snap, as_of, filters, scope, by)
-        stamp = f"{describe(data['filters'])} | scope: {scope.label}"
-        if kind == "groups":
-            return grid.GridFrame(
-                group_table(result, by),
-                currency=cur,
-                file_name=f"collections-by-{by}",
-                labels={**GRID_LABELS, by: GROUP_LABELS[by]},
-                link_customers=False,
-                hidden=frozenset(),
-                stamp=f"Collections coverage and latency by {GROUP_LABELS[by].lower()} | {stamp}",
-            )
-        frame = result["uncontacted"]
-        if data.get("open_only", True):
-            frame = frame[frame["balance_cents"] > 0]
-        return grid.GridFrame(
-            frame.reset_index(drop=True),
-            currency=cur,
-            date_field="due_date",
-            file_name="uncontacted-overdue-invoices",
-            labels=GRID_LABELS,
-            hidden=grid.HIDDEN | {"customer_id"},
-            stamp=f"Overdue invoices never contacted | {stamp}",
-        )
-
-    return source
-
-
-grid.register_source(GROUP_GRID, _source("groups"))
-grid.register_source(UNCONTACTED_GRID, _source("uncontacted"))
+# the two grids (GROUP_GRID, UNCONTACTED_GRID): table views of dashboard/views/collections.py
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
@@ -275,8 +212,6 @@ def summaries_and_exports(filters_data, _version, by_value):
 
 def prefill(page, query: dict):
     """Both grids' sources in the layout (default grouping, open only): the grids fill as the page arrives."""
-    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-
     filters_data = filters_for_layout(query)
     if filters_data is not None:
         fill_stores(

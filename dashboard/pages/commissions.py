@@ -13,9 +13,9 @@ from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components.kpi_card import body_output, kpi_card, tile_body, tip_output
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
-from dashboard.components.views import chart_callback, grid_source
+from dashboard.components.views import chart_callback
 from dashboard.figures.trends import month_label
-from dashboard.metrics.commissions import DRILL_KEYS
+from dashboard.metrics.commissions import DRILL_KEYS, cached_drill, cached_tiles
 
 dash.register_page(
     __name__, path="/commissions", name="Commissions", title="Commission analytics", nav_order=90
@@ -173,23 +173,12 @@ def _allowed() -> bool:
 def drill_rows(snap, key, as_of, period_days, filters, scope, bucket=None, month=None, **_params):
     """Rows behind a commission figure (a drill declared with the view_commissions capability, which the
     drill modal checks; `bucket` carries a group name)."""
-    from dashboard.metrics.commissions import cached_drill
-
     return cached_drill(snap, key, as_of, period_days, filters, scope, month=month, group=bucket)
 
 
 for _key in DRILL_KEYS:
     views.register_drill(_key, drill_rows, DRILL_LABELS, CAPABILITY)
-# the per-rep grids: table views of dashboard/views/commissions.py
-REP_GRID = {"link_customers": False, "hidden": frozenset()}
-grid.register_source(
-    RISK_GRID,
-    grid_source("commissions_at_risk_by_rep", __name__, file_name="commissions-risk", **REP_GRID),
-)
-grid.register_source(
-    CASH_GRID,
-    grid_source("commissions_cash_by_rep", __name__, file_name="commissions-cash", **REP_GRID),
-)
+# the per-rep grids (RISK_GRID, CASH_GRID): table views of dashboard/views/commissions.py
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
@@ -219,8 +208,6 @@ def _ordered(values: dict, index: int) -> list:
 @callback(body_output(GROUP), tip_output(GROUP), *INPUTS)
 def tiles(filters_data, _version):
     """Accrued, paid this month, average rate, at risk, on cash collected: value, sub-line, formula."""
-    from dashboard.metrics.commissions import cached_tiles
-
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data, CAPABILITY)
     t = cached_tiles(snap, as_of, P, filters, scope)
     money = lambda v: fmt.money(v, cur)  # noqa: E731

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
@@ -13,8 +11,10 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import chip, info, page_header
-from dashboard.figures.analytics import RISK_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import credit, service
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.ui_support import customers_with_limit
+from dashboard.views import credit as credit_views
 
 dash.register_page(
     __name__, path="/credit", name="Credit", title="Credit utilization", nav_order=30
@@ -22,25 +22,8 @@ dash.register_page(
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "cr-grid"
-ALL, NO_LIMIT = "all", "none"
-RISK_CHOICES = (*reversed(credit.RISK_LEVELS), NO_LIMIT)  # Over Limit first
-LABELS = {
-    "customer_id": "Customer #",
-    "customer_name": "Customer",
-    "credit_limit_cents": "Credit limit",
-    "limit_status": "Limit status",
-    "outstanding_cents": "Outstanding",
-    "utilization_pct": "Utilization",
-    "available_credit_cents": "Available credit",
-    "payments_12m_cents": "Payments 12m",
-    "sales_12m_cents": "Sales 12m",
-    "avg_monthly_sales_cents": "Avg monthly sales",
-    "avg_days_to_pay": "Avg days to pay",
-    "risk_level": "Risk level",
-    "recommended_action": "Recommended action",
-}
-PCT = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value) + ' %'"}
-DAYS = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
+ALL, NO_LIMIT, RISK_CHOICES = credit_views.ALL, credit_views.NO_LIMIT, credit_views.RISK_CHOICES
+LABELS = credit_views.LABELS
 RULES = (
     "Utilization = outstanding / credit limit × 100 (customers with a limit only; blank limit = no limit). "
     "Risk level: Low; Moderate > 50 %; High > 75 %; Critical > 90 %; Over Limit > 100 % (blank without a limit). "
@@ -119,81 +102,7 @@ def risk_choice(value) -> str:
     return value if value in RISK_CHOICES else ALL
 
 
-def credit_source(data: dict) -> grid.GridFrame | None:
-    """Credit utilization rows for the filters and risk level in data."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if not isinstance(data, dict):
-        return None
-    as_of, _basis, filters = gf.parse(data.get("filters"))
-    risk = risk_choice(data.get("risk"))
-    scope = identity.scope()
-    snap = get_snapshot()
-    frame = credit_table(snap, as_of, filters, scope)
-    if risk == NO_LIMIT:
-        frame = frame[frame["limit_status"] == "NO LIMIT"]
-    elif risk != ALL:
-        frame = frame[frame["risk_level"] == risk]
-    frame = frame.reset_index(drop=True)
-    limit = frame["credit_limit_cents"].astype("float64")
-    frame = frame.assign(
-        credit_limit_cents=limit.where(limit > 0),  # blank = no limit
-        available_credit_cents=frame["available_credit_cents"].astype("float64"),
-    )
-    currency = currency_for(snap, filters, scope, fmt.default_currency())
-    no_limit = "params.node.rowPinned ? params.value : 'No limit'"
-    limit_money = {
-        "function": f"params.value == null ? ({no_limit}) : arMoney(params.value, {currency!r})"
-    }
-    columns = fitted_columns(
-        frame,
-        currency,
-        {
-            "customer_id": {"pinned": "left", "width": 84, "suppressHeaderFilterButton": True},
-            "customer_name": {
-                "pinned": "left",
-                "width": 180,
-                "flex": None,
-                "tooltipField": "customer_name",
-            },
-            "credit_limit_cents": {
-                "valueFormatter": limit_money,
-                "headerTooltip": "Blank or 0 in the ledger = no limit "
-                "(Limit status NO LIMIT in the CSV)",
-            },
-            "utilization_pct": {"width": 86, "valueFormatter": PCT},
-            "avg_days_to_pay": {"width": 72, "valueFormatter": DAYS},
-            "risk_level": {"width": 100, "cellStyle": label_cell_style(RISK_COLORS)},
-            "recommended_action": {
-                "flex": 1,
-                "minWidth": 156,
-                "tooltipField": "recommended_action",
-                "valueFormatter": {"function": "params.value ? params.value.split(' - ')[0] : ''"},
-            },
-        },
-    )
-    what = (
-        "all risk levels"
-        if risk == ALL
-        else ("no limit" if risk == NO_LIMIT else f"risk level {risk}")
-    )
-    stamp = (
-        f"Credit utilization, {what} | {gf.describe(data.get('filters'))} | scope: {scope.label} | "
-        f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
-    )
-    return grid.GridFrame(
-        frame,
-        currency=currency,
-        file_name="credit-utilization",
-        labels=LABELS,
-        hidden=frozenset({"segment", "region", "sales_rep_id", "limit_status"}),
-        stamp=stamp,
-        columns=columns,
-    )
-
-
-grid.register_source(GRID, credit_source)
+# the grid (GRID): the table view credit_utilization of dashboard/views/credit.py
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
@@ -207,14 +116,11 @@ grid.register_source(GRID, credit_source)
 )
 def summary(filters_data, _version):
     """Caption, the average-utilization chip and the risk-level choices with their counts."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import customers_with_limit
-
     if filters_data is None:
         raise PreventUpdate
     as_of, _basis, filters = gf.parse(filters_data)
     scope = identity.scope()
-    snap = get_snapshot()
+    snap = snapshots.get_snapshot()
     s = credit_summary(snap, as_of, filters, scope)
     # the same function as the home page's tile
     limited = customers_with_limit(snap, filters, scope)

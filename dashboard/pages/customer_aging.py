@@ -2,38 +2,39 @@
 
 from __future__ import annotations
 
-import time
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import card, info, page_header
+from dashboard.components.shell import fill_stores, filters_for_layout, json_key
 from dashboard.components.statements import register as register_statements
 from dashboard.components.statements import statement_controls
-from dashboard.figures.aging import TRANSACTION_LABELS
-from dashboard.figures.analytics import STATUS_COLORS, fitted_columns, label_cell_style, text_width
-from dashboard.metrics import service, tables
+from dashboard.data.user_prefs import (
+    format_ranges,
+    load_aging_ranges,
+    parse_aging_ranges,
+    save_aging_ranges,
+)
+from dashboard.export.statement import StatementError
+from dashboard.metrics import service
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.kpis import customer_balances
+from dashboard.metrics.ledger import open_items, select
+from dashboard.metrics.snapshot import to_day
+from dashboard.views import customer_aging as aging_views
 
 dash.register_page(
     __name__, path="/aging", name="Customer aging", title="Customer aging", nav_order=20
 )
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
-# (terms group, grid name, card title): 30-day+ first, as in the Retailer tab
-GROUPS = (("long", "ag-long", "30-day+ terms"), ("short", "ag-short", "Short terms (< 30 days)"))
-KEEP = ("customer_id", "customer_name", "terms", "credit_limit_cents", "amount_cents")
-TAIL = ("max_days", "status", "segment", "region", "sales_rep_id")
-STATUS_INFO = (
-    "Status is the worst condition of the customer at the as-of date, first match wins: "
-    "Over Limit = total outstanding above a credit limit > 0; Critical = an invoice more than 90 days past due; "
-    "Overdue = more than 30 days past due; Late = 1 to 30 days past due; Current = nothing past due. "
-    "Days past due always count from the due date, whatever the aging basis."
-)
+# the grids' table views (dashboard/views/customer_aging.py): one per terms group
+GROUPS, STATUS_INFO = aging_views.GROUPS, aging_views.STATUS_INFO
+edges_from, bucket_title = aging_views.edges_from, aging_views.bucket_title
 RANGES_INFO = (
     "Day limits of the due-date aging columns, separated by commas: 30,60,90 gives Not due, 1–30, 31–60, "
     "61–90 and 90+ days past due (upper limits inclusive). Any increasing list works, e.g. "
@@ -126,9 +127,6 @@ def layout(**query) -> html.Div:
 def prefill(page, query: dict):
     """The user's ranges and both grids' sources in the layout: the grids fill as the page arrives (no
     chain of round trips: ranges -> sources -> rows)."""
-    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-    from dashboard.data.user_prefs import format_ranges, load_aging_ranges
-
     filters_data = filters_for_layout(query)
     if filters_data is None:
         return page
@@ -171,13 +169,8 @@ def selected_ids(*selections) -> list[str]:
 def statement_customers(filters_data, _edges=None, *selections) -> list[str]:
     """The ticked customers when any are ticked (each re-checked against the user's scope: one
     outside it refuses the whole request), else those with a positive balance on the page's filters."""
-    from dashboard.export.statement import StatementError
-    from dashboard.metrics.kpis import customer_balances
-    from dashboard.metrics.ledger import open_items, select
-    from dashboard.metrics.snapshot import get_snapshot, to_day
-
     as_of, _basis, filters = gf.parse(filters_data)
-    snap = get_snapshot()
+    snap = snapshots.get_snapshot()
     chosen = selected_ids(*selections)
     if chosen:
         allowed = set(snap.cust_ids[select(snap, None, identity.scope()).cust_mask].astype(str))
@@ -200,113 +193,6 @@ register_statements(
     State("ag-edges", "data"),
     *(State(grid.grid_id(name), "selectedRows") for _group, name, _title in GROUPS),
 )
-
-
-def edges_from(raw) -> tuple[int, ...]:
-    """Day limits from browser data (re-validated; anything unusable gives the defaults)."""
-    from dashboard.data.user_prefs import DEFAULT_RANGES, format_ranges, parse_aging_ranges
-
-    if not isinstance(raw, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in raw
-    ):
-        return DEFAULT_RANGES
-    try:
-        return parse_aging_ranges(format_ranges(raw))
-    except ValueError:
-        return DEFAULT_RANGES
-
-
-def bucket_title(label: str, basis: str) -> str:
-    """'1-30' -> '1–30 days', '90+' -> '90+ days', 'not_due' -> 'Not due', '1_month' -> '1 month'."""
-    if basis == "transaction":
-        return TRANSACTION_LABELS.get(label, label)
-    if label == "not_due":
-        return "Not due"
-    return label.replace("-", "–") + " days"
-
-
-def aging_frame(data: dict, group: str) -> grid.GridFrame | None:
-    """The aging rows of one terms group for the filters and ranges in data (scope from the server)."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if not isinstance(data, dict):
-        return None
-    as_of, basis, filters = gf.parse(data.get("filters"))
-    edges = edges_from(data.get("ranges"))
-    scope = identity.scope()
-    snap = get_snapshot()
-    table = customer_aging(snap, as_of, filters, scope, basis, edges)
-    buckets = [f"{label}_cents" for label in tables.bucket_labels(edges, basis)]
-    frame = table.loc[table["terms_group"] == group, [*KEEP, *buckets, *TAIL]].reset_index(
-        drop=True
-    )
-    limit = frame["credit_limit_cents"].astype("float64")
-    frame["credit_limit_cents"] = limit.where(limit > 0)  # blank = no limit
-    labels = {
-        "customer_id": "Customer #",
-        "customer_name": "Customer",
-        "amount_cents": "Total outstanding",
-        "max_days": "Max days past due" if basis == "due" else "Max months since invoice",
-        **{b: bucket_title(b[: -len("_cents")], basis) for b in buckets},
-    }
-    currency = currency_for(snap, filters, scope, fmt.default_currency())
-    columns = fitted_columns(
-        frame,
-        currency,
-        {
-            "customer_id": {"pinned": "left", "width": 84, "suppressHeaderFilterButton": True},
-            "customer_name": {
-                "pinned": "left",
-                "width": 190,
-                "flex": None,
-                "tooltipField": "customer_name",
-            },
-            # letters are wider than digits
-            "terms": {"width": text_width(frame["terms"].astype(str), 76) + 12},
-            "max_days": {
-                "width": 80,
-                "headerTooltip": "Highest days past due of any open invoice"
-                if basis == "due"
-                else "Most whole calendar months since the invoice date of any open invoice",
-            },
-            "status": {
-                "width": 100,
-                "pinned": "right",
-                "cellStyle": label_cell_style(STATUS_COLORS),
-                "headerTooltip": STATUS_INFO,
-            },
-        },
-    )
-    columns["amount_cents"].update(
-        cellStyle={"fontWeight": 600}, width=columns["amount_cents"]["width"] + 8
-    )
-    # the buckets share what is left of the width, none narrower than its widest amount
-    for b in buckets:
-        columns[b].update(flex=1, minWidth=columns[b].pop("width"))
-    title = dict((g, t) for g, _n, t in GROUPS)[group]
-    stamp = (
-        f"Customer aging, {title} | ranges {','.join(map(str, edges))} | {gf.describe(data.get('filters'))} | "
-        f"scope: {scope.label} | generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
-    )
-    return grid.GridFrame(
-        frame,
-        currency=currency,
-        file_name=f"customer-aging-{group}",
-        labels=labels,
-        hidden=frozenset({"segment", "region", "sales_rep_id"}),
-        stamp=stamp,
-        columns=columns,
-    )
-
-
-def _source(group: str) -> grid.GridSource:
-    """The grid source of one aging group (a function of this module: the grid's page is this page)."""
-    return lambda data: aging_frame(data, group)
-
-
-for _group, _name, _title in GROUPS:
-    grid.register_source(_name, _source(_group))
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
@@ -334,8 +220,6 @@ def caption(filters_data, _version, edges):
 )  # the layout loads them (prefill)
 def load_ranges(_init):
     """The logged-in user's saved ranges (defaults when none)."""
-    from dashboard.data.user_prefs import format_ranges, load_aging_ranges
-
     edges = load_aging_ranges(identity.user_id())
     return format_ranges(edges), list(edges)
 
@@ -351,8 +235,6 @@ def load_ranges(_init):
 )
 def apply_ranges(_clicks, _submit, text):
     """Validate the ranges; a bad list changes nothing, a good one is saved for the user and applied."""
-    from dashboard.data.user_prefs import format_ranges, parse_aging_ranges, save_aging_ranges
-
     if not ctx.triggered or not ctx.triggered[0].get("value"):
         raise PreventUpdate
     try:

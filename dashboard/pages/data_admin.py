@@ -12,7 +12,9 @@ from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard import jobs
+from dashboard.auth.roles import page_allowed
 from dashboard.components import identity
+from dashboard.config import get_settings
 
 PATH = "/admin/data"
 dash.register_page(
@@ -30,8 +32,6 @@ MISMATCHED = (
 
 def max_file_bytes() -> int:
     """The largest file the page accepts: base64 inflates by 4/3 and must fit AR_MAX_UPLOAD_BYTES."""
-    from dashboard.config import get_settings
-
     return get_settings().max_upload_bytes * 3 // 4 - 64 * 1024  # bigger imports: the CLI
 
 
@@ -111,8 +111,6 @@ def layout(**_query) -> html.Div:
 
 def is_admin() -> bool:
     """True when the logged-in user (from the server session) may open this page."""
-    from dashboard.auth.roles import page_allowed
-
     role = identity.role()
     return role is not None and page_allowed(role, PATH)
 

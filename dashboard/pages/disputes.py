@@ -12,11 +12,11 @@ from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard import params as gf
 from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.shell import fill_stores, filters_for_layout, json_key
 from dashboard.components.views import chart_callback
 from dashboard.figures import collections as figs
 from dashboard.metrics import collections as metrics
@@ -34,15 +34,7 @@ dash.register_page(
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 MONTHS = disputes_views.MONTHS
 BROKEN_GRID, OPEN_GRID = "dp-broken", "dp-open"
-LABELS = {
-    "promise_id": "Promise",
-    "dispute_id": "Dispute",
-    "amount_cents": "Amount",
-    "invoice_balance_cents": "Invoice balance",
-    "days_since_promised": "Days late",
-    "age_days": "Age (days)",
-    "status": "Status",
-}
+LABELS = disputes_views.GRID_LABELS
 COMPONENT_INFO = (
     "Every invoice open at the as-of date sits in exactly one part, by precedence: in litigation, in "
     "dispute, overdue (due date before the as-of date), not due. An overdue invoice in dispute counts "
@@ -204,70 +196,7 @@ views.register_drill(
 )
 
 
-def _source(kind: str):
-    def source(data: dict) -> grid.GridFrame | None:
-        """Broken promises or open disputes for the filters in data, in the current user's scope."""
-        from dashboard.metrics.snapshot import get_snapshot
-        from dashboard.metrics.ui_support import currency_for
-
-        if not isinstance(data, dict):
-            return None
-        as_of, _basis, filters = gf.parse(data.get("filters"))
-        scope = identity.scope()
-        snap = get_snapshot()
-        if kind == "broken":
-            frame = adherence(snap, as_of, filters, scope, MONTHS)["broken"]
-            columns = [
-                "promise_id",
-                "invoice_id",
-                "customer_name",
-                "customer_id",
-                "sales_rep_id",
-                "segment",
-                "region",
-                "made_on",
-                "promised_date",
-                "days_since_promised",
-                "amount_cents",
-                "invoice_balance_cents",
-            ]
-            hidden = grid.HIDDEN
-            what, date_field = "Broken promises", "promised_date"
-        else:
-            frame = cycle_time(snap, as_of, filters, scope, MONTHS)["open"]
-            columns = [
-                "dispute_id",
-                "invoice_id",
-                "customer_name",
-                "amount_cents",
-                "invoice_balance_cents",
-                "age_days",
-                "status",
-                "opened_on",
-                "customer_id",
-                "sales_rep_id",
-                "segment",
-                "region",
-            ]
-            # a half-width grid: the name links to Account 360
-            hidden = grid.HIDDEN | {"customer_id"}
-            what, date_field = "Open disputes", "opened_on"
-        labels = {**LABELS, "amount_cents": "Promised" if kind == "broken" else "Disputed"}
-        return grid.GridFrame(
-            frame[columns],
-            currency=currency_for(snap, filters, scope, fmt.default_currency()),
-            date_field=date_field,
-            file_name=f"{kind}-{'promises' if kind == 'broken' else 'disputes'}",
-            labels=labels,
-            hidden=hidden,
-            stamp=f"{what} | {describe(data.get('filters'))} | scope: {scope.label}",
-        )
-
-    return source
-
-
-grid.register_source(BROKEN_GRID, _source("broken"))
-grid.register_source(OPEN_GRID, _source("open"))
+# the two grids (BROKEN_GRID, OPEN_GRID): table views of dashboard/views/disputes.py
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
@@ -434,8 +363,6 @@ def promise_view(filters_data, _version):
 
 def prefill(page, query: dict):
     """Both grids' sources in the layout: the grids fill as the page arrives (no round trip)."""
-    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-
     filters_data = filters_for_layout(query)
     if filters_data is not None:
         data = {"filters": filters_data}

@@ -19,9 +19,10 @@ from dashboard.components.export_menu import export_menu
 from dashboard.components.kpi_card import money_value
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
+from dashboard.components.shell import fill_stores, filters_for_layout, json_key
 from dashboard.components.views import chart_callback
 from dashboard.metrics import forecast as metrics
-from dashboard.metrics import service
+from dashboard.metrics import predict_ui, predict_views, service
 from dashboard.views import forecast as forecast_views
 
 dash.register_page(
@@ -33,47 +34,7 @@ GRID = "fc-invoices"
 WEEKS = forecast_views.FORECAST_WEEKS
 BACKTEST_DATES = forecast_views.FORECAST_BACKTEST_DATES
 LATER, DISPUTED, UNCOLLECTIBLE = "Later", "Disputed (excluded)", metrics.UNCOLLECTIBLE
-GRID_COLUMNS = [
-    "invoice_id",
-    "customer_name",
-    "customer_id",
-    "sales_rep_id",
-    "segment",
-    "region",
-    "due_date",
-    "days_until_due",
-    "due_bucket",
-    "balance_cents",
-    "dispute",
-    "age_days",
-    "collectable_share",
-    "delay_days",
-    "delay_basis",
-    "expected_date",
-    "expected_week",
-    "expected_cents",
-    "uncollectible_cents",
-    "promise_id",
-    "promised_date",
-    "promised_cents",
-]
-LABELS = {
-    "days_until_due": "Days until due",
-    "due_bucket": "Due-date bucket",
-    "balance_cents": "Open balance",
-    "dispute": "Dispute",
-    "delay_days": "Delay used (days)",
-    "delay_basis": "Delay from",
-    "expected_date": "Expected",
-    "expected_week": "Week",
-    "expected_cents": "Expected (behaviour)",
-    "promise_id": "Promise",
-    "promised_cents": "Promised",
-    "amount_cents": "In this bucket",
-    "age_days": "Days past due",
-    "collectable_share": "Share paid at this age (history, 0-1)",
-    "uncollectible_cents": "Not expected",
-}
+LABELS = forecast_views.GRID_LABELS
 WAPE_INFO = (
     "WAPE (weighted absolute percentage error) = Σ |forecast − collected| / Σ collected × 100, week by week. "
     f"Each forecast is rerun as it stood at {BACKTEST_DATES} past dates 28 days apart (the latest {WEEKS} weeks "
@@ -269,28 +230,7 @@ views.register_drill("fc_due", drill_rows, LABELS)
 views.register_drill("fc_week", drill_rows, LABELS)
 
 
-def invoices_source(data: dict) -> grid.GridFrame | None:
-    """Every open invoice behind the forecasts, in the current user's scope."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if not isinstance(data, dict):
-        return None
-    as_of, _basis, filters = gf.parse(data.get("filters"))
-    scope = identity.scope()
-    snap = get_snapshot()
-    frame = invoices(snap, as_of, filters, scope)[GRID_COLUMNS]
-    return grid.GridFrame(
-        frame,
-        currency=currency_for(snap, filters, scope, fmt.default_currency()),
-        file_name="forecast-invoices",
-        labels=LABELS,
-        hidden=grid.HIDDEN | {"promise_id", "customer_id"},
-        stamp=f"Invoices behind the payment forecast | {describe(data.get('filters'))} | scope: {scope.label}",
-    )
-
-
-grid.register_source(GRID, invoices_source)
+# the invoices grid (GRID): the table view forecast_invoices of dashboard/views/forecast.py
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
@@ -327,8 +267,6 @@ def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
 
 def model_choice(snap, filters, scope) -> dict:
     """Whether the prediction model's backtest beats the baselines on these filters (dashboard.metrics.predict_ui)."""
-    from dashboard.metrics import predict_ui
-
     result = predict_ui.backtest(snap, filters, scope)
     if result is None:
         return {
@@ -422,8 +360,6 @@ def model_week_rows(
     snap, key, as_of, _period_days, filters, scope, bucket=None, **_params
 ) -> pd.DataFrame:
     """Rows behind a bar of the model's weekly forecast (scope applied by the metric)."""
-    from dashboard.metrics import predict_ui, predict_views
-
     if not bucket:
         raise ValueError("bucket required")
     pred, _ = predict_ui.predictions(snap, as_of, filters, scope)
@@ -513,8 +449,6 @@ def backtest_export(chosen, filters_data, _version):
 
 def prefill(page, query: dict):
     """The grid's source in the layout: the grid fills as the page arrives (no round trip)."""
-    from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-
     filters_data = filters_for_layout(query)
     if filters_data is not None:
         fill_stores(page, {json_key(grid.source_id(GRID)): {"filters": filters_data}})

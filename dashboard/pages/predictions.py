@@ -8,7 +8,6 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
 from dash.exceptions import PreventUpdate
 
-from dashboard import format as fmt
 from dashboard.components import drill, grid, identity
 from dashboard.components.page_kit import (
     card,
@@ -239,45 +238,7 @@ def cohort_drill(click):
     )
 
 
-def worklist_source(data: dict) -> grid.GridFrame | None:
-    """The worklist in the current user's scope."""
-    from dashboard import params as gf
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if not isinstance(data, dict) or data.get("filters") is None:
-        return None
-    as_of, _basis, filters = gf.parse(data.get("filters"))
-    scope = identity.scope()
-    snap = get_snapshot()
-    frame = pui.worklist(snap, as_of, filters, scope)
-    frame = frame[
-        ["invoice_id", "rank", *[c for c in frame.columns if c not in ("invoice_id", "rank")]]
-    ]
-    frame = frame.assign(p_paid_30=(frame["p_paid_30"] * 100).round(1))
-    return grid.GridFrame(
-        frame,
-        currency=currency_for(snap, filters, scope, fmt.default_currency()),
-        file_name="worklist-expected-loss",
-        labels=LABELS,
-        total_field="expected_loss_cents",
-        stamp=f"Worklist by expected loss | {describe(data.get('filters'))} | scope: {scope.label}",
-    )
-
-
-def _model_token() -> tuple:
-    """Which model the worklist is ranked by: the bundle file of this data version, once trained."""
-    from dashboard.metrics.predict_store import model_path
-    from dashboard.metrics.snapshot import get_snapshot
-
-    path = model_path(get_snapshot())
-    try:
-        return (str(path), path.stat().st_mtime_ns)
-    except OSError:
-        return (str(path), None)
-
-
-grid.register_source(GRID, worklist_source, token=_model_token)
+# the worklist grid (GRID): the table view predictions_worklist of dashboard/views/predictions.py
 
 
 @callback(Output(grid.source_id(GRID), "data"), *INPUTS)

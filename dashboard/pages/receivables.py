@@ -16,9 +16,22 @@ from dashboard.components import drill, identity
 from dashboard.components.export_menu import export_link, page_pdf_button
 from dashboard.components.kpi_card import body_output, delta_badge, kpi_card, tile_body, tip_output
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
+from dashboard.components.shell import filters_for_layout
 from dashboard.components.views import chart_figure
 from dashboard.figures import aging as aging_fig
 from dashboard.figures import trends as trends_fig
+from dashboard.metrics import predict_ui
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.ui_support import (
+    aging_by_terms_group,
+    aging_reconciliation,
+    at_risk_accounts,
+    customers_with_limit,
+    kpi_inputs,
+    kpis,
+    month_to_date,
+    previous_as_of,
+)
 
 dash.register_page(__name__, path="/", name="Receivables", title="Receivables Health", nav_order=10)
 
@@ -71,8 +84,6 @@ TILES = [
 
 def layout(**query) -> html.Div:
     """The page with every figure drawn for the filters in the address (a skeleton outside a request)."""
-    from dashboard.components.shell import filters_for_layout
-
     filters_data = filters_for_layout(query)  # None outside a logged-in request: a skeleton
     values = page_values(filters_data) if filters_data is not None else None
     v = values or {}
@@ -245,10 +256,8 @@ def at_risk_more(values: dict) -> html.Div:
 
 def built_key(filters_data) -> str:
     """What a drawn view depends on: filters (and their query string), scope and data version."""
-    from dashboard.metrics.snapshot import get_snapshot
-
     as_of, basis, filters = gf.parse(filters_data)
-    snap = get_snapshot()
+    snap = snapshots.get_snapshot()
     query = (filters_data or {}).get("query") or ""
     return f"{as_of}|{basis}|{filters!r}|{query}|{identity.scope().label}|{snap.version}|{snap.loaded_at}"
 
@@ -294,8 +303,6 @@ def _caption(filters_data) -> str:
 
 def _by_currency(filters_data):
     """Each currency's own figures beside their base value, and the revaluation (several currencies only)."""
-    from dashboard.metrics.ui_support import kpis
-
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     if not snap.multi:
         return None
@@ -368,8 +375,6 @@ def _by_currency(filters_data):
 
 def _balance(filters_data) -> tuple[dict, dict]:
     """Total AR, overdue, customers over limit, unapplied credits."""
-    from dashboard.metrics.ui_support import customers_with_limit, kpis
-
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     k = kpis(snap, as_of, P, filters, scope)
     total, overdue = fmt.to_cents(k["total_ar"]), fmt.to_cents(k["overdue_ar"])
@@ -409,8 +414,6 @@ def _balance(filters_data) -> tuple[dict, dict]:
 
 def _speed(filters_data) -> tuple[dict, dict]:
     """DSO (with the change against the previous period), CEI, turnover, best possible DSO / ADD."""
-    from dashboard.metrics.ui_support import kpi_inputs, kpis, previous_as_of
-
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     k = kpis(snap, as_of, P, filters, scope)
     prev_day = previous_as_of(as_of, P)
@@ -459,8 +462,6 @@ def _speed(filters_data) -> tuple[dict, dict]:
 
 def _month(filters_data) -> tuple[dict, dict]:
     """Credit sales and collections month to date."""
-    from dashboard.metrics.ui_support import month_to_date
-
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     m = month_to_date(snap, as_of, filters, scope)
     since = f"{m['month_start']:%d %b} – {as_of:%d %b %Y}"
@@ -480,8 +481,6 @@ def _month(filters_data) -> tuple[dict, dict]:
 def _aging(filters_data) -> tuple:
     """One donut per terms group on the chosen aging basis (their views), and the line that ties
     them to total AR."""
-    from dashboard.metrics.ui_support import aging_by_terms_group, aging_reconciliation
-
     snap, as_of, basis, filters, scope, cur = request_context(filters_data)
     frame = aging_by_terms_group(snap, as_of, filters, scope, basis)
     line = aging_fig.reconciling_line(frame, aging_reconciliation(snap, as_of, filters, scope), cur)
@@ -534,8 +533,6 @@ def _risk_card(row: dict, cur: str, query: str) -> dcc.Link:
 
 def _at_risk(filters_data) -> dict:
     """At-risk cards in the Retailer order (each opens Account 360) and their count line, by output."""
-    from dashboard.metrics.ui_support import at_risk_accounts
-
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     table = at_risk_accounts(snap, as_of, filters, scope)
     if table.empty:
@@ -575,8 +572,6 @@ def _expected_loss(filters_data):
 
 def expected_loss_list(snap, as_of, filters, scope, cur: str, query: str) -> html.Div:
     """The top invoices of the expected-loss worklist (dashboard.metrics.predict_views.worklist) under the cards."""
-    from dashboard.metrics import predict_ui
-
     top = predict_ui.worklist(snap, as_of, filters, scope, limit=3)
     if top.empty:
         return html.Div()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, html
@@ -13,8 +11,9 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import chip, info, page_header
-from dashboard.figures.analytics import CATEGORY_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import reliability, service
+from dashboard.metrics import snapshot as snapshots
+from dashboard.views import reliability as reliability_views
 
 dash.register_page(
     __name__, path="/reliability", name="Reliability", title="Payment reliability", nav_order=40
@@ -22,20 +21,7 @@ dash.register_page(
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "rl-grid"
-ALL = "all"
-LABELS = {
-    "customer_id": "Customer #",
-    "customer_name": "Customer",
-    "reliability_score": "Reliability score",
-    "on_time_pct": "Paid on time",
-    "invoices_6m": "Invoices 6m",
-    "total_invoiced_6m_cents": "Total invoiced 6m",
-    "total_paid_6m_cents": "Total paid 6m",
-    "outstanding_6m_cents": "Outstanding 6m",
-    "assessed_6m_cents": "Assessed 6m",
-    "risk_category": "Risk category",
-}
-PCT = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value) + ' %'"}
+ALL, LABELS, PCT = reliability_views.ALL, reliability_views.LABELS, reliability_views.PCT
 L = reliability.LATE_ZERO_DAYS
 RULE = (
     f"Score over the invoices issued in the last {reliability.WINDOW_MONTHS} months, weighted by amount: a payment "
@@ -108,66 +94,7 @@ def category_choice(value) -> str:
     return value if value in reliability.CATEGORY_ORDER else ALL
 
 
-def reliability_source(data: dict) -> grid.GridFrame | None:
-    """Reliability rows for the filters and category in data, in the current user's scope."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if not isinstance(data, dict):
-        return None
-    as_of, _basis, filters = gf.parse(data.get("filters"))
-    category = category_choice(data.get("category"))
-    scope = identity.scope()
-    snap = get_snapshot()
-    frame = reliability_table(snap, as_of, filters, scope)
-    if category != ALL:
-        frame = frame[frame["risk_category"] == category]
-    frame = frame.reset_index(drop=True)
-    currency = currency_for(snap, filters, scope, fmt.default_currency())
-    columns = fitted_columns(
-        frame,
-        currency,
-        {
-            "customer_id": {"pinned": "left", "width": 96, "suppressHeaderFilterButton": True},
-            "customer_name": {
-                "pinned": "left",
-                "width": 230,
-                "flex": None,
-                "tooltipField": "customer_name",
-            },
-            "reliability_score": {
-                "width": 112,
-                "valueFormatter": PCT,
-                "cellStyle": {"fontWeight": 600},
-            },
-            "on_time_pct": {"width": 100, "valueFormatter": PCT},
-            "invoices_6m": {"width": 90},
-            "risk_category": {
-                "flex": 1,
-                "minWidth": 120,
-                "cellStyle": label_cell_style(CATEGORY_COLORS),
-            },
-        },
-    )
-    for name in (c for c in frame.columns if c.endswith("_cents")):
-        columns[name].update(flex=1, minWidth=columns[name].pop("width"))
-    what = "all categories" if category == ALL else category
-    stamp = (
-        f"Payment reliability, {what} | {gf.describe(data.get('filters'))} | scope: {scope.label} | "
-        f"generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
-    )
-    return grid.GridFrame(
-        frame,
-        currency=currency,
-        file_name="payment-reliability",
-        labels=LABELS,
-        hidden=frozenset({"segment", "region", "sales_rep_id"}),
-        stamp=stamp,
-        columns=columns,
-    )
-
-
-grid.register_source(GRID, reliability_source)
+# the grid (GRID): the table view payment_reliability of dashboard/views/reliability.py
 
 
 @callback(
@@ -178,13 +105,11 @@ grid.register_source(GRID, reliability_source)
 )
 def summary(filters_data, _version):
     """Caption, the portfolio score and the category choices with their counts."""
-    from dashboard.metrics.snapshot import get_snapshot
-
     if filters_data is None:
         raise PreventUpdate
     as_of, _basis, filters = gf.parse(filters_data)
     scope = identity.scope()
-    s = reliability_summary(get_snapshot(), as_of, filters, scope)
+    s = reliability_summary(snapshots.get_snapshot(), as_of, filters, scope)
     chips = [
         chip(
             "Portfolio score",

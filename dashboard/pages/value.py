@@ -13,11 +13,14 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
 from dashboard import params as gf
+from dashboard.auth.audit import audit
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import GRAPH_CONFIG, card, export_tools, info, page_header
 from dashboard.components.views import chart_callback
+from dashboard.data.tiers import save_tiers, validate_tiers
 from dashboard.figures import analytics as fig
 from dashboard.metrics import service
+from dashboard.views import value as value_views
 from dashboard.views.value import current_tiers
 
 dash.register_page(
@@ -27,19 +30,7 @@ dash.register_page(
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "val-grid"
 CAPABILITY = "admin_tiers"
-LABELS = {
-    "customer_id": "Customer #",
-    "customer_name": "Customer",
-    "revenue_12m_cents": "Revenue 12m",
-    "costed_revenue_12m_cents": "Costed revenue 12m",
-    "gross_profit_cents": "Gross profit",
-    "margin_pct": "Margin",
-    "value_tier": "Tier",
-    "avg_payment_days": "Avg payment days",
-    "share_of_turnover_pct": "Share of turnover",
-}
-PCT = {"function": "params.value == null ? '' : d3.format(',.2f')(params.value) + ' %'"}
-DAYS = {"function": "params.value == null ? '' : d3.format(',.1f')(params.value)"}
+LABELS = value_views.LABELS
 RULES = (
     "Revenue 12m = invoices less credit notes issued in the 365 days to the as-of date. Gross profit = revenue − "
     "cost over the documents that carry a cost (blank when none does); margin = gross profit / that costed revenue "
@@ -126,65 +117,10 @@ def layout(**_query) -> html.Div:
 # ---- the value grid (server side, in the user's scope) -------------------------------------------
 
 
-def value_source(data: dict) -> grid.GridFrame | None:
-    """Customer value rows for the filters in data, tiered by the configured tiers."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
-
-    if not isinstance(data, dict):
-        return None
-    as_of, _basis, filters = gf.parse(data.get("filters"))
-    scope = identity.scope()
-    snap = get_snapshot()
-    tiers = current_tiers()
-    frame = customer_value(snap, as_of, filters, scope, tiers)
-    frame = frame.assign(gross_profit_cents=frame["gross_profit_cents"].astype("float64"))
-    colors = fig.tier_colors([t[0] for t in tiers])
-    currency = currency_for(snap, filters, scope, fmt.default_currency())
-    columns = fig.fitted_columns(
-        frame,
-        currency,
-        {
-            "customer_id": {"width": 96, "suppressHeaderFilterButton": True},
-            "customer_name": {"flex": 1, "minWidth": 220, "tooltipField": "customer_name"},
-            "margin_pct": {"width": 100, "valueFormatter": PCT},
-            "value_tier": {"width": 120, "cellStyle": fig.tier_cell_style(colors)},
-            "avg_payment_days": {"width": 100, "valueFormatter": DAYS},
-            "share_of_turnover_pct": {"width": 110, "valueFormatter": PCT},
-        },
-    )
-    stamp = (
-        f"Customer value | tiers {tiers_text(tiers)} | {gf.describe(data.get('filters'))} | scope: {scope.label} "
-        f"| generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
-    )
-    return grid.GridFrame(
-        frame,
-        currency=currency,
-        file_name="customer-value",
-        labels=LABELS,
-        hidden=frozenset({"segment", "region", "sales_rep_id", "costed_revenue_12m_cents"}),
-        stamp=stamp,
-        columns=columns,
-    )
+# the grid (GRID): the table view customer_value of dashboard/views/value.py
 
 
-grid.register_source(GRID, value_source)
-
-
-def tiers_text(tiers) -> str:
-    """'Bronze 0.00-9999.99, ..., Platinum 250000.00+' (for the CSV stamp)."""
-    return ", ".join(
-        f"{n} {units(lo)}" + (f"-{units(hi)}" if hi is not None else "+") for n, lo, hi in tiers
-    )
-
-
-def units(cents: int | None) -> str:
-    """Cents as plain currency units ('1234.50'); '' for None."""
-    if cents is None:
-        return ""
-    sign = "-" if cents < 0 else ""
-    whole, part = divmod(abs(int(cents)), 100)
-    return f"{sign}{whole}.{part:02d}"
+tiers_text, units = value_views.tiers_text, value_views.units
 
 
 # ---- the tier editor (admins) ---------------------------------------------------------------------
@@ -417,9 +353,6 @@ def edit_rows(_add, _delete, rows, selected):
 )
 def save(n_clicks, rows):
     """Validate and save the tiers (administrators only: the role is checked here, on the server)."""
-    from dashboard.auth.audit import audit
-    from dashboard.data.tiers import save_tiers, validate_tiers
-
     if not n_clicks:
         raise PreventUpdate
     if not identity.can(CAPABILITY):

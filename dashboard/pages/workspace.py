@@ -11,12 +11,14 @@ from dash import Input, Output, State, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
-from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.components.page_kit import page_header, request_context
 from dashboard.metrics import collections as metrics
-from dashboard.metrics import service
+from dashboard.metrics import predict_ui, service
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.ui_support import filter_options
+from dashboard.views import workspace as ws
 
 dash.register_page(
     __name__, path="/invoices", name="Invoices", title="Invoice workspace", nav_order=40
@@ -24,85 +26,17 @@ dash.register_page(
 
 INPUTS = [Input("filters", "data"), Input("data-version", "data")]
 GRID = "ws-invoices"
-TABS = (("hotlist", "Risk hotlist"), ("current", "Current cycle"), ("paid", "Paid"))
-# ranked by dashboard.metrics.predict_views.worklist
-WORKLIST, WORKLIST_LABEL = "worklist", "Worklist · expected loss"
-WORKLIST_COLUMNS = [
-    "invoice_id",
-    "rank",
-    "customer_name",
-    "expected_loss_cents",
-    "balance_cents",
-    "p_paid_30",
-    "days_past_due",
-    "expected_date",
-    "reason",
-    "due_date",
-    "sales_rep_id",
-    "customer_id",
-    "segment",
-    "region",
-]
+# the grid's table view (dashboard/views/workspace.py) and what it shows
+TABS, WORKLIST, ANY_OWNER, MAX_DPD = ws.TABS, ws.WORKLIST, ws.ANY_OWNER, ws.MAX_DPD
+LABELS, OPEN_COLUMNS, PAID_COLUMNS = ws.LABELS, ws.OPEN_COLUMNS, ws.PAID_COLUMNS
+workspace_params, action_verbs = ws.workspace_params, ws.action_verbs
+WORKLIST_LABEL = "Worklist · expected loss"
 STATUS_LABELS = {
     "open": "Not yet due",
     "overdue": "Overdue",
     "disputed": "Disputed",
     "paid": "Paid",
 }
-ANY_OWNER = gf.ALL_VALUE
-MAX_DPD = 100_000
-LABELS = {
-    "balance_cents": "Open balance",
-    "amount_cents": "Amount",
-    "days_past_due": "Days past due",
-    "dispute": "Dispute",
-    "customer_over_limit": "Over limit",
-    "promise": "Promise",
-    "risk_score": "Risk",
-    "action": "Action",
-    "next_action": "Next action",
-    "settled_by": "Settled by",
-    "tab": "Tab",
-}
-OPEN_COLUMNS = [
-    "invoice_id",
-    "customer_name",
-    "balance_cents",
-    "days_past_due",
-    "risk_score",
-    "action",
-    "status",
-    "dispute",
-    "promise",
-    "customer_over_limit",
-    "due_date",
-    "sales_rep_id",
-    "amount_cents",
-    "issue_date",
-    "promised_date",
-    "next_action",
-    "customer_id",
-    "segment",
-    "region",
-    "tab",
-]
-PAID_COLUMNS = [
-    "invoice_id",
-    "customer_name",
-    "amount_cents",
-    "settled_on",
-    "settled_by",
-    "days_past_due",
-    "due_date",
-    "issue_date",
-    "sales_rep_id",
-    "customer_id",
-    "segment",
-    "region",
-    "tab",
-]
-OPEN_HIDDEN = grid.HIDDEN | {"customer_id", "issue_date", "tab", "promised_date", "next_action"}
-PAID_HIDDEN = grid.HIDDEN | {"customer_id", "tab"}
 CHIP_INFO = {
     "hotlist": "Σ open balances of the Risk hotlist: invoices more than 30 days past due, in dispute or litigation, "
     "or of a customer over its credit limit.",
@@ -295,39 +229,6 @@ def _hint() -> html.Div:
 # ---- data helpers -------------------------------------------------------------------------------
 
 
-def _days(value) -> int | None:
-    """A whole number of days from an input (None when blank or not a number), clipped to 0..MAX_DPD."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        number = int(float(value))
-    except (TypeError, ValueError):
-        return None
-    return min(max(number, 0), MAX_DPD)
-
-
-def workspace_params(data: dict | None) -> dict:
-    """The invoice_workspace arguments (tab, status, owner, dpd_min, dpd_max) from the browser's values, checked."""
-    data = data if isinstance(data, dict) else {}
-    tab = data.get("tab") if data.get("tab") in (*metrics.WORKSPACE_TABS, WORKLIST) else "hotlist"
-    given = data.get("status")
-    raw = given if isinstance(given, list | tuple) else []
-    status = tuple(s for s in metrics.STATUSES if s in raw) or None
-    owner = data.get("owner")
-    owner = (
-        str(owner)[: gf.MAX_VALUE_LENGTH]
-        if isinstance(owner, str) and owner not in (ANY_OWNER, "")
-        else None
-    )
-    return {
-        "tab": tab,
-        "status": status,
-        "owner": owner,
-        "dpd_min": _days(data.get("dpd_min")),
-        "dpd_max": _days(data.get("dpd_max")),
-    }
-
-
 def source_data(filters_data, tab, status, owner, dpd_min, dpd_max) -> dict:
     """What the grid's source store holds: the global filters and the workspace controls."""
     return {
@@ -344,85 +245,7 @@ def workspace_rows(data: dict) -> tuple[pd.DataFrame, dict, str]:
     """(rows of invoice_workspace for the source data, the parameters used, currency), in the user's scope."""
     snap, as_of, _basis, filters, scope, cur = request_context((data or {}).get("filters") or {})
     params = workspace_params(data)
-    if params["tab"] == WORKLIST:
-        return worklist_rows(snap, as_of, filters, scope, params), params, cur
-    return workspace(snap, as_of, filters, scope, **params), params, cur
-
-
-def action_verbs(actions: pd.Series) -> pd.Series:
-    """The verb of each next action ("Call - ..." -> "Call"); an empty grid gives an empty column."""
-    return (
-        actions.astype("string").str.split(" - ", n=1).str[0]
-        if len(actions)
-        else actions.astype("string")
-    )
-
-
-def worklist_rows(snap, as_of, filters, scope, params: dict) -> pd.DataFrame:
-    """The expected-loss worklist under the owner and days-past-due filters (status does not apply)."""
-    from dashboard.metrics import predict_ui
-
-    frame = predict_ui.worklist(snap, as_of, filters, scope)
-    if params["owner"] is not None:
-        frame = frame[
-            frame["sales_rep_id"]
-            == ("" if params["owner"] == metrics.NO_OWNER else params["owner"])
-        ]
-    if params["dpd_min"] is not None:
-        frame = frame[frame["days_past_due"] >= params["dpd_min"]]
-    if params["dpd_max"] is not None:
-        frame = frame[frame["days_past_due"] <= params["dpd_max"]]
-    return frame.reset_index(drop=True)
-
-
-def invoices_source(data: dict) -> grid.GridFrame | None:
-    """The rows of the chosen tab and filters."""
-    if not isinstance(data, dict) or data.get("filters") is None:
-        return None
-    frame, params, cur = workspace_rows(data)
-    if params["tab"] == WORKLIST:
-        frame = frame.assign(p_paid_30=(frame["p_paid_30"] * 100).round(1))
-        return grid.GridFrame(
-            frame[WORKLIST_COLUMNS],
-            currency=cur,
-            date_field="due_date",
-            file_name="invoices-worklist",
-            labels={
-                **LABELS,
-                "rank": "#",
-                "p_paid_30": "P(paid ≤ 30 d) %",
-                "expected_loss_cents": "Expected loss",
-                "expected_date": "Expected",
-                "reason": "Why",
-            },
-            hidden=OPEN_HIDDEN,
-            total_field="expected_loss_cents",
-            stamp=f"Invoice workspace: worklist by expected loss | {describe(data.get('filters'))} | "
-            f"scope: {identity.scope().label}",
-        )
-    paid = params["tab"] == "paid"
-    columns = PAID_COLUMNS if paid else OPEN_COLUMNS
-    labels = {**LABELS, "days_past_due": "Days late" if paid else "Days past due"}
-    stamp = (
-        f"Invoice workspace: {dict(TABS)[params['tab']]} | status {', '.join(params['status'] or ['any'])} | owner "
-        f"{params['owner'] or 'any'} | days past due {params['dpd_min'] if params['dpd_min'] is not None else 0}–"
-        f"{params['dpd_max'] if params['dpd_max'] is not None else 'any'} | {describe(data.get('filters'))} | "
-        f"scope: {identity.scope().label}"
-    )
-    # the verb; the whole text is in the CSV
-    frame = frame.assign(action=action_verbs(frame["next_action"]))
-    return grid.GridFrame(
-        frame[columns],
-        currency=cur,
-        date_field="settled_on" if paid else "due_date",
-        file_name=f"invoices-{params['tab']}",
-        labels=labels,
-        hidden=PAID_HIDDEN if paid else OPEN_HIDDEN,
-        stamp=stamp,
-    )
-
-
-grid.register_source(GRID, invoices_source)
+    return ws.tab_rows(snap, as_of, filters, scope, params), params, cur
 
 
 # ---- callbacks ----------------------------------------------------------------------------------
@@ -474,12 +297,9 @@ def pulse_chips(filters_data, _version):
 @callback(Output("ws-owner", "options"), *INPUTS)
 def owner_options(filters_data, _version):
     """The sales reps in the user's scope, and customers without one."""
-    from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import filter_options
-
     if filters_data is None:
         raise PreventUpdate
-    reps = filter_options(get_snapshot(), identity.scope()).get("sales_rep", [])
+    reps = filter_options(snapshots.get_snapshot(), identity.scope()).get("sales_rep", [])
     return (
         [{"label": "All owners", "value": ANY_OWNER}]
         + [
@@ -725,8 +545,6 @@ def inspect(selected, filters_data):
 def inspect_prediction(_panel, selected, filters_data):
     """The clicked open invoice's expected loss, P(paid in 30 days), expected date and reason (own callback:
     the inspector never waits for the predictions); looked up in the user's own worklist."""
-    from dashboard.metrics import predict_ui
-
     if (
         not selected
         or not isinstance(selected, list)

@@ -15,15 +15,18 @@ No Dash here: exports, the API, the CLI and jobs read the same declarations.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from dashboard.format import default_currency
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.ui_support import currency_for
+
+if TYPE_CHECKING:
+    from dashboard.views.grids import GridFrame
 
 CHART_FORMATS = ("png", "csv", "xlsx")
 TABLE_FORMATS = ("csv", "xlsx")
@@ -63,7 +66,9 @@ class Chart:
 
 
 ChartBuilder = Callable[[Any, ChartRequest], Chart | None]
-TableFrame = Callable[[Any, ChartRequest], pd.DataFrame]
+# a table's rows; a grid's view may return a GridFrame (the rows and how the grid shows them) or None
+# (nothing for this request, e.g. a customer outside the scope)
+TableFrame = Callable[[Any, ChartRequest], "pd.DataFrame | GridFrame | None"]
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,20 @@ class View:
     needs_customer: bool = False
     # a role capability needed beyond "export" (e.g. view_commissions)
     capability: str | None = None
-    # extra parameter -> allowed values
+    # extra parameter -> allowed values (params.option_allowed; a grid's: params.option_value)
     options: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # the data_grid (its id) that shows this table: the grid's rows and its CSV/XLSX come from here
+    grid: str | None = None
+    # how the grid shows a frame the view returns (GridFrame fields: file_name, hidden, ...)
+    show: dict[str, Any] = field(default_factory=dict)
+    # a grid's source data without "filters" is no request (no rows)
+    needs_filters: bool = False
+    # where a grid's source data holds the options (default: its top-level keys)
+    source_options: Callable[[dict], Mapping[str, Any]] | None = None
+    # what the rows depend on besides data version, user and request (snapshot -> hashable)
+    token: Callable[[Any], Hashable] | None = None
+    # a further capability one request needs (e.g. a drill key's), None when none
+    capability_for: Callable[[ChartRequest], str | None] | None = None
 
     def chart(self, snap: Any, req: ChartRequest) -> Chart | None:
         """The built chart (None when its subject is not found); TypeError for a table."""
@@ -96,7 +113,14 @@ class View:
         return self.build(snap, req)
 
     def table(self, snap: Any, req: ChartRequest) -> pd.DataFrame:
-        """The table's rows; TypeError for a chart."""
+        """The table's rows (an empty frame when the request has none); TypeError for a chart."""
+        made = self.table_rows(snap, req)
+        if made is None:
+            return pd.DataFrame()
+        return made if isinstance(made, pd.DataFrame) else made.frame
+
+    def table_rows(self, snap: Any, req: ChartRequest) -> pd.DataFrame | GridFrame | None:
+        """What the table's data function returns (with a grid's presentation); TypeError for a chart."""
         if self.frame is None:
             raise TypeError(f"view {self.name!r} is a chart")
         return self.frame(snap, req)

@@ -124,6 +124,9 @@ register(
 
 
 # the two per-rep grids ("name" stretches to the grid's width); their CSV/XLSX are the grid's own
+REP_GRID = {"link_customers": False, "hidden": frozenset()}
+
+
 def _at_risk_by_rep(snap: Any, req: ChartRequest) -> pd.DataFrame:
     frame = cached_at_risk_by_rep(snap, req.as_of, req.filters, req.scope)
     return frame.rename(columns={"rep_name": "name"})
@@ -143,6 +146,8 @@ register(
         columns=GRID_LABELS,
         formats=("grid",),
         capability=COMMISSIONS,
+        grid="com-at-risk",
+        show={"file_name": "commissions-risk", **REP_GRID},
     )
 )
 register(
@@ -154,5 +159,7 @@ register(
         columns=GRID_LABELS,
         formats=("grid",),
         capability=COMMISSIONS,
+        grid="com-cash",
+        show={"file_name": "commissions-cash", **REP_GRID},
     )
 )

@@ -8,6 +8,7 @@ from dashboard.figures import collections as figs
 from dashboard.metrics import forecast, service
 from dashboard.params import DATE_OPTION
 from dashboard.views.base import Chart, ChartRequest, View, chart_currency, register
+from dashboard.views.grids import HIDDEN, GridFrame, stamp_line
 
 PAGE = "forecast"
 FORECAST_WEEKS = forecast.HORIZON_WEEKS
@@ -103,5 +104,75 @@ register(
         PAGE,
         _forecast_backtest_chart,
         options={"made_on": DATE_OPTION},
+    )
+)
+
+
+# ---- the invoices grid behind both forecasts -----------------------------------------------------
+
+GRID_COLUMNS = [
+    "invoice_id",
+    "customer_name",
+    "customer_id",
+    "sales_rep_id",
+    "segment",
+    "region",
+    "due_date",
+    "days_until_due",
+    "due_bucket",
+    "balance_cents",
+    "dispute",
+    "age_days",
+    "collectable_share",
+    "delay_days",
+    "delay_basis",
+    "expected_date",
+    "expected_week",
+    "expected_cents",
+    "uncollectible_cents",
+    "promise_id",
+    "promised_date",
+    "promised_cents",
+]
+GRID_LABELS = {
+    "days_until_due": "Days until due",
+    "due_bucket": "Due-date bucket",
+    "balance_cents": "Open balance",
+    "dispute": "Dispute",
+    "delay_days": "Delay used (days)",
+    "delay_basis": "Delay from",
+    "expected_date": "Expected",
+    "expected_week": "Week",
+    "expected_cents": "Expected (behaviour)",
+    "promise_id": "Promise",
+    "promised_cents": "Promised",
+    "amount_cents": "In this bucket",
+    "age_days": "Days past due",
+    "collectable_share": "Share paid at this age (history, 0-1)",
+    "uncollectible_cents": "Not expected",
+}
+
+
+def _invoices(snap: Any, req: ChartRequest) -> GridFrame:
+    """Every open invoice behind the forecasts, in the request's scope."""
+    frame = service.forecast_invoices(snap, req.as_of, req.filters, req.scope)[GRID_COLUMNS]
+    return GridFrame(
+        frame,
+        currency=chart_currency(snap, req),
+        file_name="forecast-invoices",
+        labels=GRID_LABELS,
+        hidden=HIDDEN | {"promise_id", "customer_id"},
+        stamp=stamp_line("Invoices behind the payment forecast", req, basis=False),
+    )
+
+
+register(
+    View(
+        "forecast_invoices",
+        "Invoices behind the forecast",
+        PAGE,
+        frame=_invoices,
+        formats=("grid",),
+        grid="fc-invoices",
     )
 )

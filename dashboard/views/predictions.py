@@ -9,7 +9,9 @@ import pandas as pd
 
 from dashboard.figures import predict as figs
 from dashboard.metrics import predict_ui as pui
+from dashboard.metrics.predict_store import model_path
 from dashboard.views.base import Chart, ChartRequest, View, chart_currency, register, register_drill
+from dashboard.views.grids import GridFrame, stamp_line
 
 PAGE = "predictions"
 LABELS = {  # the worklist grid and the cohort drill
@@ -103,3 +105,46 @@ register(View("predictions_reliability", "Prediction reliability", PAGE, _reliab
 register(View("predictions_aging", "Predicted aging", PAGE, _aging))
 register(View("predictions_cohorts", "Cohort curves", PAGE, _cohorts, drill_keys=("pr_cohort",)))
 register(View("predictions_unpaid", "Unpaid 90 days after due", PAGE, _unpaid))
+
+
+# ---- the worklist grid -----------------------------------------------------------------------------
+
+
+def _worklist(snap: Any, req: ChartRequest) -> GridFrame:
+    """The worklist by expected loss, in the request's scope."""
+    frame = pui.worklist(snap, req.as_of, req.filters, req.scope)
+    frame = frame[
+        ["invoice_id", "rank", *[c for c in frame.columns if c not in ("invoice_id", "rank")]]
+    ]
+    frame = frame.assign(p_paid_30=(frame["p_paid_30"] * 100).round(1))
+    return GridFrame(
+        frame,
+        currency=chart_currency(snap, req),
+        file_name="worklist-expected-loss",
+        labels=LABELS,
+        total_field="expected_loss_cents",
+        stamp=stamp_line("Worklist by expected loss", req, basis=False),
+    )
+
+
+def model_token(snap: Any) -> tuple:
+    """Which model the worklist is ranked by: the bundle file of this data version, once trained."""
+    path = model_path(snap)
+    try:
+        return (str(path), path.stat().st_mtime_ns)
+    except OSError:
+        return (str(path), None)
+
+
+register(
+    View(
+        "predictions_worklist",
+        "Worklist by expected loss",
+        PAGE,
+        frame=_worklist,
+        formats=("grid",),
+        grid="pr-worklist",
+        needs_filters=True,
+        token=model_token,
+    )
+)
