@@ -70,7 +70,7 @@ def worker_exit(_server, _worker) -> None:
 
 def child_exit(_server, worker) -> None:
     """Drop a dead worker's live gauges from /metrics."""
-    from dashboard.ops.metrics import mark_process_dead
+    from dashboard.telemetry import mark_process_dead
 
     mark_process_dead(worker.pid)
 

@@ -160,7 +160,7 @@ def build(url: str, store: Path) -> dict:
     """`snapshot build` into store in a fresh process: seconds and the builder's peak RSS."""
     code = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "from dashboard.cli import main; import dashboard.metrics.snapshot, dashboard.ops.metrics; "
+        "from dashboard.cli import main; import dashboard.metrics.snapshot, dashboard.telemetry; "
         "loaded = time.perf_counter(); "
         "rc = main(['--database-url', sys.argv[1], 'snapshot', 'build']); end = time.perf_counter(); "
         "print('RESULT', end - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, end - loaded)"

@@ -187,6 +187,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run queued background jobs (RQ worker on REDIS_URL)."""
+    # lazy (b): the worker's modules (the web start and other commands do not load them)
+    import dashboard.predict_jobs  # noqa: F401 - registers the "predict" job kind
     from dashboard.data.schema import init_db
     from dashboard.jobs import work
 

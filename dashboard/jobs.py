@@ -38,6 +38,7 @@ from dashboard.config import get_settings
 from dashboard.data.schema import init_db
 from dashboard.logs import job_context
 from dashboard.metrics.snapshot import build_version
+from dashboard.telemetry import JOBS_FINISHED
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
 FINISHED = frozenset({DONE, FAILED, CANCELLED})
@@ -522,25 +523,9 @@ def run_snapshot_job(job: dict, report: Reporter) -> None:
     )
 
 
-def run_predict_job(job: dict, report: Reporter) -> None:
-    """Train the payment-prediction models of the current data version (dashboard.predict_jobs)."""
-    # lazy (a): layering leak (predict_jobs imports jobs)
-    from dashboard.predict_jobs import run_training_job
-
-    run_training_job(job, report)
-
-
-def submit_predict_training(
-    url: str | None = None, owner: str | None = None, store: MemoryStore | RedisStore | None = None
-) -> str:
-    """Queue training of the prediction models for the data version of url (None: the worker's own)."""
-    return enqueue("predict", {"url": url}, owner, store=store)
-
-
 Runner = Callable[[dict, Reporter], None]
 RUNNERS: dict[str, Runner] = {
     "import": run_import_job,
-    "predict": run_predict_job,
     "snapshot": run_snapshot_job,
 }
 SCHEDULES: dict[str, tuple[float, dict]] = {}  # kind -> (every seconds, params) for `scheduler`
@@ -594,9 +579,6 @@ def run_scheduler(stop: threading.Event, poll_seconds: float = 1.0) -> None:
 
 
 def _finish(job: dict, store: MemoryStore | RedisStore) -> None:
-    # lazy (a): layering leak (ops.metrics imports jobs)
-    from dashboard.ops.metrics import JOBS_FINISHED
-
     job["finished_at"] = _now()
     if job["state"] not in FINISHED:
         job["state"] = FAILED

@@ -3,7 +3,7 @@
 `train_for_current_version()` builds the bundle of dashboard.metrics.predict_store: the current
 model and one model per backtest date, with those models' predictions there. Pages call
 `request_training(snap)` when the data version has no model yet; it only queues a job
-(dashboard.jobs.submit_predict_training), at most once per model file and process.
+(submit_predict_training), at most once per model file and process.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 
 from dashboard.config import get_settings
-from dashboard.jobs import submit_predict_training
+from dashboard.jobs import MemoryStore, RedisStore, enqueue, register
 from dashboard.metrics import predict as pm
 from dashboard.metrics import predict_store as store
+from dashboard.metrics import predict_ui
 from dashboard.metrics.snapshot import Snapshot, from_day, load_snapshot
 
 logger = logging.getLogger(__name__)
@@ -125,10 +126,17 @@ def train_for_current_version(url: str | None = None, force: bool = False, log=N
 
 
 def run_training_job(job: dict, report) -> None:
-    """The job runner of kind 'predict' (see dashboard.jobs.run_predict_job)."""
+    """The job runner of kind 'predict' (registered below with dashboard.jobs.register)."""
     report.set(force=True, progress=5, message="training payment prediction models")
     path = train_for_current_version(job["params"].get("url"), log=lambda m: report.set(message=m))
     report.set(force=True, state="done", progress=100, message=f"models stored: {path.name}")
+
+
+def submit_predict_training(
+    url: str | None = None, owner: str | None = None, store: MemoryStore | RedisStore | None = None
+) -> str:
+    """Queue training of the prediction models for the data version of url (None: the worker's own)."""
+    return enqueue("predict", {"url": url}, owner, store=store)
 
 
 def request_training(snap: Snapshot) -> bool:
@@ -148,3 +156,9 @@ def request_training(snap: Snapshot) -> bool:
             _requested.pop(str(path), None)
         return False
     return True
+
+
+# the job kind, and the pages' request for a model (a metrics module cannot import this one): both
+# resolve request_training here when called, so tests that patch it patch what runs
+register("predict", run_training_job)
+predict_ui.on_missing_model(lambda snap: request_training(snap))

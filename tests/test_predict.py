@@ -99,7 +99,8 @@ def _ledger(url: str) -> None:
 
 def _train_through_the_queue(url: str) -> st.Bundle:
     """Train as the app does: a job of kind 'predict' (in a thread without Redis)."""
-    from dashboard.jobs import MemoryStore, get_job, submit_predict_training
+    from dashboard.jobs import MemoryStore, get_job
+    from dashboard.predict_jobs import submit_predict_training
 
     store = MemoryStore()
     job_id = submit_predict_training(url, store=store)

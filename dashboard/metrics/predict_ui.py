@@ -7,6 +7,7 @@ Pages never train: when the data version has no model yet, `bundle_for` queues t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -20,15 +21,21 @@ from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.ledger import select
 from dashboard.metrics.snapshot import Snapshot, to_day
 
+_MISSING_MODEL: list[Callable[[Snapshot], object]] = []
+
+
+def on_missing_model(request: Callable[[Snapshot], object]) -> None:
+    """Who is asked for a model when a data version has none (dashboard.predict_jobs, which queues
+    its training, sets it when it is loaded: the web app, the API and the job worker load it)."""
+    _MISSING_MODEL[:] = [request]
+
 
 def bundle_for(snap: Snapshot, queue: bool = True) -> st.Bundle | None:
-    """The model bundle of the data version; without one, queue its training (never train here)."""
+    """The model bundle of the data version; without one, ask for its training (never train here)."""
     bundle = st.current_bundle(snap)
     if bundle is None and queue:
-        # lazy (a): layering leak (predict_jobs imports metrics); (c) tests patch it there
-        from dashboard.predict_jobs import request_training
-
-        request_training(snap)
+        for request in _MISSING_MODEL:
+            request(snap)
     return bundle
 
 

@@ -46,6 +46,7 @@ from dashboard.metrics.store import (
     read_frame,
     store_for,
 )
+from dashboard.telemetry import snapshot_loaded
 
 log = logging.getLogger(__name__)
 EPOCH = dt.date(1970, 1, 1)
@@ -1368,8 +1369,6 @@ def _open(path: Path, url: str) -> Snapshot:
 
 def _record_load(version: int, build_seconds: float | None = None) -> None:
     """Snapshot version (and build time) for /metrics."""
-    from dashboard.ops.metrics import snapshot_loaded  # lazy (a): layering leak
-
     snapshot_loaded(version, build_seconds)
 
 

@@ -16,8 +16,8 @@ import uuid
 
 from flask import Blueprint, Flask, Response, g, request
 
+from dashboard import telemetry as m
 from dashboard.config import Settings, get_settings
-from dashboard.ops import metrics as m
 from dashboard.ops.health import readiness
 from dashboard.ops.metrics import render
 
