@@ -119,8 +119,8 @@ def snap(db_url):
 
 def test_aging_donuts_reconcile_to_total_ar(snap):
     from dashboard.figures.aging import reconciling_line
+    from dashboard.metrics.service import kpis
     from dashboard.metrics.tables import aging_by_terms_group, aging_reconciliation
-    from dashboard.metrics.ui_support import kpis
 
     rec = aging_reconciliation(snap, D)
     assert rec == {
@@ -141,7 +141,7 @@ def test_aging_donuts_reconcile_to_total_ar(snap):
 
 def test_customers_with_a_limit_is_one_count(snap):
     from dashboard.metrics.credit import credit_summary
-    from dashboard.metrics.ui_support import customers_with_limit
+    from dashboard.metrics.service import customers_with_limit
 
     assert customers_with_limit(snap, Filters(), Scope()) == 3  # home tile and Credit chip: A, B, C
     # of them listed on Credit (C had no balance)

@@ -194,7 +194,7 @@ def test_a_failure_is_not_cached():
 
 def test_cached_entry_points_use_the_one_cache(sqlite_url):
     """The metrics entry points the pages call all land in cache.CACHE, keyed by the real snapshot."""
-    from dashboard.metrics import service, ui_support
+    from dashboard.metrics import service
     from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
     from tests.ui_ledger import AS_OF, add_ui_ledger
 
@@ -202,11 +202,11 @@ def test_cached_entry_points_use_the_one_cache(sqlite_url):
     add_ui_ledger(sqlite_url)
     snap = get_snapshot(sqlite_url)
     try:
-        kpis = ui_support.kpis(snap, AS_OF, 90, Filters(), EVERYONE)
-        ui_support.kpis(snap, AS_OF, 90, Filters(), R1)
+        kpis = service.kpis(snap, AS_OF, 90, Filters(), EVERYONE)
+        service.kpis(snap, AS_OF, 90, Filters(), R1)
         service.credit_summary(snap, AS_OF, Filters(), EVERYONE)
         assert len(cache.CACHE) == 3
-        assert ui_support.kpis(snap, AS_OF, 90, Filters(), EVERYONE) is kpis
+        assert service.kpis(snap, AS_OF, 90, Filters(), EVERYONE) is kpis
         assert cache.CACHE.stats().hits == 1
     finally:
         clear_snapshots()

@@ -7,7 +7,7 @@ import pytest
 
 from dashboard.figures import aging, debtors, trends
 from dashboard.figures.base import EMPTY_TEXT, annotation_text, empty_figure, is_empty
-from dashboard.metrics import ui_support as ui
+from dashboard.metrics import service as ui
 from dashboard.metrics.cache import clear_cache
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.snapshot import clear_snapshots, get_snapshot

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dashboard.metrics import ui_support as ui
+from dashboard.metrics import service as ui
 from dashboard.metrics.cache import clear_cache
+from dashboard.metrics.drill import drill_any
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
 from tests.ui_ledger import AS_OF, add_ui_ledger
@@ -30,8 +31,8 @@ def total(frame) -> int:
 def test_month_to_date(snap):
     mtd = ui.month_to_date(snap, AS_OF, Filters(), EVERYONE)
     assert (mtd["credit_sales_cents"], mtd["collections_cents"]) == (130020, 15000)
-    assert total(ui.drill_any(snap, "credit_sales_mtd", AS_OF, 90, Filters(), EVERYONE)) == 130020
-    assert total(ui.drill_any(snap, "collections_mtd", AS_OF, 90, Filters(), EVERYONE)) == 15000
+    assert total(drill_any(snap, "credit_sales_mtd", AS_OF, 90, Filters(), EVERYONE)) == 130020
+    assert total(drill_any(snap, "collections_mtd", AS_OF, 90, Filters(), EVERYONE)) == 15000
 
 
 def test_month_drills_tie_to_the_trend(snap):
@@ -39,22 +40,18 @@ def test_month_drills_tie_to_the_trend(snap):
     assert trend.loc["2024-06", "credit_sales_cents"] == 130020
     assert trend.loc["2024-05", "ar_cents"] == 76010
     assert (
-        total(ui.drill_any(snap, "month_sales", AS_OF, 90, Filters(), EVERYONE, month="2024-06"))
+        total(drill_any(snap, "month_sales", AS_OF, 90, Filters(), EVERYONE, month="2024-06"))
         == 130020
     )
     assert (
-        total(
-            ui.drill_any(snap, "month_collections", AS_OF, 90, Filters(), EVERYONE, month="2024-06")
-        )
+        total(drill_any(snap, "month_collections", AS_OF, 90, Filters(), EVERYONE, month="2024-06"))
         == 15000
     )
-    assert (
-        total(ui.drill_any(snap, "ar_at", AS_OF, 90, Filters(), EVERYONE, month="2024-05")) == 76010
-    )
+    assert total(drill_any(snap, "ar_at", AS_OF, 90, Filters(), EVERYONE, month="2024-05")) == 76010
     with pytest.raises(ValueError):
-        ui.drill_any(snap, "month_sales", AS_OF, 90, Filters(), EVERYONE, month="2024-07")
+        drill_any(snap, "month_sales", AS_OF, 90, Filters(), EVERYONE, month="2024-07")
     with pytest.raises(ValueError):
-        ui.drill_any(snap, "nonsense", AS_OF, 90, Filters(), EVERYONE)
+        drill_any(snap, "nonsense", AS_OF, 90, Filters(), EVERYONE)
 
 
 def test_donut_and_tile_drills_sum_to_their_figures(snap):
@@ -63,7 +60,7 @@ def test_donut_and_tile_drills_sum_to_their_figures(snap):
     assert by_group == {"short": 120000, "long": 76030}
     for group in ("short", "long"):
         for row in aging[aging["terms_group"] == group].itertuples():
-            rows = ui.drill_any(
+            rows = drill_any(
                 snap,
                 "aging_due",
                 AS_OF,
@@ -76,9 +73,9 @@ def test_donut_and_tile_drills_sum_to_their_figures(snap):
             assert total(rows) == row.amount_cents
     kpis = ui.kpis(snap, AS_OF, 90, Filters(), EVERYONE)
     assert kpis["total_ar"] == "1960.30"
-    assert total(ui.drill_any(snap, "total_ar", AS_OF, 90, Filters(), EVERYONE)) == 196030
+    assert total(drill_any(snap, "total_ar", AS_OF, 90, Filters(), EVERYONE)) == 196030
     assert (
-        total(ui.drill_any(snap, "total_ar", AS_OF, 90, Filters(), EVERYONE, customer_id="B2"))
+        total(drill_any(snap, "total_ar", AS_OF, 90, Filters(), EVERYONE, customer_id="B2"))
         == 30030
     )
 
@@ -86,7 +83,7 @@ def test_donut_and_tile_drills_sum_to_their_figures(snap):
 def test_at_risk_in_retailer_order(snap):
     table = ui.at_risk_accounts(snap, AS_OF, Filters(), EVERYONE)
     assert list(table["customer_id"]) == ["A1", "B2", "C3"]
-    rows = ui.drill_any(snap, "at_risk", AS_OF, 90, Filters(), EVERYONE)
+    rows = drill_any(snap, "at_risk", AS_OF, 90, Filters(), EVERYONE)
     assert list(rows["customer_id"]) == ["A1", "B2", "C3"]
     assert list(rows["reason"]) == [
         "Over credit limit",

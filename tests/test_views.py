@@ -101,7 +101,7 @@ def world(db_url):
 
 
 def test_every_declared_drill_key_opens_rows(world):
-    from dashboard.metrics.ui_support import all_drill_keys
+    from dashboard.metrics.drill import all_drill_keys
 
     known = set(all_drill_keys()) | set(views.DRILLS)  # pages declare theirs when Dash loads them
     for view in VIEWS.values():
@@ -158,8 +158,8 @@ def test_the_generic_chart_callback_draws_what_the_page_drew(demo_world):
     from dashboard.metrics import commissions as com
     from dashboard.metrics import predict_views as pv
     from dashboard.metrics.filters import Filters, Scope
+    from dashboard.metrics.service import currency_for
     from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import currency_for
     from dashboard.metrics.value import tier_summary
 
     world = demo_world
@@ -286,8 +286,8 @@ def test_account_charts_on_screen_are_their_views_also_in_a_foreign_currency(dem
 
     from dashboard.figures.trends import customer_trend
     from dashboard.metrics.filters import Filters, Scope
+    from dashboard.metrics.service import account_360
     from dashboard.metrics.snapshot import get_snapshot
-    from dashboard.metrics.ui_support import account_360
 
     snap = get_snapshot()
     foreign = [

@@ -5,7 +5,7 @@ Two ways to open it:
   * a page callback with `Output("drill-request", "data", allow_duplicate=True)` returning
     `request(key, title, **params)` (chart clicks do this; use prevent_initial_call=True).
 
-`key` is any of dashboard.metrics.ui_support.all_drill_keys() or of the page drills declared in
+`key` is any of dashboard.metrics.drill.all_drill_keys() or of the page drills declared in
 dashboard.views (`register_drill`); params: bucket, customer_id,
 terms_group_name, month. Rows come from the server for the user's own scope and the filters of the
 moment, a block at a time (the grid's infinite row model: every row, however many, sorted, filtered

@@ -23,7 +23,7 @@ from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.figures import base as figure_base
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.ui_support import currency_for
+from dashboard.metrics.service import currency_for
 
 CARD_CLASS = "h-100 ar-card"
 # figures/ never imports Dash (import contract), so its GRAPH_CONFIG is a plain dict: the same dict,

@@ -22,8 +22,8 @@ Conventions for every page (read before adding one)
   AR_REFRESH_SECONDS), so callbacks recompute only on a filter change or new data.
 * Identity only from the server: `dashboard.components.identity.scope()` in every callback that
   reads data, `identity.can("edit_notes")` before any write. Never from a store or the URL.
-* Metrics through the cached entry points of the metrics layer (`metrics.ui_support`,
-  `metrics.service`, `metrics.commissions.cached_*`, `metrics.predict_ui`), all in the one cache
+* Metrics through the cached entry points of the metrics layer (`metrics.service`,
+  `metrics.drill`, `metrics.commissions.cached_*`, `metrics.predict_ui`), all in the one cache
   `dashboard.metrics.cache` (keyed by data version, scope, filters and as-of); a new figure gets its
   entry point there (`cached(fn, maxsize=...)`), never a cache of its own in the page.
 * Figures from dashboard/figures: pure builders returning plain figure dicts (see figures/base.py:
@@ -58,7 +58,7 @@ from dashboard.components import drill, identity, saved_views
 from dashboard.components import filters as gf
 from dashboard.config import get_settings
 from dashboard.metrics import snapshot as snapshots
-from dashboard.metrics.ui_support import filter_options
+from dashboard.metrics.service import filter_options
 
 
 def shell_layout() -> html.Div:

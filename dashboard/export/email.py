@@ -37,8 +37,8 @@ from dashboard.export.png import RenderError, figure_png
 from dashboard.export.tables import Stamp, audit_detail
 from dashboard.figures import aging as aging_fig
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.service import kpis
 from dashboard.metrics.snapshot import get_snapshot
-from dashboard.metrics.ui_support import kpis
 from dashboard.params import PERIOD_DAYS
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from dashboard.metrics import collections as metrics
 from dashboard.metrics import credit, forecast, reliability, service, value
 from dashboard.metrics import predict_ui as pui
 from dashboard.metrics.commissions import cached_at_risk_by_rep, cached_tiles
+from dashboard.metrics.service import customers_with_limit
 from dashboard.metrics.tables import at_risk_accounts, customer_aging
-from dashboard.metrics.ui_support import customers_with_limit
 from dashboard.params import PERIOD_DAYS
 from dashboard.views import ChartRequest
 from dashboard.views.collections import activity_for as _collections

@@ -21,7 +21,7 @@ from dashboard.data.notes import list_notes
 from dashboard.export.png import RenderError, figure_png
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.ui_support import customers_with_limit, kpis, month_to_date, previous_as_of
+from dashboard.metrics.service import customers_with_limit, kpis, month_to_date, previous_as_of
 from dashboard.params import PERIOD_DAYS
 from dashboard.views import VIEWS, ChartRequest, chart_currency
 from dashboard.views.account import account_data

@@ -41,8 +41,8 @@ from dashboard.export.registry import TABLES, build_table
 from dashboard.export.tables import Stamp
 from dashboard.format import default_currency
 from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.service import currency_for
 from dashboard.metrics.snapshot import get_snapshot
-from dashboard.metrics.ui_support import currency_for
 from dashboard.params import (
     BASE_PARAMS,
     CHART_PARAMS,

@@ -13,7 +13,7 @@ from dashboard.components import grid, identity
 from dashboard.components.page_kit import chip, info, page_header
 from dashboard.metrics import credit, service
 from dashboard.metrics import snapshot as snapshots
-from dashboard.metrics.ui_support import customers_with_limit
+from dashboard.metrics.service import customers_with_limit
 from dashboard.views import credit as credit_views
 
 dash.register_page(

@@ -22,7 +22,7 @@ from dashboard.figures import aging as aging_fig
 from dashboard.figures import trends as trends_fig
 from dashboard.metrics import predict_ui
 from dashboard.metrics import snapshot as snapshots
-from dashboard.metrics.ui_support import (
+from dashboard.metrics.service import (
     aging_by_terms_group,
     aging_reconciliation,
     at_risk_accounts,

@@ -17,7 +17,7 @@ from dashboard.components.page_kit import page_header, request_context
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import predict_ui, service
 from dashboard.metrics import snapshot as snapshots
-from dashboard.metrics.ui_support import filter_options
+from dashboard.metrics.service import filter_options
 from dashboard.views import workspace as ws
 
 dash.register_page(

@@ -21,8 +21,8 @@ from dashboard.metrics.collections.promises import promise_status_code
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import customer_balances
 from dashboard.metrics.ledger import customer_mask, open_items, select
+from dashboard.metrics.service import currency_for, kpis
 from dashboard.metrics.snapshot import from_day, to_day
-from dashboard.metrics.ui_support import currency_for, kpis
 from dashboard.params import PERIOD_DAYS
 
 RECENT_PROMISE_DAYS = 30  # a promise counts as newly broken for 30 days after its promised date

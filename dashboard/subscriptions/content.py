@@ -32,7 +32,7 @@ from dashboard.export.png import RenderError, figure_png
 from dashboard.export.tables import Stamp
 from dashboard.figures import aging as aging_fig
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.ui_support import filter_options
+from dashboard.metrics.service import filter_options
 from dashboard.subscriptions.page_tables import page_table
 from dashboard.subscriptions.schedule import describe
 from dashboard.subscriptions.store import CONDITIONS

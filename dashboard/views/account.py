@@ -12,7 +12,7 @@ from dashboard.figures import aging as aging_fig
 from dashboard.figures import trends as trends_fig
 from dashboard.format import default_currency, to_cents
 from dashboard.metrics.filters import Scope
-from dashboard.metrics.ui_support import account_360
+from dashboard.metrics.service import account_360
 from dashboard.views.base import Chart, ChartRequest, View, register
 from dashboard.views.grids import GridFrame
 

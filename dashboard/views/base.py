@@ -23,7 +23,7 @@ import pandas as pd
 
 from dashboard.format import default_currency
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.ui_support import currency_for
+from dashboard.metrics.service import currency_for
 
 if TYPE_CHECKING:
     from dashboard.views.grids import GridFrame

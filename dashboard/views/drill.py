@@ -1,7 +1,7 @@
 """The drill-down grid: the rows behind a figure (any page's), totalling to the figure clicked.
 
 Its source data is {"request": {"key", "title", "params": {...}, "nonce"}, "filters": ...} (what
-components.drill writes); the key is one of metrics.ui_support.all_drill_keys() or a page's drill
+components.drill writes); the key is one of metrics.drill.all_drill_keys() or a page's drill
 (`register_drill`), whose capability the grid's access check asks for.
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 
 from dashboard import params as gf
 from dashboard.figures.aging import DUE_LABELS, TRANSACTION_LABELS
-from dashboard.metrics.ui_support import all_drill_keys, drill_any
+from dashboard.metrics.drill import all_drill_keys, drill_any
 from dashboard.params import TEXT_OPTION
 from dashboard.views.base import DRILLS, ChartRequest, View, chart_currency, register
 from dashboard.views.grids import GridFrame

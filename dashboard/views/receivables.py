@@ -10,7 +10,7 @@ from dashboard.figures import aging as aging_fig
 from dashboard.figures import debtors as debtors_fig
 from dashboard.figures import trends as trends_fig
 from dashboard.format import to_cents
-from dashboard.metrics.ui_support import aging_by_terms_group, kpis, monthly_trend
+from dashboard.metrics.service import aging_by_terms_group, kpis, monthly_trend
 from dashboard.views.base import Chart, ChartBuilder, ChartRequest, View, chart_currency, register
 
 PAGE = "receivables"
