@@ -15,6 +15,7 @@ from dashboard.components import grid, identity
 from dashboard.components.page_kit import chip, info, page_header
 from dashboard.figures.analytics import RISK_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import credit, service
+from dashboard.views.warm import add_page_step
 
 dash.register_page(
     __name__, path="/credit", name="Credit", title="Credit utilization", nav_order=30
@@ -52,6 +53,15 @@ RULES = (
 )
 credit_table = service.credit_utilization
 credit_summary = service.credit_summary
+
+
+def warm(snap, req) -> None:
+    """The page's first visit's table and summary (the snapshot's warm-up, dashboard/views/warm.py)."""
+    credit_table(snap, req.as_of, req.filters, req.scope)
+    credit_summary(snap, req.as_of, req.filters, req.scope)
+
+
+add_page_step("credit", warm)
 
 
 # ---- layout ---------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dashboard.components.statements import statement_controls
 from dashboard.figures.aging import TRANSACTION_LABELS
 from dashboard.figures.analytics import STATUS_COLORS, fitted_columns, label_cell_style, text_width
 from dashboard.metrics import service, tables
+from dashboard.views.warm import add_page_step
 
 dash.register_page(
     __name__, path="/aging", name="Customer aging", title="Customer aging", nav_order=20
@@ -200,6 +201,19 @@ register_statements(
     State("ag-edges", "data"),
     *(State(grid.grid_id(name), "selectedRows") for _group, name, _title in GROUPS),
 )
+
+
+def warm(snap, req) -> None:
+    """The page's first visit's table for a user without saved ranges (the snapshot's warm-up,
+    dashboard/views/warm.py): the call aging_frame makes."""
+    from dashboard.data.user_prefs import DEFAULT_RANGES
+
+    customer_aging(
+        snap, req.as_of, req.filters, req.scope, req.basis, edges_from(list(DEFAULT_RANGES))
+    )
+
+
+add_page_step("customer_aging", warm)
 
 
 def edges_from(raw) -> tuple[int, ...]:

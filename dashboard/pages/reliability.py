@@ -15,6 +15,7 @@ from dashboard.components import grid, identity
 from dashboard.components.page_kit import chip, info, page_header
 from dashboard.figures.analytics import CATEGORY_COLORS, fitted_columns, label_cell_style
 from dashboard.metrics import reliability, service
+from dashboard.views.warm import add_page_step
 
 dash.register_page(
     __name__, path="/reliability", name="Reliability", title="Payment reliability", nav_order=40
@@ -47,6 +48,15 @@ RULE = (
 )
 reliability_table = service.payment_reliability
 reliability_summary = service.reliability_summary
+
+
+def warm(snap, req) -> None:
+    """The page's first visit's table and summary (the snapshot's warm-up, dashboard/views/warm.py)."""
+    reliability_table(snap, req.as_of, req.filters, req.scope)
+    reliability_summary(snap, req.as_of, req.filters, req.scope)
+
+
+add_page_step("reliability", warm)
 
 
 def layout(**_query) -> html.Div:

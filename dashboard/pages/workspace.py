@@ -17,6 +17,7 @@ from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.components.page_kit import page_header, request_context
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
+from dashboard.views.warm import add_page_step
 
 dash.register_page(
     __name__, path="/invoices", name="Invoices", title="Invoice workspace", nav_order=40
@@ -116,6 +117,15 @@ CHIP_INFO = {
 
 workspace = service.invoice_workspace
 pulse = service.workspace_pulse
+
+
+def warm(snap, req) -> None:
+    """The page's pulse line (the snapshot's warm-up, dashboard/views/warm.py; its grid's rows depend
+    on the tab and controls, and are not warmed)."""
+    pulse(snap, req.as_of, req.filters, req.scope)
+
+
+add_page_step("workspace", warm)
 
 
 # ---- layout -------------------------------------------------------------------------------------

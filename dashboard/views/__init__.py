@@ -21,6 +21,7 @@ from dashboard.views import (
     receivables,
     tables,
     value,
+    warm,  # last: it warms the views above
 )
 from dashboard.views.base import (
     CHART_FORMATS,
@@ -60,6 +61,7 @@ __all__ = [
     "table_views",
     "tables",
     "value",
+    "warm",
 ]
 
 
