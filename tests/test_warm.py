@@ -8,6 +8,7 @@ and never run with AR_WARM_PAGES=0.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from auth_helpers import callback_body, make_world
@@ -157,7 +158,7 @@ def test_ar_warm_pages_0_turns_it_off(world, monkeypatch):
     assert ran == []
 
 
-def test_requests_in_flight_are_counted_and_released(world):
+def test_requests_in_flight_are_counted_and_released(world, monkeypatch):
     from dashboard.ops import IN_FLIGHT
 
     seen: list = []
@@ -172,4 +173,8 @@ def test_requests_in_flight_are_counted_and_released(world):
     assert client.get("/_test_in_flight").status_code == 200
     assert world.client().get("/api/kpis").status_code in (302, 401)  # refused by the guard
     assert client.get("/no-such-route-at-all.txt").status_code in (200, 404)
-    assert seen == [1] and IN_FLIGHT.count == 0 and not IN_FLIGHT.busy()
+    assert seen == [1] and IN_FLIGHT.count == 0
+    assert IN_FLIGHT.busy()  # a request ended less than QUIET_SECONDS ago
+    monkeypatch.setattr(IN_FLIGHT, "QUIET_SECONDS", 0.05)
+    time.sleep(0.1)
+    assert not IN_FLIGHT.busy()

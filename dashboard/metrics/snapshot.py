@@ -1269,8 +1269,9 @@ def _idle(deadline: float) -> bool:
 
 def _warm(snap: Snapshot, key: str | None = None) -> None:
     """Per-version tables computed ahead of the first request that needs them (a timer thread):
-    the forecast's history tables, then each registered warm-up step by step, each step when no
-    request is being answered, stopping when a newer version is served or after PAGE_WARM_SECONDS."""
+    the forecast's history tables, then each registered warm-up step by step, each step once the
+    busy probe (ops: requests in flight or just ended) says the process is quiet, stopping when a
+    newer version is served or after PAGE_WARM_SECONDS."""
     # lazy (a): forecast imports this module; (c) tests patch forecast.warm_history
     from dashboard.metrics.forecast import warm_history
 

@@ -95,17 +95,23 @@ def _callback_label() -> str:
 
 
 class InFlight:
-    """How many requests this process is answering (the snapshot's background warm-up waits for 0)."""
+    """How many requests this process is answering, and since when it has answered none (the
+    snapshot's background warm-up waits for QUIET_SECONDS without a request between its steps, so
+    it stays out of a page being drawn: the browser's next request follows within that time)."""
+
+    QUIET_SECONDS = 1.0
 
     def __init__(self) -> None:
-        self._lock, self.count = threading.Lock(), 0
+        self._lock, self.count, self.last = threading.Lock(), 0, 0.0
 
     def add(self, n: int) -> None:
         with self._lock:
             self.count += n
+            self.last = time.monotonic()
 
     def busy(self) -> bool:
-        return self.count > 0
+        """True while a request is answered or one ended less than QUIET_SECONDS ago."""
+        return self.count > 0 or time.monotonic() - self.last < self.QUIET_SECONDS
 
 
 IN_FLIGHT = InFlight()

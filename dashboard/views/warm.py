@@ -10,8 +10,9 @@ callbacks and exports call, so their cache keys are the ones those requests look
 manager's narrower scope is a different key and is not warmed. Pages add the default computations
 their own callbacks make beyond the views with `add_page_step`.
 
-The snapshot runs one step at a time, only while no request is being answered, and stops when a newer
-version is served or after `metrics.snapshot.PAGE_WARM_SECONDS`; AR_WARM_PAGES=0 turns it off.
+The snapshot runs one step at a time, each once the process has answered no request for a second
+(ops.InFlight: a page being drawn asks again within that time), and stops when a newer version is
+served or after `metrics.snapshot.PAGE_WARM_SECONDS`; AR_WARM_PAGES=0 turns it off.
 """
 
 from __future__ import annotations
