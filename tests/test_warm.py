@@ -124,7 +124,7 @@ def test_warm_stops_when_a_newer_version_is_served(world, monkeypatch):
     monkeypatch.setattr(snapshots, "_WARMERS", [_counting_warmer(ran, on_step=newer)])
     monkeypatch.setenv("AR_WARM_PAGES", "1")
     monkeypatch.setattr("dashboard.metrics.forecast.warm_history", lambda snap: None)
-    snapshots._warm(snap, key)
+    snapshots.warm_version(snap, key)
     assert ran == [0, 1]
 
 
@@ -140,11 +140,11 @@ def test_warm_waits_while_requests_are_answered_and_gives_up_at_its_deadline(wor
     monkeypatch.setattr(snapshots, "PAGE_WARM_SECONDS", 0.3)
     monkeypatch.setenv("AR_WARM_PAGES", "1")
     monkeypatch.setattr("dashboard.metrics.forecast.warm_history", lambda snap: None)
-    snapshots._warm(snap, key)  # busy until the deadline: nothing computed
+    snapshots.warm_version(snap, key)  # busy until the deadline: nothing computed
     assert ran == []
     monkeypatch.setattr(snapshots, "PAGE_WARM_SECONDS", 30.0)
     threading.Timer(0.2, busy.clear).start()
-    snapshots._warm(snap, key)  # waits for the requests, then runs every step
+    snapshots.warm_version(snap, key)  # waits for the requests, then runs every step
     assert ran == [0, 1, 2, 3, 4]
 
 
@@ -154,7 +154,7 @@ def test_ar_warm_pages_0_turns_it_off(world, monkeypatch):
     monkeypatch.setattr(snapshots, "_WARMERS", [_counting_warmer(ran)])
     monkeypatch.setenv("AR_WARM_PAGES", "0")
     monkeypatch.setattr("dashboard.metrics.forecast.warm_history", lambda snap: None)
-    snapshots._warm(snap, None)
+    snapshots.warm_version(snap, None)
     assert ran == []
 
 

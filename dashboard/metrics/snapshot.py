@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
@@ -1196,7 +1197,7 @@ class SnapshotCache:
             # the Forecast page's history tables, ahead of its first visit (~1 s CPU at 1M), after
             # the first requests of a starting worker; forecast imports this module
             # then the pages' default figures (add_warmer)
-            warm = threading.Timer(WARM_DELAY_SECONDS, _warm, args=(snap, key))
+            warm = threading.Timer(WARM_DELAY_SECONDS, _warm_in_background, args=(snap, key))
             warm.daemon, warm.name = True, "forecast-warm"
             warm.start()
         if old is not None and old is not snap:
@@ -1267,7 +1268,7 @@ def _idle(deadline: float) -> bool:
     return time.monotonic() < deadline
 
 
-def _warm(snap: Snapshot, key: str | None = None) -> None:
+def warm_version(snap: Snapshot, key: str | None = None) -> None:
     """Per-version tables computed ahead of the first request that needs them (a timer thread):
     the forecast's history tables, then each registered warm-up step by step, each step once the
     busy probe (ops: requests in flight or just ended) says the process is quiet, stopping when a
@@ -1297,6 +1298,16 @@ def _warm(snap: Snapshot, key: str | None = None) -> None:
     log.info(
         "version %s: %d page figures warmed in %.1f s", snap.stamp, done, time.monotonic() - started
     )
+
+
+def _warm_in_background(snap: Snapshot, key: str) -> None:
+    """warm_version in its own timer thread at the lowest CPU priority (Linux: nice 19 for this
+    thread only), so the warm-up gives way to the requests when they need the same cores."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the warm-up runs as it is
+        pass
+    warm_version(snap, key)
 
 
 def _slow_build(snap: Snapshot) -> bool:
