@@ -22,10 +22,10 @@ PAGES = ("/", "/aging", "/collections", "/disputes", "/forecast", "/value", "/co
 
 
 @pytest.fixture
-def world(sqlite_url):
+def world(db_url):
     clear_snapshots()
     clear_cache()
-    yield make_world(sqlite_url)
+    yield make_world(db_url)
     clear_snapshots()
     clear_cache()
 
