@@ -12,9 +12,13 @@ spinner is in flight for 150 ms):
 
 The server runs in this process (werkzeug, threaded, like tests/browser) with the ledger snapshot
 loaded before the clock starts (its cold load is printed separately). Prediction training is off
-(AR_PREDICT_AUTOTRAIN=0) so a background training job does not compete for the 2 cores.
+(AR_PREDICT_AUTOTRAIN=0) so a background training job does not compete for the 2 cores. The
+version's page warm-up (dashboard/views/warm.py) starts in the background 5 s after the snapshot is
+served, i.e. while the browser runs; --warm-first runs it to its end before the clock starts instead
+(a worker that has been up a minute before its first user, or a new version imported while nobody
+looks).
 
-    .venv/bin/python bench/bench_browser.py --database-url sqlite:////tmp/b16.db [--runs 2] [--profile]
+    .venv/bin/python bench/bench_browser.py --database-url sqlite:////tmp/b16.db [--runs 2] [--profile] [--warm-first]
 
 --profile prints, after each action, where its time went: every HTTP request the action caused
 (Dash callbacks named by their outputs) with its server time and response size, the time before the
@@ -330,6 +334,13 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print where each action's time went"
     )
+    parser.add_argument(
+        "--warm-first",
+        action="store_true",
+        help="run the version's page warm-up (AR_WARM_PAGES) to its end before the clock starts, as a "
+        "worker does while nobody uses it; without it the warm-up starts in the background as the "
+        "browser does",
+    )
     args = parser.parse_args()
     global PROFILE
     PROFILE = args.profile
@@ -343,6 +354,12 @@ def main() -> None:
         f"({len(snap.inv_ids):,} invoices, {snap.n_customers:,} customers)",
         flush=True,
     )
+    if args.warm_first:
+        from dashboard.metrics.snapshot import warm_version
+
+        started = time.perf_counter()
+        warm_version(snap, args.database_url)
+        print(f"page warm-up run first: {time.perf_counter() - started:.1f} s", flush=True)
     results: dict[str, list[float]] = {k: [] for k in TARGETS}
     driver = browser()
     global DRIVER

@@ -102,7 +102,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         assets_folder=str(ROOT / "assets"),
         # Bootstrap first, then assets/app.css can override it (Dash adds assets/ CSS after these).
         external_stylesheets=["/assets/vendor/bootstrap.min.css"],
-        assets_ignore=r"^bootstrap\.min\.css$",  # matched against file names; linked above instead
+        # matched against file names: Bootstrap is linked above instead; the partial plotly.js bundle
+        # is loaded by assets/plotly_early.js once the first callback is on its way, not by the index
+        assets_ignore=r"^(bootstrap\.min\.css|plotly-cartesian-[0-9.]+\.min\.js)$",
         suppress_callback_exceptions=True,
         title="AR Dashboard",
         update_title=None,  # type: ignore[arg-type]  # None (no title while updating) is documented

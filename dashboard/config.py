@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     snapshot_fsync: bool = Field(True, validation_alias=_env("AR_SNAPSHOT_FSYNC"))
     predict_threads: int = Field(1, ge=1, le=64, validation_alias=_env("AR_PREDICT_THREADS"))
     predict_autotrain: bool = Field(True, validation_alias=_env("AR_PREDICT_AUTOTRAIN"))
+    # after a data version is served, compute each page's default figures (no filter, the unrestricted
+    # scope) in the background, so a page's first visit finds them (dashboard/views/warm.py)
+    warm_pages: bool = Field(True, validation_alias=_env("AR_WARM_PAGES"))
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -132,3 +132,6 @@ def _prediction_models(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("AR_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
     monkeypatch.setenv("AR_SNAPSHOT_FSYNC", "0")  # durability across power cuts is not tested here
     monkeypatch.setenv("AR_PREDICT_AUTOTRAIN", "0")
+    monkeypatch.setenv(
+        "AR_WARM_PAGES", "0"
+    )  # no background warm-up between tests (tests/test_warm.py)

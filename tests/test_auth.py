@@ -53,14 +53,16 @@ def test_login_page_is_a_flask_form_with_csrf_and_vendored_css(world):
 
 
 def test_login_page_prefetches_the_dashboard_scripts_which_are_public(world):
-    """The login page names the scripts the first page needs (plotly.js among them) for the browser to
-    fetch while the user types; each answers without a login."""
+    """The login page names the scripts the first page needs (plotly.js among them: the vendored
+    partial bundle, not the plotly package's full one) for the browser to fetch while the user types;
+    each answers without a login."""
     import re
 
     client = world.client()
     page = client.get("/login").text
     hrefs = re.findall(r'<link rel="prefetch" href="([^"]+)" as="script">', page)
-    assert "/_dash-component-suites/plotly/package_data/plotly.min.js" in hrefs
+    assert "/assets/vendor/plotly-cartesian-4.1.1.min.js" in hrefs
+    assert not any("package_data/plotly.min.js" in h for h in hrefs)
     assert any("dash_renderer" in h for h in hrefs) and any("dash_ag_grid" in h for h in hrefs)
     index = (
         world.login("exec").get("/").text

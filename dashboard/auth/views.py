@@ -156,10 +156,13 @@ def reserve_check(username: str, ip: str | None) -> str | None:
     return None
 
 
-# Chunks the dashboard loads on demand after its first page is drawn (plotly.js alone is 4.7 MB); their
-# addresses are fixed by the Dash renderer, dcc and dash-ag-grid (webpack chunk names).
+# Scripts the dashboard loads on demand, not listed in its index: plotly.js (the vendored cartesian
+# partial bundle, 1.5 MB, that assets/plotly_early.js loads; the plotly package's full bundle is then
+# never fetched) and the chunks whose addresses the Dash renderer, dcc and dash-ag-grid fix (webpack
+# chunk names).
+PLOTLY_BUNDLE = "assets/vendor/plotly-cartesian-4.1.1.min.js"
 LAZY_SCRIPTS = (
-    "_dash-component-suites/plotly/package_data/plotly.min.js",
+    PLOTLY_BUNDLE,
     "_dash-component-suites/dash/dcc/async-graph.js",
     "_dash-component-suites/dash_ag_grid/async-community.js",
 )

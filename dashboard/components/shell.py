@@ -59,6 +59,7 @@ from dashboard.components import filters as gf
 from dashboard.config import get_settings
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.service import filter_options
+from dashboard.views.warm import add_page_step
 
 
 def shell_layout() -> html.Div:
@@ -143,6 +144,15 @@ def _with_choices(panel):
 def _options() -> dict:
     """The allowed filter choices in the current user's scope."""
     return filter_options(snapshots.get_snapshot(), identity.scope())
+
+
+def _warm_options(snap, req) -> None:
+    """The filter bar's choices in the unrestricted scope, as _options asks for them on a first render
+    (the snapshot's warm-up, dashboard/views/warm.py)."""
+    filter_options(snap, req.scope)
+
+
+add_page_step("receivables", _warm_options)
 
 
 def _alert(messages: list[str]):

@@ -82,10 +82,15 @@ def _worklist(
 
 
 def worklist(
-    snap: Snapshot, as_of: dt.date, filters: Filters, scope: Scope, limit: int | None = None
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters,
+    scope: Scope,
+    limit: int | None = None,
+    queue: bool = True,
 ) -> pd.DataFrame:
-    """The expected-loss worklist (cached)."""
-    return _worklist(snap, as_of, filters, scope, stamp_of(bundle_for(snap)), limit)
+    """The expected-loss worklist (cached); queue=False: never queue the model's training (warm-up)."""
+    return _worklist(snap, as_of, filters, scope, stamp_of(bundle_for(snap, queue)), limit)
 
 
 @cached(maxsize=32)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import os
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,10 @@ VERSION_CHECK_SECONDS = 2.0
 BACKGROUND_BUILD_SECONDS = 1.0
 WARM_DELAY_SECONDS = (
     5.0  # a new version's per-version tables are computed this long after it is served
+)
+PAGE_WARM_SECONDS = 120.0  # a version's page warm-up stops after this long (wall clock)
+IDLE_POLL_SECONDS = (
+    0.1  # a warm-up step waits while requests are being answered, polling this often
 )
 
 
@@ -1422,7 +1427,8 @@ class SnapshotCache:
         if old is not snap:
             # the Forecast page's history tables, ahead of its first visit (~1 s CPU at 1M), after
             # the first requests of a starting worker; forecast imports this module
-            warm = threading.Timer(WARM_DELAY_SECONDS, _warm, args=(snap,))
+            # then the pages' default figures (add_warmer)
+            warm = threading.Timer(WARM_DELAY_SECONDS, _warm_in_background, args=(snap, key))
             warm.daemon, warm.name = True, "forecast-warm"
             warm.start()
         if old is not None and old is not snap:
@@ -1460,8 +1466,44 @@ class SnapshotCache:
             self._checked.clear()
 
 
-def _warm(snap: Snapshot) -> None:
-    """Per-version tables computed ahead of the first request that needs them (a timer thread)."""
+# Warm-ups of higher layers (dashboard/views/warm.py): steps(snap) yields once after each unit of work
+# (one page's figure), so the warm-up can stop between two of them.
+Warmer = Callable[[Snapshot], Iterator[object]]
+_WARMERS: list[Warmer] = []
+_BUSY: list[Callable[[], bool]] = []
+
+
+def add_warmer(steps: Warmer) -> None:
+    """Run steps(snap) in the background for each version this process starts serving (once each)."""
+    if steps not in _WARMERS:
+        _WARMERS.append(steps)
+
+
+def set_busy_probe(busy: Callable[[], bool]) -> None:
+    """How the warm-up knows requests are being answered (it waits for them between its steps)."""
+    _BUSY[:] = [busy]
+
+
+def _served(snap: Snapshot, key: str | None) -> bool:
+    """True while snap is the version this process serves for key (a newer one ends its warm-up)."""
+    with _CACHE._lock:  # noqa: SLF001 - the module's own cache
+        return key is None or _CACHE._snaps.get(key) is snap  # noqa: SLF001
+
+
+def _idle(deadline: float) -> bool:
+    """Wait until no request is being answered; False when the deadline passed first."""
+    while any(busy() for busy in _BUSY):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(IDLE_POLL_SECONDS)
+    return time.monotonic() < deadline
+
+
+def warm_version(snap: Snapshot, key: str | None = None) -> None:
+    """Per-version tables computed ahead of the first request that needs them (a timer thread):
+    the forecast's history tables, then each registered warm-up step by step, each step once the
+    busy probe (ops: requests in flight or just ended) says the process is quiet, stopping when a
+    newer version is served or after PAGE_WARM_SECONDS."""
     # lazy (a): forecast imports this module; (c) tests patch forecast.warm_history
     from dashboard.metrics.forecast import warm_history
 
@@ -1469,6 +1511,34 @@ def _warm(snap: Snapshot) -> None:
         warm_history(snap)
     except Exception:  # a warm-up never fails a request; the page computes it again
         log.exception("warming the forecast tables of version %s failed", snap.stamp)
+    if not _WARMERS or not get_settings().warm_pages:
+        return
+    started = time.monotonic()
+    deadline, done = started + PAGE_WARM_SECONDS, 0
+    for warmer in list(_WARMERS):
+        steps = warmer(snap)
+        while _served(snap, key) and _idle(deadline):
+            try:
+                next(steps)
+            except StopIteration:
+                break
+            except Exception:  # noqa: BLE001 - a warm-up never fails a request
+                log.exception("warming version %s failed", snap.stamp)
+                break
+            done += 1
+    log.info(
+        "version %s: %d page figures warmed in %.1f s", snap.stamp, done, time.monotonic() - started
+    )
+
+
+def _warm_in_background(snap: Snapshot, key: str) -> None:
+    """warm_version in its own timer thread at the lowest CPU priority (Linux: nice 19 for this
+    thread only), so the warm-up gives way to the requests when they need the same cores."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except (AttributeError, OSError):  # not Linux, or not allowed: the warm-up runs as it is
+        pass
+    warm_version(snap, key)
 
 
 def _slow_build(snap: Snapshot) -> bool:

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 
@@ -18,6 +19,7 @@ from flask import Blueprint, Flask, Response, g, request
 
 from dashboard import telemetry as m
 from dashboard.config import Settings, get_settings
+from dashboard.metrics.snapshot import set_busy_probe
 from dashboard.ops.health import readiness
 from dashboard.ops.metrics import render
 
@@ -92,8 +94,40 @@ def _callback_label() -> str:
     return output[:200] if isinstance(output, str) else "?"
 
 
+class InFlight:
+    """How many requests this process is answering, and since when it has answered none (the
+    snapshot's background warm-up waits for QUIET_SECONDS without a request between its steps, so
+    it stays out of a page being drawn: the browser's next request follows within that time)."""
+
+    QUIET_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self._lock, self.count, self.last = threading.Lock(), 0, 0.0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.count += n
+            self.last = time.monotonic()
+
+    def busy(self) -> bool:
+        """True while a request is answered or one ended less than QUIET_SECONDS ago."""
+        return self.count > 0 or time.monotonic() - self.last < self.QUIET_SECONDS
+
+
+IN_FLIGHT = InFlight()
+
+
+def end_request(_error: BaseException | None = None) -> None:
+    """The request is answered (teardown: also after an error or a refusal)."""
+    if g.pop("ar_in_flight", False):
+        IN_FLIGHT.add(-1)
+
+
 def start_request() -> None:
     """Request id (X-Request-ID from the proxy when sane, else a new one), start time, route label."""
+    if not g.get("ar_in_flight"):
+        g.ar_in_flight = True
+        IN_FLIGHT.add(1)
     incoming = request.headers.get("X-Request-ID", "")
     g.request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
     g.request_started = time.perf_counter()
@@ -151,4 +185,6 @@ def init_ops(server: Flask, settings: Settings | None = None) -> None:
         return
     server.before_request(start_request)
     server.after_request(finish_request)
+    server.teardown_request(end_request)
+    set_busy_probe(IN_FLIGHT.busy)
     server.register_blueprint(bp)

@@ -15,6 +15,7 @@ from dashboard.metrics import credit, service
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.service import customers_with_limit
 from dashboard.views import credit as credit_views
+from dashboard.views.warm import add_page_step
 
 dash.register_page(
     __name__, path="/credit", name="Credit", title="Credit utilization", nav_order=30
@@ -35,6 +36,15 @@ RULES = (
 )
 credit_table = service.credit_utilization
 credit_summary = service.credit_summary
+
+
+def warm(snap, req) -> None:
+    """The page's first visit's table and summary (the snapshot's warm-up, dashboard/views/warm.py)."""
+    credit_table(snap, req.as_of, req.filters, req.scope)
+    credit_summary(snap, req.as_of, req.filters, req.scope)
+
+
+add_page_step("credit", warm)
 
 
 # ---- layout ---------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from dashboard.components.views import chart_callback
 from dashboard.metrics import forecast as metrics
 from dashboard.metrics import predict_ui, predict_views, service
 from dashboard.views import forecast as forecast_views
+from dashboard.views.warm import add_page_step
 
 dash.register_page(
     __name__, path="/forecast", name="Forecast", title="Payment forecast", nav_order=60
@@ -47,6 +48,14 @@ WAPE_INFO = (
 # ---- cached metric calls (per data version, scope, filters and as-of) ----------------------------
 
 invoices = service.forecast_invoices
+
+
+def warm(snap, req) -> None:
+    """The invoices behind the page's grid and drills (the snapshot's warm-up, dashboard/views/warm.py)."""
+    invoices(snap, req.as_of, req.filters, req.scope)
+
+
+add_page_step("forecast", warm)
 
 
 backtest = forecast_views.backtest

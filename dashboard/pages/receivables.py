@@ -20,7 +20,7 @@ from dashboard.components.shell import filters_for_layout
 from dashboard.components.views import chart_figure
 from dashboard.figures import aging as aging_fig
 from dashboard.figures import trends as trends_fig
-from dashboard.metrics import predict_ui
+from dashboard.metrics import predict_ui, service
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.service import (
     aging_by_terms_group,
@@ -32,6 +32,7 @@ from dashboard.metrics.service import (
     month_to_date,
     previous_as_of,
 )
+from dashboard.views.warm import add_page_step
 
 dash.register_page(__name__, path="/", name="Receivables", title="Receivables Health", nav_order=10)
 
@@ -265,6 +266,25 @@ def built_key(filters_data) -> str:
 def _unchanged(filters_data, built) -> bool:
     """True when the page already shows this view (drawn by the layout or an earlier callback)."""
     return filters_data is not None and built is not None and built == built_key(filters_data)
+
+
+def warm(snap, req) -> None:
+    """The page's first visit's computations beyond its views (the snapshot's warm-up, dashboard/views/warm.py):
+    the same cached calls with the same arguments as the helpers below."""
+    ui = service
+    as_of, filters, scope = req.as_of, req.filters, req.scope
+    ui.kpis(snap, as_of, P, filters, scope)  # _balance, _speed
+    ui.kpis(snap, ui.previous_as_of(as_of, P), P, filters, scope)
+    ui.kpi_inputs(snap, as_of, P, filters, scope)
+    ui.customers_with_limit(snap, filters, scope)
+    ui.month_to_date(snap, as_of, filters, scope)  # _month
+    ui.aging_by_terms_group(snap, as_of, filters, scope, req.basis)  # _aging
+    ui.aging_reconciliation(snap, as_of, filters, scope)
+    ui.at_risk_accounts(snap, as_of, filters, scope)  # _at_risk
+    predict_ui.worklist(snap, as_of, filters, scope, limit=3, queue=False)  # _expected_loss
+
+
+add_page_step("receivables", warm)
 
 
 def page_values(filters_data) -> dict:

@@ -14,6 +14,7 @@ from dashboard.components.page_kit import chip, info, page_header
 from dashboard.metrics import reliability, service
 from dashboard.metrics import snapshot as snapshots
 from dashboard.views import reliability as reliability_views
+from dashboard.views.warm import add_page_step
 
 dash.register_page(
     __name__, path="/reliability", name="Reliability", title="Payment reliability", nav_order=40
@@ -33,6 +34,15 @@ RULE = (
 )
 reliability_table = service.payment_reliability
 reliability_summary = service.reliability_summary
+
+
+def warm(snap, req) -> None:
+    """The page's first visit's table and summary (the snapshot's warm-up, dashboard/views/warm.py)."""
+    reliability_table(snap, req.as_of, req.filters, req.scope)
+    reliability_summary(snap, req.as_of, req.filters, req.scope)
+
+
+add_page_step("reliability", warm)
 
 
 def layout(**_query) -> html.Div:

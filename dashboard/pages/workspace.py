@@ -19,6 +19,7 @@ from dashboard.metrics import predict_ui, service
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.service import filter_options
 from dashboard.views import workspace as ws
+from dashboard.views.warm import add_page_step
 
 dash.register_page(
     __name__, path="/invoices", name="Invoices", title="Invoice workspace", nav_order=40
@@ -50,6 +51,15 @@ CHIP_INFO = {
 
 workspace = service.invoice_workspace
 pulse = service.workspace_pulse
+
+
+def warm(snap, req) -> None:
+    """The page's pulse line (the snapshot's warm-up, dashboard/views/warm.py; its grid's rows depend
+    on the tab and controls, and are not warmed)."""
+    pulse(snap, req.as_of, req.filters, req.scope)
+
+
+add_page_step("workspace", warm)
 
 
 # ---- layout -------------------------------------------------------------------------------------

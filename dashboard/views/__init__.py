@@ -26,6 +26,7 @@ from dashboard.views import (
     reliability,
     tables,
     value,
+    warm,  # last: it warms the views above
     workspace,
 )
 from dashboard.views.base import (
@@ -72,6 +73,7 @@ __all__ = [
     "tables",
     "value",
     "workspace",
+    "warm",
 ]
 
 

@@ -1,0 +1,180 @@
+"""The pages' warm-up (dashboard/views/warm.py, run by metrics/snapshot.py after a version is served).
+
+It must fill exactly the cache entries a finance user's first visits then look up (same functions,
+same arguments, same scope), stop when a newer version is served, wait while requests are answered,
+and never run with AR_WARM_PAGES=0.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from auth_helpers import callback_body, make_world
+
+from dashboard import params as gf
+from dashboard.metrics import snapshot as snapshots
+from dashboard.metrics.cache import CACHE, clear_cache
+from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
+
+PAGES = ("/", "/aging", "/collections", "/disputes", "/forecast", "/value", "/commissions")
+
+
+@pytest.fixture
+def world(db_url):
+    clear_snapshots()
+    clear_cache()
+    yield make_world(db_url)
+    clear_snapshots()
+    clear_cache()
+
+
+def default_filters() -> dict:
+    """Store "filters" of a first visit (no query string): as the shell fills it."""
+    clean, _ = gf.validate({})
+    return gf.store_data(clean, gf.to_query(clean))
+
+
+def post(client, output: str, spec: dict, values: dict) -> None:
+    body = callback_body(output, spec, values)
+    outputs = spec["output"] if isinstance(spec["output"], list | tuple) else [spec["output"]]
+    specs = [{"id": o.component_id, "property": o.component_property} for o in outputs]
+    body["outputs"] = specs if len(specs) != 1 else specs[0]
+    body["changedPropIds"] = []
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code in (200, 204), (output, response.text[:300])
+
+
+def first_visits(world, username: str) -> None:
+    """What a browser asks on each page's first visit: the router (layout), then every callback
+    drawn from the filters (charts, summaries, tiles), controls at their defaults (None)."""
+    client = world.login(username)
+    client.get("/")  # Dash copies the registered callbacks into callback_map on the first request
+    router = next(o for o in world.app.callback_map if "_pages_content.children" in o)
+    filters = default_filters()
+    for path in PAGES:
+        post(
+            client,
+            router,
+            world.app.callback_map[router],
+            {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""},
+        )
+    for output, spec in list(world.app.callback_map.items()):
+        ids = {(d["id"], d["property"]) for d in spec["inputs"]}
+        if "{" in output or any(not isinstance(d["id"], str) for d in spec["inputs"]):
+            continue  # pattern-matching: the grids' blocks, the KPI tiles' help
+        # the Predictions page (the trained model's figures) is not warmed
+        if ("filters", "data") in ids and "pr-" not in output:
+            post(client, output, spec, {("filters", "data"): filters})
+
+
+def test_the_warm_up_fills_what_a_controllers_first_visits_ask_for(world):
+    snap = get_snapshot()
+    done = list(snapshots._WARMERS[-1](snap))
+    assert "top_debtors" in done and "collections_coverage" in done
+    assert any(name.endswith(".warm") for name in done)  # the pages' own steps
+    before = CACHE.stats()
+    assert before.entries > 0
+    keys = set(CACHE._entries)
+    first_visits(world, "controller")
+    after = CACHE.stats()
+    assert after.hits > before.hits
+    # every first-visit computation was warmed but the workspace grid's rows (its tab and controls)
+    missed = {k.function.__qualname__ for k in set(CACHE._entries) - keys}
+    assert missed <= {"invoice_workspace"}
+
+
+def test_without_the_warm_up_the_same_visits_compute(world):
+    """The check above is not vacuous: the same visits miss when nothing was warmed."""
+    get_snapshot()
+    before = CACHE.stats()
+    first_visits(world, "controller")
+    assert CACHE.stats().misses > before.misses
+
+
+def test_a_reps_scope_is_not_warmed(world):
+    """The warm-up is the unrestricted scope's: a rep's first visits compute their own entries."""
+    list(snapshots._WARMERS[-1](get_snapshot()))
+    before = CACHE.stats()
+    first_visits(world, "rep1")
+    assert CACHE.stats().misses > before.misses
+
+
+def _counting_warmer(log: list, n: int = 5, on_step=None):
+    def steps(snap):
+        for i in range(n):
+            log.append(i)
+            if on_step:
+                on_step(i)
+            yield i
+
+    return steps
+
+
+def test_warm_stops_when_a_newer_version_is_served(world, monkeypatch):
+    snap = get_snapshot()
+    key = next(k for k, s in snapshots._CACHE._snaps.items() if s is snap)
+    ran: list = []
+
+    def newer(i):
+        if i == 1:  # a newer version is served while step 1 runs
+            monkeypatch.setitem(snapshots._CACHE._snaps, key, object())
+
+    monkeypatch.setattr(snapshots, "_WARMERS", [_counting_warmer(ran, on_step=newer)])
+    monkeypatch.setenv("AR_WARM_PAGES", "1")
+    monkeypatch.setattr("dashboard.metrics.forecast.warm_history", lambda snap: None)
+    snapshots.warm_version(snap, key)
+    assert ran == [0, 1]
+
+
+def test_warm_waits_while_requests_are_answered_and_gives_up_at_its_deadline(world, monkeypatch):
+    snap = get_snapshot()
+    key = next(k for k, s in snapshots._CACHE._snaps.items() if s is snap)
+    ran: list = []
+    busy = threading.Event()
+    busy.set()
+    monkeypatch.setattr(snapshots, "_WARMERS", [_counting_warmer(ran)])
+    monkeypatch.setattr(snapshots, "_BUSY", [busy.is_set])
+    monkeypatch.setattr(snapshots, "IDLE_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(snapshots, "PAGE_WARM_SECONDS", 0.3)
+    monkeypatch.setenv("AR_WARM_PAGES", "1")
+    monkeypatch.setattr("dashboard.metrics.forecast.warm_history", lambda snap: None)
+    snapshots.warm_version(snap, key)  # busy until the deadline: nothing computed
+    assert ran == []
+    monkeypatch.setattr(snapshots, "PAGE_WARM_SECONDS", 30.0)
+    threading.Timer(0.2, busy.clear).start()
+    snapshots.warm_version(snap, key)  # waits for the requests, then runs every step
+    assert ran == [0, 1, 2, 3, 4]
+
+
+def test_ar_warm_pages_0_turns_it_off(world, monkeypatch):
+    snap = get_snapshot()
+    ran: list = []
+    monkeypatch.setattr(snapshots, "_WARMERS", [_counting_warmer(ran)])
+    monkeypatch.setenv("AR_WARM_PAGES", "0")
+    monkeypatch.setattr("dashboard.metrics.forecast.warm_history", lambda snap: None)
+    snapshots.warm_version(snap, None)
+    assert ran == []
+
+
+def test_requests_in_flight_are_counted_and_released(world, monkeypatch):
+    from dashboard.ops import IN_FLIGHT
+
+    seen: list = []
+    assert snapshots._BUSY == [IN_FLIGHT.busy]
+
+    @world.app.server.get("/_test_in_flight")
+    def in_flight():
+        seen.append(IN_FLIGHT.count)
+        return "ok"
+
+    client = world.login("controller")
+    assert client.get("/_test_in_flight").status_code == 200
+    assert world.client().get("/api/kpis").status_code in (302, 401)  # refused by the guard
+    assert client.get("/no-such-route-at-all.txt").status_code in (200, 404)
+    assert seen == [1] and IN_FLIGHT.count == 0
+    assert IN_FLIGHT.busy()  # a request ended less than QUIET_SECONDS ago
+    monkeypatch.setattr(IN_FLIGHT, "QUIET_SECONDS", 0.05)
+    time.sleep(0.1)
+    assert not IN_FLIGHT.busy()
