@@ -1511,8 +1511,8 @@ def warm_version(snap: Snapshot, key: str | None = None) -> None:
         warm_history(snap)
     except Exception:  # a warm-up never fails a request; the page computes it again
         log.exception("warming the forecast tables of version %s failed", snap.stamp)
-    if not _WARMERS or not get_settings().warm_pages:
-        return
+    if not _WARMERS or not _BUSY or not get_settings().warm_pages:
+        return  # the pages' figures only where pages are served (ops sets the busy probe)
     started = time.monotonic()
     deadline, done = started + PAGE_WARM_SECONDS, 0
     for warmer in list(_WARMERS):
