@@ -18,7 +18,7 @@ import pandas as pd
 from dashboard.data.ledger_load import NO_DATE
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
-from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, sum_by, to_day
+from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, runs, sum_by, to_day
 
 MAX_CACHED_SELECTIONS = 64
 
@@ -263,13 +263,7 @@ def next_events(prev: Snapshot, snap: Snapshot, touched: np.ndarray) -> Events:
 
 def _ranges(starts: np.ndarray, customers: np.ndarray) -> npt.NDArray[np.int64]:
     """Concatenated positions [starts[c], starts[c+1]) for each customer c."""
-    lo, hi = starts[customers], starts[customers + 1]
-    lengths = hi - lo
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    offsets: npt.NDArray[np.int64] = np.repeat(lo - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
-    return np.arange(total, dtype=np.int64) + offsets
+    return runs(starts[customers], starts[customers + 1])
 
 
 def _running_totals(snap: Snapshot, mask: np.ndarray) -> np.ndarray:

@@ -85,6 +85,16 @@ def sum_by(index: np.ndarray, cents: np.ndarray, size: int) -> np.ndarray:
     return np.rint(np.bincount(index, weights=cents, minlength=size)).astype(np.int64)
 
 
+def runs(lo: np.ndarray, hi: np.ndarray) -> npt.NDArray[np.int64]:
+    """The positions of the runs [lo[i], hi[i]) one after the other."""
+    lengths = hi - lo
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets: npt.NDArray[np.int64] = np.repeat(lo - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
 def _days(series: pd.Series) -> np.ndarray:
     """Nullable day numbers as int32 with NO_DATE for nulls."""
     values = pd.to_numeric(series, errors="coerce")
@@ -501,11 +511,9 @@ def _next_settlement(
     worked out again from their own applications (a contiguous run each: apps are sorted by
     invoice, and each one's cumulative amount is its own)."""
     n, n_prev = len(amount), len(prev.amount)
-    lo = np.searchsorted(apps["inv"], changed, side="left")
-    hi = np.searchsorted(apps["inv"], changed, side="right")
-    lengths = hi - lo
-    rows = np.repeat(lo - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(
-        int(lengths.sum()), dtype=np.int64
+    rows = runs(
+        np.searchsorted(apps["inv"], changed, side="left"),
+        np.searchsorted(apps["inv"], changed, side="right"),
     )
     mine = {name: apps[name][rows] for name in ("inv", "date", "kind", "cum")}
     fresh = _settlement(n, amount, issue, mine)
