@@ -18,6 +18,11 @@ For each database it measures, in one run:
   figures    the full Receivables Health figure set (bench_metrics.full_set) in one process on the
              mapped snapshot: p50/p95 over the same 20 combinations
 
+"after + Redis" is the same server again with REDIS_URL (--redis, default the local Redis): the
+workers share every figure that took >= AR_SHARED_CACHE_MIN_MS through Redis (the shared result
+cache, dashboard/metrics/shared_cache.py), so a request another worker already answered is not
+computed again.
+
 "before" is the same server run from a checkout of --before (default ff30438, the last main with a
 private in-process snapshot per worker), using this virtualenv; --no-before skips it.
 Databases are generated once by the demo generator (bench_metrics.ensure_database) and reused.
@@ -104,6 +109,23 @@ def env_for(url: str, store: Path, port: int, workers: int, threads: int) -> dic
         "AR_API_RATE_LIMIT": "100000 per minute",
         "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="ar-bench-prom-"),
     }
+
+
+def redis_reachable(redis_url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(redis_url, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def forget_prefix(redis_url: str, prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{prefix}:*", count=1000):
+        client.delete(key)
 
 
 def ensure_user(url: str) -> None:
@@ -280,12 +302,25 @@ def report_builds(r: dict, invoices: int) -> None:
     print(f"(AR_SNAPSHOT_FSYNC={fsync}; load average {os.getloadavg()[0]:.1f})")
 
 
-def serve(url: str, store: Path, root: Path, workers: int, threads: int, clients: int = 8) -> dict:
-    """Start gunicorn from root; clients call /api/kpis from the moment it listens."""
+def serve(
+    url: str,
+    store: Path,
+    root: Path,
+    workers: int,
+    threads: int,
+    clients: int = 8,
+    redis_url: str | None = None,
+) -> dict:
+    """Start gunicorn from root; clients call /api/kpis from the moment it listens. With redis_url
+    the workers share their results through Redis (a private key prefix, removed afterwards)."""
     import requests
 
     port = free_port()
     env = env_for(url, store, port, workers, threads)
+    env.pop("REDIS_URL", None)
+    prefix = f"ar-bench-{port}-{int(time.time())}"
+    if redis_url:
+        env.update({"REDIS_URL": redis_url, "AR_JOBS_PREFIX": f"{prefix}:jobs"})
     if root != ROOT:
         env["PYTHONPATH"] = str(root)
     log = tempfile.TemporaryFile()
@@ -360,6 +395,15 @@ def serve(url: str, store: Path, root: Path, workers: int, threads: int, clients
                 session.get(base + path, timeout=60).raise_for_status()
                 latencies.append((time.perf_counter() - t) * 1000)
         pss_after = pss_mb(tree(proc.pid))
+        shared = {
+            outcome: sum(
+                float(v) for v in re.findall(pattern, requests.get(base + "/metrics").text)
+            )
+            for outcome, pattern in (
+                ("hit", r'ar_result_cache_lookups_total\{[^}]*outcome="hit"[^}]*\} (\S+)'),
+                ("miss", r'ar_result_cache_lookups_total\{[^}]*outcome="miss"[^}]*\} (\S+)'),
+            )
+        }
         return {
             "listen_s": listening - started,
             "first_s": first[0] if first else None,
@@ -368,8 +412,12 @@ def serve(url: str, store: Path, root: Path, workers: int, threads: int, clients
             "pss_mb": max(pss, pss_after),
             "api_p50_ms": statistics.median(latencies),
             "api_p95_ms": pct(latencies, 0.95),
+            "shared_hits": shared["hit"],
+            "shared_misses": shared["miss"],
         }
     finally:
+        if redis_url:
+            forget_prefix(redis_url, prefix)
         proc.terminate()
         try:
             proc.wait(60)
@@ -422,6 +470,8 @@ def bench(url: str, args) -> dict:
             small_import(url, str(int(time.time())))
             out["next"] = build(url, store)
         out["after"] = serve(url, store, ROOT, args.workers, args.threads)
+        if args.redis and redis_reachable(args.redis):
+            out["redis"] = serve(url, store, ROOT, args.workers, args.threads, redis_url=args.redis)
         out["figures"] = figures(url, store)
         old = None if args.no_before else before_tree(args.before)
         if old is not None:
@@ -437,12 +487,13 @@ def report(r: dict, workers: int) -> None:
     def s(v, unit="s", digits=1):
         return "-" if v is None else f"{v:,.{digits}f} {unit}"
 
-    a, b = r["after"], r.get("before", {})
+    a, b, c = r["after"], r.get("before", {}), r.get("redis", {})
     print(f"\n## {r['url']}")
     print(
-        f"| {workers} gunicorn workers | before (private copy per worker) | after (shared store) |"
+        f"| {workers} gunicorn workers | before (private copy per worker) | after (shared store) "
+        "| after + Redis (shared results) |"
     )
-    print("|---|---|---|")
+    print("|---|---|---|---|")
     print(
         f"| snapshot build (`snapshot build`, empty store) | (in every worker) | {s(r['build']['seconds'])}, "
         f"builder peak {s(r['build']['peak_mb'], 'MB', 0)} |"
@@ -450,19 +501,34 @@ def report(r: dict, workers: int) -> None:
     print(
         f"| next version after a 1,000-row import | (every worker reloads) | {s(r['next']['seconds'])} |"
     )
-    print(f"| first /api/kpis answer after listening | {s(b.get('first_s'))} | {s(a['first_s'])} |")
-    print(f"| every worker has answered | {s(b.get('all_workers_s'))} | {s(a['all_workers_s'])} |")
-    print(f"| slowest request while warming | {s(b.get('slowest_s'))} | {s(a['slowest_s'])} |")
     print(
-        f"| total PSS of the server's processes | {s(b.get('pss_mb'), 'MB', 0)} | {s(a['pss_mb'], 'MB', 0)} |"
+        f"| first /api/kpis answer after listening | {s(b.get('first_s'))} | {s(a['first_s'])} "
+        f"| {s(c.get('first_s'))} |"
+    )
+    print(
+        f"| every worker has answered | {s(b.get('all_workers_s'))} | {s(a['all_workers_s'])} "
+        f"| {s(c.get('all_workers_s'))} |"
+    )
+    print(
+        f"| slowest request while warming | {s(b.get('slowest_s'))} | {s(a['slowest_s'])} "
+        f"| {s(c.get('slowest_s'))} |"
+    )
+    print(
+        f"| total PSS of the server's processes | {s(b.get('pss_mb'), 'MB', 0)} | {s(a['pss_mb'], 'MB', 0)} "
+        f"| {s(c.get('pss_mb'), 'MB', 0)} |"
     )
     print(
         f"| /api/kpis over HTTP p50 / p95 | {s(b.get('api_p50_ms'), 'ms')} / {s(b.get('api_p95_ms'), 'ms')} "
-        f"| {s(a['api_p50_ms'], 'ms')} / {s(a['api_p95_ms'], 'ms')} |"
+        f"| {s(a['api_p50_ms'], 'ms')} / {s(a['api_p95_ms'], 'ms')} "
+        f"| {s(c.get('api_p50_ms'), 'ms')} / {s(c.get('api_p95_ms'), 'ms')} |"
     )
+    if c:
+        print(
+            f"| shared result cache (Redis) hits / misses | | | {c['shared_hits']:,.0f} / {c['shared_misses']:,.0f} |"
+        )
     f = r["figures"]
     print(
-        f"| full Receivables Health set in one process p50 / p95 | | {s(f['p50_ms'], 'ms')} / {s(f['p95_ms'], 'ms')} |"
+        f"| full Receivables Health set in one process p50 / p95 | | {s(f['p50_ms'], 'ms')} / {s(f['p95_ms'], 'ms')} | |"
     )
 
 
@@ -478,6 +544,11 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--before", default="ff30438")
     parser.add_argument("--no-before", action="store_true")
+    parser.add_argument(
+        "--redis",
+        default="redis://127.0.0.1:6379/0",
+        help="also serve with REDIS_URL (the shared result cache) when reachable; '' skips it",
+    )
     parser.add_argument(
         "--sqlite-path", default=None, help="SQLite file (default bench-results/ar_bench_<n>k.db)"
     )

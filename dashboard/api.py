@@ -22,10 +22,8 @@ from dashboard.auth.scope import current_scope
 from dashboard.export.registry import TABLES, build_table
 from dashboard.export.routes import init_exports
 from dashboard.export.tables import Stamp, csv_bytes
-from dashboard.metrics import predict_store, predict_views
-from dashboard.metrics.account import account_360
+from dashboard.metrics import predict_store, predict_views, service
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.kpis import compute_kpis
 from dashboard.metrics.snapshot import get_snapshot, to_day
 from dashboard.params import (
     CUSTOMER_PARAMS,
@@ -88,7 +86,8 @@ def snapshot() -> Any:
 def kpis() -> Response:
     """The KPI contract for as_of, period and filters, within the caller's scope."""
     as_of, period_days, filters = parse_table_args()
-    return json_response(compute_kpis(snapshot(), as_of, period_days, filters, current_scope()))
+    # the pages' cached entry point: the same request from any page, API client or worker is one computation
+    return json_response(service.kpis(snapshot(), as_of, period_days, filters, current_scope()))
 
 
 @bp.get("/customers/<customer_id>")
@@ -96,7 +95,7 @@ def customer(customer_id: str) -> Response:
     """Account 360 of one customer; 404 when unknown or outside the scope."""
     check_known(CUSTOMER_PARAMS)
     as_of = parse_as_of(single("as_of"))
-    data = account_360(snapshot(), customer_id, as_of, current_scope())
+    data = service.account_360(snapshot(), customer_id, as_of, current_scope())
     if data is None:
         return json_error(404, "no such customer")
     return json_response(data)

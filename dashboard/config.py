@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
     jobs_prefix: str = Field("ar:jobs", min_length=1, validation_alias=_env("AR_JOBS_PREFIX"))
+    # the shared result cache (dashboard/metrics/shared_cache.py): on where REDIS_URL is set
+    shared_cache: bool = Field(True, validation_alias=_env("AR_SHARED_CACHE"))
+    shared_cache_min_ms: float = Field(20.0, ge=0, validation_alias=_env("AR_SHARED_CACHE_MIN_MS"))
+    shared_cache_max_bytes: int = Field(
+        4 * MB, ge=1, validation_alias=_env("AR_SHARED_CACHE_MAX_BYTES")
+    )
+    shared_cache_ttl: int = Field(3600, ge=1, validation_alias=_env("AR_SHARED_CACHE_TTL"))
     upload_dir: Path = Field(
         default_factory=lambda: Path(tempfile.gettempdir()) / "ar-uploads",
         validation_alias=_env("AR_UPLOAD_DIR"),

@@ -48,6 +48,11 @@ EXPORTS = Counter("ar_exports_total", "Exports by format and status", ["format",
 EXPORT_SECONDS = Histogram(
     "ar_export_duration_seconds", "Export duration by format", ["format"], buckets=LATENCY_BUCKETS
 )
+RESULT_CACHE = Counter(
+    "ar_result_cache_lookups_total",
+    "Shared result cache lookups after a process-local miss (dashboard/metrics/shared_cache.py)",
+    ["level", "outcome"],
+)
 JOBS_FINISHED = Counter(
     "ar_jobs_finished_total", "Jobs that ended, by kind and final state", ["kind", "state"]
 )

@@ -16,9 +16,13 @@ MAX_ENTRIES in all, least recently used first. It is thread-safe, and concurrent
 same key wait for the first caller's result instead of computing it again. Results are shared:
 treat them as read-only.
 
-Process-local on purpose: the snapshot is per machine (a read-only memory map), a hit hands back a
-reference in microseconds, and the results are pandas frames and dicts that would have to be
-pickled through Redis on every hit (see docs/architecture.md, "Caching").
+Two levels. This store is process-local: a hit hands back a reference in microseconds. On a local
+miss, where REDIS_URL is set (the production profile), the second level (`shared_cache.py`) is
+asked: a figure that took at least AR_SHARED_CACHE_MIN_MS to compute and pickles small is shared
+with every other worker and machine of the same data version, and concurrent workers missing the
+same request wait for the first one's result instead of computing it again. `shared=False` keeps a
+function's results in the process (arrays or rows of every invoice). See docs/architecture.md,
+"Caching".
 
     from dashboard.metrics.cache import cached
 
@@ -37,6 +41,7 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, NamedTuple, ParamSpec, TypeVar, overload
 
+from dashboard.metrics.shared_cache import Unshareable, canonical, shared_store
 from dashboard.metrics.snapshot import Snapshot
 
 P = ParamSpec("P")
@@ -60,6 +65,7 @@ class Key(NamedTuple):
     function: Callable[..., Any]
     args: tuple[Any, ...]
     kwargs: tuple[tuple[str, Any], ...]
+    shared: bool = False  # may be shared with other workers (shared_cache.py)
 
 
 @dataclass
@@ -104,13 +110,29 @@ class ResultCache:
                     break
             waiting.wait()  # then look again: the result, or (if that caller failed) our turn
         try:
-            value = compute()
+            value = self._compute(key, compute)
             with self._lock:
                 self._put(key, maxsize, value)
             return value
         finally:
             with self._lock:
                 self._running.pop(key).set()
+
+    @staticmethod
+    def _compute(key: Key, compute: Callable[[], T]) -> T:
+        """compute(), or the result another worker shared for the same request (shared_cache.py)."""
+        if not key.shared:
+            return compute()
+        store = shared_store()
+        if store is None or not store.available(key.function):
+            return compute()
+        try:
+            request = canonical((key.args, key.kwargs))
+        except Unshareable:
+            return compute()
+        return store.fetch_or_compute(
+            store.key(key.version[1:3], key.function, request), key.function, compute
+        )
 
     def _put(self, key: Key, maxsize: int, value: Any) -> None:
         """Store value and enforce the bounds (under the lock)."""
@@ -164,28 +186,33 @@ CACHE = ResultCache()
 
 
 @overload
-def cached(func: Callable[P, T], *, maxsize: int = DEFAULT_MAXSIZE) -> Callable[P, T]: ...
+def cached(
+    func: Callable[P, T], *, maxsize: int = DEFAULT_MAXSIZE, shared: bool = True
+) -> Callable[P, T]: ...
 
 
 @overload
 def cached(
-    func: None = None, *, maxsize: int = DEFAULT_MAXSIZE
+    func: None = None, *, maxsize: int = DEFAULT_MAXSIZE, shared: bool = True
 ) -> Callable[[Callable[P, T]], Callable[P, T]]: ...
 
 
-def cached(func: Callable[P, T] | None = None, *, maxsize: int = DEFAULT_MAXSIZE) -> Any:
+def cached(
+    func: Callable[P, T] | None = None, *, maxsize: int = DEFAULT_MAXSIZE, shared: bool = True
+) -> Any:
     """Memoise func(snap, *hashable_args) in the one cache, keyed by the snapshot's stamp, the
     function and every other argument (so by the scope, filters and as-of it is called with).
 
     `cached(fn)`, `cached(fn, maxsize=16)`, `@cached` and `@cached(maxsize=16)` all work; the
-    first argument must be the Snapshot, the others hashable.
+    first argument must be the Snapshot, the others hashable. `shared=False`: never offered to
+    the shared (Redis) level.
     """
 
     def decorate(fn: Callable[P, T]) -> Callable[P, T]:
         @wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
             snap: Snapshot = args[0]  # type: ignore[assignment]  # the decorated function's first argument
-            key = Key(stamp(snap), fn, args[1:], tuple(sorted(kwargs.items())))
+            key = Key(stamp(snap), fn, args[1:], tuple(sorted(kwargs.items())), shared)
             return CACHE.get(key, maxsize, lambda: fn(*args, **kwargs))
 
         return wrapper

@@ -106,7 +106,7 @@ def _text(series: pd.Series) -> np.ndarray:
     return series.astype(object).where(series.notna(), "").astype(str).to_numpy(dtype=object)
 
 
-@cached(maxsize=MAX_VERSIONS)
+@cached(maxsize=MAX_VERSIONS, shared=False)  # arrays of every commission row: per process
 def rows(snap: Snapshot) -> Rows:
     """The commission rows of the snapshot as arrays (built once per snapshot)."""
     frame = snap.commissions
@@ -720,4 +720,4 @@ cached_monthly = cached(monthly)
 cached_by_group = cached(by_group)
 cached_at_risk_by_rep = cached(at_risk_by_rep)
 cached_cash_and_invoiced = cached(cash_and_invoiced)
-cached_drill = cached(maxsize=16)(drill)
+cached_drill = cached(maxsize=16, shared=False)(drill)  # rows: per process

@@ -14,7 +14,7 @@ from dashboard.metrics.service import at_risk_accounts
 from dashboard.metrics.snapshot import Snapshot
 
 
-@cached(maxsize=8)
+@cached(maxsize=8, shared=False)  # up to every invoice: per process
 def drill_rows(
     snap: Snapshot,
     key: str,

@@ -44,7 +44,7 @@ def stamp_of(bundle: st.Bundle | None) -> str:
     return bundle.stamp if bundle is not None else ""
 
 
-@cached(maxsize=16)
+@cached(maxsize=16, shared=False)  # every open invoice: too big to share
 def _all_predictions(snap: Snapshot, day: int, stamp: str) -> pm.Predictions:
     """Every open invoice's prediction at day (whole ledger)."""
     return st.predictions_at(snap, day, st.current_bundle(snap) if stamp else None)
