@@ -70,7 +70,7 @@ def shell_layout() -> html.Div:
             dcc.Location(id="url", refresh=False),
             dcc.Location(id="nav", refresh="callback-nav"),
             dcc.Store(id="filters"),
-            dcc.Store(id="data-version"),
+            dcc.Store(id="data-version", data=_version_for_layout()),
             dcc.Store(id="drill-request"),
             dcc.Interval(id="refresh-interval", interval=refresh_ms, n_intervals=0),
             dbc.Navbar(
@@ -408,14 +408,31 @@ def user_menu(_):
     Output("data-version", "data"),
     Input("refresh-interval", "n_intervals"),
     State("data-version", "data"),
+    # the layout holds the version (_version_for_layout): a first call would only answer no_update,
+    # and Dash would then skip every initial callback that listens to the store (the live status)
+    prevent_initial_call=True,
 )
 def poll_data_version(_n, current):
     """Store the data version (cheap); it changes only when the data does, so pages recompute then."""
     snap = snapshots.get_snapshot()
     if current and current.get("version") == snap.version:
         return no_update
+    return version_data(snap)
+
+
+def version_data(snap) -> dict:
+    """What the data-version store holds: the version and when this process loaded it."""
     loaded = dt.datetime.fromtimestamp(snap.loaded_at).strftime("%H:%M:%S")
     return {"version": snap.version, "loaded": loaded}
+
+
+def _version_for_layout() -> dict | None:
+    """The data version in the layout of a logged-in page load, so the first poll finds it unchanged
+    and nothing that listens to it (the filter choices, the as-of bounds, every page's figures)
+    is sent a second time; None outside a request."""
+    if not has_request_context() or identity.username() is None:
+        return None
+    return version_data(snapshots.get_snapshot())
 
 
 cb.clientside_callback(
