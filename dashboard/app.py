@@ -14,6 +14,7 @@ from dashboard.auth import init_auth
 from dashboard.auth.users import ensure_demo_users
 from dashboard.components.callbacks import register_all
 from dashboard.components.shell import shell_layout
+from dashboard.components.views import prefill_chart_pages
 from dashboard.config import ROOT, Settings, get_settings, local_secret_key
 from dashboard.data.schema import init_db
 from dashboard.export.routes import bp as export_bp
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     init_auth(server, api_bp=api_bp, export_bp=export_bp, routes=init_api)
 
     app.layout = shell_layout
+    prefill_chart_pages()  # the pages' layouts draw their charts (no first round trip per chart)
     register_all(app)
 
     init_routes(server)  # unsubscribe links, statement PDFs

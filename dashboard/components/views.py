@@ -9,19 +9,27 @@ open it) by the module that defined it, so the generic callback is attributed to
 The callback redraws the figure on a filter or data change, from the view's own builder (the same
 one the PNG/CSV/XLSX export uses), in the user's scope, with the view's capability checked.
 Page modules call it at import, as they declare their own callbacks (`dash.callback`).
+
+The first drawing comes with the page: `prefill_chart_pages` (create_app) wraps the layout of every
+page that has such charts, so the layout built for the address's filters already holds each
+chart's figure (the same builder, cache entry and checks), and the callback fires only on a later
+filter, option or data change (prevent_initial_call). A page change is then one response to render
+instead of one round trip and one renderer update per chart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import wraps
 from typing import Any
 
 import dash
-from dash import Input, Output
+from dash import Input, Output, dcc
 from dash.exceptions import PreventUpdate
 
 from dashboard import params as gf
 from dashboard.components.page_kit import request_context
+from dashboard.components.shell import filters_for_layout
 from dashboard.views import VIEWS, ChartRequest
 
 
@@ -64,12 +72,7 @@ def chart_callback(
         raise ValueError(f"view {view_name!r} has no options {sorted(unknown)}")
 
     def fill(filters_data: Any, _version: Any, *values: Any) -> dict:
-        chosen = tuple(
-            (name, value)
-            for name, value in zip(controls, values[: len(controls)], strict=True)
-            if gf.option_allowed(view.options[name], value)
-        )
-        return chart_figure(view_name, filters_data, chosen)
+        return chart_figure(view_name, filters_data, _chosen(view_name, controls, values))
 
     fill.__name__ = fill.__qualname__ = f"fill_{view_name}"
     fill.__module__ = page
@@ -80,5 +83,72 @@ def chart_callback(
         Input("data-version", "data"),
         *(Input(control, "value") for control in controls.values()),
         *(Input(component, prop) for component, prop in triggers),
+        prevent_initial_call=True,  # the page's layout holds the first figure (prefill_chart_pages)
     )(fill)
+    CHARTS[graph_id] = (view_name, controls)
+    CHART_PAGES.add(page)
     return fill
+
+
+# graph id -> (view name, option name -> control id); the page modules that have such charts
+CHARTS: dict[str, tuple[str, dict[str, str]]] = {}
+CHART_PAGES: set[str] = set()
+
+
+def _chosen(
+    view_name: str, controls: Mapping[str, str], values: Sequence[Any]
+) -> tuple[tuple[str, str], ...]:
+    """The view's options from its controls' values; a value it does not allow is left out."""
+    options = VIEWS[view_name].options
+    return tuple(
+        (name, value)
+        for name, value in zip(controls, values[: len(controls)], strict=True)
+        if gf.option_allowed(options[name], value)
+    )
+
+
+def prefill_charts(tree: Any, filters_data: Any) -> None:
+    """Draw every registered chart of a page's layout tree for filters_data, with the options its
+    controls start with (a chart the user may not see, or without data, stays empty as its
+    callback would leave it)."""
+    components = list(tree._traverse())
+    values = {
+        c.id: getattr(c, "value", None)
+        for c in components
+        if isinstance(getattr(c, "id", None), str)
+    }
+    for component in components:
+        graph_id = getattr(component, "id", None)
+        if not isinstance(component, dcc.Graph) or graph_id not in CHARTS:
+            continue
+        view_name, controls = CHARTS[graph_id]
+        chosen = _chosen(view_name, controls, [values.get(c) for c in controls.values()])
+        try:
+            component.figure = chart_figure(view_name, filters_data, chosen)
+        except PreventUpdate:
+            continue
+
+
+def _prefilled(layout: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(layout)
+    def build(**query: Any) -> Any:
+        tree = layout(**query)
+        filters_data = filters_for_layout(query)
+        if filters_data is not None and hasattr(tree, "_traverse"):
+            prefill_charts(tree, filters_data)
+        return tree
+
+    build.ar_prefilled = True  # type: ignore[attr-defined]
+    return build
+
+
+def prefill_chart_pages() -> None:
+    """Wrap the layout of every registered page with chart callbacks so it draws them (once)."""
+    for module, page in dash.page_registry.items():
+        layout = page.get("layout")
+        if (
+            module in CHART_PAGES
+            and callable(layout)
+            and not getattr(layout, "ar_prefilled", False)
+        ):
+            page["layout"] = _prefilled(layout)

@@ -1,0 +1,106 @@
+"""Charts drawn with the page (dashboard/components/views.py, prefill_chart_pages): the layout a
+logged-in page load gets holds every registered chart's figure, equal to what its callback draws
+for the same filters, and the chart callbacks no longer fire on the page's first render."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from auth_helpers import callback_body, make_world
+
+from dashboard import params as gf
+from dashboard.components import views
+from dashboard.metrics.cache import clear_cache
+from dashboard.metrics.snapshot import clear_snapshots
+
+PAGES = {"/collections": "col-", "/disputes": "dp-", "/forecast": "fc-", "/value": "val-"}
+
+
+@pytest.fixture
+def world(db_url):
+    clear_snapshots()
+    clear_cache()
+    yield make_world(db_url)
+    clear_snapshots()
+    clear_cache()
+
+
+def post(client, output: str, spec: dict, values: dict) -> dict:
+    body = callback_body(output, spec, values)
+    outputs = spec["output"] if isinstance(spec["output"], list | tuple) else [spec["output"]]
+    specs = [{"id": o.component_id, "property": o.component_property} for o in outputs]
+    body["outputs"] = specs if len(specs) != 1 else specs[0]
+    body["changedPropIds"] = []
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code == 200, (output, response.text[:300])
+    return response.get_json()["response"]
+
+
+def graphs(node, found: dict) -> dict:
+    """Graph id -> figure (or None) in a serialized layout."""
+    if isinstance(node, dict):
+        if node.get("type") == "Graph":
+            found[node["props"]["id"]] = node["props"].get("figure")
+        for value in node.values():
+            graphs(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            graphs(value, found)
+    return found
+
+
+def test_chart_pages_draw_their_charts_in_the_layout(world):
+    client = world.login("controller")
+    client.get("/")  # Dash copies the registered callbacks into callback_map on the first request
+    router = next(o for o in world.app.callback_map if "_pages_content.children" in o)
+    clean, _ = gf.validate({})
+    filters = gf.store_data(clean, gf.to_query(clean))
+    for path, prefix in PAGES.items():
+        layout = post(
+            client,
+            router,
+            world.app.callback_map[router],
+            {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""},
+        )["_pages_content"]["children"]
+        drawn = {k: v for k, v in graphs(layout, {}).items() if k in views.CHARTS}
+        assert drawn and all(k.startswith(prefix) for k in drawn), (path, drawn.keys())
+        for graph_id, figure in drawn.items():
+            assert figure and "layout" in figure, (
+                path,
+                graph_id,
+            )  # drawn (an empty state is drawn too)
+            # the same figure as the chart's callback draws for the same filters
+            output = f"{graph_id}.figure"
+            spec = world.app.callback_map[output]
+            declared = next(c for c in world.app._callback_list if c["output"] == output)
+            assert declared["prevent_initial_call"], output
+            again = post(client, output, spec, {("filters", "data"): filters})[graph_id]["figure"]
+            assert json.dumps(again, sort_keys=True) == json.dumps(figure, sort_keys=True), graph_id
+
+
+def drawn_on(world, username: str, path: str) -> dict:
+    client = world.login(username)
+    client.get("/")
+    router = next(o for o in world.app.callback_map if "_pages_content.children" in o)
+    layout = post(
+        client,
+        router,
+        world.app.callback_map[router],
+        {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""},
+    )["_pages_content"]["children"]
+    return {k: v for k, v in graphs(layout, {}).items() if k in views.CHARTS}
+
+
+def test_the_layouts_charts_are_drawn_in_the_users_scope(world):
+    """A sales rep's page draws the rep's own figures, not the controller's (the layout's drawing
+    goes through the same request context as the callback: scope and capability)."""
+    controller = drawn_on(world, "controller", "/disputes")
+    rep = drawn_on(world, "rep1", "/disputes")
+    assert set(rep) == set(controller)
+    differs = [
+        k
+        for k in rep
+        if json.dumps(rep[k], sort_keys=True) != json.dumps(controller[k], sort_keys=True)
+    ]
+    assert differs, "a rep's disputes charts equal the whole company's"
