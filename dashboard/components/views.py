@@ -124,7 +124,7 @@ def prefill_charts(tree: Any, filters_data: Any) -> None:
         view_name, controls = CHARTS[graph_id]
         chosen = _chosen(view_name, controls, [values.get(c) for c in controls.values()])
         try:
-            component.figure = chart_figure(view_name, filters_data, chosen)
+            component.figure = chart_figure(view_name, filters_data, chosen)  # type: ignore[attr-defined]  # Dash sets props in __init__
         except PreventUpdate:
             continue
 
