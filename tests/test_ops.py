@@ -140,6 +140,8 @@ def test_healthz_and_readyz_answer_anonymously_without_ledger_data(db_url):
     assert health.headers["Cache-Control"] == "no-store" and health.headers["X-Request-ID"]
     first = client.get("/readyz")
     assert first.status_code in (200, 503)
+    if first.status_code == 503:  # still loading its first snapshot: said so, not "failing"
+        assert first.json["checks"] == {"database": "ok", "migrations": "ok", "snapshot": "loading"}
     ready = wait_until(lambda: client.get("/readyz").status_code == 200, 60)
     assert ready, client.get("/readyz").json
     body = client.get("/readyz").json
@@ -499,3 +501,14 @@ def test_init_db_over_a_postgresql_socket_url(migrated_templates):
         assert database_check(socket_url) == (True, True)
     finally:
         _pg_drop(url)
+
+
+def test_readyz_says_loading_for_a_snapshot_on_its_way():
+    """A snapshot that is loading (the database answers) is 'loading'; anything else 'failing'."""
+    from dashboard.ops import _not_ok
+
+    fine = {"database": True, "migrations": True, "snapshot": False}
+    assert _not_ok("snapshot", fine) == "loading"
+    assert _not_ok("snapshot", {**fine, "database": False}) == "failing"
+    assert _not_ok("snapshot", {**fine, "migrations": False}) == "failing"
+    assert _not_ok("database", {**fine, "database": False}) == "failing"

@@ -48,12 +48,19 @@ def readyz() -> Response:
     ready = all(checks.values())
     body = {
         "status": "ready" if ready else "not ready",
-        "checks": {k: "ok" if v else "failing" for k, v in checks.items()},
+        "checks": {k: "ok" if v else _not_ok(k, checks) for k, v in checks.items()},
     }
     response = Response(json.dumps(body), status=200 if ready else 503, mimetype="application/json")
     if not ready:
         response.headers["Retry-After"] = "5"
     return _no_store(response)
+
+
+def _not_ok(check: str, checks: dict[str, bool]) -> str:
+    """'loading' for a snapshot that is being loaded (the database answers, so it will be ready);
+    'failing' for anything else."""
+    loading = check == "snapshot" and checks.get("database") and checks.get("migrations")
+    return "loading" if loading else "failing"
 
 
 def metrics_allowed(settings: Settings) -> bool:
