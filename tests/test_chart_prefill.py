@@ -1,11 +1,13 @@
-"""Charts drawn with the page (dashboard/components/views.py, prefill_chart_pages): the layout a
-logged-in page load gets holds every registered chart's figure, equal to what its callback draws
-for the same filters, and the chart callbacks no longer fire on the page's first render."""
+"""Charts and captions drawn with the page (dashboard/components/views.py, prefill_chart_pages): the
+layout a logged-in page load gets holds every registered chart's figure and every page_callback's
+outputs, equal to what their callbacks give for the same filters, and those callbacks no longer fire
+on the page's first render."""
 
 from __future__ import annotations
 
 import json
 
+import dash
 import pytest
 from auth_helpers import callback_body, make_world
 
@@ -104,3 +106,55 @@ def test_the_layouts_charts_are_drawn_in_the_users_scope(world):
         if json.dumps(rep[k], sort_keys=True) != json.dumps(controller[k], sort_keys=True)
     ]
     assert differs, "a rep's disputes charts equal the whole company's"
+
+
+def props(node, wanted: set, found: dict) -> dict:
+    """(id, property) -> value in a serialized layout, for the wanted pairs."""
+    if isinstance(node, dict):
+        p = node.get("props")
+        if isinstance(p, dict):
+            for key, value in p.items():
+                if isinstance(p.get("id"), str) and (p.get("id"), key) in wanted:
+                    found[(p.get("id"), key)] = value
+        for value in node.values():
+            props(value, wanted, found)
+    elif isinstance(node, list):
+        for value in node:
+            props(value, wanted, found)
+    return found
+
+
+def test_page_callbacks_outputs_come_in_the_layout(world):
+    client = world.login("controller")
+    client.get("/")
+    router = next(o for o in world.app.callback_map if "_pages_content.children" in o)
+    clean, _ = gf.validate({})
+    filters = gf.store_data(clean, gf.to_query(clean))
+    checked = 0
+    for path in ("/disputes", "/forecast", "/credit", "/reliability", "/collections", "/invoices"):
+        module = next(m for m, p in dash.page_registry.items() if p["path"] == path)
+        fills = views.FILLS[module]
+        layout = post(
+            client,
+            router,
+            world.app.callback_map[router],
+            {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""},
+        )["_pages_content"]["children"]
+        for outputs, _func in fills.values():
+            wanted = {(o.component_id, o.component_property) for o in outputs}
+            found = props(layout, wanted, {})
+            assert set(found) == wanted, (path, wanted - set(found))
+            key = "...".join(f"{o.component_id}.{o.component_property}" for o in outputs)
+            output = key if len(outputs) == 1 else f"..{key}.."
+            declared = next(c for c in world.app._callback_list if c["output"] == output)
+            assert declared["prevent_initial_call"], output
+            answer = post(
+                client, output, world.app.callback_map[output], {("filters", "data"): filters}
+            )
+            for o in outputs:
+                again = answer[o.component_id][o.component_property]
+                assert json.dumps(again, sort_keys=True) == json.dumps(
+                    found[(o.component_id, o.component_property)], sort_keys=True
+                ), (path, o.component_id)
+                checked += 1
+    assert checked >= 15

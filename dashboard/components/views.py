@@ -14,7 +14,8 @@ The first drawing comes with the page: `prefill_chart_pages` (create_app) wraps 
 page that has such charts, so the layout built for the address's filters already holds each
 chart's figure (the same builder, cache entry and checks), and the callback fires only on a later
 filter, option or data change (prevent_initial_call). A page change is then one response to render
-instead of one round trip and one renderer update per chart.
+instead of one round trip and one renderer update per chart. A page's own callbacks on the filters
+and the data version (captions, summaries) do the same with `@page_callback(Output(...), ...)`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import params as gf
 from dashboard.components.page_kit import request_context
-from dashboard.components.shell import filters_for_layout
+from dashboard.components.shell import filters_for_layout, version_data
+from dashboard.metrics import snapshot as snapshots
 from dashboard.views import VIEWS, ChartRequest
 
 
@@ -93,6 +95,26 @@ def chart_callback(
 # graph id -> (view name, option name -> control id); the page modules that have such charts
 CHARTS: dict[str, tuple[str, dict[str, str]]] = {}
 CHART_PAGES: set[str] = set()
+# page module -> {function name: (outputs, function)} of its page_callbacks
+FILLS: dict[str, dict[str, tuple[tuple[Output, ...], Callable[..., Any]]]] = {}
+
+
+def page_callback(*outputs: Output) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`@page_callback(Output(...), ...)` on `def f(filters_data, _version)`: a page callback on the
+    filters and the data version whose first values come in the page's layout (like the charts:
+    prefill_chart_pages), so it fires only on a later filter or data change."""
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        dash.callback(
+            *outputs,
+            Input("filters", "data"),
+            Input("data-version", "data"),
+            prevent_initial_call=True,  # the page's layout holds its first values
+        )(func)
+        FILLS.setdefault(func.__module__, {})[func.__qualname__] = (outputs, func)
+        return func
+
+    return decorate
 
 
 def _chosen(
@@ -129,13 +151,34 @@ def prefill_charts(tree: Any, filters_data: Any) -> None:
             continue
 
 
-def _prefilled(layout: Callable[..., Any]) -> Callable[..., Any]:
+def prefill_outputs(tree: Any, module: str, filters_data: Any) -> None:
+    """Set the outputs of the page module's page_callbacks in its layout tree, as the callbacks
+    would on the first render (one that raises PreventUpdate leaves its outputs as they are)."""
+    fills = FILLS.get(module)
+    if not fills:
+        return
+    by_id = {c.id: c for c in tree._traverse() if isinstance(getattr(c, "id", None), str)}
+    version = version_data(snapshots.get_snapshot())
+    for outputs, func in fills.values():
+        try:
+            result = func(filters_data, version)
+        except PreventUpdate:
+            continue
+        values = [result] if len(outputs) == 1 else list(result)
+        for output, value in zip(outputs, values, strict=True):
+            component = by_id.get(output.component_id)
+            if component is not None and value is not dash.no_update:
+                setattr(component, output.component_property, value)
+
+
+def _prefilled(module: str, layout: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(layout)
     def build(**query: Any) -> Any:
         tree = layout(**query)
         filters_data = filters_for_layout(query)
         if filters_data is not None and hasattr(tree, "_traverse"):
             prefill_charts(tree, filters_data)
+            prefill_outputs(tree, module, filters_data)
         return tree
 
     build.ar_prefilled = True  # type: ignore[attr-defined]
@@ -143,12 +186,10 @@ def _prefilled(layout: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def prefill_chart_pages() -> None:
-    """Wrap the layout of every registered page with chart callbacks so it draws them (once)."""
+    """Wrap the layout of every registered page with chart callbacks or page_callbacks so it fills
+    them itself (once per page)."""
     for module, page in dash.page_registry.items():
         layout = page.get("layout")
-        if (
-            module in CHART_PAGES
-            and callable(layout)
-            and not getattr(layout, "ar_prefilled", False)
-        ):
-            page["layout"] = _prefilled(layout)
+        wanted = module in CHART_PAGES or module in FILLS
+        if wanted and callable(layout) and not getattr(layout, "ar_prefilled", False):
+            page["layout"] = _prefilled(module, layout)

@@ -15,7 +15,7 @@ from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_kit import card, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-from dashboard.components.views import chart_callback
+from dashboard.components.views import chart_callback, page_callback
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
 from dashboard.views import collections as collections_views
@@ -149,7 +149,7 @@ group_table = collections_views.group_table
 # ---- callbacks ----------------------------------------------------------------------------------
 
 
-@callback(Output("col-caption", "children"), *INPUTS)
+@page_callback(Output("col-caption", "children"))
 def caption(filters_data, _version):
     """What the page shows: as-of, filters, scope."""
     if filters_data is None:

@@ -13,7 +13,7 @@ from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components.kpi_card import body_output, kpi_card, tile_body, tip_output
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
-from dashboard.components.views import chart_callback
+from dashboard.components.views import chart_callback, page_callback
 from dashboard.figures.trends import month_label
 from dashboard.metrics.commissions import DRILL_KEYS, cached_drill, cached_tiles
 
@@ -184,7 +184,7 @@ for _key in DRILL_KEYS:
 # ---- callbacks ----------------------------------------------------------------------------------
 
 
-@callback(Output("com-caption", "children"), *INPUTS)
+@page_callback(Output("com-caption", "children"))
 def caption(filters_data, _version):
     """What the page shows: as-of, filters, scope, period, and the currency of the amounts."""
     if filters_data is None:

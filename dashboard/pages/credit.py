@@ -11,6 +11,7 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import chip, info, page_header
+from dashboard.components.views import page_callback
 from dashboard.metrics import credit, service
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.service import customers_with_limit
@@ -118,11 +119,10 @@ def risk_choice(value) -> str:
 # ---- callbacks ----------------------------------------------------------------------------------
 
 
-@callback(
+@page_callback(
     Output("cr-caption", "children"),
     Output("cr-summary", "children"),
     Output("cr-risk", "options"),
-    *INPUTS,
 )
 def summary(filters_data, _version):
     """Caption, the average-utilization chip and the risk-level choices with their counts."""

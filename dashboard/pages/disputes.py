@@ -17,7 +17,7 @@ from dashboard.components import drill, grid, identity
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-from dashboard.components.views import chart_callback
+from dashboard.components.views import chart_callback, page_callback
 from dashboard.figures import collections as figs
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
@@ -202,7 +202,7 @@ views.register_drill(
 # ---- callbacks ----------------------------------------------------------------------------------
 
 
-@callback(Output("dp-caption", "children"), *INPUTS)
+@page_callback(Output("dp-caption", "children"))
 def caption(filters_data, _version):
     """What the page shows: as-of, filters, scope."""
     if filters_data is None:
@@ -331,14 +331,14 @@ cycle_chart = chart_callback("dp-cycle", "disputes_cycle", __name__)
 promise_chart = chart_callback("dp-promises", "disputes_promises", __name__)
 
 
-@callback(Output("dp-composition-table", "children"), *INPUTS)
+@page_callback(Output("dp-composition-table", "children"))
 def composition_view(filters_data, _version):
     """The numbers beside the donut."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     return composition_table(composition(snap, as_of, filters, scope), cur)
 
 
-@callback(Output("dp-cycle-summary", "children"), *INPUTS)
+@page_callback(Output("dp-cycle-summary", "children"))
 def cycle_view(filters_data, _version):
     """The line under the cycle-time chart: resolved in twelve months, and the disputes open now."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
@@ -350,7 +350,7 @@ def cycle_view(filters_data, _version):
     )
 
 
-@callback(Output("dp-promise-summary", "children"), *INPUTS)
+@page_callback(Output("dp-promise-summary", "children"))
 def promise_view(filters_data, _version):
     """The line under the promise-adherence chart."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)

@@ -20,7 +20,7 @@ from dashboard.components.kpi_card import money_value
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.components.shell import fill_stores, filters_for_layout, json_key
-from dashboard.components.views import chart_callback
+from dashboard.components.views import chart_callback, page_callback
 from dashboard.metrics import forecast as metrics
 from dashboard.metrics import predict_ui, predict_views, service
 from dashboard.views import forecast as forecast_views
@@ -245,7 +245,7 @@ views.register_drill("fc_week", drill_rows, LABELS)
 # ---- callbacks ----------------------------------------------------------------------------------
 
 
-@callback(Output("fc-caption", "children"), *INPUTS)
+@page_callback(Output("fc-caption", "children"))
 def caption(filters_data, _version):
     """What the page shows: as-of, filters, scope."""
     if filters_data is None:
@@ -340,7 +340,7 @@ def _chosen(filters_data) -> tuple[pd.DataFrame, bool, str, str]:
     return frame, use_model, why, cur
 
 
-@callback(Output("fc-tiles", "children"), *INPUTS)
+@page_callback(Output("fc-tiles", "children"))
 def tiles(filters_data, _version):
     """Total AR = expected in the horizon + later + not expected (history) + in dispute."""
     frame, _model, _why, cur = _chosen(filters_data)
@@ -351,7 +351,7 @@ def tiles(filters_data, _version):
 behaviour_chart = chart_callback("fc-behaviour", "forecast_expected", __name__)
 
 
-@callback(Output("fc-behaviour-summary", "children"), *INPUTS)
+@page_callback(Output("fc-behaviour-summary", "children"))
 def behaviour_source(filters_data, _version):
     """Which forecast the chart shows and why, and its summary lines."""
     frame, use_model, why, cur = _chosen(filters_data)

@@ -17,7 +17,7 @@ from dashboard.components.page_kit import (
     request_context,
 )
 from dashboard.components.page_kit import describe_without_basis as describe
-from dashboard.components.views import chart_callback
+from dashboard.components.views import chart_callback, page_callback
 from dashboard.metrics import predict_ui as pui
 from dashboard.views import predictions as predict_views
 
@@ -196,7 +196,7 @@ def accuracy_table(result: dict | None) -> html.Div:
     )
 
 
-@callback(Output("pr-caption", "children"), *INPUTS)
+@page_callback(Output("pr-caption", "children"))
 def caption(filters_data, _version):
     """What the page shows: as-of, filters, scope."""
     if filters_data is None:

@@ -11,6 +11,7 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import chip, info, page_header
+from dashboard.components.views import page_callback
 from dashboard.metrics import reliability, service
 from dashboard.metrics import snapshot as snapshots
 from dashboard.views import reliability as reliability_views
@@ -107,11 +108,10 @@ def category_choice(value) -> str:
 # the grid (GRID): the table view payment_reliability of dashboard/views/reliability.py
 
 
-@callback(
+@page_callback(
     Output("rl-caption", "children"),
     Output("rl-summary", "children"),
     Output("rl-category", "options"),
-    *INPUTS,
 )
 def summary(filters_data, _version):
     """Caption, the portfolio score and the category choices with their counts."""

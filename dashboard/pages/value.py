@@ -16,7 +16,7 @@ from dashboard import params as gf
 from dashboard.auth.audit import audit
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import GRAPH_CONFIG, card, export_tools, info, page_header
-from dashboard.components.views import chart_callback
+from dashboard.components.views import chart_callback, page_callback
 from dashboard.data.tiers import save_tiers, validate_tiers
 from dashboard.figures import analytics as fig
 from dashboard.metrics import service
@@ -399,7 +399,7 @@ tier_chart = chart_callback(
 )
 
 
-@callback(Output("val-caption", "children"), *INPUTS)
+@page_callback(Output("val-caption", "children"))
 def caption(filters_data, _version):
     """What the page shows: as-of, filters, scope, the twelve months."""
     if filters_data is None:

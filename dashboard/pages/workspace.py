@@ -14,6 +14,7 @@ from dashboard import format as fmt
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.components.page_kit import page_header, request_context
+from dashboard.components.views import page_callback
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import predict_ui, service
 from dashboard.metrics import snapshot as snapshots
@@ -261,7 +262,7 @@ def workspace_rows(data: dict) -> tuple[pd.DataFrame, dict, str]:
 # ---- callbacks ----------------------------------------------------------------------------------
 
 
-@callback(Output("ws-caption", "children"), *INPUTS)
+@page_callback(Output("ws-caption", "children"))
 def caption(filters_data, _version):
     """What the page shows: as-of, filters, scope."""
     if filters_data is None:
@@ -269,11 +270,10 @@ def caption(filters_data, _version):
     return f"{describe(filters_data)} · {identity.scope().label}"
 
 
-@callback(
+@page_callback(
     Output("ws-chip-hotlist", "children"),
     Output("ws-chip-due7", "children"),
     Output("ws-chip-owner", "children"),
-    *INPUTS,
 )
 def pulse_chips(filters_data, _version):
     """Hotlist exposure, due in the next 7 days, owner coverage."""
@@ -304,7 +304,7 @@ def pulse_chips(filters_data, _version):
     )
 
 
-@callback(Output("ws-owner", "options"), *INPUTS)
+@page_callback(Output("ws-owner", "options"))
 def owner_options(filters_data, _version):
     """The sales reps in the user's scope, and customers without one."""
     if filters_data is None:
