@@ -1,9 +1,9 @@
 """Drive the shared data grid's callbacks like the browser does (dashboard.components.grid).
 
-A server-side grid (AG Grid's infinite row model) gets its columns from `fill_grid` and its rows a
-block at a time from `get_rows` (getRowsRequest -> one answer holding the block, caption, matched line
-and pinned totals, which a clientside callback hands to the grid while it still asks the same). Customer aging's grids (row checkboxes) keep the client-side model and get rowData from
-`fill_grid`.
+Every grid is server-side (AG Grid's infinite row model, the grids with row checkboxes too): it gets its
+columns from `fill_grid` and its rows a block at a time from `get_rows` (getRowsRequest -> one answer
+holding the block, caption, matched line and pinned totals, which a clientside callback hands to the grid
+while it still asks the same).
 """
 
 from __future__ import annotations
@@ -11,9 +11,6 @@ from __future__ import annotations
 import json
 
 from dashboard.components.grid import BLOCK_ROWS
-
-# data_grid(select=True) in pages/customer_aging.py
-CLIENT_GRIDS = frozenset({"ag-long", "ag-short"})
 
 
 def find(app, part: str) -> str:
@@ -52,9 +49,8 @@ def _post(
 
 
 def fill(app, client, name: str, data) -> dict:
-    """The fill callback's reply (columnDefs, rowData for a client grid, dashGridOptions, caption)."""
+    """The fill callback's reply (columnDefs, dashGridOptions: never rows)."""
     key = find(app, '"ar-grid"}.columnDefs')
-    model = "clientSide" if name in CLIENT_GRIDS else "infinite"
     reply = _post(
         client,
         key,
@@ -63,10 +59,7 @@ def fill(app, client, name: str, data) -> dict:
             {"id": {"type": "ar-grid-source", "grid": name}, "property": "data", "value": data},
             {"id": "data-version", "property": "data", "value": {"version": 1}},
         ],
-        [
-            {"id": {"type": "ar-grid", "grid": name}, "property": "dashGridOptions", "value": {}},
-            {"id": {"type": "ar-grid", "grid": name}, "property": "rowModelType", "value": model},
-        ],
+        [{"id": {"type": "ar-grid", "grid": name}, "property": "dashGridOptions", "value": {}}],
     )
     return next(iter(reply.values())) if reply else {}
 
@@ -134,14 +127,8 @@ def all_rows(app, client, name: str, data, block: int = BLOCK_ROWS, **query) -> 
 
 
 def fill_grid(app, client, name: str, data) -> dict:
-    """{"columns", "rows", "totals"} of a grid whatever its row model (what the old helpers returned)."""
+    """{"columns", "rows", "totals", "caption"} of a grid: its columns, then every row paged from the server."""
     reply = fill(app, client, name, data)
-    if name in CLIENT_GRIDS:
-        return {
-            "columns": reply["columnDefs"],
-            "rows": reply["rowData"],
-            "totals": reply["dashGridOptions"]["pinnedBottomRowData"],
-        }
     served = all_rows(app, client, name, data)
     return {
         "columns": reply.get("columnDefs", []),

@@ -482,10 +482,11 @@ def test_an_empty_workspace_grid_is_an_empty_state(world):
     with world.app.server.test_request_context("/invoices"):
         login_user(AuthUser.from_row(row))
         for tab in ("hotlist", "current", "paid"):
-            columns, rows, pinned, text, _field = grid.grid_props(
-                grid.source_frame(workspace.GRID, {**data, "tab": tab}, cached=False)[1]
-            )
-            assert rows == [] and pinned == [] and columns, tab
+            source = grid.source_frame(workspace.GRID, {**data, "tab": tab}, cached=False)[1]
+            view = grid.make_view(source, grid.Query())
+            assert view.block(0, grid.BLOCK_ROWS) == [] and view.pinned() == [], tab
+            assert grid.column_defs(source), tab
+            text = view.caption()
             assert "0 rows" in text or "No " in text, text
 
 

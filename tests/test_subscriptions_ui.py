@@ -177,21 +177,44 @@ def test_statement_buttons_check_scope_and_rights(world):
     assert "Would email 0 of 1 statement(s) as of 2024-03-01" in reply and "no address" in reply
 
 
+SOURCE = {"filters": FILTERS, "ranges": [30, 60, 90]}  # what the page writes in both grids' sources
+
+
+def ticked(*ids) -> dict:
+    """A grid's selection store with rows ticked one by one (as the browser writes it)."""
+    return {"all": False, "ids": list(ids)}
+
+
+def every(search: str = "", filter_model: dict | None = None, unticked=()) -> dict:
+    """A grid's selection store after "Select all N matching" (the grid's query, rows unticked since)."""
+    return {
+        "all": True,
+        "except": list(unticked),
+        "search": search,
+        "filter": filter_model or {},
+        "sort": [],
+    }
+
+
 def _aging_statement(
     world,
     client,
-    long_rows: list | None,
-    short_rows: list | None = None,
+    long_sel: dict | None,
+    short_sel: dict | None = None,
     filters: dict | None = None,
+    source: dict | None = None,
 ) -> str:
-    """The customer aging page's statement dry run, with the grids' ticked rows as the browser sends them."""
+    """The customer aging page's statement dry run, with each grid's selection store and source data as
+    the browser sends them."""
     output, spec = find(world, "ag-stmt-msg.children")
-    selected = {"ag-long": long_rows, "ag-short": short_rows}
+    selected = {"ag-long": long_sel, "ag-short": short_sel}
+    sources = {"ag-long": source or SOURCE, "ag-short": source or SOURCE}
 
     def value(dep: dict):
         dep_id = json.loads(dep["id"]) if dep["id"].startswith("{") else dep["id"]
         if isinstance(dep_id, dict):
-            return selected[dep_id["grid"]]
+            store = selected if dep_id["type"] == "ar-grid-selection" else sources
+            return store[dep_id["grid"]]
         return {
             ("ag-stmt-preview", "n_clicks"): 1,
             ("filters", "data"): filters or FILTERS,
@@ -222,7 +245,7 @@ def _aging_statement(
 
 
 def test_aging_statements_go_to_the_selected_customers_and_a_forged_selection_is_refused(world):
-    from dashboard.components.grid import grid_id
+    from dashboard.components.grid import selection_id, source_id
 
     rep = world.login("rep1")  # R1: C1 Acme (834.56) and C2 Beta (50.05)
     [state_ids] = [
@@ -230,27 +253,83 @@ def test_aging_statements_go_to_the_selected_customers_and_a_forged_selection_is
         for out, spec in world.app.callback_map.items()
         if "ag-stmt-msg.children" in out
     ]
-    assert json.dumps(grid_id("ag-long"), sort_keys=True, separators=(",", ":")) in state_ids
+    for name in ("ag-long", "ag-short"):  # what is ticked, and the grid's source (never its rows)
+        for part in (selection_id(name), source_id(name)):
+            assert json.dumps(part, sort_keys=True, separators=(",", ":")) in state_ids
     # nothing ticked: every customer with a balance on the filters (both of rep1's)
-    reply = _aging_statement(world, rep, [], [])
-    assert (
-        "Would email 0 of 2 statement(s)" in reply and "Acme #C1" in reply and "Beta #C2" in reply
-    )
+    for nothing in ([ticked(), ticked()], [None, None], ["junk", {"all": "yes"}]):
+        reply = _aging_statement(world, rep, *nothing)
+        assert (
+            "Would email 0 of 2 statement(s)" in reply
+            and "Acme #C1" in reply
+            and "Beta #C2" in reply
+        )
     # ticked rows win over the filters: only Beta
-    reply = _aging_statement(world, rep, [{"customer_id": "C2", "customer_name": "Beta"}], [])
+    reply = _aging_statement(world, rep, ticked("C2"), ticked())
     assert (
         "Would email 0 of 1 statement(s)" in reply and "Beta #C2" in reply and "Acme" not in reply
     )
     # a forged row (C4 Delta is rep3's) refuses the whole request, in-scope rows included
-    forged = [{"customer_id": "C1"}, {"customer_id": "C4", "customer_name": "Delta"}]
-    reply = _aging_statement(world, rep, forged, [{"customer_id": "C2"}])
+    reply = _aging_statement(world, rep, ticked("C1", "C4"), ticked("C2"))
     assert "1 of the 3 selected customers are not in your scope (C4)" in reply
     assert "Would email" not in reply and "Acme #C1" not in reply and "Delta #" not in reply
     # an unknown id is refused the same way; junk values are ignored
-    reply = _aging_statement(
-        world, rep, [{"customer_id": "NOPE"}, {"customer_id": None}, "junk"], None
-    )
+    reply = _aging_statement(world, rep, {"all": False, "ids": ["NOPE", None, True, {}]}, None)
     assert "not in your scope (NOPE)" in reply
     # the admin may pick Delta
-    reply = _aging_statement(world, world.login("admin"), [{"customer_id": "C4"}], [])
+    reply = _aging_statement(world, world.login("admin"), ticked("C4"), ticked())
     assert "Would email 0 of 1 statement(s)" in reply and "Delta #C4" in reply
+
+
+def _names(reply: str) -> set[str]:
+    """The customers a dry run lists ("Beta #C2" -> "C2")."""
+    import re
+
+    return set(re.findall(r" #(C\d)", reply))
+
+
+def test_all_matching_is_resolved_on_the_server_from_the_grids_search_and_filters(world):
+    """Every customer is on 30-day terms (the long grid). As of 2024-03-01 the admin's grid holds C1 Acme
+    (21 days past due: Late), C2 Beta (not due: Current), C3 Gamma (11: Late), C4 Delta (26: Late) and
+    C5 Epsilon (Current). The search looks in the shown columns only (not region or segment)."""
+    admin = world.login("admin")
+    everyone = _aging_statement(world, admin, every())
+    assert "Would email 0 of 5 statement(s)" in everyone
+    assert _names(everyone) == {"C1", "C2", "C3", "C4", "C5"}
+    # "ta" is in Beta and Delta only (not in Late, Current, Net 30 or any amount)
+    reply = _aging_statement(world, admin, every("ta"))
+    assert "Would email 0 of 2 statement(s)" in reply and _names(reply) == {"C2", "C4"}
+    # with a column filter (the status column contains "late"): Delta only
+    late = {"status": {"filterType": "text", "type": "contains", "filter": "late"}}
+    assert _names(_aging_statement(world, admin, every("ta", late))) == {"C4"}
+    assert _names(_aging_statement(world, admin, every("", late))) == {"C1", "C3", "C4"}
+    # rows unticked after "Select all" are left out; an unknown unticked key changes nothing
+    reply = _aging_statement(world, admin, every("ta", unticked=["C4", "NOPE"]))
+    assert "Would email 0 of 1 statement(s)" in reply and _names(reply) == {"C2"}
+    # "all matching" in one grid and ticked rows in the other add up, each customer once
+    assert _names(_aging_statement(world, admin, every("ta"), ticked("C4", "C1"))) == {
+        "C1",
+        "C2",
+        "C4",
+    }
+    # "all matching" that matches nothing never falls back to everyone on the filters
+    reply = _aging_statement(world, admin, every("no such customer"))
+    assert "No customer matches the selection" in reply and "Would email" not in reply
+
+
+def test_a_forged_all_matching_covers_only_the_reps_own_customers(world):
+    rep = world.login("rep1")  # R1: C1 Acme and C2 Beta
+    reply = _aging_statement(world, rep, every(), every())
+    assert "Would email 0 of 2 statement(s)" in reply and _names(reply) == {"C1", "C2"}
+    # Delta (rep3's) matches "ta" in the admin's grid, never in the rep's
+    assert _names(_aging_statement(world, rep, every("ta"))) == {"C2"}
+    # a source forged to another rep's customers: the rep's scope leaves none of them
+    forged = {"filters": {**FILTERS, "sales_rep": "R3"}, "ranges": [30, 60, 90]}
+    reply = _aging_statement(world, rep, every(), every(), source=forged)
+    assert "No customer matches the selection" in reply and "Delta" not in reply
+    for junk in ("junk", None, {"filters": "x"}, {"ranges": ["x"]}):
+        reply = _aging_statement(world, rep, every("ta"), None, source=junk)
+        assert "Delta" not in reply and "Epsilon" not in reply, junk
+    # and a forged sort or filter model changes nothing of who may be chosen
+    odd = {"all": True, "sort": 5, "filter": [1], "search": {"x": 1}, "except": "C1"}
+    assert _names(_aging_statement(world, rep, odd)) == {"C1", "C2"}

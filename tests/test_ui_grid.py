@@ -1,4 +1,4 @@
-"""Grid payloads: exact Python totals, capped rows, CSV with exact decimals."""
+"""Grid payloads: exact Python totals, rows a block at a time, CSV with exact decimals."""
 
 from __future__ import annotations
 
@@ -32,13 +32,15 @@ def test_totals_row_is_exact_over_all_rows():
     assert row["amount_cents"] == "$90,071,992,547,410.21"
 
 
-def test_rows_are_capped_but_totals_are_not():
+def test_a_view_sends_a_block_of_rows_and_totals_every_row():
     big = frame(7000)
     gf = grid.GridFrame(big, currency="USD", date_field="issue_date")
-    columns, rows, pinned, caption, date_field = grid.grid_props(gf, cap=5000)
-    assert len(rows) == 5000 and date_field == "issue_date"
-    assert "5,000 of 7,000" in caption and "all 7,000" in caption
-    assert pinned[0]["amount_cents"] == grid.totals_row(gf)["amount_cents"]
+    view = grid.make_view(gf, grid.Query())
+    rows = view.block(0, grid.BLOCK_ROWS)
+    assert len(rows) == grid.BLOCK_ROWS == 500 and view.caption() == "7,000 rows."
+    assert len(view.block(6900, 7400)) == 100  # the last block: only the rows there are
+    # 10 + 20 + (2**53 - 1) + 6,997 x 1 cents, over every row (not only the block)
+    assert view.pinned()[0]["amount_cents"] == "$90,071,992,547,480.18"
     assert rows[0] == {
         "invoice_id": "I0",
         "customer_id": "C0",
@@ -80,10 +82,9 @@ def test_csv_has_exact_decimals_a_stamp_and_no_formulas():
 
 
 def test_empty_source():
-    columns, rows, pinned, caption, date_field = grid.grid_props(None)
-    assert rows == [] and pinned == [] and caption.startswith(grid.NO_ROWS)
-    empty = grid.GridFrame(frame(0))
-    assert grid.grid_props(empty)[2] == []
+    view = grid.make_view(grid.GridFrame(frame(0)), grid.Query())
+    assert view.block(0, grid.BLOCK_ROWS) == [] and view.pinned() == []
+    assert view.caption().startswith(grid.NO_ROWS)
 
 
 def test_matched_total_column():

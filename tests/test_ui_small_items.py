@@ -53,7 +53,10 @@ def test_count_axis_of_the_dispute_chart_is_round():
 
 
 def test_one_row_is_singular():
-    from dashboard.components.grid import GridFrame, caption
+    from dashboard.components.grid import GridFrame, Query, make_view
+
+    def caption(gf: GridFrame) -> str:
+        return make_view(gf, Query()).caption()
 
     assert (
         fmt.plural(1, "row") == "1 row"

@@ -10,7 +10,7 @@ only lays the grid out and says what it shows:
 Every grid is fed by the same callbacks from its view, for the logged-in user (the page's roles and the
 view's capability are checked in dashboard.export.grids, which the CSV/XLSX route uses too).
 
-Grids of any size: a data_grid uses AG Grid's infinite row model (`rowModelType="infinite"`). The
+Grids of any size: every data_grid uses AG Grid's infinite row model (`rowModelType="infinite"`). The
 browser asks for blocks of BLOCK_ROWS rows (`getRowsRequest`: startRow, endRow, sortModel,
 filterModel); the server rebuilds the frame from the grid's source data in the asking user's scope
 (kept in the metrics service layer's one cache per data version, user, scope and source data), applies the column filters, the quick search
@@ -19,9 +19,15 @@ totals row and the caption are computed on the server over every matching row (e
 CSV/XLSX buttons link to /export/grid/<name>.csv|xlsx with the grid's source data, sort, filters and
 search; the route streams every matching row.
 
-A grid with row checkboxes (`select=True`, whose header box selects every row the search leaves)
-keeps the client-side row model: the browser gets at most CLIENT_ROWS rows and the caption says so
-(never silently); totals and exports still cover every row.
+A grid with row checkboxes (`select=True`) is server-side too: no grid ships all its rows. Its boxes tick
+the rows as they load (AG Grid keeps a tick by row key across blocks, sorts and searches); AG Grid's
+header box cannot select the rows of an infinite model, so the toolbar has "Select all N matching"
+(every row the search, column filters and date range leave: N is the server's exact count) and "Clear
+selection", and the caption says what is selected ("3 selected", "all 12,345 matching selected"). The
+selection is the store `selection_id(name)`: {"all": false, "ids": [...]} or {"all": true, "except":
+[unticked keys], "search", "filter", "sort"}; a page's action reads it as State and the server resolves it
+(`dashboard.export.grids.selected_keys`: the same row engine as the grid's rows, in the asking user's
+scope), never trusting the browser for which rows "all matching" are.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from urllib.parse import quote, urlencode
 import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pandas as pd
-from dash import MATCH, Input, Output, State, ctx, dcc, html, no_update
+from dash import MATCH, Input, Output, State, ctx, dcc, html
 from dash.dependencies import Wildcard
 from dash.exceptions import PreventUpdate
 
@@ -56,7 +62,6 @@ from dashboard.views.grids import (
     hidden_columns,
     make_view,
     money_totals,
-    rows,
     search_haystack,
     sort_frame,
     totals_row,
@@ -88,6 +93,7 @@ __all__ = [
     "sort_frame",
     "source_frame",
     "source_page",
+    "totals_row",
     "view_for",
 ]
 
@@ -96,9 +102,6 @@ BLOCK_ROWS = 500
 MAX_BLOCKS = 40  # blocks the browser keeps (maxBlocksInCache); older blocks are fetched again
 # the most rows one getRowsRequest may ask for (a block size, never a cap on the rows)
 MAX_REQUEST_ROWS = 5000
-# rows sent to a client-side grid (select=True only); its caption says when there are more
-CLIENT_ROWS = 5000
-MAX_ROWS = CLIENT_ROWS  # old name
 SEARCH_DEBOUNCE_MS = 400
 
 DATE_COLUMNS = frozenset(
@@ -140,11 +143,16 @@ def _part(kind: str, name: str | Wildcard) -> dict:
     return {"type": f"ar-grid-{kind}", "grid": name}
 
 
+def selection_id(name: str | Wildcard) -> dict:
+    """The store of what is ticked in a grid with row checkboxes (pages read it as State; browser data)."""
+    return _part("selection", name)
+
+
 SELECTION = {
     "mode": "multiRow",
     "checkboxes": True,
-    "headerCheckbox": True,
-    "selectAll": "filtered",
+    # AG Grid's header box selects only client-side rows: the toolbar's "Select all N matching" does it
+    "headerCheckbox": False,
     "enableClickSelection": False,
 }  # AG Grid's object form (dash-ag-grid 33+)
 SELECTION_COLUMN = {
@@ -153,8 +161,33 @@ SELECTION_COLUMN = {
     "maxWidth": 44,
     "resizable": False,
     "suppressHeaderMenuButton": True,
-    "headerTooltip": "Tick customers (the header box: every row the search leaves)",
+    "headerTooltip": "Tick rows here; 'Select all … matching' above ticks every row the search and filters leave",
 }
+
+
+def _selection_tools(name: str) -> list:
+    """'Select all N matching' and 'Clear selection' (grids with row checkboxes)."""
+    return [
+        dbc.Button(
+            "Select all matching",
+            id=_part("selall", name),
+            size="sm",
+            color="primary",
+            outline=True,
+            className="text-nowrap ar-grid-selall",
+            title="Tick every row the search, column filters and date range leave: all of them, not "
+            "only the rows loaded on screen",
+        ),
+        dbc.Button(
+            "Clear selection",
+            id=_part("selclear", name),
+            size="sm",
+            color="secondary",
+            outline=True,
+            disabled=True,
+            className="text-nowrap ar-grid-selclear",
+        ),
+    ]
 
 
 def data_grid(
@@ -162,15 +195,15 @@ def data_grid(
     height: int = 440,
     search_placeholder: str = "Search (e.g. OVERDUE, a name, an amount)",
     select: bool = False,
+    select_key: str = "customer_id",
 ) -> html.Div:
     """The grid skeleton (no data): toolbar, caption, grid, download, source store.
 
-    `select`: a checkbox per row (the header's selects the rows the grid's search and filters leave);
-    the chosen rows are the grid's `selectedRows` (browser data: re-check them on the server). Such a
-    grid keeps the client-side row model (AG Grid's header box cannot select the rows of an infinite
-    model); every other grid pages, sorts, filters and searches on the server.
+    Every grid pages, sorts, filters and searches on the server (AG Grid's infinite row model).
+    `select`: a checkbox per row, keyed by column `select_key` (unique per row), with "Select all N
+    matching" and "Clear selection" in the toolbar; what is ticked is the store `selection_id(name)`
+    (browser data: resolve and re-check it on the server, dashboard.export.grids.selected_keys).
     """
-    server = not select
     toolbar = html.Div(
         [
             dbc.Input(
@@ -179,7 +212,7 @@ def data_grid(
                 placeholder=search_placeholder,
                 size="sm",
                 className="ar-grid-search",
-                debounce=SEARCH_DEBOUNCE_MS if server else False,
+                debounce=SEARCH_DEBOUNCE_MS,
             ),
             html.Div(
                 [
@@ -199,6 +232,7 @@ def data_grid(
                 # not Bootstrap's d-flex: its !important would beat display:none
                 className="ar-grid-dates",
             ),
+            *(_selection_tools(name) if select else []),
             dbc.Button(
                 "Download CSV",
                 id=_part("csv", name),
@@ -221,25 +255,11 @@ def data_grid(
         ],
         className="d-flex flex-wrap align-items-center gap-2 mb-2",
     )
-    model = (
-        {"rowModelType": "infinite"} if server else {"rowModelType": "clientSide", "rowData": []}
-    )
-    paging = (
-        {
-            "cacheBlockSize": BLOCK_ROWS,
-            "maxBlocksInCache": MAX_BLOCKS,
-            "maxConcurrentDatasourceRequests": 1,
-            "infiniteInitialRowCount": 1,
-            "blockLoadDebounceMillis": 50,
-        }
-        if server
-        else {}
-    )
     grid = dag.AgGrid(
         id=grid_id(name),
-        className=f"ar-grid ar-grid-{name}" + (" ar-grid-server" if server else ""),
+        className=f"ar-grid ar-grid-{name} ar-grid-server",
         columnDefs=[],
-        **model,
+        rowModelType="infinite",
         defaultColDef={
             "sortable": True,
             "resizable": True,
@@ -255,15 +275,30 @@ def data_grid(
             "tooltipShowDelay": 400,
             "enableCellTextSelection": True,
             "context": {"dateField": None},
-            **paging,
+            "cacheBlockSize": BLOCK_ROWS,
+            "maxBlocksInCache": MAX_BLOCKS,
+            "maxConcurrentDatasourceRequests": 1,
+            "infiniteInitialRowCount": 1,
+            "blockLoadDebounceMillis": 50,
             **(
                 {"rowSelection": SELECTION, "selectionColumnDef": SELECTION_COLUMN}
                 if select
                 else {}
             ),
         },
+        # a tick stays with its row (by key) while blocks load, sort and search
+        **({"getRowId": f"params.data.{select_key}"} if select else {}),
         style={"height": f"{height}px", "width": "100%"},
-        **({"selectedRows": []} if select else {}),
+    )
+    selection = (
+        [
+            html.Span(id=_part("selected", name), className="ms-2 ar-grid-selected"),
+            dcc.Store(id=selection_id(name), data={"all": False, "ids": []}),
+            # the exact count of the rows matching the grid's query (the server's, from its last answer)
+            dcc.Store(id=_part("selcount", name)),
+        ]
+        if select
+        else []
     )
     return html.Div(
         [
@@ -272,16 +307,18 @@ def data_grid(
                 [
                     html.Span(id=_part("caption", name)),
                     html.Span(id=_part("matched", name), className="ms-2 ar-grid-matched"),
+                    *selection[:1],
                 ],
                 className="small text-muted mb-1 ar-grid-caption",
             ),
-            dcc.Loading(grid, type="dot", delay_show=300) if not server else grid,
+            grid,
             dcc.Store(id=source_id(name)),
-            # the pinned totals of the matching rows (server grids)
+            # the pinned totals of the matching rows
             dcc.Store(id=_part("totals", name)),
             dcc.Store(id=_part("purged", name)),
             dcc.Store(id=_part("pinned", name)),
             dcc.Store(id=_part("block", name)),  # the server's answer to the last getRowsRequest
+            *selection[1:],
         ],
         className=f"ar-grid-wrap ar-grid-wrap-{name}",
     )
@@ -372,33 +409,6 @@ def column_defs(gf: GridFrame) -> list[dict]:
     return cols
 
 
-def caption(gf: GridFrame, cap: int = CLIENT_ROWS) -> str:
-    """What a client-side grid shows, and that the totals row covers every row."""
-    n = len(gf.frame)
-    if n == 0:
-        return NO_ROWS + "."
-    if n > cap:
-        return (
-            f"Showing the first {cap:,} of {n:,} rows; the totals row is for all {n:,} rows. "
-            "Download CSV for every row."
-        )
-    return fmt.plural(n, "row") + "."
-
-
-def grid_props(gf: GridFrame | None, cap: int = CLIENT_ROWS) -> tuple:
-    """(columnDefs, rowData, pinned totals, caption, date field) for a client-side grid."""
-    if gf is None:
-        return [], [], [], NO_ROWS + ".", None
-    date_field = gf.date_field if gf.date_field in gf.frame.columns else None
-    return (
-        column_defs(gf),
-        rows(gf.frame, cap),
-        [totals_row(gf)] if len(gf.frame) else [],
-        caption(gf, cap),
-        date_field,
-    )
-
-
 def csv_text(gf: GridFrame) -> str:
     """Every row as CSV (dashboard.export.registry rules: exact decimals, ISO dates, no formulas), stamped."""
     return (f"# {gf.stamp}\n" if gf.stamp else "") + to_csv(gf.frame)
@@ -465,32 +475,21 @@ def _context_options(options, source: GridFrame | None) -> dict:
 
 @cb.callback(
     Output(grid_id(MATCH), "columnDefs"),
-    Output(grid_id(MATCH), "rowData"),
     Output(grid_id(MATCH), "dashGridOptions"),
-    Output(_part("caption", MATCH), "children"),
     Input(source_id(MATCH), "data"),
     Input("data-version", "data"),
     State(grid_id(MATCH), "dashGridOptions"),
-    State(grid_id(MATCH), "rowModelType"),
 )
-def fill_grid(data, _version, options, model=None):
-    """Columns (and, for a client-side grid, its rows, totals and caption) from the registered source.
-
-    A server-side (infinite) grid gets its rows, totals and caption from `get_rows` instead; this only
-    sets its columns and context (the browser then purges its blocks and asks again)."""
+def fill_grid(data, _version, options):
+    """The grid's columns and context from its registered source (no rows: the browser then purges its
+    blocks and asks `get_rows` for them, with the caption and totals)."""
     if data is None:
         raise PreventUpdate
     name = ctx.outputs_list[0]["id"]["grid"]
-    if model == "infinite":
-        _key, source, _snap = source_frame(name, data)
-        options = _context_options(options, source)
-        options.pop("pinnedBottomRowData", None)
-        return (column_defs(source) if source is not None else []), no_update, options, no_update
-    _key, source, _snap = source_frame(name, data, cached=False)
-    columns, row_data, pinned, text, _date_field = grid_props(source)
+    _key, source, _snap = source_frame(name, data)
     options = _context_options(options, source)
-    options["pinnedBottomRowData"] = pinned
-    return columns, row_data, options, text
+    options.pop("pinnedBottomRowData", None)
+    return (column_defs(source) if source is not None else []), options
 
 
 @cb.callback(
@@ -545,14 +544,16 @@ cb.clientside_callback(
             && (block.search || "") === (search || "") && same(block.source, source);
         // The grid always gets its answer: AG Grid asks one block at a time (maxConcurrentDatasourceRequests 1)
         // and ignores an answer for a block it purged meanwhile (new search or source), then asks again.
-        // The caption, matched line and totals change only for an answer to the question of the moment.
+        // The caption, matched line, totals and matching count change only for an answer to the question of the moment.
         if (!current) { return [block.response, nu, nu, nu]; }
+        const name = window.dash_clientside.callback_context.outputs_list[0].id.grid;
+        if (window.arGridSelect) { window.arGridSelect.answer(name, block); }
         return [block.response, block.caption, block.matched, {rows: block.totals || []}];
     }
     """,
     Output(grid_id(MATCH), "getRowsResponse"),
-    Output(_part("caption", MATCH), "children", allow_duplicate=True),
-    Output(_part("matched", MATCH), "children", allow_duplicate=True),
+    Output(_part("caption", MATCH), "children"),
+    Output(_part("matched", MATCH), "children"),
     Output(_part("totals", MATCH), "data"),
     Input(_part("block", MATCH), "data"),
     State(grid_id(MATCH), "getRowsRequest"),
@@ -564,12 +565,15 @@ cb.clientside_callback(
 
 cb.clientside_callback(
     """
-    function(_data, _search, _version, model) {
-        // A server-side grid: new source data, search text or data version -> drop the loaded blocks and ask again.
-        if (model !== "infinite") { return window.dash_clientside.no_update; }
-        const id = window.dash_clientside.callback_context.outputs_list.id;
-        const grid = {type: "ar-grid", grid: id.grid};
-        window.dash_ag_grid.getApiAsync(grid).then(api => {
+    function(data, _search, _version) {
+        // New source data, search text or data version -> drop the loaded blocks and ask again.
+        const context = window.dash_clientside.callback_context;
+        const id = context.outputs_list.id;
+        const trigger = context.triggered_id;
+        if (window.arGridSelect && trigger && trigger.type === "ar-grid-source") {
+            window.arGridSelect.source(id.grid, data);  // other page filters: a selection is dropped
+        }
+        window.dash_ag_grid.getApiAsync({type: "ar-grid", grid: id.grid}).then(api => {
             if (api.getDisplayedRowCount() > 0) { api.ensureIndexVisible(0, "top"); }
             api.purgeInfiniteCache();
         }).catch(() => null);
@@ -580,9 +584,9 @@ cb.clientside_callback(
     Input(source_id(MATCH), "data"),
     Input(_part("search", MATCH), "value"),
     Input("data-version", "data"),
-    State(grid_id(MATCH), "rowModelType"),
     prevent_initial_call=True,
 )
+
 
 cb.clientside_callback(
     """
@@ -635,22 +639,6 @@ cb.clientside_callback(
 )
 
 cb.clientside_callback(
-    """
-    function(text, options, model) {
-        if (model === "infinite") { return window.dash_clientside.no_update; }  // searched on the server
-        const next = Object.assign({}, options || {});
-        next.quickFilterText = text || "";
-        return next;
-    }
-    """,
-    Output(grid_id(MATCH), "dashGridOptions", allow_duplicate=True),
-    Input(_part("search", MATCH), "value"),
-    State(grid_id(MATCH), "dashGridOptions"),
-    State(grid_id(MATCH), "rowModelType"),
-    prevent_initial_call=True,
-)
-
-cb.clientside_callback(
     r"""
     function(start, end, options, model) {
         const field = options && options.context && options.context.dateField;
@@ -677,44 +665,6 @@ cb.clientside_callback(
 )
 
 cb.clientside_callback(
-    r"""
-    function(visible, rows, options, search, start, end, model) {
-        // Client-side grids only (a server-side grid's line comes from the server with its rows):
-        // rows left by the search / column filters, and their exact total: integer cents added as
-        // BigInt (never floats). Blank when nothing is filtered.
-        if (model === "infinite") { return window.dash_clientside.no_update; }
-        if (!visible || !rows) { return ""; }
-        const filtered = (search && search.length) || start || end || visible.length !== rows.length;
-        if (!filtered) { return ""; }
-        const context = (options && options.context) || {};
-        const money = context.totalField;
-        let text = visible.length.toLocaleString("en-US") + " of " + rows.length.toLocaleString("en-US") + " shown " + (rows.length === 1 ? "row matches" : "rows match");
-        if (money) {
-            let total = BigInt(0);
-            visible.forEach(r => { if (Number.isInteger(r[money])) { total += BigInt(r[money]); } });
-            const neg = total < 0n; if (neg) { total = -total; }
-            const whole = (total / 100n).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-            const part = (total % 100n).toString().padStart(2, "0");
-            const code = context.currency || "";
-            const fmt = window.dashAgGridFunctions && window.dashAgGridFunctions.arMoney;
-            const symbol = fmt ? fmt(0, code || "USD").replace("0.00", "") : "";
-            text += " · " + (context.totalLabel || "total") + " " + (neg ? "-" : "") + symbol + whole + "." + part;
-        }
-        return "· " + text + ".";
-    }
-    """,
-    Output(_part("matched", MATCH), "children"),
-    Input(grid_id(MATCH), "virtualRowData"),
-    State(grid_id(MATCH), "rowData"),
-    State(grid_id(MATCH), "dashGridOptions"),
-    State(_part("search", MATCH), "value"),
-    State(_part("from", MATCH), "value"),
-    State(_part("to", MATCH), "value"),
-    State(grid_id(MATCH), "rowModelType"),
-    prevent_initial_call=True,
-)
-
-cb.clientside_callback(
     """
     function(options) {
         const field = options && options.context && options.context.dateField;
@@ -723,4 +673,164 @@ cb.clientside_callback(
     """,
     Output(_part("dates", MATCH), "style"),
     Input(grid_id(MATCH), "dashGridOptions"),
+)
+
+# ---- row checkboxes over the infinite model (data_grid(select=True)) ------------------------------
+
+# Defined once when the page script loads (an inline clientside function runs its IIFE then): per grid,
+# what is ticked (explicit row keys, or "all matching" less the rows unticked since); AG Grid's ticks
+# are redrawn from it on every loaded block, and the store selection_id(name) holds it for the server.
+SELECT_JS = r"""
+(function () {
+    const USER = new Set(["checkboxSelected", "rowClicked", "spaceKey", "uiSelectAll",
+                          "uiSelectAllFiltered", "uiSelectAllCurrentPage"]);
+    const grids = {};
+    const part = (kind, name) => ({type: "ar-grid-" + kind, grid: name});
+    const fresh = (name, api) => ({name: name, api: api, all: false, ids: new Set(), except: new Set(),
+                                   count: null, query: {search: "", filter: {}, sort: []}, qkey: null, full: null,
+                                   source: null});
+    const grid = name => grids[name] || (grids[name] = fresh(name, null));
+    const state = g => g.all
+        ? {all: true, except: Array.from(g.except), search: g.query.search, filter: g.query.filter, sort: g.query.sort}
+        : {all: false, ids: Array.from(g.ids)};
+    const push = g => window.dash_clientside.set_props(part("selection", g.name), {data: state(g)});
+    function draw(g) {
+        // tick exactly the loaded rows the selection holds
+        const api = g.api;
+        if (!api || api.isDestroyed()) { return; }
+        const on = [], off = [];
+        api.forEachNode(node => {
+            if (!node.data || node.id == null) { return; }
+            const want = g.all ? !g.except.has(node.id) : g.ids.has(node.id);
+            if (want !== Boolean(node.isSelected())) { (want ? on : off).push(node); }
+        });
+        if (on.length) { api.setNodesSelected({nodes: on, newValue: true, source: "api"}); }
+        if (off.length) { api.setNodesSelected({nodes: off, newValue: false, source: "api"}); }
+    }
+    function picked(g, event) {
+        // a box ticked or unticked by the user: read the loaded rows back into the selection
+        if (!USER.has(event.source)) { setTimeout(() => draw(g), 0); return; }
+        g.api.forEachNode(node => {
+            if (!node.data || node.id == null) { return; }
+            const on = Boolean(node.isSelected());
+            if (g.all) {
+                if (on) { g.except.delete(node.id); } else { g.except.add(node.id); }
+            } else if (on) {
+                g.ids.add(node.id);
+            } else {
+                g.ids.delete(node.id);
+            }
+        });
+        push(g);
+    }
+    function clear(g) {
+        g.all = false; g.ids.clear(); g.except.clear();
+        if (g.api && !g.api.isDestroyed()) { g.api.deselectAll(); }
+        return state(g);
+    }
+    return {
+        attach(name) {
+            // a new grid (the page was opened again) starts with nothing ticked, like its store
+            const g = grid(name);
+            window.dash_ag_grid.getApiAsync({type: "ar-grid", grid: name}).then(api => {
+                const held = grids[name];
+                if (held.api === api) { return; }
+                const next = held.api === null ? held : (grids[name] = fresh(name, null));
+                next.api = api;
+                api.addEventListener("modelUpdated", () => draw(next));
+                api.addEventListener("selectionChanged", event => picked(next, event));
+                draw(next);
+            }).catch(() => null);
+            return g;
+        },
+        selectAll(name) {
+            const g = grid(name);
+            g.all = true; g.except.clear(); g.ids.clear();
+            draw(g);
+            return state(g);
+        },
+        clear(name) { return clear(grid(name)); },
+        answer(name, block) {
+            // the server's answer to the grid's question of the moment: the exact count of its matching
+            // rows, and the query "all matching" stands for (unticked rows are forgotten when it narrows)
+            const g = grids[name];
+            if (!g) { return; }
+            const asked = block.asked || {};
+            const query = {search: block.search || "", filter: asked.filterModel || {}, sort: asked.sortModel || []};
+            const qkey = JSON.stringify([query.search, query.filter]);
+            const full = JSON.stringify(query);
+            if (g.all && g.qkey !== null && qkey !== g.qkey) { g.except.clear(); }
+            const changed = full !== g.full;
+            g.qkey = qkey; g.full = full; g.query = query;
+            const count = (block.response || {}).rowCount;
+            if (count !== g.count) {
+                g.count = count;
+                window.dash_clientside.set_props(part("selcount", name), {data: count});
+            }
+            if (g.all && changed) { push(g); }
+        },
+        source(name, data) {
+            // the page's filters changed the grid's rows: what was ticked is dropped
+            const g = grids[name];
+            if (!g) { return; }
+            const key = JSON.stringify(data === undefined ? null : data);
+            const before = g.source;
+            g.source = key;
+            if (before !== null && before !== key && (g.all || g.ids.size)) { clear(g); push(g); }
+        },
+    };
+})()
+"""
+
+cb.clientside_callback(
+    """
+    (function () {
+        window.arGridSelect = window.arGridSelect || """
+    + SELECT_JS.strip()
+    + """;
+        const number = n => Number(n).toLocaleString("en-US");
+        return function (selection, count) {
+            // what is selected, in the caption; the buttons' labels and states
+            const name = window.dash_clientside.callback_context.outputs_list[0].id.grid;
+            window.arGridSelect.attach(name);
+            const sel = selection || {};
+            const ids = Array.isArray(sel.ids) ? sel.ids.length : 0;
+            const out = Array.isArray(sel.except) ? sel.except.length : 0;
+            const known = Number.isInteger(count);
+            let text = "";
+            if (sel.all) {
+                text = !known ? "all matching rows selected"
+                    : out ? number(Math.max(count - out, 0)) + " of " + number(count) + " matching selected"
+                    : "all " + number(count) + " matching selected";
+            } else if (ids) {
+                text = number(ids) + " selected";
+            }
+            const label = known ? "Select all " + number(count) + " matching" : "Select all matching";
+            return [text ? "· " + text + "." : "", label, (known && count === 0) || Boolean(sel.all && !out),
+                    !(sel.all || ids)];
+        };
+    })()
+    """,
+    Output(_part("selected", MATCH), "children"),
+    Output(_part("selall", MATCH), "children"),
+    Output(_part("selall", MATCH), "disabled"),
+    Output(_part("selclear", MATCH), "disabled"),
+    Input(selection_id(MATCH), "data"),
+    Input(_part("selcount", MATCH), "data"),
+)
+
+cb.clientside_callback(
+    """
+    function(_all, _clear) {
+        // "Select all N matching" / "Clear selection"
+        const trigger = window.dash_clientside.callback_context.triggered_id;
+        if (!trigger || !window.arGridSelect) { return window.dash_clientside.no_update; }
+        return trigger.type === "ar-grid-selall"
+            ? window.arGridSelect.selectAll(trigger.grid) : window.arGridSelect.clear(trigger.grid);
+    }
+    """,
+    Output(selection_id(MATCH), "data"),
+    Input(_part("selall", MATCH), "n_clicks"),
+    Input(_part("selclear", MATCH), "n_clicks"),
+    prevent_initial_call=True,
 )

@@ -23,6 +23,7 @@ from dashboard.views.grids import (
     GridFrame,
     Query,
     RowsView,
+    Selection,
     Who,
     grid_view,
     request_for,
@@ -88,6 +89,16 @@ def view_for(name: str, data: Any, query: Query, cached: bool = True) -> RowsVie
     if gf is None:
         return None
     return rows_view(gf, snap, key, query, cached)
+
+
+def selected_keys(name: str, data: Any, selection: Selection, field: str) -> list[str]:
+    """The keys (column `field`) of the rows ticked in grid `name` for the logged-in user: the explicit
+    ones as sent (the caller checks them against the user's scope), or, for "all matching", every row
+    of the grid's source data matching the selection's search and filters, computed here in the user's
+    own scope by the grid's row engine (nothing when they may not read the grid)."""
+    if not selection.all:
+        return list(selection.ids)
+    return selection.keys(view_for(name, data, selection.query), field)
 
 
 def clear_cache() -> None:

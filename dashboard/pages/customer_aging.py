@@ -11,14 +11,15 @@ from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import card, info, page_header
 from dashboard.components.shell import fill_stores, filters_for_layout, json_key
+from dashboard.components.statements import MAX_CUSTOMERS, statement_controls
 from dashboard.components.statements import register as register_statements
-from dashboard.components.statements import statement_controls
 from dashboard.data.user_prefs import (
     format_ranges,
     load_aging_ranges,
     parse_aging_ranges,
     save_aging_ranges,
 )
+from dashboard.export.grids import selected_keys
 from dashboard.export.statement import StatementError
 from dashboard.metrics import service
 from dashboard.metrics import snapshot as snapshots
@@ -26,6 +27,7 @@ from dashboard.metrics.kpis import customer_balances
 from dashboard.metrics.ledger import open_items, select
 from dashboard.metrics.snapshot import to_day
 from dashboard.views import customer_aging as aging_views
+from dashboard.views.grids import MAX_SELECTED, Selection
 
 dash.register_page(
     __name__, path="/aging", name="Customer aging", title="Customer aging", nav_order=20
@@ -108,11 +110,14 @@ def layout(**query) -> html.Div:
                 "Customer statements",
                 statement_controls("ag", "Email statements to the selected or filtered customers…"),
                 "A statement PDF per customer as of the as-of date: open items, aging, unapplied "
-                "credits, balance due. It goes to the customers ticked in the grids above when any are ticked "
-                "(the header box ticks every row the grid's search leaves), else to every customer with a "
-                "balance on the current filters, always within your scope. The first click is a dry run "
-                "listing who would receive what; 'Send now' emails each billing address and logs an activity "
-                "on the customer. One customer's statement: Account 360.",
+                "credits, balance due. It goes to the customers selected in the grids above when any are: "
+                "rows ticked one by one, or 'Select all N matching', every customer the grid's search, "
+                "column filters and date range leave (all of them, not only the rows on screen, less any "
+                "unticked afterwards). With nothing selected it goes to every customer with a balance on "
+                f"the current filters. Always within your scope, at most {MAX_CUSTOMERS} per click (the "
+                "command line sends more). The first click is a dry run listing who would receive what; 'Send now' "
+                "emails each billing address and logs an activity on the customer. One customer's "
+                "statement: Account 360.",
                 "ag-stmt-info",
                 class_name="ar-card mb-2",
             ),
@@ -151,28 +156,42 @@ def prefill(page, query: dict):
 # ---- the rows (server side, in the user's scope) -------------------------------------------------
 
 
-def selected_ids(*selections) -> list[str]:
-    """The customer ids of the ticked grid rows (browser data, in order, once each)."""
-    ids: list[str] = []
-    for rows in selections:
-        for row in rows if isinstance(rows, list) else []:
-            value = row.get("customer_id") if isinstance(row, dict) else None
-            if (
-                isinstance(value, str | int)
-                and not isinstance(value, bool)
-                and str(value) not in ids
-            ):
-                ids.append(str(value)[:200])
-    return ids
+def _grids(values: tuple) -> list[tuple[str, Selection, object]]:
+    """(grid name, what is ticked in it, its source data) from the statement callback's State values."""
+    names = [name for _group, name, _title in GROUPS]
+    return [
+        (name, Selection.clean(selection), source)
+        for name, selection, source in zip(names, values[0::2], values[1::2], strict=False)
+    ]
 
 
-def statement_customers(filters_data, _edges=None, *selections) -> list[str]:
-    """The ticked customers when any are ticked (each re-checked against the user's scope: one
-    outside it refuses the whole request), else those with a positive balance on the page's filters."""
+def statement_customers(filters_data, _edges=None, *grids) -> list[str]:
+    """The customers ticked in the grids when any are (`grids`: each grid's selection store and source
+    data): rows ticked one by one, or every row matching a grid's search, column filters and date range
+    ("Select all N matching", resolved here on the server by the grid's own row engine in the user's
+    scope). Each is re-checked against the user's scope: one outside it refuses the whole request.
+    Nothing ticked: every customer with a positive balance on the page's filters."""
     as_of, _basis, filters = gf.parse(filters_data)
     snap = snapshots.get_snapshot()
-    chosen = selected_ids(*selections)
-    if chosen:
+    ticked = [(name, sel, source) for name, sel, source in _grids(grids) if not sel.empty]
+    if ticked:
+        if any(sel.too_many for _name, sel, _source in ticked):
+            raise StatementError(
+                f"More than {MAX_SELECTED:,} rows are ticked one by one; use 'Select all matching' "
+                "instead. No statement was prepared or sent."
+            )
+        chosen = list(
+            dict.fromkeys(
+                key
+                for name, sel, source in ticked
+                for key in selected_keys(name, source, sel, "customer_id")
+            )
+        )
+        if not chosen:
+            raise StatementError(
+                "No customer matches the selection (the grids' search and filters leave none); "
+                "no statement was prepared or sent."
+            )
         allowed = set(snap.cust_ids[select(snap, None, identity.scope()).cust_mask].astype(str))
         outside = [c for c in chosen if c not in allowed]
         if outside:
@@ -191,7 +210,11 @@ register_statements(
     "ag",
     statement_customers,
     State("ag-edges", "data"),
-    *(State(grid.grid_id(name), "selectedRows") for _group, name, _title in GROUPS),
+    *(
+        State(component, "data")
+        for _group, name, _title in GROUPS
+        for component in (grid.selection_id(name), grid.source_id(name))
+    ),
 )
 
 

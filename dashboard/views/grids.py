@@ -396,10 +396,8 @@ class Query:
     def clean(cls, sort_model, filter_model, search) -> Query:
         sort = [
             {"colId": str(m.get("colId"))[:100], "sort": m.get("sort")}
-            for m in (sort_model or [])[:10]
-            if isinstance(sort_model, list)
-            and isinstance(m, dict)
-            and m.get("sort") in ("asc", "desc")
+            for m in (sort_model if isinstance(sort_model, list) else [])[:10]
+            if isinstance(m, dict) and m.get("sort") in ("asc", "desc")
         ]
         filters = {
             str(k)[:100]: v
@@ -476,6 +474,65 @@ def make_view(gf: GridFrame, query: Query, haystack: pd.Series | None = None) ->
     matching = frame if mask is None else frame[mask.to_numpy(dtype=bool)]
     matching = sort_frame(matching, query.sort)
     return RowsView(gf, matching, money_totals(matching), len(frame), query)
+
+
+# ---- the ticked rows of a grid with row checkboxes -------------------------------------------------
+
+MAX_SELECTED = 100_000  # explicit ids one selection may carry (beyond: "all matching" is the way)
+
+
+def _keys(raw: Any) -> tuple[list[str], bool]:
+    """Row keys from browser data (text or whole numbers, in order, once each) and whether there were
+    more than MAX_SELECTED."""
+    keys: dict[str, None] = {}
+    values = raw if isinstance(raw, list) else []
+    for value in values[: MAX_SELECTED + 1]:
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            keys[str(value)[: gf_params.MAX_VALUE_LENGTH]] = None
+    return list(keys)[:MAX_SELECTED], len(values) > MAX_SELECTED
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the user ticked in a grid (browser data, checked): explicit row keys, or every row matching
+    a query ("Select all N matching": the grid's search, column filters and date range, and its sort)
+    except the rows unticked afterwards. Which rows "all matching" means is decided on the server, by
+    the same row engine as the grid's rows (`keys`)."""
+
+    all: bool = False
+    ids: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    query: Query = field(default_factory=Query)
+    too_many: bool = False  # the browser sent more than MAX_SELECTED explicit keys
+
+    @classmethod
+    def clean(cls, data: Any) -> Selection:
+        """The selection a grid's selection store holds: {"all": false, "ids": [...]} or {"all": true,
+        "except": [...], "search": ..., "filter": {...}, "sort": [...]}; anything else: nothing ticked."""
+        if not isinstance(data, dict):
+            return cls()
+        if data.get("all") is True:
+            excluded, too_many = _keys(data.get("except"))
+            query = Query.clean(data.get("sort"), data.get("filter"), data.get("search"))
+            return cls(True, (), tuple(excluded), query, too_many)
+        ids, too_many = _keys(data.get("ids"))
+        return cls(False, tuple(ids), (), Query(), too_many)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing ticked (neither "all matching" nor any row)."""
+        return not self.all and not self.ids
+
+    def keys(self, view: RowsView | None, field_name: str) -> list[str]:
+        """The selected rows' keys: the explicit ones, or (all matching) column `field_name` of every
+        row of `view` (the grid's rows for the selection's query, in its order) less the unticked."""
+        if not self.all:
+            return list(self.ids)
+        if view is None or field_name not in view.frame.columns:
+            return []
+        drop = set(self.excluded)
+        values = view.frame[field_name].dropna().astype(str).tolist()
+        return [key for key in dict.fromkeys(values) if key not in drop]
 
 
 # ---- the grid registry: table views with a grid id -----------------------------------------------
