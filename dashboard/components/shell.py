@@ -114,6 +114,8 @@ def shell_layout() -> html.Div:
             ),
             drill.drill_modal(),
             saved_views.views_modal(),
+            # assets/grid_warm.js mounts a hidden grid here once the first page is idle
+            html.Div(id="ar-grid-warm", className="ar-grid-warm", **{"aria-hidden": "true"}),
         ]
     )
 

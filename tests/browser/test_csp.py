@@ -49,3 +49,17 @@ def test_every_page_renders_under_the_csp(live_app, browser):
     browser.get(live_app.url + "/")
     WebDriverWait(browser, TIMEOUT).until(lambda d: "/login" in d.current_url)
     assert console_errors(browser) == []
+
+
+def test_the_grid_code_is_loaded_while_the_first_page_is_idle(live_app, browser):
+    """assets/grid_warm.js: once the home page (no grid of its own) has settled, a hidden grid is
+    mounted in the shell, so AG Grid's code is ready for the first grid page; no console error."""
+    login(browser, live_app.url, "ui_admin")
+    browser.get(live_app.url + "/")
+    wait_idle(browser)
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#ar-grid-warm .ag-root-wrapper")
+    )
+    box = browser.find_element(By.ID, "ar-grid-warm")
+    assert box.get_attribute("aria-hidden") == "true" and box.rect["x"] < 0  # off screen
+    assert console_errors(browser) == []
