@@ -366,7 +366,11 @@ def _application_rows(parts: Parts, issue: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _next_applications(
-    prev: Snapshot, snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame
+    prev: Snapshot,
+    snap: dict[str, Any],
+    allocs: pd.DataFrame,
+    wos: pd.DataFrame,
+    staging: Staging | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """_applications of prev's rows plus appended ones, from prev's sorted applications: only the
     new ones are sorted, then merged in where a full build's stable sort puts them (after every
@@ -421,11 +425,13 @@ def _next_applications(
     sorted_keys = key(np.repeat(segment, counts), old["date"][rows], old["kind"][rows])
     found = np.searchsorted(sorted_keys, key(segment, new["date"], new["kind"]), side="right")
     at = lo + found - first
+    touched = np.unique(new["inv"])
+    if staging is not None and len(at) <= STAGED_INSERTS:
+        return _staged_applications(prev, old, new, at, touched, staging), touched
     merged = {name: np.insert(old[name], at, new[name]) for name in old}
     # the cumulative amounts: prev's for every invoice without a new application, the changed
     # invoices' (a contiguous run each in the merged order) worked out again
     cum = np.insert(np.asarray(prev.app_cum), at, 0)
-    touched = np.unique(new["inv"])
     mine = runs(
         np.searchsorted(merged["inv"], touched, side="left"),
         np.searchsorted(merged["inv"], touched, side="right"),
@@ -433,6 +439,78 @@ def _next_applications(
     cum[mine] = _with_cum({"inv": merged["inv"][mine], "amount": merged["amount"][mine]})["cum"]
     app_key = np.insert(np.asarray(prev.app_key), at, _app_key(new["inv"], new["date"]))
     return {**merged, "cum": cum, "key": app_key}, touched
+
+
+STAGED_INSERTS = 100_000  # more new applications than this: merged in memory (np.insert)
+
+
+def _staged_applications(
+    prev: Snapshot,
+    old: dict[str, np.ndarray],
+    new: dict[str, np.ndarray],
+    at: np.ndarray,
+    touched: np.ndarray,
+    staging: Staging,
+) -> dict[str, Any]:
+    """The merged applications (new ones inserted at positions at of the old ones) written into
+    the next version's directory as they are stored, mapped from there: the old ones copied file to
+    file (Staging.pieces), the cumulative amounts of the touched invoices (those with new ones)
+    worked out again and every other invoice's copied. "own" (not stored) is merged in memory."""
+    n = len(old["inv"])
+    group = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])  # runs of new ones at one position
+    ends = np.r_[group[1:], len(at)]
+
+    def inserted(values: np.ndarray) -> list[tuple[int, int] | np.ndarray]:
+        parts: list[tuple[int, int] | np.ndarray] = []
+        done = 0
+        for g0, g1 in zip(group.tolist(), ends.tolist(), strict=True):
+            pos = int(at[g0])
+            if pos > done:
+                parts.append((done, pos))
+            parts.append(values[g0:g1])
+            done = pos
+        if n > done:
+            parts.append((done, n))
+        return parts
+
+    sources = {
+        "inv": prev.app_inv,
+        "date": prev.app_date,
+        "amount": prev.app_amount,
+        "kind": prev.app_kind,
+        "src": prev.app_src,
+    }
+    merged: dict[str, Any] = {
+        name: staging.pieces(f"app_{name}", np.asarray(source), inserted(new[name]), raw=True)
+        for name, source in sources.items()
+    }
+    merged["own"] = np.insert(old["own"], at, new["own"])
+    merged["key"] = staging.pieces(
+        "app_key",
+        np.asarray(prev.app_key),
+        inserted(_app_key(new["inv"], new["date"])),
+        raw=True,
+    )
+    # cumulative amounts: the touched invoices' runs (contiguous, sorted by invoice) again
+    new_lo = np.searchsorted(merged["inv"], touched, side="left")
+    new_hi = np.searchsorted(merged["inv"], touched, side="right")
+    mine = runs(new_lo, new_hi)
+    fresh = _with_cum({"inv": merged["inv"][mine], "amount": merged["amount"][mine]})["cum"]
+    old_lo = np.searchsorted(old["inv"], touched, side="left")
+    old_hi = np.searchsorted(old["inv"], touched, side="right")
+    parts: list[tuple[int, int] | np.ndarray] = []
+    done, offset = 0, 0
+    for lo, hi, length in zip(
+        old_lo.tolist(), old_hi.tolist(), (new_hi - new_lo).tolist(), strict=True
+    ):
+        if lo > done:
+            parts.append((done, lo))
+        parts.append(fresh[offset : offset + length])
+        done, offset = hi, offset + length
+    if n > done:
+        parts.append((done, n))
+    merged["cum"] = staging.pieces("app_cum", np.asarray(prev.app_cum), parts, raw=True)
+    return merged
 
 
 def _with_cum(apps: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -630,10 +708,19 @@ def _base_amounts(
 
 
 def _next_base_amounts(
-    prev: Snapshot, rows: dict[str, Any], rates: Rates, wos: pd.DataFrame
+    prev: Snapshot,
+    rows: dict[str, Any],
+    rates: Rates,
+    wos: pd.DataFrame,
+    staging: Staging | None = None,
 ) -> dict[str, Any]:
     """_base_amounts of rows that are prev's rows plus appended ones: each row's base amount
-    depends on that row alone, so prev's are kept and only the new rows are converted."""
+    depends on that row alone, so prev's are kept and only the new rows are converted (with
+    staging: appended to prev's files, see Staging.extend)."""
+
+    def extend(name: str, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        return np.concatenate([old, new]) if staging is None else staging.extend(name, old, new)
+
     n_inv, n_pay, n_wo = len(prev.amount), len(prev.pay_amount), len(prev.wo_amount)
     new = _base_amounts(
         {"rates": rates, "inv": rows["inv_cur"][n_inv:], "pay": rows["pay_cur"][n_pay:]},
@@ -654,10 +741,10 @@ def _next_base_amounts(
         else wo_amount
     )
     return {
-        "rate_issue": np.concatenate([prev.inv_rate_issue, new["rate_issue"]]),
-        "inv": np.concatenate([prev.inv_base, new["inv"]]),
-        "pay": np.concatenate([prev.pay_base, new["pay"]]),
-        "wo": np.concatenate([prev.wo_base, wo]),
+        "rate_issue": extend("inv_rate_issue", prev.inv_rate_issue, new["rate_issue"]),
+        "inv": extend("inv_base", prev.inv_base, new["inv"]),
+        "pay": extend("pay_base", prev.pay_base, new["pay"]),
+        "wo": extend("wo_base", prev.wo_base, wo),
     }
 
 
@@ -776,26 +863,34 @@ def _write_off_rows(wo: pd.DataFrame, inv_pos: SortedIndex | HashIndex) -> dict[
     }
 
 
-def _derive(rows: dict[str, Any], rates: Rates, prev: Snapshot | None = None) -> dict[str, Any]:
+def _derive(
+    rows: dict[str, Any],
+    rates: Rates,
+    prev: Snapshot | None = None,
+    staging: Staging | None = None,
+) -> dict[str, Any]:
     """Every derived array of the snapshot from the per-row columns of invoices, payments,
     allocations and write-offs (positions, days, cents, currency indexes): applications, settlement,
     over-application steps, pending credits, base amounts, loose payments and the day range.
     The full build and the next version built from the previous one (prev: whose rows are the
-    first rows of these, with the same rates) both derive through here."""
+    first rows of these, with the same rates) both derive through here; with staging (the next
+    version's directory) the merged applications are written there as they are derived."""
     amount, issue = rows["amount"], rows["issue"]
     snap = {k: rows[k] for k in ("inv_cust", "issue", "amount", "is_cn", "applies_to", "inv_cur")}
+    # copy=False: the columns as they are (a dict's default copies them into one block)
     allocs = pd.DataFrame(
-        {"inv": rows["alloc_inv"], "date": rows["alloc_date"], "amount": rows["alloc_amount"]}
+        {"inv": rows["alloc_inv"], "date": rows["alloc_date"], "amount": rows["alloc_amount"]},
+        copy=False,
     )
     wos = pd.DataFrame(
-        {"inv": rows["wo_inv"], "date": rows["wo_date"], "amount": rows["wo_amount"]}
+        {"inv": rows["wo_inv"], "date": rows["wo_date"], "amount": rows["wo_amount"]}, copy=False
     )
     if prev is None:
         apps = _applications(snap, allocs, wos)
         settle = _settlement(len(amount), amount, issue, apps)
         excess = _excess_steps(amount, apps)
     else:
-        apps, applied = _next_applications(prev, snap, allocs, wos)
+        apps, applied = _next_applications(prev, snap, allocs, wos, staging)
         # the invoices whose applications changed: the new ones and those with new applications
         changed = np.union1d(np.arange(len(prev.amount), len(amount)), applied)
         settle, excess = _next_settlement(prev, amount, issue, apps, changed)
@@ -811,7 +906,7 @@ def _derive(rows: dict[str, Any], rates: Rates, prev: Snapshot | None = None) ->
             wos,
         )
         if prev is None
-        else _next_base_amounts(prev, rows, rates, wos)
+        else _next_base_amounts(prev, rows, rates, wos, staging)
     )
     pay_loose, alloc_loose = (
         _loose_payments(
@@ -1352,7 +1447,7 @@ def _append_rows(
         inv_index=inv_index,
         pay_index=pay_index,
     )
-    return Snapshot(**kept, **cols, **_derive(cols, prev.rates, prev))
+    return Snapshot(**kept, **cols, **_derive(cols, prev.rates, prev, staging))
 
 
 def _touched(prev: Snapshot, snap: Snapshot) -> np.ndarray:

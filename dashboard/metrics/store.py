@@ -368,23 +368,46 @@ class Staging:
         source: np.ndarray,
         parts: list[tuple[int, int] | np.ndarray],
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        raw: bool = False,
     ) -> np.ndarray:
-        """The array file name.npy (mapped) of the parts in order, each a range (start, stop) of
-        source (a previous version's mapped .npy file: copied file to file by the kernel, no
-        copy in this process; with transform, transform(source[start:stop]) is written instead)
-        or an array of values (source's type)."""
-        path = self.folder / f"{name}.npy"
+        """The column name (raw: a raw file, the column's spec kept for write_snapshot; else an
+        array file name.npy) of the parts in order, mapped: each part a range (start, stop) of
+        source, the previous version's column (copied file to file by the kernel, no copy in this
+        process; with transform, transform(source[start:stop]) is written instead), or an array
+        of values (source's type)."""
         total = sum(part[1] - part[0] if isinstance(part, tuple) else len(part) for part in parts)
         item = source.dtype.itemsize
-        header = {"descr": np.lib.format.dtype_to_descr(source.dtype), "fortran_order": False}
-        offset = getattr(source, "offset", None)
-        filename = getattr(source, "filename", None)
-        head = io.BytesIO()
-        np.lib.format.write_array_header_1_0(head, {**header, "shape": (total,)})
+        filename: str | None
+        if raw:
+            path = self.folder / f"{name}{RAW}"
+            spec = self.before["columns"].get(name)
+            known = (
+                spec is not None
+                and spec["kind"] == "raw"
+                and spec["dtype"] == source.dtype.str
+                and spec["rows"] == len(source)
+                and not spec["shape"]
+            )
+            filename = str(self.previous / f"{name}{RAW}") if known else None
+            offset = 0
+            head = b""
+        else:
+            path = self.folder / f"{name}.npy"
+            filename, offset = getattr(source, "filename", None), getattr(source, "offset", None)
+            buffer = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                buffer,
+                {
+                    "descr": np.lib.format.dtype_to_descr(source.dtype),
+                    "fortran_order": False,
+                    "shape": (total,),
+                },
+            )
+            head = buffer.getvalue()
         out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         src = os.open(filename, os.O_RDONLY) if filename and offset is not None else None
         try:
-            _write_all(out, head.getvalue())
+            _write_all(out, head)
             for part in parts:
                 if not isinstance(part, tuple):
                     _write_all(out, np.ascontiguousarray(part, dtype=source.dtype))
@@ -399,6 +422,11 @@ class Staging:
             os.close(out)
             if src is not None:
                 os.close(src)
+        if raw:
+            spec = {"kind": "raw", "dtype": source.dtype.str, "rows": total, "shape": []}
+            values = _raw(path, spec)
+            self.columns[name] = (spec, values)
+            return values
         self.files.add(f"{name}.npy")
         return mapped(path)
 
