@@ -378,6 +378,7 @@ class Staging:
         total = sum(part[1] - part[0] if isinstance(part, tuple) else len(part) for part in parts)
         item = source.dtype.itemsize
         filename: str | None
+        offset: int | None
         if raw:
             path = self.folder / f"{name}{RAW}"
             spec = self.before["columns"].get(name)
