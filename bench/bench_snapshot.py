@@ -4,6 +4,8 @@
     .venv/bin/python bench/bench_snapshot.py --postgres               # ... and PostgreSQL
     .venv/bin/python bench/bench_snapshot.py --invoices 10000000 --customers 500000 --no-before
     .venv/bin/python bench/bench_snapshot.py --builds --sqlite-path DB   # full build vs next version only
+    .venv/bin/python bench/bench_snapshot.py --builds --next-before REF --sqlite-path DB
+                                                     # ... and the next version by the code at REF
 
 For each database it measures, in one run:
   build      `python -m dashboard snapshot build` into an empty store: seconds and the builder's peak RSS;
@@ -178,8 +180,9 @@ def combos() -> list[str]:
     ]
 
 
-def build(url: str, store: Path) -> dict:
-    """`snapshot build` into store in a fresh process: seconds and the builder's peak RSS."""
+def build(url: str, store: Path, root: Path = ROOT) -> dict:
+    """`snapshot build` into store in a fresh process (the code of the checkout at root): seconds
+    and the builder's peak RSS."""
     code = (
         "import resource, subprocess, sys, time; t = time.perf_counter(); "
         "from dashboard.cli import main; import dashboard.metrics.snapshot, dashboard.telemetry; "
@@ -189,10 +192,10 @@ def build(url: str, store: Path) -> dict:
     )
     out = subprocess.run(
         [sys.executable, "-c", code, url],
-        cwd=ROOT,
+        cwd=root,
         capture_output=True,
         text=True,
-        env={**os.environ, "AR_SNAPSHOT_DIR": str(store)},
+        env={**os.environ, "AR_SNAPSHOT_DIR": str(store), "PYTHONPATH": str(root)},
         check=True,
     )
     line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")][-1].split()
@@ -267,9 +270,19 @@ def builds(url: str, args) -> dict:
     ensure_database(url, args.customers, args.invoices, False)
     root = Path(tempfile.mkdtemp(prefix="ar-bench-builds-"))
     out: dict = {"url": url.split("@")[-1]}
+    old = None
+    if args.next_before:
+        old = before_tree(args.next_before)
+        if old is None:
+            raise SystemExit(f"cannot check out {args.next_before}")
     try:
+        if old is not None:  # the same steps with the code at --next-before, its own store
+            build(url, root / "before", old)
         build(url, root / "incremental")
         small_import(url, str(int(time.time())))
+        if old is not None:
+            out["next_before"] = build(url, root / "before", old)
+            out["next_before_meta"] = newest_meta(root / "before")
         out["next"] = build(url, root / "incremental")
         out["next_meta"] = newest_meta(root / "incremental")
         out["full"] = build(url, root / "full")
@@ -286,19 +299,32 @@ def report_builds(r: dict, invoices: int) -> None:
 
     full, nxt = r["full"], r["next"]
     nm = r["next_meta"]
+    before = r.get("next_before")
+    bm = r.get("next_before_meta", {})
     fsync = os.environ.get("AR_SNAPSHOT_FSYNC", "1")
     print(f"\n## {r['url']}: {invoices:,} invoices, the version after a 1,000-row import")
-    print("| same data version | full build | next version from the previous one |")
-    print("|---|---|---|")
-    print(
-        f"| `snapshot build` process, start to ready | {s(full['seconds'])} | {s(nxt['seconds'])} |"
+    head = "| same data version | full build | next version from the previous one |"
+    if before is not None:
+        head += " next version, code at --next-before |"
+    print(head)
+    print("|---|---|---|" + ("---|" if before is not None else ""))
+
+    def row(label: str, pick) -> None:
+        cells = [pick(full), pick(nxt)] + ([pick(before)] if before is not None else [])
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+    row("`snapshot build` process, start to ready", lambda b: s(b["seconds"]))
+    row(
+        "the build (build_version, modules loaded: read, derive, write, old version removed)",
+        lambda b: s(b["build_s"], digits=2),
     )
-    print(
-        f"| the build (build_version, modules loaded: read, derive, write, old version removed) "
-        f"| {s(full['build_s'], digits=2)} | {s(nxt['build_s'], digits=2)} |"
+    row("builder peak RSS", lambda b: s(b["peak_mb"], "MB", 0))
+    built_from = (
+        f"| built from | the database | {nm.get('previous', 'the database (full build!)')} |"
     )
-    print(f"| builder peak RSS | {s(full['peak_mb'], 'MB', 0)} | {s(nxt['peak_mb'], 'MB', 0)} |")
-    print(f"| built from | the database | {nm.get('previous', 'the database (full build!)')} |")
+    if before is not None:
+        built_from += f" {bm.get('previous', 'the database (full build!)')} |"
+    print(built_from)
     print(f"(AR_SNAPSHOT_FSYNC={fsync}; load average {os.getloadavg()[0]:.1f})")
 
 
@@ -562,6 +588,12 @@ def main() -> int:
         "--builds",
         action="store_true",
         help="only the builds: full build vs the next version after a 1,000-row import, side by side",
+    )
+    parser.add_argument(
+        "--next-before",
+        default=None,
+        help="with --builds: also the next version built by the code at this git ref (a worktree), "
+        "from its own previous version of the same data, side by side",
     )
     args = parser.parse_args()
     tag = f"{args.invoices // 1000}k"

@@ -38,6 +38,7 @@ from dashboard.config import get_settings
 from dashboard.data.schema import init_db
 from dashboard.logs import job_context
 from dashboard.metrics.snapshot import build_version
+from dashboard.metrics.store import wait_synced
 from dashboard.telemetry import JOBS_FINISHED
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
@@ -521,6 +522,9 @@ def run_snapshot_job(job: dict, report: Reporter) -> None:
         progress=100,
         message=f"snapshot ready: {path.name if path else '-'}",
     )
+    # served since its rename; its files are synced in the background: wait for that before the
+    # job ends (a work-horse process may exit without waiting for threads)
+    wait_synced()
 
 
 Runner = Callable[[dict, Reporter], None]

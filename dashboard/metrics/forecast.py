@@ -7,7 +7,7 @@ Rules and thresholds are documented in docs/analytics.md.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -164,41 +164,46 @@ HISTORY_APPENDED = ("inv", "due", "weight", "a_pos", "a_due", "a_after_due", "a_
 
 
 def next_history_arrays(
-    history: dict[str, np.ndarray], prev: Snapshot, snap: Snapshot
+    history: dict[str, np.ndarray],
+    prev: Snapshot,
+    snap: Snapshot,
+    extend: Callable[[str, np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """history_arrays(snap) from prev's (history), when snap is prev plus appended ledger rows:
-    the new invoices and allocations added, the days open to settlement taken again."""
+    the new invoices and allocations added, the days open to settlement taken again. extend(name,
+    old, new): the column name's old values followed by new ones (default np.concatenate; the
+    builder's appends them to the previous version's file, see store.Staging)."""
+
+    def grown(name: str, new: np.ndarray) -> np.ndarray:
+        old = np.asarray(history[name])
+        return np.concatenate([old, new]) if extend is None else extend(name, old, new)
+
     n_inv, n_alloc = len(prev.amount), len(prev.alloc_inv)
     new_inv = n_inv + np.flatnonzero((snap.amount[n_inv:] > 0) & ~snap.is_cn[n_inv:])
-    inv = np.concatenate([history["inv"], new_inv])
+    inv = grown("inv", new_inv)
     new_due = snap.due[new_inv].astype(np.int64)
-    due = np.concatenate([history["due"], new_due])
-    weight = np.concatenate(
-        [history["weight"], snap.inv_rate_issue[new_inv].astype(np.float64) / fx.RATE_SCALE]
-    )
+    due = grown("due", new_due)
+    weight = grown("weight", snap.inv_rate_issue[new_inv].astype(np.float64) / fx.RATE_SCALE)
     # the new allocations to those invoices (old or new): their position among inv (ascending)
     alloc_inv = np.asarray(snap.alloc_inv[n_alloc:], dtype=np.int64)
     at = np.minimum(np.searchsorted(inv, alloc_inv), max(len(inv) - 1, 0))
     mine = np.flatnonzero((alloc_inv >= 0) & (inv[at] == alloc_inv)) if len(inv) else at[:0]
     a_pos = at[mine]
     open_days = snap.settle[inv].astype(np.int64) - due
-    all_pos = np.concatenate([history["a_pos"], a_pos])
+    all_pos = grown("a_pos", a_pos)
     return {
         "inv": inv,
         "due": due,
         "open_days": open_days,
         "weight": weight,
         "a_pos": all_pos,
-        "a_due": np.concatenate([history["a_due"], due[a_pos]]),
+        "a_due": grown("a_due", due[a_pos]),
         "a_open_days": open_days[all_pos],
-        "a_after_due": np.concatenate(
-            [
-                history["a_after_due"],
-                snap.alloc_date[n_alloc + mine].astype(np.int64) - due[a_pos],
-            ]
+        "a_after_due": grown(
+            "a_after_due", snap.alloc_date[n_alloc + mine].astype(np.int64) - due[a_pos]
         ),
-        "a_weighted": np.concatenate(
-            [history["a_weighted"], np.asarray(snap.alloc_amount)[n_alloc + mine] * weight[a_pos]]
+        "a_weighted": grown(
+            "a_weighted", np.asarray(snap.alloc_amount)[n_alloc + mine] * weight[a_pos]
         ),
     }
 

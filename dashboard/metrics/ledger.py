@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,9 @@ from dashboard.data.ledger_load import NO_DATE
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, runs, sum_by, to_day
+
+if TYPE_CHECKING:
+    from dashboard.metrics.store import Staging
 
 MAX_CACHED_SELECTIONS = 64
 
@@ -231,34 +234,98 @@ def _build_events(snap: Snapshot, only: np.ndarray | None = None) -> Events:
     )
 
 
-def next_events(prev: Snapshot, snap: Snapshot, touched: np.ndarray) -> Events:
+def next_events(
+    prev: Snapshot, snap: Snapshot, touched: np.ndarray, staging: Staging | None = None
+) -> Events:
     """snap's events from prev's, when snap is prev plus appended ledger rows whose events (and
     those of every row whose derived figures they change) all belong to the customers in touched
     (a mask per customer): those customers' events built again, every other customer's kept, in
-    the order events(snap) gives. Without a shared day range, events(snap)."""
+    the order events(snap) gives. Without a shared day range, events(snap). With staging (the
+    next version's directory) and prev's events mapped from its files, the kept runs are copied
+    file to file into the new version's event files (no copy in this process)."""
     old = events(prev)
     if snap.day0 != prev.day0 or snap.ndays < prev.ndays or snap.n_customers != prev.n_customers:
         return events(snap)
     fresh = _build_events(snap, touched)
-    counts = np.diff(np.asarray(old.starts))
-    keep = np.repeat(~touched, counts)
-    slot = np.asarray(old.slot)[keep]
-    cents = np.asarray(old.cents)[keep]
-    if snap.ndays != prev.ndays:  # the same days, a longer range: slot = group-flow * ndays + day
-        slot = slot // prev.ndays * snap.ndays + slot % prev.ndays
-    kept_counts = np.where(touched, 0, counts)
-    kept_starts = np.concatenate([[0], np.cumsum(kept_counts)]).astype(np.int64)
+    old_starts = np.asarray(old.starts)
+    counts = np.diff(old_starts)
     fresh_counts = np.diff(fresh.starts)
-    # each customer's fresh events where its kept ones would be (a touched customer has none kept)
-    at = np.repeat(kept_starts[:-1], fresh_counts)
-    built = Events(
-        slot=np.insert(slot, at, fresh.slot).astype(np.int64),
-        cents=np.insert(cents, at, fresh.cents),
-        starts=np.concatenate([[0], np.cumsum(kept_counts + fresh_counts)]).astype(np.int64),
+    starts = np.concatenate([[0], np.cumsum(np.where(touched, fresh_counts, counts))]).astype(
+        np.int64
     )
+    hit = np.flatnonzero(touched)
+    lows, highs = np.r_[0, hit + 1], np.r_[hit, len(touched)]
+    if staging is not None and all(
+        isinstance(a, np.memmap) and a.dtype == b.dtype
+        for a, b in ((old.slot, fresh.slot), (old.cents, fresh.cents))
+    ):
+        built = Events(
+            slot=staging.pieces(
+                "events_slot",
+                old.slot,
+                _pieces(old_starts, lows, highs, fresh.slot, fresh.starts, hit),
+                None
+                if snap.ndays == prev.ndays
+                else lambda s: s // prev.ndays * snap.ndays + s % prev.ndays,
+            ),
+            cents=staging.pieces(
+                "events_cents",
+                old.cents,
+                _pieces(old_starts, lows, highs, fresh.cents, fresh.starts, hit),
+            ),
+            starts=starts,
+        )
+        with snap.lock:
+            snap.cache["events"] = built
+        return built
+    old_slot, old_cents = np.asarray(old.slot), np.asarray(old.cents)
+    slot = np.empty(int(starts[-1]), dtype=np.int64)
+    cents = np.empty(int(starts[-1]), dtype=old_cents.dtype)
+    # the customers between two touched ones keep their events: one contiguous run in both versions
+    # (a slice copy, no per-event gather); the touched customers' fresh events go in between
+    # the same days over a longer range: slot = group-flow * ndays + day, moved to the new ndays
+    wider = snap.ndays != prev.ndays
+    for lo, hi in zip(lows[lows < highs].tolist(), highs[lows < highs].tolist(), strict=True):
+        src, dst = slice(old_starts[lo], old_starts[hi]), slice(starts[lo], starts[hi])
+        if wider:
+            group_flow, day = np.divmod(old_slot[src], prev.ndays)
+            slot[dst] = group_flow * snap.ndays + day
+        else:
+            slot[dst] = old_slot[src]
+        cents[dst] = old_cents[src]
+    n_fresh = fresh_counts[hit]
+    at = np.repeat(starts[hit] - fresh.starts[hit], n_fresh) + np.arange(
+        int(n_fresh.sum()), dtype=np.int64
+    )
+    # fresh holds only the touched customers' events, in customer order: event j of customer c
+    # (fresh.starts[c] <= j) goes to starts[c] + j - fresh.starts[c]
+    slot[at] = fresh.slot
+    cents[at] = fresh.cents
+    built = Events(slot=slot, cents=cents, starts=starts)
     with snap.lock:
         snap.cache["events"] = built
     return built
+
+
+def _pieces(
+    old_starts: np.ndarray,
+    lows: np.ndarray,
+    highs: np.ndarray,
+    fresh: np.ndarray,
+    fresh_starts: np.ndarray,
+    hit: np.ndarray,
+) -> list[tuple[int, int] | np.ndarray]:
+    """The next version's events in order: each run of kept customers [lows[i], highs[i]) as a
+    range of the old events, then touched customer hit[i]'s fresh events (fresh: only theirs)."""
+    parts: list[tuple[int, int] | np.ndarray] = []
+    for i, (lo, hi) in enumerate(zip(lows.tolist(), highs.tolist(), strict=True)):
+        if hi > lo:
+            parts.append((int(old_starts[lo]), int(old_starts[hi])))
+        if i < len(hit):
+            c = int(hit[i])
+            if fresh_starts[c + 1] > fresh_starts[c]:
+                parts.append(fresh[fresh_starts[c] : fresh_starts[c + 1]])
+    return parts
 
 
 def _ranges(starts: np.ndarray, customers: np.ndarray) -> npt.NDArray[np.int64]:

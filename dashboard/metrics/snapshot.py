@@ -11,6 +11,7 @@ import datetime as dt
 import gc
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
@@ -42,6 +43,7 @@ from dashboard.metrics.store import (
     LedgerStore,
     Sharing,
     SortedIndex,
+    Staging,
     VersionGone,
     open_snapshot,
     read_frame,
@@ -364,7 +366,11 @@ def _application_rows(parts: Parts, issue: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _next_applications(
-    prev: Snapshot, snap: dict[str, Any], allocs: pd.DataFrame, wos: pd.DataFrame
+    prev: Snapshot,
+    snap: dict[str, Any],
+    allocs: pd.DataFrame,
+    wos: pd.DataFrame,
+    staging: Staging | None = None,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """_applications of prev's rows plus appended ones, from prev's sorted applications: only the
     new ones are sorted, then merged in where a full build's stable sort puts them (after every
@@ -390,25 +396,121 @@ def _next_applications(
     since = (len(prev.alloc_inv), len(prev.amount), len(prev.wo_inv))
     new = _application_rows(_application_parts(snap, allocs, wos, since), snap["issue"])
     if len(new["inv"]) == 0:
-        return _with_cum(old), new["inv"]
+        return {**old, "cum": np.asarray(prev.app_cum), "key": np.asarray(prev.app_key)}, new["inv"]
     order = _by_invoice_date_kind(new["inv"], new["date"], new["kind"])
     new = {name: values[order] for name, values in new.items()}
-    dates = np.concatenate([old["date"], new["date"]])
-    low = int(dates.min())
-    if max(len(snap["issue"]), 1) >= 1 << 29 or int(dates.max()) - low >= 1 << 32:
+    # each new application's invoice's run of old ones (old is sorted by invoice, date, kind)
+    lo = np.searchsorted(old["inv"], new["inv"], side="left")
+    hi = np.searchsorted(old["inv"], new["inv"], side="right")
+    rows = runs(lo, hi)
+    dates = np.concatenate([old["date"][rows], new["date"]])
+    low = int(dates.min()) if len(dates) else 0
+    if len(new["inv"]) >= 1 << 29 or (len(dates) and int(dates.max()) - low >= 1 << 32):
         # the keys would not fit in one int64
         return _applications(snap, allocs, wos), np.unique(new["inv"])
 
-    def key(apps: dict[str, np.ndarray]) -> np.ndarray:
+    def key(segment: np.ndarray, date: np.ndarray, kind: np.ndarray) -> np.ndarray:
+        """(segment, date, kind) packed in one int64, in that order"""
         return (
-            (apps["inv"].astype(np.int64) << 34)
-            | ((apps["date"].astype(np.int64) - low) << 2)
-            | apps["kind"].astype(np.int64)
+            (segment.astype(np.int64) << 34)
+            | ((date.astype(np.int64) - low) << 2)
+            | kind.astype(np.int64)
         )
 
-    at = np.searchsorted(key(old), key(new), side="right")
-    merged = _with_cum({name: np.insert(old[name], at, new[name]) for name in old})
-    return merged, np.unique(new["inv"])
+    # within each run: after every old application of the same invoice whose (date, kind) is not
+    # greater (a full build's stable sort puts the new one after those, as it comes from a later row)
+    counts = hi - lo
+    segment = np.arange(len(lo), dtype=np.int64)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    sorted_keys = key(np.repeat(segment, counts), old["date"][rows], old["kind"][rows])
+    found = np.searchsorted(sorted_keys, key(segment, new["date"], new["kind"]), side="right")
+    at = lo + found - first
+    touched = np.unique(new["inv"])
+    if staging is not None and len(at) <= STAGED_INSERTS:
+        return _staged_applications(prev, old, new, at, touched, staging), touched
+    merged = {name: np.insert(old[name], at, new[name]) for name in old}
+    # the cumulative amounts: prev's for every invoice without a new application, the changed
+    # invoices' (a contiguous run each in the merged order) worked out again
+    cum = np.insert(np.asarray(prev.app_cum), at, 0)
+    mine = runs(
+        np.searchsorted(merged["inv"], touched, side="left"),
+        np.searchsorted(merged["inv"], touched, side="right"),
+    )
+    cum[mine] = _with_cum({"inv": merged["inv"][mine], "amount": merged["amount"][mine]})["cum"]
+    app_key = np.insert(np.asarray(prev.app_key), at, _app_key(new["inv"], new["date"]))
+    return {**merged, "cum": cum, "key": app_key}, touched
+
+
+STAGED_INSERTS = 100_000  # more new applications than this: merged in memory (np.insert)
+
+
+def _staged_applications(
+    prev: Snapshot,
+    old: dict[str, np.ndarray],
+    new: dict[str, np.ndarray],
+    at: np.ndarray,
+    touched: np.ndarray,
+    staging: Staging,
+) -> dict[str, Any]:
+    """The merged applications (new ones inserted at positions at of the old ones) written into
+    the next version's directory as they are stored, mapped from there: the old ones copied file to
+    file (Staging.pieces), the cumulative amounts of the touched invoices (those with new ones)
+    worked out again and every other invoice's copied. "own" (not stored) is merged in memory."""
+    n = len(old["inv"])
+    group = np.flatnonzero(np.r_[True, at[1:] != at[:-1]])  # runs of new ones at one position
+    ends = np.r_[group[1:], len(at)]
+
+    def inserted(values: np.ndarray) -> list[tuple[int, int] | np.ndarray]:
+        parts: list[tuple[int, int] | np.ndarray] = []
+        done = 0
+        for g0, g1 in zip(group.tolist(), ends.tolist(), strict=True):
+            pos = int(at[g0])
+            if pos > done:
+                parts.append((done, pos))
+            parts.append(values[g0:g1])
+            done = pos
+        if n > done:
+            parts.append((done, n))
+        return parts
+
+    sources = {
+        "inv": prev.app_inv,
+        "date": prev.app_date,
+        "amount": prev.app_amount,
+        "kind": prev.app_kind,
+        "src": prev.app_src,
+    }
+    merged: dict[str, Any] = {
+        name: staging.pieces(f"app_{name}", np.asarray(source), inserted(new[name]), raw=True)
+        for name, source in sources.items()
+    }
+    merged["own"] = np.insert(old["own"], at, new["own"])
+    merged["key"] = staging.pieces(
+        "app_key",
+        np.asarray(prev.app_key),
+        inserted(_app_key(new["inv"], new["date"])),
+        raw=True,
+    )
+    # cumulative amounts: the touched invoices' runs (contiguous, sorted by invoice) again
+    new_lo = np.searchsorted(merged["inv"], touched, side="left")
+    new_hi = np.searchsorted(merged["inv"], touched, side="right")
+    mine = runs(new_lo, new_hi)
+    fresh = _with_cum({"inv": merged["inv"][mine], "amount": merged["amount"][mine]})["cum"]
+    old_lo = np.searchsorted(old["inv"], touched, side="left")
+    old_hi = np.searchsorted(old["inv"], touched, side="right")
+    parts: list[tuple[int, int] | np.ndarray] = []
+    done, offset = 0, 0
+    for lo, hi, length in zip(
+        old_lo.tolist(), old_hi.tolist(), (new_hi - new_lo).tolist(), strict=True
+    ):
+        if lo > done:
+            parts.append((done, lo))
+        parts.append(fresh[offset : offset + length])
+        done, offset = hi, offset + length
+    if n > done:
+        parts.append((done, n))
+    merged["cum"] = staging.pieces("app_cum", np.asarray(prev.app_cum), parts, raw=True)
+    return merged
 
 
 def _with_cum(apps: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -606,10 +708,19 @@ def _base_amounts(
 
 
 def _next_base_amounts(
-    prev: Snapshot, rows: dict[str, Any], rates: Rates, wos: pd.DataFrame
+    prev: Snapshot,
+    rows: dict[str, Any],
+    rates: Rates,
+    wos: pd.DataFrame,
+    staging: Staging | None = None,
 ) -> dict[str, Any]:
     """_base_amounts of rows that are prev's rows plus appended ones: each row's base amount
-    depends on that row alone, so prev's are kept and only the new rows are converted."""
+    depends on that row alone, so prev's are kept and only the new rows are converted (with
+    staging: appended to prev's files, see Staging.extend)."""
+
+    def extend(name: str, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        return np.concatenate([old, new]) if staging is None else staging.extend(name, old, new)
+
     n_inv, n_pay, n_wo = len(prev.amount), len(prev.pay_amount), len(prev.wo_amount)
     new = _base_amounts(
         {"rates": rates, "inv": rows["inv_cur"][n_inv:], "pay": rows["pay_cur"][n_pay:]},
@@ -630,10 +741,10 @@ def _next_base_amounts(
         else wo_amount
     )
     return {
-        "rate_issue": np.concatenate([prev.inv_rate_issue, new["rate_issue"]]),
-        "inv": np.concatenate([prev.inv_base, new["inv"]]),
-        "pay": np.concatenate([prev.pay_base, new["pay"]]),
-        "wo": np.concatenate([prev.wo_base, wo]),
+        "rate_issue": extend("inv_rate_issue", prev.inv_rate_issue, new["rate_issue"]),
+        "inv": extend("inv_base", prev.inv_base, new["inv"]),
+        "pay": extend("pay_base", prev.pay_base, new["pay"]),
+        "wo": extend("wo_base", prev.wo_base, wo),
     }
 
 
@@ -752,26 +863,34 @@ def _write_off_rows(wo: pd.DataFrame, inv_pos: SortedIndex | HashIndex) -> dict[
     }
 
 
-def _derive(rows: dict[str, Any], rates: Rates, prev: Snapshot | None = None) -> dict[str, Any]:
+def _derive(
+    rows: dict[str, Any],
+    rates: Rates,
+    prev: Snapshot | None = None,
+    staging: Staging | None = None,
+) -> dict[str, Any]:
     """Every derived array of the snapshot from the per-row columns of invoices, payments,
     allocations and write-offs (positions, days, cents, currency indexes): applications, settlement,
     over-application steps, pending credits, base amounts, loose payments and the day range.
     The full build and the next version built from the previous one (prev: whose rows are the
-    first rows of these, with the same rates) both derive through here."""
+    first rows of these, with the same rates) both derive through here; with staging (the next
+    version's directory) the merged applications are written there as they are derived."""
     amount, issue = rows["amount"], rows["issue"]
     snap = {k: rows[k] for k in ("inv_cust", "issue", "amount", "is_cn", "applies_to", "inv_cur")}
+    # copy=False: the columns as they are (a dict's default copies them into one block)
     allocs = pd.DataFrame(
-        {"inv": rows["alloc_inv"], "date": rows["alloc_date"], "amount": rows["alloc_amount"]}
+        {"inv": rows["alloc_inv"], "date": rows["alloc_date"], "amount": rows["alloc_amount"]},
+        copy=False,
     )
     wos = pd.DataFrame(
-        {"inv": rows["wo_inv"], "date": rows["wo_date"], "amount": rows["wo_amount"]}
+        {"inv": rows["wo_inv"], "date": rows["wo_date"], "amount": rows["wo_amount"]}, copy=False
     )
     if prev is None:
         apps = _applications(snap, allocs, wos)
         settle = _settlement(len(amount), amount, issue, apps)
         excess = _excess_steps(amount, apps)
     else:
-        apps, applied = _next_applications(prev, snap, allocs, wos)
+        apps, applied = _next_applications(prev, snap, allocs, wos, staging)
         # the invoices whose applications changed: the new ones and those with new applications
         changed = np.union1d(np.arange(len(prev.amount), len(amount)), applied)
         settle, excess = _next_settlement(prev, amount, issue, apps, changed)
@@ -787,7 +906,7 @@ def _derive(rows: dict[str, Any], rates: Rates, prev: Snapshot | None = None) ->
             wos,
         )
         if prev is None
-        else _next_base_amounts(prev, rows, rates, wos)
+        else _next_base_amounts(prev, rows, rates, wos, staging)
     )
     pay_loose, alloc_loose = (
         _loose_payments(
@@ -837,7 +956,7 @@ def _derive(rows: dict[str, Any], rates: Rates, prev: Snapshot | None = None) ->
         "app_date": apps["date"],
         "app_amount": apps["amount"],
         "app_kind": apps["kind"],
-        "app_key": _app_key(apps["inv"], apps["date"]),
+        "app_key": apps["key"] if "key" in apps else _app_key(apps["inv"], apps["date"]),
         "app_cum": apps["cum"],
         "app_src": apps["src"],
         "pay_loose": pay_loose,
@@ -1113,47 +1232,22 @@ def _next_version(store: LedgerStore, url: str, stamp: str, started: float) -> P
     )
     if changed is None or changed.version <= prev.version:
         return None
-    # lazy (a): both import this module
-    from dashboard.metrics.forecast import HISTORY_APPENDED, next_history_arrays
-    from dashboard.metrics.ledger import next_events
-
     version, stamp = changed.version, changed.stamp
-    snap = None
-    if changed.rows:
-        snap = _append_rows(prev, changed)
-        if snap is None:
-            log.info("snapshot version %s: changed rows not only appended: full build", version)
-            return None
-    prepared = {
-        name: _prepare_frame(snap or prev, name, frame) for name, frame in changed.frames.items()
-    }
-    if snap is None:
+    if not changed.rows:
+        prepared = {name: _prepare_frame(prev, name, f) for name, f in changed.frames.items()}
         path = store.publish_next(previous, version, stamp, prepared, time.perf_counter() - started)
     else:
-        for name in ("promises", "disputes"):
-            if name in prepared:
-                setattr(snap, name, prepared[name])
-        path = store.publish_next(
-            previous,
-            version,
-            stamp,
-            prepared,
-            time.perf_counter() - started,
-            rebuilt=(
-                snap,
-                next_events(prev, snap, _touched(prev, snap)),
-                Sharing(
-                    previous,
-                    unchanged=frozenset(
-                        f.name
-                        for f in fields(Snapshot)
-                        if getattr(snap, f.name) is getattr(prev, f.name)
-                    ),
-                    appended=APPENDED | {HISTORY + name for name in HISTORY_APPENDED},
-                ),
-                next_history_arrays(prev.cache["history"], prev, snap),
-            ),
-        )
+        staging = store.staging(previous, version)
+        try:
+            built = _next_rows(store, prev, changed, staging, started)
+        except BaseException:
+            shutil.rmtree(staging.folder, ignore_errors=True)
+            raise
+        if built is None:
+            shutil.rmtree(staging.folder, ignore_errors=True)
+            log.info("snapshot version %s: changed rows not only appended: full build", version)
+            return None
+        path, prepared = built
     log.info(
         "snapshot version %s built from version %s (%s re-read%s) in %.2f s",
         version,
@@ -1166,13 +1260,59 @@ def _next_version(store: LedgerStore, url: str, stamp: str, started: float) -> P
     return path
 
 
-def _merged_index(old: SortedIndex, new_ids: np.ndarray) -> SortedIndex:
-    """The SortedIndex of old.ids followed by new_ids (none of them in old): the old sort order with
-    the new positions inserted where they belong (what argsort of all the ids gives, ids being unique)."""
+def _next_rows(
+    store: LedgerStore, prev: Snapshot, changed: Changes, staging: Staging, started: float
+) -> tuple[Path, dict[str, pd.DataFrame]] | None:
+    """The next version after new ledger rows, built in staging and published (its directory and
+    the frames re-read); None when a full build is needed (_append_rows)."""
+    # lazy (a): both import this module
+    from dashboard.metrics.forecast import HISTORY_APPENDED, next_history_arrays
+    from dashboard.metrics.ledger import next_events
+
+    snap = _append_rows(prev, changed, staging)
+    if snap is None:
+        return None
+    prepared = {name: _prepare_frame(snap, name, f) for name, f in changed.frames.items()}
+    for name in ("promises", "disputes"):
+        if name in prepared:
+            setattr(snap, name, prepared[name])
+    previous = staging.previous
+    path = store.publish_next(
+        previous,
+        changed.version,
+        changed.stamp,
+        prepared,
+        time.perf_counter() - started,
+        rebuilt=(
+            snap,
+            next_events(prev, snap, _touched(prev, snap), staging),
+            Sharing(
+                previous,
+                unchanged=frozenset(
+                    f.name
+                    for f in fields(Snapshot)
+                    if getattr(snap, f.name) is getattr(prev, f.name)
+                ),
+                appended=APPENDED | {HISTORY + name for name in HISTORY_APPENDED},
+            ),
+            next_history_arrays(prev.cache["history"], prev, snap, staging.extend_history),
+        ),
+        staging=staging,
+    )
+    return path, prepared
+
+
+def _merged_index(
+    old: SortedIndex, new_ids: np.ndarray, ids: np.ndarray | None = None
+) -> SortedIndex:
+    """The SortedIndex of old.ids followed by new_ids (none of them in old; ids: those two
+    together, when already at hand): the old sort order with the new positions inserted where they
+    belong (what argsort of all the ids gives, ids being unique)."""
     old_ids = np.asarray(old.ids)
-    ids = np.concatenate([old_ids, new_ids]) if len(old_ids) else new_ids
     if len(new_ids) == 0:
         return old
+    if ids is None:
+        ids = np.concatenate([old_ids, new_ids]) if len(old_ids) else new_ids
     new_order = np.argsort(new_ids, kind="stable").astype(np.int64)
     # sorter=: binary search through the stored order (no sorted copy of every id)
     at = np.searchsorted(old_ids, new_ids[new_order], sorter=np.asarray(old.order))
@@ -1205,12 +1345,20 @@ def _pair(high: np.ndarray, low: np.ndarray) -> np.ndarray:
     return (high.astype(np.int64) << 32) | (low.astype(np.int64) & 0xFFFFFFFF)
 
 
-def _append_rows(prev: Snapshot, changed: Changes) -> Snapshot | None:
+def _append_rows(
+    prev: Snapshot, changed: Changes, staging: Staging | None = None
+) -> Snapshot | None:
     """The next version's snapshot: prev plus the new invoices, payments, allocations and write-offs
     in changed.rows, appended after prev's rows (where a full read returns rows added later), every
     derived array derived again (_derive). None when the change is not only appended rows, a new
-    currency code appears, or a new invoice resolves a commission's invoice id: a full build."""
+    currency code appears, or a new invoice resolves a commission's invoice id: a full build.
+    With staging (the next version's directory), each grown row column is prev's file with the new
+    rows appended, mapped (Staging.extend): no copy of the old rows in memory."""
     rows = changed.rows
+
+    def extend(name: str, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        return np.concatenate([old, new]) if staging is None else staging.extend(name, old, new)
+
     cols: dict[str, Any] = {name: np.asarray(getattr(prev, name)) for name in ROW_COLUMNS}
     codes = np.array(prev.rates.codes, dtype=object)
     per_cust = np.r_[codes[np.asarray(prev.cust_cur)], np.array([prev.rates.base], dtype=object)]
@@ -1232,28 +1380,29 @@ def _append_rows(prev: Snapshot, changed: Changes) -> Snapshot | None:
         return None
     if inv is not None and len(inv):
         new_ids = _ids(inv["invoice_id"])
-        inv_index = _merged_index(inv_index, new_ids)
+        if _commission_resolves(prev, new_ids):
+            return None
+        inv_index = _merged_index(inv_index, new_ids, extend("inv_ids", cols["inv_ids"], new_ids))
+        cols["inv_ids"] = np.asarray(inv_index.ids)
         new = _invoice_rows(inv, prev.cust_index, inv_index, per_cust)
-        if not set(new["inv_code"]) <= known or _commission_resolves(prev, new_ids):
+        if not set(new["inv_code"]) <= known:
             return None
         new["inv_cur"] = _currency_index(prev.rates, new.pop("inv_code"))
-        new["inv_ids"] = new_ids
         for name, values in new.items():
-            cols[name] = np.concatenate([cols[name], values])
-        cols["inv_ids"] = np.asarray(inv_index.ids)
+            cols[name] = extend(name, cols[name], values)
     pay = keyed("payments", "payment_id", pay_index)
     if "payments" in rows and pay is None:
         return None
     if pay is not None and len(pay):
         new_ids = _ids(pay["payment_id"])
-        pay_index = _merged_index(pay_index, new_ids)
         new = _payment_rows(pay, prev.cust_index, per_cust)
         if not set(new["pay_code"]) <= known:
             return None
+        pay_index = _merged_index(pay_index, new_ids, extend("pay_ids", cols["pay_ids"], new_ids))
+        cols["pay_ids"] = np.asarray(pay_index.ids)
         new["pay_cur"] = _currency_index(prev.rates, new.pop("pay_code"))
         for name, values in new.items():
-            cols[name] = np.concatenate([cols[name], values])
-        cols["pay_ids"] = np.asarray(pay_index.ids)
+            cols[name] = extend(name, cols[name], values)
     if "allocations" in rows:
         # every allocation of the logged payments: new pairs appended, the others unchanged
         new = _allocation_rows(
@@ -1269,7 +1418,7 @@ def _append_rows(prev: Snapshot, changed: Changes) -> Snapshot | None:
         if fresh is None or (new["alloc_pay"] < 0).any() or (new["alloc_inv"] < 0).any():
             return None
         for name, values in new.items():
-            cols[name] = np.concatenate([cols[name], values[fresh]])
+            cols[name] = extend(name, cols[name], values[fresh])
     if "write_offs" in rows:
         new = _write_off_rows(rows["write_offs"], inv_index)
         of = np.isin(cols["wo_inv"], inv_index.lookup(sorted(changed.keys["write_offs"])))
@@ -1282,7 +1431,7 @@ def _append_rows(prev: Snapshot, changed: Changes) -> Snapshot | None:
         if fresh is None or (new["wo_inv"] < 0).any():
             return None
         for name, values in new.items():
-            cols[name] = np.concatenate([cols[name], values[fresh]])
+            cols[name] = extend(name, cols[name], values[fresh])
     kept = {
         f.name: getattr(prev, f.name)
         for f in fields(Snapshot)
@@ -1298,7 +1447,7 @@ def _append_rows(prev: Snapshot, changed: Changes) -> Snapshot | None:
         inv_index=inv_index,
         pay_index=pay_index,
     )
-    return Snapshot(**kept, **cols, **_derive(cols, prev.rates, prev))
+    return Snapshot(**kept, **cols, **_derive(cols, prev.rates, prev, staging))
 
 
 def _touched(prev: Snapshot, snap: Snapshot) -> np.ndarray:

@@ -8,8 +8,12 @@ Layout under the snapshot directory (AR_SNAPSHOT_DIR, default data/snapshots)::
                                   a complete version: meta.json, one file per column, .inuse
         .build-*                  a build in progress (renamed into place when complete)
 
-A version directory appears by one atomic rename once every file in it is written and synced, so
-a killed build never leaves a half-written version where a reader looks. Readers map the column
+A version directory appears by one atomic rename once every file in it is written, so a killed
+build never leaves a half-written version where a reader looks. Its files are synced to disk after
+the rename, in the background (the version serves at once: it is a cache of the database), and
+.synced marks it durable once they are; a version without .synced that was written before this
+machine's last boot (meta.json's boot_id) may have lost writes in a crash and is never used again
+(see usable). Readers map the column
 files read-only (numpy memmap): no private copy, the operating system's page cache is shared by all
 workers on the machine, and opening a version takes milliseconds. Each process that maps a version
 holds a shared flock on its .inuse file; a version is removed only when it is not the newest of the
@@ -31,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import fcntl
 import hashlib
+import io
 import json
 import logging
 import os
@@ -65,6 +70,8 @@ BUILDING = ".build-"
 HISTORY = "history_"  # file prefix of the forecast's collectability history columns
 INUSE = ".inuse"
 META = "meta.json"
+SYNCED = ".synced"  # every file of the version is on disk (written by _sync_version)
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 # object columns stored as fixed-width unicode (mapped, shared); the others as dictionary codes
 WIDE_TEXT = frozenset({"cust_ids", "cust_name", "inv_ids", "pay_ids"})
 FRAMES = ("reps", "promises", "disputes", "commissions", "activities")
@@ -295,6 +302,156 @@ class Sharing:
     appended: frozenset[str] = frozenset()
 
 
+def _write_all(fd: int, data: bytes | np.ndarray) -> None:
+    view = memoryview(data if isinstance(data, bytes) else data.data).cast("B")
+    while len(view):
+        view = view[os.write(fd, view) :]
+
+
+def _copy_range(src: int, dst: int, start: int, count: int) -> None:
+    """count bytes of the file src from start, appended at dst's position (in the kernel)."""
+    while count > 0:
+        done = os.copy_file_range(src, dst, count, start)
+        if done <= 0:
+            raise OSError(f"copy_file_range copied {done} bytes")
+        start, count = start + done, count - done
+
+
+class Staging:
+    """The directory of a next version while it is built from the previous one: each row column
+    that only gains rows is the previous version's file (a hard link) with the new rows appended,
+    mapped from there (see _save_raw), so its old rows are never copied in memory. Made by
+    LedgerStore.staging, renamed into place by publish_next (or removed: a killed build leaves a
+    .build-* directory, which the next builder removes)."""
+
+    def __init__(self, previous: Path, folder: Path) -> None:
+        self.previous, self.folder = previous, folder
+        self.before: dict[str, Any] = json.loads((previous / META).read_text())
+        self.columns: dict[str, tuple[dict[str, Any], np.ndarray]] = {}
+        self.files: set[str] = set()  # other files in place already (see pieces)
+        folder.mkdir(parents=True)
+
+    def extend(
+        self, name: str, old: np.ndarray, new: np.ndarray, group: str = "columns"
+    ) -> np.ndarray:
+        """np.concatenate([old, new]) where old is the previous version's column name (of meta's
+        group: "columns", or "history" for the forecast's history columns, named with HISTORY):
+        appended to its file and mapped when that file holds exactly old's rows and new's values
+        fit old's type; else concatenated in memory (and written with the version)."""
+        new = np.asarray(new)
+        spec = self.before.get(group, {}).get(name)
+        source = self.previous / f"{name}{RAW}"
+        if (
+            spec is None
+            or spec["kind"] != "raw"
+            or spec["dtype"] != old.dtype.str
+            or spec["shape"] != list(old.shape[1:])
+            or spec["rows"] != len(old)
+            or len(old) == 0
+            or new.shape[1:] != old.shape[1:]
+            or np.result_type(old.dtype, new.dtype) != old.dtype
+            or source.stat().st_size != old.nbytes
+        ):
+            return np.concatenate([old, new])
+        path = self.folder / f"{name}{RAW}"
+        os.link(source, path)
+        with path.open("ab") as handle:
+            new.astype(old.dtype, copy=False).tofile(handle)
+        spec = {**spec, "rows": len(old) + len(new)}
+        values = _raw(path, spec)
+        self.columns[name] = (spec, values)
+        return values
+
+    def pieces(
+        self,
+        name: str,
+        source: np.ndarray,
+        parts: list[tuple[int, int] | np.ndarray],
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        raw: bool = False,
+    ) -> np.ndarray:
+        """The column name (raw: a raw file, the column's spec kept for write_snapshot; else an
+        array file name.npy) of the parts in order, mapped: each part a range (start, stop) of
+        source, the previous version's column (copied file to file by the kernel, no copy in this
+        process; with transform, transform(source[start:stop]) is written instead), or an array
+        of values (source's type)."""
+        total = sum(part[1] - part[0] if isinstance(part, tuple) else len(part) for part in parts)
+        item = source.dtype.itemsize
+        filename: str | None
+        offset: int | None
+        if raw:
+            path = self.folder / f"{name}{RAW}"
+            spec = self.before["columns"].get(name)
+            known = (
+                spec is not None
+                and spec["kind"] == "raw"
+                and spec["dtype"] == source.dtype.str
+                and spec["rows"] == len(source)
+                and not spec["shape"]
+            )
+            filename = str(self.previous / f"{name}{RAW}") if known else None
+            offset = 0
+            head = b""
+        else:
+            path = self.folder / f"{name}.npy"
+            filename, offset = getattr(source, "filename", None), getattr(source, "offset", None)
+            buffer = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                buffer,
+                {
+                    "descr": np.lib.format.dtype_to_descr(source.dtype),
+                    "fortran_order": False,
+                    "shape": (total,),
+                },
+            )
+            head = buffer.getvalue()
+        out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        src = os.open(filename, os.O_RDONLY) if filename and offset is not None else None
+        try:
+            _write_all(out, head)
+            for part in parts:
+                if not isinstance(part, tuple):
+                    _write_all(out, np.ascontiguousarray(part, dtype=source.dtype))
+                elif src is not None and transform is None:
+                    lo, hi = part
+                    _copy_range(src, out, int(offset or 0) + lo * item, (hi - lo) * item)
+                else:
+                    lo, hi = part
+                    values = source[lo:hi] if transform is None else transform(source[lo:hi])
+                    _write_all(out, np.ascontiguousarray(values, dtype=source.dtype))
+        finally:
+            os.close(out)
+            if src is not None:
+                os.close(src)
+        if raw:
+            spec = {"kind": "raw", "dtype": source.dtype.str, "rows": total, "shape": []}
+            values = _raw(path, spec)
+            self.columns[name] = (spec, values)
+            return values
+        self.files.add(f"{name}.npy")
+        return mapped(path)
+
+    def extend_history(self, name: str, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        """extend for the forecast's history column name (stored as HISTORY + name)."""
+        return self.extend(HISTORY + name, old, new, "history")
+
+    def written(self, name: str, values: Any) -> dict[str, Any] | None:
+        """The spec of column name when its file is already in place and holds values."""
+        staged = self.columns.get(name)
+        if staged is None:
+            return None
+        mine = staged[1]
+        if isinstance(values, np.ndarray) and (
+            values.dtype == mine.dtype
+            and values.shape == mine.shape
+            and values.__array_interface__["data"][0] == mine.__array_interface__["data"][0]
+        ):  # the staged mapping itself (or a plain view of all of it)
+            return staged[0]
+        (self.folder / f"{name}{RAW}").unlink()  # replaced since: written with the version
+        del self.columns[name]
+        return None
+
+
 def write_snapshot(
     snap: Snapshot,
     events: Events,
@@ -304,14 +461,17 @@ def write_snapshot(
     sharing: Sharing | None = None,
     frames: dict[str, pd.DataFrame] | None = None,
     history: dict[str, np.ndarray] | None = None,
+    staging: Staging | None = None,
 ) -> None:
-    """Write every column of snap (and its event index) into folder (which must not exist).
+    """Write every column of snap (and its event index) into folder (which must not exist, or be
+    staging's, whose columns are in place already).
 
     With sharing: the frames are the given ones, the others hard links to the previous version's,
     and the columns it names are shared with that version. history: the forecast's history
     columns when already known (else derived from snap)."""
     previous = None if sharing is None else sharing.previous
-    folder.mkdir(parents=True)
+    if staging is None:
+        folder.mkdir(parents=True)
     meta: dict[str, Any] = {
         "format": FORMAT,
         "version": snap.version,
@@ -322,10 +482,15 @@ def write_snapshot(
         "frames": {},
         "built_at": time.time(),
         "build_seconds": build_seconds,
+        "boot_id": boot_id(),
     }
     before = None if previous is None else json.loads((previous / META).read_text())
     for f in dataclasses.fields(snap):
         if f.name in SKIP:
+            continue
+        spec = None if staging is None else staging.written(f.name, getattr(snap, f.name))
+        if spec is not None:
+            meta["columns"][f.name] = spec
             continue
         if sharing is not None and before is not None and f.name in sharing.unchanged:
             _link_column(sharing.previous, folder, f.name, before["columns"][f.name], meta)
@@ -363,7 +528,8 @@ def write_snapshot(
             if frame is not None:
                 _save_frame(folder, name, frame, meta)
     for name in ("slot", "cents", "starts"):
-        np.save(folder / f"events_{name}.npy", getattr(events, name))
+        if staging is None or f"events_{name}.npy" not in staging.files:
+            np.save(folder / f"events_{name}.npy", getattr(events, name))
     # the forecast's collectability history: mapped by every process instead of derived in each
     # (about 70 bytes per invoice: 0.7 GB per worker at 10M); lazy (a): forecast imports snapshot,
     # which imports this module
@@ -377,10 +543,13 @@ def write_snapshot(
             if sharing is not None and before is not None and column in sharing.appended
             else None
         )
+        spec = None if staging is None else staging.written(column, values)
+        if spec is not None:
+            meta["history"][column] = spec
+            continue
         _save_raw(folder, column, np.asarray(values), meta["history"], shared)
     (folder / INUSE).touch()
     (folder / META).write_text(json.dumps(meta))
-    _sync(folder)
 
 
 def _fsync_enabled() -> bool:
@@ -408,23 +577,78 @@ def _link_frames(previous: Path, folder: Path, meta: dict[str, Any], names: set[
         meta["frames"][name] = before["frames"][name]
 
 
+def boot_id() -> str | None:
+    """This machine's boot (Linux: a random id per boot); None where the system has none."""
+    try:
+        return BOOT_ID.read_text().strip() or None
+    except OSError:
+        return None
+
+
+def usable(path: Path) -> bool:
+    """True when the published version at path may be mapped: synced to disk (.synced), or written
+    since this machine booted (whatever was not synced yet is still in its page cache). A version
+    neither synced nor of this boot may have lost writes in a crash (a torn file behind an intact
+    rename): it is never used, and collect() removes it. Without a boot id (not Linux): usable."""
+    if (path / SYNCED).exists():
+        return True
+    try:
+        meta = json.loads((path / META).read_text())
+    except (OSError, ValueError):
+        return False
+    current = boot_id()
+    return current is None or meta.get("boot_id") == current
+
+
+_SYNCING: list[threading.Thread] = []
+_SYNCING_LOCK = threading.Lock()
+
+
+def _sync_later(store_dir: Path, final: Path) -> None:
+    """Sync a just-published version in a background thread (AR_SNAPSHOT_FSYNC=0: never). The
+    thread is not a daemon, so a process that ends normally waits for it; wait_synced() waits at once."""
+    if not _fsync_enabled():
+        return
+    thread = threading.Thread(
+        target=_sync_version, args=(store_dir, final), name="snapshot-sync", daemon=False
+    )
+    with _SYNCING_LOCK:
+        _SYNCING[:] = [t for t in _SYNCING if t.is_alive()]
+        _SYNCING.append(thread)
+    thread.start()
+
+
+def wait_synced(timeout: float | None = None) -> None:
+    """Wait until every version this process published is synced (or its sync gave up)."""
+    with _SYNCING_LOCK:
+        threads = list(_SYNCING)
+    for thread in threads:
+        thread.join(timeout)
+
+
+def _sync_version(store_dir: Path, final: Path) -> None:
+    """Every file and directory of the version on disk, the rename that published it too, then the
+    .synced marker (itself synced: without it the version is only trusted until the next boot)."""
+    started = time.perf_counter()
+    try:
+        _sync(final)
+        _fsync_path(store_dir)
+        (final / SYNCED).touch()
+        _fsync_path(final)
+    except OSError as exc:  # removed meanwhile (collected as unused), or the disk failed
+        log.warning("snapshot %s not synced: %s", final.name, exc)
+        return
+    log.info("snapshot %s synced in %.1f s", final.name, time.perf_counter() - started)
+
+
 def _sync(folder: Path) -> None:
-    """Every file under folder on disk (before a rename makes it visible); AR_SNAPSHOT_FSYNC=0 skips it."""
-    if not _fsync_enabled():
-        return
+    """Every file and subdirectory under folder on disk."""
     for path in folder.rglob("*"):
-        if path.is_file():
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        _fsync_path(path)
 
 
-def _sync_dir(folder: Path) -> None:
-    if not _fsync_enabled():
-        return
-    fd = os.open(folder, os.O_RDONLY)
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -585,14 +809,19 @@ class LedgerStore:
         found = []
         for path in self.dir.iterdir():
             parsed = _parse_version(path.name)
-            if parsed is not None and (path / META).is_file() and ledger in (None, parsed[1]):
+            if (
+                parsed is not None
+                and (path / META).is_file()
+                and ledger in (None, parsed[1])
+                and usable(path)
+            ):
                 found.append((parsed[0], path))
         return sorted(found)
 
     def find(self, version: int, stamp: str) -> Path | None:
         """The directory of exactly this version, if built."""
         path = self.dir / version_name(version, stamp)
-        return path if (path / META).is_file() else None
+        return path if (path / META).is_file() and usable(path) else None
 
     def newest(self, stamp: str) -> Path | None:
         """The newest complete version of the ledger of stamp (a database recreated at the same
@@ -615,20 +844,34 @@ class LedgerStore:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _publish(self, version: int, stamp: str, fill: Callable[[Path], None]) -> Path:
-        """A new version directory (call under the build lock): fill(temporary directory), then one
-        rename makes it visible; a failure or a kill leaves only the temporary directory."""
+    def staging(self, previous: Path, version: int) -> Staging:
+        """A temporary directory for the next version built from previous (see Staging)."""
+        return Staging(previous, self._temp(version))
+
+    def _temp(self, version: int) -> Path:
+        return self.dir / f"{BUILDING}{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+    def _publish(
+        self, version: int, stamp: str, fill: Callable[[Path], None], temp: Path | None = None
+    ) -> Path:
+        """A new version directory (call under the build lock): fill(temporary directory, or temp
+        when given), then one rename makes it visible; a failure or a kill leaves only the
+        temporary directory."""
         final = self.dir / version_name(version, stamp)
         if (final / META).is_file():
-            return final
-        temp = self.dir / f"{BUILDING}{version}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            if usable(final):
+                if temp is not None:
+                    shutil.rmtree(temp, ignore_errors=True)
+                return final
+            shutil.rmtree(final)  # not synced before a crash: built again
+        temp = temp or self._temp(version)
         try:
             fill(temp)
             os.rename(temp, final)
         except BaseException:
             shutil.rmtree(temp, ignore_errors=True)
             raise
-        _sync_dir(self.dir)
+        _sync_later(self.dir, final)
         return final
 
     def publish(
@@ -649,6 +892,7 @@ class LedgerStore:
         frames: dict[str, pd.DataFrame],
         build_seconds: float = 0.0,
         rebuilt: tuple[Snapshot, Events, Sharing, dict[str, np.ndarray]] | None = None,
+        staging: Staging | None = None,
     ) -> Path:
         """A new version that shares every column file of previous (hard links) except the frames given.
         Nothing is copied: a note or a promise makes a version in milliseconds. With rebuilt (the
@@ -661,15 +905,16 @@ class LedgerStore:
                 version,
                 stamp,
                 lambda temp: write_snapshot(
-                    snap, events, temp, stamp, build_seconds, sharing, frames, history
+                    snap, events, temp, stamp, build_seconds, sharing, frames, history, staging
                 ),
+                None if staging is None else staging.folder,
             )
 
         def fill(temp: Path) -> None:
             meta = json.loads((previous / META).read_text())
             temp.mkdir()
             for path in previous.iterdir():
-                if path.name in (META, INUSE) or (path.is_dir() and path.name in frames):
+                if path.name in (META, INUSE, SYNCED) or (path.is_dir() and path.name in frames):
                     continue
                 if path.is_dir():
                     (temp / path.name).mkdir()
@@ -687,9 +932,9 @@ class LedgerStore:
                 build_seconds=build_seconds,
                 previous=previous.name,
             )
+            meta["boot_id"] = boot_id()
             (temp / INUSE).touch()
             (temp / META).write_text(json.dumps(meta))
-            _sync(temp)
 
         return self._publish(version, stamp, fill)
 
@@ -719,6 +964,10 @@ class LedgerStore:
                 removed.append(path.name)
             finally:
                 os.close(fd)
+        for path in self.dir.iterdir():  # never synced, from before the last boot: nobody maps them
+            if _parse_version(path.name) is not None and not usable(path):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
         for path in self.dir.glob(f"{BUILDING}*"):  # the builder holds the lock, so these are dead
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
