@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
+from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
@@ -60,6 +61,8 @@ from dashboard.config import get_settings
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.service import filter_options
 from dashboard.views.warm import add_page_step
+
+HIDDEN_FROM_READERS: dict[str, Any] = {"aria-hidden": "true"}
 
 
 def shell_layout() -> html.Div:
@@ -115,7 +118,7 @@ def shell_layout() -> html.Div:
             drill.drill_modal(),
             saved_views.views_modal(),
             # assets/grid_warm.js mounts a hidden grid here once the first page is idle
-            html.Div(id="ar-grid-warm", className="ar-grid-warm", **{"aria-hidden": "true"}),
+            html.Div(id="ar-grid-warm", className="ar-grid-warm", **HIDDEN_FROM_READERS),
         ]
     )
 
