@@ -7,7 +7,8 @@ the real form (CSRF token), then loops over a weighted mix of what people do:
     callback a filter change on Receivables Health: the shell's filter callback (URL -> filters
              store) and then every page callback a browser fires for the new filters (KPI tiles,
              aging donuts, top debtors, trends, at-risk cards), `--parallel` at a time like a browser
-    drill    a drill-down: the modal callback and the grid callback that fills it (up to 5,000 rows)
+    drill    a drill-down: the modal callback, the grid's columns callback and its first block of
+             500 rows (the infinite row model's first getRowsRequest)
     api      GET /api/kpis with a random as-of date and filter
     export   GET /api/export/open_invoices.csv with a random filter
 
@@ -53,6 +54,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 KINDS = ("page", "callback", "drill", "api", "export")
 WEIGHTS = {"page": 20, "callback": 35, "drill": 15, "api": 20, "export": 10}
 FILTER_NAMES = ("segment", "region", "tier", "sales_rep")
+BLOCK_ROWS = 500  # rows of a grid block (components/grid.py BLOCK_ROWS)
 
 
 # ---- results ------------------------------------------------------------------------------------
@@ -431,6 +433,7 @@ class Plan:
     version_callback: dict
     open_drill: dict
     fill_grid: dict
+    get_rows: dict
     drills: list[dict]
     options: dict[str, list[str]]
     customers: list[str]
@@ -457,7 +460,8 @@ def discover(session: requests.Session, base: str, timeout: float) -> Plan:
         page_callbacks=page_callbacks,
         version_callback=app.find("data-version.data", ["refresh-interval.n_intervals"]),
         open_drill=app.find("drill-title.children"),
-        fill_grid=app.find('"type":"ar-grid"}.rowData'),
+        fill_grid=app.find('"type":"ar-grid"}.columnDefs'),
+        get_rows=app.find('"type":"ar-grid-block"}.data'),
         drills=[],
         options={},
         customers=[],
@@ -630,12 +634,24 @@ class User:
         if source is None:
             return
         key = json.dumps({"grid": "drill", "type": "ar-grid-source"}, sort_keys=True)
+        grid = json.dumps({"grid": "drill", "type": "ar-grid"}, sort_keys=True)
+        search = json.dumps({"grid": "drill", "type": "ar-grid-search"}, sort_keys=True)
+        # the grid's columns, then its first block of rows (the infinite row model's first ask)
         self.callback(
             "drill",
             self.plan.fill_grid,
             {(key, "data"): source, ("data-version", "data"): self.plan.version},
             [f"{key}.data"],
             "fill_grid(drill)",
+            match={"grid": "drill"},
+        )
+        first_block = {"startRow": 0, "endRow": BLOCK_ROWS, "sortModel": [], "filterModel": {}}
+        self.callback(
+            "drill",
+            self.plan.get_rows,
+            {(grid, "getRowsRequest"): first_block, (key, "data"): source, (search, "value"): ""},
+            [f"{grid}.getRowsRequest"],
+            "get_rows(drill)",
             match={"grid": "drill"},
         )
 
