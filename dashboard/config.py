@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(None, validation_alias=_env("REDIS_URL"))
     jobs_prefix: str = Field("ar:jobs", min_length=1, validation_alias=_env("AR_JOBS_PREFIX"))
+    # each process's result cache (dashboard/metrics/cache.py): the estimated bytes it keeps
+    cache_max_mb: float = Field(2048, gt=0, validation_alias=_env("AR_CACHE_MAX_MB"))
     # the shared result cache (dashboard/metrics/shared_cache.py): on where REDIS_URL is set
     shared_cache: bool = Field(True, validation_alias=_env("AR_SHARED_CACHE"))
     shared_cache_min_ms: float = Field(20.0, ge=0, validation_alias=_env("AR_SHARED_CACHE_MIN_MS"))

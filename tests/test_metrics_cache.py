@@ -129,6 +129,62 @@ def test_bounded_in_all():
     assert store.stats().evictions == 2
 
 
+def test_size_estimates_agree_with_pandas_deep_measure():
+    """size_of (a sample of the object values) is within 5 % of pandas' own exact deep measure."""
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "amount_cents": np.arange(20_000, dtype=np.int64),
+            "customer_id": [f"C{n:07d}" for n in range(20_000)],
+            "name": [f"Customer number {n} of the ledger" for n in range(20_000)],
+        }
+    )
+    exact = int(frame.memory_usage(index=True, deep=True).sum())
+    assert abs(cache.size_of(frame) - exact) <= 0.05 * exact
+    assert cache.size_of(frame["amount_cents"].to_numpy()) == 160_000
+    nested = {"rows": frame, "total": 5}
+    assert cache.size_of(nested) >= cache.size_of(frame)
+
+
+def test_bounded_by_bytes():
+    """The byte budget evicts the least recently used results; a result over half of it is handed
+    back but never kept (computed again next time)."""
+    import numpy as np
+
+    store = cache.ResultCache(max_bytes=100_000)
+    snap = FakeSnapshot(1)
+    calls: list[int] = []
+
+    def result(k: int, n_bytes: int):
+        calls.append(k)
+        return np.zeros(n_bytes // 8, dtype=np.int64)
+
+    def ask(k: int, n_bytes: int):
+        key = cache.Key(cache.stamp(snap), result, (k, n_bytes), ())
+        return store.get(key, 100, lambda: result(k, n_bytes))
+
+    ask(1, 40_000)
+    ask(2, 40_000)
+    assert store.stats().bytes == 80_000 and len(store) == 2
+    ask(1, 40_000)  # a hit: 1 is now the most recently used
+    ask(3, 40_000)  # over the budget: 2 goes
+    assert len(calls) == 3 and len(store) == 2 and store.stats().bytes == 80_000
+    ask(1, 40_000)
+    assert len(calls) == 3  # 1 stayed
+    ask(2, 40_000)
+    assert len(calls) == 4  # 2 was evicted
+    assert len(ask(9, 60_000)) == 7_500 and len(ask(9, 60_000)) == 7_500  # over half: not kept
+    assert calls.count(9) == 2 and store.stats().not_kept == 2
+    assert store.stats().bytes <= 100_000
+
+
+def test_the_byte_budget_is_a_setting(monkeypatch):
+    monkeypatch.setenv("AR_CACHE_MAX_MB", "0.5")
+    assert cache.byte_budget() == 512 * 1024
+
+
 def test_old_data_versions_are_dropped():
     figure, calls = counting()
     snaps = [FakeSnapshot(v) for v in range(1, cache.MAX_VERSIONS + 2)]

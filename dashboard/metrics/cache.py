@@ -11,8 +11,11 @@ as-of date, filters, scope, period and the like. One user's result is therefore 
 another scope, and a new data version is a new key (it misses; the old version's entries are
 dropped once MAX_VERSIONS newer versions have been seen, so memory follows the live snapshot).
 
-The store is bounded twice: by the function's `maxsize` (large frames keep few entries) and by
-MAX_ENTRIES in all, least recently used first. It is thread-safe, and concurrent callers of the
+The store is bounded three times: by the function's `maxsize` (large frames keep few entries), by
+MAX_ENTRIES in all, and by AR_CACHE_MAX_MB of results (their estimated size: `size_of`), least
+recently used first; a result bigger than half that budget is handed back but not kept (a
+drill-down's rows at ten million invoices: before this bound, four workers each free to keep eight
+such frames stalled the machine under the load test). It is thread-safe, and concurrent callers of the
 same key wait for the first caller's result instead of computing it again. Results are shared:
 treat them as read-only.
 
@@ -34,6 +37,7 @@ function's results in the process (arrays or rows of every invoice). See docs/ar
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -41,6 +45,10 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, NamedTuple, ParamSpec, TypeVar, overload
 
+import numpy as np
+import pandas as pd
+
+from dashboard.config import get_settings
 from dashboard.metrics.shared_cache import Unshareable, canonical, shared_store
 from dashboard.metrics.snapshot import Snapshot
 
@@ -77,16 +85,84 @@ class Stats:
     evictions: int = 0
     entries: int = 0
     versions: int = 0
+    bytes: int = 0  # estimated size of the kept results
+    not_kept: int = 0  # results bigger than half the byte budget: computed, handed back, not kept
+
+
+SAMPLE = 256  # object values sampled to estimate a column's average size
+
+
+def _object_bytes(values: np.ndarray) -> int:
+    """Estimated bytes of the Python objects an object array points to (a sample's average)."""
+    n = len(values)
+    if n == 0:
+        return 0
+    picks = values[:: max(n // SAMPLE, 1)][:SAMPLE]
+    return int(n * sum(sys.getsizeof(v) for v in picks) / len(picks))
+
+
+def _python_objects(dtype: Any) -> bool:
+    """A column whose values are Python objects (object dtype, python-backed strings)."""
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "python"
+    return getattr(dtype, "kind", "") == "O"
+
+
+def size_of(value: Any, depth: int = 0) -> int:
+    """An estimate of a result's memory in bytes: frames and arrays by their buffers (object
+    columns by a sample of their values), containers and objects by their parts (a few levels)."""
+    if isinstance(value, pd.DataFrame):
+        total = int(value.memory_usage(index=True, deep=False).sum())
+        for i, dtype in enumerate(value.dtypes):
+            if _python_objects(dtype):
+                total += _object_bytes(value.iloc[:, i].to_numpy(dtype=object))
+        return total
+    if isinstance(value, pd.Series | pd.Index):
+        extra = _object_bytes(value.to_numpy(dtype=object)) if _python_objects(value.dtype) else 0
+        return int(value.memory_usage(deep=False)) + extra
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes) + (_object_bytes(value) if value.dtype.kind == "O" else 0)
+    if isinstance(value, str | bytes | int | float | bool) or value is None:
+        return sys.getsizeof(value)
+    if depth >= 4:
+        return 64
+    if isinstance(value, dict):
+        items = list(value.items())
+        head = items[:SAMPLE]
+        part = sum(size_of(k, depth + 1) + size_of(v, depth + 1) for k, v in head)
+        return 64 + (part * len(items) // len(head) if head else 0)
+    if isinstance(value, list | tuple | set | frozenset):
+        seq = list(value)
+        head = seq[:SAMPLE]
+        part = sum(size_of(v, depth + 1) for v in head)
+        return 64 + (part * len(seq) // len(head) if head else 0)
+    fields = getattr(value, "__dict__", None)
+    if isinstance(fields, dict):
+        return 64 + sum(size_of(v, depth + 1) for v in fields.values())
+    return sys.getsizeof(value)
+
+
+def byte_budget() -> int:
+    """AR_CACHE_MAX_MB in bytes (per process)."""
+    return int(get_settings().cache_max_mb * 1024 * 1024)
 
 
 class ResultCache:
     """A bounded, thread-safe LRU of results keyed by (snapshot stamp, function, request)."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES, max_versions: int = MAX_VERSIONS) -> None:
+    def __init__(
+        self,
+        max_entries: int = MAX_ENTRIES,
+        max_versions: int = MAX_VERSIONS,
+        max_bytes: int | None = None,
+    ) -> None:
         self.max_entries = max_entries
         self.max_versions = max_versions
+        self.max_bytes = max_bytes  # None: AR_CACHE_MAX_MB (read when a result is stored)
         self._lock = threading.Lock()
         self._entries: OrderedDict[Key, Any] = OrderedDict()  # least recently used first
+        self._sizes: dict[Key, int] = {}
+        self._bytes = 0
         self._by_function: dict[Callable[..., Any], OrderedDict[Key, None]] = {}
         self._versions: OrderedDict[tuple[Hashable, ...], None] = OrderedDict()
         self._running: dict[Key, threading.Event] = {}
@@ -111,8 +187,13 @@ class ResultCache:
             waiting.wait()  # then look again: the result, or (if that caller failed) our turn
         try:
             value = self._compute(key, compute)
+            size = size_of(value)
+            budget = self.max_bytes if self.max_bytes is not None else byte_budget()
             with self._lock:
-                self._put(key, maxsize, value)
+                if size > budget // 2:
+                    self._stats.not_kept += 1
+                else:
+                    self._put(key, maxsize, value, size, budget)
             return value
         finally:
             with self._lock:
@@ -134,7 +215,7 @@ class ResultCache:
             store.key(key.version[1:3], key.function, request), key.function, compute
         )
 
-    def _put(self, key: Key, maxsize: int, value: Any) -> None:
+    def _put(self, key: Key, maxsize: int, value: Any, size: int, budget: int) -> None:
         """Store value and enforce the bounds (under the lock)."""
         self._versions[key.version] = None
         self._versions.move_to_end(key.version)
@@ -143,15 +224,18 @@ class ResultCache:
             for stale in [k for k in self._entries if k.version == old]:
                 self._drop(stale)
         self._entries[key] = value
+        self._sizes[key] = size
+        self._bytes += size
         mine = self._by_function.setdefault(key.function, OrderedDict())
         mine[key] = None
         while len(mine) > maxsize:
             self._drop(next(iter(mine)))
-        while len(self._entries) > self.max_entries:
+        while len(self._entries) > self.max_entries or self._bytes > budget:
             self._drop(next(iter(self._entries)))
 
     def _drop(self, key: Key) -> None:
         del self._entries[key]
+        self._bytes -= self._sizes.pop(key)
         mine = self._by_function[key.function]
         del mine[key]
         if not mine:
@@ -162,6 +246,8 @@ class ResultCache:
         """Forget every result and reset the counters (tests; a new data version needs no call: it is in the key)."""
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
+            self._bytes = 0
             self._by_function.clear()
             self._versions.clear()
             self._stats = Stats()
@@ -175,6 +261,8 @@ class ResultCache:
                 evictions=self._stats.evictions,
                 entries=len(self._entries),
                 versions=len({k.version for k in self._entries}),
+                bytes=self._bytes,
+                not_kept=self._stats.not_kept,
             )
 
     def __len__(self) -> int:
