@@ -210,3 +210,34 @@ def logout(client):
     match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert match, page.text
     return client.post("/logout", data={"csrf_token": match.group(1)})
+
+
+def post_callback(client, output: str, spec: dict, values: dict) -> dict:
+    """POST one callback of callback_map as the browser would (its outputs listed, nothing
+    changed); its response by component id ({} for a 204)."""
+    body = callback_body(output, spec, values)
+    outputs = spec["output"] if isinstance(spec["output"], list | tuple) else [spec["output"]]
+    specs = [{"id": o.component_id, "property": o.component_property} for o in outputs]
+    body["outputs"] = specs if len(specs) != 1 else specs[0]
+    body["changedPropIds"] = []
+    response = client.post("/_dash-update-component", json=body)
+    assert response.status_code in (200, 204), (output, response.text[:300])
+    return response.get_json()["response"] if response.status_code == 200 else {}
+
+
+def page_layout(world, client, path: str) -> dict:
+    """The page router's layout for path (no query string), as the logged-in client gets it."""
+    client.get("/")  # Dash copies the registered callbacks into callback_map on the first request
+    router = next(o for o in world.app.callback_map if "_pages_content.children" in o)
+    values = {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""}
+    return post_callback(client, router, world.app.callback_map[router], values)["_pages_content"][
+        "children"
+    ]
+
+
+def first_visit_filters() -> dict:
+    """Store "filters" of a first visit (no query string), as the shell fills it."""
+    from dashboard import params
+
+    clean, _ = params.validate({})
+    return params.store_data(clean, params.to_query(clean))

@@ -9,9 +9,10 @@ import json
 
 import dash
 import pytest
-from auth_helpers import callback_body, make_world
+from auth_helpers import first_visit_filters as default_filters
+from auth_helpers import make_world, page_layout
+from auth_helpers import post_callback as post
 
-from dashboard import params as gf
 from dashboard.components import views
 from dashboard.metrics.cache import clear_cache
 from dashboard.metrics.snapshot import clear_snapshots
@@ -26,17 +27,6 @@ def world(db_url):
     yield make_world(db_url)
     clear_snapshots()
     clear_cache()
-
-
-def post(client, output: str, spec: dict, values: dict) -> dict:
-    body = callback_body(output, spec, values)
-    outputs = spec["output"] if isinstance(spec["output"], list | tuple) else [spec["output"]]
-    specs = [{"id": o.component_id, "property": o.component_property} for o in outputs]
-    body["outputs"] = specs if len(specs) != 1 else specs[0]
-    body["changedPropIds"] = []
-    response = client.post("/_dash-update-component", json=body)
-    assert response.status_code == 200, (output, response.text[:300])
-    return response.get_json()["response"]
 
 
 def graphs(node, found: dict) -> dict:
@@ -54,17 +44,9 @@ def graphs(node, found: dict) -> dict:
 
 def test_chart_pages_draw_their_charts_in_the_layout(world):
     client = world.login("controller")
-    client.get("/")  # Dash copies the registered callbacks into callback_map on the first request
-    router = next(o for o in world.app.callback_map if "_pages_content.children" in o)
-    clean, _ = gf.validate({})
-    filters = gf.store_data(clean, gf.to_query(clean))
+    filters = default_filters()
     for path, prefix in PAGES.items():
-        layout = post(
-            client,
-            router,
-            world.app.callback_map[router],
-            {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""},
-        )["_pages_content"]["children"]
+        layout = page_layout(world, client, path)
         drawn = {k: v for k, v in graphs(layout, {}).items() if k in views.CHARTS}
         assert drawn and all(k.startswith(prefix) for k in drawn), (path, drawn.keys())
         for graph_id, figure in drawn.items():
@@ -82,15 +64,7 @@ def test_chart_pages_draw_their_charts_in_the_layout(world):
 
 
 def drawn_on(world, username: str, path: str) -> dict:
-    client = world.login(username)
-    client.get("/")
-    router = next(o for o in world.app.callback_map if "_pages_content.children" in o)
-    layout = post(
-        client,
-        router,
-        world.app.callback_map[router],
-        {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""},
-    )["_pages_content"]["children"]
+    layout = page_layout(world, world.login(username), path)
     return {k: v for k, v in graphs(layout, {}).items() if k in views.CHARTS}
 
 
@@ -126,20 +100,12 @@ def props(node, wanted: set, found: dict) -> dict:
 
 def test_page_callbacks_outputs_come_in_the_layout(world):
     client = world.login("controller")
-    client.get("/")
-    router = next(o for o in world.app.callback_map if "_pages_content.children" in o)
-    clean, _ = gf.validate({})
-    filters = gf.store_data(clean, gf.to_query(clean))
+    filters = default_filters()
     checked = 0
     for path in ("/disputes", "/forecast", "/credit", "/reliability", "/collections", "/invoices"):
         module = next(m for m, p in dash.page_registry.items() if p["path"] == path)
         fills = views.FILLS[module]
-        layout = post(
-            client,
-            router,
-            world.app.callback_map[router],
-            {("_pages_location", "pathname"): path, ("_pages_location", "search"): ""},
-        )["_pages_content"]["children"]
+        layout = page_layout(world, client, path)
         for outputs, _func in fills.values():
             wanted = {(o.component_id, o.component_property) for o in outputs}
             found = props(layout, wanted, {})

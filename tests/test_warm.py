@@ -11,9 +11,10 @@ import threading
 import time
 
 import pytest
-from auth_helpers import callback_body, make_world
+from auth_helpers import first_visit_filters as default_filters
+from auth_helpers import make_world
+from auth_helpers import post_callback as post
 
-from dashboard import params as gf
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.cache import CACHE, clear_cache
 from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
@@ -28,22 +29,6 @@ def world(db_url):
     yield make_world(db_url)
     clear_snapshots()
     clear_cache()
-
-
-def default_filters() -> dict:
-    """Store "filters" of a first visit (no query string): as the shell fills it."""
-    clean, _ = gf.validate({})
-    return gf.store_data(clean, gf.to_query(clean))
-
-
-def post(client, output: str, spec: dict, values: dict) -> None:
-    body = callback_body(output, spec, values)
-    outputs = spec["output"] if isinstance(spec["output"], list | tuple) else [spec["output"]]
-    specs = [{"id": o.component_id, "property": o.component_property} for o in outputs]
-    body["outputs"] = specs if len(specs) != 1 else specs[0]
-    body["changedPropIds"] = []
-    response = client.post("/_dash-update-component", json=body)
-    assert response.status_code in (200, 204), (output, response.text[:300])
 
 
 def first_visits(world, username: str) -> None:
