@@ -126,6 +126,11 @@ def shell_layout() -> html.Div:
 # ---- filters <-> URL -------------------------------------------------------------------------------
 
 
+def _logged_in_request() -> bool:
+    """Inside a request of a logged-in user (layouts are also built at start-up and in tests)."""
+    return has_request_context() and identity.username() is not None
+
+
 def select_options(options: dict, name: str) -> list[dict]:
     """A select's choices: All, then the values in the user's scope."""
     return [{"label": "All", "value": params.ALL_VALUE}] + [
@@ -136,7 +141,7 @@ def select_options(options: dict, name: str) -> list[dict]:
 def _with_choices(panel):
     """The filter panel with its selects' choices filled for the logged-in user (the layout is built per
     page load), so the first render needs no filter_choices round trip; a skeleton outside a request."""
-    if not has_request_context() or identity.username() is None:
+    if not _logged_in_request():
         return panel
     options = _options()
     for component in panel._traverse():
@@ -183,7 +188,7 @@ def filters_for_layout(query: Mapping[str, object] | None) -> dict | None:
     """The Store "filters" data sync_filters will produce for a page's query parameters (as Dash pages
     passes them to `layout(**query)`), so a page can draw its figures in its layout instead of waiting
     for a callback round trip; None outside a logged-in request (start-up validation, tests)."""
-    if not has_request_context() or identity.username() is None:
+    if not _logged_in_request():
         return None
     raw = {k: _query_value(v) for k, v in (query or {}).items() if k in params.FILTER_KEYS}
     scope = identity.scope()
@@ -435,7 +440,7 @@ def _version_for_layout() -> dict | None:
     """The data version in the layout of a logged-in page load, so the first poll finds it unchanged
     and nothing that listens to it (the filter choices, the as-of bounds, every page's figures)
     is sent a second time; None outside a request."""
-    if not has_request_context() or identity.username() is None:
+    if not _logged_in_request():
         return None
     return version_data(snapshots.get_snapshot())
 

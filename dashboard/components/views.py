@@ -129,35 +129,34 @@ def _chosen(
     )
 
 
-def prefill_charts(tree: Any, filters_data: Any) -> None:
-    """Draw every registered chart of a page's layout tree for filters_data, with the options its
-    controls start with (a chart the user may not see, or without data, stays empty as its
-    callback would leave it)."""
-    components = list(tree._traverse())
-    values = {
-        c.id: getattr(c, "value", None)
-        for c in components
-        if isinstance(getattr(c, "id", None), str)
-    }
-    for component in components:
-        graph_id = getattr(component, "id", None)
+def by_id(tree: Any) -> dict[str, Any]:
+    """The components of a layout tree with a text id, by id."""
+    return {c.id: c for c in tree._traverse() if isinstance(getattr(c, "id", None), str)}
+
+
+def prefill_charts(components: Mapping[str, Any], filters_data: Any) -> None:
+    """Draw every registered chart among a page's components (by_id) for filters_data, with the
+    options its controls start with (a chart the user may not see, or without data, stays empty as
+    its callback would leave it)."""
+    for graph_id, component in components.items():
         if not isinstance(component, dcc.Graph) or graph_id not in CHARTS:
             continue
         view_name, controls = CHARTS[graph_id]
-        chosen = _chosen(view_name, controls, [values.get(c) for c in controls.values()])
+        values = [getattr(components.get(c), "value", None) for c in controls.values()]
         try:
-            component.figure = chart_figure(view_name, filters_data, chosen)  # type: ignore[attr-defined]  # Dash sets props in __init__
+            figure = chart_figure(view_name, filters_data, _chosen(view_name, controls, values))
         except PreventUpdate:
             continue
+        component.figure = figure  # type: ignore[attr-defined]  # Dash sets props in __init__
 
 
-def prefill_outputs(tree: Any, module: str, filters_data: Any) -> None:
-    """Set the outputs of the page module's page_callbacks in its layout tree, as the callbacks
-    would on the first render (one that raises PreventUpdate leaves its outputs as they are)."""
+def prefill_outputs(components: Mapping[str, Any], module: str, filters_data: Any) -> None:
+    """Set the outputs of the page module's page_callbacks among its components (by_id), as the
+    callbacks would on the first render (one that raises PreventUpdate leaves its outputs as they
+    are)."""
     fills = FILLS.get(module)
     if not fills:
         return
-    by_id = {c.id: c for c in tree._traverse() if isinstance(getattr(c, "id", None), str)}
     version = version_data(snapshots.get_snapshot())
     for outputs, func in fills.values():
         try:
@@ -166,7 +165,7 @@ def prefill_outputs(tree: Any, module: str, filters_data: Any) -> None:
             continue
         values = [result] if len(outputs) == 1 else list(result)
         for output, value in zip(outputs, values, strict=True):
-            component = by_id.get(output.component_id)
+            component = components.get(str(output.component_id))
             if component is not None and value is not dash.no_update:
                 setattr(component, output.component_property, value)
 
@@ -177,8 +176,9 @@ def _prefilled(module: str, layout: Callable[..., Any]) -> Callable[..., Any]:
         tree = layout(**query)
         filters_data = filters_for_layout(query)
         if filters_data is not None and hasattr(tree, "_traverse"):
-            prefill_charts(tree, filters_data)
-            prefill_outputs(tree, module, filters_data)
+            components = by_id(tree)
+            prefill_charts(components, filters_data)
+            prefill_outputs(components, module, filters_data)
         return tree
 
     build.ar_prefilled = True  # type: ignore[attr-defined]
