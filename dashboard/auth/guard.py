@@ -212,7 +212,9 @@ def guard() -> BaseResponse | None:
     if path.startswith("/api/") or path == "/api":
         return check_api()
     if path.startswith("/_"):
-        return None  # Dash's layout/dependencies: the shell, no data
+        # Dash's layout/dependencies: the shell, and the first page only where the role may open it
+        # (components/page_container.py checks that itself)
+        return None
     if not page_allowed(current_user.role, path):
         return forbidden_page()
     return None

@@ -129,14 +129,17 @@ ISO_DATE_INPUT = {
 LONG_TEXT = frozenset({"reason", "note", "recommended_action", "outcome", "next_action", "terms"})
 
 
+GRID_TYPE, SOURCE_TYPE = "ar-grid", "ar-grid-source"
+
+
 def grid_id(name: str | Wildcard) -> dict:
     """The AgGrid component id of a data_grid."""
-    return {"type": "ar-grid", "grid": name}
+    return {"type": GRID_TYPE, "grid": name}
 
 
 def source_id(name: str | Wildcard) -> dict:
-    """The store whose data (any JSON) selects the rows; pages write it."""
-    return {"type": "ar-grid-source", "grid": name}
+    """The store whose data (any JSON) selects the rows; pages write it (or prefill, in the layout)."""
+    return {"type": SOURCE_TYPE, "grid": name}
 
 
 def _part(kind: str, name: str | Wildcard) -> dict:
@@ -473,23 +476,49 @@ def _context_options(options, source: GridFrame | None) -> dict:
     return options
 
 
+def grid_props(name: str, data: dict, options: dict | None) -> tuple[list[dict], dict]:
+    """(columnDefs, dashGridOptions) of a grid for its source data."""
+    _key, source, _snap = source_frame(name, data)
+    options = _context_options(options, source)
+    options.pop("pinnedBottomRowData", None)
+    return (column_defs(source) if source is not None else []), options
+
+
+def prefill(tree, sources: dict[str, dict]) -> None:
+    """Grids drawn with their page: each named grid's source store holds its data and the grid its
+    columns (what fill_grid would answer), so the grid asks for its first rows as it mounts.
+    A grid whose source comes from a page callback instead is filled by fill_grid when it arrives."""
+    for component in tree._traverse():
+        key = getattr(component, "id", None)
+        if not isinstance(key, dict) or key.get("grid") not in sources:
+            continue
+        data = sources[key["grid"]]
+        # Dash sets a component's props in __init__: its generated classes declare none of them
+        if key.get("type") == SOURCE_TYPE:
+            component.data = data  # type: ignore[attr-defined]
+        elif key.get("type") == GRID_TYPE:
+            component.columnDefs, component.dashGridOptions = grid_props(  # type: ignore[attr-defined]
+                key["grid"],
+                data,
+                component.dashGridOptions,  # type: ignore[attr-defined]
+            )
+
+
 @cb.callback(
     Output(grid_id(MATCH), "columnDefs"),
     Output(grid_id(MATCH), "dashGridOptions"),
     Input(source_id(MATCH), "data"),
     Input("data-version", "data"),
     State(grid_id(MATCH), "dashGridOptions"),
+    # a source in the layout comes with its columns (prefill); one set by a callback triggers this
+    prevent_initial_call=True,
 )
 def fill_grid(data, _version, options):
     """The grid's columns and context from its registered source (no rows: the browser then purges its
     blocks and asks `get_rows` for them, with the caption and totals)."""
     if data is None:
         raise PreventUpdate
-    name = ctx.outputs_list[0]["id"]["grid"]
-    _key, source, _snap = source_frame(name, data)
-    options = _context_options(options, source)
-    options.pop("pinnedBottomRowData", None)
-    return (column_defs(source) if source is not None else []), options
+    return grid_props(ctx.outputs_list[0]["id"]["grid"], data, options)
 
 
 @cb.callback(

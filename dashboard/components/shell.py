@@ -45,6 +45,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import dash
 import dash_bootstrap_components as dbc
@@ -57,6 +58,7 @@ from dashboard.auth.views import csrf_token
 from dashboard.components import callbacks as cb
 from dashboard.components import drill, identity, saved_views
 from dashboard.components import filters as gf
+from dashboard.components.page_container import first_page, page_container
 from dashboard.config import get_settings
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.service import filter_options
@@ -66,13 +68,21 @@ HIDDEN_FROM_READERS: dict[str, Any] = {"aria-hidden": "true"}
 
 
 def shell_layout() -> html.Div:
-    """The outer layout around every page (no data; filled by the callbacks below)."""
+    """The outer layout around every page: for a logged-in user's page load, with the version, the
+    filter choices and the page itself drawn (page_container); otherwise a skeleton."""
     refresh_ms = max(get_settings().refresh_seconds, 2) * 1000
+    logged_in = _logged_in_request()
+    first = first_page() if logged_in else None
+    # the address the page was loaded at, known from the layout request (page_container): the shell's
+    # Location starts there, so it changes nothing when it mounts and only sync_filters runs
+    pathname, search = (first[0], first[1]) if first is not None else (None, None)
+    filters = _first_filters(search) if search is not None else None
+    address = {"pathname": pathname, "search": search} if first is not None else {}
     return html.Div(
         [
-            dcc.Location(id="url", refresh=False),
+            dcc.Location(id="url", refresh=False, **address),
             dcc.Location(id="nav", refresh="callback-nav"),
-            dcc.Store(id="filters"),
+            dcc.Store(id="filters", data=filters),
             dcc.Store(id="data-version", data=_version_for_layout()),
             dcc.Store(id="drill-request"),
             dcc.Interval(id="refresh-interval", interval=refresh_ms, n_intervals=0),
@@ -83,13 +93,19 @@ def shell_layout() -> html.Div:
                         dbc.NavbarToggler(id="nav-toggle", n_clicks=0, className="ar-nav-toggle"),
                         dbc.Collapse(
                             [
-                                dbc.Nav(id="nav-links", navbar=True, className="me-auto"),
+                                dbc.Nav(
+                                    nav_items(pathname, filters["query"]) if filters else None,
+                                    id="nav-links",
+                                    navbar=True,
+                                    className="me-auto",
+                                ),
                                 html.Span(
                                     id="live-status",
                                     className="navbar-text small me-3 ar-live",
                                     title="Figures refresh by themselves when the data changes",
                                 ),
                                 html.Div(
+                                    user_menu(pathname, filters) if logged_in else None,
                                     id="user-menu",
                                     className="d-flex align-items-center gap-2 ar-user-menu",
                                 ),
@@ -108,9 +124,9 @@ def shell_layout() -> html.Div:
             ),
             dbc.Container(
                 [
-                    _with_choices(gf.filter_panel()),
+                    _with_choices(gf.filter_panel(), filters),
                     html.Div(id="filter-alert"),
-                    html.Main(dash.page_container, className="ar-page"),
+                    html.Main(page_container(first), className="ar-page"),
                 ],
                 fluid=True,
                 className="pt-2 pb-4",
@@ -138,17 +154,41 @@ def select_options(options: dict, name: str) -> list[dict]:
     ]
 
 
-def _with_choices(panel):
+def _with_choices(panel, filters: dict | None = None):
     """The filter panel with its selects' choices filled for the logged-in user (the layout is built per
-    page load), so the first render needs no filter_choices round trip; a skeleton outside a request."""
+    page load), so the first render needs no filter_choices round trip, and with the controls showing
+    the first page's filters when known; a skeleton outside a request."""
     if not _logged_in_request():
         return panel
     options = _options()
     for component in panel._traverse():
         key = getattr(component, "id", None)
-        if isinstance(key, dict) and key.get("type") == "gf" and key.get("kind") == "select":
+        if key == "filters-summary" and filters is not None:
+            component.children = params.describe(filters, options)  # as filters_summary
+        if not (isinstance(key, dict) and key.get("type") == "gf"):
+            continue
+        if key.get("kind") == "select":
             component.options = select_options(options, key["name"])
+        if key.get("kind") == "date":
+            component.max = dt.date.today().isoformat()  # no future as-of dates (as_of_bounds)
+        if filters is not None:
+            component.value = gf.control_value(key["name"], filters)
     return panel
+
+
+def _first_filters(search: str) -> dict | None:
+    """Store "filters" as sync_filters will fill it for the first page's address, so it finds the store
+    unchanged and nothing that listens to it runs again; None when a value is refused (sync_filters
+    then rewrites the address and says why)."""
+    scope = identity.scope()
+    clean, messages = params.validate(
+        params.parse_query(search),
+        _options(),
+        scope_label=None if scope.unrestricted else scope.label,
+    )
+    if messages:
+        return None
+    return params.store_data(clean, params.to_query(clean))
 
 
 def _options() -> dict:
@@ -276,6 +316,7 @@ def filter_choices(_version):
 @cb.callback(
     Output(gf.control_id("as_of", "date"), "max"),
     Input("data-version", "data"),
+    prevent_initial_call=True,  # the layout has it (_with_choices); a new day brings new data
 )
 def as_of_bounds(_version):
     """No future as-of dates in the picker."""
@@ -366,18 +407,41 @@ def nav_items(pathname: str | None, query: str) -> list:
     Output("nav-links", "children"),
     Input("url", "pathname"),
     Input("filters", "data"),
+    prevent_initial_call=True,  # the layout has them (shell_layout) or the address sets them on mount
 )
 def nav_links(pathname, filters_data):
     """Links to the pages the user's role may open, carrying the filters' query string."""
     return nav_items(pathname, (filters_data or {}).get("query") or "")
 
 
+def subscribe_href(pathname: str | None, filters_data: Mapping | None) -> str:
+    """The Subscribe button opens the subscriptions page pre-filled with this page and its filters
+    (not the as-of date: a subscription is for the figures as of each sending)."""
+    path = pathname if isinstance(pathname, str) and pathname.startswith("/") else "/"
+    if path.startswith("/subscriptions") or path.startswith("/admin"):
+        return "/subscriptions"
+    pairs = [
+        (k, v)
+        for k, v in parse_qsl(((filters_data or {}).get("query") or "").lstrip("?"))
+        if k != "as_of"
+    ]
+    return "/subscriptions?" + urlencode({"page": path + ("?" + urlencode(pairs) if pairs else "")})
+
+
 @cb.callback(
-    Output("user-menu", "children"),
-    Input("refresh-interval", "disabled"),
+    Output("subscribe-here", "href"),
+    Input("url", "pathname"),
+    Input("filters", "data"),
+    prevent_initial_call=True,  # as nav_links
 )
-def user_menu(_):
-    """Who is logged in, with a log-out button (a POST form with the CSRF token to the Flask route)."""
+def subscribe_here(pathname, filters_data):
+    """Keep the Subscribe button on the current page and filters."""
+    return subscribe_href(pathname, filters_data)
+
+
+def user_menu(pathname: str | None, filters_data: Mapping | None) -> list | None:
+    """Who is logged in, with a log-out button (a POST form with the CSRF token to the Flask route);
+    in the layout, which is built for each logged-in page load."""
     name = identity.username()
     if name is None:
         return None
@@ -385,7 +449,7 @@ def user_menu(_):
         dbc.Button(
             "Subscribe",
             id="subscribe-here",
-            href="/subscriptions",
+            href=subscribe_href(pathname, filters_data),
             size="sm",
             color="light",
             outline=True,
@@ -494,6 +558,7 @@ cb.clientside_callback(
 @cb.callback(
     Output("filters-summary", "children"),
     Input("filters", "data"),
+    prevent_initial_call=True,  # the layout has it when it knows the filters; else the store changes
 )
 def filters_summary(filters_data):
     """The filters in one line beside the Filters button on small screens (rep names, not ids)."""

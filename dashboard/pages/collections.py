@@ -14,7 +14,7 @@ from dashboard.components import grid, identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
 from dashboard.components.page_kit import card, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
-from dashboard.components.shell import fill_stores, filters_for_layout, json_key
+from dashboard.components.shell import filters_for_layout
 from dashboard.components.views import chart_callback, page_callback
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import service
@@ -214,11 +214,11 @@ def prefill(page, query: dict):
     """Both grids' sources in the layout (default grouping, open only): the grids fill as the page arrives."""
     filters_data = filters_for_layout(query)
     if filters_data is not None:
-        fill_stores(
+        grid.prefill(
             page,
             {
-                json_key(grid.source_id(GROUP_GRID)): {"filters": filters_data, "by": "segment"},
-                json_key(grid.source_id(UNCONTACTED_GRID)): {
+                GROUP_GRID: {"filters": filters_data, "by": "segment"},
+                UNCONTACTED_GRID: {
                     "filters": filters_data,
                     "by": "segment",
                     "open_only": True,

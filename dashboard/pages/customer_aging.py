@@ -10,7 +10,7 @@ from dash.exceptions import PreventUpdate
 from dashboard import params as gf
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import card, info, page_header
-from dashboard.components.shell import fill_stores, filters_for_layout, json_key
+from dashboard.components.shell import fill_stores, filters_for_layout
 from dashboard.components.statements import MAX_CUSTOMERS, statement_controls
 from dashboard.components.statements import register as register_statements
 from dashboard.data.user_prefs import (
@@ -137,14 +137,8 @@ def prefill(page, query: dict):
         return page
     edges = list(load_aging_ranges(identity.user_id()))
     data, note = sources(filters_data, edges)
-    fill_stores(
-        page,
-        {
-            "ag-edges": edges,
-            json_key(grid.source_id("ag-long")): data,
-            json_key(grid.source_id("ag-short")): data,
-        },
-    )
+    fill_stores(page, {"ag-edges": edges})
+    grid.prefill(page, {"ag-long": data, "ag-short": data})
     for component in page._traverse():
         if getattr(component, "id", None) == "ag-ranges":
             component.value = format_ranges(edges)

@@ -16,7 +16,7 @@ from dashboard import views
 from dashboard.components import drill, grid, identity
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
-from dashboard.components.shell import fill_stores, filters_for_layout, json_key
+from dashboard.components.shell import filters_for_layout
 from dashboard.components.views import chart_callback, page_callback
 from dashboard.figures import collections as figs
 from dashboard.metrics import collections as metrics
@@ -366,13 +366,7 @@ def prefill(page, query: dict):
     filters_data = filters_for_layout(query)
     if filters_data is not None:
         data = {"filters": filters_data}
-        fill_stores(
-            page,
-            {
-                json_key(grid.source_id(BROKEN_GRID)): data,
-                json_key(grid.source_id(OPEN_GRID)): data,
-            },
-        )
+        grid.prefill(page, {BROKEN_GRID: data, OPEN_GRID: data})
     return page
 
 

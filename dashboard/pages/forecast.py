@@ -19,7 +19,7 @@ from dashboard.components.export_menu import export_menu
 from dashboard.components.kpi_card import money_value
 from dashboard.components.page_kit import card, export_tools, graph, page_header, request_context
 from dashboard.components.page_kit import describe_without_basis as describe
-from dashboard.components.shell import fill_stores, filters_for_layout, json_key
+from dashboard.components.shell import filters_for_layout
 from dashboard.components.views import chart_callback, page_callback
 from dashboard.metrics import forecast as metrics
 from dashboard.metrics import predict_ui, predict_views, service
@@ -460,7 +460,7 @@ def prefill(page, query: dict):
     """The grid's source in the layout: the grid fills as the page arrives (no round trip)."""
     filters_data = filters_for_layout(query)
     if filters_data is not None:
-        fill_stores(page, {json_key(grid.source_id(GRID)): {"filters": filters_data}})
+        grid.prefill(page, {GRID: {"filters": filters_data}})
     return page
 
 

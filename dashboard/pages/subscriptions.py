@@ -568,18 +568,3 @@ def edit(clicks):
         sub["id"],
         f"Edit subscription {sub['id']}",
     )
-
-
-@callback(Output("subscribe-here", "href"), Input("url", "pathname"), Input("filters", "data"))
-def subscribe_here(pathname, filters_data):
-    """The shell's Subscribe button opens this page pre-filled with the current page and filters."""
-
-    path = pathname if isinstance(pathname, str) and pathname.startswith("/") else "/"
-    if path.startswith("/subscriptions") or path.startswith("/admin"):
-        return "/subscriptions"
-    pairs = [
-        (k, v)
-        for k, v in parse_qsl(((filters_data or {}).get("query") or "").lstrip("?"))
-        if k != "as_of"
-    ]
-    return "/subscriptions?" + urlencode({"page": path + ("?" + urlencode(pairs) if pairs else "")})
