@@ -239,12 +239,14 @@ def test_page_kit_card_graph_and_header():
 
     plain = card("Title", "body", "help", "x-info")
     header = plain.children[0].children
-    assert [type(c).__name__ for c in header] == ["Span", "Span", "Tooltip"]
-    assert header[1].id == "x-info" and header[2].target == "x-info"
+    assert [type(c).__name__ for c in header] == ["Span", "Span", "Span"]
+    assert header[1].id == "x-info" and header[2].id == "x-info-tip"
+    assert getattr(header[1], "aria-describedby") == "x-info-tip" and header[2].role == "tooltip"
+    assert header[2].className == "ar-tip" and header[2].children == "help"
     grouped = card("Title", "body", "help", "x-info", menu=export_tools("top_debtors"))
     group = grouped.children[0].children[1]
-    assert [type(c).__name__ for c in group.children] == ["Span", "Tooltip", "DropdownMenu"]
-    assert card("T", "b", "h", "i", menu=[]).children[0].children[1].children[-1].target == "i"
+    assert [type(c).__name__ for c in group.children] == ["Span", "Span", "DropdownMenu"]
+    assert card("T", "b", "h", "i", menu=[]).children[0].children[1].children[-1].id == "i-tip"
     assert plain.className == "h-100 ar-card"
     assert card("T", "b", class_name="ar-card mb-2").children[0].children[1:] == []
     assert (

@@ -18,7 +18,7 @@ import json
 import time
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, html
+from dash import ALL, Input, Output, State, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
@@ -65,18 +65,28 @@ def drill_modal() -> dbc.Modal:
 # the grid (GRID): the table view "drill" of dashboard/views/drill.py, for every page
 
 
-@cb.callback(
+# A click on any drill trigger (KPI tile) asks for its drill-down: in the browser, as request() would
+# (the request is browser data either way: open_drill checks it on the server). A server callback
+# here cost a round trip on every page with tiles, as Dash calls an ALL callback when its set of
+# triggers changes.
+cb.clientside_callback(
+    """
+    function(_clicks) {
+        const context = window.dash_clientside.callback_context;
+        const trigger = context.triggered_id;
+        const first = context.triggered && context.triggered[0];
+        if (!trigger || !first || !first.value) { return window.dash_clientside.no_update; }
+        const params = JSON.parse(trigger.index);
+        const key = params.key, title = params.title;
+        delete params.key;
+        delete params.title;
+        return {key: key, title: title, params: params, nonce: Date.now() / 1000};
+    }
+    """,
     Output("drill-request", "data", allow_duplicate=True),
     Input({"type": "drill-trigger", "index": ALL}, "n_clicks"),
     prevent_initial_call=True,
 )
-def open_from_trigger(_clicks):
-    """A click on any drill trigger (KPI tile) asks for its drill-down."""
-    trigger = ctx.triggered_id
-    if not trigger or not ctx.triggered or not ctx.triggered[0].get("value"):
-        raise PreventUpdate
-    spec = json.loads(trigger["index"])
-    return request(spec.pop("key"), spec.pop("title"), **spec)
 
 
 @cb.callback(

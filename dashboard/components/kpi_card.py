@@ -14,6 +14,7 @@ from dash import ALL, Output, html
 from dash.dependencies import Wildcard
 
 from dashboard.components.drill import trigger_id
+from dashboard.components.tips import info_tip
 from dashboard.format import compact_money_text
 
 
@@ -52,8 +53,6 @@ def kpi_card(
     tile is drawn as it is, and help_text is the tooltip.
     """
     info_id = f"kpi-info-{tile}"
-    # hyphenated HTML attributes go to Dash components through **kwargs (typed Any there)
-    info_label: dict[str, Any] = {"aria-label": f"How {title} is computed"}
     body = html.Div(
         body_children
         if body_children is not None
@@ -78,24 +77,16 @@ def kpi_card(
                 html.Div(
                     [
                         html.Span(title, className="ar-kpi-title"),
-                        html.Span(
-                            "i",
-                            id=info_id,
-                            className="ar-info",
-                            tabIndex="0",
-                            **info_label,
+                        *info_tip(
+                            info_id,
+                            help_text or title,
+                            tip_id=tip_id(group, tile),
+                            label=f"How {title} is computed",
                         ),
                     ],
                     className="d-flex justify-content-between align-items-start",
                 ),
                 body,
-                dbc.Tooltip(
-                    help_text or title,
-                    id=tip_id(group, tile),
-                    target=info_id,
-                    placement="bottom",
-                    className="ar-tooltip",
-                ),
             ],
             className="p-2 px-3",
         ),

@@ -20,6 +20,7 @@ from dashboard import format as fmt
 from dashboard import params as gf
 from dashboard.components import identity
 from dashboard.components.export_menu import export_menu, page_pdf_button
+from dashboard.components.tips import info_tip
 from dashboard.figures import base as figure_base
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.filters import Filters, Scope
@@ -32,11 +33,8 @@ GRAPH_CONFIG = cast("dcc.Graph.Config", figure_base.GRAPH_CONFIG)
 
 
 def info(info_id: str, text: str) -> list:
-    """The (i) of a card: a focusable "i" and its tooltip."""
-    return [
-        html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-        dbc.Tooltip(text, target=info_id, placement="bottom", className="ar-tooltip"),
-    ]
+    """The (i) of a card: a focusable "i" and its tooltip (components/tips.py)."""
+    return info_tip(info_id, text)
 
 
 def chip(label: str, value: str, tip_id: str | None = None, tip: str | None = None) -> html.Span:

@@ -14,6 +14,7 @@ from dashboard import format as fmt
 from dashboard.components import grid, identity
 from dashboard.components.page_kit import describe_without_basis as describe
 from dashboard.components.page_kit import page_header, request_context
+from dashboard.components.tips import info_tip
 from dashboard.components.views import page_callback
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import predict_ui, service
@@ -95,10 +96,7 @@ def _chip(chip: str, label: str) -> html.Div:
         [
             html.Span(label, className="ar-kpi-title"),
             html.Span("…", id=f"ws-chip-{chip}", className="fw-semibold ws-chip-value"),
-            html.Span("i", id=info_id, className="ar-info", tabIndex="0"),
-            dbc.Tooltip(
-                CHIP_INFO[chip], target=info_id, placement="bottom", className="ar-tooltip"
-            ),
+            *info_tip(info_id, CHIP_INFO[chip]),
         ],
         className="d-inline-flex align-items-center gap-2 bg-white border rounded-pill px-3 py-1 ws-chip",
     )

@@ -1,0 +1,95 @@
+"""The shell in Chromium. The first page drawn in the layout (components/page_container.py,
+assets/first_page.js): a page load shows its own page with no console error, and a layout drawn for
+another address than the browser shows (a trimmed or wrong Referer) is replaced by the router with
+the right page. The (i) explanations (components/tips.py, assets/tips.js): shown on hover and focus,
+inside the viewport at desktop and phone widths."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.browser.helpers import TIMEOUT, console_errors, login, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def heading(driver) -> str:
+    found = driver.find_elements(By.CSS_SELECTOR, "#_pages_content h1")
+    return found[0].text if found else ""
+
+
+def test_a_page_load_shows_its_page_from_the_layout(live_app, browser):
+    login(browser, live_app.url, "ui_admin")
+    browser.get(live_app.url + "/disputes")
+    WebDriverWait(browser, TIMEOUT).until(lambda d: heading(d).startswith("Disputes"))
+    wait_idle(browser)
+    drawn = browser.execute_script(
+        "return document.getElementById('_pages_content').getAttribute('data-first-page')"
+    )
+    assert drawn == "/disputes"
+    assert console_errors(browser) == []
+
+
+def test_a_layout_drawn_for_another_address_is_replaced_by_the_right_page(live_app, browser):
+    login(browser, live_app.url, "ui_admin")
+    browser.execute_cdp_cmd("Network.enable", {})
+    # every request of the next page load names /credit as its Referer: the layout draws Credit
+    browser.execute_cdp_cmd(
+        "Network.setExtraHTTPHeaders", {"headers": {"Referer": live_app.url + "/credit"}}
+    )
+    try:
+        browser.get(live_app.url + "/disputes")
+        WebDriverWait(browser, TIMEOUT).until(lambda d: heading(d).startswith("Disputes"))
+        wait_idle(browser)
+    finally:
+        browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
+    assert browser.execute_script("return window.location.pathname") == "/disputes"
+    assert heading(browser).startswith("Disputes")
+    assert console_errors(browser) == []
+
+
+TIP_BOX = """
+const info = arguments[0], tip = info.nextElementSibling, r = tip.getBoundingClientRect();
+return {shown: getComputedStyle(tip).display !== "none", left: r.left, right: r.right, top: r.top,
+        bottom: r.bottom, width: document.documentElement.clientWidth,
+        height: document.documentElement.clientHeight, text: tip.innerText};
+"""
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_an_info_tip_shows_on_hover_and_focus_inside_the_viewport(live_app, browser, width):
+    browser.set_window_size(width, 900)
+    try:
+        login(browser, live_app.url, "ui_admin")
+        browser.get(live_app.url + "/")
+        wait_idle(browser)
+        infos = [
+            i
+            for i in browser.find_elements(By.CSS_SELECTOR, ".ar-kpi .ar-info")
+            if i.is_displayed()
+        ]
+        assert len(infos) >= 4
+        hidden = browser.execute_script(TIP_BOX, infos[0])
+        assert not hidden["shown"]
+        # the last tile of a row sits at the right edge: its tip must not leave the screen
+        for info in (infos[0], infos[-1]):
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", info)
+            ActionChains(browser).move_to_element(info).perform()
+            WebDriverWait(browser, TIMEOUT).until(
+                lambda d, i=info: d.execute_script(TIP_BOX, i)["shown"]
+            )
+            browser.execute_script("return new Promise(r => requestAnimationFrame(() => r()))")
+            box = browser.execute_script(TIP_BOX, info)
+            assert box["text"].strip(), box
+            assert 0 <= box["left"] and box["right"] <= box["width"], box
+            assert 0 <= box["top"] and box["bottom"] <= box["height"], box
+        # keyboard: focus shows it too
+        ActionChains(browser).move_by_offset(0, 0).perform()
+        browser.execute_script("arguments[0].focus()", infos[1])
+        assert browser.execute_script(TIP_BOX, infos[1])["shown"]
+        assert console_errors(browser) == []
+    finally:
+        browser.set_window_size(1440, 1000)
