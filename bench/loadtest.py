@@ -8,7 +8,7 @@ the real form (CSRF token), then loops over a weighted mix of what people do:
              store) and then every page callback a browser fires for the new filters (KPI tiles,
              aging donuts, top debtors, trends, at-risk cards), `--parallel` at a time like a browser
     drill    a drill-down: the modal callback, the grid's columns callback and its first block of
-             500 rows (the infinite row model's first getRowsRequest)
+             100 rows (the infinite row model's first getRowsRequest)
     api      GET /api/kpis with a random as-of date and filter
     export   GET /api/export/open_invoices.csv with a random filter
 
@@ -54,7 +54,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 KINDS = ("page", "callback", "drill", "api", "export")
 WEIGHTS = {"page": 20, "callback": 35, "drill": 15, "api": 20, "export": 10}
 FILTER_NAMES = ("segment", "region", "tier", "sales_rep")
-BLOCK_ROWS = 500  # rows of a grid block (components/grid.py BLOCK_ROWS)
+BLOCK_ROWS = 100  # rows of a grid block (components/grid.py BLOCK_ROWS)
 
 
 # ---- results ------------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_a_drill_of_6000_rows_pages_through_every_row_on_the_server(world):
     assert "rowData" not in columns  # a server-side grid: no rows travel with the columns
     assert "pinnedBottomRowData" not in columns["dashGridOptions"]
     served = all_rows(world.app, client, "drill", DRILL)
-    assert served["requests"] == N // 500  # one request per 500-row block
+    assert served["requests"] == N // 100  # one request per 100-row block (grid.BLOCK_ROWS)
     ids = [r["invoice_id"] for r in served["rows"]]
     assert len(ids) == N and set(ids) == {v["invoice_id"] for v in INVOICES}
     assert served["caption"] == "6,000 rows."

@@ -97,9 +97,11 @@ __all__ = [
     "view_for",
 ]
 
-# rows per getRowsRequest (AG Grid cacheBlockSize); the server pages over every row
-BLOCK_ROWS = 500
-MAX_BLOCKS = 40  # blocks the browser keeps (maxBlocksInCache); older blocks are fetched again
+# rows per getRowsRequest (AG Grid cacheBlockSize, its default); the server pages over every row.
+# 500 made every grid's first answer 120-250 KB for a dozen rows on screen: 0.3-0.4 s of the
+# browser's time on a page change (bench/bench_browser.py --profile)
+BLOCK_ROWS = 100
+MAX_BLOCKS = 200  # blocks the browser keeps (maxBlocksInCache); older blocks are fetched again
 # the most rows one getRowsRequest may ask for (a block size, never a cap on the rows)
 MAX_REQUEST_ROWS = 5000
 SEARCH_DEBOUNCE_MS = 400
