@@ -106,7 +106,7 @@ def test_page_callbacks_outputs_come_in_the_layout(world):
         module = next(m for m, p in dash.page_registry.items() if p["path"] == path)
         fills = views.FILLS[module]
         layout = page_layout(world, client, path)
-        for outputs, _func in fills.values():
+        for outputs, _func, extra in fills.values():
             wanted = {(o.component_id, o.component_property) for o in outputs}
             found = props(layout, wanted, {})
             assert set(found) == wanted, (path, wanted - set(found))
@@ -114,8 +114,13 @@ def test_page_callbacks_outputs_come_in_the_layout(world):
             output = key if len(outputs) == 1 else f"..{key}.."
             declared = next(c for c in world.app._callback_list if c["output"] == output)
             assert declared["prevent_initial_call"], output
+            # the page's own controls as the layout has them (a backtest date, a grouping)
+            controls = props(layout, {(d.component_id, d.component_property) for d in extra}, {})
             answer = post(
-                client, output, world.app.callback_map[output], {("filters", "data"): filters}
+                client,
+                output,
+                world.app.callback_map[output],
+                {("filters", "data"): filters, **controls},
             )
             for o in outputs:
                 again = answer[o.component_id][o.component_property]

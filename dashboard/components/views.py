@@ -25,7 +25,7 @@ from functools import wraps
 from typing import Any
 
 import dash
-from dash import Input, Output, dcc
+from dash import Input, Output, State, dcc
 from dash.exceptions import PreventUpdate
 
 from dashboard import params as gf
@@ -95,23 +95,30 @@ def chart_callback(
 # graph id -> (view name, option name -> control id); the page modules that have such charts
 CHARTS: dict[str, tuple[str, dict[str, str]]] = {}
 CHART_PAGES: set[str] = set()
-# page module -> {function name: (outputs, function)} of its page_callbacks
-FILLS: dict[str, dict[str, tuple[tuple[Output, ...], Callable[..., Any]]]] = {}
+# page module -> {function name: (outputs, function, extra inputs and states)} of its page_callbacks
+FILLS: dict[
+    str, dict[str, tuple[tuple[Output, ...], Callable[..., Any], tuple[Input | State, ...]]]
+] = {}
 
 
-def page_callback(*outputs: Output) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """`@page_callback(Output(...), ...)` on `def f(filters_data, _version)`: a page callback on the
-    filters and the data version whose first values come in the page's layout (like the charts:
-    prefill_chart_pages), so it fires only on a later filter or data change."""
+def page_callback(
+    *outputs: Output, extra: Sequence[Input | State] = ()
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`@page_callback(Output(...), ...)` on `def f(filters_data, _version, *extra_values)`: a page
+    callback on the filters and the data version whose first values come in the page's layout (like
+    the charts: prefill_chart_pages), so it fires only on a later filter or data change. `extra`:
+    the page's own controls it also reads (Input) or keeps (State), taken from the layout's values
+    when it is prefilled."""
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         dash.callback(
             *outputs,
             Input("filters", "data"),
             Input("data-version", "data"),
+            *extra,
             prevent_initial_call=True,  # the page's layout holds its first values
         )(func)
-        FILLS.setdefault(func.__module__, {})[func.__qualname__] = (outputs, func)
+        FILLS.setdefault(func.__module__, {})[func.__qualname__] = (outputs, func, tuple(extra))
         return func
 
     return decorate
@@ -158,9 +165,16 @@ def prefill_outputs(components: Mapping[str, Any], module: str, filters_data: An
     if not fills:
         return
     version = version_data(snapshots.get_snapshot())
-    for outputs, func in fills.values():
+    for (
+        outputs,
+        func,
+        extra,
+    ) in fills.values():  # in definition order: a later one reads earlier outputs
+        values = [
+            getattr(components.get(str(d.component_id)), d.component_property, None) for d in extra
+        ]
         try:
-            result = func(filters_data, version)
+            result = func(filters_data, version, *values)
         except PreventUpdate:
             continue
         values = [result] if len(outputs) == 1 else list(result)
@@ -177,8 +191,9 @@ def _prefilled(module: str, layout: Callable[..., Any]) -> Callable[..., Any]:
         filters_data = filters_for_layout(query)
         if filters_data is not None and hasattr(tree, "_traverse"):
             components = by_id(tree)
-            prefill_charts(components, filters_data)
+            # outputs first: a chart may draw with a control a page_callback sets (a backtest date)
             prefill_outputs(components, module, filters_data)
+            prefill_charts(components, filters_data)
         return tree
 
     build.ar_prefilled = True  # type: ignore[attr-defined]

@@ -183,15 +183,14 @@ latency_chart = chart_callback(
 )
 
 
-@callback(
+@page_callback(
     Output("col-coverage-summary", "children"),
     Output("col-latency-summary", "children"),
     Output("col-groups-title", "children"),
     Output("col-export-coverage", "children"),
     Output("col-export-latency", "children"),
     Output("col-page-pdf", "children"),
-    *INPUTS,
-    Input("col-by", "value"),
+    extra=(Input("col-by", "value"),),
 )
 def summaries_and_exports(filters_data, _version, by_value):
     """The one-line summaries, the grouping's title and the export links (the charts: the views;

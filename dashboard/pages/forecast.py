@@ -422,12 +422,11 @@ def accuracy_summary(result: dict) -> html.Div:
 wape_chart = chart_callback("fc-wape", "forecast_wape", __name__)
 
 
-@callback(
+@page_callback(
     Output("fc-accuracy", "children"),
     Output("fc-bt-date", "options"),
     Output("fc-bt-date", "value"),
-    *INPUTS,
-    State("fc-bt-date", "value"),
+    extra=(State("fc-bt-date", "value"),),
 )
 def accuracy(filters_data, _version, chosen):
     """Overall WAPE of both forecasts; the past dates for the backtest chart (the per-date WAPE
@@ -446,8 +445,8 @@ backtest_chart = chart_callback(
 )
 
 
-@callback(Output("fc-export-backtest", "children"), Input("fc-bt-date", "value"), *INPUTS)
-def backtest_export(chosen, filters_data, _version):
+@page_callback(Output("fc-export-backtest", "children"), extra=(Input("fc-bt-date", "value"),))
+def backtest_export(filters_data, _version, chosen):
     """The backtest chart's export links, for the past date chosen (the picture on screen)."""
     if filters_data is None:
         raise PreventUpdate
