@@ -2,8 +2,8 @@
 
 Two ways to open it:
   * a clickable element with id `trigger_id(key, title, **params)` (KPI tiles do this), or
-  * a page callback with `Output("drill-request", "data", allow_duplicate=True)` returning
-    `request(key, title, **params)` (chart clicks do this; use prevent_initial_call=True).
+  * a page callback with `Output(relay_id(page), "data")` returning `request(key, title, **params)`,
+    with `relay(page)` in the page's layout (chart clicks do this; use prevent_initial_call=True).
 
 `key` is any of dashboard.metrics.drill.all_drill_keys() or of the page drills declared in
 dashboard.views (`register_drill`); params: bucket, customer_id,
@@ -18,7 +18,7 @@ import json
 import time
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, html
+from dash import ALL, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
@@ -45,6 +45,19 @@ def request(key: str, title: str, **params: str | None) -> dict:
     }
 
 
+def relay_id(page: str) -> dict:
+    """The page-local store a page's chart-click callback writes its drill request to."""
+    return {"type": "drill-relay", "page": page}
+
+
+def relay(page: str) -> dcc.Store:
+    """Put in a page whose chart clicks open drill-downs; its callback outputs
+    `Output(drill.relay_id(page), "data")` (not "drill-request" itself: Dash calls a callback whose
+    input arrives with a page while its output was already there, prevent_initial_call or not, so
+    every visit of the page cost a round trip; this store arrives with the page)."""
+    return dcc.Store(id=relay_id(page))
+
+
 def drill_modal() -> dbc.Modal:
     """The modal skeleton (in the shell)."""
     return dbc.Modal(
@@ -64,6 +77,22 @@ def drill_modal() -> dbc.Modal:
 
 # the grid (GRID): the table view "drill" of dashboard/views/drill.py, for every page
 
+
+# A page's chart click (its relay store) opens the drill-down it asked for.
+cb.clientside_callback(
+    """
+    function(values) {
+        const context = window.dash_clientside.callback_context;
+        const trigger = context.triggered_id;
+        const ids = context.inputs_list[0] || [];
+        const at = trigger ? ids.findIndex(item => item.id.page === trigger.page) : -1;
+        return at >= 0 && values[at] ? values[at] : window.dash_clientside.no_update;
+    }
+    """,
+    Output("drill-request", "data", allow_duplicate=True),
+    Input({"type": "drill-relay", "page": ALL}, "data"),
+    prevent_initial_call=True,
+)
 
 # A click on any drill trigger (KPI tile) asks for its drill-down: in the browser, as request() would
 # (the request is browser data either way: open_drill checks it on the server). A server callback

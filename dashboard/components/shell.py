@@ -32,8 +32,8 @@ Conventions for every page (read before adding one)
 * Tables: `dashboard.components.grid.data_grid(name)` on the page, its rows a table view declared
   in dashboard/views with `grid=name` (dashboard/views/grids.py); the browser asks the server for blocks of rows (infinite row model); sort, filters, search, totals
   and CSV/XLSX exports cover every row on the server.
-* Drill-downs: `Output("drill-request", "data", allow_duplicate=True)` returning
-  `dashboard.components.drill.request(key, title, **params)`, or a clickable element with id
+* Drill-downs: `Output(drill.relay_id(page), "data")` (and `drill.relay(page)` in the layout)
+  returning `dashboard.components.drill.request(key, title, **params)`, or a clickable element with id
   `drill.trigger_id(key, title, **params)`. Customer cells link to /customers/<customer_id>.
 * Page-local ids are prefixed with the page name ("rh-", "acct-", ...); the shell owns "url",
   "nav", "filters", "data-version", "drill-request", "drill-*", "views-*", "gf" ids.

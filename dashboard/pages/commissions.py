@@ -158,6 +158,7 @@ def layout(**_query) -> html.Div:
             charts,
             groups_cash,
             tables,
+            drill.relay("com"),
         ],
         id="com-page",
     )
@@ -294,7 +295,7 @@ def filter_to_rep(click, filters_data, search):
 
 
 @callback(
-    Output("drill-request", "data", allow_duplicate=True),
+    Output(drill.relay_id("com"), "data"),
     Input("com-trend", "clickData"),
     Input("com-groups", "clickData"),
     prevent_initial_call=True,

@@ -145,6 +145,7 @@ def layout(**query) -> html.Div:
                 top,
                 middle,
                 broken,
+                drill.relay("dp"),
             ],
             id="dp-page",
         ),
@@ -385,7 +386,7 @@ def grid_sources(filters_data, _version):
 
 
 @callback(
-    Output("drill-request", "data", allow_duplicate=True),
+    Output(drill.relay_id("dp"), "data"),
     Input("dp-composition", "clickData"),
     prevent_initial_call=True,
 )

@@ -159,6 +159,7 @@ def layout(**query) -> html.Div:
                 top,
                 middle,
                 rows,
+                drill.relay("fc"),
             ],
             id="fc-page",
         ),
@@ -473,7 +474,7 @@ def grid_source(filters_data, _version):
 
 
 @callback(
-    Output("drill-request", "data", allow_duplicate=True),
+    Output(drill.relay_id("fc"), "data"),
     Input("fc-due", "clickData"),
     Input("fc-behaviour", "clickData"),
     State("filters", "data"),

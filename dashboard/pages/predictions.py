@@ -129,6 +129,7 @@ def layout(**_query) -> html.Div:
             middle,
             html.Div(cohort, className="mb-2"),
             rows,
+            drill.relay("pr"),
         ],
         id="pr-page",
     )
@@ -220,7 +221,7 @@ unpaid_chart = chart_callback("pr-unpaid", "predictions_unpaid", __name__)
 
 
 @callback(
-    Output("drill-request", "data", allow_duplicate=True),
+    Output(drill.relay_id("pr"), "data"),
     Input("pr-cohorts", "clickData"),
     prevent_initial_call=True,
 )

@@ -230,6 +230,7 @@ def layout(**query) -> html.Div:
             risk,
             trends,
             dcc.Store(id="rh-built", data=built_key(filters_data) if values else None),
+            drill.relay("rh"),
         ],
         id="rh-page",
     )
@@ -714,7 +715,7 @@ def _click(click_data) -> dict | None:
 
 
 @callback(
-    Output("drill-request", "data", allow_duplicate=True),
+    Output(drill.relay_id("rh"), "data"),
     Input("rh-aging-short", "clickData"),
     Input("rh-aging-long", "clickData"),
     Input("rh-top-debtors", "clickData"),

@@ -93,3 +93,31 @@ def test_an_info_tip_shows_on_hover_and_focus_inside_the_viewport(live_app, brow
         assert console_errors(browser) == []
     finally:
         browser.set_window_size(1440, 1000)
+
+
+def test_a_chart_click_opens_its_drill_down_through_the_pages_relay(live_app, browser):
+    """components/drill.py relay: the chart's callback writes the page's relay store, the browser
+    hands it to the drill-down (no server call on the page's arrival; one on the click)."""
+    login(browser, live_app.url, "ui_admin")
+    browser.get(live_app.url + "/")
+    wait_idle(browser)
+    slices = browser.find_elements(By.CSS_SELECTOR, "#rh-aging-long g.slice path.surface")
+    # a slice whose box's middle is on the slice (a large one's is in the donut's hole)
+    on_slice = browser.execute_script(
+        """return arguments[0].findIndex(p => {
+               const b = p.getBBox();
+               return p.isPointInFill(new DOMPoint(b.x + b.width / 2, b.y + b.height / 2));
+           });""",
+        slices,
+    )
+    assert on_slice >= 0, len(slices)
+    ActionChains(browser).move_to_element(slices[on_slice]).click().perform()
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".ar-drill-modal.show")
+    )
+    title = WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_element(By.ID, "drill-title").text
+    )
+    assert title.startswith("Aging "), title
+    wait_idle(browser)
+    assert console_errors(browser) == []
