@@ -162,11 +162,10 @@ def open_drill(req, filters_data):
     return True, str(req.get("title") or "Drill-down")[:200], header, data
 
 
-@cb.callback(
+# Following a customer link (a page change) closes the modal: in the browser, no round trip per page.
+cb.clientside_callback(
+    "function(_pathname) { return false; }",
     Output("drill-modal", "is_open", allow_duplicate=True),
     Input("url", "pathname"),
     prevent_initial_call=True,
 )
-def close_on_navigation(_pathname):
-    """Following a customer link closes the modal."""
-    return False

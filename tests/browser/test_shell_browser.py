@@ -76,7 +76,9 @@ def test_an_info_tip_shows_on_hover_and_focus_inside_the_viewport(live_app, brow
         assert not hidden["shown"]
         # the last tile of a row sits at the right edge: its tip must not leave the screen
         for info in (infos[0], infos[-1]):
-            browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", info)
+            browser.execute_script(
+                "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", info
+            )
             ActionChains(browser).move_to_element(info).perform()
             WebDriverWait(browser, TIMEOUT).until(
                 lambda d, i=info: d.execute_script(TIP_BOX, i)["shown"]
