@@ -245,7 +245,7 @@ def test_page_kit_card_graph_and_header():
     assert header[2].className == "ar-tip" and header[2].children == "help"
     grouped = card("Title", "body", "help", "x-info", menu=export_tools("top_debtors"))
     group = grouped.children[0].children[1]
-    assert [type(c).__name__ for c in group.children] == ["Span", "Span", "DropdownMenu"]
+    assert [type(c).__name__ for c in group.children] == ["Span", "Span", "Details"]
     assert card("T", "b", "h", "i", menu=[]).children[0].children[1].children[-1].id == "i-tip"
     assert plain.className == "h-100 ar-card"
     assert card("T", "b", class_name="ar-card mb-2").children[0].children[1:] == []

@@ -41,33 +41,30 @@ def chart_path(chart: str, fmt: str) -> str:
     return f"/export/chart/{quote(chart, safe='')}.{fmt}"
 
 
-def export_menu(
-    chart: str, label: str = "Export", query: str = "", **params: str
-) -> dbc.DropdownMenu:
-    """A small dropdown for a chart card header: PNG of the chart, its data as CSV or XLSX.
+def export_menu(chart: str, label: str = "Export", query: str = "", **params: str) -> html.Details:
+    """A small menu for a chart card header: PNG of the chart, its data as CSV or XLSX.
 
+    A native <details> menu styled as Bootstrap's dropdown (assets/menus.js closes it on a click
+    elsewhere or Escape), not dbc.DropdownMenu: each of those creates a Popper as it mounts, which
+    measures the styles of all its ancestors, on every page with charts.
     `query` is the page's filter query for the first href (the clientside callback keeps it current).
     """
     extra = urlencode({k: v for k, v in params.items() if v is not None})
     items = [
-        dbc.DropdownMenuItem(
+        html.A(
             text,
             id=link_id(chart_path(chart, fmt), extra),
             href=href(chart_path(chart, fmt), extra, query),
-            external_link=True,
-            class_name=f"ar-export-{fmt} small",
+            className=f"dropdown-item ar-export-{fmt} small",
         )
         for fmt, text in FORMATS
     ]
-    return dbc.DropdownMenu(
-        items,
-        label=label,
-        size="sm",
-        color="link",
-        align_end=True,
-        class_name="ar-export-menu",
-        toggle_class_name="py-0 px-1 small text-decoration-none",
-        toggle_style={"fontSize": "0.8rem"},
+    return html.Details(
+        [
+            html.Summary(label, className="ar-export-toggle small"),
+            html.Div(items, className="dropdown-menu dropdown-menu-end ar-export-items"),
+        ],
+        className="ar-export-menu",
     )
 
 

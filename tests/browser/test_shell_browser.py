@@ -66,11 +66,12 @@ def test_an_info_tip_shows_on_hover_and_focus_inside_the_viewport(live_app, brow
         login(browser, live_app.url, "ui_admin")
         browser.get(live_app.url + "/")
         wait_idle(browser)
-        infos = [
-            i
-            for i in browser.find_elements(By.CSS_SELECTOR, ".ar-kpi .ar-info")
-            if i.is_displayed()
-        ]
+
+        def shown_infos(d):
+            found = d.find_elements(By.CSS_SELECTOR, ".ar-kpi .ar-info")
+            return [i for i in found if i.is_displayed()] if len(found) >= 4 else None
+
+        infos = WebDriverWait(browser, TIMEOUT).until(shown_infos)
         assert len(infos) >= 4
         hidden = browser.execute_script(TIP_BOX, infos[0])
         assert not hidden["shown"]
@@ -102,6 +103,9 @@ def test_a_chart_click_opens_its_drill_down_through_the_pages_relay(live_app, br
     hands it to the drill-down (no server call on the page's arrival; one on the click)."""
     login(browser, live_app.url, "ui_admin")
     browser.get(live_app.url + "/")
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#rh-aging-long g.slice path.surface")
+    )
     wait_idle(browser)
     slices = browser.find_elements(By.CSS_SELECTOR, "#rh-aging-long g.slice path.surface")
     # a slice whose box's middle is on the slice (a large one's is in the donut's hole)
@@ -122,4 +126,36 @@ def test_a_chart_click_opens_its_drill_down_through_the_pages_relay(live_app, br
     )
     assert title.startswith("Aging "), title
     wait_idle(browser)
+    assert console_errors(browser) == []
+
+
+def test_an_export_menu_opens_and_closes_like_a_dropdown(live_app, browser):
+    """components/export_menu.py (a native <details>) and assets/menus.js: a click opens it with its
+    three links, a click elsewhere or Escape closes it, opening one closes the others."""
+    login(browser, live_app.url, "ui_admin")
+    browser.get(live_app.url + "/disputes")
+    wait_idle(browser)
+    WebDriverWait(browser, TIMEOUT).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".ar-export-toggle")) >= 2
+    )
+    toggles = [
+        t for t in browser.find_elements(By.CSS_SELECTOR, ".ar-export-toggle") if t.is_displayed()
+    ]
+    assert len(toggles) >= 2
+    opened = "return document.querySelectorAll('details.ar-export-menu[open]').length"
+    toggles[0].click()
+    links = [
+        a
+        for a in browser.find_elements(By.CSS_SELECTOR, "details[open] .ar-export-items a")
+        if a.is_displayed()
+    ]
+    assert [a.text for a in links] == ["Image (PNG)", "Data (CSV)", "Data (Excel)"]
+    toggles[1].click()
+    assert browser.execute_script(opened) == 1  # the first closed as the second opened
+    browser.find_element(By.CSS_SELECTOR, "#_pages_content h1").click()
+    assert browser.execute_script(opened) == 0
+    toggles[0].click()
+    assert browser.execute_script(opened) == 1
+    ActionChains(browser).send_keys("\ue00c").perform()  # Escape
+    assert browser.execute_script(opened) == 0
     assert console_errors(browser) == []
