@@ -180,15 +180,16 @@ def _first_filters(search: str) -> dict | None:
     """Store "filters" as sync_filters will fill it for the first page's address, so it finds the store
     unchanged and nothing that listens to it runs again; None when a value is refused (sync_filters
     then rewrites the address and says why)."""
-    scope = identity.scope()
-    clean, messages = params.validate(
-        params.parse_query(search),
-        _options(),
-        scope_label=None if scope.unrestricted else scope.label,
-    )
+    clean, messages = _validated(params.parse_query(search))
     if messages:
         return None
     return params.store_data(clean, params.to_query(clean))
+
+
+def _validated(raw: Mapping[str, str | None]) -> tuple[dict, list[str]]:
+    """Clean filter values and the messages for refused ones, against the user's scope and choices."""
+    scope = identity.scope()
+    return params.validate(raw, _options(), scope_label=None if scope.unrestricted else scope.label)
 
 
 def _options() -> dict:
@@ -231,10 +232,7 @@ def filters_for_layout(query: Mapping[str, object] | None) -> dict | None:
     if not _logged_in_request():
         return None
     raw = {k: _query_value(v) for k, v in (query or {}).items() if k in params.FILTER_KEYS}
-    scope = identity.scope()
-    clean, _messages = params.validate(
-        raw, _options(), scope_label=None if scope.unrestricted else scope.label
-    )
+    clean, _messages = _validated(raw)
     return params.store_data(clean, params.to_query(clean))
 
 
@@ -276,10 +274,7 @@ def sync_filters(search, values, _reset, current):
         raw = {}
     else:
         raw = params.parse_query(search)
-    scope = identity.scope()
-    clean, messages = params.validate(
-        raw, _options(), scope_label=None if scope.unrestricted else scope.label
-    )
+    clean, messages = _validated(raw)
     query = params.to_query(clean, extra)
     # a control change, a reset, or a refused value in the address: the address shows what applies
     rewrite = from_controls or trigger == "filters-reset" or bool(messages)
