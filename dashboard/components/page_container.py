@@ -15,6 +15,7 @@ sees the mismatch and lets the Location report the real address, so the router d
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import dash
@@ -33,7 +34,7 @@ LOCATION, CONTENT, STORE, DUMMY = (
 )
 
 
-def first_page() -> tuple[str, str, object, dict] | None:
+def first_page() -> tuple[str, str, Any, dict] | None:
     """(pathname, search, layout, store data) of the page the layout request comes from; None when
     there is none to draw (no request or user, no same-site Referer, an unknown or refused page)."""
     from dashboard.auth.roles import page_allowed
@@ -57,12 +58,15 @@ def first_page() -> tuple[str, str, object, dict] | None:
     return parts.path, search, layout, {"title": title}
 
 
-def page_container(found: tuple[str, str, object, dict] | None) -> html.Div:
+def page_container(found: tuple[str, str, Any, dict] | None) -> html.Div:
     """Dash's page container (same ids, so its router keeps working), with the first page inside
     when the layout request names one (first_page)."""
     if found is None:
         return dash.page_container
     pathname, search, layout, store = found
+    # hyphenated HTML attributes go to Dash components through **kwargs (typed Any there);
+    # assets/first_page.js compares it with the address the browser shows
+    drawn_for: dict[str, Any] = {"data-first-page": pathname + search}
     return html.Div(
         [
             dcc.Location(id=LOCATION, refresh="callback-nav", pathname=pathname, search=search),
@@ -70,8 +74,7 @@ def page_container(found: tuple[str, str, object, dict] | None) -> html.Div:
                 layout,
                 id=CONTENT,
                 disable_n_clicks=True,
-                # assets/first_page.js compares it with the address the browser shows
-                **{"data-first-page": pathname + search},
+                **drawn_for,
             ),
             dcc.Store(id=STORE, data=store),
             html.Div(id=DUMMY, disable_n_clicks=True),
