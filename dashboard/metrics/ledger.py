@@ -16,6 +16,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE
+from dashboard.metrics.columns import CUSTOMER_TEXT
+from dashboard.metrics.columns import cache_key as text_key
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, runs, sum_by, to_day
@@ -397,7 +399,10 @@ def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None =
     return selection
 
 
-KEPT_CACHE_KEYS = frozenset({"events", "load_seconds", "over_since"})  # built once per snapshot
+# built once per snapshot (the Arrow text columns: dashboard.metrics.columns)
+KEPT_CACHE_KEYS = frozenset(
+    {"events", "load_seconds", "over_since"} | {text_key(name) for name in CUSTOMER_TEXT}
+)
 
 
 def _make_room(snap: Snapshot) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from dashboard.metrics import columns
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import (
     DUE_BUCKETS,
@@ -35,7 +36,7 @@ from dashboard.metrics.ledger import (
     unapplied_items,
 )
 from dashboard.metrics.numbers import money, ratio, ratio_array
-from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
+from dashboard.metrics.snapshot import Snapshot, sum_by, to_day
 
 STATUS_ORDER = ("Over Limit", "Critical", "Overdue", "Late", "Current")
 STATUS_RULES = (
@@ -45,19 +46,12 @@ STATUS_RULES = (
 
 
 def _dates(days: np.ndarray) -> pd.Series:
-    """Day numbers as datetime64 dates (NaT for no date)."""
-    values = pd.to_datetime(np.where(days == NO_DATE, np.nan, days.astype(np.float64)), unit="D")
-    return pd.Series(values).dt.date.where(days != NO_DATE, None)
+    """Day numbers as datetime.date objects (None for no date)."""
+    return columns.dates(days)
 
 
 def _customer_columns(snap: Snapshot, cust: np.ndarray) -> dict[str, Any]:
-    return {
-        "customer_id": snap.cust_ids[cust],
-        "customer_name": snap.cust_name[cust],
-        "segment": snap.segment[cust],
-        "region": snap.region[cust],
-        "sales_rep_id": snap.cust_rep[cust],
-    }
+    return columns.customer_columns(snap, cust)
 
 
 def terms_label(snap: Snapshot, cust: np.ndarray) -> npt.NDArray[np.object_]:
@@ -77,7 +71,7 @@ def _open_frame(snap: Snapshot, items: OpenItems, pick: np.ndarray, as_of: dt.da
     dpd = items.day - snap.due[inv].astype(np.int64)
     frame = pd.DataFrame(
         {
-            "invoice_id": snap.inv_ids[inv],
+            "invoice_id": columns.ids(snap.inv_ids[inv]),
             **_customer_columns(snap, cust),
             "issue_date": _dates(snap.issue[inv]),
             "due_date": _dates(snap.due[inv]),
@@ -446,7 +440,7 @@ def settled_invoices(
     settle = snap.settle[inv].astype(np.int64)
     frame = pd.DataFrame(
         {
-            "invoice_id": snap.inv_ids[inv],
+            "invoice_id": columns.ids(snap.inv_ids[inv]),
             **_customer_columns(snap, cust),
             "issue_date": _dates(snap.issue[inv]),
             "due_date": _dates(snap.due[inv]),
@@ -470,7 +464,7 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
         )
         frame = pd.DataFrame(
             {
-                "invoice_id": snap.inv_ids[inv],
+                "invoice_id": columns.ids(snap.inv_ids[inv]),
                 **_customer_columns(snap, snap.inv_cust[inv]),
                 "issue_date": _dates(snap.issue[inv]),
                 "due_date": _dates(snap.due[inv]),
@@ -488,7 +482,7 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
         )
         frame = pd.DataFrame(
             {
-                "payment_id": snap.pay_ids[pay],
+                "payment_id": columns.ids(snap.pay_ids[pay]),
                 **_customer_columns(snap, snap.pay_cust[pay]),
                 "date": _dates(snap.pay_date[pay]),
                 "amount_cents": snap.pay_base[pay],
@@ -499,7 +493,7 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
     wo = wo[sel.cust_mask[snap.inv_cust[snap.wo_inv[wo]]]]
     frame = pd.DataFrame(
         {
-            "invoice_id": snap.inv_ids[snap.wo_inv[wo]],
+            "invoice_id": columns.ids(snap.inv_ids[snap.wo_inv[wo]]),
             **_customer_columns(snap, snap.inv_cust[snap.wo_inv[wo]]),
             "date": _dates(snap.wo_date[wo]),
             "amount_cents": snap.wo_base[wo],

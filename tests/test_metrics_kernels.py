@@ -1,0 +1,150 @@
+"""The per-request kernels of the busy pages (frame columns, drill-down frames, KPI passes,
+expected-loss ranking): hand-worked figures on a small ledger, and the same frames as the plain way."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboard.metrics import columns, tables
+from dashboard.metrics.filters import Filters, Scope
+from dashboard.metrics.snapshot import NO_DATE, clear_snapshots, get_snapshot, to_day
+from tests.ledger import add_ledger
+
+D = dt.date.fromisoformat
+
+
+@pytest.fixture(autouse=True)
+def _fresh_snapshots():
+    clear_snapshots()
+    yield
+    clear_snapshots()
+
+
+def small_ledger(url: str) -> None:
+    """C1 Acme (Retail, North, rep R1), C2 Beta (Wholesale, South, rep R2), both net 30.
+
+    I1 C1 2025-01-10 100.00, 40.00 paid 2025-02-01 -> 60.00 open
+    I2 C1 2025-02-20  25.50 open
+    I3 C2 2025-01-05  80.00 paid in full 2025-02-10
+    I4 C2 2025-02-25  12.34 open
+    """
+    add_ledger(
+        url,
+        sales_reps=[{"sales_rep_id": "R1"}, {"sales_rep_id": "R2"}],
+        customers=[
+            {
+                "customer_id": "C1",
+                "name": "Acme",
+                "segment": "Retail",
+                "region": "North",
+                "sales_rep_id": "R1",
+            },
+            {
+                "customer_id": "C2",
+                "name": "Beta",
+                "segment": "Wholesale",
+                "region": "South",
+                "sales_rep_id": "R2",
+            },
+        ],
+        invoices=[
+            {
+                "invoice_id": "I1",
+                "customer_id": "C1",
+                "issue_date": "2025-01-10",
+                "due_date": "2025-02-09",
+                "amount": "100.00",
+            },
+            {
+                "invoice_id": "I2",
+                "customer_id": "C1",
+                "issue_date": "2025-02-20",
+                "due_date": "2025-03-22",
+                "amount": "25.50",
+            },
+            {
+                "invoice_id": "I3",
+                "customer_id": "C2",
+                "issue_date": "2025-01-05",
+                "due_date": "2025-02-04",
+                "amount": "80.00",
+            },
+            {
+                "invoice_id": "I4",
+                "customer_id": "C2",
+                "issue_date": "2025-02-25",
+                "due_date": "2025-03-27",
+                "amount": "12.34",
+            },
+        ],
+        payments=[
+            {"payment_id": "P1", "customer_id": "C1", "date": "2025-02-01", "amount": "40.00"},
+            {"payment_id": "P2", "customer_id": "C2", "date": "2025-02-10", "amount": "80.00"},
+        ],
+        allocations=[
+            {"payment_id": "P1", "invoice_id": "I1", "amount": "40.00"},
+            {"payment_id": "P2", "invoice_id": "I3", "amount": "80.00"},
+        ],
+    )
+
+
+# ---- frame columns (dashboard.metrics.columns) ----------------------------------------------------
+
+
+def test_dates_are_date_objects_and_none_for_no_date():
+    days = np.array([to_day(D("2025-03-01")), NO_DATE, to_day(D("2024-02-29"))], dtype=np.int32)
+    out = columns.dates(days)
+    assert out.dtype == object
+    assert list(out) == [D("2025-03-01"), None, D("2024-02-29")]
+    assert list(columns.dates(np.array([], dtype=np.int32))) == []
+    assert list(columns.dates(np.array([NO_DATE]))) == [None]
+    # far-apart days: converted one by one, same values
+    far = np.array([0, 2_000_000, NO_DATE])
+    assert list(columns.dates(far)) == [
+        dt.date(1970, 1, 1),
+        dt.date(1970, 1, 1) + dt.timedelta(days=2_000_000),
+        None,
+    ]
+
+
+def test_text_columns_have_the_plain_dtype_and_values(db_url):
+    small_ledger(db_url)
+    snap = get_snapshot(db_url)
+    cust = np.array([1, 0, 1])  # C2, C1, C2
+    plain = pd.Series(np.array(["x"])).dtype
+    got = columns.customer_columns(snap, cust)
+    assert list(got["customer_id"]) == ["C2", "C1", "C2"]
+    assert list(got["customer_name"]) == ["Beta", "Acme", "Beta"]
+    assert list(got["segment"]) == ["Wholesale", "Retail", "Wholesale"]
+    assert list(got["region"]) == ["South", "North", "South"]
+    assert list(got["sales_rep_id"]) == ["R2", "R1", "R2"]
+    assert all(pd.Series(v).dtype == plain for v in got.values())
+    ids = columns.ids(snap.inv_ids[np.array([3, 0])])
+    assert list(ids) == ["I4", "I1"] and pd.Series(ids).dtype == plain
+    assert list(columns.ids(snap.inv_ids[np.array([], dtype=np.int64)])) == []
+
+
+def test_open_invoices_frame_by_hand(db_url):
+    small_ledger(db_url)
+    snap = get_snapshot(db_url)
+    frame = tables.open_invoices(snap, D("2025-03-01"), 90, Filters(), Scope.everyone())
+    # open at 2025-03-01: I1 60.00 (20 days past due), I2 25.50 and I4 12.34 (not due);
+    # order: days past due descending, then invoice id
+    assert list(frame["invoice_id"]) == ["I1", "I2", "I4"]
+    assert list(frame["amount_cents"]) == [6000, 2550, 1234]
+    assert list(frame["days_past_due"]) == [20, -21, -26]
+    assert list(frame["customer_name"]) == ["Acme", "Acme", "Beta"]
+    assert list(frame["issue_date"]) == [D("2025-01-10"), D("2025-02-20"), D("2025-02-25")]
+    assert list(frame["due_date"]) == [D("2025-02-09"), D("2025-03-22"), D("2025-03-27")]
+    assert list(frame["aging_due"]) == ["1-30", "not_due", "not_due"]
+    assert int(frame["amount_cents"].sum()) == 9784  # total AR 97.84
+    collections = tables.drill(
+        snap, "collections", D("2025-03-01"), 90, Filters(), Scope.everyone()
+    )
+    assert list(collections["payment_id"]) == ["P1", "P2"]
+    assert list(collections["date"]) == [D("2025-02-01"), D("2025-02-10")]
+    assert int(collections["amount_cents"].sum()) == 12000
