@@ -111,6 +111,30 @@ def test_dates_are_date_objects_and_none_for_no_date():
     ]
 
 
+def test_money_text_is_exact_two_place_decimal_text():
+    cents = np.array([0, 1, -1, 5, 99, 100, -100, 12345, -12305, 10**15 + 7])
+    got = columns.money_text(cents)
+    assert list(got) == [
+        "0.00",
+        "0.01",
+        "-0.01",
+        "0.05",
+        "0.99",
+        "1.00",
+        "-1.00",
+        "123.45",
+        "-123.05",
+        "10000000000000.07",
+    ]
+    assert pd.Series(got).dtype == pd.Series(np.array(["x"])).dtype
+    assert list(columns.money_text(np.array([], dtype=np.int64))) == []
+    assert list(columns.labels(("long", "short"), np.array([True, False, True]))) == [
+        "short",
+        "long",
+        "short",
+    ]
+
+
 def test_text_columns_have_the_plain_dtype_and_values(db_url):
     small_ledger(db_url)
     snap = get_snapshot(db_url)

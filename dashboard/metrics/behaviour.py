@@ -113,7 +113,12 @@ def invoice_rank(snap: Snapshot) -> npt.NDArray[np.int64]:
     cache = analytics_cache(snap)
     if "inv_rank" not in cache:
         rank = np.empty(len(snap.inv_ids), dtype=np.int64)
-        rank[np.argsort(snap.inv_ids, kind="stable")] = np.arange(len(snap.inv_ids))
+        # the id index's sort order (stored with the snapshot; ids are unique, so it is the one
+        # order), else a sort of the ids
+        order = getattr(getattr(snap, "inv_index", None), "order", None)
+        if order is None or len(order) != len(rank):
+            order = np.argsort(snap.inv_ids, kind="stable")
+        rank[np.asarray(order)] = np.arange(len(snap.inv_ids))
         cache["inv_rank"] = rank
     inv_rank: npt.NDArray[np.int64] = cache["inv_rank"]
     return inv_rank

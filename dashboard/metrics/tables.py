@@ -14,6 +14,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from dashboard.metrics import columns
+from dashboard.metrics.behaviour import invoice_rank
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import (
     DUE_BUCKETS,
@@ -35,7 +36,7 @@ from dashboard.metrics.ledger import (
     select,
     unapplied_items,
 )
-from dashboard.metrics.numbers import money, ratio, ratio_array
+from dashboard.metrics.numbers import ratio, ratio_array
 from dashboard.metrics.snapshot import Snapshot, sum_by, to_day
 
 STATUS_ORDER = ("Over Limit", "Critical", "Overdue", "Late", "Current")
@@ -78,12 +79,12 @@ def _open_frame(snap: Snapshot, items: OpenItems, pick: np.ndarray, as_of: dt.da
             "invoice_amount_cents": snap.inv_base[inv],  # base cents at the issue date's rate
             "amount_cents": balance,
             "days_past_due": dpd,
-            "aging_due": np.array(DUE_BUCKETS, dtype=object)[due_bucket_index(dpd)],
-            "aging_transaction": np.array(TRANSACTION_BUCKETS, dtype=object)[
-                transaction_bucket_index(snap, inv, as_of)
-            ],
+            "aging_due": columns.labels(DUE_BUCKETS, due_bucket_index(dpd)),
+            "aging_transaction": columns.labels(
+                TRANSACTION_BUCKETS, transaction_bucket_index(snap, inv, as_of)
+            ),
             "disputed": snap.disputed[inv],
-            "terms_group": terms_group(snap, cust),
+            "terms_group": columns.labels(("long", "short"), snap.short_terms[cust]),
         }
     )
     return with_currency(snap, frame, items.cur[pick], items.own[pick])
@@ -98,10 +99,11 @@ def open_invoices(
 ) -> pd.DataFrame:
     """Every invoice open at as_of with its balance, days past due and aging buckets."""
     items = open_items(select(snap, filters, scope), to_day(as_of))
-    frame = _open_frame(snap, items, np.arange(len(items.inv)), as_of)
-    return frame.sort_values(
-        ["days_past_due", "invoice_id"], ascending=[False, True], ignore_index=True
-    )
+    # days past due descending, then invoice id (ranks sort like the ids): ordered before the
+    # frame is built, in numpy (no sort of the ids' text)
+    dpd = items.day - snap.due[items.inv].astype(np.int64)
+    order = np.lexsort((invoice_rank(snap)[items.inv], -dpd))
+    return _open_frame(snap, items, order, as_of)
 
 
 def customer_balances(
@@ -530,10 +532,8 @@ def with_currency(
     if not snap.multi:
         return frame
     at = list(frame.columns).index(after) if after in frame.columns else len(frame.columns)
-    frame.insert(
-        at, "currency", np.array(snap.rates.codes, dtype=object)[np.asarray(cur, dtype=np.int64)]
-    )
-    frame.insert(at + 1, "amount_in_currency", np.array([money(int(v)) for v in own], dtype=object))
+    frame.insert(at, "currency", columns.labels(snap.rates.codes, np.asarray(cur, dtype=np.int64)))
+    frame.insert(at + 1, "amount_in_currency", columns.money_text(own))
     return frame
 
 
