@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,8 @@ import pandas as pd
 
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, to_day
+
+T = TypeVar("T")
 
 YEAR_DAYS = 365
 DISPUTE_NONE, DISPUTE_OPEN, DISPUTE_LITIGATION = 0, 1, 2
@@ -335,10 +338,41 @@ def customer_days_to_pay(
     return None if np.isnan(value) else value
 
 
+def _per_day(snap: Snapshot, key: tuple, build: Callable[[], T]) -> T:
+    """build() kept with the snapshot under key (a result for every customer at one date: the
+    expected-loss lines and the forecast ask for the same ones; dropped like the selections)."""
+    from dashboard.metrics.ledger import _make_room  # lazy: ledger's callers import this module
+
+    with snap.lock:
+        kept = snap.cache.get(key)
+    if kept is not None:
+        return cast(T, kept)
+    built = build()
+    with snap.lock:
+        _make_room(snap)
+        snap.cache[key] = built
+    return built
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    values.setflags(write=False)  # shared between requests
+    return values
+
+
 def settled_by_payment(
     snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS
 ) -> np.ndarray:
     """Positive invoices of selected customers settled by a payment in (day - window, day]."""
+    if bool(cust_mask.all()):
+        return _per_day(
+            snap,
+            ("settled_by_payment", int(day), int(window)),
+            lambda: _frozen(_settled_by_payment(snap, cust_mask, day, window)),
+        )
+    return _settled_by_payment(snap, cust_mask, day, window)
+
+
+def _settled_by_payment(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int) -> np.ndarray:
     settle = snap.settle
     m = (
         (settle > day - window)
@@ -363,6 +397,21 @@ def payment_delay(
     (NaN without history), `customer_weight`, and `segment` (the customer's segment's average over
     the selected customers, NaN without history) and the scalar `portfolio` (NaN without history).
     """
+    if bool(cust_mask.all()):
+        return _per_day(
+            snap,
+            ("payment_delay", int(day), int(window)),
+            lambda: {
+                k: _frozen(v) if isinstance(v, np.ndarray) else v
+                for k, v in _payment_delay(snap, cust_mask, day, window).items()
+            },
+        )
+    return _payment_delay(snap, cust_mask, day, window)
+
+
+def _payment_delay(
+    snap: Snapshot, cust_mask: np.ndarray, day: int, window: int
+) -> dict[str, np.ndarray]:
     inv = settled_by_payment(snap, cust_mask, day, window)
     cust = snap.inv_cust[inv]
     weight = snap.inv_base[inv].astype(np.float64)  # base cents at the issue date's rate
