@@ -257,3 +257,54 @@ def test_payment_delay_per_day_is_kept_and_read_only(db_url):
     assert payment_delay(snap, snap.segment == "Retail", day)["customer"][0] == pytest.approx(4.75)
     before = payment_delay(snap, everyone, to_day(D("2025-01-15")))
     assert np.isnan(before["customer"][0])  # nothing settled by then
+
+
+@pytest.mark.parametrize("few", [4096, 0])  # by binary search per invoice / by a pass over all
+def test_promise_state_of_a_few_invoices_by_hand(db_url, few, monkeypatch):
+    from dashboard.metrics import predict
+    from dashboard.metrics.predict import promise_state
+
+    monkeypatch.setattr(predict, "FEW_INVOICES", few)
+
+    loose_ledger(db_url)
+    add_ledger(
+        db_url,
+        promises=[
+            # I1: promised on the 5th for the 25th, then on the 12th for the 28th
+            {
+                "promise_id": "PR1",
+                "invoice_id": "I1",
+                "made_on": "2025-01-05",
+                "promised_date": "2025-01-25",
+                "amount": "100.00",
+            },
+            {
+                "promise_id": "PR2",
+                "invoice_id": "I1",
+                "made_on": "2025-01-12",
+                "promised_date": "2025-01-28",
+                "amount": "100.00",
+            },
+            # I3: promised on the 8th for the 9th (broken by the 10th)
+            {
+                "promise_id": "PR3",
+                "invoice_id": "I3",
+                "made_on": "2025-01-08",
+                "promised_date": "2025-01-09",
+                "amount": "300.00",
+            },
+        ],
+    )
+    clear_snapshots()
+    snap = get_snapshot(db_url)
+    i1, i3 = snap.inv_index["I1"], snap.inv_index["I3"]
+    inv = np.array([i1, i3])
+    # 2025-01-04: no promise made yet
+    days, broken = promise_state(snap, to_day(D("2025-01-04")), inv)
+    assert np.isnan(days).all() and list(broken) == [0.0, 0.0]
+    # 2025-01-10: I1's latest is PR1 (the 25th, 15 days ahead); I3's PR3 (the 9th, passed)
+    days, broken = promise_state(snap, to_day(D("2025-01-10")), inv)
+    assert list(days) == [15.0, -1.0] and list(broken) == [0.0, 1.0]
+    # 2025-01-20: I1's latest is PR2 (the 28th, 8 days ahead)
+    days, broken = promise_state(snap, to_day(D("2025-01-20")), inv[:1])
+    assert list(days) == [8.0] and list(broken) == [0.0]
