@@ -135,6 +135,17 @@ def test_money_text_is_exact_two_place_decimal_text():
     ]
 
 
+def test_relabel_maps_each_distinct_value_once():
+    from dashboard.figures.aging import DUE_LABELS
+
+    keys = pd.Series(np.array(["not_due", "1-30", "90+", "other", "1-30"]))
+    got = columns.relabel(keys, DUE_LABELS)
+    assert list(got) == ["Not due", "1–30 days", "90+ days", "other", "1–30 days"]
+    pd.testing.assert_series_equal(got, keys.map(lambda v: DUE_LABELS.get(v, v)))
+    blank = pd.Series(["not_due", None], dtype=keys.dtype)
+    assert list(columns.relabel(blank, DUE_LABELS).isna()) == [False, True]
+
+
 def test_text_columns_have_the_plain_dtype_and_values(db_url):
     small_ledger(db_url)
     snap = get_snapshot(db_url)

@@ -54,10 +54,14 @@ ARROW = (
 )
 
 
+TEXT = pa.large_string() if pa is not None else None  # what pandas keeps its text in
+
+
 def _wrap(values: Any) -> Any:
-    """An Arrow string array as a pandas array of the default text dtype (no copy)."""
-    if values.type != pa.string():
-        values = values.cast(pa.string())
+    """An Arrow text array as a pandas array of the default text dtype (no copy when it is
+    already large_string, pandas' own layout)."""
+    if values.type != TEXT:
+        values = values.cast(TEXT)
     return pd.arrays.ArrowStringArray(values, dtype=STRING)
 
 
@@ -73,7 +77,7 @@ def _arrow_column(snap: Snapshot, name: str) -> Any:
         kept = snap.cache.get(key)
     if kept is not None:
         return kept
-    built = pa.array(np.asarray(getattr(snap, name)), type=pa.string(), from_pandas=True)
+    built = pa.array(np.asarray(getattr(snap, name)), type=TEXT, from_pandas=True)
     with snap.lock:
         snap.cache[key] = built
     return built
@@ -92,7 +96,7 @@ def ids(values: np.ndarray) -> Any:
     values = np.asarray(values)
     if not ARROW or values.dtype.kind not in "UO":
         return values
-    return _wrap(pa.array(values, type=pa.string(), from_pandas=True))
+    return _wrap(pa.array(values, type=TEXT, from_pandas=True))
 
 
 def labels(choices: tuple[str, ...] | list[str], index: np.ndarray) -> Any:
@@ -101,7 +105,7 @@ def labels(choices: tuple[str, ...] | list[str], index: np.ndarray) -> Any:
     index = np.asarray(index)
     if not ARROW:
         return np.array(choices, dtype=object)[index]
-    return _wrap(pa.array(list(choices), type=pa.string()).take(pa.array(index.astype(np.int64))))
+    return _wrap(pa.array(list(choices), type=TEXT).take(pa.array(index.astype(np.int64))))
 
 
 def money_text(cents: np.ndarray) -> Any:
@@ -112,11 +116,22 @@ def money_text(cents: np.ndarray) -> Any:
     if not ARROW:
         return np.array([money(int(v)) for v in cents], dtype=object)
     magnitude = np.abs(cents)
-    whole = pc.cast(pa.array(magnitude // 100), pa.string())
-    part = pc.utf8_lpad(pc.cast(pa.array(magnitude % 100), pa.string()), 2, "0")
-    sign = pc.if_else(pa.array(cents < 0), "-", "")
-    signed = pc.binary_join_element_wise(sign, whole, "")
-    return _wrap(pc.binary_join_element_wise(signed, part, "."))
+    whole = pc.cast(pa.array(magnitude // 100), TEXT)
+    part = pc.utf8_lpad(pc.cast(pa.array(magnitude % 100), TEXT), 2, "0")
+    sign = pc.if_else(pa.array(cents < 0), pa.scalar("-", TEXT), pa.scalar("", TEXT))
+    signed = pc.binary_join_element_wise(sign, whole, pa.scalar("", TEXT))
+    return _wrap(pc.binary_join_element_wise(signed, part, pa.scalar(".", TEXT)))
+
+
+def relabel(series: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """series.map(lambda v: mapping.get(v, v)) computed once per distinct value (bucket keys to
+    their labels over millions of rows)."""
+    if not ARROW or series.dtype != STRING:
+        return series.map(lambda v: mapping.get(v, v))
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    labels = pa.array([mapping.get(v, v) for v in uniques], type=TEXT)
+    picked = labels.take(pa.array(codes, mask=codes < 0))
+    return pd.Series(_wrap(picked), index=series.index, name=series.name)
 
 
 def customer_columns(snap: Snapshot, cust: np.ndarray) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from dashboard import params as gf
 from dashboard.figures.aging import DUE_LABELS, TRANSACTION_LABELS
+from dashboard.metrics.columns import relabel
 from dashboard.metrics.drill import all_drill_keys, drill_any
 from dashboard.params import TEXT_OPTION
 from dashboard.views.base import DRILLS, ChartRequest, View, chart_currency, register
@@ -94,7 +95,7 @@ def ordered(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame[first + [c for c in frame.columns if c not in first]]
     for column, labels in (("aging_due", DUE_LABELS), ("aging_transaction", TRANSACTION_LABELS)):
         if column in frame.columns:
-            frame = frame.assign(**{column: frame[column].map(lambda v, m=labels: m.get(v, v))})
+            frame = frame.assign(**{column: relabel(frame[column], labels)})
     return frame
 
 
