@@ -319,3 +319,36 @@ def test_promise_state_of_a_few_invoices_by_hand(db_url, few, monkeypatch):
     # 2025-01-20: I1's latest is PR2 (the 28th, 8 days ahead)
     days, broken = promise_state(snap, to_day(D("2025-01-20")), inv[:1])
     assert list(days) == [8.0] and list(broken) == [0.0]
+
+
+# ---- CSV cells (dashboard.export.registry.csv_frame) -------------------------------------------
+
+
+def test_csv_text_by_hand():
+    from dashboard.export.registry import to_csv
+    from dashboard.export.tables import totals_cents
+
+    frame = pd.DataFrame(
+        {
+            "invoice_id": np.array(["I1", "=HYPERLINK(1)", "-12.05", "+x"]),
+            "note": pd.Series(["ok", None, "@home", "-"], dtype=pd.Series(np.array(["a"])).dtype),
+            "issue_date": pd.Series(
+                [D("2025-01-02"), None, D("2024-12-31"), D("2025-03-01")], dtype=object
+            ),
+            "disputed": np.array([True, False, False, True]),
+            "days": np.array([3, -1, 0, 12], dtype=np.int64),
+            "amount_cents": np.array([123456, -5, 0, 100], dtype=np.int64),
+        }
+    )
+    assert to_csv(frame) == (
+        "invoice_id,note,issue_date,disputed,days,amount\n"
+        "I1,ok,2025-01-02,true,3,1234.56\n"
+        "'=HYPERLINK(1),,,false,-1,-0.05\n"
+        "-12.05,'@home,2024-12-31,false,0,0.00\n"
+        "'+x,'-,2025-03-01,true,12,1.00\n"
+    )
+    assert totals_cents(frame) == {"amount_cents": 123551}
+    # a money column with a blank: cell by cell, the blank left empty
+    blank = pd.DataFrame({"amount_cents": pd.Series([100, None], dtype=object), "n": [1, 2]})
+    assert to_csv(blank) == "amount,n\n1.00,1\n,2\n"
+    assert totals_cents(blank) == {"amount_cents": 100}
