@@ -7,6 +7,8 @@ row's contribution to the figure clicked, so the rows always sum to it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -98,12 +100,56 @@ def open_invoices(
     scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Every invoice open at as_of with its balance, days past due and aging buckets."""
-    items = open_items(select(snap, filters, scope), to_day(as_of))
-    # days past due descending, then invoice id (ranks sort like the ids): ordered before the
-    # frame is built, in numpy (no sort of the ids' text)
+    return _open_plan(snap, select(snap, filters, scope), to_day(as_of), as_of).frame()
+
+
+def _open_order(snap: Snapshot, items: OpenItems) -> np.ndarray:
+    """Open items in open_invoices' order: days past due descending, then invoice id (ranks sort
+    like the ids), in numpy before any frame is built (no sort of the ids' text)."""
     dpd = items.day - snap.due[items.inv].astype(np.int64)
-    order = np.lexsort((invoice_rank(snap)[items.inv], -dpd))
-    return _open_frame(snap, items, order, as_of)
+    return np.lexsort((invoice_rank(snap)[items.inv], -dpd))
+
+
+def _open_plan(
+    snap: Snapshot, sel: Selection, day: int, as_of: dt.date, keep: np.ndarray | None = None
+) -> RowsPlan:
+    """open_invoices' rows (those of keep, a mask over the open items, when given) as a plan."""
+    items = open_items(sel, day)
+    order = _open_order(snap, items)
+    pick = order if keep is None else order[keep[order]]
+    return RowsPlan(
+        len(pick),
+        {
+            "invoice_amount_cents": _total(snap.inv_base[items.inv[pick]]),
+            "amount_cents": _total(items.balance[pick]),
+        },
+        lambda k: _open_frame(snap, items, pick[:k], as_of),
+    )
+
+
+def _total(cents: np.ndarray) -> int:
+    """The exact sum of integer cents (a Python int)."""
+    cents = np.asarray(cents, dtype=np.int64)
+    if not len(cents):
+        return 0
+    if int(np.abs(cents).max()) * len(cents) < 2**63:
+        return int(cents.sum())
+    return sum(int(v) for v in cents.tolist())
+
+
+@dataclass
+class RowsPlan:
+    """The rows of a table without their frame: how many, the exact totals of every money
+    column, and the first k rows as a frame on demand (`frame()`: all of them), the same as the
+    first k rows of the whole frame. A drill-down's modal and first block need no more."""
+
+    n_rows: int
+    totals: dict[str, int]
+    head: Callable[[int], pd.DataFrame]
+
+    def frame(self) -> pd.DataFrame:
+        """Every row."""
+        return self.head(self.n_rows)
 
 
 def customer_balances(
@@ -457,6 +503,11 @@ def settled_invoices(
 
 def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int) -> pd.DataFrame:
     """Invoices/credit notes issued, payments received or write-offs dated in (start, end]."""
+    return _period_plan(kind, snap, sel, start, end).frame()
+
+
+def _period_plan(kind: str, snap: Snapshot, sel: Selection, start: int, end: int) -> RowsPlan:
+    """_period_rows as a plan: the rows' positions, their total, their frame on demand."""
     if kind == "credit_sales":
         inv = np.flatnonzero(
             sel.cust_mask[snap.inv_cust]
@@ -464,6 +515,36 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
             & (snap.issue > start)
             & (snap.issue <= end)
         )
+        return RowsPlan(
+            len(inv),
+            {"amount_cents": _total(snap.inv_base[inv])},
+            lambda k: _period_frame(kind, snap, inv[:k]),
+        )
+    if kind == "collections":
+        pay = np.flatnonzero(
+            (snap.pay_cust >= 0)
+            & sel.cust_mask[np.maximum(snap.pay_cust, 0)]
+            & (snap.pay_date > start)
+            & (snap.pay_date <= end)
+        )
+        return RowsPlan(
+            len(pay),
+            {"amount_cents": _total(snap.pay_base[pay])},
+            lambda k: _period_frame(kind, snap, pay[:k]),
+        )
+    wo = np.flatnonzero((snap.wo_inv >= 0) & (snap.wo_date > start) & (snap.wo_date <= end))
+    wo = wo[sel.cust_mask[snap.inv_cust[snap.wo_inv[wo]]]]
+    return RowsPlan(
+        len(wo),
+        {"amount_cents": _total(snap.wo_base[wo])},
+        lambda k: _period_frame(kind, snap, wo[:k]),
+    )
+
+
+def _period_frame(kind: str, snap: Snapshot, rows: np.ndarray) -> pd.DataFrame:
+    """The frame of _period_rows for the invoice, payment or write-off positions `rows`."""
+    if kind == "credit_sales":
+        inv = rows
         frame = pd.DataFrame(
             {
                 "invoice_id": columns.ids(snap.inv_ids[inv]),
@@ -476,12 +557,7 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
         )
         return with_currency(snap, frame, snap.inv_cur[inv], snap.amount[inv])
     if kind == "collections":
-        pay = np.flatnonzero(
-            (snap.pay_cust >= 0)
-            & sel.cust_mask[np.maximum(snap.pay_cust, 0)]
-            & (snap.pay_date > start)
-            & (snap.pay_date <= end)
-        )
+        pay = rows
         frame = pd.DataFrame(
             {
                 "payment_id": columns.ids(snap.pay_ids[pay]),
@@ -491,8 +567,7 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
             }
         )
         return with_currency(snap, frame, snap.pay_cur[pay], snap.pay_amount[pay])
-    wo = np.flatnonzero((snap.wo_inv >= 0) & (snap.wo_date > start) & (snap.wo_date <= end))
-    wo = wo[sel.cust_mask[snap.inv_cust[snap.wo_inv[wo]]]]
+    wo = rows
     frame = pd.DataFrame(
         {
             "invoice_id": columns.ids(snap.inv_ids[snap.wo_inv[wo]]),
@@ -590,27 +665,86 @@ def drill(
             )
             table = table.sort_values(["over_limit_cents", "customer_id"], ascending=[False, True])
         return table.reset_index(drop=True)
-    rows = open_invoices(snap, as_of, period_days, filters, scope)
+    plan = drill_plan(
+        snap, key, as_of, period_days, filters, scope, bucket, customer_id, terms_group_name
+    )
+    assert plan is not None  # every other key has a plan
+    return plan.frame()
+
+
+PLANNED = (
+    "credit_sales",
+    "collections",
+    "write_offs",
+    "total_ar",
+    "overdue_ar",
+    "not_due_ar",
+    "customers_overdue",
+    "aging_due",
+    "aging_transaction",
+    "customer",
+)
+
+
+def drill_plan(
+    snap: Snapshot,
+    key: str,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    bucket: str | None = None,
+    customer_id: str | None = None,
+    terms_group_name: str | None = None,
+) -> RowsPlan | None:
+    """drill's rows as a plan (count, exact totals, the first rows on demand): every invoice
+    drill-down; None for the keys whose rows are one per customer or few (build those whole)."""
+    if key not in DRILLS:
+        raise ValueError(f"unknown figure: {key!r}")
+    if key not in PLANNED:
+        return None
+    sel = select(snap, filters, scope)
+    d = to_day(as_of)
+    if key in ("credit_sales", "collections", "write_offs"):
+        return _period_plan(key, snap, sel, d - period_days, d)
+    # the open invoices' rows, kept by the same tests as on their frame (in numpy)
+    items = open_items(sel, d)
+    dpd = items.day - snap.due[items.inv].astype(np.int64)
+    keep = np.ones(len(items.inv), dtype=bool)
     if key in ("overdue_ar", "customers_overdue"):
-        rows = rows[rows["days_past_due"] > 0]
+        keep &= dpd > 0
     elif key == "not_due_ar":
-        rows = rows[rows["days_past_due"] <= 0]
+        keep &= dpd <= 0
     elif key == "aging_due":
-        rows = rows[rows["aging_due"] == bucket]
+        keep &= _bucket_is(DUE_BUCKETS, due_bucket_index(dpd), bucket)
     elif key == "aging_transaction":
-        rows = rows[rows["aging_transaction"] == bucket]
+        index = transaction_bucket_index(snap, items.inv, as_of)
+        keep &= _bucket_is(TRANSACTION_BUCKETS, index, bucket)
     if key in ("aging_due", "aging_transaction") and terms_group_name:
-        in_credit = _customers_in_credit(snap, sel, d)
-        rows = rows[
-            (rows["terms_group"] == terms_group_name) & ~rows["customer_id"].isin(in_credit)
-        ]
+        short = snap.short_terms[items.cust]
+        group = short if terms_group_name == "short" else ~short
+        keep &= group if terms_group_name in ("short", "long") else False
+        keep &= ~_in_credit_mask(snap, sel, d)[items.cust]
     if customer_id is not None:
-        rows = rows[rows["customer_id"] == customer_id]
-    return rows.reset_index(drop=True)
+        keep &= items.cust == snap.cust_index.get(customer_id, -1)
+    return _open_plan(snap, sel, d, as_of, keep)
+
+
+def _bucket_is(buckets: tuple[str, ...], index: np.ndarray, bucket: str | None) -> np.ndarray:
+    """Rows whose bucket (buckets[index]) is `bucket` (none for an unknown or no bucket)."""
+    if bucket not in buckets:
+        return np.zeros(len(index), dtype=bool)
+    return np.asarray(index) == buckets.index(bucket)
 
 
 def _customers_in_credit(snap: Snapshot, sel: Selection, day: int) -> set[str]:
     """Customers whose unapplied credits exceed their open balances (left out of the donuts)."""
+    return set(snap.cust_ids[np.flatnonzero(_in_credit_mask(snap, sel, day))])
+
+
+def _in_credit_mask(snap: Snapshot, sel: Selection, day: int) -> np.ndarray:
+    """Per customer: _customers_in_credit as a mask."""
     items = open_items(sel, day)
     net = balances_by_customer(items, snap) - unapplied_by_customer(sel, day)
-    return set(snap.cust_ids[np.flatnonzero((net < 0) & sel.cust_mask)])
+    mask: np.ndarray = (net < 0) & sel.cust_mask
+    return mask
