@@ -352,3 +352,88 @@ def test_csv_text_by_hand():
     blank = pd.DataFrame({"amount_cents": pd.Series([100, None], dtype=object), "n": [1, 2]})
     assert to_csv(blank) == "amount,n\n1.00,1\n,2\n"
     assert totals_cents(blank) == {"amount_cents": 100}
+
+
+# ---- drill-down previews: count, totals and first rows without the whole frame -------------------
+
+
+PREVIEW_KEYS = [
+    ("total_ar", ()),
+    ("overdue_ar", ()),
+    ("not_due_ar", ()),
+    ("customers_overdue", ()),
+    ("aging_due", (("bucket", "1-30"),)),
+    ("aging_due", (("bucket", "not_due"), ("terms_group_name", "long"))),
+    ("aging_transaction", (("bucket", "current"),)),
+    ("credit_sales", ()),
+    ("collections", ()),
+    ("credit_sales_year", ()),
+    ("credit_sales_mtd", ()),
+    ("customer", (("customer_id", "C2"),)),
+    ("ar_at", (("month", "2025-02"),)),
+]
+
+
+@pytest.mark.parametrize(("key", "params"), PREVIEW_KEYS)
+def test_drill_preview_is_the_whole_frame_cut_short(db_url, key, params, monkeypatch):
+    from dashboard.views import VIEWS
+    from dashboard.views import grids as vg
+    from dashboard.views.base import ChartRequest
+
+    small_ledger(db_url)
+    snap = get_snapshot(db_url)
+    view = VIEWS["drill"]
+    req = ChartRequest(
+        D("2025-03-01"),
+        "due",
+        90,
+        Filters(),
+        Scope.everyone(),
+        options=(("key", key), ("title", key), *params),
+    )
+    monkeypatch.setattr(vg, "PREVIEW_ROWS", 1)  # first rows: one (the rest in blocks)
+    from dashboard.views import drill as vd
+
+    monkeypatch.setattr(vd, "PREVIEW_ROWS", 1)
+    whole = view.frame(snap, req)
+    preview = view.preview(snap, req)
+    assert preview is not None and preview.covers()
+    frame = whole.frame
+    assert preview.n_rows == len(frame)
+    assert preview.money_totals() == vg.money_totals(frame)
+    pd.testing.assert_frame_equal(preview.gf.frame, frame.head(1), check_exact=True)
+    assert preview.gf.labels == whole.labels and preview.gf.currency == whole.currency
+    full = vg.make_view(whole, vg.Query())
+    shown = vg.PreviewRowsView(preview)
+    assert shown.count() == full.count() == len(frame)
+    for start, end in ((0, 1), (0, 2), (1, 3), (2, 10), (len(frame), len(frame) + 5)):
+        assert shown.block(start, end) == full.block(start, end)
+    assert shown.pinned() == full.pinned()
+    assert shown.caption() == full.caption()
+
+
+def test_drill_preview_figures_by_hand(db_url):
+    from dashboard.views import VIEWS
+    from dashboard.views.base import ChartRequest
+
+    small_ledger(db_url)
+    snap = get_snapshot(db_url)
+    req = ChartRequest(
+        D("2025-03-01"),
+        "due",
+        90,
+        Filters(),
+        Scope.everyone(),
+        options=(("key", "total_ar"), ("title", "Total AR")),
+    )
+    preview = VIEWS["drill"].preview(snap, req)
+    # open at 2025-03-01: I1 60.00, I2 25.50, I4 12.34 -> 97.84 over 3 rows; invoice amounts 137.84
+    assert preview.n_rows == 3
+    assert preview.totals == {"invoice_amount_cents": 13784, "amount_cents": 9784}
+    assert list(preview.gf.frame["invoice_id"]) == ["I1", "I2", "I4"]
+    assert list(preview.gf.frame["aging_due"]) == ["1–30 days", "Not due", "Not due"]
+    # the at-risk drill (one row per customer) has no preview: its frame is built
+    other = ChartRequest(
+        D("2025-03-01"), "due", 90, Filters(), Scope.everyone(), options=(("key", "at_risk"),)
+    )
+    assert VIEWS["drill"].preview(snap, other) is None

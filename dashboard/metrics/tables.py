@@ -123,7 +123,7 @@ def _open_plan(
             "invoice_amount_cents": _total(snap.inv_base[items.inv[pick]]),
             "amount_cents": _total(items.balance[pick]),
         },
-        lambda k: _open_frame(snap, items, pick[:k], as_of),
+        lambda a, b: _open_frame(snap, items, pick[a:b], as_of),
     )
 
 
@@ -140,16 +140,20 @@ def _total(cents: np.ndarray) -> int:
 @dataclass
 class RowsPlan:
     """The rows of a table without their frame: how many, the exact totals of every money
-    column, and the first k rows as a frame on demand (`frame()`: all of them), the same as the
-    first k rows of the whole frame. A drill-down's modal and first block need no more."""
+    column, and rows start..end-1 as a frame on demand (`part`; `frame()`: all of them), the same
+    as those rows of the whole frame. A drill-down's modal and first block need no more."""
 
     n_rows: int
     totals: dict[str, int]
-    head: Callable[[int], pd.DataFrame]
+    part: Callable[[int, int], pd.DataFrame]
+
+    def head(self, k: int) -> pd.DataFrame:
+        """The first k rows."""
+        return self.part(0, k)
 
     def frame(self) -> pd.DataFrame:
         """Every row."""
-        return self.head(self.n_rows)
+        return self.part(0, self.n_rows)
 
 
 def customer_balances(
@@ -518,7 +522,7 @@ def _period_plan(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
         return RowsPlan(
             len(inv),
             {"amount_cents": _total(snap.inv_base[inv])},
-            lambda k: _period_frame(kind, snap, inv[:k]),
+            lambda a, b: _period_frame(kind, snap, inv[a:b]),
         )
     if kind == "collections":
         pay = np.flatnonzero(
@@ -530,14 +534,14 @@ def _period_plan(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
         return RowsPlan(
             len(pay),
             {"amount_cents": _total(snap.pay_base[pay])},
-            lambda k: _period_frame(kind, snap, pay[:k]),
+            lambda a, b: _period_frame(kind, snap, pay[a:b]),
         )
     wo = np.flatnonzero((snap.wo_inv >= 0) & (snap.wo_date > start) & (snap.wo_date <= end))
     wo = wo[sel.cust_mask[snap.inv_cust[snap.wo_inv[wo]]]]
     return RowsPlan(
         len(wo),
         {"amount_cents": _total(snap.wo_base[wo])},
-        lambda k: _period_frame(kind, snap, wo[:k]),
+        lambda a, b: _period_frame(kind, snap, wo[a:b]),
     )
 
 
