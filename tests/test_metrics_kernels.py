@@ -437,3 +437,21 @@ def test_drill_preview_figures_by_hand(db_url):
         D("2025-03-01"), "due", 90, Filters(), Scope.everyone(), options=(("key", "at_risk"),)
     )
     assert VIEWS["drill"].preview(snap, other) is None
+
+
+def test_group_max_by_hand():
+    from dashboard.metrics.tables import _group_max
+
+    groups = np.array([0, 2, 2, 0, 3])
+    values = np.array([5, -3, 7, 1, -(3 * 10**9)])
+    empty = -(10**9)
+    assert list(_group_max(groups, values, 5, empty)) == [5, empty, 7, -(3 * 10**9), empty]
+    only = np.array([False, False, True, True, False])
+    assert list(_group_max(groups, values, 5, empty, only=only)) == [
+        empty,
+        empty,
+        7,
+        -(3 * 10**9),
+        empty,
+    ]
+    assert list(_group_max(np.array([], dtype=np.int64), np.array([]), 2, 0)) == [0, 0]

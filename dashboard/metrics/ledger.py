@@ -26,6 +26,9 @@ if TYPE_CHECKING:
     from dashboard.metrics.store import Staging
 
 MAX_CACHED_SELECTIONS = 64
+# AR at a day kept per selection: the trends ask for the same month ends and the days a period
+# before them whatever the as-of date in the month, so most of a new as-of date's 24 are known
+AR_DAYS_KEPT = 2048
 
 
 def customer_mask(snap: Snapshot, filters: Filters, scope: Scope) -> np.ndarray:
@@ -103,7 +106,7 @@ class Selection:
             balance = open_balances(snap, open_, day)
             keep = balance > 0
             total += int(revalue(snap, balance[keep], snap.inv_cur[open_[keep]], day).sum())
-        if len(cache) > 64:
+        if len(cache) > AR_DAYS_KEPT:
             cache.clear()
         cache[day] = total
         return total

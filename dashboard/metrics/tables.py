@@ -375,13 +375,31 @@ AT_RISK_REASONS = {
 }
 
 
-def _group_max(groups: np.ndarray, values: np.ndarray, size: int, empty: int) -> np.ndarray:
-    """Maximum of values per group (empty where a group has none)."""
+def _group_max(
+    groups: np.ndarray, values: np.ndarray, size: int, empty: int, only: np.ndarray | None = None
+) -> np.ndarray:
+    """Maximum of values per group (empty where a group has none; only: of the groups in this
+    mask alone, the others left empty)."""
     out = np.full(size, empty, dtype=np.int64)
     if len(groups):
-        series = pd.Series(values).groupby(groups).max()
-        out[series.index.to_numpy()] = series.to_numpy()
+        if only is not None:
+            keep = only[groups]
+            groups, values = groups[keep], values[keep]
+        np.maximum.at(out, groups, np.asarray(values, dtype=np.int64))
+        seen = np.zeros(size, dtype=bool)
+        seen[groups] = True
+        # a group whose values are all below `empty` keeps its maximum (as the groupby did)
+        below = seen & (out == empty)
+        if below.any():
+            out[below] = _exact_group_max(groups, values, below)
     return out
+
+
+def _exact_group_max(groups: np.ndarray, values: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Maximum of values per group for the groups in the mask `which` (in group order)."""
+    keep = which[groups]
+    series = pd.Series(np.asarray(values)[keep]).groupby(np.asarray(groups)[keep]).max()
+    return series.to_numpy(dtype=np.int64)
 
 
 def at_risk_accounts(
@@ -417,12 +435,14 @@ def at_risk_accounts(
     cust = cust[np.lexsort((cust, -risk[cust], priority[cust]))]
     if limit:
         cust = cust[:limit]
-    max_dpd = _group_max(items.cust, dpd, n, -(10**9))[cust]
+    listed = np.zeros(n, dtype=bool)
+    listed[cust] = True
+    max_dpd = _group_max(items.cust, dpd, n, -(10**9), only=listed)[cust]
     frame = pd.DataFrame(
         {
             **_customer_columns(snap, cust),
-            "terms": snap.terms_text[cust],
-            "terms_group": terms_group(snap, cust),
+            "terms": columns.text(snap, "terms_text", cust),
+            "terms_group": columns.labels(("long", "short"), snap.short_terms[cust]),
             "credit_limit_cents": lim[cust],
             "amount_cents": bal[cust],
             "overdue_60_plus_cents": over60[cust],
