@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -338,19 +339,24 @@ def customer_days_to_pay(
     return None if np.isnan(value) else value
 
 
-def _per_day(snap: Snapshot, key: tuple, build: Callable[[], T]) -> T:
-    """build() kept with the snapshot under key (a result for every customer at one date: the
-    expected-loss lines and the forecast ask for the same ones; dropped like the selections)."""
-    from dashboard.metrics.ledger import _make_room  # lazy: ledger's callers import this module
+DELAY_DAYS_KEPT = 4  # payment_delay of every customer kept for this many dates per snapshot
 
+
+def _per_day(snap: Snapshot, key: tuple, build: Callable[[], T]) -> T:
+    """build() kept with the snapshot under key, for the last DELAY_DAYS_KEPT keys asked (a result
+    for every customer at one date: the expected-loss lines and their baseline ask for the same
+    one within a request; a few, as each holds arrays of every customer)."""
     with snap.lock:
-        kept = snap.cache.get(key)
-    if kept is not None:
-        return cast(T, kept)
+        kept: OrderedDict = snap.__dict__.setdefault("_per_day", OrderedDict())
+        found = kept.get(key)
+        if found is not None:
+            kept.move_to_end(key)
+            return cast(T, found)
     built = build()
     with snap.lock:
-        _make_room(snap)
-        snap.cache[key] = built
+        kept[key] = built
+        while len(kept) > DELAY_DAYS_KEPT:
+            kept.popitem(last=False)
     return built
 
 
@@ -363,16 +369,6 @@ def settled_by_payment(
     snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS
 ) -> np.ndarray:
     """Positive invoices of selected customers settled by a payment in (day - window, day]."""
-    if bool(cust_mask.all()):
-        return _per_day(
-            snap,
-            ("settled_by_payment", int(day), int(window)),
-            lambda: _frozen(_settled_by_payment(snap, cust_mask, day, window)),
-        )
-    return _settled_by_payment(snap, cust_mask, day, window)
-
-
-def _settled_by_payment(snap: Snapshot, cust_mask: np.ndarray, day: int, window: int) -> np.ndarray:
     settle = snap.settle
     m = (
         (settle > day - window)

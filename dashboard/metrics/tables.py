@@ -124,6 +124,7 @@ def _open_plan(
             "amount_cents": _total(items.balance[pick]),
         },
         lambda a, b: _open_frame(snap, items, pick[a:b], as_of),
+        (items.inv, items.balance, items.cust, items.own, items.cur, pick),
     )
 
 
@@ -146,6 +147,7 @@ class RowsPlan:
     n_rows: int
     totals: dict[str, int]
     part: Callable[[int, int], pd.DataFrame]
+    kept: tuple[np.ndarray, ...] = ()  # the arrays `part` holds (what a cached plan weighs)
 
     def head(self, k: int) -> pd.DataFrame:
         """The first k rows."""
@@ -543,6 +545,7 @@ def _period_plan(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
             len(inv),
             {"amount_cents": _total(snap.inv_base[inv])},
             lambda a, b: _period_frame(kind, snap, inv[a:b]),
+            (inv,),
         )
     if kind == "collections":
         pay = np.flatnonzero(
@@ -555,6 +558,7 @@ def _period_plan(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
             len(pay),
             {"amount_cents": _total(snap.pay_base[pay])},
             lambda a, b: _period_frame(kind, snap, pay[a:b]),
+            (pay,),
         )
     wo = np.flatnonzero((snap.wo_inv >= 0) & (snap.wo_date > start) & (snap.wo_date <= end))
     wo = wo[sel.cust_mask[snap.inv_cust[snap.wo_inv[wo]]]]
@@ -562,6 +566,7 @@ def _period_plan(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
         len(wo),
         {"amount_cents": _total(snap.wo_base[wo])},
         lambda a, b: _period_frame(kind, snap, wo[a:b]),
+        (wo,),
     )
 
 

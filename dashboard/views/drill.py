@@ -136,7 +136,9 @@ def _preview(snap: Any, req: ChartRequest) -> Preview | None:
     if plan is None:
         return None
     first = _grid_frame(snap, req, key, plan.head(min(PREVIEW_ROWS, plan.n_rows)))
-    return Preview(first, plan.n_rows, plan.totals, lambda a, b: ordered(plan.part(a, b)))
+    return Preview(
+        first, plan.n_rows, plan.totals, lambda a, b: ordered(plan.part(a, b)), plan=plan
+    )
 
 
 def _grid_frame(snap: Any, req: ChartRequest, key: str, frame: pd.DataFrame) -> GridFrame:

@@ -481,6 +481,7 @@ class Preview:
     n_rows: int
     totals: dict[str, int]
     part: Any  # (start, end) -> pd.DataFrame
+    plan: Any = None  # what `part` holds (counted by the cache's size_of)
 
     def money_totals(self) -> dict[str, int]:
         """The totals in the frame's column order (as money_totals gives them)."""
