@@ -342,12 +342,14 @@ def customer_days_to_pay(
 DELAY_DAYS_KEPT = 4  # payment_delay of every customer kept for this many dates per snapshot
 
 
-def _per_day(snap: Snapshot, key: tuple, build: Callable[[], T]) -> T:
+def _per_day(snap: Snapshot, key: tuple[object, ...], build: Callable[[], T]) -> T:
     """build() kept with the snapshot under key, for the last DELAY_DAYS_KEPT keys asked (a result
     for every customer at one date: the expected-loss lines and their baseline ask for the same
     one within a request; a few, as each holds arrays of every customer)."""
     with snap.lock:
-        kept: OrderedDict = snap.__dict__.setdefault("_per_day", OrderedDict())
+        kept: OrderedDict[tuple[object, ...], object] = snap.__dict__.setdefault(
+            "_per_day", OrderedDict()
+        )
         found = kept.get(key)
         if found is not None:
             kept.move_to_end(key)

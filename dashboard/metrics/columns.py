@@ -62,7 +62,8 @@ def _wrap(values: Any) -> Any:
     already large_string, pandas' own layout)."""
     if values.type != TEXT:
         values = values.cast(TEXT)
-    return pd.arrays.ArrowStringArray(values, dtype=STRING)
+    # the stubs do not know pandas 3's dtype argument (the default text dtype: NaN for missing)
+    return pd.arrays.ArrowStringArray(values, dtype=STRING)  # type: ignore[call-arg]
 
 
 def cache_key(name: str) -> str:

@@ -763,7 +763,8 @@ def _bucket_is(buckets: tuple[str, ...], index: np.ndarray, bucket: str | None) 
     """Rows whose bucket (buckets[index]) is `bucket` (none for an unknown or no bucket)."""
     if bucket not in buckets:
         return np.zeros(len(index), dtype=bool)
-    return np.asarray(index) == buckets.index(bucket)
+    same: np.ndarray = np.asarray(index) == buckets.index(bucket)
+    return same
 
 
 def _customers_in_credit(snap: Snapshot, sel: Selection, day: int) -> set[str]:
