@@ -66,8 +66,11 @@ def test_the_warm_up_fills_what_a_controllers_first_visits_ask_for(world):
     after = CACHE.stats()
     assert after.hits > before.hits
     # every first-visit computation was warmed but the workspace grid's rows (its tab and controls)
+    # and the grids' frames, which the layout now asks for their columns (grid.prefill): a grid's
+    # frame is kept per user (views/grids.py frame_args), so a warm-up that runs for nobody cannot
+    # hold it; the figures those frames are cut from are warmed
     missed = {k.function.__qualname__ for k in set(CACHE._entries) - keys}
-    assert missed <= {"invoice_workspace"}
+    assert missed <= {"invoice_workspace", "grid_frame"}
 
 
 def test_without_the_warm_up_the_same_visits_compute(world):
