@@ -109,6 +109,22 @@ def empty_db_url(request, tmp_path, monkeypatch) -> Iterator[str]:
 
 
 @pytest.fixture
+def world(db_url):
+    """The seeded app of auth_helpers (make_world) with no snapshot or cached figure from another
+    test, before and after (a test module may define its own `world` instead)."""
+    from auth_helpers import make_world
+
+    from dashboard.metrics.cache import clear_cache
+    from dashboard.metrics.snapshot import clear_snapshots
+
+    clear_snapshots()
+    clear_cache()
+    yield make_world(db_url)
+    clear_snapshots()
+    clear_cache()
+
+
+@pytest.fixture
 def sqlite_url(tmp_path, monkeypatch, migrated_templates) -> Iterator[str]:
     """An empty, migrated SQLite database only."""
     from dashboard.data.db import dispose_engines

@@ -8,25 +8,13 @@ from __future__ import annotations
 import json
 
 import dash
-import pytest
 from auth_helpers import first_visit_filters as default_filters
-from auth_helpers import make_world, page_layout
+from auth_helpers import page_layout
 from auth_helpers import post_callback as post
 
 from dashboard.components import views
-from dashboard.metrics.cache import clear_cache
-from dashboard.metrics.snapshot import clear_snapshots
 
 PAGES = {"/collections": "col-", "/disputes": "dp-", "/forecast": "fc-", "/value": "val-"}
-
-
-@pytest.fixture
-def world(db_url):
-    clear_snapshots()
-    clear_cache()
-    yield make_world(db_url)
-    clear_snapshots()
-    clear_cache()
 
 
 def graphs(node, found: dict) -> dict:

@@ -8,24 +8,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from auth_helpers import make_world
 from auth_helpers import post_callback as post
 
 from dashboard.components import grid
-from dashboard.metrics.cache import clear_cache
-from dashboard.metrics.snapshot import clear_snapshots
 
 BASE = "http://localhost"
-
-
-@pytest.fixture
-def world(db_url):
-    clear_snapshots()
-    clear_cache()
-    yield make_world(db_url)
-    clear_snapshots()
-    clear_cache()
 
 
 def layout(client, referer: str | None) -> dict:

@@ -10,25 +10,14 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 from auth_helpers import first_visit_filters as default_filters
-from auth_helpers import make_world
 from auth_helpers import post_callback as post
 
 from dashboard.metrics import snapshot as snapshots
-from dashboard.metrics.cache import CACHE, clear_cache
-from dashboard.metrics.snapshot import clear_snapshots, get_snapshot
+from dashboard.metrics.cache import CACHE
+from dashboard.metrics.snapshot import get_snapshot
 
 PAGES = ("/", "/aging", "/collections", "/disputes", "/forecast", "/value", "/commissions")
-
-
-@pytest.fixture
-def world(db_url):
-    clear_snapshots()
-    clear_cache()
-    yield make_world(db_url)
-    clear_snapshots()
-    clear_cache()
 
 
 def first_visits(world, username: str) -> None:
