@@ -17,8 +17,12 @@ pytestmark = pytest.mark.browser
 
 
 def heading(driver) -> str:
-    found = driver.find_elements(By.CSS_SELECTOR, "#_pages_content h1")
-    return found[0].text if found else ""
+    # read in one script call: the router may replace the page between a find and a read, and a
+    # found element would then be stale
+    text = driver.execute_script(
+        "const h = document.querySelector('#_pages_content h1'); return h ? h.innerText : '';"
+    )
+    return text or ""
 
 
 def test_a_page_load_shows_its_page_from_the_layout(live_app, browser):
