@@ -81,6 +81,11 @@ def main() -> None:
     )
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--reps", type=int, default=1, help="rounds of every scenario")
+    parser.add_argument(
+        "--profile",
+        metavar="SCENARIO",
+        help="also print a pyinstrument profile of this scenario's filter change (e.g. '400 d back')",
+    )
     args = parser.parse_args()
     os.environ.update(
         DATABASE_URL=args.database_url,
@@ -191,7 +196,15 @@ def main() -> None:
         for label, back, extra in scenarios:
             query = {"as_of": (today - dt.timedelta(days=back)).isoformat(), **extra}
             filters, cpu, wall = timed(lambda query=query: filters_for(query))
-            rows = [("sync_filters", cpu, wall), *change(filters)]
+            if label == args.profile:
+                from pyinstrument import Profiler
+
+                with Profiler() as profiler:
+                    changed = change(filters)
+                print(profiler.output_text(unicode=False, color=False, show_all=False))
+            else:
+                changed = change(filters)
+            rows = [("sync_filters", cpu, wall), *changed]
             rows.append(("= filter change", sum(r[1] for r in rows), sum(r[2] for r in rows)))
             for spec in plan.drills:
                 rows += drill(spec, filters)

@@ -16,6 +16,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE
+from dashboard.metrics.cache import byte_budget
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, runs, sum_by, to_day
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
     from dashboard.metrics.store import Staging
 
 MAX_CACHED_SELECTIONS = 64
+# The selections and per-day items kept with a snapshot are bounded by count and by the bytes of
+# their arrays: this share of AR_CACHE_MAX_MB (at 10M invoices the selection of every customer
+# holds about 190 MB, and the open items of one date about 20 MB).
+SELECTION_SHARE = 0.5
+OPEN_DAYS_KEPT = 4  # open items kept per selection: the dates asked for last
 
 
 def customer_mask(snap: Snapshot, filters: Filters, scope: Scope) -> np.ndarray:
@@ -387,7 +393,9 @@ def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None =
     scope = scope or Scope.everyone()
     key = ("selection", filters.key(), scope.key())
     with snap.lock:
-        cached: Selection | None = snap.cache.get(key)
+        cached: Selection | None = snap.cache.pop(key, None)
+        if cached is not None:
+            snap.cache[key] = cached  # the most recently used last: dropped last
     if cached is not None:
         return cached
     selection = build_selection(snap, customer_mask(snap, filters, scope))
@@ -397,15 +405,31 @@ def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None =
     return selection
 
 
-KEPT_CACHE_KEYS = frozenset({"events", "load_seconds", "over_since"})  # built once per snapshot
+# built once per snapshot, never dropped
+KEPT_CACHE_KEYS = frozenset({"events", "history", "load_seconds", "over_since"})
+
+
+def held_bytes(value: object) -> int:
+    """The bytes of the arrays a cached selection or per-day result holds itself (not those of the
+    snapshot it points to), with the open items a selection keeps."""
+    fields = getattr(value, "__dict__", None)
+    if not isinstance(fields, dict):
+        return 0
+    total = sum(v.nbytes for v in fields.values() if isinstance(v, np.ndarray))
+    for items in fields.get("_open_cache", {}).values():
+        total += held_bytes(items)
+    return total
 
 
 def _make_room(snap: Snapshot) -> None:
-    """Drop the oldest cached selection or per-day result when the cache is full (call under snap.lock)."""
-    if len(snap.cache) >= MAX_CACHED_SELECTIONS:
-        oldest = next((k for k in snap.cache if k not in KEPT_CACHE_KEYS), None)
-        if oldest is not None:
-            snap.cache.pop(oldest)
+    """Drop the least recently used selections and per-day results until one more fits: at most
+    MAX_CACHED_SELECTIONS entries, their arrays within SELECTION_SHARE of AR_CACHE_MAX_MB (call
+    under snap.lock)."""
+    budget = byte_budget() * SELECTION_SHARE
+    droppable = [k for k in snap.cache if k not in KEPT_CACHE_KEYS]
+    held = sum(held_bytes(snap.cache[k]) for k in droppable)
+    while droppable and (len(snap.cache) >= MAX_CACHED_SELECTIONS or held > budget):
+        held -= held_bytes(snap.cache.pop(droppable.pop(0)))
 
 
 def applied_at(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
@@ -471,8 +495,9 @@ def open_items(sel: Selection, day: int) -> OpenItems:
     """Every selected invoice with a positive open balance at the end of day."""
     key = ("open", day)
     cache: dict[tuple[str, int], OpenItems] = sel.__dict__.setdefault("_open_cache", {})
-    if key in cache:
-        return cache[key]
+    found = cache.get(key)
+    if found is not None:
+        return found
     candidates = sel.inv[(sel.inv_issue <= day) & (sel.inv_settle > day)]
     if len(sel.unclean):
         candidates = np.union1d(candidates, sel.unclean[sel.snap.issue[sel.unclean] <= day])
@@ -489,8 +514,11 @@ def open_items(sel: Selection, day: int) -> OpenItems:
         own=own,
         cur=cur,
     )
-    if len(cache) > 16:
-        cache.clear()
+    while len(cache) >= OPEN_DAYS_KEPT:
+        try:  # the oldest date asked for first (another thread may have dropped it already)
+            cache.pop(next(iter(cache)))
+        except (KeyError, StopIteration, RuntimeError):
+            break
     cache[key] = items
     return items
 
