@@ -155,3 +155,47 @@ def test_requests_in_flight_are_counted_and_released(world, monkeypatch):
     monkeypatch.setattr(IN_FLIGHT, "QUIET_SECONDS", 0.05)
     time.sleep(0.1)
     assert not IN_FLIGHT.busy()
+
+
+def test_one_process_of_a_machine_warms_the_pages(world, monkeypatch):
+    """The store's warm lock: while another process of the machine holds it (here: a child
+    process), this one warms nothing; once it is free, this one warms every step."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from dashboard.metrics.store import store_for
+
+    snap = get_snapshot()
+    key = next(k for k, s in snapshots._CACHE._snaps.items() if s is snap)
+    ran: list = []
+    monkeypatch.setattr(snapshots, "_WARMERS", [_counting_warmer(ran)])
+    monkeypatch.setenv("AR_WARM_PAGES", "1")
+    monkeypatch.setattr("dashboard.metrics.forecast.warm_history", lambda snap: None)
+    lock = store_for(key).dir / "warm.lock"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(
+                f"""
+                import fcntl, os, sys, time
+                fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT, 0o644)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                print("held", flush=True)
+                sys.stdin.readline()
+                """
+            ),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        snapshots.warm_version(snap, key)
+        assert ran == []  # the other process warms
+    finally:
+        holder.communicate("\n", timeout=10)
+    snapshots.warm_version(snap, key)
+    assert ran == [0, 1, 2, 3, 4]

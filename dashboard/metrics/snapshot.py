@@ -15,6 +15,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -1670,22 +1671,39 @@ def warm_version(snap: Snapshot, key: str | None = None) -> None:
         log.exception("warming the forecast tables of version %s failed", snap.stamp)
     if not _WARMERS or not _BUSY or not get_settings().warm_pages:
         return  # the pages' figures only where pages are served (ops sets the busy probe)
-    started = time.monotonic()
-    deadline, done = started + PAGE_WARM_SECONDS, 0
-    for warmer in list(_WARMERS):
-        steps = warmer(snap)
-        while _served(snap, key) and _idle(deadline):
-            try:
-                next(steps)
-            except StopIteration:
-                break
-            except Exception:  # noqa: BLE001 - a warm-up never fails a request
-                log.exception("warming version %s failed", snap.stamp)
-                break
-            done += 1
-    log.info(
-        "version %s: %d page figures warmed in %.1f s", snap.stamp, done, time.monotonic() - started
-    )
+    with _page_warm_lock(key) as mine:
+        if not mine:
+            log.info("version %s: another process of this machine warms the pages", snap.stamp)
+            return
+        started = time.monotonic()
+        deadline, done = started + PAGE_WARM_SECONDS, 0
+        for warmer in list(_WARMERS):
+            steps = warmer(snap)
+            while _served(snap, key) and _idle(deadline):
+                try:
+                    next(steps)
+                except StopIteration:
+                    break
+                except Exception:  # noqa: BLE001 - a warm-up never fails a request
+                    log.exception("warming version %s failed", snap.stamp)
+                    break
+                done += 1
+        log.info(
+            "version %s: %d page figures warmed in %.1f s",
+            snap.stamp,
+            done,
+            time.monotonic() - started,
+        )
+
+
+@contextmanager
+def _page_warm_lock(key: str | None) -> Iterator[bool]:
+    """The store's warm lock (one warming process per machine); always granted without a store."""
+    if key is None:
+        yield True
+        return
+    with store_for(key).warm_lock() as mine:
+        yield mine
 
 
 def _warm_in_background(snap: Snapshot, key: str) -> None:
