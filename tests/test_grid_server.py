@@ -133,19 +133,29 @@ def test_the_source_frame_is_computed_once_while_paging(world, monkeypatch):
 
     from dashboard.views import VIEWS
 
-    calls = []
+    calls, previews = [], []
     view = VIEWS["drill"]  # the drill grid's table view (dashboard/views/drill.py)
+    assert view.preview is not None
     counted = dataclasses.replace(
-        view, frame=lambda snap, req: calls.append(1) or view.frame(snap, req)
+        view,
+        frame=lambda snap, req: calls.append(1) or view.frame(snap, req),
+        preview=lambda snap, req: previews.append(1) or view.preview(snap, req),
     )
     monkeypatch.setitem(VIEWS, "drill", counted)
     client = world.login("admin")
+    # in the source's own order the blocks come from its preview (no frame of every row)
     all_rows(world.app, client, "drill", DRILL)
+    assert (len(calls), len(previews)) == (0, 1)
     all_rows(world.app, client, "drill", DRILL, sort=[{"colId": "amount_cents", "sort": "desc"}])
-    # twelve blocks, two orders: one frame (cached per data version, user, scope, request)
-    assert len(calls) == 1
+    all_rows(world.app, client, "drill", DRILL, sort=[{"colId": "invoice_id", "sort": "asc"}])
+    # twelve blocks, three orders: one preview and one frame (cached per data version, user,
+    # scope, request)
+    assert (len(calls), len(previews)) == (1, 1)
     all_rows(world.app, world.login("rep1"), "drill", DRILL)
-    assert len(calls) == 2  # another user, another scope: never the cached frame of someone else
+    rep1 = world.login("rep1")
+    all_rows(world.app, rep1, "drill", DRILL, sort=[{"colId": "amount_cents", "sort": "desc"}])
+    # another user, another scope: never the cached preview or frame of someone else
+    assert (len(calls), len(previews)) == (2, 2)
 
 
 def test_sort_filter_and_search_run_over_every_row_on_the_server(world):

@@ -132,8 +132,10 @@ def open_drill(req, filters_data):
     if not req:
         raise PreventUpdate
     data = {"request": req, "filters": filters_data}
-    # cached: the grid's blocks page over this frame
-    _key, source, _search = grid.source_frame(GRID, data)
+    # cached: the grid's columns and first block come from this preview (count, totals and first
+    # rows; no frame of every row), else its blocks page over this frame
+    _key, preview = grid.source_preview(GRID, data)
+    source = preview.gf if preview is not None else grid.source_frame(GRID, data)[1]
     if source is None:
         return (
             True,
@@ -142,11 +144,16 @@ def open_drill(req, filters_data):
             None,
         )
     frame = source.frame
-    total = (
-        grid.money_totals(frame[["amount_cents"]])["amount_cents"]
-        if "amount_cents" in frame.columns
-        else None
-    )
+    if preview is not None:
+        total = preview.totals.get("amount_cents") if "amount_cents" in frame.columns else None
+        count = preview.n_rows
+    else:
+        total = (
+            grid.money_totals(frame[["amount_cents"]])["amount_cents"]
+            if "amount_cents" in frame.columns
+            else None
+        )
+        count = len(frame)
     header = html.Div(
         [
             html.Span(
@@ -154,7 +161,7 @@ def open_drill(req, filters_data):
                 className="fw-semibold me-2 ar-drill-total",
             ),
             html.Span(
-                f"{len(frame):,} rows · {gf.describe(filters_data)} · {identity.scope().label}",
+                f"{count:,} rows · {gf.describe(filters_data)} · {identity.scope().label}",
                 className="text-muted small",
             ),
         ]

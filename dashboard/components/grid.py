@@ -44,7 +44,14 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import format as fmt
 from dashboard.components import callbacks as cb
-from dashboard.export.grids import clear_cache, grid_page, may_use, source_frame, view_for
+from dashboard.export.grids import (
+    clear_cache,
+    grid_page,
+    may_use,
+    source_frame,
+    source_preview,
+    view_for,
+)
 from dashboard.export.registry import to_csv
 from dashboard.views.grids import (
     FRAME_CACHE,
@@ -426,7 +433,7 @@ def rows_response(name: str, request: dict | None, data, search) -> tuple[dict, 
     """The getRowsResponse for one getRowsRequest, and the view it was cut from."""
     request = request if isinstance(request, dict) else {}
     query = Query.clean(request.get("sortModel"), request.get("filterModel"), search)
-    view = view_for(name, data, query)
+    view = view_for(name, data, query, preview=True)
     if view is None:
         return {"rowData": [], "rowCount": 0}, None
     start = request.get("startRow")
@@ -438,7 +445,7 @@ def rows_response(name: str, request: dict | None, data, search) -> tuple[dict, 
         else start + BLOCK_ROWS
     )
     end = min(end, start + MAX_REQUEST_ROWS)
-    return {"rowData": view.block(start, end), "rowCount": len(view.frame)}, view
+    return {"rowData": view.block(start, end), "rowCount": view.count()}, view
 
 
 def export_query(name: str, fmt_: str, data, query: Query) -> str:
@@ -480,7 +487,9 @@ def _context_options(options, source: GridFrame | None) -> dict:
 
 def grid_props(name: str, data: dict, options: dict | None) -> tuple[list[dict], dict]:
     """(columnDefs, dashGridOptions) of a grid for its source data."""
-    _key, source, _snap = source_frame(name, data)
+    _key, preview = source_preview(name, data)
+    # the columns of the first rows are those of every row (a preview's: no whole frame built)
+    source = preview.gf if preview is not None else source_frame(name, data)[1]
     options = _context_options(options, source)
     options.pop("pinnedBottomRowData", None)
     return (column_defs(source) if source is not None else []), options

@@ -21,6 +21,8 @@ from dashboard.metrics import snapshot as snapshots
 from dashboard.views.base import ChartRequest, View
 from dashboard.views.grids import (
     GridFrame,
+    Preview,
+    PreviewRowsView,
     Query,
     RowsView,
     Selection,
@@ -30,6 +32,7 @@ from dashboard.views.grids import (
     rows_view,
 )
 from dashboard.views.grids import source_frame as view_source_frame
+from dashboard.views.grids import source_preview as view_source_preview
 
 
 def _user() -> Any:
@@ -83,8 +86,30 @@ def source_frame(
     return key, gf, snap
 
 
-def view_for(name: str, data: Any, query: Query, cached: bool = True) -> RowsView | None:
-    """The matching rows of grid `name` for the logged-in user (None when they may not see it)."""
+def source_preview(name: str, data: Any) -> tuple[tuple | None, Preview | None]:
+    """(cache key, the grid's Preview for the logged-in user and source data): its first rows, count
+    and totals without its whole frame; (None, None) when they may not read it or the view or the
+    request has no preview (source_frame then gives the frame)."""
+    if data is None or not may_use(name):
+        return None, None
+    view = grid_view(name)
+    req = request_for(view, data) if view is not None else None
+    if view is None or req is None or view.preview is None or not _capable(view, req):
+        return None, None
+    snap = snapshots.get_snapshot()
+    return view_source_preview(view, snap, data, who(), req)
+
+
+def view_for(
+    name: str, data: Any, query: Query, cached: bool = True, preview: bool = False
+) -> RowsView | None:
+    """The matching rows of grid `name` for the logged-in user (None when they may not see it).
+    preview: rows to show (never to act on), from the grid's Preview when the query keeps every row
+    in the source's order."""
+    if preview and cached and not query.narrows and not query.sort:
+        _key, found = source_preview(name, data)
+        if found is not None:
+            return PreviewRowsView(found)
     key, gf, snap = source_frame(name, data, cached)
     if gf is None:
         return None

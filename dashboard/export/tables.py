@@ -103,10 +103,17 @@ def money_columns(frame: pd.DataFrame) -> list[str]:
 def totals_cents(frame: pd.DataFrame, columns: list[str] | None = None) -> dict[str, int]:
     """Exact sums of money columns over every row (Python ints, blanks skipped)."""
     columns = money_columns(frame) if columns is None else columns
-    return {
-        c: sum(int(v) for v in frame[c].tolist() if v is not None and not pd.isna(v))
-        for c in columns
-    }
+    return {c: _exact_total(frame[c]) for c in columns}
+
+
+def _exact_total(series: pd.Series) -> int:
+    """The exact sum of a money column (a Python int): in int64 when no partial sum can overflow
+    it (rows x largest magnitude), else one Python int per value."""
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu" and len(series):
+        values = series.to_numpy(dtype=np.int64)
+        if int(np.abs(values).max()) * len(values) < 2**63:
+            return int(values.sum())
+    return sum(int(v) for v in series.tolist() if v is not None and not pd.isna(v))
 
 
 def decimal_text(cents: int) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +19,8 @@ import pandas as pd
 
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, to_day
+
+T = TypeVar("T")
 
 YEAR_DAYS = 365
 DISPUTE_NONE, DISPUTE_OPEN, DISPUTE_LITIGATION = 0, 1, 2
@@ -113,7 +117,12 @@ def invoice_rank(snap: Snapshot) -> npt.NDArray[np.int64]:
     cache = analytics_cache(snap)
     if "inv_rank" not in cache:
         rank = np.empty(len(snap.inv_ids), dtype=np.int64)
-        rank[np.argsort(snap.inv_ids, kind="stable")] = np.arange(len(snap.inv_ids))
+        # the id index's sort order (stored with the snapshot; ids are unique, so it is the one
+        # order), else a sort of the ids
+        order = getattr(getattr(snap, "inv_index", None), "order", None)
+        if order is None or len(order) != len(rank):
+            order = np.argsort(snap.inv_ids, kind="stable")
+        rank[np.asarray(order)] = np.arange(len(snap.inv_ids))
         cache["inv_rank"] = rank
     inv_rank: npt.NDArray[np.int64] = cache["inv_rank"]
     return inv_rank
@@ -330,6 +339,34 @@ def customer_days_to_pay(
     return None if np.isnan(value) else value
 
 
+DELAY_DAYS_KEPT = 4  # payment_delay of every customer kept for this many dates per snapshot
+
+
+def _per_day(snap: Snapshot, key: tuple[object, ...], build: Callable[[], T]) -> T:
+    """build() kept with the snapshot under key, for the last DELAY_DAYS_KEPT keys asked (a result
+    for every customer at one date: the expected-loss lines and their baseline ask for the same
+    one within a request; a few, as each holds arrays of every customer)."""
+    with snap.lock:
+        kept: OrderedDict[tuple[object, ...], object] = snap.__dict__.setdefault(
+            "_per_day", OrderedDict()
+        )
+        found = kept.get(key)
+        if found is not None:
+            kept.move_to_end(key)
+            return cast(T, found)
+    built = build()
+    with snap.lock:
+        kept[key] = built
+        while len(kept) > DELAY_DAYS_KEPT:
+            kept.popitem(last=False)
+    return built
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    values.setflags(write=False)  # shared between requests
+    return values
+
+
 def settled_by_payment(
     snap: Snapshot, cust_mask: np.ndarray, day: int, window: int = YEAR_DAYS
 ) -> np.ndarray:
@@ -358,6 +395,21 @@ def payment_delay(
     (NaN without history), `customer_weight`, and `segment` (the customer's segment's average over
     the selected customers, NaN without history) and the scalar `portfolio` (NaN without history).
     """
+    if bool(cust_mask.all()):
+        return _per_day(
+            snap,
+            ("payment_delay", int(day), int(window)),
+            lambda: {
+                k: _frozen(v) if isinstance(v, np.ndarray) else v
+                for k, v in _payment_delay(snap, cust_mask, day, window).items()
+            },
+        )
+    return _payment_delay(snap, cust_mask, day, window)
+
+
+def _payment_delay(
+    snap: Snapshot, cust_mask: np.ndarray, day: int, window: int
+) -> dict[str, np.ndarray]:
     inv = settled_by_payment(snap, cust_mask, day, window)
     cust = snap.inv_cust[inv]
     weight = snap.inv_base[inv].astype(np.float64)  # base cents at the issue date's rate

@@ -101,6 +101,41 @@ def drill_any(
     raise ValueError(f"unknown figure: {key!r}")
 
 
+def drill_plan_any(
+    snap: Snapshot,
+    key: str,
+    as_of: dt.date,
+    period_days: int,
+    filters: Filters,
+    scope: Scope,
+    bucket: str | None = None,
+    customer_id: str | None = None,
+    terms_group_name: str | None = None,
+    month: str | None = None,
+) -> tables.RowsPlan | None:
+    """drill_any's rows as a plan (tables.drill_plan: count, exact totals, first rows on demand),
+    with the same arguments; None for the keys without one (their rows: drill_any)."""
+    if key in tables.DRILLS:
+        return tables.drill_plan(
+            snap, key, as_of, period_days, filters, scope, bucket, customer_id, terms_group_name
+        )
+    if key == "credit_sales_mtd":
+        return tables.drill_plan(snap, "credit_sales", as_of, as_of.day, filters, scope)
+    if key == "collections_mtd":
+        return tables.drill_plan(snap, "collections", as_of, as_of.day, filters, scope)
+    if key == "credit_sales_year":
+        return tables.drill_plan(snap, "credit_sales", as_of, 365, filters, scope)
+    if key in ("month_sales", "month_collections", "ar_at"):
+        start, end = month_span(month, as_of)
+        if key == "ar_at":
+            return tables.drill_plan(snap, "total_ar", end, period_days, filters, scope)
+        base = "credit_sales" if key == "month_sales" else "collections"
+        return tables.drill_plan(snap, base, end, (end - start).days + 1, filters, scope)
+    if key == "at_risk":
+        return None
+    raise ValueError(f"unknown figure: {key!r}")
+
+
 def month_span(month: str | None, as_of: dt.date) -> tuple[dt.date, dt.date]:
     """(first day, last day) of a "YYYY-MM" month, the month of as_of cut at as_of."""
     if not month:

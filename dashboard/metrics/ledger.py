@@ -17,6 +17,8 @@ import pandas as pd
 
 from dashboard.data.ledger_load import NO_DATE
 from dashboard.metrics.cache import byte_budget
+from dashboard.metrics.columns import CUSTOMER_TEXT
+from dashboard.metrics.columns import cache_key as text_key
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, runs, sum_by, to_day
@@ -30,6 +32,9 @@ MAX_CACHED_SELECTIONS = 64
 # holds about 190 MB, and the open items of one date about 20 MB).
 SELECTION_SHARE = 0.5
 OPEN_DAYS_KEPT = 4  # open items kept per selection: the dates asked for last
+# AR at a day kept per selection: the trends ask for the same month ends and the days a period
+# before them whatever the as-of date in the month, so most of a new as-of date's 24 are known
+AR_DAYS_KEPT = 2048
 
 
 def customer_mask(snap: Snapshot, filters: Filters, scope: Scope) -> np.ndarray:
@@ -107,7 +112,7 @@ class Selection:
             balance = open_balances(snap, open_, day)
             keep = balance > 0
             total += int(revalue(snap, balance[keep], snap.inv_cur[open_[keep]], day).sum())
-        if len(cache) > 64:
+        if len(cache) > AR_DAYS_KEPT:
             cache.clear()
         cache[day] = total
         return total
@@ -405,8 +410,11 @@ def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None =
     return selection
 
 
-# built once per snapshot, never dropped
-KEPT_CACHE_KEYS = frozenset({"events", "history", "load_seconds", "over_since"})
+# built once per snapshot, never dropped (the Arrow text columns: dashboard.metrics.columns)
+KEPT_CACHE_KEYS = frozenset(
+    {"events", "history", "load_seconds", "over_since", "loose_allocations"}
+    | {text_key(name) for name in CUSTOMER_TEXT}
+)
 
 
 def held_bytes(value: object) -> int:
@@ -555,15 +563,62 @@ def unapplied_items(snap: Snapshot, day: int) -> Credits:
     return items
 
 
+@dataclass
+class LooseAllocations:
+    """The payments not fully allocated on their own date and their allocations, gathered once per
+    snapshot (the unapplied payments at any date come from these alone)."""
+
+    pay: np.ndarray  # snap.pay_loose (ascending)
+    known: np.ndarray  # per loose payment: of a known customer
+    pay_amount: np.ndarray
+    effective: np.ndarray  # per loose allocation: when it takes effect (never before its payment)
+    amount: np.ndarray  # per loose allocation
+    slot: np.ndarray | None  # per loose allocation: its payment's position in pay (None: unsorted)
+
+
+def loose_allocations(snap: Snapshot) -> LooseAllocations:
+    """The snapshot's LooseAllocations (built once per snapshot and process)."""
+    with snap.lock:
+        kept: LooseAllocations | None = snap.cache.get("loose_allocations")
+    if kept is not None:
+        return kept
+    pay = np.asarray(snap.pay_loose, dtype=np.int64)
+    alloc = np.asarray(snap.alloc_loose, dtype=np.int64)
+    alloc_pay = np.asarray(snap.alloc_pay)[alloc].astype(np.int64)
+    pay_date = np.asarray(snap.pay_date)
+    slot = None
+    if len(pay) == 0 or bool(np.all(np.diff(pay) > 0)):
+        slot = np.searchsorted(pay, alloc_pay)
+        if len(alloc) and not bool(np.all(pay[np.minimum(slot, len(pay) - 1)] == alloc_pay)):
+            slot = None
+    built = LooseAllocations(
+        pay=pay,
+        known=np.asarray(snap.pay_cust)[pay] >= 0,
+        pay_amount=np.asarray(snap.pay_amount)[pay],
+        effective=np.maximum(np.asarray(snap.alloc_date)[alloc], pay_date[alloc_pay]),
+        amount=np.asarray(snap.alloc_amount)[alloc],
+        slot=slot,
+    )
+    with snap.lock:
+        snap.cache["loose_allocations"] = built
+    return built
+
+
 def _unapplied_items(snap: Snapshot, day: int) -> Credits:
     """Every unapplied credit item at day, for all customers."""
-    paid = snap.pay_loose[
-        (snap.pay_date[snap.pay_loose] <= day) & (snap.pay_cust[snap.pay_loose] >= 0)
-    ]
-    alloc = snap.alloc_loose
-    used = alloc[np.maximum(snap.alloc_date[alloc], snap.pay_date[snap.alloc_pay[alloc]]) <= day]
-    allocated = sum_by(snap.alloc_pay[used], snap.alloc_amount[used], len(snap.pay_ids))
-    remainder = snap.pay_amount[paid] - allocated[paid]
+    loose = loose_allocations(snap)
+    received = (np.asarray(snap.pay_date)[loose.pay] <= day) & loose.known
+    paid = loose.pay[received]
+    if loose.slot is not None:
+        # allocated to each loose payment by day, summed over the loose payments alone
+        used = loose.effective <= day
+        allocated = sum_by(loose.slot[used], loose.amount[used], len(loose.pay))
+        remainder = loose.pay_amount[received] - allocated[received]
+    else:
+        alloc = snap.alloc_loose
+        used = alloc[loose.effective <= day]
+        allocated = sum_by(snap.alloc_pay[used], snap.alloc_amount[used], len(snap.pay_ids))
+        remainder = snap.pay_amount[paid] - allocated[paid]
     paid, remainder = paid[remainder != 0], remainder[remainder != 0]
     cn = snap.free_credit_notes[snap.issue[snap.free_credit_notes] <= day]
     over, excess = excess_at(snap, day)

@@ -152,11 +152,48 @@ def customer_history(snap: Snapshot, day: int, items: OpenItems) -> dict[str, np
     }
 
 
+FEW_INVOICES = 4096  # promise_state by binary search per invoice up to this many invoices
+
+
+def latest_promise_of(snap: Snapshot, inv: np.ndarray, day: int) -> np.ndarray:
+    """Per invoice in inv (positions >= 0): the row in promise_arrays of its latest promise made on
+    or before day (ties: the highest promise id, the last in that order), else -1. The rows are
+    sorted by (invoice, made, id), so it is the last row at or below (invoice, day)."""
+    p = promise_arrays(snap)
+    out = np.full(len(inv), -1, dtype=np.int64)
+    if not len(p["inv"]) or not len(inv):
+        return out
+    made = p["made"]
+    base = int(made.min())
+    span = int(made.max()) - base + 2
+    cache = snap.__dict__.setdefault("_predict_codes", {})
+    if "promise_key" not in cache:
+        cache["promise_key"] = p["inv"] * span + (made - base)
+    key = cache["promise_key"]
+    probe = inv * span + int(np.clip(day - base, -1, span - 1))
+    at = np.searchsorted(key, probe, side="right") - 1
+    ok = (at >= 0) & (p["inv"][np.maximum(at, 0)] == inv)
+    out[ok] = at[ok]
+    return out
+
+
 def promise_state(snap: Snapshot, day: int, inv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per invoice in inv: days from day to its latest promise's date (NaN: none) and whether that date passed."""
     days = np.full(len(inv), np.nan)
     broken = np.zeros(len(inv), dtype=np.float64)
     p = promise_arrays(snap)
+    inv = np.asarray(inv, dtype=np.int64)
+    if 0 < len(inv) <= FEW_INVOICES and len(np.unique(inv)) == len(inv):
+        # a few invoices (the reasons of a worklist's top rows): each one's latest promise made
+        # on or before day by binary search, not a pass over every promise and invoice
+        row = latest_promise_of(snap, inv, day)
+        found = np.flatnonzero(row >= 0)
+        promised = p["promised"][row[found]]
+        known = promised != NO_DATE
+        at, promised = found[known], promised[known]
+        days[at] = promised - day
+        broken[at] = (promised <= day).astype(np.float64)
+        return days, broken
     rows = latest_promises(snap, day)
     if not len(rows) or not len(inv):
         return days, broken

@@ -7,12 +7,16 @@ row's contribution to the figure clicked, so the rows always sum to it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from dashboard.metrics import columns
+from dashboard.metrics.behaviour import invoice_rank
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import (
     DUE_BUCKETS,
@@ -34,8 +38,8 @@ from dashboard.metrics.ledger import (
     select,
     unapplied_items,
 )
-from dashboard.metrics.numbers import money, ratio, ratio_array
-from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
+from dashboard.metrics.numbers import ratio, ratio_array
+from dashboard.metrics.snapshot import Snapshot, sum_by, to_day
 
 STATUS_ORDER = ("Over Limit", "Critical", "Overdue", "Late", "Current")
 STATUS_RULES = (
@@ -45,19 +49,12 @@ STATUS_RULES = (
 
 
 def _dates(days: np.ndarray) -> pd.Series:
-    """Day numbers as datetime64 dates (NaT for no date)."""
-    values = pd.to_datetime(np.where(days == NO_DATE, np.nan, days.astype(np.float64)), unit="D")
-    return pd.Series(values).dt.date.where(days != NO_DATE, None)
+    """Day numbers as datetime.date objects (None for no date)."""
+    return columns.dates(days)
 
 
 def _customer_columns(snap: Snapshot, cust: np.ndarray) -> dict[str, Any]:
-    return {
-        "customer_id": snap.cust_ids[cust],
-        "customer_name": snap.cust_name[cust],
-        "segment": snap.segment[cust],
-        "region": snap.region[cust],
-        "sales_rep_id": snap.cust_rep[cust],
-    }
+    return columns.customer_columns(snap, cust)
 
 
 def terms_label(snap: Snapshot, cust: np.ndarray) -> npt.NDArray[np.object_]:
@@ -77,19 +74,19 @@ def _open_frame(snap: Snapshot, items: OpenItems, pick: np.ndarray, as_of: dt.da
     dpd = items.day - snap.due[inv].astype(np.int64)
     frame = pd.DataFrame(
         {
-            "invoice_id": snap.inv_ids[inv],
+            "invoice_id": columns.ids(snap.inv_ids[inv]),
             **_customer_columns(snap, cust),
             "issue_date": _dates(snap.issue[inv]),
             "due_date": _dates(snap.due[inv]),
             "invoice_amount_cents": snap.inv_base[inv],  # base cents at the issue date's rate
             "amount_cents": balance,
             "days_past_due": dpd,
-            "aging_due": np.array(DUE_BUCKETS, dtype=object)[due_bucket_index(dpd)],
-            "aging_transaction": np.array(TRANSACTION_BUCKETS, dtype=object)[
-                transaction_bucket_index(snap, inv, as_of)
-            ],
+            "aging_due": columns.labels(DUE_BUCKETS, due_bucket_index(dpd)),
+            "aging_transaction": columns.labels(
+                TRANSACTION_BUCKETS, transaction_bucket_index(snap, inv, as_of)
+            ),
             "disputed": snap.disputed[inv],
-            "terms_group": terms_group(snap, cust),
+            "terms_group": columns.labels(("long", "short"), snap.short_terms[cust]),
         }
     )
     return with_currency(snap, frame, items.cur[pick], items.own[pick])
@@ -103,11 +100,62 @@ def open_invoices(
     scope: Scope | None = None,
 ) -> pd.DataFrame:
     """Every invoice open at as_of with its balance, days past due and aging buckets."""
-    items = open_items(select(snap, filters, scope), to_day(as_of))
-    frame = _open_frame(snap, items, np.arange(len(items.inv)), as_of)
-    return frame.sort_values(
-        ["days_past_due", "invoice_id"], ascending=[False, True], ignore_index=True
+    return _open_plan(snap, select(snap, filters, scope), to_day(as_of), as_of).frame()
+
+
+def _open_order(snap: Snapshot, items: OpenItems) -> np.ndarray:
+    """Open items in open_invoices' order: days past due descending, then invoice id (ranks sort
+    like the ids), in numpy before any frame is built (no sort of the ids' text)."""
+    dpd = items.day - snap.due[items.inv].astype(np.int64)
+    return np.lexsort((invoice_rank(snap)[items.inv], -dpd))
+
+
+def _open_plan(
+    snap: Snapshot, sel: Selection, day: int, as_of: dt.date, keep: np.ndarray | None = None
+) -> RowsPlan:
+    """open_invoices' rows (those of keep, a mask over the open items, when given) as a plan."""
+    items = open_items(sel, day)
+    order = _open_order(snap, items)
+    pick = order if keep is None else order[keep[order]]
+    return RowsPlan(
+        len(pick),
+        {
+            "invoice_amount_cents": _total(snap.inv_base[items.inv[pick]]),
+            "amount_cents": _total(items.balance[pick]),
+        },
+        lambda a, b: _open_frame(snap, items, pick[a:b], as_of),
+        (items.inv, items.balance, items.cust, items.own, items.cur, pick),
     )
+
+
+def _total(cents: np.ndarray) -> int:
+    """The exact sum of integer cents (a Python int)."""
+    cents = np.asarray(cents, dtype=np.int64)
+    if not len(cents):
+        return 0
+    if int(np.abs(cents).max()) * len(cents) < 2**63:
+        return int(cents.sum())
+    return sum(int(v) for v in cents.tolist())
+
+
+@dataclass
+class RowsPlan:
+    """The rows of a table without their frame: how many, the exact totals of every money
+    column, and rows start..end-1 as a frame on demand (`part`; `frame()`: all of them), the same
+    as those rows of the whole frame. A drill-down's modal and first block need no more."""
+
+    n_rows: int
+    totals: dict[str, int]
+    part: Callable[[int, int], pd.DataFrame]
+    kept: tuple[np.ndarray, ...] = ()  # the arrays `part` holds (what a cached plan weighs)
+
+    def head(self, k: int) -> pd.DataFrame:
+        """The first k rows."""
+        return self.part(0, k)
+
+    def frame(self) -> pd.DataFrame:
+        """Every row."""
+        return self.part(0, self.n_rows)
 
 
 def customer_balances(
@@ -329,13 +377,31 @@ AT_RISK_REASONS = {
 }
 
 
-def _group_max(groups: np.ndarray, values: np.ndarray, size: int, empty: int) -> np.ndarray:
-    """Maximum of values per group (empty where a group has none)."""
+def _group_max(
+    groups: np.ndarray, values: np.ndarray, size: int, empty: int, only: np.ndarray | None = None
+) -> np.ndarray:
+    """Maximum of values per group (empty where a group has none; only: of the groups in this
+    mask alone, the others left empty)."""
     out = np.full(size, empty, dtype=np.int64)
     if len(groups):
-        series = pd.Series(values).groupby(groups).max()
-        out[series.index.to_numpy()] = series.to_numpy()
+        if only is not None:
+            keep = only[groups]
+            groups, values = groups[keep], values[keep]
+        np.maximum.at(out, groups, np.asarray(values, dtype=np.int64))
+        seen = np.zeros(size, dtype=bool)
+        seen[groups] = True
+        # a group whose values are all below `empty` keeps its maximum (as the groupby did)
+        below = seen & (out == empty)
+        if below.any():
+            out[below] = _exact_group_max(groups, values, below)
     return out
+
+
+def _exact_group_max(groups: np.ndarray, values: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Maximum of values per group for the groups in the mask `which` (in group order)."""
+    keep = which[groups]
+    series = pd.Series(np.asarray(values)[keep]).groupby(np.asarray(groups)[keep]).max()
+    return series.to_numpy(dtype=np.int64)
 
 
 def at_risk_accounts(
@@ -371,12 +437,14 @@ def at_risk_accounts(
     cust = cust[np.lexsort((cust, -risk[cust], priority[cust]))]
     if limit:
         cust = cust[:limit]
-    max_dpd = _group_max(items.cust, dpd, n, -(10**9))[cust]
+    listed = np.zeros(n, dtype=bool)
+    listed[cust] = True
+    max_dpd = _group_max(items.cust, dpd, n, -(10**9), only=listed)[cust]
     frame = pd.DataFrame(
         {
             **_customer_columns(snap, cust),
-            "terms": snap.terms_text[cust],
-            "terms_group": terms_group(snap, cust),
+            "terms": columns.text(snap, "terms_text", cust),
+            "terms_group": columns.labels(("long", "short"), snap.short_terms[cust]),
             "credit_limit_cents": lim[cust],
             "amount_cents": bal[cust],
             "overdue_60_plus_cents": over60[cust],
@@ -446,7 +514,7 @@ def settled_invoices(
     settle = snap.settle[inv].astype(np.int64)
     frame = pd.DataFrame(
         {
-            "invoice_id": snap.inv_ids[inv],
+            "invoice_id": columns.ids(snap.inv_ids[inv]),
             **_customer_columns(snap, cust),
             "issue_date": _dates(snap.issue[inv]),
             "due_date": _dates(snap.due[inv]),
@@ -461,6 +529,11 @@ def settled_invoices(
 
 def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int) -> pd.DataFrame:
     """Invoices/credit notes issued, payments received or write-offs dated in (start, end]."""
+    return _period_plan(kind, snap, sel, start, end).frame()
+
+
+def _period_plan(kind: str, snap: Snapshot, sel: Selection, start: int, end: int) -> RowsPlan:
+    """_period_rows as a plan: the rows' positions, their total, their frame on demand."""
     if kind == "credit_sales":
         inv = np.flatnonzero(
             sel.cust_mask[snap.inv_cust]
@@ -468,9 +541,42 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
             & (snap.issue > start)
             & (snap.issue <= end)
         )
+        return RowsPlan(
+            len(inv),
+            {"amount_cents": _total(snap.inv_base[inv])},
+            lambda a, b: _period_frame(kind, snap, inv[a:b]),
+            (inv,),
+        )
+    if kind == "collections":
+        pay = np.flatnonzero(
+            (snap.pay_cust >= 0)
+            & sel.cust_mask[np.maximum(snap.pay_cust, 0)]
+            & (snap.pay_date > start)
+            & (snap.pay_date <= end)
+        )
+        return RowsPlan(
+            len(pay),
+            {"amount_cents": _total(snap.pay_base[pay])},
+            lambda a, b: _period_frame(kind, snap, pay[a:b]),
+            (pay,),
+        )
+    wo = np.flatnonzero((snap.wo_inv >= 0) & (snap.wo_date > start) & (snap.wo_date <= end))
+    wo = wo[sel.cust_mask[snap.inv_cust[snap.wo_inv[wo]]]]
+    return RowsPlan(
+        len(wo),
+        {"amount_cents": _total(snap.wo_base[wo])},
+        lambda a, b: _period_frame(kind, snap, wo[a:b]),
+        (wo,),
+    )
+
+
+def _period_frame(kind: str, snap: Snapshot, rows: np.ndarray) -> pd.DataFrame:
+    """The frame of _period_rows for the invoice, payment or write-off positions `rows`."""
+    if kind == "credit_sales":
+        inv = rows
         frame = pd.DataFrame(
             {
-                "invoice_id": snap.inv_ids[inv],
+                "invoice_id": columns.ids(snap.inv_ids[inv]),
                 **_customer_columns(snap, snap.inv_cust[inv]),
                 "issue_date": _dates(snap.issue[inv]),
                 "due_date": _dates(snap.due[inv]),
@@ -480,26 +586,20 @@ def _period_rows(kind: str, snap: Snapshot, sel: Selection, start: int, end: int
         )
         return with_currency(snap, frame, snap.inv_cur[inv], snap.amount[inv])
     if kind == "collections":
-        pay = np.flatnonzero(
-            (snap.pay_cust >= 0)
-            & sel.cust_mask[np.maximum(snap.pay_cust, 0)]
-            & (snap.pay_date > start)
-            & (snap.pay_date <= end)
-        )
+        pay = rows
         frame = pd.DataFrame(
             {
-                "payment_id": snap.pay_ids[pay],
+                "payment_id": columns.ids(snap.pay_ids[pay]),
                 **_customer_columns(snap, snap.pay_cust[pay]),
                 "date": _dates(snap.pay_date[pay]),
                 "amount_cents": snap.pay_base[pay],
             }
         )
         return with_currency(snap, frame, snap.pay_cur[pay], snap.pay_amount[pay])
-    wo = np.flatnonzero((snap.wo_inv >= 0) & (snap.wo_date > start) & (snap.wo_date <= end))
-    wo = wo[sel.cust_mask[snap.inv_cust[snap.wo_inv[wo]]]]
+    wo = rows
     frame = pd.DataFrame(
         {
-            "invoice_id": snap.inv_ids[snap.wo_inv[wo]],
+            "invoice_id": columns.ids(snap.inv_ids[snap.wo_inv[wo]]),
             **_customer_columns(snap, snap.inv_cust[snap.wo_inv[wo]]),
             "date": _dates(snap.wo_date[wo]),
             "amount_cents": snap.wo_base[wo],
@@ -536,10 +636,8 @@ def with_currency(
     if not snap.multi:
         return frame
     at = list(frame.columns).index(after) if after in frame.columns else len(frame.columns)
-    frame.insert(
-        at, "currency", np.array(snap.rates.codes, dtype=object)[np.asarray(cur, dtype=np.int64)]
-    )
-    frame.insert(at + 1, "amount_in_currency", np.array([money(int(v)) for v in own], dtype=object))
+    frame.insert(at, "currency", columns.labels(snap.rates.codes, np.asarray(cur, dtype=np.int64)))
+    frame.insert(at + 1, "amount_in_currency", columns.money_text(own))
     return frame
 
 
@@ -596,27 +694,87 @@ def drill(
             )
             table = table.sort_values(["over_limit_cents", "customer_id"], ascending=[False, True])
         return table.reset_index(drop=True)
-    rows = open_invoices(snap, as_of, period_days, filters, scope)
+    plan = drill_plan(
+        snap, key, as_of, period_days, filters, scope, bucket, customer_id, terms_group_name
+    )
+    assert plan is not None  # every other key has a plan
+    return plan.frame()
+
+
+PLANNED = (
+    "credit_sales",
+    "collections",
+    "write_offs",
+    "total_ar",
+    "overdue_ar",
+    "not_due_ar",
+    "customers_overdue",
+    "aging_due",
+    "aging_transaction",
+    "customer",
+)
+
+
+def drill_plan(
+    snap: Snapshot,
+    key: str,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    bucket: str | None = None,
+    customer_id: str | None = None,
+    terms_group_name: str | None = None,
+) -> RowsPlan | None:
+    """drill's rows as a plan (count, exact totals, the first rows on demand): every invoice
+    drill-down; None for the keys whose rows are one per customer or few (build those whole)."""
+    if key not in DRILLS:
+        raise ValueError(f"unknown figure: {key!r}")
+    if key not in PLANNED:
+        return None
+    sel = select(snap, filters, scope)
+    d = to_day(as_of)
+    if key in ("credit_sales", "collections", "write_offs"):
+        return _period_plan(key, snap, sel, d - period_days, d)
+    # the open invoices' rows, kept by the same tests as on their frame (in numpy)
+    items = open_items(sel, d)
+    dpd = items.day - snap.due[items.inv].astype(np.int64)
+    keep = np.ones(len(items.inv), dtype=bool)
     if key in ("overdue_ar", "customers_overdue"):
-        rows = rows[rows["days_past_due"] > 0]
+        keep &= dpd > 0
     elif key == "not_due_ar":
-        rows = rows[rows["days_past_due"] <= 0]
+        keep &= dpd <= 0
     elif key == "aging_due":
-        rows = rows[rows["aging_due"] == bucket]
+        keep &= _bucket_is(DUE_BUCKETS, due_bucket_index(dpd), bucket)
     elif key == "aging_transaction":
-        rows = rows[rows["aging_transaction"] == bucket]
+        index = transaction_bucket_index(snap, items.inv, as_of)
+        keep &= _bucket_is(TRANSACTION_BUCKETS, index, bucket)
     if key in ("aging_due", "aging_transaction") and terms_group_name:
-        in_credit = _customers_in_credit(snap, sel, d)
-        rows = rows[
-            (rows["terms_group"] == terms_group_name) & ~rows["customer_id"].isin(in_credit)
-        ]
+        short = snap.short_terms[items.cust]
+        group = short if terms_group_name == "short" else ~short
+        keep &= group if terms_group_name in ("short", "long") else False
+        keep &= ~_in_credit_mask(snap, sel, d)[items.cust]
     if customer_id is not None:
-        rows = rows[rows["customer_id"] == customer_id]
-    return rows.reset_index(drop=True)
+        keep &= items.cust == snap.cust_index.get(customer_id, -1)
+    return _open_plan(snap, sel, d, as_of, keep)
+
+
+def _bucket_is(buckets: tuple[str, ...], index: np.ndarray, bucket: str | None) -> np.ndarray:
+    """Rows whose bucket (buckets[index]) is `bucket` (none for an unknown or no bucket)."""
+    if bucket not in buckets:
+        return np.zeros(len(index), dtype=bool)
+    same: np.ndarray = np.asarray(index) == buckets.index(bucket)
+    return same
 
 
 def _customers_in_credit(snap: Snapshot, sel: Selection, day: int) -> set[str]:
     """Customers whose unapplied credits exceed their open balances (left out of the donuts)."""
+    return set(snap.cust_ids[np.flatnonzero(_in_credit_mask(snap, sel, day))])
+
+
+def _in_credit_mask(snap: Snapshot, sel: Selection, day: int) -> np.ndarray:
+    """Per customer: _customers_in_credit as a mask."""
     items = open_items(sel, day)
     net = balances_by_customer(items, snap) - unapplied_by_customer(sel, day)
-    return set(snap.cust_ids[np.flatnonzero((net < 0) & sel.cust_mask)])
+    mask: np.ndarray = (net < 0) & sel.cust_mask
+    return mask

@@ -105,6 +105,9 @@ class View:
     token: Callable[[Any], Hashable] | None = None
     # a further capability one request needs (e.g. a drill key's), None when none
     capability_for: Callable[[ChartRequest], str | None] | None = None
+    # a grid's first rows, count and totals without its whole frame (dashboard.views.grids.Preview;
+    # None when the request has none: the grid then builds the frame)
+    preview: Callable[[Any, ChartRequest], Any] | None = None
 
     def chart(self, snap: Any, req: ChartRequest) -> Chart | None:
         """The built chart (None when its subject is not found); TypeError for a table."""

@@ -14,10 +14,11 @@ import pandas as pd
 
 from dashboard import params as gf
 from dashboard.figures.aging import DUE_LABELS, TRANSACTION_LABELS
-from dashboard.metrics.drill import all_drill_keys, drill_any
+from dashboard.metrics.columns import relabel
+from dashboard.metrics.drill import all_drill_keys, drill_any, drill_plan_any
 from dashboard.params import TEXT_OPTION
 from dashboard.views.base import DRILLS, ChartRequest, View, chart_currency, register
-from dashboard.views.grids import GridFrame
+from dashboard.views.grids import PREVIEW_ROWS, GridFrame, Preview
 
 PARAMS = ("bucket", "customer_id", "terms_group_name", "month")
 AMOUNT_LABELS = {
@@ -94,7 +95,7 @@ def ordered(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame[first + [c for c in frame.columns if c not in first]]
     for column, labels in (("aging_due", DUE_LABELS), ("aging_transaction", TRANSACTION_LABELS)):
         if column in frame.columns:
-            frame = frame.assign(**{column: frame[column].map(lambda v, m=labels: m.get(v, v))})
+            frame = frame.assign(**{column: relabel(frame[column], labels)})
     return frame
 
 
@@ -103,7 +104,6 @@ def _drill(snap: Any, req: ChartRequest) -> GridFrame | None:
     key = req.option("key")
     if key is None or not known(key):
         return None
-    title = req.option("title") or key
     params = {name: value for name, value in req.options if name in PARAMS}
     page = DRILLS.get(key)
     try:
@@ -117,6 +117,34 @@ def _drill(snap: Any, req: ChartRequest) -> GridFrame | None:
             )
     except ValueError:
         return None
+    return _grid_frame(snap, req, key, frame)
+
+
+def _preview(snap: Any, req: ChartRequest) -> Preview | None:
+    """The drill rows' Preview (count, exact totals, first rows; the same rows, columns and
+    labels as _drill's frame) for the invoice drill-downs of the metrics; None for the others."""
+    key = req.option("key")
+    if key is None or not known(key) or key in DRILLS:
+        return None
+    params = {name: value for name, value in req.options if name in PARAMS}
+    try:
+        plan = drill_plan_any(
+            snap, key, req.as_of, gf.PERIOD_DAYS, req.filters, req.scope, **params
+        )
+    except ValueError:
+        return None
+    if plan is None:
+        return None
+    first = _grid_frame(snap, req, key, plan.head(min(PREVIEW_ROWS, plan.n_rows)))
+    return Preview(
+        first, plan.n_rows, plan.totals, lambda a, b: ordered(plan.part(a, b)), plan=plan
+    )
+
+
+def _grid_frame(snap: Any, req: ChartRequest, key: str, frame: pd.DataFrame) -> GridFrame:
+    """A drill's rows as the grid shows them (column order, labels, stamp)."""
+    title = req.option("title") or key
+    page = DRILLS.get(key)
     currency = chart_currency(snap, req)
     label = AMOUNT_LABELS.get(key, "Open balance")
     described = gf.describe_request(req.as_of, req.basis, req.filters)
@@ -150,5 +178,6 @@ register(
         options={name: TEXT_OPTION for name in ("key", "title", *PARAMS)},
         source_options=request_options,
         capability_for=capability_for,
+        preview=_preview,
     )
 )

@@ -172,9 +172,11 @@ def money_totals(frame: pd.DataFrame) -> dict[str, int]:
     }
 
 
-def totals_row(gf: GridFrame, frame: pd.DataFrame | None = None) -> dict:
+def totals_row(
+    gf: GridFrame, frame: pd.DataFrame | None = None, totals: dict[str, int] | None = None
+) -> dict:
     """The pinned bottom row: exact sums of every money column over ALL rows of `frame` (default the
-    whole source frame), as formatted text."""
+    whole source frame; `totals`: those sums, already known), as formatted text."""
     frame = gf.frame if frame is None else frame
     out: dict = {}
     label_col = next(
@@ -187,7 +189,7 @@ def totals_row(gf: GridFrame, frame: pd.DataFrame | None = None) -> dict:
     )
     if label_col is not None:
         out[label_col] = "Total"
-    for name, total in money_totals(frame).items():
+    for name, total in (money_totals(frame) if totals is None else totals).items():
         out[name] = fmt.money(total, gf.currency)
     return out
 
@@ -436,6 +438,10 @@ class RowsView:
         """Rows start..end-1 of the matching rows, JSON-ready."""
         return rows(self.frame.iloc[start:end])
 
+    def count(self) -> int:
+        """How many rows match."""
+        return len(self.frame)
+
     def pinned(self) -> list[dict]:
         """The pinned totals row over every matching row ([] when none match)."""
         return [totals_row(self.gf, self.frame)] if len(self.frame) else []
@@ -458,6 +464,63 @@ class RowsView:
             label = {**LABELS, **self.gf.labels}.get(money, "total")
             text += f" · {label} {fmt.money(self.totals.get(money, 0), self.gf.currency)}"
         return "· " + text + "."
+
+
+PREVIEW_ROWS = 500  # rows of a preview built at once (the grid's first block)
+
+
+@dataclass
+class Preview:
+    """A source's rows without its whole frame: `gf` shows its first rows (gf.frame: the first
+    PREVIEW_ROWS, with the whole frame's columns), `n_rows` and `totals` (exact sums of every money
+    column) are those of every row, `part(start, end)` gives those rows as the whole frame has them.
+    What a grid with no sort, filter or search asks first (a drill-down's modal, columns and first
+    block) needs no more; anything else builds the frame (GridFrame)."""
+
+    gf: GridFrame
+    n_rows: int
+    totals: dict[str, int]
+    part: Any  # (start, end) -> pd.DataFrame
+    plan: Any = None  # what `part` holds (counted by the cache's size_of)
+
+    def money_totals(self) -> dict[str, int]:
+        """The totals in the frame's column order (as money_totals gives them)."""
+        return {
+            str(c): self.totals.get(str(c), 0)
+            for c in self.gf.frame.columns
+            if str(c).endswith("_cents") and c not in NOT_SUMMED
+        }
+
+    def covers(self) -> bool:
+        """True when the totals are those of every money column of the frame."""
+        return all(
+            str(c) in self.totals
+            for c in self.gf.frame.columns
+            if str(c).endswith("_cents") and c not in NOT_SUMMED
+        )
+
+
+class PreviewRowsView(RowsView):
+    """The rows of a Preview in their own order (no sort, filter or search): blocks cut from its
+    first rows (more of them built when a later block is asked), count and totals of every row."""
+
+    def __init__(self, preview: Preview) -> None:
+        super().__init__(
+            preview.gf, preview.gf.frame, preview.money_totals(), preview.n_rows, Query()
+        )
+        self.preview = preview
+
+    def block(self, start: int, end: int) -> list[dict]:
+        end = min(end, self.total_rows)
+        if end <= len(self.frame):
+            return rows(self.frame.iloc[start:end])
+        return rows(self.preview.part(start, end)) if end > start else []
+
+    def count(self) -> int:
+        return self.total_rows
+
+    def pinned(self) -> list[dict]:
+        return [totals_row(self.gf, self.frame, self.totals)] if self.total_rows else []
 
 
 def make_view(gf: GridFrame, query: Query, haystack: pd.Series | None = None) -> RowsView:
@@ -635,6 +698,27 @@ def source_frame(
     args = frame_args(view, snap, data, who)
     made = CACHE.get(_key(grid_frame, snap, args), FRAME_CACHE, lambda: grid_frame(view, snap, req))
     return args, made
+
+
+def source_preview(
+    view: View, snap: Any, data: Any, who: Who, req: ChartRequest
+) -> tuple[tuple | None, Preview | None]:
+    """(cache key, the view's Preview for who asks and the source data), None when the view or
+    the request has none (from the one cache, keyed as source_frame's frame)."""
+    if view.preview is None:
+        return None, None
+    req = replace(req, scope=who.scope)  # the server's scope, never one from the browser
+    args = frame_args(view, snap, data, who)
+    made = CACHE.get(
+        _key(source_preview, snap, args), FRAME_CACHE, lambda: _preview(view, snap, req)
+    )
+    return args, made
+
+
+def _preview(view: View, snap: Any, req: ChartRequest) -> Preview | None:
+    assert view.preview is not None
+    made = view.preview(snap, req)
+    return made if isinstance(made, Preview) and made.covers() else None
 
 
 def rows_view(
