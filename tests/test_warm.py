@@ -16,6 +16,7 @@ from auth_helpers import post_callback as post
 from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.cache import CACHE
 from dashboard.metrics.snapshot import get_snapshot
+from dashboard.views.base import VIEWS
 
 PAGES = ("/", "/aging", "/collections", "/disputes", "/forecast", "/value", "/commissions")
 
@@ -60,6 +61,21 @@ def test_the_warm_up_fills_what_a_controllers_first_visits_ask_for(world):
     # hold it; the figures those frames are cut from are warmed
     missed = {k.function.__qualname__ for k in set(CACHE._entries) - keys}
     assert missed <= {"invoice_workspace", "grid_frame"}
+
+
+def test_commissions_are_not_warmed_on_a_large_ledger(world, monkeypatch):
+    """Above UNWARMED_ABOVE's invoices the commissions page is skipped (its first use reads every
+    commission row into the process); the other pages are warmed as before."""
+    from dashboard.views import warm
+
+    snap = get_snapshot()
+    commission_views = {n for n, v in VIEWS.items() if v.page == "commissions"}
+    assert commission_views
+    assert commission_views <= set(warm.steps(snap))
+    monkeypatch.setitem(warm.UNWARMED_ABOVE, "commissions", len(snap.inv_ids) - 1)
+    done = set(warm.steps(snap))
+    assert not done & commission_views
+    assert "top_debtors" in done
 
 
 def test_without_the_warm_up_the_same_visits_compute(world):
