@@ -32,6 +32,7 @@ from dashboard.metrics.snapshot import (
     build_version,
     clear_snapshots,
     get_snapshot,
+    to_day,
 )
 from dashboard.metrics.store import SortedIndex, open_snapshot, store_for
 from tests.ledger import add_ledger
@@ -478,9 +479,14 @@ def test_an_activity_re_reads_only_the_activities(db_url, tmp_path):
     assert (second / "amount.raw").stat().st_ino == (first / "amount.raw").stat().st_ino
     assert (second / "activities").stat().st_ino != (first / "activities").stat().st_ino
     snap = open_snapshot(second, db_url)
+    # the numeric columns come mapped from the files, without reading the table into the process
+    mapped = snap.lazy_columns("activities", ("cust", "date"))
+    assert "activities" not in snap.lazy and not mapped["cust"].flags.writeable
+    assert list(mapped["cust"]) == [1] and list(mapped["date"]) == [to_day(dt.date(2024, 3, 30))]
     assert list(snap.activities["activity_id"]) == ["STMT-1"] and list(snap.activities["cust"]) == [
         1
     ]
+    assert snap.lazy_columns("activities", ("cust",))["cust"].tolist() == [1]  # from the frame now
     _same(snap, _full(db_url, tmp_path / "reference"))
 
 

@@ -47,6 +47,7 @@ from dashboard.metrics.store import (
     Staging,
     VersionGone,
     open_snapshot,
+    read_columns,
     read_frame,
     store_for,
 )
@@ -264,6 +265,16 @@ class Snapshot:
     def activities(self) -> pd.DataFrame:
         """Collection activities with positions (read on first use)."""
         return self._lazy("activities")
+
+    def lazy_columns(self, name: str, columns: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Numeric columns of a table read on first use: mapped from the stored version when it
+        has them (the whole frame, text and all, is not read), else from the frame."""
+        if self.source is not None and name not in self.lazy:
+            found = read_columns(self.source[0], name, self.source[1], columns)
+            if found is not None:
+                return found
+        frame = self._lazy(name)
+        return {c: frame[c].to_numpy() for c in columns}
 
     def _lazy(self, name: str) -> pd.DataFrame:
         with self.lazy_lock:  # one reader per table, however many callers arrive at once

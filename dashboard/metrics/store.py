@@ -717,6 +717,20 @@ def read_frame(
     return pd.DataFrame(data, index=pd.RangeIndex(spec["rows"]))
 
 
+def read_columns(
+    folder: Path, name: str, meta: dict[str, Any], only: tuple[str, ...]
+) -> dict[str, np.ndarray] | None:
+    """Numeric columns of one stored frame, mapped read-only (nothing copied into the process);
+    None when the frame or one of the columns is not stored, or is text."""
+    spec = meta["frames"].get(name)
+    if spec is None:
+        return None
+    found = {col["name"]: (i, col) for i, col in enumerate(spec["columns"]) if col["name"] in only}
+    if len(found) != len(only) or any(col["kind"] == "text" for _i, col in found.values()):
+        return None
+    return {c: mapped(folder / name / f"{found[c][0]}.npy") for c in only}
+
+
 class VersionGone(FileNotFoundError):
     """The version directory was removed (as unused) between finding it and mapping it."""
 

@@ -51,10 +51,10 @@ def activity_keys(snap: Snapshot) -> npt.NDArray[np.int64]:
     """Every activity with a known customer as a sorted (customer << 32 | date) key (cached per snapshot)."""
     cache = analytics_cache(snap)
     if "activity_keys" not in cache:
-        frame = snap.activities
-        if len(frame):
-            cust = frame["cust"].to_numpy(dtype=np.int64)
-            date = frame["date"].to_numpy(dtype=np.int64)
+        columns = snap.lazy_columns("activities", ("cust", "date"))
+        if len(columns["cust"]):
+            cust = np.asarray(columns["cust"], dtype=np.int64)
+            date = np.asarray(columns["date"], dtype=np.int64)
             known = (cust >= 0) & (date != NO_DATE)
             keys = np.sort((cust[known] << 32) | (date[known] & 0xFFFFFFFF))
         else:
