@@ -249,15 +249,22 @@ def _collectability(snap: Snapshot, day: int, window: int, min_history: int) -> 
     observed, paid = np.zeros(n, np.int64), np.zeros(n, np.int64)
     open_w, paid_w, median = np.zeros(n), np.zeros(n), np.full(n, np.nan)
     hit = np.zeros(len(inv), dtype=bool)
+    # The invoices observed at an age are a subset of those observed at the younger one (an earlier
+    # due date, open longer), and so are the allocations to them: each age filters the previous
+    # age's positions (ascending, as a pass over every row gives them) instead of every row.
+    idx = np.arange(len(inv))
+    observed_allocs = np.arange(len(a_pos))
     for k, age in enumerate(AGE_EDGES):
         last_due = (
             day - window - age
         )  # reached age a with its whole window passed: due + a + window <= day
-        idx = np.flatnonzero((due <= last_due) & (open_days > age))
+        idx = idx[(due[idx] <= last_due) & (open_days[idx] > age)]
+        observed_allocs = observed_allocs[
+            (a_due[observed_allocs] <= last_due) & (a_open[observed_allocs] > age)
+        ]
         # paid within the window after reaching the age, to an invoice observed there
-        won = np.flatnonzero(
-            (a_due <= last_due) & (a_open > age) & (a_after > age) & (a_after <= age + window)
-        )
+        after = a_after[observed_allocs]
+        won = observed_allocs[(after > age) & (after <= age + window)]
         balance = snap.amount[inv[idx]] - _applied_by(snap, inv[idx], due[idx] + age)
         observed[k] = len(idx)
         hit[a_pos[won]] = True
