@@ -190,3 +190,23 @@ def test_hits_and_misses_are_counted(shared):
     ResultCache().get(worker_key(2, figure, D), 8, lambda: figure(D))
     assert RESULT_CACHE.labels("shared", "miss")._value.get() == misses + 1
     assert RESULT_CACHE.labels("shared", "hit")._value.get() == hits + 1
+
+
+def test_a_result_a_caller_keeps_itself_is_shared_too(shared):
+    """shared_result (the forecast's collectability tables, kept per snapshot by their module): one
+    worker computes, a worker with its own snapshot of the same data version reads it from Redis."""
+    from types import SimpleNamespace
+
+    calls: list = []
+
+    def table(snap, day, window):
+        calls.append((id(snap), day, window))
+        return {"day": day, "window": window}
+
+    one = SimpleNamespace(version=7, stamp="s1", loaded_at=1.0)  # two processes' snapshots
+    two = SimpleNamespace(version=7, stamp="s1", loaded_at=2.0)
+    assert cache.shared_result(one, table, 19_800, 180) == {"day": 19_800, "window": 180}
+    assert cache.shared_result(two, table, 19_800, 180) == {"day": 19_800, "window": 180}
+    assert calls == [(id(one), 19_800, 180)]
+    cache.shared_result(two, table, 19_801, 180)  # another day: computed
+    assert len(calls) == 2

@@ -308,6 +308,13 @@ def cached(
     return decorate(func) if func is not None else decorate
 
 
+def shared_result(snap: Snapshot, fn: Callable[..., T], *args: Hashable) -> T:
+    """fn(snap, *args), or the result another worker shared for the same request: the shared level
+    alone, for a caller that keeps its results itself (the process-local level is its own)."""
+    key = Key(stamp(snap), fn, args, (), True)
+    return ResultCache._compute(key, lambda: fn(snap, *args))  # noqa: SLF001 - this module's own
+
+
 def clear_cache() -> None:
     """Forget every cached result (tests)."""
     CACHE.clear()

@@ -28,6 +28,7 @@ from dashboard.metrics.behaviour import (
     settled_by_payment,
     to_dates,
 )
+from dashboard.metrics.cache import shared_result
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.ledger import Selection, open_items, select
 from dashboard.metrics.snapshot import NO_DATE, Snapshot, from_day, sum_by, to_day
@@ -232,7 +233,8 @@ def collectability(
     found: pd.DataFrame | None = memo.get(key)
     if found is not None:
         return found
-    table = _collectability(snap, int(day), int(window), int(min_history))
+    # computed by one worker of the version and shared (Redis), like the cached figures
+    table = shared_result(snap, _collectability, int(day), int(window), int(min_history))
     with snap.lock:
         if len(memo) >= COLLECTABILITY_MEMO:
             memo.pop(next(iter(memo)))
@@ -302,16 +304,24 @@ def _collectability(snap: Snapshot, day: int, window: int, min_history: int) -> 
     )
 
 
-def warm_history(snap: Snapshot, as_of: dt.date | None = None, backtest_dates: int = 6) -> None:
+def warm_history(
+    snap: Snapshot,
+    as_of: dt.date | None = None,
+    backtest_dates: int = 6,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> None:
     """Compute the collectability tables the Forecast page will ask for first, ahead of it.
 
     For a new snapshot version (from a background thread, so no request waits): the table at `as_of`
-    (default today, the page's default as-of) and at the backtest's default past dates. They read the
-    whole ledger, not a selection, so every user, filter and export of the version then finds them kept
-    (about 1 s of CPU at 1M invoices, once per version and process).
+    (default today, the page's default as-of) and at the backtest's default past dates, each one
+    only while keep_going() says so (the warm-up's quiet moments). They read the whole ledger, not
+    a selection, so every user, filter and export of the version then finds them kept, and other
+    workers find them shared (about 1 s of CPU at 1M invoices, 10-20 s at 10M, once per version).
     """
     day = as_of or dt.date.today()
     for when in [day, *default_backtest_dates(day, backtest_dates)]:
+        if not keep_going():
+            return
         collectability(snap, to_day(when))
 
 
