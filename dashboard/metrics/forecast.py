@@ -314,7 +314,7 @@ def warm_history(
 
     For a new snapshot version (from a background thread, so no request waits): the table at `as_of`
     (default today, the page's default as-of) and at the backtest's default past dates, each one
-    only while keep_going() says so (the warm-up's quiet moments). They read the whole ledger, not
+    only while keep_going() says so (the version is still served). They read the whole ledger, not
     a selection, so every user, filter and export of the version then finds them kept, and other
     workers find them shared (about 1 s of CPU at 1M invoices, 10-20 s at 10M, once per version).
     """

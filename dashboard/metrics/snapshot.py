@@ -1648,19 +1648,9 @@ def add_warmer(steps: Warmer) -> None:
         _WARMERS.append(steps)
 
 
-def set_busy_probe(*busy: Callable[[], bool]) -> None:
-    """How the warm-up knows it would be in the way (it waits while any says so between its
-    steps): requests being answered here, a busy machine."""
-    _BUSY[:] = list(busy)
-
-
-def machine_busy() -> bool:
-    """True while the machine's 1-minute load average is at least its number of cores (another
-    worker answering requests, an import, a build): a warm-up step would only slow them down."""
-    try:
-        return os.getloadavg()[0] >= (os.cpu_count() or 1)
-    except OSError:  # no load average on this system: only the requests count
-        return False
+def set_busy_probe(busy: Callable[[], bool]) -> None:
+    """How the warm-up knows requests are being answered (it waits for them between its steps)."""
+    _BUSY[:] = [busy]
 
 
 def _served(snap: Snapshot, key: str | None) -> bool:
@@ -1680,11 +1670,11 @@ def _idle(deadline: float) -> bool:
 
 def warm_version(snap: Snapshot, key: str | None = None) -> None:
     """Per-version figures computed ahead of the first request that needs them (a timer thread),
-    by one process per machine (the store's warm lock): the forecast's history tables (shared with
-    the other workers through the result cache's shared level), then each registered page warm-up
-    step. Each table and step waits until the busy probes (ops: requests in flight or just ended
-    here, the machine's load) say it is quiet, and it all stops when a newer version is served or
-    after PAGE_WARM_SECONDS: under load the warm-up gives way, and pages compute on first visit."""
+    by one process per machine (the store's warm lock): first the forecast's history tables, at
+    once (the other workers find them through the result cache's shared level), then each
+    registered page warm-up step, each once the busy probe (ops: requests in flight or just
+    ended) says the process is quiet; it stops when a newer version is served or after
+    PAGE_WARM_SECONDS."""
     # lazy (a): forecast imports this module; (c) tests patch forecast.warm_history
     from dashboard.metrics.forecast import warm_history
 
@@ -1695,18 +1685,15 @@ def warm_version(snap: Snapshot, key: str | None = None) -> None:
         started = time.monotonic()
         deadline, done = started + PAGE_WARM_SECONDS, 0
 
-        def keep_going() -> bool:
-            return _served(snap, key) and _idle(deadline)
-
         try:
-            warm_history(snap, keep_going=keep_going)
+            warm_history(snap, keep_going=lambda: _served(snap, key))
         except Exception:  # a warm-up never fails a request; the page computes it again
             log.exception("warming the forecast tables of version %s failed", snap.stamp)
         if not _WARMERS or not _BUSY or not get_settings().warm_pages:
             return  # the pages' figures only where pages are served (ops sets the busy probe)
         for warmer in list(_WARMERS):
             steps = warmer(snap)
-            while keep_going():
+            while _served(snap, key) and _idle(deadline):
                 try:
                     next(steps)
                 except StopIteration:

@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, g, request
 
 from dashboard import telemetry as m
 from dashboard.config import Settings, get_settings
-from dashboard.metrics.snapshot import machine_busy, set_busy_probe
+from dashboard.metrics.snapshot import set_busy_probe
 from dashboard.ops.health import readiness
 from dashboard.ops.metrics import render
 
@@ -193,5 +193,5 @@ def init_ops(server: Flask, settings: Settings | None = None) -> None:
     server.before_request(start_request)
     server.after_request(finish_request)
     server.teardown_request(end_request)
-    set_busy_probe(IN_FLIGHT.busy, machine_busy)
+    set_busy_probe(IN_FLIGHT.busy)
     server.register_blueprint(bp)
