@@ -352,3 +352,25 @@ def test_every_data_grid_on_every_page_is_fed_by_its_table_view(world):
         assert view is not None and view.kind == "table", name
         assert view.page == page and view.formats == ("grid",), name
     assert set(grid_views()) == set(shown)
+
+
+def test_grid_rows_send_missing_values_as_null():
+    """A nullable column's blanks (the forecast's expected week of an invoice in dispute) reach the
+    grid as null, not as the text "<NA>" that a number column showed as "Invalid Number"."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from dashboard.views.grids import rows
+
+    frame = pd.DataFrame(
+        {
+            "expected_week": pd.array([3, None], dtype="Int64"),
+            "expected_date": [dt.date(2026, 12, 14), pd.NaT],
+            "balance_cents": [12_345, 678],
+        }
+    )
+    assert rows(frame) == [
+        {"expected_week": 3, "expected_date": "2026-12-14", "balance_cents": 12_345},
+        {"expected_week": None, "expected_date": None, "balance_cents": 678},
+    ]

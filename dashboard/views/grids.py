@@ -123,8 +123,9 @@ class GridFrame:
 
 
 def _cell(value):
-    """A JSON-ready cell (ints stay ints: cents are exact)."""
-    if value is None:
+    """A JSON-ready cell (ints stay ints: cents are exact; a missing value is null, never the text
+    "<NA>", which a number column would show as "Invalid Number")."""
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, np.bool_ | bool):
         return bool(value)
