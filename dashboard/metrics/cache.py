@@ -147,6 +147,22 @@ def byte_budget() -> int:
     return int(get_settings().cache_max_mb * 1024 * 1024)
 
 
+def shared_or_computed(key: Key, compute: Callable[[], T]) -> T:
+    """compute(), or the result another worker shared for the same request (shared_cache.py)."""
+    if not key.shared:
+        return compute()
+    store = shared_store()
+    if store is None or not store.available(key.function):
+        return compute()
+    try:
+        request = canonical((key.args, key.kwargs))
+    except Unshareable:
+        return compute()
+    return store.fetch_or_compute(
+        store.key(key.version[1:3], key.function, request), key.function, compute
+    )
+
+
 class ResultCache:
     """A bounded, thread-safe LRU of results keyed by (snapshot stamp, function, request)."""
 
@@ -186,7 +202,7 @@ class ResultCache:
                     break
             waiting.wait()  # then look again: the result, or (if that caller failed) our turn
         try:
-            value = self._compute(key, compute)
+            value = shared_or_computed(key, compute)
             size = size_of(value)
             budget = self.max_bytes if self.max_bytes is not None else byte_budget()
             with self._lock:
@@ -198,22 +214,6 @@ class ResultCache:
         finally:
             with self._lock:
                 self._running.pop(key).set()
-
-    @staticmethod
-    def _compute(key: Key, compute: Callable[[], T]) -> T:
-        """compute(), or the result another worker shared for the same request (shared_cache.py)."""
-        if not key.shared:
-            return compute()
-        store = shared_store()
-        if store is None or not store.available(key.function):
-            return compute()
-        try:
-            request = canonical((key.args, key.kwargs))
-        except Unshareable:
-            return compute()
-        return store.fetch_or_compute(
-            store.key(key.version[1:3], key.function, request), key.function, compute
-        )
 
     def _put(self, key: Key, maxsize: int, value: Any, size: int, budget: int) -> None:
         """Store value and enforce the bounds (under the lock)."""
@@ -312,7 +312,7 @@ def shared_result(snap: Snapshot, fn: Callable[..., T], *args: Hashable) -> T:
     """fn(snap, *args), or the result another worker shared for the same request: the shared level
     alone, for a caller that keeps its results itself (the process-local level is its own)."""
     key = Key(stamp(snap), fn, args, (), True)
-    return ResultCache._compute(key, lambda: fn(snap, *args))  # noqa: SLF001 - this module's own
+    return shared_or_computed(key, lambda: fn(snap, *args))
 
 
 def clear_cache() -> None:
