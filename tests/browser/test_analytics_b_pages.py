@@ -8,6 +8,7 @@ totals that tie, a workspace row opens the inspector, and the browser log stays 
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -107,11 +108,18 @@ def test_analytics_b_pages(live_app, browser):
     assert money(int(m["hotlist"]["balance_cents"].sum())) in pinned_total(browser, "ws-invoices")
     wait_text(browser, "#ws-tab", lambda t: f"Risk hotlist ({len(m['hotlist']):,})" in t)
     first = m["hotlist"].iloc[0]
-    cell = WebDriverWait(browser, TIMEOUT).until(
-        lambda d: d.find_elements(
-            By.CSS_SELECTOR,
-            ".ar-grid-ws-invoices .ag-center-cols-container .ag-row[row-index='0'] [col-id=invoice_id]",
-        )
+    # the infinite row model draws the row before its block arrives (an empty cell): wait for a text
+    cell = WebDriverWait(
+        browser, TIMEOUT, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(
+        lambda d: [
+            c
+            for c in d.find_elements(
+                By.CSS_SELECTOR,
+                ".ar-grid-ws-invoices .ag-center-cols-container .ag-row[row-index='0'] [col-id=invoice_id]",
+            )
+            if c.text
+        ]
     )[0]
     assert cell.text == first["invoice_id"]
     cell.click()
