@@ -430,3 +430,28 @@ def test_large_ledger_parameters_keep_the_obvious_answers(sqlite_url, monkeypatc
     assert abs(int(pred.expected[row]) - to_day(dt.date(2025, 7, 19))) <= 7
     is_b = np.array([str(i).startswith("B") for i in ids])
     assert is_b.sum() == 65 and (pred.p(90)[is_b] < 0.1).all()
+
+
+def test_the_top_of_the_worklist_is_the_full_worklists_top_with_the_same_reasons(db_url):
+    """The Receivables Health lines ask for the top 3 only: the same rows, losses and reasons as the
+    full worklist's first 3, and the customer's share 90+ days past due is over the customer's
+    whole open book, not over the rows shown.
+
+    By hand, with the baseline (no model): A pays 10 days after due, so B (no history) takes the
+    segment's 10 days; B's overdue invoices are expected tomorrow (no loss) and only B's last one
+    (issued 2025-06-23, due 2025-07-23, expected 2025-08-02 = D + 33 days) is a full loss of
+    200.00, the largest. B's 65 open invoices are issued every 14 days from 2023-01-09; those due
+    before D - 90 days (2025-04-01), i.e. issued before 2025-03-02, are k = 0..55: 56 of 65 =
+    86 % of B's balance (all equal) is 90+ days past due.
+    """
+    _ledger(db_url)
+    snap = get_snapshot(db_url)
+    pred = st.predictions_at(snap, to_day(D), None)
+    full = pv.worklist(snap, pred)
+    top = pv.worklist(snap, pred, limit=3)
+    assert top.to_dict("records") == full.head(3).to_dict("records")
+    first = top.iloc[0]
+    assert first["invoice_id"] == "B064" and int(first["expected_loss_cents"]) == 20_000
+    assert "86 % of the customer's balance is 90+ days past due" in first["reason"]
+    assert pv.ranked(np.array([5, 7, 7, 1]), np.array([0, 2, 1, 3]), 2).tolist() == [2, 1]
+    assert pv.ranked(np.array([5, 7, 7, 1]), np.array([0, 2, 1, 3]), None).tolist() == [2, 1, 0, 3]

@@ -392,7 +392,8 @@ def payment_delay(
     The weight is each invoice's amount in base cents at its issue date's rate.
 
     Over invoices settled by a payment in (day - window, day]. Returns per-customer `customer`
-    (NaN without history), `customer_weight`, and `segment` (the customer's segment's average over
+    (NaN without history), `customer_weight`, `customer_count` (invoices settled) and
+    `customer_late30` (of them, settled more than 30 days after due), and `segment` (the customer's segment's average over
     the selected customers, NaN without history) and the scalar `portfolio` (NaN without history).
     """
     if bool(cust_mask.all()):
@@ -416,6 +417,8 @@ def _payment_delay(
     delay = snap.settle[inv].astype(np.float64) - snap.due[inv]
     n = snap.n_customers
     w_c = np.bincount(cust, weights=weight, minlength=n)
+    count = np.bincount(cust, minlength=n).astype(np.float64)
+    late30 = np.bincount(cust[delay > 30], minlength=n).astype(np.float64)
     d_c = np.bincount(cust, weights=weight * delay, minlength=n)
     cache = analytics_cache(snap)
     if "segment_codes" not in cache:
@@ -431,6 +434,8 @@ def _payment_delay(
     return {
         "customer": by_cust,
         "customer_weight": w_c,
+        "customer_count": count,
+        "customer_late30": late30,
         "segment": by_seg[seg_of_cust],
         "portfolio": np.float64(portfolio),
     }

@@ -25,7 +25,6 @@ from dashboard.metrics.behaviour import (
     payment_delay,
     promise_arrays,
     round2,
-    settled_by_payment,
     to_dates,
 )
 from dashboard.metrics.cache import shared_result
@@ -529,9 +528,7 @@ def payment_behaviour(
     sel = select(snap, filters, scope)
     day = to_day(as_of)
     delay = payment_delay(snap, sel.cust_mask, day)
-    settled = np.bincount(
-        snap.inv_cust[settled_by_payment(snap, sel.cust_mask, day)], minlength=snap.n_customers
-    )
+    settled = delay["customer_count"]
     items = open_items(sel, day)
     balance = sum_by(items.cust, items.balance, snap.n_customers)
     dtp, _ = avg_days_to_pay(snap, sel.cust_mask, day)
@@ -549,7 +546,7 @@ def payment_behaviour(
         {
             **customer_columns(snap, cust),
             "open_cents": balance[cust],
-            "settled_12m": settled[cust],
+            "settled_12m": settled[cust].astype(np.int64),
             "avg_delay_days": round2(own),
             "forecast_delay_days": round2(used),
             "delay_basis": np.array(BASES, dtype=object)[basis],

@@ -29,7 +29,6 @@ from dashboard.metrics.behaviour import (
     latest_promises,
     payment_delay,
     promise_arrays,
-    settled_by_payment,
 )
 from dashboard.metrics.ledger import OpenItems, open_items, select
 from dashboard.metrics.snapshot import NO_DATE, Snapshot, sum_by, to_day
@@ -120,33 +119,29 @@ def category_codes(snap: Snapshot, column: np.ndarray) -> np.ndarray:
     return out
 
 
-def customer_history(snap: Snapshot, day: int, items: OpenItems) -> dict[str, np.ndarray]:
-    """Per customer, from data dated on or before day: payment delay, settled count, open-book shape."""
-    everyone = np.ones(snap.n_customers, dtype=bool)
-    delay = payment_delay(snap, everyone, day)["customer"]
-    settled = settled_by_payment(snap, everyone, day)
-    cust = snap.inv_cust[settled]
-    late = (snap.settle[settled].astype(np.int64) - snap.due[settled]) > 30
-    count = np.bincount(cust, minlength=snap.n_customers).astype(np.float64)
+def customer_history(
+    snap: Snapshot, day: int, items: OpenItems, book: OpenItems | None = None
+) -> dict[str, np.ndarray]:
+    """Per customer, from data dated on or before day: payment delay, settled count, and the shape
+    of the open book (book: every open invoice of the customers, when items are only some)."""
+    delay = payment_delay(snap, np.ones(snap.n_customers, dtype=bool), day)
+    count = delay["customer_count"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        late_share = np.where(
-            count > 0,
-            np.bincount(cust[late], minlength=snap.n_customers) / np.maximum(count, 1),
-            np.nan,
-        )
-    dpd = day - snap.due[items.inv].astype(np.int64)
+        late_share = np.where(count > 0, delay["customer_late30"] / np.maximum(count, 1), np.nan)
+    book = items if book is None else book
+    dpd = day - snap.due[book.inv].astype(np.int64)
     n = snap.n_customers
-    total = sum_by(items.cust, items.balance, n).astype(np.float64)
-    over90 = sum_by(items.cust[dpd > 90], items.balance[dpd > 90], n)
-    overdue = sum_by(items.cust[dpd > 0], items.balance[dpd > 0], n)
+    total = sum_by(book.cust, book.balance, n).astype(np.float64)
+    over90 = sum_by(book.cust[dpd > 90], book.balance[dpd > 90], n)
+    overdue = sum_by(book.cust[dpd > 0], book.balance[dpd > 0], n)
     with np.errstate(divide="ignore", invalid="ignore"):
         share90 = np.where(total > 0, over90 / np.maximum(total, 1), 0.0)
         share_over = np.where(total > 0, overdue / np.maximum(total, 1), 0.0)
     return {
-        "delay": delay,
+        "delay": delay["customer"],
         "settled": count,
         "late30": late_share,
-        "open": np.bincount(items.cust, minlength=n).astype(np.float64),
+        "open": np.bincount(book.cust, minlength=n).astype(np.float64),
         "share90": share90,
         "share_overdue": share_over,
     }
@@ -218,11 +213,14 @@ def _month(days: np.ndarray) -> np.ndarray:
     ).astype(np.float64)
 
 
-def features(snap: Snapshot, day: int, items: OpenItems) -> np.ndarray:
-    """The FEATURES matrix (float64, NaN = unknown) of the invoices in items, from data dated <= day."""
+def features(
+    snap: Snapshot, day: int, items: OpenItems, book: OpenItems | None = None
+) -> np.ndarray:
+    """The FEATURES matrix (float64, NaN = unknown) of the invoices in items, from data dated <= day
+    (book: every open invoice of their customers, when items are only some of them)."""
     # base cents at D's rate
     inv, cust, balance = items.inv, items.cust, items.balance.astype(np.float64)
-    hist = customer_history(snap, day, items)
+    hist = customer_history(snap, day, items, book)
     amount = snap.inv_base[inv].astype(np.float64)  # base cents at the issue date's rate
     own_amount = snap.amount[inv].astype(np.float64)  # in the invoice's currency, as items.own
     due = snap.due[inv].astype(np.int64)

@@ -67,18 +67,22 @@ def predicted_aging(snap: Snapshot, pred: pm.Predictions) -> pd.DataFrame:
 # ---- the worklist ---------------------------------------------------------------------------------
 
 
-def reasons(snap: Snapshot, pred: pm.Predictions) -> np.ndarray:
-    """Why each invoice ranks where it does, in a clerk's words (most important first)."""
+def reasons(snap: Snapshot, pred: pm.Predictions, rows: np.ndarray | None = None) -> np.ndarray:
+    """Why each invoice (of pred, or only pred's rows `rows`) ranks where it does, in a clerk's
+    words (most important first). The customer's figures (share 90+ days past due, open invoices)
+    are over every open invoice of the customer in pred, not only over the rows explained."""
+    rows = np.arange(len(pred.inv)) if rows is None else np.asarray(rows, dtype=np.int64)
     # in each invoice's currency (pred.balance is in the base)
-    own = open_balances(snap, pred.inv, pred.day)
-    items = OpenItems(pred.day, pred.inv, pred.balance, pred.cust, own, snap.inv_cur[pred.inv])
-    x = pm.features(snap, pred.day, items)
+    book = OpenItems(pred.day, pred.inv, pred.balance, pred.cust, np.zeros(0), np.zeros(0))
+    inv = pred.inv[rows]
+    own = open_balances(snap, inv, pred.day)
+    items = OpenItems(pred.day, inv, pred.balance[rows], pred.cust[rows], own, snap.inv_cur[inv])
+    x = pm.features(snap, pred.day, items, book)
     col = {name: x[:, k] for k, name in enumerate(pm.FEATURES)}
+    p30 = pred.p(30)[rows]
     out = []
-    for i in range(len(pred.inv)):
-        out.append(
-            "; ".join(_reason_parts({k: v[i] for k, v in col.items()}, pred.p(30)[i], pred.day))
-        )
+    for i in range(len(inv)):
+        out.append("; ".join(_reason_parts({k: v[i] for k, v in col.items()}, p30[i], pred.day)))
     return np.array(out, dtype=object)
 
 
@@ -116,10 +120,9 @@ def _reason_parts(f: dict[str, Any], p30: float, day: int) -> list[str]:
 
 def worklist(snap: Snapshot, pred: pm.Predictions, limit: int | None = None) -> pd.DataFrame:
     """Open invoices ranked by expected loss = open balance x P(not paid within 30 days), with the reason."""
-    p30 = pred.p(30)
-    loss = half_up(pred.balance * (1 - p30))
-    order = np.lexsort((invoice_rank(snap)[pred.inv], -loss))
-    sub = _take(pred, order[:limit] if limit else order)
+    loss = half_up(pred.balance * (1 - pred.p(30)))
+    order = ranked(loss, invoice_rank(snap)[pred.inv], limit or None)
+    sub = _take(pred, order)
     due = snap.due[sub.inv].astype(np.int64)
     return pd.DataFrame(
         {
@@ -130,11 +133,24 @@ def worklist(snap: Snapshot, pred: pm.Predictions, limit: int | None = None) -> 
             "days_past_due": sub.day - due,
             "balance_cents": sub.balance,
             "p_paid_30": np.round(sub.p(30), 4),
-            "expected_loss_cents": half_up(sub.balance * (1 - sub.p(30))),
+            "expected_loss_cents": loss[order],
             "expected_date": to_dates(sub.expected),
-            "reason": reasons(snap, sub),
+            "reason": reasons(snap, pred, order),
         }
     )
+
+
+def ranked(loss: np.ndarray, rank: np.ndarray, limit: int | None) -> np.ndarray:
+    """Positions by loss, largest first, ties by rank; only the first `limit` when given (the
+    `limit` largest are found without sorting the rest)."""
+    candidates = np.arange(len(loss))
+    if limit is not None and len(loss) > limit:
+        if limit <= 0:
+            return candidates[:0]
+        kth = np.partition(loss, len(loss) - limit)[len(loss) - limit]
+        candidates = np.flatnonzero(loss >= kth)
+    order = candidates[np.lexsort((rank[candidates], -loss[candidates]))]
+    return order[:limit] if limit is not None else order
 
 
 def _take(pred: pm.Predictions, order: np.ndarray) -> pm.Predictions:
