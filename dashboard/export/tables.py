@@ -24,7 +24,14 @@ import numpy as np
 import pandas as pd
 
 from dashboard.auth.audit import audit
-from dashboard.export.registry import MONEY_SUFFIX, cents_to_decimal, csv_frame, money_name, to_csv
+from dashboard.export.registry import (
+    MONEY_SUFFIX,
+    cells_csv,
+    cents_to_decimal,
+    csv_frame,
+    money_name,
+    to_csv,
+)
 from dashboard.format import default_currency, symbol
 from dashboard.params import FILTER_PARAMS
 
@@ -360,9 +367,7 @@ def csv_chunks(frame: pd.DataFrame, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterato
     text as registry.to_csv(frame), never all of it in memory at once."""
     yield csv_frame(frame.iloc[:0]).to_csv(index=False, lineterminator="\n")
     for start in range(0, len(frame), chunk_rows):
-        yield csv_frame(frame.iloc[start : start + chunk_rows]).to_csv(
-            index=False, header=False, lineterminator="\n"
-        )
+        yield cells_csv(csv_frame(frame.iloc[start : start + chunk_rows]), header=False)
 
 
 @dataclass
