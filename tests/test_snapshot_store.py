@@ -1233,3 +1233,23 @@ def test_the_next_version_rebuilds_only_the_touched_customers_events(
     assert built.ndays == prev.ndays + 40  # the new invoice lengthens the day range
     assert sorted(np.flatnonzero(_touched(prev, built))) == sorted({a, b, c, d})
     _same_everywhere(built, _full(db_url, tmp_path / "reference"))
+
+
+def test_derived_arrays_are_built_once_per_version_and_mapped_by_every_process(db_url):
+    """The payment-delay running sums of a stored version: the first snapshot builds them beside
+    the columns, a second one of the same version maps them without building; a folder that cannot
+    be written still gets them (built in the process)."""
+    from dashboard.metrics import behaviour
+    from dashboard.metrics.store import derived_arrays
+
+    small_ledger(db_url)
+    path = build_version(db_url)
+    first = behaviour.delay_sums(open_snapshot(path, db_url))
+    assert (path / "derived_delay_sums" / "running.npy").exists()
+    calls = []
+    again = derived_arrays(path, "delay_sums", lambda: calls.append(1) or {})
+    assert calls == [] and sorted(again) == sorted(first)
+    assert all(np.array_equal(again[k], first[k]) for k in first)
+    assert not again["running"].flags.writeable
+    built = {"x": np.arange(3)}
+    assert derived_arrays(path / "missing", "x", lambda: built) is built  # cannot be written

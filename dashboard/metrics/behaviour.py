@@ -19,6 +19,7 @@ import pandas as pd
 
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, to_day
+from dashboard.metrics.store import derived_arrays
 
 T = TypeVar("T")
 
@@ -411,26 +412,50 @@ def payment_delay(
 def _payment_delay(
     snap: Snapshot, cust_mask: np.ndarray, day: int, window: int
 ) -> dict[str, np.ndarray]:
+    sums = delay_sums(snap)
+    if bool(sums["exact"]):
+        w_c, d_c, count, late30 = window_sums(snap, sums, day, window)
+        if not bool(cust_mask.all()):
+            w_c, d_c = np.where(cust_mask, w_c, 0.0), np.where(cust_mask, d_c, 0.0)
+            count, late30 = np.where(cust_mask, count, 0.0), np.where(cust_mask, late30, 0.0)
+        return _delays(snap, w_c, d_c, count, late30)
+    return _payment_delay_direct(snap, cust_mask, day, window)
+
+
+def _payment_delay_direct(
+    snap: Snapshot, cust_mask: np.ndarray, day: int, window: int
+) -> dict[str, np.ndarray]:
+    """payment_delay from the invoices settled in the window themselves (one pass over them)."""
     inv = settled_by_payment(snap, cust_mask, day, window)
     cust = snap.inv_cust[inv]
     weight = snap.inv_base[inv].astype(np.float64)  # base cents at the issue date's rate
     delay = snap.settle[inv].astype(np.float64) - snap.due[inv]
     n = snap.n_customers
-    w_c = np.bincount(cust, weights=weight, minlength=n)
-    count = np.bincount(cust, minlength=n).astype(np.float64)
-    late30 = np.bincount(cust[delay > 30], minlength=n).astype(np.float64)
-    d_c = np.bincount(cust, weights=weight * delay, minlength=n)
+    return _delays(
+        snap,
+        np.bincount(cust, weights=weight, minlength=n),
+        np.bincount(cust, weights=weight * delay, minlength=n),
+        np.bincount(cust, minlength=n).astype(np.float64),
+        np.bincount(cust[delay > 30], minlength=n).astype(np.float64),
+    )
+
+
+def _delays(
+    snap: Snapshot, w_c: np.ndarray, d_c: np.ndarray, count: np.ndarray, late30: np.ndarray
+) -> dict[str, np.ndarray]:
+    """payment_delay's result from each customer's weight and weighted delay sums (whole cents
+    times days: exact in float64, so any order of summing gives the same figures)."""
     cache = analytics_cache(snap)
     if "segment_codes" not in cache:
         cache["segment_codes"] = np.unique(snap.segment.astype(str), return_inverse=True)
     seg_codes, seg_of_cust = cache["segment_codes"]
-    w_s = np.bincount(seg_of_cust[cust], weights=weight, minlength=len(seg_codes))
-    d_s = np.bincount(seg_of_cust[cust], weights=weight * delay, minlength=len(seg_codes))
+    w_s = np.bincount(seg_of_cust, weights=w_c, minlength=len(seg_codes))
+    d_s = np.bincount(seg_of_cust, weights=d_c, minlength=len(seg_codes))
     with np.errstate(divide="ignore", invalid="ignore"):
         by_cust = np.where(w_c > 0, d_c / np.where(w_c > 0, w_c, 1), np.nan)
         by_seg = np.where(w_s > 0, d_s / np.where(w_s > 0, w_s, 1), np.nan)
-    total_w = float(weight.sum())
-    portfolio = float((weight * delay).sum() / total_w) if total_w > 0 else float("nan")
+    total_w = float(w_c.sum())
+    portfolio = float(d_c.sum() / total_w) if total_w > 0 else float("nan")
     return {
         "customer": by_cust,
         "customer_weight": w_c,
@@ -439,6 +464,110 @@ def _payment_delay(
         "segment": by_seg[seg_of_cust],
         "portfolio": np.float64(portfolio),
     }
+
+
+DELAY_STEP = 64  # days between the stored per-customer running sums of payment delays
+EXACT_SUM = float(2**53)  # beyond this a float64 sum of whole numbers may round
+
+
+def delay_sums(snap: Snapshot) -> dict[str, np.ndarray]:
+    """Each customer's running sums of invoices settled by a payment, every DELAY_STEP days (built
+    once per version and machine, and mapped by every process: dashboard.metrics.store.
+    derived_arrays), with those invoices in settle order, so the sums over any window are two
+    stored rows and two short slices rather than a pass over every invoice."""
+    cache = analytics_cache(snap)
+    found: dict[str, np.ndarray] | None = cache.get("delay_sums")
+    if found is None:
+        if snap.source is not None:
+            found = derived_arrays(snap.source[0], "delay_sums", lambda: _delay_sums(snap))
+        else:
+            found = _delay_sums(snap)
+        cache["delay_sums"] = found
+    return found
+
+
+def _delay_sums(snap: Snapshot) -> dict[str, np.ndarray]:
+    settle = snap.settle
+    inv = np.flatnonzero(
+        (snap.settle_kind == KIND_PAYMENT)
+        & ~snap.is_cn
+        & (snap.inv_cust >= 0)
+        & (settle != NO_DATE)
+    )
+    normal = snap.issue[inv] <= settle[inv]
+    odd = inv[~normal]  # settled before issued: the window's own test (issued by then) applies
+    inv = inv[normal]
+    inv = inv[np.argsort(settle[inv], kind="stable")]
+    days = settle[inv].astype(np.int32)
+    cust = snap.inv_cust[inv].astype(np.int32)
+    weight = snap.inv_base[inv].astype(np.float64)
+    delay = settle[inv].astype(np.int64) - snap.due[inv]
+    n = snap.n_customers
+    base = int(days[0]) if len(days) else 0
+    steps = (int(days[-1]) - base) // DELAY_STEP + 1 if len(days) else 0
+    edges = np.searchsorted(days, base + DELAY_STEP * np.arange(steps + 1), side="left")
+    running = np.zeros((4, steps + 1, n), dtype=np.float64)
+    for k in range(1, steps + 1):
+        part = slice(edges[k - 1], edges[k])
+        c, w, d = cust[part], weight[part], delay[part]
+        running[:, k] = running[:, k - 1] + [
+            np.bincount(c, weights=w, minlength=n),
+            np.bincount(c, weights=w * d, minlength=n),
+            np.bincount(c, minlength=n),
+            np.bincount(c[d > 30], minlength=n),
+        ]
+    every = np.concatenate([inv, odd])  # the bound of any sum of them, in the direct path too
+    w_all = snap.inv_base[every].astype(np.float64)
+    d_all = settle[every].astype(np.float64) - snap.due[every]
+    exact = float(w_all.sum()) < EXACT_SUM and float(np.abs(w_all * d_all).sum()) < EXACT_SUM
+    return {
+        "days": days,
+        "cust": cust,
+        "weight": weight,
+        "delay": delay.astype(np.int32),
+        "odd": odd,
+        "edges": edges.astype(np.int64),
+        "base": np.array([base], dtype=np.int64),
+        "running": running,
+        "exact": np.array(exact),
+    }
+
+
+def window_sums(
+    snap: Snapshot, sums: dict[str, np.ndarray], day: int, window: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer over invoices settled by a payment in (day - window, day]: weight, weight x
+    delay, count, and count settled more than 30 days after due (as _payment_delay_direct)."""
+    n = snap.n_customers
+    hi, lo = _running_at(sums, n, day), _running_at(sums, n, day - window)
+    w, d, count, late = (hi[k] - lo[k] for k in range(4))
+    odd = sums["odd"]
+    if len(odd):
+        s = snap.settle[odd]
+        odd = odd[(s > day - window) & (s <= day) & (snap.issue[odd] <= day)]
+        c = snap.inv_cust[odd]
+        ow = snap.inv_base[odd].astype(np.float64)
+        od = snap.settle[odd].astype(np.float64) - snap.due[odd]
+        w = w + np.bincount(c, weights=ow, minlength=n)
+        d = d + np.bincount(c, weights=ow * od, minlength=n)
+        count = count + np.bincount(c, minlength=n)
+        late = late + np.bincount(c[od > 30], minlength=n)
+    return w, d, count, late
+
+
+def _running_at(sums: dict[str, np.ndarray], n: int, day: int) -> list[np.ndarray]:
+    """The running sums over invoices settled on or before day: a stored row plus the rest."""
+    edges, running = sums["edges"], sums["running"]
+    k = int(np.clip((day + 1 - int(sums["base"][0])) // DELAY_STEP, 0, len(edges) - 1))
+    end = int(np.searchsorted(sums["days"], day, side="right"))
+    part = slice(int(edges[k]), max(end, int(edges[k])))
+    c, w, d = sums["cust"][part], sums["weight"][part], sums["delay"][part]
+    return [
+        running[0, k] + np.bincount(c, weights=w, minlength=n),
+        running[1, k] + np.bincount(c, weights=w * d, minlength=n),
+        running[2, k] + np.bincount(c, minlength=n),
+        running[3, k] + np.bincount(c[d > 30], minlength=n),
+    ]
 
 
 def day_of(value: dt.date | int) -> int:

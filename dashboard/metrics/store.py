@@ -731,6 +731,44 @@ def read_columns(
     return {c: mapped(folder / name / f"{found[c][0]}.npy") for c in only}
 
 
+DERIVED = "derived_"
+
+
+def derived_arrays(
+    folder: Path, name: str, build: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Arrays computed from the stored version in folder, once per machine: the first process to
+    ask builds them under a file lock and writes them beside the columns (atomically: a directory
+    renamed into place); every process maps them read-only, like the columns, and they go with the
+    version. Where the folder cannot be written, the arrays built here are returned as they are."""
+    target = folder / f"{DERIVED}{name}"
+    if not target.is_dir():
+        try:
+            fd = os.open(folder / f"{DERIVED}{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            log.warning("snapshot store: %s not kept beside the version (%s)", name, error)
+            return build()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if not target.is_dir():
+                arrays = build()
+                temp = folder / f".{DERIVED}{name}.{uuid.uuid4().hex}"
+                try:
+                    temp.mkdir()
+                    for key, values in arrays.items():
+                        np.save(temp / f"{key}.npy", np.ascontiguousarray(values))
+                    if _fsync_enabled():
+                        _sync(temp)
+                    os.rename(temp, target)
+                except OSError as error:
+                    shutil.rmtree(temp, ignore_errors=True)
+                    log.warning("snapshot store: %s not kept beside the version (%s)", name, error)
+                    return arrays
+        finally:
+            os.close(fd)
+    return {path.stem: mapped(path) for path in sorted(target.glob("*.npy"))}
+
+
 class VersionGone(FileNotFoundError):
     """The version directory was removed (as unused) between finding it and mapping it."""
 
