@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from dashboard.data.ledger_load import LedgerTables
 from dashboard.metrics import tables
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.kpis import compute_kpis
+from dashboard.metrics.kpis import compute_kpis, period_speed
 from dashboard.metrics.snapshot import EPOCH, build_snapshot, clear_snapshots, get_snapshot
 from tests.ledger import add_ledger
 from tests.reference import Ledger, Reference
@@ -657,7 +657,10 @@ PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 @given(ledgers(), AS_OF, PERIOD)
 def test_engine_matches_independent_reference(led, as_of, period):
     snap = build_snapshot(_frames(led))
-    assert compute_kpis(snap, as_of, period) == Reference(led).kpis(as_of, period)
+    k = compute_kpis(snap, as_of, period)
+    assert k == Reference(led).kpis(as_of, period)
+    # the previous-period tiles' DSO and CEI alone are compute_kpis' own
+    assert period_speed(snap, as_of, period) == {"dso": k["dso"], "cei": k["cei"]}
 
 
 @PROPS

@@ -91,6 +91,10 @@ def test_at_risk_in_retailer_order(snap):
         "Above 90% of credit limit",
     ]
     assert total(rows) == 196030
+    # the page's cards and count line: the list's first rows and its priorities, counted
+    head, counts = ui.at_risk_summary(snap, AS_OF, Filters(), EVERYONE, 2)
+    assert head.equals(table.head(2))
+    assert counts == {1: 1, 2: 1, 3: 0, 4: 1}
 
 
 def test_filter_options_and_kpi_inputs_respect_the_scope(snap):

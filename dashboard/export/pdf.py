@@ -21,7 +21,13 @@ from dashboard.data.notes import list_notes
 from dashboard.export.png import RenderError, figure_png
 from dashboard.export.tables import Stamp
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.service import customers_with_limit, kpis, month_to_date, previous_as_of
+from dashboard.metrics.service import (
+    customers_with_limit,
+    kpis,
+    month_to_date,
+    period_speed,
+    previous_as_of,
+)
 from dashboard.params import PERIOD_DAYS
 from dashboard.views import VIEWS, ChartRequest, chart_currency
 from dashboard.views.account import account_data
@@ -103,7 +109,7 @@ def receivables_tiles(
     """(kpis, the page's ten tiles as text), from the same cached metrics as the page."""
     k = kpis(snap, as_of, period_days, filters, scope)
     prev_day = previous_as_of(as_of, period_days)
-    prev = kpis(snap, prev_day, period_days, filters, scope)
+    prev = period_speed(snap, prev_day, period_days, filters, scope)
     month = month_to_date(snap, as_of, filters, scope)
     limited = customers_with_limit(snap, filters, scope)
     total, overdue = fmt.to_cents(k["total_ar"]) or 0, fmt.to_cents(k["overdue_ar"]) or 0

@@ -145,10 +145,8 @@ def compute_kpis(
     d = to_day(as_of)
     p = period_days
     items = open_items(sel, d)
-    snap_due = snap.due[items.inv]
-    overdue = snap_due < d
-    total_ar = int(items.balance.sum())
-    overdue_ar = int(items.balance[overdue].sum())
+    overdue = snap.due[items.inv] < d
+    total_ar, overdue_ar = ar_split(items, overdue)
     not_due_ar = total_ar - overdue_ar
     balances = customer_balances(items, snap)
     credit_sales = sel.between(sel.cum_sales, d - p, d)
@@ -160,6 +158,7 @@ def compute_kpis(
     limits = limits_at(snap, d)
     credits = sel.at(sel.cum_unapplied, d) if not snap.multi else unapplied_total(sel, d)
     avg_to_pay, avg_late, _ = payment_timing(snap, sel, d - p, d)
+    fast = speed(total_ar, not_due_ar, credit_sales, ar_start, p)
     return {
         "as_of": as_of.isoformat(),
         "period_days": p,
@@ -175,11 +174,11 @@ def compute_kpis(
         },
         "credit_sales": money(credit_sales),
         "collections": money(collections),
-        "dso": ratio(total_ar, credit_sales, p),
+        "dso": fast["dso"],
         "best_possible_dso": ratio(not_due_ar, credit_sales, p),
         "add": ratio(overdue_ar, credit_sales, p),
         "dso_countback": dso_countback(sel, as_of, total_ar),
-        "cei": ratio(ar_start + credit_sales - total_ar, ar_start + credit_sales - not_due_ar, 100),
+        "cei": fast["cei"],
         "ar_turnover": ratio(sales_year, Fraction(ar_year_ago + total_ar, 2)),
         "bad_debt_ratio": ratio(write_offs, credit_sales, 100),
         "customers_over_limit": int(
@@ -190,6 +189,38 @@ def compute_kpis(
         "top_debtors": top_debtors(snap, balances),
         **currency_keys(snap, sel, items, total_ar),
     }
+
+
+def speed(
+    total_ar: int, not_due_ar: int, credit_sales: int, ar_start: int, p: int
+) -> dict[str, float | None]:
+    """The contract's dso and cei from their inputs (one home: compute_kpis and period_speed)."""
+    return {
+        "dso": ratio(total_ar, credit_sales, p),
+        "cei": ratio(ar_start + credit_sales - total_ar, ar_start + credit_sales - not_due_ar, 100),
+    }
+
+
+def period_speed(
+    snap: Snapshot,
+    as_of: dt.date,
+    period_days: int = 90,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+) -> dict[str, float | None]:
+    """compute_kpis' dso and cei alone (the previous period's, beside the current one): the open
+    items at as_of and two running totals, none of the contract's other keys."""
+    sel = select(snap, filters, scope)
+    d, p = to_day(as_of), period_days
+    items = open_items(sel, d)
+    total_ar, overdue_ar = ar_split(items, snap.due[items.inv] < d)
+    credit_sales = sel.between(sel.cum_sales, d - p, d)
+    return speed(total_ar, total_ar - overdue_ar, credit_sales, sel.ar(d - p), p)
+
+
+def ar_split(items: OpenItems, overdue: np.ndarray) -> tuple[int, int]:
+    """(total AR, overdue AR) of the open items, overdue marking those past due."""
+    return int(items.balance.sum()), int(items.balance[overdue].sum())
 
 
 def unapplied_total(sel: Selection, day: int) -> int:

@@ -20,15 +20,18 @@ from dashboard.metrics import account, collections, credit, forecast, reliabilit
 from dashboard.metrics.cache import cached
 from dashboard.metrics.filters import TERMS_GROUPS, Filters, Scope
 from dashboard.metrics.kpis import compute_kpis, month_start
+from dashboard.metrics.kpis import period_speed as _period_speed
 from dashboard.metrics.ledger import customer_mask, select
 from dashboard.metrics.snapshot import Snapshot, to_day
 
 # ---- Receivables Health and Account 360 ----------------------------------------------------------
 
 kpis = cached(compute_kpis)
+period_speed = cached(_period_speed)
 aging_by_terms_group = cached(tables.aging_by_terms_group)
 aging_reconciliation = cached(tables.aging_reconciliation)
 at_risk_accounts = cached(tables.at_risk_accounts)
+at_risk_summary = cached(tables.at_risk_summary)
 monthly_trend = cached(tables.monthly_trend)
 account_360 = cached(account.account_360)
 

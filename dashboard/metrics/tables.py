@@ -415,6 +415,69 @@ def at_risk_accounts(
 
     Within a priority the largest amount at risk comes first, ties by customer id.
     """
+    ranked = _at_risk(snap, as_of, filters, scope)
+    return ranked.frame(ranked.cust[:limit] if limit else ranked.cust)
+
+
+def at_risk_summary(
+    snap: Snapshot,
+    as_of: dt.date,
+    filters: Filters | None = None,
+    scope: Scope | None = None,
+    limit: int = 6,
+) -> tuple[pd.DataFrame, dict[int, int]]:
+    """The first `limit` rows of at_risk_accounts and how many accounts there are of each priority
+    (the page's cards and count line), without the frame of every at-risk account."""
+    ranked = _at_risk(snap, as_of, filters, scope)
+    counts = np.bincount(ranked.priority[ranked.cust], minlength=len(AT_RISK_REASONS) + 1)
+    return ranked.frame(ranked.cust[:limit]), {p: int(counts[p]) for p in AT_RISK_REASONS}
+
+
+@dataclass
+class _AtRisk:
+    """Every selected customer's at-risk figures at a day, and the at-risk ones in list order."""
+
+    snap: Snapshot
+    items: OpenItems
+    dpd: np.ndarray
+    cust: np.ndarray  # at-risk customers, in list order
+    priority: np.ndarray  # per customer (0: not at risk)
+    risk: np.ndarray
+    bal: np.ndarray
+    over60: np.ndarray
+    over90: np.ndarray
+    lim: np.ndarray
+
+    def frame(self, cust: np.ndarray) -> pd.DataFrame:
+        """The list's rows of these customers."""
+        snap, n = self.snap, self.snap.n_customers
+        listed = np.zeros(n, dtype=bool)
+        listed[cust] = True
+        max_dpd = _group_max(self.items.cust, self.dpd, n, -(10**9), only=listed)[cust]
+        bal, lim = self.bal[cust], self.lim[cust]
+        frame = pd.DataFrame(
+            {
+                **_customer_columns(snap, cust),
+                "terms": columns.text(snap, "terms_text", cust),
+                "terms_group": columns.labels(("long", "short"), snap.short_terms[cust]),
+                "credit_limit_cents": lim,
+                "amount_cents": bal,
+                "overdue_60_plus_cents": self.over60[cust],
+                "overdue_90_plus_cents": self.over90[cust],
+                "max_days": np.maximum(max_dpd, 0),
+                "status": aging_status(bal, lim, max_dpd),
+                "priority": self.priority[cust],
+                "risk_amount_cents": self.risk[cust],
+                "utilization_pct": ratio_array(bal, lim),
+            }
+        )
+        frame["reason"] = frame["priority"].map(AT_RISK_REASONS)
+        return frame
+
+
+def _at_risk(
+    snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None
+) -> _AtRisk:
     sel = select(snap, filters, scope)
     day = to_day(as_of)
     items = open_items(sel, day)
@@ -435,29 +498,7 @@ def at_risk_accounts(
     cust = np.flatnonzero(priority > 0)
     # positions follow customer id order
     cust = cust[np.lexsort((cust, -risk[cust], priority[cust]))]
-    if limit:
-        cust = cust[:limit]
-    listed = np.zeros(n, dtype=bool)
-    listed[cust] = True
-    max_dpd = _group_max(items.cust, dpd, n, -(10**9), only=listed)[cust]
-    frame = pd.DataFrame(
-        {
-            **_customer_columns(snap, cust),
-            "terms": columns.text(snap, "terms_text", cust),
-            "terms_group": columns.labels(("long", "short"), snap.short_terms[cust]),
-            "credit_limit_cents": lim[cust],
-            "amount_cents": bal[cust],
-            "overdue_60_plus_cents": over60[cust],
-            "overdue_90_plus_cents": over90[cust],
-            "max_days": np.maximum(max_dpd, 0),
-            "status": aging_status(bal[cust], lim[cust], max_dpd),
-            "priority": priority[cust],
-            "risk_amount_cents": risk[cust],
-            "utilization_pct": ratio_array(bal[cust], lim[cust]),
-        }
-    )
-    frame["reason"] = frame["priority"].map(AT_RISK_REASONS)
-    return frame
+    return _AtRisk(snap, items, dpd, cust, priority, risk, bal, over60, over90, lim)
 
 
 def month_ends(as_of: dt.date, months: int) -> list[tuple[dt.date, dt.date]]:

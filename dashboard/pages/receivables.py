@@ -25,11 +25,12 @@ from dashboard.metrics import snapshot as snapshots
 from dashboard.metrics.service import (
     aging_by_terms_group,
     aging_reconciliation,
-    at_risk_accounts,
+    at_risk_summary,
     customers_with_limit,
     kpi_inputs,
     kpis,
     month_to_date,
+    period_speed,
     previous_as_of,
 )
 from dashboard.views.warm import add_page_step
@@ -275,13 +276,13 @@ def warm(snap, req) -> None:
     ui = service
     as_of, filters, scope = req.as_of, req.filters, req.scope
     ui.kpis(snap, as_of, P, filters, scope)  # _balance, _speed
-    ui.kpis(snap, ui.previous_as_of(as_of, P), P, filters, scope)
+    ui.period_speed(snap, ui.previous_as_of(as_of, P), P, filters, scope)
     ui.kpi_inputs(snap, as_of, P, filters, scope)
     ui.customers_with_limit(snap, filters, scope)
     ui.month_to_date(snap, as_of, filters, scope)  # _month
     ui.aging_by_terms_group(snap, as_of, filters, scope, req.basis)  # _aging
     ui.aging_reconciliation(snap, as_of, filters, scope)
-    ui.at_risk_accounts(snap, as_of, filters, scope)  # _at_risk
+    ui.at_risk_summary(snap, as_of, filters, scope, AT_RISK_CARDS)  # _at_risk
     predict_ui.worklist(snap, as_of, filters, scope, limit=3, queue=False)  # _expected_loss
 
 
@@ -438,7 +439,7 @@ def _speed(filters_data) -> tuple[dict, dict]:
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     k = kpis(snap, as_of, P, filters, scope)
     prev_day = previous_as_of(as_of, P)
-    prev = kpis(snap, prev_day, P, filters, scope)
+    prev = period_speed(snap, prev_day, P, filters, scope)
     extra = kpi_inputs(snap, as_of, P, filters, scope)
     money = lambda v: fmt.money(v, cur)  # noqa: E731
     ar_start, ar_year, sales_year = (
@@ -555,7 +556,7 @@ def _risk_card(row: dict, cur: str, query: str) -> dcc.Link:
 def _at_risk(filters_data) -> dict:
     """At-risk cards in the Retailer order (each opens Account 360) and their count line, by output."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
-    table = at_risk_accounts(snap, as_of, filters, scope)
+    table, counts = at_risk_summary(snap, as_of, filters, scope, AT_RISK_CARDS)
     if table.empty:
         return {
             "rh-at-risk": html.Div(
@@ -565,7 +566,6 @@ def _at_risk(filters_data) -> dict:
             "rh-at-risk-more": {"display": "none"},
         }
     query = (filters_data or {}).get("query") or ""
-    counts = table["priority"].value_counts().to_dict()
     summary = " · ".join(
         f"{counts.get(p, 0)} {label.lower()}"
         for p, label in (
@@ -575,10 +575,10 @@ def _at_risk(filters_data) -> dict:
             (4, "Above 90 % of limit"),
         )
     )
-    cards = [_risk_card(row, cur, query) for row in table.head(AT_RISK_CARDS).to_dict("records")]
+    cards = [_risk_card(row, cur, query) for row in table.to_dict("records")]
     return {
         "rh-at-risk": html.Div(cards, className="ar-risk-grid"),
-        "rh-at-risk-summary": f"{len(table):,} at-risk accounts: {summary}.",
+        "rh-at-risk-summary": f"{sum(counts.values()):,} at-risk accounts: {summary}.",
         "rh-at-risk-more": {},
     }
 
