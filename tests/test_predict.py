@@ -262,6 +262,12 @@ def test_scope_on_predictions_worklist_aging_and_cohorts(db_url):
     assert set(snap.cust_ids[mine.cust]) == {"A"} and len(mine.inv) == 6
     wl = pv.worklist(snap, mine)
     assert set(wl["customer_id"]) == {"A"}
+    # the pages' baseline of a selection is computed over its own open invoices: the same rows
+    from dashboard.metrics import predict_ui
+
+    own, _ = predict_ui.predictions(snap, D, None, rep_a)
+    for name in ("inv", "balance", "cust", "cdf", "expected", "low", "high"):
+        assert np.array_equal(getattr(own, name), getattr(mine, name)), name
     aging = pv.predicted_aging(snap, mine)
     assert aging[aging["ahead_days"] == 0]["amount_cents"].sum() == 6 * 10_000
     coh = pv.cohorts(snap, D, None, rep_a)

@@ -559,7 +559,8 @@ def _running_at(sums: dict[str, np.ndarray], n: int, day: int) -> list[np.ndarra
     """The running sums over invoices settled on or before day: a stored row plus the rest."""
     edges, running = sums["edges"], sums["running"]
     k = int(np.clip((day + 1 - int(sums["base"][0])) // DELAY_STEP, 0, len(edges) - 1))
-    end = int(np.searchsorted(sums["days"], day, side="right"))
+    days = sums["days"]
+    end = int(np.searchsorted(days, days.dtype.type(np.clip(day, -(2**31), 2**31 - 1)), "right"))
     part = slice(int(edges[k]), max(end, int(edges[k])))
     c, w, d = sums["cust"][part], sums["weight"][part], sums["delay"][part]
     return [

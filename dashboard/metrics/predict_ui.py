@@ -18,7 +18,7 @@ from dashboard.metrics import predict_store as st
 from dashboard.metrics import predict_views as pv
 from dashboard.metrics.cache import cached
 from dashboard.metrics.filters import Filters, Scope
-from dashboard.metrics.ledger import select
+from dashboard.metrics.ledger import open_items, select
 from dashboard.metrics.snapshot import Snapshot, to_day
 
 _MISSING_MODEL: list[Callable[[Snapshot], object]] = []
@@ -50,14 +50,27 @@ def _all_predictions(snap: Snapshot, day: int, stamp: str) -> pm.Predictions:
     return st.predictions_at(snap, day, st.current_bundle(snap) if stamp else None)
 
 
+@cached(maxsize=16, shared=False)
+def _selection_baseline(
+    snap: Snapshot, day: int, filters: Filters | None, scope: Scope | None
+) -> pm.Predictions:
+    """The baseline's predictions of the selected customers' open invoices alone (each invoice's
+    prediction depends on its customer only: the same rows as the whole ledger's, restricted)."""
+    return pm.delay_baseline(snap, day, open_items(select(snap, filters, scope), day))
+
+
 def predictions(
     snap: Snapshot, as_of: dt.date, filters: Filters | None, scope: Scope | None
 ) -> tuple[pm.Predictions, str]:
     """(predictions of the selected customers' open invoices, what they are based on)."""
     bundle = bundle_for(snap)
     day = to_day(as_of)
-    pred = _all_predictions(snap, day, stamp_of(bundle))
-    return pv.scoped(snap, pred, filters, scope), st.describe(bundle, day)
+    baseline = bundle is None or bundle.model_for(day) is None
+    if baseline and not bool(select(snap, filters, scope).cust_mask.all()):
+        pred = _selection_baseline(snap, day, filters, scope)
+    else:
+        pred = pv.scoped(snap, _all_predictions(snap, day, stamp_of(bundle)), filters, scope)
+    return pred, st.describe(bundle, day)
 
 
 @cached(maxsize=32)
