@@ -806,3 +806,25 @@ def test_payment_delay_from_running_sums_equals_the_pass_over_invoices(led, date
             assert fast.keys() == direct.keys()
             for key in fast:
                 assert np.array_equal(fast[key], direct[key], equal_nan=True), key
+
+
+@PROPS
+@given(ledgers(same_customer=True), st.sampled_from(["segment", "region"]))
+def test_selection_of_one_attribute_value_takes_the_stored_totals_exactly(led, name):
+    """A filter on one segment, region or tier takes that value's running totals from
+    attribute_totals: the same arrays as summing its customers' events."""
+    from dashboard.metrics import ledger
+
+    snap = build_snapshot(_frames(led))
+    for value in {str(c[name]) for c in led.customers}:
+        filters = Filters(**{name: value})
+        mask = ledger.customer_mask(snap, filters, Scope.everyone())
+        stored = ledger.select(snap, filters)
+        summed = ledger.build_selection(snap, mask)
+        assert ledger.one_attribute(filters, Scope.everyone()) == (name, value)
+        assert stored.cum_by_currency is not summed.cum_by_currency
+        assert np.array_equal(stored.cum_by_currency, summed.cum_by_currency)
+        assert ledger._stored_totals(snap, mask, (name, value)) is not None
+    # two filters, or a scope: the events are summed
+    assert ledger.one_attribute(Filters(segment="SMB", region="N"), Scope.everyone()) is None
+    assert ledger.one_attribute(Filters(segment="SMB"), Scope(regions=frozenset({"N"}))) is None

@@ -22,6 +22,7 @@ from dashboard.metrics.columns import cache_key as text_key
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, runs, sum_by, to_day
+from dashboard.metrics.store import derived_arrays
 
 if TYPE_CHECKING:
     from dashboard.metrics.store import Staging
@@ -361,13 +362,75 @@ def _running_totals(snap: Snapshot, mask: np.ndarray) -> np.ndarray:
     return np.cumsum(sums.reshape(groups, len(FLOWS), snap.ndays), axis=2)
 
 
-def build_selection(snap: Snapshot, mask: np.ndarray) -> Selection:
-    """Daily running totals and open-item candidates for the customers in mask."""
+ATTRIBUTE_TOTALS = ("segment", "region", "tier")  # a filter on one alone: stored running totals
+
+
+def attribute_totals(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
+    """The running totals of every value of a customer attribute (values x currencies x flows x
+    days), with each customer's value code: built once per version and machine beside the columns
+    (dashboard.metrics.store.derived_arrays) from one pass over the events, so the selection of a
+    segment, region or tier takes its running totals as they are instead of summing its events."""
+    with snap.lock:
+        kept: dict[str, dict[str, np.ndarray]] = snap.__dict__.setdefault("_attribute_totals", {})
+        found = kept.get(name)
+    if found is None:
+        if snap.source is not None:
+            found = derived_arrays(snap.source[0], f"totals_{name}", lambda: _totals(snap, name))
+        else:
+            found = _totals(snap, name)
+        with snap.lock:
+            kept[name] = found
+    return found
+
+
+def _totals(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
+    values, codes = np.unique(np.asarray(getattr(snap, name)).astype(str), return_inverse=True)
+    ev = events(snap)
+    size = len(snap.rates.codes) * len(FLOWS) * snap.ndays
+    per_event = np.repeat(codes.astype(np.int64), np.diff(np.asarray(ev.starts)))
+    sums = sum_by(per_event * size + np.asarray(ev.slot), np.asarray(ev.cents), len(values) * size)
+    shape = (len(values), len(snap.rates.codes), len(FLOWS), snap.ndays)
+    return {
+        "values": values,
+        "codes": codes.astype(np.int32),
+        "cum": np.cumsum(sums.reshape(shape), axis=3),
+    }
+
+
+def _stored_totals(snap: Snapshot, mask: np.ndarray, attribute: tuple[str, str]) -> Any:
+    """The running totals of the customers whose attribute has this value, when they are exactly
+    the customers in mask (else None: the events are summed)."""
+    name, value = attribute
+    totals = attribute_totals(snap, name)
+    at = int(np.searchsorted(totals["values"], value))
+    if at >= len(totals["values"]) or totals["values"][at] != value:
+        return None
+    if not np.array_equal(np.asarray(totals["codes"]) == at, mask):
+        return None
+    return totals["cum"][at]
+
+
+def one_attribute(filters: Filters, scope: Scope) -> tuple[str, str] | None:
+    """(attribute, value) when the filters choose one value of one ATTRIBUTE_TOTALS attribute and
+    nothing else, within an unrestricted scope."""
+    if not scope.unrestricted or filters.sales_rep or filters.terms_group:
+        return None
+    chosen = [(name, getattr(filters, name)) for name in ATTRIBUTE_TOTALS if getattr(filters, name)]
+    return chosen[0] if len(chosen) == 1 else None
+
+
+def build_selection(
+    snap: Snapshot, mask: np.ndarray, attribute: tuple[str, str] | None = None
+) -> Selection:
+    """Daily running totals and open-item candidates for the customers in mask (attribute: the
+    one attribute value mask stands for, whose running totals are stored)."""
     everyone = bool(mask.all())
     inv_sel = (snap.inv_cust >= 0) if everyone else (mask[snap.inv_cust] & (snap.inv_cust >= 0))
     pos = inv_sel & ~snap.is_cn
     inv = np.flatnonzero(pos)
-    cum = _running_totals(snap, mask)
+    cum = _stored_totals(snap, mask, attribute) if attribute else None
+    if cum is None:
+        cum = _running_totals(snap, mask)
     return Selection(
         snap=snap,
         cust_mask=mask,
@@ -403,7 +466,9 @@ def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None =
             snap.cache[key] = cached  # the most recently used last: dropped last
     if cached is not None:
         return cached
-    selection = build_selection(snap, customer_mask(snap, filters, scope))
+    selection = build_selection(
+        snap, customer_mask(snap, filters, scope), one_attribute(filters, scope)
+    )
     with snap.lock:
         _make_room(snap)
         snap.cache[key] = selection
