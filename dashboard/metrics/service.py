@@ -17,16 +17,28 @@ from typing import Any, TypedDict
 import numpy as np
 
 from dashboard.metrics import account, collections, credit, forecast, reliability, tables, value
+from dashboard.metrics.behaviour import delay_sums
 from dashboard.metrics.cache import cached
 from dashboard.metrics.filters import TERMS_GROUPS, Filters, Scope
 from dashboard.metrics.kpis import compute_kpis, month_start
 from dashboard.metrics.kpis import period_speed as _period_speed
-from dashboard.metrics.ledger import customer_mask, select
+from dashboard.metrics.ledger import ATTRIBUTE_TOTALS, attribute_totals, customer_mask, select
 from dashboard.metrics.snapshot import Snapshot, to_day
 
 # ---- Receivables Health and Account 360 ----------------------------------------------------------
 
 kpis = cached(compute_kpis)
+
+
+def derived_arrays(snap: Snapshot) -> None:
+    """Build (once per version and machine) or map the arrays stored beside a version's columns
+    that a filtered or past-date Receivables Health uses: each segment's, region's and tier's
+    running totals, and the running sums of payment delays."""
+    for name in ATTRIBUTE_TOTALS:
+        attribute_totals(snap, name)
+    delay_sums(snap)
+
+
 period_speed = cached(_period_speed)
 aging_by_terms_group = cached(tables.aging_by_terms_group)
 aging_reconciliation = cached(tables.aging_reconciliation)
