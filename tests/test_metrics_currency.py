@@ -20,7 +20,7 @@ from dashboard.metrics.kpis import compute_kpis
 from dashboard.metrics.snapshot import EPOCH, build_snapshot, clear_snapshots, get_snapshot
 from tests.reference import Ledger, Reference
 from tests.test_import import dump
-from tests.test_metrics_kpis import AS_OF, BASE, PROPS, _frames, ledgers
+from tests.test_metrics_kpis import AS_OF, BASE, PROPS, _frames, check_selections, ledgers
 
 D = dt.date.fromisoformat
 
@@ -496,3 +496,11 @@ def test_account_360_own_currency_and_base_side_by_side(fx_db):
         "10.00",
         "12.50",
     )
+
+
+@PROPS
+@given(fx_ledgers(), st.sampled_from(["segment", "region"]))
+def test_stored_and_small_selections_in_several_currencies(led, name):
+    """As test_metrics_kpis' check, with invoices in other currencies (the foreign lists)."""
+    snap = build_snapshot(fx_frames(led), base_currency="USD")
+    check_selections(snap, led, name)

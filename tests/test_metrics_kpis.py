@@ -808,23 +808,48 @@ def test_payment_delay_from_running_sums_equals_the_pass_over_invoices(led, date
                 assert np.array_equal(fast[key], direct[key], equal_nan=True), key
 
 
+SELECTION_ARRAYS = (
+    "cust_mask",
+    "inv",
+    "inv_issue",
+    "inv_settle",
+    "unclean",
+    "cum_by_currency",
+    "foreign",
+    "foreign_issue",
+    "foreign_settle",
+)
+
+
 @PROPS
 @given(ledgers(same_customer=True), st.sampled_from(["segment", "region"]))
-def test_selection_of_one_attribute_value_takes_the_stored_totals_exactly(led, name):
-    """A filter on one segment, region or tier takes that value's running totals from
-    attribute_totals: the same arrays as summing its customers' events."""
+def test_stored_and_small_selections_equal_the_pass_over_every_invoice(led, name):
+    """A filter on one segment, region or tier takes its selection (invoice lists and running
+    totals) from attribute_totals, and a small selection gathers its invoices by customer: the
+    same arrays as passing over every invoice and summing the customers' events."""
+    check_selections(build_snapshot(_frames(led)), led, name)
+
+
+def check_selections(snap, led: Ledger, name: str) -> None:
+    """The stored selection of each value of the attribute, the one gathered by customer and the
+    one passed over every invoice: identical arrays."""
+    from unittest import mock
+
     from dashboard.metrics import ledger
 
-    snap = build_snapshot(_frames(led))
     for value in {str(c[name]) for c in led.customers}:
         filters = Filters(**{name: value})
         mask = ledger.customer_mask(snap, filters, Scope.everyone())
         stored = ledger.select(snap, filters)
-        summed = ledger.build_selection(snap, mask)
         assert ledger.one_attribute(filters, Scope.everyone()) == (name, value)
-        assert stored.cum_by_currency is not summed.cum_by_currency
-        assert np.array_equal(stored.cum_by_currency, summed.cum_by_currency)
-        assert ledger._stored_totals(snap, mask, (name, value)) is not None
-    # two filters, or a scope: the events are summed
+        assert ledger._stored_selection(snap, mask, (name, value)) is not None
+        with mock.patch.object(ledger, "SMALL_SELECTION_SHARE", 0.0):
+            passed = ledger.build_selection(snap, mask)
+        with mock.patch.object(ledger, "SMALL_SELECTION_SHARE", 2.0):
+            small = ledger.build_selection(snap, mask)
+        for field in SELECTION_ARRAYS:
+            for other in (passed, small):
+                assert np.array_equal(getattr(stored, field), getattr(other, field)), field
+    # two filters, or a scope: computed
     assert ledger.one_attribute(Filters(segment="SMB", region="N"), Scope.everyone()) is None
     assert ledger.one_attribute(Filters(segment="SMB"), Scope(regions=frozenset({"N"}))) is None

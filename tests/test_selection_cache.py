@@ -11,7 +11,7 @@ import numpy as np
 
 from dashboard.data.demo import load_demo
 from dashboard.metrics import ledger
-from dashboard.metrics.filters import Filters
+from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.kpis import compute_kpis
 from dashboard.metrics.snapshot import clear_snapshots, load_snapshot, to_day
 
@@ -31,14 +31,17 @@ def test_selections_are_bounded_by_bytes_least_recently_used_first(sqlite_url, m
     assert one > 0
     segments = sorted({str(s) for s in snap.segment})
     assert len(segments) >= 2
-    before = compute_kpis(snap, AS_OF, 30, Filters(segment=segments[0]))
+    # a scope naming every region: the same customers as the segment, a selection computed (and
+    # kept in the process) rather than mapped from the stored one of the segment alone
+    every_region = Scope(regions=frozenset(str(r) for r in snap.region))
+    before = compute_kpis(snap, AS_OF, 30, Filters(segment=segments[0]), every_region)
     # room for the selection of every customer and a little more
     budget_mb = 1.2 * one / ledger.SELECTION_SHARE / 1024 / 1024
     monkeypatch.setenv("AR_CACHE_MAX_MB", repr(budget_mb))
     kept = {k for k in snap.cache if k in ledger.KEPT_CACHE_KEYS}
     for segment in segments:
         assert ledger.select(snap) is everyone  # used last: never the one dropped
-        ledger.select(snap, Filters(segment=segment))
+        ledger.select(snap, Filters(segment=segment), every_region)
     held = sum(ledger.held_bytes(v) for k, v in snap.cache.items() if k not in kept)
     assert held <= 1.2 * one + max(ledger.held_bytes(v) for v in snap.cache.values())
     selections = [k for k in snap.cache if k[0] == "selection"]
@@ -46,7 +49,7 @@ def test_selections_are_bounded_by_bytes_least_recently_used_first(sqlite_url, m
     assert "history" in kept and kept <= set(snap.cache)  # once-per-snapshot entries stay
     assert ledger.select(snap) is everyone
     # a dropped selection is built again, with the same figures
-    assert compute_kpis(snap, AS_OF, 30, Filters(segment=segments[0])) == before
+    assert compute_kpis(snap, AS_OF, 30, Filters(segment=segments[0]), every_region) == before
 
 
 def test_a_selection_keeps_the_open_items_of_its_last_dates(sqlite_url):

@@ -362,20 +362,24 @@ def _running_totals(snap: Snapshot, mask: np.ndarray) -> np.ndarray:
     return np.cumsum(sums.reshape(groups, len(FLOWS), snap.ndays), axis=2)
 
 
-ATTRIBUTE_TOTALS = ("segment", "region", "tier")  # a filter on one alone: stored running totals
+ATTRIBUTE_TOTALS = ("segment", "region", "tier")  # a filter on one alone: stored selection
+SMALL_SELECTION_SHARE = 0.02  # below this share of customers, a selection's invoices by customer
+SELECTION_PARTS = ("inv", "unclean", "foreign")  # invoice lists (by position; foreign by issue)
 
 
 def attribute_totals(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
-    """The running totals of every value of a customer attribute (values x currencies x flows x
-    days), with each customer's value code: built once per version and machine beside the columns
-    (dashboard.metrics.store.derived_arrays) from one pass over the events, so the selection of a
-    segment, region or tier takes its running totals as they are instead of summing its events."""
+    """Every value of a customer attribute with its selection ready-made: running totals (values x
+    currencies x flows x days), the invoice lists of build_selection one value after another
+    (`<part>` with `<part>_starts` per value, and `<part>_issue` and `<part>_settle` beside them),
+    and each customer's value code. Built once per version and machine beside the columns
+    (dashboard.metrics.store.derived_arrays) and mapped by every process, so the selection of a
+    segment, region or tier is a few slices of shared pages, neither summed nor kept privately."""
     with snap.lock:
         kept: dict[str, dict[str, np.ndarray]] = snap.__dict__.setdefault("_attribute_totals", {})
         found = kept.get(name)
     if found is None:
         if snap.source is not None:
-            found = derived_arrays(snap.source[0], f"totals_{name}", lambda: _totals(snap, name))
+            found = derived_arrays(snap.source[0], f"attribute_{name}", lambda: _totals(snap, name))
         else:
             found = _totals(snap, name)
         with snap.lock:
@@ -390,24 +394,90 @@ def _totals(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
     per_event = np.repeat(codes.astype(np.int64), np.diff(np.asarray(ev.starts)))
     sums = sum_by(per_event * size + np.asarray(ev.slot), np.asarray(ev.cents), len(values) * size)
     shape = (len(values), len(snap.rates.codes), len(FLOWS), snap.ndays)
-    return {
+    out = {
         "values": values,
         "codes": codes.astype(np.int32),
         "cum": np.cumsum(sums.reshape(shape), axis=3),
     }
+    known = snap.inv_cust >= 0
+    inv_code = np.zeros(len(snap.inv_cust), dtype=np.int64)
+    inv_code[known] = codes[snap.inv_cust[known]]
+    lists = _invoice_lists(snap, known)
+    for part in SELECTION_PARTS:
+        # grouped by value, each value's list in its own order (a stable sort of the codes)
+        inv = lists[part][np.argsort(inv_code[lists[part]], kind="stable")]
+        counts = np.bincount(inv_code[inv], minlength=len(values))
+        out[part] = inv
+        out[f"{part}_starts"] = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        out[f"{part}_issue"] = snap.issue[inv]
+        out[f"{part}_settle"] = snap.settle[inv]
+    return out
 
 
-def _stored_totals(snap: Snapshot, mask: np.ndarray, attribute: tuple[str, str]) -> Any:
-    """The running totals of the customers whose attribute has this value, when they are exactly
-    the customers in mask (else None: the events are summed)."""
+def _invoice_lists(snap: Snapshot, inv_sel: np.ndarray) -> dict[str, np.ndarray]:
+    """A selection's positive invoices and those whose AR is computed directly (unclean), both by
+    position, and those in other currencies by issue date (inv_sel: a mask per invoice)."""
+    pos = inv_sel & ~snap.is_cn
+    foreign = np.flatnonzero(pos & (snap.inv_cur != 0)) if snap.multi else np.zeros(0, np.int64)
+    return {
+        "inv": np.flatnonzero(pos),
+        "unclean": np.flatnonzero(pos & ~snap.clean),
+        "foreign": _by_issue(snap, foreign),
+    }
+
+
+def _lists_of(snap: Snapshot, inv: np.ndarray) -> dict[str, np.ndarray]:
+    """_invoice_lists of a selection's positive invoices inv (by position)."""
+    foreign = inv[snap.inv_cur[inv] != 0] if snap.multi else np.zeros(0, np.int64)
+    return {"inv": inv, "unclean": inv[~snap.clean[inv]], "foreign": _by_issue(snap, foreign)}
+
+
+def _by_issue(snap: Snapshot, inv: np.ndarray) -> np.ndarray:
+    """inv by issue date, ties by position."""
+    return inv[np.argsort(snap.issue[inv], kind="stable")]
+
+
+def _stored_selection(
+    snap: Snapshot, mask: np.ndarray, attribute: tuple[str, str]
+) -> dict[str, Any] | None:
+    """The invoice lists and running totals of the customers whose attribute has this value, when
+    they are exactly the customers in mask (else None: build_selection computes them)."""
     name, value = attribute
-    totals = attribute_totals(snap, name)
-    at = int(np.searchsorted(totals["values"], value))
-    if at >= len(totals["values"]) or totals["values"][at] != value:
+    stored = attribute_totals(snap, name)
+    at = int(np.searchsorted(stored["values"], value))
+    if at >= len(stored["values"]) or stored["values"][at] != value:
         return None
-    if not np.array_equal(np.asarray(totals["codes"]) == at, mask):
+    if not np.array_equal(np.asarray(stored["codes"]) == at, mask):
         return None
-    return totals["cum"][at]
+    out: dict[str, Any] = {"cum": stored["cum"][at]}
+    for part in SELECTION_PARTS:
+        lo, hi = (int(v) for v in stored[f"{part}_starts"][at : at + 2])
+        for key in (part, f"{part}_issue", f"{part}_settle"):
+            out[key] = stored[key][lo:hi]
+    return out
+
+
+def customer_invoices(snap: Snapshot) -> dict[str, np.ndarray]:
+    """Each customer's positive invoices (`inv`, by customer then position; `starts` per customer),
+    built once per version and machine beside the columns: a small selection (a sales rep's
+    customers) gathers its invoices by customer instead of passing over every invoice."""
+    with snap.lock:
+        found: dict[str, np.ndarray] | None = snap.__dict__.get("_customer_invoices")
+    if found is None:
+        if snap.source is not None:
+            found = derived_arrays(snap.source[0], "customer_invoices", lambda: _by_customer(snap))
+        else:
+            found = _by_customer(snap)
+        with snap.lock:
+            snap.__dict__["_customer_invoices"] = found
+    return found
+
+
+def _by_customer(snap: Snapshot) -> dict[str, np.ndarray]:
+    inv = np.flatnonzero((snap.inv_cust >= 0) & ~snap.is_cn)
+    inv = inv[np.argsort(snap.inv_cust[inv], kind="stable")]
+    counts = np.bincount(snap.inv_cust[inv], minlength=snap.n_customers)[: snap.n_customers]
+    return {"inv": inv, "starts": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)}
 
 
 def one_attribute(filters: Filters, scope: Scope) -> tuple[str, str] | None:
@@ -423,36 +493,39 @@ def build_selection(
     snap: Snapshot, mask: np.ndarray, attribute: tuple[str, str] | None = None
 ) -> Selection:
     """Daily running totals and open-item candidates for the customers in mask (attribute: the
-    one attribute value mask stands for, whose running totals are stored)."""
-    everyone = bool(mask.all())
-    inv_sel = (snap.inv_cust >= 0) if everyone else (mask[snap.inv_cust] & (snap.inv_cust >= 0))
-    pos = inv_sel & ~snap.is_cn
-    inv = np.flatnonzero(pos)
-    cum = _stored_totals(snap, mask, attribute) if attribute else None
-    if cum is None:
+    one attribute value mask stands for, whose selection is stored)."""
+    stored = _stored_selection(snap, mask, attribute) if attribute else None
+    if stored is not None:
+        lists, cum = stored, stored["cum"]
+    else:
+        chosen = np.flatnonzero(mask)
+        if len(chosen) < SMALL_SELECTION_SHARE * len(mask):
+            index = customer_invoices(snap)
+            picked = np.asarray(index["inv"])[_ranges(np.asarray(index["starts"]), chosen)]
+            lists = _lists_of(snap, np.sort(picked))
+        elif len(chosen) == len(mask):
+            lists = _invoice_lists(snap, snap.inv_cust >= 0)
+        else:
+            lists = _invoice_lists(snap, mask[snap.inv_cust] & (snap.inv_cust >= 0))
         cum = _running_totals(snap, mask)
+    inv, foreign = lists["inv"], lists["foreign"]
     return Selection(
         snap=snap,
         cust_mask=mask,
         inv=inv,
-        inv_issue=snap.issue[inv],
-        inv_settle=snap.settle[inv],
-        unclean=np.flatnonzero(pos & ~snap.clean),
+        inv_issue=lists["inv_issue"] if stored else snap.issue[inv],
+        inv_settle=lists["inv_settle"] if stored else snap.settle[inv],
+        unclean=lists["unclean"],
         cum_ar=cum[0, 0],
         cum_sales=cum[0, 1],
         cum_collections=cum[0, 2],
         cum_write_offs=cum[0, 3],
         cum_unapplied=cum[0, 4],
         cum_by_currency=cum,
-        **_foreign(snap, pos),
+        foreign=foreign,
+        foreign_issue=lists["foreign_issue"] if stored else snap.issue[foreign],
+        foreign_settle=lists["foreign_settle"] if stored else snap.settle[foreign],
     )
-
-
-def _foreign(snap: Snapshot, pos: np.ndarray) -> dict[str, Any]:
-    """The selection's invoices in other currencies, sorted by issue date, with issue and settle days."""
-    inv = np.flatnonzero(pos & (snap.inv_cur != 0)) if snap.multi else np.zeros(0, dtype=np.int64)
-    inv = inv[np.argsort(snap.issue[inv], kind="stable")]
-    return {"foreign": inv, "foreign_issue": snap.issue[inv], "foreign_settle": snap.settle[inv]}
 
 
 def select(snap: Snapshot, filters: Filters | None = None, scope: Scope | None = None) -> Selection:
@@ -488,7 +561,12 @@ def held_bytes(value: object) -> int:
     fields = getattr(value, "__dict__", None)
     if not isinstance(fields, dict):
         return 0
-    total = sum(v.nbytes for v in fields.values() if isinstance(v, np.ndarray))
+    # not the arrays mapped from the store (stored selections: shared pages, not the process's)
+    total = sum(
+        v.nbytes
+        for v in fields.values()
+        if isinstance(v, np.ndarray) and not isinstance(v, np.memmap)
+    )
     for items in fields.get("_open_cache", {}).values():
         total += held_bytes(items)
     return total

@@ -22,7 +22,13 @@ from dashboard.metrics.cache import cached
 from dashboard.metrics.filters import TERMS_GROUPS, Filters, Scope
 from dashboard.metrics.kpis import compute_kpis, month_start
 from dashboard.metrics.kpis import period_speed as _period_speed
-from dashboard.metrics.ledger import ATTRIBUTE_TOTALS, attribute_totals, customer_mask, select
+from dashboard.metrics.ledger import (
+    ATTRIBUTE_TOTALS,
+    attribute_totals,
+    customer_invoices,
+    customer_mask,
+    select,
+)
 from dashboard.metrics.snapshot import Snapshot, to_day
 
 # ---- Receivables Health and Account 360 ----------------------------------------------------------
@@ -33,9 +39,11 @@ kpis = cached(compute_kpis)
 def derived_arrays(snap: Snapshot) -> None:
     """Build (once per version and machine) or map the arrays stored beside a version's columns
     that a filtered or past-date Receivables Health uses: each segment's, region's and tier's
-    running totals, and the running sums of payment delays."""
+    selection, each customer's invoices (a rep's selection), and the running sums of payment
+    delays."""
     for name in ATTRIBUTE_TOTALS:
         attribute_totals(snap, name)
+    customer_invoices(snap)
     delay_sums(snap)
 
 
