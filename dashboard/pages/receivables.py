@@ -284,7 +284,6 @@ def warm(snap, req) -> None:
     ui.aging_reconciliation(snap, as_of, filters, scope)
     ui.at_risk_summary(snap, as_of, filters, scope, AT_RISK_CARDS)  # _at_risk
     predict_ui.worklist(snap, as_of, filters, scope, limit=3, queue=False)  # _expected_loss
-    ui.derived_arrays(snap)  # a filter's selection, a past date's expected-loss lines
 
 
 add_page_step("receivables", warm)

@@ -8,7 +8,9 @@ chart and table view of the pages below, in that order, for the request a page's
 roles (admin, executive, controller), through the same builders and cached service functions the
 callbacks and exports call, so their cache keys are the ones those requests look up. A rep's or a sales
 manager's narrower scope is a different key and is not warmed. Pages add the default computations
-their own callbacks make beyond the views with `add_page_step`.
+their own callbacks make beyond the views with `add_page_step`. Last come the arrays stored beside the
+version's columns that a filtered or past-date page needs (`metrics.service.derived_arrays`): after
+the default figures, so a first visit does not wait behind them.
 
 The snapshot runs one step at a time, each once the process has answered no request for a second
 (ops.InFlight: a page being drawn asks again within that time), and stops when a newer version is
@@ -20,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from dashboard import params
+from dashboard.metrics import service
 from dashboard.metrics.filters import Scope
 from dashboard.metrics.snapshot import Snapshot, add_warmer
 from dashboard.views.base import VIEWS, ChartRequest
@@ -80,6 +83,10 @@ def steps(snap: Snapshot) -> Iterator[str]:
         for name, step in list(_PAGE_STEPS.get(page, {}).items()):
             step(snap, req)
             yield name
+    # last, once the pages' default figures are ready: the arrays a filter or a past date needs
+    # (built once per version and machine beside the columns, or mapped when already built)
+    service.derived_arrays(snap)
+    yield "derived arrays"
 
 
 add_warmer(steps)
