@@ -49,6 +49,14 @@ def test_the_warm_up_fills_what_a_controllers_first_visits_ask_for(world):
     done = list(snapshots._WARMERS[-1](snap))
     assert "top_debtors" in done and "collections_coverage" in done
     assert any(name.endswith(".warm") for name in done)  # the pages' own steps
+    # last, one step each: the arrays stored beside the version for filters and past dates
+    assert done[-5:] == [
+        "attribute_segment",
+        "attribute_region",
+        "attribute_tier",
+        "customer_invoices",
+        "delay_sums",
+    ]
     before = CACHE.stats()
     assert before.entries > 0
     keys = set(CACHE._entries)

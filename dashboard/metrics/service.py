@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any, TypedDict
 
 import numpy as np
@@ -36,15 +37,18 @@ from dashboard.metrics.snapshot import Snapshot, to_day
 kpis = cached(compute_kpis)
 
 
-def derived_arrays(snap: Snapshot) -> None:
+def derived_arrays(snap: Snapshot) -> Iterator[str]:
     """Build (once per version and machine) or map the arrays stored beside a version's columns
-    that a filtered or past-date Receivables Health uses: each segment's, region's and tier's
-    selection, each customer's invoices (a rep's selection), and the running sums of payment
-    delays."""
+    that a filtered or past-date Receivables Health uses, one at a time (yields each one's name):
+    each segment's, region's and tier's selection, each customer's invoices (a rep's selection),
+    and the running sums of payment delays."""
     for name in ATTRIBUTE_TOTALS:
         attribute_totals(snap, name)
+        yield f"attribute_{name}"
     customer_invoices(snap)
+    yield "customer_invoices"
     delay_sums(snap)
+    yield "delay_sums"
 
 
 period_speed = cached(_period_speed)

@@ -85,8 +85,7 @@ def steps(snap: Snapshot) -> Iterator[str]:
             yield name
     # last, once the pages' default figures are ready: the arrays a filter or a past date needs
     # (built once per version and machine beside the columns, or mapped when already built)
-    service.derived_arrays(snap)
-    yield "derived arrays"
+    yield from service.derived_arrays(snap)
 
 
 add_warmer(steps)
