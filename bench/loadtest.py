@@ -23,6 +23,8 @@ from the filter bar's own options callback; customer ids from the customers expo
 Before measuring it waits until the server answers /api/kpis quickly from every worker (each
 gunicorn worker loads its own snapshot on its first request: 10-30 s at a million invoices).
 Reports p50/p95/p99/max latency per request kind and overall, error count, and throughput.
+`--sets N` measures instead the full Receivables Health set over HTTP: one user, N filter changes
+one after another, each timed until all its callbacks have answered.
 Only loopback addresses are accepted; users, duration and request timeouts are bounded.
 """
 
@@ -753,6 +755,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a new connection per request (as behind a proxy that does not keep them alive)",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--sets",
+        type=int,
+        default=0,
+        help="instead of the load: one user changes the filters this many times, one change after "
+        "another, and the time until every Receivables Health callback of each change has answered "
+        "is reported (the full set over HTTP; dates and filters as the load test draws them)",
+    )
     parser.add_argument("--json", help="also write the report as JSON to this file")
     parser.add_argument("--label", default="", help="a name for this run in the report")
     args = parser.parse_args(argv)
@@ -767,6 +777,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--parallel 1-8, --timeout 1-300 s, --think >= 0")
     args.base = args.base.rstrip("/")
     return args
+
+
+def full_sets(plan: Plan, session: requests.Session, args, results: Results) -> int:
+    """--sets: the full Receivables Health set over HTTP, one filter change at a time."""
+    user = User(0, plan, session, args, results)
+    user.change_filters()  # the first visit renders the page
+    seconds = []
+    for _ in range(args.sets):
+        started = time.monotonic()
+        user.change_filters()
+        seconds.append(time.monotonic() - started)
+    user.pool.shutdown(wait=True)
+    errors = sum(results.errors.values())
+    print(
+        f"full Receivables Health set over HTTP, {len(seconds)} filter changes: "
+        f"p50 {pct(seconds, 50):.1f} ms, p95 {pct(seconds, 95):.1f} ms, "
+        f"max {max(seconds) * 1000:.1f} ms, errors {errors}"
+    )
+    return 1 if errors else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -785,6 +814,8 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     results = Results()
+    if args.sets:
+        return full_sets(plan, first, args, results)
     # logins: scrypt on the server, 16 at a time
     with ThreadPoolExecutor(min(args.users, 16)) as pool:
         sessions = list(
