@@ -19,7 +19,7 @@ import pandas as pd
 
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_PAYMENT, NO_DATE, Snapshot, from_day, to_day
-from dashboard.metrics.store import derived_arrays
+from dashboard.metrics.store import derived
 
 T = TypeVar("T")
 
@@ -475,15 +475,7 @@ def delay_sums(snap: Snapshot) -> dict[str, np.ndarray]:
     once per version and machine, and mapped by every process: dashboard.metrics.store.
     derived_arrays), with those invoices in settle order, so the sums over any window are two
     stored rows and two short slices rather than a pass over every invoice."""
-    cache = analytics_cache(snap)
-    found: dict[str, np.ndarray] | None = cache.get("delay_sums")
-    if found is None:
-        if snap.source is not None:
-            found = derived_arrays(snap.source[0], "delay_sums", lambda: _delay_sums(snap))
-        else:
-            found = _delay_sums(snap)
-        cache["delay_sums"] = found
-    return found
+    return derived(snap, "delay_sums", lambda: _delay_sums(snap))
 
 
 def _delay_sums(snap: Snapshot) -> dict[str, np.ndarray]:

@@ -22,7 +22,7 @@ from dashboard.metrics.columns import cache_key as text_key
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, runs, sum_by, to_day
-from dashboard.metrics.store import derived_arrays
+from dashboard.metrics.store import derived
 
 if TYPE_CHECKING:
     from dashboard.metrics.store import Staging
@@ -374,17 +374,7 @@ def attribute_totals(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
     and each customer's value code. Built once per version and machine beside the columns
     (dashboard.metrics.store.derived_arrays) and mapped by every process, so the selection of a
     segment, region or tier is a few slices of shared pages, neither summed nor kept privately."""
-    with snap.lock:
-        kept: dict[str, dict[str, np.ndarray]] = snap.__dict__.setdefault("_attribute_totals", {})
-        found = kept.get(name)
-    if found is None:
-        if snap.source is not None:
-            found = derived_arrays(snap.source[0], f"attribute_{name}", lambda: _totals(snap, name))
-        else:
-            found = _totals(snap, name)
-        with snap.lock:
-            kept[name] = found
-    return found
+    return derived(snap, f"attribute_{name}", lambda: _totals(snap, name))
 
 
 def _totals(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
@@ -461,16 +451,7 @@ def customer_invoices(snap: Snapshot) -> dict[str, np.ndarray]:
     """Each customer's positive invoices (`inv`, by customer then position; `starts` per customer),
     built once per version and machine beside the columns: a small selection (a sales rep's
     customers) gathers its invoices by customer instead of passing over every invoice."""
-    with snap.lock:
-        found: dict[str, np.ndarray] | None = snap.__dict__.get("_customer_invoices")
-    if found is None:
-        if snap.source is not None:
-            found = derived_arrays(snap.source[0], "customer_invoices", lambda: _by_customer(snap))
-        else:
-            found = _by_customer(snap)
-        with snap.lock:
-            snap.__dict__["_customer_invoices"] = found
-    return found
+    return derived(snap, "customer_invoices", lambda: _by_customer(snap))
 
 
 def _by_customer(snap: Snapshot) -> dict[str, np.ndarray]:

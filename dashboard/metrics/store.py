@@ -769,6 +769,22 @@ def derived_arrays(
     return {path.stem: mapped(path) for path in sorted(target.glob("*.npy"))}
 
 
+def derived(
+    snap: Snapshot, name: str, build: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """The derived arrays `name` of snap, kept with the snapshot object: mapped from (or built
+    into) its stored version (derived_arrays), or built in the process for a snapshot that was
+    not read from the store."""
+    with snap.lock:
+        kept: dict[str, dict[str, np.ndarray]] = snap.__dict__.setdefault("_derived", {})
+        found = kept.get(name)
+    if found is None:
+        found = derived_arrays(snap.source[0], name, build) if snap.source is not None else build()
+        with snap.lock:
+            kept[name] = found
+    return found
+
+
 class VersionGone(FileNotFoundError):
     """The version directory was removed (as unused) between finding it and mapping it."""
 
