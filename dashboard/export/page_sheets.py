@@ -13,6 +13,7 @@ from dashboard.export.pdf import RECEIVABLES_CHARTS, Tile, receivables_tiles
 from dashboard.metrics import collections as metrics
 from dashboard.metrics import credit, forecast, reliability, service, value
 from dashboard.metrics import predict_ui as pui
+from dashboard.metrics import predict_views as pv
 from dashboard.metrics.commissions import cached_at_risk_by_rep, cached_tiles
 from dashboard.metrics.service import customers_with_limit
 from dashboard.metrics.tables import at_risk_accounts, customer_aging
@@ -271,11 +272,29 @@ def _aging_table(snap: Any, req: ChartRequest) -> tuple[str, pd.DataFrame, dict[
 
 
 def _forecast_tiles(snap: Any, req: ChartRequest, cur: str) -> list[Tile]:
-    frame, _model, _why = service.chosen_weekly(
+    frame, model, _why = service.chosen_weekly(
         snap, req.as_of, req.filters, req.scope, forecast.HORIZON_WEEKS
     )
     cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
     total = sum(cents.values())
+    if model:  # the model's weekly frame: its weeks and the rest, disputes included (as the page)
+        pred, _ = pui.predictions(snap, req.as_of, req.filters, req.scope)
+        disputed = pv.in_dispute_cents(snap, pred)
+        rest = total - sum(v for k, v in cents.items() if k.startswith("Week "))
+        return [
+            Tile("Total AR", fmt.money(total, cur), "the next two sum to it"),
+            Tile(
+                f"Expected in {forecast.HORIZON_WEEKS} weeks",
+                fmt.money(total - rest, cur),
+                "payment-prediction model",
+            ),
+            Tile("Later or not expected (model)", fmt.money(rest, cur), "the model's rest"),
+            Tile(
+                "In dispute",
+                fmt.money(disputed, cur),
+                "included in the model's forecast, not a term of the sum",
+            ),
+        ]
     later, lost = cents.get("Later", 0), cents.get(forecast.UNCOLLECTIBLE, 0)
     disputed = cents.get("Disputed (excluded)", 0)
     weeks = total - later - lost - disputed

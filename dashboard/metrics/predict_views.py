@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from dashboard.metrics import predict as pm
-from dashboard.metrics.behaviour import customer_columns, invoice_rank, to_dates
+from dashboard.metrics.behaviour import (
+    DISPUTE_NONE,
+    customer_columns,
+    dispute_state,
+    invoice_rank,
+    to_dates,
+)
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.ledger import OpenItems, open_balances, select
@@ -398,14 +404,30 @@ def weekly_parts(pred: pm.Predictions, weeks: int) -> np.ndarray:
 
 
 def model_weekly_frame(pred: pm.Predictions, behaviour: pd.DataFrame, weeks: int) -> pd.DataFrame:
-    """forecast.behaviour_forecast's frame with expected_cents from the model (Later = the rest of total AR)."""
+    """The weeks and Later rows of forecast.behaviour_forecast's frame, with expected_cents from the
+    model: week k = Σ balance x P(paid in week k), Later = the rest of total AR (paid after the
+    horizon or never, as the model sees it).
+
+    The model has no part of its own for what history says is not collectable nor for disputes: it
+    predicts every open invoice, disputed ones too. So the behaviour frame's two rows for them are
+    left out rather than shown as 0 (in_dispute_cents tells how much of total AR is in dispute);
+    expected_cents still sums to total AR. No promise is added on its own (promised_cents = 0), and
+    by_due_date_cents (the naive forecast, never in those two rows) is kept.
+    """
     parts = weekly_parts(pred, weeks)
     per_week = parts.sum(axis=0).astype(np.int64)
     later = int(pred.balance.sum()) - int(per_week.sum())
-    out = behaviour.copy()
-    out["expected_cents"] = np.r_[per_week, later, np.zeros(len(out) - weeks - 1)].astype(np.int64)
+    out = behaviour.iloc[: weeks + 1].copy()
+    out["expected_cents"] = np.r_[per_week, later].astype(np.int64)
     out["promised_cents"] = 0
     return out
+
+
+def in_dispute_cents(snap: Snapshot, pred: pm.Predictions) -> int:
+    """The part of the model's total AR (pred.balance) on invoices in dispute or litigation at pred.day;
+    the model's forecast includes it (not a separate part of total AR as in the behaviour forecast)."""
+    disputed = dispute_state(snap, pred.day)[pred.inv] != DISPUTE_NONE
+    return int(pred.balance[disputed].sum())
 
 
 def model_week_rows(snap: Snapshot, pred: pm.Predictions, bucket: str, weeks: int) -> pd.DataFrame:

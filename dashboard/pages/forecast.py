@@ -81,7 +81,9 @@ def layout(**query) -> html.Div:
                     "the invoices that were once as many days past due, the share paid within "
                     f"{metrics.WINDOW_DAYS} days is expected (on the as-of date + their median days to "
                     "payment); the rest is shown apart as 'Not expected' (grey). An open promise puts its amount on the promised date (green). "
-                    "Invoices in dispute or litigation are left out. The dotted line is the naive forecast: every "
+                    "Invoices in dispute or litigation are left out. When the prediction model is chosen instead "
+                    "(see the source line under the chart), each open invoice, disputed ones included, is spread "
+                    "over the weeks by its predicted chance of payment. The dotted line is the naive forecast: every "
                     "balance on its due date (overdue ones in week 1). Click a bar for its invoices.",
                     "fc-info-behaviour",
                     menu=export_tools("forecast_expected"),
@@ -275,6 +277,26 @@ def behaviour_summary(frame: pd.DataFrame, cur: str) -> list:
     ]
 
 
+def model_summary(frame: pd.DataFrame, cur: str, disputed: int) -> list:
+    """The model's forecast: weeks 1-13 + later or not expected = total AR, as text that ties to the
+    chart; the part in dispute after it, not a term (the model forecasts it like the rest)."""
+    cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
+    total = sum(cents.values())
+    weeks = sum(v for k, v in cents.items() if k not in (LATER, DISPUTED, UNCOLLECTIBLE))
+    return [
+        html.Span(
+            [f"Weeks 1–{WEEKS}: ", html.Strong(fmt.money(weeks, cur), className="fc-sum-weeks")]
+        ),
+        " + later or not expected (model) ",
+        html.Span(fmt.money(total - weeks, cur), className="fc-sum-later"),
+        " = total AR ",
+        html.Strong(fmt.money(total, cur), className="fc-sum-total"),
+        ". In dispute: ",
+        html.Span(fmt.money(disputed, cur), className="fc-sum-disputed"),
+        " of total AR, included in the model's forecast (not a separate term).",
+    ]
+
+
 def model_choice(snap, filters, scope) -> dict:
     """Whether the prediction model's backtest beats the baselines on these filters (dashboard.metrics.predict_ui)."""
     result = predict_ui.backtest(snap, filters, scope)
@@ -307,6 +329,35 @@ def forecast_tiles(frame: pd.DataFrame, cur: str) -> dbc.Row:
             share(cents.get(DISPUTED, 0)),
         ),
     ]
+    return tile_row(tiles, cur)
+
+
+def model_tiles(frame: pd.DataFrame, cur: str, disputed: int) -> dbc.Row:
+    """The model's forecast: total AR = expected in the horizon + later or not expected (the model's
+    rest); beside them the part of total AR in dispute, which the model includes (not a term)."""
+    cents = dict(zip(frame["bucket"], (int(v) for v in frame["expected_cents"]), strict=True))
+    total = sum(cents.values())
+    weeks = sum(v for k, v in cents.items() if k not in (LATER, DISPUTED, UNCOLLECTIBLE))
+
+    def share(value: int) -> str:
+        return f"{fmt.pct(value / total * 100 if total > 0 else None)} of total AR"
+
+    tiles = [
+        ("Total AR", total, "fc-tile-total", "open at the as-of date"),
+        (f"Expected in {WEEKS} weeks", weeks, "fc-tile-weeks", share(weeks)),
+        ("Later or not expected (model)", total - weeks, "fc-tile-later", share(total - weeks)),
+        (
+            "In dispute",
+            disputed,
+            "fc-tile-in-dispute",
+            f"{share(disputed)}, included in the model's forecast (not a term of the sum)",
+        ),
+    ]
+    return tile_row(tiles, cur)
+
+
+def tile_row(tiles: list[tuple[str, int, str, str]], cur: str) -> dbc.Row:
+    """(title, cents, CSS class of the value, note) as a row of KPI tiles."""
     return dbc.Row(
         [
             dbc.Col(
@@ -334,18 +385,24 @@ def forecast_tiles(frame: pd.DataFrame, cur: str) -> dbc.Row:
     )
 
 
-def _chosen(filters_data) -> tuple[pd.DataFrame, bool, str, str]:
-    """The weekly frame the page shows (model or behaviour), whether it is the model's, why, and the currency."""
+def _chosen(filters_data) -> tuple[pd.DataFrame, bool, str, str, int]:
+    """The weekly frame the page shows (model or behaviour), whether it is the model's, why, the
+    currency, and on the model's path the part of its total AR in dispute (else 0)."""
     snap, as_of, _basis, filters, scope, cur = request_context(filters_data)
     frame, use_model, why = service.chosen_weekly(snap, as_of, filters, scope, WEEKS)
-    return frame, use_model, why, cur
+    disputed = 0
+    if use_model:
+        pred, _ = predict_ui.predictions(snap, as_of, filters, scope)
+        disputed = predict_views.in_dispute_cents(snap, pred)
+    return frame, use_model, why, cur, disputed
 
 
 @page_callback(Output("fc-tiles", "children"))
 def tiles(filters_data, _version):
-    """Total AR = expected in the horizon + later + not expected (history) + in dispute."""
-    frame, _model, _why, cur = _chosen(filters_data)
-    return forecast_tiles(frame, cur)
+    """Behaviour: total AR = expected in the horizon + later + not expected (history) + in dispute.
+    Model: total AR = expected in the horizon + later or not expected; the part in dispute beside."""
+    frame, use_model, _why, cur, disputed = _chosen(filters_data)
+    return model_tiles(frame, cur, disputed) if use_model else forecast_tiles(frame, cur)
 
 
 # the 13-week forecast: the prediction model where its backtest beats the baselines, else behaviour
@@ -355,14 +412,14 @@ behaviour_chart = chart_callback("fc-behaviour", "forecast_expected", __name__)
 @page_callback(Output("fc-behaviour-summary", "children"))
 def behaviour_source(filters_data, _version):
     """Which forecast the chart shows and why, and its summary lines."""
-    frame, use_model, why, cur = _chosen(filters_data)
+    frame, use_model, why, cur, disputed = _chosen(filters_data)
     if use_model:
         source = "Source: the payment-prediction model, because " + why + " (see Predictions). "
-    else:
-        source = (
-            "Source: payment behaviour (customer's average delay + promises, then the ledger's history of "
-            "invoices of the same age), because " + why + ". "
-        )
+        return [html.Span(source, className="fc-source")] + model_summary(frame, cur, disputed)
+    source = (
+        "Source: payment behaviour (customer's average delay + promises, then the ledger's history of "
+        "invoices of the same age), because " + why + ". "
+    )
     return [html.Span(source, className="fc-source")] + behaviour_summary(frame, cur)
 
 
