@@ -850,6 +850,44 @@ def check_selections(snap, led: Ledger, name: str) -> None:
         for field in SELECTION_ARRAYS:
             for other in (passed, small):
                 assert np.array_equal(getattr(stored, field), getattr(other, field)), field
+    check_month_end_ar(snap, led, name)
     # two filters, or a scope: computed
     assert ledger.one_attribute(Filters(segment="SMB", region="N"), Scope.everyone()) is None
     assert ledger.one_attribute(Filters(segment="SMB"), Scope(regions=frozenset({"N"}))) is None
+
+
+def check_month_end_ar(snap, led: Ledger, name: str) -> None:
+    """AR at a month end is read from month_end_ar for every customer and for each value of the
+    attribute: the reference's AR (every positive open balance, each revalued at the day's rate)
+    at every month end of the ledger, and a day that is not a month end is computed."""
+    from dashboard.metrics import ledger
+
+    def cents(value: Decimal) -> int:
+        return int(value * 100)
+
+    days = ledger.month_end_days(snap)
+    first = EPOCH + dt.timedelta(days=int(snap.day0))
+    assert [(EPOCH + dt.timedelta(days=int(d + 1))).day for d in days] == [1] * len(days)
+    assert len(days) == sum(
+        1
+        for k in range(int(snap.ndays))
+        if (first + dt.timedelta(days=k + 1)).day == 1
+    )
+    cases = [(Filters(), lambda c: True, (ledger.ALL_CUSTOMERS, 0))]
+    values = [str(v) for v in ledger.attribute_totals(snap, name)["values"]]
+    for row, value in enumerate(values):
+        cases.append(
+            (Filters(**{name: value}), lambda c, v=value: str(c[name]) == v, (name, row))
+        )
+    for filters, keep, where in cases:
+        sel = ledger.select(snap, filters)
+        assert sel.month_ends == where
+        reference = Reference(led, keep)
+        stored = ledger.month_end_ar(snap, where[0])["ar"][where[1]]
+        for day, value in zip(days, stored, strict=True):
+            expected = cents(reference.ar(EPOCH + dt.timedelta(days=int(day))))
+            assert int(value) == expected == sel.ar(int(day))
+        other = int(snap.day0) + int(snap.ndays) // 2
+        if other not in set(days.tolist()):
+            assert ledger._stored_ar(sel, other) is None
+            assert sel.ar(other) == cents(reference.ar(EPOCH + dt.timedelta(days=other)))

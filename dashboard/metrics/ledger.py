@@ -21,7 +21,7 @@ from dashboard.metrics.columns import CUSTOMER_TEXT
 from dashboard.metrics.columns import cache_key as text_key
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
-from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, runs, sum_by, to_day
+from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, from_day, runs, sum_by, to_day
 from dashboard.metrics.store import derived
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ class Selection:
     foreign: np.ndarray
     foreign_issue: np.ndarray
     foreign_settle: np.ndarray
+    # (name, row) of this selection's AR at every month end in month_end_ar (None: computed)
+    month_ends: tuple[str, int] | None = None
 
     def at(self, cum: np.ndarray, day: int) -> int:
         """A running total as it stood at the end of day."""
@@ -98,10 +100,22 @@ class Selection:
         Base-currency invoices come from the running totals; invoices in other currencies are
         revalued one by one at day's rates (each rounded, as the contract asks).
         """
-        snap = self.snap
         cache: dict[int, int] = self.__dict__.setdefault("_ar_cache", {})
         if day in cache:
             return cache[day]
+        stored = _stored_ar(self, day)
+        if stored is None:  # the open items of day when kept (the date's KPIs): their sum
+            items: OpenItems | None = self.__dict__.get("_open_cache", {}).get(("open", day))
+            stored = int(items.balance.sum()) if items is not None else None
+        total = stored if stored is not None else self._computed_ar(day)
+        if len(cache) > AR_DAYS_KEPT:
+            cache.clear()
+        cache[day] = total
+        return total
+
+    def _computed_ar(self, day: int) -> int:
+        """ar(day) from the running totals and the open invoices (never from month_end_ar)."""
+        snap = self.snap
         total = self.at(self.cum_ar, day)
         unclean = self.unclean[snap.inv_cur[self.unclean] == 0] if snap.multi else self.unclean
         if len(unclean):
@@ -113,9 +127,6 @@ class Selection:
             balance = open_balances(snap, open_, day)
             keep = balance > 0
             total += int(revalue(snap, balance[keep], snap.inv_cur[open_[keep]], day).sum())
-        if len(cache) > AR_DAYS_KEPT:
-            cache.clear()
-        cache[day] = total
         return total
 
 
@@ -363,6 +374,7 @@ def _running_totals(snap: Snapshot, mask: np.ndarray) -> np.ndarray:
 
 
 ATTRIBUTE_TOTALS = ("segment", "region", "tier")  # a filter on one alone: stored selection
+ALL_CUSTOMERS = "all"  # month_end_ar of the selection of every customer
 SMALL_SELECTION_SHARE = 0.02  # below this share of customers, a selection's invoices by customer
 SELECTION_PARTS = ("inv", "unclean", "foreign")  # invoice lists (by position; foreign by issue)
 
@@ -439,12 +451,57 @@ def _stored_selection(
         return None
     if not np.array_equal(np.asarray(stored["codes"]) == at, mask):
         return None
-    out: dict[str, Any] = {"cum": stored["cum"][at]}
+    out: dict[str, Any] = {"cum": stored["cum"][at], "row": at}
     for part in SELECTION_PARTS:
         lo, hi = (int(v) for v in stored[f"{part}_starts"][at : at + 2])
         for key in (part, f"{part}_issue", f"{part}_settle"):
             out[key] = stored[key][lo:hi]
     return out
+
+
+def month_end_days(snap: Snapshot) -> np.ndarray:
+    """The last day of every month of the ledger's days (day numbers, ascending)."""
+    days = np.arange(snap.day0, snap.day0 + snap.ndays, dtype=np.int64)
+    dates = days.astype("datetime64[D]")
+    return days[(dates + 1).astype("datetime64[M]") != dates.astype("datetime64[M]")]
+
+
+def month_end_ar(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
+    """Total AR at every month end of the ledger (`days`), of every customer (name "all": one row)
+    or of each value of an ATTRIBUTE_TOTALS attribute (a row per value of attribute_totals):
+    built once per version and machine beside the columns, so the trends of a new as-of date
+    (twelve month ends, each a pass over the open foreign invoices) are look-ups."""
+    return derived(snap, f"month_end_ar_{name}", lambda: _month_end_ar(snap, name))
+
+
+def _month_end_ar(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
+    days = month_end_days(snap)
+    if name == ALL_CUSTOMERS:
+        masks = [np.ones(snap.n_customers, dtype=bool)]
+        attributes: list[tuple[str, str] | None] = [None]
+    else:
+        stored = attribute_totals(snap, name)
+        codes = np.asarray(stored["codes"])
+        masks = [codes == at for at in range(len(stored["values"]))]
+        attributes = [(name, str(value)) for value in stored["values"]]
+    ar = np.zeros((len(masks), len(days)), dtype=np.int64)
+    for row, (mask, attribute) in enumerate(zip(masks, attributes, strict=True)):
+        sel = build_selection(snap, mask, attribute)
+        ar[row] = [sel._computed_ar(int(day)) for day in days]
+    return {"days": days, "ar": ar}
+
+
+def _stored_ar(sel: Selection, day: int) -> int | None:
+    """The selection's AR at day from month_end_ar when day is a month end it holds, else None."""
+    if sel.month_ends is None:
+        return None
+    name, row = sel.month_ends
+    snap = sel.snap
+    if not snap.day0 <= day < snap.day0 + snap.ndays or from_day(day + 1).day != 1:
+        return None
+    stored = month_end_ar(snap, name)
+    at = int(np.searchsorted(stored["days"], day))
+    return int(stored["ar"][row, at])
 
 
 def customer_invoices(snap: Snapshot) -> dict[str, np.ndarray]:
@@ -476,8 +533,10 @@ def build_selection(
     """Daily running totals and open-item candidates for the customers in mask (attribute: the
     one attribute value mask stands for, whose selection is stored)."""
     stored = _stored_selection(snap, mask, attribute) if attribute else None
-    if stored is not None:
+    month_ends = None
+    if stored is not None and attribute is not None:
         lists, cum = stored, stored["cum"]
+        month_ends = (attribute[0], int(stored["row"]))
     else:
         chosen = np.flatnonzero(mask)
         if len(chosen) < SMALL_SELECTION_SHARE * len(mask):
@@ -486,6 +545,7 @@ def build_selection(
             lists = _lists_of(snap, np.sort(picked))
         elif len(chosen) == len(mask):
             lists = _invoice_lists(snap, snap.inv_cust >= 0)
+            month_ends = (ALL_CUSTOMERS, 0)
         else:
             lists = _invoice_lists(snap, mask[snap.inv_cust] & (snap.inv_cust >= 0))
         cum = _running_totals(snap, mask)
@@ -506,6 +566,7 @@ def build_selection(
         foreign=foreign,
         foreign_issue=lists["foreign_issue"] if stored else snap.issue[foreign],
         foreign_settle=lists["foreign_settle"] if stored else snap.settle[foreign],
+        month_ends=month_ends,
     )
 
 

@@ -24,10 +24,12 @@ from dashboard.metrics.filters import TERMS_GROUPS, Filters, Scope
 from dashboard.metrics.kpis import compute_kpis, month_start
 from dashboard.metrics.kpis import period_speed as _period_speed
 from dashboard.metrics.ledger import (
+    ALL_CUSTOMERS,
     ATTRIBUTE_TOTALS,
     attribute_totals,
     customer_invoices,
     customer_mask,
+    month_end_ar,
     select,
 )
 from dashboard.metrics.snapshot import Snapshot, to_day
@@ -41,7 +43,8 @@ def derived_arrays(snap: Snapshot) -> Iterator[str]:
     """Build (once per version and machine) or map the arrays stored beside a version's columns
     that a filtered or past-date Receivables Health uses, one at a time (yields each one's name):
     each segment's, region's and tier's selection, each customer's invoices (a rep's selection),
-    and the running sums of payment delays."""
+    the running sums of payment delays, and AR at every month end (the trends) of every customer
+    and of each segment, region and tier."""
     for name in ATTRIBUTE_TOTALS:
         attribute_totals(snap, name)
         yield f"attribute_{name}"
@@ -49,6 +52,9 @@ def derived_arrays(snap: Snapshot) -> Iterator[str]:
     yield "customer_invoices"
     delay_sums(snap)
     yield "delay_sums"
+    for name in (ALL_CUSTOMERS, *ATTRIBUTE_TOTALS):
+        month_end_ar(snap, name)
+        yield f"month_end_ar_{name}"
 
 
 period_speed = cached(_period_speed)
