@@ -869,16 +869,12 @@ def check_month_end_ar(snap, led: Ledger, name: str) -> None:
     first = EPOCH + dt.timedelta(days=int(snap.day0))
     assert [(EPOCH + dt.timedelta(days=int(d + 1))).day for d in days] == [1] * len(days)
     assert len(days) == sum(
-        1
-        for k in range(int(snap.ndays))
-        if (first + dt.timedelta(days=k + 1)).day == 1
+        1 for k in range(int(snap.ndays)) if (first + dt.timedelta(days=k + 1)).day == 1
     )
     cases = [(Filters(), lambda c: True, (ledger.ALL_CUSTOMERS, 0))]
     values = [str(v) for v in ledger.attribute_totals(snap, name)["values"]]
     for row, value in enumerate(values):
-        cases.append(
-            (Filters(**{name: value}), lambda c, v=value: str(c[name]) == v, (name, row))
-        )
+        cases.append((Filters(**{name: value}), lambda c, v=value: str(c[name]) == v, (name, row)))
     for filters, keep, where in cases:
         sel = ledger.select(snap, filters)
         assert sel.month_ends == where
