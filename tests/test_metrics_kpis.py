@@ -851,6 +851,7 @@ def check_selections(snap, led: Ledger, name: str) -> None:
             for other in (passed, small):
                 assert np.array_equal(getattr(stored, field), getattr(other, field)), field
     check_month_end_ar(snap, led, name)
+    check_settled_in_settle_order(snap, name)
     # two filters, or a scope: computed
     assert ledger.one_attribute(Filters(segment="SMB", region="N"), Scope.everyone()) is None
     assert ledger.one_attribute(Filters(segment="SMB"), Scope(regions=frozenset({"N"}))) is None
@@ -887,3 +888,49 @@ def check_month_end_ar(snap, led: Ledger, name: str) -> None:
         if other not in set(days.tolist()):
             assert ledger._stored_ar(sel, other) is None
             assert sel.ar(other) == cents(reference.ar(EPOCH + dt.timedelta(days=other)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(dt.date(2019, 1, 1), dt.date(2027, 12, 31)),
+    st.lists(st.dates(dt.date(2018, 1, 1), dt.date(2028, 6, 30)), min_size=1, max_size=40),
+)
+def test_transaction_buckets_from_the_issue_day_equal_whole_months(as_of, issued):
+    """The aging-by-transaction bucket from the issue day alone (three edges) is the whole months
+    since issue counted on the calendar (16 Apr to 10 May is 0), clipped to 0-3: month ends,
+    29 February and issue dates after as_of included."""
+    from types import SimpleNamespace
+
+    from dashboard.metrics.kpis import months_since_issue, transaction_bucket_index
+
+    snap = SimpleNamespace(
+        issue=np.array([(d - EPOCH).days for d in issued], dtype=np.int32),
+        issue_ymd=np.array([(d.year, d.month, d.day) for d in issued], dtype=np.int32),
+    )
+    inv = np.arange(len(issued))
+    months = months_since_issue(snap, inv, as_of)
+    assert np.array_equal(transaction_bucket_index(snap, inv, as_of), np.clip(months, 0, 3))
+    for k, day in enumerate(issued):  # the months counted by hand
+        whole = (as_of.year - day.year) * 12 + as_of.month - day.month - (as_of.day < day.day)
+        assert months[k] == whole
+
+
+def check_settled_in_settle_order(snap, name: str) -> None:
+    """payment_timing over the stored settle order equals the pass over the selection's own
+    invoices: the same invoices, means and drill rows, for every customer and each value."""
+    from unittest import mock
+
+    from dashboard.metrics import kpis, ledger
+
+    values = [str(v) for v in ledger.attribute_totals(snap, name)["values"]]
+    first, last = int(snap.day0), int(snap.day0) + int(snap.ndays)
+    for filters in [Filters(), *(Filters(**{name: v}) for v in values)]:
+        sel = ledger.select(snap, filters)
+        for start in range(first - 5, last + 5, max((last - first) // 7, 1)):
+            for span in (1, 30, 90, 400):
+                with mock.patch.object(kpis, "SETTLE_ORDER_SHARE", 0.0):
+                    stored = kpis.payment_timing(snap, sel, start, start + span)
+                with mock.patch.object(kpis, "SETTLE_ORDER_SHARE", 2.0):
+                    passed = kpis.payment_timing(snap, sel, start, start + span)
+                assert stored[:2] == passed[:2]
+                assert np.array_equal(np.sort(stored[2]), passed[2])

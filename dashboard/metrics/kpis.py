@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from dashboard.metrics.behaviour import settled_in_window
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
 from dashboard.metrics.ledger import (
@@ -27,6 +28,9 @@ DUE_BUCKETS = ("not_due", "1-30", "31-60", "61-90", "90+")
 DUE_EDGES = np.array([0, 30, 60, 90])
 TRANSACTION_BUCKETS = ("current", "1_month", "2_months", "3+_months")
 COUNTBACK_MONTHS = 24
+# a selection holding this share of the invoices or more finds those settled in a window in the
+# stored settle order (behaviour.settle_order) rather than in a pass over its own invoices
+SETTLE_ORDER_SHARE = 0.2
 
 
 def due_bucket_index(days_past_due: np.ndarray, edges: np.ndarray = DUE_EDGES) -> np.ndarray:
@@ -44,8 +48,21 @@ def months_since_issue(snap: Snapshot, inv: np.ndarray, as_of: dt.date) -> npt.N
 def transaction_bucket_index(
     snap: Snapshot, inv: np.ndarray, as_of: dt.date
 ) -> npt.NDArray[np.int32]:
-    """0 current, 1 one month, 2 two months, 3 three or more months."""
-    return np.clip(months_since_issue(snap, inv, as_of), 0, 3)
+    """0 current, 1 one month, 2 two months, 3 three or more months: months_since_issue clipped to
+    0-3, from the issue day alone (k or more whole months exactly when issued on or before the
+    date k months before as_of: its day of the month, or that month's last day)."""
+    edges = [to_day(months_before(as_of, k)) for k in (3, 2, 1)]
+    index: npt.NDArray[np.int32] = 3 - np.searchsorted(edges, snap.issue[inv], side="left").astype(
+        np.int32
+    )
+    return index
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The date `months` calendar months before day (the month's last day where it is shorter)."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def aging_due(items: OpenItems, snap: Snapshot) -> dict[str, int]:
@@ -123,7 +140,11 @@ def dso_countback(sel: Selection, as_of: dt.date, total_ar: int) -> float | None
 def payment_timing(
     snap: Snapshot, sel: Selection, start: int, end: int
 ) -> tuple[float | None, float | None, np.ndarray]:
-    """Mean days to pay and days late over invoices settled by a payment in (start, end]."""
+    """Mean days to pay and days late over invoices settled by a payment in (start, end] (and
+    those invoices, not in position order)."""
+    if len(sel.inv) >= SETTLE_ORDER_SHARE * len(snap.settle):
+        inv, to_pay, late = settled_in_window(snap, sel.cust_mask, start, end)
+        return mean_days(to_pay, len(inv)), mean_days(late, len(inv)), inv
     inv = sel.inv[(sel.inv_settle > start) & (sel.inv_settle <= end) & (sel.inv_issue <= end)]
     inv = inv[snap.settle_kind[inv] == KIND_PAYMENT]
     to_pay = (snap.settle[inv].astype(np.int64) - snap.issue[inv]).sum()
@@ -246,7 +267,10 @@ def revalue_at_issue(snap: Snapshot, items: OpenItems) -> np.ndarray:
     """Each open balance converted at the rate of its invoice's issue date (base cents)."""
     if not snap.multi:
         return items.own
-    return convert(items.own, snap.inv_rate_issue[items.inv])
+    out = np.asarray(items.own, dtype=np.int64).copy()
+    foreign = np.flatnonzero(items.cur != 0)  # base-currency balances are their own value
+    out[foreign] = convert(out[foreign], snap.inv_rate_issue[items.inv[foreign]])
+    return out
 
 
 def by_currency(snap: Snapshot, sel: Selection, items: OpenItems) -> dict[str, Any]:

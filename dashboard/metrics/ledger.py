@@ -21,7 +21,15 @@ from dashboard.metrics.columns import CUSTOMER_TEXT
 from dashboard.metrics.columns import cache_key as text_key
 from dashboard.metrics.filters import Filters, Scope
 from dashboard.metrics.fx import convert
-from dashboard.metrics.snapshot import KIND_CREDIT, Snapshot, from_day, runs, sum_by, to_day
+from dashboard.metrics.snapshot import (
+    KIND_CREDIT,
+    Snapshot,
+    from_day,
+    runs,
+    search,
+    sum_by,
+    to_day,
+)
 from dashboard.metrics.store import derived
 
 if TYPE_CHECKING:
@@ -122,7 +130,7 @@ class Selection:
             total += int(np.maximum(open_balances(snap, unclean, day), 0).sum())
         if snap.multi and len(self.foreign):
             # sorted by issue date
-            issued = int(np.searchsorted(self.foreign_issue, day, side="right"))
+            issued = int(search(self.foreign_issue, day, side="right"))
             open_ = self.foreign[:issued][self.foreign_settle[:issued] > day]
             balance = open_balances(snap, open_, day)
             keep = balance > 0

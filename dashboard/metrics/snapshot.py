@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -76,6 +76,15 @@ def to_day(value: dt.date) -> int:
 def from_day(day: int) -> dt.date:
     """Days since 1970-01-01 as a date."""
     return EPOCH + dt.timedelta(days=int(day))
+
+
+def search(sorted_values: np.ndarray, needles: Any, side: Literal["left", "right"] = "left") -> Any:
+    """np.searchsorted with the needles in the sorted integers' own type (clipped to its range):
+    a Python int or int64 needle makes NumPy convert the whole sorted array to int64 first (14 ms
+    for nine million int32 days) for a search of microseconds."""
+    kind = np.iinfo(sorted_values.dtype)
+    typed = np.clip(needles, kind.min, kind.max).astype(sorted_values.dtype)
+    return np.searchsorted(sorted_values, typed, side=side)
 
 
 def sum_by(index: np.ndarray, cents: np.ndarray, size: int) -> np.ndarray:

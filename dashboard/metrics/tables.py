@@ -550,7 +550,7 @@ def settled_invoices(
     """Invoices settled by a payment in the period: the rows behind avg_days_to_pay / avg_days_late."""
     sel = select(snap, filters, scope)
     d = to_day(as_of)
-    _, _, inv = payment_timing(snap, sel, d - period_days, d)
+    inv = np.sort(payment_timing(snap, sel, d - period_days, d)[2])  # by position
     cust = snap.inv_cust[inv]
     settle = snap.settle[inv].astype(np.int64)
     frame = pd.DataFrame(
