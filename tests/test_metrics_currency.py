@@ -499,7 +499,7 @@ def test_account_360_own_currency_and_base_side_by_side(fx_db):
 
 
 @PROPS
-@given(fx_ledgers(), st.sampled_from(["segment", "region"]))
+@given(fx_ledgers(), st.sampled_from(["segment", "region", "terms_group"]))
 def test_stored_and_small_selections_in_several_currencies(led, name):
     """As test_metrics_kpis' check, with invoices in other currencies (the foreign lists)."""
     snap = build_snapshot(fx_frames(led), base_currency="USD")

@@ -822,9 +822,9 @@ SELECTION_ARRAYS = (
 
 
 @PROPS
-@given(ledgers(same_customer=True), st.sampled_from(["segment", "region"]))
+@given(ledgers(same_customer=True), st.sampled_from(["segment", "region", "terms_group"]))
 def test_stored_and_small_selections_equal_the_pass_over_every_invoice(led, name):
-    """A filter on one segment, region or tier takes its selection (invoice lists and running
+    """A filter on one segment, region, tier or terms group takes its selection (invoice lists and running
     totals) from attribute_totals, and a small selection gathers its invoices by customer: the
     same arrays as passing over every invoice and summing the customers' events."""
     check_selections(build_snapshot(_frames(led)), led, name)
@@ -837,7 +837,7 @@ def check_selections(snap, led: Ledger, name: str) -> None:
 
     from dashboard.metrics import ledger
 
-    for value in {str(c[name]) for c in led.customers}:
+    for value in values_of(led, name):
         filters = Filters(**{name: value})
         mask = ledger.customer_mask(snap, filters, Scope.everyone())
         stored = ledger.select(snap, filters)
@@ -857,6 +857,18 @@ def check_selections(snap, led: Ledger, name: str) -> None:
     assert ledger.one_attribute(Filters(segment="SMB"), Scope(regions=frozenset({"N"}))) is None
 
 
+def values_of(led: Ledger, name: str) -> set[str]:
+    """The attribute's values in the test ledger (every customer has 30-day net terms: long)."""
+    return {"long"} if name == "terms_group" else {str(c[name]) for c in led.customers}
+
+
+def has(name: str, value: str):
+    """The reference's customer choice for one attribute value."""
+    if name == "terms_group":
+        return lambda c: value == "long"
+    return lambda c: str(c[name]) == value
+
+
 def check_month_end_ar(snap, led: Ledger, name: str) -> None:
     """AR at a month end is read from month_end_ar for every customer and for each value of the
     attribute: the reference's AR (every positive open balance, each revalued at the day's rate)
@@ -874,8 +886,9 @@ def check_month_end_ar(snap, led: Ledger, name: str) -> None:
     )
     cases = [(Filters(), lambda c: True, (ledger.ALL_CUSTOMERS, 0))]
     values = [str(v) for v in ledger.attribute_totals(snap, name)["values"]]
+    assert set(values) == values_of(led, name)
     for row, value in enumerate(values):
-        cases.append((Filters(**{name: value}), lambda c, v=value: str(c[name]) == v, (name, row)))
+        cases.append((Filters(**{name: value}), has(name, value), (name, row)))
     for filters, keep, where in cases:
         sel = ledger.select(snap, filters)
         assert sel.month_ends == where
@@ -934,3 +947,36 @@ def check_settled_in_settle_order(snap, name: str) -> None:
                     passed = kpis.payment_timing(snap, sel, start, start + span)
                 assert stored[:2] == passed[:2]
                 assert np.array_equal(np.sort(stored[2]), passed[2])
+
+
+def test_filters_compare_codes_and_a_missing_value_matches_no_filter():
+    """customer_mask compares each customer's code of the attribute: the same customers as
+    comparing the text; a customer without a segment (None, NaN) is chosen by no segment
+    filter, an unknown value chooses nobody, terms groups come from the short-terms flag."""
+    import threading
+    from types import SimpleNamespace
+
+    from dashboard.metrics import ledger
+
+    snap = SimpleNamespace(
+        n_customers=5,
+        segment=np.array(["SMB", None, "Ent", float("nan"), "SMB"], dtype=object),
+        region=np.array(["N", "S", "N", "S", "N"], dtype=object),
+        tier=np.array(["A", "A", "B", "B", None], dtype=object),
+        cust_rep=np.array(["R1", "R2", None, "R1", "R10"], dtype=object),
+        short_terms=np.array([True, False, False, True, False]),
+        lock=threading.Lock(),
+        source=None,
+    )
+    everyone = Scope.everyone()
+
+    def chosen(**kw):
+        return np.flatnonzero(ledger.customer_mask(snap, Filters(**kw), everyone)).tolist()
+
+    assert chosen(segment="SMB") == [0, 4]
+    assert chosen(segment="Ent") == [2]
+    assert chosen(segment="None") == [] and chosen(segment="nan") == []
+    assert chosen(sales_rep="R1") == [0, 3] and chosen(sales_rep="R9") == []
+    assert chosen(terms_group="short") == [0, 3] and chosen(terms_group="long") == [1, 2, 4]
+    assert chosen(segment="SMB", region="N", terms_group="long") == [4]
+    assert chosen() == [0, 1, 2, 3, 4]

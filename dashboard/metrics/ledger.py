@@ -55,17 +55,38 @@ def customer_mask(snap: Snapshot, filters: Filters, scope: Scope) -> np.ndarray:
         mask &= np.isin(snap.region, list(scope.regions))
     if scope.segments is not None:
         mask &= np.isin(snap.segment, list(scope.segments))
-    for value, column in (
-        (filters.segment, snap.segment),
-        (filters.region, snap.region),
-        (filters.tier, snap.tier),
-        (filters.sales_rep, snap.cust_rep),
-    ):
+    for name in FILTER_ATTRIBUTES:
+        value = getattr(filters, name)
         if value:
-            mask &= column == value
-    if filters.terms_group:
-        mask &= snap.short_terms if filters.terms_group == "short" else ~snap.short_terms
+            coded = attribute_codes(snap, name)
+            at = int(np.searchsorted(coded["values"], value))
+            found = at < len(coded["values"]) and coded["values"][at] == value
+            mask &= (np.asarray(coded["codes"]) == at) if found else False
     return mask
+
+
+FILTER_ATTRIBUTES = ("segment", "region", "tier", "sales_rep", "terms_group")
+
+
+def attribute_column(snap: Snapshot, name: str) -> np.ndarray:
+    """Each customer's value of a filter attribute as text ("" where it has none; terms_group is
+    "short" or "long")."""
+    if name == "terms_group":
+        return np.where(snap.short_terms, "short", "long")
+    column = snap.cust_rep if name == "sales_rep" else getattr(snap, name)
+    return np.array(["" if v is None or v != v else str(v) for v in column], dtype=str)
+
+
+def attribute_codes(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
+    """The sorted distinct values of a filter attribute (`values`) and each customer's position
+    among them (`codes`), built once per version and machine beside the columns: a filter is an
+    integer comparison, not one of strings per customer (36 ms for a sales rep at 500k)."""
+
+    def build() -> dict[str, np.ndarray]:
+        values, codes = np.unique(attribute_column(snap, name), return_inverse=True)
+        return {"values": values, "codes": codes.astype(np.int32)}
+
+    return derived(snap, f"codes_{name}", build)
 
 
 @dataclass
@@ -381,7 +402,8 @@ def _running_totals(snap: Snapshot, mask: np.ndarray) -> np.ndarray:
     return np.cumsum(sums.reshape(groups, len(FLOWS), snap.ndays), axis=2)
 
 
-ATTRIBUTE_TOTALS = ("segment", "region", "tier")  # a filter on one alone: stored selection
+# a filter on one alone (within an unrestricted scope): stored selection
+ATTRIBUTE_TOTALS = ("segment", "region", "tier", "terms_group")
 ALL_CUSTOMERS = "all"  # month_end_ar of the selection of every customer
 SMALL_SELECTION_SHARE = 0.02  # below this share of customers, a selection's invoices by customer
 SELECTION_PARTS = ("inv", "unclean", "foreign")  # invoice lists (by position; foreign by issue)
@@ -398,7 +420,8 @@ def attribute_totals(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
 
 
 def _totals(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
-    values, codes = np.unique(np.asarray(getattr(snap, name)).astype(str), return_inverse=True)
+    coded = attribute_codes(snap, name)
+    values, codes = np.asarray(coded["values"]), np.asarray(coded["codes"])
     ev = events(snap)
     size = len(snap.rates.codes) * len(FLOWS) * snap.ndays
     per_event = np.repeat(codes.astype(np.int64), np.diff(np.asarray(ev.starts)))
@@ -529,7 +552,7 @@ def _by_customer(snap: Snapshot) -> dict[str, np.ndarray]:
 def one_attribute(filters: Filters, scope: Scope) -> tuple[str, str] | None:
     """(attribute, value) when the filters choose one value of one ATTRIBUTE_TOTALS attribute and
     nothing else, within an unrestricted scope."""
-    if not scope.unrestricted or filters.sales_rep or filters.terms_group:
+    if not scope.unrestricted or filters.sales_rep:
         return None
     chosen = [(name, getattr(filters, name)) for name in ATTRIBUTE_TOTALS if getattr(filters, name)]
     return chosen[0] if len(chosen) == 1 else None

@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from dashboard.metrics import account, collections, credit, forecast, reliability, tables, value
-from dashboard.metrics.behaviour import delay_sums
+from dashboard.metrics.behaviour import delay_sums, settle_order
 from dashboard.metrics.cache import cached
 from dashboard.metrics.filters import TERMS_GROUPS, Filters, Scope
 from dashboard.metrics.kpis import compute_kpis, month_start
@@ -26,6 +26,7 @@ from dashboard.metrics.kpis import period_speed as _period_speed
 from dashboard.metrics.ledger import (
     ALL_CUSTOMERS,
     ATTRIBUTE_TOTALS,
+    attribute_codes,
     attribute_totals,
     customer_invoices,
     customer_mask,
@@ -42,9 +43,12 @@ kpis = cached(compute_kpis)
 def derived_arrays(snap: Snapshot) -> Iterator[str]:
     """Build (once per version and machine) or map the arrays stored beside a version's columns
     that a filtered or past-date Receivables Health uses, one at a time (yields each one's name):
-    each segment's, region's and tier's selection, each customer's invoices (a rep's selection),
-    the running sums of payment delays, and AR at every month end (the trends) of every customer
-    and of each segment, region and tier."""
+    each filter value's customers, each segment's, region's, tier's and terms group's selection,
+    each customer's invoices (a rep's selection), the running sums of payment delays and the
+    invoices in settle order, and AR at every month end (the trends) of every customer and of
+    each stored selection."""
+    attribute_codes(snap, "sales_rep")
+    yield "codes_sales_rep"
     for name in ATTRIBUTE_TOTALS:
         attribute_totals(snap, name)
         yield f"attribute_{name}"
@@ -52,6 +56,8 @@ def derived_arrays(snap: Snapshot) -> Iterator[str]:
     yield "customer_invoices"
     delay_sums(snap)
     yield "delay_sums"
+    settle_order(snap)
+    yield "settle_order"
     for name in (ALL_CUSTOMERS, *ATTRIBUTE_TOTALS):
         month_end_ar(snap, name)
         yield f"month_end_ar_{name}"
