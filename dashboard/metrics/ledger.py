@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -754,15 +755,31 @@ def as_day(value: dt.date | int) -> int:
 
 @dataclass
 class Credits:
-    """Unapplied credit items at one date: what, whose, in which currency, how much."""
+    """Unapplied credit items at one date: what, whose, in which currency, how much (`kind` and
+    `ref`, text per item, are made when first asked for: the KPIs need only the amounts)."""
 
-    kind: np.ndarray  # label per item
-    ref: np.ndarray  # payment or invoice id
     cust: np.ndarray
     day: np.ndarray  # since when
     cur: np.ndarray
     own: np.ndarray  # cents in the item's currency
     base: np.ndarray  # base cents at the rate in force at the date asked for
+    # per part, in order: (label or labels, (id column, its items' positions in it))
+    labels: list[tuple[Any, tuple[Any, np.ndarray]]]
+
+    @cached_property
+    def kind(self) -> np.ndarray:
+        """The label of each item."""
+        return np.concatenate(
+            [
+                np.broadcast_to(np.asarray(k, dtype=object), (len(at),))
+                for k, (_ids, at) in self.labels
+            ]
+        )
+
+    @cached_property
+    def ref(self) -> np.ndarray:
+        """The payment or invoice id of each item."""
+        return np.concatenate([ids[at] for _k, (ids, at) in self.labels]).astype(object)
 
 
 def unapplied_items(snap: Snapshot, day: int) -> Credits:
@@ -849,7 +866,7 @@ def _unapplied_items(snap: Snapshot, day: int) -> Credits:
     parts = [
         (
             "unapplied payment",
-            snap.pay_ids[paid],
+            (snap.pay_ids, paid),
             snap.pay_cust[paid],
             snap.pay_date[paid],
             snap.pay_cur[paid],
@@ -857,7 +874,7 @@ def _unapplied_items(snap: Snapshot, day: int) -> Credits:
         ),
         (
             "credit note",
-            snap.inv_ids[cn],
+            (snap.inv_ids, cn),
             snap.inv_cust[cn],
             snap.issue[cn],
             snap.inv_cur[cn],
@@ -865,7 +882,7 @@ def _unapplied_items(snap: Snapshot, day: int) -> Credits:
         ),
         (
             "over-applied invoice",
-            snap.inv_ids[over],
+            (snap.inv_ids, over),
             snap.inv_cust[over],
             over_applied_since(snap, over),
             snap.inv_cur[over],
@@ -873,26 +890,22 @@ def _unapplied_items(snap: Snapshot, day: int) -> Credits:
         ),
         (
             early,
-            snap.inv_ids[snap.pend_ref[pend]],
+            (snap.inv_ids, snap.pend_ref[pend]),
             snap.pend_cust[pend],
             snap.pend_start[pend],
             snap.pend_cur[pend],
             snap.pend_cents[pend],
         ),
     ]
-    kind = np.concatenate(
-        [np.broadcast_to(np.asarray(p[0], dtype=object), (len(p[1]),)) for p in parts]
-    )
     cur = np.concatenate([p[4] for p in parts]).astype(np.int64)
     own = np.concatenate([p[5] for p in parts]).astype(np.int64)
     return Credits(
-        kind=kind,
-        ref=np.concatenate([p[1] for p in parts]).astype(object),
         cust=np.concatenate([p[2] for p in parts]).astype(np.int64),
         day=np.concatenate([p[3] for p in parts]).astype(np.int64),
         cur=cur,
         own=own,
         base=revalue(snap, own, cur, day),
+        labels=[(p[0], p[1]) for p in parts],
     )
 
 

@@ -122,26 +122,37 @@ def category_codes(snap: Snapshot, column: np.ndarray) -> np.ndarray:
 def customer_history(
     snap: Snapshot, day: int, items: OpenItems, book: OpenItems | None = None
 ) -> dict[str, np.ndarray]:
-    """Per customer, from data dated on or before day: payment delay, settled count, and the shape
-    of the open book (book: every open invoice of the customers, when items are only some)."""
+    """Per invoice of items, its customer's figures from data dated on or before day: payment
+    delay, settled count, share settled 30+ days late, and the shape of the open book (book: every
+    open invoice of the customers, when items are only some: then only those customers' part of
+    it is summed)."""
     delay = payment_delay(snap, np.ones(snap.n_customers, dtype=bool), day)
-    count = delay["customer_count"]
+    count = delay["customer_count"][items.cust]
     with np.errstate(divide="ignore", invalid="ignore"):
-        late_share = np.where(count > 0, delay["customer_late30"] / np.maximum(count, 1), np.nan)
-    book = items if book is None else book
-    dpd = day - snap.due[book.inv].astype(np.int64)
-    n = snap.n_customers
-    total = sum_by(book.cust, book.balance, n).astype(np.float64)
-    over90 = sum_by(book.cust[dpd > 90], book.balance[dpd > 90], n)
-    overdue = sum_by(book.cust[dpd > 0], book.balance[dpd > 0], n)
+        late_share = np.where(
+            count > 0, delay["customer_late30"][items.cust] / np.maximum(count, 1), np.nan
+        )
+    if book is None:  # every customer's book: sums by customer position
+        book, size, mine = items, snap.n_customers, items.cust
+        codes, inv, balance = items.cust, items.inv, items.balance
+    else:  # a few customers: sums by their rank among them
+        local, mine = np.unique(items.cust, return_inverse=True)
+        size = len(local)
+        at = np.minimum(np.searchsorted(local, book.cust), size - 1) if size else book.cust
+        keep = local[at] == book.cust if size else np.zeros(len(book.cust), dtype=bool)
+        codes, inv, balance = at[keep], book.inv[keep], book.balance[keep]
+    dpd = day - snap.due[inv].astype(np.int64)
+    total = sum_by(codes, balance, size).astype(np.float64)[mine]
+    over90 = sum_by(codes[dpd > 90], balance[dpd > 90], size)[mine]
+    overdue = sum_by(codes[dpd > 0], balance[dpd > 0], size)[mine]
     with np.errstate(divide="ignore", invalid="ignore"):
         share90 = np.where(total > 0, over90 / np.maximum(total, 1), 0.0)
         share_over = np.where(total > 0, overdue / np.maximum(total, 1), 0.0)
     return {
-        "delay": delay["customer"],
+        "delay": delay["customer"][items.cust],
         "settled": count,
         "late30": late_share,
-        "open": np.bincount(book.cust, minlength=n).astype(np.float64),
+        "open": np.bincount(codes, minlength=size).astype(np.float64)[mine],
         "share90": share90,
         "share_overdue": share_over,
     }
@@ -242,12 +253,12 @@ def features(
         dispute_state(snap, day)[inv].astype(np.float64),
         promise_days,
         broken,
-        hist["delay"][cust],
-        hist["settled"][cust],
-        hist["late30"][cust],
-        hist["open"][cust],
-        hist["share90"][cust],
-        hist["share_overdue"][cust],
+        hist["delay"],
+        hist["settled"],
+        hist["late30"],
+        hist["open"],
+        hist["share90"],
+        hist["share_overdue"],
         np.full(len(inv), _month(np.array([day]))[0]),
         _month(due),
         cache["segment"][cust],
