@@ -495,7 +495,8 @@ def month_end_days(snap: Snapshot) -> np.ndarray:
     """The last day of every month of the ledger's days (day numbers, ascending)."""
     days = np.arange(snap.day0, snap.day0 + snap.ndays, dtype=np.int64)
     dates = days.astype("datetime64[D]")
-    return days[(dates + 1).astype("datetime64[M]") != dates.astype("datetime64[M]")]
+    last: np.ndarray = days[(dates + 1).astype("datetime64[M]") != dates.astype("datetime64[M]")]
+    return last
 
 
 def month_end_ar(snap: Snapshot, name: str) -> dict[str, np.ndarray]:
