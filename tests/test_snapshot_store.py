@@ -1253,3 +1253,32 @@ def test_derived_arrays_are_built_once_per_version_and_mapped_by_every_process(d
     assert not again["running"].flags.writeable
     built = {"x": np.arange(3)}
     assert derived_arrays(path / "missing", "x", lambda: built) is built  # cannot be written
+
+
+def test_open_items_of_a_date_are_computed_once_per_machine_and_kept_for_few_dates(db_url):
+    """The open items of every customer (and of a stored selection) at a date: the first process
+    computes them and writes them beside the version, a second process of the same version maps
+    them without computing (the same items as a snapshot that is not stored); only the
+    DAY_ARRAYS_KEPT dates made last are kept; a removed date is computed again."""
+    from unittest import mock
+
+    from dashboard.metrics import ledger, store
+
+    small_ledger(db_url)
+    path = build_version(db_url)
+    memory = build_snapshot(read_ledger(db_url, CORE_TABLES + LAZY_TABLES), db_url)
+    days = [to_day(AS_OF) - 40 + 9 * k for k in range(6)]
+    first, second = open_snapshot(path, db_url), open_snapshot(path, db_url)
+    with mock.patch.object(store, "DAY_ARRAYS_KEPT", 4):
+        for day in days:
+            ledger.open_items(ledger.select(first), day)
+    kept = sorted(p.name for p in (path / store.DAYS).iterdir() if p.is_dir())
+    assert kept == [f"derived_open_all_0_{day}" for day in days[-4:]]
+    with mock.patch.object(ledger, "_open_arrays", side_effect=AssertionError("computed")):
+        mapped = ledger.open_items(ledger.select(second), days[-1])
+    expected = ledger.open_items(ledger.select(memory), days[-1])
+    assert not mapped.inv.flags.writeable or len(mapped.inv) == 0
+    for field in ("inv", "balance", "cust", "own", "cur"):
+        assert np.array_equal(getattr(mapped, field), getattr(expected, field)), field
+    again = ledger.open_items(ledger.select(second), days[0])  # removed: computed again
+    assert np.array_equal(again.inv, ledger.open_items(ledger.select(memory), days[0]).inv)

@@ -31,7 +31,7 @@ from dashboard.metrics.snapshot import (
     sum_by,
     to_day,
 )
-from dashboard.metrics.store import derived
+from dashboard.metrics.store import day_arrays, derived
 
 if TYPE_CHECKING:
     from dashboard.metrics.store import Staging
@@ -724,6 +724,26 @@ def open_items(sel: Selection, day: int) -> OpenItems:
     found = cache.get(key)
     if found is not None:
         return found
+    if sel.month_ends is not None and sel.snap.source is not None:
+        # every customer's, a segment's, ...: computed by one process of the machine, mapped by all
+        name, row = sel.month_ends
+        arrays = day_arrays(
+            sel.snap.source[0], f"open_{name}_{row}_{day}", lambda: _open_arrays(sel, day)
+        )
+    else:
+        arrays = _open_arrays(sel, day)
+    items = OpenItems(day=day, **arrays)
+    while len(cache) >= OPEN_DAYS_KEPT:
+        try:  # the oldest date asked for first (another thread may have dropped it already)
+            cache.pop(next(iter(cache)))
+        except (KeyError, StopIteration, RuntimeError):
+            break
+    cache[key] = items
+    return items
+
+
+def _open_arrays(sel: Selection, day: int) -> dict[str, np.ndarray]:
+    """OpenItems' arrays (but day) of the selection at the end of day."""
     candidates = sel.inv[(sel.inv_issue <= day) & (sel.inv_settle > day)]
     if len(sel.unclean):
         candidates = np.union1d(candidates, sel.unclean[sel.snap.issue[sel.unclean] <= day])
@@ -732,21 +752,13 @@ def open_items(sel: Selection, day: int) -> OpenItems:
     inv = candidates[keep]
     own = balance[keep]
     cur = sel.snap.inv_cur[inv]
-    items = OpenItems(
-        day=day,
-        inv=inv,
-        balance=revalue(sel.snap, own, cur, day),
-        cust=sel.snap.inv_cust[inv],
-        own=own,
-        cur=cur,
-    )
-    while len(cache) >= OPEN_DAYS_KEPT:
-        try:  # the oldest date asked for first (another thread may have dropped it already)
-            cache.pop(next(iter(cache)))
-        except (KeyError, StopIteration, RuntimeError):
-            break
-    cache[key] = items
-    return items
+    return {
+        "inv": inv,
+        "balance": revalue(sel.snap, own, cur, day),
+        "cust": sel.snap.inv_cust[inv],
+        "own": own,
+        "cur": cur,
+    }
 
 
 def as_day(value: dt.date | int) -> int:

@@ -735,12 +735,13 @@ DERIVED = "derived_"
 
 
 def derived_arrays(
-    folder: Path, name: str, build: Callable[[], dict[str, np.ndarray]]
+    folder: Path, name: str, build: Callable[[], dict[str, np.ndarray]], durable: bool = True
 ) -> dict[str, np.ndarray]:
     """Arrays computed from the stored version in folder, once per machine: the first process to
     ask builds them under a file lock and writes them beside the columns (atomically: a directory
-    renamed into place); every process maps them read-only, like the columns, and they go with the
-    version. Where the folder cannot be written, the arrays built here are returned as they are."""
+    renamed into place; synced to disk when durable and AR_SNAPSHOT_FSYNC); every process maps them
+    read-only, like the columns, and they go with the version. Where the folder cannot be
+    written, the arrays built here are returned as they are."""
     target = folder / f"{DERIVED}{name}"
     if not target.is_dir():
         try:
@@ -757,7 +758,7 @@ def derived_arrays(
                     temp.mkdir()
                     for key, values in arrays.items():
                         np.save(temp / f"{key}.npy", np.ascontiguousarray(values))
-                    if _fsync_enabled():
+                    if durable and _fsync_enabled():
                         _sync(temp)
                     os.rename(temp, target)
                 except OSError as error:
@@ -767,6 +768,48 @@ def derived_arrays(
         finally:
             os.close(fd)
     return {path.stem: mapped(path) for path in sorted(target.glob("*.npy"))}
+
+
+DAYS = (
+    "days"  # arrays of one date (dashboard.metrics.ledger.open_items), beside a version's columns
+)
+DAY_ARRAYS_KEPT = 32  # per version, the dates asked for last
+
+
+def day_arrays(
+    folder: Path, name: str, build: Callable[[], dict[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """Arrays of one date, derived from the stored version in folder and shared by the processes
+    of the machine like derived_arrays (one builds, under a file lock, while the others wait and
+    then map them), but a cache: not synced to disk, at most DAY_ARRAYS_KEPT dates kept (the
+    oldest removed by the process that adds one), and built here whenever they cannot be mapped
+    (removed meanwhile, or torn by a crash)."""
+    days = folder / DAYS
+    try:
+        days.mkdir(exist_ok=True)
+        existed = (days / f"{DERIVED}{name}").is_dir()
+        arrays = derived_arrays(days, name, build, durable=False)
+        if not existed:
+            _prune_days(days)
+        return arrays
+    except (OSError, ValueError):  # gone, torn or unwritable: this process builds them itself
+        return build()
+
+
+def _prune_days(days: Path) -> None:
+    """Remove the least recently made dates beyond DAY_ARRAYS_KEPT (a process that maps one keeps
+    its pages: removing a mapped file only unlinks it)."""
+    made = []
+    for path in days.iterdir():
+        try:
+            if path.is_dir() and path.name.startswith(DERIVED):
+                made.append((path.stat().st_mtime, path))
+        except OSError:  # removed meanwhile by another process
+            continue
+    made.sort()
+    for _mtime, old in made[: max(len(made) - DAY_ARRAYS_KEPT, 0)]:
+        shutil.rmtree(old, ignore_errors=True)
+        (days / f"{old.name}.lock").unlink(missing_ok=True)
 
 
 def derived(
@@ -1000,8 +1043,10 @@ class LedgerStore:
             meta = json.loads((previous / META).read_text())
             temp.mkdir()
             for path in previous.iterdir():
-                if path.name in (META, INUSE, SYNCED) or (path.is_dir() and path.name in frames):
-                    continue
+                if path.name in (META, INUSE, SYNCED, DAYS) or (
+                    path.is_dir() and path.name in frames
+                ):
+                    continue  # (DAYS: a cache of the previous version's dates, not carried)
                 if path.is_dir():
                     (temp / path.name).mkdir()
                     for inner in path.iterdir():
