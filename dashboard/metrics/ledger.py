@@ -636,13 +636,15 @@ def held_bytes(value: object) -> int:
     fields = getattr(value, "__dict__", None)
     if not isinstance(fields, dict):
         return 0
-    # not the arrays mapped from the store (stored selections: shared pages, not the process's)
+    # not the arrays mapped from the store (stored selections: shared pages, not the process's);
+    # a copy of each dict first (one step under the GIL): another thread may add to it meanwhile
+    # (a selection's open items, the credits' labels made when first asked for)
     total = sum(
         v.nbytes
-        for v in fields.values()
+        for v in tuple(fields.values())
         if isinstance(v, np.ndarray) and not isinstance(v, np.memmap)
     )
-    for items in fields.get("_open_cache", {}).values():
+    for items in tuple(fields.get("_open_cache", {}).values()):
         total += held_bytes(items)
     return total
 
