@@ -792,7 +792,9 @@ def full_sets(plan: Plan, session: requests.Session, args, results: Results) -> 
     errors = sum(results.errors.values())
     print("each callback (first visit included): p50 / p95 / max ms")
     for name, values in sorted(results.by_callback.items()):
-        print(f"  {name:40s} {pct(values, 50):7.0f} {pct(values, 95):7.0f} {max(values) * 1000:7.0f}")
+        print(
+            f"  {name:40s} {pct(values, 50):7.0f} {pct(values, 95):7.0f} {max(values) * 1000:7.0f}"
+        )
     print(
         f"full Receivables Health set over HTTP, {len(seconds)} filter changes: "
         f"p50 {pct(seconds, 50):.1f} ms, p95 {pct(seconds, 95):.1f} ms, "
